@@ -1,0 +1,1 @@
+"""The scheduler: sweeps the database for what is due and delivers it through the outbox."""

@@ -1,0 +1,148 @@
+"""Application assembly: the one ordered place where handlers are registered, and the bot's lifecycle.
+
+Handler order matters and is written here once:
+  group -1  `load_person` records who wrote and stops blocked people before anything else runs;
+  group  0  conversations first (they must see text and buttons while they are active), then
+            commands and buttons that work anywhere, and the basics last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.clock import Clock, SystemClock
+from bot.commands import commands_for
+from bot.context import BotData, TongxinContext
+from bot.i18n import Catalogues
+from bot.notify import DirectNotifier, Notifier
+from bot.persistence import DatabasePersistence
+from bot.processor import PerChatUpdateProcessor
+from bot.settings import LANGUAGES, Settings
+from handlers import (
+    basics,
+    editors,
+    errors,
+    invites,
+    monitor,
+    privacy,
+    reporters,
+    residents,
+    review,
+    staff,
+    volunteers,
+)
+from scheduler import setup as scheduler_setup
+from storage.db import Database
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+TongxinApp = Application[Any, TongxinContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+
+
+def build_application(
+    settings: Settings,
+    db: Database,
+    *,
+    clock: Clock | None = None,
+    catalogues: Catalogues | None = None,
+    notifier: Notifier | None = None,
+) -> TongxinApp:
+    """Build the bot: services, handlers in their order, error handler. Nothing is started."""
+    application: TongxinApp = (
+        ApplicationBuilder()
+        .token(settings.bot_token.get_secret_value())
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.telegram_file_url)
+        .context_types(ContextTypes(context=TongxinContext, bot_data=BotData))
+        .concurrent_updates(PerChatUpdateProcessor(256))
+        .persistence(DatabasePersistence(db))
+        # Telegram's 429 answers are retried after `retry_after` instead of dropping the reply
+        # (PTB's default max_retries=0 would lose it).
+        .rate_limiter(AIORateLimiter(max_retries=5))
+        .build()
+    )
+    services = application.bot_data
+    services.settings = settings
+    services.db = db
+    services.clock = clock or SystemClock()
+    services.catalogues = catalogues or Catalogues()
+    services.notifier = notifier or DirectNotifier(
+        application.bot, db, services.catalogues, settings.default_language
+    )
+
+    application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
+    features = (residents, volunteers, review, reporters, editors, invites, staff, privacy, monitor)
+    # Conversations first: while one is active it must see the person's text and buttons
+    # before any handler that works everywhere.
+    for feature in features:
+        application.add_handlers(feature.conversations(), group=0)
+    for feature in features:
+        application.add_handlers(feature.handlers(), group=0)
+    # The basics last: /cancel here only answers when no conversation claimed it.
+    application.add_handlers(basics.handlers(), group=0)
+    application.add_error_handler(errors.on_error)  # type: ignore[arg-type]
+    return application
+
+
+async def set_default_menus(application: TongxinApp) -> None:
+    """The command menu residents see, in each language (Telegram picks by the client's language)."""
+    catalogues = application.bot_data.catalogues
+    resident_commands = commands_for(())
+    for language in LANGUAGES:
+        commands = [BotCommand(c.name, catalogues.text(language, f"command.{c.name}")) for c in resident_commands]
+        code = language.split("-")[0]
+        await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
+        if language == application.bot_data.settings.default_language:
+            await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault())
+
+
+@contextlib.asynccontextmanager
+async def running(
+    settings: Settings,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    poll_timeout: int = 10,
+) -> AsyncIterator[TongxinApp]:
+    """Migrate the database, start the bot polling, and stop everything cleanly on exit."""
+    own_db = db is None
+    database = db or Database(settings.database_url)
+    try:
+        await upgrade(database)
+        application = build_application(settings, database, clock=clock)
+        async with application:
+            await set_default_menus(application)
+            await application.start()
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
+            await scheduler_setup.start(application)
+            log.info("Tongxin is running as @%s", application.bot.username)
+            try:
+                yield application
+            finally:
+                await scheduler_setup.stop(application)
+                await application.updater.stop()
+                await application.stop()
+    finally:
+        if own_db:
+            await database.dispose()
+
+
+async def serve_forever(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM (the `run` command)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running(settings):
+        await stop.wait()

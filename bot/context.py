@@ -1,0 +1,79 @@
+"""Typed access to the bot's services from every callback: `context.db`, `context.t(...)`, `context.person`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from rules.roles import Role
+from storage.users import User
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.i18n import Catalogues
+    from bot.notify import Notifier
+    from bot.settings import Settings
+    from storage.db import Database
+
+
+class BotData:
+    """The services one bot process shares; filled in by `bot.app.build_application`."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    catalogues: Catalogues
+    notifier: Notifier
+
+
+class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """The callback context with the services and the person behind the update."""
+
+    def __init__(
+        self,
+        application: Application[Any, Any, Any, Any, Any, Any],
+        chat_id: int | None = None,
+        user_id: int | None = None,
+    ) -> None:
+        super().__init__(application, chat_id=chat_id, user_id=user_id)
+        self.person: User | None = None
+        self.roles: frozenset[Role] = frozenset({Role.RESIDENT})
+
+    @property
+    def settings(self) -> Settings:
+        """Validated settings."""
+        return self.bot_data.settings
+
+    @property
+    def db(self) -> Database:
+        """The database."""
+        return self.bot_data.db
+
+    @property
+    def clock(self) -> Clock:
+        """Where now comes from."""
+        return self.bot_data.clock
+
+    @property
+    def notifier(self) -> Notifier:
+        """The one way to message someone who is not the person being answered."""
+        return self.bot_data.notifier
+
+    def now(self) -> dt.datetime:
+        """The current time, aware UTC."""
+        return self.bot_data.clock.now()
+
+    @property
+    def lang(self) -> str:
+        """The language of the person being answered."""
+        return self.person.language if self.person else self.settings.default_language
+
+    def t(self, key: str, /, **values: object) -> str:
+        """A message in the language of the person being answered."""
+        return self.bot_data.catalogues.text(self.lang, key, **values)
+
+    def has_role(self, *roles: Role) -> bool:
+        """Whether the person holds one of these roles (admins count as every staff role)."""
+        return any(role in self.roles for role in roles)

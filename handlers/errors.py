@@ -1,0 +1,33 @@
+"""The one error handler: log what went wrong with enough context to fix it, and tell the person."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.error import Forbidden, NetworkError, RetryAfter
+
+from bot.context import TongxinContext
+
+log = logging.getLogger(__name__)
+
+
+async def on_error(update: object, context: TongxinContext) -> None:
+    """Log the exception with the update; tell the person something went wrong (their input is kept)."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("a person blocked the bot: %s", error)
+        return
+    if isinstance(error, NetworkError | RetryAfter) and not isinstance(update, Update):
+        log.warning("network trouble while polling: %s", error)
+        return
+    log.error("error while handling %r", update.to_dict() if isinstance(update, Update) else update, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(context.t("error.generic"), show_alert=True)
+        elif update.effective_chat is not None and update.effective_chat.type == "private":
+            await context.bot.send_message(update.effective_chat.id, context.t("error.generic"))
+    except Exception:  # the error report itself must never raise
+        log.exception("could not tell the person about the error")

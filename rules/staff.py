@@ -1,0 +1,94 @@
+"""Who may run which staff command, and what a role change or a block may touch.
+
+The table below is the one answer to "may this person do this": handlers ask it for every command and
+every button, and the role-matrix test reads it to check the bot behaves exactly so. Plain data, no
+Telegram.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from rules.roles import GRANTABLE_BY_ADMIN, STAFF_ROLES, Role, allowed
+
+ADMINS = frozenset({Role.ADMIN})
+COORDINATORS = frozenset({Role.COORDINATOR, Role.ADMIN})
+STAFF = STAFF_ROLES
+HOT_WATCHERS = frozenset({Role.MONITOR, Role.COORDINATOR, Role.EDITOR, Role.ADMIN})
+
+# Staff actions (commands and the buttons that belong to them) and the roles allowed each.
+STAFF_ACTIONS: dict[str, frozenset[Role]] = {
+    "grant": ADMINS,
+    "revoke": ADMINS,
+    "audit": ADMINS,
+    "staff": STAFF,
+    "block": STAFF,
+    "unblock": STAFF,
+    "stats": STAFF,
+    "hot": HOT_WATCHERS,
+    "export": COORDINATORS,
+    "whistle": COORDINATORS,
+    "broadcast": COORDINATORS,
+    "hot_to_wish": COORDINATORS,
+    "hot_to_lead": frozenset({Role.EDITOR, Role.ADMIN}),
+}
+
+AUDIT_DEFAULT_ENTRIES = 20
+AUDIT_MAX_ENTRIES = 200
+
+
+def may(roles: Iterable[Role], action: str) -> bool:
+    """Whether someone holding `roles` may perform the staff `action`."""
+    return allowed(roles, STAFF_ACTIONS[action])
+
+
+class RoleChangeError(ValueError):
+    """A /grant, /revoke, /block or /unblock that cannot be done; `reason` is a message key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class RoleChange:
+    """A parsed /grant or /revoke: which role, and the person (None: taken from the replied-to message)."""
+
+    role: Role
+    target_id: int | None
+
+
+def parse_role_change(args: Iterable[str]) -> RoleChange:
+    """`/grant editor 12345` or `/grant editor` (replying to a forwarded message) → a `RoleChange`."""
+    words = list(args)
+    if not words:
+        raise RoleChangeError("staff.usage_grant")
+    role_word = words[0].lower()
+    if role_word not in {role.value for role in GRANTABLE_BY_ADMIN}:
+        raise RoleChangeError("staff.bad_role")
+    target = parse_user_id(words[1]) if len(words) > 1 else None
+    return RoleChange(Role(role_word), target)
+
+
+def parse_user_id(word: str) -> int:
+    """A Telegram user id typed by staff; positive and at most 15 digits."""
+    word = word.strip()
+    if not word.isdigit() or len(word) > 15 or int(word) <= 0:
+        raise RoleChangeError("staff.bad_user_id")
+    return int(word)
+
+
+def check_block(actor_id: int, target_id: int, admin_ids: Iterable[int], target_roles: Iterable[str]) -> None:
+    """Staff may block residents, volunteers and reporters; never themselves, an admin or other staff."""
+    if actor_id == target_id:
+        raise RoleChangeError("staff.cannot_block_self")
+    if target_id in set(admin_ids) or any(role in {r.value for r in STAFF_ROLES} for role in target_roles):
+        raise RoleChangeError("staff.cannot_block_staff")
+
+
+def clamp_audit_count(word: str | None) -> int:
+    """How many audit entries /audit [N] shows: the default, or N bounded to 1..AUDIT_MAX_ENTRIES."""
+    if word is None or not word.strip().isdigit():
+        return AUDIT_DEFAULT_ENTRIES
+    return max(1, min(int(word), AUDIT_MAX_ENTRIES))

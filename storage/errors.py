@@ -1,0 +1,27 @@
+"""Typed errors raised by storage and the rules, so callers never have to interpret a bare `None`."""
+
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Base class of every error the storage layer raises on purpose."""
+
+
+class NotFound(StorageError):  # noqa: N818 - the name reads as the domain fact
+    """The row asked for does not exist."""
+
+
+class Conflict(StorageError):  # noqa: N818
+    """The row exists but its current state does not allow the change (a stale or repeated action)."""
+
+    def __init__(self, message: str = "", *, current: str | None = None) -> None:
+        super().__init__(message or f"conflict (current state: {current})")
+        self.current = current
+
+
+class AlreadyClaimed(Conflict):  # noqa: N818
+    """Someone else claimed the wish first."""
+
+
+class LimitReached(StorageError):  # noqa: N818
+    """A per-person quota (submissions per day, invite uses) is used up."""

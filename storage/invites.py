@@ -1,0 +1,94 @@
+"""Team invite links: minted by staff, each with an expiry and a number of uses.
+
+The deep link is `https://t.me/<bot>?start=<prefix>_<code>`; the prefix names the role
+(see `INVITE_PREFIXES`) so each feature's conversation can pick up its own links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.errors import LimitReached, NotFound
+from storage.schema import invites
+
+INVITE_PREFIXES = {"volunteer": "vinv", "reporter": "rinv"}
+
+
+@dataclass(frozen=True, slots=True)
+class Invite:
+    """An invite link's record."""
+
+    code: str
+    role: str
+    created_by: int
+    expires_at: dt.datetime
+    max_uses: int
+    uses: int
+
+    @property
+    def payload(self) -> str:
+        """The /start payload of the link."""
+        return f"{INVITE_PREFIXES[self.role]}_{self.code}"
+
+
+def _from_row(row: object) -> Invite:
+    m = row._mapping  # type: ignore[attr-defined]
+    return Invite(m["code"], m["role"], m["created_by"], m["expires_at"], m["max_uses"], m["uses"])
+
+
+async def create_invite(
+    conn: AsyncConnection,
+    *,
+    role: str,
+    created_by: int,
+    now: dt.datetime,
+    valid_for: dt.timedelta = dt.timedelta(days=7),
+    max_uses: int = 50,
+) -> Invite:
+    """Mint a new invite for `role`."""
+    if role not in INVITE_PREFIXES:
+        raise ValueError(f"no invites for role {role!r}")
+    code = secrets.token_urlsafe(9)
+    await conn.execute(
+        insert(invites).values(
+            code=code, role=role, created_by=created_by, created_at=now, expires_at=now + valid_for, max_uses=max_uses
+        )
+    )
+    return Invite(code, role, created_by, now + valid_for, max_uses, 0)
+
+
+async def check_invite(conn: AsyncConnection, code: str, role: str, now: dt.datetime) -> Invite:
+    """The invite if it can still be used: `NotFound` if unknown, `LimitReached` if expired or used up."""
+    row = (await conn.execute(select(invites).where(invites.c.code == code, invites.c.role == role))).first()
+    if row is None:
+        raise NotFound(f"invite {code}")
+    invite = _from_row(row)
+    if invite.expires_at <= now or invite.uses >= invite.max_uses:
+        raise LimitReached(f"invite {code} expired or used up")
+    return invite
+
+
+async def use_invite(conn: AsyncConnection, code: str, role: str, now: dt.datetime) -> Invite:
+    """Count one use, atomically; raises like `check_invite` when it can no longer be used."""
+    await check_invite(conn, code, role, now)
+    result = await conn.execute(
+        update(invites)
+        .where(invites.c.code == code, invites.c.uses < invites.c.max_uses, invites.c.expires_at > now)
+        .values(uses=invites.c.uses + 1)
+    )
+    if result.rowcount != 1:
+        raise LimitReached(f"invite {code} used up")
+    return await check_invite_any(conn, code)
+
+
+async def check_invite_any(conn: AsyncConnection, code: str) -> Invite:
+    """The invite whatever its state."""
+    row = (await conn.execute(select(invites).where(invites.c.code == code))).first()
+    if row is None:
+        raise NotFound(f"invite {code}")
+    return _from_row(row)

@@ -1,0 +1,157 @@
+"""Queries about people: who they are, their language, their roles and whether we may message them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.errors import NotFound
+from storage.schema import user_roles, users
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person as stored, with the roles granted to them (admin excluded: it comes from settings)."""
+
+    id: int
+    first_name: str
+    last_name: str | None
+    username: str | None
+    language: str
+    phone: str | None
+    blocked: bool
+    unreachable: bool
+    digest_enabled: bool
+    created_at: dt.datetime
+    roles: frozenset[str]
+
+    @property
+    def display_name(self) -> str:
+        """First name, falling back to the username, for greetings and cards."""
+        return self.first_name or self.username or str(self.id)
+
+
+async def touch_user(
+    conn: AsyncConnection,
+    *,
+    user_id: int,
+    first_name: str,
+    last_name: str | None,
+    username: str | None,
+    language: str,
+    now: dt.datetime,
+) -> tuple[User, bool]:
+    """Record that a person wrote to us; create them on first contact. Returns (user, created).
+
+    The language is only used on creation: afterwards the person's own choice (/language) wins.
+    """
+    row = (await conn.execute(select(users.c.id).where(users.c.id == user_id))).first()
+    created = row is None
+    if created:
+        await conn.execute(
+            insert(users).values(
+                id=user_id,
+                first_name=first_name[:128],
+                last_name=last_name[:128] if last_name else None,
+                username=username,
+                language=language,
+                created_at=now,
+                last_seen_at=now,
+            )
+        )
+    else:
+        await conn.execute(
+            update(users)
+            .where(users.c.id == user_id)
+            .values(
+                first_name=first_name[:128],
+                last_name=last_name[:128] if last_name else None,
+                username=username,
+                last_seen_at=now,
+                # Someone who writes to us has evidently unblocked the bot.
+                unreachable=False,
+            )
+        )
+    return await get_user(conn, user_id), created
+
+
+async def get_user(conn: AsyncConnection, user_id: int) -> User:
+    """One person with their roles; `NotFound` if they never wrote to the bot."""
+    row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
+    if row is None:
+        raise NotFound(f"user {user_id}")
+    roles = (await conn.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id))).scalars()
+    return User(
+        id=row["id"],
+        first_name=row["first_name"],
+        last_name=row["last_name"],
+        username=row["username"],
+        language=row["language"],
+        phone=row["phone"],
+        blocked=row["blocked"],
+        unreachable=row["unreachable"],
+        digest_enabled=row["digest_enabled"],
+        created_at=row["created_at"],
+        roles=frozenset(roles),
+    )
+
+
+async def set_language(conn: AsyncConnection, user_id: int, language: str) -> None:
+    """Remember the person's chosen language."""
+    await conn.execute(update(users).where(users.c.id == user_id).values(language=language))
+
+
+async def set_phone(conn: AsyncConnection, user_id: int, phone: str | None) -> None:
+    """Remember the phone number a person shared through the contact button."""
+    await conn.execute(update(users).where(users.c.id == user_id).values(phone=phone))
+
+
+async def grant_role(
+    conn: AsyncConnection, user_id: int, role: str, *, granted_by: int | None, now: dt.datetime
+) -> bool:
+    """Give a role; returns False when the person already had it."""
+    exists = (
+        await conn.execute(
+            select(user_roles.c.role).where(user_roles.c.user_id == user_id, user_roles.c.role == role)
+        )
+    ).first()
+    if exists:
+        return False
+    await conn.execute(insert(user_roles).values(user_id=user_id, role=role, granted_by=granted_by, granted_at=now))
+    return True
+
+
+async def revoke_role(conn: AsyncConnection, user_id: int, role: str) -> bool:
+    """Take a role away; returns False when the person did not have it."""
+    result = await conn.execute(
+        delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role == role)
+    )
+    return bool(result.rowcount)
+
+
+async def ids_with_role(conn: AsyncConnection, role: str) -> list[int]:
+    """Everyone holding a role, oldest grant first."""
+    result = await conn.execute(
+        select(user_roles.c.user_id).where(user_roles.c.role == role).order_by(user_roles.c.granted_at)
+    )
+    return list(result.scalars())
+
+
+async def set_blocked(conn: AsyncConnection, user_id: int, blocked: bool) -> None:
+    """Staff block or unblock a person."""
+    result = await conn.execute(update(users).where(users.c.id == user_id).values(blocked=blocked))
+    if not result.rowcount:
+        raise NotFound(f"user {user_id}")
+
+
+async def mark_unreachable(conn: AsyncConnection, user_id: int) -> None:
+    """The person blocked the bot (Telegram answered 403): stop sending them anything but replies."""
+    await conn.execute(update(users).where(users.c.id == user_id).values(unreachable=True))
+
+
+async def set_digest_enabled(conn: AsyncConnection, user_id: int, enabled: bool) -> None:
+    """Turn the person's own digest on or off."""
+    await conn.execute(update(users).where(users.c.id == user_id).values(digest_enabled=enabled))
