@@ -25,20 +25,32 @@ def build_parser() -> argparse.ArgumentParser:
         "environment or .env (see .env.example).",
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,migrate,check,demo}")
-    sub.add_parser("run", help="run the bot with long polling (the default)", description="Run the bot with long polling until interrupted.")
-    sub.add_parser("migrate", help="apply database migrations and exit", description="Bring the database schema up to date and exit.")
+    sub.add_parser(
+        "run",
+        help="run the bot with long polling (the default)",
+        description="Run the bot with long polling until interrupted.",
+    )
+    sub.add_parser(
+        "migrate",
+        help="apply database migrations and exit",
+        description="Bring the database schema up to date and exit.",
+    )
     sub.add_parser(
         "check",
         help="check settings, database and token, then exit",
-        description="Validate the settings, connect to the database and ask Telegram (getMe) whether the token is accepted.",
+        description="Validate the settings, connect to the database and ask Telegram (getMe) "
+        "whether the token is accepted.",
     )
     demo = sub.add_parser(
         "demo",
         help="try the bot in a browser, no Telegram needed",
-        description="Start a local Bot API simulator, the real bot and a web chat page (no Telegram account, no internet).",
+        description="Start a local Bot API simulator, the real bot and a web chat page "
+        "(no Telegram account, no internet).",
     )
     demo.add_argument("--port", type=int, default=8080, help="port of the web page (default 8080)")
-    demo.add_argument("--data-dir", default="demo-data", help="folder for the demo database (default demo-data)")
+    demo.add_argument(
+        "--data-dir", default="demo-data", help="folder for the demo database (default demo-data)"
+    )
     demo.add_argument("--fresh", action="store_true", help="start from a freshly seeded district")
     return parser
 

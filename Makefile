@@ -1,0 +1,35 @@
+# Two commands from a fresh clone (Python 3.11):  `make demo`  and  `make test`.
+# Both create .venv and install the project first when needed.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo run test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+## The bot against the built-in Telegram simulator, with a browser chat page (no Telegram, no internet).
+demo: $(VENV)/.installed
+	$(PY) -m bot demo
+
+## The bot against real Telegram (needs BOT_TOKEN in .env or the environment).
+run: $(VENV)/.installed
+	$(PY) -m bot run
+
+## Every check: lint, types, and all tests.
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest
+
+bench: $(VENV)/.installed
+	$(PY) -m benchmarks.delivery
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
