@@ -77,7 +77,7 @@ async def test_bot_process_answers_start_within_a_second(tmp_path: Path, sim: Bo
     )
     try:
         # The bot is up once it has set its command menus.
-        await asyncio.wait_for(_until(lambda: bool(sim.commands(None, "en"))), 30)
+        await sim.wait_until(lambda: bool(sim.commands(None, "en")), timeout=30)
         alice = sim.person("王阿姨")
         sent_at = time.monotonic()
         await alice.send_command("/start")
@@ -119,8 +119,3 @@ async def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     assert code == 0
     assert out.startswith(f"usage: tongxin {command}")
 
-
-async def _until(predicate: object) -> None:
-    assert callable(predicate)
-    while not predicate():
-        await asyncio.sleep(0.05)
