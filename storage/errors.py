@@ -19,9 +19,13 @@ class Conflict(StorageError):  # noqa: N818
         self.current = current
 
 
-class AlreadyClaimed(Conflict):  # noqa: N818
+class AlreadyClaimed(Conflict):
     """Someone else claimed the wish first."""
 
 
 class LimitReached(StorageError):  # noqa: N818
     """A per-person quota (submissions per day, invite uses) is used up."""
+
+
+class NotAllowed(StorageError):  # noqa: N818
+    """The person may not do this to this record (e.g. finishing a task someone else claimed)."""

@@ -1,0 +1,100 @@
+"""How a wish reads in chat, for each audience: the public card volunteers browse (never a phone number
+or an exact address), the full details for the claimer and coordinators, and status in words.
+
+Everything returned is HTML (user text escaped); `t` is the reader's catalogue lookup (`context.t`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Callable
+
+from rules.wishes import wish_ref
+from storage.wishes import Wish
+
+Translate = Callable[..., str]
+SUMMARY_CHARS = 60
+
+
+def format_hours(hours: float) -> str:
+    """2.0 → "2", 1.5 → "1.5"."""
+    return f"{hours:g}"
+
+
+def status_words(t: Translate, status: str) -> str:
+    """The status as people say it."""
+    return t(f"wish.status.{status}")
+
+
+def waited(t: Translate, since: dt.datetime, now: dt.datetime) -> str:
+    """How long ago, in the largest sensible unit."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    if minutes < 60:
+        return t("wish.age.minutes", n=minutes)
+    if minutes < 48 * 60:
+        return t("wish.age.hours", n=minutes // 60)
+    return t("wish.age.days", n=minutes // (24 * 60))
+
+
+def short_description(wish: Wish) -> str:
+    """The start of the description, escaped."""
+    text = wish.description.replace("\n", " ")
+    if len(text) > SUMMARY_CHARS:
+        text = text[:SUMMARY_CHARS] + "…"
+    return html.escape(text)
+
+
+def area_of(t: Translate, wish: Wish) -> str:
+    """The area, or words saying it is not given."""
+    return html.escape(wish.area) if wish.area else t("wish.area_unknown")
+
+
+def public_card(t: Translate, wish: Wish, now: dt.datetime, distance_km: float | None = None) -> str:
+    """What any volunteer may see: category, the start of the description, area, how long it waited."""
+    text = t(
+        "task.card",
+        ref=wish_ref(wish.ref_no),
+        category=t(f"category.{wish.category}"),
+        summary=short_description(wish),
+        area=area_of(t, wish),
+        waited=waited(t, wish.created_at, now),
+    )
+    if distance_km is not None:
+        text += t("task.card_distance", km=f"{distance_km:.1f}")
+    return text
+
+
+def full_details(t: Translate, wish: Wish) -> str:
+    """Everything about the wish: for the volunteer who claimed it and for coordinators."""
+    lines = [
+        t("wish.details.title", ref=wish_ref(wish.ref_no), category=t(f"category.{wish.category}")),
+        html.escape(wish.description),
+        t("wish.details.area", area=area_of(t, wish)),
+    ]
+    if wish.address:
+        lines.append(t("wish.details.address", address=html.escape(wish.address)))
+    if wish.location:
+        lines.append(t("wish.details.location_pin"))
+    lines.append(t("wish.details.phone", phone=html.escape(wish.phone) if wish.phone else t("wish.no_phone")))
+    if wish.resident_note:
+        lines.append(t("wish.details.resident_note", note=html.escape(wish.resident_note)))
+    return "\n".join(lines)
+
+
+def resident_card(t: Translate, wish: Wish) -> str:
+    """A resident's own wish with its status in words (and the reason when it was turned down)."""
+    text = t(
+        "wish.mine.card",
+        ref=wish_ref(wish.ref_no),
+        category=t(f"category.{wish.category}"),
+        summary=short_description(wish),
+        status=status_words(t, wish.status),
+    )
+    if wish.reject_reason and wish.status == "rejected":
+        text += "\n" + t("wish.mine.reason", reason=html.escape(wish.reject_reason))
+    if wish.hours is not None and wish.status in ("done", "confirmed"):
+        text += "\n" + t("wish.mine.hours", hours=format_hours(wish.hours))
+    if wish.rating is not None:
+        text += "\n" + t("wish.mine.rating", rating=wish.rating)
+    return text

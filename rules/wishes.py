@@ -1,0 +1,450 @@
+"""The wish lifecycle, in one place: which change is allowed from which status, who may make it, and the
+functions that make it.
+
+    pending_review ──approve──▶ open ──claim──▶ claimed ──finish──▶ done ──confirm──▶ confirmed
+          │                     │ ▲               │  ▲                │
+          ├──reject──▶ rejected │ └───release─────┘  └────reopen──────┘   ("not done yet")
+          └──expire──▶ expired ◀┘
+    cancel (by the resident or a coordinator): pending_review | open | claimed ──▶ cancelled
+
+Every transition function takes the caller's connection (`async with db.write() as conn:`), reads the
+wish, checks the change against the table and the actor's rights, then moves it with
+`storage.wishes.move_wish`, which updates only while the status is still the one read and records
+who/when/from/to/note. A stale or repeated press therefore raises `Conflict` carrying the current
+status and changes nothing; someone acting on a wish that is not theirs gets `NotAllowed`. The
+scheduler acts as `SYSTEM` (auto-release, auto-confirm, expiry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rules.roles import Role
+from storage import wishes as store
+from storage.errors import AlreadyClaimed, Conflict, LimitReached, NotAllowed
+from storage.wishes import Wish
+
+DESCRIPTION_MIN = 5
+DESCRIPTION_MAX = 1000
+ADDRESS_MAX = 200
+NOTE_MAX = 500
+HOURS_MIN = 0.5
+HOURS_MAX = 24.0
+RATING_MIN = 1
+RATING_MAX = 5
+SUBMISSION_WINDOW = dt.timedelta(days=1)
+
+
+class WishStatus(StrEnum):
+    """Where a wish stands."""
+
+    PENDING_REVIEW = "pending_review"
+    OPEN = "open"
+    CLAIMED = "claimed"
+    DONE = "done"
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+class WishAction(StrEnum):
+    """What someone can do to a wish."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    CANCEL = "cancel"
+    CLAIM = "claim"
+    RELEASE = "release"
+    FINISH = "finish"
+    CONFIRM = "confirm"
+    REOPEN = "reopen"
+    EXPIRE = "expire"
+
+
+S, A = WishStatus, WishAction
+_NEXT: dict[tuple[WishStatus, WishAction], WishStatus] = {
+    (S.PENDING_REVIEW, A.APPROVE): S.OPEN,
+    (S.PENDING_REVIEW, A.REJECT): S.REJECTED,
+    (S.PENDING_REVIEW, A.CANCEL): S.CANCELLED,
+    (S.PENDING_REVIEW, A.EXPIRE): S.EXPIRED,
+    (S.OPEN, A.CANCEL): S.CANCELLED,
+    (S.OPEN, A.CLAIM): S.CLAIMED,
+    (S.OPEN, A.EXPIRE): S.EXPIRED,
+    (S.CLAIMED, A.CANCEL): S.CANCELLED,
+    (S.CLAIMED, A.RELEASE): S.OPEN,
+    (S.CLAIMED, A.FINISH): S.DONE,
+    (S.DONE, A.CONFIRM): S.CONFIRMED,
+    (S.DONE, A.REOPEN): S.CLAIMED,
+}
+FINAL_STATUSES = frozenset({S.CONFIRMED, S.REJECTED, S.CANCELLED, S.EXPIRED})
+# Statuses in which a coordinator may still change the category.
+RECATEGORISABLE = (S.PENDING_REVIEW, S.OPEN)
+
+
+class InvalidInput(ValueError):  # noqa: N818 - the name reads as the domain fact
+    """A value a person typed is outside its bounds; `reason` says how (too_short, too_long, out_of_range)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is acting: a person with their current roles, or the system (user_id None: the scheduler)."""
+
+    user_id: int | None
+    roles: frozenset[Role] = field(default_factory=lambda: frozenset({Role.RESIDENT}))
+
+    @property
+    def is_system(self) -> bool:
+        """The scheduler or another automatic process."""
+        return self.user_id is None
+
+    @property
+    def is_coordinator(self) -> bool:
+        """Coordinators (and admins, who hold every staff role) manage every wish."""
+        return Role.COORDINATOR in self.roles or Role.ADMIN in self.roles
+
+
+SYSTEM = Actor(None, frozenset())
+
+
+@dataclass(frozen=True, slots=True)
+class WishDraft:
+    """What a resident entered in /wish, before it becomes a wish."""
+
+    category: str
+    description: str
+    area: str | None = None
+    address: str | None = None
+    location: tuple[float, float] | None = None
+    photo_file_id: str | None = None
+    phone: str | None = None
+
+
+def wish_ref(ref_no: int) -> str:
+    """The reference people see: 1 → W-0001 (more digits once past 9999)."""
+    return f"W-{ref_no:04d}"
+
+
+def parse_wish_ref(text: str) -> int | None:
+    """`W-0042`, `w42` or `42` → 42; None when it is not a reference."""
+    match = re.fullmatch(r"\s*(?:[Ww]-?)?0*(\d{1,9})\s*", text)
+    return int(match.group(1)) if match and int(match.group(1)) > 0 else None
+
+
+def next_status(current: str, action: WishAction) -> WishStatus:
+    """The status after `action`, or `Conflict` carrying the current status when it is not allowed."""
+    try:
+        return _NEXT[(WishStatus(current), action)]
+    except KeyError:
+        raise Conflict(f"cannot {action} a wish that is {current}", current=current) from None
+
+
+def may(actor: Actor, wish: Wish, action: WishAction) -> bool:
+    """Whether `actor` may do `action` to `wish` (whatever its status)."""
+    if actor.is_system:
+        return True
+    if action in (A.APPROVE, A.REJECT, A.EXPIRE):
+        return actor.is_coordinator
+    if action is A.CANCEL:
+        return actor.user_id == wish.resident_id or actor.is_coordinator
+    if action is A.CLAIM:
+        return Role.VOLUNTEER in actor.roles and actor.user_id != wish.resident_id
+    if action is A.RELEASE:
+        return actor.user_id == wish.claimed_by or actor.is_coordinator
+    if action is A.FINISH:
+        return actor.user_id == wish.claimed_by
+    if action in (A.CONFIRM, A.REOPEN):
+        return actor.user_id == wish.resident_id
+    return False
+
+
+def resident_actions(wish: Wish) -> list[WishAction]:
+    """What the resident may do now, for /mywishes: cancel until done; confirm or say "not done yet" after."""
+    return [action for action in (A.CANCEL, A.CONFIRM, A.REOPEN) if (WishStatus(wish.status), action) in _NEXT]
+
+
+def can_rate(wish: Wish) -> bool:
+    """A confirmed wish can be rated (once; a new rating replaces the old)."""
+    return wish.status == S.CONFIRMED
+
+
+def check_description(text: str) -> str:
+    """The description trimmed, or `InvalidInput` when shorter or longer than allowed."""
+    cleaned = text.strip()
+    if len(cleaned) < DESCRIPTION_MIN:
+        raise InvalidInput("too_short")
+    if len(cleaned) > DESCRIPTION_MAX:
+        raise InvalidInput("too_long")
+    return cleaned
+
+
+def check_text(text: str, limit: int) -> str:
+    """A short free text (address, note, reason) trimmed and bounded."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidInput("too_short")
+    if len(cleaned) > limit:
+        raise InvalidInput("too_long")
+    return cleaned
+
+
+def parse_hours(text: str) -> float:
+    """Typed hours ("2", "1.5", "1,5") → float in [0.5, 24] rounded to half hours; `InvalidInput` otherwise."""
+    try:
+        hours = float(text.strip().replace(",", ".").removesuffix("h"))
+    except ValueError:
+        raise InvalidInput("not_a_number") from None
+    if not HOURS_MIN <= hours <= HOURS_MAX:
+        raise InvalidInput("out_of_range")
+    return round(hours * 2) / 2
+
+
+def due_at_for(choice: str | None, now: dt.datetime, tz: zoneinfo.ZoneInfo, default_hours: int) -> dt.datetime:
+    """When a claimed task should be done: end of today / tomorrow / this week (local), or the default."""
+    local = now.astimezone(tz)
+    end_of_today = local.replace(hour=23, minute=59, second=0, microsecond=0)
+    if choice == "today":
+        due = end_of_today
+    elif choice == "tomorrow":
+        due = end_of_today + dt.timedelta(days=1)
+    elif choice == "week":
+        due = end_of_today + dt.timedelta(days=6 - local.weekday())
+    else:
+        return now + dt.timedelta(hours=default_hours)
+    return due.astimezone(dt.UTC)
+
+
+async def _transition(
+    conn: AsyncConnection,
+    wish_id: int,
+    action: WishAction,
+    actor: Actor,
+    now: dt.datetime,
+    *,
+    note: str | None = None,
+    changes: dict[str, object] | None = None,
+) -> Wish:
+    wish = await store.get_wish(conn, wish_id)
+    target = next_status(wish.status, action)
+    if not may(actor, wish, action):
+        raise NotAllowed(f"{actor.user_id} may not {action} wish {wish_id}")
+    return await store.move_wish(
+        conn, wish_id, wish.status, target, actor_id=actor.user_id, now=now, note=note, changes=changes
+    )
+
+
+async def submit_wish(
+    conn: AsyncConnection,
+    draft: WishDraft,
+    *,
+    resident_id: int,
+    now: dt.datetime,
+    review: bool,
+    daily_limit: int,
+) -> Wish:
+    """Store a resident's wish: waiting for review, or open at once when review is off.
+
+    `LimitReached` when the resident already submitted `daily_limit` wishes in the last day.
+    """
+    if await store.count_submitted_since(conn, resident_id, now - SUBMISSION_WINDOW) >= daily_limit:
+        raise LimitReached(f"{resident_id} submitted {daily_limit} wishes today")
+    return await store.insert_wish(
+        conn,
+        resident_id=resident_id,
+        category=draft.category,
+        description=check_description(draft.description),
+        area=draft.area,
+        address=draft.address,
+        location=draft.location,
+        photo_file_id=draft.photo_file_id,
+        phone=draft.phone,
+        status=S.PENDING_REVIEW if review else S.OPEN,
+        now=now,
+    )
+
+
+async def approve_wish(conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime) -> Wish:
+    """A coordinator lets the wish be seen by volunteers."""
+    return await _transition(conn, wish_id, A.APPROVE, actor, now)
+
+
+async def reject_wish(conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, reason: str) -> Wish:
+    """A coordinator turns the wish down with a reason the resident will read."""
+    reason = check_text(reason, NOTE_MAX)
+    return await _transition(conn, wish_id, A.REJECT, actor, now, note=reason, changes={"reject_reason": reason})
+
+
+async def change_category(
+    conn: AsyncConnection, wish_id: int, category: str, *, actor: Actor, now: dt.datetime
+) -> Wish:
+    """A coordinator files the wish under another category while it is pending or open."""
+    wish = await store.get_wish(conn, wish_id)
+    if wish.status not in RECATEGORISABLE:
+        raise Conflict(f"wish {wish_id} is {wish.status}", current=wish.status)
+    if not (actor.is_system or actor.is_coordinator):
+        raise NotAllowed(f"{actor.user_id} may not recategorise wish {wish_id}")
+    updated = await store.update_wish(conn, wish_id, [wish.status], now=now, category=category)
+    await store.record_event(
+        conn,
+        wish_id,
+        wish.status,
+        wish.status,
+        actor_id=actor.user_id,
+        now=now,
+        note=f"category {wish.category} → {category}",
+    )
+    return updated
+
+
+async def cancel_wish(
+    conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, note: str | None = None
+) -> Wish:
+    """The resident (or a coordinator) withdraws the wish before it is done."""
+    return await _transition(conn, wish_id, A.CANCEL, actor, now, note=note)
+
+
+async def claim_wish(
+    conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, due_at: dt.datetime
+) -> Wish:
+    """A volunteer takes an open wish, promising it by `due_at`. Exactly one of several at once wins;
+    the others get `AlreadyClaimed`."""
+    try:
+        return await _transition(
+            conn,
+            wish_id,
+            A.CLAIM,
+            actor,
+            now,
+            changes={"claimed_by": actor.user_id, "claimed_at": now, "due_at": due_at},
+        )
+    except AlreadyClaimed:
+        raise
+    except Conflict as exc:
+        if exc.current in (S.CLAIMED, S.DONE, S.CONFIRMED):
+            raise AlreadyClaimed(str(exc), current=exc.current) from None
+        raise
+
+
+async def release_wish(
+    conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, reason: str | None = None
+) -> Wish:
+    """The claimer (or a coordinator, or the scheduler) gives the wish back to everyone."""
+    return await _transition(
+        conn,
+        wish_id,
+        A.RELEASE,
+        actor,
+        now,
+        note=reason,
+        changes={"claimed_by": None, "claimed_at": None, "due_at": None, "resident_note": None},
+    )
+
+
+async def finish_wish(
+    conn: AsyncConnection,
+    wish_id: int,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    hours: float,
+    proof_file_id: str | None = None,
+    note: str | None = None,
+) -> Wish:
+    """The claimer reports the wish done with the hours spent, an optional proof photo and note."""
+    if not HOURS_MIN <= hours <= HOURS_MAX:
+        raise InvalidInput("out_of_range")
+    return await _transition(
+        conn,
+        wish_id,
+        A.FINISH,
+        actor,
+        now,
+        note=note,
+        changes={"done_at": now, "hours": hours, "proof_file_id": proof_file_id, "done_note": note},
+    )
+
+
+async def confirm_wish(
+    conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, rating: int | None = None
+) -> Wish:
+    """The resident (or the scheduler, after a long silence) confirms it was done; the hours now count."""
+    changes: dict[str, object] = {"confirmed_at": now}
+    if rating is not None:
+        changes["rating"] = _check_rating(rating)
+    return await _transition(conn, wish_id, A.CONFIRM, actor, now, changes=changes)
+
+
+async def rate_wish(conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, rating: int) -> Wish:
+    """The resident rates a confirmed wish 1–5."""
+    wish = await store.get_wish(conn, wish_id)
+    if not can_rate(wish):
+        raise Conflict(f"wish {wish_id} is {wish.status}", current=wish.status)
+    if actor.user_id != wish.resident_id:
+        raise NotAllowed(f"{actor.user_id} may not rate wish {wish_id}")
+    updated = await store.update_wish(conn, wish_id, [S.CONFIRMED], now=now, rating=_check_rating(rating))
+    await store.record_event(
+        conn, wish_id, wish.status, wish.status, actor_id=actor.user_id, now=now, note=f"rating {rating}"
+    )
+    return updated
+
+
+async def reopen_wish(
+    conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, note: str | None = None
+) -> Wish:
+    """The resident says "not done yet": back to the same volunteer with the resident's note."""
+    return await _transition(
+        conn,
+        wish_id,
+        A.REOPEN,
+        actor,
+        now,
+        note=note,
+        changes={"resident_note": note, "done_at": None, "hours": None},
+    )
+
+
+async def expire_wish(
+    conn: AsyncConnection, wish_id: int, *, actor: Actor = SYSTEM, now: dt.datetime, note: str | None = None
+) -> Wish:
+    """Nobody took the wish (or reviewed it) for too long."""
+    return await _transition(conn, wish_id, A.EXPIRE, actor, now, note=note)
+
+
+def _check_rating(rating: int) -> int:
+    if not RATING_MIN <= rating <= RATING_MAX:
+        raise InvalidInput("out_of_range")
+    return rating
+
+
+def ensure_allowed(wish: Wish, action: WishAction, actor: Actor) -> None:
+    """Check, without changing anything, that `actor` may do `action` to the wish as it stands now.
+
+    Conversations call this when they start (e.g. "Done" opens the hours question) so a stale or
+    forged button is refused at once; the transition itself checks again when it commits.
+    """
+    next_status(wish.status, action)
+    if not may(actor, wish, action):
+        raise NotAllowed(f"{actor.user_id} may not {action} wish {wish.id}")
+
+
+async def may_submit(conn: AsyncConnection, resident_id: int, *, now: dt.datetime, daily_limit: int) -> bool:
+    """Whether the resident may start another wish today (the per-day submission limit)."""
+    return await store.count_submitted_since(conn, resident_id, now - SUBMISSION_WINDOW) < daily_limit
+
+
+def month_bounds(now: dt.datetime, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) of the local calendar month containing `now`, as aware UTC datetimes."""
+    local = now.astimezone(tz)
+    start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    end = (start + dt.timedelta(days=32)).replace(day=1)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)

@@ -1,0 +1,338 @@
+"""Queries for wishes: insert with a per-deployment reference, move between statuses, list, and sum hours.
+
+Status changes go through `move_wish`, an `UPDATE ... WHERE status = :expected` whose row count
+tells whether the wish was still where the caller saw it; it records the change in `wish_events`
+in the same transaction. Which changes are allowed, and by whom, is decided in `rules.wishes`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.errors import Conflict, NotFound
+from storage.schema import reference_counters, users, wish_events, wishes
+
+
+@dataclass(frozen=True, slots=True)
+class Wish:
+    """A wish as stored. `ref_no` is the number behind the reference shown to people (W-0001)."""
+
+    id: int
+    ref_no: int
+    resident_id: int
+    category: str
+    description: str
+    area: str | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    photo_file_id: str | None
+    phone: str | None
+    status: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    reject_reason: str | None
+    claimed_by: int | None
+    claimed_at: dt.datetime | None
+    due_at: dt.datetime | None
+    done_at: dt.datetime | None
+    hours: float | None
+    proof_file_id: str | None
+    done_note: str | None
+    resident_note: str | None
+    confirmed_at: dt.datetime | None
+    rating: int | None
+
+    @property
+    def location(self) -> tuple[float, float] | None:
+        """(latitude, longitude) when the resident shared a location."""
+        if self.latitude is None or self.longitude is None:
+            return None
+        return (self.latitude, self.longitude)
+
+
+@dataclass(frozen=True, slots=True)
+class WishEvent:
+    """One recorded change of a wish."""
+
+    wish_id: int
+    at: dt.datetime
+    actor_id: int | None
+    from_status: str | None
+    to_status: str
+    note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HoursRow:
+    """A volunteer's confirmed service in a period."""
+
+    volunteer_id: int
+    first_name: str
+    hours: float
+    tasks: int
+
+
+def _from_row(row: Any) -> Wish:
+    m = row._mapping
+    return Wish(**{name: m[name] for name in Wish.__slots__})
+
+
+async def next_reference(conn: AsyncConnection, name: str = "wish") -> int:
+    """Bump and return the deployment's counter `name`; the row lock makes concurrent callers queue."""
+    result = await conn.execute(
+        update(reference_counters)
+        .where(reference_counters.c.name == name)
+        .values(value=reference_counters.c.value + 1)
+        .returning(reference_counters.c.value)
+    )
+    value = result.scalar_one_or_none()
+    if value is None:
+        await conn.execute(insert(reference_counters).values(name=name, value=1))
+        return 1
+    return int(value)
+
+
+async def insert_wish(
+    conn: AsyncConnection,
+    *,
+    resident_id: int,
+    category: str,
+    description: str,
+    area: str | None,
+    address: str | None,
+    location: tuple[float, float] | None,
+    photo_file_id: str | None,
+    phone: str | None,
+    status: str,
+    now: dt.datetime,
+) -> Wish:
+    """Store a new wish in `status` with the next reference number, and record its creation."""
+    ref_no = await next_reference(conn, "wish")
+    result = await conn.execute(
+        insert(wishes)
+        .values(
+            ref_no=ref_no,
+            resident_id=resident_id,
+            category=category,
+            description=description,
+            area=area,
+            address=address,
+            latitude=location[0] if location else None,
+            longitude=location[1] if location else None,
+            photo_file_id=photo_file_id,
+            phone=phone,
+            status=status,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(wishes.c.id)
+    )
+    wish_id = int(result.scalar_one())
+    await record_event(conn, wish_id, None, status, actor_id=resident_id, now=now, note=None)
+    return await get_wish(conn, wish_id)
+
+
+async def get_wish(conn: AsyncConnection, wish_id: int) -> Wish:
+    """One wish by id; `NotFound` otherwise."""
+    row = (await conn.execute(select(wishes).where(wishes.c.id == wish_id))).first()
+    if row is None:
+        raise NotFound(f"wish {wish_id}")
+    return _from_row(row)
+
+
+async def get_wish_by_ref(conn: AsyncConnection, ref_no: int) -> Wish:
+    """One wish by its reference number (W-0042 → 42); `NotFound` otherwise."""
+    row = (await conn.execute(select(wishes).where(wishes.c.ref_no == ref_no))).first()
+    if row is None:
+        raise NotFound(f"wish W-{ref_no:04d}")
+    return _from_row(row)
+
+
+async def move_wish(
+    conn: AsyncConnection,
+    wish_id: int,
+    expected: str,
+    target: str,
+    *,
+    actor_id: int | None,
+    now: dt.datetime,
+    note: str | None = None,
+    changes: dict[str, Any] | None = None,
+) -> Wish:
+    """Change the status from `expected` to `target` (and other columns), or raise `Conflict` with the
+    current status when the wish is no longer in `expected`. Records the event."""
+    values: dict[str, Any] = {"status": target, "updated_at": now, **(changes or {})}
+    result = await conn.execute(
+        update(wishes).where(wishes.c.id == wish_id, wishes.c.status == expected).values(**values)
+    )
+    if result.rowcount != 1:
+        current = await get_wish(conn, wish_id)
+        raise Conflict(f"wish {wish_id} is {current.status}, not {expected}", current=current.status)
+    await record_event(conn, wish_id, expected, target, actor_id=actor_id, now=now, note=note)
+    return await get_wish(conn, wish_id)
+
+
+async def update_wish(
+    conn: AsyncConnection, wish_id: int, expected: Sequence[str], *, now: dt.datetime, **changes: Any
+) -> Wish:
+    """Change columns other than the status while the wish is in one of `expected`; `Conflict` otherwise."""
+    result = await conn.execute(
+        update(wishes)
+        .where(wishes.c.id == wish_id, wishes.c.status.in_(list(expected)))
+        .values(updated_at=now, **changes)
+    )
+    if result.rowcount != 1:
+        current = await get_wish(conn, wish_id)
+        raise Conflict(f"wish {wish_id} is {current.status}", current=current.status)
+    return await get_wish(conn, wish_id)
+
+
+async def record_event(
+    conn: AsyncConnection,
+    wish_id: int,
+    from_status: str | None,
+    to_status: str,
+    *,
+    actor_id: int | None,
+    now: dt.datetime,
+    note: str | None,
+) -> None:
+    """Append one change to the wish's history."""
+    await conn.execute(
+        insert(wish_events).values(
+            wish_id=wish_id, at=now, actor_id=actor_id, from_status=from_status, to_status=to_status, note=note
+        )
+    )
+
+
+async def events_of(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
+    """The wish's history, oldest first."""
+    rows = await conn.execute(select(wish_events).where(wish_events.c.wish_id == wish_id).order_by(wish_events.c.id))
+    return [WishEvent(r.wish_id, r.at, r.actor_id, r.from_status, r.to_status, r.note) for r in rows]
+
+
+async def wishes_of_resident(conn: AsyncConnection, resident_id: int, limit: int = 10) -> list[Wish]:
+    """A resident's wishes, newest first."""
+    rows = await conn.execute(
+        select(wishes)
+        .where(wishes.c.resident_id == resident_id)
+        .order_by(wishes.c.created_at.desc(), wishes.c.id.desc())
+        .limit(limit)
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def count_submitted_since(conn: AsyncConnection, resident_id: int, since: dt.datetime) -> int:
+    """How many wishes a resident submitted since a moment (the daily limit)."""
+    result = await conn.execute(
+        select(func.count())
+        .select_from(wishes)
+        .where(wishes.c.resident_id == resident_id, wishes.c.created_at >= since)
+    )
+    return int(result.scalar_one())
+
+
+async def wishes_in_status(
+    conn: AsyncConnection,
+    status: str,
+    *,
+    categories: Sequence[str] | None = None,
+    updated_before: dt.datetime | None = None,
+    limit: int = 500,
+) -> list[Wish]:
+    """Wishes in one status, oldest first; optionally only some categories or those untouched since a moment."""
+    query = select(wishes).where(wishes.c.status == status)
+    if categories is not None:
+        query = query.where(wishes.c.category.in_(list(categories)))
+    if updated_before is not None:
+        query = query.where(wishes.c.updated_at < updated_before)
+    rows = await conn.execute(query.order_by(wishes.c.created_at, wishes.c.id).limit(limit))
+    return [_from_row(r) for r in rows]
+
+
+async def claimed_overdue(conn: AsyncConnection, now: dt.datetime, limit: int = 500) -> list[Wish]:
+    """Claimed wishes whose due time has passed (the scheduler's reminders and release offers)."""
+    rows = await conn.execute(
+        select(wishes)
+        .where(wishes.c.status == "claimed", wishes.c.due_at < now)
+        .order_by(wishes.c.due_at, wishes.c.id)
+        .limit(limit)
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def tasks_of_volunteer(conn: AsyncConnection, volunteer_id: int, statuses: Sequence[str]) -> list[Wish]:
+    """The wishes a volunteer holds in these statuses, oldest claim first."""
+    rows = await conn.execute(
+        select(wishes)
+        .where(wishes.c.claimed_by == volunteer_id, wishes.c.status.in_(list(statuses)))
+        .order_by(wishes.c.claimed_at, wishes.c.id)
+    )
+    return [_from_row(r) for r in rows]
+
+
+def _confirmed_between(since: dt.datetime | None, until: dt.datetime | None) -> Any:
+    condition = and_(wishes.c.status == "confirmed", wishes.c.hours.is_not(None))
+    if since is not None:
+        condition = and_(condition, wishes.c.confirmed_at >= since)
+    if until is not None:
+        condition = and_(condition, wishes.c.confirmed_at < until)
+    return condition
+
+
+async def volunteer_hours(
+    conn: AsyncConnection, volunteer_id: int, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> tuple[float, int]:
+    """(confirmed service hours, confirmed tasks) of one volunteer, optionally within [since, until)."""
+    result = await conn.execute(
+        select(func.coalesce(func.sum(wishes.c.hours), 0.0), func.count()).where(
+            wishes.c.claimed_by == volunteer_id, _confirmed_between(since, until)
+        )
+    )
+    hours, tasks = result.one()
+    return float(hours), int(tasks)
+
+
+async def hours_leaderboard(
+    conn: AsyncConnection, *, since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int = 10
+) -> list[HoursRow]:
+    """Volunteers by confirmed hours within [since, until), most first (ties: more tasks, then earlier id)."""
+    hours = func.sum(wishes.c.hours).label("hours")
+    tasks = func.count().label("tasks")
+    rows = await conn.execute(
+        select(wishes.c.claimed_by, users.c.first_name, hours, tasks)
+        .join(users, users.c.id == wishes.c.claimed_by)
+        .where(_confirmed_between(since, until))
+        .group_by(wishes.c.claimed_by, users.c.first_name)
+        .order_by(hours.desc(), tasks.desc(), wishes.c.claimed_by)
+        .limit(limit)
+    )
+    return [HoursRow(int(r.claimed_by), r.first_name, float(r.hours), int(r.tasks)) for r in rows]
+
+
+async def service_records(
+    conn: AsyncConnection, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> list[Wish]:
+    """Confirmed wishes with their hours within [since, until), for exports and statistics."""
+    rows = await conn.execute(
+        select(wishes).where(_confirmed_between(since, until)).order_by(wishes.c.confirmed_at, wishes.c.id)
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def hours_rank(
+    conn: AsyncConnection, volunteer_id: int, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> int | None:
+    """The volunteer's place (1 = most hours) within [since, until), or None without confirmed hours there."""
+    board = await hours_leaderboard(conn, since=since, until=until, limit=100_000)
+    for place, row in enumerate(board, start=1):
+        if row.volunteer_id == volunteer_id:
+            return place
+    return None

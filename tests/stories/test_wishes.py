@@ -1,0 +1,211 @@
+"""Stories of the practice-centre loop: a resident asks, a coordinator approves, a volunteer claims,
+does it and is thanked; and what must not happen along the way."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.app import TongxinApp
+from simulator import BotApiSimulator
+from storage import wishes as store
+from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import (
+    ADDRESS,
+    DESCRIPTION,
+    approved_volunteers,
+    claim_from_tasks,
+    everything_sent_to,
+    mint_volunteer_invite,
+    open_wish,
+    register_by_invite,
+    wait_for_button,
+    write_wish,
+)
+
+
+async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    alice = sim.person("王阿姨", language_code="zh-hans")
+    admin = sim.person("李主任", user_id=ADMIN_ID)
+    xiaoli = sim.person("小李")
+    onlooker = sim.person("小赵")
+    await admin.send_command("/start")
+    await admin.wait_for_text("您好")
+
+    # The resident asks for help and gets a reference once the wish is stored.
+    await write_wish(alice, submit=False)
+    await alice.press("✏️ 修改")  # she adds her location pin beside the typed address
+    await wait_for_button(alice, "地点")
+    await alice.press("地点")
+    await alice.wait_for_text("具体在哪里")
+    await alice.press_reply_button("📍 发送我的位置")
+    await wait_for_button(alice, "✅ 提交")
+    await alice.press("✅ 提交")
+    await alice.wait_for_text("W-0001")
+    async with bot.bot_data.db.read() as conn:
+        wish = await store.get_wish_by_ref(conn, 1)
+    assert wish.location == alice.location
+    assert (wish.status, wish.description, wish.address, wish.phone) == (
+        "pending_review",
+        DESCRIPTION,
+        ADDRESS,
+        alice.phone,
+    )
+
+    # The coordinator was told and approves it from /pending; the resident hears so.
+    await admin.wait_for_text("W-0001")
+    await admin.send_command("/pending")
+    card = await admin.wait_for_text("W-0001")
+    assert ADDRESS in card.text  # coordinators may see the address
+    await admin.press("✅ 通过")
+    await alice.wait_for_text("已通过审核")
+
+    # Two volunteers join through a team invite link; one will claim.
+    payload = await mint_volunteer_invite(admin)
+    await register_by_invite(xiaoli, payload)
+    await register_by_invite(onlooker, payload)
+
+    await onlooker.send_command("/tasks")
+    listing = await onlooker.wait_for_text("W-0001")
+    assert "助老助残" in listing.text
+    assert "东城社区" in listing.text
+    assert "已等待" in listing.text
+
+    await xiaoli.send_command("/tasks")
+    await xiaoli.wait_for_text("W-0001")
+    await xiaoli.press("查看 W-0001")
+    await xiaoli.wait_for_text("什么时候")
+    await xiaoli.press("今天认领")
+    await xiaoli.wait_for_text("您认领了 W-0001")
+    details = await xiaoli.wait_for_text(ADDRESS)
+    assert alice.phone in details.text
+    await xiaoli.wait_for(lambda: any(m.kind == "photo" for m in xiaoli.messages))
+    await xiaoli.wait_for(lambda: any(m.location for m in xiaoli.messages))
+    await alice.wait_for_text("志愿者 小李 认领了您的心愿 W-0001")
+    async with bot.bot_data.db.read() as conn:
+        wish = await store.get_wish(conn, wish.id)
+    assert (wish.status, wish.claimed_by) == ("claimed", xiaoli.user_id)
+    assert wish.due_at is not None
+    assert wish.due_at > wish.claimed_at
+
+    # Done: 2 hours and a proof photo, no note.
+    await xiaoli.send_command("/mytasks")
+    await xiaoli.wait_for_text(ADDRESS)
+    await xiaoli.press("✅ 完成了")
+    await xiaoli.wait_for_text("用了多长时间")
+    await xiaoli.press("2 h")
+    await xiaoli.wait_for_text("完成后的照片")
+    await xiaoli.send_photo(b"\x89PNG proof")
+    await xiaoli.wait_for_text("留句话")
+    await xiaoli.press("跳过")
+    await xiaoli.wait_for_text("辛苦了")
+
+    # The resident sees the proof, confirms and rates 5; the volunteer is thanked.
+    asked = await alice.wait_for_text("已经办好了")
+    assert asked.kind == "photo"
+    await alice.press("已完成，谢谢！")
+    await alice.wait_for_text("打分")
+    await alice.press("5⭐")
+    await alice.wait_for_text("谢谢您的评价")
+    await xiaoli.wait_for_text("2 小时已计入")
+
+    await xiaoli.send_command("/hours")
+    hours = await xiaoli.wait_for_text("累计服务")
+    assert "累计服务 2 小时" in hours.text
+    assert "排名第 1" in hours.text
+    async with bot.bot_data.db.read() as conn:
+        wish = await store.get_wish(conn, wish.id)
+        events = await store.events_of(conn, wish.id)
+    assert (wish.status, wish.hours, wish.rating) == ("confirmed", 2.0, 5)
+    assert wish.proof_file_id
+    assert [e.to_status for e in events] == ["pending_review", "open", "claimed", "done", "confirmed", "confirmed"]
+
+    # The volunteer who did not claim never saw the phone number or the address.
+    seen = everything_sent_to(sim, onlooker)
+    assert alice.phone not in seen
+    assert ADDRESS not in seen
+    assert "幸福路" not in seen
+
+    await alice.send_command("/top")
+    top = await alice.wait_for_text("排行")
+    assert "1. 小李 — 2 小时" in top.text
+
+
+async def test_twenty_volunteers_press_claim_at_once_and_one_wins(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    db = bot.bot_data.db
+    alice = sim.person("王阿姨")
+    crowd = [sim.person(f"志愿者{n}") for n in range(20)]
+    await approved_volunteers(db, crowd)
+    wish = await open_wish(db, alice)
+    for volunteer in crowd:
+        await volunteer.send_command("/tasks")
+        await volunteer.wait_for_text("W-0001", timeout=20)
+        await volunteer.press("查看 W-0001")
+    for volunteer in crowd:
+        await wait_for_button(volunteer, "今天认领", timeout=20)
+
+    await asyncio.gather(*(volunteer.press("今天认领") for volunteer in crowd))
+    await sim.settle(timeout=30)
+
+    async with db.read() as conn:
+        stored = await store.get_wish(conn, wish.id)
+        events = await store.events_of(conn, wish.id)
+    winners = [v for v in crowd if any("您认领了 W-0001" in m.text for m in v.messages)]
+    assert len(winners) == 1
+    assert stored.claimed_by == winners[0].user_id
+    assert [e.to_status for e in events] == ["open", "claimed"]
+    for loser in crowd:
+        if loser is winners[0]:
+            continue
+        assert any("刚刚被其他志愿者认领" in answer for answer in loser.callback_answers)
+        assert alice.phone not in everything_sent_to(sim, loser)
+    await alice.wait_for_text("认领了您的心愿 W-0001", timeout=20)
+
+
+async def test_a_forged_done_button_is_refused(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli, mallory = sim.person("王阿姨"), sim.person("小李"), sim.person("小马")
+    await approved_volunteers(db, [xiaoli, mallory])
+    wish = await open_wish(db, alice)
+    await claim_from_tasks(xiaoli)
+    await xiaoli.wait_for_text("您认领了")
+
+    # Mallory crafts the callback data of xiaoli's Done button and presses it on some message of hers.
+    await mallory.send_command("/mytasks")
+    any_message = await mallory.next_message()
+    sim.callback_query(mallory, any_message, f"task:done:{wish.id}")
+    await mallory.wait_for(lambda: any("没有权限" in a for a in mallory.callback_answers))
+    # …and the release, and the resident's confirm.
+    sim.callback_query(mallory, any_message, f"task:release:{wish.id}")
+    sim.callback_query(mallory, any_message, f"wish:confirm:{wish.id}")
+    await sim.settle()
+    assert sum("没有权限" in a for a in mallory.callback_answers) == 2
+    assert any("状态" in a for a in mallory.callback_answers)  # confirm: it is not done, so refused as stale
+    async with db.read() as conn:
+        stored = await store.get_wish(conn, wish.id)
+    assert (stored.status, stored.claimed_by) == ("claimed", xiaoli.user_id)
+    assert "幸福路" not in everything_sent_to(sim, mallory)
+
+
+async def test_a_resident_cannot_claim_and_a_stale_claim_is_explained(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
+    await approved_volunteers(db, [xiaoli])
+    await open_wish(db, alice)
+    await xiaoli.send_command("/tasks")
+    await xiaoli.wait_for_text("W-0001")
+    await xiaoli.press("查看 W-0001")
+    await wait_for_button(xiaoli, "今天认领")
+
+    # Meanwhile the resident cancels the wish from /mywishes.
+    await alice.send_command("/mywishes")
+    await wait_for_button(alice, "取消这个心愿")
+    await alice.press("取消这个心愿")
+    await alice.wait_for_text("状态：已取消")
+
+    await xiaoli.press("今天认领")
+    await xiaoli.wait_for(lambda: any("已取消" in a for a in xiaoli.callback_answers))
+    assert not any("您认领了" in m.text for m in xiaoli.messages)
+
+    # A resident without the volunteer role cannot use /tasks at all.
+    await alice.send_command("/tasks")
+    assert "没有权限" in (await alice.wait_for_text("没有权限")).text

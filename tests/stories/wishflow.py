@@ -1,0 +1,173 @@
+"""Steps the wish stories share: a resident writes a wish, an admin mints an invite, a volunteer registers."""
+
+from __future__ import annotations
+
+import re
+
+from rules import wishes as lifecycle
+from rules.applications import ApplicationAction
+from rules.wishes import WishDraft
+from simulator import BotApiSimulator
+from simulator.people import Person
+from storage import applications, users, volunteers
+from storage.db import Database
+from storage.wishes import Wish
+from tests.conftest import START_TIME
+
+DESCRIPTION = "家里老人行动不便，想请人帮忙买菜和打扫卫生"
+ADDRESS = "幸福路12号3单元402"
+
+
+async def write_wish(alice: Person, *, submit: bool = True) -> None:
+    """/wish through every step in Chinese: category, description, area, address, photo, phone, submit."""
+    await alice.send_command("/wish")
+    await alice.wait_for_text("请选择")
+    await alice.press("助老助残")
+    await alice.wait_for_text("请用文字描述")
+    await alice.send_text(DESCRIPTION)
+    await alice.wait_for_text("哪个镇")
+    await alice.press("东城社区")
+    await alice.wait_for_text("具体在哪里")
+    await alice.send_text(ADDRESS)
+    await alice.wait_for_text("照片")
+    await alice.send_photo(b"\x89PNG wish photo")
+    await alice.wait_for_text("留个电话")
+    await alice.press_reply_button("📞 分享我的手机号")
+    await wait_for_button(alice, "✅ 提交")
+    if submit:
+        await alice.press("✅ 提交")
+
+
+async def mint_volunteer_invite(admin: Person) -> str:
+    """The admin (a coordinator too) mints a team invite; returns its /start payload."""
+    await admin.send_command("/invite", "volunteer")
+    reply = await admin.wait_for_text("start=vinv_")
+    match = re.search(r"start=(vinv_\S+)", reply.text)
+    assert match is not None
+    return match.group(1)
+
+
+async def register_by_invite(
+    volunteer: Person, payload: str, *, skill: str = "助老助残", area: str = "东城社区", share_location: bool = True
+) -> None:
+    """A volunteer opens the invite link and fills in the profile; approved at once."""
+    await volunteer.send_command("/start", payload)
+    await volunteer.wait_for_text("请输入您希望显示的姓名")
+    await volunteer.press(f"使用“{volunteer.first_name}”")
+    await volunteer.wait_for_text("留个电话")
+    await volunteer.press_reply_button("跳过")
+    await volunteer.wait_for_text("您能提供哪些服务")
+    await volunteer.press(skill)
+    await volunteer.wait_for(lambda: any(f"✅ {skill}" in str(m.inline_buttons) for m in volunteer.messages))
+    await volunteer.press("选好了")
+    await volunteer.wait_for_text("哪个镇")
+    await volunteer.press(area)
+    await volunteer.wait_for_text("分享一下您的位置")
+    if share_location:
+        await volunteer.press_reply_button("📍 发送我的位置")
+    else:
+        await volunteer.press_reply_button("跳过")
+    await volunteer.wait_for_text("欢迎成为志愿者")
+
+
+async def wait_for_button(person: Person, label: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """Until some message in the person's chat shows an inline button labelled `label`."""
+    await person.wait_for(
+        lambda: any(label in str(m.inline_buttons) for m in person.messages), timeout=timeout, what=f"button {label}"
+    )
+
+
+def everything_sent_to(sim: BotApiSimulator, person: Person) -> str:
+    """Every text, caption and button label the bot ever sent to a person (edits included), as one string."""
+    parts: list[str] = []
+    for record in sim.records:
+        if str(record.chat_id) == str(person.user_id):
+            parts.append(str(record.params))
+    parts += person.callback_answers
+    for message in person.chat.bot_messages:
+        parts.append(message.text or "")
+        parts.append(str(message.inline_buttons))
+    return "\n".join(parts)
+
+
+async def approved_volunteers(
+    db: Database,
+    people: list[Person],
+    *,
+    skills: tuple[str, ...] = ("elderly_disabled",),
+    area: str = "东城社区",
+    location: tuple[float, float] | None = None,
+) -> None:
+    """Given volunteers who registered and were approved earlier (set up in the database, not replayed)."""
+    async with db.write() as conn:
+        for person in people:
+            await users.touch_user(
+                conn,
+                user_id=person.user_id,
+                first_name=person.first_name,
+                last_name=None,
+                username=None,
+                language="zh-CN",
+                now=START_TIME,
+            )
+            await volunteers.register_volunteer(
+                conn,
+                user_id=person.user_id,
+                name=person.first_name,
+                phone=None,
+                skills=skills,
+                area=area,
+                location=location,
+                invite_code=None,
+                now=START_TIME,
+            )
+            application = await applications.find_application(conn, person.user_id, "volunteer")
+            assert application is not None
+            await applications.transition(
+                conn, application.id, ApplicationAction.APPROVE, actor_id=None, now=START_TIME
+            )
+
+
+async def open_wish(
+    db: Database,
+    resident: Person,
+    *,
+    description: str = DESCRIPTION,
+    category: str = "elderly_disabled",
+    location: tuple[float, float] | None = None,
+) -> Wish:
+    """Given an approved, open wish of `resident` (set up in the database)."""
+    async with db.write() as conn:
+        await users.touch_user(
+            conn,
+            user_id=resident.user_id,
+            first_name=resident.first_name,
+            last_name=None,
+            username=None,
+            language="zh-CN",
+            now=START_TIME,
+        )
+        return await lifecycle.submit_wish(
+            conn,
+            WishDraft(
+                category=category,
+                description=description,
+                area="东城社区",
+                address=ADDRESS,
+                location=location,
+                phone=resident.phone,
+            ),
+            resident_id=resident.user_id,
+            now=START_TIME,
+            review=False,
+            daily_limit=100,
+        )
+
+
+async def claim_from_tasks(volunteer: Person, ref: str = "W-0001", when: str = "今天认领") -> None:
+    """The volunteer opens /tasks, views the wish and presses a claim button."""
+    await volunteer.send_command("/tasks")
+    await volunteer.wait_for_text(ref)
+    await volunteer.press(f"查看 {ref}")
+    await wait_for_button(volunteer, when)
+    await volunteer.press(when)
