@@ -1,11 +1,271 @@
-"""Placeholder for the browser demo (`python -m bot demo`), filled in by the demo feature."""
+"""The demo (`python -m bot demo`): the real bot against the built-in Telegram simulator, in a browser page.
+
+One process runs three things on one event loop: the Bot API simulator (on a free local port), the
+real bot application polling it, and the web chat page (`simulator.webchat`) on `--port`. The bot gets
+its settings in code (a demo token, the simulator's URLs, a SQLite file under the data folder, 陈主任 as
+admin), so nothing from `.env` or the internet is needed. The first start seeds the district
+(`bot.seed`); later starts keep what was done, `--fresh` starts over. Time is a ticking `ManualClock`
+shared by the bot and the simulator's message dates, so the page can jump an hour, a day or a week
+ahead and the scheduler's sweep runs at once to deliver what fell due.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import signal
 import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.app import TongxinApp, run_on_fast_loop, running
+from bot.clock import ManualClock
+from bot.seed import ADMIN_IDS, CAST, SEED_PHOTOS, is_seeded, seed_district
+from bot.settings import Settings, load_settings
+from rules.roles import Role
+from simulator import BotApiSimulator, Person
+from simulator.webchat import LANGUAGE_CODES, SAMPLES_DIR, WebChat
+from storage import users
+from storage.db import Database
+from storage.errors import NotFound
+from storage.migrate import upgrade
+
+DEMO_TOKEN = "7000000000:DEMO-tongxin-local-simulator"
+BOT_USERNAME = "tongxin_demo_bot"
+DATABASE_FILE = "tongxin.db"
+PEOPLE_FILE = "people.json"  # people added on the page, recreated at the next start
+CLOCK_FILE = "clock.json"  # how far the demo's time was moved ahead of the real time
+FIRST_ADDED_ID = 7_100_001
+LANGUAGE_REPLY_TIMEOUT = 10.0
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Demo:
+    """A running demo: what tests and the command line reach into."""
+
+    sim: BotApiSimulator
+    application: TongxinApp
+    webchat: WebChat
+    clock: ManualClock
+    settings: Settings
+    data_dir: Path
+
+    @property
+    def url(self) -> str:
+        """The page's address."""
+        return self.webchat.url
+
+    def person(self, name: str) -> Person:
+        """A simulated person by first name."""
+        return next(p for p in self.sim.people.values() if p.first_name == name)
+
+
+class DemoTime:
+    """The page's clock control: move the shared clock, remember the jump, and sweep at once."""
+
+    def __init__(self, clock: ManualClock, data_dir: Path) -> None:
+        self.clock = clock
+        self.data_dir = data_dir
+        self.application: TongxinApp | None = None
+
+    def now(self) -> dt.datetime:
+        return self.clock.now()
+
+    async def advance(self, delta: dt.timedelta) -> None:
+        self.clock.advance(delta)
+        offset = self.clock.now() - dt.datetime.now(dt.UTC)
+        (self.data_dir / CLOCK_FILE).write_text(json.dumps({"offset_seconds": offset.total_seconds()}))
+        if self.application is not None:
+            await run_scheduler_now(self.application)
+
+
+async def run_scheduler_now(application: TongxinApp) -> None:
+    """After the clock moved: let the scheduler find what fell due (reminders, digests) right away."""
+    from scheduler.sweep import run_once
+
+    await run_once(application)
+
+
+def _prepare(data_dir: Path, *, fresh: bool) -> Path:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", PEOPLE_FILE, CLOCK_FILE):
+            (data_dir / name).unlink(missing_ok=True)
+    return data_dir
+
+
+def _load_clock(data_dir: Path) -> ManualClock:
+    clock = ManualClock(ticking=True)
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        offset = float(json.loads((data_dir / CLOCK_FILE).read_text())["offset_seconds"])
+        if offset > 0:
+            clock.advance(dt.timedelta(seconds=offset))
+    return clock
+
+
+def _load_added_people(data_dir: Path) -> list[dict[str, object]]:
+    try:
+        people = json.loads((data_dir / PEOPLE_FILE).read_text())
+    except (OSError, ValueError):
+        return []
+    return [p for p in people if isinstance(p, dict)] if isinstance(people, list) else []
+
+
+def _register_seed_photos(sim: BotApiSimulator) -> None:
+    for name, file_id in SEED_PHOTOS.items():
+        sim.files.add((SAMPLES_DIR / name).read_bytes(), kind="photo", mime_type="image/jpeg", file_id=file_id)
+
+
+def _demo_settings(sim: BotApiSimulator, data_dir: Path) -> Settings:
+    return load_settings(
+        bot_token=DEMO_TOKEN,
+        database_url=f"sqlite+aiosqlite:///{(data_dir / DATABASE_FILE).resolve()}",
+        admin_ids=list(ADMIN_IDS),
+        telegram_api_url=sim.api_url,
+        telegram_file_url=sim.file_url,
+        media_dir=data_dir / "media",
+        _env_file=None,
+    )
+
+
+@contextlib.asynccontextmanager
+async def demo_running(
+    *, port: int = 8080, data_dir: str | Path = "demo-data", fresh: bool = False, host: str = "127.0.0.1"
+) -> AsyncIterator[Demo]:
+    """Start the simulator, the seeded bot and the page; stop all three on exit."""
+    folder = _prepare(Path(data_dir), fresh=fresh)
+    clock = _load_clock(folder)
+    sim = BotApiSimulator(
+        token=DEMO_TOKEN,
+        bot_username=BOT_USERNAME,
+        bot_name="同心 Tongxin",
+        clock=lambda: clock.now().timestamp(),
+    )
+    await sim.start(host="127.0.0.1", port=0)
+    time = DemoTime(clock, folder)
+    db: Database | None = None
+    webchat: WebChat | None = None
+    try:
+        _register_seed_photos(sim)
+        for resident in CAST:
+            person = sim.person(
+                resident.name, user_id=resident.user_id, language_code=resident.language, phone=resident.phone
+            )
+            person.location = resident.location
+        added = _load_added_people(folder)
+        for entry in added:
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                sim.person(str(entry["name"]), user_id=int(str(entry["id"])), language_code=str(entry["language"]))
+        settings = _demo_settings(sim, folder)
+        db = Database(settings.database_url)
+        await upgrade(db)
+        if not await is_seeded(db):
+            await seed_district(db, now=clock.now())
+        database = db
+
+        async def roles_of(user_id: int) -> list[str]:
+            # What was granted, plus admin: an admin's implied staff roles would only crowd the pane's badges.
+            async with database.read() as conn:
+                try:
+                    person = await users.get_user(conn, user_id)
+                except NotFound:
+                    return []
+            roles = set(person.roles) | ({Role.ADMIN.value} if user_id in settings.admin_ids else set())
+            return sorted(roles)
+
+        def new_person(name: str, language: str) -> Person:
+            user_id = max([FIRST_ADDED_ID - 1, *sim.people]) + 1
+            person = sim.person(name, user_id=user_id, language_code=LANGUAGE_CODES[language])
+            added.append({"id": user_id, "name": name, "language": LANGUAGE_CODES[language]})
+            (folder / PEOPLE_FILE).write_text(json.dumps(added, ensure_ascii=False))
+            return person
+
+        async with running(settings, db=db, clock=clock, poll_timeout=1) as application:
+            time.application = application
+            webchat = WebChat(
+                sim,
+                tz=settings.tz,
+                time=time,
+                switch_language=switch_language,
+                roles_of=roles_of,
+                new_person=new_person,
+                presets={r.user_id: r.role for r in CAST},
+            )
+            for resident in CAST:
+                if resident.on_page:
+                    webchat.show(sim.people[resident.user_id])
+            for entry in added:
+                with contextlib.suppress(KeyError, ValueError, TypeError):
+                    webchat.show(sim.people[int(str(entry["id"]))])
+            await webchat.start(host=host, port=port)
+            try:
+                yield Demo(sim, application, webchat, clock, settings, folder)
+            finally:
+                await webchat.stop()
+    finally:
+        if db is not None:
+            await db.dispose()
+        await sim.stop()
+
+
+async def switch_language(person: Person, language: str) -> None:
+    """Do what a person would: send /language and press the language's button when the bot offers it."""
+    data = f"lang:{language}"
+    before = len(person.chat.bot_messages)
+    await person.send_command("/language")
+
+    def offered() -> object:
+        return next(
+            (
+                m
+                for m in person.chat.bot_messages[before:]
+                if not m.deleted
+                and any(
+                    b.get("callback_data") == data
+                    for row in (m.reply_markup or {}).get("inline_keyboard", [])
+                    for b in row
+                )
+            ),
+            None,
+        )
+
+    try:
+        await person.wait_for(offered, timeout=LANGUAGE_REPLY_TIMEOUT, what="the language buttons")
+    except TimeoutError:
+        log.warning("%s: the bot offered no language buttons (busy in a conversation?)", person.first_name)
+        return
+    message = offered()
+    assert message is not None
+    person.sim.callback_query(person, message, data)  # type: ignore[arg-type]
+
+
+async def _serve(port: int, data_dir: str, fresh: bool) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    async with demo_running(port=port, data_dir=data_dir, fresh=fresh) as demo:
+        print(f"同心 Tongxin demo: open {demo.url} in your browser", flush=True)
+        print(f"  data: {demo.data_dir.resolve()}  (start over with --fresh; stop with Ctrl-C)", flush=True)
+        await stop.wait()
+        print("stopping…", flush=True)
 
 
 def run_demo(*, port: int, data_dir: str, fresh: bool) -> int:
-    """Start the demo; not available yet."""
-    print("tongxin: the demo is not built yet", file=sys.stderr)
-    return 1
+    """Run the demo until Ctrl-C; the exit code for the command line."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        run_on_fast_loop(_serve(port, data_dir, fresh))
+    except OSError as exc:
+        print(f"tongxin: cannot start the demo on port {port}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -123,6 +123,9 @@ class BotApiSimulator:
         self._last_activity = time.monotonic()
         self._stopping = False
         self._runner: web.AppRunner | None = None
+        # Called with a chat id whenever something in that chat changes (a message sent, edited or deleted by
+        # either side, a callback answered), so a live view such as the demo's web chat can refresh at once.
+        self.listeners: list[Callable[[int], None]] = []
         self.host = "127.0.0.1"
         self.port = 0
         self._methods: dict[str, Handler] = {
@@ -250,6 +253,10 @@ class BotApiSimulator:
         self._seq += 1
         return self._seq
 
+    def _changed(self, chat_id: int) -> None:
+        for listener in list(self.listeners):
+            listener(chat_id)
+
     @property
     def invalid_requests(self) -> list[RequestRecord]:
         """Every request answered 400 (spec violations, unsupported methods, rejected content)."""
@@ -338,6 +345,7 @@ class BotApiSimulator:
         label = summary if kind == "text" else f"[{kind}] {summary}".rstrip()
         chat.transcript.append((seq, f"{person.first_name} #{msg['message_id']}: {label}"))
         self._enqueue({"message": msg})
+        self._changed(chat.id)
         return msg
 
     def callback_query(self, person: Person, message: BotMessage, data: str) -> str:
@@ -599,6 +607,7 @@ class BotApiSimulator:
             **extra,
         )
         chat.bot_messages.append(msg)
+        self._changed(chat.id)
         return msg
 
     def _file(self, value: Any, files: dict[str, UploadedFile], kind: str, default_mime: str | None) -> StoredFile:
@@ -837,6 +846,7 @@ class BotApiSimulator:
         msg.text, msg.entities, msg.reply_markup = text, list(entities), markup
         msg.edited = True
         msg.seq_updated = self._next_seq()
+        self._changed(msg.chat_id)
         return raw
 
     def _inline_only(self, markup: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -868,10 +878,12 @@ class BotApiSimulator:
         if msg is not None:
             msg.deleted = True
             msg.seq_updated = self._next_seq()
+            self._changed(chat.id)
             return True
         user_msg = chat.user_messages.pop(p["message_id"], None)
         if user_msg is None:
             raise bad_request("message to delete not found")
+        self._changed(chat.id)
         return True
 
     async def _answer_callback_query(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
@@ -887,6 +899,7 @@ class BotApiSimulator:
             chat = self.chats[query.message.chat_id]
             alert = "alert" if p.get("show_alert") else "toast"
             chat.transcript.append((self._next_seq(), f"bot {alert} to {query.person.first_name}: {text}"))
+        self._changed(query.message.chat_id)
         return True
 
     async def _get_file(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:

@@ -182,7 +182,10 @@ class FileStore:
         mime_type: str | None = None,
         file_name: str | None = None,
         declared_size: int | None = None,
+        file_id: str | None = None,
     ) -> StoredFile:
+        """Store a file; a fixed ``file_id`` lets a file outlive this in-memory store (the demo registers its
+        seeded photos again at every start, under the ids its database holds)."""
         n = next(self._counter)
         ext = _extension(file_name, mime_type, kind)
         folder = {"photo": "photos", "video": "videos", "document": "documents", "sticker": "stickers"}.get(
@@ -192,7 +195,7 @@ class FileStore:
         if kind == "photo":
             width, height = image_size(data)
         stored = StoredFile(
-            file_id=f"SIM{kind[:3].upper()}-{n:06d}-AgACAgUAAxkBAAI",
+            file_id=file_id or f"SIM{kind[:3].upper()}-{n:06d}-AgACAgUAAxkBAAI",
             file_unique_id=f"AQAD{n:06d}",
             data=data,
             size=declared_size if declared_size is not None else len(data),
