@@ -9,17 +9,20 @@ Values whose name ends in `_key` are message keys themselves and are translated 
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import ExtBot
 
+from bot.clock import Clock
 from bot.i18n import Catalogues
-from storage import users
+from storage import outbox, users
 from storage.db import Database
 from storage.errors import NotFound
 
@@ -37,6 +40,29 @@ class Notice:
     buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
     photo: str | None = None  # a Telegram file_id
     location: tuple[float, float] | None = None
+
+
+def notice_to_payload(notice: Notice) -> dict[str, Any]:
+    """The notice as JSON-serialisable data (what the outbox stores)."""
+    return {
+        "key": notice.key,
+        "values": dict(notice.values),
+        "buttons": [[list(button) for button in row] for row in notice.buttons],
+        "photo": notice.photo,
+        "location": list(notice.location) if notice.location else None,
+    }
+
+
+def notice_from_payload(payload: dict[str, Any]) -> Notice:
+    """The notice back from what `notice_to_payload` stored."""
+    location = payload.get("location")
+    return Notice(
+        key=str(payload["key"]),
+        values=dict(payload.get("values") or {}),
+        buttons=tuple(tuple((str(label), str(data)) for label, data in row) for row in payload.get("buttons") or ()),
+        photo=payload.get("photo"),
+        location=(float(location[0]), float(location[1])) if location else None,
+    )
 
 
 def render(catalogues: Catalogues, language: str, notice: Notice) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -107,3 +133,34 @@ class DirectNotifier:
             log.info("user %s blocked the bot; marked unreachable", user_id)
         except BadRequest:
             log.exception("notice %s to %s was refused", notice.key, user_id)
+
+
+class OutboxNotifier:
+    """Queues notices in the outbox; the scheduler's sender delivers them within Telegram's limits.
+
+    Without a dedupe key each call is a new message; with one, a repeated call changes nothing, so a
+    handler retried after an error cannot notify twice.
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        # Set on every new row, so the sender wakes at once instead of at its next poll.
+        self.queued = asyncio.Event()
+
+    async def notify(
+        self, user_id: int, notice: Notice, *, lane: Lane = "normal", dedupe_key: str | None = None
+    ) -> None:
+        now = self._clock.now()
+        key = dedupe_key or f"notice:{user_id}:{notice.key}:{uuid.uuid4().hex}"
+        async with self._db.write() as conn:
+            queued = await outbox.enqueue(
+                conn,
+                recipient_id=user_id,
+                payload=notice_to_payload(notice),
+                lane=lane,
+                dedupe_key=key,
+                now=now,
+            )
+        if queued:
+            self.queued.set()

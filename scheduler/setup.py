@@ -1,13 +1,53 @@
-"""Placeholder: the scheduler feature installs its jobs and sender here."""
+"""Starting and stopping the scheduler with the bot: the outbox sender task and the sweep job.
+
+`bot.app.running` calls `start` after the Application has started (so the JobQueue runs) and `stop`
+before it stops. The sweep job has a fixed name, so starting twice replaces it instead of doubling it.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
+
+from scheduler.sender import OutboxSender
+from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
+
+if TYPE_CHECKING:
+    from bot.app import TongxinApp
+
+_senders: dict[int, OutboxSender] = {}
 
 
-async def start(application: Any) -> None:
-    """Start the scheduler's jobs and the outbox sender (nothing yet)."""
+def sender_of(application: TongxinApp) -> OutboxSender | None:
+    """The running sender of an application (for tests and the benchmark)."""
+    return _senders.get(id(application))
 
 
-async def stop(application: Any) -> None:
-    """Stop what `start` started (nothing yet)."""
+async def start(application: TongxinApp) -> None:
+    """Start delivering the outbox and sweeping every minute."""
+    sender = OutboxSender(application)
+    await sender.start()
+    _senders[id(application)] = sender
+    job_queue = application.job_queue
+    if job_queue is None:
+        raise RuntimeError("the scheduler needs PTB's JobQueue (python-telegram-bot[job-queue])")
+    for job in job_queue.get_jobs_by_name(JOB_NAME):
+        job.schedule_removal()
+    # The first sweep a minute after start, like every other: a restart catches up then, and a
+    # test that never moves the clock sees no sweep it did not ask for.
+    job_queue.run_repeating(
+        sweep_job,
+        interval=INTERVAL,
+        first=INTERVAL,
+        name=JOB_NAME,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )
+
+
+async def stop(application: TongxinApp) -> None:
+    """Stop the sweep and let the sender finish what is on the wire."""
+    if application.job_queue is not None:
+        for job in application.job_queue.get_jobs_by_name(JOB_NAME):
+            job.schedule_removal()
+    sender = _senders.pop(id(application), None)
+    if sender is not None:
+        await sender.stop()

@@ -1,0 +1,126 @@
+"""Queries behind the digests: who receives which digest, and the day's figures each one reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.errors import NotFound
+from storage.schema import tip_events, tips, user_roles, users, volunteer_skills, volunteers, wishes
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """Someone a digest may go to."""
+
+    id: int
+    language: str
+
+
+async def readers(conn: AsyncConnection, role: str, *, also: Collection[int] = ()) -> list[Reader]:
+    """People holding `role` (and the ids in `also`, e.g. admins) who want digests and can get them."""
+    holders = select(user_roles.c.user_id).where(user_roles.c.role == role)
+    query = (
+        select(users.c.id, users.c.language)
+        .where(
+            or_(users.c.id.in_(holders), users.c.id.in_(list(also))),
+            users.c.digest_enabled.is_(True),
+            users.c.unreachable.is_(False),
+            users.c.blocked.is_(False),
+            users.c.erased_at.is_(None),
+        )
+        .order_by(users.c.id)
+    )
+    return [Reader(row.id, row.language) for row in (await conn.execute(query)).all()]
+
+
+async def toggle_digest(conn: AsyncConnection, user_id: int) -> bool:
+    """Turn the person's digest off if it was on and on if it was off; returns the new setting."""
+    await conn.execute(update(users).where(users.c.id == user_id).values(digest_enabled=~users.c.digest_enabled))
+    enabled = (await conn.execute(select(users.c.digest_enabled).where(users.c.id == user_id))).scalar()
+    if enabled is None:
+        raise NotFound(f"user {user_id}")
+    return bool(enabled)
+
+
+@dataclass(frozen=True, slots=True)
+class WishFigures:
+    """What the coordinators' digest reports about one day of wishes."""
+
+    new: int
+    claimed: int
+    done: int
+    overdue: int
+    pending: int
+    by_area: list[tuple[str, int]]  # open or pending wishes per area, largest first
+
+    @property
+    def anything(self) -> bool:
+        """Whether there is anything to say."""
+        return any((self.new, self.claimed, self.done, self.overdue, self.pending))
+
+
+async def wish_figures(conn: AsyncConnection, *, since: dt.datetime, until: dt.datetime) -> WishFigures:
+    """Wishes created, claimed and done in [since, until), and overdue and pending at `until`."""
+
+    async def count(*conditions: Any) -> int:
+        return int((await conn.execute(select(func.count()).select_from(wishes).where(*conditions))).scalar() or 0)
+
+    new = await count(wishes.c.created_at >= since, wishes.c.created_at < until)
+    claimed = await count(wishes.c.claimed_at >= since, wishes.c.claimed_at < until)
+    done = await count(wishes.c.done_at >= since, wishes.c.done_at < until)
+    overdue = await count(wishes.c.status == "claimed", wishes.c.due_at < until)
+    pending = await count(wishes.c.status == "pending_review")
+    area = func.coalesce(wishes.c.area, "")
+    rows = await conn.execute(
+        select(area, func.count())
+        .where(wishes.c.status.in_(["open", "pending_review"]))
+        .group_by(area)
+        .order_by(func.count().desc(), area)
+    )
+    return WishFigures(new, claimed, done, overdue, pending, [(str(a), int(n)) for a, n in rows.all()])
+
+
+@dataclass(frozen=True, slots=True)
+class TipFigures:
+    """What the editors' digest reports about one day of tips."""
+
+    new: int
+    accepted: int
+    published: int
+
+
+async def tip_figures(conn: AsyncConnection, *, since: dt.datetime, until: dt.datetime) -> TipFigures:
+    """Tips that came in, were accepted and were published in [since, until)."""
+    new = (
+        await conn.execute(
+            select(func.count()).select_from(tips).where(tips.c.created_at >= since, tips.c.created_at < until)
+        )
+    ).scalar()
+
+    async def moved_to(status: str) -> int:
+        query = select(func.count(func.distinct(tip_events.c.tip_id))).where(
+            tip_events.c.to_status == status, tip_events.c.at >= since, tip_events.c.at < until
+        )
+        return int((await conn.execute(query)).scalar() or 0)
+
+    return TipFigures(int(new or 0), await moved_to("accepted"), await moved_to("published"))
+
+
+async def open_wishes_for_volunteer(conn: AsyncConnection, user_id: int, *, limit: int = 3) -> tuple[int, list[int]]:
+    """(how many open wishes match the volunteer's skills and area, the reference numbers of the oldest few)."""
+    skills = select(volunteer_skills.c.category).where(volunteer_skills.c.user_id == user_id)
+    area = select(volunteers.c.area).where(volunteers.c.user_id == user_id).scalar_subquery()
+    condition = (
+        wishes.c.status == "open",
+        wishes.c.category.in_(skills),
+        or_(area.is_(None), wishes.c.area.is_(None), wishes.c.area == area),
+    )
+    total = (await conn.execute(select(func.count()).select_from(wishes).where(*condition))).scalar()
+    refs = await conn.execute(select(wishes.c.ref_no).where(*condition).order_by(wishes.c.created_at).limit(limit))
+    return int(total or 0), [int(ref) for ref in refs.scalars()]

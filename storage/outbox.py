@@ -1,0 +1,246 @@
+"""The outbox: messages waiting to be delivered by the scheduler's sender, one row each.
+
+A row is written once under a unique dedupe key (a second write with the same key changes nothing),
+so whoever derives "what is due" may run as often as it likes. The sender moves a row
+`pending → sending → sent`, or to `failed` (Telegram refused it, or retries ran out), `dropped`
+(the person blocked the bot and it was bulk) or `unknown` (the process died while the request was on
+the wire; see `recover_interrupted`). The payload is a JSON notice, rendered only when it is sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.schema import outbox, users
+
+Lane = Literal["urgent", "normal", "bulk"]
+LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
+MAX_ERROR_LENGTH = 300
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One queued message with what the sender needs to deliver it."""
+
+    id: int
+    dedupe_key: str
+    lane: Lane
+    recipient_id: int
+    payload: dict[str, Any]
+    attempts: int
+    language: str | None  # the recipient's language now; None if they never wrote to the bot
+    unreachable: bool
+
+
+async def enqueue(
+    conn: AsyncConnection,
+    *,
+    recipient_id: int,
+    payload: dict[str, Any],
+    lane: Lane,
+    dedupe_key: str,
+    now: dt.datetime,
+    not_before: dt.datetime | None = None,
+    skipped: bool = False,
+) -> bool:
+    """Queue one message; False (and nothing changes) when the dedupe key was used before.
+
+    `skipped=True` records only that the key was decided (e.g. a digest with nothing to say), so the
+    decision is not made again. Bulk for someone who blocked the bot is recorded as `dropped`.
+    """
+    status = "skipped" if skipped else "pending"
+    if lane == "bulk" and not skipped:
+        unreachable = (await conn.execute(select(users.c.unreachable).where(users.c.id == recipient_id))).scalar()
+        if unreachable:
+            status = "dropped"  # they blocked the bot: no bulk until they write to us again
+    values = {
+        "status": status,
+        "dedupe_key": dedupe_key[:160],
+        "lane": lane,
+        "lane_rank": LANE_RANK[lane],
+        "recipient_id": recipient_id,
+        "payload": payload,
+        "created_at": now,
+        "not_before": not_before or now,
+    }
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        statement: Any = sqlite_insert(outbox).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    elif dialect == "postgresql":
+        statement = pg_insert(outbox).values(values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        statement = insert(outbox).values(values)
+    result = await conn.execute(statement)
+    return bool(result.rowcount)
+
+
+async def due(
+    conn: AsyncConnection,
+    *,
+    now: dt.datetime,
+    lanes: Collection[Lane],
+    limit: int,
+    exclude: Collection[int] = (),
+) -> list[OutboxMessage]:
+    """Pending messages whose time has come, urgent first, then in the order they were queued."""
+    query = (
+        select(
+            outbox.c.id,
+            outbox.c.dedupe_key,
+            outbox.c.lane,
+            outbox.c.recipient_id,
+            outbox.c.payload,
+            outbox.c.attempts,
+            users.c.language,
+            users.c.unreachable,
+        )
+        .select_from(outbox.outerjoin(users, users.c.id == outbox.c.recipient_id))
+        .where(
+            outbox.c.status == "pending",
+            outbox.c.lane_rank.in_([LANE_RANK[lane] for lane in lanes]),
+            outbox.c.not_before <= now,
+        )
+        .order_by(outbox.c.lane_rank, outbox.c.id)
+        .limit(limit)
+    )
+    if exclude:
+        query = query.where(outbox.c.id.not_in(list(exclude)))
+    rows = (await conn.execute(query)).all()
+    return [
+        OutboxMessage(
+            id=row.id,
+            dedupe_key=row.dedupe_key,
+            lane=row.lane,
+            recipient_id=row.recipient_id,
+            payload=dict(row.payload),
+            attempts=row.attempts,
+            language=row.language,
+            unreachable=bool(row.unreachable),
+        )
+        for row in rows
+    ]
+
+
+async def next_due_time(conn: AsyncConnection, *, lanes: Collection[Lane]) -> dt.datetime | None:
+    """The earliest `not_before` of any pending message in these lanes (to know how long to sleep)."""
+    query = select(func.min(outbox.c.not_before)).where(
+        outbox.c.status == "pending", outbox.c.lane_rank.in_([LANE_RANK[lane] for lane in lanes])
+    )
+    value = (await conn.execute(query)).scalar()
+    if value is None:
+        return None
+    # min() bypasses the column type on SQLite, so normalise here.
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+async def mark_sending(conn: AsyncConnection, message_id: int) -> bool:
+    """The request is about to go out; False if the row is no longer pending (someone else took it)."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.id == message_id, outbox.c.status == "pending")
+        .values(status="sending", attempts=outbox.c.attempts + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def mark_sent(conn: AsyncConnection, message_id: int, *, now: dt.datetime) -> None:
+    """Telegram accepted the message."""
+    await conn.execute(
+        update(outbox).where(outbox.c.id == message_id).values(status="sent", sent_at=now, last_error=None)
+    )
+
+
+async def retry_later(
+    conn: AsyncConnection, message_id: int, *, not_before: dt.datetime, error: str, count_attempt: bool = True
+) -> None:
+    """A transient failure: back to pending, not before the given time."""
+    values: dict[str, Any] = {"status": "pending", "not_before": not_before, "last_error": error[:MAX_ERROR_LENGTH]}
+    if not count_attempt:
+        # A 429 is Telegram pacing us, not a failure of this message.
+        values["attempts"] = outbox.c.attempts - 1
+    await conn.execute(update(outbox).where(outbox.c.id == message_id).values(values))
+
+
+async def mark_failed(conn: AsyncConnection, message_id: int, *, error: str) -> None:
+    """Telegram refused the message for good, or its retries ran out."""
+    await conn.execute(
+        update(outbox).where(outbox.c.id == message_id).values(status="failed", last_error=error[:MAX_ERROR_LENGTH])
+    )
+
+
+async def drop_bulk_for(conn: AsyncConnection, recipient_id: int, *, reason: str) -> int:
+    """Stop the pending bulk messages of someone who blocked the bot; returns how many were dropped."""
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.recipient_id == recipient_id, outbox.c.status == "pending", outbox.c.lane == "bulk")
+        .values(status="dropped", last_error=reason[:MAX_ERROR_LENGTH])
+    )
+    return int(result.rowcount)
+
+
+async def drop(conn: AsyncConnection, message_id: int, *, reason: str) -> None:
+    """Give up on one message without sending it (e.g. bulk to someone unreachable)."""
+    await conn.execute(
+        update(outbox).where(outbox.c.id == message_id).values(status="dropped", last_error=reason[:MAX_ERROR_LENGTH])
+    )
+
+
+async def recover_interrupted(conn: AsyncConnection, *, resend_lanes: Iterable[Lane] = ("urgent",)) -> int:
+    """After a crash, settle the rows that were on the wire when the process died.
+
+    Nobody can tell whether Telegram got those requests. Urgent ones are sent again (a duplicate
+    notice is better than a lost claim); the others are marked `unknown` and not resent, because
+    the likeliest case is that they did arrive. Returns how many rows were left unresent.
+    """
+    resend_ranks = [LANE_RANK[lane] for lane in resend_lanes]
+    await conn.execute(
+        update(outbox)
+        .where(outbox.c.status == "sending", outbox.c.lane_rank.in_(resend_ranks))
+        .values(status="pending", last_error="interrupted; sent again")
+    )
+    result = await conn.execute(
+        update(outbox)
+        .where(outbox.c.status == "sending")
+        .values(status="unknown", last_error="interrupted while sending; not sent again")
+    )
+    return int(result.rowcount)
+
+
+async def used_keys(conn: AsyncConnection, prefix: str) -> set[str]:
+    """The dedupe keys already written that start with `prefix` (e.g. one digest occurrence's)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await conn.execute(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.like(f"{escaped}%", escape="\\")))
+    return set(rows.scalars())
+
+
+async def prune(conn: AsyncConnection, *, before: dt.datetime) -> int:
+    """Forget finished rows created before `before` (their dedupe keys can no longer come up again)."""
+    result = await conn.execute(
+        delete(outbox).where(outbox.c.created_at < before, outbox.c.status.not_in(["pending", "sending"]))
+    )
+    return int(result.rowcount)
+
+
+async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
+    """How many rows are in each status (for tests, the benchmark and /stats)."""
+    rows = (await conn.execute(select(outbox.c.status, func.count()).group_by(outbox.c.status))).all()
+    return {status: int(count) for status, count in rows}
+
+
+async def messages_for(conn: AsyncConnection, recipient_id: int) -> list[dict[str, Any]]:
+    """Every outbox row of one person, oldest first (for tests and /mydata)."""
+    rows = (
+        await conn.execute(select(outbox).where(outbox.c.recipient_id == recipient_id).order_by(outbox.c.id))
+    ).mappings()
+    return [dict(row) for row in rows]

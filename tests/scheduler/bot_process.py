@@ -1,0 +1,41 @@
+"""A bot process for the crash test: the real bot against a given simulator and database, started at a
+given moment, running one sweep at once (a restarted bot does the same a minute after start).
+
+    python -m tests.scheduler.bot_process DATABASE_URL API_URL FILE_URL START_ISO
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import signal
+import sys
+
+from bot.app import running
+from bot.clock import ManualClock
+from bot.settings import load_settings
+from scheduler import sweep
+from tests.conftest import TEST_TOKEN
+
+
+async def main(database_url: str, api_url: str, file_url: str, start: str) -> None:
+    settings = load_settings(
+        bot_token=TEST_TOKEN,
+        database_url=database_url,
+        telegram_api_url=api_url,
+        telegram_file_url=file_url,
+        _env_file=None,
+    )
+    clock = ManualClock(dt.datetime.fromisoformat(start), ticking=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with running(settings, clock=clock, poll_timeout=1) as application:
+        await sweep.run_once(application)
+        print("swept", flush=True)
+        await stop.wait()
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(main(*sys.argv[1:5]))

@@ -1,0 +1,270 @@
+"""Stories of the wish reminders: the clock moves (hours, days, a week), the sweep runs, and each reminder
+reaches the right person once at the right time; auto-release and auto-confirm change the wish as the
+system and say so in its history."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from rules import wishes as lifecycle
+from rules.roles import Role
+from rules.wishes import SYSTEM, Actor
+from scheduler import reminders, sweep
+from simulator import BotApiSimulator, Person
+from storage import outbox, users
+from storage import wishes as store
+from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_wish
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    """No quiet hours here (test_scheduler shows them), so each reminder arrives at the moment it is due."""
+    return {"quiet_hours_start": dt.time(0, 0), "quiet_hours_end": dt.time(0, 0)}
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+
+def having(person: Person, text: str) -> list[str]:
+    """The texts of the bot's messages to the person containing `text`."""
+    return [m.text for m in person.messages if text in (m.text or "")]
+
+
+async def sweep_at(bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock, moment: dt.datetime) -> None:
+    """Move the clock, sweep twice (as a restart would), and let the sender deliver everything due."""
+    clock.set(moment)
+    await sweep.run_once(bot)
+    await sweep.run_once(bot)
+    await delivered(bot, sim)
+
+
+async def delivered(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    """Until the outbox holds nothing pending or on the wire (the sender paces each chat at 1/s)."""
+    while True:
+        await sim.settle(quiet=0.05)
+        async with bot.bot_data.db.read() as conn:
+            counts = await outbox.count_by_status(conn)
+        if not counts.get("pending") and not counts.get("sending"):
+            return
+        answered = len(sim.records)
+        await sim.wait_until(lambda n=answered: len(sim.records) > n, timeout=10, what=f"the sender ({counts})")
+
+
+async def meet(person: Person) -> None:
+    await person.send_command("/start")
+    await person.next_message()
+
+
+async def test_a_claim_is_reminded_before_and_after_its_time_then_released_and_offered(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    admin, alice = sim.person("李主任", user_id=ADMIN_ID), sim.person("王阿姨")
+    xiaoli, wang = sim.person("小李"), sim.person("王师傅")
+    await meet(admin)
+    await approved_volunteers(db, [xiaoli, wang])
+    wish = await open_wish(db, alice)
+
+    # Thursday 10:00: 小李 promises it for today (23:59).
+    await claim_from_tasks(xiaoli, when="今天认领")
+    await xiaoli.wait_for_text("您认领了")
+
+    await sweep_at(bot, sim, clock, shanghai(26, 20, 58))
+    assert having(xiaoli, "⏰ 提醒") == []
+    await sweep_at(bot, sim, clock, shanghai(26, 20, 59))
+    [soon] = having(xiaoli, "⏰ 提醒")
+    assert "W-0001" in soon
+    assert "11-26 23:59" in soon
+
+    # One minute past the due time: a reminder with Done and Release (the volunteers' own buttons).
+    await sweep_at(bot, sim, clock, shanghai(27, 0, 0))
+    [late] = [m for m in xiaoli.messages if "原定" in (m.text or "")]
+    assert late.inline_buttons == [["✅ 完成了", "↩️ 放弃"]]
+    assert late.reply_markup is not None
+    assert [b["callback_data"] for b in late.reply_markup["inline_keyboard"][0]] == [
+        f"task:done:{wish.id}",
+        f"task:release:{wish.id}",
+    ]
+    assert having(admin, "已逾期") == []
+
+    # Twelve hours overdue: the coordinators hear of it.
+    await sweep_at(bot, sim, clock, shanghai(27, 11, 58))
+    assert having(admin, "已逾期") == []
+    await sweep_at(bot, sim, clock, shanghai(27, 11, 59))
+    [told] = having(admin, "已逾期")
+    assert "小李" in told
+    assert "11-28 23:59" in told  # when it will be released
+
+    # Overdue by AUTO_RELEASE_HOURS (48): released by the system, offered to 王师傅 at once.
+    await sweep_at(bot, sim, clock, shanghai(28, 23, 59))
+    async with db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == "claimed"
+    await sweep_at(bot, sim, clock, shanghai(29, 0, 0))
+    async with db.read() as conn:
+        released = await store.get_wish(conn, wish.id)
+        events = await store.events_of(conn, wish.id)
+    assert (released.status, released.claimed_by, released.due_at) == ("open", None, None)
+    assert (events[-1].from_status, events[-1].to_status, events[-1].actor_id) == ("claimed", "open", None)
+    assert events[-1].note is not None
+    assert events[-1].note.startswith("auto-release")
+    assert len(having(xiaoli, "已重新开放给其他志愿者")) == 1
+    assert len(having(alice, "心愿已重新开放")) == 1
+    [offer] = [m for m in wang.messages if "急需帮忙" in (m.text or "")]
+    assert offer.inline_buttons == [["今天认领", "明天认领", "本周内认领"]]
+    assert having(xiaoli, "急需帮忙") == []  # not offered back to whoever let it lapse
+    async with db.read() as conn:
+        [row] = [r for r in await outbox.messages_for(conn, wang.user_id) if r["dedupe_key"].startswith("remind:offer")]
+    assert row["lane"] == "urgent"
+
+    # 王师傅 takes it from the offer; the new claim gets reminders of its own.
+    await wang.press("今天认领", message=offer)
+    await wang.wait_for_text("您认领了")
+    await delivered(bot, sim)
+    async with db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).claimed_by == wang.user_id
+    await sweep_at(bot, sim, clock, shanghai(29, 20, 59))
+    assert len(having(wang, "⏰ 提醒")) == 1
+    assert len(having(xiaoli, "⏰ 提醒")) == 1
+    # The resident withdraws the wish; a week of sweeps later nobody has heard anything more.
+    async with db.write() as conn:
+        await lifecycle.cancel_wish(conn, wish.id, actor=Actor(alice.user_id), now=clock.now())
+    await delivered(bot, sim)
+    before = [len(p.messages) for p in (admin, alice, xiaoli, wang)]
+    for day in range(1, 8):
+        await sweep_at(bot, sim, clock, shanghai(29, 20, 59) + dt.timedelta(days=day))
+    assert [len(p.messages) for p in (admin, alice, xiaoli, wang)] == before
+
+
+async def test_coordinators_hear_of_wishes_waiting_for_review_and_open_too_long(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    admin, alice = sim.person("李主任", user_id=ADMIN_ID), sim.person("王阿姨")
+    await meet(admin)
+    unclaimed = await open_wish(db, alice)
+    async with db.write() as conn:
+        pending = await lifecycle.submit_wish(
+            conn,
+            lifecycle.WishDraft("free_clinic", "想请医生来量量血压", area="城关镇"),
+            resident_id=alice.user_id,
+            now=clock.now(),
+            review=True,
+            daily_limit=10,
+        )
+    start = clock.now()
+
+    await sweep_at(bot, sim, clock, start + dt.timedelta(hours=11, minutes=59))
+    assert having(admin, "等待审核") == []
+    await sweep_at(bot, sim, clock, start + dt.timedelta(hours=12))
+    [review] = [m for m in admin.messages if "等待审核" in (m.text or "")]
+    assert "W-0002" in review.text
+    assert "12 小时" in review.text
+    assert review.reply_markup is not None
+    assert review.reply_markup["inline_keyboard"][0][0]["callback_data"] == "pending:list"
+
+    await sweep_at(bot, sim, clock, start + dt.timedelta(hours=23, minutes=59))
+    assert having(admin, "还没有志愿者认领") == []
+    await sweep_at(bot, sim, clock, start + dt.timedelta(hours=24))
+    [alert] = [m for m in admin.messages if "还没有志愿者认领" in (m.text or "")]
+    assert "W-0001" in alert.text
+    assert "东城社区" in alert.text
+    assert alert.inline_buttons == [["📣 吹哨"]]
+    assert alert.reply_markup is not None
+    assert alert.reply_markup["inline_keyboard"][0][0]["callback_data"] == f"whistle:{unclaimed.id}"
+
+    # A week on, still open and still pending: nobody is told again.
+    await sweep_at(bot, sim, clock, start + dt.timedelta(days=7, hours=1))
+    assert len(having(admin, "还没有志愿者认领")) == 1
+    assert len(having(admin, "等待审核")) == 1
+    assert pending.status == "pending_review"
+
+
+async def test_a_done_wish_is_asked_about_once_then_confirmed_by_the_system(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    alice, bob = sim.person("王阿姨"), sim.person("Bob", language_code="en")
+    await approved_volunteers(db, [bob])
+    async with db.write() as conn:
+        await users.set_language(conn, bob.user_id, "en")
+    wish = await open_wish(db, alice)
+    volunteer = Actor(bob.user_id, frozenset({Role.VOLUNTEER}))
+    async with db.write() as conn:
+        await lifecycle.claim_wish(
+            conn, wish.id, actor=volunteer, now=clock.now(), due_at=clock.now() + dt.timedelta(days=1)
+        )
+        done = await lifecycle.finish_wish(conn, wish.id, actor=volunteer, now=clock.now(), hours=2)
+    assert done.done_at is not None
+
+    await sweep_at(bot, sim, clock, done.done_at + dt.timedelta(hours=71, minutes=59))
+    assert having(alice, "办好了吗") == []
+    await sweep_at(bot, sim, clock, done.done_at + dt.timedelta(hours=72))
+    [ask] = [m for m in alice.messages if "办好了吗" in (m.text or "")]
+    assert "W-0001" in ask.text
+    assert ask.inline_buttons == [["已完成，谢谢！", "还没办好"]]
+    assert ask.reply_markup is not None
+    assert [b["callback_data"] for b in ask.reply_markup["inline_keyboard"][0]] == [
+        f"wish:confirm:{wish.id}",
+        f"wish:notyet:{wish.id}",
+    ]
+
+    await sweep_at(bot, sim, clock, done.done_at + dt.timedelta(hours=143, minutes=58))
+    async with db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == "done"
+    assert len(having(alice, "办好了吗")) == 1
+    await sweep_at(bot, sim, clock, done.done_at + dt.timedelta(hours=144))
+    async with db.read() as conn:
+        confirmed = await store.get_wish(conn, wish.id)
+        events = await store.events_of(conn, wish.id)
+        hours, tasks = await store.volunteer_hours(conn, bob.user_id)
+    assert confirmed.status == "confirmed"
+    assert confirmed.confirmed_at == done.done_at + dt.timedelta(hours=144)
+    assert (events[-1].from_status, events[-1].to_status, events[-1].actor_id) == ("done", "confirmed", None)
+    assert (hours, tasks) == (2.0, 1)
+    assert len(having(alice, "现已视为完成")) == 1
+    [thanks] = having(bob, "now counts as done")
+    assert "2 h were added" in thanks
+
+    # The resident's old button now finds the wish confirmed and changes nothing.
+    await alice.press("已完成，谢谢！", message=ask)
+    await delivered(bot, sim)
+    async with db.read() as conn:
+        assert len(await store.events_of(conn, wish.id)) == len(events)
+    await sweep_at(bot, sim, clock, done.done_at + dt.timedelta(days=14))
+    assert len(having(alice, "办好了吗")) == 1
+    assert len(having(bob, "now counts as done")) == 1
+
+
+async def test_offers_after_an_auto_release_wait_for_the_morning_in_quiet_hours(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli, wang = sim.person("王阿姨"), sim.person("小李"), sim.person("王师傅")
+    await approved_volunteers(db, [xiaoli, wang])
+    wish = await open_wish(db, alice)
+    settings = bot.bot_data.settings.model_copy(
+        update={"quiet_hours_start": dt.time(22, 0), "quiet_hours_end": dt.time(8, 0)}
+    )
+    async with db.write() as conn:
+        claimed = await lifecycle.claim_wish(
+            conn, wish.id, actor=Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER})), now=clock.now(), due_at=clock.now()
+        )
+        released = await lifecycle.release_wish(conn, wish.id, actor=SYSTEM, now=clock.now())
+        lanes = {
+            hour: [
+                (r.recipient_id, r.lane)
+                for r in await reminders.release_notices(conn, claimed, released, settings, shanghai(27, hour))
+                if r.key.startswith("remind:offer:")
+            ]
+            for hour in (23, 10)
+        }
+    assert lanes == {23: [(wang.user_id, "normal")], 10: [(wang.user_id, "urgent")]}

@@ -1,0 +1,350 @@
+"""Stories of the scheduler: notices reach people through the outbox, once, in their language and at the
+right time; quiet hours hold the non-urgent; a person who blocked the bot stops getting bulk; digests fire
+once at their local time; /digest turns one's own digest off and on."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from bot.notify import Notice
+from rules import wishes
+from rules.roles import Role
+from rules.tips import TipAction
+from rules.wishes import Actor
+from scheduler import digests, setup, sweep
+from scheduler.calendar import DigestPeriod
+from simulator import BotApiSimulator, Person
+from storage import outbox, tips, users
+from storage.digests import Reader
+from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import approved_volunteers, open_wish
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=SHANGHAI)
+
+
+async def meet(person: Person) -> None:
+    """The person says hello first, so the bot knows them (and their language)."""
+    await person.send_command("/start")
+    await person.next_message()
+
+
+async def grant(bot: TongxinApp, person: Person, role: Role) -> None:
+    async with bot.bot_data.db.write() as conn:
+        await users.grant_role(conn, person.user_id, role.value, granted_by=ADMIN_ID, now=bot.bot_data.clock.now())
+
+
+async def rows_of(bot: TongxinApp, person: Person) -> list[dict[str, object]]:
+    async with bot.bot_data.db.read() as conn:
+        return await outbox.messages_for(conn, person.user_id)
+
+
+async def test_a_notice_reaches_the_person_in_their_language_once(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    bob = sim.person("Bob", language_code="en")
+    await meet(bob)
+    notice = Notice("digest.now_off")
+    await bot.bot_data.notifier.notify(bob.user_id, notice, lane="normal", dedupe_key="story:1")
+    await bot.bot_data.notifier.notify(bob.user_id, notice, lane="normal", dedupe_key="story:1")
+    message = await bob.next_message()
+    assert message.text.startswith("Your digest is off")
+    await sim.settle()
+    assert len(bob.messages) == 2
+    [row] = await rows_of(bot, bob)
+    assert row["status"] == "sent"
+    assert row["sent_at"] == bot.bot_data.clock.now()
+
+
+async def test_quiet_hours_hold_normal_and_bulk_but_not_urgent(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    alice = sim.person("王阿姨")
+    await meet(alice)
+    clock.set(shanghai(26, 23, 0))
+    notifier = bot.bot_data.notifier
+    await notifier.notify(alice.user_id, Notice("digest.now_on"), lane="bulk", dedupe_key="q:bulk")
+    await notifier.notify(alice.user_id, Notice("digest.now_off"), lane="normal", dedupe_key="q:normal")
+    await notifier.notify(alice.user_id, Notice("command.digest"), lane="urgent", dedupe_key="q:urgent")
+    assert (await alice.next_message()).text == "关闭或开启摘要"
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert len(alice.messages) == 2
+
+    clock.set(shanghai(27, 7, 59))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert len(alice.messages) == 2
+
+    clock.set(shanghai(27, 8, 0))
+    await sweep.run_once(bot)
+    first, second = await alice.next_message(), await alice.next_message()
+    assert "摘要已关闭" in first.text  # normal before bulk
+    assert "摘要已重新开启" in second.text
+
+
+async def test_a_person_who_blocked_the_bot_is_marked_and_gets_no_more_bulk(
+    bot: TongxinApp, sim: BotApiSimulator
+) -> None:
+    carol = sim.person("Carol", language_code="en")
+    await meet(carol)
+    sim.block(carol.user_id)
+    notifier = bot.bot_data.notifier
+    await notifier.notify(carol.user_id, Notice("digest.now_on"), lane="bulk", dedupe_key="b:1")
+    await sim.wait_until(lambda: any(r.error_code == 403 for r in sim.records), what="the 403")
+    await sim.settle()
+    async with bot.bot_data.db.read() as conn:
+        assert (await users.get_user(conn, carol.user_id)).unreachable
+    await notifier.notify(carol.user_id, Notice("digest.now_on"), lane="bulk", dedupe_key="b:2")
+    await sim.settle()
+    statuses = [(row["dedupe_key"], row["status"]) for row in await rows_of(bot, carol)]
+    assert statuses == [("b:1", "failed"), ("b:2", "dropped")]
+    assert sum(1 for r in sim.records if r.error_code == 403) == 1
+
+
+async def test_a_refused_message_is_recorded_and_not_retried(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    stranger_id = 4_242_424  # never wrote to the bot: Telegram answers "chat not found"
+    await bot.bot_data.notifier.notify(stranger_id, Notice("digest.now_on"), lane="urgent", dedupe_key="r:1")
+    await sim.wait_until(lambda: any(r.chat_id == stranger_id for r in sim.records), what="the attempt")
+    await sweep.run_once(bot)
+    await sim.settle()
+    async with bot.bot_data.db.read() as conn:
+        [row] = await outbox.messages_for(conn, stranger_id)
+    assert row["status"] == "failed"
+    assert str(row["last_error"]).startswith("400")
+    refused = [r for r in sim.records if r.chat_id == stranger_id]
+    assert len(refused) == 1
+    # The one refusal this story provokes on purpose is not a bug of the bot.
+    sim.records.remove(refused[0])
+
+
+async def test_the_sweep_job_runs_every_minute_under_a_fixed_name(bot: TongxinApp) -> None:
+    assert bot.job_queue is not None
+    [job] = bot.job_queue.get_jobs_by_name(sweep.JOB_NAME)
+    assert job.job.trigger.interval == dt.timedelta(minutes=1)
+    assert job.job.misfire_grace_time is None
+    assert job.job.coalesce is True
+    assert setup.sender_of(bot) is not None
+
+
+async def weekly_hello(conn: object, reader: Reader, period: DigestPeriod, settings: object) -> Notice | None:
+    """Test content: everyone but user 1_000_999 has something to hear about."""
+    if reader.id == 1_000_999:
+        return None
+    return Notice(
+        "digest.volunteer",
+        {"date": period.local_date.isoformat(), "open": 2, "tasks": "W-0001, W-0002", "hours": 3},
+    )
+
+
+WEEKLY = digests.Digest(
+    "volunteer",
+    Role.VOLUNTEER,
+    digests.DIGESTS[2].occurrence,
+    weekly_hello,  # type: ignore[arg-type]
+    admins_read=False,
+)
+
+
+async def test_the_weekly_digest_fires_once_on_monday_morning(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    vera, wang = sim.person("Vera", language_code="en"), sim.person("王师傅")
+    quiet = sim.person("Quiet", user_id=1_000_999)
+    for person in (vera, wang, quiet):
+        await meet(person)
+        await grant(bot, person, Role.VOLUNTEER)
+    services = bot.bot_data
+
+    # Thursday 10:00: last Monday's digest is days old, nothing is due.
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 0
+    clock.set(shanghai(30, 8, 59))
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 0
+    clock.set(shanghai(30, 9, 0))
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 2
+    # Every later sweep that morning, or after a restart, finds it already written.
+    clock.advance(dt.timedelta(minutes=1))
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 0
+    await sweep.run_once(bot)
+
+    assert "Your week (2026-11-30)" in (await vera.next_message()).text
+    assert "本周摘要" in (await wang.next_message()).text
+    await sim.settle()
+    assert len(quiet.messages) == 1  # only the welcome: nothing to say, nothing sent
+    async with services.db.read() as conn:
+        keys = await outbox.used_keys(conn, "digest:volunteer:2026-11-30:")
+    assert f"digest:volunteer:2026-11-30:{vera.user_id}" in keys
+
+    clock.set(shanghai(30 + 7 - 30, 9, 0).replace(month=12))  # the next Monday, 7 December
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 2
+
+
+async def test_digest_command_turns_ones_own_digest_off_and_on(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    vera = sim.person("Vera", language_code="en")
+    await meet(vera)
+    await vera.send_command("/digest")
+    assert "not allowed" in (await vera.next_message()).text
+    await grant(bot, vera, Role.VOLUNTEER)
+    await vera.send_command("/digest")
+    assert (await vera.wait_for_text("Your digest is off")).text
+    clock.set(shanghai(30, 9, 0))
+    assert await digests.queue_due(bot.bot_data, clock.now(), [WEEKLY]) == 0
+    await vera.send_command("/digest")
+    assert (await vera.wait_for_text("Your digest is on again")).text
+    assert await digests.queue_due(bot.bot_data, clock.now(), [WEEKLY]) == 1
+
+
+async def test_coordinators_get_the_daily_digest_at_half_past_eight_once(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    admin = sim.person("管理员", user_id=ADMIN_ID)
+    resident = sim.person("王阿姨")
+    for person in (admin, resident):
+        await meet(person)
+    async with bot.bot_data.db.write() as conn:
+        await wishes.submit_wish(
+            conn,
+            wishes.WishDraft("free_clinic", "请帮我量血压，谢谢志愿者", area="城关镇"),
+            resident_id=resident.user_id,
+            now=clock.now(),
+            review=True,
+            daily_limit=5,
+        )
+    clock.set(shanghai(27, 8, 29))
+    await sweep.run_once(bot)
+    # The wish has waited for review longer than PENDING_REVIEW_ALERT_HOURS: a reminder (held overnight).
+    await admin.wait_for(lambda: having(admin, "已等待审核"), what="the review reminder")
+    await sim.settle()
+    assert len(admin.messages) == 2
+
+    clock.set(shanghai(27, 8, 30))
+    await sweep.run_once(bot)
+    await admin.wait_for(lambda: having(admin, "每日摘要"), what="the daily digest")
+    [digest] = having(admin, "每日摘要")
+    assert "新增：1" in digest
+    assert "待审核：1" in digest
+    assert "城关镇 1" in digest
+    clock.advance(dt.timedelta(minutes=5))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert len(admin.messages) == 3
+    # The editors' digest at 9:00 has nothing to say (no tips): nothing is sent.
+    clock.set(shanghai(27, 9, 0))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert len(admin.messages) == 3
+
+
+def having(person: Person, text: str) -> list[str]:
+    """The texts of the bot's messages to the person containing `text`."""
+    return [m.text for m in person.messages if text in (m.text or "")]
+
+
+async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_alert(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    editor, reporter = sim.person("赵编辑"), sim.person("记者小王")
+    for person in (editor, reporter):
+        await meet(person)
+    await grant(bot, editor, Role.EDITOR)
+    said = ("幸福路小区停水三天了", "东城社区停水，居民排队打水", "停水影响老人做饭，希望尽快恢复")
+    async with bot.bot_data.db.write() as conn:
+        made = [
+            await tips.create_tip(
+                conn,
+                reporter_id=reporter.user_id,
+                by_reporter=True,
+                category="livelihood",
+                description=text,
+                location=None,
+                media=[],
+                now=clock.now(),
+            )
+            for text in said
+        ]
+        # The week before, people wrote about other things: 停水 is new, so it is rising.
+        for text in ("路灯坏了好几天", "菜市场门口垃圾没人清理", "公交站台的顶棚漏雨"):
+            await tips.create_tip(
+                conn,
+                reporter_id=reporter.user_id,
+                by_reporter=True,
+                category="livelihood",
+                description=text,
+                location=None,
+                media=[],
+                now=clock.now() - dt.timedelta(days=8),
+            )
+        for tip in made[:2]:
+            await tips.transition(
+                conn, tip.id, TipAction.ACCEPT, actor_id=editor.user_id, actor_roles=[Role.EDITOR], now=clock.now()
+            )
+        await tips.transition(
+            conn,
+            made[1].id,
+            TipAction.PUBLISH,
+            actor_id=editor.user_id,
+            actor_roles=[Role.EDITOR],
+            now=clock.now(),
+            link="https://news.example.cn/1",
+        )
+
+    clock.set(shanghai(27, 8, 59))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert having(editor, "编辑部摘要") == []
+
+    clock.set(shanghai(27, 9, 0))
+    await sweep.run_once(bot)
+    await editor.wait_for(lambda: having(editor, "编辑部摘要") and having(editor, "热点预警"), what="digest and alert")
+    [digest] = having(editor, "编辑部摘要")
+    assert "新线索：3 · 已采用：2 · 已发布：1" in digest
+    assert "停水 3 ↑" in digest
+    [alert] = having(editor, "热点预警")
+    assert "停水" in alert
+    # Sweeps later that morning (or after a restart) send neither again.
+    for minutes in (1, 30, 120):
+        clock.set(shanghai(27, 9, 0) + dt.timedelta(minutes=minutes))
+        await sweep.run_once(bot)
+    await sim.settle()
+    assert len(having(editor, "编辑部摘要")) == 1
+    assert len(having(editor, "热点预警")) == 1
+
+
+async def test_volunteers_weekly_digest_lists_open_tasks_matching_them_and_their_hours(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
+    await approved_volunteers(db, [xiaoli], skills=("elderly_disabled",), area="东城社区")
+    served = await open_wish(db, alice, description="请帮忙把米扛上楼")
+    await open_wish(db, alice, description="陪老人去医院复查")
+    await open_wish(db, alice, description="帮忙修一下老人家的水龙头")
+    await open_wish(db, alice, description="义诊需要帮忙排队", category="free_clinic")
+    volunteer, resident = Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER})), Actor(alice.user_id)
+    async with db.write() as conn:
+        await wishes.claim_wish(conn, served.id, actor=volunteer, now=clock.now(), due_at=clock.now())
+        await wishes.finish_wish(conn, served.id, actor=volunteer, now=clock.now(), hours=2.5)
+        await wishes.confirm_wish(conn, served.id, actor=resident, now=clock.now())
+
+    clock.set(shanghai(30, 8, 59))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert having(xiaoli, "本周摘要") == []
+    clock.set(shanghai(30, 9, 0))
+    await sweep.run_once(bot)
+    await xiaoli.wait_for(lambda: having(xiaoli, "本周摘要"), what="the weekly digest")
+    [digest] = having(xiaoli, "本周摘要")
+    assert "与您匹配的待认领任务：2" in digest
+    assert "W-0002, W-0003" in digest
+    assert "W-0004" not in digest  # a free clinic is not among 小李's skills
+    assert "您目前的服务时长：2.5" in digest
+    clock.advance(dt.timedelta(hours=1))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert len(having(xiaoli, "本周摘要")) == 1
