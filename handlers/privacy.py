@@ -1,18 +1,123 @@
-"""Placeholder: filled in by the feature that owns this module."""
+"""Privacy for everyone: /privacy (what is kept, who sees it, how long), /mydata (a copy of it all) and
+/deleteme (erase what identifies the person, after a confirmation; counts and hours stay)."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler
+import contextlib
+import json
+import math
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, TypeHandler
 
 from bot.context import TongxinContext
+from bot.i18n import normalize_language
+from rules.limits import MessageRate, RateVerdict
+from storage import privacy, users
+from storage.errors import NotFound
+
+CONFIRM_ERASE = "privacy:erase:yes"
+KEEP_DATA = "privacy:erase:no"
+
+
+async def explain_privacy(update: Update, context: TongxinContext) -> None:
+    """/privacy: what the bot stores, who sees it and for how long."""
+    if (message := update.effective_message) is None:
+        return
+    await message.reply_text(context.t("privacy.notice"), parse_mode=ParseMode.HTML)
+
+
+async def send_my_data(update: Update, context: TongxinContext) -> None:
+    """/mydata: a JSON document with every row stored about the person."""
+    if (message := update.effective_message) is None or context.person is None:
+        return
+    async with context.db.read() as conn:
+        document = await privacy.collect_personal_data(conn, context.person.id)
+    payload = {"user_id": context.person.id, "exported_at": context.now().isoformat(), "data": document}
+    data = json.dumps(payload, ensure_ascii=False, indent=2).encode("utf-8")
+    await message.reply_document(
+        InputFile(data, filename=f"tongxin-mydata-{context.person.id}.json"),
+        caption=context.t("privacy.mydata_caption"),
+    )
+
+
+async def ask_to_erase(update: Update, context: TongxinContext) -> None:
+    """/deleteme: say what will be erased and what stays, and ask for a confirmation."""
+    if (message := update.effective_message) is None:
+        return
+    keyboard = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(context.t("privacy.erase_confirm_button"), callback_data=CONFIRM_ERASE)],
+            [InlineKeyboardButton(context.t("privacy.erase_keep_button"), callback_data=KEEP_DATA)],
+        ]
+    )
+    await message.reply_text(context.t("privacy.erase_ask"), reply_markup=keyboard, parse_mode=ParseMode.HTML)
+
+
+async def erase_on_confirm(update: Update, context: TongxinContext) -> None:
+    """The confirmation button: erase the person's identifying data everywhere, or keep it."""
+    query = update.callback_query
+    if query is None or context.person is None:
+        return
+    await query.answer()
+    if query.data != CONFIRM_ERASE:
+        await query.edit_message_text(context.t("privacy.erase_kept"))
+        return
+    # The button can only ever erase the presser: the id comes from the update, never from the data.
+    async with context.db.write() as conn:
+        erasure = await privacy.erase_person(conn, context.person.id, now=context.now())
+    privacy.remove_media_files(erasure.files)
+    if context.user_data is not None:
+        context.user_data.clear()
+    await query.edit_message_text(context.t("privacy.erased"))
+
+
+def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext, None]:
+    """A handler that slows down a person sending more than `limit` messages a minute (one window per app).
+
+    It runs before `load_person`, so a flood costs no database writes; the person is told once per
+    minute that they are going too fast, and their extra messages are not handled.
+    """
+    rate = MessageRate() if limit is None else MessageRate(limit)
+    seen = 0
+
+    async def slow_down_floods(update: Update, context: TongxinContext) -> None:
+        """Count the person's message; past the limit, tell them once and stop handling it."""
+        nonlocal seen
+        user = update.effective_user
+        message = update.message
+        if user is None or message is None or user.is_bot:
+            return
+        now = context.now()
+        seen += 1
+        if seen % 1000 == 0:
+            rate.forget_idle(now)
+        verdict = rate.record(user.id, now)
+        if verdict is RateVerdict.OK:
+            return
+        if verdict is RateVerdict.SLOW_DOWN:
+            language: str = normalize_language(user.language_code, context.settings.default_language)
+            async with context.db.read() as conn:
+                with contextlib.suppress(NotFound):
+                    language = (await users.get_user(conn, user.id)).language
+            seconds = max(1, math.ceil((rate.free_at(user.id) - now).total_seconds()))
+            await message.reply_text(context.bot_data.catalogues.text(language, "limits.slow_down", seconds=seconds))
+        raise ApplicationHandlerStop
+
+    return TypeHandler(Update, slow_down_floods)
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """Conversation handlers of this module (registered before every plain handler)."""
+    """No conversations: /deleteme confirms with one button."""
     return []
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """Plain command and button handlers of this module."""
-    return []
+    """Commands and buttons of privacy."""
+    return [
+        CommandHandler("privacy", explain_privacy),
+        CommandHandler("mydata", send_my_data),
+        CommandHandler("deleteme", ask_to_erase),
+        CallbackQueryHandler(erase_on_confirm, pattern=r"^privacy:erase:"),
+    ]

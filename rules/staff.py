@@ -79,11 +79,23 @@ def parse_user_id(word: str) -> int:
     return int(word)
 
 
-def check_block(actor_id: int, target_id: int, admin_ids: Iterable[int], target_roles: Iterable[str]) -> None:
-    """Staff may block residents, volunteers and reporters; never themselves, an admin or other staff."""
+def check_block(
+    actor_id: int,
+    actor_roles: Iterable[Role],
+    target_id: int,
+    target_roles: Iterable[str],
+    admin_ids: Iterable[int],
+) -> None:
+    """Staff may block residents, volunteers and reporters; only admins may block other staff; no one an admin.
+
+    Nobody blocks themselves (a slip of the finger would lock them out).
+    """
     if actor_id == target_id:
         raise RoleChangeError("staff.cannot_block_self")
-    if target_id in set(admin_ids) or any(role in {r.value for r in STAFF_ROLES} for role in target_roles):
+    if target_id in set(admin_ids):
+        raise RoleChangeError("staff.cannot_block_staff")
+    staff_values = {role.value for role in STAFF_ROLES}
+    if any(role in staff_values for role in target_roles) and Role.ADMIN not in set(actor_roles):
         raise RoleChangeError("staff.cannot_block_staff")
 
 

@@ -1,0 +1,81 @@
+"""The /stats chart: a PNG drawn headless with matplotlib, in a font that has Chinese glyphs.
+
+The font is looked up among the installed ones (Debian's fonts-noto-cjk, or any font with CJK
+glyphs); labels come in already translated, so the chart reads in the staff member's language.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+from matplotlib import font_manager
+from matplotlib.figure import Figure
+from matplotlib.ft2font import FT2Font
+
+log = logging.getLogger(__name__)
+
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Noto Serif CJK SC")
+CJK_PROBE = "心愿志愿者报料统计"
+
+
+def has_glyphs(font_path: str, text: str) -> bool:
+    """Whether the font file has a glyph for every character of `text`."""
+    font = FT2Font(font_path)
+    return all(font.get_char_index(ord(char)) != 0 for char in text if not char.isspace())
+
+
+@cache
+def cjk_font() -> font_manager.FontProperties:
+    """A font with Chinese glyphs: a known CJK family first, then any installed font that has them."""
+    for family in CJK_FAMILIES:
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
+        except ValueError:
+            continue
+        if has_glyphs(path, CJK_PROBE):
+            return font_manager.FontProperties(fname=path)
+    for entry in font_manager.fontManager.ttflist:
+        if "CJK" in entry.name and has_glyphs(entry.fname, CJK_PROBE):
+            return font_manager.FontProperties(fname=entry.fname)
+    log.warning("no font with Chinese glyphs is installed; chart labels will show boxes (install fonts-noto-cjk)")
+    return font_manager.FontProperties()
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """One bar chart of the figure: a title and labelled counts."""
+
+    title: str
+    labels: Sequence[str]
+    values: Sequence[float]
+
+
+def render_chart(title: str, panels: Sequence[Panel]) -> bytes:
+    """Horizontal bar charts side by side, as PNG bytes."""
+    font = cjk_font()
+    figure = Figure(figsize=(4.2 * max(1, len(panels)), 4.2), dpi=100, layout="constrained")
+    figure.suptitle(title, fontproperties=font, fontsize=14)
+    axes = figure.subplots(1, max(1, len(panels)), squeeze=False)[0]
+    for ax, panel in zip(axes, panels, strict=False):
+        labels = list(panel.labels) or ["—"]
+        values = list(panel.values) or [0]
+        positions = list(range(len(labels)))
+        ax.barh(positions, values, color="#c0392b")
+        ax.set_yticks(positions)
+        ax.set_yticklabels(labels, fontproperties=font)
+        ax.invert_yaxis()
+        ax.set_title(panel.title, fontproperties=font)
+        for position, value in zip(positions, values, strict=True):
+            ax.text(value, position, f" {value:g}", va="center", fontproperties=font)
+        ax.spines[["top", "right"]].set_visible(False)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

@@ -1,0 +1,89 @@
+"""CSV exports for coordinators: which columns each export has, the date range, and the bytes Excel opens.
+
+Excel only reads UTF-8 as such when the file starts with a byte-order mark, so Chinese stays intact.
+Cells that start like a formula are defused, so an exported description cannot run in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+KINDS = ("wishes", "tips", "hours")
+DEFAULT_DAYS = 30
+MAX_DAYS = 366 * 3
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+WISH_COLUMNS = (
+    "ref",
+    "created_at",
+    "category",
+    "area",
+    "status",
+    "claimed_by",
+    "claimed_at",
+    "done_at",
+    "hours",
+    "rating",
+    "description",
+)
+TIP_COLUMNS = ("ref", "created_at", "category", "status", "reporter_id", "published_url", "description")
+HOURS_COLUMNS = ("volunteer_id", "name", "area", "tasks", "hours")
+
+
+class ExportError(ValueError):
+    """The /export request cannot be read; `reason` is a message key."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:
+    """The columns of an export; phone numbers only go to coordinators."""
+    if kind == "wishes":
+        return (*WISH_COLUMNS[:5], "address", "phone", *WISH_COLUMNS[5:]) if with_phones else WISH_COLUMNS
+    if kind == "tips":
+        return TIP_COLUMNS
+    return HOURS_COLUMNS
+
+
+def parse_export(args: Sequence[str], now: dt.datetime, tz: ZoneInfo) -> tuple[str, dt.datetime, dt.datetime]:
+    """`/export wishes [FROM [TO]]` (local dates, TO inclusive) → (kind, since, until) as aware UTC."""
+    if not args or args[0].lower() not in KINDS:
+        raise ExportError("export.usage")
+    kind = args[0].lower()
+    try:
+        dates = [dt.date.fromisoformat(word) for word in args[1:3]]
+    except ValueError:
+        raise ExportError("export.bad_date") from None
+    today = now.astimezone(tz).date()
+    first = dates[0] if dates else today - dt.timedelta(days=DEFAULT_DAYS - 1)
+    last = dates[1] if len(dates) > 1 else today
+    if last < first or (last - first).days > MAX_DAYS:
+        raise ExportError("export.bad_range")
+    since = dt.datetime.combine(first, dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    until = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
+    return kind, since, until
+
+
+def _cell(value: object, tz: ZoneInfo) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def to_csv(columns: Sequence[str], rows: Iterable[dict[str, object]], tz: ZoneInfo) -> bytes:
+    """UTF-8 with BOM, comma-separated, CRLF line ends (what Excel expects)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(row.get(column), tz) for column in columns])
+    return buffer.getvalue().encode("utf-8-sig")

@@ -1,0 +1,50 @@
+"""Rows for /export: wishes and tips created in a date range, and service hours confirmed in it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rules.tips import tip_reference
+from rules.wishes import wish_ref
+from storage.schema import tips, volunteers, wishes
+
+
+async def wish_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
+    """Wishes created in [since, until), oldest first."""
+    rows = (
+        await conn.execute(
+            select(wishes).where(wishes.c.created_at >= since, wishes.c.created_at < until).order_by(wishes.c.id)
+        )
+    ).mappings()
+    return [{**row, "ref": wish_ref(row["ref_no"])} for row in rows]
+
+
+async def tip_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
+    """Tips received in [since, until), oldest first."""
+    rows = (
+        await conn.execute(
+            select(tips).where(tips.c.created_at >= since, tips.c.created_at < until).order_by(tips.c.id)
+        )
+    ).mappings()
+    return [{**row, "ref": tip_reference(row["id"])} for row in rows]
+
+
+async def hours_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
+    """Per volunteer: tasks and hours confirmed in [since, until), most hours first."""
+    query = (
+        select(
+            wishes.c.claimed_by.label("volunteer_id"),
+            volunteers.c.name,
+            volunteers.c.area,
+            func.count().label("tasks"),
+            func.coalesce(func.sum(wishes.c.hours), 0.0).label("hours"),
+        )
+        .outerjoin(volunteers, volunteers.c.user_id == wishes.c.claimed_by)
+        .where(wishes.c.confirmed_at >= since, wishes.c.confirmed_at < until, wishes.c.claimed_by.is_not(None))
+        .group_by(wishes.c.claimed_by, volunteers.c.name, volunteers.c.area)
+        .order_by(func.coalesce(func.sum(wishes.c.hours), 0.0).desc())
+    )
+    return [dict(row) for row in (await conn.execute(query)).mappings()]

@@ -1,0 +1,277 @@
+"""Everything stored about one person, found through one registry: for /mydata (export) and /deleteme (erase).
+
+`PERSONAL_DATA` lists, per table, the column that names the person and what erasing them writes
+into each identifying column (name, phone, location, photos, free text). Rows stay, so counts and
+service hours survive an erasure; only what identifies the person goes. A test fails when a table
+exists in the schema that is neither listed here nor declared free of personal data in
+`NO_PERSONAL_DATA`, so a feature that adds a table must decide here how it is erased.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Table, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage import audit, outbox
+from storage.schema import conversation_states, metadata
+
+ERASED_TEXT = "[erased]"
+# What an erased outbox notice becomes (the shape `bot.notify.notice_to_payload` writes).
+BLANK_NOTICE: Mapping[str, Any] = {
+    "key": "privacy.erased_notice",
+    "values": {},
+    "buttons": [],
+    "photo": None,
+    "location": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PersonalRows:
+    """Rows of `table` that belong to a person through `owner`, and how /deleteme erases them.
+
+    `erase` maps a column to the value written in its place; `delete_rows` drops the rows instead
+    (drafts and scratch data that count for nothing).
+    """
+
+    table: str
+    owner: str
+    erase: Mapping[str, object] = field(default_factory=dict)
+    delete_rows: bool = False
+    # For rows owned through a parent: (this table's column, parent table, parent key). `owner` is then
+    # the parent's column naming the person.
+    through: tuple[str, str, str] | None = None
+
+
+PERSONAL_DATA: tuple[PersonalRows, ...] = (
+    PersonalRows("users", "id", {"first_name": "", "last_name": None, "username": None, "phone": None}),
+    PersonalRows("user_roles", "user_id"),
+    PersonalRows("user_data", "user_id", delete_rows=True),
+    PersonalRows("audit_log", "actor_id"),
+    PersonalRows("applications", "user_id", {"reason": None}),
+    PersonalRows("application_events", "actor_id", {"note": None}),
+    PersonalRows("invites", "created_by"),
+    # Wishes stay (their category, area, times and hours are the statistics); what identifies the
+    # resident or the volunteer goes.
+    PersonalRows(
+        "wishes",
+        "resident_id",
+        {
+            "description": ERASED_TEXT,
+            "address": None,
+            "latitude": None,
+            "longitude": None,
+            "photo_file_id": None,
+            "phone": None,
+            "resident_note": None,
+            "reject_reason": None,
+        },
+    ),
+    PersonalRows("wishes", "claimed_by", {"proof_file_id": None, "done_note": None}),
+    PersonalRows("wish_events", "actor_id", {"note": None}),
+    PersonalRows("volunteers", "user_id", {"name": "", "phone": None, "latitude": None, "longitude": None}),
+    PersonalRows("volunteer_skills", "user_id"),
+    PersonalRows("tips", "reporter_id", {"description": ERASED_TEXT, "latitude": None, "longitude": None}),
+    PersonalRows(
+        "tip_media",
+        "reporter_id",
+        {"file_id": "", "file_unique_id": None, "local_path": None},
+        through=("tip_id", "tips", "id"),
+    ),
+    PersonalRows("tip_events", "actor_id", {"note": None}),
+    PersonalRows("story_leads", "volunteer_id", {"photo_file_id": "", "summary": ERASED_TEXT}),
+    PersonalRows("outbox", "recipient_id"),
+    # A coordinator's own broadcast text may name them; the tally stays.
+    PersonalRows("broadcasts", "created_by", {"text": ERASED_TEXT, "photo_file_id": None}),
+    # Whistles hold ids and times only: exported with /mydata, kept by /deleteme (the dispatch counts stay).
+    PersonalRows("whistles", "coordinator_id"),
+    PersonalRows("whistles", "claimed_by"),
+    # Following someone else's wish counts for nothing once the person is gone, and notices would reach no one.
+    PersonalRows("wish_followers", "user_id", delete_rows=True),
+)
+
+# Tables that hold nothing that identifies a person (ids and counts only), with the reason.
+NO_PERSONAL_DATA: dict[str, str] = {
+    "conversation_states": "conversation positions only; erased by key in erase_person",
+    "alembic_version": "schema revision",
+    "reference_counters": "one counter per kind of reference number",
+    "hot_alerts": "terms and counts over everyone's texts",
+}
+
+
+def registered_tables() -> dict[str, list[PersonalRows]]:
+    """The registry by table name, limited to tables that exist in the schema."""
+    found: dict[str, list[PersonalRows]] = {}
+    for entry in PERSONAL_DATA:
+        if entry.table in metadata.tables:
+            found.setdefault(entry.table, []).append(entry)
+    return found
+
+
+def _owned(entry: PersonalRows, user_id: int) -> Any:
+    """The WHERE clause picking the person's rows of `entry.table`."""
+    table = metadata.tables[entry.table]
+    if entry.through is None:
+        return table.c[entry.owner] == user_id
+    column, parent_name, parent_key = entry.through
+    parent = metadata.tables[parent_name]
+    return table.c[column].in_(select(parent.c[parent_key]).where(parent.c[entry.owner] == user_id))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict | list | str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+async def collect_personal_data(conn: AsyncConnection, user_id: int) -> dict[str, list[dict[str, Any]]]:
+    """Every row of every registered table that belongs to the person, as JSON-ready dicts by table."""
+    document: dict[str, list[dict[str, Any]]] = {}
+    for name, entries in registered_tables().items():
+        table: Table = metadata.tables[name]
+        seen: set[tuple[Any, ...]] = set()
+        for entry in entries:
+            rows = (await conn.execute(select(table).where(_owned(entry, user_id)))).mappings().all()
+            for row in rows:
+                key = tuple(row[c.name] for c in table.primary_key.columns) or tuple(row.values())
+                if key in seen:
+                    continue
+                seen.add(key)
+                document.setdefault(name, []).append({column: _plain(value) for column, value in row.items()})
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What /deleteme changed: rows touched per table, and media files on disk to remove after commit."""
+
+    touched: dict[str, int]
+    files: list[str]
+
+
+async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime) -> Erasure:
+    """Erase what identifies the person in every registered table, in the caller's transaction.
+
+    Queued and sent notices to anyone that quote the person (their name, phone or the location of
+    their wish) are blanked too, and the ones not yet sent are dropped. The erasure itself is recorded
+    in the audit log, by id only.
+    """
+    needles, places = await _identifying_values(conn, user_id)
+    files = await _media_files(conn, user_id)
+    touched: dict[str, int] = {}
+    for name, entries in registered_tables().items():
+        table = metadata.tables[name]
+        for entry in entries:
+            owned = _owned(entry, user_id)
+            if entry.delete_rows:
+                result = await conn.execute(delete(table).where(owned))
+            elif entry.erase:
+                values = dict(entry.erase)
+                if name == "users":
+                    values["erased_at"] = now
+                result = await conn.execute(update(table).where(owned).values(**values))
+            else:
+                continue
+            touched[name] = touched.get(name, 0) + (result.rowcount or 0)
+    touched["conversation_states"] = await _forget_conversations(conn, user_id)
+    if "outbox" in metadata.tables:
+        touched["outbox"] = await _blank_notices(conn, user_id, needles, places)
+    await audit.record(conn, actor_id=user_id, action="privacy.erase", subject=f"user:{user_id}", now=now)
+    return Erasure(touched, files)
+
+
+def remove_media_files(paths: list[str]) -> None:
+    """Delete erased media from disk (after the erasure committed); a file already gone is fine."""
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+
+
+async def _identifying_values(conn: AsyncConnection, user_id: int) -> tuple[set[str], set[tuple[float, float]]]:
+    """The person's names, phones and addresses, and the coordinates of their places, before erasure."""
+    needles: set[str] = set()
+    places: set[tuple[float, float]] = set()
+    wanted = {
+        "users": ("id", ("first_name", "last_name", "username", "phone"), None),
+        "volunteers": ("user_id", ("name", "phone"), ("latitude", "longitude")),
+        "wishes": ("resident_id", ("phone", "address"), ("latitude", "longitude")),
+        "tips": ("reporter_id", (), ("latitude", "longitude")),
+    }
+    for name, (owner, text_columns, coordinates) in wanted.items():
+        if name not in metadata.tables:
+            continue
+        table = metadata.tables[name]
+        rows = (await conn.execute(select(table).where(table.c[owner] == user_id))).mappings().all()
+        for row in rows:
+            # One-character names would match half the texts in Chinese; they identify no one alone.
+            needles.update(str(row[c]) for c in text_columns if row[c] and len(str(row[c])) >= 2)
+            if coordinates and row[coordinates[0]] is not None and row[coordinates[1]] is not None:
+                places.add((float(row[coordinates[0]]), float(row[coordinates[1]])))
+    return needles, places
+
+
+async def _media_files(conn: AsyncConnection, user_id: int) -> list[str]:
+    """Local copies of the person's tip media."""
+    if "tip_media" not in metadata.tables:
+        return []
+    entry = next(e for e in PERSONAL_DATA if e.table == "tip_media")
+    media = metadata.tables["tip_media"]
+    rows = await conn.execute(select(media.c.local_path).where(_owned(entry, user_id)))
+    return [path for path in rows.scalars() if path]
+
+
+def _quotes(payload: Any, needles: set[str], places: set[tuple[float, float]]) -> bool:
+    text = json.dumps(payload, ensure_ascii=False, default=str)
+    if any(needle in text for needle in needles):
+        return True
+    location = payload.get("location") if isinstance(payload, dict) else None
+    if not location:
+        return False
+    return any(abs(float(location[0]) - lat) < 1e-9 and abs(float(location[1]) - lon) < 1e-9 for lat, lon in places)
+
+
+async def _blank_notices(
+    conn: AsyncConnection, user_id: int, needles: set[str], places: set[tuple[float, float]]
+) -> int:
+    """Blank outbox notices to the person or quoting them; the unsent ones are dropped, not delivered."""
+    table = metadata.tables["outbox"]
+    rows = (await conn.execute(select(table.c.id, table.c.status, table.c.recipient_id, table.c.payload))).all()
+    blanked = 0
+    for row in rows:
+        if row.recipient_id != user_id and not _quotes(row.payload, needles, places):
+            continue
+        if row.status == "pending":
+            await outbox.drop(conn, row.id, reason="privacy erase")
+        await conn.execute(update(table).where(table.c.id == row.id).values(payload=dict(BLANK_NOTICE)))
+        blanked += 1
+    return blanked
+
+
+async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
+    """Drop the person's unfinished conversations (their keys are JSON lists of chat and user ids)."""
+    rows = (await conn.execute(select(conversation_states.c.name, conversation_states.c.key))).all()
+    forgotten = 0
+    for row in rows:
+        try:
+            ids = json.loads(row.key)
+        except ValueError:
+            continue
+        if isinstance(ids, list) and user_id in ids:
+            await conn.execute(
+                delete(conversation_states).where(
+                    conversation_states.c.name == row.name, conversation_states.c.key == row.key
+                )
+            )
+            forgotten += 1
+    return forgotten

@@ -1,0 +1,84 @@
+"""Stories of /broadcast: a coordinator picks an audience, writes, previews, confirms, and watches one
+progress message count up to the final tally."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from simulator import BotApiSimulator
+from storage import users
+from storage.db import Database
+from tests.conftest import ADMIN_ID
+
+
+async def enrol_volunteers(sim: BotApiSimulator, db: Database, clock: ManualClock, count: int) -> list[int]:
+    """`count` volunteers who have talked to the bot before."""
+    ids = [sim.person(f"志愿者{i}").user_id for i in range(count)]
+    async with db.write() as conn:
+        for user_id in ids:
+            await users.touch_user(
+                conn,
+                user_id=user_id,
+                first_name="志愿者",
+                last_name=None,
+                username=None,
+                language="zh-CN",
+                now=clock.now(),
+            )
+            await users.grant_role(conn, user_id, "volunteer", granted_by=ADMIN_ID, now=clock.now())
+    return ids
+
+
+@pytest.mark.slow
+async def test_broadcast_to_500_volunteers_with_20_who_blocked_the_bot(
+    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+) -> None:
+    ids = await enrol_volunteers(sim, sqlite_db, clock, 500)
+    for user_id in ids[:20]:
+        sim.block(user_id)
+    coordinator = sim.person("李协调", user_id=ADMIN_ID)
+
+    await coordinator.send_command("/broadcast")
+    await coordinator.next_message()
+    await coordinator.press("志愿者")
+    await coordinator.wait_for_text("请发送要群发的文字")
+    await coordinator.send_sticker()
+    await coordinator.wait_for_text("请发送文字或一张图片")
+    await coordinator.send_text("周六上午九点，桃园村义诊，请有空的志愿者报名。")
+    preview = await coordinator.wait_for_text("共 500 人")
+    assert "📢 周六上午九点" in coordinator.messages[-2].text
+    await coordinator.press("确认发送", message=preview)
+
+    final = await coordinator.wait_for_text("群发完成", timeout=90)
+    assert "送达 480 人" in final.text
+    assert "无法送达 20 人" in final.text
+    progress_messages = [m for m in coordinator.messages if (m.text or "").startswith(("群发中", "群发完成"))]
+    assert len(progress_messages) == 1  # one message, edited as it went
+    assert final.edited
+    reached = [uid for uid in ids[20:] if any("桃园村义诊" in m.text for m in sim.sent_to(uid))]
+    assert len(reached) == 480
+
+
+async def test_broadcast_photo_can_be_cancelled(
+    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+) -> None:
+    ids = await enrol_volunteers(sim, sqlite_db, clock, 3)
+    coordinator = sim.person("李协调", user_id=ADMIN_ID)
+    await coordinator.send_command("/broadcast")
+    await coordinator.next_message()
+    await coordinator.press("志愿者")
+    await coordinator.wait_for_text("请发送要群发的文字")
+    await coordinator.send_photo(caption="活动海报")
+    preview = await coordinator.wait_for_text("共 3 人")
+    await coordinator.press("取消", message=preview)
+    await coordinator.wait_for_text("已取消")
+    await sim.settle()
+    assert not any(m.kind == "photo" for uid in ids for m in sim.sent_to(uid))
+
+
+async def test_residents_cannot_broadcast(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    wang = sim.person("王阿姨")
+    await wang.send_command("/broadcast")
+    assert "没有权限" in (await wang.next_message()).text

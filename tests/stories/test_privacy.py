@@ -1,0 +1,177 @@
+"""Stories of privacy: a person reads what is kept, downloads it all, and erases themselves for good —
+afterwards no table in the database holds their name, phone or location; their counts remain."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from bot.notify import Notice
+from rules.tips import MediaItem
+from simulator import BotApiSimulator
+from storage import tips, users, volunteers, wishes
+from storage.db import Database
+
+NAME = "王秀英"
+PHONE = "+86 138 0000 1234"
+LOCATION = (31.2304, 121.4737)
+
+
+async def traces_of(db: Database, needles: list[str], coordinates: tuple[float, float]) -> list[str]:
+    """Every (table.column) in the whole database holding one of `needles` or one of the coordinates."""
+    found: list[str] = []
+    async with db.read() as conn:
+
+        def tables_and_columns(sync_conn: Any) -> dict[str, list[str]]:
+            inspector = inspect(sync_conn)
+            return {t: [c["name"] for c in inspector.get_columns(t)] for t in inspector.get_table_names()}
+
+        layout = await conn.run_sync(tables_and_columns)
+        for table, columns in layout.items():
+            for column in columns:
+                found += await _matches(conn, table, column, needles, coordinates)
+    return found
+
+
+async def _matches(
+    conn: AsyncConnection, table: str, column: str, needles: list[str], coordinates: tuple[float, float]
+) -> list[str]:
+    rows = (await conn.execute(text(f'SELECT "{column}" FROM "{table}"'))).scalars().all()
+    hits = []
+    for value in rows:
+        as_text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
+        if any(needle in as_text for needle in needles):
+            hits.append(f"{table}.{column}={as_text[:60]}")
+        if isinstance(value, float) and any(abs(value - c) < 1e-6 for c in coordinates):
+            hits.append(f"{table}.{column}={value}")
+    return hits
+
+
+async def test_privacy_notice_says_what_who_and_how_long(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    wang = sim.person(NAME)
+    await wang.send_command("/privacy")
+    notice = (await wang.next_message()).text
+    for part in ("我们保存什么", "谁能看到", "保存多久", "/mydata", "/deleteme"):
+        assert part in notice
+
+
+async def test_mydata_is_a_document_with_what_is_stored(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    wang = sim.person(NAME, username="wang_xy")
+    await wang.send_command("/start")
+    await wang.next_message()
+    await wang.send_command("/mydata")
+    reply = await wang.next_message()
+    assert reply.document_name == f"tongxin-mydata-{wang.user_id}.json"
+    assert reply.document_bytes is not None
+    document = json.loads(reply.document_bytes.decode("utf-8"))
+    assert document["user_id"] == wang.user_id
+    assert document["data"]["users"][0]["first_name"] == NAME
+    assert document["data"]["users"][0]["username"] == "wang_xy"
+
+
+async def test_deleteme_asks_first_and_keep_changes_nothing(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    wang = sim.person(NAME)
+    await wang.send_command("/deleteme")
+    ask = await wang.next_message()
+    assert "无法恢复" in ask.text
+    await wang.press("不删除")
+    await wang.wait_for_text("什么都没有删除")
+    async with bot.bot_data.db.read() as conn:
+        assert (await users.get_user(conn, wang.user_id)).first_name == NAME
+
+
+async def test_after_deleteme_no_name_phone_or_location_anywhere(
+    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database
+) -> None:
+    wang = sim.person(NAME, username="wangxiuying", phone=PHONE)
+    await wang.send_command("/start")
+    await wang.next_message()
+    async with sqlite_db.write() as conn:
+        await users.set_phone(conn, wang.user_id, PHONE)
+    needles = [NAME, PHONE, "wangxiuying"]
+    assert await traces_of(sqlite_db, needles, LOCATION), "the story should have left traces to erase"
+
+    await wang.send_command("/deleteme")
+    await wang.next_message()
+    await wang.press("确认删除")
+    await wang.wait_for_text("已删除您的个人信息")
+    await sim.settle()
+
+    assert await traces_of(sqlite_db, needles, LOCATION) == []
+    async with sqlite_db.read() as conn:
+        erased = await users.get_user(conn, wang.user_id)
+    assert erased.phone is None
+
+
+async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
+    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+) -> None:
+    """She asked for help, volunteered, sent a tip, and her phone and place went to the volunteer who claimed."""
+    wang = sim.person(NAME, username="wangxiuying", phone=PHONE)
+    li = sim.person("李志愿")
+    for person in (wang, li):
+        await person.send_command("/start")
+        await person.next_message()
+    now = clock.now()
+    async with sqlite_db.write() as conn:
+        await users.set_phone(conn, wang.user_id, PHONE)
+        await wishes.insert_wish(
+            conn,
+            resident_id=wang.user_id,
+            category="elderly_disabled",
+            description=f"我是{NAME}，腿脚不便，想请人帮忙取药",
+            area="东城社区",
+            address="东城路 12 号 3 单元",
+            location=LOCATION,
+            photo_file_id="AgACAgQAAxkBAAIBwish",
+            phone=PHONE,
+            status="open",
+            now=now,
+        )
+        await volunteers.save_volunteer(
+            conn,
+            user_id=wang.user_id,
+            name=NAME,
+            phone=PHONE,
+            skills=["elderly_disabled"],
+            area="东城社区",
+            location=LOCATION,
+            now=now,
+        )
+        await tips.create_tip(
+            conn,
+            reporter_id=wang.user_id,
+            by_reporter=True,
+            category="livelihood",
+            description=f"{NAME}拍到东城路积水",
+            location=LOCATION,
+            media=[MediaItem("photo", "AgACAgQAAxkBAAIBtip", "uniq-tip")],
+            now=now,
+        )
+    await bot.bot_data.notifier.notify(
+        li.user_id,
+        Notice("privacy.erased_notice", {"phone": PHONE, "name": NAME}, location=LOCATION),
+        dedupe_key="test:claim-details",
+    )
+    await li.wait_for(lambda: len(li.messages) >= 3)
+    needles = [NAME, PHONE, "wangxiuying", "东城路 12 号", "AgACAgQAAxkBAAIBwish", "AgACAgQAAxkBAAIBtip"]
+    before = await traces_of(sqlite_db, needles, LOCATION)
+    for table in ("users", "wishes", "volunteers", "tips", "tip_media", "outbox"):
+        assert any(hit.startswith(f"{table}.") for hit in before), f"the story left nothing in {table}"
+
+    await wang.send_command("/deleteme")
+    await wang.next_message()
+    await wang.press("确认删除")
+    await wang.wait_for_text("已删除您的个人信息")
+    await sim.settle()
+
+    assert await traces_of(sqlite_db, needles, LOCATION) == []
+    async with sqlite_db.read() as conn:
+        kept = await wishes.wishes_of_resident(conn, wang.user_id)
+    assert len(kept) == 1  # the wish still counts
+    assert kept[0].category == "elderly_disabled"
