@@ -76,9 +76,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "check":
             return asyncio.run(_check(settings))
         else:
-            from bot.app import serve_forever
+            from bot.app import run_on_fast_loop, serve_forever
 
-            asyncio.run(serve_forever(settings))
+            run_on_fast_loop(serve_forever(settings))
     except (OSError, ConnectionError) as exc:
         print(f"tongxin: cannot reach a service: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rules.roles import Role
+from rules.staff import STAFF_ACTIONS
 
 EVERYONE: frozenset[Role] = frozenset()
 
@@ -27,7 +28,37 @@ COMMANDS: tuple[Command, ...] = (
     Command("help"),
     Command("language"),
     Command("cancel"),
+    # The practice-centre loop (issue 3).
+    Command("wish"),
+    Command("mywishes"),
+    Command("volunteer"),
+    Command("tasks", frozenset({Role.VOLUNTEER})),
+    Command("mytasks", frozenset({Role.VOLUNTEER})),
+    Command("hours", frozenset({Role.VOLUNTEER})),
+    Command("top"),
+    Command("pending", frozenset({Role.COORDINATOR})),
+    # The newsroom loop (issue 4).
+    Command("tip"),
+    Command("mytips"),
+    Command("reporter"),
+    Command("review", frozenset({Role.EDITOR})),
+    # Privacy and staff tools (issue 6); the roles come from rules/staff.py, the one permission table.
+    Command("privacy"),
+    Command("mydata"),
+    Command("deleteme"),
+    Command("hot", STAFF_ACTIONS["hot"]),
+    Command("stats", STAFF_ACTIONS["stats"]),
+    Command("export", STAFF_ACTIONS["export"]),
+    Command("whistle", STAFF_ACTIONS["whistle"]),
+    Command("broadcast", STAFF_ACTIONS["broadcast"]),
+    Command("staff", STAFF_ACTIONS["staff"]),
+    Command("block", STAFF_ACTIONS["block"]),
+    Command("unblock", STAFF_ACTIONS["unblock"]),
+    Command("grant", STAFF_ACTIONS["grant"]),
+    Command("revoke", STAFF_ACTIONS["revoke"]),
+    Command("audit", STAFF_ACTIONS["audit"]),
     Command("invite", frozenset({Role.COORDINATOR, Role.EDITOR})),
+    Command("digest", frozenset({Role.VOLUNTEER, Role.COORDINATOR, Role.EDITOR})),
 )
 
 

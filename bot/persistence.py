@@ -28,21 +28,30 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_interval=update_interval,
         )
         self._db = db
+        # What was last written per user: PTB offers every user's data after every update, and most
+        # updates change none of it, so unchanged data is not written again.
+        self._written: dict[int, str] = {}
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         async with self._db.read() as conn:
             rows = (await conn.execute(select(user_data))).all()
+        self._written = {row.user_id: json.dumps(row.data, sort_keys=True) for row in rows}
         return {row.user_id: dict(row.data) for row in rows}
 
     async def update_user_data(self, user_id: int, data: dict[Any, Any]) -> None:
-        payload = json.loads(json.dumps(data, default=str))
+        encoded = json.dumps(data, default=str, sort_keys=True)
+        if self._written.get(user_id, "{}") == encoded:
+            return
+        payload = json.loads(encoded)
         async with self._db.write() as conn:
             await conn.execute(delete(user_data).where(user_data.c.user_id == user_id))
             await conn.execute(user_data.insert().values(user_id=user_id, data=payload))
+        self._written[user_id] = encoded
 
     async def drop_user_data(self, user_id: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(delete(user_data).where(user_data.c.user_id == user_id))
+        self._written.pop(user_id, None)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
         """Drafts are only written by this process, so there is nothing to refresh."""

@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     categories: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_CATEGORIES))
     areas: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(DEFAULT_AREAS))
     media_dir: Path = Path("data/media")
+    whistle_radius_km: float = Field(default=3.0, gt=0, le=100)
 
     # Scheduler
     quiet_hours_start: dt.time = dt.time(22, 0)
@@ -84,6 +85,7 @@ class Settings(BaseSettings):
     unclaimed_alert_hours: int = Field(default=24, ge=1, le=24 * 30)
     pending_review_alert_hours: int = Field(default=12, ge=1, le=24 * 30)
     confirm_ask_hours: int = Field(default=72, ge=1, le=24 * 30)
+    auto_release_hours: int = Field(default=48, ge=1, le=24 * 30)
 
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)

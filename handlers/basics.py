@@ -18,8 +18,8 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandl
 
 from bot.commands import commands_for
 from bot.context import TongxinContext
-from bot.settings import LANGUAGES
 from bot.i18n import normalize_language
+from bot.settings import LANGUAGES
 from rules.roles import effective_roles, is_staff
 from storage import users
 from storage.errors import NotFound
@@ -40,7 +40,13 @@ async def load_person(update: Update, context: TongxinContext) -> None:
             person: users.User | None = await users.get_user(conn, tg_user.id)
         except NotFound:
             person = None
-    if person is None or _profile_changed(person, tg_user.first_name, tg_user.last_name, tg_user.username):
+    # Write only when something changed: most updates then cost one read. Writing again also tells us a
+    # person marked unreachable has unblocked the bot.
+    if (
+        person is None
+        or person.unreachable
+        or _profile_changed(person, tg_user.first_name, tg_user.last_name, tg_user.username)
+    ):
         language = normalize_language(tg_user.language_code, context.settings.default_language)
         async with context.db.write() as conn:
             person, _created = await users.touch_user(
@@ -57,13 +63,18 @@ async def load_person(update: Update, context: TongxinContext) -> None:
     if person.blocked:
         if update.callback_query is not None:
             await update.callback_query.answer(context.t("blocked.notice"), show_alert=True)
-        elif update.effective_message is not None and update.effective_chat is not None:
-            if update.effective_chat.type == "private":
-                await update.effective_message.reply_text(context.t("blocked.notice"))
+        elif (
+            update.effective_message is not None
+            and update.effective_chat is not None
+            and update.effective_chat.type == "private"
+        ):
+            await update.effective_message.reply_text(context.t("blocked.notice"))
         raise ApplicationHandlerStop
 
 
-def _profile_changed(person: users.User, first_name: str, last_name: str | None, username: str | None) -> bool:
+def _profile_changed(
+    person: users.User, first_name: str, last_name: str | None, username: str | None
+) -> bool:
     return (person.first_name, person.last_name, person.username) != (first_name[:128], last_name, username)
 
 
@@ -94,7 +105,7 @@ def start_keyboard(context: TongxinContext) -> InlineKeyboardMarkup | None:
 
 
 # (label key, callback data) of the buttons on /start; features append theirs.
-START_BUTTONS: list[tuple[str, str]] = []
+START_BUTTONS: list[tuple[str, str]] = [("wish.start_button", "wish:new")]
 
 
 async def show_help(update: Update, context: TongxinContext) -> None:
@@ -113,7 +124,9 @@ async def ask_language(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None:
         return
     buttons = [
-        InlineKeyboardButton(context.bot_data.catalogues.text(code, "language.name"), callback_data=f"lang:{code}")
+        InlineKeyboardButton(
+            context.bot_data.catalogues.text(code, "language.name"), callback_data=f"lang:{code}"
+        )
         for code in LANGUAGES
     ]
     await message.reply_text(context.t("language.ask"), reply_markup=InlineKeyboardMarkup([buttons]))
@@ -153,10 +166,22 @@ async def set_personal_menu(context: TongxinContext) -> None:
     if person is None:
         return
     commands = [BotCommand(c.name, context.t(f"command.{c.name}")) for c in commands_for(context.roles)]
-    if is_staff(context.roles) or person.language != context.settings.default_language or len(commands) > len(
-        commands_for(())
+    if (
+        is_staff(context.roles)
+        or person.language != context.settings.default_language
+        or len(commands) > len(commands_for(()))
     ):
         await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
+
+
+async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
+    """Give someone other than the person being answered the menu of their roles now (after /grant, /revoke)."""
+    roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
+    catalogues = context.bot_data.catalogues
+    commands = [
+        BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}")) for c in commands_for(roles)
+    ]
+    await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:

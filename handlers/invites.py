@@ -31,13 +31,24 @@ async def mint_invite(update: Update, context: TongxinContext) -> None:
     now = context.now()
     async with context.db.write() as conn:
         invite = await invites.create_invite(
-            conn, role=role, created_by=context.person.id, now=now, valid_for=INVITE_VALIDITY, max_uses=INVITE_USES
+            conn,
+            role=role,
+            created_by=context.person.id,
+            now=now,
+            valid_for=INVITE_VALIDITY,
+            max_uses=INVITE_USES,
         )
         await audit.record(conn, actor_id=context.person.id, action="invite.create", subject=role, now=now)
     link = f"https://t.me/{context.bot.username}?start={invite.payload}"
     expires = invite.expires_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M")
     await message.reply_text(
-        context.t("invite.created", role_name=context.t(f"role.{role}"), link=link, expires=expires, uses=invite.max_uses)
+        context.t(
+            "invite.created",
+            role_name=context.t(f"role.{role}"),
+            link=link,
+            expires=expires,
+            uses=invite.max_uses,
+        )
     )
 
 

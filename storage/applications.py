@@ -48,7 +48,9 @@ def _from_row(row: object) -> Application:
 async def find_application(conn: AsyncConnection, user_id: int, role: str) -> Application | None:
     """The person's application for a role, if they ever applied."""
     row = (
-        await conn.execute(select(applications).where(applications.c.user_id == user_id, applications.c.role == role))
+        await conn.execute(
+            select(applications).where(applications.c.user_id == user_id, applications.c.role == role)
+        )
     ).first()
     return _from_row(row) if row else None
 
@@ -86,7 +88,12 @@ async def apply(
         )
     if invite_code is not None:
         return await transition(
-            conn, application_id, ApplicationAction.APPROVE, actor_id=None, now=now, note=f"invite {invite_code}"
+            conn,
+            application_id,
+            ApplicationAction.APPROVE,
+            actor_id=None,
+            now=now,
+            note=f"invite {invite_code}",
         )
     return await get_application(conn, application_id)
 

@@ -56,7 +56,12 @@ async def create_invite(
     code = secrets.token_urlsafe(9)
     await conn.execute(
         insert(invites).values(
-            code=code, role=role, created_by=created_by, created_at=now, expires_at=now + valid_for, max_uses=max_uses
+            code=code,
+            role=role,
+            created_by=created_by,
+            created_at=now,
+            expires_at=now + valid_for,
+            max_uses=max_uses,
         )
     )
     return Invite(code, role, created_by, now + valid_for, max_uses, 0)

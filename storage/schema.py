@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -129,4 +130,229 @@ application_events = Table(
     Column("from_status", String(16)),
     Column("to_status", String(16), nullable=False),
     Column("note", Text),
+)
+
+# Scheduler: the outbox every message that is not a direct reply goes through (one row per message to send).
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("dedupe_key", String(160), nullable=False, unique=True),
+    # urgent | normal | bulk; `lane_rank` orders the sender's queue (0 first) without a CASE in every query.
+    Column("lane", String(8), nullable=False),
+    Column("lane_rank", Integer, nullable=False),
+    Column("recipient_id", BigInteger, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("not_before", UTCDateTime, nullable=False),
+    # pending → sending → sent | failed | dropped | unknown (killed while on the wire);
+    # skipped: decided, nothing to send
+    Column("status", String(8), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_error", String(300)),
+    Column("sent_at", UTCDateTime),
+)
+Index("ix_outbox_due", outbox.c.status, outbox.c.lane_rank, outbox.c.id)
+Index("ix_outbox_recipient_id", outbox.c.recipient_id, outbox.c.status)
+
+# --- Wishes (the practice-centre loop): pending_review → open → claimed → done → confirmed, see rules/wishes.py.
+# Per-deployment reference numbers (W-0001…): a counter row per kind, bumped inside the inserting transaction.
+reference_counters = Table(
+    "reference_counters",
+    metadata,
+    Column("name", String(16), primary_key=True),
+    Column("value", Integer, nullable=False),
+)
+
+wishes = Table(
+    "wishes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref_no", Integer, nullable=False, unique=True),
+    Column("resident_id", BigInteger, ForeignKey("users.id"), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("area", String(64)),
+    Column("address", String(200)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("photo_file_id", String(256)),
+    Column("phone", String(32)),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("reject_reason", Text),
+    Column("claimed_by", BigInteger, ForeignKey("users.id")),
+    Column("claimed_at", UTCDateTime),
+    Column("due_at", UTCDateTime),
+    # Service record: filled in by the volunteer at "done"; counted once the resident confirms.
+    Column("done_at", UTCDateTime),
+    Column("hours", Float),
+    Column("proof_file_id", String(256)),
+    Column("done_note", Text),
+    Column("resident_note", Text),
+    Column("confirmed_at", UTCDateTime),
+    Column("rating", Integer),
+)
+Index("ix_wishes_status_created_at", wishes.c.status, wishes.c.created_at)
+Index("ix_wishes_resident_id", wishes.c.resident_id)
+Index("ix_wishes_claimed_by", wishes.c.claimed_by)
+
+wish_events = Table(
+    "wish_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wish_id", Integer, ForeignKey("wishes.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", BigInteger),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("note", Text),
+)
+Index("ix_wish_events_wish_id", wish_events.c.wish_id)
+
+# --- Volunteers: the profile behind the `volunteer` role (the role itself is granted via applications).
+volunteers = Table(
+    "volunteers",
+    metadata,
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False),
+    Column("name", String(64), nullable=False),
+    Column("phone", String(32)),
+    Column("area", String(64)),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+volunteer_skills = Table(
+    "volunteer_skills",
+    metadata,
+    Column("user_id", BigInteger, ForeignKey("volunteers.user_id", ondelete="CASCADE"), primary_key=True),
+    Column("category", String(32), primary_key=True),
+)
+
+# --- Staff tools and hot topics (issue 6) ---------------------------------------------------------------------
+
+# Hot-topic alerts already sent: one per term per local day, so the daily job never repeats itself.
+hot_alerts = Table(
+    "hot_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("day", String(10), nullable=False),
+    Column("term", String(64), nullable=False),
+    Column("current_count", Integer, nullable=False),
+    Column("previous_count", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    # What staff turned the alert into (one of each at most, so a second tap creates nothing).
+    Column("wish_id", Integer),
+    Column("tip_id", Integer),
+    UniqueConstraint("day", "term", name="uq_hot_alerts_day_term"),
+)
+
+# Broadcasts by coordinators: the message, its audience and the running tally of its delivery.
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("created_by", BigInteger, nullable=False),
+    Column("audience", String(16), nullable=False),
+    Column("text", Text),
+    Column("photo_file_id", String(256)),
+    Column("status", String(16), nullable=False),
+    Column("total", Integer, nullable=False, server_default="0"),
+    Column("delivered", Integer, nullable=False, server_default="0"),
+    Column("unreachable", Integer, nullable=False, server_default="0"),
+    Column("progress_message_id", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+)
+
+# Whistles: an urgent dispatch of one wish to matching volunteers, and the coordinator's running summary.
+whistles = Table(
+    "whistles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("wish_id", Integer, nullable=False),
+    Column("coordinator_id", BigInteger, nullable=False),
+    Column("sent_count", Integer, nullable=False),
+    Column("summary_message_id", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("claimed_by", BigInteger),
+    Column("claimed_at", UTCDateTime),
+)
+Index("ix_whistles_wish_id", whistles.c.wish_id)
+
+# Residents who joined someone else's similar open wish instead of submitting their own; they are told
+# of its progress (claimed, done) like its resident.
+wish_followers = Table(
+    "wish_followers",
+    metadata,
+    Column("wish_id", Integer, ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+)
+Index("ix_wish_followers_user_id", wish_followers.c.user_id)
+
+# Tips (the newsroom loop): leads reporters send, their media, every status change, and the story
+# leads offered from confirmed wishes (the volunteer's consent comes first). A wish is referred to by
+# its `ref_no` (the number people see as W-0042), which is unique.
+tips = Table(
+    "tips",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("reporter_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("by_reporter", Boolean, nullable=False, server_default="0"),
+    Column("status", String(24), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("source_wish_ref", Integer),
+    Column("published_url", String(512)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("decided_by", BigInteger),
+)
+Index("ix_tips_status_created_at", tips.c.status, tips.c.created_at)
+Index("ix_tips_reporter_id", tips.c.reporter_id)
+
+tip_media = Table(
+    "tip_media",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tip_id", Integer, ForeignKey("tips.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("file_id", String(256), nullable=False),
+    Column("file_unique_id", String(64)),
+    Column("file_size", Integer),
+    Column("local_path", String(512)),
+    Column("added_at", UTCDateTime, nullable=False),
+)
+Index("ix_tip_media_tip_id", tip_media.c.tip_id)
+
+tip_events = Table(
+    "tip_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("tip_id", Integer, ForeignKey("tips.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", BigInteger),
+    Column("from_status", String(24)),
+    Column("to_status", String(24), nullable=False),
+    Column("note", Text),
+)
+Index("ix_tip_events_tip_id", tip_events.c.tip_id)
+
+story_leads = Table(
+    "story_leads",
+    metadata,
+    Column("wish_ref", Integer, primary_key=True, autoincrement=False),
+    Column("volunteer_id", BigInteger, nullable=False),
+    Column("photo_file_id", String(256), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_at", UTCDateTime),
+    Column("tip_id", Integer, ForeignKey("tips.id", ondelete="SET NULL")),
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
@@ -78,12 +78,22 @@ async def touch_user(
     return await get_user(conn, user_id), created
 
 
+# The person and their roles in one statement (a row per role), built once: `load_person` runs it on
+# every update, so it is worth neither a second round trip nor rebuilding the statement each time.
+_USER_WITH_ROLES = (
+    select(users, user_roles.c.role)
+    .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+    .where(users.c.id == bindparam("user_id"))
+)
+
+
 async def get_user(conn: AsyncConnection, user_id: int) -> User:
     """One person with their roles; `NotFound` if they never wrote to the bot."""
-    row = (await conn.execute(select(users).where(users.c.id == user_id))).mappings().first()
-    if row is None:
+    rows = (await conn.execute(_USER_WITH_ROLES, {"user_id": user_id})).mappings().all()
+    if not rows:
         raise NotFound(f"user {user_id}")
-    roles = (await conn.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id))).scalars()
+    row = rows[0]
+    roles = (r["role"] for r in rows if r["role"] is not None)
     return User(
         id=row["id"],
         first_name=row["first_name"],
@@ -120,7 +130,9 @@ async def grant_role(
     ).first()
     if exists:
         return False
-    await conn.execute(insert(user_roles).values(user_id=user_id, role=role, granted_by=granted_by, granted_at=now))
+    await conn.execute(
+        insert(user_roles).values(user_id=user_id, role=role, granted_by=granted_by, granted_at=now)
+    )
     return True
 
 

@@ -33,7 +33,9 @@ async def test_rerunning_applies_nothing(db: Database) -> None:
 async def test_migrated_columns_match_the_schema(db: Database) -> None:
     async with db.read() as conn:
         for table in metadata.sorted_tables:
-            columns = await conn.run_sync(lambda c, name=table.name: {col["name"] for col in inspect(c).get_columns(name)})
+            columns = await conn.run_sync(
+                lambda c, name=table.name: {col["name"] for col in inspect(c).get_columns(name)}
+            )
             assert columns == set(table.columns.keys()), table.name
 
 
@@ -42,7 +44,7 @@ async def test_failed_migration_rolls_back(db: Database, tmp_path: Path) -> None
     shutil.copytree(MIGRATIONS_DIR, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     head = head_revision()
     (scripts / "versions" / "9999_broken.py").write_text(
-        f'''
+        f"""
 import sqlalchemy as sa
 from alembic import op
 
@@ -59,7 +61,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("half_done")
-''',
+""",
         encoding="utf-8",
     )
     with pytest.raises(Exception, match="no_such_table"):

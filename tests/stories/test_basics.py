@@ -15,7 +15,7 @@ async def test_new_person_is_welcomed_in_chinese(bot: TongxinApp, sim: BotApiSim
     assert "您好，王阿姨" in reply.text
     assert "同心" in reply.text
     async with bot.bot_data.db.read() as conn:
-        stored = await users.get_user(conn, alice.id)
+        stored = await users.get_user(conn, alice.user_id)
     assert stored.first_name == "王阿姨"
     assert stored.language == "zh-CN"
 
@@ -39,9 +39,10 @@ async def test_language_choice_is_remembered(bot: TongxinApp, sim: BotApiSimulat
     reply = await alice.next_message()
     assert reply.text.startswith("Commands you can use:")
     # The person's own menu follows their choice.
-    assert any(c["command"] == "help" and c["description"].startswith("Show") for c in sim.commands(
-        {"type": "chat", "chat_id": alice.id}
-    ))
+    assert any(
+        c["command"] == "help" and c["description"].startswith("Show")
+        for c in sim.commands({"type": "chat", "chat_id": alice.user_id})
+    )
 
 
 async def test_help_lists_only_the_persons_commands(bot: TongxinApp, sim: BotApiSimulator) -> None:
@@ -78,7 +79,7 @@ async def test_blocked_person_is_told_and_nothing_else_happens(bot: TongxinApp, 
     await alice.send_command("/start")
     await alice.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.set_blocked(conn, alice.id, True)
+        await users.set_blocked(conn, alice.user_id, True)
     await alice.send_command("/help")
     reply = await alice.next_message()
     assert "限制" in reply.text

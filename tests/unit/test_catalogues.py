@@ -45,7 +45,14 @@ def test_placeholders_agree_between_languages(catalogues: Catalogues) -> None:
 
 @pytest.mark.parametrize(
     ("code", "expected"),
-    [("en", "en"), ("en-US", "en"), ("zh-hans", "zh-CN"), ("zh-TW", "zh-CN"), ("fr", "zh-CN"), (None, "zh-CN")],
+    [
+        ("en", "en"),
+        ("en-US", "en"),
+        ("zh-hans", "zh-CN"),
+        ("zh-TW", "zh-CN"),
+        ("fr", "zh-CN"),
+        (None, "zh-CN"),
+    ],
 )
 def test_telegram_language_codes(code: str | None, expected: str) -> None:
     assert normalize_language(code, "zh-CN") == expected

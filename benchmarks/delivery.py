@@ -1,0 +1,317 @@
+"""Delivery benchmark: a digest to N people while 20 people keep chatting, against the simulator's flood limits.
+
+    python -m benchmarks.delivery [--recipients 10000] [--chatters 20] [--updates 3000]
+
+Two rows run the same load, each in its own process against its own simulator (so they run side by
+side and the whole benchmark takes one digest's time, not two): **tongxin** (the outbox, its one
+sender and the shared rate limiter) and **stock** (PTB's `AIORateLimiter(max_retries=3)` with the
+digest sent by one `asyncio` task per person). Each chatter sends /help every 2 s and waits for the
+reply. A second table measures the updates per second the bot handles with every limit off
+(/digest, which reads and writes the database). The last line is the one-line summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import logging
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter
+
+from bot.app import TongxinApp, build_application, running, set_default_menus
+from bot.clock import SystemClock
+from bot.notify import Notice, notice_to_payload, render
+from bot.settings import load_settings
+from simulator import BotApiSimulator, FloodLimits, Person
+from storage import outbox
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.schema import user_roles, users
+
+TOKEN = "123456:BENCH-TOKEN"
+CAP = 30.0  # Telegram's messages per second for one bot
+FIRST_ID = 7_000_000
+CHAT_INTERVAL = 2.0
+DIGEST = Notice("digest.volunteer", {"date": "2026-11-30", "open": 3, "tasks": "W-0001, W-0002, W-0003", "hours": 12})
+SENDING = {"sendMessage", "sendPhoto", "sendLocation", "sendDocument", "sendVideo", "sendMediaGroup"}
+
+
+def _settings(sim: BotApiSimulator, db: Database) -> Any:
+    return load_settings(
+        bot_token=TOKEN,
+        database_url=str(db.url),
+        telegram_api_url=sim.api_url,
+        telegram_file_url=sim.file_url,
+        # The benchmark measures delivery, not the scheduler's idea of night.
+        quiet_hours_start=dt.time(0),
+        quiet_hours_end=dt.time(0),
+        _env_file=None,
+    )
+
+
+async def _add_people(db: Database, ids: range, *, role: str | None = None) -> None:
+    now = dt.datetime.now(dt.UTC)
+    async with db.write() as conn:
+        await conn.execute(
+            insert(users),
+            [
+                {"id": i, "first_name": f"P{i}", "language": "zh-CN", "created_at": now, "last_seen_at": now}
+                for i in ids
+            ],
+        )
+        if role:
+            await conn.execute(insert(user_roles), [{"user_id": i, "role": role, "granted_at": now} for i in ids])
+
+
+@contextlib.asynccontextmanager
+async def _stock_bot(settings: Any, db: Database) -> AsyncIterator[TongxinApp]:
+    await upgrade(db)
+    application = build_application(settings, db, rate_limiter=AIORateLimiter(max_retries=3))
+    async with application:
+        await set_default_menus(application)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+def _more_than(person: Person, count: int) -> Callable[[], bool]:
+    return lambda: len(person.chat.bot_messages) > count
+
+
+async def _chat(person: Person, done: asyncio.Event, latencies: list[float]) -> None:
+    """Send /help every 2 s and wait for the reply, until the digest is done."""
+    loop = asyncio.get_running_loop()
+    while not done.is_set():
+        started = loop.time()
+        before = len(person.chat.bot_messages)
+        await person.send_command("/help")
+        with contextlib.suppress(TimeoutError):
+            await person.wait_for(_more_than(person, before), timeout=600)
+            latencies.append(loop.time() - started)
+        await asyncio.sleep(max(0.0, CHAT_INTERVAL - (loop.time() - started)))
+
+
+async def run_row(kind: str, recipients: int, chatters: int) -> dict[str, Any]:
+    """One row of the delivery table, in this process."""
+    logging.getLogger("telegram").setLevel(logging.CRITICAL)
+    sim = BotApiSimulator(token=TOKEN, flood_limits=FloodLimits())
+    await sim.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        await upgrade(db)
+        ids = range(FIRST_ID, FIRST_ID + recipients)
+        await _add_people(db, ids)
+        people = [sim.person(f"P{i}", user_id=i) for i in ids]
+        talkers = [sim.person(f"C{i}") for i in range(chatters)]
+        settings = _settings(sim, db)
+        bot_context = (
+            running(settings, db=db, clock=SystemClock(), poll_timeout=1)
+            if kind == "tongxin"
+            else _stock_bot(settings, db)
+        )
+        latencies: list[float] = []
+        lost_sends = 0
+        async with bot_context as application:
+            done = asyncio.Event()
+            chat_tasks = [asyncio.create_task(_chat(p, done, latencies)) for p in talkers]
+            await asyncio.sleep(3)  # the chat is going before the digest starts
+            first_request = len(sim.records)
+            started = time.monotonic()
+            if kind == "tongxin":
+                now = dt.datetime.now(dt.UTC)
+                async with db.write() as conn:
+                    for i in ids:
+                        await outbox.enqueue(
+                            conn,
+                            recipient_id=i,
+                            payload=notice_to_payload(DIGEST),
+                            lane="bulk",
+                            dedupe_key=f"digest:bench:{i}",
+                            now=now,
+                        )
+                application.bot_data.notifier.queued.set()  # type: ignore[attr-defined]
+            else:
+                text, _ = render(application.bot_data.catalogues, "zh-CN", DIGEST)
+
+                async def send(chat_id: int) -> bool:
+                    try:
+                        await application.bot.send_message(chat_id, text, parse_mode="HTML")
+                    except TelegramError:
+                        return False
+                    return True
+
+                sends = [asyncio.create_task(send(i)) for i in ids]
+            deadline = recipients / CAP * 2 + 120
+            with contextlib.suppress(TimeoutError):
+                await sim.wait_until(lambda: all(p.messages for p in people), timeout=deadline)
+            if kind != "tongxin":
+                results = await asyncio.gather(*sends)
+                lost_sends = results.count(False)
+            finished = time.monotonic()
+            done.set()
+            await asyncio.gather(*chat_tasks)
+        await sim.stop()
+        await db.dispose()
+    window = [r for r in sim.records[first_request:] if r.method in SENDING and r.monotonic <= finished]
+    delivered = sum(1 for r in window if r.ok)
+    attempts = len(window)
+    flood = sum(1 for r in window if r.error_code == 429)
+    counts = [len(p.messages) for p in people]
+    latencies.sort()
+    return {
+        "kind": kind,
+        "recipients": recipients,
+        "seconds": finished - started,
+        "rate": delivered / (finished - started),
+        "lost": sum(1 for c in counts if c == 0),
+        "lost_sends": lost_sends,
+        "duplicated": sum(1 for c in counts if c > 1),
+        "flood_share": flood / attempts if attempts else 0.0,
+        "p50": statistics.median(latencies) if latencies else float("nan"),
+        "p95": latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan"),
+        "replies": len(latencies),
+    }
+
+
+async def run_updates(count: int) -> dict[str, Any]:
+    """Updates per second with every limit off: `count` people each send /digest (a read and a write).
+
+    The bot runs in its own process (`benchmarks.bot_process`), as it would in production, so the
+    simulator and the simulated people do not share its core.
+    """
+    sim = BotApiSimulator(token=TOKEN, flood_limits=FloodLimits(enabled=False))
+    await sim.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")
+        await upgrade(db)
+        ids = range(FIRST_ID, FIRST_ID + count)
+        await _add_people(db, ids, role="volunteer")
+        await db.dispose()
+        people = [sim.person(f"P{i}", user_id=i) for i in ids]
+        answered: set[int] = set()
+        by_chat = {person.chat_id: person for person in people}
+
+        def note_reply(chat_id: int) -> None:
+            # Track answered chats as they change: asking every person for their messages on every
+            # request would make the waiting itself quadratic.
+            person = by_chat.get(chat_id)
+            if person is not None and person.chat.bot_messages:
+                answered.add(chat_id)
+
+        sim.listeners.append(note_reply)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "benchmarks.bot_process",
+            str(db.url),
+            sim.api_url,
+            sim.file_url,
+            TOKEN,
+            stdout=asyncio.subprocess.PIPE,
+        )
+        try:
+            assert process.stdout is not None
+            ready = await asyncio.wait_for(process.stdout.readline(), 60)
+            if ready.strip() != b"ready":
+                raise RuntimeError(f"the bot process did not start: {ready!r}")
+            started = time.monotonic()
+            for person in people:
+                await person.send_command("/digest")
+            await sim.wait_until(lambda: len(answered) >= count, timeout=300)
+            seconds = time.monotonic() - started
+        finally:
+            process.terminate()
+            await process.wait()
+    await sim.stop()
+    return {"updates": count, "seconds": seconds, "per_second": count / seconds}
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    return (
+        f"| {row['kind']:<8} | {row['rate']:6.1f} | {100 * row['rate'] / CAP:5.1f}% | {row['lost']:5d} | "
+        f"{row['duplicated']:5d} | {100 * row['flood_share']:5.1f}% | {1000 * row['p50']:7.0f} | "
+        f"{1000 * row['p95']:7.0f} | {row['seconds']:6.0f} |"
+    )
+
+
+def _summary(row: dict[str, Any]) -> str:
+    return (
+        f"{row['kind']}: cap {100 * row['rate'] / CAP:.1f}%, lost {row['lost']}, duplicated {row['duplicated']}, "
+        f"429 {100 * row['flood_share']:.1f}%, chat p95 {1000 * row['p95']:.0f} ms"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run both rows side by side, then the updates/s table, and print the tables and the summary."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.delivery", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--recipients", type=int, default=10_000, help="digest recipients (default 10000)")
+    parser.add_argument("--chatters", type=int, default=20, help="people chatting meanwhile (default 20)")
+    parser.add_argument("--updates", type=int, default=3_000, help="updates for the limits-off table (default 3000)")
+    parser.add_argument("--row", choices=["tongxin", "stock", "updates"], help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.row == "updates":
+        print(json.dumps(asyncio.run(run_updates(args.updates))))
+        return 0
+    if args.row:
+        print(json.dumps(asyncio.run(run_row(args.row, args.recipients, args.chatters))))
+        return 0
+
+    print(f"digest to {args.recipients} people while {args.chatters} chat (simulator flood limits on, cap {CAP:.0f}/s)")
+    base = [
+        sys.executable,
+        "-m",
+        "benchmarks.delivery",
+        "--recipients",
+        str(args.recipients),
+        "--chatters",
+        str(args.chatters),
+    ]
+    rows = [
+        subprocess.Popen([*base, "--row", kind], stdout=subprocess.PIPE, text=True) for kind in ("tongxin", "stock")
+    ]
+    results = [json.loads(process.communicate()[0].strip().splitlines()[-1]) for process in rows]
+    tongxin, stock = results
+    print("| approach |  msg/s |   cap |  lost | dupl. |   429 | p50 ms  | p95 ms  |   secs |")
+    print("|----------|--------|-------|-------|-------|-------|---------|---------|--------|")
+    for row in results:
+        print(_row_line(row))
+    ratio = tongxin["rate"] / stock["rate"] if stock["rate"] else float("inf")
+    p95_ratio = stock["p95"] / tongxin["p95"] if tongxin["p95"] else float("inf")
+    print(f"ratio tongxin/stock: throughput {ratio:.2f}×, chat p95 {p95_ratio:.1f}× faster")
+    print()
+    updates = json.loads(
+        subprocess.run(
+            [*base, "--updates", str(args.updates), "--row", "updates"], capture_output=True, text=True, check=True
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    print("updates handled with limits off (/digest: a read and a write each)")
+    print("| updates | seconds | updates/s |")
+    print("|---------|---------|-----------|")
+    print(f"| {updates['updates']:7d} | {updates['seconds']:7.1f} | {updates['per_second']:9.0f} |")
+    print()
+    print(f"{_summary(tongxin)} | {_summary(stock)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

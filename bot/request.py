@@ -1,0 +1,143 @@
+"""PTB's HTTP transport on aiohttp: every Bot API request and file download the bot makes goes through here.
+
+PTB's default transport is httpx, and with the limits off a profile of the bot spent more of its CPU
+sending replies through httpx than on the database. aiohttp (already a dependency: the simulator is an
+aiohttp server) does the same work for a fraction of that. The class keeps PTB's contract: parameters
+are form-encoded, files go as multipart, the four timeouts are honoured, a timeout raises
+`telegram.error.TimedOut` and any other transport failure `telegram.error.NetworkError`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+log = logging.getLogger(__name__)
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+class AiohttpRequest(BaseRequest):
+    """A `BaseRequest` on one `aiohttp.ClientSession`, opened by `initialize()` and closed by `shutdown()`.
+
+    Timeouts mean what they mean for PTB's `HTTPXRequest`: `pool_timeout` is the wait for a free
+    connection, `connect_timeout` opening one, `read_timeout` the wait for the answer's bytes.
+    aiohttp has no separate write timeout, so the write timeout (or `media_write_timeout` for
+    uploads) bounds the whole request together with the others.
+    """
+
+    __slots__ = (
+        "_connect_timeout",
+        "_media_write_timeout",
+        "_pool_size",
+        "_pool_timeout",
+        "_read_timeout",
+        "_session",
+        "_write_timeout",
+    )
+
+    def __init__(
+        self,
+        connection_pool_size: int = 256,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        self._pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        """The default read timeout (PTB adds it to getUpdates' long-poll timeout)."""
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """Open the session (inside the running loop, as aiohttp wants)."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size),
+                headers={"User-Agent": self.USER_AGENT},
+                # The Bot API answers JSON that PTB parses itself: no cookies, no automatic decompression.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                auto_decompress=False,
+            )
+
+    async def shutdown(self) -> None:
+        """Close the session and its connections; safe to call twice."""
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """Send one request and return (HTTP status, body); PTB turns the body into a result or an error."""
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        files = request_data.multipart_data if request_data is not None and request_data.contains_files else None
+        read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
+        connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
+        pool = self._pool_timeout if isinstance(pool_timeout, DefaultValue) else pool_timeout
+        if isinstance(write_timeout, DefaultValue):
+            write = self._media_write_timeout if files else self._write_timeout
+        else:
+            write = write_timeout
+        timeout = _timeout(pool, connect, write, read)
+        body: Any = None
+        headers: dict[str, str] | None = None
+        parameters = request_data.json_parameters if request_data is not None else {}
+        if files:
+            form = aiohttp.FormData()
+            for name, value in parameters.items():
+                form.add_field(name, value)
+            for name, (filename, content, mime_type) in files.items():
+                form.add_field(name, content, filename=filename, content_type=mime_type)
+            body = form
+        elif parameters:
+            body = urlencode(parameters).encode()
+            headers = {"Content-Type": _FORM}
+        try:
+            async with self._session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(
+    pool: float | None, connect: float | None, write: float | None, read: float | None
+) -> aiohttp.ClientTimeout:
+    """PTB's four timeouts as aiohttp's (a handful of combinations, so they are built once each)."""
+    parts = (pool, connect, write, read)
+    return aiohttp.ClientTimeout(
+        # No write timeout in aiohttp: the sum of all four bounds the whole request instead.
+        total=None if any(part is None for part in parts) else sum(p for p in parts if p is not None),
+        # aiohttp's `connect` covers waiting for a pooled connection and opening a new one.
+        connect=None if pool is None or connect is None else pool + connect,
+        sock_connect=connect,
+        sock_read=read,
+    )
