@@ -1,7 +1,7 @@
 """The lifecycle of an application for the volunteer or reporter role.
 
     pending ──approve──▶ approved ──suspend──▶ suspended ──reinstate──▶ approved
-       │                                    
+       │
        └──reject──▶ rejected ──reapply──▶ pending
 
 An invite link approves at once (`approve` straight from a new application).
