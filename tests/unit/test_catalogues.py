@@ -11,7 +11,12 @@ import pytest
 from bot.i18n import Catalogues, normalize_language
 
 ROOT = Path(__file__).resolve().parents[2]
-KEY_IN_CODE = re.compile(r"""\b(?:t|text)\(\s*(?:[a-z_]+,\s*)?["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']""")
+KEY_IN_CODE = re.compile(
+    r"""(?:\b(?:t|text)\(\s*(?:[a-z_.]+,\s*)?"""  # context.t("k"), catalogues.text(lang, "k")
+    r"""|\bNotice\(\s*"""  # Notice("k", ...)
+    r"""|\(\s*(?=["'][a-z0-9_.]+["'],\s*f?["'][a-z_]+:))"""  # button rows: ("label.key", "prefix:...")
+    r"""["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']"""
+)
 
 
 @pytest.fixture(scope="module")
