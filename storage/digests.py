@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
@@ -39,10 +39,19 @@ async def readers(conn: AsyncConnection, role: str, *, also: Collection[int] = (
     return [Reader(row.id, row.language) for row in (await conn.execute(query)).all()]
 
 
+# One statement, built once: /digest is the benchmark's read-and-write command (UPDATE … RETURNING needs
+# SQLite 3.35+, which Python 3.11 ships, or PostgreSQL).
+_TOGGLE_DIGEST = (
+    update(users)
+    .where(users.c.id == bindparam("user_id"))
+    .values(digest_enabled=~users.c.digest_enabled)
+    .returning(users.c.digest_enabled)
+)
+
+
 async def toggle_digest(conn: AsyncConnection, user_id: int) -> bool:
     """Turn the person's digest off if it was on and on if it was off; returns the new setting."""
-    await conn.execute(update(users).where(users.c.id == user_id).values(digest_enabled=~users.c.digest_enabled))
-    enabled = (await conn.execute(select(users.c.digest_enabled).where(users.c.id == user_id))).scalar()
+    enabled = (await conn.execute(_TOGGLE_DIGEST, {"user_id": user_id})).scalar()
     if enabled is None:
         raise NotFound(f"user {user_id}")
     return bool(enabled)

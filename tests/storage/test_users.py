@@ -80,3 +80,14 @@ async def test_blocking_an_unknown_person_is_not_found(db: Database) -> None:
     async with db.write() as conn:
         with pytest.raises(NotFound):
             await users.set_blocked(conn, 404, True)
+
+
+async def test_digest_toggles_back_and_forth(db: Database) -> None:
+    from storage.digests import toggle_digest
+
+    await _touch(db)
+    async with db.write() as conn:
+        assert await toggle_digest(conn, 1) is False
+        assert await toggle_digest(conn, 1) is True
+        with pytest.raises(NotFound):
+            await toggle_digest(conn, 404)
