@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import gc
 import logging
+import warnings
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, TypeHandler
+from telegram.warnings import PTBUserWarning
 
 from bot.clock import Clock, SystemClock
 from bot.commands import commands_for
@@ -46,6 +48,10 @@ from scheduler import setup as scheduler_setup
 from scheduler.limits import SharedRateLimiter
 from storage.db import Database
 from storage.migrate import upgrade
+
+# Our conversations mix text steps and buttons on purpose and track buttons per chat, not per message.
+# PTB warns about that for every such conversation at every start, which would only alarm operators.
+warnings.filterwarnings("ignore", message=r"If 'per_message=False'", category=PTBUserWarning)
 
 log = logging.getLogger(__name__)
 
@@ -110,9 +116,7 @@ async def set_default_menus(application: TongxinApp) -> None:
     catalogues = application.bot_data.catalogues
     resident_commands = commands_for(())
     for language in LANGUAGES:
-        commands = [
-            BotCommand(c.name, catalogues.text(language, f"command.{c.name}")) for c in resident_commands
-        ]
+        commands = [BotCommand(c.name, catalogues.text(language, f"command.{c.name}")) for c in resident_commands]
         code = language.split("-")[0]
         await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
         if language == application.bot_data.settings.default_language:
@@ -137,9 +141,7 @@ async def running(
             await set_default_menus(application)
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(
-                poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False
-            )
+            await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
             await scheduler_setup.start(application)
             log.info("Tongxin is running as @%s", application.bot.username)
             try:
