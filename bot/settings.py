@@ -86,6 +86,8 @@ class Settings(BaseSettings):
     pending_review_alert_hours: int = Field(default=12, ge=1, le=24 * 30)
     confirm_ask_hours: int = Field(default=72, ge=1, le=24 * 30)
     auto_release_hours: int = Field(default=48, ge=1, le=24 * 30)
+    # After an auto-release, only the volunteers it was offered to may claim it for this long.
+    offer_hold_minutes: int = Field(default=60, ge=0, le=24 * 60)
 
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)

@@ -105,7 +105,7 @@ def start_keyboard(context: TongxinContext) -> InlineKeyboardMarkup | None:
 
 
 # (label key, callback data) of the buttons on /start; features append theirs.
-START_BUTTONS: list[tuple[str, str]] = [("wish.start_button", "wish:new")]
+START_BUTTONS: list[tuple[str, str]] = [("wish.start_button", "wish:new"), ("tip.start_button", "tipnew")]
 
 
 async def show_help(update: Update, context: TongxinContext) -> None:

@@ -123,18 +123,22 @@ def draft_of(context: TongxinContext) -> dict[str, Any]:
 
 
 async def start_tip(update: Update, context: TongxinContext) -> int:
-    """/tip: check the daily limit, start an empty draft and ask for photos, a video or text."""
-    if (message := update.effective_message) is None or context.person is None:
+    """/tip or the /start button: check the daily limit, start an empty draft and ask for photos, a video or text."""
+    if context.person is None:
         return ConversationHandler.END
+    if update.callback_query is not None:
+        await update.callback_query.answer()
     async with context.db.read() as conn:
         used = await tips.submitted_since(conn, context.person.id, local_day_start(context.now(), context.settings.tz))
     try:
         check_daily_quota(used, context.settings.tips_per_day)
     except LimitReached:
-        await message.reply_text(context.t("tip.limit_reached", limit=context.settings.tips_per_day))
+        await context.bot.send_message(
+            context.person.id, context.t("tip.limit_reached", limit=context.settings.tips_per_day)
+        )
         return ConversationHandler.END
     drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None}
-    await message.reply_text(context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
+    await context.bot.send_message(context.person.id, context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
     return MEDIA
 
 
@@ -654,7 +658,7 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     text = filters.TEXT & ~filters.COMMAND
     anything_else = ~filters.COMMAND & ~filters.StatusUpdate.ALL
     tip = ConversationHandler(
-        entry_points=[CommandHandler("tip", start_tip)],
+        entry_points=[CommandHandler("tip", start_tip), CallbackQueryHandler(start_tip, pattern=r"^tipnew$")],
         states={
             MEDIA: [
                 MessageHandler(media, media_received),

@@ -638,22 +638,26 @@ def rating_buttons(wish_id: int) -> list[InlineKeyboardButton]:
 
 
 async def list_my_wishes(update: Update, context: TongxinContext) -> None:
-    """/mywishes: each recent wish with its status in words and its buttons."""
+    """/mywishes: each recent wish with its status in words and its buttons, then the wishes joined."""
     message = update.effective_message
     if message is None or context.person is None:
         return
     async with context.db.read() as conn:
         mine = await store.wishes_of_resident(conn, context.person.id, limit=MYWISHES_SHOWN)
-    if not mine:
+    joined = await followers.joined_section(context)
+    if not mine and joined is None:
         await message.reply_text(context.t("wish.mine.none"))
         return
-    await message.reply_text(context.t("wish.mine.title", count=len(mine)))
+    if mine:
+        await message.reply_text(context.t("wish.mine.title", count=len(mine)))
     for wish in mine:
         await message.reply_text(
             wish_cards.resident_card(context.t, wish),
             parse_mode=ParseMode.HTML,
             reply_markup=resident_buttons(context, wish),
         )
+    if joined is not None:
+        await message.reply_text(joined, parse_mode=ParseMode.HTML)
 
 
 def wish_id_from(data: str | None, position: int = 2) -> int | None:
@@ -691,6 +695,7 @@ async def cancel_pressed(update: Update, context: TongxinContext) -> None:
         return
     await query.answer(context.t("wish.cancelled"))
     await show_updated(update, context, wish)
+    await followers.tell_followers(context, wish)
     if before.claimed_by is not None:
         await context.notifier.notify(
             before.claimed_by,
@@ -713,6 +718,7 @@ async def confirm_pressed(update: Update, context: TongxinContext) -> None:
         return
     await query.answer()
     await show_updated(update, context, wish, "wish.confirmed_rate")
+    await followers.tell_followers(context, wish)
     if wish.claimed_by is not None:
         await context.notifier.notify(
             wish.claimed_by,

@@ -43,7 +43,7 @@ from rules.wishes import InvalidInput, wish_ref
 from storage import invites, users
 from storage import volunteers as profiles
 from storage import wishes as store
-from storage.errors import AlreadyClaimed, Conflict, LimitReached, NotAllowed, NotFound
+from storage.errors import AlreadyClaimed, Conflict, Held, LimitReached, NotAllowed, NotFound
 
 NAME, PHONE, SKILLS, AREA, LOCATION = range(5)
 HOURS, PROOF, NOTE = range(3)
@@ -423,7 +423,7 @@ async def tasks_page(context: TongxinContext, page: int, show_all: bool) -> tupl
     assert context.person is not None
     async with context.db.read() as conn:
         profile = await profiles.find_volunteer(conn, context.person.id)
-        open_wishes = await store.wishes_in_status(conn, lifecycle.WishStatus.OPEN)
+        open_wishes = await lifecycle.claimable_wishes(conn, context.person.id, context.now())
     skills = profile.skills if profile else frozenset()
     origin = profile.location if profile else None
     offered = matching.select_tasks(open_wishes, skills=skills, origin=origin, show_all=show_all)
@@ -497,9 +497,13 @@ async def view_pressed(update: Update, context: TongxinContext) -> None:
     try:
         async with context.db.read() as conn:
             wish = await store.get_wish(conn, wish_id)
-        lifecycle.ensure_allowed(wish, lifecycle.WishAction.CLAIM, actor_of(context))
+            lifecycle.ensure_allowed(wish, lifecycle.WishAction.CLAIM, actor_of(context))
+            await lifecycle.ensure_not_held(conn, wish, actor_of(context), context.now())
     except AlreadyClaimed:
         await query.answer(context.t("task.just_taken"), show_alert=True)
+        return
+    except Held as exc:
+        await answer_held(update, context, exc)
         return
     except Conflict as exc:
         if exc.current in (lifecycle.WishStatus.CLAIMED, lifecycle.WishStatus.DONE, lifecycle.WishStatus.CONFIRMED):
@@ -547,6 +551,9 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
         await query.answer(context.t("task.just_taken"), show_alert=True)
         await query.edit_message_reply_markup(None)
         return
+    except Held as exc:
+        await answer_held(update, context, exc)
+        return
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return
@@ -565,6 +572,13 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
         lane="urgent",
         dedupe_key=f"wish-claimed:{wish.id}:{now.isoformat()}",
     )
+
+
+async def answer_held(update: Update, context: TongxinContext, exc: Held) -> None:
+    """The wish is reserved for the volunteers it was offered to: say until when (local time)."""
+    assert update.callback_query is not None
+    until = exc.until.astimezone(context.settings.tz).strftime("%H:%M")
+    await update.callback_query.answer(context.t("task.held", until=until), show_alert=True)
 
 
 def task_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMarkup | None:

@@ -12,7 +12,8 @@ wish, checks the change against the table and the actor's rights, then moves it 
 `storage.wishes.move_wish`, which updates only while the status is still the one read and records
 who/when/from/to/note. A stale or repeated press therefore raises `Conflict` carrying the current
 status and changes nothing; someone acting on a wish that is not theirs gets `NotAllowed`. The
-scheduler acts as `SYSTEM` (auto-release, auto-confirm, expiry).
+scheduler acts as `SYSTEM` (auto-release, auto-confirm, expiry). An auto-released wish may be held for
+the volunteers it was offered to for a while (`Held` refuses anyone else's claim until then).
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rules.roles import Role
+from storage import holds
 from storage import wishes as store
-from storage.errors import AlreadyClaimed, Conflict, LimitReached, NotAllowed
+from storage.errors import AlreadyClaimed, Conflict, Held, LimitReached, NotAllowed
 from storage.wishes import Wish
 
 DESCRIPTION_MIN = 5
@@ -313,19 +316,42 @@ async def cancel_wish(
     return await _transition(conn, wish_id, A.CANCEL, actor, now, note=note)
 
 
+def is_held(wish: Wish, now: dt.datetime) -> bool:
+    """Whether the wish is reserved, at `now`, for the volunteers it was offered to."""
+    return wish.status == S.OPEN and wish.held_until is not None and now < wish.held_until
+
+
+async def ensure_not_held(conn: AsyncConnection, wish: Wish, actor: Actor, now: dt.datetime) -> None:
+    """`Held` (with the moment it ends) when the wish is reserved for others than `actor` right now."""
+    if not is_held(wish, now) or actor.is_system:
+        return
+    if actor.user_id is not None and await holds.is_holder(conn, wish.id, actor.user_id):
+        return
+    assert wish.held_until is not None
+    raise Held(f"wish {wish.id} is held for others", current=wish.status, until=wish.held_until)
+
+
+async def claimable_wishes(conn: AsyncConnection, volunteer_id: int, now: dt.datetime) -> list[Wish]:
+    """Open wishes, oldest first, without those held for other volunteers (they show again when it ends)."""
+    held = await holds.held_from(conn, volunteer_id, now)
+    return [wish for wish in await store.wishes_in_status(conn, S.OPEN) if wish.id not in held]
+
+
 async def claim_wish(
     conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, due_at: dt.datetime
 ) -> Wish:
     """A volunteer takes an open wish, promising it by `due_at`. Exactly one of several at once wins;
-    the others get `AlreadyClaimed`."""
+    the others get `AlreadyClaimed`. While the wish is held for the volunteers it was offered to,
+    anyone else gets `Held`; the claim ends the hold."""
+    await ensure_not_held(conn, await store.get_wish(conn, wish_id), actor, now)
     try:
-        return await _transition(
+        claimed = await _transition(
             conn,
             wish_id,
             A.CLAIM,
             actor,
             now,
-            changes={"claimed_by": actor.user_id, "claimed_at": now, "due_at": due_at},
+            changes={"claimed_by": actor.user_id, "claimed_at": now, "due_at": due_at, "held_until": None},
         )
     except AlreadyClaimed:
         raise
@@ -333,13 +359,28 @@ async def claim_wish(
         if exc.current in (S.CLAIMED, S.DONE, S.CONFIRMED):
             raise AlreadyClaimed(str(exc), current=exc.current) from None
         raise
+    await holds.forget(conn, wish_id)
+    return claimed
 
 
 async def release_wish(
-    conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime, reason: str | None = None
+    conn: AsyncConnection,
+    wish_id: int,
+    *,
+    actor: Actor,
+    now: dt.datetime,
+    reason: str | None = None,
+    hold_for: Sequence[int] = (),
+    held_until: dt.datetime | None = None,
 ) -> Wish:
-    """The claimer (or a coordinator, or the scheduler) gives the wish back to everyone."""
-    return await _transition(
+    """The claimer (or a coordinator, or the scheduler) gives the wish back to everyone — or, when
+    `hold_for` and a future `held_until` are given (the scheduler's offer after an auto-release), first
+    to those volunteers alone until then. The hold is written in the same transaction as the release."""
+    held = bool(hold_for) and held_until is not None and held_until > now
+    if held and reason is not None:
+        assert held_until is not None
+        reason = f"{reason}; held for {len(set(hold_for))} offered volunteer(s) until {held_until.isoformat()}"
+    wish = await _transition(
         conn,
         wish_id,
         A.RELEASE,
@@ -348,6 +389,10 @@ async def release_wish(
         note=reason,
         changes={"claimed_by": None, "claimed_at": None, "due_at": None, "resident_note": None},
     )
+    if not held:
+        return wish
+    await holds.hold(conn, wish_id, hold_for, until=held_until)
+    return await store.get_wish(conn, wish_id)
 
 
 async def finish_wish(

@@ -5,8 +5,9 @@ done wish's `done_at`), and its dedupe key names the wish and the occurrence it 
 (`remind:due:<wish id>:<claimed_at>`), so running the sweep twice or after a restart sends nothing
 twice, and a re-claimed or re-done wish gets fresh reminders. Two steps change the wish as well as
 telling people: a claim overdue by `AUTO_RELEASE_HOURS` is released and offered urgently to matching
-volunteers, and a done wish nobody confirmed for twice `CONFIRM_ASK_HOURS` is confirmed. Both act as
-`SYSTEM` and write their notices in the transaction that makes the change, so a crash loses neither.
+volunteers, who alone may claim it for `OFFER_HOLD_MINUTES` after the offers arrive (a hold), and a
+done wish nobody confirmed for twice `CONFIRM_ASK_HOURS` is confirmed. Both act as `SYSTEM` and write
+their notices (and the hold) in the transaction that makes the change, so a crash loses neither.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.notify import Lane, Notice, notice_to_payload
+from handlers import followers
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import SYSTEM, WishStatus, wish_ref
@@ -170,22 +172,49 @@ async def release_overdue(services: BotData, now: dt.datetime) -> int:
         if stale.claimed_by is None or stale.claimed_at is None:
             continue
         async with services.db.write() as conn:
+            offered = await offer_to(conn, stale, exclude={stale.claimed_by, stale.resident_id})
             try:
                 wish = await lifecycle.release_wish(
-                    conn, stale.id, actor=SYSTEM, now=now, reason=f"auto-release: overdue since {stale.due_at}"
+                    conn,
+                    stale.id,
+                    actor=SYSTEM,
+                    now=now,
+                    reason=f"auto-release: overdue since {stale.due_at}",
+                    hold_for=offered,
+                    held_until=hold_ends(now, settings),
                 )
             except Conflict:
                 continue  # the volunteer finished or released it meanwhile
-            reminders = await release_notices(conn, stale, wish, settings, now)
+            reminders = await release_notices(conn, stale, wish, settings, now, offered=offered)
             queued += await write(conn, reminders, now)
         log.info("auto-released %s (claimed by %s)", wish_ref(wish.ref_no), stale.claimed_by)
     return queued
 
 
+def hold_ends(now: dt.datetime, settings: Settings) -> dt.datetime:
+    """When the hold on an auto-released wish ends: `offer_hold_minutes` after the offers can arrive —
+    now, or in quiet hours the end of them (the offers wait for the morning, so the hold does too)."""
+    arrive = now
+    if in_quiet_hours(now, settings.quiet_hours_start, settings.quiet_hours_end, settings.tz):
+        local = now.astimezone(settings.tz)
+        morning = dt.datetime.combine(local.date(), settings.quiet_hours_end, tzinfo=settings.tz)
+        if morning <= local:
+            morning += dt.timedelta(days=1)
+        arrive = morning.astimezone(dt.UTC)
+    return arrive + dt.timedelta(minutes=settings.offer_hold_minutes)
+
+
 async def release_notices(
-    conn: AsyncConnection, claimed: Wish, wish: Wish, settings: Settings, now: dt.datetime
+    conn: AsyncConnection,
+    claimed: Wish,
+    wish: Wish,
+    settings: Settings,
+    now: dt.datetime,
+    *,
+    offered: list[int] | None = None,
 ) -> list[Reminder]:
-    """After an auto-release: the volunteer and the resident are told, matching volunteers are offered it.
+    """After an auto-release: the volunteer and the resident are told, matching volunteers are offered it
+    (`offered`, or those `offer_to` finds), told until when it is reserved for them if it is held.
 
     The offers are urgent (ahead of any digest), except at night: a claim lapsing at 23:59 two days
     later must not wake twenty volunteers, so in quiet hours they wait for the morning like the rest.
@@ -206,15 +235,20 @@ async def release_notices(
             f"wish-released:{wish.id}:{wish.updated_at.isoformat()}",
         ),
     ]
-    offered = await offer_to(conn, wish, exclude={claimed.claimed_by, wish.resident_id})
+    if offered is None:
+        offered = await offer_to(conn, wish, exclude={claimed.claimed_by, wish.resident_id})
+    values: dict[str, str | int | float] = {
+        "ref": ref,
+        "category_key": f"category.{wish.category}",
+        "area": html.escape(wish.area or "—"),
+        "description": html.escape(wish.description[:200]),
+    }
+    if lifecycle.is_held(wish, now):
+        assert wish.held_until is not None
+        values["until"] = wish.held_until.astimezone(settings.tz).strftime("%H:%M")
     offer = Notice(
-        "remind.offer",
-        {
-            "ref": ref,
-            "category_key": f"category.{wish.category}",
-            "area": html.escape(wish.area or "—"),
-            "description": html.escape(wish.description[:200]),
-        },
+        "remind.offer_held" if "until" in values else "remind.offer",
+        values,
         (tuple((f"task.button.claim_{when}", f"task:claim:{wish.id}:{when}") for when in WHEN_CHOICES),),
     )
     quiet = in_quiet_hours(now, settings.quiet_hours_start, settings.quiet_hours_end, settings.tz)
@@ -298,6 +332,7 @@ async def confirm_silent(services: BotData, now: dt.datetime) -> int:
                 # The key the resident's own confirmation uses, so the volunteer never hears it twice.
                 notice = Notice("remind.auto_confirmed_volunteer", values)
                 reminders.append(Reminder(wish.claimed_by, notice, f"wish-confirmed:{wish.id}"))
+            reminders += [Reminder(*told) for told in await followers.follower_notices(conn, wish)]
             queued += await write(conn, reminders, now)
         log.info("auto-confirmed %s", wish_ref(wish.ref_no))
     return queued

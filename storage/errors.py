@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 
 class StorageError(Exception):
     """Base class of every error the storage layer raises on purpose."""
@@ -21,6 +23,14 @@ class Conflict(StorageError):  # noqa: N818
 
 class AlreadyClaimed(Conflict):
     """Someone else claimed the wish first."""
+
+
+class Held(Conflict):
+    """The wish is reserved for the volunteers it was offered to until `until` (a time-limited hold)."""
+
+    def __init__(self, message: str = "", *, current: str | None = None, until: dt.datetime) -> None:
+        super().__init__(message or f"held until {until.isoformat()}", current=current)
+        self.until = until
 
 
 class LimitReached(StorageError):  # noqa: N818

@@ -11,7 +11,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import wishes as store
 from storage.schema import wish_followers
+from storage.wishes import Wish
 
 
 async def follow(conn: AsyncConnection, wish_id: int, user_id: int, *, now: dt.datetime) -> bool:
@@ -55,3 +57,14 @@ async def count_followers(conn: AsyncConnection, wish_id: int) -> int:
         select(func.count()).select_from(wish_followers).where(wish_followers.c.wish_id == wish_id)
     )
     return int(result.scalar_one())
+
+
+async def wishes_followed_by(conn: AsyncConnection, user_id: int, *, limit: int = 10) -> list[Wish]:
+    """The wishes the person joined, most recently joined first."""
+    rows = await conn.execute(
+        select(wish_followers.c.wish_id)
+        .where(wish_followers.c.user_id == user_id)
+        .order_by(wish_followers.c.joined_at.desc(), wish_followers.c.wish_id.desc())
+        .limit(limit)
+    )
+    return [await store.get_wish(conn, wish_id) for wish_id in rows.scalars().all()]

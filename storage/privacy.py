@@ -96,6 +96,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("whistles", "claimed_by"),
     # Following someone else's wish counts for nothing once the person is gone, and notices would reach no one.
     PersonalRows("wish_followers", "user_id", delete_rows=True),
+    # A place in a short-lived hold on an offered wish: worth nothing once the person is gone.
+    PersonalRows("wish_holds", "user_id", delete_rows=True),
 )
 
 # Tables that hold nothing that identifies a person (ids and counts only), with the reason.

@@ -193,6 +193,8 @@ wishes = Table(
     Column("resident_note", Text),
     Column("confirmed_at", UTCDateTime),
     Column("rating", Integer),
+    # After an auto-release: until then only the volunteers in `wish_holds` may claim it (migration 0007).
+    Column("held_until", UTCDateTime),
 )
 Index("ix_wishes_status_created_at", wishes.c.status, wishes.c.created_at)
 Index("ix_wishes_resident_id", wishes.c.resident_id)
@@ -356,3 +358,13 @@ story_leads = Table(
     Column("decided_at", UTCDateTime),
     Column("tip_id", Integer, ForeignKey("tips.id", ondelete="SET NULL")),
 )
+
+# --- Time-limited holds (migration 0007): the volunteers an auto-released wish was offered to, who alone
+# may claim it until `wishes.held_until`.
+wish_holds = Table(
+    "wish_holds",
+    metadata,
+    Column("wish_id", Integer, ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+)
+Index("ix_wish_holds_user_id", wish_holds.c.user_id)

@@ -48,6 +48,8 @@ class Wish:
     resident_note: str | None
     confirmed_at: dt.datetime | None
     rating: int | None
+    # Set after an auto-release: until then only the volunteers it was offered to may claim it.
+    held_until: dt.datetime | None = None
 
     @property
     def location(self) -> tuple[float, float] | None:

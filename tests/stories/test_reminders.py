@@ -13,13 +13,14 @@ from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules import wishes as lifecycle
 from rules.roles import Role
+from rules.similar import join_wish
 from rules.wishes import SYSTEM, Actor
 from scheduler import reminders, sweep
 from simulator import BotApiSimulator, Person
 from storage import outbox, users
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_wish
+from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_wish, wait_for_button
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -192,11 +193,22 @@ async def test_a_done_wish_is_asked_about_once_then_confirmed_by_the_system(
     bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
 ) -> None:
     db = bot.bot_data.db
-    alice, bob = sim.person("王阿姨"), sim.person("Bob", language_code="en")
+    alice, bob, zhao = sim.person("王阿姨"), sim.person("Bob", language_code="en"), sim.person("赵大爷")
     await approved_volunteers(db, [bob])
     async with db.write() as conn:
         await users.set_language(conn, bob.user_id, "en")
     wish = await open_wish(db, alice)
+    async with db.write() as conn:  # 赵大爷 joined the wish instead of writing the same one
+        await users.touch_user(
+            conn,
+            user_id=zhao.user_id,
+            first_name="赵大爷",
+            last_name=None,
+            username=None,
+            language="zh-CN",
+            now=clock.now(),
+        )
+        await join_wish(conn, wish.id, user_id=zhao.user_id, now=clock.now())
     volunteer = Actor(bob.user_id, frozenset({Role.VOLUNTEER}))
     async with db.write() as conn:
         await lifecycle.claim_wish(
@@ -231,6 +243,7 @@ async def test_a_done_wish_is_asked_about_once_then_confirmed_by_the_system(
     assert (events[-1].from_status, events[-1].to_status, events[-1].actor_id) == ("done", "confirmed", None)
     assert (hours, tasks) == (2.0, 1)
     assert len(having(alice, "现已视为完成")) == 1
+    assert len(having(zhao, "您加入的心愿 W-0001 已确认办好")) == 1
     [thanks] = having(bob, "now counts as done")
     assert "2 h were added" in thanks
 
@@ -242,6 +255,7 @@ async def test_a_done_wish_is_asked_about_once_then_confirmed_by_the_system(
     await sweep_at(bot, sim, clock, done.done_at + dt.timedelta(days=14))
     assert len(having(alice, "办好了吗")) == 1
     assert len(having(bob, "now counts as done")) == 1
+    assert len(having(zhao, "已确认办好")) == 1
 
 
 async def test_offers_after_an_auto_release_wait_for_the_morning_in_quiet_hours(
@@ -268,3 +282,62 @@ async def test_offers_after_an_auto_release_wait_for_the_morning_in_quiet_hours(
             for hour in (23, 10)
         }
     assert lanes == {23: [(wang.user_id, "normal")], 10: [(wang.user_id, "urgent")]}
+
+
+async def test_an_auto_released_wish_is_held_for_the_volunteers_it_was_offered_to(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli, wang, zhao = sim.person("王阿姨"), sim.person("小李"), sim.person("王师傅"), sim.person("小赵")
+    await approved_volunteers(db, [xiaoli, wang])
+    await approved_volunteers(db, [zhao], area="西城社区")  # same skill, another community: not offered
+    wish = await open_wish(db, alice)
+
+    # 小赵 looks at the wish while it is open; 小李 takes it first, for today, and lets it lapse.
+    await zhao.send_command("/tasks")
+    await zhao.wait_for_text("W-0001")
+    await zhao.press("查看 W-0001")
+    await wait_for_button(zhao, "明天认领")
+    [card] = [m for m in zhao.messages if "明天认领" in str(m.inline_buttons)]
+    async with db.write() as conn:
+        await lifecycle.claim_wish(
+            conn, wish.id, actor=Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER})), now=clock.now(), due_at=clock.now()
+        )
+    released_at = clock.now() + dt.timedelta(hours=48, minutes=1)
+    await sweep_at(bot, sim, clock, released_at)
+    async with db.read() as conn:
+        held = await store.get_wish(conn, wish.id)
+    assert (held.status, held.held_until) == ("open", released_at + dt.timedelta(minutes=60))
+    until = (released_at + dt.timedelta(minutes=60)).astimezone(SHANGHAI).strftime("%H:%M")
+    [offer] = having(wang, "急需帮忙")
+    assert f"{until} 前只留给您" in offer
+    assert having(zhao, "急需帮忙") == []
+
+    # During the hold 小赵 does not find it in /tasks, and his old button is refused with the time it ends.
+    clock.set(released_at + dt.timedelta(minutes=59))
+    await zhao.send_command("/tasks")
+    listing = await zhao.wait_for_text("目前没有符合您技能的任务")
+    assert "W-0001" not in listing.text
+    await zhao.press("明天认领", message=card)
+    await sim.settle()
+    assert (
+        zhao.callback_answers[-1]
+        == f"这个任务在 {until} 前留给收到邀请的志愿者认领。到时如果还没有人认领，您可以在 /tasks 里认领。"
+    )
+    async with db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == "open"
+
+    # Nobody offered took it within the hour: now 小赵 sees it and can claim it.
+    clock.set(released_at + dt.timedelta(minutes=60))
+    await zhao.send_command("/tasks")
+    await zhao.wait_for_text("W-0001")
+    await zhao.press("明天认领", message=card)
+    await zhao.wait_for_text("您认领了 W-0001")
+    async with db.read() as conn:
+        claimed = await store.get_wish(conn, wish.id)
+    assert (claimed.status, claimed.claimed_by, claimed.held_until) == ("claimed", zhao.user_id, None)
+    await delivered(bot, sim)
+    # 王师傅's offer is now stale: his button says it was taken.
+    await wang.press("今天认领")
+    await sim.settle()
+    assert wang.callback_answers[-1] == "手慢了一步，这个任务刚刚被其他志愿者认领了。"

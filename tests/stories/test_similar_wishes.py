@@ -6,10 +6,12 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from bot.app import TongxinApp
+from rules.similar import join_wish
 from simulator import BotApiSimulator
-from storage import followers
+from storage import followers, users
 from storage.db import Database
 from storage.schema import wish_followers, wishes
+from tests.conftest import START_TIME
 from tests.stories.wishflow import (
     ADDRESS,
     approved_volunteers,
@@ -67,6 +69,18 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     await alice.wait_for_text("已经办好了")
     done = await bob.wait_for_text("您加入的心愿 W-0001 志愿者已完成")
     assert ADDRESS not in done.text
+    await bob.send_command("/mywishes")
+    waiting = await bob.wait_for_text("您加入的 1 个心愿")
+    assert "等待发起人确认" in waiting.text  # the confirmation is 王阿姨's to give, not his
+
+    await alice.press("已完成，谢谢！")
+    confirmed = await bob.wait_for_text("您加入的心愿 W-0001 已确认办好")
+    assert ADDRESS not in confirmed.text
+    await bob.send_command("/mywishes")
+    joined = await bob.wait_for_text("您加入的 1 个心愿")
+    assert "W-0001" in joined.text
+    assert "已完成" in joined.text
+    assert joined.inline_buttons == []
 
 
 async def test_a_resident_submits_anyway(bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database) -> None:
@@ -86,3 +100,38 @@ async def test_a_resident_submits_anyway(bot: TongxinApp, sim: BotApiSimulator, 
     await write_wish(alice)
     await alice.wait_for_text("W-0003")
     assert not any("相似的心愿" in (m.text or "") for m in alice.messages)
+
+
+async def test_a_follower_sees_the_joined_wish_in_mywishes_and_hears_it_was_cancelled(
+    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database
+) -> None:
+    alice, bob = sim.person("王阿姨"), sim.person("赵大爷")
+    wish = await open_wish(sqlite_db, alice)
+    async with sqlite_db.write() as conn:  # 赵大爷 joined 王阿姨's wish earlier (as in the story above)
+        await users.touch_user(
+            conn,
+            user_id=bob.user_id,
+            first_name="赵大爷",
+            last_name=None,
+            username=None,
+            language="zh-CN",
+            now=START_TIME,
+        )
+        await join_wish(conn, wish.id, user_id=bob.user_id, now=START_TIME)
+
+    await bob.send_command("/mywishes")
+    joined = await bob.wait_for_text("您加入的 1 个心愿")
+    assert "W-0001" in joined.text
+    assert "等待志愿者认领" in joined.text
+    assert joined.inline_buttons == []  # no actions: the wish is 王阿姨's
+    assert ADDRESS not in joined.text
+    assert not any("您还没有提交过心愿" in (m.text or "") for m in bob.messages)
+
+    await alice.send_command("/mywishes")
+    await wait_for_button(alice, "取消这个心愿")
+    await alice.press("取消这个心愿")
+    cancelled = await bob.wait_for_text("您加入的心愿 W-0001 已被取消")
+    assert "/wish" in cancelled.text
+    await bob.send_command("/mywishes")
+    again = await bob.wait_for_text("您加入的 1 个心愿")
+    assert "已取消" in again.text

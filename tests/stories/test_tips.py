@@ -402,3 +402,37 @@ async def test_confirmed_wish_photo_becomes_a_lead_after_the_volunteer_agrees(
     assert [m.text for m in chen.messages if "W-0042" in (m.text or "")] == [
         "谢谢！心愿 W-0042 的照片已作为线索 T-0001 交给编辑。"
     ]
+
+
+async def test_a_resident_sends_a_tip_from_the_start_button(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    wang = sim.person("王阿姨")
+    await wang.send_command("/start")
+    welcome = await wang.next_message()
+    assert ["📰 报料"] in welcome.inline_buttons
+    await wang.press("📰 报料")
+    await wang.wait_for_text("请发送现场照片")
+    await sim.settle()
+    assert wang.callback_answers  # the button stops spinning
+    await wang.send_photo(caption="小区门口的路灯坏了一个星期")
+    await wang.wait_for_text("分享位置")
+    done = await finish_tip(wang)
+    assert "T-0001" in done
+    [tip] = await all_tips(bot)
+    assert tip.description == "小区门口的路灯坏了一个星期"
+    assert len(tip.media) == 1
+    assert not tip.by_reporter
+
+    # The same button in English, and pressing it again mid-way starts a fresh draft.
+    bob = sim.person("Bob", language_code="en")
+    await bob.send_command("/start")
+    await bob.next_message()
+    await bob.press("📰 Send a tip")
+    await bob.wait_for_text("Send photos")
+    await bob.send_text("The bridge at the river mouth is flooded")
+    await bob.wait_for_text("Share the location")
+    await bob.press("📰 Send a tip")
+    await bob.wait_for_text("Send photos")
+    await bob.send_command("/cancel")
+    await sim.settle()
+    assert len(await all_tips(bot)) == 1
+    assert sim.invalid_requests == []

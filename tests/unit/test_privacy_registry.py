@@ -27,3 +27,8 @@ def test_registry_names_real_columns() -> None:
             assert column in columns, entry
             assert {entry.owner, key} <= set(metadata.tables[parent].columns.keys()), entry
         assert set(entry.erase) <= columns, entry
+
+
+def test_a_place_in_a_hold_is_dropped_with_the_person() -> None:
+    [entry] = [entry for entry in PERSONAL_DATA if entry.table == "wish_holds"]
+    assert (entry.owner, entry.delete_rows) == ("user_id", True)

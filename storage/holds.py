@@ -1,0 +1,60 @@
+"""Time-limited holds: after an auto-release a wish is reserved for the volunteers it was offered to, until
+`wishes.held_until`. The people are in `wish_holds`; a hold is only in force while the wish is open and
+the moment has not passed, so an old hold needs no clean-up to stop counting."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.schema import wish_holds, wishes
+
+
+async def hold(conn: AsyncConnection, wish_id: int, user_ids: Sequence[int], *, until: dt.datetime | None) -> None:
+    """Reserve the wish for exactly these people until `until` (None, or nobody: no hold), replacing any
+    earlier hold."""
+    await conn.execute(delete(wish_holds).where(wish_holds.c.wish_id == wish_id))
+    people = sorted(set(user_ids)) if until is not None else []
+    if people:
+        await conn.execute(insert(wish_holds), [{"wish_id": wish_id, "user_id": user_id} for user_id in people])
+    await conn.execute(update(wishes).where(wishes.c.id == wish_id).values(held_until=until if people else None))
+
+
+async def forget(conn: AsyncConnection, wish_id: int) -> None:
+    """Drop who the wish was reserved for (it was claimed; `held_until` is cleared by the claim itself)."""
+    await conn.execute(delete(wish_holds).where(wish_holds.c.wish_id == wish_id))
+
+
+async def holders_of(conn: AsyncConnection, wish_id: int) -> list[int]:
+    """The people the wish is (or was last) reserved for."""
+    rows = await conn.execute(
+        select(wish_holds.c.user_id).where(wish_holds.c.wish_id == wish_id).order_by(wish_holds.c.user_id)
+    )
+    return list(rows.scalars())
+
+
+async def is_holder(conn: AsyncConnection, wish_id: int, user_id: int) -> bool:
+    """Whether the wish is reserved for this person (among others)."""
+    row = (
+        await conn.execute(
+            select(wish_holds.c.user_id).where(wish_holds.c.wish_id == wish_id, wish_holds.c.user_id == user_id)
+        )
+    ).first()
+    return row is not None
+
+
+async def held_from(conn: AsyncConnection, user_id: int, now: dt.datetime) -> set[int]:
+    """Ids of the open wishes reserved, at `now`, for people other than this one."""
+    theirs = select(wish_holds.c.wish_id).where(wish_holds.c.user_id == user_id)
+    rows = await conn.execute(
+        select(wishes.c.id).where(
+            wishes.c.status == "open",
+            wishes.c.held_until.is_not(None),
+            wishes.c.held_until > now,
+            wishes.c.id.not_in(theirs),
+        )
+    )
+    return set(rows.scalars())
