@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     auto_release_hours: int = Field(default=48, ge=1, le=24 * 30)
     # After an auto-release, only the volunteers it was offered to may claim it for this long.
     offer_hold_minutes: int = Field(default=60, ge=0, le=24 * 60)
+    wish_expiry_days: int = Field(default=30, ge=1, le=365)
 
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)

@@ -68,6 +68,7 @@ async def queue_due(services: BotData, now: dt.datetime) -> int:
     settings = services.settings
     queued = await release_overdue(services, now)
     queued += await confirm_silent(services, now)
+    queued += await expire_unclaimed(services, now)
     async with services.db.read() as conn:
         used = await outbox.used_keys(conn, PREFIX)
         staff = await coordinators(conn, settings)
@@ -335,6 +336,36 @@ async def confirm_silent(services: BotData, now: dt.datetime) -> int:
             reminders += [Reminder(*told) for told in await followers.follower_notices(conn, wish)]
             queued += await write(conn, reminders, now)
         log.info("auto-confirmed %s", wish_ref(wish.ref_no))
+    return queued
+
+
+async def expire_unclaimed(services: BotData, now: dt.datetime) -> int:
+    """Expire open wishes nobody claimed for `wish_expiry_days`; tell the resident and the followers."""
+    settings = services.settings
+    cutoff = now - dt.timedelta(days=settings.wish_expiry_days)
+    async with services.db.read() as conn:
+        stale = await store.wishes_in_status(
+            conn, WishStatus.OPEN, updated_before=cutoff + dt.timedelta(minutes=1), limit=SCAN_LIMIT
+        )
+    queued = 0
+    for old in stale:
+        if old.updated_at > cutoff:
+            continue
+        async with services.db.write() as conn:
+            try:
+                wish = await lifecycle.expire_wish(
+                    conn, old.id, now=now, note=f"unclaimed for {settings.wish_expiry_days} days"
+                )
+            except Conflict:
+                continue  # claimed or cancelled meanwhile
+            values: dict[str, str | int | float] = {
+                "ref": wish_ref(wish.ref_no),
+                "days": settings.wish_expiry_days,
+            }
+            reminders = [Reminder(wish.resident_id, Notice("remind.expired", values), f"{PREFIX}expired:{wish.id}")]
+            reminders += [Reminder(*told) for told in await followers.follower_notices(conn, wish)]
+            queued += await write(conn, reminders, now)
+        log.info("expired %s", wish_ref(wish.ref_no))
     return queued
 
 

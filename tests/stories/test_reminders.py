@@ -341,3 +341,31 @@ async def test_an_auto_released_wish_is_held_for_the_volunteers_it_was_offered_t
     await wang.press("今天认领")
     await sim.settle()
     assert wang.callback_answers[-1] == "手慢了一步，这个任务刚刚被其他志愿者认领了。"
+
+
+async def test_an_open_wish_nobody_claims_for_thirty_days_expires_and_the_resident_is_told(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    alice = sim.person("王阿姨")
+    await meet(alice)
+    wish = await open_wish(db, alice)
+    start = clock.now()
+
+    await sweep_at(bot, sim, clock, start + dt.timedelta(days=30) - dt.timedelta(minutes=1))
+    assert having(alice, "已关闭") == []
+    async with db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == "open"
+
+    await sweep_at(bot, sim, clock, start + dt.timedelta(days=30))
+    [told] = having(alice, "已关闭")
+    assert "W-0001" in told
+    assert "30 天" in told
+    async with db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == "expired"
+        last = (await store.events_of(conn, wish.id))[-1]
+    assert (last.from_status, last.to_status, last.actor_id) == ("open", "expired", None)
+
+    # Later sweeps change nothing and say nothing more.
+    await sweep_at(bot, sim, clock, start + dt.timedelta(days=31))
+    assert len(having(alice, "已关闭")) == 1
