@@ -48,9 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(no Telegram account, no internet).",
     )
     demo.add_argument("--port", type=int, default=8080, help="port of the web page (default 8080)")
-    demo.add_argument(
-        "--data-dir", default="demo-data", help="folder for the demo database (default demo-data)"
-    )
+    demo.add_argument("--data-dir", default="demo-data", help="folder for the demo database (default demo-data)")
     demo.add_argument("--fresh", action="store_true", help="start from a freshly seeded district")
     return parser
 

@@ -58,9 +58,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     async def get_conversations(self, name: str) -> ConversationDict:
         async with self._db.read() as conn:
-            rows = (
-                await conn.execute(select(conversation_states).where(conversation_states.c.name == name))
-            ).all()
+            rows = (await conn.execute(select(conversation_states).where(conversation_states.c.name == name))).all()
         return {tuple(json.loads(row.key)): row.state for row in rows}
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:

@@ -72,9 +72,7 @@ async def load_person(update: Update, context: TongxinContext) -> None:
         raise ApplicationHandlerStop
 
 
-def _profile_changed(
-    person: users.User, first_name: str, last_name: str | None, username: str | None
-) -> bool:
+def _profile_changed(person: users.User, first_name: str, last_name: str | None, username: str | None) -> bool:
     return (person.first_name, person.last_name, person.username) != (first_name[:128], last_name, username)
 
 
@@ -113,9 +111,7 @@ async def show_help(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None:
         return
     lines = [context.t("help.title")]
-    lines += [
-        f"/{command.name} — {context.t(f'command.{command.name}')}" for command in commands_for(context.roles)
-    ]
+    lines += [f"/{command.name} — {context.t(f'command.{command.name}')}" for command in commands_for(context.roles)]
     await message.reply_text("\n".join(lines))
 
 
@@ -124,9 +120,7 @@ async def ask_language(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None:
         return
     buttons = [
-        InlineKeyboardButton(
-            context.bot_data.catalogues.text(code, "language.name"), callback_data=f"lang:{code}"
-        )
+        InlineKeyboardButton(context.bot_data.catalogues.text(code, "language.name"), callback_data=f"lang:{code}")
         for code in LANGUAGES
     ]
     await message.reply_text(context.t("language.ask"), reply_markup=InlineKeyboardMarkup([buttons]))
@@ -178,9 +172,7 @@ async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
     """Give someone other than the person being answered the menu of their roles now (after /grant, /revoke)."""
     roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
     catalogues = context.bot_data.catalogues
-    commands = [
-        BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}")) for c in commands_for(roles)
-    ]
+    commands = [BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}")) for c in commands_for(roles)]
     await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
 
 

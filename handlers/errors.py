@@ -21,9 +21,7 @@ async def on_error(update: object, context: TongxinContext) -> None:
     if isinstance(error, NetworkError | RetryAfter) and not isinstance(update, Update):
         log.warning("network trouble while polling: %s", error)
         return
-    log.error(
-        "error while handling %r", update.to_dict() if isinstance(update, Update) else update, exc_info=error
-    )
+    log.error("error while handling %r", update.to_dict() if isinstance(update, Update) else update, exc_info=error)
     if not isinstance(update, Update):
         return
     try:

@@ -48,9 +48,7 @@ def _from_row(row: object) -> Application:
 async def find_application(conn: AsyncConnection, user_id: int, role: str) -> Application | None:
     """The person's application for a role, if they ever applied."""
     row = (
-        await conn.execute(
-            select(applications).where(applications.c.user_id == user_id, applications.c.role == role)
-        )
+        await conn.execute(select(applications).where(applications.c.user_id == user_id, applications.c.role == role))
     ).first()
     return _from_row(row) if row else None
 

@@ -124,23 +124,17 @@ async def grant_role(
 ) -> bool:
     """Give a role; returns False when the person already had it."""
     exists = (
-        await conn.execute(
-            select(user_roles.c.role).where(user_roles.c.user_id == user_id, user_roles.c.role == role)
-        )
+        await conn.execute(select(user_roles.c.role).where(user_roles.c.user_id == user_id, user_roles.c.role == role))
     ).first()
     if exists:
         return False
-    await conn.execute(
-        insert(user_roles).values(user_id=user_id, role=role, granted_by=granted_by, granted_at=now)
-    )
+    await conn.execute(insert(user_roles).values(user_id=user_id, role=role, granted_by=granted_by, granted_at=now))
     return True
 
 
 async def revoke_role(conn: AsyncConnection, user_id: int, role: str) -> bool:
     """Take a role away; returns False when the person did not have it."""
-    result = await conn.execute(
-        delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role == role)
-    )
+    result = await conn.execute(delete(user_roles).where(user_roles.c.user_id == user_id, user_roles.c.role == role))
     return bool(result.rowcount)
 
 

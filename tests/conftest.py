@@ -41,9 +41,7 @@ BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_POSTGRES_URL") e
 
 
 def _asyncpg_url(url: str) -> str:
-    return (
-        url.replace("postgresql://", "postgresql+asyncpg://", 1) if url.startswith("postgresql://") else url
-    )
+    return url.replace("postgresql://", "postgresql+asyncpg://", 1) if url.startswith("postgresql://") else url
 
 
 @pytest.fixture(params=BACKENDS)

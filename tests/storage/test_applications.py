@@ -42,9 +42,7 @@ async def test_second_decision_on_the_same_application_is_refused(db: Database) 
     await _person(db, 1)
     async with db.write() as conn:
         app = await applications.apply(conn, user_id=1, role="volunteer", now=NOW)
-        await applications.transition(
-            conn, app.id, ApplicationAction.REJECT, actor_id=99, now=NOW, note="不在本区"
-        )
+        await applications.transition(conn, app.id, ApplicationAction.REJECT, actor_id=99, now=NOW, note="不在本区")
     async with db.write() as conn:
         with pytest.raises(Conflict) as caught:
             await applications.transition(conn, app.id, ApplicationAction.APPROVE, actor_id=98, now=NOW)
@@ -81,9 +79,7 @@ async def test_invite_approves_at_once_until_used_up_or_expired(db: Database) ->
     for user_id in (1, 2):
         async with db.write() as conn:
             await invites.use_invite(conn, invite.code, "volunteer", NOW)
-            app = await applications.apply(
-                conn, user_id=user_id, role="volunteer", now=NOW, invite_code=invite.code
-            )
+            app = await applications.apply(conn, user_id=user_id, role="volunteer", now=NOW, invite_code=invite.code)
         assert app.status is ApplicationStatus.APPROVED
     async with db.write() as conn:
         with pytest.raises(LimitReached):

@@ -20,9 +20,7 @@ async def test_new_person_is_welcomed_in_chinese(bot: TongxinApp, sim: BotApiSim
     assert stored.language == "zh-CN"
 
 
-async def test_new_person_with_english_telegram_is_welcomed_in_english(
-    bot: TongxinApp, sim: BotApiSimulator
-) -> None:
+async def test_new_person_with_english_telegram_is_welcomed_in_english(bot: TongxinApp, sim: BotApiSimulator) -> None:
     bob = sim.person("Bob", language_code="en")
     await bob.send_command("/start")
     reply = await bob.next_message()

@@ -118,4 +118,3 @@ async def test_every_command_has_help(tmp_path: Path, command: str) -> None:
     code, out, _ = await _run([command, "--help"], _env(tmp_path), tmp_path)
     assert code == 0
     assert out.startswith(f"usage: tongxin {command}")
-

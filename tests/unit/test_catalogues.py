@@ -42,8 +42,7 @@ def test_placeholders_agree_between_languages(catalogues: Catalogues) -> None:
     formatter = string.Formatter()
     for key in catalogues.keys("zh-CN"):
         fields = [
-            {name for _, name, _, _ in formatter.parse(catalogues.text(lang, key)) if name}
-            for lang in ("zh-CN", "en")
+            {name for _, name, _, _ in formatter.parse(catalogues.text(lang, key)) if name} for lang in ("zh-CN", "en")
         ]
         assert fields[0] == fields[1], key
 

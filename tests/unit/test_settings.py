@@ -44,9 +44,7 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"bot_token": "1:a", "telegram_api_url": "ftp://x"}, "TELEGRAM_API_URL: must be an http(s) URL"),
     ],
 )
-def test_mistakes_name_the_variable(
-    monkeypatch: pytest.MonkeyPatch, values: dict[str, object], expected: str
-) -> None:
+def test_mistakes_name_the_variable(monkeypatch: pytest.MonkeyPatch, values: dict[str, object], expected: str) -> None:
     monkeypatch.delenv("BOT_TOKEN", raising=False)
     with pytest.raises(SettingsError) as caught:
         _load(**values)

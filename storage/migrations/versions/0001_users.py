@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.Column("granted_by", sa.BigInteger),
         sa.Column("granted_at", UTCDateTime, nullable=False),
         sa.PrimaryKeyConstraint("user_id", "role", name="pk_user_roles"),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_user_roles_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_user_roles_user_id_users", ondelete="CASCADE"),
     )
     op.create_table(
         "conversation_states",
@@ -92,9 +90,7 @@ def upgrade() -> None:
         sa.Column("reason", sa.Text),
         sa.Column("invite_code", sa.String(32)),
         sa.PrimaryKeyConstraint("id", name="pk_applications"),
-        sa.ForeignKeyConstraint(
-            ["user_id"], ["users.id"], name="fk_applications_user_id_users", ondelete="CASCADE"
-        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_applications_user_id_users", ondelete="CASCADE"),
         sa.UniqueConstraint("user_id", "role", name="uq_applications_user_role"),
     )
     op.create_table(
