@@ -21,13 +21,12 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers.access import require
+from handlers.prompts import ANSWER, typed_answer
 from rules.applications import ApplicationAction, ApplicationStatus
 from rules.roles import Role
 from rules.tips import (
@@ -47,7 +46,6 @@ from storage.errors import Conflict, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
 
-NOTE = 0
 QUEUE_PAGE = 5
 REVIEWING = "tip_review"
 # Button prefixes: tip:<action>:<id> acts on a tip, tiprev:<list> opens a list, tipapp:<decision>:<id> decides
@@ -286,7 +284,7 @@ async def note_pressed(update: Update, context: TongxinContext) -> int:
     drafts(context)[REVIEWING] = {"tip": tip_id, "action": action.value, "card": message_id, "shown": shown.value}
     await query.answer()
     await context.bot.send_message(update.effective_chat.id, context.t(NOTE_PROMPTS[action], reference=tip.reference))
-    return NOTE
+    return ANSWER
 
 
 async def note_received(update: Update, context: TongxinContext) -> int | None:
@@ -521,18 +519,13 @@ async def application_decided(update: Update, context: TongxinContext) -> None:
 def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     """The short exchange that asks an editor for a reason, a question or a link."""
     return [
-        ConversationHandler(
-            entry_points=[CallbackQueryHandler(note_pressed, pattern=r"^tip:(decline|more|publish):")],
-            states={
-                NOTE: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, note_received),
-                    MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, note_not_text),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", cancel_note)],
+        typed_answer(
             name="review_note",
-            persistent=True,
-            allow_reentry=True,
+            pattern=r"^tip:(decline|more|publish):",
+            asked=note_pressed,
+            answered=note_received,
+            not_text=note_not_text,
+            cancelled=cancel_note,
         )
     ]
 

@@ -34,6 +34,7 @@ from telegram.ext import (
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers import followers, wish_cards
+from handlers.prompts import ANSWER, typed_answer
 from handlers.reporters import offer_story_lead
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -43,7 +44,6 @@ from storage import wishes as store
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
 CATEGORY, DESCRIPTION, AREA, PLACE, PHOTO, CONTACT, SUMMARY = range(7)
-NOTE = 0
 DRAFT = "wish_draft"
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 MYWISHES_SHOWN = 10
@@ -791,7 +791,7 @@ async def not_yet_pressed(update: Update, context: TongxinContext) -> int:
     await context.bot.send_message(
         query.from_user.id, context.t("wish.ask_not_yet_note", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
     )
-    return NOTE
+    return ANSWER
 
 
 async def not_yet_note_typed(update: Update, context: TongxinContext) -> int:
@@ -804,7 +804,7 @@ async def not_yet_note_typed(update: Update, context: TongxinContext) -> int:
         note = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
     except InvalidInput:
         await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
-        return NOTE
+        return ANSWER
     wish_id = int(context.user_data.get("wish_notyet", 0))
     try:
         async with context.db.write() as conn:
@@ -837,18 +837,13 @@ async def note_not_text(update: Update, context: TongxinContext) -> None:
 
 def not_yet_conversation() -> ConversationHandler[TongxinContext]:
     """ "Not done yet" → the resident's note → back to the volunteer."""
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(not_yet_pressed, pattern=r"^wish:notyet:\d+$")],
-        states={
-            NOTE: [
-                MessageHandler(filters.TEXT & NOT_COMMAND, not_yet_note_typed),
-                MessageHandler(filters.ALL & NOT_COMMAND, note_not_text),
-            ]
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        allow_reentry=True,
-        persistent=True,
+    return typed_answer(
         name="wish_not_yet",
+        pattern=r"^wish:notyet:\d+$",
+        asked=not_yet_pressed,
+        answered=not_yet_note_typed,
+        not_text=note_not_text,
+        cancelled=cancel,
     )
 
 

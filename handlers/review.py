@@ -17,7 +17,6 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
     filters,
 )
 
@@ -26,6 +25,7 @@ from bot.notify import Notice
 from handlers import wish_cards
 from handlers.access import require
 from handlers.basics import refresh_menu_of
+from handlers.prompts import ANSWER, typed_answer
 from handlers.residents import actor_of, conflict_reply
 from rules import wishes as lifecycle
 from rules.applications import ApplicationAction
@@ -36,7 +36,6 @@ from storage import volunteers as profiles
 from storage import wishes as store
 from storage.errors import Conflict, NotAllowed, NotFound
 
-REASON = 0
 REJECTING = "review_rejecting"
 QUEUE_SHOWN = 10
 NOT_COMMAND = ~filters.COMMAND
@@ -267,7 +266,7 @@ async def reject_pressed(update: Update, context: TongxinContext) -> int:
     await query.answer()
     context.user_data[REJECTING] = [kind, item_id]
     await context.bot.send_message(context.person.id, context.t("pending.ask_reason", max=lifecycle.NOTE_MAX))
-    return REASON
+    return ANSWER
 
 
 async def reason_typed(update: Update, context: TongxinContext) -> int:
@@ -281,7 +280,7 @@ async def reason_typed(update: Update, context: TongxinContext) -> int:
         reason = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
     except InvalidInput:
         await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
-        return REASON
+        return ANSWER
     kind, item_id = context.user_data.pop(REJECTING, ["", 0])
     now = context.now()
     try:
@@ -330,18 +329,13 @@ async def cancel(update: Update, context: TongxinContext) -> int:
 
 def reject_conversation() -> ConversationHandler[TongxinContext]:
     """Reject → reason → the person is told."""
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(reject_pressed, pattern=r"^pending:v?reject:\d+$")],
-        states={
-            REASON: [
-                MessageHandler(filters.TEXT & NOT_COMMAND, reason_typed),
-                MessageHandler(filters.ALL & NOT_COMMAND, reason_not_text),
-            ]
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        allow_reentry=True,
-        persistent=True,
+    return typed_answer(
         name="review_reject",
+        pattern=r"^pending:v?reject:\d+$",
+        asked=reject_pressed,
+        answered=reason_typed,
+        not_text=reason_not_text,
+        cancelled=cancel,
     )
 
 

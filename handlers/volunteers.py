@@ -35,6 +35,7 @@ from bot.notify import Notice
 from handlers import followers, whistles, wish_cards
 from handlers.access import require
 from handlers.basics import refresh_menu_of
+from handlers.prompts import ANSWER, typed_answer
 from handlers.residents import actor_of, conflict_reply, coordinator_ids, skip_labels, wish_id_from
 from rules import matching
 from rules import wishes as lifecycle
@@ -47,7 +48,6 @@ from storage.errors import AlreadyClaimed, Conflict, Held, LimitReached, NotAllo
 
 NAME, PHONE, SKILLS, AREA, LOCATION = range(5)
 HOURS, PROOF, NOTE = range(3)
-REASON = 0
 FORM = "volunteer_form"
 TASK_DONE = "task_done"
 TASK_RELEASE = "task_release"
@@ -875,7 +875,7 @@ async def release_pressed(update: Update, context: TongxinContext) -> int:
         context.person.id,
         context.t("task.ask_release_reason", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX),
     )
-    return REASON
+    return ANSWER
 
 
 async def release_reason_typed(update: Update, context: TongxinContext) -> int:
@@ -888,7 +888,7 @@ async def release_reason_typed(update: Update, context: TongxinContext) -> int:
         reason = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
     except InvalidInput:
         await say(update, context, "wish.note_too_long", max=lifecycle.NOTE_MAX)
-        return REASON
+        return ANSWER
     wish_id = int(context.user_data.pop(TASK_RELEASE, 0))
     try:
         async with context.db.write() as conn:
@@ -910,18 +910,13 @@ async def release_reason_typed(update: Update, context: TongxinContext) -> int:
 
 def release_conversation() -> ConversationHandler[TongxinContext]:
     """Release → reason."""
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(release_pressed, pattern=r"^task:release:\d+$")],
-        states={
-            REASON: [
-                MessageHandler(filters.TEXT & NOT_COMMAND, release_reason_typed),
-                MessageHandler(OTHER, note_not_text),
-            ]
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        allow_reentry=True,
-        persistent=True,
+    return typed_answer(
         name="task_release",
+        pattern=r"^task:release:\d+$",
+        asked=release_pressed,
+        answered=release_reason_typed,
+        not_text=note_not_text,
+        cancelled=cancel,
     )
 
 

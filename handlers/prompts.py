@@ -1,0 +1,39 @@
+"""One question, one typed answer: the small conversation behind buttons such as Reject (reason), Release
+(reason), "Not done yet" (note) and the editors' Decline / Ask for more / Published (reason, question, link).
+
+The button's callback asks the question and returns `ANSWER`; the next text is the answer; anything else
+that is not a command gets the "please type it" reply and the question stays open; /cancel leaves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.context import TongxinContext
+
+ANSWER = 0
+
+Callback = Callable[[Update, TongxinContext], Coroutine[Any, Any, Any]]
+
+
+def typed_answer(
+    *, name: str, pattern: str, asked: Callback, answered: Callback, not_text: Callback, cancelled: Callback
+) -> ConversationHandler[TongxinContext]:
+    """The conversation of a button (matching `pattern`) that waits for one typed answer."""
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(asked, pattern=pattern)],
+        states={
+            ANSWER: [
+                MessageHandler(filters.TEXT & ~filters.COMMAND, answered),
+                MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, not_text),
+            ]
+        },
+        fallbacks=[CommandHandler("cancel", cancelled)],
+        allow_reentry=True,
+        persistent=True,
+        name=name,
+    )
