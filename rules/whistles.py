@@ -100,6 +100,7 @@ async def blow_whistle(
     `NotFound` for an unknown wish; `WhistleError` when it is not open, was just whistled, or no
     volunteer matches (nothing is recorded then).
     """
+    await store.lock_wish(conn, wish_id)
     wish = await store.get_wish(conn, wish_id)
     last = await whistles.latest_unanswered(conn, wish_id)
     check_whistle(wish, last.created_at if last else None, now)

@@ -149,6 +149,13 @@ async def get_wish(conn: AsyncConnection, wish_id: int) -> Wish:
     return _from_row(row)
 
 
+async def lock_wish(conn: AsyncConnection, wish_id: int) -> None:
+    """Hold the wish's row until the caller's transaction ends, so decisions that read other rows about it
+    (e.g. "was it whistled in the last 30 minutes?") are not taken twice at once. PostgreSQL locks the row;
+    SQLite needs nothing: its writes already run one at a time (`BEGIN IMMEDIATE`)."""
+    await conn.execute(select(wishes.c.id).where(wishes.c.id == wish_id).with_for_update())
+
+
 async def get_wish_by_ref(conn: AsyncConnection, ref_no: int) -> Wish:
     """One wish by its reference number (W-0042 → 42); `NotFound` otherwise."""
     row = (await conn.execute(select(wishes).where(wishes.c.ref_no == ref_no))).first()

@@ -4,6 +4,7 @@ whistles, followers of similar wishes, and /mydata + /deleteme."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
 import pytest
@@ -259,3 +260,20 @@ async def test_mydata_and_deleteme_cover_whistles_and_followers(db: Database) ->
     assert (person.first_name, person.phone) == ("", None)
     assert (volunteer.name, volunteer.phone, volunteer.location) == ("", None, None)
     assert closed is None  # the whistle's record (ids, counts, times) stays
+
+
+async def test_two_coordinators_whistling_at_once_call_the_volunteers_once(db: Database) -> None:
+    await _people(db, RESIDENT, VOLUNTEER, COORDINATOR, ADMIN)
+    await _volunteer(db, VOLUNTEER, area="西城社区", location=(31.24, 121.47))
+    wish = await _wish(db, RESIDENT)
+
+    async def whistle(coordinator_id: int) -> str:
+        try:
+            async with db.write() as conn:
+                await blow_whistle(conn, wish.id, coordinator_id=coordinator_id, now=NOW, radius_km=3.0)
+        except WhistleError as refused:
+            return refused.reason
+        return "sent"
+
+    outcomes = await asyncio.gather(whistle(COORDINATOR), whistle(ADMIN))
+    assert sorted(outcomes) == ["sent", "whistle.too_soon"]
