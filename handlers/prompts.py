@@ -1,8 +1,10 @@
-"""One question, one typed answer: the small conversation behind buttons such as Reject (reason), Release
-(reason), "Not done yet" (note) and the editors' Decline / Ask for more / Published (reason, question, link).
+"""Asking people things: the one-typed-answer conversation behind buttons such as Reject (reason), Release
+(reason), "Not done yet" (note) and the editors' Decline / Ask for more / Published (reason, question, link),
+and the reply keyboard that offers to share a location or phone number, or to skip.
 
-The button's callback asks the question and returns `ANSWER`; the next text is the answer; anything else
-that is not a command gets the "please type it" reply and the question stays open; /cancel leaves.
+For `typed_answer`, the button's callback asks the question and returns `ANSWER`; the next text is the
+answer; anything else that is not a command gets the "please type it" reply and the question stays open;
+/cancel leaves.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import Update
+from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from bot.context import TongxinContext
@@ -36,4 +38,14 @@ def typed_answer(
         allow_reentry=True,
         persistent=True,
         name=name,
+    )
+
+
+def share_or_skip(
+    context: TongxinContext, share_key: str, skip_key: str, *, location: bool = False, contact: bool = False
+) -> ReplyKeyboardMarkup:
+    """A reply keyboard with a button that shares the person's location or phone number, and a Skip button."""
+    share = KeyboardButton(context.t(share_key), request_location=location, request_contact=contact)
+    return ReplyKeyboardMarkup(
+        [[share], [KeyboardButton(context.t(skip_key))]], resize_keyboard=True, one_time_keyboard=True
     )

@@ -19,9 +19,7 @@ from typing import Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
     Message,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
@@ -40,6 +38,7 @@ from bot.media import download_media
 from bot.notify import Notice, Notifier
 from handlers.basics import set_personal_menu
 from handlers.editors import drafts, notify_editors
+from handlers.prompts import share_or_skip
 from rules.applications import ApplicationAction, ApplicationStatus
 from rules.limits import check_daily_quota, local_day_start
 from rules.roles import Role, effective_roles
@@ -205,14 +204,7 @@ async def ask_location(message: Message, context: TongxinContext) -> int:
     """Offer to share the location (a button) or skip it."""
     draft = draft_of(context)
     draft["step"] = "location"
-    keyboard = ReplyKeyboardMarkup(
-        [
-            [KeyboardButton(context.t("tip.button_share_location"), request_location=True)],
-            [KeyboardButton(context.t("tip.button_skip"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = share_or_skip(context, "tip.button_share_location", "tip.button_skip", location=True)
     await message.reply_text(context.t("tip.ask_location", count=len(draft["media"])), reply_markup=keyboard)
     return LOCATION
 

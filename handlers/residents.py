@@ -34,7 +34,7 @@ from telegram.ext import (
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers import followers, wish_cards
-from handlers.prompts import ANSWER, typed_answer
+from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from handlers.reporters import offer_story_lead
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -218,14 +218,7 @@ async def area_chosen(update: Update, context: TongxinContext) -> int:
 async def ask_place(context: TongxinContext) -> None:
     """Share a location with the button, type an address, or skip."""
     assert context.person is not None
-    keyboard = ReplyKeyboardMarkup(
-        [
-            [KeyboardButton(context.t("wish.button.share_location"), request_location=True)],
-            [KeyboardButton(context.t("wish.button.skip"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = share_or_skip(context, "wish.button.share_location", "wish.button.skip", location=True)
     await context.bot.send_message(
         context.person.id, context.t("wish.ask_place", max=lifecycle.ADDRESS_MAX), reply_markup=keyboard
     )
@@ -305,14 +298,7 @@ async def photo_as_file(update: Update, context: TongxinContext) -> None:
 async def ask_contact(context: TongxinContext) -> None:
     """Share the phone number with the button (only the claiming volunteer sees it), or skip."""
     assert context.person is not None
-    keyboard = ReplyKeyboardMarkup(
-        [
-            [KeyboardButton(context.t("wish.button.share_phone"), request_contact=True)],
-            [KeyboardButton(context.t("wish.button.skip"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
     await context.bot.send_message(context.person.id, context.t("wish.ask_contact"), reply_markup=keyboard)
 
 

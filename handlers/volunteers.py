@@ -15,8 +15,6 @@ from typing import Any
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
     Update,
 )
@@ -35,7 +33,7 @@ from bot.notify import Notice
 from handlers import followers, whistles, wish_cards
 from handlers.access import require
 from handlers.basics import refresh_menu_of
-from handlers.prompts import ANSWER, typed_answer
+from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from handlers.residents import actor_of, conflict_reply, coordinator_ids, skip_labels, wish_id_from
 from rules import matching
 from rules import wishes as lifecycle
@@ -145,14 +143,7 @@ async def name_not_text(update: Update, context: TongxinContext) -> None:
 async def ask_phone(context: TongxinContext) -> int:
     """Phone through the contact button, optional."""
     assert context.person is not None
-    keyboard = ReplyKeyboardMarkup(
-        [
-            [KeyboardButton(context.t("wish.button.share_phone"), request_contact=True)],
-            [KeyboardButton(context.t("wish.button.skip"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
     await context.bot.send_message(context.person.id, context.t("volunteer.ask_phone"), reply_markup=keyboard)
     return PHONE
 
@@ -273,14 +264,7 @@ async def area_chosen(update: Update, context: TongxinContext) -> int:
     await query.edit_message_text(
         context.t("volunteer.area_chosen", area=html.escape(areas[int(index)])), parse_mode=ParseMode.HTML
     )
-    keyboard = ReplyKeyboardMarkup(
-        [
-            [KeyboardButton(context.t("wish.button.share_location"), request_location=True)],
-            [KeyboardButton(context.t("wish.button.skip"))],
-        ],
-        resize_keyboard=True,
-        one_time_keyboard=True,
-    )
+    keyboard = share_or_skip(context, "wish.button.share_location", "wish.button.skip", location=True)
     await context.bot.send_message(query.from_user.id, context.t("volunteer.ask_location"), reply_markup=keyboard)
     return LOCATION
 
