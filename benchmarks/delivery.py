@@ -31,10 +31,11 @@ from sqlalchemy import insert
 from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter
 
+from actions.messages import Notice, notice_to_payload
 from bot.app import TongxinApp, build_application, running, set_default_menus
 from bot.clock import SystemClock
-from bot.notify import Notice, notice_to_payload, render
 from bot.settings import load_settings
+from channels.telegram.render import render_notice
 from simulator import BotApiSimulator, FloodLimits, Person
 from storage import outbox
 from storage.db import Database
@@ -147,9 +148,9 @@ async def run_row(kind: str, recipients: int, chatters: int) -> dict[str, Any]:
                             dedupe_key=f"digest:bench:{i}",
                             now=now,
                         )
-                application.bot_data.notifier.queued.set()  # type: ignore[attr-defined]
+                application.bot_data.env.wake()
             else:
-                text, _ = render(application.bot_data.catalogues, "zh-CN", DIGEST)
+                text, _ = render_notice(application.bot_data.catalogues, "zh-CN", DIGEST)
 
                 async def send(chat_id: int) -> bool:
                     try:

@@ -21,6 +21,7 @@ from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, TypeHandler
 from telegram.warnings import PTBUserWarning
 
+from actions.env import Env
 from bot.clock import Clock, SystemClock
 from bot.commands import commands_for
 from bot.context import BotData, TongxinContext
@@ -30,6 +31,7 @@ from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import AiohttpRequest
 from bot.settings import LANGUAGES, Settings
+from channels.telegram import render
 from handlers import (
     basics,
     digests,
@@ -91,7 +93,8 @@ def build_application(
     services.db = db
     services.clock = clock or SystemClock()
     services.catalogues = catalogues or Catalogues()
-    services.notifier = notifier or OutboxNotifier(db, services.clock)
+    services.env = Env(db=db, clock=services.clock, settings=settings)
+    services.notifier = notifier or OutboxNotifier(services.env)
 
     # Group -2 runs first: a person sending more than 30 messages a minute is slowed down (and told)
     # before anything touches the database. It cannot share group -1 with load_person: PTB runs only
@@ -116,7 +119,9 @@ async def set_default_menus(application: TongxinApp) -> None:
     catalogues = application.bot_data.catalogues
     resident_commands = commands_for(())
     for language in LANGUAGES:
-        commands = [BotCommand(c.name, catalogues.text(language, f"command.{c.name}")) for c in resident_commands]
+        commands = [
+            BotCommand(c.name, render.plain(catalogues, language, f"command.{c.name}")) for c in resident_commands
+        ]
         code = language.split("-")[0]
         await application.bot.set_my_commands(commands, scope=BotCommandScopeDefault(), language_code=code)
         if language == application.bot_data.settings.default_language:

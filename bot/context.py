@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from channels.telegram import render
 from rules.roles import Role
 from storage.users import User
 
 if TYPE_CHECKING:
+    from actions.env import Env
     from bot.clock import Clock
     from bot.i18n import Catalogues
     from bot.notify import Notifier
@@ -26,6 +28,7 @@ class BotData:
     clock: Clock
     catalogues: Catalogues
     notifier: Notifier
+    env: Env
 
 
 class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
@@ -52,6 +55,11 @@ class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         return self.bot_data.db
 
     @property
+    def env(self) -> Env:
+        """What actions need (database, clock, settings, the sender's wake-up)."""
+        return self.bot_data.env
+
+    @property
     def clock(self) -> Clock:
         """Where now comes from."""
         return self.bot_data.clock
@@ -71,8 +79,12 @@ class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         return self.person.language if self.person else self.settings.default_language
 
     def t(self, key: str, /, **values: object) -> str:
-        """A message in the language of the person being answered."""
-        return self.bot_data.catalogues.text(self.lang, key, **values)
+        """A message in the language of the person being answered, as Telegram HTML (values as given)."""
+        return render.text(self.bot_data.catalogues, self.lang, key, **values)
+
+    def plain(self, key: str, /, **values: object) -> str:
+        """The same as plain text, for alerts and button labels (Telegram shows them unparsed)."""
+        return render.plain(self.bot_data.catalogues, self.lang, key, **values)
 
     def has_role(self, *roles: Role) -> bool:
         """Whether the person holds one of these roles (admins count as every staff role)."""

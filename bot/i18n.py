@@ -2,7 +2,7 @@
 
 Every feature keeps its own catalogue file (`bot/locale/<lang>/LC_MESSAGES/<feature>.po`) whose msgids
 are stable dotted keys such as `start.welcome`; both languages must define every key (a test checks).
-Values use `str.format` placeholders: `{name}`.
+Values use `str.format` placeholders: `{name}`; the only markup is `**bold**` (no HTML: channels render it).
 """
 
 from __future__ import annotations
@@ -65,12 +65,18 @@ class Catalogues:
         """Every key a language defines (for tests)."""
         return set(self._keys[language])
 
-    def text(self, language: str, key: str, /, **values: object) -> str:
-        """The message `key` in `language`, with `{placeholders}` filled in."""
+    def template(self, language: str, key: str, /) -> str:
+        """The message `key` in `language` as the catalogue holds it: `{placeholders}` and `**markup**`."""
         translations = self._translations.get(language) or self._translations["zh-CN"]
         template = translations.gettext(key)
         if template == key and key not in self._keys.get(language, ()):
             log.warning("missing message %r for language %s", key, language)
+        return template
+
+    def text(self, language: str, key: str, /, **values: object) -> str:
+        """The message `key` in `language`, with `{placeholders}` filled in and its markup kept (channel
+        renderers turn it into their own; see `channels/telegram/render.py`)."""
+        template = self.template(language, key)
         if not values:
             return template
         try:

@@ -23,6 +23,7 @@ from telegram.ext import (
     ConversationHandler,
 )
 
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers.access import require
@@ -422,14 +423,14 @@ async def tell_reporter(context: TongxinContext, tip: tips.Tip, note: str | None
     if key is None or tip.reporter_id is None:
         return
     values: dict[str, str | int | float] = {"reference": tip.reference}
-    buttons: tuple[tuple[tuple[str, str], ...], ...] = ()
+    buttons: tuple[tuple[Button, ...], ...] = ()
     if tip.status is TipStatus.DECLINED:
-        values["reason"] = html.escape(note or "—")
+        values["reason"] = note or "—"
     elif tip.status is TipStatus.MORE_INFO_REQUESTED:
-        values["question"] = html.escape(note or "")
-        buttons = ((("tip.button_answer", f"tipans:{tip.id}"),),)
+        values["question"] = note or ""
+        buttons = ((Button("tip.button_answer", Act.TIP_ANSWER, tip.id),),)
     elif tip.status is TipStatus.PUBLISHED:
-        values["link"] = html.escape(tip.published_url or "")
+        values["link"] = tip.published_url or ""
     await context.notifier.notify(
         tip.reporter_id,
         Notice(key, values, buttons),

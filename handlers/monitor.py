@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers.access import require
@@ -95,14 +96,14 @@ async def queue_hot_alerts(services: BotData, now: dt.datetime) -> int:
         )
     sent = 0
     for user_id, roles in sorted(recipients.items()):
-        buttons: list[tuple[str, str]] = []
+        buttons: list[Button] = []
         if Role.COORDINATOR.value in roles:
-            buttons.append(("hot.to_wish_button", f"hot:wish:{alert.id}"))
+            buttons.append(Button("hot.to_wish_button", Act.HOT_WISH, alert.id))
         if Role.EDITOR.value in roles:
-            buttons.append(("hot.to_lead_button", f"hot:lead:{alert.id}"))
+            buttons.append(Button("hot.to_lead_button", Act.HOT_LEAD, alert.id))
         notice = Notice(
             "hot.alert",
-            {"term": html.escape(alert.term), "current": alert.current_count, "previous": alert.previous_count},
+            {"term": alert.term, "current": alert.current_count, "previous": alert.previous_count},
             tuple((button,) for button in buttons),
         )
         await services.notifier.notify(user_id, notice, lane="normal", dedupe_key=f"hot:{day}:{alert.id}:{user_id}")

@@ -33,6 +33,7 @@ from telegram.ext import (
     filters,
 )
 
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.media import download_media
 from bot.notify import Notice, Notifier
@@ -522,11 +523,11 @@ async def apply_as_reporter(update: Update, context: TongxinContext) -> None:
         context,
         Notice(
             "reporter.new_application",
-            {"name": html.escape(context.person.display_name), "user_id": context.person.id},
+            {"name": context.person.display_name, "user_id": context.person.id},
             buttons=(
                 (
-                    ("reporter.button_approve", f"tipapp:approve:{application.id}"),
-                    ("reporter.button_reject", f"tipapp:reject:{application.id}"),
+                    Button("reporter.button_approve", Act.REPORTER_APPROVE, application.id),
+                    Button("reporter.button_reject", Act.REPORTER_REJECT, application.id),
                 ),
             ),
         ),
@@ -598,7 +599,10 @@ async def offer_story_lead(
             "lead.ask_consent",
             {"wish": wish_ref(wish_ref_no)},
             buttons=(
-                (("lead.button_yes", f"tiplead:yes:{wish_ref_no}"), ("lead.button_no", f"tiplead:no:{wish_ref_no}")),
+                (
+                    Button("lead.button_yes", Act.LEAD_YES, wish_ref_no),
+                    Button("lead.button_no", Act.LEAD_NO, wish_ref_no),
+                ),
             ),
             photo=photo_file_id,
         ),

@@ -31,6 +31,7 @@ from telegram.ext import (
     filters,
 )
 
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers import followers, wish_cards
@@ -503,7 +504,7 @@ async def tell_coordinators(context: TongxinContext, wish: store.Wish) -> None:
     notice = Notice(
         "pending.notice_new_wish",
         {"ref": wish_ref(wish.ref_no), "category_key": f"category.{wish.category}"},
-        ((("pending.button.open_pending", "pending:list"),),),
+        ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
     )
     for user_id in coordinators:
         await context.notifier.notify(user_id, notice, lane="normal", dedupe_key=f"wish-pending:{wish.id}:{user_id}")
@@ -806,8 +807,13 @@ async def not_yet_note_typed(update: Update, context: TongxinContext) -> int:
             wish.claimed_by,
             Notice(
                 "task.notice_not_yet",
-                {"ref": wish_ref(wish.ref_no), "note": html.escape(note)},
-                ((("task.button.done", f"task:done:{wish.id}"), ("task.button.release", f"task:release:{wish.id}")),),
+                {"ref": wish_ref(wish.ref_no), "note": note},
+                (
+                    (
+                        Button("task.button.done", Act.TASK_DONE, wish.id),
+                        Button("task.button.release", Act.TASK_RELEASE, wish.id),
+                    ),
+                ),
             ),
             lane="urgent",
             dedupe_key=f"wish-notyet:{wish.id}:{wish.updated_at.isoformat()}",

@@ -289,7 +289,7 @@ async def reason_typed(update: Update, context: TongxinContext) -> int:
                 wish = await lifecycle.reject_wish(conn, int(item_id), actor=actor_of(context), now=now, reason=reason)
                 recipient, notice = (
                     wish.resident_id,
-                    Notice("wish.notice_rejected", {"ref": wish_ref(wish.ref_no), "reason": html.escape(reason)}),
+                    Notice("wish.notice_rejected", {"ref": wish_ref(wish.ref_no), "reason": reason}),
                 )
                 subject = wish_ref(wish.ref_no)
             else:
@@ -298,7 +298,7 @@ async def reason_typed(update: Update, context: TongxinContext) -> int:
                 )
                 recipient, notice = (
                     application.user_id,
-                    Notice("volunteer.notice_rejected", {"reason": html.escape(reason)}),
+                    Notice("volunteer.notice_rejected", {"reason": reason}),
                 )
                 subject = str(application.user_id)
             await audit.record(

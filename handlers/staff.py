@@ -415,7 +415,7 @@ async def confirm_pressed(update: Update, context: TongxinContext) -> int:
     )
     async with context.db.write() as conn:
         await broadcasts.set_progress_message(conn, broadcast_id, progress.message_id)
-    notice = Notice("broadcast.message", {"text": html.escape(draft["text"])}, photo=draft["photo"])
+    notice = Notice("broadcast.message", {"text": draft["text"]}, photo=draft["photo"])
     prefix = broadcasts.dedupe_prefix(broadcast_id)
     for user_id in recipients:
         await context.notifier.notify(user_id, notice, lane="bulk", dedupe_key=f"{prefix}{user_id}")

@@ -28,6 +28,7 @@ from telegram.ext import (
     filters,
 )
 
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers import followers, whistles, wish_cards
@@ -340,8 +341,8 @@ async def tell_coordinators_of_application(context: TongxinContext, name: str) -
     assert context.person is not None
     notice = Notice(
         "pending.notice_new_volunteer",
-        {"name": html.escape(name)},
-        ((("pending.button.open_pending", "pending:list"),),),
+        {"name": name},
+        ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
     )
     for user_id in coordinators:
         await context.notifier.notify(
@@ -551,7 +552,7 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
         wish.resident_id,
         Notice(
             "wish.notice_claimed",
-            {"ref": wish_ref(wish.ref_no), "name": html.escape(context.person.first_name), "due": due},
+            {"ref": wish_ref(wish.ref_no), "name": context.person.first_name, "due": due},
         ),
         lane="urgent",
         dedupe_key=f"wish-claimed:{wish.id}:{now.isoformat()}",
@@ -798,16 +799,21 @@ async def finish_task(update: Update, context: TongxinContext, note: str | None)
     )
     values: dict[str, str | int | float] = {
         "ref": wish_ref(wish.ref_no),
-        "name": html.escape(context.person.first_name),
+        "name": context.person.first_name,
         "hours": hours,
-        "note": html.escape(note) if note else "—",
+        "note": note if note else "—",
     }
     await context.notifier.notify(
         wish.resident_id,
         Notice(
             "wish.notice_done",
             values,
-            ((("wish.button.confirm", f"wish:confirm:{wish.id}"), ("wish.button.not_yet", f"wish:notyet:{wish.id}")),),
+            (
+                (
+                    Button("wish.button.confirm", Act.WISH_CONFIRM, wish.id),
+                    Button("wish.button.not_yet", Act.WISH_NOT_YET, wish.id),
+                ),
+            ),
             photo=wish.proof_file_id,
         ),
         lane="urgent",

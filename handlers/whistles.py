@@ -20,6 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers import wish_cards
@@ -136,10 +137,10 @@ async def dispatch(update: Update, context: TongxinContext, wish_id: int) -> Non
         {
             "ref": wish_ref(wish.ref_no),
             "category_key": f"category.{wish.category}",
-            "area": html.escape(wish.area or "—"),
-            "description": html.escape(wish.description[:DESCRIPTION_SHOWN]),
+            "area": wish.area or "—",
+            "description": wish.description[:DESCRIPTION_SHOWN],
         },
-        (tuple((f"task.button.claim_{when}", f"task:claim:{wish.id}:{when}") for when in CLAIM_CHOICES),),
+        (tuple(Button(f"task.button.claim_{when}", Act.TASK_CLAIM, wish.id, when) for when in CLAIM_CHOICES),),
     )
     for volunteer in sent.recipients:
         await context.notifier.notify(
@@ -178,7 +179,7 @@ async def note_claim(context: TongxinContext, wish: Wish) -> None:
                 "whistle.notice_claimed",
                 {
                     "ref": wish_ref(wish.ref_no),
-                    "name": html.escape(name),
+                    "name": name,
                     "after": wish_cards.waited(t, whistle.created_at, claimed_at),
                 },
             ),

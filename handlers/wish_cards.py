@@ -10,11 +10,10 @@ import datetime as dt
 import html
 from collections.abc import Callable
 
-from rules.wishes import wish_ref
+from rules.wishes import short_summary, wish_ref
 from storage.wishes import Wish
 
 Translate = Callable[..., str]
-SUMMARY_CHARS = 60
 
 
 def format_hours(hours: float) -> str:
@@ -39,10 +38,7 @@ def waited(t: Translate, since: dt.datetime, now: dt.datetime) -> str:
 
 def short_description(wish: Wish) -> str:
     """The start of the description, escaped."""
-    text = wish.description.replace("\n", " ")
-    if len(text) > SUMMARY_CHARS:
-        text = text[:SUMMARY_CHARS] + "…"
-    return html.escape(text)
+    return html.escape(short_summary(wish.description))
 
 
 def area_of(t: Translate, wish: Wish) -> str:

@@ -493,3 +493,12 @@ def month_bounds(now: dt.datetime, tz: zoneinfo.ZoneInfo) -> tuple[dt.datetime, 
     start = local.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (start + dt.timedelta(days=32)).replace(day=1)
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+SUMMARY_CHARS = 60
+
+
+def short_summary(description: str) -> str:
+    """The start of a wish's description on one line, for cards and notices (raw: channels escape it)."""
+    text = description.replace("\n", " ")
+    return text[:SUMMARY_CHARS] + "…" if len(text) > SUMMARY_CHARS else text

@@ -10,14 +10,13 @@ read the features' tables; they are the only part that knows what a digest says.
 from __future__ import annotations
 
 import datetime as dt
-import html
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.notify import Notice, notice_to_payload
+from actions.messages import Notice, notice_to_payload
 from rules.hot import hot_report
 from rules.roles import Role
 from rules.wishes import wish_ref
@@ -72,7 +71,7 @@ async def coordinator_content(
             "done": figures.done,
             "overdue": figures.overdue,
             "pending": figures.pending,
-            "areas": html.escape(areas),
+            "areas": areas,
         },
     )
 
@@ -95,7 +94,7 @@ async def editor_content(
         "new": figures.new,
         "accepted": figures.accepted,
         "published": figures.published,
-        "hot": html.escape(hot_line or "—"),
+        "hot": hot_line or "—",
     }
     return Notice("digest.editor", {"date": period.local_date.isoformat(), **values})
 

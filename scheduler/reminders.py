@@ -13,7 +13,6 @@ their notices (and the hold) in the transaction that makes the change, so a cras
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.notify import Lane, Notice, notice_to_payload
+from actions.buttons import Act, Button
+from actions.messages import Lane, Notice, notice_to_payload
 from handlers import followers
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -115,9 +115,11 @@ def recent(moment: dt.datetime, now: dt.datetime) -> bool:
     return moment <= now < moment + CATCH_UP
 
 
-def task_buttons(wish: Wish) -> tuple[tuple[tuple[str, str], ...], ...]:
-    """Done / Release, the same callbacks as the volunteer's /mytasks (release asks for a reason)."""
-    return ((("task.button.done", f"task:done:{wish.id}"), ("task.button.release", f"task:release:{wish.id}")),)
+def task_buttons(wish: Wish) -> tuple[tuple[Button, ...], ...]:
+    """Done / Release, the same buttons as the volunteer's /mytasks (release asks for a reason)."""
+    return (
+        (Button("task.button.done", Act.TASK_DONE, wish.id), Button("task.button.release", Act.TASK_RELEASE, wish.id)),
+    )
 
 
 # --- Claims: before the due time, when overdue, coordinators, auto-release ------------------------------------
@@ -148,7 +150,7 @@ async def claim_reminders(
             release_at = wish.due_at + dt.timedelta(hours=settings.auto_release_hours)
             notice = Notice(
                 "remind.overdue_coord",
-                {**values, "name": html.escape(name), "release": local(release_at, settings)},
+                {**values, "name": name, "release": local(release_at, settings)},
             )
             reminders += [Reminder(user_id, notice, f"{PREFIX}late:{claim}:{user_id}") for user_id in staff]
     return reminders
@@ -241,8 +243,8 @@ async def release_notices(
     values: dict[str, str | int | float] = {
         "ref": ref,
         "category_key": f"category.{wish.category}",
-        "area": html.escape(wish.area or "—"),
-        "description": html.escape(wish.description[:200]),
+        "area": wish.area or "—",
+        "description": wish.description[:200],
     }
     if lifecycle.is_held(wish, now):
         assert wish.held_until is not None
@@ -250,7 +252,7 @@ async def release_notices(
     offer = Notice(
         "remind.offer_held" if "until" in values else "remind.offer",
         values,
-        (tuple((f"task.button.claim_{when}", f"task:claim:{wish.id}:{when}") for when in WHEN_CHOICES),),
+        (tuple(Button(f"task.button.claim_{when}", Act.TASK_CLAIM, wish.id, when) for when in WHEN_CHOICES),),
     )
     quiet = in_quiet_hours(now, settings.quiet_hours_start, settings.quiet_hours_end, settings.tz)
     lane: Lane = "normal" if quiet else "urgent"
@@ -286,14 +288,14 @@ async def confirm_asks(conn: AsyncConnection, now: dt.datetime, settings: Settin
             "remind.confirm_ask",
             {
                 "ref": wish_ref(wish.ref_no),
-                "name": html.escape(name),
+                "name": name,
                 "done": local(wish.done_at, settings),
                 "auto": local(wish.done_at + 2 * ask_after, settings),
             },
             (
                 (
-                    ("wish.button.confirm", f"wish:confirm:{wish.id}"),
-                    ("wish.button.not_yet", f"wish:notyet:{wish.id}"),
+                    Button("wish.button.confirm", Act.WISH_CONFIRM, wish.id),
+                    Button("wish.button.not_yet", Act.WISH_NOT_YET, wish.id),
                 ),
             ),
         )
@@ -388,10 +390,10 @@ async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settin
             {
                 "ref": wish_ref(wish.ref_no),
                 "category_key": f"category.{wish.category}",
-                "area": html.escape(wish.area or "—"),
+                "area": wish.area or "—",
                 "hours": settings.unclaimed_alert_hours,
             },
-            ((("remind.button.whistle", f"whistle:{wish.id}"),),),
+            ((Button("remind.button.whistle", Act.WHISTLE, wish.id),),),
         )
         since = wish.updated_at.isoformat()
         reminders += [Reminder(user_id, notice, f"{PREFIX}open:{wish.id}:{since}:{user_id}") for user_id in staff]
@@ -404,7 +406,7 @@ async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settin
         notice = Notice(
             "remind.pending",
             {"ref": wish_ref(wish.ref_no), "hours": settings.pending_review_alert_hours},
-            ((("pending.button.open_pending", "pending:list"),),),
+            ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
         )
         reminders += [Reminder(user_id, notice, f"{PREFIX}review:{wish.id}:{user_id}") for user_id in staff]
     return reminders

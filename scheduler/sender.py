@@ -6,7 +6,8 @@ then normal, then bulk; during quiet hours only urgent) and starts a delivery pe
 a token of the budget it shares with direct replies (bulk waits behind every reply), records that the
 message is on the wire, sends it, and records how it went:
 
-  sent · 429 → the whole bot pauses `retry_after`, the row waits again (not counted as an attempt) ·
+  superseded (the condition the row was written under no longer holds: not sent) · sent ·
+  429 → the whole bot pauses `retry_after`, the row waits again (not counted as an attempt) ·
   5xx/timeout → retried with exponential backoff up to `max_attempts` · 403 → the person is marked
   unreachable and their pending bulk dropped · 400 → failed, not retried.
 
@@ -24,7 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.notify import Notice, OutboxNotifier, notice_from_payload, render
+from actions.messages import Notice, notice_from_payload
+from actions.notices import render_live
+from channels.telegram.render import render_notice
 from scheduler.calendar import in_quiet_hours
 from scheduler.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
 from storage import outbox, users
@@ -66,9 +69,8 @@ class OutboxSender:
         self._poll_seconds = poll_seconds
         self._max_attempts = max_attempts
         self._slots = asyncio.Semaphore(concurrency)
-        notifier = application.bot_data.notifier
         # New rows wake the sender at once; finished deliveries wake it to look at the next person's row.
-        self._queued = notifier.queued if isinstance(notifier, OutboxNotifier) else asyncio.Event()
+        self._queued = application.bot_data.env.queued
         self._freed = asyncio.Event()
         self._in_flight: set[int] = set()
         self._busy: set[int] = set()
@@ -191,8 +193,18 @@ class OutboxSender:
         assert current is not None
         self._deliveries[current] = "sending"
         async with services.db.write() as conn:
-            if not await outbox.mark_sending(conn, row.id):
-                return
+            taken = await outbox.take_for_sending(conn, row, admin_ids=services.settings.admin_ids)
+            if taken == "sending" and "live" in row.payload:
+                # Rendered from the database now, not when it was queued (digests).
+                live = await render_live(conn, row.payload["live"], row.recipient_id, services.clock.now())
+                if live is None:
+                    await outbox.skip_sending(conn, row.id, reason="nothing to say any more")
+                    return
+                notice = live
+        if taken != "sending":
+            if taken == "superseded":
+                log.info("outbox row %s (%s) superseded before sending", row.id, row.dedupe_key)
+            return
         try:
             await self._send(row, notice, priority)
         except RetryAfter as exc:
@@ -242,9 +254,17 @@ class OutboxSender:
     async def _send(self, row: OutboxMessage, notice: Notice, priority: int) -> None:
         services = self._services
         language = row.language or services.settings.default_language
-        text, markup = render(services.catalogues, language, notice)
+        text, markup = render_notice(services.catalogues, language, notice)
         prepaid = Prepaid(row.lane)
         kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}
+        if notice.replaces is not None:
+            try:
+                await self._bot.edit_message_text(text, chat_id=row.recipient_id, message_id=notice.replaces, **kwargs)
+            except BadRequest as exc:
+                # Already showing this text (a resend after a crash) or the message is gone: nothing to redo.
+                if "not modified" not in exc.message.lower():
+                    raise
+            return
         if notice.photo:
             await self._bot.send_photo(row.recipient_id, notice.photo, caption=text[:1024], **kwargs)
         else:

@@ -12,7 +12,6 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from bot.notify import OutboxNotifier
 from handlers.monitor import queue_hot_alerts
 from scheduler import digests, reminders
 from storage import outbox
@@ -39,9 +38,8 @@ async def run_once(application: TongxinApp) -> int:
     queued += await queue_hot_alerts(services, now)
     async with services.db.write() as conn:
         await outbox.prune(conn, before=now - KEEP_FINISHED)
-    if isinstance(services.notifier, OutboxNotifier):
-        # Also when nothing was queued: quiet hours may have ended or a retry fallen due.
-        services.notifier.queued.set()
+    # Also when nothing was queued: quiet hours may have ended or a retry fallen due.
+    services.env.wake()
     if queued:
         log.info("sweep queued %d messages", queued)
     return queued

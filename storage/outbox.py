@@ -3,8 +3,10 @@
 A row is written once under a unique dedupe key (a second write with the same key changes nothing),
 so whoever derives "what is due" may run as often as it likes. The sender moves a row
 `pending → sending → sent`, or to `failed` (Telegram refused it, or retries ran out), `dropped`
-(the person blocked the bot and it was bulk) or `unknown` (the process died while the request was on
-the wire; see `recover_interrupted`). The payload is a JSON notice, rendered only when it is sent.
+(the person blocked the bot and it was bulk), `superseded` (the condition it was written under no
+longer held when its turn came; see `take_for_sending`) or `unknown` (the process died while the
+request was on the wire; see `recover_interrupted`). The payload is a JSON notice, rendered only when
+it is sent.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import outbox, users
+from storage.schema import applications, outbox, tips, user_roles, users, wishes
 
 Lane = Literal["urgent", "normal", "bulk"]
 LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
@@ -38,6 +40,7 @@ class OutboxMessage:
     attempts: int
     language: str | None  # the recipient's language now; None if they never wrote to the bot
     unreachable: bool
+    condition: list[dict[str, Any]] | None = None
 
 
 async def enqueue(
@@ -50,6 +53,7 @@ async def enqueue(
     now: dt.datetime,
     not_before: dt.datetime | None = None,
     skipped: bool = False,
+    condition: list[dict[str, Any]] | None = None,
 ) -> bool:
     """Queue one message; False (and nothing changes) when the dedupe key was used before.
 
@@ -70,6 +74,7 @@ async def enqueue(
         "payload": payload,
         "created_at": now,
         "not_before": not_before or now,
+        "condition": condition,
     }
     dialect = conn.dialect.name
     if dialect == "sqlite":
@@ -101,6 +106,7 @@ async def due(
             outbox.c.attempts,
             users.c.language,
             users.c.unreachable,
+            outbox.c.condition,
         )
         .select_from(outbox.outerjoin(users, users.c.id == outbox.c.recipient_id))
         .where(
@@ -124,24 +130,64 @@ async def due(
             attempts=row.attempts,
             language=row.language,
             unreachable=bool(row.unreachable),
+            condition=list(row.condition) if row.condition else None,
         )
         for row in rows
     ]
 
 
-async def next_due_time(conn: AsyncConnection, *, lanes: Collection[Lane]) -> dt.datetime | None:
-    """The earliest `not_before` of any pending message in these lanes (to know how long to sleep)."""
-    query = select(func.min(outbox.c.not_before)).where(
-        outbox.c.status == "pending", outbox.c.lane_rank.in_([LANE_RANK[lane] for lane in lanes])
-    )
-    value = (await conn.execute(query)).scalar()
-    if value is None:
-        return None
-    # min() bypasses the column type on SQLite, so normalise here.
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    assert isinstance(value, dt.datetime)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+_STATUS_TABLES = {"wish": wishes, "tip": tips, "application": applications}
+
+
+async def unmet_condition(
+    conn: AsyncConnection, condition: list[dict[str, Any]] | None, recipient_id: int, *, admin_ids: Collection[int]
+) -> str | None:
+    """Why a row's condition no longer holds (e.g. `wish 11 is confirmed`), or None when it still does.
+
+    Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
+    (the recipient still holds it; admins hold every role) and `{"claimer_of": wish id}`.
+    """
+    for check in condition or ():
+        for kind, table in _STATUS_TABLES.items():
+            if kind in check:
+                status = (await conn.execute(select(table.c.status).where(table.c.id == int(check[kind])))).scalar()
+                if status not in check["in"]:
+                    return f"{kind} {check[kind]} is {status or 'gone'}"
+        if "role" in check and recipient_id not in admin_ids:
+            held = (
+                await conn.execute(
+                    select(user_roles.c.role).where(
+                        user_roles.c.user_id == recipient_id, user_roles.c.role == str(check["role"])
+                    )
+                )
+            ).first()
+            if held is None:
+                return f"recipient no longer holds {check['role']}"
+        if "claimer_of" in check:
+            claimer = (
+                await conn.execute(select(wishes.c.claimed_by).where(wishes.c.id == int(check["claimer_of"])))
+            ).scalar()
+            if claimer != recipient_id:
+                return f"recipient no longer holds the claim on wish {check['claimer_of']}"
+    return None
+
+
+async def take_for_sending(
+    conn: AsyncConnection, message: OutboxMessage, *, admin_ids: Collection[int]
+) -> Literal["sending", "superseded", "gone"]:
+    """In one transaction: re-check the row's condition and either mark it `sending` or `superseded`.
+
+    "gone": the row is no longer pending (someone else took it).
+    """
+    reason = await unmet_condition(conn, message.condition, message.recipient_id, admin_ids=admin_ids)
+    if reason is not None:
+        result = await conn.execute(
+            update(outbox)
+            .where(outbox.c.id == message.id, outbox.c.status == "pending")
+            .values(status="superseded", last_error=reason[:MAX_ERROR_LENGTH])
+        )
+        return "superseded" if result.rowcount else "gone"
+    return "sending" if await mark_sending(conn, message.id) else "gone"
 
 
 async def mark_sending(conn: AsyncConnection, message_id: int) -> bool:
@@ -152,6 +198,13 @@ async def mark_sending(conn: AsyncConnection, message_id: int) -> bool:
         .values(status="sending", attempts=outbox.c.attempts + 1)
     )
     return bool(result.rowcount)
+
+
+async def skip_sending(conn: AsyncConnection, message_id: int, *, reason: str) -> None:
+    """A row taken for sending turned out to have nothing to say (a live digest that is empty now)."""
+    await conn.execute(
+        update(outbox).where(outbox.c.id == message_id).values(status="skipped", last_error=reason[:MAX_ERROR_LENGTH])
+    )
 
 
 async def mark_sent(conn: AsyncConnection, message_id: int, *, now: dt.datetime) -> None:

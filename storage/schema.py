@@ -146,11 +146,13 @@ outbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("not_before", UTCDateTime, nullable=False),
     # pending → sending → sent | failed | dropped | unknown (killed while on the wire);
-    # skipped: decided, nothing to send
-    Column("status", String(8), nullable=False, server_default="pending"),
+    # superseded: what it said stopped being true before its turn came; skipped: decided, nothing to send
+    Column("status", String(16), nullable=False, server_default="pending"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", String(300)),
     Column("sent_at", UTCDateTime),
+    # The facts the notice was written under, re-checked before sending (actions/notices.py; migration 0008).
+    Column("condition", JSON),
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.lane_rank, outbox.c.id)
 Index("ix_outbox_recipient_id", outbox.c.recipient_id, outbox.c.status)

@@ -156,8 +156,3 @@ async def set_blocked(conn: AsyncConnection, user_id: int, blocked: bool) -> Non
 async def mark_unreachable(conn: AsyncConnection, user_id: int) -> None:
     """The person blocked the bot (Telegram answered 403): stop sending them anything but replies."""
     await conn.execute(update(users).where(users.c.id == user_id).values(unreachable=True))
-
-
-async def set_digest_enabled(conn: AsyncConnection, user_id: int, enabled: bool) -> None:
-    """Turn the person's own digest on or off."""
-    await conn.execute(update(users).where(users.c.id == user_id).values(digest_enabled=enabled))

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from bot.notify import Notice
 from rules.tips import MediaItem
 from simulator import BotApiSimulator
 from storage import tips, users, volunteers, wishes

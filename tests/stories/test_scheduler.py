@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from bot.notify import Notice
 from rules import wishes
 from rules.roles import Role
 from rules.tips import TipAction

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.notify import Notice
 from simulator import BotApiSimulator, FloodLimits
 from storage import outbox
 

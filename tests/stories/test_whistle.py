@@ -8,9 +8,9 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from bot.notify import Notice
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import users, volunteers

@@ -1,0 +1,200 @@
+"""Every button a person can press, as a typed action: `(action, subject, argument)`.
+
+A button is data, not a channel's format: `Button("task.button.done", Act.TASK_DONE, wish.id)`. Each
+channel turns it into what it can carry (Telegram: `callback_data`, see `channels/telegram/callbacks.py`;
+WeChat later: a menu id or a number) and back. `SPECS` says, per action, whether it carries a subject
+(a bounded id) and which arguments it accepts, so a forged press is refused before any handler runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+# Ids people can press on are database ids: bounded so a forged 26-digit id is refused, not an OverflowError.
+MAX_SUBJECT = 2**31 - 1
+
+
+class Act(StrEnum):
+    """What a button does. The value is also its stable wire name (Telegram callback prefix)."""
+
+    # /start, /language
+    LANGUAGE = "lang"
+    # /wish conversation
+    WISH_NEW = "wish:new"
+    WISH_CATEGORY = "wish:cat"
+    WISH_AREA = "wish:area"
+    WISH_SUBMIT = "wish:submit"
+    WISH_EDIT = "wish:edit"
+    WISH_FIELD = "wish:field"
+    WISH_DISCARD = "wish:discard"
+    WISH_JOIN = "wish:join"
+    # /mywishes
+    WISH_CONFIRM = "wish:confirm"
+    WISH_NOT_YET = "wish:notyet"
+    WISH_CANCEL = "wish:cancel"
+    WISH_RATE = "wish:rate"
+    # /volunteer registration
+    VOLUNTEER_NAME = "vreg:name"
+    VOLUNTEER_SKILL = "vreg:skill"
+    VOLUNTEER_SKILLS_DONE = "vreg:skills_done"
+    VOLUNTEER_AREA = "vreg:area"
+    # /tasks, /mytasks
+    TASK_VIEW = "task:view"
+    TASK_PAGE = "task:page"
+    TASK_CLAIM = "task:claim"
+    TASK_DONE = "task:done"
+    TASK_RELEASE = "task:release"
+    TASK_HOURS = "task:hours"
+    TASK_SKIP = "task:skip"
+    # /pending (coordinators)
+    PENDING_LIST = "pending:list"
+    PENDING_APPROVE = "pending:approve"
+    PENDING_REJECT = "pending:reject"
+    PENDING_CATEGORY = "pending:cat"
+    PENDING_SET_CATEGORY = "pending:setcat"
+    PENDING_VOLUNTEER_APPROVE = "pending:vapprove"
+    PENDING_VOLUNTEER_REJECT = "pending:vreject"
+    WHISTLE = "whistle"
+    # /broadcast
+    BROADCAST_AUDIENCE = "bc:aud"
+    BROADCAST_SEND = "bc:send"
+    BROADCAST_CANCEL = "bc:cancel"
+    # /privacy, /deleteme
+    ERASE_YES = "privacy:erase:yes"
+    ERASE_NO = "privacy:erase:no"
+    # /tip (reporters)
+    TIP_NEW = "tipnew"
+    TIP_CATEGORY = "tipcat"
+    TIP_SUBMIT = "tipsubmit"
+    TIP_CANCEL = "tipcancel"
+    TIP_ANSWER = "tipans"
+    LEAD_YES = "tiplead:yes"
+    LEAD_NO = "tiplead:no"
+    # /review (editors)
+    TIP_ACCEPT = "tip:accept"
+    TIP_DECLINE = "tip:decline"
+    TIP_MORE = "tip:more"
+    TIP_PUBLISH = "tip:publish"
+    REVIEW_ACCEPTED = "tiprev:accepted"
+    REVIEW_APPLICATIONS = "tiprev:apps"
+    REPORTER_APPROVE = "tipapp:approve"
+    REPORTER_REJECT = "tipapp:reject"
+    # hot-topic alerts (monitors)
+    HOT_WISH = "hot:wish"
+    HOT_LEAD = "hot:lead"
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """What a press of one action carries: a subject id or not, and the arguments it accepts."""
+
+    subject: bool = False
+    arg: str | None = None  # a regular expression every argument must match in full; None: no argument
+
+    def accepts(self, subject: int | None, arg: str | None) -> bool:
+        """Whether a press with this subject and argument is well formed."""
+        if self.subject != (subject is not None):
+            return False
+        if subject is not None and not 0 <= subject <= MAX_SUBJECT:
+            return False
+        if self.arg is None:
+            return arg is None
+        return arg is not None and re.fullmatch(self.arg, arg) is not None
+
+
+_KEY = r"[a-z][a-z0-9_]{0,31}"
+_ID = Spec(subject=True)
+_NONE = Spec()
+
+SPECS: dict[Act, Spec] = {
+    Act.LANGUAGE: Spec(arg=r"zh-CN|en"),
+    Act.WISH_NEW: _NONE,
+    Act.WISH_CATEGORY: Spec(arg=_KEY),
+    Act.WISH_AREA: Spec(arg=r"\d{1,3}|skip"),
+    Act.WISH_SUBMIT: _NONE,
+    Act.WISH_EDIT: _NONE,
+    Act.WISH_FIELD: Spec(arg=_KEY),
+    Act.WISH_DISCARD: _NONE,
+    Act.WISH_JOIN: _ID,
+    Act.WISH_CONFIRM: _ID,
+    Act.WISH_NOT_YET: _ID,
+    Act.WISH_CANCEL: _ID,
+    Act.WISH_RATE: Spec(subject=True, arg=r"[1-5]"),
+    Act.VOLUNTEER_NAME: _NONE,
+    Act.VOLUNTEER_SKILL: Spec(arg=_KEY),
+    Act.VOLUNTEER_SKILLS_DONE: _NONE,
+    Act.VOLUNTEER_AREA: Spec(arg=r"\d{1,3}"),
+    Act.TASK_VIEW: _ID,
+    Act.TASK_PAGE: Spec(subject=True, arg=r"[01]"),
+    Act.TASK_CLAIM: Spec(subject=True, arg=r"today|tomorrow|week"),
+    Act.TASK_DONE: _ID,
+    Act.TASK_RELEASE: _ID,
+    Act.TASK_HOURS: Spec(arg=r"\d{1,2}(\.5)?"),
+    Act.TASK_SKIP: _NONE,
+    Act.PENDING_LIST: _NONE,
+    Act.PENDING_APPROVE: _ID,
+    Act.PENDING_REJECT: _ID,
+    Act.PENDING_CATEGORY: _ID,
+    Act.PENDING_SET_CATEGORY: Spec(subject=True, arg=_KEY),
+    Act.PENDING_VOLUNTEER_APPROVE: _ID,
+    Act.PENDING_VOLUNTEER_REJECT: _ID,
+    Act.WHISTLE: _ID,
+    Act.BROADCAST_AUDIENCE: Spec(arg=_KEY),
+    Act.BROADCAST_SEND: _NONE,
+    Act.BROADCAST_CANCEL: _NONE,
+    Act.ERASE_YES: _NONE,
+    Act.ERASE_NO: _NONE,
+    Act.TIP_NEW: _NONE,
+    Act.TIP_CATEGORY: Spec(arg=_KEY),
+    Act.TIP_SUBMIT: _NONE,
+    Act.TIP_CANCEL: _NONE,
+    Act.TIP_ANSWER: _ID,
+    Act.LEAD_YES: _ID,
+    Act.LEAD_NO: _ID,
+    # Review buttons carry the status the editor saw, so a press on a stale card is caught.
+    Act.TIP_ACCEPT: Spec(subject=True, arg=r"[a-z]{1,3}"),
+    Act.TIP_DECLINE: Spec(subject=True, arg=r"[a-z]{1,3}"),
+    Act.TIP_MORE: Spec(subject=True, arg=r"[a-z]{1,3}"),
+    Act.TIP_PUBLISH: Spec(subject=True, arg=r"[a-z]{1,3}"),
+    Act.REVIEW_ACCEPTED: _NONE,
+    Act.REVIEW_APPLICATIONS: _NONE,
+    Act.REPORTER_APPROVE: _ID,
+    Act.REPORTER_REJECT: _ID,
+    Act.HOT_WISH: _ID,
+    Act.HOT_LEAD: _ID,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Press:
+    """A decoded, well-formed button press."""
+
+    act: Act
+    subject: int | None = None
+    arg: str | None = None
+
+    @property
+    def id(self) -> int:
+        """The subject id (for actions that carry one; 0 otherwise)."""
+        return self.subject if self.subject is not None else 0
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button: a label (a message key; a label starting with "=" is shown as is) and what it does."""
+
+    label: str
+    act: Act
+    subject: int | None = None
+    arg: str | None = None
+
+    def __post_init__(self) -> None:
+        if not SPECS[self.act].accepts(self.subject, self.arg):
+            raise ValueError(f"malformed button {self.act.value} {self.subject!r} {self.arg!r}")
+
+    @property
+    def press(self) -> Press:
+        """What pressing it means."""
+        return Press(self.act, self.subject, self.arg)

@@ -1,0 +1,134 @@
+"""Writing notices inside an action's transaction, each with the condition it was written under.
+
+`queue(conn, …)` writes one outbox row in the caller's transaction, so a notice exists exactly when
+the change it reports was committed. Every row may carry a `Condition`: the facts that made the notice
+true when it was written (wish 11 is `open`; tip 6 is `new`; the recipient is still a coordinator).
+The sender re-reads them in the transaction that takes the row for sending and records the row as
+`superseded` when they no longer hold (`storage.outbox.take_for_sending`), so nobody is told at 08:00
+that their wish was approved when they confirmed it done at 00:50.
+
+Some notices are rendered from the database when they are sent, not when they were queued (digests):
+such a row carries `live={"kind": …}` and the renderer registered under that kind with `live_renderer`
+builds the notice at send time (or returns None: nothing to say any more).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from actions.messages import Lane, Notice, notice_to_payload
+from storage import outbox
+
+Check = dict[str, Any]
+Condition = tuple[Check, ...]
+
+
+def wish_in(wish_id: int, *statuses: str) -> Check:
+    """The wish is still in one of these statuses."""
+    return {"wish": wish_id, "in": list(statuses)}
+
+
+def tip_in(tip_id: int, *statuses: str) -> Check:
+    """The tip is still in one of these statuses."""
+    return {"tip": tip_id, "in": list(statuses)}
+
+
+def application_in(application_id: int, *statuses: str) -> Check:
+    """The application is still in one of these statuses."""
+    return {"application": application_id, "in": list(statuses)}
+
+
+def holds_role(role: str) -> Check:
+    """The recipient still holds this role (admins from ADMIN_IDS hold every staff role)."""
+    return {"role": role}
+
+
+def holds_claim(wish_id: int) -> Check:
+    """The recipient still holds the claim on this wish."""
+    return {"claimer_of": wish_id}
+
+
+async def queue(
+    conn: AsyncConnection,
+    recipient_id: int,
+    notice: Notice,
+    *,
+    now: dt.datetime,
+    lane: Lane = "normal",
+    dedupe_key: str | None = None,
+    condition: Iterable[Check] = (),
+    not_before: dt.datetime | None = None,
+    live: dict[str, Any] | None = None,
+) -> bool:
+    """Write one notice in the caller's transaction; False when its dedupe key was used before.
+
+    Without a dedupe key each call is a new message; with one, a repeated call changes nothing, so an
+    action retried after an error cannot notify twice.
+    """
+    payload = notice_to_payload(notice)
+    if live is not None:
+        payload["live"] = live
+    return await outbox.enqueue(
+        conn,
+        recipient_id=recipient_id,
+        payload=payload,
+        lane=lane,
+        dedupe_key=dedupe_key or f"notice:{recipient_id}:{notice.key}:{uuid.uuid4().hex}",
+        now=now,
+        not_before=not_before,
+        condition=list(condition) or None,
+    )
+
+
+async def queue_many(
+    conn: AsyncConnection,
+    recipient_ids: Iterable[int],
+    notice: Notice,
+    *,
+    now: dt.datetime,
+    dedupe_prefix: str,
+    lane: Lane = "normal",
+    condition: Iterable[Check] = (),
+    not_before: dt.datetime | None = None,
+) -> int:
+    """The same notice to several people (one row each, keyed `<prefix>:<recipient>`); how many were new."""
+    checks = tuple(condition)
+    queued = 0
+    for recipient_id in recipient_ids:
+        queued += await queue(
+            conn,
+            recipient_id,
+            notice,
+            now=now,
+            lane=lane,
+            dedupe_key=f"{dedupe_prefix}:{recipient_id}",
+            condition=checks,
+            not_before=not_before,
+        )
+    return queued
+
+
+LiveRenderer = Callable[[AsyncConnection, dict[str, Any], int, dt.datetime], Awaitable[Notice | None]]
+_LIVE: dict[str, LiveRenderer] = {}
+
+
+def live_renderer(kind: str) -> Callable[[LiveRenderer], LiveRenderer]:
+    """Register the function that builds a `live` notice of this kind when it is sent."""
+
+    def register(function: LiveRenderer) -> LiveRenderer:
+        _LIVE[kind] = function
+        return function
+
+    return register
+
+
+async def render_live(
+    conn: AsyncConnection, live: dict[str, Any], recipient_id: int, now: dt.datetime
+) -> Notice | None:
+    """The notice a `live` row says now; KeyError for a kind nobody registered."""
+    return await _LIVE[str(live["kind"])](conn, live, recipient_id, now)

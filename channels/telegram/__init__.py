@@ -1,0 +1,1 @@
+"""The Telegram channel: renderer (catalogue markup → HTML), callback codec, keyboards."""
