@@ -5,13 +5,24 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo run test lint bench clean
+.PHONY: demo run test lint bench clean lock
 
-$(VENV)/.installed: pyproject.toml
+# The exact versions of requirements.lock (the set the tests last passed with), then the project itself.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e '.[dev]'
 	touch $@
+
+## Refresh requirements.lock after changing the ranges in pyproject.toml (then run `make test`).
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -e '.[dev]'
+	( echo "# The exact set of packages the test suite last passed with (Python 3.11, Linux x86_64)."; \
+	  echo "# Made by: make lock   (ranges live in pyproject.toml)"; \
+	  .lock-venv/bin/pip freeze --exclude-editable ) > requirements.lock
+	rm -rf .lock-venv
 
 ## The bot against the built-in Telegram simulator, with a browser chat page (no Telegram, no internet).
 demo: $(VENV)/.installed
