@@ -19,6 +19,24 @@ def test_the_chart_font_has_chinese_glyphs() -> None:
     assert has_glyphs(str(path), "".join(LABELS) + "同心数据统计心愿状态")
 
 
+def test_a_font_cache_older_than_the_font_install_is_not_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """matplotlib writes its font list once; a CJK font installed later is missing from it (seen in CI)."""
+    from matplotlib import font_manager
+
+    def not_in_cache(*_args: object, **_kwargs: object) -> str:
+        raise ValueError("not in the cached font list")
+
+    monkeypatch.setattr(font_manager, "findfont", not_in_cache)
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", [])
+    cjk_font.cache_clear()
+    try:
+        path = cjk_font().get_file()
+    finally:
+        cjk_font.cache_clear()
+    assert path is not None
+    assert has_glyphs(str(path), "".join(LABELS))
+
+
 def test_chart_with_chinese_labels_renders_without_missing_glyphs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     with warnings.catch_warnings(record=True) as caught:
