@@ -47,10 +47,10 @@ def cjk_font() -> font_manager.FontProperties:
             return font_manager.FontProperties(fname=entry.fname)
     # matplotlib's font cache may predate the font's install (it is written once and read ever after):
     # look at the font files on disk themselves before giving up.
-    for path in sorted(font_manager.findSystemFonts(), key=lambda p: ("Regular" not in p, p)):
-        if any(hint in path for hint in ("CJK", "Han", "wqy")) and has_glyphs(path, CJK_PROBE):
-            font_manager.fontManager.addfont(path)
-            return font_manager.FontProperties(fname=path)
+    for font_file in sorted(map(str, font_manager.findSystemFonts()), key=lambda f: ("Regular" not in f, f)):
+        if any(hint in font_file for hint in ("CJK", "Han", "wqy")) and has_glyphs(font_file, CJK_PROBE):
+            font_manager.fontManager.addfont(font_file)
+            return font_manager.FontProperties(fname=font_file)
     log.warning("no font with Chinese glyphs is installed; chart labels will show boxes (install fonts-noto-cjk)")
     return font_manager.FontProperties()
 
