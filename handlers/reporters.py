@@ -36,7 +36,6 @@ from bot.context import TongxinContext
 from bot.media import download_media
 from channels.telegram import callbacks
 from handlers.basics import set_personal_menu
-from handlers.editors import actor_of, drafts
 from handlers.prompts import share_or_skip
 from rules.applications import ApplicationStatus
 from rules.roles import Role, effective_roles
@@ -51,7 +50,7 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import wish_ref
+from rules.wishes import Actor, wish_ref
 from storage import tips
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
@@ -69,6 +68,20 @@ STEP_PROMPTS = {
     "category": "tip.ask_category",
     "confirm": "tip.ask_confirm",
 }
+
+
+def drafts(context: TongxinContext) -> dict[Any, Any]:
+    """The person's own scratch data (conversation drafts); every update handled here comes from a person."""
+    if context.user_data is None:
+        raise RuntimeError("an update without a user reached a conversation step")
+    return context.user_data
+
+
+def actor_of(context: TongxinContext) -> Actor:
+    """The person being answered, as the actions see them."""
+    if context.person is None:
+        raise RuntimeError("an update without a known person reached a newsroom step")
+    return Actor(context.person.id, context.roles)
 
 
 # -- reading media out of a message ------------------------------------------------------------------------
