@@ -5,6 +5,9 @@ waiting for publication and the pending reporter applications, which editors app
 Decline, Ask for more and Published need a few words from the editor (a reason, a question, the link),
 so they open a short conversation (`review_note`). Every button re-checks the editor role and the tip's
 current status in the database; when two editors act at once, one wins and the other is told.
+
+Telegram channel code only: decisions are `actions.tips` actions (the change, its event, the audit
+entry and the reporter's notice in one transaction); this module parses presses and renders cards.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import html
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, InputMediaVideo, Update
+from telegram import InlineKeyboardMarkup, InputMediaPhoto, InputMediaVideo, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -21,14 +24,17 @@ from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
+    MessageHandler,
+    filters,
 )
 
-from actions.buttons import Act, Button
+from actions import tips as tip_actions
+from actions.buttons import Act
 from bot.context import TongxinContext
-from bot.notify import Notice
+from channels.telegram import callbacks
 from handlers.access import require
-from handlers.prompts import ANSWER, typed_answer
-from rules.applications import ApplicationAction, ApplicationStatus
+from handlers.prompts import ANSWER
+from rules.applications import ApplicationStatus
 from rules.roles import Role
 from rules.tips import (
     TipAction,
@@ -38,47 +44,36 @@ from rules.tips import (
     category_key,
     clean_link,
     clean_note,
-    next_status,
     status_key,
 )
-from rules.wishes import wish_ref
-from storage import applications, audit, tips, users
+from rules.wishes import Actor, wish_ref
+from storage import applications, tips, users
 from storage.errors import Conflict, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
 
 QUEUE_PAGE = 5
 REVIEWING = "tip_review"
-# Button prefixes: tip:<action>:<id> acts on a tip, tiprev:<list> opens a list, tipapp:<decision>:<id> decides
-# a reporter application. Short action names keep callback data well under 64 bytes.
+# The card buttons: which decision each makes, and the short name of its label and reply keys. Each press
+# also carries the status the card showed (`actions.tips.SEEN_CODES`), so an outdated card is refused.
 BUTTON_ACTIONS = {
-    "accept": TipAction.ACCEPT,
-    "decline": TipAction.DECLINE,
-    "more": TipAction.ASK_MORE,
-    "publish": TipAction.PUBLISH,
+    Act.TIP_ACCEPT: TipAction.ACCEPT,
+    Act.TIP_DECLINE: TipAction.DECLINE,
+    Act.TIP_MORE: TipAction.ASK_MORE,
+    Act.TIP_PUBLISH: TipAction.PUBLISH,
 }
-ACTION_BUTTONS = {action: name for name, action in BUTTON_ACTIONS.items()}
-# A card's buttons also carry the status the card showed (tip:<action>:<id>:<status code>), so a decision
-# taken on an outdated card is refused instead of overruling a colleague's.
-STATUS_CODES = {
-    TipStatus.NEW: "n",
-    TipStatus.ACCEPTED: "a",
-    TipStatus.MORE_INFO_REQUESTED: "m",
-    TipStatus.PUBLISHED: "p",
-    TipStatus.DECLINED: "d",
+ACTION_BUTTONS = {action: act for act, action in BUTTON_ACTIONS.items()}
+ACTION_NAMES = {
+    TipAction.ACCEPT: "accept",
+    TipAction.DECLINE: "decline",
+    TipAction.ASK_MORE: "more",
+    TipAction.PUBLISH: "publish",
 }
-CODE_STATUSES = {code: status for status, code in STATUS_CODES.items()}
-# What the editor is asked for before a decision that needs words, and what the reporter is told after.
+# What the editor is asked for before a decision that needs words.
 NOTE_PROMPTS = {
     TipAction.DECLINE: "review.ask_reason",
     TipAction.ASK_MORE: "review.ask_question",
     TipAction.PUBLISH: "review.ask_link",
-}
-REPORTER_NOTICES = {
-    TipStatus.ACCEPTED: "tip.notice_accepted",
-    TipStatus.DECLINED: "tip.notice_declined",
-    TipStatus.MORE_INFO_REQUESTED: "tip.notice_more_info",
-    TipStatus.PUBLISHED: "tip.notice_published",
 }
 
 
@@ -89,20 +84,11 @@ def drafts(context: TongxinContext) -> dict[Any, Any]:
     return context.user_data
 
 
-async def notify_editors(context: TongxinContext, notice: Notice, *, dedupe_key: str | None) -> None:
-    """Tell every editor (admins included) about something new for the desk."""
-    async with context.db.read() as conn:
-        editors = await users.ids_with_role(conn, Role.EDITOR)
-        # An admin from the settings who never opened a chat with the bot cannot be messaged yet.
-        for admin_id in context.settings.admin_ids:
-            try:
-                await users.get_user(conn, admin_id)
-            except NotFound:
-                continue
-            editors.append(admin_id)
-    for editor_id in dict.fromkeys(editors):
-        key = f"{dedupe_key}:{editor_id}" if dedupe_key else None
-        await context.notifier.notify(editor_id, notice, lane="normal", dedupe_key=key)
+def actor_of(context: TongxinContext) -> Actor:
+    """The person being answered, as the actions see them."""
+    if context.person is None:
+        raise RuntimeError("an update without a known person reached a newsroom step")
+    return Actor(context.person.id, context.roles)
 
 
 # -- /review ---------------------------------------------------------------------------------------------
@@ -125,16 +111,10 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
         await send_tip(context, update.effective_chat.id, tip)
     extras = []
     if accepted:
-        extras.append(
-            [InlineKeyboardButton(context.t("review.button_accepted", count=accepted), callback_data="tiprev:accepted")]
-        )
+        extras.append([callbacks.button(context.plain("review.button_accepted", count=accepted), Act.REVIEW_ACCEPTED)])
     if pending:
         extras.append(
-            [
-                InlineKeyboardButton(
-                    context.t("review.button_applications", count=len(pending)), callback_data="tiprev:apps"
-                )
-            ]
+            [callbacks.button(context.plain("review.button_applications", count=len(pending)), Act.REVIEW_APPLICATIONS)]
         )
     if extras:
         await message.reply_text(context.t("review.more_lists"), reply_markup=InlineKeyboardMarkup(extras))
@@ -209,11 +189,9 @@ async def render_card(context: TongxinContext, tip: tips.Tip) -> str:
 
 def card_buttons(context: TongxinContext, tip: tips.Tip) -> InlineKeyboardMarkup | None:
     """The decisions a tip's status still allows, as buttons."""
+    seen = tip_actions.SEEN_CODES[tip.status]
     buttons = [
-        InlineKeyboardButton(
-            context.t(f"review.button_{ACTION_BUTTONS[action]}"),
-            callback_data=f"tip:{ACTION_BUTTONS[action]}:{tip.id}:{STATUS_CODES[tip.status]}",
-        )
+        callbacks.button(context.plain(f"review.button_{ACTION_NAMES[action]}"), ACTION_BUTTONS[action], tip.id, seen)
         for action in actions_for(tip.status)
     ]
     if not buttons:
@@ -240,47 +218,49 @@ async def show_accepted(update: Update, context: TongxinContext) -> None:
 # -- decisions -------------------------------------------------------------------------------------------
 
 
-def parse_button(data: str | None) -> tuple[TipAction, int, TipStatus] | None:
-    """`tip:<action>:<id>:<status code>` → (action, tip id, status shown); None for anything malformed."""
-    parts = (data or "").split(":")
-    if len(parts) != 4 or parts[1] not in BUTTON_ACTIONS or not parts[2].isdigit() or parts[3] not in CODE_STATUSES:
+def parse_press(data: str | None) -> tuple[TipAction, int, TipStatus] | None:
+    """A card button's press → (decision, tip id, status the card showed); None for anything malformed."""
+    press = callbacks.decode(data)
+    if press is None or press.act not in BUTTON_ACTIONS:
         return None
-    return BUTTON_ACTIONS[parts[1]], int(parts[2]), CODE_STATUSES[parts[3]]
+    shown = tip_actions.seen_status(press.arg)
+    if shown is None:
+        return None
+    return BUTTON_ACTIONS[press.act], press.id, shown
 
 
 async def accept_pressed(update: Update, context: TongxinContext) -> None:
     """Accept: no words needed, decided at once."""
     query = update.callback_query
-    if query is None or not await require(update, context, Role.EDITOR):
+    if query is None:
         return
-    if (parsed := parse_button(query.data)) is None:
-        await query.answer(context.t("review.not_found"), show_alert=True)
+    if (parsed := parse_press(query.data)) is None:
+        await query.answer(context.plain("review.not_found"), show_alert=True)
         return
-    action, tip_id, shown = parsed
-    await decide(update, context, tip_id, action, note=None, expected=shown)
+    _, tip_id, shown = parsed
+    await decide(update, context, tip_id, TipAction.ACCEPT, note=None, expected=shown)
 
 
 async def note_pressed(update: Update, context: TongxinContext) -> int:
     """Decline / Ask for more / Published: check the tip can still take it, then ask for the words."""
     query = update.callback_query
-    if query is None or update.effective_chat is None or not await require(update, context, Role.EDITOR):
+    if query is None or update.effective_chat is None or context.person is None:
         return ConversationHandler.END
-    if (parsed := parse_button(query.data)) is None:
-        await query.answer(context.t("review.not_found"), show_alert=True)
+    if (parsed := parse_press(query.data)) is None:
+        await query.answer(context.plain("review.not_found"), show_alert=True)
         return ConversationHandler.END
     action, tip_id, shown = parsed
-    async with context.db.read() as conn:
-        try:
-            tip = await tips.get_tip(conn, tip_id)
-            if tip.status is not shown:
-                raise Conflict("the card is outdated", current=tip.status)
-            next_status(tip.status, action)
-        except NotFound:
-            await query.answer(context.t("review.not_found"), show_alert=True)
-            return ConversationHandler.END
-        except Conflict as conflict:
-            await query.answer(already_decided(context, conflict), show_alert=True)
-            return ConversationHandler.END
+    try:
+        tip = await tip_actions.check_decision(context.env, actor_of(context), tip_id, action, seen=shown)
+    except NotAllowed:
+        await query.answer(context.plain("error.not_allowed"), show_alert=True)
+        return ConversationHandler.END
+    except NotFound:
+        await query.answer(context.plain("review.not_found"), show_alert=True)
+        return ConversationHandler.END
+    except Conflict as conflict:
+        await query.answer(already_decided(context, conflict), show_alert=True)
+        return ConversationHandler.END
     message_id = query.message.message_id if query.message else None
     drafts(context)[REVIEWING] = {"tip": tip_id, "action": action.value, "card": message_id, "shown": shown.value}
     await query.answer()
@@ -292,9 +272,6 @@ async def note_received(update: Update, context: TongxinContext) -> int | None:
     """The reason, question or link: checked, then the decision is made."""
     if (message := update.effective_message) is None:
         return None
-    if not await require(update, context, Role.EDITOR):
-        drafts(context).pop(REVIEWING, None)
-        return ConversationHandler.END
     pending = drafts(context).get(REVIEWING) or {}
     if "tip" not in pending:
         return ConversationHandler.END
@@ -341,42 +318,30 @@ async def decide(
     card_id: int | None = None,
     expected: TipStatus | None = None,
 ) -> None:
-    """Make the decision in one transaction, then refresh the card, answer the editor and tell the reporter."""
+    """Call the decision's action (which also tells the reporter), then answer the editor and refresh the card."""
     query = update.callback_query
     if context.person is None or update.effective_chat is None:
         return
-    now = context.now()
+    env, actor = context.env, actor_of(context)
     try:
-        async with context.db.write() as conn:
-            tip = await tips.transition(
-                conn,
-                tip_id,
-                action,
-                actor_id=context.person.id,
-                actor_roles=context.roles,
-                now=now,
-                note=None if action is TipAction.PUBLISH else note,
-                link=note if action is TipAction.PUBLISH else None,
-                expected=expected,
-            )
-            await audit.record(
-                conn,
-                actor_id=context.person.id,
-                action=f"tip.{action.value}",
-                subject=tip.reference,
-                now=now,
-                detail=note,
-            )
+        if action is TipAction.ACCEPT:
+            tip = await tip_actions.accept(env, actor, tip_id, seen=expected)
+        elif action is TipAction.DECLINE:
+            tip = await tip_actions.decline(env, actor, tip_id, note or "", seen=expected)
+        elif action is TipAction.ASK_MORE:
+            tip = await tip_actions.ask_more(env, actor, tip_id, note or "", seen=expected)
+        else:
+            tip = await tip_actions.publish(env, actor, tip_id, note or "", seen=expected)
     except NotFound:
-        await tell_editor(update, context, context.t("review.not_found"))
+        await tell_editor(update, context, context.plain("review.not_found"))
         return
     except NotAllowed:
-        await tell_editor(update, context, context.t("error.not_allowed"))
+        await tell_editor(update, context, context.plain("error.not_allowed"))
         return
     except Conflict as conflict:
         await tell_editor(update, context, already_decided(context, conflict))
         return
-    done = context.t(f"review.done_{ACTION_BUTTONS[action]}", reference=tip.reference)
+    done = context.plain(f"review.done_{ACTION_NAMES[action]}", reference=tip.reference)
     if query is not None:
         await query.answer(done)
         card_id = query.message.message_id if query.message else None
@@ -384,7 +349,6 @@ async def decide(
         await context.bot.send_message(update.effective_chat.id, done)
     if card_id is not None:
         await refresh_card(context, update.effective_chat.id, card_id, tip)
-    await tell_reporter(context, tip, note)
 
 
 async def refresh_card(context: TongxinContext, chat_id: int, message_id: int, tip: tips.Tip) -> None:
@@ -413,30 +377,8 @@ async def tell_editor(update: Update, context: TongxinContext, text: str) -> Non
 
 def already_decided(context: TongxinContext, conflict: Conflict) -> str:
     """What an editor is told when the tip moved before their press (another editor was faster)."""
-    status = context.t(status_key(conflict.current)) if conflict.current else "?"
-    return context.t("review.already_decided", status=status)
-
-
-async def tell_reporter(context: TongxinContext, tip: tips.Tip, note: str | None) -> None:
-    """The reporter hears each outcome, in their own language."""
-    key = REPORTER_NOTICES.get(tip.status)
-    if key is None or tip.reporter_id is None:
-        return
-    values: dict[str, str | int | float] = {"reference": tip.reference}
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    if tip.status is TipStatus.DECLINED:
-        values["reason"] = note or "—"
-    elif tip.status is TipStatus.MORE_INFO_REQUESTED:
-        values["question"] = note or ""
-        buttons = ((Button("tip.button_answer", Act.TIP_ANSWER, tip.id),),)
-    elif tip.status is TipStatus.PUBLISHED:
-        values["link"] = tip.published_url or ""
-    await context.notifier.notify(
-        tip.reporter_id,
-        Notice(key, values, buttons),
-        lane="normal",
-        dedupe_key=f"tip:{tip.id}:{tip.status}:{tip.updated_at.timestamp():.0f}",
-    )
+    status = context.plain(status_key(conflict.current)) if conflict.current else "?"
+    return context.plain("review.already_decided", status=status)
 
 
 # -- reporter applications -------------------------------------------------------------------------------
@@ -464,12 +406,10 @@ async def show_applications(update: Update, context: TongxinContext) -> None:
             reply_markup=InlineKeyboardMarkup(
                 [
                     [
-                        InlineKeyboardButton(
-                            context.t("reporter.button_approve"), callback_data=f"tipapp:approve:{application.id}"
+                        callbacks.button(
+                            context.plain("reporter.button_approve"), Act.REPORTER_APPROVE, application.id
                         ),
-                        InlineKeyboardButton(
-                            context.t("reporter.button_reject"), callback_data=f"tipapp:reject:{application.id}"
-                        ),
+                        callbacks.button(context.plain("reporter.button_reject"), Act.REPORTER_REJECT, application.id),
                     ]
                 ]
             ),
@@ -479,39 +419,33 @@ async def show_applications(update: Update, context: TongxinContext) -> None:
 async def application_decided(update: Update, context: TongxinContext) -> None:
     """Approve / Reject a reporter application (only reporter applications, whatever the button says)."""
     query = update.callback_query
-    if query is None or query.data is None or context.person is None:
+    if query is None or context.person is None:
         return
-    if not await require(update, context, Role.EDITOR):
+    if (press := callbacks.decode(query.data)) is None:
+        await query.answer(context.plain("tip.stale_button"), show_alert=True)
         return
-    _, decision, application_id = query.data.split(":")
-    action = ApplicationAction.APPROVE if decision == "approve" else ApplicationAction.REJECT
-    now = context.now()
     try:
-        async with context.db.write() as conn:
-            current = await applications.get_application(conn, int(application_id))
-            if current.role != "reporter":
-                raise NotAllowed("editors decide reporter applications only")
-            decided = await applications.transition(conn, current.id, action, actor_id=context.person.id, now=now)
-            await audit.record(
-                conn, actor_id=context.person.id, action=f"reporter.{decision}", subject=str(current.user_id), now=now
-            )
-            person = await users.get_user(conn, current.user_id)
+        outcome = await tip_actions.decide_application(
+            context.env, actor_of(context), press.id, approve=press.act is Act.REPORTER_APPROVE
+        )
     except (NotFound, NotAllowed):
-        await query.answer(context.t("error.not_allowed"), show_alert=True)
+        await query.answer(context.plain("error.not_allowed"), show_alert=True)
         return
     except Conflict:
-        await query.answer(context.t("reporter.already_decided"), show_alert=True)
+        await query.answer(context.plain("reporter.already_decided"), show_alert=True)
         return
-    approved = decided.status is ApplicationStatus.APPROVED
+    approved = outcome.application.status is ApplicationStatus.APPROVED
     result_key = "reporter.approved" if approved else "reporter.rejected"
     await query.answer()
     await query.edit_message_text(
-        context.t(result_key, name=html.escape(person.display_name)), parse_mode=ParseMode.HTML
+        context.t(result_key, name=html.escape(outcome.applicant.display_name)), parse_mode=ParseMode.HTML
     )
-    notice_key = "reporter.you_are_approved" if approved else "reporter.you_are_rejected"
-    await context.notifier.notify(
-        person.id, Notice(notice_key), dedupe_key=f"reporter:decided:{decided.id}:{now.timestamp():.0f}"
-    )
+
+
+async def stale_press(update: Update, context: TongxinContext) -> None:
+    """A desk button whose data no card of ours carries (forged, or from an older version): say so."""
+    if (query := update.callback_query) is not None:
+        await query.answer(context.plain("tip.stale_button"), show_alert=True)
 
 
 # -- registration ------------------------------------------------------------------------------------------
@@ -520,23 +454,46 @@ async def application_decided(update: Update, context: TongxinContext) -> None:
 def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     """The short exchange that asks an editor for a reason, a question or a link."""
     return [
-        typed_answer(
+        ConversationHandler(
+            entry_points=[
+                CallbackQueryHandler(
+                    note_pressed, pattern=callbacks.pattern(Act.TIP_DECLINE, Act.TIP_MORE, Act.TIP_PUBLISH)
+                )
+            ],
+            states={
+                ANSWER: [
+                    MessageHandler(filters.TEXT & ~filters.COMMAND, note_received),
+                    MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, note_not_text),
+                ]
+            },
+            fallbacks=[CommandHandler("cancel", cancel_note)],
+            allow_reentry=True,
+            persistent=True,
             name="review_note",
-            pattern=r"^tip:(decline|more|publish):",
-            asked=note_pressed,
-            answered=note_received,
-            not_text=note_not_text,
-            cancelled=cancel_note,
         )
     ]
 
 
+# The desk's buttons; a press of one that no handler took is malformed or forged.
+DESK_ACTS = (
+    Act.TIP_ACCEPT,
+    Act.TIP_DECLINE,
+    Act.TIP_MORE,
+    Act.TIP_PUBLISH,
+    Act.REVIEW_ACCEPTED,
+    Act.REVIEW_APPLICATIONS,
+    Act.REPORTER_APPROVE,
+    Act.REPORTER_REJECT,
+)
+
+
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """/review and the desk's buttons."""
+    """/review and the desk's buttons, and an answer for a malformed press of one."""
     return [
         CommandHandler("review", show_queue),
-        CallbackQueryHandler(accept_pressed, pattern=r"^tip:accept:"),
-        CallbackQueryHandler(show_accepted, pattern=r"^tiprev:accepted$"),
-        CallbackQueryHandler(show_applications, pattern=r"^tiprev:apps$"),
-        CallbackQueryHandler(application_decided, pattern=r"^tipapp:(approve|reject):\d+$"),
+        CallbackQueryHandler(accept_pressed, pattern=callbacks.pattern(Act.TIP_ACCEPT)),
+        CallbackQueryHandler(show_accepted, pattern=callbacks.pattern(Act.REVIEW_ACCEPTED)),
+        CallbackQueryHandler(show_applications, pattern=callbacks.pattern(Act.REVIEW_APPLICATIONS)),
+        CallbackQueryHandler(application_decided, pattern=callbacks.pattern(Act.REPORTER_APPROVE, Act.REPORTER_REJECT)),
+        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(*DESK_ACTS)),
     ]

@@ -7,22 +7,19 @@ The `/tip` conversation (docs/tip.mmd): media → description → location → c
 arrives as one update per photo sharing a `media_group_id`; the first item moves the conversation on
 and the rest are added silently by `media_received`, which every step accepts. Drafts live in the
 person's own `user_data`, so two people's albums never mix.
+
+Telegram channel code only: each step parses the update, calls `actions.tips` (which stores the tip,
+its media and every notice in one transaction) and renders the outcome. Downloading a tip's files to
+the media folder stays here (it is a Telegram file download).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import html
 import logging
 from typing import Any
 
-from telegram import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
@@ -33,21 +30,19 @@ from telegram.ext import (
     filters,
 )
 
-from actions.buttons import Act, Button
+from actions import tips as tip_actions
+from actions.buttons import Act
 from bot.context import TongxinContext
 from bot.media import download_media
-from bot.notify import Notice, Notifier
+from channels.telegram import callbacks
 from handlers.basics import set_personal_menu
-from handlers.editors import drafts, notify_editors
 from handlers.prompts import share_or_skip
-from rules.applications import ApplicationAction, ApplicationStatus
-from rules.limits import check_daily_quota, local_day_start
+from rules.applications import ApplicationStatus
 from rules.roles import Role, effective_roles
 from rules.tips import (
     CATEGORIES,
     MediaItem,
     TipInputError,
-    TipStatus,
     category_key,
     check_category,
     check_media,
@@ -55,9 +50,8 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import wish_ref
-from storage import applications, invites, tips, users
-from storage.db import Database
+from rules.wishes import Actor, wish_ref
+from storage import tips
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
@@ -74,6 +68,20 @@ STEP_PROMPTS = {
     "category": "tip.ask_category",
     "confirm": "tip.ask_confirm",
 }
+
+
+def drafts(context: TongxinContext) -> dict[Any, Any]:
+    """The person's own scratch data (conversation drafts); every update handled here comes from a person."""
+    if context.user_data is None:
+        raise RuntimeError("an update without a user reached a conversation step")
+    return context.user_data
+
+
+def actor_of(context: TongxinContext) -> Actor:
+    """The person being answered, as the actions see them."""
+    if context.person is None:
+        raise RuntimeError("an update without a known person reached a newsroom step")
+    return Actor(context.person.id, context.roles)
 
 
 # -- reading media out of a message ------------------------------------------------------------------------
@@ -124,21 +132,18 @@ def draft_of(context: TongxinContext) -> dict[str, Any]:
 
 async def start_tip(update: Update, context: TongxinContext) -> int:
     """/tip or the /start button: check the daily limit, start an empty draft and ask for photos, a video or text."""
-    if context.person is None:
+    if context.person is None or update.effective_chat is None:
         return ConversationHandler.END
+    chat_id = update.effective_chat.id
     if update.callback_query is not None:
         await update.callback_query.answer()
-    async with context.db.read() as conn:
-        used = await tips.submitted_since(conn, context.person.id, local_day_start(context.now(), context.settings.tz))
     try:
-        check_daily_quota(used, context.settings.tips_per_day)
+        await tip_actions.check_quota(context.env, actor_of(context))
     except LimitReached:
-        await context.bot.send_message(
-            context.person.id, context.t("tip.limit_reached", limit=context.settings.tips_per_day)
-        )
+        await context.bot.send_message(chat_id, context.t("tip.limit_reached", limit=context.settings.tips_per_day))
         return ConversationHandler.END
     drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None}
-    await context.bot.send_message(context.person.id, context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
+    await context.bot.send_message(chat_id, context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
     return MEDIA
 
 
@@ -240,7 +245,7 @@ def skip_labels(context: TongxinContext) -> set[str]:
 async def ask_category(message: Message, context: TongxinContext) -> int:
     """The categories as buttons."""
     draft_of(context)["step"] = "category"
-    rows = [[InlineKeyboardButton(context.t(category_key(c)), callback_data=f"tipcat:{c}")] for c in CATEGORIES]
+    rows = [[callbacks.button(context.plain(category_key(c)), Act.TIP_CATEGORY, arg=c)] for c in CATEGORIES]
     await message.reply_text(context.t("tip.ask_category"), reply_markup=InlineKeyboardMarkup(rows))
     return CATEGORY
 
@@ -248,12 +253,13 @@ async def ask_category(message: Message, context: TongxinContext) -> int:
 async def category_chosen(update: Update, context: TongxinContext) -> int | None:
     """A category button: kept, then the summary with Submit is shown."""
     query = update.callback_query
-    if query is None or query.data is None:
+    if query is None:
         return None
+    press = callbacks.decode(query.data)
     try:
-        category = check_category(query.data.removeprefix("tipcat:"))
+        category = check_category(press.arg if press is not None and press.arg else "")
     except TipInputError as error:
-        await query.answer(context.t(error.key), show_alert=True)
+        await query.answer(context.plain(error.key), show_alert=True)
         return None
     draft = draft_of(context)
     draft["category"] = category
@@ -265,8 +271,8 @@ async def category_chosen(update: Update, context: TongxinContext) -> int | None
         reply_markup=InlineKeyboardMarkup(
             [
                 [
-                    InlineKeyboardButton(context.t("tip.button_submit"), callback_data="tipsubmit"),
-                    InlineKeyboardButton(context.t("tip.button_cancel"), callback_data="tipcancel"),
+                    callbacks.button(context.plain("tip.button_submit"), Act.TIP_SUBMIT),
+                    callbacks.button(context.plain("tip.button_cancel"), Act.TIP_CANCEL),
                 ]
             ]
         ),
@@ -287,41 +293,34 @@ def render_summary(context: TongxinContext, draft: dict[str, Any]) -> str:
 
 
 async def submit(update: Update, context: TongxinContext) -> int | None:
-    """Submit: store the tip, tell the person its reference, tell the editors, save the media."""
+    """Submit (the action stores the tip and its media and tells the editors); then the person hears its
+    reference and the files are saved to the media folder."""
     query = update.callback_query
     if query is None or context.person is None:
         return None
     draft = draft_of(context)
     if not draft.get("description") or not draft.get("category"):
-        await query.answer(context.t("tip.ask_description", count=len(draft["media"])), show_alert=True)
+        await query.answer(context.plain("tip.ask_description", count=len(draft["media"])), show_alert=True)
         return None
-    now = context.now()
     location = draft.get("location")
     try:
-        async with context.db.write() as conn:
-            used = await tips.submitted_since(conn, context.person.id, local_day_start(now, context.settings.tz))
-            check_daily_quota(used, context.settings.tips_per_day)
-            tip = await tips.create_tip(
-                conn,
-                reporter_id=context.person.id,
-                by_reporter=context.has_role(Role.REPORTER),
-                category=draft["category"],
-                description=draft["description"],
-                location=(float(location[0]), float(location[1])) if location else None,
-                media=[item_from_json(m) for m in draft["media"]],
-                now=now,
-            )
+        tip = await tip_actions.submit(
+            context.env,
+            actor_of(context),
+            category=check_category(str(draft["category"])),
+            description=str(draft["description"]),
+            location=(float(location[0]), float(location[1])) if location else None,
+            media=[item_from_json(m) for m in draft["media"]],
+        )
     except LimitReached:
-        await query.answer(context.t("tip.limit_reached", limit=context.settings.tips_per_day), show_alert=True)
+        await query.answer(context.plain("tip.limit_reached", limit=context.settings.tips_per_day), show_alert=True)
+        return None
+    except TipInputError as error:
+        await query.answer(context.plain(error.key), show_alert=True)
         return None
     drafts(context).pop(DRAFT, None)
     await query.answer()
     await query.edit_message_text(context.t("tip.submitted", reference=tip.reference))
-    await notify_editors(
-        context,
-        Notice("review.new_tip", {"reference": tip.reference, "category_key": category_key(tip.category)}),
-        dedupe_key=f"tip:new:{tip.id}",
-    )
     await save_media(context, tip)
     return ConversationHandler.END
 
@@ -341,8 +340,7 @@ async def save_media(context: TongxinContext, tip: tips.Tip) -> None:
             name=f"{index:02d}-{media.id}",
         )
         if path is not None:
-            async with context.db.write() as conn:
-                await tips.set_local_path(conn, media.id, str(path))
+            await tip_actions.note_saved_file(context.env, media.id, str(path))
 
 
 async def cancel_button(update: Update, context: TongxinContext) -> int:
@@ -381,24 +379,25 @@ async def wrong_input(update: Update, context: TongxinContext) -> None:
 async def start_answer(update: Update, context: TongxinContext) -> int | None:
     """The Answer button under an editor's question: check it is the person's own tip, ask for the answer."""
     query = update.callback_query
-    if query is None or query.data is None or context.person is None:
+    if query is None or context.person is None or update.effective_chat is None:
         return None
-    tip_id = int(query.data.split(":")[1])
-    async with context.db.read() as conn:
-        try:
-            tip = await tips.get_tip(conn, tip_id)
-        except NotFound:
-            tip = None
-    if tip is None or tip.reporter_id != context.person.id:
-        await query.answer(context.t("error.not_allowed"), show_alert=True)
+    if (press := callbacks.decode(query.data)) is None:
+        await query.answer(context.plain("tip.stale_button"), show_alert=True)
         return ConversationHandler.END
-    if tip.status is not TipStatus.MORE_INFO_REQUESTED:
-        await query.answer(context.t("tip.answer_not_needed", reference=tip.reference), show_alert=True)
+    try:
+        tip = await tip_actions.check_answer(context.env, actor_of(context), press.id)
+    except NotAllowed:
+        await query.answer(context.plain("error.not_allowed"), show_alert=True)
         return ConversationHandler.END
-    drafts(context)[ANSWERING] = {"tip": tip_id, "album": None}
+    except Conflict:
+        await query.answer(context.plain("tip.answer_not_needed", reference=tip_reference(press.id)), show_alert=True)
+        return ConversationHandler.END
+    drafts(context)[ANSWERING] = {"tip": tip.id, "album": None}
     await query.answer()
     await context.bot.send_message(
-        context.person.id, context.t("tip.ask_answer", reference=tip.reference), reply_markup=ReplyKeyboardRemove()
+        update.effective_chat.id,
+        context.t("tip.ask_answer", reference=tip.reference),
+        reply_markup=ReplyKeyboardRemove(),
     )
     return ANSWER
 
@@ -421,16 +420,12 @@ async def answer_received(update: Update, context: TongxinContext) -> int | None
         await message.reply_text(context.t(error.key, **error.values))
         return None
     try:
-        async with context.db.write() as conn:
-            tip = await tips.answer_question(
-                conn, int(state["tip"]), reporter_id=context.person.id, text=text, media=media, now=context.now()
-            )
+        tip = await tip_actions.answer(context.env, actor_of(context), int(state["tip"]), text=text, media=media)
     except (Conflict, NotAllowed, NotFound):
         drafts(context).pop(ANSWERING, None)
         await message.reply_text(context.t("tip.answer_not_needed", reference=tip_reference(int(state["tip"]))))
         return ConversationHandler.END
     await message.reply_text(context.t("tip.answer_attached", reference=tip.reference))
-    await notify_editors(context, Notice("review.tip_answered", {"reference": tip.reference}), dedupe_key=None)
     await save_media(context, tip)
     if message.media_group_id is None:
         drafts(context).pop(ANSWERING, None)
@@ -451,10 +446,7 @@ async def answer_album_item(update: Update, context: TongxinContext) -> int | No
         return ConversationHandler.END
     try:
         item = take_media(message, int(state.get("count", 0)))
-        async with context.db.write() as conn:
-            tip = await tips.attach_media(
-                conn, int(state["tip"]), reporter_id=context.person.id, media=[item], now=context.now()
-            )
+        tip = await tip_actions.add_answer_media(context.env, actor_of(context), int(state["tip"]), [item])
     except TipInputError as error:
         await message.reply_text(context.t(error.key, **error.values))
         return None
@@ -509,30 +501,13 @@ async def apply_as_reporter(update: Update, context: TongxinContext) -> None:
     """/reporter: apply for the reporter role; editors are asked to approve."""
     if (message := update.effective_message) is None or context.person is None:
         return
-    if context.has_role(Role.REPORTER):
-        await message.reply_text(context.t("reporter.already"))
-        return
     try:
-        async with context.db.write() as conn:
-            application = await applications.apply(conn, user_id=context.person.id, role="reporter", now=context.now())
-    except Conflict:
-        await message.reply_text(context.t("reporter.pending"))
+        await tip_actions.apply_as_reporter(context.env, actor_of(context), name=context.person.display_name)
+    except Conflict as conflict:
+        already = conflict.current == ApplicationStatus.APPROVED
+        await message.reply_text(context.t("reporter.already" if already else "reporter.pending"))
         return
     await message.reply_text(context.t("reporter.applied"))
-    await notify_editors(
-        context,
-        Notice(
-            "reporter.new_application",
-            {"name": context.person.display_name, "user_id": context.person.id},
-            buttons=(
-                (
-                    Button("reporter.button_approve", Act.REPORTER_APPROVE, application.id),
-                    Button("reporter.button_reject", Act.REPORTER_REJECT, application.id),
-                ),
-            ),
-        ),
-        dedupe_key=f"reporter:apply:{application.id}:{application.created_at.timestamp():.0f}",
-    )
 
 
 async def join_by_invite(update: Update, context: TongxinContext) -> None:
@@ -540,18 +515,8 @@ async def join_by_invite(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None or context.person is None:
         return
     code = (context.args or [""])[0].removeprefix("rinv_")
-    now = context.now()
     try:
-        async with context.db.write() as conn:
-            await invites.use_invite(conn, code, "reporter", now)
-            existing = await applications.find_application(conn, context.person.id, "reporter")
-            if existing is not None and existing.status is ApplicationStatus.PENDING:
-                await applications.transition(
-                    conn, existing.id, ApplicationAction.APPROVE, actor_id=None, now=now, note=f"invite {code}"
-                )
-            else:
-                await applications.apply(conn, user_id=context.person.id, role="reporter", now=now, invite_code=code)
-            person = await users.get_user(conn, context.person.id)
+        person = await tip_actions.join_by_invite(context.env, actor_of(context), code)
     except (NotFound, LimitReached):
         await message.reply_text(context.t("start.bad_link"))
         return
@@ -567,82 +532,30 @@ async def join_by_invite(update: Update, context: TongxinContext) -> None:
 # -- story leads from confirmed wishes -------------------------------------------------------------------
 
 
-async def offer_story_lead(
-    db: Database,
-    notifier: Notifier,
-    *,
-    wish_ref_no: int,
-    volunteer_id: int,
-    photo_file_id: str,
-    summary: str,
-    now: dt.datetime,
-) -> None:
-    """A resident confirmed a wish that has a proof photo: ask its volunteer whether the newsroom may have it.
-
-    Call after the confirming transaction has committed (it opens its own). Offering the same wish
-    twice asks once.
-    """
-    async with db.write() as conn:
-        lead = await tips.offer_story_lead(
-            conn,
-            wish_ref_no=wish_ref_no,
-            volunteer_id=volunteer_id,
-            photo_file_id=photo_file_id,
-            summary=summary,
-            now=now,
-        )
-    if lead is None:
-        return
-    await notifier.notify(
-        volunteer_id,
-        Notice(
-            "lead.ask_consent",
-            {"wish": wish_ref(wish_ref_no)},
-            buttons=(
-                (
-                    Button("lead.button_yes", Act.LEAD_YES, wish_ref_no),
-                    Button("lead.button_no", Act.LEAD_NO, wish_ref_no),
-                ),
-            ),
-            photo=photo_file_id,
-        ),
-        dedupe_key=f"lead:ask:{wish_ref_no}",
-    )
-
-
 async def lead_answered(update: Update, context: TongxinContext) -> None:
     """Yes / No under the consent question: checked against the stored offer; on yes the editors get the lead."""
     query = update.callback_query
-    if query is None or query.data is None or context.person is None:
+    if query is None or context.person is None:
         return
-    _, answer, wish_ref_no = query.data.split(":")
+    if (press := callbacks.decode(query.data)) is None:
+        await query.answer(context.plain("tip.stale_button"), show_alert=True)
+        return
     try:
-        async with context.db.write() as conn:
-            tip = await tips.decide_story_lead(
-                conn,
-                int(wish_ref_no),
-                volunteer_id=context.person.id,
-                agree=answer == "yes",
-                by_reporter=context.has_role(Role.REPORTER),
-                now=context.now(),
-            )
+        outcome = await tip_actions.answer_lead(
+            context.env, actor_of(context), press.id, agree=press.act is Act.LEAD_YES
+        )
     except (NotFound, NotAllowed):
-        await query.answer(context.t("error.not_allowed"), show_alert=True)
+        await query.answer(context.plain("error.not_allowed"), show_alert=True)
         return
     except Conflict:
-        await query.answer(context.t("lead.already_answered"), show_alert=True)
+        await query.answer(context.plain("lead.already_answered"), show_alert=True)
         return
     await query.answer()
-    wish = wish_ref(int(wish_ref_no))
-    if tip is None:
+    wish = wish_ref(outcome.wish_ref_no)
+    if outcome.tip is None:
         await query.edit_message_caption(context.t("lead.declined", wish=wish))
         return
-    await query.edit_message_caption(context.t("lead.agreed", wish=wish, reference=tip.reference))
-    await notify_editors(
-        context,
-        Notice("review.new_lead", {"reference": tip.reference, "wish": wish}),
-        dedupe_key=f"tip:new:{tip.id}",
-    )
+    await query.edit_message_caption(context.t("lead.agreed", wish=wish, reference=outcome.tip.reference))
 
 
 # -- registration ------------------------------------------------------------------------------------------
@@ -654,7 +567,10 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     text = filters.TEXT & ~filters.COMMAND
     anything_else = ~filters.COMMAND & ~filters.StatusUpdate.ALL
     tip = ConversationHandler(
-        entry_points=[CommandHandler("tip", start_tip), CallbackQueryHandler(start_tip, pattern=r"^tipnew$")],
+        entry_points=[
+            CommandHandler("tip", start_tip),
+            CallbackQueryHandler(start_tip, pattern=callbacks.pattern(Act.TIP_NEW)),
+        ],
         states={
             MEDIA: [
                 MessageHandler(media, media_received),
@@ -671,12 +587,12 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
             ],
             CATEGORY: [
                 MessageHandler(media, media_received),
-                CallbackQueryHandler(category_chosen, pattern=r"^tipcat:"),
+                CallbackQueryHandler(category_chosen, pattern=callbacks.pattern(Act.TIP_CATEGORY)),
             ],
             CONFIRM: [
                 MessageHandler(media, media_received),
-                CallbackQueryHandler(submit, pattern=r"^tipsubmit$"),
-                CallbackQueryHandler(cancel_button, pattern=r"^tipcancel$"),
+                CallbackQueryHandler(submit, pattern=callbacks.pattern(Act.TIP_SUBMIT)),
+                CallbackQueryHandler(cancel_button, pattern=callbacks.pattern(Act.TIP_CANCEL)),
             ],
         },
         fallbacks=[
@@ -688,7 +604,7 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
         allow_reentry=True,
     )
     answer = ConversationHandler(
-        entry_points=[CallbackQueryHandler(start_answer, pattern=r"^tipans:\d+$")],
+        entry_points=[CallbackQueryHandler(start_answer, pattern=callbacks.pattern(Act.TIP_ANSWER))],
         states={
             ANSWER: [MessageHandler(media | text, answer_received)],
             ANSWER_ALBUM: [MessageHandler(media, answer_album_item)],
@@ -702,10 +618,30 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """/mytips, /reporter, the reporter invite link, and the story-lead consent buttons."""
+    """/mytips, /reporter, the reporter invite link, the story-lead consent buttons, and an answer for a
+    reporter's button that is malformed or belongs to a finished conversation."""
     return [
         CommandHandler("mytips", show_my_tips),
         CommandHandler("reporter", apply_as_reporter),
         CommandHandler("start", join_by_invite, filters=filters.Regex(r"^/start rinv_")),
-        CallbackQueryHandler(lead_answered, pattern=r"^tiplead:(yes|no):\d+$"),
+        CallbackQueryHandler(lead_answered, pattern=callbacks.pattern(Act.LEAD_YES, Act.LEAD_NO)),
+        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(*REPORTER_ACTS)),
     ]
+
+
+# The buttons of this module; a press of one that no handler took is stale or forged.
+REPORTER_ACTS = (
+    Act.TIP_NEW,
+    Act.TIP_CATEGORY,
+    Act.TIP_SUBMIT,
+    Act.TIP_CANCEL,
+    Act.TIP_ANSWER,
+    Act.LEAD_YES,
+    Act.LEAD_NO,
+)
+
+
+async def stale_press(update: Update, context: TongxinContext) -> None:
+    """A button of an earlier /tip (the draft is gone), or data no button of ours carries: say so."""
+    if (query := update.callback_query) is not None:
+        await query.answer(context.plain("tip.stale_button"), show_alert=True)

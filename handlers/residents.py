@@ -31,12 +31,12 @@ from telegram.ext import (
     filters,
 )
 
+from actions import leads
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers import followers, wish_cards
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
-from handlers.reporters import offer_story_lead
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, InvalidInput, WishDraft, wish_ref
@@ -718,15 +718,10 @@ async def confirm_pressed(update: Update, context: TongxinContext) -> None:
         )
         if wish.proof_file_id:
             # One case across the centres: the proof photo may become a story lead, if the volunteer agrees.
-            await offer_story_lead(
-                context.db,
-                context.notifier,
-                wish_ref_no=wish.ref_no,
-                volunteer_id=wish.claimed_by,
-                photo_file_id=wish.proof_file_id,
-                summary=wish.description,
-                now=context.now(),
-            )
+            # (Interim until the wishes conversion writes it in the confirming transaction.)
+            async with context.db.write() as conn:
+                await leads.offer_story_lead(conn, wish, now=context.now())
+            context.env.wake()
 
 
 async def rate_pressed(update: Update, context: TongxinContext) -> None:

@@ -358,7 +358,10 @@ async def test_editor_invite_link_makes_a_reporter_at_once(bot: TongxinApp, sim:
 async def test_confirmed_wish_photo_becomes_a_lead_after_the_volunteer_agrees(
     bot: TongxinApp, sim: BotApiSimulator, clock: object
 ) -> None:
-    from handlers.reporters import offer_story_lead
+    import dataclasses
+
+    from actions.leads import offer_story_lead
+    from storage.wishes import Wish
 
     chen = sim.person("陈志愿者")
     zhou = sim.person("周编辑")
@@ -370,16 +373,19 @@ async def test_confirmed_wish_photo_becomes_a_lead_after_the_volunteer_agrees(
     proof = sim.files.add(b"proof-photo", kind="photo", mime_type="image/png")
     data = bot.bot_data
     # What the wishes loop calls once a resident confirms wish W-0042 that has a proof photo.
+    now = data.clock.now()
+    fields = {f.name: None for f in dataclasses.fields(Wish)}
+    confirmed: dict[str, object] = {
+        **fields,
+        **{"id": 42, "ref_no": 42, "resident_id": mallory.user_id, "category": "other", "status": "confirmed"},
+        **{"description": "为独居老人更换了门锁", "created_at": now, "updated_at": now},
+        **{"claimed_by": chen.user_id, "proof_file_id": proof.file_id},
+    }
+    wish = Wish(**confirmed)  # type: ignore[arg-type]
     for _ in range(2):  # confirming twice asks once
-        await offer_story_lead(
-            data.db,
-            data.notifier,
-            wish_ref_no=42,
-            volunteer_id=chen.user_id,
-            photo_file_id=proof.file_id,
-            summary="为独居老人更换了门锁",
-            now=data.clock.now(),
-        )
+        async with data.db.write() as conn:
+            await offer_story_lead(conn, wish, now=now)
+        data.env.wake()
     ask = await chen.wait_for_text("W-0042")
     assert ask.kind == "photo"
     assert ask.inline_buttons == [["同意", "不同意"]]
