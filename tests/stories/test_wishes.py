@@ -309,3 +309,30 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
     assert [(row["status"], row["last_error"], row["sent_at"]) for row in held] == [("superseded", reason, None)] * 3
     assert {row["status"] for key, row in alices.items() if key != f"wish-approved:{wish.id}"} == {"sent"}
     assert (stored.status, stored.rating, stored.hours) == ("confirmed", 5, 2.0)
+
+
+async def test_a_garbled_forged_or_stale_wish_button_is_answered(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    db = bot.bot_data.db
+    alice, admin = sim.person("王阿姨"), sim.person("李主任", user_id=ADMIN_ID)
+    wish = await open_wish(db, alice)
+    await alice.send_command("/mywishes")
+    card = await alice.wait_for_text("W-0001")
+    await admin.send_command("/start")
+    greeting = await admin.wait_for_text("您好")
+
+    for data in ("wish:rate:1:9", "wish:cancel:99999999999", "wish:confirm:x", "wish:cat:Bad-Key"):
+        sim.callback_query(alice, card, data)
+    sim.callback_query(alice, card, "wish:cancel:4242")  # well formed, but no such wish
+    for data in ("pending:approve:", "pending:setcat:1:Bad-Key", "pending:cat:1:2"):
+        sim.callback_query(admin, greeting, data)
+    sim.callback_query(admin, greeting, f"pending:approve:{wish.id}")  # already open: approved by nobody twice
+    await sim.settle()
+    assert sum("按钮已经失效" in answer for answer in alice.callback_answers) == 4
+    assert any("找不到这个心愿" in answer for answer in alice.callback_answers)
+    assert sum("按钮已经失效" in answer for answer in admin.callback_answers) == 3
+    assert any("已开放" in answer or "状态" in answer for answer in admin.callback_answers)
+    async with db.read() as conn:
+        stored = await store.get_wish(conn, wish.id)
+        events = await store.events_of(conn, wish.id)
+    assert (stored.status, stored.category) == ("open", "elderly_disabled")
+    assert [e.to_status for e in events] == ["open"]
