@@ -2,7 +2,9 @@
 Change category) and volunteer applications (Approve, Reject with a reason), in one place.
 
 Every button checks the coordinator role again and goes through the lifecycle rules, so a second
-coordinator pressing the same button gets "already handled" and nothing changes twice.
+coordinator pressing the same button gets "already handled" and nothing changes twice. Approving,
+rejecting and recategorising a wish are actions (`actions/wishes.py`: the audit entry and the resident's
+notice are written with the change); these handlers parse the press, call the action and show the card.
 """
 
 from __future__ import annotations
@@ -71,7 +73,9 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
-    chat_id = context.person.id
+    if update.effective_chat is None:
+        return
+    chat_id = update.effective_chat.id
     async with context.db.read() as conn:
         waiting = await store.wishes_in_status(conn, lifecycle.WishStatus.PENDING_REVIEW, limit=QUEUE_SHOWN)
         applicants = await applications.pending(conn, "volunteer", limit=QUEUE_SHOWN)
@@ -329,7 +333,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """/pending and the review buttons."""
     return [
         CommandHandler("pending", show_queue),
-        CallbackQueryHandler(show_queue, pattern=r"^pending:list$"),
+        CallbackQueryHandler(show_queue, pattern=callbacks.pattern(Act.PENDING_LIST)),
         CallbackQueryHandler(approve_pressed, pattern=callbacks.pattern(Act.PENDING_APPROVE)),
         CallbackQueryHandler(category_pressed, pattern=callbacks.pattern(Act.PENDING_CATEGORY)),
         CallbackQueryHandler(category_set, pattern=callbacks.pattern(Act.PENDING_SET_CATEGORY)),
@@ -338,7 +342,11 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CallbackQueryHandler(
             stale_press,
             pattern=callbacks.prefix_pattern(
-                Act.PENDING_APPROVE, Act.PENDING_REJECT, Act.PENDING_CATEGORY, Act.PENDING_SET_CATEGORY
+                Act.PENDING_LIST,
+                Act.PENDING_APPROVE,
+                Act.PENDING_REJECT,
+                Act.PENDING_CATEGORY,
+                Act.PENDING_SET_CATEGORY,
             ),
         ),
     ]
