@@ -9,8 +9,6 @@ the Join button; /mywishes shows `joined_section`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.constants import ParseMode
@@ -41,13 +39,14 @@ def _actor(context: TongxinContext) -> Actor:
     return Actor(context.person.id, context.roles)
 
 
-async def offer_similar(update: Update, context: TongxinContext, draft: WishDraft, entered: dict[str, Any]) -> bool:
-    """Show a similar open wish nearby with Join / Submit anyway; False when there is none, or when the
-    person was already shown this one and chose to submit anyway."""
+async def offer_similar(
+    update: Update, context: TongxinContext, draft: WishDraft, offered_before: int | None
+) -> int | None:
+    """Show a similar open wish nearby with Join / Submit anyway and return its id; None when there is
+    none, or when it is the one shown before (`offered_before`) and the person chose to submit anyway."""
     similar = await wish_actions.similar_to(context.env, _actor(context), draft)
-    if similar is None or entered.get("similar_offered") == similar.id:
-        return False
-    entered["similar_offered"] = similar.id
+    if similar is None or similar.id == offered_before:
+        return None
     rows = (
         (Button("similar.button.join", Act.WISH_JOIN, similar.id),),
         (Button("similar.button.submit_anyway", Act.WISH_SUBMIT),),
@@ -58,7 +57,7 @@ async def offer_similar(update: Update, context: TongxinContext, draft: WishDraf
         parse_mode=ParseMode.HTML,
         reply_markup=callbacks.keyboard(rows, context.plain),
     )
-    return True
+    return similar.id
 
 
 async def join_pressed(update: Update, context: TongxinContext) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from telegram import (
@@ -70,11 +71,69 @@ def chat_of(update: Update) -> int:
     return update.effective_chat.id
 
 
-def draft_of(context: TongxinContext) -> dict[str, Any]:
-    """The wish being written (created empty on first use)."""
-    assert context.user_data is not None
-    draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
-    return draft
+@dataclass(frozen=True, slots=True)
+class WishForm:
+    """What the resident has entered in /wish so far. It lives in `user_data` as JSON (`to_json` /
+    `from_json`), so a restart in the middle of the conversation continues where they were."""
+
+    category: str | None = None
+    description: str | None = None
+    area: str | None = None
+    address: str | None = None
+    location: tuple[float, float] | None = None
+    photo: str | None = None
+    phone: str | None = None
+    editing: bool = False  # one field is being changed from the summary: go back to it after
+    similar_offered: int | None = None  # the similar wish already shown (Submit again submits anyway)
+
+    def to_json(self) -> dict[str, Any]:
+        """The form as JSON-serialisable data."""
+        data = asdict(self)
+        data["location"] = list(self.location) if self.location else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> WishForm:
+        """The form back from `to_json` (or from the plain dict drafts stored before it); an unreadable
+        value starts an empty form rather than failing the person's next step."""
+        if not isinstance(data, dict):
+            return cls()
+        texts = {name: data.get(name) for name in ("category", "description", "area", "address", "photo", "phone")}
+        location, offered = data.get("location"), data.get("similar_offered")
+        try:
+            return cls(
+                **{name: value if isinstance(value, str) else None for name, value in texts.items()},
+                location=(float(location[0]), float(location[1])) if location else None,
+                editing=bool(data.get("editing")),
+                similar_offered=offered if isinstance(offered, int) else None,
+            )
+        except (TypeError, ValueError, IndexError):
+            return cls()
+
+    def to_draft(self) -> WishDraft:
+        """The form as the rules take it (the action checks the description again)."""
+        return WishDraft(
+            category=self.category or "other",
+            description=self.description or "",
+            area=self.area,
+            address=self.address,
+            location=self.location,
+            photo_file_id=self.photo,
+            phone=self.phone,
+        )
+
+
+def form_of(context: TongxinContext) -> WishForm:
+    """The wish being written (empty when none is)."""
+    return WishForm.from_json(context.user_data.get(DRAFT) if context.user_data is not None else None)
+
+
+def remember(context: TongxinContext, **changes: Any) -> WishForm:
+    """Change some fields of the wish being written, and keep it."""
+    form = replace(form_of(context), **changes)
+    if context.user_data is not None:
+        context.user_data[DRAFT] = form.to_json()
+    return form
 
 
 def skip_labels(context: TongxinContext) -> set[str]:
@@ -126,7 +185,7 @@ async def start_wish(update: Update, context: TongxinContext) -> int:
     if not await wish_actions.may_submit(context.env, actor_of(context)):
         await context.bot.send_message(chat_of(update), context.t("wish.limit", limit=context.settings.wishes_per_day))
         return ConversationHandler.END
-    context.user_data[DRAFT] = {}
+    context.user_data[DRAFT] = WishForm().to_json()
     await ask_category(update, context)
     return CATEGORY
 
@@ -151,8 +210,7 @@ async def category_chosen(update: Update, context: TongxinContext) -> int:
         await query.answer(context.plain("wish.pick_button"), show_alert=True)
         return CATEGORY
     await query.answer()
-    draft = draft_of(context)
-    draft["category"] = key
+    remember(context, category=key)
     await query.edit_message_text(context.t("wish.category_chosen", category=context.t(f"category.{key}")))
     return await next_step(update, context, DESCRIPTION)
 
@@ -184,7 +242,7 @@ async def description_typed(update: Update, context: TongxinContext) -> int:
             context.t(f"wish.description_{exc.reason}", min=lifecycle.DESCRIPTION_MIN, max=lifecycle.DESCRIPTION_MAX)
         )
         return DESCRIPTION
-    draft_of(context)["description"] = description
+    remember(context, description=description)
     return await next_step(update, context, AREA)
 
 
@@ -217,7 +275,7 @@ async def area_chosen(update: Update, context: TongxinContext) -> int:
         return AREA
     await query.answer()
     area = None if choice == "skip" else areas[int(choice)]
-    draft_of(context)["area"] = area
+    remember(context, area=area)
     await query.edit_message_text(
         context.t("wish.area_chosen", area=html.escape(area) if area else context.t("wish.area_unknown")),
         parse_mode=ParseMode.HTML,
@@ -238,8 +296,7 @@ async def location_shared(update: Update, context: TongxinContext) -> int:
     message = update.effective_message
     assert message is not None
     assert message.location is not None
-    draft = draft_of(context)
-    draft["location"] = [message.location.latitude, message.location.longitude]
+    remember(context, location=(message.location.latitude, message.location.longitude))
     return await next_step(update, context, PHOTO)
 
 
@@ -248,13 +305,11 @@ async def address_typed(update: Update, context: TongxinContext) -> int:
     message = update.effective_message
     assert message is not None
     assert message.text is not None
-    draft = draft_of(context)
     if message.text.strip() in skip_labels(context):
-        draft["address"] = None
-        draft["location"] = None
+        remember(context, address=None, location=None)
         return await next_step(update, context, PHOTO)
     try:
-        draft["address"] = lifecycle.check_text(message.text, lifecycle.ADDRESS_MAX)
+        remember(context, address=lifecycle.check_text(message.text, lifecycle.ADDRESS_MAX))
     except InvalidInput:
         await message.reply_text(context.t("wish.address_too_long", max=lifecycle.ADDRESS_MAX))
         return PLACE
@@ -280,7 +335,7 @@ async def photo_sent(update: Update, context: TongxinContext) -> int:
     message = update.effective_message
     assert message is not None
     assert message.photo
-    draft_of(context)["photo"] = message.photo[-1].file_id
+    remember(context, photo=message.photo[-1].file_id)
     return await next_step(update, context, CONTACT)
 
 
@@ -292,7 +347,7 @@ async def photo_skipped(update: Update, context: TongxinContext) -> int:
     if message.text.strip() not in skip_labels(context):
         await message.reply_text(context.t("wish.photo_expected"))
         return PHOTO
-    draft_of(context)["photo"] = None
+    remember(context, photo=None)
     return await next_step(update, context, CONTACT)
 
 
@@ -317,7 +372,7 @@ async def contact_shared(update: Update, context: TongxinContext) -> int:
     if update.effective_user is None or message.contact.user_id != update.effective_user.id:
         await message.reply_text(context.t("wish.contact_not_own"))
         return CONTACT
-    draft_of(context)["phone"] = message.contact.phone_number[:32]
+    remember(context, phone=message.contact.phone_number[:32])
     return await next_step(update, context, SUMMARY)
 
 
@@ -328,12 +383,12 @@ async def phone_typed(update: Update, context: TongxinContext) -> int:
     assert message.text is not None
     text = message.text.strip()
     if text in skip_labels(context):
-        draft_of(context)["phone"] = None
+        remember(context, phone=None)
         return await next_step(update, context, SUMMARY)
     if not PHONE_PATTERN.match(text):
         await message.reply_text(context.t("wish.phone_invalid"))
         return CONTACT
-    draft_of(context)["phone"] = text
+    remember(context, phone=text)
     return await next_step(update, context, SUMMARY)
 
 
@@ -355,29 +410,28 @@ ASKERS = {
 
 async def next_step(update: Update, context: TongxinContext, state: int) -> int:
     """Ask for the next field, or show the summary again when one field was being edited."""
-    draft = draft_of(context)
-    if draft.get("editing") or state == SUMMARY:
-        draft["editing"] = False
+    if form_of(context).editing or state == SUMMARY:
+        remember(context, editing=False)
         await show_summary(update, context)
         return SUMMARY
     await ASKERS[state](update, context)
     return state
 
 
-def summary_text(context: TongxinContext, draft: dict[str, Any]) -> str:
+def summary_text(context: TongxinContext, form: WishForm) -> str:
     """The draft as the person will check it (HTML)."""
-    parts = [html.escape(draft["address"])] if draft.get("address") else []
-    if draft.get("location"):
+    none = context.t("wish.summary.none")
+    parts = [html.escape(form.address)] if form.address else []
+    if form.location:
         parts.append(context.t("wish.summary.location_shared"))
-    place = " + ".join(parts) or context.t("wish.summary.none")
     return context.t(
         "wish.summary",
-        category=context.t(f"category.{draft.get('category', 'other')}"),
-        description=html.escape(draft.get("description", "")),
-        area=html.escape(draft["area"]) if draft.get("area") else context.t("wish.summary.none"),
-        place=place,
-        photo=context.t("wish.summary.yes") if draft.get("photo") else context.t("wish.summary.none"),
-        phone=html.escape(draft["phone"]) if draft.get("phone") else context.t("wish.summary.none"),
+        category=context.t(f"category.{form.category or 'other'}"),
+        description=html.escape(form.description or ""),
+        area=html.escape(form.area) if form.area else none,
+        place=" + ".join(parts) or none,
+        photo=context.t("wish.summary.yes") if form.photo else none,
+        phone=html.escape(form.phone) if form.phone else none,
     )
 
 
@@ -393,7 +447,7 @@ async def show_summary(update: Update, context: TongxinContext) -> None:
     await context.bot.send_message(chat_id, context.t("wish.summary_intro"), reply_markup=ReplyKeyboardRemove())
     await context.bot.send_message(
         chat_id,
-        summary_text(context, draft_of(context)),
+        summary_text(context, form_of(context)),
         parse_mode=ParseMode.HTML,
         reply_markup=callbacks.keyboard(SUMMARY_BUTTONS, context.plain),
     )
@@ -422,24 +476,10 @@ async def field_chosen(update: Update, context: TongxinContext) -> int:
     assert query is not None
     await query.answer()
     await query.edit_message_reply_markup(None)
-    draft_of(context)["editing"] = True
+    remember(context, editing=True)
     state = FIELDS[press.arg]
     await ASKERS[state](update, context)
     return state
-
-
-def draft_wish(draft: dict[str, Any]) -> WishDraft:
-    """The conversation's draft as the rules take it."""
-    location = draft.get("location")
-    return WishDraft(
-        category=draft.get("category", "other"),
-        description=draft.get("description", ""),
-        area=draft.get("area"),
-        address=draft.get("address"),
-        location=(float(location[0]), float(location[1])) if location else None,
-        photo_file_id=draft.get("photo"),
-        phone=draft.get("phone"),
-    )
 
 
 async def submit_chosen(update: Update, context: TongxinContext) -> int:
@@ -447,9 +487,10 @@ async def submit_chosen(update: Update, context: TongxinContext) -> int:
     query = update.callback_query
     assert query is not None
     assert context.user_data is not None
-    draft = draft_of(context)
-    wish_draft = draft_wish(draft)
-    if await followers.offer_similar(update, context, wish_draft, draft):
+    form = form_of(context)
+    wish_draft = form.to_draft()
+    if (offered := await followers.offer_similar(update, context, wish_draft, form.similar_offered)) is not None:
+        remember(context, similar_offered=offered)
         await query.answer()
         return SUMMARY
     try:
