@@ -3,6 +3,8 @@
 
 The draft lives in `context.user_data["wish_draft"]` as plain JSON, so a restart mid-conversation
 continues where the person was; the wish itself is committed before the bot says it was submitted.
+What a submit, cancel, confirm, rating or "not done yet" sets off (coordinators, the volunteer, the
+followers, the story lead) is the action's (`actions/wishes.py`); these handlers parse, call and reply.
 Diagram: docs/wish.mmd.
 """
 
@@ -10,10 +12,10 @@ from __future__ import annotations
 
 import html
 import re
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from telegram import (
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
     Message,
@@ -31,16 +33,14 @@ from telegram.ext import (
     filters,
 )
 
-from actions import leads
-from actions.buttons import Act, Button
+from actions import wishes as wish_actions
+from actions.buttons import Act, Button, Press
 from bot.context import TongxinContext
-from bot.notify import Notice
+from channels.telegram import callbacks
 from handlers import followers, wish_cards
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from rules import wishes as lifecycle
-from rules.roles import Role
 from rules.wishes import Actor, InvalidInput, WishDraft, wish_ref
-from storage import users
 from storage import wishes as store
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
@@ -65,11 +65,75 @@ def actor_of(context: TongxinContext) -> Actor:
     return Actor(context.person.id, context.roles)
 
 
-def draft_of(context: TongxinContext) -> dict[str, Any]:
-    """The wish being written (created empty on first use)."""
-    assert context.user_data is not None
-    draft: dict[str, Any] = context.user_data.setdefault(DRAFT, {})
-    return draft
+def chat_of(update: Update) -> int:
+    """The chat to answer in (a chat id, not a person id: the two may differ)."""
+    assert update.effective_chat is not None
+    return update.effective_chat.id
+
+
+@dataclass(frozen=True, slots=True)
+class WishForm:
+    """What the resident has entered in /wish so far. It lives in `user_data` as JSON (`to_json` /
+    `from_json`), so a restart in the middle of the conversation continues where they were."""
+
+    category: str | None = None
+    description: str | None = None
+    area: str | None = None
+    address: str | None = None
+    location: tuple[float, float] | None = None
+    photo: str | None = None
+    phone: str | None = None
+    editing: bool = False  # one field is being changed from the summary: go back to it after
+    similar_offered: int | None = None  # the similar wish already shown (Submit again submits anyway)
+
+    def to_json(self) -> dict[str, Any]:
+        """The form as JSON-serialisable data."""
+        data = asdict(self)
+        data["location"] = list(self.location) if self.location else None
+        return data
+
+    @classmethod
+    def from_json(cls, data: object) -> WishForm:
+        """The form back from `to_json` (or from the plain dict drafts stored before it); an unreadable
+        value starts an empty form rather than failing the person's next step."""
+        if not isinstance(data, dict):
+            return cls()
+        texts = {name: data.get(name) for name in ("category", "description", "area", "address", "photo", "phone")}
+        location, offered = data.get("location"), data.get("similar_offered")
+        try:
+            return cls(
+                **{name: value if isinstance(value, str) else None for name, value in texts.items()},
+                location=(float(location[0]), float(location[1])) if location else None,
+                editing=bool(data.get("editing")),
+                similar_offered=offered if isinstance(offered, int) else None,
+            )
+        except (TypeError, ValueError, IndexError):
+            return cls()
+
+    def to_draft(self) -> WishDraft:
+        """The form as the rules take it (the action checks the description again)."""
+        return WishDraft(
+            category=self.category or "other",
+            description=self.description or "",
+            area=self.area,
+            address=self.address,
+            location=self.location,
+            photo_file_id=self.photo,
+            phone=self.phone,
+        )
+
+
+def form_of(context: TongxinContext) -> WishForm:
+    """The wish being written (empty when none is)."""
+    return WishForm.from_json(context.user_data.get(DRAFT) if context.user_data is not None else None)
+
+
+def remember(context: TongxinContext, **changes: Any) -> WishForm:
+    """Change some fields of the wish being written, and keep it."""
+    form = replace(form_of(context), **changes)
+    if context.user_data is not None:
+        context.user_data[DRAFT] = form.to_json()
+    return form
 
 
 def skip_labels(context: TongxinContext) -> set[str]:
@@ -80,16 +144,34 @@ def skip_labels(context: TongxinContext) -> set[str]:
 
 async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict | NotAllowed | NotFound) -> None:
     """Tell the person why a button no longer works (an alert on the button, or a reply)."""
+    alert = update.callback_query is not None
+    say = context.plain if alert else context.t
     if isinstance(exc, NotAllowed):
-        text = context.t("error.not_allowed")
+        text = say("error.not_allowed")
     elif isinstance(exc, NotFound):
-        text = context.t("wish.not_found")
+        text = say("wish.not_found")
     else:
-        text = context.t("wish.stale", status=wish_cards.status_words(context.t, exc.current or ""))
+        text = say("wish.stale", status=wish_cards.status_words(say, exc.current or ""))
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
+
+
+async def stale_press(update: Update, context: TongxinContext) -> None:
+    """A button press this bot could not have sent as it is (forged, garbled or from an old keyboard)."""
+    if (query := update.callback_query) is not None:
+        await query.answer(context.plain("error.stale_button"), show_alert=True)
+
+
+async def press_of(update: Update, context: TongxinContext, *acts: Act) -> Press | None:
+    """The decoded press if it is one of `acts`; otherwise the person is told the button is stale (None)."""
+    query = update.callback_query
+    press = callbacks.decode(query.data) if query is not None else None
+    if press is None or press.act not in acts:
+        await stale_press(update, context)
+        return None
+    return press
 
 
 # --- the /wish conversation -------------------------------------------------------------------------------
@@ -97,49 +179,38 @@ async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict 
 
 async def start_wish(update: Update, context: TongxinContext) -> int:
     """/wish or the /start button: check today's limit, start a fresh draft, ask the category."""
-    assert context.person is not None
     assert context.user_data is not None
     if update.callback_query is not None:
         await update.callback_query.answer()
-    async with context.db.read() as conn:
-        allowed = await lifecycle.may_submit(
-            conn, context.person.id, now=context.now(), daily_limit=context.settings.wishes_per_day
-        )
-    if not allowed:
-        await context.bot.send_message(
-            context.person.id, context.t("wish.limit", limit=context.settings.wishes_per_day)
-        )
+    if not await wish_actions.may_submit(context.env, actor_of(context)):
+        await context.bot.send_message(chat_of(update), context.t("wish.limit", limit=context.settings.wishes_per_day))
         return ConversationHandler.END
-    context.user_data[DRAFT] = {}
-    await ask_category(context)
+    context.user_data[DRAFT] = WishForm().to_json()
+    await ask_category(update, context)
     return CATEGORY
 
 
-async def ask_category(context: TongxinContext) -> None:
+async def ask_category(update: Update, context: TongxinContext) -> None:
     """The categories as buttons, two per row."""
-    assert context.person is not None
-    buttons = [
-        InlineKeyboardButton(context.t(f"category.{key}"), callback_data=f"wish:cat:{key}")
-        for key in context.settings.categories
-    ]
+    buttons = [Button(f"category.{key}", Act.WISH_CATEGORY, arg=key) for key in context.settings.categories]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await context.bot.send_message(
-        context.person.id, context.t("wish.ask_category"), reply_markup=InlineKeyboardMarkup(rows)
+        chat_of(update), context.t("wish.ask_category"), reply_markup=callbacks.keyboard(rows, context.plain)
     )
 
 
 async def category_chosen(update: Update, context: TongxinContext) -> int:
     """Remember the category; go on to the description (or back to the summary when editing)."""
+    if (press := await press_of(update, context, Act.WISH_CATEGORY)) is None or press.arg is None:
+        return CATEGORY
     query = update.callback_query
     assert query is not None
-    assert query.data is not None
-    key = query.data.removeprefix("wish:cat:")
+    key = press.arg
     if key not in context.settings.categories:
-        await query.answer(context.t("wish.pick_button"), show_alert=True)
+        await query.answer(context.plain("wish.pick_button"), show_alert=True)
         return CATEGORY
     await query.answer()
-    draft = draft_of(context)
-    draft["category"] = key
+    remember(context, category=key)
     await query.edit_message_text(context.t("wish.category_chosen", category=context.t(f"category.{key}")))
     return await next_step(update, context, DESCRIPTION)
 
@@ -150,11 +221,10 @@ async def press_a_button(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("wish.pick_button"))
 
 
-async def ask_description(context: TongxinContext) -> None:
+async def ask_description(update: Update, context: TongxinContext) -> None:
     """Ask what help is needed."""
-    assert context.person is not None
     await context.bot.send_message(
-        context.person.id,
+        chat_of(update),
         context.t("wish.ask_description", min=lifecycle.DESCRIPTION_MIN, max=lifecycle.DESCRIPTION_MAX),
         reply_markup=ReplyKeyboardRemove(),
     )
@@ -172,7 +242,7 @@ async def description_typed(update: Update, context: TongxinContext) -> int:
             context.t(f"wish.description_{exc.reason}", min=lifecycle.DESCRIPTION_MIN, max=lifecycle.DESCRIPTION_MAX)
         )
         return DESCRIPTION
-    draft_of(context)["description"] = description
+    remember(context, description=description)
     return await next_step(update, context, AREA)
 
 
@@ -182,33 +252,30 @@ async def description_not_text(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("wish.description_not_text"))
 
 
-async def ask_area(context: TongxinContext) -> None:
+async def ask_area(update: Update, context: TongxinContext) -> None:
     """The district's towns and communities as buttons, and Skip."""
-    assert context.person is not None
-    buttons = [
-        InlineKeyboardButton(area, callback_data=f"wish:area:{index}")
-        for index, area in enumerate(context.settings.areas)
-    ]
+    buttons = [Button(f"={area}", Act.WISH_AREA, arg=str(index)) for index, area in enumerate(context.settings.areas)]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-    rows.append([InlineKeyboardButton(context.t("wish.button.skip"), callback_data="wish:area:skip")])
+    rows.append([Button("wish.button.skip", Act.WISH_AREA, arg="skip")])
     await context.bot.send_message(
-        context.person.id, context.t("wish.ask_area"), reply_markup=InlineKeyboardMarkup(rows)
+        chat_of(update), context.t("wish.ask_area"), reply_markup=callbacks.keyboard(rows, context.plain)
     )
 
 
 async def area_chosen(update: Update, context: TongxinContext) -> int:
     """Remember the area (or none) and ask where exactly."""
+    if (press := await press_of(update, context, Act.WISH_AREA)) is None or press.arg is None:
+        return AREA
     query = update.callback_query
     assert query is not None
-    assert query.data is not None
-    choice = query.data.removeprefix("wish:area:")
+    choice = press.arg
     areas = context.settings.areas
-    if choice != "skip" and not (choice.isdigit() and int(choice) < len(areas)):
-        await query.answer(context.t("wish.pick_button"), show_alert=True)
+    if choice != "skip" and not int(choice) < len(areas):
+        await query.answer(context.plain("wish.pick_button"), show_alert=True)
         return AREA
     await query.answer()
     area = None if choice == "skip" else areas[int(choice)]
-    draft_of(context)["area"] = area
+    remember(context, area=area)
     await query.edit_message_text(
         context.t("wish.area_chosen", area=html.escape(area) if area else context.t("wish.area_unknown")),
         parse_mode=ParseMode.HTML,
@@ -216,12 +283,11 @@ async def area_chosen(update: Update, context: TongxinContext) -> int:
     return await next_step(update, context, PLACE)
 
 
-async def ask_place(context: TongxinContext) -> None:
+async def ask_place(update: Update, context: TongxinContext) -> None:
     """Share a location with the button, type an address, or skip."""
-    assert context.person is not None
     keyboard = share_or_skip(context, "wish.button.share_location", "wish.button.skip", location=True)
     await context.bot.send_message(
-        context.person.id, context.t("wish.ask_place", max=lifecycle.ADDRESS_MAX), reply_markup=keyboard
+        chat_of(update), context.t("wish.ask_place", max=lifecycle.ADDRESS_MAX), reply_markup=keyboard
     )
 
 
@@ -230,8 +296,7 @@ async def location_shared(update: Update, context: TongxinContext) -> int:
     message = update.effective_message
     assert message is not None
     assert message.location is not None
-    draft = draft_of(context)
-    draft["location"] = [message.location.latitude, message.location.longitude]
+    remember(context, location=(message.location.latitude, message.location.longitude))
     return await next_step(update, context, PHOTO)
 
 
@@ -240,13 +305,11 @@ async def address_typed(update: Update, context: TongxinContext) -> int:
     message = update.effective_message
     assert message is not None
     assert message.text is not None
-    draft = draft_of(context)
     if message.text.strip() in skip_labels(context):
-        draft["address"] = None
-        draft["location"] = None
+        remember(context, address=None, location=None)
         return await next_step(update, context, PHOTO)
     try:
-        draft["address"] = lifecycle.check_text(message.text, lifecycle.ADDRESS_MAX)
+        remember(context, address=lifecycle.check_text(message.text, lifecycle.ADDRESS_MAX))
     except InvalidInput:
         await message.reply_text(context.t("wish.address_too_long", max=lifecycle.ADDRESS_MAX))
         return PLACE
@@ -259,13 +322,12 @@ async def place_not_understood(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("wish.place_not_understood"))
 
 
-async def ask_photo(context: TongxinContext) -> None:
+async def ask_photo(update: Update, context: TongxinContext) -> None:
     """A photo helps the volunteer; it is optional."""
-    assert context.person is not None
     keyboard = ReplyKeyboardMarkup(
-        [[KeyboardButton(context.t("wish.button.skip"))]], resize_keyboard=True, one_time_keyboard=True
+        [[KeyboardButton(context.plain("wish.button.skip"))]], resize_keyboard=True, one_time_keyboard=True
     )
-    await context.bot.send_message(context.person.id, context.t("wish.ask_photo"), reply_markup=keyboard)
+    await context.bot.send_message(chat_of(update), context.t("wish.ask_photo"), reply_markup=keyboard)
 
 
 async def photo_sent(update: Update, context: TongxinContext) -> int:
@@ -273,7 +335,7 @@ async def photo_sent(update: Update, context: TongxinContext) -> int:
     message = update.effective_message
     assert message is not None
     assert message.photo
-    draft_of(context)["photo"] = message.photo[-1].file_id
+    remember(context, photo=message.photo[-1].file_id)
     return await next_step(update, context, CONTACT)
 
 
@@ -285,7 +347,7 @@ async def photo_skipped(update: Update, context: TongxinContext) -> int:
     if message.text.strip() not in skip_labels(context):
         await message.reply_text(context.t("wish.photo_expected"))
         return PHOTO
-    draft_of(context)["photo"] = None
+    remember(context, photo=None)
     return await next_step(update, context, CONTACT)
 
 
@@ -296,11 +358,10 @@ async def photo_as_file(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t(key))
 
 
-async def ask_contact(context: TongxinContext) -> None:
+async def ask_contact(update: Update, context: TongxinContext) -> None:
     """Share the phone number with the button (only the claiming volunteer sees it), or skip."""
-    assert context.person is not None
     keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
-    await context.bot.send_message(context.person.id, context.t("wish.ask_contact"), reply_markup=keyboard)
+    await context.bot.send_message(chat_of(update), context.t("wish.ask_contact"), reply_markup=keyboard)
 
 
 async def contact_shared(update: Update, context: TongxinContext) -> int:
@@ -308,11 +369,10 @@ async def contact_shared(update: Update, context: TongxinContext) -> int:
     message = update.effective_message
     assert message is not None
     assert message.contact is not None
-    assert context.person is not None
-    if message.contact.user_id != context.person.id:
+    if update.effective_user is None or message.contact.user_id != update.effective_user.id:
         await message.reply_text(context.t("wish.contact_not_own"))
         return CONTACT
-    draft_of(context)["phone"] = message.contact.phone_number[:32]
+    remember(context, phone=message.contact.phone_number[:32])
     return await next_step(update, context, SUMMARY)
 
 
@@ -323,12 +383,12 @@ async def phone_typed(update: Update, context: TongxinContext) -> int:
     assert message.text is not None
     text = message.text.strip()
     if text in skip_labels(context):
-        draft_of(context)["phone"] = None
+        remember(context, phone=None)
         return await next_step(update, context, SUMMARY)
     if not PHONE_PATTERN.match(text):
         await message.reply_text(context.t("wish.phone_invalid"))
         return CONTACT
-    draft_of(context)["phone"] = text
+    remember(context, phone=text)
     return await next_step(update, context, SUMMARY)
 
 
@@ -350,51 +410,46 @@ ASKERS = {
 
 async def next_step(update: Update, context: TongxinContext, state: int) -> int:
     """Ask for the next field, or show the summary again when one field was being edited."""
-    draft = draft_of(context)
-    if draft.get("editing") or state == SUMMARY:
-        draft["editing"] = False
-        await show_summary(context)
+    if form_of(context).editing or state == SUMMARY:
+        remember(context, editing=False)
+        await show_summary(update, context)
         return SUMMARY
-    await ASKERS[state](context)
+    await ASKERS[state](update, context)
     return state
 
 
-def summary_text(context: TongxinContext, draft: dict[str, Any]) -> str:
+def summary_text(context: TongxinContext, form: WishForm) -> str:
     """The draft as the person will check it (HTML)."""
-    parts = [html.escape(draft["address"])] if draft.get("address") else []
-    if draft.get("location"):
+    none = context.t("wish.summary.none")
+    parts = [html.escape(form.address)] if form.address else []
+    if form.location:
         parts.append(context.t("wish.summary.location_shared"))
-    place = " + ".join(parts) or context.t("wish.summary.none")
     return context.t(
         "wish.summary",
-        category=context.t(f"category.{draft.get('category', 'other')}"),
-        description=html.escape(draft.get("description", "")),
-        area=html.escape(draft["area"]) if draft.get("area") else context.t("wish.summary.none"),
-        place=place,
-        photo=context.t("wish.summary.yes") if draft.get("photo") else context.t("wish.summary.none"),
-        phone=html.escape(draft["phone"]) if draft.get("phone") else context.t("wish.summary.none"),
+        category=context.t(f"category.{form.category or 'other'}"),
+        description=html.escape(form.description or ""),
+        area=html.escape(form.area) if form.area else none,
+        place=" + ".join(parts) or none,
+        photo=context.t("wish.summary.yes") if form.photo else none,
+        phone=html.escape(form.phone) if form.phone else none,
     )
 
 
-async def show_summary(context: TongxinContext) -> None:
+SUMMARY_BUTTONS = (
+    (Button("wish.button.submit", Act.WISH_SUBMIT),),
+    (Button("wish.button.edit", Act.WISH_EDIT), Button("wish.button.discard", Act.WISH_DISCARD)),
+)
+
+
+async def show_summary(update: Update, context: TongxinContext) -> None:
     """Clear the reply keyboard, then show the draft with Submit / Edit / Cancel."""
-    assert context.person is not None
+    chat_id = chat_of(update)
+    await context.bot.send_message(chat_id, context.t("wish.summary_intro"), reply_markup=ReplyKeyboardRemove())
     await context.bot.send_message(
-        context.person.id, context.t("wish.summary_intro"), reply_markup=ReplyKeyboardRemove()
-    )
-    await context.bot.send_message(
-        context.person.id,
-        summary_text(context, draft_of(context)),
+        chat_id,
+        summary_text(context, form_of(context)),
         parse_mode=ParseMode.HTML,
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton(context.t("wish.button.submit"), callback_data="wish:submit")],
-                [
-                    InlineKeyboardButton(context.t("wish.button.edit"), callback_data="wish:edit"),
-                    InlineKeyboardButton(context.t("wish.button.discard"), callback_data="wish:discard"),
-                ],
-            ]
-        ),
+        reply_markup=callbacks.keyboard(SUMMARY_BUTTONS, context.plain),
     )
 
 
@@ -403,76 +458,54 @@ async def edit_chosen(update: Update, context: TongxinContext) -> int:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    buttons = [
-        InlineKeyboardButton(context.t(f"wish.field.{name}"), callback_data=f"wish:field:{name}") for name in FIELDS
-    ]
-    await query.edit_message_reply_markup(InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, 6, 3)]))
+    buttons = [Button(f"wish.field.{name}", Act.WISH_FIELD, arg=name) for name in FIELDS]
+    await query.edit_message_reply_markup(
+        callbacks.keyboard([buttons[i : i + 3] for i in range(0, 6, 3)], context.plain)
+    )
     return SUMMARY
 
 
 async def field_chosen(update: Update, context: TongxinContext) -> int:
     """Ask again for one field; the others stay as they are."""
+    if (press := await press_of(update, context, Act.WISH_FIELD)) is None:
+        return SUMMARY
+    if press.arg not in FIELDS:
+        await stale_press(update, context)
+        return SUMMARY
     query = update.callback_query
     assert query is not None
-    assert query.data is not None
-    name = query.data.removeprefix("wish:field:")
-    if name not in FIELDS:
-        await query.answer()
-        return SUMMARY
     await query.answer()
     await query.edit_message_reply_markup(None)
-    draft_of(context)["editing"] = True
-    state = FIELDS[name]
-    await ASKERS[state](context)
+    remember(context, editing=True)
+    state = FIELDS[press.arg]
+    await ASKERS[state](update, context)
     return state
 
 
 async def submit_chosen(update: Update, context: TongxinContext) -> int:
-    """Commit the wish, then tell the person its reference (and coordinators that one waits)."""
+    """Submit the wish (after offering a similar one to join, once), then tell the person its reference."""
     query = update.callback_query
     assert query is not None
-    assert context.person is not None
     assert context.user_data is not None
-    draft = draft_of(context)
-    location = draft.get("location")
-    wish_draft = WishDraft(
-        category=draft.get("category", "other"),
-        description=draft.get("description", ""),
-        area=draft.get("area"),
-        address=draft.get("address"),
-        location=(float(location[0]), float(location[1])) if location else None,
-        photo_file_id=draft.get("photo"),
-        phone=draft.get("phone"),
-    )
-    if await followers.offer_similar(context, wish_draft, draft):
+    form = form_of(context)
+    wish_draft = form.to_draft()
+    if (offered := await followers.offer_similar(update, context, wish_draft, form.similar_offered)) is not None:
+        remember(context, similar_offered=offered)
         await query.answer()
         return SUMMARY
     try:
-        async with context.db.write() as conn:
-            wish = await lifecycle.submit_wish(
-                conn,
-                wish_draft,
-                resident_id=context.person.id,
-                now=context.now(),
-                review=context.settings.wish_review,
-                daily_limit=context.settings.wishes_per_day,
-            )
+        submitted = await wish_actions.submit(context.env, actor_of(context), wish_draft)
     except LimitReached:
-        await query.answer(context.t("wish.limit", limit=context.settings.wishes_per_day), show_alert=True)
+        await query.answer(context.plain("wish.limit", limit=context.settings.wishes_per_day), show_alert=True)
         return SUMMARY
     except InvalidInput:
-        await query.answer(context.t("wish.pick_button"), show_alert=True)
+        await query.answer(context.plain("wish.pick_button"), show_alert=True)
         return SUMMARY
     await query.answer()
     await query.edit_message_reply_markup(None)
-    reviewed = wish.status == lifecycle.WishStatus.PENDING_REVIEW
-    await context.bot.send_message(
-        context.person.id,
-        context.t("wish.submitted_review" if reviewed else "wish.submitted_open", ref=wish_ref(wish.ref_no)),
-    )
+    key = "wish.submitted_review" if submitted.awaiting_review else "wish.submitted_open"
+    await context.bot.send_message(chat_of(update), context.t(key, ref=wish_ref(submitted.wish.ref_no)))
     context.user_data.pop(DRAFT, None)
-    if reviewed:
-        await tell_coordinators(context, wish)
     return ConversationHandler.END
 
 
@@ -488,26 +521,7 @@ async def similar_joined(update: Update, context: TongxinContext) -> int:
 async def coordinator_ids(context: TongxinContext) -> list[int]:
     """Coordinators, and admins who have ever written to the bot (Telegram refuses chats never opened)."""
     async with context.db.read() as conn:
-        ids = set(await users.ids_with_role(conn, Role.COORDINATOR))
-        for admin_id in context.settings.admin_ids:
-            try:
-                await users.get_user(conn, admin_id)
-            except NotFound:
-                continue
-            ids.add(admin_id)
-    return sorted(ids)
-
-
-async def tell_coordinators(context: TongxinContext, wish: store.Wish) -> None:
-    """A new wish waits for review: every coordinator gets a notice with a button to /pending."""
-    coordinators = await coordinator_ids(context)
-    notice = Notice(
-        "pending.notice_new_wish",
-        {"ref": wish_ref(wish.ref_no), "category_key": f"category.{wish.category}"},
-        ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
-    )
-    for user_id in coordinators:
-        await context.notifier.notify(user_id, notice, lane="normal", dedupe_key=f"wish-pending:{wish.id}:{user_id}")
+        return await wish_actions.coordinator_ids(conn, context.settings.admin_ids)
 
 
 async def discard_chosen(update: Update, context: TongxinContext) -> int:
@@ -518,7 +532,7 @@ async def discard_chosen(update: Update, context: TongxinContext) -> int:
     await query.answer()
     await query.edit_message_reply_markup(None)
     context.user_data.pop(DRAFT, None)
-    await context.bot.send_message(query.from_user.id, context.t("cancel.done"))
+    await context.bot.send_message(chat_of(update), context.t("cancel.done"))
     return ConversationHandler.END
 
 
@@ -532,7 +546,7 @@ async def cancel(update: Update, context: TongxinContext) -> int:
     """/cancel: drop the draft and the keyboard."""
     if context.user_data is not None:
         context.user_data.pop(DRAFT, None)
-        context.user_data.pop("wish_notyet", None)
+        context.user_data.pop(NOT_YET, None)
     if (message := update.effective_message) is not None:
         await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
     return ConversationHandler.END
@@ -547,11 +561,11 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
     return ConversationHandler(
         entry_points=[
             CommandHandler("wish", start_wish),
-            CallbackQueryHandler(start_wish, pattern=r"^wish:new$"),
+            CallbackQueryHandler(start_wish, pattern=callbacks.pattern(Act.WISH_NEW)),
         ],
         states={
             CATEGORY: [
-                CallbackQueryHandler(category_chosen, pattern=r"^wish:cat:"),
+                CallbackQueryHandler(category_chosen, pattern=callbacks.pattern(Act.WISH_CATEGORY)),
                 MessageHandler(other, press_a_button),
             ],
             DESCRIPTION: [
@@ -559,7 +573,7 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
                 MessageHandler(other, description_not_text),
             ],
             AREA: [
-                CallbackQueryHandler(area_chosen, pattern=r"^wish:area:"),
+                CallbackQueryHandler(area_chosen, pattern=callbacks.pattern(Act.WISH_AREA)),
                 MessageHandler(other, press_a_button),
             ],
             PLACE: [
@@ -578,11 +592,11 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
                 MessageHandler(other, contact_not_understood),
             ],
             SUMMARY: [
-                CallbackQueryHandler(submit_chosen, pattern=r"^wish:submit$"),
-                CallbackQueryHandler(similar_joined, pattern=r"^wish:join:\d+$"),
-                CallbackQueryHandler(edit_chosen, pattern=r"^wish:edit$"),
-                CallbackQueryHandler(field_chosen, pattern=r"^wish:field:"),
-                CallbackQueryHandler(discard_chosen, pattern=r"^wish:discard$"),
+                CallbackQueryHandler(submit_chosen, pattern=callbacks.pattern(Act.WISH_SUBMIT)),
+                CallbackQueryHandler(similar_joined, pattern=callbacks.pattern(Act.WISH_JOIN)),
+                CallbackQueryHandler(edit_chosen, pattern=callbacks.pattern(Act.WISH_EDIT)),
+                CallbackQueryHandler(field_chosen, pattern=callbacks.pattern(Act.WISH_FIELD)),
+                CallbackQueryHandler(discard_chosen, pattern=callbacks.pattern(Act.WISH_DISCARD)),
                 MessageHandler(other, summary_waits),
             ],
         },
@@ -595,32 +609,31 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
 
 # --- /mywishes and the resident's buttons ----------------------------------------------------------------
 
+NOT_YET = "wish_notyet"
+
 
 def resident_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMarkup | None:
     """The actions this wish's status allows its resident."""
-    rows: list[list[InlineKeyboardButton]] = []
+    rows: list[list[Button]] = []
     actions = lifecycle.resident_actions(wish)
     if lifecycle.WishAction.CONFIRM in actions:
         rows.append(
             [
-                InlineKeyboardButton(context.t("wish.button.confirm"), callback_data=f"wish:confirm:{wish.id}"),
-                InlineKeyboardButton(context.t("wish.button.not_yet"), callback_data=f"wish:notyet:{wish.id}"),
+                Button("wish.button.confirm", Act.WISH_CONFIRM, wish.id),
+                Button("wish.button.not_yet", Act.WISH_NOT_YET, wish.id),
             ]
         )
     if lifecycle.WishAction.CANCEL in actions:
-        rows.append(
-            [InlineKeyboardButton(context.t("wish.button.cancel_wish"), callback_data=f"wish:cancel:{wish.id}")]
-        )
+        rows.append([Button("wish.button.cancel_wish", Act.WISH_CANCEL, wish.id)])
     if lifecycle.can_rate(wish) and wish.rating is None:
         rows.append(rating_buttons(wish.id))
-    return InlineKeyboardMarkup(rows) if rows else None
+    return callbacks.keyboard(rows, context.plain) if rows else None
 
 
-def rating_buttons(wish_id: int) -> list[InlineKeyboardButton]:
+def rating_buttons(wish_id: int) -> list[Button]:
     """1–5 stars."""
     return [
-        InlineKeyboardButton(f"{n}⭐", callback_data=f"wish:rate:{wish_id}:{n}")
-        for n in range(lifecycle.RATING_MIN, lifecycle.RATING_MAX + 1)
+        Button(f"={n}⭐", Act.WISH_RATE, wish_id, str(n)) for n in range(lifecycle.RATING_MIN, lifecycle.RATING_MAX + 1)
     ]
 
 
@@ -629,15 +642,14 @@ async def list_my_wishes(update: Update, context: TongxinContext) -> None:
     message = update.effective_message
     if message is None or context.person is None:
         return
-    async with context.db.read() as conn:
-        mine = await store.wishes_of_resident(conn, context.person.id, limit=MYWISHES_SHOWN)
-    joined = await followers.joined_section(context)
-    if not mine and joined is None:
+    mine = await wish_actions.mine(context.env, actor_of(context))
+    joined = followers.joined_section(context, mine.joined)
+    if not mine.wishes and joined is None:
         await message.reply_text(context.t("wish.mine.none"))
         return
-    if mine:
-        await message.reply_text(context.t("wish.mine.title", count=len(mine)))
-    for wish in mine:
+    if mine.wishes:
+        await message.reply_text(context.t("wish.mine.title", count=len(mine.wishes)))
+    for wish in mine.wishes:
         await message.reply_text(
             wish_cards.resident_card(context.t, wish),
             parse_mode=ParseMode.HTML,
@@ -648,7 +660,10 @@ async def list_my_wishes(update: Update, context: TongxinContext) -> None:
 
 
 def wish_id_from(data: str | None, position: int = 2) -> int | None:
-    """The wish id inside callback data such as `wish:cancel:42` (never trusted beyond being a number)."""
+    """The wish id inside callback data such as `wish:cancel:42` (never trusted beyond being a number).
+
+    Kept only for handlers not yet on `channels.telegram.callbacks` (handlers/volunteers.py); new code decodes
+    presses with `callbacks.decode`."""
     parts = (data or "").split(":")
     return int(parts[position]) if len(parts) > position and parts[position].isdigit() else None
 
@@ -669,150 +684,87 @@ async def show_updated(update: Update, context: TongxinContext, wish: store.Wish
 
 
 async def cancel_pressed(update: Update, context: TongxinContext) -> None:
-    """The resident withdraws a wish; a volunteer who had claimed it is told."""
-    query = update.callback_query
-    if query is None or (wish_id := wish_id_from(query.data)) is None:
+    """The resident withdraws a wish (the action tells a volunteer who had claimed it, and the followers)."""
+    if (press := await press_of(update, context, Act.WISH_CANCEL)) is None:
         return
     try:
-        async with context.db.write() as conn:
-            before = await store.get_wish(conn, wish_id)
-            wish = await lifecycle.cancel_wish(conn, wish_id, actor=actor_of(context), now=context.now())
+        changed = await wish_actions.cancel(context.env, actor_of(context), press.id)
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return
-    await query.answer(context.t("wish.cancelled"))
-    await show_updated(update, context, wish)
-    await followers.tell_followers(context, wish)
-    if before.claimed_by is not None:
-        await context.notifier.notify(
-            before.claimed_by,
-            Notice("task.notice_cancelled", {"ref": wish_ref(wish.ref_no)}),
-            lane="urgent",
-            dedupe_key=f"wish-cancelled:{wish.id}",
-        )
+    assert update.callback_query is not None
+    await update.callback_query.answer(context.plain("wish.cancelled"))
+    await show_updated(update, context, changed.wish)
 
 
 async def confirm_pressed(update: Update, context: TongxinContext) -> None:
-    """ "It's done — thank you": the hours count; ask for a rating; thank the volunteer."""
-    query = update.callback_query
-    if query is None or (wish_id := wish_id_from(query.data)) is None:
+    """ "It's done — thank you": the hours count; ask for a rating (the action thanks the volunteer)."""
+    if (press := await press_of(update, context, Act.WISH_CONFIRM)) is None:
         return
     try:
-        async with context.db.write() as conn:
-            wish = await lifecycle.confirm_wish(conn, wish_id, actor=actor_of(context), now=context.now())
+        confirmed = await wish_actions.confirm(context.env, actor_of(context), press.id)
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return
-    await query.answer()
-    await show_updated(update, context, wish, "wish.confirmed_rate")
-    await followers.tell_followers(context, wish)
-    if wish.claimed_by is not None:
-        await context.notifier.notify(
-            wish.claimed_by,
-            Notice(
-                "task.notice_confirmed",
-                {"ref": wish_ref(wish.ref_no), "hours": wish_cards.format_hours(wish.hours or 0)},
-            ),
-            lane="normal",
-            dedupe_key=f"wish-confirmed:{wish.id}",
-        )
-        if wish.proof_file_id:
-            # One case across the centres: the proof photo may become a story lead, if the volunteer agrees.
-            # (Interim until the wishes conversion writes it in the confirming transaction.)
-            async with context.db.write() as conn:
-                await leads.offer_story_lead(conn, wish, now=context.now())
-            context.env.wake()
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    await show_updated(update, context, confirmed.wish, "wish.confirmed_rate")
 
 
 async def rate_pressed(update: Update, context: TongxinContext) -> None:
-    """A 1–5 rating of a confirmed wish; the volunteer hears about it."""
-    query = update.callback_query
-    if query is None or (wish_id := wish_id_from(query.data)) is None:
-        return
-    rating = wish_id_from(query.data, 3)
-    if rating is None:
-        await query.answer()
+    """A 1–5 rating of a confirmed wish (the action tells the volunteer)."""
+    if (press := await press_of(update, context, Act.WISH_RATE)) is None or press.arg is None:
         return
     try:
-        async with context.db.write() as conn:
-            wish = await lifecycle.rate_wish(conn, wish_id, actor=actor_of(context), now=context.now(), rating=rating)
+        changed = await wish_actions.rate(context.env, actor_of(context), press.id, int(press.arg))
     except InvalidInput:
-        await query.answer()
+        await stale_press(update, context)
         return
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return
-    await query.answer(context.t("wish.rated"))
-    await show_updated(update, context, wish, "wish.rated")
-    if wish.claimed_by is not None:
-        await context.notifier.notify(
-            wish.claimed_by,
-            Notice("task.notice_rated", {"ref": wish_ref(wish.ref_no), "rating": rating}),
-            lane="normal",
-            dedupe_key=f"wish-rated:{wish.id}:{rating}",
-        )
+    assert update.callback_query is not None
+    await update.callback_query.answer(context.plain("wish.rated"))
+    await show_updated(update, context, changed.wish, "wish.rated")
 
 
 async def not_yet_pressed(update: Update, context: TongxinContext) -> int:
     """ "Not done yet": check it still can be said, then ask what is missing."""
-    query = update.callback_query
-    assert query is not None
     assert context.user_data is not None
-    if (wish_id := wish_id_from(query.data)) is None:
-        await query.answer()
+    if (press := await press_of(update, context, Act.WISH_NOT_YET)) is None:
         return ConversationHandler.END
     try:
-        async with context.db.read() as conn:
-            wish = await store.get_wish(conn, wish_id)
-        lifecycle.ensure_allowed(wish, lifecycle.WishAction.REOPEN, actor_of(context))
+        wish = await wish_actions.check_not_yet(context.env, actor_of(context), press.id)
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return ConversationHandler.END
-    await query.answer()
-    context.user_data["wish_notyet"] = wish_id
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    context.user_data[NOT_YET] = wish.id
     await context.bot.send_message(
-        query.from_user.id, context.t("wish.ask_not_yet_note", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
+        chat_of(update), context.t("wish.ask_not_yet_note", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
     )
     return ANSWER
 
 
 async def not_yet_note_typed(update: Update, context: TongxinContext) -> int:
-    """Send the wish back to its volunteer with the resident's note."""
+    """Send the wish back to its volunteer with the resident's note (the action tells the volunteer)."""
     message = update.effective_message
     assert message is not None
     assert message.text is not None
     assert context.user_data is not None
+    wish_id = int(context.user_data.get(NOT_YET, 0))
     try:
-        note = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
+        changed = await wish_actions.not_yet(context.env, actor_of(context), wish_id, message.text)
     except InvalidInput:
         await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
         return ANSWER
-    wish_id = int(context.user_data.get("wish_notyet", 0))
-    try:
-        async with context.db.write() as conn:
-            wish = await lifecycle.reopen_wish(conn, wish_id, actor=actor_of(context), now=context.now(), note=note)
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
-        context.user_data.pop("wish_notyet", None)
+        context.user_data.pop(NOT_YET, None)
         return ConversationHandler.END
-    context.user_data.pop("wish_notyet", None)
-    await message.reply_text(context.t("wish.not_yet_sent", ref=wish_ref(wish.ref_no)))
-    if wish.claimed_by is not None:
-        await context.notifier.notify(
-            wish.claimed_by,
-            Notice(
-                "task.notice_not_yet",
-                {"ref": wish_ref(wish.ref_no), "note": note},
-                (
-                    (
-                        Button("task.button.done", Act.TASK_DONE, wish.id),
-                        Button("task.button.release", Act.TASK_RELEASE, wish.id),
-                    ),
-                ),
-            ),
-            lane="urgent",
-            dedupe_key=f"wish-notyet:{wish.id}:{wish.updated_at.isoformat()}",
-        )
+    context.user_data.pop(NOT_YET, None)
+    await message.reply_text(context.t("wish.not_yet_sent", ref=wish_ref(changed.wish.ref_no)))
     return ConversationHandler.END
 
 
@@ -826,7 +778,7 @@ def not_yet_conversation() -> ConversationHandler[TongxinContext]:
     """ "Not done yet" → the resident's note → back to the volunteer."""
     return typed_answer(
         name="wish_not_yet",
-        pattern=r"^wish:notyet:\d+$",
+        pattern=callbacks.pattern(Act.WISH_NOT_YET),
         asked=not_yet_pressed,
         answered=not_yet_note_typed,
         not_text=note_not_text,
@@ -839,11 +791,29 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
     return [wish_conversation(), not_yet_conversation()]  # type: ignore[list-item]
 
 
+# Every button of a resident's wish; a press of one that reaches the last handler below is stale or forged.
+RESIDENT_ACTS = (
+    Act.WISH_NEW,
+    Act.WISH_CATEGORY,
+    Act.WISH_AREA,
+    Act.WISH_SUBMIT,
+    Act.WISH_EDIT,
+    Act.WISH_FIELD,
+    Act.WISH_DISCARD,
+    Act.WISH_JOIN,
+    Act.WISH_CONFIRM,
+    Act.WISH_NOT_YET,
+    Act.WISH_CANCEL,
+    Act.WISH_RATE,
+)
+
+
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """/mywishes and the resident's buttons on their wishes."""
+    """/mywishes and the resident's buttons on their wishes; then an answer for stale or forged presses."""
     return [
         CommandHandler("mywishes", list_my_wishes),
-        CallbackQueryHandler(cancel_pressed, pattern=r"^wish:cancel:\d+$"),
-        CallbackQueryHandler(confirm_pressed, pattern=r"^wish:confirm:\d+$"),
-        CallbackQueryHandler(rate_pressed, pattern=r"^wish:rate:\d+:\d$"),
+        CallbackQueryHandler(cancel_pressed, pattern=callbacks.pattern(Act.WISH_CANCEL)),
+        CallbackQueryHandler(confirm_pressed, pattern=callbacks.pattern(Act.WISH_CONFIRM)),
+        CallbackQueryHandler(rate_pressed, pattern=callbacks.pattern(Act.WISH_RATE)),
+        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(*RESIDENT_ACTS)),
     ]

@@ -2,7 +2,9 @@
 Change category) and volunteer applications (Approve, Reject with a reason), in one place.
 
 Every button checks the coordinator role again and goes through the lifecycle rules, so a second
-coordinator pressing the same button gets "already handled" and nothing changes twice.
+coordinator pressing the same button gets "already handled" and nothing changes twice. Approving,
+rejecting and recategorising a wish are actions (`actions/wishes.py`: the audit entry and the resident's
+notice are written with the change); these handlers parse the press, call the action and show the card.
 """
 
 from __future__ import annotations
@@ -20,17 +22,20 @@ from telegram.ext import (
     filters,
 )
 
+from actions import wishes as wish_actions
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
+from channels.telegram import callbacks
 from handlers import wish_cards
 from handlers.access import require
 from handlers.basics import refresh_menu_of
 from handlers.prompts import ANSWER, typed_answer
-from handlers.residents import actor_of, conflict_reply
+from handlers.residents import actor_of, conflict_reply, press_of, stale_press
 from rules import wishes as lifecycle
 from rules.applications import ApplicationAction
 from rules.roles import Role
-from rules.wishes import InvalidInput, wish_ref
+from rules.wishes import InvalidInput
 from storage import applications, audit, users
 from storage import volunteers as profiles
 from storage import wishes as store
@@ -43,15 +48,14 @@ NOT_COMMAND = ~filters.COMMAND
 
 def wish_review_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMarkup:
     """Approve / Reject / Change category for a pending wish."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(context.t("pending.button.approve"), callback_data=f"pending:approve:{wish.id}"),
-                InlineKeyboardButton(context.t("pending.button.reject"), callback_data=f"pending:reject:{wish.id}"),
-            ],
-            [InlineKeyboardButton(context.t("pending.button.category"), callback_data=f"pending:cat:{wish.id}")],
-        ]
+    rows = (
+        (
+            Button("pending.button.approve", Act.PENDING_APPROVE, wish.id),
+            Button("pending.button.reject", Act.PENDING_REJECT, wish.id),
+        ),
+        (Button("pending.button.category", Act.PENDING_CATEGORY, wish.id),),
     )
+    return callbacks.keyboard(rows, context.plain)
 
 
 def wish_review_card(context: TongxinContext, wish: store.Wish) -> str:
@@ -69,7 +73,9 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
-    chat_id = context.person.id
+    if update.effective_chat is None:
+        return
+    chat_id = update.effective_chat.id
     async with context.db.read() as conn:
         waiting = await store.wishes_in_status(conn, lifecycle.WishStatus.PENDING_REVIEW, limit=QUEUE_SHOWN)
         applicants = await applications.pending(conn, "volunteer", limit=QUEUE_SHOWN)
@@ -127,81 +133,62 @@ def numbers_in(data: str | None, pattern: str) -> tuple[int, ...] | None:
 
 
 async def approve_pressed(update: Update, context: TongxinContext) -> None:
-    """Approve a wish: volunteers can see it now; the resident is told."""
-    query = update.callback_query
-    if query is None or not await require(update, context, Role.COORDINATOR) or context.person is None:
+    """Approve a wish: volunteers can see it now (the action tells the resident)."""
+    if not await require(update, context, Role.COORDINATOR) or context.person is None:
         return
-    if (ids := numbers_in(query.data, r"pending:approve:(\d+)")) is None:
-        await query.answer()
+    if (press := await press_of(update, context, Act.PENDING_APPROVE)) is None:
         return
-    now = context.now()
     try:
-        async with context.db.write() as conn:
-            wish = await lifecycle.approve_wish(conn, ids[0], actor=actor_of(context), now=now)
-            await audit.record(
-                conn, actor_id=context.person.id, action="wish.approve", subject=wish_ref(wish.ref_no), now=now
-            )
+        approved = await wish_actions.approve(context.env, actor_of(context), press.id)
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return
-    await query.answer(context.t("pending.approved_short"))
+    query = update.callback_query
+    assert query is not None
+    await query.answer(context.plain("pending.approved_short"))
     await query.edit_message_text(
-        wish_review_card(context, wish)
+        wish_review_card(context, approved.wish)
         + "\n\n"
         + context.t("pending.approved_by", name=html.escape(context.person.first_name)),
         parse_mode=ParseMode.HTML,
-    )
-    await context.notifier.notify(
-        wish.resident_id,
-        Notice("wish.notice_approved", {"ref": wish_ref(wish.ref_no)}),
-        lane="normal",
-        dedupe_key=f"wish-approved:{wish.id}",
     )
 
 
 async def category_pressed(update: Update, context: TongxinContext) -> None:
     """Offer the categories for this wish."""
+    if not await require(update, context, Role.COORDINATOR):
+        return
+    if (press := await press_of(update, context, Act.PENDING_CATEGORY)) is None:
+        return
     query = update.callback_query
-    if query is None or not await require(update, context, Role.COORDINATOR):
-        return
-    if (ids := numbers_in(query.data, r"pending:cat:(\d+)")) is None:
-        await query.answer()
-        return
+    assert query is not None
     await query.answer()
     buttons = [
-        InlineKeyboardButton(context.t(f"category.{key}"), callback_data=f"pending:setcat:{ids[0]}:{key}")
-        for key in context.settings.categories
+        Button(f"category.{key}", Act.PENDING_SET_CATEGORY, press.id, key) for key in context.settings.categories
     ]
-    await query.edit_message_reply_markup(InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)]))
+    await query.edit_message_reply_markup(
+        callbacks.keyboard([buttons[i : i + 2] for i in range(0, len(buttons), 2)], context.plain)
+    )
 
 
 async def category_set(update: Update, context: TongxinContext) -> None:
     """File the wish under the chosen category and show its card again."""
-    query = update.callback_query
-    if query is None or not await require(update, context, Role.COORDINATOR) or context.person is None:
+    if not await require(update, context, Role.COORDINATOR):
         return
-    match = re.fullmatch(r"pending:setcat:(\d+):([a-z_]+)", query.data or "")
-    if match is None or match.group(2) not in context.settings.categories:
-        await query.answer()
+    if (press := await press_of(update, context, Act.PENDING_SET_CATEGORY)) is None or press.arg is None:
         return
-    now = context.now()
     try:
-        async with context.db.write() as conn:
-            wish = await lifecycle.change_category(
-                conn, int(match.group(1)), match.group(2), actor=actor_of(context), now=now
-            )
-            await audit.record(
-                conn,
-                actor_id=context.person.id,
-                action="wish.category",
-                subject=wish_ref(wish.ref_no),
-                now=now,
-                detail=wish.category,
-            )
+        changed = await wish_actions.recategorize(context.env, actor_of(context), press.id, press.arg)
+    except InvalidInput:
+        await stale_press(update, context)
+        return
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return
-    await query.answer(context.t("pending.category_changed"))
+    query = update.callback_query
+    assert query is not None
+    wish = changed.wish
+    await query.answer(context.plain("pending.category_changed"))
     buttons = wish_review_buttons(context, wish) if wish.status == lifecycle.WishStatus.PENDING_REVIEW else None
     await query.edit_message_text(wish_review_card(context, wish), parse_mode=ParseMode.HTML, reply_markup=buttons)
 
@@ -245,18 +232,16 @@ async def reject_pressed(update: Update, context: TongxinContext) -> int:
     assert context.user_data is not None
     if not await require(update, context, Role.COORDINATOR) or context.person is None:
         return ConversationHandler.END
-    match = re.fullmatch(r"pending:(reject|vreject):(\d+)", query.data or "")
-    if match is None:
-        await query.answer()
+    if (press := await press_of(update, context, Act.PENDING_REJECT, Act.PENDING_VOLUNTEER_REJECT)) is None:
         return ConversationHandler.END
-    kind, item_id = ("wish" if match.group(1) == "reject" else "application"), int(match.group(2))
+    kind, item_id = ("wish" if press.act is Act.PENDING_REJECT else "application"), press.id
     try:
-        async with context.db.read() as conn:
-            if kind == "wish":
-                wish = await store.get_wish(conn, item_id)
-                lifecycle.ensure_allowed(wish, lifecycle.WishAction.REJECT, actor_of(context))
-            elif (await applications.get_application(conn, item_id)).status != "pending":
-                raise Conflict(current="decided")
+        if kind == "wish":
+            await wish_actions.check_reject(context.env, actor_of(context), item_id)
+        else:
+            async with context.db.read() as conn:
+                if (await applications.get_application(conn, item_id)).status != "pending":
+                    raise Conflict(current="decided")
     except (Conflict, NotAllowed, NotFound) as exc:
         if kind == "application":
             await query.answer(context.t("pending.already_decided"), show_alert=True)
@@ -282,25 +267,25 @@ async def reason_typed(update: Update, context: TongxinContext) -> int:
         await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
         return ANSWER
     kind, item_id = context.user_data.pop(REJECTING, ["", 0])
+    if kind == "wish":
+        try:
+            await wish_actions.reject(context.env, actor_of(context), int(item_id), reason)
+        except (Conflict, NotAllowed, NotFound) as exc:
+            await conflict_reply(update, context, exc)
+            return ConversationHandler.END
+        await message.reply_text(context.t("pending.rejected"))
+        return ConversationHandler.END
     now = context.now()
     try:
         async with context.db.write() as conn:
-            if kind == "wish":
-                wish = await lifecycle.reject_wish(conn, int(item_id), actor=actor_of(context), now=now, reason=reason)
-                recipient, notice = (
-                    wish.resident_id,
-                    Notice("wish.notice_rejected", {"ref": wish_ref(wish.ref_no), "reason": reason}),
-                )
-                subject = wish_ref(wish.ref_no)
-            else:
-                application = await applications.transition(
-                    conn, int(item_id), ApplicationAction.REJECT, actor_id=context.person.id, now=now, note=reason
-                )
-                recipient, notice = (
-                    application.user_id,
-                    Notice("volunteer.notice_rejected", {"reason": reason}),
-                )
-                subject = str(application.user_id)
+            application = await applications.transition(
+                conn, int(item_id), ApplicationAction.REJECT, actor_id=context.person.id, now=now, note=reason
+            )
+            recipient, notice = (
+                application.user_id,
+                Notice("volunteer.notice_rejected", {"reason": reason}),
+            )
+            subject = str(application.user_id)
             await audit.record(
                 conn, actor_id=context.person.id, action=f"{kind}.reject", subject=subject, now=now, detail=reason
             )
@@ -331,7 +316,7 @@ def reject_conversation() -> ConversationHandler[TongxinContext]:
     """Reject → reason → the person is told."""
     return typed_answer(
         name="review_reject",
-        pattern=r"^pending:v?reject:\d+$",
+        pattern=callbacks.pattern(Act.PENDING_REJECT, Act.PENDING_VOLUNTEER_REJECT),
         asked=reject_pressed,
         answered=reason_typed,
         not_text=reason_not_text,
@@ -348,9 +333,20 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """/pending and the review buttons."""
     return [
         CommandHandler("pending", show_queue),
-        CallbackQueryHandler(show_queue, pattern=r"^pending:list$"),
-        CallbackQueryHandler(approve_pressed, pattern=r"^pending:approve:\d+$"),
-        CallbackQueryHandler(category_pressed, pattern=r"^pending:cat:\d+$"),
-        CallbackQueryHandler(category_set, pattern=r"^pending:setcat:"),
+        CallbackQueryHandler(show_queue, pattern=callbacks.pattern(Act.PENDING_LIST)),
+        CallbackQueryHandler(approve_pressed, pattern=callbacks.pattern(Act.PENDING_APPROVE)),
+        CallbackQueryHandler(category_pressed, pattern=callbacks.pattern(Act.PENDING_CATEGORY)),
+        CallbackQueryHandler(category_set, pattern=callbacks.pattern(Act.PENDING_SET_CATEGORY)),
         CallbackQueryHandler(approve_volunteer_pressed, pattern=r"^pending:vapprove:\d+$"),
+        # A wish's review button that is garbled, forged or out of range: say so rather than stay silent.
+        CallbackQueryHandler(
+            stale_press,
+            pattern=callbacks.prefix_pattern(
+                Act.PENDING_LIST,
+                Act.PENDING_APPROVE,
+                Act.PENDING_REJECT,
+                Act.PENDING_CATEGORY,
+                Act.PENDING_SET_CATEGORY,
+            ),
+        ),
     ]

@@ -4,9 +4,15 @@ does it and is thanked; and what must not happen along the way."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 from bot.app import TongxinApp
+from bot.clock import ManualClock
+from rules.roles import Role
+from scheduler import sweep
 from simulator import BotApiSimulator
+from storage import outbox, users
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import (
@@ -209,3 +215,124 @@ async def test_a_resident_cannot_claim_and_a_stale_claim_is_explained(bot: Tongx
     # A resident without the volunteer role cannot use /tasks at all.
     await alice.send_command("/tasks")
     assert "没有权限" in (await alice.wait_for_text("没有权限")).text
+
+
+def shanghai(day: int, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(2026, 11, day, hour, minute, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
+async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    alice, admin, zhou, xiaoli = (
+        sim.person("王阿姨"),
+        sim.person("李主任", user_id=ADMIN_ID),
+        sim.person("周协调员"),
+        sim.person("小李"),
+    )
+    await approved_volunteers(db, [xiaoli])
+    for coordinator in (admin, zhou):
+        await coordinator.send_command("/start")
+        await coordinator.wait_for_text("您好")
+    async with db.write() as conn:
+        await users.grant_role(conn, zhou.user_id, Role.COORDINATOR, granted_by=ADMIN_ID, now=clock.now())
+
+    # 00:40: the resident writes a wish in the night; the coordinators' "waiting for review" is held (quiet hours).
+    clock.set(shanghai(27, 0, 40))
+    await write_wish(alice)
+    await alice.wait_for_text("W-0001")
+    async with db.read() as conn:
+        wish = await store.get_wish_by_ref(conn, 1)
+
+    # 00:46: the admin, awake anyway, approves it from /pending; the resident's "approved" is held too.
+    clock.set(shanghai(27, 0, 46))
+    await admin.send_command("/pending")
+    await admin.wait_for_text(ADDRESS)
+    await admin.press("✅ 通过")
+    await admin.wait_for(lambda: "已通过" in admin.callback_answers)
+
+    # 00:47–00:50: a volunteer claims and does it; the resident confirms and rates it (urgent notices go out).
+    clock.set(shanghai(27, 0, 47))
+    await claim_from_tasks(xiaoli)
+    await xiaoli.wait_for_text("您认领了 W-0001")
+    await alice.wait_for_text("认领了您的心愿 W-0001")
+    clock.set(shanghai(27, 0, 48))
+    await xiaoli.send_command("/mytasks")
+    await xiaoli.wait_for_text(ADDRESS)
+    await xiaoli.press("✅ 完成了")
+    await xiaoli.wait_for_text("用了多长时间")
+    await xiaoli.press("2 h")
+    await xiaoli.wait_for_text("完成后的照片")
+    await xiaoli.press("跳过")
+    await xiaoli.wait_for_text("留句话")
+    await xiaoli.press("跳过")
+    await xiaoli.wait_for_text("辛苦了")
+    await alice.wait_for_text("已经办好了")
+    clock.set(shanghai(27, 0, 50))
+    await alice.press("已完成，谢谢！")
+    await alice.wait_for_text("打分")
+    await alice.press("5⭐")
+    await alice.wait_for_text("谢谢您的评价")
+    await sim.settle()
+    assert "已通过审核" not in everything_sent_to(sim, alice)
+    assert "2 小时已计入" not in everything_sent_to(sim, xiaoli)  # normal lane: held until the morning
+
+    # 07:59 nothing normal goes out; 08:00 the quiet hours end and the sender goes through what was held.
+    clock.set(shanghai(27, 7, 59))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert "2 小时已计入" not in everything_sent_to(sim, xiaoli)
+    clock.set(shanghai(27, 8, 0))
+    await sweep.run_once(bot)
+    await xiaoli.wait_for_text("2 小时已计入")  # still true: the volunteer is thanked
+    await xiaoli.wait_for_text("打了 5 星")
+    await sweep.run_once(bot)
+    await sim.settle()
+
+    # No stale "approved, volunteers can claim now" for the resident, no "waiting for review" for anyone.
+    assert "已通过审核" not in everything_sent_to(sim, alice)
+    for coordinator in (admin, zhou):
+        assert "等待审核" not in everything_sent_to(sim, coordinator)
+    reason = f"wish {wish.id} is confirmed"
+    async with db.read() as conn:
+        alices = {row["dedupe_key"]: row for row in await outbox.messages_for(conn, alice.user_id)}
+        held = [alices[f"wish-approved:{wish.id}"]]
+        for coordinator in (admin, zhou):
+            [row] = [
+                row
+                for row in await outbox.messages_for(conn, coordinator.user_id)
+                if row["dedupe_key"] == f"wish-pending:{wish.id}:{coordinator.user_id}"
+            ]
+            held.append(row)
+        stored = await store.get_wish(conn, wish.id)
+    assert [(row["status"], row["last_error"], row["sent_at"]) for row in held] == [("superseded", reason, None)] * 3
+    assert {row["status"] for key, row in alices.items() if key != f"wish-approved:{wish.id}"} == {"sent"}
+    assert (stored.status, stored.rating, stored.hours) == ("confirmed", 5, 2.0)
+
+
+async def test_a_garbled_forged_or_stale_wish_button_is_answered(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    db = bot.bot_data.db
+    alice, admin = sim.person("王阿姨"), sim.person("李主任", user_id=ADMIN_ID)
+    wish = await open_wish(db, alice)
+    await alice.send_command("/mywishes")
+    card = await alice.wait_for_text("W-0001")
+    await admin.send_command("/start")
+    greeting = await admin.wait_for_text("您好")
+
+    for data in ("wish:rate:1:9", "wish:cancel:99999999999", "wish:confirm:x", "wish:cat:Bad-Key"):
+        sim.callback_query(alice, card, data)
+    sim.callback_query(alice, card, "wish:cancel:4242")  # well formed, but no such wish
+    for data in ("pending:approve:", "pending:setcat:1:Bad-Key", "pending:cat:1:2"):
+        sim.callback_query(admin, greeting, data)
+    sim.callback_query(admin, greeting, f"pending:approve:{wish.id}")  # already open: approved by nobody twice
+    await sim.settle()
+    assert sum("按钮已经失效" in answer for answer in alice.callback_answers) == 4
+    assert any("找不到这个心愿" in answer for answer in alice.callback_answers)
+    assert sum("按钮已经失效" in answer for answer in admin.callback_answers) == 3
+    assert any("已开放" in answer or "状态" in answer for answer in admin.callback_answers)
+    async with db.read() as conn:
+        stored = await store.get_wish(conn, wish.id)
+        events = await store.events_of(conn, wish.id)
+    assert (stored.status, stored.category) == ("open", "elderly_disabled")
+    assert [e.to_status for e in events] == ["open"]
