@@ -37,7 +37,7 @@ from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.media import download_media
 from bot.notify import Notice, Notifier
-from handlers.common import set_personal_menu
+from handlers.basics import set_personal_menu
 from handlers.editors import drafts, notify_editors
 from handlers.prompts import share_or_skip
 from rules.applications import ApplicationAction, ApplicationStatus
