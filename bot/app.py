@@ -40,7 +40,6 @@ from handlers import (
     invites,
     monitor,
     privacy,
-    registration,
     reporters,
     residents,
     review,
@@ -105,7 +104,6 @@ def build_application(
     application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
     features = (
         residents,
-        registration,
         volunteers,
         review,
         volunteer_review,
