@@ -31,8 +31,7 @@ def typed_answer(
     not_text: Callback,
     cancelled: Callback,
 ) -> ConversationHandler[TongxinContext]:
-    """The conversation of a button (matching `pattern`: a regex, or `channels.telegram.callbacks.pattern(...)`)
-    that waits for one typed answer."""
+    """The conversation of a button (matching `pattern`) that waits for one typed answer."""
     return ConversationHandler(
         entry_points=[CallbackQueryHandler(asked, pattern=pattern)],
         states={
