@@ -19,6 +19,7 @@ decided; `current` names its status).
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -95,7 +96,8 @@ async def register_volunteer(env: Env, person_id: int, form: VolunteerForm, *, i
                     ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
                 ),
                 now=now,
-                dedupe_prefix=f"volunteer-applied:{application.id}:{now.isoformat()}",
+                # Each opening of the application is news (a rejected person may apply again).
+                dedupe_prefix=f"volunteer-applied:{application.id}:{uuid.uuid4().hex}",
                 condition=[
                     notices.application_in(application.id, ApplicationStatus.PENDING),
                     notices.holds_role(Role.COORDINATOR),
@@ -148,7 +150,7 @@ async def approve_volunteer(env: Env, actor: Actor, application_id: int) -> Deci
             application.user_id,
             Notice("volunteer.notice_approved"),
             now=now,
-            dedupe_key=f"volunteer-approved:{application.id}:{now.isoformat()}",
+            dedupe_key=f"volunteer-approved:{application.id}",  # approved once: it never waits again
             condition=[notices.application_in(application.id, ApplicationStatus.APPROVED)],
         )
         person = await users.get_user(conn, application.user_id)
@@ -178,7 +180,6 @@ async def reject_volunteer(env: Env, actor: Actor, application_id: int, reason: 
             application.user_id,
             Notice("volunteer.notice_rejected", {"reason": reason}),
             now=now,
-            dedupe_key=f"application-rejected:{application.id}:{now.isoformat()}",
             condition=[notices.application_in(application.id, ApplicationStatus.REJECTED)],
         )
         person = await users.get_user(conn, application.user_id)
