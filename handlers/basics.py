@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 
 from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
@@ -21,10 +20,6 @@ from handlers.common import set_personal_menu as set_personal_menu  # re-exporte
 from rules.roles import effective_roles
 from storage import users
 from storage.errors import NotFound
-
-# Deep-link payloads of /start: the prefix before "_" picks the handler (e.g. invites: "inv_<code>").
-StartPayloadHandler = Callable[[Update, TongxinContext, str], Awaitable[None]]
-START_PAYLOADS: dict[str, StartPayloadHandler] = {}
 
 
 async def load_person(update: Update, context: TongxinContext) -> None:
@@ -75,15 +70,11 @@ def _profile_changed(person: users.User, first_name: str, last_name: str | None,
 
 
 async def start(update: Update, context: TongxinContext) -> None:
-    """Welcome the person, or act on a deep-link payload such as an invite."""
+    """Welcome the person; a deep link nobody handled first (team invites are conversations' entry points:
+    `/start vinv_…`, `/start rinv_…`) is unknown or broken, and is said so."""
     if (message := update.effective_message) is None:
         return
     if context.args:
-        payload = context.args[0]
-        handler = START_PAYLOADS.get(payload.split("_", 1)[0])
-        if handler is not None:
-            await handler(update, context, payload)
-            return
         await message.reply_text(context.t("start.bad_link"))
     name = html.escape(context.person.display_name if context.person else "")
     await message.reply_text(
