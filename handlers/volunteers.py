@@ -197,9 +197,9 @@ async def ask_phone(update: Update, context: TongxinContext) -> int:
 async def contact_shared(update: Update, context: TongxinContext) -> int:
     """The volunteer's own number (someone else's contact card is refused)."""
     message = update.effective_message
-    if message is None or message.contact is None or context.person is None:
+    if message is None or message.contact is None or update.effective_user is None:
         return PHONE
-    if message.contact.user_id != context.person.id:
+    if message.contact.user_id != update.effective_user.id:  # Telegram ids on both sides
         await say(update, context, "wish.contact_not_own")
         return PHONE
     draft = draft_of(context)
