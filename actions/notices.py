@@ -48,6 +48,11 @@ def holds_role(role: str) -> Check:
     return {"role": role}
 
 
+def lacks_role(role: str) -> Check:
+    """The recipient still does not hold this role as granted (after a revoke; ADMIN_IDS do not count)."""
+    return {"lacks_role": role}
+
+
 def holds_claim(wish_id: int) -> Check:
     """The recipient still holds the claim on this wish."""
     return {"claimer_of": wish_id}

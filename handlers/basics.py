@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Awaitable, Callable
 
-from telegram import (
-    BotCommand,
-    BotCommandScopeChat,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
 
+from actions import people
+from actions.buttons import Act, Button
 from bot.commands import commands_for
 from bot.context import TongxinContext
 from bot.i18n import normalize_language
 from bot.settings import LANGUAGES
-from rules.roles import effective_roles, is_staff
+from channels.telegram import callbacks, render
+from handlers.common import press_of, stale_press
+from handlers.common import set_personal_menu as set_personal_menu  # re-exported until reporters imports common
+from rules.roles import effective_roles
 from storage import users
 from storage.errors import NotFound
-
-# Deep-link payloads of /start: the prefix before "_" picks the handler (e.g. invites: "inv_<code>").
-StartPayloadHandler = Callable[[Update, TongxinContext, str], Awaitable[None]]
-START_PAYLOADS: dict[str, StartPayloadHandler] = {}
 
 
 async def load_person(update: Update, context: TongxinContext) -> None:
@@ -77,15 +70,11 @@ def _profile_changed(person: users.User, first_name: str, last_name: str | None,
 
 
 async def start(update: Update, context: TongxinContext) -> None:
-    """Welcome the person, or act on a deep-link payload such as an invite."""
+    """Welcome the person; a deep link nobody handled first (team invites are conversations' entry points:
+    `/start vinv_…`, `/start rinv_…`) is unknown or broken, and is said so."""
     if (message := update.effective_message) is None:
         return
     if context.args:
-        payload = context.args[0]
-        handler = START_PAYLOADS.get(payload.split("_", 1)[0])
-        if handler is not None:
-            await handler(update, context, payload)
-            return
         await message.reply_text(context.t("start.bad_link"))
     name = html.escape(context.person.display_name if context.person else "")
     await message.reply_text(
@@ -98,12 +87,12 @@ async def start(update: Update, context: TongxinContext) -> None:
 
 def start_keyboard(context: TongxinContext) -> InlineKeyboardMarkup | None:
     """The buttons under the welcome message: the main actions of the person's roles."""
-    rows = [[InlineKeyboardButton(context.t(label), callback_data=data)] for label, data in START_BUTTONS]
-    return InlineKeyboardMarkup(rows) if rows else None
+    rows = [[button] for button in START_BUTTONS]
+    return callbacks.keyboard(rows, context.plain) if rows else None
 
 
-# (label key, callback data) of the buttons on /start; features append theirs.
-START_BUTTONS: list[tuple[str, str]] = [("wish.start_button", "wish:new"), ("tip.start_button", "tipnew")]
+# The buttons on /start; features append theirs.
+START_BUTTONS: list[Button] = [Button("wish.start_button", Act.WISH_NEW), Button("tip.start_button", Act.TIP_NEW)]
 
 
 async def show_help(update: Update, context: TongxinContext) -> None:
@@ -116,28 +105,24 @@ async def show_help(update: Update, context: TongxinContext) -> None:
 
 
 async def ask_language(update: Update, context: TongxinContext) -> None:
-    """Offer the languages as buttons."""
+    """Offer the languages as buttons (each labelled in its own language)."""
     if (message := update.effective_message) is None:
         return
+    catalogues = context.bot_data.catalogues
     buttons = [
-        InlineKeyboardButton(context.bot_data.catalogues.text(code, "language.name"), callback_data=f"lang:{code}")
-        for code in LANGUAGES
+        callbacks.button(render.plain(catalogues, code, "language.name"), Act.LANGUAGE, arg=code) for code in LANGUAGES
     ]
     await message.reply_text(context.t("language.ask"), reply_markup=InlineKeyboardMarkup([buttons]))
 
 
 async def choose_language(update: Update, context: TongxinContext) -> None:
     """Remember the chosen language and answer in it."""
-    query = update.callback_query
-    if query is None or query.data is None or context.person is None:
+    if (query := update.callback_query) is None or context.person is None:
         return
-    code = query.data.removeprefix("lang:")
-    if code not in LANGUAGES:
-        await query.answer()
+    if (press := press_of(update)) is None or press.arg is None:
+        await stale_press(update, context)
         return
-    async with context.db.write() as conn:
-        await users.set_language(conn, context.person.id, code)
-        context.person = await users.get_user(conn, context.person.id)
+    context.person = await people.choose_language(context.env, context.person.id, press.arg)
     await query.answer()
     await query.edit_message_text(context.t("language.chosen"))
     await set_personal_menu(context)
@@ -150,38 +135,13 @@ async def cancel_nothing(update: Update, context: TongxinContext) -> None:
     await message.reply_text(context.t("cancel.nothing"), reply_markup=ReplyKeyboardRemove())
 
 
-async def set_personal_menu(context: TongxinContext) -> None:
-    """Give the person a command menu of their roles in their language (chat scope).
-
-    The default menus cover residents by Telegram language; staff and anyone who picked a language
-    with /language get their own, because Telegram cannot know either.
-    """
-    person = context.person
-    if person is None:
-        return
-    commands = [BotCommand(c.name, context.t(f"command.{c.name}")) for c in commands_for(context.roles)]
-    if (
-        is_staff(context.roles)
-        or person.language != context.settings.default_language
-        or len(commands) > len(commands_for(()))
-    ):
-        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
-
-
-async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
-    """Give someone other than the person being answered the menu of their roles now (after /grant, /revoke)."""
-    roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
-    catalogues = context.bot_data.catalogues
-    commands = [BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}")) for c in commands_for(roles)]
-    await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
-
-
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """The basics, in registration order."""
     return [
         CommandHandler("start", start),
         CommandHandler("help", show_help),
         CommandHandler("language", ask_language),
-        CallbackQueryHandler(choose_language, pattern=r"^lang:"),
+        CallbackQueryHandler(choose_language, pattern=callbacks.pattern(Act.LANGUAGE)),
+        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(Act.LANGUAGE)),
         CommandHandler("cancel", cancel_nothing),
     ]

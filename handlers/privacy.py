@@ -7,18 +7,19 @@ import contextlib
 import json
 import math
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler, TypeHandler
 
+from actions import privacy as privacy_actions
+from actions.buttons import Act
 from bot.context import TongxinContext
 from bot.i18n import normalize_language
+from channels.telegram import callbacks
+from handlers.common import stale_press
 from rules.limits import MessageRate, RateVerdict
 from storage import privacy, users
 from storage.errors import NotFound
-
-CONFIRM_ERASE = "privacy:erase:yes"
-KEEP_DATA = "privacy:erase:no"
 
 
 async def explain_privacy(update: Update, context: TongxinContext) -> None:
@@ -48,29 +49,30 @@ async def ask_to_erase(update: Update, context: TongxinContext) -> None:
         return
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(context.t("privacy.erase_confirm_button"), callback_data=CONFIRM_ERASE)],
-            [InlineKeyboardButton(context.t("privacy.erase_keep_button"), callback_data=KEEP_DATA)],
+            [callbacks.button(context.plain("privacy.erase_confirm_button"), Act.ERASE_YES)],
+            [callbacks.button(context.plain("privacy.erase_keep_button"), Act.ERASE_NO)],
         ]
     )
     await message.reply_text(context.t("privacy.erase_ask"), reply_markup=keyboard, parse_mode=ParseMode.HTML)
 
 
-async def erase_on_confirm(update: Update, context: TongxinContext) -> None:
-    """The confirmation button: erase the person's identifying data everywhere, or keep it."""
-    query = update.callback_query
-    if query is None or context.person is None:
+async def erase_confirmed(update: Update, context: TongxinContext) -> None:
+    """Confirm: erase the presser's identifying data everywhere (the id comes from the update, never the data)."""
+    if (query := update.callback_query) is None or context.person is None:
         return
     await query.answer()
-    if query.data != CONFIRM_ERASE:
-        await query.edit_message_text(context.t("privacy.erase_kept"))
-        return
-    # The button can only ever erase the presser: the id comes from the update, never from the data.
-    async with context.db.write() as conn:
-        erasure = await privacy.erase_person(conn, context.person.id, now=context.now())
-    privacy.remove_media_files(erasure.files)
+    await privacy_actions.erase(context.env, context.person.id)
     if context.user_data is not None:
         context.user_data.clear()
     await query.edit_message_text(context.t("privacy.erased"))
+
+
+async def erase_declined(update: Update, context: TongxinContext) -> None:
+    """Keep my data: nothing changes."""
+    if (query := update.callback_query) is None:
+        return
+    await query.answer()
+    await query.edit_message_text(context.t("privacy.erase_kept"))
 
 
 def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext, None]:
@@ -119,5 +121,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("privacy", explain_privacy),
         CommandHandler("mydata", send_my_data),
         CommandHandler("deleteme", ask_to_erase),
-        CallbackQueryHandler(erase_on_confirm, pattern=r"^privacy:erase:"),
+        CallbackQueryHandler(erase_confirmed, pattern=callbacks.pattern(Act.ERASE_YES)),
+        CallbackQueryHandler(erase_declined, pattern=callbacks.pattern(Act.ERASE_NO)),
+        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(Act.ERASE_YES, Act.ERASE_NO)),
     ]

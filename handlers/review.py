@@ -1,5 +1,5 @@
 """Coordinators' review queue `/pending`: wishes waiting for review (Approve, Reject with a reason,
-Change category) and volunteer applications (Approve, Reject with a reason), in one place.
+Change category) and volunteer applications (their buttons: `handlers.volunteer_review`), in one place.
 
 Every button checks the coordinator role again and goes through the lifecycle rules, so a second
 coordinator pressing the same button gets "already handled" and nothing changes twice. Approving,
@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import re
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
@@ -25,18 +25,15 @@ from telegram.ext import (
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
-from bot.notify import Notice
 from channels.telegram import callbacks
-from handlers import wish_cards
+from handlers import volunteer_review, wish_cards
 from handlers.access import require
-from handlers.basics import refresh_menu_of
 from handlers.prompts import ANSWER, typed_answer
 from handlers.residents import actor_of, conflict_reply, press_of, stale_press
 from rules import wishes as lifecycle
-from rules.applications import ApplicationAction
 from rules.roles import Role
 from rules.wishes import InvalidInput
-from storage import applications, audit, users
+from storage import applications
 from storage import volunteers as profiles
 from storage import wishes as store
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -96,34 +93,10 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
     for application, profile in zip(applicants, volunteer_profiles, strict=True):
         await context.bot.send_message(
             chat_id,
-            application_card(context, application.user_id, profile),
+            volunteer_review.application_card(context, application.user_id, profile),
             parse_mode=ParseMode.HTML,
-            reply_markup=InlineKeyboardMarkup(
-                [
-                    [
-                        InlineKeyboardButton(
-                            context.t("pending.button.approve"), callback_data=f"pending:vapprove:{application.id}"
-                        ),
-                        InlineKeyboardButton(
-                            context.t("pending.button.reject"), callback_data=f"pending:vreject:{application.id}"
-                        ),
-                    ]
-                ]
-            ),
+            reply_markup=volunteer_review.application_buttons(context, application),
         )
-
-
-def application_card(context: TongxinContext, user_id: int, profile: profiles.Volunteer | None) -> str:
-    """A volunteer application with the profile the person entered."""
-    if profile is None:
-        return context.t("pending.application_bare", user_id=user_id)
-    return context.t(
-        "pending.application",
-        name=html.escape(profile.name),
-        phone=html.escape(profile.phone) if profile.phone else context.t("wish.no_phone"),
-        skills="、".join(context.t(f"category.{key}") for key in sorted(profile.skills)),
-        area=html.escape(profile.area) if profile.area else context.t("wish.area_unknown"),
-    )
 
 
 def numbers_in(data: str | None, pattern: str) -> tuple[int, ...] | None:
@@ -193,60 +166,20 @@ async def category_set(update: Update, context: TongxinContext) -> None:
     await query.edit_message_text(wish_review_card(context, wish), parse_mode=ParseMode.HTML, reply_markup=buttons)
 
 
-async def approve_volunteer_pressed(update: Update, context: TongxinContext) -> None:
-    """Approve a volunteer application: the person gets the role, a new menu and a welcome."""
-    query = update.callback_query
-    if query is None or not await require(update, context, Role.COORDINATOR) or context.person is None:
-        return
-    if (ids := numbers_in(query.data, r"pending:vapprove:(\d+)")) is None:
-        await query.answer()
-        return
-    now = context.now()
-    try:
-        async with context.db.write() as conn:
-            application = await applications.transition(
-                conn, ids[0], ApplicationAction.APPROVE, actor_id=context.person.id, now=now
-            )
-            await audit.record(
-                conn, actor_id=context.person.id, action="volunteer.approve", subject=str(application.user_id), now=now
-            )
-            person = await users.get_user(conn, application.user_id)
-    except (Conflict, NotFound):
-        await query.answer(context.t("pending.already_decided"), show_alert=True)
-        return
-    await query.answer(context.t("pending.approved_short"))
-    await query.edit_message_reply_markup(None)
-    await context.bot.send_message(
-        context.person.id, context.t("pending.volunteer_approved", name=html.escape(person.display_name))
-    )
-    await refresh_menu_of(context, person)
-    await context.notifier.notify(
-        person.id, Notice("volunteer.notice_approved"), lane="normal", dedupe_key=f"volunteer-approved:{application.id}"
-    )
-
-
 async def reject_pressed(update: Update, context: TongxinContext) -> int:
-    """Reject (a wish or an application): ask the reason the person will read."""
+    """Reject a wish: ask the reason the resident will read."""
     query = update.callback_query
     assert query is not None
     assert context.user_data is not None
     if not await require(update, context, Role.COORDINATOR) or context.person is None:
         return ConversationHandler.END
-    if (press := await press_of(update, context, Act.PENDING_REJECT, Act.PENDING_VOLUNTEER_REJECT)) is None:
+    if (press := await press_of(update, context, Act.PENDING_REJECT)) is None:
         return ConversationHandler.END
-    kind, item_id = ("wish" if press.act is Act.PENDING_REJECT else "application"), press.id
+    kind, item_id = "wish", press.id
     try:
-        if kind == "wish":
-            await wish_actions.check_reject(context.env, actor_of(context), item_id)
-        else:
-            async with context.db.read() as conn:
-                if (await applications.get_application(conn, item_id)).status != "pending":
-                    raise Conflict(current="decided")
+        await wish_actions.check_reject(context.env, actor_of(context), item_id)
     except (Conflict, NotAllowed, NotFound) as exc:
-        if kind == "application":
-            await query.answer(context.t("pending.already_decided"), show_alert=True)
-        else:
-            await conflict_reply(update, context, exc)
+        await conflict_reply(update, context, exc)
         return ConversationHandler.END
     await query.answer()
     context.user_data[REJECTING] = [kind, item_id]
@@ -266,34 +199,13 @@ async def reason_typed(update: Update, context: TongxinContext) -> int:
     except InvalidInput:
         await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
         return ANSWER
-    kind, item_id = context.user_data.pop(REJECTING, ["", 0])
-    if kind == "wish":
-        try:
-            await wish_actions.reject(context.env, actor_of(context), int(item_id), reason)
-        except (Conflict, NotAllowed, NotFound) as exc:
-            await conflict_reply(update, context, exc)
-            return ConversationHandler.END
-        await message.reply_text(context.t("pending.rejected"))
-        return ConversationHandler.END
-    now = context.now()
+    _kind, item_id = context.user_data.pop(REJECTING, ["", 0])
     try:
-        async with context.db.write() as conn:
-            application = await applications.transition(
-                conn, int(item_id), ApplicationAction.REJECT, actor_id=context.person.id, now=now, note=reason
-            )
-            recipient, notice = (
-                application.user_id,
-                Notice("volunteer.notice_rejected", {"reason": reason}),
-            )
-            subject = str(application.user_id)
-            await audit.record(
-                conn, actor_id=context.person.id, action=f"{kind}.reject", subject=subject, now=now, detail=reason
-            )
+        await wish_actions.reject(context.env, actor_of(context), int(item_id), reason)
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return ConversationHandler.END
     await message.reply_text(context.t("pending.rejected"))
-    await context.notifier.notify(recipient, notice, lane="normal", dedupe_key=f"{kind}-rejected:{item_id}")
     return ConversationHandler.END
 
 
@@ -316,7 +228,7 @@ def reject_conversation() -> ConversationHandler[TongxinContext]:
     """Reject → reason → the person is told."""
     return typed_answer(
         name="review_reject",
-        pattern=callbacks.pattern(Act.PENDING_REJECT, Act.PENDING_VOLUNTEER_REJECT),
+        pattern=callbacks.pattern(Act.PENDING_REJECT),
         asked=reject_pressed,
         answered=reason_typed,
         not_text=reason_not_text,
@@ -337,7 +249,6 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CallbackQueryHandler(approve_pressed, pattern=callbacks.pattern(Act.PENDING_APPROVE)),
         CallbackQueryHandler(category_pressed, pattern=callbacks.pattern(Act.PENDING_CATEGORY)),
         CallbackQueryHandler(category_set, pattern=callbacks.pattern(Act.PENDING_SET_CATEGORY)),
-        CallbackQueryHandler(approve_volunteer_pressed, pattern=r"^pending:vapprove:\d+$"),
         # A wish's review button that is garbled, forged or out of range: say so rather than stay silent.
         CallbackQueryHandler(
             stale_press,

@@ -1,8 +1,8 @@
 """Staff tools: roles (/grant, /revoke, /staff), blocking (/block, /unblock), the audit log (/audit),
 /stats, /export, /broadcast, and /whistle (in `handlers.whistles`, registered here).
 
-Every command checks the caller's role against `rules.staff` first; every change goes through
-`storage.staff`, which writes the audit entry in the same transaction.
+Every command checks the caller's role against `rules.staff` first; roles and blocks change through
+`actions.staff` (one transaction with the audit entry and the person's notice).
 """
 
 from __future__ import annotations
@@ -25,25 +25,25 @@ from telegram.ext import (
     filters,
 )
 
+from actions import staff as staff_actions
 from bot.context import TongxinContext
 from bot.notify import Notice
 from handlers import whistles
 from handlers.access import require
-from handlers.basics import refresh_menu_of
+from handlers.common import actor_of, refresh_menu_of
 from rules.charts import Panel, render_chart
 from rules.exports import ExportError, columns_for, parse_export, to_csv
 from rules.staff import (
     STAFF_ACTIONS,
     RoleChangeError,
-    check_block,
     clamp_audit_count,
     may,
     parse_role_change,
     parse_user_id,
 )
 from rules.stats import Figures, parse_period, period_start
-from storage import audit, broadcasts, exports, staff, stats, users
-from storage.errors import NotFound
+from storage import audit, broadcasts, exports, staff, stats
+from storage.errors import NotAllowed, NotFound
 
 
 async def allowed_to(update: Update, context: TongxinContext, action: str) -> bool:
@@ -70,7 +70,7 @@ async def revoke_role(update: Update, context: TongxinContext) -> None:
 
 
 async def change_role(update: Update, context: TongxinContext, *, grant: bool) -> None:
-    """Shared body of /grant and /revoke: parse, change, audit, refresh the person's menu, tell them."""
+    """Shared body of /grant and /revoke: parse, call the action, answer, refresh the person's menu."""
     if (message := update.effective_message) is None or context.person is None:
         return
     if not await allowed_to(update, context, "grant" if grant else "revoke"):
@@ -83,28 +83,24 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
     except RoleChangeError as error:
         await message.reply_text(context.t(error.reason))
         return
-    role_key = f"staff.role.{change.role.value}"
+    action = staff_actions.grant_role if grant else staff_actions.revoke_role
     try:
-        async with context.db.write() as conn:
-            action = staff.grant if grant else staff.revoke
-            changed = await action(
-                conn, actor_id=context.person.id, user_id=target_id, role=change.role.value, now=context.now()
-            )
-            target = await users.get_user(conn, target_id)
+        outcome = await action(context.env, actor_of(context), target_id, change.role)
     except NotFound:
         await message.reply_text(context.t("staff.unknown_person", user_id=target_id))
         return
-    name = html.escape(target.display_name)
-    if not changed:
-        key = "staff.already_has" if grant else "staff.did_not_have"
-        await message.reply_text(context.t(key, name=name, role=context.t(role_key)), parse_mode=ParseMode.HTML)
+    except NotAllowed:
+        await message.reply_text(context.t("error.not_allowed"))
         return
-    with contextlib.suppress(TelegramError):  # the menu is a convenience; the role itself is granted
-        await refresh_menu_of(context, target)
-    key = "staff.granted" if grant else "staff.revoked"
-    await message.reply_text(context.t(key, name=name, role=context.t(role_key)), parse_mode=ParseMode.HTML)
-    notice_key = "staff.you_were_granted" if grant else "staff.you_were_revoked"
-    await context.notifier.notify(target_id, Notice(notice_key, {"role_key": role_key}))
+    if outcome.changed:
+        key = "staff.granted" if grant else "staff.revoked"
+        with contextlib.suppress(TelegramError):  # the menu is a convenience; the role itself changed
+            await refresh_menu_of(context, outcome.person)
+    else:
+        key = "staff.already_has" if grant else "staff.did_not_have"
+    name = html.escape(outcome.person.display_name)
+    role = context.t(f"staff.role.{outcome.role.value}")
+    await message.reply_text(context.t(key, name=name, role=role), parse_mode=ParseMode.HTML)
 
 
 async def list_staff(update: Update, context: TongxinContext) -> None:
@@ -141,29 +137,27 @@ async def change_block(update: Update, context: TongxinContext, *, blocked: bool
         return
     if not await allowed_to(update, context, "block" if blocked else "unblock"):
         return
+    action = staff_actions.block if blocked else staff_actions.unblock
     try:
         target_id = parse_user_id(context.args[0]) if context.args else forwarded_sender(message)
         if target_id is None:
             raise RoleChangeError("staff.usage_block")
-        async with context.db.write() as conn:
-            target = await users.get_user(conn, target_id)
-            if blocked:
-                check_block(context.person.id, context.roles, target_id, target.roles, context.settings.admin_ids)
-            changed = await staff.set_blocked(
-                conn, actor_id=context.person.id, user_id=target_id, blocked=blocked, now=context.now()
-            )
+        outcome = await action(context.env, actor_of(context), target_id)
     except RoleChangeError as error:
         await message.reply_text(context.t(error.reason))
         return
     except NotFound:
         await message.reply_text(context.t("staff.unknown_person", user_id=context.args[0] if context.args else ""))
         return
-    name = html.escape(target.display_name)
+    except NotAllowed:
+        await message.reply_text(context.t("error.not_allowed"))
+        return
     if blocked:
-        key = "staff.blocked" if changed else "staff.already_blocked"
+        key = "staff.blocked" if outcome.changed else "staff.already_blocked"
     else:
-        key = "staff.unblocked" if changed else "staff.not_blocked"
-    await message.reply_text(context.t(key, name=name, user_id=target_id), parse_mode=ParseMode.HTML)
+        key = "staff.unblocked" if outcome.changed else "staff.not_blocked"
+    name = html.escape(outcome.person.display_name)
+    await message.reply_text(context.t(key, name=name, user_id=outcome.person.id), parse_mode=ParseMode.HTML)
 
 
 async def show_audit(update: Update, context: TongxinContext) -> None:

@@ -8,8 +8,10 @@ Diagrams: docs/volunteer.mmd (registration), docs/task_done.mmd (finishing a tas
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from telegram import (
@@ -19,6 +21,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -28,22 +31,25 @@ from telegram.ext import (
     filters,
 )
 
+from actions import applications as application_actions
+from actions import invites as invite_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from bot.notify import Notice
+from channels.telegram import callbacks
 from handlers import followers, whistles, wish_cards
 from handlers.access import require
-from handlers.basics import refresh_menu_of
+from handlers.common import press_of, refresh_menu_of, skip_labels, stale_press
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
-from handlers.residents import actor_of, conflict_reply, coordinator_ids, skip_labels, wish_id_from
+from handlers.residents import actor_of, conflict_reply, wish_id_from
 from rules import matching
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import InvalidInput, wish_ref
-from storage import invites, users
 from storage import volunteers as profiles
 from storage import wishes as store
 from storage.errors import AlreadyClaimed, Conflict, Held, LimitReached, NotAllowed, NotFound
+from storage.invites import INVITE_PREFIXES
 
 NAME, PHONE, SKILLS, AREA, LOCATION = range(5)
 HOURS, PROOF, NOTE = range(3)
@@ -56,13 +62,52 @@ HOUR_CHOICES = ("0.5", "1", "2", "4")
 WHEN_CHOICES = ("today", "tomorrow", "week")
 NOT_COMMAND = ~filters.COMMAND
 OTHER = filters.ALL & NOT_COMMAND
+INVITE_PREFIX = INVITE_PREFIXES["volunteer"] + "_"
+REGISTRATION_BUTTONS = (Act.VOLUNTEER_NAME, Act.VOLUNTEER_SKILL, Act.VOLUNTEER_SKILLS_DONE, Act.VOLUNTEER_AREA)
 
 
-def form_of(context: TongxinContext) -> dict[str, Any]:
+@dataclass
+class RegistrationDraft:
+    """What the person entered so far (stored as JSON in `user_data[FORM]`)."""
+
+    invite: str | None = None
+    suggested: str | None = None
+    name: str | None = None
+    phone: str | None = None
+    skills: list[str] = field(default_factory=list)
+    area: str | None = None
+    location: list[float] | None = None
+
+    @classmethod
+    def from_json(cls, data: Any) -> RegistrationDraft:
+        """The draft back from `user_data` (unknown or malformed fields are dropped)."""
+        if not isinstance(data, dict):
+            return cls()
+        known = cls.__dataclass_fields__
+        return cls(**{name: value for name, value in data.items() if name in known})
+
+    def form(self, fallback_name: str) -> application_actions.VolunteerForm:
+        """The finished registration as the action takes it."""
+        location = self.location
+        return application_actions.VolunteerForm(
+            name=self.name or fallback_name,
+            phone=self.phone,
+            skills=tuple(self.skills),
+            area=self.area,
+            location=(float(location[0]), float(location[1])) if location else None,
+        )
+
+
+def draft_of(context: TongxinContext) -> RegistrationDraft:
     """The registration being filled in."""
-    assert context.user_data is not None
-    form: dict[str, Any] = context.user_data.setdefault(FORM, {})
-    return form
+    data = context.user_data.get(FORM) if context.user_data is not None else None
+    return RegistrationDraft.from_json(data)
+
+
+def keep(context: TongxinContext, draft: RegistrationDraft) -> None:
+    """Store the draft for the next step."""
+    if context.user_data is not None:
+        context.user_data[FORM] = asdict(draft)
 
 
 async def say(update: Update, context: TongxinContext, key: str, **values: object) -> None:
@@ -76,22 +121,19 @@ async def say(update: Update, context: TongxinContext, key: str, **values: objec
 
 async def start_registration(update: Update, context: TongxinContext) -> int:
     """/volunteer: start (or redo) the profile; the name is prefilled from Telegram."""
-    assert context.user_data is not None
-    context.user_data[FORM] = {"skills": [], "invite": None}
+    keep(context, RegistrationDraft())
     return await ask_name(update, context)
 
 
 async def start_from_invite(update: Update, context: TongxinContext) -> int:
     """/start vinv_<code>: a team invite; registration then approves at once if the link still works."""
-    assert context.user_data is not None
-    code = (context.args or [""])[0].removeprefix("vinv_")
+    code = (context.args or [""])[0].removeprefix(INVITE_PREFIX)
     try:
-        async with context.db.read() as conn:
-            await invites.check_invite(conn, code, "volunteer", context.now())
+        await invite_actions.check_invite(context.env, code, "volunteer")
     except (NotFound, LimitReached):
         await say(update, context, "invite.invalid")
         code = ""
-    context.user_data[FORM] = {"skills": [], "invite": code or None}
+    keep(context, RegistrationDraft(invite=code or None))
     if code:
         await say(update, context, "volunteer.invited")
     return await ask_name(update, context)
@@ -99,41 +141,43 @@ async def start_from_invite(update: Update, context: TongxinContext) -> int:
 
 async def ask_name(update: Update, context: TongxinContext) -> int:
     """Ask the name to show; one button keeps the Telegram first name."""
-    assert context.person is not None
+    if context.person is None or (chat := update.effective_chat) is None:
+        return ConversationHandler.END
     name = context.person.first_name[:NAME_MAX] or context.person.display_name
-    form_of(context)["suggested"] = name
+    draft = draft_of(context)
+    draft.suggested = name
+    keep(context, draft)
+    button = callbacks.button(context.plain("volunteer.button.use_name", name=name), Act.VOLUNTEER_NAME)
     await context.bot.send_message(
-        context.person.id,
-        context.t("volunteer.ask_name", max=NAME_MAX),
-        reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton(context.t("volunteer.button.use_name", name=name), callback_data="vreg:name")]]
-        ),
+        chat.id, context.t("volunteer.ask_name", max=NAME_MAX), reply_markup=InlineKeyboardMarkup([[button]])
     )
     return NAME
 
 
 async def name_kept(update: Update, context: TongxinContext) -> int:
     """The Telegram first name is fine."""
-    query = update.callback_query
-    assert query is not None
+    if (query := update.callback_query) is None:
+        return NAME
     await query.answer()
     await query.edit_message_reply_markup(None)
-    form = form_of(context)
-    form["name"] = form.get("suggested") or query.from_user.first_name[:NAME_MAX]
-    return await ask_phone(context)
+    draft = draft_of(context)
+    draft.name = draft.suggested or query.from_user.first_name[:NAME_MAX]
+    keep(context, draft)
+    return await ask_phone(update, context)
 
 
 async def name_typed(update: Update, context: TongxinContext) -> int:
     """A name typed by the volunteer."""
-    message = update.effective_message
-    assert message is not None
-    assert message.text is not None
+    if (message := update.effective_message) is None or message.text is None:
+        return NAME
+    draft = draft_of(context)
     try:
-        form_of(context)["name"] = lifecycle.check_text(message.text, NAME_MAX)
+        draft.name = lifecycle.check_text(message.text, NAME_MAX)
     except InvalidInput:
         await say(update, context, "volunteer.name_invalid", max=NAME_MAX)
         return NAME
-    return await ask_phone(context)
+    keep(context, draft)
+    return await ask_phone(update, context)
 
 
 async def name_not_text(update: Update, context: TongxinContext) -> None:
@@ -141,40 +185,43 @@ async def name_not_text(update: Update, context: TongxinContext) -> None:
     await say(update, context, "volunteer.name_invalid", max=NAME_MAX)
 
 
-async def ask_phone(context: TongxinContext) -> int:
+async def ask_phone(update: Update, context: TongxinContext) -> int:
     """Phone through the contact button, optional."""
-    assert context.person is not None
+    if (chat := update.effective_chat) is None:
+        return PHONE
     keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
-    await context.bot.send_message(context.person.id, context.t("volunteer.ask_phone"), reply_markup=keyboard)
+    await context.bot.send_message(chat.id, context.t("volunteer.ask_phone"), reply_markup=keyboard)
     return PHONE
 
 
 async def contact_shared(update: Update, context: TongxinContext) -> int:
     """The volunteer's own number (someone else's contact card is refused)."""
     message = update.effective_message
-    assert message is not None
-    assert message.contact is not None
-    assert context.person is not None
-    if message.contact.user_id != context.person.id:
+    if message is None or message.contact is None or update.effective_user is None:
+        return PHONE
+    if message.contact.user_id != update.effective_user.id:  # Telegram ids on both sides
         await say(update, context, "wish.contact_not_own")
         return PHONE
-    form_of(context)["phone"] = message.contact.phone_number[:32]
+    draft = draft_of(context)
+    draft.phone = message.contact.phone_number[:32]
+    keep(context, draft)
     return await ask_skills(update, context)
 
 
 async def phone_typed(update: Update, context: TongxinContext) -> int:
     """A typed number, or Skip."""
-    message = update.effective_message
-    assert message is not None
-    assert message.text is not None
+    if (message := update.effective_message) is None or message.text is None:
+        return PHONE
     text = message.text.strip()
+    draft = draft_of(context)
     if text in skip_labels(context):
-        form_of(context)["phone"] = None
+        draft.phone = None
     elif PHONE_PATTERN.match(text):
-        form_of(context)["phone"] = text
+        draft.phone = text
     else:
         await say(update, context, "wish.phone_invalid")
         return PHONE
+    keep(context, draft)
     return await ask_skills(update, context)
 
 
@@ -185,43 +232,36 @@ async def phone_not_understood(update: Update, context: TongxinContext) -> None:
 
 def skills_keyboard(context: TongxinContext) -> InlineKeyboardMarkup:
     """Every category as a toggle (✅ when chosen), and Done."""
-    chosen = set(form_of(context).get("skills", []))
+    chosen = set(draft_of(context).skills)
     buttons = [
-        InlineKeyboardButton(
-            ("✅ " if key in chosen else "") + context.t(f"category.{key}"), callback_data=f"vreg:skill:{key}"
+        callbacks.button(
+            ("✅ " if key in chosen else "") + context.plain(f"category.{key}"), Act.VOLUNTEER_SKILL, arg=key
         )
         for key in context.settings.categories
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
-    rows.append([InlineKeyboardButton(context.t("volunteer.button.skills_done"), callback_data="vreg:skills_done")])
+    rows.append([callbacks.button(context.plain("volunteer.button.skills_done"), Act.VOLUNTEER_SKILLS_DONE)])
     return InlineKeyboardMarkup(rows)
 
 
 async def ask_skills(update: Update, context: TongxinContext) -> int:
     """Clear the phone keyboard and offer the skills."""
-    assert context.person is not None
-    await context.bot.send_message(
-        context.person.id, context.t("volunteer.phone_noted"), reply_markup=ReplyKeyboardRemove()
-    )
-    await context.bot.send_message(
-        context.person.id, context.t("volunteer.ask_skills"), reply_markup=skills_keyboard(context)
-    )
+    if (chat := update.effective_chat) is None:
+        return SKILLS
+    await context.bot.send_message(chat.id, context.t("volunteer.phone_noted"), reply_markup=ReplyKeyboardRemove())
+    await context.bot.send_message(chat.id, context.t("volunteer.ask_skills"), reply_markup=skills_keyboard(context))
     return SKILLS
 
 
 async def skill_toggled(update: Update, context: TongxinContext) -> int:
     """Add or remove one skill and redraw the toggles."""
-    query = update.callback_query
-    assert query is not None
-    assert query.data is not None
-    key = query.data.removeprefix("vreg:skill:")
-    if key not in context.settings.categories:
-        await query.answer()
+    press = press_of(update)
+    if (query := update.callback_query) is None or press is None or press.arg not in context.settings.categories:
+        await stale_press(update, context)
         return SKILLS
-    form = form_of(context)
-    skills = set(form.get("skills", []))
-    skills.symmetric_difference_update({key})
-    form["skills"] = sorted(skills)
+    draft = draft_of(context)
+    draft.skills = sorted(set(draft.skills) ^ {press.arg})
+    keep(context, draft)
     await query.answer()
     await query.edit_message_reply_markup(skills_keyboard(context))
     return SKILLS
@@ -229,21 +269,20 @@ async def skill_toggled(update: Update, context: TongxinContext) -> int:
 
 async def skills_done(update: Update, context: TongxinContext) -> int:
     """At least one skill, then the area."""
-    query = update.callback_query
-    assert query is not None
-    skills = form_of(context).get("skills", [])
+    if (query := update.callback_query) is None or (chat := update.effective_chat) is None:
+        return SKILLS
+    skills = draft_of(context).skills
     if not skills:
-        await query.answer(context.t("volunteer.skills_needed"), show_alert=True)
+        await query.answer(context.plain("volunteer.skills_needed"), show_alert=True)
         return SKILLS
     await query.answer()
     names = "、".join(context.t(f"category.{key}") for key in skills)
-    await query.edit_message_text(context.t("volunteer.skills_chosen", skills=names))
+    await query.edit_message_text(context.t("volunteer.skills_chosen", skills=names), parse_mode=ParseMode.HTML)
     buttons = [
-        InlineKeyboardButton(area, callback_data=f"vreg:area:{index}")
-        for index, area in enumerate(context.settings.areas)
+        callbacks.button(area, Act.VOLUNTEER_AREA, arg=str(index)) for index, area in enumerate(context.settings.areas)
     ]
     await context.bot.send_message(
-        query.from_user.id,
+        chat.id,
         context.t("volunteer.ask_area"),
         reply_markup=InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)]),
     )
@@ -252,21 +291,22 @@ async def skills_done(update: Update, context: TongxinContext) -> int:
 
 async def area_chosen(update: Update, context: TongxinContext) -> int:
     """Remember the area, then offer to share a location (optional)."""
-    query = update.callback_query
-    assert query is not None
-    assert query.data is not None
-    index = query.data.removeprefix("vreg:area:")
+    press = press_of(update)
     areas = context.settings.areas
-    if not (index.isdigit() and int(index) < len(areas)):
-        await query.answer()
+    query = update.callback_query
+    if query is None or press is None or press.arg is None or int(press.arg) >= len(areas):
+        await stale_press(update, context)
+        return AREA
+    if (chat := update.effective_chat) is None:
         return AREA
     await query.answer()
-    form_of(context)["area"] = areas[int(index)]
-    await query.edit_message_text(
-        context.t("volunteer.area_chosen", area=html.escape(areas[int(index)])), parse_mode=ParseMode.HTML
-    )
+    area = areas[int(press.arg)]
+    draft = draft_of(context)
+    draft.area = area
+    keep(context, draft)
+    await query.edit_message_text(context.t("volunteer.area_chosen", area=html.escape(area)), parse_mode=ParseMode.HTML)
     keyboard = share_or_skip(context, "wish.button.share_location", "wish.button.skip", location=True)
-    await context.bot.send_message(query.from_user.id, context.t("volunteer.ask_location"), reply_markup=keyboard)
+    await context.bot.send_message(chat.id, context.t("volunteer.ask_location"), reply_markup=keyboard)
     return LOCATION
 
 
@@ -277,22 +317,24 @@ async def press_a_button(update: Update, context: TongxinContext) -> None:
 
 async def location_shared(update: Update, context: TongxinContext) -> int:
     """Keep the location (tasks nearby come first) and finish."""
-    message = update.effective_message
-    assert message is not None
-    assert message.location is not None
-    form_of(context)["location"] = [message.location.latitude, message.location.longitude]
+    if (message := update.effective_message) is None or message.location is None:
+        return LOCATION
+    draft = draft_of(context)
+    draft.location = [message.location.latitude, message.location.longitude]
+    keep(context, draft)
     return await finish_registration(update, context)
 
 
 async def location_skipped(update: Update, context: TongxinContext) -> int:
     """Skip pressed: no location; anything else typed is a mistake."""
-    message = update.effective_message
-    assert message is not None
-    assert message.text is not None
+    if (message := update.effective_message) is None or message.text is None:
+        return LOCATION
     if message.text.strip() not in skip_labels(context):
         await say(update, context, "volunteer.location_expected")
         return LOCATION
-    form_of(context)["location"] = None
+    draft = draft_of(context)
+    draft.location = None
+    keep(context, draft)
     return await finish_registration(update, context)
 
 
@@ -302,52 +344,26 @@ async def location_not_understood(update: Update, context: TongxinContext) -> No
 
 
 async def finish_registration(update: Update, context: TongxinContext) -> int:
-    """Save the profile and apply (approved at once with a working invite); tell coordinators if it waits."""
-    assert context.person is not None
-    assert context.user_data is not None
-    form = form_of(context)
-    location = form.get("location")
-    async with context.db.write() as conn:
-        registration = await profiles.register_volunteer(
-            conn,
-            user_id=context.person.id,
-            name=form.get("name") or context.person.display_name,
-            phone=form.get("phone"),
-            skills=form.get("skills", []),
-            area=form.get("area"),
-            location=(float(location[0]), float(location[1])) if location else None,
-            invite_code=form.get("invite"),
-            now=context.now(),
-        )
-        person = await users.get_user(conn, context.person.id)
-    context.user_data.pop(FORM, None)
-    if registration.newly_approved:
+    """Register (the action saves, applies and tells coordinators) and say where the application stands."""
+    if context.person is None or (chat := update.effective_chat) is None:
+        return ConversationHandler.END
+    draft = draft_of(context)
+    outcome = await application_actions.register_volunteer(
+        context.env, context.person.id, draft.form(context.person.display_name), invite_code=draft.invite
+    )
+    if context.user_data is not None:
+        context.user_data.pop(FORM, None)
+    if outcome.newly_approved:
         key = "volunteer.approved_now"
     else:
         key = {"approved": "volunteer.profile_updated", "pending": "volunteer.application_sent"}.get(
-            registration.status, "volunteer.suspended"
+            outcome.status, "volunteer.suspended"
         )
-    await context.bot.send_message(context.person.id, context.t(key), reply_markup=ReplyKeyboardRemove())
-    if registration.newly_approved:
-        await refresh_menu_of(context, person)
-    elif registration.status == "pending" and not registration.invite_used:
-        await tell_coordinators_of_application(context, registration.volunteer.name)
+    await context.bot.send_message(chat.id, context.t(key), reply_markup=ReplyKeyboardRemove())
+    if outcome.newly_approved:
+        with contextlib.suppress(TelegramError):  # the menu is a convenience; the role itself is granted
+            await refresh_menu_of(context, outcome.person)
     return ConversationHandler.END
-
-
-async def tell_coordinators_of_application(context: TongxinContext, name: str) -> None:
-    """A volunteer application waits: coordinators get a notice with a button to /pending."""
-    coordinators = await coordinator_ids(context)
-    assert context.person is not None
-    notice = Notice(
-        "pending.notice_new_volunteer",
-        {"name": name},
-        ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
-    )
-    for user_id in coordinators:
-        await context.notifier.notify(
-            user_id, notice, lane="normal", dedupe_key=f"volunteer-applied:{context.person.id}:{user_id}"
-        )
 
 
 async def cancel(update: Update, context: TongxinContext) -> int:
@@ -360,37 +376,50 @@ async def cancel(update: Update, context: TongxinContext) -> int:
     return ConversationHandler.END
 
 
+async def stale_in_state(update: Update, context: TongxinContext) -> None:
+    """A registration button that does not belong to this step (an older message, or forged data)."""
+    await stale_press(update, context)
+
+
 def registration_conversation() -> ConversationHandler[TongxinContext]:
     """/volunteer: name → phone → skills → area → location (docs/volunteer.mmd)."""
+    stale: CallbackQueryHandler[TongxinContext, object] = CallbackQueryHandler(
+        stale_in_state, pattern=callbacks.prefix_pattern(*REGISTRATION_BUTTONS)
+    )
     return ConversationHandler(
         entry_points=[
             CommandHandler("volunteer", start_registration),
-            CommandHandler("start", start_from_invite, filters=filters.Regex(r"^/start vinv_")),
+            CommandHandler("start", start_from_invite, filters=filters.Regex(rf"^/start {INVITE_PREFIX}")),
         ],
         states={
             NAME: [
-                CallbackQueryHandler(name_kept, pattern=r"^vreg:name$"),
+                CallbackQueryHandler(name_kept, pattern=callbacks.pattern(Act.VOLUNTEER_NAME)),
                 MessageHandler(filters.TEXT & NOT_COMMAND, name_typed),
                 MessageHandler(OTHER, name_not_text),
+                stale,
             ],
             PHONE: [
                 MessageHandler(filters.CONTACT, contact_shared),
                 MessageHandler(filters.TEXT & NOT_COMMAND, phone_typed),
                 MessageHandler(OTHER, phone_not_understood),
+                stale,
             ],
             SKILLS: [
-                CallbackQueryHandler(skill_toggled, pattern=r"^vreg:skill:"),
-                CallbackQueryHandler(skills_done, pattern=r"^vreg:skills_done$"),
+                CallbackQueryHandler(skill_toggled, pattern=callbacks.pattern(Act.VOLUNTEER_SKILL)),
+                CallbackQueryHandler(skills_done, pattern=callbacks.pattern(Act.VOLUNTEER_SKILLS_DONE)),
                 MessageHandler(OTHER, press_a_button),
+                stale,
             ],
             AREA: [
-                CallbackQueryHandler(area_chosen, pattern=r"^vreg:area:"),
+                CallbackQueryHandler(area_chosen, pattern=callbacks.pattern(Act.VOLUNTEER_AREA)),
                 MessageHandler(OTHER, press_a_button),
+                stale,
             ],
             LOCATION: [
                 MessageHandler(filters.LOCATION, location_shared),
                 MessageHandler(filters.TEXT & NOT_COMMAND, location_skipped),
                 MessageHandler(OTHER, location_not_understood),
+                stale,
             ],
         },
         fallbacks=[CommandHandler("cancel", cancel)],
@@ -968,6 +997,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("mytasks", list_my_tasks),
         CommandHandler("hours", show_hours),
         CommandHandler("top", show_top),
+        # A registration button pressed after its conversation ended: say it no longer works.
+        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(*REGISTRATION_BUTTONS)),
         CallbackQueryHandler(page_pressed, pattern=r"^task:page:"),
         CallbackQueryHandler(view_pressed, pattern=r"^task:view:\d+$"),
         CallbackQueryHandler(claim_pressed, pattern=r"^task:claim:"),

@@ -145,7 +145,8 @@ async def unmet_condition(
     """Why a row's condition no longer holds (e.g. `wish 11 is confirmed`), or None when it still does.
 
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
-    (the recipient still holds it; admins hold every role) and `{"claimer_of": wish id}`.
+    (the recipient still holds it; admins hold every role), `{"lacks_role": r}` (the recipient still does not
+    hold it as granted) and `{"claimer_of": wish id}`.
     """
     for check in condition or ():
         for kind, table in _STATUS_TABLES.items():
@@ -163,6 +164,16 @@ async def unmet_condition(
             ).first()
             if held is None:
                 return f"recipient no longer holds {check['role']}"
+        if "lacks_role" in check:
+            regained = (
+                await conn.execute(
+                    select(user_roles.c.role).where(
+                        user_roles.c.user_id == recipient_id, user_roles.c.role == str(check["lacks_role"])
+                    )
+                )
+            ).first()
+            if regained is not None:
+                return f"recipient holds {check['lacks_role']} again"
         if "claimer_of" in check:
             claimer = (
                 await conn.execute(select(wishes.c.claimed_by).where(wishes.c.id == int(check["claimer_of"])))

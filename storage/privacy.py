@@ -24,7 +24,7 @@ from storage import audit, outbox
 from storage.schema import conversation_states, metadata
 
 ERASED_TEXT = "[erased]"
-# What an erased outbox notice becomes (the shape `bot.notify.notice_to_payload` writes).
+# What an erased outbox notice becomes (the shape `actions.messages.notice_to_payload` writes).
 BLANK_NOTICE: Mapping[str, Any] = {
     "key": "privacy.erased_notice",
     "values": {},
@@ -166,11 +166,11 @@ class Erasure:
 async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime) -> Erasure:
     """Erase what identifies the person in every registered table, in the caller's transaction.
 
-    Queued and sent notices to anyone that quote the person (their name, phone or the location of
-    their wish) are blanked too, and the ones not yet sent are dropped. The erasure itself is recorded
-    in the audit log, by id only.
+    Queued and sent notices to anyone that quote the person (their name, phone, address or place, a
+    fragment of what they wrote, a reference to their photos) are blanked too, and the ones not yet
+    sent are dropped. The erasure itself is recorded in the audit log, by id only.
     """
-    needles, places = await _identifying_values(conn, user_id)
+    traces = await _traces(conn, user_id)
     files = await _media_files(conn, user_id)
     touched: dict[str, int] = {}
     for name, entries in registered_tables().items():
@@ -189,7 +189,7 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
             touched[name] = touched.get(name, 0) + (result.rowcount or 0)
     touched["conversation_states"] = await _forget_conversations(conn, user_id)
     if "outbox" in metadata.tables:
-        touched["outbox"] = await _blank_notices(conn, user_id, needles, places)
+        touched["outbox"] = await _blank_notices(conn, user_id, traces)
     await audit.record(conn, actor_id=user_id, action="privacy.erase", subject=f"user:{user_id}", now=now)
     return Erasure(touched, files)
 
@@ -200,27 +200,63 @@ def remove_media_files(paths: list[str]) -> None:
         Path(path).unlink(missing_ok=True)
 
 
-async def _identifying_values(conn: AsyncConnection, user_id: int) -> tuple[set[str], set[tuple[float, float]]]:
-    """The person's names, phones and addresses, and the coordinates of their places, before erasure."""
-    needles: set[str] = set()
-    places: set[tuple[float, float]] = set()
-    wanted = {
-        "users": ("id", ("first_name", "last_name", "username", "phone"), None),
-        "volunteers": ("user_id", ("name", "phone"), ("latitude", "longitude")),
-        "wishes": ("resident_id", ("phone", "address"), ("latitude", "longitude")),
-        "tips": ("reporter_id", (), ("latitude", "longitude")),
-    }
-    for name, (owner, text_columns, coordinates) in wanted.items():
+@dataclass
+class Traces:
+    """What a notice could quote of the person: names, phones and addresses (found anywhere in it), longer
+    texts they wrote (a notice value that is a fragment of one quotes them), their places and photo references."""
+
+    needles: set[str] = field(default_factory=set)
+    texts: set[str] = field(default_factory=set)
+    places: set[tuple[float, float]] = field(default_factory=set)
+    files: set[str] = field(default_factory=set)
+
+
+# Per table: the column naming the person, their identifying short values, their free texts, their photo
+# references, and their coordinates.
+_TRACES: dict[
+    str, tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, str] | None], ...]
+] = {
+    "users": (("id", ("first_name", "last_name", "username", "phone"), (), (), None),),
+    "volunteers": (("user_id", ("name", "phone"), (), (), ("latitude", "longitude")),),
+    "wishes": (
+        (
+            "resident_id",
+            ("phone", "address"),
+            ("description", "resident_note"),
+            ("photo_file_id",),
+            ("latitude", "longitude"),
+        ),
+        ("claimed_by", (), ("done_note",), ("proof_file_id",), None),
+    ),
+    "tips": (("reporter_id", (), ("description",), (), ("latitude", "longitude")),),
+    "story_leads": (("volunteer_id", (), (), ("photo_file_id",), None),),
+}
+# A fragment shorter than this identifies no one alone (and would match half the texts in Chinese).
+FRAGMENT_MIN = 6
+
+
+async def _traces(conn: AsyncConnection, user_id: int) -> Traces:
+    """The person's names, phones, addresses, texts, places and photo references, before erasure."""
+    traces = Traces()
+    for name, owners in _TRACES.items():
         if name not in metadata.tables:
             continue
         table = metadata.tables[name]
-        rows = (await conn.execute(select(table).where(table.c[owner] == user_id))).mappings().all()
-        for row in rows:
-            # One-character names would match half the texts in Chinese; they identify no one alone.
-            needles.update(str(row[c]) for c in text_columns if row[c] and len(str(row[c])) >= 2)
-            if coordinates and row[coordinates[0]] is not None and row[coordinates[1]] is not None:
-                places.add((float(row[coordinates[0]]), float(row[coordinates[1]])))
-    return needles, places
+        for owner, short_columns, text_columns, file_columns, coordinates in owners:
+            rows = (await conn.execute(select(table).where(table.c[owner] == user_id))).mappings().all()
+            for row in rows:
+                # One-character names would match half the texts in Chinese; they identify no one alone.
+                traces.needles.update(str(row[c]) for c in short_columns if row[c] and len(str(row[c])) >= 2)
+                traces.texts.update(str(row[c]) for c in text_columns if row[c] and len(str(row[c])) >= FRAGMENT_MIN)
+                traces.files.update(str(row[c]) for c in file_columns if row[c])
+                if coordinates and row[coordinates[0]] is not None and row[coordinates[1]] is not None:
+                    traces.places.add((float(row[coordinates[0]]), float(row[coordinates[1]])))
+    if "tip_media" in metadata.tables:
+        entry = next(e for e in PERSONAL_DATA if e.table == "tip_media")
+        media = metadata.tables["tip_media"]
+        found = await conn.execute(select(media.c.file_id).where(_owned(entry, user_id)))
+        traces.files.update(file_id for file_id in found.scalars() if file_id)
+    return traces
 
 
 async def _media_files(conn: AsyncConnection, user_id: int) -> list[str]:
@@ -233,25 +269,42 @@ async def _media_files(conn: AsyncConnection, user_id: int) -> list[str]:
     return [path for path in rows.scalars() if path]
 
 
-def _quotes(payload: Any, needles: set[str], places: set[tuple[float, float]]) -> bool:
+def _strings(value: Any) -> list[str]:
+    """Every string inside a JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in _strings(item)]
+    if isinstance(value, list | tuple):
+        return [text for item in value for text in _strings(item)]
+    return []
+
+
+def _quotes(payload: Any, traces: Traces) -> bool:
+    """Whether a stored notice quotes the person (values are raw: channels escape only when rendering)."""
     text = json.dumps(payload, ensure_ascii=False, default=str)
-    if any(needle in text for needle in needles):
+    if any(needle in text for needle in traces.needles | traces.files):
         return True
+    values = payload.get("values") if isinstance(payload, dict) else None
+    for value in _strings(values):
+        fragment = value.strip().removesuffix("…").strip()
+        if len(fragment) >= FRAGMENT_MIN and any(fragment in written for written in traces.texts):
+            return True
     location = payload.get("location") if isinstance(payload, dict) else None
     if not location:
         return False
-    return any(abs(float(location[0]) - lat) < 1e-9 and abs(float(location[1]) - lon) < 1e-9 for lat, lon in places)
+    return any(
+        abs(float(location[0]) - lat) < 1e-9 and abs(float(location[1]) - lon) < 1e-9 for lat, lon in traces.places
+    )
 
 
-async def _blank_notices(
-    conn: AsyncConnection, user_id: int, needles: set[str], places: set[tuple[float, float]]
-) -> int:
+async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces) -> int:
     """Blank outbox notices to the person or quoting them; the unsent ones are dropped, not delivered."""
     table = metadata.tables["outbox"]
     rows = (await conn.execute(select(table.c.id, table.c.status, table.c.recipient_id, table.c.payload))).all()
     blanked = 0
     for row in rows:
-        if row.recipient_id != user_id and not _quotes(row.payload, needles, places):
+        if row.recipient_id != user_id and not _quotes(row.payload, traces):
             continue
         if row.status == "pending":
             await outbox.drop(conn, row.id, reason="privacy erase")

@@ -1,0 +1,33 @@
+"""Erasing a person for good (/deleteme), after they confirmed it.
+
+Effects:
+  erase (the person, about themselves only): in one transaction, what identifies them is blanked in every
+    table `storage.privacy.PERSONAL_DATA` registers (names, phone, places, photos, free texts; rows and
+    counts stay) and their drafts, follows, holds and unfinished conversations are deleted; every outbox
+    notice to them, or quoting them (their name, phone, address or place, a fragment of what they wrote,
+    one of their photos), is blanked, and those not yet sent are dropped (`dropped`, "privacy erase"); audit
+    `privacy.erase` by id only. After the commit their local media files are removed. Nobody is told.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actions.env import Env
+from storage import privacy
+
+
+@dataclass(frozen=True, slots=True)
+class Erased:
+    """What the erasure changed: rows touched per table."""
+
+    touched: dict[str, int]
+
+
+async def erase(env: Env, person_id: int) -> Erased:
+    """Erase what identifies the person everywhere (the caller makes sure it is the person asking)."""
+    async with env.db.write() as conn:
+        erasure = await privacy.erase_person(conn, person_id, now=env.now())
+    # Files go only once the erasure is committed: a rolled-back erasure must not lose them.
+    privacy.remove_media_files(erasure.files)
+    return Erased(erasure.touched)
