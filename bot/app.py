@@ -44,6 +44,7 @@ from handlers import (
     residents,
     review,
     staff,
+    tasks,
     volunteers,
 )
 from scheduler import setup as scheduler_setup
@@ -101,7 +102,7 @@ def build_application(
     # the first matching handler of a group.
     application.add_handler(privacy.flood_guard(), group=-2)
     application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
-    features = (residents, volunteers, review, reporters, editors, invites, staff, privacy, monitor, digests)
+    features = (residents, volunteers, tasks, review, reporters, editors, invites, staff, privacy, monitor, digests)
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.
     for feature in features:

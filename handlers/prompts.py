@@ -23,7 +23,13 @@ Callback = Callable[[Update, TongxinContext], Coroutine[Any, Any, Any]]
 
 
 def typed_answer(
-    *, name: str, pattern: str, asked: Callback, answered: Callback, not_text: Callback, cancelled: Callback
+    *,
+    name: str,
+    pattern: str | Callable[[object], bool],
+    asked: Callback,
+    answered: Callback,
+    not_text: Callback,
+    cancelled: Callback,
 ) -> ConversationHandler[TongxinContext]:
     """The conversation of a button (matching `pattern`) that waits for one typed answer."""
     return ConversationHandler(
