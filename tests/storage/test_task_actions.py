@@ -25,7 +25,6 @@ from storage.db import Database
 from storage.errors import AlreadyClaimed, NotAllowed
 from storage.schema import outbox
 from storage.schema import whistles as whistle_rows
-from storage.wishes import Wish
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)  # 10:00 in Shanghai
 RESIDENT, NEIGHBOUR, VOLUNTEER, OTHER_VOLUNTEER, COORDINATOR = 1, 2, 3, 4, 5
