@@ -10,8 +10,9 @@ Effects:
     arrived, the summary edit saying who took it is queued at once (the same edit `answer` queues).
   answer (part of `actions.tasks.claim`, in its transaction; not an action of its own): the wish's
     unanswered whistles closed with who claimed it and when; per whistle, the coordinator's summary
-    edited in place (an outbox row that replaces the summary message) and a "claimed" notice to the
-    coordinator. Both say "X took it N minutes after the whistle", which stays true, so no condition.
+    edited in place (an urgent outbox row that replaces the summary message: silent, so not held back
+    in quiet hours) and a "claimed" notice to the coordinator. Both say "X took it N minutes after the
+    whistle", which stays true whatever happens to the wish next, so they carry no condition.
 """
 
 from __future__ import annotations
@@ -147,6 +148,7 @@ async def _edit_summary(conn: AsyncConnection, answered: Whistle, wish: Wish, na
         answered.coordinator_id,
         Notice("whistle.summary_answered", values, replaces=answered.summary_message_id),
         now=now,
+        lane="urgent",  # an edit makes no sound: it need not wait for the end of quiet hours
         dedupe_key=f"whistle-summary:{answered.id}",
     )
 
