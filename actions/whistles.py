@@ -49,8 +49,8 @@ class Whistled:
     whistle: Whistle
 
 
-async def whistle(env: Env, actor: Actor, wish_id: int) -> Whistled:
-    """Call the matching volunteers to an open wish at once.
+async def whistle(env: Env, actor: Actor, wish_id: int | None = None, *, ref_no: int | None = None) -> Whistled:
+    """Call the matching volunteers to an open wish (by id, or by its reference number) at once.
 
     `NotAllowed` for anyone but a coordinator; `NotFound` for an unknown wish; `rules.whistles.WhistleError`
     when the wish is not open, was whistled moments ago, or nobody matches (nothing is recorded then).
@@ -59,6 +59,8 @@ async def whistle(env: Env, actor: Actor, wish_id: int) -> Whistled:
         raise NotAllowed(f"{actor.user_id} may not whistle")
     now = env.now()
     async with env.db.write() as conn:
+        if wish_id is None:
+            wish_id = (await store.get_wish_by_ref(conn, ref_no or 0)).id
         sent = await blow_whistle(
             conn, wish_id, coordinator_id=actor.user_id, now=now, radius_km=env.settings.whistle_radius_km
         )

@@ -24,7 +24,6 @@ from handlers.residents import actor_of
 from rules.staff import STAFF_ACTIONS
 from rules.whistles import WhistleError, parse_whistle_args
 from rules.wishes import wish_ref
-from storage import wishes as store
 from storage.errors import NotAllowed, NotFound
 
 
@@ -66,15 +65,10 @@ async def whistle_command(update: Update, context: TongxinContext) -> None:
         return
     try:
         ref_no = parse_whistle_args(context.args or [])
-        async with context.db.read() as conn:
-            wish = await store.get_wish_by_ref(conn, ref_no)
     except WhistleError as error:
         await message.reply_text(error_text(context, error))
         return
-    except NotFound:
-        await message.reply_text(context.plain("whistle.unknown", ref=wish_ref(ref_no)))
-        return
-    await blow(update, context, wish.id)
+    await blow(update, context, ref_no=ref_no)
 
 
 async def whistle_pressed(update: Update, context: TongxinContext) -> None:
@@ -86,20 +80,23 @@ async def whistle_pressed(update: Update, context: TongxinContext) -> None:
     if press is None or press.act is not Act.WHISTLE:
         await query.answer(context.plain("task.stale_button"), show_alert=True)
         return
-    await blow(update, context, press.id)
+    await blow(update, context, wish_id=press.id)
 
 
-async def blow(update: Update, context: TongxinContext, wish_id: int) -> None:
+async def blow(
+    update: Update, context: TongxinContext, *, wish_id: int | None = None, ref_no: int | None = None
+) -> None:
     """Blow the whistle, then show the coordinator the summary and remember it for the claim's edit."""
     if (chat := update.effective_chat) is None:
         return
     try:
-        outcome = await whistles.whistle(context.env, actor_of(context), wish_id)
+        outcome = await whistles.whistle(context.env, actor_of(context), wish_id, ref_no=ref_no)
     except WhistleError as error:
         await tell(update, context, error_text(context, error))
         return
     except NotFound:
-        await tell(update, context, context.plain("whistle.unknown", ref=f"#{wish_id}"))
+        ref = wish_ref(ref_no) if ref_no is not None else f"#{wish_id}"
+        await tell(update, context, context.plain("whistle.unknown", ref=ref))
         return
     except NotAllowed:
         await tell(update, context, context.plain("error.not_allowed"))
