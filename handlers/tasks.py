@@ -5,7 +5,7 @@ Every handler parses the update, calls one action of `actions.tasks` and renders
 effects (resident, followers, whistle summaries) are the action's. Only after a claim succeeded does
 the claimer see the address, location pin, phone number and photo; browsing shows the public card.
 Buttons are built and read by `channels.telegram.callbacks`; a malformed or stale press is answered.
-Diagram: docs/task_done.mmd (finishing a task).
+Diagrams: docs/claim.mmd (a claim and its effects), docs/task_done.mmd (finishing a task).
 """
 
 from __future__ import annotations
