@@ -4,8 +4,10 @@ A `Notice` is a message key, raw values and typed buttons (`actions.buttons.Butt
 escaped or marked up for a channel: catalogues hold a small markup of their own (`**bold**`), and each
 channel's renderer escapes the values and maps the markup (Telegram: `channels/telegram/render.py`).
 Values whose name ends in `_key` are message keys themselves and are translated before filling in:
-`{"category_key": "category.free_clinic"}` fills `{category}`. A notice is rendered in the recipient's
-language when it is delivered, so it can wait in the outbox and still read right.
+`{"category_key": "category.free_clinic"}` fills `{category}`; such a key's own placeholders are filled
+from the notice's other values (`{"after_key": "wish.age.minutes", "n": 12}` fills `{after}` with
+"12 分钟"). A notice is rendered in the recipient's language when it is delivered, so it can wait in the
+outbox and still read right.
 """
 
 from __future__ import annotations

@@ -58,6 +58,11 @@ def holds_claim(wish_id: int) -> Check:
     return {"claimer_of": wish_id}
 
 
+def claimed_by(wish_id: int, person_id: int) -> Check:
+    """The wish is still claimed by this person (e.g. the resident's "X took your wish")."""
+    return {"claimed": wish_id, "by": person_id}
+
+
 async def queue(
     conn: AsyncConnection,
     recipient_id: int,

@@ -44,6 +44,7 @@ from handlers import (
     residents,
     review,
     staff,
+    tasks,
     volunteer_review,
     volunteers,
 )
@@ -105,6 +106,7 @@ def build_application(
     features = (
         residents,
         volunteers,
+        tasks,
         review,
         volunteer_review,
         reporters,

@@ -10,6 +10,7 @@ import datetime as dt
 import html
 from collections.abc import Callable
 
+from rules.whistles import elapsed
 from rules.wishes import short_summary, wish_ref
 from storage.wishes import Wish
 
@@ -28,12 +29,8 @@ def status_words(t: Translate, status: str) -> str:
 
 def waited(t: Translate, since: dt.datetime, now: dt.datetime) -> str:
     """How long ago, in the largest sensible unit."""
-    minutes = max(0, int((now - since).total_seconds() // 60))
-    if minutes < 60:
-        return t("wish.age.minutes", n=minutes)
-    if minutes < 48 * 60:
-        return t("wish.age.hours", n=minutes // 60)
-    return t("wish.age.days", n=minutes // (24 * 60))
+    key, n = elapsed(since, now)
+    return t(key, n=n)
 
 
 def short_description(wish: Wish) -> str:

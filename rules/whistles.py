@@ -3,7 +3,7 @@
 "The centre blows the whistle, departments mobilize": an urgent dispatch of one open wish to the
 approved volunteers whose skills include its category and who are in its area or live within the
 configured distance of it. `blow_whistle` checks and records the dispatch in the caller's
-transaction; the handler then queues the notices and shows the coordinator the running summary.
+transaction; `actions.whistles` queues the notices in the same transaction.
 """
 
 from __future__ import annotations
@@ -52,6 +52,17 @@ class Dispatch:
     whistle_id: int
     wish: Wish
     recipients: tuple[Volunteer, ...]
+
+
+def elapsed(since: dt.datetime, until: dt.datetime) -> tuple[str, int]:
+    """How long from `since` to `until` in the largest sensible unit: a message key (`wish.age.*`, with
+    placeholder `n`) and the number."""
+    minutes = max(0, int((until - since).total_seconds() // 60))
+    if minutes < 60:
+        return "wish.age.minutes", minutes
+    if minutes < 48 * 60:
+        return "wish.age.hours", minutes // 60
+    return "wish.age.days", minutes // (24 * 60)
 
 
 def parse_whistle_args(args: Sequence[str]) -> int:

@@ -44,6 +44,10 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024  # Bot API getFile limit
 _SENDING_METHODS_RE = re.compile(r"^(send[A-Z]\w*|copyMessages?|forwardMessages?)$")
+# What `stall_writes` holds back: every method that puts something into a chat or changes what is there.
+_WRITING_METHODS_RE = re.compile(
+    r"^(send(?!ChatAction)[A-Z]\w*|copyMessages?|forwardMessages?|edit[A-Z]\w*|deleteMessages?)$"
+)
 _NOT_MODIFIED = (
     "Bad Request: message is not modified: specified new message content and reply markup are exactly the "
     "same as a current content and reply markup of the message"
@@ -107,6 +111,8 @@ class BotApiSimulator:
         self.groups: dict[int, Group] = {}
         self.records: list[RequestRecord] = []
         self.flood_429_count = 0
+        self.stalled_count = 0  # requests answered 429 by `stall_writes`
+        self._stalled_for: int | None = None
         self.webhook: dict[str, Any] = {}
         self.blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -153,6 +159,19 @@ class BotApiSimulator:
             "close": self._ok,
             "logOut": self._ok,
         }
+
+    # == faults =====================================================================================
+
+    def stall_writes(self, retry_after: int = 60) -> None:
+        """Put the bot in a flood wait: from now on every request that would put something into a chat or
+        change it (send*, copy, forward, edit*, delete) is answered 429 "retry after `retry_after`", as
+        Telegram does, and nothing reaches anyone until `resume_writes()`. Polling, button presses and
+        callback answers keep working, so a bot can be caught (and killed) with its messages unsent."""
+        self._stalled_for = retry_after
+
+    def resume_writes(self) -> None:
+        """End the flood wait of `stall_writes`."""
+        self._stalled_for = None
 
     # == lifecycle ==================================================================================
 
@@ -434,6 +453,14 @@ class BotApiSimulator:
                 raise bad_request(str(exc), "spec") from exc
             params = decoded
             chat_id = decoded.get("chat_id")
+            if self._stalled_for is not None and _WRITING_METHODS_RE.match(method):
+                self.stalled_count += 1
+                raise ApiError(
+                    429,
+                    f"Too Many Requests: retry after {self._stalled_for}",
+                    parameters={"retry_after": self._stalled_for},
+                    category="flood",
+                )
             result = await handler(decoded, files)
             quiet_poll = method == "getUpdates" and not result
         except ApiError as exc:

@@ -146,7 +146,8 @@ async def unmet_condition(
 
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
     (the recipient still holds it; admins hold every role), `{"lacks_role": r}` (the recipient still does not
-    hold it as granted) and `{"claimer_of": wish id}`.
+    hold it as granted), `{"claimer_of": wish id}` (the recipient holds the claim) and
+    `{"claimed": wish id, "by": person id}` (that person still holds it).
     """
     for check in condition or ():
         for kind, table in _STATUS_TABLES.items():
@@ -180,6 +181,12 @@ async def unmet_condition(
             ).scalar()
             if claimer != recipient_id:
                 return f"recipient no longer holds the claim on wish {check['claimer_of']}"
+        if "claimed" in check:
+            claimer = (
+                await conn.execute(select(wishes.c.claimed_by).where(wishes.c.id == int(check["claimed"])))
+            ).scalar()
+            if claimer != int(check["by"]):
+                return f"wish {check['claimed']} is no longer claimed by {check['by']}"
     return None
 
 

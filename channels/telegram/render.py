@@ -54,13 +54,16 @@ def plain(catalogues: Catalogues, language: str, key: str, /, **values: object) 
 def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> tuple[str, InlineKeyboardMarkup | None]:
     """The HTML text and keyboard of a notice in one language; every value is escaped here."""
     values: dict[str, object] = {}
+    keys: dict[str, str] = {}
     for name, value in notice.values.items():
         if name.endswith("_key") and isinstance(value, str):
-            values[name.removesuffix("_key")] = text(catalogues, language, value)
+            keys[name.removesuffix("_key")] = value
         elif isinstance(value, str):
             values[name] = html.escape(value, quote=False)
         else:
             values[name] = value
+    # A value that is a message key is filled with the notice's other values ("{n} minutes" with n).
+    values.update({name: text(catalogues, language, key, **values) for name, key in keys.items()})
     body = text(catalogues, language, notice.key, **values)
     markup = None
     if notice.buttons:

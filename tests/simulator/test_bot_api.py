@@ -262,6 +262,28 @@ async def test_flood_private_chat_burst(bot: Bot, sim: BotApiSimulator) -> None:
     assert sim.flood_429_count == 2
 
 
+async def test_stalled_writes_are_refused_with_429_until_resumed(bot: Bot, sim: BotApiSimulator) -> None:
+    alice = sim.person("Alice")
+    first = await bot.send_message(alice.chat_id, "before")
+    sim.stall_writes(retry_after=42)
+    for attempt in (
+        bot.send_message(alice.chat_id, "during"),
+        bot.edit_message_text("edited", chat_id=alice.chat_id, message_id=first.message_id),
+        bot.delete_message(alice.chat_id, first.message_id),
+    ):
+        with pytest.raises(RetryAfter) as refused:
+            await attempt
+        assert _seconds(refused.value.retry_after) == 42
+    await bot.send_chat_action(alice.chat_id, "typing")  # not a write: still answered
+    assert [m.text for m in sim.sent_to(alice.user_id)] == ["before"]
+    assert sim.stalled_count == 3
+
+    sim.resume_writes()
+    await bot.send_message(alice.chat_id, "after")
+    assert [m.text for m in sim.sent_to(alice.user_id)] == ["before", "after"]
+    assert sim.invalid_requests == []
+
+
 async def test_blocked_user_is_forbidden(bot: Bot, sim: BotApiSimulator) -> None:
     alice = sim.person("Alice")
     sim.block(alice.user_id)

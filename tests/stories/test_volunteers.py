@@ -12,7 +12,7 @@ from simulator import BotApiSimulator
 from storage import applications, users
 from storage import volunteers as profiles
 from storage import wishes as store
-from tests.conftest import ADMIN_ID
+from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.wishflow import (
     approved_volunteers,
     claim_from_tasks,
@@ -246,3 +246,40 @@ async def test_a_volunteer_in_english_and_the_scheduler_functions(bot: TongxinAp
     await bob.wait_for_text("No confirmed service this month")
     await bob.press("✅ Done")
     await bob.wait_for(lambda: any("this wish is now waiting for a volunteer" in a for a in bob.callback_answers))
+
+
+async def test_a_malformed_or_forged_task_button_is_answered(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli, zhou = sim.person("王阿姨"), sim.person("小李"), sim.person("周协调")
+    await approved_volunteers(db, [xiaoli])
+    wish = await open_wish(db, alice)
+    await xiaoli.send_command("/tasks")
+    any_message = await xiaoli.wait_for_text("W-0001")
+
+    # Data this bot never sends: a claim for "someday", an id of 26 digits, a page without its flag.
+    for data in (f"task:claim:{wish.id}:someday", "task:view:" + "9" * 26, "task:page:1", "task:hours:3"):
+        sim.callback_query(xiaoli, any_message, data)
+    await sim.settle()
+    assert sum("按钮已经失效" in a for a in xiaoli.callback_answers) == 4
+    async with db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == "open"
+
+    # A whistle press from someone who is not a coordinator is refused, a forged one explained.
+    sim.callback_query(xiaoli, any_message, f"whistle:{wish.id}")
+    await xiaoli.wait_for(lambda: any("没有权限" in a for a in xiaoli.callback_answers))
+    async with db.write() as conn:
+        await users.touch_user(
+            conn,
+            user_id=zhou.user_id,
+            first_name="周协调",
+            last_name=None,
+            username=None,
+            language="zh-CN",
+            now=START_TIME,
+        )
+        await users.grant_role(conn, zhou.user_id, "coordinator", granted_by=ADMIN_ID, now=START_TIME)
+    await zhou.send_command("/start")
+    greeting = await zhou.next_message()
+    sim.callback_query(zhou, greeting, "whistle:abc")
+    await zhou.wait_for(lambda: any("按钮已经失效" in a for a in zhou.callback_answers))
+    assert sim.invalid_requests == []

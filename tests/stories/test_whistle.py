@@ -8,6 +8,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from actions.buttons import Act, Button
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
@@ -143,7 +144,7 @@ async def test_the_whistle_button_of_the_unclaimed_notice_calls_once(
         Notice(
             "remind.unclaimed",
             {"ref": "W-0001", "category_key": "category.elderly_disabled", "area": "东城社区", "hours": 24},
-            ((("remind.button.whistle", f"whistle:{wish.id}"),),),
+            ((Button("remind.button.whistle", Act.WHISTLE, wish.id),),),
         ),
         lane="normal",
     )

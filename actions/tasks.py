@@ -1,0 +1,216 @@
+"""The volunteer's side of a wish: find open wishes, claim one, give it back, report it done.
+
+Effects (each in one transaction with the change):
+  claim: wish open→claimed (atomic: of several volunteers at once exactly one wins, the others get
+    `AlreadyClaimed`; a wish held for the volunteers it was offered to gives anyone else `Held`); its
+    event; the wish's unanswered whistles answered (`actions.whistles.answer`: each coordinator's summary
+    edited, a "claimed" notice to them); an urgent notice to the resident saying who took it by when,
+    true while the wish is still claimed by this volunteer; followers told (`actions.followers`).
+  release: wish claimed→open with the volunteer's reason as the event note; a notice to the resident
+    that it is open again, true while it is open.
+  finish: wish claimed→done with the hours, optional proof photo and note; an urgent notice to the
+    resident with Confirm / Not yet (and the photo), true while the wish is done; followers told.
+  open_tasks, my_tasks, task_of, claimable: reads for the channel (no effects).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from actions import notices, whistles
+from actions.buttons import Act, Button
+from actions.env import Env
+from actions.followers import tell_followers
+from actions.messages import Notice
+from rules import matching
+from rules import wishes as lifecycle
+from rules.wishes import Actor, WishAction, WishStatus, wish_ref
+from storage import users
+from storage import volunteers as profiles
+from storage import wishes as store
+from storage.errors import AlreadyClaimed, Conflict
+from storage.volunteers import Volunteer
+from storage.wishes import Wish
+
+WHEN_CHOICES = ("today", "tomorrow", "week")
+HOUR_CHOICES = ("0.5", "1", "2", "4")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """The wish now held by the volunteer, promised by `wish.due_at`."""
+
+    wish: Wish
+
+
+@dataclass(frozen=True, slots=True)
+class Released:
+    """The wish given back to everyone."""
+
+    wish: Wish
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """The wish reported done, waiting for the resident's confirmation."""
+
+    wish: Wish
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPage:
+    """One page of open wishes offered to a volunteer."""
+
+    wishes: tuple[Wish, ...]
+    page: int
+    pages: int
+    show_all: bool
+    first_number: int  # the number shown next to the first wish of the page
+    origin: tuple[float, float] | None  # the volunteer's location, for distances
+
+    def distance_km(self, wish: Wish) -> float | None:
+        """How far the wish is from the volunteer, when both places are known."""
+        return matching.distance_km(self.origin, wish)
+
+
+def local_due(env: Env, wish: Wish) -> str:
+    """When the claimed wish is due, in the bot's time zone, as people read it."""
+    if wish.due_at is None:
+        return "—"
+    return wish.due_at.astimezone(env.settings.tz).strftime("%m-%d %H:%M")
+
+
+def format_hours(hours: float) -> str:
+    """2.0 → "2", 1.5 → "1.5"."""
+    return f"{hours:g}"
+
+
+async def claim(env: Env, actor: Actor, wish_id: int, when: str) -> Claimed:
+    """Take an open wish, promising it today, tomorrow or this week (`when`)."""
+    if when not in WHEN_CHOICES or actor.user_id is None:
+        raise ValueError(f"cannot claim for {when!r}")
+    now = env.now()
+    due_at = lifecycle.due_at_for(when, now, env.settings.tz, env.settings.claim_due_hours)
+    async with env.db.write() as conn:
+        wish = await lifecycle.claim_wish(conn, wish_id, actor=actor, now=now, due_at=due_at)
+        await whistles.answer(conn, wish, now=now)
+        await tell_followers(conn, wish, now=now)
+        name = (await users.get_user(conn, actor.user_id)).display_name
+        await notices.queue(
+            conn,
+            wish.resident_id,
+            Notice("wish.notice_claimed", {"ref": wish_ref(wish.ref_no), "name": name, "due": local_due(env, wish)}),
+            now=now,
+            lane="urgent",
+            dedupe_key=f"wish-claimed:{wish.id}:{now.isoformat()}",
+            condition=[notices.claimed_by(wish.id, actor.user_id)],
+        )
+    env.wake()
+    return Claimed(wish)
+
+
+async def release(env: Env, actor: Actor, wish_id: int, reason: str) -> Released:
+    """Give a claimed wish back to everyone, saying why (`InvalidInput` for an empty or long reason)."""
+    reason = lifecycle.check_text(reason, lifecycle.NOTE_MAX)
+    now = env.now()
+    async with env.db.write() as conn:
+        wish = await lifecycle.release_wish(conn, wish_id, actor=actor, now=now, reason=reason)
+        await notices.queue(
+            conn,
+            wish.resident_id,
+            Notice("wish.notice_released", {"ref": wish_ref(wish.ref_no)}),
+            now=now,
+            dedupe_key=f"wish-released:{wish.id}:{wish.updated_at.isoformat()}",
+            condition=[notices.wish_in(wish.id, WishStatus.OPEN)],
+        )
+    env.wake()
+    return Released(wish)
+
+
+async def finish(
+    env: Env, actor: Actor, wish_id: int, *, hours: float, proof: str | None, note: str | None
+) -> Finished:
+    """Report a claimed wish done with the hours spent, an optional proof photo (a stored file reference)
+    and an optional note for the resident (`InvalidInput` for hours outside 0.5–24)."""
+    now = env.now()
+    async with env.db.write() as conn:
+        wish = await lifecycle.finish_wish(
+            conn, wish_id, actor=actor, now=now, hours=hours, proof_file_id=proof, note=note
+        )
+        await tell_followers(conn, wish, now=now)
+        name = (await users.get_user(conn, actor.user_id)).first_name if actor.user_id is not None else "—"
+        await notices.queue(
+            conn,
+            wish.resident_id,
+            Notice(
+                "wish.notice_done",
+                {
+                    "ref": wish_ref(wish.ref_no),
+                    "name": name,
+                    "hours": format_hours(wish.hours or 0),
+                    "note": note or "—",
+                },
+                (
+                    (
+                        Button("wish.button.confirm", Act.WISH_CONFIRM, wish.id),
+                        Button("wish.button.not_yet", Act.WISH_NOT_YET, wish.id),
+                    ),
+                ),
+                photo=wish.proof_file_id,
+            ),
+            now=now,
+            lane="urgent",
+            dedupe_key=f"wish-done:{wish.id}:{wish.updated_at.isoformat()}",
+            condition=[notices.wish_in(wish.id, WishStatus.DONE)],
+        )
+    env.wake()
+    return Finished(wish)
+
+
+# --- reads for the channel -------------------------------------------------------------------------------
+
+
+async def open_tasks(env: Env, volunteer_id: int, page: int, *, show_all: bool) -> TaskPage:
+    """One page of the open wishes a volunteer may claim: those matching their skills, nearest first
+    (or all of them), without the wishes held for other volunteers."""
+    async with env.db.read() as conn:
+        profile = await profiles.find_volunteer(conn, volunteer_id)
+        open_wishes = await lifecycle.claimable_wishes(conn, volunteer_id, env.now())
+    skills = profile.skills if profile else frozenset()
+    origin = profile.location if profile else None
+    offered = matching.select_tasks(open_wishes, skills=skills, origin=origin, show_all=show_all)
+    shown, page, pages = matching.page_of(offered, page)
+    return TaskPage(tuple(shown), page, pages, show_all, page * matching.PAGE_SIZE + 1, origin)
+
+
+async def my_tasks(env: Env, volunteer_id: int) -> list[Wish]:
+    """The wishes a volunteer holds: claimed, or done and waiting for the resident."""
+    async with env.db.read() as conn:
+        return await store.tasks_of_volunteer(conn, volunteer_id, [WishStatus.CLAIMED, WishStatus.DONE])
+
+
+async def claimable(env: Env, actor: Actor, wish_id: int) -> tuple[Wish, Volunteer | None]:
+    """A wish the volunteer may claim now, with their profile (for the distance); `AlreadyClaimed` when
+    someone was quicker, `Held` while it is reserved for others, `Conflict`/`NotAllowed`/`NotFound` else."""
+    async with env.db.read() as conn:
+        wish = await store.get_wish(conn, wish_id)
+        try:
+            lifecycle.ensure_allowed(wish, WishAction.CLAIM, actor)
+        except AlreadyClaimed:
+            raise
+        except Conflict as exc:
+            if exc.current in (WishStatus.CLAIMED, WishStatus.DONE, WishStatus.CONFIRMED):
+                raise AlreadyClaimed(str(exc), current=exc.current) from None
+            raise
+        await lifecycle.ensure_not_held(conn, wish, actor, env.now())
+        profile = await profiles.find_volunteer(conn, actor.user_id) if actor.user_id is not None else None
+    return wish, profile
+
+
+async def task_of(env: Env, actor: Actor, wish_id: int, action: WishAction) -> Wish:
+    """The task behind a Done / Release button if the volunteer may do that to it now (the action checks
+    again when it commits); `Conflict`/`NotAllowed`/`NotFound` otherwise."""
+    async with env.db.read() as conn:
+        wish = await store.get_wish(conn, wish_id)
+    lifecycle.ensure_allowed(wish, action, actor)
+    return wish

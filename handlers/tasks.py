@@ -1,0 +1,519 @@
+"""Volunteers' tasks in Telegram: `/tasks` to find and claim open wishes, `/mytasks` to finish them (hours,
+proof photo, note) or give them back with a reason.
+
+Every handler parses the update, calls one action of `actions.tasks` and renders its outcome; the
+effects (resident, followers, whistle summaries) are the action's. Only after a claim succeeded does
+the claimer see the address, location pin, phone number and photo; browsing shows the public card.
+Buttons are built and read by `channels.telegram.callbacks`; a malformed or stale press is answered.
+Diagrams: docs/claim.mmd (a claim and its effects), docs/task_done.mmd (finishing a task).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from actions import tasks
+from actions.buttons import Act, Press
+from bot.context import TongxinContext
+from channels.telegram import callbacks
+from handlers import wish_cards
+from handlers.access import require
+from handlers.prompts import ANSWER, typed_answer
+from handlers.residents import actor_of, conflict_reply
+from rules import matching
+from rules import wishes as lifecycle
+from rules.roles import Role
+from rules.wishes import InvalidInput, WishAction, WishStatus, wish_ref
+from storage import wishes as store
+from storage.errors import AlreadyClaimed, Conflict, Held, NotAllowed, NotFound
+
+HOURS, PROOF, NOTE = range(3)
+TASK_DONE = "task_done"
+TASK_RELEASE = "task_release"
+NOT_COMMAND = ~filters.COMMAND
+OTHER = filters.ALL & NOT_COMMAND
+# Every button of this module: a press that starts like one of these but is not well formed is stale.
+TASK_ACTS = (
+    Act.TASK_VIEW,
+    Act.TASK_PAGE,
+    Act.TASK_CLAIM,
+    Act.TASK_DONE,
+    Act.TASK_RELEASE,
+    Act.TASK_HOURS,
+    Act.TASK_SKIP,
+)
+
+
+async def say(update: Update, context: TongxinContext, key: str, **values: object) -> None:
+    """Reply to the message being handled with one catalogue message."""
+    if (message := update.effective_message) is not None:
+        await message.reply_text(context.t(key, **values))
+
+
+async def pressed(update: Update, context: TongxinContext) -> Press | None:
+    """The well-formed press being handled by a volunteer, or None after answering why not."""
+    query = update.callback_query
+    if query is None or not await require(update, context, Role.VOLUNTEER):
+        return None
+    press = callbacks.decode(query.data)
+    if press is None:
+        await query.answer(context.plain("task.stale_button"), show_alert=True)
+    return press
+
+
+async def stale_pressed(update: Update, context: TongxinContext) -> None:
+    """A task button whose data this bot could not have sent (or an old format): say so."""
+    if (query := update.callback_query) is not None:
+        await query.answer(context.plain("task.stale_button"), show_alert=True)
+
+
+def done_state(context: TongxinContext) -> dict[str, Any]:
+    """What the volunteer entered so far while finishing a task."""
+    if context.user_data is None:
+        return {}
+    state: dict[str, Any] = context.user_data.setdefault(TASK_DONE, {})
+    return state
+
+
+# --- /tasks and claiming ----------------------------------------------------------------------------------
+
+
+def page_view(context: TongxinContext, page: tasks.TaskPage) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of open wishes with view / paging / toggle buttons."""
+    rows: list[list[InlineKeyboardButton]] = []
+    flag = "1" if page.show_all else "0"
+    if not page.wishes:
+        text = context.t("task.none_all" if page.show_all else "task.none_matching")
+    else:
+        now = context.now()
+        cards = [
+            f"{n}. " + wish_cards.public_card(context.t, wish, now, page.distance_km(wish))
+            for n, wish in enumerate(page.wishes, start=page.first_number)
+        ]
+        title_key = "task.list_title_all" if page.show_all else "task.list_title"
+        text = context.t(title_key, page=page.page + 1, pages=page.pages) + "\n\n" + "\n\n".join(cards)
+        rows += [
+            [callbacks.button(context.plain("task.button.view", ref=wish_ref(w.ref_no)), Act.TASK_VIEW, w.id)]
+            for w in page.wishes
+        ]
+        nav = []
+        if page.page > 0:
+            nav.append(callbacks.button(context.plain("task.button.previous"), Act.TASK_PAGE, page.page - 1, flag))
+        if page.page < page.pages - 1:
+            nav.append(callbacks.button(context.plain("task.button.next"), Act.TASK_PAGE, page.page + 1, flag))
+        if nav:
+            rows.append(nav)
+    toggle = "task.button.only_mine" if page.show_all else "task.button.show_all"
+    rows.append([callbacks.button(context.plain(toggle), Act.TASK_PAGE, 0, "0" if page.show_all else "1")])
+    return text, InlineKeyboardMarkup(rows)
+
+
+async def list_tasks(update: Update, context: TongxinContext) -> None:
+    """/tasks: the first page of open wishes matching the volunteer's skills."""
+    if (message := update.effective_message) is None or not await require(update, context, Role.VOLUNTEER):
+        return
+    assert context.person is not None
+    page = await tasks.open_tasks(context.env, context.person.id, 0, show_all=False)
+    text, markup = page_view(context, page)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def page_pressed(update: Update, context: TongxinContext) -> None:
+    """Next / Previous / Show all: redraw the list in place."""
+    if (press := await pressed(update, context)) is None or context.person is None:
+        return
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    page = await tasks.open_tasks(context.env, context.person.id, press.id, show_all=press.arg == "1")
+    text, markup = page_view(context, page)
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def view_pressed(update: Update, context: TongxinContext) -> None:
+    """One open wish's public card with the claim buttons (when will you do it?)."""
+    if (press := await pressed(update, context)) is None:
+        return
+    query = update.callback_query
+    assert query is not None
+    try:
+        wish, profile = await tasks.claimable(context.env, actor_of(context), press.id)
+    except AlreadyClaimed:
+        await query.answer(context.plain("task.just_taken"), show_alert=True)
+        return
+    except Held as exc:
+        await answer_held(update, context, exc)
+        return
+    except (Conflict, NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return
+    await query.answer()
+    distance = matching.distance_km(profile.location if profile else None, wish)
+    buttons = [
+        callbacks.button(context.plain(f"task.button.claim_{when}"), Act.TASK_CLAIM, wish.id, when)
+        for when in tasks.WHEN_CHOICES
+    ]
+    await context.bot.send_message(
+        query.from_user.id,
+        wish_cards.public_card(context.t, wish, context.now(), distance) + "\n\n" + context.t("task.ask_when"),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+
+
+async def claim_pressed(update: Update, context: TongxinContext) -> None:
+    """Claim (from /tasks or from a whistle): exactly one of several volunteers wins; the winner sees the
+    full details. The resident, followers and whistling coordinators are told by the action."""
+    if (press := await pressed(update, context)) is None or press.arg is None:
+        return
+    query = update.callback_query
+    assert query is not None
+    try:
+        claimed = await tasks.claim(context.env, actor_of(context), press.id, press.arg)
+    except AlreadyClaimed:
+        await query.answer(context.plain("task.just_taken"), show_alert=True)
+        await query.edit_message_reply_markup(None)
+        return
+    except Held as exc:
+        await answer_held(update, context, exc)
+        return
+    except (Conflict, NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return
+    wish = claimed.wish
+    await query.answer(context.plain("task.claimed_short"))
+    await query.edit_message_text(
+        context.t("task.claimed", ref=wish_ref(wish.ref_no), due=tasks.local_due(context.env, wish)), reply_markup=None
+    )
+    await send_details(update, context, wish)
+
+
+async def answer_held(update: Update, context: TongxinContext, exc: Held) -> None:
+    """The wish is reserved for the volunteers it was offered to: say until when (local time)."""
+    assert update.callback_query is not None
+    until = exc.until.astimezone(context.settings.tz).strftime("%H:%M")
+    await update.callback_query.answer(context.plain("task.held", until=until), show_alert=True)
+
+
+def task_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMarkup | None:
+    """Done / Release for a claimed task; nothing while the resident confirms."""
+    if wish.status != WishStatus.CLAIMED:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                callbacks.button(context.plain("task.button.done"), Act.TASK_DONE, wish.id),
+                callbacks.button(context.plain("task.button.release"), Act.TASK_RELEASE, wish.id),
+            ]
+        ]
+    )
+
+
+async def send_details(update: Update, context: TongxinContext, wish: store.Wish) -> None:
+    """Everything the claimer needs, in their chat: the photo, the details with the phone, the location pin."""
+    if (chat := update.effective_chat) is None:
+        return
+    if wish.photo_file_id:
+        await context.bot.send_photo(chat.id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
+    text = wish_cards.full_details(context.t, wish)
+    if wish.status == WishStatus.CLAIMED and wish.due_at is not None:
+        text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))
+    elif wish.status == WishStatus.DONE:
+        text += "\n" + context.t("task.waiting_confirmation")
+    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=task_buttons(context, wish))
+    if wish.location:
+        await context.bot.send_location(chat.id, wish.location[0], wish.location[1])
+
+
+async def list_my_tasks(update: Update, context: TongxinContext) -> None:
+    """/mytasks: the wishes the volunteer holds, each with its details and Done / Release."""
+    message = update.effective_message
+    if message is None or context.person is None or not await require(update, context, Role.VOLUNTEER):
+        return
+    mine = await tasks.my_tasks(context.env, context.person.id)
+    if not mine:
+        await message.reply_text(context.t("task.mine_none"))
+        return
+    await message.reply_text(context.t("task.mine_title", count=len(mine)))
+    for wish in mine:
+        await send_details(update, context, wish)
+
+
+# --- Done: hours → proof photo → note ---------------------------------------------------------------------
+
+
+async def check_task(update: Update, context: TongxinContext, action: WishAction) -> store.Wish | None:
+    """The task behind a Done / Release button if this volunteer may do that now; otherwise say why."""
+    if (press := await pressed(update, context)) is None:
+        return None
+    query = update.callback_query
+    assert query is not None
+    try:
+        wish = await tasks.task_of(context.env, actor_of(context), press.id, action)
+    except (Conflict, NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return None
+    await query.answer()
+    return wish
+
+
+async def done_pressed(update: Update, context: TongxinContext) -> int:
+    """Done: ask the hours spent (buttons or typed)."""
+    wish = await check_task(update, context, WishAction.FINISH)
+    if wish is None or context.user_data is None or (chat := update.effective_chat) is None:
+        return ConversationHandler.END
+    context.user_data[TASK_DONE] = {"wish_id": wish.id, "ref": wish_ref(wish.ref_no)}
+    buttons = [callbacks.button(f"{h} h", Act.TASK_HOURS, None, h) for h in tasks.HOUR_CHOICES]
+    await context.bot.send_message(
+        chat.id,
+        context.t("task.ask_hours", ref=wish_ref(wish.ref_no), min="0.5", max="24"),
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+    return HOURS
+
+
+def skip_button(context: TongxinContext) -> InlineKeyboardMarkup:
+    """The one Skip button of the optional steps."""
+    return InlineKeyboardMarkup([[callbacks.button(context.plain("wish.button.skip"), Act.TASK_SKIP)]])
+
+
+async def ask_proof(update: Update, context: TongxinContext) -> int:
+    """A photo of the work done, optional."""
+    if (chat := update.effective_chat) is not None:
+        await context.bot.send_message(chat.id, context.t("task.ask_proof"), reply_markup=skip_button(context))
+    return PROOF
+
+
+async def hours_pressed(update: Update, context: TongxinContext) -> int:
+    """Hours from a button."""
+    query = update.callback_query
+    assert query is not None
+    press = callbacks.decode(query.data)
+    if press is None or press.arg not in tasks.HOUR_CHOICES:
+        await query.answer(context.plain("task.stale_button"), show_alert=True)
+        return HOURS
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    done_state(context)["hours"] = float(press.arg)
+    return await ask_proof(update, context)
+
+
+async def hours_typed(update: Update, context: TongxinContext) -> int:
+    """Hours typed, 0.5–24."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return HOURS
+    try:
+        hours = lifecycle.parse_hours(message.text)
+    except InvalidInput:
+        await say(update, context, "task.hours_invalid", min="0.5", max="24")
+        return HOURS
+    done_state(context)["hours"] = hours
+    return await ask_proof(update, context)
+
+
+async def hours_not_text(update: Update, context: TongxinContext) -> None:
+    """Anything else where hours are expected."""
+    await say(update, context, "task.hours_invalid", min="0.5", max="24")
+
+
+async def ask_note(update: Update, context: TongxinContext) -> int:
+    """A note for the resident, optional."""
+    if (chat := update.effective_chat) is not None:
+        await context.bot.send_message(
+            chat.id, context.t("task.ask_note", max=lifecycle.NOTE_MAX), reply_markup=skip_button(context)
+        )
+    return NOTE
+
+
+async def proof_sent(update: Update, context: TongxinContext) -> int:
+    """Keep the proof photo's file reference (the newsroom may use it for a story lead)."""
+    message = update.effective_message
+    if message is None or not message.photo:
+        return PROOF
+    done_state(context)["proof"] = message.photo[-1].file_id
+    return await ask_note(update, context)
+
+
+async def proof_skipped(update: Update, context: TongxinContext) -> int:
+    """No proof photo."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    return await ask_note(update, context)
+
+
+async def proof_not_photo(update: Update, context: TongxinContext) -> None:
+    """A document, sticker or text instead of a photo."""
+    message = update.effective_message
+    key = "wish.photo_as_document" if message is not None and message.document is not None else "task.proof_expected"
+    await say(update, context, key)
+
+
+async def note_typed(update: Update, context: TongxinContext) -> int:
+    """The note, then finish."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return NOTE
+    try:
+        note = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
+    except InvalidInput:
+        await say(update, context, "wish.note_too_long", max=lifecycle.NOTE_MAX)
+        return NOTE
+    return await finish_task(update, context, note)
+
+
+async def note_skipped(update: Update, context: TongxinContext) -> int:
+    """No note, finish."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    return await finish_task(update, context, None)
+
+
+async def note_not_text(update: Update, context: TongxinContext) -> None:
+    """Something other than text where the note is expected."""
+    await say(update, context, "wish.note_expected")
+
+
+async def finish_task(update: Update, context: TongxinContext, note: str | None) -> int:
+    """Report the wish done; the action asks the resident to confirm (with the proof photo)."""
+    entered = dict(done_state(context))
+    if context.user_data is not None:
+        context.user_data.pop(TASK_DONE, None)
+    if (chat := update.effective_chat) is None:
+        return ConversationHandler.END
+    try:
+        finished = await tasks.finish(
+            context.env,
+            actor_of(context),
+            int(entered.get("wish_id", 0)),
+            hours=float(entered.get("hours", 0)),
+            proof=entered.get("proof"),
+            note=note,
+        )
+    except InvalidInput:
+        await context.bot.send_message(chat.id, context.t("task.hours_invalid", min="0.5", max="24"))
+        return ConversationHandler.END
+    except (Conflict, NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return ConversationHandler.END
+    wish = finished.wish
+    hours = tasks.format_hours(wish.hours or 0)
+    await context.bot.send_message(chat.id, context.t("task.done_thanks", ref=wish_ref(wish.ref_no), hours=hours))
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: TongxinContext) -> int:
+    """/cancel: leave without saving."""
+    if context.user_data is not None:
+        for key in (TASK_DONE, TASK_RELEASE):
+            context.user_data.pop(key, None)
+    if (message := update.effective_message) is not None:
+        await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
+    return ConversationHandler.END
+
+
+def done_conversation() -> ConversationHandler[TongxinContext]:
+    """Done → hours → proof photo → note (docs/task_done.mmd)."""
+    return ConversationHandler(
+        entry_points=[CallbackQueryHandler(done_pressed, pattern=callbacks.pattern(Act.TASK_DONE))],
+        states={
+            HOURS: [
+                CallbackQueryHandler(hours_pressed, pattern=callbacks.prefix_pattern(Act.TASK_HOURS)),
+                MessageHandler(filters.TEXT & NOT_COMMAND, hours_typed),
+                MessageHandler(OTHER, hours_not_text),
+            ],
+            PROOF: [
+                MessageHandler(filters.PHOTO, proof_sent),
+                CallbackQueryHandler(proof_skipped, pattern=callbacks.pattern(Act.TASK_SKIP)),
+                MessageHandler(OTHER, proof_not_photo),
+            ],
+            NOTE: [
+                MessageHandler(filters.TEXT & NOT_COMMAND, note_typed),
+                CallbackQueryHandler(note_skipped, pattern=callbacks.pattern(Act.TASK_SKIP)),
+                MessageHandler(OTHER, note_not_text),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        allow_reentry=True,
+        persistent=True,
+        name="task_done",
+    )
+
+
+# --- Release with a reason --------------------------------------------------------------------------------
+
+
+async def release_pressed(update: Update, context: TongxinContext) -> int:
+    """Release: ask why (the resident and the next volunteer benefit from knowing)."""
+    wish = await check_task(update, context, WishAction.RELEASE)
+    if wish is None or context.user_data is None or (chat := update.effective_chat) is None:
+        return ConversationHandler.END
+    context.user_data[TASK_RELEASE] = wish.id
+    await context.bot.send_message(
+        chat.id, context.t("task.ask_release_reason", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
+    )
+    return ANSWER
+
+
+async def release_reason_typed(update: Update, context: TongxinContext) -> int:
+    """Give the wish back to everyone; the action tells the resident."""
+    message = update.effective_message
+    if message is None or message.text is None or context.user_data is None:
+        return ANSWER
+    try:
+        lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
+    except InvalidInput:
+        await say(update, context, "wish.note_too_long", max=lifecycle.NOTE_MAX)
+        return ANSWER
+    wish_id = int(context.user_data.pop(TASK_RELEASE, 0))
+    try:
+        released = await tasks.release(context.env, actor_of(context), wish_id, message.text)
+    except (Conflict, NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return ConversationHandler.END
+    await say(update, context, "task.released", ref=wish_ref(released.wish.ref_no))
+    return ConversationHandler.END
+
+
+def release_conversation() -> ConversationHandler[TongxinContext]:
+    """Release → reason."""
+    return typed_answer(
+        name="task_release",
+        pattern=callbacks.pattern(Act.TASK_RELEASE),
+        asked=release_pressed,
+        answered=release_reason_typed,
+        not_text=note_not_text,
+        cancelled=cancel,
+    )
+
+
+def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
+    """Finishing a task, releasing a task."""
+    return [done_conversation(), release_conversation()]  # type: ignore[list-item]
+
+
+def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
+    """/tasks, /mytasks and the task buttons (a malformed or stale task button last, answered)."""
+    return [
+        CommandHandler("tasks", list_tasks),
+        CommandHandler("mytasks", list_my_tasks),
+        CallbackQueryHandler(page_pressed, pattern=callbacks.pattern(Act.TASK_PAGE)),
+        CallbackQueryHandler(view_pressed, pattern=callbacks.pattern(Act.TASK_VIEW)),
+        CallbackQueryHandler(claim_pressed, pattern=callbacks.pattern(Act.TASK_CLAIM)),
+        CallbackQueryHandler(stale_pressed, pattern=callbacks.prefix_pattern(*TASK_ACTS)),
+    ]
