@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import applications, outbox, tips, user_roles, users, wishes
+from storage.schema import applications, broadcasts, outbox, tips, user_roles, users, wishes
 
 Lane = Literal["urgent", "normal", "bulk"]
 LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
@@ -145,7 +145,9 @@ async def unmet_condition(
     """Why a row's condition no longer holds (e.g. `wish 11 is confirmed`), or None when it still does.
 
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
-    (the recipient still holds it; admins hold every role) and `{"claimer_of": wish id}`.
+    (the recipient still holds it; admins hold every role), `{"claimer_of": wish id}` and
+    `{"broadcast": id, "shows": [delivered, unreachable]}` (a progress edit: the broadcast is still going out
+    and this is the latest tally recorded as shown, so an older edit never overwrites a newer one).
     """
     for check in condition or ():
         for kind, table in _STATUS_TABLES.items():
@@ -169,6 +171,16 @@ async def unmet_condition(
             ).scalar()
             if claimer != recipient_id:
                 return f"recipient no longer holds the claim on wish {check['claimer_of']}"
+        if "broadcast" in check:
+            shown = (
+                await conn.execute(
+                    select(broadcasts.c.delivered, broadcasts.c.unreachable).where(
+                        broadcasts.c.id == int(check["broadcast"]), broadcasts.c.finished_at.is_(None)
+                    )
+                )
+            ).first()
+            if shown is None or [shown.delivered, shown.unreachable] != list(check["shows"]):
+                return f"broadcast {check['broadcast']} progress moved on"
     return None
 
 
