@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -56,8 +55,14 @@ class Draft:
     def from_json(cls, data: object) -> Draft | None:
         """The draft back from `to_json`; None for anything else (an old or damaged conversation)."""
         try:
-            fields: dict[str, Any] = json.loads(data) if isinstance(data, str) else {}
-            draft = cls(str(fields["audience"]), str(fields.get("text") or ""), fields.get("photo"))
+            # A dict: a draft persisted before drafts were JSON.
+            fields = json.loads(data) if isinstance(data, str) else data
+            if not isinstance(fields, dict):
+                return None
+            photo = fields.get("photo")
+            draft = cls(
+                str(fields["audience"]), str(fields.get("text") or ""), photo if isinstance(photo, str) else None
+            )
         except (KeyError, TypeError, ValueError):
             return None
         return draft if draft.audience in broadcasts.AUDIENCES else None

@@ -45,9 +45,9 @@ from rules.staff import (
     parse_user_id,
 )
 from rules.stats import Figures, parse_period, period_start
-from rules.wishes import Actor
+from rules.wishes import Actor, InvalidInput
 from storage import broadcasts, exports, staff, stats, users
-from storage.errors import NotFound
+from storage.errors import NotAllowed, NotFound
 
 
 async def allowed_to(update: Update, context: TongxinContext, action: str) -> bool:
@@ -373,8 +373,10 @@ async def show_preview(update: Update, context: TongxinContext, *, text: str, ph
     """Show the message exactly as recipients will see it, with the audience size and Confirm / Cancel."""
     if (message := update.effective_message) is None or context.person is None:
         return MESSAGE
-    so_far = take_draft(context)
-    draft = broadcast.Draft(so_far.audience if so_far else "everyone", text, photo)
+    if (so_far := take_draft(context)) is None:
+        await message.reply_text(context.t("broadcast.expired"))
+        return ConversationHandler.END
+    draft = broadcast.Draft(so_far.audience, text, photo)
     keep_draft(context, draft)
     count = await broadcast.audience_size(context.env, broadcaster(context), draft.audience)
     body = context.t("broadcast.message", text=html.escape(text))
@@ -408,7 +410,12 @@ async def confirm_pressed(update: Update, context: TongxinContext) -> int:
     await query.answer()
     await query.edit_message_reply_markup(None)
     progress = query.message.message_id if query.message is not None else None
-    await broadcast.send(context.env, broadcaster(context), draft, progress_message_id=progress)
+    try:
+        await broadcast.send(context.env, broadcaster(context), draft, progress_message_id=progress)
+    except NotAllowed:
+        await query.edit_message_text(context.t("error.not_allowed"))
+    except InvalidInput:
+        await query.edit_message_text(context.t("broadcast.expired"))
     return ConversationHandler.END
 
 

@@ -57,8 +57,8 @@ class Tally:
 
     @property
     def finished(self) -> bool:
-        """Every message reached an end state."""
-        return self.in_flight == 0 and self.settled >= self.total
+        """Every message reached an end state (none is queued or on the wire any more)."""
+        return self.in_flight == 0
 
 
 @dataclass(frozen=True, slots=True)
