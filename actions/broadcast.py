@@ -169,38 +169,44 @@ async def report_progress(env: Env) -> int:
 
 
 async def _report(env: Env, broadcast: broadcasts.Broadcast) -> int:
-    """One broadcast's step: show a changed tally, or write the final one; how many notices were queued."""
-    async with env.db.write() as conn:
+    """One broadcast's step: show a changed tally, or write the final one; how many notices were queued.
+
+    The tally is counted in a read (it scans the broadcast's outbox rows; a write would hold SQLite's lock
+    meanwhile). That is safe: a settled row never becomes unsettled, and both writes below are
+    compare-and-set on the broadcast still being unfinished.
+    """
+    async with env.db.read() as conn:
         tally = await broadcasts.tally(conn, broadcast.id)
-        if tally.finished:
-            if not await broadcasts.finish(conn, broadcast.id, tally, now=env.now()):
-                return 0
-            values: dict[str, Value] = {
-                "delivered": tally.delivered,
-                "unreachable": tally.unreachable,
-                "total": tally.total,
-            }
-            key = "broadcast.done"
-            if tally.uncertain:
-                key = "broadcast.done_uncertain"
-                values |= {"unreachable": tally.unreachable - tally.uncertain, "uncertain": tally.uncertain}
-            replaces = broadcast.progress_message_id
-            await notices.queue(
-                conn,
-                broadcast.created_by,
-                Notice(key, values, replaces=replaces),
-                now=env.now(),
-                # An edit makes no sound and is harmless to repeat; a new message waits for the day.
-                lane="urgent" if replaces is not None else "normal",
-                dedupe_key=f"broadcast-done:{broadcast.id}",
-            )
-            return 1
-        if broadcast.progress_message_id is None or (tally.delivered, tally.unreachable) == (
-            broadcast.shown_delivered,
-            broadcast.shown_unreachable,
-        ):
-            return 0
+    if tally.finished:
+        return await _finish(env, broadcast, tally)
+    shown = (broadcast.shown_delivered, broadcast.shown_unreachable)
+    if broadcast.progress_message_id is None or (tally.delivered, tally.unreachable) == shown:
+        return 0
+    async with env.db.write() as conn:
         if not await broadcasts.record_shown(conn, broadcast.id, tally):
             return 0
         await _queue_progress(env, conn, tally, broadcast.id, broadcast.created_by, broadcast.progress_message_id)
-        return 1
+    return 1
+
+
+async def _finish(env: Env, broadcast: broadcasts.Broadcast, tally: broadcasts.Tally) -> int:
+    """Write the final totals and tell the author (editing the progress message when there is one)."""
+    values: dict[str, Value] = {"delivered": tally.delivered, "unreachable": tally.unreachable, "total": tally.total}
+    key = "broadcast.done"
+    if tally.uncertain:
+        key = "broadcast.done_uncertain"
+        values |= {"unreachable": tally.unreachable - tally.uncertain, "uncertain": tally.uncertain}
+    replaces = broadcast.progress_message_id
+    async with env.db.write() as conn:
+        if not await broadcasts.finish(conn, broadcast.id, tally, now=env.now()):
+            return 0
+        await notices.queue(
+            conn,
+            broadcast.created_by,
+            Notice(key, values, replaces=replaces),
+            now=env.now(),
+            # An edit makes no sound and is harmless to repeat; a new message waits for the day.
+            lane="urgent" if replaces is not None else "normal",
+            dedupe_key=f"broadcast-done:{broadcast.id}",
+        )
+    return 1
