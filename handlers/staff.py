@@ -378,7 +378,11 @@ async def show_preview(update: Update, context: TongxinContext, *, text: str, ph
         return ConversationHandler.END
     draft = broadcast.Draft(so_far.audience, text, photo)
     keep_draft(context, draft)
-    count = await broadcast.audience_size(context.env, broadcaster(context), draft.audience)
+    try:
+        count = await broadcast.audience_size(context.env, broadcaster(context), draft.audience)
+    except NotAllowed:  # their role was taken away during the conversation
+        await message.reply_text(context.t("error.not_allowed"))
+        return ConversationHandler.END
     body = context.t("broadcast.message", text=html.escape(text))
     if photo:
         await message.reply_photo(photo, caption=body, parse_mode=ParseMode.HTML)

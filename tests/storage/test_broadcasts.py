@@ -184,3 +184,18 @@ async def test_rows_killed_on_the_wire_are_reported_apart(db: Database, env: Env
     assert done["payload"]["key"] == "broadcast.done_uncertain"
     assert done["payload"]["values"] == {"delivered": 1, "unreachable": 1, "uncertain": 1, "total": 3}
     assert (done["payload"]["replaces"], done["lane"]) == (None, "normal")  # a new message with the totals
+
+
+@pytest.mark.parametrize(
+    ("stored", "expected"),
+    [
+        (broadcast.Draft("volunteers", "义诊", "photo-1").to_json(), broadcast.Draft("volunteers", "义诊", "photo-1")),
+        ({"audience": "staff", "text": "开会", "photo": None}, broadcast.Draft("staff", "开会")),  # an old dict draft
+        ('{"audience": "martians"}', None),
+        ("not json", None),
+        (None, None),
+        ({"text": "no audience"}, None),
+    ],
+)
+def test_a_draft_survives_the_conversation_or_is_refused(stored: object, expected: broadcast.Draft | None) -> None:
+    assert broadcast.Draft.from_json(stored) == expected
