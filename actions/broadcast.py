@@ -30,6 +30,7 @@ from rules.wishes import Actor, InvalidInput
 from storage import audit, broadcasts
 from storage.errors import NotAllowed
 
+AUDIENCES = broadcasts.AUDIENCES
 TEXT_MAX = 3500
 CAPTION_MAX = 1000
 

@@ -46,7 +46,7 @@ from rules.staff import (
 )
 from rules.stats import Figures, parse_period, period_start
 from rules.wishes import Actor, InvalidInput
-from storage import broadcasts, exports, staff, stats, users
+from storage import exports, staff, stats, users
 from storage.errors import NotAllowed, NotFound
 
 
@@ -292,9 +292,8 @@ DRAFT = "broadcast"  # the conversation's draft (`actions.broadcast.Draft` as JS
 
 
 def broadcaster(context: TongxinContext) -> Actor:
-    """The person acting in the broadcast conversation (the permission check ran before)."""
-    assert context.person is not None
-    return Actor(context.person.id, context.roles)
+    """The person acting in the broadcast conversation (nobody known: an actor the action refuses)."""
+    return Actor(context.person.id if context.person else None, context.roles)
 
 
 def keep_draft(context: TongxinContext, draft: broadcast.Draft) -> None:
@@ -317,7 +316,7 @@ async def start_broadcast(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     rows = [
         [callbacks.button(context.plain(f"broadcast.audience.{audience}"), Act.BROADCAST_AUDIENCE, arg=audience)]
-        for audience in broadcasts.AUDIENCES
+        for audience in broadcast.AUDIENCES
     ]
     rows.append([callbacks.button(context.plain("broadcast.cancel_button"), Act.BROADCAST_CANCEL)])
     await message.reply_text(context.t("broadcast.ask_audience"), reply_markup=InlineKeyboardMarkup(rows))
@@ -330,7 +329,7 @@ async def audience_chosen(update: Update, context: TongxinContext) -> int:
     if query is None or not await allowed_to(update, context, "broadcast"):
         return ConversationHandler.END
     press = callbacks.decode(query.data)
-    if press is None or press.arg not in broadcasts.AUDIENCES:
+    if press is None or press.arg not in broadcast.AUDIENCES:
         await query.answer(context.plain("broadcast.expired"), show_alert=True)
         return AUDIENCE
     keep_draft(context, broadcast.Draft(press.arg))
