@@ -13,7 +13,7 @@ import datetime as dt
 import html
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, InputFile, Message, MessageOriginUser, Update
+from telegram import InlineKeyboardMarkup, InputFile, Message, MessageOriginUser, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -25,9 +25,11 @@ from telegram.ext import (
     filters,
 )
 
+from actions import broadcast
 from actions import staff as staff_actions
+from actions.buttons import Act
 from bot.context import TongxinContext
-from bot.notify import Notice
+from channels.telegram import callbacks
 from handlers import whistles
 from handlers.access import require
 from handlers.common import actor_of, refresh_menu_of
@@ -42,7 +44,8 @@ from rules.staff import (
     parse_user_id,
 )
 from rules.stats import Figures, parse_period, period_start
-from storage import audit, broadcasts, exports, staff, stats
+from rules.wishes import Actor, InvalidInput
+from storage import exports, staff, stats
 from storage.errors import NotAllowed, NotFound
 
 
@@ -278,39 +281,54 @@ async def export_csv(update: Update, context: TongxinContext) -> None:
 
 
 AUDIENCE, MESSAGE, PREVIEW = range(3)
-BROADCAST_TEXT_MAX = 3500
-BROADCAST_CAPTION_MAX = 1000
-PROGRESS_EVERY = 1.0  # seconds between looks at the outbox while a broadcast goes out
-PROGRESS_GIVE_UP = 6 * 3600  # stop updating the progress message after this many seconds
+DRAFT = "broadcast"  # the conversation's draft (`actions.broadcast.Draft` as JSON) in user_data
+
+
+def broadcaster(context: TongxinContext) -> Actor:
+    """The person acting in the broadcast conversation (nobody known: an actor the action refuses)."""
+    return Actor(context.person.id if context.person else None, context.roles)
+
+
+def keep_draft(context: TongxinContext, draft: broadcast.Draft) -> None:
+    """Remember the draft across the conversation's steps (persisted with the conversation)."""
+    if context.user_data is not None:
+        context.user_data[DRAFT] = draft.to_json()
+
+
+def take_draft(context: TongxinContext, *, keep: bool = True) -> broadcast.Draft | None:
+    """The draft so far (None: none, or unreadable); `keep=False` also forgets it."""
+    if context.user_data is None:
+        return None
+    data = context.user_data.get(DRAFT) if keep else context.user_data.pop(DRAFT, None)
+    return broadcast.Draft.from_json(data)
 
 
 async def start_broadcast(update: Update, context: TongxinContext) -> int:
     """/broadcast: ask who should receive the message."""
     if (message := update.effective_message) is None or not await allowed_to(update, context, "broadcast"):
         return ConversationHandler.END
-    buttons = [
-        [InlineKeyboardButton(context.t(f"broadcast.audience.{audience}"), callback_data=f"bc:aud:{audience}")]
-        for audience in broadcasts.AUDIENCES
+    rows = [
+        [callbacks.button(context.plain(f"broadcast.audience.{audience}"), Act.BROADCAST_AUDIENCE, arg=audience)]
+        for audience in broadcast.AUDIENCES
     ]
-    buttons.append([InlineKeyboardButton(context.t("broadcast.cancel_button"), callback_data="bc:cancel")])
-    await message.reply_text(context.t("broadcast.ask_audience"), reply_markup=InlineKeyboardMarkup(buttons))
+    rows.append([callbacks.button(context.plain("broadcast.cancel_button"), Act.BROADCAST_CANCEL)])
+    await message.reply_text(context.t("broadcast.ask_audience"), reply_markup=InlineKeyboardMarkup(rows))
     return AUDIENCE
 
 
 async def audience_chosen(update: Update, context: TongxinContext) -> int:
     """An audience button: remember it and ask for the message."""
     query = update.callback_query
-    if query is None or query.data is None or not await allowed_to(update, context, "broadcast"):
+    if query is None or not await allowed_to(update, context, "broadcast"):
         return ConversationHandler.END
-    audience = query.data.removeprefix("bc:aud:")
-    if audience not in broadcasts.AUDIENCES:
-        await query.answer()
+    press = callbacks.decode(query.data)
+    if press is None or press.arg not in broadcast.AUDIENCES:
+        await query.answer(context.plain("broadcast.expired"), show_alert=True)
         return AUDIENCE
-    assert context.user_data is not None
-    context.user_data["broadcast"] = {"audience": audience}
+    keep_draft(context, broadcast.Draft(press.arg))
     await query.answer()
     await query.edit_message_text(
-        context.t("broadcast.ask_message", audience=context.t(f"broadcast.audience.{audience}"))
+        context.t("broadcast.ask_message", audience=context.t(f"broadcast.audience.{press.arg}"))
     )
     return MESSAGE
 
@@ -319,8 +337,8 @@ async def text_typed(update: Update, context: TongxinContext) -> int:
     """The message as text: check its length and show the preview."""
     if (message := update.effective_message) is None or message.text is None:
         return MESSAGE
-    if len(message.text) > BROADCAST_TEXT_MAX:
-        await message.reply_text(context.t("broadcast.too_long", limit=BROADCAST_TEXT_MAX))
+    if len(message.text) > broadcast.TEXT_MAX:
+        await message.reply_text(context.t("broadcast.too_long", limit=broadcast.TEXT_MAX))
         return MESSAGE
     return await show_preview(update, context, text=message.text, photo=None)
 
@@ -330,8 +348,8 @@ async def photo_sent(update: Update, context: TongxinContext) -> int:
     if (message := update.effective_message) is None or not message.photo:
         return MESSAGE
     caption = message.caption or ""
-    if len(caption) > BROADCAST_CAPTION_MAX:
-        await message.reply_text(context.t("broadcast.too_long", limit=BROADCAST_CAPTION_MAX))
+    if len(caption) > broadcast.CAPTION_MAX:
+        await message.reply_text(context.t("broadcast.too_long", limit=broadcast.CAPTION_MAX))
         return MESSAGE
     return await show_preview(update, context, text=caption, photo=message.photo[-1].file_id)
 
@@ -345,15 +363,18 @@ async def something_else_sent(update: Update, context: TongxinContext) -> int:
 
 async def show_preview(update: Update, context: TongxinContext, *, text: str, photo: str | None) -> int:
     """Show the message exactly as recipients will see it, with the audience size and Confirm / Cancel."""
-    message = update.effective_message
-    assert message is not None
-    assert context.user_data is not None
-    draft = context.user_data.get("broadcast") or {}
-    audience = str(draft.get("audience", "everyone"))
-    draft.update(text=text, photo=photo)
-    context.user_data["broadcast"] = draft
-    async with context.db.read() as conn:
-        count = len(await broadcasts.audience_ids(conn, audience, admin_ids=context.settings.admin_ids))
+    if (message := update.effective_message) is None or context.person is None:
+        return MESSAGE
+    if (so_far := take_draft(context)) is None:
+        await message.reply_text(context.t("broadcast.expired"))
+        return ConversationHandler.END
+    draft = broadcast.Draft(so_far.audience, text, photo)
+    keep_draft(context, draft)
+    try:
+        count = await broadcast.audience_size(context.env, broadcaster(context), draft.audience)
+    except NotAllowed:  # their role was taken away during the conversation
+        await message.reply_text(context.t("error.not_allowed"))
+        return ConversationHandler.END
     body = context.t("broadcast.message", text=html.escape(text))
     if photo:
         await message.reply_photo(photo, caption=body, parse_mode=ParseMode.HTML)
@@ -361,93 +382,37 @@ async def show_preview(update: Update, context: TongxinContext, *, text: str, ph
         await message.reply_text(body, parse_mode=ParseMode.HTML)
     keyboard = InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(context.t("broadcast.confirm_button"), callback_data="bc:send")],
-            [InlineKeyboardButton(context.t("broadcast.cancel_button"), callback_data="bc:cancel")],
+            [callbacks.button(context.plain("broadcast.confirm_button"), Act.BROADCAST_SEND)],
+            [callbacks.button(context.plain("broadcast.cancel_button"), Act.BROADCAST_CANCEL)],
         ]
     )
     await message.reply_text(
-        context.t("broadcast.preview", audience=context.t(f"broadcast.audience.{audience}"), count=count),
+        context.t("broadcast.preview", audience=context.t(f"broadcast.audience.{draft.audience}"), count=count),
         reply_markup=keyboard,
     )
     return PREVIEW
 
 
 async def confirm_pressed(update: Update, context: TongxinContext) -> int:
-    """Confirm: queue one message per recipient in the bulk lane and follow the delivery on one message."""
+    """Confirm: send the broadcast; the confirmation question becomes its progress message, which the
+    scheduler edits from the database as the messages go out (`actions.broadcast`)."""
     query = update.callback_query
     if query is None or context.person is None or not await allowed_to(update, context, "broadcast"):
         return ConversationHandler.END
-    assert context.user_data is not None
-    draft = context.user_data.pop("broadcast", None)
-    if not draft or "text" not in draft:
-        await query.answer(context.t("broadcast.expired"), show_alert=True)
+    draft = take_draft(context, keep=False)
+    if draft is None or not (draft.text or draft.photo):
+        await query.answer(context.plain("broadcast.expired"), show_alert=True)
         return ConversationHandler.END
     await query.answer()
     await query.edit_message_reply_markup(None)
-    now = context.now()
-    async with context.db.write() as conn:
-        recipients = await broadcasts.audience_ids(conn, draft["audience"], admin_ids=context.settings.admin_ids)
-        broadcast_id = await broadcasts.create_broadcast(
-            conn,
-            created_by=context.person.id,
-            audience=draft["audience"],
-            text=draft["text"],
-            photo_file_id=draft["photo"],
-            total=len(recipients),
-            now=now,
-        )
-        await audit.record(
-            conn,
-            actor_id=context.person.id,
-            action="broadcast.send",
-            subject=f"broadcast:{broadcast_id}",
-            now=now,
-            detail=f"{draft['audience']}: {len(recipients)}",
-        )
-    progress = await context.bot.send_message(
-        context.person.id, context.t("broadcast.progress", sent=0, total=len(recipients))
-    )
-    async with context.db.write() as conn:
-        await broadcasts.set_progress_message(conn, broadcast_id, progress.message_id)
-    notice = Notice("broadcast.message", {"text": draft["text"]}, photo=draft["photo"])
-    prefix = broadcasts.dedupe_prefix(broadcast_id)
-    for user_id in recipients:
-        await context.notifier.notify(user_id, notice, lane="bulk", dedupe_key=f"{prefix}{user_id}")
-    context.application.create_task(
-        follow_broadcast(context, broadcast_id, progress.chat.id, progress.message_id), update=update
-    )
+    progress = query.message.message_id if query.message is not None else None
+    try:
+        await broadcast.send(context.env, broadcaster(context), draft, progress_message_id=progress)
+    except NotAllowed:
+        await query.edit_message_text(context.t("error.not_allowed"))
+    except InvalidInput:
+        await query.edit_message_text(context.t("broadcast.expired"))
     return ConversationHandler.END
-
-
-async def follow_broadcast(context: TongxinContext, broadcast_id: int, chat_id: int, message_id: int) -> None:
-    """Edit the progress message as the outbox delivers, then show the final tally."""
-    shown: broadcasts.Tally | None = None
-    started = asyncio.get_running_loop().time()
-    while context.application.running:
-        async with context.db.read() as conn:
-            tally = await broadcasts.tally(conn, broadcast_id)
-        if tally.finished:
-            async with context.db.write() as conn:
-                await broadcasts.finish(conn, broadcast_id, tally, now=context.now())
-            await context.bot.edit_message_text(
-                context.t(
-                    "broadcast.done", delivered=tally.delivered, unreachable=tally.unreachable, total=tally.total
-                ),
-                chat_id=chat_id,
-                message_id=message_id,
-            )
-            return
-        if tally != shown:
-            shown = tally
-            with contextlib.suppress(TelegramError):
-                await context.bot.edit_message_text(
-                    context.t("broadcast.progress", sent=tally.delivered + tally.unreachable, total=tally.total),
-                    chat_id=chat_id,
-                    message_id=message_id,
-                )
-        if asyncio.get_running_loop().time() - started > PROGRESS_GIVE_UP:
-            return
-        await asyncio.sleep(PROGRESS_EVERY)
 
 
 async def stale_broadcast_button(update: Update, context: TongxinContext) -> None:
@@ -455,13 +420,12 @@ async def stale_broadcast_button(update: Update, context: TongxinContext) -> Non
     query = update.callback_query
     if query is None or not await allowed_to(update, context, "broadcast"):
         return
-    await query.answer(context.t("broadcast.expired"), show_alert=True)
+    await query.answer(context.plain("broadcast.expired"), show_alert=True)
 
 
 async def cancel_broadcast(update: Update, context: TongxinContext) -> int:
     """Cancel (button or /cancel): nothing is sent."""
-    if context.user_data is not None:
-        context.user_data.pop("broadcast", None)
+    take_draft(context, keep=False)
     if update.callback_query is not None:
         await update.callback_query.answer()
         await update.callback_query.edit_message_text(context.t("cancel.done"))
@@ -477,16 +441,16 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
         ConversationHandler(
             entry_points=[CommandHandler("broadcast", start_broadcast)],
             states={
-                AUDIENCE: [CallbackQueryHandler(audience_chosen, pattern=r"^bc:aud:")],
+                AUDIENCE: [CallbackQueryHandler(audience_chosen, pattern=callbacks.pattern(Act.BROADCAST_AUDIENCE))],
                 MESSAGE: [
                     MessageHandler(filters.TEXT & not_command, text_typed),
                     MessageHandler(filters.PHOTO, photo_sent),
                     MessageHandler(filters.ALL & not_command, something_else_sent),
                 ],
-                PREVIEW: [CallbackQueryHandler(confirm_pressed, pattern=r"^bc:send$")],
+                PREVIEW: [CallbackQueryHandler(confirm_pressed, pattern=callbacks.pattern(Act.BROADCAST_SEND))],
             },
             fallbacks=[
-                CallbackQueryHandler(cancel_broadcast, pattern=r"^bc:cancel$"),
+                CallbackQueryHandler(cancel_broadcast, pattern=callbacks.pattern(Act.BROADCAST_CANCEL)),
                 CommandHandler("cancel", cancel_broadcast),
             ],
             allow_reentry=True,
@@ -507,6 +471,9 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("audit", show_audit),
         CommandHandler("stats", show_stats),
         CommandHandler("export", export_csv),
-        CallbackQueryHandler(stale_broadcast_button, pattern=r"^bc:"),
+        CallbackQueryHandler(
+            stale_broadcast_button,
+            pattern=callbacks.prefix_pattern(Act.BROADCAST_AUDIENCE, Act.BROADCAST_SEND, Act.BROADCAST_CANCEL),
+        ),
         *whistles.handlers(),
     ]

@@ -1,13 +1,15 @@
-"""Starting and stopping the scheduler with the bot: the outbox sender task and the sweep job.
+"""Starting and stopping the scheduler with the bot: the outbox sender task, the sweep job and the
+broadcast progress job.
 
 `bot.app.running` calls `start` after the Application has started (so the JobQueue runs) and `stop`
-before it stops. The sweep job has a fixed name, so starting twice replaces it instead of doubling it.
+before it stops. Each job has a fixed name, so starting twice replaces it instead of doubling it.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from scheduler import broadcasts
 from scheduler.sender import OutboxSender
 from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
 
@@ -30,8 +32,9 @@ async def start(application: TongxinApp) -> None:
     job_queue = application.job_queue
     if job_queue is None:
         raise RuntimeError("the scheduler needs PTB's JobQueue (python-telegram-bot[job-queue])")
-    for job in job_queue.get_jobs_by_name(JOB_NAME):
-        job.schedule_removal()
+    for name in (JOB_NAME, broadcasts.JOB_NAME):
+        for job in job_queue.get_jobs_by_name(name):
+            job.schedule_removal()
     # The first sweep a minute after start, like every other: a restart catches up then, and a
     # test that never moves the clock sees no sweep it did not ask for.
     job_queue.run_repeating(
@@ -41,13 +44,22 @@ async def start(application: TongxinApp) -> None:
         name=JOB_NAME,
         job_kwargs={"misfire_grace_time": None, "coalesce": True},
     )
+    # Soon after start too: a broadcast interrupted by a restart resumes its progress message at once.
+    job_queue.run_repeating(
+        broadcasts.progress_job,
+        interval=broadcasts.INTERVAL,
+        first=broadcasts.INTERVAL,
+        name=broadcasts.JOB_NAME,
+        job_kwargs={"misfire_grace_time": None, "coalesce": True},
+    )
 
 
 async def stop(application: TongxinApp) -> None:
     """Stop the sweep and let the sender finish what is on the wire."""
     if application.job_queue is not None:
-        for job in application.job_queue.get_jobs_by_name(JOB_NAME):
-            job.schedule_removal()
+        for name in (JOB_NAME, broadcasts.JOB_NAME):
+            for job in application.job_queue.get_jobs_by_name(name):
+                job.schedule_removal()
     sender = _senders.pop(id(application), None)
     if sender is not None:
         await sender.stop()

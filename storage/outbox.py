@@ -21,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import applications, outbox, tips, user_roles, users, wishes
+from storage.schema import applications, broadcasts, outbox, tips, user_roles, users, wishes
 
 Lane = Literal["urgent", "normal", "bulk"]
 LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
@@ -147,7 +147,9 @@ async def unmet_condition(
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
     (the recipient still holds it; admins hold every role), `{"lacks_role": r}` (the recipient still does not
     hold it as granted), `{"claimer_of": wish id}` (the recipient holds the claim) and
-    `{"claimed": wish id, "by": person id}` (that person still holds it).
+    `{"claimed": wish id, "by": person id}` (that person still holds it),
+    `{"broadcast": id, "shows": [delivered, unreachable]}` (a progress edit: the broadcast is still going out
+    and this is the latest tally recorded as shown, so an older edit never overwrites a newer one).
     """
     for check in condition or ():
         for kind, table in _STATUS_TABLES.items():
@@ -187,6 +189,16 @@ async def unmet_condition(
             ).scalar()
             if claimer != int(check["by"]):
                 return f"wish {check['claimed']} is no longer claimed by {check['by']}"
+        if "broadcast" in check:
+            shown = (
+                await conn.execute(
+                    select(broadcasts.c.delivered, broadcasts.c.unreachable).where(
+                        broadcasts.c.id == int(check["broadcast"]), broadcasts.c.finished_at.is_(None)
+                    )
+                )
+            ).first()
+            if shown is None or [shown.delivered, shown.unreachable] != list(check["shows"]):
+                return f"broadcast {check['broadcast']} progress moved on"
     return None
 
 

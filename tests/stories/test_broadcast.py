@@ -82,3 +82,34 @@ async def test_residents_cannot_broadcast(bot: TongxinApp, sim: BotApiSimulator)
     wang = sim.person("王阿姨")
     await wang.send_command("/broadcast")
     assert "没有权限" in (await wang.next_message()).text
+
+
+async def test_forged_and_repeated_broadcast_presses_are_answered_and_send_nothing_twice(
+    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+) -> None:
+    ids = await enrol_volunteers(sim, sqlite_db, clock, 3)
+    coordinator = sim.person("李协调", user_id=ADMIN_ID)
+    await coordinator.send_command("/broadcast")
+    question = await coordinator.next_message()
+
+    sim.callback_query(coordinator, question, "bc:aud:martians")  # well formed, but no such audience
+    await coordinator.wait_for(lambda: "这条群发已经发出或已取消。" in coordinator.callback_answers)
+    sim.callback_query(coordinator, question, "bc:aud:" + "x" * 60)  # not a press this bot could have sent
+    await coordinator.wait_for(lambda: len(coordinator.callback_answers) == 2)
+    assert coordinator.callback_answers[-1] == "这条群发已经发出或已取消。"
+
+    await coordinator.press("志愿者", message=question)
+    await coordinator.wait_for_text("请发送要群发的文字")
+    await coordinator.send_text("明天停水，请提前储水。")
+    preview = await coordinator.wait_for_text("共 3 人")
+    await coordinator.press("确认发送", message=preview)
+    final = await coordinator.wait_for_text("群发完成", timeout=30)
+    assert final.message_id == preview.message_id  # the question became the progress message
+    assert "送达 3 人" in (final.text or "")
+    assert final.inline_buttons == []
+
+    sim.callback_query(coordinator, preview, "bc:send")  # pressed again (an old client still shows it)
+    await coordinator.wait_for(lambda: len(coordinator.callback_answers) == 5)  # after 志愿者 and 确认发送
+    assert coordinator.callback_answers[-1] == "这条群发已经发出或已取消。"
+    await sim.settle()
+    assert [len([m for m in sim.sent_to(uid) if "明天停水" in (m.text or "")]) for uid in ids] == [1, 1, 1]
