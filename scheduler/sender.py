@@ -28,7 +28,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from actions.messages import Notice, notice_from_payload
 from actions.notices import render_live
 from channels.telegram.render import render_notice
-from scheduler.calendar import in_quiet_hours
+from rules.quiet_hours import in_quiet_hours
 from scheduler.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
 from storage import outbox, users
 from storage.outbox import Lane, OutboxMessage

@@ -145,7 +145,8 @@ async def unmet_condition(
     """Why a row's condition no longer holds (e.g. `wish 11 is confirmed`), or None when it still does.
 
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
-    (the recipient still holds it; admins hold every role) and `{"claimer_of": wish id}`.
+    or `{"role": [r, …]}` (the recipient still holds it, or one of them; admins hold every role) and
+    `{"claimer_of": wish id}`.
     """
     for check in condition or ():
         for kind, table in _STATUS_TABLES.items():
@@ -154,10 +155,11 @@ async def unmet_condition(
                 if status not in check["in"]:
                     return f"{kind} {check[kind]} is {status or 'gone'}"
         if "role" in check and recipient_id not in admin_ids:
+            roles = check["role"] if isinstance(check["role"], list) else [check["role"]]
             held = (
                 await conn.execute(
                     select(user_roles.c.role).where(
-                        user_roles.c.user_id == recipient_id, user_roles.c.role == str(check["role"])
+                        user_roles.c.user_id == recipient_id, user_roles.c.role.in_([str(r) for r in roles])
                     )
                 )
             ).first()

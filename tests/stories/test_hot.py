@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from handlers.monitor import queue_hot_alerts
+from scheduler.sweep import queue_hot_alert
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import users, wishes
@@ -82,8 +82,8 @@ async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
     coordinator = await staff_member(sim, bot, "李协调", "coordinator")
     editor = await staff_member(sim, bot, "周编辑", "editor")
 
-    assert await queue_hot_alerts(bot.bot_data, clock.now()) == 2  # the admin never wrote to the bot
-    assert await queue_hot_alerts(bot.bot_data, clock.now()) == 0  # the same day never alerts twice
+    assert await queue_hot_alert(bot.bot_data, clock.now()) == 2  # the admin never wrote to the bot
+    assert await queue_hot_alert(bot.bot_data, clock.now()) == 0  # the same day never alerts twice
 
     alert = await coordinator.wait_for_text("热点预警")
     assert spike in alert.text
