@@ -192,15 +192,18 @@ class OutboxSender:
         current = asyncio.current_task()
         assert current is not None
         self._deliveries[current] = "sending"
+        if "live" in row.payload:
+            # Rendered from the database now, not when it was queued (digests); read before the row is
+            # taken, so the short transaction that takes it does not hold the writer while it renders.
+            async with services.db.read() as conn:
+                live = await render_live(conn, row.payload["live"], row.recipient_id, services.clock.now())
+            if live is None:
+                async with services.db.write() as conn:
+                    await outbox.skip_sending(conn, row.id, reason="nothing to say any more")
+                return
+            notice = live
         async with services.db.write() as conn:
             taken = await outbox.take_for_sending(conn, row, admin_ids=services.settings.admin_ids)
-            if taken == "sending" and "live" in row.payload:
-                # Rendered from the database now, not when it was queued (digests).
-                live = await render_live(conn, row.payload["live"], row.recipient_id, services.clock.now())
-                if live is None:
-                    await outbox.skip_sending(conn, row.id, reason="nothing to say any more")
-                    return
-                notice = live
         if taken != "sending":
             if taken == "superseded":
                 log.info("outbox row %s (%s) superseded before sending", row.id, row.dedupe_key)
