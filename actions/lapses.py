@@ -84,9 +84,14 @@ async def auto_release(env: Env, wish_id: int, *, now: dt.datetime) -> Lapsed | 
     async with env.db.write() as conn:
         claimed = await locked(conn, wish_id)
         cutoff = now - dt.timedelta(hours=settings.auto_release_hours)
-        if claimed is None or claimed.status != WishStatus.CLAIMED or claimed.due_at is None or claimed.due_at > cutoff:
-            return None
-        assert claimed.claimed_by is not None
+        if (
+            claimed is None
+            or claimed.status != WishStatus.CLAIMED
+            or claimed.claimed_by is None
+            or claimed.due_at is None
+            or claimed.due_at > cutoff
+        ):
+            return None  # finished, released or re-promised meanwhile
         offered = await offer_to(conn, claimed, exclude={claimed.claimed_by, claimed.resident_id})
         wish = await lifecycle.release_wish(
             conn,

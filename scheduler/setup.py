@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from channels.telegram.transport import TelegramTransport
 from scheduler.sender import OutboxSender
 from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
 
@@ -24,7 +25,8 @@ def sender_of(application: TongxinApp) -> OutboxSender | None:
 
 async def start(application: TongxinApp) -> None:
     """Start delivering the outbox and sweeping every minute."""
-    sender = OutboxSender(application)
+    transport = TelegramTransport(application.bot, application.bot_data.catalogues)
+    sender = OutboxSender(application.bot_data, transport)
     await sender.start()
     _senders[id(application)] = sender
     job_queue = application.job_queue
