@@ -104,6 +104,7 @@ async def queue_digests(
         "kind": live_kind(kind),
         "date": occurrence.local_date.isoformat(),
         "due_at": occurrence.due_at.isoformat(),
+        "written_at": now.isoformat(),  # the notice was rendered just now: see `scheduler.sender.waited`
     }
     queued = 0
     async with env.db.write() as conn:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from actions.messages import notice_from_payload
 from actions.notices import render_live
@@ -41,6 +41,17 @@ log = logging.getLogger(__name__)
 
 ALL_LANES: tuple[Lane, ...] = ("urgent", "normal", "bulk")
 Phase = Literal["waiting", "sending"]
+LIVE_RENDERS = 2
+LIVE_FRESH = dt.timedelta(minutes=1)
+
+
+def waited(live: dict[str, Any], now: dt.datetime) -> bool:
+    """Whether a live notice must be rendered again before it is sent: always, unless it was rendered from
+    the database moments ago (`written_at` within `LIVE_FRESH`) — a 1,000-person digest then goes out as
+    fast as any other bulk, while one that waited out the quiet hours, a backlog or a restart says what
+    is true when it arrives."""
+    written = live.get("written_at")
+    return written is None or now - dt.datetime.fromisoformat(str(written)) > LIVE_FRESH
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -67,6 +78,9 @@ class OutboxSender:
         self._poll_seconds = poll_seconds
         self._max_attempts = max_attempts
         self._slots = asyncio.Semaphore(concurrency)
+        # Live notices (digests) rendered at once: few, so their reads never take the connections the
+        # writes that mark rows sent are waiting for (that would keep rows "on the wire" longer).
+        self._rendering = asyncio.Semaphore(LIVE_RENDERS)
         # New rows wake the sender at once; finished deliveries wake it to look at the next person's row.
         self._queued = services.env.queued
         self._freed = asyncio.Event()
@@ -189,10 +203,10 @@ class OutboxSender:
         current = asyncio.current_task()
         assert current is not None
         self._deliveries[current] = "sending"
-        if "live" in row.payload:
+        if "live" in row.payload and waited(row.payload["live"], services.clock.now()):
             # Rendered from the database now, not when it was queued (digests); read before the row is
             # taken, so the short transaction that takes it does not hold the writer while it renders.
-            async with services.db.read() as conn:
+            async with self._rendering, services.db.read() as conn:
                 live = await render_live(conn, row.payload["live"], row.recipient_id, services.clock.now())
             if live is None:
                 async with services.db.write() as conn:
