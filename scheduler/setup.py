@@ -2,12 +2,15 @@
 
 `bot.app.running` calls `start` after the Application has started (so the JobQueue runs) and `stop`
 before it stops. The sweep job has a fixed name, so starting twice replaces it instead of doubling it.
+The sender renders live rows (digests) with the renderers `actions.digests` registers on import, so
+it is imported here, whatever the sweep imports: rows queued before a restart need them too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import actions.digests  # noqa: F401 - registers the digests' live renderers for the sender
 from channels.telegram.transport import TelegramTransport
 from scheduler.sender import OutboxSender
 from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
