@@ -78,8 +78,8 @@ class OutboxSender:
         self._poll_seconds = poll_seconds
         self._max_attempts = max_attempts
         self._slots = asyncio.Semaphore(concurrency)
-        # Live notices (digests) rendered at once: few, so their reads never take the connections the
-        # writes that mark rows sent are waiting for (that would keep rows "on the wire" longer).
+        # Live notices (digests) rendered at once: few, so a burst of renders does not crowd out the
+        # writes that mark rows sent (which would keep more rows "on the wire" at a crash).
         self._rendering = asyncio.Semaphore(LIVE_RENDERS)
         # New rows wake the sender at once; finished deliveries wake it to look at the next person's row.
         self._queued = services.env.queued
