@@ -43,9 +43,9 @@ def application_in(application_id: int, *statuses: str) -> Check:
     return {"application": application_id, "in": list(statuses)}
 
 
-def holds_role(role: str) -> Check:
-    """The recipient still holds this role (admins from ADMIN_IDS hold every staff role)."""
-    return {"role": role}
+def holds_role(role: str, *others: str) -> Check:
+    """The recipient still holds this role, or one of these roles (admins from ADMIN_IDS hold every staff role)."""
+    return {"role": [role, *others] if others else role}
 
 
 def lacks_role(role: str) -> Check:

@@ -17,7 +17,7 @@ import sys
 
 from bot.app import build_application, run_on_fast_loop, set_default_menus
 from bot.settings import load_settings
-from scheduler.limits import ChatPacer, SendBudget, SharedRateLimiter
+from channels.telegram.limits import ChatPacer, SendBudget, SharedRateLimiter
 from storage.db import Database
 
 

@@ -32,6 +32,7 @@ from bot.processor import PerChatUpdateProcessor
 from bot.request import AiohttpRequest
 from bot.settings import LANGUAGES, Settings
 from channels.telegram import render
+from channels.telegram.limits import SharedRateLimiter
 from handlers import (
     basics,
     digests,
@@ -49,7 +50,6 @@ from handlers import (
     volunteers,
 )
 from scheduler import setup as scheduler_setup
-from scheduler.limits import SharedRateLimiter
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -86,7 +86,7 @@ def build_application(
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         # One budget of ~30 messages/s shared by replies and the outbox sender, replies first; a 429
-        # pauses everything for retry_after and the reply is retried, not lost (scheduler/limits.py).
+        # pauses everything for retry_after and the reply is retried, not lost (channels/telegram/limits.py).
         .rate_limiter(rate_limiter or SharedRateLimiter())
         .build()
     )

@@ -5,20 +5,21 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
+from actions import digests
 from bot.context import TongxinContext
-from handlers.access import require
-from rules.roles import Role
-from storage import digests
+from rules.wishes import Actor
+from storage.errors import NotAllowed
 
 
 async def toggle_digest(update: Update, context: TongxinContext) -> None:
     """Switch the person's digest and say which way it is now."""
     if (message := update.effective_message) is None or context.person is None:
         return
-    if not await require(update, context, Role.VOLUNTEER, Role.COORDINATOR, Role.EDITOR):
+    try:
+        enabled = await digests.toggle(context.env, Actor(context.person.id, context.roles))
+    except NotAllowed:
+        await message.reply_text(context.t("error.not_allowed"))
         return
-    async with context.db.write() as conn:
-        enabled = await digests.toggle_digest(conn, context.person.id)
     await message.reply_text(context.t("digest.now_on" if enabled else "digest.now_off"))
 
 

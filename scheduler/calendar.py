@@ -1,4 +1,4 @@
-"""Local-time arithmetic of the scheduler: quiet hours and when each digest period falls due.
+"""Local-time arithmetic of the scheduler: when each digest period falls due (quiet hours: `rules.quiet_hours`).
 
 Plain functions of an aware UTC `now` and the deployment's time zone, so a moved clock in a test
 sees exactly what a real morning would.
@@ -13,16 +13,6 @@ from zoneinfo import ZoneInfo
 # A digest whose time passed longer ago than this is skipped (a morning digest read at night helps no one),
 # so a bot that was down over its time sends it late but never a day late.
 DIGEST_CATCH_UP = dt.timedelta(hours=6)
-
-
-def in_quiet_hours(now: dt.datetime, start: dt.time, end: dt.time, tz: ZoneInfo) -> bool:
-    """Whether `now` falls in the quiet hours (which may run over midnight, e.g. 22:00–08:00)."""
-    if start == end:
-        return False
-    local = now.astimezone(tz).time()
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
 
 
 @dataclass(frozen=True, slots=True)

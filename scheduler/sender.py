@@ -7,9 +7,14 @@ a token of the budget it shares with direct replies (bulk waits behind every rep
 message is on the wire, sends it, and records how it went:
 
   superseded (the condition the row was written under no longer holds: not sent) · sent ·
-  429 → the whole bot pauses `retry_after`, the row waits again (not counted as an attempt) ·
-  5xx/timeout → retried with exponential backoff up to `max_attempts` · 403 → the person is marked
-  unreachable and their pending bulk dropped · 400 → failed, not retried.
+  slow down (Telegram: 429) → the whole bot pauses, the row waits again (not counted as an attempt) ·
+  unavailable (5xx/timeout) → retried with exponential backoff up to `max_attempts` · unreachable
+  (403) → the person is marked unreachable and their pending bulk dropped · refused (400) → failed,
+  not retried.
+
+The channel's side (turns within its flood limits, rendering, the request, its errors) is a transport
+(`channels.delivery.Transport`; Telegram's is `channels.telegram.transport`), so this loop is the same
+for every channel.
 
 Nothing lives only in memory: a restart reads the same rows again (see `storage.outbox.recover_interrupted`
 for the ones that were on the wire).
@@ -22,24 +27,31 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING, Any, Literal
 
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-
-from actions.messages import Notice, notice_from_payload
+from actions.messages import notice_from_payload
 from actions.notices import render_live
-from channels.telegram.render import render_notice
-from scheduler.calendar import in_quiet_hours
-from scheduler.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
+from channels.delivery import DeliveryError, SlowDown, Transport, Unavailable, Unreachable
+from rules.quiet_hours import in_quiet_hours
 from storage import outbox, users
 from storage.outbox import Lane, OutboxMessage
 
 if TYPE_CHECKING:
-    from bot.app import TongxinApp
+    from bot.context import BotData
 
 log = logging.getLogger(__name__)
 
 ALL_LANES: tuple[Lane, ...] = ("urgent", "normal", "bulk")
 Phase = Literal["waiting", "sending"]
+LIVE_RENDERS = 2
+LIVE_FRESH = dt.timedelta(minutes=1)
+
+
+def waited(live: dict[str, Any], now: dt.datetime) -> bool:
+    """Whether a live notice must be rendered again before it is sent: always, unless it was rendered from
+    the database moments ago (`written_at` within `LIVE_FRESH`) — a 1,000-person digest then goes out as
+    fast as any other bulk, while one that waited out the quiet hours, a backlog or a restart says what
+    is true when it arrives."""
+    written = live.get("written_at")
+    return written is None or now - dt.datetime.fromisoformat(str(written)) > LIVE_FRESH
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -52,25 +64,25 @@ class OutboxSender:
 
     def __init__(
         self,
-        application: TongxinApp,
+        services: BotData,
+        transport: Transport,
         *,
         batch_size: int = 60,
         concurrency: int = 32,
         poll_seconds: float = 1.0,
         max_attempts: int = 5,
     ) -> None:
-        limiter = application.bot.rate_limiter
-        if not isinstance(limiter, SharedRateLimiter):
-            raise RuntimeError("the outbox sender needs the bot built with SharedRateLimiter")
-        self._limiter = limiter
-        self._bot = application.bot
-        self._services = application.bot_data
+        self._transport = transport
+        self._services = services
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._max_attempts = max_attempts
         self._slots = asyncio.Semaphore(concurrency)
+        # Live notices (digests) rendered at once: few, so a burst of renders does not crowd out the
+        # writes that mark rows sent (which would keep more rows "on the wire" at a crash).
+        self._rendering = asyncio.Semaphore(LIVE_RENDERS)
         # New rows wake the sender at once; finished deliveries wake it to look at the next person's row.
-        self._queued = application.bot_data.env.queued
+        self._queued = services.env.queued
         self._freed = asyncio.Event()
         self._in_flight: set[int] = set()
         self._busy: set[int] = set()
@@ -187,57 +199,53 @@ class OutboxSender:
             async with services.db.write() as conn:
                 await outbox.mark_failed(conn, row.id, error=f"unreadable payload: {exc}")
             return
-        priority = LANE_PRIORITY[row.lane]
-        await self._take_turn(row.recipient_id, priority)
+        await self._transport.take_turn(row.recipient_id, row.lane)
         current = asyncio.current_task()
         assert current is not None
         self._deliveries[current] = "sending"
+        if "live" in row.payload and waited(row.payload["live"], services.clock.now()):
+            # Rendered from the database now, not when it was queued (digests); read before the row is
+            # taken, so the short transaction that takes it does not hold the writer while it renders.
+            async with self._rendering, services.db.read() as conn:
+                live = await render_live(conn, row.payload["live"], row.recipient_id, services.clock.now())
+            if live is None:
+                async with services.db.write() as conn:
+                    await outbox.skip_sending(conn, row.id, reason="nothing to say any more")
+                return
+            notice = live
         async with services.db.write() as conn:
             taken = await outbox.take_for_sending(conn, row, admin_ids=services.settings.admin_ids)
-            if taken == "sending" and "live" in row.payload:
-                # Rendered from the database now, not when it was queued (digests).
-                live = await render_live(conn, row.payload["live"], row.recipient_id, services.clock.now())
-                if live is None:
-                    await outbox.skip_sending(conn, row.id, reason="nothing to say any more")
-                    return
-                notice = live
         if taken != "sending":
             if taken == "superseded":
                 log.info("outbox row %s (%s) superseded before sending", row.id, row.dedupe_key)
             return
+        language = row.language or services.settings.default_language
         try:
-            await self._send(row, notice, priority)
-        except RetryAfter as exc:
-            # The limiter already paused the whole bot; the row simply waits for its next turn.
-            await self._record(row, retry_in=dt.timedelta(), error=f"429: {exc.message}", count_attempt=False)
-        except Forbidden as exc:
+            await self._transport.send(row.recipient_id, language, notice, row.lane)
+        except SlowDown as exc:
+            # The transport already paused the whole bot; the row simply waits for its next turn.
+            await self._record(row, retry_in=dt.timedelta(), error=exc.reason, count_attempt=False)
+        except Unreachable as exc:
             async with services.db.write() as conn:
                 await users.mark_unreachable(conn, row.recipient_id)
                 dropped = await outbox.drop_bulk_for(conn, row.recipient_id, reason="unreachable")
-                await outbox.mark_failed(conn, row.id, error=f"403: {exc.message}")
+                await outbox.mark_failed(conn, row.id, error=exc.reason)
             log.info("user %s blocked the bot: unreachable, %d bulk messages dropped", row.recipient_id, dropped)
-        except BadRequest as exc:
-            async with services.db.write() as conn:
-                await outbox.mark_failed(conn, row.id, error=f"400: {exc.message}")
-            log.warning("outbox row %s (%s) refused by Telegram: %s", row.id, row.dedupe_key, exc.message)
-        except NetworkError as exc:  # 5xx and timeouts
+        except Unavailable as exc:
             attempts = row.attempts + 1
             if attempts >= self._max_attempts:
                 async with services.db.write() as conn:
-                    await outbox.mark_failed(conn, row.id, error=f"gave up after {attempts}: {exc.message}")
+                    await outbox.mark_failed(conn, row.id, error=f"gave up after {attempts}: {exc.detail}")
             else:
-                await self._record(row, retry_in=backoff(attempts), error=f"{type(exc).__name__}: {exc.message}")
-        except TelegramError as exc:
+                await self._record(row, retry_in=backoff(attempts), error=exc.reason)
+        except DeliveryError as exc:  # refused for good, or a failure the channel cannot classify
             async with services.db.write() as conn:
-                await outbox.mark_failed(conn, row.id, error=f"{type(exc).__name__}: {exc.message}")
+                await outbox.mark_failed(conn, row.id, error=exc.reason)
+            log.warning("outbox row %s (%s) not delivered: %s", row.id, row.dedupe_key, exc.reason)
         else:
             async with services.db.write() as conn:
                 await outbox.mark_sent(conn, row.id, now=services.clock.now())
             self.sent += 1
-
-    async def _take_turn(self, chat_id: int, priority: int) -> None:
-        await self._limiter.pacer.take(chat_id)
-        await self._limiter.budget.acquire(priority)
 
     async def _record(
         self, row: OutboxMessage, *, retry_in: dt.timedelta, error: str, count_attempt: bool = True
@@ -250,31 +258,3 @@ class OutboxSender:
                 error=error,
                 count_attempt=count_attempt,
             )
-
-    async def _send(self, row: OutboxMessage, notice: Notice, priority: int) -> None:
-        services = self._services
-        language = row.language or services.settings.default_language
-        text, markup = render_notice(services.catalogues, language, notice)
-        prepaid = Prepaid(row.lane)
-        kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}
-        if notice.replaces is not None:
-            try:
-                await self._bot.edit_message_text(text, chat_id=row.recipient_id, message_id=notice.replaces, **kwargs)
-            except BadRequest as exc:
-                # Already showing this text (a resend after a crash) or the message is gone: nothing to redo.
-                if "not modified" not in exc.message.lower():
-                    raise
-            return
-        if notice.photo:
-            await self._bot.send_photo(row.recipient_id, notice.photo, caption=text[:1024], **kwargs)
-        else:
-            await self._bot.send_message(row.recipient_id, text, **kwargs)
-        if notice.location:
-            try:
-                await self._take_turn(row.recipient_id, priority)
-                await self._bot.send_location(
-                    row.recipient_id, notice.location[0], notice.location[1], rate_limit_args=prepaid
-                )
-            except TelegramError:
-                # The notice itself arrived; a lost map pin is not worth sending the text twice.
-                log.warning("map pin of outbox row %s was not delivered", row.id, exc_info=True)

@@ -3,12 +3,16 @@ broadcast progress job.
 
 `bot.app.running` calls `start` after the Application has started (so the JobQueue runs) and `stop`
 before it stops. Each job has a fixed name, so starting twice replaces it instead of doubling it.
+The sender renders live rows (digests) with the renderers `actions.digests` registers on import, so
+it is imported here, whatever the sweep imports: rows queued before a restart need them too.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import actions.digests  # noqa: F401 - registers the digests' live renderers for the sender
+from channels.telegram.transport import TelegramTransport
 from scheduler import broadcasts
 from scheduler.sender import OutboxSender
 from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
@@ -26,7 +30,8 @@ def sender_of(application: TongxinApp) -> OutboxSender | None:
 
 async def start(application: TongxinApp) -> None:
     """Start delivering the outbox and sweeping every minute."""
-    sender = OutboxSender(application)
+    transport = TelegramTransport(application.bot, application.bot_data.catalogues)
+    sender = OutboxSender(application.bot_data, transport)
     await sender.start()
     _senders[id(application)] = sender
     job_queue = application.job_queue

@@ -1,4 +1,4 @@
-"""The sweep: once a minute, derive from the database what is due and write it to the outbox.
+"""The sweep: once a minute, derive from the database what is due and have the actions write it.
 
 Nothing depends on in-memory timers (PTB's JobQueue keeps none across restarts): every run looks at
 the records and the clock afresh, and every message it writes carries a dedupe key, so running it
@@ -12,13 +12,14 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from handlers.monitor import queue_hot_alerts
+from actions import hot
 from scheduler import digests, reminders
+from scheduler.calendar import is_due, latest_daily
 from storage import outbox
 
 if TYPE_CHECKING:
     from bot.app import TongxinApp
-    from bot.context import TongxinContext
+    from bot.context import BotData, TongxinContext
 
 log = logging.getLogger(__name__)
 
@@ -34,8 +35,7 @@ async def run_once(application: TongxinApp) -> int:
     now = services.clock.now()
     queued = await digests.queue_due(services, now)
     queued += await reminders.queue_due(services, now)
-    # Hands its notices to the notifier (the outbox) itself; once per term and day whenever it is called.
-    queued += await queue_hot_alerts(services, now)
+    queued += await queue_hot_alert(services, now)
     async with services.db.write() as conn:
         await outbox.prune(conn, before=now - KEEP_FINISHED)
     # Also when nothing was queued: quiet hours may have ended or a retry fallen due.
@@ -43,6 +43,16 @@ async def run_once(application: TongxinApp) -> int:
     if queued:
         log.info("sweep queued %d messages", queued)
     return queued
+
+
+async def queue_hot_alert(services: BotData, now: dt.datetime) -> int:
+    """Once a day, at the editors' digest time, alert staff to a spiking term (the action keeps it to one
+    alert per term and day, so every sweep of the morning may ask)."""
+    settings = services.settings
+    period = latest_daily("hot", now, settings.editor_digest_time, settings.tz)
+    if not is_due(period, now):
+        return 0
+    return await hot.alert_spike(services.env, period.local_date.isoformat(), now)
 
 
 async def sweep_job(context: TongxinContext) -> None:

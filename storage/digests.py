@@ -57,6 +57,12 @@ async def toggle_digest(conn: AsyncConnection, user_id: int) -> bool:
     return bool(enabled)
 
 
+async def wants_digest(conn: AsyncConnection, user_id: int) -> bool:
+    """Whether the person still wants digests (False for someone unknown)."""
+    enabled = (await conn.execute(select(users.c.digest_enabled).where(users.c.id == user_id))).scalar()
+    return bool(enabled)
+
+
 @dataclass(frozen=True, slots=True)
 class WishFigures:
     """What the coordinators' digest reports about one day of wishes."""

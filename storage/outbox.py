@@ -145,8 +145,9 @@ async def unmet_condition(
     """Why a row's condition no longer holds (e.g. `wish 11 is confirmed`), or None when it still does.
 
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
-    (the recipient still holds it; admins hold every role), `{"lacks_role": r}` (the recipient still does not
-    hold it as granted), `{"claimer_of": wish id}` (the recipient holds the claim) and
+    or `{"role": [r, …]}` (the recipient still holds it, or one of them; admins hold every role),
+    `{"lacks_role": r}` (the recipient still does not hold it as granted), `{"claimer_of": wish id}` (the
+    recipient holds the claim),
     `{"claimed": wish id, "by": person id}` (that person still holds it),
     `{"broadcast": id, "shows": [delivered, unreachable]}` (a progress edit: the broadcast is still going out
     and this is the latest tally recorded as shown, so an older edit never overwrites a newer one).
@@ -158,10 +159,11 @@ async def unmet_condition(
                 if status not in check["in"]:
                     return f"{kind} {check[kind]} is {status or 'gone'}"
         if "role" in check and recipient_id not in admin_ids:
+            roles = check["role"] if isinstance(check["role"], list) else [check["role"]]
             held = (
                 await conn.execute(
                     select(user_roles.c.role).where(
-                        user_roles.c.user_id == recipient_id, user_roles.c.role == str(check["role"])
+                        user_roles.c.user_id == recipient_id, user_roles.c.role.in_([str(r) for r in roles])
                     )
                 )
             ).first()

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.calendar import in_quiet_hours, is_due, latest_daily, latest_weekly
+from rules.quiet_hours import in_quiet_hours
+from scheduler.calendar import is_due, latest_daily, latest_weekly
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

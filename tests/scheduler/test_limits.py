@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from scheduler.limits import BULK, REPLY, URGENT, ChatPacer, SendBudget, counts_as_message
+from channels.telegram.limits import BULK, REPLY, URGENT, ChatPacer, SendBudget, counts_as_message
 
 
 async def test_replies_take_the_next_token_before_waiting_bulk() -> None:

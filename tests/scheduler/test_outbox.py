@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from storage import outbox
+from actions import notices
+from storage import outbox, users
 from storage.db import Database
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -92,3 +93,22 @@ async def test_used_keys_and_pruning(db: Database) -> None:
     async with db.write() as conn:
         # Only finished rows go; the pending ones stay however old they are.
         assert await outbox.prune(conn, before=NOW + dt.timedelta(days=1)) == 1
+
+
+async def test_a_row_for_holders_of_either_role_holds_while_one_is_held(db: Database) -> None:
+    async with db.write() as conn:
+        await users.touch_user(
+            conn, user_id=7, first_name="周编辑", last_name=None, username=None, language="zh-CN", now=NOW
+        )
+        await users.grant_role(conn, 7, "editor", granted_by=None, now=NOW)
+    either = [notices.holds_role("coordinator", "editor")]
+    async with db.read() as conn:
+        assert await outbox.unmet_condition(conn, either, 7, admin_ids=()) is None
+        assert await outbox.unmet_condition(conn, [notices.holds_role("coordinator")], 7, admin_ids=()) is not None
+    async with db.write() as conn:
+        await users.revoke_role(conn, 7, "editor")
+    async with db.read() as conn:
+        assert await outbox.unmet_condition(conn, either, 7, admin_ids=()) == (
+            "recipient no longer holds ['coordinator', 'editor']"
+        )
+        assert await outbox.unmet_condition(conn, either, 7, admin_ids=(7,)) is None  # admins hold every role

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from handlers.monitor import queue_hot_alerts
+from scheduler.sweep import queue_hot_alert
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import users, wishes
@@ -82,8 +82,8 @@ async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
     coordinator = await staff_member(sim, bot, "李协调", "coordinator")
     editor = await staff_member(sim, bot, "周编辑", "editor")
 
-    assert await queue_hot_alerts(bot.bot_data, clock.now()) == 2  # the admin never wrote to the bot
-    assert await queue_hot_alerts(bot.bot_data, clock.now()) == 0  # the same day never alerts twice
+    assert await queue_hot_alert(bot.bot_data, clock.now()) == 2  # the admin never wrote to the bot
+    assert await queue_hot_alert(bot.bot_data, clock.now()) == 0  # the same day never alerts twice
 
     alert = await coordinator.wait_for_text("热点预警")
     assert spike in alert.text
@@ -109,3 +109,18 @@ async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
     assert f"W-{drafts[0].ref_no:04d}" in drafted.text
     assert len(leads) == 1
     assert leads[0].status == "new"
+
+
+async def test_a_forged_or_stale_alert_button_is_answered(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    coordinator = await staff_member(sim, bot, "李协调", "coordinator")
+    resident = sim.person("王阿姨")
+    await resident.send_command("/start")
+    anything = await resident.next_message()
+    await coordinator.send_command("/start")
+    mine = await coordinator.next_message()
+    for data in ("hot:wish:9999", "hot:wish:abc", "hot:lead"):
+        sim.callback_query(coordinator, mine, data)
+    sim.callback_query(resident, anything, "hot:wish:1")
+    await sim.settle()
+    assert coordinator.callback_answers == ["找不到这条热点预警。"] * 3
+    assert resident.callback_answers == ["抱歉，您没有权限进行这个操作。"]

@@ -9,13 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from actions import lapses
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.similar import join_wish
 from rules.wishes import SYSTEM, Actor
-from scheduler import reminders, sweep
+from scheduler import sweep
 from simulator import BotApiSimulator, Person
 from storage import outbox, users
 from storage import wishes as store
@@ -276,7 +277,7 @@ async def test_offers_after_an_auto_release_wait_for_the_morning_in_quiet_hours(
         lanes = {
             hour: [
                 (r.recipient_id, r.lane)
-                for r in await reminders.release_notices(conn, claimed, released, settings, shanghai(27, hour))
+                for r in await lapses.release_notices(conn, claimed, released, settings, shanghai(27, hour))
                 if r.key.startswith("remind:offer:")
             ]
             for hour in (23, 10)

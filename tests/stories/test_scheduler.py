@@ -4,9 +4,14 @@ once at their local time; /digest turns one's own digest off and on."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from actions.digests import Occurrence, register
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
@@ -15,10 +20,8 @@ from rules.roles import Role
 from rules.tips import TipAction
 from rules.wishes import Actor
 from scheduler import digests, setup, sweep
-from scheduler.calendar import DigestPeriod
 from simulator import BotApiSimulator, Person
 from storage import outbox, tips, users
-from storage.digests import Reader
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import approved_volunteers, open_wish
 
@@ -131,9 +134,9 @@ async def test_the_sweep_job_runs_every_minute_under_a_fixed_name(bot: TongxinAp
     assert setup.sender_of(bot) is not None
 
 
-async def weekly_hello(conn: object, reader: Reader, period: DigestPeriod, settings: object) -> Notice | None:
+async def weekly_hello(conn: AsyncConnection, reader_id: int, period: Occurrence) -> Notice | None:
     """Test content: everyone but user 1_000_999 has something to hear about."""
-    if reader.id == 1_000_999:
+    if reader_id == 1_000_999:
         return None
     return Notice(
         "digest.volunteer",
@@ -141,13 +144,9 @@ async def weekly_hello(conn: object, reader: Reader, period: DigestPeriod, setti
     )
 
 
-WEEKLY = digests.Digest(
-    "volunteer",
-    Role.VOLUNTEER,
-    digests.DIGESTS[2].occurrence,
-    weekly_hello,  # type: ignore[arg-type]
-    admins_read=False,
-)
+# A digest of its own (on the volunteers' weekly occurrence), so it does not replace what volunteers read.
+register("hello", weekly_hello)
+WEEKLY = digests.Digest("hello", Role.VOLUNTEER, digests.DIGESTS[2].occurrence, admins_read=False)
 
 
 async def test_the_weekly_digest_fires_once_on_monday_morning(
@@ -239,6 +238,88 @@ async def test_coordinators_get_the_daily_digest_at_half_past_eight_once(
     await sweep.run_once(bot)
     await sim.settle()
     assert len(admin.messages) == 3
+
+
+@pytest.mark.parametrize("settings_overrides", [{"coordinator_digest_time": dt.time(7, 0)}])
+async def test_a_digest_held_by_the_quiet_hours_says_what_is_true_when_it_is_sent(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    admin, resident = sim.person("管理员", user_id=ADMIN_ID), sim.person("王阿姨")
+    for person in (admin, resident):
+        await meet(person)
+    async with db.write() as conn:
+        made = [
+            await wishes.submit_wish(
+                conn,
+                wishes.WishDraft("free_clinic", text, area="城关镇"),
+                resident_id=resident.user_id,
+                now=clock.now(),
+                review=True,
+                daily_limit=5,
+            )
+            for text in ("请帮我量血压，谢谢志愿者", "想请医生来家里看看老伴的腿")
+        ]
+
+    # 07:00, still quiet: the digest is queued with the figures of now (two waiting for review) and held.
+    clock.set(shanghai(27, 7, 0))
+    await sweep.run_once(bot)
+    await sim.settle()
+    [row] = [r for r in await rows_of(bot, admin) if str(r["dedupe_key"]).startswith("digest:coord:")]
+    assert (row["status"], row["lane"]) == ("pending", "bulk")
+    assert row["payload"]["values"]["pending"] == 2  # type: ignore[index]
+    assert having(admin, "每日摘要") == []
+
+    # 07:30 the admin approves one of them; at 08:00 the digest says what is true then.
+    clock.set(shanghai(27, 7, 30))
+    async with db.write() as conn:
+        await wishes.approve_wish(conn, made[0].id, actor=Actor(ADMIN_ID, frozenset({Role.ADMIN})), now=clock.now())
+    clock.set(shanghai(27, 8, 0))
+    await sweep.run_once(bot)
+    await admin.wait_for(lambda: having(admin, "每日摘要"), what="the daily digest")
+    [digest] = having(admin, "每日摘要")
+    assert "新增：2" in digest
+    assert "待审核：1" in digest
+    clock.advance(dt.timedelta(minutes=5))
+    await sweep.run_once(bot)
+    await sim.settle()
+    assert len(having(admin, "每日摘要")) == 1
+
+
+async def test_reminders_held_by_the_quiet_hours_are_dropped_when_the_wish_moved_on(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
+    await approved_volunteers(db, [xiaoli])
+    wish = await open_wish(db, alice)
+    volunteer = Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER}))
+    async with db.write() as conn:
+        await wishes.claim_wish(conn, wish.id, actor=volunteer, now=clock.now(), due_at=shanghai(27, 1, 0))
+
+    # 22:00 "due soon" and 01:00 "overdue" are written at night and wait for the morning.
+    for moment in (shanghai(26, 22, 0), shanghai(27, 1, 0)):
+        clock.set(moment)
+        await sweep.run_once(bot)
+    await sim.settle()
+    reminders = [r for r in await rows_of(bot, xiaoli) if str(r["dedupe_key"]).startswith("remind:")]
+    assert [r["status"] for r in reminders] == ["pending", "pending"]
+
+    # 07:00 小李 reports it done; at 08:00 neither reminder is sent, and the outbox says why.
+    clock.set(shanghai(27, 7, 0))
+    async with db.write() as conn:
+        await wishes.finish_wish(conn, wish.id, actor=volunteer, now=clock.now(), hours=1)
+    clock.set(shanghai(27, 8, 0))
+    await sweep.run_once(bot)
+    for _ in range(100):  # the sender takes each row in turn; a superseded one makes no request to wait for
+        reminders = [r for r in await rows_of(bot, xiaoli) if str(r["dedupe_key"]).startswith("remind:")]
+        if all(r["status"] != "pending" for r in reminders):
+            break
+        await asyncio.sleep(0.05)
+    await sim.settle()
+    assert [(r["status"], r["last_error"]) for r in reminders] == [("superseded", f"wish {wish.id} is done")] * 2
+    assert having(xiaoli, "⏰") == []
+    assert having(xiaoli, "原定") == []
 
 
 def having(person: Person, text: str) -> list[str]:

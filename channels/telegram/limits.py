@@ -5,8 +5,9 @@ a minute in a group, and answers 429 with `retry_after` to a bot that goes faste
 `SendBudget` is that whole-bot allowance: a token bucket whose waiters are served by priority, so a
 reply to someone who is chatting takes the next token before any queued digest does and bulk only
 uses what replies leave. `ChatPacer` keeps each chat's own pace. `SharedRateLimiter` plugs both into
-PTB for every request the bot makes; the outbox sender takes its tokens itself (it must record that
-a message is on the wire between getting its token and sending) and marks its requests as prepaid.
+PTB for every request the bot makes; the outbox sender takes its tokens itself through its Telegram
+transport (`transport.py`: it must record that a message is on the wire between getting its token and
+sending) and marks its requests as prepaid.
 """
 
 from __future__ import annotations

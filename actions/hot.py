@@ -1,0 +1,163 @@
+"""Hot topics: what people keep writing about, the daily alert to staff when a term spikes ("the centre
+blows the whistle"), and the alert's one tap that turns a spike into work.
+
+Effects, per action:
+  report (/hot): nothing written; the top terms of the last N days with the rising ones.
+  alert_spike (the sweep, once a local day at the editors' digest time): the day's fastest-rising term
+    recorded as an alert (once per term and day) and, in the same transaction, one notice per coordinator
+    and editor (admins included) with "to a wish draft" (coordinators) and "to a story lead" (editors)
+    buttons, while the recipient still holds one of those roles.
+  to_wish (a coordinator presses "to a wish draft"): a wish `pending_review` in the coordinator's name,
+    linked to the alert (once per alert: a second press, or someone else's, gets `Conflict`).
+  to_lead (an editor presses "to a story lead"): a tip `new` in the editors' queue, linked the same way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from actions import notices
+from actions.buttons import Act, Button
+from actions.env import Env
+from actions.messages import Notice
+from rules import wishes as wish_rules
+from rules.hot import HotReport, hot_report
+from rules.roles import Role
+from rules.staff import STAFF_ACTIONS
+from rules.tips import tip_reference
+from rules.wishes import Actor
+from storage import hot, tips
+from storage.errors import Conflict, NotAllowed
+from storage.hot import HotAlert
+
+log = logging.getLogger(__name__)
+
+ALERT_PERIOD_DAYS = 7
+HOT_LEAD_CATEGORY = "livelihood"
+HOT_WISH_CATEGORY = "other"
+ALERTED = (Role.COORDINATOR.value, Role.EDITOR.value)
+
+# Writes the text of the wish or lead made from an alert, in the language of whoever pressed.
+Describe = Callable[[HotAlert], str]
+
+
+@dataclass(frozen=True, slots=True)
+class Made:
+    """The wish draft (`W-0001`) or the story lead (`T-0001`) an alert became."""
+
+    ref: str
+    term: str
+
+
+def staff_id(actor: Actor, action: str) -> int:
+    """The actor's id; `NotAllowed` unless they are a person holding a role the staff table allows."""
+    if actor.user_id is None or actor.roles.isdisjoint(STAFF_ACTIONS[action]):
+        raise NotAllowed(f"{actor.user_id} may not {action}")
+    return actor.user_id
+
+
+async def report(env: Env, actor: Actor, days: int) -> HotReport:
+    """The top terms of the last `days` days, and the rising ones against the days before."""
+    staff_id(actor, "hot")
+    now = env.now()
+    async with env.db.read() as conn:
+        texts = await hot.texts_since(conn, now - dt.timedelta(days=2 * days))
+    return hot_report(texts, now=now, days=days)
+
+
+async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
+    """Alert coordinators and editors to the fastest-rising term of the past week, once per term and
+    local `day`; returns how many notices were queued (0 when nothing rises or it was alerted)."""
+    async with env.db.read() as conn:
+        texts = await hot.texts_since(conn, now - dt.timedelta(days=2 * ALERT_PERIOD_DAYS))
+    rising = hot_report(texts, now=now, days=ALERT_PERIOD_DAYS).rising
+    if not rising:
+        return 0
+    spike = rising[0]
+    async with env.db.write() as conn:
+        alert = await hot.record_alert(
+            conn, day=day, term=spike.term, current=spike.current, previous=spike.previous, now=now
+        )
+        if alert is None:
+            return 0
+        recipients = await hot.alert_recipients(conn, ALERTED, admin_ids=env.settings.admin_ids)
+        queued = 0
+        for user_id, roles in sorted(recipients.items()):
+            queued += await notices.queue(
+                conn,
+                user_id,
+                alert_notice(alert, roles),
+                now=now,
+                dedupe_key=f"hot:{day}:{alert.id}:{user_id}",
+                condition=[notices.holds_role(*ALERTED)],
+            )
+    env.wake()
+    log.info("hot-topic alert %r sent to %d staff", alert.term, queued)
+    return queued
+
+
+def alert_notice(alert: HotAlert, roles: set[str]) -> Notice:
+    """The alert, with the buttons of the roles its recipient holds."""
+    buttons: list[Button] = []
+    if Role.COORDINATOR.value in roles:
+        buttons.append(Button("hot.to_wish_button", Act.HOT_WISH, alert.id))
+    if Role.EDITOR.value in roles:
+        buttons.append(Button("hot.to_lead_button", Act.HOT_LEAD, alert.id))
+    return Notice(
+        "hot.alert",
+        {"term": alert.term, "current": alert.current_count, "previous": alert.previous_count},
+        tuple((button,) for button in buttons),
+    )
+
+
+async def to_wish(env: Env, actor: Actor, alert_id: int, describe: Describe) -> Made:
+    """A wish draft from the alert, waiting for review in the coordinator's name.
+
+    `NotAllowed` for others than coordinators, `NotFound` for an unknown alert, `Conflict` when the alert
+    was already turned into work, `LimitReached` when the coordinator hit the daily wish limit.
+    """
+    person_id = staff_id(actor, "hot_to_wish")
+    async with env.db.write() as conn:
+        alert = await hot.get_alert(conn, alert_id)
+        if alert.wish_id is not None:
+            raise Conflict(f"alert {alert_id} is already wish {alert.wish_id}")
+        wish = await wish_rules.submit_wish(
+            conn,
+            wish_rules.WishDraft(category=HOT_WISH_CATEGORY, description=describe(alert)),
+            resident_id=person_id,
+            now=env.now(),
+            review=True,
+            daily_limit=env.settings.wishes_per_day,
+        )
+        if not await hot.link_alert(conn, alert.id, wish_id=wish.id):
+            raise Conflict("made by someone else meanwhile")  # rolls the draft back
+    return Made(wish_rules.wish_ref(wish.ref_no), alert.term)
+
+
+async def to_lead(env: Env, actor: Actor, alert_id: int, describe: Describe) -> Made:
+    """A story lead from the alert, `new` in the editors' queue.
+
+    `NotAllowed` for others than editors, `NotFound` for an unknown alert, `Conflict` when the alert was
+    already turned into a lead.
+    """
+    person_id = staff_id(actor, "hot_to_lead")
+    async with env.db.write() as conn:
+        alert = await hot.get_alert(conn, alert_id)
+        if alert.tip_id is not None:
+            raise Conflict(f"alert {alert_id} is already tip {alert.tip_id}")
+        tip = await tips.create_tip(
+            conn,
+            reporter_id=person_id,
+            by_reporter=False,
+            category=HOT_LEAD_CATEGORY,
+            description=describe(alert),
+            location=None,
+            media=[],
+            now=env.now(),
+        )
+        if not await hot.link_alert(conn, alert.id, tip_id=tip.id):
+            raise Conflict("made by someone else meanwhile")
+    return Made(tip_reference(tip.id), alert.term)

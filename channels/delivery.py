@@ -1,0 +1,46 @@
+"""What the outbox sender needs of a channel: a transport that takes a person's turn and delivers a notice,
+and the failures it reports in words every channel shares (the sender decides what follows from each).
+
+The Telegram transport is `channels.telegram.transport`; a second channel brings its own.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from actions.messages import Lane, Notice
+
+
+class Transport(Protocol):
+    """Delivers rendered notices to people over one channel, within its limits."""
+
+    async def take_turn(self, recipient_id: int, lane: Lane) -> None:
+        """Wait until the channel may carry one more message of this lane to this person."""
+
+    async def send(self, recipient_id: int, language: str, notice: Notice, lane: Lane) -> None:
+        """Render and deliver the notice (its turn already taken); one of the errors below if it failed."""
+
+
+class DeliveryError(Exception):
+    """A notice was not delivered; `reason` is what the outbox records, `detail` the channel's own words."""
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail or reason
+
+
+class SlowDown(DeliveryError):  # noqa: N818 - the names read as what the channel said
+    """The channel asked the bot to slow down (it paused itself): try again, not counted as an attempt."""
+
+
+class Unreachable(DeliveryError):  # noqa: N818
+    """The person blocked the bot: mark them unreachable, drop their bulk."""
+
+
+class Refused(DeliveryError):  # noqa: N818
+    """The channel refused this message for good: failed, not retried."""
+
+
+class Unavailable(DeliveryError):  # noqa: N818
+    """A transient failure (server error, timeout): retried with backoff."""

@@ -1,0 +1,85 @@
+"""The outbox sender's Telegram side: each person's turn within Telegram's flood limits, the notice
+rendered and sent (a message, a photo, an edit of an earlier message, a map pin), and Telegram's errors
+told as the channel-neutral failures of `channels.delivery`.
+
+Turns come from the budget and the chat pacer the bot's own rate limiter shares (`limits`), so direct
+replies and the outbox draw on one allowance; the sender's requests are marked `Prepaid`.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import ExtBot
+
+from actions.messages import Lane, Notice
+from bot.i18n import Catalogues
+from channels.delivery import DeliveryError, Refused, SlowDown, Unavailable, Unreachable
+from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
+from channels.telegram.render import render_notice
+
+log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+
+
+class TelegramTransport:
+    """Sends outbox notices through the bot, on the budget its rate limiter shares with replies."""
+
+    def __init__(self, bot: ExtBot[Any], catalogues: Catalogues) -> None:
+        limiter = bot.rate_limiter
+        if not isinstance(limiter, SharedRateLimiter):
+            raise RuntimeError("the outbox sender needs the bot built with SharedRateLimiter")
+        self._limiter = limiter
+        self._bot = bot
+        self._catalogues = catalogues
+
+    async def take_turn(self, recipient_id: int, lane: Lane) -> None:
+        """Wait for the chat's pace, then for a token of the shared budget at the lane's priority."""
+        await self._limiter.pacer.take(recipient_id)
+        await self._limiter.budget.acquire(LANE_PRIORITY[lane])
+
+    async def send(self, recipient_id: int, language: str, notice: Notice, lane: Lane) -> None:
+        """Render and send the notice; a `channels.delivery` error when Telegram did not take it."""
+        try:
+            await self._send(recipient_id, language, notice, lane)
+        except RetryAfter as exc:
+            # The limiter already paused the whole bot; the row simply waits for its next turn.
+            raise SlowDown(f"429: {exc.message}", exc.message) from exc
+        except Forbidden as exc:
+            raise Unreachable(f"403: {exc.message}", exc.message) from exc
+        except BadRequest as exc:
+            raise Refused(f"400: {exc.message}", exc.message) from exc
+        except NetworkError as exc:  # 5xx and timeouts
+            raise Unavailable(f"{type(exc).__name__}: {exc.message}", exc.message) from exc
+        except TelegramError as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc.message}", exc.message) from exc
+
+    async def _send(self, recipient_id: int, language: str, notice: Notice, lane: Lane) -> None:
+        text, markup = render_notice(self._catalogues, language, notice)
+        prepaid = Prepaid(lane)
+        kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}
+        if notice.replaces is not None:
+            try:
+                await self._bot.edit_message_text(text, chat_id=recipient_id, message_id=notice.replaces, **kwargs)
+            except BadRequest as exc:
+                # Already showing this text (a resend after a crash) or the message is gone: nothing to redo.
+                if "not modified" not in exc.message.lower():
+                    raise
+            return
+        if notice.photo:
+            await self._bot.send_photo(recipient_id, notice.photo, caption=text[:CAPTION_LIMIT], **kwargs)
+        else:
+            await self._bot.send_message(recipient_id, text, **kwargs)
+        if notice.location:
+            try:
+                await self.take_turn(recipient_id, lane)
+                await self._bot.send_location(
+                    recipient_id, notice.location[0], notice.location[1], rate_limit_args=prepaid
+                )
+            except TelegramError:
+                # The notice itself arrived; a lost map pin is not worth sending the text twice.
+                log.warning("map pin of a notice to %s was not delivered", recipient_id, exc_info=True)
