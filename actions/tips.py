@@ -45,6 +45,7 @@ from actions import notices
 from actions.buttons import Act, Button
 from actions.env import Env
 from actions.messages import Notice
+from rules import applications as lifecycle
 from rules.applications import ApplicationAction, ApplicationStatus
 from rules.limits import check_daily_quota, local_day_start
 from rules.roles import Role
@@ -364,7 +365,7 @@ async def apply_as_reporter(env: Env, actor: Actor, *, name: str) -> Application
         raise Conflict("already a reporter", current=ApplicationStatus.APPROVED)
     now = env.now()
     async with env.db.write() as conn:
-        application = await applications.apply(conn, user_id=person, role=Role.REPORTER, now=now)
+        application = await lifecycle.apply(conn, user_id=person, role=Role.REPORTER, now=now)
         await _tell_editors(
             conn,
             env,
@@ -399,7 +400,7 @@ async def decide_application(env: Env, actor: Actor, application_id: int, *, app
         current = await applications.get_application(conn, application_id)
         if current.role != Role.REPORTER:
             raise NotAllowed("editors decide reporter applications only")
-        decided = await applications.transition(conn, current.id, action, actor_id=editor, now=now)
+        decided = await lifecycle.transition(conn, current.id, action, actor_id=editor, now=now)
         await audit.record(
             conn,
             actor_id=editor,
@@ -430,10 +431,10 @@ async def join_by_invite(env: Env, actor: Actor, code: str) -> User:
     async with env.db.write() as conn:
         await invites.use_invite(conn, code, Role.REPORTER, now)
         existing = await applications.find_application(conn, person, Role.REPORTER)
-        if existing is not None and existing.status is ApplicationStatus.PENDING:
-            await applications.transition(
+        if existing is not None and existing.status == ApplicationStatus.PENDING:
+            await lifecycle.transition(
                 conn, existing.id, ApplicationAction.APPROVE, actor_id=None, now=now, note=f"invite {code}"
             )
         else:
-            await applications.apply(conn, user_id=person, role=Role.REPORTER, now=now, invite_code=code)
+            await lifecycle.apply(conn, user_id=person, role=Role.REPORTER, now=now, invite_code=code)
         return await users.get_user(conn, person)

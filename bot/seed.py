@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rules import applications
 from rules import wishes as wish_rules
 from rules.applications import ApplicationAction
 from rules.roles import Role
 from rules.tips import MediaItem, TipAction
 from rules.wishes import Actor, WishDraft
-from storage import applications, staff, tips, users, volunteers
+from storage import staff, tips, users, volunteers
 from storage.db import Database
 from storage.errors import NotFound
 

@@ -434,7 +434,7 @@ async def application_decided(update: Update, context: TongxinContext) -> None:
     except Conflict:
         await query.answer(context.plain("reporter.already_decided"), show_alert=True)
         return
-    approved = outcome.application.status is ApplicationStatus.APPROVED
+    approved = outcome.application.status == ApplicationStatus.APPROVED
     result_key = "reporter.approved" if approved else "reporter.rejected"
     await query.answer()
     await query.edit_message_text(
