@@ -22,6 +22,10 @@ FORBIDDEN = {
     "actions": {"handlers", "scheduler", "channels", "telegram"},
     "scheduler": {"handlers", "telegram"},
 }
+# Imports a folder may make although its package forbids them. A migration converts the data stored on its
+# day with the code of its day: 0008 turns stored Telegram callback data into typed buttons with the
+# channel's callback codec. Only `channels`, and only under `storage/migrations/`.
+ALLOWED = {"storage/migrations": {"channels"}}
 
 
 def imported_packages(path: Path) -> set[str]:
@@ -36,6 +40,12 @@ def imported_packages(path: Path) -> set[str]:
     return found
 
 
+def allowed_in(path: Path) -> set[str]:
+    """The packages `ALLOWED` lets this file import."""
+    relative = path.relative_to(ROOT).as_posix()
+    return {name for folder, names in ALLOWED.items() if relative.startswith(f"{folder}/") for name in names}
+
+
 def modules_of(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
@@ -43,7 +53,7 @@ def modules_of(package: str) -> list[Path]:
 @pytest.mark.parametrize("package", sorted(FORBIDDEN))
 def test_a_layer_imports_nothing_above_it(package: str) -> None:
     offences = {
-        str(path.relative_to(ROOT)): sorted(imported_packages(path) & FORBIDDEN[package])
+        str(path.relative_to(ROOT)): sorted((imported_packages(path) & FORBIDDEN[package]) - allowed_in(path))
         for path in modules_of(package)
     }
     assert {path: bad for path, bad in offences.items() if bad} == {}
