@@ -29,6 +29,7 @@ from actions.buttons import Act, Button
 from actions.env import Env
 from actions.messages import Notice
 from actions.recipients import coordinator_ids
+from rules import applications as lifecycle
 from rules.applications import ApplicationAction, ApplicationStatus
 from rules.roles import Role
 from rules.wishes import Actor
@@ -73,7 +74,7 @@ async def register_volunteer(env: Env, person_id: int, form: VolunteerForm, *, i
     now = env.now()
     async with env.db.write() as conn:
         before = await applications.find_application(conn, person_id, ROLE)
-        registration = await profiles.register_volunteer(
+        registration = await lifecycle.register_volunteer(
             conn,
             user_id=person_id,
             name=form.name,
@@ -139,7 +140,7 @@ async def approve_volunteer(env: Env, actor: Actor, application_id: int) -> Deci
     now = env.now()
     async with env.db.write() as conn:
         await _volunteer_application(conn, application_id)
-        application = await applications.transition(
+        application = await lifecycle.transition(
             conn, application_id, ApplicationAction.APPROVE, actor_id=actor_id, now=now
         )
         await audit.record(
@@ -164,7 +165,7 @@ async def reject_volunteer(env: Env, actor: Actor, application_id: int, reason: 
     now = env.now()
     async with env.db.write() as conn:
         await _volunteer_application(conn, application_id)
-        application = await applications.transition(
+        application = await lifecycle.transition(
             conn, application_id, ApplicationAction.REJECT, actor_id=actor_id, now=now, note=reason
         )
         await audit.record(

@@ -23,13 +23,14 @@ from actions import notices
 from actions.buttons import Act, Button
 from actions.env import Env
 from actions.messages import Notice
+from rules import tips as tip_rules
 from rules import wishes as wish_rules
 from rules.hot import HotReport, hot_report
 from rules.roles import Role
 from rules.staff import STAFF_ACTIONS
 from rules.tips import tip_reference
 from rules.wishes import Actor
-from storage import hot, tips
+from storage import hot
 from storage.errors import Conflict, NotAllowed
 from storage.hot import HotAlert
 
@@ -148,7 +149,7 @@ async def to_lead(env: Env, actor: Actor, alert_id: int, describe: Describe) -> 
         alert = await hot.get_alert(conn, alert_id)
         if alert.tip_id is not None:
             raise Conflict(f"alert {alert_id} is already tip {alert.tip_id}")
-        tip = await tips.create_tip(
+        tip = await tip_rules.create_tip(
             conn,
             reporter_id=person_id,
             by_reporter=False,

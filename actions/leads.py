@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions import notices
 from actions.buttons import Act, Button
 from actions.messages import Notice
+from rules import tips as tip_rules
 from rules.wishes import wish_ref
-from storage import tips
 from storage.wishes import Wish
 
 
@@ -25,7 +25,7 @@ async def offer_story_lead(conn: AsyncConnection, wish: Wish, *, now: dt.datetim
     nothing to offer (no photo, no volunteer) or it was offered before."""
     if not wish.proof_file_id or wish.claimed_by is None:
         return False
-    lead = await tips.offer_story_lead(
+    lead = await tip_rules.offer_story_lead(
         conn,
         wish_ref_no=wish.ref_no,
         volunteer_id=wish.claimed_by,

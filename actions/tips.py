@@ -45,15 +45,17 @@ from actions import notices
 from actions.buttons import Act, Button
 from actions.env import Env
 from actions.messages import Notice
+from rules import applications as lifecycle
+from rules import tips as tip_rules
 from rules.applications import ApplicationAction, ApplicationStatus
 from rules.limits import check_daily_quota, local_day_start
 from rules.roles import Role
-from rules.tips import MediaItem, TipAction, TipStatus, category_key, may_review, next_status
+from rules.tips import TipAction, TipStatus, category_key, may_review, next_status, tip_reference
 from rules.wishes import Actor, wish_ref
 from storage import applications, audit, invites, tips, users
 from storage.applications import Application
 from storage.errors import Conflict, NotAllowed, NotFound
-from storage.tips import Tip
+from storage.tips import MediaItem, Tip
 from storage.users import User
 
 # A review card's buttons carry the status the card showed, as one letter, so a decision taken on an
@@ -157,7 +159,7 @@ async def submit(
     async with env.db.write() as conn:
         used = await tips.submitted_since(conn, person, local_day_start(now, env.settings.tz))
         check_daily_quota(used, env.settings.tips_per_day)
-        tip = await tips.create_tip(
+        tip = await tip_rules.create_tip(
             conn,
             reporter_id=person,
             by_reporter=Role.REPORTER in actor.roles,
@@ -170,7 +172,7 @@ async def submit(
         await _tell_editors(
             conn,
             env,
-            Notice("review.new_tip", {"reference": tip.reference, "category_key": category_key(tip.category)}),
+            Notice("review.new_tip", {"reference": tip_reference(tip.id), "category_key": category_key(tip.category)}),
             dedupe_prefix=f"tip:new:{tip.id}",
             condition=[notices.tip_in(tip.id, TipStatus.NEW)],
         )
@@ -194,7 +196,7 @@ async def check_decision(env: Env, actor: Actor, tip_id: int, action: TipAction,
         raise NotAllowed(f"{action} needs the editor role")
     async with env.db.read() as conn:
         tip = await tips.get_tip(conn, tip_id)
-    if tip.status is not seen:
+    if tip.status != seen:
         raise Conflict("the card is outdated", current=tip.status)
     next_status(tip.status, action)
     return tip
@@ -213,7 +215,7 @@ async def _decide(
     editor = _person(actor)
     now = env.now()
     async with env.db.write() as conn:
-        tip = await tips.transition(
+        tip = await tip_rules.transition(
             conn,
             tip_id,
             action,
@@ -225,7 +227,12 @@ async def _decide(
             expected=seen,
         )
         await audit.record(
-            conn, actor_id=editor, action=f"tip.{action.value}", subject=tip.reference, now=now, detail=note or link
+            conn,
+            actor_id=editor,
+            action=f"tip.{action.value}",
+            subject=tip_reference(tip.id),
+            now=now,
+            detail=note or link,
         )
         await _tell_reporter(conn, tip, note=note, now=now)
     env.wake()
@@ -234,18 +241,18 @@ async def _decide(
 
 async def _tell_reporter(conn: AsyncConnection, tip: Tip, *, note: str | None, now: dt.datetime) -> None:
     """The reporter hears each outcome (in their own language, rendered when delivered)."""
-    entry = _REPORTER_NOTICES.get(tip.status)
+    entry = _REPORTER_NOTICES.get(TipStatus(tip.status))
     if entry is None or tip.reporter_id is None:
         return
     key, still = entry
-    values: dict[str, str | int | float] = {"reference": tip.reference}
+    values: dict[str, str | int | float] = {"reference": tip_reference(tip.id)}
     buttons: tuple[tuple[Button, ...], ...] = ()
-    if tip.status is TipStatus.DECLINED:
+    if tip.status == TipStatus.DECLINED:
         values["reason"] = note or "—"
-    elif tip.status is TipStatus.MORE_INFO_REQUESTED:
+    elif tip.status == TipStatus.MORE_INFO_REQUESTED:
         values["question"] = note or ""
         buttons = ((Button("tip.button_answer", Act.TIP_ANSWER, tip.id),),)
-    elif tip.status is TipStatus.PUBLISHED:
+    elif tip.status == TipStatus.PUBLISHED:
         values["link"] = tip.published_url or ""
     await notices.queue(
         conn,
@@ -291,7 +298,7 @@ async def check_answer(env: Env, actor: Actor, tip_id: int) -> Tip:
             raise NotAllowed("no such tip") from None
     if tip.reporter_id != person:
         raise NotAllowed("only the tip's reporter answers its question")
-    if tip.status is not TipStatus.MORE_INFO_REQUESTED:
+    if tip.status != TipStatus.MORE_INFO_REQUESTED:
         raise Conflict("no question pending", current=tip.status)
     return tip
 
@@ -301,11 +308,11 @@ async def answer(env: Env, actor: Actor, tip_id: int, *, text: str | None, media
     person = _person(actor)
     now = env.now()
     async with env.db.write() as conn:
-        tip = await tips.answer_question(conn, tip_id, reporter_id=person, text=text, media=media, now=now)
+        tip = await tip_rules.answer_question(conn, tip_id, reporter_id=person, text=text, media=media, now=now)
         await _tell_editors(
             conn,
             env,
-            Notice("review.tip_answered", {"reference": tip.reference}),
+            Notice("review.tip_answered", {"reference": tip_reference(tip.id)}),
             dedupe_prefix=f"tip:answered:{tip.id}:{now.timestamp():.0f}",
             condition=[notices.tip_in(tip.id, TipStatus.NEW)],
         )
@@ -317,7 +324,7 @@ async def add_answer_media(env: Env, actor: Actor, tip_id: int, media: Sequence[
     """More files of an answer that came as an album (only the reporter, only while the tip is `new`)."""
     person = _person(actor)
     async with env.db.write() as conn:
-        return await tips.attach_media(conn, tip_id, reporter_id=person, media=media, now=env.now())
+        return await tip_rules.attach_media(conn, tip_id, reporter_id=person, media=media, now=env.now())
 
 
 # -- story leads -----------------------------------------------------------------------------------------
@@ -331,7 +338,7 @@ async def answer_lead(env: Env, actor: Actor, wish_ref_no: int, *, agree: bool) 
     person = _person(actor)
     now = env.now()
     async with env.db.write() as conn:
-        tip = await tips.decide_story_lead(
+        tip = await tip_rules.decide_story_lead(
             conn,
             wish_ref_no,
             volunteer_id=person,
@@ -343,7 +350,7 @@ async def answer_lead(env: Env, actor: Actor, wish_ref_no: int, *, agree: bool) 
             await _tell_editors(
                 conn,
                 env,
-                Notice("review.new_lead", {"reference": tip.reference, "wish": wish_ref(wish_ref_no)}),
+                Notice("review.new_lead", {"reference": tip_reference(tip.id), "wish": wish_ref(wish_ref_no)}),
                 dedupe_prefix=f"tip:new:{tip.id}",
                 condition=[notices.tip_in(tip.id, TipStatus.NEW)],
             )
@@ -364,7 +371,7 @@ async def apply_as_reporter(env: Env, actor: Actor, *, name: str) -> Application
         raise Conflict("already a reporter", current=ApplicationStatus.APPROVED)
     now = env.now()
     async with env.db.write() as conn:
-        application = await applications.apply(conn, user_id=person, role=Role.REPORTER, now=now)
+        application = await lifecycle.apply(conn, user_id=person, role=Role.REPORTER, now=now)
         await _tell_editors(
             conn,
             env,
@@ -399,7 +406,7 @@ async def decide_application(env: Env, actor: Actor, application_id: int, *, app
         current = await applications.get_application(conn, application_id)
         if current.role != Role.REPORTER:
             raise NotAllowed("editors decide reporter applications only")
-        decided = await applications.transition(conn, current.id, action, actor_id=editor, now=now)
+        decided = await lifecycle.transition(conn, current.id, action, actor_id=editor, now=now)
         await audit.record(
             conn,
             actor_id=editor,
@@ -430,10 +437,10 @@ async def join_by_invite(env: Env, actor: Actor, code: str) -> User:
     async with env.db.write() as conn:
         await invites.use_invite(conn, code, Role.REPORTER, now)
         existing = await applications.find_application(conn, person, Role.REPORTER)
-        if existing is not None and existing.status is ApplicationStatus.PENDING:
-            await applications.transition(
+        if existing is not None and existing.status == ApplicationStatus.PENDING:
+            await lifecycle.transition(
                 conn, existing.id, ApplicationAction.APPROVE, actor_id=None, now=now, note=f"invite {code}"
             )
         else:
-            await applications.apply(conn, user_id=person, role=Role.REPORTER, now=now, invite_code=code)
+            await lifecycle.apply(conn, user_id=person, role=Role.REPORTER, now=now, invite_code=code)
         return await users.get_user(conn, person)

@@ -15,14 +15,17 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rules import applications
+from rules import tips as tip_rules
 from rules import wishes as wish_rules
 from rules.applications import ApplicationAction
 from rules.roles import Role
-from rules.tips import MediaItem, TipAction
+from rules.tips import TipAction
 from rules.wishes import Actor, WishDraft
-from storage import applications, staff, tips, users, volunteers
+from storage import staff, users, volunteers
 from storage.db import Database
 from storage.errors import NotFound
+from storage.tips import MediaItem
 
 # Fixed Telegram ids: the simulator's people and the seeded database must agree across restarts.
 WANG_AYI = 7_000_001
@@ -349,7 +352,7 @@ EDITOR_ROLES = frozenset({Role.RESIDENT, Role.EDITOR})
 
 
 async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
-    published = await tips.create_tip(
+    published = await tip_rules.create_tip(
         conn,
         reporter_id=ZHANG_JIZHE,
         by_reporter=True,
@@ -359,7 +362,7 @@ async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
         media=[MediaItem("photo", SEED_PHOTOS["visit.jpg"])],
         now=_ago(now, days=22),
     )
-    await tips.transition(
+    await tip_rules.transition(
         conn,
         published.id,
         TipAction.PUBLISH,
@@ -368,7 +371,7 @@ async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
         now=_ago(now, days=21),
         link="https://news.example.cn/dongcheng/volunteers-handrail",
     )
-    accepted = await tips.create_tip(
+    accepted = await tip_rules.create_tip(
         conn,
         reporter_id=ZHANG_JIZHE,
         by_reporter=True,
@@ -378,10 +381,10 @@ async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
         media=[MediaItem("photo", SEED_PHOTOS["orchard.jpg"])],
         now=_ago(now, days=3),
     )
-    await tips.transition(
+    await tip_rules.transition(
         conn, accepted.id, TipAction.ACCEPT, actor_id=LIU_BIANJI, actor_roles=EDITOR_ROLES, now=_ago(now, days=2)
     )
-    declined = await tips.create_tip(
+    declined = await tip_rules.create_tip(
         conn,
         reporter_id=XIAO_HE,
         by_reporter=True,
@@ -391,7 +394,7 @@ async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
         media=[],
         now=_ago(now, days=6),
     )
-    await tips.transition(
+    await tip_rules.transition(
         conn,
         declined.id,
         TipAction.DECLINE,
@@ -400,7 +403,7 @@ async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
         now=_ago(now, days=5),
         note="消息来源不明，请补充后重新报料。",
     )
-    await tips.create_tip(
+    await tip_rules.create_tip(
         conn,
         reporter_id=XIAO_HE,
         by_reporter=True,
@@ -410,7 +413,7 @@ async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
         media=[MediaItem("photo", SEED_PHOTOS["streetlight.jpg"])],
         now=_ago(now, hours=20),
     )
-    await tips.create_tip(
+    await tip_rules.create_tip(
         conn,
         reporter_id=ZHANG_JIZHE,
         by_reporter=True,

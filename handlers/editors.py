@@ -45,6 +45,7 @@ from rules.tips import (
     clean_link,
     clean_note,
     status_key,
+    tip_reference,
 )
 from rules.wishes import Actor, wish_ref
 from storage import applications, tips, users
@@ -125,7 +126,7 @@ async def send_tip(context: TongxinContext, chat_id: int, tip: tips.Tip) -> None
     visual = [m for m in tip.media if m.kind in ("photo", "video")]
     for start in range(0, len(visual), 10):
         chunk = visual[start : start + 10]
-        caption = tip.reference if start == 0 else None
+        caption = tip_reference(tip.id) if start == 0 else None
         if len(chunk) == 1:
             item = chunk[0]
             if item.kind == "photo":
@@ -141,7 +142,7 @@ async def send_tip(context: TongxinContext, chat_id: int, tip: tips.Tip) -> None
         ]
         await context.bot.send_media_group(chat_id, album)
     for document in (m for m in tip.media if m.kind == "document"):
-        await context.bot.send_document(chat_id, document.file_id, caption=tip.reference)
+        await context.bot.send_document(chat_id, document.file_id, caption=tip_reference(tip.id))
     text = await render_card(context, tip)
     await context.bot.send_message(
         chat_id, text, parse_mode=ParseMode.HTML, reply_markup=card_buttons(context, tip), disable_web_page_preview=True
@@ -160,7 +161,7 @@ async def render_card(context: TongxinContext, tip: tips.Tip) -> str:
     lines = [
         context.t(
             "review.card",
-            reference=tip.reference,
+            reference=tip_reference(tip.id),
             status=context.t(status_key(tip.status)),
             category=context.t(category_key(tip.category)),
             name=name,
@@ -171,7 +172,7 @@ async def render_card(context: TongxinContext, tip: tips.Tip) -> str:
     if tip.by_reporter:
         lines.append(context.t("review.by_reporter"))
     if tip.source_wish_ref is not None:
-        lines.append(context.t("review.from_wish", reference=tip.reference, wish=wish_ref(tip.source_wish_ref)))
+        lines.append(context.t("review.from_wish", reference=tip_reference(tip.id), wish=wish_ref(tip.source_wish_ref)))
     lines.append(html.escape(tip.description))
     if tip.location:
         lines.append(
@@ -189,7 +190,7 @@ async def render_card(context: TongxinContext, tip: tips.Tip) -> str:
 
 def card_buttons(context: TongxinContext, tip: tips.Tip) -> InlineKeyboardMarkup | None:
     """The decisions a tip's status still allows, as buttons."""
-    seen = tip_actions.SEEN_CODES[tip.status]
+    seen = tip_actions.SEEN_CODES[TipStatus(tip.status)]
     buttons = [
         callbacks.button(context.plain(f"review.button_{ACTION_NAMES[action]}"), ACTION_BUTTONS[action], tip.id, seen)
         for action in actions_for(tip.status)
@@ -264,7 +265,9 @@ async def note_pressed(update: Update, context: TongxinContext) -> int:
     message_id = query.message.message_id if query.message else None
     drafts(context)[REVIEWING] = {"tip": tip_id, "action": action.value, "card": message_id, "shown": shown.value}
     await query.answer()
-    await context.bot.send_message(update.effective_chat.id, context.t(NOTE_PROMPTS[action], reference=tip.reference))
+    await context.bot.send_message(
+        update.effective_chat.id, context.t(NOTE_PROMPTS[action], reference=tip_reference(tip.id))
+    )
     return ANSWER
 
 
@@ -341,7 +344,7 @@ async def decide(
     except Conflict as conflict:
         await tell_editor(update, context, already_decided(context, conflict))
         return
-    done = context.plain(f"review.done_{ACTION_NAMES[action]}", reference=tip.reference)
+    done = context.plain(f"review.done_{ACTION_NAMES[action]}", reference=tip_reference(tip.id))
     if query is not None:
         await query.answer(done)
         card_id = query.message.message_id if query.message else None
@@ -364,7 +367,7 @@ async def refresh_card(context: TongxinContext, chat_id: int, message_id: int, t
         )
     except BadRequest:
         # The card may be gone or already show this; the decision itself is made.
-        log.info("could not refresh the card of %s", tip.reference, exc_info=True)
+        log.info("could not refresh the card of %s", tip_reference(tip.id), exc_info=True)
 
 
 async def tell_editor(update: Update, context: TongxinContext, text: str) -> None:
@@ -434,7 +437,7 @@ async def application_decided(update: Update, context: TongxinContext) -> None:
     except Conflict:
         await query.answer(context.plain("reporter.already_decided"), show_alert=True)
         return
-    approved = outcome.application.status is ApplicationStatus.APPROVED
+    approved = outcome.application.status == ApplicationStatus.APPROVED
     result_key = "reporter.approved" if approved else "reporter.rejected"
     await query.answer()
     await query.edit_message_text(

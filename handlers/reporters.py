@@ -37,11 +37,11 @@ from bot.media import download_media
 from channels.telegram import callbacks
 from handlers.basics import set_personal_menu
 from handlers.prompts import share_or_skip
+from rules import tips as tip_rules
 from rules.applications import ApplicationStatus
 from rules.roles import Role, effective_roles
 from rules.tips import (
     CATEGORIES,
-    MediaItem,
     TipInputError,
     category_key,
     check_category,
@@ -53,6 +53,7 @@ from rules.tips import (
 from rules.wishes import Actor, wish_ref
 from storage import tips
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
+from storage.tips import MediaItem
 
 log = logging.getLogger(__name__)
 
@@ -320,14 +321,14 @@ async def submit(update: Update, context: TongxinContext) -> int | None:
         return None
     drafts(context).pop(DRAFT, None)
     await query.answer()
-    await query.edit_message_text(context.t("tip.submitted", reference=tip.reference))
+    await query.edit_message_text(context.t("tip.submitted", reference=tip_reference(tip.id)))
     await save_media(context, tip)
     return ConversationHandler.END
 
 
 async def save_media(context: TongxinContext, tip: tips.Tip) -> None:
     """Download a tip's files to the media folder (those within the Bot API's download limit)."""
-    folder = context.settings.media_dir / tip.reference
+    folder = context.settings.media_dir / tip_reference(tip.id)
     for index, media in enumerate(tip.media, start=1):
         if media.local_path:
             continue
@@ -396,7 +397,7 @@ async def start_answer(update: Update, context: TongxinContext) -> int | None:
     await query.answer()
     await context.bot.send_message(
         update.effective_chat.id,
-        context.t("tip.ask_answer", reference=tip.reference),
+        context.t("tip.ask_answer", reference=tip_reference(tip.id)),
         reply_markup=ReplyKeyboardRemove(),
     )
     return ANSWER
@@ -425,7 +426,7 @@ async def answer_received(update: Update, context: TongxinContext) -> int | None
         drafts(context).pop(ANSWERING, None)
         await message.reply_text(context.t("tip.answer_not_needed", reference=tip_reference(int(state["tip"]))))
         return ConversationHandler.END
-    await message.reply_text(context.t("tip.answer_attached", reference=tip.reference))
+    await message.reply_text(context.t("tip.answer_attached", reference=tip_reference(tip.id)))
     await save_media(context, tip)
     if message.media_group_id is None:
         drafts(context).pop(ANSWERING, None)
@@ -467,7 +468,7 @@ async def show_my_tips(update: Update, context: TongxinContext) -> None:
         return
     async with context.db.read() as conn:
         mine = await tips.tips_of(conn, context.person.id)
-        counts = await tips.counts_of(conn, context.person.id)
+        counts = await tip_rules.counts_of(conn, context.person.id)
     if not mine:
         await message.reply_text(context.t("tip.mine_empty"))
         return
@@ -483,7 +484,7 @@ async def show_my_tips(update: Update, context: TongxinContext) -> None:
         lines.append(
             context.t(
                 "tip.mine_line",
-                reference=tip.reference,
+                reference=tip_reference(tip.id),
                 category=context.t(category_key(tip.category)),
                 status=context.t(status_key(tip.status)),
                 when=tip.created_at.astimezone(tz).strftime("%m-%d %H:%M"),
@@ -555,7 +556,7 @@ async def lead_answered(update: Update, context: TongxinContext) -> None:
     if outcome.tip is None:
         await query.edit_message_caption(context.t("lead.declined", wish=wish))
         return
-    await query.edit_message_caption(context.t("lead.agreed", wish=wish, reference=outcome.tip.reference))
+    await query.edit_message_caption(context.t("lead.agreed", wish=wish, reference=tip_reference(outcome.tip.id)))
 
 
 # -- registration ------------------------------------------------------------------------------------------

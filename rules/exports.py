@@ -12,6 +12,12 @@ import io
 from collections.abc import Iterable, Sequence
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from rules.tips import tip_reference
+from rules.wishes import wish_ref
+from storage import exports as store
+
 KINDS = ("wishes", "tips", "hours")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 3
@@ -40,6 +46,17 @@ class ExportError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+async def export_rows(
+    conn: AsyncConnection, kind: str, since: dt.datetime, until: dt.datetime
+) -> list[dict[str, object]]:
+    """The rows of one export (`KINDS`) for [since, until); wishes and tips carry the reference people see."""
+    if kind == "wishes":
+        return [{**row, "ref": wish_ref(row["ref_no"])} for row in await store.wish_rows(conn, since, until)]
+    if kind == "tips":
+        return [{**row, "ref": tip_reference(row["id"])} for row in await store.tip_rows(conn, since, until)]
+    return await store.hours_rows(conn, since, until)
 
 
 def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:

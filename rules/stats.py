@@ -1,6 +1,7 @@
 """The figures of /stats: which period, medians of waiting times, and the shape the reply and chart use.
 
-Plain data in, plain data out; storage supplies the rows, handlers render the text and the chart.
+`figures` asks `storage.stats` for the counts and rows of one period and puts them together; handlers render
+the text and the chart.
 """
 
 from __future__ import annotations
@@ -9,6 +10,10 @@ import datetime as dt
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage import stats as store
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "all": None}
 DEFAULT_PERIOD = "7d"
@@ -61,3 +66,20 @@ class Figures:
     def tips(self) -> int:
         """How many tips came in during the period."""
         return sum(self.tips_by_status.values())
+
+
+async def figures(conn: AsyncConnection, period: str, since: dt.datetime | None) -> Figures:
+    """The figures of wishes submitted and tips received since `since` (None: all time)."""
+    spans = await store.wish_spans(conn, since)
+    total_hours, tasks = await store.confirmed_hours(conn, since)
+    return Figures(
+        period=period,
+        wishes_by_status=await store.wishes_by(conn, "status", since),
+        wishes_by_category=await store.wishes_by(conn, "category", since),
+        wishes_by_area=await store.wishes_by(conn, "area", since),
+        median_hours_to_claim=median_hours((created, claimed) for created, claimed, _ in spans),
+        median_hours_to_done=median_hours((created, done) for created, _, done in spans),
+        volunteer_hours=round(total_hours, 1),
+        volunteer_tasks=tasks,
+        tips_by_status=await store.tips_by_status(conn, since),
+    )

@@ -6,18 +6,29 @@
      └──ask_more──▶ more_info_requested ──answer──▶ new
 
 An editor may publish a new tip straight away (accepting it is implied). Editors act on tips; only the
-tip's own reporter answers a question about it. Plain functions: nothing here knows about Telegram.
+tip's own reporter answers a question about it. Nothing here knows about Telegram.
+
+Every status change goes through `transition`: it reads the tip inside the caller's transaction, checks
+whether the person may act and where the tip goes next, and moves it with `storage.tips.move_tip`, which
+updates only while the status is still the one read (so of two editors pressing at once exactly one wins)
+and records the event. A confirmed wish's proof photo becomes a story lead (`offer_story_lead`) and, once
+the volunteer agrees (`decide_story_lead`), a new tip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import datetime as dt
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from rules.roles import Role
-from storage.errors import Conflict, NotAllowed
+from storage import tips as store
+from storage.errors import Conflict, NotAllowed, NotFound
+from storage.tips import MediaItem, StoryLead, Tip
 
 # The newsroom's categories, in menu order: 文明实践, 民生, 突发, 好人好事, 其他.
 CATEGORIES: tuple[str, ...] = ("civilization_practice", "livelihood", "breaking", "good_deeds", "other")
@@ -70,17 +81,17 @@ _NEXT: dict[tuple[TipStatus, TipAction], TipStatus] = {
 }
 
 
-def next_status(current: TipStatus, action: TipAction) -> TipStatus:
+def next_status(current: str, action: TipAction) -> TipStatus:
     """The status after `action`, or `Conflict` (carrying the current status) when it is not allowed now."""
     try:
-        return _NEXT[(current, action)]
+        return _NEXT[(TipStatus(current), action)]
     except KeyError:
         raise Conflict(f"cannot {action} a tip that is {current}", current=current) from None
 
 
-def actions_for(status: TipStatus) -> list[TipAction]:
+def actions_for(status: str) -> list[TipAction]:
     """The editor buttons a tip in this status offers, in card order."""
-    return [action for (state, action) in _NEXT if state is status and action in EDITOR_ACTIONS]
+    return [action for (state, action) in _NEXT if state == status and action in EDITOR_ACTIONS]
 
 
 def may_review(roles: Iterable[Role]) -> bool:
@@ -148,16 +159,6 @@ def check_category(category: str) -> str:
     return category
 
 
-@dataclass(frozen=True, slots=True)
-class MediaItem:
-    """One photo, video or document of a tip, as Telegram describes it (kept by file_id)."""
-
-    kind: str
-    file_id: str
-    file_unique_id: str | None = None
-    file_size: int | None = None
-
-
 def check_media(kind: str, *, mime_type: str | None, file_size: int | None, already: int) -> None:
     """`TipInputError` when a file cannot be taken: unsupported, over the download limit, or one too many."""
     if kind not in MEDIA_KINDS or (kind == "document" and mime_type not in DOCUMENT_TYPES):
@@ -197,8 +198,181 @@ class LeadStatus(StrEnum):
     REFUSED = "refused"
 
 
-def decide_lead(current: LeadStatus, *, agree: bool) -> LeadStatus:
+def decide_lead(current: str, *, agree: bool) -> LeadStatus:
     """The volunteer answers once; a second press is `Conflict`."""
-    if current is not LeadStatus.ASKED:
+    if current != LeadStatus.ASKED:
         raise Conflict(f"the lead was already {current}", current=current)
     return LeadStatus.AGREED if agree else LeadStatus.REFUSED
+
+
+@dataclass(frozen=True, slots=True)
+class TipCounts:
+    """A reporter's record: tips sent, accepted (published ones included) and published."""
+
+    submitted: int
+    accepted: int
+    published: int
+
+
+async def create_tip(
+    conn: AsyncConnection,
+    *,
+    reporter_id: int,
+    by_reporter: bool,
+    category: str,
+    description: str,
+    location: tuple[float, float] | None,
+    media: Sequence[MediaItem],
+    now: dt.datetime,
+    source_wish_ref: int | None = None,
+) -> Tip:
+    """Store a submitted tip as `new` with its media, and record its creation."""
+    return await store.insert_tip(
+        conn,
+        reporter_id=reporter_id,
+        by_reporter=by_reporter,
+        status=TipStatus.NEW,
+        category=category,
+        description=description,
+        location=location,
+        media=media,
+        now=now,
+        source_wish_ref=source_wish_ref,
+    )
+
+
+async def transition(
+    conn: AsyncConnection,
+    tip_id: int,
+    action: TipAction,
+    *,
+    actor_id: int,
+    actor_roles: Iterable[Role],
+    now: dt.datetime,
+    note: str | None = None,
+    link: str | None = None,
+    expected: TipStatus | None = None,
+) -> Tip:
+    """Apply an editor's decision (or the reporter's answer) to a tip.
+
+    `NotFound` for an unknown tip, `NotAllowed` when the person may not do this (checked against the
+    stored tip, never against button data), `Conflict` (with the current status) when the tip moved
+    meanwhile or the action does not fit its status. `expected` is the status the editor saw: a Decline
+    pressed on a card that still showed "new" must not overrule a colleague's Accept a moment earlier.
+    """
+    current = await store.get_tip(conn, tip_id)
+    check_may_act(action, actor_id=actor_id, roles=actor_roles, reporter_id=current.reporter_id)
+    if expected is not None and current.status != expected:
+        raise Conflict("the tip changed since it was shown", current=current.status)
+    target = next_status(current.status, action)
+    changes: dict[str, object] = {}
+    if action is not TipAction.ANSWER:
+        changes["decided_by"] = actor_id
+    if action is TipAction.PUBLISH:
+        if not link:
+            raise ValueError("publishing needs the story's link")
+        changes["published_url"] = link
+    return await store.move_tip(
+        conn, tip_id, current.status, target, actor_id=actor_id, now=now, note=note or link, changes=changes
+    )
+
+
+async def answer_question(
+    conn: AsyncConnection,
+    tip_id: int,
+    *,
+    reporter_id: int,
+    text: str | None,
+    media: Sequence[MediaItem],
+    now: dt.datetime,
+) -> Tip:
+    """The reporter answers an editor's question: the answer is attached and the tip returns to the queue."""
+    tip = await transition(conn, tip_id, TipAction.ANSWER, actor_id=reporter_id, actor_roles=(), now=now, note=text)
+    if media:
+        await store.add_media(conn, tip_id, media, now)
+        tip = await store.get_tip(conn, tip_id)
+    return tip
+
+
+async def attach_media(
+    conn: AsyncConnection, tip_id: int, *, reporter_id: int, media: Sequence[MediaItem], now: dt.datetime
+) -> Tip:
+    """More photos of an answer that came as an album (the later items arrive as separate messages).
+
+    Only the tip's reporter may attach, and only while the tip waits in the queue (it just returned).
+    """
+    tip = await store.get_tip(conn, tip_id)
+    if tip.reporter_id != reporter_id:
+        raise NotAllowed("only the tip's reporter adds to it")
+    if tip.status != TipStatus.NEW:
+        raise Conflict("the tip is no longer waiting for review", current=tip.status)
+    await store.add_media(conn, tip_id, media, now)
+    return await store.get_tip(conn, tip_id)
+
+
+async def counts_of(conn: AsyncConnection, reporter_id: int) -> TipCounts:
+    """A person's record: tips sent, accepted (published included) and published."""
+    by_status = await store.counts_by_status(conn, reporter_id)
+    return TipCounts(
+        submitted=sum(by_status.values()),
+        accepted=sum(by_status.get(s, 0) for s in COUNTED_AS_ACCEPTED),
+        published=by_status.get(TipStatus.PUBLISHED, 0),
+    )
+
+
+async def offer_story_lead(
+    conn: AsyncConnection,
+    *,
+    wish_ref_no: int,
+    volunteer_id: int,
+    photo_file_id: str,
+    summary: str,
+    now: dt.datetime,
+) -> StoryLead | None:
+    """Remember that a confirmed wish's proof photo may become a story lead; the volunteer is asked next.
+
+    Returns None when this wish was already offered (confirming twice must not ask twice).
+    """
+    if await store.find_story_lead(conn, wish_ref_no) is not None:
+        return None
+    return await store.insert_story_lead(
+        conn,
+        wish_ref_no=wish_ref_no,
+        volunteer_id=volunteer_id,
+        photo_file_id=photo_file_id,
+        summary=summary,
+        status=LeadStatus.ASKED,
+        now=now,
+    )
+
+
+async def decide_story_lead(
+    conn: AsyncConnection, wish_ref_no: int, *, volunteer_id: int, agree: bool, by_reporter: bool, now: dt.datetime
+) -> Tip | None:
+    """The volunteer's answer: on yes the lead becomes a new tip linked to the wish (returned), on no nothing.
+
+    `NotFound` when there is no such offer, `NotAllowed` when it was offered to someone else,
+    `Conflict` when it was already answered.
+    """
+    lead = await store.find_story_lead(conn, wish_ref_no)
+    if lead is None:
+        raise NotFound(f"story lead for wish {wish_ref_no}")
+    if lead.volunteer_id != volunteer_id:
+        raise NotAllowed("the lead was offered to another volunteer")
+    target = decide_lead(lead.status, agree=agree)
+    await store.move_story_lead(conn, wish_ref_no, lead.status, target, now=now)
+    if not agree:
+        return None
+    tip = await create_tip(
+        conn,
+        reporter_id=volunteer_id,
+        by_reporter=by_reporter,
+        category=WISH_LEAD_CATEGORY,
+        description=lead.summary,
+        location=None,
+        media=[MediaItem("photo", lead.photo_file_id)],
+        now=now,
+        source_wish_ref=wish_ref_no,
+    )
+    await store.link_story_lead(conn, wish_ref_no, tip.id)
+    return tip

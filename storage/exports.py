@@ -1,38 +1,40 @@
-"""Rows for /export: wishes and tips created in a date range, and service hours confirmed in it."""
+"""Rows for /export: wishes and tips created in a date range, and service hours confirmed in it.
+
+Plain rows as stored; `rules.exports.export_rows` adds the references people see (W-0001, T-0001).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rules.tips import tip_reference
-from rules.wishes import wish_ref
 from storage.schema import tips, volunteers, wishes
 
 
-async def wish_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
+async def wish_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
     """Wishes created in [since, until), oldest first."""
     rows = (
         await conn.execute(
             select(wishes).where(wishes.c.created_at >= since, wishes.c.created_at < until).order_by(wishes.c.id)
         )
     ).mappings()
-    return [{**row, "ref": wish_ref(row["ref_no"])} for row in rows]
+    return [dict(row) for row in rows]
 
 
-async def tip_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
+async def tip_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
     """Tips received in [since, until), oldest first."""
     rows = (
         await conn.execute(
             select(tips).where(tips.c.created_at >= since, tips.c.created_at < until).order_by(tips.c.id)
         )
     ).mappings()
-    return [{**row, "ref": tip_reference(row["id"])} for row in rows]
+    return [dict(row) for row in rows]
 
 
-async def hours_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
+async def hours_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
     """Per volunteer: tasks and hours confirmed in [since, until), most hours first."""
     query = (
         select(

@@ -1,35 +1,34 @@
-"""Queries for tips: submit one with its media, move it through its lifecycle, list the review queue and a
-reporter's own tips, and turn a confirmed wish's proof photo into a story lead once the volunteer agrees.
+"""Queries for tips: store one with its media, move it between statuses, list the review queue and a
+reporter's own tips, and keep the story leads offered from confirmed wishes.
 
-Every status change goes through `transition`: it reads the tip inside the caller's transaction, asks
-`rules.tips` whether the person may act and where the tip goes next, updates only while the status is
-still the one read (so of two editors pressing at once exactly one wins), and records the event.
+Status changes go through `move_tip` (and `move_story_lead`), an `UPDATE ... WHERE status = :expected`
+whose row count tells whether the row was still where the caller saw it (so of two editors pressing at
+once exactly one wins); `move_tip` records the change in `tip_events` in the same transaction. Who may
+act and where a tip goes next is decided in `rules.tips`, which calls these.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rules.roles import Role
-from rules.tips import (
-    COUNTED_AS_ACCEPTED,
-    WISH_LEAD_CATEGORY,
-    LeadStatus,
-    MediaItem,
-    TipAction,
-    TipStatus,
-    check_may_act,
-    decide_lead,
-    next_status,
-    tip_reference,
-)
-from storage.errors import Conflict, NotAllowed, NotFound
+from storage.errors import Conflict, NotFound
 from storage.schema import story_leads, tip_events, tip_media, tips
+
+
+@dataclass(frozen=True, slots=True)
+class MediaItem:
+    """One photo, video or document of a tip, as the channel describes it (kept by file_id)."""
+
+    kind: str
+    file_id: str
+    file_unique_id: str | None = None
+    file_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +49,7 @@ class Tip:
     id: int
     reporter_id: int | None
     by_reporter: bool
-    status: TipStatus
+    status: str
     category: str
     description: str
     location: tuple[float, float] | None
@@ -59,11 +58,6 @@ class Tip:
     created_at: dt.datetime
     updated_at: dt.datetime
     media: tuple[StoredMedia, ...]
-
-    @property
-    def reference(self) -> str:
-        """`T-0001`."""
-        return tip_reference(self.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,15 +72,6 @@ class TipEvent:
 
 
 @dataclass(frozen=True, slots=True)
-class TipCounts:
-    """A reporter's record: tips sent, accepted (published ones included) and published."""
-
-    submitted: int
-    accepted: int
-    published: int
-
-
-@dataclass(frozen=True, slots=True)
 class StoryLead:
     """A confirmed wish's proof photo offered to the newsroom, waiting for the volunteer's consent."""
 
@@ -94,15 +79,16 @@ class StoryLead:
     volunteer_id: int
     photo_file_id: str
     summary: str
-    status: LeadStatus
+    status: str
     tip_id: int | None
 
 
-async def create_tip(
+async def insert_tip(
     conn: AsyncConnection,
     *,
     reporter_id: int,
     by_reporter: bool,
+    status: str,
     category: str,
     description: str,
     location: tuple[float, float] | None,
@@ -110,13 +96,13 @@ async def create_tip(
     now: dt.datetime,
     source_wish_ref: int | None = None,
 ) -> Tip:
-    """Store a submitted tip as `new` with its media, and record its creation."""
+    """Store a submitted tip in `status` with its media, and record its creation."""
     result = await conn.execute(
         insert(tips)
         .values(
             reporter_id=reporter_id,
             by_reporter=by_reporter,
-            status=TipStatus.NEW,
+            status=status,
             category=category,
             description=description,
             latitude=location[0] if location else None,
@@ -128,8 +114,8 @@ async def create_tip(
         .returning(tips.c.id)
     )
     tip_id = int(result.scalar_one())
-    await _add_media(conn, tip_id, media, now)
-    await _record(conn, tip_id, None, TipStatus.NEW, actor_id=reporter_id, now=now, note=None)
+    await add_media(conn, tip_id, media, now)
+    await record_event(conn, tip_id, None, status, actor_id=reporter_id, now=now, note=None)
     return await get_tip(conn, tip_id)
 
 
@@ -145,7 +131,7 @@ async def get_tip(conn: AsyncConnection, tip_id: int) -> Tip:
         id=row["id"],
         reporter_id=row["reporter_id"],
         by_reporter=row["by_reporter"],
-        status=TipStatus(row["status"]),
+        status=row["status"],
         category=row["category"],
         description=row["description"],
         location=(latitude, longitude) if latitude is not None and longitude is not None else None,
@@ -157,76 +143,28 @@ async def get_tip(conn: AsyncConnection, tip_id: int) -> Tip:
     )
 
 
-async def transition(
+async def move_tip(
     conn: AsyncConnection,
     tip_id: int,
-    action: TipAction,
+    expected: str,
+    target: str,
     *,
-    actor_id: int,
-    actor_roles: Iterable[Role],
+    actor_id: int | None,
     now: dt.datetime,
     note: str | None = None,
-    link: str | None = None,
-    expected: TipStatus | None = None,
+    changes: dict[str, Any] | None = None,
 ) -> Tip:
-    """Apply an editor's decision (or the reporter's answer) to a tip.
-
-    `NotFound` for an unknown tip, `NotAllowed` when the person may not do this (checked against the
-    stored tip, never against button data), `Conflict` (with the current status) when the tip moved
-    meanwhile or the action does not fit its status. `expected` is the status the editor saw: a Decline
-    pressed on a card that still showed "new" must not overrule a colleague's Accept a moment earlier.
-    """
-    current = await get_tip(conn, tip_id)
-    check_may_act(action, actor_id=actor_id, roles=actor_roles, reporter_id=current.reporter_id)
-    if expected is not None and current.status is not expected:
-        raise Conflict("the tip changed since it was shown", current=current.status)
-    target = next_status(current.status, action)
-    values: dict[str, object] = {"status": target, "updated_at": now}
-    if action is not TipAction.ANSWER:
-        values["decided_by"] = actor_id
-    if action is TipAction.PUBLISH:
-        if not link:
-            raise ValueError("publishing needs the story's link")
-        values["published_url"] = link
+    """Change the status from `expected` to `target` (and other columns), or raise `Conflict` with the
+    current status when the tip is no longer in `expected`. Records the event."""
     result = await conn.execute(
-        update(tips).where(tips.c.id == tip_id, tips.c.status == current.status).values(**values)
+        update(tips)
+        .where(tips.c.id == tip_id, tips.c.status == expected)
+        .values(status=target, updated_at=now, **(changes or {}))
     )
     if result.rowcount != 1:
+        current = await get_tip(conn, tip_id)
         raise Conflict("the tip changed meanwhile", current=current.status)
-    await _record(conn, tip_id, current.status, target, actor_id=actor_id, now=now, note=note or link)
-    return await get_tip(conn, tip_id)
-
-
-async def answer_question(
-    conn: AsyncConnection,
-    tip_id: int,
-    *,
-    reporter_id: int,
-    text: str | None,
-    media: Sequence[MediaItem],
-    now: dt.datetime,
-) -> Tip:
-    """The reporter answers an editor's question: the answer is attached and the tip returns to the queue."""
-    tip = await transition(conn, tip_id, TipAction.ANSWER, actor_id=reporter_id, actor_roles=(), now=now, note=text)
-    if media:
-        await _add_media(conn, tip_id, media, now)
-        tip = await get_tip(conn, tip_id)
-    return tip
-
-
-async def attach_media(
-    conn: AsyncConnection, tip_id: int, *, reporter_id: int, media: Sequence[MediaItem], now: dt.datetime
-) -> Tip:
-    """More photos of an answer that came as an album (the later items arrive as separate messages).
-
-    Only the tip's reporter may attach, and only while the tip waits in the queue (it just returned).
-    """
-    tip = await get_tip(conn, tip_id)
-    if tip.reporter_id != reporter_id:
-        raise NotAllowed("only the tip's reporter adds to it")
-    if tip.status is not TipStatus.NEW:
-        raise Conflict("the tip is no longer waiting for review", current=tip.status)
-    await _add_media(conn, tip_id, media, now)
+    await record_event(conn, tip_id, expected, target, actor_id=actor_id, now=now, note=note)
     return await get_tip(conn, tip_id)
 
 
@@ -244,7 +182,7 @@ async def events_of(conn: AsyncConnection, tip_id: int) -> list[TipEvent]:
 async def review_queue(conn: AsyncConnection, limit: int = 5) -> list[Tip]:
     """New tips waiting for an editor, oldest first."""
     rows = await conn.execute(
-        select(tips.c.id).where(tips.c.status == TipStatus.NEW).order_by(tips.c.created_at, tips.c.id).limit(limit)
+        select(tips.c.id).where(tips.c.status == "new").order_by(tips.c.created_at, tips.c.id).limit(limit)
     )
     return [await get_tip(conn, tip_id) for tip_id in rows.scalars().all()]
 
@@ -252,12 +190,12 @@ async def review_queue(conn: AsyncConnection, limit: int = 5) -> list[Tip]:
 async def awaiting_publication(conn: AsyncConnection, limit: int = 10) -> list[Tip]:
     """Accepted tips whose story is not out yet, oldest first."""
     rows = await conn.execute(
-        select(tips.c.id).where(tips.c.status == TipStatus.ACCEPTED).order_by(tips.c.created_at, tips.c.id).limit(limit)
+        select(tips.c.id).where(tips.c.status == "accepted").order_by(tips.c.created_at, tips.c.id).limit(limit)
     )
     return [await get_tip(conn, tip_id) for tip_id in rows.scalars().all()]
 
 
-async def count_in_status(conn: AsyncConnection, status: TipStatus) -> int:
+async def count_in_status(conn: AsyncConnection, status: str) -> int:
     """How many tips are in one status."""
     result = await conn.execute(select(func.count()).select_from(tips).where(tips.c.status == status))
     return int(result.scalar_one())
@@ -274,17 +212,12 @@ async def tips_of(conn: AsyncConnection, reporter_id: int, limit: int = 20) -> l
     return [await get_tip(conn, tip_id) for tip_id in rows.scalars().all()]
 
 
-async def counts_of(conn: AsyncConnection, reporter_id: int) -> TipCounts:
-    """A person's record: tips sent, accepted (published included) and published."""
+async def counts_by_status(conn: AsyncConnection, reporter_id: int) -> dict[str, int]:
+    """How many of a person's tips are in each status."""
     rows = await conn.execute(
         select(tips.c.status, func.count()).where(tips.c.reporter_id == reporter_id).group_by(tips.c.status)
     )
-    by_status = {TipStatus(status): int(count) for status, count in rows.all()}
-    return TipCounts(
-        submitted=sum(by_status.values()),
-        accepted=sum(by_status.get(s, 0) for s in COUNTED_AS_ACCEPTED),
-        published=by_status.get(TipStatus.PUBLISHED, 0),
-    )
+    return {str(status): int(count) for status, count in rows.all()}
 
 
 async def submitted_since(conn: AsyncConnection, reporter_id: int, since: dt.datetime) -> int:
@@ -297,28 +230,24 @@ async def submitted_since(conn: AsyncConnection, reporter_id: int, since: dt.dat
     return int(result.scalar_one())
 
 
-async def offer_story_lead(
+async def insert_story_lead(
     conn: AsyncConnection,
     *,
     wish_ref_no: int,
     volunteer_id: int,
     photo_file_id: str,
     summary: str,
+    status: str,
     now: dt.datetime,
 ) -> StoryLead | None:
-    """Remember that a confirmed wish's proof photo may become a story lead; the volunteer is asked next.
-
-    Returns None when this wish was already offered (confirming twice must not ask twice).
-    """
-    if await find_story_lead(conn, wish_ref_no) is not None:
-        return None
+    """Remember that a confirmed wish's proof photo may become a story lead, in `status`."""
     await conn.execute(
         insert(story_leads).values(
             wish_ref=wish_ref_no,
             volunteer_id=volunteer_id,
             photo_file_id=photo_file_id,
             summary=summary[:1000],
-            status=LeadStatus.ASKED,
+            status=status,
             created_at=now,
         )
     )
@@ -330,48 +259,29 @@ async def find_story_lead(conn: AsyncConnection, wish_ref_no: int) -> StoryLead 
     row = (await conn.execute(select(story_leads).where(story_leads.c.wish_ref == wish_ref_no))).first()
     if row is None:
         return None
-    return StoryLead(row.wish_ref, row.volunteer_id, row.photo_file_id, row.summary, LeadStatus(row.status), row.tip_id)
+    return StoryLead(row.wish_ref, row.volunteer_id, row.photo_file_id, row.summary, row.status, row.tip_id)
 
 
-async def decide_story_lead(
-    conn: AsyncConnection, wish_ref_no: int, *, volunteer_id: int, agree: bool, by_reporter: bool, now: dt.datetime
-) -> Tip | None:
-    """The volunteer's answer: on yes the lead becomes a new tip linked to the wish (returned), on no nothing.
-
-    `NotFound` when there is no such offer, `NotAllowed` when it was offered to someone else,
-    `Conflict` when it was already answered.
-    """
-    lead = await find_story_lead(conn, wish_ref_no)
-    if lead is None:
-        raise NotFound(f"story lead for wish {wish_ref_no}")
-    if lead.volunteer_id != volunteer_id:
-        raise NotAllowed("the lead was offered to another volunteer")
-    target = decide_lead(lead.status, agree=agree)
+async def move_story_lead(
+    conn: AsyncConnection, wish_ref_no: int, expected: str, target: str, *, now: dt.datetime
+) -> None:
+    """Record the volunteer's answer: `expected` → `target`, or `Conflict` when the lead was answered meanwhile."""
     result = await conn.execute(
         update(story_leads)
-        .where(story_leads.c.wish_ref == wish_ref_no, story_leads.c.status == lead.status)
+        .where(story_leads.c.wish_ref == wish_ref_no, story_leads.c.status == expected)
         .values(status=target, decided_at=now)
     )
     if result.rowcount != 1:
-        raise Conflict("the lead was answered meanwhile", current=lead.status)
-    if not agree:
-        return None
-    tip = await create_tip(
-        conn,
-        reporter_id=volunteer_id,
-        by_reporter=by_reporter,
-        category=WISH_LEAD_CATEGORY,
-        description=lead.summary,
-        location=None,
-        media=[MediaItem("photo", lead.photo_file_id)],
-        now=now,
-        source_wish_ref=wish_ref_no,
-    )
-    await conn.execute(update(story_leads).where(story_leads.c.wish_ref == wish_ref_no).values(tip_id=tip.id))
-    return tip
+        raise Conflict("the lead was answered meanwhile", current=expected)
 
 
-async def _add_media(conn: AsyncConnection, tip_id: int, media: Sequence[MediaItem], now: dt.datetime) -> None:
+async def link_story_lead(conn: AsyncConnection, wish_ref_no: int, tip_id: int) -> None:
+    """Remember the tip a lead became."""
+    await conn.execute(update(story_leads).where(story_leads.c.wish_ref == wish_ref_no).values(tip_id=tip_id))
+
+
+async def add_media(conn: AsyncConnection, tip_id: int, media: Sequence[MediaItem], now: dt.datetime) -> None:
+    """Attach photos, videos or documents to a tip, in the order given."""
     if not media:
         return
     await conn.execute(
@@ -390,7 +300,7 @@ async def _add_media(conn: AsyncConnection, tip_id: int, media: Sequence[MediaIt
     )
 
 
-async def _record(
+async def record_event(
     conn: AsyncConnection,
     tip_id: int,
     from_status: str | None,
@@ -400,6 +310,7 @@ async def _record(
     now: dt.datetime,
     note: str | None,
 ) -> None:
+    """Append one change to the tip's history."""
     await conn.execute(
         insert(tip_events).values(
             tip_id=tip_id, at=now, actor_id=actor_id, from_status=from_status, to_status=to_status, note=note

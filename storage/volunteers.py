@@ -1,6 +1,7 @@
 """Queries for volunteer profiles: who they are, what they help with (skills = wish categories), where.
 
-The `volunteer` role itself is granted through `storage.applications`; this is the profile behind it.
+The `volunteer` role itself is granted through an application (`rules.applications.register_volunteer` saves the
+profile and applies); this is the profile behind it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from rules.applications import ApplicationStatus
-from storage import applications, invites, users
-from storage.errors import LimitReached, NotFound
+from storage.errors import NotFound
 from storage.schema import user_roles, volunteer_skills, volunteers
 
 
@@ -120,51 +119,3 @@ async def volunteers_matching(conn: AsyncConnection, category: str, *, area: str
         query = query.where(volunteers.c.area == area)
     rows = (await conn.execute(query)).all()
     return [_from_row(row, await _skills(conn, row.user_id)) for row in rows]
-
-
-@dataclass(frozen=True, slots=True)
-class Registration:
-    """What registering did: the profile, and where the volunteer application now stands."""
-
-    volunteer: Volunteer
-    status: str  # approved (now or before), pending, or suspended; a rejected person applies again
-    newly_approved: bool
-    invite_used: bool
-
-
-async def register_volunteer(
-    conn: AsyncConnection,
-    *,
-    user_id: int,
-    name: str,
-    phone: str | None,
-    skills: Iterable[str],
-    area: str | None,
-    location: tuple[float, float] | None,
-    invite_code: str | None,
-    now: dt.datetime,
-) -> Registration:
-    """Save the profile and apply for the volunteer role, all in the caller's transaction.
-
-    With a usable invite the application is approved at once; an invite that expired or ran out
-    meanwhile is ignored and the application waits for a coordinator. Someone already approved
-    (or pending) just updates their profile.
-    """
-    volunteer = await save_volunteer(
-        conn, user_id=user_id, name=name, phone=phone, skills=skills, area=area, location=location, now=now
-    )
-    if phone:
-        await users.set_phone(conn, user_id, phone)
-    existing = await applications.find_application(conn, user_id, "volunteer")
-    if existing is not None and existing.status != ApplicationStatus.REJECTED:
-        return Registration(volunteer, existing.status, newly_approved=False, invite_used=False)
-    used: str | None = None
-    if invite_code is not None:
-        try:
-            await invites.use_invite(conn, invite_code, "volunteer", now)
-            used = invite_code
-        except (NotFound, LimitReached):
-            used = None
-    application = await applications.apply(conn, user_id=user_id, role="volunteer", now=now, invite_code=used)
-    approved = application.status == ApplicationStatus.APPROVED
-    return Registration(volunteer, application.status, newly_approved=approved, invite_used=used is not None)

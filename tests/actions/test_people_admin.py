@@ -15,6 +15,7 @@ from actions.env import Env
 from actions.messages import Notice
 from bot.clock import ManualClock
 from bot.settings import load_settings
+from rules import applications as application_rules
 from rules.roles import Role
 from rules.staff import RoleChangeError
 from rules.wishes import Actor
@@ -228,7 +229,7 @@ async def test_only_coordinators_decide_and_only_volunteer_applications(env: Env
         await applications.approve_volunteer(env, COORDINATOR_ACTOR, 4242)
     # A reporter application's id on a volunteer button is refused (editors decide those).
     async with env.db.write() as conn:
-        reporter = await stored.apply(conn, user_id=RESIDENT, role="reporter", now=NOW)
+        reporter = await application_rules.apply(conn, user_id=RESIDENT, role="reporter", now=NOW)
     with pytest.raises(NotFound):
         await applications.approve_volunteer(env, COORDINATOR_ACTOR, reporter.id)
     assert await audit_actions(env) == []

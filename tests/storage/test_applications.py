@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from rules import applications
 from rules.applications import ApplicationAction, ApplicationStatus
-from storage import applications, invites, users
+from storage import invites, users
 from storage.db import Database
 from storage.errors import Conflict, LimitReached, NotFound
 
@@ -30,11 +31,11 @@ async def test_application_waits_then_approval_grants_the_role(db: Database) -> 
     await _person(db, 1)
     async with db.write() as conn:
         app = await applications.apply(conn, user_id=1, role="volunteer", now=NOW)
-    assert app.status is ApplicationStatus.PENDING
+    assert app.status == ApplicationStatus.PENDING
     assert await _roles(db, 1) == frozenset()
     async with db.write() as conn:
         decided = await applications.transition(conn, app.id, ApplicationAction.APPROVE, actor_id=99, now=NOW)
-    assert decided.status is ApplicationStatus.APPROVED
+    assert decided.status == ApplicationStatus.APPROVED
     assert await _roles(db, 1) == {"volunteer"}
 
 
@@ -56,7 +57,7 @@ async def test_rejected_person_may_apply_again_but_not_twice_while_pending(db: D
         app = await applications.apply(conn, user_id=1, role="reporter", now=NOW)
         await applications.transition(conn, app.id, ApplicationAction.REJECT, actor_id=99, now=NOW)
         again = await applications.apply(conn, user_id=1, role="reporter", now=NOW)
-        assert again.status is ApplicationStatus.PENDING
+        assert again.status == ApplicationStatus.PENDING
         with pytest.raises(Conflict):
             await applications.apply(conn, user_id=1, role="reporter", now=NOW)
 
@@ -80,7 +81,7 @@ async def test_invite_approves_at_once_until_used_up_or_expired(db: Database) ->
         async with db.write() as conn:
             await invites.use_invite(conn, invite.code, "volunteer", NOW)
             app = await applications.apply(conn, user_id=user_id, role="volunteer", now=NOW, invite_code=invite.code)
-        assert app.status is ApplicationStatus.APPROVED
+        assert app.status == ApplicationStatus.APPROVED
     async with db.write() as conn:
         with pytest.raises(LimitReached):
             await invites.use_invite(conn, invite.code, "volunteer", NOW)

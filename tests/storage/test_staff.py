@@ -9,12 +9,13 @@ import datetime as dt
 
 import pytest
 
+from rules import exports, stats
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.similar import WishSketch, join_wish, similar_open_wish
 from rules.whistles import WhistleError, blow_whistle
 from rules.wishes import Actor, WishDraft
-from storage import broadcasts, exports, followers, hot, outbox, privacy, staff, stats, users, volunteers, whistles
+from storage import broadcasts, followers, hot, outbox, privacy, staff, users, volunteers, whistles
 from storage import wishes as store
 from storage.db import Database
 from storage.errors import Conflict, NotAllowed
@@ -146,9 +147,9 @@ async def test_stats_and_exports_of_a_period(db: Database) -> None:
         figures = await stats.figures(conn, "7d", NOW - dt.timedelta(days=7))
         everything = await stats.figures(conn, "all", None)
         since, until = NOW - dt.timedelta(days=1), NOW + dt.timedelta(days=1)
-        wish_rows = await exports.wish_rows(conn, since, until)
-        tip_rows = await exports.tip_rows(conn, since, until)
-        hours_rows = await exports.hours_rows(conn, since, until)
+        wish_rows = await exports.export_rows(conn, "wishes", since, until)
+        tip_rows = await exports.export_rows(conn, "tips", since, until)
+        hours_rows = await exports.export_rows(conn, "hours", since, until)
     assert figures.wishes_by_status == {"confirmed": 1, "open": 1}
     assert figures.wishes_by_category == {"elderly_disabled": 2}
     assert figures.wishes_by_area == {"东城社区": 2}

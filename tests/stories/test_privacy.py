@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from rules.tips import MediaItem
+from rules import tips as tip_rules
 from simulator import BotApiSimulator
-from storage import tips, users, volunteers, wishes
+from storage import users, volunteers, wishes
 from storage.db import Database
+from storage.tips import MediaItem
 
 NAME = "王秀英"
 PHONE = "+86 138 0000 1234"
@@ -143,7 +144,7 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
             location=LOCATION,
             now=now,
         )
-        await tips.create_tip(
+        await tip_rules.create_tip(
             conn,
             reporter_id=wang.user_id,
             by_reporter=True,

@@ -15,13 +15,14 @@ from actions.digests import Occurrence, register
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
+from rules import tips as tip_rules
 from rules import wishes
 from rules.roles import Role
 from rules.tips import TipAction
 from rules.wishes import Actor
 from scheduler import digests, setup, sweep
 from simulator import BotApiSimulator, Person
-from storage import outbox, tips, users
+from storage import outbox, users
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import approved_volunteers, open_wish
 
@@ -337,7 +338,7 @@ async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_aler
     said = ("幸福路小区停水三天了", "东城社区停水，居民排队打水", "停水影响老人做饭，希望尽快恢复")
     async with bot.bot_data.db.write() as conn:
         made = [
-            await tips.create_tip(
+            await tip_rules.create_tip(
                 conn,
                 reporter_id=reporter.user_id,
                 by_reporter=True,
@@ -351,7 +352,7 @@ async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_aler
         ]
         # The week before, people wrote about other things: 停水 is new, so it is rising.
         for text in ("路灯坏了好几天", "菜市场门口垃圾没人清理", "公交站台的顶棚漏雨"):
-            await tips.create_tip(
+            await tip_rules.create_tip(
                 conn,
                 reporter_id=reporter.user_id,
                 by_reporter=True,
@@ -362,10 +363,10 @@ async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_aler
                 now=clock.now() - dt.timedelta(days=8),
             )
         for tip in made[:2]:
-            await tips.transition(
+            await tip_rules.transition(
                 conn, tip.id, TipAction.ACCEPT, actor_id=editor.user_id, actor_roles=[Role.EDITOR], now=clock.now()
             )
-        await tips.transition(
+        await tip_rules.transition(
             conn,
             made[1].id,
             TipAction.PUBLISH,

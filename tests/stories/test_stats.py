@@ -6,9 +6,10 @@ import datetime as dt
 
 from bot.app import TongxinApp
 from bot.clock import ManualClock
+from rules import tips as tip_rules
 from rules import wishes as wish_rules
 from simulator import BotApiSimulator
-from storage import tips, users, wishes
+from storage import users, wishes
 from storage.db import Database
 from tests.conftest import ADMIN_ID
 
@@ -64,7 +65,7 @@ async def seed(db: Database, now: dt.datetime) -> None:
             conn, made[0].id, "done", "confirmed", actor_id=501, now=now, changes={"confirmed_at": now}
         )
         for _ in range(2):
-            await tips.create_tip(
+            await tip_rules.create_tip(
                 conn,
                 reporter_id=502,
                 by_reporter=True,

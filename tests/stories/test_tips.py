@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.app import TongxinApp
-from rules.tips import TipStatus
+from rules.tips import TipStatus, tip_reference
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import tips, users
@@ -50,7 +50,7 @@ async def test_an_album_with_a_caption_becomes_one_tip(bot: TongxinApp, sim: Bot
     assert "T-0001" in done
 
     [tip] = await all_tips(bot)
-    assert tip.reference == "T-0001"
+    assert tip_reference(tip.id) == "T-0001"
     assert len(tip.media) == 5
     assert tip.description == "东城社区志愿者为老人义诊"
     assert tip.category == "livelihood"
@@ -188,7 +188,7 @@ async def test_editor_asks_for_more_then_publishes(bot: TongxinApp, sim: BotApiS
     await li.wait_for_text("back with the editors")
     await editor.wait_for_text("T-0001 的报送人已补充信息")
     [tip] = await all_tips(bot)
-    assert tip.status is TipStatus.NEW
+    assert tip.status == TipStatus.NEW
     assert len(tip.media) == 6
 
     await editor.send_command("/review")
@@ -205,7 +205,7 @@ async def test_editor_asks_for_more_then_publishes(bot: TongxinApp, sim: BotApiS
     async with bot.bot_data.db.read() as conn:
         stored = await tips.get_tip(conn, tip.id)
         history = await tips.events_of(conn, tip.id)
-    assert stored.status is TipStatus.PUBLISHED
+    assert stored.status == TipStatus.PUBLISHED
     assert [(e.from_status, e.to_status) for e in history] == [
         (None, "new"),
         ("new", "more_info_requested"),
@@ -275,7 +275,7 @@ async def test_non_editor_cannot_review_or_forge_buttons(bot: TongxinApp, sim: B
     await sim.settle()
     assert all("权限" in answer for answer in mallory.callback_answers[-5:])
     [tip] = await all_tips(bot)
-    assert tip.status is TipStatus.NEW
+    assert tip.status == TipStatus.NEW
     async with bot.bot_data.db.read() as conn:
         rows = (await conn.execute(tip_events.select())).all()
     assert len(rows) == 1

@@ -12,9 +12,10 @@ from actions.buttons import Act, Button
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
+from rules.applications import register_volunteer
 from simulator import BotApiSimulator
 from simulator.people import Person
-from storage import users, volunteers
+from storage import users
 from storage import wishes as store
 from storage.db import Database
 from storage.schema import audit_log, outbox, whistles
@@ -68,7 +69,7 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
             language="zh-CN",
             now=START_TIME,
         )
-        await volunteers.register_volunteer(
+        await register_volunteer(
             conn,
             user_id=not_approved.user_id,
             name="小新",

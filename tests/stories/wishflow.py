@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from rules import applications as application_rules
 from rules import wishes as lifecycle
 from rules.applications import ApplicationAction
 from rules.wishes import WishDraft
 from simulator import BotApiSimulator
 from simulator.people import Person
-from storage import applications, users, volunteers
+from storage import applications, users
 from storage.db import Database
 from storage.wishes import Wish
 from tests.conftest import START_TIME
@@ -110,7 +111,7 @@ async def approved_volunteers(
                 language="zh-CN",
                 now=START_TIME,
             )
-            await volunteers.register_volunteer(
+            await application_rules.register_volunteer(
                 conn,
                 user_id=person.user_id,
                 name=person.first_name,
@@ -123,7 +124,7 @@ async def approved_volunteers(
             )
             application = await applications.find_application(conn, person.user_id, "volunteer")
             assert application is not None
-            await applications.transition(
+            await application_rules.transition(
                 conn, application.id, ApplicationAction.APPROVE, actor_id=None, now=START_TIME
             )
 
