@@ -47,7 +47,11 @@ def _asyncpg_url(url: str) -> str:
 @pytest.fixture(params=BACKENDS)
 async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A freshly migrated database: SQLite file, or a fresh PostgreSQL schema."""
-    backend: str = request.param
+    async for database in _fresh_database(request.param, tmp_path):
+        yield database
+
+
+async def _fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
     if backend == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
         await upgrade(database)
@@ -70,13 +74,12 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         await admin.dispose()
 
 
-@pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A freshly migrated SQLite database (story tests: the default deployment)."""
-    database = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
-    await upgrade(database)
-    yield database
-    await database.dispose()
+@pytest.fixture(params=BACKENDS)
+async def story_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """The database a story's bot runs on: a SQLite file, and (with TEST_POSTGRES_URL) a fresh PostgreSQL schema
+    — every story runs on both."""
+    async for database in _fresh_database(request.param, tmp_path):
+        yield database
 
 
 @pytest.fixture
@@ -112,12 +115,12 @@ def settings_overrides() -> dict[str, object]:
 
 @pytest.fixture
 def settings(
-    sim: BotApiSimulator, sqlite_db: Database, tmp_path: Path, settings_overrides: dict[str, object]
+    sim: BotApiSimulator, story_db: Database, tmp_path: Path, settings_overrides: dict[str, object]
 ) -> Settings:
     """Settings pointing the bot at the simulator; nothing read from the real environment's .env."""
     values: dict[str, object] = {
         "bot_token": TEST_TOKEN,
-        "database_url": str(sqlite_db.url),
+        "database_url": str(story_db.url),
         "admin_ids": [ADMIN_ID],
         "telegram_api_url": sim.api_url,
         "telegram_file_url": sim.file_url,
@@ -130,12 +133,12 @@ def settings(
 
 @pytest.fixture
 async def bot(
-    sim: BotApiSimulator, sqlite_db: Database, settings: Settings, clock: ManualClock
+    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock
 ) -> AsyncIterator[TongxinApp]:
     """The real Application, polling the simulator over HTTP, on a fresh database.
 
     After the test, it asserts that the bot never sent Telegram a request it would have refused.
     """
-    async with running(settings, db=sqlite_db, clock=clock, poll_timeout=1) as application:
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1) as application:
         yield application
     assert sim.invalid_requests == [], f"the bot made invalid Bot API requests: {sim.invalid_requests}"

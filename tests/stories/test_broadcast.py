@@ -33,9 +33,9 @@ async def enrol_volunteers(sim: BotApiSimulator, db: Database, clock: ManualCloc
 
 @pytest.mark.slow
 async def test_broadcast_to_500_volunteers_with_20_who_blocked_the_bot(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
-    ids = await enrol_volunteers(sim, sqlite_db, clock, 500)
+    ids = await enrol_volunteers(sim, story_db, clock, 500)
     for user_id in ids[:20]:
         sim.block(user_id)
     coordinator = sim.person("李协调", user_id=ADMIN_ID)
@@ -62,9 +62,9 @@ async def test_broadcast_to_500_volunteers_with_20_who_blocked_the_bot(
 
 
 async def test_broadcast_photo_can_be_cancelled(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
-    ids = await enrol_volunteers(sim, sqlite_db, clock, 3)
+    ids = await enrol_volunteers(sim, story_db, clock, 3)
     coordinator = sim.person("李协调", user_id=ADMIN_ID)
     await coordinator.send_command("/broadcast")
     await coordinator.next_message()
@@ -85,9 +85,9 @@ async def test_residents_cannot_broadcast(bot: TongxinApp, sim: BotApiSimulator)
 
 
 async def test_forged_and_repeated_broadcast_presses_are_answered_and_send_nothing_twice(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
-    ids = await enrol_volunteers(sim, sqlite_db, clock, 3)
+    ids = await enrol_volunteers(sim, story_db, clock, 3)
     coordinator = sim.person("李协调", user_id=ADMIN_ID)
     await coordinator.send_command("/broadcast")
     question = await coordinator.next_message()

@@ -35,9 +35,9 @@ async def seed_wish(db: Database, now: dt.datetime, description: str) -> None:
 
 
 async def test_coordinator_exports_wishes_with_bom_and_phones(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
-    await seed_wish(sqlite_db, clock.now(), "=想请人帮忙修水管")
+    await seed_wish(story_db, clock.now(), "=想请人帮忙修水管")
     coordinator = sim.person("管理员", user_id=ADMIN_ID)
     await coordinator.send_command("/export", "wishes", "2026-11-01", "2026-11-30")
     reply = await coordinator.next_message()

@@ -57,9 +57,9 @@ async def staff_member(sim: BotApiSimulator, bot: TongxinApp, name: str, *roles:
 
 
 async def test_monitor_sees_the_spike_flagged(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
-    spike = await seed_needs(sqlite_db, clock.now())
+    spike = await seed_needs(story_db, clock.now())
     monitor = await staff_member(sim, bot, "网信中心小赵", "monitor")
     await monitor.send_command("/hot")
     report = (await monitor.next_message()).text
@@ -76,9 +76,9 @@ async def test_residents_cannot_see_hot_topics(bot: TongxinApp, sim: BotApiSimul
 
 
 async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
-    spike = await seed_needs(sqlite_db, clock.now())
+    spike = await seed_needs(story_db, clock.now())
     coordinator = await staff_member(sim, bot, "李协调", "coordinator")
     editor = await staff_member(sim, bot, "周编辑", "editor")
 
@@ -98,7 +98,7 @@ async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
     await editor.press("转为报道线索")
     await editor.wait_for_text("已生成报道线索")
 
-    async with sqlite_db.read() as conn:
+    async with story_db.read() as conn:
         drafts = (
             await conn.execute(select(wishes_table).where(wishes_table.c.resident_id == coordinator.user_id))
         ).all()

@@ -87,15 +87,15 @@ async def test_deleteme_asks_first_and_keep_changes_nothing(bot: TongxinApp, sim
 
 
 async def test_after_deleteme_no_name_phone_or_location_anywhere(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
     wang = sim.person(NAME, username="wangxiuying", phone=PHONE)
     await wang.send_command("/start")
     await wang.next_message()
-    async with sqlite_db.write() as conn:
+    async with story_db.write() as conn:
         await users.set_phone(conn, wang.user_id, PHONE)
     needles = [NAME, PHONE, "wangxiuying"]
-    assert await traces_of(sqlite_db, needles, LOCATION), "the story should have left traces to erase"
+    assert await traces_of(story_db, needles, LOCATION), "the story should have left traces to erase"
 
     await wang.send_command("/deleteme")
     await wang.next_message()
@@ -103,14 +103,14 @@ async def test_after_deleteme_no_name_phone_or_location_anywhere(
     await wang.wait_for_text("已删除您的个人信息")
     await sim.settle()
 
-    assert await traces_of(sqlite_db, needles, LOCATION) == []
-    async with sqlite_db.read() as conn:
+    assert await traces_of(story_db, needles, LOCATION) == []
+    async with story_db.read() as conn:
         erased = await users.get_user(conn, wang.user_id)
     assert erased.phone is None
 
 
 async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
     """She asked for help, volunteered, sent a tip, and her phone and place went to the volunteer who claimed."""
     wang = sim.person(NAME, username="wangxiuying", phone=PHONE)
@@ -119,7 +119,7 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
         await person.send_command("/start")
         await person.next_message()
     now = clock.now()
-    async with sqlite_db.write() as conn:
+    async with story_db.write() as conn:
         await users.set_phone(conn, wang.user_id, PHONE)
         await wishes.insert_wish(
             conn,
@@ -161,7 +161,7 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
     )
     await li.wait_for(lambda: len(li.messages) >= 3)
     needles = [NAME, PHONE, "wangxiuying", "东城路 12 号", "AgACAgQAAxkBAAIBwish", "AgACAgQAAxkBAAIBtip"]
-    before = await traces_of(sqlite_db, needles, LOCATION)
+    before = await traces_of(story_db, needles, LOCATION)
     for table in ("users", "wishes", "volunteers", "tips", "tip_media", "outbox"):
         assert any(hit.startswith(f"{table}.") for hit in before), f"the story left nothing in {table}"
 
@@ -171,8 +171,8 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
     await wang.wait_for_text("已删除您的个人信息")
     await sim.settle()
 
-    assert await traces_of(sqlite_db, needles, LOCATION) == []
-    async with sqlite_db.read() as conn:
+    assert await traces_of(story_db, needles, LOCATION) == []
+    async with story_db.read() as conn:
         kept = await wishes.wishes_of_resident(conn, wang.user_id)
     assert len(kept) == 1  # the wish still counts
     assert kept[0].category == "elderly_disabled"

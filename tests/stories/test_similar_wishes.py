@@ -28,10 +28,10 @@ async def wish_count(db: Database) -> int:
 
 
 async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
     alice = sim.person("王阿姨")
-    wish = await open_wish(sqlite_db, alice)
+    wish = await open_wish(story_db, alice)
     bob = sim.person("赵大爷")
 
     await write_wish(bob)  # same kind of help, same community
@@ -42,8 +42,8 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     await bob.press("🤝 加入这个心愿")
     joined = await bob.wait_for_text("您已加入心愿 W-0001")
     assert "等待志愿者认领" in joined.text
-    assert await wish_count(sqlite_db) == 1
-    async with sqlite_db.read() as conn:
+    assert await wish_count(story_db) == 1
+    async with story_db.read() as conn:
         assert await followers.followers_of(conn, wish.id) == [bob.user_id]
     await bob.send_command("/wish")  # the conversation ended: a new one starts afresh
     await bob.wait_for_text("请选择")
@@ -51,7 +51,7 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     await bob.wait_for_text("已取消")
 
     xiaoli = sim.person("小李")
-    await approved_volunteers(sqlite_db, [xiaoli])
+    await approved_volunteers(story_db, [xiaoli])
     await claim_from_tasks(xiaoli)
     await xiaoli.wait_for_text("您认领了 W-0001")
     await bob.wait_for_text("您加入的心愿 W-0001 已有志愿者认领")
@@ -83,17 +83,17 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     assert joined.inline_buttons == []
 
 
-async def test_a_resident_submits_anyway(bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database) -> None:
+async def test_a_resident_submits_anyway(bot: TongxinApp, sim: BotApiSimulator, story_db: Database) -> None:
     alice = sim.person("王阿姨")
-    await open_wish(sqlite_db, alice)
+    await open_wish(story_db, alice)
     bob = sim.person("赵大爷")
 
     await write_wish(bob)
     await bob.wait_for_text("附近已经有一个相似的心愿")
     await bob.press("仍然提交我的心愿")
     await bob.wait_for_text("W-0002")
-    assert await wish_count(sqlite_db) == 2
-    async with sqlite_db.read() as conn:
+    assert await wish_count(story_db) == 2
+    async with story_db.read() as conn:
         assert (await conn.execute(select(wish_followers))).all() == []
 
     # Her own open wish is never offered to the resident herself.
@@ -103,11 +103,11 @@ async def test_a_resident_submits_anyway(bot: TongxinApp, sim: BotApiSimulator, 
 
 
 async def test_a_follower_sees_the_joined_wish_in_mywishes_and_hears_it_was_cancelled(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
     alice, bob = sim.person("王阿姨"), sim.person("赵大爷")
-    wish = await open_wish(sqlite_db, alice)
-    async with sqlite_db.write() as conn:  # 赵大爷 joined 王阿姨's wish earlier (as in the story above)
+    wish = await open_wish(story_db, alice)
+    async with story_db.write() as conn:  # 赵大爷 joined 王阿姨's wish earlier (as in the story above)
         await users.touch_user(
             conn,
             user_id=bob.user_id,

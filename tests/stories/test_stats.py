@@ -79,9 +79,9 @@ async def seed(db: Database, now: dt.datetime) -> None:
 
 
 async def test_coordinator_gets_figures_and_a_chart(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
-    await seed(sqlite_db, clock.now())
+    await seed(story_db, clock.now())
     admin = sim.person("管理员", user_id=ADMIN_ID)
     await admin.send_command("/stats", "7d")
     text = (await admin.next_message()).text

@@ -45,21 +45,21 @@ async def whistle_recipients(db: Database) -> set[int]:
 
 
 async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_it(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
     alice = sim.person("王阿姨")
-    wish = await open_wish(sqlite_db, alice, location=WISH_PLACE)
+    wish = await open_wish(story_db, alice, location=WISH_PLACE)
     same_area = sim.person("小李")
     close_by = sim.person("小张")
     far_away = sim.person("小远")
     other_skill = sim.person("小医")
     not_approved = sim.person("小新")
     blocked = sim.person("小黑")
-    await approved_volunteers(sqlite_db, [same_area, blocked], area="东城社区")
-    await approved_volunteers(sqlite_db, [close_by], area="西城社区", location=ONE_KM_NORTH)
-    await approved_volunteers(sqlite_db, [far_away], area="北山社区", location=FAR_AWAY)
-    await approved_volunteers(sqlite_db, [other_skill], skills=("free_clinic",), area="东城社区")
-    async with sqlite_db.write() as conn:
+    await approved_volunteers(story_db, [same_area, blocked], area="东城社区")
+    await approved_volunteers(story_db, [close_by], area="西城社区", location=ONE_KM_NORTH)
+    await approved_volunteers(story_db, [far_away], area="北山社区", location=FAR_AWAY)
+    await approved_volunteers(story_db, [other_skill], skills=("free_clinic",), area="东城社区")
+    async with story_db.write() as conn:
         await users.touch_user(
             conn,
             user_id=not_approved.user_id,
@@ -94,7 +94,7 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
     assert alice.phone not in called.text
     await same_area.wait_for_text("中心吹哨")
     await sim.settle()
-    assert await whistle_recipients(sqlite_db) == {same_area.user_id, close_by.user_id}
+    assert await whistle_recipients(story_db) == {same_area.user_id, close_by.user_id}
     for person in (far_away, other_skill, not_approved, blocked, alice):
         assert not any("中心吹哨" in (m.text or "") for m in sim.sent_to(person.user_id)), person.first_name
 
@@ -119,7 +119,7 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
     await same_area.press("今天认领")
     await same_area.wait_for(lambda: any("手慢了一步" in a for a in same_area.callback_answers))
 
-    async with sqlite_db.read() as conn:
+    async with story_db.read() as conn:
         claimed = await store.get_wish(conn, wish.id)
         whistle = (await conn.execute(select(whistles))).one()
         audited = (await conn.execute(select(audit_log.c.action, audit_log.c.actor_id))).all()
@@ -130,12 +130,12 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
 
 
 async def test_the_whistle_button_of_the_unclaimed_notice_calls_once(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
     alice = sim.person("王阿姨")
-    wish = await open_wish(sqlite_db, alice)
+    wish = await open_wish(story_db, alice)
     xiaoli = sim.person("小李")
-    await approved_volunteers(sqlite_db, [xiaoli])
+    await approved_volunteers(story_db, [xiaoli])
     admin = sim.person("李主任", user_id=ADMIN_ID)  # admins hold the coordinator role too
     await admin.send_command("/start")
     await admin.next_message()
@@ -158,17 +158,17 @@ async def test_the_whistle_button_of_the_unclaimed_notice_calls_once(
     await admin.press("📣 吹哨")  # a second tap calls nobody twice
     await admin.wait_for(lambda: any("刚为这个心愿吹过哨" in a for a in admin.callback_answers))
     await sim.settle()
-    async with sqlite_db.read() as conn:
+    async with story_db.read() as conn:
         assert len((await conn.execute(select(whistles))).all()) == 1
     assert sum("中心吹哨" in (m.text or "") for m in sim.sent_to(xiaoli.user_id)) == 1
 
 
 async def test_a_whistle_that_cannot_be_blown_is_explained(
-    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
     alice = sim.person("王阿姨")
-    await open_wish(sqlite_db, alice)
-    clinic = await open_wish(sqlite_db, alice, description="义诊需要帮忙排队", category="free_clinic")
+    await open_wish(story_db, alice)
+    clinic = await open_wish(story_db, alice, description="义诊需要帮忙排队", category="free_clinic")
     zhou = await coordinator_named(bot, sim, "周协调")
 
     await zhou.send_command("/whistle")
@@ -181,12 +181,12 @@ async def test_a_whistle_that_cannot_be_blown_is_explained(
     await zhou.wait_for_text("没有找到能接 W-0001 的志愿者")
 
     xiaoli = sim.person("小李")
-    await approved_volunteers(sqlite_db, [xiaoli], skills=("free_clinic",))
-    async with sqlite_db.write() as conn:
+    await approved_volunteers(story_db, [xiaoli], skills=("free_clinic",))
+    async with story_db.write() as conn:
         await store.move_wish(conn, clinic.id, "open", "cancelled", actor_id=alice.user_id, now=START_TIME)
     await zhou.send_command("/whistle", f"W-{clinic.ref_no:04d}")
     await zhou.wait_for_text("现在的状态是：已取消")
-    async with sqlite_db.read() as conn:
+    async with story_db.read() as conn:
         assert (await conn.execute(select(whistles))).all() == []
     await sim.settle()
     assert not any("中心吹哨" in (m.text or "") for m in sim.sent_to(xiaoli.user_id))

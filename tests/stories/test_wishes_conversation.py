@@ -122,10 +122,10 @@ async def test_cancel_leaves_nothing_behind(bot: TongxinApp, sim: BotApiSimulato
 
 
 async def test_restart_in_the_middle_of_a_wish_continues(
-    sim: BotApiSimulator, sqlite_db: Database, settings: Settings, clock: ManualClock
+    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock
 ) -> None:
     alice = sim.person("王阿姨")
-    async with running(settings, db=sqlite_db, clock=clock, poll_timeout=1):
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1):
         await alice.send_command("/wish")
         await alice.wait_for_text("请选择")
         await alice.press("助老助残")
@@ -135,7 +135,7 @@ async def test_restart_in_the_middle_of_a_wish_continues(
         await sim.settle()
 
     # The bot is stopped and started again on the same database; she goes on where she was.
-    async with running(settings, db=sqlite_db, clock=clock, poll_timeout=1):
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1):
         await alice.press("东城社区")
         await alice.wait_for_text("具体在哪里")
         await alice.press_reply_button("跳过")
@@ -146,7 +146,7 @@ async def test_restart_in_the_middle_of_a_wish_continues(
         await wait_for_button(alice, "✅ 提交")
         await alice.press("✅ 提交")
         reply = await alice.wait_for_text("W-0001")
-        async with sqlite_db.read() as conn:
+        async with story_db.read() as conn:
             wish = await store.get_wish_by_ref(conn, 1)
         assert (wish.description, wish.category, wish.area) == (DESCRIPTION, "elderly_disabled", "东城社区")
         assert "W-0001" in reply.text
