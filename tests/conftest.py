@@ -74,6 +74,14 @@ async def _fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[Databas
         await admin.dispose()
 
 
+@pytest.fixture
+async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A freshly migrated SQLite file, for tests that hand the database to a bot in another process by URL
+    (a PostgreSQL test schema cannot travel in a URL; those tests kill and restart the process itself)."""
+    async for database in _fresh_database("sqlite", tmp_path):
+        yield database
+
+
 @pytest.fixture(params=BACKENDS)
 async def story_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """The database a story's bot runs on: a SQLite file, and (with TEST_POSTGRES_URL) a fresh PostgreSQL schema

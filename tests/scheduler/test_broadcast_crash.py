@@ -100,15 +100,15 @@ def shown_count(text: str) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(420)
 async def test_a_killed_bot_resumes_the_broadcast_and_its_progress_message(
-    sim: BotApiSimulator, story_db: Database
+    sim: BotApiSimulator, sqlite_db: Database
 ) -> None:
-    await seed(story_db, WEDNESDAY_MORNING.astimezone(dt.UTC) - dt.timedelta(days=1))
+    await seed(sqlite_db, WEDNESDAY_MORNING.astimezone(dt.UTC) - dt.timedelta(days=1))
     people = [sim.person(f"V{i}", user_id=i) for i in range(FIRST_ID, FIRST_ID + RECIPIENTS)]
     for user_id in BLOCKED_IN_TELEGRAM:
         sim.block(user_id)
     coordinator = sim.person("李协调", user_id=COORDINATOR)
 
-    first = start_bot(story_db, sim)
+    first = start_bot(sqlite_db, sim)
     try:
         await coordinator.send_command("/broadcast")
         await coordinator.wait_for_text("要群发给谁", timeout=30)
@@ -129,7 +129,7 @@ async def test_a_killed_bot_resumes_the_broadcast_and_its_progress_message(
     assert progress_at_kill.startswith("群发中")
     assert 0 < shown_count(progress_at_kill) < RECIPIENTS
 
-    second = start_bot(story_db, sim)
+    second = start_bot(sqlite_db, sim)
     try:
         await sim.wait_until(
             lambda: any(t.startswith("群发完成") for t in progress_texts(coordinator)),
@@ -141,7 +141,7 @@ async def test_a_killed_bot_resumes_the_broadcast_and_its_progress_message(
         second.send_signal(signal.SIGTERM)
         await asyncio.to_thread(second.wait, 30)
 
-    async with story_db.read() as conn:
+    async with sqlite_db.read() as conn:
         rows = (
             await conn.execute(
                 select(outbox_table.c.recipient_id, outbox_table.c.status).where(

@@ -125,11 +125,11 @@ def summary_edits(sim: BotApiSimulator, zhou: Person, message_id: int) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_a_bot_killed_right_after_a_claim_sends_every_notice_of_it_once(
-    sim: BotApiSimulator, story_db: Database
+    sim: BotApiSimulator, sqlite_db: Database
 ) -> None:
-    alice, xiaozhang, zhou, neighbours = await given_people(story_db, sim)
+    alice, xiaozhang, zhou, neighbours = await given_people(sqlite_db, sim)
 
-    first = start_bot(story_db, sim)
+    first = start_bot(sqlite_db, sim)
     try:
         # The coordinator whistles; the summary is a direct reply whose message id is stored.
         await zhou.send_command("/whistle", "W-0001")
@@ -138,7 +138,7 @@ async def test_a_bot_killed_right_after_a_claim_sends_every_notice_of_it_once(
         await wait_for_button(xiaozhang, "今天认领", timeout=30)
 
         async def summary_stored() -> bool:
-            async with story_db.read() as conn:
+            async with sqlite_db.read() as conn:
                 return (await conn.execute(select(whistles.c.summary_message_id))).scalar() == summary.message_id
 
         await wait_for_db(summary_stored)
@@ -147,11 +147,11 @@ async def test_a_bot_killed_right_after_a_claim_sends_every_notice_of_it_once(
         # Telegram puts the bot in a flood wait; the volunteer claims from the whistle.
         sim.stall_writes(retry_after=120)
         claim_query = await xiaozhang.press("今天认领")
-        await wait_for_db(lambda: claimed_with_notices_pending(story_db, xiaozhang))
+        await wait_for_db(lambda: claimed_with_notices_pending(sqlite_db, xiaozhang))
         # Nothing moves any more (the bot waits out the 429): every update is confirmed, no request is
         # made, and the notices are still pending. Kill it here.
         await sim.settle(quiet=0.8, timeout=60)
-        assert await claimed_with_notices_pending(story_db, xiaozhang)
+        assert await claimed_with_notices_pending(sqlite_db, xiaozhang)
         first.send_signal(signal.SIGKILL)
     finally:
         first.kill()
@@ -162,7 +162,7 @@ async def test_a_bot_killed_right_after_a_claim_sends_every_notice_of_it_once(
     assert summary_edits(sim, zhou, summary.message_id) == 0
 
     sim.resume_writes()
-    second = start_bot(story_db, sim)
+    second = start_bot(sqlite_db, sim)
     try:
         await alice.wait_for_text("认领了您的心愿 W-0001", timeout=60)
         for neighbour in neighbours:
@@ -183,7 +183,7 @@ async def test_a_bot_killed_right_after_a_claim_sends_every_notice_of_it_once(
     assert summary_edits(sim, zhou, summary.message_id) == 1
     edited = next(m for m in zhou.messages if m.message_id == summary.message_id)
     assert "已紧急通知 1 位匹配的志愿者" in edited.text
-    effects = await claim_effects(story_db)
+    effects = await claim_effects(sqlite_db)
     assert len(effects) == 3 + FOLLOWERS
     assert {(status, attempts) for _, status, attempts in effects} == {("sent", 1)}
     # The only refused request: in the flood wait the killed bot's claim handler failed on its reply, and

@@ -78,12 +78,12 @@ def digests_delivered(people: list[Person]) -> int:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 async def test_a_killed_bot_resumes_the_digest_and_nobody_gets_it_twice(
-    sim: BotApiSimulator, story_db: Database
+    sim: BotApiSimulator, sqlite_db: Database
 ) -> None:
-    await enrol_volunteers(story_db, MONDAY_MORNING.astimezone(dt.UTC) - dt.timedelta(days=1))
+    await enrol_volunteers(sqlite_db, MONDAY_MORNING.astimezone(dt.UTC) - dt.timedelta(days=1))
     people = [sim.person(f"V{i}", user_id=i) for i in range(FIRST_ID, FIRST_ID + READERS)]
 
-    first = start_bot(story_db, sim)
+    first = start_bot(sqlite_db, sim)
     try:
         await sim.wait_until(lambda: digests_delivered(people) >= 300, timeout=90, what="300 digests")
         first.send_signal(signal.SIGKILL)
@@ -93,7 +93,7 @@ async def test_a_killed_bot_resumes_the_digest_and_nobody_gets_it_twice(
     at_kill = digests_delivered(people)
     assert at_kill < READERS
 
-    second = start_bot(story_db, sim)
+    second = start_bot(sqlite_db, sim)
     try:
         await sim.wait_until(lambda: all(p.messages for p in people), timeout=120, what="every digest")
         await sim.settle(quiet=1.0, timeout=30)
@@ -104,7 +104,7 @@ async def test_a_killed_bot_resumes_the_digest_and_nobody_gets_it_twice(
     counts = [len(person.messages) for person in people]
     assert counts == [1] * READERS
     assert all("本周摘要" in person.messages[0].text for person in people)
-    async with story_db.read() as conn:
+    async with sqlite_db.read() as conn:
         statuses = await outbox.count_by_status(conn)
     # At most one row was on the wire at the kill; it arrived and was not sent again.
     assert statuses.get("sent", 0) + statuses.get("unknown", 0) == READERS

@@ -149,7 +149,14 @@ async def test_twenty_volunteers_press_claim_at_once_and_one_wins(bot: TongxinAp
     for volunteer in crowd:
         await wait_for_button(volunteer, "今天认领", timeout=20)
 
+    answered_before = {volunteer.user_id: len(volunteer.callback_answers) for volunteer in crowd}
     await asyncio.gather(*(volunteer.press("今天认领") for volunteer in crowd))
+    # Every press gets its answer (the winner's "claimed", everyone else's "just taken"), however loaded the machine.
+    await sim.wait_until(
+        lambda: all(len(v.callback_answers) > answered_before[v.user_id] for v in crowd),
+        timeout=90,
+        what="an answer to every claim press",
+    )
     await sim.settle(timeout=30)
 
     async with db.read() as conn:
