@@ -21,8 +21,7 @@ from bot.context import TongxinContext
 from bot.i18n import normalize_language
 from bot.settings import LANGUAGES
 from rules.roles import effective_roles, is_staff
-from storage import users
-from storage.errors import NotFound
+from storage import people, users
 
 # Deep-link payloads of /start: the prefix before "_" picks the handler (e.g. invites: "inv_<code>").
 StartPayloadHandler = Callable[[Update, TongxinContext, str], Awaitable[None]]
@@ -30,16 +29,14 @@ START_PAYLOADS: dict[str, StartPayloadHandler] = {}
 
 
 async def load_person(update: Update, context: TongxinContext) -> None:
-    """Before any handler: record the person, load their roles and stop here if staff blocked them."""
+    """Before any handler: find the person behind the Telegram user (through `identities`; created on first
+    contact), load their roles and stop here if staff blocked them. Admin status compares the Telegram id."""
     tg_user = update.effective_user
     if tg_user is None or tg_user.is_bot:
         return
     now = context.now()
     async with context.db.read() as conn:
-        try:
-            person: users.User | None = await users.get_user(conn, tg_user.id)
-        except NotFound:
-            person = None
+        person = await people.find_person(conn, people.TELEGRAM, tg_user.id)
     # Write only when something changed: most updates then cost one read. Writing again also tells us a
     # person marked unreachable has unblocked the bot.
     if (
@@ -49,9 +46,10 @@ async def load_person(update: Update, context: TongxinContext) -> None:
     ):
         language = normalize_language(tg_user.language_code, context.settings.default_language)
         async with context.db.write() as conn:
-            person, _created = await users.touch_user(
+            person = await people.person_for_identity(
                 conn,
-                user_id=tg_user.id,
+                people.TELEGRAM,
+                tg_user.id,
                 first_name=tg_user.first_name,
                 last_name=tg_user.last_name,
                 username=tg_user.username,
@@ -59,7 +57,7 @@ async def load_person(update: Update, context: TongxinContext) -> None:
                 now=now,
             )
     context.person = person
-    context.roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
+    context.roles = effective_roles(person.roles, tg_user.id, context.settings.admin_ids)
     if person.blocked:
         if update.callback_query is not None:
             await update.callback_query.answer(context.t("blocked.notice"), show_alert=True)
@@ -165,15 +163,19 @@ async def set_personal_menu(context: TongxinContext) -> None:
         or person.language != context.settings.default_language
         or len(commands) > len(commands_for(()))
     ):
-        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(context.telegram_user_id))
 
 
 async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
     """Give someone other than the person being answered the menu of their roles now (after /grant, /revoke)."""
-    roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
+    async with context.db.read() as conn:
+        telegram_id = await people.telegram_id_of(conn, person.id)
+    if telegram_id is None:
+        return  # no Telegram account: no Telegram menu to refresh
+    roles = effective_roles(person.roles, telegram_id, context.settings.admin_ids)
     catalogues = context.bot_data.catalogues
     commands = [BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}")) for c in commands_for(roles)]
-    await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
+    await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(telegram_id))
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:

@@ -30,7 +30,7 @@ from actions.notices import render_live
 from channels.telegram.render import render_notice
 from scheduler.calendar import in_quiet_hours
 from scheduler.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
-from storage import outbox, users
+from storage import outbox, people, users
 from storage.outbox import Lane, OutboxMessage
 
 if TYPE_CHECKING:
@@ -193,6 +193,11 @@ class OutboxSender:
         assert current is not None
         self._deliveries[current] = "sending"
         async with services.db.write() as conn:
+            # The recipient is a person id; Telegram wants their chat, found through their Telegram identity.
+            chat_id = await people.telegram_id_of(conn, row.recipient_id)
+            if chat_id is None:
+                await outbox.mark_failed(conn, row.id, error="the recipient has no Telegram identity")
+                return
             taken = await outbox.take_for_sending(conn, row, admin_ids=services.settings.admin_ids)
             if taken == "sending" and "live" in row.payload:
                 # Rendered from the database now, not when it was queued (digests).
@@ -206,7 +211,7 @@ class OutboxSender:
                 log.info("outbox row %s (%s) superseded before sending", row.id, row.dedupe_key)
             return
         try:
-            await self._send(row, notice, priority)
+            await self._send(row, chat_id, notice, priority)
         except RetryAfter as exc:
             # The limiter already paused the whole bot; the row simply waits for its next turn.
             await self._record(row, retry_in=dt.timedelta(), error=f"429: {exc.message}", count_attempt=False)
@@ -251,7 +256,7 @@ class OutboxSender:
                 count_attempt=count_attempt,
             )
 
-    async def _send(self, row: OutboxMessage, notice: Notice, priority: int) -> None:
+    async def _send(self, row: OutboxMessage, chat_id: int, notice: Notice, priority: int) -> None:
         services = self._services
         language = row.language or services.settings.default_language
         text, markup = render_notice(services.catalogues, language, notice)
@@ -259,22 +264,20 @@ class OutboxSender:
         kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}
         if notice.replaces is not None:
             try:
-                await self._bot.edit_message_text(text, chat_id=row.recipient_id, message_id=notice.replaces, **kwargs)
+                await self._bot.edit_message_text(text, chat_id=chat_id, message_id=notice.replaces, **kwargs)
             except BadRequest as exc:
                 # Already showing this text (a resend after a crash) or the message is gone: nothing to redo.
                 if "not modified" not in exc.message.lower():
                     raise
             return
         if notice.photo:
-            await self._bot.send_photo(row.recipient_id, notice.photo, caption=text[:1024], **kwargs)
+            await self._bot.send_photo(chat_id, notice.photo, caption=text[:1024], **kwargs)
         else:
-            await self._bot.send_message(row.recipient_id, text, **kwargs)
+            await self._bot.send_message(chat_id, text, **kwargs)
         if notice.location:
             try:
                 await self._take_turn(row.recipient_id, priority)
-                await self._bot.send_location(
-                    row.recipient_id, notice.location[0], notice.location[1], rate_limit_args=prepaid
-                )
+                await self._bot.send_location(chat_id, notice.location[0], notice.location[1], rate_limit_args=prepaid)
             except TelegramError:
                 # The notice itself arrived; a lost map pin is not worth sending the text twice.
                 log.warning("map pin of outbox row %s was not delivered", row.id, exc_info=True)

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.errors import NotFound
+from storage.people import TELEGRAM, persons_with_identity
 from storage.schema import broadcasts, outbox, user_roles, users
 
 AUDIENCES = ("volunteers", "reporters", "everyone", "staff")
@@ -38,13 +39,16 @@ class Tally:
 
 
 async def audience_ids(conn: AsyncConnection, audience: str, *, admin_ids: Collection[int]) -> list[int]:
-    """Everyone in an audience who has talked to the bot, is not blocked by staff and was not erased."""
+    """Everyone in an audience who has talked to the bot, is not blocked by staff and was not erased.
+
+    `admin_ids` are Telegram ids (ADMIN_IDS), mapped to person ids through `identities`; the result is person ids.
+    """
     query = select(users.c.id).where(users.c.blocked.is_(False), users.c.erased_at.is_(None))
     if audience != "everyone":
         holders = select(user_roles.c.user_id).where(user_roles.c.role.in_(AUDIENCE_ROLES[audience]))
         condition: ColumnElement[bool] = users.c.id.in_(holders)
         if audience == "staff":
-            condition = or_(condition, users.c.id.in_(list(admin_ids)))
+            condition = or_(condition, users.c.id.in_(persons_with_identity(TELEGRAM, admin_ids)))
         query = query.where(condition)
     return list((await conn.execute(query.order_by(users.c.id))).scalars())
 

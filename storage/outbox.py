@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.people import admin_person_ids
 from storage.schema import applications, outbox, tips, user_roles, users, wishes
 
 Lane = Literal["urgent", "normal", "bulk"]
@@ -145,7 +146,8 @@ async def unmet_condition(
     """Why a row's condition no longer holds (e.g. `wish 11 is confirmed`), or None when it still does.
 
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
-    (the recipient still holds it; admins hold every role) and `{"claimer_of": wish id}`.
+    (the recipient still holds it; admins, named by Telegram id in `admin_ids`, hold every role) and
+    `{"claimer_of": wish id}`.
     """
     for check in condition or ():
         for kind, table in _STATUS_TABLES.items():
@@ -153,7 +155,7 @@ async def unmet_condition(
                 status = (await conn.execute(select(table.c.status).where(table.c.id == int(check[kind])))).scalar()
                 if status not in check["in"]:
                     return f"{kind} {check[kind]} is {status or 'gone'}"
-        if "role" in check and recipient_id not in admin_ids:
+        if "role" in check and recipient_id not in await admin_person_ids(conn, admin_ids):
             held = (
                 await conn.execute(
                     select(user_roles.c.role).where(

@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, cast, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import audit, outbox
+from storage.people import TELEGRAM, external_ids_of
 from storage.schema import conversation_states, metadata
 
 ERASED_TEXT = "[erased]"
@@ -54,7 +55,10 @@ class PersonalRows:
 PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("users", "id", {"first_name": "", "last_name": None, "username": None, "phone": None}),
     PersonalRows("user_roles", "user_id"),
-    PersonalRows("user_data", "user_id", delete_rows=True),
+    # The accounts behind the person: exported, kept by /deleteme (someone writing again is the same person).
+    PersonalRows("identities", "person_id"),
+    # PTB's scratch data is channel state keyed by the Telegram user id: found through the person's identities.
+    PersonalRows("user_data", "person_id", delete_rows=True, through=("user_id", "identities", "external_id")),
     PersonalRows("audit_log", "actor_id"),
     PersonalRows("applications", "user_id", {"reason": None}),
     PersonalRows("application_events", "actor_id", {"note": None}),
@@ -125,7 +129,12 @@ def _owned(entry: PersonalRows, user_id: int) -> Any:
         return table.c[entry.owner] == user_id
     column, parent_name, parent_key = entry.through
     parent = metadata.tables[parent_name]
-    return table.c[column].in_(select(parent.c[parent_key]).where(parent.c[entry.owner] == user_id))
+    child = table.c[column]
+    if type(child.type) is not type(parent.c[parent_key].type):  # e.g. a Telegram id against identities.external_id
+        return cast(child, parent.c[parent_key].type).in_(
+            select(parent.c[parent_key]).where(parent.c[entry.owner] == user_id)
+        )
+    return child.in_(select(parent.c[parent_key]).where(parent.c[entry.owner] == user_id))
 
 
 def _plain(value: Any) -> Any:
@@ -261,7 +270,8 @@ async def _blank_notices(
 
 
 async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
-    """Drop the person's unfinished conversations (their keys are JSON lists of chat and user ids)."""
+    """Drop the person's unfinished conversations (their keys are JSON lists of Telegram chat and user ids)."""
+    telegram_ids = {int(x) for x in await external_ids_of(conn, user_id, TELEGRAM)}
     rows = (await conn.execute(select(conversation_states.c.name, conversation_states.c.key))).all()
     forgotten = 0
     for row in rows:
@@ -269,7 +279,7 @@ async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
             ids = json.loads(row.key)
         except ValueError:
             continue
-        if isinstance(ids, list) and user_id in ids:
+        if isinstance(ids, list) and telegram_ids & set(ids):
             await conn.execute(
                 delete(conversation_states).where(
                     conversation_states.c.name == row.name, conversation_states.c.key == row.key

@@ -34,7 +34,8 @@ metadata = MetaData(
     }
 )
 
-# People who have written to the bot. The id is the Telegram user id (also their private chat id).
+# People who have written to the bot. The id is the internal person id: never a chat id. Which Telegram user
+# (or other channel's account) a person is goes through `identities` (migration 0009).
 users = Table(
     "users",
     metadata,
@@ -51,6 +52,18 @@ users = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("erased_at", UTCDateTime),
 )
+
+# Channel accounts of a person: ('telegram', '<Telegram user id>') → users.id. People from before migration 0009
+# kept their Telegram id as person id; new people take theirs from the `person` row of `reference_counters`.
+identities = Table(
+    "identities",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("external_id", String(64), primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_identities_person_id", identities.c.person_id)
 
 # Granted roles. `admin` is never stored: it comes from ADMIN_IDS at every check.
 user_roles = Table(
@@ -163,7 +176,8 @@ reference_counters = Table(
     "reference_counters",
     metadata,
     Column("name", String(16), primary_key=True),
-    Column("value", Integer, nullable=False),
+    # BigInteger since 0009: the `person` counter starts above the largest Telegram id.
+    Column("value", BigInteger, nullable=False),
 )
 
 wishes = Table(

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import shutil
+import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+import sqlalchemy as sa
+from sqlalchemy import inspect, text
 
+from storage import people
 from storage.db import Database
 from storage.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade
 from storage.schema import metadata
+from storage.types import UTCDateTime
+from tests.conftest import BACKENDS, _asyncpg_url
 
 
 async def _tables(db: Database) -> set[str]:
@@ -68,3 +76,88 @@ def downgrade() -> None:
         await upgrade(db, script_location=scripts)
     assert await current_revision(db) == head
     assert "half_done" not in await _tables(db)
+
+
+@pytest.fixture(params=BACKENDS)
+async def db_at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh database migrated only to 0008 (before people had internal ids), on each backend."""
+    if request.param == "sqlite":
+        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
+        await upgrade(database, "0008")
+        yield database
+        await database.dispose()
+        return
+    url = _asyncpg_url(os.environ["TEST_POSTGRES_URL"])
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = Database(url)
+    async with admin.write() as conn:
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    database = Database(url, schema=schema)
+    try:
+        await upgrade(database, "0008")
+        yield database
+    finally:
+        await database.dispose()
+        async with admin.write() as conn:
+            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+async def test_0009_gives_every_existing_user_a_telegram_identity(db_at_0008: Database) -> None:
+    db = db_at_0008
+    now = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
+    old = sa.table(
+        "users",
+        sa.column("id", sa.BigInteger),
+        sa.column("first_name", sa.String),
+        sa.column("created_at", UTCDateTime),
+        sa.column("last_seen_at", UTCDateTime),
+    )
+    old_roles = sa.table(
+        "user_roles",
+        sa.column("user_id", sa.BigInteger),
+        sa.column("role", sa.String),
+        sa.column("granted_at", UTCDateTime),
+    )
+    async with db.write() as conn:
+        await conn.execute(
+            sa.insert(old),
+            [
+                {"id": 1_000_001, "first_name": "王阿姨", "created_at": now, "last_seen_at": now},
+                # A Telegram id beyond 32 bits, as newer accounts have.
+                {"id": 7_123_456_789, "first_name": "李师傅", "created_at": now, "last_seen_at": now},
+            ],
+        )
+        await conn.execute(sa.insert(old_roles).values(user_id=7_123_456_789, role="volunteer", granted_at=now))
+    await upgrade(db)
+    assert await current_revision(db) == head_revision()
+
+    async with db.write() as conn:
+        # Existing people keep their id (so every foreign key still holds) and are found by their Telegram id.
+        wang = await people.find_person(conn, people.TELEGRAM, 1_000_001)
+        li = await people.find_person(conn, people.TELEGRAM, "7123456789")
+        assert wang is not None and wang.id == 1_000_001 and wang.first_name == "王阿姨"
+        assert li is not None and li.id == 7_123_456_789 and li.roles == {"volunteer"}
+        assert await people.identity_of(conn, 7_123_456_789, people.TELEGRAM) == "7123456789"
+        assert await people.person_ids_for(conn, people.TELEGRAM, [1_000_001, 42]) == [1_000_001]
+        # A newcomer gets a person id above every existing one, and it is not their Telegram id.
+        newcomer = await people.person_for_identity(
+            conn, people.TELEGRAM, 1_000_003, first_name="赵", language="zh-CN", now=now
+        )
+        again = await people.person_for_identity(
+            conn, people.TELEGRAM, 1_000_003, first_name="赵大姐", language="zh-CN", now=now
+        )
+    assert newcomer.id == 7_123_456_790
+    assert again.id == newcomer.id and again.first_name == "赵大姐"
+
+
+async def test_person_ids_are_not_telegram_ids(db: Database) -> None:
+    now = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
+    async with db.write() as conn:
+        first = await people.person_for_identity(conn, "telegram", 1_000_001, first_name="a", language="en", now=now)
+        second = await people.person_for_identity(conn, "telegram", 1_000_002, first_name="b", language="en", now=now)
+        other = await people.person_for_identity(conn, "wechat", "o-abc", first_name="c", language="en", now=now)
+        assert (first.id, second.id, other.id) == (1, 2, 3)
+        assert await people.telegram_id_of(conn, 2) == 1_000_002
+        assert await people.telegram_id_of(conn, 3) is None
+        assert await people.admin_person_ids(conn, [1_000_002, 9]) == {2}
