@@ -42,7 +42,7 @@ from rules.tips import (
     status_key,
 )
 from rules.wishes import wish_ref
-from storage import applications, audit, tips, users
+from storage import applications, audit, people, tips, users
 from storage.errors import Conflict, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
@@ -93,13 +93,8 @@ async def notify_editors(context: TongxinContext, notice: Notice, *, dedupe_key:
     """Tell every editor (admins included) about something new for the desk."""
     async with context.db.read() as conn:
         editors = await users.ids_with_role(conn, Role.EDITOR)
-        # An admin from the settings who never opened a chat with the bot cannot be messaged yet.
-        for admin_id in context.settings.admin_ids:
-            try:
-                await users.get_user(conn, admin_id)
-            except NotFound:
-                continue
-            editors.append(admin_id)
+        # An admin from the settings who never opened a chat with the bot has no person yet: left out.
+        editors += await people.admin_person_ids(conn, context.settings.admin_ids)
     for editor_id in dict.fromkeys(editors):
         key = f"{dedupe_key}:{editor_id}" if dedupe_key else None
         await context.notifier.notify(editor_id, notice, lane="normal", dedupe_key=key)

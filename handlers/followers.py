@@ -53,7 +53,7 @@ async def offer_similar(context: TongxinContext, draft: WishDraft, entered: dict
         ]
     )
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("similar.found", card=wish_cards.public_card(context.t, similar, context.now())),
         parse_mode=ParseMode.HTML,
         reply_markup=keyboard,
@@ -79,7 +79,7 @@ async def join_pressed(update: Update, context: TongxinContext) -> bool:
     await query.answer()
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("similar.joined", ref=wish_ref(wish.ref_no), status=wish_cards.status_words(context.t, wish.status)),
     )
     return True

@@ -134,11 +134,11 @@ async def start_tip(update: Update, context: TongxinContext) -> int:
         check_daily_quota(used, context.settings.tips_per_day)
     except LimitReached:
         await context.bot.send_message(
-            context.person.id, context.t("tip.limit_reached", limit=context.settings.tips_per_day)
+            context.chat_id, context.t("tip.limit_reached", limit=context.settings.tips_per_day)
         )
         return ConversationHandler.END
     drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None}
-    await context.bot.send_message(context.person.id, context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
+    await context.bot.send_message(context.chat_id, context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
     return MEDIA
 
 
@@ -398,7 +398,7 @@ async def start_answer(update: Update, context: TongxinContext) -> int | None:
     drafts(context)[ANSWERING] = {"tip": tip_id, "album": None}
     await query.answer()
     await context.bot.send_message(
-        context.person.id, context.t("tip.ask_answer", reference=tip.reference), reply_markup=ReplyKeyboardRemove()
+        context.chat_id, context.t("tip.ask_answer", reference=tip.reference), reply_markup=ReplyKeyboardRemove()
     )
     return ANSWER
 
@@ -559,7 +559,7 @@ async def join_by_invite(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("reporter.already"))
         return
     context.person = person
-    context.roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
+    context.roles = effective_roles(person.roles, context.telegram_user_id, context.settings.admin_ids)
     await message.reply_text(context.t("reporter.welcome"))
     await set_personal_menu(context)
 

@@ -40,7 +40,7 @@ from handlers.reporters import offer_story_lead
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, InvalidInput, WishDraft, wish_ref
-from storage import users
+from storage import people, users
 from storage import wishes as store
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
@@ -106,9 +106,7 @@ async def start_wish(update: Update, context: TongxinContext) -> int:
             conn, context.person.id, now=context.now(), daily_limit=context.settings.wishes_per_day
         )
     if not allowed:
-        await context.bot.send_message(
-            context.person.id, context.t("wish.limit", limit=context.settings.wishes_per_day)
-        )
+        await context.bot.send_message(context.chat_id, context.t("wish.limit", limit=context.settings.wishes_per_day))
         return ConversationHandler.END
     context.user_data[DRAFT] = {}
     await ask_category(context)
@@ -124,7 +122,7 @@ async def ask_category(context: TongxinContext) -> None:
     ]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await context.bot.send_message(
-        context.person.id, context.t("wish.ask_category"), reply_markup=InlineKeyboardMarkup(rows)
+        context.chat_id, context.t("wish.ask_category"), reply_markup=InlineKeyboardMarkup(rows)
     )
 
 
@@ -154,7 +152,7 @@ async def ask_description(context: TongxinContext) -> None:
     """Ask what help is needed."""
     assert context.person is not None
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("wish.ask_description", min=lifecycle.DESCRIPTION_MIN, max=lifecycle.DESCRIPTION_MAX),
         reply_markup=ReplyKeyboardRemove(),
     )
@@ -191,9 +189,7 @@ async def ask_area(context: TongxinContext) -> None:
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([InlineKeyboardButton(context.t("wish.button.skip"), callback_data="wish:area:skip")])
-    await context.bot.send_message(
-        context.person.id, context.t("wish.ask_area"), reply_markup=InlineKeyboardMarkup(rows)
-    )
+    await context.bot.send_message(context.chat_id, context.t("wish.ask_area"), reply_markup=InlineKeyboardMarkup(rows))
 
 
 async def area_chosen(update: Update, context: TongxinContext) -> int:
@@ -221,7 +217,7 @@ async def ask_place(context: TongxinContext) -> None:
     assert context.person is not None
     keyboard = share_or_skip(context, "wish.button.share_location", "wish.button.skip", location=True)
     await context.bot.send_message(
-        context.person.id, context.t("wish.ask_place", max=lifecycle.ADDRESS_MAX), reply_markup=keyboard
+        context.chat_id, context.t("wish.ask_place", max=lifecycle.ADDRESS_MAX), reply_markup=keyboard
     )
 
 
@@ -265,7 +261,7 @@ async def ask_photo(context: TongxinContext) -> None:
     keyboard = ReplyKeyboardMarkup(
         [[KeyboardButton(context.t("wish.button.skip"))]], resize_keyboard=True, one_time_keyboard=True
     )
-    await context.bot.send_message(context.person.id, context.t("wish.ask_photo"), reply_markup=keyboard)
+    await context.bot.send_message(context.chat_id, context.t("wish.ask_photo"), reply_markup=keyboard)
 
 
 async def photo_sent(update: Update, context: TongxinContext) -> int:
@@ -300,7 +296,7 @@ async def ask_contact(context: TongxinContext) -> None:
     """Share the phone number with the button (only the claiming volunteer sees it), or skip."""
     assert context.person is not None
     keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
-    await context.bot.send_message(context.person.id, context.t("wish.ask_contact"), reply_markup=keyboard)
+    await context.bot.send_message(context.chat_id, context.t("wish.ask_contact"), reply_markup=keyboard)
 
 
 async def contact_shared(update: Update, context: TongxinContext) -> int:
@@ -309,7 +305,7 @@ async def contact_shared(update: Update, context: TongxinContext) -> int:
     assert message is not None
     assert message.contact is not None
     assert context.person is not None
-    if message.contact.user_id != context.person.id:
+    if message.contact.user_id != context.telegram_user_id:
         await message.reply_text(context.t("wish.contact_not_own"))
         return CONTACT
     draft_of(context)["phone"] = message.contact.phone_number[:32]
@@ -379,11 +375,9 @@ def summary_text(context: TongxinContext, draft: dict[str, Any]) -> str:
 async def show_summary(context: TongxinContext) -> None:
     """Clear the reply keyboard, then show the draft with Submit / Edit / Cancel."""
     assert context.person is not None
+    await context.bot.send_message(context.chat_id, context.t("wish.summary_intro"), reply_markup=ReplyKeyboardRemove())
     await context.bot.send_message(
-        context.person.id, context.t("wish.summary_intro"), reply_markup=ReplyKeyboardRemove()
-    )
-    await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         summary_text(context, draft_of(context)),
         parse_mode=ParseMode.HTML,
         reply_markup=InlineKeyboardMarkup(
@@ -467,7 +461,7 @@ async def submit_chosen(update: Update, context: TongxinContext) -> int:
     await query.edit_message_reply_markup(None)
     reviewed = wish.status == lifecycle.WishStatus.PENDING_REVIEW
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("wish.submitted_review" if reviewed else "wish.submitted_open", ref=wish_ref(wish.ref_no)),
     )
     context.user_data.pop(DRAFT, None)
@@ -489,12 +483,7 @@ async def coordinator_ids(context: TongxinContext) -> list[int]:
     """Coordinators, and admins who have ever written to the bot (Telegram refuses chats never opened)."""
     async with context.db.read() as conn:
         ids = set(await users.ids_with_role(conn, Role.COORDINATOR))
-        for admin_id in context.settings.admin_ids:
-            try:
-                await users.get_user(conn, admin_id)
-            except NotFound:
-                continue
-            ids.add(admin_id)
+        ids.update(await people.admin_person_ids(conn, context.settings.admin_ids))
     return sorted(ids)
 
 

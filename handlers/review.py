@@ -69,7 +69,7 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
-    chat_id = context.person.id
+    chat_id = context.chat_id
     async with context.db.read() as conn:
         waiting = await store.wishes_in_status(conn, lifecycle.WishStatus.PENDING_REVIEW, limit=QUEUE_SHOWN)
         applicants = await applications.pending(conn, "volunteer", limit=QUEUE_SHOWN)
@@ -230,7 +230,7 @@ async def approve_volunteer_pressed(update: Update, context: TongxinContext) -> 
     await query.answer(context.t("pending.approved_short"))
     await query.edit_message_reply_markup(None)
     await context.bot.send_message(
-        context.person.id, context.t("pending.volunteer_approved", name=html.escape(person.display_name))
+        context.chat_id, context.t("pending.volunteer_approved", name=html.escape(person.display_name))
     )
     await refresh_menu_of(context, person)
     await context.notifier.notify(
@@ -265,7 +265,7 @@ async def reject_pressed(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     await query.answer()
     context.user_data[REJECTING] = [kind, item_id]
-    await context.bot.send_message(context.person.id, context.t("pending.ask_reason", max=lifecycle.NOTE_MAX))
+    await context.bot.send_message(context.chat_id, context.t("pending.ask_reason", max=lifecycle.NOTE_MAX))
     return ANSWER
 
 

@@ -42,7 +42,7 @@ from rules.staff import (
     parse_user_id,
 )
 from rules.stats import Figures, parse_period, period_start
-from storage import audit, broadcasts, exports, staff, stats, users
+from storage import audit, broadcasts, exports, people, staff, stats, users
 from storage.errors import NotFound
 
 
@@ -52,11 +52,28 @@ async def allowed_to(update: Update, context: TongxinContext, action: str) -> bo
 
 
 def forwarded_sender(message: Message) -> int | None:
-    """The original author of the forwarded message this command replies to, when Telegram reveals them."""
+    """The TELEGRAM id of the original author of the forwarded message this command replies to, when Telegram
+    reveals them (map it to a person with `forwarded_person`)."""
     replied = message.reply_to_message
     if replied is None or not isinstance(replied.forward_origin, MessageOriginUser):
         return None
     return replied.forward_origin.sender_user.id
+
+
+async def forwarded_person(context: TongxinContext, message: Message) -> int | None:
+    """The person id of the author of the forwarded message this command replies to; ids typed after a
+    command are person ids (what cards and /staff show), a forwarded message names a Telegram user.
+
+    `NotFound` when that Telegram user never wrote to the bot.
+    """
+    telegram_id = forwarded_sender(message)
+    if telegram_id is None:
+        return None
+    async with context.db.read() as conn:
+        found = await people.person_ids_for(conn, people.TELEGRAM, [telegram_id])
+    if not found:
+        raise NotFound(f"telegram user {telegram_id}")
+    return found[0]
 
 
 async def grant_role(update: Update, context: TongxinContext) -> None:
@@ -77,11 +94,14 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
         return
     try:
         change = parse_role_change(context.args or [])
-        target_id = change.target_id or forwarded_sender(message)
+        target_id = change.target_id or await forwarded_person(context, message)
         if target_id is None:
             raise RoleChangeError("staff.need_target")
     except RoleChangeError as error:
         await message.reply_text(context.t(error.reason))
+        return
+    except NotFound:
+        await message.reply_text(context.t("staff.unknown_person", user_id=forwarded_sender(message)))
         return
     role_key = f"staff.role.{change.role.value}"
     try:
@@ -142,13 +162,14 @@ async def change_block(update: Update, context: TongxinContext, *, blocked: bool
     if not await allowed_to(update, context, "block" if blocked else "unblock"):
         return
     try:
-        target_id = parse_user_id(context.args[0]) if context.args else forwarded_sender(message)
+        target_id = parse_user_id(context.args[0]) if context.args else await forwarded_person(context, message)
         if target_id is None:
             raise RoleChangeError("staff.usage_block")
         async with context.db.write() as conn:
             target = await users.get_user(conn, target_id)
             if blocked:
-                check_block(context.person.id, context.roles, target_id, target.roles, context.settings.admin_ids)
+                admins = await people.admin_person_ids(conn, context.settings.admin_ids)
+                check_block(context.person.id, context.roles, target_id, target.roles, admins)
             changed = await staff.set_blocked(
                 conn, actor_id=context.person.id, user_id=target_id, blocked=blocked, now=context.now()
             )
@@ -411,7 +432,7 @@ async def confirm_pressed(update: Update, context: TongxinContext) -> int:
             detail=f"{draft['audience']}: {len(recipients)}",
         )
     progress = await context.bot.send_message(
-        context.person.id, context.t("broadcast.progress", sent=0, total=len(recipients))
+        context.chat_id, context.t("broadcast.progress", sent=0, total=len(recipients))
     )
     async with context.db.write() as conn:
         await broadcasts.set_progress_message(conn, broadcast_id, progress.message_id)

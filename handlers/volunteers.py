@@ -103,7 +103,7 @@ async def ask_name(update: Update, context: TongxinContext) -> int:
     name = context.person.first_name[:NAME_MAX] or context.person.display_name
     form_of(context)["suggested"] = name
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("volunteer.ask_name", max=NAME_MAX),
         reply_markup=InlineKeyboardMarkup(
             [[InlineKeyboardButton(context.t("volunteer.button.use_name", name=name), callback_data="vreg:name")]]
@@ -145,7 +145,7 @@ async def ask_phone(context: TongxinContext) -> int:
     """Phone through the contact button, optional."""
     assert context.person is not None
     keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
-    await context.bot.send_message(context.person.id, context.t("volunteer.ask_phone"), reply_markup=keyboard)
+    await context.bot.send_message(context.chat_id, context.t("volunteer.ask_phone"), reply_markup=keyboard)
     return PHONE
 
 
@@ -155,7 +155,7 @@ async def contact_shared(update: Update, context: TongxinContext) -> int:
     assert message is not None
     assert message.contact is not None
     assert context.person is not None
-    if message.contact.user_id != context.person.id:
+    if message.contact.user_id != context.telegram_user_id:
         await say(update, context, "wish.contact_not_own")
         return PHONE
     form_of(context)["phone"] = message.contact.phone_number[:32]
@@ -201,10 +201,10 @@ async def ask_skills(update: Update, context: TongxinContext) -> int:
     """Clear the phone keyboard and offer the skills."""
     assert context.person is not None
     await context.bot.send_message(
-        context.person.id, context.t("volunteer.phone_noted"), reply_markup=ReplyKeyboardRemove()
+        context.chat_id, context.t("volunteer.phone_noted"), reply_markup=ReplyKeyboardRemove()
     )
     await context.bot.send_message(
-        context.person.id, context.t("volunteer.ask_skills"), reply_markup=skills_keyboard(context)
+        context.chat_id, context.t("volunteer.ask_skills"), reply_markup=skills_keyboard(context)
     )
     return SKILLS
 
@@ -327,7 +327,7 @@ async def finish_registration(update: Update, context: TongxinContext) -> int:
         key = {"approved": "volunteer.profile_updated", "pending": "volunteer.application_sent"}.get(
             registration.status, "volunteer.suspended"
         )
-    await context.bot.send_message(context.person.id, context.t(key), reply_markup=ReplyKeyboardRemove())
+    await context.bot.send_message(context.chat_id, context.t(key), reply_markup=ReplyKeyboardRemove())
     if registration.newly_approved:
         await refresh_menu_of(context, person)
     elif registration.status == "pending" and not registration.invite_used:
@@ -501,7 +501,7 @@ async def view_pressed(update: Update, context: TongxinContext) -> None:
         return
     await query.answer()
     async with context.db.read() as conn:
-        profile = await profiles.find_volunteer(conn, query.from_user.id)
+        profile = await profiles.find_volunteer(conn, context.person.id) if context.person else None
     distance = matching.distance_km(profile.location if profile else None, wish)
     buttons = [
         InlineKeyboardButton(context.t(f"task.button.claim_{when}"), callback_data=f"task:claim:{wish.id}:{when}")
@@ -583,7 +583,7 @@ def task_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMar
 async def send_details(context: TongxinContext, wish: store.Wish) -> None:
     """Everything the claimer needs: the photo, the details with the phone, the location pin."""
     assert context.person is not None
-    chat_id = context.person.id
+    chat_id = context.chat_id
     if wish.photo_file_id:
         await context.bot.send_photo(chat_id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
     text = wish_cards.full_details(context.t, wish)
@@ -646,7 +646,7 @@ async def done_pressed(update: Update, context: TongxinContext) -> int:
     context.user_data[TASK_DONE] = {"wish_id": wish.id, "ref": wish_ref(wish.ref_no)}
     buttons = [InlineKeyboardButton(f"{h} h", callback_data=f"task:hours:{h}") for h in HOUR_CHOICES]
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("task.ask_hours", ref=wish_ref(wish.ref_no), min="0.5", max="24"),
         reply_markup=InlineKeyboardMarkup([buttons]),
     )
@@ -657,7 +657,7 @@ async def ask_proof(context: TongxinContext) -> int:
     """A photo of the work done, optional."""
     assert context.person is not None
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("task.ask_proof"),
         reply_markup=InlineKeyboardMarkup(
             [[InlineKeyboardButton(context.t("wish.button.skip"), callback_data="task:skip")]]
@@ -706,7 +706,7 @@ async def ask_note(context: TongxinContext) -> int:
     """A note for the resident, optional."""
     assert context.person is not None
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("task.ask_note", max=lifecycle.NOTE_MAX),
         reply_markup=InlineKeyboardMarkup(
             [[InlineKeyboardButton(context.t("wish.button.skip"), callback_data="task:skip")]]
@@ -787,7 +787,7 @@ async def finish_task(update: Update, context: TongxinContext, note: str | None)
     except (Conflict, NotAllowed, NotFound, InvalidInput) as exc:
         context.user_data.pop(TASK_DONE, None)
         if isinstance(exc, InvalidInput):
-            await context.bot.send_message(context.person.id, context.t("task.hours_invalid", min="0.5", max="24"))
+            await context.bot.send_message(context.chat_id, context.t("task.hours_invalid", min="0.5", max="24"))
         else:
             await conflict_reply(update, context, exc)
         return ConversationHandler.END
@@ -795,7 +795,7 @@ async def finish_task(update: Update, context: TongxinContext, note: str | None)
     await followers.tell_followers(context, wish)
     hours = wish_cards.format_hours(wish.hours or 0)
     await context.bot.send_message(
-        context.person.id, context.t("task.done_thanks", ref=wish_ref(wish.ref_no), hours=hours)
+        context.chat_id, context.t("task.done_thanks", ref=wish_ref(wish.ref_no), hours=hours)
     )
     values: dict[str, str | int | float] = {
         "ref": wish_ref(wish.ref_no),
@@ -862,7 +862,7 @@ async def release_pressed(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     context.user_data[TASK_RELEASE] = wish.id
     await context.bot.send_message(
-        context.person.id,
+        context.chat_id,
         context.t("task.ask_release_reason", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX),
     )
     return ANSWER

@@ -28,7 +28,7 @@ from handlers.access import require
 from rules.staff import STAFF_ACTIONS
 from rules.whistles import WhistleError, blow_whistle, parse_whistle_args
 from rules.wishes import wish_ref
-from storage import users, whistles
+from storage import people, users, whistles
 from storage import wishes as store
 from storage.errors import NotFound
 from storage.whistles import Whistle
@@ -128,7 +128,7 @@ async def dispatch(update: Update, context: TongxinContext, wish_id: int) -> Non
         await update.callback_query.answer(context.t("whistle.sent_short", count=whistle.sent_count))
     # The summary goes out before the notices, so a claim a second later finds a message to edit.
     summary = await context.bot.send_message(
-        context.person.id, summary_text(context.t, whistle, wish), parse_mode=ParseMode.HTML
+        context.chat_id, summary_text(context.t, whistle, wish), parse_mode=ParseMode.HTML
     )
     async with context.db.write() as conn:
         await whistles.set_summary_message(conn, whistle.id, summary.message_id)
@@ -157,6 +157,7 @@ async def note_claim(context: TongxinContext, wish: Wish) -> None:
     async with context.db.write() as conn:
         closed = await whistles.mark_claimed(conn, wish.id, claimed_by=wish.claimed_by, now=claimed_at)
         languages: dict[int, str] = {}
+        chats = {w.coordinator_id: await people.telegram_id_of(conn, w.coordinator_id) for w in closed}
         for whistle in closed:
             try:
                 languages[whistle.coordinator_id] = (await users.get_user(conn, whistle.coordinator_id)).language
@@ -165,11 +166,11 @@ async def note_claim(context: TongxinContext, wish: Wish) -> None:
     name = context.person.first_name or context.person.display_name
     for whistle in closed:
         t = functools.partial(context.bot_data.catalogues.text, languages[whistle.coordinator_id])
-        if whistle.summary_message_id is not None:
+        if whistle.summary_message_id is not None and chats[whistle.coordinator_id] is not None:
             with contextlib.suppress(TelegramError):  # the summary may be gone; the notice below still says it
                 await context.bot.edit_message_text(
                     summary_text(t, whistle, wish, name),
-                    chat_id=whistle.coordinator_id,
+                    chat_id=chats[whistle.coordinator_id],
                     message_id=whistle.summary_message_id,
                     parse_mode=ParseMode.HTML,
                 )

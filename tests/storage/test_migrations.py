@@ -136,8 +136,12 @@ async def test_0009_gives_every_existing_user_a_telegram_identity(db_at_0008: Da
         # Existing people keep their id (so every foreign key still holds) and are found by their Telegram id.
         wang = await people.find_person(conn, people.TELEGRAM, 1_000_001)
         li = await people.find_person(conn, people.TELEGRAM, "7123456789")
-        assert wang is not None and wang.id == 1_000_001 and wang.first_name == "王阿姨"
-        assert li is not None and li.id == 7_123_456_789 and li.roles == {"volunteer"}
+        assert wang is not None
+        assert wang.id == 1_000_001
+        assert wang.first_name == "王阿姨"
+        assert li is not None
+        assert li.id == 7_123_456_789
+        assert li.roles == {"volunteer"}
         assert await people.identity_of(conn, 7_123_456_789, people.TELEGRAM) == "7123456789"
         assert await people.person_ids_for(conn, people.TELEGRAM, [1_000_001, 42]) == [1_000_001]
         # A newcomer gets a person id above every existing one, and it is not their Telegram id.
@@ -148,7 +152,8 @@ async def test_0009_gives_every_existing_user_a_telegram_identity(db_at_0008: Da
             conn, people.TELEGRAM, 1_000_003, first_name="赵大姐", language="zh-CN", now=now
         )
     assert newcomer.id == 7_123_456_790
-    assert again.id == newcomer.id and again.first_name == "赵大姐"
+    assert again.id == newcomer.id
+    assert again.first_name == "赵大姐"
 
 
 async def test_person_ids_are_not_telegram_ids(db: Database) -> None:
