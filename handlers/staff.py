@@ -135,8 +135,11 @@ async def list_staff(update: Update, context: TongxinContext) -> None:
         return
     async with context.db.read() as conn:
         members = await staff.list_staff(conn)
+        # By person id, the id /block and /grant take (ADMIN_IDS are Telegram ids); admins who never wrote are not
+        # people yet.
+        admins = sorted(await people.admin_person_ids(conn, context.settings.admin_ids))
     lines = [context.t("staff.list_title")]
-    lines += [context.t("staff.list_admin", user_id=admin_id) for admin_id in sorted(context.settings.admin_ids)]
+    lines += [context.t("staff.list_admin", user_id=admin_id) for admin_id in admins]
     for member in members:
         roles = "、".join(context.t(f"staff.role.{role}") for role in member.roles)
         lines.append(context.t("staff.list_line", name=html.escape(member.name), user_id=member.user_id, roles=roles))

@@ -12,6 +12,7 @@ from simulator.people import Person
 from storage import tips, users
 from storage.schema import tip_events
 from tests.conftest import ADMIN_ID, START_TIME
+from tests.stories.wishflow import person_id
 
 
 async def make_role(bot: TongxinApp, person: Person, role: str) -> None:
@@ -19,7 +20,7 @@ async def make_role(bot: TongxinApp, person: Person, role: str) -> None:
     await person.send_command("/start")
     await person.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.grant_role(conn, person.user_id, role, granted_by=ADMIN_ID, now=START_TIME)
+        await users.grant_role(conn, await person_id(conn, person), role, granted_by=ADMIN_ID, now=START_TIME)
 
 
 async def all_tips(bot: TongxinApp) -> list[tips.Tip]:
@@ -212,7 +213,7 @@ async def test_editor_asks_for_more_then_publishes(bot: TongxinApp, sim: BotApiS
         ("more_info_requested", "new"),
         ("new", "published"),
     ]
-    assert history[1].actor_id == editor.user_id
+    assert history[1].actor_id == await person_id(bot.bot_data.db, editor)
     assert history[1].note == "请拍一张义诊现场的全景照片"
 
     await li.send_command("/mytips")
@@ -328,7 +329,7 @@ async def test_reporter_applies_and_an_editor_approves_in_review(bot: TongxinApp
     await zhou.wait_for_text("已批准 李记者")
     await li.wait_for_text("申请已获批准")
     async with bot.bot_data.db.read() as conn:
-        assert "reporter" in (await users.get_user(conn, li.user_id)).roles
+        assert "reporter" in (await users.get_user(conn, await person_id(conn, li))).roles
 
 
 async def test_editor_invite_link_makes_a_reporter_at_once(bot: TongxinApp, sim: BotApiSimulator) -> None:
@@ -343,7 +344,7 @@ async def test_editor_invite_link_makes_a_reporter_at_once(bot: TongxinApp, sim:
     await li.send_command("/start", "rinv_nosuchcode")
     await li.wait_for_text("链接无效")
     async with bot.bot_data.db.read() as conn:
-        assert "reporter" in (await users.get_user(conn, li.user_id)).roles
+        assert "reporter" in (await users.get_user(conn, await person_id(conn, li))).roles
     # Their tips are marked and counted.
     await li.send_command("/tip")
     await li.wait_for_text("请发送现场照片")
@@ -375,7 +376,7 @@ async def test_confirmed_wish_photo_becomes_a_lead_after_the_volunteer_agrees(
             data.db,
             data.notifier,
             wish_ref_no=42,
-            volunteer_id=chen.user_id,
+            volunteer_id=await person_id(data.db, chen),
             photo_file_id=proof.file_id,
             summary="为独居老人更换了门锁",
             now=data.clock.now(),

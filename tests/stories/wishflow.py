@@ -20,11 +20,15 @@ DESCRIPTION = "家里老人行动不便，想请人帮忙买菜和打扫卫生"
 ADDRESS = "幸福路12号3单元402"
 
 
-async def person_id(db: Database, person: Person) -> int:
-    """The person id behind a simulated Telegram user (who has written to the bot). Telegram ids in the simulator
-    start at 1,000,001 and person ids at 1: never use `person.user_id` where the database wants a person."""
-    async with db.read() as conn:
-        found = await people.person_ids_for(conn, people.TELEGRAM, [person.user_id])
+async def person_id(db: Database | AsyncConnection, person: Person) -> int:
+    """The person id behind a simulated Telegram user (who has written to the bot), read through `db` or an open
+    connection. Telegram ids in the simulator start at 1,000,001 and person ids at 1: never use `person.user_id`
+    where the database wants a person (it is their Telegram id and private chat id)."""
+    if isinstance(db, AsyncConnection):
+        found = await people.person_ids_for(db, people.TELEGRAM, [person.user_id])
+    else:
+        async with db.read() as conn:
+            found = await people.person_ids_for(conn, people.TELEGRAM, [person.user_id])
     assert found, f"{person.first_name} never wrote to the bot"
     return found[0]
 
