@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.errors import NotFound
+from storage.media import add_telegram_media
 from storage.people import TELEGRAM, persons_with_identity
 from storage.schema import broadcasts, outbox, user_roles, users
 
@@ -70,7 +71,7 @@ async def create_broadcast(
             created_by=created_by,
             audience=audience,
             text=text,
-            photo_file_id=photo_file_id,
+            photo_media_id=await add_telegram_media(conn, "photo", photo_file_id, now=now),
             status="sending",
             total=total,
             created_at=now,

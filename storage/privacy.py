@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import audit, outbox
 from storage.people import TELEGRAM, external_ids_of
-from storage.schema import conversation_states, metadata
+from storage.schema import conversation_states, media_refs, metadata
 
 ERASED_TEXT = "[erased]"
 # What an erased outbox notice becomes (the shape `bot.notify.notice_to_payload` writes).
@@ -73,13 +73,12 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
             "address": None,
             "latitude": None,
             "longitude": None,
-            "photo_file_id": None,
             "phone": None,
             "resident_note": None,
             "reject_reason": None,
         },
     ),
-    PersonalRows("wishes", "claimed_by", {"proof_file_id": None, "done_note": None}),
+    PersonalRows("wishes", "claimed_by", {"done_note": None}),
     PersonalRows("wish_events", "actor_id", {"note": None}),
     PersonalRows("volunteers", "user_id", {"name": "", "phone": None, "latitude": None, "longitude": None}),
     PersonalRows("volunteer_skills", "user_id"),
@@ -87,14 +86,14 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows(
         "tip_media",
         "reporter_id",
-        {"file_id": "", "file_unique_id": None, "local_path": None},
+        {"local_path": None},
         through=("tip_id", "tips", "id"),
     ),
     PersonalRows("tip_events", "actor_id", {"note": None}),
-    PersonalRows("story_leads", "volunteer_id", {"photo_file_id": "", "summary": ERASED_TEXT}),
+    PersonalRows("story_leads", "volunteer_id", {"summary": ERASED_TEXT}),
     PersonalRows("outbox", "recipient_id"),
     # A coordinator's own broadcast text may name them; the tally stays.
-    PersonalRows("broadcasts", "created_by", {"text": ERASED_TEXT, "photo_file_id": None}),
+    PersonalRows("broadcasts", "created_by", {"text": ERASED_TEXT}),
     # Whistles hold ids and times only: exported with /mydata, kept by /deleteme (the dispatch counts stay).
     PersonalRows("whistles", "coordinator_id"),
     PersonalRows("whistles", "claimed_by"),
@@ -104,11 +103,24 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("wish_holds", "user_id", delete_rows=True),
 )
 
+# Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent
+# table, parent key, parent's column naming the person) for rows owned through a parent). /deleteme deletes their
+# channel file references (`media_refs`); the media rows stay as "there was a photo", like the rows pointing at them.
+MEDIA_OWNERS: tuple[tuple[str, str, str | tuple[str, str, str, str]], ...] = (
+    ("wishes", "photo_media_id", "resident_id"),
+    ("wishes", "proof_media_id", "claimed_by"),
+    ("story_leads", "photo_media_id", "volunteer_id"),
+    ("broadcasts", "photo_media_id", "created_by"),
+    ("tip_media", "media_id", ("tip_id", "tips", "id", "reporter_id")),
+)
+
 # Tables that hold nothing that identifies a person (ids and counts only), with the reason.
 NO_PERSONAL_DATA: dict[str, str] = {
     "conversation_states": "conversation positions only; erased by key in erase_person",
     "alembic_version": "schema revision",
     "reference_counters": "one counter per kind of reference number",
+    "media": "kind and time only; what a channel calls the file is in media_refs",
+    "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
 }
 
@@ -161,6 +173,13 @@ async def collect_personal_data(conn: AsyncConnection, user_id: int) -> dict[str
                     continue
                 seen.add(key)
                 document.setdefault(name, []).append({column: _plain(value) for column, value in row.items()})
+    if "media_refs" in metadata.tables:
+        refs: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for owned in _media_of(user_id):
+            for row in (await conn.execute(select(media_refs).where(media_refs.c.media_id.in_(owned)))).mappings():
+                refs[(row["media_id"], row["channel"])] = {column: _plain(value) for column, value in row.items()}
+        if refs:
+            document["media_refs"] = list(refs.values())
     return document
 
 
@@ -197,6 +216,7 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
                 continue
             touched[name] = touched.get(name, 0) + (result.rowcount or 0)
     touched["conversation_states"] = await _forget_conversations(conn, user_id)
+    touched["media_refs"] = await _forget_media(conn, user_id)
     if "outbox" in metadata.tables:
         touched["outbox"] = await _blank_notices(conn, user_id, needles, places)
     await audit.record(conn, actor_id=user_id, action="privacy.erase", subject=f"user:{user_id}", now=now)
@@ -267,6 +287,32 @@ async def _blank_notices(
         await conn.execute(update(table).where(table.c.id == row.id).values(payload=dict(BLANK_NOTICE)))
         blanked += 1
     return blanked
+
+
+def _media_of(user_id: int) -> list[Any]:
+    """SELECTs of the media ids the person's rows point at (see MEDIA_OWNERS)."""
+    found = []
+    for name, column, owner in MEDIA_OWNERS:
+        if name not in metadata.tables:
+            continue
+        table = metadata.tables[name]
+        if isinstance(owner, str):
+            found.append(select(table.c[column]).where(table.c[owner] == user_id))
+        else:
+            child, parent_name, parent_key, parent_owner = owner
+            parent = metadata.tables[parent_name]
+            owned = select(parent.c[parent_key]).where(parent.c[parent_owner] == user_id)
+            found.append(select(table.c[column]).where(table.c[child].in_(owned)))
+    return found
+
+
+async def _forget_media(conn: AsyncConnection, user_id: int) -> int:
+    """Delete every channel's reference to the person's photos, videos and documents."""
+    forgotten = 0
+    for owned in _media_of(user_id):
+        result = await conn.execute(delete(media_refs).where(media_refs.c.media_id.in_(owned)))
+        forgotten += result.rowcount or 0
+    return forgotten
 
 
 async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic import command
 from sqlalchemy import inspect, text
 
-from storage import people
+from storage import media, people, schema, tips, wishes
 from storage.db import Database
-from storage.migrate import MIGRATIONS_DIR, current_revision, head_revision, upgrade
+from storage.migrate import MIGRATIONS_DIR, alembic_config, current_revision, head_revision, upgrade
 from storage.schema import metadata
 from storage.types import UTCDateTime
 from tests.conftest import BACKENDS, _asyncpg_url
@@ -129,8 +130,125 @@ async def test_0009_gives_every_existing_user_a_telegram_identity(db_at_0008: Da
             ],
         )
         await conn.execute(sa.insert(old_roles).values(user_id=7_123_456_789, role="volunteer", granted_at=now))
+
+    def old_table(name: str, *columns: str) -> sa.TableClause:
+        times = (sa.column("created_at", UTCDateTime), sa.column("updated_at", UTCDateTime))
+        return sa.table(name, *(sa.column(c) for c in columns), *times[: 2 if name in ("wishes", "tips") else 1])
+
+    async with db.write() as conn:
+        # Telegram file ids as the data held them before 0009 ("" is one /deleteme erased).
+        await conn.execute(
+            old_table(
+                "wishes",
+                "ref_no",
+                "resident_id",
+                "category",
+                "description",
+                "status",
+                "photo_file_id",
+                "proof_file_id",
+            ).insert(),
+            [
+                {
+                    "ref_no": 1,
+                    "resident_id": 1_000_001,
+                    "category": "other",
+                    "description": "d",
+                    "status": "open",
+                    "photo_file_id": "AgAC-wish-photo",
+                    "proof_file_id": None,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+                {
+                    "ref_no": 2,
+                    "resident_id": 1_000_001,
+                    "category": "other",
+                    "description": "d",
+                    "status": "open",
+                    "photo_file_id": None,
+                    "proof_file_id": "AgAC-proof",
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            ],
+        )
+        await conn.execute(
+            old_table("tips", "reporter_id", "status", "category", "description")
+            .insert()
+            .values(
+                reporter_id=7_123_456_789,
+                status="new",
+                category="livelihood",
+                description="t",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        await conn.execute(
+            sa.table(
+                "tip_media",
+                *(sa.column(c) for c in ("tip_id", "kind", "file_id", "file_unique_id")),
+                sa.column("added_at", UTCDateTime),
+            ).insert(),
+            [
+                {"tip_id": 1, "kind": "photo", "file_id": "AgAC-tip-1", "file_unique_id": "u1", "added_at": now},
+                {"tip_id": 1, "kind": "video", "file_id": "BAAC-tip-2", "file_unique_id": None, "added_at": now},
+            ],
+        )
+        await conn.execute(
+            old_table("story_leads", "wish_ref", "volunteer_id", "photo_file_id", "summary", "status").insert(),
+            [
+                {
+                    "wish_ref": 2,
+                    "volunteer_id": 7_123_456_789,
+                    "photo_file_id": "AgAC-proof",
+                    "summary": "s",
+                    "status": "asked",
+                    "created_at": now,
+                },
+                {
+                    "wish_ref": 9,
+                    "volunteer_id": 7_123_456_789,
+                    "photo_file_id": "",
+                    "summary": "[erased]",
+                    "status": "refused",
+                    "created_at": now,
+                },
+            ],
+        )
+        await conn.execute(
+            old_table("broadcasts", "created_by", "audience", "status", "photo_file_id")
+            .insert()
+            .values(
+                created_by=1_000_001, audience="everyone", status="done", photo_file_id="AgAC-poster", created_at=now
+            )
+        )
     await upgrade(db)
     assert await current_revision(db) == head_revision()
+
+    async with db.read() as conn:
+        # Every file id became a media row with its Telegram reference; the rows read back as before.
+        first, second = await wishes.get_wish_by_ref(conn, 1), await wishes.get_wish_by_ref(conn, 2)
+        tip = await tips.get_tip(conn, 1)
+        lead, erased = await tips.find_story_lead(conn, 2), await tips.find_story_lead(conn, 9)
+        poster = (await conn.execute(sa.select(schema.broadcasts.c.photo_media_id))).scalar_one()
+        assert await media.file_ref(conn, poster, "telegram") == "AgAC-poster"
+        kinds = dict((await conn.execute(sa.select(schema.media.c.id, schema.media.c.kind))).all())
+        unique = (
+            await conn.execute(
+                sa.select(schema.media_refs.c.file_unique_id).where(schema.media_refs.c.file_ref == "AgAC-tip-1")
+            )
+        ).scalar_one()
+    assert (first.photo_file_id, first.proof_file_id) == ("AgAC-wish-photo", None)
+    assert (second.photo_file_id, second.proof_file_id) == (None, "AgAC-proof")
+    assert [(m.kind, m.file_id) for m in tip.media] == [("photo", "AgAC-tip-1"), ("video", "BAAC-tip-2")]
+    assert unique == "u1"
+    assert lead is not None
+    assert lead.photo_file_id == "AgAC-proof"
+    assert erased is not None
+    assert erased.photo_file_id == ""  # erased before: a media row with no reference left
+    assert sorted(kinds.values()) == ["photo"] * 6 + ["video"]
 
     async with db.write() as conn:
         # Existing people keep their id (so every foreign key still holds) and are found by their Telegram id.
@@ -166,3 +284,38 @@ async def test_person_ids_are_not_telegram_ids(db: Database) -> None:
         assert await people.telegram_id_of(conn, 2) == 1_000_002
         assert await people.telegram_id_of(conn, 3) is None
         assert await people.admin_person_ids(conn, [1_000_002, 9]) == {2}
+
+
+async def test_0009_downgrades_back_to_file_ids(db: Database) -> None:
+    now = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
+    async with db.write() as conn:
+        person = await people.person_for_identity(conn, "telegram", 1_000_001, first_name="a", language="en", now=now)
+        await wishes.insert_wish(
+            conn,
+            resident_id=person.id,
+            category="other",
+            description="d",
+            area=None,
+            address=None,
+            location=None,
+            photo_file_id="AgAC-wish-photo",
+            phone=None,
+            status="open",
+            now=now,
+        )
+    config = alembic_config()
+
+    def down(sync_conn: sa.Connection) -> None:
+        config.attributes["connection"] = sync_conn
+        command.downgrade(config, "0008")
+
+    async with db.engine.connect() as conn:
+        await conn.run_sync(down)
+        await conn.commit()
+    assert await current_revision(db) == "0008"
+    async with db.read() as conn:
+        photo = (await conn.execute(sa.text("SELECT photo_file_id FROM wishes"))).scalar_one()
+        tables = await conn.run_sync(lambda c: inspect(c).get_table_names())
+    assert photo == "AgAC-wish-photo"
+    assert "identities" not in tables
+    assert "media" not in tables
