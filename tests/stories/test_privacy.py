@@ -162,7 +162,7 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
     await li.wait_for(lambda: len(li.messages) >= 3)
     needles = [NAME, PHONE, "wangxiuying", "东城路 12 号", "AgACAgQAAxkBAAIBwish", "AgACAgQAAxkBAAIBtip"]
     before = await traces_of(sqlite_db, needles, LOCATION)
-    for table in ("users", "wishes", "volunteers", "tips", "tip_media", "outbox"):
+    for table in ("users", "wishes", "volunteers", "tips", "media_refs", "outbox"):  # file ids live in media_refs
         assert any(hit.startswith(f"{table}.") for hit in before), f"the story left nothing in {table}"
 
     await wang.send_command("/deleteme")
