@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from telegram.constants import ParseMode
@@ -30,7 +31,7 @@ from actions.notices import render_live
 from channels.telegram.render import render_notice
 from scheduler.calendar import in_quiet_hours
 from scheduler.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
-from storage import outbox, people, users
+from storage import media, outbox, people, users
 from storage.outbox import Lane, OutboxMessage
 
 if TYPE_CHECKING:
@@ -206,6 +207,9 @@ class OutboxSender:
                     await outbox.skip_sending(conn, row.id, reason="nothing to say any more")
                     return
                 notice = live
+            if taken == "sending" and notice.media is not None:
+                # A stored photo: shown by its Telegram reference; none left (erased): the text goes alone.
+                notice = replace(notice, photo=await media.file_ref(conn, notice.media, people.TELEGRAM))
         if taken != "sending":
             if taken == "superseded":
                 log.info("outbox row %s (%s) superseded before sending", row.id, row.dedupe_key)

@@ -51,6 +51,10 @@ class Wish:
     rating: int | None
     # Set after an auto-release: until then only the volunteers it was offered to may claim it.
     held_until: dt.datetime | None = None
+    # The stored photos (storage/media.py) behind `photo_file_id` / `proof_file_id`: what channel-neutral
+    # code (notices) refers to.
+    photo_media_id: int | None = None
+    proof_media_id: int | None = None
 
     @property
     def location(self) -> tuple[float, float] | None:
