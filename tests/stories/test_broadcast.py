@@ -11,24 +11,17 @@ from simulator import BotApiSimulator
 from storage import users
 from storage.db import Database
 from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import given_person
 
 
 async def enrol_volunteers(sim: BotApiSimulator, db: Database, clock: ManualClock, count: int) -> list[int]:
-    """`count` volunteers who have talked to the bot before."""
-    ids = [sim.person(f"志愿者{i}").user_id for i in range(count)]
+    """`count` volunteers who have talked to the bot before; returns their Telegram ids (their chats)."""
+    volunteers = [sim.person(f"志愿者{i}") for i in range(count)]
     async with db.write() as conn:
-        for user_id in ids:
-            await users.touch_user(
-                conn,
-                user_id=user_id,
-                first_name="志愿者",
-                last_name=None,
-                username=None,
-                language="zh-CN",
-                now=clock.now(),
-            )
-            await users.grant_role(conn, user_id, "volunteer", granted_by=ADMIN_ID, now=clock.now())
-    return ids
+        for volunteer in volunteers:
+            person_id = await given_person(conn, volunteer)
+            await users.grant_role(conn, person_id, "volunteer", granted_by=None, now=clock.now())
+    return [volunteer.user_id for volunteer in volunteers]
 
 
 @pytest.mark.slow

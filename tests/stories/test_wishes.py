@@ -23,6 +23,7 @@ from tests.stories.wishflow import (
     everything_sent_to,
     mint_volunteer_invite,
     open_wish,
+    person_id,
     register_by_invite,
     wait_for_button,
     write_wish,
@@ -89,7 +90,7 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
     await alice.wait_for_text("志愿者 小李 认领了您的心愿 W-0001")
     async with bot.bot_data.db.read() as conn:
         wish = await store.get_wish(conn, wish.id)
-    assert (wish.status, wish.claimed_by) == ("claimed", xiaoli.user_id)
+    assert (wish.status, wish.claimed_by) == ("claimed", await person_id(bot.bot_data.db, xiaoli))
     assert wish.due_at is not None
     assert wish.due_at > wish.claimed_at
 
@@ -157,7 +158,7 @@ async def test_twenty_volunteers_press_claim_at_once_and_one_wins(bot: TongxinAp
         events = await store.events_of(conn, wish.id)
     winners = [v for v in crowd if any("您认领了 W-0001" in m.text for m in v.messages)]
     assert len(winners) == 1
-    assert stored.claimed_by == winners[0].user_id
+    assert stored.claimed_by == await person_id(db, winners[0])
     assert [e.to_status for e in events] == ["open", "claimed"]
     for loser in crowd:
         if loser is winners[0]:
@@ -188,7 +189,7 @@ async def test_a_forged_done_button_is_refused(bot: TongxinApp, sim: BotApiSimul
     assert any("状态" in a for a in mallory.callback_answers)  # confirm: it is not done, so refused as stale
     async with db.read() as conn:
         stored = await store.get_wish(conn, wish.id)
-    assert (stored.status, stored.claimed_by) == ("claimed", xiaoli.user_id)
+    assert (stored.status, stored.claimed_by) == ("claimed", await person_id(db, xiaoli))
     assert "幸福路" not in everything_sent_to(sim, mallory)
 
 
