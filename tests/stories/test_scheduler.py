@@ -270,11 +270,12 @@ async def test_a_digest_held_by_the_quiet_hours_says_what_is_true_when_it_is_sen
     for person in (admin, resident):
         await meet(person)
     async with db.write() as conn:
+        resident_id = await person_id(conn, resident)
         made = [
             await wishes.submit_wish(
                 conn,
                 wishes.WishDraft("free_clinic", text, area="城关镇"),
-                resident_id=resident.user_id,
+                resident_id=resident_id,
                 now=clock.now(),
                 review=True,
                 daily_limit=5,
@@ -294,7 +295,8 @@ async def test_a_digest_held_by_the_quiet_hours_says_what_is_true_when_it_is_sen
     # 07:30 the admin approves one of them; at 08:00 the digest says what is true then.
     clock.set(shanghai(27, 7, 30))
     async with db.write() as conn:
-        await wishes.approve_wish(conn, made[0].id, actor=Actor(ADMIN_ID, frozenset({Role.ADMIN})), now=clock.now())
+        admin_actor = Actor(await person_id(conn, admin), frozenset({Role.ADMIN}))
+        await wishes.approve_wish(conn, made[0].id, actor=admin_actor, now=clock.now())
     clock.set(shanghai(27, 8, 0))
     await sweep.run_once(bot)
     await admin.wait_for(lambda: having(admin, "每日摘要"), what="the daily digest")
@@ -314,7 +316,7 @@ async def test_reminders_held_by_the_quiet_hours_are_dropped_when_the_wish_moved
     alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
     await approved_volunteers(db, [xiaoli])
     wish = await open_wish(db, alice)
-    volunteer = Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER}))
+    volunteer = Actor(await person_id(db, xiaoli), frozenset({Role.VOLUNTEER}))
     async with db.write() as conn:
         await wishes.claim_wish(conn, wish.id, actor=volunteer, now=clock.now(), due_at=shanghai(27, 1, 0))
 

@@ -16,6 +16,7 @@ from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.wishflow import (
     approved_volunteers,
     claim_from_tasks,
+    given_person,
     open_wish,
     person_id,
     wait_for_button,
@@ -269,16 +270,8 @@ async def test_a_malformed_or_forged_task_button_is_answered(bot: TongxinApp, si
     sim.callback_query(xiaoli, any_message, f"whistle:{wish.id}")
     await xiaoli.wait_for(lambda: any("没有权限" in a for a in xiaoli.callback_answers))
     async with db.write() as conn:
-        await users.touch_user(
-            conn,
-            user_id=zhou.user_id,
-            first_name="周协调",
-            last_name=None,
-            username=None,
-            language="zh-CN",
-            now=START_TIME,
-        )
-        await users.grant_role(conn, zhou.user_id, "coordinator", granted_by=ADMIN_ID, now=START_TIME)
+        zhou_id = await given_person(conn, zhou)
+        await users.grant_role(conn, zhou_id, "coordinator", granted_by=None, now=START_TIME)
     await zhou.send_command("/start")
     greeting = await zhou.next_message()
     sim.callback_query(zhou, greeting, "whistle:abc")

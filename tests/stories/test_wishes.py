@@ -237,7 +237,8 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
         await coordinator.send_command("/start")
         await coordinator.wait_for_text("您好")
     async with db.write() as conn:
-        await users.grant_role(conn, zhou.user_id, Role.COORDINATOR, granted_by=ADMIN_ID, now=clock.now())
+        admin_id, zhou_id = await person_id(conn, admin), await person_id(conn, zhou)
+        await users.grant_role(conn, zhou_id, Role.COORDINATOR, granted_by=admin_id, now=clock.now())
 
     # 00:40: the resident writes a wish in the night; the coordinators' "waiting for review" is held (quiet hours).
     clock.set(shanghai(27, 0, 40))
@@ -297,13 +298,14 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
         assert "等待审核" not in everything_sent_to(sim, coordinator)
     reason = f"wish {wish.id} is confirmed"
     async with db.read() as conn:
-        alices = {row["dedupe_key"]: row for row in await outbox.messages_for(conn, alice.user_id)}
+        alices = {row["dedupe_key"]: row for row in await outbox.messages_for(conn, await person_id(conn, alice))}
         held = [alices[f"wish-approved:{wish.id}"]]
         for coordinator in (admin, zhou):
+            coordinator_id = await person_id(conn, coordinator)
             [row] = [
                 row
-                for row in await outbox.messages_for(conn, coordinator.user_id)
-                if row["dedupe_key"] == f"wish-pending:{wish.id}:{coordinator.user_id}"
+                for row in await outbox.messages_for(conn, coordinator_id)
+                if row["dedupe_key"] == f"wish-pending:{wish.id}:{coordinator_id}"
             ]
             held.append(row)
         stored = await store.get_wish(conn, wish.id)
