@@ -71,6 +71,27 @@ async def test_broadcast_photo_can_be_cancelled(
     assert not any(m.kind == "photo" for uid in ids for m in sim.sent_to(uid))
 
 
+async def test_a_photo_broadcast_reaches_each_volunteer_as_the_photo(
+    bot: TongxinApp, sim: BotApiSimulator, sqlite_db: Database, clock: ManualClock
+) -> None:
+    ids = await enrol_volunteers(sim, sqlite_db, clock, 3)
+    coordinator = sim.person("李协调", user_id=ADMIN_ID)
+    await coordinator.send_command("/broadcast")
+    await coordinator.next_message()
+    await coordinator.press("志愿者")
+    await coordinator.wait_for_text("请发送要群发的文字")
+    await coordinator.send_photo(caption="活动海报")
+    preview = await coordinator.wait_for_text("共 3 人")
+    await coordinator.press("确认发送", message=preview)
+    final = await coordinator.wait_for_text("群发完成", timeout=30)
+    assert "送达 3 人" in (final.text or "")
+    await sim.settle()
+    # The photo is stored as media and each volunteer's chat gets it by its Telegram reference, once.
+    photos = [[m for m in sim.sent_to(uid) if m.kind == "photo"] for uid in ids]
+    assert [len(sent) for sent in photos] == [1, 1, 1]
+    assert all("活动海报" in (sent[0].text or "") for sent in photos)
+
+
 async def test_residents_cannot_broadcast(bot: TongxinApp, sim: BotApiSimulator) -> None:
     wang = sim.person("王阿姨")
     await wang.send_command("/broadcast")

@@ -68,7 +68,7 @@ async def test_export_mistakes_and_permissions(bot: TongxinApp, sim: BotApiSimul
     await editor.next_message()
     async with bot.bot_data.db.write() as conn:
         await users.grant_role(
-            conn, await person_id(conn, editor), "editor", granted_by=ADMIN_ID, now=bot.bot_data.clock.now()
+            conn, await person_id(conn, editor), "editor", granted_by=None, now=bot.bot_data.clock.now()
         )
     await editor.send_command("/export", "tips")
     assert "没有权限" in (await editor.next_message()).text

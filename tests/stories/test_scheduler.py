@@ -41,7 +41,7 @@ async def meet(person: Person) -> None:
 async def grant(bot: TongxinApp, person: Person, role: Role) -> None:
     async with bot.bot_data.db.write() as conn:
         await users.grant_role(
-            conn, await person_id(conn, person), role.value, granted_by=ADMIN_ID, now=bot.bot_data.clock.now()
+            conn, await person_id(conn, person), role.value, granted_by=None, now=bot.bot_data.clock.now()
         )
 
 

@@ -45,7 +45,7 @@ async def person_with(sim: BotApiSimulator, bot: TongxinApp, role: str) -> Perso
     if role not in ("resident", "admin"):
         async with bot.bot_data.db.write() as conn:
             await users.grant_role(
-                conn, await person_id(conn, person), role, granted_by=ADMIN_ID, now=bot.bot_data.clock.now()
+                conn, await person_id(conn, person), role, granted_by=None, now=bot.bot_data.clock.now()
             )
     return person
 

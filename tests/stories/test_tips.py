@@ -20,7 +20,7 @@ async def make_role(bot: TongxinApp, person: Person, role: str) -> None:
     await person.send_command("/start")
     await person.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.grant_role(conn, await person_id(conn, person), role, granted_by=ADMIN_ID, now=START_TIME)
+        await users.grant_role(conn, await person_id(conn, person), role, granted_by=None, now=START_TIME)
 
 
 async def all_tips(bot: TongxinApp) -> list[tips.Tip]:

@@ -32,7 +32,7 @@ async def coordinator_named(bot: TongxinApp, sim: BotApiSimulator, name: str) ->
     await person.send_command("/start")
     await person.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.grant_role(conn, await person_id(conn, person), "coordinator", granted_by=ADMIN_ID, now=START_TIME)
+        await users.grant_role(conn, await person_id(conn, person), "coordinator", granted_by=None, now=START_TIME)
     return person
 
 
