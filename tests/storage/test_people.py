@@ -51,6 +51,23 @@ async def test_admin_ids_are_telegram_ids_mapped_to_people(db: Database) -> None
         assert await broadcasts.audience_ids(conn, "staff", admin_ids=[9_000_001]) == [admin.id]
 
 
+async def test_the_sender_finds_a_batch_of_recipients_accounts_at_once(db: Database) -> None:
+    async with db.write() as conn:
+        wang = await people.person_for_identity(
+            conn, people.TELEGRAM, 1_000_001, first_name="王阿姨", language="zh-CN", now=NOW
+        )
+        elsewhere = await people.person_for_identity(
+            conn, "wechat", "o-6_bmasdasd", first_name="微信用户", language="zh-CN", now=NOW
+        )
+        # A second Telegram account linked later: the first one stays the address (as `identity_of` picks it).
+        await people.add_identity(conn, wang.id, people.TELEGRAM, 1_000_009, now=NOW + dt.timedelta(days=1))
+        found = await people.identities_of(conn, [wang.id, elsewhere.id, 404], people.TELEGRAM)
+        assert found == {wang.id: "1000001"}
+        assert await people.identity_of(conn, wang.id, people.TELEGRAM) == "1000001"
+        assert await people.identities_of(conn, [elsewhere.id], "wechat") == {elsewhere.id: "o-6_bmasdasd"}
+        assert await people.identities_of(conn, [], people.TELEGRAM) == {}
+
+
 async def test_deleteme_finds_channel_state_through_identities(db: Database) -> None:
     telegram_id = 1_000_001
     async with db.write() as conn:
