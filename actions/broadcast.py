@@ -106,7 +106,6 @@ async def send(env: Env, actor: Actor, draft: Draft, *, progress_message_id: int
     if len(draft.text) > draft.limit:
         raise InvalidInput("too_long")
     now = env.now()
-    payload = notice_to_payload(Notice("broadcast.message", {"text": draft.text}, photo=draft.photo))
     async with env.db.write() as conn:
         broadcast_id = await broadcasts.create_broadcast(
             conn,
@@ -117,6 +116,9 @@ async def send(env: Env, actor: Actor, draft: Draft, *, progress_message_id: int
             total=0,
             now=now,
         )
+        # The photo by its media id: each channel's sender shows its own reference to it.
+        photo = await broadcasts.photo_of(conn, broadcast_id)
+        payload = notice_to_payload(Notice("broadcast.message", {"text": draft.text}, media=photo))
         total = await broadcasts.queue_recipients(
             conn, broadcast_id, audience=draft.audience, admin_ids=env.settings.admin_ids, payload=payload, now=now
         )

@@ -47,7 +47,7 @@ async def offer_story_lead(conn: AsyncConnection, wish: Wish, *, now: dt.datetim
                     Button("lead.button_no", Act.LEAD_NO, wish.ref_no),
                 ),
             ),
-            photo=wish.proof_file_id,
+            media=wish.proof_media_id,
         ),
         now=now,
         dedupe_key=f"lead:ask:{wish.ref_no}",

@@ -28,11 +28,14 @@ class Notice:
     key: str
     values: dict[str, Value] = field(default_factory=dict)
     buttons: tuple[tuple[Button, ...], ...] = ()
-    photo: str | None = None  # a stored file reference of the channel it came from
+    photo: str | None = None  # a stored file reference of the channel it came from (prefer `media`)
     location: tuple[float, float] | None = None
     # The channel's id of an earlier message of the bot to this person that this one replaces (edits),
     # e.g. a coordinator's running whistle summary; None: a new message.
     replaces: int | None = None
+    # A stored photo by media id (storage/media.py): each channel's sender shows its own reference to it, and
+    # nothing when there is none (erased). Channel-neutral, unlike `photo`.
+    media: int | None = None
 
 
 def notice_to_payload(notice: Notice) -> dict[str, Any]:
@@ -44,6 +47,7 @@ def notice_to_payload(notice: Notice) -> dict[str, Any]:
         "photo": notice.photo,
         "location": list(notice.location) if notice.location else None,
         "replaces": notice.replaces,
+        "media": notice.media,
     }
 
 
@@ -60,4 +64,5 @@ def notice_from_payload(payload: dict[str, Any]) -> Notice:
         photo=payload.get("photo"),
         location=(float(location[0]), float(location[1])) if location else None,
         replaces=payload.get("replaces"),
+        media=payload.get("media"),
     )

@@ -24,7 +24,7 @@ from actions.messages import Notice
 from rules.roles import Role
 from rules.staff import check_block, may
 from rules.wishes import Actor
-from storage import staff, users
+from storage import people, staff, users
 from storage.errors import NotAllowed
 
 
@@ -95,7 +95,8 @@ async def block(env: Env, actor: Actor, person_id: int) -> BlockChanged:
     actor_id = _allow(actor, "block")
     async with env.db.write() as conn:
         target = await users.get_user(conn, person_id)
-        check_block(actor_id, actor.roles, person_id, target.roles, env.settings.admin_ids)
+        admins = await people.admin_person_ids(conn, env.settings.admin_ids)
+        check_block(actor_id, actor.roles, person_id, target.roles, admins)
         changed = await staff.set_blocked(conn, actor_id=actor_id, user_id=person_id, blocked=True, now=env.now())
         person = await users.get_user(conn, person_id)
     return BlockChanged(person, changed)

@@ -156,7 +156,7 @@ async def finish(
                         Button("wish.button.not_yet", Act.WISH_NOT_YET, wish.id),
                     ),
                 ),
-                photo=wish.proof_file_id,
+                media=wish.proof_media_id,
             ),
             now=now,
             lane="urgent",

@@ -52,7 +52,7 @@ from rules.limits import check_daily_quota, local_day_start
 from rules.roles import Role
 from rules.tips import TipAction, TipStatus, category_key, may_review, next_status, tip_reference
 from rules.wishes import Actor, wish_ref
-from storage import applications, audit, invites, tips, users
+from storage import applications, audit, invites, people, tips, users
 from storage.applications import Application
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.tips import MediaItem, Tip
@@ -109,14 +109,10 @@ def _person(actor: Actor) -> int:
 
 
 async def editor_ids(conn: AsyncConnection, env: Env) -> list[int]:
-    """Everyone who works the desk: editors, and admins (from the settings) the bot has met."""
+    """Everyone who works the desk, by person id: editors, and admins (Telegram ids in the settings, mapped
+    through `identities`) the bot has met; an admin who never wrote to the bot cannot be messaged yet."""
     editors = await users.ids_with_role(conn, Role.EDITOR)
-    for admin_id in env.settings.admin_ids:
-        try:
-            await users.get_user(conn, admin_id)
-        except NotFound:
-            continue  # an admin who never wrote to the bot cannot be messaged yet
-        editors.append(admin_id)
+    editors += sorted(await people.admin_person_ids(conn, env.settings.admin_ids))
     return list(dict.fromkeys(editors))
 
 

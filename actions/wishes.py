@@ -31,10 +31,7 @@ Queries (read only, no effects): `may_submit`, `similar_to`, `check_reject`, `ch
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass
-
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import notices
 from actions.buttons import Act, Button
@@ -42,13 +39,14 @@ from actions.env import Env
 from actions.followers import tell_followers
 from actions.leads import offer_story_lead
 from actions.messages import Notice
+from actions.recipients import coordinator_ids
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.similar import WishSketch, join_wish, similar_open_wish
 from rules.wishes import Actor, InvalidInput, WishAction, WishDraft, WishStatus, wish_ref
-from storage import audit, followers, users
+from storage import audit, followers
 from storage import wishes as store
-from storage.errors import NotAllowed, NotFound
+from storage.errors import NotAllowed
 from storage.wishes import Wish
 
 MINE_SHOWN = 10
@@ -91,18 +89,6 @@ def _person(actor: Actor) -> int:
     if actor.user_id is None:
         raise NotAllowed("only a person does this")
     return actor.user_id
-
-
-async def coordinator_ids(conn: AsyncConnection, admin_ids: Collection[int]) -> list[int]:
-    """Coordinators, and admins who have ever written to the bot (a chat never opened cannot be written to)."""
-    ids = set(await users.ids_with_role(conn, Role.COORDINATOR))
-    for admin_id in admin_ids:
-        try:
-            await users.get_user(conn, admin_id)
-        except NotFound:
-            continue
-        ids.add(admin_id)
-    return sorted(ids)
 
 
 async def submit(env: Env, actor: Actor, draft: WishDraft) -> Submitted:

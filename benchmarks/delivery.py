@@ -40,7 +40,7 @@ from simulator import BotApiSimulator, FloodLimits, Person
 from storage import outbox
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.schema import user_roles, users
+from storage.schema import identities, user_roles, users
 
 TOKEN = "123456:BENCH-TOKEN"
 CAP = 30.0  # Telegram's messages per second for one bot
@@ -72,6 +72,11 @@ async def _add_people(db: Database, ids: range, *, role: str | None = None) -> N
                 {"id": i, "first_name": f"P{i}", "language": "zh-CN", "created_at": now, "last_seen_at": now}
                 for i in ids
             ],
+        )
+        # Person id = Telegram id here (as for people from before migration 0009), linked by their identity.
+        await conn.execute(
+            insert(identities),
+            [{"channel": "telegram", "external_id": str(i), "person_id": i, "created_at": now} for i in ids],
         )
         if role:
             await conn.execute(insert(user_roles), [{"user_id": i, "role": role, "granted_at": now} for i in ids])

@@ -41,8 +41,23 @@ class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
         user_id: int | None = None,
     ) -> None:
         super().__init__(application, chat_id=chat_id, user_id=user_id)
+        # The person behind the update: `person.id` is the internal person id, not a Telegram id.
         self.person: User | None = None
         self.roles: frozenset[Role] = frozenset({Role.RESIDENT})
+
+    @property
+    def chat_id(self) -> int:
+        """The Telegram chat of the update being answered: where direct replies go (never `person.id`)."""
+        if self._chat_id is None:
+            raise RuntimeError("this update has no chat")
+        return self._chat_id
+
+    @property
+    def telegram_user_id(self) -> int:
+        """The Telegram user id behind the update (channel state, ADMIN_IDS, their private chat)."""
+        if self._user_id is None:
+            raise RuntimeError("this update has no user")
+        return self._user_id
 
     @property
     def settings(self) -> Settings:

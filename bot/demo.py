@@ -29,9 +29,8 @@ from bot.settings import Settings, load_settings
 from rules.roles import Role
 from simulator import BotApiSimulator, Person
 from simulator.webchat import LANGUAGE_CODES, SAMPLES_DIR, WebChat
-from storage import users
+from storage import people
 from storage.db import Database
-from storage.errors import NotFound
 from storage.migrate import upgrade
 
 DEMO_TOKEN = "7000000000:DEMO-tongxin-local-simulator"
@@ -172,10 +171,9 @@ async def demo_running(
         async def roles_of(user_id: int) -> list[str]:
             # What was granted, plus admin: an admin's implied staff roles would only crowd the pane's badges.
             async with database.read() as conn:
-                try:
-                    person = await users.get_user(conn, user_id)
-                except NotFound:
-                    return []
+                person = await people.find_person(conn, people.TELEGRAM, user_id)
+            if person is None:
+                return []
             roles = set(person.roles) | ({Role.ADMIN.value} if user_id in settings.admin_ids else set())
             return sorted(roles)
 

@@ -22,7 +22,7 @@ from rules.applications import ApplicationAction
 from rules.roles import Role
 from rules.tips import TipAction
 from rules.wishes import Actor, WishDraft
-from storage import staff, users, volunteers
+from storage import people, staff, users, volunteers
 from storage.db import Database
 from storage.errors import NotFound
 from storage.tips import MediaItem
@@ -139,6 +139,8 @@ async def seed_district(db: Database, *, now: dt.datetime) -> None:
                 language="en" if person.language.startswith("en") else "zh-CN",
                 now=start,
             )
+            # The cast were here before people had internal ids: their person id is their Telegram id.
+            await people.add_identity(conn, person.user_id, people.TELEGRAM, person.user_id, now=start)
         await users.set_phone(conn, WANG_AYI, _phone(WANG_AYI))
         await staff.grant(conn, actor_id=CHEN_ZHUREN, user_id=CHEN_ZHUREN, role=Role.COORDINATOR, now=start)
         await staff.grant(conn, actor_id=CHEN_ZHUREN, user_id=LIU_BIANJI, role=Role.EDITOR, now=start)

@@ -12,12 +12,21 @@ from actions.messages import Lane, Notice
 
 
 class Transport(Protocol):
-    """Delivers rendered notices to people over one channel, within its limits."""
+    """Delivers rendered notices to people over one channel, within its limits.
 
-    async def take_turn(self, recipient_id: int, lane: Lane) -> None:
-        """Wait until the channel may carry one more message of this lane to this person."""
+    The outbox names people by person id; the sender finds each recipient's `address` on this channel (their
+    `identities` row for `channel`, e.g. a Telegram user id, which is also their private chat) and a notice's
+    stored photo (`Notice.media`) by this channel's reference to it (`media_refs`), and hands the transport those.
+    """
 
-    async def send(self, recipient_id: int, language: str, notice: Notice, lane: Lane) -> None:
+    # The channel's name in `identities` and `media_refs` (e.g. "telegram"), and how people call it ("Telegram").
+    channel: str
+    name: str
+
+    async def take_turn(self, address: str, lane: Lane) -> None:
+        """Wait until the channel may carry one more message of this lane to this person's account."""
+
+    async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
         """Render and deliver the notice (its turn already taken); one of the errors below if it failed."""
 
 

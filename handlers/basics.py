@@ -8,7 +8,7 @@ from telegram import InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandler, CommandHandler
 
-from actions import people
+from actions import people as settings_of_people
 from actions.buttons import Act, Button
 from bot.commands import commands_for
 from bot.context import TongxinContext
@@ -18,21 +18,18 @@ from channels.telegram import callbacks, render
 from handlers.common import press_of, stale_press
 from handlers.common import set_personal_menu as set_personal_menu  # re-exported until reporters imports common
 from rules.roles import effective_roles
-from storage import users
-from storage.errors import NotFound
+from storage import people, users
 
 
 async def load_person(update: Update, context: TongxinContext) -> None:
-    """Before any handler: record the person, load their roles and stop here if staff blocked them."""
+    """Before any handler: find the person behind the Telegram user (through `identities`; created on first
+    contact), load their roles and stop here if staff blocked them. Admin status compares the Telegram id."""
     tg_user = update.effective_user
     if tg_user is None or tg_user.is_bot:
         return
     now = context.now()
     async with context.db.read() as conn:
-        try:
-            person: users.User | None = await users.get_user(conn, tg_user.id)
-        except NotFound:
-            person = None
+        person = await people.find_person(conn, people.TELEGRAM, tg_user.id)
     # Write only when something changed: most updates then cost one read. Writing again also tells us a
     # person marked unreachable has unblocked the bot.
     if (
@@ -42,9 +39,10 @@ async def load_person(update: Update, context: TongxinContext) -> None:
     ):
         language = normalize_language(tg_user.language_code, context.settings.default_language)
         async with context.db.write() as conn:
-            person, _created = await users.touch_user(
+            person = await people.person_for_identity(
                 conn,
-                user_id=tg_user.id,
+                people.TELEGRAM,
+                tg_user.id,
                 first_name=tg_user.first_name,
                 last_name=tg_user.last_name,
                 username=tg_user.username,
@@ -52,7 +50,7 @@ async def load_person(update: Update, context: TongxinContext) -> None:
                 now=now,
             )
     context.person = person
-    context.roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
+    context.roles = effective_roles(person.roles, tg_user.id, context.settings.admin_ids)
     if person.blocked:
         if update.callback_query is not None:
             await update.callback_query.answer(context.t("blocked.notice"), show_alert=True)
@@ -122,7 +120,7 @@ async def choose_language(update: Update, context: TongxinContext) -> None:
     if (press := press_of(update)) is None or press.arg is None:
         await stale_press(update, context)
         return
-    context.person = await people.choose_language(context.env, context.person.id, press.arg)
+    context.person = await settings_of_people.choose_language(context.env, context.person.id, press.arg)
     await query.answer()
     await query.edit_message_text(context.t("language.chosen"))
     await set_personal_menu(context)

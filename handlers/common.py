@@ -18,7 +18,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from rules.roles import effective_roles, is_staff
 from rules.wishes import Actor
-from storage import users
+from storage import people, users
 
 
 def actor_of(context: TongxinContext) -> Actor:
@@ -68,12 +68,16 @@ async def set_personal_menu(context: TongxinContext) -> None:
         or person.language != context.settings.default_language
         or len(commands) > len(commands_for(()))
     ):
-        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
+        await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(context.telegram_user_id))
 
 
 async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
     """Give someone other than the person being answered the menu of their roles now (after a role change)."""
-    roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
+    async with context.db.read() as conn:
+        telegram_id = await people.telegram_id_of(conn, person.id)
+    if telegram_id is None:
+        return  # no Telegram account: no Telegram menu to refresh
+    roles = effective_roles(person.roles, telegram_id, context.settings.admin_ids)
     catalogues = context.bot_data.catalogues
     commands = [BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}")) for c in commands_for(roles)]
-    await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(person.id))
+    await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(telegram_id))

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 
@@ -18,8 +17,7 @@ from bot.i18n import normalize_language
 from channels.telegram import callbacks
 from handlers.common import stale_press
 from rules.limits import MessageRate, RateVerdict
-from storage import privacy, users
-from storage.errors import NotFound
+from storage import people, privacy
 
 
 async def explain_privacy(update: Update, context: TongxinContext) -> None:
@@ -101,8 +99,9 @@ def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext,
         if verdict is RateVerdict.SLOW_DOWN:
             language: str = normalize_language(user.language_code, context.settings.default_language)
             async with context.db.read() as conn:
-                with contextlib.suppress(NotFound):
-                    language = (await users.get_user(conn, user.id)).language
+                person = await people.find_person(conn, people.TELEGRAM, user.id)
+            if person is not None:
+                language = person.language
             seconds = max(1, math.ceil((rate.free_at(user.id) - now).total_seconds()))
             await message.reply_text(context.bot_data.catalogues.text(language, "limits.slow_down", seconds=seconds))
         raise ApplicationHandlerStop

@@ -525,7 +525,7 @@ async def join_by_invite(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("reporter.already"))
         return
     context.person = person
-    context.roles = effective_roles(person.roles, person.id, context.settings.admin_ids)
+    context.roles = effective_roles(person.roles, context.telegram_user_id, context.settings.admin_ids)
     await message.reply_text(context.t("reporter.welcome"))
     await set_personal_menu(context)
 

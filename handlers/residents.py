@@ -518,12 +518,6 @@ async def similar_joined(update: Update, context: TongxinContext) -> int:
     return ConversationHandler.END
 
 
-async def coordinator_ids(context: TongxinContext) -> list[int]:
-    """Coordinators, and admins who have ever written to the bot (Telegram refuses chats never opened)."""
-    async with context.db.read() as conn:
-        return await wish_actions.coordinator_ids(conn, context.settings.admin_ids)
-
-
 async def discard_chosen(update: Update, context: TongxinContext) -> int:
     """Cancel from the summary: nothing is submitted."""
     query = update.callback_query

@@ -183,7 +183,7 @@ async def reject_pressed(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     await query.answer()
     context.user_data[REJECTING] = [kind, item_id]
-    await context.bot.send_message(context.person.id, context.t("pending.ask_reason", max=lifecycle.NOTE_MAX))
+    await context.bot.send_message(context.chat_id, context.t("pending.ask_reason", max=lifecycle.NOTE_MAX))
     return ANSWER
 
 

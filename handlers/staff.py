@@ -46,7 +46,7 @@ from rules.staff import (
 )
 from rules.stats import Figures, parse_period, period_start
 from rules.wishes import Actor, InvalidInput
-from storage import staff
+from storage import people, staff
 from storage.errors import NotAllowed, NotFound
 
 
@@ -56,11 +56,28 @@ async def allowed_to(update: Update, context: TongxinContext, action: str) -> bo
 
 
 def forwarded_sender(message: Message) -> int | None:
-    """The original author of the forwarded message this command replies to, when Telegram reveals them."""
+    """The TELEGRAM id of the original author of the forwarded message this command replies to, when Telegram
+    reveals them (map it to a person with `forwarded_person`)."""
     replied = message.reply_to_message
     if replied is None or not isinstance(replied.forward_origin, MessageOriginUser):
         return None
     return replied.forward_origin.sender_user.id
+
+
+async def forwarded_person(context: TongxinContext, message: Message) -> int | None:
+    """The person id of the author of the forwarded message this command replies to; ids typed after a
+    command are person ids (what cards and /staff show), a forwarded message names a Telegram user.
+
+    `NotFound` when that Telegram user never wrote to the bot.
+    """
+    telegram_id = forwarded_sender(message)
+    if telegram_id is None:
+        return None
+    async with context.db.read() as conn:
+        found = await people.person_ids_for(conn, people.TELEGRAM, [telegram_id])
+    if not found:
+        raise NotFound(f"telegram user {telegram_id}")
+    return found[0]
 
 
 async def grant_role(update: Update, context: TongxinContext) -> None:
@@ -81,11 +98,14 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
         return
     try:
         change = parse_role_change(context.args or [])
-        target_id = change.target_id or forwarded_sender(message)
+        target_id = change.target_id or await forwarded_person(context, message)
         if target_id is None:
             raise RoleChangeError("staff.need_target")
     except RoleChangeError as error:
         await message.reply_text(context.t(error.reason))
+        return
+    except NotFound:  # the forwarded message's author never wrote to the bot
+        await message.reply_text(context.t("staff.unknown_person", user_id=forwarded_sender(message)))
         return
     action = staff_actions.grant_role if grant else staff_actions.revoke_role
     try:
@@ -115,8 +135,11 @@ async def list_staff(update: Update, context: TongxinContext) -> None:
         return
     async with context.db.read() as conn:
         members = await staff.list_staff(conn)
+        # By person id, the id /block and /grant take (ADMIN_IDS are Telegram ids); admins who never wrote are not
+        # people yet.
+        admins = sorted(await people.admin_person_ids(conn, context.settings.admin_ids))
     lines = [context.t("staff.list_title")]
-    lines += [context.t("staff.list_admin", user_id=admin_id) for admin_id in sorted(context.settings.admin_ids)]
+    lines += [context.t("staff.list_admin", user_id=admin_id) for admin_id in admins]
     for member in members:
         roles = "、".join(context.t(f"staff.role.{role}") for role in member.roles)
         lines.append(context.t("staff.list_line", name=html.escape(member.name), user_id=member.user_id, roles=roles))
@@ -143,7 +166,7 @@ async def change_block(update: Update, context: TongxinContext, *, blocked: bool
         return
     action = staff_actions.block if blocked else staff_actions.unblock
     try:
-        target_id = parse_user_id(context.args[0]) if context.args else forwarded_sender(message)
+        target_id = parse_user_id(context.args[0]) if context.args else await forwarded_person(context, message)
         if target_id is None:
             raise RoleChangeError("staff.usage_block")
         outcome = await action(context.env, actor_of(context), target_id)
@@ -151,7 +174,8 @@ async def change_block(update: Update, context: TongxinContext, *, blocked: bool
         await message.reply_text(context.t(error.reason))
         return
     except NotFound:
-        await message.reply_text(context.t("staff.unknown_person", user_id=context.args[0] if context.args else ""))
+        unknown = context.args[0] if context.args else forwarded_sender(message)
+        await message.reply_text(context.t("staff.unknown_person", user_id=unknown))
         return
     except NotAllowed:
         await message.reply_text(context.t("error.not_allowed"))

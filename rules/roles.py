@@ -22,14 +22,16 @@ STAFF_ROLES = frozenset({Role.COORDINATOR, Role.EDITOR, Role.MONITOR, Role.ADMIN
 GRANTABLE_BY_ADMIN = frozenset({Role.COORDINATOR, Role.EDITOR, Role.MONITOR})
 
 
-def effective_roles(stored: Iterable[str], user_id: int, admin_ids: Iterable[int]) -> frozenset[Role]:
+def effective_roles(stored: Iterable[str], telegram_id: int | None, admin_ids: Iterable[int]) -> frozenset[Role]:
     """The roles a person holds right now: resident, what was granted, and admin from the settings.
 
-    An admin can do everything a coordinator, editor and monitor can.
+    `telegram_id` is the person's TELEGRAM user id (ADMIN_IDS are Telegram ids), never their person id; code
+    that has only a person id gets it from `storage.people.telegram_id_of` (or compares the person id with
+    `storage.people.admin_person_ids`). An admin can do everything a coordinator, editor and monitor can.
     """
     roles = {Role.RESIDENT}
     roles.update(Role(role) for role in stored if role in Role.__members__.values())
-    if user_id in set(admin_ids):
+    if telegram_id is not None and telegram_id in set(admin_ids):
         roles.add(Role.ADMIN)
         roles.update(GRANTABLE_BY_ADMIN)
     return frozenset(roles)

@@ -88,7 +88,9 @@ def check_block(
 ) -> None:
     """Staff may block residents, volunteers and reporters; only admins may block other staff; no one an admin.
 
-    Nobody blocks themselves (a slip of the finger would lock them out).
+    Nobody blocks themselves (a slip of the finger would lock them out). Every id here is a PERSON id:
+    `admin_ids` are the admins' person ids (`storage.people.admin_person_ids(conn, settings.admin_ids)`), not the
+    Telegram ids of the settings.
     """
     if actor_id == target_id:
         raise RoleChangeError("staff.cannot_block_self")

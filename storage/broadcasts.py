@@ -20,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage.errors import NotFound
+from storage.media import add_telegram_media
 from storage.outbox import LANE_RANK
+from storage.people import TELEGRAM, persons_with_identity
 from storage.schema import broadcasts, outbox, user_roles, users
 from storage.types import UTCDateTime
 
@@ -75,13 +77,16 @@ class Broadcast:
 
 def audience_query(audience: str, *, admin_ids: Collection[int]) -> Select[Any]:
     """Everyone in an audience who has talked to the bot, is not blocked by staff and was not erased (their
-    id and whether they blocked the bot)."""
+    person id and whether they blocked the bot).
+
+    `admin_ids` are Telegram ids (ADMIN_IDS), mapped to person ids through `identities`.
+    """
     query = select(users.c.id, users.c.unreachable).where(users.c.blocked.is_(False), users.c.erased_at.is_(None))
     if audience != "everyone":
         holders = select(user_roles.c.user_id).where(user_roles.c.role.in_(AUDIENCE_ROLES[audience]))
         condition: ColumnElement[bool] = users.c.id.in_(holders)
         if audience == "staff":
-            condition = or_(condition, users.c.id.in_(list(admin_ids)))
+            condition = or_(condition, users.c.id.in_(persons_with_identity(TELEGRAM, admin_ids)))
         query = query.where(condition)
     return query
 
@@ -115,7 +120,7 @@ async def create_broadcast(
             created_by=created_by,
             audience=audience,
             text=text,
-            photo_file_id=photo_file_id,
+            photo_media_id=await add_telegram_media(conn, "photo", photo_file_id, now=now),
             status="sending",
             total=total,
             created_at=now,
@@ -123,6 +128,12 @@ async def create_broadcast(
         .returning(broadcasts.c.id)
     )
     return int(result.scalar_one())
+
+
+async def photo_of(conn: AsyncConnection, broadcast_id: int) -> int | None:
+    """The media id of the broadcast's photo (see storage/media.py), or None when it has none."""
+    result = await conn.execute(select(broadcasts.c.photo_media_id).where(broadcasts.c.id == broadcast_id))
+    return result.scalar_one_or_none()
 
 
 def dedupe_prefix(broadcast_id: int) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
+from storage.people import TELEGRAM, persons_with_identity
 from storage.schema import tip_events, tips, user_roles, users, volunteer_skills, volunteers, wishes
 
 
@@ -23,12 +24,13 @@ class Reader:
 
 
 async def readers(conn: AsyncConnection, role: str, *, also: Collection[int] = ()) -> list[Reader]:
-    """People holding `role` (and the ids in `also`, e.g. admins) who want digests and can get them."""
+    """People holding `role` (and the Telegram ids in `also`, i.e. ADMIN_IDS, mapped to people through `identities`)
+    who want digests and can get them."""
     holders = select(user_roles.c.user_id).where(user_roles.c.role == role)
     query = (
         select(users.c.id, users.c.language)
         .where(
-            or_(users.c.id.in_(holders), users.c.id.in_(list(also))),
+            or_(users.c.id.in_(holders), users.c.id.in_(persons_with_identity(TELEGRAM, also))),
             users.c.digest_enabled.is_(True),
             users.c.unreachable.is_(False),
             users.c.blocked.is_(False),

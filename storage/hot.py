@@ -10,6 +10,7 @@ from sqlalchemy import insert, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
+from storage.people import admin_person_ids
 from storage.privacy import ERASED_TEXT
 from storage.schema import hot_alerts, tips, user_roles, users, wishes
 
@@ -90,13 +91,17 @@ async def link_alert(
 async def alert_recipients(
     conn: AsyncConnection, roles: Collection[str], *, admin_ids: Collection[int]
 ) -> dict[int, set[str]]:
-    """The people holding one of `roles` (admins hold them all) whom the bot can reach, with those roles."""
+    """The people holding one of `roles` (admins hold them all) whom the bot can reach, with those roles.
+
+    `admin_ids` are Telegram ids (ADMIN_IDS), mapped to person ids through `identities`; keys are person ids.
+    """
+    admins = await admin_person_ids(conn, admin_ids)
     rows = (
         await conn.execute(
             select(users.c.id, user_roles.c.role)
             .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
             .where(
-                or_(user_roles.c.role.in_(list(roles)), users.c.id.in_(list(admin_ids))),
+                or_(user_roles.c.role.in_(list(roles)), users.c.id.in_(list(admins))),
                 users.c.blocked.is_(False),
                 users.c.unreachable.is_(False),
                 users.c.erased_at.is_(None),
@@ -106,7 +111,7 @@ async def alert_recipients(
     found: dict[int, set[str]] = {}
     for row in rows:
         held = found.setdefault(row.id, set())
-        if row.id in admin_ids:
+        if row.id in admins:
             held.update(roles)
         elif row.role in roles:
             held.add(row.role)

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.people import admin_person_ids
 from storage.schema import applications, broadcasts, outbox, tips, user_roles, users, wishes
 
 Lane = Literal["urgent", "normal", "bulk"]
@@ -145,7 +146,8 @@ async def unmet_condition(
     """Why a row's condition no longer holds (e.g. `wish 11 is confirmed`), or None when it still does.
 
     Checks (see `actions.notices`): `{"wish"|"tip"|"application": id, "in": [statuses]}`, `{"role": r}`
-    or `{"role": [r, …]}` (the recipient still holds it, or one of them; admins hold every role),
+    or `{"role": [r, …]}` (the recipient still holds it, or one of them; admins, named by Telegram id in
+    `admin_ids`, hold every role),
     `{"lacks_role": r}` (the recipient still does not hold it as granted), `{"claimer_of": wish id}` (the
     recipient holds the claim),
     `{"claimed": wish id, "by": person id}` (that person still holds it),
@@ -158,7 +160,7 @@ async def unmet_condition(
                 status = (await conn.execute(select(table.c.status).where(table.c.id == int(check[kind])))).scalar()
                 if status not in check["in"]:
                     return f"{kind} {check[kind]} is {status or 'gone'}"
-        if "role" in check and recipient_id not in admin_ids:
+        if "role" in check and recipient_id not in await admin_person_ids(conn, admin_ids):
             roles = check["role"] if isinstance(check["role"], list) else [check["role"]]
             held = (
                 await conn.execute(

@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, delete, select, update
+from sqlalchemy import Table, cast, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import audit, outbox
-from storage.schema import conversation_states, metadata
+from storage.people import TELEGRAM, external_ids_of
+from storage.schema import conversation_states, media_refs, metadata
 
 ERASED_TEXT = "[erased]"
 # What an erased outbox notice becomes (the shape `actions.messages.notice_to_payload` writes).
@@ -54,7 +55,10 @@ class PersonalRows:
 PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("users", "id", {"first_name": "", "last_name": None, "username": None, "phone": None}),
     PersonalRows("user_roles", "user_id"),
-    PersonalRows("user_data", "user_id", delete_rows=True),
+    # The accounts behind the person: exported, kept by /deleteme (someone writing again is the same person).
+    PersonalRows("identities", "person_id"),
+    # PTB's scratch data is channel state keyed by the Telegram user id: found through the person's identities.
+    PersonalRows("user_data", "person_id", delete_rows=True, through=("user_id", "identities", "external_id")),
     PersonalRows("audit_log", "actor_id"),
     PersonalRows("applications", "user_id", {"reason": None}),
     PersonalRows("application_events", "actor_id", {"note": None}),
@@ -69,13 +73,12 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
             "address": None,
             "latitude": None,
             "longitude": None,
-            "photo_file_id": None,
             "phone": None,
             "resident_note": None,
             "reject_reason": None,
         },
     ),
-    PersonalRows("wishes", "claimed_by", {"proof_file_id": None, "done_note": None}),
+    PersonalRows("wishes", "claimed_by", {"done_note": None}),
     PersonalRows("wish_events", "actor_id", {"note": None}),
     PersonalRows("volunteers", "user_id", {"name": "", "phone": None, "latitude": None, "longitude": None}),
     PersonalRows("volunteer_skills", "user_id"),
@@ -83,14 +86,14 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows(
         "tip_media",
         "reporter_id",
-        {"file_id": "", "file_unique_id": None, "local_path": None},
+        {"local_path": None},
         through=("tip_id", "tips", "id"),
     ),
     PersonalRows("tip_events", "actor_id", {"note": None}),
-    PersonalRows("story_leads", "volunteer_id", {"photo_file_id": "", "summary": ERASED_TEXT}),
+    PersonalRows("story_leads", "volunteer_id", {"summary": ERASED_TEXT}),
     PersonalRows("outbox", "recipient_id"),
     # A coordinator's own broadcast text may name them; the tally stays.
-    PersonalRows("broadcasts", "created_by", {"text": ERASED_TEXT, "photo_file_id": None}),
+    PersonalRows("broadcasts", "created_by", {"text": ERASED_TEXT}),
     # Whistles hold ids and times only: exported with /mydata, kept by /deleteme (the dispatch counts stay).
     PersonalRows("whistles", "coordinator_id"),
     PersonalRows("whistles", "claimed_by"),
@@ -100,11 +103,24 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("wish_holds", "user_id", delete_rows=True),
 )
 
+# Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent
+# table, parent key, parent's column naming the person) for rows owned through a parent). /deleteme deletes their
+# channel file references (`media_refs`); the media rows stay as "there was a photo", like the rows pointing at them.
+MEDIA_OWNERS: tuple[tuple[str, str, str | tuple[str, str, str, str]], ...] = (
+    ("wishes", "photo_media_id", "resident_id"),
+    ("wishes", "proof_media_id", "claimed_by"),
+    ("story_leads", "photo_media_id", "volunteer_id"),
+    ("broadcasts", "photo_media_id", "created_by"),
+    ("tip_media", "media_id", ("tip_id", "tips", "id", "reporter_id")),
+)
+
 # Tables that hold nothing that identifies a person (ids and counts only), with the reason.
 NO_PERSONAL_DATA: dict[str, str] = {
     "conversation_states": "conversation positions only; erased by key in erase_person",
     "alembic_version": "schema revision",
     "reference_counters": "one counter per kind of reference number",
+    "media": "kind and time only; what a channel calls the file is in media_refs",
+    "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
 }
 
@@ -125,7 +141,12 @@ def _owned(entry: PersonalRows, user_id: int) -> Any:
         return table.c[entry.owner] == user_id
     column, parent_name, parent_key = entry.through
     parent = metadata.tables[parent_name]
-    return table.c[column].in_(select(parent.c[parent_key]).where(parent.c[entry.owner] == user_id))
+    child = table.c[column]
+    if type(child.type) is not type(parent.c[parent_key].type):  # e.g. a Telegram id against identities.external_id
+        return cast(child, parent.c[parent_key].type).in_(
+            select(parent.c[parent_key]).where(parent.c[entry.owner] == user_id)
+        )
+    return child.in_(select(parent.c[parent_key]).where(parent.c[entry.owner] == user_id))
 
 
 def _plain(value: Any) -> Any:
@@ -152,6 +173,13 @@ async def collect_personal_data(conn: AsyncConnection, user_id: int) -> dict[str
                     continue
                 seen.add(key)
                 document.setdefault(name, []).append({column: _plain(value) for column, value in row.items()})
+    if "media_refs" in metadata.tables:
+        refs: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for owned in _media_of(user_id):
+            for row in (await conn.execute(select(media_refs).where(media_refs.c.media_id.in_(owned)))).mappings():
+                refs[(row["media_id"], row["channel"])] = {column: _plain(value) for column, value in row.items()}
+        if refs:
+            document["media_refs"] = list(refs.values())
     return document
 
 
@@ -188,6 +216,7 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
                 continue
             touched[name] = touched.get(name, 0) + (result.rowcount or 0)
     touched["conversation_states"] = await _forget_conversations(conn, user_id)
+    touched["media_refs"] = await _forget_media(conn, user_id)
     if "outbox" in metadata.tables:
         touched["outbox"] = await _blank_notices(conn, user_id, traces)
     await audit.record(conn, actor_id=user_id, action="privacy.erase", subject=f"user:{user_id}", now=now)
@@ -212,7 +241,8 @@ class Traces:
 
 
 # Per table: the column naming the person, their identifying short values, their free texts, their photo
-# references, and their coordinates.
+# references, and their coordinates. (Photos are media ids now: their references come from `media_refs`
+# through MEDIA_OWNERS.)
 _TRACES: dict[
     str, tuple[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...], tuple[str, str] | None], ...]
 ] = {
@@ -223,13 +253,12 @@ _TRACES: dict[
             "resident_id",
             ("phone", "address"),
             ("description", "resident_note"),
-            ("photo_file_id",),
+            (),
             ("latitude", "longitude"),
         ),
-        ("claimed_by", (), ("done_note",), ("proof_file_id",), None),
+        ("claimed_by", (), ("done_note",), (), None),
     ),
     "tips": (("reporter_id", (), ("description",), (), ("latitude", "longitude")),),
-    "story_leads": (("volunteer_id", (), (), ("photo_file_id",), None),),
 }
 # A fragment shorter than this identifies no one alone (and would match half the texts in Chinese).
 FRAGMENT_MIN = 6
@@ -251,11 +280,11 @@ async def _traces(conn: AsyncConnection, user_id: int) -> Traces:
                 traces.files.update(str(row[c]) for c in file_columns if row[c])
                 if coordinates and row[coordinates[0]] is not None and row[coordinates[1]] is not None:
                     traces.places.add((float(row[coordinates[0]]), float(row[coordinates[1]])))
-    if "tip_media" in metadata.tables:
-        entry = next(e for e in PERSONAL_DATA if e.table == "tip_media")
-        media = metadata.tables["tip_media"]
-        found = await conn.execute(select(media.c.file_id).where(_owned(entry, user_id)))
-        traces.files.update(file_id for file_id in found.scalars() if file_id)
+    if "media_refs" in metadata.tables:
+        # Their photos as each channel names them (a notice with `media` shows none once the refs are gone).
+        for owned in _media_of(user_id):
+            found = await conn.execute(select(media_refs.c.file_ref).where(media_refs.c.media_id.in_(owned)))
+            traces.files.update(ref for ref in found.scalars() if ref)
     return traces
 
 
@@ -313,8 +342,35 @@ async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces) ->
     return blanked
 
 
+def _media_of(user_id: int) -> list[Any]:
+    """SELECTs of the media ids the person's rows point at (see MEDIA_OWNERS)."""
+    found = []
+    for name, column, owner in MEDIA_OWNERS:
+        if name not in metadata.tables:
+            continue
+        table = metadata.tables[name]
+        if isinstance(owner, str):
+            found.append(select(table.c[column]).where(table.c[owner] == user_id))
+        else:
+            child, parent_name, parent_key, parent_owner = owner
+            parent = metadata.tables[parent_name]
+            owned = select(parent.c[parent_key]).where(parent.c[parent_owner] == user_id)
+            found.append(select(table.c[column]).where(table.c[child].in_(owned)))
+    return found
+
+
+async def _forget_media(conn: AsyncConnection, user_id: int) -> int:
+    """Delete every channel's reference to the person's photos, videos and documents."""
+    forgotten = 0
+    for owned in _media_of(user_id):
+        result = await conn.execute(delete(media_refs).where(media_refs.c.media_id.in_(owned)))
+        forgotten += result.rowcount or 0
+    return forgotten
+
+
 async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
-    """Drop the person's unfinished conversations (their keys are JSON lists of chat and user ids)."""
+    """Drop the person's unfinished conversations (their keys are JSON lists of Telegram chat and user ids)."""
+    telegram_ids = {int(x) for x in await external_ids_of(conn, user_id, TELEGRAM)}
     rows = (await conn.execute(select(conversation_states.c.name, conversation_states.c.key))).all()
     forgotten = 0
     for row in rows:
@@ -322,7 +378,7 @@ async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
             ids = json.loads(row.key)
         except ValueError:
             continue
-        if isinstance(ids, list) and user_id in ids:
+        if isinstance(ids, list) and telegram_ids & set(ids):
             await conn.execute(
                 delete(conversation_states).where(
                     conversation_states.c.name == row.name, conversation_states.c.key == row.key

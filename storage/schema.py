@@ -34,7 +34,8 @@ metadata = MetaData(
     }
 )
 
-# People who have written to the bot. The id is the Telegram user id (also their private chat id).
+# People who have written to the bot. The id is the internal person id: never a chat id. Which Telegram user
+# (or other channel's account) a person is goes through `identities` (migration 0009).
 users = Table(
     "users",
     metadata,
@@ -51,6 +52,18 @@ users = Table(
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("erased_at", UTCDateTime),
 )
+
+# Channel accounts of a person: ('telegram', '<Telegram user id>') → users.id. People from before migration 0009
+# kept their Telegram id as person id; new people take theirs from the `person` row of `reference_counters`.
+identities = Table(
+    "identities",
+    metadata,
+    Column("channel", String(16), primary_key=True),
+    Column("external_id", String(64), primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_identities_person_id", identities.c.person_id)
 
 # Granted roles. `admin` is never stored: it comes from ADMIN_IDS at every check.
 user_roles = Table(
@@ -157,13 +170,34 @@ outbox = Table(
 Index("ix_outbox_due", outbox.c.status, outbox.c.lane_rank, outbox.c.id)
 Index("ix_outbox_recipient_id", outbox.c.recipient_id, outbox.c.status)
 
+# --- Media (migration 0009): a photo, video or document people sent, and how each channel refers to it. Rows of
+# other tables point at `media.id`; a channel's file reference (a Telegram file_id, later a WeChat media_id) lives
+# in `media_refs`, one per channel, so the same photo can be shown on a channel it did not arrive on.
+media = Table(
+    "media",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+media_refs = Table(
+    "media_refs",
+    metadata,
+    Column("media_id", Integer, ForeignKey("media.id", ondelete="CASCADE"), primary_key=True),
+    Column("channel", String(16), primary_key=True),
+    Column("file_ref", String(256), nullable=False),
+    Column("file_unique_id", String(64)),
+)
+
 # --- Wishes (the practice-centre loop): pending_review → open → claimed → done → confirmed, see rules/wishes.py.
 # Per-deployment reference numbers (W-0001…): a counter row per kind, bumped inside the inserting transaction.
 reference_counters = Table(
     "reference_counters",
     metadata,
     Column("name", String(16), primary_key=True),
-    Column("value", Integer, nullable=False),
+    # BigInteger since 0009: the `person` counter starts above the largest Telegram id.
+    Column("value", BigInteger, nullable=False),
 )
 
 wishes = Table(
@@ -178,7 +212,7 @@ wishes = Table(
     Column("address", String(200)),
     Column("latitude", Float),
     Column("longitude", Float),
-    Column("photo_file_id", String(256)),
+    Column("photo_media_id", Integer, ForeignKey("media.id")),
     Column("phone", String(32)),
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
@@ -190,7 +224,7 @@ wishes = Table(
     # Service record: filled in by the volunteer at "done"; counted once the resident confirms.
     Column("done_at", UTCDateTime),
     Column("hours", Float),
-    Column("proof_file_id", String(256)),
+    Column("proof_media_id", Integer, ForeignKey("media.id")),
     Column("done_note", Text),
     Column("resident_note", Text),
     Column("confirmed_at", UTCDateTime),
@@ -262,7 +296,7 @@ broadcasts = Table(
     Column("created_by", BigInteger, nullable=False),
     Column("audience", String(16), nullable=False),
     Column("text", Text),
-    Column("photo_file_id", String(256)),
+    Column("photo_media_id", Integer, ForeignKey("media.id")),
     Column("status", String(16), nullable=False),
     Column("total", Integer, nullable=False, server_default="0"),
     Column("delivered", Integer, nullable=False, server_default="0"),
@@ -327,8 +361,7 @@ tip_media = Table(
     Column("id", Integer, primary_key=True),
     Column("tip_id", Integer, ForeignKey("tips.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(16), nullable=False),
-    Column("file_id", String(256), nullable=False),
-    Column("file_unique_id", String(64)),
+    Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
     Column("file_size", Integer),
     Column("local_path", String(512)),
     Column("added_at", UTCDateTime, nullable=False),
@@ -353,7 +386,7 @@ story_leads = Table(
     metadata,
     Column("wish_ref", Integer, primary_key=True, autoincrement=False),
     Column("volunteer_id", BigInteger, nullable=False),
-    Column("photo_file_id", String(256), nullable=False),
+    Column("photo_media_id", Integer, ForeignKey("media.id"), nullable=False),
     Column("summary", Text, nullable=False),
     Column("status", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),

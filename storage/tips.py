@@ -17,7 +17,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import media as media_store
 from storage.errors import Conflict, NotFound
+from storage.media import TELEGRAM, add_telegram_media, telegram_ref
 from storage.schema import story_leads, tip_events, tip_media, tips
 
 
@@ -124,8 +126,12 @@ async def get_tip(conn: AsyncConnection, tip_id: int) -> Tip:
     row = (await conn.execute(select(tips).where(tips.c.id == tip_id))).mappings().first()
     if row is None:
         raise NotFound(f"tip {tip_id}")
-    media_rows = await conn.execute(select(tip_media).where(tip_media.c.tip_id == tip_id).order_by(tip_media.c.id))
-    media = tuple(StoredMedia(m.id, m.kind, m.file_id, m.file_size, m.local_path) for m in media_rows)
+    media_rows = await conn.execute(
+        select(tip_media, telegram_ref(tip_media.c.media_id, "file_id"))
+        .where(tip_media.c.tip_id == tip_id)
+        .order_by(tip_media.c.id)
+    )
+    media = tuple(StoredMedia(m.id, m.kind, m.file_id or "", m.file_size, m.local_path) for m in media_rows)
     latitude, longitude = row["latitude"], row["longitude"]
     return Tip(
         id=row["id"],
@@ -245,7 +251,7 @@ async def insert_story_lead(
         insert(story_leads).values(
             wish_ref=wish_ref_no,
             volunteer_id=volunteer_id,
-            photo_file_id=photo_file_id,
+            photo_media_id=await add_telegram_media(conn, "photo", photo_file_id, now=now),
             summary=summary[:1000],
             status=status,
             created_at=now,
@@ -256,10 +262,16 @@ async def insert_story_lead(
 
 async def find_story_lead(conn: AsyncConnection, wish_ref_no: int) -> StoryLead | None:
     """The lead offered from a wish, if any."""
-    row = (await conn.execute(select(story_leads).where(story_leads.c.wish_ref == wish_ref_no))).first()
+    row = (
+        await conn.execute(
+            select(story_leads, telegram_ref(story_leads.c.photo_media_id, "photo_file_id")).where(
+                story_leads.c.wish_ref == wish_ref_no
+            )
+        )
+    ).first()
     if row is None:
         return None
-    return StoryLead(row.wish_ref, row.volunteer_id, row.photo_file_id, row.summary, row.status, row.tip_id)
+    return StoryLead(row.wish_ref, row.volunteer_id, row.photo_file_id or "", row.summary, row.status, row.tip_id)
 
 
 async def move_story_lead(
@@ -284,20 +296,20 @@ async def add_media(conn: AsyncConnection, tip_id: int, media: Sequence[MediaIte
     """Attach photos, videos or documents to a tip, in the order given."""
     if not media:
         return
-    await conn.execute(
-        insert(tip_media),
-        [
-            {
-                "tip_id": tip_id,
-                "kind": item.kind,
-                "file_id": item.file_id,
-                "file_unique_id": item.file_unique_id,
-                "file_size": item.file_size,
-                "added_at": now,
-            }
-            for item in media
-        ],
-    )
+    rows = []
+    for item in media:
+        media_id = await media_store.add_media(
+            conn,
+            kind=item.kind,
+            channel=TELEGRAM,
+            file_ref=item.file_id,
+            file_unique_id=item.file_unique_id,
+            now=now,
+        )
+        rows.append(
+            {"tip_id": tip_id, "kind": item.kind, "media_id": media_id, "file_size": item.file_size, "added_at": now}
+        )
+    await conn.execute(insert(tip_media), rows)
 
 
 async def record_event(

@@ -14,7 +14,10 @@ from storage.schema import user_roles, users
 
 @dataclass(frozen=True, slots=True)
 class User:
-    """A person as stored, with the roles granted to them (admin excluded: it comes from settings)."""
+    """A person as stored, with the roles granted to them (admin excluded: it comes from settings).
+
+    `id` is the internal person id: not a Telegram id and not a chat id (see `storage.people`).
+    """
 
     id: int
     first_name: str
@@ -44,8 +47,10 @@ async def touch_user(
     language: str,
     now: dt.datetime,
 ) -> tuple[User, bool]:
-    """Record that a person wrote to us; create them on first contact. Returns (user, created).
+    """Create or refresh the person with this PERSON id. Returns (user, created).
 
+    For seeds and tests that set people up under ids of their choosing (no identity is linked: add one with
+    `storage.people.add_identity`). Someone writing to the bot comes through `people.person_for_identity`.
     The language is only used on creation: afterwards the person's own choice (/language) wins.
     """
     row = (await conn.execute(select(users.c.id).where(users.c.id == user_id))).first()

@@ -16,6 +16,7 @@ from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
+from storage.media import add_telegram_media, telegram_ref
 from storage.schema import reference_counters, users, wish_events, wishes
 
 
@@ -50,6 +51,10 @@ class Wish:
     rating: int | None
     # Set after an auto-release: until then only the volunteers it was offered to may claim it.
     held_until: dt.datetime | None = None
+    # The stored photos (storage/media.py) behind `photo_file_id` / `proof_file_id`: what channel-neutral
+    # code (notices) refers to.
+    photo_media_id: int | None = None
+    proof_media_id: int | None = None
 
     @property
     def location(self) -> tuple[float, float] | None:
@@ -79,6 +84,14 @@ class HoursRow:
     first_name: str
     hours: float
     tasks: int
+
+
+# Every wish is read with its photos' Telegram file references (the rows keep media ids, see storage/media.py).
+WISH_COLUMNS = select(
+    wishes,
+    telegram_ref(wishes.c.photo_media_id, "photo_file_id"),
+    telegram_ref(wishes.c.proof_media_id, "proof_file_id"),
+)
 
 
 def _from_row(row: Any) -> Wish:
@@ -128,7 +141,7 @@ async def insert_wish(
             address=address,
             latitude=location[0] if location else None,
             longitude=location[1] if location else None,
-            photo_file_id=photo_file_id,
+            photo_media_id=await add_telegram_media(conn, "photo", photo_file_id, now=now),
             phone=phone,
             status=status,
             created_at=now,
@@ -143,7 +156,7 @@ async def insert_wish(
 
 async def get_wish(conn: AsyncConnection, wish_id: int) -> Wish:
     """One wish by id; `NotFound` otherwise."""
-    row = (await conn.execute(select(wishes).where(wishes.c.id == wish_id))).first()
+    row = (await conn.execute(WISH_COLUMNS.where(wishes.c.id == wish_id))).first()
     if row is None:
         raise NotFound(f"wish {wish_id}")
     return _from_row(row)
@@ -158,7 +171,7 @@ async def lock_wish(conn: AsyncConnection, wish_id: int) -> None:
 
 async def get_wish_by_ref(conn: AsyncConnection, ref_no: int) -> Wish:
     """One wish by its reference number (W-0042 → 42); `NotFound` otherwise."""
-    row = (await conn.execute(select(wishes).where(wishes.c.ref_no == ref_no))).first()
+    row = (await conn.execute(WISH_COLUMNS.where(wishes.c.ref_no == ref_no))).first()
     if row is None:
         raise NotFound(f"wish W-{ref_no:04d}")
     return _from_row(row)
@@ -177,7 +190,7 @@ async def move_wish(
 ) -> Wish:
     """Change the status from `expected` to `target` (and other columns), or raise `Conflict` with the
     current status when the wish is no longer in `expected`. Records the event."""
-    values: dict[str, Any] = {"status": target, "updated_at": now, **(changes or {})}
+    values: dict[str, Any] = {"status": target, "updated_at": now, **await _media_changes(conn, changes or {}, now)}
     result = await conn.execute(
         update(wishes).where(wishes.c.id == wish_id, wishes.c.status == expected).values(**values)
     )
@@ -195,12 +208,24 @@ async def update_wish(
     result = await conn.execute(
         update(wishes)
         .where(wishes.c.id == wish_id, wishes.c.status.in_(list(expected)))
-        .values(updated_at=now, **changes)
+        .values(updated_at=now, **await _media_changes(conn, changes, now))
     )
     if result.rowcount != 1:
         current = await get_wish(conn, wish_id)
         raise Conflict(f"wish {wish_id} is {current.status}", current=current.status)
     return await get_wish(conn, wish_id)
+
+
+_MEDIA_COLUMNS = {"photo_file_id": "photo_media_id", "proof_file_id": "proof_media_id"}
+
+
+async def _media_changes(conn: AsyncConnection, changes: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """Changes naming a photo by its Telegram file id, with the photo stored as a media row instead."""
+    stored = dict(changes)
+    for name, column in _MEDIA_COLUMNS.items():
+        if name in stored:
+            stored[column] = await add_telegram_media(conn, "photo", stored.pop(name), now=now)
+    return stored
 
 
 async def record_event(
@@ -230,8 +255,7 @@ async def events_of(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
 async def wishes_of_resident(conn: AsyncConnection, resident_id: int, limit: int = 10) -> list[Wish]:
     """A resident's wishes, newest first."""
     rows = await conn.execute(
-        select(wishes)
-        .where(wishes.c.resident_id == resident_id)
+        WISH_COLUMNS.where(wishes.c.resident_id == resident_id)
         .order_by(wishes.c.created_at.desc(), wishes.c.id.desc())
         .limit(limit)
     )
@@ -257,7 +281,7 @@ async def wishes_in_status(
     limit: int = 500,
 ) -> list[Wish]:
     """Wishes in one status, oldest first; optionally only some categories or those untouched since a moment."""
-    query = select(wishes).where(wishes.c.status == status)
+    query = WISH_COLUMNS.where(wishes.c.status == status)
     if categories is not None:
         query = query.where(wishes.c.category.in_(list(categories)))
     if updated_before is not None:
@@ -269,8 +293,7 @@ async def wishes_in_status(
 async def claimed_overdue(conn: AsyncConnection, now: dt.datetime, limit: int = 500) -> list[Wish]:
     """Claimed wishes whose due time has passed (the scheduler's reminders and release offers)."""
     rows = await conn.execute(
-        select(wishes)
-        .where(wishes.c.status == "claimed", wishes.c.due_at < now)
+        WISH_COLUMNS.where(wishes.c.status == "claimed", wishes.c.due_at < now)
         .order_by(wishes.c.due_at, wishes.c.id)
         .limit(limit)
     )
@@ -280,9 +303,9 @@ async def claimed_overdue(conn: AsyncConnection, now: dt.datetime, limit: int = 
 async def tasks_of_volunteer(conn: AsyncConnection, volunteer_id: int, statuses: Sequence[str]) -> list[Wish]:
     """The wishes a volunteer holds in these statuses, oldest claim first."""
     rows = await conn.execute(
-        select(wishes)
-        .where(wishes.c.claimed_by == volunteer_id, wishes.c.status.in_(list(statuses)))
-        .order_by(wishes.c.claimed_at, wishes.c.id)
+        WISH_COLUMNS.where(wishes.c.claimed_by == volunteer_id, wishes.c.status.in_(list(statuses))).order_by(
+            wishes.c.claimed_at, wishes.c.id
+        )
     )
     return [_from_row(r) for r in rows]
 
@@ -331,7 +354,7 @@ async def service_records(
 ) -> list[Wish]:
     """Confirmed wishes with their hours within [since, until), for exports and statistics."""
     rows = await conn.execute(
-        select(wishes).where(_confirmed_between(since, until)).order_by(wishes.c.confirmed_at, wishes.c.id)
+        WISH_COLUMNS.where(_confirmed_between(since, until)).order_by(wishes.c.confirmed_at, wishes.c.id)
     )
     return [_from_row(r) for r in rows]
 

@@ -20,6 +20,7 @@ from bot.i18n import Catalogues
 from channels.delivery import DeliveryError, Refused, SlowDown, Unavailable, Unreachable
 from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
 from channels.telegram.render import render_notice
+from storage.people import TELEGRAM
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,14 @@ CAPTION_LIMIT = 1024
 
 
 class TelegramTransport:
-    """Sends outbox notices through the bot, on the budget its rate limiter shares with replies."""
+    """Sends outbox notices through the bot, on the budget its rate limiter shares with replies.
+
+    An address is the person's Telegram user id (their identity on `telegram`), which is also their private
+    chat: the pacer counts the outbox and direct replies to that chat together.
+    """
+
+    channel = TELEGRAM
+    name = "Telegram"
 
     def __init__(self, bot: ExtBot[Any], catalogues: Catalogues) -> None:
         limiter = bot.rate_limiter
@@ -37,15 +45,15 @@ class TelegramTransport:
         self._bot = bot
         self._catalogues = catalogues
 
-    async def take_turn(self, recipient_id: int, lane: Lane) -> None:
+    async def take_turn(self, address: str, lane: Lane) -> None:
         """Wait for the chat's pace, then for a token of the shared budget at the lane's priority."""
-        await self._limiter.pacer.take(recipient_id)
+        await self._limiter.pacer.take(int(address))
         await self._limiter.budget.acquire(LANE_PRIORITY[lane])
 
-    async def send(self, recipient_id: int, language: str, notice: Notice, lane: Lane) -> None:
-        """Render and send the notice; a `channels.delivery` error when Telegram did not take it."""
+    async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
+        """Render and send the notice to the chat; a `channels.delivery` error when Telegram did not take it."""
         try:
-            await self._send(recipient_id, language, notice, lane)
+            await self._send(int(address), language, notice, lane)
         except RetryAfter as exc:
             # The limiter already paused the whole bot; the row simply waits for its next turn.
             raise SlowDown(f"429: {exc.message}", exc.message) from exc
@@ -58,28 +66,26 @@ class TelegramTransport:
         except TelegramError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc.message}", exc.message) from exc
 
-    async def _send(self, recipient_id: int, language: str, notice: Notice, lane: Lane) -> None:
+    async def _send(self, chat_id: int, language: str, notice: Notice, lane: Lane) -> None:
         text, markup = render_notice(self._catalogues, language, notice)
         prepaid = Prepaid(lane)
         kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}
         if notice.replaces is not None:
             try:
-                await self._bot.edit_message_text(text, chat_id=recipient_id, message_id=notice.replaces, **kwargs)
+                await self._bot.edit_message_text(text, chat_id=chat_id, message_id=notice.replaces, **kwargs)
             except BadRequest as exc:
                 # Already showing this text (a resend after a crash) or the message is gone: nothing to redo.
                 if "not modified" not in exc.message.lower():
                     raise
             return
         if notice.photo:
-            await self._bot.send_photo(recipient_id, notice.photo, caption=text[:CAPTION_LIMIT], **kwargs)
+            await self._bot.send_photo(chat_id, notice.photo, caption=text[:CAPTION_LIMIT], **kwargs)
         else:
-            await self._bot.send_message(recipient_id, text, **kwargs)
+            await self._bot.send_message(chat_id, text, **kwargs)
         if notice.location:
             try:
-                await self.take_turn(recipient_id, lane)
-                await self._bot.send_location(
-                    recipient_id, notice.location[0], notice.location[1], rate_limit_args=prepaid
-                )
+                await self.take_turn(str(chat_id), lane)
+                await self._bot.send_location(chat_id, notice.location[0], notice.location[1], rate_limit_args=prepaid)
             except TelegramError:
                 # The notice itself arrived; a lost map pin is not worth sending the text twice.
-                log.warning("map pin of a notice to %s was not delivered", recipient_id, exc_info=True)
+                log.warning("map pin of a notice to %s was not delivered", chat_id, exc_info=True)

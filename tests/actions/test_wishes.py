@@ -17,14 +17,17 @@ from bot.settings import load_settings
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, InvalidInput, WishDraft
-from storage import followers, outbox, tips, users
+from storage import followers, media, outbox, people, tips, users
 from storage import wishes as store
 from storage.db import Database
 from storage.errors import Conflict, LimitReached, NotAllowed
 from storage.schema import audit_log
+from storage.schema import outbox as outbox_table
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
-ADMIN, RESIDENT, COORDINATOR, VOLUNTEER, FOLLOWER, ABSENT_ADMIN = 9, 1, 2, 3, 4, 99
+ADMIN, RESIDENT, COORDINATOR, VOLUNTEER, FOLLOWER = 9, 1, 2, 3, 4  # person ids
+# ADMIN_IDS are Telegram ids: the admin's account, and an admin's account that never wrote to the bot.
+ADMIN_TELEGRAM, ABSENT_ADMIN_TELEGRAM = 1_000_009, 1_000_099
 RESIDENT_ACTOR = Actor(RESIDENT)
 COORDINATOR_ACTOR = Actor(COORDINATOR, frozenset({Role.RESIDENT, Role.COORDINATOR}))
 VOLUNTEER_ACTOR = Actor(VOLUNTEER, frozenset({Role.RESIDENT, Role.VOLUNTEER}))
@@ -32,7 +35,8 @@ DRAFT = WishDraft(category="elderly_disabled", description="帮忙买菜和打�
 
 
 def env_for(db: Database, **settings: object) -> Env:
-    values: dict[str, Any] = {"bot_token": "1:abc", "admin_ids": [ADMIN, ABSENT_ADMIN], "_env_file": None}
+    admins = [ADMIN_TELEGRAM, ABSENT_ADMIN_TELEGRAM]
+    values: dict[str, Any] = {"bot_token": "1:abc", "admin_ids": admins, "_env_file": None}
     values.update(settings)
     return Env(db=db, clock=ManualClock(NOW), settings=load_settings(**values))
 
@@ -51,6 +55,7 @@ async def env(db: Database) -> Env:
                 language="zh-CN",
                 now=NOW,
             )
+            await people.add_identity(conn, user_id, people.TELEGRAM, 1_000_000 + user_id, now=NOW)
         await users.grant_role(conn, COORDINATOR, Role.COORDINATOR, granted_by=ADMIN, now=NOW)
     return env_for(db)
 
@@ -90,7 +95,9 @@ async def test_a_submitted_wish_tells_the_coordinators_while_it_waits_and_they_a
     assert submitted.awaiting_review
     assert submitted.wish.status == "pending_review"
     # The admin who never wrote to the bot cannot be written to; the resident is told by the channel's reply.
-    assert await rows(env, ABSENT_ADMIN) == []
+    async with env.db.read() as conn:
+        told = set((await conn.execute(select(outbox_table.c.recipient_id))).scalars())
+    assert told == {ADMIN, COORDINATOR}
     assert await rows(env, RESIDENT) == []
     [to_admin] = await rows(env, ADMIN)
     [to_coordinator] = await rows(env, COORDINATOR)
@@ -199,7 +206,11 @@ async def test_confirming_thanks_the_volunteer_tells_the_followers_and_offers_th
     assert (confirmed.wish.status, confirmed.lead_offered) == ("confirmed", True)
     keys = {row["payload"]["key"]: row for row in await rows(env, VOLUNTEER)}
     assert keys["task.notice_confirmed"]["payload"]["values"] == {"ref": "W-0001", "hours": "1.5"}
-    assert keys["lead.ask_consent"]["payload"]["photo"] == "proof-file"
+    # The proof photo goes by its media id; the sender shows the channel's reference to it.
+    assert wish.proof_media_id is not None
+    assert keys["lead.ask_consent"]["payload"]["media"] == wish.proof_media_id
+    async with env.db.read() as conn:
+        assert await media.file_ref(conn, wish.proof_media_id, media.TELEGRAM) == "proof-file"
     assert [row["payload"]["key"] for row in await rows(env, FOLLOWER)] == ["similar.notice_confirmed"]
     async with env.db.read() as conn:
         assert await tips.find_story_lead(conn, wish.ref_no) is not None

@@ -26,29 +26,35 @@ from sqlalchemy import insert, select
 from simulator import BotApiSimulator, Person
 from storage import outbox
 from storage.db import Database
-from storage.schema import broadcasts, user_roles, users
+from storage.schema import broadcasts, identities, user_roles, users
 from storage.schema import outbox as outbox_table
 
 RECIPIENTS = 2_000
-FIRST_ID = 6_000_000
+FIRST_ID = 6_000_000  # Telegram ids of the volunteers; their person ids are 1 … 2,000
 BLOCKED_IN_TELEGRAM = range(FIRST_ID, FIRST_ID + 15)  # 403 when the bot tries them
 KNOWN_UNREACHABLE = range(FIRST_ID + 15, FIRST_ID + 25)  # already marked: dropped without a try
-COORDINATOR = 77
+COORDINATOR = 77  # Telegram id
+COORDINATOR_PERSON = RECIPIENTS + 1
 # A Wednesday morning: no digest or reminder is due, so the broadcast is all the volunteers get.
 WEDNESDAY_MORNING = dt.datetime(2026, 12, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 TEXT = "周六上午九点，桃园村义诊，请有空的志愿者报名。"
 REPO = Path(__file__).resolve().parents[2]
 
 
+def person_of(telegram_id: int) -> int:
+    """The person id of a seeded volunteer (person ids are not Telegram ids)."""
+    return telegram_id - FIRST_ID + 1
+
+
 async def seed(db: Database, now: dt.datetime) -> None:
-    """Two thousand volunteers who talked to the bot before, and a coordinator."""
+    """Two thousand volunteers who talked to the bot before, and a coordinator, with their Telegram identities."""
     ids = range(FIRST_ID, FIRST_ID + RECIPIENTS)
     async with db.write() as conn:
         await conn.execute(
             insert(users),
             [
                 {
-                    "id": i,
+                    "id": person_of(i),
                     "first_name": f"V{i}",
                     "language": "zh-CN",
                     "created_at": now,
@@ -58,12 +64,32 @@ async def seed(db: Database, now: dt.datetime) -> None:
                 for i in ids
             ],
         )
-        await conn.execute(insert(user_roles), [{"user_id": i, "role": "volunteer", "granted_at": now} for i in ids])
+        await conn.execute(
+            insert(user_roles), [{"user_id": person_of(i), "role": "volunteer", "granted_at": now} for i in ids]
+        )
         await conn.execute(
             insert(users),
-            [{"id": COORDINATOR, "first_name": "李协调", "language": "zh-CN", "created_at": now, "last_seen_at": now}],
+            [
+                {
+                    "id": COORDINATOR_PERSON,
+                    "first_name": "李协调",
+                    "language": "zh-CN",
+                    "created_at": now,
+                    "last_seen_at": now,
+                }
+            ],
         )
-        await conn.execute(insert(user_roles), [{"user_id": COORDINATOR, "role": "coordinator", "granted_at": now}])
+        await conn.execute(
+            insert(user_roles), [{"user_id": COORDINATOR_PERSON, "role": "coordinator", "granted_at": now}]
+        )
+        accounts = [(person_of(i), i) for i in ids] + [(COORDINATOR_PERSON, COORDINATOR)]
+        await conn.execute(
+            insert(identities),
+            [
+                {"channel": "telegram", "external_id": str(telegram_id), "person_id": person, "created_at": now}
+                for person, telegram_id in accounts
+            ],
+        )
 
 
 def start_bot(db: Database, sim: BotApiSimulator) -> subprocess.Popen[bytes]:
@@ -151,7 +177,8 @@ async def test_a_killed_bot_resumes_the_broadcast_and_its_progress_message(
         ).all()
         [record] = (await conn.execute(select(broadcasts))).mappings().all()
         statuses = await outbox.count_by_status(conn)
-    status_of = {int(recipient): str(status) for recipient, status in rows}
+    # By Telegram id, as the simulated people are known (the rows name person ids).
+    status_of = {int(recipient) - 1 + FIRST_ID: str(status) for recipient, status in rows}
     assert len(status_of) == len(rows) == RECIPIENTS  # one row per person, written once
     uncertain = {person for person, status in status_of.items() if status == "unknown"}
 

@@ -28,7 +28,7 @@ from storage import wishes as store
 from storage.db import Database
 from storage.schema import outbox, whistles
 from tests.conftest import START_TIME
-from tests.stories.wishflow import approved_volunteers, open_wish, wait_for_button
+from tests.stories.wishflow import approved_volunteers, given_person, open_wish, person_id, wait_for_button
 
 REPO = Path(__file__).resolve().parents[2]
 BOT_START = START_TIME + dt.timedelta(minutes=5)  # Thursday 10:05 in Shanghai: no quiet hours, no digest due
@@ -61,19 +61,11 @@ async def given_people(db: Database, sim: BotApiSimulator) -> tuple[Person, Pers
     wish = await open_wish(db, alice)
     await approved_volunteers(db, [xiaozhang])
     async with db.write() as conn:
-        for person in (zhou, *neighbours):
-            await users.touch_user(
-                conn,
-                user_id=person.user_id,
-                first_name=person.first_name,
-                last_name=None,
-                username=None,
-                language="zh-CN",
-                now=START_TIME,
-            )
-        await users.grant_role(conn, zhou.user_id, "coordinator", granted_by=None, now=START_TIME)
-        for neighbour in neighbours:
-            await followers.follow(conn, wish.id, neighbour.user_id, now=START_TIME)
+        zhou_id = await given_person(conn, zhou)
+        neighbour_ids = [await given_person(conn, neighbour) for neighbour in neighbours]
+        await users.grant_role(conn, zhou_id, "coordinator", granted_by=None, now=START_TIME)
+        for neighbour_id in neighbour_ids:
+            await followers.follow(conn, wish.id, neighbour_id, now=START_TIME)
     return alice, xiaozhang, zhou, neighbours
 
 
@@ -88,9 +80,10 @@ async def claimed_with_notices_pending(db: Database, volunteer: Person) -> bool:
     """The claim committed and every notice it owes is in the outbox, none of them on the wire."""
     async with db.read() as conn:
         wish = await store.get_wish_by_ref(conn, 1)
+        volunteer_id = await person_id(conn, volunteer)
     effects = await claim_effects(db)
     return (
-        wish.claimed_by == volunteer.user_id
+        wish.claimed_by == volunteer_id
         and len(effects) == 3 + FOLLOWERS
         and all(status == "pending" for _, status, _ in effects)
     )

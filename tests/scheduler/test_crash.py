@@ -20,7 +20,7 @@ from rules import wishes
 from simulator import BotApiSimulator, Person
 from storage import outbox
 from storage.db import Database
-from storage.schema import user_roles, users, volunteer_skills, volunteers
+from storage.schema import identities, user_roles, users, volunteer_skills, volunteers
 
 READERS = 1_000
 FIRST_ID = 5_000_000
@@ -38,6 +38,11 @@ async def enrol_volunteers(db: Database, now: dt.datetime) -> None:
                 {"id": i, "first_name": f"V{i}", "language": "zh-CN", "created_at": now, "last_seen_at": now}
                 for i in ids
             ],
+        )
+        # People from before internal ids: their person id is their Telegram id, reached through their identity.
+        await conn.execute(
+            insert(identities),
+            [{"channel": "telegram", "external_id": str(i), "person_id": i, "created_at": now} for i in ids],
         )
         await conn.execute(insert(user_roles), [{"user_id": i, "role": "volunteer", "granted_at": now} for i in ids])
         await conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from actions import notices
-from storage import outbox, users
+from storage import outbox, people, users
 from storage.db import Database
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -101,6 +101,7 @@ async def test_a_row_for_holders_of_either_role_holds_while_one_is_held(db: Data
             conn, user_id=7, first_name="周编辑", last_name=None, username=None, language="zh-CN", now=NOW
         )
         await users.grant_role(conn, 7, "editor", granted_by=None, now=NOW)
+        await people.add_identity(conn, 7, people.TELEGRAM, 1_000_007, now=NOW)
     either = [notices.holds_role("coordinator", "editor")]
     async with db.read() as conn:
         assert await outbox.unmet_condition(conn, either, 7, admin_ids=()) is None
@@ -111,4 +112,4 @@ async def test_a_row_for_holders_of_either_role_holds_while_one_is_held(db: Data
         assert await outbox.unmet_condition(conn, either, 7, admin_ids=()) == (
             "recipient no longer holds ['coordinator', 'editor']"
         )
-        assert await outbox.unmet_condition(conn, either, 7, admin_ids=(7,)) is None  # admins hold every role
+        assert await outbox.unmet_condition(conn, either, 7, admin_ids=(1_000_007,)) is None  # admins hold every role

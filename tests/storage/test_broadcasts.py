@@ -16,14 +16,15 @@ from bot.clock import ManualClock
 from bot.settings import load_settings
 from rules.roles import Role
 from rules.wishes import Actor
-from storage import broadcasts, outbox, staff, users
+from storage import broadcasts, outbox, people, staff, users
 from storage.db import Database
 from storage.errors import NotAllowed
 from storage.schema import broadcasts as broadcasts_table
 from storage.schema import outbox as outbox_table
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
-ADMIN = 900
+ADMIN = 900  # a person id; ADMIN_IDS name the admin's Telegram account
+ADMIN_TELEGRAM = 1_000_900
 COORDINATOR = Actor(ADMIN, frozenset({Role.ADMIN, Role.COORDINATOR}))
 VOLUNTEERS = (11, 12, 13, 14)
 RESIDENT = 20
@@ -32,7 +33,7 @@ PROGRESS_MESSAGE = 777
 
 @pytest.fixture
 def env(db: Database) -> Env:
-    settings = load_settings(bot_token="1:T", database_url=str(db.url), admin_ids=[ADMIN], _env_file=None)
+    settings = load_settings(bot_token="1:T", database_url=str(db.url), admin_ids=[ADMIN_TELEGRAM], _env_file=None)
     return Env(db, ManualClock(NOW), settings)
 
 
@@ -49,6 +50,7 @@ async def _people(db: Database) -> None:
                 language="zh-CN",
                 now=NOW,
             )
+        await people.add_identity(conn, ADMIN, people.TELEGRAM, ADMIN_TELEGRAM, now=NOW)
         for user_id in VOLUNTEERS:
             await users.grant_role(conn, user_id, "volunteer", granted_by=ADMIN, now=NOW)
         await users.mark_unreachable(conn, 13)
@@ -92,6 +94,7 @@ async def test_a_broadcast_queues_its_whole_audience_at_once(db: Database, env: 
     await _people(db)
     draft = broadcast.Draft("volunteers", "周六义诊，请报名")
     assert await broadcast.audience_size(env, COORDINATOR, "volunteers") == 3
+    assert await broadcast.audience_size(env, COORDINATOR, "staff") == 1  # the admin, through their identity
 
     sent = await broadcast.send(env, COORDINATOR, draft, progress_message_id=PROGRESS_MESSAGE)
 

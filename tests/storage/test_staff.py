@@ -15,7 +15,18 @@ from rules.roles import Role
 from rules.similar import WishSketch, join_wish, similar_open_wish
 from rules.whistles import WhistleError, blow_whistle
 from rules.wishes import Actor, WishDraft
-from storage import broadcasts, followers, hot, outbox, privacy, staff, users, volunteers, whistles
+from storage import (
+    broadcasts,
+    followers,
+    hot,
+    outbox,
+    people,
+    privacy,
+    staff,
+    users,
+    volunteers,
+    whistles,
+)
 from storage import wishes as store
 from storage.db import Database
 from storage.errors import Conflict, NotAllowed
@@ -23,6 +34,8 @@ from storage.wishes import Wish
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 ADMIN = 900
+# The admin's Telegram id (ADMIN_IDS name Telegram ids; storage maps them to person ids through identities).
+ADMIN_TELEGRAM_ID = 9_000_001
 RESIDENT, NEIGHBOUR, VOLUNTEER, FAR_VOLUNTEER, COORDINATOR = 1, 2, 3, 4, 5
 PLACE = (31.23, 121.47)
 
@@ -39,6 +52,8 @@ async def _people(db: Database, *ids: int) -> None:
                 language="zh-CN",
                 now=NOW,
             )
+            if user_id == ADMIN:
+                await people.add_identity(conn, ADMIN, people.TELEGRAM, ADMIN_TELEGRAM_ID, now=NOW)
 
 
 async def _wish(db: Database, resident_id: int, *, description: str = "家里老人行动不便，想请人帮忙买菜") -> Wish:
@@ -97,9 +112,9 @@ async def test_broadcast_audience_and_tally_from_the_outbox(db: Database) -> Non
     await _volunteer(db, FAR_VOLUNTEER, area="北山社区", location=None)
     async with db.write() as conn:
         await users.set_blocked(conn, FAR_VOLUNTEER, True)
-        assert await broadcasts.audience_ids(conn, "volunteers", admin_ids=[ADMIN]) == [VOLUNTEER]
-        assert await broadcasts.audience_ids(conn, "staff", admin_ids=[ADMIN]) == [ADMIN]
-        everyone = await broadcasts.audience_ids(conn, "everyone", admin_ids=[ADMIN])
+        assert await broadcasts.audience_ids(conn, "volunteers", admin_ids=[ADMIN_TELEGRAM_ID]) == [VOLUNTEER]
+        assert await broadcasts.audience_ids(conn, "staff", admin_ids=[ADMIN_TELEGRAM_ID]) == [ADMIN]
+        everyone = await broadcasts.audience_ids(conn, "everyone", admin_ids=[ADMIN_TELEGRAM_ID])
         assert everyone == [RESIDENT, VOLUNTEER, ADMIN]
         broadcast_id = await broadcasts.create_broadcast(
             conn, created_by=ADMIN, audience="everyone", text="周六义诊", photo_file_id=None, total=3, now=NOW
@@ -176,7 +191,7 @@ async def test_hot_topic_texts_and_alerts(db: Database) -> None:
         assert await hot.link_alert(conn, alert.id, wish_id=1)
         assert not await hot.link_alert(conn, alert.id, wish_id=2)
         stored = await hot.get_alert(conn, alert.id)
-        recipients = await hot.alert_recipients(conn, ["coordinator", "editor"], admin_ids=[ADMIN])
+        recipients = await hot.alert_recipients(conn, ["coordinator", "editor"], admin_ids=[ADMIN_TELEGRAM_ID])
     assert [(at, text) for at, text in texts] == [(NOW, "小区路灯坏了，晚上出门不方便")]
     assert again is None
     assert (stored.term, stored.wish_id, stored.tip_id) == ("路灯", 1, None)

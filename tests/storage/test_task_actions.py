@@ -19,7 +19,7 @@ from bot.settings import Settings, load_settings
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft
-from storage import followers, users, volunteers
+from storage import followers, media, users, volunteers
 from storage import outbox as store_outbox
 from storage.db import Database
 from storage.errors import AlreadyClaimed, NotAllowed
@@ -189,6 +189,10 @@ async def test_finishing_asks_the_resident_to_confirm_while_it_is_done(env: Env,
         "urgent",
         [{"wish": 1, "in": ["done"]}],
     )
-    assert (payload["values"]["hours"], payload["values"]["note"], payload["photo"]) == ("1.5", "菜已经买好", "photo-1")
+    # The proof photo travels as its media id; the sender shows the channel's reference to it.
+    assert payload["media"] == finished.wish.proof_media_id
+    async with db.read() as conn:
+        proof = await media.file_ref(conn, payload["media"], media.TELEGRAM)
+    assert (payload["values"]["hours"], payload["values"]["note"], proof) == ("1.5", "菜已经买好", "photo-1")
     assert [[button[1] for button in row] for row in payload["buttons"]] == [["wish:confirm", "wish:notyet"]]
     assert {row["dedupe_key"].split(":")[2] for row in _by_prefix(rows, "follow:")} == {"claimed", "done"}

@@ -6,6 +6,7 @@ from bot.app import TongxinApp
 from simulator import BotApiSimulator
 from storage import users
 from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import person_id
 
 
 async def test_new_person_is_welcomed_in_chinese(bot: TongxinApp, sim: BotApiSimulator) -> None:
@@ -15,7 +16,7 @@ async def test_new_person_is_welcomed_in_chinese(bot: TongxinApp, sim: BotApiSim
     assert "您好，王阿姨" in reply.text
     assert "同心" in reply.text
     async with bot.bot_data.db.read() as conn:
-        stored = await users.get_user(conn, alice.user_id)
+        stored = await users.get_user(conn, await person_id(conn, alice))
     assert stored.first_name == "王阿姨"
     assert stored.language == "zh-CN"
 
@@ -77,7 +78,7 @@ async def test_blocked_person_is_told_and_nothing_else_happens(bot: TongxinApp, 
     await alice.send_command("/start")
     await alice.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.set_blocked(conn, alice.user_id, True)
+        await users.set_blocked(conn, await person_id(conn, alice), True)
     await alice.send_command("/help")
     reply = await alice.next_message()
     assert "限制" in reply.text

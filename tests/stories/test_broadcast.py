@@ -11,24 +11,17 @@ from simulator import BotApiSimulator
 from storage import users
 from storage.db import Database
 from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import given_person
 
 
 async def enrol_volunteers(sim: BotApiSimulator, db: Database, clock: ManualClock, count: int) -> list[int]:
-    """`count` volunteers who have talked to the bot before."""
-    ids = [sim.person(f"志愿者{i}").user_id for i in range(count)]
+    """`count` volunteers who have talked to the bot before; returns their Telegram ids (their chats)."""
+    volunteers = [sim.person(f"志愿者{i}") for i in range(count)]
     async with db.write() as conn:
-        for user_id in ids:
-            await users.touch_user(
-                conn,
-                user_id=user_id,
-                first_name="志愿者",
-                last_name=None,
-                username=None,
-                language="zh-CN",
-                now=clock.now(),
-            )
-            await users.grant_role(conn, user_id, "volunteer", granted_by=ADMIN_ID, now=clock.now())
-    return ids
+        for volunteer in volunteers:
+            person_id = await given_person(conn, volunteer)
+            await users.grant_role(conn, person_id, "volunteer", granted_by=None, now=clock.now())
+    return [volunteer.user_id for volunteer in volunteers]
 
 
 @pytest.mark.slow
@@ -76,6 +69,27 @@ async def test_broadcast_photo_can_be_cancelled(
     await coordinator.wait_for_text("已取消")
     await sim.settle()
     assert not any(m.kind == "photo" for uid in ids for m in sim.sent_to(uid))
+
+
+async def test_a_photo_broadcast_reaches_each_volunteer_as_the_photo(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    ids = await enrol_volunteers(sim, story_db, clock, 3)
+    coordinator = sim.person("李协调", user_id=ADMIN_ID)
+    await coordinator.send_command("/broadcast")
+    await coordinator.next_message()
+    await coordinator.press("志愿者")
+    await coordinator.wait_for_text("请发送要群发的文字")
+    await coordinator.send_photo(caption="活动海报")
+    preview = await coordinator.wait_for_text("共 3 人")
+    await coordinator.press("确认发送", message=preview)
+    final = await coordinator.wait_for_text("群发完成", timeout=30)
+    assert "送达 3 人" in (final.text or "")
+    await sim.settle()
+    # The photo is stored as media and each volunteer's chat gets it by its Telegram reference, once.
+    photos = [[m for m in sim.sent_to(uid) if m.kind == "photo"] for uid in ids]
+    assert [len(sent) for sent in photos] == [1, 1, 1]
+    assert all("活动海报" in (sent[0].text or "") for sent in photos)
 
 
 async def test_residents_cannot_broadcast(bot: TongxinApp, sim: BotApiSimulator) -> None:

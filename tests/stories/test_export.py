@@ -12,6 +12,7 @@ from simulator import BotApiSimulator
 from storage import users, wishes
 from storage.db import Database
 from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import person_id
 
 
 async def seed_wish(db: Database, now: dt.datetime, description: str) -> None:
@@ -66,6 +67,8 @@ async def test_export_mistakes_and_permissions(bot: TongxinApp, sim: BotApiSimul
     await editor.send_command("/start")
     await editor.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.grant_role(conn, editor.user_id, "editor", granted_by=ADMIN_ID, now=bot.bot_data.clock.now())
+        await users.grant_role(
+            conn, await person_id(conn, editor), "editor", granted_by=None, now=bot.bot_data.clock.now()
+        )
     await editor.send_command("/export", "tips")
     assert "没有权限" in (await editor.next_message()).text

@@ -18,6 +18,7 @@ from storage import users, wishes
 from storage.db import Database
 from storage.schema import tips
 from storage.schema import wishes as wishes_table
+from tests.stories.wishflow import person_id
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hot_needs.json"
 
@@ -52,7 +53,9 @@ async def staff_member(sim: BotApiSimulator, bot: TongxinApp, name: str, *roles:
     await person.next_message()
     async with bot.bot_data.db.write() as conn:
         for role in roles:
-            await users.grant_role(conn, person.user_id, role, granted_by=None, now=bot.bot_data.clock.now())
+            await users.grant_role(
+                conn, await person_id(conn, person), role, granted_by=None, now=bot.bot_data.clock.now()
+            )
     return person
 
 
@@ -100,9 +103,11 @@ async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
 
     async with story_db.read() as conn:
         drafts = (
-            await conn.execute(select(wishes_table).where(wishes_table.c.resident_id == coordinator.user_id))
+            await conn.execute(
+                select(wishes_table).where(wishes_table.c.resident_id == await person_id(conn, coordinator))
+            )
         ).all()
-        leads = (await conn.execute(select(tips).where(tips.c.reporter_id == editor.user_id))).all()
+        leads = (await conn.execute(select(tips).where(tips.c.reporter_id == await person_id(conn, editor)))).all()
     assert len(drafts) == 1
     assert drafts[0].status == "pending_review"
     assert spike in drafts[0].description

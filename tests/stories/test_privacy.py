@@ -17,6 +17,7 @@ from simulator import BotApiSimulator
 from storage import users, volunteers, wishes
 from storage.db import Database
 from storage.tips import MediaItem
+from tests.stories.wishflow import person_id
 
 NAME = "王秀英"
 PHONE = "+86 138 0000 1234"
@@ -67,10 +68,10 @@ async def test_mydata_is_a_document_with_what_is_stored(bot: TongxinApp, sim: Bo
     await wang.next_message()
     await wang.send_command("/mydata")
     reply = await wang.next_message()
-    assert reply.document_name == f"tongxin-mydata-{wang.user_id}.json"
+    assert reply.document_name == f"tongxin-mydata-{await person_id(bot.bot_data.db, wang)}.json"
     assert reply.document_bytes is not None
     document = json.loads(reply.document_bytes.decode("utf-8"))
-    assert document["user_id"] == wang.user_id
+    assert document["user_id"] == await person_id(bot.bot_data.db, wang)
     assert document["data"]["users"][0]["first_name"] == NAME
     assert document["data"]["users"][0]["username"] == "wang_xy"
 
@@ -83,7 +84,7 @@ async def test_deleteme_asks_first_and_keep_changes_nothing(bot: TongxinApp, sim
     await wang.press("不删除")
     await wang.wait_for_text("什么都没有删除")
     async with bot.bot_data.db.read() as conn:
-        assert (await users.get_user(conn, wang.user_id)).first_name == NAME
+        assert (await users.get_user(conn, await person_id(conn, wang))).first_name == NAME
 
 
 async def test_after_deleteme_no_name_phone_or_location_anywhere(
@@ -93,7 +94,7 @@ async def test_after_deleteme_no_name_phone_or_location_anywhere(
     await wang.send_command("/start")
     await wang.next_message()
     async with story_db.write() as conn:
-        await users.set_phone(conn, wang.user_id, PHONE)
+        await users.set_phone(conn, await person_id(conn, wang), PHONE)
     needles = [NAME, PHONE, "wangxiuying"]
     assert await traces_of(story_db, needles, LOCATION), "the story should have left traces to erase"
 
@@ -105,7 +106,7 @@ async def test_after_deleteme_no_name_phone_or_location_anywhere(
 
     assert await traces_of(story_db, needles, LOCATION) == []
     async with story_db.read() as conn:
-        erased = await users.get_user(conn, wang.user_id)
+        erased = await users.get_user(conn, await person_id(conn, wang))
     assert erased.phone is None
 
 
@@ -120,10 +121,10 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
         await person.next_message()
     now = clock.now()
     async with story_db.write() as conn:
-        await users.set_phone(conn, wang.user_id, PHONE)
+        await users.set_phone(conn, await person_id(conn, wang), PHONE)
         await wishes.insert_wish(
             conn,
-            resident_id=wang.user_id,
+            resident_id=await person_id(conn, wang),
             category="elderly_disabled",
             description=f"我是{NAME}，腿脚不便，想请人帮忙取药",
             area="东城社区",
@@ -136,7 +137,7 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
         )
         await volunteers.save_volunteer(
             conn,
-            user_id=wang.user_id,
+            user_id=await person_id(conn, wang),
             name=NAME,
             phone=PHONE,
             skills=["elderly_disabled"],
@@ -146,7 +147,7 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
         )
         await tip_rules.create_tip(
             conn,
-            reporter_id=wang.user_id,
+            reporter_id=await person_id(conn, wang),
             by_reporter=True,
             category="livelihood",
             description=f"{NAME}拍到东城路积水",
@@ -155,14 +156,14 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
             now=now,
         )
     await bot.bot_data.notifier.notify(
-        li.user_id,
+        await person_id(story_db, li),
         Notice("privacy.erased_notice", {"phone": PHONE, "name": NAME}, location=LOCATION),
         dedupe_key="test:claim-details",
     )
     await li.wait_for(lambda: len(li.messages) >= 3)
     needles = [NAME, PHONE, "wangxiuying", "东城路 12 号", "AgACAgQAAxkBAAIBwish", "AgACAgQAAxkBAAIBtip"]
     before = await traces_of(story_db, needles, LOCATION)
-    for table in ("users", "wishes", "volunteers", "tips", "tip_media", "outbox"):
+    for table in ("users", "wishes", "volunteers", "tips", "media_refs", "outbox"):  # file ids live in media_refs
         assert any(hit.startswith(f"{table}.") for hit in before), f"the story left nothing in {table}"
 
     await wang.send_command("/deleteme")
@@ -173,6 +174,6 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
 
     assert await traces_of(story_db, needles, LOCATION) == []
     async with story_db.read() as conn:
-        kept = await wishes.wishes_of_resident(conn, wang.user_id)
+        kept = await wishes.wishes_of_resident(conn, await person_id(conn, wang))
     assert len(kept) == 1  # the wish still counts
     assert kept[0].category == "elderly_disabled"

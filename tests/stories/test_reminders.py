@@ -21,7 +21,14 @@ from simulator import BotApiSimulator, Person
 from storage import outbox, users
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_wish, wait_for_button
+from tests.stories.wishflow import (
+    approved_volunteers,
+    claim_from_tasks,
+    given_person,
+    open_wish,
+    person_id,
+    wait_for_button,
+)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -124,7 +131,11 @@ async def test_a_claim_is_reminded_before_and_after_its_time_then_released_and_o
     assert offer.inline_buttons == [["今天认领", "明天认领", "本周内认领"]]
     assert having(xiaoli, "急需帮忙") == []  # not offered back to whoever let it lapse
     async with db.read() as conn:
-        [row] = [r for r in await outbox.messages_for(conn, wang.user_id) if r["dedupe_key"].startswith("remind:offer")]
+        [row] = [
+            r
+            for r in await outbox.messages_for(conn, await person_id(conn, wang))
+            if r["dedupe_key"].startswith("remind:offer")
+        ]
     assert row["lane"] == "urgent"
 
     # 王师傅 takes it from the offer; the new claim gets reminders of its own.
@@ -132,13 +143,13 @@ async def test_a_claim_is_reminded_before_and_after_its_time_then_released_and_o
     await wang.wait_for_text("您认领了")
     await delivered(bot, sim)
     async with db.read() as conn:
-        assert (await store.get_wish(conn, wish.id)).claimed_by == wang.user_id
+        assert (await store.get_wish(conn, wish.id)).claimed_by == await person_id(conn, wang)
     await sweep_at(bot, sim, clock, shanghai(29, 20, 59))
     assert len(having(wang, "⏰ 提醒")) == 1
     assert len(having(xiaoli, "⏰ 提醒")) == 1
     # The resident withdraws the wish; a week of sweeps later nobody has heard anything more.
     async with db.write() as conn:
-        await lifecycle.cancel_wish(conn, wish.id, actor=Actor(alice.user_id), now=clock.now())
+        await lifecycle.cancel_wish(conn, wish.id, actor=Actor(await person_id(conn, alice)), now=clock.now())
     await delivered(bot, sim)
     before = [len(p.messages) for p in (admin, alice, xiaoli, wang)]
     for day in range(1, 8):
@@ -157,7 +168,7 @@ async def test_coordinators_hear_of_wishes_waiting_for_review_and_open_too_long(
         pending = await lifecycle.submit_wish(
             conn,
             lifecycle.WishDraft("free_clinic", "想请医生来量量血压", area="城关镇"),
-            resident_id=alice.user_id,
+            resident_id=await person_id(conn, alice),
             now=clock.now(),
             review=True,
             daily_limit=10,
@@ -197,20 +208,11 @@ async def test_a_done_wish_is_asked_about_once_then_confirmed_by_the_system(
     alice, bob, zhao = sim.person("王阿姨"), sim.person("Bob", language_code="en"), sim.person("赵大爷")
     await approved_volunteers(db, [bob])
     async with db.write() as conn:
-        await users.set_language(conn, bob.user_id, "en")
+        await users.set_language(conn, await person_id(conn, bob), "en")
     wish = await open_wish(db, alice)
     async with db.write() as conn:  # 赵大爷 joined the wish instead of writing the same one
-        await users.touch_user(
-            conn,
-            user_id=zhao.user_id,
-            first_name="赵大爷",
-            last_name=None,
-            username=None,
-            language="zh-CN",
-            now=clock.now(),
-        )
-        await join_wish(conn, wish.id, user_id=zhao.user_id, now=clock.now())
-    volunteer = Actor(bob.user_id, frozenset({Role.VOLUNTEER}))
+        await join_wish(conn, wish.id, user_id=await given_person(conn, zhao), now=clock.now())
+    volunteer = Actor(await person_id(db, bob), frozenset({Role.VOLUNTEER}))
     async with db.write() as conn:
         await lifecycle.claim_wish(
             conn, wish.id, actor=volunteer, now=clock.now(), due_at=clock.now() + dt.timedelta(days=1)
@@ -238,7 +240,7 @@ async def test_a_done_wish_is_asked_about_once_then_confirmed_by_the_system(
     async with db.read() as conn:
         confirmed = await store.get_wish(conn, wish.id)
         events = await store.events_of(conn, wish.id)
-        hours, tasks = await store.volunteer_hours(conn, bob.user_id)
+        hours, tasks = await store.volunteer_hours(conn, await person_id(conn, bob))
     assert confirmed.status == "confirmed"
     assert confirmed.confirmed_at == done.done_at + dt.timedelta(hours=144)
     assert (events[-1].from_status, events[-1].to_status, events[-1].actor_id) == ("done", "confirmed", None)
@@ -271,7 +273,11 @@ async def test_offers_after_an_auto_release_wait_for_the_morning_in_quiet_hours(
     )
     async with db.write() as conn:
         claimed = await lifecycle.claim_wish(
-            conn, wish.id, actor=Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER})), now=clock.now(), due_at=clock.now()
+            conn,
+            wish.id,
+            actor=Actor(await person_id(conn, xiaoli), frozenset({Role.VOLUNTEER})),
+            now=clock.now(),
+            due_at=clock.now(),
         )
         released = await lifecycle.release_wish(conn, wish.id, actor=SYSTEM, now=clock.now())
         lanes = {
@@ -282,7 +288,7 @@ async def test_offers_after_an_auto_release_wait_for_the_morning_in_quiet_hours(
             ]
             for hour in (23, 10)
         }
-    assert lanes == {23: [(wang.user_id, "normal")], 10: [(wang.user_id, "urgent")]}
+    assert lanes == {23: [(await person_id(db, wang), "normal")], 10: [(await person_id(db, wang), "urgent")]}
 
 
 async def test_an_auto_released_wish_is_held_for_the_volunteers_it_was_offered_to(
@@ -302,7 +308,11 @@ async def test_an_auto_released_wish_is_held_for_the_volunteers_it_was_offered_t
     [card] = [m for m in zhao.messages if "明天认领" in str(m.inline_buttons)]
     async with db.write() as conn:
         await lifecycle.claim_wish(
-            conn, wish.id, actor=Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER})), now=clock.now(), due_at=clock.now()
+            conn,
+            wish.id,
+            actor=Actor(await person_id(conn, xiaoli), frozenset({Role.VOLUNTEER})),
+            now=clock.now(),
+            due_at=clock.now(),
         )
     released_at = clock.now() + dt.timedelta(hours=48, minutes=1)
     await sweep_at(bot, sim, clock, released_at)
@@ -336,7 +346,7 @@ async def test_an_auto_released_wish_is_held_for_the_volunteers_it_was_offered_t
     await zhao.wait_for_text("您认领了 W-0001")
     async with db.read() as conn:
         claimed = await store.get_wish(conn, wish.id)
-    assert (claimed.status, claimed.claimed_by, claimed.held_until) == ("claimed", zhao.user_id, None)
+    assert (claimed.status, claimed.claimed_by, claimed.held_until) == ("claimed", await person_id(db, zhao), None)
     await delivered(bot, sim)
     # 王师傅's offer is now stale: his button says it was taken.
     await wang.press("今天认领")

@@ -22,9 +22,9 @@ from rules.tips import TipAction
 from rules.wishes import Actor
 from scheduler import digests, setup, sweep
 from simulator import BotApiSimulator, Person
-from storage import outbox, users
+from storage import outbox, people, users
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, open_wish
+from tests.stories.wishflow import approved_volunteers, open_wish, person_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -41,20 +41,26 @@ async def meet(person: Person) -> None:
 
 async def grant(bot: TongxinApp, person: Person, role: Role) -> None:
     async with bot.bot_data.db.write() as conn:
-        await users.grant_role(conn, person.user_id, role.value, granted_by=ADMIN_ID, now=bot.bot_data.clock.now())
+        await users.grant_role(
+            conn, await person_id(conn, person), role.value, granted_by=None, now=bot.bot_data.clock.now()
+        )
 
 
 async def rows_of(bot: TongxinApp, person: Person) -> list[dict[str, object]]:
     async with bot.bot_data.db.read() as conn:
-        return await outbox.messages_for(conn, person.user_id)
+        return await outbox.messages_for(conn, await person_id(conn, person))
 
 
 async def test_a_notice_reaches_the_person_in_their_language_once(bot: TongxinApp, sim: BotApiSimulator) -> None:
     bob = sim.person("Bob", language_code="en")
     await meet(bob)
     notice = Notice("digest.now_off")
-    await bot.bot_data.notifier.notify(bob.user_id, notice, lane="normal", dedupe_key="story:1")
-    await bot.bot_data.notifier.notify(bob.user_id, notice, lane="normal", dedupe_key="story:1")
+    await bot.bot_data.notifier.notify(
+        await person_id(bot.bot_data.db, bob), notice, lane="normal", dedupe_key="story:1"
+    )
+    await bot.bot_data.notifier.notify(
+        await person_id(bot.bot_data.db, bob), notice, lane="normal", dedupe_key="story:1"
+    )
     message = await bob.next_message()
     assert message.text.startswith("Your digest is off")
     await sim.settle()
@@ -71,9 +77,15 @@ async def test_quiet_hours_hold_normal_and_bulk_but_not_urgent(
     await meet(alice)
     clock.set(shanghai(26, 23, 0))
     notifier = bot.bot_data.notifier
-    await notifier.notify(alice.user_id, Notice("digest.now_on"), lane="bulk", dedupe_key="q:bulk")
-    await notifier.notify(alice.user_id, Notice("digest.now_off"), lane="normal", dedupe_key="q:normal")
-    await notifier.notify(alice.user_id, Notice("command.digest"), lane="urgent", dedupe_key="q:urgent")
+    await notifier.notify(
+        await person_id(bot.bot_data.db, alice), Notice("digest.now_on"), lane="bulk", dedupe_key="q:bulk"
+    )
+    await notifier.notify(
+        await person_id(bot.bot_data.db, alice), Notice("digest.now_off"), lane="normal", dedupe_key="q:normal"
+    )
+    await notifier.notify(
+        await person_id(bot.bot_data.db, alice), Notice("command.digest"), lane="urgent", dedupe_key="q:urgent"
+    )
     assert (await alice.next_message()).text == "关闭或开启摘要"
     await sweep.run_once(bot)
     await sim.settle()
@@ -98,12 +110,16 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_gets_no_more_bulk(
     await meet(carol)
     sim.block(carol.user_id)
     notifier = bot.bot_data.notifier
-    await notifier.notify(carol.user_id, Notice("digest.now_on"), lane="bulk", dedupe_key="b:1")
+    await notifier.notify(
+        await person_id(bot.bot_data.db, carol), Notice("digest.now_on"), lane="bulk", dedupe_key="b:1"
+    )
     await sim.wait_until(lambda: any(r.error_code == 403 for r in sim.records), what="the 403")
     await sim.settle()
     async with bot.bot_data.db.read() as conn:
-        assert (await users.get_user(conn, carol.user_id)).unreachable
-    await notifier.notify(carol.user_id, Notice("digest.now_on"), lane="bulk", dedupe_key="b:2")
+        assert (await users.get_user(conn, await person_id(conn, carol))).unreachable
+    await notifier.notify(
+        await person_id(bot.bot_data.db, carol), Notice("digest.now_on"), lane="bulk", dedupe_key="b:2"
+    )
     await sim.settle()
     statuses = [(row["dedupe_key"], row["status"]) for row in await rows_of(bot, carol)]
     assert statuses == [("b:1", "failed"), ("b:2", "dropped")]
@@ -111,16 +127,21 @@ async def test_a_person_who_blocked_the_bot_is_marked_and_gets_no_more_bulk(
 
 
 async def test_a_refused_message_is_recorded_and_not_retried(bot: TongxinApp, sim: BotApiSimulator) -> None:
-    stranger_id = 4_242_424  # never wrote to the bot: Telegram answers "chat not found"
+    stranger_chat = 4_242_424  # a Telegram account that never opened the chat: Telegram answers "chat not found"
+    async with bot.bot_data.db.write() as conn:
+        stranger = await people.person_for_identity(
+            conn, people.TELEGRAM, stranger_chat, first_name="陌生人", language="zh-CN", now=bot.bot_data.clock.now()
+        )
+    stranger_id = stranger.id
     await bot.bot_data.notifier.notify(stranger_id, Notice("digest.now_on"), lane="urgent", dedupe_key="r:1")
-    await sim.wait_until(lambda: any(r.chat_id == stranger_id for r in sim.records), what="the attempt")
+    await sim.wait_until(lambda: any(r.chat_id == stranger_chat for r in sim.records), what="the attempt")
     await sweep.run_once(bot)
     await sim.settle()
     async with bot.bot_data.db.read() as conn:
         [row] = await outbox.messages_for(conn, stranger_id)
     assert row["status"] == "failed"
     assert str(row["last_error"]).startswith("400")
-    refused = [r for r in sim.records if r.chat_id == stranger_id]
+    refused = [r for r in sim.records if r.chat_id == stranger_chat]
     assert len(refused) == 1
     # The one refusal this story provokes on purpose is not a bug of the bot.
     sim.records.remove(refused[0])
@@ -136,8 +157,8 @@ async def test_the_sweep_job_runs_every_minute_under_a_fixed_name(bot: TongxinAp
 
 
 async def weekly_hello(conn: AsyncConnection, reader_id: int, period: Occurrence) -> Notice | None:
-    """Test content: everyone but user 1_000_999 has something to hear about."""
-    if reader_id == 1_000_999:
+    """Test content: everyone but Telegram user 1_000_999 has something to hear about."""
+    if await people.telegram_id_of(conn, reader_id) == 1_000_999:
         return None
     return Notice(
         "digest.volunteer",
@@ -177,7 +198,7 @@ async def test_the_weekly_digest_fires_once_on_monday_morning(
     assert len(quiet.messages) == 1  # only the welcome: nothing to say, nothing sent
     async with services.db.read() as conn:
         keys = await outbox.used_keys(conn, "digest:volunteer:2026-11-30:")
-    assert f"digest:volunteer:2026-11-30:{vera.user_id}" in keys
+    assert f"digest:volunteer:2026-11-30:{await person_id(services.db, vera)}" in keys
 
     clock.set(shanghai(30 + 7 - 30, 9, 0).replace(month=12))  # the next Monday, 7 December
     assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 2
@@ -211,7 +232,7 @@ async def test_coordinators_get_the_daily_digest_at_half_past_eight_once(
         await wishes.submit_wish(
             conn,
             wishes.WishDraft("free_clinic", "请帮我量血压，谢谢志愿者", area="城关镇"),
-            resident_id=resident.user_id,
+            resident_id=await person_id(conn, resident),
             now=clock.now(),
             review=True,
             daily_limit=5,
@@ -250,11 +271,12 @@ async def test_a_digest_held_by_the_quiet_hours_says_what_is_true_when_it_is_sen
     for person in (admin, resident):
         await meet(person)
     async with db.write() as conn:
+        resident_id = await person_id(conn, resident)
         made = [
             await wishes.submit_wish(
                 conn,
                 wishes.WishDraft("free_clinic", text, area="城关镇"),
-                resident_id=resident.user_id,
+                resident_id=resident_id,
                 now=clock.now(),
                 review=True,
                 daily_limit=5,
@@ -274,7 +296,8 @@ async def test_a_digest_held_by_the_quiet_hours_says_what_is_true_when_it_is_sen
     # 07:30 the admin approves one of them; at 08:00 the digest says what is true then.
     clock.set(shanghai(27, 7, 30))
     async with db.write() as conn:
-        await wishes.approve_wish(conn, made[0].id, actor=Actor(ADMIN_ID, frozenset({Role.ADMIN})), now=clock.now())
+        admin_actor = Actor(await person_id(conn, admin), frozenset({Role.ADMIN}))
+        await wishes.approve_wish(conn, made[0].id, actor=admin_actor, now=clock.now())
     clock.set(shanghai(27, 8, 0))
     await sweep.run_once(bot)
     await admin.wait_for(lambda: having(admin, "每日摘要"), what="the daily digest")
@@ -294,7 +317,7 @@ async def test_reminders_held_by_the_quiet_hours_are_dropped_when_the_wish_moved
     alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
     await approved_volunteers(db, [xiaoli])
     wish = await open_wish(db, alice)
-    volunteer = Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER}))
+    volunteer = Actor(await person_id(db, xiaoli), frozenset({Role.VOLUNTEER}))
     async with db.write() as conn:
         await wishes.claim_wish(conn, wish.id, actor=volunteer, now=clock.now(), due_at=shanghai(27, 1, 0))
 
@@ -340,7 +363,7 @@ async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_aler
         made = [
             await tip_rules.create_tip(
                 conn,
-                reporter_id=reporter.user_id,
+                reporter_id=await person_id(conn, reporter),
                 by_reporter=True,
                 category="livelihood",
                 description=text,
@@ -354,7 +377,7 @@ async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_aler
         for text in ("路灯坏了好几天", "菜市场门口垃圾没人清理", "公交站台的顶棚漏雨"):
             await tip_rules.create_tip(
                 conn,
-                reporter_id=reporter.user_id,
+                reporter_id=await person_id(conn, reporter),
                 by_reporter=True,
                 category="livelihood",
                 description=text,
@@ -364,13 +387,18 @@ async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_aler
             )
         for tip in made[:2]:
             await tip_rules.transition(
-                conn, tip.id, TipAction.ACCEPT, actor_id=editor.user_id, actor_roles=[Role.EDITOR], now=clock.now()
+                conn,
+                tip.id,
+                TipAction.ACCEPT,
+                actor_id=await person_id(conn, editor),
+                actor_roles=[Role.EDITOR],
+                now=clock.now(),
             )
         await tip_rules.transition(
             conn,
             made[1].id,
             TipAction.PUBLISH,
-            actor_id=editor.user_id,
+            actor_id=await person_id(conn, editor),
             actor_roles=[Role.EDITOR],
             now=clock.now(),
             link="https://news.example.cn/1",
@@ -408,7 +436,10 @@ async def test_volunteers_weekly_digest_lists_open_tasks_matching_them_and_their
     await open_wish(db, alice, description="陪老人去医院复查")
     await open_wish(db, alice, description="帮忙修一下老人家的水龙头")
     await open_wish(db, alice, description="义诊需要帮忙排队", category="free_clinic")
-    volunteer, resident = Actor(xiaoli.user_id, frozenset({Role.VOLUNTEER})), Actor(alice.user_id)
+    volunteer, resident = (
+        Actor(await person_id(db, xiaoli), frozenset({Role.VOLUNTEER})),
+        Actor(await person_id(db, alice)),
+    )
     async with db.write() as conn:
         await wishes.claim_wish(conn, served.id, actor=volunteer, now=clock.now(), due_at=clock.now())
         await wishes.finish_wish(conn, served.id, actor=volunteer, now=clock.now(), hours=2.5)

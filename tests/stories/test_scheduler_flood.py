@@ -9,6 +9,7 @@ from actions.messages import Notice
 from bot.app import TongxinApp
 from simulator import BotApiSimulator, FloodLimits
 from storage import outbox
+from tests.stories.wishflow import person_id
 
 
 @pytest.fixture
@@ -35,10 +36,9 @@ async def test_a_429_storm_loses_nothing_and_sends_nothing_twice(bot: TongxinApp
         await person.next_message(timeout=20)
     notifier = bot.bot_data.notifier
     for person in people:
+        recipient = await person_id(bot.bot_data.db, person)
         for lane in ("bulk", "normal", "urgent"):
-            await notifier.notify(
-                person.user_id, Notice("digest.now_on"), lane=lane, dedupe_key=f"storm:{lane}:{person.user_id}"
-            )  # type: ignore[arg-type]
+            await notifier.notify(recipient, Notice("digest.now_on"), lane=lane, dedupe_key=f"storm:{lane}:{recipient}")  # type: ignore[arg-type]
     # Someone keeps chatting through the storm.
     chatter = people[0]
     await chatter.send_command("/help")

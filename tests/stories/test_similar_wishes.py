@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from bot.app import TongxinApp
 from rules.similar import join_wish
 from simulator import BotApiSimulator
-from storage import followers, users
+from storage import followers
 from storage.db import Database
 from storage.schema import wish_followers, wishes
 from tests.conftest import START_TIME
@@ -16,7 +16,9 @@ from tests.stories.wishflow import (
     ADDRESS,
     approved_volunteers,
     claim_from_tasks,
+    given_person,
     open_wish,
+    person_id,
     wait_for_button,
     write_wish,
 )
@@ -44,7 +46,7 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     assert "等待志愿者认领" in joined.text
     assert await wish_count(story_db) == 1
     async with story_db.read() as conn:
-        assert await followers.followers_of(conn, wish.id) == [bob.user_id]
+        assert await followers.followers_of(conn, wish.id) == [await person_id(conn, bob)]
     await bob.send_command("/wish")  # the conversation ended: a new one starts afresh
     await bob.wait_for_text("请选择")
     await bob.send_command("/cancel")
@@ -108,16 +110,7 @@ async def test_a_follower_sees_the_joined_wish_in_mywishes_and_hears_it_was_canc
     alice, bob = sim.person("王阿姨"), sim.person("赵大爷")
     wish = await open_wish(story_db, alice)
     async with story_db.write() as conn:  # 赵大爷 joined 王阿姨's wish earlier (as in the story above)
-        await users.touch_user(
-            conn,
-            user_id=bob.user_id,
-            first_name="赵大爷",
-            last_name=None,
-            username=None,
-            language="zh-CN",
-            now=START_TIME,
-        )
-        await join_wish(conn, wish.id, user_id=bob.user_id, now=START_TIME)
+        await join_wish(conn, wish.id, user_id=await given_person(conn, bob), now=START_TIME)
 
     await bob.send_command("/mywishes")
     joined = await bob.wait_for_text("您加入的 1 个心愿")

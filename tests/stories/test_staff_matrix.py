@@ -13,6 +13,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import users
 from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import person_id
 
 ROLES = ("resident", "volunteer", "reporter", "monitor", "editor", "coordinator", "admin")
 STAFF = {"monitor", "editor", "coordinator", "admin"}
@@ -43,7 +44,9 @@ async def person_with(sim: BotApiSimulator, bot: TongxinApp, role: str) -> Perso
     await person.next_message()
     if role not in ("resident", "admin"):
         async with bot.bot_data.db.write() as conn:
-            await users.grant_role(conn, person.user_id, role, granted_by=ADMIN_ID, now=bot.bot_data.clock.now())
+            await users.grant_role(
+                conn, await person_id(conn, person), role, granted_by=None, now=bot.bot_data.clock.now()
+            )
     return person
 
 

@@ -10,6 +10,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import users
 from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import person_id
 
 
 async def meet(person: Person) -> None:
@@ -47,16 +48,16 @@ async def test_admin_grants_a_coordinator_who_gets_the_staff_menu(bot: TongxinAp
     await meet(admin)
     await meet(li)
 
-    await admin.send_command("/grant", "coordinator", str(li.user_id))
+    await admin.send_command("/grant", "coordinator", str(await person_id(bot.bot_data.db, li)))
     assert "已授予 李协调「协调员」" in (await admin.next_message()).text
     assert "协调员" in (await li.next_message()).text
     await sim.settle()
     assert "whistle" in menu_of(sim, li)
     assert "grant" not in menu_of(sim, li)
     async with bot.bot_data.db.read() as conn:
-        assert "coordinator" in (await users.get_user(conn, li.user_id)).roles
+        assert "coordinator" in (await users.get_user(conn, await person_id(conn, li))).roles
 
-    await admin.send_command("/revoke", "coordinator", str(li.user_id))
+    await admin.send_command("/revoke", "coordinator", str(await person_id(bot.bot_data.db, li)))
     assert "已收回" in (await admin.next_message()).text
     await sim.settle()
     assert "whistle" not in menu_of(sim, li)
@@ -71,7 +72,7 @@ async def test_admin_grants_by_replying_to_a_forwarded_message(bot: TongxinApp, 
     await reply_to_forward(admin, "/grant editor", zhou)
     assert "周编辑「编辑」" in (await admin.next_message()).text
     async with bot.bot_data.db.read() as conn:
-        assert "editor" in (await users.get_user(conn, zhou.user_id)).roles
+        assert "editor" in (await users.get_user(conn, await person_id(conn, zhou))).roles
 
 
 async def test_grant_mistakes_get_clear_answers(bot: TongxinApp, sim: BotApiSimulator) -> None:
@@ -92,10 +93,10 @@ async def test_grant_mistakes_get_clear_answers(bot: TongxinApp, sim: BotApiSimu
 async def test_only_admins_grant(bot: TongxinApp, sim: BotApiSimulator) -> None:
     wang = sim.person("王阿姨")
     await meet(wang)
-    await wang.send_command("/grant", "coordinator", str(wang.user_id))
+    await wang.send_command("/grant", "coordinator", str(await person_id(bot.bot_data.db, wang)))
     assert "没有权限" in (await wang.next_message()).text
     async with bot.bot_data.db.read() as conn:
-        assert (await users.get_user(conn, wang.user_id)).roles == frozenset()
+        assert (await users.get_user(conn, await person_id(conn, wang))).roles == frozenset()
 
 
 async def test_staff_list_block_unblock_and_audit(bot: TongxinApp, sim: BotApiSimulator) -> None:
@@ -104,7 +105,7 @@ async def test_staff_list_block_unblock_and_audit(bot: TongxinApp, sim: BotApiSi
     troll = sim.person("捣乱者")
     for person in (admin, li, troll):
         await meet(person)
-    await admin.send_command("/grant", "coordinator", str(li.user_id))
+    await admin.send_command("/grant", "coordinator", str(await person_id(bot.bot_data.db, li)))
     await admin.next_message()
 
     await li.next_message()  # told of the new role
@@ -112,19 +113,19 @@ async def test_staff_list_block_unblock_and_audit(bot: TongxinApp, sim: BotApiSi
     listing = (await li.next_message()).text
     assert "李协调" in listing
     assert "协调员" in listing
-    assert str(ADMIN_ID) in listing
+    assert f"管理员 · ID {await person_id(bot.bot_data.db, admin)}" in listing
 
-    await li.send_command("/block", str(troll.user_id))
+    await li.send_command("/block", str(await person_id(bot.bot_data.db, troll)))
     assert "已限制 捣乱者" in (await li.next_message()).text
     await troll.send_command("/help")
     assert "限制" in (await troll.next_message()).text
 
-    await li.send_command("/block", str(ADMIN_ID))
+    await li.send_command("/block", str(await person_id(bot.bot_data.db, admin)))
     assert "不能限制管理员" in (await li.next_message()).text
-    await li.send_command("/block", str(li.user_id))
+    await li.send_command("/block", str(await person_id(bot.bot_data.db, li)))
     assert "不能限制您自己" in (await li.next_message()).text
 
-    await li.send_command("/unblock", str(troll.user_id))
+    await li.send_command("/unblock", str(await person_id(bot.bot_data.db, troll)))
     assert "已解除" in (await li.next_message()).text
     await troll.send_command("/help")
     assert "/start" in (await troll.next_message()).text

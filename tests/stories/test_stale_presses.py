@@ -8,7 +8,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import applications, users
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import wait_for_button
+from tests.stories.wishflow import person_id, wait_for_button
 
 STALE = "这个按钮已经失效了"
 
@@ -51,7 +51,7 @@ async def test_forged_language_and_erase_presses_are_answered_and_change_nothing
     sim.callback_query(wang, message, "privacy:erase:yes:12345")
     await answered(wang, STALE)
     async with bot.bot_data.db.read() as conn:
-        person = await users.get_user(conn, wang.user_id)
+        person = await users.get_user(conn, await person_id(conn, wang))
     assert person.language == "zh-CN"
     assert person.first_name == "王阿姨"
 
@@ -81,7 +81,7 @@ async def test_application_buttons_pressed_by_a_resident_twice_or_forged(bot: To
     xiaoli = sim.person("小李")
     await register(xiaoli)
     async with bot.bot_data.db.read() as conn:
-        application = await applications.find_application(conn, xiaoli.user_id, "volunteer")
+        application = await applications.find_application(conn, await person_id(conn, xiaoli), "volunteer")
     assert application is not None
 
     # A resident forging the coordinator's button is refused.

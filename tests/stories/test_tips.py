@@ -12,6 +12,7 @@ from simulator.people import Person
 from storage import tips, users
 from storage.schema import tip_events
 from tests.conftest import ADMIN_ID, START_TIME
+from tests.stories.wishflow import person_id
 
 
 async def make_role(bot: TongxinApp, person: Person, role: str) -> None:
@@ -19,7 +20,7 @@ async def make_role(bot: TongxinApp, person: Person, role: str) -> None:
     await person.send_command("/start")
     await person.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.grant_role(conn, person.user_id, role, granted_by=ADMIN_ID, now=START_TIME)
+        await users.grant_role(conn, await person_id(conn, person), role, granted_by=None, now=START_TIME)
 
 
 async def all_tips(bot: TongxinApp) -> list[tips.Tip]:
@@ -212,7 +213,7 @@ async def test_editor_asks_for_more_then_publishes(bot: TongxinApp, sim: BotApiS
         ("more_info_requested", "new"),
         ("new", "published"),
     ]
-    assert history[1].actor_id == editor.user_id
+    assert history[1].actor_id == await person_id(bot.bot_data.db, editor)
     assert history[1].note == "请拍一张义诊现场的全景照片"
 
     await li.send_command("/mytips")
@@ -328,7 +329,7 @@ async def test_reporter_applies_and_an_editor_approves_in_review(bot: TongxinApp
     await zhou.wait_for_text("已批准 李记者")
     await li.wait_for_text("申请已获批准")
     async with bot.bot_data.db.read() as conn:
-        assert "reporter" in (await users.get_user(conn, li.user_id)).roles
+        assert "reporter" in (await users.get_user(conn, await person_id(conn, li))).roles
 
 
 async def test_editor_invite_link_makes_a_reporter_at_once(bot: TongxinApp, sim: BotApiSimulator) -> None:
@@ -343,7 +344,7 @@ async def test_editor_invite_link_makes_a_reporter_at_once(bot: TongxinApp, sim:
     await li.send_command("/start", "rinv_nosuchcode")
     await li.wait_for_text("链接无效")
     async with bot.bot_data.db.read() as conn:
-        assert "reporter" in (await users.get_user(conn, li.user_id)).roles
+        assert "reporter" in (await users.get_user(conn, await person_id(conn, li))).roles
     # Their tips are marked and counted.
     await li.send_command("/tip")
     await li.wait_for_text("请发送现场照片")
@@ -361,6 +362,7 @@ async def test_confirmed_wish_photo_becomes_a_lead_after_the_volunteer_agrees(
     import dataclasses
 
     from actions.leads import offer_story_lead
+    from storage.media import add_telegram_media
     from storage.wishes import Wish
 
     chen = sim.person("陈志愿者")
@@ -374,12 +376,15 @@ async def test_confirmed_wish_photo_becomes_a_lead_after_the_volunteer_agrees(
     data = bot.bot_data
     # What the wishes loop calls once a resident confirms wish W-0042 that has a proof photo.
     now = data.clock.now()
+    async with data.db.write() as conn:
+        proof_media_id = await add_telegram_media(conn, "photo", proof.file_id, now=now)
     fields = {f.name: None for f in dataclasses.fields(Wish)}
     confirmed: dict[str, object] = {
         **fields,
-        **{"id": 42, "ref_no": 42, "resident_id": mallory.user_id, "category": "other", "status": "confirmed"},
-        **{"description": "为独居老人更换了门锁", "created_at": now, "updated_at": now},
-        **{"claimed_by": chen.user_id, "proof_file_id": proof.file_id},
+        **{"id": 42, "ref_no": 42, "resident_id": await person_id(data.db, mallory), "category": "other"},
+        **{"status": "confirmed", "description": "为独居老人更换了门锁", "created_at": now, "updated_at": now},
+        **{"claimed_by": await person_id(data.db, chen), "proof_file_id": proof.file_id},
+        **{"proof_media_id": proof_media_id},
     }
     wish = Wish(**confirmed)  # type: ignore[arg-type]
     for _ in range(2):  # confirming twice asks once

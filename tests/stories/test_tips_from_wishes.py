@@ -6,8 +6,8 @@ from __future__ import annotations
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
 from storage import tips, users
-from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import DESCRIPTION, approved_volunteers, claim_from_tasks, open_wish
+from tests.conftest import START_TIME
+from tests.stories.wishflow import DESCRIPTION, approved_volunteers, claim_from_tasks, open_wish, person_id
 
 
 async def test_confirmed_wish_becomes_a_story_lead_with_the_volunteers_consent(
@@ -22,7 +22,7 @@ async def test_confirmed_wish_becomes_a_story_lead_with_the_volunteers_consent(
     await zhou.send_command("/start")
     await zhou.next_message()
     async with db.write() as conn:
-        await users.grant_role(conn, zhou.user_id, "editor", granted_by=ADMIN_ID, now=START_TIME)
+        await users.grant_role(conn, await person_id(conn, zhou), "editor", granted_by=None, now=START_TIME)
 
     # The volunteer claims, does it and sends a proof photo.
     await claim_from_tasks(xiaoli)
@@ -59,5 +59,5 @@ async def test_confirmed_wish_becomes_a_story_lead_with_the_volunteers_consent(
     async with db.read() as conn:
         [lead] = await tips.review_queue(conn)
     assert lead.source_wish_ref == 1
-    assert lead.reporter_id == xiaoli.user_id
+    assert lead.reporter_id == await person_id(db, xiaoli)
     assert len(lead.media) == 1

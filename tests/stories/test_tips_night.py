@@ -15,6 +15,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import outbox, users
 from tests.stories.test_tips import finish_tip, make_role
+from tests.stories.wishflow import person_id
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -25,7 +26,7 @@ def shanghai(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 async def rows_with_key(bot: TongxinApp, person: Person, key: str) -> list[dict[str, object]]:
     async with bot.bot_data.db.read() as conn:
-        rows = await outbox.messages_for(conn, person.user_id)
+        rows = await outbox.messages_for(conn, await person_id(conn, person))
     return [row for row in rows if isinstance(row["payload"], dict) and row["payload"].get("key") == key]
 
 
@@ -97,7 +98,7 @@ async def test_an_editor_who_lost_the_role_overnight_hears_nothing_of_the_desk(
     await sim.settle()
     # Before the morning, 吴 leaves the newsroom.
     async with bot.bot_data.db.write() as conn:
-        assert await users.revoke_role(conn, wu.user_id, "editor")
+        assert await users.revoke_role(conn, await person_id(conn, wu), "editor")
 
     await morning(bot, sim, clock)
     await zhou.wait_for_text("新线索 T-0001")

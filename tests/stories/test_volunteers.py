@@ -16,7 +16,9 @@ from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.wishflow import (
     approved_volunteers,
     claim_from_tasks,
+    given_person,
     open_wish,
+    person_id,
     wait_for_button,
     write_wish,
 )
@@ -57,8 +59,8 @@ async def test_a_volunteer_registers_and_a_coordinator_approves(bot: TongxinApp,
     await admin.press("✅ 通过")
     await xiaoli.wait_for_text("申请已通过")
     async with bot.bot_data.db.read() as conn:
-        person = await users.get_user(conn, xiaoli.user_id)
-        profile = await profiles.get_volunteer(conn, xiaoli.user_id)
+        person = await users.get_user(conn, await person_id(conn, xiaoli))
+        profile = await profiles.get_volunteer(conn, await person_id(conn, xiaoli))
     assert "volunteer" in person.roles
     assert profile.skills == frozenset({"free_clinic", "environment"})
     assert profile.area == "西城社区"
@@ -98,7 +100,7 @@ async def test_a_rejected_application_hears_the_reason(bot: TongxinApp, sim: Bot
     notice = await xiaoli.wait_for_text("申请未通过")
     assert "请先参加一次志愿者培训" in notice.text
     async with bot.bot_data.db.read() as conn:
-        application = await applications.find_application(conn, xiaoli.user_id, "volunteer")
+        application = await applications.find_application(conn, await person_id(conn, xiaoli), "volunteer")
     assert application is not None
     assert application.status == "rejected"
 
@@ -184,7 +186,7 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
         stored = await store.get_wish(conn, wish.id)
     assert (stored.status, stored.claimed_by, stored.resident_note, stored.hours) == (
         "claimed",
-        xiaoli.user_id,
+        await person_id(db, xiaoli),
         "卫生还没打扫",
         None,
     )
@@ -231,7 +233,7 @@ async def test_a_volunteer_in_english_and_the_scheduler_functions(bot: TongxinAp
     alice, bob = sim.person("王阿姨"), sim.person("Bob", language_code="en")
     await approved_volunteers(db, [bob])
     async with db.write() as conn:
-        await users.set_language(conn, bob.user_id, "en")
+        await users.set_language(conn, await person_id(conn, bob), "en")
     wish = await open_wish(db, alice)
     await bob.send_command("/tasks")
     await bob.wait_for_text("Tasks matching your skills")
@@ -268,16 +270,8 @@ async def test_a_malformed_or_forged_task_button_is_answered(bot: TongxinApp, si
     sim.callback_query(xiaoli, any_message, f"whistle:{wish.id}")
     await xiaoli.wait_for(lambda: any("没有权限" in a for a in xiaoli.callback_answers))
     async with db.write() as conn:
-        await users.touch_user(
-            conn,
-            user_id=zhou.user_id,
-            first_name="周协调",
-            last_name=None,
-            username=None,
-            language="zh-CN",
-            now=START_TIME,
-        )
-        await users.grant_role(conn, zhou.user_id, "coordinator", granted_by=ADMIN_ID, now=START_TIME)
+        zhou_id = await given_person(conn, zhou)
+        await users.grant_role(conn, zhou_id, "coordinator", granted_by=None, now=START_TIME)
     await zhou.send_command("/start")
     greeting = await zhou.next_message()
     sim.callback_query(zhou, greeting, "whistle:abc")

@@ -20,7 +20,7 @@ from storage import wishes as store
 from storage.db import Database
 from storage.schema import audit_log, outbox, whistles
 from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import ADDRESS, approved_volunteers, open_wish, wait_for_button
+from tests.stories.wishflow import ADDRESS, approved_volunteers, given_person, open_wish, person_id, wait_for_button
 
 WISH_PLACE = (31.2300, 121.4700)
 ONE_KM_NORTH = (31.2400, 121.4700)
@@ -33,7 +33,7 @@ async def coordinator_named(bot: TongxinApp, sim: BotApiSimulator, name: str) ->
     await person.send_command("/start")
     await person.next_message()
     async with bot.bot_data.db.write() as conn:
-        await users.grant_role(conn, person.user_id, "coordinator", granted_by=ADMIN_ID, now=START_TIME)
+        await users.grant_role(conn, await person_id(conn, person), "coordinator", granted_by=None, now=START_TIME)
     return person
 
 
@@ -60,18 +60,9 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
     await approved_volunteers(story_db, [far_away], area="北山社区", location=FAR_AWAY)
     await approved_volunteers(story_db, [other_skill], skills=("free_clinic",), area="东城社区")
     async with story_db.write() as conn:
-        await users.touch_user(
-            conn,
-            user_id=not_approved.user_id,
-            first_name="小新",
-            last_name=None,
-            username=None,
-            language="zh-CN",
-            now=START_TIME,
-        )
         await register_volunteer(
             conn,
-            user_id=not_approved.user_id,
+            user_id=await given_person(conn, not_approved),
             name="小新",
             phone=None,
             skills=["elderly_disabled"],
@@ -80,7 +71,7 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
             invite_code=None,
             now=START_TIME,
         )
-        await users.set_blocked(conn, blocked.user_id, True)
+        await users.set_blocked(conn, await person_id(conn, blocked), True)
     zhou = await coordinator_named(bot, sim, "周协调")
 
     await zhou.send_command("/whistle", "W-0001")
@@ -94,7 +85,10 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
     assert alice.phone not in called.text
     await same_area.wait_for_text("中心吹哨")
     await sim.settle()
-    assert await whistle_recipients(story_db) == {same_area.user_id, close_by.user_id}
+    assert await whistle_recipients(story_db) == {
+        await person_id(story_db, same_area),
+        await person_id(story_db, close_by),
+    }
     for person in (far_away, other_skill, not_approved, blocked, alice):
         assert not any("中心吹哨" in (m.text or "") for m in sim.sent_to(person.user_id)), person.first_name
 
@@ -123,10 +117,17 @@ async def test_a_whistle_reaches_exactly_the_matching_volunteers_and_one_claims_
         claimed = await store.get_wish(conn, wish.id)
         whistle = (await conn.execute(select(whistles))).one()
         audited = (await conn.execute(select(audit_log.c.action, audit_log.c.actor_id))).all()
-    assert (claimed.status, claimed.claimed_by) == ("claimed", close_by.user_id)
-    assert (whistle.wish_id, whistle.coordinator_id, whistle.sent_count) == (wish.id, zhou.user_id, 2)
-    assert (whistle.claimed_by, whistle.claimed_at) == (close_by.user_id, START_TIME + dt.timedelta(minutes=12))
-    assert ("wish.whistle", zhou.user_id) in audited
+    assert (claimed.status, claimed.claimed_by) == ("claimed", await person_id(story_db, close_by))
+    assert (whistle.wish_id, whistle.coordinator_id, whistle.sent_count) == (
+        wish.id,
+        await person_id(story_db, zhou),
+        2,
+    )
+    assert (whistle.claimed_by, whistle.claimed_at) == (
+        await person_id(story_db, close_by),
+        START_TIME + dt.timedelta(minutes=12),
+    )
+    assert ("wish.whistle", await person_id(story_db, zhou)) in audited
 
 
 async def test_the_whistle_button_of_the_unclaimed_notice_calls_once(
@@ -141,7 +142,7 @@ async def test_the_whistle_button_of_the_unclaimed_notice_calls_once(
     await admin.next_message()
     # What the scheduler sends coordinators about a wish nobody took.
     await bot.bot_data.notifier.notify(
-        ADMIN_ID,
+        await person_id(story_db, admin),
         Notice(
             "remind.unclaimed",
             {"ref": "W-0001", "category_key": "category.elderly_disabled", "area": "东城社区", "hours": 24},
@@ -183,7 +184,9 @@ async def test_a_whistle_that_cannot_be_blown_is_explained(
     xiaoli = sim.person("小李")
     await approved_volunteers(story_db, [xiaoli], skills=("free_clinic",))
     async with story_db.write() as conn:
-        await store.move_wish(conn, clinic.id, "open", "cancelled", actor_id=alice.user_id, now=START_TIME)
+        await store.move_wish(
+            conn, clinic.id, "open", "cancelled", actor_id=await person_id(conn, alice), now=START_TIME
+        )
     await zhou.send_command("/whistle", f"W-{clinic.ref_no:04d}")
     await zhou.wait_for_text("现在的状态是：已取消")
     async with story_db.read() as conn:

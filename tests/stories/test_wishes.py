@@ -23,6 +23,7 @@ from tests.stories.wishflow import (
     everything_sent_to,
     mint_volunteer_invite,
     open_wish,
+    person_id,
     register_by_invite,
     wait_for_button,
     write_wish,
@@ -89,7 +90,7 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
     await alice.wait_for_text("志愿者 小李 认领了您的心愿 W-0001")
     async with bot.bot_data.db.read() as conn:
         wish = await store.get_wish(conn, wish.id)
-    assert (wish.status, wish.claimed_by) == ("claimed", xiaoli.user_id)
+    assert (wish.status, wish.claimed_by) == ("claimed", await person_id(bot.bot_data.db, xiaoli))
     assert wish.due_at is not None
     assert wish.due_at > wish.claimed_at
 
@@ -164,7 +165,7 @@ async def test_twenty_volunteers_press_claim_at_once_and_one_wins(bot: TongxinAp
         events = await store.events_of(conn, wish.id)
     winners = [v for v in crowd if any("您认领了 W-0001" in m.text for m in v.messages)]
     assert len(winners) == 1
-    assert stored.claimed_by == winners[0].user_id
+    assert stored.claimed_by == await person_id(db, winners[0])
     assert [e.to_status for e in events] == ["open", "claimed"]
     for loser in crowd:
         if loser is winners[0]:
@@ -195,7 +196,7 @@ async def test_a_forged_done_button_is_refused(bot: TongxinApp, sim: BotApiSimul
     assert any("状态" in a for a in mallory.callback_answers)  # confirm: it is not done, so refused as stale
     async with db.read() as conn:
         stored = await store.get_wish(conn, wish.id)
-    assert (stored.status, stored.claimed_by) == ("claimed", xiaoli.user_id)
+    assert (stored.status, stored.claimed_by) == ("claimed", await person_id(db, xiaoli))
     assert "幸福路" not in everything_sent_to(sim, mallory)
 
 
@@ -243,7 +244,8 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
         await coordinator.send_command("/start")
         await coordinator.wait_for_text("您好")
     async with db.write() as conn:
-        await users.grant_role(conn, zhou.user_id, Role.COORDINATOR, granted_by=ADMIN_ID, now=clock.now())
+        admin_id, zhou_id = await person_id(conn, admin), await person_id(conn, zhou)
+        await users.grant_role(conn, zhou_id, Role.COORDINATOR, granted_by=admin_id, now=clock.now())
 
     # 00:40: the resident writes a wish in the night; the coordinators' "waiting for review" is held (quiet hours).
     clock.set(shanghai(27, 0, 40))
@@ -303,13 +305,14 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
         assert "等待审核" not in everything_sent_to(sim, coordinator)
     reason = f"wish {wish.id} is confirmed"
     async with db.read() as conn:
-        alices = {row["dedupe_key"]: row for row in await outbox.messages_for(conn, alice.user_id)}
+        alices = {row["dedupe_key"]: row for row in await outbox.messages_for(conn, await person_id(conn, alice))}
         held = [alices[f"wish-approved:{wish.id}"]]
         for coordinator in (admin, zhou):
+            coordinator_id = await person_id(conn, coordinator)
             [row] = [
                 row
-                for row in await outbox.messages_for(conn, coordinator.user_id)
-                if row["dedupe_key"] == f"wish-pending:{wish.id}:{coordinator.user_id}"
+                for row in await outbox.messages_for(conn, coordinator_id)
+                if row["dedupe_key"] == f"wish-pending:{wish.id}:{coordinator_id}"
             ]
             held.append(row)
         stored = await store.get_wish(conn, wish.id)

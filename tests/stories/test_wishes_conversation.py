@@ -9,7 +9,7 @@ from bot.settings import Settings
 from simulator import BotApiSimulator
 from storage import wishes as store
 from storage.db import Database
-from tests.stories.wishflow import ADDRESS, DESCRIPTION, wait_for_button, write_wish
+from tests.stories.wishflow import ADDRESS, DESCRIPTION, person_id, wait_for_button, write_wish
 
 
 async def test_wrong_input_at_every_step_is_explained_and_kept(bot: TongxinApp, sim: BotApiSimulator) -> None:
@@ -118,7 +118,7 @@ async def test_cancel_leaves_nothing_behind(bot: TongxinApp, sim: BotApiSimulato
     await alice.send_command("/cancel")
     await alice.wait_for_text("已取消")
     async with bot.bot_data.db.read() as conn:
-        assert await store.wishes_of_resident(conn, alice.user_id) == []
+        assert await store.wishes_of_resident(conn, await person_id(conn, alice)) == []
 
 
 async def test_restart_in_the_middle_of_a_wish_continues(

@@ -4,19 +4,42 @@ from __future__ import annotations
 
 import re
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from rules import applications as application_rules
 from rules import wishes as lifecycle
 from rules.applications import ApplicationAction
 from rules.wishes import WishDraft
 from simulator import BotApiSimulator
 from simulator.people import Person
-from storage import applications, users
+from storage import applications, people
 from storage.db import Database
 from storage.wishes import Wish
 from tests.conftest import START_TIME
 
 DESCRIPTION = "家里老人行动不便，想请人帮忙买菜和打扫卫生"
 ADDRESS = "幸福路12号3单元402"
+
+
+async def person_id(db: Database | AsyncConnection, person: Person) -> int:
+    """The person id behind a simulated Telegram user (who has written to the bot), read through `db` or an open
+    connection. Telegram ids in the simulator start at 1,000,001 and person ids at 1: never use `person.user_id`
+    where the database wants a person (it is their Telegram id and private chat id)."""
+    if isinstance(db, AsyncConnection):
+        found = await people.person_ids_for(db, people.TELEGRAM, [person.user_id])
+    else:
+        async with db.read() as conn:
+            found = await people.person_ids_for(conn, people.TELEGRAM, [person.user_id])
+    assert found, f"{person.first_name} never wrote to the bot"
+    return found[0]
+
+
+async def given_person(conn: AsyncConnection, person: Person, *, language: str = "zh-CN") -> int:
+    """Set up a simulated person in the database as if they had written to the bot; returns their person id."""
+    user = await people.person_for_identity(
+        conn, people.TELEGRAM, person.user_id, first_name=person.first_name, language=language, now=START_TIME
+    )
+    return user.id
 
 
 async def write_wish(alice: Person, *, submit: bool = True) -> None:
@@ -93,7 +116,7 @@ def everything_sent_to(sim: BotApiSimulator, person: Person) -> str:
 
 async def approved_volunteers(
     db: Database,
-    people: list[Person],
+    volunteer_people: list[Person],
     *,
     skills: tuple[str, ...] = ("elderly_disabled",),
     area: str = "东城社区",
@@ -101,19 +124,11 @@ async def approved_volunteers(
 ) -> None:
     """Given volunteers who registered and were approved earlier (set up in the database, not replayed)."""
     async with db.write() as conn:
-        for person in people:
-            await users.touch_user(
-                conn,
-                user_id=person.user_id,
-                first_name=person.first_name,
-                last_name=None,
-                username=None,
-                language="zh-CN",
-                now=START_TIME,
-            )
+        for person in volunteer_people:
+            person_id = await given_person(conn, person)
             await application_rules.register_volunteer(
                 conn,
-                user_id=person.user_id,
+                user_id=person_id,
                 name=person.first_name,
                 phone=None,
                 skills=skills,
@@ -122,7 +137,7 @@ async def approved_volunteers(
                 invite_code=None,
                 now=START_TIME,
             )
-            application = await applications.find_application(conn, person.user_id, "volunteer")
+            application = await applications.find_application(conn, person_id, "volunteer")
             assert application is not None
             await application_rules.transition(
                 conn, application.id, ApplicationAction.APPROVE, actor_id=None, now=START_TIME
@@ -139,15 +154,7 @@ async def open_wish(
 ) -> Wish:
     """Given an approved, open wish of `resident` (set up in the database)."""
     async with db.write() as conn:
-        await users.touch_user(
-            conn,
-            user_id=resident.user_id,
-            first_name=resident.first_name,
-            last_name=None,
-            username=None,
-            language="zh-CN",
-            now=START_TIME,
-        )
+        resident_id = await given_person(conn, resident)
         return await lifecycle.submit_wish(
             conn,
             WishDraft(
@@ -158,7 +165,7 @@ async def open_wish(
                 location=location,
                 phone=resident.phone,
             ),
-            resident_id=resident.user_id,
+            resident_id=resident_id,
             now=START_TIME,
             review=False,
             daily_limit=100,
