@@ -15,8 +15,7 @@ from bot.context import TongxinContext
 from bot.i18n import normalize_language
 from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
-from handlers.common import press_of, stale_press
-from handlers.common import set_personal_menu as set_personal_menu  # re-exported until reporters imports common
+from handlers.common import press_of, set_personal_menu, stale_press
 from rules.roles import effective_roles
 from storage import people, users
 

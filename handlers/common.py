@@ -2,6 +2,8 @@
 
 - `actor_of(context)`: the person being answered, as actions and rules see them.
 - `press_of(update)`: the decoded button press of a callback query (None: malformed, forged or stale).
+- `expect_press(update, context, *acts)`: that press if it is one of `acts`, else the person is told it is stale.
+- `conflict_reply(update, context, exc)`: why a button no longer works (not allowed, gone, or its state moved on).
 - `tell(update, context, key, ...)`: one catalogue message as an alert on the pressed button, or as a reply.
 - `stale_press(update, context)`: the answer to a press that is malformed or no longer means anything.
 - `skip_labels(context)`: "Skip" in every language (reply keyboards sent before a language change still work).
@@ -12,13 +14,15 @@ from __future__ import annotations
 
 from telegram import BotCommand, BotCommandScopeChat, Update
 
-from actions.buttons import Press
+from actions.buttons import Act, Press
 from bot.commands import commands_for
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from handlers import wish_cards
 from rules.roles import effective_roles, is_staff
 from rules.wishes import Actor
 from storage import people, users
+from storage.errors import Conflict, NotAllowed, NotFound
 
 
 def actor_of(context: TongxinContext) -> Actor:
@@ -45,6 +49,32 @@ async def tell(update: Update, context: TongxinContext, key: str, /, *, alert: b
 async def stale_press(update: Update, context: TongxinContext) -> None:
     """A button press that is malformed, forged, or from a card that no longer applies: say so, never silence."""
     await tell(update, context, "error.stale_button")
+
+
+async def expect_press(update: Update, context: TongxinContext, *acts: Act) -> Press | None:
+    """The decoded press if it is one of `acts`; otherwise the person is told the button is stale (None)."""
+    query = update.callback_query
+    press = callbacks.decode(query.data) if query is not None else None
+    if press is None or press.act not in acts:
+        await stale_press(update, context)
+        return None
+    return press
+
+
+async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict | NotAllowed | NotFound) -> None:
+    """Tell the person why a button no longer works (an alert on the button, or a reply)."""
+    alert = update.callback_query is not None
+    say = context.plain if alert else context.t
+    if isinstance(exc, NotAllowed):
+        text = say("error.not_allowed")
+    elif isinstance(exc, NotFound):
+        text = say("wish.not_found")
+    else:
+        text = say("wish.stale", status=wish_cards.status_words(say, exc.current or ""))
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(text)
 
 
 def skip_labels(context: TongxinContext) -> set[str]:

@@ -33,6 +33,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers.access import require
+from handlers.common import actor_of
 from handlers.prompts import ANSWER
 from rules.applications import ApplicationStatus
 from rules.roles import Role
@@ -47,7 +48,7 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import Actor, wish_ref
+from rules.wishes import wish_ref
 from storage import applications, tips, users
 from storage.errors import Conflict, NotAllowed, NotFound
 
@@ -83,13 +84,6 @@ def drafts(context: TongxinContext) -> dict[Any, Any]:
     if context.user_data is None:
         raise RuntimeError("an update without a user reached a conversation step")
     return context.user_data
-
-
-def actor_of(context: TongxinContext) -> Actor:
-    """The person being answered, as the actions see them."""
-    if context.person is None:
-        raise RuntimeError("an update without a known person reached a newsroom step")
-    return Actor(context.person.id, context.roles)
 
 
 # -- /review ---------------------------------------------------------------------------------------------

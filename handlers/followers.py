@@ -9,19 +9,16 @@ the Join button; /mywishes shows `joined_section`.
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram import Update
 from telegram.constants import ParseMode
 
 from actions import followers as follower_actions
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button
-from actions.messages import Notice
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import wish_cards
-from rules.wishes import Actor, WishDraft, short_summary, wish_ref
-from storage import followers
+from rules.wishes import Actor, WishDraft, wish_ref
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.wishes import Wish
 
@@ -101,29 +98,3 @@ def joined_section(context: TongxinContext, joined: list[Wish]) -> str | None:
         for wish in joined
     ]
     return "\n".join(lines)
-
-
-# --- for callers not yet converted to actions (handlers/volunteers.py, scheduler/reminders.py) -------------
-# Converted code calls `actions.followers.tell_followers(conn, wish, now=)` inside its own transaction.
-
-
-async def follower_notices(conn: AsyncConnection, wish: Wish) -> list[tuple[int, Notice, str]]:
-    """(follower, notice, dedupe key) for the status the wish just reached; none for other statuses."""
-    key = PROGRESS_KEYS.get(wish.status)
-    if key is None:
-        return []
-    # Raw values: the channel's renderer escapes them.
-    notice = Notice(key, {"ref": wish_ref(wish.ref_no), "summary": short_summary(wish.description)})
-    return [
-        (user_id, notice, f"follow:{wish.id}:{wish.status}:{wish.updated_at.isoformat()}:{user_id}")
-        for user_id in await followers.followers_of(conn, wish.id)
-    ]
-
-
-async def tell_followers(context: TongxinContext, wish: Wish) -> None:
-    """The wish was just claimed, done, confirmed, cancelled or expired: tell the residents who joined it
-    (in a transaction of its own; actions do this inside theirs)."""
-    async with context.db.write() as conn:
-        queued = await follower_actions.tell_followers(conn, wish, now=context.now())
-    if queued:
-        context.env.wake()

@@ -17,15 +17,10 @@ from actions import hot
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from handlers.common import actor_of
 from rules.hot import parse_days
-from rules.wishes import Actor
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 from storage.hot import HotAlert
-
-
-def actor_of(context: TongxinContext) -> Actor:
-    """The person being answered as actions see them (no person: nobody, refused by every staff action)."""
-    return Actor(context.person.id if context.person else None, context.roles)
 
 
 async def show_hot(update: Update, context: TongxinContext) -> None:

@@ -35,7 +35,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from bot.media import download_media
 from channels.telegram import callbacks
-from handlers.basics import set_personal_menu
+from handlers.common import actor_of, set_personal_menu
 from handlers.prompts import share_or_skip
 from rules import tips as tip_rules
 from rules.applications import ApplicationStatus
@@ -50,7 +50,7 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import Actor, wish_ref
+from rules.wishes import wish_ref
 from storage import tips
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 from storage.tips import MediaItem
@@ -76,13 +76,6 @@ def drafts(context: TongxinContext) -> dict[Any, Any]:
     if context.user_data is None:
         raise RuntimeError("an update without a user reached a conversation step")
     return context.user_data
-
-
-def actor_of(context: TongxinContext) -> Actor:
-    """The person being answered, as the actions see them."""
-    if context.person is None:
-        raise RuntimeError("an update without a known person reached a newsroom step")
-    return Actor(context.person.id, context.roles)
 
 
 # -- reading media out of a message ------------------------------------------------------------------------

@@ -34,13 +34,14 @@ from telegram.ext import (
 )
 
 from actions import wishes as wish_actions
-from actions.buttons import Act, Button, Press
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import followers, wish_cards
+from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from rules import wishes as lifecycle
-from rules.wishes import Actor, InvalidInput, WishDraft, wish_ref
+from rules.wishes import InvalidInput, WishDraft, wish_ref
 from storage import wishes as store
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
@@ -57,12 +58,6 @@ FIELDS = {
     "photo": PHOTO,
     "phone": CONTACT,
 }
-
-
-def actor_of(context: TongxinContext) -> Actor:
-    """The person being answered, as the rules see them."""
-    assert context.person is not None
-    return Actor(context.person.id, context.roles)
 
 
 def chat_of(update: Update) -> int:
@@ -136,44 +131,6 @@ def remember(context: TongxinContext, **changes: Any) -> WishForm:
     return form
 
 
-def skip_labels(context: TongxinContext) -> set[str]:
-    """ "Skip" in every language, so a keyboard sent before a language change still works."""
-    catalogues = context.bot_data.catalogues
-    return {catalogues.text(language, "wish.button.skip") for language in ("zh-CN", "en")}
-
-
-async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict | NotAllowed | NotFound) -> None:
-    """Tell the person why a button no longer works (an alert on the button, or a reply)."""
-    alert = update.callback_query is not None
-    say = context.plain if alert else context.t
-    if isinstance(exc, NotAllowed):
-        text = say("error.not_allowed")
-    elif isinstance(exc, NotFound):
-        text = say("wish.not_found")
-    else:
-        text = say("wish.stale", status=wish_cards.status_words(say, exc.current or ""))
-    if update.callback_query is not None:
-        await update.callback_query.answer(text, show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
-
-
-async def stale_press(update: Update, context: TongxinContext) -> None:
-    """A button press this bot could not have sent as it is (forged, garbled or from an old keyboard)."""
-    if (query := update.callback_query) is not None:
-        await query.answer(context.plain("error.stale_button"), show_alert=True)
-
-
-async def press_of(update: Update, context: TongxinContext, *acts: Act) -> Press | None:
-    """The decoded press if it is one of `acts`; otherwise the person is told the button is stale (None)."""
-    query = update.callback_query
-    press = callbacks.decode(query.data) if query is not None else None
-    if press is None or press.act not in acts:
-        await stale_press(update, context)
-        return None
-    return press
-
-
 # --- the /wish conversation -------------------------------------------------------------------------------
 
 
@@ -201,7 +158,7 @@ async def ask_category(update: Update, context: TongxinContext) -> None:
 
 async def category_chosen(update: Update, context: TongxinContext) -> int:
     """Remember the category; go on to the description (or back to the summary when editing)."""
-    if (press := await press_of(update, context, Act.WISH_CATEGORY)) is None or press.arg is None:
+    if (press := await expect_press(update, context, Act.WISH_CATEGORY)) is None or press.arg is None:
         return CATEGORY
     query = update.callback_query
     assert query is not None
@@ -264,7 +221,7 @@ async def ask_area(update: Update, context: TongxinContext) -> None:
 
 async def area_chosen(update: Update, context: TongxinContext) -> int:
     """Remember the area (or none) and ask where exactly."""
-    if (press := await press_of(update, context, Act.WISH_AREA)) is None or press.arg is None:
+    if (press := await expect_press(update, context, Act.WISH_AREA)) is None or press.arg is None:
         return AREA
     query = update.callback_query
     assert query is not None
@@ -467,7 +424,7 @@ async def edit_chosen(update: Update, context: TongxinContext) -> int:
 
 async def field_chosen(update: Update, context: TongxinContext) -> int:
     """Ask again for one field; the others stay as they are."""
-    if (press := await press_of(update, context, Act.WISH_FIELD)) is None:
+    if (press := await expect_press(update, context, Act.WISH_FIELD)) is None:
         return SUMMARY
     if press.arg not in FIELDS:
         await stale_press(update, context)
@@ -653,15 +610,6 @@ async def list_my_wishes(update: Update, context: TongxinContext) -> None:
         await message.reply_text(joined, parse_mode=ParseMode.HTML)
 
 
-def wish_id_from(data: str | None, position: int = 2) -> int | None:
-    """The wish id inside callback data such as `wish:cancel:42` (never trusted beyond being a number).
-
-    Kept only for handlers not yet on `channels.telegram.callbacks` (handlers/volunteers.py); new code decodes
-    presses with `callbacks.decode`."""
-    parts = (data or "").split(":")
-    return int(parts[position]) if len(parts) > position and parts[position].isdigit() else None
-
-
 async def show_updated(update: Update, context: TongxinContext, wish: store.Wish, extra_key: str | None = None) -> None:
     """Replace the pressed card with the wish as it is now."""
     query = update.callback_query
@@ -679,7 +627,7 @@ async def show_updated(update: Update, context: TongxinContext, wish: store.Wish
 
 async def cancel_pressed(update: Update, context: TongxinContext) -> None:
     """The resident withdraws a wish (the action tells a volunteer who had claimed it, and the followers)."""
-    if (press := await press_of(update, context, Act.WISH_CANCEL)) is None:
+    if (press := await expect_press(update, context, Act.WISH_CANCEL)) is None:
         return
     try:
         changed = await wish_actions.cancel(context.env, actor_of(context), press.id)
@@ -693,7 +641,7 @@ async def cancel_pressed(update: Update, context: TongxinContext) -> None:
 
 async def confirm_pressed(update: Update, context: TongxinContext) -> None:
     """ "It's done — thank you": the hours count; ask for a rating (the action thanks the volunteer)."""
-    if (press := await press_of(update, context, Act.WISH_CONFIRM)) is None:
+    if (press := await expect_press(update, context, Act.WISH_CONFIRM)) is None:
         return
     try:
         confirmed = await wish_actions.confirm(context.env, actor_of(context), press.id)
@@ -707,7 +655,7 @@ async def confirm_pressed(update: Update, context: TongxinContext) -> None:
 
 async def rate_pressed(update: Update, context: TongxinContext) -> None:
     """A 1–5 rating of a confirmed wish (the action tells the volunteer)."""
-    if (press := await press_of(update, context, Act.WISH_RATE)) is None or press.arg is None:
+    if (press := await expect_press(update, context, Act.WISH_RATE)) is None or press.arg is None:
         return
     try:
         changed = await wish_actions.rate(context.env, actor_of(context), press.id, int(press.arg))
@@ -725,7 +673,7 @@ async def rate_pressed(update: Update, context: TongxinContext) -> None:
 async def not_yet_pressed(update: Update, context: TongxinContext) -> int:
     """ "Not done yet": check it still can be said, then ask what is missing."""
     assert context.user_data is not None
-    if (press := await press_of(update, context, Act.WISH_NOT_YET)) is None:
+    if (press := await expect_press(update, context, Act.WISH_NOT_YET)) is None:
         return ConversationHandler.END
     try:
         wish = await wish_actions.check_not_yet(context.env, actor_of(context), press.id)

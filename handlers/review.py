@@ -28,8 +28,8 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import volunteer_review, wish_cards
 from handlers.access import require
+from handlers.common import actor_of, conflict_reply, expect_press, stale_press
 from handlers.prompts import ANSWER, typed_answer
-from handlers.residents import actor_of, conflict_reply, press_of, stale_press
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import InvalidInput
@@ -109,7 +109,7 @@ async def approve_pressed(update: Update, context: TongxinContext) -> None:
     """Approve a wish: volunteers can see it now (the action tells the resident)."""
     if not await require(update, context, Role.COORDINATOR) or context.person is None:
         return
-    if (press := await press_of(update, context, Act.PENDING_APPROVE)) is None:
+    if (press := await expect_press(update, context, Act.PENDING_APPROVE)) is None:
         return
     try:
         approved = await wish_actions.approve(context.env, actor_of(context), press.id)
@@ -131,7 +131,7 @@ async def category_pressed(update: Update, context: TongxinContext) -> None:
     """Offer the categories for this wish."""
     if not await require(update, context, Role.COORDINATOR):
         return
-    if (press := await press_of(update, context, Act.PENDING_CATEGORY)) is None:
+    if (press := await expect_press(update, context, Act.PENDING_CATEGORY)) is None:
         return
     query = update.callback_query
     assert query is not None
@@ -148,7 +148,7 @@ async def category_set(update: Update, context: TongxinContext) -> None:
     """File the wish under the chosen category and show its card again."""
     if not await require(update, context, Role.COORDINATOR):
         return
-    if (press := await press_of(update, context, Act.PENDING_SET_CATEGORY)) is None or press.arg is None:
+    if (press := await expect_press(update, context, Act.PENDING_SET_CATEGORY)) is None or press.arg is None:
         return
     try:
         changed = await wish_actions.recategorize(context.env, actor_of(context), press.id, press.arg)
@@ -173,7 +173,7 @@ async def reject_pressed(update: Update, context: TongxinContext) -> int:
     assert context.user_data is not None
     if not await require(update, context, Role.COORDINATOR) or context.person is None:
         return ConversationHandler.END
-    if (press := await press_of(update, context, Act.PENDING_REJECT)) is None:
+    if (press := await expect_press(update, context, Act.PENDING_REJECT)) is None:
         return ConversationHandler.END
     kind, item_id = "wish", press.id
     try:

@@ -29,8 +29,8 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import wish_cards
 from handlers.access import require
+from handlers.common import actor_of, conflict_reply
 from handlers.prompts import ANSWER, typed_answer
-from handlers.residents import actor_of, conflict_reply
 from rules import matching
 from rules import wishes as lifecycle
 from rules.roles import Role

@@ -20,7 +20,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import wish_cards
 from handlers.access import require
-from handlers.residents import actor_of
+from handlers.common import actor_of
 from rules.staff import STAFF_ACTIONS
 from rules.whistles import WhistleError, parse_whistle_args
 from rules.wishes import wish_ref
