@@ -75,8 +75,14 @@ function renderClock() {
   el.dataset.epoch = String(Math.floor(epoch));
 }
 
+let stateRequests = 0;
+
 async function loadState() {
+  // Several actions in a row (closing three panes) each reload the state; an older answer arriving after a
+  // newer one would bring back a pane that was just closed, so only the latest request's answer is applied.
+  const request = ++stateRequests;
   const state = await api("/api/state");
+  if (request !== stateRequests) return;
   people = state.people;
   if (state.clock) clockBase = { epoch: state.clock.epoch, tz: state.clock.tz, at: Date.now() };
   renderClock();
