@@ -403,3 +403,136 @@ wish_holds = Table(
     Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 Index("ix_wish_holds_user_id", wish_holds.c.user_id)
+
+# --- Projects, teams and activities (migration 0014): the practice centre's service projects, the volunteer
+# teams that run them, dated activities with sign-ups (a waitlist when full), on-the-spot check-in/out, and the
+# certificates (志愿服务记录证明) issued from the hours. Activities are referred to as A-0007 (`ref_no`).
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("leader_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL")),
+    # The team's invite link (t.me/<bot>?start=team_<code>): joining through it needs no approval.
+    Column("invite_code", String(32), nullable=False, unique=True),
+    Column("created_by", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# pending → member | rejected (a join request); a leader approves, or a coordinator.
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("requested_at", UTCDateTime, nullable=False),
+    Column("decided_by", BigInteger),
+    Column("decided_at", UTCDateTime),
+)
+Index("ix_team_members_user_id", team_members.c.user_id)
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("description", Text, nullable=False, server_default=""),
+    Column("categories", JSON, nullable=False),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="SET NULL")),
+    # The project wishes count under (微心愿): one at most.
+    Column("for_wishes", Boolean, nullable=False, server_default="0"),
+    Column("created_by", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+activities = Table(
+    "activities",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref_no", Integer, nullable=False, unique=True),
+    Column("project_id", Integer, ForeignKey("projects.id"), nullable=False),
+    Column("team_id", Integer, ForeignKey("teams.id", ondelete="SET NULL")),
+    Column("organizer_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("title", String(100), nullable=False),
+    Column("starts_at", UTCDateTime, nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("place", String(200), nullable=False),
+    Column("latitude", Float),
+    Column("longitude", Float),
+    Column("headcount", Integer, nullable=False),
+    Column("skills", JSON, nullable=False),
+    Column("notes", Text, nullable=False, server_default=""),
+    # published → held (hours confirmed) | cancelled
+    Column("status", String(16), nullable=False),
+    # The short-lived check-in/out code the organizer shows (QR + deep link), and until when it works.
+    Column("code", String(12)),
+    Column("code_expires_at", UTCDateTime),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+Index("ix_activities_starts_at", activities.c.starts_at)
+Index("ix_activities_code", activities.c.code)
+
+# One person on one activity: signed_up | waitlisted | cancelled; then the check-in record and the hours.
+signups = Table(
+    "signups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("activity_id", Integer, ForeignKey("activities.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("checked_in_at", UTCDateTime),
+    Column("checked_out_at", UTCDateTime),
+    Column("hours", Float),
+    Column("no_show", Boolean, nullable=False, server_default="0"),
+    Column("confirmed_at", UTCDateTime),
+    Column("confirmed_by", BigInteger),
+    UniqueConstraint("activity_id", "user_id", name="uq_signups_activity_user"),
+)
+Index("ix_signups_user_id", signups.c.user_id)
+
+# Every change to an activity or a sign-up: who, when, what (created, signed_up, promoted, checked_in, …).
+activity_events = Table(
+    "activity_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("activity_id", Integer, ForeignKey("activities.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", BigInteger),
+    Column("kind", String(24), nullable=False),
+    Column("subject_id", BigInteger),
+    Column("note", Text),
+)
+Index("ix_activity_events_activity_id", activity_events.c.activity_id)
+
+# Photos people sent from an activity for the newsroom (their consent given), gathered into one tip.
+activity_photos = Table(
+    "activity_photos",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("activity_id", Integer, ForeignKey("activities.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("media_id", Integer, ForeignKey("media.id"), nullable=False),
+    Column("tip_id", Integer, ForeignKey("tips.id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+Index("ix_activity_photos_activity_id", activity_photos.c.activity_id)
+
+# 志愿服务记录证明: what was certified, so /verify can confirm it later.
+certificates = Table(
+    "certificates",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(24), nullable=False, unique=True),
+    Column("code", String(16), nullable=False, unique=True),
+    Column("holder_id", BigInteger, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("holder_name", String(64), nullable=False),
+    Column("volunteer_no", String(24), nullable=False),
+    Column("period_from", String(10), nullable=False),
+    Column("period_to", String(10), nullable=False),
+    Column("hours", Float, nullable=False),
+    Column("issued_at", UTCDateTime, nullable=False),
+)
