@@ -84,6 +84,28 @@ class Act(StrEnum):
     # hot-topic alerts (monitors)
     HOT_WISH = "hot:wish"
     HOT_LEAD = "hot:lead"
+    # projects, teams and activities (issue 14)
+    TEAM_JOIN = "team:join"
+    TEAM_APPROVE = "team:ok"
+    TEAM_REJECT = "team:no"
+    ACTIVITY_PROJECT = "actnew:proj"
+    ACTIVITY_SKILL = "actnew:skill"
+    ACTIVITY_SKILLS_DONE = "actnew:skills_done"
+    ACTIVITY_SKIP = "actnew:skip"
+    ACTIVITY_PUBLISH = "actnew:publish"
+    ACTIVITY_DISCARD = "actnew:discard"
+    ACTIVITY_SIGN_UP = "act:signup"
+    ACTIVITY_CANCEL = "act:cancel"
+    ACTIVITY_ROSTER = "act:roster"
+    ACTIVITY_CODE = "act:code"
+    ROSTER_MORE = "roster:up"
+    ROSTER_LESS = "roster:down"
+    ROSTER_NO_SHOW = "roster:noshow"
+    ROSTER_CONFIRM = "roster:confirm"
+    ACTIVITY_PHOTOS = "act:photos"
+    ACTIVITY_PHOTOS_DONE = "actphoto:done"
+    ACTIVITY_SHARE_YES = "actphoto:yes"
+    ACTIVITY_SHARE_NO = "actphoto:no"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +186,28 @@ SPECS: dict[Act, Spec] = {
     Act.REPORTER_REJECT: _ID,
     Act.HOT_WISH: _ID,
     Act.HOT_LEAD: _ID,
+    Act.TEAM_JOIN: _ID,
+    # Join requests: the team as subject, the person asking as argument.
+    Act.TEAM_APPROVE: Spec(subject=True, arg=r"\d{1,19}"),
+    Act.TEAM_REJECT: Spec(subject=True, arg=r"\d{1,19}"),
+    Act.ACTIVITY_PROJECT: _ID,
+    Act.ACTIVITY_SKILL: Spec(arg=_KEY),
+    Act.ACTIVITY_SKILLS_DONE: _NONE,
+    Act.ACTIVITY_SKIP: _NONE,
+    Act.ACTIVITY_PUBLISH: _NONE,
+    Act.ACTIVITY_DISCARD: _NONE,
+    Act.ACTIVITY_SIGN_UP: _ID,
+    Act.ACTIVITY_CANCEL: _ID,
+    Act.ACTIVITY_ROSTER: _ID,
+    Act.ACTIVITY_CODE: _ID,
+    Act.ROSTER_MORE: _ID,
+    Act.ROSTER_LESS: _ID,
+    Act.ROSTER_NO_SHOW: _ID,
+    Act.ROSTER_CONFIRM: _ID,
+    Act.ACTIVITY_PHOTOS: _ID,
+    Act.ACTIVITY_PHOTOS_DONE: _NONE,
+    Act.ACTIVITY_SHARE_YES: _ID,
+    Act.ACTIVITY_SHARE_NO: _ID,
 }
 
 

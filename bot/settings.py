@@ -90,6 +90,13 @@ class Settings(BaseSettings):
     offer_hold_minutes: int = Field(default=60, ge=0, le=24 * 60)
     wish_expiry_days: int = Field(default=30, ge=1, le=365)
 
+    # Activities and certificates (issue 14)
+    checkin_code_minutes: int = Field(default=10, ge=1, le=24 * 60)
+    checkin_radius_m: int = Field(default=500, ge=10, le=100_000)
+    checkin_round_minutes: int = Field(default=30, ge=1, le=120)
+    certificate_issuer: str = Field(default="新时代文明实践中心", min_length=1, max_length=60)
+    certificate_font: Path = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)
     tips_per_day: int = Field(default=20, ge=1, le=1000)
