@@ -100,7 +100,7 @@ def activity_card(activity: Activity, key: str, taken: int, tz_name: str, **extr
         "ref": activity_ref(activity.ref_no),
         "title": activity.title,
         "when": _local(activity.starts_at, tz_name),
-        "hours": activity.duration_minutes / 60,
+        "hours": f"{activity.duration_minutes / 60:g}",
         "place": activity.place,
         "taken": taken,
         "headcount": activity.headcount,
@@ -428,7 +428,7 @@ async def confirm(env: Env, actor: Actor, activity_id: int) -> Roster:
                 signup.user_id,
                 Notice(
                     "activity.hours_confirmed",
-                    {"ref": ref, "title": activity.title, "hours": signup.hours or 0},
+                    {"ref": ref, "title": activity.title, "hours": f"{signup.hours or 0:g}"},
                     buttons=photos,
                 ),
                 now=now,

@@ -34,13 +34,17 @@ from bot.settings import LANGUAGES, Settings
 from channels.telegram import render
 from channels.telegram.limits import SharedRateLimiter
 from handlers import (
+    activities,
     basics,
+    certificates,
+    checkin,
     digests,
     editors,
     errors,
     invites,
     monitor,
     privacy,
+    projects,
     reporters,
     residents,
     review,
@@ -116,6 +120,10 @@ def build_application(
         privacy,
         monitor,
         digests,
+        projects,
+        activities,
+        checkin,
+        certificates,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.

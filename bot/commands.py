@@ -59,6 +59,16 @@ COMMANDS: tuple[Command, ...] = (
     Command("audit", STAFF_ACTIONS["audit"]),
     Command("invite", frozenset({Role.COORDINATOR, Role.EDITOR})),
     Command("digest", frozenset({Role.VOLUNTEER, Role.COORDINATOR, Role.EDITOR})),
+    # Projects, teams and activities (issue 14).
+    Command("activities"),
+    Command("checkin", frozenset({Role.VOLUNTEER, Role.COORDINATOR})),
+    Command("certificate", frozenset({Role.VOLUNTEER})),
+    Command("verify"),
+    Command("projects"),
+    Command("teams"),
+    Command("newactivity", frozenset({Role.COORDINATOR})),
+    Command("newproject", frozenset({Role.COORDINATOR})),
+    Command("newteam", frozenset({Role.COORDINATOR})),
 )
 
 

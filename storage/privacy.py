@@ -101,6 +101,16 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("wish_followers", "user_id", delete_rows=True),
     # A place in a short-lived hold on an offered wish: worth nothing once the person is gone.
     PersonalRows("wish_holds", "user_id", delete_rows=True),
+    # Projects, teams and activities (issue 14): ids, times and hours stay (the centre's figures); the name on a
+    # certificate and free-text notes go.
+    PersonalRows("teams", "leader_id"),
+    PersonalRows("team_members", "user_id"),
+    PersonalRows("projects", "created_by"),
+    PersonalRows("activities", "organizer_id"),
+    PersonalRows("signups", "user_id"),
+    PersonalRows("activity_events", "actor_id", {"note": None}),
+    PersonalRows("activity_photos", "user_id"),
+    PersonalRows("certificates", "holder_id", {"holder_name": ERASED_TEXT}),
 )
 
 # Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent
@@ -112,6 +122,7 @@ MEDIA_OWNERS: tuple[tuple[str, str, str | tuple[str, str, str, str]], ...] = (
     ("story_leads", "photo_media_id", "volunteer_id"),
     ("broadcasts", "photo_media_id", "created_by"),
     ("tip_media", "media_id", ("tip_id", "tips", "id", "reporter_id")),
+    ("activity_photos", "media_id", "user_id"),
 )
 
 # Tables that hold nothing that identifies a person (ids and counts only), with the reason.

@@ -1,0 +1,129 @@
+"""`/certificate [YEAR|all]`: a volunteer's 志愿服务记录证明 as a PDF; `/verify CODE` and the certificate QR's
+deep link (`/start verify_CODE`) confirm a certificate's number, holder and hours."""
+
+from __future__ import annotations
+
+import asyncio
+import html
+
+from telegram import InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CommandHandler, filters
+
+from actions import certificates as certificate_actions
+from bot.context import TongxinContext
+from handlers.common import actor_of
+from rules.activities import InvalidInput
+from rules.certificate_pdf import CertificateText, render
+from storage.errors import NotAllowed
+
+
+def certificate_text(context: TongxinContext, issued: certificate_actions.Issued) -> CertificateText:
+    """What the PDF says, in the holder's language."""
+    cert = issued.certificate
+    tz = context.settings.tz
+    hours = f"{cert.hours:g}"
+    rows = []
+    for line in issued.lines:
+        what = context.plain(f"category.{line.what}") if line.ref.startswith("W-") else line.what
+        rows.append((line.day.astimezone(tz).strftime("%Y-%m-%d"), what, line.ref, f"{line.hours:g}"))
+    link = f"https://t.me/{context.bot.username}?start=verify_{cert.code}"
+    return CertificateText(
+        title=context.plain("certificate.title"),
+        body=context.plain(
+            "certificate.body",
+            name=cert.holder_name,
+            start=cert.period_from,
+            end=cert.period_to,
+            hours=hours,
+            count=len(rows),
+            issuer=context.settings.certificate_issuer,
+        ),
+        facts=[
+            (context.plain("certificate.name"), cert.holder_name),
+            (context.plain("certificate.volunteer_no"), cert.volunteer_no),
+            (context.plain("certificate.period"), f"{cert.period_from} — {cert.period_to}"),
+            (context.plain("certificate.hours"), context.plain("certificate.hours_value", hours=hours)),
+            (context.plain("certificate.number"), cert.number),
+        ],
+        table_head=(
+            context.plain("certificate.col_date"),
+            context.plain("certificate.col_what"),
+            context.plain("certificate.col_ref"),
+            context.plain("certificate.col_hours"),
+        ),
+        rows=rows,
+        more_rows="" if len(rows) <= 40 else context.plain("certificate.more_rows", n=len(rows) - 40),
+        issuer=context.settings.certificate_issuer,
+        issued=context.plain("certificate.issued", date=cert.issued_at.astimezone(tz).strftime("%Y-%m-%d")),
+        verify=context.plain("certificate.verify", code=cert.code),
+        verify_link=link,
+    )
+
+
+async def send_certificate(update: Update, context: TongxinContext) -> None:
+    """/certificate: issue and send the PDF for this year so far (or the year / "all" given)."""
+    if (message := update.effective_message) is None:
+        return
+    try:
+        period = certificate_actions.period_of(
+            context.args[0] if context.args else None, context.now(), context.settings.timezone
+        )
+        issued = await certificate_actions.issue(context.env, actor_of(context), period)
+    except InvalidInput as exc:
+        await message.reply_text(context.t(exc.reason))
+        return
+    except NotAllowed:
+        await message.reply_text(context.t("error.not_allowed"))
+        return
+    text = certificate_text(context, issued)
+    # Drawing the PDF and subsetting the font take a moment of CPU: off the event loop.
+    pdf = await asyncio.to_thread(render, text, context.settings.certificate_font)
+    cert = issued.certificate
+    await message.reply_document(
+        InputFile(pdf, filename=f"{cert.number}.pdf"),
+        caption=context.t("certificate.caption", number=cert.number, hours=f"{cert.hours:g}", code=cert.code),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+async def verify(update: Update, context: TongxinContext) -> None:
+    """/verify CODE (or the QR's /start verify_CODE): what the certificate says, or that there is none."""
+    if (message := update.effective_message) is None:
+        return
+    code = (context.args or [""])[0].removeprefix("verify_")
+    if not code:
+        await message.reply_text(context.t("certificate.verify_usage"))
+        return
+    cert = await certificate_actions.verify(context.env, code)
+    if cert is None:
+        await message.reply_text(context.t("certificate.not_found", code=html.escape(code[:24])))
+        return
+    await message.reply_text(
+        context.t(
+            "certificate.verified",
+            number=cert.number,
+            name=html.escape(cert.holder_name),
+            volunteer_no=cert.volunteer_no,
+            start=cert.period_from,
+            end=cert.period_to,
+            hours=f"{cert.hours:g}",
+            issued=cert.issued_at.astimezone(context.settings.tz).strftime("%Y-%m-%d"),
+            issuer=html.escape(context.settings.certificate_issuer),
+        ),
+        parse_mode=ParseMode.HTML,
+    )
+
+
+def conversations() -> list[BaseHandler[Update, TongxinContext, object]]:
+    """No conversations here."""
+    return []
+
+
+def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
+    """/certificate, /verify and the verification deep link."""
+    return [
+        CommandHandler("start", verify, filters=filters.Regex(r"^/start verify_")),
+        CommandHandler("certificate", send_certificate),
+        CommandHandler("verify", verify),
+    ]
