@@ -13,6 +13,7 @@ from pathlib import Path
 
 import segno
 from fpdf import FPDF
+from fpdf.enums import WrapMode
 
 # Faces of the Noto Sans CJK collection: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK.
 SIMPLIFIED_CHINESE_FACE = 2
@@ -60,7 +61,7 @@ def render(text: CertificateText, font: Path) -> bytes:
     pdf.set_text_color(0, 0, 0)
     pdf.ln(4)
     pdf.set_font("cjk", size=12)
-    pdf.multi_cell(0, 8, text.body, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(0, 8, text.body, align="L", wrapmode=WrapMode.CHAR, new_x="LMARGIN", new_y="NEXT")
     pdf.ln(2)
     for label, value in text.facts:
         pdf.cell(40, 8, label)
@@ -81,12 +82,14 @@ def render(text: CertificateText, font: Path) -> bytes:
     pdf.cell(0, 8, text.issued, new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(70)
     pdf.set_font("cjk", size=9)
-    pdf.multi_cell(120, 6, text.verify, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(120, 6, text.verify, align="L", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
 def _table(pdf: FPDF, text: CertificateText) -> None:
     widths = (30, 92, 34, 24)
+    pdf.set_draw_color(90, 90, 90)
+    pdf.set_line_width(0.2)
     pdf.set_font("cjk", size=10)
     pdf.set_fill_color(245, 230, 230)
     for width, head in zip(widths, text.table_head, strict=True):

@@ -1,0 +1,147 @@
+"""Activity actions on both databases: the last place goes to exactly one of two people pressing at once, a
+cancellation moves the first one waiting up (and tells them in the same transaction), only the organizer (or a
+coordinator) runs check-in and hours, team leaders organize only their own team's projects, reminders are
+written once."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from actions import activities as actions
+from actions import projects as project_actions
+from actions.env import Env
+from bot.clock import ManualClock
+from bot.settings import load_settings
+from rules.activities import InvalidInput
+from rules.roles import Role
+from rules.wishes import Actor
+from storage import activities as store
+from storage import people, users
+from storage.activities import NewActivity
+from storage.db import Database
+from storage.errors import NotAllowed
+from storage.schema import outbox, volunteer_skills, volunteers
+
+NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
+COORDINATOR, LEADER, A, B, C = 1, 2, 3, 4, 5
+VOLUNTEER_ROLES = frozenset({Role.RESIDENT, Role.VOLUNTEER})
+
+
+def actor(person: int, *roles: Role) -> Actor:
+    return Actor(person, frozenset({Role.RESIDENT, *roles}))
+
+
+COORD = actor(COORDINATOR, Role.COORDINATOR)
+
+
+@pytest.fixture
+async def env(db: Database) -> Env:
+    """A coordinator, a team leader (a volunteer) and three volunteers."""
+    async with db.write() as conn:
+        for person in (COORDINATOR, LEADER, A, B, C):
+            await users.touch_user(
+                conn, user_id=person, first_name=f"P{person}", last_name=None, username=None, language="zh-CN", now=NOW
+            )
+            await people.add_identity(conn, person, people.TELEGRAM, 1_000_000 + person, now=NOW)
+            if person != COORDINATOR:
+                await users.grant_role(conn, person, Role.VOLUNTEER, granted_by=None, now=NOW)
+                await conn.execute(
+                    volunteers.insert().values(user_id=person, name=f"V{person}", created_at=NOW, updated_at=NOW)
+                )
+                await conn.execute(volunteer_skills.insert().values(user_id=person, category="environment"))
+        await users.grant_role(conn, COORDINATOR, Role.COORDINATOR, granted_by=None, now=NOW)
+    values: dict[str, Any] = {"bot_token": "1:abc", "_env_file": None}
+    return Env(db=db, clock=ManualClock(NOW), settings=load_settings(**values))
+
+
+async def an_activity(env: Env, *, headcount: int = 1, by: Actor = COORD, project: int | None = None) -> int:
+    if project is None:
+        team = await project_actions.create_team(env, COORD, "清河队", LEADER)
+        project = (await project_actions.create_project(env, COORD, "清河行动", "", ("environment",), team.id)).id
+    activity, _ = await actions.create(
+        env,
+        by,
+        NewActivity(
+            project_id=project,
+            team_id=None,
+            title="河道清洁",
+            starts_at=NOW + dt.timedelta(days=2),
+            duration_minutes=120,
+            place="清河桥",
+            location=None,
+            headcount=headcount,
+            skills=("environment",),
+            notes="",
+        ),
+    )
+    return activity.id
+
+
+async def test_two_people_pressing_for_the_last_place_one_gets_it_and_one_waits(env: Env) -> None:
+    activity_id = await an_activity(env, headcount=1)
+    results = await asyncio.gather(
+        actions.sign_up(env, actor(A, Role.VOLUNTEER), activity_id),
+        actions.sign_up(env, actor(B, Role.VOLUNTEER), activity_id),
+    )
+    assert sorted(r.mine or "" for r in results) == ["signed_up", "waitlisted"]
+    async with env.db.read() as conn:
+        assert await store.count_signed_up(conn, activity_id) == 1
+
+
+async def test_a_cancellation_moves_the_first_waiting_up_and_tells_them(env: Env) -> None:
+    activity_id = await an_activity(env, headcount=1)
+    for person in (A, B, C):
+        env.clock.advance(dt.timedelta(seconds=1))  # type: ignore[attr-defined]
+        await actions.sign_up(env, actor(person, Role.VOLUNTEER), activity_id)
+    # Someone leaving the waitlist frees no place: nobody moves.
+    await actions.cancel(env, actor(C, Role.VOLUNTEER), activity_id)
+    await actions.cancel(env, actor(A, Role.VOLUNTEER), activity_id)
+    async with env.db.read() as conn:
+        on = {s.user_id: s.status for s in await store.signups_of(conn, activity_id, with_cancelled=True)}
+        told = (
+            await conn.execute(select(outbox.c.recipient_id).where(outbox.c.dedupe_key.like("activity:promoted:%")))
+        ).scalars()
+        promoted = list(told)
+    assert on == {A: "cancelled", B: "signed_up", C: "cancelled"}
+    assert promoted == [B]
+
+
+async def test_only_the_organizer_or_a_coordinator_runs_check_in_and_hours(env: Env) -> None:
+    activity_id = await an_activity(env)
+    env.clock.set(NOW + dt.timedelta(days=2))  # type: ignore[attr-defined]
+    with pytest.raises(NotAllowed):
+        await actions.show_code(env, actor(A, Role.VOLUNTEER), activity_id)
+    with pytest.raises(NotAllowed):
+        await actions.confirm(env, actor(A, Role.VOLUNTEER), activity_id)
+    code = await actions.show_code(env, COORD, activity_id)
+    with pytest.raises(InvalidInput) as refused:
+        await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)
+    assert refused.value.reason == "checkin.error.not_signed_up"
+
+
+async def test_a_team_leader_organizes_only_their_own_teams_projects(env: Env) -> None:
+    team = await project_actions.create_team(env, COORD, "清河队", LEADER)
+    own = await project_actions.create_project(env, COORD, "清河行动", "", (), team.id)
+    other = await project_actions.create_project(env, COORD, "百事通", "", (), None)
+    leader = actor(LEADER, Role.VOLUNTEER)
+    assert [p.name for p in await actions.organizer_projects(env, leader)] == ["清河行动"]
+    await an_activity(env, by=leader, project=own.id)
+    with pytest.raises(NotAllowed):
+        await an_activity(env, by=leader, project=other.id)
+    with pytest.raises(NotAllowed):
+        await actions.organizer_projects(env, actor(A, Role.VOLUNTEER))
+
+
+async def test_reminders_are_written_once_each(env: Env) -> None:
+    activity_id = await an_activity(env, headcount=2)
+    await actions.sign_up(env, actor(A, Role.VOLUNTEER), activity_id)
+    async with env.db.read() as conn:
+        starts = (await store.get_activity(conn, activity_id)).starts_at
+    hour_before = starts - dt.timedelta(minutes=59)
+    assert await actions.remind(env, hour_before) == 1
+    assert await actions.remind(env, hour_before + dt.timedelta(minutes=1)) == 0
