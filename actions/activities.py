@@ -508,3 +508,37 @@ async def find_by_ref(env: Env, ref_no: int) -> Activity:
     """The activity A-<ref_no>; `NotFound` otherwise."""
     async with env.db.read() as conn:
         return await store.get_activity_by_ref(conn, ref_no)
+
+
+@dataclass(frozen=True, slots=True)
+class CentreFigures:
+    """What the centre reports of its activities in a period, next to the wishes' self-reported hours."""
+
+    projects: int
+    activities_held: int
+    participants: int
+    verified_hours: float
+    self_reported_hours: float
+
+    def values(self) -> dict[str, str | int]:
+        """As notice values (the `activity.figures` line)."""
+        return {
+            "projects": self.projects,
+            "held": self.activities_held,
+            "people": self.participants,
+            "verified": f"{self.verified_hours:g}",
+            "self_reported": f"{self.self_reported_hours:g}",
+        }
+
+
+async def centre_figures(conn: AsyncConnection, since: dt.datetime | None, until: dt.datetime) -> CentreFigures:
+    """Projects run, activities held, participants, verified vs self-reported hours in [since, until)."""
+    held = await store.activity_figures(conn, since, until)
+    reported = await store.self_reported_hours(conn, since, until)
+    return CentreFigures(held.projects, held.activities_held, held.participants, held.verified_hours, reported)
+
+
+async def figures_for(env: Env, since: dt.datetime | None) -> CentreFigures:
+    """/stats: the centre's activity figures since `since` (None: all time)."""
+    async with env.db.read() as conn:
+        return await centre_figures(conn, since, env.now())

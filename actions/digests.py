@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from actions import notices
+from actions import activities, notices
 from actions.env import Env
 from actions.messages import Notice, Value
 from rules.hot import hot_report
@@ -144,7 +144,8 @@ async def toggle(env: Env, actor: Actor) -> bool:
 async def coordinator_content(conn: AsyncConnection, reader_id: int, occurrence: Occurrence) -> Notice | None:
     """New, claimed, done, overdue and pending wishes of the day before the digest, by area."""
     figures = await digest_storage.wish_figures(conn, since=occurrence.due_at - DAY, until=occurrence.due_at)
-    if not figures.anything:
+    held = await activities.centre_figures(conn, occurrence.due_at - DAY, occurrence.due_at)
+    if not figures.anything and not held.activities_held:
         return None
     areas = " · ".join(f"{area or '—'} {count}" for area, count in figures.by_area[:8]) or "—"
     return Notice(
@@ -157,6 +158,8 @@ async def coordinator_content(conn: AsyncConnection, reader_id: int, occurrence:
             "overdue": figures.overdue,
             "pending": figures.pending,
             "areas": areas,
+            "activities_key": "activity.figures",
+            **held.values(),
         },
     )
 

@@ -25,6 +25,7 @@ from telegram.ext import (
     filters,
 )
 
+from actions import activities as activity_actions
 from actions import broadcast
 from actions import staff as staff_actions
 from actions.buttons import Act
@@ -273,7 +274,10 @@ async def show_stats(update: Update, context: TongxinContext) -> None:
     period = parse_period(context.args[0] if context.args else None)
     async with context.db.read() as conn:
         figures = await stats.figures(conn, period, period_start(period, context.now()))
-    await message.reply_text(stats_text(context, figures), parse_mode=ParseMode.HTML)
+    # Projects, activities, verified vs self-reported hours (issue 14).
+    centre = await activity_actions.figures_for(context.env, period_start(period, context.now()))
+    text = stats_text(context, figures) + "\n" + context.t("activity.figures", **centre.values())
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
     chart = await asyncio.to_thread(stats_chart, context, figures)
     await message.reply_photo(InputFile(chart, filename="stats.png"))
 

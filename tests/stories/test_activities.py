@@ -6,6 +6,7 @@ a certificate PDF that anyone can verify."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 import shutil
@@ -125,10 +126,18 @@ async def qr_code(admin: Person, *, press_new: bool = False) -> str:
         await admin.send_command("/checkin")
     await admin.wait_for(lambda: len([m for m in admin.messages if m.kind == "photo"]) > seen, what="the QR image")
     qr = [m for m in admin.messages if m.kind == "photo"][-1]
-    assert qr.photo_bytes is not None and qr.photo_bytes.startswith(b"\x89PNG")
+    assert qr.photo_bytes is not None
+    assert qr.photo_bytes.startswith(b"\x89PNG")
     match = re.search(r"start=ck_(\d{6})", qr.text or "")
     assert match is not None, qr.text
     return match.group(1)
+
+
+def pdf_text(pdf: Path) -> str:
+    """The PDF's text as `pdftotext` (poppler-utils) reads it."""
+    pdftotext = shutil.which("pdftotext")
+    assert pdftotext is not None, "the certificate test needs poppler-utils (pdftotext)"
+    return subprocess.run([pdftotext, str(pdf), "-"], capture_output=True, check=True, text=True).stdout
 
 
 async def test_the_whole_activity_loop_from_team_to_certificate(
@@ -225,6 +234,11 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
     assert {"cancelled", "promoted", "checked_in", "checked_out", "hours_corrected", "confirmed"} <= set(kinds)
     assert [(r.status, r.hours) for r in rows] == [("signed_up", 2.0), ("cancelled", None), ("signed_up", 2.5)]
 
+    # /stats counts it next to the wishes: one project run, one activity held, two people, 4.5 verified hours.
+    await admin.send_command("/stats")
+    figures = await admin.wait_for_text("志愿活动：")
+    assert "项目 1 个 · 举办 1 场 · 参与 2 人 · 核实时长 4.5 小时（心愿自报 0 小时）" in (figures.text or "")
+
     # Photos from the activity reach the editors as one lead, with 小李's consent.
     await xiaoli.press("📷 发送活动照片")
     await xiaoli.wait_for_text("现场照片")
@@ -241,23 +255,26 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
     await xiaoli.send_command("/certificate")
     await xiaoli.wait_for(lambda: any(m.kind == "document" for m in xiaoli.messages), what="the certificate")
     document = next(m for m in xiaoli.messages if m.kind == "document")
-    assert document.document_bytes is not None and document.document_bytes.startswith(b"%PDF")
+    assert document.document_bytes is not None
+    assert document.document_bytes.startswith(b"%PDF")
     caption = document.text or ""
     number = re.search(r"TX-2026-\d{6}", caption)
     code_match = re.search(r"核验码 ([A-Z0-9]{8})", caption)
-    assert number is not None and code_match is not None, caption
+    assert number is not None, caption
+    assert code_match is not None, caption
     pdf = tmp_path / "certificate.pdf"
     pdf.write_bytes(document.document_bytes)
-    if shutil.which("pdftotext"):
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True).stdout
-        assert "小李" in text
-        assert "2 小时" in text
-        assert number.group(0) in text
-        assert "志愿服务记录证明" in text
+    # poppler-utils (Debian) reads the PDF back as text: the embedded font maps back to the Chinese characters.
+    text = await asyncio.to_thread(pdf_text, pdf)
+    assert "小李" in text
+    assert "2 小时" in text
+    assert number.group(0) in text
+    assert "志愿服务记录证明" in text
     verifier = sim.person("访客")
     await verifier.send_command("/verify", code_match.group(1))
     verified = await verifier.wait_for_text("证明有效")
-    assert "小李" in (verified.text or "") and "2 小时" in (verified.text or "")
+    assert "小李" in (verified.text or "")
+    assert "2 小时" in (verified.text or "")
     await verifier.send_command("/start", f"verify_{code_match.group(1)}")
     await verifier.wait_for(lambda: len(having(verifier, "证明有效")) == 2, what="the second verification")
     await verifier.send_command("/verify", "NOSUCHCODE")
