@@ -22,7 +22,7 @@ from rules.applications import ApplicationAction
 from rules.roles import Role
 from rules.tips import TipAction
 from rules.wishes import Actor, WishDraft
-from storage import people, staff, users, volunteers
+from storage import activities, people, projects, staff, users, volunteers
 from storage.db import Database
 from storage.errors import NotFound
 from storage.tips import MediaItem
@@ -161,6 +161,7 @@ async def seed_district(db: Database, *, now: dt.datetime) -> None:
                 await _approve(conn, person, Role.REPORTER, decided_by=LIU_BIANJI, now=_ago(now, days=27))
         await _seed_wishes(conn, now)
         await _seed_tips(conn, now)
+        await _seed_projects(conn, now)
 
 
 def _phone(user_id: int) -> str:
@@ -425,3 +426,56 @@ async def _seed_tips(conn: AsyncConnection, now: dt.datetime) -> None:
         media=[MediaItem("photo", SEED_PHOTOS["clinic.jpg"])],
         now=_ago(now, hours=5),
     )
+
+
+# The upcoming activity's place: the 东城 practice station, about 100 m from 小周 (inside the check-in radius).
+STATION = (30.2769, 120.1580)
+
+
+async def _seed_projects(conn: AsyncConnection, now: dt.datetime) -> None:
+    """The micro-wish project, the 东城 volunteer team (led by 小周) with its project, one activity held last week
+    with confirmed hours, and one starting in about an hour and a half that 小林 has signed up for: 小周 can sign
+    up, 陈主任 can show the check-in QR at once (`/checkin`), and "+1 hour" brings the reminder."""
+    start = _ago(now, days=29)
+    await projects.create_project(
+        conn, name="微心愿", description="居民的微心愿，志愿者认领完成。", categories=(), team_id=None,
+        by=CHEN_ZHUREN, now=start, for_wishes=True,
+    )  # fmt: skip
+    team = await projects.create_team(conn, name="东城志愿服务队", leader_id=XIAO_ZHOU, by=CHEN_ZHUREN, now=start)
+    await projects.set_membership(conn, team.id, XIAO_LIN, "member", by=XIAO_ZHOU, now=start)
+    project = await projects.create_project(
+        conn, name="文明实践进社区", description="义诊、政策宣讲、助老服务进社区。",
+        categories=("free_clinic", "policy_talk", "elderly_disabled"), team_id=team.id, by=CHEN_ZHUREN, now=start,
+    )  # fmt: skip
+    held_at = _ago(now, days=7)
+    held = await activities.insert_activity(
+        conn,
+        activities.NewActivity(
+            project_id=project.id, team_id=team.id, title="社区义诊", starts_at=held_at, duration_minutes=180,
+            place="西城社区新时代文明实践站", location=None, headcount=4, skills=("free_clinic",), notes="",
+        ),
+        organizer_id=CHEN_ZHUREN,
+        now=_ago(now, days=10),
+    )  # fmt: skip
+    for volunteer, hours in ((XIAO_LIN, 3.0), (XIAO_ZHOU, 2.5)):
+        await activities.put_signup(conn, held.id, volunteer, "signed_up", _ago(now, days=9))
+        signup = await activities.find_signup(conn, held.id, volunteer)
+        if signup is not None:
+            await activities.check_in(conn, signup.id, held_at)
+            await activities.check_out(conn, signup.id, held_at + dt.timedelta(hours=hours), hours)
+    await activities.confirm_all(conn, held.id, by=CHEN_ZHUREN, now=held_at + dt.timedelta(hours=4))
+    await activities.set_status(conn, held.id, from_status="published", to_status="held", now=held_at)
+    # Upcoming: the next half hour, plus an hour (so the check-in window is open from the start of the demo).
+    soon = (now + dt.timedelta(hours=1, minutes=30)).replace(second=0, microsecond=0)
+    soon += dt.timedelta(minutes=(30 - soon.minute % 30) % 30)
+    upcoming = await activities.insert_activity(
+        conn,
+        activities.NewActivity(
+            project_id=project.id, team_id=team.id, title="敬老院助老服务", starts_at=soon, duration_minutes=120,
+            place="东城社区新时代文明实践站", location=STATION, headcount=3, skills=("elderly_disabled",),
+            notes="请带好志愿者马甲。",
+        ),
+        organizer_id=CHEN_ZHUREN,
+        now=_ago(now, days=1),
+    )  # fmt: skip
+    await activities.put_signup(conn, upcoming.id, XIAO_LIN, "signed_up", _ago(now, hours=20))

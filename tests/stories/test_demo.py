@@ -190,3 +190,37 @@ async def test_a_restart_keeps_the_district_and_fresh_starts_over(tmp_path: Path
             assert (await conn.execute(select(func.count()).select_from(wishes))).scalar_one() == 10
     async with demo_running(port=0, data_dir=folder, fresh=True) as fresh:
         assert all(p.first_name != "李大姐" for p in fresh.sim.people.values())
+
+
+async def press_on_page(
+    http: aiohttp.ClientSession, demo: Demo, user_id: int, message: dict[str, Any], label: str
+) -> None:
+    """Press the button labelled `label` on a message, as the page does."""
+    data = next(b["callback_data"] for row in message["inline_keyboard"] for b in row if b["text"] == label)
+    await post_json(http, f"{demo.url}api/people/{user_id}/press", {"message_id": message["id"], "data": data})
+
+
+async def test_the_seeded_activity_can_be_signed_up_for_and_checked_in_to(
+    demo: Demo, http: aiohttp.ClientSession
+) -> None:
+    # The README's walk-through: 小周 signs up in /activities; 陈主任 shows the QR; 小周 types the code and
+    # shares a location (the station is about 100 m from 小周).
+    await post_json(http, f"{demo.url}api/people/{XIAO_ZHOU}/text", {"text": "/activities"})
+    chat = await messages_until(http, demo, XIAO_ZHOU, "敬老院助老服务")
+    listing = chat[-1]
+    assert "已报名 1/3" in listing["text"]
+    await press_on_page(http, demo, XIAO_ZHOU, listing, "🙋 报名 A-0002")
+    await messages_until(http, demo, XIAO_ZHOU, "报名成功")
+    await post_json(http, f"{demo.url}api/people/{CHEN_ZHUREN}/text", {"text": "/checkin"})
+    chat = await messages_until(http, demo, CHEN_ZHUREN, "签到/签退码")
+    qr = chat[-1]
+    assert qr["kind"] == "photo"
+    code = re.search(r"签到/签退码：(\d{6})", qr["text"])
+    assert code is not None
+    await post_json(http, f"{demo.url}api/people/{XIAO_ZHOU}/text", {"text": f"/checkin {code.group(1)}"})
+    await messages_until(http, demo, XIAO_ZHOU, "请发送您现在的位置")
+    await post_json(http, f"{demo.url}api/people/{XIAO_ZHOU}/location", {})
+    await messages_until(http, demo, XIAO_ZHOU, "签到成功")
+    await post_json(http, f"{demo.url}api/people/{XIAO_ZHOU}/text", {"text": "/projects"})
+    chat = await messages_until(http, demo, XIAO_ZHOU, "文明实践进社区")
+    assert "核实时长 5.5 小时" in chat[-1]["text"]
