@@ -73,7 +73,8 @@ class Code:
 
 @dataclass(frozen=True, slots=True)
 class CodeUsed:
-    """What scanning or typing a code did: `checked_in`, `checked_out` (with hours), or `done` (nothing left)."""
+    """What scanning or typing a code did: `checked_in`, `already_in` (a double scan), `checked_out` (with hours),
+    or `done` (nothing left to do)."""
 
     activity: Activity
     outcome: str
@@ -161,7 +162,13 @@ async def _invite(conn: AsyncConnection, env: Env, activity: Activity, *, organi
     recipients = [r for r in dict.fromkeys(recipients) if r != organizer]
     notice = activity_card(activity, "activity.invitation", 0, env.settings.timezone)
     return await notices.queue_many(
-        conn, recipients, notice, now=now, lane="bulk", dedupe_prefix=f"activity:invite:{activity.id}"
+        conn,
+        recipients,
+        notice,
+        now=now,
+        lane="bulk",
+        dedupe_prefix=f"activity:invite:{activity.id}",
+        condition=[notices.activity_open(activity.id)],
     )
 
 
@@ -237,6 +244,7 @@ async def _promote(conn: AsyncConnection, env: Env, activity: Activity, now: dt.
         activity_card(activity, "activity.promoted", taken, env.settings.timezone),
         now=now,
         dedupe_key=f"activity:promoted:{activity.id}:{waiting.user_id}:{now.timestamp():.0f}",
+        condition=[notices.signed_up_for(activity.id)],
     )
 
 
@@ -264,7 +272,16 @@ async def remind(env: Env, now: dt.datetime) -> int:
                     dedupe = f"{REMIND_PREFIX}{kind}:{activity.id}:{signup.user_id}"
                     if dedupe in used:
                         continue
-                    queued += await notices.queue(conn, signup.user_id, notice, now=now, dedupe_key=dedupe)
+                    # The hour before goes out in the quiet hours too (an 08:00 activity is reminded at 07:00).
+                    queued += await notices.queue(
+                        conn,
+                        signup.user_id,
+                        notice,
+                        now=now,
+                        dedupe_key=dedupe,
+                        lane="urgent" if kind == "hour" else "normal",
+                        condition=[notices.signed_up_for(activity.id)],
+                    )
     return queued
 
 
@@ -341,6 +358,8 @@ async def use_code(env: Env, actor: Actor, code: str, here: tuple[float, float] 
             await store.check_in(conn, signup.id, now)
             await store.record_event(conn, activity.id, "checked_in", actor_id=person, subject_id=person, now=now)
             return CodeUsed(activity, "checked_in")
+        if signup.checked_out_at is None and now - signup.checked_in_at < rules.MIN_STAY:
+            return CodeUsed(activity, "already_in")
         if signup.checked_out_at is None:
             hours = rules.rounded_hours(signup.checked_in_at, now, env.settings.checkin_round_minutes)
             await store.check_out(conn, signup.id, now, hours)

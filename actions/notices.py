@@ -63,6 +63,16 @@ def claimed_by(wish_id: int, person_id: int) -> Check:
     return {"claimed": wish_id, "by": person_id}
 
 
+def activity_open(activity_id: int) -> Check:
+    """The activity is still published (not yet held, not cancelled)."""
+    return {"activity_open": activity_id}
+
+
+def signed_up_for(activity_id: int) -> Check:
+    """The activity is still published and the recipient still holds a place on it."""
+    return {"signed_up": activity_id}
+
+
 async def queue(
     conn: AsyncConnection,
     recipient_id: int,

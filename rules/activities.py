@@ -27,6 +27,8 @@ CHECKIN_AFTER = dt.timedelta(hours=4)
 # Reminders: the day before (at this local time, or right away if signed up later), and an hour before.
 DAY_BEFORE_AT = dt.time(18, 0)
 HOUR_BEFORE = dt.timedelta(hours=1)
+# A second scan this soon after checking in is a double scan, not a check-out (it would count 0 hours).
+MIN_STAY = dt.timedelta(minutes=15)
 
 COORDINATING = frozenset({Role.COORDINATOR, Role.ADMIN})
 

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.people import admin_person_ids
-from storage.schema import applications, broadcasts, outbox, tips, user_roles, users, wishes
+from storage.schema import activities, applications, broadcasts, outbox, signups, tips, user_roles, users, wishes
 
 Lane = Literal["urgent", "normal", "bulk"]
 LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
@@ -203,6 +203,28 @@ async def unmet_condition(
             ).first()
             if shown is None or [shown.delivered, shown.unreachable] != list(check["shows"]):
                 return f"broadcast {check['broadcast']} progress moved on"
+        if ("activity_open" in check or "signed_up" in check) and (
+            why := await _activity_unmet(conn, check, recipient_id)
+        ) is not None:
+            return why
+    return None
+
+
+async def _activity_unmet(conn: AsyncConnection, check: dict[str, Any], recipient_id: int) -> str | None:
+    """`{"activity_open": id}`: the activity is still published (not held or cancelled); `{"signed_up": id}`:
+    that, and the recipient still holds a place on it (issue 14)."""
+    activity_id = int(check.get("activity_open", check.get("signed_up", 0)))
+    status = (await conn.execute(select(activities.c.status).where(activities.c.id == activity_id))).scalar()
+    if status != "published":
+        return f"activity {activity_id} is {status or 'gone'}"
+    if "signed_up" in check:
+        place = (
+            await conn.execute(
+                select(signups.c.status).where(signups.c.activity_id == activity_id, signups.c.user_id == recipient_id)
+            )
+        ).scalar()
+        if place != "signed_up":
+            return f"recipient is {place or 'not signed up'} on activity {activity_id}"
     return None
 
 

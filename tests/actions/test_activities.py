@@ -21,6 +21,7 @@ from rules.activities import InvalidInput
 from rules.roles import Role
 from rules.wishes import Actor
 from storage import activities as store
+from storage import outbox as outbox_store
 from storage import people, users
 from storage.activities import NewActivity
 from storage.db import Database
@@ -145,3 +146,40 @@ async def test_reminders_are_written_once_each(env: Env) -> None:
     hour_before = starts - dt.timedelta(minutes=59)
     assert await actions.remind(env, hour_before) == 1
     assert await actions.remind(env, hour_before + dt.timedelta(minutes=1)) == 0
+
+
+async def test_a_double_scan_does_not_check_out_and_a_cancelled_place_drops_its_reminder(env: Env) -> None:
+    activity_id = await an_activity(env, headcount=2)
+    await actions.sign_up(env, actor(A, Role.VOLUNTEER), activity_id)
+    await actions.sign_up(env, actor(B, Role.VOLUNTEER), activity_id)
+    async with env.db.read() as conn:
+        starts = (await store.get_activity(conn, activity_id)).starts_at
+    # The day-before reminders are written for both; B cancels before they go out: B's is superseded.
+    day_before = starts - dt.timedelta(hours=12)
+    assert await actions.remind(env, day_before) == 2
+    await actions.cancel(env, actor(B, Role.VOLUNTEER), activity_id)
+    async with env.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox.c.recipient_id, outbox.c.condition).where(outbox.c.dedupe_key.like("activity:remind:%"))
+            )
+        ).all()
+        unmet = {
+            row.recipient_id: await outbox_store.unmet_condition(conn, row.condition, row.recipient_id, admin_ids=())
+            for row in rows
+        }
+    assert unmet[A] is None
+    assert unmet[B] == f"recipient is cancelled on activity {activity_id}"
+    # On the spot: a second scan within a quarter of an hour is not a check-out.
+    env.clock.set(starts)  # type: ignore[attr-defined]
+    code = await actions.show_code(env, COORD, activity_id)
+    first = await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)
+    env.clock.set(starts + dt.timedelta(minutes=1))  # type: ignore[attr-defined]
+    again = await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)
+    env.clock.set(starts + dt.timedelta(minutes=9))  # type: ignore[attr-defined]
+    out = await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)
+    assert (first.outcome, again.outcome, out.outcome) == ("checked_in", "already_in", "already_in")
+    env.clock.set(starts + dt.timedelta(minutes=50))  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput) as refused:
+        await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)
+    assert refused.value.reason == "checkin.error.expired"
