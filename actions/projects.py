@@ -24,10 +24,10 @@ from actions.env import Env
 from actions.messages import Notice
 from rules import activities as rules
 from rules.roles import Role
-from rules.wishes import Actor
+from rules.wishes import Actor, wish_ref
 from storage import audit, users
 from storage import projects as store
-from storage.errors import Conflict, NotAllowed
+from storage.errors import Conflict, NotAllowed, NotFound
 from storage.projects import Project, ProjectFigures, Team
 
 
@@ -190,3 +190,19 @@ async def decide_join(env: Env, actor: Actor, team_id: int, person_id: int, *, a
         await notices.queue(conn, person_id, Notice(key, {"team": team.name}), now=now)
     env.wake()
     return team
+
+
+async def attach_wish(env: Env, actor: Actor, wish_ref_no: int, project_name: str) -> Project:
+    """A coordinator counts a wish under a project (the micro-wish project is every wish's default)."""
+    by = _coordinator(actor)
+    now = env.now()
+    async with env.db.write() as conn:
+        project = await store.find_project_by_name(conn, project_name.strip())
+        if project is None:
+            raise NotFound(f"project {project_name}")
+        if not await store.attach_wish(conn, wish_ref_no, None if project.for_wishes else project.id):
+            raise NotFound(f"wish {wish_ref_no}")
+        await audit.record(
+            conn, actor_id=by, action="wish.project", subject=wish_ref(wish_ref_no), now=now, detail=project.name
+        )
+    return project

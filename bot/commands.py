@@ -69,6 +69,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("newactivity", frozenset({Role.COORDINATOR})),
     Command("newproject", frozenset({Role.COORDINATOR})),
     Command("newteam", frozenset({Role.COORDINATOR})),
+    Command("wishproject", frozenset({Role.COORDINATOR})),
 )
 
 

@@ -353,6 +353,12 @@ async def discard(update: Update, context: TongxinContext) -> int:
     return ConversationHandler.END
 
 
+async def use_the_buttons(update: Update, context: TongxinContext) -> None:
+    """Something typed or sent where a button (or another kind of answer) is expected: say so."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(context.t("activity.new.use_buttons"))
+
+
 async def _expired(update: Update, context: TongxinContext) -> int:
     await tell(update, context, "activity.new.expired")
     return ConversationHandler.END
@@ -594,6 +600,7 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
             fallbacks=[
                 CallbackQueryHandler(discard, pattern=callbacks.pattern(Act.ACTIVITY_DISCARD)),
                 CommandHandler("cancel", discard),
+                MessageHandler(filters.ALL & ~filters.COMMAND, use_the_buttons),
             ],
             allow_reentry=True,
             persistent=True,

@@ -283,6 +283,12 @@ async def consent_given(update: Update, context: TongxinContext) -> int:
     return ConversationHandler.END
 
 
+async def photos_expected(update: Update, context: TongxinContext) -> None:
+    """Anything but a photo while photos are expected (or a message while the consent question waits)."""
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(context.t("activity.photos.expected"))
+
+
 async def photos_cancelled(update: Update, context: TongxinContext) -> int:
     """/cancel while sending photos."""
     if context.user_data is not None:
@@ -324,7 +330,10 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
                     )
                 ],
             },
-            fallbacks=[CommandHandler("cancel", photos_cancelled)],
+            fallbacks=[
+                CommandHandler("cancel", photos_cancelled),
+                MessageHandler(filters.ALL & ~filters.COMMAND, photos_expected),
+            ],
             allow_reentry=True,
             persistent=True,
             name="activity_photos",

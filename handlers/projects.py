@@ -16,6 +16,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers.common import actor_of, conflict_reply, expect_press, stale_press, tell
 from rules.activities import InvalidInput, is_coordinator
+from rules.wishes import parse_wish_ref, wish_ref
 from storage.errors import Conflict, NotAllowed, NotFound
 
 
@@ -152,6 +153,30 @@ def _category_keys(context: TongxinContext, text: str) -> list[str]:
     return keys
 
 
+async def wish_to_project(update: Update, context: TongxinContext) -> None:
+    """/wishproject W-0042 NAME: a coordinator counts a wish under a project (default: the micro-wish project)."""
+    if (message := update.effective_message) is None:
+        return
+    words = context.args or []
+    ref_no = parse_wish_ref(words[0]) if words else None
+    name = " ".join(words[1:]).strip()
+    if ref_no is None or not name:
+        await message.reply_text(context.t("project.wish_usage"))
+        return
+    try:
+        project = await project_actions.attach_wish(context.env, actor_of(context), ref_no, name)
+    except NotAllowed:
+        await message.reply_text(context.t("error.not_allowed"))
+        return
+    except NotFound:
+        await message.reply_text(context.t("project.wish_not_found"))
+        return
+    await message.reply_text(
+        context.t("project.wish_attached", wish=wish_ref(ref_no), name=html.escape(project.name)),
+        parse_mode=ParseMode.HTML,
+    )
+
+
 async def join_pressed(update: Update, context: TongxinContext) -> None:
     """Join (from /teams): ask the team's leader."""
     if (press := await expect_press(update, context, Act.TEAM_JOIN)) is None:
@@ -213,6 +238,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("teams", show_teams),
         CommandHandler("newteam", new_team),
         CommandHandler("newproject", new_project),
+        CommandHandler("wishproject", wish_to_project),
         CallbackQueryHandler(join_pressed, pattern=callbacks.pattern(Act.TEAM_JOIN)),
         CallbackQueryHandler(decide_pressed, pattern=callbacks.pattern(Act.TEAM_APPROVE, Act.TEAM_REJECT)),
         CallbackQueryHandler(

@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -261,13 +261,27 @@ async def project_figures(conn: AsyncConnection, *, limit: int = 50) -> list[Pro
                 .where(signups.c.no_show.is_(False))
             )
         ).one()
-        wishes_done = 0
+        # Wishes count under the project they name; those naming none under the micro-wish project.
+        counted = wishes.c.project_id == project.id
         if project.for_wishes:
-            wishes_done = (
-                await conn.execute(select(func.count()).select_from(wishes).where(wishes.c.status == "confirmed"))
-            ).scalar_one()
+            counted = or_(counted, wishes.c.project_id.is_(None))
+        wishes_done = (
+            await conn.execute(select(func.count()).select_from(wishes).where(wishes.c.status == "confirmed", counted))
+        ).scalar_one()
         team_name = None
         if project.team_id is not None:
             team_name = (await get_team(conn, project.team_id)).name
         result.append(ProjectFigures(project, team_name, int(held), int(people), float(hours), int(wishes_done)))
     return result
+
+
+async def find_project_by_name(conn: AsyncConnection, name: str) -> Project | None:
+    """The project of that name."""
+    row = (await conn.execute(select(projects).where(projects.c.name == name))).first()
+    return _project(row) if row is not None else None
+
+
+async def attach_wish(conn: AsyncConnection, wish_ref_no: int, project_id: int | None) -> bool:
+    """Count the wish W-<ref_no> under a project (None: the micro-wish project again); False if no such wish."""
+    updated = await conn.execute(update(wishes).where(wishes.c.ref_no == wish_ref_no).values(project_id=project_id))
+    return updated.rowcount == 1

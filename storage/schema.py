@@ -231,6 +231,8 @@ wishes = Table(
     Column("rating", Integer),
     # After an auto-release: until then only the volunteers in `wish_holds` may claim it (migration 0007).
     Column("held_until", UTCDateTime),
+    # The service project it counts under (migration 0014); none: the project `for_wishes` (微心愿).
+    Column("project_id", Integer, ForeignKey("projects.id", ondelete="SET NULL")),
 )
 Index("ix_wishes_status_created_at", wishes.c.status, wishes.c.created_at)
 Index("ix_wishes_resident_id", wishes.c.resident_id)

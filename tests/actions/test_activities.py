@@ -23,9 +23,10 @@ from rules.wishes import Actor
 from storage import activities as store
 from storage import outbox as outbox_store
 from storage import people, users
+from storage import wishes as wish_store
 from storage.activities import NewActivity
 from storage.db import Database
-from storage.errors import NotAllowed
+from storage.errors import NotAllowed, NotFound
 from storage.schema import outbox, volunteer_skills, volunteers
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -183,3 +184,24 @@ async def test_a_double_scan_does_not_check_out_and_a_cancelled_place_drops_its_
     with pytest.raises(InvalidInput) as refused:
         await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)
     assert refused.value.reason == "checkin.error.expired"
+
+
+async def test_wishes_count_under_the_micro_wish_project_unless_attached_to_another(env: Env) -> None:
+    micro = await project_actions.ensure_wish_project(env, "微心愿")
+    other = await project_actions.create_project(env, COORD, "百事通", "", (), None)
+    async with env.db.write() as conn:
+        for _ in range(3):
+            await wish_store.insert_wish(
+                conn, resident_id=A, category="other", description="d", area=None, address=None, location=None,
+                photo_file_id=None, phone=None, status="confirmed", now=NOW,
+            )  # fmt: skip
+    await project_actions.attach_wish(env, COORD, 2, "百事通")
+    with pytest.raises(NotAllowed):
+        await project_actions.attach_wish(env, actor(A, Role.VOLUNTEER), 3, "百事通")
+    with pytest.raises(NotFound):
+        await project_actions.attach_wish(env, COORD, 99, "百事通")
+    figures = {f.project.name: f.wishes_done for f in await project_actions.projects_with_figures(env)}
+    assert figures == {micro.name: 2, other.name: 1}
+    await project_actions.attach_wish(env, COORD, 2, "微心愿")
+    figures = {f.project.name: f.wishes_done for f in await project_actions.projects_with_figures(env)}
+    assert figures == {micro.name: 3, other.name: 0}

@@ -1,6 +1,7 @@
 """Projects, teams and activities: the practice centre's service projects, the volunteer teams that run them,
 dated activities with sign-ups and a waitlist, on-the-spot check-in/out with the hours it gives, the photos
-people send from them for the newsroom, and the volunteer-service certificates issued from the hours.
+people send from them for the newsroom, and the volunteer-service certificates issued from the hours. A wish may
+name the project it counts under (`wishes.project_id`; none: the micro-wish project).
 
 Revision ID: 0014
 Revises: 0009
@@ -145,6 +146,11 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["tip_id"], ["tips.id"], name="fk_activity_photos_tip_id_tips", ondelete="SET NULL"),
     )
     op.create_index("ix_activity_photos_activity_id", "activity_photos", ["activity_id"])
+    with op.batch_alter_table("wishes") as batch:
+        batch.add_column(sa.Column("project_id", sa.Integer))
+        batch.create_foreign_key(
+            "fk_wishes_project_id_projects", "projects", ["project_id"], ["id"], ondelete="SET NULL"
+        )
     op.create_table(
         "certificates",
         sa.Column("id", sa.Integer, nullable=False),
@@ -167,6 +173,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("wishes") as batch:
+        batch.drop_constraint("fk_wishes_project_id_projects", type_="foreignkey")
+        batch.drop_column("project_id")
     op.drop_table("certificates")
     op.drop_table("activity_photos")
     op.drop_table("activity_events")
