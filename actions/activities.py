@@ -252,36 +252,47 @@ async def _promote(conn: AsyncConnection, env: Env, activity: Activity, now: dt.
 
 
 async def remind(env: Env, now: dt.datetime) -> int:
-    """Queue every activity reminder due now and not written before; returns how many were queued."""
+    """Queue every activity reminder due now and not written before; returns how many were queued.
+
+    The day before: from 18:00 local on the eve until an hour before (not on the day itself: someone signing up
+    that morning is not told about "tomorrow"). The hour before: in the last hour, urgent (an 08:00 activity is
+    reminded at 07:00, inside the quiet hours). Each one is written under "still holding a place".
+    """
     tz = env.settings.tz
+    due: list[tuple[Activity, str, str, list[int]]] = []
+    async with env.db.read() as conn:
+        for activity in await store.starting_between(conn, now, now + dt.timedelta(days=2)):
+            kinds = []
+            on_the_eve = now.astimezone(tz).date() < activity.starts_at.astimezone(tz).date()
+            last_hour = activity.starts_at - rules.HOUR_BEFORE <= now
+            if on_the_eve and not last_hour and rules.day_before_moment(activity.starts_at, tz) <= now:
+                kinds.append(("day", "activity.remind_day"))
+            if last_hour:
+                kinds.append(("hour", "activity.remind_hour"))
+            if kinds:
+                people = [s.user_id for s in await store.signups_of(conn, activity.id) if s.status == "signed_up"]
+                due += [(activity, kind, key, people) for kind, key in kinds]
+        used = await outbox.used_keys(conn, REMIND_PREFIX) if due else set()
+    fresh = [
+        (activity, kind, key, [p for p in people if f"{REMIND_PREFIX}{kind}:{activity.id}:{p}" not in used])
+        for activity, kind, key, people in due
+    ]
+    if not any(people for *_, people in fresh):
+        return 0
     queued = 0
     async with env.db.write() as conn:
-        used = await outbox.used_keys(conn, REMIND_PREFIX)
-        for activity in await store.starting_between(conn, now, now + dt.timedelta(days=2)):
-            due = []
-            if rules.day_before_moment(activity.starts_at, tz) <= now < activity.starts_at - rules.HOUR_BEFORE:
-                due.append(("day", "activity.remind_day"))
-            if activity.starts_at - rules.HOUR_BEFORE <= now < activity.starts_at:
-                due.append(("hour", "activity.remind_hour"))
-            if not due:
-                continue
-            people = [s for s in await store.signups_of(conn, activity.id) if s.status == "signed_up"]
-            for kind, key in due:
-                notice = activity_card(activity, key, len(people), env.settings.timezone)
-                for signup in people:
-                    dedupe = f"{REMIND_PREFIX}{kind}:{activity.id}:{signup.user_id}"
-                    if dedupe in used:
-                        continue
-                    # The hour before goes out in the quiet hours too (an 08:00 activity is reminded at 07:00).
-                    queued += await notices.queue(
-                        conn,
-                        signup.user_id,
-                        notice,
-                        now=now,
-                        dedupe_key=dedupe,
-                        lane="urgent" if kind == "hour" else "normal",
-                        condition=[notices.signed_up_for(activity.id)],
-                    )
+        for activity, kind, key, people in fresh:
+            notice = activity_card(activity, key, await store.count_signed_up(conn, activity.id), env.settings.timezone)
+            for person in people:
+                queued += await notices.queue(
+                    conn,
+                    person,
+                    notice,
+                    now=now,
+                    dedupe_key=f"{REMIND_PREFIX}{kind}:{activity.id}:{person}",
+                    lane="urgent" if kind == "hour" else "normal",
+                    condition=[notices.signed_up_for(activity.id)],
+                )
     return queued
 
 

@@ -51,7 +51,19 @@ async def checkin_command(update: Update, context: TongxinContext) -> int:
     if not found:
         await message.reply_text(context.t("checkin.usage"))
         return ConversationHandler.END
-    await show_qr(update, context, found[0].id)
+    if len(found) == 1:
+        await show_qr(update, context, found[0].id)
+        return ConversationHandler.END
+    tz = context.settings.tz
+    rows = [
+        [
+            callbacks.button(
+                f"{activity_ref(a.ref_no)} {a.starts_at.astimezone(tz):%m-%d %H:%M} {a.title}", Act.ACTIVITY_CODE, a.id
+            )
+        ]
+        for a in found
+    ]
+    await message.reply_text(context.t("checkin.which"), reply_markup=InlineKeyboardMarkup(rows))
     return ConversationHandler.END
 
 

@@ -26,7 +26,7 @@ from storage import people, users
 from storage import wishes as wish_store
 from storage.activities import NewActivity
 from storage.db import Database
-from storage.errors import NotAllowed, NotFound
+from storage.errors import Conflict, NotAllowed, NotFound
 from storage.schema import outbox, volunteer_skills, volunteers
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -205,3 +205,51 @@ async def test_wishes_count_under_the_micro_wish_project_unless_attached_to_anot
     await project_actions.attach_wish(env, COORD, 2, "微心愿")
     figures = {f.project.name: f.wishes_done for f in await project_actions.projects_with_figures(env)}
     assert figures == {micro.name: 3, other.name: 0}
+
+
+async def test_signing_up_on_the_day_brings_no_day_before_reminder(env: Env) -> None:
+    activity_id = await an_activity(env, headcount=2)  # Saturday 10:00 in Shanghai
+    await actions.sign_up(env, actor(A, Role.VOLUNTEER), activity_id)
+    async with env.db.read() as conn:
+        starts = (await store.get_activity(conn, activity_id)).starts_at
+    assert await actions.remind(env, starts - dt.timedelta(hours=2)) == 0  # 08:00 on the day
+    assert await actions.remind(env, starts - dt.timedelta(minutes=30)) == 1  # the hour before
+    async with env.db.read() as conn:
+        lanes = (await conn.execute(select(outbox.c.lane).where(outbox.c.dedupe_key.like("activity:remind:%")))).all()
+    assert [lane for (lane,) in lanes] == ["urgent"]
+
+
+async def test_join_requests_go_to_the_leader_who_decides_once(env: Env) -> None:
+    team = await project_actions.create_team(env, COORD, "清河队", LEADER)
+    asked = await project_actions.ask_to_join(env, actor(A, Role.VOLUNTEER), team.id)
+    assert asked.status == "pending"
+    assert (await project_actions.ask_to_join(env, actor(A, Role.VOLUNTEER), team.id)).status == "pending"
+    with pytest.raises(NotAllowed):
+        await project_actions.decide_join(env, actor(B, Role.VOLUNTEER), team.id, A, approve=True)
+    await project_actions.decide_join(env, actor(LEADER, Role.VOLUNTEER), team.id, A, approve=True)
+    with pytest.raises(Conflict):
+        await project_actions.decide_join(env, COORD, team.id, A, approve=False)
+    joined = await project_actions.join_by_invite(env, actor(C, Role.VOLUNTEER), team.invite_code)
+    assert joined.status == "member"
+    async with env.db.read() as conn:
+        told = (await conn.execute(select(outbox.c.recipient_id, outbox.c.payload).order_by(outbox.c.id))).all()
+    keys = [(row.recipient_id, row.payload["key"]) for row in told]
+    assert keys == [
+        (LEADER, "team.you_lead"),
+        (LEADER, "team.join_request"),
+        (A, "team.approved"),
+        (LEADER, "team.joined_by_link"),
+    ]
+
+
+async def test_invitations_wait_in_the_bulk_lane_for_matching_volunteers_and_the_team(env: Env) -> None:
+    await an_activity(env)
+    async with env.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox.c.recipient_id, outbox.c.lane).where(outbox.c.dedupe_key.like("activity:invite:%"))
+            )
+        ).all()
+    # Every volunteer with the skill (the leader is one of them), never the organizer; bulk: held in quiet hours.
+    assert sorted(row.recipient_id for row in rows) == [LEADER, A, B, C]
+    assert {row.lane for row in rows} == {"bulk"}
