@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 
 from telegram import InputFile, Update
 from telegram.constants import ParseMode
@@ -16,6 +17,8 @@ from handlers.common import actor_of
 from rules.activities import InvalidInput
 from rules.certificate_pdf import CertificateText, render
 from storage.errors import NotAllowed
+
+log = logging.getLogger(__name__)
 
 
 def certificate_text(context: TongxinContext, issued: certificate_actions.Issued) -> CertificateText:
@@ -78,7 +81,15 @@ async def send_certificate(update: Update, context: TongxinContext) -> None:
         return
     text = certificate_text(context, issued)
     # Drawing the PDF and subsetting the font take a moment of CPU: off the event loop.
-    pdf = await asyncio.to_thread(render, text, context.settings.certificate_font)
+    try:
+        pdf = await asyncio.to_thread(render, text, context.settings.certificate_font)
+    except OSError:
+        # The font file is missing or unreadable: an operator's matter (CERTIFICATE_FONT), not the person's.
+        log.exception(
+            "cannot draw certificate %s with font %s", issued.certificate.number, context.settings.certificate_font
+        )
+        await message.reply_text(context.t("certificate.error.font", number=issued.certificate.number))
+        return
     cert = issued.certificate
     await message.reply_document(
         InputFile(pdf, filename=f"{cert.number}.pdf"),
