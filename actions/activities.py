@@ -4,7 +4,8 @@ the organizer confirming everyone's hours; then the participants' photos become 
 
 Effects, per action (each one transaction):
   create: the activity `published` (A-number); event `created`; audit `activity.create`; to every approved
-    volunteer whose skills match (any skill when none is asked) and every member of the activity's team, an
+    volunteer whose skills match (any skill when none is asked) in its area (any area when none is given) and
+    every member of the activity's team, an
     invitation with Sign up (bulk lane: held through the quiet hours like every non-urgent message).
   sign_up: a place, or the waitlist when full; event `signed_up` / `waitlisted`.
   cancel: the sign-up `cancelled`; event; if it held a place, the first on the waitlist moves up (event
@@ -156,7 +157,7 @@ async def create(env: Env, actor: Actor, new: NewActivity) -> tuple[Activity, in
 
 
 async def _invite(conn: AsyncConnection, env: Env, activity: Activity, *, organizer: int, now: dt.datetime) -> int:
-    recipients = await store.volunteers_for(conn, activity.skills)
+    recipients = await store.volunteers_for(conn, activity.skills, activity.area)
     if activity.team_id is not None:
         recipients += await project_store.team_member_ids(conn, activity.team_id)
     recipients = [r for r in dict.fromkeys(recipients) if r != organizer]

@@ -89,6 +89,7 @@ class Act(StrEnum):
     TEAM_APPROVE = "team:ok"
     TEAM_REJECT = "team:no"
     ACTIVITY_PROJECT = "actnew:proj"
+    ACTIVITY_AREA = "actnew:area"
     ACTIVITY_SKILL = "actnew:skill"
     ACTIVITY_SKILLS_DONE = "actnew:skills_done"
     ACTIVITY_SKIP = "actnew:skip"
@@ -191,6 +192,7 @@ SPECS: dict[Act, Spec] = {
     Act.TEAM_APPROVE: Spec(subject=True, arg=r"\d{1,19}"),
     Act.TEAM_REJECT: Spec(subject=True, arg=r"\d{1,19}"),
     Act.ACTIVITY_PROJECT: _ID,
+    Act.ACTIVITY_AREA: Spec(arg=r"\d{1,3}|any"),
     Act.ACTIVITY_SKILL: Spec(arg=_KEY),
     Act.ACTIVITY_SKILLS_DONE: _NONE,
     Act.ACTIVITY_SKIP: _NONE,

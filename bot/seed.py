@@ -438,25 +438,45 @@ async def _seed_projects(conn: AsyncConnection, now: dt.datetime) -> None:
     up, 陈主任 can show the check-in QR at once (`/checkin`), and "+1 hour" brings the reminder."""
     start = _ago(now, days=29)
     await projects.create_project(
-        conn, name="微心愿", description="居民的微心愿，志愿者认领完成。", categories=(), team_id=None,
-        by=CHEN_ZHUREN, now=start, for_wishes=True,
-    )  # fmt: skip
+        conn,
+        name="微心愿",
+        description="居民的微心愿，志愿者认领完成。",
+        categories=(),
+        team_id=None,
+        by=CHEN_ZHUREN,
+        now=start,
+        for_wishes=True,
+    )
     team = await projects.create_team(conn, name="东城志愿服务队", leader_id=XIAO_ZHOU, by=CHEN_ZHUREN, now=start)
     await projects.set_membership(conn, team.id, XIAO_LIN, "member", by=XIAO_ZHOU, now=start)
     project = await projects.create_project(
-        conn, name="文明实践进社区", description="义诊、政策宣讲、助老服务进社区。",
-        categories=("free_clinic", "policy_talk", "elderly_disabled"), team_id=team.id, by=CHEN_ZHUREN, now=start,
-    )  # fmt: skip
+        conn,
+        name="文明实践进社区",
+        description="义诊、政策宣讲、助老服务进社区。",
+        categories=("free_clinic", "policy_talk", "elderly_disabled"),
+        team_id=team.id,
+        by=CHEN_ZHUREN,
+        now=start,
+    )
     held_at = _ago(now, days=7)
     held = await activities.insert_activity(
         conn,
         activities.NewActivity(
-            project_id=project.id, team_id=team.id, title="社区义诊", starts_at=held_at, duration_minutes=180,
-            place="西城社区新时代文明实践站", location=None, headcount=4, skills=("free_clinic",), notes="",
+            project_id=project.id,
+            team_id=team.id,
+            title="社区义诊",
+            starts_at=held_at,
+            duration_minutes=180,
+            place="西城社区新时代文明实践站",
+            area="西城社区",
+            location=None,
+            headcount=4,
+            skills=("free_clinic",),
+            notes="",
         ),
         organizer_id=CHEN_ZHUREN,
         now=_ago(now, days=10),
-    )  # fmt: skip
+    )
     for volunteer, hours in ((XIAO_LIN, 3.0), (XIAO_ZHOU, 2.5)):
         await activities.put_signup(conn, held.id, volunteer, "signed_up", _ago(now, days=9))
         signup = await activities.find_signup(conn, held.id, volunteer)
@@ -471,11 +491,19 @@ async def _seed_projects(conn: AsyncConnection, now: dt.datetime) -> None:
     upcoming = await activities.insert_activity(
         conn,
         activities.NewActivity(
-            project_id=project.id, team_id=team.id, title="敬老院助老服务", starts_at=soon, duration_minutes=120,
-            place="东城社区新时代文明实践站", location=STATION, headcount=3, skills=("elderly_disabled",),
+            project_id=project.id,
+            team_id=team.id,
+            title="敬老院助老服务",
+            starts_at=soon,
+            duration_minutes=120,
+            place="东城社区新时代文明实践站",
+            area="东城社区",
+            location=STATION,
+            headcount=3,
+            skills=("elderly_disabled",),
             notes="请带好志愿者马甲。",
         ),
         organizer_id=CHEN_ZHUREN,
         now=_ago(now, days=1),
-    )  # fmt: skip
+    )
     await activities.put_signup(conn, upcoming.id, XIAO_LIN, "signed_up", _ago(now, hours=20))

@@ -3,7 +3,7 @@
 
 The creation conversation (docs/activities.mmd):
   project (buttons) → title → date and time → duration → place (text) → location (share or skip) → headcount
-  → skills (toggle buttons, Done) → notes (text or skip) → summary with Publish / Cancel.
+  → area (buttons, or any) → skills (toggle buttons, Done) → notes (text or skip) → summary with Publish / Cancel.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from rules.activities import InvalidInput, activity_ref
 from storage.activities import Activity, NewActivity, Signup
 from storage.errors import Conflict, NotAllowed, NotFound
 
-PROJECT, TITLE, WHEN, DURATION, PLACE, LOCATION, HEADCOUNT, SKILLS, NOTES, CONFIRM = range(10)
+PROJECT, TITLE, WHEN, DURATION, PLACE, LOCATION, HEADCOUNT, AREA, SKILLS, NOTES, CONFIRM = range(11)
 DRAFT = "activity_draft"
 
 
@@ -42,6 +42,7 @@ class ActivityDraft:
     place: str = ""
     location: list[float] | None = None
     headcount: int = 0
+    area: str | None = None
     skills: list[str] = field(default_factory=list)
     notes: str = ""
 
@@ -74,6 +75,7 @@ class ActivityDraft:
             headcount=self.headcount,
             skills=tuple(self.skills),
             notes=self.notes,
+            area=self.area,
         )
 
 
@@ -223,7 +225,30 @@ async def headcount_typed(update: Update, context: TongxinContext) -> int:
         await message.reply_text(context.t(exc.reason))
         return HEADCOUNT
     _keep(context, draft)
-    await message.reply_text(context.t("activity.new.ask_skills"), reply_markup=_skills_keyboard(context, draft))
+    buttons = [
+        callbacks.button(area, Act.ACTIVITY_AREA, arg=str(index)) for index, area in enumerate(context.settings.areas)
+    ]
+    rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
+    rows.append([callbacks.button(context.plain("activity.any_area"), Act.ACTIVITY_AREA, arg="any")])
+    await message.reply_text(context.t("activity.new.ask_area"), reply_markup=InlineKeyboardMarkup(rows))
+    return AREA
+
+
+async def area_chosen(update: Update, context: TongxinContext) -> int:
+    """An area button (or any area): offer the skills."""
+    press = await expect_press(update, context, Act.ACTIVITY_AREA)
+    if press is None or (query := update.callback_query) is None:
+        return AREA
+    if (draft := _draft(context)) is None:
+        return await _expired(update, context)
+    areas = context.settings.areas
+    if press.arg != "any" and (press.arg is None or int(press.arg) >= len(areas)):
+        await stale_press(update, context)
+        return AREA
+    draft.area = None if press.arg == "any" else areas[int(press.arg)]
+    _keep(context, draft)
+    await query.answer()
+    await query.edit_message_text(context.t("activity.new.ask_skills"), reply_markup=_skills_keyboard(context, draft))
     return SKILLS
 
 
@@ -302,6 +327,7 @@ async def _summary(update: Update, context: TongxinContext, draft: ActivityDraft
         when=new.starts_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M"),
         hours=f"{draft.duration_minutes / 60:g}",
         place=html.escape(draft.place),
+        area=html.escape(draft.area or context.plain("activity.any_area")),
         located=context.plain("activity.located" if draft.location else "activity.not_located"),
         headcount=draft.headcount,
         skills=html.escape(skills),
@@ -587,6 +613,7 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
                 PLACE: [MessageHandler(text, place_typed)],
                 LOCATION: [MessageHandler(filters.LOCATION | text, location_sent)],
                 HEADCOUNT: [MessageHandler(text, headcount_typed)],
+                AREA: [CallbackQueryHandler(area_chosen, pattern=callbacks.pattern(Act.ACTIVITY_AREA))],
                 SKILLS: [
                     CallbackQueryHandler(skill_toggled, pattern=callbacks.pattern(Act.ACTIVITY_SKILL)),
                     CallbackQueryHandler(skills_done, pattern=callbacks.pattern(Act.ACTIVITY_SKILLS_DONE)),
@@ -624,6 +651,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
             stale_press,
             pattern=callbacks.prefix_pattern(
                 Act.ACTIVITY_PROJECT,
+                Act.ACTIVITY_AREA,
                 Act.ACTIVITY_SKILL,
                 Act.ACTIVITY_SKILLS_DONE,
                 Act.ACTIVITY_SKIP,

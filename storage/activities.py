@@ -39,6 +39,7 @@ class Activity:
     starts_at: dt.datetime
     duration_minutes: int
     place: str
+    area: str | None
     latitude: float | None
     longitude: float | None
     headcount: int
@@ -92,6 +93,7 @@ class NewActivity:
     headcount: int
     skills: tuple[str, ...]
     notes: str
+    area: str | None = None
 
 
 def _activity(row: Any) -> Activity:
@@ -130,6 +132,7 @@ async def insert_activity(conn: AsyncConnection, new: NewActivity, *, organizer_
         "starts_at": new.starts_at,
         "duration_minutes": new.duration_minutes,
         "place": new.place,
+        "area": new.area,
         "latitude": new.location[0] if new.location else None,
         "longitude": new.location[1] if new.location else None,
         "headcount": new.headcount,
@@ -456,13 +459,15 @@ async def link_tip_media(conn: AsyncConnection, activity_id: int, user_id: int, 
     return len(values)
 
 
-async def volunteers_for(conn: AsyncConnection, skills: tuple[str, ...]) -> list[int]:
-    """Approved volunteers with one of these skills (every approved volunteer when none is asked)."""
+async def volunteers_for(conn: AsyncConnection, skills: tuple[str, ...], area: str | None = None) -> list[int]:
+    """Approved volunteers with one of these skills (any, when none is asked) of this area (any, when none)."""
     query = (
         select(volunteers.c.user_id)
         .join(user_roles, (user_roles.c.user_id == volunteers.c.user_id) & (user_roles.c.role == "volunteer"))
         .order_by(volunteers.c.user_id)
     )
+    if area is not None:
+        query = query.where(volunteers.c.area == area)
     if skills:
         query = query.where(
             volunteers.c.user_id.in_(

@@ -460,6 +460,8 @@ activities = Table(
     Column("starts_at", UTCDateTime, nullable=False),
     Column("duration_minutes", Integer, nullable=False),
     Column("place", String(200), nullable=False),
+    # The town or community it is in (settings.areas): volunteers of that area are invited; none: everyone.
+    Column("area", String(64)),
     Column("latitude", Float),
     Column("longitude", Float),
     Column("headcount", Integer, nullable=False),

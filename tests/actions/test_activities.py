@@ -61,7 +61,9 @@ async def env(db: Database) -> Env:
     return Env(db=db, clock=ManualClock(NOW), settings=load_settings(**values))
 
 
-async def an_activity(env: Env, *, headcount: int = 1, by: Actor = COORD, project: int | None = None) -> int:
+async def an_activity(
+    env: Env, *, headcount: int = 1, by: Actor = COORD, project: int | None = None, area: str | None = None
+) -> int:
     if project is None:
         team = await project_actions.create_team(env, COORD, "清河队", LEADER)
         project = (await project_actions.create_project(env, COORD, "清河行动", "", ("environment",), team.id)).id
@@ -79,6 +81,7 @@ async def an_activity(env: Env, *, headcount: int = 1, by: Actor = COORD, projec
             headcount=headcount,
             skills=("environment",),
             notes="",
+            area=area,
         ),
     )
     return activity.id
@@ -192,9 +195,18 @@ async def test_wishes_count_under_the_micro_wish_project_unless_attached_to_anot
     async with env.db.write() as conn:
         for _ in range(3):
             await wish_store.insert_wish(
-                conn, resident_id=A, category="other", description="d", area=None, address=None, location=None,
-                photo_file_id=None, phone=None, status="confirmed", now=NOW,
-            )  # fmt: skip
+                conn,
+                resident_id=A,
+                category="other",
+                description="d",
+                area=None,
+                address=None,
+                location=None,
+                photo_file_id=None,
+                phone=None,
+                status="confirmed",
+                now=NOW,
+            )
     await project_actions.attach_wish(env, COORD, 2, "百事通")
     with pytest.raises(NotAllowed):
         await project_actions.attach_wish(env, actor(A, Role.VOLUNTEER), 3, "百事通")
@@ -253,3 +265,15 @@ async def test_invitations_wait_in_the_bulk_lane_for_matching_volunteers_and_the
     # Every volunteer with the skill (the leader is one of them), never the organizer; bulk: held in quiet hours.
     assert sorted(row.recipient_id for row in rows) == [LEADER, A, B, C]
     assert {row.lane for row in rows} == {"bulk"}
+    # In an area: its volunteers (B lives there) and the team's members (the leader), nobody else.
+    async with env.db.write() as conn:
+        await conn.execute(volunteers.update().where(volunteers.c.user_id == B).values(area="东城社区"))
+    projects = await project_actions.projects_with_figures(env)
+    area_activity = await an_activity(env, project=projects[0].project.id, area="东城社区")
+    async with env.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox.c.recipient_id).where(outbox.c.dedupe_key.like(f"activity:invite:{area_activity}:%"))
+            )
+        ).all()
+    assert sorted(row.recipient_id for row in rows) == [LEADER, B]

@@ -93,6 +93,8 @@ async def plan_activity(admin: Person, *, headcount: str = "2") -> None:
     await admin.press_reply_button("📍 发送地点位置")
     await admin.wait_for_text("需要多少名志愿者")
     await admin.send_text(headcount)
+    await admin.wait_for_text("哪个镇（社区）")
+    await admin.press("东城社区")
     await admin.wait_for_text("需要哪些方面")
     await admin.press("助老助残")
     await wait_for_button(admin, "✅ 助老助残")

@@ -39,7 +39,7 @@ def test_a_long_record_spills_onto_a_second_page_and_is_cut_at_forty_rows() -> N
 
 
 def test_a_missing_font_is_an_os_error_the_handler_reports() -> None:
-    with pytest.raises(OSError):
+    with pytest.raises(FileNotFoundError):
         render(sample(), Path("/nonexistent/font.ttf"))
 
 

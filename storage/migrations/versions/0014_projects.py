@@ -72,6 +72,7 @@ def upgrade() -> None:
         sa.Column("starts_at", UTCDateTime, nullable=False),
         sa.Column("duration_minutes", sa.Integer, nullable=False),
         sa.Column("place", sa.String(200), nullable=False),
+        sa.Column("area", sa.String(64)),
         sa.Column("latitude", sa.Float),
         sa.Column("longitude", sa.Float),
         sa.Column("headcount", sa.Integer, nullable=False),
