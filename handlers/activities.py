@@ -21,9 +21,9 @@ from actions import activities as activity_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press, tell
+from handlers.common import actor_of, expect_press, skip_labels, stale_press, tell
 from rules import activities as rules
-from rules.activities import InvalidInput, activity_ref
+from rules.activities import InvalidInput, activity_ref, refusal_key
 from storage.activities import Activity, NewActivity, Signup
 from storage.errors import Conflict, NotAllowed, NotFound
 
@@ -353,7 +353,7 @@ async def publish_pressed(update: Update, context: TongxinContext) -> int:
     try:
         activity, invited = await activity_actions.create(context.env, actor_of(context), draft.to_new())
     except (NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return ConversationHandler.END
     except InvalidInput as exc:
         await query.answer(context.plain(exc.reason), show_alert=True)
@@ -452,7 +452,7 @@ async def sign_up_pressed(update: Update, context: TongxinContext) -> None:
         await tell(update, context, "activity.volunteers_only")
         return
     except NotFound as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return
     except Conflict:
         await tell(update, context, "activity.closed")
@@ -489,7 +489,7 @@ async def cancel_pressed(update: Update, context: TongxinContext) -> None:
     try:
         activity = await activity_actions.cancel(context.env, actor_of(context), press.id)
     except NotFound as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return
     except Conflict:
         await tell(update, context, "activity.not_signed_up")
@@ -557,7 +557,7 @@ async def roster_pressed(update: Update, context: TongxinContext) -> None:
     try:
         found = await activity_actions.roster(context.env, actor_of(context), press.id)
     except (NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return
     if update.callback_query is not None:
         await update.callback_query.answer()
@@ -586,7 +586,7 @@ async def roster_changed(update: Update, context: TongxinContext) -> None:
             step = "up" if press.act is Act.ROSTER_MORE else "down"
             found = await activity_actions.adjust(context.env, actor, press.id, step)
     except (NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return
     except Conflict as exc:
         await tell(update, context, "roster.upcoming" if exc.current == "upcoming" else "roster.already_confirmed")

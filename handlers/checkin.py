@@ -22,8 +22,8 @@ from actions.activities import TooFar
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press, tell
-from rules.activities import InvalidInput, activity_ref
+from handlers.common import actor_of, expect_press, skip_labels, stale_press, tell
+from rules.activities import InvalidInput, activity_ref, refusal_key
 from rules.certificate_pdf import qr_png
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.tips import MediaItem
@@ -80,7 +80,7 @@ async def show_qr(update: Update, context: TongxinContext, activity_id: int) -> 
     try:
         code = await activity_actions.show_code(context.env, actor_of(context), activity_id)
     except (NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return
     except Conflict:
         await tell(update, context, "roster.already_confirmed")
@@ -210,7 +210,7 @@ async def photos_pressed(update: Update, context: TongxinContext) -> int:
     try:
         activity = await activity_actions.may_send_photos(context.env, actor_of(context), press.id)
     except (NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return ConversationHandler.END
     if context.user_data is not None:
         context.user_data[PHOTO_DRAFT] = {"activity": activity.id, "photos": []}
@@ -289,7 +289,7 @@ async def consent_given(update: Update, context: TongxinContext) -> int:
     try:
         await activity_actions.share_photos(context.env, actor_of(context), press.id, media)
     except (NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc))
         return ConversationHandler.END
     await query.edit_message_text(context.t("activity.photos.shared"))
     return ConversationHandler.END

@@ -14,8 +14,8 @@ from actions import projects as project_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers.common import actor_of, conflict_reply, expect_press, stale_press, tell
-from rules.activities import InvalidInput, is_coordinator
+from handlers.common import actor_of, expect_press, stale_press, tell
+from rules.activities import InvalidInput, is_coordinator, refusal_key
 from rules.wishes import parse_wish_ref, wish_ref
 from storage.errors import Conflict, NotAllowed, NotFound
 
@@ -184,7 +184,7 @@ async def join_pressed(update: Update, context: TongxinContext) -> None:
     try:
         joined = await project_actions.ask_to_join(context.env, actor_of(context), press.id)
     except NotFound as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc, "team.not_found"))
         return
     key = "team.already_member" if joined.status == "member" else "team.asked"
     await tell(update, context, key, team=joined.team.name)
@@ -215,7 +215,7 @@ async def decide_pressed(update: Update, context: TongxinContext) -> None:
             context.env, actor_of(context), press.id, int(press.arg), approve=approve
         )
     except (NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await tell(update, context, refusal_key(exc, "team.not_found"))
         return
     except Conflict:
         await tell(update, context, "team.already_decided")

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from rules.matching import haversine_km
 from rules.roles import Role
+from storage.errors import NotAllowed
 
 TITLE_MAX = 60
 PLACE_MAX = 120
@@ -39,6 +40,11 @@ class InvalidInput(ValueError):  # noqa: N818 - reads as the domain fact
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def refusal_key(error: Exception, missing: str = "activity.not_found") -> str:
+    """The message key saying why a press or command was refused (not allowed, or the record is gone)."""
+    return "error.not_allowed" if isinstance(error, NotAllowed) else missing
 
 
 def activity_ref(ref_no: int) -> str:
