@@ -28,6 +28,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -115,8 +116,6 @@ def activity_card(activity: Activity, key: str, taken: int, tz_name: str, **extr
 
 
 def _local(moment: dt.datetime, tz_name: str) -> str:
-    from zoneinfo import ZoneInfo
-
     return moment.astimezone(ZoneInfo(tz_name)).strftime("%Y-%m-%d %H:%M")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from actions.env import Env
 from rules.activities import InvalidInput, volunteer_number
@@ -38,8 +39,6 @@ class Issued:
 
 def period_of(word: str | None, now: dt.datetime, tz_name: str) -> tuple[dt.date, dt.date]:
     """The period a /certificate argument names: a year ("2026"), "all", or (none) this year so far."""
-    from zoneinfo import ZoneInfo
-
     today = now.astimezone(ZoneInfo(tz_name)).date()
     if word is None or not word.strip():
         return dt.date(today.year, 1, 1), today

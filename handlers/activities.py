@@ -8,6 +8,7 @@ The creation conversation (docs/activities.mmd):
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 from dataclasses import asdict, dataclass, field
@@ -62,8 +63,6 @@ class ActivityDraft:
 
     def to_new(self) -> NewActivity:
         """The draft as the action takes it."""
-        import datetime as dt
-
         return NewActivity(
             project_id=self.project_id,
             team_id=None,

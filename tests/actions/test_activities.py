@@ -277,3 +277,17 @@ async def test_invitations_wait_in_the_bulk_lane_for_matching_volunteers_and_the
             )
         ).all()
     assert sorted(row.recipient_id for row in rows) == [LEADER, B]
+
+
+async def test_names_are_unique_and_only_coordinators_create_teams_and_projects(env: Env) -> None:
+    await project_actions.create_team(env, COORD, "清河队", LEADER)
+    with pytest.raises(Conflict):
+        await project_actions.create_team(env, COORD, "清河队", None)
+    await project_actions.create_project(env, COORD, "清河行动", "", (), None)
+    with pytest.raises(Conflict):
+        await project_actions.create_project(env, COORD, "清河行动", "", (), None)
+    with pytest.raises(NotAllowed):
+        await project_actions.create_team(env, actor(LEADER, Role.VOLUNTEER), "新队", LEADER)
+    with pytest.raises(InvalidInput):
+        await project_actions.create_project(env, COORD, "x", "", ("no_such_category",), None)
+    assert [team.name for team, members in await project_actions.teams(env)] == ["清河队"]
