@@ -101,6 +101,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("wish_followers", "user_id", delete_rows=True),
     # A place in a short-lived hold on an offered wish: worth nothing once the person is gone.
     PersonalRows("wish_holds", "user_id", delete_rows=True),
+    # An unused /link code is worth nothing once the person is gone.
+    PersonalRows("link_codes", "person_id", delete_rows=True),
 )
 
 # Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent
@@ -122,6 +124,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "media": "kind and time only; what a channel calls the file is in media_refs",
     "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
+    "wechat_inbound": "callback ids and the account they came from; the message itself is blanked once handled",
+    "wechat_windows": "an account's last message time and how many replies went out since",
 }
 
 
