@@ -376,13 +376,19 @@ class WeChatPerson:
         """Type a message."""
         return await self._send(self._xml("text", {"Content": text}), bad_signature=bad_signature)
 
-    async def tap(self, label: str) -> tuple[int, str]:
-        """Tap the newest msgmenu item whose text contains `label` (comes back as text with bizmsgmenuid)."""
-        for received in reversed(self.inbox):
-            for menu_id, content in received.items:
-                if label in content:
-                    return await self._send(self._xml("text", {"Content": content, "bizmsgmenuid": menu_id}))
-        raise AssertionError(f"{self.name} has no menu item {label!r}: {[r.items for r in self.inbox[-3:]]}")
+    async def tap(self, label: str, timeout: float = 10.0) -> tuple[int, str]:  # noqa: ASYNC109
+        """Tap the newest msgmenu item whose text contains `label` (comes back as text with bizmsgmenuid), waiting
+        for one to arrive."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for received in reversed(self.inbox):
+                for menu_id, content in received.items:
+                    if label in content:
+                        return await self._send(self._xml("text", {"Content": content, "bizmsgmenuid": menu_id}))
+            if time.monotonic() > deadline:
+                shown = [r.items for r in self.inbox[-3:]]
+                raise AssertionError(f"{self.name} has no menu item {label!r}: {shown}")
+            await asyncio.sleep(0.05)
 
     async def send_location(self, latitude: float, longitude: float, label: str = "") -> tuple[int, str]:
         """Share a location (the + panel's 位置)."""

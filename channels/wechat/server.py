@@ -135,7 +135,9 @@ class WeChatChannel:
         openid = str(message.source or "")
         if not openid:
             return web.Response(status=400, text="no sender")
-        key = str(message.id) if message.id else f"{openid}:{data.get('CreateTime', '')}:{data.get('Event', '')}"
+        # Messages carry a MsgId; events do not: WeChat's advice is sender + CreateTime (with the event and its key).
+        event = f"{data.get('Event', '')}:{data.get('EventKey', '')}"
+        key = str(message.id) if message.id else f"{openid}:{data.get('CreateTime', '')}:{event}"
         stored = asyncio.ensure_future(self._store(key[:128], openid, xml))
         # Answer within WeChat's 5 seconds whatever happens: a slow store still finishes and is handled after.
         with contextlib.suppress(TimeoutError):
