@@ -109,6 +109,8 @@ class WeChatSimulator:
         self.port: int | None = None
         self._crypto = WeChatCrypto(token, aes_key, app_id) if aes_key else None
         self.changed = asyncio.Event()
+        # Seconds the media download takes (a test makes WeChat slow with it).
+        self.media_delay = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
 
@@ -258,6 +260,8 @@ class WeChatSimulator:
     async def _media_get(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
             return self._refuse("/cgi-bin/media/get", 40001, "invalid access_token", dict(request.query))
+        if self.media_delay:
+            await asyncio.sleep(self.media_delay)
         found = self.media.get(request.query.get("media_id", ""))
         if found is None or self.now() - found[1] > MEDIA_LIFETIME:
             return self._refuse("/cgi-bin/media/get", 40007, "invalid media_id", dict(request.query))
@@ -323,7 +327,8 @@ class WeChatSimulator:
 
         Returns the last HTTP status and body. A person's message opens their window once WeChat has it.
         """
-        assert self.callback_url is not None and self._http is not None, "start the bot with this simulator first"
+        if self.callback_url is None or self._http is None:
+            raise RuntimeError("start the simulator and point callback_url at the bot first")
         if not bad_signature:
             account = self.accounts.setdefault(openid, Account(openid))
             account.last_inbound = self.now()

@@ -12,7 +12,8 @@ DESCRIPTION = "家里老人行动不便，想请人帮忙买菜和打扫卫生"
 
 async def test_a_wish_from_wechat_with_photo_and_location(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
     wang = wx.person("王阿姨")
-    assert wx.menu is not None and len(wx.menu["button"]) == 3
+    assert wx.menu is not None
+    assert len(wx.menu["button"]) == 3
 
     await wang.send_text("你好")
     await wang.wait_for_text("许心愿")
@@ -30,7 +31,8 @@ async def test_a_wish_from_wechat_with_photo_and_location(wechat_bot: TongxinApp
     await wang.wait_for_text("留个电话")
     await wang.send_text("13800138000")
     summary = await wang.wait_for_text("请核对")
-    assert "**" not in summary.text and "<b>" not in summary.text
+    assert "**" not in summary.text
+    assert "<b>" not in summary.text
     assert "东城社区" in summary.text
     await wang.tap("提交")
     await wang.wait_for_text("W-0001")
@@ -39,7 +41,8 @@ async def test_a_wish_from_wechat_with_photo_and_location(wechat_bot: TongxinApp
     async with db.read() as conn:
         wish = await store.get_wish_by_ref(conn, 1)
         owner = await people.find_person(conn, "wechat", wang.openid)
-    assert owner is not None and wish.resident_id == owner.id
+    assert owner is not None
+    assert wish.resident_id == owner.id
     assert (wish.status, wish.description, wish.area, wish.phone) == (
         "pending_review",
         DESCRIPTION,
