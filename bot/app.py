@@ -39,6 +39,7 @@ from handlers import (
     editors,
     errors,
     invites,
+    links,
     monitor,
     privacy,
     reporters,
@@ -116,6 +117,7 @@ def build_application(
         privacy,
         monitor,
         digests,
+        links,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.

@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     # WeChat service account (服务号), all optional: without app id, secret and token there is no WeChat channel.
     wechat_app_id: str | None = None
-    wechat_app_secret: SecretStr | None = None
+    wechat_app_secret: SecretStr | None = Field(default=None, repr=False)
     wechat_token: SecretStr | None = None
     # The 43-character EncodingAESKey of "safe mode"; without it callbacks are plain XML.
     wechat_aes_key: SecretStr | None = None
