@@ -22,9 +22,7 @@ async def link(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("link.no_wechat"))
         return
     code = await links.issue(context.env, actor_of(context))
-    await message.reply_text(
-        context.t("link.code", code=code, minutes=links.CODE_MINUTES), parse_mode=ParseMode.HTML
-    )
+    await message.reply_text(context.t("link.code", code=code, minutes=links.CODE_MINUTES), parse_mode=ParseMode.HTML)
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
