@@ -111,6 +111,9 @@ class WeChatSimulator:
         self.changed = asyncio.Event()
         # Seconds the media download takes (a test makes WeChat slow with it).
         self.media_delay = 0.0
+        # Each account's conversation as a chat shows it (what they sent and what the bot sent), for the demo page.
+        self.history: dict[str, list[dict[str, Any]]] = {}
+        self.listeners: list[Callable[[str], None]] = []
 
     # -- lifecycle --------------------------------------------------------------------------------------------------
 
@@ -228,6 +231,7 @@ class WeChatSimulator:
             return self._refuse(path, 40008, "invalid message type", body)
         account.sent_in_window += 1
         account.inbox.append(received)
+        self.log(account.openid, "bot", received)
         self._changed()
         return web.json_response({"errcode": 0, "errmsg": "ok"})
 
@@ -253,7 +257,9 @@ class WeChatSimulator:
             fields[str(name)] = text
         if not fields:
             return self._refuse(path, 47001, "data format error: no fields", body)
-        account.inbox.append(Received("template", " ".join(fields.values()), fields=fields, url=url, at=self.now()))
+        notice = Received("template", " ".join(fields.values()), fields=fields, url=url, at=self.now())
+        account.inbox.append(notice)
+        self.log(account.openid, "bot", notice)
         self._changed()
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": secrets.randbelow(10**9)})
 
@@ -297,6 +303,24 @@ class WeChatSimulator:
 
     def _changed(self) -> None:
         self.changed.set()
+
+    def log(self, openid: str, sender: str, received: Received) -> None:
+        """Add a line to the account's chat as the demo page shows it (`sender`: "me" or "bot")."""
+        entries = self.history.setdefault(openid, [])
+        entries.append(
+            {
+                "n": len(entries) + 1,
+                "from": sender,
+                "kind": received.kind,
+                "text": received.text,
+                "items": [list(item) for item in received.items],
+                "fields": dict(received.fields),
+                "url": received.url,
+                "at": (received.at or self.now()).timestamp(),
+            }
+        )
+        for listener in list(self.listeners):
+            listener(openid)
 
     # -- callback side ----------------------------------------------------------------------------------------------
 
@@ -373,13 +397,17 @@ class WeChatPerson:
             parts.append(f"<MsgId>{self.sim.next_msg_id()}</MsgId>")
         return "<xml>" + "".join(parts) + "</xml>"
 
-    async def _send(self, xml: str, *, bad_signature: bool = False) -> tuple[int, str]:
+    async def _send(self, xml: str, *, bad_signature: bool = False, shown: Received | None = None) -> tuple[int, str]:
         self.last_xml = xml
+        if shown is not None and not bad_signature:
+            self.sim.log(self.openid, "me", shown)
         return await self.sim.post_callback(self.openid, xml, bad_signature=bad_signature)
 
     async def send_text(self, text: str, *, bad_signature: bool = False) -> tuple[int, str]:
         """Type a message."""
-        return await self._send(self._xml("text", {"Content": text}), bad_signature=bad_signature)
+        return await self._send(
+            self._xml("text", {"Content": text}), bad_signature=bad_signature, shown=Received("text", text)
+        )
 
     async def tap(self, label: str, timeout: float = 10.0) -> tuple[int, str]:  # noqa: ASYNC109
         """Tap the newest msgmenu item whose text contains `label` (comes back as text with bizmsgmenuid), waiting
@@ -389,26 +417,33 @@ class WeChatPerson:
             for received in reversed(self.inbox):
                 for menu_id, content in received.items:
                     if label in content:
-                        return await self._send(self._xml("text", {"Content": content, "bizmsgmenuid": menu_id}))
+                        return await self.tap_item(menu_id, content)
             if time.monotonic() > deadline:
                 shown = [r.items for r in self.inbox[-3:]]
                 raise AssertionError(f"{self.name} has no menu item {label!r}: {shown}")
             await asyncio.sleep(0.05)
 
+    async def tap_item(self, menu_id: str, content: str) -> tuple[int, str]:
+        """Tap one msgmenu item: WeChat sends its text with its id as `bizmsgmenuid`."""
+        xml = self._xml("text", {"Content": content, "bizmsgmenuid": menu_id})
+        return await self._send(xml, shown=Received("text", content))
+
     async def send_location(self, latitude: float, longitude: float, label: str = "") -> tuple[int, str]:
         """Share a location (the + panel's 位置)."""
         fields = {"Location_X": str(latitude), "Location_Y": str(longitude), "Scale": "15", "Label": label}
-        return await self._send(self._xml("location", fields))
+        shown = Received("location", f"📍 {label or f'{latitude:.4f}, {longitude:.4f}'}")
+        return await self._send(self._xml("location", fields), shown=shown)
 
     async def send_photo(self, content: bytes) -> tuple[int, str]:
         """Send a photo: WeChat keeps it as temporary media and tells the bot its media_id."""
         media_id = self.sim.store_media(content)
         fields = {"PicUrl": f"{self.sim.api_url}/pic/{media_id}", "MediaId": media_id}
-        return await self._send(self._xml("image", fields))
+        return await self._send(self._xml("image", fields), shown=Received("image", media_id))
 
     async def click(self, key: str) -> tuple[int, str]:
         """Press a custom-menu button of type click."""
-        return await self._send(self._xml("event", {"Event": "CLICK", "EventKey": key}, msg_id=False))
+        shown = Received("click", key)
+        return await self._send(self._xml("event", {"Event": "CLICK", "EventKey": key}, msg_id=False), shown=shown)
 
     async def resend(self) -> tuple[int, str]:
         """WeChat retries the last callback (same MsgId)."""
