@@ -58,9 +58,13 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
     await xiaozhou.wait_for_text("您认领了 W-0001")
     await wang.wait_for_text("志愿者 小周 认领了您的心愿 W-0001")
     await xiaozhou.send_command("/mytasks")
-    await wait_for_button(xiaozhou, "✅ 完成了")
+    await xiaozhou.wait_for_text("您认领的")
+    # The task card of /mytasks (the claim's own card has the same button).
+    await xiaozhou.wait_for(
+        lambda: sum("✅ 完成了" in str(m.inline_buttons) for m in xiaozhou.messages) >= 2, timeout=15, what="card"
+    )
     await xiaozhou.press("✅ 完成了")
-    await xiaozhou.wait_for_text("用了多长时间")
+    await xiaozhou.wait_for_text("用了多长时间", timeout=15)
     await xiaozhou.press("2 h")
     await xiaozhou.wait_for_text("完成后的照片")
     await xiaozhou.press("跳过")
