@@ -373,8 +373,10 @@ async def _forget_media(conn: AsyncConnection, user_id: int) -> int:
 
 
 async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
-    """Drop the person's unfinished conversations (their keys are JSON lists of Telegram chat and user ids)."""
-    telegram_ids = {int(x) for x in await external_ids_of(conn, user_id, TELEGRAM)}
+    """Drop the person's unfinished conversations (their keys are JSON lists of Telegram chat and user ids, or
+    of a WeChat openid)."""
+    telegram_ids: set[int | str] = {int(x) for x in await external_ids_of(conn, user_id, TELEGRAM)}
+    telegram_ids |= set(await external_ids_of(conn, user_id, "wechat"))
     rows = (await conn.execute(select(conversation_states.c.name, conversation_states.c.key))).all()
     forgotten = 0
     for row in rows:

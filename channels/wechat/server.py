@@ -139,6 +139,7 @@ class WeChatChannel:
         event = f"{data.get('Event', '')}:{data.get('EventKey', '')}"
         key = str(message.id) if message.id else f"{openid}:{data.get('CreateTime', '')}:{event}"
         stored = asyncio.ensure_future(self._store(key[:128], openid, xml))
+        stored.add_done_callback(_report_failure)
         # Answer within WeChat's 5 seconds whatever happens: a slow store still finishes and is handled after.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(stored), ANSWER_WITHIN)
@@ -189,6 +190,12 @@ class WeChatChannel:
             log.warning("a reply to a WeChat account was refused: %s", exc)
             return False
         return True
+
+
+def _report_failure(task: asyncio.Future[None]) -> None:
+    """A store that failed after `success` was answered (WeChat will not retry it): say so in the log."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a WeChat callback could not be stored", exc_info=task.exception())
 
 
 __all__ = ["WECHAT", "WeChatChannel"]
