@@ -161,6 +161,13 @@ async def save_conversation(conn: AsyncConnection, openid: str, state: dict[str,
         await conn.execute(insert(conversation_states).values(name=CONVERSATION, key=_key(openid), state=state))
 
 
+async def remember_choices(conn: AsyncConnection, openid: str, choices: dict[str, str]) -> None:
+    """The numbered choices of the menu the account was sent last (a notice's), so a typed number picks from it."""
+    state = await conversation_of(conn, openid) or {}
+    state["choices"] = dict(choices)
+    await save_conversation(conn, openid, state)
+
+
 # --- one-time link codes --------------------------------------------------------------------------------------------
 
 

@@ -27,7 +27,16 @@ from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.render import Choice, Reply
 from rules.roles import effective_roles
-from rules.wishes import ADDRESS_MAX, DESCRIPTION_MAX, DESCRIPTION_MIN, Actor, InvalidInput, WishDraft, WishStatus
+from rules.wishes import (
+    ADDRESS_MAX,
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    NOTE_MAX,
+    Actor,
+    InvalidInput,
+    WishDraft,
+    WishStatus,
+)
 from rules.wishes import wish_ref as ref_of
 from storage import media, people, wechat
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
@@ -74,6 +83,9 @@ def input_of(data: dict[str, Any], choices: dict[str, str]) -> Input:
         if content in choices:
             return Input(press=render.decode(choices[content]), text=content)
         return Input(text=content)
+    if kind == "voice":
+        # With speech recognition switched on for the account, WeChat sends what was said as text.
+        return Input(text=str(data.get("Recognition") or "").strip() or None)
     if kind == "location":
         return Input(
             location=(float(data.get("Location_X", 0)), float(data.get("Location_Y", 0))),
@@ -269,6 +281,10 @@ class _Step:
         if act == Act.WISH_RATE:
             await wish_actions.rate(self.env, self.actor, press.id, int(press.arg or 0))
             return [Reply(self.t("wish.rated"))]
+        if act == Act.WISH_NOT_YET:
+            wish = await wish_actions.check_not_yet(self.env, self.actor, press.id)
+            self.state = {"step": "not_yet", "wish": wish.id}
+            return [Reply(self.t("wish.ask_not_yet_note", ref=ref_of(wish.ref_no), max=NOTE_MAX))]
         if act == Act.WISH_CANCEL:
             await wish_actions.cancel(self.env, self.actor, press.id)
             return [Reply(self.t("wish.cancelled"))]
@@ -422,6 +438,15 @@ class _Step:
                 d["phone"] = text[:32]
                 return [self.next_after(step)]
             return [Reply(self.t("wish.phone_invalid"))]
+        if step == "not_yet":
+            if not text or press is not None:
+                return [Reply(self.t("wish.note_expected"))]
+            if len(text) > NOTE_MAX:
+                return [Reply(self.t("wish.note_too_long", max=NOTE_MAX))]
+            assert self.state is not None
+            changed = await wish_actions.not_yet(self.env, self.actor, int(self.state["wish"]), text)
+            self.state = None
+            return [Reply(self.t("wish.not_yet_sent", ref=ref_of(changed.wish.ref_no)))]
         if step == "field":
             if press is not None and press.act == Act.WISH_FIELD and press.arg in FIELDS:
                 return [self.ask(str(press.arg))]

@@ -68,7 +68,6 @@ class WeChatTransport:
             reply = render.Reply(rendered.text, tuple(rendered.choices))
             try:
                 await self._api.send_custom(render.custom_message(address, reply))
-                return
             except WeChatError as exc:
                 async with self._db.write() as conn:
                     if exc.errcode in (OUT_OF_WINDOW, OUT_OF_COUNT):
@@ -77,6 +76,13 @@ class WeChatTransport:
                         await wechat.give_back_slot(conn, address)
                 if exc.errcode not in (OUT_OF_WINDOW, OUT_OF_COUNT):
                     raise failure(exc) from exc
+            else:
+                if reply.choices:
+                    # Typing "1" now means this notice's first choice, not an older menu's.
+                    numbered = {str(n): c.press for n, c in enumerate(reply.choices, start=1)}
+                    async with self._db.write() as conn:
+                        await wechat.remember_choices(conn, address, numbered)
+                return
         template = self._settings.wechat_template_notice
         if lane == "bulk" or not template:
             raise Held("outside the WeChat customer-service window: waiting for the person to write", retry_in=HOLD)

@@ -74,7 +74,8 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
 
     done = await wang.wait_for_text("已经办好了")
     assert done.kind == "msgmenu"
-    await wang.tap("已完成，谢谢")
+    assert done.items[0][1] == "1. 已完成，谢谢！"
+    await wang.send_text("1")  # she types the number instead of tapping
     await wang.wait_for_text("打分")
     await wang.tap("5 星")
     await wang.wait_for_text("谢谢您的评价")
