@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatSimulator
+from storage import media
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import approved_volunteers, everything_sent_to, wait_for_button
@@ -56,6 +57,8 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
     await wait_for_button(xiaozhou, "今天认领")
     await xiaozhou.press("今天认领")
     await xiaozhou.wait_for_text("您认领了 W-0001")
+    # Her photo from WeChat is shown to the volunteer who holds the claim.
+    await xiaozhou.wait_for(lambda: any(m.kind == "photo" for m in xiaozhou.messages), what="her photo")
     await wang.wait_for_text("志愿者 小周 认领了您的心愿 W-0001")
     await xiaozhou.send_command("/mytasks")
     await xiaozhou.wait_for_text("您认领的")
@@ -89,6 +92,12 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
     async with db.read() as conn:
         wish = await store.get_wish_by_ref(conn, 1)
     assert (wish.status, wish.rating, wish.hours) == ("confirmed", 5, 2.0)
+    assert wish.photo_media_id is not None
+    async with db.read() as conn:
+        # Downloaded from WeChat at once, uploaded to Telegram once, by reference after that.
+        assert await media.file_ref(conn, wish.photo_media_id, "wechat")
+        assert await media.file_ref(conn, wish.photo_media_id, "file")
+        assert await media.file_ref(conn, wish.photo_media_id, "telegram")
     # Every notice reached its person on their channel: nothing for 王阿姨 went to Telegram.
     assert all(str(record.chat_id) != wang.openid for record in sim.records)
     assert [r.kind for r in wang.inbox if r.kind == "template"] == []
