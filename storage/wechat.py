@@ -20,8 +20,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import conversation_states, link_codes, wechat_inbound, wechat_windows
+from storage.schema import conversation_states, identities, link_codes, outbox, wechat_inbound, wechat_windows
 
+# How `channels.wechat.transport` marks a notice it holds back until the person writes (outbox.last_error).
+HELD_PREFIX = "outside the WeChat customer-service window"
 WINDOW = dt.timedelta(hours=48)
 WINDOW_MESSAGES = 5
 CONVERSATION = "wechat"
@@ -79,6 +81,22 @@ async def opened(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> Non
     )
     if not result.rowcount:
         await conn.execute(insert(wechat_windows).values(openid=openid, last_inbound_at=now, sent=0))
+
+
+async def release_held(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> int:
+    """The person wrote: notices held back for their window are due now; how many."""
+    person = select(identities.c.person_id).where(identities.c.channel == "wechat", identities.c.external_id == openid)
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.recipient_id.in_(person.scalar_subquery()),
+            outbox.c.status == "pending",
+            outbox.c.not_before > now,
+            outbox.c.last_error.startswith(HELD_PREFIX),
+        )
+        .values(not_before=now)
+    )
+    return int(result.rowcount or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,10 +149,14 @@ class WeChatChannel:
         now = self._env.now()
         async with self._env.db.write() as conn:
             new = await wechat.record_inbound(conn, key, openid, xml, now=now)
+            released = 0
             if new:
                 await wechat.opened(conn, openid, now=now)
+                released = await wechat.release_held(conn, openid, now=now)
         if new:
             self._schedule(wechat.Inbound(key, openid, xml))
+        if released:
+            self._env.wake()  # notices that waited for this person's window
 
     # -- handling ---------------------------------------------------------------------------------------------------
 

@@ -85,7 +85,7 @@ class WeChatTransport:
                 return
         template = self._settings.wechat_template_notice
         if lane == "bulk" or not template:
-            raise Held("outside the WeChat customer-service window: waiting for the person to write", retry_in=HOLD)
+            raise Held(f"{wechat.HELD_PREFIX}: waiting for the person to write", retry_in=HOLD)
         fields = render.template_fields(rendered, notice, now=now, tz=self._settings.tz)
         try:
             await self._api.send_template(address, template, self._settings.wechat_template_url, fields)
