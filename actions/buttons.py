@@ -35,6 +35,9 @@ class Act(StrEnum):
     WISH_NOT_YET = "wish:notyet"
     WISH_CANCEL = "wish:cancel"
     WISH_RATE = "wish:rate"
+    # Channels without reply keyboards (WeChat): "skip this step" and "my wishes" as menu choices
+    STEP_SKIP = "step:skip"
+    WISH_MINE = "wish:mine"
     # /volunteer registration
     VOLUNTEER_NAME = "vreg:name"
     VOLUNTEER_SKILL = "vreg:skill"
@@ -145,6 +148,8 @@ SPECS: dict[Act, Spec] = {
     Act.WISH_NOT_YET: _ID,
     Act.WISH_CANCEL: _ID,
     Act.WISH_RATE: Spec(subject=True, arg=r"[1-5]"),
+    Act.STEP_SKIP: _NONE,
+    Act.WISH_MINE: _NONE,
     Act.VOLUNTEER_NAME: _NONE,
     Act.VOLUNTEER_SKILL: Spec(arg=_KEY),
     Act.VOLUNTEER_SKILLS_DONE: _NONE,

@@ -42,6 +42,7 @@ from handlers import (
     editors,
     errors,
     invites,
+    links,
     monitor,
     privacy,
     projects,
@@ -124,6 +125,7 @@ def build_application(
         activities,
         checkin,
         certificates,
+        links,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.
@@ -170,17 +172,43 @@ async def running(
             await application.start()
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
+            await start_wechat(application)
             await scheduler_setup.start(application)
             log.info("Tongxin is running as @%s", application.bot.username)
             try:
                 yield application
             finally:
                 await scheduler_setup.stop(application)
+                if application.bot_data.wechat is not None:
+                    await application.bot_data.wechat.stop()
+                    application.bot_data.wechat = None
                 await application.updater.stop()
                 await application.stop()
     finally:
         if own_db:
             await database.dispose()
+
+
+async def start_wechat(application: TongxinApp) -> None:
+    """Start the WeChat service account's callback server when WECHAT_* settings configure one."""
+    services = application.bot_data
+    settings = services.settings
+    if not settings.wechat_enabled:
+        return
+    from channels.wechat.api import WeChatApi
+    from channels.wechat.server import WeChatChannel
+
+    assert settings.wechat_app_id
+    assert settings.wechat_app_secret
+    api = WeChatApi(
+        settings.wechat_api_url,
+        settings.wechat_app_id,
+        settings.wechat_app_secret.get_secret_value(),
+        now=services.clock.now,
+    )
+    channel = WeChatChannel(services.env, services.catalogues, api)
+    await channel.start(settings.wechat_host, settings.wechat_port)
+    services.wechat = channel
 
 
 def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from bot.i18n import Catalogues
     from bot.notify import Notifier
     from bot.settings import Settings
+    from channels.wechat.server import WeChatChannel
     from storage.db import Database
 
 
@@ -29,6 +30,8 @@ class BotData:
     catalogues: Catalogues
     notifier: Notifier
     env: Env
+    # The WeChat service account, when one is configured (bot.app.running starts it).
+    wechat: WeChatChannel | None = None
 
 
 class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):

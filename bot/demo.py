@@ -27,8 +27,9 @@ from bot.clock import ManualClock
 from bot.seed import ADMIN_IDS, CAST, SEED_PHOTOS, is_seeded, seed_district
 from bot.settings import Settings, load_settings
 from rules.roles import Role
-from simulator import BotApiSimulator, Person
+from simulator import BotApiSimulator, Person, wechat_page
 from simulator.webchat import LANGUAGE_CODES, SAMPLES_DIR, WebChat
+from simulator.wechat import WeChatSimulator
 from storage import people
 from storage.db import Database
 from storage.migrate import upgrade
@@ -40,6 +41,9 @@ PEOPLE_FILE = "people.json"  # people added on the page, recreated at the next s
 CLOCK_FILE = "clock.json"  # how far the demo's time was moved ahead of the real time
 FIRST_ADDED_ID = 7_100_001
 LANGUAGE_REPLY_TIMEOUT = 10.0
+# 王阿姨 on WeChat: the demo's service account runs in safe mode (AES) against the WeChat simulator.
+DEMO_AES_KEY = "TongxinDemoEncodingAESKey0123456789abcdefgh"
+WECHAT_WANG_OPENID = "o_demo_wang_ayi"
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,7 @@ class Demo:
     clock: ManualClock
     settings: Settings
     data_dir: Path
+    wechat: WeChatSimulator | None = None
 
     @property
     def url(self) -> str:
@@ -121,8 +126,9 @@ def _register_seed_photos(sim: BotApiSimulator) -> None:
         sim.files.add((SAMPLES_DIR / name).read_bytes(), kind="photo", mime_type="image/jpeg", file_id=file_id)
 
 
-def _demo_settings(sim: BotApiSimulator, data_dir: Path) -> Settings:
+def _demo_settings(sim: BotApiSimulator, data_dir: Path, wx: WeChatSimulator) -> Settings:
     return load_settings(
+        **wx.settings(callback_port=0),
         bot_token=DEMO_TOKEN,
         database_url=f"sqlite+aiosqlite:///{(data_dir / DATABASE_FILE).resolve()}",
         admin_ids=list(ADMIN_IDS),
@@ -147,6 +153,9 @@ async def demo_running(
         clock=lambda: clock.now().timestamp(),
     )
     await sim.start(host="127.0.0.1", port=0)
+    wx = WeChatSimulator(aes_key=DEMO_AES_KEY, now=clock.now)
+    await wx.start()
+    wang_on_wechat = wx.person("王阿姨", openid=WECHAT_WANG_OPENID)
     time = DemoTime(clock, folder)
     db: Database | None = None
     webchat: WebChat | None = None
@@ -161,7 +170,7 @@ async def demo_running(
         for entry in added:
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 sim.person(str(entry["name"]), user_id=int(str(entry["id"])), language_code=str(entry["language"]))
-        settings = _demo_settings(sim, folder)
+        settings = _demo_settings(sim, folder, wx)
         db = Database(settings.database_url)
         await upgrade(db)
         if not await is_seeded(db):
@@ -186,6 +195,8 @@ async def demo_running(
 
         async with running(settings, db=db, clock=clock, poll_timeout=1) as application:
             time.application = application
+            if application.bot_data.wechat is not None:
+                wx.callback_url = f"http://127.0.0.1:{application.bot_data.wechat.port}/wechat"
             webchat = WebChat(
                 sim,
                 tz=settings.tz,
@@ -194,6 +205,7 @@ async def demo_running(
                 roles_of=roles_of,
                 new_person=new_person,
                 presets={r.user_id: r.role for r in CAST},
+                extra_routes=[wechat_page.routes(wx, [wang_on_wechat], SAMPLES_DIR)],
             )
             for resident in CAST:
                 if resident.on_page:
@@ -203,12 +215,13 @@ async def demo_running(
                     webchat.show(sim.people[int(str(entry["id"]))])
             await webchat.start(host=host, port=port)
             try:
-                yield Demo(sim, application, webchat, clock, settings, folder)
+                yield Demo(sim, application, webchat, clock, settings, folder, wx)
             finally:
                 await webchat.stop()
     finally:
         if db is not None:
             await db.dispose()
+        await wx.stop()
         await sim.stop()
 
 

@@ -96,6 +96,19 @@ class Settings(BaseSettings):
     checkin_round_minutes: int = Field(default=30, ge=1, le=120)
     certificate_issuer: str = Field(default="新时代文明实践中心", min_length=1, max_length=60)
     certificate_font: Path = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
+    # WeChat service account (服务号), all optional: without app id, secret and token there is no WeChat channel.
+    wechat_app_id: str | None = None
+    wechat_app_secret: SecretStr | None = Field(default=None, repr=False)
+    wechat_token: SecretStr | None = None
+    # The 43-character EncodingAESKey of "safe mode"; without it callbacks are plain XML.
+    wechat_aes_key: SecretStr | None = None
+    wechat_host: str = "0.0.0.0"
+    wechat_port: int = Field(default=8088, ge=0, le=65535)
+    wechat_api_url: str = "https://api.weixin.qq.com"
+    # The template notice sent outside the 48-hour customer-service window (fields thing1, thing2, time3),
+    # and the detail page its tap opens; without a template id such notices wait for the person to write.
+    wechat_template_notice: str | None = None
+    wechat_template_url: str = "https://mp.weixin.qq.com/"
 
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)
@@ -134,12 +147,24 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
         return value
 
-    @field_validator("telegram_api_url", "telegram_file_url")
+    @field_validator("telegram_api_url", "telegram_file_url", "wechat_api_url", "wechat_template_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @field_validator("wechat_aes_key")
+    @classmethod
+    def _check_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value() and len(value.get_secret_value()) != 43:
+            raise ValueError("must be the 43-character EncodingAESKey from the WeChat admin console")
+        return value or None
+
+    @property
+    def wechat_enabled(self) -> bool:
+        """Whether a WeChat service account is configured (app id, secret and token)."""
+        return bool(self.wechat_app_id and self.wechat_app_secret and self.wechat_token)
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -6,6 +6,7 @@ The Telegram transport is `channels.telegram.transport`; a second channel brings
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Protocol
 
 from actions.messages import Lane, Notice
@@ -53,3 +54,12 @@ class Refused(DeliveryError):  # noqa: N818
 
 class Unavailable(DeliveryError):  # noqa: N818
     """A transient failure (server error, timeout): retried with backoff."""
+
+
+class Held(DeliveryError):  # noqa: N818
+    """The channel may not carry this message now (WeChat: outside the person's customer-service window, for a
+    lane that waits rather than sending a template notice); try again after `retry_in`, not counted as an attempt."""
+
+    def __init__(self, reason: str, detail: str = "", *, retry_in: dt.timedelta = dt.timedelta(minutes=10)) -> None:
+        super().__init__(reason, detail)
+        self.retry_in = retry_in

@@ -59,7 +59,7 @@ def wish_review_card(context: TongxinContext, wish: store.Wish) -> str:
     """A pending wish with everything a coordinator may see."""
     submitted = wish.created_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M")
     text = wish_cards.full_details(context.t, wish) + "\n" + context.t("pending.submitted_at", at=submitted)
-    if wish.photo_file_id:
+    if wish.photo_file_id or wish.photo_media_id is not None:
         text += "\n" + context.t("pending.has_photo")
     return text
 

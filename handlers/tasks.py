@@ -27,6 +27,7 @@ from actions import tasks
 from actions.buttons import Act, Press
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.media import send_stored_photo
 from handlers import wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply
@@ -226,6 +227,15 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
         return
     if wish.photo_file_id:
         await context.bot.send_photo(chat.id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
+    elif wish.photo_media_id is not None:  # a photo that came in on another channel (WeChat)
+        await send_stored_photo(
+            context.bot,
+            context.db,
+            context.settings.media_dir,
+            chat.id,
+            wish.photo_media_id,
+            caption=wish_ref(wish.ref_no),
+        )
     text = wish_cards.full_details(context.t, wish)
     if wish.status == WishStatus.CLAIMED and wish.due_at is not None:
         text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))

@@ -131,6 +131,8 @@ class WishDraft:
     location: tuple[float, float] | None = None
     photo_file_id: str | None = None
     phone: str | None = None
+    # A photo already stored (storage/media.py), e.g. one that came in on WeChat; used instead of photo_file_id.
+    photo_media_id: int | None = None
 
 
 def wish_ref(ref_no: int) -> str:
@@ -270,6 +272,7 @@ async def submit_wish(
         address=draft.address,
         location=draft.location,
         photo_file_id=draft.photo_file_id,
+        photo_media_id=draft.photo_media_id,
         phone=draft.phone,
         status=S.PENDING_REVIEW if review else S.OPEN,
         now=now,

@@ -15,9 +15,10 @@ message is on the wire, sends it, and records how it went:
 The channel's side (turns within its flood limits, rendering, the request, its errors) is a transport
 (`channels.delivery.Transport`; Telegram's is `channels.telegram.transport`), so this loop is the same
 for every channel. Rows name people by person id: each batch looks up the recipients' accounts on the
-transport's channel (`identities`; a person with none there: the row fails, "the recipient has no Telegram
-identity"), and the transaction that takes a row resolves its stored photo (`Notice.media`) to the channel's
-reference to it.
+transports' channels (`identities`, in the order the transports were given: Telegram first, then WeChat; a person
+with none of them: the row fails, "the recipient has no Telegram identity"), and the transaction that takes a row
+resolves its stored photo (`Notice.media`) to the chosen channel's reference to it. A channel may hold a row back
+(`Held`: WeChat outside a person's customer-service window, for a lane that waits): it waits, not counted.
 
 Nothing lives only in memory: a restart reads the same rows again (see `storage.outbox.recover_interrupted`
 for the ones that were on the wire).
@@ -28,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from actions.messages import notice_from_payload
 from actions.notices import render_live
-from channels.delivery import DeliveryError, SlowDown, Transport, Unavailable, Unreachable
+from channels.delivery import DeliveryError, Held, SlowDown, Transport, Unavailable, Unreachable
 from rules.quiet_hours import in_quiet_hours
 from storage import media, outbox, people, users
 from storage.outbox import Lane, OutboxMessage
@@ -69,14 +71,16 @@ class OutboxSender:
     def __init__(
         self,
         services: BotData,
-        transport: Transport,
+        transport: Transport | Sequence[Transport],
         *,
         batch_size: int = 60,
         concurrency: int = 32,
         poll_seconds: float = 1.0,
         max_attempts: int = 5,
     ) -> None:
-        self._transport = transport
+        # Every channel the bot runs; a person is reached on the first of them they have an account on.
+        self._transports: tuple[Transport, ...] = tuple(transport) if isinstance(transport, Sequence) else (transport,)
+        self._transport = self._transports[0]
         self._services = services
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
@@ -155,13 +159,17 @@ class OutboxSender:
         self._queued.clear()
         self._freed.clear()
         now = self._services.clock.now()
-        channel = self._transport.channel
         async with self._services.db.read() as conn:
             rows = await outbox.due(
                 conn, now=now, lanes=self._lanes(now), limit=self._batch_size, exclude=self._in_flight
             )
-            # Recipients are person ids; the channel reaches them at their account on it (identities).
-            addresses = await people.identities_of(conn, {row.recipient_id for row in rows}, channel)
+            # Recipients are person ids; a channel reaches them at their account on it (identities), the first
+            # channel they have an account on wins.
+            recipients = {row.recipient_id for row in rows}
+            addresses: dict[int, tuple[Transport, str]] = {}
+            for transport in self._transports:
+                found = await people.identities_of(conn, recipients - addresses.keys(), transport.channel)
+                addresses.update({person: (transport, address) for person, address in found.items()})
         started = 0
         for row in rows:
             if self._stopping:
@@ -172,16 +180,16 @@ class OutboxSender:
                 async with self._services.db.write() as conn:
                     await outbox.drop(conn, row.id, reason="unreachable")
                 continue
-            address = addresses.get(row.recipient_id)
-            if address is None:
-                no_address = f"the recipient has no {self._transport.name} identity"
+            route = addresses.get(row.recipient_id)
+            if route is None:
+                no_address = f"the recipient has no {' or '.join(t.name for t in self._transports)} identity"
                 async with self._services.db.write() as conn:
                     await outbox.mark_failed(conn, row.id, error=no_address)
                 continue
             await self._slots.acquire()
             self._in_flight.add(row.id)
             self._busy.add(row.recipient_id)
-            task = asyncio.create_task(self._deliver(row, address), name=f"outbox-{row.id}")
+            task = asyncio.create_task(self._deliver(row, *route), name=f"outbox-{row.id}")
             self._deliveries[task] = "waiting"
             task.add_done_callback(self._deliveries.pop)
             started += 1
@@ -191,9 +199,9 @@ class OutboxSender:
 
     # -- one delivery --------------------------------------------------------------------------------
 
-    async def _deliver(self, row: OutboxMessage, address: str) -> None:
+    async def _deliver(self, row: OutboxMessage, transport: Transport, address: str) -> None:
         try:
-            await self._deliver_row(row, address)
+            await self._deliver_row(row, transport, address)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -204,7 +212,7 @@ class OutboxSender:
             self._slots.release()
             self._freed.set()
 
-    async def _deliver_row(self, row: OutboxMessage, address: str) -> None:
+    async def _deliver_row(self, row: OutboxMessage, transport: Transport, address: str) -> None:
         services = self._services
         try:
             notice = notice_from_payload(row.payload)
@@ -212,7 +220,7 @@ class OutboxSender:
             async with services.db.write() as conn:
                 await outbox.mark_failed(conn, row.id, error=f"unreadable payload: {exc}")
             return
-        await self._transport.take_turn(address, row.lane)
+        await transport.take_turn(address, row.lane)
         current = asyncio.current_task()
         assert current is not None
         self._deliveries[current] = "sending"
@@ -230,14 +238,17 @@ class OutboxSender:
             taken = await outbox.take_for_sending(conn, row, admin_ids=services.settings.admin_ids)
             if taken == "sending" and notice.media is not None:
                 # A stored photo: shown by the channel's reference to it; none left (erased): the text goes alone.
-                notice = replace(notice, photo=await media.file_ref(conn, notice.media, self._transport.channel))
+                notice = replace(notice, photo=await media.file_ref(conn, notice.media, transport.channel))
         if taken != "sending":
             if taken == "superseded":
                 log.info("outbox row %s (%s) superseded before sending", row.id, row.dedupe_key)
             return
         language = row.language or services.settings.default_language
         try:
-            await self._transport.send(address, language, notice, row.lane)
+            await transport.send(address, language, notice, row.lane)
+        except Held as exc:
+            # The channel may not carry it now (WeChat: outside the person's window, a lane that waits).
+            await self._record(row, retry_in=exc.retry_in, error=exc.reason, count_attempt=False)
         except SlowDown as exc:
             # The transport already paused the whole bot; the row simply waits for its next turn.
             await self._record(row, retry_in=dt.timedelta(), error=exc.reason, count_attempt=False)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import actions.digests  # noqa: F401 - registers the digests' live renderers for the sender
+from channels.delivery import Transport
 from channels.telegram.transport import TelegramTransport
+from channels.wechat.transport import WeChatTransport
 from scheduler import broadcasts
 from scheduler.sender import OutboxSender
 from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
@@ -30,8 +32,16 @@ def sender_of(application: TongxinApp) -> OutboxSender | None:
 
 async def start(application: TongxinApp) -> None:
     """Start delivering the outbox and sweeping every minute."""
-    transport = TelegramTransport(application.bot, application.bot_data.catalogues)
-    sender = OutboxSender(application.bot_data, transport)
+    services = application.bot_data
+    transports: list[Transport] = [TelegramTransport(application.bot, services.catalogues)]
+    if services.wechat is not None:
+        # People with a Telegram account hear there; WeChat-only people (residents) on WeChat.
+        transports.append(
+            WeChatTransport(
+                services.wechat.api, services.catalogues, services.db, services.settings, services.clock.now
+            )
+        )
+    sender = OutboxSender(services, transports)
     await sender.start()
     _senders[id(application)] = sender
     job_queue = application.job_queue

@@ -18,7 +18,7 @@ import json
 import logging
 import mimetypes
 import zoneinfo
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -67,6 +67,7 @@ class WebChat:
         roles_of: RolesOf | None = None,
         new_person: PersonFactory | None = None,
         presets: dict[int, str] | None = None,
+        extra_routes: Sequence[Callable[[web.Application], None]] = (),
     ) -> None:
         self.sim = sim
         self.tz = tz or zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -75,6 +76,8 @@ class WebChat:
         self.roles_of = roles_of
         self.new_person = new_person
         self.presets = dict(presets or {})  # user id → the role the page names them by before the bot says
+        # More of the page's API, added by the demo (e.g. the WeChat pane's, `simulator.wechat_page`).
+        self.extra_routes = tuple(extra_routes)
         self.panes: list[int] = []  # people with a chat pane, in page order
         self._streams: set[asyncio.Queue[str | None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -112,6 +115,8 @@ class WebChat:
         app.router.add_post("/api/people/{user_id}/location", self._send_location)
         app.router.add_post("/api/people/{user_id}/contact", self._send_contact)
         app.router.add_post("/api/people/{user_id}/language", self._language)
+        for add_routes in self.extra_routes:
+            add_routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 8080) -> None:

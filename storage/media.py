@@ -61,3 +61,8 @@ def telegram_ref(media_id: ColumnElement[int | None], label: str) -> Label[str |
         .scalar_subquery()
         .label(label)
     )
+
+
+async def add_ref(conn: AsyncConnection, media_id: int, channel: str, file_ref: str) -> None:
+    """One more channel's reference to a stored file (e.g. `file`: where its bytes were saved)."""
+    await conn.execute(insert(media_refs).values(media_id=media_id, channel=channel, file_ref=file_ref))

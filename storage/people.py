@@ -169,3 +169,17 @@ async def _next_person_id(conn: AsyncConnection) -> int:
     elif wanted != value:
         await conn.execute(update(reference_counters).where(reference_counters.c.name == "person").values(value=wanted))
     return wanted
+
+
+async def move_identity(conn: AsyncConnection, channel: str, external_id: int | str, person_id: int) -> bool:
+    """Make an account (e.g. a WeChat openid) belong to another person (/link); False if the account is unknown.
+
+    What the account's former person did stays theirs (their wishes, their history): only who the account is
+    changes from now on.
+    """
+    result = await conn.execute(
+        update(identities)
+        .where(identities.c.channel == channel, identities.c.external_id == str(external_id))
+        .values(person_id=person_id)
+    )
+    return bool(result.rowcount)

@@ -111,6 +111,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("activity_events", "actor_id", {"note": None}),
     PersonalRows("activity_photos", "user_id"),
     PersonalRows("certificates", "holder_id", {"holder_name": ERASED_TEXT}),
+    # An unused /link code is worth nothing once the person is gone.
+    PersonalRows("link_codes", "person_id", delete_rows=True),
 )
 
 # Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent
@@ -133,6 +135,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "media": "kind and time only; what a channel calls the file is in media_refs",
     "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
+    "wechat_inbound": "callback ids and the account they came from; the message itself is blanked once handled",
+    "wechat_windows": "an account's last message time and how many replies went out since",
 }
 
 
@@ -380,8 +384,10 @@ async def _forget_media(conn: AsyncConnection, user_id: int) -> int:
 
 
 async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
-    """Drop the person's unfinished conversations (their keys are JSON lists of Telegram chat and user ids)."""
-    telegram_ids = {int(x) for x in await external_ids_of(conn, user_id, TELEGRAM)}
+    """Drop the person's unfinished conversations (their keys are JSON lists of Telegram chat and user ids, or
+    of a WeChat openid)."""
+    telegram_ids: set[int | str] = {int(x) for x in await external_ids_of(conn, user_id, TELEGRAM)}
+    telegram_ids |= set(await external_ids_of(conn, user_id, "wechat"))
     rows = (await conn.execute(select(conversation_states.c.name, conversation_states.c.key))).all()
     forgotten = 0
     for row in rows:

@@ -540,3 +540,39 @@ certificates = Table(
     Column("hours", Float, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
 )
+
+# --- WeChat service account (migration 0016) -------------------------------------------------------------------
+# Every callback WeChat delivered, keyed by its MsgId (events: sender + time + event), stored before `success` is
+# answered: a retry of the same callback finds its row and is not handled twice, and a restart handles what was
+# stored but not yet handled (`handled_at` empty).
+wechat_inbound = Table(
+    "wechat_inbound",
+    metadata,
+    Column("msg_key", String(128), primary_key=True),
+    Column("openid", String(64), nullable=False),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("handled_at", UTCDateTime),
+)
+Index("ix_wechat_inbound_handled_at", wechat_inbound.c.handled_at)
+
+# The customer-service window of each WeChat account: opened by the person's last message, at most 5 messages in
+# it (`sent`), closed 48 hours after `last_inbound_at`.
+wechat_windows = Table(
+    "wechat_windows",
+    metadata,
+    Column("openid", String(64), primary_key=True),
+    Column("last_inbound_at", UTCDateTime, nullable=False),
+    Column("sent", Integer, nullable=False, server_default="0"),
+)
+
+# One-time codes that join a second channel's account to a person (/link).
+link_codes = Table(
+    "link_codes",
+    metadata,
+    Column("code", String(16), primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("used_at", UTCDateTime),
+)

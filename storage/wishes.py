@@ -127,6 +127,7 @@ async def insert_wish(
     phone: str | None,
     status: str,
     now: dt.datetime,
+    photo_media_id: int | None = None,
 ) -> Wish:
     """Store a new wish in `status` with the next reference number, and record its creation."""
     ref_no = await next_reference(conn, "wish")
@@ -141,7 +142,9 @@ async def insert_wish(
             address=address,
             latitude=location[0] if location else None,
             longitude=location[1] if location else None,
-            photo_media_id=await add_telegram_media(conn, "photo", photo_file_id, now=now),
+            photo_media_id=photo_media_id
+            if photo_media_id is not None
+            else await add_telegram_media(conn, "photo", photo_file_id, now=now),
             phone=phone,
             status=status,
             created_at=now,

@@ -1,0 +1,56 @@
+"""Photos that arrived on another channel, shown on Telegram: a stored media row without a Telegram reference
+(e.g. 王阿姨's photo from WeChat, whose bytes were saved under `MEDIA_DIR`) is uploaded once, and the file_id
+Telegram gives back is kept as its Telegram reference, so the next time it is sent by reference."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from telegram import InputFile, Message
+from telegram.error import TelegramError
+from telegram.ext import ExtBot
+
+from storage import media
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+FILE = "file"
+
+
+async def send_stored_photo(
+    bot: ExtBot[Any], db: Database, media_dir: Path, chat_id: int, media_id: int, *, caption: str | None = None
+) -> bool:
+    """Send a stored photo to a chat by its Telegram reference, or upload its saved bytes; False when there is
+    neither (erased, or never saved)."""
+    async with db.read() as conn:
+        ref = await media.file_ref(conn, media_id, media.TELEGRAM)
+        saved = await media.file_ref(conn, media_id, FILE) if ref is None else None
+    if ref is not None:
+        await bot.send_photo(chat_id, ref, caption=caption)
+        return True
+    if saved is None:
+        return False
+    content = await asyncio.to_thread(_read, media_dir, saved)
+    if content is None:
+        return False
+    try:
+        sent: Message = await bot.send_photo(chat_id, InputFile(content, filename="photo.jpg"), caption=caption)
+    except TelegramError:
+        log.warning("a stored photo could not be uploaded to Telegram", exc_info=True)
+        return False
+    if sent.photo:
+        async with db.write() as conn:
+            if await media.file_ref(conn, media_id, media.TELEGRAM) is None:
+                await media.add_ref(conn, media_id, media.TELEGRAM, sent.photo[-1].file_id)
+    return True
+
+
+def _read(media_dir: Path, saved: str) -> bytes | None:
+    """The saved file's bytes, if it is inside the media folder and still there."""
+    path = (media_dir / saved).resolve()
+    if not path.is_relative_to(media_dir.resolve()) or not path.is_file():
+        return None
+    return path.read_bytes()

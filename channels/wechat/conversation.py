@@ -1,0 +1,536 @@
+"""The resident's journeys on WeChat, on the same actions as Telegram: the wish (category as a menu, description,
+area, location as a location message or a typed address, photo, phone, summary with 提交/修改/取消), 我的心愿 with
+confirm and rate, and /link.
+
+Everything a person sends becomes an `Input`: a press (a tapped msgmenu item's `bizmsgmenuid`, a typed number
+of the last menu, a custom-menu click), text, a location or a photo. The conversation (step, draft, the last
+menu's choices) lives in the database (`storage.wechat`), so a restart loses no step. Each input gives a few
+`Reply`s, which the channel sends as customer-service messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from actions import links
+from actions import wishes as wish_actions
+from actions.buttons import Act, Button, Press
+from actions.env import Env
+from bot.i18n import Catalogues
+from channels.wechat import render
+from channels.wechat.render import Choice, Reply
+from rules.roles import effective_roles
+from rules.wishes import (
+    ADDRESS_MAX,
+    DESCRIPTION_MAX,
+    DESCRIPTION_MIN,
+    NOTE_MAX,
+    Actor,
+    InvalidInput,
+    WishDraft,
+    WishStatus,
+)
+from rules.wishes import wish_ref as ref_of
+from storage import media, people, wechat
+from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
+from storage.users import User
+
+log = logging.getLogger(__name__)
+
+WECHAT = "wechat"
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
+LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
+SKIP_WORDS = frozenset({"跳过", "skip", "不用", "没有"})
+LEAVE_WORDS = frozenset({"/cancel", "取消", "退出", "cancel"})
+WISH_WORDS = frozenset({"/wish", "许心愿", "许愿", "提交心愿", "心愿"})
+MINE_WORDS = frozenset({"/mywishes", "我的心愿"})
+# Custom-menu click keys (set at start by `menu`).
+CLICK_WISH = "WISH"
+CLICK_MINE = "MYWISHES"
+CLICK_HELP = "HELP"
+FIELDS = ("category", "description", "area", "place", "photo", "phone")
+
+Download = Callable[[str], Awaitable[bytes]]
+
+
+@dataclass(frozen=True)
+class Input:
+    """What a person sent, whatever WeChat called it."""
+
+    press: Press | None = None
+    text: str | None = None
+    location: tuple[float, float] | None = None
+    label: str | None = None
+    image: str | None = None  # WeChat media_id
+    click: str | None = None
+
+
+def input_of(data: dict[str, Any], choices: dict[str, str]) -> Input:
+    """The input behind a parsed callback (`wechatpy` message data), with the last menu's `choices` for numbers."""
+    kind = str(data.get("MsgType", "")).lower()
+    if kind == "text":
+        content = str(data.get("Content") or "").strip()
+        menu_id = data.get("bizmsgmenuid")
+        if menu_id:
+            return Input(press=render.decode(str(menu_id)), text=content)
+        if content in choices:
+            return Input(press=render.decode(choices[content]), text=content)
+        return Input(text=content)
+    if kind == "voice":
+        # With speech recognition switched on for the account, WeChat sends what was said as text.
+        return Input(text=str(data.get("Recognition") or "").strip() or None)
+    if kind == "location":
+        return Input(
+            location=(float(data.get("Location_X", 0)), float(data.get("Location_Y", 0))),
+            label=str(data.get("Label") or "") or None,
+        )
+    if kind == "image":
+        return Input(image=str(data.get("MediaId") or ""))
+    if kind == "event":
+        event = str(data.get("Event", "")).lower()
+        if event == "click":
+            return Input(click=str(data.get("EventKey") or ""))
+        if event == "location_select":
+            info = data.get("SendLocationInfo") or {}
+            return Input(
+                location=(float(info.get("Location_X", 0)), float(info.get("Location_Y", 0))),
+                label=str(info.get("Label") or "") or None,
+            )
+        if event == "subscribe":
+            return Input(click=CLICK_HELP)
+    return Input()
+
+
+def menu(catalogues: Catalogues, language: str) -> dict[str, Any]:
+    """The account's custom menu: 许心愿, 我的心愿, and 更多 (send location, photo, help)."""
+
+    def name(key: str) -> str:
+        return render.text(catalogues, language, key)
+
+    return {
+        "button": [
+            {"type": "click", "name": name("wechat.menu.wish"), "key": CLICK_WISH},
+            {"type": "click", "name": name("wechat.menu.mine"), "key": CLICK_MINE},
+            {
+                "name": name("wechat.menu.more"),
+                "sub_button": [
+                    {"type": "location_select", "name": name("wechat.menu.location"), "key": "LOCATION"},
+                    {"type": "pic_photo_or_album", "name": name("wechat.menu.photo"), "key": "PHOTO"},
+                    {"type": "click", "name": name("wechat.menu.help"), "key": CLICK_HELP},
+                ],
+            },
+        ]
+    }
+
+
+class Conversation:
+    """Handles one account's inputs in order (the channel serialises them per account)."""
+
+    def __init__(self, env: Env, catalogues: Catalogues, download: Download, media_dir: Path) -> None:
+        self._env = env
+        self._catalogues = catalogues
+        self._download = download
+        self._media_dir = media_dir
+
+    # -- entry ------------------------------------------------------------------------------------------------------
+
+    async def person_of(self, openid: str) -> User:
+        """The person behind the account (created on first contact)."""
+        env = self._env
+        async with env.db.read() as conn:
+            person = await people.find_person(conn, WECHAT, openid)
+        if person is None or person.unreachable:
+            async with env.db.write() as conn:
+                person = await people.person_for_identity(
+                    conn,
+                    WECHAT,
+                    openid,
+                    first_name=person.first_name if person else "微信用户",
+                    language=person.language if person else env.settings.default_language,
+                    now=env.now(),
+                )
+        return person
+
+    async def handle(self, openid: str, data: dict[str, Any]) -> list[Reply]:
+        """Answer one callback; the replies to send."""
+        person = await self.person_of(openid)
+        lang = person.language
+        if person.blocked:
+            return [Reply(self._t(lang, "blocked.notice"))]
+        async with self._env.db.read() as conn:
+            state = await wechat.conversation_of(conn, openid) or {}
+            telegram_id = await people.telegram_id_of(conn, person.id)
+        roles = effective_roles(person.roles, telegram_id, self._env.settings.admin_ids)
+        actor = Actor(person.id, roles)
+        choices = {str(k): str(v) for k, v in (state.get("choices") or {}).items()}
+        given = input_of(data, choices)
+        step = _Step(self, openid, actor, lang, dict(state))
+        replies = await step.run(given)
+        if step.state is not None:
+            step.state["choices"] = {str(n): c.press for r in replies for n, c in enumerate(r.choices, start=1)}
+        async with self._env.db.write() as conn:
+            await wechat.save_conversation(conn, openid, step.state if step.state else None)
+        return replies
+
+    def _t(self, language: str, key: str, /, **values: object) -> str:
+        return render.text(self._catalogues, language, key, **values)
+
+    async def save_photo(self, media_id: str) -> int:
+        """Download a photo at once (WeChat keeps it 3 days), keep its bytes, and record it as media."""
+        content = await self._download(media_id)
+        folder = self._media_dir / "wechat"
+        name = f"{uuid.uuid4().hex}.jpg"
+
+        def write() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(content)
+
+        await asyncio.to_thread(write)
+        async with self._env.db.write() as conn:
+            stored = await media.add_media(conn, kind="photo", channel=WECHAT, file_ref=media_id, now=self._env.now())
+            await media.add_ref(conn, stored, "file", str(Path("wechat") / name))
+        return stored
+
+
+class _Step:
+    """One input against the conversation state; `state` None afterwards ends the conversation."""
+
+    def __init__(self, owner: Conversation, openid: str, actor: Actor, language: str, state: dict[str, Any]) -> None:
+        self.owner = owner
+        self.env = owner._env
+        self.openid = openid
+        self.actor = actor
+        self.lang = language
+        self.state: dict[str, Any] | None = state
+
+    def t(self, key: str, /, **values: object) -> str:
+        return self.owner._t(self.lang, key, **values)
+
+    def choice(self, key: str, act: Act, subject: int | None = None, arg: str | None = None) -> Choice:
+        return render.choices_of(self.owner._catalogues, self.lang, [[Button(key, act, subject, arg)]])[0]
+
+    def menu_reply(self, text: str, choices: list[Choice]) -> Reply:
+        return Reply(text, tuple(choices[: render.MENU_ITEMS]), tail=self.t("wechat.choose_tail"))
+
+    @property
+    def draft(self) -> dict[str, Any]:
+        assert self.state is not None
+        found = self.state.setdefault("draft", {})
+        assert isinstance(found, dict)
+        return found
+
+    # -- dispatch -------------------------------------------------------------------------------------------------
+
+    async def run(self, given: Input) -> list[Reply]:
+        text = (given.text or "").strip()
+        if given.press is None and text:
+            if (match := LINK_PATTERN.match(text)) is not None:
+                return await self.link(match.group(1))
+            if text.lower() in LEAVE_WORDS and self.state and self.state.get("step"):
+                self.state = None
+                return [Reply(self.t("wechat.left"))]
+            if text in WISH_WORDS:
+                return await self.start_wish()
+            if text in MINE_WORDS:
+                return await self.mine()
+        if given.click == CLICK_WISH:
+            return await self.start_wish()
+        if given.click == CLICK_MINE:
+            return await self.mine()
+        press = given.press
+        if press is not None:
+            try:
+                return await self.pressed(press, given)
+            except (NotFound, NotAllowed):
+                return [Reply(self.t("wish.not_found"))]
+            except Conflict as exc:
+                status = self.t(f"wish.status.{exc.current}") if exc.current else "-"
+                return [Reply(self.t("wish.stale", status=status))]
+            except InvalidInput:
+                return [Reply(self.t("wish.not_found"))]
+        step = (self.state or {}).get("step")
+        if step:
+            return await self.answer(str(step), given)
+        return self.welcome()
+
+    def welcome(self) -> list[Reply]:
+        self.state = {}
+        return [
+            self.menu_reply(
+                self.t("wechat.welcome"),
+                [self.choice("wechat.menu.wish", Act.WISH_NEW), self.choice("wechat.menu.mine", Act.WISH_MINE)],
+            )
+        ]
+
+    async def pressed(self, press: Press, given: Input) -> list[Reply]:
+        act = press.act
+        if act == Act.WISH_NEW:
+            return await self.start_wish()
+        if act == Act.WISH_MINE:
+            return await self.mine()
+        if act == Act.WISH_CONFIRM:
+            await wish_actions.confirm(self.env, self.actor, press.id)
+            return [self.rate_menu(press.id)]
+        if act == Act.WISH_RATE:
+            await wish_actions.rate(self.env, self.actor, press.id, int(press.arg or 0))
+            return [Reply(self.t("wish.rated"))]
+        if act == Act.WISH_NOT_YET:
+            wish = await wish_actions.check_not_yet(self.env, self.actor, press.id)
+            self.state = {"step": "not_yet", "wish": wish.id}
+            return [Reply(self.t("wish.ask_not_yet_note", ref=ref_of(wish.ref_no), max=NOTE_MAX))]
+        if act == Act.WISH_CANCEL:
+            await wish_actions.cancel(self.env, self.actor, press.id)
+            return [Reply(self.t("wish.cancelled"))]
+        step = (self.state or {}).get("step")
+        if step:
+            return await self.answer(str(step), given)
+        return self.welcome()
+
+    # -- the wish ---------------------------------------------------------------------------------------------------
+
+    async def start_wish(self) -> list[Reply]:
+        if not await wish_actions.may_submit(self.env, self.actor):
+            self.state = None
+            return [Reply(self.t("wish.limit", limit=self.env.settings.wishes_per_day))]
+        self.state = {"step": "category", "draft": {}}
+        return [self.ask("category")]
+
+    def ask(self, step: str) -> Reply:
+        assert self.state is not None
+        self.state["step"] = step
+        skip = self.choice("wish.button.skip", Act.STEP_SKIP)
+        if step == "category":
+            return self.menu_reply(
+                self.t("wish.ask_category"),
+                [self.choice(f"category.{c}", Act.WISH_CATEGORY, arg=c) for c in self.env.settings.categories],
+            )
+        if step == "description":
+            return Reply(self.t("wish.ask_description", min=DESCRIPTION_MIN, max=DESCRIPTION_MAX))
+        if step == "area":
+            areas = self.env.settings.areas
+            return self.menu_reply(
+                self.t("wish.ask_area"),
+                [Choice(render.encode(Act.WISH_AREA, arg=str(i)), area) for i, area in enumerate(areas[:9])] + [skip],
+            )
+        if step == "place":
+            return self.menu_reply(self.t("wechat.ask_place", max=ADDRESS_MAX), [skip])
+        if step == "photo":
+            return self.menu_reply(self.t("wechat.ask_photo"), [skip])
+        if step == "phone":
+            return self.menu_reply(self.t("wechat.ask_phone"), [skip])
+        if step == "field":
+            return self.menu_reply(
+                self.t("wechat.ask_field"),
+                [self.choice(f"wish.field.{f}", Act.WISH_FIELD, arg=f) for f in FIELDS],
+            )
+        return self.summary()
+
+    def next_after(self, step: str) -> Reply:
+        assert self.state is not None
+        if self.state.get("editing"):
+            return self.summary()
+        order = ("category", "description", "area", "place", "photo", "phone", "summary")
+        return self.ask(order[order.index(step) + 1])
+
+    def summary(self) -> Reply:
+        assert self.state is not None
+        self.state["step"] = "summary"
+        self.state["editing"] = True
+        d = self.draft
+        none = self.t("wish.summary.none")
+        if d.get("address"):
+            place = str(d["address"])
+        elif d.get("location"):
+            place = self.t("wish.summary.location_shared")
+        else:
+            place = none
+        body = self.t(
+            "wish.summary",
+            category=self.t(f"category.{d.get('category', 'other')}"),
+            description=d.get("description", ""),
+            area=d.get("area") or none,
+            place=place,
+            photo=self.t("wish.summary.yes") if d.get("photo") else none,
+            phone=d.get("phone") or none,
+        )
+        return self.menu_reply(
+            f"{self.t('wish.summary_intro')}\n{body}",
+            [
+                self.choice("wish.button.submit", Act.WISH_SUBMIT),
+                self.choice("wish.button.edit", Act.WISH_EDIT),
+                self.choice("wish.button.discard", Act.WISH_DISCARD),
+            ],
+        )
+
+    async def answer(self, step: str, given: Input) -> list[Reply]:
+        press = given.press
+        text = (given.text or "").strip()
+        skipped = (press is not None and press.act == Act.STEP_SKIP) or text.lower() in SKIP_WORDS
+        d = self.draft
+        if step == "category":
+            if press is not None and press.act == Act.WISH_CATEGORY and press.arg in self.env.settings.categories:
+                d["category"] = press.arg
+                return [self.next_after(step)]
+            return [self.ask(step)]
+        if step == "description":
+            if not text or press is not None:
+                return [Reply(self.t("wish.description_not_text"))]
+            if len(text) < DESCRIPTION_MIN:
+                return [Reply(self.t("wish.description_too_short", min=DESCRIPTION_MIN))]
+            if len(text) > DESCRIPTION_MAX:
+                return [Reply(self.t("wish.description_too_long", max=DESCRIPTION_MAX))]
+            d["description"] = text
+            return [self.next_after(step)]
+        if step == "area":
+            areas = self.env.settings.areas
+            if press is not None and press.act == Act.WISH_AREA and press.arg is not None and press.arg.isdigit():
+                index = int(press.arg)
+                if index < len(areas):
+                    d["area"] = areas[index]
+                    return [self.next_after(step)]
+            if skipped:
+                d["area"] = None
+                return [self.next_after(step)]
+            if text in areas:
+                d["area"] = text
+                return [self.next_after(step)]
+            return [self.ask(step)]
+        if step == "place":
+            if given.location is not None:
+                d["location"] = list(given.location)
+                if given.label and not d.get("address"):
+                    d["address"] = given.label[:ADDRESS_MAX]
+                return [self.next_after(step)]
+            if skipped:
+                d["location"] = None
+                d["address"] = None
+                return [self.next_after(step)]
+            if text and press is None:
+                if len(text) > ADDRESS_MAX:
+                    return [Reply(self.t("wish.address_too_long", max=ADDRESS_MAX))]
+                d["address"] = text
+                return [self.next_after(step)]
+            return [self.ask(step)]
+        if step == "photo":
+            if given.image:
+                try:
+                    d["photo"] = await self.owner.save_photo(given.image)
+                except Exception:
+                    log.warning("a WeChat photo could not be downloaded", exc_info=True)
+                    return [Reply(self.t("wechat.photo_failed"))]
+                return [self.next_after(step)]
+            if skipped:
+                d["photo"] = None
+                return [self.next_after(step)]
+            return [self.ask(step)]
+        if step == "phone":
+            if skipped:
+                d["phone"] = None
+                return [self.next_after(step)]
+            if text and PHONE_PATTERN.match(text):
+                d["phone"] = text[:32]
+                return [self.next_after(step)]
+            return [Reply(self.t("wish.phone_invalid"))]
+        if step == "not_yet":
+            if not text or press is not None:
+                return [Reply(self.t("wish.note_expected"))]
+            if len(text) > NOTE_MAX:
+                return [Reply(self.t("wish.note_too_long", max=NOTE_MAX))]
+            assert self.state is not None
+            changed = await wish_actions.not_yet(self.env, self.actor, int(self.state["wish"]), text)
+            self.state = None
+            return [Reply(self.t("wish.not_yet_sent", ref=ref_of(changed.wish.ref_no)))]
+        if step == "field":
+            if press is not None and press.act == Act.WISH_FIELD and press.arg in FIELDS:
+                return [self.ask(str(press.arg))]
+            return [self.ask(step)]
+        # the summary
+        if press is not None and press.act == Act.WISH_SUBMIT:
+            return await self.submit()
+        if press is not None and press.act == Act.WISH_EDIT:
+            return [self.ask("field")]
+        if press is not None and press.act == Act.WISH_DISCARD:
+            self.state = None
+            return [Reply(self.t("wechat.discarded"))]
+        return [Reply(self.t("wish.use_summary_buttons")), self.summary()]
+
+    async def submit(self) -> list[Reply]:
+        d = self.draft
+        location = d.get("location")
+        draft = WishDraft(
+            category=str(d.get("category") or "other"),
+            description=str(d.get("description") or ""),
+            area=d.get("area"),
+            address=d.get("address"),
+            location=(float(location[0]), float(location[1])) if location else None,
+            phone=d.get("phone"),
+            photo_media_id=int(d["photo"]) if d.get("photo") else None,
+        )
+        try:
+            submitted = await wish_actions.submit(self.env, self.actor, draft)
+        except LimitReached:
+            self.state = None
+            return [Reply(self.t("wish.limit", limit=self.env.settings.wishes_per_day))]
+        except InvalidInput:
+            return [self.ask("description")]
+        self.state = None
+        key = "wish.submitted_review" if submitted.awaiting_review else "wish.submitted_open"
+        return [Reply(self.t(key, ref=ref_of(submitted.wish.ref_no)))]
+
+    # -- 我的心愿 ---------------------------------------------------------------------------------------------------
+
+    async def mine(self) -> list[Reply]:
+        self.state = {}
+        found = await wish_actions.mine(self.env, self.actor)
+        if not found.wishes:
+            return [
+                self.menu_reply(self.t("wish.mine.none"), [self.choice("wechat.menu.wish", Act.WISH_NEW)]),
+            ]
+        cards = [self.t("wish.mine.title", count=len(found.wishes))]
+        choices: list[Choice] = []
+        for wish in found.wishes:
+            ref = ref_of(wish.ref_no)
+            summary = wish.description if len(wish.description) <= 40 else wish.description[:39] + "…"
+            card = self.t(
+                "wish.mine.card",
+                ref=ref,
+                category=self.t(f"category.{wish.category}"),
+                summary=summary,
+                status=self.t(f"wish.status.{wish.status}"),
+            )
+            if wish.rating:
+                card += "\n" + self.t("wish.mine.rating", rating=wish.rating)
+            cards.append(card)
+            if wish.status == WishStatus.DONE:
+                choices.append(Choice(render.encode(Act.WISH_CONFIRM, wish.id), self.t("wechat.mine.confirm", ref=ref)))
+            elif wish.status == WishStatus.CONFIRMED and not wish.rating:
+                choices.append(
+                    Choice(render.encode(Act.WISH_RATE, wish.id, "5"), self.t("wechat.mine.rate", ref=ref) + " ★5")
+                )
+        text = "\n\n".join(cards)
+        return [self.menu_reply(text, choices) if choices else Reply(text)]
+
+    def rate_menu(self, wish_id: int) -> Reply:
+        return self.menu_reply(
+            self.t("wish.confirmed_rate"),
+            [
+                Choice(render.encode(Act.WISH_RATE, wish_id, str(n)), self.t("wechat.rate_choice", n=n))
+                for n in range(5, 0, -1)
+            ],
+        )
+
+    # -- /link ------------------------------------------------------------------------------------------------------
+
+    async def link(self, code: str) -> list[Reply]:
+        self.state = None
+        person_id = await links.redeem(self.env, code, channel=WECHAT, external_id=self.openid)
+        if person_id is None:
+            return [Reply(self.t("wechat.link.invalid"))]
+        return [Reply(self.t("wechat.link.done"))]

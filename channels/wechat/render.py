@@ -1,0 +1,181 @@
+"""The WeChat renderer: catalogue text without markup, buttons as a msgmenu, template notices with short fields.
+
+WeChat shows text as it is: no HTML, `**bold**` is simply taken out and values go in unescaped. There are no
+inline buttons: a notice's buttons become a `msgmenu` customer-service message whose items come back, when
+tapped, as a text message carrying `bizmsgmenuid` (the press, in the same `act:subject:arg` wire format as
+Telegram's callback data, checked against `actions.buttons.SPECS`). Each item is numbered, so a person can also
+type the number (`choices` is kept with the conversation for that).
+
+Template notices (outside the 48-hour window) allow no line breaks and at most 20 characters per field: the
+notice is cut down to its first line for `thing1`, the reference for `thing2`, the local time for `time3`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from actions.buttons import SPECS, Act, Button, Press
+from actions.messages import Notice
+from bot.i18n import Catalogues
+
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+TEXT_BYTES = 2000  # WeChat takes 2048 bytes of text per customer-service message
+FIELD_CHARS = 20
+MENU_ITEMS = 10
+_BY_LENGTH = sorted(Act, key=lambda act: len(act.value), reverse=True)
+_REF = re.compile(r"\b[A-Z]-\d{4,}\b")
+
+
+def to_plain(template: str) -> str:
+    """A catalogue template without its markup."""
+    return _BOLD.sub(r"\1", template)
+
+
+def _fill(template: str, values: dict[str, object]) -> str:
+    if not values:
+        return template
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def text(catalogues: Catalogues, language: str, key: str, /, **values: object) -> str:
+    """A message as WeChat shows it (plain text, values as given)."""
+    return _fill(to_plain(catalogues.template(language, key)), values)
+
+
+def label(catalogues: Catalogues, language: str, key: str) -> str:
+    """A button label: a catalogue key, or shown as it is when it starts with "="."""
+    return key[1:] if key.startswith("=") else text(catalogues, language, key)
+
+
+def clip(value: str, limit_bytes: int = TEXT_BYTES) -> str:
+    """Cut text to WeChat's byte limit, marking the cut."""
+    encoded = value.encode()
+    if len(encoded) <= limit_bytes:
+        return value
+    return encoded[: limit_bytes - 3].decode(errors="ignore") + "…"
+
+
+# -- the press codec (msgmenu ids) -------------------------------------------------------------------------------
+
+
+def encode(act: Act, subject: int | None = None, arg: str | None = None) -> str:
+    """The menu id of a press; ValueError if malformed."""
+    if not SPECS[act].accepts(subject, arg):
+        raise ValueError(f"malformed press {act.value} {subject!r} {arg!r}")
+    return ":".join([act.value, *([str(subject)] if subject is not None else []), *([arg] if arg is not None else [])])
+
+
+def decode(data: str | None) -> Press | None:
+    """The press behind a menu id, or None when it is not one this bot could have sent."""
+    if not data or len(data) > 64:
+        return None
+    for act in _BY_LENGTH:
+        if data == act.value:
+            rest: list[str] = []
+        elif data.startswith(act.value + ":"):
+            rest = data[len(act.value) + 1 :].split(":")
+        else:
+            continue
+        spec = SPECS[act]
+        subject: int | None = None
+        if spec.subject:
+            if not rest or not re.fullmatch(r"\d{1,10}", rest[0]):
+                return None
+            subject = int(rest.pop(0))
+        arg = rest.pop(0) if spec.arg is not None and rest else None
+        if rest or not spec.accepts(subject, arg):
+            return None
+        return Press(act, subject, arg)
+    return None
+
+
+# -- replies and notices -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One item of a menu: the press it stands for and what it says."""
+
+    press: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One customer-service message: text, and optionally a menu of choices, a photo (media id) or a pin."""
+
+    text: str
+    choices: tuple[Choice, ...] = ()
+    tail: str = ""
+    image: str | None = None  # a WeChat media_id to send as an image after the text
+
+
+@dataclass
+class Rendered:
+    """A notice as WeChat shows it."""
+
+    text: str
+    choices: list[Choice] = field(default_factory=list)
+
+
+def choices_of(catalogues: Catalogues, language: str, rows: Iterable[Sequence[Button]]) -> list[Choice]:
+    """Neutral buttons as menu choices (at most `MENU_ITEMS`)."""
+    found = [Choice(encode(b.act, b.subject, b.arg), label(catalogues, language, b.label)) for row in rows for b in row]
+    return found[:MENU_ITEMS]
+
+
+def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> Rendered:
+    """The text and choices of a notice in one language (values filled in as they are)."""
+    values: dict[str, object] = {}
+    keys: dict[str, str] = {}
+    for name, value in notice.values.items():
+        if name.endswith("_key") and isinstance(value, str):
+            keys[name.removesuffix("_key")] = value
+        else:
+            values[name] = value
+    values.update({name: text(catalogues, language, key, **values) for name, key in keys.items()})
+    return Rendered(text(catalogues, language, notice.key, **values), choices_of(catalogues, language, notice.buttons))
+
+
+def custom_message(openid: str, reply: Reply) -> dict[str, Any]:
+    """The customer-service message for a reply: plain text, or a msgmenu when it offers choices."""
+    if not reply.choices:
+        return {"touser": openid, "msgtype": "text", "text": {"content": clip(reply.text)}}
+    items = [{"id": c.press, "content": f"{n}. {c.label}"} for n, c in enumerate(reply.choices, start=1)]
+    return {
+        "touser": openid,
+        "msgtype": "msgmenu",
+        "msgmenu": {"head_content": clip(reply.text, 1000), "list": items, "tail_content": reply.tail},
+    }
+
+
+def image_message(openid: str, media_id: str) -> dict[str, Any]:
+    """A customer-service image message."""
+    return {"touser": openid, "msgtype": "image", "image": {"media_id": media_id}}
+
+
+def short(value: str, limit: int = FIELD_CHARS) -> str:
+    """One template field: one line, at most `limit` characters (cut with "…")."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def template_fields(rendered: Rendered, notice: Notice, *, now: dt.datetime, tz: dt.tzinfo) -> dict[str, str]:
+    """A notice as a template's fields: what happened (first line), which case, when; each ≤ 20 characters."""
+    first = next((line for line in rendered.text.splitlines() if line.strip()), rendered.text)
+    ref = notice.values.get("ref")
+    if not isinstance(ref, str):
+        found = _REF.search(rendered.text)
+        ref = found.group(0) if found else "-"
+    return {
+        "thing1": short(first),
+        "character_string2": short(ref),
+        "time3": now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+    }

@@ -1,0 +1,205 @@
+"""The account's callback URL: `GET /wechat` (WeChat checks the server) and `POST /wechat` (messages and events),
+plain or AES "safe mode", on `WECHAT_PORT`.
+
+Every request's signature is checked first (wechatpy): a bad one gets 403 and changes nothing. A callback is
+stored (`storage.wechat.record_inbound`, keyed by MsgId) and answered `success` at once — never later than
+`ANSWER_WITHIN` seconds, even when the database is slow, since WeChat gives up after 5 — and the real answer
+goes out as customer-service messages when the callback has been handled. A retried callback (same MsgId) is
+answered `success` and not handled again. Callbacks of one account are handled in order; what a restart
+interrupted is handled at the next start.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import xmltodict
+from aiohttp import web
+from wechatpy import parse_message
+from wechatpy.crypto import WeChatCrypto
+from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
+from wechatpy.utils import check_signature
+
+from actions.env import Env
+from bot.i18n import Catalogues
+from channels.wechat import render
+from channels.wechat.api import WeChatApi, WeChatError
+from channels.wechat.conversation import WECHAT, Conversation, menu
+from channels.wechat.render import Reply
+from storage import wechat
+
+log = logging.getLogger(__name__)
+
+ANSWER_WITHIN = 4.0
+SUCCESS = "success"
+MAX_BODY = 64 * 1024
+
+
+class WeChatChannel:
+    """The WeChat service account of one bot process: callback server, conversations, replies."""
+
+    def __init__(self, env: Env, catalogues: Catalogues, api: WeChatApi) -> None:
+        settings = env.settings
+        assert settings.wechat_token is not None
+        assert settings.wechat_app_id
+        self._env = env
+        self._catalogues = catalogues
+        self.api = api
+        self._token = settings.wechat_token.get_secret_value()
+        aes = settings.wechat_aes_key
+        self._crypto = WeChatCrypto(self._token, aes.get_secret_value(), settings.wechat_app_id) if aes else None
+        self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self.handled = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------------------------
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application with the callback routes."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_get("/wechat", self._verify)
+        app.router.add_post("/wechat", self._callback)
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen for callbacks, handle what a restart left unhandled, and set the custom menu."""
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        async with self._env.db.read() as conn:
+            left = await wechat.unhandled(conn)
+        for inbound in left:
+            self._schedule(inbound)
+        try:
+            await self.api.create_menu(menu(self._catalogues, self._env.settings.default_language))
+        except WeChatError as exc:
+            log.warning("could not set the WeChat menu: %s", exc)
+        log.info("WeChat callbacks on port %s (%s)", self.port, "AES" if self._crypto else "plain")
+
+    async def stop(self) -> None:
+        """Stop listening, let the handling in progress finish (briefly), close the API session."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
+        await self.api.close()
+
+    async def idle(self) -> None:
+        """Until every stored callback has been handled (for tests)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    # -- HTTP -------------------------------------------------------------------------------------------------------
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        query = request.query
+        try:
+            check_signature(self._token, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", ""))
+        except InvalidSignatureException:
+            return web.Response(status=403, text="invalid signature")
+        return web.Response(text=query.get("echostr", ""))
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        query = request.query
+        body = await request.text()
+        try:
+            check_signature(self._token, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", ""))
+            if query.get("encrypt_type") == "aes":
+                if self._crypto is None:
+                    return web.Response(status=400, text="safe mode is not configured")
+                xml = self._crypto.decrypt_message(
+                    body, query.get("msg_signature", ""), query.get("timestamp", ""), query.get("nonce", "")
+                )
+            else:
+                xml = body
+        except (InvalidSignatureException, InvalidAppIdException):
+            return web.Response(status=403, text="invalid signature")
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400, text="unreadable")
+        try:
+            data: dict[str, Any] = dict(xmltodict.parse(xml)["xml"])
+            message = parse_message(xml)
+        except Exception:
+            return web.Response(status=400, text="unreadable")
+        openid = str(message.source or "")
+        if not openid:
+            return web.Response(status=400, text="no sender")
+        # Messages carry a MsgId; events do not: WeChat's advice is sender + CreateTime (with the event and its key).
+        event = f"{data.get('Event', '')}:{data.get('EventKey', '')}"
+        key = str(message.id) if message.id else f"{openid}:{data.get('CreateTime', '')}:{event}"
+        stored = asyncio.ensure_future(self._store(key[:128], openid, xml))
+        stored.add_done_callback(_report_failure)
+        # Answer within WeChat's 5 seconds whatever happens: a slow store still finishes and is handled after.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(stored), ANSWER_WITHIN)
+        return web.Response(text=SUCCESS)
+
+    async def _store(self, key: str, openid: str, xml: str) -> None:
+        now = self._env.now()
+        async with self._env.db.write() as conn:
+            new = await wechat.record_inbound(conn, key, openid, xml, now=now)
+            released = 0
+            if new:
+                await wechat.opened(conn, openid, now=now)
+                released = await wechat.release_held(conn, openid, now=now)
+        if new:
+            self._schedule(wechat.Inbound(key, openid, xml))
+        if released:
+            self._env.wake()  # notices that waited for this person's window
+
+    # -- handling ---------------------------------------------------------------------------------------------------
+
+    def _schedule(self, inbound: wechat.Inbound) -> None:
+        task = asyncio.create_task(self._handle(inbound), name=f"wechat-{inbound.msg_key}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _handle(self, inbound: wechat.Inbound) -> None:
+        lock = self._locks.setdefault(inbound.openid, asyncio.Lock())
+        async with lock:
+            try:
+                data = dict(xmltodict.parse(inbound.payload)["xml"])
+                replies = await self.conversation.handle(inbound.openid, data)
+            except Exception:
+                log.exception("a WeChat callback could not be handled")
+                replies = [Reply(render.text(self._catalogues, self._env.settings.default_language, "wechat.error"))]
+            for reply in replies:
+                await self.say(inbound.openid, reply)
+            async with self._env.db.write() as conn:
+                await wechat.mark_handled(conn, inbound.msg_key, now=self._env.now())
+            self.handled += 1
+        if not lock.locked():
+            self._locks.pop(inbound.openid, None)
+
+    async def say(self, openid: str, reply: Reply) -> bool:
+        """Send one reply as a customer-service message, within the account's window; False when it did not go."""
+        async with self._env.db.write() as conn:
+            if not await wechat.take_window_slot(conn, openid, now=self._env.now()):
+                log.warning("a reply to a WeChat account was not sent: its window is spent")
+                return False
+        try:
+            await self.api.send_custom(render.custom_message(openid, reply))
+        except WeChatError as exc:
+            log.warning("a reply to a WeChat account was refused: %s", exc)
+            return False
+        return True
+
+
+def _report_failure(task: asyncio.Future[None]) -> None:
+    """A store that failed after `success` was answered (WeChat will not retry it): say so in the log."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("a WeChat callback could not be stored", exc_info=task.exception())
+
+
+__all__ = ["WECHAT", "WeChatChannel"]

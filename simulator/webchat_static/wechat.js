@@ -1,0 +1,176 @@
+// The WeChat pane: 王阿姨 on the service account (the WeChat simulator), beside the Telegram panes.
+// Reads /api/wechat and acts through /api/wechat/{openid}/…; absent when the demo runs without WeChat.
+(function () {
+  "use strict";
+  const SAMPLE = "visit.jpg";
+  const panes = new Map(); // openid → { el, count }
+
+  async function post(path, body) {
+    const response = await fetch(path, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
+    });
+    if (!response.ok) console.warn("WeChat pane:", path, response.status);
+    setTimeout(refresh, 300);
+  }
+
+  function el(tag, cls, text) {
+    const node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function time(epoch) {
+    return new Date(epoch * 1000).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
+  }
+
+  function bubble(person, m) {
+    const base = `/api/wechat/${encodeURIComponent(person.openid)}`;
+    if (m.kind === "template") {
+      const card = el("div", "msg bot wx-template");
+      card.appendChild(el("div", "wx-t-title", "服务通知"));
+      const names = { thing1: "事项", character_string2: "编号", time3: "时间" };
+      Object.entries(m.fields).forEach(([key, value]) => {
+        const row = el("div", "wx-t-row");
+        row.appendChild(el("span", "", names[key] || key));
+        row.appendChild(document.createTextNode(value));
+        card.appendChild(row);
+      });
+      const link = el("a", "", "详情");
+      link.href = m.url; link.target = "_blank"; link.rel = "noopener";
+      card.appendChild(link);
+      return card;
+    }
+    const box = el("div", `msg ${m.from === "me" ? "me" : "bot"}`);
+    if (m.kind === "image" && m.from === "me") {
+      const img = el("img", "photo");
+      img.src = `/api/wechat/media/${encodeURIComponent(m.text)}`;
+      box.appendChild(img);
+    } else if (m.kind === "click") {
+      box.appendChild(el("div", "text", `〔菜单〕${m.text}`));
+    } else {
+      box.appendChild(el("div", "text", m.text));
+    }
+    if (m.kind === "msgmenu") {
+      m.items.forEach(([id, content]) => {
+        const item = el("a", "wx-item", content);
+        item.href = "#";
+        item.addEventListener("click", (event) => { event.preventDefault(); post(`${base}/tap`, { id, content }); });
+        box.appendChild(item);
+      });
+      box.appendChild(el("div", "wx-tail", "点选一项，或回复它前面的数字"));
+    }
+    box.appendChild(el("div", "meta", time(m.at)));
+    return box;
+  }
+
+  function menuBar(person, menu) {
+    const base = `/api/wechat/${encodeURIComponent(person.openid)}`;
+    const bar = el("div", "wx-menu");
+    ((menu && menu.button) || []).forEach((button) => {
+      const node = el("button", "", button.sub_button ? `≡ ${button.name}` : button.name);
+      node.type = "button";
+      node.addEventListener("click", () => {
+        bar.querySelectorAll(".wx-sub").forEach((sub) => sub.remove());
+        if (!button.sub_button) { post(`${base}/click`, { key: button.key }); return; }
+        const sub = el("div", "wx-sub");
+        sub.style.left = `${node.offsetLeft}px`;
+        button.sub_button.forEach((entry) => {
+          const item = el("button", "", entry.name);
+          item.type = "button";
+          item.addEventListener("click", () => {
+            sub.remove();
+            if (entry.type === "location_select") post(`${base}/location`);
+            else if (entry.type === "pic_photo_or_album") post(`${base}/photo`, { sample: SAMPLE });
+            else post(`${base}/click`, { key: entry.key });
+          });
+          sub.appendChild(item);
+        });
+        bar.appendChild(sub);
+      });
+      bar.appendChild(node);
+    });
+    return bar;
+  }
+
+  function createPane(person) {
+    const base = `/api/wechat/${encodeURIComponent(person.openid)}`;
+    const pane = el("section", "pane wx");
+    pane.dataset.openid = person.openid;
+    const head = el("header", "pane-head");
+    head.appendChild(el("span", "wx-badge", "微信"));
+    head.appendChild(el("span", "wx-title", "同心志愿服务"));
+    head.appendChild(el("span", "wx-who", person.name));
+    pane.appendChild(head);
+    pane.appendChild(el("div", "messages"));
+    const panel = el("div", "wx-panel");
+    panel.hidden = true;
+    [["照片", () => post(`${base}/photo`, { sample: SAMPLE })], ["位置", () => post(`${base}/location`)]].forEach(
+      ([label, act]) => {
+        const button = el("button", "", label);
+        button.type = "button";
+        button.addEventListener("click", () => { panel.hidden = true; act(); });
+        panel.appendChild(button);
+      },
+    );
+    const form = el("form", "wx-composer");
+    const plus = el("button", "wx-plus", "+");
+    plus.type = "button";
+    plus.addEventListener("click", () => { panel.hidden = !panel.hidden; });
+    const input = el("input");
+    input.maxLength = 600;
+    input.placeholder = "发消息";
+    const send = el("button", "", "发送");
+    send.type = "submit";
+    form.append(input, plus, send);
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = input.value.trim();
+      if (!text) return;
+      input.value = "";
+      post(`${base}/text`, { text });
+    });
+    pane.append(panel, form);
+    pane.appendChild(el("div", "wx-menu"));
+    return pane;
+  }
+
+  async function refresh() {
+    let state;
+    try {
+      const response = await fetch("/api/wechat");
+      if (!response.ok) return false;
+      state = await response.json();
+    } catch (error) {
+      return true;
+    }
+    const container = document.getElementById("panes");
+    state.people.forEach((person) => {
+      let pane = panes.get(person.openid);
+      if (!pane) {
+        pane = { el: createPane(person), count: -1, menu: "" };
+        panes.set(person.openid, pane);
+      }
+      if (!pane.el.isConnected) container.appendChild(pane.el);
+      const menuKey = JSON.stringify(state.menu || {});
+      if (menuKey !== pane.menu) {
+        pane.menu = menuKey;
+        pane.el.querySelector(".wx-menu").replaceWith(menuBar(person, state.menu));
+      }
+      if (person.messages.length !== pane.count) {
+        pane.count = person.messages.length;
+        const box = pane.el.querySelector(".messages");
+        box.replaceChildren(...person.messages.map((m) => bubble(person, m)));
+        box.scrollTop = box.scrollHeight;
+      }
+    });
+    return true;
+  }
+
+  async function loop() {
+    const running = await refresh();
+    if (running) setTimeout(loop, 1000);
+  }
+
+  window.addEventListener("load", () => { setTimeout(loop, 300); });
+})();

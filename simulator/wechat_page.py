@@ -1,0 +1,91 @@
+"""The WeChat pane of the demo page: a WeChat-styled chat for the simulator's WeChat people (王阿姨), beside the
+Telegram panes. Routes under `/api/wechat` read each account's chat (`WeChatSimulator.history`) and act through
+the same `WeChatPerson` methods the tests use; `webchat_static/wechat.js` draws it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from simulator.wechat import WeChatPerson, WeChatSimulator
+
+MAX_TEXT = 600
+DEMO_LOCATION = (30.2741, 120.1551, "幸福路12号")
+
+
+def routes(wx: WeChatSimulator, people: Sequence[WeChatPerson], samples_dir: Path) -> Callable[[web.Application], None]:
+    """A hook for `WebChat(extra_routes=…)` that adds the WeChat pane's API."""
+    by_openid = {person.openid: person for person in people}
+
+    def person_of(request: web.Request) -> WeChatPerson:
+        found = by_openid.get(request.match_info["openid"])
+        if found is None:
+            raise web.HTTPNotFound(text="no such WeChat person")
+        return found
+
+    async def body(request: web.Request) -> dict[str, Any]:
+        try:
+            data = await request.json()
+        except ValueError:
+            raise web.HTTPBadRequest(text="expected a JSON object") from None
+        if not isinstance(data, dict):
+            raise web.HTTPBadRequest(text="expected a JSON object")
+        return data
+
+    def ok(status: tuple[int, str]) -> web.Response:
+        return web.json_response({"ok": status[0] == 200, "status": status[0]})
+
+    async def state(request: web.Request) -> web.Response:
+        return web.json_response(
+            {
+                "menu": wx.menu,
+                "people": [
+                    {"openid": p.openid, "name": p.name, "messages": wx.history.get(p.openid, [])} for p in people
+                ],
+            }
+        )
+
+    async def text(request: web.Request) -> web.Response:
+        value = str((await body(request)).get("text") or "").strip()
+        if not value or len(value) > MAX_TEXT:
+            raise web.HTTPBadRequest(text=f"a text of 1 to {MAX_TEXT} characters is needed")
+        return ok(await person_of(request).send_text(value))
+
+    async def tap(request: web.Request) -> web.Response:
+        data = await body(request)
+        return ok(await person_of(request).tap_item(str(data.get("id") or ""), str(data.get("content") or "")))
+
+    async def click(request: web.Request) -> web.Response:
+        return ok(await person_of(request).click(str((await body(request)).get("key") or "")))
+
+    async def location(request: web.Request) -> web.Response:
+        latitude, longitude, label = DEMO_LOCATION
+        return ok(await person_of(request).send_location(latitude, longitude, label))
+
+    async def photo(request: web.Request) -> web.Response:
+        name = Path(str((await body(request)).get("sample") or "")).name
+        path = samples_dir / name
+        if not name or not path.is_file():
+            raise web.HTTPBadRequest(text="no such sample")
+        return ok(await person_of(request).send_photo(path.read_bytes()))
+
+    async def media(request: web.Request) -> web.Response:
+        found = wx.media.get(request.match_info["media_id"])
+        if found is None:
+            raise web.HTTPNotFound(text="expired or unknown")
+        return web.Response(body=found[0], content_type="image/jpeg")
+
+    def add(app: web.Application) -> None:
+        app.router.add_get("/api/wechat", state)
+        app.router.add_get("/api/wechat/media/{media_id}", media)
+        app.router.add_post("/api/wechat/{openid}/text", text)
+        app.router.add_post("/api/wechat/{openid}/tap", tap)
+        app.router.add_post("/api/wechat/{openid}/click", click)
+        app.router.add_post("/api/wechat/{openid}/location", location)
+        app.router.add_post("/api/wechat/{openid}/photo", photo)
+
+    return add

@@ -1,0 +1,212 @@
+"""What the WeChat channel keeps: callbacks received (de-duplicated, handled once, recovered after a restart), each
+account's customer-service window, the conversation of each account, and one-time /link codes.
+
+WeChat retries a callback it got no answer to within 5 seconds (three times, same MsgId); `record_inbound` stores
+it before `success` is answered and says whether it was new, so a retry is answered and not handled again.
+
+The window: customer-service messages may reach a person only within 48 hours of their last message, at most 5
+of them. `opened` (a message came in) resets it; `take_window_slot` counts one message out in the caller's
+transaction, or refuses when the window is closed or spent — the channel then sends a template notice or waits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.schema import conversation_states, identities, link_codes, outbox, wechat_inbound, wechat_windows
+
+# How `channels.wechat.transport` marks a notice it holds back until the person writes (outbox.last_error).
+HELD_PREFIX = "outside the WeChat customer-service window"
+WINDOW = dt.timedelta(hours=48)
+WINDOW_MESSAGES = 5
+CONVERSATION = "wechat"
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """A stored callback waiting to be handled."""
+
+    msg_key: str
+    openid: str
+    payload: str
+
+
+async def record_inbound(conn: AsyncConnection, msg_key: str, openid: str, payload: str, *, now: dt.datetime) -> bool:
+    """Store a callback; False when one with this key was stored before (WeChat's retry)."""
+    found = await conn.execute(select(wechat_inbound.c.msg_key).where(wechat_inbound.c.msg_key == msg_key))
+    if found.first() is not None:
+        return False
+    try:
+        async with conn.begin_nested():
+            await conn.execute(
+                insert(wechat_inbound).values(msg_key=msg_key, openid=openid, payload=payload, received_at=now)
+            )
+    except IntegrityError:
+        return False  # the same retry raced us here
+    return True
+
+
+async def mark_handled(conn: AsyncConnection, msg_key: str, *, now: dt.datetime) -> None:
+    """The callback was handled: its text is no longer kept."""
+    await conn.execute(
+        update(wechat_inbound).where(wechat_inbound.c.msg_key == msg_key).values(handled_at=now, payload="")
+    )
+
+
+async def unhandled(conn: AsyncConnection, limit: int = 500) -> list[Inbound]:
+    """Callbacks stored but not handled (the bot stopped in between), oldest first."""
+    result = await conn.execute(
+        select(wechat_inbound.c.msg_key, wechat_inbound.c.openid, wechat_inbound.c.payload)
+        .where(wechat_inbound.c.handled_at.is_(None))
+        .order_by(wechat_inbound.c.received_at, wechat_inbound.c.msg_key)
+        .limit(limit)
+    )
+    return [Inbound(row.msg_key, row.openid, row.payload) for row in result]
+
+
+# --- the customer-service window --------------------------------------------------------------------------------
+
+
+async def opened(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> None:
+    """The person wrote (or tapped, or shared a location): a fresh 48-hour window with 5 messages."""
+    result = await conn.execute(
+        update(wechat_windows).where(wechat_windows.c.openid == openid).values(last_inbound_at=now, sent=0)
+    )
+    if not result.rowcount:
+        await conn.execute(insert(wechat_windows).values(openid=openid, last_inbound_at=now, sent=0))
+
+
+async def release_held(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> int:
+    """The person wrote: notices held back for their window are due now; how many."""
+    person = select(identities.c.person_id).where(identities.c.channel == "wechat", identities.c.external_id == openid)
+    result = await conn.execute(
+        update(outbox)
+        .where(
+            outbox.c.recipient_id.in_(person.scalar_subquery()),
+            outbox.c.status == "pending",
+            outbox.c.not_before > now,
+            outbox.c.last_error.startswith(HELD_PREFIX),
+        )
+        .values(not_before=now)
+    )
+    return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """An account's window as stored: when the person last wrote and how many messages went out since."""
+
+    last_inbound_at: dt.datetime | None
+    sent: int
+
+    def open_at(self, now: dt.datetime) -> bool:
+        """Whether one more customer-service message may go out now."""
+        return self.last_inbound_at is not None and now - self.last_inbound_at < WINDOW and self.sent < WINDOW_MESSAGES
+
+
+async def window_of(conn: AsyncConnection, openid: str) -> Window:
+    """The account's window (never written: closed)."""
+    row = (
+        await conn.execute(
+            select(wechat_windows.c.last_inbound_at, wechat_windows.c.sent).where(wechat_windows.c.openid == openid)
+        )
+    ).first()
+    return Window(None, 0) if row is None else Window(row.last_inbound_at, int(row.sent))
+
+
+async def take_window_slot(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> bool:
+    """Count one customer-service message out of the window; False (nothing counted) when it is closed or spent."""
+    result = await conn.execute(
+        update(wechat_windows)
+        .where(
+            wechat_windows.c.openid == openid,
+            wechat_windows.c.last_inbound_at > now - WINDOW,
+            wechat_windows.c.sent < WINDOW_MESSAGES,
+        )
+        .values(sent=wechat_windows.c.sent + 1)
+    )
+    return bool(result.rowcount)
+
+
+async def give_back_slot(conn: AsyncConnection, openid: str) -> None:
+    """A counted message was not sent after all (WeChat refused it): its place in the window is free again."""
+    await conn.execute(
+        update(wechat_windows)
+        .where(wechat_windows.c.openid == openid, wechat_windows.c.sent > 0)
+        .values(sent=wechat_windows.c.sent - 1)
+    )
+
+
+async def close_window(conn: AsyncConnection, openid: str) -> None:
+    """WeChat said the window is over (45015/45047) although we counted otherwise: believe it."""
+    await conn.execute(update(wechat_windows).where(wechat_windows.c.openid == openid).values(sent=WINDOW_MESSAGES))
+
+
+# --- conversations ------------------------------------------------------------------------------------------------
+
+
+def _key(openid: str) -> str:
+    return json.dumps([openid])
+
+
+async def conversation_of(conn: AsyncConnection, openid: str) -> dict[str, Any] | None:
+    """The account's conversation in progress (step and draft), or None."""
+    row = (
+        await conn.execute(
+            select(conversation_states.c.state).where(
+                conversation_states.c.name == CONVERSATION, conversation_states.c.key == _key(openid)
+            )
+        )
+    ).first()
+    return dict(row.state) if row is not None and isinstance(row.state, dict) else None
+
+
+async def save_conversation(conn: AsyncConnection, openid: str, state: dict[str, Any] | None) -> None:
+    """Store the account's conversation (None: it ended)."""
+    await conn.execute(
+        delete(conversation_states).where(
+            conversation_states.c.name == CONVERSATION, conversation_states.c.key == _key(openid)
+        )
+    )
+    if state is not None:
+        await conn.execute(insert(conversation_states).values(name=CONVERSATION, key=_key(openid), state=state))
+
+
+async def remember_choices(conn: AsyncConnection, openid: str, choices: dict[str, str]) -> None:
+    """The numbered choices of the menu the account was sent last (a notice's), so a typed number picks from it."""
+    state = await conversation_of(conn, openid) or {}
+    state["choices"] = dict(choices)
+    await save_conversation(conn, openid, state)
+
+
+# --- one-time link codes --------------------------------------------------------------------------------------------
+
+
+async def add_link_code(
+    conn: AsyncConnection, code: str, person_id: int, *, now: dt.datetime, expires_at: dt.datetime
+) -> bool:
+    """Store a new code for the person; False when the code is taken (draw another)."""
+    found = await conn.execute(select(link_codes.c.code).where(link_codes.c.code == code))
+    if found.first() is not None:
+        return False
+    await conn.execute(insert(link_codes).values(code=code, person_id=person_id, created_at=now, expires_at=expires_at))
+    return True
+
+
+async def use_link_code(conn: AsyncConnection, code: str, *, now: dt.datetime) -> int | None:
+    """Spend a valid code: the person it was made for, or None (unknown, used or expired)."""
+    result = await conn.execute(
+        update(link_codes)
+        .where(link_codes.c.code == code, link_codes.c.used_at.is_(None), link_codes.c.expires_at > now)
+        .values(used_at=now)
+        .returning(link_codes.c.person_id)
+    )
+    person_id = result.scalar_one_or_none()
+    return None if person_id is None else int(person_id)
