@@ -84,6 +84,14 @@ class Act(StrEnum):
     # hot-topic alerts (monitors)
     HOT_WISH = "hot:wish"
     HOT_LEAD = "hot:lead"
+    # departments and cases (issue 15)
+    DEPARTMENT_INVITE = "dept:invite"
+    CASE_ACK = "case:ack"
+    CASE_RESOLVE = "case:resolve"
+    CASE_RETURN = "case:return"
+    CASE_NO_PHOTO = "case:nophoto"
+    CASE_RATE = "case:rate"
+    TIP_TO_CHANNEL = "tip:channel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +172,13 @@ SPECS: dict[Act, Spec] = {
     Act.REPORTER_REJECT: _ID,
     Act.HOT_WISH: _ID,
     Act.HOT_LEAD: _ID,
+    Act.DEPARTMENT_INVITE: _ID,
+    Act.CASE_ACK: _ID,
+    Act.CASE_RESOLVE: _ID,
+    Act.CASE_RETURN: _ID,
+    Act.CASE_NO_PHOTO: _ID,
+    Act.CASE_RATE: Spec(subject=True, arg=r"[1-5]"),
+    Act.TIP_TO_CHANNEL: _ID,
 }
 
 

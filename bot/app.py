@@ -35,6 +35,7 @@ from channels.telegram import render
 from channels.telegram.limits import SharedRateLimiter
 from handlers import (
     basics,
+    departments,
     digests,
     editors,
     errors,
@@ -116,6 +117,7 @@ def build_application(
         privacy,
         monitor,
         digests,
+        departments,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.

@@ -59,6 +59,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("audit", STAFF_ACTIONS["audit"]),
     Command("invite", frozenset({Role.COORDINATOR, Role.EDITOR})),
     Command("digest", frozenset({Role.VOLUNTEER, Role.COORDINATOR, Role.EDITOR})),
+    # Departments and cases (issue 15).
+    Command("departments", frozenset({Role.COORDINATOR, Role.DEPARTMENT})),
+    Command("newdept", frozenset({Role.COORDINATOR})),
+    Command("case", frozenset({Role.COORDINATOR})),
+    Command("cases", frozenset({Role.DEPARTMENT})),
 )
 
 

@@ -90,6 +90,23 @@ class Settings(BaseSettings):
     offer_hold_minutes: int = Field(default=60, ge=0, le=24 * 60)
     wish_expiry_days: int = Field(default=30, ge=1, le=365)
 
+    # Departments and cases (issue 15): hours each response tier allows to resolve a case; the time to
+    # acknowledge (签收) is this share of it, capped. Overdue cases escalate to coordinators, and at twice the
+    # time to admins.
+    case_urgent_hours: float = Field(default=2, gt=0, le=24 * 60)
+    case_utility_hours: float = Field(default=24, gt=0, le=24 * 60)
+    case_general_hours: float = Field(default=7 * 24, gt=0, le=24 * 60)
+    case_complex_hours: float = Field(default=15 * 24, gt=0, le=24 * 60)
+    case_ack_share: float = Field(default=0.25, gt=0, le=1)
+    case_ack_max_hours: float = Field(default=24, gt=0, le=24 * 30)
+    # The district's Telegram channel editors publish accepted tips to (@name or -100… id); empty: none.
+    channel_id: str = ""
+    # The command-centre screen and Open311 (off when 0), its token, and the district map it draws.
+    screen_port: int = Field(default=0, ge=0, le=65535)
+    screen_host: str = "127.0.0.1"
+    screen_token: SecretStr = SecretStr("")
+    screen_map: Path | None = None
+
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)
     tips_per_day: int = Field(default=20, ge=1, le=1000)
@@ -133,6 +150,16 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value
+
+    @property
+    def case_tier_hours(self) -> dict[str, float]:
+        """Hours to resolve, per response tier."""
+        return {
+            "urgent": self.case_urgent_hours,
+            "utility": self.case_utility_hours,
+            "general": self.case_general_hours,
+            "complex": self.case_complex_hours,
+        }
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:
