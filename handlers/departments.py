@@ -46,6 +46,11 @@ async def reply(update: Update, context: TongxinContext, notice: Notice) -> None
     await context.bot.send_message(context.chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
+async def say(context: TongxinContext, key: str, /, **values: object) -> None:
+    """A new message to the person being answered (after their button press was answered)."""
+    await context.bot.send_message(context.chat_id, context.t(key, **values), parse_mode=ParseMode.HTML)
+
+
 async def input_error(update: Update, context: TongxinContext, error: CaseInputError) -> None:
     """Tell staff what was wrong with what they typed."""
     if (query := update.callback_query) is not None:
@@ -221,7 +226,7 @@ async def resolve_pressed(update: Update, context: TongxinContext) -> int:
         await update.callback_query.answer()
     work(context).clear()
     work(context)["case_id"] = press.id
-    await tell(update, context, "case.ask_note", ref=shown.ref)
+    await say(context, "case.ask_note", ref=shown.ref)
     return NOTE
 
 
@@ -301,7 +306,7 @@ async def return_pressed(update: Update, context: TongxinContext) -> int:
         await update.callback_query.answer()
     work(context).clear()
     work(context)["case_id"] = press.id
-    await tell(update, context, "case.ask_reason", ref=shown.ref)
+    await say(context, "case.ask_reason", ref=shown.ref)
     return REASON
 
 
