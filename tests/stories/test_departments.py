@@ -107,7 +107,8 @@ async def test_an_urgent_case_is_acknowledged_by_one_member_resolved_with_a_phot
     assert (stored.status, stored.rating, stored.tier) == ("resolved", 5, "urgent")
     assert stored.acknowledged_by == await person_id(story_db, zhang)
     assert stored.acknowledged_at == START_TIME + dt.timedelta(minutes=20) <= stored.ack_due_at
-    assert stored.resolved_at is not None and stored.resolved_at <= stored.resolve_due_at
+    assert stored.resolved_at is not None
+    assert stored.resolved_at <= stored.resolve_due_at
     assert stored.resolution_media_id is not None
     assert [(f, t) for f, t, _ in history] == [
         (None, "sent"),
@@ -142,14 +143,16 @@ async def test_an_unacknowledged_case_escalates_to_coordinators_then_admins(
     await sweep.run_once(bot)  # a second sweep (or a restart) repeats nothing
     await delivered(bot, sim)
     late = await zhou.wait_for_text("超时督办")
-    assert "C-0001" in (late.text or "") and "签收已超时" in (late.text or "")
+    assert "C-0001" in (late.text or "")
+    assert "签收已超时" in (late.text or "")
     assert not any("严重超时" in (m.text or "") for m in admin.messages)
 
     clock.set(START_TIME + dt.timedelta(hours=12))
     await sweep.run_once(bot)
     await delivered(bot, sim)
     serious = await admin.wait_for_text("严重超时")
-    assert "C-0001" in (serious.text or "") and "签收已超过时限一倍" in (serious.text or "")
+    assert "C-0001" in (serious.text or "")
+    assert "签收已超过时限一倍" in (serious.text or "")
     assert not any("严重超时" in (m.text or "") for m in zhou.messages)
 
     async with story_db.read() as conn:
