@@ -42,6 +42,7 @@ from handlers import (
     invites,
     monitor,
     privacy,
+    rates,
     reporters,
     residents,
     review,
@@ -118,6 +119,7 @@ def build_application(
         monitor,
         digests,
         departments,
+        rates,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.

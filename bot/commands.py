@@ -64,6 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("newdept", frozenset({Role.COORDINATOR})),
     Command("case", frozenset({Role.COORDINATOR})),
     Command("cases", frozenset({Role.DEPARTMENT})),
+    Command("rates", STAFF_ACTIONS["stats"]),
 )
 
 

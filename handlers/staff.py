@@ -30,7 +30,7 @@ from actions import staff as staff_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers import whistles
+from handlers import rates, whistles
 from handlers.access import require
 from handlers.common import actor_of, refresh_menu_of
 from rules import stats
@@ -276,6 +276,7 @@ async def show_stats(update: Update, context: TongxinContext) -> None:
     await message.reply_text(stats_text(context, figures), parse_mode=ParseMode.HTML)
     chart = await asyncio.to_thread(stats_chart, context, figures)
     await message.reply_photo(InputFile(chart, filename="stats.png"))
+    await rates.send_rates(update, context)  # the departments' 三率 of this month (issue 15)
 
 
 async def export_csv(update: Update, context: TongxinContext) -> None:

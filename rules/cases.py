@@ -26,6 +26,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage import cases as store
 from storage.errors import Conflict
 
 TIERS = ("urgent", "utility", "general", "complex")
@@ -288,3 +291,37 @@ def parse_month(word: str | None, now: dt.datetime, tz: zoneinfo.ZoneInfo) -> tu
 def percent(rate: float | None) -> str:
     """A rate as people read it: 87.5% (— without cases)."""
     return "—" if rate is None else f"{rate * 100:.1f}%"
+
+
+async def month_rates(conn: AsyncConnection, year: int, month: int, tz: zoneinfo.ZoneInfo) -> list[Rates]:
+    """三率 of every department for the cases sent to it in one local month, ranked."""
+    since, until = month_bounds(year, month, tz)
+    return await rates_between(conn, since, until)
+
+
+async def rates_between(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[Rates]:
+    """三率 of every department for the cases sent to it in [since, until), ranked."""
+    facts = [
+        CaseFacts(
+            c.department_id,
+            c.created_at,
+            c.ack_due_at,
+            c.resolve_due_at,
+            c.acknowledged_at,
+            c.resolved_at,
+            c.returned_at,
+            c.rating,
+        )
+        for c in await store.cases_between(conn, since, until)
+    ]
+    names = await store.department_names(conn)
+    return ranked(sorted(names.items()), facts)
+
+
+def rates_line(rates: Sequence[Rates], limit: int = 5) -> str:
+    """The ranking in one line: "城管 响应 100.0% 办结 50.0% 满意 100.0%" per department with cases."""
+    shown = [r for r in rates if r.sent][:limit]
+    return " ; ".join(
+        f"{i}. {r.name} {percent(r.response_rate)}/{percent(r.resolution_rate)}/{percent(r.satisfaction_rate)}"
+        for i, r in enumerate(shown, start=1)
+    )

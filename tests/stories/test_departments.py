@@ -99,6 +99,19 @@ async def test_an_urgent_case_is_acknowledged_by_one_member_resolved_with_a_phot
     await alice.wait_for(lambda: any("谢谢您对 C-0001 的评价" in a for a in alice.callback_answers))
     await zhang.wait_for_text("群众为 C-0001 打了 5 星")
 
+    # The month's 三率 in /stats, with a chart; the case in /export.
+    await zhou.send_command("/stats")
+    ranking = await zhou.wait_for_text("部门三率")
+    assert "1. 城管（1 件）：100.0% / 100.0% / 100.0%" in (ranking.text or "")
+    await zhou.wait_for(lambda: sum(m.kind == "photo" for m in zhou.messages) >= 2, what="the stats and rates charts")
+    await zhou.send_command("/export", "cases")
+    exported = await zhou.wait_for_text("部门案件")
+    assert exported.kind == "document"
+    csv_text = (exported.document_bytes or b"").decode("utf-8-sig")
+    assert "C-0001" in csv_text
+    assert "城管" in csv_text
+    assert "W-0001" in csv_text
+
     async with story_db.read() as conn:
         stored = await case_store.get_case(conn, 1)
         history = await case_store.events_of(conn, 1)

@@ -1,0 +1,86 @@
+"""三率 in Telegram: the monthly response, resolution and satisfaction rates of the departments, ranked, as text and
+a chart. Shown by /stats (the current month) and by `/rates [YYYY-MM]` (any month), for staff."""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InputFile, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CommandHandler
+
+from bot.context import TongxinContext
+from handlers.access import require
+from rules.cases import CaseInputError, Rates, month_rates, parse_month, percent
+from rules.charts import Panel, render_chart
+from rules.staff import STAFF_ACTIONS
+
+
+def rates_text(context: TongxinContext, month: str, rates: list[Rates]) -> str:
+    """The ranking, one line per department with cases."""
+    lines = [
+        context.t(
+            "rates.line",
+            rank=rank,
+            name=r.name,
+            sent=r.sent,
+            response=percent(r.response_rate),
+            resolution=percent(r.resolution_rate),
+            satisfaction=percent(r.satisfaction_rate),
+        )
+        for rank, r in enumerate((r for r in rates if r.sent), start=1)
+    ]
+    return context.t("rates.title", month=month) + "\n" + ("\n".join(lines) or context.t("rates.none"))
+
+
+def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> bytes:
+    """Three bar charts of the rates (in percent) per department."""
+    shown = [r for r in rates if r.sent]
+    names = [r.name for r in shown]
+
+    def panel(key: str, values: list[float | None]) -> Panel:
+        return Panel(context.plain(key), names, [round((v or 0) * 100, 1) for v in values])
+
+    return render_chart(
+        context.plain("rates.chart_title", month=month),
+        [
+            panel("rates.response", [r.response_rate for r in shown]),
+            panel("rates.resolution", [r.resolution_rate for r in shown]),
+            panel("rates.satisfaction", [r.satisfaction_rate for r in shown]),
+        ],
+    )
+
+
+async def send_rates(update: Update, context: TongxinContext, word: str | None = None) -> None:
+    """Reply with the 三率 of a month (default: this month): text, and a chart when some department had cases."""
+    if (message := update.effective_message) is None:
+        return
+    try:
+        year, month = parse_month(word, context.now(), context.settings.tz)
+    except CaseInputError as error:
+        await message.reply_text(context.plain(error.reason))
+        return
+    async with context.db.read() as conn:
+        rates = await month_rates(conn, year, month, context.settings.tz)
+    label = f"{year}-{month:02d}"
+    await message.reply_text(rates_text(context, label, rates), parse_mode=ParseMode.HTML)
+    if any(r.sent for r in rates):
+        chart = await asyncio.to_thread(rates_chart, context, label, rates)
+        await message.reply_photo(InputFile(chart, filename="rates.png"))
+
+
+async def rates_command(update: Update, context: TongxinContext) -> None:
+    """/rates [YYYY-MM]."""
+    if not await require(update, context, *STAFF_ACTIONS["stats"]):
+        return
+    await send_rates(update, context, context.args[0] if context.args else None)
+
+
+def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
+    """No conversations here."""
+    return []
+
+
+def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
+    """/rates."""
+    return [CommandHandler("rates", rates_command)]
