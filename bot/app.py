@@ -52,6 +52,7 @@ from handlers import (
     volunteers,
 )
 from scheduler import setup as scheduler_setup
+from screen.server import ScreenServer
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -167,16 +168,27 @@ async def running(
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
             await scheduler_setup.start(application)
+            screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
             log.info("Tongxin is running as @%s", application.bot.username)
             try:
                 yield application
             finally:
+                if screen is not None:
+                    await screen.stop()
                 await scheduler_setup.stop(application)
                 await application.updater.stop()
                 await application.stop()
     finally:
         if own_db:
             await database.dispose()
+
+
+async def start_screen(application: TongxinApp, port: int) -> ScreenServer:
+    """The command-centre screen and Open311 on `port` (0: a free one), in this process (issue 15)."""
+    services = application.bot_data
+    screen = ScreenServer(services.db, services.settings, services.clock, services.catalogues)
+    await screen.start(services.settings.screen_host, port)
+    return screen
 
 
 def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:

@@ -243,3 +243,9 @@ async def cases_with_ids(conn: AsyncConnection, ids: Sequence[int]) -> list[Case
     if not ids:
         return []
     return [_from_row(row) for row in await conn.execute(select(cases).where(cases.c.id.in_(list(ids))))]
+
+
+async def count_open(conn: AsyncConnection) -> int:
+    """How many cases are open."""
+    query = select(func.count()).select_from(cases).where(cases.c.status.in_(OPEN))
+    return int((await conn.execute(query)).scalar_one())
