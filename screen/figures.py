@@ -21,6 +21,7 @@ from storage import screen as store
 from storage.db import Database
 
 TREND_DAYS = 30
+RATES_DAYS = 30  # the screen's 三率 are rolling (the first days of a month would show almost nothing)
 HOT_DAYS = 7
 HOT_KEEP_SECONDS = 60.0
 OVERDUE_SHOWN = 12
@@ -96,7 +97,7 @@ async def figures(
         by_area = await case_store.open_by_area(conn)
         late = await case_store.overdue_cases(conn, now, limit=200)
         names = await case_store.department_names(conn)
-        rates = await case_rules.month_rates(conn, local.year, local.month, settings.tz)
+        rates = await case_rules.rates_between(conn, now - dt.timedelta(days=RATES_DAYS), now)
         created = await store.created_since(
             conn, dt.datetime.combine(days[0], dt.time(), tzinfo=settings.tz).astimezone(dt.UTC)
         )

@@ -97,7 +97,7 @@
 
   function trend(d) {
     function line(key, color) {
-      return { name: d.labels[key], type: "line", smooth: true, data: d.trend[key], symbolSize: 4,
+      return { name: d.labels[key], type: "line", smooth: false, data: d.trend[key], symbolSize: 4,
                itemStyle: { color: color }, areaStyle: { opacity: 0.12 } };
     }
     chart("trend").setOption({
