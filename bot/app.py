@@ -42,6 +42,7 @@ from handlers import (
     invites,
     monitor,
     privacy,
+    publishing,
     rates,
     reporters,
     residents,
@@ -121,6 +122,7 @@ def build_application(
         digests,
         departments,
         rates,
+        publishing,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.
