@@ -121,6 +121,11 @@ class Settings(BaseSettings):
     def _parse_lists(cls, value: object) -> object:
         return _split_csv(value)
 
+    @field_validator("screen_map", mode="before")
+    @classmethod
+    def _empty_path(cls, value: object) -> object:
+        return None if value in ("", None) else value
+
     @field_validator("bot_token")
     @classmethod
     def _check_token(cls, value: SecretStr) -> SecretStr:
