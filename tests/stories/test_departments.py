@@ -21,7 +21,7 @@ from storage.db import Database
 from storage.schema import audit_log, case_events, outbox
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.test_reminders import delivered
-from tests.stories.wishflow import open_wish, person_id, wait_for_button
+from tests.stories.wishflow import approved_volunteers, open_wish, person_id, wait_for_button
 
 
 async def coordinator_named(bot: TongxinApp, sim: BotApiSimulator, name: str) -> Person:
@@ -180,3 +180,22 @@ async def test_an_unacknowledged_case_escalates_to_coordinators_then_admins(
         [f"case:late1:ack:1:{zhou_id}", f"case:late1:ack:1:{admin_id}", f"case:late2:ack:1:{admin_id}"]
     )
     assert notes == ["escalated:ack:1", "escalated:ack:2"]
+
+
+async def test_a_whistle_calls_a_department_and_the_volunteers_together(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+) -> None:
+    alice = sim.person("王阿姨")
+    await open_wish(story_db, alice)
+    volunteer = sim.person("小李")
+    await approved_volunteers(story_db, [volunteer])
+    zhou = await coordinator_named(bot, sim, "周协调")
+    zhang = sim.person("老张")
+    await department_with_members(bot, sim, zhou, [zhang])
+
+    await zhou.send_command("/whistle", "W-0001 城管 urgent")
+    await zhou.wait_for_text("已为 W-0001 吹哨")
+    await zhou.wait_for_text("已派单 C-0001")
+    await volunteer.wait_for_text("中心吹哨")
+    card = await zhang.wait_for_text("新案件 C-0001")
+    assert "紧急（2 小时）" in (card.text or "")
