@@ -51,22 +51,34 @@ def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> byte
     )
 
 
-async def send_rates(update: Update, context: TongxinContext, word: str | None = None) -> None:
-    """Reply with the 三率 of a month (default: this month): text, and a chart when some department had cases."""
+async def send_rates(
+    update: Update, context: TongxinContext, word: str | None = None, *, with_chart: bool = True
+) -> tuple[str, list[Rates]] | None:
+    """Reply with the 三率 of a month (default: this month): text, and a chart when some department had cases
+    (unless `with_chart` is False: /stats sends it after its own). The month's label and figures; None if the
+    month could not be read."""
     if (message := update.effective_message) is None:
-        return
+        return None
     try:
         year, month = parse_month(word, context.now(), context.settings.tz)
     except CaseInputError as error:
         await message.reply_text(context.plain(error.reason))
-        return
+        return None
     async with context.db.read() as conn:
         rates = await month_rates(conn, year, month, context.settings.tz)
     label = f"{year}-{month:02d}"
     await message.reply_text(rates_text(context, label, rates), parse_mode=ParseMode.HTML)
-    if any(r.sent for r in rates):
-        chart = await asyncio.to_thread(rates_chart, context, label, rates)
-        await message.reply_photo(InputFile(chart, filename="rates.png"))
+    if with_chart:
+        await send_chart(update, context, label, rates)
+    return label, rates
+
+
+async def send_chart(update: Update, context: TongxinContext, label: str, rates: list[Rates]) -> None:
+    """The 三率 chart, when some department had cases."""
+    if (message := update.effective_message) is None or not any(r.sent for r in rates):
+        return
+    chart = await asyncio.to_thread(rates_chart, context, label, rates)
+    await message.reply_photo(InputFile(chart, filename="rates.png"))
 
 
 async def rates_command(update: Update, context: TongxinContext) -> None:

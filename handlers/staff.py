@@ -274,9 +274,11 @@ async def show_stats(update: Update, context: TongxinContext) -> None:
     async with context.db.read() as conn:
         figures = await stats.figures(conn, period, period_start(period, context.now()))
     await message.reply_text(stats_text(context, figures), parse_mode=ParseMode.HTML)
+    month = await rates.send_rates(update, context, with_chart=False)  # the departments' 三率 (issue 15)
     chart = await asyncio.to_thread(stats_chart, context, figures)
     await message.reply_photo(InputFile(chart, filename="stats.png"))
-    await rates.send_rates(update, context)  # the departments' 三率 of this month (issue 15)
+    if month is not None:
+        await rates.send_chart(update, context, *month)
 
 
 async def export_csv(update: Update, context: TongxinContext) -> None:
