@@ -199,3 +199,36 @@ async def test_a_whistle_calls_a_department_and_the_volunteers_together(
     await volunteer.wait_for_text("中心吹哨")
     card = await zhang.wait_for_text("新案件 C-0001")
     assert "紧急（2 小时）" in (card.text or "")
+
+
+async def test_a_member_hands_a_case_back_with_a_reason_and_the_coordinators_reassign_it(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+) -> None:
+    alice = sim.person("王阿姨")
+    await open_wish(story_db, alice, category="environment")
+    zhou = await coordinator_named(bot, sim, "周协调")
+    zhang = sim.person("老张")
+    await department_with_members(bot, sim, zhou, [zhang])
+    await zhou.send_command("/case", "W-0001 城管 general")
+    await zhou.wait_for_text("已派单 C-0001")
+    await zhang.wait_for_text("新案件 C-0001")
+
+    await zhang.send_command("/cases")
+    await zhang.wait_for_text("新案件 C-0001")
+    await zhang.press("↩️ 退回")
+    await zhang.wait_for_text("退回 C-0001 的原因")
+    await zhang.send_text("这是供水问题，不属于城管职责")
+    await zhang.wait_for_text("C-0001 已退回")
+    returned = await zhou.wait_for_text("C-0001（W-0001）被“城管”的 老张 退回")
+    assert "不属于城管职责" in (returned.text or "")
+    await alice.wait_for_text("由“城管”退回")
+
+    # The same wish can go to another department now.
+    await zhou.send_command("/newdept", "水务")
+    await zhou.wait_for_text("已创建部门 水务")
+    await zhou.send_command("/case", "W-0001 水务 utility")
+    await zhou.wait_for_text("已派单 C-0002")
+    async with story_db.read() as conn:
+        first = await case_store.get_case(conn, 1)
+    assert first.status == "returned"
+    assert first.return_reason == "这是供水问题，不属于城管职责"
