@@ -15,6 +15,8 @@ from rules.cases import CaseInputError, Rates, month_rates, parse_month, percent
 from rules.charts import Panel, render_chart
 from rules.staff import STAFF_ACTIONS
 
+SHOWN = 20  # departments listed (the reply stays within Telegram's 4096 characters with /stats' figures)
+
 
 def rates_text(context: TongxinContext, month: str, rates: list[Rates]) -> str:
     """The ranking, one line per department with cases."""
@@ -28,7 +30,7 @@ def rates_text(context: TongxinContext, month: str, rates: list[Rates]) -> str:
             resolution=percent(r.resolution_rate),
             satisfaction=percent(r.satisfaction_rate),
         )
-        for rank, r in enumerate((r for r in rates if r.sent), start=1)
+        for rank, r in enumerate([r for r in rates if r.sent][:SHOWN], start=1)
     ]
     return context.t("rates.title", month=month) + "\n" + ("\n".join(lines) or context.t("rates.none"))
 
@@ -51,26 +53,27 @@ def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> byte
     )
 
 
-async def send_rates(
-    update: Update, context: TongxinContext, word: str | None = None, *, with_chart: bool = True
-) -> tuple[str, list[Rates]] | None:
-    """Reply with the 三率 of a month (default: this month): text, and a chart when some department had cases
-    (unless `with_chart` is False: /stats sends it after its own). The month's label and figures; None if the
-    month could not be read."""
-    if (message := update.effective_message) is None:
-        return None
-    try:
-        year, month = parse_month(word, context.now(), context.settings.tz)
-    except CaseInputError as error:
-        await message.reply_text(context.plain(error.reason))
-        return None
+async def month_report(context: TongxinContext, word: str | None = None) -> tuple[str, str, list[Rates]]:
+    """The 三率 of a month (default: this month) as text, with the month's label and figures; `CaseInputError` for a
+    month that cannot be read."""
+    year, month = parse_month(word, context.now(), context.settings.tz)
     async with context.db.read() as conn:
         rates = await month_rates(conn, year, month, context.settings.tz)
     label = f"{year}-{month:02d}"
-    await message.reply_text(rates_text(context, label, rates), parse_mode=ParseMode.HTML)
-    if with_chart:
-        await send_chart(update, context, label, rates)
-    return label, rates
+    return rates_text(context, label, rates), label, rates
+
+
+async def send_rates(update: Update, context: TongxinContext, word: str | None = None) -> None:
+    """Reply with the 三率 of a month: text, and a chart when some department had cases."""
+    if (message := update.effective_message) is None:
+        return
+    try:
+        text, label, rates = await month_report(context, word)
+    except CaseInputError as error:
+        await message.reply_text(context.plain(error.reason))
+        return
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
+    await send_chart(update, context, label, rates)
 
 
 async def send_chart(update: Update, context: TongxinContext, label: str, rates: list[Rates]) -> None:

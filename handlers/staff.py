@@ -273,12 +273,12 @@ async def show_stats(update: Update, context: TongxinContext) -> None:
     period = parse_period(context.args[0] if context.args else None)
     async with context.db.read() as conn:
         figures = await stats.figures(conn, period, period_start(period, context.now()))
-    await message.reply_text(stats_text(context, figures), parse_mode=ParseMode.HTML)
-    month = await rates.send_rates(update, context, with_chart=False)  # the departments' 三率 (issue 15)
+    # The departments' 三率 of this month close the figures; their chart follows the stats chart (issue 15).
+    month_text, month, month_rates = await rates.month_report(context)
+    await message.reply_text(stats_text(context, figures) + "\n\n" + month_text, parse_mode=ParseMode.HTML)
     chart = await asyncio.to_thread(stats_chart, context, figures)
     await message.reply_photo(InputFile(chart, filename="stats.png"))
-    if month is not None:
-        await rates.send_chart(update, context, *month)
+    await rates.send_chart(update, context, month, month_rates)
 
 
 async def export_csv(update: Update, context: TongxinContext) -> None:
