@@ -110,6 +110,14 @@ class Act(StrEnum):
     ACTIVITY_PHOTOS_DONE = "actphoto:done"
     ACTIVITY_SHARE_YES = "actphoto:yes"
     ACTIVITY_SHARE_NO = "actphoto:no"
+    # departments and cases (issue 15)
+    DEPARTMENT_INVITE = "dept:invite"
+    CASE_ACK = "case:ack"
+    CASE_RESOLVE = "case:resolve"
+    CASE_RETURN = "case:return"
+    CASE_NO_PHOTO = "case:nophoto"
+    CASE_RATE = "case:rate"
+    TIP_TO_CHANNEL = "tip:channel"
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +223,13 @@ SPECS: dict[Act, Spec] = {
     Act.ACTIVITY_PHOTOS_DONE: _NONE,
     Act.ACTIVITY_SHARE_YES: _ID,
     Act.ACTIVITY_SHARE_NO: _ID,
+    Act.DEPARTMENT_INVITE: _ID,
+    Act.CASE_ACK: _ID,
+    Act.CASE_RESOLVE: _ID,
+    Act.CASE_RETURN: _ID,
+    Act.CASE_NO_PHOTO: _ID,
+    Act.CASE_RATE: Spec(subject=True, arg=r"[1-5]"),
+    Act.TIP_TO_CHANNEL: _ID,
 }
 
 

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions import activities, notices
 from actions.env import Env
 from actions.messages import Notice, Value
+from rules import cases as case_rules
 from rules.hot import hot_report
 from rules.roles import Role
 from rules.wishes import Actor, wish_ref
@@ -160,8 +161,15 @@ async def coordinator_content(conn: AsyncConnection, reader_id: int, occurrence:
             "areas": areas,
             "activities_key": "activity.figures",
             **held.values(),
+            "rates": await _rates_line(conn, occurrence),
         },
     )
+
+
+async def _rates_line(conn: AsyncConnection, occurrence: Occurrence) -> str:
+    """The 三率 ranking of the departments over the 30 days before the digest (issue 15), "—" without cases."""
+    rates = await case_rules.rates_between(conn, occurrence.due_at - 30 * DAY, occurrence.due_at)
+    return case_rules.rates_line(rates) or "—"
 
 
 async def editor_content(conn: AsyncConnection, reader_id: int, occurrence: Occurrence) -> Notice | None:

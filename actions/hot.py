@@ -109,7 +109,7 @@ def alert_notice(alert: HotAlert, roles: set[str]) -> Notice:
         buttons.append(Button("hot.to_lead_button", Act.HOT_LEAD, alert.id))
     return Notice(
         "hot.alert",
-        {"term": alert.term, "current": alert.current_count, "previous": alert.previous_count},
+        {"term": alert.term, "current": alert.current_count, "previous": alert.previous_count, "hot_id": alert.id},
         tuple((button,) for button in buttons),
     )
 

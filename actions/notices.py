@@ -38,6 +38,11 @@ def tip_in(tip_id: int, *statuses: str) -> Check:
     return {"tip": tip_id, "in": list(statuses)}
 
 
+def case_in(case_id: int, *statuses: str) -> Check:
+    """The case is still in one of these statuses."""
+    return {"case": case_id, "in": list(statuses)}
+
+
 def application_in(application_id: int, *statuses: str) -> Check:
     """The application is still in one of these statuses."""
     return {"application": application_id, "in": list(statuses)}

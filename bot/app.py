@@ -38,6 +38,7 @@ from handlers import (
     basics,
     certificates,
     checkin,
+    departments,
     digests,
     editors,
     errors,
@@ -46,6 +47,8 @@ from handlers import (
     monitor,
     privacy,
     projects,
+    publishing,
+    rates,
     reporters,
     residents,
     review,
@@ -55,6 +58,7 @@ from handlers import (
     volunteers,
 )
 from scheduler import setup as scheduler_setup
+from screen.server import ScreenServer
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -126,6 +130,9 @@ def build_application(
         checkin,
         certificates,
         links,
+        departments,
+        rates,
+        publishing,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.
@@ -174,10 +181,13 @@ async def running(
             await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
             await start_wechat(application)
             await scheduler_setup.start(application)
+            screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
             log.info("Tongxin is running as @%s", application.bot.username)
             try:
                 yield application
             finally:
+                if screen is not None:
+                    await screen.stop()
                 await scheduler_setup.stop(application)
                 if application.bot_data.wechat is not None:
                     await application.bot_data.wechat.stop()
@@ -209,6 +219,14 @@ async def start_wechat(application: TongxinApp) -> None:
     channel = WeChatChannel(services.env, services.catalogues, api)
     await channel.start(settings.wechat_host, settings.wechat_port)
     services.wechat = channel
+
+
+async def start_screen(application: TongxinApp, port: int) -> ScreenServer:
+    """The command-centre screen and Open311 on `port` (0: a free one), in this process (issue 15)."""
+    services = application.bot_data
+    screen = ScreenServer(services.db, services.settings, services.clock, services.catalogues)
+    await screen.start(services.settings.screen_host, port)
+    return screen
 
 
 def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:

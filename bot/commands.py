@@ -70,6 +70,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("newproject", frozenset({Role.COORDINATOR})),
     Command("newteam", frozenset({Role.COORDINATOR})),
     Command("wishproject", frozenset({Role.COORDINATOR})),
+    # Departments and cases (issue 15).
+    Command("departments", frozenset({Role.COORDINATOR, Role.DEPARTMENT})),
+    Command("newdept", frozenset({Role.COORDINATOR})),
+    Command("case", frozenset({Role.COORDINATOR})),
+    Command("cases", frozenset({Role.DEPARTMENT})),
+    Command("rates", STAFF_ACTIONS["stats"]),
 )
 
 

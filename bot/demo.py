@@ -22,9 +22,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.app import TongxinApp, run_on_fast_loop, running
+from bot.app import TongxinApp, run_on_fast_loop, running, start_screen
 from bot.clock import ManualClock
 from bot.seed import ADMIN_IDS, CAST, SEED_PHOTOS, is_seeded, seed_district
+from bot.seed_departments import departments_seeded, seed_departments
 from bot.settings import Settings, load_settings
 from rules.roles import Role
 from simulator import BotApiSimulator, Person, wechat_page
@@ -44,6 +45,8 @@ LANGUAGE_REPLY_TIMEOUT = 10.0
 # 王阿姨 on WeChat: the demo's service account runs in safe mode (AES) against the WeChat simulator.
 DEMO_AES_KEY = "TongxinDemoEncodingAESKey0123456789abcdefgh"
 WECHAT_WANG_OPENID = "o_demo_wang_ayi"
+# The demo's command-centre screen: /screen?token=demo, on the port after the page's (a free one with port 0).
+DEMO_SCREEN_TOKEN = "demo"
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +62,7 @@ class Demo:
     settings: Settings
     data_dir: Path
     wechat: WeChatSimulator | None = None
+    screen_url: str = ""  # the command-centre screen, token included
 
     @property
     def url(self) -> str:
@@ -135,6 +139,7 @@ def _demo_settings(sim: BotApiSimulator, data_dir: Path, wx: WeChatSimulator) ->
         telegram_api_url=sim.api_url,
         telegram_file_url=sim.file_url,
         media_dir=data_dir / "media",
+        screen_token=DEMO_SCREEN_TOKEN,
         _env_file=None,
     )
 
@@ -175,6 +180,8 @@ async def demo_running(
         await upgrade(db)
         if not await is_seeded(db):
             await seed_district(db, now=clock.now())
+        if not await departments_seeded(db):
+            await seed_departments(db, now=clock.now())
         database = db
 
         async def roles_of(user_id: int) -> list[str]:
@@ -214,9 +221,12 @@ async def demo_running(
                 with contextlib.suppress(KeyError, ValueError, TypeError):
                     webchat.show(sim.people[int(str(entry["id"]))])
             await webchat.start(host=host, port=port)
+            screen = await start_screen(application, port + 1 if port else 0)
+            screen_url = f"http://{host}:{screen.port}/screen?token={DEMO_SCREEN_TOKEN}"
             try:
-                yield Demo(sim, application, webchat, clock, settings, folder, wx)
+                yield Demo(sim, application, webchat, clock, settings, folder, wx, screen_url)
             finally:
+                await screen.stop()
                 await webchat.stop()
     finally:
         if db is not None:
@@ -264,6 +274,7 @@ async def _serve(port: int, data_dir: str, fresh: bool) -> None:
             loop.add_signal_handler(sig, stop.set)
     async with demo_running(port=port, data_dir=data_dir, fresh=fresh) as demo:
         print(f"同心 Tongxin demo: open {demo.url} in your browser", flush=True)
+        print(f"  command-centre screen: {demo.screen_url}", flush=True)
         print(f"  data: {demo.data_dir.resolve()}  (start over with --fresh; stop with Ctrl-C)", flush=True)
         await stop.wait()
         print("stopping…", flush=True)

@@ -109,6 +109,22 @@ class Settings(BaseSettings):
     # and the detail page its tap opens; without a template id such notices wait for the person to write.
     wechat_template_notice: str | None = None
     wechat_template_url: str = "https://mp.weixin.qq.com/"
+    # Departments and cases (issue 15): hours each response tier allows to resolve a case; the time to
+    # acknowledge (签收) is this share of it, capped. Overdue cases escalate to coordinators, and at twice the
+    # time to admins.
+    case_urgent_hours: float = Field(default=2, gt=0, le=24 * 60)
+    case_utility_hours: float = Field(default=24, gt=0, le=24 * 60)
+    case_general_hours: float = Field(default=7 * 24, gt=0, le=24 * 60)
+    case_complex_hours: float = Field(default=15 * 24, gt=0, le=24 * 60)
+    case_ack_share: float = Field(default=0.25, gt=0, le=1)
+    case_ack_max_hours: float = Field(default=24, gt=0, le=24 * 30)
+    # The district's Telegram channel editors publish accepted tips to (@name or -100… id); empty: none.
+    channel_id: str = ""
+    # The command-centre screen and Open311 (off when 0), its token, and the district map it draws.
+    screen_port: int = Field(default=0, ge=0, le=65535)
+    screen_host: str = "127.0.0.1"
+    screen_token: SecretStr = SecretStr("")
+    screen_map: Path | None = None
 
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)
@@ -123,6 +139,11 @@ class Settings(BaseSettings):
     @classmethod
     def _parse_lists(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("screen_map", mode="before")
+    @classmethod
+    def _empty_path(cls, value: object) -> object:
+        return None if value in ("", None) else value
 
     @field_validator("bot_token")
     @classmethod
@@ -165,6 +186,16 @@ class Settings(BaseSettings):
     def wechat_enabled(self) -> bool:
         """Whether a WeChat service account is configured (app id, secret and token)."""
         return bool(self.wechat_app_id and self.wechat_app_secret and self.wechat_token)
+
+    @property
+    def case_tier_hours(self) -> dict[str, float]:
+        """Hours to resolve, per response tier."""
+        return {
+            "urgent": self.case_urgent_hours,
+            "utility": self.case_utility_hours,
+            "general": self.case_general_hours,
+            "complex": self.case_complex_hours,
+        }
 
     @property
     def tz(self) -> zoneinfo.ZoneInfo:

@@ -189,9 +189,11 @@ def card_buttons(context: TongxinContext, tip: tips.Tip) -> InlineKeyboardMarkup
         callbacks.button(context.plain(f"review.button_{ACTION_NAMES[action]}"), ACTION_BUTTONS[action], tip.id, seen)
         for action in actions_for(tip.status)
     ]
-    if not buttons:
-        return None
-    return InlineKeyboardMarkup([buttons[:2], buttons[2:]] if len(buttons) > 2 else [buttons])
+    rows = [buttons[:2], buttons[2:]] if len(buttons) > 2 else [buttons]
+    if tip.status == TipStatus.ACCEPTED and context.settings.channel_id:  # issue 15: post it to the channel
+        rows.append([callbacks.button(context.plain("publish.button"), Act.TIP_TO_CHANNEL, tip.id)])
+    rows = [row for row in rows if row]
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 async def show_accepted(update: Update, context: TongxinContext) -> None:

@@ -31,7 +31,7 @@ from actions import staff as staff_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers import whistles
+from handlers import rates, whistles
 from handlers.access import require
 from handlers.common import actor_of, refresh_menu_of
 from rules import stats
@@ -274,12 +274,15 @@ async def show_stats(update: Update, context: TongxinContext) -> None:
     period = parse_period(context.args[0] if context.args else None)
     async with context.db.read() as conn:
         figures = await stats.figures(conn, period, period_start(period, context.now()))
-    # Projects, activities, verified vs self-reported hours (issue 14).
+    # Projects, activities, verified vs self-reported hours (issue 14); the departments' 三率 of this month close
+    # the figures, and their chart follows the stats chart (issue 15).
     centre = await activity_actions.figures_for(context.env, period_start(period, context.now()))
+    month_text, month, month_rates = await rates.month_report(context)
     text = stats_text(context, figures) + "\n" + context.t("activity.figures", **centre.values())
-    await message.reply_text(text, parse_mode=ParseMode.HTML)
+    await message.reply_text(text + "\n\n" + month_text, parse_mode=ParseMode.HTML)
     chart = await asyncio.to_thread(stats_chart, context, figures)
     await message.reply_photo(InputFile(chart, filename="stats.png"))
+    await rates.send_chart(update, context, month, month_rates)
 
 
 async def export_csv(update: Update, context: TongxinContext) -> None:

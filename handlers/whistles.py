@@ -1,4 +1,5 @@
-"""The coordinator's whistle in Telegram: `/whistle W-0042`, and the one-tap 📣 button of the scheduler's
+"""The coordinator's whistle in Telegram: `/whistle W-0042` (`/whistle W-0042 城管 urgent` also sends the wish to a
+department as a case, like `/case`), and the one-tap 📣 button of the scheduler's
 "open and unclaimed" notice (`Act.WHISTLE`).
 
 The handler parses, calls `actions.whistles.whistle` (which records the whistle and queues the urgent
@@ -18,7 +19,7 @@ from actions import whistles
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers import wish_cards
+from handlers import departments, wish_cards
 from handlers.access import require
 from handlers.common import actor_of
 from rules.staff import STAFF_ACTIONS
@@ -69,6 +70,8 @@ async def whistle_command(update: Update, context: TongxinContext) -> None:
         await message.reply_text(error_text(context, error))
         return
     await blow(update, context, ref_no=ref_no)
+    if len(context.args or []) > 1:  # `/whistle W-0042 城管 urgent`: the department is called too (issue 15)
+        await departments.send_case(update, context)
 
 
 async def whistle_pressed(update: Update, context: TongxinContext) -> None:

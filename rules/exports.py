@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from rules.cases import case_ref
 from rules.tips import tip_reference
 from rules.wishes import wish_ref
+from storage import cases as case_store
 from storage import exports as store
 
-KINDS = ("wishes", "tips", "hours")
+KINDS = ("wishes", "tips", "hours", "cases")
 DEFAULT_DAYS = 30
 MAX_DAYS = 366 * 3
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -38,6 +40,23 @@ WISH_COLUMNS = (
 )
 TIP_COLUMNS = ("ref", "created_at", "category", "status", "reporter_id", "published_url", "description")
 HOURS_COLUMNS = ("volunteer_id", "name", "area", "tasks", "hours")
+CASE_COLUMNS = (
+    "ref",
+    "created_at",
+    "department",
+    "tier",
+    "status",
+    "source",
+    "category",
+    "area",
+    "ack_due_at",
+    "acknowledged_at",
+    "resolve_due_at",
+    "resolved_at",
+    "returned_at",
+    "rating",
+    "summary",
+)
 
 
 class ExportError(ValueError):
@@ -56,7 +75,24 @@ async def export_rows(
         return [{**row, "ref": wish_ref(row["ref_no"])} for row in await store.wish_rows(conn, since, until)]
     if kind == "tips":
         return [{**row, "ref": tip_reference(row["id"])} for row in await store.tip_rows(conn, since, until)]
+    if kind == "cases":
+        return await case_rows(conn, since, until)
     return await store.hours_rows(conn, since, until)
+
+
+async def case_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
+    """The cases sent to departments in [since, until) (issue 15)."""
+    names = await case_store.department_names(conn)
+    prefixes = {"wish": "W-", "tip": "T-", "hot": "H-"}
+    return [
+        {
+            **{column: getattr(case, column) for column in CASE_COLUMNS if hasattr(case, column)},
+            "ref": case_ref(case.ref_no),
+            "department": names.get(case.department_id, ""),
+            "source": f"{prefixes.get(case.source, '')}{case.source_id:04d}",
+        }
+        for case in await case_store.cases_between(conn, since, until)
+    ]
 
 
 def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:
@@ -65,6 +101,8 @@ def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:
         return (*WISH_COLUMNS[:5], "address", "phone", *WISH_COLUMNS[5:]) if with_phones else WISH_COLUMNS
     if kind == "tips":
         return TIP_COLUMNS
+    if kind == "cases":
+        return CASE_COLUMNS
     return HOURS_COLUMNS
 
 

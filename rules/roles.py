@@ -16,6 +16,8 @@ class Role(StrEnum):
     EDITOR = "editor"
     MONITOR = "monitor"
     ADMIN = "admin"
+    # A member of a government department that takes cases (which department: `department_members`).
+    DEPARTMENT = "department"
 
 
 STAFF_ROLES = frozenset({Role.COORDINATOR, Role.EDITOR, Role.MONITOR, Role.ADMIN})

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 from typing import TYPE_CHECKING
 
-from actions import activities, hot
+from actions import activities, cases, hot
 from scheduler import digests, reminders
 from scheduler.calendar import is_due, latest_daily
 from storage import outbox
@@ -37,6 +37,7 @@ async def run_once(application: TongxinApp) -> int:
     queued += await reminders.queue_due(services, now)
     queued += await queue_hot_alert(services, now)
     queued += await activities.remind(services.env, now)
+    queued += await cases.escalate_due(services.env, now)
     async with services.db.write() as conn:
         await outbox.prune(conn, before=now - KEEP_FINISHED)
     # Also when nothing was queued: quiet hours may have ended or a retry fallen due.

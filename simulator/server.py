@@ -255,6 +255,16 @@ class BotApiSimulator:
         self.groups[cid] = g
         return g
 
+    def channel(self, title: str, *, username: str | None = None, chat_id: int | None = None) -> ChatState:
+        """A channel the bot is an administrator of (it may post there); `@username` addresses it too."""
+        cid = chat_id if chat_id is not None else -(1_000_000_000_000 + next(self._group_ids))
+        chat: dict[str, Any] = {"id": cid, "type": "channel", "title": title}
+        if username:
+            chat["username"] = username
+        state = ChatState(chat=chat)
+        self.chats[cid] = state
+        return state
+
     def block(self, user_id: int) -> None:
         """The person blocked the bot: sends to them answer 403."""
         self.blocked.add(user_id)
@@ -606,6 +616,10 @@ class BotApiSimulator:
             "date": int(self.clock()),
             **fields,
         }
+        if chat.chat["type"] == "channel":
+            # Channel posts have no sender user; the channel itself is the sender.
+            del raw["from"]
+            raw["sender_chat"] = dict(chat.chat)
         text_key, ent_key = ("text", "entities") if kind == "text" else ("caption", "caption_entities")
         if text is not None:
             raw[text_key] = text

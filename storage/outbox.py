@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.people import admin_person_ids
-from storage.schema import activities, applications, broadcasts, outbox, signups, tips, user_roles, users, wishes
+from storage.schema import activities, applications, broadcasts, cases, outbox, signups, tips, user_roles, users, wishes
 
 Lane = Literal["urgent", "normal", "bulk"]
 LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
@@ -137,7 +137,7 @@ async def due(
     ]
 
 
-_STATUS_TABLES = {"wish": wishes, "tip": tips, "application": applications}
+_STATUS_TABLES = {"wish": wishes, "tip": tips, "application": applications, "case": cases}
 
 
 async def unmet_condition(

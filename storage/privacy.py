@@ -97,6 +97,14 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     # Whistles hold ids and times only: exported with /mydata, kept by /deleteme (the dispatch counts stay).
     PersonalRows("whistles", "coordinator_id"),
     PersonalRows("whistles", "claimed_by"),
+    # Departments (migration 0015): membership counts for nothing once the person is gone; a case keeps its
+    # department, times and rating (the 三率), loses the resident's words and the member's note.
+    PersonalRows("departments", "created_by"),
+    PersonalRows("department_members", "user_id", delete_rows=True),
+    PersonalRows("department_invites", "created_by"),
+    PersonalRows("cases", "resident_id", {"summary": ERASED_TEXT}),
+    PersonalRows("cases", "acknowledged_by", {"resolution_note": None}),
+    PersonalRows("case_events", "actor_id", {"note": None}),
     # Following someone else's wish counts for nothing once the person is gone, and notices would reach no one.
     PersonalRows("wish_followers", "user_id", delete_rows=True),
     # A place in a short-lived hold on an offered wish: worth nothing once the person is gone.
@@ -125,6 +133,7 @@ MEDIA_OWNERS: tuple[tuple[str, str, str | tuple[str, str, str, str]], ...] = (
     ("broadcasts", "photo_media_id", "created_by"),
     ("tip_media", "media_id", ("tip_id", "tips", "id", "reporter_id")),
     ("activity_photos", "media_id", "user_id"),
+    ("cases", "resolution_media_id", "acknowledged_by"),
 )
 
 # Tables that hold nothing that identifies a person (ids and counts only), with the reason.

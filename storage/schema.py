@@ -576,3 +576,85 @@ link_codes = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
 )
+
+# --- Departments and cases (migration 0015): government departments that take cases with a response tier;
+# members join by invite and hold the `department` role. Case: sent → acknowledged → resolved, or returned
+# (handed back with a reason); see rules/cases.py.
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("categories", JSON, nullable=False),
+    Column("areas", JSON, nullable=False),
+    Column("created_by", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+department_members = Table(
+    "department_members",
+    metadata,
+    Column("department_id", Integer, ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("joined_at", UTCDateTime, nullable=False),
+)
+Index("ix_department_members_user_id", department_members.c.user_id)
+
+department_invites = Table(
+    "department_invites",
+    metadata,
+    Column("code", String(32), primary_key=True),
+    Column("department_id", Integer, ForeignKey("departments.id", ondelete="CASCADE"), nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("max_uses", Integer, nullable=False),
+    Column("uses", Integer, nullable=False, server_default="0"),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref_no", Integer, nullable=False, unique=True),
+    Column("department_id", Integer, ForeignKey("departments.id"), nullable=False),
+    # wish | tip | hot (a hot-topic alert): where the case came from, and its id there.
+    Column("source", String(8), nullable=False),
+    Column("source_id", Integer, nullable=False),
+    # Who is told each step and rates the result (the wish's resident, the tip's reporter; none for a hot topic).
+    Column("resident_id", BigInteger),
+    Column("category", String(32), nullable=False),
+    Column("area", String(64)),
+    Column("summary", Text, nullable=False),
+    Column("tier", String(12), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_by", BigInteger),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("ack_due_at", UTCDateTime, nullable=False),
+    Column("resolve_due_at", UTCDateTime, nullable=False),
+    Column("acknowledged_by", BigInteger),
+    Column("acknowledged_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("resolution_note", Text),
+    Column("resolution_media_id", Integer, ForeignKey("media.id")),
+    Column("returned_at", UTCDateTime),
+    Column("return_reason", Text),
+    Column("rating", Integer),
+    Column("rated_at", UTCDateTime),
+)
+Index("ix_cases_status_created_at", cases.c.status, cases.c.created_at)
+Index("ix_cases_department_id_created_at", cases.c.department_id, cases.c.created_at)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", BigInteger),
+    Column("from_status", String(16)),
+    Column("to_status", String(16), nullable=False),
+    Column("note", Text),
+)
+Index("ix_case_events_case_id", case_events.c.case_id)

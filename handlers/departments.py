@@ -1,0 +1,402 @@
+"""Departments and their cases in Telegram (issue 15).
+
+Coordinators: `/newdept 城管 environment,traffic_guidance 东城社区,西城社区` creates a department;
+`/departments` lists them with an invite button each; `/case W-0042 城管 urgent` sends a wish (or T-7, a tip;
+H-3, a hot topic) to a department with a response tier. People join by the invite link (`/start dinv_…`).
+Members: the case arrives with 签收 / 退回; `/cases` lists their department's open cases; 办结 asks for a note
+and an optional photo (a conversation), 退回 for a reason. Residents rate the result with the stars of the
+"resolved" notice. Every handler parses, calls one action and renders its outcome.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from actions import cases, departments
+from actions.buttons import Act, Button
+from actions.messages import Notice
+from bot.context import TongxinContext
+from channels.telegram import callbacks, render
+from handlers.common import actor_of, conflict_reply, expect_press, stale_press, tell
+from rules.cases import CaseInputError, CaseStatus, check_note, parse_case_order, parse_department
+from rules.wishes import InvalidInput
+from storage.cases import Case
+from storage.departments import INVITE_PREFIX
+from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
+
+NOTE, PHOTO, REASON = range(3)
+WORK = "case_work"  # the case being resolved or handed back, and the note typed so far, in user_data
+NOT_COMMAND = ~filters.COMMAND
+
+
+async def reply(update: Update, context: TongxinContext, notice: Notice) -> None:
+    """Send a notice-shaped message to the person being answered (values escaped by the renderer)."""
+    body, markup = render.render_notice(context.bot_data.catalogues, context.lang, notice)
+    await context.bot.send_message(context.chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def say(context: TongxinContext, key: str, /, **values: object) -> None:
+    """A new message to the person being answered (after their button press was answered)."""
+    await context.bot.send_message(context.chat_id, context.t(key, **values), parse_mode=ParseMode.HTML)
+
+
+async def input_error(update: Update, context: TongxinContext, error: CaseInputError) -> None:
+    """Tell staff what was wrong with what they typed."""
+    if (query := update.callback_query) is not None:
+        await query.answer(context.plain(error.reason, **error.values), show_alert=True)
+    elif (message := update.effective_message) is not None:
+        await message.reply_text(context.plain(error.reason, **error.values))
+
+
+async def new_department(update: Update, context: TongxinContext) -> None:
+    """/newdept NAME [categories] [areas]: create a department (coordinators)."""
+    settings = context.settings
+    try:
+        draft = parse_department(context.args or [], settings.categories, settings.areas)
+        department = await departments.create_department(context.env, actor_of(context), draft)
+    except CaseInputError as error:
+        await input_error(update, context, error)
+        return
+    except NotAllowed:
+        await tell(update, context, "error.not_allowed")
+        return
+    except Conflict:
+        await tell(update, context, "department.exists", name=draft.name)
+        return
+    await reply(
+        update,
+        context,
+        Notice(
+            "department.created",
+            {"name": department.name, "categories": len(department.categories), "areas": "、".join(department.areas)},
+            ((Button("department.button.invite", Act.DEPARTMENT_INVITE, department.id),),),
+        ),
+    )
+
+
+async def list_departments(update: Update, context: TongxinContext) -> None:
+    """/departments: every department with its members; coordinators get an invite button each."""
+    try:
+        found = await departments.list_departments(context.env, actor_of(context))
+    except NotAllowed:
+        await tell(update, context, "error.not_allowed")
+        return
+    if not found:
+        await tell(update, context, "department.none")
+        return
+    lines = "\n".join(
+        context.plain("department.line", name=d.name, members=n, areas="、".join(d.areas)) for d, n in found
+    )
+    buttons = tuple(
+        (Button(f"=➕ {d.name}", Act.DEPARTMENT_INVITE, d.id),) for d, _ in found if actor_of(context).is_coordinator
+    )
+    await reply(update, context, Notice("department.list", {"lines": lines}, buttons))
+
+
+async def invite_pressed(update: Update, context: TongxinContext) -> None:
+    """An invite link for one department."""
+    if (press := await expect_press(update, context, Act.DEPARTMENT_INVITE)) is None:
+        return
+    try:
+        department, invite = await departments.mint_invite(context.env, actor_of(context), press.id)
+    except (NotAllowed, NotFound):
+        await tell(update, context, "error.not_allowed")
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    link = f"https://t.me/{context.bot.username}?start={invite.payload}"
+    expires = invite.expires_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M")
+    await reply(
+        update,
+        context,
+        Notice(
+            "department.invite", {"name": department.name, "link": link, "expires": expires, "uses": invite.max_uses}
+        ),
+    )
+
+
+async def join_by_invite(update: Update, context: TongxinContext) -> None:
+    """/start dinv_<code>: join the department of the link."""
+    if context.person is None:
+        return
+    code = (context.args or [""])[0].removeprefix(f"{INVITE_PREFIX}_")
+    try:
+        joined = await departments.join(context.env, context.person.id, code)
+    except NotFound:
+        await tell(update, context, "start.bad_link")
+        return
+    except LimitReached:
+        await tell(update, context, "department.invite_used_up")
+        return
+    await tell(update, context, "department.joined", name=joined.department.name)
+
+
+async def send_case(update: Update, context: TongxinContext) -> None:
+    """/case W-0042 城管 urgent: send a wish, tip or hot topic to a department with a tier."""
+    try:
+        order = parse_case_order(context.args or [])
+        sent = await cases.send_case(context.env, actor_of(context), order)
+    except CaseInputError as error:
+        await input_error(update, context, error)
+        return
+    except NotAllowed:
+        await tell(update, context, "error.not_allowed")
+        return
+    except NotFound:
+        await tell(update, context, "case.unknown")
+        return
+    except Conflict:
+        await tell(update, context, "case.already_open")
+        return
+    values = cases_values(sent.case, sent.department.name, context)
+    key = "case.sent" if sent.told else "case.sent_no_members"
+    await reply(update, context, Notice(key, {**values, "count": sent.told}))
+
+
+def cases_values(case: Case, department: str, context: TongxinContext) -> dict[str, Any]:
+    """The values of a case card (the same the action's notices carry)."""
+    return cases.card_values(case, department, context.env)
+
+
+async def list_cases(update: Update, context: TongxinContext) -> None:
+    """/cases: the open cases of my departments, each with what I can do."""
+    found = await cases.open_cases_of_member(context.env, actor_of(context))
+    if not found:
+        await tell(update, context, "case.none_open")
+        return
+    for shown in found[:10]:
+        case = shown.case
+        values = {**cases_values(case, shown.department, context), "name": shown.acknowledged_by or "—"}
+        if case.status == CaseStatus.SENT:
+            await reply(update, context, Notice("case.new", values, cases.member_buttons(case)))
+        elif case.acknowledged_by == actor_of(context).user_id:
+            await reply(update, context, Notice("case.card_mine", values, cases.holder_buttons(case)))
+        else:
+            await reply(update, context, Notice("case.taken", values))
+
+
+async def acknowledge_pressed(update: Update, context: TongxinContext) -> None:
+    """签收: take the case; if someone was first, say who."""
+    if (press := await expect_press(update, context, Act.CASE_ACK)) is None:
+        return
+    try:
+        shown = await cases.acknowledge(context.env, actor_of(context), press.id)
+    except Conflict:
+        current = await cases.view(context.env, press.id)
+        await tell(update, context, "case.already_taken", ref=current.ref, name=current.acknowledged_by or "—")
+        return
+    except (NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return
+    if (query := update.callback_query) is not None:
+        await query.answer(context.plain("case.acknowledged_short", ref=shown.ref))
+        await query.edit_message_reply_markup(None)
+    values = {**cases_values(shown.case, shown.department, context), "name": shown.acknowledged_by or "—"}
+    await reply(update, context, Notice("case.card_mine", values, cases.holder_buttons(shown.case)))
+
+
+def work(context: TongxinContext) -> dict[str, Any]:
+    """The case being worked on in this conversation."""
+    if context.user_data is None:
+        return {}
+    found = context.user_data.setdefault(WORK, {})
+    return found if isinstance(found, dict) else {}
+
+
+async def resolve_pressed(update: Update, context: TongxinContext) -> int:
+    """办结: ask for the note."""
+    if (press := await expect_press(update, context, Act.CASE_RESOLVE)) is None:
+        return ConversationHandler.END
+    shown = await cases.view(context.env, press.id)
+    if shown.case.acknowledged_by != actor_of(context).user_id or shown.case.status != CaseStatus.ACKNOWLEDGED:
+        await stale_press(update, context)
+        return ConversationHandler.END
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    work(context).clear()
+    work(context)["case_id"] = press.id
+    await say(context, "case.ask_note", ref=shown.ref)
+    return NOTE
+
+
+async def note_typed(update: Update, context: TongxinContext) -> int:
+    """The note; then the optional photo."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return NOTE
+    try:
+        work(context)["note"] = check_note(message.text)
+    except CaseInputError as error:
+        await input_error(update, context, error)
+        return NOTE
+    case_id = int(work(context).get("case_id", 0))
+    await reply(
+        update,
+        context,
+        Notice("case.ask_photo", {}, ((Button("case.button.no_photo", Act.CASE_NO_PHOTO, case_id),),)),
+    )
+    return PHOTO
+
+
+async def not_text(update: Update, context: TongxinContext) -> None:
+    """Something other than text where a note or reason is expected."""
+    await tell(update, context, "case.note_empty")
+
+
+async def photo_sent(update: Update, context: TongxinContext) -> int:
+    """The photo of the result; resolve."""
+    message = update.effective_message
+    if message is None or not message.photo:
+        return PHOTO
+    return await finish_resolve(update, context, ("telegram", message.photo[-1].file_id))
+
+
+async def photo_skipped(update: Update, context: TongxinContext) -> int:
+    """No photo; resolve."""
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+        await update.callback_query.edit_message_reply_markup(None)
+    return await finish_resolve(update, context, None)
+
+
+async def not_photo(update: Update, context: TongxinContext) -> None:
+    """Something other than a photo where one is expected."""
+    await tell(update, context, "case.photo_expected")
+
+
+async def finish_resolve(update: Update, context: TongxinContext, photo: tuple[str, str] | None) -> int:
+    """Resolve the case with the note and photo."""
+    entered = dict(work(context))
+    if context.user_data is not None:
+        context.user_data.pop(WORK, None)
+    try:
+        shown = await cases.resolve(
+            context.env, actor_of(context), int(entered.get("case_id", 0)), str(entered.get("note", "")), photo=photo
+        )
+    except CaseInputError as error:
+        await input_error(update, context, error)
+        return ConversationHandler.END
+    except (Conflict, NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return ConversationHandler.END
+    await context.bot.send_message(context.chat_id, context.t("case.resolved_thanks", ref=shown.ref))
+    return ConversationHandler.END
+
+
+async def return_pressed(update: Update, context: TongxinContext) -> int:
+    """退回: ask for the reason."""
+    if (press := await expect_press(update, context, Act.CASE_RETURN)) is None:
+        return ConversationHandler.END
+    shown = await cases.view(context.env, press.id)
+    if shown.case.status not in (CaseStatus.SENT, CaseStatus.ACKNOWLEDGED):
+        await stale_press(update, context)
+        return ConversationHandler.END
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    work(context).clear()
+    work(context)["case_id"] = press.id
+    await say(context, "case.ask_reason", ref=shown.ref)
+    return REASON
+
+
+async def reason_typed(update: Update, context: TongxinContext) -> int:
+    """The reason; hand the case back."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return REASON
+    case_id = int(work(context).get("case_id", 0))
+    try:
+        shown = await cases.hand_back(context.env, actor_of(context), case_id, message.text)
+    except CaseInputError as error:
+        await input_error(update, context, error)
+        return REASON
+    except (Conflict, NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return ConversationHandler.END
+    if context.user_data is not None:
+        context.user_data.pop(WORK, None)
+    await tell(update, context, "case.returned_thanks", ref=shown.ref)
+    return ConversationHandler.END
+
+
+async def cancel(update: Update, context: TongxinContext) -> int:
+    """/cancel: leave without changing the case."""
+    if context.user_data is not None:
+        context.user_data.pop(WORK, None)
+    await tell(update, context, "cancel.done")
+    return ConversationHandler.END
+
+
+async def rate_pressed(update: Update, context: TongxinContext) -> None:
+    """A star rating of a resolved case."""
+    if (press := await expect_press(update, context, Act.CASE_RATE)) is None or press.arg is None:
+        return
+    try:
+        shown = await cases.rate(context.env, actor_of(context), press.id, int(press.arg))
+    except Conflict:
+        await tell(update, context, "case.already_rated")
+        return
+    except (NotAllowed, NotFound, InvalidInput):
+        await stale_press(update, context)
+        return
+    if (query := update.callback_query) is not None:
+        await query.answer(context.plain("case.rated_thanks", ref=shown.ref), show_alert=True)
+        await query.edit_message_reply_markup(None)
+
+
+def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
+    """办结 (note → photo) and 退回 (reason)."""
+    resolve_conversation: ConversationHandler[TongxinContext] = ConversationHandler(
+        entry_points=[CallbackQueryHandler(resolve_pressed, pattern=callbacks.pattern(Act.CASE_RESOLVE))],
+        states={
+            NOTE: [MessageHandler(filters.TEXT & NOT_COMMAND, note_typed), MessageHandler(NOT_COMMAND, not_text)],
+            PHOTO: [
+                MessageHandler(filters.PHOTO, photo_sent),
+                CallbackQueryHandler(photo_skipped, pattern=callbacks.pattern(Act.CASE_NO_PHOTO)),
+                MessageHandler(NOT_COMMAND, not_photo),
+            ],
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        allow_reentry=True,
+        persistent=True,
+        name="case_resolve",
+    )
+    return_conversation: ConversationHandler[TongxinContext] = ConversationHandler(
+        entry_points=[CallbackQueryHandler(return_pressed, pattern=callbacks.pattern(Act.CASE_RETURN))],
+        states={
+            REASON: [MessageHandler(filters.TEXT & NOT_COMMAND, reason_typed), MessageHandler(NOT_COMMAND, not_text)]
+        },
+        fallbacks=[CommandHandler("cancel", cancel)],
+        allow_reentry=True,
+        persistent=True,
+        name="case_return",
+    )
+    return [resolve_conversation, return_conversation]  # type: ignore[list-item]
+
+
+def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
+    """Commands and buttons of departments and cases (malformed presses are answered, not ignored)."""
+    return [
+        CommandHandler("start", join_by_invite, filters=filters.Regex(rf"^/start {INVITE_PREFIX}_")),
+        CommandHandler("newdept", new_department),
+        CommandHandler("departments", list_departments),
+        CommandHandler("case", send_case),
+        CommandHandler("cases", list_cases),
+        CallbackQueryHandler(invite_pressed, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_INVITE)),
+        CallbackQueryHandler(acknowledge_pressed, pattern=callbacks.prefix_pattern(Act.CASE_ACK)),
+        CallbackQueryHandler(rate_pressed, pattern=callbacks.prefix_pattern(Act.CASE_RATE)),
+        CallbackQueryHandler(
+            stale_press, pattern=callbacks.prefix_pattern(Act.CASE_RESOLVE, Act.CASE_RETURN, Act.CASE_NO_PHOTO)
+        ),
+    ]

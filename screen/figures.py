@@ -1,0 +1,143 @@
+"""What the command-centre screen shows, gathered from the database in one read: the seed's counters, open cases by
+area (for the map), overdue cases, this month's 三率, hot terms and the 30-day trends, with the page's labels in
+the deployment's language. Hot terms need word segmentation, which is slow: they are worked out off the event loop
+and kept for a minute."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from typing import Any
+
+from bot.i18n import Catalogues
+from bot.settings import Settings
+from rules import cases as case_rules
+from rules.cases import case_ref, percent
+from rules.hot import hot_report
+from storage import cases as case_store
+from storage import hot as hot_store
+from storage import screen as store
+from storage.db import Database
+
+TREND_DAYS = 30
+RATES_DAYS = 30  # the screen's 三率 are rolling (the first days of a month would show almost nothing)
+HOT_DAYS = 7
+HOT_KEEP_SECONDS = 60.0
+OVERDUE_SHOWN = 12
+LABELS = (
+    "title",
+    "needs",
+    "projects",
+    "media",
+    "reports",
+    "open_cases",
+    "overdue_cases",
+    "map",
+    "overdue",
+    "rates",
+    "response",
+    "resolution",
+    "satisfaction",
+    "hot",
+    "trend",
+    "wishes",
+    "tips",
+    "cases",
+    "updated",
+    "none",
+    "hours_late",
+)
+
+
+class HotTerms:
+    """The hot terms of the last week, recomputed at most once a minute."""
+
+    def __init__(self) -> None:
+        self._at = -HOT_KEEP_SECONDS
+        self._terms: list[dict[str, Any]] = []
+
+    async def terms(self, db: Database, now: dt.datetime) -> list[dict[str, Any]]:
+        """The top terms (term, count), from the cache if it is fresh."""
+        if time.monotonic() - self._at < HOT_KEEP_SECONDS:
+            return self._terms
+        async with db.read() as conn:
+            texts = await hot_store.texts_since(conn, now - dt.timedelta(days=HOT_DAYS))
+        report = await asyncio.to_thread(hot_report, texts, now=now, days=HOT_DAYS, limit=20)
+        self._terms = [{"name": t.term, "value": t.count} for t in report.top]
+        self._at = time.monotonic()
+        return self._terms
+
+
+def daily_series(moments: list[dt.datetime], days: list[dt.date], settings: Settings) -> list[int]:
+    """How many of `moments` fall on each local day."""
+    counts = dict.fromkeys(days, 0)
+    for moment in moments:
+        day = moment.astimezone(settings.tz).date()
+        if day in counts:
+            counts[day] += 1
+    return [counts[day] for day in days]
+
+
+async def figures(
+    db: Database, settings: Settings, catalogues: Catalogues, now: dt.datetime, hot: HotTerms, language: str
+) -> dict[str, Any]:
+    """Everything the screen shows, as JSON-ready data."""
+    today = now.astimezone(settings.tz).date()
+    days = [today - dt.timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    local = now.astimezone(settings.tz)
+    async with db.read() as conn:
+        counters = {
+            "needs": await store.count_wishes(conn),
+            "projects": await store.count_projects(conn),
+            "media": await store.count_tips(conn, ("accepted", "published")),
+            "reports": await store.count_tips(conn, ("published",)),
+            "open_cases": await case_store.count_open(conn),
+        }
+        by_area = await case_store.open_by_area(conn)
+        late = await case_store.overdue_cases(conn, now, limit=200)
+        names = await case_store.department_names(conn)
+        rates = await case_rules.rates_between(conn, now - dt.timedelta(days=RATES_DAYS), now)
+        created = await store.created_since(
+            conn, dt.datetime.combine(days[0], dt.time(), tzinfo=settings.tz).astimezone(dt.UTC)
+        )
+    counters["overdue_cases"] = len(late)
+    label = {name: catalogues.text(language, f"screen.{name}") for name in LABELS}
+    return {
+        "labels": label,
+        "counters": counters,
+        "areas": [{"name": area, "value": by_area.get(area, 0)} for area in settings.areas],
+        "overdue": [
+            {
+                "ref": case_ref(case.ref_no),
+                "department": names.get(case.department_id, "—"),
+                "area": case.area or "—",
+                "tier": catalogues.text(language, f"case.tier.{case.tier}"),
+                "hours_late": round(
+                    (now - (case.ack_due_at if case.status == "sent" else case.resolve_due_at)).total_seconds() / 3600,
+                    1,
+                ),
+            }
+            for case in late[:OVERDUE_SHOWN]
+        ],
+        "rates": [
+            {
+                "name": r.name,
+                "sent": r.sent,
+                "response": None if r.response_rate is None else round(r.response_rate * 100, 1),
+                "resolution": None if r.resolution_rate is None else round(r.resolution_rate * 100, 1),
+                "satisfaction": None if r.satisfaction_rate is None else round(r.satisfaction_rate * 100, 1),
+                "text": f"{percent(r.response_rate)} / {percent(r.resolution_rate)} / {percent(r.satisfaction_rate)}",
+            }
+            for r in rates
+            if r.sent
+        ],
+        "hot": await hot.terms(db, now),
+        "trend": {
+            "days": [day.strftime("%m-%d") for day in days],
+            "wishes": daily_series(created["wishes"], days, settings),
+            "tips": daily_series(created["tips"], days, settings),
+            "cases": daily_series(created["cases"], days, settings),
+        },
+        "updated": local.strftime("%Y-%m-%d %H:%M:%S"),
+    }

@@ -1,0 +1,135 @@
+/* The command-centre screen: fetches /screen/data.json (with the page's token) every few seconds and draws
+   the counters, the district map, 三率, overdue cases, hot terms and the 30-day trends with ECharts. */
+(function () {
+  "use strict";
+  var REFRESH_MS = 3000;
+  var token = new URLSearchParams(window.location.search).get("token") || "";
+  var query = "?token=" + encodeURIComponent(token);
+  var charts = {};
+  var font = getComputedStyle(document.body).fontFamily;
+
+  function chart(id) {
+    if (!charts[id]) { charts[id] = echarts.init(document.getElementById(id), null, { renderer: "canvas" }); }
+    return charts[id];
+  }
+
+  function text(value) { return value === null || value === undefined ? "—" : String(value); }
+
+  function labels(l) {
+    document.getElementById("title").textContent = l.title;
+    document.title = l.title;
+    document.querySelectorAll("[data-label]").forEach(function (el) { el.textContent = l[el.dataset.label]; });
+    document.querySelectorAll(".tile").forEach(function (el) {
+      el.querySelector("span").textContent = l[el.dataset.counter];
+    });
+  }
+
+  function counters(c) {
+    document.querySelectorAll(".tile").forEach(function (el) {
+      el.querySelector("b").textContent = text(c[el.dataset.counter]);
+    });
+  }
+
+  function map(d) {
+    var top = Math.max(1, Math.max.apply(null, d.areas.map(function (a) { return a.value; })));
+    chart("map").setOption({
+      textStyle: { fontFamily: font },
+      tooltip: { trigger: "item", formatter: "{b}<br/>" + d.labels.open_cases + "：{c}" },
+      visualMap: { min: 0, max: top, left: 8, bottom: 8, calculable: false, textStyle: { color: "#b8cff0" },
+                   inRange: { color: ["#163d73", "#f4a259", "#e63946"] } },
+      series: [{ type: "map", map: "district", roam: false, data: d.areas,
+                 label: { show: true, color: "#ffffff", fontSize: 13, fontFamily: font,
+                          formatter: function (p) { return p.name + "\n" + (p.value || 0); } },
+                 itemStyle: { borderColor: "#5ee7ff", borderWidth: 1 },
+                 emphasis: { label: { color: "#ffd166" }, itemStyle: { areaColor: "#2b5ea8" } } }]
+    });
+  }
+
+  function rates(d) {
+    var names = d.rates.map(function (r) { return r.name; });
+    function series(key, color) {
+      return { name: d.labels[key], type: "bar", data: d.rates.map(function (r) { return r[key]; }),
+               itemStyle: { color: color }, label: { show: true, position: "right", color: "#e8f1ff", formatter: "{c}%" } };
+    }
+    chart("rates").setOption({
+      textStyle: { fontFamily: font },
+      legend: { textStyle: { color: "#b8cff0" }, top: 0 },
+      grid: { left: 60, right: 40, top: 28, bottom: 20 },
+      xAxis: { type: "value", max: 100, axisLabel: { color: "#8fb3e6" }, splitLine: { lineStyle: { color: "#1d3f70" } } },
+      yAxis: { type: "category", data: names, inverse: true, axisLabel: { color: "#e8f1ff", fontSize: 13 } },
+      graphic: names.length ? [] : [{ type: "text", left: "center", top: "middle",
+                                      style: { text: d.labels.none, fill: "#8fb3e6", fontSize: 16, fontFamily: font } }],
+      series: [series("response", "#5ee7ff"), series("resolution", "#ffd166"), series("satisfaction", "#7bd389")]
+    }, true);
+  }
+
+  function overdue(d) {
+    var list = document.getElementById("overdue");
+    list.textContent = "";
+    if (!d.overdue.length) {
+      var none = document.createElement("li"); none.textContent = d.labels.none; list.appendChild(none); return;
+    }
+    d.overdue.forEach(function (c) {
+      var li = document.createElement("li");
+      var what = document.createElement("span");
+      what.textContent = c.ref + " · " + c.department + " · " + c.area;
+      var late = document.createElement("span");
+      late.className = "late";
+      late.textContent = d.labels.hours_late.replace("{hours}", c.hours_late);
+      li.appendChild(what); li.appendChild(late); list.appendChild(li);
+    });
+  }
+
+  function hot(d) {
+    var terms = d.hot.slice(0, 10);
+    chart("hot").setOption({
+      textStyle: { fontFamily: font },
+      grid: { left: 70, right: 30, top: 6, bottom: 16 },
+      xAxis: { type: "value", axisLabel: { color: "#8fb3e6" }, splitLine: { lineStyle: { color: "#1d3f70" } } },
+      yAxis: { type: "category", inverse: true, data: terms.map(function (t) { return t.name; }),
+               axisLabel: { color: "#e8f1ff", fontSize: 13 } },
+      graphic: terms.length ? [] : [{ type: "text", left: "center", top: "middle",
+                                      style: { text: d.labels.none, fill: "#8fb3e6", fontSize: 16, fontFamily: font } }],
+      series: [{ type: "bar", data: terms.map(function (t) { return t.value; }), itemStyle: { color: "#f4a259" },
+                 label: { show: true, position: "right", color: "#e8f1ff" } }]
+    }, true);
+  }
+
+  function trend(d) {
+    function line(key, color) {
+      return { name: d.labels[key], type: "line", smooth: false, data: d.trend[key], symbolSize: 4,
+               itemStyle: { color: color }, areaStyle: { opacity: 0.12 } };
+    }
+    chart("trend").setOption({
+      textStyle: { fontFamily: font },
+      tooltip: { trigger: "axis" },
+      legend: { textStyle: { color: "#b8cff0" }, top: 0 },
+      grid: { left: 36, right: 16, top: 28, bottom: 24 },
+      xAxis: { type: "category", data: d.trend.days, axisLabel: { color: "#8fb3e6" } },
+      yAxis: { type: "value", minInterval: 1, axisLabel: { color: "#8fb3e6" }, splitLine: { lineStyle: { color: "#1d3f70" } } },
+      series: [line("wishes", "#5ee7ff"), line("tips", "#ffd166"), line("cases", "#e63946")]
+    });
+  }
+
+  function draw(d) {
+    labels(d.labels);
+    counters(d.counters);
+    document.getElementById("updated").textContent = d.labels.updated + " " + d.updated;
+    map(d); rates(d); overdue(d); hot(d); trend(d);
+    document.body.dataset.ready = "true";
+  }
+
+  function refresh() {
+    return fetch("/screen/data.json" + query, { cache: "no-store" })
+      .then(function (r) { return r.json(); })
+      .then(draw)
+      .catch(function (e) { console.error("screen refresh failed", e); });
+  }
+
+  fetch("/screen/map.json" + query).then(function (r) { return r.json(); }).then(function (geo) {
+    echarts.registerMap("district", geo);
+    refresh();
+    setInterval(refresh, REFRESH_MS);
+  });
+  window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
+}());
