@@ -21,6 +21,11 @@ class Act(StrEnum):
 
     # /start, /language
     LANGUAGE = "lang"
+    # plain words and unknown commands (handlers/plain_words.py)
+    MENU = "menu"
+    WISH_FROM_TEXT = "plain:wish"
+    TIP_FROM_TEXT = "plain:tip"
+    PLAIN_NO = "plain:no"
     # /wish conversation
     WISH_NEW = "wish:new"
     WISH_CATEGORY = "wish:cat"
@@ -110,6 +115,11 @@ _NONE = Spec()
 
 SPECS: dict[Act, Spec] = {
     Act.LANGUAGE: Spec(arg=r"zh-CN|en"),
+    Act.MENU: Spec(arg=_KEY),
+    # The subject numbers the plain words offered, so an older offer's button is caught as expired.
+    Act.WISH_FROM_TEXT: _ID,
+    Act.TIP_FROM_TEXT: _ID,
+    Act.PLAIN_NO: _ID,
     Act.WISH_NEW: _NONE,
     Act.WISH_CATEGORY: Spec(arg=_KEY),
     Act.WISH_AREA: Spec(arg=r"\d{1,3}|skip"),

@@ -4,7 +4,8 @@ Handler order matters and is written here once:
   group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages a minute;
   group -1  `load_person` records who wrote and stops blocked people before anything else runs;
   group  0  conversations first (they must see text and buttons while they are active), then
-            commands and buttons that work anywhere, and the basics last.
+            commands and buttons that work anywhere, then the basics, and last the answers to plain
+            words, unknown commands and any button press nobody else took (`plain_words`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from handlers import (
     errors,
     invites,
     monitor,
+    plain_words,
     privacy,
     reporters,
     residents,
@@ -125,6 +127,8 @@ def build_application(
         application.add_handlers(feature.handlers(), group=0)
     # The basics last: /cancel here only answers when no conversation claimed it.
     application.add_handlers(basics.handlers(), group=0)
+    # Plain words, unknown commands and any press nobody took: answered last, so nothing above is shadowed.
+    application.add_handlers(plain_words.handlers(), group=0)
     application.add_error_handler(errors.on_error)
     return application
 

@@ -35,6 +35,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from bot.media import download_media
 from channels.telegram import callbacks
+from handlers import plain_words
 from handlers.common import actor_of, set_personal_menu
 from handlers.prompts import share_or_skip
 from rules import tips as tip_rules
@@ -139,6 +140,34 @@ async def start_tip(update: Update, context: TongxinContext) -> int:
     drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None}
     await context.bot.send_message(chat_id, context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
     return MEDIA
+
+
+async def start_tip_from_text(update: Update, context: TongxinContext) -> int | None:
+    """[作为报料发送] under a reporter's plain words: a tip with those words as its description; the location is
+    asked next (photos may still be added at any step)."""
+    query = update.callback_query
+    press = plain_words.press_of(update)
+    if query is None or press is None or (text := plain_words.pending_text(context, press.id)) is None:
+        if query is not None:
+            await query.answer(context.plain("plain.expired"), show_alert=True)
+        return None
+    plain_words.forget(context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if update.effective_chat is None or not isinstance(query.message, Message):
+        return ConversationHandler.END
+    try:
+        await tip_actions.check_quota(context.env, actor_of(context))
+    except LimitReached:
+        await query.message.reply_text(context.t("tip.limit_reached", limit=context.settings.tips_per_day))
+        return ConversationHandler.END
+    try:
+        description = clean_description(text)
+    except TipInputError as error:
+        await query.message.reply_text(context.t(error.key, **error.values))
+        return ConversationHandler.END
+    drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None, "description": description}
+    return await ask_location(query.message, context)
 
 
 async def media_received(update: Update, context: TongxinContext) -> int | None:
@@ -560,10 +589,11 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     media = filters.PHOTO | filters.VIDEO | filters.Document.ALL
     text = filters.TEXT & ~filters.COMMAND
     anything_else = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    tip = ConversationHandler(
+    tip: ConversationHandler[TongxinContext] = ConversationHandler(
         entry_points=[
             CommandHandler("tip", start_tip),
             CallbackQueryHandler(start_tip, pattern=callbacks.pattern(Act.TIP_NEW)),
+            CallbackQueryHandler(start_tip_from_text, pattern=callbacks.pattern(Act.TIP_FROM_TEXT)),
         ],
         states={
             MEDIA: [

@@ -37,7 +37,7 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers import followers, wish_cards
+from handlers import followers, plain_words, wish_cards
 from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from rules import wishes as lifecycle
@@ -145,6 +145,38 @@ async def start_wish(update: Update, context: TongxinContext) -> int:
     context.user_data[DRAFT] = WishForm().to_json()
     await ask_category(update, context)
     return CATEGORY
+
+
+async def start_wish_from_text(update: Update, context: TongxinContext) -> int | None:
+    """[提交为微心愿] under plain words: a wish with those words as the description and the category guessed
+    (both can be changed in the summary); the area is asked next. Words too short for a description start
+    the usual /wish instead."""
+    assert context.user_data is not None
+    query = update.callback_query
+    press = plain_words.press_of(update)
+    if query is None or press is None or (text := plain_words.pending_text(context, press.id)) is None:
+        if query is not None:
+            await query.answer(context.plain("plain.expired"), show_alert=True)
+        return None
+    plain_words.forget(context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if not await wish_actions.may_submit(context.env, actor_of(context)):
+        await context.bot.send_message(chat_of(update), context.t("wish.limit", limit=context.settings.wishes_per_day))
+        return ConversationHandler.END
+    try:
+        description = lifecycle.check_description(text)
+    except InvalidInput:
+        context.user_data[DRAFT] = WishForm().to_json()
+        await ask_category(update, context)
+        return CATEGORY
+    category = plain_words.category_of(context, text)
+    context.user_data[DRAFT] = WishForm(category=category, description=description).to_json()
+    await context.bot.send_message(
+        chat_of(update), context.t("plain.wish_prefilled", category=context.t(f"category.{category}"))
+    )
+    await ask_area(update, context)
+    return AREA
 
 
 async def ask_category(update: Update, context: TongxinContext) -> None:
@@ -513,6 +545,7 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
         entry_points=[
             CommandHandler("wish", start_wish),
             CallbackQueryHandler(start_wish, pattern=callbacks.pattern(Act.WISH_NEW)),
+            CallbackQueryHandler(start_wish_from_text, pattern=callbacks.pattern(Act.WISH_FROM_TEXT)),
         ],
         states={
             CATEGORY: [

@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rules.roles import Role
+from rules.text import MIN_WORDS, word_count
 from storage import tips as store
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.tips import MediaItem, StoryLead, Tip
@@ -125,6 +126,8 @@ def clean_description(text: str | None) -> str:
         raise TipInputError("tip.description_empty")
     if len(value) > MAX_DESCRIPTION:
         raise TipInputError("tip.description_too_long", limit=MAX_DESCRIPTION, length=len(value))
+    if word_count(value) < MIN_WORDS:
+        raise TipInputError("tip.description_no_words", min=MIN_WORDS)  # "😀😀👍" is not a lead
     return value
 
 

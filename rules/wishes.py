@@ -28,6 +28,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rules.roles import Role
+from rules.text import MIN_WORDS, word_count
 from storage import holds
 from storage import wishes as store
 from storage.errors import AlreadyClaimed, Conflict, Held, LimitReached, NotAllowed
@@ -188,6 +189,8 @@ def check_description(text: str) -> str:
         raise InvalidInput("too_short")
     if len(cleaned) > DESCRIPTION_MAX:
         raise InvalidInput("too_long")
+    if word_count(cleaned) < MIN_WORDS:
+        raise InvalidInput("no_words")  # "🙏🙏🙏🙏🙏": five characters, but nothing a volunteer can act on
     return cleaned
 
 

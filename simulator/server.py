@@ -76,6 +76,7 @@ class _Pulse:
 class _CallbackQuery:
     person: Person
     message: BotMessage
+    data: str = ""
     answered: bool = False
 
 
@@ -286,6 +287,15 @@ class BotApiSimulator:
         """Only the 400s about the request's shape (unknown method/parameter, types) or unsupported methods"""
         return [r for r in self.invalid_requests if r.category in {"spec", "unsupported"}]
 
+    def unanswered_callback_queries(self) -> list[str]:
+        """Presses the bot has not answered with answerCallbackQuery (the person's spinner still runs):
+        "who pressed what" for each."""
+        return [
+            f"{query.person.first_name} on #{query.message.message_id}: {query.data}"
+            for query in self._callback_queries.values()
+            if not query.answered
+        ]
+
     def sent_to(self, chat_id: int) -> list[BotMessage]:
         chat = self.chats.get(chat_id)
         return [] if chat is None else [m for m in chat.bot_messages if not m.deleted]
@@ -369,7 +379,7 @@ class BotApiSimulator:
 
     def callback_query(self, person: Person, message: BotMessage, data: str) -> str:
         query_id = f"{person.user_id}{next(self._query_ids):08d}"
-        self._callback_queries[query_id] = _CallbackQuery(person, message)
+        self._callback_queries[query_id] = _CallbackQuery(person, message, data)
         seq = self._next_seq()
         label = next(
             (
