@@ -142,7 +142,7 @@ SPECS: dict[Act, Spec] = {
     Act.TASK_DONE: _ID,
     Act.TASK_RELEASE: _ID,
     Act.TASK_HOURS: Spec(arg=r"\d{1,2}(\.5)?"),
-    Act.TASK_SKIP: _NONE,
+    Act.TASK_SKIP: Spec(arg=r"proof|note"),  # which optional step: a double tap must not skip the next one
     Act.PENDING_LIST: _NONE,
     Act.PENDING_APPROVE: _ID,
     Act.PENDING_REJECT: _ID,

@@ -36,7 +36,7 @@ from bot.context import TongxinContext
 from bot.media import download_media
 from channels.telegram import callbacks
 from handlers import plain_words
-from handlers.common import actor_of, set_personal_menu
+from handlers.common import actor_of, set_personal_menu, step_passed
 from handlers.prompts import share_or_skip
 from rules import tips as tip_rules
 from rules.applications import ApplicationStatus
@@ -622,6 +622,9 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             MessageHandler(anything_else, wrong_input),
+            CallbackQueryHandler(
+                step_passed, pattern=callbacks.prefix_pattern(Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL)
+            ),
         ],
         name="tip",
         persistent=True,

@@ -38,7 +38,7 @@ from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import followers, plain_words, wish_cards
-from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press
+from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press, step_passed, unchanged
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from rules import wishes as lifecycle
 from rules.wishes import InvalidInput, WishDraft, wish_ref
@@ -448,9 +448,9 @@ async def edit_chosen(update: Update, context: TongxinContext) -> int:
     assert query is not None
     await query.answer()
     buttons = [Button(f"wish.field.{name}", Act.WISH_FIELD, arg=name) for name in FIELDS]
-    await query.edit_message_reply_markup(
-        callbacks.keyboard([buttons[i : i + 3] for i in range(0, 6, 3)], context.plain)
-    )
+    fields = callbacks.keyboard([buttons[i : i + 3] for i in range(0, 6, 3)], context.plain)
+    if not unchanged(context, query.message, fields):  # Edit pressed twice: the fields are shown already
+        await query.edit_message_reply_markup(fields)
     return SUMMARY
 
 
@@ -538,6 +538,18 @@ async def cancel(update: Update, context: TongxinContext) -> int:
 NOT_COMMAND = ~filters.COMMAND
 
 
+# The buttons of the /wish steps: one pressed at a step it does not belong to was for a step already passed.
+WISH_STEP_ACTS = (
+    Act.WISH_CATEGORY,
+    Act.WISH_AREA,
+    Act.WISH_SUBMIT,
+    Act.WISH_EDIT,
+    Act.WISH_FIELD,
+    Act.WISH_DISCARD,
+    Act.WISH_JOIN,
+)
+
+
 def wish_conversation() -> ConversationHandler[TongxinContext]:
     """/wish: category → description → area → place → photo → phone → summary (docs/wish.mmd)."""
     other = filters.ALL & NOT_COMMAND
@@ -584,7 +596,10 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
                 MessageHandler(other, summary_waits),
             ],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(step_passed, pattern=callbacks.prefix_pattern(*WISH_STEP_ACTS)),
+        ],
         allow_reentry=True,
         persistent=True,
         name="wish",
@@ -650,6 +665,8 @@ async def show_updated(update: Update, context: TongxinContext, wish: store.Wish
     text = wish_cards.resident_card(context.t, wish)
     if extra_key:
         text += "\n\n" + context.t(extra_key)
+    if unchanged(context, query.message, text, resident_buttons(context, wish)):
+        return  # the same button pressed twice: the card shows this already
     if query.message is not None and isinstance(query.message, Message) and query.message.photo:
         await query.edit_message_caption(
             text[:1024], parse_mode=ParseMode.HTML, reply_markup=resident_buttons(context, wish)

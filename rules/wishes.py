@@ -31,7 +31,7 @@ from rules.roles import Role
 from rules.text import MIN_WORDS, word_count
 from storage import holds
 from storage import wishes as store
-from storage.errors import AlreadyClaimed, Conflict, Held, LimitReached, NotAllowed
+from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, LimitReached, NotAllowed
 from storage.wishes import Wish
 
 DESCRIPTION_MIN = 5
@@ -356,14 +356,19 @@ async def claim_wish(
             now,
             changes={"claimed_by": actor.user_id, "claimed_at": now, "due_at": due_at, "held_until": None},
         )
-    except AlreadyClaimed:
-        raise
     except Conflict as exc:
-        if exc.current in (S.CLAIMED, S.DONE, S.CONFIRMED):
-            raise AlreadyClaimed(str(exc), current=exc.current) from None
+        if exc.current in (S.CLAIMED, S.DONE, S.CONFIRMED) or isinstance(exc, AlreadyClaimed):
+            raise claimed_error(await store.get_wish(conn, wish_id), actor, exc) from None
         raise
     await holds.forget(conn, wish_id)
     return claimed
+
+
+def claimed_error(wish: Wish, actor: Actor, exc: Conflict) -> AlreadyClaimed:
+    """Why a claim of a wish no longer open failed: `ClaimedByYou` when the claimer is the one pressing
+    (they must not read "someone was quicker"), `AlreadyClaimed` otherwise."""
+    kind = ClaimedByYou if wish.claimed_by == actor.user_id else AlreadyClaimed
+    return kind(str(exc), current=exc.current or wish.status)
 
 
 async def release_wish(
