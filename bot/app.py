@@ -17,6 +17,7 @@ import logging
 import warnings
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, TypeHandler
@@ -53,7 +54,7 @@ from handlers import (
 )
 from scheduler import setup as scheduler_setup
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import current_revision, upgrade
 
 # Our conversations mix text steps and buttons on purpose and track buttons per chat, not per message.
 # PTB warns about that for every such conversation at every start, which would only alarm operators.
@@ -160,13 +161,27 @@ async def running(
     database = db or Database(settings.database_url)
     try:
         await upgrade(database)
+        log.info(
+            "database: %s at revision %s",
+            database.url.render_as_string(hide_password=True),
+            await current_revision(database),
+        )
         application = build_application(settings, database, clock=clock)
         async with application:
             await set_default_menus(application)
             await application.start()
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
+            log.info(
+                "telegram: polling as @%s through %s", application.bot.username, _host_of(settings.telegram_api_url)
+            )
             await scheduler_setup.start(application)
+            log.info(
+                "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
+                settings.quiet_hours_start.strftime("%H:%M"),
+                settings.quiet_hours_end.strftime("%H:%M"),
+                settings.timezone,
+            )
             log.info("Tongxin is running as @%s", application.bot.username)
             try:
                 yield application
@@ -177,6 +192,12 @@ async def running(
     finally:
         if own_db:
             await database.dispose()
+
+
+def _host_of(url: str) -> str:
+    """The scheme and host of a Bot API URL, never the token or path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:

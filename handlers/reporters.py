@@ -623,7 +623,7 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
             CommandHandler("cancel", cancel),
             MessageHandler(anything_else, wrong_input),
             CallbackQueryHandler(
-                step_passed, pattern=callbacks.prefix_pattern(Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL)
+                step_passed, pattern=callbacks.pattern(Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL)
             ),
         ],
         name="tip",

@@ -598,7 +598,7 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            CallbackQueryHandler(step_passed, pattern=callbacks.prefix_pattern(*WISH_STEP_ACTS)),
+            CallbackQueryHandler(step_passed, pattern=callbacks.pattern(*WISH_STEP_ACTS)),
         ],
         allow_reentry=True,
         persistent=True,

@@ -477,7 +477,7 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
                 CallbackQueryHandler(cancel_broadcast, pattern=callbacks.pattern(Act.BROADCAST_CANCEL)),
                 CommandHandler("cancel", cancel_broadcast),
                 CallbackQueryHandler(
-                    step_passed, pattern=callbacks.prefix_pattern(Act.BROADCAST_AUDIENCE, Act.BROADCAST_SEND)
+                    step_passed, pattern=callbacks.pattern(Act.BROADCAST_AUDIENCE, Act.BROADCAST_SEND)
                 ),
             ],
             allow_reentry=True,

@@ -233,7 +233,7 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
         return
     if wish.photo_file_id:
         await context.bot.send_photo(chat.id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
-    text = wish_cards.full_details(context.t, wish)
+    text = wish_cards.full_details(context.t, wish, pin_follows=True)
     if wish.status == WishStatus.CLAIMED and wish.due_at is not None:
         text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))
     elif wish.status == WishStatus.DONE:
@@ -467,7 +467,7 @@ def done_conversation() -> ConversationHandler[TongxinContext]:
         },
         fallbacks=[
             CommandHandler("cancel", cancel),
-            CallbackQueryHandler(step_passed, pattern=callbacks.prefix_pattern(Act.TASK_HOURS, Act.TASK_SKIP)),
+            CallbackQueryHandler(step_passed, pattern=callbacks.pattern(Act.TASK_HOURS, Act.TASK_SKIP)),
         ],
         allow_reentry=True,
         persistent=True,

@@ -58,8 +58,9 @@ def public_card(t: Translate, wish: Wish, now: dt.datetime, distance_km: float |
     return text
 
 
-def full_details(t: Translate, wish: Wish) -> str:
-    """Everything about the wish: for the volunteer who claimed it and for coordinators."""
+def full_details(t: Translate, wish: Wish, *, pin_follows: bool = False) -> str:
+    """Everything about the wish: for the volunteer who claimed it and for coordinators. A shared location is
+    "see the pin below" only when the caller sends the pin after the card; otherwise its coordinates."""
     lines = [
         t("wish.details.title", ref=wish_ref(wish.ref_no), category=t(f"category.{wish.category}")),
         html.escape(wish.description),
@@ -67,8 +68,11 @@ def full_details(t: Translate, wish: Wish) -> str:
     ]
     if wish.address:
         lines.append(t("wish.details.address", address=html.escape(wish.address)))
-    if wish.location:
+    if wish.location and pin_follows:
         lines.append(t("wish.details.location_pin"))
+    elif wish.location:
+        latitude, longitude = wish.location
+        lines.append(t("wish.details.location_at", latitude=f"{latitude:.5f}", longitude=f"{longitude:.5f}"))
     lines.append(t("wish.details.phone", phone=html.escape(wish.phone) if wish.phone else t("wish.no_phone")))
     if wish.resident_note:
         lines.append(t("wish.details.resident_note", note=html.escape(wish.resident_note)))

@@ -8,8 +8,8 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import tips, users
 from storage import wishes as store
-from tests.conftest import START_TIME
-from tests.stories.wishflow import approved_volunteers, open_wish, person_id, wait_for_button
+from tests.conftest import ADMIN_ID, START_TIME
+from tests.stories.wishflow import approved_volunteers, given_person, open_wish, person_id, wait_for_button
 
 
 async def say(person: Person, text: str, expected: str) -> None:
@@ -165,3 +165,31 @@ async def test_emoji_only_wish_and_tip_are_refused_with_a_reason(bot: TongxinApp
     await wang.send_command("/tip")
     await wang.wait_for_text("照片")
     await say(wang, "😀😀👍", "只有表情符号")
+
+
+async def test_pending_card_with_a_shared_location_shows_where_without_promising_a_pin(
+    bot: TongxinApp, sim: BotApiSimulator
+) -> None:
+    from rules import wishes as lifecycle
+    from rules.wishes import WishDraft
+
+    wang = sim.person("王阿姨")
+    async with bot.bot_data.db.write() as conn:
+        resident = await given_person(conn, wang)
+        await lifecycle.submit_wish(
+            conn,
+            WishDraft(
+                category="other", description="楼道灯坏了想请人修", area="东城社区", location=(31.2304, 121.4737)
+            ),
+            resident_id=resident,
+            now=START_TIME,
+            review=True,
+            daily_limit=100,
+        )
+    admin = sim.person("陈主任", user_id=ADMIN_ID)
+    await admin.send_command("/pending")
+    card = await admin.wait_for_text("W-0001")
+    assert "见下方定位" not in (card.text or "")
+    assert "31.23040, 121.47370" in (card.text or "")
+    await sim.settle()
+    assert not any(m.location for m in admin.messages)
