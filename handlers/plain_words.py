@@ -15,6 +15,7 @@ carry that number, so a button of an older offer is answered "expired" instead o
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from typing import Any
 
@@ -147,9 +148,35 @@ async def words_typed(update: Update, context: TongxinContext) -> None:
 
 
 async def words_not_text(update: Update, context: TongxinContext) -> None:
-    """A sticker, photo, file or voice note outside any conversation: say what can be done with it."""
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("plain.answer.media"), reply_markup=menu_buttons(context))
+    """A voice note outside any conversation is offered as a spoken wish; a sticker, photo or file gets what
+    can be done with it."""
+    if (message := update.effective_message) is None:
+        return
+    if message.voice is not None and context.user_data is not None:
+        number = remember(context, "", Intent.NEED)
+        context.user_data[PENDING]["voice"] = message.voice.file_id
+        context.user_data[PENDING]["voice_seconds"] = seconds_of(message.voice.duration)
+        rows = [
+            [Button("plain.button.submit_wish", Act.WISH_FROM_TEXT, number)],
+            [Button("plain.button.not_that", Act.PLAIN_NO, number)],
+        ]
+        await message.reply_text(context.t("plain.voice_offer"), reply_markup=callbacks.keyboard(rows, context.plain))
+        return
+    await message.reply_text(context.t("plain.answer.media"), reply_markup=menu_buttons(context))
+
+
+def seconds_of(duration: int | dt.timedelta) -> int:
+    """A voice note's length in whole seconds (PTB gives an int, or a timedelta when told to), at least 1."""
+    return max(int(duration.total_seconds() if isinstance(duration, dt.timedelta) else duration), 1)
+
+
+def pending_voice(context: TongxinContext, number: int) -> tuple[str, int] | None:
+    """The voice note an offer with this number was about (file reference, seconds), if any."""
+    pending: dict[str, Any] = (context.user_data or {}).get(PENDING) or {}
+    voice, seconds = pending.get("voice"), pending.get("voice_seconds")
+    if pending.get("n") != number or not isinstance(voice, str) or not isinstance(seconds, int):
+        return None
+    return voice, seconds
 
 
 async def unknown_command(update: Update, context: TongxinContext) -> None:

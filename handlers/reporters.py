@@ -51,7 +51,7 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import wish_ref
+from rules.wishes import voice_length, wish_ref
 from storage import tips
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 from storage.tips import MediaItem
@@ -93,13 +93,17 @@ def media_of(message: Message) -> tuple[str, MediaItem | None, str | None]:
     if message.document:
         doc = message.document
         return "document", MediaItem("document", doc.file_id, doc.file_unique_id, doc.file_size), doc.mime_type
+    if message.voice:
+        voice = message.voice
+        return "voice", MediaItem("voice", voice.file_id, voice.file_unique_id, voice.file_size), voice.mime_type
     return "other", None, None
 
 
 def take_media(message: Message, already: int) -> MediaItem:
     """The message's file if a tip can take it; `TipInputError` saying why not otherwise."""
     kind, item, mime_type = media_of(message)
-    check_media(kind, mime_type=mime_type, file_size=item.file_size if item else None, already=already)
+    seconds = plain_words.seconds_of(message.voice.duration) if message.voice else None
+    check_media(kind, mime_type=mime_type, file_size=item.file_size if item else None, already=already, seconds=seconds)
     assert item is not None
     return item
 
@@ -193,6 +197,10 @@ async def media_received(update: Update, context: TongxinContext) -> int | None:
             draft["description"] = clean_description(message.caption)
         except TipInputError as error:
             await message.reply_text(context.t(error.key, **error.values))
+    if message.voice and not draft.get("description"):
+        # A spoken tip: the voice note says what happened; the card says it was spoken, and how long.
+        length = voice_length(plain_words.seconds_of(message.voice.duration))
+        draft["description"] = context.plain("wish.voice_note", length=length)
     if draft["step"] == "media":
         if draft.get("description"):
             return await ask_location(message, context)
@@ -390,7 +398,7 @@ async def wrong_input(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None:
         return
     draft = draft_of(context)
-    if message.sticker or message.animation or message.voice or message.audio or message.video_note:
+    if message.sticker or message.animation or message.audio or message.video_note:
         await message.reply_text(context.t("tip.media_unsupported"))
     key = STEP_PROMPTS.get(str(draft.get("step")), "tip.ask_media")
     await message.reply_text(context.t(key, count=len(draft["media"])))
@@ -586,7 +594,7 @@ async def lead_answered(update: Update, context: TongxinContext) -> None:
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     """/tip and the answer to an editor's question."""
-    media = filters.PHOTO | filters.VIDEO | filters.Document.ALL
+    media = filters.PHOTO | filters.VIDEO | filters.Document.ALL | filters.VOICE
     text = filters.TEXT & ~filters.COMMAND
     anything_else = ~filters.COMMAND & ~filters.StatusUpdate.ALL
     tip: ConversationHandler[TongxinContext] = ConversationHandler(

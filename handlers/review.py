@@ -32,7 +32,7 @@ from handlers.common import actor_of, conflict_reply, expect_press, stale_press
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
 from rules.roles import Role
-from rules.wishes import InvalidInput
+from rules.wishes import InvalidInput, wish_ref
 from storage import applications
 from storage import volunteers as profiles
 from storage import wishes as store
@@ -84,6 +84,10 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
         chat_id, context.t("pending.queue_title", wishes=len(waiting), volunteers=len(applicants))
     )
     for wish in waiting:
+        if wish.voice_file_id:  # a spoken wish: the coordinator hears it before deciding
+            await context.bot.send_voice(
+                chat_id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds
+            )
         await context.bot.send_message(
             chat_id,
             wish_review_card(context, wish),

@@ -233,6 +233,10 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
         return
     if wish.photo_file_id:
         await context.bot.send_photo(chat.id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
+    if wish.voice_file_id:  # a spoken wish: the volunteer hears the resident's own words
+        await context.bot.send_voice(
+            chat.id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds
+        )
     text = wish_cards.full_details(context.t, wish, pin_follows=True)
     if wish.status == WishStatus.CLAIMED and wish.due_at is not None:
         text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))

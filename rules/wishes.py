@@ -36,6 +36,8 @@ from storage.wishes import Wish
 
 DESCRIPTION_MIN = 5
 DESCRIPTION_MAX = 1000
+# A spoken description: long enough to explain a need, short enough for a volunteer to listen to.
+VOICE_MAX_SECONDS = 180
 ADDRESS_MAX = 200
 NOTE_MAX = 500
 HOURS_MIN = 0.5
@@ -132,6 +134,9 @@ class WishDraft:
     location: tuple[float, float] | None = None
     photo_file_id: str | None = None
     phone: str | None = None
+    # A spoken description: the voice note and its length (the typed description may then be empty).
+    voice_file_id: str | None = None
+    voice_seconds: int | None = None
 
 
 def wish_ref(ref_no: int) -> str:
@@ -268,7 +273,7 @@ async def submit_wish(
         conn,
         resident_id=resident_id,
         category=draft.category,
-        description=check_description(draft.description),
+        description=description_of(draft),
         area=draft.area,
         address=draft.address,
         location=draft.location,
@@ -276,7 +281,29 @@ async def submit_wish(
         phone=draft.phone,
         status=S.PENDING_REVIEW if review else S.OPEN,
         now=now,
+        voice_file_id=draft.voice_file_id,
+        voice_seconds=check_voice_seconds(draft.voice_seconds) if draft.voice_file_id else None,
     )
+
+
+def description_of(draft: WishDraft) -> str:
+    """The typed description as stored: checked; empty only when the wish is spoken (a voice note)."""
+    if draft.voice_file_id and not draft.description.strip():
+        return ""
+    return check_description(draft.description)
+
+
+def check_voice_seconds(seconds: int | None) -> int:
+    """A voice note's length, bounded: `InvalidInput("voice_too_long")` over `VOICE_MAX_SECONDS`."""
+    value = int(seconds or 0)
+    if value > VOICE_MAX_SECONDS:
+        raise InvalidInput("voice_too_long")
+    return max(value, 1)
+
+
+def voice_length(seconds: int) -> str:
+    """0:25, 1:05 — how a voice note's length is shown."""
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 async def approve_wish(conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime) -> Wish:

@@ -107,6 +107,7 @@ class BotApiSimulator:
         self.clock = clock  # message dates; tests may replace it to move time
         self.flood = FloodControl(flood_limits or FloodLimits(), flood_clock)
         self.files = FileStore()
+        self.voice_durations: dict[str, int] = {}  # file_id → seconds, of voice notes people recorded
         self.chats: dict[int, ChatState] = {}
         self.people: dict[int, Person] = {}
         self.groups: dict[int, Group] = {}
@@ -148,6 +149,7 @@ class BotApiSimulator:
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
             "sendVideo": self._send_video,
+            "sendVoice": self._send_voice,
             "sendMediaGroup": self._send_media_group,
             "sendLocation": self._send_location,
             "sendChatAction": self._send_chat_action,
@@ -681,6 +683,11 @@ class BotApiSimulator:
             if stored.mime_type:
                 video["mime_type"] = stored.mime_type
             return {"video": video}, {"video_bytes": stored.data}
+        if kind == "voice":
+            known = self.voice_durations.get(stored.file_id)
+            duration = int(p.get("duration") or known or 1)
+            voice = {**stored.file_dict(), "duration": duration, "mime_type": stored.mime_type or "audio/ogg"}
+            return {"voice": voice}, {"voice_bytes": stored.data, "voice_duration": duration}
         document = stored.file_dict()
         if stored.file_name:
             document["file_name"] = stored.file_name
@@ -809,6 +816,9 @@ class BotApiSimulator:
 
     async def _send_video(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:
         return await self._send_file("sendVideo", "video", "video", "video/mp4", p, files)
+
+    async def _send_voice(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:
+        return await self._send_file("sendVoice", "voice", "voice", "audio/ogg", p, files)
 
     async def _send_media_group(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> list[dict[str, Any]]:
         media: list[dict[str, Any]] = p["media"]

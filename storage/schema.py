@@ -231,6 +231,9 @@ wishes = Table(
     Column("rating", Integer),
     # After an auto-release: until then only the volunteers in `wish_holds` may claim it (migration 0007).
     Column("held_until", UTCDateTime),
+    # A spoken wish: the resident's voice note and its length (migration 0012).
+    Column("voice_media_id", Integer, ForeignKey("media.id")),
+    Column("voice_seconds", Integer),
 )
 Index("ix_wishes_status_created_at", wishes.c.status, wishes.c.created_at)
 Index("ix_wishes_resident_id", wishes.c.resident_id)
