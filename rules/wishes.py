@@ -301,6 +301,14 @@ def check_voice_seconds(seconds: int | None) -> int:
     return max(value, 1)
 
 
+def said(wish: Wish) -> str:
+    """What the wish says, for notices that quote it: the typed description, or "🎤 0:25" for a spoken wish
+    (its voice note is delivered on its own)."""
+    if wish.description or wish.voice_seconds is None:
+        return wish.description
+    return f"🎤 {voice_length(wish.voice_seconds)}"
+
+
 def voice_length(seconds: int) -> str:
     """0:25, 1:05 — how a voice note's length is shown."""
     return f"{seconds // 60}:{seconds % 60:02d}"
