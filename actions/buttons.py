@@ -59,6 +59,7 @@ class Act(StrEnum):
     PENDING_REJECT = "pending:reject"
     PENDING_CATEGORY = "pending:cat"
     PENDING_SET_CATEGORY = "pending:setcat"
+    PENDING_SUMMARY = "pending:summary"
     PENDING_VOLUNTEER_APPROVE = "pending:vapprove"
     PENDING_VOLUNTEER_REJECT = "pending:vreject"
     WHISTLE = "whistle"
@@ -148,6 +149,7 @@ SPECS: dict[Act, Spec] = {
     Act.PENDING_REJECT: _ID,
     Act.PENDING_CATEGORY: _ID,
     Act.PENDING_SET_CATEGORY: Spec(subject=True, arg=_KEY),
+    Act.PENDING_SUMMARY: _ID,
     Act.PENDING_VOLUNTEER_APPROVE: _ID,
     Act.PENDING_VOLUNTEER_REJECT: _ID,
     Act.WHISTLE: _ID,

@@ -38,6 +38,8 @@ DESCRIPTION_MIN = 5
 DESCRIPTION_MAX = 1000
 # A spoken description: long enough to explain a need, short enough for a volunteer to listen to.
 VOICE_MAX_SECONDS = 180
+# A coordinator's one-line summary of a spoken wish.
+SUMMARY_MAX = 100
 ADDRESS_MAX = 200
 NOTE_MAX = 500
 HOURS_MIN = 0.5
@@ -343,6 +345,24 @@ async def change_category(
         actor_id=actor.user_id,
         now=now,
         note=f"category {wish.category} → {category}",
+    )
+    return updated
+
+
+async def summarize_spoken(
+    conn: AsyncConnection, wish_id: int, summary: str, *, actor: Actor, now: dt.datetime
+) -> Wish:
+    """A coordinator types a one-line summary of a spoken wish that has no text yet, while it is pending or open
+    (volunteers scanning /tasks read it; the voice note stays). `InvalidInput` for an empty or over-long line."""
+    line = check_text(" ".join(summary.split()), SUMMARY_MAX)
+    wish = await store.get_wish(conn, wish_id)
+    if wish.status not in RECATEGORISABLE or wish.voice_seconds is None or wish.description:
+        raise Conflict(f"wish {wish_id} is {wish.status}", current=wish.status)
+    if not (actor.is_system or actor.is_coordinator):
+        raise NotAllowed(f"{actor.user_id} may not summarise wish {wish_id}")
+    updated = await store.update_wish(conn, wish_id, [wish.status], now=now, description=line)
+    await store.record_event(
+        conn, wish_id, wish.status, wish.status, actor_id=actor.user_id, now=now, note="summary of the voice note"
     )
     return updated
 

@@ -51,11 +51,18 @@ async def test_a_spoken_wish_reaches_the_coordinator_and_the_claimer_as_voice(
     assert len(voices) == 1
     assert voices[0].voice_duration == 25
     assert voices[0].message_id < card.message_id  # heard before the card's buttons
+    # No text: the coordinator writes one line for the volunteers' list; the voice message stays.
+    await admin.press("✍️ 写一句摘要")
+    await admin.wait_for_text("请用一句话概括这段语音")
+    await admin.send_text("东城社区独居老人想请人每周帮忙买菜")
+    await wait_for_button(admin, "✅ 通过")
+    await admin.wait_for_text("东城社区独居老人想请人每周帮忙买菜")
     await admin.press("✅ 通过")
     await wang.wait_for_text("已通过审核")
 
     await xiaozhou.send_command("/tasks")
-    await xiaozhou.wait_for_text("（语音 0:25）")
+    listing = await xiaozhou.wait_for_text("（语音 0:25）")
+    assert "东城社区独居老人想请人每周帮忙买菜" in (listing.text or "")
     await xiaozhou.press("查看 W-0001")
     await wait_for_button(xiaozhou, "今天认领")
     await xiaozhou.press("今天认领")
