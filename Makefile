@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo run test lint bench clean lock
+.PHONY: demo run test test-night lint bench clean lock
 
 # The exact versions of requirements.lock (the set the tests last passed with), then the project itself.
 $(VENV)/.installed: pyproject.toml requirements.lock
@@ -38,6 +38,16 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
+
+## The stories and browser tests with the wall clock at 00:45 in Shanghai (Debian's libfaketime:
+## apt-get install faketime), proving that no test depends on the hour it runs at.
+FAKETIME_LIB ?= /usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1
+NIGHT ?= 2026-12-01 16:45:00
+test-night: $(VENV)/.installed
+	@test -f $(FAKETIME_LIB) || { echo "test-night needs libfaketime: apt-get install faketime"; exit 1; }
+	@echo "wall clock: $(NIGHT) UTC = 00:45 Asia/Shanghai"
+	TZ=UTC LD_PRELOAD=$(FAKETIME_LIB) FAKETIME="@$(NIGHT)" FAKETIME_FORCE_MONOTONIC_FIX=1 \
+	  $(PY) -m pytest -p no:cacheprovider tests/stories tests/browser
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.delivery

@@ -21,6 +21,11 @@ class Act(StrEnum):
 
     # /start, /language
     LANGUAGE = "lang"
+    # plain words and unknown commands (handlers/plain_words.py)
+    MENU = "menu"
+    WISH_FROM_TEXT = "plain:wish"
+    TIP_FROM_TEXT = "plain:tip"
+    PLAIN_NO = "plain:no"
     # /wish conversation
     WISH_NEW = "wish:new"
     WISH_CATEGORY = "wish:cat"
@@ -57,6 +62,7 @@ class Act(StrEnum):
     PENDING_REJECT = "pending:reject"
     PENDING_CATEGORY = "pending:cat"
     PENDING_SET_CATEGORY = "pending:setcat"
+    PENDING_SUMMARY = "pending:summary"
     PENDING_VOLUNTEER_APPROVE = "pending:vapprove"
     PENDING_VOLUNTEER_REJECT = "pending:vreject"
     WHISTLE = "whistle"
@@ -144,6 +150,11 @@ _NONE = Spec()
 
 SPECS: dict[Act, Spec] = {
     Act.LANGUAGE: Spec(arg=r"zh-CN|en"),
+    Act.MENU: Spec(arg=_KEY),
+    # The subject numbers the plain words offered, so an older offer's button is caught as expired.
+    Act.WISH_FROM_TEXT: _ID,
+    Act.TIP_FROM_TEXT: _ID,
+    Act.PLAIN_NO: _ID,
     Act.WISH_NEW: _NONE,
     Act.WISH_CATEGORY: Spec(arg=_KEY),
     Act.WISH_AREA: Spec(arg=r"\d{1,3}|skip"),
@@ -168,12 +179,13 @@ SPECS: dict[Act, Spec] = {
     Act.TASK_DONE: _ID,
     Act.TASK_RELEASE: _ID,
     Act.TASK_HOURS: Spec(arg=r"\d{1,2}(\.5)?"),
-    Act.TASK_SKIP: _NONE,
+    Act.TASK_SKIP: Spec(arg=r"proof|note"),  # which optional step: a double tap must not skip the next one
     Act.PENDING_LIST: _NONE,
     Act.PENDING_APPROVE: _ID,
     Act.PENDING_REJECT: _ID,
     Act.PENDING_CATEGORY: _ID,
     Act.PENDING_SET_CATEGORY: Spec(subject=True, arg=_KEY),
+    Act.PENDING_SUMMARY: _ID,
     Act.PENDING_VOLUNTEER_APPROVE: _ID,
     Act.PENDING_VOLUNTEER_REJECT: _ID,
     Act.WHISTLE: _ID,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import notices
 from actions.messages import Notice
-from rules.wishes import short_summary, wish_ref
+from rules.wishes import said, short_summary, wish_ref
 from storage import followers
 from storage.wishes import Wish
 
@@ -33,7 +33,7 @@ async def tell_followers(conn: AsyncConnection, wish: Wish, *, now: dt.datetime)
     key = PROGRESS_KEYS.get(wish.status)
     if key is None:
         return 0
-    notice = Notice(key, {"ref": wish_ref(wish.ref_no), "summary": short_summary(wish.description)})
+    notice = Notice(key, {"ref": wish_ref(wish.ref_no), "summary": short_summary(said(wish))})
     return await notices.queue_many(
         conn,
         await followers.followers_of(conn, wish.id),

@@ -36,7 +36,7 @@ from actions.messages import Lane, Notice, Value
 from actions.reminders import PREFIX, SCAN_LIMIT, Reminder, write
 from rules import wishes as lifecycle
 from rules.quiet_hours import heard_from, in_quiet_hours
-from rules.wishes import SYSTEM, WishStatus, wish_ref
+from rules.wishes import SYSTEM, WishStatus, said, wish_ref
 from storage import volunteers as profiles
 from storage import wishes as store
 from storage.errors import NotFound
@@ -164,7 +164,7 @@ async def release_notices(
         "ref": ref,
         "category_key": f"category.{wish.category}",
         "area": wish.area or "—",
-        "description": wish.description[:200],
+        "description": said(wish)[:200],
     }
     if lifecycle.is_held(wish, now) and wish.held_until is not None:
         values["until"] = wish.held_until.astimezone(settings.tz).strftime("%H:%M")

@@ -16,7 +16,7 @@ from actions import notices
 from actions.buttons import Act, Button
 from actions.messages import Notice
 from rules import tips as tip_rules
-from rules.wishes import wish_ref
+from rules.wishes import said, wish_ref
 from storage.wishes import Wish
 
 
@@ -30,7 +30,7 @@ async def offer_story_lead(conn: AsyncConnection, wish: Wish, *, now: dt.datetim
         wish_ref_no=wish.ref_no,
         volunteer_id=wish.claimed_by,
         photo_file_id=wish.proof_file_id,
-        summary=wish.description,
+        summary=said(wish),
         now=now,
     )
     if lead is None:

@@ -196,11 +196,11 @@ async def claimable(env: Env, actor: Actor, wish_id: int) -> tuple[Wish, Volunte
         wish = await store.get_wish(conn, wish_id)
         try:
             lifecycle.ensure_allowed(wish, WishAction.CLAIM, actor)
-        except AlreadyClaimed:
-            raise
         except Conflict as exc:
-            if exc.current in (WishStatus.CLAIMED, WishStatus.DONE, WishStatus.CONFIRMED):
-                raise AlreadyClaimed(str(exc), current=exc.current) from None
+            if exc.current in (WishStatus.CLAIMED, WishStatus.DONE, WishStatus.CONFIRMED) or isinstance(
+                exc, AlreadyClaimed
+            ):
+                raise lifecycle.claimed_error(wish, actor, exc) from None
             raise
         await lifecycle.ensure_not_held(conn, wish, actor, env.now())
         profile = await profiles.find_volunteer(conn, actor.user_id) if actor.user_id is not None else None

@@ -29,7 +29,7 @@ from actions.messages import Notice, Value
 from rules.roles import Role
 from rules.staff import STAFF_ACTIONS
 from rules.whistles import blow_whistle, elapsed
-from rules.wishes import Actor, WishStatus, wish_ref
+from rules.wishes import Actor, WishStatus, said, wish_ref
 from storage import users, whistles
 from storage import wishes as store
 from storage.errors import NotAllowed, NotFound
@@ -71,7 +71,7 @@ async def whistle(env: Env, actor: Actor, wish_id: int | None = None, *, ref_no:
                 "ref": wish_ref(wish.ref_no),
                 "category_key": f"category.{wish.category}",
                 "area": wish.area or "—",
-                "description": wish.description[:DESCRIPTION_SHOWN],
+                "description": said(wish)[:DESCRIPTION_SHOWN],
             },
             (tuple(Button(f"task.button.claim_{when}", Act.TASK_CLAIM, wish.id, when) for when in CLAIM_CHOICES),),
         )

@@ -14,6 +14,7 @@ each under the condition it is true under; then it wakes the sender. Effects:
   reject (coordinator, with a reason): pending_review → rejected with the reason; event; audit
     `wish.reject`; the resident's notice with the reason (normal), true while the wish is `rejected`.
   recategorize (coordinator): the category of a pending or open wish; event; audit `wish.category`.
+  summarize (coordinator): a one-line description for a spoken wish that has none; event; audit `wish.summary`.
   cancel (the resident, or a coordinator): pending_review | open | claimed → cancelled; event; audit
     `wish.cancel` when staff cancel someone else's wish; the claiming volunteer's notice (urgent), true
     while the wish is `cancelled`; the followers' notices.
@@ -181,6 +182,15 @@ async def recategorize(env: Env, actor: Actor, wish_id: int, category: str) -> C
             now=now,
             detail=wish.category,
         )
+    return Changed(wish)
+
+
+async def summarize(env: Env, actor: Actor, wish_id: int, summary: str) -> Changed:
+    """A coordinator gives a spoken wish without text a one-line summary (effects: see the module docstring)."""
+    now = env.now()
+    async with env.db.write() as conn:
+        wish = await lifecycle.summarize_spoken(conn, wish_id, summary, actor=actor, now=now)
+        await audit.record(conn, actor_id=actor.user_id, action="wish.summary", subject=wish_ref(wish.ref_no), now=now)
     return Changed(wish)
 
 

@@ -4,7 +4,8 @@ Handler order matters and is written here once:
   group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages a minute;
   group -1  `load_person` records who wrote and stops blocked people before anything else runs;
   group  0  conversations first (they must see text and buttons while they are active), then
-            commands and buttons that work anywhere, and the basics last.
+            commands and buttons that work anywhere, then the basics, and last the answers to plain
+            words, unknown commands and any button press nobody else took (`plain_words`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import warnings
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, TypeHandler
@@ -45,6 +47,7 @@ from handlers import (
     invites,
     links,
     monitor,
+    plain_words,
     privacy,
     projects,
     publishing,
@@ -60,7 +63,7 @@ from handlers import (
 from scheduler import setup as scheduler_setup
 from screen.server import ScreenServer
 from storage.db import Database
-from storage.migrate import upgrade
+from storage.migrate import current_revision, upgrade
 
 # Our conversations mix text steps and buttons on purpose and track buttons per chat, not per message.
 # PTB warns about that for every such conversation at every start, which would only alarm operators.
@@ -142,6 +145,8 @@ def build_application(
         application.add_handlers(feature.handlers(), group=0)
     # The basics last: /cancel here only answers when no conversation claimed it.
     application.add_handlers(basics.handlers(), group=0)
+    # Plain words, unknown commands and any press nobody took: answered last, so nothing above is shadowed.
+    application.add_handlers(plain_words.handlers(), group=0)
     application.add_error_handler(errors.on_error)
     return application
 
@@ -173,6 +178,11 @@ async def running(
     database = db or Database(settings.database_url)
     try:
         await upgrade(database)
+        log.info(
+            "database: %s at revision %s",
+            database.url.render_as_string(hide_password=True),
+            await current_revision(database),
+        )
         application = build_application(settings, database, clock=clock)
         async with application:
             await set_default_menus(application)
@@ -180,7 +190,16 @@ async def running(
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
             await start_wechat(application)
+            log.info(
+                "telegram: polling as @%s through %s", application.bot.username, _host_of(settings.telegram_api_url)
+            )
             await scheduler_setup.start(application)
+            log.info(
+                "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
+                settings.quiet_hours_start.strftime("%H:%M"),
+                settings.quiet_hours_end.strftime("%H:%M"),
+                settings.timezone,
+            )
             screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
             log.info("Tongxin is running as @%s", application.bot.username)
             try:
@@ -227,6 +246,12 @@ async def start_screen(application: TongxinApp, port: int) -> ScreenServer:
     screen = ScreenServer(services.db, services.settings, services.clock, services.catalogues)
     await screen.start(services.settings.screen_host, port)
     return screen
+
+
+def _host_of(url: str) -> str:
+    """The scheme and host of a Bot API URL, never the token or path."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:

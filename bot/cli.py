@@ -67,7 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tongxin: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    quiet_libraries()
     try:
         if command == "migrate":
             asyncio.run(_migrate(settings))
@@ -83,6 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def quiet_libraries() -> None:
+    """Start-up says one line per component: the libraries' own INFO chatter (alembic's seven "Context impl…",
+    "Running upgrade…" lines, httpx's every request, apscheduler's job additions) is kept to warnings."""
+    for name in ("httpx", "alembic", "alembic.runtime.migration", "apscheduler", "telegram.ext.Application"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 async def _migrate(settings: Settings) -> None:
@@ -104,7 +111,13 @@ async def _check(settings: Settings) -> int:
     from storage.db import Database
 
     print("settings: ok")
-    db = Database(settings.database_url)
+    # Every failure below names the setting at fault, whatever the backend (a SQLite folder that cannot be
+    # created fails while opening, a PostgreSQL server while connecting).
+    try:
+        db = Database(settings.database_url)
+    except Exception as exc:
+        print(f"tongxin: DATABASE_URL: cannot open the database: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     try:
         await db.ping()
         print(f"database: ok ({db.url.get_backend_name()})")
@@ -113,6 +126,15 @@ async def _check(settings: Settings) -> int:
         return EXIT_UNAVAILABLE
     finally:
         await db.dispose()
+    try:
+        settings.media_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.media_dir / ".tongxin-check"
+        probe.write_bytes(b"")
+        probe.unlink()
+        print(f"media folder: ok ({settings.media_dir})")
+    except OSError as exc:
+        print(f"tongxin: MEDIA_DIR: cannot write to {settings.media_dir}: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     bot = Bot(
         settings.bot_token.get_secret_value(),
         base_url=settings.telegram_api_url,
@@ -127,5 +149,8 @@ async def _check(settings: Settings) -> int:
         return EXIT_CONFIG
     except TelegramError as exc:
         print(f"tongxin: TELEGRAM_API_URL: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    except OSError as exc:
+        print(f"tongxin: TELEGRAM_API_URL: cannot reach {settings.telegram_api_url}: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     return 0

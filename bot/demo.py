@@ -6,7 +6,8 @@ its settings in code (a demo token, the simulator's URLs, a SQLite file under th
 admin), so nothing from `.env` or the internet is needed. The first start seeds the district
 (`bot.seed`); later starts keep what was done, `--fresh` starts over. Time is a ticking `ManualClock`
 shared by the bot and the simulator's message dates, so the page can jump an hour, a day or a week
-ahead and the scheduler's sweep runs at once to deliver what fell due.
+ahead and the scheduler's sweep runs at once to deliver what fell due. A new demo's clock starts at the
+next 09:00 local (the page shows it), so the demo behaves the same at any hour it is tried.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bot.app import TongxinApp, run_on_fast_loop, running, start_screen
 from bot.clock import ManualClock
@@ -47,6 +49,7 @@ DEMO_AES_KEY = "TongxinDemoEncodingAESKey0123456789abcdefgh"
 WECHAT_WANG_OPENID = "o_demo_wang_ayi"
 # The demo's command-centre screen: /screen?token=demo, on the port after the page's (a free one with port 0).
 DEMO_SCREEN_TOKEN = "demo"
+DEMO_START = dt.time(9, 0)  # a new demo's clock starts at the next 09:00 local
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +111,27 @@ def _prepare(data_dir: Path, *, fresh: bool) -> Path:
     return data_dir
 
 
-def _load_clock(data_dir: Path) -> ManualClock:
+def next_morning(now: dt.datetime, tz: ZoneInfo, at: dt.time = DEMO_START) -> dt.datetime:
+    """The next `at` (09:00) local after `now`, in UTC: when a fresh demo's day begins."""
+    local = now.astimezone(tz)
+    start = dt.datetime.combine(local.date(), at, tzinfo=tz)
+    if start <= local:
+        start = dt.datetime.combine(local.date() + dt.timedelta(days=1), at, tzinfo=tz)
+    return start.astimezone(dt.UTC)
+
+
+def _load_clock(data_dir: Path, tz: ZoneInfo) -> ManualClock:
+    """The demo's ticking clock: as far ahead of the real time as it was moved before; a new demo starts at the
+    next 09:00 local, so whatever the hour it is tried at, notices are not held by quiet hours, the day's
+    digests are still ahead and "+1 天" lands on a morning again."""
     clock = ManualClock(ticking=True)
-    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+    try:
         offset = float(json.loads((data_dir / CLOCK_FILE).read_text())["offset_seconds"])
-        if offset > 0:
-            clock.advance(dt.timedelta(seconds=offset))
+    except (OSError, ValueError, KeyError, TypeError):
+        offset = (next_morning(dt.datetime.now(dt.UTC), tz) - dt.datetime.now(dt.UTC)).total_seconds()
+        (data_dir / CLOCK_FILE).write_text(json.dumps({"offset_seconds": offset}))
+    if offset > 0:
+        clock.advance(dt.timedelta(seconds=offset))
     return clock
 
 
@@ -150,7 +168,7 @@ async def demo_running(
 ) -> AsyncIterator[Demo]:
     """Start the simulator, the seeded bot and the page; stop all three on exit."""
     folder = _prepare(Path(data_dir), fresh=fresh)
-    clock = _load_clock(folder)
+    clock = _load_clock(folder, ZoneInfo(Settings.model_fields["timezone"].default))
     sim = BotApiSimulator(
         token=DEMO_TOKEN,
         bot_username=BOT_USERNAME,

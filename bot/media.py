@@ -19,7 +19,7 @@ from rules.tips import MAX_DOWNLOAD_BYTES
 log = logging.getLogger(__name__)
 
 # Extensions by media kind; Telegram's file_path usually carries the real one.
-DEFAULT_SUFFIX = {"photo": ".jpg", "video": ".mp4", "document": ".bin"}
+DEFAULT_SUFFIX = {"photo": ".jpg", "video": ".mp4", "document": ".bin", "voice": ".ogg"}
 
 
 async def download_media(

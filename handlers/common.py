@@ -6,13 +6,20 @@
 - `conflict_reply(update, context, exc)`: why a button no longer works (not allowed, gone, or its state moved on).
 - `tell(update, context, key, ...)`: one catalogue message as an alert on the pressed button, or as a reply.
 - `stale_press(update, context)`: the answer to a press that is malformed or no longer means anything.
+- `step_passed(update, context)`: the answer to a conversation's button from a step already passed (a double
+  tap, or an older message) while the conversation goes on.
+- `unchanged(context, message, *content)`: whether the bot already edited that message to exactly this content (a
+  double tap would repeat the edit, and Telegram refuses an edit that changes nothing).
 - `skip_labels(context)`: "Skip" in every language (reply keyboards sent before a language change still work).
 - `set_personal_menu(context)` / `refresh_menu_of(context, person)`: the Telegram command menu of a person's roles.
 """
 
 from __future__ import annotations
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+import hashlib
+from typing import Any
+
+from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, MaybeInaccessibleMessage, Update
 
 from actions.buttons import Act, Press
 from bot.commands import commands_for
@@ -51,6 +58,12 @@ async def stale_press(update: Update, context: TongxinContext) -> None:
     await tell(update, context, "error.stale_button")
 
 
+async def step_passed(update: Update, context: TongxinContext) -> None:
+    """A button of a step the conversation has already passed: say so at once (a toast); the current step's
+    message is still the latest one, so nothing is sent again."""
+    await tell(update, context, "step.passed", alert=False)
+
+
 async def expect_press(update: Update, context: TongxinContext, *acts: Act) -> Press | None:
     """The decoded press if it is one of `acts`; otherwise the person is told the button is stale (None)."""
     query = update.callback_query
@@ -75,6 +88,29 @@ async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict 
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
+
+
+EDITS = "edits_made"
+EDITS_KEPT = 50
+
+
+def unchanged(context: TongxinContext, message: MaybeInaccessibleMessage | None, *content: object) -> bool:
+    """True when the bot's last edit of `message` (in this chat) set exactly `content`: the edit would change
+    nothing (a second press of the same button), so it is skipped. Otherwise the content is remembered (for the
+    last `EDITS_KEPT` messages of the chat) and False is returned."""
+    if context.chat_data is None or message is None:
+        return False
+    made: dict[str, Any] = context.chat_data.setdefault(EDITS, {})
+    parts = [part.to_dict() if isinstance(part, InlineKeyboardMarkup) else part for part in content]
+    digest = hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    key = str(message.message_id)
+    if made.get(key) == digest:
+        return True
+    made.pop(key, None)
+    made[key] = digest
+    while len(made) > EDITS_KEPT:
+        del made[next(iter(made))]
+    return False
 
 
 def skip_labels(context: TongxinContext) -> set[str]:

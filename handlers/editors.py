@@ -137,6 +137,8 @@ async def send_tip(context: TongxinContext, chat_id: int, tip: tips.Tip) -> None
         await context.bot.send_media_group(chat_id, album)
     for document in (m for m in tip.media if m.kind == "document"):
         await context.bot.send_document(chat_id, document.file_id, caption=tip_reference(tip.id))
+    for voice in (m for m in tip.media if m.kind == "voice"):  # a spoken tip: the editor hears it
+        await context.bot.send_voice(chat_id, voice.file_id, caption=tip_reference(tip.id))
     text = await render_card(context, tip)
     await context.bot.send_message(
         chat_id, text, parse_mode=ParseMode.HTML, reply_markup=card_buttons(context, tip), disable_web_page_preview=True

@@ -35,7 +35,8 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from bot.media import download_media
 from channels.telegram import callbacks
-from handlers.common import actor_of, set_personal_menu
+from handlers import plain_words
+from handlers.common import actor_of, set_personal_menu, step_passed
 from handlers.prompts import share_or_skip
 from rules import tips as tip_rules
 from rules.applications import ApplicationStatus
@@ -50,7 +51,7 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import wish_ref
+from rules.wishes import voice_length, wish_ref
 from storage import tips
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 from storage.tips import MediaItem
@@ -92,13 +93,17 @@ def media_of(message: Message) -> tuple[str, MediaItem | None, str | None]:
     if message.document:
         doc = message.document
         return "document", MediaItem("document", doc.file_id, doc.file_unique_id, doc.file_size), doc.mime_type
+    if message.voice:
+        voice = message.voice
+        return "voice", MediaItem("voice", voice.file_id, voice.file_unique_id, voice.file_size), voice.mime_type
     return "other", None, None
 
 
 def take_media(message: Message, already: int) -> MediaItem:
     """The message's file if a tip can take it; `TipInputError` saying why not otherwise."""
     kind, item, mime_type = media_of(message)
-    check_media(kind, mime_type=mime_type, file_size=item.file_size if item else None, already=already)
+    seconds = plain_words.seconds_of(message.voice.duration) if message.voice else None
+    check_media(kind, mime_type=mime_type, file_size=item.file_size if item else None, already=already, seconds=seconds)
     assert item is not None
     return item
 
@@ -141,6 +146,34 @@ async def start_tip(update: Update, context: TongxinContext) -> int:
     return MEDIA
 
 
+async def start_tip_from_text(update: Update, context: TongxinContext) -> int | None:
+    """[作为报料发送] under a reporter's plain words: a tip with those words as its description; the location is
+    asked next (photos may still be added at any step)."""
+    query = update.callback_query
+    press = plain_words.press_of(update)
+    if query is None or press is None or (text := plain_words.pending_text(context, press.id)) is None:
+        if query is not None:
+            await query.answer(context.plain("plain.expired"), show_alert=True)
+        return None
+    plain_words.forget(context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if update.effective_chat is None or not isinstance(query.message, Message):
+        return ConversationHandler.END
+    try:
+        await tip_actions.check_quota(context.env, actor_of(context))
+    except LimitReached:
+        await query.message.reply_text(context.t("tip.limit_reached", limit=context.settings.tips_per_day))
+        return ConversationHandler.END
+    try:
+        description = clean_description(text)
+    except TipInputError as error:
+        await query.message.reply_text(context.t(error.key, **error.values))
+        return ConversationHandler.END
+    drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None, "description": description}
+    return await ask_location(query.message, context)
+
+
 async def media_received(update: Update, context: TongxinContext) -> int | None:
     """A photo, video or file at any step: the first moves on; album items and extra photos are added."""
     if (message := update.effective_message) is None:
@@ -164,6 +197,10 @@ async def media_received(update: Update, context: TongxinContext) -> int | None:
             draft["description"] = clean_description(message.caption)
         except TipInputError as error:
             await message.reply_text(context.t(error.key, **error.values))
+    if message.voice and not draft.get("description"):
+        # A spoken tip: the voice note says what happened; the card says it was spoken, and how long.
+        length = voice_length(plain_words.seconds_of(message.voice.duration))
+        draft["description"] = context.plain("wish.voice_note", length=length)
     if draft["step"] == "media":
         if draft.get("description"):
             return await ask_location(message, context)
@@ -361,7 +398,7 @@ async def wrong_input(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None:
         return
     draft = draft_of(context)
-    if message.sticker or message.animation or message.voice or message.audio or message.video_note:
+    if message.sticker or message.animation or message.audio or message.video_note:
         await message.reply_text(context.t("tip.media_unsupported"))
     key = STEP_PROMPTS.get(str(draft.get("step")), "tip.ask_media")
     await message.reply_text(context.t(key, count=len(draft["media"])))
@@ -557,13 +594,14 @@ async def lead_answered(update: Update, context: TongxinContext) -> None:
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     """/tip and the answer to an editor's question."""
-    media = filters.PHOTO | filters.VIDEO | filters.Document.ALL
+    media = filters.PHOTO | filters.VIDEO | filters.Document.ALL | filters.VOICE
     text = filters.TEXT & ~filters.COMMAND
     anything_else = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    tip = ConversationHandler(
+    tip: ConversationHandler[TongxinContext] = ConversationHandler(
         entry_points=[
             CommandHandler("tip", start_tip),
             CallbackQueryHandler(start_tip, pattern=callbacks.pattern(Act.TIP_NEW)),
+            CallbackQueryHandler(start_tip_from_text, pattern=callbacks.pattern(Act.TIP_FROM_TEXT)),
         ],
         states={
             MEDIA: [
@@ -592,6 +630,9 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
         fallbacks=[
             CommandHandler("cancel", cancel),
             MessageHandler(anything_else, wrong_input),
+            CallbackQueryHandler(
+                step_passed, pattern=callbacks.pattern(Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL)
+            ),
         ],
         name="tip",
         persistent=True,

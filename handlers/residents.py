@@ -37,8 +37,8 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers import followers, wish_cards
-from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press
+from handlers import followers, plain_words, wish_cards
+from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press, step_passed, unchanged
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from rules import wishes as lifecycle
 from rules.wishes import InvalidInput, WishDraft, wish_ref
@@ -78,6 +78,8 @@ class WishForm:
     location: tuple[float, float] | None = None
     photo: str | None = None
     phone: str | None = None
+    voice: str | None = None  # a spoken description: the voice note's file reference...
+    voice_seconds: int | None = None  # ...and its length
     editing: bool = False  # one field is being changed from the summary: go back to it after
     similar_offered: int | None = None  # the similar wish already shown (Submit again submits anyway)
 
@@ -93,14 +95,16 @@ class WishForm:
         value starts an empty form rather than failing the person's next step."""
         if not isinstance(data, dict):
             return cls()
-        texts = {name: data.get(name) for name in ("category", "description", "area", "address", "photo", "phone")}
-        location, offered = data.get("location"), data.get("similar_offered")
+        names = ("category", "description", "area", "address", "photo", "phone", "voice")
+        texts = {name: data.get(name) for name in names}
+        location, offered, seconds = data.get("location"), data.get("similar_offered"), data.get("voice_seconds")
         try:
             return cls(
                 **{name: value if isinstance(value, str) else None for name, value in texts.items()},
                 location=(float(location[0]), float(location[1])) if location else None,
                 editing=bool(data.get("editing")),
                 similar_offered=offered if isinstance(offered, int) else None,
+                voice_seconds=seconds if isinstance(seconds, int) else None,
             )
         except (TypeError, ValueError, IndexError):
             return cls()
@@ -115,6 +119,8 @@ class WishForm:
             location=self.location,
             photo_file_id=self.photo,
             phone=self.phone,
+            voice_file_id=self.voice,
+            voice_seconds=self.voice_seconds,
         )
 
 
@@ -147,6 +153,43 @@ async def start_wish(update: Update, context: TongxinContext) -> int:
     return CATEGORY
 
 
+async def start_wish_from_text(update: Update, context: TongxinContext) -> int | None:
+    """[提交为微心愿] under plain words: a wish with those words as the description and the category guessed
+    (both can be changed in the summary); the area is asked next. Words too short for a description start
+    the usual /wish instead."""
+    assert context.user_data is not None
+    query = update.callback_query
+    press = plain_words.press_of(update)
+    if query is None or press is None or (text := plain_words.pending_text(context, press.id)) is None:
+        if query is not None:
+            await query.answer(context.plain("plain.expired"), show_alert=True)
+        return None
+    voice = plain_words.pending_voice(context, press.id)
+    plain_words.forget(context)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    if not await wish_actions.may_submit(context.env, actor_of(context)):
+        await context.bot.send_message(chat_of(update), context.t("wish.limit", limit=context.settings.wishes_per_day))
+        return ConversationHandler.END
+    if voice is not None:  # a spoken need: the voice note is the description; the category is asked
+        context.user_data[DRAFT] = WishForm(voice=voice[0], voice_seconds=voice[1]).to_json()
+        await ask_category(update, context)
+        return CATEGORY
+    try:
+        description = lifecycle.check_description(text)
+    except InvalidInput:
+        context.user_data[DRAFT] = WishForm().to_json()
+        await ask_category(update, context)
+        return CATEGORY
+    category = plain_words.category_of(context, text)
+    context.user_data[DRAFT] = WishForm(category=category, description=description).to_json()
+    await context.bot.send_message(
+        chat_of(update), context.t("plain.wish_prefilled", category=context.t(f"category.{category}"))
+    )
+    await ask_area(update, context)
+    return AREA
+
+
 async def ask_category(update: Update, context: TongxinContext) -> None:
     """The categories as buttons, two per row."""
     buttons = [Button(f"category.{key}", Act.WISH_CATEGORY, arg=key) for key in context.settings.categories]
@@ -169,7 +212,9 @@ async def category_chosen(update: Update, context: TongxinContext) -> int:
     await query.answer()
     remember(context, category=key)
     await query.edit_message_text(context.t("wish.category_chosen", category=context.t(f"category.{key}")))
-    return await next_step(update, context, DESCRIPTION)
+    form = form_of(context)
+    # A spoken need offered from outside the conversation already has its description (the voice note).
+    return await next_step(update, context, AREA if form.voice and not form.editing else DESCRIPTION)
 
 
 async def press_a_button(update: Update, context: TongxinContext) -> None:
@@ -199,7 +244,23 @@ async def description_typed(update: Update, context: TongxinContext) -> int:
             context.t(f"wish.description_{exc.reason}", min=lifecycle.DESCRIPTION_MIN, max=lifecycle.DESCRIPTION_MAX)
         )
         return DESCRIPTION
-    remember(context, description=description)
+    remember(context, description=description, voice=None, voice_seconds=None)
+    return await next_step(update, context, AREA)
+
+
+async def description_spoken(update: Update, context: TongxinContext) -> int:
+    """A voice note as the description (up to three minutes): kept as it is, delivered as voice to the
+    coordinators and the volunteer; the area is asked next."""
+    message = update.effective_message
+    assert message is not None
+    assert message.voice is not None
+    duration = message.voice.duration
+    seconds = plain_words.seconds_of(duration)
+    if seconds > lifecycle.VOICE_MAX_SECONDS:
+        await message.reply_text(context.t("wish.voice_too_long", max=lifecycle.VOICE_MAX_SECONDS // 60))
+        return DESCRIPTION
+    remember(context, voice=message.voice.file_id, voice_seconds=seconds, description=None)
+    await message.reply_text(context.t("wish.voice_kept", length=lifecycle.voice_length(seconds)))
     return await next_step(update, context, AREA)
 
 
@@ -384,7 +445,8 @@ def summary_text(context: TongxinContext, form: WishForm) -> str:
     return context.t(
         "wish.summary",
         category=context.t(f"category.{form.category or 'other'}"),
-        description=html.escape(form.description or ""),
+        description=html.escape(form.description or "")
+        or (context.t("wish.voice_note", length=lifecycle.voice_length(form.voice_seconds or 1)) if form.voice else ""),
         area=html.escape(form.area) if form.area else none,
         place=" + ".join(parts) or none,
         photo=context.t("wish.summary.yes") if form.photo else none,
@@ -416,9 +478,9 @@ async def edit_chosen(update: Update, context: TongxinContext) -> int:
     assert query is not None
     await query.answer()
     buttons = [Button(f"wish.field.{name}", Act.WISH_FIELD, arg=name) for name in FIELDS]
-    await query.edit_message_reply_markup(
-        callbacks.keyboard([buttons[i : i + 3] for i in range(0, 6, 3)], context.plain)
-    )
+    fields = callbacks.keyboard([buttons[i : i + 3] for i in range(0, 6, 3)], context.plain)
+    if not unchanged(context, query.message, fields):  # Edit pressed twice: the fields are shown already
+        await query.edit_message_reply_markup(fields)
     return SUMMARY
 
 
@@ -506,6 +568,18 @@ async def cancel(update: Update, context: TongxinContext) -> int:
 NOT_COMMAND = ~filters.COMMAND
 
 
+# The buttons of the /wish steps: one pressed at a step it does not belong to was for a step already passed.
+WISH_STEP_ACTS = (
+    Act.WISH_CATEGORY,
+    Act.WISH_AREA,
+    Act.WISH_SUBMIT,
+    Act.WISH_EDIT,
+    Act.WISH_FIELD,
+    Act.WISH_DISCARD,
+    Act.WISH_JOIN,
+)
+
+
 def wish_conversation() -> ConversationHandler[TongxinContext]:
     """/wish: category → description → area → place → photo → phone → summary (docs/wish.mmd)."""
     other = filters.ALL & NOT_COMMAND
@@ -513,6 +587,7 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
         entry_points=[
             CommandHandler("wish", start_wish),
             CallbackQueryHandler(start_wish, pattern=callbacks.pattern(Act.WISH_NEW)),
+            CallbackQueryHandler(start_wish_from_text, pattern=callbacks.pattern(Act.WISH_FROM_TEXT)),
         ],
         states={
             CATEGORY: [
@@ -521,6 +596,7 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
             ],
             DESCRIPTION: [
                 MessageHandler(filters.TEXT & NOT_COMMAND, description_typed),
+                MessageHandler(filters.VOICE, description_spoken),
                 MessageHandler(other, description_not_text),
             ],
             AREA: [
@@ -551,7 +627,10 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
                 MessageHandler(other, summary_waits),
             ],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(step_passed, pattern=callbacks.pattern(*WISH_STEP_ACTS)),
+        ],
         allow_reentry=True,
         persistent=True,
         name="wish",
@@ -617,6 +696,8 @@ async def show_updated(update: Update, context: TongxinContext, wish: store.Wish
     text = wish_cards.resident_card(context.t, wish)
     if extra_key:
         text += "\n\n" + context.t(extra_key)
+    if unchanged(context, query.message, text, resident_buttons(context, wish)):
+        return  # the same button pressed twice: the card shows this already
     if query.message is not None and isinstance(query.message, Message) and query.message.photo:
         await query.edit_message_caption(
             text[:1024], parse_mode=ParseMode.HTML, reply_markup=resident_buttons(context, wish)

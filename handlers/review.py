@@ -32,7 +32,7 @@ from handlers.common import actor_of, conflict_reply, expect_press, stale_press
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
 from rules.roles import Role
-from rules.wishes import InvalidInput
+from rules.wishes import InvalidInput, wish_ref
 from storage import applications
 from storage import volunteers as profiles
 from storage import wishes as store
@@ -45,13 +45,15 @@ NOT_COMMAND = ~filters.COMMAND
 
 def wish_review_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMarkup:
     """Approve / Reject / Change category for a pending wish."""
-    rows = (
-        (
+    rows: list[list[Button]] = [
+        [
             Button("pending.button.approve", Act.PENDING_APPROVE, wish.id),
             Button("pending.button.reject", Act.PENDING_REJECT, wish.id),
-        ),
-        (Button("pending.button.category", Act.PENDING_CATEGORY, wish.id),),
-    )
+        ],
+        [Button("pending.button.category", Act.PENDING_CATEGORY, wish.id)],
+    ]
+    if wish.voice_seconds is not None and not wish.description:  # spoken, no text yet: offer a summary line
+        rows.append([Button("pending.button.summary", Act.PENDING_SUMMARY, wish.id)])
     return callbacks.keyboard(rows, context.plain)
 
 
@@ -84,6 +86,10 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
         chat_id, context.t("pending.queue_title", wishes=len(waiting), volunteers=len(applicants))
     )
     for wish in waiting:
+        if wish.voice_file_id:  # a spoken wish: the coordinator hears it before deciding
+            await context.bot.send_voice(
+                chat_id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds
+            )
         await context.bot.send_message(
             chat_id,
             wish_review_card(context, wish),
@@ -236,9 +242,65 @@ def reject_conversation() -> ConversationHandler[TongxinContext]:
     )
 
 
+SUMMARIZING = "summarizing_wish"
+
+
+async def summary_pressed(update: Update, context: TongxinContext) -> int:
+    """One line for a spoken wish: ask for it."""
+    assert context.user_data is not None
+    if not await require(update, context, Role.COORDINATOR):
+        return ConversationHandler.END
+    if (press := await expect_press(update, context, Act.PENDING_SUMMARY)) is None:
+        return ConversationHandler.END
+    assert update.callback_query is not None
+    await update.callback_query.answer()
+    context.user_data[SUMMARIZING] = press.id
+    await context.bot.send_message(context.chat_id, context.t("pending.ask_summary", max=lifecycle.SUMMARY_MAX))
+    return ANSWER
+
+
+async def summary_typed(update: Update, context: TongxinContext) -> int:
+    """Keep the line as the wish's description (the voice note stays)."""
+    message = update.effective_message
+    assert message is not None
+    assert message.text is not None
+    assert context.user_data is not None
+    wish_id = int(context.user_data.get(SUMMARIZING, 0))
+    try:
+        changed = await wish_actions.summarize(context.env, actor_of(context), wish_id, message.text)
+    except InvalidInput:
+        await message.reply_text(context.t("pending.summary_invalid", max=lifecycle.SUMMARY_MAX))
+        return ANSWER
+    except (Conflict, NotAllowed, NotFound) as exc:
+        context.user_data.pop(SUMMARIZING, None)
+        await conflict_reply(update, context, exc)
+        return ConversationHandler.END
+    context.user_data.pop(SUMMARIZING, None)
+    await message.reply_text(
+        wish_review_card(context, changed.wish),
+        parse_mode=ParseMode.HTML,
+        reply_markup=wish_review_buttons(context, changed.wish)
+        if changed.wish.status == lifecycle.WishStatus.PENDING_REVIEW
+        else None,
+    )
+    return ConversationHandler.END
+
+
+def summary_conversation() -> ConversationHandler[TongxinContext]:
+    """Summary → one typed line → the card again."""
+    return typed_answer(
+        name="review_summary",
+        pattern=callbacks.pattern(Act.PENDING_SUMMARY),
+        asked=summary_pressed,
+        answered=summary_typed,
+        not_text=reason_not_text,
+        cancelled=cancel,
+    )
+
+
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """Rejecting with a reason."""
-    return [reject_conversation()]  # type: ignore[list-item]
+    """Rejecting with a reason; a summary line for a spoken wish."""
+    return [reject_conversation(), summary_conversation()]  # type: ignore[list-item]
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
@@ -258,6 +320,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
                 Act.PENDING_REJECT,
                 Act.PENDING_CATEGORY,
                 Act.PENDING_SET_CATEGORY,
+                Act.PENDING_SUMMARY,
             ),
         ),
     ]

@@ -33,7 +33,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import rates, whistles
 from handlers.access import require
-from handlers.common import actor_of, refresh_menu_of
+from handlers.common import actor_of, refresh_menu_of, step_passed
 from rules import stats
 from rules.charts import Panel, render_chart
 from rules.exports import ExportError, columns_for, export_rows, parse_export, to_csv
@@ -483,6 +483,9 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
             fallbacks=[
                 CallbackQueryHandler(cancel_broadcast, pattern=callbacks.pattern(Act.BROADCAST_CANCEL)),
                 CommandHandler("cancel", cancel_broadcast),
+                CallbackQueryHandler(
+                    step_passed, pattern=callbacks.pattern(Act.BROADCAST_AUDIENCE, Act.BROADCAST_SEND)
+                ),
             ],
             allow_reentry=True,
             persistent=True,

@@ -10,6 +10,7 @@ Diagrams: docs/claim.mmd (a claim and its effects), docs/task_done.mmd (finishin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
@@ -30,14 +31,14 @@ from channels.telegram import callbacks
 from channels.telegram.media import send_stored_photo
 from handlers import wish_cards
 from handlers.access import require
-from handlers.common import actor_of, conflict_reply
+from handlers.common import actor_of, conflict_reply, step_passed
 from handlers.prompts import ANSWER, typed_answer
 from rules import matching
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import InvalidInput, WishAction, WishStatus, wish_ref
 from storage import wishes as store
-from storage.errors import AlreadyClaimed, Conflict, Held, NotAllowed, NotFound
+from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, NotAllowed, NotFound
 
 HOURS, PROOF, NOTE = range(3)
 TASK_DONE = "task_done"
@@ -150,6 +151,9 @@ async def view_pressed(update: Update, context: TongxinContext) -> None:
     assert query is not None
     try:
         wish, profile = await tasks.claimable(context.env, actor_of(context), press.id)
+    except ClaimedByYou:
+        await query.answer(context.plain("task.yours_already"), show_alert=True)
+        return
     except AlreadyClaimed:
         await query.answer(context.plain("task.just_taken"), show_alert=True)
         return
@@ -182,6 +186,9 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
     assert query is not None
     try:
         claimed = await tasks.claim(context.env, actor_of(context), press.id, press.arg)
+    except ClaimedByYou:
+        await query.answer(context.plain("task.yours_already"), show_alert=True)
+        return
     except AlreadyClaimed:
         await query.answer(context.plain("task.just_taken"), show_alert=True)
         await query.edit_message_reply_markup(None)
@@ -236,7 +243,11 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
             wish.photo_media_id,
             caption=wish_ref(wish.ref_no),
         )
-    text = wish_cards.full_details(context.t, wish)
+    if wish.voice_file_id:  # a spoken wish: the volunteer hears the resident's own words
+        await context.bot.send_voice(
+            chat.id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds
+        )
+    text = wish_cards.full_details(context.t, wish, pin_follows=True)
     if wish.status == WishStatus.CLAIMED and wish.due_at is not None:
         text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))
     elif wish.status == WishStatus.DONE:
@@ -293,15 +304,25 @@ async def done_pressed(update: Update, context: TongxinContext) -> int:
     return HOURS
 
 
-def skip_button(context: TongxinContext) -> InlineKeyboardMarkup:
-    """The one Skip button of the optional steps."""
-    return InlineKeyboardMarkup([[callbacks.button(context.plain("wish.button.skip"), Act.TASK_SKIP)]])
+def skip_button(context: TongxinContext, step: str) -> InlineKeyboardMarkup:
+    """The Skip button of one optional step ("proof" or "note")."""
+    return InlineKeyboardMarkup([[callbacks.button(context.plain("wish.button.skip"), Act.TASK_SKIP, arg=step)]])
+
+
+def skips(step: str) -> Callable[[object], bool]:
+    """The pattern of one step's Skip button."""
+
+    def matches(data: object) -> bool:
+        press = callbacks.decode(data if isinstance(data, str) else None)
+        return press is not None and press.act is Act.TASK_SKIP and press.arg == step
+
+    return matches
 
 
 async def ask_proof(update: Update, context: TongxinContext) -> int:
     """A photo of the work done, optional."""
     if (chat := update.effective_chat) is not None:
-        await context.bot.send_message(chat.id, context.t("task.ask_proof"), reply_markup=skip_button(context))
+        await context.bot.send_message(chat.id, context.t("task.ask_proof"), reply_markup=skip_button(context, "proof"))
     return PROOF
 
 
@@ -342,7 +363,7 @@ async def ask_note(update: Update, context: TongxinContext) -> int:
     """A note for the resident, optional."""
     if (chat := update.effective_chat) is not None:
         await context.bot.send_message(
-            chat.id, context.t("task.ask_note", max=lifecycle.NOTE_MAX), reply_markup=skip_button(context)
+            chat.id, context.t("task.ask_note", max=lifecycle.NOTE_MAX), reply_markup=skip_button(context, "note")
         )
     return NOTE
 
@@ -449,16 +470,19 @@ def done_conversation() -> ConversationHandler[TongxinContext]:
             ],
             PROOF: [
                 MessageHandler(filters.PHOTO, proof_sent),
-                CallbackQueryHandler(proof_skipped, pattern=callbacks.pattern(Act.TASK_SKIP)),
+                CallbackQueryHandler(proof_skipped, pattern=skips("proof")),
                 MessageHandler(OTHER, proof_not_photo),
             ],
             NOTE: [
                 MessageHandler(filters.TEXT & NOT_COMMAND, note_typed),
-                CallbackQueryHandler(note_skipped, pattern=callbacks.pattern(Act.TASK_SKIP)),
+                CallbackQueryHandler(note_skipped, pattern=skips("note")),
                 MessageHandler(OTHER, note_not_text),
             ],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[
+            CommandHandler("cancel", cancel),
+            CallbackQueryHandler(step_passed, pattern=callbacks.pattern(Act.TASK_HOURS, Act.TASK_SKIP)),
+        ],
         allow_reentry=True,
         persistent=True,
         name="task_done",

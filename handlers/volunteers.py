@@ -34,7 +34,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import wish_cards
 from handlers.access import require
-from handlers.common import press_of, refresh_menu_of, skip_labels, stale_press
+from handlers.common import press_of, refresh_menu_of, skip_labels, stale_press, step_passed
 from handlers.prompts import share_or_skip
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -363,8 +363,12 @@ async def cancel(update: Update, context: TongxinContext) -> int:
 
 
 async def stale_in_state(update: Update, context: TongxinContext) -> None:
-    """A registration button that does not belong to this step (an older message, or forged data)."""
-    await stale_press(update, context)
+    """A registration button that does not belong to this step (an older message or a double tap; a forged one
+    is stale)."""
+    if press_of(update) is None:
+        await stale_press(update, context)
+    else:
+        await step_passed(update, context)
 
 
 def registration_conversation() -> ConversationHandler[TongxinContext]:

@@ -11,7 +11,7 @@ import html
 from collections.abc import Callable
 
 from rules.whistles import elapsed
-from rules.wishes import short_summary, wish_ref
+from rules.wishes import short_summary, voice_length, wish_ref
 from storage.wishes import Wish
 
 Translate = Callable[..., str]
@@ -33,9 +33,24 @@ def waited(t: Translate, since: dt.datetime, now: dt.datetime) -> str:
     return t(key, n=n)
 
 
-def short_description(wish: Wish) -> str:
-    """The start of the description, escaped."""
-    return html.escape(short_summary(wish.description))
+def spoken(t: Translate, wish: Wish) -> str:
+    """ "（语音 0:25）" for a spoken wish (its voice note is sent beside the card), else nothing."""
+    if wish.voice_seconds is None:
+        return ""
+    return t("wish.voice_note", length=voice_length(wish.voice_seconds))
+
+
+def short_description(wish: Wish, t: Translate | None = None) -> str:
+    """The start of the description, escaped; a spoken wish says so (with `t`) or shows 🎤."""
+    text = html.escape(short_summary(wish.description)) if wish.description else ""
+    if wish.voice_seconds is not None:
+        text = f"{text} {spoken(t, wish)}".strip() if t is not None else (text or "🎤")
+    return text
+
+
+def description_line(t: Translate, wish: Wish) -> str:
+    """The whole description, escaped, and "（语音 0:25）" when it was spoken."""
+    return f"{html.escape(wish.description)} {spoken(t, wish)}".strip()
 
 
 def area_of(t: Translate, wish: Wish) -> str:
@@ -49,7 +64,7 @@ def public_card(t: Translate, wish: Wish, now: dt.datetime, distance_km: float |
         "task.card",
         ref=wish_ref(wish.ref_no),
         category=t(f"category.{wish.category}"),
-        summary=short_description(wish),
+        summary=short_description(wish, t),
         area=area_of(t, wish),
         waited=waited(t, wish.created_at, now),
     )
@@ -58,17 +73,21 @@ def public_card(t: Translate, wish: Wish, now: dt.datetime, distance_km: float |
     return text
 
 
-def full_details(t: Translate, wish: Wish) -> str:
-    """Everything about the wish: for the volunteer who claimed it and for coordinators."""
+def full_details(t: Translate, wish: Wish, *, pin_follows: bool = False) -> str:
+    """Everything about the wish: for the volunteer who claimed it and for coordinators. A shared location is
+    "see the pin below" only when the caller sends the pin after the card; otherwise its coordinates."""
     lines = [
         t("wish.details.title", ref=wish_ref(wish.ref_no), category=t(f"category.{wish.category}")),
-        html.escape(wish.description),
+        description_line(t, wish),
         t("wish.details.area", area=area_of(t, wish)),
     ]
     if wish.address:
         lines.append(t("wish.details.address", address=html.escape(wish.address)))
-    if wish.location:
+    if wish.location and pin_follows:
         lines.append(t("wish.details.location_pin"))
+    elif wish.location:
+        latitude, longitude = wish.location
+        lines.append(t("wish.details.location_at", latitude=f"{latitude:.5f}", longitude=f"{longitude:.5f}"))
     lines.append(t("wish.details.phone", phone=html.escape(wish.phone) if wish.phone else t("wish.no_phone")))
     if wish.resident_note:
         lines.append(t("wish.details.resident_note", note=html.escape(wish.resident_note)))
@@ -81,7 +100,7 @@ def resident_card(t: Translate, wish: Wish) -> str:
         "wish.mine.card",
         ref=wish_ref(wish.ref_no),
         category=t(f"category.{wish.category}"),
-        summary=short_description(wish),
+        summary=short_description(wish, t),
         status=status_words(t, wish.status),
     )
     if wish.reject_reason and wish.status == "rejected":

@@ -11,6 +11,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import matplotlib
 
@@ -32,9 +33,31 @@ def has_glyphs(font_path: str, text: str) -> bool:
     return all(font.get_char_index(ord(char)) != 0 for char in text if not char.isspace())
 
 
+# Font files with Chinese glyphs where the usual packages put them (Debian/Ubuntu fonts-noto-cjk and
+# fonts-wqy-zenhei, macOS, Windows): registered with matplotlib directly, whatever its font cache says.
+CJK_FILES = (
+    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/google-noto-cjk/NotoSansCJK-Regular.ttc",
+    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+    "/System/Library/Fonts/PingFang.ttc",
+    "C:/Windows/Fonts/msyh.ttc",
+)
+
+
+def registered(font_file: str) -> font_manager.FontProperties:
+    """Tell matplotlib about a font file (its cache may predate the install) and use it by path."""
+    font_manager.fontManager.addfont(font_file)
+    return font_manager.FontProperties(fname=font_file)
+
+
 @cache
 def cjk_font() -> font_manager.FontProperties:
-    """A font with Chinese glyphs: a known CJK family first, then any installed font that has them."""
+    """A font with Chinese glyphs: a known font file first (registered directly), then a known CJK family in
+    matplotlib's cache, then any font file on the system that has the glyphs."""
+    for font_file in CJK_FILES:
+        if Path(font_file).is_file() and has_glyphs(font_file, CJK_PROBE):
+            return registered(font_file)
     for family in CJK_FAMILIES:
         try:
             path = font_manager.findfont(font_manager.FontProperties(family=family), fallback_to_default=False)
@@ -47,11 +70,16 @@ def cjk_font() -> font_manager.FontProperties:
             return font_manager.FontProperties(fname=entry.fname)
     # matplotlib's font cache may predate the font's install (it is written once and read ever after):
     # look at the font files on disk themselves before giving up.
-    for font_file in sorted(map(str, font_manager.findSystemFonts()), key=lambda f: ("Regular" not in f, f)):
+    system_fonts = sorted(map(str, font_manager.findSystemFonts()), key=lambda f: ("Regular" not in f, f))
+    for font_file in system_fonts:
         if any(hint in font_file for hint in ("CJK", "Han", "wqy")) and has_glyphs(font_file, CJK_PROBE):
-            font_manager.fontManager.addfont(font_file)
-            return font_manager.FontProperties(fname=font_file)
-    log.warning("no font with Chinese glyphs is installed; chart labels will show boxes (install fonts-noto-cjk)")
+            return registered(font_file)
+    log.warning(
+        "no font with Chinese glyphs found: none of the %d font files on this system (nor %s) has them, so chart "
+        "labels will show boxes; install one, e.g. Debian's fonts-noto-cjk",
+        len(system_fonts),
+        ", ".join(CJK_FILES[:2]),
+    )
     return font_manager.FontProperties()
 
 

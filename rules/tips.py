@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rules.roles import Role
+from rules.text import MIN_WORDS, word_count
 from storage import tips as store
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.tips import MediaItem, StoryLead, Tip
@@ -42,7 +43,9 @@ MAX_NOTE = 500
 MAX_LINK = 512
 # Documents accepted as media (a photo or video sent "as a file"); everything else is refused.
 DOCUMENT_TYPES = frozenset({"image/jpeg", "image/png", "video/mp4"})
-MEDIA_KINDS = frozenset({"photo", "video", "document"})
+MEDIA_KINDS = frozenset({"photo", "video", "document", "voice"})
+# A voice note in a tip: long enough to tell what happened, short enough for an editor to listen to.
+VOICE_MAX_SECONDS = 180
 
 
 class TipStatus(StrEnum):
@@ -125,6 +128,8 @@ def clean_description(text: str | None) -> str:
         raise TipInputError("tip.description_empty")
     if len(value) > MAX_DESCRIPTION:
         raise TipInputError("tip.description_too_long", limit=MAX_DESCRIPTION, length=len(value))
+    if word_count(value) < MIN_WORDS:
+        raise TipInputError("tip.description_no_words", min=MIN_WORDS)  # "😀😀👍" is not a lead
     return value
 
 
@@ -159,10 +164,15 @@ def check_category(category: str) -> str:
     return category
 
 
-def check_media(kind: str, *, mime_type: str | None, file_size: int | None, already: int) -> None:
-    """`TipInputError` when a file cannot be taken: unsupported, over the download limit, or one too many."""
+def check_media(
+    kind: str, *, mime_type: str | None, file_size: int | None, already: int, seconds: int | None = None
+) -> None:
+    """`TipInputError` when a file cannot be taken: unsupported, over the download limit, a voice note over
+    `VOICE_MAX_SECONDS`, or one too many."""
     if kind not in MEDIA_KINDS or (kind == "document" and mime_type not in DOCUMENT_TYPES):
         raise TipInputError("tip.media_unsupported")
+    if kind == "voice" and seconds is not None and seconds > VOICE_MAX_SECONDS:
+        raise TipInputError("tip.voice_too_long", max=VOICE_MAX_SECONDS // 60)
     if file_size is not None and file_size > MAX_DOWNLOAD_BYTES:
         raise TipInputError("tip.media_too_big", limit_mb=MAX_DOWNLOAD_BYTES // (1024 * 1024))
     if already >= MAX_MEDIA:

@@ -28,13 +28,18 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from rules.roles import Role
+from rules.text import MIN_WORDS, word_count
 from storage import holds
 from storage import wishes as store
-from storage.errors import AlreadyClaimed, Conflict, Held, LimitReached, NotAllowed
+from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, LimitReached, NotAllowed
 from storage.wishes import Wish
 
 DESCRIPTION_MIN = 5
 DESCRIPTION_MAX = 1000
+# A spoken description: long enough to explain a need, short enough for a volunteer to listen to.
+VOICE_MAX_SECONDS = 180
+# A coordinator's one-line summary of a spoken wish.
+SUMMARY_MAX = 100
 ADDRESS_MAX = 200
 NOTE_MAX = 500
 HOURS_MIN = 0.5
@@ -133,6 +138,9 @@ class WishDraft:
     phone: str | None = None
     # A photo already stored (storage/media.py), e.g. one that came in on WeChat; used instead of photo_file_id.
     photo_media_id: int | None = None
+    # A spoken description: the voice note and its length (the typed description may then be empty).
+    voice_file_id: str | None = None
+    voice_seconds: int | None = None
 
 
 def wish_ref(ref_no: int) -> str:
@@ -190,6 +198,8 @@ def check_description(text: str) -> str:
         raise InvalidInput("too_short")
     if len(cleaned) > DESCRIPTION_MAX:
         raise InvalidInput("too_long")
+    if word_count(cleaned) < MIN_WORDS:
+        raise InvalidInput("no_words")  # "🙏🙏🙏🙏🙏": five characters, but nothing a volunteer can act on
     return cleaned
 
 
@@ -267,7 +277,7 @@ async def submit_wish(
         conn,
         resident_id=resident_id,
         category=draft.category,
-        description=check_description(draft.description),
+        description=description_of(draft),
         area=draft.area,
         address=draft.address,
         location=draft.location,
@@ -276,7 +286,37 @@ async def submit_wish(
         phone=draft.phone,
         status=S.PENDING_REVIEW if review else S.OPEN,
         now=now,
+        voice_file_id=draft.voice_file_id,
+        voice_seconds=check_voice_seconds(draft.voice_seconds) if draft.voice_file_id else None,
     )
+
+
+def description_of(draft: WishDraft) -> str:
+    """The typed description as stored: checked; empty only when the wish is spoken (a voice note)."""
+    if draft.voice_file_id and not draft.description.strip():
+        return ""
+    return check_description(draft.description)
+
+
+def check_voice_seconds(seconds: int | None) -> int:
+    """A voice note's length, bounded: `InvalidInput("voice_too_long")` over `VOICE_MAX_SECONDS`."""
+    value = int(seconds or 0)
+    if value > VOICE_MAX_SECONDS:
+        raise InvalidInput("voice_too_long")
+    return max(value, 1)
+
+
+def said(wish: Wish) -> str:
+    """What the wish says, for notices that quote it: the typed description, or "🎤 0:25" for a spoken wish
+    (its voice note is delivered on its own)."""
+    if wish.description or wish.voice_seconds is None:
+        return wish.description
+    return f"🎤 {voice_length(wish.voice_seconds)}"
+
+
+def voice_length(seconds: int) -> str:
+    """0:25, 1:05 — how a voice note's length is shown."""
+    return f"{seconds // 60}:{seconds % 60:02d}"
 
 
 async def approve_wish(conn: AsyncConnection, wish_id: int, *, actor: Actor, now: dt.datetime) -> Wish:
@@ -308,6 +348,24 @@ async def change_category(
         actor_id=actor.user_id,
         now=now,
         note=f"category {wish.category} → {category}",
+    )
+    return updated
+
+
+async def summarize_spoken(
+    conn: AsyncConnection, wish_id: int, summary: str, *, actor: Actor, now: dt.datetime
+) -> Wish:
+    """A coordinator types a one-line summary of a spoken wish that has no text yet, while it is pending or open
+    (volunteers scanning /tasks read it; the voice note stays). `InvalidInput` for an empty or over-long line."""
+    line = check_text(" ".join(summary.split()), SUMMARY_MAX)
+    wish = await store.get_wish(conn, wish_id)
+    if wish.status not in RECATEGORISABLE or wish.voice_seconds is None or wish.description:
+        raise Conflict(f"wish {wish_id} is {wish.status}", current=wish.status)
+    if not (actor.is_system or actor.is_coordinator):
+        raise NotAllowed(f"{actor.user_id} may not summarise wish {wish_id}")
+    updated = await store.update_wish(conn, wish_id, [wish.status], now=now, description=line)
+    await store.record_event(
+        conn, wish_id, wish.status, wish.status, actor_id=actor.user_id, now=now, note="summary of the voice note"
     )
     return updated
 
@@ -356,14 +414,19 @@ async def claim_wish(
             now,
             changes={"claimed_by": actor.user_id, "claimed_at": now, "due_at": due_at, "held_until": None},
         )
-    except AlreadyClaimed:
-        raise
     except Conflict as exc:
-        if exc.current in (S.CLAIMED, S.DONE, S.CONFIRMED):
-            raise AlreadyClaimed(str(exc), current=exc.current) from None
+        if exc.current in (S.CLAIMED, S.DONE, S.CONFIRMED) or isinstance(exc, AlreadyClaimed):
+            raise claimed_error(await store.get_wish(conn, wish_id), actor, exc) from None
         raise
     await holds.forget(conn, wish_id)
     return claimed
+
+
+def claimed_error(wish: Wish, actor: Actor, exc: Conflict) -> AlreadyClaimed:
+    """Why a claim of a wish no longer open failed: `ClaimedByYou` when the claimer is the one pressing
+    (they must not read "someone was quicker"), `AlreadyClaimed` otherwise."""
+    kind = ClaimedByYou if wish.claimed_by == actor.user_id else AlreadyClaimed
+    return kind(str(exc), current=exc.current or wish.status)
 
 
 async def release_wish(

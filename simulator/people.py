@@ -165,6 +165,15 @@ class Person:
         video = {**stored.file_dict(), "width": 640, "height": 360, "duration": 5, "mime_type": "video/mp4"}
         return await self._send(self._caption({"video": video}, caption), chat)
 
+    async def send_voice(
+        self, duration: int = 25, data: bytes | None = None, *, chat: Group | None = None
+    ) -> dict[str, Any]:
+        """A voice note of `duration` seconds (OGG/Opus, as Telegram clients record them)."""
+        stored = self.sim.files.add(data if data is not None else b"OggS\x00voice", kind="voice", mime_type="audio/ogg")
+        self.sim.voice_durations[stored.file_id] = duration
+        voice = {**stored.file_dict(), "duration": duration, "mime_type": "audio/ogg"}
+        return await self._send({"voice": voice}, chat)
+
     async def send_document(
         self,
         data: bytes,

@@ -76,6 +76,7 @@ class _Pulse:
 class _CallbackQuery:
     person: Person
     message: BotMessage
+    data: str = ""
     answered: bool = False
 
 
@@ -106,6 +107,7 @@ class BotApiSimulator:
         self.clock = clock  # message dates; tests may replace it to move time
         self.flood = FloodControl(flood_limits or FloodLimits(), flood_clock)
         self.files = FileStore()
+        self.voice_durations: dict[str, int] = {}  # file_id → seconds, of voice notes people recorded
         self.chats: dict[int, ChatState] = {}
         self.people: dict[int, Person] = {}
         self.groups: dict[int, Group] = {}
@@ -147,6 +149,7 @@ class BotApiSimulator:
             "sendPhoto": self._send_photo,
             "sendDocument": self._send_document,
             "sendVideo": self._send_video,
+            "sendVoice": self._send_voice,
             "sendMediaGroup": self._send_media_group,
             "sendLocation": self._send_location,
             "sendChatAction": self._send_chat_action,
@@ -296,6 +299,15 @@ class BotApiSimulator:
         """Only the 400s about the request's shape (unknown method/parameter, types) or unsupported methods"""
         return [r for r in self.invalid_requests if r.category in {"spec", "unsupported"}]
 
+    def unanswered_callback_queries(self) -> list[str]:
+        """Presses the bot has not answered with answerCallbackQuery (the person's spinner still runs):
+        "who pressed what" for each."""
+        return [
+            f"{query.person.first_name} on #{query.message.message_id}: {query.data}"
+            for query in self._callback_queries.values()
+            if not query.answered
+        ]
+
     def sent_to(self, chat_id: int) -> list[BotMessage]:
         chat = self.chats.get(chat_id)
         return [] if chat is None else [m for m in chat.bot_messages if not m.deleted]
@@ -379,7 +391,7 @@ class BotApiSimulator:
 
     def callback_query(self, person: Person, message: BotMessage, data: str) -> str:
         query_id = f"{person.user_id}{next(self._query_ids):08d}"
-        self._callback_queries[query_id] = _CallbackQuery(person, message)
+        self._callback_queries[query_id] = _CallbackQuery(person, message, data)
         seq = self._next_seq()
         label = next(
             (
@@ -685,6 +697,11 @@ class BotApiSimulator:
             if stored.mime_type:
                 video["mime_type"] = stored.mime_type
             return {"video": video}, {"video_bytes": stored.data}
+        if kind == "voice":
+            known = self.voice_durations.get(stored.file_id)
+            duration = int(p.get("duration") or known or 1)
+            voice = {**stored.file_dict(), "duration": duration, "mime_type": stored.mime_type or "audio/ogg"}
+            return {"voice": voice}, {"voice_bytes": stored.data, "voice_duration": duration}
         document = stored.file_dict()
         if stored.file_name:
             document["file_name"] = stored.file_name
@@ -813,6 +830,9 @@ class BotApiSimulator:
 
     async def _send_video(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:
         return await self._send_file("sendVideo", "video", "video", "video/mp4", p, files)
+
+    async def _send_voice(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:
+        return await self._send_file("sendVoice", "voice", "voice", "audio/ogg", p, files)
 
     async def _send_media_group(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> list[dict[str, Any]]:
         media: list[dict[str, Any]] = p["media"]

@@ -89,6 +89,8 @@ class BotMessage:
     document_bytes: bytes | None = None
     document_name: str | None = None
     video_bytes: bytes | None = None
+    voice_bytes: bytes | None = None
+    voice_duration: int | None = None
     location: tuple[float, float] | None = None
     media_group_id: str | None = None
     edited: bool = False

@@ -35,6 +35,8 @@ MAX_NAME = 32
 MAX_TEXT = 4096
 MAX_UPLOAD = 20 * 1024 * 1024
 MAX_ALBUM = 10
+# What a photo starts with: JPEG, PNG, GIF, WebP (RIFF). Anything else is refused as a photo.
+IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF")
 LANGUAGE_CODES = {"zh-CN": "zh-hans", "en": "en"}
 HEARTBEAT_SECONDS = 15.0
 
@@ -380,6 +382,8 @@ class WebChat:
             images = [upload.data for upload in uploads]
         if not 1 <= len(images) <= MAX_ALBUM:
             raise web.HTTPBadRequest(text=f"send 1 to {MAX_ALBUM} images")
+        if not all(data.startswith(IMAGE_SIGNATURES) for data in images):
+            raise web.HTTPBadRequest(text="only images (jpg, png, gif, webp) can be sent as photos")
         if len(images) == 1:
             await person.send_photo(images[0], caption=caption)
         else:

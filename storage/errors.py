@@ -25,6 +25,10 @@ class AlreadyClaimed(Conflict):
     """Someone else claimed the wish first."""
 
 
+class ClaimedByYou(AlreadyClaimed):
+    """The wish is already claimed, by the very volunteer pressing Claim (a double tap, or an older card)."""
+
+
 class Held(Conflict):
     """The wish is reserved for the volunteers it was offered to until `until` (a time-limited hold)."""
 

@@ -128,6 +128,7 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
 # channel file references (`media_refs`); the media rows stay as "there was a photo", like the rows pointing at them.
 MEDIA_OWNERS: tuple[tuple[str, str, str | tuple[str, str, str, str]], ...] = (
     ("wishes", "photo_media_id", "resident_id"),
+    ("wishes", "voice_media_id", "resident_id"),
     ("wishes", "proof_media_id", "claimed_by"),
     ("story_leads", "photo_media_id", "volunteer_id"),
     ("broadcasts", "photo_media_id", "created_by"),

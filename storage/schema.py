@@ -233,6 +233,9 @@ wishes = Table(
     Column("held_until", UTCDateTime),
     # The service project it counts under (migration 0014); none: the project `for_wishes` (微心愿).
     Column("project_id", Integer, ForeignKey("projects.id", ondelete="SET NULL")),
+    # A spoken wish: the resident's voice note and its length (migration 0012).
+    Column("voice_media_id", Integer, ForeignKey("media.id")),
+    Column("voice_seconds", Integer),
 )
 Index("ix_wishes_status_created_at", wishes.c.status, wishes.c.created_at)
 Index("ix_wishes_resident_id", wishes.c.resident_id)

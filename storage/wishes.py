@@ -55,6 +55,10 @@ class Wish:
     # code (notices) refers to.
     photo_media_id: int | None = None
     proof_media_id: int | None = None
+    # A spoken wish: its voice note (and the channel's reference to it) and its length in seconds.
+    voice_media_id: int | None = None
+    voice_file_id: str | None = None
+    voice_seconds: int | None = None
 
     @property
     def location(self) -> tuple[float, float] | None:
@@ -91,6 +95,7 @@ WISH_COLUMNS = select(
     wishes,
     telegram_ref(wishes.c.photo_media_id, "photo_file_id"),
     telegram_ref(wishes.c.proof_media_id, "proof_file_id"),
+    telegram_ref(wishes.c.voice_media_id, "voice_file_id"),
 )
 
 
@@ -128,6 +133,8 @@ async def insert_wish(
     status: str,
     now: dt.datetime,
     photo_media_id: int | None = None,
+    voice_file_id: str | None = None,
+    voice_seconds: int | None = None,
 ) -> Wish:
     """Store a new wish in `status` with the next reference number, and record its creation."""
     ref_no = await next_reference(conn, "wish")
@@ -145,6 +152,8 @@ async def insert_wish(
             photo_media_id=photo_media_id
             if photo_media_id is not None
             else await add_telegram_media(conn, "photo", photo_file_id, now=now),
+            voice_media_id=await add_telegram_media(conn, "voice", voice_file_id, now=now),
+            voice_seconds=voice_seconds if voice_file_id else None,
             phone=phone,
             status=status,
             created_at=now,

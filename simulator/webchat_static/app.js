@@ -13,6 +13,10 @@ const UI = {
     shares_location: "发送预设位置", shares_contact: "发送此人的手机号", weekdays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
     roles: { resident: "居民", volunteer: "志愿者", reporter: "流动记者", coordinator: "协调员", editor: "编辑", monitor: "舆情监测", admin: "管理员" },
     other_lang: "English",
+    empty_message: "请先输入要发送的内容。",
+    too_long: "消息太长了：{n} 个字符，Telegram 一条消息最多 4096 个字符。请分成几条发送。",
+    request_failed: "没有发送成功，请再试一次。",
+    not_an_image: "只能上传图片文件（jpg、png、gif、webp）。",
   },
   en: {
     title: "Tongxin demo · no Telegram needed", clock: "Demo time", plus_hour: "+1 hour", plus_day: "+1 day", plus_week: "+1 week",
@@ -24,12 +28,18 @@ const UI = {
     shares_location: "sends a preset location", shares_contact: "sends this person's phone number", weekdays: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
     roles: { resident: "resident", volunteer: "volunteer", reporter: "reporter", coordinator: "coordinator", editor: "editor", monitor: "monitor", admin: "admin" },
     other_lang: "中文",
+    empty_message: "Type something to send first.",
+    too_long: "That message is too long: {n} characters; Telegram takes at most 4096 per message. Please split it.",
+    request_failed: "That did not go through; please try again.",
+    not_an_image: "Only image files can be uploaded here (jpg, png, gif, webp).",
   },
 };
 const AVATAR_COLOURS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774", "#5b8fd6"];
 // Roles worth a badge, most specific first; "resident" is shown only for people holding nothing else.
 const ROLE_ORDER = ["coordinator", "editor", "reporter", "volunteer", "monitor", "admin"];
 
+const IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"];
+const MAX_TEXT = 4096; // Telegram's limit for one message, in UTF-16 units like String.length
 let uiLang = localStorage.getItem("tongxin-demo-ui") || "zh-CN";
 let people = [];
 const panes = new Map(); // user id → { el, person, answers, refreshTimer, lastIds }
@@ -121,7 +131,9 @@ function createPane(person) {
   el.querySelector(".composer").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = input.value;
-    if (!text.trim()) return;
+    // Say what is wrong on the page, in its language, and keep what was typed: nothing is cut or lost.
+    if (!text.trim()) { showToast(pane, t("empty_message")); return; }
+    if (text.length > MAX_TEXT) { showToast(pane, t("too_long").replace("{n}", String(text.length))); return; }
     input.value = "";
     await act(pane, `/api/people/${person.id}/text`, { text });
   });
@@ -176,7 +188,9 @@ async function act(pane, path, body) {
   try {
     return await api(path, body);
   } catch (error) {
-    showToast(pane, String(error.message || error));
+    // The server's words are for developers (the console); the person reads the page's language.
+    console.warn(path, error);
+    showToast(pane, t("request_failed"));
     return null;
   }
 }
@@ -484,6 +498,8 @@ async function sendPhotoFiles(pane, input) {
   const files = [...input.files].slice(0, 10);
   input.value = "";
   if (!files.length) return;
+  // A file that is not an image is not sent as a photo (Telegram would not show it as one either).
+  if (files.some((file) => !IMAGE_TYPES.includes(file.type))) { showToast(pane, t("not_an_image")); return; }
   const form = new FormData();
   const caption = takeCaption(pane);
   if (caption) form.append("caption", caption);

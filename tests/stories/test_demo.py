@@ -4,6 +4,7 @@ and what someone does through that API reaches the real bot, whose answers show 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import re
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from bot.seed import CHEN_ZHUREN, WANG_AYI, XIAO_ZHOU
 from simulator.webchat import STATIC_DIR
 from storage import tips
 from storage.schema import wishes
+from tests.stories.wishflow import write_wish
 
 
 @pytest.fixture
@@ -224,3 +226,31 @@ async def test_the_seeded_activity_can_be_signed_up_for_and_checked_in_to(
     await post_json(http, f"{demo.url}api/people/{XIAO_ZHOU}/text", {"text": "/projects"})
     chat = await messages_until(http, demo, XIAO_ZHOU, "文明实践进社区")
     assert "核实时长 5.5 小时" in chat[-1]["text"]
+
+
+async def test_a_new_demo_starts_at_nine_and_the_next_mornings_digest_counts_the_day(
+    demo: Demo, http: aiohttp.ClientSession
+) -> None:
+    tz = demo.settings.tz
+    start = demo.clock.now().astimezone(tz)
+    assert (start.hour, start.minute) == (9, 0)  # whatever the real hour: a morning, outside quiet hours
+    wang = demo.person("王阿姨")
+    await write_wish(wang)
+    await wang.wait_for_text("已提交")
+    await post_json(http, f"{demo.url}api/clock/advance", {"hours": 24})
+    tomorrow = demo.clock.now().astimezone(tz)
+    assert (tomorrow.date() - start.date()).days == 1
+    assert (tomorrow.hour, tomorrow.minute) == (9, 0)
+    chen = demo.person("陈主任")
+    digest = await chen.wait_for_text(f"每日摘要（{tomorrow.date().isoformat()}", timeout=15)
+    found = re.search(r"新增：(\d+)", digest.text or "")
+    assert found is not None
+    due = dt.datetime.combine(tomorrow.date(), demo.settings.coordinator_digest_time, tzinfo=tz).astimezone(dt.UTC)
+    async with demo.application.bot_data.db.read() as conn:
+        created = (
+            select(func.count())
+            .select_from(wishes)
+            .where(wishes.c.created_at >= due - dt.timedelta(days=1), wishes.c.created_at < due)
+        )
+        expected = (await conn.execute(created)).scalar_one()
+    assert int(found.group(1)) == expected >= 1  # 王阿姨's wish of yesterday morning is counted

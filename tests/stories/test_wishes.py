@@ -41,8 +41,8 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
     # The resident asks for help and gets a reference once the wish is stored.
     await write_wish(alice, submit=False)
     await alice.press("✏️ 修改")  # she adds her location pin beside the typed address
-    await wait_for_button(alice, "地点")
-    await alice.press("地点")
+    await wait_for_button(alice, "地址")
+    await alice.press("地址")
     await alice.wait_for_text("具体在哪里")
     await alice.press_reply_button("📍 发送我的位置")
     await wait_for_button(alice, "✅ 提交")

@@ -88,8 +88,8 @@ async def test_edit_changes_one_field_and_keeps_the_others(bot: TongxinApp, sim:
     assert "漏水的水龙头" in summary.text
     assert ADDRESS in summary.text
     await alice.press("✏️ 修改")
-    await wait_for_button(alice, "地点")
-    await alice.press("地点")
+    await wait_for_button(alice, "地址")
+    await alice.press("地址")
     await alice.wait_for_text("具体在哪里")
     await alice.press_reply_button("📍 发送我的位置")
     await wait_for_button(alice, "✅ 提交")

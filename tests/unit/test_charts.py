@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +72,17 @@ def test_median_waiting_time() -> None:
     spans = [(t, t + dt.timedelta(hours=h)) for h in (1, 3, 10)] + [(t, None)]
     assert median_hours(spans) == 3.0
     assert median_hours([(t, None)]) is None
+
+
+def test_a_fresh_process_with_an_empty_matplotlib_cache_draws_chinese(tmp_path: Path) -> None:
+    """The font is found by its file, not through a font list matplotlib has yet to write (an empty cache)."""
+    script = (
+        "import warnings; warnings.simplefilter('error');"
+        "from rules.charts import Panel, cjk_font, has_glyphs, render_chart;"
+        "path = str(cjk_font().get_file()); assert has_glyphs(path, '心愿状态'), path;"
+        "render_chart('同心', [Panel('心愿状态', ['待认领'], [1])]); print(path)"
+    )
+    environment = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "empty-cache")}
+    done = subprocess.run([sys.executable, "-c", script], env=environment, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "CJK" in done.stdout or "wqy" in done.stdout or "Han" in done.stdout
