@@ -81,6 +81,9 @@ class Act(StrEnum):
     REVIEW_APPLICATIONS = "tiprev:apps"
     REPORTER_APPROVE = "tipapp:approve"
     REPORTER_REJECT = "tipapp:reject"
+    # /invite, /invites (coordinators, editors)
+    INVITE_MINT = "inv:mint"
+    INVITE_REVOKE = "inv:revoke"
     # hot-topic alerts (monitors)
     HOT_WISH = "hot:wish"
     HOT_LEAD = "hot:lead"
@@ -164,6 +167,8 @@ SPECS: dict[Act, Spec] = {
     Act.REPORTER_REJECT: _ID,
     Act.HOT_WISH: _ID,
     Act.HOT_LEAD: _ID,
+    Act.INVITE_MINT: Spec(arg=r"(volunteer|reporter)_(open|review)"),
+    Act.INVITE_REVOKE: Spec(arg=r"[A-Za-z0-9_-]{1,32}"),
 }
 
 

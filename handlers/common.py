@@ -6,13 +6,18 @@
 - `conflict_reply(update, context, exc)`: why a button no longer works (not allowed, gone, or its state moved on).
 - `tell(update, context, key, ...)`: one catalogue message as an alert on the pressed button, or as a reply.
 - `stale_press(update, context)`: the answer to a press that is malformed or no longer means anything.
+- `edit_in_place(query, text, markup)`: redraw the pressed message, unless it already shows exactly that.
 - `skip_labels(context)`: "Skip" in every language (reply keyboards sent before a language change still work).
 - `set_personal_menu(context)` / `refresh_menu_of(context, person)`: the Telegram command menu of a person's roles.
 """
 
 from __future__ import annotations
 
-from telegram import BotCommand, BotCommandScopeChat, Update
+import html
+import re
+
+from telegram import BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
 
 from actions.buttons import Act, Press
 from bot.commands import commands_for
@@ -23,6 +28,23 @@ from rules.roles import effective_roles, is_staff
 from rules.wishes import Actor
 from storage import people, users
 from storage.errors import Conflict, NotAllowed, NotFound
+
+
+def _plain_html(text: str) -> str:
+    """What an HTML message looks like to the person (tags gone, entities read)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+async def edit_in_place(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Redraw the message of a pressed button with HTML `text` and `markup`; when it already shows exactly
+    that (the same page pressed twice), nothing is sent: Telegram would refuse it as "not modified"."""
+    shown = query.message
+    if isinstance(shown, Message) and shown.text is not None:
+        same_text = shown.text == _plain_html(text)
+        same_markup = (shown.reply_markup or None) == (markup if markup and markup.inline_keyboard else None)
+        if same_text and same_markup:
+            return
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 def actor_of(context: TongxinContext) -> Actor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.context import TongxinContext
 
@@ -17,6 +17,10 @@ async def on_error(update: object, context: TongxinContext) -> None:
     error = context.error
     if isinstance(error, Forbidden):
         log.info("a person blocked the bot: %s", error)
+        return
+    if isinstance(error, BadRequest) and "not modified" in str(error).lower():
+        # A button whose result is already on screen (pressed twice): nothing to change, nothing to say.
+        log.debug("message already shows the result of the press")
         return
     if isinstance(error, NetworkError | RetryAfter) and not isinstance(update, Update):
         log.warning("network trouble while polling: %s", error)

@@ -29,7 +29,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import wish_cards
 from handlers.access import require
-from handlers.common import actor_of, conflict_reply
+from handlers.common import actor_of, conflict_reply, edit_in_place
 from handlers.prompts import ANSWER, typed_answer
 from rules import matching
 from rules import wishes as lifecycle
@@ -138,7 +138,7 @@ async def page_pressed(update: Update, context: TongxinContext) -> None:
     await query.answer()
     page = await tasks.open_tasks(context.env, context.person.id, press.id, show_all=press.arg == "1")
     text, markup = page_view(context, page)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await edit_in_place(query, text, markup)
 
 
 async def view_pressed(update: Update, context: TongxinContext) -> None:
@@ -181,6 +181,9 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
     assert query is not None
     try:
         claimed = await tasks.claim(context.env, actor_of(context), press.id, press.arg)
+    except tasks.ClaimBound as bound:
+        await query.answer(context.plain(f"task.limit_{bound.bound}", limit=bound.limit), show_alert=True)
+        return
     except AlreadyClaimed:
         await query.answer(context.plain("task.just_taken"), show_alert=True)
         await query.edit_message_reply_markup(None)
@@ -193,8 +196,8 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
         return
     wish = claimed.wish
     await query.answer(context.plain("task.claimed_short"))
-    await query.edit_message_text(
-        context.t("task.claimed", ref=wish_ref(wish.ref_no), due=tasks.local_due(context.env, wish)), reply_markup=None
+    await edit_in_place(
+        query, context.t("task.claimed", ref=wish_ref(wish.ref_no), due=tasks.local_due(context.env, wish))
     )
     await send_details(update, context, wish)
 

@@ -1,0 +1,32 @@
+"""Privacy and abuse: invites choose "approve at once" or "needs review" and can be revoked; the daily bound on a
+volunteer's claims and releases counts their wish events of today through an index.
+
+Revision ID: 0011
+Revises: 0009
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from storage.types import UTCDateTime
+
+revision = "0011"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("invites") as batch:
+        batch.add_column(sa.Column("needs_review", sa.Boolean, nullable=False, server_default="0"))
+        batch.add_column(sa.Column("revoked_at", UTCDateTime))
+    op.create_index("ix_wish_events_actor_at", "wish_events", ["actor_id", "at"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_wish_events_actor_at", table_name="wish_events")
+    with op.batch_alter_table("invites") as batch:
+        batch.drop_column("revoked_at")
+        batch.drop_column("needs_review")
