@@ -22,6 +22,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, Conte
 from telegram.warnings import PTBUserWarning
 
 from actions.env import Env
+from bot import logs
 from bot.clock import Clock, SystemClock
 from bot.commands import commands_for
 from bot.context import BotData, TongxinContext
@@ -74,6 +75,8 @@ def build_application(
     rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> TongxinApp:
     """Build the bot: services, handlers in their order, error handler. Nothing is started."""
+    # From here on no log record of the process carries the token (bot/logs.py).
+    logs.install(settings.bot_token.get_secret_value())
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())

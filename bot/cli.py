@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
@@ -67,6 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"tongxin: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.install(settings.bot_token.get_secret_value())
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if command == "migrate":
