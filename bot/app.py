@@ -1,8 +1,9 @@
 """Application assembly: the one ordered place where handlers are registered, and the bot's lifecycle.
 
 Handler order matters and is written here once:
-  group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages a minute;
-  group -1  `load_person` records who wrote and stops blocked people before anything else runs;
+  group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages or presses a minute;
+  group -1  `load_person` records who wrote and stops blocked people (but for /privacy, /mydata, /deleteme)
+            before anything else runs;
   group  0  conversations first (they must see text and buttons while they are active), then
             commands and buttons that work anywhere, and the basics last.
 """
@@ -101,7 +102,7 @@ def build_application(
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)
 
-    # Group -2 runs first: a person sending more than 30 messages a minute is slowed down (and told)
+    # Group -2 runs first: a person sending more than 30 messages or button presses a minute is slowed down (and told)
     # before anything touches the database. It cannot share group -1 with load_person: PTB runs only
     # the first matching handler of a group.
     application.add_handler(privacy.flood_guard(), group=-2)

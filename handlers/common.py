@@ -87,7 +87,9 @@ async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict 
     """Tell the person why a button no longer works (an alert on the button, or a reply)."""
     alert = update.callback_query is not None
     say = context.plain if alert else context.t
-    if isinstance(exc, NotAllowed):
+    # A press for a wish that does not exist gets the same refusal as one without the right: a forged id
+    # learns nothing (typed references still hear that the wish was not found).
+    if isinstance(exc, NotAllowed) or (alert and isinstance(exc, NotFound)):
         text = say("error.not_allowed")
     elif isinstance(exc, NotFound):
         text = say("wish.not_found")
