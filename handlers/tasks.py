@@ -264,7 +264,11 @@ async def check_task(update: Update, context: TongxinContext, action: WishAction
     assert query is not None
     try:
         wish = await tasks.task_of(context.env, actor_of(context), press.id, action)
-    except (Conflict, NotAllowed, NotFound) as exc:
+    except (NotAllowed, NotFound):
+        # The same answer for a task released or reassigned since, someone else's, or none at all.
+        await query.answer(context.plain("task.not_yours"), show_alert=True)
+        return None
+    except Conflict as exc:
         await conflict_reply(update, context, exc)
         return None
     await query.answer()
