@@ -10,7 +10,9 @@ Effects (each in one transaction with the change):
     edited, a "claimed" notice to them); an urgent notice to the resident saying who took it by when,
     true while the wish is still claimed by this volunteer; followers told (`actions.followers`).
   release: wish claimed→open with the volunteer's reason as the event note; a notice to the resident
-    that it is open again, true while it is open.
+    that it is open again, true while it is open; every card that showed the former claimer the contact
+    details is withdrawn (`withdraw_cards`: edited to say the wish is no longer theirs).
+  remember_card: the channel's message id of a card showing the claimer the contact details.
   finish: wish claimed→done with the hours, optional proof photo and note; an urgent notice to the
     resident with Confirm / Not yet (and the photo), true while the wish is done; followers told.
   open_tasks, my_tasks, task_of, claimable: reads for the channel (no effects).
@@ -34,7 +36,7 @@ from rules import wishes as lifecycle
 from rules.limits import local_day_start
 from rules.roles import Role
 from rules.wishes import Actor, WishAction, WishStatus, wish_ref
-from storage import users
+from storage import holds, users
 from storage import volunteers as profiles
 from storage import wishes as store
 from storage.errors import AlreadyClaimed, Conflict, LimitReached
@@ -174,7 +176,10 @@ async def release(env: Env, actor: Actor, wish_id: int, reason: str) -> Released
     reason = lifecycle.check_text(reason, lifecycle.NOTE_MAX)
     now = env.now()
     async with env.db.write() as conn:
+        claimer = (await store.get_wish(conn, wish_id)).claimed_by
         wish = await lifecycle.release_wish(conn, wish_id, actor=actor, now=now, reason=reason)
+        if claimer is not None:
+            await withdraw_cards(conn, wish, claimer, now=now)
         await notices.queue(
             conn,
             wish.resident_id,
@@ -225,6 +230,28 @@ async def finish(
         )
     env.wake()
     return Finished(wish)
+
+
+async def withdraw_cards(conn: AsyncConnection, wish: Wish, former_claimer: int, *, now: dt.datetime) -> None:
+    """The claim ended: every card that showed the former claimer the contact details is edited to say the wish
+    is no longer theirs (in the caller's transaction)."""
+    for message_id in await holds.take_cards(conn, wish.id, former_claimer):
+        await notices.queue(
+            conn,
+            former_claimer,
+            Notice("task.no_longer_yours", {"ref": wish_ref(wish.ref_no)}, replaces=message_id),
+            now=now,
+            lane="urgent",
+            dedupe_key=f"card-withdrawn:{wish.id}:{message_id}:{now.isoformat()}",
+        )
+
+
+async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int) -> None:
+    """The channel's message `message_id` showed the claimer the wish's contact details (withdrawn on release)."""
+    if actor.user_id is None:
+        return
+    async with env.db.write() as conn:
+        await holds.remember_card(conn, wish_id, actor.user_id, message_id)
 
 
 # --- reads for the channel -------------------------------------------------------------------------------

@@ -234,7 +234,12 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
         text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))
     elif wish.status == WishStatus.DONE:
         text += "\n" + context.t("task.waiting_confirmation")
-    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=task_buttons(context, wish))
+    card = await context.bot.send_message(
+        chat.id, text, parse_mode=ParseMode.HTML, reply_markup=task_buttons(context, wish)
+    )
+    if wish.status == WishStatus.CLAIMED and context.person is not None:
+        # Withdrawn (edited) when the claim ends, so a former claimer keeps no phone or address.
+        await tasks.remember_card(context.env, actor_of(context), wish.id, card.message_id)
     if wish.location:
         await context.bot.send_location(chat.id, wish.location[0], wish.location[1])
 

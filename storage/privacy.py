@@ -105,6 +105,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("wish_followers", "user_id", delete_rows=True),
     # A place in a short-lived hold on an offered wish: worth nothing once the person is gone.
     PersonalRows("wish_holds", "user_id", delete_rows=True),
+    # Which of their messages showed them a wish's contact details (message ids only).
+    PersonalRows("claim_cards", "person_id", delete_rows=True),
 )
 
 # Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent

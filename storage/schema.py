@@ -408,3 +408,14 @@ wish_holds = Table(
     Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
 )
 Index("ix_wish_holds_user_id", wish_holds.c.user_id)
+
+# --- Claim cards (migration 0011): the messages in which a claimer was shown a wish's contact details (a
+# channel's message id), so they can be withdrawn — edited to say the wish is no longer theirs — when the claim
+# ends by a release or an auto-release.
+claim_cards = Table(
+    "claim_cards",
+    metadata,
+    Column("wish_id", Integer, ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", BigInteger, primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
+)

@@ -4,8 +4,11 @@ explained, and the coordinators are alerted. Invites: approve at once or need re
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
+from actions import lapses
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from simulator import BotApiSimulator
@@ -14,6 +17,8 @@ from storage.db import Database
 from storage.schema import audit_log, wishes
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import (
+    approved_volunteers,
+    claim_from_tasks,
     everything_sent_to,
     mint_volunteer_invite,
     open_wish,
@@ -138,3 +143,30 @@ async def test_invites_need_review_when_chosen_and_can_be_revoked_with_every_use
     async with story_db.read() as conn:
         actions = (await conn.execute(select(audit_log.c.action))).scalars().all()
     assert {"invite.create", "invite.use", "invite.revoke"} <= set(actions)
+
+
+async def test_a_released_or_lapsed_claim_withdraws_the_contact_details_card(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    xiaoli, laoli = sim.person("小李"), sim.person("老李")
+    await approved_volunteers(story_db, [xiaoli, laoli])
+    residents, _ = await residents_with_wishes(sim, story_db)
+    # Released by the volunteer: the card with the phone and address is edited to say it is no longer theirs.
+    await claim_from_tasks(xiaoli)
+    card = await xiaoli.wait_for_text("电话")
+    assert phone_of(0).replace(" ", "") in card.text.replace(" ", "")
+    await xiaoli.press("↩️ 放弃", message=card)
+    await xiaoli.wait_for_text("为什么要放弃")
+    await xiaoli.send_text("临时有事")
+    await xiaoli.wait_for(lambda: "已不在您名下" in (card.text or ""))
+    assert phone_of(0).replace(" ", "") not in card.text.replace(" ", "")
+    assert not card.inline_buttons
+
+    # Let lapse: the scheduler's auto-release withdraws the card too.
+    await claim_from_tasks(laoli, ref="W-0002")
+    lapsed = await laoli.wait_for_text("电话")
+    clock.advance(dt.timedelta(days=10))
+    await lapses.release_due(bot.bot_data.env, clock.now())
+    await laoli.wait_for(lambda: "已不在您名下" in (lapsed.text or ""), timeout=10)
+    assert phone_of(1).replace(" ", "") not in lapsed.text.replace(" ", "")
+    assert residents
