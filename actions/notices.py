@@ -70,7 +70,7 @@ def claimed_by(wish_id: int, person_id: int) -> Check:
 
 # Which kind of record a button's subject id names (buttons without a subject, or naming a story lead, add nothing).
 _SUBJECT_KIND: dict[Act, str] = {
-    **{act: "wish" for act in Act if act.value.startswith(("wish:", "task:", "hot:wish"))},
+    **{act: "wish" for act in Act if act.value.startswith(("wish:", "task:")) and act is not Act.TASK_PAGE},
     Act.PENDING_APPROVE: "wish",
     Act.PENDING_REJECT: "wish",
     Act.PENDING_CATEGORY: "wish",

@@ -372,11 +372,11 @@ _LEGACY_BUTTON_KINDS: tuple[tuple[str, str], ...] = (
     ("tipapp:", "application"),
     ("tipans", "tip"),
     ("tip:", "tip"),
+    ("task:page", "page"),  # a page number, not a record
     ("wish:", "wish"),
     ("task:", "wish"),
     ("pending:", "wish"),
     ("whistle", "wish"),
-    ("hot:wish", "wish"),
 )
 _CONDITION_KINDS = {"wish": "wish", "claimed": "wish", "claimer_of": "wish", "tip": "tip", "application": "application"}
 
