@@ -90,6 +90,9 @@ class Act(StrEnum):
     REVIEW_APPLICATIONS = "tiprev:apps"
     REPORTER_APPROVE = "tipapp:approve"
     REPORTER_REJECT = "tipapp:reject"
+    # /invite, /invites (coordinators, editors)
+    INVITE_MINT = "inv:mint"
+    INVITE_REVOKE = "inv:revoke"
     # hot-topic alerts (monitors)
     HOT_WISH = "hot:wish"
     HOT_LEAD = "hot:lead"
@@ -242,6 +245,8 @@ SPECS: dict[Act, Spec] = {
     Act.CASE_NO_PHOTO: _ID,
     Act.CASE_RATE: Spec(subject=True, arg=r"[1-5]"),
     Act.TIP_TO_CHANNEL: _ID,
+    Act.INVITE_MINT: Spec(arg=r"(volunteer|reporter)_(open|review)"),
+    Act.INVITE_REVOKE: Spec(arg=r"[A-Za-z0-9_-]{1,32}"),
 }
 
 

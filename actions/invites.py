@@ -1,13 +1,17 @@
-"""Team invite links: staff mint them; a person following one joins a team without waiting for review.
+"""Team invite links: staff mint them; a person following one joins a team at once, or applies for review.
 
 Effects, per action:
-  mint_invite (coordinators for volunteer links, editors for reporter links): a new invite (valid for
-    `INVITE_VALIDITY`, `INVITE_USES` uses); audit `invite.create`. No notices.
+  mint_invite (coordinators for volunteer links, editors for reporter links): a new invite, "approve at once"
+    or "needs review" as the minter chose (valid for `INVITE_VALIDITY`, `INVITE_USES` uses); audit
+    `invite.create`. No notices.
+  live_invites (the same staff, read only): the invites they may mint that can still be used, for /invites.
+  revoke_invite (the same staff): the invite can no longer be used; audit `invite.revoke`. No notices.
   check_invite (anyone, read only): the invite behind a link, if it can still be used. Using it happens in the
-    registration it approves (`actions.applications.register_volunteer`; reporters: `actions.tips`).
+    registration it approves (`actions.applications.register_volunteer`; reporters: `actions.tips`), which
+    records audit `invite.use` for every use.
 
-Refusals: `NotAllowed` (the actor may not mint this kind), `NotFound` (unknown link), `LimitReached` (expired
-or used up), `ValueError` (no invites for that role).
+Refusals: `NotAllowed` (the actor may not mint this kind), `NotFound` (unknown link), `LimitReached` (revoked,
+expired or used up), `ValueError` (no invites for that role).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from actions.env import Env
 from rules.roles import Role
 from rules.wishes import Actor
 from storage import audit, invites
-from storage.errors import NotAllowed
+from storage.errors import LimitReached, NotAllowed
 
 # Who may mint which invite.
 MINTERS: dict[str, frozenset[Role]] = {
@@ -26,7 +30,9 @@ MINTERS: dict[str, frozenset[Role]] = {
     "reporter": frozenset({Role.EDITOR, Role.ADMIN}),
 }
 INVITE_VALIDITY = dt.timedelta(days=7)
-INVITE_USES = 50
+INVITE_USES = 20
+# How a link admits people: at once, or as an application staff still decide.
+MODES = ("open", "review")
 
 
 def may_mint(roles: frozenset[Role], role: str) -> bool:
@@ -34,7 +40,7 @@ def may_mint(roles: frozenset[Role], role: str) -> bool:
     return any(held in MINTERS.get(role, frozenset()) for held in roles)
 
 
-async def mint_invite(env: Env, actor: Actor, role: str) -> invites.Invite:
+async def mint_invite(env: Env, actor: Actor, role: str, *, needs_review: bool = False) -> invites.Invite:
     """A new invite link's record for `role`."""
     if role not in MINTERS:
         raise ValueError(f"no invites for role {role!r}")
@@ -43,9 +49,42 @@ async def mint_invite(env: Env, actor: Actor, role: str) -> invites.Invite:
     now = env.now()
     async with env.db.write() as conn:
         invite = await invites.create_invite(
-            conn, role=role, created_by=actor.user_id, now=now, valid_for=INVITE_VALIDITY, max_uses=INVITE_USES
+            conn,
+            role=role,
+            created_by=actor.user_id,
+            now=now,
+            valid_for=INVITE_VALIDITY,
+            max_uses=INVITE_USES,
+            needs_review=needs_review,
         )
-        await audit.record(conn, actor_id=actor.user_id, action="invite.create", subject=role, now=now)
+        mode = "review" if needs_review else "open"
+        await audit.record(
+            conn, actor_id=actor.user_id, action="invite.create", subject=f"{role}:{invite.code}:{mode}", now=now
+        )
+    return invite
+
+
+async def live_invites(env: Env, actor: Actor) -> list[invites.Invite]:
+    """The usable invites of every role the actor may mint (`NotAllowed` when none)."""
+    roles = [role for role in MINTERS if may_mint(actor.roles, role)]
+    if actor.user_id is None or not roles:
+        raise NotAllowed("listing invites")
+    async with env.db.read() as conn:
+        return await invites.live_invites(conn, roles, env.now())
+
+
+async def revoke_invite(env: Env, actor: Actor, code: str) -> invites.Invite:
+    """Stop an invite from admitting anyone; `NotFound`, `NotAllowed`, or `LimitReached` when already revoked."""
+    now = env.now()
+    async with env.db.write() as conn:
+        invite = await invites.check_invite_any(conn, code)
+        if actor.user_id is None or not may_mint(actor.roles, invite.role):
+            raise NotAllowed(f"revoking {invite.role} invites")
+        if not await invites.revoke_invite(conn, code, now):
+            raise LimitReached(f"invite {code} already revoked")
+        await audit.record(
+            conn, actor_id=actor.user_id, action="invite.revoke", subject=f"{invite.role}:{code}", now=now
+        )
     return invite
 
 

@@ -11,7 +11,8 @@ Effects, per action:
     to (matching its category, in its area or else anywhere, up to `OFFER_LIMIT`, not the one who let it
     lapse nor the resident); notices: the volunteer who let it lapse (while the wish is not withdrawn),
     the resident "open again" (while open), an offer with the claim buttons to each matching volunteer
-    (urgent, or normal in quiet hours so the offers wait for the morning; while open).
+    (urgent, or normal in quiet hours so the offers wait for the morning; while open); the cards that
+    showed the lapsed volunteer the contact details withdrawn (`actions.tasks.withdraw_cards`).
   auto_confirm (done, unconfirmed for twice `confirm_ask_hours`): wish done→confirmed (the hours count);
     notices: the resident and the volunteer (the volunteer under the key the resident's own confirmation
     uses, so they never hear it twice), the followers (all while confirmed).
@@ -34,6 +35,7 @@ from actions.env import Env
 from actions.followers import tell_followers
 from actions.messages import Lane, Notice, Value
 from actions.reminders import PREFIX, SCAN_LIMIT, Reminder, write
+from actions.tasks import withdraw_cards
 from rules import wishes as lifecycle
 from rules.quiet_hours import heard_from, in_quiet_hours
 from rules.wishes import SYSTEM, WishStatus, said, wish_ref
@@ -103,6 +105,7 @@ async def auto_release(env: Env, wish_id: int, *, now: dt.datetime) -> Lapsed | 
             held_until=hold_ends(now, settings),
         )
         queued = await write(conn, await release_notices(conn, claimed, wish, settings, now, offered=offered), now)
+        await withdraw_cards(conn, wish, claimed.claimed_by, now=now)
     env.wake()
     log.info("auto-released %s (claimed by %s)", wish_ref(wish.ref_no), claimed.claimed_by)
     return Lapsed(wish, queued)

@@ -7,6 +7,10 @@ The sender re-reads them in the transaction that takes the row for sending and r
 `superseded` when they no longer hold (`storage.outbox.take_for_sending`), so nobody is told at 08:00
 that their wish was approved when they confirmed it done at 00:50.
 
+Every row also says whom and what it is about (`payload["about"]`: person, wish, tip and application ids),
+so /deleteme can remove every pending notice about a person whatever its text says: the ids come from
+the notice's conditions and buttons, plus the people named in `about=` (e.g. a volunteer an alert names).
+
 Some notices are rendered from the database when they are sent, not when they were queued (digests):
 such a row carries `live={"kind": …}` and the renderer registered under that kind with `live_renderer`
 builds the notice at send time (or returns None: nothing to say any more).
@@ -21,6 +25,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from actions.buttons import Act
 from actions.messages import Lane, Notice, notice_to_payload
 from storage import outbox
 
@@ -78,6 +83,43 @@ def signed_up_for(activity_id: int) -> Check:
     return {"signed_up": activity_id}
 
 
+# Which kind of record a button's subject id names (buttons without a subject, or naming a story lead, add nothing).
+_SUBJECT_KIND: dict[Act, str] = {
+    **{act: "wish" for act in Act if act.value.startswith(("wish:", "task:")) and act is not Act.TASK_PAGE},
+    Act.PENDING_APPROVE: "wish",
+    Act.PENDING_REJECT: "wish",
+    Act.PENDING_CATEGORY: "wish",
+    Act.PENDING_SET_CATEGORY: "wish",
+    Act.WHISTLE: "wish",
+    Act.TIP_ANSWER: "tip",
+    Act.TIP_ACCEPT: "tip",
+    Act.TIP_DECLINE: "tip",
+    Act.TIP_MORE: "tip",
+    Act.TIP_PUBLISH: "tip",
+    Act.PENDING_VOLUNTEER_APPROVE: "application",
+    Act.PENDING_VOLUNTEER_REJECT: "application",
+    Act.REPORTER_APPROVE: "application",
+    Act.REPORTER_REJECT: "application",
+}
+# Which kind of record a condition's key names.
+_CHECK_KIND = {"wish": "wish", "claimed": "wish", "claimer_of": "wish", "tip": "tip", "application": "application"}
+
+
+def subjects(notice: Notice, condition: Iterable[Check], people: Iterable[int] = ()) -> dict[str, list[int]]:
+    """What a notice is about, by kind: from its conditions, its buttons and the people named."""
+    found: dict[str, set[int]] = {"person": {int(p) for p in people}}
+    for check in condition:
+        for key, kind in _CHECK_KIND.items():
+            if isinstance(check.get(key), int):
+                found.setdefault(kind, set()).add(int(check[key]))
+    for row in notice.buttons:
+        for button in row:
+            named = _SUBJECT_KIND.get(button.act)
+            if button.subject is not None and named is not None:
+                found.setdefault(named, set()).add(button.subject)
+    return {kind: sorted(ids) for kind, ids in found.items() if ids}
+
+
 async def queue(
     conn: AsyncConnection,
     recipient_id: int,
@@ -89,13 +131,16 @@ async def queue(
     condition: Iterable[Check] = (),
     not_before: dt.datetime | None = None,
     live: dict[str, Any] | None = None,
+    about: Iterable[int] = (),
 ) -> bool:
     """Write one notice in the caller's transaction; False when its dedupe key was used before.
 
     Without a dedupe key each call is a new message; with one, a repeated call changes nothing, so an
     action retried after an error cannot notify twice.
     """
+    checks = list(condition)
     payload = notice_to_payload(notice)
+    payload["about"] = subjects(notice, checks, about)
     if live is not None:
         payload["live"] = live
     return await outbox.enqueue(
@@ -106,7 +151,7 @@ async def queue(
         dedupe_key=dedupe_key or f"notice:{recipient_id}:{notice.key}:{uuid.uuid4().hex}",
         now=now,
         not_before=not_before,
-        condition=list(condition) or None,
+        condition=checks or None,
     )
 
 
@@ -120,9 +165,11 @@ async def queue_many(
     lane: Lane = "normal",
     condition: Iterable[Check] = (),
     not_before: dt.datetime | None = None,
+    about: Iterable[int] = (),
 ) -> int:
     """The same notice to several people (one row each, keyed `<prefix>:<recipient>`); how many were new."""
     checks = tuple(condition)
+    people = tuple(about)
     queued = 0
     for recipient_id in recipient_ids:
         queued += await queue(
@@ -134,6 +181,7 @@ async def queue_many(
             dedupe_key=f"{dedupe_prefix}:{recipient_id}",
             condition=checks,
             not_before=not_before,
+            about=people,
         )
     return queued
 

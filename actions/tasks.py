@@ -1,13 +1,18 @@
 """The volunteer's side of a wish: find open wishes, claim one, give it back, report it done.
 
 Effects (each in one transaction with the change):
-  claim: wish open→claimed (atomic: of several volunteers at once exactly one wins, the others get
+  claim: refused with `ClaimBound` (nothing changes but an alert) when the volunteer already holds
+    `MAX_ACTIVE_CLAIMS` claimed wishes or claimed and released `CLAIMS_PER_DAY` times today (local day): the
+    coordinators then get one urgent alert per volunteer, bound and day, so nobody harvests residents' phones
+    and addresses. Otherwise wish open→claimed (atomic: of several volunteers at once exactly one wins, the others get
     `AlreadyClaimed`; a wish held for the volunteers it was offered to gives anyone else `Held`); its
     event; the wish's unanswered whistles answered (`actions.whistles.answer`: each coordinator's summary
     edited, a "claimed" notice to them); an urgent notice to the resident saying who took it by when,
     true while the wish is still claimed by this volunteer; followers told (`actions.followers`).
   release: wish claimed→open with the volunteer's reason as the event note; a notice to the resident
-    that it is open again, true while it is open.
+    that it is open again, true while it is open; every card that showed the former claimer the contact
+    details is withdrawn (`withdraw_cards`: edited to say the wish is no longer theirs).
+  remember_card: the channel's message id of a card showing the claimer the contact details.
   finish: wish claimed→done with the hours, optional proof photo and note; an urgent notice to the
     resident with Confirm / Not yet (and the photo), true while the wish is done; followers told.
   open_tasks, my_tasks, task_of, claimable: reads for the channel (no effects).
@@ -15,20 +20,26 @@ Effects (each in one transaction with the change):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import notices, whistles
 from actions.buttons import Act, Button
 from actions.env import Env
 from actions.followers import tell_followers
 from actions.messages import Notice
+from actions.recipients import coordinator_ids
 from rules import matching
 from rules import wishes as lifecycle
+from rules.limits import local_day_start
+from rules.roles import Role
 from rules.wishes import Actor, WishAction, WishStatus, wish_ref
-from storage import users
+from storage import holds, users
 from storage import volunteers as profiles
 from storage import wishes as store
-from storage.errors import AlreadyClaimed, Conflict
+from storage.errors import AlreadyClaimed, Conflict, LimitReached
 from storage.volunteers import Volunteer
 from storage.wishes import Wish
 
@@ -73,6 +84,47 @@ class TaskPage:
         return matching.distance_km(self.origin, wish)
 
 
+class ClaimBound(LimitReached):
+    """The volunteer may not claim now: `bound` is "active" (holds `limit` claimed wishes) or "daily"
+    (claimed and released `limit` times today)."""
+
+    def __init__(self, bound: str, limit: int) -> None:
+        super().__init__(f"claim bound {bound} ({limit}) reached")
+        self.bound = bound
+        self.limit = limit
+
+
+async def _claim_bound(env: Env, conn: AsyncConnection, volunteer_id: int, now: dt.datetime) -> ClaimBound | None:
+    """Which bound a new claim would cross, if any (contact details are rationed)."""
+    limit = env.settings.max_active_claims
+    if await store.count_active_claims(conn, volunteer_id) >= limit:
+        return ClaimBound("active", limit)
+    per_day = env.settings.claims_per_day
+    since = local_day_start(now, env.settings.tz)
+    if await store.count_claims_and_releases_since(conn, volunteer_id, since) >= per_day:
+        return ClaimBound("daily", per_day)
+    return None
+
+
+async def _alert_bound(env: Env, conn: AsyncConnection, volunteer_id: int, bound: ClaimBound, now: dt.datetime) -> None:
+    """Tell the coordinators (once per volunteer, bound and local day) that someone hit a claim bound."""
+    name = (await users.get_user(conn, volunteer_id)).display_name
+    day = now.astimezone(env.settings.tz).date().isoformat()
+    await notices.queue_many(
+        conn,
+        await coordinator_ids(conn, env.settings.admin_ids),
+        Notice(
+            "task.notice_claim_bound",
+            {"name": name, "bound_key": f"task.bound_{bound.bound}", "limit": bound.limit},
+        ),
+        about=[volunteer_id],
+        now=now,
+        lane="urgent",
+        dedupe_prefix=f"claim-bound:{volunteer_id}:{bound.bound}:{day}",
+        condition=[notices.holds_role(Role.COORDINATOR)],
+    )
+
+
 def local_due(env: Env, wish: Wish) -> str:
     """When the claimed wish is due, in the bot's time zone, as people read it."""
     if wish.due_at is None:
@@ -92,6 +144,16 @@ async def claim(env: Env, actor: Actor, wish_id: int, when: str) -> Claimed:
     now = env.now()
     due_at = lifecycle.due_at_for(when, now, env.settings.tz, env.settings.claim_due_hours)
     async with env.db.write() as conn:
+        refused = await _claim_bound(env, conn, actor.user_id, now)
+        if refused is not None:
+            await _alert_bound(env, conn, actor.user_id, refused, now)
+    if refused is not None:
+        env.wake()
+        raise refused
+    async with env.db.write() as conn:
+        # Checked again in the claiming transaction: presses of one person are handled one after another.
+        if (refused := await _claim_bound(env, conn, actor.user_id, now)) is not None:
+            raise refused
         wish = await lifecycle.claim_wish(conn, wish_id, actor=actor, now=now, due_at=due_at)
         await whistles.answer(conn, wish, now=now)
         await tell_followers(conn, wish, now=now)
@@ -114,7 +176,10 @@ async def release(env: Env, actor: Actor, wish_id: int, reason: str) -> Released
     reason = lifecycle.check_text(reason, lifecycle.NOTE_MAX)
     now = env.now()
     async with env.db.write() as conn:
+        claimer = (await store.get_wish(conn, wish_id)).claimed_by
         wish = await lifecycle.release_wish(conn, wish_id, actor=actor, now=now, reason=reason)
+        if claimer is not None:
+            await withdraw_cards(conn, wish, claimer, now=now)
         await notices.queue(
             conn,
             wish.resident_id,
@@ -165,6 +230,28 @@ async def finish(
         )
     env.wake()
     return Finished(wish)
+
+
+async def withdraw_cards(conn: AsyncConnection, wish: Wish, former_claimer: int, *, now: dt.datetime) -> None:
+    """The claim ended: every card that showed the former claimer the contact details is edited to say the wish
+    is no longer theirs (in the caller's transaction)."""
+    for message_id in await holds.take_cards(conn, wish.id, former_claimer):
+        await notices.queue(
+            conn,
+            former_claimer,
+            Notice("task.no_longer_yours", {"ref": wish_ref(wish.ref_no)}, replaces=message_id),
+            now=now,
+            lane="urgent",
+            dedupe_key=f"card-withdrawn:{wish.id}:{message_id}:{now.isoformat()}",
+        )
+
+
+async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int) -> None:
+    """The channel's message `message_id` showed the claimer the wish's contact details (withdrawn on release)."""
+    if actor.user_id is None:
+        return
+    async with env.db.write() as conn:
+        await holds.remember_card(conn, wish_id, actor.user_id, message_id)
 
 
 # --- reads for the channel -------------------------------------------------------------------------------

@@ -431,9 +431,14 @@ async def join_by_invite(env: Env, actor: Actor, code: str) -> User:
     person = _person(actor)
     now = env.now()
     async with env.db.write() as conn:
-        await invites.use_invite(conn, code, Role.REPORTER, now)
+        invite = await invites.use_invite(conn, code, Role.REPORTER, now)
+        await audit.record(conn, actor_id=person, action="invite.use", subject=f"reporter:{code}", now=now)
         existing = await applications.find_application(conn, person, Role.REPORTER)
-        if existing is not None and existing.status == ApplicationStatus.PENDING:
+        if invite.needs_review:
+            # The link only lets the person apply: an editor still decides.
+            if existing is None or existing.status == ApplicationStatus.REJECTED:
+                await lifecycle.apply(conn, user_id=person, role=Role.REPORTER, now=now)
+        elif existing is not None and existing.status == ApplicationStatus.PENDING:
             await lifecycle.transition(
                 conn, existing.id, ApplicationAction.APPROVE, actor_id=None, now=now, note=f"invite {code}"
             )

@@ -1,8 +1,9 @@
 """Application assembly: the one ordered place where handlers are registered, and the bot's lifecycle.
 
 Handler order matters and is written here once:
-  group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages a minute;
-  group -1  `load_person` records who wrote and stops blocked people before anything else runs;
+  group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages or presses a minute;
+  group -1  `load_person` records who wrote and stops blocked people (but for /privacy, /mydata, /deleteme)
+            before anything else runs;
   group  0  conversations first (they must see text and buttons while they are active), then
             commands and buttons that work anywhere, then the basics, and last the answers to plain
             words, unknown commands and any button press nobody else took (`plain_words`).
@@ -24,6 +25,7 @@ from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, Conte
 from telegram.warnings import PTBUserWarning
 
 from actions.env import Env
+from bot import logs
 from bot.clock import Clock, SystemClock
 from bot.commands import commands_for
 from bot.context import BotData, TongxinContext
@@ -86,6 +88,8 @@ def build_application(
     rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> TongxinApp:
     """Build the bot: services, handlers in their order, error handler. Nothing is started."""
+    # From here on no log record of the process carries the token (bot/logs.py).
+    logs.install(settings.bot_token.get_secret_value())
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -110,7 +114,7 @@ def build_application(
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)
 
-    # Group -2 runs first: a person sending more than 30 messages a minute is slowed down (and told)
+    # Group -2 runs first: a person sending more than 30 messages or button presses a minute is slowed down (and told)
     # before anything touches the database. It cannot share group -1 with load_person: PTB runs only
     # the first matching handler of a group.
     application.add_handler(privacy.flood_guard(), group=-2)

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from bot import logs
 from bot.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
@@ -68,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_CONFIG
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     quiet_libraries()
+    logs.install(settings.bot_token.get_secret_value())
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         if command == "migrate":
             asyncio.run(_migrate(settings))

@@ -58,6 +58,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("revoke", STAFF_ACTIONS["revoke"]),
     Command("audit", STAFF_ACTIONS["audit"]),
     Command("invite", frozenset({Role.COORDINATOR, Role.EDITOR})),
+    Command("invites", frozenset({Role.COORDINATOR, Role.EDITOR})),
     Command("digest", frozenset({Role.VOLUNTEER, Role.COORDINATOR, Role.EDITOR})),
     # Projects, teams and activities (issue 14).
     Command("activities"),

@@ -82,5 +82,5 @@ class Catalogues:
         try:
             return template.format(**values)
         except (KeyError, IndexError, ValueError):
-            log.exception("cannot fill message %r (%s) with %r", key, language, values)
+            log.exception("cannot fill message %r (%s) with values named %s", key, language, sorted(values))
             return template

@@ -37,6 +37,6 @@ async def download_media(
         target = folder / f"{name}{suffix}"
         await telegram_file.download_to_drive(target)
     except (TelegramError, OSError):
-        log.warning("could not download %s %s to %s", kind, file_id, folder, exc_info=True)
+        log.warning("could not download a %s to %s", kind, folder, exc_info=True)
         return None
     return target

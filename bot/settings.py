@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)
     tips_per_day: int = Field(default=20, ge=1, le=1000)
+    # Contact details are rationed: claimed wishes a volunteer holds at once, and claims plus releases a day.
+    max_active_claims: int = Field(default=3, ge=1, le=100)
+    claims_per_day: int = Field(default=10, ge=1, le=1000)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

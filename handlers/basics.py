@@ -50,7 +50,7 @@ async def load_person(update: Update, context: TongxinContext) -> None:
             )
     context.person = person
     context.roles = effective_roles(person.roles, tg_user.id, context.settings.admin_ids)
-    if person.blocked:
+    if person.blocked and not privacy_request(update):
         if update.callback_query is not None:
             await update.callback_query.answer(context.t("blocked.notice"), show_alert=True)
         elif (
@@ -60,6 +60,23 @@ async def load_person(update: Update, context: TongxinContext) -> None:
         ):
             await update.effective_message.reply_text(context.t("blocked.notice"))
         raise ApplicationHandlerStop
+
+
+# What a blocked person can still do: read the privacy notice, download their data and erase it.
+PRIVACY_COMMANDS = frozenset({"privacy", "mydata", "deleteme"})
+PRIVACY_PRESSES = frozenset({Act.ERASE_YES, Act.ERASE_NO})
+
+
+def privacy_request(update: Update) -> bool:
+    """Whether the update is /privacy, /mydata, /deleteme or the erase confirmation (open to blocked people)."""
+    if update.callback_query is not None:
+        press = callbacks.decode(update.callback_query.data)
+        return press is not None and press.act in PRIVACY_PRESSES
+    message = update.message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return False
+    command = message.text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(message.text) > 1 else ""
+    return command in PRIVACY_COMMANDS
 
 
 def _profile_changed(person: users.User, first_name: str, last_name: str | None, username: str | None) -> bool:

@@ -10,6 +10,7 @@
   tap, or an older message) while the conversation goes on.
 - `unchanged(context, message, *content)`: whether the bot already edited that message to exactly this content (a
   double tap would repeat the edit, and Telegram refuses an edit that changes nothing).
+- `edit_in_place(query, text, markup)`: redraw the pressed message, unless it already shows exactly that.
 - `skip_labels(context)`: "Skip" in every language (reply keyboards sent before a language change still work).
 - `set_personal_menu(context)` / `refresh_menu_of(context, person)`: the Telegram command menu of a person's roles.
 """
@@ -17,9 +18,20 @@
 from __future__ import annotations
 
 import hashlib
+import html
+import re
 from typing import Any
 
-from telegram import BotCommand, BotCommandScopeChat, InlineKeyboardMarkup, MaybeInaccessibleMessage, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
+    Message,
+    Update,
+)
+from telegram.constants import ParseMode
 
 from actions.buttons import Act, Press
 from bot.commands import commands_for
@@ -30,6 +42,23 @@ from rules.roles import effective_roles, is_staff
 from rules.wishes import Actor
 from storage import people, users
 from storage.errors import Conflict, NotAllowed, NotFound
+
+
+def _plain_html(text: str) -> str:
+    """What an HTML message looks like to the person (tags gone, entities read)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+async def edit_in_place(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """Redraw the message of a pressed button with HTML `text` and `markup`; when it already shows exactly
+    that (the same page pressed twice), nothing is sent: Telegram would refuse it as "not modified"."""
+    shown = query.message
+    if isinstance(shown, Message) and shown.text is not None:
+        same_text = shown.text == _plain_html(text)
+        same_markup = (shown.reply_markup or None) == (markup if markup and markup.inline_keyboard else None)
+        if same_text and same_markup:
+            return
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 def actor_of(context: TongxinContext) -> Actor:
@@ -78,7 +107,9 @@ async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict 
     """Tell the person why a button no longer works (an alert on the button, or a reply)."""
     alert = update.callback_query is not None
     say = context.plain if alert else context.t
-    if isinstance(exc, NotAllowed):
+    # A press for a wish that does not exist gets the same refusal as one without the right: a forged id
+    # learns nothing (typed references still hear that the wish was not found).
+    if isinstance(exc, NotAllowed) or (alert and isinstance(exc, NotFound)):
         text = say("error.not_allowed")
     elif isinstance(exc, NotFound):
         text = say("wish.not_found")

@@ -1,33 +1,67 @@
-"""The one error handler: log what went wrong with enough context to fix it, and tell the person."""
+"""The one error handler: log what went wrong with enough context to fix it, and tell the person.
+
+The record names the update (id, type, chat id), the handler and the exception, never what the person wrote,
+their name, phone, address or place; the whole update is logged at DEBUG only, with those fields blanked
+(`bot.logs`). The token is redacted from every record by `bot.logs.install`.
+"""
 
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.context import TongxinContext
+from bot.logs import redacted_update
 
 log = logging.getLogger(__name__)
+_HANDLERS_DIR = Path(__file__).resolve().parent
+
+
+def describe_update(update: Update) -> str:
+    """Which update it was, without what it says: `update 17 (callback_query) in chat 1000001`."""
+    kind = next((name for name in Update.ALL_TYPES if getattr(update, name, None) is not None), "unknown")
+    chat = update.effective_chat.id if update.effective_chat is not None else "-"
+    return f"update {update.update_id} ({kind}) in chat {chat}"
+
+
+def handler_of(error: BaseException | None) -> str:
+    """The innermost handler function the error went through (`handlers.tasks.claim_pressed`), or "-"."""
+    found = "-"
+    tb = error.__traceback__ if error is not None else None
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename).resolve()
+        if path.parent == _HANDLERS_DIR and path.stem not in ("errors", "common"):
+            found = f"handlers.{path.stem}.{tb.tb_frame.f_code.co_name}"
+        tb = tb.tb_next
+    return found
 
 
 async def on_error(update: object, context: TongxinContext) -> None:
-    """Log the exception with the update; tell the person something went wrong (their input is kept)."""
+    """Log the exception with where it happened; tell the person something went wrong (their input is kept)."""
     error = context.error
     if isinstance(error, Forbidden):
         log.info("a person blocked the bot: %s", error)
         return
+    if isinstance(error, BadRequest) and "not modified" in str(error).lower():
+        # A button whose result is already on screen (pressed twice): nothing to change, nothing to say.
+        log.debug("message already shows the result of the press")
+        return
     if isinstance(error, NetworkError | RetryAfter) and not isinstance(update, Update):
         log.warning("network trouble while polling: %s", error)
         return
-    log.error("error while handling %r", update.to_dict() if isinstance(update, Update) else update, exc_info=error)
     if not isinstance(update, Update):
+        log.error("error outside an update (%s)", type(update).__name__, exc_info=error)
         return
+    log.error("error while handling %s in %s", describe_update(update), handler_of(error), exc_info=error)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("the update was %r", redacted_update(update.to_dict()))
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(context.t("error.generic"), show_alert=True)
         elif update.effective_chat is not None and update.effective_chat.type == "private":
             await context.bot.send_message(update.effective_chat.id, context.t("error.generic"))
-    except Exception:  # the error report itself must never raise
-        log.exception("could not tell the person about the error")
+    except Exception as exc:  # the error report itself must never raise
+        log.warning("could not tell the person about the error: %s", type(exc).__name__)

@@ -1,40 +1,146 @@
-"""`/invite volunteer` (coordinators) and `/invite reporter` (editors): mint a team invite deep link."""
+"""Team invites: `/invite volunteer` (coordinators) and `/invite reporter` (editors) mint a deep link that either
+approves at once or only lets people apply for review (the minter chooses with a button); `/invites` lists the
+links that still work, each with a Revoke button."""
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import BaseHandler, CommandHandler
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from actions import invites as invite_actions
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
-from handlers.common import actor_of
-from storage.errors import NotAllowed
+from channels.telegram import callbacks
+from handlers.common import actor_of, expect_press, stale_press, tell
+from storage.errors import LimitReached, NotAllowed, NotFound
+from storage.invites import Invite
 
 
-async def mint_invite(update: Update, context: TongxinContext) -> None:
-    """Create an invite link for the role named in the command's argument."""
+def link_of(context: TongxinContext, invite: Invite) -> str:
+    """The invite's deep link."""
+    return f"https://t.me/{context.bot.username}?start={invite.payload}"
+
+
+def local_time(context: TongxinContext, invite: Invite) -> str:
+    """When the invite expires, in the bot's time zone."""
+    return invite.expires_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M")
+
+
+async def ask_mode(update: Update, context: TongxinContext) -> None:
+    """/invite <role>: ask whether the link approves at once or needs review."""
     if (message := update.effective_message) is None or context.person is None:
         return
     role = (context.args or [""])[0].lower()
     if role not in invite_actions.MINTERS:
         await message.reply_text(context.t("invite.usage"))
         return
+    if not invite_actions.may_mint(context.roles, role):
+        await message.reply_text(context.t("error.not_allowed"))
+        return
+    rows = [[Button(f"invite.button.{mode}", Act.INVITE_MINT, arg=f"{role}_{mode}")] for mode in invite_actions.MODES]
+    await message.reply_text(
+        context.t(
+            "invite.ask_mode",
+            role_name=context.plain(f"role.{role}"),
+            uses=invite_actions.INVITE_USES,
+            days=invite_actions.INVITE_VALIDITY.days,
+        ),
+        parse_mode=ParseMode.HTML,
+        reply_markup=callbacks.keyboard(rows, context.plain),
+    )
+
+
+async def mint_pressed(update: Update, context: TongxinContext) -> None:
+    """Approve at once / Needs review: mint the link and show it in place of the question."""
+    if (query := update.callback_query) is None or context.person is None:
+        return
+    if (press := await expect_press(update, context, Act.INVITE_MINT)) is None or press.arg is None:
+        return
+    role, mode = press.arg.split("_")
     try:
-        invite = await invite_actions.mint_invite(context.env, actor_of(context), role)
+        invite = await invite_actions.mint_invite(context.env, actor_of(context), role, needs_review=mode == "review")
+    except NotAllowed:
+        await tell(update, context, "error.not_allowed")
+        return
+    await query.answer()
+    await query.edit_message_text(
+        context.t(
+            "invite.created",
+            role_name=context.plain(f"role.{role}"),
+            link=link_of(context, invite),
+            expires=local_time(context, invite),
+            uses=invite.max_uses,
+            mode=context.plain(f"invite.mode_{mode}"),
+        ),
+        reply_markup=None,
+    )
+
+
+async def list_invites(update: Update, context: TongxinContext) -> None:
+    """/invites: the links that still work, newest first, each with Revoke."""
+    if (message := update.effective_message) is None or context.person is None:
+        return
+    try:
+        live = await invite_actions.live_invites(context.env, actor_of(context))
     except NotAllowed:
         await message.reply_text(context.t("error.not_allowed"))
         return
-    link = f"https://t.me/{context.bot.username}?start={invite.payload}"
-    expires = invite.expires_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M")
-    await message.reply_text(
-        context.t(
-            "invite.created",
-            role_name=context.t(f"role.{role}"),
-            link=link,
-            expires=expires,
-            uses=invite.max_uses,
+    if not live:
+        await message.reply_text(context.t("invites.none"))
+        return
+    lines = [context.t("invites.title", count=len(live))]
+    buttons = []
+    for number, invite in enumerate(live, start=1):
+        mode = "review" if invite.needs_review else "open"
+        lines.append(
+            context.t(
+                "invites.item",
+                number=number,
+                role_name=context.plain(f"role.{invite.role}"),
+                mode=context.plain(f"invite.mode_{mode}_short"),
+                uses=invite.uses,
+                max_uses=invite.max_uses,
+                expires=local_time(context, invite),
+                link=link_of(context, invite),
+            )
         )
+        buttons.append(
+            [
+                callbacks.button(
+                    context.plain("invites.button.revoke", number=number), Act.INVITE_REVOKE, arg=invite.code
+                )
+            ]
+        )
+    await message.reply_text(
+        "\n\n".join(lines),
+        parse_mode=ParseMode.HTML,
+        reply_markup=InlineKeyboardMarkup(buttons),
+        disable_web_page_preview=True,
     )
+
+
+async def revoke_pressed(update: Update, context: TongxinContext) -> None:
+    """Revoke: the link stops working at once (audited); the button row goes."""
+    if (query := update.callback_query) is None or context.person is None:
+        return
+    if (press := await expect_press(update, context, Act.INVITE_REVOKE)) is None or press.arg is None:
+        return
+    try:
+        invite = await invite_actions.revoke_invite(context.env, actor_of(context), press.arg)
+    except (NotAllowed, NotFound):
+        # One generic refusal: a forged code learns nothing about which invites exist.
+        await tell(update, context, "error.not_allowed")
+        return
+    except LimitReached:
+        await tell(update, context, "invites.already_revoked", alert=False)
+        return
+    await tell(update, context, "invites.revoked", alert=False, role_name=context.plain(f"role.{invite.role}"))
+    if query.message is not None and isinstance(
+        markup := getattr(query.message, "reply_markup", None), InlineKeyboardMarkup
+    ):
+        kept = [row for row in markup.inline_keyboard if all(b.callback_data != query.data for b in row)]
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(kept) if kept else None)
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
@@ -43,5 +149,11 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """The /invite command."""
-    return [CommandHandler("invite", mint_invite)]
+    """/invite, /invites and their buttons (a malformed invite button last, answered)."""
+    return [
+        CommandHandler("invite", ask_mode),
+        CommandHandler("invites", list_invites),
+        CallbackQueryHandler(mint_pressed, pattern=callbacks.pattern(Act.INVITE_MINT)),
+        CallbackQueryHandler(revoke_pressed, pattern=callbacks.pattern(Act.INVITE_REVOKE)),
+        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(Act.INVITE_MINT, Act.INVITE_REVOKE)),
+    ]

@@ -74,20 +74,23 @@ async def erase_declined(update: Update, context: TongxinContext) -> None:
 
 
 def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext, None]:
-    """A handler that slows down a person sending more than `limit` messages a minute (one window per app).
+    """A handler that slows down a person sending more than `limit` messages or button presses a minute (one
+    window per app, shared by both).
 
     It runs before `load_person`, so a flood costs no database writes; the person is told once per
-    minute that they are going too fast, and their extra messages are not handled.
+    minute that they are going too fast, and their extra messages and presses are not handled (an extra
+    press is still answered, silently, so the button stops spinning).
     """
     rate = MessageRate() if limit is None else MessageRate(limit)
     seen = 0
 
     async def slow_down_floods(update: Update, context: TongxinContext) -> None:
-        """Count the person's message; past the limit, tell them once and stop handling it."""
+        """Count the person's message or press; past the limit, tell them once and stop handling it."""
         nonlocal seen
         user = update.effective_user
         message = update.message
-        if user is None or message is None or user.is_bot:
+        query = update.callback_query
+        if user is None or (message is None and query is None) or user.is_bot:
             return
         now = context.now()
         seen += 1
@@ -103,7 +106,13 @@ def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext,
             if person is not None:
                 language = person.language
             seconds = max(1, math.ceil((rate.free_at(user.id) - now).total_seconds()))
-            await message.reply_text(context.bot_data.catalogues.text(language, "limits.slow_down", seconds=seconds))
+            text = context.bot_data.catalogues.text(language, "limits.slow_down", seconds=seconds)
+            if query is not None:
+                await query.answer(text, show_alert=True)
+            elif message is not None:
+                await message.reply_text(text)
+        elif query is not None:
+            await query.answer()
         raise ApplicationHandlerStop
 
     return TypeHandler(Update, slow_down_floods)

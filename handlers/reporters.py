@@ -556,6 +556,9 @@ async def join_by_invite(update: Update, context: TongxinContext) -> None:
         return
     context.person = person
     context.roles = effective_roles(person.roles, context.telegram_user_id, context.settings.admin_ids)
+    if Role.REPORTER not in context.roles:  # a "needs review" link: an editor still decides
+        await message.reply_text(context.t("reporter.applied"))
+        return
     await message.reply_text(context.t("reporter.welcome"))
     await set_personal_menu(context)
 

@@ -10,7 +10,6 @@ notice are written with the change); these handlers parse the press, call the ac
 from __future__ import annotations
 
 import html
-import re
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -103,12 +102,6 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
             parse_mode=ParseMode.HTML,
             reply_markup=volunteer_review.application_buttons(context, application),
         )
-
-
-def numbers_in(data: str | None, pattern: str) -> tuple[int, ...] | None:
-    """The numbers of callback data matching `pattern`, or None (the data is never trusted further)."""
-    match = re.fullmatch(pattern, data or "")
-    return tuple(int(g) for g in match.groups() if g.isdigit()) if match else None
 
 
 async def approve_pressed(update: Update, context: TongxinContext) -> None:

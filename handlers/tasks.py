@@ -31,7 +31,7 @@ from channels.telegram import callbacks
 from channels.telegram.media import send_stored_photo
 from handlers import wish_cards
 from handlers.access import require
-from handlers.common import actor_of, conflict_reply, step_passed
+from handlers.common import actor_of, conflict_reply, edit_in_place, step_passed
 from handlers.prompts import ANSWER, typed_answer
 from rules import matching
 from rules import wishes as lifecycle
@@ -140,7 +140,7 @@ async def page_pressed(update: Update, context: TongxinContext) -> None:
     await query.answer()
     page = await tasks.open_tasks(context.env, context.person.id, press.id, show_all=press.arg == "1")
     text, markup = page_view(context, page)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await edit_in_place(query, text, markup)
 
 
 async def view_pressed(update: Update, context: TongxinContext) -> None:
@@ -189,6 +189,9 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
     except ClaimedByYou:
         await query.answer(context.plain("task.yours_already"), show_alert=True)
         return
+    except tasks.ClaimBound as bound:
+        await query.answer(context.plain(f"task.limit_{bound.bound}", limit=bound.limit), show_alert=True)
+        return
     except AlreadyClaimed:
         await query.answer(context.plain("task.just_taken"), show_alert=True)
         await query.edit_message_reply_markup(None)
@@ -201,8 +204,8 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
         return
     wish = claimed.wish
     await query.answer(context.plain("task.claimed_short"))
-    await query.edit_message_text(
-        context.t("task.claimed", ref=wish_ref(wish.ref_no), due=tasks.local_due(context.env, wish)), reply_markup=None
+    await edit_in_place(
+        query, context.t("task.claimed", ref=wish_ref(wish.ref_no), due=tasks.local_due(context.env, wish))
     )
     await send_details(update, context, wish)
 
@@ -252,7 +255,12 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
         text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))
     elif wish.status == WishStatus.DONE:
         text += "\n" + context.t("task.waiting_confirmation")
-    await context.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=task_buttons(context, wish))
+    card = await context.bot.send_message(
+        chat.id, text, parse_mode=ParseMode.HTML, reply_markup=task_buttons(context, wish)
+    )
+    if wish.status == WishStatus.CLAIMED and context.person is not None:
+        # Withdrawn (edited) when the claim ends, so a former claimer keeps no phone or address.
+        await tasks.remember_card(context.env, actor_of(context), wish.id, card.message_id)
     if wish.location:
         await context.bot.send_location(chat.id, wish.location[0], wish.location[1])
 
@@ -282,7 +290,11 @@ async def check_task(update: Update, context: TongxinContext, action: WishAction
     assert query is not None
     try:
         wish = await tasks.task_of(context.env, actor_of(context), press.id, action)
-    except (Conflict, NotAllowed, NotFound) as exc:
+    except (NotAllowed, NotFound):
+        # The same answer for a task released or reassigned since, someone else's, or none at all.
+        await query.answer(context.plain("task.not_yours"), show_alert=True)
+        return None
+    except Conflict as exc:
         await conflict_reply(update, context, exc)
         return None
     await query.answer()

@@ -115,14 +115,15 @@ async def start_registration(update: Update, context: TongxinContext) -> int:
 async def start_from_invite(update: Update, context: TongxinContext) -> int:
     """/start vinv_<code>: a team invite; registration then approves at once if the link still works."""
     code = (context.args or [""])[0].removeprefix(INVITE_PREFIX)
+    needs_review = False
     try:
-        await invite_actions.check_invite(context.env, code, "volunteer")
+        needs_review = (await invite_actions.check_invite(context.env, code, "volunteer")).needs_review
     except (NotFound, LimitReached):
         await say(update, context, "invite.invalid")
         code = ""
     keep(context, RegistrationDraft(invite=code or None))
     if code:
-        await say(update, context, "volunteer.invited")
+        await say(update, context, "volunteer.invited_review" if needs_review else "volunteer.invited")
     return await ask_name(update, context)
 
 

@@ -23,7 +23,7 @@ from enum import StrEnum
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import applications as store
-from storage import invites, users
+from storage import audit, invites, users
 from storage import volunteers as profiles
 from storage.applications import Application
 from storage.errors import Conflict, LimitReached, NotFound
@@ -163,10 +163,13 @@ async def register_volunteer(
     used: str | None = None
     if invite_code is not None:
         try:
-            await invites.use_invite(conn, invite_code, "volunteer", now)
-            used = invite_code
+            invite = await invites.use_invite(conn, invite_code, "volunteer", now)
         except (NotFound, LimitReached):
-            used = None
+            invite = None
+        if invite is not None:
+            await audit.record(conn, actor_id=user_id, action="invite.use", subject=f"volunteer:{invite_code}", now=now)
+            # A "needs review" invite only lets the person apply: a coordinator still decides.
+            used = None if invite.needs_review else invite_code
     application = await apply(conn, user_id=user_id, role="volunteer", now=now, invite_code=used)
     approved = application.status == ApplicationStatus.APPROVED
     return Registration(volunteer, application.status, newly_approved=approved, invite_used=used is not None)

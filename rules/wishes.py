@@ -250,9 +250,9 @@ async def _transition(
     changes: dict[str, object] | None = None,
 ) -> Wish:
     wish = await store.get_wish(conn, wish_id)
-    target = next_status(wish.status, action)
     if not may(actor, wish, action):
         raise NotAllowed(f"{actor.user_id} may not {action} wish {wish_id}")
+    target = next_status(wish.status, action)
     return await store.move_wish(
         conn, wish_id, wish.status, target, actor_id=actor.user_id, now=now, note=note, changes=changes
     )
@@ -543,9 +543,10 @@ def ensure_allowed(wish: Wish, action: WishAction, actor: Actor) -> None:
     Conversations call this when they start (e.g. "Done" opens the hours question) so a stale or
     forged button is refused at once; the transition itself checks again when it commits.
     """
-    next_status(wish.status, action)
+    # Permission first: someone without the right learns nothing about the wish, not even its status.
     if not may(actor, wish, action):
         raise NotAllowed(f"{actor.user_id} may not {action} wish {wish.id}")
+    next_status(wish.status, action)
 
 
 async def may_submit(conn: AsyncConnection, resident_id: int, *, now: dt.datetime, daily_limit: int) -> bool:

@@ -115,6 +115,7 @@ class BotApiSimulator:
         self.flood_429_count = 0
         self.stalled_count = 0  # requests answered 429 by `stall_writes`
         self._stalled_for: int | None = None
+        self._garbled: dict[str, int] = {}
         self.webhook: dict[str, Any] = {}
         self.blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -175,6 +176,11 @@ class BotApiSimulator:
     def resume_writes(self) -> None:
         """End the flood wait of `stall_writes`."""
         self._stalled_for = None
+
+    def garble(self, method: str, times: int = 1) -> None:
+        """Answer the next `times` calls of `method` with a malformed HTTP response (a broken proxy before the
+        Bot API): the client's error then names the URL it called, token included."""
+        self._garbled[method] = self._garbled.get(method, 0) + times
 
     # == lifecycle ==================================================================================
 
@@ -451,6 +457,11 @@ class BotApiSimulator:
 
     async def _handle_method(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        if self._garbled.get(method, 0) > 0 and request.transport is not None:
+            self._garbled[method] -= 1
+            request.transport.write(b"HTTP/1.1 200 OK\r\nContent-Length: not-a-number\r\n\r\n")
+            request.transport.close()
+            return web.Response()  # never reaches the client: the connection is closed
         params: dict[str, Any] = {}
         chat_id: Any = None
         result: Any = None

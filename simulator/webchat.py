@@ -7,6 +7,12 @@ methods the story tests use, so whatever the page does, a test could do too. A s
 tells the page which chat changed (fed by the simulator's ``listeners``), so edits show up in place at
 once. What is specific to the bot (who holds which role, how a language switch is done, moving the
 demo's clock) comes in as hooks; the web chat itself knows only the Bot API.
+
+Only the page itself may drive it (another web page in the same browser, or a DNS-rebinding attack, could
+otherwise act as anyone, admin included): every request must name the bound address in its `Host`, any
+`Origin` must be the page's own, and API calls carry the per-run token the page reads from its own HTML
+(`X-Tongxin-Token`); anything else is refused with 403. The event stream and file downloads (an EventSource
+and <img> cannot send headers) need only the Host and Origin checks: they change nothing.
 """
 
 from __future__ import annotations
@@ -14,9 +20,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import ipaddress
 import json
 import logging
 import mimetypes
+import secrets
 import zoneinfo
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -24,6 +32,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aiohttp import BodyPartReader, web
+from yarl import URL
 
 from .people import Person
 from .server import BotApiSimulator
@@ -39,6 +48,10 @@ MAX_ALBUM = 10
 IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF")
 LANGUAGE_CODES = {"zh-CN": "zh-hans", "en": "en"}
 HEARTBEAT_SECONDS = 15.0
+TOKEN_HEADER = "X-Tongxin-Token"
+# Reads that change nothing and cannot carry a header (EventSource, <img>): Host and Origin checks only.
+_TOKENLESS_PREFIXES = ("/api/events", "/api/files/", "/api/wechat/media/")  # what <img>/EventSource load
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +94,7 @@ class WebChat:
         # More of the page's API, added by the demo (e.g. the WeChat pane's, `simulator.wechat_page`).
         self.extra_routes = tuple(extra_routes)
         self.panes: list[int] = []  # people with a chat pane, in page order
+        self.token = secrets.token_urlsafe(24)  # per run: the page reads it from its own HTML
         self._streams: set[asyncio.Queue[str | None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -98,7 +112,7 @@ class WebChat:
 
     def app(self) -> web.Application:
         """The aiohttp application (routes only; `start` serves it)."""
-        app = web.Application(client_max_size=MAX_UPLOAD * MAX_ALBUM + 1024 * 1024)
+        app = web.Application(client_max_size=MAX_UPLOAD * MAX_ALBUM + 1024 * 1024, middlewares=[self._guard])
         app.router.add_get("/", self._index)
         app.router.add_static("/static", STATIC_DIR, append_version=False)
         app.router.add_get("/api/state", self._state)
@@ -184,8 +198,53 @@ class WebChat:
 
     # == reading ====================================================================================
 
-    async def _index(self, request: web.Request) -> web.FileResponse:
-        return web.FileResponse(STATIC_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+    async def _index(self, request: web.Request) -> web.Response:
+        page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+        meta = f'<meta name="tongxin-token" content="{self.token}">'
+        page = page.replace('<meta charset="utf-8">', f'<meta charset="utf-8">\n  {meta}', 1)
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+    # == who may call =================================================================================
+
+    def _host_allowed(self, host: str | None) -> bool:
+        """Whether a `Host` header names the address the page is served on (no other name: DNS rebinding)."""
+        if not host:
+            return False
+        try:
+            url = URL(f"http://{host}")
+        except ValueError:
+            return False
+        name = (url.host or "").strip("[]").lower()
+        if url.explicit_port != self.port and not (url.explicit_port is None and self.port == 80):
+            return False
+        bound = self.host.strip("[]").lower()
+        if bound in ("0.0.0.0", "::", ""):  # all interfaces: any address, but no domain name
+            if name == "localhost":
+                return True
+            try:
+                ipaddress.ip_address(name)
+            except ValueError:
+                return False
+            return True
+        return name == bound or (bound in _LOOPBACK_NAMES and name in _LOOPBACK_NAMES)
+
+    @web.middleware
+    async def _guard(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        """Refuse (403) requests for another host, from another origin, or to the API without the token."""
+        host = request.headers.get("Host")
+        if not self._host_allowed(host):
+            raise web.HTTPForbidden(text="wrong Host")
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"http://{host}":
+            raise web.HTTPForbidden(text="foreign Origin")
+        needs_token = request.path.startswith("/api/") and not (
+            request.method == "GET" and request.path.startswith(_TOKENLESS_PREFIXES)
+        )
+        if needs_token and not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), self.token):
+            raise web.HTTPForbidden(text="missing or wrong token")
+        return await handler(request)
 
     async def _state(self, request: web.Request) -> web.Response:
         people = [await self._person_json(p) for p in self.sim.people.values()]

@@ -36,7 +36,8 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.schema = schema
-        kwargs: dict[str, Any] = {"echo": echo}
+        # hide_parameters: a database error's text must not carry the values of the statement (names, phones).
+        kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
             database = self.url.database or ""
             if database and database != ":memory:":

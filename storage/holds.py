@@ -1,6 +1,9 @@
 """Time-limited holds: after an auto-release a wish is reserved for the volunteers it was offered to, until
 `wishes.held_until`. The people are in `wish_holds`; a hold is only in force while the wish is open and
-the moment has not passed, so an old hold needs no clean-up to stop counting."""
+the moment has not passed, so an old hold needs no clean-up to stop counting.
+
+Claim cards: the messages that showed a claimer a wish's contact details (`claim_cards`), taken back when the
+claim ends so the cards can be withdrawn."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import wish_holds, wishes
+from storage.schema import claim_cards, wish_holds, wishes
 
 
 async def hold(conn: AsyncConnection, wish_id: int, user_ids: Sequence[int], *, until: dt.datetime | None) -> None:
@@ -58,3 +61,28 @@ async def held_from(conn: AsyncConnection, user_id: int, now: dt.datetime) -> se
         )
     )
     return set(rows.scalars())
+
+
+async def remember_card(conn: AsyncConnection, wish_id: int, person_id: int, message_id: int) -> None:
+    """Note that this message showed the claimer the wish's contact details (once per message)."""
+    exists = await conn.execute(
+        select(claim_cards.c.wish_id).where(
+            claim_cards.c.wish_id == wish_id,
+            claim_cards.c.person_id == person_id,
+            claim_cards.c.message_id == message_id,
+        )
+    )
+    if exists.first() is None:
+        await conn.execute(insert(claim_cards).values(wish_id=wish_id, person_id=person_id, message_id=message_id))
+
+
+async def take_cards(conn: AsyncConnection, wish_id: int, person_id: int) -> list[int]:
+    """The messages that showed this person the wish's contact details, forgotten as they are returned."""
+    found = await conn.execute(
+        select(claim_cards.c.message_id).where(claim_cards.c.wish_id == wish_id, claim_cards.c.person_id == person_id)
+    )
+    ids = sorted(int(i) for i in found.scalars())
+    await conn.execute(
+        delete(claim_cards).where(claim_cards.c.wish_id == wish_id, claim_cards.c.person_id == person_id)
+    )
+    return ids

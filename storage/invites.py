@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
@@ -29,6 +30,8 @@ class Invite:
     expires_at: dt.datetime
     max_uses: int
     uses: int
+    needs_review: bool = False  # the person only applies; a coordinator (or editor) still decides
+    revoked_at: dt.datetime | None = None
 
     @property
     def payload(self) -> str:
@@ -38,7 +41,16 @@ class Invite:
 
 def _from_row(row: object) -> Invite:
     m = row._mapping  # type: ignore[attr-defined]
-    return Invite(m["code"], m["role"], m["created_by"], m["expires_at"], m["max_uses"], m["uses"])
+    return Invite(
+        m["code"],
+        m["role"],
+        m["created_by"],
+        m["expires_at"],
+        m["max_uses"],
+        m["uses"],
+        bool(m["needs_review"]),
+        m["revoked_at"],
+    )
 
 
 async def create_invite(
@@ -48,7 +60,8 @@ async def create_invite(
     created_by: int,
     now: dt.datetime,
     valid_for: dt.timedelta = dt.timedelta(days=7),
-    max_uses: int = 50,
+    max_uses: int = 20,
+    needs_review: bool = False,
 ) -> Invite:
     """Mint a new invite for `role`."""
     if role not in INVITE_PREFIXES:
@@ -62,9 +75,10 @@ async def create_invite(
             created_at=now,
             expires_at=now + valid_for,
             max_uses=max_uses,
+            needs_review=needs_review,
         )
     )
-    return Invite(code, role, created_by, now + valid_for, max_uses, 0)
+    return Invite(code, role, created_by, now + valid_for, max_uses, 0, needs_review)
 
 
 async def check_invite(conn: AsyncConnection, code: str, role: str, now: dt.datetime) -> Invite:
@@ -73,8 +87,8 @@ async def check_invite(conn: AsyncConnection, code: str, role: str, now: dt.date
     if row is None:
         raise NotFound(f"invite {code}")
     invite = _from_row(row)
-    if invite.expires_at <= now or invite.uses >= invite.max_uses:
-        raise LimitReached(f"invite {code} expired or used up")
+    if invite.revoked_at is not None or invite.expires_at <= now or invite.uses >= invite.max_uses:
+        raise LimitReached(f"invite {code} revoked, expired or used up")
     return invite
 
 
@@ -83,7 +97,12 @@ async def use_invite(conn: AsyncConnection, code: str, role: str, now: dt.dateti
     await check_invite(conn, code, role, now)
     result = await conn.execute(
         update(invites)
-        .where(invites.c.code == code, invites.c.uses < invites.c.max_uses, invites.c.expires_at > now)
+        .where(
+            invites.c.code == code,
+            invites.c.uses < invites.c.max_uses,
+            invites.c.expires_at > now,
+            invites.c.revoked_at.is_(None),
+        )
         .values(uses=invites.c.uses + 1)
     )
     if result.rowcount != 1:
@@ -97,3 +116,27 @@ async def check_invite_any(conn: AsyncConnection, code: str) -> Invite:
     if row is None:
         raise NotFound(f"invite {code}")
     return _from_row(row)
+
+
+async def live_invites(conn: AsyncConnection, roles: Iterable[str], now: dt.datetime, limit: int = 20) -> list[Invite]:
+    """Invites of these roles that can still be used, newest first (for /invites)."""
+    rows = await conn.execute(
+        select(invites)
+        .where(
+            invites.c.role.in_(list(roles)),
+            invites.c.revoked_at.is_(None),
+            invites.c.expires_at > now,
+            invites.c.uses < invites.c.max_uses,
+        )
+        .order_by(invites.c.created_at.desc(), invites.c.code)
+        .limit(limit)
+    )
+    return [_from_row(r) for r in rows]
+
+
+async def revoke_invite(conn: AsyncConnection, code: str, now: dt.datetime) -> bool:
+    """Stop an invite from being used; False when it was revoked before."""
+    result = await conn.execute(
+        update(invites).where(invites.c.code == code, invites.c.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return result.rowcount == 1

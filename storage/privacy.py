@@ -62,6 +62,7 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("audit_log", "actor_id"),
     PersonalRows("applications", "user_id", {"reason": None}),
     PersonalRows("application_events", "actor_id", {"note": None}),
+    PersonalRows("application_events", "user_id", {"note": None}, through=("application_id", "applications", "id")),
     PersonalRows("invites", "created_by"),
     # Wishes stay (their category, area, times and hours are the statistics); what identifies the
     # resident or the volunteer goes.
@@ -80,6 +81,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     ),
     PersonalRows("wishes", "claimed_by", {"done_note": None}),
     PersonalRows("wish_events", "actor_id", {"note": None}),
+    # Notes others wrote about the person's wishes, tips and applications (a reject note may quote them).
+    PersonalRows("wish_events", "resident_id", {"note": None}, through=("wish_id", "wishes", "id")),
     PersonalRows("volunteers", "user_id", {"name": "", "phone": None, "latitude": None, "longitude": None}),
     PersonalRows("volunteer_skills", "user_id"),
     PersonalRows("tips", "reporter_id", {"description": ERASED_TEXT, "latitude": None, "longitude": None}),
@@ -90,6 +93,7 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
         through=("tip_id", "tips", "id"),
     ),
     PersonalRows("tip_events", "actor_id", {"note": None}),
+    PersonalRows("tip_events", "reporter_id", {"note": None}, through=("tip_id", "tips", "id")),
     PersonalRows("story_leads", "volunteer_id", {"summary": ERASED_TEXT}),
     PersonalRows("outbox", "recipient_id"),
     # A coordinator's own broadcast text may name them; the tally stays.
@@ -121,6 +125,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("certificates", "holder_id", {"holder_name": ERASED_TEXT}),
     # An unused /link code is worth nothing once the person is gone.
     PersonalRows("link_codes", "person_id", delete_rows=True),
+    # Which of their messages showed them a wish's contact details (message ids only).
+    PersonalRows("claim_cards", "person_id", delete_rows=True),
 )
 
 # Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent
@@ -242,10 +248,23 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
             touched[name] = touched.get(name, 0) + (result.rowcount or 0)
     touched["conversation_states"] = await _forget_conversations(conn, user_id)
     touched["media_refs"] = await _forget_media(conn, user_id)
+    touched["audit_log"] = touched.get("audit_log", 0) + await _blank_audit_details(conn, traces)
     if "outbox" in metadata.tables:
-        touched["outbox"] = await _blank_notices(conn, user_id, traces)
+        touched["outbox"] = await _blank_notices(conn, user_id, traces, await _subjects_of(conn, user_id))
     await audit.record(conn, actor_id=user_id, action="privacy.erase", subject=f"user:{user_id}", now=now)
     return Erasure(touched, files)
+
+
+async def _blank_audit_details(conn: AsyncConnection, traces: Traces) -> int:
+    """Blank staff's free-text audit details that quote the person (a reject reason naming them); the entry stays."""
+    table = metadata.tables["audit_log"]
+    rows = (await conn.execute(select(table.c.id, table.c.detail).where(table.c.detail.is_not(None)))).all()
+    blanked = 0
+    for row in rows:
+        if _quotes({"values": {"detail": row.detail}}, traces):
+            await conn.execute(update(table).where(table.c.id == row.id).values(detail=None))
+            blanked += 1
+    return blanked
 
 
 def remove_media_files(paths: list[str]) -> None:
@@ -334,10 +353,23 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
+def variants(value: str) -> set[str]:
+    """A value as it may be stored: raw, HTML-escaped (older notices), JSON-escaped (with or without ASCII escapes)."""
+    markup = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return {
+        value,
+        markup,  # what an HTML renderer made of it before notices held raw values
+        markup.replace('"', "&quot;").replace("'", "&#x27;"),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+
+
 def _quotes(payload: Any, traces: Traces) -> bool:
-    """Whether a stored notice quotes the person (values are raw: channels escape only when rendering)."""
+    """Whether a stored notice quotes the person (values are raw: channels escape only when rendering; rows
+    written before that may hold escaped values)."""
     text = json.dumps(payload, ensure_ascii=False, default=str)
-    if any(needle in text for needle in traces.needles | traces.files):
+    if any(form in text for needle in traces.needles | traces.files for form in variants(needle)):
         return True
     values = payload.get("values") if isinstance(payload, dict) else None
     for value in _strings(values):
@@ -352,13 +384,82 @@ def _quotes(payload: Any, traces: Traces) -> bool:
     )
 
 
-async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces) -> int:
-    """Blank outbox notices to the person or quoting them; the unsent ones are dropped, not delivered."""
+# The records a person owns, by the kind a notice's subjects name them with (see `actions.notices.subjects`).
+_OWNED_SUBJECTS: dict[str, tuple[str, str]] = {
+    "wish": ("wishes", "resident_id"),
+    "tip": ("tips", "reporter_id"),
+    "application": ("applications", "user_id"),
+}
+# Notices written before they carried `about`: the kind of record a button's subject names, by action prefix.
+_LEGACY_BUTTON_KINDS: tuple[tuple[str, str], ...] = (
+    ("pending:vapprove", "application"),
+    ("pending:vreject", "application"),
+    ("tipapp:", "application"),
+    ("tipans", "tip"),
+    ("tip:", "tip"),
+    ("task:page", "page"),  # a page number, not a record
+    ("wish:", "wish"),
+    ("task:", "wish"),
+    ("pending:", "wish"),
+    ("whistle", "wish"),
+)
+_CONDITION_KINDS = {"wish": "wish", "claimed": "wish", "claimer_of": "wish", "tip": "tip", "application": "application"}
+
+
+async def _subjects_of(conn: AsyncConnection, user_id: int) -> dict[str, set[int]]:
+    """The person and the records that are about them (their wishes, tips, applications), by kind."""
+    found: dict[str, set[int]] = {"person": {user_id}}
+    for kind, (name, owner) in _OWNED_SUBJECTS.items():
+        if name in metadata.tables:
+            table = metadata.tables[name]
+            ids = await conn.execute(select(table.c.id).where(table.c[owner] == user_id))
+            found[kind] = {int(i) for i in ids.scalars()}
+    return found
+
+
+def _notice_subjects(payload: Any, condition: Any) -> dict[str, set[int]]:
+    """What a stored notice is about: its `about`, or for older rows its conditions and buttons."""
+    found: dict[str, set[int]] = {}
+    if not isinstance(payload, dict):
+        return found
+    about = payload.get("about")
+    if isinstance(about, dict):
+        for kind, ids in about.items():
+            found[str(kind)] = {int(i) for i in ids if isinstance(i, int)}
+        return found
+    for check in condition if isinstance(condition, list) else []:
+        for key, kind in _CONDITION_KINDS.items():
+            if isinstance(check, dict) and isinstance(check.get(key), int):
+                found.setdefault(kind, set()).add(int(check[key]))
+    for row in payload.get("buttons") or []:
+        for button in row:
+            if not (isinstance(button, list) and len(button) == 4 and isinstance(button[2], int)):
+                continue
+            act = str(button[1])
+            kind = next((k for prefix, k in _LEGACY_BUTTON_KINDS if act.startswith(prefix)), None)
+            if kind is not None:
+                found.setdefault(kind, set()).add(button[2])
+    return found
+
+
+def _about(payload: Any, condition: Any, subjects: dict[str, set[int]]) -> bool:
+    """Whether a stored notice is about the person or one of their records, whatever its text says."""
+    return any(ids & subjects.get(kind, set()) for kind, ids in _notice_subjects(payload, condition).items())
+
+
+async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces, subjects: dict[str, set[int]]) -> int:
+    """Blank outbox notices to the person, about them or quoting them; the unsent ones are dropped, not delivered."""
     table = metadata.tables["outbox"]
-    rows = (await conn.execute(select(table.c.id, table.c.status, table.c.recipient_id, table.c.payload))).all()
+    rows = (
+        await conn.execute(select(table.c.id, table.c.status, table.c.recipient_id, table.c.payload, table.c.condition))
+    ).all()
     blanked = 0
     for row in rows:
-        if row.recipient_id != user_id and not _quotes(row.payload, traces):
+        if (
+            row.recipient_id != user_id
+            and not _about(row.payload, row.condition, subjects)
+            and not _quotes(row.payload, traces)
+        ):
             continue
         if row.status == "pending":
             await outbox.drop(conn, row.id, reason="privacy erase")

@@ -115,6 +115,9 @@ invites = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("max_uses", Integer, nullable=False),
     Column("uses", Integer, nullable=False, server_default="0"),
+    # Migration 0011: an invite either approves at once or only lets the person apply for review; staff revoke.
+    Column("needs_review", Boolean, nullable=False, server_default="0"),
+    Column("revoked_at", UTCDateTime),
 )
 
 # Applications for the volunteer and reporter roles: pending → approved | rejected; approved → suspended.
@@ -253,6 +256,8 @@ wish_events = Table(
     Column("note", Text),
 )
 Index("ix_wish_events_wish_id", wish_events.c.wish_id)
+# The daily bound on claims and releases counts one volunteer's events of today (migration 0011).
+Index("ix_wish_events_actor_at", wish_events.c.actor_id, wish_events.c.at)
 
 # --- Volunteers: the profile behind the `volunteer` role (the role itself is granted via applications).
 volunteers = Table(
@@ -661,3 +666,14 @@ case_events = Table(
     Column("note", Text),
 )
 Index("ix_case_events_case_id", case_events.c.case_id)
+
+# --- Claim cards (migration 0011): the messages in which a claimer was shown a wish's contact details (a
+# channel's message id), so they can be withdrawn — edited to say the wish is no longer theirs — when the claim
+# ends by a release or an auto-release.
+claim_cards = Table(
+    "claim_cards",
+    metadata,
+    Column("wish_id", Integer, ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", BigInteger, primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
+)

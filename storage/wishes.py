@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
@@ -280,6 +280,33 @@ async def count_submitted_since(conn: AsyncConnection, resident_id: int, since: 
         select(func.count())
         .select_from(wishes)
         .where(wishes.c.resident_id == resident_id, wishes.c.created_at >= since)
+    )
+    return int(result.scalar_one())
+
+
+async def count_active_claims(conn: AsyncConnection, volunteer_id: int) -> int:
+    """How many wishes a volunteer holds claimed right now (the contact details they can see)."""
+    result = await conn.execute(
+        select(func.count())
+        .select_from(wishes)
+        .where(wishes.c.claimed_by == volunteer_id, wishes.c.status == "claimed")
+    )
+    return int(result.scalar_one())
+
+
+async def count_claims_and_releases_since(conn: AsyncConnection, volunteer_id: int, since: dt.datetime) -> int:
+    """How many times a volunteer claimed or released a wish since a moment (the daily bound on claim cycles)."""
+    result = await conn.execute(
+        select(func.count())
+        .select_from(wish_events)
+        .where(
+            wish_events.c.actor_id == volunteer_id,
+            wish_events.c.at >= since,
+            or_(
+                wish_events.c.to_status == "claimed",
+                and_(wish_events.c.from_status == "claimed", wish_events.c.to_status == "open"),
+            ),
+        )
     )
     return int(result.scalar_one())
 

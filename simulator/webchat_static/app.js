@@ -48,11 +48,15 @@ let clockBase = null; // { epoch, tz, at } to keep the shown time ticking betwee
 
 function t(key) { return UI[uiLang][key] ?? UI["zh-CN"][key] ?? key; }
 
+// The per-run token the server put into this page; every API call carries it (other pages cannot read it).
+const TOKEN = document.querySelector('meta[name="tongxin-token"]')?.content ?? "";
+
 async function api(path, body, options = {}) {
   const init = body === undefined ? {} : body instanceof FormData
     ? { method: "POST", body }
     : { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
-  const response = await fetch(path, { ...init, ...options });
+  const headers = { ...(init.headers ?? {}), ...(options.headers ?? {}), "X-Tongxin-Token": TOKEN };
+  const response = await fetch(path, { ...init, ...options, headers });
   if (!response.ok) {
     const text = await response.text();
     throw new Error(`${response.status}: ${text}`);

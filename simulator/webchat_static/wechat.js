@@ -4,10 +4,12 @@
   "use strict";
   const SAMPLE = "visit.jpg";
   const panes = new Map(); // openid → { el, count }
+  // The per-run token the server put into the page (see app.js): every API call carries it.
+  const TOKEN_HEADERS = { "X-Tongxin-Token": document.querySelector('meta[name="tongxin-token"]')?.content ?? "" };
 
   async function post(path, body) {
     const response = await fetch(path, {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body || {}),
+      method: "POST", headers: { "Content-Type": "application/json", ...TOKEN_HEADERS }, body: JSON.stringify(body || {}),
     });
     if (!response.ok) console.warn("WeChat pane:", path, response.status);
     setTimeout(refresh, 300);
@@ -138,7 +140,7 @@
   async function refresh() {
     let state;
     try {
-      const response = await fetch("/api/wechat");
+      const response = await fetch("/api/wechat", { headers: TOKEN_HEADERS });
       if (!response.ok) return false;
       state = await response.json();
     } catch (error) {

@@ -244,12 +244,13 @@ async def test_only_coordinators_decide_and_only_volunteer_applications(env: Env
 
 async def test_an_invite_link_approves_at_once_and_tells_no_coordinator(env: Env) -> None:
     invite = await invites.mint_invite(env, COORDINATOR_ACTOR, "volunteer")
-    assert (COORDINATOR, "invite.create", "volunteer") in await audit_actions(env)
+    assert (COORDINATOR, "invite.create", f"volunteer:{invite.code}:open") in await audit_actions(env)
     assert (await invites.check_invite(env, invite.code, "volunteer")).uses == 0
     outcome = await applications.register_volunteer(env, APPLICANT, FORM, invite_code=invite.code)
     assert outcome.newly_approved
     assert "volunteer" in outcome.person.roles
     assert (await invites.check_invite(env, invite.code, "volunteer")).uses == 1
+    assert (APPLICANT, "invite.use", f"volunteer:{invite.code}") in await audit_actions(env)
     assert await rows(env, COORDINATOR) == []
     async with env.db.read() as conn:
         assert (await profiles.get_volunteer(conn, APPLICANT)).area == "西城社区"

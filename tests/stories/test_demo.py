@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from bot.demo import CLOCK_FILE, Demo, demo_running
 from bot.seed import CHEN_ZHUREN, WANG_AYI, XIAO_ZHOU
-from simulator.webchat import STATIC_DIR
+from simulator.webchat import STATIC_DIR, TOKEN_HEADER
 from storage import tips
 from storage.schema import wishes
 from tests.stories.wishflow import write_wish
@@ -32,9 +32,9 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    """A plain HTTP client, like the page's fetch()."""
-    async with aiohttp.ClientSession() as session:
+async def http(demo: Demo) -> AsyncIterator[aiohttp.ClientSession]:
+    """A plain HTTP client, like the page's fetch() (which sends the page's token with every API call)."""
+    async with aiohttp.ClientSession(headers={TOKEN_HEADER: demo.webchat.token}) as session:
         yield session
 
 
@@ -181,7 +181,10 @@ async def test_moving_the_clock_moves_the_bots_time(demo: Demo, http: aiohttp.Cl
 
 async def test_a_restart_keeps_the_district_and_fresh_starts_over(tmp_path: Path) -> None:
     folder = tmp_path / "demo-data"
-    async with demo_running(port=0, data_dir=folder, fresh=True) as first, aiohttp.ClientSession() as http:
+    async with (
+        demo_running(port=0, data_dir=folder, fresh=True) as first,
+        aiohttp.ClientSession(headers={TOKEN_HEADER: first.webchat.token}) as http,
+    ):
         added = await post_json(http, f"{first.url}api/people", {"name": "李大姐", "language": "en"})
         assert added["pane"] is True
         async with http.post(f"{first.url}api/people", json={"name": ""}) as response:
@@ -254,3 +257,38 @@ async def test_a_new_demo_starts_at_nine_and_the_next_mornings_digest_counts_the
         )
         expected = (await conn.execute(created)).scalar_one()
     assert int(found.group(1)) == expected >= 1  # 王阿姨's wish of yesterday morning is counted
+
+
+async def test_the_api_refuses_requests_without_the_token_from_another_origin_or_for_another_host(
+    demo: Demo,
+) -> None:
+    """Another web page (a cross-origin text/plain post) or a DNS-rebinding page cannot drive the demo."""
+    state = f"{demo.url}api/state"
+    send = f"{demo.url}api/people/{WANG_AYI}/text"
+    token = {TOKEN_HEADER: demo.webchat.token}
+    async with aiohttp.ClientSession() as http:
+        # The page carries its token; an API call without it, or with another, is refused.
+        async with http.get(demo.url) as response:
+            assert response.status == 200
+            assert demo.webchat.token in await response.text()
+        async with http.get(state) as response:
+            assert response.status == 403
+        for headers in ({}, {TOKEN_HEADER: "guessed"}, {"Content-Type": "text/plain"}):
+            async with http.post(send, data='{"text": "/start"}', headers=headers) as response:
+                assert response.status == 403
+        # With the token, but from another origin or through another host name.
+        foreign = {**token, "Origin": "http://evil.example"}
+        async with http.post(send, json={"text": "/start"}, headers=foreign) as response:
+            assert response.status == 403
+        rebound = {**token, "Host": f"evil.example:{demo.webchat.port}"}
+        async with http.get(state, headers=rebound) as response:
+            assert response.status == 403
+        async with http.get(demo.url, headers={"Host": f"evil.example:{demo.webchat.port}"}) as response:
+            assert response.status == 403
+        # The page itself is served and works.
+        same = {**token, "Origin": demo.url.rstrip("/")}
+        async with http.post(send, json={"text": "/start"}, headers=same) as response:
+            assert response.status == 200
+    async with aiohttp.ClientSession(headers=token) as page:
+        chat = await messages_until(page, demo, WANG_AYI, "您好")
+    assert sum(m["from"] == "me" and m["text"] == "/start" for m in chat) == 1, "a refused request reached the bot"

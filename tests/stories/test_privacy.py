@@ -3,6 +3,7 @@ afterwards no table in the database holds their name, phone or location; their c
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Any
 
@@ -24,8 +25,20 @@ PHONE = "+86 138 0000 1234"
 LOCATION = (31.2304, 121.4737)
 
 
+def variants(value: str) -> set[str]:
+    """A value as a column may hold it: raw, HTML-escaped, JSON-escaped (with and without ASCII escapes)."""
+    return {
+        value,
+        html.escape(value),
+        html.escape(value, quote=False),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+
+
 async def traces_of(db: Database, needles: list[str], coordinates: tuple[float, float]) -> list[str]:
-    """Every (table.column) in the whole database holding one of `needles` or one of the coordinates."""
+    """Every (table.column) in the whole database holding one of `needles` (in any stored form: raw, HTML- or
+    JSON-escaped; outbox payloads and event notes included) or one of the coordinates."""
     found: list[str] = []
     async with db.read() as conn:
 
@@ -47,7 +60,7 @@ async def _matches(
     hits = []
     for value in rows:
         as_text = json.dumps(value, ensure_ascii=False, default=str) if not isinstance(value, str) else value
-        if any(needle in as_text for needle in needles):
+        if any(form in as_text for needle in needles for form in variants(needle)):
             hits.append(f"{table}.{column}={as_text[:60]}")
         if isinstance(value, float) and any(abs(value - c) < 1e-6 for c in coordinates):
             hits.append(f"{table}.{column}={value}")

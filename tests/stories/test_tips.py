@@ -337,6 +337,8 @@ async def test_editor_invite_link_makes_a_reporter_at_once(bot: TongxinApp, sim:
     li = sim.person("李记者")
     await make_role(bot, zhou, "editor")
     await zhou.send_command("/invite", "reporter")
+    await zhou.wait_for_text("需要审核")
+    await zhou.press("直接通过")
     invite = await zhou.wait_for_text("start=rinv_")
     payload = (invite.text or "").split("start=")[1].split()[0]
     await li.send_command("/start", payload)

@@ -247,7 +247,7 @@ async def test_a_volunteer_in_english_and_the_scheduler_functions(bot: TongxinAp
     await bob.send_command("/hours")
     await bob.wait_for_text("No confirmed service this month")
     await bob.press("✅ Done")
-    await bob.wait_for(lambda: any("this wish is now waiting for a volunteer" in a for a in bob.callback_answers))
+    await bob.wait_for(lambda: any("no longer yours" in a for a in bob.callback_answers))
 
 
 async def test_a_malformed_or_forged_task_button_is_answered(bot: TongxinApp, sim: BotApiSimulator) -> None:

@@ -187,13 +187,14 @@ async def test_a_forged_done_button_is_refused(bot: TongxinApp, sim: BotApiSimul
     await mallory.send_command("/mytasks")
     any_message = await mallory.next_message()
     sim.callback_query(mallory, any_message, f"task:done:{wish.id}")
-    await mallory.wait_for(lambda: any("没有权限" in a for a in mallory.callback_answers))
+    await mallory.wait_for(lambda: any("不在您名下" in a for a in mallory.callback_answers))
     # …and the release, and the resident's confirm.
     sim.callback_query(mallory, any_message, f"task:release:{wish.id}")
     sim.callback_query(mallory, any_message, f"wish:confirm:{wish.id}")
     await sim.settle()
-    assert sum("没有权限" in a for a in mallory.callback_answers) == 2
-    assert any("状态" in a for a in mallory.callback_answers)  # confirm: it is not done, so refused as stale
+    assert sum("不在您名下" in a for a in mallory.callback_answers) == 2
+    assert sum("没有权限" in a for a in mallory.callback_answers) == 1
+    assert not any("状态" in a for a in mallory.callback_answers)  # a forged press learns nothing of the wish
     async with db.read() as conn:
         stored = await store.get_wish(conn, wish.id)
     assert (stored.status, stored.claimed_by) == ("claimed", await person_id(db, xiaoli))
@@ -338,7 +339,7 @@ async def test_a_garbled_forged_or_stale_wish_button_is_answered(bot: TongxinApp
     sim.callback_query(admin, greeting, f"pending:approve:{wish.id}")  # already open: approved by nobody twice
     await sim.settle()
     assert sum("按钮已经失效" in answer for answer in alice.callback_answers) == 4
-    assert any("找不到这个心愿" in answer for answer in alice.callback_answers)
+    assert any("没有权限" in answer for answer in alice.callback_answers)  # no such wish: the same refusal
     assert sum("按钮已经失效" in answer for answer in admin.callback_answers) == 3
     assert any("已开放" in answer or "状态" in answer for answer in admin.callback_answers)
     async with db.read() as conn:

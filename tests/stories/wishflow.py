@@ -65,6 +65,8 @@ async def write_wish(alice: Person, *, submit: bool = True) -> None:
 async def mint_volunteer_invite(admin: Person) -> str:
     """The admin (a coordinator too) mints a team invite; returns its /start payload."""
     await admin.send_command("/invite", "volunteer")
+    await wait_for_button(admin, "直接通过")
+    await admin.press("直接通过")
     reply = await admin.wait_for_text("start=vinv_")
     match = re.search(r"start=(vinv_\S+)", reply.text)
     assert match is not None

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from bot.demo import WECHAT_WANG_OPENID, Demo, demo_running
+from simulator.webchat import TOKEN_HEADER
 
 
 @pytest.fixture
@@ -35,7 +36,7 @@ async def _chat_until(http: aiohttp.ClientSession, demo: Demo, text: str) -> lis
 
 async def test_wang_ayi_talks_to_the_service_account_on_the_demo_page(demo: Demo) -> None:
     base = f"{demo.url}api/wechat/{WECHAT_WANG_OPENID}"
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(headers={TOKEN_HEADER: demo.webchat.token}) as http:
         async with http.get(f"{demo.url}static/wechat.js") as response:
             assert response.status == 200
         async with http.get(f"{demo.url}api/wechat") as response:
