@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rules.roles import Role
+from rules.roles import STAFF_ROLES, Role
 from rules.staff import STAFF_ACTIONS
 
 EVERYONE: frozenset[Role] = frozenset()
@@ -70,6 +70,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("newproject", frozenset({Role.COORDINATOR})),
     Command("newteam", frozenset({Role.COORDINATOR})),
     Command("wishproject", frozenset({Role.COORDINATOR})),
+    # One person, two channels (issue 16): staff and volunteers link their WeChat account.
+    Command("link", STAFF_ROLES | {Role.VOLUNTEER}),
 )
 
 
