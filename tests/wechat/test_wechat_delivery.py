@@ -79,7 +79,9 @@ async def test_a_held_bulk_notice_expires_after_7_days_and_is_marked_so(
         if error:
             break
         await asyncio.sleep(0.05)
-    assert status == "pending" and error is not None and error.startswith("outside the WeChat")
+    assert status == "pending"
+    assert error is not None
+    assert error.startswith("outside the WeChat")
 
     # Six days later it still waits; a week after it was queued it is given up, marked expired.
     clock.advance(dt.timedelta(days=6))
@@ -89,7 +91,8 @@ async def test_a_held_bulk_notice_expires_after_7_days_and_is_marked_so(
     clock.advance(HELD_FOR - dt.timedelta(days=6))
     wechat_bot.bot_data.env.wake()
     status, error = await _wait_row(wechat_bot, "bulk:clinic", "dropped")
-    assert error is not None and error.startswith("expired: outside the WeChat customer-service window")
+    assert error is not None
+    assert error.startswith("expired: outside the WeChat customer-service window")
 
     # When she writes again, the stale notice does not arrive.
     count = len(wang.inbox)

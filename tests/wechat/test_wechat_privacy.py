@@ -44,7 +44,8 @@ async def test_privacy_from_the_menu_shows_her_data_and_erases_it_with_her_photo
     wang = wx.person("王阿姨")
     await _wish_with_photo(wang)
     photos = _saved_photos(wechat_bot)
-    assert len(photos) == 1 and photos[0].read_bytes() == b"\xff\xd8 her kitchen"
+    assert len(photos) == 1
+    assert photos[0].read_bytes() == b"\xff\xd8 her kitchen"
 
     # 更多 → 隐私: the WeChat wording, with 我的数据 and 删除我的数据 as choices.
     assert wx.menu is not None
@@ -52,14 +53,17 @@ async def test_privacy_from_the_menu_shows_her_data_and_erases_it_with_her_photo
     await wang.click("PRIVACY")
     notice = await wang.wait_for_text("隐私说明")
     assert notice.kind == "msgmenu"
-    assert "/mydata" not in notice.text and "Telegram" not in notice.text
+    assert "/mydata" not in notice.text
+    assert "Telegram" not in notice.text
     assert [content for _, content in notice.items] == ["1. 我的数据", "2. 删除我的数据"]
 
     # 我的数据: everything stored about her, as text (WeChat sends no files).
     await wang.tap("我的数据")
     data = await wang.wait_for_text("以下是我们保存的")
     shown = "\n".join(r.text for r in wang.inbox[wang.inbox.index(data) :])
-    assert DESCRIPTION in shown and "13800138000" in shown and "幸福路12号" in shown
+    assert DESCRIPTION in shown
+    assert "13800138000" in shown
+    assert "幸福路12号" in shown
 
     # 删除我的数据: asked first; typing the number of 确认删除 confirms.
     await wang.tap("删除我的数据")
@@ -71,7 +75,8 @@ async def test_privacy_from_the_menu_shows_her_data_and_erases_it_with_her_photo
     async with db.read() as conn:
         wish = await store.get_wish_by_ref(conn, 1)
     assert DESCRIPTION not in wish.description
-    assert wish.phone is None and wish.address != "幸福路12号"
+    assert wish.phone is None
+    assert wish.address != "幸福路12号"
     # The photo she sent on WeChat is gone from MEDIA_DIR/wechat.
     assert not photos[0].exists()
     assert _saved_photos(wechat_bot) == []

@@ -78,7 +78,8 @@ def test_no_text_wechat_can_show_names_a_telegram_command(language: str) -> None
 def test_the_wechat_wording_is_used_only_where_one_exists() -> None:
     catalogues = Catalogues()
     mine = render.text(catalogues, "zh-CN", "wish.mine.none")
-    assert "/wish" not in mine and "许心愿" in mine
+    assert "/wish" not in mine
+    assert "许心愿" in mine
     # Telegram keeps its own wording.
     assert "/wish" in catalogues.text("zh-CN", "wish.mine.none")
     # A key without a variant is shown as it is.
@@ -89,7 +90,9 @@ async def test_help_on_wechat_explains_the_words_and_linking(wechat_bot: Tongxin
     wang = wx.person("王阿姨")
     await wang.send_text("帮助")
     shown = await wang.wait_for_text("使用帮助")
-    assert "绑定" in shown.text and "隐私" in shown.text and "删除我的数据" in shown.text
+    assert "绑定" in shown.text
+    assert "隐私" in shown.text
+    assert "删除我的数据" in shown.text
     assert not COMMAND.search(shown.text)
     # The same from the 更多 menu.
     count = len(wang.inbox)
@@ -99,3 +102,29 @@ async def test_help_on_wechat_explains_the_words_and_linking(wechat_bot: Tongxin
     await wang.send_text("绑定 123456")
     invalid = await wang.wait_for_text("绑定码无效")
     assert not COMMAND.search(invalid.text)
+
+
+def test_my_data_fits_wechat_messages_and_says_when_it_is_cut() -> None:
+    from channels.wechat.conversation import data_messages
+
+    document = {"wishes": [{"id": n, "description": "想请人帮忙" * 40} for n in range(40)]}
+    texts, cut = data_messages(document, "以下是我们保存的关于您的全部数据：", 3)
+    assert cut
+    assert len(texts) == 3
+    assert all(len(text.encode()) <= render.TEXT_BYTES for text in texts)
+    texts, cut = data_messages({"users": [{"id": 1, "phone": None}]}, "intro", 3)
+    assert (texts, cut) == (["intro\n【users】id: 1"], False)
+
+
+def test_link_is_in_the_telegram_menu_for_staff_and_volunteers_only() -> None:
+    from bot.commands import commands_for
+    from rules.roles import Role
+
+    def names(*roles: Role) -> list[str]:
+        return [command.name for command in commands_for(roles)]
+
+    assert "link" in names(Role.VOLUNTEER)
+    assert "link" in names(Role.COORDINATOR)
+    assert "link" in names(Role.EDITOR)
+    assert "link" not in names(Role.RESIDENT)
+    assert "link" not in names()
