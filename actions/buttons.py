@@ -73,6 +73,9 @@ class Act(StrEnum):
     # /privacy, /deleteme
     ERASE_YES = "privacy:erase:yes"
     ERASE_NO = "privacy:erase:no"
+    # Channels without commands (WeChat): "my data" and "delete my data" as menu choices
+    PRIVACY_DATA = "privacy:mydata"
+    PRIVACY_ERASE = "privacy:deleteme"
     # /tip (reporters)
     TIP_NEW = "tipnew"
     TIP_CATEGORY = "tipcat"
@@ -197,6 +200,8 @@ SPECS: dict[Act, Spec] = {
     Act.BROADCAST_CANCEL: _NONE,
     Act.ERASE_YES: _NONE,
     Act.ERASE_NO: _NONE,
+    Act.PRIVACY_DATA: _NONE,
+    Act.PRIVACY_ERASE: _NONE,
     Act.TIP_NEW: _NONE,
     Act.TIP_CATEGORY: Spec(arg=_KEY),
     Act.TIP_SUBMIT: _NONE,

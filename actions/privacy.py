@@ -6,7 +6,8 @@ Effects:
     counts stay) and their drafts, follows, holds and unfinished conversations are deleted; every outbox
     notice to them, or quoting them (their name, phone, address or place, a fragment of what they wrote,
     one of their photos), is blanked, and those not yet sent are dropped (`dropped`, "privacy erase"); audit
-    `privacy.erase` by id only. After the commit their local media files are removed. Nobody is told.
+    `privacy.erase` by id only. After the commit their local media files are removed
+    (tip media, and photos saved under MEDIA_DIR such as the ones sent on WeChat). Nobody is told.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ class Erased:
 async def erase(env: Env, person_id: int) -> Erased:
     """Erase what identifies the person everywhere (the caller makes sure it is the person asking)."""
     async with env.db.write() as conn:
+        saved = await privacy.saved_media_files(conn, person_id)
         erasure = await privacy.erase_person(conn, person_id, now=env.now())
     # Files go only once the erasure is committed: a rolled-back erasure must not lose them.
     privacy.remove_media_files(erasure.files)
+    privacy.remove_saved_files(env.settings.media_dir, saved)
     return Erased(erasure.touched)

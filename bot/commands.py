@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from rules.roles import Role
+from rules.roles import STAFF_ROLES, Role
 from rules.staff import STAFF_ACTIONS
 
 EVERYONE: frozenset[Role] = frozenset()
@@ -77,6 +77,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("case", frozenset({Role.COORDINATOR})),
     Command("cases", frozenset({Role.DEPARTMENT})),
     Command("rates", STAFF_ACTIONS["stats"]),
+    # One person, two channels (issue 16): staff and volunteers link their WeChat account.
+    Command("link", STAFF_ROLES | {Role.VOLUNTEER}),
 )
 
 

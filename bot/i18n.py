@@ -65,6 +65,10 @@ class Catalogues:
         """Every key a language defines (for tests)."""
         return set(self._keys[language])
 
+    def has(self, language: str, key: str, /) -> bool:
+        """Whether the language defines `key` (channels look up their own variant of a message this way)."""
+        return key in self._keys.get(language, ())
+
     def template(self, language: str, key: str, /) -> str:
         """The message `key` in `language` as the catalogue holds it: `{placeholders}` and `**markup**`."""
         translations = self._translations.get(language) or self._translations["zh-CN"]

@@ -58,8 +58,17 @@ class Unavailable(DeliveryError):  # noqa: N818
 
 class Held(DeliveryError):  # noqa: N818
     """The channel may not carry this message now (WeChat: outside the person's customer-service window, for a
-    lane that waits rather than sending a template notice); try again after `retry_in`, not counted as an attempt."""
+    lane that waits rather than sending a template notice); try again after `retry_in`, not counted as an attempt.
+    A message queued more than `expire_after` ago is given up instead (`dropped`, "expired: …")."""
 
-    def __init__(self, reason: str, detail: str = "", *, retry_in: dt.timedelta = dt.timedelta(minutes=10)) -> None:
+    def __init__(
+        self,
+        reason: str,
+        detail: str = "",
+        *,
+        retry_in: dt.timedelta = dt.timedelta(minutes=10),
+        expire_after: dt.timedelta | None = None,
+    ) -> None:
         super().__init__(reason, detail)
         self.retry_in = retry_in
+        self.expire_after = expire_after

@@ -18,7 +18,8 @@ for every channel. Rows name people by person id: each batch looks up the recipi
 transports' channels (`identities`, in the order the transports were given: Telegram first, then WeChat; a person
 with none of them: the row fails, "the recipient has no Telegram identity"), and the transaction that takes a row
 resolves its stored photo (`Notice.media`) to the chosen channel's reference to it. A channel may hold a row back
-(`Held`: WeChat outside a person's customer-service window, for a lane that waits): it waits, not counted.
+(`Held`: WeChat outside a person's customer-service window, for a lane that waits): it waits, not counted;
+held past the channel's `expire_after` (WeChat: 7 days after it was queued) it is dropped as "expired: …".
 
 Nothing lives only in memory: a restart reads the same rows again (see `storage.outbox.recover_interrupted`
 for the ones that were on the wire).
@@ -247,8 +248,15 @@ class OutboxSender:
         try:
             await transport.send(address, language, notice, row.lane)
         except Held as exc:
-            # The channel may not carry it now (WeChat: outside the person's window, a lane that waits).
-            await self._record(row, retry_in=exc.retry_in, error=exc.reason, count_attempt=False)
+            # The channel may not carry it now (WeChat: outside the person's window, a lane that waits);
+            # held longer than the channel allows, it is no longer news: given up, marked so.
+            age = services.clock.now() - row.created_at if row.created_at is not None else None
+            if exc.expire_after is not None and age is not None and age >= exc.expire_after:
+                async with services.db.write() as conn:
+                    await outbox.drop(conn, row.id, reason=f"expired: {exc.reason}")
+                log.info("outbox row %s (%s) expired while held: %s", row.id, row.dedupe_key, exc.reason)
+            else:
+                await self._record(row, retry_in=exc.retry_in, error=exc.reason, count_attempt=False)
         except SlowDown as exc:
             # The transport already paused the whole bot; the row simply waits for its next turn.
             await self._record(row, retry_in=dt.timedelta(), error=exc.reason, count_attempt=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import actions.digests  # noqa: F401 - registers the digests' live renderers for the sender
 from channels.delivery import Transport
+from channels.telegram.media import stored_photo_bytes
 from channels.telegram.transport import TelegramTransport
 from channels.wechat.transport import WeChatTransport
 from scheduler import broadcasts
@@ -36,9 +37,20 @@ async def start(application: TongxinApp) -> None:
     transports: list[Transport] = [TelegramTransport(application.bot, services.catalogues)]
     if services.wechat is not None:
         # People with a Telegram account hear there; WeChat-only people (residents) on WeChat.
+        bot = application.bot
+
+        async def photo_bytes(media_id: int) -> bytes | None:
+            # A notice's photo for WeChat: the saved file, or Telegram's copy (a volunteer's proof photo).
+            return await stored_photo_bytes(bot, services.db, services.settings.media_dir, media_id)
+
         transports.append(
             WeChatTransport(
-                services.wechat.api, services.catalogues, services.db, services.settings, services.clock.now
+                services.wechat.api,
+                services.catalogues,
+                services.db,
+                services.settings,
+                services.clock.now,
+                photo_bytes=photo_bytes,
             )
         )
     sender = OutboxSender(services, transports)

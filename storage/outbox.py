@@ -42,6 +42,7 @@ class OutboxMessage:
     language: str | None  # the recipient's language now; None if they never wrote to the bot
     unreachable: bool
     condition: list[dict[str, Any]] | None = None
+    created_at: dt.datetime | None = None  # when it was queued (a notice held too long expires)
 
 
 async def enqueue(
@@ -108,6 +109,7 @@ async def due(
             users.c.language,
             users.c.unreachable,
             outbox.c.condition,
+            outbox.c.created_at,
         )
         .select_from(outbox.outerjoin(users, users.c.id == outbox.c.recipient_id))
         .where(
@@ -132,6 +134,7 @@ async def due(
             language=row.language,
             unreachable=bool(row.unreachable),
             condition=list(row.condition) if row.condition else None,
+            created_at=row.created_at,
         )
         for row in rows
     ]

@@ -267,6 +267,27 @@ async def _blank_audit_details(conn: AsyncConnection, traces: Traces) -> int:
     return blanked
 
 
+async def saved_media_files(conn: AsyncConnection, user_id: int) -> list[str]:
+    """The person's photos kept as files under MEDIA_DIR (a `file` reference, relative to it: e.g. the photos
+    王阿姨 sent on WeChat, whose media ids expire), read before erasure deletes the references."""
+    found: list[str] = []
+    for owned in _media_of(user_id):
+        rows = await conn.execute(
+            select(media_refs.c.file_ref).where(media_refs.c.channel == "file", media_refs.c.media_id.in_(owned))
+        )
+        found.extend(ref for ref in rows.scalars() if ref)
+    return found
+
+
+def remove_saved_files(media_dir: Path, refs: list[str]) -> None:
+    """Delete saved media files (references relative to `media_dir`; none outside it), after the erasure."""
+    root = media_dir.resolve()
+    for ref in refs:
+        path = (media_dir / ref).resolve()
+        if path.is_relative_to(root):
+            path.unlink(missing_ok=True)
+
+
 def remove_media_files(paths: list[str]) -> None:
     """Delete erased media from disk (after the erasure committed); a file already gone is fine."""
     for path in paths:

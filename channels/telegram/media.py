@@ -48,6 +48,30 @@ async def send_stored_photo(
     return True
 
 
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # WeChat takes images up to 10 MB
+
+
+async def stored_photo_bytes(bot: ExtBot[Any], db: Database, media_dir: Path, media_id: int) -> bytes | None:
+    """A stored photo's bytes for another channel (WeChat): the saved file, or Telegram's copy (e.g. a volunteer's
+    proof photo); None when there is neither (erased) or it is too large to pass on."""
+    async with db.read() as conn:
+        saved = await media.file_ref(conn, media_id, FILE)
+        ref = await media.file_ref(conn, media_id, media.TELEGRAM) if saved is None else None
+    if saved is not None:
+        return await asyncio.to_thread(_read, media_dir, saved)
+    if ref is None:
+        return None
+    try:
+        found = await bot.get_file(ref)
+        if found.file_size is not None and found.file_size > MAX_PHOTO_BYTES:
+            return None
+        content = bytes(await found.download_as_bytearray())
+    except TelegramError:
+        log.warning("a stored photo could not be fetched from Telegram", exc_info=True)
+        return None
+    return content if len(content) <= MAX_PHOTO_BYTES else None
+
+
 def _read(media_dir: Path, saved: str) -> bytes | None:
     """The saved file's bytes, if it is inside the media folder and still there."""
     path = (media_dir / saved).resolve()

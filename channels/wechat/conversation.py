@@ -1,6 +1,7 @@
 """The resident's journeys on WeChat, on the same actions as Telegram: the wish (category as a menu, description,
 area, location as a location message or a typed address, photo, phone, summary with 提交/修改/取消), 我的心愿 with
-confirm and rate, and /link.
+confirm and rate, privacy (隐私 / 我的数据 / 删除我的数据, the same as Telegram's /privacy, /mydata, /deleteme;
+erasing asks for a confirmation first; blocked people may still use them), 帮助, and /link (绑定).
 
 Everything a person sends becomes an `Input`: a press (a tapped msgmenu item's `bizmsgmenuid`, a typed number
 of the last menu, a custom-menu click), text, a location or a photo. The conversation (step, draft, the last
@@ -11,6 +12,7 @@ menu's choices) lives in the database (`storage.wechat`), so a restart loses no 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import uuid
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from actions import links
+from actions import privacy as privacy_actions
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.env import Env
@@ -38,7 +41,7 @@ from rules.wishes import (
     WishStatus,
 )
 from rules.wishes import wish_ref as ref_of
-from storage import media, people, wechat
+from storage import media, people, privacy, wechat
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 from storage.users import User
 
@@ -49,12 +52,28 @@ PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
 SKIP_WORDS = frozenset({"跳过", "skip", "不用", "没有"})
 LEAVE_WORDS = frozenset({"/cancel", "取消", "退出", "cancel"})
-WISH_WORDS = frozenset({"/wish", "许心愿", "许愿", "提交心愿", "心愿"})
-MINE_WORDS = frozenset({"/mywishes", "我的心愿"})
+WISH_WORDS = frozenset({"/wish", "许心愿", "许愿", "提交心愿", "心愿", "make a wish", "wish"})
+MINE_WORDS = frozenset({"/mywishes", "我的心愿", "my wishes"})
+HELP_WORDS = frozenset({"/help", "帮助", "使用帮助", "help", "?", "？"})
+# Privacy words (Telegram's /privacy, /mydata, /deleteme): these work for blocked people too.
+PRIVACY_WORDS = {
+    "privacy": frozenset({"/privacy", "隐私", "隐私说明", "privacy"}),
+    "mydata": frozenset({"/mydata", "我的数据", "my data"}),
+    "deleteme": frozenset({"/deleteme", "删除我的数据", "删除数据", "delete my data"}),
+}
+PRIVACY_PRESSES = {
+    Act.PRIVACY_DATA: "mydata",
+    Act.PRIVACY_ERASE: "deleteme",
+    Act.ERASE_YES: "erase",
+    Act.ERASE_NO: "keep",
+}
+MYDATA_MESSAGES = 3  # of a customer-service window's 5 messages per callback, what /mydata may use
 # Custom-menu click keys (set at start by `menu`).
 CLICK_WISH = "WISH"
 CLICK_MINE = "MYWISHES"
 CLICK_HELP = "HELP"
+CLICK_PRIVACY = "PRIVACY"
+CLICK_SUBSCRIBE = "SUBSCRIBE"  # not a menu item: the follow event
 FIELDS = ("category", "description", "area", "place", "photo", "phone")
 
 Download = Callable[[str], Awaitable[bytes]]
@@ -104,8 +123,44 @@ def input_of(data: dict[str, Any], choices: dict[str, str]) -> Input:
                 label=str(info.get("Label") or "") or None,
             )
         if event == "subscribe":
-            return Input(click=CLICK_HELP)
+            return Input(click=CLICK_SUBSCRIBE)
     return Input()
+
+
+def privacy_intent(given: Input) -> str | None:
+    """What a privacy input asks for ("privacy", "mydata", "deleteme", "erase", "keep"), or None."""
+    if given.press is not None:
+        return PRIVACY_PRESSES.get(given.press.act)
+    if given.click == CLICK_PRIVACY:
+        return "privacy"
+    said = (given.text or "").strip().lower()
+    return next((intent for intent, words in PRIVACY_WORDS.items() if said in words), None)
+
+
+def data_messages(document: dict[str, list[dict[str, Any]]], intro: str, limit: int) -> tuple[list[str], bool]:
+    """A person's data (`storage.privacy.collect_personal_data`) as at most `limit` texts that fit WeChat's
+    message size, and whether something was left out."""
+    lines = [intro]
+    for table, rows in document.items():
+        for row in rows:
+            shown = [
+                f"{name}: {value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)}"
+                for name, value in row.items()
+                if value not in (None, "", [], {})
+            ]
+            lines.append(f"【{table}】" + "；".join(shown))
+    messages: list[str] = []
+    current = ""
+    for line in lines:
+        line = render.clip(line)
+        joined = f"{current}\n{line}" if current else line
+        if len(joined.encode()) <= render.TEXT_BYTES:
+            current = joined
+            continue
+        messages.append(current)
+        current = line
+    messages.append(current)
+    return messages[:limit], len(messages) > limit
 
 
 def menu(catalogues: Catalogues, language: str) -> dict[str, Any]:
@@ -123,6 +178,7 @@ def menu(catalogues: Catalogues, language: str) -> dict[str, Any]:
                 "sub_button": [
                     {"type": "location_select", "name": name("wechat.menu.location"), "key": "LOCATION"},
                     {"type": "pic_photo_or_album", "name": name("wechat.menu.photo"), "key": "PHOTO"},
+                    {"type": "click", "name": name("wechat.menu.privacy"), "key": CLICK_PRIVACY},
                     {"type": "click", "name": name("wechat.menu.help"), "key": CLICK_HELP},
                 ],
             },
@@ -162,15 +218,16 @@ class Conversation:
         """Answer one callback; the replies to send."""
         person = await self.person_of(openid)
         lang = person.language
-        if person.blocked:
-            return [Reply(self._t(lang, "blocked.notice"))]
         async with self._env.db.read() as conn:
             state = await wechat.conversation_of(conn, openid) or {}
             telegram_id = await people.telegram_id_of(conn, person.id)
-        roles = effective_roles(person.roles, telegram_id, self._env.settings.admin_ids)
-        actor = Actor(person.id, roles)
         choices = {str(k): str(v) for k, v in (state.get("choices") or {}).items()}
         given = input_of(data, choices)
+        if person.blocked and privacy_intent(given) is None:
+            # Blocked people may still read the privacy notice, get their data and erase it.
+            return [Reply(self._t(lang, "blocked.notice"))]
+        roles = effective_roles(person.roles, telegram_id, self._env.settings.admin_ids)
+        actor = Actor(person.id, roles)
         step = _Step(self, openid, actor, lang, dict(state))
         replies = await step.run(given)
         if step.state is not None:
@@ -229,21 +286,30 @@ class _Step:
     # -- dispatch -------------------------------------------------------------------------------------------------
 
     async def run(self, given: Input) -> list[Reply]:
+        intent = privacy_intent(given)
+        if intent is not None:
+            return await self.privacy(intent)
         text = (given.text or "").strip()
+        if given.press is None and text.lower() in HELP_WORDS:
+            return self.help()
         if given.press is None and text:
             if (match := LINK_PATTERN.match(text)) is not None:
                 return await self.link(match.group(1))
             if text.lower() in LEAVE_WORDS and self.state and self.state.get("step"):
                 self.state = None
                 return [Reply(self.t("wechat.left"))]
-            if text in WISH_WORDS:
+            if text.lower() in WISH_WORDS:
                 return await self.start_wish()
-            if text in MINE_WORDS:
+            if text.lower() in MINE_WORDS:
                 return await self.mine()
         if given.click == CLICK_WISH:
             return await self.start_wish()
         if given.click == CLICK_MINE:
             return await self.mine()
+        if given.click == CLICK_HELP:
+            return self.help()
+        if given.click == CLICK_SUBSCRIBE:
+            return self.welcome()
         press = given.press
         if press is not None:
             try:
@@ -265,6 +331,16 @@ class _Step:
         return [
             self.menu_reply(
                 self.t("wechat.welcome"),
+                [self.choice("wechat.menu.wish", Act.WISH_NEW), self.choice("wechat.menu.mine", Act.WISH_MINE)],
+            )
+        ]
+
+    def help(self) -> list[Reply]:
+        """帮助: the words that work here, 绑定 included."""
+        self.state = {}
+        return [
+            self.menu_reply(
+                self.t("wechat.help"),
                 [self.choice("wechat.menu.wish", Act.WISH_NEW), self.choice("wechat.menu.mine", Act.WISH_MINE)],
             )
         ]
@@ -447,6 +523,8 @@ class _Step:
             changed = await wish_actions.not_yet(self.env, self.actor, int(self.state["wish"]), text)
             self.state = None
             return [Reply(self.t("wish.not_yet_sent", ref=ref_of(changed.wish.ref_no)))]
+        if step == "erase":
+            return [Reply(self.t("wechat.erase_again")), self.erase_ask()]
         if step == "field":
             if press is not None and press.act == Act.WISH_FIELD and press.arg in FIELDS:
                 return [self.ask(str(press.arg))]
@@ -525,6 +603,70 @@ class _Step:
                 for n in range(5, 0, -1)
             ],
         )
+
+    # -- privacy (Telegram's /privacy, /mydata, /deleteme) ---------------------------------------------------------
+
+    async def privacy(self, intent: str) -> list[Reply]:
+        if intent == "privacy":
+            self.state = {}
+            return [
+                self.menu_reply(
+                    self.t("privacy.notice"),
+                    [
+                        self.choice("wechat.privacy.mydata", Act.PRIVACY_DATA),
+                        self.choice("wechat.privacy.deleteme", Act.PRIVACY_ERASE),
+                    ],
+                )
+            ]
+        if intent == "mydata":
+            return await self.my_data()
+        if intent == "deleteme":
+            return [self.erase_ask()]
+        if intent == "keep" or (self.state or {}).get("step") != "erase":
+            # "Keep", or a confirmation from an old menu: nothing is erased without asking now.
+            if intent == "keep":
+                self.state = None
+                return [Reply(self.t("privacy.erase_kept"))]
+            return [self.erase_ask()]
+        await self.erase()
+        self.state = None
+        return [Reply(self.t("privacy.erased"))]
+
+    def erase_ask(self) -> Reply:
+        # A wish being written is kept until the answer: its photo is erased too if she confirms.
+        draft = (self.state or {}).get("draft")
+        self.state = {"step": "erase", **({"draft": draft} if draft else {})}
+        return self.menu_reply(
+            self.t("privacy.erase_ask"),
+            [
+                self.choice("privacy.erase_confirm_button", Act.ERASE_YES),
+                self.choice("privacy.erase_keep_button", Act.ERASE_NO),
+            ],
+        )
+
+    async def my_data(self) -> list[Reply]:
+        self.state = {}
+        person_id = self.actor.user_id
+        assert person_id is not None
+        async with self.env.db.read() as conn:
+            document = await privacy.collect_personal_data(conn, person_id)
+        intro = self.t("wechat.mydata.intro") if document else self.t("wechat.mydata.nothing")
+        texts, cut = data_messages(document, intro, MYDATA_MESSAGES)
+        replies = [Reply(text) for text in texts]
+        if cut:
+            replies.append(Reply(self.t("wechat.mydata.more")))
+        return replies
+
+    async def erase(self) -> None:
+        """Erase the person (the same action as Telegram's /deleteme), and a photo of an unsent wish draft."""
+        person_id = self.actor.user_id
+        assert person_id is not None
+        draft_photo = ((self.state or {}).get("draft") or {}).get("photo")
+        async with self.env.db.read() as conn:
+            draft_file = await media.file_ref(conn, int(draft_photo), "file") if draft_photo else None
+        await privacy_actions.erase(self.env, person_id)
+        if draft_file is not None:
+            privacy.remove_saved_files(self.env.settings.media_dir, [draft_file])
 
     # -- /link ------------------------------------------------------------------------------------------------------
 

@@ -6,6 +6,13 @@ tapped, as a text message carrying `bizmsgmenuid` (the press, in the same `act:s
 Telegram's callback data, checked against `actions.buttons.SPECS`). Each item is numbered, so a person can also
 type the number (`choices` is kept with the conversation for that).
 
+WeChat has no commands: where a catalogue text tells people to type one ("发送 /mywishes"), the catalogue also
+holds the WeChat wording under the same key with the suffix `.wechat` (`wish.submitted_open.wechat`: "点菜单
+“我的心愿”"), and `text` takes that variant whenever the language defines it. `tests/wechat/test_wechat_texts.py`
+renders every key WeChat can show and fails on any "/command" left in it.
+
+A notice's map pin cannot be sent on WeChat: its coordinates are added to the text (`wechat.notice_location`).
+
 Template notices (outside the 48-hour window) allow no line breaks and at most 20 characters per field: the
 notice is cut down to its first line for `thing1`, the reference for `thing2`, the local time for `time3`.
 """
@@ -23,6 +30,7 @@ from actions.messages import Notice
 from bot.i18n import Catalogues
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+VARIANT = ".wechat"  # the suffix of a catalogue key's WeChat wording
 TEXT_BYTES = 2000  # WeChat takes 2048 bytes of text per customer-service message
 FIELD_CHARS = 20
 MENU_ITEMS = 10
@@ -44,9 +52,15 @@ def _fill(template: str, values: dict[str, object]) -> str:
         return template
 
 
+def wording(catalogues: Catalogues, language: str, key: str) -> str:
+    """The key whose text WeChat shows for `key`: its `.wechat` variant when the language has one."""
+    variant = key + VARIANT
+    return variant if catalogues.has(language, variant) else key
+
+
 def text(catalogues: Catalogues, language: str, key: str, /, **values: object) -> str:
-    """A message as WeChat shows it (plain text, values as given)."""
-    return _fill(to_plain(catalogues.template(language, key)), values)
+    """A message as WeChat shows it (plain text, values as given; the WeChat wording where there is one)."""
+    return _fill(to_plain(catalogues.template(language, wording(catalogues, language, key))), values)
 
 
 def label(catalogues: Catalogues, language: str, key: str) -> str:
@@ -141,7 +155,12 @@ def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> Rend
         else:
             values[name] = value
     values.update({name: text(catalogues, language, key, **values) for name, key in keys.items()})
-    return Rendered(text(catalogues, language, notice.key, **values), choices_of(catalogues, language, notice.buttons))
+    body = text(catalogues, language, notice.key, **values)
+    if notice.location is not None:
+        # WeChat cannot send a pin: the place goes in as text.
+        latitude, longitude = notice.location
+        body += "\n" + text(catalogues, language, "wechat.notice_location", label=f"{latitude:.5f}, {longitude:.5f}")
+    return Rendered(body, choices_of(catalogues, language, notice.buttons))
 
 
 def custom_message(openid: str, reply: Reply) -> dict[str, Any]:

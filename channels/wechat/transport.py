@@ -1,6 +1,13 @@
 """The outbox sender's WeChat side: a notice goes out as a customer-service message while the person's window is
 open (48 hours after their last message, at most 5 messages), otherwise as a template notice (urgent and normal
-lanes, when `WECHAT_TEMPLATE_NOTICE` is set) or it waits for the person to write again (bulk, or no template).
+lanes, when `WECHAT_TEMPLATE_NOTICE` is set) or it waits for the person to write again (bulk, or no template) —
+for at most `HELD_FOR` (7 days) after it was queued: a digest or broadcast older than a week is no longer news, so
+the sender drops it then, marked "expired: outside the WeChat customer-service window…".
+
+A notice's photo (e.g. the volunteer's proof photo, taken on Telegram) follows its text as an image message when
+the window has a slot left: its bytes come from `photo_bytes` (the saved file, or Telegram's copy), are uploaded
+to WeChat's temporary media (a fresh media id each time: they expire after 3 days) and sent. A map pin cannot be
+sent: the renderer adds the coordinates to the text.
 
 WeChat's answers become the channel-neutral failures of `channels.delivery`: 45015/45047 (window over, although
 we counted otherwise) close our window and fall back as above; unfollowed/unknown accounts are unreachable; a
@@ -11,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
@@ -26,6 +33,9 @@ log = logging.getLogger(__name__)
 
 WECHAT = "wechat"
 HOLD = dt.timedelta(minutes=10)
+HELD_FOR = dt.timedelta(days=7)
+
+PhotoBytes = Callable[[int], Awaitable[bytes | None]]
 
 
 def failure(exc: WeChatError) -> Exception:
@@ -47,13 +57,20 @@ class WeChatTransport:
     name = "WeChat"
 
     def __init__(
-        self, api: WeChatApi, catalogues: Catalogues, db: Database, settings: Settings, now: Callable[[], dt.datetime]
+        self,
+        api: WeChatApi,
+        catalogues: Catalogues,
+        db: Database,
+        settings: Settings,
+        now: Callable[[], dt.datetime],
+        photo_bytes: PhotoBytes | None = None,
     ) -> None:
         self._api = api
         self._catalogues = catalogues
         self._db = db
         self._settings = settings
         self._now = now
+        self._photo_bytes = photo_bytes
 
     async def take_turn(self, address: str, lane: Lane) -> None:
         """WeChat's customer-service API has no per-chat pace to keep; the window is checked in `send`."""
@@ -82,12 +99,38 @@ class WeChatTransport:
                     numbered = {str(n): c.press for n, c in enumerate(reply.choices, start=1)}
                     async with self._db.write() as conn:
                         await wechat.remember_choices(conn, address, numbered)
+                if notice.media is not None:
+                    await self._send_photo(address, notice.media)
                 return
         template = self._settings.wechat_template_notice
         if lane == "bulk" or not template:
-            raise Held(f"{wechat.HELD_PREFIX}: waiting for the person to write", retry_in=HOLD)
+            raise Held(f"{wechat.HELD_PREFIX}: waiting for the person to write", retry_in=HOLD, expire_after=HELD_FOR)
         fields = render.template_fields(rendered, notice, now=now, tz=self._settings.tz)
         try:
             await self._api.send_template(address, template, self._settings.wechat_template_url, fields)
         except WeChatError as exc:
             raise failure(exc) from exc
+
+    async def _send_photo(self, address: str, media_id: int) -> None:
+        """The notice's photo as an image message after its text (the text went: a photo that cannot follow is
+        left out, never retried as the whole notice)."""
+        if self._photo_bytes is None:
+            return
+        try:
+            content = await self._photo_bytes(media_id)
+        except Exception:
+            log.warning("the photo of a notice could not be read for WeChat", exc_info=True)
+            return
+        if not content:
+            return  # erased, or never saved
+        async with self._db.write() as conn:
+            if not await wechat.take_window_slot(conn, address, now=self._now()):
+                log.info("a notice's photo was left out: the WeChat window has no message left")
+                return
+        try:
+            uploaded = await self._api.upload_image(content)
+            await self._api.send_custom(render.image_message(address, uploaded))
+        except WeChatError as exc:
+            log.warning("a notice's photo was not sent to WeChat: %s", exc)
+            async with self._db.write() as conn:
+                await wechat.give_back_slot(conn, address)

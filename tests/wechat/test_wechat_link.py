@@ -23,6 +23,11 @@ async def test_a_volunteer_links_wechat_to_telegram_with_a_one_time_code(
     await on_wechat.send_text("你好")  # a WeChat person of their own at first
     await on_wechat.wait_for_text("许心愿")
 
+    # /help names /link for a volunteer.
+    await xiaozhou.send_command("/help")
+    shown = await xiaozhou.wait_for_text("/link")
+    assert "绑定微信账号" in shown.text
+
     await xiaozhou.send_command("/link")
     reply = await xiaozhou.wait_for_text("绑定码")
     match = re.search(r"(\d{6})", reply.text)

@@ -1,0 +1,172 @@
+"""Notices on WeChat beyond text: a held bulk notice expires after 7 days (marked so) instead of waiting forever;
+the volunteer's proof photo taken on Telegram reaches 王阿姨 as a WeChat image; a notice's map pin becomes text."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from sqlalchemy import select
+
+from actions import notices, tasks
+from actions.messages import Notice
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from channels.wechat.transport import HELD_FOR
+from rules import wishes as lifecycle
+from rules.roles import Role
+from rules.wishes import Actor, WishDraft
+from simulator import BotApiSimulator
+from simulator.wechat import WeChatSimulator
+from storage import people
+from storage.schema import outbox as outbox_table
+from tests.conftest import START_TIME
+from tests.stories.wishflow import approved_volunteers, person_id, wait_for_button
+
+PROOF = b"\x89PNG proof: the tap is fixed"
+
+
+async def _person_of(bot: TongxinApp, openid: str) -> int:
+    async with bot.bot_data.db.read() as conn:
+        found = await people.find_person(conn, "wechat", openid)
+    assert found is not None
+    return found.id
+
+
+async def _row(bot: TongxinApp, key: str) -> tuple[str, str | None]:
+    async with bot.bot_data.db.read() as conn:
+        row = (
+            await conn.execute(
+                select(outbox_table.c.status, outbox_table.c.last_error).where(outbox_table.c.dedupe_key == key)
+            )
+        ).one()
+    return row.status, row.last_error
+
+
+async def _wait_row(bot: TongxinApp, key: str, status: str) -> tuple[str, str | None]:
+    for _ in range(200):
+        found = await _row(bot, key)
+        if found[0] == status:
+            return found
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"outbox row {key} is {found}, not {status}")
+
+
+async def test_a_held_bulk_notice_expires_after_7_days_and_is_marked_so(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock
+) -> None:
+    db = wechat_bot.bot_data.db
+    wang = wx.person("王阿姨")
+    await wang.send_text("你好")
+    await wang.wait_for_text("许心愿")
+    person = await _person_of(wechat_bot, wang.openid)
+
+    # Two days of silence: her window is closed, so a bulk notice waits for her.
+    clock.advance(dt.timedelta(hours=49))
+    async with db.write() as conn:
+        await notices.queue(
+            conn,
+            person,
+            Notice("broadcast.message", {"text": "周六社区义诊"}),
+            now=clock.now(),
+            lane="bulk",
+            dedupe_key="bulk:clinic",
+        )
+    wechat_bot.bot_data.env.wake()
+    status, error = await _wait_row(wechat_bot, "bulk:clinic", "pending")
+    for _ in range(100):
+        status, error = await _row(wechat_bot, "bulk:clinic")
+        if error:
+            break
+        await asyncio.sleep(0.05)
+    assert status == "pending"
+    assert error is not None
+    assert error.startswith("outside the WeChat")
+
+    # Six days later it still waits; a week after it was queued it is given up, marked expired.
+    clock.advance(dt.timedelta(days=6))
+    wechat_bot.bot_data.env.wake()
+    await asyncio.sleep(0.5)
+    assert (await _row(wechat_bot, "bulk:clinic"))[0] == "pending"
+    clock.advance(HELD_FOR - dt.timedelta(days=6))
+    wechat_bot.bot_data.env.wake()
+    status, error = await _wait_row(wechat_bot, "bulk:clinic", "dropped")
+    assert error is not None
+    assert error.startswith("expired: outside the WeChat customer-service window")
+
+    # When she writes again, the stale notice does not arrive.
+    count = len(wang.inbox)
+    await wang.send_text("我的心愿")
+    await wang.wait_for_text("还没有提交过心愿", after=count)
+    await asyncio.sleep(0.5)
+    assert all("义诊" not in r.text for r in wang.inbox)
+
+
+async def test_the_proof_photo_from_telegram_reaches_her_on_wechat_as_an_image(
+    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    db = env.db
+    wang = wx.person("王阿姨")
+    xiaozhou = sim.person("小周")
+    await approved_volunteers(db, [xiaozhou])
+    await wang.send_text("你好")
+    await wang.wait_for_text("许心愿")
+    async with db.write() as conn:
+        resident = await people.find_person(conn, "wechat", wang.openid)
+        assert resident is not None
+        wish = await lifecycle.submit_wish(
+            conn,
+            WishDraft(category="elderly_disabled", description="家里的水龙头坏了，想请人帮忙修一下"),
+            resident_id=resident.id,
+            now=START_TIME,
+            review=False,
+            daily_limit=10,
+        )
+    volunteer = Actor(await person_id(db, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    await tasks.claim(env, volunteer, wish.id, "today")
+    await wang.wait_for_text("认领了您的心愿")
+
+    # 小周 reports it done on Telegram, with a photo.
+    await xiaozhou.send_command("/mytasks")
+    await wait_for_button(xiaozhou, "✅ 完成了")
+    await xiaozhou.press("✅ 完成了")
+    await xiaozhou.wait_for_text("用了多长时间", timeout=15)
+    await xiaozhou.press("2 h")
+    await xiaozhou.wait_for_text("完成后的照片")
+    await xiaozhou.send_photo(PROOF)
+    await xiaozhou.wait_for_text("留句话")
+    await xiaozhou.press("跳过")
+    await xiaozhou.wait_for_text("辛苦了")
+
+    # 王阿姨 gets the done notice with its choices, then the photo as an image uploaded to WeChat.
+    done = await wang.wait_for_text("已经办好了")
+    assert done.kind == "msgmenu"
+    image = await wang.wait_for(lambda r: r.kind == "image")
+    assert wang.inbox.index(image) == wang.inbox.index(done) + 1
+    assert wx.media[image.text][0] == PROOF
+    # Typing "1" still means the notice's first choice (the image carries none).
+    await wang.send_text("1")
+    await wang.wait_for_text("打分")
+
+
+async def test_a_notice_with_a_pin_shows_the_place_as_text_on_wechat(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock
+) -> None:
+    db = wechat_bot.bot_data.db
+    wang = wx.person("王阿姨")
+    await wang.send_text("你好")
+    await wang.wait_for_text("许心愿")
+    person = await _person_of(wechat_bot, wang.openid)
+    async with db.write() as conn:
+        await notices.queue(
+            conn,
+            person,
+            Notice("broadcast.message", {"text": "周六上午社区义诊，地点：文化广场"}, location=(30.2741, 120.1551)),
+            now=clock.now(),
+        )
+    wechat_bot.bot_data.env.wake()
+    shown = await wang.wait_for_text("文化广场")
+    assert shown.kind == "text"
+    assert "30.27410, 120.15510" in shown.text
+    assert "位置" in shown.text
