@@ -13,9 +13,12 @@ Effects, per action (each one transaction):
   remind (the sweep): the day before (18:00 local) and an hour before, to everyone holding a place, once each
     (dedupe key per activity, kind and person).
   show_code (the organizer, or a coordinator): a new code, valid `checkin_code_minutes`; event `code`.
-  use_code (a signed-up person): first use checks in, the second checks out with the hours rounded by
-    `checkin_round_minutes`; refused when the code is unknown or expired, the person not signed up, or the
-    location shared further than `checkin_radius_m` from the place; events `checked_in` / `checked_out`.
+  use_code (a signed-up person): first use checks in, the second (after the start) checks out with the hours
+    from the later of check-in and the start, rounded down by `checkin_round_minutes`; refused when the code is
+    unknown or expired, the person not signed up, or the location shared further than `checkin_radius_m` from
+    the place; events `checked_in` / `checked_out`.
+  call_off / move (the organizer, or a coordinator): cancel with a reason, or change the time or place before
+    the start; everyone signed up or waiting is told; notices written for the old state are superseded.
   adjust / toggle_no_show (the organizer): one person's hours ± half an hour, or no-show; event.
   confirm (the organizer): everyone's hours confirmed, people who never came marked no-show; the activity
     `held`; event; audit; each participant told their hours and invited to send photos, the organizer too.
@@ -484,10 +487,13 @@ async def use_code(env: Env, actor: Actor, code: str, here: tuple[float, float] 
             await store.check_in(conn, signup.id, now)
             await store.record_event(conn, activity.id, "checked_in", actor_id=person, subject_id=person, now=now)
             return CodeUsed(activity, "checked_in")
-        if signup.checked_out_at is None and now - signup.checked_in_at < rules.MIN_STAY:
+        # A second scan soon after the first, or before the activity has even started, is not a check-out.
+        if signup.checked_out_at is None and now < max(signup.checked_in_at + rules.MIN_STAY, activity.starts_at):
             return CodeUsed(activity, "already_in")
         if signup.checked_out_at is None:
-            hours = rules.rounded_hours(signup.checked_in_at, now, env.settings.checkin_round_minutes)
+            # Hours count from the start: arriving early (the window opens two hours before) adds none.
+            counted_from = max(signup.checked_in_at, activity.starts_at)
+            hours = rules.rounded_hours(counted_from, now, env.settings.checkin_round_minutes)
             await store.check_out(conn, signup.id, now, hours)
             await store.record_event(
                 conn, activity.id, "checked_out", actor_id=person, subject_id=person, now=now, note=str(hours)

@@ -468,7 +468,11 @@ async def sign_up_pressed(update: Update, context: TongxinContext) -> None:
                 title=html.escape(listed.activity.title),
                 taken=listed.taken,
                 headcount=listed.activity.headcount,
+                # The time and place as they are now (the invitation pressed may predate a change).
+                when=listed.activity.starts_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M"),
+                place=html.escape(listed.activity.place),
             ),
+            parse_mode=ParseMode.HTML,
             reply_markup=InlineKeyboardMarkup(
                 [
                     [

@@ -243,10 +243,12 @@ async def test_a_team_leader_sees_the_organizers_commands_in_the_menu(bot: Tongx
     menu = menu_of(sim, zhou)
     assert {"newactivity", "checkin", "cancelactivity", "editactivity"} <= set(menu)
     assert "newproject" not in menu
-    # The menu survives a /start (set_personal_menu also knows about teams).
+    # The menu survives a /start (set_personal_menu also knows about teams), and /help lists them too.
     await zhou.send_command("/start")
     await zhou.next_message()
     assert "newactivity" in menu_of(sim, zhou)
+    await zhou.send_command("/help")
+    assert "/newactivity — 发布志愿活动" in ((await zhou.wait_for_text("/newactivity")).text or "")
 
 
 def menu_of(sim: BotApiSimulator, person: Person) -> list[str]:
