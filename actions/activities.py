@@ -13,9 +13,12 @@ Effects, per action (each one transaction):
   remind (the sweep): the day before (18:00 local) and an hour before, to everyone holding a place, once each
     (dedupe key per activity, kind and person).
   show_code (the organizer, or a coordinator): a new code, valid `checkin_code_minutes`; event `code`.
-  use_code (a signed-up person): first use checks in, the second checks out with the hours rounded by
-    `checkin_round_minutes`; refused when the code is unknown or expired, the person not signed up, or the
-    location shared further than `checkin_radius_m` from the place; events `checked_in` / `checked_out`.
+  use_code (a signed-up person): first use checks in, the second (after the start) checks out with the hours
+    from the later of check-in and the start, rounded down by `checkin_round_minutes`; refused when the code is
+    unknown or expired, the person not signed up, or the location shared further than `checkin_radius_m` from
+    the place; events `checked_in` / `checked_out`.
+  call_off / move (the organizer, or a coordinator): cancel with a reason, or change the time or place before
+    the start; everyone signed up or waiting is told; notices written for the old state are superseded.
   adjust / toggle_no_show (the organizer): one person's hours ± half an hour, or no-show; event.
   confirm (the organizer): everyone's hours confirmed, people who never came marked no-show; the activity
     `held`; event; audit; each participant told their hours and invited to send photos, the organizer too.
@@ -35,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions import notices
 from actions.buttons import Act, Button
 from actions.env import Env
-from actions.messages import Notice
+from actions.messages import Lane, Notice
 from actions.tips import editor_ids
 from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref
@@ -160,15 +163,24 @@ async def _invite(conn: AsyncConnection, env: Env, activity: Activity, *, organi
     if activity.team_id is not None:
         recipients += await project_store.team_member_ids(conn, activity.team_id)
     recipients = [r for r in dict.fromkeys(recipients) if r != organizer]
-    notice = activity_card(activity, "activity.invitation", 0, env.settings.timezone)
+    return await _queue_invitations(conn, env, activity, recipients, now=now, edition="")
+
+
+async def _queue_invitations(
+    conn: AsyncConnection, env: Env, activity: Activity, recipients: list[int], *, now: dt.datetime, edition: str
+) -> int:
+    """Invitations describing the activity as it is now; superseded if it is cancelled or moved before they go."""
+    notice = activity_card(
+        activity, "activity.invitation", await store.count_signed_up(conn, activity.id), env.settings.timezone
+    )
     return await notices.queue_many(
         conn,
         recipients,
         notice,
         now=now,
         lane="bulk",
-        dedupe_prefix=f"activity:invite:{activity.id}",
-        condition=[notices.activity_open(activity.id)],
+        dedupe_prefix=f"activity:invite:{activity.id}{edition}",
+        condition=[notices.activity_open(activity.id, (activity.starts_at, activity.place))],
     )
 
 
@@ -248,6 +260,111 @@ async def _promote(conn: AsyncConnection, env: Env, activity: Activity, now: dt.
     )
 
 
+# -- the organizer calls off or moves an activity ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """An activity cancelled or moved, and how many people on it were told."""
+
+    activity: Activity
+    told: int
+
+
+async def _people_on(conn: AsyncConnection, activity_id: int) -> list[int]:
+    return [s.user_id for s in await store.signups_of(conn, activity_id) if s.status in ("signed_up", "waitlisted")]
+
+
+def _urgent_if_soon(activity: Activity, now: dt.datetime) -> Lane:
+    """News of an activity within the next 12 hours cannot wait for the morning."""
+    return "urgent" if activity.starts_at - now < dt.timedelta(hours=12) else "normal"
+
+
+async def call_off(env: Env, actor: Actor, activity_id: int, reason: str) -> Changed:
+    """Cancel a published activity (before it is held): everyone signed up or waiting is told why; invitations and
+    reminders not yet sent are dropped by their condition ("activity still published")."""
+    person = _person(actor)
+    reason = rules.check_name(reason, rules.NOTES_MAX)
+    now = env.now()
+    async with env.db.write() as conn:
+        await store.lock_activity(conn, activity_id, now)
+        activity = await _organized(conn, actor, activity_id)
+        if not await store.set_status(conn, activity.id, from_status="published", to_status="cancelled", now=now):
+            raise Conflict("not published", current=activity.status)
+        await store.record_event(conn, activity.id, "called_off", actor_id=person, now=now, note=reason)
+        ref = activity_ref(activity.ref_no)
+        await audit.record(conn, actor_id=person, action="activity.cancel", subject=ref, now=now)
+        people = [p for p in await _people_on(conn, activity.id) if p != person]
+        notice = activity_card(activity, "activity.called_off", 0, env.settings.timezone, reason=reason)
+        told = await notices.queue_many(
+            conn,
+            people,
+            notice,
+            now=now,
+            lane=_urgent_if_soon(activity, now),
+            dedupe_prefix=f"activity:off:{activity.id}",
+        )
+        activity = await store.get_activity(conn, activity.id)
+    env.wake()
+    return Changed(activity, told)
+
+
+async def move(
+    env: Env, actor: Actor, activity_id: int, *, starts_at: dt.datetime | None = None, place: str | None = None
+) -> Changed:
+    """Change the time and/or place of a published activity before it starts: everyone signed up or waiting is
+    told; invitations and reminders written for the old time or place are superseded (new ones follow)."""
+    person = _person(actor)
+    now = env.now()
+    if place is not None:
+        place = rules.check_name(place, rules.PLACE_MAX)
+    async with env.db.write() as conn:
+        await store.lock_activity(conn, activity_id, now)
+        activity = await _organized(conn, actor, activity_id)
+        if activity.status != "published":
+            raise Conflict("not published", current=activity.status)
+        if activity.starts_at <= now:
+            raise Conflict("started", current="started")
+        if starts_at is not None and starts_at <= now:
+            raise InvalidInput("activity.error.past")
+        before = activity
+        if not await store.move(
+            conn, activity.id, starts_at=starts_at or activity.starts_at, place=place or activity.place, now=now
+        ):
+            raise Conflict("not published", current=activity.status)
+        activity = await store.get_activity(conn, activity.id)
+        if activity.code is not None:
+            await store.set_code(conn, activity.id, activity.code, now)  # a code shown for the old time stops
+        ref = activity_ref(activity.ref_no)
+        note = f"{before.starts_at.isoformat()} {before.place} -> {activity.starts_at.isoformat()} {activity.place}"
+        await store.record_event(conn, activity.id, "moved", actor_id=person, now=now, note=note[:300])
+        await audit.record(conn, actor_id=person, action="activity.move", subject=ref, now=now)
+        edition = f":{now.timestamp():.0f}"
+        people = [p for p in await _people_on(conn, activity.id) if p != person]
+        notice = activity_card(
+            activity,
+            "activity.moved",
+            await store.count_signed_up(conn, activity.id),
+            env.settings.timezone,
+            was_when=_local(before.starts_at, env.settings.timezone),
+            was_place=before.place,
+        )
+        told = await notices.queue_many(
+            conn,
+            people,
+            notice,
+            now=now,
+            lane=_urgent_if_soon(activity, now),
+            dedupe_prefix=f"activity:moved:{activity.id}{edition}",
+            condition=[notices.activity_open(activity.id, (activity.starts_at, activity.place))],
+        )
+        # Invitations still waiting (the quiet hours) would show the old time: the same people get the new one.
+        waiting = await outbox.pending_recipients(conn, f"activity:invite:{activity.id}")
+        await _queue_invitations(conn, env, activity, waiting, now=now, edition=edition)
+    env.wake()
+    return Changed(activity, told)
+
+
 # -- reminders (the sweep) -------------------------------------------------------------------------------------
 
 
@@ -263,6 +380,7 @@ async def remind(env: Env, now: dt.datetime) -> int:
     async with env.db.read() as conn:
         for activity in await store.starting_between(conn, now, now + dt.timedelta(days=2)):
             kinds = []
+            start = f"{activity.starts_at.timestamp():.0f}"  # a moved activity is reminded again
             on_the_eve = now.astimezone(tz).date() < activity.starts_at.astimezone(tz).date()
             last_hour = activity.starts_at - rules.HOUR_BEFORE <= now
             if on_the_eve and not last_hour and rules.day_before_moment(activity.starts_at, tz) <= now:
@@ -271,7 +389,7 @@ async def remind(env: Env, now: dt.datetime) -> int:
                 kinds.append(("hour", "activity.remind_hour"))
             if kinds:
                 people = [s.user_id for s in await store.signups_of(conn, activity.id) if s.status == "signed_up"]
-                due += [(activity, kind, key, people) for kind, key in kinds]
+                due += [(activity, f"{kind}:{start}", key, people) for kind, key in kinds]
         used = await outbox.used_keys(conn, REMIND_PREFIX) if due else set()
     fresh = [
         (activity, kind, key, [p for p in people if f"{REMIND_PREFIX}{kind}:{activity.id}:{p}" not in used])
@@ -290,8 +408,8 @@ async def remind(env: Env, now: dt.datetime) -> int:
                     notice,
                     now=now,
                     dedupe_key=f"{REMIND_PREFIX}{kind}:{activity.id}:{person}",
-                    lane="urgent" if kind == "hour" else "normal",
-                    condition=[notices.signed_up_for(activity.id)],
+                    lane="urgent" if kind.startswith("hour") else "normal",
+                    condition=[notices.signed_up_for(activity.id, (activity.starts_at, activity.place))],
                 )
     return queued
 
@@ -369,10 +487,13 @@ async def use_code(env: Env, actor: Actor, code: str, here: tuple[float, float] 
             await store.check_in(conn, signup.id, now)
             await store.record_event(conn, activity.id, "checked_in", actor_id=person, subject_id=person, now=now)
             return CodeUsed(activity, "checked_in")
-        if signup.checked_out_at is None and now - signup.checked_in_at < rules.MIN_STAY:
+        # A second scan soon after the first, or before the activity has even started, is not a check-out.
+        if signup.checked_out_at is None and now < max(signup.checked_in_at + rules.MIN_STAY, activity.starts_at):
             return CodeUsed(activity, "already_in")
         if signup.checked_out_at is None:
-            hours = rules.rounded_hours(signup.checked_in_at, now, env.settings.checkin_round_minutes)
+            # Hours count from the start: arriving early (the window opens two hours before) adds none.
+            counted_from = max(signup.checked_in_at, activity.starts_at)
+            hours = rules.rounded_hours(counted_from, now, env.settings.checkin_round_minutes)
             await store.check_out(conn, signup.id, now, hours)
             await store.record_event(
                 conn, activity.id, "checked_out", actor_id=person, subject_id=person, now=now, note=str(hours)

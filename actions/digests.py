@@ -200,6 +200,7 @@ async def volunteer_content(conn: AsyncConnection, reader_id: int, occurrence: O
     if not open_count:
         return None
     hours, _tasks = await wish_storage.volunteer_hours(conn, reader_id)
+    hours += (await wish_storage.activity_hours(conn, reader_id))[0]  # verified on the spot, as on /hours
     return Notice(
         "digest.volunteer",
         {

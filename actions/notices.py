@@ -73,14 +73,23 @@ def claimed_by(wish_id: int, person_id: int) -> Check:
     return {"claimed": wish_id, "by": person_id}
 
 
-def activity_open(activity_id: int) -> Check:
-    """The activity is still published (not yet held, not cancelled)."""
-    return {"activity_open": activity_id}
+def activity_open(activity_id: int, as_of: tuple[dt.datetime, str] | None = None) -> Check:
+    """The activity is still published (not yet held, not cancelled); with `as_of` (its start and place when the
+    notice was written), also not moved since."""
+    return {"activity_open": activity_id, **_as_of(as_of)}
 
 
-def signed_up_for(activity_id: int) -> Check:
-    """The activity is still published and the recipient still holds a place on it."""
-    return {"signed_up": activity_id}
+def signed_up_for(activity_id: int, as_of: tuple[dt.datetime, str] | None = None) -> Check:
+    """The activity is still published and the recipient still holds a place on it (and, with `as_of`, it has
+    not been moved since)."""
+    return {"signed_up": activity_id, **_as_of(as_of)}
+
+
+def _as_of(as_of: tuple[dt.datetime, str] | None) -> dict[str, str]:
+    if as_of is None:
+        return {}
+    starts, place = as_of
+    return {"starts": starts.astimezone(dt.UTC).isoformat(), "place": place}
 
 
 # Which kind of record a button's subject id names (buttons without a subject, or naming a story lead, add nothing).

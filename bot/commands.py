@@ -68,6 +68,8 @@ COMMANDS: tuple[Command, ...] = (
     Command("projects"),
     Command("teams"),
     Command("newactivity", frozenset({Role.COORDINATOR})),
+    Command("cancelactivity", frozenset({Role.COORDINATOR})),
+    Command("editactivity", frozenset({Role.COORDINATOR})),
     Command("newproject", frozenset({Role.COORDINATOR})),
     Command("newteam", frozenset({Role.COORDINATOR})),
     Command("wishproject", frozenset({Role.COORDINATOR})),
@@ -82,7 +84,15 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 
-def commands_for(roles: Iterable[Role]) -> list[Command]:
-    """The commands a person with these roles may use, in menu order."""
+# Team leadership is data (`teams.leader_id`), not a role: a team leader organizes their team's activities too.
+LEADER_COMMANDS = frozenset({"newactivity", "checkin", "cancelactivity", "editactivity"})
+
+
+def commands_for(roles: Iterable[Role], *, leads_team: bool = False) -> list[Command]:
+    """The commands a person with these roles (and, with `leads_team`, a team's leader) may use, in menu order."""
     held = frozenset(roles)
-    return [command for command in COMMANDS if not command.roles or command.roles & held]
+    return [
+        command
+        for command in COMMANDS
+        if not command.roles or command.roles & held or (leads_team and command.name in LEADER_COMMANDS)
+    ]

@@ -468,7 +468,11 @@ async def sign_up_pressed(update: Update, context: TongxinContext) -> None:
                 title=html.escape(listed.activity.title),
                 taken=listed.taken,
                 headcount=listed.activity.headcount,
+                # The time and place as they are now (the invitation pressed may predate a change).
+                when=listed.activity.starts_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M"),
+                place=html.escape(listed.activity.place),
             ),
+            parse_mode=ParseMode.HTML,
             reply_markup=InlineKeyboardMarkup(
                 [
                     [
@@ -496,6 +500,77 @@ async def cancel_pressed(update: Update, context: TongxinContext) -> None:
     await tell(update, context, "activity.cancelled", alert=False, ref=activity_ref(activity.ref_no))
     if update.effective_message is not None:
         await update.effective_message.reply_text(context.t("activity.cancelled", ref=activity_ref(activity.ref_no)))
+
+
+# -- the organizer cancels or moves an activity ------------------------------------------------------------------
+
+TIME_WORDS = frozenset({"时间", "time"})
+PLACE_WORDS = frozenset({"地点", "place"})
+
+
+async def call_off_command(update: Update, context: TongxinContext) -> None:
+    """/cancelactivity A-0001 REASON: the organizer (or a coordinator) cancels; everyone on it is told."""
+    if (message := update.effective_message) is None or context.person is None:
+        return
+    args = context.args or []
+    ref_no = rules.parse_activity_ref(args[0]) if args else None
+    if ref_no is None or len(args) < 2:
+        await message.reply_text(context.t("activity.off.usage"))
+        return
+    ref = activity_ref(ref_no)
+    try:
+        activity = await activity_actions.find_by_ref(context.env, ref_no)
+        changed = await activity_actions.call_off(context.env, actor_of(context), activity.id, " ".join(args[1:]))
+    except (NotFound, NotAllowed) as exc:
+        await tell(update, context, refusal_key(exc))
+        return
+    except InvalidInput as exc:
+        await tell(update, context, exc.reason)
+        return
+    except Conflict:
+        await tell(update, context, "activity.off.refused", ref=ref)
+        return
+    await message.reply_text(context.t("activity.off.done", ref=ref, told=changed.told))
+
+
+async def move_command(update: Update, context: TongxinContext) -> None:
+    """/editactivity A-0001 时间 12-05 09:30 | 地点 TEXT: change the time or place before it starts."""
+    if (message := update.effective_message) is None or context.person is None:
+        return
+    args = context.args or []
+    ref_no = rules.parse_activity_ref(args[0]) if args else None
+    field_word = args[1].lower() if len(args) > 1 else ""
+    if ref_no is None or len(args) < 3 or field_word not in TIME_WORDS | PLACE_WORDS:
+        await message.reply_text(context.t("activity.move.usage"))
+        return
+    ref = activity_ref(ref_no)
+    value = " ".join(args[2:])
+    try:
+        activity = await activity_actions.find_by_ref(context.env, ref_no)
+        if field_word in TIME_WORDS:
+            starts = rules.parse_start(value, context.now(), context.settings.tz)
+            changed = await activity_actions.move(context.env, actor_of(context), activity.id, starts_at=starts)
+        else:
+            changed = await activity_actions.move(context.env, actor_of(context), activity.id, place=value)
+    except (NotFound, NotAllowed) as exc:
+        await tell(update, context, refusal_key(exc))
+        return
+    except InvalidInput as exc:
+        await tell(update, context, exc.reason)
+        return
+    except Conflict:
+        await tell(update, context, "activity.move.refused", ref=ref)
+        return
+    moved = changed.activity
+    await message.reply_text(
+        context.t(
+            "activity.move.done",
+            ref=ref,
+            when=moved.starts_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M"),
+            place=moved.place,
+            told=changed.told,
+        )
+    )
 
 
 # -- the organizer's list: correct and confirm hours ------------------------------------------------------------------
@@ -639,6 +714,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """/activities, sign-up buttons, the organizer's list."""
     return [
         CommandHandler("activities", list_activities),
+        CommandHandler("cancelactivity", call_off_command),
+        CommandHandler("editactivity", move_command),
         CallbackQueryHandler(sign_up_pressed, pattern=callbacks.pattern(Act.ACTIVITY_SIGN_UP)),
         CallbackQueryHandler(cancel_pressed, pattern=callbacks.pattern(Act.ACTIVITY_CANCEL)),
         CallbackQueryHandler(roster_pressed, pattern=callbacks.pattern(Act.ACTIVITY_ROSTER)),

@@ -15,7 +15,7 @@ from bot.context import TongxinContext
 from bot.i18n import normalize_language
 from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
-from handlers.common import press_of, set_personal_menu, stale_press
+from handlers.common import leads_a_team, press_of, set_personal_menu, stale_press
 from rules.roles import effective_roles
 from storage import people, users
 
@@ -114,7 +114,11 @@ async def show_help(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None:
         return
     lines = [context.t("help.title")]
-    lines += [f"/{command.name} — {context.t(f'command.{command.name}')}" for command in commands_for(context.roles)]
+    leads = context.person is not None and await leads_a_team(context, context.person.id)
+    lines += [
+        f"/{command.name} — {context.t(f'command.{command.name}')}"
+        for command in commands_for(context.roles, leads_team=leads)
+    ]
     await message.reply_text("\n".join(lines))
 
 

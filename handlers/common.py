@@ -40,7 +40,7 @@ from channels.telegram import callbacks
 from handlers import wish_cards
 from rules.roles import effective_roles, is_staff
 from rules.wishes import Actor
-from storage import people, users
+from storage import people, projects, users
 from storage.errors import Conflict, NotAllowed, NotFound
 
 
@@ -159,13 +159,22 @@ async def set_personal_menu(context: TongxinContext) -> None:
     person = context.person
     if person is None:
         return
-    commands = [BotCommand(c.name, context.t(f"command.{c.name}")) for c in commands_for(context.roles)]
+    leads = await leads_a_team(context, person.id)
+    commands = [
+        BotCommand(c.name, context.t(f"command.{c.name}")) for c in commands_for(context.roles, leads_team=leads)
+    ]
     if (
         is_staff(context.roles)
         or person.language != context.settings.default_language
         or len(commands) > len(commands_for(()))
     ):
         await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(context.telegram_user_id))
+
+
+async def leads_a_team(context: TongxinContext, person_id: int) -> bool:
+    """Whether the person leads a volunteer team (their menu then has the organizer's commands)."""
+    async with context.db.read() as conn:
+        return bool(await projects.teams_led_by(conn, person_id))
 
 
 async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
@@ -176,5 +185,9 @@ async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
         return  # no Telegram account: no Telegram menu to refresh
     roles = effective_roles(person.roles, telegram_id, context.settings.admin_ids)
     catalogues = context.bot_data.catalogues
-    commands = [BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}")) for c in commands_for(roles)]
+    leads = await leads_a_team(context, person.id)
+    commands = [
+        BotCommand(c.name, catalogues.text(person.language, f"command.{c.name}"))
+        for c in commands_for(roles, leads_team=leads)
+    ]
     await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(telegram_id))

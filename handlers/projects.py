@@ -14,9 +14,10 @@ from actions import projects as project_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers.common import actor_of, expect_press, stale_press, tell
+from handlers.common import actor_of, expect_press, refresh_menu_of, stale_press, tell
 from rules.activities import InvalidInput, is_coordinator, refusal_key
 from rules.wishes import parse_wish_ref, wish_ref
+from storage import users
 from storage.errors import Conflict, NotAllowed, NotFound
 
 
@@ -97,6 +98,10 @@ async def new_team(update: Update, context: TongxinContext) -> None:
     except InvalidInput as exc:
         await message.reply_text(context.t(exc.reason))
         return
+    if team.leader_id is not None and team.leader_id != context.person.id:
+        async with context.db.read() as conn:
+            leader_person = await users.get_user(conn, team.leader_id)
+        await refresh_menu_of(context, leader_person)  # the leader's menu now has /newactivity
     link = f"https://t.me/{context.bot.username}?start={team.payload}"
     await message.reply_text(
         context.t("team.created", name=html.escape(team.name), link=link), parse_mode=ParseMode.HTML

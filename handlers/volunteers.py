@@ -430,10 +430,23 @@ async def show_hours(update: Update, context: TongxinContext) -> None:
         return
     since, until = lifecycle.month_bounds(context.now(), context.settings.tz)
     async with context.db.read() as conn:
-        total, tasks = await store.volunteer_hours(conn, context.person.id)
-        month, _ = await store.volunteer_hours(conn, context.person.id, since=since, until=until)
+        reported, tasks = await store.volunteer_hours(conn, context.person.id)
+        verified, held = await store.activity_hours(conn, context.person.id)
+        month = sum(
+            [
+                (await store.volunteer_hours(conn, context.person.id, since=since, until=until))[0],
+                (await store.activity_hours(conn, context.person.id, since=since, until=until))[0],
+            ]
+        )
         rank = await store.hours_rank(conn, context.person.id, since=since, until=until)
-    text = context.t("hours.mine", hours=wish_cards.format_hours(total), tasks=tasks)
+    text = context.t("hours.mine", hours=wish_cards.format_hours(reported + verified), tasks=tasks)
+    if held:
+        text += "\n" + context.t(
+            "hours.verified_split",
+            verified=wish_cards.format_hours(verified),
+            activities=held,
+            reported=wish_cards.format_hours(reported),
+        )
     text += "\n" + (
         context.t("hours.month_rank", hours=wish_cards.format_hours(month), rank=rank)
         if rank is not None
@@ -455,11 +468,12 @@ async def show_top(update: Update, context: TongxinContext) -> None:
     lines = [context.t("hours.top_title")]
     lines += [
         context.t(
-            "hours.top_line",
+            "hours.top_line_activities" if row.activities else "hours.top_line",
             place=place,
             name=html.escape(row.first_name),
             hours=wish_cards.format_hours(row.hours),
             tasks=row.tasks,
+            activities=row.activities,
         )
         for place, row in enumerate(board, start=1)
     ]

@@ -39,7 +39,7 @@ WISH_COLUMNS = (
     "description",
 )
 TIP_COLUMNS = ("ref", "created_at", "category", "status", "reporter_id", "published_url", "description")
-HOURS_COLUMNS = ("volunteer_id", "name", "area", "tasks", "hours")
+HOURS_COLUMNS = ("volunteer_id", "name", "area", "tasks", "activities", "hours", "verified_hours")
 CASE_COLUMNS = (
     "ref",
     "created_at",

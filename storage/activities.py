@@ -243,6 +243,18 @@ async def set_status(
     return updated.rowcount == 1
 
 
+async def move(
+    conn: AsyncConnection, activity_id: int, *, starts_at: dt.datetime, place: str, now: dt.datetime
+) -> bool:
+    """Change a published activity's time and place (the organizer's edit); False if it is no longer published."""
+    updated = await conn.execute(
+        update(activities)
+        .where(activities.c.id == activity_id, activities.c.status == "published")
+        .values(starts_at=starts_at, place=place, updated_at=now)
+    )
+    return updated.rowcount == 1
+
+
 async def record_event(
     conn: AsyncConnection,
     activity_id: int,

@@ -217,9 +217,20 @@ async def _activity_unmet(conn: AsyncConnection, check: dict[str, Any], recipien
     """`{"activity_open": id}`: the activity is still published (not held or cancelled); `{"signed_up": id}`:
     that, and the recipient still holds a place on it (issue 14)."""
     activity_id = int(check.get("activity_open", check.get("signed_up", 0)))
-    status = (await conn.execute(select(activities.c.status).where(activities.c.id == activity_id))).scalar()
-    if status != "published":
-        return f"activity {activity_id} is {status or 'gone'}"
+    row = (
+        await conn.execute(
+            select(activities.c.status, activities.c.starts_at, activities.c.place).where(
+                activities.c.id == activity_id
+            )
+        )
+    ).one_or_none()
+    if row is None or row.status != "published":
+        return f"activity {activity_id} is {row.status if row is not None else 'gone'}"
+    # `{"starts": iso, "place": text}`: the notice describes the activity as it was then; moved since → superseded.
+    if "starts" in check and (
+        row.starts_at.astimezone(dt.UTC).isoformat() != check["starts"] or row.place != check.get("place")
+    ):
+        return f"activity {activity_id} was moved"
     if "signed_up" in check:
         place = (
             await conn.execute(
@@ -334,6 +345,17 @@ async def used_keys(conn: AsyncConnection, prefix: str) -> set[str]:
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     rows = await conn.execute(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.like(f"{escaped}%", escape="\\")))
     return set(rows.scalars())
+
+
+async def pending_recipients(conn: AsyncConnection, prefix: str) -> list[int]:
+    """Who still has a pending row whose dedupe key starts with `prefix` (e.g. an invitation not yet sent)."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    rows = await conn.execute(
+        select(outbox.c.recipient_id)
+        .where(outbox.c.dedupe_key.like(f"{escaped}%", escape="\\"), outbox.c.status == "pending")
+        .order_by(outbox.c.recipient_id)
+    )
+    return [int(r) for r in dict.fromkeys(rows.scalars())]
 
 
 async def prune(conn: AsyncConnection, *, before: dt.datetime) -> int:

@@ -12,12 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
 from storage.media import add_telegram_media, telegram_ref
-from storage.schema import reference_counters, users, wish_events, wishes
+from storage.schema import activities, reference_counters, signups, users, wish_events, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +86,9 @@ class HoursRow:
 
     volunteer_id: int
     first_name: str
-    hours: float
+    hours: float  # wishes' and activities' hours together
     tasks: int
+    activities: int = 0
 
 
 # Every wish is read with its photos' Telegram file references (the rows keep media ids, see storage/media.py).
@@ -371,21 +372,61 @@ async def volunteer_hours(
     return float(hours), int(tasks)
 
 
+def _activity_hours_between(since: dt.datetime | None, until: dt.datetime | None) -> Any:
+    """Confirmed activity places with hours, by the activity's start (as the certificate counts them)."""
+    condition = and_(signups.c.confirmed_at.is_not(None), signups.c.no_show.is_(False), signups.c.hours > 0)
+    if since is not None:
+        condition = and_(condition, activities.c.starts_at >= since)
+    if until is not None:
+        condition = and_(condition, activities.c.starts_at < until)
+    return condition
+
+
+async def activity_hours(
+    conn: AsyncConnection, volunteer_id: int, *, since: dt.datetime | None = None, until: dt.datetime | None = None
+) -> tuple[float, int]:
+    """(confirmed activity hours, activities) of one person, checked in on the spot, optionally in [since, until)."""
+    result = await conn.execute(
+        select(func.coalesce(func.sum(signups.c.hours), 0.0), func.count())
+        .select_from(signups.join(activities, activities.c.id == signups.c.activity_id))
+        .where(signups.c.user_id == volunteer_id, _activity_hours_between(since, until))
+    )
+    hours, count = result.one()
+    return float(hours), int(count)
+
+
 async def hours_leaderboard(
     conn: AsyncConnection, *, since: dt.datetime | None = None, until: dt.datetime | None = None, limit: int = 10
 ) -> list[HoursRow]:
-    """Volunteers by confirmed hours within [since, until), most first (ties: more tasks, then earlier id)."""
-    hours = func.sum(wishes.c.hours).label("hours")
-    tasks = func.count().label("tasks")
+    """People by confirmed hours (wishes and activities) within [since, until), most first (ties: more tasks and
+    activities, then earlier id)."""
+    service = union_all(
+        select(
+            wishes.c.claimed_by.label("user_id"),
+            wishes.c.hours.label("hours"),
+            literal(1).label("task"),
+            literal(0).label("activity"),
+        ).where(_confirmed_between(since, until)),
+        select(
+            signups.c.user_id.label("user_id"),
+            signups.c.hours.label("hours"),
+            literal(0).label("task"),
+            literal(1).label("activity"),
+        )
+        .select_from(signups.join(activities, activities.c.id == signups.c.activity_id))
+        .where(_activity_hours_between(since, until)),
+    ).subquery()
+    hours = func.sum(service.c.hours).label("hours")
+    tasks = func.sum(service.c.task).label("tasks")
+    done = func.sum(service.c.activity).label("activities")
     rows = await conn.execute(
-        select(wishes.c.claimed_by, users.c.first_name, hours, tasks)
-        .join(users, users.c.id == wishes.c.claimed_by)
-        .where(_confirmed_between(since, until))
-        .group_by(wishes.c.claimed_by, users.c.first_name)
-        .order_by(hours.desc(), tasks.desc(), wishes.c.claimed_by)
+        select(service.c.user_id, users.c.first_name, hours, tasks, done)
+        .join(users, users.c.id == service.c.user_id)
+        .group_by(service.c.user_id, users.c.first_name)
+        .order_by(hours.desc(), (tasks + done).desc(), service.c.user_id)
         .limit(limit)
     )
-    return [HoursRow(int(r.claimed_by), r.first_name, float(r.hours), int(r.tasks)) for r in rows]
+    return [HoursRow(int(r.user_id), r.first_name, float(r.hours), int(r.tasks), int(r.activities)) for r in rows]
 
 
 async def service_records(

@@ -291,3 +291,64 @@ async def test_names_are_unique_and_only_coordinators_create_teams_and_projects(
     with pytest.raises(InvalidInput):
         await project_actions.create_project(env, COORD, "x", "", ("no_such_category",), None)
     assert [team.name for team, members in await project_actions.teams(env)] == ["清河队"]
+
+
+async def test_hours_count_from_the_start_and_an_early_second_scan_is_not_a_check_out(env: Env) -> None:
+    activity_id = await an_activity(env)
+    await actions.sign_up(env, actor(A, Role.VOLUNTEER), activity_id)
+    async with env.db.read() as conn:
+        starts = (await store.get_activity(conn, activity_id)).starts_at
+    # A checks in 100 minutes early and scans again 40 minutes later, still before the start: not a check-out.
+    env.clock.set(starts - dt.timedelta(minutes=100))  # type: ignore[attr-defined]
+    code = await actions.show_code(env, COORD, activity_id)
+    assert (await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)).outcome == "checked_in"
+    env.clock.set(starts - dt.timedelta(minutes=60))  # type: ignore[attr-defined]
+    code = await actions.show_code(env, COORD, activity_id)
+    assert (await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)).outcome == "already_in"
+    # Out 1 h 20 min after the start: 1 hour (from the start, rounded down), not 2.5 from the check-in.
+    env.clock.set(starts + dt.timedelta(minutes=80))  # type: ignore[attr-defined]
+    code = await actions.show_code(env, COORD, activity_id)
+    out = await actions.use_code(env, actor(A, Role.VOLUNTEER), code.code, None)
+    assert (out.outcome, out.hours) == ("checked_out", 1.0)
+
+
+async def test_moving_an_activity_supersedes_what_was_written_for_the_old_time(env: Env) -> None:
+    activity_id = await an_activity(env)
+    await actions.sign_up(env, actor(A, Role.VOLUNTEER), activity_id)
+    async with env.db.read() as conn:
+        starts = (await store.get_activity(conn, activity_id)).starts_at
+    assert await actions.remind(env, starts - dt.timedelta(hours=12)) == 1
+    # Only the organizer (or a coordinator) moves it, to the future, before it starts.
+    with pytest.raises(NotAllowed):
+        await actions.move(env, actor(A, Role.VOLUNTEER), activity_id, place="别处")
+    with pytest.raises(InvalidInput):
+        await actions.move(env, COORD, activity_id, starts_at=NOW - dt.timedelta(hours=1))
+    moved = await actions.move(env, COORD, activity_id, starts_at=starts + dt.timedelta(days=1))
+    assert moved.told == 1
+    async with env.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(outbox.c.dedupe_key, outbox.c.condition, outbox.c.recipient_id)
+                .where(outbox.c.dedupe_key.like("activity:%"))
+                .order_by(outbox.c.id)
+            )
+        ).all()
+        unmet: dict[str, list[str | None]] = {}
+        for row in rows:
+            if row.recipient_id == A:
+                why = await outbox_store.unmet_condition(conn, row.condition, row.recipient_id, admin_ids=())
+                unmet.setdefault(row.dedupe_key.split(":")[1], []).append(why)
+    moved_away = f"activity {activity_id} was moved"
+    assert unmet["remind"] == [moved_away]
+    # The invitation still waiting is superseded and a new one, with the new time, takes its place.
+    assert unmet["invite"] == [moved_away, None]
+    assert unmet["moved"] == [None]
+    # The day before the new date, a new reminder is written.
+    assert await actions.remind(env, starts + dt.timedelta(hours=12)) == 1
+    # Cancelled: nothing written for it holds any more, and it cannot be cancelled or moved again.
+    off = await actions.call_off(env, COORD, activity_id, "下雨")
+    assert (off.activity.status, off.told) == ("cancelled", 1)
+    with pytest.raises(Conflict):
+        await actions.call_off(env, COORD, activity_id, "再来一次")
+    with pytest.raises(Conflict):
+        await actions.move(env, COORD, activity_id, place="别处")
