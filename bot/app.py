@@ -74,13 +74,14 @@ def build_application(
     rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> TongxinApp:
     """Build the bot: services, handlers in their order, error handler. Nothing is started."""
+    processor = PerChatUpdateProcessor(256)
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .context_types(ContextTypes(context=TongxinContext, bot_data=BotData))
-        .concurrent_updates(PerChatUpdateProcessor(256))
+        .concurrent_updates(processor)
         .persistence(DatabasePersistence(db))
         # aiohttp instead of PTB's httpx: the same requests for much less CPU (bot/request.py).
         .request(AiohttpRequest())
@@ -90,6 +91,8 @@ def build_application(
         .rate_limiter(rate_limiter or SharedRateLimiter())
         .build()
     )
+    # Each update's conversation step and draft are written before its chat's next update (bot/processor.py).
+    processor.after_update = application.update_persistence
     services = application.bot_data
     services.settings = settings
     services.db = db

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from telegram import Update
-from telegram.error import Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.context import TongxinContext
 
@@ -20,6 +20,12 @@ async def on_error(update: object, context: TongxinContext) -> None:
         return
     if isinstance(error, NetworkError | RetryAfter) and not isinstance(update, Update):
         log.warning("network trouble while polling: %s", error)
+        return
+    if isinstance(error, NetworkError | RetryAfter) and not isinstance(error, BadRequest):
+        # The rate limiter retried this reply for two minutes (channels/telegram/limits.py); telling the
+        # person would fail the same way. Logged once, with the chat it was for.
+        chat = update.effective_chat.id if isinstance(update, Update) and update.effective_chat else None
+        log.warning("a reply to chat %s was not delivered: Telegram kept failing (%s)", chat, error)
         return
     log.error("error while handling %r", update.to_dict() if isinstance(update, Update) else update, exc_info=error)
     if not isinstance(update, Update):

@@ -7,8 +7,9 @@ a token of the budget it shares with direct replies (bulk waits behind every rep
 message is on the wire, sends it, and records how it went:
 
   superseded (the condition the row was written under no longer holds: not sent) · sent ·
-  slow down (Telegram: 429) → the whole bot pauses, the row waits again (not counted as an attempt) ·
-  unavailable (5xx/timeout) → retried with exponential backoff up to `max_attempts` · unreachable
+  slow down (Telegram: 429) → the chat or the whole bot pauses, the row waits again (not counted as an attempt) ·
+  unavailable (5xx/timeout) → retried with exponential backoff up to `max_attempts` (8: about four
+  minutes of a Telegram outage) · unreachable
   (403) → the person is marked unreachable and their pending bulk dropped · refused (400) → failed,
   not retried.
 
@@ -74,7 +75,7 @@ class OutboxSender:
         batch_size: int = 60,
         concurrency: int = 32,
         poll_seconds: float = 1.0,
-        max_attempts: int = 5,
+        max_attempts: int = 8,
     ) -> None:
         self._transport = transport
         self._services = services
