@@ -80,6 +80,8 @@ class SendBudget:
 
     # A 429 within this long of the last cut came from grants made before it: it teaches nothing new.
     ECHO = 0.5
+    # A 429 with none this long before it is isolated: noise, not the rate.
+    ISOLATED = 15.0
     # Outcomes of the last few seconds tell a 429 at the edge of the cap (trim) from a cap far below (cut).
     OUTCOMES = 3.0
     FAR_BELOW = 0.2
@@ -87,9 +89,9 @@ class SendBudget:
     # Quiet spells after which the rate creeps back towards the ceiling (fast while far below it), and after
     # which the ceiling itself is probed, in case Telegram allows more again.
     CREEP_EVERY, CREEP, FAST_CREEP = 1.0, 1.005, 1.05
-    PROBE_EVERY, PROBE = 60.0, 1.005
+    PROBE_EVERY, PROBE = 30.0, 1.005
 
-    def __init__(self, per_second: float | None = 30.0, *, headroom: float = 0.98, floor: float = 1.0) -> None:
+    def __init__(self, per_second: float | None = 30.0, *, headroom: float = 0.97, floor: float = 1.0) -> None:
         self.per_second = per_second
         self.floor = floor
         self.top = (per_second or 0.0) * headroom
@@ -99,9 +101,11 @@ class SendBudget:
         self._next_at = 0.0
         self._paused_until = 0.0
         self._last_cut = float("-inf")
+        self._last_flood = float("-inf")
         self._last_creep = 0.0
         self._last_probe = 0.0
         self._outcomes: deque[tuple[float, bool]] = deque()
+        self._started: deque[float] = deque()
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -127,6 +131,25 @@ class SendBudget:
         self._paused_until = max(self._paused_until, loop.time() + seconds)
         self._schedule(self._paused_until)
 
+    async def gate(self) -> None:
+        """Just before a granted message goes on the wire: hold it while `per_second` messages already left
+        in the last `per_second / rate` seconds. Grants are spaced evenly, but what happens between a grant and
+        the request (a database write, a busy loop) can bunch requests; this keeps any window of that length
+        within the cap, so only the network's own jitter is left for the adaptive rate to absorb."""
+        if self.per_second is None:
+            return
+        loop = asyncio.get_running_loop()
+        count = max(1, int(self.per_second))
+        while True:
+            now = loop.time()
+            span = count / self.rate
+            while self._started and self._started[0] <= now - span:
+                self._started.popleft()
+            if len(self._started) < count:
+                self._started.append(now)
+                return
+            await asyncio.sleep(self._started[-count] + span - now)
+
     def note(self, accepted: bool) -> None:
         """Telegram accepted a message (or answered 429): what `slow_down` judges the cap by."""
         if self.per_second is None:
@@ -137,20 +160,28 @@ class SendBudget:
             self._outcomes.popleft()
 
     def slow_down(self) -> None:
-        """A global 429: trim the rate a little and learn a ceiling just under it when the bot was at the edge of
-        the cap (few refusals lately); cut it hard when many recent messages were refused (a cap far below)."""
+        """A global 429. Many recent refusals mean a cap far below the rate: cut it hard. A 429 soon after another
+        means the rate sits just over the cap: trim it and learn a ceiling just under it. An isolated 429 is the
+        network bunching requests, not the rate: the pause is enough (trimming for it would ratchet the rate
+        down a little more with every bit of noise)."""
         if self.per_second is None:
             return
         now = asyncio.get_running_loop().time()
-        if now - self._last_cut < self.ECHO:
+        if now - self._last_flood < self.ECHO:
             return
+        isolated = now - self._last_flood >= self.ISOLATED
+        self._last_flood = now
         refused = sum(1 for _, accepted in self._outcomes if not accepted)
         share = refused / len(self._outcomes) if self._outcomes else 1.0
         before = self.rate
-        self.ceiling = max(self.floor, min(self.ceiling, before * self.TRIM))
         if share > self.FAR_BELOW:
+            self.ceiling = max(self.floor, min(self.ceiling, before * self.TRIM))
             self.rate = max(self.floor, before * self.CUT)
+        elif isolated:
+            log.info("a 429 at %.1f/s, the first in a while: pausing, not slowing down", before)
+            return
         else:
+            self.ceiling = max(self.floor, min(self.ceiling, before * self.TRIM))
             self.rate = self.ceiling
         self._last_cut = self._last_creep = self._last_probe = now
         self.cuts += 1
@@ -383,6 +414,8 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         chat_id = _chat_id(data)
         message = counts_as_message(endpoint)
         if rate_limit_args is not None:
+            if message:
+                await self.budget.gate()
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -400,6 +433,7 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         while True:
             if message:
                 await take_turn(self.pacer, self.budget, chat_id, REPLY)
+                await self.budget.gate()
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
