@@ -132,10 +132,11 @@ class SendBudget:
         self._schedule(self._paused_until)
 
     async def gate(self) -> None:
-        """Just before a granted message goes on the wire: hold it while `per_second` messages already left
-        in the last `per_second / rate` seconds. Grants are spaced evenly, but what happens between a grant and
-        the request (a database write, a busy loop) can bunch requests; this keeps any window of that length
-        within the cap, so only the network's own jitter is left for the adaptive rate to absorb."""
+        """Right after a grant, as close to the request as the caller can (the outbox sender still records
+        the row as on the wire after it, so a crash never strands a row that waited here): hold the message while
+        `per_second` messages already left in the last `per_second / rate` seconds. Grants are spaced evenly, but
+        a busy loop can bunch their takers; this keeps any window of that length within the cap, so mostly the
+        network's own jitter is left for the adaptive rate to absorb."""
         if self.per_second is None:
             return
         loop = asyncio.get_running_loop()
@@ -318,23 +319,26 @@ class ChatPacer:
         self.record(chat_id)
 
 
-async def take_turn(pacer: ChatPacer, budget: SendBudget, chat_id: int | None, priority: int) -> None:
-    """Wait for the chat's pace, then for a grant of the budget, and count the message against both.
+async def take_turn(
+    pacer: ChatPacer, budget: SendBudget, chat_id: int | None, priority: int, *, record: bool = True
+) -> None:
+    """Wait for the chat's pace, then for a grant of the budget and its gate, and count the message against both.
 
-    The chat is counted when the message really goes (after the grant, which a digest may wait seconds for),
-    so the chat's window holds the times its messages left; if another request to the chat took its turn
-    meanwhile, wait for the chat again (that grant is spent, a rare small loss).
+    The chat is counted after the grant (which a digest may wait seconds for), so its window holds the times
+    its messages left; if another request to the chat took its turn meanwhile, wait for the chat again (that
+    grant is spent, a rare small loss). `record=False` (the outbox sender): the chat is counted only when a
+    message really goes out (`SharedRateLimiter`), so a row found superseded or an edit takes none of it.
     """
     while True:
         if chat_id is not None:
             while (wait := pacer.ready_in(chat_id)) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
         await budget.acquire(priority)
-        if chat_id is None:
-            return
-        if pacer.ready_in(chat_id) == 0:
-            pacer.record(chat_id)
-            return
+        if chat_id is None or pacer.ready_in(chat_id) == 0:
+            break
+    if chat_id is not None and record:
+        pacer.record(chat_id)
+    await budget.gate()
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,8 +418,8 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         chat_id = _chat_id(data)
         message = counts_as_message(endpoint)
         if rate_limit_args is not None:
-            if message:
-                await self.budget.gate()
+            if message and chat_id is not None:
+                self.pacer.record(chat_id)
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -433,7 +437,6 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         while True:
             if message:
                 await take_turn(self.pacer, self.budget, chat_id, REPLY)
-                await self.budget.gate()
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:

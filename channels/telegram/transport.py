@@ -47,7 +47,8 @@ class TelegramTransport:
 
     async def take_turn(self, address: str, lane: Lane) -> None:
         """Wait for the chat's pace, then for a token of the shared budget at the lane's priority."""
-        await take_turn(self._limiter.pacer, self._limiter.budget, int(address), LANE_PRIORITY[lane])
+        # The chat is counted when a message really goes out (the limiter), not for a superseded row or an edit.
+        await take_turn(self._limiter.pacer, self._limiter.budget, int(address), LANE_PRIORITY[lane], record=False)
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
         """Render and send the notice to the chat; a `channels.delivery` error when Telegram did not take it."""
