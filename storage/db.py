@@ -252,7 +252,7 @@ def is_unavailable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
         return True
-    if isinstance(exc, ConnectionError | TimeoutError) or (isinstance(exc, OSError) and exc.errno is not None):
+    if isinstance(exc, ConnectionError) or (isinstance(exc, OSError) and exc.errno is not None):
         return True
     # asyncpg's own connection errors, when they escape SQLAlchemy's wrapping.
     module = type(exc).__module__
