@@ -90,13 +90,14 @@ def build_application(
     """Build the bot: services, handlers in their order, error handler. Nothing is started."""
     # From here on no log record of the process carries the token (bot/logs.py).
     logs.install(settings.bot_token.get_secret_value())
+    processor = PerChatUpdateProcessor(256)
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .context_types(ContextTypes(context=TongxinContext, bot_data=BotData))
-        .concurrent_updates(PerChatUpdateProcessor(256))
+        .concurrent_updates(processor)
         .persistence(DatabasePersistence(db))
         # aiohttp instead of PTB's httpx: the same requests for much less CPU (bot/request.py).
         .request(AiohttpRequest())
@@ -106,6 +107,11 @@ def build_application(
         .rate_limiter(rate_limiter or SharedRateLimiter())
         .build()
     )
+    # Each update's conversation step and draft are written before its chat's next update (bot/processor.py).
+    processor.after_update = application.update_persistence
+    # Updates a database outage stopped are handled again once it answers a ping (bot/processor.py).
+    processor.replay = application.process_update
+    processor.database_ready = db.ping
     services = application.bot_data
     services.settings = settings
     services.db = db
@@ -188,6 +194,12 @@ async def running(
             await current_revision(database),
         )
         application = build_application(settings, database, clock=clock)
+        try:
+            await application.initialize()
+        except Exception:
+            # PTB leaves the bot's HTTP sessions open when its start-up request fails.
+            await application.bot.shutdown()
+            raise
         async with application:
             await set_default_menus(application)
             await application.start()
@@ -258,6 +270,44 @@ def _host_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
+class TokenRejected(Exception):  # noqa: N818 - reads as what Telegram said
+    """Telegram does not accept BOT_TOKEN: waiting will not help."""
+
+
+async def wait_for_telegram(settings: Settings, *, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
+    """Ask Telegram who the bot is (getMe) until it answers, one line per failed try and backoff between
+    tries; `TokenRejected` if Telegram answers that the token is wrong."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError
+
+    delay = first_delay
+    while True:
+        bot = Bot(
+            settings.bot_token.get_secret_value(),
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.telegram_file_url,
+            request=AiohttpRequest(connection_pool_size=1),
+            get_updates_request=AiohttpRequest(connection_pool_size=1),
+        )
+        try:
+            await bot.initialize()
+            return
+        except InvalidToken as exc:
+            raise TokenRejected(str(exc)) from None
+        except NetworkError as exc:  # timeouts, refused connections, 5xx
+            reason = exc.message.split(": ", 1)[-1] if exc.message else type(exc).__name__
+            log.warning(
+                "Telegram cannot be reached at %s (%s); trying again in %.0f s",
+                settings.telegram_api_url,
+                reason,
+                delay,
+            )
+        finally:
+            await bot.shutdown()
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, max_delay)
+
+
 def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:
     """`asyncio.run`, on uvloop where it is installed (everywhere but Windows): the bot's own loop.
 
@@ -281,5 +331,14 @@ async def serve_forever(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    waiting = asyncio.create_task(wait_for_telegram(settings))
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait({waiting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    if not waiting.done():
+        waiting.cancel()
+        stopped.cancel()
+        return
+    stopped.cancel()
+    waiting.result()  # TokenRejected ends the program
     async with running(settings):
         await stop.wait()

@@ -77,9 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif command == "check":
             return asyncio.run(_check(settings))
         else:
-            from bot.app import run_on_fast_loop, serve_forever
+            from bot.app import TokenRejected, run_on_fast_loop, serve_forever
 
-            run_on_fast_loop(serve_forever(settings))
+            try:
+                run_on_fast_loop(serve_forever(settings))
+            except TokenRejected:
+                print("tongxin: BOT_TOKEN: Telegram did not accept the token", file=sys.stderr)
+                return EXIT_CONFIG
     except (OSError, ConnectionError) as exc:
         print(f"tongxin: cannot reach a service: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

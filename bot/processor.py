@@ -1,49 +1,194 @@
-"""Process updates of different chats concurrently but the updates of one chat strictly in order.
+"""Process updates of different chats concurrently but the updates of one chat strictly in order; make each
+update's conversation step durable before the chat moves on; keep the updates a database outage stopped.
 
 PTB's `concurrent_updates=True` alone lets two quick messages from one person race through a
 ConversationHandler, so each chat (or user, for updates without a chat) gets its own lock.
+
+Write-through: while the lock is held, after the update's handlers ran, `after_update` (the application's
+`update_persistence`, set by `bot.app`) writes the conversation states and drafts the update changed, so a
+crash a moment after a step loses nothing (PTB's periodic persistence alone wrote once a second). Its cost
+is one small write transaction per update that changed a state or a draft (unchanged drafts are not
+written, `bot.persistence`); updates that change neither cost a deep copy and a JSON comparison.
+
+Database outages: when an update's handling failed because the database could not be reached, the error
+handler `hold`s it. A chat with held updates keeps its order: its later updates are held behind them.
+Held updates are bounded (`per_chat`, `total`); a task pings the database with backoff and, once it
+answers, handles every held update again, chat by chat in order (`replay`, set by `bot.app`). They live in
+memory: a crash during an outage loses them (Telegram does not send an update twice once it was fetched).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
-from typing import Any
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Literal
 
 from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
+log = logging.getLogger(__name__)
+
+Held = Literal["held", "again", "full"]
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Concurrency across chats, order within a chat."""
+    """Concurrency across chats, order within a chat, durable steps, updates kept through a database outage."""
 
-    def __init__(self, max_concurrent_updates: int = 256) -> None:
+    def __init__(self, max_concurrent_updates: int = 256, *, per_chat: int = 50, total: int = 10_000) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
+        # Called after each update's handlers, inside the chat's lock (bot.app: the persistence write-through).
+        self.after_update: Callable[[], Awaitable[None]] | None = None
+        # Handles an update again (bot.app: the application's process_update) and pings the database.
+        self.replay: Callable[[object], Coroutine[Any, Any, None]] | None = None
+        self.database_ready: Callable[[], Awaitable[None]] | None = None
+        self._per_chat = per_chat
+        self._total = total
+        self._held: dict[int, deque[Update]] = {}
+        self._replaying: Update | None = None
+        self._replay_failed = False
+        self._recovery: asyncio.Task[None] | None = None
+
+    @property
+    def held(self) -> int:
+        """How many updates wait for the database."""
+        return sum(len(queue) for queue in self._held.values())
+
+    def holding(self, update: object) -> bool:
+        """Whether this update's chat already has updates waiting for the database."""
+        key = _chat_key(update)
+        return key is not None and key in self._held
+
+    def hold(self, update: object) -> Held:
+        """Keep an update whose handling failed because the database is out of reach: "held" (newly kept),
+        "again" (it was being handled again, or is kept already: nothing new to tell) or "full"."""
+        key = _chat_key(update)
+        if key is None or not isinstance(update, Update):
+            return "full"
+        if update is self._replaying:
+            self._replay_failed = True
+            return "again"
+        queue = self._held.get(key)
+        if queue is not None and any(kept.update_id == update.update_id for kept in queue):
+            return "again"
+        if (queue is not None and len(queue) >= self._per_chat) or self.held >= self._total:
+            log.warning(
+                "database unreachable and %d updates kept already: an update of chat %s is dropped", self.held, key
+            )
+            return "full"
+        self._held.setdefault(key, deque()).append(update)
+        self._start_recovery()
+        return "held"
+
+    def _start_recovery(self) -> None:
+        if self._recovery is None or self._recovery.done():
+            self._recovery = asyncio.create_task(self._recover(), name="database-recovery")
+
+    async def _recover(self) -> None:
+        delay = 1.0
+        while self._held:
+            await asyncio.sleep(delay)
+            try:
+                if self.database_ready is not None:
+                    await self.database_ready()
+            except Exception as exc:
+                log.warning("database still unreachable (%s); %d updates wait for it", type(exc).__name__, self.held)
+                delay = min(delay * 2, 10.0)
+                continue
+            log.info("database reachable again: handling %d kept updates", self.held)
+            if await self._replay_all():
+                delay = 1.0
+            else:
+                delay = min(delay * 2, 10.0)
+
+    async def _replay_all(self) -> bool:
+        """Handle the kept updates again, each chat's in order; False if the database failed again."""
+        for key in list(self._held):
+            queue = self._held[key]
+            lock = self._locks.setdefault(key, asyncio.Lock())
+            self._users[key] = self._users.get(key, 0) + 1
+            try:
+                async with lock:
+                    while queue:
+                        update = queue[0]
+                        self._replaying, self._replay_failed = update, False
+                        try:
+                            if self.replay is not None:
+                                await self.replay(update)
+                            await self._after()
+                        finally:
+                            self._replaying = None
+                        if self._replay_failed:
+                            return False
+                        queue.popleft()
+                    del self._held[key]
+            finally:
+                self._release(key)
+        return True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _chat_key(update)
         if key is None:
             await coroutine
+            await self._after()
+            return
+        if self._divert(key, update, coroutine):
             return
         lock = self._locks.setdefault(key, asyncio.Lock())
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
+                # Held updates of this chat may have appeared while this one waited: it goes behind them.
+                if self._divert(key, update, coroutine):
+                    return
                 await coroutine
+                await self._after()
         finally:
-            # Forget the lock once nobody waits on it, so memory does not grow with every chat ever seen.
-            self._users[key] -= 1
-            if not self._users[key]:
-                del self._users[key]
-                del self._locks[key]
+            self._release(key)
+
+    def _divert(self, key: int, update: object, coroutine: Awaitable[Any]) -> bool:
+        queue = self._held.get(key)
+        if queue is None or not isinstance(update, Update):
+            return False
+        if isinstance(coroutine, Coroutine):
+            coroutine.close()
+        if len(queue) < self._per_chat:
+            queue.append(update)
+        else:
+            log.warning("database unreachable: chat %s has %d updates kept; a newer one is dropped", key, len(queue))
+        return True
+
+    def _release(self, key: int) -> None:
+        # Forget the lock once nobody waits on it, so memory does not grow with every chat ever seen.
+        self._users[key] -= 1
+        if not self._users[key]:
+            del self._users[key]
+            del self._locks[key]
+
+    async def _after(self) -> None:
+        if self.after_update is None:
+            return
+        try:
+            await self.after_update()
+        except Exception:
+            # PTB's periodic persistence tries again within a second; the update itself was handled.
+            log.warning("could not write the conversation state after an update", exc_info=True)
 
     async def initialize(self) -> None:
         """Nothing to open."""
 
     async def shutdown(self) -> None:
-        """Nothing to close."""
+        """Stop waiting for the database (kept updates are given up, and said so)."""
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._recovery
+        if self._held:
+            log.warning("stopping with %d updates still waiting for the database", self.held)
 
 
 def _chat_key(update: object) -> int | None:

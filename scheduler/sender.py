@@ -7,8 +7,9 @@ a token of the budget it shares with direct replies (bulk waits behind every rep
 message is on the wire, sends it, and records how it went:
 
   superseded (the condition the row was written under no longer holds: not sent) · sent ·
-  slow down (Telegram: 429) → the whole bot pauses, the row waits again (not counted as an attempt) ·
-  unavailable (5xx/timeout) → retried with exponential backoff up to `max_attempts` · unreachable
+  slow down (Telegram: 429) → the chat or the whole bot pauses, the row waits again (not counted as an attempt) ·
+  unavailable (5xx/timeout) → retried with exponential backoff up to `max_attempts` (8: about four
+  minutes of a Telegram outage) · unreachable
   (403) → the person is marked unreachable and their pending bulk dropped · refused (400) → failed,
   not retried.
 
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 ALL_LANES: tuple[Lane, ...] = ("urgent", "normal", "bulk")
 Phase = Literal["waiting", "sending"]
 LIVE_RENDERS = 2
+RESERVED_SLOTS = 4
 LIVE_FRESH = dt.timedelta(minutes=1)
 
 
@@ -77,7 +79,7 @@ class OutboxSender:
         batch_size: int = 60,
         concurrency: int = 32,
         poll_seconds: float = 1.0,
-        max_attempts: int = 5,
+        max_attempts: int = 8,
     ) -> None:
         # Every channel the bot runs; a person is reached on the first of them they have an account on.
         self._transports: tuple[Transport, ...] = tuple(transport) if isinstance(transport, Sequence) else (transport,)
@@ -87,6 +89,9 @@ class OutboxSender:
         self._poll_seconds = poll_seconds
         self._max_attempts = max_attempts
         self._slots = asyncio.Semaphore(concurrency)
+        # Bulk rows wait for their turn holding a slot; they may hold all but a few, so an urgent or normal row
+        # (a claim, a progress edit) starts at once instead of queueing for a slot behind a digest.
+        self._bulk_slots = asyncio.Semaphore(max(1, concurrency - RESERVED_SLOTS))
         # Live notices (digests) rendered at once: few, so a burst of renders does not crowd out the
         # writes that mark rows sent (which would keep more rows "on the wire" at a crash).
         self._rendering = asyncio.Semaphore(LIVE_RENDERS)
@@ -187,6 +192,8 @@ class OutboxSender:
                 async with self._services.db.write() as conn:
                     await outbox.mark_failed(conn, row.id, error=no_address)
                 continue
+            if row.lane == "bulk" and not await self._bulk_slot():
+                break  # something new arrived, perhaps urgent: look again before more bulk
             await self._slots.acquire()
             self._in_flight.add(row.id)
             self._busy.add(row.recipient_id)
@@ -197,6 +204,20 @@ class OutboxSender:
             if self._queued.is_set():
                 break  # something new arrived, perhaps urgent: look again before more bulk
         return started
+
+    async def _bulk_slot(self) -> bool:
+        """Wait for a bulk slot, or until something new is queued (False: the slot is not taken)."""
+        if self._queued.is_set():
+            return False
+        slot = asyncio.ensure_future(self._bulk_slots.acquire())
+        queued = asyncio.ensure_future(self._queued.wait())
+        try:
+            await asyncio.wait({slot, queued}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            queued.cancel()
+            if not slot.done():
+                slot.cancel()
+        return slot.done() and not slot.cancelled()
 
     # -- one delivery --------------------------------------------------------------------------------
 
@@ -211,6 +232,11 @@ class OutboxSender:
             self._in_flight.discard(row.id)
             self._busy.discard(row.recipient_id)
             self._slots.release()
+            if row.lane == "bulk":
+                self._bulk_slots.release()
+            else:
+                # The person may have more urgent rows, skipped while this one went: look again now.
+                self._queued.set()
             self._freed.set()
 
     async def _deliver_row(self, row: OutboxMessage, transport: Transport, address: str) -> None:

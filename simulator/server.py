@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -116,6 +117,8 @@ class BotApiSimulator:
         self.stalled_count = 0  # requests answered 429 by `stall_writes`
         self._stalled_for: int | None = None
         self._garbled: dict[str, int] = {}
+        self._failing: tuple[int, str] | None = None
+        self.failed_count = 0  # requests answered with an error by `fail_writes`
         self.webhook: dict[str, Any] = {}
         self.blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -174,8 +177,15 @@ class BotApiSimulator:
         self._stalled_for = retry_after
 
     def resume_writes(self) -> None:
-        """End the flood wait of `stall_writes`."""
+        """End the flood wait of `stall_writes` and the outage of `fail_writes`."""
         self._stalled_for = None
+        self._failing = None
+
+    def fail_writes(self, code: int = 502, description: str = "Bad Gateway") -> None:
+        """A Telegram outage: from now on every request that would put something into a chat or change it is
+        answered `code` (a 5xx), and nothing reaches anyone until `resume_writes()`. Polling and button presses
+        keep working."""
+        self._failing = (code, description)
 
     def garble(self, method: str, times: int = 1) -> None:
         """Answer the next `times` calls of `method` with a malformed HTTP response (a broken proxy before the
@@ -472,6 +482,9 @@ class BotApiSimulator:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized", category="auth")
             params, files = await self._read_params(request)
+            if self.flood.limits.jitter > 0:
+                # The network: requests sent evenly arrive bunched.
+                await asyncio.sleep(random.uniform(0, self.flood.limits.jitter))
             chat_id = params.get("chat_id")
             canonical = self.spec.canonical_method(method)
             if canonical is None:
@@ -486,6 +499,9 @@ class BotApiSimulator:
                 raise bad_request(str(exc), "spec") from exc
             params = decoded
             chat_id = decoded.get("chat_id")
+            if self._failing is not None and _WRITING_METHODS_RE.match(method):
+                self.failed_count += 1
+                raise ApiError(self._failing[0], self._failing[1], category="outage")
             if self._stalled_for is not None and _WRITING_METHODS_RE.match(method):
                 self.stalled_count += 1
                 raise ApiError(

@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ERROR_CATEGORY = Literal["spec", "unsupported", "content", "state", "auth", "forbidden", "flood"]
+ERROR_CATEGORY = Literal["spec", "unsupported", "content", "state", "auth", "forbidden", "flood", "outage"]
 
 
 class ApiError(Exception):

@@ -242,3 +242,27 @@ def _one_hop_connector(url: Any, **connect_args: Any) -> Callable[[], Awaitable[
         return await connection
 
     return connect
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether an error means the database could not be reached or lost the connection (an outage, not a bug):
+    the work that raised it can be done again once the database is back."""
+    from sqlalchemy import exc as sa_exc
+
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError):
+        return True
+    if isinstance(exc, ConnectionError) or (isinstance(exc, OSError) and exc.errno is not None):
+        return True
+    # asyncpg's own connection errors, when they escape SQLAlchemy's wrapping.
+    module = type(exc).__module__
+    if module.startswith("asyncpg") and type(exc).__name__ in {
+        "ConnectionDoesNotExistError",
+        "CannotConnectNowError",
+        "ConnectionFailureError",
+        "InterfaceError",
+    }:
+        return True
+    cause = exc.__cause__ or exc.__context__
+    return cause is not None and cause is not exc and isinstance(cause, ConnectionError | OSError)

@@ -18,7 +18,7 @@ from telegram.ext import ExtBot
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from channels.delivery import DeliveryError, Refused, SlowDown, Unavailable, Unreachable
-from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter
+from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, take_turn
 from channels.telegram.render import render_notice
 from storage.people import TELEGRAM
 
@@ -47,15 +47,15 @@ class TelegramTransport:
 
     async def take_turn(self, address: str, lane: Lane) -> None:
         """Wait for the chat's pace, then for a token of the shared budget at the lane's priority."""
-        await self._limiter.pacer.take(int(address))
-        await self._limiter.budget.acquire(LANE_PRIORITY[lane])
+        # The chat is counted when a message really goes out (the limiter), not for a superseded row or an edit.
+        await take_turn(self._limiter.pacer, self._limiter.budget, int(address), LANE_PRIORITY[lane], record=False)
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
         """Render and send the notice to the chat; a `channels.delivery` error when Telegram did not take it."""
         try:
             await self._send(int(address), language, notice, lane)
         except RetryAfter as exc:
-            # The limiter already paused the whole bot; the row simply waits for its next turn.
+            # The limiter already paused the chat or the whole bot; the row simply waits for its next turn.
             raise SlowDown(f"429: {exc.message}", exc.message) from exc
         except Forbidden as exc:
             raise Unreachable(f"403: {exc.message}", exc.message) from exc

@@ -1,14 +1,28 @@
-"""The shared budget: replies are served before queued bulk, a 429 pauses everyone, chats keep their pace."""
+"""The shared pacing policy: replies are served before queued bulk, grants are evenly spaced, a global 429
+pauses everyone and slows the rate (which creeps back), a chat's 429 pauses only that chat, chats keep
+their pace as a sliding window."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 
-from channels.telegram.limits import BULK, REPLY, URGENT, ChatPacer, SendBudget, counts_as_message
+from telegram.error import RetryAfter
+
+from channels.telegram.limits import (
+    BULK,
+    REPLY,
+    URGENT,
+    ChatPacer,
+    SendBudget,
+    SharedRateLimiter,
+    counts_as_message,
+    is_reply,
+)
 
 
-async def test_replies_take_the_next_token_before_waiting_bulk() -> None:
-    budget = SendBudget(per_second=50, burst=1)
+async def test_replies_take_the_next_grant_before_waiting_bulk() -> None:
+    budget = SendBudget(per_second=50, headroom=1.0)
     served: list[str] = []
 
     async def take(name: str, priority: int) -> None:
@@ -20,21 +34,24 @@ async def test_replies_take_the_next_token_before_waiting_bulk() -> None:
     urgent = asyncio.create_task(take("urgent", URGENT))
     reply = asyncio.create_task(take("reply", REPLY))
     await asyncio.gather(*bulk, urgent, reply)
-    # bulk0 got the one token in the bucket; then the reply, the urgent notice, the rest of the bulk.
+    # bulk0 got the first grant at once; then the reply, the urgent notice, the rest of the bulk.
     assert served == ["bulk0", "reply", "urgent", "bulk1", "bulk2", "bulk3"]
 
 
-async def test_budget_keeps_the_rate() -> None:
-    budget = SendBudget(per_second=100, burst=1)
+async def test_grants_are_evenly_spaced_never_a_burst() -> None:
+    budget = SendBudget(per_second=100, headroom=1.0)
     loop = asyncio.get_running_loop()
-    started = loop.time()
+    times = []
     for _ in range(21):
         await budget.acquire(BULK)
-    assert loop.time() - started >= 0.19
+        times.append(loop.time())
+    assert times[-1] - times[0] >= 0.19
+    # No gap shorter than three quarters of the interval: a sliding window never sees a bunch.
+    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.0075 - 0.001
 
 
 async def test_a_pause_holds_every_priority() -> None:
-    budget = SendBudget(per_second=1000, burst=5)
+    budget = SendBudget(per_second=1000)
     loop = asyncio.get_running_loop()
     budget.pause(0.15)
     started = loop.time()
@@ -42,8 +59,43 @@ async def test_a_pause_holds_every_priority() -> None:
     assert loop.time() - started >= 0.14
 
 
-async def test_cancelled_waiters_do_not_take_tokens() -> None:
-    budget = SendBudget(per_second=20, burst=1)
+async def test_an_isolated_429_only_pauses_repeated_ones_trim_and_quiet_brings_the_rate_back() -> None:
+    budget = SendBudget(per_second=30.0)
+    assert budget.rate == 30.0 * 0.97
+    for _ in range(60):
+        budget.note(accepted=True)
+    budget.note(accepted=False)
+    budget.slow_down()  # the first in a while: network noise
+    assert budget.rate == 30.0 * 0.97
+    budget.slow_down()  # an echo of the same moment: ignored
+    assert budget.rate == 30.0 * 0.97
+    budget._last_flood -= 5.0  # another 429 five seconds later: the rate is just over the cap
+    budget.slow_down()
+    trimmed = budget.rate
+    assert 28.0 < trimmed < 30.0 * 0.97
+    assert budget.ceiling == trimmed
+    # A quiet half minute: the ceiling is probed upwards again, never past the top.
+    budget._last_cut -= 31.0
+    budget._last_probe -= 31.0
+    budget._adapt(asyncio.get_running_loop().time())
+    assert trimmed < budget.ceiling <= budget.top
+
+
+async def test_many_refusals_cut_the_rate_hard_and_it_creeps_back_fast() -> None:
+    budget = SendBudget(per_second=30.0)
+    for _ in range(5):
+        budget.note(accepted=True)
+        budget.note(accepted=False)
+    budget.slow_down()
+    assert budget.rate < 30 * 0.97 * 0.75
+    cut = budget.rate
+    budget._last_creep -= 2.0
+    budget._adapt(asyncio.get_running_loop().time())
+    assert cut * 1.04 < budget.rate <= budget.ceiling
+
+
+async def test_cancelled_waiters_do_not_take_grants() -> None:
+    budget = SendBudget(per_second=20)
     await budget.acquire(BULK)
     waiter = asyncio.create_task(budget.acquire(BULK))
     await asyncio.sleep(0)
@@ -58,16 +110,34 @@ async def test_unlimited_budget_never_waits() -> None:
         await budget.acquire(BULK)
 
 
-def test_private_chats_get_a_short_burst_then_one_a_second() -> None:
+def test_private_chats_get_three_in_any_window_of_three_seconds() -> None:
     now = [0.0]
     pacer = ChatPacer(timer=lambda: now[0])
     for _ in range(3):
         assert pacer.ready_in(42) == 0
-        pacer._buckets[42].tokens -= 1
-    assert pacer.ready_in(42) == 1.0
-    now[0] = 0.5
-    assert pacer.ready_in(42) == 0.5
+        pacer.record(42)
+    assert abs(pacer.ready_in(42) - 3.1) < 1e-9
+    now[0] = 1.0
+    assert abs(pacer.ready_in(42) - 2.1) < 1e-9
     assert pacer.ready_in(-100) == 0  # a group has its own allowance
+    now[0] = 3.2
+    assert pacer.ready_in(42) == 0
+
+
+async def test_a_chat_429_pauses_that_chat_and_a_global_one_everyone() -> None:
+    pacer = ChatPacer()
+    budget = SendBudget(per_second=30)
+    limiter = SharedRateLimiter(budget, pacer)
+    pacer.record(42)
+    pacer.record(42)
+    assert limiter.on_retry_after(RetryAfter(2), 42) == "chat"
+    assert pacer.ready_in(42) > 1.9
+    assert pacer.ready_in(43) == 0
+    assert budget.rate == 30 * 0.97
+    # A chat that had nothing lately cannot have hit its own limit: the bot's.
+    assert limiter.on_retry_after(RetryAfter(1), 44) == "global"
+    assert budget.rate < 30 * 0.97
+    assert pacer.ready_in(44) == 0
 
 
 def test_only_messages_count() -> None:
@@ -78,3 +148,12 @@ def test_only_messages_count() -> None:
     assert not counts_as_message("getUpdates")
     assert not counts_as_message("answerCallbackQuery")
     assert not counts_as_message("editMessageText")
+
+
+def test_replies_are_retried_polling_is_not() -> None:
+    assert is_reply("sendMessage")
+    assert is_reply("editMessageText")
+    assert is_reply("answerCallbackQuery")
+    assert not is_reply("getUpdates")
+    assert not is_reply("getMe")
+    assert not is_reply("setMyCommands")

@@ -86,3 +86,23 @@ def test_flood_buckets_with_fake_clock() -> None:
     assert [flood.acquire(-5, False) for _ in range(20)] == [0] * 20
     assert flood.acquire(-5, False) >= 1  # 20/min per group
     assert FloodControl(FloodLimits(enabled=False)).acquire(1, True) == 0
+
+
+def test_flood_sliding_window_refuses_what_a_bucket_forgives() -> None:
+    now = [100.0]
+    flood = FloodControl(FloodLimits(shape="window"), clock=lambda: now[0])
+    # Three in a private chat, then nothing until three seconds after the first.
+    assert [flood.acquire(1, True) for _ in range(4)] == [0, 0, 0, 3]
+    now[0] += 1.0
+    assert flood.acquire(1, True) == 2  # a bucket would have refilled one by now
+    now[0] += 2.0
+    assert flood.acquire(1, True) == 0
+    # At most 30 sends in any second for the whole bot, however they are spread.
+    now[0] = 200.0
+    for chat in range(29):
+        assert flood.acquire(1000 + chat, True) == 0
+        now[0] += 0.03
+    assert flood.acquire(2000, True) == 0  # the 30th, 0.87 s after the first
+    assert flood.acquire(2001, True) == 1  # the 31st within the same second
+    now[0] = 201.0 + 0.001
+    assert flood.acquire(2001, True) == 0  # the first one left the window
