@@ -127,7 +127,9 @@ SPECS: dict[Act, Spec] = {
     Act.VOLUNTEER_SKILLS_DONE: _NONE,
     Act.VOLUNTEER_AREA: Spec(arg=r"\d{1,3}"),
     Act.TASK_VIEW: _ID,
-    Act.TASK_PAGE: Spec(subject=True, arg=r"[01]"),
+    # /tasks paging: the page number, then "show all?" and optionally the edge wish of the page seen
+    # (n42: the page after wish 42, p42: the page before it; keyset pagination).
+    Act.TASK_PAGE: Spec(subject=True, arg=r"[01](?:[np]\d{1,10})?"),
     Act.TASK_CLAIM: Spec(subject=True, arg=r"today|tomorrow|week"),
     Act.TASK_DONE: _ID,
     Act.TASK_RELEASE: _ID,

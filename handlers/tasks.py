@@ -24,7 +24,7 @@ from telegram.ext import (
 )
 
 from actions import tasks
-from actions.buttons import Act, Press
+from actions.buttons import MAX_SUBJECT, Act, Press
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import wish_cards
@@ -109,9 +109,11 @@ def page_view(context: TongxinContext, page: tasks.TaskPage) -> tuple[str, Inlin
         ]
         nav = []
         if page.page > 0:
-            nav.append(callbacks.button(context.plain("task.button.previous"), Act.TASK_PAGE, page.page - 1, flag))
+            first = f"{flag}p{page.wishes[0].id}"
+            nav.append(callbacks.button(context.plain("task.button.previous"), Act.TASK_PAGE, page.page - 1, first))
         if page.page < page.pages - 1:
-            nav.append(callbacks.button(context.plain("task.button.next"), Act.TASK_PAGE, page.page + 1, flag))
+            last = f"{flag}n{page.wishes[-1].id}"
+            nav.append(callbacks.button(context.plain("task.button.next"), Act.TASK_PAGE, page.page + 1, last))
         if nav:
             rows.append(nav)
     toggle = "task.button.only_mine" if page.show_all else "task.button.show_all"
@@ -136,7 +138,16 @@ async def page_pressed(update: Update, context: TongxinContext) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    page = await tasks.open_tasks(context.env, context.person.id, press.id, show_all=press.arg == "1")
+    arg = press.arg or "0"
+    edge = int(arg[2:]) if len(arg) > 2 and int(arg[2:]) <= MAX_SUBJECT else None
+    page = await tasks.open_tasks(
+        context.env,
+        context.person.id,
+        press.id,
+        show_all=arg[0] == "1",
+        after=edge if arg[1:2] == "n" else None,
+        before=edge if arg[1:2] == "p" else None,
+    )
     text, markup = page_view(context, page)
     await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 

@@ -8,16 +8,17 @@ in the same transaction. Which changes are allowed, and by whom, is decided in `
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
 from storage.media import add_telegram_media, telegram_ref
-from storage.schema import reference_counters, users, wish_events, wishes
+from storage.schema import reference_counters, users, wish_events, wish_holds, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -368,3 +369,75 @@ async def hours_rank(
         if row.volunteer_id == volunteer_id:
             return place
     return None
+
+
+# --- open wishes for one volunteer, matched and ordered in SQL -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuery:
+    """Which open wishes a volunteer is offered and in what order.
+
+    `categories` None offers every category. With an `origin` the order is: wishes with a location, nearest
+    first, then those without, oldest first; without one, oldest first. The distance used for ordering is
+    the squared equirectangular distance (latitude degrees, longitude degrees scaled by cos(origin
+    latitude)): plain arithmetic, so it is computed the same way by SQLite and PostgreSQL, and within a
+    district it orders exactly as the great-circle distance shown to people up to centimetres.
+    """
+
+    volunteer_id: int
+    now: dt.datetime
+    categories: tuple[str, ...] | None
+    origin: tuple[float, float] | None
+
+
+def _open_filter(q: OpenQuery) -> Any:
+    """Open, matching the categories, and not held for other volunteers at `q.now`."""
+    theirs = select(wish_holds.c.wish_id).where(wish_holds.c.user_id == q.volunteer_id)
+    condition = and_(
+        wishes.c.status == "open",
+        or_(wishes.c.held_until.is_(None), wishes.c.held_until <= q.now, wishes.c.id.in_(theirs)),
+    )
+    if q.categories is not None:
+        condition = and_(condition, wishes.c.category.in_(list(q.categories)))
+    return condition
+
+
+def _order_key(q: OpenQuery) -> list[Any]:
+    """The columns of the ordering, most significant first; the last one (`id`) makes it total."""
+    if q.origin is None:
+        return [wishes.c.created_at, wishes.c.id]
+    lat0, lon0 = q.origin
+    scale = math.cos(math.radians(lat0))
+    unplaced = or_(wishes.c.latitude.is_(None), wishes.c.longitude.is_(None))
+    d_lat = wishes.c.latitude - literal(lat0)
+    d_lon = (wishes.c.longitude - literal(lon0)) * literal(scale)
+    squared = case((unplaced, literal(0.0)), else_=d_lat * d_lat + d_lon * d_lon)
+    return [case((unplaced, 1), else_=0), squared, wishes.c.created_at, wishes.c.id]
+
+
+async def count_open_for(conn: AsyncConnection, q: OpenQuery) -> int:
+    """How many open wishes the volunteer is offered."""
+    return int((await conn.execute(select(func.count()).select_from(wishes).where(_open_filter(q)))).scalar_one())
+
+
+async def open_page_for(
+    conn: AsyncConnection, q: OpenQuery, *, after: int | None = None, before: int | None = None, limit: int
+) -> list[Wish]:
+    """One page of the volunteer's open wishes, by keyset: the first `limit` after the wish `after` in the
+    order (or the last `limit` before the wish `before`, or the first page). The cursor wish need not be
+    open any more: its place in the order is computed from its row, so a page never skips or repeats a wish
+    because another was claimed meanwhile. Every offered wish is reachable, however many there are."""
+    key = _order_key(q)
+    query = WISH_COLUMNS.where(_open_filter(q))
+    cursor_id = after if after is not None else before
+    if cursor_id is not None:
+        row = (await conn.execute(select(*key).where(wishes.c.id == cursor_id))).first()
+        if row is not None:
+            bound = tuple_(*[literal(value, type_=column.type) for value, column in zip(row, key, strict=True)])
+            query = query.where(tuple_(*key) > bound if after is not None else tuple_(*key) < bound)
+    if before is not None:
+        rows = await conn.execute(query.order_by(*[column.desc() for column in key]).limit(limit))
+        return [_from_row(r) for r in reversed(list(rows))]
+    rows = await conn.execute(query.order_by(*key).limit(limit))
+    return [_from_row(r) for r in rows]
