@@ -14,10 +14,14 @@ Effects, per action:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import notices
 from actions.buttons import Act, Button
@@ -25,7 +29,7 @@ from actions.env import Env
 from actions.messages import Notice
 from rules import tips as tip_rules
 from rules import wishes as wish_rules
-from rules.hot import HotReport, hot_report
+from rules.hot import HotReport, report_from_counts, segment_all
 from rules.roles import Role
 from rules.staff import STAFF_ACTIONS
 from rules.tips import tip_reference
@@ -64,17 +68,53 @@ async def report(env: Env, actor: Actor, days: int) -> HotReport:
     """The top terms of the last `days` days, and the rising ones against the days before."""
     staff_id(actor, "hot")
     now = env.now()
+    await segment_backlog(env, now - dt.timedelta(days=2 * days), until=now)
     async with env.db.read() as conn:
-        texts = await hot.texts_since(conn, now - dt.timedelta(days=2 * days))
-    return hot_report(texts, now=now, days=days)
+        return await period_report(conn, now=now, days=days)
+
+
+async def segment_backlog(
+    env: Env, since: dt.datetime, *, until: dt.datetime | None = None, limit: int | None = None
+) -> int:
+    """Segment the wish and tip texts of [since, until) whose terms are not stored yet (at most `limit`), in a
+    worker thread, and store their terms; returns how many texts. The sweep calls it for new texts, so /hot
+    and the digests usually find nothing left to do."""
+    async with env.db.read() as conn:
+        pending = await hot.unsegmented_since(conn, since, until=until, limit=limit)
+    if not pending:
+        return 0
+    terms = await asyncio.to_thread(segment_all, [text.text for text in pending])
+    async with env.db.write() as conn:
+        return await hot.store_terms(conn, zip(pending, terms, strict=True))
+
+
+async def counts_between(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> tuple[Counter[str], int]:
+    """(in how many texts of [since, until) each term appears, how many texts): the stored terms summed by a
+    query, plus any text not segmented yet, segmented in a worker thread (and not stored: `conn` may be a
+    reader's)."""
+    counts, texts = await hot.term_counts(conn, since, until)
+    pending = await hot.unsegmented_since(conn, since, until=until)
+    if pending:
+        for terms in await asyncio.to_thread(segment_all, [text.text for text in pending]):
+            counts.update(terms)
+        texts += len(pending)
+    return counts, texts
+
+
+async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int = 10) -> HotReport:
+    """Top terms of the last `days` days and the rising ones against the `days` days before."""
+    since = now - dt.timedelta(days=days)
+    current, current_texts = await counts_between(conn, since, now)
+    previous, previous_texts = await counts_between(conn, since - dt.timedelta(days=days), since)
+    return report_from_counts(current, current_texts, previous, previous_texts, now=now, days=days, limit=limit)
 
 
 async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
     """Alert coordinators and editors to the fastest-rising term of the past week, once per term and
     local `day`; returns how many notices were queued (0 when nothing rises or it was alerted)."""
+    await segment_backlog(env, now - dt.timedelta(days=2 * ALERT_PERIOD_DAYS), until=now)
     async with env.db.read() as conn:
-        texts = await hot.texts_since(conn, now - dt.timedelta(days=2 * ALERT_PERIOD_DAYS))
-    rising = hot_report(texts, now=now, days=ALERT_PERIOD_DAYS).rising
+        rising = (await period_report(conn, now=now, days=ALERT_PERIOD_DAYS)).rising
     if not rising:
         return 0
     spike = rising[0]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, or_, select, union_all, update
+from sqlalchemy import and_, delete, func, insert, literal, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
 from storage.people import admin_person_ids
 from storage.privacy import ERASED_TEXT
-from storage.schema import hot_alerts, tips, user_roles, users, wishes
+from storage.schema import hot_alerts, text_terms, tips, user_roles, users, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,104 @@ def _aware(value: object) -> dt.datetime:
         value = dt.datetime.fromisoformat(value)
     assert isinstance(value, dt.datetime)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# --- terms per text, stored once and summed per period ------------------------------------------------------
+
+WISH, TIP = "w", "t"
+# The row every segmented text has, also when none of its words is a term.
+SEGMENTED = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingText:
+    """A wish or tip text not yet segmented."""
+
+    source: str  # WISH or TIP
+    source_id: int
+    at: dt.datetime
+    text: str
+
+
+def _unsegmented(table: Any, source: str, since: dt.datetime, until: dt.datetime | None) -> Any:
+    done = select(text_terms.c.source_id).where(
+        text_terms.c.source == source, text_terms.c.source_id == table.c.id, text_terms.c.term == SEGMENTED
+    )
+    condition = and_(table.c.created_at >= since, table.c.description != ERASED_TEXT, ~done.exists())
+    if until is not None:
+        condition = and_(condition, table.c.created_at < until)
+    return select(literal(source).label("source"), table.c.id, table.c.created_at, table.c.description).where(condition)
+
+
+async def unsegmented_since(
+    conn: AsyncConnection, since: dt.datetime, *, until: dt.datetime | None = None, limit: int | None = None
+) -> list[PendingText]:
+    """Wish and tip texts written in [since, until) whose terms are not stored yet (erased texts left out)."""
+    found: list[PendingText] = []
+    for table, source in ((wishes, WISH), (tips, TIP)):
+        query = _unsegmented(table, source, since, until).order_by(table.c.created_at)
+        if limit is not None:
+            query = query.limit(limit - len(found))
+        rows = (await conn.execute(query)).all()
+        found += [PendingText(source, int(r[1]), _aware(r[2]), str(r[3])) for r in rows]
+        if limit is not None and len(found) >= limit:
+            break
+    return found
+
+
+async def store_terms(conn: AsyncConnection, segmented: Iterable[tuple[PendingText, Iterable[str]]]) -> int:
+    """Remember the terms of texts (and that they were segmented); returns how many texts. A text segmented
+    meanwhile by someone else is skipped."""
+    texts = list(segmented)
+    done: set[tuple[str, int]] = set()
+    for source in (WISH, TIP):
+        ids = [text.source_id for text, _terms in texts if text.source == source]
+        for start in range(0, len(ids), 500):
+            found = await conn.execute(
+                select(text_terms.c.source_id).where(
+                    text_terms.c.source == source,
+                    text_terms.c.source_id.in_(ids[start : start + 500]),
+                    text_terms.c.term == SEGMENTED,
+                )
+            )
+            done.update((source, int(source_id)) for source_id in found.scalars())
+    rows: list[dict[str, Any]] = []
+    count = 0
+    for text, terms in texts:
+        if (text.source, text.source_id) in done:
+            continue
+        done.add((text.source, text.source_id))
+        count += 1
+        for term in {SEGMENTED, *(t[:16] for t in terms)}:
+            rows.append({"source": text.source, "source_id": text.source_id, "term": term, "at": text.at})
+    for start in range(0, len(rows), 5000):
+        await conn.execute(insert(text_terms), rows[start : start + 5000])
+    return count
+
+
+async def forget_terms(conn: AsyncConnection, source: str, source_ids: Iterable[int]) -> None:
+    """Drop the stored terms of texts (they were erased)."""
+    ids = list(source_ids)
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            delete(text_terms).where(
+                text_terms.c.source == source, text_terms.c.source_id.in_(ids[start : start + 500])
+            )
+        )
+
+
+async def term_counts(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> tuple[Counter[str], int]:
+    """(in how many stored texts of [since, until) each term appears, how many stored texts there are)."""
+    rows = (
+        await conn.execute(
+            select(text_terms.c.term, func.count())
+            .where(text_terms.c.at >= since, text_terms.c.at < until)
+            .group_by(text_terms.c.term)
+        )
+    ).all()
+    counts: Counter[str] = Counter({str(term): int(n) for term, n in rows})
+    texts = counts.pop(SEGMENTED, 0)
+    return counts, texts
 
 
 async def record_alert(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import audit, outbox
 from storage.people import TELEGRAM, external_ids_of
-from storage.schema import conversation_states, media_refs, metadata
+from storage.schema import conversation_states, media_refs, metadata, text_terms
 
 ERASED_TEXT = "[erased]"
 # What an erased outbox notice becomes (the shape `actions.messages.notice_to_payload` writes).
@@ -122,6 +122,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "media": "kind and time only; what a channel calls the file is in media_refs",
     "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
+    "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",
 }
 
 
@@ -217,10 +218,25 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
             touched[name] = touched.get(name, 0) + (result.rowcount or 0)
     touched["conversation_states"] = await _forget_conversations(conn, user_id)
     touched["media_refs"] = await _forget_media(conn, user_id)
+    touched["text_terms"] = await _forget_terms(conn, user_id)
     if "outbox" in metadata.tables:
         touched["outbox"] = await _blank_notices(conn, user_id, traces)
     await audit.record(conn, actor_id=user_id, action="privacy.erase", subject=f"user:{user_id}", now=now)
     return Erasure(touched, files)
+
+
+async def _forget_terms(conn: AsyncConnection, user_id: int) -> int:
+    """The hot-topic terms stored for the person's wish and tip texts (words of what they wrote) go with the texts."""
+    wishes, tips = metadata.tables["wishes"], metadata.tables["tips"]
+    removed = 0
+    for source, table, owner in (("w", wishes, wishes.c.resident_id), ("t", tips, tips.c.reporter_id)):
+        result = await conn.execute(
+            delete(text_terms).where(
+                text_terms.c.source == source, text_terms.c.source_id.in_(select(table.c.id).where(owner == user_id))
+            )
+        )
+        removed += result.rowcount or 0
+    return removed
 
 
 def remove_media_files(paths: list[str]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -169,6 +170,7 @@ outbox = Table(
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.lane_rank, outbox.c.id)
 Index("ix_outbox_recipient_id", outbox.c.recipient_id, outbox.c.status)
+Index("ix_outbox_created_at", outbox.c.created_at)
 
 # --- Media (migration 0009): a photo, video or document people sent, and how each channel refers to it. Rows of
 # other tables point at `media.id`; a channel's file reference (a Telegram file_id, later a WeChat media_id) lives
@@ -235,6 +237,12 @@ wishes = Table(
 Index("ix_wishes_status_created_at", wishes.c.status, wishes.c.created_at)
 Index("ix_wishes_resident_id", wishes.c.resident_id)
 Index("ix_wishes_claimed_by", wishes.c.claimed_by)
+# Scale (migration 0013): every query on the growing wishes table has an index — periods of time (hot
+# topics, /stats, /export), the sweep's due conditions, and the leaderboard of confirmed service.
+Index("ix_wishes_created_at", wishes.c.created_at)
+Index("ix_wishes_confirmed_at", wishes.c.confirmed_at)
+Index("ix_wishes_status_updated_at", wishes.c.status, wishes.c.updated_at)
+Index("ix_wishes_status_due_at", wishes.c.status, wishes.c.due_at)
 
 wish_events = Table(
     "wish_events",
@@ -287,6 +295,20 @@ hot_alerts = Table(
     Column("tip_id", Integer),
     UniqueConstraint("day", "term", name="uq_hot_alerts_day_term"),
 )
+
+# The terms of each wish ("w") and tip ("t") text, segmented once (off the event loop) and summed per period
+# by a query, so /hot 90 costs a GROUP BY, not a re-segmentation (migration 0013). Every segmented text
+# has a row with the empty term, so texts not yet segmented are found by their missing rows.
+text_terms = Table(
+    "text_terms",
+    metadata,
+    Column("source", String(1), nullable=False),
+    Column("source_id", Integer, nullable=False),
+    Column("term", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source", "source_id", "term", name="pk_text_terms"),
+)
+Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term)
 
 # Broadcasts by coordinators: the message, its audience and the running tally of its delivery.
 broadcasts = Table(
@@ -354,6 +376,7 @@ tips = Table(
 )
 Index("ix_tips_status_created_at", tips.c.status, tips.c.created_at)
 Index("ix_tips_reporter_id", tips.c.reporter_id)
+Index("ix_tips_created_at", tips.c.created_at)
 
 tip_media = Table(
     "tip_media",

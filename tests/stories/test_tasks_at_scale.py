@@ -66,7 +66,7 @@ async def test_every_one_of_more_than_500_open_wishes_is_reachable_the_newest_to
         if number < pages:
             await xiaoli.press("下一页 ▶")
             page = await xiaoli.wait_for_text(f"第 {number + 1}/{pages} 页")
-    assert seen == [n for n in range(6, 2 * OPEN_WISHES + 1, 2)]
+    assert seen == list(range(6, 2 * OPEN_WISHES + 1, 2))
     assert newest in (page.text or "")
     # And back: the page before the last one is the same as on the way forward.
     await xiaoli.press("◀ 上一页")
