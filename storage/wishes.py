@@ -279,25 +279,31 @@ async def wishes_in_status(
     *,
     categories: Sequence[str] | None = None,
     updated_before: dt.datetime | None = None,
+    updated_since: dt.datetime | None = None,
     limit: int = 500,
 ) -> list[Wish]:
-    """Wishes in one status, oldest first; optionally only some categories or those untouched since a moment."""
+    """Wishes in one status, oldest first; optionally only some categories, or those last changed in
+    [updated_since, updated_before) (what the sweep finds due: indexed by (status, updated_at))."""
     query = WISH_COLUMNS.where(wishes.c.status == status)
     if categories is not None:
         query = query.where(wishes.c.category.in_(list(categories)))
     if updated_before is not None:
         query = query.where(wishes.c.updated_at < updated_before)
+    if updated_since is not None:
+        query = query.where(wishes.c.updated_at >= updated_since)
     rows = await conn.execute(query.order_by(wishes.c.created_at, wishes.c.id).limit(limit))
     return [_from_row(r) for r in rows]
 
 
-async def claimed_overdue(conn: AsyncConnection, now: dt.datetime, limit: int = 500) -> list[Wish]:
-    """Claimed wishes whose due time has passed (the scheduler's reminders and release offers)."""
-    rows = await conn.execute(
-        WISH_COLUMNS.where(wishes.c.status == "claimed", wishes.c.due_at < now)
-        .order_by(wishes.c.due_at, wishes.c.id)
-        .limit(limit)
-    )
+async def claimed_overdue(
+    conn: AsyncConnection, now: dt.datetime, limit: int = 500, *, since: dt.datetime | None = None
+) -> list[Wish]:
+    """Claimed wishes whose due time has passed (the scheduler's reminders and release offers), optionally
+    only those due since `since` (indexed by (status, due_at))."""
+    condition = and_(wishes.c.status == "claimed", wishes.c.due_at < now)
+    if since is not None:
+        condition = and_(condition, wishes.c.due_at >= since)
+    rows = await conn.execute(WISH_COLUMNS.where(condition).order_by(wishes.c.due_at, wishes.c.id).limit(limit))
     return [_from_row(r) for r in rows]
 
 
