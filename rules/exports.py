@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -49,14 +51,24 @@ class ExportError(ValueError):
 
 
 async def export_rows(
-    conn: AsyncConnection, kind: str, since: dt.datetime, until: dt.datetime
+    conn: AsyncConnection,
+    kind: str,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    after_id: int = 0,
+    limit: int | None = None,
 ) -> list[dict[str, object]]:
-    """The rows of one export (`KINDS`) for [since, until); wishes and tips carry the reference people see."""
+    """The rows of one export (`KINDS`) for [since, until); wishes and tips carry the reference people see.
+    Wishes and tips come in chunks of `limit` after the row `after_id` (their `id`); hours (one row per
+    volunteer) all at once, and only for `after_id` 0."""
     if kind == "wishes":
-        return [{**row, "ref": wish_ref(row["ref_no"])} for row in await store.wish_rows(conn, since, until)]
+        rows = await store.wish_rows(conn, since, until, after_id=after_id, limit=limit)
+        return [{**row, "ref": wish_ref(row["ref_no"])} for row in rows]
     if kind == "tips":
-        return [{**row, "ref": tip_reference(row["id"])} for row in await store.tip_rows(conn, since, until)]
-    return await store.hours_rows(conn, since, until)
+        rows = await store.tip_rows(conn, since, until, after_id=after_id, limit=limit)
+        return [{**row, "ref": tip_reference(row["id"])} for row in rows]
+    return await store.hours_rows(conn, since, until) if after_id == 0 else []
 
 
 def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:
@@ -94,6 +106,24 @@ def _cell(value: object, tz: ZoneInfo) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def append_csv(
+    path: Path, columns: Sequence[str], rows: Iterable[dict[str, object]], tz: ZoneInfo, *, header: bool
+) -> None:
+    """Append rows to a CSV file as `to_csv` writes them (the BOM and the header with `header`). CPU work for a
+    worker thread: the file grows chunk by chunk, so an export never sits whole in memory."""
+    with path.open("a", encoding="utf-8-sig" if header else "utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\r\n")
+        if header:
+            writer.writerow(columns)
+        writer.writerows([_cell(row.get(column), tz) for column in columns] for row in rows)
+
+
+def zip_file(path: Path, target: Path, name: str) -> None:
+    """Compress one file into a zip archive (CSV shrinks about tenfold) — for a worker thread."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        archive.write(path, arcname=name)
 
 
 def to_csv(columns: Sequence[str], rows: Iterable[dict[str, object]], tz: ZoneInfo) -> bytes:

@@ -14,23 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.schema import tips, volunteers, wishes
 
 
-async def wish_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
-    """Wishes created in [since, until), oldest first."""
-    rows = (
-        await conn.execute(
-            select(wishes).where(wishes.c.created_at >= since, wishes.c.created_at < until).order_by(wishes.c.id)
-        )
-    ).mappings()
+async def wish_rows(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, *, after_id: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Wishes created in [since, until), oldest first; a chunk of `limit` after the wish `after_id` (keyset)."""
+    query = select(wishes).where(wishes.c.created_at >= since, wishes.c.created_at < until, wishes.c.id > after_id)
+    rows = (await conn.execute(query.order_by(wishes.c.id).limit(limit))).mappings()
     return [dict(row) for row in rows]
 
 
-async def tip_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
-    """Tips received in [since, until), oldest first."""
-    rows = (
-        await conn.execute(
-            select(tips).where(tips.c.created_at >= since, tips.c.created_at < until).order_by(tips.c.id)
-        )
-    ).mappings()
+async def tip_rows(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, *, after_id: int = 0, limit: int | None = None
+) -> list[dict[str, Any]]:
+    """Tips received in [since, until), oldest first; a chunk of `limit` after the tip `after_id` (keyset)."""
+    query = select(tips).where(tips.c.created_at >= since, tips.c.created_at < until, tips.c.id > after_id)
+    rows = (await conn.execute(query.order_by(tips.c.id).limit(limit))).mappings()
     return [dict(row) for row in rows]
 
 
