@@ -65,7 +65,7 @@ async def export_file(
     rows, after_id, header = 0, 0, True
     while True:
         async with env.db.read() as conn:
-            chunk = await export_rows(conn, kind, since, until, after_id=after_id, limit=CHUNK_ROWS)
+            chunk = await export_rows(conn, kind, since, until, after_id=after_id, limit=CHUNK_ROWS, columns=columns)
         if chunk or header:
             await asyncio.to_thread(append_csv, path, columns, chunk, tz, header=header)
         header = False

@@ -243,6 +243,18 @@ Index("ix_wishes_created_at", wishes.c.created_at)
 Index("ix_wishes_confirmed_at", wishes.c.confirmed_at)
 Index("ix_wishes_status_updated_at", wishes.c.status, wishes.c.updated_at)
 Index("ix_wishes_status_due_at", wishes.c.status, wishes.c.due_at)
+# /tasks: open wishes of some categories, in a latitude band (bounding boxes), not held; covering, so matching,
+# counting and ordering by distance read the index only.
+Index(
+    "ix_wishes_match",
+    wishes.c.status,
+    wishes.c.category,
+    wishes.c.latitude,
+    wishes.c.longitude,
+    wishes.c.held_until,
+    wishes.c.created_at,
+    wishes.c.id,
+)
 
 wish_events = Table(
     "wish_events",

@@ -433,17 +433,68 @@ async def open_page_for(
     """One page of the volunteer's open wishes, by keyset: the first `limit` after the wish `after` in the
     order (or the last `limit` before the wish `before`, or the first page). The cursor wish need not be
     open any more: its place in the order is computed from its row, so a page never skips or repeats a wish
-    because another was claimed meanwhile. Every offered wish is reachable, however many there are."""
+    because another was claimed meanwhile. Every offered wish is reachable, however many there are.
+
+    Nearest first, a page is first looked for in growing bounding boxes around the volunteer (an indexed
+    latitude range): the wishes within distance R of the volunteer all lie in the box of half-side R, so
+    when at least a page of them is within R the page is exact; otherwise the next box is tried, and at
+    last the whole district (with the wishes without a place after the placed ones)."""
     key = _order_key(q)
-    query = WISH_COLUMNS.where(_open_filter(q))
+    condition = _open_filter(q)
     cursor_id = after if after is not None else before
+    cursor: tuple[Any, ...] | None = None
     if cursor_id is not None:
-        row = (await conn.execute(select(*key).where(wishes.c.id == cursor_id))).first()
-        if row is not None:
-            bound = tuple_(*[literal(value, type_=column.type) for value, column in zip(row, key, strict=True)])
-            query = query.where(tuple_(*key) > bound if after is not None else tuple_(*key) < bound)
+        cursor = tuple((await conn.execute(select(*key).where(wishes.c.id == cursor_id))).first() or ()) or None
+        if cursor is not None:
+            bound = tuple_(*[literal(value, type_=column.type) for value, column in zip(cursor, key, strict=True)])
+            condition = and_(condition, tuple_(*key) > bound if before is None else tuple_(*key) < bound)
     if before is not None:
-        rows = await conn.execute(query.order_by(*[column.desc() for column in key]).limit(limit))
-        return [_from_row(r) for r in reversed(list(rows))]
-    rows = await conn.execute(query.order_by(*key).limit(limit))
-    return [_from_row(r) for r in rows]
+        ids = list(
+            (await conn.execute(select(wishes.c.id).where(condition).order_by(*[c.desc() for c in key]).limit(limit)))
+            .scalars()
+            .all()
+        )
+        return await _wishes_in_order(conn, ids[::-1])
+    if q.origin is not None and (cursor is None or cursor[0] == 0):
+        ids = await _nearest_in_boxes(conn, q, condition, key, limit, cursor[1] if cursor is not None else 0.0)
+        if ids is not None:
+            return await _wishes_in_order(conn, ids)
+    ids = list((await conn.execute(select(wishes.c.id).where(condition).order_by(*key).limit(limit))).scalars().all())
+    return await _wishes_in_order(conn, ids)
+
+
+# Half-sides of the bounding boxes tried, in degrees of latitude (about 1, 4 and 16 km).
+BOXES = (0.01, 0.04, 0.16)
+
+
+async def _nearest_in_boxes(
+    conn: AsyncConnection, q: OpenQuery, condition: Any, key: list[Any], limit: int, from_squared: float
+) -> list[int] | None:
+    """The ids of the next page of placed wishes if a page of them lies within one of the `BOXES` (past the
+    cursor's squared distance `from_squared`); None when the page reaches beyond the largest box."""
+    assert q.origin is not None
+    lat0, lon0 = q.origin
+    scale = max(math.cos(math.radians(lat0)), 0.01)
+    squared = key[1]
+    for half in BOXES:
+        if half * half <= from_squared:
+            continue
+        box = and_(
+            wishes.c.latitude.between(lat0 - half, lat0 + half),
+            wishes.c.longitude.between(lon0 - half / scale, lon0 + half / scale),
+            squared <= half * half,
+        )
+        ids = list(
+            (await conn.execute(select(wishes.c.id).where(condition, box).order_by(*key).limit(limit))).scalars().all()
+        )
+        if len(ids) == limit:
+            return ids
+    return None
+
+
+async def _wishes_in_order(conn: AsyncConnection, ids: list[int]) -> list[Wish]:
+    """The wishes with these ids, in this order (read after the ids were chosen from an index)."""
+    if not ids:
+        return []
+    found = {w.id: w for w in (_from_row(r) for r in await conn.execute(WISH_COLUMNS.where(wishes.c.id.in_(ids))))}
+    return [found[i] for i in ids if i in found]

@@ -2,7 +2,8 @@
 
 Indexes: wishes(created_at) and tips(created_at) for periods (hot topics, /stats, /export); wishes(confirmed_at)
 for confirmed service (leaderboard, /hours, /export); wishes(status, updated_at) and wishes(status, due_at) for the
-sweep's due conditions; outbox(created_at) for pruning.
+sweep's due conditions; outbox(created_at) for pruning; wishes(status, category, latitude, longitude, held_until,
+created_at, id) covering /tasks (matching, counting, bounding boxes and distance order from the index alone).
 
 `text_terms(source, source_id, term, at)`: the distinct terms of each wish ("w") and tip ("t") text, written
 once by a worker thread (`actions.hot.segment_backlog`) and summed per period by a query. Existing texts are not
@@ -30,6 +31,7 @@ INDEXES = (
     ("ix_wishes_confirmed_at", "wishes", ["confirmed_at"]),
     ("ix_wishes_status_updated_at", "wishes", ["status", "updated_at"]),
     ("ix_wishes_status_due_at", "wishes", ["status", "due_at"]),
+    ("ix_wishes_match", "wishes", ["status", "category", "latitude", "longitude", "held_until", "created_at", "id"]),
     ("ix_tips_created_at", "tips", ["created_at"]),
     ("ix_outbox_created_at", "outbox", ["created_at"]),
 )
