@@ -456,9 +456,9 @@ async def open_page_for(
         )
         return await _wishes_in_order(conn, ids[::-1])
     if q.origin is not None and (cursor is None or cursor[0] == 0):
-        ids = await _nearest_in_boxes(conn, q, condition, key, limit, cursor[1] if cursor is not None else 0.0)
-        if ids is not None:
-            return await _wishes_in_order(conn, ids)
+        boxed = await _nearest_in_boxes(conn, q, condition, key, limit, cursor[1] if cursor is not None else 0.0)
+        if boxed is not None:
+            return await _wishes_in_order(conn, boxed)
     ids = list((await conn.execute(select(wishes.c.id).where(condition).order_by(*key).limit(limit))).scalars().all())
     return await _wishes_in_order(conn, ids)
 
