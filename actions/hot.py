@@ -44,6 +44,8 @@ ALERT_PERIOD_DAYS = 7
 HOT_LEAD_CATEGORY = "livelihood"
 HOT_WISH_CATEGORY = "other"
 ALERTED = (Role.COORDINATOR.value, Role.EDITOR.value)
+# Texts younger than this are not stored by the backlog yet (they are counted on the fly meanwhile).
+SETTLE = dt.timedelta(minutes=1)
 
 # Writes the text of the wish or lead made from an alert, in the language of whoever pressed.
 Describe = Callable[[HotAlert], str]
@@ -65,27 +67,36 @@ def staff_id(actor: Actor, action: str) -> int:
 
 
 async def report(env: Env, actor: Actor, days: int) -> HotReport:
-    """The top terms of the last `days` days, and the rising ones against the days before."""
+    """The top terms of the last `days` days, and the rising ones against the days before: the stored terms
+    summed by a query, plus the few texts the sweep has not segmented yet (segmented in a worker thread)."""
     staff_id(actor, "hot")
     now = env.now()
-    await segment_backlog(env, now - dt.timedelta(days=2 * days), until=now)
     async with env.db.read() as conn:
         return await period_report(conn, now=now, days=days)
 
 
-async def segment_backlog(
-    env: Env, since: dt.datetime, *, until: dt.datetime | None = None, limit: int | None = None
-) -> int:
-    """Segment the wish and tip texts of [since, until) whose terms are not stored yet (at most `limit`), in a
-    worker thread, and store their terms; returns how many texts. The sweep calls it for new texts, so /hot
-    and the digests usually find nothing left to do."""
-    async with env.db.read() as conn:
-        pending = await hot.unsegmented_since(conn, since, until=until, limit=limit)
-    if not pending:
-        return 0
-    terms = await asyncio.to_thread(segment_all, [text.text for text in pending])
-    async with env.db.write() as conn:
-        return await hot.store_terms(conn, zip(pending, terms, strict=True))
+async def segment_backlog(env: Env, now: dt.datetime, *, since: dt.datetime, limit: int) -> int:
+    """Segment, in a worker thread, up to `limit` texts above the watermarks and store their terms; texts
+    older than `since` (no report reaches them) are passed over. The watermark stops before texts younger
+    than `SETTLE` (a text whose transaction is still open could otherwise get a lower id than one already
+    stored, and be passed over). Returns how many texts were stored. The sweep calls it every minute."""
+    stored = 0
+    for source in (hot.WISH, hot.TIP):
+        async with env.db.read() as conn:
+            mark = (await hot.watermarks(conn))[source]
+            pending = await hot.unsegmented(conn, source, mark, since=since, limit=limit)
+        settled = []
+        for text in pending:
+            if text.at > now - SETTLE:
+                break
+            settled.append(text)
+        if not settled:
+            continue
+        terms = await asyncio.to_thread(segment_all, [text.text for text in settled])
+        async with env.db.write() as conn:
+            stored += await hot.store_terms(conn, zip(settled, terms, strict=True))
+            await hot.set_watermark(conn, source, settled[-1].source_id)
+    return stored
 
 
 async def counts_between(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> tuple[Counter[str], int]:
@@ -112,7 +123,6 @@ async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, l
 async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
     """Alert coordinators and editors to the fastest-rising term of the past week, once per term and
     local `day`; returns how many notices were queued (0 when nothing rises or it was alerted)."""
-    await segment_backlog(env, now - dt.timedelta(days=2 * ALERT_PERIOD_DAYS), until=now)
     async with env.db.read() as conn:
         rising = (await period_report(conn, now=now, days=ALERT_PERIOD_DAYS)).rising
     if not rising:

@@ -41,6 +41,7 @@ from bot.settings import DEFAULT_AREAS, DEFAULT_CATEGORIES, load_settings
 from rules.hot import segment_all
 from scheduler import sweep
 from simulator import BotApiSimulator, FloodLimits, Person
+from storage import hot as hot_storage
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.schema import (
@@ -254,6 +255,9 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
         for start in range(0, len(tip_term_rows), CHUNK):
             await conn.execute(insert(text_terms), tip_term_rows[start : start + CHUNK])
         await conn.execute(update(reference_counters).where(reference_counters.c.name == "wish").values(value=n + 1))
+        # Every text so far has its terms stored (as the sweep leaves it); the newest wish is counted on the fly.
+        await hot_storage.set_watermark(conn, hot_storage.WISH, n)
+        await hot_storage.set_watermark(conn, hot_storage.TIP, n // 10)
         # The newest wish: open, of the measured volunteer's first skill, nearest to them (it must be offered).
         volunteer = FIRST_VOLUNTEER
         skill = (

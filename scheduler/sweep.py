@@ -45,7 +45,7 @@ async def run_once(application: TongxinApp) -> int:
     async with services.db.write() as conn:
         await outbox.prune(conn, before=now - KEEP_FINISHED)
     # New wish and tip texts get their hot-topic terms stored (segmented in a worker thread), a batch a minute.
-    await hot.segment_backlog(services.env, now - HOT_BACKLOG, until=now, limit=HOT_BATCH)
+    await hot.segment_backlog(services.env, now, since=now - HOT_BACKLOG, limit=HOT_BATCH)
     await maybe_optimize(services, now)
     # Also when nothing was queued: quiet hours may have ended or a retry fallen due.
     services.env.wake()

@@ -8,13 +8,13 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import and_, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
 from storage.people import admin_person_ids
 from storage.privacy import ERASED_TEXT
-from storage.schema import hot_alerts, text_terms, tips, user_roles, users, wishes
+from storage.schema import hot_alerts, reference_counters, text_terms, tips, user_roles, users, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,29 +69,68 @@ class PendingText:
     text: str
 
 
-def _unsegmented(table: Any, source: str, since: dt.datetime, until: dt.datetime | None) -> Any:
-    done = select(text_terms.c.source_id).where(
-        text_terms.c.source == source, text_terms.c.source_id == table.c.id, text_terms.c.term == SEGMENTED
+# How far each source's texts are segmented: every text with an id up to this is stored (reference_counters).
+_WATERMARK = {WISH: "hot_terms_wish", TIP: "hot_terms_tip"}
+_TABLES = {WISH: wishes, TIP: tips}
+
+
+async def watermarks(conn: AsyncConnection) -> dict[str, int]:
+    """Per source, the id up to which every text's terms are stored (0: none yet)."""
+    rows = await conn.execute(
+        select(reference_counters.c.name, reference_counters.c.value).where(
+            reference_counters.c.name.in_(list(_WATERMARK.values()))
+        )
     )
-    condition = and_(table.c.created_at >= since, table.c.description != ERASED_TEXT, ~done.exists())
+    found = {str(name): int(value) for name, value in rows}
+    return {source: found.get(name, 0) for source, name in _WATERMARK.items()}
+
+
+async def set_watermark(conn: AsyncConnection, source: str, value: int) -> None:
+    """Record that every text of `source` with an id up to `value` is segmented (never moves back)."""
+    name = _WATERMARK[source]
+    result = await conn.execute(
+        update(reference_counters)
+        .where(reference_counters.c.name == name, reference_counters.c.value < value)
+        .values(value=value)
+    )
+    if not result.rowcount:
+        exists = (
+            await conn.execute(select(reference_counters.c.name).where(reference_counters.c.name == name))
+        ).first()
+        if exists is None:
+            await conn.execute(insert(reference_counters).values(name=name, value=value))
+
+
+async def unsegmented(
+    conn: AsyncConnection,
+    source: str,
+    after_id: int,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int | None = None,
+) -> list[PendingText]:
+    """Texts of `source` with ids above `after_id` (its watermark: not segmented yet), in id order, written in
+    [since, until) when given; erased ones left out. A primary-key range, however large the table."""
+    table = _TABLES[source]
+    condition = and_(table.c.id > after_id, table.c.description != ERASED_TEXT)
+    if since is not None:
+        condition = and_(condition, table.c.created_at >= since)
     if until is not None:
         condition = and_(condition, table.c.created_at < until)
-    return select(literal(source).label("source"), table.c.id, table.c.created_at, table.c.description).where(condition)
+    query = select(table.c.id, table.c.created_at, table.c.description).where(condition).order_by(table.c.id)
+    rows = (await conn.execute(query.limit(limit))).all()
+    return [PendingText(source, int(r[0]), _aware(r[1]), str(r[2])) for r in rows]
 
 
 async def unsegmented_since(
-    conn: AsyncConnection, since: dt.datetime, *, until: dt.datetime | None = None, limit: int | None = None
+    conn: AsyncConnection, since: dt.datetime, *, until: dt.datetime | None = None
 ) -> list[PendingText]:
-    """Wish and tip texts written in [since, until) whose terms are not stored yet (erased texts left out)."""
+    """Wish and tip texts written in [since, until) whose terms are not stored yet (above the watermarks)."""
+    marks = await watermarks(conn)
     found: list[PendingText] = []
-    for table, source in ((wishes, WISH), (tips, TIP)):
-        query = _unsegmented(table, source, since, until).order_by(table.c.created_at)
-        if limit is not None:
-            query = query.limit(limit - len(found))
-        rows = (await conn.execute(query)).all()
-        found += [PendingText(source, int(r[1]), _aware(r[2]), str(r[3])) for r in rows]
-        if limit is not None and len(found) >= limit:
-            break
+    for source in (WISH, TIP):
+        found += await unsegmented(conn, source, marks[source], since=since, until=until)
     return found
 
 

@@ -283,7 +283,8 @@ async def wishes_in_status(
     limit: int = 500,
 ) -> list[Wish]:
     """Wishes in one status, oldest first; optionally only some categories, or those last changed in
-    [updated_since, updated_before) (what the sweep finds due: indexed by (status, updated_at))."""
+    [updated_since, updated_before) (what the sweep finds due: indexed by (status, updated_at), and then
+    ordered by the last change)."""
     query = WISH_COLUMNS.where(wishes.c.status == status)
     if categories is not None:
         query = query.where(wishes.c.category.in_(list(categories)))
@@ -291,7 +292,10 @@ async def wishes_in_status(
         query = query.where(wishes.c.updated_at < updated_before)
     if updated_since is not None:
         query = query.where(wishes.c.updated_at >= updated_since)
-    rows = await conn.execute(query.order_by(wishes.c.created_at, wishes.c.id).limit(limit))
+    # Within a window of changes, the longest untouched first: read along (status, updated_at), not every row
+    # of the status sorted by creation.
+    order = (wishes.c.updated_at, wishes.c.id) if updated_before is not None else (wishes.c.created_at, wishes.c.id)
+    rows = await conn.execute(query.order_by(*order).limit(limit))
     return [_from_row(r) for r in rows]
 
 
