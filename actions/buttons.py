@@ -48,6 +48,8 @@ class Act(StrEnum):
     TASK_RELEASE = "task:release"
     TASK_HOURS = "task:hours"
     TASK_SKIP = "task:skip"
+    TASK_MINE_PAGE = "task:mine"
+    TASK_SHOW = "task:show"
     # /pending (coordinators)
     PENDING_LIST = "pending:list"
     PENDING_APPROVE = "pending:approve"
@@ -135,6 +137,8 @@ SPECS: dict[Act, Spec] = {
     Act.TASK_RELEASE: _ID,
     Act.TASK_HOURS: Spec(arg=r"\d{1,2}(\.5)?"),
     Act.TASK_SKIP: _NONE,
+    Act.TASK_MINE_PAGE: Spec(subject=True),  # the page of /mytasks
+    Act.TASK_SHOW: _ID,  # one held task's details, from /mytasks
     Act.PENDING_LIST: _NONE,
     Act.PENDING_APPROVE: _ID,
     Act.PENDING_REJECT: _ID,

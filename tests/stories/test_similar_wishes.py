@@ -59,6 +59,8 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     await bob.wait_for_text("您加入的心愿 W-0001 已有志愿者认领")
 
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await wait_for_button(xiaoli, "✅ 完成了")
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")

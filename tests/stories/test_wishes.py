@@ -96,6 +96,8 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
 
     # Done: 2 hours and a proof photo, no note.
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await xiaoli.wait_for_text(ADDRESS)
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
@@ -268,6 +270,8 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
     await alice.wait_for_text("认领了您的心愿 W-0001")
     clock.set(shanghai(27, 0, 48))
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await xiaoli.wait_for_text(ADDRESS)
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
