@@ -35,6 +35,8 @@ class Act(StrEnum):
     WISH_NOT_YET = "wish:notyet"
     WISH_CANCEL = "wish:cancel"
     WISH_RATE = "wish:rate"
+    WISH_MINE_PAGE = "wish:mine"
+    WISH_SHOW = "wish:show"
     # /volunteer registration
     VOLUNTEER_NAME = "vreg:name"
     VOLUNTEER_SKILL = "vreg:skill"
@@ -124,6 +126,8 @@ SPECS: dict[Act, Spec] = {
     Act.WISH_NOT_YET: _ID,
     Act.WISH_CANCEL: _ID,
     Act.WISH_RATE: Spec(subject=True, arg=r"[1-5]"),
+    Act.WISH_MINE_PAGE: Spec(subject=True),  # the page of /mywishes
+    Act.WISH_SHOW: _ID,  # one of the resident's wishes, from /mywishes
     Act.VOLUNTEER_NAME: _NONE,
     Act.VOLUNTEER_SKILL: Spec(arg=_KEY),
     Act.VOLUNTEER_SKILLS_DONE: _NONE,

@@ -253,14 +253,21 @@ async def events_of(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
     return [WishEvent(r.wish_id, r.at, r.actor_id, r.from_status, r.to_status, r.note) for r in rows]
 
 
-async def wishes_of_resident(conn: AsyncConnection, resident_id: int, limit: int = 10) -> list[Wish]:
-    """A resident's wishes, newest first."""
+async def wishes_of_resident(conn: AsyncConnection, resident_id: int, limit: int = 10, offset: int = 0) -> list[Wish]:
+    """A resident's wishes, newest first (`limit` of them from `offset`)."""
     rows = await conn.execute(
         WISH_COLUMNS.where(wishes.c.resident_id == resident_id)
         .order_by(wishes.c.created_at.desc(), wishes.c.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     return [_from_row(r) for r in rows]
+
+
+async def count_of_resident(conn: AsyncConnection, resident_id: int) -> int:
+    """How many wishes a resident ever made (indexed by resident)."""
+    result = await conn.execute(select(func.count()).select_from(wishes).where(wishes.c.resident_id == resident_id))
+    return int(result.scalar_one())
 
 
 async def count_submitted_since(conn: AsyncConnection, resident_id: int, since: dt.datetime) -> int:

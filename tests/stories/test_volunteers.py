@@ -196,7 +196,10 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
     )
     # The resident's /mywishes offers Cancel while it is claimed, and nothing to confirm.
     await alice.send_command("/mywishes")
-    await alice.wait_for_text("志愿者已认领")
+    listed = await alice.wait_for_text("志愿者已认领")
+    assert listed.inline_buttons == [["📋 W-0001"]]
+    await alice.press("📋 W-0001")
+    await alice.wait_for_text("状态")
     assert alice.last_message is not None
     assert alice.last_message.inline_buttons == [["取消这个心愿"]]
 

@@ -214,6 +214,8 @@ async def test_a_resident_cannot_claim_and_a_stale_claim_is_explained(bot: Tongx
 
     # Meanwhile the resident cancels the wish from /mywishes.
     await alice.send_command("/mywishes")
+    await wait_for_button(alice, "📋 W-0001")
+    await alice.press("📋 W-0001")
     await wait_for_button(alice, "取消这个心愿")
     await alice.press("取消这个心愿")
     await alice.wait_for_text("状态：已取消")
