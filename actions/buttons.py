@@ -54,6 +54,9 @@ class Act(StrEnum):
     TASK_SHOW = "task:show"
     # /pending (coordinators)
     PENDING_LIST = "pending:list"
+    PENDING_PAGE = "pending:page"
+    PENDING_VIEW = "pending:view"
+    PENDING_VOLUNTEER_VIEW = "pending:vview"
     PENDING_APPROVE = "pending:approve"
     PENDING_REJECT = "pending:reject"
     PENDING_CATEGORY = "pending:cat"
@@ -144,6 +147,9 @@ SPECS: dict[Act, Spec] = {
     Act.TASK_MINE_PAGE: Spec(subject=True),  # the page of /mytasks
     Act.TASK_SHOW: _ID,  # one held task's details, from /mytasks
     Act.PENDING_LIST: _NONE,
+    Act.PENDING_PAGE: Spec(subject=True),  # the page of /pending
+    Act.PENDING_VIEW: _ID,  # a waiting wish's card, from /pending
+    Act.PENDING_VOLUNTEER_VIEW: _ID,  # a volunteer application's card, from /pending
     Act.PENDING_APPROVE: _ID,
     Act.PENDING_REJECT: _ID,
     Act.PENDING_CATEGORY: _ID,

@@ -288,6 +288,7 @@ async def wishes_in_status(
     updated_before: dt.datetime | None = None,
     updated_since: dt.datetime | None = None,
     limit: int = 500,
+    offset: int = 0,
 ) -> list[Wish]:
     """Wishes in one status, oldest first; optionally only some categories, or those last changed in
     [updated_since, updated_before) (what the sweep finds due: indexed by (status, updated_at), and then
@@ -302,8 +303,14 @@ async def wishes_in_status(
     # Within a window of changes, the longest untouched first: read along (status, updated_at), not every row
     # of the status sorted by creation.
     order = (wishes.c.updated_at, wishes.c.id) if updated_before is not None else (wishes.c.created_at, wishes.c.id)
-    rows = await conn.execute(query.order_by(*order).limit(limit))
+    rows = await conn.execute(query.order_by(*order).limit(limit).offset(offset))
     return [_from_row(r) for r in rows]
+
+
+async def count_in_status(conn: AsyncConnection, status: str) -> int:
+    """How many wishes are in one status (indexed by status)."""
+    result = await conn.execute(select(func.count()).select_from(wishes).where(wishes.c.status == status))
+    return int(result.scalar_one())
 
 
 async def claimed_overdue(

@@ -17,6 +17,7 @@ from tests.stories.wishflow import (
     approved_volunteers,
     claim_from_tasks,
     given_person,
+    open_from_list,
     open_wish,
     person_id,
     wait_for_button,
@@ -52,6 +53,7 @@ async def test_a_volunteer_registers_and_a_coordinator_approves(bot: TongxinApp,
 
     await admin.wait_for_text("申请成为志愿者")
     await admin.send_command("/pending")
+    await open_from_list(admin, "🙋")
     card = await admin.wait_for_text("姓名：李小龙")
     assert "李小龙" in card.text
     assert "义诊服务" in card.text
@@ -92,6 +94,7 @@ async def test_a_rejected_application_hears_the_reason(bot: TongxinApp, sim: Bot
     await xiaoli.wait_for_text("报名已提交")
 
     await admin.send_command("/pending")
+    await open_from_list(admin, "🙋")
     await wait_for_button(admin, "✖️ 不通过")
     await admin.press("✖️ 不通过")
     await admin.wait_for_text("原因")
@@ -210,7 +213,8 @@ async def test_coordinator_rejects_with_a_reason_and_changes_a_category(bot: Ton
     await write_wish(alice)
     await alice.wait_for_text("W-0001")
     await admin.send_command("/pending")
-    await admin.wait_for_text("W-0001")
+    await open_from_list(admin, "📋 W-0001")
+    await wait_for_button(admin, "🏷 修改类别")
     await admin.press("🏷 修改类别")
     await wait_for_button(admin, "困难帮扶")
     await admin.press("困难帮扶")
