@@ -53,13 +53,18 @@ def _hours_between(conn: AsyncConnection, start: Any, end: Any) -> Any:
 
 async def median_hours(conn: AsyncConnection, since: dt.datetime | None, end_column: str) -> float | None:
     """The median time from submission to `claimed_at` or `done_at` (hours, one decimal) over the wishes
-    submitted since `since` that got there; computed by the database (count, then the middle row or two by
-    ORDER BY … OFFSET), so no timestamp is loaded into Python."""
+    submitted since `since` that got there; computed by the database, so no timestamp is loaded into Python:
+    `percentile_cont` on PostgreSQL, the middle row or two by ORDER BY … OFFSET on SQLite."""
     end = wishes.c[end_column]
     span = _hours_between(conn, wishes.c.created_at, end)
     condition = and_(end.is_not(None), end >= wishes.c.created_at)
     if since is not None:
         condition = and_(condition, wishes.c.created_at >= since)
+    if conn.dialect.name != "sqlite":
+        median = (
+            await conn.execute(select(func.percentile_cont(0.5).within_group(span)).where(condition))
+        ).scalar_one()
+        return None if median is None else round(float(median), 1)
     count = int((await conn.execute(select(func.count()).select_from(wishes).where(condition))).scalar_one())
     if count == 0:
         return None

@@ -1,14 +1,16 @@
 """Scale: indexes for every query on a growing table, and the terms of each wish and tip text.
 
 Indexes: wishes(created_at) and tips(created_at) for periods (hot topics, /stats, /export); wishes(confirmed_at)
-for confirmed service (leaderboard, /hours, /export); wishes(status, updated_at) and wishes(status, due_at) for the
-sweep's due conditions; outbox(created_at) for pruning; wishes(status, category, latitude, longitude, held_until,
-created_at, id) covering /tasks (matching, counting, bounding boxes and distance order from the index alone).
+for confirmed service (leaderboard, /hours, /export); wishes(area, created_at) for /stats by area;
+wishes(status, updated_at) and wishes(status, due_at) for the sweep's due conditions; outbox(created_at) for
+pruning; wishes(status, category, latitude, longitude, held_until, created_at, id) covering /tasks (matching,
+counting, bounding boxes and distance order from the index alone).
 
 `text_terms(source, source_id, term, at)`: the distinct terms of each wish ("w") and tip ("t") text, written
 once by a worker thread (`actions.hot.segment_backlog`) and summed per period by a query. Existing texts are not
 segmented here (jieba on a million texts would hold the migration for minutes): the sweep segments the backlog
-in batches, and /hot segments whatever is still missing of its period before it counts.
+in batches above a watermark per source (rows in `reference_counters`), and /hot counts whatever is above it on
+the fly, in a worker thread.
 
 Revision ID: 0013
 Revises: 0009
@@ -29,6 +31,7 @@ depends_on = None
 INDEXES = (
     ("ix_wishes_created_at", "wishes", ["created_at"]),
     ("ix_wishes_confirmed_at", "wishes", ["confirmed_at"]),
+    ("ix_wishes_area_created_at", "wishes", ["area", "created_at"]),
     ("ix_wishes_status_updated_at", "wishes", ["status", "updated_at"]),
     ("ix_wishes_status_due_at", "wishes", ["status", "due_at"]),
     ("ix_wishes_match", "wishes", ["status", "category", "latitude", "longitude", "held_until", "created_at", "id"]),
