@@ -62,17 +62,20 @@ async def export_file(
     directory = Path(tempfile.mkdtemp(prefix="tongxin-export-"))
     path = directory / filename
     tz = env.settings.tz
-    rows, after_id, header = 0, 0, True
+    rows, header = 0, True
+    after: tuple[dt.datetime, int] | None = None
     while True:
         async with env.db.read() as conn:
-            chunk = await export_rows(conn, kind, since, until, after_id=after_id, limit=CHUNK_ROWS, columns=columns)
+            chunk = await export_rows(conn, kind, since, until, after=after, limit=CHUNK_ROWS, columns=columns)
         if chunk or header:
             await asyncio.to_thread(append_csv, path, columns, chunk, tz, header=header)
         header = False
         rows += len(chunk)
         if kind == "hours" or len(chunk) < CHUNK_ROWS:
             break
-        after_id = int(str(chunk[-1]["id"]))
+        last = chunk[-1]
+        assert isinstance(last["created_at"], dt.datetime)
+        after = (last["created_at"], int(str(last["id"])))
     size = path.stat().st_size
     zipped = size > zip_above_bytes
     if zipped:

@@ -56,21 +56,22 @@ async def export_rows(
     since: dt.datetime,
     until: dt.datetime,
     *,
-    after_id: int = 0,
+    after: tuple[dt.datetime, int] | None = None,
     limit: int | None = None,
     columns: Sequence[str] | None = None,
 ) -> list[dict[str, object]]:
     """The rows of one export (`KINDS`) for [since, until); wishes and tips carry the reference people see.
-    Wishes and tips come in chunks of `limit` after the row `after_id` (their `id`); hours (one row per
-    volunteer) all at once, and only for `after_id` 0. `columns`: read only these (and what the references need)."""
+    Wishes and tips come in chunks of `limit` after the row at `after` (its created_at and id); hours (one
+    row per volunteer) all at once, and only without `after`. `columns`: read only these (and what the
+    references need)."""
     if kind == "wishes":
         wanted = None if columns is None else [*columns, "ref_no"]
-        rows = await store.wish_rows(conn, since, until, after_id=after_id, limit=limit, columns=wanted)
+        rows = await store.wish_rows(conn, since, until, after=after, limit=limit, columns=wanted)
         return [{**row, "ref": wish_ref(row["ref_no"])} for row in rows]
     if kind == "tips":
-        rows = await store.tip_rows(conn, since, until, after_id=after_id, limit=limit, columns=columns)
+        rows = await store.tip_rows(conn, since, until, after=after, limit=limit, columns=columns)
         return [{**row, "ref": tip_reference(row["id"])} for row in rows]
-    return await store.hours_rows(conn, since, until) if after_id == 0 else []
+    return await store.hours_rows(conn, since, until) if after is None else []
 
 
 def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:

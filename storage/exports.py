@@ -9,17 +9,18 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import tips, volunteers, wishes
 
 
 def _columns(table: Any, names: Sequence[str] | None) -> list[Any]:
-    """The table's columns named (always with `id`), or all of them."""
+    """The table's columns named (always with `id` and `created_at`, the chunks' keyset), or all of them."""
     if names is None:
         return list(table.c)
-    return [table.c.id, *(table.c[name] for name in dict.fromkeys(names) if name in table.c and name != "id")]
+    wanted = dict.fromkeys(["id", "created_at", *names])
+    return [table.c[name] for name in wanted if name in table.c]
 
 
 async def wish_rows(
@@ -27,17 +28,14 @@ async def wish_rows(
     since: dt.datetime,
     until: dt.datetime,
     *,
-    after_id: int = 0,
+    after: tuple[dt.datetime, int] | None = None,
     limit: int | None = None,
     columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Wishes created in [since, until), oldest first; a chunk of `limit` after the wish `after_id` (keyset),
-    with only the named `columns` (and `id`) when given."""
-    query = select(*_columns(wishes, columns)).where(
-        wishes.c.created_at >= since, wishes.c.created_at < until, wishes.c.id > after_id
-    )
-    rows = (await conn.execute(query.order_by(wishes.c.id).limit(limit))).mappings()
-    return [dict(row) for row in rows]
+    """Wishes created in [since, until), oldest first; a chunk of `limit` after the wish at `after` (its
+    created_at and id: keyset along the (created_at, id) index, so every chunk costs the same), with only the
+    named `columns` (and `id`, `created_at`) when given."""
+    return await _chunk(conn, wishes, since, until, after, limit, columns)
 
 
 async def tip_rows(
@@ -45,16 +43,28 @@ async def tip_rows(
     since: dt.datetime,
     until: dt.datetime,
     *,
-    after_id: int = 0,
+    after: tuple[dt.datetime, int] | None = None,
     limit: int | None = None,
     columns: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
-    """Tips received in [since, until), oldest first; a chunk of `limit` after the tip `after_id` (keyset),
-    with only the named `columns` (and `id`) when given."""
-    query = select(*_columns(tips, columns)).where(
-        tips.c.created_at >= since, tips.c.created_at < until, tips.c.id > after_id
-    )
-    rows = (await conn.execute(query.order_by(tips.c.id).limit(limit))).mappings()
+    """Tips received in [since, until), oldest first; a chunk like `wish_rows`."""
+    return await _chunk(conn, tips, since, until, after, limit, columns)
+
+
+async def _chunk(
+    conn: AsyncConnection,
+    table: Any,
+    since: dt.datetime,
+    until: dt.datetime,
+    after: tuple[dt.datetime, int] | None,
+    limit: int | None,
+    columns: Sequence[str] | None,
+) -> list[dict[str, Any]]:
+    query = select(*_columns(table, columns)).where(table.c.created_at >= since, table.c.created_at < until)
+    if after is not None:
+        bound = tuple_(literal(after[0], type_=table.c.created_at.type), literal(after[1]))
+        query = query.where(tuple_(table.c.created_at, table.c.id) > bound)
+    rows = (await conn.execute(query.order_by(table.c.created_at, table.c.id).limit(limit))).mappings()
     return [dict(row) for row in rows]
 
 

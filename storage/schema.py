@@ -239,7 +239,7 @@ Index("ix_wishes_resident_id", wishes.c.resident_id)
 Index("ix_wishes_claimed_by", wishes.c.claimed_by)
 # Scale (migration 0013): every query on the growing wishes table has an index — periods of time (hot
 # topics, /stats, /export), the sweep's due conditions, and the leaderboard of confirmed service.
-Index("ix_wishes_created_at", wishes.c.created_at)
+Index("ix_wishes_created_at", wishes.c.created_at, wishes.c.id)
 Index("ix_wishes_confirmed_at", wishes.c.confirmed_at)
 Index("ix_wishes_area_created_at", wishes.c.area, wishes.c.created_at)
 Index("ix_wishes_status_updated_at", wishes.c.status, wishes.c.updated_at)
@@ -389,7 +389,7 @@ tips = Table(
 )
 Index("ix_tips_status_created_at", tips.c.status, tips.c.created_at)
 Index("ix_tips_reporter_id", tips.c.reporter_id)
-Index("ix_tips_created_at", tips.c.created_at)
+Index("ix_tips_created_at", tips.c.created_at, tips.c.id)
 
 tip_media = Table(
     "tip_media",

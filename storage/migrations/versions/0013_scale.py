@@ -1,7 +1,7 @@
 """Scale: indexes for every query on a growing table, and the terms of each wish and tip text.
 
-Indexes: wishes(created_at) and tips(created_at) for periods (hot topics, /stats, /export); wishes(confirmed_at)
-for confirmed service (leaderboard, /hours, /export); wishes(area, created_at) for /stats by area;
+Indexes: wishes(created_at, id) and tips(created_at, id) for periods (hot topics, /stats, /export chunks);
+wishes(confirmed_at) for confirmed service (leaderboard, /hours, /export); wishes(area, created_at) for /stats;
 wishes(status, updated_at) and wishes(status, due_at) for the sweep's due conditions; outbox(created_at) for
 pruning; wishes(status, category, latitude, longitude, held_until, created_at, id) covering /tasks (matching,
 counting, bounding boxes and distance order from the index alone).
@@ -29,13 +29,13 @@ branch_labels = None
 depends_on = None
 
 INDEXES = (
-    ("ix_wishes_created_at", "wishes", ["created_at"]),
+    ("ix_wishes_created_at", "wishes", ["created_at", "id"]),
     ("ix_wishes_confirmed_at", "wishes", ["confirmed_at"]),
     ("ix_wishes_area_created_at", "wishes", ["area", "created_at"]),
     ("ix_wishes_status_updated_at", "wishes", ["status", "updated_at"]),
     ("ix_wishes_status_due_at", "wishes", ["status", "due_at"]),
     ("ix_wishes_match", "wishes", ["status", "category", "latitude", "longitude", "held_until", "created_at", "id"]),
-    ("ix_tips_created_at", "tips", ["created_at"]),
+    ("ix_tips_created_at", "tips", ["created_at", "id"]),
     ("ix_outbox_created_at", "outbox", ["created_at"]),
 )
 
