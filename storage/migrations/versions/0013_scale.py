@@ -1,10 +1,10 @@
 """Scale: indexes for every query on a growing table, and the terms of each wish and tip text.
 
 Indexes: wishes(created_at, id) and tips(created_at, id) for periods (hot topics, /stats, /export chunks);
-wishes(confirmed_at) for confirmed service (leaderboard, /hours, /export); wishes(area, created_at) for /stats;
-wishes(status, updated_at) and wishes(status, due_at) for the sweep's due conditions; outbox(created_at) for
-pruning; wishes(status, category, latitude, longitude, held_until, created_at, id) covering /tasks (matching,
-counting, bounding boxes and distance order from the index alone).
+wishes(confirmed_at) for confirmed service (leaderboard, /hours, /export); wishes(area, created_at),
+(claimed_at, created_at) and (done_at, created_at) for /stats; wishes(status, updated_at) and (status, due_at) for
+the sweep's due conditions; outbox(created_at) for pruning; wishes(status, category, latitude, longitude,
+held_until, created_at, id) covering /tasks (matching, counting, bounding boxes and distance order from the index).
 
 `text_terms(source, source_id, term, at)`: the distinct terms of each wish ("w") and tip ("t") text, written
 once by a worker thread (`actions.hot.segment_backlog`) and summed per period by a query. Existing texts are not
@@ -32,6 +32,8 @@ INDEXES = (
     ("ix_wishes_created_at", "wishes", ["created_at", "id"]),
     ("ix_wishes_confirmed_at", "wishes", ["confirmed_at"]),
     ("ix_wishes_area_created_at", "wishes", ["area", "created_at"]),
+    ("ix_wishes_claimed_at_created_at", "wishes", ["claimed_at", "created_at"]),
+    ("ix_wishes_done_at_created_at", "wishes", ["done_at", "created_at"]),
     ("ix_wishes_status_updated_at", "wishes", ["status", "updated_at"]),
     ("ix_wishes_status_due_at", "wishes", ["status", "due_at"]),
     ("ix_wishes_match", "wishes", ["status", "category", "latitude", "longitude", "held_until", "created_at", "id"]),
