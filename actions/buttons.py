@@ -43,6 +43,8 @@ class Act(StrEnum):
     # Channels without reply keyboards (WeChat): "skip this step" and "my wishes" as menu choices
     STEP_SKIP = "step:skip"
     WISH_MINE = "wish:mine"
+    WISH_MINE_PAGE = "wish:mypage"
+    WISH_SHOW = "wish:show"
     # /volunteer registration
     VOLUNTEER_NAME = "vreg:name"
     VOLUNTEER_SKILL = "vreg:skill"
@@ -56,8 +58,13 @@ class Act(StrEnum):
     TASK_RELEASE = "task:release"
     TASK_HOURS = "task:hours"
     TASK_SKIP = "task:skip"
+    TASK_MINE_PAGE = "task:mine"
+    TASK_SHOW = "task:show"
     # /pending (coordinators)
     PENDING_LIST = "pending:list"
+    PENDING_PAGE = "pending:page"
+    PENDING_VIEW = "pending:view"
+    PENDING_VOLUNTEER_VIEW = "pending:vview"
     PENDING_APPROVE = "pending:approve"
     PENDING_REJECT = "pending:reject"
     PENDING_CATEGORY = "pending:cat"
@@ -175,18 +182,27 @@ SPECS: dict[Act, Spec] = {
     Act.WISH_RATE: Spec(subject=True, arg=r"[1-5]"),
     Act.STEP_SKIP: _NONE,
     Act.WISH_MINE: _NONE,
+    Act.WISH_MINE_PAGE: Spec(subject=True),  # the page of /mywishes
+    Act.WISH_SHOW: _ID,  # one of the resident's wishes, from /mywishes
     Act.VOLUNTEER_NAME: _NONE,
     Act.VOLUNTEER_SKILL: Spec(arg=_KEY),
     Act.VOLUNTEER_SKILLS_DONE: _NONE,
     Act.VOLUNTEER_AREA: Spec(arg=r"\d{1,3}"),
     Act.TASK_VIEW: _ID,
-    Act.TASK_PAGE: Spec(subject=True, arg=r"[01]"),
+    # /tasks paging: the page number, then "show all?" and optionally the edge wish of the page seen
+    # (n42: the page after wish 42, p42: the page before it; keyset pagination).
+    Act.TASK_PAGE: Spec(subject=True, arg=r"[01](?:[np]\d{1,10})?"),
     Act.TASK_CLAIM: Spec(subject=True, arg=r"today|tomorrow|week"),
     Act.TASK_DONE: _ID,
     Act.TASK_RELEASE: _ID,
     Act.TASK_HOURS: Spec(arg=r"\d{1,2}(\.5)?"),
     Act.TASK_SKIP: Spec(arg=r"proof|note"),  # which optional step: a double tap must not skip the next one
+    Act.TASK_MINE_PAGE: Spec(subject=True),  # the page of /mytasks
+    Act.TASK_SHOW: _ID,  # one held task's details, from /mytasks
     Act.PENDING_LIST: _NONE,
+    Act.PENDING_PAGE: Spec(subject=True),  # the page of /pending
+    Act.PENDING_VIEW: _ID,  # a waiting wish's card, from /pending
+    Act.PENDING_VOLUNTEER_VIEW: _ID,  # a volunteer application's card, from /pending
     Act.PENDING_APPROVE: _ID,
     Act.PENDING_REJECT: _ID,
     Act.PENDING_CATEGORY: _ID,

@@ -23,14 +23,13 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import activities, notices
+from actions import hot as hot_actions
 from actions.env import Env
 from actions.messages import Notice, Value
 from rules import cases as case_rules
-from rules.hot import hot_report
 from rules.roles import Role
 from rules.wishes import Actor, wish_ref
 from storage import digests as digest_storage
-from storage import hot as hot_storage
 from storage import outbox
 from storage import wishes as wish_storage
 from storage.errors import NotAllowed
@@ -179,8 +178,7 @@ async def editor_content(conn: AsyncConnection, reader_id: int, occurrence: Occu
     """
     due_at = occurrence.due_at
     figures = await digest_storage.tip_figures(conn, since=due_at - DAY, until=due_at)
-    texts = await hot_storage.texts_since(conn, due_at - 2 * HOT_DAYS)
-    report = hot_report(texts, now=due_at, days=HOT_DAYS.days, limit=HOT_TERMS)
+    report = await hot_actions.period_report(conn, now=due_at, days=HOT_DAYS.days, limit=HOT_TERMS)
     if not (figures.new or figures.accepted or figures.published or report.rising):
         return None
     rising = {term.term for term in report.rising}

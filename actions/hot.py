@@ -14,10 +14,14 @@ Effects, per action:
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import notices
 from actions.buttons import Act, Button
@@ -25,7 +29,7 @@ from actions.env import Env
 from actions.messages import Notice
 from rules import tips as tip_rules
 from rules import wishes as wish_rules
-from rules.hot import HotReport, hot_report
+from rules.hot import HotReport, report_from_counts, segment_all
 from rules.roles import Role
 from rules.staff import STAFF_ACTIONS
 from rules.tips import tip_reference
@@ -40,6 +44,8 @@ ALERT_PERIOD_DAYS = 7
 HOT_LEAD_CATEGORY = "livelihood"
 HOT_WISH_CATEGORY = "other"
 ALERTED = (Role.COORDINATOR.value, Role.EDITOR.value)
+# Texts younger than this are not stored by the backlog yet (they are counted on the fly meanwhile).
+SETTLE = dt.timedelta(minutes=1)
 
 # Writes the text of the wish or lead made from an alert, in the language of whoever pressed.
 Describe = Callable[[HotAlert], str]
@@ -61,20 +67,64 @@ def staff_id(actor: Actor, action: str) -> int:
 
 
 async def report(env: Env, actor: Actor, days: int) -> HotReport:
-    """The top terms of the last `days` days, and the rising ones against the days before."""
+    """The top terms of the last `days` days, and the rising ones against the days before: the stored terms
+    summed by a query, plus the few texts the sweep has not segmented yet (segmented in a worker thread)."""
     staff_id(actor, "hot")
     now = env.now()
     async with env.db.read() as conn:
-        texts = await hot.texts_since(conn, now - dt.timedelta(days=2 * days))
-    return hot_report(texts, now=now, days=days)
+        return await period_report(conn, now=now, days=days)
+
+
+async def segment_backlog(env: Env, now: dt.datetime, *, since: dt.datetime, limit: int) -> int:
+    """Segment, in a worker thread, up to `limit` texts above the watermarks and store their terms; texts
+    older than `since` (no report reaches them) are passed over. The watermark stops before texts younger
+    than `SETTLE` (a text whose transaction is still open could otherwise get a lower id than one already
+    stored, and be passed over). Returns how many texts were stored. The sweep calls it every minute."""
+    stored = 0
+    for source in (hot.WISH, hot.TIP):
+        async with env.db.read() as conn:
+            mark = (await hot.watermarks(conn))[source]
+            pending = await hot.unsegmented(conn, source, mark, since=since, limit=limit)
+        settled = []
+        for text in pending:
+            if text.at > now - SETTLE:
+                break
+            settled.append(text)
+        if not settled:
+            continue
+        terms = await asyncio.to_thread(segment_all, [text.text for text in settled])
+        async with env.db.write() as conn:
+            stored += await hot.store_terms(conn, zip(settled, terms, strict=True))
+            await hot.set_watermark(conn, source, settled[-1].source_id)
+    return stored
+
+
+async def counts_between(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> tuple[Counter[str], int]:
+    """(in how many texts of [since, until) each term appears, how many texts): the stored terms summed by a
+    query, plus any text not segmented yet, segmented in a worker thread (and not stored: `conn` may be a
+    reader's)."""
+    counts, texts = await hot.term_counts(conn, since, until)
+    pending = await hot.unsegmented_since(conn, since, until=until)
+    if pending:
+        for terms in await asyncio.to_thread(segment_all, [text.text for text in pending]):
+            counts.update(terms)
+        texts += len(pending)
+    return counts, texts
+
+
+async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int = 10) -> HotReport:
+    """Top terms of the last `days` days and the rising ones against the `days` days before."""
+    since = now - dt.timedelta(days=days)
+    current, current_texts = await counts_between(conn, since, now)
+    previous, previous_texts = await counts_between(conn, since - dt.timedelta(days=days), since)
+    return report_from_counts(current, current_texts, previous, previous_texts, now=now, days=days, limit=limit)
 
 
 async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
     """Alert coordinators and editors to the fastest-rising term of the past week, once per term and
     local `day`; returns how many notices were queued (0 when nothing rises or it was alerted)."""
     async with env.db.read() as conn:
-        texts = await hot.texts_since(conn, now - dt.timedelta(days=2 * ALERT_PERIOD_DAYS))
-    rising = hot_report(texts, now=now, days=ALERT_PERIOD_DAYS).rising
+        rising = (await period_report(conn, now=now, days=ALERT_PERIOD_DAYS)).rising
     if not rising:
         return 0
     spike = rising[0]

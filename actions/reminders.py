@@ -68,13 +68,14 @@ async def remind(env: Env, now: dt.datetime) -> int:
     """Write every wish reminder that is due now and not yet written; returns how many were queued."""
     settings = env.settings
     async with env.db.read() as conn:
-        used = await outbox.used_keys(conn, PREFIX)
         staff = await coordinators(conn, settings)
         due = [
             *await claim_reminders(conn, now, settings, staff),
             *await confirm_asks(conn, now, settings),
             *await stale_alerts(conn, now, settings, staff),
         ]
+        # Only the keys of what is due now, not every reminder key ever written.
+        used = await outbox.keys_written(conn, [reminder.key for reminder in due]) if due else set()
     fresh = [reminder for reminder in due if reminder.key not in used]
     if not fresh:
         return 0
@@ -137,7 +138,11 @@ async def claim_reminders(
     """Due soon → the volunteer; overdue → the volunteer with Release; later → the coordinators."""
     reminders: list[Reminder] = []
     coordinators_after = min(COORDINATORS_AFTER_DUE, dt.timedelta(hours=settings.auto_release_hours) / 2)
-    for wish in await store.claimed_overdue(conn, now + REMIND_BEFORE_DUE + dt.timedelta(minutes=1), limit=SCAN_LIMIT):
+    # Only claims whose reminders can still be due: due from CATCH_UP before the latest reminder moment on.
+    since = now - coordinators_after - CATCH_UP
+    for wish in await store.claimed_overdue(
+        conn, now + REMIND_BEFORE_DUE + dt.timedelta(minutes=1), limit=SCAN_LIMIT, since=since
+    ):
         if wish.claimed_by is None or wish.claimed_at is None or wish.due_at is None:
             continue
         claim = f"{wish.id}:{wish.claimed_at.isoformat()}"
@@ -169,7 +174,11 @@ async def confirm_asks(conn: AsyncConnection, now: dt.datetime, settings: Settin
     ask_after = dt.timedelta(hours=settings.confirm_ask_hours)
     reminders = []
     for wish in await store.wishes_in_status(
-        conn, WishStatus.DONE, updated_before=now - ask_after + dt.timedelta(minutes=1), limit=SCAN_LIMIT
+        conn,
+        WishStatus.DONE,
+        updated_before=now - ask_after + dt.timedelta(minutes=1),
+        updated_since=now - ask_after - CATCH_UP,
+        limit=SCAN_LIMIT,
     ):
         if wish.done_at is None or not recent(wish.done_at + ask_after, now):
             continue
@@ -204,7 +213,11 @@ async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settin
     coordinator = notices.holds_role(Role.COORDINATOR.value)
     unclaimed = dt.timedelta(hours=settings.unclaimed_alert_hours)
     for wish in await store.wishes_in_status(
-        conn, WishStatus.OPEN, updated_before=now - unclaimed + dt.timedelta(minutes=1), limit=SCAN_LIMIT
+        conn,
+        WishStatus.OPEN,
+        updated_before=now - unclaimed + dt.timedelta(minutes=1),
+        updated_since=now - unclaimed - CATCH_UP,
+        limit=SCAN_LIMIT,
     ):
         if not recent(wish.updated_at + unclaimed, now):
             continue
@@ -226,7 +239,11 @@ async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settin
         ]
     pending = dt.timedelta(hours=settings.pending_review_alert_hours)
     for wish in await store.wishes_in_status(
-        conn, WishStatus.PENDING_REVIEW, updated_before=now - pending + dt.timedelta(minutes=1), limit=SCAN_LIMIT
+        conn,
+        WishStatus.PENDING_REVIEW,
+        updated_before=now - pending + dt.timedelta(minutes=1),
+        updated_since=now - pending - CATCH_UP,
+        limit=SCAN_LIMIT,
     ):
         if not recent(wish.updated_at + pending, now):
             continue

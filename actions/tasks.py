@@ -257,17 +257,30 @@ async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int) -
 # --- reads for the channel -------------------------------------------------------------------------------
 
 
-async def open_tasks(env: Env, volunteer_id: int, page: int, *, show_all: bool) -> TaskPage:
+async def open_tasks(
+    env: Env, volunteer_id: int, page: int, *, show_all: bool, after: int | None = None, before: int | None = None
+) -> TaskPage:
     """One page of the open wishes a volunteer may claim: those matching their skills, nearest first
-    (or all of them), without the wishes held for other volunteers."""
+    (or all of them), without the wishes held for other volunteers. Matched, ordered and paged in the
+    database (`storage.wishes.open_page_for`): `after`/`before` are the wish ids at the edge of the page
+    the volunteer saw (keyset pagination), `page` only numbers the page shown."""
     async with env.db.read() as conn:
         profile = await profiles.find_volunteer(conn, volunteer_id)
-        open_wishes = await lifecycle.claimable_wishes(conn, volunteer_id, env.now())
-    skills = profile.skills if profile else frozenset()
-    origin = profile.location if profile else None
-    offered = matching.select_tasks(open_wishes, skills=skills, origin=origin, show_all=show_all)
-    shown, page, pages = matching.page_of(offered, page)
-    return TaskPage(tuple(shown), page, pages, show_all, page * matching.PAGE_SIZE + 1, origin)
+        skills = profile.skills if profile else frozenset()
+        origin = profile.location if profile else None
+        categories = None if show_all or not skills else tuple(sorted(skills))
+        query = store.OpenQuery(volunteer_id, env.now(), categories, origin)
+        total = await store.count_open_for(conn, query)
+        size = matching.PAGE_SIZE
+        pages = max(1, -(-total // size))
+        page = min(max(0, page), pages - 1)
+        shown = await store.open_page_for(conn, query, after=after, before=before, limit=size)
+        if not shown or (before is not None and len(shown) < size):
+            # The edge wish's neighbours are gone (or the start was reached): show the first page.
+            shown, page = await store.open_page_for(conn, query, limit=size), 0
+        if after is None and before is None:
+            page = 0
+    return TaskPage(tuple(shown), page, pages, show_all, page * size + 1, origin)
 
 
 async def my_tasks(env: Env, volunteer_id: int) -> list[Wish]:

@@ -47,10 +47,10 @@ from rules.similar import WishSketch, join_wish, similar_open_wish
 from rules.wishes import Actor, InvalidInput, WishAction, WishDraft, WishStatus, wish_ref
 from storage import audit, followers
 from storage import wishes as store
-from storage.errors import NotAllowed
+from storage.errors import NotAllowed, NotFound
 from storage.wishes import Wish
 
-MINE_SHOWN = 10
+MINE_SHOWN = 5  # wishes per page of /mywishes
 JOINED_SHOWN = 10
 
 
@@ -79,10 +79,13 @@ class Confirmed:
 
 @dataclass(frozen=True, slots=True)
 class Mine:
-    """A resident's recent wishes and the wishes they joined."""
+    """One page of a resident's wishes (newest first; `total` in all, every one reachable by page) and the
+    wishes they joined."""
 
     wishes: list[Wish]
     joined: list[Wish]
+    total: int = 0
+    page: int = 0
 
 
 def _person(actor: Actor) -> int:
@@ -330,11 +333,27 @@ async def _check(env: Env, actor: Actor, wish_id: int, action: WishAction) -> Wi
     return wish
 
 
-async def mine(env: Env, actor: Actor) -> Mine:
-    """The resident's recent wishes (newest first) and the wishes they joined, for /mywishes."""
+async def own_wish(env: Env, actor: Actor, wish_id: int) -> Wish | None:
+    """One of the resident's own wishes (for its card from /mywishes); None if it is not theirs or unknown."""
     person_id = _person(actor)
     async with env.db.read() as conn:
+        try:
+            wish = await store.get_wish(conn, wish_id)
+        except NotFound:
+            return None
+    return wish if wish.resident_id == person_id else None
+
+
+async def mine(env: Env, actor: Actor, page: int = 0, *, size: int = MINE_SHOWN) -> Mine:
+    """A page of the resident's wishes (newest first; a page out of range is clamped) and the wishes they
+    joined, for /mywishes."""
+    person_id = _person(actor)
+    async with env.db.read() as conn:
+        total = await store.count_of_resident(conn, person_id)
+        page = min(max(0, page), max(0, (total - 1) // size))
         return Mine(
-            await store.wishes_of_resident(conn, person_id, limit=MINE_SHOWN),
+            await store.wishes_of_resident(conn, person_id, limit=size, offset=page * size),
             await followers.wishes_followed_by(conn, person_id, limit=JOINED_SHOWN),
+            total,
+            page,
         )

@@ -18,11 +18,9 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ApplicationHandlerStop
 
 from bot.context import TongxinContext
+from bot.logs import redacted_update
 from bot.processor import PerChatUpdateProcessor
 from storage.db import is_unavailable
-
-from bot.context import TongxinContext
-from bot.logs import redacted_update
 
 log = logging.getLogger(__name__)
 _HANDLERS_DIR = Path(__file__).resolve().parent

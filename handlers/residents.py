@@ -37,7 +37,7 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers import followers, plain_words, wish_cards
+from handlers import followers, lists, plain_words, wish_cards
 from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press, step_passed, unchanged
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from rules import wishes as lifecycle
@@ -667,8 +667,34 @@ def rating_buttons(wish_id: int) -> list[Button]:
     ]
 
 
+def my_wishes_view(context: TongxinContext, mine: wish_actions.Mine) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the resident's wishes: a line each, a button each for its card and buttons."""
+    size = wish_actions.MINE_SHOWN
+    lines = [
+        context.t(
+            "wish.mine.line",
+            n=n,
+            ref=wish_ref(wish.ref_no),
+            category=context.plain(f"category.{wish.category}"),
+            status=context.plain(f"wish.status.{wish.status}"),
+        )
+        for n, wish in enumerate(mine.wishes, start=mine.page * size + 1)
+    ]
+    lines.append("\n" + context.t("wish.mine.tap"))
+    views = [
+        callbacks.button(context.plain("list.button.show", ref=wish_ref(w.ref_no)), Act.WISH_SHOW, w.id)
+        for w in mine.wishes
+    ]
+    pages = max(1, -(-mine.total // size))
+    title = context.t("wish.mine.list_title", count=mine.total)
+    return lists.paged(
+        context, title=title, lines=lines, views=views, page=mine.page, pages=pages, page_act=Act.WISH_MINE_PAGE
+    )
+
+
 async def list_my_wishes(update: Update, context: TongxinContext) -> None:
-    """/mywishes: each recent wish with its status in words and its buttons, then the wishes joined."""
+    """/mywishes: the resident's wishes as one message with pages (a tap shows one with its buttons), then
+    the wishes joined."""
     message = update.effective_message
     if message is None or context.person is None:
         return
@@ -678,15 +704,45 @@ async def list_my_wishes(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("wish.mine.none"))
         return
     if mine.wishes:
-        await message.reply_text(context.t("wish.mine.title", count=len(mine.wishes)))
-    for wish in mine.wishes:
-        await message.reply_text(
+        text, markup = my_wishes_view(context, mine)
+        await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    if joined is not None:
+        await message.reply_text(joined, parse_mode=ParseMode.HTML)
+
+
+async def my_wishes_page_pressed(update: Update, context: TongxinContext) -> None:
+    """◀ / ▶ on /mywishes: redraw the list in place."""
+    query = update.callback_query
+    press = callbacks.decode(query.data) if query is not None else None
+    if query is None or press is None or context.person is None:
+        return
+    await query.answer()
+    mine = await wish_actions.mine(context.env, actor_of(context), press.id)
+    if not mine.wishes:
+        await query.edit_message_text(context.t("wish.mine.none"))
+        return
+    text, markup = my_wishes_view(context, mine)
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def show_wish_pressed(update: Update, context: TongxinContext) -> None:
+    """A wish on /mywishes tapped: its card with the buttons its status allows (only the resident's own)."""
+    query = update.callback_query
+    press = callbacks.decode(query.data) if query is not None else None
+    if query is None or press is None or context.person is None:
+        return
+    wish = await wish_actions.own_wish(context.env, actor_of(context), press.id)
+    if wish is None:
+        await query.answer(context.plain("error.not_allowed"), show_alert=True)
+        return
+    await query.answer()
+    if (chat := update.effective_chat) is not None:
+        await context.bot.send_message(
+            chat.id,
             wish_cards.resident_card(context.t, wish),
             parse_mode=ParseMode.HTML,
             reply_markup=resident_buttons(context, wish),
         )
-    if joined is not None:
-        await message.reply_text(joined, parse_mode=ParseMode.HTML)
 
 
 async def show_updated(update: Update, context: TongxinContext, wish: store.Wish, extra_key: str | None = None) -> None:
@@ -828,6 +884,8 @@ RESIDENT_ACTS = (
     Act.WISH_NOT_YET,
     Act.WISH_CANCEL,
     Act.WISH_RATE,
+    Act.WISH_MINE_PAGE,
+    Act.WISH_SHOW,
 )
 
 
@@ -835,6 +893,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """/mywishes and the resident's buttons on their wishes; then an answer for stale or forged presses."""
     return [
         CommandHandler("mywishes", list_my_wishes),
+        CallbackQueryHandler(my_wishes_page_pressed, pattern=callbacks.pattern(Act.WISH_MINE_PAGE)),
+        CallbackQueryHandler(show_wish_pressed, pattern=callbacks.pattern(Act.WISH_SHOW)),
         CallbackQueryHandler(cancel_pressed, pattern=callbacks.pattern(Act.WISH_CANCEL)),
         CallbackQueryHandler(confirm_pressed, pattern=callbacks.pattern(Act.WISH_CONFIRM)),
         CallbackQueryHandler(rate_pressed, pattern=callbacks.pattern(Act.WISH_RATE)),

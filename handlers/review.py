@@ -25,20 +25,19 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers import volunteer_review, wish_cards
+from handlers import lists, volunteer_review, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, expect_press, stale_press
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
 from rules.roles import Role
-from rules.wishes import InvalidInput, wish_ref
+from rules.wishes import InvalidInput, short_summary, wish_ref
 from storage import applications
 from storage import volunteers as profiles
 from storage import wishes as store
 from storage.errors import Conflict, NotAllowed, NotFound
 
 REJECTING = "review_rejecting"
-QUEUE_SHOWN = 10
 NOT_COMMAND = ~filters.COMMAND
 
 
@@ -66,25 +65,99 @@ def wish_review_card(context: TongxinContext, wish: store.Wish) -> str:
 
 
 async def show_queue(update: Update, context: TongxinContext) -> None:
-    """/pending (or its button on a notice): every wish and volunteer application waiting, one card each."""
+    """/pending (or its button on a notice): every wish and volunteer application waiting, as one message with
+    pages (wishes oldest first, then applications); a tap shows one card with its review buttons."""
     if not await require(update, context, Role.COORDINATOR) or context.person is None:
         return
-    if update.callback_query is not None:
-        await update.callback_query.answer()
+    query = update.callback_query
+    press = callbacks.decode(query.data) if query is not None else None
+    page = press.id if press is not None and press.act == Act.PENDING_PAGE else 0
+    if query is not None:
+        await query.answer()
     if update.effective_chat is None:
+        return
+    text, markup = await queue_view(context, page)
+    if press is not None and press.act == Act.PENDING_PAGE and query is not None:
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    else:
+        await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def queue_view(context: TongxinContext, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the review queue: a line per wish or application, a button each for its card."""
+    size = lists.PAGE_SIZE
+    async with context.db.read() as conn:
+        wish_count = await store.count_in_status(conn, lifecycle.WishStatus.PENDING_REVIEW)
+        applicant_count = await applications.count_pending(conn, "volunteer")
+        page, pages = lists.clamp(page, wish_count + applicant_count)
+        first = page * size
+        waiting = await store.wishes_in_status(
+            conn, lifecycle.WishStatus.PENDING_REVIEW, limit=max(0, min(size, wish_count - first)), offset=first
+        )
+        rest = size - len(waiting)
+        applicants = (
+            await applications.pending(conn, "volunteer", limit=rest, offset=max(0, first - wish_count)) if rest else []
+        )
+        volunteer_profiles = [await profiles.find_volunteer(conn, a.user_id) for a in applicants]
+    if not wish_count and not applicant_count:
+        return context.t("pending.queue_empty"), None
+    lines: list[str] = []
+    views = []
+    for n, wish in enumerate(waiting, start=first + 1):
+        lines.append(
+            context.t(
+                "pending.line_wish",
+                n=n,
+                ref=wish_ref(wish.ref_no),
+                category=context.plain(f"category.{wish.category}"),
+                summary=short_summary(wish.description),
+            )
+        )
+        views.append(
+            callbacks.button(context.plain("list.button.show", ref=wish_ref(wish.ref_no)), Act.PENDING_VIEW, wish.id)
+        )
+    for n, (application, profile) in enumerate(
+        zip(applicants, volunteer_profiles, strict=True), start=first + 1 + len(waiting)
+    ):
+        name = profile.name if profile is not None else str(application.user_id)
+        lines.append(context.t("pending.line_volunteer", n=n, name=name))
+        views.append(
+            callbacks.button(
+                context.plain("pending.button.view_volunteer", name=name), Act.PENDING_VOLUNTEER_VIEW, application.id
+            )
+        )
+    lines.append("\n" + context.t("pending.tap"))
+    title = context.t("pending.queue_title", wishes=wish_count, volunteers=applicant_count)
+    return lists.paged(
+        context, title=title, lines=lines, views=views, page=page, pages=pages, page_act=Act.PENDING_PAGE
+    )
+
+
+async def view_pressed(update: Update, context: TongxinContext) -> None:
+    """A wish or an application on /pending tapped: its card with the review buttons."""
+    if not await require(update, context, Role.COORDINATOR) or context.person is None:
+        return
+    query = update.callback_query
+    press = callbacks.decode(query.data) if query is not None else None
+    if query is None or press is None or update.effective_chat is None:
         return
     chat_id = update.effective_chat.id
     async with context.db.read() as conn:
-        waiting = await store.wishes_in_status(conn, lifecycle.WishStatus.PENDING_REVIEW, limit=QUEUE_SHOWN)
-        applicants = await applications.pending(conn, "volunteer", limit=QUEUE_SHOWN)
-        volunteer_profiles = [await profiles.find_volunteer(conn, a.user_id) for a in applicants]
-    if not waiting and not applicants:
-        await context.bot.send_message(chat_id, context.t("pending.queue_empty"))
-        return
-    await context.bot.send_message(
-        chat_id, context.t("pending.queue_title", wishes=len(waiting), volunteers=len(applicants))
-    )
-    for wish in waiting:
+        try:
+            if press.act == Act.PENDING_VIEW:
+                wish = await store.get_wish(conn, press.id)
+                application = None
+            else:
+                application = await applications.get_application(conn, press.id)
+                profile = await profiles.find_volunteer(conn, application.user_id)
+        except NotFound:
+            await query.answer(context.plain("pending.gone"), show_alert=True)
+            return
+    if application is None:
+        if wish.status != lifecycle.WishStatus.PENDING_REVIEW:
+            await query.answer(context.plain("pending.gone"), show_alert=True)
+            return
+        await query.answer()
         if wish.voice_file_id:  # a spoken wish: the coordinator hears it before deciding
             await context.bot.send_voice(
                 chat_id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds
@@ -95,13 +168,17 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
             parse_mode=ParseMode.HTML,
             reply_markup=wish_review_buttons(context, wish),
         )
-    for application, profile in zip(applicants, volunteer_profiles, strict=True):
-        await context.bot.send_message(
-            chat_id,
-            volunteer_review.application_card(context, application.user_id, profile),
-            parse_mode=ParseMode.HTML,
-            reply_markup=volunteer_review.application_buttons(context, application),
-        )
+        return
+    if application.status != "pending":
+        await query.answer(context.plain("pending.gone"), show_alert=True)
+        return
+    await query.answer()
+    await context.bot.send_message(
+        chat_id,
+        volunteer_review.application_card(context, application.user_id, profile),
+        parse_mode=ParseMode.HTML,
+        reply_markup=volunteer_review.application_buttons(context, application),
+    )
 
 
 async def approve_pressed(update: Update, context: TongxinContext) -> None:
@@ -300,7 +377,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """/pending and the review buttons."""
     return [
         CommandHandler("pending", show_queue),
-        CallbackQueryHandler(show_queue, pattern=callbacks.pattern(Act.PENDING_LIST)),
+        CallbackQueryHandler(show_queue, pattern=callbacks.pattern(Act.PENDING_LIST, Act.PENDING_PAGE)),
+        CallbackQueryHandler(view_pressed, pattern=callbacks.pattern(Act.PENDING_VIEW, Act.PENDING_VOLUNTEER_VIEW)),
         CallbackQueryHandler(approve_pressed, pattern=callbacks.pattern(Act.PENDING_APPROVE)),
         CallbackQueryHandler(category_pressed, pattern=callbacks.pattern(Act.PENDING_CATEGORY)),
         CallbackQueryHandler(category_set, pattern=callbacks.pattern(Act.PENDING_SET_CATEGORY)),
@@ -309,6 +387,9 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
             stale_press,
             pattern=callbacks.prefix_pattern(
                 Act.PENDING_LIST,
+                Act.PENDING_PAGE,
+                Act.PENDING_VIEW,
+                Act.PENDING_VOLUNTEER_VIEW,
                 Act.PENDING_APPROVE,
                 Act.PENDING_REJECT,
                 Act.PENDING_CATEGORY,

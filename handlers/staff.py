@@ -26,7 +26,7 @@ from telegram.ext import (
 )
 
 from actions import activities as activity_actions
-from actions import broadcast
+from actions import broadcast, exports
 from actions import staff as staff_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
@@ -36,7 +36,7 @@ from handlers.access import require
 from handlers.common import actor_of, refresh_menu_of, step_passed
 from rules import stats
 from rules.charts import Panel, render_chart
-from rules.exports import ExportError, columns_for, export_rows, parse_export, to_csv
+from rules.exports import ExportError, columns_for, parse_export
 from rules.staff import (
     STAFF_ACTIONS,
     RoleChangeError,
@@ -297,18 +297,27 @@ async def export_csv(update: Update, context: TongxinContext) -> None:
     except ExportError as error:
         await message.reply_text(context.t(error.reason))
         return
-    async with context.db.read() as conn:
-        rows = await export_rows(conn, kind, since, until)
     # Only coordinators export at all; the rule is spelled out so a wider export never leaks phones.
     columns = columns_for(kind, with_phones=may(context.roles, "export"))
     first = since.astimezone(tz).date().isoformat()
     last = (until.astimezone(tz).date() - dt.timedelta(days=1)).isoformat()
-    await message.reply_document(
-        InputFile(to_csv(columns, rows, tz), filename=f"tongxin-{kind}-{first}-{last}.csv"),
-        caption=context.t(
-            "export.caption", kind=context.t(f"export.kind.{kind}"), rows=len(rows), first=first, last=last
-        ),
-    )
+    export = await exports.export_file(context.env, kind, since, until, columns, f"tongxin-{kind}-{first}-{last}.csv")
+    try:
+        if export.path is None:
+            await message.reply_text(
+                context.t("export.too_large", rows=export.rows, size=round(export.size / 1024 / 1024))
+            )
+            return
+        with export.path.open("rb") as file:
+            await message.reply_document(
+                InputFile(file, filename=export.filename),
+                caption=context.t(
+                    "export.caption", kind=context.t(f"export.kind.{kind}"), rows=export.rows, first=first, last=last
+                )
+                + ("\n" + context.t("export.zipped") if export.zipped else ""),
+            )
+    finally:
+        export.cleanup()
 
 
 AUDIENCE, MESSAGE, PREVIEW = range(3)

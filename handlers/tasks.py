@@ -25,11 +25,11 @@ from telegram.ext import (
 )
 
 from actions import tasks
-from actions.buttons import Act, Press
+from actions.buttons import MAX_SUBJECT, Act, Press
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.telegram.media import send_stored_photo
-from handlers import wish_cards
+from handlers import lists, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, step_passed
 from handlers.prompts import ANSWER, typed_answer
@@ -54,6 +54,8 @@ TASK_ACTS = (
     Act.TASK_RELEASE,
     Act.TASK_HOURS,
     Act.TASK_SKIP,
+    Act.TASK_MINE_PAGE,
+    Act.TASK_SHOW,
 )
 
 
@@ -111,9 +113,11 @@ def page_view(context: TongxinContext, page: tasks.TaskPage) -> tuple[str, Inlin
         ]
         nav = []
         if page.page > 0:
-            nav.append(callbacks.button(context.plain("task.button.previous"), Act.TASK_PAGE, page.page - 1, flag))
+            first = f"{flag}p{page.wishes[0].id}"
+            nav.append(callbacks.button(context.plain("task.button.previous"), Act.TASK_PAGE, page.page - 1, first))
         if page.page < page.pages - 1:
-            nav.append(callbacks.button(context.plain("task.button.next"), Act.TASK_PAGE, page.page + 1, flag))
+            last = f"{flag}n{page.wishes[-1].id}"
+            nav.append(callbacks.button(context.plain("task.button.next"), Act.TASK_PAGE, page.page + 1, last))
         if nav:
             rows.append(nav)
     toggle = "task.button.only_mine" if page.show_all else "task.button.show_all"
@@ -138,7 +142,16 @@ async def page_pressed(update: Update, context: TongxinContext) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    page = await tasks.open_tasks(context.env, context.person.id, press.id, show_all=press.arg == "1")
+    arg = press.arg or "0"
+    edge = int(arg[2:]) if len(arg) > 2 and int(arg[2:]) <= MAX_SUBJECT else None
+    page = await tasks.open_tasks(
+        context.env,
+        context.person.id,
+        press.id,
+        show_all=arg[0] == "1",
+        after=edge if arg[1:2] == "n" else None,
+        before=edge if arg[1:2] == "p" else None,
+    )
     text, markup = page_view(context, page)
     await edit_in_place(query, text, markup)
 
@@ -265,8 +278,35 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
         await context.bot.send_location(chat.id, wish.location[0], wish.location[1])
 
 
+def my_tasks_view(context: TongxinContext, mine: list[store.Wish], page: int) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of the volunteer's tasks: a line each, a button each for its details and Done / Release."""
+    page, pages = lists.clamp(page, len(mine))
+    shown = mine[page * lists.PAGE_SIZE : (page + 1) * lists.PAGE_SIZE]
+    lines = []
+    for n, wish in enumerate(shown, start=page * lists.PAGE_SIZE + 1):
+        due = context.t("task.mine_due", due=tasks.local_due(context.env, wish)) if wish.due_at else ""
+        lines.append(
+            context.t(
+                "task.mine_line",
+                n=n,
+                ref=wish_ref(wish.ref_no),
+                category=context.plain(f"category.{wish.category}"),
+                status=context.plain(f"wish.status.{wish.status}"),
+                due=due,
+            )
+        )
+    lines.append("\n" + context.t("task.mine_tap"))
+    views = [
+        callbacks.button(context.plain("list.button.show", ref=wish_ref(w.ref_no)), Act.TASK_SHOW, w.id) for w in shown
+    ]
+    title = context.t("task.mine_title", count=len(mine))
+    return lists.paged(
+        context, title=title, lines=lines, views=views, page=page, pages=pages, page_act=Act.TASK_MINE_PAGE
+    )
+
+
 async def list_my_tasks(update: Update, context: TongxinContext) -> None:
-    """/mytasks: the wishes the volunteer holds, each with its details and Done / Release."""
+    """/mytasks: the wishes the volunteer holds, as one message with pages; a tap shows one with Done / Release."""
     message = update.effective_message
     if message is None or context.person is None or not await require(update, context, Role.VOLUNTEER):
         return
@@ -274,9 +314,38 @@ async def list_my_tasks(update: Update, context: TongxinContext) -> None:
     if not mine:
         await message.reply_text(context.t("task.mine_none"))
         return
-    await message.reply_text(context.t("task.mine_title", count=len(mine)))
-    for wish in mine:
-        await send_details(update, context, wish)
+    text, markup = my_tasks_view(context, mine, 0)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def my_tasks_page_pressed(update: Update, context: TongxinContext) -> None:
+    """◀ / ▶ on /mytasks: redraw the list in place."""
+    if (press := await pressed(update, context)) is None or context.person is None:
+        return
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    mine = await tasks.my_tasks(context.env, context.person.id)
+    if not mine:
+        await query.edit_message_text(context.t("task.mine_none"))
+        return
+    text, markup = my_tasks_view(context, mine, press.id)
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def show_pressed(update: Update, context: TongxinContext) -> None:
+    """A task on /mytasks tapped: its photo, details with Done / Release, and location pin."""
+    if (press := await pressed(update, context)) is None or context.person is None:
+        return
+    query = update.callback_query
+    assert query is not None
+    mine = {wish.id: wish for wish in await tasks.my_tasks(context.env, context.person.id)}
+    wish = mine.get(press.id)
+    if wish is None:
+        await query.answer(context.plain("task.stale_button"), show_alert=True)
+        return
+    await query.answer()
+    await send_details(update, context, wish)
 
 
 # --- Done: hours → proof photo → note ---------------------------------------------------------------------
@@ -558,6 +627,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     return [
         CommandHandler("tasks", list_tasks),
         CommandHandler("mytasks", list_my_tasks),
+        CallbackQueryHandler(my_tasks_page_pressed, pattern=callbacks.pattern(Act.TASK_MINE_PAGE)),
+        CallbackQueryHandler(show_pressed, pattern=callbacks.pattern(Act.TASK_SHOW)),
         CallbackQueryHandler(page_pressed, pattern=callbacks.pattern(Act.TASK_PAGE)),
         CallbackQueryHandler(view_pressed, pattern=callbacks.pattern(Act.TASK_VIEW)),
         CallbackQueryHandler(claim_pressed, pattern=callbacks.pattern(Act.TASK_CLAIM)),

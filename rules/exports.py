@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import zipfile
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -68,16 +70,29 @@ class ExportError(ValueError):
 
 
 async def export_rows(
-    conn: AsyncConnection, kind: str, since: dt.datetime, until: dt.datetime
+    conn: AsyncConnection,
+    kind: str,
+    since: dt.datetime,
+    until: dt.datetime,
+    *,
+    after: tuple[dt.datetime, int] | None = None,
+    limit: int | None = None,
+    columns: Sequence[str] | None = None,
 ) -> list[dict[str, object]]:
-    """The rows of one export (`KINDS`) for [since, until); wishes and tips carry the reference people see."""
+    """The rows of one export (`KINDS`) for [since, until); wishes and tips carry the reference people see.
+    Wishes and tips come in chunks of `limit` after the row at `after` (its created_at and id); hours (one
+    row per volunteer) all at once, and only without `after`. `columns`: read only these (and what the
+    references need)."""
     if kind == "wishes":
-        return [{**row, "ref": wish_ref(row["ref_no"])} for row in await store.wish_rows(conn, since, until)]
+        wanted = None if columns is None else [*columns, "ref_no"]
+        rows = await store.wish_rows(conn, since, until, after=after, limit=limit, columns=wanted)
+        return [{**row, "ref": wish_ref(row["ref_no"])} for row in rows]
     if kind == "tips":
-        return [{**row, "ref": tip_reference(row["id"])} for row in await store.tip_rows(conn, since, until)]
+        rows = await store.tip_rows(conn, since, until, after=after, limit=limit, columns=columns)
+        return [{**row, "ref": tip_reference(row["id"])} for row in rows]
     if kind == "cases":
-        return await case_rows(conn, since, until)
-    return await store.hours_rows(conn, since, until)
+        return await case_rows(conn, since, until) if after is None else []
+    return await store.hours_rows(conn, since, until) if after is None else []
 
 
 async def case_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
@@ -132,6 +147,24 @@ def _cell(value: object, tz: ZoneInfo) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
     text = str(value)
     return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def append_csv(
+    path: Path, columns: Sequence[str], rows: Iterable[dict[str, object]], tz: ZoneInfo, *, header: bool
+) -> None:
+    """Append rows to a CSV file as `to_csv` writes them (the BOM and the header with `header`). CPU work for a
+    worker thread: the file grows chunk by chunk, so an export never sits whole in memory."""
+    with path.open("a", encoding="utf-8-sig" if header else "utf-8", newline="") as file:
+        writer = csv.writer(file, lineterminator="\r\n")
+        if header:
+            writer.writerow(columns)
+        writer.writerows([_cell(row.get(column), tz) for column in columns] for row in rows)
+
+
+def zip_file(path: Path, target: Path, name: str) -> None:
+    """Compress one file into a zip archive (CSV shrinks about tenfold) — for a worker thread."""
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+        archive.write(path, arcname=name)
 
 
 def to_csv(columns: Sequence[str], rows: Iterable[dict[str, object]], tz: ZoneInfo) -> bytes:

@@ -128,15 +128,35 @@ def hot_report(texts: Sequence[tuple[dt.datetime, str]], *, now: dt.datetime, da
     before = since - dt.timedelta(days=days)
     current = [text for at, text in texts if since <= at < now]
     previous = [text for at, text in texts if before <= at < since]
-    current_counts = count_terms(current)
-    previous_counts = count_terms(previous)
-    return HotReport(
-        since=since,
-        until=now,
-        texts=len(current),
-        top=top_terms(current_counts, limit),
-        rising=rising_terms(current_counts, len(current), previous_counts, len(previous)),
+    return report_from_counts(
+        count_terms(current), len(current), count_terms(previous), len(previous), now=now, days=days, limit=limit
     )
+
+
+def report_from_counts(
+    current: Counter[str],
+    current_texts: int,
+    previous: Counter[str],
+    previous_texts: int,
+    *,
+    now: dt.datetime,
+    days: int,
+    limit: int = 10,
+) -> HotReport:
+    """The report of the last `days` days from term counts already summed per period (`hot_report` counts
+    them from texts; the bot sums stored terms in the database)."""
+    return HotReport(
+        since=now - dt.timedelta(days=days),
+        until=now,
+        texts=current_texts,
+        top=top_terms(current, limit),
+        rising=rising_terms(current, current_texts, previous, previous_texts),
+    )
+
+
+def segment_all(texts: Iterable[str]) -> list[set[str]]:
+    """The terms of each text (CPU-heavy: callers run it in a worker thread, never on the event loop)."""
+    return [terms_of(text) for text in texts]
 
 
 def parse_days(word: str | None, default: int = 7, maximum: int = 90) -> int:

@@ -70,15 +70,14 @@ class Figures:
 
 async def figures(conn: AsyncConnection, period: str, since: dt.datetime | None) -> Figures:
     """The figures of wishes submitted and tips received since `since` (None: all time)."""
-    spans = await store.wish_spans(conn, since)
     total_hours, tasks = await store.confirmed_hours(conn, since)
     return Figures(
         period=period,
         wishes_by_status=await store.wishes_by(conn, "status", since),
         wishes_by_category=await store.wishes_by(conn, "category", since),
         wishes_by_area=await store.wishes_by(conn, "area", since),
-        median_hours_to_claim=median_hours((created, claimed) for created, claimed, _ in spans),
-        median_hours_to_done=median_hours((created, done) for created, _, done in spans),
+        median_hours_to_claim=await store.median_hours(conn, since, "claimed_at"),
+        median_hours_to_done=await store.median_hours(conn, since, "done_at"),
         volunteer_hours=round(total_hours, 1),
         volunteer_tasks=tasks,
         tips_by_status=await store.tips_by_status(conn, since),

@@ -27,6 +27,12 @@ JOB_NAME = "scheduler.sweep"
 INTERVAL = dt.timedelta(minutes=1)
 # Finished outbox rows are kept this long (dedupe keys of older occurrences cannot come up again).
 KEEP_FINISHED = dt.timedelta(days=30)
+# Texts this old still count for /hot (its longest period, 90 days, against the 90 before); a sweep segments
+# at most HOT_BATCH of them, so a large backlog (after the upgrade) is worked off a batch a minute.
+HOT_BACKLOG = dt.timedelta(days=180)
+HOT_BATCH = 2000
+OPTIMIZE_EVERY = dt.timedelta(hours=6)
+_optimized: dict[int, dt.datetime] = {}
 
 
 async def run_once(application: TongxinApp) -> int:
@@ -40,11 +46,23 @@ async def run_once(application: TongxinApp) -> int:
     queued += await cases.escalate_due(services.env, now)
     async with services.db.write() as conn:
         await outbox.prune(conn, before=now - KEEP_FINISHED)
+    # New wish and tip texts get their hot-topic terms stored (segmented in a worker thread), a batch a minute.
+    await hot.segment_backlog(services.env, now, since=now - HOT_BACKLOG, limit=HOT_BATCH)
+    await maybe_optimize(services, now)
     # Also when nothing was queued: quiet hours may have ended or a retry fallen due.
     services.env.wake()
     if queued:
         log.info("sweep queued %d messages", queued)
     return queued
+
+
+async def maybe_optimize(services: BotData, now: dt.datetime) -> None:
+    """ANALYZE / PRAGMA optimize once every `OPTIMIZE_EVERY` (and at the first sweep of a process)."""
+    last = _optimized.get(id(services.db))
+    if last is not None and abs(now - last) < OPTIMIZE_EVERY:
+        return
+    _optimized[id(services.db)] = now
+    await services.db.optimize()
 
 
 async def queue_hot_alert(services: BotData, now: dt.datetime) -> int:

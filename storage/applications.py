@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
@@ -100,15 +100,26 @@ async def move_application(
     return await get_application(conn, application_id)
 
 
-async def pending(conn: AsyncConnection, role: str, limit: int = 20) -> list[Application]:
-    """Applications waiting for a decision, oldest first."""
+async def pending(conn: AsyncConnection, role: str, limit: int = 20, offset: int = 0) -> list[Application]:
+    """Applications waiting for a decision, oldest first (`limit` of them from `offset`)."""
     rows = await conn.execute(
         select(applications)
         .where(applications.c.role == role, applications.c.status == "pending")
         .order_by(applications.c.created_at, applications.c.id)
         .limit(limit)
+        .offset(offset)
     )
     return [_from_row(row) for row in rows]
+
+
+async def count_pending(conn: AsyncConnection, role: str) -> int:
+    """How many applications for `role` wait for a decision."""
+    result = await conn.execute(
+        select(func.count())
+        .select_from(applications)
+        .where(applications.c.role == role, applications.c.status == "pending")
+    )
+    return int(result.scalar_one())
 
 
 async def record_event(

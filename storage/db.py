@@ -75,6 +75,12 @@ class Database:
         async with self.read() as conn:
             await conn.execute(text("SELECT 1"))
 
+    async def optimize(self) -> None:
+        """Refresh the planner's statistics so growing tables keep their indexed plans: `PRAGMA optimize` on
+        SQLite (it analyzes only what changed enough), `ANALYZE` on PostgreSQL (autovacuum does it too, late)."""
+        async with self.write() as conn:
+            await conn.execute(text("PRAGMA optimize" if self.is_sqlite else "ANALYZE"))
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()

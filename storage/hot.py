@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, or_, select, union_all, update
+from sqlalchemy import and_, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
 from storage.people import admin_person_ids
 from storage.privacy import ERASED_TEXT
-from storage.schema import hot_alerts, tips, user_roles, users, wishes
+from storage.schema import hot_alerts, reference_counters, text_terms, tips, user_roles, users, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +50,143 @@ def _aware(value: object) -> dt.datetime:
         value = dt.datetime.fromisoformat(value)
     assert isinstance(value, dt.datetime)
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+# --- terms per text, stored once and summed per period ------------------------------------------------------
+
+WISH, TIP = "w", "t"
+# The row every segmented text has, also when none of its words is a term.
+SEGMENTED = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingText:
+    """A wish or tip text not yet segmented."""
+
+    source: str  # WISH or TIP
+    source_id: int
+    at: dt.datetime
+    text: str
+
+
+# How far each source's texts are segmented: every text with an id up to this is stored (reference_counters).
+_WATERMARK = {WISH: "hot_terms_wish", TIP: "hot_terms_tip"}
+_TABLES = {WISH: wishes, TIP: tips}
+
+
+async def watermarks(conn: AsyncConnection) -> dict[str, int]:
+    """Per source, the id up to which every text's terms are stored (0: none yet)."""
+    rows = await conn.execute(
+        select(reference_counters.c.name, reference_counters.c.value).where(
+            reference_counters.c.name.in_(list(_WATERMARK.values()))
+        )
+    )
+    found = {str(name): int(value) for name, value in rows}
+    return {source: found.get(name, 0) for source, name in _WATERMARK.items()}
+
+
+async def set_watermark(conn: AsyncConnection, source: str, value: int) -> None:
+    """Record that every text of `source` with an id up to `value` is segmented (never moves back)."""
+    name = _WATERMARK[source]
+    result = await conn.execute(
+        update(reference_counters)
+        .where(reference_counters.c.name == name, reference_counters.c.value < value)
+        .values(value=value)
+    )
+    if not result.rowcount:
+        exists = (
+            await conn.execute(select(reference_counters.c.name).where(reference_counters.c.name == name))
+        ).first()
+        if exists is None:
+            await conn.execute(insert(reference_counters).values(name=name, value=value))
+
+
+async def unsegmented(
+    conn: AsyncConnection,
+    source: str,
+    after_id: int,
+    *,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+    limit: int | None = None,
+) -> list[PendingText]:
+    """Texts of `source` with ids above `after_id` (its watermark: not segmented yet), in id order, written in
+    [since, until) when given; erased ones left out. A primary-key range, however large the table."""
+    table = _TABLES[source]
+    condition = and_(table.c.id > after_id, table.c.description != ERASED_TEXT)
+    if since is not None:
+        condition = and_(condition, table.c.created_at >= since)
+    if until is not None:
+        condition = and_(condition, table.c.created_at < until)
+    query = select(table.c.id, table.c.created_at, table.c.description).where(condition).order_by(table.c.id)
+    rows = (await conn.execute(query.limit(limit))).all()
+    return [PendingText(source, int(r[0]), _aware(r[1]), str(r[2])) for r in rows]
+
+
+async def unsegmented_since(
+    conn: AsyncConnection, since: dt.datetime, *, until: dt.datetime | None = None
+) -> list[PendingText]:
+    """Wish and tip texts written in [since, until) whose terms are not stored yet (above the watermarks)."""
+    marks = await watermarks(conn)
+    found: list[PendingText] = []
+    for source in (WISH, TIP):
+        found += await unsegmented(conn, source, marks[source], since=since, until=until)
+    return found
+
+
+async def store_terms(conn: AsyncConnection, segmented: Iterable[tuple[PendingText, Iterable[str]]]) -> int:
+    """Remember the terms of texts (and that they were segmented); returns how many texts. A text segmented
+    meanwhile by someone else is skipped."""
+    texts = list(segmented)
+    done: set[tuple[str, int]] = set()
+    for source in (WISH, TIP):
+        ids = [text.source_id for text, _terms in texts if text.source == source]
+        for start in range(0, len(ids), 500):
+            found = await conn.execute(
+                select(text_terms.c.source_id).where(
+                    text_terms.c.source == source,
+                    text_terms.c.source_id.in_(ids[start : start + 500]),
+                    text_terms.c.term == SEGMENTED,
+                )
+            )
+            done.update((source, int(source_id)) for source_id in found.scalars())
+    rows: list[dict[str, Any]] = []
+    count = 0
+    for text, terms in texts:
+        if (text.source, text.source_id) in done:
+            continue
+        done.add((text.source, text.source_id))
+        count += 1
+        for term in {SEGMENTED, *(t[:16] for t in terms)}:
+            rows.append({"source": text.source, "source_id": text.source_id, "term": term, "at": text.at})
+    for start in range(0, len(rows), 5000):
+        await conn.execute(insert(text_terms), rows[start : start + 5000])
+    return count
+
+
+async def forget_terms(conn: AsyncConnection, source: str, source_ids: Iterable[int]) -> None:
+    """Drop the stored terms of texts (they were erased)."""
+    ids = list(source_ids)
+    for start in range(0, len(ids), 500):
+        await conn.execute(
+            delete(text_terms).where(
+                text_terms.c.source == source, text_terms.c.source_id.in_(ids[start : start + 500])
+            )
+        )
+
+
+async def term_counts(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> tuple[Counter[str], int]:
+    """(in how many stored texts of [since, until) each term appears, how many stored texts there are)."""
+    rows = (
+        await conn.execute(
+            select(text_terms.c.term, func.count())
+            .where(text_terms.c.at >= since, text_terms.c.at < until)
+            .group_by(text_terms.c.term)
+        )
+    ).all()
+    counts: Counter[str] = Counter({str(term): int(n) for term, n in rows})
+    texts = counts.pop(SEGMENTED, 0)
+    return counts, texts
 
 
 async def record_alert(

@@ -12,7 +12,7 @@ it is sent.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -356,6 +356,18 @@ async def pending_recipients(conn: AsyncConnection, prefix: str) -> list[int]:
         .order_by(outbox.c.recipient_id)
     )
     return [int(r) for r in dict.fromkeys(rows.scalars())]
+
+
+async def keys_written(conn: AsyncConnection, keys: Sequence[str]) -> set[str]:
+    """Which of these dedupe keys were already written (an indexed lookup of just these keys)."""
+    found: set[str] = set()
+    unique = sorted(set(keys))
+    for start in range(0, len(unique), 500):
+        rows = await conn.execute(
+            select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.in_(unique[start : start + 500]))
+        )
+        found.update(rows.scalars())
+    return found
 
 
 async def prune(conn: AsyncConnection, *, before: dt.datetime) -> int:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import audit, outbox
 from storage.people import TELEGRAM, external_ids_of
-from storage.schema import conversation_states, media_refs, metadata
+from storage.schema import conversation_states, media_refs, metadata, text_terms
 
 ERASED_TEXT = "[erased]"
 # What an erased outbox notice becomes (the shape `actions.messages.notice_to_payload` writes).
@@ -101,7 +101,7 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     # Whistles hold ids and times only: exported with /mydata, kept by /deleteme (the dispatch counts stay).
     PersonalRows("whistles", "coordinator_id"),
     PersonalRows("whistles", "claimed_by"),
-    # Departments (migration 0015): membership counts for nothing once the person is gone; a case keeps its
+    # Departments (migration 0012): membership counts for nothing once the person is gone; a case keeps its
     # department, times and rating (the 三率), loses the resident's words and the member's note.
     PersonalRows("departments", "created_by"),
     PersonalRows("department_members", "user_id", delete_rows=True),
@@ -153,6 +153,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "hot_alerts": "terms and counts over everyone's texts",
     "wechat_inbound": "callback ids and the account they came from; the message itself is blanked once handled",
     "wechat_windows": "an account's last message time and how many replies went out since",
+    "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",
 }
 
 
@@ -249,6 +250,7 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
     touched["conversation_states"] = await _forget_conversations(conn, user_id)
     touched["media_refs"] = await _forget_media(conn, user_id)
     touched["audit_log"] = touched.get("audit_log", 0) + await _blank_audit_details(conn, traces)
+    touched["text_terms"] = await _forget_terms(conn, user_id)
     if "outbox" in metadata.tables:
         touched["outbox"] = await _blank_notices(conn, user_id, traces, await _subjects_of(conn, user_id))
     await audit.record(conn, actor_id=user_id, action="privacy.erase", subject=f"user:{user_id}", now=now)
@@ -286,6 +288,20 @@ def remove_saved_files(media_dir: Path, refs: list[str]) -> None:
         path = (media_dir / ref).resolve()
         if path.is_relative_to(root):
             path.unlink(missing_ok=True)
+
+
+async def _forget_terms(conn: AsyncConnection, user_id: int) -> int:
+    """The hot-topic terms stored for the person's wish and tip texts (words of what they wrote) go with the texts."""
+    wishes, tips = metadata.tables["wishes"], metadata.tables["tips"]
+    removed = 0
+    for source, table, owner in (("w", wishes, wishes.c.resident_id), ("t", tips, tips.c.reporter_id)):
+        result = await conn.execute(
+            delete(text_terms).where(
+                text_terms.c.source == source, text_terms.c.source_id.in_(select(table.c.id).where(owner == user_id))
+            )
+        )
+        removed += result.rowcount or 0
+    return removed
 
 
 def remove_media_files(paths: list[str]) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -115,7 +116,7 @@ invites = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Column("max_uses", Integer, nullable=False),
     Column("uses", Integer, nullable=False, server_default="0"),
-    # Migration 0011: an invite either approves at once or only lets the person apply for review; staff revoke.
+    # Migration 0014: an invite either approves at once or only lets the person apply for review; staff revoke.
     Column("needs_review", Boolean, nullable=False, server_default="0"),
     Column("revoked_at", UTCDateTime),
 )
@@ -172,6 +173,7 @@ outbox = Table(
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.lane_rank, outbox.c.id)
 Index("ix_outbox_recipient_id", outbox.c.recipient_id, outbox.c.status)
+Index("ix_outbox_created_at", outbox.c.created_at)
 
 # --- Media (migration 0009): a photo, video or document people sent, and how each channel refers to it. Rows of
 # other tables point at `media.id`; a channel's file reference (a Telegram file_id, later a WeChat media_id) lives
@@ -234,15 +236,37 @@ wishes = Table(
     Column("rating", Integer),
     # After an auto-release: until then only the volunteers in `wish_holds` may claim it (migration 0007).
     Column("held_until", UTCDateTime),
-    # The service project it counts under (migration 0014); none: the project `for_wishes` (微心愿).
+    # The service project it counts under (migration 0010); none: the project `for_wishes` (微心愿).
     Column("project_id", Integer, ForeignKey("projects.id", ondelete="SET NULL")),
-    # A spoken wish: the resident's voice note and its length (migration 0012).
+    # A spoken wish: the resident's voice note and its length (migration 0013).
     Column("voice_media_id", Integer, ForeignKey("media.id")),
     Column("voice_seconds", Integer),
 )
 Index("ix_wishes_status_created_at", wishes.c.status, wishes.c.created_at)
 Index("ix_wishes_resident_id", wishes.c.resident_id)
 Index("ix_wishes_claimed_by", wishes.c.claimed_by)
+# Scale (migration 0015): every query on the growing wishes table has an index — periods of time (hot
+# topics, /stats, /export), the sweep's due conditions, and the leaderboard of confirmed service.
+Index("ix_wishes_created_at", wishes.c.created_at, wishes.c.id)
+Index("ix_wishes_confirmed_at", wishes.c.confirmed_at)
+Index("ix_wishes_area_created_at", wishes.c.area, wishes.c.created_at)
+# /stats medians (time to claim, time to done) read these instead of the table.
+Index("ix_wishes_claimed_at_created_at", wishes.c.claimed_at, wishes.c.created_at)
+Index("ix_wishes_done_at_created_at", wishes.c.done_at, wishes.c.created_at)
+Index("ix_wishes_status_updated_at", wishes.c.status, wishes.c.updated_at)
+Index("ix_wishes_status_due_at", wishes.c.status, wishes.c.due_at)
+# /tasks: open wishes of some categories, in a latitude band (bounding boxes), not held; covering, so matching,
+# counting and ordering by distance read the index only.
+Index(
+    "ix_wishes_match",
+    wishes.c.status,
+    wishes.c.category,
+    wishes.c.latitude,
+    wishes.c.longitude,
+    wishes.c.held_until,
+    wishes.c.created_at,
+    wishes.c.id,
+)
 
 wish_events = Table(
     "wish_events",
@@ -256,7 +280,7 @@ wish_events = Table(
     Column("note", Text),
 )
 Index("ix_wish_events_wish_id", wish_events.c.wish_id)
-# The daily bound on claims and releases counts one volunteer's events of today (migration 0011).
+# The daily bound on claims and releases counts one volunteer's events of today (migration 0014).
 Index("ix_wish_events_actor_at", wish_events.c.actor_id, wish_events.c.at)
 
 # --- Volunteers: the profile behind the `volunteer` role (the role itself is granted via applications).
@@ -297,6 +321,20 @@ hot_alerts = Table(
     Column("tip_id", Integer),
     UniqueConstraint("day", "term", name="uq_hot_alerts_day_term"),
 )
+
+# The terms of each wish ("w") and tip ("t") text, segmented once (off the event loop) and summed per period
+# by a query, so /hot 90 costs a GROUP BY, not a re-segmentation (migration 0015). Every segmented text
+# has a row with the empty term, so texts not yet segmented are found by their missing rows.
+text_terms = Table(
+    "text_terms",
+    metadata,
+    Column("source", String(1), nullable=False),
+    Column("source_id", Integer, nullable=False),
+    Column("term", String(16), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("source", "source_id", "term", name="pk_text_terms"),
+)
+Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term)
 
 # Broadcasts by coordinators: the message, its audience and the running tally of its delivery.
 broadcasts = Table(
@@ -364,6 +402,7 @@ tips = Table(
 )
 Index("ix_tips_status_created_at", tips.c.status, tips.c.created_at)
 Index("ix_tips_reporter_id", tips.c.reporter_id)
+Index("ix_tips_created_at", tips.c.created_at, tips.c.id)
 
 tip_media = Table(
     "tip_media",
@@ -414,7 +453,7 @@ wish_holds = Table(
 )
 Index("ix_wish_holds_user_id", wish_holds.c.user_id)
 
-# --- Projects, teams and activities (migration 0014): the practice centre's service projects, the volunteer
+# --- Projects, teams and activities (migration 0010): the practice centre's service projects, the volunteer
 # teams that run them, dated activities with sign-ups (a waitlist when full), on-the-spot check-in/out, and the
 # certificates (志愿服务记录证明) issued from the hours. Activities are referred to as A-0007 (`ref_no`).
 teams = Table(
@@ -549,7 +588,7 @@ certificates = Table(
     Column("issued_at", UTCDateTime, nullable=False),
 )
 
-# --- WeChat service account (migration 0016) -------------------------------------------------------------------
+# --- WeChat service account (migration 0011) -------------------------------------------------------------------
 # Every callback WeChat delivered, keyed by its MsgId (events: sender + time + event), stored before `success` is
 # answered: a retry of the same callback finds its row and is not handled twice, and a restart handles what was
 # stored but not yet handled (`handled_at` empty).
@@ -585,7 +624,7 @@ link_codes = Table(
     Column("used_at", UTCDateTime),
 )
 
-# --- Departments and cases (migration 0015): government departments that take cases with a response tier;
+# --- Departments and cases (migration 0012): government departments that take cases with a response tier;
 # members join by invite and hold the `department` role. Case: sent → acknowledged → resolved, or returned
 # (handed back with a reason); see rules/cases.py.
 departments = Table(
@@ -667,7 +706,7 @@ case_events = Table(
 )
 Index("ix_case_events_case_id", case_events.c.case_id)
 
-# --- Claim cards (migration 0011): the messages in which a claimer was shown a wish's contact details (a
+# --- Claim cards (migration 0014): the messages in which a claimer was shown a wish's contact details (a
 # channel's message id), so they can be withdrawn — edited to say the wish is no longer theirs — when the claim
 # ends by a release or an auto-release.
 claim_cards = Table(

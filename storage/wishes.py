@@ -8,16 +8,17 @@ in the same transaction. Which changes are allowed, and by whom, is decided in `
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, or_, select, union_all, update
+from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
 from storage.media import add_telegram_media, telegram_ref
-from storage.schema import activities, reference_counters, signups, users, wish_events, wishes
+from storage.schema import activities, reference_counters, signups, users, wish_events, wish_holds, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,14 +266,21 @@ async def events_of(conn: AsyncConnection, wish_id: int) -> list[WishEvent]:
     return [WishEvent(r.wish_id, r.at, r.actor_id, r.from_status, r.to_status, r.note) for r in rows]
 
 
-async def wishes_of_resident(conn: AsyncConnection, resident_id: int, limit: int = 10) -> list[Wish]:
-    """A resident's wishes, newest first."""
+async def wishes_of_resident(conn: AsyncConnection, resident_id: int, limit: int = 10, offset: int = 0) -> list[Wish]:
+    """A resident's wishes, newest first (`limit` of them from `offset`)."""
     rows = await conn.execute(
         WISH_COLUMNS.where(wishes.c.resident_id == resident_id)
         .order_by(wishes.c.created_at.desc(), wishes.c.id.desc())
         .limit(limit)
+        .offset(offset)
     )
     return [_from_row(r) for r in rows]
+
+
+async def count_of_resident(conn: AsyncConnection, resident_id: int) -> int:
+    """How many wishes a resident ever made (indexed by resident)."""
+    result = await conn.execute(select(func.count()).select_from(wishes).where(wishes.c.resident_id == resident_id))
+    return int(result.scalar_one())
 
 
 async def count_submitted_since(conn: AsyncConnection, resident_id: int, since: dt.datetime) -> int:
@@ -318,25 +326,42 @@ async def wishes_in_status(
     *,
     categories: Sequence[str] | None = None,
     updated_before: dt.datetime | None = None,
+    updated_since: dt.datetime | None = None,
     limit: int = 500,
+    offset: int = 0,
 ) -> list[Wish]:
-    """Wishes in one status, oldest first; optionally only some categories or those untouched since a moment."""
+    """Wishes in one status, oldest first; optionally only some categories, or those last changed in
+    [updated_since, updated_before) (what the sweep finds due: indexed by (status, updated_at), and then
+    ordered by the last change)."""
     query = WISH_COLUMNS.where(wishes.c.status == status)
     if categories is not None:
         query = query.where(wishes.c.category.in_(list(categories)))
     if updated_before is not None:
         query = query.where(wishes.c.updated_at < updated_before)
-    rows = await conn.execute(query.order_by(wishes.c.created_at, wishes.c.id).limit(limit))
+    if updated_since is not None:
+        query = query.where(wishes.c.updated_at >= updated_since)
+    # Within a window of changes, the longest untouched first: read along (status, updated_at), not every row
+    # of the status sorted by creation.
+    order = (wishes.c.updated_at, wishes.c.id) if updated_before is not None else (wishes.c.created_at, wishes.c.id)
+    rows = await conn.execute(query.order_by(*order).limit(limit).offset(offset))
     return [_from_row(r) for r in rows]
 
 
-async def claimed_overdue(conn: AsyncConnection, now: dt.datetime, limit: int = 500) -> list[Wish]:
-    """Claimed wishes whose due time has passed (the scheduler's reminders and release offers)."""
-    rows = await conn.execute(
-        WISH_COLUMNS.where(wishes.c.status == "claimed", wishes.c.due_at < now)
-        .order_by(wishes.c.due_at, wishes.c.id)
-        .limit(limit)
-    )
+async def count_in_status(conn: AsyncConnection, status: str) -> int:
+    """How many wishes are in one status (indexed by status)."""
+    result = await conn.execute(select(func.count()).select_from(wishes).where(wishes.c.status == status))
+    return int(result.scalar_one())
+
+
+async def claimed_overdue(
+    conn: AsyncConnection, now: dt.datetime, limit: int = 500, *, since: dt.datetime | None = None
+) -> list[Wish]:
+    """Claimed wishes whose due time has passed (the scheduler's reminders and release offers), optionally
+    only those due since `since` (indexed by (status, due_at))."""
+    condition = and_(wishes.c.status == "claimed", wishes.c.due_at < now)
+    if since is not None:
+        condition = and_(condition, wishes.c.due_at >= since)
+    rows = await conn.execute(WISH_COLUMNS.where(condition).order_by(wishes.c.due_at, wishes.c.id).limit(limit))
     return [_from_row(r) for r in rows]
 
 
@@ -448,3 +473,126 @@ async def hours_rank(
         if row.volunteer_id == volunteer_id:
             return place
     return None
+
+
+# --- open wishes for one volunteer, matched and ordered in SQL -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OpenQuery:
+    """Which open wishes a volunteer is offered and in what order.
+
+    `categories` None offers every category. With an `origin` the order is: wishes with a location, nearest
+    first, then those without, oldest first; without one, oldest first. The distance used for ordering is
+    the squared equirectangular distance (latitude degrees, longitude degrees scaled by cos(origin
+    latitude)): plain arithmetic, so it is computed the same way by SQLite and PostgreSQL, and within a
+    district it orders exactly as the great-circle distance shown to people up to centimetres.
+    """
+
+    volunteer_id: int
+    now: dt.datetime
+    categories: tuple[str, ...] | None
+    origin: tuple[float, float] | None
+
+
+def _open_filter(q: OpenQuery) -> Any:
+    """Open, matching the categories, and not held for other volunteers at `q.now`."""
+    theirs = select(wish_holds.c.wish_id).where(wish_holds.c.user_id == q.volunteer_id)
+    condition = and_(
+        wishes.c.status == "open",
+        or_(wishes.c.held_until.is_(None), wishes.c.held_until <= q.now, wishes.c.id.in_(theirs)),
+    )
+    if q.categories is not None:
+        condition = and_(condition, wishes.c.category.in_(list(q.categories)))
+    return condition
+
+
+def _order_key(q: OpenQuery) -> list[Any]:
+    """The columns of the ordering, most significant first; the last one (`id`) makes it total."""
+    if q.origin is None:
+        return [wishes.c.created_at, wishes.c.id]
+    lat0, lon0 = q.origin
+    scale = math.cos(math.radians(lat0))
+    unplaced = or_(wishes.c.latitude.is_(None), wishes.c.longitude.is_(None))
+    d_lat = wishes.c.latitude - literal(lat0)
+    d_lon = (wishes.c.longitude - literal(lon0)) * literal(scale)
+    squared = case((unplaced, literal(0.0)), else_=d_lat * d_lat + d_lon * d_lon)
+    return [case((unplaced, 1), else_=0), squared, wishes.c.created_at, wishes.c.id]
+
+
+async def count_open_for(conn: AsyncConnection, q: OpenQuery) -> int:
+    """How many open wishes the volunteer is offered."""
+    return int((await conn.execute(select(func.count()).select_from(wishes).where(_open_filter(q)))).scalar_one())
+
+
+async def open_page_for(
+    conn: AsyncConnection, q: OpenQuery, *, after: int | None = None, before: int | None = None, limit: int
+) -> list[Wish]:
+    """One page of the volunteer's open wishes, by keyset: the first `limit` after the wish `after` in the
+    order (or the last `limit` before the wish `before`, or the first page). The cursor wish need not be
+    open any more: its place in the order is computed from its row, so a page never skips or repeats a wish
+    because another was claimed meanwhile. Every offered wish is reachable, however many there are.
+
+    Nearest first, a page is first looked for in growing bounding boxes around the volunteer (an indexed
+    latitude range): the wishes within distance R of the volunteer all lie in the box of half-side R, so
+    when at least a page of them is within R the page is exact; otherwise the next box is tried, and at
+    last the whole district (with the wishes without a place after the placed ones)."""
+    key = _order_key(q)
+    condition = _open_filter(q)
+    cursor_id = after if after is not None else before
+    cursor: tuple[Any, ...] | None = None
+    if cursor_id is not None:
+        cursor = tuple((await conn.execute(select(*key).where(wishes.c.id == cursor_id))).first() or ()) or None
+        if cursor is not None:
+            bound = tuple_(*[literal(value, type_=column.type) for value, column in zip(cursor, key, strict=True)])
+            condition = and_(condition, tuple_(*key) > bound if before is None else tuple_(*key) < bound)
+    if before is not None:
+        ids = list(
+            (await conn.execute(select(wishes.c.id).where(condition).order_by(*[c.desc() for c in key]).limit(limit)))
+            .scalars()
+            .all()
+        )
+        return await _wishes_in_order(conn, ids[::-1])
+    if q.origin is not None and (cursor is None or cursor[0] == 0):
+        boxed = await _nearest_in_boxes(conn, q, condition, key, limit, cursor[1] if cursor is not None else 0.0)
+        if boxed is not None:
+            return await _wishes_in_order(conn, boxed)
+    ids = list((await conn.execute(select(wishes.c.id).where(condition).order_by(*key).limit(limit))).scalars().all())
+    return await _wishes_in_order(conn, ids)
+
+
+# Half-sides of the bounding boxes tried, in degrees of latitude (about 1, 4 and 16 km).
+BOXES = (0.01, 0.04, 0.16)
+
+
+async def _nearest_in_boxes(
+    conn: AsyncConnection, q: OpenQuery, condition: Any, key: list[Any], limit: int, from_squared: float
+) -> list[int] | None:
+    """The ids of the next page of placed wishes if a page of them lies within one of the `BOXES` (past the
+    cursor's squared distance `from_squared`); None when the page reaches beyond the largest box."""
+    assert q.origin is not None
+    lat0, lon0 = q.origin
+    scale = max(math.cos(math.radians(lat0)), 0.01)
+    squared = key[1]
+    for half in BOXES:
+        if half * half <= from_squared:
+            continue
+        box = and_(
+            wishes.c.latitude.between(lat0 - half, lat0 + half),
+            wishes.c.longitude.between(lon0 - half / scale, lon0 + half / scale),
+            squared <= half * half,
+        )
+        ids = list(
+            (await conn.execute(select(wishes.c.id).where(condition, box).order_by(*key).limit(limit))).scalars().all()
+        )
+        if len(ids) == limit:
+            return ids
+    return None
+
+
+async def _wishes_in_order(conn: AsyncConnection, ids: list[int]) -> list[Wish]:
+    """The wishes with these ids, in this order (read after the ids were chosen from an index)."""
+    if not ids:
+        return []
+    found = {w.id: w for w in (_from_row(r) for r in await conn.execute(WISH_COLUMNS.where(wishes.c.id.in_(ids))))}
+    return [found[i] for i in ids if i in found]

@@ -74,6 +74,7 @@ async def test_a_wish_goes_from_the_resident_to_the_coordinator_to_the_volunteer
 
     # The coordinator approves it from the review queue.
     await say(page, "陈主任", "/pending")
+    await press(page, "陈主任", "📋 W-0011", on="水龙头漏水")  # the queue is one list: the card comes on a tap
     await press(page, "陈主任", "✅ 通过", on="水龙头漏水")
     await expect(chen.locator(".msg", has_text="水龙头漏水").last).to_contain_text("审核通过", timeout=WAIT_MS)
 
@@ -115,6 +116,7 @@ async def test_the_same_wish_story_in_english(page: Page, demo: Demo) -> None:
     await expect(wang.locator(".msg.bot").last).to_contain_text("Submitted! Your wish is W-0011", timeout=WAIT_MS)
 
     await say(page, "陈主任", "/pending")
+    await press(page, "陈主任", "📋 W-0011", on="kitchen tap")
     await press(page, "陈主任", "✅ Approve", on="kitchen tap")
     await expect(chen.locator(".msg", has_text="kitchen tap").last).to_contain_text(
         "Approved by 陈主任", timeout=WAIT_MS

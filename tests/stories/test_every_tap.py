@@ -10,7 +10,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from simulator.state import BotMessage
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, open_wish, wait_for_button
+from tests.stories.wishflow import approved_volunteers, open_from_list, open_wish, wait_for_button
 
 
 def latest_with(person: Person, label: str) -> BotMessage:
@@ -69,6 +69,7 @@ async def test_the_wish_conversation_tapped_twice_at_every_step(bot: TongxinApp,
 
     admin = sim.person("陈主任", user_id=ADMIN_ID)
     await admin.send_command("/pending")
+    await open_from_list(admin, "📋 W-0001")
     await twice(sim, admin, "✅ 通过")
     await wang.wait_for_text("已通过审核")
     await every_old_button(sim, admin)
@@ -119,6 +120,7 @@ async def test_claim_done_and_confirm_tapped_twice(bot: TongxinApp, sim: BotApiS
     await xiaozhou.wait_for(lambda: any("您已经认领了这个任务" in answer for answer in xiaozhou.callback_answers))
     assert not any("手慢了一步" in answer for answer in xiaozhou.callback_answers)
     await xiaozhou.send_command("/mytasks")
+    await open_from_list(xiaozhou, "📋 W-0001")
     await twice(sim, xiaozhou, "✅ 完成了")
     await twice(sim, xiaozhou, "2 h")
     await xiaozhou.wait_for_text("完成后的照片")

@@ -9,7 +9,14 @@ from simulator.people import Person
 from storage import tips, users
 from storage import wishes as store
 from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import approved_volunteers, given_person, open_wish, person_id, wait_for_button
+from tests.stories.wishflow import (
+    approved_volunteers,
+    given_person,
+    open_from_list,
+    open_wish,
+    person_id,
+    wait_for_button,
+)
 
 
 async def say(person: Person, text: str, expected: str) -> None:
@@ -188,7 +195,8 @@ async def test_pending_card_with_a_shared_location_shows_where_without_promising
         )
     admin = sim.person("陈主任", user_id=ADMIN_ID)
     await admin.send_command("/pending")
-    card = await admin.wait_for_text("W-0001")
+    await open_from_list(admin, "📋 W-0001")
+    card = await admin.wait_for_text("31.23040")
     assert "见下方定位" not in (card.text or "")
     assert "31.23040, 121.47370" in (card.text or "")
     await sim.settle()

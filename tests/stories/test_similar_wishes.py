@@ -59,6 +59,8 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     await bob.wait_for_text("您加入的心愿 W-0001 已有志愿者认领")
 
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await wait_for_button(xiaoli, "✅ 完成了")
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
@@ -121,6 +123,8 @@ async def test_a_follower_sees_the_joined_wish_in_mywishes_and_hears_it_was_canc
     assert not any("您还没有提交过心愿" in (m.text or "") for m in bob.messages)
 
     await alice.send_command("/mywishes")
+    await wait_for_button(alice, "📋 W-0001")
+    await alice.press("📋 W-0001")
     await wait_for_button(alice, "取消这个心愿")
     await alice.press("取消这个心愿")
     cancelled = await bob.wait_for_text("您加入的心愿 W-0001 已被取消")

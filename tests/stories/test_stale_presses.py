@@ -8,7 +8,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import applications, users
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import person_id, wait_for_button
+from tests.stories.wishflow import open_from_list, person_id, wait_for_button
 
 STALE = "这个按钮已经失效了"
 
@@ -93,6 +93,7 @@ async def test_application_buttons_pressed_by_a_resident_twice_or_forged(bot: To
     await answered(admin, STALE)
 
     await admin.send_command("/pending")
+    await open_from_list(admin, "🙋")
     await wait_for_button(admin, "✅ 通过")
     card = next(m for m in admin.messages if m.find_inline_button("✅ 通过") is not None)
     await admin.press("✅ 通过", message=card)

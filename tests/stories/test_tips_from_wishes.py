@@ -7,7 +7,14 @@ from bot.app import TongxinApp
 from simulator import BotApiSimulator
 from storage import tips, users
 from tests.conftest import START_TIME
-from tests.stories.wishflow import DESCRIPTION, approved_volunteers, claim_from_tasks, open_wish, person_id
+from tests.stories.wishflow import (
+    DESCRIPTION,
+    approved_volunteers,
+    claim_from_tasks,
+    open_wish,
+    person_id,
+    wait_for_button,
+)
 
 
 async def test_confirmed_wish_becomes_a_story_lead_with_the_volunteers_consent(
@@ -28,7 +35,9 @@ async def test_confirmed_wish_becomes_a_story_lead_with_the_volunteers_consent(
     await claim_from_tasks(xiaoli)
     await xiaoli.wait_for_text("您认领了 W-0001")
     await xiaoli.send_command("/mytasks")
-    await xiaoli.wait_for_text("W-0001")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
+    await wait_for_button(xiaoli, "✅ 完成了")
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
     await xiaoli.press("2 h")

@@ -8,7 +8,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, person_id, wait_for_button
+from tests.stories.wishflow import approved_volunteers, open_from_list, person_id, wait_for_button
 
 
 async def finish_wish(wang: Person) -> None:
@@ -46,6 +46,7 @@ async def test_a_spoken_wish_reaches_the_coordinator_and_the_claimer_as_voice(
     assert wish.voice_file_id is not None
 
     await admin.send_command("/pending")
+    await open_from_list(admin, "📋 W-0001")  # /pending is one list; a tap brings the voice, then the card
     card = await admin.wait_for_text("（语音 0:25）")
     voices = [m for m in admin.messages if m.kind == "voice"]
     assert len(voices) == 1

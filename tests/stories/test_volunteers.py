@@ -17,6 +17,7 @@ from tests.stories.wishflow import (
     approved_volunteers,
     claim_from_tasks,
     given_person,
+    open_from_list,
     open_wish,
     person_id,
     wait_for_button,
@@ -52,6 +53,7 @@ async def test_a_volunteer_registers_and_a_coordinator_approves(bot: TongxinApp,
 
     await admin.wait_for_text("申请成为志愿者")
     await admin.send_command("/pending")
+    await open_from_list(admin, "🙋")
     card = await admin.wait_for_text("姓名：李小龙")
     assert "李小龙" in card.text
     assert "义诊服务" in card.text
@@ -92,6 +94,7 @@ async def test_a_rejected_application_hears_the_reason(bot: TongxinApp, sim: Bot
     await xiaoli.wait_for_text("报名已提交")
 
     await admin.send_command("/pending")
+    await open_from_list(admin, "🙋")
     await wait_for_button(admin, "✖️ 不通过")
     await admin.press("✖️ 不通过")
     await admin.wait_for_text("原因")
@@ -142,6 +145,8 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
     await claim_from_tasks(xiaoli, when="明天认领")
     await xiaoli.wait_for_text("您认领了")
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await wait_for_button(xiaoli, "↩️ 放弃")
     await xiaoli.press("↩️ 放弃")
     await xiaoli.wait_for_text("为什么要放弃")
@@ -157,6 +162,8 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
     await claim_from_tasks(xiaoli, when="本周内认领")
     await xiaoli.wait_for_text("您认领了")
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await wait_for_button(xiaoli, "✅ 完成了")
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
@@ -192,7 +199,10 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
     )
     # The resident's /mywishes offers Cancel while it is claimed, and nothing to confirm.
     await alice.send_command("/mywishes")
-    await alice.wait_for_text("志愿者已认领")
+    listed = await alice.wait_for_text("志愿者已认领")
+    assert listed.inline_buttons == [["📋 W-0001"]]
+    await alice.press("📋 W-0001")
+    await alice.wait_for_text("状态")
     assert alice.last_message is not None
     assert alice.last_message.inline_buttons == [["取消这个心愿"]]
 
@@ -203,7 +213,8 @@ async def test_coordinator_rejects_with_a_reason_and_changes_a_category(bot: Ton
     await write_wish(alice)
     await alice.wait_for_text("W-0001")
     await admin.send_command("/pending")
-    await admin.wait_for_text("W-0001")
+    await open_from_list(admin, "📋 W-0001")
+    await wait_for_button(admin, "🏷 修改类别")
     await admin.press("🏷 修改类别")
     await wait_for_button(admin, "困难帮扶")
     await admin.press("困难帮扶")

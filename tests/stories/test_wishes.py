@@ -22,6 +22,7 @@ from tests.stories.wishflow import (
     claim_from_tasks,
     everything_sent_to,
     mint_volunteer_invite,
+    open_from_list,
     open_wish,
     person_id,
     register_by_invite,
@@ -61,7 +62,8 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
     # The coordinator was told and approves it from /pending; the resident hears so.
     await admin.wait_for_text("W-0001")
     await admin.send_command("/pending")
-    card = await admin.wait_for_text("W-0001")
+    await open_from_list(admin, "📋 W-0001")
+    card = await admin.wait_for_text(ADDRESS)
     assert ADDRESS in card.text  # coordinators may see the address
     await admin.press("✅ 通过")
     await alice.wait_for_text("已通过审核")
@@ -96,6 +98,8 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
 
     # Done: 2 hours and a proof photo, no note.
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await xiaoli.wait_for_text(ADDRESS)
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
@@ -213,6 +217,8 @@ async def test_a_resident_cannot_claim_and_a_stale_claim_is_explained(bot: Tongx
 
     # Meanwhile the resident cancels the wish from /mywishes.
     await alice.send_command("/mywishes")
+    await wait_for_button(alice, "📋 W-0001")
+    await alice.press("📋 W-0001")
     await wait_for_button(alice, "取消这个心愿")
     await alice.press("取消这个心愿")
     await alice.wait_for_text("状态：已取消")
@@ -258,6 +264,7 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
     # 00:46: the admin, awake anyway, approves it from /pending; the resident's "approved" is held too.
     clock.set(shanghai(27, 0, 46))
     await admin.send_command("/pending")
+    await open_from_list(admin, "📋 W-0001")
     await admin.wait_for_text(ADDRESS)
     await admin.press("✅ 通过")
     await admin.wait_for(lambda: "已通过" in admin.callback_answers)
@@ -269,6 +276,8 @@ async def test_what_the_night_made_untrue_is_not_said_in_the_morning(
     await alice.wait_for_text("认领了您的心愿 W-0001")
     clock.set(shanghai(27, 0, 48))
     await xiaoli.send_command("/mytasks")
+    await wait_for_button(xiaoli, "📋 W-0001")
+    await xiaoli.press("📋 W-0001")
     await xiaoli.wait_for_text(ADDRESS)
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")

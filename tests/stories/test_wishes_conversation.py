@@ -181,5 +181,7 @@ async def test_a_wish_in_english(bot: TongxinApp, sim: BotApiSimulator) -> None:
     reply = await bob.wait_for_text("W-0001")
     assert reply.text.startswith("Submitted!")
     await bob.send_command("/mywishes")
+    await wait_for_button(bob, "📋 W-0001")
+    await bob.press("📋 W-0001")
     card = await bob.wait_for_text("Status")
     assert "waiting for the centre's review" in card.text

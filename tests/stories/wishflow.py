@@ -181,3 +181,21 @@ async def claim_from_tasks(volunteer: Person, ref: str = "W-0001", when: str = "
     await volunteer.press(f"查看 {ref}")
     await wait_for_button(volunteer, when)
     await volunteer.press(when)
+
+
+async def open_from_list(person: Person, prefix: str, timeout: float = 10.0) -> None:  # noqa: ASYNC109
+    """On a list message (/pending, /mywishes, /mytasks), tap the first item whose button starts with `prefix`
+    (e.g. "📋 W-0001", "🙋")."""
+    found: list[str] = []
+
+    def listed() -> bool:
+        for message in reversed(person.messages):
+            for row in message.inline_buttons:
+                for label in row:
+                    if label.startswith(prefix):
+                        found.append(label)
+                        return True
+        return False
+
+    await person.wait_for(listed, timeout=timeout, what=f"a list button starting with {prefix!r}")
+    await person.press(found[0])

@@ -21,7 +21,7 @@ from simulator.wechat import WeChatSimulator
 from storage import people
 from storage.schema import outbox as outbox_table
 from tests.conftest import START_TIME
-from tests.stories.wishflow import approved_volunteers, person_id, wait_for_button
+from tests.stories.wishflow import approved_volunteers, open_from_list, person_id, wait_for_button
 
 PROOF = b"\x89PNG proof: the tap is fixed"
 
@@ -129,6 +129,7 @@ async def test_the_proof_photo_from_telegram_reaches_her_on_wechat_as_an_image(
 
     # 小周 reports it done on Telegram, with a photo.
     await xiaozhou.send_command("/mytasks")
+    await open_from_list(xiaozhou, "📋 W-0001")
     await wait_for_button(xiaozhou, "✅ 完成了")
     await xiaozhou.press("✅ 完成了")
     await xiaozhou.wait_for_text("用了多长时间", timeout=15)

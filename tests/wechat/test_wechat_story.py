@@ -8,7 +8,7 @@ from simulator.wechat import WeChatSimulator
 from storage import media
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, everything_sent_to, wait_for_button
+from tests.stories.wishflow import approved_volunteers, everything_sent_to, open_from_list, wait_for_button
 
 DESCRIPTION = "家里的水龙头坏了，想请人帮忙修一下"
 
@@ -44,6 +44,7 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
     # 陈主任 hears of it on Telegram and approves; 王阿姨 hears so on WeChat.
     await chen.wait_for_text("W-0001")
     await chen.send_command("/pending")
+    await open_from_list(chen, "📋 W-0001")
     await chen.wait_for_text(DESCRIPTION)
     await wait_for_button(chen, "✅ 通过")
     await chen.press("✅ 通过")
@@ -61,7 +62,7 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
     await xiaozhou.wait_for(lambda: any(m.kind == "photo" for m in xiaozhou.messages), what="her photo")
     await wang.wait_for_text("志愿者 小周 认领了您的心愿 W-0001")
     await xiaozhou.send_command("/mytasks")
-    await xiaozhou.wait_for_text("您认领的")
+    await open_from_list(xiaozhou, "📋 W-0001")
     # The task card of /mytasks (the claim's own card has the same button).
     await xiaozhou.wait_for(
         lambda: sum("✅ 完成了" in str(m.inline_buttons) for m in xiaozhou.messages) >= 2, timeout=15, what="card"

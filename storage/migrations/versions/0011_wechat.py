@@ -1,8 +1,8 @@
 """WeChat service account: the callbacks received (de-duplicated by MsgId, handled after a restart), each
 account's customer-service window (48 h, 5 messages), and one-time codes that link a second channel (/link).
 
-Revision ID: 0016
-Revises: 0014
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0016"
-down_revision = "0014"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

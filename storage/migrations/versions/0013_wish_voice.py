@@ -1,7 +1,7 @@
 """A wish may be spoken: its voice note (a stored media row) and its length in seconds.
 
-Revision ID: 0012
-Revises: 0015
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0015"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

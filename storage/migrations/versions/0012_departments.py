@@ -1,8 +1,8 @@
 """Departments and their cases: government departments that take cases with a response tier, their members
 (who join by invite and hold the `department` role), each case's lifecycle and its events.
 
-Revision ID: 0015
-Revises: 0016
+Revision ID: 0012
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0015"
-down_revision = "0016"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@ dated activities with sign-ups and a waitlist, on-the-spot check-in/out with the
 people send from them for the newsroom, and the volunteer-service certificates issued from the hours. A wish may
 name the project it counts under (`wishes.project_id`; none: the micro-wish project).
 
-Revision ID: 0014
+Revision ID: 0010
 Revises: 0009
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0014"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None

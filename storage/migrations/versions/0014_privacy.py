@@ -2,8 +2,8 @@
 volunteer's claims and releases counts their wish events of today through an index; `claim_cards` remembers the
 messages that showed a claimer the contact details, so a release can withdraw them.
 
-Revision ID: 0011
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from alembic import op
 
 from storage.types import UTCDateTime
 
-revision = "0011"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

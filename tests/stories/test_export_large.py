@@ -1,0 +1,80 @@
+"""/export of many rows: written in chunks, every row once, zipped when large, refused clearly when too large."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+
+import pytest
+from sqlalchemy import insert
+
+from actions import exports
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from simulator import BotApiSimulator
+from storage import users
+from storage.db import Database
+from storage.schema import wishes
+from tests.conftest import ADMIN_ID
+
+ROWS = 2 * exports.CHUNK_ROWS + 7  # three chunks, the last one short
+
+
+async def seed_wishes(db: Database, now: dt.datetime) -> None:
+    async with db.write() as conn:
+        await users.touch_user(
+            conn, user_id=601, first_name="赵大爷", last_name=None, username=None, language="zh-CN", now=now
+        )
+        await conn.execute(
+            insert(wishes),
+            [
+                {
+                    "ref_no": n,
+                    "resident_id": 601,
+                    "category": "elderly_disabled",
+                    "description": f"第{n}号心愿：想请人帮忙修水管",
+                    "area": "南湖社区",
+                    "status": "open",
+                    "created_at": now - dt.timedelta(days=1, minutes=n),
+                    "updated_at": now,
+                }
+                for n in range(1, ROWS + 1)
+            ],
+        )
+
+
+async def test_a_large_export_arrives_whole_and_zipped(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_wishes(story_db, clock.now())
+    monkeypatch.setattr(exports, "ZIP_ABOVE_BYTES", 100_000)
+    coordinator = sim.person("管理员", user_id=ADMIN_ID)
+    await coordinator.send_command("/export", "wishes", "2026-11-01", "2026-11-30")
+    reply = await coordinator.next_message()
+    assert reply.document_name == "tongxin-wishes-2026-11-01-2026-11-30.zip"
+    assert f"共 {ROWS} 行" in reply.text
+    assert "已压缩为 zip" in reply.text
+    assert reply.document_bytes is not None
+    with zipfile.ZipFile(io.BytesIO(reply.document_bytes)) as archive:
+        assert archive.namelist() == ["tongxin-wishes-2026-11-01-2026-11-30.csv"]
+        data = archive.read("tongxin-wishes-2026-11-01-2026-11-30.csv")
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.count(b"\xef\xbb\xbf") == 1
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert sorted(int(row["ref"][2:]) for row in rows) == list(range(1, ROWS + 1))
+
+
+async def test_an_export_over_the_upload_limit_is_refused_with_what_to_do(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await seed_wishes(story_db, clock.now())
+    monkeypatch.setattr(exports, "ZIP_ABOVE_BYTES", 100_000)
+    monkeypatch.setattr(exports, "LIMIT_BYTES", 1_000)
+    coordinator = sim.person("管理员", user_id=ADMIN_ID)
+    await coordinator.send_command("/export", "wishes", "2026-11-01", "2026-11-30")
+    reply = await coordinator.next_message()
+    assert reply.document_name is None
+    assert f"有 {ROWS} 行" in (reply.text or "")
+    assert "请缩短日期范围" in (reply.text or "")

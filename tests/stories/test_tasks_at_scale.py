@@ -1,0 +1,75 @@
+"""/tasks with more open wishes than any fixed window: every one is reachable page by page, the newest too."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import insert, update
+
+from bot.app import TongxinApp
+from simulator import BotApiSimulator
+from storage.schema import wishes
+from tests.conftest import START_TIME
+from tests.stories.wishflow import approved_volunteers, given_person
+
+OPEN_WISHES = 520
+
+
+async def test_every_one_of_more_than_500_open_wishes_is_reachable_the_newest_too(
+    bot: TongxinApp, sim: BotApiSimulator
+) -> None:
+    db = bot.bot_data.db
+    alice, xiaoli, xiaozhou = sim.person("王阿姨"), sim.person("小李"), sim.person("小周")
+    await approved_volunteers(db, [xiaoli], skills=("elderly_disabled",))
+    await approved_volunteers(db, [xiaozhou], skills=("elderly_disabled",), location=(31.0, 121.0))
+    async with db.write() as conn:
+        resident = await given_person(conn, alice)
+        rows = [
+            {
+                "ref_no": n,
+                "resident_id": resident,
+                # Every other wish is of a category the volunteers do not help with.
+                "category": "elderly_disabled" if n % 2 == 0 else "free_clinic",
+                "description": f"第{n}号心愿",
+                "area": "东城社区",
+                # The newest wish is the nearest to 小周; the others lie further away, or have no place.
+                "latitude": (31.0 + (0.001 if n == 2 * OPEN_WISHES else 0.01 + n / 10_000)) if n % 4 == 0 else None,
+                "longitude": 121.0 if n % 4 == 0 else None,
+                "status": "open",
+                "created_at": START_TIME - dt.timedelta(hours=2 * OPEN_WISHES - n),
+                "updated_at": START_TIME,
+            }
+            for n in range(1, 2 * OPEN_WISHES + 1)
+        ]
+        await conn.execute(insert(wishes), rows)
+        # Two wishes are no longer open: they are never offered.
+        await conn.execute(update(wishes).where(wishes.c.ref_no.in_([2, 4])).values(status="claimed"))
+    newest = f"第{2 * OPEN_WISHES}号心愿"
+
+    # 小周 has a location: the newest wish is the nearest, shown first.
+    await xiaozhou.send_command("/tasks")
+    first = await xiaozhou.wait_for_text("第 1/")
+    assert re.findall(r"第(\d+)号心愿", first.text or "")[0] == str(2 * OPEN_WISHES)
+
+    # 小李 has none: oldest first, and paging forward reaches every matching open wish, the newest last.
+    await xiaoli.send_command("/tasks")
+    page = await xiaoli.wait_for_text("第 1/")
+    pages = int(re.search(r"第 1/(\d+) 页", page.text or "").group(1))  # type: ignore[union-attr]
+    matching = OPEN_WISHES - 2
+    assert pages == -(-matching // 5)
+    seen: list[int] = []
+    for number in range(1, pages + 1):
+        text = page.text or ""
+        assert f"第 {number}/{pages} 页" in text
+        seen += [int(n) for n in re.findall(r"第(\d+)号心愿", text)]
+        if number < pages:
+            await xiaoli.press("下一页 ▶")
+            page = await xiaoli.wait_for_text(f"第 {number + 1}/{pages} 页")
+    assert seen == list(range(6, 2 * OPEN_WISHES + 1, 2))
+    assert newest in (page.text or "")
+    # And back: the page before the last one is the same as on the way forward.
+    await xiaoli.press("◀ 上一页")
+    back = await xiaoli.wait_for_text(f"第 {pages - 1}/{pages} 页")
+    on_last = len(seen) - (pages - 1) * 5
+    assert [int(n) for n in re.findall(r"第(\d+)号心愿", back.text or "")] == seen[-on_last - 5 : -on_last]
