@@ -74,7 +74,8 @@ def is_reply(endpoint: str) -> bool:
 class SendBudget:
     """The whole bot's messages per second, evenly spaced, handed out by priority, adapting to 429s.
 
-    `per_second` is the nominal cap (Telegram's 30); the budget starts at `headroom` of it. `None` turns
+    `per_second` is the nominal cap (Telegram's 30); the budget starts at `headroom` of it and probes up to
+    `top` of it after quiet spells. `None` turns
     the budget off (every acquire returns at once), for a local server without limits.
     """
 
@@ -91,12 +92,14 @@ class SendBudget:
     CREEP_EVERY, CREEP, FAST_CREEP = 1.0, 1.005, 1.05
     PROBE_EVERY, PROBE = 30.0, 1.005
 
-    def __init__(self, per_second: float | None = 30.0, *, headroom: float = 0.97, floor: float = 1.0) -> None:
+    def __init__(
+        self, per_second: float | None = 30.0, *, headroom: float = 0.97, top: float = 0.985, floor: float = 1.0
+    ) -> None:
         self.per_second = per_second
         self.floor = floor
-        self.top = (per_second or 0.0) * headroom
-        self.ceiling = self.top
-        self.rate = self.top
+        self.top = (per_second or 0.0) * max(top, headroom)
+        self.ceiling = (per_second or 0.0) * headroom
+        self.rate = self.ceiling
         self.cuts = 0
         self._next_at = 0.0
         self._paused_until = 0.0
@@ -214,9 +217,11 @@ class SendBudget:
             if now < self._next_at:
                 self._schedule(self._next_at)
                 return
-            # Evenly spaced: a grant that comes late (the loop was busy) may catch up a quarter of an
-            # interval, never more, so no second ever holds more than its share.
-            self._next_at = max(now - interval / 4, self._next_at) + interval
+            # Evenly spaced: a grant that comes late (the loop was busy) is made up by the next one coming that
+            # much sooner, so a busy loop costs no throughput, yet no second holds more than its share (and the
+            # gate keeps the requests themselves within any window); after an idle spell, no catching up.
+            late = now - self._next_at
+            self._next_at = (self._next_at if late <= interval else now) + interval
             heapq.heappop(self._waiters)
             future.set_result(None)
 

@@ -5,7 +5,6 @@ their pace as a sliding window."""
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 from telegram.error import RetryAfter
 
@@ -45,9 +44,10 @@ async def test_grants_are_evenly_spaced_never_a_burst() -> None:
     for _ in range(21):
         await budget.acquire(BULK)
         times.append(loop.time())
-    assert times[-1] - times[0] >= 0.19
-    # No gap shorter than three quarters of the interval: a sliding window never sees a bunch.
-    assert min(b - a for a, b in itertools.pairwise(times)) >= 0.0075 - 0.001
+    # Never ahead of the even schedule (a grant the loop made late is made up, never more): no window of
+    # any length holds more than its share plus one.
+    assert all(at - times[0] >= k * 0.01 - 0.0005 for k, at in enumerate(times))
+    assert times[-1] - times[0] < 0.4
 
 
 async def test_a_pause_holds_every_priority() -> None:
