@@ -66,6 +66,11 @@ async def test_a_volunteer_registers_and_a_coordinator_approves(bot: TongxinApp,
     assert "volunteer" in person.roles
     assert profile.skills == frozenset({"free_clinic", "environment"})
     assert profile.area == "西城社区"
+    # The menu is set after the approval notice (paced like every request to that chat).
+    await xiaoli.wait_for(
+        lambda: "tasks" in [c["command"] for c in sim.commands({"type": "chat", "chat_id": xiaoli.user_id})],
+        what="the volunteer's command menu",
+    )
     menu = [c["command"] for c in sim.commands({"type": "chat", "chat_id": xiaoli.user_id})]
     assert "tasks" in menu
     assert "mytasks" in menu
