@@ -1,7 +1,7 @@
 """Application assembly: the one ordered place where handlers are registered, and the bot's lifecycle.
 
 Handler order matters and is written here once:
-  group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages or presses a minute;
+  group -2  `privacy.FloodGuard` slows down anyone sending more than 30 messages or presses a minute;
   group -1  `load_person` records who wrote and stops blocked people (but for /privacy, /mydata, /deleteme)
             before anything else runs;
   group  0  conversations first (they must see text and buttons while they are active), then
@@ -123,7 +123,11 @@ def build_application(
     # Group -2 runs first: a person sending more than 30 messages or button presses a minute is slowed down (and told)
     # before anything touches the database. It cannot share group -1 with load_person: PTB runs only
     # the first matching handler of a group.
-    application.add_handler(privacy.flood_guard(), group=-2)
+    # The guard counts each update as it arrives (the processor asks it before the update waits for its chat's
+    # earlier ones), so a flood is answered at once, ahead of the paced replies still due to that chat.
+    flood_guard = privacy.FloodGuard(services.clock.now)
+    processor.admit = flood_guard.admit
+    application.add_handler(flood_guard.handler(), group=-2)
     application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
     features = (
         residents,
