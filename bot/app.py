@@ -208,21 +208,27 @@ async def running(
             await set_default_menus(application)
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
-            await start_wechat(application)
-            log.info(
-                "telegram: polling as @%s through %s", application.bot.username, _host_of(settings.telegram_api_url)
-            )
-            await scheduler_setup.start(application)
-            log.info(
-                "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
-                settings.quiet_hours_start.strftime("%H:%M"),
-                settings.quiet_hours_end.strftime("%H:%M"),
-                settings.timezone,
-            )
-            screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
-            log.info("Tongxin is running as @%s", application.bot.username)
+            screen: ScreenServer | None = None
+            # Everything started is stopped again, also when a later step of the start-up fails (a WeChat or screen
+            # port in use): else `async with application` refuses to shut down a running application, and the
+            # real error comes out buried under "This Application is still running!" instead of as one line.
             try:
+                await application.updater.start_polling(
+                    poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False
+                )
+                await start_wechat(application)
+                log.info(
+                    "telegram: polling as @%s through %s", application.bot.username, _host_of(settings.telegram_api_url)
+                )
+                await scheduler_setup.start(application)
+                log.info(
+                    "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
+                    settings.quiet_hours_start.strftime("%H:%M"),
+                    settings.quiet_hours_end.strftime("%H:%M"),
+                    settings.timezone,
+                )
+                screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
+                log.info("Tongxin is running as @%s", application.bot.username)
                 yield application
             finally:
                 if screen is not None:
@@ -231,7 +237,8 @@ async def running(
                 if application.bot_data.wechat is not None:
                     await application.bot_data.wechat.stop()
                     application.bot_data.wechat = None
-                await application.updater.stop()
+                if application.updater.running:
+                    await application.updater.stop()
                 await application.stop()
     finally:
         if own_db:
