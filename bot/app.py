@@ -1,7 +1,7 @@
 """Application assembly: the one ordered place where handlers are registered, and the bot's lifecycle.
 
 Handler order matters and is written here once:
-  group -2  `privacy.flood_guard` slows down anyone sending more than 30 messages or presses a minute;
+  group -2  `privacy.FloodGuard` slows down anyone sending more than 30 messages or presses a minute;
   group -1  `load_person` records who wrote and stops blocked people (but for /privacy, /mydata, /deleteme)
             before anything else runs;
   group  0  conversations first (they must see text and buttons while they are active), then
@@ -123,7 +123,11 @@ def build_application(
     # Group -2 runs first: a person sending more than 30 messages or button presses a minute is slowed down (and told)
     # before anything touches the database. It cannot share group -1 with load_person: PTB runs only
     # the first matching handler of a group.
-    application.add_handler(privacy.flood_guard(), group=-2)
+    # The guard counts each update as it arrives (the processor asks it before the update waits for its chat's
+    # earlier ones), so a flood is answered at once, ahead of the paced replies still due to that chat.
+    flood_guard = privacy.FloodGuard(services.clock.now)
+    processor.admit = flood_guard.admit
+    application.add_handler(flood_guard.handler(), group=-2)
     application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
     features = (
         residents,
@@ -204,21 +208,27 @@ async def running(
             await set_default_menus(application)
             await application.start()
             assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
-            await start_wechat(application)
-            log.info(
-                "telegram: polling as @%s through %s", application.bot.username, _host_of(settings.telegram_api_url)
-            )
-            await scheduler_setup.start(application)
-            log.info(
-                "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
-                settings.quiet_hours_start.strftime("%H:%M"),
-                settings.quiet_hours_end.strftime("%H:%M"),
-                settings.timezone,
-            )
-            screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
-            log.info("Tongxin is running as @%s", application.bot.username)
+            screen: ScreenServer | None = None
+            # Everything started is stopped again, also when a later step of the start-up fails (a WeChat or screen
+            # port in use): else `async with application` refuses to shut down a running application, and the
+            # real error comes out buried under "This Application is still running!" instead of as one line.
             try:
+                await application.updater.start_polling(
+                    poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False
+                )
+                await start_wechat(application)
+                log.info(
+                    "telegram: polling as @%s through %s", application.bot.username, _host_of(settings.telegram_api_url)
+                )
+                await scheduler_setup.start(application)
+                log.info(
+                    "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
+                    settings.quiet_hours_start.strftime("%H:%M"),
+                    settings.quiet_hours_end.strftime("%H:%M"),
+                    settings.timezone,
+                )
+                screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
+                log.info("Tongxin is running as @%s", application.bot.username)
                 yield application
             finally:
                 if screen is not None:
@@ -227,7 +237,8 @@ async def running(
                 if application.bot_data.wechat is not None:
                     await application.bot_data.wechat.stop()
                     application.bot_data.wechat = None
-                await application.updater.stop()
+                if application.updater.running:
+                    await application.updater.stop()
                 await application.stop()
     finally:
         if own_db:

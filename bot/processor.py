@@ -46,6 +46,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Handles an update again (bot.app: the application's process_update) and pings the database.
         self.replay: Callable[[object], Coroutine[Any, Any, None]] | None = None
         self.database_ready: Callable[[], Awaitable[None]] | None = None
+        # Counts each update as it arrives (bot.app: the flood guard). False: the update is handled at once, not
+        # behind its chat's earlier updates, so a person flooding the bot is told now, not after the paced
+        # replies to everything they sent before.
+        self.admit: Callable[[object], bool] | None = None
         self._per_chat = per_chat
         self._total = total
         self._held: dict[int, deque[Update]] = {}
@@ -131,6 +135,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if self.admit is not None and not self.admit(update):
+            await coroutine
+            return
         key = _chat_key(update)
         if key is None:
             await coroutine

@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
+from collections.abc import Callable
 
 from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
@@ -73,31 +75,70 @@ async def erase_declined(update: Update, context: TongxinContext) -> None:
     await query.edit_message_text(context.t("privacy.erase_kept"))
 
 
-def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext, None]:
-    """A handler that slows down a person sending more than `limit` messages or button presses a minute (one
-    window per app, shared by both).
+class FloodGuard:
+    """Slows down a person sending more than `limit` messages or button presses a minute (one window per app,
+    shared by both).
 
-    It runs before `load_person`, so a flood costs no database writes; the person is told once per
-    minute that they are going too fast, and their extra messages and presses are not handled (an extra
-    press is still answered, silently, so the button stops spinning).
+    Each update is counted as it arrives (`admit`, called by `bot.processor` before the update waits for its
+    chat's earlier ones): a chat's updates are handled in order and its replies are paced (at most 3 in 3.1 s in
+    a private chat), so a person who just sent 30 messages has half a minute of replies still to come, and a
+    warning handled in turn would come after all of them. An update over the limit skips that queue; its
+    `handler` (group -2, before `load_person`, so a flood costs no database writes) tells the person once per
+    minute that they are going too fast, and their extra messages and presses are not handled (an extra press is
+    still answered, silently, so the button stops spinning).
     """
-    rate = MessageRate() if limit is None else MessageRate(limit)
-    seen = 0
 
-    async def slow_down_floods(update: Update, context: TongxinContext) -> None:
-        """Count the person's message or press; past the limit, tell them once and stop handling it."""
-        nonlocal seen
+    # Verdicts of updates over the limit waiting for their handler; more than this means they never reach it.
+    MAX_PENDING = 10_000
+
+    def __init__(self, now: Callable[[], dt.datetime], limit: int | None = None) -> None:
+        self._now = now
+        self._rate = MessageRate() if limit is None else MessageRate(limit)
+        self._seen = 0
+        self._at_arrival = False
+        self._pending: dict[int, tuple[RateVerdict, dt.datetime]] = {}
+
+    def admit(self, update: object) -> bool:
+        """Count a message or press as it arrives: True if it joins its chat's queue as usual, False if it is over
+        the limit (it is then handled at once, by `handler`, ahead of the chat's queued updates)."""
+        self._at_arrival = True
+        if not isinstance(update, Update):
+            return True
+        counted = self._count(update)
+        if counted is None or counted[0] is RateVerdict.OK:
+            return True
+        if len(self._pending) >= self.MAX_PENDING:
+            self._pending.clear()
+        self._pending[update.update_id] = counted
+        return False
+
+    def _count(self, update: Update) -> tuple[RateVerdict, dt.datetime] | None:
+        user = update.effective_user
+        if user is None or (update.message is None and update.callback_query is None) or user.is_bot:
+            return None
+        now = self._now()
+        self._seen += 1
+        if self._seen % 1000 == 0:
+            self._rate.forget_idle(now)
+        return self._rate.record(user.id, now), now
+
+    def handler(self) -> TypeHandler[Update, TongxinContext, None]:
+        """The group -2 handler: past the limit, tell the person once and stop handling the update."""
+        return TypeHandler(Update, self._slow_down_floods)
+
+    async def _slow_down_floods(self, update: Update, context: TongxinContext) -> None:
+        if self._at_arrival:
+            # Counted on arrival; an update handled again (after a database outage) is not counted twice.
+            counted = self._pending.pop(update.update_id, None)
+        else:
+            counted = self._count(update)
+        if counted is None:
+            return
+        verdict, now = counted
         user = update.effective_user
         message = update.message
         query = update.callback_query
-        if user is None or (message is None and query is None) or user.is_bot:
-            return
-        now = context.now()
-        seen += 1
-        if seen % 1000 == 0:
-            rate.forget_idle(now)
-        verdict = rate.record(user.id, now)
-        if verdict is RateVerdict.OK:
+        if verdict is RateVerdict.OK or user is None:
             return
         if verdict is RateVerdict.SLOW_DOWN:
             language: str = normalize_language(user.language_code, context.settings.default_language)
@@ -105,7 +146,7 @@ def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext,
                 person = await people.find_person(conn, people.TELEGRAM, user.id)
             if person is not None:
                 language = person.language
-            seconds = max(1, math.ceil((rate.free_at(user.id) - now).total_seconds()))
+            seconds = max(1, math.ceil((self._rate.free_at(user.id) - now).total_seconds()))
             text = context.bot_data.catalogues.text(language, "limits.slow_down", seconds=seconds)
             if query is not None:
                 await query.answer(text, show_alert=True)
@@ -114,8 +155,6 @@ def flood_guard(limit: int | None = None) -> TypeHandler[Update, TongxinContext,
         elif query is not None:
             await query.answer()
         raise ApplicationHandlerStop
-
-    return TypeHandler(Update, slow_down_floods)
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:

@@ -39,3 +39,26 @@ async def test_one_chat_in_order_many_chats_at_once() -> None:
         assert order == sorted(order, key=lambda e: int(e.split()[1]))
     assert overlap > 1
     assert processor._locks == {}
+
+
+async def test_an_update_the_guard_turns_away_does_not_wait_for_its_chat() -> None:
+    processor = PerChatUpdateProcessor(64)
+    processor.admit = lambda update: isinstance(update, Update) and update.update_id != 2
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def slow(update: Update) -> None:
+        await release.wait()
+        handled.append(update.update_id)
+
+    async def quick(update: Update) -> None:
+        handled.append(update.update_id)
+
+    first = asyncio.create_task(processor.process_update(_update(1, 7), slow(_update(1, 7))))
+    await asyncio.sleep(0)
+    # Update 2 of the same chat is over the flood limit: it is handled while update 1 still holds the chat.
+    await asyncio.wait_for(processor.process_update(_update(2, 7), quick(_update(2, 7))), 1)
+    assert handled == [2]
+    release.set()
+    await first
+    assert handled == [2, 1]
