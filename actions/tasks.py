@@ -247,11 +247,21 @@ async def withdraw_cards(conn: AsyncConnection, wish: Wish, former_claimer: int,
 
 
 async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int) -> None:
-    """The channel's message `message_id` showed the claimer the wish's contact details (withdrawn on release)."""
+    """The channel's message `message_id` showed the claimer the wish's contact details (withdrawn on release).
+
+    The card is sent before it can be remembered, so the claim may have ended in between (a release pressed on
+    another card while this one was on its way): then the card is withdrawn at once instead of being kept. The
+    wish's row is locked, so a release either sees the remembered card or is seen here."""
     if actor.user_id is None:
         return
     async with env.db.write() as conn:
+        await store.lock_wish(conn, wish_id)
+        wish = await store.get_wish(conn, wish_id)
         await holds.remember_card(conn, wish_id, actor.user_id, message_id)
+        if wish.claimed_by == actor.user_id:
+            return
+        await withdraw_cards(conn, wish, actor.user_id, now=env.now())
+    env.wake()
 
 
 # --- reads for the channel -------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ class Transport(Protocol):
     name: str
 
     async def take_turn(self, address: str, lane: Lane) -> None:
-        """Wait until the channel may carry one more message of this lane to this person's account."""
+        """Wait until the channel may carry one more message of this lane to this person's account (not asked for a
+        notice that `replaces` an earlier message: an edit adds none; a channel that sends it anew paces it in
+        `send`)."""
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
         """Render and deliver the notice (its turn already taken); one of the errors below if it failed."""
