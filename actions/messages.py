@@ -36,6 +36,8 @@ class Notice:
     # A stored photo by media id (storage/media.py): each channel's sender shows its own reference to it, and
     # nothing when there is none (erased). Channel-neutral, unlike `photo`.
     media: int | None = None
+    # With `replaces`: delete that message instead of editing it (a map pin or photo that must not stay).
+    delete: bool = False
 
 
 def notice_to_payload(notice: Notice) -> dict[str, Any]:
@@ -48,6 +50,7 @@ def notice_to_payload(notice: Notice) -> dict[str, Any]:
         "location": list(notice.location) if notice.location else None,
         "replaces": notice.replaces,
         "media": notice.media,
+        **({"delete": True} if notice.delete else {}),
     }
 
 
@@ -65,4 +68,5 @@ def notice_from_payload(payload: dict[str, Any]) -> Notice:
         location=(float(location[0]), float(location[1])) if location else None,
         replaces=payload.get("replaces"),
         media=payload.get("media"),
+        delete=bool(payload.get("delete", False)),
     )

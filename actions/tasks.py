@@ -235,18 +235,19 @@ async def finish(
 async def withdraw_cards(conn: AsyncConnection, wish: Wish, former_claimer: int, *, now: dt.datetime) -> None:
     """The claim ended: every card that showed the former claimer the contact details is edited to say the wish
     is no longer theirs (in the caller's transaction)."""
-    for message_id in await holds.take_cards(conn, wish.id, former_claimer):
+    for message_id, kind in await holds.take_cards(conn, wish.id, former_claimer):
+        # A card is edited to say so; the map pin and the photo (the place itself) are deleted.
         await notices.queue(
             conn,
             former_claimer,
-            Notice("task.no_longer_yours", {"ref": wish_ref(wish.ref_no)}, replaces=message_id),
+            Notice("task.no_longer_yours", {"ref": wish_ref(wish.ref_no)}, replaces=message_id, delete=kind != "card"),
             now=now,
             lane="urgent",
             dedupe_key=f"card-withdrawn:{wish.id}:{message_id}:{now.isoformat()}",
         )
 
 
-async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int) -> None:
+async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int, kind: str = "card") -> None:
     """The channel's message `message_id` showed the claimer the wish's contact details (withdrawn on release).
 
     The card is sent before it can be remembered, so the claim may have ended in between (a release pressed on
@@ -257,7 +258,7 @@ async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int) -
     async with env.db.write() as conn:
         await store.lock_wish(conn, wish_id)
         wish = await store.get_wish(conn, wish_id)
-        await holds.remember_card(conn, wish_id, actor.user_id, message_id)
+        await holds.remember_card(conn, wish_id, actor.user_id, message_id, kind)
         if wish.claimed_by == actor.user_id:
             return
         await withdraw_cards(conn, wish, actor.user_id, now=env.now())

@@ -245,13 +245,18 @@ def task_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMar
 
 
 async def send_details(update: Update, context: TongxinContext, wish: store.Wish) -> None:
-    """Everything the claimer needs, in their chat: the photo, the details with the phone, the location pin."""
+    """Everything the claimer needs, in their chat: the photo, the details with the phone, the location pin.
+
+    While the claim holds, each of these messages is remembered, so that when it ends the card is edited to say
+    the wish is no longer theirs and the photo, voice and pin are deleted (`actions.tasks.withdraw_cards`)."""
     if (chat := update.effective_chat) is None:
         return
+    shown: list[tuple[int, str]] = []  # (message id, kind) of what showed the resident's details
     if wish.photo_file_id:
-        await context.bot.send_photo(chat.id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
+        photo = await context.bot.send_photo(chat.id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
+        shown.append((photo.message_id, "media"))
     elif wish.photo_media_id is not None:  # a photo that came in on another channel (WeChat)
-        await send_stored_photo(
+        stored = await send_stored_photo(
             context.bot,
             context.db,
             context.settings.media_dir,
@@ -259,10 +264,13 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
             wish.photo_media_id,
             caption=wish_ref(wish.ref_no),
         )
+        if stored is not None:
+            shown.append((stored.message_id, "media"))
     if wish.voice_file_id:  # a spoken wish: the volunteer hears the resident's own words
-        await context.bot.send_voice(
+        voice = await context.bot.send_voice(
             chat.id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds
         )
+        shown.append((voice.message_id, "media"))
     text = wish_cards.full_details(context.t, wish, pin_follows=True)
     if wish.status == WishStatus.CLAIMED and wish.due_at is not None:
         text += "\n" + context.t("task.due", due=tasks.local_due(context.env, wish))
@@ -271,11 +279,14 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
     card = await context.bot.send_message(
         chat.id, text, parse_mode=ParseMode.HTML, reply_markup=task_buttons(context, wish)
     )
-    if wish.status == WishStatus.CLAIMED and context.person is not None:
-        # Withdrawn (edited) when the claim ends, so a former claimer keeps no phone or address.
-        await tasks.remember_card(context.env, actor_of(context), wish.id, card.message_id)
+    shown.append((card.message_id, "card"))
     if wish.location:
-        await context.bot.send_location(chat.id, wish.location[0], wish.location[1])
+        pin = await context.bot.send_location(chat.id, wish.location[0], wish.location[1])
+        shown.append((pin.message_id, "pin"))
+    if wish.status == WishStatus.CLAIMED and context.person is not None:
+        # Withdrawn when the claim ends, so a former claimer keeps no phone, address, place or photo.
+        for message_id, kind in shown:
+            await tasks.remember_card(context.env, actor_of(context), wish.id, message_id, kind)
 
 
 def my_tasks_view(context: TongxinContext, mine: list[store.Wish], page: int) -> tuple[str, InlineKeyboardMarkup]:

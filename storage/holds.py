@@ -63,8 +63,11 @@ async def held_from(conn: AsyncConnection, user_id: int, now: dt.datetime) -> se
     return set(rows.scalars())
 
 
-async def remember_card(conn: AsyncConnection, wish_id: int, person_id: int, message_id: int) -> None:
-    """Note that this message showed the claimer the wish's contact details (once per message)."""
+async def remember_card(
+    conn: AsyncConnection, wish_id: int, person_id: int, message_id: int, kind: str = "card"
+) -> None:
+    """Note that this message showed the claimer the wish's contact details (once per message): a `card` (text,
+    edited when withdrawn), or a `pin` or `photo` (deleted when withdrawn)."""
     exists = await conn.execute(
         select(claim_cards.c.wish_id).where(
             claim_cards.c.wish_id == wish_id,
@@ -73,15 +76,19 @@ async def remember_card(conn: AsyncConnection, wish_id: int, person_id: int, mes
         )
     )
     if exists.first() is None:
-        await conn.execute(insert(claim_cards).values(wish_id=wish_id, person_id=person_id, message_id=message_id))
+        await conn.execute(
+            insert(claim_cards).values(wish_id=wish_id, person_id=person_id, message_id=message_id, kind=kind)
+        )
 
 
-async def take_cards(conn: AsyncConnection, wish_id: int, person_id: int) -> list[int]:
-    """The messages that showed this person the wish's contact details, forgotten as they are returned."""
+async def take_cards(conn: AsyncConnection, wish_id: int, person_id: int) -> list[tuple[int, str]]:
+    """The messages (id, kind) that showed this person the wish's contact details, forgotten as they are returned."""
     found = await conn.execute(
-        select(claim_cards.c.message_id).where(claim_cards.c.wish_id == wish_id, claim_cards.c.person_id == person_id)
+        select(claim_cards.c.message_id, claim_cards.c.kind).where(
+            claim_cards.c.wish_id == wish_id, claim_cards.c.person_id == person_id
+        )
     )
-    ids = sorted(int(i) for i in found.scalars())
+    ids = sorted((int(row.message_id), str(row.kind)) for row in found)
     await conn.execute(
         delete(claim_cards).where(claim_cards.c.wish_id == wish_id, claim_cards.c.person_id == person_id)
     )

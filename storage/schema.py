@@ -715,4 +715,6 @@ claim_cards = Table(
     Column("wish_id", Integer, ForeignKey("wishes.id", ondelete="CASCADE"), primary_key=True),
     Column("person_id", BigInteger, primary_key=True),
     Column("message_id", BigInteger, primary_key=True),
+    # card: edited to say the wish is no longer theirs; pin or media (the place, the photo or voice): deleted.
+    Column("kind", String(8), nullable=False, server_default="card"),
 )

@@ -22,30 +22,29 @@ FILE = "file"
 
 async def send_stored_photo(
     bot: ExtBot[Any], db: Database, media_dir: Path, chat_id: int, media_id: int, *, caption: str | None = None
-) -> bool:
-    """Send a stored photo to a chat by its Telegram reference, or upload its saved bytes; False when there is
-    neither (erased, or never saved)."""
+) -> Message | None:
+    """Send a stored photo to a chat by its Telegram reference, or upload its saved bytes: the message sent, or
+    None when there is neither (erased, or never saved)."""
     async with db.read() as conn:
         ref = await media.file_ref(conn, media_id, media.TELEGRAM)
         saved = await media.file_ref(conn, media_id, FILE) if ref is None else None
     if ref is not None:
-        await bot.send_photo(chat_id, ref, caption=caption)
-        return True
+        return await bot.send_photo(chat_id, ref, caption=caption)
     if saved is None:
-        return False
+        return None
     content = await asyncio.to_thread(_read, media_dir, saved)
     if content is None:
-        return False
+        return None
     try:
         sent: Message = await bot.send_photo(chat_id, InputFile(content, filename="photo.jpg"), caption=caption)
     except TelegramError:
         log.warning("a stored photo could not be uploaded to Telegram", exc_info=True)
-        return False
+        return None
     if sent.photo:
         async with db.write() as conn:
             if await media.file_ref(conn, media_id, media.TELEGRAM) is None:
                 await media.add_ref(conn, media_id, media.TELEGRAM, sent.photo[-1].file_id)
-    return True
+    return sent
 
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # WeChat takes images up to 10 MB

@@ -67,6 +67,13 @@ class TelegramTransport:
             raise DeliveryError(f"{type(exc).__name__}: {exc.message}", exc.message) from exc
 
     async def _send(self, chat_id: int, language: str, notice: Notice, lane: Lane) -> None:
+        if notice.delete and notice.replaces is not None:
+            try:
+                await self._bot.delete_message(chat_id, notice.replaces)
+            except BadRequest as exc:
+                # Already gone (a resend after a crash, or the person deleted it): nothing left to take back.
+                log.info("message %s in chat %s could not be deleted: %s", notice.replaces, chat_id, exc.message)
+            return
         text, markup = render_notice(self._catalogues, language, notice)
         prepaid = Prepaid(lane)
         kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}

@@ -77,6 +77,8 @@ class WeChatTransport:
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
         """Deliver inside the window, as a template outside it, or hold it back (see the module docstring)."""
+        if notice.delete:
+            return  # WeChat cannot take a message back; nothing is sent in its place
         rendered = render.render_notice(self._catalogues, language, notice)
         now = self._now()
         async with self._db.write() as conn:

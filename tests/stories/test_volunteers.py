@@ -145,10 +145,11 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
     db = bot.bot_data.db
     alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
     await approved_volunteers(db, [xiaoli])
-    wish = await open_wish(db, alice)
+    wish = await open_wish(db, alice, location=(31.2304, 121.4737))
 
     await claim_from_tasks(xiaoli, when="明天认领")
     await xiaoli.wait_for_text("您认领了")
+    await xiaoli.wait_for(lambda: any(m.location for m in xiaoli.messages), what="the map pin of her home")
     await xiaoli.send_command("/mytasks")
     await wait_for_button(xiaoli, "📋 W-0001")
     await xiaoli.press("📋 W-0001")
@@ -162,6 +163,8 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
         lambda: not any("幸福路12号" in (m.text or "") or "完成了" in str(m.inline_buttons) for m in xiaoli.messages),
         what="the contact cards withdrawn",
     )
+    # The map pins (after the claim, and from /mytasks) are deleted: the place itself is a contact detail.
+    await xiaoli.wait_for(lambda: not any(m.location for m in xiaoli.messages), what="the map pins deleted")
     await alice.wait_for_text("心愿已重新开放")
     async with db.read() as conn:
         stored = await store.get_wish(conn, wish.id)

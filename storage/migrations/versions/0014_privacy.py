@@ -29,6 +29,7 @@ def upgrade() -> None:
         sa.Column("wish_id", sa.Integer, nullable=False),
         sa.Column("person_id", sa.BigInteger, nullable=False),
         sa.Column("message_id", sa.BigInteger, nullable=False),
+        sa.Column("kind", sa.String(8), nullable=False, server_default="card"),
         sa.PrimaryKeyConstraint("wish_id", "person_id", "message_id", name="pk_claim_cards"),
         sa.ForeignKeyConstraint(["wish_id"], ["wishes.id"], name="fk_claim_cards_wish_id_wishes", ondelete="CASCADE"),
     )
