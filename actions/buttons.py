@@ -302,3 +302,38 @@ class Button:
     def press(self) -> Press:
         """What pressing it means."""
         return Press(self.act, self.subject, self.arg)
+
+
+# --- the wire format every channel carries a press in: `<action>[:<subject>][:<argument>]` ---------------------
+
+# Longest action names first, so `privacy:erase:yes` is not read as a shorter action plus an argument.
+_BY_LENGTH = sorted(Act, key=lambda act: len(act.value), reverse=True)
+
+
+def press_data(act: Act, subject: int | None = None, arg: str | None = None) -> str:
+    """A press as the text a channel carries (Telegram's callback data, WeChat's menu id); ValueError if malformed."""
+    if not SPECS[act].accepts(subject, arg):
+        raise ValueError(f"malformed press {act.value} {subject!r} {arg!r}")
+    return ":".join([act.value, *([str(subject)] if subject is not None else []), *([arg] if arg is not None else [])])
+
+
+def parse_press(data: str) -> Press | None:
+    """The press behind `press_data`'s text, or None when it is not one this bot could have made."""
+    for act in _BY_LENGTH:
+        if data == act.value:
+            rest: list[str] = []
+        elif data.startswith(act.value + ":"):
+            rest = data[len(act.value) + 1 :].split(":")
+        else:
+            continue
+        spec = SPECS[act]
+        subject: int | None = None
+        if spec.subject:
+            if not rest or not re.fullmatch(r"\d{1,10}", rest[0]):
+                return None
+            subject = int(rest.pop(0))
+        arg = rest.pop(0) if spec.arg is not None and rest else None
+        if rest or not spec.accepts(subject, arg):
+            return None
+        return Press(act, subject, arg)
+    return None

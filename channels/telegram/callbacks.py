@@ -8,29 +8,18 @@ read a press with `decode(...)`, which refuses anything malformed, forged or out
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from actions.buttons import SPECS, Act, Button, Press
+from actions.buttons import Act, Button, Press, parse_press, press_data
 
 MAX_BYTES = 64  # Telegram's limit for callback_data
-
-# Longest action names first, so `privacy:erase:yes` is not read as a shorter action plus an argument.
-_BY_LENGTH = sorted(Act, key=lambda act: len(act.value), reverse=True)
 
 
 def encode(act: Act, subject: int | None = None, arg: str | None = None) -> str:
     """The callback data of a press; ValueError if the press is malformed or too long."""
-    if not SPECS[act].accepts(subject, arg):
-        raise ValueError(f"malformed press {act.value} {subject!r} {arg!r}")
-    parts = [act.value]
-    if subject is not None:
-        parts.append(str(subject))
-    if arg is not None:
-        parts.append(arg)
-    data = ":".join(parts)
+    data = press_data(act, subject, arg)
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
     return data
@@ -40,24 +29,7 @@ def decode(data: str | None) -> Press | None:
     """The press behind callback data, or None when it is not one this bot could have sent."""
     if not data or len(data.encode()) > MAX_BYTES:
         return None
-    for act in _BY_LENGTH:
-        if data == act.value:
-            rest: list[str] = []
-        elif data.startswith(act.value + ":"):
-            rest = data[len(act.value) + 1 :].split(":")
-        else:
-            continue
-        spec = SPECS[act]
-        subject: int | None = None
-        if spec.subject:
-            if not rest or not re.fullmatch(r"\d{1,10}", rest[0]):
-                return None
-            subject = int(rest.pop(0))
-        arg = rest.pop(0) if spec.arg is not None and rest else None
-        if rest or not spec.accepts(subject, arg):
-            return None
-        return Press(act, subject, arg)
-    return None
+    return parse_press(data)
 
 
 def pattern(*acts: Act) -> Callable[[object], bool]:

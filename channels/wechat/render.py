@@ -25,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from actions.buttons import SPECS, Act, Button, Press
+from actions.buttons import Act, Button, Press, parse_press, press_data
 from actions.messages import Notice
 from bot.i18n import Catalogues
 
@@ -34,7 +34,6 @@ VARIANT = ".wechat"  # the suffix of a catalogue key's WeChat wording
 TEXT_BYTES = 2000  # WeChat takes 2048 bytes of text per customer-service message
 FIELD_CHARS = 20
 MENU_ITEMS = 10
-_BY_LENGTH = sorted(Act, key=lambda act: len(act.value), reverse=True)
 _REF = re.compile(r"\b[A-Z]-\d{4,}\b")
 
 
@@ -80,34 +79,15 @@ def clip(value: str, limit_bytes: int = TEXT_BYTES) -> str:
 
 
 def encode(act: Act, subject: int | None = None, arg: str | None = None) -> str:
-    """The menu id of a press; ValueError if malformed."""
-    if not SPECS[act].accepts(subject, arg):
-        raise ValueError(f"malformed press {act.value} {subject!r} {arg!r}")
-    return ":".join([act.value, *([str(subject)] if subject is not None else []), *([arg] if arg is not None else [])])
+    """The menu id of a press (the wire format of `actions.buttons.press_data`); ValueError if malformed."""
+    return press_data(act, subject, arg)
 
 
 def decode(data: str | None) -> Press | None:
     """The press behind a menu id, or None when it is not one this bot could have sent."""
     if not data or len(data) > 64:
         return None
-    for act in _BY_LENGTH:
-        if data == act.value:
-            rest: list[str] = []
-        elif data.startswith(act.value + ":"):
-            rest = data[len(act.value) + 1 :].split(":")
-        else:
-            continue
-        spec = SPECS[act]
-        subject: int | None = None
-        if spec.subject:
-            if not rest or not re.fullmatch(r"\d{1,10}", rest[0]):
-                return None
-            subject = int(rest.pop(0))
-        arg = rest.pop(0) if spec.arg is not None and rest else None
-        if rest or not spec.accepts(subject, arg):
-            return None
-        return Press(act, subject, arg)
-    return None
+    return parse_press(data)
 
 
 # -- replies and notices -----------------------------------------------------------------------------------------
