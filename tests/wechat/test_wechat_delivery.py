@@ -8,20 +8,17 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from actions import notices, tasks
+from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from channels.wechat.transport import HELD_FOR
-from rules import wishes as lifecycle
-from rules.roles import Role
-from rules.wishes import Actor, WishDraft
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatSimulator
 from storage import people
 from storage.schema import outbox as outbox_table
-from tests.conftest import START_TIME
-from tests.stories.wishflow import approved_volunteers, open_from_list, person_id, wait_for_button
+from tests.stories.wishflow import open_from_list, wait_for_button
+from tests.wechat.journey import claimed_wechat_wish
 
 PROOF = b"\x89PNG proof: the tap is fixed"
 
@@ -106,25 +103,9 @@ async def test_the_proof_photo_from_telegram_reaches_her_on_wechat_as_an_image(
     wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator
 ) -> None:
     env = wechat_bot.bot_data.env
-    db = env.db
     wang = wx.person("王阿姨")
     xiaozhou = sim.person("小周")
-    await approved_volunteers(db, [xiaozhou])
-    await wang.send_text("你好")
-    await wang.wait_for_text("许心愿")
-    async with db.write() as conn:
-        resident = await people.find_person(conn, "wechat", wang.openid)
-        assert resident is not None
-        wish = await lifecycle.submit_wish(
-            conn,
-            WishDraft(category="elderly_disabled", description="家里的水龙头坏了，想请人帮忙修一下"),
-            resident_id=resident.id,
-            now=START_TIME,
-            review=False,
-            daily_limit=10,
-        )
-    volunteer = Actor(await person_id(db, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
-    await tasks.claim(env, volunteer, wish.id, "today")
+    await claimed_wechat_wish(env, wang, xiaozhou, "家里的水龙头坏了，想请人帮忙修一下")
     await wang.wait_for_text("认领了您的心愿")
 
     # 小周 reports it done on Telegram, with a photo.

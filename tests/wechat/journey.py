@@ -1,0 +1,37 @@
+"""Shared steps of the WeChat stories: 王阿姨 on the service account with an open wish that 小周 (Telegram) claims."""
+
+from __future__ import annotations
+
+from actions import tasks
+from actions.env import Env
+from rules import wishes as lifecycle
+from rules.roles import Role
+from rules.wishes import Actor, WishDraft
+from simulator import Person
+from simulator.wechat import WeChatPerson
+from storage import people
+from storage.wishes import Wish
+from tests.conftest import START_TIME
+from tests.stories.wishflow import approved_volunteers, person_id
+
+
+async def claimed_wechat_wish(env: Env, wang: WeChatPerson, xiaozhou: Person, description: str) -> tuple[Wish, Actor]:
+    """王阿姨 has written to the account and has an open wish (`description`); 小周, an approved volunteer on
+    Telegram, has claimed it for today. Returns the wish and 小周 as an actor."""
+    await approved_volunteers(env.db, [xiaozhou])
+    await wang.send_text("你好")
+    await wang.wait_for_text("许心愿")
+    async with env.db.write() as conn:
+        resident = await people.find_person(conn, "wechat", wang.openid)
+        assert resident is not None
+        wish = await lifecycle.submit_wish(
+            conn,
+            WishDraft(category="elderly_disabled", description=description),
+            resident_id=resident.id,
+            now=START_TIME,
+            review=False,
+            daily_limit=10,
+        )
+    volunteer = Actor(await person_id(env.db, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    await tasks.claim(env, volunteer, wish.id, "today")
+    return wish, volunteer
