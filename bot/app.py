@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import warnings
@@ -30,6 +31,7 @@ from bot.clock import Clock, SystemClock
 from bot.commands import commands_for
 from bot.context import BotData, TongxinContext
 from bot.i18n import Catalogues
+from bot.inbox import UpdateInbox
 from bot.notify import Notifier, OutboxNotifier
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
@@ -91,6 +93,7 @@ def build_application(
     # From here on no log record of the process carries the token (bot/logs.py).
     logs.install(settings.bot_token.get_secret_value())
     processor = PerChatUpdateProcessor(256)
+    persistence = DatabasePersistence(db)
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -98,7 +101,7 @@ def build_application(
         .base_file_url(settings.telegram_file_url)
         .context_types(ContextTypes(context=TongxinContext, bot_data=BotData))
         .concurrent_updates(processor)
-        .persistence(DatabasePersistence(db))
+        .persistence(persistence)
         # aiohttp instead of PTB's httpx: the same requests for much less CPU (bot/request.py).
         .request(AiohttpRequest())
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
@@ -107,8 +110,9 @@ def build_application(
         .rate_limiter(rate_limiter or SharedRateLimiter())
         .build()
     )
-    # Each update's conversation step and draft are written before its chat's next update (bot/processor.py).
-    processor.after_update = application.update_persistence
+    # Each update's conversation step and draft are written before its chat's next update, in the transaction that
+    # deletes the update from the durable inbox it was written to on arrival (bot/processor.py, bot/inbox.py).
+    processor.after_update = functools.partial(persistence.write_through, application)
     # Updates a database outage stopped are handled again once it answers a ping (bot/processor.py).
     processor.replay = application.process_update
     processor.database_ready = db.ping
@@ -116,6 +120,7 @@ def build_application(
     services.settings = settings
     services.db = db
     services.clock = clock or SystemClock()
+    processor.inbox = UpdateInbox(db, services.clock.now)
     services.catalogues = catalogues or Catalogues()
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)
@@ -208,6 +213,9 @@ async def running(
             await set_default_menus(application)
             await application.start()
             assert application.updater is not None
+            # Updates a kill interrupted (still in the inbox) are handled before any new one is fetched.
+            assert isinstance(application.update_processor, PerChatUpdateProcessor)
+            await application.update_processor.resume(application.bot)
             screen: ScreenServer | None = None
             # Everything started is stopped again, also when a later step of the start-up fails (a WeChat or screen
             # port in use): else `async with application` refuses to shut down a running application, and the

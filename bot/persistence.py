@@ -3,21 +3,53 @@
 Only `user_data` and conversations are kept; chat and bot data are not used by the bot. PTB
 calls `update_*` from its periodic persistence job (every `update_interval` seconds) and at
 shutdown; besides, the update processor (`bot.processor`) has them written after every update, before
-the chat's next update is handled, so a hard kill loses no conversation step that was answered.
+the chat's next update is handled, through `write_through`: the changed states and drafts and the deletion of the
+handled update from the durable inbox (`bot.inbox`) in one transaction, so a kill leaves either both or neither.
+
+Fault injection for the crash test: with TONGXIN_FAULT_KILL_AFTER_HANDLERS=N the process SIGKILLs itself after the
+handlers of the N-th update that changed a conversation state ran, before that state is written.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import signal
+from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from copy import deepcopy
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
+from storage import inbox
 from storage.db import Database
 from storage.schema import conversation_states, user_data
+
+FAULT_KILL_AFTER_HANDLERS = "TONGXIN_FAULT_KILL_AFTER_HANDLERS"
+
+Write = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class _Application(Protocol):
+    async def update_persistence(self) -> None: ...
+
+
+@dataclass
+class _Batch:
+    """The writes one `write_through` collects, and what to remember once they are committed."""
+
+    writes: list[Write] = field(default_factory=list)
+    committed: list[Callable[[], None]] = field(default_factory=list)
+    conversations: int = 0
+
+
+# Set while `write_through` collects: the update_* methods then add their writes to it instead of committing each.
+_BATCH: ContextVar[_Batch | None] = ContextVar("persistence_batch", default=None)
 
 
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -32,6 +64,43 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         # What was last written per user: PTB offers every user's data after every update, and most
         # updates change none of it, so unchanged data is not written again.
         self._written: dict[int, str] = {}
+        self._kill_after = int(os.environ.get(FAULT_KILL_AFTER_HANDLERS) or 0)
+
+    async def write_through(self, application: _Application, handled: Sequence[int] = ()) -> None:
+        """Write what the updates handled so far changed (conversation states, drafts) and delete the `handled`
+        updates from the inbox, in one transaction. Raises if the database cannot be reached."""
+        batch = _Batch()
+        token = _BATCH.set(batch)
+        try:
+            # PTB's gather runs each update_* in a task of its own, which inherits the batch.
+            await application.update_persistence()
+        finally:
+            _BATCH.reset(token)
+        if batch.conversations and self._kill_after:
+            self._kill_after -= 1
+            if not self._kill_after:
+                os.kill(os.getpid(), signal.SIGKILL)
+        if not batch.writes and not handled:
+            return
+        async with self._db.write() as conn:
+            for write in batch.writes:
+                await write(conn)
+            if handled:
+                await inbox.forget(conn, handled)
+        for committed in batch.committed:
+            committed()
+
+    async def _write(self, write: Write, committed: Callable[[], None] | None = None) -> None:
+        batch = _BATCH.get()
+        if batch is not None:
+            batch.writes.append(write)
+            if committed is not None:
+                batch.committed.append(committed)
+            return
+        async with self._db.write() as conn:
+            await write(conn)
+        if committed is not None:
+            committed()
 
     async def get_user_data(self) -> dict[int, dict[Any, Any]]:
         async with self._db.read() as conn:
@@ -44,15 +113,24 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         if self._written.get(user_id, "{}") == encoded:
             return
         payload = json.loads(encoded)
-        async with self._db.write() as conn:
+
+        async def write(conn: AsyncConnection) -> None:
             await conn.execute(delete(user_data).where(user_data.c.user_id == user_id))
             await conn.execute(user_data.insert().values(user_id=user_id, data=payload))
-        self._written[user_id] = encoded
+
+        def committed() -> None:
+            self._written[user_id] = encoded
+
+        await self._write(write, committed)
 
     async def drop_user_data(self, user_id: int) -> None:
-        async with self._db.write() as conn:
+        async def write(conn: AsyncConnection) -> None:
             await conn.execute(delete(user_data).where(user_data.c.user_id == user_id))
-        self._written.pop(user_id, None)
+
+        def committed() -> None:
+            self._written.pop(user_id, None)
+
+        await self._write(write, committed)
 
     async def refresh_user_data(self, user_id: int, user_data: dict[Any, Any]) -> None:
         """Drafts are only written by this process, so there is nothing to refresh."""
@@ -64,16 +142,21 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
 
     async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         encoded_key = json.dumps(list(key))
-        async with self._db.write() as conn:
+        state = deepcopy(new_state)
+
+        async def write(conn: AsyncConnection) -> None:
             await conn.execute(
                 delete(conversation_states).where(
                     conversation_states.c.name == name, conversation_states.c.key == encoded_key
                 )
             )
-            if new_state is not None:
-                await conn.execute(
-                    conversation_states.insert().values(name=name, key=encoded_key, state=deepcopy(new_state))
-                )
+            if state is not None:
+                await conn.execute(conversation_states.insert().values(name=name, key=encoded_key, state=state))
+
+        batch = _BATCH.get()
+        if batch is not None:
+            batch.conversations += 1
+        await self._write(write)
 
     async def flush(self) -> None:
         """Every update is written straight through; nothing is buffered."""

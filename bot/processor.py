@@ -14,7 +14,14 @@ Database outages: when an update's handling failed because the database could no
 handler `hold`s it. A chat with held updates keeps its order: its later updates are held behind them.
 Held updates are bounded (`per_chat`, `total`); a task pings the database with backoff and, once it
 answers, handles every held update again, chat by chat in order (`replay`, set by `bot.app`). They live in
-memory: a crash during an outage loses them (Telegram does not send an update twice once it was fetched).
+memory, and in the durable inbox if they were written to it before the database went away.
+
+Durable inbox (`bot.inbox`): each update with a chat is written to the database as it arrives, before it is
+handled (the chat's order is kept: the write runs while the update waits for its chat's lock), and deleted in the
+transaction of `after_update` that writes its conversation state. `resume` handles what a crash left there before
+polling starts. An update that could not be written (the database is down; not tried while updates are held for
+it) lives only in memory as above. Cost per update: one small insert transaction, and the delete joins the state
+write (or is a transaction of its own when nothing changed).
 """
 
 from __future__ import annotations
@@ -23,11 +30,13 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any, Literal
 
-from telegram import Update
+from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
+
+from bot.inbox import UpdateInbox
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +50,14 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
-        # Called after each update's handlers, inside the chat's lock (bot.app: the persistence write-through).
-        self.after_update: Callable[[], Awaitable[None]] | None = None
+        # Called after each update's handlers, inside the chat's lock, with the ids of the handled updates to delete
+        # from the inbox (bot.app: the persistence write-through).
+        self.after_update: Callable[[Sequence[int]], Awaitable[None]] | None = None
+        # Where arriving updates are written before they are handled (bot.app: the database's update inbox).
+        self.inbox: UpdateInbox | None = None
+        self._journaled: set[int] = set()
+        self._unforgotten: list[int] = []
+        self._resumed: set[int] = set()
         # Handles an update again (bot.app: the application's process_update) and pings the database.
         self.replay: Callable[[object], Coroutine[Any, Any, None]] | None = None
         self.database_ready: Callable[[], Awaitable[None]] | None = None
@@ -123,7 +138,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                         try:
                             if self.replay is not None:
                                 await self.replay(update)
-                            await self._after()
+                            await self._after(None if self._replay_failed else update)
                         finally:
                             self._replaying = None
                         if self._replay_failed:
@@ -135,13 +150,31 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        if isinstance(update, Update) and update.update_id in self._resumed:
+            # Handled from the inbox at start-up already; Telegram sent it again as its offset was not yet acknowledged.
+            self._resumed.discard(update.update_id)
+            _close(coroutine)
+            return
         if self.admit is not None and not self.admit(update):
             await coroutine
             return
         key = _chat_key(update)
+        keeping = None
+        if key is not None and isinstance(update, Update) and self.inbox is not None and not self._held:
+            # Written while the update waits for its chat's lock; handled only once written.
+            keeping = asyncio.ensure_future(self._keep(self.inbox, update, key))
+        try:
+            await self._handle(key, update, coroutine, keeping)
+        finally:
+            if keeping is not None:
+                await keeping
+
+    async def _handle(
+        self, key: int | None, update: object, coroutine: Awaitable[Any], keeping: Awaitable[None] | None = None
+    ) -> None:
         if key is None:
             await coroutine
-            await self._after()
+            await self._after(update)
             return
         if self._divert(key, update, coroutine):
             return
@@ -149,20 +182,45 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._users[key] = self._users.get(key, 0) + 1
         try:
             async with lock:
+                if keeping is not None:
+                    await keeping
                 # Held updates of this chat may have appeared while this one waited: it goes behind them.
                 if self._divert(key, update, coroutine):
                     return
                 await coroutine
-                await self._after()
+                await self._after(None if self._is_held(key, update) else update)
         finally:
             self._release(key)
+
+    async def _keep(self, inbox: UpdateInbox, update: Update, key: int) -> None:
+        try:
+            await inbox.keep(update, key)
+        except Exception as exc:
+            # The update is handled all the same; if the database is down, it is kept in memory (`hold`).
+            log.warning("update %d could not be written to the inbox (%s)", update.update_id, type(exc).__name__)
+            return
+        self._journaled.add(update.update_id)
+
+    async def resume(self, bot: Bot) -> int:
+        """Handle the updates a stop left in the inbox, in order, before polling starts; returns how many."""
+        if self.inbox is None or self.replay is None:
+            return 0
+        updates = await self.inbox.left_over(bot)
+        for update in updates:
+            self._resumed.add(update.update_id)
+            self._journaled.add(update.update_id)
+            await self._handle(_chat_key(update), update, self.replay(update))
+        return len(updates)
+
+    def _is_held(self, key: int, update: object) -> bool:
+        queue = self._held.get(key)
+        return queue is not None and any(kept is update for kept in queue)
 
     def _divert(self, key: int, update: object, coroutine: Awaitable[Any]) -> bool:
         queue = self._held.get(key)
         if queue is None or not isinstance(update, Update):
             return False
-        if isinstance(coroutine, Coroutine):
-            coroutine.close()
+        _close(coroutine)
         if len(queue) < self._per_chat:
             queue.append(update)
         else:
@@ -176,13 +234,21 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             del self._users[key]
             del self._locks[key]
 
-    async def _after(self) -> None:
+    async def _after(self, handled: object) -> None:
+        """Write what the update changed and delete `handled` (if it was written) from the inbox, together with the
+        deletions an earlier failed write left."""
         if self.after_update is None:
             return
+        done, self._unforgotten = self._unforgotten, []
+        if isinstance(handled, Update) and handled.update_id in self._journaled:
+            self._journaled.discard(handled.update_id)
+            done.append(handled.update_id)
         try:
-            await self.after_update()
+            await self.after_update(done)
         except Exception:
-            # PTB's periodic persistence tries again within a second; the update itself was handled.
+            # PTB's periodic persistence tries again within a second; the update itself was handled, and its inbox
+            # row goes with the next write.
+            self._unforgotten.extend(done)
             log.warning("could not write the conversation state after an update", exc_info=True)
 
     async def initialize(self) -> None:
@@ -196,6 +262,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 await self._recovery
         if self._held:
             log.warning("stopping with %d updates still waiting for the database", self.held)
+
+
+def _close(coroutine: Awaitable[Any]) -> None:
+    if isinstance(coroutine, Coroutine):
+        coroutine.close()
 
 
 def _chat_key(update: object) -> int | None:

@@ -718,3 +718,16 @@ claim_cards = Table(
     # card: edited to say the wish is no longer theirs; pin or media (the place, the photo or voice): deleted.
     Column("kind", String(8), nullable=False, server_default="card"),
 )
+
+# The durable inbox of Telegram updates (bot/inbox.py): each update as it arrives, deleted in the transaction that
+# writes the conversation state after it was handled; what is left at start-up is handled again.
+update_inbox = Table(
+    "update_inbox",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("chat_key", BigInteger, nullable=False),
+    Column("user_id", BigInteger),
+    Column("payload", Text, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+)

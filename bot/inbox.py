@@ -1,0 +1,69 @@
+"""The durable inbox: every update is written as the processor receives it, before it is handled, and deleted in
+the transaction that writes the conversation state after it was handled (`DatabasePersistence.write_through`).
+Telegram's getUpdates offset acknowledges an update as soon as PTB fetched it, so without this a kill between the
+reply and the state write lost the step; now start-up handles what is left in the inbox again before polling
+resumes (`PerChatUpdateProcessor.resume`). At least once: a reply may be repeated after a kill, never lost.
+
+Bounds: rows older than `MAX_AGE` are dropped at start-up (Telegram keeps an update no longer either), and an update
+tried `MAX_ATTEMPTS` times (one that kills the bot each time) is given up, both said in one log line without the
+message. The rows hold people's messages: deleted once handled, erased by /deleteme, never logged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable
+
+from telegram import Bot, Update
+
+from storage import inbox
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+MAX_AGE = dt.timedelta(hours=24)
+MAX_ATTEMPTS = 3
+
+
+class UpdateInbox:
+    """Writes arriving updates and reads back those a crash left unhandled."""
+
+    def __init__(self, db: Database, now: Callable[[], dt.datetime]) -> None:
+        self._db = db
+        self._now = now
+
+    async def keep(self, update: Update, chat_key: int) -> None:
+        """Write the update before it is handled (raises if the database cannot be reached)."""
+        user = update.effective_user
+        await inbox.keep(
+            self._db,
+            update_id=update.update_id,
+            chat_key=chat_key,
+            user_id=user.id if user is not None else None,
+            payload=json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":")),
+            now=self._now(),
+        )
+
+    async def left_over(self, bot: Bot) -> list[Update]:
+        """The updates to handle again at start-up, oldest first (too old and too often tried ones are dropped)."""
+        found = await inbox.left_over(self._db, received_after=self._now() - MAX_AGE, attempts=MAX_ATTEMPTS)
+        if found.too_old or found.given_up:
+            log.warning(
+                "update inbox: dropped %d updates older than %s and %d tried %d times already",
+                found.too_old,
+                MAX_AGE,
+                found.given_up,
+                MAX_ATTEMPTS,
+            )
+        updates = []
+        for update_id, payload in found.updates:
+            update = Update.de_json(json.loads(payload), bot)
+            if update is None:  # pragma: no cover - a row always holds an update
+                log.warning("update inbox: update %d could not be read back", update_id)
+                continue
+            updates.append(update)
+        if updates:
+            log.info("update inbox: handling %d updates a stop left unhandled", len(updates))
+        return updates

@@ -1,0 +1,60 @@
+"""The durable inbox of Telegram updates (`update_inbox`): written as an update arrives, deleted once its
+conversation state is written, read back at start-up for the updates a crash interrupted (bot/inbox.py).
+
+The rows hold people's messages: they live only until the update was handled, /deleteme deletes them
+(storage/privacy.py) and nothing here logs a payload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.db import Database
+from storage.schema import update_inbox
+
+
+@dataclass(frozen=True, slots=True)
+class LeftOver:
+    """What start-up found in the inbox: the updates to handle again (update id, payload), oldest first, and how
+    many rows were dropped as too old or as tried too often."""
+
+    updates: list[tuple[int, str]]
+    too_old: int
+    given_up: int
+
+
+async def keep(
+    db: Database, *, update_id: int, chat_key: int, user_id: int | None, payload: str, now: dt.datetime
+) -> None:
+    """Write an update as it arrives, before it is handled."""
+    async with db.write() as conn:
+        await conn.execute(
+            update_inbox.insert().values(
+                update_id=update_id, chat_key=chat_key, user_id=user_id, payload=payload, received_at=now
+            )
+        )
+
+
+async def forget(conn: AsyncConnection, update_ids: Sequence[int]) -> None:
+    """Delete handled updates, in the caller's transaction (the one writing their conversation state)."""
+    await conn.execute(delete(update_inbox).where(update_inbox.c.update_id.in_(update_ids)))
+
+
+async def left_over(db: Database, *, received_after: dt.datetime, attempts: int) -> LeftOver:
+    """The updates a crash left unhandled, each counted as tried once more; rows received before `received_after`
+    or already tried `attempts` times (an update that kills the bot each time) are deleted instead."""
+    async with db.write() as conn:
+        too_old = await conn.execute(delete(update_inbox).where(update_inbox.c.received_at < received_after))
+        given_up = await conn.execute(delete(update_inbox).where(update_inbox.c.attempts >= attempts))
+        await conn.execute(update(update_inbox).values(attempts=update_inbox.c.attempts + 1))
+        rows = (
+            await conn.execute(
+                select(update_inbox.c.update_id, update_inbox.c.payload).order_by(update_inbox.c.update_id)
+            )
+        ).all()
+    return LeftOver([(row.update_id, row.payload) for row in rows], too_old.rowcount or 0, given_up.rowcount or 0)
