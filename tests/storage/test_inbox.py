@@ -1,0 +1,63 @@
+"""The durable update inbox: bounded at start-up, erased with the person."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from storage import inbox, people, privacy
+from storage.db import Database
+from storage.schema import update_inbox
+
+NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
+
+
+async def keep(db: Database, update_id: int, *, user_id: int = 1_000_001, at: dt.datetime = NOW) -> None:
+    await inbox.keep(
+        db, update_id=update_id, chat_key=user_id, user_id=user_id, payload=f'{{"update_id":{update_id}}}', now=at
+    )
+
+
+async def left(db: Database) -> list[tuple[int, int]]:
+    async with db.read() as conn:
+        rows = await conn.execute(select(update_inbox.c.update_id, update_inbox.c.attempts))
+        return sorted((row.update_id, row.attempts) for row in rows)
+
+
+async def test_start_up_hands_back_recent_updates_in_order_and_drops_old_and_hopeless_ones(db: Database) -> None:
+    await keep(db, 7)
+    await keep(db, 5)
+    await keep(db, 2, at=NOW - dt.timedelta(hours=25))
+    found = await inbox.left_over(db, received_after=NOW - dt.timedelta(hours=24), attempts=2)
+    assert (found.updates, found.too_old, found.given_up) == ([(5, '{"update_id":5}'), (7, '{"update_id":7}')], 1, 0)
+    assert await left(db) == [(5, 1), (7, 1)]
+
+    # Two start-ups that did not get past them (each killed the bot): the third gives them up.
+    await inbox.left_over(db, received_after=NOW - dt.timedelta(hours=24), attempts=2)
+    found = await inbox.left_over(db, received_after=NOW - dt.timedelta(hours=24), attempts=2)
+    assert (found.updates, found.too_old, found.given_up) == ([], 0, 2)
+    assert await left(db) == []
+
+
+async def test_handled_updates_are_forgotten(db: Database) -> None:
+    await keep(db, 1)
+    await keep(db, 2)
+    async with db.write() as conn:
+        await inbox.forget(conn, [1])
+    assert await left(db) == [(2, 0)]
+
+
+async def test_deleteme_erases_the_persons_unhandled_updates(db: Database) -> None:
+    telegram_id = 1_000_001
+    async with db.write() as conn:
+        person = await people.person_for_identity(
+            conn, people.TELEGRAM, telegram_id, first_name="王阿姨", language="zh-CN", now=NOW
+        )
+    await keep(db, 1, user_id=telegram_id)
+    await keep(db, 2, user_id=1_000_002)
+    async with db.write() as conn:
+        exported = await privacy.collect_personal_data(conn, person.id)
+        assert [row["update_id"] for row in exported["update_inbox"]] == [1]
+        await privacy.erase_person(conn, person.id, now=NOW)
+    assert await left(db) == [(2, 0)]
