@@ -1,10 +1,11 @@
 """The bot under load for the updates/s benchmark, in a process of its own so it gets a core of its own
 while the simulator and the simulated people run in the benchmark's process.
 
-    python -m benchmarks.bot_process DATABASE_URL API_URL FILE_URL TOKEN
+    python -m benchmarks.bot_process DATABASE_URL API_URL FILE_URL TOKEN [no-inbox]
 
 Every rate limit is off: the figure is what the bot itself can handle. It runs on the loop the bot
 runs on in production (`bot.app.run_on_fast_loop`: uvloop where installed). Prints "ready" once polling.
+"no-inbox" turns the durable update inbox (bot/inbox.py) off, to measure what it costs per update.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ import signal
 import sys
 
 from bot.app import build_application, run_on_fast_loop, set_default_menus
+from bot.processor import PerChatUpdateProcessor
 from bot.settings import load_settings
 from channels.telegram.limits import ChatPacer, SendBudget, SharedRateLimiter
 from storage.db import Database
 
 
-async def main(database_url: str, api_url: str, file_url: str, token: str) -> None:
+async def main(database_url: str, api_url: str, file_url: str, token: str, inbox: str = "inbox") -> None:
     """Run the bot without limits until SIGTERM."""
     settings = load_settings(
         bot_token=token,
@@ -35,6 +37,9 @@ async def main(database_url: str, api_url: str, file_url: str, token: str) -> No
     db = Database(settings.database_url)
     unlimited = SharedRateLimiter(SendBudget(per_second=None), ChatPacer(enabled=False))
     application = build_application(settings, db, rate_limiter=unlimited)
+    if inbox == "no-inbox":
+        assert isinstance(application.update_processor, PerChatUpdateProcessor)
+        application.update_processor.inbox = None
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with application:
@@ -51,4 +56,4 @@ async def main(database_url: str, api_url: str, file_url: str, token: str) -> No
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.CRITICAL)
-    run_on_fast_loop(main(*sys.argv[1:5]))
+    run_on_fast_loop(main(*sys.argv[1:6]))

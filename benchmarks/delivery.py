@@ -10,7 +10,8 @@ strictest. Each shape's **tongxin** row (the outbox, its one sender and the shar
 its own process against its own simulator; the strictest shape also runs **stock** (PTB's
 `AIORateLimiter(max_retries=3)` with the digest sent by one `asyncio` task per person) for comparison.
 Each chatter sends /help every 2 s and waits for the reply. A second table measures the updates per
-second the bot handles with every limit off (/digest, which reads and writes the database). One line
+second the bot handles with every limit off (/digest, which reads and writes the database), with the
+durable update inbox (bot/inbox.py) on and off, and what it costs per update. One line
 per shape follows; the last line is the one-line summary for the strictest shape.
 """
 
@@ -210,8 +211,9 @@ async def run_row(kind: str, recipients: int, chatters: int, shape: str = STRICT
     }
 
 
-async def run_updates(count: int) -> dict[str, Any]:
-    """Updates per second with every limit off: `count` people each send /digest (a read and a write).
+async def run_updates(count: int, *, inbox: bool = True) -> dict[str, Any]:
+    """Updates per second with every limit off: `count` people each send /digest (a read and a write); `inbox`
+    False turns the durable update inbox off (bot/inbox.py), to measure its cost.
 
     The bot runs in its own process (`benchmarks.bot_process`), as it would in production, so the
     simulator and the simulated people do not share its core.
@@ -244,6 +246,7 @@ async def run_updates(count: int) -> dict[str, Any]:
             sim.api_url,
             sim.file_url,
             TOKEN,
+            "inbox" if inbox else "no-inbox",
             stdout=asyncio.subprocess.PIPE,
         )
         try:
@@ -260,7 +263,7 @@ async def run_updates(count: int) -> dict[str, Any]:
             process.terminate()
             await process.wait()
     await sim.stop()
-    return {"updates": count, "seconds": seconds, "per_second": count / seconds}
+    return {"updates": count, "seconds": seconds, "per_second": count / seconds, "inbox": inbox}
 
 
 def _row_line(row: dict[str, Any]) -> str:
@@ -290,9 +293,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--row", choices=["tongxin", "stock", "updates"], help=argparse.SUPPRESS)
     parser.add_argument("--shape", choices=list(SHAPES), default=STRICTEST, help=argparse.SUPPRESS)
+    parser.add_argument("--no-inbox", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.row == "updates":
-        print(json.dumps(asyncio.run(run_updates(args.updates))))
+        print(json.dumps(asyncio.run(run_updates(args.updates, inbox=not args.no_inbox))))
         return 0
     if args.row:
         print(json.dumps(asyncio.run(run_row(args.row, args.recipients, args.chatters, args.shape))))
@@ -330,17 +334,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ratio tongxin/stock on {strictest}: throughput {ratio:.2f}×, chat p95 {p95_ratio:.1f}× faster")
     print()
     if args.updates:
-        updates = json.loads(
-            subprocess.run(
-                [*base, "--updates", str(args.updates), "--row", "updates"], capture_output=True, text=True, check=True
+        # With the durable inbox and without it (what the bot did before it), one after the other.
+        rows = [
+            json.loads(
+                subprocess.run(
+                    [*base, "--updates", str(args.updates), "--row", "updates", *flag],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                .stdout.strip()
+                .splitlines()[-1]
             )
-            .stdout.strip()
-            .splitlines()[-1]
-        )
+            for flag in ([], ["--no-inbox"])
+        ]
         print("updates handled with limits off (/digest: a read and a write each)")
-        print("| updates | seconds | updates/s |")
-        print("|---------|---------|-----------|")
-        print(f"| {updates['updates']:7d} | {updates['seconds']:7.1f} | {updates['per_second']:9.0f} |")
+        print("| inbox | updates | seconds | updates/s |")
+        print("|-------|---------|---------|-----------|")
+        for row in rows:
+            print(
+                f"| {'on' if row['inbox'] else 'off':<5} | {row['updates']:7d} | {row['seconds']:7.1f} | "
+                f"{row['per_second']:9.0f} |"
+            )
+        cost = 1000 * (rows[0]["seconds"] - rows[1]["seconds"]) / args.updates
+        print(f"durable inbox: {cost:.2f} ms per update")
         print()
     for row in results:
         if row["kind"] == "tongxin" and row is not tongxin:

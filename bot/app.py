@@ -120,7 +120,7 @@ def build_application(
     services.settings = settings
     services.db = db
     services.clock = clock or SystemClock()
-    processor.inbox = UpdateInbox(db, services.clock.now)
+    processor.inbox = UpdateInbox(db, services.clock.now, persistence.group)
     services.catalogues = catalogues or Catalogues()
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)

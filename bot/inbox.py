@@ -19,7 +19,7 @@ from collections.abc import Callable
 from telegram import Bot, Update
 
 from storage import inbox
-from storage.db import Database
+from storage.db import Database, GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -30,15 +30,18 @@ MAX_ATTEMPTS = 3
 class UpdateInbox:
     """Writes arriving updates and reads back those a crash left unhandled."""
 
-    def __init__(self, db: Database, now: Callable[[], dt.datetime]) -> None:
+    def __init__(self, db: Database, now: Callable[[], dt.datetime], group: GroupCommit) -> None:
         self._db = db
         self._now = now
+        # Shared with the persistence's write-through (`DatabasePersistence.group`): rows of updates arriving
+        # together, and the state writes of updates just handled, go in one commit.
+        self._group = group
 
     async def keep(self, update: Update, chat_key: int) -> None:
         """Write the update before it is handled (raises if the database cannot be reached)."""
         user = update.effective_user
         await inbox.keep(
-            self._db,
+            self._group,
             update_id=update.update_id,
             chat_key=chat_key,
             user_id=user.id if user is not None else None,

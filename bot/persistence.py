@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -27,12 +27,10 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from storage import inbox
-from storage.db import Database
+from storage.db import Database, GroupCommit, Write
 from storage.schema import conversation_states, user_data
 
 FAULT_KILL_AFTER_HANDLERS = "TONGXIN_FAULT_KILL_AFTER_HANDLERS"
-
-Write = Callable[[AsyncConnection], Awaitable[None]]
 
 
 class _Application(Protocol):
@@ -61,6 +59,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             update_interval=update_interval,
         )
         self._db = db
+        self.group = GroupCommit(db)
         # What was last written per user: PTB offers every user's data after every update, and most
         # updates change none of it, so unchanged data is not written again.
         self._written: dict[int, str] = {}
@@ -82,11 +81,15 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 os.kill(os.getpid(), signal.SIGKILL)
         if not batch.writes and not handled:
             return
-        async with self._db.write() as conn:
-            for write in batch.writes:
-                await write(conn)
+
+        async def write(conn: AsyncConnection) -> None:
+            for each in batch.writes:
+                await each(conn)
             if handled:
                 await inbox.forget(conn, handled)
+
+        # With the other chats' writes and inbox rows that arrive meanwhile: one commit for many under load.
+        await self.group.write(write)
         for committed in batch.committed:
             committed()
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import Database
+from storage.db import Database, GroupCommit
 from storage.schema import update_inbox
 
 
@@ -29,15 +29,25 @@ class LeftOver:
 
 
 async def keep(
-    db: Database, *, update_id: int, chat_key: int, user_id: int | None, payload: str, now: dt.datetime
+    db: Database | GroupCommit,
+    *,
+    update_id: int,
+    chat_key: int,
+    user_id: int | None,
+    payload: str,
+    now: dt.datetime,
 ) -> None:
-    """Write an update as it arrives, before it is handled."""
+    """Write an update as it arrives, before it is handled (with other writes when given a `GroupCommit`)."""
+    row = {"update_id": update_id, "chat_key": chat_key, "user_id": user_id, "payload": payload, "received_at": now}
+
+    async def write(conn: AsyncConnection) -> None:
+        await conn.execute(update_inbox.insert().values(**row))
+
+    if isinstance(db, GroupCommit):
+        await db.write(write)
+        return
     async with db.write() as conn:
-        await conn.execute(
-            update_inbox.insert().values(
-                update_id=update_id, chat_key=chat_key, user_id=user_id, payload=payload, received_at=now
-            )
-        )
+        await write(conn)
 
 
 async def forget(conn: AsyncConnection, update_ids: Sequence[int]) -> None:

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from storage import inbox, people, privacy
-from storage.db import Database
+from storage.db import Database, GroupCommit
 from storage.schema import update_inbox
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 
 
-async def keep(db: Database, update_id: int, *, user_id: int = 1_000_001, at: dt.datetime = NOW) -> None:
+async def keep(db: Database | GroupCommit, update_id: int, *, user_id: int = 1_000_001, at: dt.datetime = NOW) -> None:
     await inbox.keep(
         db, update_id=update_id, chat_key=user_id, user_id=user_id, payload=f'{{"update_id":{update_id}}}', now=at
     )
@@ -61,3 +62,19 @@ async def test_deleteme_erases_the_persons_unhandled_updates(db: Database) -> No
         assert [row["update_id"] for row in exported["update_inbox"]] == [1]
         await privacy.erase_person(conn, person.id, now=NOW)
     assert await left(db) == [(2, 0)]
+
+
+async def test_writes_arriving_together_share_one_commit_and_a_bad_one_fails_alone(db: Database) -> None:
+    group = GroupCommit(db)
+    commits: list[object] = []
+
+    def on_commit(conn: object) -> None:
+        commits.append(conn)
+
+    event.listen(db.engine.sync_engine, "commit", on_commit)
+    await asyncio.gather(*(keep(group, update_id) for update_id in (1, 2, 3)))
+    assert len(commits) == 1
+    # Update 3 again: its group fails, is tried one write at a time, and only the duplicate fails.
+    results = await asyncio.gather(keep(group, 4), keep(group, 3), keep(group, 5), return_exceptions=True)
+    assert [result is None for result in results] == [True, False, True]
+    assert await left(db) == [(1, 0), (2, 0), (3, 0), (4, 0), (5, 0)]
