@@ -19,7 +19,7 @@ from collections.abc import Callable
 from telegram import Bot, Update
 
 from storage import inbox
-from storage.db import Database, GroupCommit
+from storage.db import Batched, Database, GroupCommit
 
 log = logging.getLogger(__name__)
 
@@ -34,19 +34,20 @@ class UpdateInbox:
         self._db = db
         self._now = now
         # Shared with the persistence's write-through (`DatabasePersistence.group`): rows of updates arriving
-        # together, and the state writes of updates just handled, go in one commit.
-        self._group = group
+        # together (one statement), and the state writes of updates just handled, go in one commit.
+        self._rows = Batched(group, inbox.keep)
 
     async def keep(self, update: Update, chat_key: int) -> None:
         """Write the update before it is handled (raises if the database cannot be reached)."""
         user = update.effective_user
-        await inbox.keep(
-            self._group,
-            update_id=update.update_id,
-            chat_key=chat_key,
-            user_id=user.id if user is not None else None,
-            payload=json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":")),
-            now=self._now(),
+        await self._rows.add(
+            inbox.row(
+                update_id=update.update_id,
+                chat_key=chat_key,
+                user_id=user.id if user is not None else None,
+                payload=json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":")),
+                now=self._now(),
+            )
         )
 
     async def left_over(self, bot: Bot) -> list[Update]:

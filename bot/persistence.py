@@ -12,6 +12,7 @@ handlers of the N-th update that changed a conversation state ran, before that s
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
 from storage import inbox
-from storage.db import Database, GroupCommit, Write
+from storage.db import Batched, Database, GroupCommit, Write
 from storage.schema import conversation_states, user_data
 
 FAULT_KILL_AFTER_HANDLERS = "TONGXIN_FAULT_KILL_AFTER_HANDLERS"
@@ -50,6 +51,10 @@ class _Batch:
 _BATCH: ContextVar[_Batch | None] = ContextVar("persistence_batch", default=None)
 
 
+async def _forget(conn: AsyncConnection, handled: list[Sequence[int]]) -> None:
+    await inbox.forget(conn, itertools.chain.from_iterable(handled))
+
+
 class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
     """Conversations and user_data in the `conversation_states` and `user_data` tables."""
 
@@ -60,6 +65,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         )
         self._db = db
         self.group = GroupCommit(db)
+        self._forgotten: Batched[Sequence[int]] = Batched(self.group, _forget)
         # What was last written per user: PTB offers every user's data after every update, and most
         # updates change none of it, so unchanged data is not written again.
         self._written: dict[int, str] = {}
@@ -79,7 +85,10 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             self._kill_after -= 1
             if not self._kill_after:
                 os.kill(os.getpid(), signal.SIGKILL)
-        if not batch.writes and not handled:
+        if not batch.writes:
+            if handled:
+                # Nothing changed: the deletion joins those of other updates handled meanwhile (one statement).
+                await self._forgotten.add(handled)
             return
 
         async def write(conn: AsyncConnection) -> None:

@@ -20,8 +20,9 @@ Durable inbox (`bot.inbox`): each update with a chat is written to the database 
 handled (the chat's order is kept: the write runs while the update waits for its chat's lock), and deleted in the
 transaction of `after_update` that writes its conversation state. `resume` handles what a crash left there before
 polling starts. An update that could not be written (the database is down; not tried while updates are held for
-it) lives only in memory as above. Cost per update: one small insert transaction, and the delete joins the state
-write (or is a transaction of its own when nothing changed).
+it) lives only in memory as above. Cost per update: one small insert and one delete, the delete in the state
+write's transaction; rows of updates arriving together and the write-throughs of updates just handled share one
+commit (`storage.db.GroupCommit`).
 """
 
 from __future__ import annotations

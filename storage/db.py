@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
 from sqlalchemy import event, text
@@ -87,6 +87,7 @@ class Database:
 
 
 Write = Callable[[AsyncConnection], Awaitable[None]]
+T = TypeVar("T")
 
 
 class GroupCommit:
@@ -134,6 +135,34 @@ class GroupCommit:
         async with self._db.write() as conn:
             for write in writes:
                 await write(conn)
+
+
+class Batched(Generic[T]):
+    """Items that go to the database by one statement per commit group (`write(conn, items)`: one executemany for
+    many inbox rows), instead of one statement each: what a row costs is mostly the statement, not the data."""
+
+    def __init__(self, group: GroupCommit, write: Callable[[AsyncConnection, list[T]], Awaitable[None]]) -> None:
+        self._group = group
+        self._write = write
+        self._items: list[T] = []
+        self._written: asyncio.Future[None] | None = None
+
+    async def add(self, item: T) -> None:
+        """Returns once the item is committed (with the others of its group); raises what their write raised."""
+        self._items.append(item)
+        if len(self._items) == 1:
+            taken: list[T] = []
+
+            async def write(conn: AsyncConnection) -> None:
+                # The items added until the group's transaction starts; the same ones if it is tried again alone.
+                if not taken:
+                    taken.extend(self._items)
+                    self._items = []
+                await self._write(conn, taken)
+
+            self._written = asyncio.ensure_future(self._group.write(write))
+        assert self._written is not None
+        await asyncio.shield(self._written)
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:

@@ -8,13 +8,14 @@ The rows hold people's messages: they live only until the update was handled, /d
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.db import Database, GroupCommit
+from storage.db import Database
 from storage.schema import update_inbox
 
 
@@ -28,31 +29,19 @@ class LeftOver:
     given_up: int
 
 
-async def keep(
-    db: Database | GroupCommit,
-    *,
-    update_id: int,
-    chat_key: int,
-    user_id: int | None,
-    payload: str,
-    now: dt.datetime,
-) -> None:
-    """Write an update as it arrives, before it is handled (with other writes when given a `GroupCommit`)."""
-    row = {"update_id": update_id, "chat_key": chat_key, "user_id": user_id, "payload": payload, "received_at": now}
-
-    async def write(conn: AsyncConnection) -> None:
-        await conn.execute(update_inbox.insert().values(**row))
-
-    if isinstance(db, GroupCommit):
-        await db.write(write)
-        return
-    async with db.write() as conn:
-        await write(conn)
+def row(*, update_id: int, chat_key: int, user_id: int | None, payload: str, now: dt.datetime) -> dict[str, Any]:
+    """An update's inbox row, for `keep`."""
+    return {"update_id": update_id, "chat_key": chat_key, "user_id": user_id, "payload": payload, "received_at": now}
 
 
-async def forget(conn: AsyncConnection, update_ids: Sequence[int]) -> None:
+async def keep(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Write updates as they arrive, before they are handled, in the caller's transaction."""
+    await conn.execute(update_inbox.insert(), rows)
+
+
+async def forget(conn: AsyncConnection, update_ids: Iterable[int]) -> None:
     """Delete handled updates, in the caller's transaction (the one writing their conversation state)."""
-    await conn.execute(delete(update_inbox).where(update_inbox.c.update_id.in_(update_ids)))
+    await conn.execute(delete(update_inbox).where(update_inbox.c.update_id.in_(list(update_ids))))
 
 
 async def left_over(db: Database, *, received_after: dt.datetime, attempts: int) -> LeftOver:

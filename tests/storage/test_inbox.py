@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import inbox, people, privacy
-from storage.db import Database, GroupCommit
+from storage.db import Batched, Database, GroupCommit
 from storage.schema import update_inbox
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 
 
-async def keep(db: Database | GroupCommit, update_id: int, *, user_id: int = 1_000_001, at: dt.datetime = NOW) -> None:
-    await inbox.keep(
-        db, update_id=update_id, chat_key=user_id, user_id=user_id, payload=f'{{"update_id":{update_id}}}', now=at
+def row(update_id: int, *, user_id: int = 1_000_001, at: dt.datetime = NOW) -> dict[str, Any]:
+    return inbox.row(
+        update_id=update_id, chat_key=user_id, user_id=user_id, payload=f'{{"update_id":{update_id}}}', now=at
     )
+
+
+async def keep(db: Database, update_id: int, *, user_id: int = 1_000_001, at: dt.datetime = NOW) -> None:
+    async with db.write() as conn:
+        await inbox.keep(conn, [row(update_id, user_id=user_id, at=at)])
 
 
 async def left(db: Database) -> list[tuple[int, int]]:
@@ -64,7 +71,7 @@ async def test_deleteme_erases_the_persons_unhandled_updates(db: Database) -> No
     assert await left(db) == [(2, 0)]
 
 
-async def test_writes_arriving_together_share_one_commit_and_a_bad_one_fails_alone(db: Database) -> None:
+async def test_rows_arriving_together_share_one_commit_and_a_bad_write_fails_alone(db: Database) -> None:
     group = GroupCommit(db)
     commits: list[object] = []
 
@@ -72,9 +79,17 @@ async def test_writes_arriving_together_share_one_commit_and_a_bad_one_fails_alo
         commits.append(conn)
 
     event.listen(db.engine.sync_engine, "commit", on_commit)
-    await asyncio.gather(*(keep(group, update_id) for update_id in (1, 2, 3)))
+    rows = Batched(group, inbox.keep)
+    await asyncio.gather(*(rows.add(row(update_id)) for update_id in (1, 2, 3)))
     assert len(commits) == 1
+
+    async def write(update_id: int) -> None:
+        async def insert(conn: AsyncConnection) -> None:
+            await inbox.keep(conn, [row(update_id)])
+
+        await group.write(insert)
+
     # Update 3 again: its group fails, is tried one write at a time, and only the duplicate fails.
-    results = await asyncio.gather(keep(group, 4), keep(group, 3), keep(group, 5), return_exceptions=True)
+    results = await asyncio.gather(write(4), write(3), write(5), return_exceptions=True)
     assert [result is None for result in results] == [True, False, True]
     assert await left(db) == [(1, 0), (2, 0), (3, 0), (4, 0), (5, 0)]

@@ -43,14 +43,19 @@ async def test_an_update_left_in_the_inbox_is_handled_at_start_up(
             "entities": [{"type": "bot_command", "offset": 0, "length": 5}],
         },
     }
-    await inbox.keep(
-        story_db,
-        update_id=1_000_000,
-        chat_key=alice.user_id,
-        user_id=alice.user_id,
-        payload=json.dumps(update),
-        now=clock.now(),
-    )
+    async with story_db.write() as conn:
+        await inbox.keep(
+            conn,
+            [
+                inbox.row(
+                    update_id=1_000_000,
+                    chat_key=alice.user_id,
+                    user_id=alice.user_id,
+                    payload=json.dumps(update),
+                    now=clock.now(),
+                )
+            ],
+        )
     async with running(settings, db=story_db, clock=clock, poll_timeout=1):
         await alice.wait_for_text("请选择", timeout=30)
         await alice.press("助老助残")
