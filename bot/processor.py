@@ -215,7 +215,11 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def _is_held(self, key: int, update: object) -> bool:
         queue = self._held.get(key)
-        return queue is not None and any(kept is update for kept in queue)
+        return (
+            queue is not None
+            and isinstance(update, Update)
+            and any(kept.update_id == update.update_id for kept in queue)
+        )
 
     def _divert(self, key: int, update: object, coroutine: Awaitable[Any]) -> bool:
         queue = self._held.get(key)

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 
-from telegram import Chat, Message, Update, User
+from sqlalchemy import select
+from telegram import Bot, Chat, Message, Update, User
 
+from bot.inbox import UpdateInbox
+from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
+from storage.db import Database
+from storage.schema import update_inbox
+
+NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 
 
 def _update(update_id: int, chat_id: int) -> Update:
     user = User(chat_id, "x", is_bot=False)
     chat = Chat(chat_id, "private")
-    return Update(update_id, message=Message(update_id, None, chat, from_user=user, text="hi"))  # type: ignore[arg-type]
+    message = Message(update_id, dt.datetime(2026, 11, 26, tzinfo=dt.UTC), chat, from_user=user, text="hi")
+    return Update(update_id, message=message)
 
 
 async def test_one_chat_in_order_many_chats_at_once() -> None:
@@ -62,3 +72,75 @@ async def test_an_update_the_guard_turns_away_does_not_wait_for_its_chat() -> No
     release.set()
     await first
     assert handled == [2, 1]
+
+
+class _NothingChanged:
+    async def update_persistence(self) -> None:
+        """The handlers of these tests change no conversation state."""
+
+
+async def _inbox(db: Database) -> list[int]:
+    async with db.read() as conn:
+        return sorted((await conn.execute(select(update_inbox.c.update_id))).scalars())
+
+
+def _with_inbox(db: Database) -> PerChatUpdateProcessor:
+    processor = PerChatUpdateProcessor(64)
+    persistence = DatabasePersistence(db)
+    processor.inbox = UpdateInbox(db, lambda: NOW, persistence.group)
+    processor.after_update = functools.partial(persistence.write_through, _NothingChanged())
+    return processor
+
+
+async def test_an_update_is_in_the_inbox_while_it_is_handled_and_until_an_outage_it_met_is_over(db: Database) -> None:
+    processor = _with_inbox(db)
+    seen: list[list[int]] = []
+    outage = True
+
+    async def handle(update: Update) -> None:
+        seen.append(await _inbox(db))
+        if outage:
+            # What the error handler does when the database cannot be reached.
+            assert processor.hold(update) == "held"
+
+    async def ready() -> None:
+        """The database answers again."""
+
+    processor.replay = handle
+    processor.database_ready = ready
+    first = _update(1, 7)
+    await processor.process_update(first, handle(first))
+    assert seen == [[1]]
+    # Held for the database: its row stays (a crash now would not lose it).
+    assert await _inbox(db) == [1]
+    outage = False
+    assert processor._recovery is not None
+    await asyncio.wait_for(processor._recovery, 30)
+    assert await _inbox(db) == []
+    await processor.process_update(_update(2, 7), handle(_update(2, 7)))
+    assert seen[-1] == [2]
+    assert await _inbox(db) == []
+
+
+async def test_start_up_handles_what_the_inbox_kept_in_order_and_not_again_when_telegram_resends_it(
+    db: Database,
+) -> None:
+    bot = Bot("123456:TEST")
+    first = _with_inbox(db)
+    for update_id in (2, 1):
+        update = _update(update_id, 7)
+        await first.inbox.keep(update, 7)  # type: ignore[union-attr]
+    handled: list[int] = []
+
+    async def handle(update: Update) -> None:
+        handled.append(update.update_id)
+
+    again = _with_inbox(db)
+    again.replay = handle
+    assert await again.resume(bot) == 2
+    assert handled == [1, 2]
+    assert await _inbox(db) == []
+    # Telegram had not yet been told that update 2 was fetched: it comes again, and is not handled twice.
+    await again.process_update(_update(2, 7), handle(_update(2, 7)))
+    await again.process_update(_update(3, 7), handle(_update(3, 7)))
+    assert handled == [1, 2, 3]
