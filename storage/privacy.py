@@ -540,8 +540,10 @@ async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces, su
         ):
             continue
         if row.status == "pending":
-            await outbox.drop(conn, row.id, reason="privacy erase")
-        await conn.execute(update(table).where(table.c.id == row.id).values(payload=dict(BLANK_NOTICE)))
+            await outbox.drop(conn, row.id, reason=outbox.ERASED)
+        # The mark also tells the sender, if this row is on the wire now, to take the message back.
+        values = {"payload": dict(BLANK_NOTICE), "last_error": outbox.ERASED}
+        await conn.execute(update(table).where(table.c.id == row.id).values(values))
         blanked += 1
     return blanked
 
