@@ -5,6 +5,7 @@ ids or coordinates; pending notices about them are dropped whatever their text s
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 from sqlalchemy import select
 
@@ -132,6 +133,11 @@ async def test_erasure_drops_pending_case_activity_and_team_notices_about_the_pe
     async with db.read() as conn:
         ref_no = (await conn.execute(select(wishes.c.ref_no).where(wishes.c.id == wish_id))).scalar_one()
     sent = await cases.send_case(env, coordinator, CaseOrder("wish", ref_no, "城管", "urgent"))
+    # The member takes it and hands it back with a reason naming her as an older renderer stored it (HTML-escaped):
+    # in the case, its history and the audit log.
+    member = Actor(VOLUNTEER, frozenset({Role.RESIDENT, Role.DEPARTMENT}))
+    await cases.acknowledge(env, member, sent.case.id)
+    await cases.hand_back(env, member, sent.case.id, f"{html.escape(NAME)} 不在家")
     # She asks to join a team (the leader is told her name), and an activity the volunteer signed up for is called
     # off with a reason naming her.
     team = await projects.create_team(env, coordinator, "清河队", VOLUNTEER)
@@ -165,7 +171,9 @@ async def test_erasure_drops_pending_case_activity_and_team_notices_about_the_pe
         "activity.called_off": "pending",
     }
     needles = [NAME, USERNAME, PHONE, ADDRESS, DESCRIPTION, PHOTO]
-    assert any(hit.startswith("outbox.payload") for hit in await traces_of(db, needles, PLACE))
+    planted = await traces_of(db, needles, PLACE)
+    for place in ("outbox.payload", "audit_log.detail", "case_events.note", "cases.return_reason"):
+        assert any(hit.startswith(place) for hit in planted), f"nothing planted in {place}"
 
     await privacy.erase(env, RESIDENT)
 
