@@ -114,6 +114,31 @@ _SUBJECT_KIND: dict[Act, str] = {
     Act.TEAM_JOIN: "team",
     Act.TEAM_APPROVE: "team",
     Act.TEAM_REJECT: "team",
+    Act.PENDING_VIEW: "wish",
+    Act.PENDING_SUMMARY: "wish",
+    Act.PENDING_VOLUNTEER_VIEW: "application",
+    Act.TIP_TO_CHANNEL: "tip",
+    Act.ACTIVITY_SHARE_YES: "activity",
+    Act.ACTIVITY_SHARE_NO: "activity",
+}
+# Buttons whose subject number names no record a notice is about (a test makes every numbered button choose).
+NOT_SUBJECT_BUTTONS: dict[Act, str] = {
+    Act.WISH_FROM_TEXT: "numbers the plain-words offer",
+    Act.TIP_FROM_TEXT: "numbers the plain-words offer",
+    Act.PLAIN_NO: "numbers the plain-words offer",
+    Act.TASK_PAGE: "a page number",
+    Act.PENDING_PAGE: "a page number",
+    Act.INVITE_PAGE: "a page number",
+    Act.LEAD_YES: "a wish's reference number, asked of the claimer (the recipient)",
+    Act.LEAD_NO: "a wish's reference number, asked of the claimer (the recipient)",
+    Act.HOT_WISH: "a hot-topic alert: terms counted over everyone's texts",
+    Act.HOT_LEAD: "a hot-topic alert: terms counted over everyone's texts",
+    Act.ACTIVITY_PROJECT: "a project, in the organizer's own draft",
+    Act.ROSTER_MORE: "a place on the organizer's roster (on a reply, never queued)",
+    Act.ROSTER_LESS: "a place on the organizer's roster (on a reply, never queued)",
+    Act.ROSTER_NO_SHOW: "a place on the organizer's roster (on a reply, never queued)",
+    Act.ROSTER_CONFIRM: "an activity's roster (on a reply, never queued)",
+    Act.DEPARTMENT_INVITE: "a department, on the coordinator's own list",
 }
 # Which kind of record a condition's key names.
 _CHECK_KIND = {
