@@ -528,9 +528,7 @@ def _about(payload: Any, condition: Any, subjects: dict[str, set[int]]) -> bool:
 async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces, subjects: dict[str, set[int]]) -> int:
     """Blank outbox notices to the person, about them or quoting them; the unsent ones are dropped, not delivered."""
     table = metadata.tables["outbox"]
-    rows = (
-        await conn.execute(select(table.c.id, table.c.status, table.c.recipient_id, table.c.payload, table.c.condition))
-    ).all()
+    rows = (await conn.execute(select(table.c.id, table.c.recipient_id, table.c.payload, table.c.condition))).all()
     blanked = 0
     for row in rows:
         if (
@@ -539,9 +537,10 @@ async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces, su
             and not _quotes(row.payload, traces)
         ):
             continue
-        if row.status == "pending":
-            await outbox.drop(conn, row.id, reason=outbox.ERASED)
-        # The mark also tells the sender, if this row is on the wire now, to take the message back.
+        # Dropped only if still pending when the row is written: one the sender took meanwhile is on the wire, and
+        # the mark tells the sender to take it back when Telegram answers.
+        still_pending = (table.c.id == row.id) & (table.c.status == "pending")
+        await conn.execute(update(table).where(still_pending).values(status="dropped"))
         values = {"payload": dict(BLANK_NOTICE), "last_error": outbox.ERASED}
         await conn.execute(update(table).where(table.c.id == row.id).values(values))
         blanked += 1
