@@ -303,6 +303,7 @@ async def call_off(env: Env, actor: Actor, activity_id: int, reason: str) -> Cha
             now=now,
             lane=_urgent_if_soon(activity, now),
             dedupe_prefix=f"activity:off:{activity.id}",
+            concerns={"activity": [activity.id]},
         )
         activity = await store.get_activity(conn, activity.id)
     env.wake()

@@ -103,6 +103,7 @@ class Act(StrEnum):
     # /invite, /invites (coordinators, editors)
     INVITE_MINT = "inv:mint"
     INVITE_REVOKE = "inv:revoke"
+    INVITE_PAGE = "inv:page"
     # hot-topic alerts (monitors)
     HOT_WISH = "hot:wish"
     HOT_LEAD = "hot:lead"
@@ -268,6 +269,7 @@ SPECS: dict[Act, Spec] = {
     Act.TIP_TO_CHANNEL: _ID,
     Act.INVITE_MINT: Spec(arg=r"(volunteer|reporter)_(open|review)"),
     Act.INVITE_REVOKE: Spec(arg=r"[A-Za-z0-9_-]{1,32}"),
+    Act.INVITE_PAGE: Spec(subject=True),  # the page of /invites
 }
 
 

@@ -122,6 +122,11 @@ def card_values(case: Case, department: str, env: Env) -> dict[str, Value]:
     }
 
 
+def concerns(case: Case, *named: int | None) -> dict[str, list[int]]:
+    """What a case notice is about: the case, the resident whose wish or tip it is, and the people it names."""
+    return {"case": [case.id], "person": [p for p in (case.resident_id, *named) if p is not None]}
+
+
 def member_buttons(case: Case) -> tuple[tuple[Button, ...], ...]:
     """签收 / 退回 on a new case."""
     return ((Button("case.button.ack", Act.CASE_ACK, case.id), Button("case.button.return", Act.CASE_RETURN, case.id)),)
@@ -179,11 +184,17 @@ async def send_case(env: Env, actor: Actor, order: CaseOrder) -> Sent:
             now=now,
             lane="urgent",
             dedupe_prefix=f"{PREFIX}new:{case.id}",
+            concerns=concerns(case),
             condition=[notices.case_in(case.id, CaseStatus.SENT), notices.holds_role(Role.DEPARTMENT.value)],
         )
         if resident_id is not None:
             await notices.queue(
-                conn, resident_id, Notice("case.resident_sent", values), now=now, dedupe_key=f"{PREFIX}rs:{case.id}"
+                conn,
+                resident_id,
+                Notice("case.resident_sent", values),
+                now=now,
+                dedupe_key=f"{PREFIX}rs:{case.id}",
+                concerns=concerns(case),
             )
         await audit.record(
             conn, actor_id=actor.user_id, action="case.send", subject=case_ref(case.ref_no), now=now, detail=order.tier
@@ -230,7 +241,12 @@ async def acknowledge(env: Env, actor: Actor, case_id: int) -> CaseView:
         values = {**card_values(case, shown.department, env), "name": shown.acknowledged_by or "—"}
         others = [m for m in await department_store.members_of(conn, case.department_id) if m != actor_id]
         await notices.queue_many(
-            conn, others, Notice("case.taken", values), now=now, dedupe_prefix=f"{PREFIX}taken:{case.id}"
+            conn,
+            others,
+            Notice("case.taken", values),
+            now=now,
+            dedupe_prefix=f"{PREFIX}taken:{case.id}",
+            concerns=concerns(case, actor_id),
         )
         if case.resident_id is not None:
             await notices.queue(
@@ -239,6 +255,7 @@ async def acknowledge(env: Env, actor: Actor, case_id: int) -> CaseView:
                 Notice("case.resident_acknowledged", values),
                 now=now,
                 dedupe_key=f"{PREFIX}ra:{case.id}",
+                concerns=concerns(case, actor_id),
                 condition=[notices.case_in(case.id, CaseStatus.ACKNOWLEDGED, CaseStatus.RESOLVED)],
             )
         await audit.record(conn, actor_id=actor_id, action="case.acknowledge", subject=shown.ref, now=now)
@@ -280,6 +297,7 @@ async def resolve(env: Env, actor: Actor, case_id: int, note: str, *, photo: tup
                 Notice("case.resident_resolved", values, (stars[:3], stars[3:]), media=media_id),
                 now=now,
                 dedupe_key=f"{PREFIX}rr:{case.id}",
+                concerns=concerns(case, case.acknowledged_by),
                 condition=[notices.case_in(case.id, CaseStatus.RESOLVED)],
             )
         if case.created_by is not None:
@@ -289,6 +307,7 @@ async def resolve(env: Env, actor: Actor, case_id: int, note: str, *, photo: tup
                 Notice("case.coordinator_resolved", values),
                 now=now,
                 dedupe_key=f"{PREFIX}cr:{case.id}",
+                concerns=concerns(case, case.acknowledged_by),
             )
         await audit.record(conn, actor_id=actor.user_id, action="case.resolve", subject=shown.ref, now=now)
     env.wake()
@@ -323,6 +342,7 @@ async def hand_back(env: Env, actor: Actor, case_id: int, reason: str) -> CaseVi
             Notice("case.returned", values),
             now=now,
             dedupe_prefix=f"{PREFIX}returned:{case.id}",
+            concerns=concerns(case, actor_id),
             condition=[notices.holds_role(Role.COORDINATOR.value)],
         )
         if case.resident_id is not None:
@@ -332,6 +352,7 @@ async def hand_back(env: Env, actor: Actor, case_id: int, reason: str) -> CaseVi
                 Notice("case.resident_returned", values),
                 now=now,
                 dedupe_key=f"{PREFIX}rb:{case.id}",
+                concerns=concerns(case, actor_id),
             )
         await audit.record(conn, actor_id=actor_id, action="case.return", subject=shown.ref, now=now, detail=text)
     env.wake()
@@ -359,6 +380,7 @@ async def rate(env: Env, actor: Actor, case_id: int, rating: int) -> CaseView:
                 Notice("case.rated", {"ref": shown.ref, "rating": rating}),
                 now=now,
                 dedupe_key=f"{PREFIX}rated:{case.id}",
+                concerns=concerns(case),
             )
     env.wake()
     return shown
@@ -444,6 +466,7 @@ async def _escalate(
                     now=now,
                     lane="urgent",
                     dedupe_key=f"{key}:{person}",
+                    concerns=concerns(case, case.acknowledged_by),
                     condition=[notices.case_in(case.id, *statuses)],
                 )
             if wrote:

@@ -95,6 +95,7 @@ async def join(env: Env, person_id: int, code: str) -> Joined:
                     Notice("department.member_joined", {"name": name, "department": department.name}),
                     now=now,
                     dedupe_key=f"department:joined:{department.id}:{person_id}",
+                    about=[person_id],
                 )
     env.wake()
     return Joined(department, new)

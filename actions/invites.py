@@ -4,7 +4,8 @@ Effects, per action:
   mint_invite (coordinators for volunteer links, editors for reporter links): a new invite, "approve at once"
     or "needs review" as the minter chose (valid for `INVITE_VALIDITY`, `INVITE_USES` uses); audit
     `invite.create`. No notices.
-  live_invites (the same staff, read only): the invites they may mint that can still be used, for /invites.
+  live_invites (the same staff, read only): a page of the invites they may mint that can still be used, for
+    /invites (`SHOWN` a page, every one reachable).
   revoke_invite (the same staff): the invite can no longer be used; audit `invite.revoke`. No notices.
   check_invite (anyone, read only): the invite behind a link, if it can still be used. Using it happens in the
     registration it approves (`actions.applications.register_volunteer`; reporters: `actions.tips`), which
@@ -17,6 +18,7 @@ expired or used up), `ValueError` (no invites for that role).
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from actions.env import Env
 from rules.roles import Role
@@ -33,6 +35,17 @@ INVITE_VALIDITY = dt.timedelta(days=7)
 INVITE_USES = 20
 # How a link admits people: at once, or as an application staff still decide.
 MODES = ("open", "review")
+# Invites on one page of /invites (each line carries its link).
+SHOWN = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """One page of live invites: those shown, how many there are, the page actually shown (clamped)."""
+
+    invites: list[invites.Invite]
+    total: int
+    page: int
 
 
 def may_mint(roles: frozenset[Role], role: str) -> bool:
@@ -64,13 +77,19 @@ async def mint_invite(env: Env, actor: Actor, role: str, *, needs_review: bool =
     return invite
 
 
-async def live_invites(env: Env, actor: Actor) -> list[invites.Invite]:
-    """The usable invites of every role the actor may mint (`NotAllowed` when none)."""
+async def live_invites(env: Env, actor: Actor, page: int = 0) -> Live:
+    """A page of the usable invites of every role the actor may mint (`NotAllowed` when none); a page past the
+    end shows the last one."""
     roles = [role for role in MINTERS if may_mint(actor.roles, role)]
     if actor.user_id is None or not roles:
         raise NotAllowed("listing invites")
+    page = max(0, page)
     async with env.db.read() as conn:
-        return await invites.live_invites(conn, roles, env.now())
+        shown, total = await invites.live_invites(conn, roles, env.now(), offset=page * SHOWN, limit=SHOWN)
+        if not shown and total and page:
+            page = (total - 1) // SHOWN
+            shown, total = await invites.live_invites(conn, roles, env.now(), offset=page * SHOWN, limit=SHOWN)
+    return Live(shown, total, page)
 
 
 async def revoke_invite(env: Env, actor: Actor, code: str) -> invites.Invite:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -109,14 +109,97 @@ _SUBJECT_KIND: dict[Act, str] = {
     Act.PENDING_VOLUNTEER_REJECT: "application",
     Act.REPORTER_APPROVE: "application",
     Act.REPORTER_REJECT: "application",
+    **{act: "case" for act in Act if act.value.startswith("case:")},
+    **{act: "activity" for act in Act if act.value.startswith("act:")},
+    Act.TEAM_JOIN: "team",
+    Act.TEAM_APPROVE: "team",
+    Act.TEAM_REJECT: "team",
+    Act.PENDING_VIEW: "wish",
+    Act.PENDING_SUMMARY: "wish",
+    Act.PENDING_VOLUNTEER_VIEW: "application",
+    Act.TIP_TO_CHANNEL: "tip",
+    Act.ACTIVITY_SHARE_YES: "activity",
+    Act.ACTIVITY_SHARE_NO: "activity",
+}
+# Buttons whose subject number names no record a notice is about (a test makes every numbered button choose).
+NOT_SUBJECT_BUTTONS: dict[Act, str] = {
+    Act.WISH_FROM_TEXT: "numbers the plain-words offer",
+    Act.TIP_FROM_TEXT: "numbers the plain-words offer",
+    Act.PLAIN_NO: "numbers the plain-words offer",
+    Act.TASK_PAGE: "a page number",
+    Act.PENDING_PAGE: "a page number",
+    Act.INVITE_PAGE: "a page number",
+    Act.LEAD_YES: "a wish's reference number, asked of the claimer (the recipient)",
+    Act.LEAD_NO: "a wish's reference number, asked of the claimer (the recipient)",
+    Act.HOT_WISH: "a hot-topic alert: terms counted over everyone's texts",
+    Act.HOT_LEAD: "a hot-topic alert: terms counted over everyone's texts",
+    Act.ACTIVITY_PROJECT: "a project, in the organizer's own draft",
+    Act.ROSTER_MORE: "a place on the organizer's roster (on a reply, never queued)",
+    Act.ROSTER_LESS: "a place on the organizer's roster (on a reply, never queued)",
+    Act.ROSTER_NO_SHOW: "a place on the organizer's roster (on a reply, never queued)",
+    Act.ROSTER_CONFIRM: "an activity's roster (on a reply, never queued)",
+    Act.DEPARTMENT_INVITE: "a department, on the coordinator's own list",
 }
 # Which kind of record a condition's key names.
-_CHECK_KIND = {"wish": "wish", "claimed": "wish", "claimer_of": "wish", "tip": "tip", "application": "application"}
+_CHECK_KIND = {
+    "wish": "wish",
+    "claimed": "wish",
+    "claimer_of": "wish",
+    "tip": "tip",
+    "application": "application",
+    "case": "case",
+    "activity_open": "activity",
+    "signed_up": "activity",
+}
+# Condition keys that name no record (facts about the recipient).
+NOT_SUBJECTS = frozenset({"in", "by", "role", "lacks_role", "starts", "place"})
+
+# What every notice of a kind (its key's first part: `case.new` is a `case` notice) must say it is about, beyond
+# its recipient; `queue` refuses a notice whose kind is missing here or which lacks one of these (a test walks
+# every notice the actions write). Kinds about the recipient alone (their digest, a role granted) need nothing.
+NOTICE_SUBJECTS: dict[str, tuple[str, ...]] = {
+    "activity": ("activity",),
+    "case": ("case",),
+    "department": ("person",),
+    "team": ("team",),
+    # Wishes, tips and applications name their record through conditions and buttons (issue 12's first pass).
+    "lead": (),
+    "pending": (),
+    "remind": (),
+    "reporter": (),
+    "review": (),
+    "similar": (),
+    "task": (),
+    "volunteer": (),
+    "whistle": (),
+    "wish": (),
+    # About the recipient alone, or about nobody: their digest, a role granted, a command's answer, a hot term
+    # over everyone's texts, the blank an erased notice becomes, a coordinator's broadcast (blanked when its
+    # author is erased: storage.privacy).
+    "broadcast": (),
+    "command": (),
+    "digest": (),
+    "hot": (),
+    "privacy": (),
+    "staff": (),
+}
 
 
-def subjects(notice: Notice, condition: Iterable[Check], people: Iterable[int] = ()) -> dict[str, list[int]]:
-    """What a notice is about, by kind: from its conditions, its buttons and the people named."""
+class UnmappedNoticeError(ValueError):
+    """A notice whose kind has no entry in `NOTICE_SUBJECTS`, or which does not name what its kind must."""
+
+
+def subjects(
+    notice: Notice,
+    condition: Iterable[Check],
+    people: Iterable[int] = (),
+    concerns: Mapping[str, Iterable[int]] | None = None,
+) -> dict[str, list[int]]:
+    """What a notice is about, by kind: from its conditions, its buttons, the people named and `concerns`
+    (records it names without a condition or button on them, e.g. the case a "taken" notice reports)."""
     found: dict[str, set[int]] = {"person": {int(p) for p in people}}
+    for kind, ids in (concerns or {}).items():
+        found.setdefault(kind, set()).update(int(i) for i in ids)
     for check in condition:
         for key, kind in _CHECK_KIND.items():
             if isinstance(check.get(key), int):
@@ -127,6 +210,16 @@ def subjects(notice: Notice, condition: Iterable[Check], people: Iterable[int] =
             if button.subject is not None and named is not None:
                 found.setdefault(named, set()).add(button.subject)
     return {kind: sorted(ids) for kind, ids in found.items() if ids}
+
+
+def check_subjects(key: str, about: Mapping[str, list[int]]) -> None:
+    """Refuse a notice whose kind is not in `NOTICE_SUBJECTS` or which does not name what its kind must."""
+    kind = key.split(".", 1)[0]
+    if kind not in NOTICE_SUBJECTS:
+        raise UnmappedNoticeError(f"notice kind {kind!r} ({key}) has no entry in actions.notices.NOTICE_SUBJECTS")
+    missing = [needed for needed in NOTICE_SUBJECTS[kind] if not about.get(needed)]
+    if missing:
+        raise UnmappedNoticeError(f"notice {key} does not say which {', '.join(missing)} it is about")
 
 
 async def queue(
@@ -141,6 +234,7 @@ async def queue(
     not_before: dt.datetime | None = None,
     live: dict[str, Any] | None = None,
     about: Iterable[int] = (),
+    concerns: Mapping[str, Iterable[int]] | None = None,
 ) -> bool:
     """Write one notice in the caller's transaction; False when its dedupe key was used before.
 
@@ -149,7 +243,8 @@ async def queue(
     """
     checks = list(condition)
     payload = notice_to_payload(notice)
-    payload["about"] = subjects(notice, checks, about)
+    payload["about"] = subjects(notice, checks, about, concerns)
+    check_subjects(notice.key, payload["about"])
     if live is not None:
         payload["live"] = live
     return await outbox.enqueue(
@@ -175,6 +270,7 @@ async def queue_many(
     condition: Iterable[Check] = (),
     not_before: dt.datetime | None = None,
     about: Iterable[int] = (),
+    concerns: Mapping[str, Iterable[int]] | None = None,
 ) -> int:
     """The same notice to several people (one row each, keyed `<prefix>:<recipient>`); how many were new."""
     checks = tuple(condition)
@@ -191,6 +287,7 @@ async def queue_many(
             condition=checks,
             not_before=not_before,
             about=people,
+            concerns=concerns,
         )
     return queued
 

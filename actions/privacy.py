@@ -4,9 +4,11 @@ Effects:
   erase (the person, about themselves only): in one transaction, what identifies them is blanked in every
     table `storage.privacy.PERSONAL_DATA` registers (names, phone, places, photos, free texts; rows and
     counts stay) and their drafts, follows, holds and unfinished conversations are deleted; every outbox
-    notice to them, or quoting them (their name, phone, address or place, a fragment of what they wrote,
-    one of their photos), is blanked, and those not yet sent are dropped (`dropped`, "privacy erase"); audit
-    `privacy.erase` by id only. After the commit their local media files are removed
+    notice to them, about them (`payload.about` names them or one of their wishes, tips, applications or cases)
+    or quoting them (their name, phone, address or place, a fragment of what they wrote, one of their photos), is
+    blanked and marked "privacy erase", and those not yet sent are dropped (`dropped`); one on the wire is taken
+    back by the sender when Telegram answers (`withdrawn`); staff's notes and audit details quoting them are
+    blanked; audit `privacy.erase` by id only. After the commit their local media files are removed
     (tip media, and photos saved under MEDIA_DIR such as the ones sent on WeChat). Nobody is told.
 """
 

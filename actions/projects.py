@@ -56,7 +56,9 @@ async def create_team(env: Env, actor: Actor, name: str, leader_id: int | None) 
         team = await store.create_team(conn, name=name, leader_id=leader_id, by=by, now=now)
         await audit.record(conn, actor_id=by, action="team.create", subject=f"team:{team.id}", now=now, detail=name)
         if leader_id is not None and leader_id != by:
-            await notices.queue(conn, leader_id, Notice("team.you_lead", {"team": team.name}), now=now)
+            await notices.queue(
+                conn, leader_id, Notice("team.you_lead", {"team": team.name}), now=now, concerns={"team": [team.id]}
+            )
     env.wake()
     return team
 
@@ -107,10 +109,10 @@ async def teams(env: Env) -> list[tuple[Team, int]]:
         return await store.all_teams(conn)
 
 
-async def _tell_deciders(conn: AsyncConnection, team: Team, notice: Notice, *, now: dt.datetime) -> None:
+async def _tell_deciders(conn: AsyncConnection, team: Team, notice: Notice, *, now: dt.datetime, asking: int) -> None:
     deciders = [team.leader_id] if team.leader_id is not None else await users.ids_with_role(conn, Role.COORDINATOR)
     for decider in deciders:
-        await notices.queue(conn, decider, notice, now=now)
+        await notices.queue(conn, decider, notice, now=now, about=[asking])
 
 
 async def ask_to_join(env: Env, actor: Actor, team_id: int) -> Joined:
@@ -135,7 +137,7 @@ async def ask_to_join(env: Env, actor: Actor, team_id: int) -> Joined:
                 ),
             ),
         )
-        await _tell_deciders(conn, team, notice, now=now)
+        await _tell_deciders(conn, team, notice, now=now, asking=actor.user_id)
     env.wake()
     return Joined(team, "pending")
 
@@ -158,6 +160,8 @@ async def join_by_invite(env: Env, actor: Actor, code: str) -> Joined:
                 team.leader_id,
                 Notice("team.joined_by_link", {"team": team.name, "name": person.display_name}),
                 now=now,
+                about=[actor.user_id],
+                concerns={"team": [team.id]},
             )
     env.wake()
     return Joined(team, "member")
@@ -187,7 +191,7 @@ async def decide_join(env: Env, actor: Actor, team_id: int, person_id: int, *, a
             detail=str(person_id),
         )
         key = "team.approved" if approve else "team.rejected"
-        await notices.queue(conn, person_id, Notice(key, {"team": team.name}), now=now)
+        await notices.queue(conn, person_id, Notice(key, {"team": team.name}), now=now, concerns={"team": [team_id]})
     env.wake()
     return team
 

@@ -29,8 +29,17 @@ class Transport(Protocol):
         notice that `replaces` an earlier message: an edit adds none; a channel that sends it anew paces it in
         `send`)."""
 
-    async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
-        """Render and deliver the notice (its turn already taken); one of the errors below if it failed."""
+    async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> Sent | None:
+        """Render and deliver the notice (its turn already taken); one of the errors below if it failed. Returns
+        the ids of the messages that now show it, where the channel can take them back (None: it cannot)."""
+
+    async def withdraw(self, address: str, sent: Sent) -> bool:
+        """Take back messages `send` delivered (a notice whose subject was erased while it was on the wire);
+        False when the channel could not."""
+
+
+# The channel's ids of the messages one notice became (a text and its map pin, say).
+Sent = tuple[int, ...]
 
 
 class DeliveryError(Exception):

@@ -12,6 +12,7 @@ from actions import invites as invite_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from handlers import lists
 from handlers.common import actor_of, expect_press, stale_press, tell
 from storage.errors import LimitReached, NotAllowed, NotFound
 from storage.invites import Invite
@@ -77,21 +78,10 @@ async def mint_pressed(update: Update, context: TongxinContext) -> None:
     )
 
 
-async def list_invites(update: Update, context: TongxinContext) -> None:
-    """/invites: the links that still work, newest first, each with Revoke."""
-    if (message := update.effective_message) is None or context.person is None:
-        return
-    try:
-        live = await invite_actions.live_invites(context.env, actor_of(context))
-    except NotAllowed:
-        await message.reply_text(context.t("error.not_allowed"))
-        return
-    if not live:
-        await message.reply_text(context.t("invites.none"))
-        return
-    lines = [context.t("invites.title", count=len(live))]
-    buttons = []
-    for number, invite in enumerate(live, start=1):
+def invites_view(context: TongxinContext, live: invite_actions.Live) -> tuple[str, InlineKeyboardMarkup]:
+    """One page of /invites: a line per invite (numbered across pages), a Revoke button each, ◀ / ▶."""
+    lines, buttons = [], []
+    for number, invite in enumerate(live.invites, start=live.page * invite_actions.SHOWN + 1):
         mode = "review" if invite.needs_review else "open"
         lines.append(
             context.t(
@@ -104,20 +94,50 @@ async def list_invites(update: Update, context: TongxinContext) -> None:
                 expires=local_time(context, invite),
                 link=link_of(context, invite),
             )
+            + "\n"
         )
-        buttons.append(
-            [
-                callbacks.button(
-                    context.plain("invites.button.revoke", number=number), Act.INVITE_REVOKE, arg=invite.code
-                )
-            ]
-        )
-    await message.reply_text(
-        "\n\n".join(lines),
-        parse_mode=ParseMode.HTML,
-        reply_markup=InlineKeyboardMarkup(buttons),
-        disable_web_page_preview=True,
+        label = context.plain("invites.button.revoke", number=number)
+        buttons.append(callbacks.button(label, Act.INVITE_REVOKE, arg=invite.code))
+    _, pages = lists.clamp(live.page, live.total, invite_actions.SHOWN)
+    title = context.t("invites.title", count=live.total)
+    return lists.paged(
+        context, title=title, lines=lines, views=buttons, page=live.page, pages=pages, page_act=Act.INVITE_PAGE
     )
+
+
+async def list_invites(update: Update, context: TongxinContext) -> None:
+    """/invites: the links that still work, newest first, a page at a time, each with Revoke."""
+    if (message := update.effective_message) is None or context.person is None:
+        return
+    try:
+        live = await invite_actions.live_invites(context.env, actor_of(context))
+    except NotAllowed:
+        await message.reply_text(context.t("error.not_allowed"))
+        return
+    if not live.invites:
+        await message.reply_text(context.t("invites.none"))
+        return
+    text, markup = invites_view(context, live)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True)
+
+
+async def page_pressed(update: Update, context: TongxinContext) -> None:
+    """◀ / ▶ on /invites: that page, as the invites are now, in place."""
+    if (query := update.callback_query) is None or context.person is None:
+        return
+    if (press := await expect_press(update, context, Act.INVITE_PAGE)) is None or press.subject is None:
+        return
+    try:
+        live = await invite_actions.live_invites(context.env, actor_of(context), press.subject)
+    except NotAllowed:
+        await tell(update, context, "error.not_allowed")
+        return
+    await query.answer()
+    if not live.invites:
+        await query.edit_message_text(context.t("invites.none"))
+        return
+    text, markup = invites_view(context, live)
+    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def revoke_pressed(update: Update, context: TongxinContext) -> None:
@@ -139,7 +159,7 @@ async def revoke_pressed(update: Update, context: TongxinContext) -> None:
     if query.message is not None and isinstance(
         markup := getattr(query.message, "reply_markup", None), InlineKeyboardMarkup
     ):
-        kept = [row for row in markup.inline_keyboard if all(b.callback_data != query.data for b in row)]
+        kept = [kept for row in markup.inline_keyboard if (kept := [b for b in row if b.callback_data != query.data])]
         await query.edit_message_reply_markup(InlineKeyboardMarkup(kept) if kept else None)
 
 
@@ -155,5 +175,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("invites", list_invites),
         CallbackQueryHandler(mint_pressed, pattern=callbacks.pattern(Act.INVITE_MINT)),
         CallbackQueryHandler(revoke_pressed, pattern=callbacks.pattern(Act.INVITE_REVOKE)),
-        CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(Act.INVITE_MINT, Act.INVITE_REVOKE)),
+        CallbackQueryHandler(page_pressed, pattern=callbacks.pattern(Act.INVITE_PAGE)),
+        CallbackQueryHandler(
+            stale_press, pattern=callbacks.prefix_pattern(Act.INVITE_MINT, Act.INVITE_REVOKE, Act.INVITE_PAGE)
+        ),
     ]

@@ -276,7 +276,7 @@ class OutboxSender:
             return
         language = row.language or services.settings.default_language
         try:
-            await transport.send(address, language, notice, row.lane)
+            sent = await transport.send(address, language, notice, row.lane)
         except Held as exc:
             # The channel may not carry it now (WeChat: outside the person's window, a lane that waits);
             # held longer than the channel allows, it is no longer news: given up, marked so.
@@ -309,8 +309,15 @@ class OutboxSender:
             log.warning("outbox row %s (%s) not delivered: %s", row.id, row.dedupe_key, exc.reason)
         else:
             async with services.db.write() as conn:
-                await outbox.mark_sent(conn, row.id, now=services.clock.now())
-            self.sent += 1
+                kept = await outbox.mark_sent(conn, row.id, now=services.clock.now())
+            if kept:
+                self.sent += 1
+                return
+            # /deleteme erased someone this notice is about while it was on the wire: take it back.
+            withdrawn = bool(sent) and await transport.withdraw(address, sent or ())
+            async with services.db.write() as conn:
+                await outbox.mark_withdrawn(conn, row.id, now=services.clock.now(), withdrawn=withdrawn)
+            log.info("outbox row %s: a subject was erased while it was sent; withdrawn: %s", row.id, withdrawn)
 
     async def _record(
         self, row: OutboxMessage, *, retry_in: dt.timedelta, error: str, count_attempt: bool = True

@@ -22,7 +22,7 @@ import random
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import web
@@ -74,6 +74,19 @@ class _Pulse:
 
 
 @dataclass
+class HeldAnswer:
+    """One request Telegram has carried out but not answered yet (`BotApiSimulator.hold_answer`)."""
+
+    method: str
+    chat_id: int
+    taken: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class _CallbackQuery:
     person: Person
     message: BotMessage
@@ -117,6 +130,7 @@ class BotApiSimulator:
         self.stalled_count = 0  # requests answered 429 by `stall_writes`
         self._stalled_for: int | None = None
         self._garbled: dict[str, int] = {}
+        self._held: list[HeldAnswer] = []
         self._failing: tuple[int, str] | None = None
         self.failed_count = 0  # requests answered with an error by `fail_writes`
         self.webhook: dict[str, Any] = {}
@@ -191,6 +205,13 @@ class BotApiSimulator:
         """Answer the next `times` calls of `method` with a malformed HTTP response (a broken proxy before the
         Bot API): the client's error then names the URL it called, token included."""
         self._garbled[method] = self._garbled.get(method, 0) + times
+
+    def hold_answer(self, method: str, chat_id: int) -> HeldAnswer:
+        """Telegram takes the next `method` call to `chat_id` (the message is in the chat) but its answer waits until
+        `release()`: the bot's request is in flight, e.g. while something else commits meanwhile."""
+        held = HeldAnswer(method, chat_id)
+        self._held.append(held)
+        return held
 
     # == lifecycle ==================================================================================
 
@@ -511,6 +532,11 @@ class BotApiSimulator:
                     category="flood",
                 )
             result = await handler(decoded, files)
+            held = next((h for h in self._held if h.method == method and h.chat_id == chat_id), None)
+            if held is not None:
+                self._held.remove(held)
+                held.taken.set()
+                await held.released.wait()
             quiet_poll = method == "getUpdates" and not result
         except ApiError as exc:
             error = exc

@@ -10,8 +10,9 @@ import datetime as dt
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import LimitReached, NotFound
@@ -118,20 +119,29 @@ async def check_invite_any(conn: AsyncConnection, code: str) -> Invite:
     return _from_row(row)
 
 
-async def live_invites(conn: AsyncConnection, roles: Iterable[str], now: dt.datetime, limit: int = 20) -> list[Invite]:
-    """Invites of these roles that can still be used, newest first (for /invites)."""
+def _live(roles: Iterable[str], now: dt.datetime) -> Any:
+    return and_(
+        invites.c.role.in_(list(roles)),
+        invites.c.revoked_at.is_(None),
+        invites.c.expires_at > now,
+        invites.c.uses < invites.c.max_uses,
+    )
+
+
+async def live_invites(
+    conn: AsyncConnection, roles: Iterable[str], now: dt.datetime, *, offset: int = 0, limit: int = 20
+) -> tuple[list[Invite], int]:
+    """One page of the invites of these roles that can still be used, newest first, and how many there are."""
+    roles = list(roles)
+    total = (await conn.execute(select(func.count()).select_from(invites).where(_live(roles, now)))).scalar_one()
     rows = await conn.execute(
         select(invites)
-        .where(
-            invites.c.role.in_(list(roles)),
-            invites.c.revoked_at.is_(None),
-            invites.c.expires_at > now,
-            invites.c.uses < invites.c.max_uses,
-        )
+        .where(_live(roles, now))
         .order_by(invites.c.created_at.desc(), invites.c.code)
+        .offset(offset)
         .limit(limit)
     )
-    return [_from_row(r) for r in rows]
+    return [_from_row(r) for r in rows], int(total)
 
 
 async def revoke_invite(conn: AsyncConnection, code: str, now: dt.datetime) -> bool:

@@ -27,6 +27,9 @@ from storage.schema import activities, applications, broadcasts, cases, outbox, 
 Lane = Literal["urgent", "normal", "bulk"]
 LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
 MAX_ERROR_LENGTH = 300
+# What /deleteme writes on every outbox row it blanks (`last_error`): a row on the wire that bears it when Telegram
+# answers is taken back (`mark_sent`).
+ERASED = "privacy erase"
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,22 +280,42 @@ async def skip_sending(conn: AsyncConnection, message_id: int, *, reason: str) -
     )
 
 
-async def mark_sent(conn: AsyncConnection, message_id: int, *, now: dt.datetime) -> None:
-    """Telegram accepted the message."""
-    await conn.execute(
-        update(outbox).where(outbox.c.id == message_id).values(status="sent", sent_at=now, last_error=None)
+def _erased() -> Any:
+    """The row bears /deleteme's mark (NULL-safe, so its negation holds for rows without an error)."""
+    return func.coalesce(outbox.c.last_error, "") == ERASED
+
+
+async def mark_sent(conn: AsyncConnection, message_id: int, *, now: dt.datetime) -> bool:
+    """Telegram accepted the message; False (nothing recorded) when /deleteme erased a subject of the row while it
+    was on the wire (it wrote `ERASED` on the row): the sender then takes the message back (`mark_withdrawn`).
+
+    One conditional UPDATE, so it cannot interleave with the erasure: whichever commits second sees the other."""
+    result = await conn.execute(
+        update(outbox).where(outbox.c.id == message_id, ~_erased()).values(status="sent", sent_at=now, last_error=None)
     )
+    return bool(result.rowcount)
+
+
+async def mark_withdrawn(conn: AsyncConnection, message_id: int, *, now: dt.datetime, withdrawn: bool) -> None:
+    """A message sent while its subject was being erased: taken back (`withdrawn`), or sent and still in the chat
+    (the channel could not take it back; its row is blank like every erased notice)."""
+    values = {"status": "withdrawn", "last_error": f"{ERASED}: withdrawn after sending"}
+    if not withdrawn:
+        values = {"status": "sent", "last_error": f"{ERASED}: sent, could not be withdrawn"}
+    await conn.execute(update(outbox).where(outbox.c.id == message_id).values(sent_at=now, **values))
 
 
 async def retry_later(
     conn: AsyncConnection, message_id: int, *, not_before: dt.datetime, error: str, count_attempt: bool = True
 ) -> None:
-    """A transient failure: back to pending, not before the given time."""
+    """A transient failure: back to pending, not before the given time (dropped instead if /deleteme blanked it
+    meanwhile: the blank is not worth sending)."""
     values: dict[str, Any] = {"status": "pending", "not_before": not_before, "last_error": error[:MAX_ERROR_LENGTH]}
     if not count_attempt:
         # A 429 is Telegram pacing us, not a failure of this message.
         values["attempts"] = outbox.c.attempts - 1
-    await conn.execute(update(outbox).where(outbox.c.id == message_id).values(values))
+    await conn.execute(update(outbox).where(outbox.c.id == message_id, _erased()).values(status="dropped"))
+    await conn.execute(update(outbox).where(outbox.c.id == message_id, ~_erased()).values(values))
 
 
 async def mark_failed(conn: AsyncConnection, message_id: int, *, error: str) -> None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, cast, delete, select, update
+from sqlalchemy import Table, and_, cast, delete, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import audit, outbox
@@ -251,7 +251,8 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
             touched[name] = touched.get(name, 0) + (result.rowcount or 0)
     touched["conversation_states"] = await _forget_conversations(conn, user_id)
     touched["media_refs"] = await _forget_media(conn, user_id)
-    touched["audit_log"] = touched.get("audit_log", 0) + await _blank_audit_details(conn, traces)
+    for name, count in (await _blank_quotes(conn, traces)).items():
+        touched[name] = touched.get(name, 0) + count
     touched["text_terms"] = await _forget_terms(conn, user_id)
     if "outbox" in metadata.tables:
         touched["outbox"] = await _blank_notices(conn, user_id, traces, await _subjects_of(conn, user_id))
@@ -259,16 +260,44 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
     return Erasure(touched, files)
 
 
-async def _blank_audit_details(conn: AsyncConnection, traces: Traces) -> int:
-    """Blank staff's free-text audit details that quote the person (a reject reason naming them); the entry stays."""
-    table = metadata.tables["audit_log"]
-    rows = (await conn.execute(select(table.c.id, table.c.detail).where(table.c.detail.is_not(None)))).all()
-    blanked = 0
-    for row in rows:
-        if _quotes({"values": {"detail": row.detail}}, traces):
-            await conn.execute(update(table).where(table.c.id == row.id).values(detail=None))
-            blanked += 1
-    return blanked
+# Free texts staff write about anyone (an audit detail, a note on an event, a case's resolution or return reason):
+# blanked wherever they quote an erased person, whoever's row it is.
+QUOTING_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("audit_log", "detail"),
+    ("wish_events", "note"),
+    ("tip_events", "note"),
+    ("application_events", "note"),
+    ("activity_events", "note"),
+    ("case_events", "note"),
+    ("cases", "resolution_note"),
+    ("cases", "return_reason"),
+)
+
+
+async def _blank_quotes(conn: AsyncConnection, traces: Traces) -> dict[str, int]:
+    """Blank the free texts in `QUOTING_COLUMNS` that quote the person (a reject reason naming them); rows stay.
+
+    One UPDATE per column: a text holding any form of a name, phone, address or photo reference (`variants`), or
+    that is a fragment of one of their texts, is blanked by the database; no row is read into Python."""
+    contains = func.strpos if conn.dialect.name == "postgresql" else func.instr
+    touched: dict[str, int] = {}
+    for name, column in QUOTING_COLUMNS:
+        if name not in metadata.tables:
+            continue
+        text = metadata.tables[name].c[column]
+        quoting = [
+            text.contains(form, autoescape=True)
+            for needle in traces.needles | traces.files
+            for form in variants(needle)
+        ]
+        quoting += [and_(func.length(text) >= FRAGMENT_MIN, contains(literal(said), text) > 0) for said in traces.texts]
+        if not quoting:
+            continue
+        result = await conn.execute(
+            update(metadata.tables[name]).where(text.is_not(None), or_(*quoting)).values({column: None})
+        )
+        touched[name] = touched.get(name, 0) + (result.rowcount or 0)
+    return touched
 
 
 async def saved_media_files(conn: AsyncConnection, user_id: int) -> list[str]:
@@ -428,7 +457,12 @@ _OWNED_SUBJECTS: dict[str, tuple[str, str]] = {
     "wish": ("wishes", "resident_id"),
     "tip": ("tips", "reporter_id"),
     "application": ("applications", "user_id"),
+    # A department's case about their wish or tip (its notices name the case, and them as `person`).
+    "case": ("cases", "resident_id"),
 }
+# Kinds of record a notice may name that belong to no one person: an activity, a team (their notices quoting
+# someone name that person too, as `person`), a page number of an older row.
+NOT_OWNED_SUBJECTS = frozenset({"activity", "team", "page"})
 # Notices written before they carried `about`: the kind of record a button's subject names, by action prefix.
 _LEGACY_BUTTON_KINDS: tuple[tuple[str, str], ...] = (
     ("pending:vapprove", "application"),
@@ -442,7 +476,14 @@ _LEGACY_BUTTON_KINDS: tuple[tuple[str, str], ...] = (
     ("pending:", "wish"),
     ("whistle", "wish"),
 )
-_CONDITION_KINDS = {"wish": "wish", "claimed": "wish", "claimer_of": "wish", "tip": "tip", "application": "application"}
+_CONDITION_KINDS = {
+    "wish": "wish",
+    "claimed": "wish",
+    "claimer_of": "wish",
+    "tip": "tip",
+    "application": "application",
+    "case": "case",
+}
 
 
 async def _subjects_of(conn: AsyncConnection, user_id: int) -> dict[str, set[int]]:
@@ -489,9 +530,7 @@ def _about(payload: Any, condition: Any, subjects: dict[str, set[int]]) -> bool:
 async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces, subjects: dict[str, set[int]]) -> int:
     """Blank outbox notices to the person, about them or quoting them; the unsent ones are dropped, not delivered."""
     table = metadata.tables["outbox"]
-    rows = (
-        await conn.execute(select(table.c.id, table.c.status, table.c.recipient_id, table.c.payload, table.c.condition))
-    ).all()
+    rows = (await conn.execute(select(table.c.id, table.c.recipient_id, table.c.payload, table.c.condition))).all()
     blanked = 0
     for row in rows:
         if (
@@ -500,9 +539,12 @@ async def _blank_notices(conn: AsyncConnection, user_id: int, traces: Traces, su
             and not _quotes(row.payload, traces)
         ):
             continue
-        if row.status == "pending":
-            await outbox.drop(conn, row.id, reason="privacy erase")
-        await conn.execute(update(table).where(table.c.id == row.id).values(payload=dict(BLANK_NOTICE)))
+        # Dropped only if still pending when the row is written: one the sender took meanwhile is on the wire, and
+        # the mark tells the sender to take it back when Telegram answers.
+        still_pending = (table.c.id == row.id) & (table.c.status == "pending")
+        await conn.execute(update(table).where(still_pending).values(status="dropped"))
+        values = {"payload": dict(BLANK_NOTICE), "last_error": outbox.ERASED}
+        await conn.execute(update(table).where(table.c.id == row.id).values(values))
         blanked += 1
     return blanked
 

@@ -164,6 +164,7 @@ outbox = Table(
     Column("not_before", UTCDateTime, nullable=False),
     # pending → sending → sent | failed | dropped | unknown (killed while on the wire);
     # superseded: what it said stopped being true before its turn came; skipped: decided, nothing to send
+    # withdrawn: sent while /deleteme erased someone it is about, then deleted from the chat (last_error says so)
     Column("status", String(16), nullable=False, server_default="pending"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", String(300)),

@@ -17,7 +17,7 @@ from telegram.ext import ExtBot
 
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
-from channels.delivery import DeliveryError, Refused, SlowDown, Unavailable, Unreachable
+from channels.delivery import DeliveryError, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, take_turn
 from channels.telegram.render import render_notice
 from storage.people import TELEGRAM
@@ -50,10 +50,11 @@ class TelegramTransport:
         # The chat is counted when a message really goes out (the limiter), not for a superseded row or an edit.
         await take_turn(self._limiter.pacer, self._limiter.budget, int(address), LANE_PRIORITY[lane], record=False)
 
-    async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
-        """Render and send the notice to the chat; a `channels.delivery` error when Telegram did not take it."""
+    async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> Sent:
+        """Render and send the notice to the chat (the ids of the messages showing it); a `channels.delivery`
+        error when Telegram did not take it."""
         try:
-            await self._send(int(address), language, notice, lane)
+            return await self._send(int(address), language, notice, lane)
         except RetryAfter as exc:
             # The limiter already paused the chat or the whole bot; the row simply waits for its next turn.
             raise SlowDown(f"429: {exc.message}", exc.message) from exc
@@ -66,14 +67,25 @@ class TelegramTransport:
         except TelegramError as exc:
             raise DeliveryError(f"{type(exc).__name__}: {exc.message}", exc.message) from exc
 
-    async def _send(self, chat_id: int, language: str, notice: Notice, lane: Lane) -> None:
+    async def withdraw(self, address: str, sent: Sent) -> bool:
+        """Delete the messages (a bot may delete its own messages in a private chat for 48 hours)."""
+        withdrawn = True
+        for message_id in sent:
+            try:
+                await self._bot.delete_message(int(address), message_id)
+            except TelegramError as exc:
+                log.warning("message %s in chat %s could not be withdrawn: %s", message_id, address, exc.message)
+                withdrawn = False
+        return withdrawn
+
+    async def _send(self, chat_id: int, language: str, notice: Notice, lane: Lane) -> Sent:
         if notice.delete and notice.replaces is not None:
             try:
                 await self._bot.delete_message(chat_id, notice.replaces)
             except BadRequest as exc:
                 # Already gone (a resend after a crash, or the person deleted it): nothing left to take back.
                 log.info("message %s in chat %s could not be deleted: %s", notice.replaces, chat_id, exc.message)
-            return
+            return ()
         text, markup = render_notice(self._catalogues, language, notice)
         prepaid = Prepaid(lane)
         kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}
@@ -84,15 +96,20 @@ class TelegramTransport:
                 # Already showing this text (a resend after a crash) or the message is gone: nothing to redo.
                 if "not modified" not in exc.message.lower():
                     raise
-            return
+            return (notice.replaces,)
         if notice.photo:
-            await self._bot.send_photo(chat_id, notice.photo, caption=text[:CAPTION_LIMIT], **kwargs)
+            sent = await self._bot.send_photo(chat_id, notice.photo, caption=text[:CAPTION_LIMIT], **kwargs)
         else:
-            await self._bot.send_message(chat_id, text, **kwargs)
-        if notice.location:
-            try:
-                await self.take_turn(str(chat_id), lane)
-                await self._bot.send_location(chat_id, notice.location[0], notice.location[1], rate_limit_args=prepaid)
-            except TelegramError:
-                # The notice itself arrived; a lost map pin is not worth sending the text twice.
-                log.warning("map pin of a notice to %s was not delivered", chat_id, exc_info=True)
+            sent = await self._bot.send_message(chat_id, text, **kwargs)
+        if not notice.location:
+            return (sent.message_id,)
+        try:
+            await self.take_turn(str(chat_id), lane)
+            pin = await self._bot.send_location(
+                chat_id, notice.location[0], notice.location[1], rate_limit_args=prepaid
+            )
+        except TelegramError:
+            # The notice itself arrived; a lost map pin is not worth sending the text twice.
+            log.warning("map pin of a notice to %s was not delivered", chat_id, exc_info=True)
+            return (sent.message_id,)
+        return (sent.message_id, pin.message_id)

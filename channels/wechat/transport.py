@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from bot.settings import Settings
-from channels.delivery import Held, Refused, SlowDown, Unavailable, Unreachable
+from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.wechat import render
 from channels.wechat.api import BUSY, NOT_SUBSCRIBED, OUT_OF_COUNT, OUT_OF_WINDOW, RATE_LIMITED, WeChatApi, WeChatError
 from storage import wechat
@@ -74,6 +74,10 @@ class WeChatTransport:
 
     async def take_turn(self, address: str, lane: Lane) -> None:
         """WeChat's customer-service API has no per-chat pace to keep; the window is checked in `send`."""
+
+    async def withdraw(self, address: str, sent: Sent) -> bool:
+        """WeChat's customer-service messages cannot be taken back."""
+        return False
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
         """Deliver inside the window, as a template outside it, or hold it back (see the module docstring)."""

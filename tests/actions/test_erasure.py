@@ -5,10 +5,11 @@ ids or coordinates; pending notices about them are dropped whatever their text s
 from __future__ import annotations
 
 import datetime as dt
+import html
 
 from sqlalchemy import select
 
-from actions import privacy, whistles
+from actions import activities, cases, privacy, projects, whistles
 from actions import wishes as wish_actions
 from actions.env import Env
 from bot.clock import ManualClock
@@ -16,12 +17,14 @@ from bot.settings import load_settings
 from rules import applications as application_rules
 from rules import wishes as lifecycle
 from rules.applications import ApplicationAction
+from rules.cases import CaseOrder
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft
-from storage import applications, users
+from storage import applications, departments, users
 from storage import people as identities
+from storage.activities import NewActivity
 from storage.db import Database
-from storage.schema import outbox, wish_events
+from storage.schema import outbox, wish_events, wishes
 from tests.stories.test_privacy import traces_of
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -112,3 +115,73 @@ async def test_erasure_leaves_nothing_in_any_column_notice_or_event_note(db: Dat
         notes = (await conn.execute(select(wish_events.c.note))).scalars().all()
     assert set(statuses) == {"dropped"}, "the whistle about her wish is never delivered"
     assert all(note is None for note in notes)
+
+
+async def test_erasure_drops_pending_case_activity_and_team_notices_about_the_person(db: Database) -> None:
+    env = await given(db)
+    coordinator = Actor(COORDINATOR, frozenset({Role.RESIDENT, Role.COORDINATOR}))
+    resident = Actor(RESIDENT, frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    volunteer = Actor(VOLUNTEER, frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    # A department case about her wish (its card quotes her description: too short for a text match) to a member.
+    async with db.write() as conn:
+        department = await departments.create_department(
+            conn, name="城管", categories=["elderly_disabled"], areas=["东城社区"], created_by=COORDINATOR, now=NOW
+        )
+        await departments.add_member(conn, department.id, VOLUNTEER, NOW)
+        await users.grant_role(conn, VOLUNTEER, Role.DEPARTMENT, granted_by=None, now=NOW)
+    wish_id = await wish(env, review=False)
+    async with db.read() as conn:
+        ref_no = (await conn.execute(select(wishes.c.ref_no).where(wishes.c.id == wish_id))).scalar_one()
+    sent = await cases.send_case(env, coordinator, CaseOrder("wish", ref_no, "城管", "urgent"))
+    # The member takes it and hands it back with a reason naming her as an older renderer stored it (HTML-escaped):
+    # in the case, its history and the audit log.
+    member = Actor(VOLUNTEER, frozenset({Role.RESIDENT, Role.DEPARTMENT}))
+    await cases.acknowledge(env, member, sent.case.id)
+    await cases.hand_back(env, member, sent.case.id, f"{html.escape(NAME)} 不在家")
+    # She asks to join a team (the leader is told her name), and an activity the volunteer signed up for is called
+    # off with a reason naming her.
+    team = await projects.create_team(env, coordinator, "清河队", VOLUNTEER)
+    await projects.ask_to_join(env, resident, team.id)
+    project = await projects.create_project(env, coordinator, "清河行动", "", ("elderly_disabled",), None)
+    activity, _ = await activities.create(
+        env,
+        coordinator,
+        NewActivity(
+            project_id=project.id,
+            team_id=None,
+            title="河道清洁",
+            starts_at=NOW + dt.timedelta(days=2),
+            duration_minutes=120,
+            place="清河桥",
+            location=None,
+            headcount=5,
+            skills=("elderly_disabled",),
+            notes="",
+            area=None,
+        ),
+    )
+    await activities.sign_up(env, volunteer, activity.id)
+    await activities.call_off(env, coordinator, activity.id, f"{NAME} 住院了")
+    about_her = select(outbox.c.id, outbox.c.status, outbox.c.payload).where(outbox.c.recipient_id == VOLUNTEER)
+    async with db.read() as conn:
+        before = {row.payload["key"]: row.status for row in (await conn.execute(about_her)).all()}
+    assert {key: before[key] for key in ("case.new", "team.join_request", "activity.called_off")} == {
+        "case.new": "pending",
+        "team.join_request": "pending",
+        "activity.called_off": "pending",
+    }
+    needles = [NAME, USERNAME, PHONE, ADDRESS, DESCRIPTION, PHOTO]
+    planted = await traces_of(db, needles, PLACE)
+    for place in ("outbox.payload", "audit_log.detail", "case_events.note", "cases.return_reason"):
+        assert any(hit.startswith(place) for hit in planted), f"nothing planted in {place}"
+
+    await privacy.erase(env, RESIDENT)
+
+    left = await traces_of(db, needles, PLACE)
+    assert left == [], "\n".join(left)
+    async with db.read() as conn:
+        after = {row.payload.get("key"): row.status for row in (await conn.execute(about_her)).all()}
+        case_row = (await conn.execute(select(outbox.c.status).where(outbox.c.dedupe_key.like("case:new:%")))).all()
+    assert not {"case.new", "team.join_request", "activity.called_off"} & set(after), "blanked, never delivered"
+    assert set(after.values()) >= {"dropped"}
+    assert [row.status for row in case_row] == ["dropped"], f"case {sent.case.id}'s card never reaches the member"

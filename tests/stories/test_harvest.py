@@ -5,6 +5,7 @@ explained, and the coordinators are alerted. Invites: approve at once or need re
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import select
 
@@ -13,8 +14,9 @@ from bot.app import TongxinApp
 from bot.clock import ManualClock
 from simulator import BotApiSimulator
 from simulator.people import Person
+from storage import invites as invite_store
 from storage.db import Database
-from storage.schema import audit_log, wishes
+from storage.schema import audit_log, invites, wishes
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import (
     approved_volunteers,
@@ -170,3 +172,35 @@ async def test_a_released_or_lapsed_claim_withdraws_the_contact_details_card(
     await laoli.wait_for(lambda: "已不在您名下" in (lapsed.text or ""), timeout=10)
     assert phone_of(1).replace(" ", "") not in lapsed.text.replace(" ", "")
     assert residents
+
+
+async def test_every_live_invite_is_reachable_and_revocable_however_many_there_are(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    admin = sim.person("李主任", user_id=ADMIN_ID)
+    await admin.send_command("/start")
+    await admin.wait_for_text("您好")
+    async with story_db.write() as conn:
+        minted = [
+            await invite_store.create_invite(conn, role="volunteer", created_by=ADMIN_ID, now=clock.now())
+            for _ in range(25)
+        ]
+    await admin.send_command("/invites")
+    page = await admin.wait_for_text("（第 1/5 页）")
+    assert "（25 个）" in (page.text or "")
+    seen = re.findall(r"start=(vinv_\S+)", page.text or "")
+    for number in range(2, 6):
+        await admin.press("下一页 ▶", message=page)
+        page = await admin.wait_for_text(f"（第 {number}/5 页）")
+        seen += re.findall(r"start=(vinv_\S+)", page.text or "")
+    assert sorted(seen) == sorted(invite.payload for invite in minted), "every live invite is on some page"
+    assert page.inline_buttons[-1] == ["◀ 上一页"], "the last page has no ▶"
+    oldest = seen[-1]
+    await admin.press("撤销第 25 个", message=page)
+    await admin.wait_for(lambda: any("已撤销" in answer for answer in admin.callback_answers))
+    async with story_db.read() as conn:
+        revoked = (await conn.execute(select(invites.c.code).where(invites.c.revoked_at.is_not(None)))).scalars().all()
+    assert [f"vinv_{code}" for code in revoked] == [oldest]
+    await admin.send_command("/invites")
+    again = await admin.wait_for_text("（24 个）")
+    assert oldest not in (again.text or "")

@@ -3,13 +3,15 @@ afterwards no table in the database holds their name, phone or location; their c
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 from typing import Any
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock
@@ -17,6 +19,7 @@ from rules import tips as tip_rules
 from simulator import BotApiSimulator
 from storage import users, volunteers, wishes
 from storage.db import Database
+from storage.schema import outbox
 from storage.tips import MediaItem
 from tests.stories.wishflow import person_id
 
@@ -190,3 +193,48 @@ async def test_deleteme_erases_the_person_from_every_table_their_data_reached(
         kept = await wishes.wishes_of_resident(conn, await person_id(conn, wang))
     assert len(kept) == 1  # the wish still counts
     assert kept[0].category == "elderly_disabled"
+
+
+async def test_a_notice_on_the_wire_when_its_subject_erases_themselves_is_taken_back(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    """Telegram has taken a notice naming 王秀英 for 李, its answer still on the way, when she erases herself: once
+    the answer arrives the sender sees her erasure and deletes the message from 李's chat."""
+    wang = sim.person(NAME, username="wangxiuying", phone=PHONE)
+    li = sim.person("李志愿")
+    for person in (wang, li):
+        await person.send_command("/start")
+        await person.next_message()
+    held = sim.hold_answer("sendMessage", li.chat_id)
+    async with story_db.write() as conn:
+        await notices.queue(
+            conn,
+            await person_id(conn, li),
+            Notice("department.member_joined", {"name": NAME, "department": "城管"}),
+            now=clock.now(),
+            dedupe_key="test:on-the-wire",
+            about=[await person_id(conn, wang)],
+        )
+    bot.bot_data.env.wake()
+    await asyncio.wait_for(held.taken.wait(), 10)
+    assert any(NAME in (message.text or "") for message in li.messages), "Telegram took it: it is in her chat"
+
+    await wang.send_command("/deleteme")
+    await wang.next_message()
+    await wang.press("确认删除")
+    await wang.wait_for_text("已删除您的个人信息")
+    held.release()
+    await li.wait_for(lambda: not any(NAME in (message.text or "") for message in li.messages))
+
+    on_the_wire = select(outbox.c.status, outbox.c.payload).where(outbox.c.dedupe_key == "test:on-the-wire")
+    for _ in range(100):  # the sender records the withdrawal right after the deleteMessage answer
+        async with story_db.read() as conn:
+            row = (await conn.execute(on_the_wire)).one()
+        if row.status != "sending":
+            break
+        await asyncio.sleep(0.05)
+    assert row.status == "withdrawn"
+    assert NAME not in json.dumps(row.payload, ensure_ascii=False)
+    assert [r.method for r in sim.records if r.method == "deleteMessage" and r.chat_id == li.chat_id] == [
+        "deleteMessage"
+    ]
