@@ -336,6 +336,59 @@ text_terms = Table(
 )
 Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term)
 
+# Daily roll-ups (migration 0016): counts per UTC day ('YYYY-MM-DD') kept exact by triggers on wishes, tips
+# and text_terms, so /stats and /hot sum days instead of rows. A count that reaches zero loses its row.
+wish_status_days = Table(
+    "wish_status_days",
+    metadata,
+    Column("day", String(10), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "status", name="pk_wish_status_days"),
+)
+wish_category_days = Table(
+    "wish_category_days",
+    metadata,
+    Column("day", String(10), nullable=False),
+    Column("category", String(32), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "category", name="pk_wish_category_days"),
+)
+wish_area_days = Table(
+    "wish_area_days",
+    metadata,
+    Column("day", String(10), nullable=False),
+    Column("area", String(64), nullable=False),  # '' for wishes without an area
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "area", name="pk_wish_area_days"),
+)
+# Confirmed tasks and their hours by day of confirmation.
+wish_confirmed_days = Table(
+    "wish_confirmed_days",
+    metadata,
+    Column("day", String(10), nullable=False),
+    Column("n", Integer, nullable=False),
+    Column("hours", Float, nullable=False),
+    PrimaryKeyConstraint("day", name="pk_wish_confirmed_days"),
+)
+tip_days = Table(
+    "tip_days",
+    metadata,
+    Column("day", String(10), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "status", name="pk_tip_days"),
+)
+# In how many texts of a day each term appears; the empty term counts the texts.
+term_days = Table(
+    "term_days",
+    metadata,
+    Column("day", String(10), nullable=False),
+    Column("term", String(16), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("day", "term", name="pk_term_days"),
+)
+
 # Broadcasts by coordinators: the message, its audience and the running tally of its delivery.
 broadcasts = Table(
     "broadcasts",

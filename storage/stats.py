@@ -8,30 +8,45 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Table, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import tips, wishes
+from storage import rollups
+from storage.schema import (
+    tip_days,
+    tips,
+    wish_area_days,
+    wish_category_days,
+    wish_confirmed_days,
+    wish_status_days,
+    wishes,
+)
 
 WISH_COLUMNS = {"status": wishes.c.status, "category": wishes.c.category, "area": wishes.c.area}
+WISH_ROLLUPS = {"status": wish_status_days, "category": wish_category_days, "area": wish_area_days}
 
 
-async def _counts(conn: AsyncConnection, column: Any, since: dt.datetime | None, created: Any) -> dict[str, int]:
-    query = select(column, func.count()).group_by(column)
-    if since is not None:
-        query = query.where(created >= since)
-    rows = (await conn.execute(query)).all()
-    return {str(key) if key is not None else "": int(count) for key, count in sorted(rows, key=lambda r: -r[1])}
+async def _counts(
+    conn: AsyncConnection, since: dt.datetime | None, rollup: Table, key: str, column: Any, created: Any
+) -> dict[str, int]:
+    """Rows created since `since` per value of `column`, most first: whole days from the daily `rollup`, the
+    first partial day from the rows."""
+
+    def rows(start: dt.datetime | None, end: dt.datetime | None) -> Any:
+        return select(column, func.count()).where(rollups.between(created, start, end)).group_by(column)
+
+    found = await rollups.counts(conn, since, None, rollup=rollup, key=key, rows=rows)
+    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
 
 
 async def wishes_by(conn: AsyncConnection, column: str, since: dt.datetime | None) -> dict[str, int]:
     """Wishes submitted since `since` (None: all time) counted by `status`, `category` or `area`, most first."""
-    return await _counts(conn, WISH_COLUMNS[column], since, wishes.c.created_at)
+    return await _counts(conn, since, WISH_ROLLUPS[column], column, WISH_COLUMNS[column], wishes.c.created_at)
 
 
 async def tips_by_status(conn: AsyncConnection, since: dt.datetime | None) -> dict[str, int]:
     """Tips received since `since` (None: all time) counted by status, most first."""
-    return await _counts(conn, tips.c.status, since, tips.c.created_at)
+    return await _counts(conn, since, tip_days, "status", tips.c.status, tips.c.created_at)
 
 
 async def wish_spans(
@@ -81,9 +96,21 @@ async def median_hours(conn: AsyncConnection, since: dt.datetime | None, end_col
 
 
 async def confirmed_hours(conn: AsyncConnection, since: dt.datetime | None) -> tuple[float, int]:
-    """Service hours and tasks confirmed since `since`."""
-    query = select(func.coalesce(func.sum(wishes.c.hours), 0.0), func.count()).where(wishes.c.confirmed_at.is_not(None))
-    if since is not None:
-        query = query.where(wishes.c.confirmed_at >= since)
-    total_hours, tasks = (await conn.execute(query)).one()
-    return float(total_hours), int(tasks)
+    """Service hours and tasks confirmed since `since`: whole days from `wish_confirmed_days`, the first
+    partial day from the wishes."""
+    parts = rollups.split(since, None)
+    total_hours, tasks = 0.0, 0
+    if parts.whole:
+        query = select(
+            func.coalesce(func.sum(wish_confirmed_days.c.hours), 0.0),
+            func.coalesce(func.sum(wish_confirmed_days.c.n), 0),
+        ).where(rollups.between(wish_confirmed_days.c.day, parts.first_day, parts.end_day))
+        day_hours, day_tasks = (await conn.execute(query)).one()
+        total_hours, tasks = float(day_hours), int(day_tasks)
+    for start, end in parts.partial:
+        query = select(func.coalesce(func.sum(wishes.c.hours), 0.0), func.count()).where(
+            wishes.c.confirmed_at.is_not(None), rollups.between(wishes.c.confirmed_at, start, end)
+        )
+        row_hours, row_tasks = (await conn.execute(query)).one()
+        total_hours, tasks = total_hours + float(row_hours), tasks + int(row_tasks)
+    return total_hours, tasks
