@@ -95,10 +95,12 @@ async def median_hours(conn: AsyncConnection, since: dt.datetime | None, end_col
     return round(sum(float(value) for value in middle) / len(middle), 1)
 
 
-async def confirmed_hours(conn: AsyncConnection, since: dt.datetime | None) -> tuple[float, int]:
-    """Service hours and tasks confirmed since `since`: whole days from `wish_confirmed_days`, the first
-    partial day from the wishes."""
-    parts = rollups.split(since, None)
+async def confirmed_hours(
+    conn: AsyncConnection, since: dt.datetime | None, until: dt.datetime | None = None
+) -> tuple[float, int]:
+    """Service hours and tasks confirmed in [since, until) (None: open): whole days from
+    `wish_confirmed_days`, the partial days from the wishes."""
+    parts = rollups.split(since, until)
     total_hours, tasks = 0.0, 0
     if parts.whole:
         query = select(

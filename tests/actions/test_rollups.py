@@ -9,6 +9,7 @@ import datetime as dt
 from collections import Counter
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import hot
 from actions.env import Env
@@ -18,8 +19,8 @@ from rules import stats
 from rules.hot import hot_report
 from rules.roles import Role
 from rules.wishes import Actor
+from storage import activities, privacy, rollups, users
 from storage import hot as hot_storage
-from storage import privacy, rollups, users
 from storage import stats as stats_storage
 from storage import tips as tip_store
 from storage import wishes as store
@@ -169,6 +170,15 @@ async def from_rows(db: Database, since: dt.datetime | None) -> stats.Figures:
     )
 
 
+async def hours_confirmed(conn: AsyncConnection, since: dt.datetime | None, until: dt.datetime) -> float:
+    rows = (await conn.execute(select(wishes.c.hours, wishes.c.confirmed_at))).all()
+    return sum(
+        row.hours or 0.0
+        for row in rows
+        if row.confirmed_at is not None and (since is None or row.confirmed_at >= since) and row.confirmed_at < until
+    )
+
+
 async def rolled_up_equals_rows(db: Database) -> None:
     """Every roll-up table holds exactly the per-day counts of the rows, and no row with a zero count."""
     async with db.read() as conn:
@@ -199,7 +209,12 @@ async def figures_match(db: Database, env: Env) -> None:
     for since in PERIODS:
         async with db.read() as conn:
             summed = await stats.figures(conn, "p", since)
-        assert summed == await from_rows(db, since), since
+        from_the_rows = await from_rows(db, since)
+        assert summed == from_the_rows, since
+        # /stats' self-reported hours (confirmed in [since, now)) come from the same roll-up.
+        async with db.read() as conn:
+            reported = await activities.self_reported_hours(conn, since, NOW - dt.timedelta(hours=3))
+            assert round(reported, 6) == round(await hours_confirmed(conn, since, NOW - dt.timedelta(hours=3)), 6)
     async with db.read() as conn:
         all_texts = await hot_storage.texts_since(conn, NOW - dt.timedelta(days=60))
     for days in (1, 3, 7, 30):
