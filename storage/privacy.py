@@ -159,6 +159,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "wish_area_days": "counts per day and area",
     "wish_confirmed_days": "counts and hours per day",
     "tip_days": "counts per day and status",
+    "wish_claim_minutes": "counts per waiting time",
+    "wish_done_minutes": "counts per waiting time",
     "term_days": "per day, in how many texts a word appears: a text's words leave with its text_terms rows (a "
     "trigger), and a word no text of that day still holds loses its row",
 }

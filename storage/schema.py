@@ -379,6 +379,23 @@ tip_days = Table(
     Column("n", Integer, nullable=False),
     PrimaryKeyConstraint("day", "status", name="pk_tip_days"),
 )
+# How many wishes waited that many whole minutes from submission to claim / done (the all-time medians); the
+# indexes on the waiting time itself (ix_wishes_claim_minutes, ix_wishes_done_minutes) are expressions,
+# created by the migration only.
+wish_claim_minutes = Table(
+    "wish_claim_minutes",
+    metadata,
+    Column("minute", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("minute", name="pk_wish_claim_minutes"),
+)
+wish_done_minutes = Table(
+    "wish_done_minutes",
+    metadata,
+    Column("minute", Integer, nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("minute", name="pk_wish_done_minutes"),
+)
 # In how many texts of a day each term appears; the empty term counts the texts.
 term_days = Table(
     "term_days",

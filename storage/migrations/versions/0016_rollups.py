@@ -5,7 +5,11 @@ wishes by UTC day of submission and their current status, category, area (one ta
 days × a handful of values);
 `wish_confirmed_days(day, n, hours)`: confirmed tasks and their hours by UTC day of confirmation;
 `tip_days(day, status, n)`: tips by UTC day received and current status; `term_days(day, term, n)`: in how
-many texts of a UTC day each term appears (summed from `text_terms`, the empty term counting the texts).
+many texts of a UTC day each term appears (summed from `text_terms`, the empty term counting the texts);
+`wish_claim_minutes(minute, n)`, `wish_done_minutes(minute, n)`: how many wishes waited that many whole
+minutes from submission to claim / done, so the all-time median waiting time finds its minute from these and
+reads the few wishes of that minute through an index on the waiting time (`ix_wishes_claim_minutes`,
+`ix_wishes_done_minutes`, partial: end at or after submission).
 
 Kept exact by triggers on the source tables, so every write path (a status change long after the day of
 submission, an erasure dropping a person's `text_terms`) moves the counts in the same transaction: row
@@ -37,6 +41,11 @@ class Rollup(NamedTuple):
     keys: tuple[tuple[str, str], ...]  # (roll-up column, source column: NULL becomes '')
     condition: str = ""  # on the source row, with {r} for the row prefix
     hours: bool = False  # also sums the source's `hours`
+    minutes: bool = False  # keyed by whole minutes from `created_at` to `day_column`, not by day
+
+
+def _waited(column: str) -> str:
+    return f"{{r}}{column} IS NOT NULL AND {{r}}{column} >= {{r}}created_at"
 
 
 ROLLUPS = (
@@ -46,7 +55,21 @@ ROLLUPS = (
     Rollup("wish_confirmed_days", "wishes", "confirmed_at", (), "{r}confirmed_at IS NOT NULL", hours=True),
     Rollup("tip_days", "tips", "created_at", (("status", "status"),)),
     Rollup("term_days", "text_terms", "at", (("term", "term"),)),
+    Rollup("wish_claim_minutes", "wishes", "claimed_at", (), _waited("claimed_at"), minutes=True),
+    Rollup("wish_done_minutes", "wishes", "done_at", (), _waited("done_at"), minutes=True),
 )
+
+
+def minutes_waited(dialect: str, r: str, column: str) -> str:
+    """Minutes (fractional) from submission to `column`: the expression the waiting-time indexes hold and the
+    median queries of `storage.stats` repeat verbatim."""
+    if dialect == "sqlite":
+        return f"((julianday({r}{column}) - julianday({r}created_at)) * 1440)"
+    return f"(extract(epoch from ({r}{column} - {r}created_at)) / 60)"
+
+
+# The waiting-time indexes: the median's rows within one minute bucket, in order.
+WAIT_INDEXES = (("ix_wishes_claim_minutes", "claimed_at"), ("ix_wishes_done_minutes", "done_at"))
 
 
 def _day(dialect: str, column: str) -> str:
@@ -56,11 +79,16 @@ def _day(dialect: str, column: str) -> str:
 
 
 def _key_values(dialect: str, rollup: Rollup, r: str) -> list[str]:
-    return [_day(dialect, f"{r}{rollup.day_column}"), *(f"coalesce({r}{src}, '')" for _col, src in rollup.keys)]
+    if rollup.minutes:
+        waited = minutes_waited(dialect, r, rollup.day_column)  # never negative (the condition): CAST floors
+        first = f"CAST({waited} AS INTEGER)" if dialect == "sqlite" else f"CAST(floor({waited}) AS INTEGER)"
+    else:
+        first = _day(dialect, f"{r}{rollup.day_column}")
+    return [first, *(f"coalesce({r}{src}, '')" for _col, src in rollup.keys)]
 
 
 def _columns(rollup: Rollup) -> list[str]:
-    return ["day", *(col for col, _src in rollup.keys)]
+    return ["minute" if rollup.minutes else "day", *(col for col, _src in rollup.keys)]
 
 
 def _where(rollup: Rollup, r: str) -> str:
@@ -104,6 +132,7 @@ def _sqlite_triggers(rollup: Rollup) -> list[str]:
         )
 
     watched = [rollup.day_column, *(src for _c, src in rollup.keys)] + (["hours"] if rollup.hours else [])
+    watched += ["created_at"] if rollup.minutes else []
     changed = " OR ".join(f"OLD.{c} IS NOT NEW.{c}" for c in watched)
     name = rollup.table
     return [
@@ -169,7 +198,11 @@ def _pg_triggers(rollup: Rollup) -> list[str]:
 
 def _create_table(rollup: Rollup) -> None:
     sizes = {"status": 24, "category": 32, "area": 64, "term": 16}
-    columns: list[sa.Column[Any]] = [sa.Column("day", sa.String(10), nullable=False)]
+    columns: list[sa.Column[Any]] = [
+        sa.Column("minute", sa.Integer, nullable=False)
+        if rollup.minutes
+        else sa.Column("day", sa.String(10), nullable=False)
+    ]
     columns += [sa.Column(col, sa.String(sizes[col]), nullable=False) for col, _src in rollup.keys]
     columns.append(sa.Column("n", sa.Integer, nullable=False))
     if rollup.hours:
@@ -184,10 +217,16 @@ def upgrade() -> None:
         op.execute(_backfill(dialect, rollup))
         for statement in _sqlite_triggers(rollup) if dialect == "sqlite" else _pg_triggers(rollup):
             op.execute(statement)
+    for name, column in WAIT_INDEXES:
+        op.execute(
+            f"CREATE INDEX {name} ON wishes ({minutes_waited(dialect, '', column)}) WHERE {column} >= created_at"
+        )
 
 
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
+    for name, _column in WAIT_INDEXES:
+        op.drop_index(name, table_name="wishes")
     for rollup in reversed(ROLLUPS):
         for suffix in ("ins", "del", "upd") if dialect == "sqlite" else ("insert", "delete", "update"):
             if dialect == "sqlite":
