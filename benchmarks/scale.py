@@ -230,30 +230,33 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
             for start in range(0, len(terms), CHUNK):
                 await conn.execute(insert(text_terms), terms[start : start + CHUNK])
         made += len(rows)
-    tip_rows, tip_term_rows = [], []
-    for tid in range(1, n // 10 + 1):
-        created = now - year * (1 - tid / max(1, n // 10)) - dt.timedelta(minutes=1)
-        description = rnd.choice(TIP_TEMPLATES)
-        tip_rows.append(
-            {
-                "id": tid,
-                "reporter_id": FIRST_RESIDENT + rnd.randrange(residents),
-                "by_reporter": True,
-                "status": rnd.choice(("new", "accepted", "declined", "published")),
-                "category": "livelihood",
-                "description": description,
-                "created_at": created,
-                "updated_at": created,
-            }
-        )
-        tip_term_rows += [
-            {"source": "t", "source_id": tid, "term": term, "at": created} for term in {"", *tip_terms[description]}
-        ]
+    # Tips in chunks like the wishes: a million tips' rows held at once would stay in the RSS measured below.
+    tip_count = n // 10
+    for first_tip in range(1, tip_count + 1, CHUNK):
+        tip_rows, tip_term_rows = [], []
+        for tid in range(first_tip, min(tip_count, first_tip + CHUNK - 1) + 1):
+            created = now - year * (1 - tid / max(1, tip_count)) - dt.timedelta(minutes=1)
+            description = rnd.choice(TIP_TEMPLATES)
+            tip_rows.append(
+                {
+                    "id": tid,
+                    "reporter_id": FIRST_RESIDENT + rnd.randrange(residents),
+                    "by_reporter": True,
+                    "status": rnd.choice(("new", "accepted", "declined", "published")),
+                    "category": "livelihood",
+                    "description": description,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            tip_term_rows += [
+                {"source": "t", "source_id": tid, "term": term, "at": created} for term in {"", *tip_terms[description]}
+            ]
+        async with db.write() as conn:
+            await conn.execute(insert(tips), tip_rows)
+            for start in range(0, len(tip_term_rows), CHUNK):
+                await conn.execute(insert(text_terms), tip_term_rows[start : start + CHUNK])
     async with db.write() as conn:
-        for start in range(0, len(tip_rows), CHUNK):
-            await conn.execute(insert(tips), tip_rows[start : start + CHUNK])
-        for start in range(0, len(tip_term_rows), CHUNK):
-            await conn.execute(insert(text_terms), tip_term_rows[start : start + CHUNK])
         await conn.execute(update(reference_counters).where(reference_counters.c.name == "wish").values(value=n + 1))
         # Every text so far has its terms stored (as the sweep leaves it); the newest wish is counted on the fly.
         await hot_storage.set_watermark(conn, hot_storage.WISH, n)
