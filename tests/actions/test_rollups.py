@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import AsyncIterator
+from pathlib import Path
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import hot
@@ -25,6 +28,7 @@ from storage import stats as stats_storage
 from storage import tips as tip_store
 from storage import wishes as store
 from storage.db import Database
+from storage.migrate import upgrade
 from storage.schema import (
     term_days,
     text_terms,
@@ -32,10 +36,13 @@ from storage.schema import (
     tips,
     wish_area_days,
     wish_category_days,
+    wish_claim_minutes,
     wish_confirmed_days,
+    wish_done_minutes,
     wish_status_days,
     wishes,
 )
+from tests.conftest import BACKENDS, _fresh_database
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 STAFF = Actor(1, frozenset({Role.COORDINATOR}))
@@ -202,6 +209,12 @@ async def rolled_up_equals_rows(db: Database) -> None:
             n, hours = expected.get(day(r.confirmed_at), (0, 0.0))
             expected[day(r.confirmed_at)] = (n + 1, round(hours + (r.hours or 0.0), 6))
     assert confirmed_days == expected
+    # Waiting times: as many as the wishes that got there (each in the minute the database computes).
+    async with db.read() as conn:
+        for table, column in ((wish_claim_minutes, "claimed_at"), (wish_done_minutes, "done_at")):
+            waited = [r for r in wish_rows if (end := r._mapping[column]) is not None and end >= r.created_at]
+            assert (await conn.execute(select(func.sum(table.c.n)))).scalar_one() == (len(waited) or None)
+            assert (await conn.execute(select(func.min(table.c.n)))).scalar_one() != 0
 
 
 async def figures_match(db: Database, env: Env) -> None:
@@ -228,6 +241,22 @@ async def figures_match(db: Database, env: Env) -> None:
             expected = Counter(term for term, at in terms if start <= at < end)
             assert count == expected.pop(hot_storage.SEGMENTED, 0)
             assert counts == expected
+
+
+@pytest.fixture(params=BACKENDS)
+async def db_at_0015(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A fresh database migrated only to 0015 (before the roll-ups), on each backend."""
+    async for database in _fresh_database(request.param, tmp_path, "0015"):
+        yield database
+
+
+async def test_the_migration_rolls_up_existing_rows(db_at_0015: Database) -> None:
+    db = db_at_0015
+    env = Env(db=db, clock=ManualClock(NOW), settings=load_settings(bot_token="1:abc", _env_file=None))
+    await given_district(db)
+    await hot.segment_backlog(env, NOW + dt.timedelta(minutes=2), since=NOW - dt.timedelta(days=180), limit=1000)
+    await upgrade(db)
+    await figures_match(db, env)
 
 
 async def test_rollups_give_the_figures_of_the_rows(db: Database) -> None:
