@@ -143,7 +143,8 @@ def _sqlite_triggers(rollup: Rollup) -> list[str]:
     ]
 
 
-def _pg_triggers(rollup: Rollup) -> list[str]:
+def _pg_body(rollup: Rollup) -> dict[str, str]:
+    """Per operation, the statements that move `rollup` by the rows a statement wrote."""
     columns = _columns(rollup)
     keys = ", ".join(columns)
     insert_columns = ", ".join(columns + ["n"] + (["hours"] if rollup.hours else []))
@@ -177,22 +178,36 @@ def _pg_triggers(rollup: Rollup) -> list[str]:
             f"WHERE {_where(rollup, 'r.')}) o WHERE t.n <= 0 AND {match};"
         )
 
+    return {
+        "INSERT": body([rows("new_rows", "")], False),
+        "DELETE": body([rows("old_rows", "-")], True),
+        "UPDATE": body([rows("old_rows", "-"), rows("new_rows", "")], True),
+    }
+
+
+REFERENCING = {
+    "INSERT": "NEW TABLE AS new_rows",
+    "DELETE": "OLD TABLE AS old_rows",
+    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+}
+SOURCES = ("wishes", "tips", "text_terms")
+
+
+def _pg_triggers() -> list[str]:
+    """One statement trigger per source table and operation, running the upserts of all its roll-ups."""
     statements = []
-    for op_name, parts, referencing in (
-        ("INSERT", [rows("new_rows", "")], "NEW TABLE AS new_rows"),
-        ("DELETE", [rows("old_rows", "-")], "OLD TABLE AS old_rows"),
-        ("UPDATE", [rows("old_rows", "-"), rows("new_rows", "")], "OLD TABLE AS old_rows NEW TABLE AS new_rows"),
-    ):
-        function = f"{rollup.table}_{op_name.lower()}"
-        statements.append(
-            f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-            f"{body(parts, op_name != 'INSERT')} "
-            "RETURN NULL; END $$"
-        )
-        statements.append(
-            f"CREATE TRIGGER {function} AFTER {op_name} ON {rollup.source} REFERENCING {referencing} "
-            f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
-        )
+    for source in SOURCES:
+        for op_name, referencing in REFERENCING.items():
+            bodies = " ".join(_pg_body(rollup)[op_name] for rollup in ROLLUPS if rollup.source == source)
+            function = f"{source}_rollups_{op_name.lower()}"
+            statements.append(
+                f"CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN {bodies} "
+                "RETURN NULL; END $$"
+            )
+            statements.append(
+                f"CREATE TRIGGER {function} AFTER {op_name} ON {source} REFERENCING {referencing} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+            )
     return statements
 
 
@@ -215,7 +230,11 @@ def upgrade() -> None:
     for rollup in ROLLUPS:
         _create_table(rollup)
         op.execute(_backfill(dialect, rollup))
-        for statement in _sqlite_triggers(rollup) if dialect == "sqlite" else _pg_triggers(rollup):
+        if dialect == "sqlite":
+            for statement in _sqlite_triggers(rollup):
+                op.execute(statement)
+    if dialect != "sqlite":
+        for statement in _pg_triggers():
             op.execute(statement)
     for name, column in WAIT_INDEXES:
         op.execute(
@@ -227,11 +246,15 @@ def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     for name, _column in WAIT_INDEXES:
         op.drop_index(name, table_name="wishes")
-    for rollup in reversed(ROLLUPS):
-        for suffix in ("ins", "del", "upd") if dialect == "sqlite" else ("insert", "delete", "update"):
-            if dialect == "sqlite":
+    if dialect == "sqlite":
+        for rollup in ROLLUPS:
+            for suffix in ("ins", "del", "upd"):
                 op.execute(f"DROP TRIGGER IF EXISTS {rollup.table}_{suffix}")
-            else:
-                op.execute(f"DROP TRIGGER IF EXISTS {rollup.table}_{suffix} ON {rollup.source}")
-                op.execute(f"DROP FUNCTION IF EXISTS {rollup.table}_{suffix}()")
+    else:
+        for source in SOURCES:
+            for op_name in REFERENCING:
+                function = f"{source}_rollups_{op_name.lower()}"
+                op.execute(f"DROP TRIGGER IF EXISTS {function} ON {source}")
+                op.execute(f"DROP FUNCTION IF EXISTS {function}()")
+    for rollup in reversed(ROLLUPS):
         op.drop_table(rollup.table)
