@@ -32,7 +32,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import Table, func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import tasks as task_actions
 from bot.app import running
@@ -124,6 +125,14 @@ def rss_mb() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """Multi-row INSERT statements (as a bulk load does), not one statement per row: the roll-up triggers
+    (migration 0016) then run once per statement on PostgreSQL. Bind parameters stay under the drivers' 32767."""
+    size = max(1, 30_000 // len(rows[0])) if rows else 1
+    for start in range(0, len(rows), size):
+        await conn.execute(insert(table).values(rows[start : start + size]))
 
 
 async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
@@ -226,9 +235,8 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
                 for term in {"", *template_terms[description]}
             ]
         async with db.write() as conn:
-            await conn.execute(insert(wishes), rows)
-            for start in range(0, len(terms), CHUNK):
-                await conn.execute(insert(text_terms), terms[start : start + CHUNK])
+            await insert_rows(conn, wishes, rows)
+            await insert_rows(conn, text_terms, terms)
         made += len(rows)
     # Tips in chunks like the wishes: a million tips' rows held at once would stay in the RSS measured below.
     tip_count = n // 10
@@ -253,9 +261,8 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
                 {"source": "t", "source_id": tid, "term": term, "at": created} for term in {"", *tip_terms[description]}
             ]
         async with db.write() as conn:
-            await conn.execute(insert(tips), tip_rows)
-            for start in range(0, len(tip_term_rows), CHUNK):
-                await conn.execute(insert(text_terms), tip_term_rows[start : start + CHUNK])
+            await insert_rows(conn, tips, tip_rows)
+            await insert_rows(conn, text_terms, tip_term_rows)
     async with db.write() as conn:
         await conn.execute(update(reference_counters).where(reference_counters.c.name == "wish").values(value=n + 1))
         # Every text so far has its terms stored (as the sweep leaves it); the newest wish is counted on the fly.
