@@ -6,6 +6,8 @@ checks that the migrated database matches this metadata.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -338,72 +340,43 @@ Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term)
 
 # Daily roll-ups (migration 0016): counts per UTC day ('YYYY-MM-DD') kept exact by triggers on wishes, tips
 # and text_terms, so /stats and /hot sum days instead of rows. A count that reaches zero loses its row.
-wish_status_days = Table(
-    "wish_status_days",
-    metadata,
-    Column("day", String(10), nullable=False),
-    Column("status", String(24), nullable=False),
-    Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("day", "status", name="pk_wish_status_days"),
-)
-wish_category_days = Table(
-    "wish_category_days",
-    metadata,
-    Column("day", String(10), nullable=False),
-    Column("category", String(32), nullable=False),
-    Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("day", "category", name="pk_wish_category_days"),
-)
-wish_area_days = Table(
-    "wish_area_days",
-    metadata,
-    Column("day", String(10), nullable=False),
-    Column("area", String(64), nullable=False),  # '' for wishes without an area
-    Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("day", "area", name="pk_wish_area_days"),
-)
+
+
+def _daily(name: str, key: tuple[str, int] | None, *extra: Column[Any]) -> Table:
+    """A roll-up table: counts `n` per day ('YYYY-MM-DD', UTC) and, when given, per value of `key` (name, size)."""
+    keys = ["day"] + ([key[0]] if key else [])
+    return Table(
+        name,
+        metadata,
+        Column("day", String(10), nullable=False),
+        *([Column(key[0], String(key[1]), nullable=False)] if key else []),
+        Column("n", Integer, nullable=False),
+        *extra,
+        PrimaryKeyConstraint(*keys, name=f"pk_{name}"),
+    )
+
+
+wish_status_days = _daily("wish_status_days", ("status", 24))
+wish_category_days = _daily("wish_category_days", ("category", 32))
+wish_area_days = _daily("wish_area_days", ("area", 64))  # '' for wishes without an area
 # Confirmed tasks and their hours by day of confirmation.
-wish_confirmed_days = Table(
-    "wish_confirmed_days",
-    metadata,
-    Column("day", String(10), nullable=False),
-    Column("n", Integer, nullable=False),
-    Column("hours", Float, nullable=False),
-    PrimaryKeyConstraint("day", name="pk_wish_confirmed_days"),
-)
-tip_days = Table(
-    "tip_days",
-    metadata,
-    Column("day", String(10), nullable=False),
-    Column("status", String(24), nullable=False),
-    Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("day", "status", name="pk_tip_days"),
-)
+wish_confirmed_days = _daily("wish_confirmed_days", None, Column("hours", Float, nullable=False))
+tip_days = _daily("tip_days", ("status", 24))
+# In how many texts of a day each term appears; the empty term counts the texts.
+term_days = _daily("term_days", ("term", 16))
+
 # How many wishes waited that many whole minutes from submission to claim / done (the all-time medians); the
 # indexes on the waiting time itself (ix_wishes_claim_minutes, ix_wishes_done_minutes) are expressions,
 # created by the migration only.
-wish_claim_minutes = Table(
-    "wish_claim_minutes",
-    metadata,
-    Column("minute", Integer, nullable=False),
-    Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("minute", name="pk_wish_claim_minutes"),
-)
-wish_done_minutes = Table(
-    "wish_done_minutes",
-    metadata,
-    Column("minute", Integer, nullable=False),
-    Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("minute", name="pk_wish_done_minutes"),
-)
-# In how many texts of a day each term appears; the empty term counts the texts.
-term_days = Table(
-    "term_days",
-    metadata,
-    Column("day", String(10), nullable=False),
-    Column("term", String(16), nullable=False),
-    Column("n", Integer, nullable=False),
-    PrimaryKeyConstraint("day", "term", name="pk_term_days"),
+wish_claim_minutes, wish_done_minutes = (
+    Table(
+        name,
+        metadata,
+        Column("minute", Integer, nullable=False),
+        Column("n", Integer, nullable=False),
+        PrimaryKeyConstraint("minute", name=f"pk_{name}"),
+    )
+    for name in ("wish_claim_minutes", "wish_done_minutes")
 )
 
 # Broadcasts by coordinators: the message, its audience and the running tally of its delivery.
