@@ -128,11 +128,20 @@ def rss_mb() -> float:
 
 
 async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """Multi-row INSERT statements (as a bulk load does), not one statement per row: the roll-up triggers
-    (migration 0016) then run once per statement on PostgreSQL. Bind parameters stay under the drivers' 32767."""
-    size = max(1, 30_000 // len(rows[0])) if rows else 1
-    for start in range(0, len(rows), size):
-        await conn.execute(insert(table).values(rows[start : start + size]))
+    """A bulk load: COPY on PostgreSQL, so the roll-up triggers (migration 0016, statement triggers) run once
+    per chunk rather than once per row; executemany on SQLite (row triggers either way)."""
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":
+        await conn.execute(insert(table), rows)
+        return
+    columns = list(rows[0])
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    schema = (await conn.execute(text("SELECT current_schema()"))).scalar_one()
+    await raw.copy_records_to_table(
+        table.name, records=[tuple(row[c] for c in columns) for row in rows], columns=columns, schema_name=schema
+    )
 
 
 async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
