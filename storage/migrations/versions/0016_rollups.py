@@ -15,7 +15,9 @@ Kept exact by triggers on the source tables, so every write path (a status chang
 submission, an erasure dropping a person's `text_terms`) moves the counts in the same transaction: row
 triggers on SQLite, statement triggers with transition tables on PostgreSQL (one grouped upsert per
 statement, so bulk inserts stay bulk). A count that reaches zero loses its row, so no day keeps a word of an
-erased text. Existing rows are rolled up here by INSERT … SELECT … GROUP BY.
+erased text. Existing rows are rolled up here by INSERT … SELECT … GROUP BY. A later SQLite migration that
+rebuilds `wishes`, `tips` or `text_terms` (Alembic batch mode: copy and move) drops their triggers and must
+create them again.
 
 Revision ID: 0016
 Revises: 0015
