@@ -21,8 +21,8 @@ from storage.schema import (
     users,
     volunteer_skills,
     volunteers,
-    wishes,
 )
+from storage.stats import confirmed_hours
 from storage.wishes import next_reference
 
 
@@ -522,9 +522,5 @@ async def activity_figures(conn: AsyncConnection, since: dt.datetime | None, unt
 
 async def self_reported_hours(conn: AsyncConnection, since: dt.datetime | None, until: dt.datetime) -> float:
     """Hours volunteers reported themselves for wishes confirmed in [since, until) (no check-in behind them)."""
-    query = select(func.coalesce(func.sum(wishes.c.hours), 0.0)).where(
-        wishes.c.confirmed_at.is_not(None), wishes.c.confirmed_at < until
-    )
-    if since is not None:
-        query = query.where(wishes.c.confirmed_at >= since)
-    return float((await conn.execute(query)).scalar_one())
+    hours, _tasks = await confirmed_hours(conn, since, until)
+    return hours

@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage import rollups
 from storage.errors import NotFound
 from storage.people import admin_person_ids
 from storage.privacy import ERASED_TEXT
-from storage.schema import hot_alerts, reference_counters, text_terms, tips, user_roles, users, wishes
+from storage.schema import hot_alerts, reference_counters, term_days, text_terms, tips, user_roles, users, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,15 +177,17 @@ async def forget_terms(conn: AsyncConnection, source: str, source_ids: Iterable[
 
 
 async def term_counts(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> tuple[Counter[str], int]:
-    """(in how many stored texts of [since, until) each term appears, how many stored texts there are)."""
-    rows = (
-        await conn.execute(
+    """(in how many stored texts of [since, until) each term appears, how many stored texts there are): whole
+    days from `term_days`, the partial days at either end from `text_terms`."""
+
+    def rows(start: dt.datetime | None, end: dt.datetime | None) -> Any:
+        return (
             select(text_terms.c.term, func.count())
-            .where(text_terms.c.at >= since, text_terms.c.at < until)
+            .where(rollups.between(text_terms.c.at, start, end))
             .group_by(text_terms.c.term)
         )
-    ).all()
-    counts: Counter[str] = Counter({str(term): int(n) for term, n in rows})
+
+    counts = await rollups.counts(conn, since, until, rollup=term_days, key="term", rows=rows)
     texts = counts.pop(SEGMENTED, 0)
     return counts, texts
 

@@ -156,6 +156,15 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "wechat_inbound": "callback ids and the account they came from; the message itself is blanked once handled",
     "wechat_windows": "an account's last message time and how many replies went out since",
     "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",
+    "wish_status_days": "counts per day and status",
+    "wish_category_days": "counts per day and category",
+    "wish_area_days": "counts per day and area",
+    "wish_confirmed_days": "counts and hours per day",
+    "tip_days": "counts per day and status",
+    "wish_claim_minutes": "counts per waiting time",
+    "wish_done_minutes": "counts per waiting time",
+    "term_days": "per day, in how many texts a word appears: a text's words leave with its text_terms rows (a "
+    "trigger), and a word no text of that day still holds loses its row",
 }
 
 

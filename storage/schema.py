@@ -6,6 +6,8 @@ checks that the migrated database matches this metadata.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -336,6 +338,47 @@ text_terms = Table(
     PrimaryKeyConstraint("source", "source_id", "term", name="pk_text_terms"),
 )
 Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term)
+
+# Daily roll-ups (migration 0016): counts per UTC day ('YYYY-MM-DD') kept exact by triggers on wishes, tips
+# and text_terms, so /stats and /hot sum days instead of rows. A count that reaches zero loses its row.
+
+
+def _daily(name: str, key: tuple[str, int] | None, *extra: Column[Any]) -> Table:
+    """A roll-up table: counts `n` per day ('YYYY-MM-DD', UTC) and, when given, per value of `key` (name, size)."""
+    keys = ["day"] + ([key[0]] if key else [])
+    return Table(
+        name,
+        metadata,
+        Column("day", String(10), nullable=False),
+        *([Column(key[0], String(key[1]), nullable=False)] if key else []),
+        Column("n", Integer, nullable=False),
+        *extra,
+        PrimaryKeyConstraint(*keys, name=f"pk_{name}"),
+    )
+
+
+wish_status_days = _daily("wish_status_days", ("status", 24))
+wish_category_days = _daily("wish_category_days", ("category", 32))
+wish_area_days = _daily("wish_area_days", ("area", 64))  # '' for wishes without an area
+# Confirmed tasks and their hours by day of confirmation.
+wish_confirmed_days = _daily("wish_confirmed_days", None, Column("hours", Float, nullable=False))
+tip_days = _daily("tip_days", ("status", 24))
+# In how many texts of a day each term appears; the empty term counts the texts.
+term_days = _daily("term_days", ("term", 16))
+
+# How many wishes waited that many whole minutes from submission to claim / done (the all-time medians); the
+# indexes on the waiting time itself (ix_wishes_claim_minutes, ix_wishes_done_minutes) are expressions,
+# created by the migration only.
+wish_claim_minutes, wish_done_minutes = (
+    Table(
+        name,
+        metadata,
+        Column("minute", Integer, nullable=False),
+        Column("n", Integer, nullable=False),
+        PrimaryKeyConstraint("minute", name=f"pk_{name}"),
+    )
+    for name in ("wish_claim_minutes", "wish_done_minutes")
+)
 
 # Broadcasts by coordinators: the message, its audience and the running tally of its delivery.
 broadcasts = Table(

@@ -51,10 +51,11 @@ async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Da
         yield database
 
 
-async def _fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[Database]:
+async def _fresh_database(backend: str, tmp_path: Path, revision: str = "head") -> AsyncIterator[Database]:
+    """A database on `backend` migrated to `revision`: a SQLite file, or a fresh PostgreSQL schema."""
     if backend == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
-        await upgrade(database)
+        await upgrade(database, revision)
         yield database
         await database.dispose()
         return
@@ -65,7 +66,7 @@ async def _fresh_database(backend: str, tmp_path: Path) -> AsyncIterator[Databas
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     database = Database(url, schema=schema)
     try:
-        await upgrade(database)
+        await upgrade(database, revision)
         yield database
     finally:
         await database.dispose()

@@ -3,23 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import shutil
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect
 
 from storage import media, people, schema, tips, wishes
 from storage.db import Database
 from storage.migrate import MIGRATIONS_DIR, alembic_config, current_revision, head_revision, upgrade
 from storage.schema import metadata
 from storage.types import UTCDateTime
-from tests.conftest import BACKENDS, _asyncpg_url
+from tests.conftest import BACKENDS, _fresh_database
 
 
 async def _tables(db: Database) -> set[str]:
@@ -82,26 +80,8 @@ def downgrade() -> None:
 @pytest.fixture(params=BACKENDS)
 async def db_at_0008(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A fresh database migrated only to 0008 (before people had internal ids), on each backend."""
-    if request.param == "sqlite":
-        database = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
-        await upgrade(database, "0008")
+    async for database in _fresh_database(request.param, tmp_path, "0008"):
         yield database
-        await database.dispose()
-        return
-    url = _asyncpg_url(os.environ["TEST_POSTGRES_URL"])
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = Database(url)
-    async with admin.write() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    database = Database(url, schema=schema)
-    try:
-        await upgrade(database, "0008")
-        yield database
-    finally:
-        await database.dispose()
-        async with admin.write() as conn:
-            await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        await admin.dispose()
 
 
 async def test_0009_gives_every_existing_user_a_telegram_identity(db_at_0008: Database) -> None:
