@@ -121,9 +121,11 @@ async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, l
 
 
 async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
-    """Alert coordinators and editors to the fastest-rising term of the past week, once per term and
-    local `day`; returns how many notices were queued (0 when nothing rises or it was alerted)."""
+    """Alert coordinators and editors to the fastest-rising term of the past week, once per local `day`;
+    returns how many notices were queued (0 when nothing rises or the day had its alert)."""
     async with env.db.read() as conn:
+        if await hot.alerted_on(conn, day):
+            return 0
         rising = (await period_report(conn, now=now, days=ALERT_PERIOD_DAYS)).rising
     if not rising:
         return 0

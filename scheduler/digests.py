@@ -70,10 +70,11 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
             continue
         prefix = f"digest:{period.label}:"
         async with services.db.read() as conn:
-            decided = await outbox.used_keys(conn, prefix)
             readers = await digest_storage.readers(
                 conn, digest.role.value, also=settings.admin_ids if digest.admins_read else ()
             )
+            # Just these readers' keys (an indexed lookup), not every key of the occurrence.
+            decided = await outbox.keys_written(conn, [f"{prefix}{reader.id}" for reader in readers])
         todo = [reader.id for reader in readers if f"{prefix}{reader.id}" not in decided]
         for start in range(0, len(todo), CHUNK):
             queued += await queue_digests(

@@ -189,6 +189,11 @@ async def term_counts(conn: AsyncConnection, since: dt.datetime, until: dt.datet
     return counts, texts
 
 
+async def alerted_on(conn: AsyncConnection, day: str) -> bool:
+    """Whether a term was alerted on `day` (the index of the day's unique key answers it)."""
+    return (await conn.execute(select(hot_alerts.c.id).where(hot_alerts.c.day == day).limit(1))).first() is not None
+
+
 async def record_alert(
     conn: AsyncConnection, *, day: str, term: str, current: int, previous: int, now: dt.datetime
 ) -> HotAlert | None:
@@ -240,7 +245,11 @@ async def alert_recipients(
             select(users.c.id, user_roles.c.role)
             .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
             .where(
-                or_(user_roles.c.role.in_(list(roles)), users.c.id.in_(list(admins))),
+                # Both sides by id, so the people are found through the indexes, not by reading every user.
+                or_(
+                    users.c.id.in_(select(user_roles.c.user_id).where(user_roles.c.role.in_(list(roles)))),
+                    users.c.id.in_(list(admins)),
+                ),
                 users.c.blocked.is_(False),
                 users.c.unreachable.is_(False),
                 users.c.erased_at.is_(None),
