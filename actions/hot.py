@@ -81,10 +81,12 @@ async def segment_backlog(env: Env, now: dt.datetime, *, since: dt.datetime, lim
     than `SETTLE` (a text whose transaction is still open could otherwise get a lower id than one already
     stored, and be passed over). Returns how many texts were stored. The sweep calls it every minute."""
     stored = 0
-    for source in (hot.WISH, hot.TIP):
-        async with env.db.read() as conn:
-            mark = (await hot.watermarks(conn))[source]
-            pending = await hot.unsegmented(conn, source, mark, since=since, limit=limit)
+    async with env.db.read() as conn:  # one read for both sources: the sweep usually finds nothing
+        marks = await hot.watermarks(conn)
+        found = {}
+        for source, mark in marks.items():
+            found[source] = await hot.unsegmented(conn, source, mark, since=since, limit=limit)
+    for source, pending in found.items():
         settled = []
         for text in pending:
             if text.at > now - SETTLE:
