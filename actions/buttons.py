@@ -98,6 +98,9 @@ class Act(StrEnum):
     TIP_PUBLISH = "tip:publish"
     REVIEW_ACCEPTED = "tiprev:accepted"
     REVIEW_APPLICATIONS = "tiprev:apps"
+    REVIEW_PAGE = "tiprev:page"
+    REVIEW_ACCEPTED_PAGE = "tiprev:apage"
+    REVIEW_VIEW = "tiprev:view"
     REPORTER_APPROVE = "tipapp:approve"
     REPORTER_REJECT = "tipapp:reject"
     # /invite, /invites (coordinators, editors)
@@ -233,6 +236,9 @@ SPECS: dict[Act, Spec] = {
     Act.TIP_PUBLISH: Spec(subject=True, arg=r"[a-z]{1,3}"),
     Act.REVIEW_ACCEPTED: _NONE,
     Act.REVIEW_APPLICATIONS: _NONE,
+    Act.REVIEW_PAGE: Spec(subject=True),  # the page of /review
+    Act.REVIEW_ACCEPTED_PAGE: Spec(subject=True),  # the page of the accepted tips
+    Act.REVIEW_VIEW: _ID,  # a tip's media and card, from either list
     Act.REPORTER_APPROVE: _ID,
     Act.REPORTER_REJECT: _ID,
     Act.HOT_WISH: _ID,

@@ -413,9 +413,9 @@ async def escalate_due(env: Env, now: dt.datetime) -> int:
     """Write the escalations of overdue cases that are due and not yet written; how many notices were queued."""
     async with env.db.read() as conn:
         late = await store.overdue_cases(conn, now)
+        if not late:
+            return 0
         used = await outbox.used_keys(conn, f"{PREFIX}late")
-    if not late:
-        return 0
     queued = 0
     async with env.db.write() as conn:
         staff = await coordinators(conn, env)

@@ -81,10 +81,12 @@ async def segment_backlog(env: Env, now: dt.datetime, *, since: dt.datetime, lim
     than `SETTLE` (a text whose transaction is still open could otherwise get a lower id than one already
     stored, and be passed over). Returns how many texts were stored. The sweep calls it every minute."""
     stored = 0
-    for source in (hot.WISH, hot.TIP):
-        async with env.db.read() as conn:
-            mark = (await hot.watermarks(conn))[source]
-            pending = await hot.unsegmented(conn, source, mark, since=since, limit=limit)
+    async with env.db.read() as conn:  # one read for both sources: the sweep usually finds nothing
+        marks = await hot.watermarks(conn)
+        found = {}
+        for source, mark in marks.items():
+            found[source] = await hot.unsegmented(conn, source, mark, since=since, limit=limit)
+    for source, pending in found.items():
         settled = []
         for text in pending:
             if text.at > now - SETTLE:
@@ -121,9 +123,11 @@ async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, l
 
 
 async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
-    """Alert coordinators and editors to the fastest-rising term of the past week, once per term and
-    local `day`; returns how many notices were queued (0 when nothing rises or it was alerted)."""
+    """Alert coordinators and editors to the fastest-rising term of the past week, once per local `day`;
+    returns how many notices were queued (0 when nothing rises or the day had its alert)."""
     async with env.db.read() as conn:
+        if await hot.alerted_on(conn, day):
+            return 0
         rising = (await period_report(conn, now=now, days=ALERT_PERIOD_DAYS)).rising
     if not rising:
         return 0

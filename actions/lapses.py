@@ -1,7 +1,7 @@
 """What the system does when people let time lapse: it releases, confirms or expires a wish as `SYSTEM`.
 
-The sweep calls the `*_due` functions every minute; each finds the wishes whose time has come and moves
-each one with its own action, which re-reads the wish under a row lock and does nothing if it moved on
+The sweep calls `lapse_due` every minute; it finds the wishes whose time has come and moves each one
+with its own action, which re-reads the wish under a row lock and does nothing if it moved on
 meanwhile. Each action writes the change, its event and every notice in one transaction, so a crash
 loses none of them; every notice is keyed by the wish and the occurrence, so nothing is told twice.
 
@@ -54,6 +54,10 @@ OFFER_LIMIT = 20
 WHEN_CHOICES = ("today", "tomorrow", "week")
 # A wish the volunteer who let it lapse still hears about: anything but withdrawn.
 NOT_WITHDRAWN = (WishStatus.OPEN, WishStatus.CLAIMED, WishStatus.DONE, WishStatus.CONFIRMED)
+# Done and open wishes whose time ran out are read this many at a time, oldest change first: a small LIMIT
+# keeps PostgreSQL on the (status, updated_at) index, stopping at the first wish not due (with a large one it
+# reads every wish of the status and sorts them, as most wishes changed long ago); a backlog takes more batches.
+BATCH = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,15 +71,39 @@ class Lapsed:
 # --- Claims overdue: release and offer ----------------------------------------------------------------
 
 
-async def release_due(env: Env, now: dt.datetime) -> int:
-    """Release every claim overdue by `auto_release_hours`; returns how many notices were queued."""
-    cutoff = now - dt.timedelta(hours=env.settings.auto_release_hours)
-    async with env.db.read() as conn:
-        overdue = await store.claimed_overdue(conn, cutoff, limit=SCAN_LIMIT)
+async def lapse_due(env: Env, now: dt.datetime) -> int:
+    """Release, confirm and expire every wish whose time ran out; returns how many notices were queued.
+
+    The three kinds are read together (one read transaction, a `BATCH` of each, each through its index:
+    claims by (status, due_at), done and open wishes by (status, updated_at)), then each wish is moved by
+    its own action; a full batch is followed by another, up to `SCAN_LIMIT` wishes."""
+    settings = env.settings
+    release_by = now - dt.timedelta(hours=settings.auto_release_hours)
+    confirm_by = now - 2 * dt.timedelta(hours=settings.confirm_ask_hours)
+    expire_by = now - dt.timedelta(days=settings.wish_expiry_days)
+    minute = dt.timedelta(minutes=1)
     queued = 0
-    for wish in overdue:
-        released = await auto_release(env, wish.id, now=now)
-        queued += released.queued if released else 0
+    seen: set[int] = set()
+    for _ in range(SCAN_LIMIT // BATCH):
+        async with env.db.read() as conn:
+            found = (
+                await store.claimed_overdue(conn, release_by, limit=BATCH),
+                await store.wishes_in_status(conn, WishStatus.DONE, updated_before=confirm_by + minute, limit=BATCH),
+                await store.wishes_in_status(conn, WishStatus.OPEN, updated_before=expire_by + minute, limit=BATCH),
+            )
+        fresh = [wish for batch in found for wish in batch if wish.id not in seen]
+        for wish in fresh:
+            seen.add(wish.id)
+            moved: Lapsed | None = None
+            if wish.status == WishStatus.CLAIMED:
+                moved = await auto_release(env, wish.id, now=now)
+            elif wish.status == WishStatus.DONE and wish.done_at is not None and wish.done_at <= confirm_by:
+                moved = await auto_confirm(env, wish.id, now=now)
+            elif wish.status == WishStatus.OPEN and wish.updated_at <= expire_by:
+                moved = await expire(env, wish.id, now=now)
+            queued += moved.queued if moved else 0
+        if not fresh or all(len(batch) < BATCH for batch in found):
+            break
     return queued
 
 
@@ -196,21 +224,6 @@ async def offer_to(conn: AsyncConnection, wish: Wish, *, exclude: set[int]) -> l
 # --- Done but never confirmed: confirm ------------------------------------------------------------------
 
 
-async def confirm_due(env: Env, now: dt.datetime) -> int:
-    """Confirm every wish done twice `confirm_ask_hours` ago that the resident never answered."""
-    cutoff = now - 2 * dt.timedelta(hours=env.settings.confirm_ask_hours)
-    async with env.db.read() as conn:
-        done = await store.wishes_in_status(
-            conn, WishStatus.DONE, updated_before=cutoff + dt.timedelta(minutes=1), limit=SCAN_LIMIT
-        )
-    queued = 0
-    for wish in done:
-        if wish.done_at is not None and wish.done_at <= cutoff:
-            confirmed = await auto_confirm(env, wish.id, now=now)
-            queued += confirmed.queued if confirmed else 0
-    return queued
-
-
 async def auto_confirm(env: Env, wish_id: int, *, now: dt.datetime) -> Lapsed | None:
     """Confirm one wish done twice `confirm_ask_hours` ago; tell the resident, the volunteer and the
     followers. None if it is no longer such a wish (the resident answered meanwhile)."""
@@ -242,21 +255,6 @@ async def auto_confirm(env: Env, wish_id: int, *, now: dt.datetime) -> Lapsed | 
 
 
 # --- Open and never claimed: expire -------------------------------------------------------------------
-
-
-async def expire_due(env: Env, now: dt.datetime) -> int:
-    """Expire every open wish nobody claimed for `wish_expiry_days`."""
-    cutoff = now - dt.timedelta(days=env.settings.wish_expiry_days)
-    async with env.db.read() as conn:
-        stale = await store.wishes_in_status(
-            conn, WishStatus.OPEN, updated_before=cutoff + dt.timedelta(minutes=1), limit=SCAN_LIMIT
-        )
-    queued = 0
-    for wish in stale:
-        if wish.updated_at <= cutoff:
-            expired = await expire(env, wish.id, now=now)
-            queued += expired.queued if expired else 0
-    return queued
 
 
 async def expire(env: Env, wish_id: int, *, now: dt.datetime) -> Lapsed | None:

@@ -51,6 +51,8 @@ COORDINATORS_AFTER_DUE = dt.timedelta(hours=12)
 # no one, and it keeps every reminder well inside the 30 days the outbox remembers its keys.
 CATCH_UP = dt.timedelta(days=7)
 SCAN_LIMIT = 5000
+# A sweep that knows when the previous one looked reads only the moments since then, less this margin.
+OVERLAP = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +66,20 @@ class Reminder:
     condition: tuple[notices.Check, ...] = field(default=())
 
 
-async def remind(env: Env, now: dt.datetime) -> int:
-    """Write every wish reminder that is due now and not yet written; returns how many were queued."""
+async def remind(env: Env, now: dt.datetime, *, since: dt.datetime | None = None) -> int:
+    """Write every wish reminder that is due now and not yet written; returns how many were queued.
+
+    `since`: when the previous sweep of this process looked; then only the reminders whose moment came
+    after it (less `OVERLAP`) are read, else (the first sweep) all within the `CATCH_UP` window. Every
+    query reads its moments through the (status, due_at) and (status, updated_at) indexes."""
     settings = env.settings
+    start = now - CATCH_UP if since is None or since > now else max(now - CATCH_UP, since - OVERLAP)
     async with env.db.read() as conn:
-        staff = await coordinators(conn, settings)
+        staff = Staff(settings)
         due = [
-            *await claim_reminders(conn, now, settings, staff),
-            *await confirm_asks(conn, now, settings),
-            *await stale_alerts(conn, now, settings, staff),
+            *await claim_reminders(conn, now, settings, staff, start=start),
+            *await confirm_asks(conn, now, settings, start=start),
+            *await stale_alerts(conn, now, settings, staff, start=start),
         ]
         # Only the keys of what is due now, not every reminder key ever written.
         used = await outbox.keys_written(conn, [reminder.key for reminder in due]) if due else set()
@@ -107,14 +114,27 @@ async def coordinators(conn: AsyncConnection, settings: Settings) -> list[int]:
     return sorted(found)
 
 
+class Staff:
+    """The coordinators, read once and only when a reminder for them fell due."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.found: list[int] | None = None
+
+    async def ids(self, conn: AsyncConnection) -> list[int]:
+        if self.found is None:
+            self.found = await coordinators(conn, self.settings)
+        return self.found
+
+
 def local(moment: dt.datetime, settings: Settings) -> str:
     """A moment as people read it: local month-day and time."""
     return moment.astimezone(settings.tz).strftime("%m-%d %H:%M")
 
 
-def recent(moment: dt.datetime, now: dt.datetime) -> bool:
-    """Whether a reminder's moment has come and is not older than the catch-up window."""
-    return moment <= now < moment + CATCH_UP
+def recent(moment: dt.datetime, now: dt.datetime, start: dt.datetime | None = None) -> bool:
+    """Whether a reminder's moment has come and is not older than the catch-up window (nor than `start`)."""
+    return max(now - CATCH_UP, start or now - CATCH_UP) < moment <= now
 
 
 async def first_name(conn: AsyncConnection, user_id: int) -> str:
@@ -133,16 +153,21 @@ def task_buttons(wish: Wish) -> tuple[tuple[Button, ...], ...]:
 
 
 async def claim_reminders(
-    conn: AsyncConnection, now: dt.datetime, settings: Settings, staff: list[int]
+    conn: AsyncConnection, now: dt.datetime, settings: Settings, staff: Staff, *, start: dt.datetime
 ) -> list[Reminder]:
     """Due soon → the volunteer; overdue → the volunteer with Release; later → the coordinators."""
     reminders: list[Reminder] = []
     coordinators_after = min(COORDINATORS_AFTER_DUE, dt.timedelta(hours=settings.auto_release_hours) / 2)
-    # Only claims whose reminders can still be due: due from CATCH_UP before the latest reminder moment on.
-    since = now - coordinators_after - CATCH_UP
-    for wish in await store.claimed_overdue(
-        conn, now + REMIND_BEFORE_DUE + dt.timedelta(minutes=1), limit=SCAN_LIMIT, since=since
-    ):
+    # The claims one of whose three moments (due_at - REMIND_BEFORE_DUE, due_at, due_at + coordinators_after)
+    # lies in (start, now]: a range of due times per moment, each read through the (status, due_at) index.
+    minute = dt.timedelta(minutes=1)
+    found: dict[int, Wish] = {}
+    for offset in (-REMIND_BEFORE_DUE, dt.timedelta(0), coordinators_after):
+        for claimed in await store.claimed_overdue(
+            conn, now - offset + minute, limit=SCAN_LIMIT, since=start - offset - minute
+        ):
+            found.setdefault(claimed.id, claimed)
+    for wish in sorted(found.values(), key=lambda w: (w.due_at or now, w.id)):
         if wish.claimed_by is None or wish.claimed_at is None or wish.due_at is None:
             continue
         claim = f"{wish.id}:{wish.claimed_at.isoformat()}"
@@ -157,6 +182,7 @@ async def claim_reminders(
             notice = Notice("remind.overdue", values, task_buttons(wish))
             reminders.append(Reminder(wish.claimed_by, notice, f"{PREFIX}due:{claim}", condition=still_theirs))
         if recent(wish.due_at + coordinators_after, now):
+            staff_ids = await staff.ids(conn)
             release_at = wish.due_at + dt.timedelta(hours=settings.auto_release_hours)
             notice = Notice(
                 "remind.overdue_coord",
@@ -164,12 +190,15 @@ async def claim_reminders(
             )
             still_late = (notices.wish_in(wish.id, WishStatus.CLAIMED), notices.holds_role(Role.COORDINATOR.value))
             reminders += [
-                Reminder(user_id, notice, f"{PREFIX}late:{claim}:{user_id}", condition=still_late) for user_id in staff
+                Reminder(user_id, notice, f"{PREFIX}late:{claim}:{user_id}", condition=still_late)
+                for user_id in staff_ids
             ]
     return reminders
 
 
-async def confirm_asks(conn: AsyncConnection, now: dt.datetime, settings: Settings) -> list[Reminder]:
+async def confirm_asks(
+    conn: AsyncConnection, now: dt.datetime, settings: Settings, *, start: dt.datetime
+) -> list[Reminder]:
     """A wish done `confirm_ask_hours` ago and not confirmed: the resident is asked once."""
     ask_after = dt.timedelta(hours=settings.confirm_ask_hours)
     reminders = []
@@ -177,10 +206,10 @@ async def confirm_asks(conn: AsyncConnection, now: dt.datetime, settings: Settin
         conn,
         WishStatus.DONE,
         updated_before=now - ask_after + dt.timedelta(minutes=1),
-        updated_since=now - ask_after - CATCH_UP,
+        updated_since=start - ask_after,
         limit=SCAN_LIMIT,
     ):
-        if wish.done_at is None or not recent(wish.done_at + ask_after, now):
+        if wish.done_at is None or not recent(wish.done_at + ask_after, now, start):
             continue
         name = await first_name(conn, wish.claimed_by) if wish.claimed_by is not None else "—"
         notice = Notice(
@@ -205,10 +234,10 @@ async def confirm_asks(conn: AsyncConnection, now: dt.datetime, settings: Settin
     return reminders
 
 
-async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settings, staff: list[int]) -> list[Reminder]:
+async def stale_alerts(
+    conn: AsyncConnection, now: dt.datetime, settings: Settings, staff: Staff, *, start: dt.datetime
+) -> list[Reminder]:
     """Open and unclaimed for `unclaimed_alert_hours` (with a whistle), or pending for `pending_review_alert_hours`."""
-    if not staff:
-        return []
     reminders: list[Reminder] = []
     coordinator = notices.holds_role(Role.COORDINATOR.value)
     unclaimed = dt.timedelta(hours=settings.unclaimed_alert_hours)
@@ -216,10 +245,10 @@ async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settin
         conn,
         WishStatus.OPEN,
         updated_before=now - unclaimed + dt.timedelta(minutes=1),
-        updated_since=now - unclaimed - CATCH_UP,
+        updated_since=start - unclaimed,
         limit=SCAN_LIMIT,
     ):
-        if not recent(wish.updated_at + unclaimed, now):
+        if not recent(wish.updated_at + unclaimed, now, start) or not await staff.ids(conn):
             continue
         notice = Notice(
             "remind.unclaimed",
@@ -235,17 +264,17 @@ async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settin
         still_open = (notices.wish_in(wish.id, WishStatus.OPEN), coordinator)
         reminders += [
             Reminder(user_id, notice, f"{PREFIX}open:{wish.id}:{since}:{user_id}", condition=still_open)
-            for user_id in staff
+            for user_id in await staff.ids(conn)
         ]
     pending = dt.timedelta(hours=settings.pending_review_alert_hours)
     for wish in await store.wishes_in_status(
         conn,
         WishStatus.PENDING_REVIEW,
         updated_before=now - pending + dt.timedelta(minutes=1),
-        updated_since=now - pending - CATCH_UP,
+        updated_since=start - pending,
         limit=SCAN_LIMIT,
     ):
-        if not recent(wish.updated_at + pending, now):
+        if not recent(wish.updated_at + pending, now, start) or not await staff.ids(conn):
             continue
         notice = Notice(
             "remind.pending",
@@ -255,6 +284,6 @@ async def stale_alerts(conn: AsyncConnection, now: dt.datetime, settings: Settin
         still_pending = (notices.wish_in(wish.id, WishStatus.PENDING_REVIEW), coordinator)
         reminders += [
             Reminder(user_id, notice, f"{PREFIX}review:{wish.id}:{user_id}", condition=still_pending)
-            for user_id in staff
+            for user_id in await staff.ids(conn)
         ]
     return reminders

@@ -495,12 +495,16 @@ async def run(n: int, url: str | None) -> dict[str, Any]:
                 )
 
                 await sweep.run_once(application)  # segments nothing new, runs ANALYZE once
-                sweeps = []
+                sweeps, steps = [], []
                 for _ in range(5):
                     started = time.perf_counter()
                     await sweep.run_once(application)
                     sweeps.append(time.perf_counter() - started)
+                    steps.append(dict(sweep.TIMINGS))
                 figures["sweep_ms"] = 1000 * statistics.median(sweeps)
+                figures["sweep_steps"] = {
+                    name: 1000 * statistics.median(run.get(name, 0.0) for run in steps) for name in steps[0]
+                }
 
                 # The newest open wish: first on the measured volunteer's /tasks (nearest), and every matching
                 # open wish is within the pages the list offers.
@@ -552,6 +556,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {name} | {first} | {last} | {len(values)} |")
     print(f"export file: {f['export_file']}; peak RSS growth during export {f['export_peak_growth_mb']:.1f} MB")
     print(f"sweep (nothing due): {f['sweep_ms']:.1f} ms; RSS {f['rss_mb']:.0f} MB")
+    print("sweep steps, median ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in f["sweep_steps"].items()))
     s = {name: 1000 * pct(values, 0.95) for name, values in f["samples"].items()}
     m = {name: 1000 * statistics.median(values) for name, values in f["samples"].items()}
     print(

@@ -33,6 +33,10 @@ class BotData:
     # The WeChat service account, when one is configured (bot.app.running starts it).
     wechat: WeChatChannel | None = None
 
+    def __init__(self) -> None:
+        # When each of the sweep's steps last ran in this process (`scheduler.sweep`).
+        self.swept: dict[str, dt.datetime] = {}
+
 
 class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
     """The callback context with the services and the person behind the update."""

@@ -32,8 +32,9 @@ from actions import tips as tip_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from handlers import lists
 from handlers.access import require
-from handlers.common import actor_of
+from handlers.common import actor_of, edit_in_place
 from handlers.prompts import ANSWER
 from rules.applications import ApplicationStatus
 from rules.roles import Role
@@ -48,13 +49,12 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import wish_ref
+from rules.wishes import short_summary, wish_ref
 from storage import applications, tips, users
 from storage.errors import Conflict, NotAllowed, NotFound
 
 log = logging.getLogger(__name__)
 
-QUEUE_PAGE = 5
 REVIEWING = "tip_review"
 # The card buttons: which decision each makes, and the short name of its label and reply keys. Each press
 # also carries the status the card showed (`actions.tips.SEEN_CODES`), so an outdated card is refused.
@@ -89,30 +89,98 @@ def drafts(context: TongxinContext) -> dict[Any, Any]:
 # -- /review ---------------------------------------------------------------------------------------------
 
 
+# The two lists of the desk: the tips of a status, oldest first, as one message with pages (`handlers.lists`).
+LISTS = {
+    TipStatus.NEW: (Act.REVIEW_PAGE, "review.queue_title", "review.queue_empty"),
+    TipStatus.ACCEPTED: (Act.REVIEW_ACCEPTED_PAGE, "review.accepted_title", "review.accepted_empty"),
+}
+
+
 async def show_queue(update: Update, context: TongxinContext) -> None:
-    """/review: the oldest new tips, each with its media and a card of buttons, then the other lists."""
-    if (message := update.effective_message) is None or update.effective_chat is None:
+    """/review and its pages: the new tips as one message, a line and a button each (a tap shows the tip's media
+    and card: `view_pressed`), with the buttons to the accepted tips and the reporter applications."""
+    await show_list(update, context, TipStatus.NEW)
+
+
+async def show_accepted(update: Update, context: TongxinContext) -> None:
+    """The list button and its pages: accepted tips waiting for their story, as one message like /review."""
+    await show_list(update, context, TipStatus.ACCEPTED)
+
+
+async def show_list(update: Update, context: TongxinContext, status: TipStatus) -> None:
+    """Send a list's first page (the command or the list button), or turn the page in place (◀ / ▶)."""
+    if update.effective_chat is None or not await require(update, context, Role.EDITOR):
         return
-    if not await require(update, context, Role.EDITOR):
+    query = update.callback_query
+    press = callbacks.decode(query.data) if query is not None else None
+    page_act = LISTS[status][0]
+    turning = press is not None and press.act == page_act
+    if query is not None:
+        await query.answer()
+    text, markup = await list_view(context, status, press.id if turning and press is not None else 0)
+    if turning and query is not None:
+        await edit_in_place(query, text, markup)
+    else:
+        await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def list_view(context: TongxinContext, status: TipStatus, page: int) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of the tips in `status`: a numbered line and a "show" button per tip; /review's pages also carry
+    the buttons to the other lists."""
+    page_act, title_key, empty_key = LISTS[status]
+    async with context.db.read() as conn:
+        total = await tips.count_in_status(conn, status)
+        page, pages = lists.clamp(page, total)
+        shown = await tips.in_status(conn, status, limit=lists.PAGE_SIZE, offset=page * lists.PAGE_SIZE)
+        accepted = await tips.count_in_status(conn, TipStatus.ACCEPTED) if status == TipStatus.NEW else 0
+        applying = len(await applications.pending(conn, "reporter")) if status == TipStatus.NEW else 0
+    extra = []
+    if accepted:
+        extra.append([callbacks.button(context.plain("review.button_accepted", count=accepted), Act.REVIEW_ACCEPTED)])
+    if applying:
+        extra.append(
+            [callbacks.button(context.plain("review.button_applications", count=applying), Act.REVIEW_APPLICATIONS)]
+        )
+    if not total:
+        return context.t(empty_key), InlineKeyboardMarkup(extra) if extra else None
+    lines = [
+        context.t(
+            "review.line",
+            n=n,
+            reference=tip_reference(tip.id),
+            category=context.plain(category_key(tip.category)),
+            summary=short_summary(tip.description),
+        )
+        for n, tip in enumerate(shown, start=page * lists.PAGE_SIZE + 1)
+    ]
+    lines.append("\n" + context.t("review.tap"))
+    views = [
+        callbacks.button(context.plain("list.button.show", ref=tip_reference(tip.id)), Act.REVIEW_VIEW, tip.id)
+        for tip in shown
+    ]
+    title = context.t(title_key, count=total)
+    return lists.paged(
+        context, title=title, lines=lines, views=views, page=page, pages=pages, page_act=page_act, extra=extra
+    )
+
+
+async def view_pressed(update: Update, context: TongxinContext) -> None:
+    """A tip tapped on a list: its media and its card with the decisions its status still allows."""
+    query = update.callback_query
+    if query is None or update.effective_chat is None or not await require(update, context, Role.EDITOR):
+        return
+    press = callbacks.decode(query.data)
+    if press is None:
+        await query.answer(context.plain("review.not_found"), show_alert=True)
         return
     async with context.db.read() as conn:
-        queue = await tips.review_queue(conn, QUEUE_PAGE)
-        waiting = await tips.count_in_status(conn, TipStatus.NEW)
-        accepted = await tips.count_in_status(conn, TipStatus.ACCEPTED)
-        pending = await applications.pending(conn, "reporter")
-    key = "review.queue_title" if waiting else "review.queue_empty"
-    await message.reply_text(context.t(key, count=waiting, shown=len(queue)))
-    for tip in queue:
-        await send_tip(context, update.effective_chat.id, tip)
-    extras = []
-    if accepted:
-        extras.append([callbacks.button(context.plain("review.button_accepted", count=accepted), Act.REVIEW_ACCEPTED)])
-    if pending:
-        extras.append(
-            [callbacks.button(context.plain("review.button_applications", count=len(pending)), Act.REVIEW_APPLICATIONS)]
-        )
-    if extras:
-        await message.reply_text(context.t("review.more_lists"), reply_markup=InlineKeyboardMarkup(extras))
+        try:
+            tip = await tips.get_tip(conn, press.id)
+        except NotFound:
+            await query.answer(context.plain("review.not_found"), show_alert=True)
+            return
+    await query.answer()
+    await send_tip(context, update.effective_chat.id, tip)
 
 
 async def send_tip(context: TongxinContext, chat_id: int, tip: tips.Tip) -> None:
@@ -196,22 +264,6 @@ def card_buttons(context: TongxinContext, tip: tips.Tip) -> InlineKeyboardMarkup
         rows.append([callbacks.button(context.plain("publish.button"), Act.TIP_TO_CHANNEL, tip.id)])
     rows = [row for row in rows if row]
     return InlineKeyboardMarkup(rows) if rows else None
-
-
-async def show_accepted(update: Update, context: TongxinContext) -> None:
-    """The list button: accepted tips waiting for their story, each with its card."""
-    query = update.callback_query
-    if query is None or update.effective_chat is None:
-        return
-    if not await require(update, context, Role.EDITOR):
-        return
-    await query.answer()
-    async with context.db.read() as conn:
-        waiting = await tips.awaiting_publication(conn)
-    if not waiting:
-        await context.bot.send_message(update.effective_chat.id, context.t("review.accepted_empty"))
-    for tip in waiting:
-        await send_tip(context, update.effective_chat.id, tip)
 
 
 # -- decisions -------------------------------------------------------------------------------------------
@@ -483,6 +535,9 @@ DESK_ACTS = (
     Act.TIP_PUBLISH,
     Act.REVIEW_ACCEPTED,
     Act.REVIEW_APPLICATIONS,
+    Act.REVIEW_PAGE,
+    Act.REVIEW_ACCEPTED_PAGE,
+    Act.REVIEW_VIEW,
     Act.REPORTER_APPROVE,
     Act.REPORTER_REJECT,
 )
@@ -492,8 +547,10 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """/review and the desk's buttons, and an answer for a malformed press of one."""
     return [
         CommandHandler("review", show_queue),
+        CallbackQueryHandler(show_queue, pattern=callbacks.pattern(Act.REVIEW_PAGE)),
+        CallbackQueryHandler(view_pressed, pattern=callbacks.pattern(Act.REVIEW_VIEW)),
         CallbackQueryHandler(accept_pressed, pattern=callbacks.pattern(Act.TIP_ACCEPT)),
-        CallbackQueryHandler(show_accepted, pattern=callbacks.pattern(Act.REVIEW_ACCEPTED)),
+        CallbackQueryHandler(show_accepted, pattern=callbacks.pattern(Act.REVIEW_ACCEPTED, Act.REVIEW_ACCEPTED_PAGE)),
         CallbackQueryHandler(show_applications, pattern=callbacks.pattern(Act.REVIEW_APPLICATIONS)),
         CallbackQueryHandler(application_decided, pattern=callbacks.pattern(Act.REPORTER_APPROVE, Act.REPORTER_REJECT)),
         CallbackQueryHandler(stale_press, pattern=callbacks.prefix_pattern(*DESK_ACTS)),

@@ -1,7 +1,7 @@
 """Long lists as one message with pages: a numbered line per item, a button per item that shows its detail
 (with that item's own buttons) when tapped, and ◀ / ▶ to page. One reply per command, however long the list,
-so no list waits on Telegram's per-chat pace (about one message a second). Used by /mytasks, /mywishes and
-/pending; the buttons are typed actions (`actions.buttons`), encoded by `channels.telegram.callbacks`."""
+so no list waits on Telegram's per-chat pace (about one message a second). Used by /mytasks, /mywishes,
+/pending and /review; the buttons are typed actions (`actions.buttons`), encoded by `channels.telegram.callbacks`."""
 
 from __future__ import annotations
 
@@ -32,9 +32,10 @@ def paged(
     page: int,
     pages: int,
     page_act: Act,
+    extra: Sequence[Sequence[InlineKeyboardButton]] = (),
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The message of one page: the title with "page p/P", the lines, then the item buttons two a row and ◀ / ▶
-    (`page_act` with the page number as subject)."""
+    """The message of one page: the title with "page p/P", the lines, then the item buttons two a row, ◀ / ▶
+    (`page_act` with the page number as subject) and any `extra` rows."""
     text = title
     if pages > 1:
         text += " " + context.t("list.page", page=page + 1, pages=pages)
@@ -47,4 +48,5 @@ def paged(
         nav.append(callbacks.button(context.plain("list.button.next"), page_act, page + 1))
     if nav:
         rows.append(nav)
+    rows += [list(row) for row in extra]
     return text, InlineKeyboardMarkup(rows)

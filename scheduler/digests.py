@@ -63,26 +63,29 @@ DIGESTS: tuple[Digest, ...] = (
 async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Digest] = DIGESTS) -> int:
     """Write every digest that is due now and not yet written; returns how many will be sent."""
     settings = services.settings
-    queued = 0
-    for digest in digests:
-        period = digest.occurrence(settings, now)
-        if not is_due(period, now):
-            continue
-        prefix = f"digest:{period.label}:"
-        async with services.db.read() as conn:
-            decided = await outbox.used_keys(conn, prefix)
+    due = [(digest, period) for digest in digests if is_due(period := digest.occurrence(settings, now), now)]
+    if not due:
+        return 0
+    todo: list[tuple[Digest, DigestPeriod, list[int]]] = []
+    async with services.db.read() as conn:  # one read for every digest due
+        for digest, period in due:
+            prefix = f"digest:{period.label}:"
             readers = await digest_storage.readers(
                 conn, digest.role.value, also=settings.admin_ids if digest.admins_read else ()
             )
-        todo = [reader.id for reader in readers if f"{prefix}{reader.id}" not in decided]
-        for start in range(0, len(todo), CHUNK):
+            # Just these readers' keys (an indexed lookup), not every key of the occurrence.
+            decided = await outbox.keys_written(conn, [f"{prefix}{reader.id}" for reader in readers])
+            todo.append((digest, period, [reader.id for reader in readers if f"{prefix}{reader.id}" not in decided]))
+    queued = 0
+    for digest, period, reader_ids in todo:
+        for start in range(0, len(reader_ids), CHUNK):
             queued += await queue_digests(
                 services.env,
                 kind=digest.kind,
                 role=digest.role,
                 occurrence=period,
                 label=period.label,
-                reader_ids=todo[start : start + CHUNK],
+                reader_ids=reader_ids[start : start + CHUNK],
                 now=now,
             )
     return queued

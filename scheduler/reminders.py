@@ -18,11 +18,10 @@ if TYPE_CHECKING:
     from bot.context import BotData
 
 
-async def queue_due(services: BotData, now: dt.datetime) -> int:
-    """Change and remind what is due now; returns how many notices were queued."""
+async def queue_due(services: BotData, now: dt.datetime, since: dt.datetime | None = None) -> int:
+    """Change and remind what is due now (reminders: those whose moment came since `since`, when the previous
+    sweep looked); returns how many notices were queued."""
     env = services.env
-    queued = await lapses.release_due(env, now)
-    queued += await lapses.confirm_due(env, now)
-    queued += await lapses.expire_due(env, now)
-    queued += await reminders.remind(env, now)
+    queued = await lapses.lapse_due(env, now)
+    queued += await reminders.remind(env, now, since=since)
     return queued

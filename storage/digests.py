@@ -7,7 +7,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, func, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
@@ -30,7 +30,9 @@ async def readers(conn: AsyncConnection, role: str, *, also: Collection[int] = (
     query = (
         select(users.c.id, users.c.language)
         .where(
-            or_(users.c.id.in_(holders), users.c.id.in_(persons_with_identity(TELEGRAM, also))),
+            # One IN over a UNION: both sides and the users found by their keys (an OR of two INs has
+            # PostgreSQL read every user).
+            users.c.id.in_(union(holders, persons_with_identity(TELEGRAM, also))),
             users.c.digest_enabled.is_(True),
             users.c.unreachable.is_(False),
             users.c.blocked.is_(False),

@@ -8,7 +8,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import and_, delete, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import rollups
@@ -192,6 +192,11 @@ async def term_counts(conn: AsyncConnection, since: dt.datetime, until: dt.datet
     return counts, texts
 
 
+async def alerted_on(conn: AsyncConnection, day: str) -> bool:
+    """Whether a term was alerted on `day` (the index of the day's unique key answers it)."""
+    return (await conn.execute(select(hot_alerts.c.id).where(hot_alerts.c.day == day).limit(1))).first() is not None
+
+
 async def record_alert(
     conn: AsyncConnection, *, day: str, term: str, current: int, previous: int, now: dt.datetime
 ) -> HotAlert | None:
@@ -238,23 +243,18 @@ async def alert_recipients(
     `admin_ids` are Telegram ids (ADMIN_IDS), mapped to person ids through `identities`; keys are person ids.
     """
     admins = await admin_person_ids(conn, admin_ids)
-    rows = (
-        await conn.execute(
-            select(users.c.id, user_roles.c.role)
-            .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
-            .where(
-                or_(user_roles.c.role.in_(list(roles)), users.c.id.in_(list(admins))),
-                users.c.blocked.is_(False),
-                users.c.unreachable.is_(False),
-                users.c.erased_at.is_(None),
-            )
-        )
-    ).all()
-    found: dict[int, set[str]] = {}
-    for row in rows:
-        held = found.setdefault(row.id, set())
-        if row.id in admins:
-            held.update(roles)
-        elif row.role in roles:
-            held.add(row.role)
-    return found
+    # The holders first, then which of them (and the admins) can be reached, each through its key: an OR of
+    # "holds a role" and "is an admin" has PostgreSQL read every user.
+    held: dict[int, set[str]] = {admin: set(roles) for admin in admins}
+    holders = select(user_roles.c.user_id, user_roles.c.role).where(user_roles.c.role.in_(list(roles)))
+    for row in (await conn.execute(holders)).all():
+        held.setdefault(row.user_id, set()).add(row.role)
+    if not held:
+        return {}
+    reachable = select(users.c.id).where(
+        users.c.id.in_(list(held)),
+        users.c.blocked.is_(False),
+        users.c.unreachable.is_(False),
+        users.c.erased_at.is_(None),
+    )
+    return {user_id: held[user_id] for user_id in (await conn.execute(reachable)).scalars()}

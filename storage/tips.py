@@ -185,20 +185,26 @@ async def events_of(conn: AsyncConnection, tip_id: int) -> list[TipEvent]:
     return [TipEvent(r.at, r.actor_id, r.from_status, r.to_status, r.note) for r in rows]
 
 
-async def review_queue(conn: AsyncConnection, limit: int = 5) -> list[Tip]:
+async def in_status(conn: AsyncConnection, status: str, *, limit: int, offset: int = 0) -> list[Tip]:
+    """Tips in one status, oldest first (a page of them: `limit` from `offset`)."""
+    rows = await conn.execute(
+        select(tips.c.id)
+        .where(tips.c.status == status)
+        .order_by(tips.c.created_at, tips.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [await get_tip(conn, tip_id) for tip_id in rows.scalars().all()]
+
+
+async def review_queue(conn: AsyncConnection, limit: int = 5, offset: int = 0) -> list[Tip]:
     """New tips waiting for an editor, oldest first."""
-    rows = await conn.execute(
-        select(tips.c.id).where(tips.c.status == "new").order_by(tips.c.created_at, tips.c.id).limit(limit)
-    )
-    return [await get_tip(conn, tip_id) for tip_id in rows.scalars().all()]
+    return await in_status(conn, "new", limit=limit, offset=offset)
 
 
-async def awaiting_publication(conn: AsyncConnection, limit: int = 10) -> list[Tip]:
+async def awaiting_publication(conn: AsyncConnection, limit: int = 10, offset: int = 0) -> list[Tip]:
     """Accepted tips whose story is not out yet, oldest first."""
-    rows = await conn.execute(
-        select(tips.c.id).where(tips.c.status == "accepted").order_by(tips.c.created_at, tips.c.id).limit(limit)
-    )
-    return [await get_tip(conn, tip_id) for tip_id in rows.scalars().all()]
+    return await in_status(conn, "accepted", limit=limit, offset=offset)
 
 
 async def count_in_status(conn: AsyncConnection, status: str) -> int:

@@ -160,6 +160,7 @@ async def test_a_tip_goes_from_the_reporter_to_the_editor_and_is_published(page:
     # The editor is told, opens the queue, sees the photo and publishes the tip with its link.
     await expect(liu.locator(".msg.bot", has_text=f"新线索 {ref}")).to_be_visible(timeout=WAIT_MS)
     await say(page, "刘编辑", "/review")
+    await press(page, "刘编辑", f"📋 {ref}")  # the queue is one list; the tip's photo and card come on a tap
     photo = liu.locator(".msg.bot", has_text=ref).locator("img.photo")
     await expect(photo).to_be_visible(timeout=WAIT_MS)
     await expect(photo).to_have_js_property("complete", True)

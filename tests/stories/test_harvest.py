@@ -168,7 +168,7 @@ async def test_a_released_or_lapsed_claim_withdraws_the_contact_details_card(
     await claim_from_tasks(laoli, ref="W-0002")
     lapsed = await laoli.wait_for_text("电话")
     clock.advance(dt.timedelta(days=10))
-    await lapses.release_due(bot.bot_data.env, clock.now())
+    await lapses.lapse_due(bot.bot_data.env, clock.now())
     await laoli.wait_for(lambda: "已不在您名下" in (lapsed.text or ""), timeout=10)
     assert phone_of(1).replace(" ", "") not in lapsed.text.replace(" ", "")
     assert residents

@@ -1,18 +1,23 @@
-"""Long lists are one message with pages: /pending and /mywishes reach every item page by page (no cut-off
-at ten), each reply is a single message, and a tap on an item shows its card with its buttons."""
+"""Long lists are one message with pages: /pending, /mywishes and /review reach every item page by page (no
+cut-off at ten), each reply is a single message, and a tap on an item shows its card with its buttons."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from bot.app import TongxinApp
+from rules import tips as tip_rules
 from rules import wishes as lifecycle
+from rules.roles import Role
+from rules.tips import TipAction
 from rules.wishes import WishDraft
 from simulator import BotApiSimulator
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.wishflow import given_person, wait_for_button
 
 WISHES = 12
+TIPS = 7
 
 
 async def test_pending_and_mywishes_page_through_every_item_in_one_message(
@@ -67,3 +72,62 @@ async def test_pending_and_mywishes_page_through_every_item_in_one_message(
     card = await alice.wait_for_text("状态")
     assert "第1号心愿" in (card.text or "")
     assert card.inline_buttons == [["取消这个心愿"]]
+
+
+async def test_review_pages_through_every_new_tip_in_one_message(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    db = bot.bot_data.db
+    reporter, admin = sim.person("李记者"), sim.person("管理员", user_id=ADMIN_ID)
+    async with db.write() as conn:
+        reporter_id = await given_person(conn, reporter)
+        made = [
+            await tip_rules.create_tip(
+                conn,
+                reporter_id=reporter_id,
+                by_reporter=False,
+                category="livelihood",
+                description=f"第{n}条线索：路灯坏了",
+                location=None,
+                media=[],
+                now=START_TIME + dt.timedelta(minutes=n),
+            )
+            for n in range(1, TIPS + 2)
+        ]
+        # The last one is already accepted: it waits for publication, on the other list.
+        await tip_rules.transition(
+            conn, made[-1].id, TipAction.ACCEPT, actor_id=reporter_id, actor_roles=[Role.EDITOR], now=START_TIME
+        )
+
+    await admin.send_command("/start")
+    await admin.next_message()
+    before = len(admin.messages)
+    await admin.send_command("/review")
+    first = await admin.wait_for_text("（第 1/2 页）")
+    assert f"待审核线索 {TIPS} 条" in (first.text or "")
+    assert "1. T-0001 · 民生 · 第1条线索：路灯坏了" in (first.text or "")
+    assert first.inline_buttons == [
+        ["📋 T-0001", "📋 T-0002"],
+        ["📋 T-0003", "📋 T-0004"],
+        ["📋 T-0005"],
+        ["下一页 ▶"],
+        ["已采用待发布（1）"],
+    ]
+    seen = re.findall(r"T-(\d{4})", first.text or "")
+    await admin.press("下一页 ▶", message=first)
+    second = await admin.wait_for_text("（第 2/2 页）")
+    seen += re.findall(r"T-(\d{4})", second.text or "")
+    assert seen == [f"{n:04d}" for n in range(1, TIPS + 1)]  # every new tip, oldest first, none accepted
+    assert first.message_id == second.message_id  # paging edits the one message in place
+    assert len(admin.messages) == before + 1
+
+    # A tap shows the tip's card with its decisions; the accepted list is one message too.
+    await admin.press("📋 T-0007", message=second)
+    card = await admin.wait_for_text("类别：民生")
+    assert "第7条线索" in (card.text or "")
+    assert card.inline_buttons == [["采用", "不采用"], ["请补充", "已发布"]]
+    await admin.press("已采用待发布（1）", message=second)
+    accepted = await admin.wait_for_text("已采用待发布的线索 1 条")
+    assert "1. T-0008 · 民生 · 第8条线索" in (accepted.text or "")
+    await admin.press("📋 T-0008", message=accepted)
+    accepted_card = await admin.wait_for_text("T-0008 · 已采用")
+    assert "第8条线索" in (accepted_card.text or "")
+    assert sim.unanswered_callback_queries() == []

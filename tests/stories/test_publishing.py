@@ -11,6 +11,7 @@ from rules.tips import TipStatus
 from simulator import BotApiSimulator
 from storage import tips
 from tests.stories.test_tips import all_tips, finish_tip, make_role
+from tests.stories.wishflow import review_tip
 
 CHANNEL = "tongxin_news"
 
@@ -36,8 +37,7 @@ async def test_an_accepted_tip_is_posted_to_the_channel_as_one_album_with_its_ca
     await finish_tip(li)
     [tip] = await all_tips(bot)
 
-    await editor.send_command("/review")
-    card = await editor.wait_for_text("类别：民生")
+    card = await review_tip(editor, "T-0001")
     await editor.press("采用", message=card)
     await li.wait_for_text("T-0001 已被编辑采用")
     accepted = await editor.wait_for_text("T-0001 · 已采用")

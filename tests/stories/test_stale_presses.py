@@ -105,3 +105,24 @@ async def test_application_buttons_pressed_by_a_resident_twice_or_forged(bot: To
         decided = await applications.get_application(conn, application.id)
     assert decided.status == "approved"
     assert not any("申请未通过" in m.text for m in xiaoli.messages)
+
+
+async def test_review_list_buttons_forged_or_out_of_range_are_answered(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    admin, mallory = sim.person("陈主任", user_id=ADMIN_ID), sim.person("马洛")
+    await hello(admin)
+    await hello(mallory)
+    # A resident forging an editor's list buttons is refused, and sees no tip.
+    for data in ("tiprev:view:1", "tiprev:page:1", "tiprev:apage:0"):
+        sim.callback_query(mallory, mallory.messages[-1], data)
+    await mallory.wait_for(lambda: sum("没有权限" in answer for answer in mallory.callback_answers) == 3)
+    # An editor's press of a tip that does not exist, or of a malformed one, is answered; a page past the end
+    # shows the last page (here: the empty queue).
+    sim.callback_query(admin, admin.messages[-1], "tiprev:view:999")
+    await answered(admin, "找不到这条线索")
+    sim.callback_query(admin, admin.messages[-1], "tiprev:view:notanumber")
+    await answered(admin, "这个按钮已过期或无效")
+    await admin.send_command("/review")
+    empty = await admin.wait_for_text("目前没有待审核的线索")
+    sim.callback_query(admin, empty, "tiprev:page:7")
+    await admin.wait_for(lambda: len(admin.callback_answers) == 3)
+    assert sim.unanswered_callback_queries() == []

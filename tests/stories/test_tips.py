@@ -12,7 +12,7 @@ from simulator.people import Person
 from storage import tips, users
 from storage.schema import tip_events
 from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import person_id
+from tests.stories.wishflow import person_id, review_tip
 
 
 async def make_role(bot: TongxinApp, person: Person, role: str) -> None:
@@ -168,6 +168,10 @@ async def test_editor_asks_for_more_then_publishes(bot: TongxinApp, sim: BotApiS
     await editor.wait_for_text("新线索 T-0001")
 
     await editor.send_command("/review")
+    listed = await editor.wait_for_text("待审核线索 1 条")
+    assert "1. T-0001 · 好人好事 · Free clinic at the east community centre" in (listed.text or "")
+    assert listed.inline_buttons == [["📋 T-0001"]]
+    await editor.press("📋 T-0001", message=listed)
     card = await editor.wait_for_text("类别：好人好事")
     await sim.settle()
     album = [m for m in editor.messages if m.media_group_id is not None]
@@ -192,8 +196,8 @@ async def test_editor_asks_for_more_then_publishes(bot: TongxinApp, sim: BotApiS
     assert tip.status == TipStatus.NEW
     assert len(tip.media) == 6
 
-    await editor.send_command("/review")
-    card = await editor.wait_for_text("报送人补充：Wide shot of the clinic")
+    card = await review_tip(editor, "T-0001")
+    assert "报送人补充：Wide shot of the clinic" in (card.text or "")
     await editor.press("已发布", message=card)
     await editor.wait_for_text("请发送 T-0001 发布稿件的链接")
     await editor.send_text("javascript:alert(1)")
@@ -232,12 +236,16 @@ async def test_accept_and_decline_are_told_to_the_reporter(bot: TongxinApp, sim:
         await wang.wait_for_text("分享位置")
         await finish_tip(wang)
     await admin.send_command("/review")
-    await admin.wait_for_text("待审核线索 2 条")
-    await sim.settle()
-    first = next(m for m in admin.messages if "T-0001" in (m.text or "") and m.inline_buttons)
-    second = next(m for m in admin.messages if "T-0002" in (m.text or "") and m.inline_buttons)
-    # Oldest first.
-    assert first.message_id < second.message_id
+    listed = await admin.wait_for_text("待审核线索 2 条")
+    # One message, oldest first, a button each.
+    text = listed.text or ""
+    assert text.index("1. T-0001 · 民生 · 第一条线索") < text.index("2. T-0002 · 民生 · 第二条线索")
+    assert listed.inline_buttons == [["📋 T-0001", "📋 T-0002"]]
+    await admin.press("📋 T-0001", message=listed)
+    first = await admin.wait_for_text("第一条线索")
+    await admin.press("📋 T-0002", message=listed)
+    second = await admin.wait_for_text("第二条线索")
+    assert first.inline_buttons == second.inline_buttons == [["采用", "不采用"], ["请补充", "已发布"]]
 
     await admin.press("采用", message=first)
     await wang.wait_for_text("T-0001 已被编辑采用")
@@ -293,12 +301,8 @@ async def test_two_editors_press_accept_at_once(bot: TongxinApp, sim: BotApiSimu
     await wang.send_text("小区门口新开了一家爱心驿站")
     await wang.wait_for_text("分享位置")
     await finish_tip(wang)
-    for editor in (zhou, wu):
-        await editor.send_command("/review")
-        await editor.wait_for_text("类别：民生")
-    await sim.settle()
-    zhou_card = next(m for m in zhou.messages if "T-0001" in (m.text or "") and m.inline_buttons)
-    wu_card = next(m for m in wu.messages if "T-0001" in (m.text or "") and m.inline_buttons)
+    zhou_card = await review_tip(zhou, "T-0001")
+    wu_card = await review_tip(wu, "T-0001")
     sim.callback_query(zhou, zhou_card, zhou_card.raw["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
     sim.callback_query(wu, wu_card, wu_card.raw["reply_markup"]["inline_keyboard"][0][0]["callback_data"])
     await sim.settle()
@@ -321,9 +325,9 @@ async def test_reporter_applies_and_an_editor_approves_in_review(bot: TongxinApp
     await li.wait_for_text("正在审核中")
 
     await zhou.send_command("/review")
-    await zhou.wait_for_text("目前没有待审核的线索")
-    await zhou.wait_for_text("其他")
-    await zhou.press("记者申请（1）")
+    empty = await zhou.wait_for_text("目前没有待审核的线索")
+    assert empty.inline_buttons == [["记者申请（1）"]]
+    await zhou.press("记者申请（1）", message=empty)
     card = await zhou.wait_for_text("记者申请：李记者")
     await zhou.press("批准", message=card)
     await zhou.wait_for_text("已批准 李记者")
@@ -404,8 +408,8 @@ async def test_confirmed_wish_photo_becomes_a_lead_after_the_volunteer_agrees(
     await chen.press("同意", message=ask)
     await chen.wait_for_text("已作为线索 T-0001")
     await zhou.wait_for_text("新线索 T-0001，来自心愿 W-0042")
-    await zhou.send_command("/review")
-    card = await zhou.wait_for_text("T-0001 来自心愿 W-0042")
+    card = await review_tip(zhou, "T-0001")
+    assert "T-0001 来自心愿 W-0042" in (card.text or "")
     assert "为独居老人更换了门锁" in (card.text or "")
     [tip] = await all_tips(bot)
     assert tip.source_wish_ref == 42

@@ -13,6 +13,7 @@ from tests.stories.wishflow import (
     claim_from_tasks,
     open_wish,
     person_id,
+    review_tip,
     wait_for_button,
 )
 
@@ -62,8 +63,8 @@ async def test_confirmed_wish_becomes_a_story_lead_with_the_volunteers_consent(
     await xiaoli.press("同意", message=ask)
     await xiaoli.wait_for_text("已作为线索 T-0001")
     await zhou.wait_for_text("新线索 T-0001，来自心愿 W-0001")
-    await zhou.send_command("/review")
-    card = await zhou.wait_for_text("T-0001 来自心愿 W-0001")
+    card = await review_tip(zhou, "T-0001")
+    assert "T-0001 来自心愿 W-0001" in (card.text or "")
     assert DESCRIPTION in (card.text or "")
     async with db.read() as conn:
         [lead] = await tips.review_queue(conn)

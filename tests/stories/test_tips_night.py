@@ -15,7 +15,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import outbox, users
 from tests.stories.test_tips import finish_tip, make_role
-from tests.stories.wishflow import person_id
+from tests.stories.wishflow import person_id, review_tip
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -67,8 +67,7 @@ async def test_an_editor_who_accepted_a_tip_at_night_is_not_asked_to_review_it_a
 
     # 00:40: the editor, awake anyway, accepts it from /review.
     clock.set(shanghai(27, 0, 40))
-    await zhou.send_command("/review")
-    card = await zhou.wait_for_text("类别：民生")
+    card = await review_tip(zhou, "T-0001")
     await zhou.press("采用", message=card)
     await zhou.wait_for(lambda: any("已采用，已通知报送人" in a for a in zhou.callback_answers))
 
@@ -120,8 +119,7 @@ async def test_a_question_overtaken_by_a_decline_at_night_is_not_sent(
 
     # 23:00: the editor asks a question; it waits for the morning.
     clock.set(shanghai(26, 23, 0))
-    await zhou.send_command("/review")
-    card = await zhou.wait_for_text("类别：民生")
+    card = await review_tip(zhou, "T-0001")
     await zhou.press("请补充", message=card)
     await zhou.wait_for_text("请输入需要报送人补充的问题")
     await zhou.send_text("几点开始的？")

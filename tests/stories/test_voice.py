@@ -8,7 +8,7 @@ from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, open_from_list, person_id, wait_for_button
+from tests.stories.wishflow import approved_volunteers, open_from_list, person_id, review_tip, wait_for_button
 
 
 async def finish_wish(wang: Person) -> None:
@@ -115,6 +115,6 @@ async def test_a_spoken_tip_reaches_the_editor_as_voice(bot: TongxinApp, sim: Bo
     assert "（语音 0:30）" in (summary.text or "")
     await zhang.press("提交")
     await zhang.wait_for_text("线索已提交")
-    await admin.send_command("/review")
-    await admin.wait_for_text("（语音 0:30）")
+    card = await review_tip(admin, "T-0001")
+    assert "（语音 0:30）" in (card.text or "")
     assert [m.voice_duration for m in admin.messages if m.kind == "voice"] == [30]

@@ -12,6 +12,7 @@ from rules.applications import ApplicationAction
 from rules.wishes import WishDraft
 from simulator import BotApiSimulator
 from simulator.people import Person
+from simulator.state import BotMessage
 from storage import applications, people
 from storage.db import Database
 from storage.wishes import Wish
@@ -199,3 +200,11 @@ async def open_from_list(person: Person, prefix: str, timeout: float = 10.0) -> 
 
     await person.wait_for(listed, timeout=timeout, what=f"a list button starting with {prefix!r}")
     await person.press(found[0])
+
+
+async def review_tip(person: Person, reference: str) -> BotMessage:
+    """An editor sends /review, taps the tip `reference` (e.g. "T-0001") on the list and gets its card (under its
+    media): returns the card, with the decisions its status allows."""
+    await person.send_command("/review")
+    await open_from_list(person, f"📋 {reference}")
+    return await person.wait_for_text("类别：")
