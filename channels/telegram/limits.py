@@ -10,10 +10,14 @@ network bunching requests on the way), so the policy assumes the strictest reaso
   the next grant before any queued digest; bulk only uses what replies leave), and its rate adapts:
   a 429 trims it (and teaches it a ceiling just under the rate that drew it), 429s in quick succession
   cut it hard, and a quiet spell lets it creep back up to the ceiling, which itself is probed upwards
-  after a long quiet spell — but never above the safe ceiling of `SAFE_WINDOW`.
-- `StartWindow` is the final gate, right before each message's request leaves: never more than 30 requests
-  start in any `SAFE_WINDOW` (1.05 s), so even a network that delays each request by up to 50 ms cannot
-  make 31 of them reach Telegram within one second; nothing starts during a global pause either.
+  after a long quiet spell, up to the cap itself: the gate, not the rate, keeps the margin.
+- `StartWindow` is the final gate, right before each message's request leaves (nothing starts during a global
+  pause either): a request starts only once the 30th request before it is a second behind it — counted from
+  that request's answer when it came back (it reached Telegram before its answer left, however the network or
+  a busy loop delayed it), else from its start plus `NETWORK` (`SAFE_WINDOW`: never more than 30 unanswered
+  starts in any 1.05 s). So 31 requests never reach a strict "30 in any second" window together, and the
+  bot still sends 30 in about 1.03 s. At most `AHEAD` grants wait for the gate, so a reply is not queued there
+  behind a second of bulk.
 - `ChatPacer` keeps each chat's own pace as a sliding window (at most 3 messages in any 3.1 s in a
   private chat, 20 in any 61 s in a group), which also satisfies a token bucket of the same rate and
   burst. A multi-message reply is spaced, not refused.
@@ -60,14 +64,14 @@ _REPLY_ENDPOINTS = re.compile(
 RETRY_AFTER_MARGIN = 0.1
 # How long a reply is retried through server errors, timeouts and network errors.
 REPLY_RETRY_SECONDS = 120.0
-# At most the bot's per-second cap of message requests may start in any window of this many seconds.
-# Telegram's limiter may be a strict "30 in any 1 s" window, and the network delays each request by
-# 0-50 ms, so two requests started 1.05 s apart may arrive only 1.0 s apart: 30 starts in any 1.05 s is
-# the highest rate that can never draw a 429 from such a limiter (30/1.05 = 28.6/s, 95.2% of the cap).
-# Each 429 pauses every send for about a second, so probing above this costs far more than it gains.
-SAFE_WINDOW = 1.05
-# The part of SAFE_WINDOW kept for the network: how much later than another a request may arrive.
+# Telegram's limiter may be a strict "30 in any 1 s" window, and the network delays each request by up to
+# NETWORK seconds, so two requests started 1.05 s apart may arrive only 1.0 s apart: with nothing else known,
+# at most the bot's per-second cap of requests may start in any SAFE_WINDOW seconds, the highest rate that can
+# never draw a 429 from such a limiter (30/1.05 = 28.6/s, 95.2% of the cap). Each 429 pauses every send for
+# about a second, so going faster costs far more than it gains. A request whose answer came back is known to
+# have arrived by then: the gate counts the window from that answer instead (`StartWindow`).
 NETWORK = 0.05
+SAFE_WINDOW = 1.0 + NETWORK
 
 FloodScope = Literal["chat", "global"]
 
@@ -92,10 +96,10 @@ class Start:
 
 
 class StartWindow:
-    """The gate's record of request starts: a request may start once the `count`-th start before it is `span`
-    seconds old, and (when that request or any earlier one has been answered) `span - NETWORK` seconds after
-    the latest such answer: a request arrives before its answer comes back, so this holds even when the
-    machine, not the network, delayed a request by more than `NETWORK` (a busy loop). Times are the caller's."""
+    """The gate's record of request starts: a request may start `span - NETWORK` seconds after the answers to the
+    `count`-th request before it and to every earlier one came back (each arrived before its answer, however
+    the network or a busy loop delayed it), and, while that `count`-th request is still unanswered, `span`
+    seconds after its start (allowing NETWORK for its way). Times are the caller's."""
 
     def __init__(self, count: int, span: float) -> None:
         self.count = count
@@ -136,8 +140,8 @@ class SendBudget:
     """The whole bot's messages per second, evenly spaced, handed out by priority, adapting to 429s.
 
     `per_second` is the nominal cap (Telegram's 30); the budget starts at `headroom` of it and probes up to
-    `top` of it after quiet spells, both never above the safe ceiling (`per_second / SAFE_WINDOW`). `None`
-    turns the budget off (every acquire returns at once), for a local server without limits.
+    `top` of it after quiet spells (at most the cap: the gate holds the requests themselves to what Telegram
+    can take). `None` turns the budget off (every acquire returns at once), for a local server without limits.
     """
 
     # A 429 within this long of the last cut came from grants made before it: it teaches nothing new.
@@ -179,6 +183,8 @@ class SendBudget:
         self._outcomes: deque[tuple[float, bool]] = deque()
         self._starts = StartWindow(max(1, int(cap)), SAFE_WINDOW)
         self._granted: deque[float] = deque()  # grants not through the gate yet
+        self._at_gate: list[tuple[int, int, asyncio.Future[Start]]] = []
+        self._gate_timer: asyncio.TimerHandle | None = None
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -208,32 +214,50 @@ class SendBudget:
         self._next_at = max(self._next_at, self._paused_until)  # no burst of grants after the pause
         self._schedule(self._paused_until)
 
-    async def gate(self) -> Start | None:
+    async def gate(self, priority: int = BULK) -> Start | None:
         """The last step before a message's request leaves (after the outbox sender recorded its row as on the
-        wire, so its grant-to-request work cannot bunch requests): wait while a global pause lasts, and while
-        `per_second` requests already started in the last `SAFE_WINDOW` seconds (longer when the rate was cut:
-        `per_second / rate`) or were answered less than a second ago (`StartWindow`). Grants come at most at
-        that rate, so the wait is short: only requests that the database or a busy loop bunched, or that were
-        granted just before a pause, wait here. Pass the result to `answered` when the answer comes back."""
+        wire, so its grant-to-request work cannot bunch requests): wait while a global pause lasts, and until
+        `StartWindow` lets one more request start (the window is longer when the rate was cut:
+        `per_second / rate`). Requests waiting here go by `priority` too, so a reply is the next to leave.
+        Grants come at most at the cap and only `AHEAD` wait here, so the wait is short. Pass the result to
+        `answered` when the answer comes back."""
         if self.per_second is None:
             return None
+        future: asyncio.Future[Start] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._at_gate, (priority, next(self._order), future))
+        self._open_gate()
+        return await future
+
+    def _open_gate(self) -> None:
+        """Let through the requests waiting at the gate that may start now, in order of priority."""
         loop = asyncio.get_running_loop()
-        while True:
+        if self._gate_timer is not None:
+            self._gate_timer.cancel()
+            self._gate_timer = None
+        while self._at_gate:
+            future = self._at_gate[0][2]
+            if future.done():  # the waiter was cancelled
+                heapq.heappop(self._at_gate)
+                continue
             now = loop.time()
             span = max(SAFE_WINDOW, self._starts.count / self.rate)
             wait = max(self._paused_until - now, self._starts.wait(now, span))
-            if wait <= 0:
-                if self._granted:
-                    self._granted.popleft()
-                    if self._waiters:
-                        self._dispatch()
-                return self._starts.start(now)
-            await asyncio.sleep(wait)
+            if wait > 0:
+                self._gate_timer = loop.call_at(now + wait, self._open_gate)
+                return
+            heapq.heappop(self._at_gate)
+            future.set_result(self._starts.start(now))
+            if self._granted:
+                self._granted.popleft()
+                if self._waiters:
+                    self._dispatch()
 
     def answered(self, start: Start | None) -> None:
-        """The answer to a request that passed the gate came back (whatever it said)."""
+        """The answer to a request that passed the gate came back (whatever it said): the gate may open sooner."""
         if start is not None:
             self._starts.answered(start, asyncio.get_running_loop().time())
+            if self._at_gate:
+                self._open_gate()
 
     def note(self, accepted: bool) -> None:
         """Telegram accepted a message (or answered 429): what `slow_down` judges the cap by."""
@@ -519,7 +543,7 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         if rate_limit_args is not None:
             start = None
             if message:
-                start = await self.budget.gate()
+                start = await self.budget.gate(LANE_PRIORITY.get(rate_limit_args.lane, BULK))
                 if chat_id is not None:
                     self.pacer.record(chat_id)
             try:
@@ -542,7 +566,7 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
             start = None
             if message:
                 await take_turn(self.pacer, self.budget, chat_id, REPLY)
-                start = await self.budget.gate()
+                start = await self.budget.gate(REPLY)
                 if chat_id is not None:
                     self.pacer.restamp(chat_id)
             try:
