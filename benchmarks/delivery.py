@@ -7,8 +7,11 @@ simulator has (`simulator.flood`): **bucket** (token buckets, 30/s with a burst 
 most 30 sends in any 1 s, at most 3 in any 3 s per private chat) and **window+jitter** (the same, with
 every request delayed 0–50 ms at random by the "network", so requests sent evenly arrive bunched) — the
 strictest. Each shape's **tongxin** row (the outbox, its one sender and the shared pacing policy) runs in
-its own process against its own simulator; the strictest shape also runs **stock** (PTB's
-`AIORateLimiter(max_retries=3)` with the digest sent by one `asyncio` task per person) for comparison.
+its own process against its own simulator, the bot in a process of its own as in production
+(`benchmarks.bot_process`); the strictest shape also runs **stock** (PTB's `AIORateLimiter(max_retries=3)`
+with the digest sent by one `asyncio` task per person, from the benchmark's process) for comparison.
+msg/s is every message the simulator accepted (the chatters' replies too) from the digest's first request
+to its last accepted message.
 Each chatter sends /help every 2 s and waits for the reply. A second table measures the updates per
 second the bot handles with every limit off (/digest, which reads and writes the database). One line
 per shape follows; the last line is the one-line summary for the strictest shape.
