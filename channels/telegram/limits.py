@@ -466,9 +466,11 @@ async def take_turn(
 
 @dataclass(frozen=True, slots=True)
 class Prepaid:
-    """`rate_limit_args` of a request whose budget the caller already took (the outbox sender)."""
+    """`rate_limit_args` of a request whose budget the caller already took (the outbox sender), and the gate too
+    when `start` is given (else the request passes the gate here)."""
 
     lane: str
+    start: Start | None = None
 
 
 class SharedRateLimiter(BaseRateLimiter[Prepaid]):
@@ -541,9 +543,10 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         chat_id = _chat_id(data)
         message = counts_as_message(endpoint)
         if rate_limit_args is not None:
-            start = None
+            start = rate_limit_args.start
             if message:
-                start = await self.budget.gate(LANE_PRIORITY.get(rate_limit_args.lane, BULK))
+                if start is None:
+                    start = await self.budget.gate(LANE_PRIORITY.get(rate_limit_args.lane, BULK))
                 if chat_id is not None:
                     self.pacer.record(chat_id)
             try:
