@@ -11,13 +11,13 @@ network bunching requests on the way), so the policy assumes the strictest reaso
   a 429 trims it (and teaches it a ceiling just under the rate that drew it), 429s in quick succession
   cut it hard, and a quiet spell lets it creep back up to the ceiling, which itself is probed upwards
   after a long quiet spell, up to the cap itself: the gate, not the rate, keeps the margin.
-- `StartWindow` is the final gate, right before each message's request leaves (nothing starts during a global
-  pause either): a request starts only once the 30th request before it is a second behind it — counted from
-  that request's answer when it came back (it reached Telegram before its answer left, however the network or
-  a busy loop delayed it), else from its start plus `NETWORK` (`SAFE_WINDOW`: never more than 30 unanswered
-  starts in any 1.05 s). So 31 requests never reach a strict "30 in any second" window together, and the
-  bot still sends 30 in about 1.03 s. At most `AHEAD` grants wait for the gate, so a reply is not queued there
-  behind a second of bulk.
+- `StartWindow` is the final gate, right before a reply's request and before the outbox sender marks a row as
+  on the wire (nothing starts during a global pause either): a request starts only once the 30th request
+  before it is a second behind it — counted from that request's answer when it came back (it reached Telegram
+  before its answer left, however the network or a busy loop delayed it), else from its start plus `NETWORK`
+  (`SAFE_WINDOW`: never more than 30 unanswered starts in any 1.05 s). So 31 requests never reach a strict "30
+  in any second" window together, and the bot still sends 30 in about 1.03 s. At most `AHEAD` grants wait for
+  the gate, so a reply is not queued there behind a second of bulk.
 - `ChatPacer` keeps each chat's own pace as a sliding window (at most 3 messages in any 3.1 s in a
   private chat, 20 in any 61 s in a group), which also satisfies a token bucket of the same rate and
   burst. A multi-message reply is spaced, not refused.
@@ -215,8 +215,8 @@ class SendBudget:
         self._schedule(self._paused_until)
 
     async def gate(self, priority: int = BULK) -> Start | None:
-        """The last step before a message's request leaves (after the outbox sender recorded its row as on the
-        wire, so its grant-to-request work cannot bunch requests): wait while a global pause lasts, and until
+        """The last step before a message's request leaves (for the outbox sender, before it records its row as on
+        the wire, so a crash never strands a row that waited here): wait while a global pause lasts, and until
         `StartWindow` lets one more request start (the window is longer when the rate was cut:
         `per_second / rate`). Requests waiting here go by `priority` too, so a reply is the next to leave.
         Grants come at most at the cap and only `AHEAD` wait here, so the wait is short. Pass the result to
