@@ -10,7 +10,14 @@ network bunching requests on the way), so the policy assumes the strictest reaso
   the next grant before any queued digest; bulk only uses what replies leave), and its rate adapts:
   a 429 trims it (and teaches it a ceiling just under the rate that drew it), 429s in quick succession
   cut it hard, and a quiet spell lets it creep back up to the ceiling, which itself is probed upwards
-  after a long quiet spell. So the sender settles just under the real cap, whatever its shape.
+  after a long quiet spell, up to the cap itself: the gate, not the rate, keeps the margin.
+- `StartWindow` is the final gate, right before a reply's request and before the outbox sender marks a row as
+  on the wire (nothing starts during a global pause either): a request starts only once the 30th request
+  before it is a second behind it — counted from that request's answer when it came back (it reached Telegram
+  before its answer left, however the network or a busy loop delayed it), else from its start plus `NETWORK`
+  (`SAFE_WINDOW`: never more than 30 unanswered starts in any 1.05 s). So 31 requests never reach a strict "30
+  in any second" window together, and the bot still sends 30 in about 1.03 s. At most `AHEAD` grants wait for
+  the gate, so a reply is not queued there behind a second of bulk.
 - `ChatPacer` keeps each chat's own pace as a sliding window (at most 3 messages in any 3.1 s in a
   private chat, 20 in any 61 s in a group), which also satisfies a token bucket of the same rate and
   burst. A multi-message reply is spaced, not refused.
@@ -57,6 +64,14 @@ _REPLY_ENDPOINTS = re.compile(
 RETRY_AFTER_MARGIN = 0.1
 # How long a reply is retried through server errors, timeouts and network errors.
 REPLY_RETRY_SECONDS = 120.0
+# Telegram's limiter may be a strict "30 in any 1 s" window, and the network delays each request by up to
+# NETWORK seconds, so two requests started 1.05 s apart may arrive only 1.0 s apart: with nothing else known,
+# at most the bot's per-second cap of requests may start in any SAFE_WINDOW seconds, the highest rate that can
+# never draw a 429 from such a limiter (30/1.05 = 28.6/s, 95.2% of the cap). Each 429 pauses every send for
+# about a second, so going faster costs far more than it gains. A request whose answer came back is known to
+# have arrived by then: the gate counts the window from that answer instead (`StartWindow`).
+NETWORK = 0.05
+SAFE_WINDOW = 1.0 + NETWORK
 
 FloodScope = Literal["chat", "global"]
 
@@ -71,12 +86,62 @@ def is_reply(endpoint: str) -> bool:
     return bool(_REPLY_ENDPOINTS.match(endpoint))
 
 
+@dataclass(slots=True)
+class Start:
+    """One request's start in a `StartWindow`, and when its answer came back (None while on the wire)."""
+
+    at: float
+    answered: float | None = None
+    left: bool = False  # older than the window's last `count` starts
+
+
+class StartWindow:
+    """The gate's record of request starts: a request may start `span - NETWORK` seconds after the answers to the
+    `count`-th request before it and to every earlier one came back (each arrived before its answer, however
+    the network or a busy loop delayed it), and, while that `count`-th request is still unanswered, `span`
+    seconds after its start (allowing NETWORK for its way). Times are the caller's."""
+
+    def __init__(self, count: int, span: float) -> None:
+        self.count = count
+        self.span = span
+        self._starts: deque[Start] = deque()
+        self._answered_before = float("-inf")  # the latest answer to a start older than the last `count`
+
+    def wait(self, now: float, span: float | None = None) -> float:
+        """Seconds until one more request may start at `now` (0 if now); `span` overrides the window's length."""
+        if len(self._starts) < self.count:
+            return 0.0
+        span = self.span if span is None else span
+        oldest = self._starts[0]  # the `count`-th start before the next one
+        # Where the answer came back, the request arrived before it: count from the answer, whatever delayed
+        # it (the network, a busy loop). Where it has not, count from its start, allowing NETWORK for its way.
+        free_at = oldest.at + span if oldest.answered is None else oldest.answered + span - NETWORK
+        return max(0.0, free_at - now, self._answered_before + span - NETWORK - now)
+
+    def start(self, now: float) -> Start:
+        """Count a request starting at `now`; pass what this returns to `answered` when its answer comes."""
+        start = Start(now)
+        self._starts.append(start)
+        if len(self._starts) > self.count:
+            old = self._starts.popleft()
+            old.left = True
+            if old.answered is not None:
+                self._answered_before = max(self._answered_before, old.answered)
+        return start
+
+    def answered(self, start: Start, now: float) -> None:
+        """The request's answer (any answer, an error too) came back at `now`."""
+        start.answered = now
+        if start.left:
+            self._answered_before = max(self._answered_before, now)
+
+
 class SendBudget:
     """The whole bot's messages per second, evenly spaced, handed out by priority, adapting to 429s.
 
     `per_second` is the nominal cap (Telegram's 30); the budget starts at `headroom` of it and probes up to
-    `top` of it after quiet spells. `None` turns
-    the budget off (every acquire returns at once), for a local server without limits.
+    `top` of it after quiet spells (at most the cap: the gate holds the requests themselves to what Telegram
+    can take). `None` turns the budget off (every acquire returns at once), for a local server without limits.
     """
 
     # A 429 within this long of the last cut came from grants made before it: it teaches nothing new.
@@ -91,14 +156,22 @@ class SendBudget:
     # which the ceiling itself is probed, in case Telegram allows more again.
     CREEP_EVERY, CREEP, FAST_CREEP = 1.0, 1.005, 1.05
     PROBE_EVERY, PROBE = 30.0, 1.005
+    # Grants the loop made late while requests waited are made up, at most this many seconds' worth.
+    CATCH_UP = 0.25
+    # At most this many grants wait for the gate (between a grant and its request the outbox sender writes
+    # the row): enough to keep the gate busy, few enough that a reply granted next never queues at the gate
+    # behind a second of bulk. A grant that never reaches the gate (a row found superseded) is forgotten after
+    # GRANT_EXPIRES seconds.
+    AHEAD, GRANT_EXPIRES = 6, 1.0
 
     def __init__(
-        self, per_second: float | None = 30.0, *, headroom: float = 0.97, top: float = 0.985, floor: float = 1.0
+        self, per_second: float | None = 30.0, *, headroom: float = 1.0, top: float = 1.0, floor: float = 1.0
     ) -> None:
         self.per_second = per_second
         self.floor = floor
-        self.top = (per_second or 0.0) * max(top, headroom)
-        self.ceiling = (per_second or 0.0) * headroom
+        cap = per_second or 0.0
+        self.top = cap * min(1.0, max(top, headroom))
+        self.ceiling = cap * min(1.0, headroom)
         self.rate = self.ceiling
         self.cuts = 0
         self._next_at = 0.0
@@ -108,7 +181,10 @@ class SendBudget:
         self._last_creep = 0.0
         self._last_probe = 0.0
         self._outcomes: deque[tuple[float, bool]] = deque()
-        self._started: deque[float] = deque()
+        self._starts = StartWindow(max(1, int(cap)), SAFE_WINDOW)
+        self._granted: deque[float] = deque()  # grants not through the gate yet
+        self._at_gate: list[tuple[int, int, asyncio.Future[Start]]] = []
+        self._gate_timer: asyncio.TimerHandle | None = None
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._timer: asyncio.TimerHandle | None = None
@@ -123,7 +199,10 @@ class SendBudget:
         """Wait for one message's worth of the budget; lower `priority` is served first."""
         if self.per_second is None:
             return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        if not self.waiting:  # idle until now: grants missed while nobody waited are not made up
+            self._next_at = max(self._next_at, loop.time())
+        future: asyncio.Future[None] = loop.create_future()
         heapq.heappush(self._waiters, (priority, next(self._order), future))
         self._dispatch()
         await future
@@ -132,27 +211,53 @@ class SendBudget:
         """Telegram said 429 for the whole bot: nothing is sent by anyone until `seconds` have passed."""
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + seconds)
+        self._next_at = max(self._next_at, self._paused_until)  # no burst of grants after the pause
         self._schedule(self._paused_until)
 
-    async def gate(self) -> None:
-        """Right after a grant, as close to the request as the caller can (the outbox sender still records
-        the row as on the wire after it, so a crash never strands a row that waited here): hold the message while
-        `per_second` messages already left in the last `per_second / rate` seconds. Grants are spaced evenly, but
-        a busy loop can bunch their takers; this keeps any window of that length within the cap, so mostly the
-        network's own jitter is left for the adaptive rate to absorb."""
+    async def gate(self, priority: int = BULK) -> Start | None:
+        """The last step before a message's request leaves (for the outbox sender, before it records its row as on
+        the wire, so a crash never strands a row that waited here): wait while a global pause lasts, and until
+        `StartWindow` lets one more request start (the window is longer when the rate was cut:
+        `per_second / rate`). Requests waiting here go by `priority` too, so a reply is the next to leave.
+        Grants come at most at the cap and only `AHEAD` wait here, so the wait is short. Pass the result to
+        `answered` when the answer comes back."""
         if self.per_second is None:
-            return
+            return None
+        future: asyncio.Future[Start] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._at_gate, (priority, next(self._order), future))
+        self._open_gate()
+        return await future
+
+    def _open_gate(self) -> None:
+        """Let through the requests waiting at the gate that may start now, in order of priority."""
         loop = asyncio.get_running_loop()
-        count = max(1, int(self.per_second))
-        while True:
+        if self._gate_timer is not None:
+            self._gate_timer.cancel()
+            self._gate_timer = None
+        while self._at_gate:
+            future = self._at_gate[0][2]
+            if future.done():  # the waiter was cancelled
+                heapq.heappop(self._at_gate)
+                continue
             now = loop.time()
-            span = count / self.rate
-            while self._started and self._started[0] <= now - span:
-                self._started.popleft()
-            if len(self._started) < count:
-                self._started.append(now)
+            span = max(SAFE_WINDOW, self._starts.count / self.rate)
+            wait = max(self._paused_until - now, self._starts.wait(now, span))
+            if wait > 0:
+                self._gate_timer = loop.call_at(now + wait, self._open_gate)
                 return
-            await asyncio.sleep(self._started[-count] + span - now)
+            heapq.heappop(self._at_gate)
+            future.set_result(self._starts.start(now))
+            if self._granted:
+                self._granted.popleft()
+                if self._waiters:
+                    self._dispatch()
+
+    def answered(self, start: Start | None) -> None:
+        """The answer to a request that passed the gate came back (whatever it said): the gate may open sooner."""
+        if start is not None:
+            self._starts.answered(start, asyncio.get_running_loop().time())
+            if self._at_gate:
+                self._open_gate()
 
     def note(self, accepted: bool) -> None:
         """Telegram accepted a message (or answered 429): what `slow_down` judges the cap by."""
@@ -217,12 +322,18 @@ class SendBudget:
             if now < self._next_at:
                 self._schedule(self._next_at)
                 return
-            # Evenly spaced: a grant that comes late (the loop was busy) is made up by the next one coming that
-            # much sooner, so a busy loop costs no throughput, yet no second holds more than its share (and the
-            # gate keeps the requests themselves within any window); after an idle spell, no catching up.
-            late = now - self._next_at
-            self._next_at = (self._next_at if late <= interval else now) + interval
+            while self._granted and self._granted[0] <= now - self.GRANT_EXPIRES:
+                self._granted.popleft()
+            if len(self._granted) >= self.AHEAD:  # the gate passes the next, and grants again
+                self._schedule(self._granted[0] + self.GRANT_EXPIRES)
+                return
+            # Evenly spaced: grants that come late while requests were waiting (the loop was busy) are made up
+            # by the next ones coming that much sooner, up to CATCH_UP seconds' worth, so a busy loop costs no
+            # throughput (the gate keeps the requests themselves within any window); after an idle spell
+            # (`acquire` found nobody waiting), no catching up.
+            self._next_at = max(self._next_at, now - self.CATCH_UP) + interval
             heapq.heappop(self._waiters)
+            self._granted.append(now)
             future.set_result(None)
 
     def _schedule(self, when: float) -> None:
@@ -299,6 +410,13 @@ class ChatPacer:
             now = self._now()
             self._window(chat_id, now)[0].sent.append(now)
 
+    def restamp(self, chat_id: int) -> None:
+        """The chat's latest message left only now (it waited at the budget's gate after its turn): count it
+        from now. Moving a time later never lets a chat have more than its pace."""
+        chat = self._chats.get(chat_id)
+        if self._enabled and chat is not None and chat.sent:
+            chat.sent[-1] = max(chat.sent[-1], self._now())
+
     def recently_sent(self, chat_id: int, within: float = 1.5) -> int:
         """How many messages went to the chat in the last `within` seconds (by this pacer's count)."""
         chat = self._chats.get(chat_id)
@@ -327,7 +445,8 @@ class ChatPacer:
 async def take_turn(
     pacer: ChatPacer, budget: SendBudget, chat_id: int | None, priority: int, *, record: bool = True
 ) -> None:
-    """Wait for the chat's pace, then for a grant of the budget and its gate, and count the message against both.
+    """Wait for the chat's pace, then for a grant of the budget, and count the message against both (the
+    budget's final gate comes right before the request, in `SharedRateLimiter`).
 
     The chat is counted after the grant (which a digest may wait seconds for), so its window holds the times
     its messages left; if another request to the chat took its turn meanwhile, wait for the chat again (that
@@ -343,14 +462,15 @@ async def take_turn(
             break
     if chat_id is not None and record:
         pacer.record(chat_id)
-    await budget.gate()
 
 
 @dataclass(frozen=True, slots=True)
 class Prepaid:
-    """`rate_limit_args` of a request whose budget the caller already took (the outbox sender)."""
+    """`rate_limit_args` of a request whose budget the caller already took (the outbox sender), and the gate too
+    when `start` is given (else the request passes the gate here)."""
 
     lane: str
+    start: Start | None = None
 
 
 class SharedRateLimiter(BaseRateLimiter[Prepaid]):
@@ -423,13 +543,19 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         chat_id = _chat_id(data)
         message = counts_as_message(endpoint)
         if rate_limit_args is not None:
-            if message and chat_id is not None:
-                self.pacer.record(chat_id)
+            start = rate_limit_args.start
+            if message:
+                if start is None:
+                    start = await self.budget.gate(LANE_PRIORITY.get(rate_limit_args.lane, BULK))
+                if chat_id is not None:
+                    self.pacer.record(chat_id)
             try:
                 result = await callback(*args, **kwargs)
             except RetryAfter as exc:
                 self.on_retry_after(exc, chat_id)
                 raise
+            finally:
+                self.budget.answered(start)
             if message:
                 self.budget.note(accepted=True)
             return result
@@ -440,10 +566,17 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         backoff = self.first_backoff
         floods = 0
         while True:
+            start = None
             if message:
                 await take_turn(self.pacer, self.budget, chat_id, REPLY)
+                start = await self.budget.gate(REPLY)
+                if chat_id is not None:
+                    self.pacer.restamp(chat_id)
             try:
-                result = await callback(*args, **kwargs)
+                try:
+                    result = await callback(*args, **kwargs)
+                finally:
+                    self.budget.answered(start)
             except RetryAfter as exc:
                 self.on_retry_after(exc, chat_id)
                 floods += 1

@@ -18,7 +18,7 @@ from telegram.ext import ExtBot
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from channels.delivery import DeliveryError, Refused, Sent, SlowDown, Unavailable, Unreachable
-from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, take_turn
+from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, Start, take_turn
 from channels.telegram.render import render_notice
 from storage.people import TELEGRAM
 
@@ -44,11 +44,17 @@ class TelegramTransport:
         self._limiter = limiter
         self._bot = bot
         self._catalogues = catalogues
+        # Gate passes taken by `take_turn`, by chat (the sender delivers one row per person at a time).
+        self._passes: dict[int, Start | None] = {}
 
     async def take_turn(self, address: str, lane: Lane) -> None:
-        """Wait for the chat's pace, then for a token of the shared budget at the lane's priority."""
+        """Wait for the chat's pace, then for a token of the shared budget at the lane's priority, and pass its
+        flood gate: before the sender records the row as on the wire, so a crash never strands a row that waited
+        at the gate (the request that follows carries its gate pass, `Prepaid.start`)."""
         # The chat is counted when a message really goes out (the limiter), not for a superseded row or an edit.
-        await take_turn(self._limiter.pacer, self._limiter.budget, int(address), LANE_PRIORITY[lane], record=False)
+        budget = self._limiter.budget
+        await take_turn(self._limiter.pacer, budget, int(address), LANE_PRIORITY[lane], record=False)
+        self._passes[int(address)] = await budget.gate(LANE_PRIORITY[lane])
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> Sent:
         """Render and send the notice to the chat (the ids of the messages showing it); a `channels.delivery`
@@ -87,7 +93,7 @@ class TelegramTransport:
                 log.info("message %s in chat %s could not be deleted: %s", notice.replaces, chat_id, exc.message)
             return ()
         text, markup = render_notice(self._catalogues, language, notice)
-        prepaid = Prepaid(lane)
+        prepaid = Prepaid(lane, self._passes.pop(chat_id, None))
         kwargs: dict[str, Any] = {"reply_markup": markup, "parse_mode": ParseMode.HTML, "rate_limit_args": prepaid}
         if notice.replaces is not None:
             try:
@@ -105,8 +111,9 @@ class TelegramTransport:
             return (sent.message_id,)
         try:
             await self.take_turn(str(chat_id), lane)
+            pin_pass = Prepaid(lane, self._passes.pop(chat_id, None))
             pin = await self._bot.send_location(
-                chat_id, notice.location[0], notice.location[1], rate_limit_args=prepaid
+                chat_id, notice.location[0], notice.location[1], rate_limit_args=pin_pass
             )
         except TelegramError:
             # The notice itself arrived; a lost map pin is not worth sending the text twice.
