@@ -5,13 +5,17 @@ sending replies through httpx than on the database. aiohttp (already a dependenc
 aiohttp server) does the same work for a fraction of that. The class keeps PTB's contract: parameters
 are form-encoded, files go as multipart, the four timeouts are honoured, a timeout raises
 `telegram.error.TimedOut` and any other transport failure `telegram.error.NetworkError`.
+
+A file on disk is uploaded from disk in constant memory: pass it as `InputFile(file, read_file_handle=False)`
+(an open binary file the caller closes) and it is streamed in chunks, from its start on every attempt — a
+reply that fails with a 5xx or a timeout is sent again by the rate limiter, and the retry uploads it whole.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -113,7 +117,10 @@ class AiohttpRequest(BaseRequest):
             for name, value in parameters.items():
                 form.add_field(name, value)
             for name, (filename, content, mime_type) in files.items():
-                form.add_field(name, content, filename=filename, content_type=mime_type)
+                if isinstance(content, bytes):
+                    form.add_field(name, content, filename=filename, content_type=mime_type)
+                else:
+                    form.add_field(name, _BorrowedFile(content, content_type=mime_type), filename=filename)
             body = form
         elif parameters:
             body = urlencode(parameters).encode()
@@ -125,6 +132,23 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+
+
+class _BorrowedFile(aiohttp.payload.BufferedReaderPayload):
+    """An open file the caller owns, streamed in chunks from its start; aiohttp must not close it after the
+    request (it would, for a plain file object), because a retry of the same request reads it again."""
+
+    _autoclose = True  # nothing for aiohttp to close: the caller does
+
+    def __init__(self, file: IO[bytes], content_type: str) -> None:
+        file.seek(0)
+        super().__init__(file, content_type=content_type)
+
+    def _close(self) -> None:
+        """Leave the file open for a retry; its owner closes it."""
+
+    async def close(self) -> None:
+        """Leave the file open for a retry; its owner closes it."""
 
 
 @functools.lru_cache(maxsize=64)

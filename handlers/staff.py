@@ -310,7 +310,8 @@ async def export_csv(update: Update, context: TongxinContext) -> None:
             return
         with export.path.open("rb") as file:
             await message.reply_document(
-                InputFile(file, filename=export.filename),
+                # Streamed from disk in chunks (bot/request.py), not read whole into memory.
+                InputFile(file, filename=export.filename, read_file_handle=False),
                 caption=context.t(
                     "export.caption", kind=context.t(f"export.kind.{kind}"), rows=export.rows, first=first, last=last
                 )

@@ -32,11 +32,15 @@ async def send_stored_photo(
         return await bot.send_photo(chat_id, ref, caption=caption)
     if saved is None:
         return None
-    content = await asyncio.to_thread(_read, media_dir, saved)
-    if content is None:
+    path = await asyncio.to_thread(_saved_path, media_dir, saved)
+    if path is None:
         return None
     try:
-        sent: Message = await bot.send_photo(chat_id, InputFile(content, filename="photo.jpg"), caption=caption)
+        with path.open("rb") as file:  # streamed from disk (bot/request.py), not read into memory
+            photo = InputFile(file, filename="photo.jpg", read_file_handle=False)
+            sent: Message = await bot.send_photo(chat_id, photo, caption=caption)
+    except OSError:
+        return None  # erased meanwhile
     except TelegramError:
         log.warning("a stored photo could not be uploaded to Telegram", exc_info=True)
         return None
@@ -71,9 +75,15 @@ async def stored_photo_bytes(bot: ExtBot[Any], db: Database, media_dir: Path, me
     return content if len(content) <= MAX_PHOTO_BYTES else None
 
 
-def _read(media_dir: Path, saved: str) -> bytes | None:
-    """The saved file's bytes, if it is inside the media folder and still there."""
+def _saved_path(media_dir: Path, saved: str) -> Path | None:
+    """The saved file, if it is inside the media folder and still there."""
     path = (media_dir / saved).resolve()
     if not path.is_relative_to(media_dir.resolve()) or not path.is_file():
         return None
-    return path.read_bytes()
+    return path
+
+
+def _read(media_dir: Path, saved: str) -> bytes | None:
+    """The saved file's bytes, if it is inside the media folder and still there."""
+    path = _saved_path(media_dir, saved)
+    return None if path is None else path.read_bytes()

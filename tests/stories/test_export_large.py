@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -64,6 +65,36 @@ async def test_a_large_export_arrives_whole_and_zipped(
     assert data.count(b"\xef\xbb\xbf") == 1
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
     assert sorted(int(row["ref"][2:]) for row in rows) == list(range(1, ROWS + 1))
+
+
+async def test_an_export_upload_that_fails_is_sent_again_whole(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file is streamed from disk; Telegram answers 502 while it is being sent, and the retry once Telegram is
+    back delivers the very bytes the export wrote (not the rest of the file, nor nothing)."""
+    await seed_wishes(story_db, clock.now())
+    written: list[bytes] = []
+    export_file = exports.export_file
+
+    async def keep_a_copy(*args: Any, **kwargs: Any) -> exports.Export:
+        export = await export_file(*args, **kwargs)
+        assert export.path is not None
+        written.append(export.path.read_bytes())
+        return export
+
+    monkeypatch.setattr(exports, "export_file", keep_a_copy)
+    coordinator = sim.person("管理员", user_id=ADMIN_ID)
+    sim.fail_writes(502, "Bad Gateway")
+    await coordinator.send_command("/export", "wishes", "2026-11-01", "2026-11-30")
+    await coordinator.wait_for(lambda: sim.failed_count >= 2, timeout=30)  # the upload failed, and its retry too
+    assert coordinator.messages == []
+    sim.resume_writes()
+    reply = await coordinator.next_message(timeout=30)
+    assert reply.document_name == "tongxin-wishes-2026-11-01-2026-11-30.csv"
+    assert len(written) == 1
+    assert len(written[0]) > 100_000  # more than one of the chunks it is streamed in
+    assert reply.document_bytes == written[0]
+    assert len(coordinator.messages) == 1
 
 
 async def test_an_export_over_the_upload_limit_is_refused_with_what_to_do(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 from aiohttp import web
@@ -112,3 +113,22 @@ async def test_shutdown_twice_and_reinitialize(server: str) -> None:
     await request.initialize()
     assert (await request.do_request(f"{server}/echo", "POST"))[0] == 200
     await request.shutdown()
+
+
+async def test_a_file_on_disk_is_uploaded_whole_on_every_attempt(
+    server: str, transport: AiohttpRequest, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    content = "编号,内容\n".encode() + b"x" * 300_000  # several of aiohttp's 64 KiB chunks
+    path.write_bytes(content)
+    with path.open("rb") as file:
+        document = InputFile(file, filename="export.csv", read_file_handle=False)
+        data = RequestData([RequestParameter("chat_id", 7, []), RequestParameter.from_input("document", document)])
+        # The same request twice, as the rate limiter retries a reply that failed: both carry the whole file.
+        for _ in range(2):
+            status, body = await transport.do_request(f"{server}/echo", "POST", data)
+            answer = transport.parse_json_payload(body)
+            assert status == 200
+            assert answer["document"] == content.decode()
+            assert answer["document.filename"] == "export.csv"
+        assert not file.closed  # its owner closes it, not the transport
