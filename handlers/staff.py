@@ -31,6 +31,7 @@ from actions import staff as staff_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.media import upload_write_timeout
 from handlers import rates, whistles
 from handlers.access import require
 from handlers.common import actor_of, refresh_menu_of, step_passed
@@ -316,6 +317,7 @@ async def export_csv(update: Update, context: TongxinContext) -> None:
                     "export.caption", kind=context.t(f"export.kind.{kind}"), rows=export.rows, first=first, last=last
                 )
                 + ("\n" + context.t("export.zipped") if export.zipped else ""),
+                write_timeout=upload_write_timeout(export.size),
             )
     finally:
         export.cleanup()

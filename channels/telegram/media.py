@@ -18,6 +18,16 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 FILE = "file"
+# The slowest upload a district office line is assumed to manage: a file's write timeout allows for it, so a 45 MB
+# export over a slow line is not cut off (and retried in vain) by the 20 s that suit a photo.
+SLOW_UPLOAD_BYTES_PER_SECOND = 128 * 1024
+MIN_UPLOAD_SECONDS = 20.0
+
+
+def upload_write_timeout(size: int) -> float:
+    """Seconds an upload of `size` bytes may take to write: 20 s, or longer for a file a slow line needs longer for
+    (at 128 KB/s: a 48 MB export gets about 6 minutes)."""
+    return max(MIN_UPLOAD_SECONDS, size / SLOW_UPLOAD_BYTES_PER_SECOND)
 
 
 async def send_stored_photo(

@@ -15,6 +15,7 @@ from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
 from bot.request import AiohttpRequest
+from channels.telegram.media import upload_write_timeout
 
 
 async def _echo(request: web.Request) -> web.Response:
@@ -132,3 +133,9 @@ async def test_a_file_on_disk_is_uploaded_whole_on_every_attempt(
             assert answer["document"] == content.decode()
             assert answer["document.filename"] == "export.csv"
         assert not file.closed  # its owner closes it, not the transport
+
+
+def test_a_large_upload_gets_the_time_a_slow_office_line_needs() -> None:
+    # A photo keeps the transport's 20 s; a 48 MB export over a 128 KB/s line needs 6 minutes, and gets them.
+    assert upload_write_timeout(300_000) == 20.0
+    assert upload_write_timeout(48 * 1024 * 1024) == pytest.approx(384.0)
