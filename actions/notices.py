@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+import warnings
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any
 
@@ -118,6 +119,7 @@ _SUBJECT_KIND: dict[Act, str] = {
     Act.PENDING_SUMMARY: "wish",
     Act.PENDING_VOLUNTEER_VIEW: "application",
     Act.TIP_TO_CHANNEL: "tip",
+    Act.REVIEW_VIEW: "tip",
     Act.ACTIVITY_SHARE_YES: "activity",
     Act.ACTIVITY_SHARE_NO: "activity",
 }
@@ -129,6 +131,8 @@ NOT_SUBJECT_BUTTONS: dict[Act, str] = {
     Act.TASK_PAGE: "a page number",
     Act.PENDING_PAGE: "a page number",
     Act.INVITE_PAGE: "a page number",
+    Act.REVIEW_PAGE: "a page number",
+    Act.REVIEW_ACCEPTED_PAGE: "a page number",
     Act.LEAD_YES: "a wish's reference number, asked of the claimer (the recipient)",
     Act.LEAD_NO: "a wish's reference number, asked of the claimer (the recipient)",
     Act.HOT_WISH: "a hot-topic alert: terms counted over everyone's texts",
@@ -155,8 +159,10 @@ _CHECK_KIND = {
 NOT_SUBJECTS = frozenset({"in", "by", "role", "lacks_role", "starts", "place"})
 
 # What every notice of a kind (its key's first part: `case.new` is a `case` notice) must say it is about, beyond
-# its recipient; `queue` refuses a notice whose kind is missing here or which lacks one of these (a test walks
-# every notice the actions write). Kinds about the recipient alone (their digest, a role granted) need nothing.
+# its recipient; `queue` warns of a notice whose kind is missing here or which lacks one of these (a test walks
+# every notice the actions write, and the test suite turns warnings into errors, so every story checks too; in
+# production the notice still goes: a gap in this registry must not cost a resident her answer). Kinds about the
+# recipient alone (their digest, a role granted) need nothing.
 NOTICE_SUBJECTS: dict[str, tuple[str, ...]] = {
     "activity": ("activity",),
     "case": ("case",),
@@ -170,6 +176,7 @@ NOTICE_SUBJECTS: dict[str, tuple[str, ...]] = {
     "review": (),
     "similar": (),
     "task": (),
+    "tip": (),
     "volunteer": (),
     "whistle": (),
     "wish": (),
@@ -185,7 +192,7 @@ NOTICE_SUBJECTS: dict[str, tuple[str, ...]] = {
 }
 
 
-class UnmappedNoticeError(ValueError):
+class UnmappedNoticeWarning(UserWarning):
     """A notice whose kind has no entry in `NOTICE_SUBJECTS`, or which does not name what its kind must."""
 
 
@@ -213,13 +220,16 @@ def subjects(
 
 
 def check_subjects(key: str, about: Mapping[str, list[int]]) -> None:
-    """Refuse a notice whose kind is not in `NOTICE_SUBJECTS` or which does not name what its kind must."""
+    """Warn of a notice whose kind is not in `NOTICE_SUBJECTS` or which does not name what its kind must."""
     kind = key.split(".", 1)[0]
     if kind not in NOTICE_SUBJECTS:
-        raise UnmappedNoticeError(f"notice kind {kind!r} ({key}) has no entry in actions.notices.NOTICE_SUBJECTS")
+        message = f"notice kind {kind!r} ({key}) has no entry in actions.notices.NOTICE_SUBJECTS"
+        warnings.warn(message, UnmappedNoticeWarning, stacklevel=3)
+        return
     missing = [needed for needed in NOTICE_SUBJECTS[kind] if not about.get(needed)]
     if missing:
-        raise UnmappedNoticeError(f"notice {key} does not say which {', '.join(missing)} it is about")
+        message = f"notice {key} does not say which {', '.join(missing)} it is about"
+        warnings.warn(message, UnmappedNoticeWarning, stacklevel=3)
 
 
 async def queue(
