@@ -3,6 +3,7 @@
 fpdf2 embeds a subset of a CJK font (Noto Sans CJK from Debian's fonts-noto-cjk by default: a TrueType
 collection whose Simplified Chinese face is number 2), so the file reads the same everywhere; the QR code
 (segno) carries the verification link. The text is given already translated: this module decides layout only.
+fpdf2 is imported on the first certificate, not with the bot (about 17 MB of resident memory otherwise).
 """
 
 from __future__ import annotations
@@ -10,10 +11,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
-from fpdf import FPDF
-from fpdf.enums import WrapMode
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # Faces of the Noto Sans CJK collection: 0 JP, 1 KR, 2 SC, 3 TC, 4 HK.
 SIMPLIFIED_CHINESE_FACE = 2
@@ -45,6 +48,9 @@ def qr_png(data: str, *, scale: int = 8) -> bytes:
 
 def render(text: CertificateText, font: Path) -> bytes:
     """The certificate as PDF bytes (A4 portrait)."""
+    from fpdf import FPDF
+    from fpdf.enums import WrapMode
+
     pdf = FPDF(format="A4")
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.set_title(text.title)

@@ -2,6 +2,8 @@
 
 The font is looked up among the installed ones (Debian's fonts-noto-cjk, or any font with CJK
 glyphs); labels come in already translated, so the chart reads in the staff member's language.
+matplotlib is imported on the first chart, not with the bot: it is about 50 MB of resident memory
+that a bot nobody asks for a chart never needs.
 """
 
 from __future__ import annotations
@@ -12,14 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-from matplotlib import font_manager
-from matplotlib.figure import Figure
-from matplotlib.ft2font import FT2Font
+if TYPE_CHECKING:
+    from matplotlib.font_manager import FontProperties
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +27,8 @@ CJK_PROBE = "心愿志愿者报料统计"
 
 def has_glyphs(font_path: str, text: str) -> bool:
     """Whether the font file has a glyph for every character of `text`."""
+    from matplotlib.ft2font import FT2Font
+
     font = FT2Font(font_path)
     return all(font.get_char_index(ord(char)) != 0 for char in text if not char.isspace())
 
@@ -45,16 +45,20 @@ CJK_FILES = (
 )
 
 
-def registered(font_file: str) -> font_manager.FontProperties:
+def registered(font_file: str) -> FontProperties:
     """Tell matplotlib about a font file (its cache may predate the install) and use it by path."""
+    from matplotlib import font_manager
+
     font_manager.fontManager.addfont(font_file)
     return font_manager.FontProperties(fname=font_file)
 
 
 @cache
-def cjk_font() -> font_manager.FontProperties:
+def cjk_font() -> FontProperties:
     """A font with Chinese glyphs: a known font file first (registered directly), then a known CJK family in
     matplotlib's cache, then any font file on the system that has the glyphs."""
+    from matplotlib import font_manager
+
     for font_file in CJK_FILES:
         if Path(font_file).is_file() and has_glyphs(font_file, CJK_PROBE):
             return registered(font_file)
@@ -94,6 +98,11 @@ class Panel:
 
 def render_chart(title: str, panels: Sequence[Panel]) -> bytes:
     """Horizontal bar charts side by side, as PNG bytes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
     font = cjk_font()
     figure = Figure(figsize=(4.2 * max(1, len(panels)), 4.2), dpi=100, layout="constrained")
     figure.suptitle(title, fontproperties=font, fontsize=14)
