@@ -49,7 +49,9 @@ def _plain_html(text: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", text))
 
 
-async def edit_in_place(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+async def edit_in_place(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None, *, link_preview: bool = True
+) -> None:
     """Redraw the message of a pressed button with HTML `text` and `markup`; when it already shows exactly
     that (the same page pressed twice), nothing is sent: Telegram would refuse it as "not modified"."""
     shown = query.message
@@ -58,7 +60,9 @@ async def edit_in_place(query: CallbackQuery, text: str, markup: InlineKeyboardM
         same_markup = (shown.reply_markup or None) == (markup if markup and markup.inline_keyboard else None)
         if same_text and same_markup:
             return
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+    await query.edit_message_text(
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=not link_preview
+    )
 
 
 def actor_of(context: TongxinContext) -> Actor:

@@ -13,7 +13,7 @@ from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import lists
-from handlers.common import actor_of, expect_press, stale_press, tell
+from handlers.common import actor_of, edit_in_place, expect_press, stale_press, tell
 from storage.errors import LimitReached, NotAllowed, NotFound
 from storage.invites import Invite
 
@@ -134,10 +134,10 @@ async def page_pressed(update: Update, context: TongxinContext) -> None:
         return
     await query.answer()
     if not live.invites:
-        await query.edit_message_text(context.t("invites.none"))
+        await edit_in_place(query, context.t("invites.none"))
         return
-    text, markup = invites_view(context, live)
-    await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=True)
+    # The same page pressed twice is answered quietly, not refused by Telegram as "not modified".
+    await edit_in_place(query, *invites_view(context, live), link_preview=False)
 
 
 async def revoke_pressed(update: Update, context: TongxinContext) -> None:
