@@ -61,7 +61,7 @@ async def edit_in_place(
         if same_text and same_markup:
             return
     await query.edit_message_text(
-        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=not link_preview
+        text, parse_mode=ParseMode.HTML, reply_markup=markup, disable_web_page_preview=None if link_preview else True
     )
 
 
