@@ -27,7 +27,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import lists, volunteer_review, wish_cards
 from handlers.access import require
-from handlers.common import actor_of, conflict_reply, expect_press, stale_press
+from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -78,7 +78,7 @@ async def show_queue(update: Update, context: TongxinContext) -> None:
         return
     text, markup = await queue_view(context, page)
     if press is not None and press.act == Act.PENDING_PAGE and query is not None:
-        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
+        await edit_in_place(query, text, markup)
     else:
         await context.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
