@@ -41,6 +41,7 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter
 
 from actions.messages import Notice, notice_to_payload
+from benchmarks import bot_process
 from bot.app import TongxinApp, build_application, set_default_menus
 from bot.clock import SystemClock
 from bot.inbox import UpdateInbox
@@ -91,32 +92,6 @@ async def _add_people(db: Database, ids: range, *, role: str | None = None) -> N
         )
         if role:
             await conn.execute(insert(user_roles), [{"user_id": i, "role": role, "granted_at": now} for i in ids])
-
-
-@contextlib.asynccontextmanager
-async def _bot_process(sim: BotApiSimulator, db: Database, mode: str) -> AsyncIterator[None]:
-    """The bot in its own process (`benchmarks.bot_process`, `mode` "limited", "unlimited" or "no-inbox"), until
-    the block ends."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "benchmarks.bot_process",
-        str(db.url),
-        sim.api_url,
-        sim.file_url,
-        TOKEN,
-        mode,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    try:
-        assert process.stdout is not None
-        ready = await asyncio.wait_for(process.stdout.readline(), 60)
-        if ready.strip() != b"ready":
-            raise RuntimeError(f"the bot process did not start: {ready!r}")
-        yield
-    finally:
-        process.terminate()
-        await process.wait()
 
 
 @contextlib.asynccontextmanager
@@ -186,10 +161,13 @@ async def run_row(kind: str, recipients: int, chatters: int, shape: str = STRICT
         settings = _settings(sim, db)
         # Tongxin runs as in production, in a process of its own (the simulator is Telegram, not part of the
         # bot's loop); the stock approach is driven from here, its digest one task per person.
-        bot_context = _bot_process(sim, db, "limited") if kind == "tongxin" else _stock_bot(settings, db)
+        bot_context: contextlib.AbstractAsyncContextManager[int | TongxinApp] = (
+            bot_process.started(sim, db, TOKEN, "limited") if kind == "tongxin" else _stock_bot(settings, db)
+        )
         latencies: list[float] = []
         lost_sends = 0
-        async with bot_context as application:
+        async with bot_context as running_bot:
+            application = None if isinstance(running_bot, int) else running_bot
             done = asyncio.Event()
             chat_tasks = [asyncio.create_task(_chat(p, done, latencies)) for p in talkers]
             await asyncio.sleep(3)  # the chat is going before the digest starts
@@ -287,7 +265,7 @@ async def run_updates(count: int, *, inbox: bool = True) -> dict[str, Any]:
                 answered.add(chat_id)
 
         sim.listeners.append(note_reply)
-        async with _bot_process(sim, db, "unlimited" if inbox else "no-inbox"):
+        async with bot_process.started(sim, db, TOKEN, "unlimited" if inbox else "no-inbox"):
             started = time.monotonic()
             for person in people:
                 await person.send_command("/digest")

@@ -4,11 +4,13 @@
 
 Builds the district with bulk inserts (a realistic mix of statuses over the past year, Chinese texts from
 templates, 10% open; 300 volunteers with three of the eight skills and a place; residents, tips, and the
-hot-topic terms every text has once the sweep has segmented it), then starts the real bot against the local
-Bot API simulator (flood limits off: the bot's own work is measured, not Telegram's pace) and measures
-reply latencies (command sent → the reply arrives) for /tasks, its next page, /pending, /mywishes, /top,
-/stats all, /hot 90, a year's /export (with the peak RSS growth while it is built), a volunteer's /tasks
-sent while /hot 90 runs, the sweep's duration when nothing is due, and the RSS at the end. The last line is
+hot-topic terms every text has once the sweep has segmented it), then starts the real bot as in production,
+in a process of its own (`benchmarks.bot_process`), against the local Bot API simulator in this process (flood
+limits off: the bot's own work is measured, not Telegram's pace) and measures reply latencies (command sent →
+the reply arrives) for /tasks, its next page, /pending, /mywishes, /top, /stats all, /hot 90, a year's /export
+(with the bot process's peak RSS growth while it is built), a volunteer's /tasks sent while /hot 90 runs, the
+sweep's duration when nothing is due, and the bot process's RSS at the end (the simulator's copy of every
+uploaded file is not counted). The last line is
 the one-line summary. Without --database-url a temporary SQLite file is used; with a PostgreSQL URL a
 private schema is created and dropped afterwards.
 """
@@ -36,8 +38,8 @@ from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import tasks as task_actions
-from bot.app import running
-from bot.clock import SystemClock
+from benchmarks import bot_process
+from bot.app import build_application
 from bot.settings import DEFAULT_AREAS, DEFAULT_CATEGORIES, load_settings
 from rules.hot import segment_all
 from scheduler import sweep
@@ -119,12 +121,53 @@ def _settings(sim: BotApiSimulator, db: Database) -> Any:
     )
 
 
-def rss_mb() -> float:
-    """This process's resident set size in MB (Linux)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+class BotMemory:
+    """The bot process's memory, read from /proc (Linux): its resident set size now, and how far it grew
+    above where it started during a block (the kernel's high-water mark, reset at the start of the block
+    through `clear_refs`, so no short peak between two samples is missed; sampled every 10 ms where the
+    reset is not allowed)."""
+
+    def __init__(self, pid: int) -> None:
+        self.status = Path(f"/proc/{pid}/status")
+        self.clear_refs = Path(f"/proc/{pid}/clear_refs")
+
+    def _field(self, name: str) -> float:
+        for line in self.status.read_text().splitlines():
+            if line.startswith(f"{name}:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def rss_mb(self) -> float:
+        return self._field("VmRSS")
+
+    @contextlib.asynccontextmanager
+    async def peak_growth(self) -> AsyncIterator[list[float]]:
+        """Yields a list that holds the growth in MB once the block ends."""
+        growth: list[float] = []
+        base = self.rss_mb()
+        try:
+            self.clear_refs.write_text("5")  # resets VmHWM to the current RSS
+            marked = True
+        except OSError:
+            marked = False
+        peak = base
+        done = asyncio.Event()
+
+        async def sample() -> None:
+            nonlocal peak
+            while not done.is_set():
+                peak = max(peak, self.rss_mb())
+                await asyncio.sleep(0.01)
+
+        sampler = asyncio.create_task(sample())
+        try:
+            yield growth
+        finally:
+            done.set()
+            await sampler
+            if marked:
+                peak = max(peak, self._field("VmHWM"))
+            growth.append(peak - base)
 
 
 async def insert_rows(conn: AsyncConnection, table: Table, rows: list[dict[str, Any]]) -> None:
@@ -413,7 +456,13 @@ async def run(n: int, url: str | None) -> dict[str, Any]:
             volunteer = sim.person("志愿者0", user_id=FIRST_VOLUNTEER)
             others = [sim.person(f"志愿者{i}", user_id=FIRST_VOLUNTEER + i) for i in range(1, TURNS + 1)]
             residents = [sim.person(f"居民{i}", user_id=FIRST_RESIDENT + i) for i in range(TURNS)]
-            async with running(_settings(sim, db), db=db, clock=SystemClock(), poll_timeout=1) as application:
+            settings = _settings(sim, db)
+            admin_ids = [ADMIN + i for i in range(TURNS)]
+            # The bot runs as in production, in a process of its own (its memory is measured without the
+            # simulator's copy of every file it uploads); this process keeps an application of its own only
+            # to time the sweep and to check what /tasks offers.
+            async with bot_process.started(sim, db, TOKEN, "limited", admin_ids=admin_ids) as pid:
+                bot = BotMemory(pid)
                 # Warm up (imports, jieba's dictionary, connection pools).
                 await timed_reply(sim, volunteer, lambda: volunteer.send_command("/tasks"))
                 warm = admins[-1]
@@ -461,78 +510,70 @@ async def run(n: int, url: str | None) -> dict[str, Any]:
 
                 peaks: list[float] = []
                 export_times: list[float] = []
-                first = (now - dt.timedelta(days=364)).astimezone(application.bot_data.settings.tz).date().isoformat()
-                last = now.astimezone(application.bot_data.settings.tz).date().isoformat()
+                tz = settings.tz
+                first = (now - dt.timedelta(days=364)).astimezone(tz).date().isoformat()
+                last = now.astimezone(tz).date().isoformat()
                 for turn in range(3):
                     exporter = admins[turn]
-                    base = rss_mb()
-                    peak = base
-                    done = asyncio.Event()
-
-                    async def sample(done: asyncio.Event = done) -> None:
-                        nonlocal peak
-                        while not done.is_set():
-                            peak = max(peak, rss_mb())
-                            await asyncio.sleep(0.01)
-
-                    sampler = asyncio.create_task(sample())
-                    export_times.append(
-                        await timed_reply(
-                            sim,
-                            exporter,
-                            functools.partial(exporter.send_command, "/export", "wishes", first, last),
-                            timeout=600,
+                    async with bot.peak_growth() as growth:
+                        export_times.append(
+                            await timed_reply(
+                                sim,
+                                exporter,
+                                functools.partial(exporter.send_command, "/export", "wishes", first, last),
+                                timeout=600,
+                            )
                         )
-                    )
-                    done.set()
-                    await sampler
-                    peaks.append(peak - base)
+                    peaks.append(growth[0])
                 samples["export_year"] = export_times
                 figures["export_peak_growth_mb"] = max(peaks)
-                document = admins[2].chat.bot_messages[-1]
+                documents = [m for m in admins[2].chat.bot_messages if m.document_name]
+                document = documents[-1]
                 figures["export_file"] = (
                     f"{document.document_name} {len(document.document_bytes or b'') / 1e6:.1f} MB {document.text!r}"
                 )
+                figures["rss_mb"] = bot.rss_mb()
 
-                await sweep.run_once(application)  # segments nothing new, runs ANALYZE once
-                sweeps, steps = [], []
-                for _ in range(5):
-                    started = time.perf_counter()
-                    await sweep.run_once(application)
-                    sweeps.append(time.perf_counter() - started)
-                    steps.append(dict(sweep.TIMINGS))
-                figures["sweep_ms"] = 1000 * statistics.median(sweeps)
-                figures["sweep_steps"] = {
-                    name: 1000 * statistics.median(run.get(name, 0.0) for run in steps) for name in steps[0]
-                }
+                async with build_application(settings, db) as application:
+                    await sweep.run_once(application)  # segments nothing new, runs ANALYZE once
+                    sweeps, steps = [], []
+                    for _ in range(5):
+                        started = time.perf_counter()
+                        await sweep.run_once(application)
+                        sweeps.append(time.perf_counter() - started)
+                        steps.append(dict(sweep.TIMINGS))
+                    figures["sweep_ms"] = 1000 * statistics.median(sweeps)
+                    figures["sweep_steps"] = {
+                        name: 1000 * statistics.median(run.get(name, 0.0) for run in steps) for name in steps[0]
+                    }
 
-                # The newest open wish: first on the measured volunteer's /tasks (nearest), and every matching
-                # open wish is within the pages the list offers.
-                first_page = volunteer.chat.bot_messages
-                await timed_reply(sim, volunteer, lambda: volunteer.send_command("/tasks"))
-                page_text = volunteer.chat.bot_messages[-1].text or ""
-                async with db.read() as conn:
-                    profile_skills = (
-                        (
-                            await conn.execute(
-                                select(volunteer_skills.c.category).where(volunteer_skills.c.user_id == FIRST_VOLUNTEER)
+                    # The newest open wish: first on the measured volunteer's /tasks (nearest), and every
+                    # matching open wish is within the pages the list offers.
+                    await timed_reply(sim, volunteer, lambda: volunteer.send_command("/tasks"))
+                    page_text = volunteer.chat.bot_messages[-1].text or ""
+                    async with db.read() as conn:
+                        profile_skills = (
+                            (
+                                await conn.execute(
+                                    select(volunteer_skills.c.category).where(
+                                        volunteer_skills.c.user_id == FIRST_VOLUNTEER
+                                    )
+                                )
                             )
+                            .scalars()
+                            .all()
                         )
-                        .scalars()
-                        .all()
-                    )
-                    matching = (
-                        await conn.execute(
-                            select(func.count())
-                            .select_from(wishes)
-                            .where(wishes.c.status == "open", wishes.c.category.in_(list(profile_skills)))
-                        )
-                    ).scalar_one()
-                page = await task_actions.open_tasks(application.bot_data.env, FIRST_VOLUNTEER, 0, show_all=False)
-                del first_page
-                figures["newest_reachable"] = built["newest_ref"] in page_text and page.pages * 5 >= matching
-                figures["matching_open"] = matching
-                figures["rss_mb"] = rss_mb()
+                        matching = (
+                            await conn.execute(
+                                select(func.count())
+                                .select_from(wishes)
+                                .where(wishes.c.status == "open", wishes.c.category.in_(list(profile_skills)))
+                            )
+                        ).scalar_one()
+                    env = application.bot_data.env
+                    page = await task_actions.open_tasks(env, FIRST_VOLUNTEER, 0, show_all=False)
+                    figures["newest_reachable"] = built["newest_ref"] in page_text and page.pages * 5 >= matching
+                    figures["matching_open"] = matching
             figures["samples"] = samples
             figures["lasts"] = lasts
     await sim.stop()
