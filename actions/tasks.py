@@ -78,6 +78,9 @@ class TaskPage:
     show_all: bool
     first_number: int  # the number shown next to the first wish of the page
     origin: tuple[float, float] | None  # the volunteer's location, for distances
+    # `pages` is exact when True; else more than `COUNT_UP_TO` wishes match and `pages` is a lower bound.
+    counted_all: bool = True
+    has_next: bool = False  # another page follows this one
 
     def distance_km(self, wish: Wish) -> float | None:
         """How far the wish is from the volunteer, when both places are known."""
@@ -268,30 +271,48 @@ async def remember_card(env: Env, actor: Actor, wish_id: int, message_id: int, k
 # --- reads for the channel -------------------------------------------------------------------------------
 
 
+# Counted exactly up to this many offered wishes (200 pages); past it the title says "200+ pages": counting tens of
+# thousands of index entries for a number nobody pages through would make /tasks cost grow with the district.
+COUNT_UP_TO = 1000
+
+
 async def open_tasks(
     env: Env, volunteer_id: int, page: int, *, show_all: bool, after: int | None = None, before: int | None = None
 ) -> TaskPage:
     """One page of the open wishes a volunteer may claim: those matching their skills, nearest first
     (or all of them), without the wishes held for other volunteers. Matched, ordered and paged in the
     database (`storage.wishes.open_page_for`): `after`/`before` are the wish ids at the edge of the page
-    the volunteer saw (keyset pagination), `page` only numbers the page shown."""
+    the volunteer saw (keyset pagination), `page` only numbers the page shown. Whether a next page exists
+    is read with the page (one wish more than shown), so every wish stays reachable past the counted ones."""
     async with env.db.read() as conn:
         profile = await profiles.find_volunteer(conn, volunteer_id)
         skills = profile.skills if profile else frozenset()
         origin = profile.location if profile else None
         categories = None if show_all or not skills else tuple(sorted(skills))
         query = store.OpenQuery(volunteer_id, env.now(), categories, origin)
-        total = await store.count_open_for(conn, query)
+        total = await store.count_open_for(conn, query, up_to=COUNT_UP_TO)
+        counted_all = total <= COUNT_UP_TO
         size = matching.PAGE_SIZE
-        pages = max(1, -(-total // size))
-        page = min(max(0, page), pages - 1)
-        shown = await store.open_page_for(conn, query, after=after, before=before, limit=size)
+        pages = max(1, -(-min(total, COUNT_UP_TO) // size))
+        page = max(0, page) if not counted_all else min(max(0, page), pages - 1)
+        if before is not None:
+            shown = await store.open_page_for(conn, query, before=before, limit=size)
+            has_next = True  # the wish the volunteer paged back from, or those after it
+        else:
+            shown = await store.open_page_for(conn, query, after=after, limit=size + 1)
+            has_next = len(shown) > size
+            shown = shown[:size]
         if not shown or (before is not None and len(shown) < size):
             # The edge wish's neighbours are gone (or the start was reached): show the first page.
-            shown, page = await store.open_page_for(conn, query, limit=size), 0
+            shown = await store.open_page_for(conn, query, limit=size + 1)
+            page, has_next, shown = 0, len(shown) > size, shown[:size]
         if after is None and before is None:
             page = 0
-    return TaskPage(tuple(shown), page, pages, show_all, page * size + 1, origin)
+        # Past the counted pages the number grows as the volunteer reads on; on the last page it is exact.
+        pages = max(pages, page + 1 + has_next)
+        if not counted_all and not has_next:
+            pages, counted_all = page + 1, True
+    return TaskPage(tuple(shown), page, pages, show_all, page * size + 1, origin, counted_all, has_next)
 
 
 async def my_tasks(env: Env, volunteer_id: int) -> list[Wish]:

@@ -572,7 +572,9 @@ async def run(n: int, url: str | None) -> dict[str, Any]:
                         ).scalar_one()
                     env = application.bot_data.env
                     page = await task_actions.open_tasks(env, FIRST_VOLUNTEER, 0, show_all=False)
-                    figures["newest_reachable"] = built["newest_ref"] in page_text and page.pages * 5 >= matching
+                    # Counted exactly (the pages cover every match), or past the count with a next page to go on to.
+                    covered = page.pages * 5 >= matching if page.counted_all else page.has_next
+                    figures["newest_reachable"] = built["newest_ref"] in page_text and covered
                     figures["matching_open"] = matching
             figures["samples"] = samples
             figures["lasts"] = lasts

@@ -106,7 +106,8 @@ def page_view(context: TongxinContext, page: tasks.TaskPage) -> tuple[str, Inlin
             for n, wish in enumerate(page.wishes, start=page.first_number)
         ]
         title_key = "task.list_title_all" if page.show_all else "task.list_title"
-        text = context.t(title_key, page=page.page + 1, pages=page.pages) + "\n\n" + "\n\n".join(cards)
+        pages = str(page.pages) if page.counted_all else f"{page.pages}+"
+        text = context.t(title_key, page=page.page + 1, pages=pages) + "\n\n" + "\n\n".join(cards)
         rows += [
             [callbacks.button(context.plain("task.button.view", ref=wish_ref(w.ref_no)), Act.TASK_VIEW, w.id)]
             for w in page.wishes
@@ -115,7 +116,7 @@ def page_view(context: TongxinContext, page: tasks.TaskPage) -> tuple[str, Inlin
         if page.page > 0:
             first = f"{flag}p{page.wishes[0].id}"
             nav.append(callbacks.button(context.plain("task.button.previous"), Act.TASK_PAGE, page.page - 1, first))
-        if page.page < page.pages - 1:
+        if page.has_next:
             last = f"{flag}n{page.wishes[-1].id}"
             nav.append(callbacks.button(context.plain("task.button.next"), Act.TASK_PAGE, page.page + 1, last))
         if nav:

@@ -520,9 +520,13 @@ def _order_key(q: OpenQuery) -> list[Any]:
     return [case((unplaced, 1), else_=0), squared, wishes.c.created_at, wishes.c.id]
 
 
-async def count_open_for(conn: AsyncConnection, q: OpenQuery) -> int:
-    """How many open wishes the volunteer is offered."""
-    return int((await conn.execute(select(func.count()).select_from(wishes).where(_open_filter(q)))).scalar_one())
+async def count_open_for(conn: AsyncConnection, q: OpenQuery, *, up_to: int | None = None) -> int:
+    """How many open wishes the volunteer is offered; with `up_to`, counting stops after `up_to + 1` of them
+    (so the cost stays that of `up_to` index entries however many match: a caller shows "more than")."""
+    offered = select(wishes.c.id).where(_open_filter(q))
+    if up_to is not None:
+        offered = offered.limit(up_to + 1)
+    return int((await conn.execute(select(func.count()).select_from(offered.subquery()))).scalar_one())
 
 
 async def open_page_for(

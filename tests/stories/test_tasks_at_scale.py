@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import insert, update
 
+from actions import tasks as task_actions
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from simulator import BotApiSimulator
@@ -80,3 +82,51 @@ async def test_every_one_of_more_than_500_open_wishes_is_reachable_the_newest_to
     back = await xiaoli.wait_for_text(f"第 {pages - 1}/{pages} 页")
     on_last = len(seen) - (pages - 1) * 5
     assert [int(n) for n in re.findall(r"第(\d+)号心愿", back.text or "")] == seen[-on_last - 5 : -on_last]
+
+
+async def test_past_the_counted_wishes_the_list_says_more_and_pages_on_to_the_last(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/tasks counts the offered wishes only up to `COUNT_UP_TO` (1,000 in production, so its cost does not grow
+    with the district): with more, the title says "4+" pages, ▶ goes on past the counted pages, and the last page
+    shows the exact number."""
+    monkeypatch.setattr(task_actions, "COUNT_UP_TO", 20)
+    db = bot.bot_data.db
+    alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
+    await approved_volunteers(db, [xiaoli], skills=("elderly_disabled",))
+    offered = 33
+    async with db.write() as conn:
+        resident = await given_person(conn, alice)
+        rows = [
+            {
+                "ref_no": n,
+                "resident_id": resident,
+                "category": "elderly_disabled",
+                "description": f"第{n}号心愿",
+                "area": "东城社区",
+                "status": "open",
+                "created_at": START_TIME - dt.timedelta(hours=offered - n),
+                "updated_at": START_TIME,
+            }
+            for n in range(1, offered + 1)
+        ]
+        await conn.execute(insert(wishes), rows)
+
+    await xiaoli.send_command("/tasks")
+    page = await xiaoli.wait_for_text("第 1/4+ 页")
+    seen = [int(n) for n in re.findall(r"第(\d+)号心愿", page.text or "")]
+    titles = []
+    while page.find_inline_button("下一页 ▶") is not None:
+        clock.advance(PAGE_TURN)
+        shown = len(titles) + 2
+        await xiaoli.press("下一页 ▶", message=page)
+        page = await xiaoli.wait_for_text(f"第 {shown}/")
+        titles.append(re.search(r"第 \d+/\S+ 页", page.text or "").group(0))  # type: ignore[union-attr]
+        seen += [int(n) for n in re.findall(r"第(\d+)号心愿", page.text or "")]
+    assert seen == list(range(1, offered + 1)), "every offered wish, oldest first, none twice"
+    assert titles == ["第 2/4+ 页", "第 3/4+ 页", "第 4/5+ 页", "第 5/6+ 页", "第 6/7+ 页", "第 7/7 页"]
+    # Back from the last page: the sixth page again, still marked as counted in part.
+    clock.advance(PAGE_TURN)
+    await xiaoli.press("◀ 上一页", message=page)
+    back = await xiaoli.wait_for_text("第 6/")
+    assert [int(n) for n in re.findall(r"第(\d+)号心愿", back.text or "")] == list(range(26, 31))
