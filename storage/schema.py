@@ -77,6 +77,8 @@ user_roles = Table(
     Column("granted_by", BigInteger),
     Column("granted_at", UTCDateTime, nullable=False),
 )
+# The holders of a role (staff to notify, digest recipients): the primary key starts with user_id.
+Index("ix_user_roles_role", user_roles.c.role, user_roles.c.user_id)
 
 # PTB conversation state and per-user scratch data (drafts), so a restart loses nothing.
 conversation_states = Table(
@@ -138,6 +140,7 @@ applications = Table(
     Column("invite_code", String(32)),
     UniqueConstraint("user_id", "role", name="uq_applications_user_role"),
 )
+Index("ix_applications_role_status", applications.c.role, applications.c.status)
 
 application_events = Table(
     "application_events",
@@ -473,6 +476,7 @@ tip_events = Table(
     Column("note", Text),
 )
 Index("ix_tip_events_tip_id", tip_events.c.tip_id)
+Index("ix_tip_events_to_status_at", tip_events.c.to_status, tip_events.c.at)
 
 story_leads = Table(
     "story_leads",
@@ -736,6 +740,7 @@ cases = Table(
 )
 Index("ix_cases_status_created_at", cases.c.status, cases.c.created_at)
 Index("ix_cases_department_id_created_at", cases.c.department_id, cases.c.created_at)
+Index("ix_cases_created_at", cases.c.created_at, cases.c.id)
 
 case_events = Table(
     "case_events",
