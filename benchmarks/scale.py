@@ -358,6 +358,12 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
         async with db.write() as conn:
             await conn.execute(text("ANALYZE"))
     else:
+        # Rows were loaded with their ids: the id sequences go on after them (new wishes and tips get the next).
+        async with db.write() as conn:
+            for table in ("wishes", "tips"):
+                await conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
         # The steady state autovacuum reaches after bulk inserts: statistics and the visibility map (without it
         # PostgreSQL cannot answer from an index alone).
         async with db.engine.connect() as conn:

@@ -2,7 +2,8 @@
 
 A district (`benchmarks.scale.build`: wishes in every status, volunteers with skills and places, residents, tips
 and their hot-topic terms) is loaded under the running bot; every statement the bot then sends to the database
-while people use the lists, statistics, hot topics and the export, and while the scheduler's sweep runs, is
+while people page through /tasks, claim a wish, list their tasks and wishes, submit a wish (the similar-wish
+look-up included), use /pending, /top, /stats, /hot and /export, and while the scheduler's sweep runs, is
 recorded and explained: SQLite's `EXPLAIN QUERY PLAN` must not scan a growing table, and PostgreSQL's `EXPLAIN`,
 with sequential scans priced out (`enable_seqscan = off`, so a small test table does not hide a missing index),
 must not show a `Seq Scan` on one. A new query without its index fails here on both backends, before it is slow
@@ -27,6 +28,7 @@ from scheduler import sweep
 from simulator import BotApiSimulator
 from storage.db import Database
 from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import claim_from_tasks, wait_for_button, write_wish
 
 # Tables that grow with the district's use (rows per wish, tip, person, message or day of activity); the
 # others hold configuration or a handful of rows (departments, counters, watermarks).
@@ -112,7 +114,7 @@ async def full_scans(db: Database, statement: str, parameters: Any) -> set[str]:
     return scanned & GROWING
 
 
-async def test_every_query_of_the_lists_stats_hot_export_and_sweep_uses_an_index(
+async def test_every_query_of_lists_claims_wishes_stats_hot_export_and_the_sweep_uses_an_index(
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
     built = await scale.build(story_db, 3000, clock.now())
@@ -128,6 +130,15 @@ async def test_every_query_of_the_lists_stats_hot_export_and_sweep_uses_an_index
         await volunteer.wait_for_text("第 2/")
         await volunteer.press("显示全部", message=first)
         await volunteer.wait_for_text("全部可认领的任务")
+        await claim_from_tasks(volunteer, built["newest_ref"])
+        await volunteer.wait_for_text(f"您认领了 {built['newest_ref']}")
+        await volunteer.send_command("/mytasks")
+        await volunteer.wait_for_text(built["newest_ref"])
+        await write_wish(resident)
+        # A similar open wish nearby is offered first (a look-up of its own); she submits hers anyway.
+        await wait_for_button(resident, "仍然提交我的心愿")
+        await resident.press("仍然提交我的心愿")
+        await resident.wait_for_text(f"W-{built['newest'] + 1:04d}")
         await resident.send_command("/mywishes")
         await resident.wait_for_text("您的")
         for command in (("/pending",), ("/top",), ("/stats", "all"), ("/hot", "90")):
