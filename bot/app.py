@@ -132,6 +132,14 @@ def build_application(
     # earlier ones), so a flood is answered at once, ahead of the paced replies still due to that chat.
     flood_guard = privacy.FloodGuard(services.clock.now)
     processor.admit = flood_guard.admit
+    # Every press answered while Telegram still takes an answer, however long its chat's earlier replies take
+    # (channels/telegram/taps.py).
+    limiter = application.bot.rate_limiter
+    if isinstance(limiter, SharedRateLimiter):
+        taps = limiter.taps
+        taps.tell = application.bot.send_message
+        processor.arrived = taps.seen
+        processor.answer_early = functools.partial(taps.answer_early, application.bot)
     application.add_handler(flood_guard.handler(), group=-2)
     application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
     features = (

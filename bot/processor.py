@@ -23,6 +23,10 @@ polling starts. An update that could not be written (the database is down; not t
 it) lives only in memory as above. Cost per update: one small insert and one delete, the delete in the state
 write's transaction; rows of updates arriving together and the write-throughs of updates just handled share one
 commit (`storage.db.GroupCommit`).
+
+Presses: a button press that arrives while its chat is busy with earlier updates (or held for the database) is
+answered after a few seconds unless its handler did (`answer_early`): Telegram takes an answer only for about ten
+seconds after the press, and a chat's paced replies can take longer (channels/telegram/taps.py).
 """
 
 from __future__ import annotations
@@ -66,6 +70,10 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # behind its chat's earlier updates, so a person flooding the bot is told now, not after the paced
         # replies to everything they sent before.
         self.admit: Callable[[object], bool] | None = None
+        # Notes each update as it arrives (bot.app: the presses' chats, channels/telegram/taps.py), and answers a
+        # press (after a few seconds) when its chat is busy or held: its handler may run too late for Telegram.
+        self.arrived: Callable[[object], object] | None = None
+        self.answer_early: Callable[[Update], None] | None = None
         self._per_chat = per_chat
         self._total = total
         self._held: dict[int, deque[Update]] = {}
@@ -156,6 +164,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             self._resumed.discard(update.update_id)
             _close(coroutine)
             return
+        if self.arrived is not None:
+            self.arrived(update)
         if self.admit is not None and not self.admit(update):
             await coroutine
             return
@@ -177,6 +187,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
             await self._after(update)
             return
+        busy = key in self._held or self._users.get(key, 0) > 0  # updates of the chat being handled or waiting
+        if busy and self.answer_early is not None and isinstance(update, Update) and update.callback_query:
+            self.answer_early(update)
         if self._divert(key, update, coroutine):
             return
         lock = self._locks.setdefault(key, asyncio.Lock())

@@ -92,6 +92,7 @@ class _CallbackQuery:
     message: BotMessage
     data: str = ""
     answered: bool = False
+    pressed_at: float = 0.0
 
 
 class BotApiSimulator:
@@ -107,6 +108,7 @@ class BotApiSimulator:
         clock: Callable[[], float] = time.time,
         flood_clock: Callable[[], float] = time.monotonic,
         spec: BotApiSpec | None = None,
+        answer_within: float = 10.0,
     ) -> None:
         self.token = token
         self.bot_username = bot_username
@@ -120,6 +122,10 @@ class BotApiSimulator:
         self.spec = spec or load_spec()
         self.clock = clock  # message dates; tests may replace it to move time
         self.flood = FloodControl(flood_limits or FloodLimits(), flood_clock)
+        # Telegram takes answerCallbackQuery only for a short while after the press (reports say 10-15 s; the
+        # simulator takes the short end) and then answers "query is too old".
+        self.answer_within = answer_within
+        self._press_clock = flood_clock
         self.files = FileStore()
         self.voice_durations: dict[str, int] = {}  # file_id → seconds, of voice notes people recorded
         self.chats: dict[int, ChatState] = {}
@@ -428,7 +434,7 @@ class BotApiSimulator:
 
     def callback_query(self, person: Person, message: BotMessage, data: str) -> str:
         query_id = f"{person.user_id}{next(self._query_ids):08d}"
-        self._callback_queries[query_id] = _CallbackQuery(person, message, data)
+        self._callback_queries[query_id] = _CallbackQuery(person, message, data, pressed_at=self._press_clock())
         seq = self._next_seq()
         label = next(
             (
@@ -1002,7 +1008,8 @@ class BotApiSimulator:
 
     async def _answer_callback_query(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
         query = self._callback_queries.get(p["callback_query_id"])
-        if query is None or query.answered:
+        late = query is not None and self._press_clock() - query.pressed_at > self.answer_within
+        if query is None or query.answered or late:
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
         text = p.get("text") or ""
         if len(text) > 200:

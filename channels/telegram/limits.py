@@ -46,6 +46,8 @@ from typing import Any, Literal
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from channels.telegram.taps import Taps, is_expired
+
 log = logging.getLogger(__name__)
 
 # Priorities of the budget's waiters: lower goes first.
@@ -500,6 +502,8 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         self.retry_after_count = 0
         self.global_pauses = 0
         self.chat_pauses = 0
+        # The presses seen and answered (bot.processor notes them as they arrive; channels/telegram/taps.py).
+        self.taps = Taps()
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -561,6 +565,43 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
             return result
         if not message and not is_reply(endpoint):
             return await callback(*args, **kwargs)
+        if endpoint == "answerCallbackQuery":
+            return await self._answer(callback, args, kwargs, endpoint, data)
+        return await self._retrying(callback, args, kwargs, endpoint, chat_id, message)
+
+    async def _answer(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """A press's first answer goes to Telegram; a later one does not, nor does a refusal as too old fail the
+        handler: an alert it carried reaches the chat as a message (`taps.py`)."""
+        if not self.taps.first_answer(str(data.get("callback_query_id"))):
+            self.taps.unsent(data)
+            return True
+        try:
+            return await self._retrying(callback, args, kwargs, endpoint, None, False)
+        except BadRequest as exc:
+            if not is_expired(exc):
+                raise
+            log.info("a press was answered too late for Telegram (%s)", exc.message)
+            self.taps.unsent(data)
+            return True
+
+    async def _retrying(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        chat_id: int | None,
+        message: bool,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """A reply sent in its turn, sent again after a 429 (up to `max_retries`) and through server errors,
+        timeouts and network errors for up to `retry_for` seconds."""
         loop = asyncio.get_running_loop()
         give_up_at = loop.time() + self.retry_for
         backoff = self.first_backoff

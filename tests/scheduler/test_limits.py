@@ -5,8 +5,11 @@ their pace as a sliding window."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
-from telegram.error import RetryAfter
+import pytest
+from telegram import CallbackQuery, Chat, Message, Update, User
+from telegram.error import BadRequest, RetryAfter
 
 from channels.telegram.limits import (
     BULK,
@@ -196,3 +199,47 @@ def test_replies_are_retried_polling_is_not() -> None:
     assert not is_reply("getUpdates")
     assert not is_reply("getMe")
     assert not is_reply("setMyCommands")
+
+
+async def test_a_press_answered_too_late_or_twice_does_not_fail_and_its_alert_goes_to_the_chat() -> None:
+    """The first answer of a press goes to Telegram; a later one is not sent; an answer Telegram refuses as too old
+    returns as if sent (the handler goes on) and its alert text is sent to the press's chat as a message."""
+    limiter = SharedRateLimiter()
+    told: list[tuple[int, str]] = []
+
+    async def tell(chat: int, text: str) -> None:
+        told.append((chat, text))
+
+    limiter.taps.tell = tell
+    sent: list[dict[str, object]] = []
+
+    async def telegram(data: dict[str, object], *, too_old: bool) -> bool:
+        sent.append(data)
+        if too_old:
+            raise BadRequest("Query is too old and response timeout expired or query ID is invalid")
+        return True
+
+    for query_id, chat in (("q1", 501), ("q2", 502)):
+        limiter.taps.seen(_press(query_id, chat))
+    alert = {"callback_query_id": "q1", "text": "手慢了一步", "show_alert": True}
+    assert await limiter.process_request(telegram, (alert,), {"too_old": True}, "answerCallbackQuery", alert, None)
+    early = {"callback_query_id": "q2"}
+    assert await limiter.process_request(telegram, (early,), {"too_old": False}, "answerCallbackQuery", early, None)
+    toast = {"callback_query_id": "q2", "text": "已完成"}
+    assert await limiter.process_request(telegram, (toast,), {"too_old": False}, "answerCallbackQuery", toast, None)
+    await asyncio.sleep(0)
+    assert sent == [alert, early], "the second answer of q2 was not sent"
+    assert told == [(501, "手慢了一步")], "the refused alert reached the chat; a toast after an answer is dropped"
+    wrong = {"callback_query_id": "q3", "text": "x" * 300}
+
+    async def refused(data: dict[str, object]) -> bool:
+        raise BadRequest("MESSAGE_TOO_LONG")
+
+    with pytest.raises(BadRequest):  # any other refusal is the handler's to see
+        await limiter.process_request(refused, (wrong,), {}, "answerCallbackQuery", wrong, None)
+
+
+def _press(query_id: str, chat: int) -> Update:
+    user = User(chat, "P", is_bot=False)
+    message = Message(1, dt.datetime(2026, 12, 1, tzinfo=dt.UTC), Chat(chat, "private"), from_user=user)
+    return Update(1, callback_query=CallbackQuery(query_id, user, "chat", message=message, data="x"))
