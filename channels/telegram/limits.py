@@ -34,12 +34,13 @@ sending) and marks its requests as prepaid.
 from __future__ import annotations
 
 import asyncio
+import functools
 import heapq
 import itertools
 import logging
 import re
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -76,6 +77,8 @@ NETWORK = 0.05
 SAFE_WINDOW = 1.0 + NETWORK
 
 FloodScope = Literal["chat", "global"]
+# What a Bot API call returns.
+Result = bool | dict[str, Any] | list[dict[str, Any]]
 
 
 def counts_as_message(endpoint: str) -> bool:
@@ -565,25 +568,19 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
             return result
         if not message and not is_reply(endpoint):
             return await callback(*args, **kwargs)
+        send = functools.partial(callback, *args, **kwargs)
         if endpoint == "answerCallbackQuery":
-            return await self._answer(callback, args, kwargs, endpoint, data)
-        return await self._retrying(callback, args, kwargs, endpoint, chat_id, message)
+            return await self._answer(send, endpoint, data)
+        return await self._retrying(send, endpoint, chat_id, message)
 
-    async def _answer(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+    async def _answer(self, send: Callable[[], Awaitable[Result]], endpoint: str, data: dict[str, Any]) -> Result:
         """A press's first answer goes to Telegram; a later one does not, nor does a refusal as too old fail the
         handler: an alert it carried reaches the chat as a message (`taps.py`)."""
         if not self.taps.first_answer(str(data.get("callback_query_id"))):
             self.taps.unsent(data)
             return True
         try:
-            return await self._retrying(callback, args, kwargs, endpoint, None, False)
+            return await self._retrying(send, endpoint, None, False)
         except BadRequest as exc:
             if not is_expired(exc):
                 raise
@@ -592,14 +589,8 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
             return True
 
     async def _retrying(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        chat_id: int | None,
-        message: bool,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        self, send: Callable[[], Awaitable[Result]], endpoint: str, chat_id: int | None, message: bool
+    ) -> Result:
         """A reply sent in its turn, sent again after a 429 (up to `max_retries`) and through server errors,
         timeouts and network errors for up to `retry_for` seconds."""
         loop = asyncio.get_running_loop()
@@ -615,7 +606,7 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
                     self.pacer.restamp(chat_id)
             try:
                 try:
-                    result = await callback(*args, **kwargs)
+                    result = await send()
                 finally:
                     self.budget.answered(start)
             except RetryAfter as exc:
