@@ -80,8 +80,8 @@ class Taps:
         text = str(data.get("text") or "")
         chat = self._chats.get(str(data.get("callback_query_id")))
         if not text or not data.get("show_alert") or chat is None or self.tell is None:
-            if text:
-                log.info("the answer %r to a press was not shown (answered already, or too old)", text)
+            if text:  # the text itself is not logged: answers may name people or their wishes
+                log.info("a press's answer (%d characters) was not shown: answered already, or too old", len(text))
             return
         task = asyncio.create_task(self._tell(chat, text))
         self._tasks.add(task)
