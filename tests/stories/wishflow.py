@@ -208,3 +208,23 @@ async def review_tip(person: Person, reference: str) -> BotMessage:
     await person.send_command("/review")
     await open_from_list(person, f"📋 {reference}")
     return await person.wait_for_text("类别：")
+
+
+def button_data(message: BotMessage, label: str) -> str:
+    """The callback data of the button `label` on the message as it shows now."""
+    return str(
+        next(b for row in message.reply_markup["inline_keyboard"] for b in row if b["text"] == label)["callback_data"]
+    )
+
+
+async def press_again_quietly(sim: BotApiSimulator, person: Person, message: BotMessage, data: str) -> None:
+    """Press a button whose page `message` already shows once more (a double tap; `data` taken with `button_data`
+    before the first press): the press is answered and the message is not redrawn (Telegram would refuse that edit
+    as "not modified", which `sim.invalid_requests` would show)."""
+    edits = sum(r.method == "editMessageText" for r in sim.records)
+    answers = len(person.callback_answers)
+    sim.callback_query(person, message, data)
+    await person.wait_for(lambda: len(person.callback_answers) > answers, what="the repeated press answered")
+    await sim.settle(quiet=0.3)  # the handler answers first: an edit would come after the answer
+    assert sum(r.method == "editMessageText" for r in sim.records) == edits
+    assert sim.invalid_requests == []
