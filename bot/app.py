@@ -27,7 +27,7 @@ from telegram.warnings import PTBUserWarning
 
 from actions.env import Env
 from bot import logs
-from bot.clock import Clock, SystemClock
+from bot.clock import Clock, LoopTimer, SystemClock, Timer
 from bot.commands import commands_for
 from bot.context import BotData, TongxinContext
 from bot.i18n import Catalogues
@@ -88,11 +88,19 @@ def build_application(
     catalogues: Catalogues | None = None,
     notifier: Notifier | None = None,
     rate_limiter: BaseRateLimiter[Any] | None = None,
+    timer: Timer | None = None,
 ) -> TongxinApp:
-    """Build the bot: services, handlers in their order, error handler. Nothing is started."""
+    """Build the bot: services, handlers in their order, error handler. Nothing is started.
+
+    `timer` is what every wait runs on (pacing, back-off, deadlines): the event loop's time unless a test passes
+    virtual time (`simulator.virtual_time`); a `rate_limiter` given brings its own."""
     # From here on no log record of the process carries the token (bot/logs.py).
     logs.install(settings.bot_token.get_secret_value())
-    processor = PerChatUpdateProcessor(256)
+    if rate_limiter is None:
+        rate_limiter = SharedRateLimiter(timer=timer or LoopTimer())
+    if timer is None:
+        timer = rate_limiter.timer if isinstance(rate_limiter, SharedRateLimiter) else LoopTimer()
+    processor = PerChatUpdateProcessor(256, timer=timer)
     persistence = DatabasePersistence(db)
     application: TongxinApp = (
         ApplicationBuilder()
@@ -107,7 +115,7 @@ def build_application(
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         # One budget of ~30 messages/s shared by replies and the outbox sender, replies first; a 429
         # pauses everything for retry_after and the reply is retried, not lost (channels/telegram/limits.py).
-        .rate_limiter(rate_limiter or SharedRateLimiter())
+        .rate_limiter(rate_limiter)
         .build()
     )
     # Each update's conversation step and draft are written before its chat's next update, in the transaction that
@@ -120,6 +128,7 @@ def build_application(
     services.settings = settings
     services.db = db
     services.clock = clock or SystemClock()
+    services.timer = timer
     processor.inbox = UpdateInbox(db, services.clock.now, persistence.group)
     services.catalogues = catalogues or Catalogues()
     services.env = Env(db=db, clock=services.clock, settings=settings)
@@ -199,6 +208,7 @@ async def running(
     db: Database | None = None,
     clock: Clock | None = None,
     poll_timeout: int = 10,
+    timer: Timer | None = None,
 ) -> AsyncIterator[TongxinApp]:
     """Migrate the database, start the bot polling, and stop everything cleanly on exit."""
     own_db = db is None
@@ -210,7 +220,7 @@ async def running(
             database.url.render_as_string(hide_password=True),
             await current_revision(database),
         )
-        application = build_application(settings, database, clock=clock)
+        application = build_application(settings, database, clock=clock, timer=timer)
         try:
             await application.initialize()
         except Exception:
@@ -278,7 +288,7 @@ async def start_wechat(application: TongxinApp) -> None:
         settings.wechat_app_secret.get_secret_value(),
         now=services.clock.now,
     )
-    channel = WeChatChannel(services.env, services.catalogues, api)
+    channel = WeChatChannel(services.env, services.catalogues, api, timer=services.timer)
     await channel.start(settings.wechat_host, settings.wechat_port)
     services.wechat = channel
 
@@ -301,9 +311,12 @@ class TokenRejected(Exception):  # noqa: N818 - reads as what Telegram said
     """Telegram does not accept BOT_TOKEN: waiting will not help."""
 
 
-async def wait_for_telegram(settings: Settings, *, first_delay: float = 1.0, max_delay: float = 60.0) -> None:
+async def wait_for_telegram(
+    settings: Settings, *, first_delay: float = 1.0, max_delay: float = 60.0, timer: Timer | None = None
+) -> None:
     """Ask Telegram who the bot is (getMe) until it answers, one line per failed try and backoff between
-    tries; `TokenRejected` if Telegram answers that the token is wrong."""
+    tries (on `timer`); `TokenRejected` if Telegram answers that the token is wrong."""
+    timer = timer or LoopTimer()
     from telegram import Bot
     from telegram.error import InvalidToken, NetworkError
 
@@ -331,7 +344,7 @@ async def wait_for_telegram(settings: Settings, *, first_delay: float = 1.0, max
             )
         finally:
             await bot.shutdown()
-        await asyncio.sleep(delay)
+        await timer.sleep(delay)
         delay = min(delay * 2, max_delay)
 
 

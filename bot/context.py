@@ -13,7 +13,7 @@ from storage.users import User
 
 if TYPE_CHECKING:
     from actions.env import Env
-    from bot.clock import Clock
+    from bot.clock import Clock, Timer
     from bot.i18n import Catalogues
     from bot.notify import Notifier
     from bot.settings import Settings
@@ -27,6 +27,8 @@ class BotData:
     settings: Settings
     db: Database
     clock: Clock
+    # What pacing, back-off and deadlines wait on (the event loop's time; virtual time in the stories).
+    timer: Timer
     catalogues: Catalogues
     notifier: Notifier
     env: Env

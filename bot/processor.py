@@ -41,6 +41,7 @@ from typing import Any, Literal
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
+from bot.clock import LoopTimer, Timer
 from bot.inbox import UpdateInbox
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,11 @@ Held = Literal["held", "again", "full"]
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Concurrency across chats, order within a chat, durable steps, updates kept through a database outage."""
 
-    def __init__(self, max_concurrent_updates: int = 256, *, per_chat: int = 50, total: int = 10_000) -> None:
+    def __init__(
+        self, max_concurrent_updates: int = 256, *, per_chat: int = 50, total: int = 10_000, timer: Timer | None = None
+    ) -> None:
         super().__init__(max_concurrent_updates)
+        self._timer = timer or LoopTimer()  # the back-off between pings of an unreachable database
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
         # Called after each update's handlers, inside the chat's lock, with the ids of the handled updates to delete
@@ -119,7 +123,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def _recover(self) -> None:
         delay = 1.0
         while self._held:
-            await asyncio.sleep(delay)
+            await self._timer.sleep(delay)
             try:
                 if self.database_ready is not None:
                     await self.database_ready()

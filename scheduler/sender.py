@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from actions.messages import notice_from_payload
 from actions.notices import render_live
+from bot.clock import within
 from channels.delivery import DeliveryError, Held, SlowDown, Transport, Unavailable, Unreachable
 from rules.quiet_hours import in_quiet_hours
 from storage import media, outbox, people, users
@@ -127,7 +128,7 @@ class OutboxSender:
             if phase == "waiting":
                 task.cancel()
         if self._deliveries:
-            await asyncio.wait(list(self._deliveries), timeout=timeout)
+            await within(self._services.timer, asyncio.wait(list(self._deliveries)), timeout)
 
     def wake(self) -> None:
         """Look at the outbox now (new rows, or the clock moved)."""

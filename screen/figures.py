@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import time
 from typing import Any
 
 from bot.i18n import Catalogues
@@ -23,7 +22,7 @@ from storage.db import Database
 TREND_DAYS = 30
 RATES_DAYS = 30  # the screen's 三率 are rolling (the first days of a month would show almost nothing)
 HOT_DAYS = 7
-HOT_KEEP_SECONDS = 60.0
+HOT_KEEP = dt.timedelta(minutes=1)
 OVERDUE_SHOWN = 12
 LABELS = (
     "title",
@@ -51,21 +50,21 @@ LABELS = (
 
 
 class HotTerms:
-    """The hot terms of the last week, recomputed at most once a minute."""
+    """The hot terms of the last week, recomputed at most once a minute (of the bot's clock)."""
 
     def __init__(self) -> None:
-        self._at = -HOT_KEEP_SECONDS
+        self._at: dt.datetime | None = None
         self._terms: list[dict[str, Any]] = []
 
     async def terms(self, db: Database, now: dt.datetime) -> list[dict[str, Any]]:
         """The top terms (term, count), from the cache if it is fresh."""
-        if time.monotonic() - self._at < HOT_KEEP_SECONDS:
+        if self._at is not None and dt.timedelta() <= now - self._at < HOT_KEEP:
             return self._terms
         async with db.read() as conn:
             texts = await hot_store.texts_since(conn, now - dt.timedelta(days=HOT_DAYS))
         report = await asyncio.to_thread(hot_report, texts, now=now, days=HOT_DAYS, limit=20)
         self._terms = [{"name": t.term, "value": t.count} for t in report.top]
-        self._at = time.monotonic()
+        self._at = now
         return self._terms
 
 

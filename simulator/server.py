@@ -27,6 +27,8 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.clock import LoopTimer, Timer
+
 from .flood import FloodControl, FloodLimits
 from .html import EntityParseError, parse_html, utf16_len
 from .people import Group, Person
@@ -106,7 +108,7 @@ class BotApiSimulator:
         bot_name: str = "Tongxin",
         flood_limits: FloodLimits | None = None,
         clock: Callable[[], float] = time.time,
-        flood_clock: Callable[[], float] = time.monotonic,
+        timer: Timer | None = None,
         spec: BotApiSpec | None = None,
         answer_within: float = 10.0,
     ) -> None:
@@ -121,11 +123,12 @@ class BotApiSimulator:
         }
         self.spec = spec or load_spec()
         self.clock = clock  # message dates; tests may replace it to move time
-        self.flood = FloodControl(flood_limits or FloodLimits(), flood_clock)
+        # Flood windows, the age of a press and `settle` run on the timer the bot paces by (virtual time in tests).
+        self.timer = timer or LoopTimer()
+        self.flood = FloodControl(flood_limits or FloodLimits(), self.timer.monotonic)
         # Telegram takes answerCallbackQuery only for a short while after the press (reports say 10-15 s; the
         # simulator takes the short end) and then answers "query is too old".
         self.answer_within = answer_within
-        self._press_clock = flood_clock
         self.files = FileStore()
         self.voice_durations: dict[str, int] = {}  # file_id → seconds, of voice notes people recorded
         self.chats: dict[int, ChatState] = {}
@@ -152,7 +155,7 @@ class BotApiSimulator:
         self._seq = 0
         self._updates_pulse = _Pulse()  # wakes getUpdates long polls
         self._activity_pulse = _Pulse()  # wakes wait_for() whenever the bot makes a request
-        self._last_activity = time.monotonic()
+        self._last_activity = float("-inf")
         self._stopping = False
         self._runner: web.AppRunner | None = None
         # Called with a chat id whenever something in that chat changes (a message sent, edited or deleted by
@@ -227,6 +230,7 @@ class BotApiSimulator:
         app.router.add_route("*", "/bot{token}/{method}", self._handle_method)
         app.router.add_get("/file/bot{token}/{path:.+}", self._handle_file)
         self._stopping = False
+        self._last_activity = self.timer.monotonic()
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=2.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -388,19 +392,22 @@ class BotApiSimulator:
             await self._activity_pulse.wait(min(remaining, 0.05))
 
     async def settle(self, quiet: float = 0.2, timeout: float = 10.0) -> None:  # noqa: ASYNC109
-        """Wait until every update was confirmed by the bot and it made no request for ``quiet`` seconds."""
+        """Wait until every update was confirmed by the bot and it made no request for ``quiet`` seconds.
+
+        Seconds of the simulator's timer: on virtual time, the bot was idle throughout (virtual time passes only
+        then). ``timeout`` holds on that timer and on the event loop's."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
+        deadline, real_deadline = self.timer.monotonic() + timeout, loop.time() + timeout
         while True:
-            idle = time.monotonic() - self._last_activity
+            idle = self.timer.monotonic() - self._last_activity
             if not self._updates and idle >= quiet:
                 return
-            if loop.time() >= deadline:
+            if self.timer.monotonic() >= deadline or loop.time() >= real_deadline:
                 raise TimeoutError(
                     f"simulator did not settle within {timeout}s: {len(self._updates)} unconfirmed updates, "
                     f"last bot request {idle:.2f}s ago"
                 )
-            await asyncio.sleep(min(0.02, max(0.0, deadline - loop.time())))
+            await self.timer.sleep(0.02)
 
     # == person-side helpers (used by simulator.people) =============================================
 
@@ -434,7 +441,7 @@ class BotApiSimulator:
 
     def callback_query(self, person: Person, message: BotMessage, data: str) -> str:
         query_id = f"{person.user_id}{next(self._query_ids):08d}"
-        self._callback_queries[query_id] = _CallbackQuery(person, message, data, pressed_at=self._press_clock())
+        self._callback_queries[query_id] = _CallbackQuery(person, message, data, pressed_at=self.timer.monotonic())
         seq = self._next_seq()
         label = next(
             (
@@ -504,14 +511,14 @@ class BotApiSimulator:
         result: Any = None
         error: ApiError | None = None
         quiet_poll = False
-        self._last_activity = time.monotonic()
+        self._last_activity = self.timer.monotonic()
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized", category="auth")
             params, files = await self._read_params(request)
             if self.flood.limits.jitter > 0:
                 # The network: requests sent evenly arrive bunched.
-                await asyncio.sleep(random.uniform(0, self.flood.limits.jitter))
+                await self.timer.sleep(random.uniform(0, self.flood.limits.jitter))
             chat_id = params.get("chat_id")
             canonical = self.spec.canonical_method(method)
             if canonical is None:
@@ -546,7 +553,7 @@ class BotApiSimulator:
             quiet_poll = method == "getUpdates" and not result
         except ApiError as exc:
             error = exc
-        now_wall, now_mono = time.time(), time.monotonic()
+        now_wall, now_mono = time.time(), self.timer.monotonic()
         if not quiet_poll:
             # Empty getUpdates polls are background noise; settle() waits for real activity to stop.
             self._last_activity = now_mono
@@ -1008,7 +1015,7 @@ class BotApiSimulator:
 
     async def _answer_callback_query(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
         query = self._callback_queries.get(p["callback_query_id"])
-        late = query is not None and self._press_clock() - query.pressed_at > self.answer_within
+        late = query is not None and self.timer.monotonic() - query.pressed_at > self.answer_within
         if query is None or query.answered or late:
             raise bad_request("query is too old and response timeout expired or query ID is invalid")
         text = p.get("text") or ""

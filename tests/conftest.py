@@ -13,6 +13,7 @@ Storage tests take `db`, which runs on SQLite and, when TEST_POSTGRES_URL is set
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import uuid
@@ -24,8 +25,9 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import TongxinApp, running
-from bot.clock import ManualClock
+from bot.clock import LoopTimer, ManualClock, Timer
 from bot.settings import Settings, load_settings
+from simulator.virtual_time import VirtualTimeLoop
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -38,6 +40,32 @@ TEST_TOKEN = "123456:TEST-TOKEN"
 START_TIME = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if os.environ.get("TEST_POSTGRES_URL") else [])
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, type[VirtualTimeLoop]]:
+    """Every async test runs on a loop with virtual time (`simulator.virtual_time`); it moves only for what waits on
+    the `timer` fixture, and the loop is asyncio's own for everything else."""
+    return {"virtual_time": VirtualTimeLoop}
+
+
+@pytest.fixture
+async def timer(request: pytest.FixtureRequest) -> Timer:
+    """What the bot and the simulators wait on: virtual time, which passes whenever everything is waiting; the event
+    loop's own time for a test marked `real_time` or `wall_clock` (a bot in another process keeps real time)."""
+    loop = asyncio.get_running_loop()
+    real = any(request.node.get_closest_marker(name) is not None for name in ("real_time", "wall_clock"))
+    if real or not isinstance(loop, VirtualTimeLoop):
+        return LoopTimer()
+    return loop.timer
+
+
+def _hold_time_while_busy(database: Database) -> None:
+    """Virtual time stands still while a connection of `database` is checked out (a query or a transaction on its
+    way): a query's real time is no time at all for the bot's deadlines."""
+    loop = asyncio.get_running_loop()
+    if isinstance(loop, VirtualTimeLoop):
+        pool = database.engine.pool
+        loop.hold_while(lambda: pool.checkedout() > 0)  # type: ignore[attr-defined]
 
 
 def _asyncpg_url(url: str) -> str:
@@ -56,6 +84,7 @@ async def _fresh_database(backend: str, tmp_path: Path, revision: str = "head") 
     if backend == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
         await upgrade(database, revision)
+        _hold_time_while_busy(database)
         yield database
         await database.dispose()
         return
@@ -67,6 +96,7 @@ async def _fresh_database(backend: str, tmp_path: Path, revision: str = "head") 
     database = Database(url, schema=schema)
     try:
         await upgrade(database, revision)
+        _hold_time_while_busy(database)
         yield database
     finally:
         await database.dispose()
@@ -106,11 +136,18 @@ def flood_limits() -> FloodLimits:
 
 
 @pytest.fixture
-async def sim(flood_limits: FloodLimits) -> AsyncIterator[BotApiSimulator]:
-    """The local Bot API simulator on a free port."""
+async def sim(flood_limits: FloodLimits, timer: Timer, clock: ManualClock) -> AsyncIterator[BotApiSimulator]:
+    """The local Bot API simulator on a free port: its flood limits on the bot's timer, its messages dated by the
+    bot's clock (a story never reads the wall clock)."""
     from simulator import BotApiSimulator
 
-    simulator = BotApiSimulator(token=TEST_TOKEN, bot_username="tongxin_bot", flood_limits=flood_limits)
+    simulator = BotApiSimulator(
+        token=TEST_TOKEN,
+        bot_username="tongxin_bot",
+        flood_limits=flood_limits,
+        timer=timer,
+        clock=lambda: clock.now().timestamp(),
+    )
     await simulator.start(host="127.0.0.1", port=0)
     yield simulator
     await simulator.stop()
@@ -142,12 +179,12 @@ def settings(
 
 @pytest.fixture
 async def bot(
-    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock
+    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock, timer: Timer
 ) -> AsyncIterator[TongxinApp]:
     """The real Application, polling the simulator over HTTP, on a fresh database.
 
     After the test, it asserts that the bot never sent Telegram a request it would have refused.
     """
-    async with running(settings, db=story_db, clock=clock, poll_timeout=1) as application:
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer) as application:
         yield application
     assert sim.invalid_requests == [], f"the bot made invalid Bot API requests: {sim.invalid_requests}"

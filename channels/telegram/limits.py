@@ -47,6 +47,7 @@ from typing import Any, Literal
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.clock import Cancellable, LoopTimer, Timer
 from channels.telegram.taps import Taps, is_expired
 
 log = logging.getLogger(__name__)
@@ -170,8 +171,15 @@ class SendBudget:
     AHEAD, GRANT_EXPIRES = 6, 1.0
 
     def __init__(
-        self, per_second: float | None = 30.0, *, headroom: float = 1.0, top: float = 1.0, floor: float = 1.0
+        self,
+        per_second: float | None = 30.0,
+        *,
+        headroom: float = 1.0,
+        top: float = 1.0,
+        floor: float = 1.0,
+        timer: Timer | None = None,
     ) -> None:
+        self.timer = timer or LoopTimer()
         self.per_second = per_second
         self.floor = floor
         cap = per_second or 0.0
@@ -189,10 +197,10 @@ class SendBudget:
         self._starts = StartWindow(max(1, int(cap)), SAFE_WINDOW)
         self._granted: deque[float] = deque()  # grants not through the gate yet
         self._at_gate: list[tuple[int, int, asyncio.Future[Start]]] = []
-        self._gate_timer: asyncio.TimerHandle | None = None
+        self._gate_timer: Cancellable | None = None
         self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: Cancellable | None = None
         self._timer_at = 0.0
 
     @property
@@ -204,18 +212,16 @@ class SendBudget:
         """Wait for one message's worth of the budget; lower `priority` is served first."""
         if self.per_second is None:
             return
-        loop = asyncio.get_running_loop()
         if not self.waiting:  # idle until now: grants missed while nobody waited are not made up
-            self._next_at = max(self._next_at, loop.time())
-        future: asyncio.Future[None] = loop.create_future()
+            self._next_at = max(self._next_at, self.timer.monotonic())
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiters, (priority, next(self._order), future))
         self._dispatch()
         await future
 
     def pause(self, seconds: float) -> None:
         """Telegram said 429 for the whole bot: nothing is sent by anyone until `seconds` have passed."""
-        loop = asyncio.get_running_loop()
-        self._paused_until = max(self._paused_until, loop.time() + seconds)
+        self._paused_until = max(self._paused_until, self.timer.monotonic() + seconds)
         self._next_at = max(self._next_at, self._paused_until)  # no burst of grants after the pause
         self._schedule(self._paused_until)
 
@@ -235,7 +241,6 @@ class SendBudget:
 
     def _open_gate(self) -> None:
         """Let through the requests waiting at the gate that may start now, in order of priority."""
-        loop = asyncio.get_running_loop()
         if self._gate_timer is not None:
             self._gate_timer.cancel()
             self._gate_timer = None
@@ -244,11 +249,11 @@ class SendBudget:
             if future.done():  # the waiter was cancelled
                 heapq.heappop(self._at_gate)
                 continue
-            now = loop.time()
+            now = self.timer.monotonic()
             span = max(SAFE_WINDOW, self._starts.count / self.rate)
             wait = max(self._paused_until - now, self._starts.wait(now, span))
             if wait > 0:
-                self._gate_timer = loop.call_at(now + wait, self._open_gate)
+                self._gate_timer = self.timer.call_at(now + wait, self._open_gate)
                 return
             heapq.heappop(self._at_gate)
             future.set_result(self._starts.start(now))
@@ -260,7 +265,7 @@ class SendBudget:
     def answered(self, start: Start | None) -> None:
         """The answer to a request that passed the gate came back (whatever it said): the gate may open sooner."""
         if start is not None:
-            self._starts.answered(start, asyncio.get_running_loop().time())
+            self._starts.answered(start, self.timer.monotonic())
             if self._at_gate:
                 self._open_gate()
 
@@ -268,7 +273,7 @@ class SendBudget:
         """Telegram accepted a message (or answered 429): what `slow_down` judges the cap by."""
         if self.per_second is None:
             return
-        now = asyncio.get_running_loop().time()
+        now = self.timer.monotonic()
         self._outcomes.append((now, accepted))
         while self._outcomes and self._outcomes[0][0] < now - self.OUTCOMES:
             self._outcomes.popleft()
@@ -280,7 +285,7 @@ class SendBudget:
         down a little more with every bit of noise)."""
         if self.per_second is None:
             return
-        now = asyncio.get_running_loop().time()
+        now = self.timer.monotonic()
         if now - self._last_flood < self.ECHO:
             return
         isolated = now - self._last_flood >= self.ISOLATED
@@ -311,9 +316,8 @@ class SendBudget:
             self._last_creep = now
 
     def _dispatch(self) -> None:
-        loop = asyncio.get_running_loop()
         self._timer = None
-        now = loop.time()
+        now = self.timer.monotonic()
         self._adapt(now)
         interval = 1.0 / self.rate
         while self._waiters:
@@ -347,7 +351,7 @@ class SendBudget:
                 return
             self._timer.cancel()
         self._timer_at = when
-        self._timer = asyncio.get_running_loop().call_at(when, self._dispatch)
+        self._timer = self.timer.call_at(when, self._dispatch)
 
 
 @dataclass
@@ -370,16 +374,16 @@ class ChatPacer:
         group_burst: int = 20,
         margin: float = 0.1,
         enabled: bool = True,
-        timer: Callable[[], float] | None = None,
+        timer: Timer | None = None,
     ) -> None:
         self._private = (private_burst, private_burst / private_per_second + margin)
         self._group = (group_burst, group_burst / group_per_minute * 60.0 + 10 * margin)
         self._enabled = enabled
-        self._timer = timer
+        self.timer = timer or LoopTimer()
         self._chats: dict[int, _ChatWindow] = {}
 
     def _now(self) -> float:
-        return self._timer() if self._timer else asyncio.get_running_loop().time()
+        return self.timer.monotonic()
 
     def _window(self, chat_id: int, now: float) -> tuple[_ChatWindow, int, float]:
         count, span = self._private if chat_id > 0 else self._group
@@ -442,8 +446,8 @@ class ChatPacer:
         if not self._enabled:
             return
         # The wait is known exactly from the window; another request may take the turn meanwhile, so look again.
-        while (wait := self.ready_in(chat_id)) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
+        while (wait := self.ready_in(chat_id)) > 0:
+            await self.timer.sleep(wait)
         self.record(chat_id)
 
 
@@ -460,8 +464,8 @@ async def take_turn(
     """
     while True:
         if chat_id is not None:
-            while (wait := pacer.ready_in(chat_id)) > 0:  # noqa: ASYNC110
-                await asyncio.sleep(wait)
+            while (wait := pacer.ready_in(chat_id)) > 0:
+                await pacer.timer.sleep(wait)
         await budget.acquire(priority)
         if chat_id is None or pacer.ready_in(chat_id) == 0:
             break
@@ -496,9 +500,14 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         max_retries: int = 5,
         retry_for: float = REPLY_RETRY_SECONDS,
         first_backoff: float = 0.5,
+        timer: Timer | None = None,
     ) -> None:
-        self.budget = budget or SendBudget()
-        self.pacer = pacer or ChatPacer()
+        # One timer for every wait of the bot's requests: pace, budget, back-off and the presses' early answers.
+        self.timer = timer or (budget.timer if budget is not None else LoopTimer())
+        self.budget = budget or SendBudget(timer=self.timer)
+        self.pacer = pacer or ChatPacer(timer=self.timer)
+        if self.budget.timer is not self.timer or self.pacer.timer is not self.timer:
+            raise ValueError("the budget, the pacer and the limiter must wait on one timer")
         self.max_retries = max_retries
         self.retry_for = retry_for
         self.first_backoff = first_backoff
@@ -506,7 +515,7 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         self.global_pauses = 0
         self.chat_pauses = 0
         # The presses seen and answered (bot.processor notes them as they arrive; channels/telegram/taps.py).
-        self.taps = Taps()
+        self.taps = Taps(timer=self.timer)
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -593,8 +602,7 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
     ) -> Result:
         """A reply sent in its turn, sent again after a 429 (up to `max_retries`) and through server errors,
         timeouts and network errors for up to `retry_for` seconds."""
-        loop = asyncio.get_running_loop()
-        give_up_at = loop.time() + self.retry_for
+        give_up_at = self.timer.monotonic() + self.retry_for
         backoff = self.first_backoff
         floods = 0
         while True:
@@ -617,10 +625,10 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
             except BadRequest:
                 raise  # the request itself is wrong: sending it again cannot help
             except NetworkError as exc:  # 5xx, timeouts, connection errors
-                if loop.time() + backoff > give_up_at:
+                if self.timer.monotonic() + backoff > give_up_at:
                     raise
                 log.info("%s to chat %s failed (%s); trying again in %.1f s", endpoint, chat_id, exc.message, backoff)
-                await asyncio.sleep(backoff)
+                await self.timer.sleep(backoff)
                 backoff = min(backoff * 2, 15.0)
             else:
                 if message:

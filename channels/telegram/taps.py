@@ -26,6 +26,8 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.error import BadRequest, TelegramError
 
+from bot.clock import LoopTimer, Timer
+
 log = logging.getLogger(__name__)
 
 # Presses remembered (their chat, and whether an answer went out): far more than can be waiting at once.
@@ -44,8 +46,11 @@ def is_expired(error: BadRequest) -> bool:
 class Taps:
     """The presses seen lately: the chat each came from and whether it has had its answer."""
 
-    def __init__(self, remembered: int = REMEMBERED, answer_after: float = ANSWER_AFTER) -> None:
+    def __init__(
+        self, remembered: int = REMEMBERED, answer_after: float = ANSWER_AFTER, *, timer: Timer | None = None
+    ) -> None:
         self.answer_after = answer_after
+        self.timer = timer or LoopTimer()
         self._chats: OrderedDict[str, int] = OrderedDict()
         self._answered: OrderedDict[str, None] = OrderedDict()
         self._remembered = remembered
@@ -108,7 +113,7 @@ class Taps:
         task.add_done_callback(self._tasks.discard)
 
     async def _answer_early(self, bot: Bot, query_id: str) -> None:
-        await asyncio.sleep(self.answer_after)
+        await self.timer.sleep(self.answer_after)
         if self.answered(query_id):
             return
         try:

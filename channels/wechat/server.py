@@ -12,7 +12,6 @@ interrupted is handled at the next start.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from typing import Any
 
@@ -24,6 +23,7 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from actions.env import Env
+from bot.clock import LoopTimer, Timer, within
 from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.api import WeChatApi, WeChatError
@@ -41,8 +41,9 @@ MAX_BODY = 64 * 1024
 class WeChatChannel:
     """The WeChat service account of one bot process: callback server, conversations, replies."""
 
-    def __init__(self, env: Env, catalogues: Catalogues, api: WeChatApi) -> None:
+    def __init__(self, env: Env, catalogues: Catalogues, api: WeChatApi, *, timer: Timer | None = None) -> None:
         settings = env.settings
+        self._timer = timer or LoopTimer()
         assert settings.wechat_token is not None
         assert settings.wechat_app_id
         self._env = env
@@ -92,7 +93,7 @@ class WeChatChannel:
             await self._runner.cleanup()
             self._runner = None
         if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
+            await within(self._timer, asyncio.wait(list(self._tasks)), 10)
         await self.api.close()
 
     async def idle(self) -> None:
@@ -141,8 +142,7 @@ class WeChatChannel:
         stored = asyncio.ensure_future(self._store(key[:128], openid, xml))
         stored.add_done_callback(_report_failure)
         # Answer within WeChat's 5 seconds whatever happens: a slow store still finishes and is handled after.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(stored), ANSWER_WITHIN)
+        await within(self._timer, asyncio.shield(stored), ANSWER_WITHIN)
         return web.Response(text=SUCCESS)
 
     async def _store(self, key: str, openid: str, xml: str) -> None:

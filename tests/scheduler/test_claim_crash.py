@@ -30,6 +30,8 @@ from storage.schema import outbox, whistles
 from tests.conftest import START_TIME
 from tests.stories.wishflow import approved_volunteers, given_person, open_wish, person_id, wait_for_button
 
+pytestmark = [pytest.mark.wall_clock, pytest.mark.serial]
+
 REPO = Path(__file__).resolve().parents[2]
 BOT_START = START_TIME + dt.timedelta(minutes=5)  # Thursday 10:05 in Shanghai: no quiet hours, no digest due
 FOLLOWERS = 3
@@ -115,7 +117,6 @@ def summary_edits(sim: BotApiSimulator, zhou: Person, message_id: int) -> int:
     )
 
 
-@pytest.mark.slow
 @pytest.mark.timeout(240)
 async def test_a_bot_killed_right_after_a_claim_sends_every_notice_of_it_once(
     sim: BotApiSimulator, sqlite_db: Database

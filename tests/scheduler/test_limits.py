@@ -11,6 +11,7 @@ import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.error import BadRequest, RetryAfter
 
+from bot.clock import Timer
 from channels.telegram.limits import (
     BULK,
     REPLY,
@@ -21,10 +22,11 @@ from channels.telegram.limits import (
     counts_as_message,
     is_reply,
 )
+from simulator.virtual_time import VirtualTimer
 
 
-async def test_replies_take_the_next_grant_before_waiting_bulk() -> None:
-    budget = SendBudget(per_second=50, headroom=1.0)
+async def test_replies_take_the_next_grant_before_waiting_bulk(timer: Timer) -> None:
+    budget = SendBudget(per_second=50, headroom=1.0, timer=timer)
     served: list[str] = []
 
     async def take(name: str, priority: int) -> None:
@@ -40,31 +42,44 @@ async def test_replies_take_the_next_grant_before_waiting_bulk() -> None:
     assert served == ["bulk0", "reply", "urgent", "bulk1", "bulk2", "bulk3"]
 
 
-async def test_grants_are_evenly_spaced_never_a_burst() -> None:
-    budget = SendBudget(per_second=100, headroom=1.0)
-    loop = asyncio.get_running_loop()
+@pytest.mark.real_time
+@pytest.mark.serial
+async def test_grants_are_evenly_spaced_never_a_burst(timer: Timer) -> None:
+    """On the event loop's own time, on a machine nothing else uses: the schedule holds against a real loop."""
+    budget = SendBudget(per_second=100, headroom=1.0, timer=timer)
     times = []
     for _ in range(21):
         await budget.acquire(BULK)
         await budget.gate()  # as every caller does right before its request
-        times.append(loop.time())
+        times.append(timer.monotonic())
     # Never ahead of the even schedule (a grant the loop made late is made up, never more): no window of
     # any length holds more than its share plus one.
     assert all(at - times[0] >= k * 0.01 - 0.0005 for k, at in enumerate(times))
     assert times[-1] - times[0] < 0.4
 
 
-async def test_a_pause_holds_every_priority() -> None:
-    budget = SendBudget(per_second=1000)
-    loop = asyncio.get_running_loop()
+async def test_grants_on_virtual_time_are_exactly_the_rate_apart(timer: Timer) -> None:
+    budget = SendBudget(per_second=100, headroom=1.0, timer=timer)
+    times = []
+    for _ in range(21):
+        await budget.acquire(BULK)
+        await budget.gate()
+        times.append(timer.monotonic())
+    assert [round(at - times[0], 6) for at in times] == [round(k * 0.01, 6) for k in range(21)]
+
+
+@pytest.mark.real_time
+@pytest.mark.serial
+async def test_a_pause_holds_every_priority(timer: Timer) -> None:
+    budget = SendBudget(per_second=1000, timer=timer)
     budget.pause(0.15)
-    started = loop.time()
+    started = timer.monotonic()
     await budget.acquire(REPLY)
-    assert loop.time() - started >= 0.14
+    assert timer.monotonic() - started >= 0.14
 
 
-async def test_an_isolated_429_only_pauses_repeated_ones_trim_and_quiet_brings_the_rate_back() -> None:
-    budget = SendBudget(per_second=30.0)
+async def test_an_isolated_429_only_pauses_repeated_ones_trim_and_quiet_brings_the_rate_back(timer: Timer) -> None:
+    budget = SendBudget(per_second=30.0, timer=timer)
     assert budget.rate == 30.0  # the gate, not the rate, keeps the margin for the network
     for _ in range(60):
         budget.note(accepted=True)
@@ -81,12 +96,12 @@ async def test_an_isolated_429_only_pauses_repeated_ones_trim_and_quiet_brings_t
     # A quiet half minute: the ceiling is probed upwards again, never past the top.
     budget._last_cut -= 31.0
     budget._last_probe -= 31.0
-    budget._adapt(asyncio.get_running_loop().time())
+    budget._adapt(timer.monotonic())
     assert trimmed < budget.ceiling <= budget.top
 
 
-async def test_many_refusals_cut_the_rate_hard_and_it_creeps_back_fast() -> None:
-    budget = SendBudget(per_second=30.0)
+async def test_many_refusals_cut_the_rate_hard_and_it_creeps_back_fast(timer: Timer) -> None:
+    budget = SendBudget(per_second=30.0, timer=timer)
     for _ in range(5):
         budget.note(accepted=True)
         budget.note(accepted=False)
@@ -94,22 +109,21 @@ async def test_many_refusals_cut_the_rate_hard_and_it_creeps_back_fast() -> None
     assert budget.rate < 30 * 0.75
     cut = budget.rate
     budget._last_creep -= 2.0
-    budget._adapt(asyncio.get_running_loop().time())
+    budget._adapt(timer.monotonic())
     assert cut * 1.04 < budget.rate <= budget.ceiling
 
 
-async def test_a_global_pause_holds_requests_granted_before_it_at_the_gate() -> None:
-    budget = SendBudget(per_second=1000)
-    loop = asyncio.get_running_loop()
+async def test_a_global_pause_holds_requests_granted_before_it_at_the_gate(timer: Timer) -> None:
+    budget = SendBudget(per_second=1000, timer=timer)
     await budget.acquire(BULK)  # granted; the outbox sender now writes its row, and meanwhile a 429 comes
     budget.pause(0.15)
-    started = loop.time()
+    started = timer.monotonic()
     await budget.gate()
-    assert loop.time() - started >= 0.14
+    assert timer.monotonic() - started >= 0.15
 
 
-async def test_only_a_few_grants_wait_for_the_gate_so_a_reply_is_not_queued_behind_bulk() -> None:
-    budget = SendBudget(per_second=1000)
+async def test_only_a_few_grants_wait_for_the_gate_so_a_reply_is_not_queued_behind_bulk(timer: Timer) -> None:
+    budget = SendBudget(per_second=1000, timer=timer)
     for _ in range(SendBudget.AHEAD):
         await budget.acquire(BULK)  # granted, none of them through the gate yet
     reply = asyncio.create_task(budget.acquire(REPLY))
@@ -120,8 +134,8 @@ async def test_only_a_few_grants_wait_for_the_gate_so_a_reply_is_not_queued_behi
     await asyncio.wait_for(reply, timeout=1)
 
 
-async def test_a_reply_leaves_the_gate_before_bulk_that_waited_there_first() -> None:
-    budget = SendBudget(per_second=1000)
+async def test_a_reply_leaves_the_gate_before_bulk_that_waited_there_first(timer: Timer) -> None:
+    budget = SendBudget(per_second=1000, timer=timer)
     left: list[str] = []
 
     async def through_gate(name: str, priority: int) -> None:
@@ -136,8 +150,8 @@ async def test_a_reply_leaves_the_gate_before_bulk_that_waited_there_first() -> 
     assert left == ["reply", "bulk"]
 
 
-async def test_cancelled_waiters_do_not_take_grants() -> None:
-    budget = SendBudget(per_second=20)
+async def test_cancelled_waiters_do_not_take_grants(timer: Timer) -> None:
+    budget = SendBudget(per_second=20, timer=timer)
     await budget.acquire(BULK)
     waiter = asyncio.create_task(budget.acquire(BULK))
     await asyncio.sleep(0)
@@ -153,22 +167,22 @@ async def test_unlimited_budget_never_waits() -> None:
 
 
 def test_private_chats_get_three_in_any_window_of_three_seconds() -> None:
-    now = [0.0]
-    pacer = ChatPacer(timer=lambda: now[0])
+    timer = VirtualTimer()
+    pacer = ChatPacer(timer=timer)
     for _ in range(3):
         assert pacer.ready_in(42) == 0
         pacer.record(42)
     assert abs(pacer.ready_in(42) - 3.1) < 1e-9
-    now[0] = 1.0
+    timer.skip(1.0)
     assert abs(pacer.ready_in(42) - 2.1) < 1e-9
     assert pacer.ready_in(-100) == 0  # a group has its own allowance
-    now[0] = 3.2
+    timer.skip(2.2)
     assert pacer.ready_in(42) == 0
 
 
-async def test_a_chat_429_pauses_that_chat_and_a_global_one_everyone() -> None:
-    pacer = ChatPacer()
-    budget = SendBudget(per_second=30)
+async def test_a_chat_429_pauses_that_chat_and_a_global_one_everyone(timer: Timer) -> None:
+    pacer = ChatPacer(timer=timer)
+    budget = SendBudget(per_second=30, timer=timer)
     limiter = SharedRateLimiter(budget, pacer)
     pacer.record(42)
     pacer.record(42)
@@ -201,10 +215,10 @@ def test_replies_are_retried_polling_is_not() -> None:
     assert not is_reply("setMyCommands")
 
 
-async def test_a_press_answered_too_late_or_twice_does_not_fail_and_its_alert_goes_to_the_chat() -> None:
+async def test_a_press_answered_too_late_or_twice_does_not_fail_and_its_alert_goes_to_the_chat(timer: Timer) -> None:
     """The first answer of a press goes to Telegram; a later one is not sent; an answer Telegram refuses as too old
     returns as if sent (the handler goes on) and its alert text is sent to the press's chat as a message."""
-    limiter = SharedRateLimiter()
+    limiter = SharedRateLimiter(timer=timer)
     told: list[tuple[int, str]] = []
 
     async def tell(chat: int, text: str) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import running
+from bot.clock import Timer
 from bot.settings import load_settings
 from simulator import BotApiSimulator
 from storage.db import Database
@@ -100,7 +101,7 @@ async def proxied_db() -> AsyncIterator[tuple[Database, CuttableProxy]]:
 
 @pytest.mark.timeout(120)
 async def test_a_wish_typed_during_a_database_outage_is_handled_after_it(
-    sim: BotApiSimulator, proxied_db: tuple[Database, CuttableProxy], tmp_path: Path
+    sim: BotApiSimulator, proxied_db: tuple[Database, CuttableProxy], tmp_path: Path, timer: Timer
 ) -> None:
     db, proxy = proxied_db
     settings = load_settings(
@@ -113,7 +114,7 @@ async def test_a_wish_typed_during_a_database_outage_is_handled_after_it(
     )
     from bot.clock import ManualClock
 
-    async with running(settings, db=db, clock=ManualClock(START_TIME), poll_timeout=1):
+    async with running(settings, db=db, clock=ManualClock(START_TIME), poll_timeout=1, timer=timer):
         alice = sim.person("王阿姨")
         await alice.send_command("/start")
         await alice.wait_for_text("同心", timeout=20)
@@ -122,7 +123,7 @@ async def test_a_wish_typed_during_a_database_outage_is_handled_after_it(
         await alice.send_command("/wish")
         told = await alice.wait_for_text("系统繁忙", timeout=20)
         assert "您的消息已收到，恢复后马上处理" in told.text
-        await asyncio.sleep(10)
+        await timer.sleep(10)
         # Nothing was handled (or pretended to be) while the database was away.
         assert not any("请选择" in m.text for m in alice.messages)
 

@@ -22,6 +22,8 @@ from storage import tips
 from storage.schema import wishes
 from tests.stories.wishflow import write_wish
 
+pytestmark = [pytest.mark.wall_clock]
+
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import TongxinApp
+from bot.clock import Timer
 from channels.telegram.limits import SharedRateLimiter
 from simulator import BotApiSimulator
 from storage.db import Database
@@ -22,7 +23,7 @@ ANSWER_AFTER = 1.0
 
 
 async def test_a_press_behind_a_slow_reply_is_answered_in_time_and_its_alert_arrives_as_a_message(
-    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, timer: Timer
 ) -> None:
     sim.answer_within = ANSWER_WITHIN
     limiter = bot.bot.rate_limiter
@@ -51,7 +52,7 @@ async def test_a_press_behind_a_slow_reply_is_answered_in_time_and_its_alert_arr
     # Answered (the spinner stops) while the reply before it is still in flight, within Telegram's time.
     await xiaoli.wait_for(lambda: not sim.unanswered_callback_queries(), timeout=ANSWER_WITHIN, what="the answer")
     assert xiaoli.callback_answers[-1] == ""
-    await asyncio.sleep(ANSWER_WITHIN)  # the press is too old for another answer now
+    await timer.sleep(ANSWER_WITHIN)  # the press is too old for another answer now
     held.release()
 
     # Her press is handled once the reply is through: the wish was taken, and the alert that says so, too late

@@ -17,6 +17,8 @@ from simulator import BotApiSimulator
 from simulator.state import BotMessage
 from tests.conftest import TEST_TOKEN
 
+pytestmark = [pytest.mark.wall_clock, pytest.mark.serial]
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -9,8 +9,12 @@ import socket
 import sys
 from pathlib import Path
 
+import pytest
+
 from simulator import BotApiSimulator
 from tests.stories.test_process import ROOT, _env
+
+pytestmark = [pytest.mark.wall_clock, pytest.mark.serial]
 
 
 def _closed_port() -> int:

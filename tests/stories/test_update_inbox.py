@@ -9,7 +9,7 @@ import json
 from sqlalchemy import select
 
 from bot.app import running
-from bot.clock import ManualClock
+from bot.clock import ManualClock, Timer
 from bot.settings import Settings
 from simulator import BotApiSimulator
 from storage import inbox
@@ -28,7 +28,7 @@ async def inbox_emptied(db: Database) -> bool:
 
 
 async def test_an_update_left_in_the_inbox_is_handled_at_start_up(
-    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock
+    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock, timer: Timer
 ) -> None:
     alice = sim.person("王阿姨")
     # A /wish the previous process took from Telegram (so Telegram will not send it again) and was killed on.
@@ -56,7 +56,7 @@ async def test_an_update_left_in_the_inbox_is_handled_at_start_up(
                 )
             ],
         )
-    async with running(settings, db=story_db, clock=clock, poll_timeout=1):
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer):
         await alice.wait_for_text("请选择", timeout=30)
         await alice.press("助老助残")
         await alice.wait_for_text("请用文字描述")

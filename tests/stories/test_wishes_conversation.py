@@ -4,7 +4,7 @@ changes one field, a restart in the middle continues, and it all works in Englis
 from __future__ import annotations
 
 from bot.app import TongxinApp, running
-from bot.clock import ManualClock
+from bot.clock import ManualClock, Timer
 from bot.settings import Settings
 from simulator import BotApiSimulator
 from storage import wishes as store
@@ -122,10 +122,10 @@ async def test_cancel_leaves_nothing_behind(bot: TongxinApp, sim: BotApiSimulato
 
 
 async def test_restart_in_the_middle_of_a_wish_continues(
-    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock
+    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock, timer: Timer
 ) -> None:
     alice = sim.person("王阿姨")
-    async with running(settings, db=story_db, clock=clock, poll_timeout=1):
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer):
         await alice.send_command("/wish")
         await alice.wait_for_text("请选择")
         await alice.press("助老助残")
@@ -135,7 +135,7 @@ async def test_restart_in_the_middle_of_a_wish_continues(
         await sim.settle()
 
     # The bot is stopped and started again on the same database; she goes on where she was.
-    async with running(settings, db=story_db, clock=clock, poll_timeout=1):
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer):
         await alice.press("东城社区")
         await alice.wait_for_text("具体在哪里")
         await alice.press_reply_button("跳过")

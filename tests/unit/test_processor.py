@@ -9,6 +9,7 @@ import functools
 from sqlalchemy import select
 from telegram import Bot, Chat, Message, Update, User
 
+from bot.clock import Timer
 from bot.inbox import UpdateInbox
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
@@ -84,16 +85,18 @@ async def _inbox(db: Database) -> list[int]:
         return sorted((await conn.execute(select(update_inbox.c.update_id))).scalars())
 
 
-def _with_inbox(db: Database) -> PerChatUpdateProcessor:
-    processor = PerChatUpdateProcessor(64)
+def _with_inbox(db: Database, timer: Timer | None = None) -> PerChatUpdateProcessor:
+    processor = PerChatUpdateProcessor(64, timer=timer)
     persistence = DatabasePersistence(db)
     processor.inbox = UpdateInbox(db, lambda: NOW, persistence.group)
     processor.after_update = functools.partial(persistence.write_through, _NothingChanged())
     return processor
 
 
-async def test_an_update_is_in_the_inbox_while_it_is_handled_and_until_an_outage_it_met_is_over(db: Database) -> None:
-    processor = _with_inbox(db)
+async def test_an_update_is_in_the_inbox_while_it_is_handled_and_until_an_outage_it_met_is_over(
+    db: Database, timer: Timer
+) -> None:
+    processor = _with_inbox(db, timer)
     seen: list[list[int]] = []
     outage = True
 

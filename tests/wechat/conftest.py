@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from bot.clock import ManualClock, Timer
 from simulator.wechat import WeChatSimulator
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
@@ -25,9 +25,9 @@ def wechat_aes() -> str | None:
 
 
 @pytest.fixture
-async def wx(clock: ManualClock, wechat_aes: str | None) -> AsyncIterator[WeChatSimulator]:
-    """WeChat's servers, on the bot's clock."""
-    simulator = WeChatSimulator(aes_key=wechat_aes, now=clock.now)
+async def wx(clock: ManualClock, timer: Timer, wechat_aes: str | None) -> AsyncIterator[WeChatSimulator]:
+    """WeChat's servers, on the bot's clock and timer."""
+    simulator = WeChatSimulator(aes_key=wechat_aes, now=clock.now, timer=timer)
     await simulator.start()
     yield simulator
     await simulator.stop()

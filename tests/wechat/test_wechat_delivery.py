@@ -11,7 +11,7 @@ from sqlalchemy import select
 from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from bot.clock import ManualClock, Timer
 from channels.wechat.transport import HELD_FOR
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatSimulator
@@ -50,7 +50,7 @@ async def _wait_row(bot: TongxinApp, key: str, status: str) -> tuple[str, str | 
 
 
 async def test_a_held_bulk_notice_expires_after_7_days_and_is_marked_so(
-    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock, timer: Timer
 ) -> None:
     db = wechat_bot.bot_data.db
     wang = wx.person("王阿姨")
@@ -83,7 +83,7 @@ async def test_a_held_bulk_notice_expires_after_7_days_and_is_marked_so(
     # Six days later it still waits; a week after it was queued it is given up, marked expired.
     clock.advance(dt.timedelta(days=6))
     wechat_bot.bot_data.env.wake()
-    await asyncio.sleep(0.5)
+    await timer.sleep(0.5)
     assert (await _row(wechat_bot, "bulk:clinic"))[0] == "pending"
     clock.advance(HELD_FOR - dt.timedelta(days=6))
     wechat_bot.bot_data.env.wake()
@@ -95,7 +95,7 @@ async def test_a_held_bulk_notice_expires_after_7_days_and_is_marked_so(
     count = len(wang.inbox)
     await wang.send_text("我的心愿")
     await wang.wait_for_text("还没有提交过心愿", after=count)
-    await asyncio.sleep(0.5)
+    await timer.sleep(0.5)
     assert all("义诊" not in r.text for r in wang.inbox)
 
 

@@ -13,6 +13,8 @@ import pytest
 from bot.demo import WECHAT_WANG_OPENID, Demo, demo_running
 from simulator.webchat import TOKEN_HEADER
 
+pytestmark = [pytest.mark.wall_clock]
+
 
 @pytest.fixture
 async def demo(tmp_path: Path) -> AsyncIterator[Demo]:

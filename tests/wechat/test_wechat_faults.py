@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from bot.clock import ManualClock, Timer
 from simulator.wechat import DEADLINE, WeChatSimulator
 from storage import people
 from storage.schema import identities, wechat_inbound, wishes
@@ -27,7 +27,7 @@ async def _person_of(bot: TongxinApp, openid: str) -> int:
 
 
 async def test_a_slow_database_still_answers_wechat_within_5_seconds(
-    wechat_bot: TongxinApp, wx: WeChatSimulator
+    wechat_bot: TongxinApp, wx: WeChatSimulator, timer: Timer
 ) -> None:
     db = wechat_bot.bot_data.db
     wang = wx.person("王阿姨")
@@ -36,7 +36,7 @@ async def test_a_slow_database_still_answers_wechat_within_5_seconds(
             await conn.execute(text("LOCK TABLE wechat_inbound IN ACCESS EXCLUSIVE MODE"))
         # Nothing can be stored for 6 seconds: longer than WeChat waits.
         sending = asyncio.create_task(wang.send_text("你好"))
-        await asyncio.sleep(DEADLINE + 1)
+        await timer.sleep(DEADLINE + 1)
         assert sending.done()
     status, body = await sending
     assert (status, body) == (200, "success")
@@ -89,7 +89,7 @@ async def test_after_48_hours_of_silence_a_notice_is_a_template_with_short_field
 
 
 async def test_a_sixth_message_in_the_window_is_not_a_customer_service_message(
-    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock, timer: Timer
 ) -> None:
     db = wechat_bot.bot_data.db
     wang = wx.person("王阿姨")
@@ -106,7 +106,7 @@ async def test_a_sixth_message_in_the_window_is_not_a_customer_service_message(
         )
     wechat_bot.bot_data.env.wake()
     await wang.wait_for(lambda r: r.kind == "template", timeout=20)
-    await asyncio.sleep(1.5)
+    await timer.sleep(1.5)
     kinds = [r.kind for r in wang.inbox]
     assert kinds.count("msgmenu") + kinds.count("text") == 5
     assert kinds.count("template") == 1
@@ -124,7 +124,9 @@ async def test_a_sixth_message_in_the_window_is_not_a_customer_service_message(
     assert later.kind == "text"
 
 
-async def test_a_bad_signature_gets_403_and_changes_nothing(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
+async def test_a_bad_signature_gets_403_and_changes_nothing(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, timer: Timer
+) -> None:
     db = wechat_bot.bot_data.db
     mallory = wx.person("冒充者")
     status, _body = await mallory.send_text("许心愿", bad_signature=True)
@@ -137,14 +139,14 @@ async def test_a_bad_signature_gets_403_and_changes_nothing(wechat_bot: TongxinA
         query, _ = wx.signed("<xml/>")
         async with http.get(wx.callback_url, params={**query, "echostr": "hello"}) as response:
             assert (response.status, await response.text()) == (200, "hello")
-    await asyncio.sleep(0.5)
+    await timer.sleep(0.5)
     async with db.read() as conn:
         assert (await conn.execute(select(func.count()).select_from(wechat_inbound))).scalar_one() == 0
         assert (await conn.execute(select(func.count()).select_from(identities))).scalar_one() == 0
     assert mallory.inbox == []
 
 
-async def test_a_retried_callback_is_handled_once(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
+async def test_a_retried_callback_is_handled_once(wechat_bot: TongxinApp, wx: WeChatSimulator, timer: Timer) -> None:
     db = wechat_bot.bot_data.db
     wang = wx.person("王阿姨")
     await wang.click("WISH")
@@ -164,7 +166,7 @@ async def test_a_retried_callback_is_handled_once(wechat_bot: TongxinApp, wx: We
     assert await wang.resend() == (200, "success")  # WeChat did not see our answer and tries again
     assert await wang.resend() == (200, "success")
     await wang.wait_for_text("W-0001")
-    await asyncio.sleep(1)
+    await timer.sleep(1)
     assert len(wang.inbox) == before + 1
     async with db.read() as conn:
         assert (await conn.execute(select(func.count()).select_from(wishes))).scalar_one() == 1
