@@ -24,10 +24,10 @@ class Transport(Protocol):
     channel: str
     name: str
 
-    async def take_turn(self, address: str, lane: Lane) -> None:
-        """Wait until the channel may carry one more message of this lane to this person's account (not asked for a
-        notice that `replaces` an earlier message: an edit adds none; a channel that sends it anew paces it in
-        `send`)."""
+    async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
+        """Wait until the channel may carry one more message of this lane to this person's account. For a notice that
+        `replaces` an earlier message (`adds_message=False`: an edit adds none) only wait while the channel asked
+        the bot to slow down; a channel that sends such a notice anew paces it in `send`."""
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> Sent | None:
         """Render and deliver the notice (its turn already taken); one of the errors below if it failed. Returns

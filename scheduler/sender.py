@@ -248,11 +248,11 @@ class OutboxSender:
             async with services.db.write() as conn:
                 await outbox.mark_failed(conn, row.id, error=f"unreadable payload: {exc}")
             return
-        if notice.replaces is None:
-            # An edit of an earlier message (a contact card withdrawn when a claim ends) adds no message to the
-            # chat, so it takes no turn: Telegram's flood limits do not count edits, and pacing it like a message
-            # left the old card, phone and buttons live for seconds behind the replies to a busy chat.
-            await transport.take_turn(address, row.lane)
+        # An edit of an earlier message (a contact card withdrawn when a claim ends) adds no message to the chat, so it
+        # takes no turn: Telegram's flood limits do not count edits, and pacing it like a message left the old card,
+        # phone and buttons live for seconds behind the replies to a busy chat. It still waits out a flood wait
+        # Telegram asked for: tried again at once, a refused edit went round the sender hundreds of times a second.
+        await transport.take_turn(address, row.lane, adds_message=notice.replaces is None)
         current = asyncio.current_task()
         assert current is not None
         self._deliveries[current] = "sending"

@@ -219,6 +219,10 @@ class SendBudget:
         self._dispatch()
         await future
 
+    def paused_for(self) -> float:
+        """Seconds left of a global pause (0 if none)."""
+        return max(0.0, self._paused_until - self.timer.monotonic())
+
     def pause(self, seconds: float) -> None:
         """Telegram said 429 for the whole bot: nothing is sent by anyone until `seconds` have passed."""
         self._paused_until = max(self._paused_until, self.timer.monotonic() + seconds)
@@ -434,6 +438,11 @@ class ChatPacer:
         now = self._now()
         return sum(1 for at in chat.sent if at > now - within)
 
+    def paused_for(self, chat_id: int) -> float:
+        """Seconds left of the chat's own pause (0 if none)."""
+        chat = self._chats.get(chat_id)
+        return max(0.0, chat.paused_until - self._now()) if self._enabled and chat is not None else 0.0
+
     def pause(self, chat_id: int, seconds: float) -> None:
         """The chat's own 429: nothing more to it until `seconds` have passed."""
         if self._enabled:
@@ -471,6 +480,14 @@ async def take_turn(
             break
     if chat_id is not None and record:
         pacer.record(chat_id)
+
+
+async def wait_out_pauses(pacer: ChatPacer, budget: SendBudget, chat_id: int | None) -> None:
+    """Wait while a 429's pause lasts, the whole bot's or the chat's: for requests that take no turn (edits,
+    deletions), which Telegram may refuse with a flood wait all the same and which must not be tried again before
+    it ends."""
+    while (wait := max(budget.paused_for(), pacer.paused_for(chat_id) if chat_id is not None else 0.0)) > 0:
+        await budget.timer.sleep(wait)
 
 
 @dataclass(frozen=True, slots=True)
@@ -612,6 +629,8 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
                 start = await self.budget.gate(REPLY)
                 if chat_id is not None:
                     self.pacer.restamp(chat_id)
+            else:
+                await wait_out_pauses(self.pacer, self.budget, chat_id)
             try:
                 try:
                     result = await send()

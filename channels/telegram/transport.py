@@ -18,7 +18,7 @@ from telegram.ext import ExtBot
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from channels.delivery import DeliveryError, Refused, Sent, SlowDown, Unavailable, Unreachable
-from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, Start, take_turn
+from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, Start, take_turn, wait_out_pauses
 from channels.telegram.render import render_notice
 from storage.people import TELEGRAM
 
@@ -47,12 +47,16 @@ class TelegramTransport:
         # Gate passes taken by `take_turn`, by chat (the sender delivers one row per person at a time).
         self._passes: dict[int, Start | None] = {}
 
-    async def take_turn(self, address: str, lane: Lane) -> None:
+    async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
         """Wait for the chat's pace, then for a token of the shared budget at the lane's priority, and pass its
         flood gate: before the sender records the row as on the wire, so a crash never strands a row that waited
-        at the gate (the request that follows carries its gate pass, `Prepaid.start`)."""
-        # The chat is counted when a message really goes out (the limiter), not for a superseded row or an edit.
+        at the gate (the request that follows carries its gate pass, `Prepaid.start`). An edit only waits while a
+        429's pause lasts (the bot's or the chat's)."""
         budget = self._limiter.budget
+        if not adds_message:
+            await wait_out_pauses(self._limiter.pacer, budget, int(address))
+            return
+        # The chat is counted when a message really goes out (the limiter), not for a superseded row or an edit.
         await take_turn(self._limiter.pacer, budget, int(address), LANE_PRIORITY[lane], record=False)
         self._passes[int(address)] = await budget.gate(LANE_PRIORITY[lane])
 

@@ -72,7 +72,7 @@ class WeChatTransport:
         self._now = now
         self._photo_bytes = photo_bytes
 
-    async def take_turn(self, address: str, lane: Lane) -> None:
+    async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
         """WeChat's customer-service API has no per-chat pace to keep; the window is checked in `send`."""
 
     async def withdraw(self, address: str, sent: Sent) -> bool:
