@@ -7,8 +7,9 @@ Story tests take `bot` (the running Application) and `sim` and talk through simu
         await alice.send_command("/start")
         assert "同心" in (await alice.next_message()).text
 
-Storage tests take `db`, which runs on SQLite and, when TEST_POSTGRES_URL is set, on PostgreSQL too
-(each test in a schema of its own that is dropped afterwards).
+Storage tests take `db`, which runs on SQLite and, when TEST_POSTGRES_URL is set, on PostgreSQL too. Each test has
+a database of its own, copied from one migrated once per run (`templates`): a SQLite file, or a PostgreSQL database
+made with `CREATE DATABASE … TEMPLATE` and dropped afterwards.
 """
 
 from __future__ import annotations
@@ -16,13 +17,16 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from bot.app import TongxinApp, running
 from bot.clock import LoopTimer, ManualClock, Timer
@@ -72,15 +76,95 @@ def _asyncpg_url(url: str) -> str:
     return url.replace("postgresql://", "postgresql+asyncpg://", 1) if url.startswith("postgresql://") else url
 
 
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Templates]:
+    """Databases migrated to head once per run (per worker): a SQLite file to copy, and with TEST_POSTGRES_URL a
+    PostgreSQL database to clone with `CREATE DATABASE … TEMPLATE`. `tests/storage/test_migrations.py` still migrates
+    from scratch; every other test starts from a copy."""
+    folder = tmp_path_factory.mktemp("template")
+    found = Templates(sqlite=folder / "head.db")
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{found.sqlite}"))
+    if "postgresql" in BACKENDS:
+        found.postgres = f"tongxin_head_{uuid.uuid4().hex[:10]}"
+        asyncio.run(_create_postgres_template(found.postgres))
+    yield found
+    if found.postgres is not None:
+        asyncio.run(_drop_postgres_database(found.postgres))
+
+
+@dataclass
+class Templates:
+    """Where the migrated templates are (`templates`)."""
+
+    sqlite: Path
+    postgres: str | None = None
+
+
+async def _migrate(url: str) -> None:
+    database = Database(url)
+    try:
+        await upgrade(database)
+    finally:
+        await database.dispose()
+
+
+def _postgres_url(database: str | None = None) -> str:
+    """TEST_POSTGRES_URL for asyncpg, on `database` instead of its own when given."""
+    url = make_url(_asyncpg_url(os.environ["TEST_POSTGRES_URL"]))
+    return (url.set(database=database) if database else url).render_as_string(hide_password=False)
+
+
+async def _on_server(statement: str) -> None:
+    """Run one statement outside a transaction (CREATE/DROP DATABASE) on TEST_POSTGRES_URL's database."""
+    admin = Database(_postgres_url())
+    try:
+        async with admin.engine.execution_options(isolation_level="AUTOCOMMIT").connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await admin.dispose()
+
+
+async def _create_postgres_template(name: str) -> None:
+    await _on_server(f'CREATE DATABASE "{name}"')
+    await _migrate(_postgres_url(name))
+
+
+async def _drop_postgres_database(name: str) -> None:
+    await _on_server(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(params=BACKENDS)
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A freshly migrated database: SQLite file, or a fresh PostgreSQL schema."""
-    async for database in _fresh_database(request.param, tmp_path):
+async def db(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database of the test's own: SQLite file, or a PostgreSQL database (copies of `templates`)."""
+    async for database in _copied_database(request.param, templates, tmp_path):
         yield database
 
 
+async def _copied_database(backend: str, templates: Templates, tmp_path: Path) -> AsyncIterator[Database]:
+    """A database at head on `backend`, copied from the run's template."""
+    if backend == "sqlite":
+        target = tmp_path / "test.db"
+        shutil.copyfile(templates.sqlite, target)
+        database = Database(f"sqlite+aiosqlite:///{target}")
+        _hold_time_while_busy(database)
+        yield database
+        await database.dispose()
+        return
+    assert templates.postgres is not None
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    await _on_server(f'CREATE DATABASE "{name}" TEMPLATE "{templates.postgres}"')
+    database = Database(_postgres_url(name))
+    try:
+        _hold_time_while_busy(database)
+        yield database
+    finally:
+        await database.dispose()
+        await _drop_postgres_database(name)
+
+
 async def _fresh_database(backend: str, tmp_path: Path, revision: str = "head") -> AsyncIterator[Database]:
-    """A database on `backend` migrated to `revision`: a SQLite file, or a fresh PostgreSQL schema."""
+    """A database on `backend` migrated from nothing to `revision` (for the migrations' own tests): a SQLite file, or
+    a fresh PostgreSQL schema."""
     if backend == "sqlite":
         database = Database(f"sqlite+aiosqlite:///{tmp_path / 'test.db'}")
         await upgrade(database, revision)
@@ -106,18 +190,17 @@ async def _fresh_database(backend: str, tmp_path: Path, revision: str = "head") 
 
 
 @pytest.fixture
-async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A freshly migrated SQLite file, for tests that hand the database to a bot in another process by URL
-    (a PostgreSQL test schema cannot travel in a URL; those tests kill and restart the process itself)."""
-    async for database in _fresh_database("sqlite", tmp_path):
+async def sqlite_db(templates: Templates, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite file, for tests that hand the database to a bot in another process by URL."""
+    async for database in _copied_database("sqlite", templates, tmp_path):
         yield database
 
 
 @pytest.fixture(params=BACKENDS)
-async def story_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """The database a story's bot runs on: a SQLite file, and (with TEST_POSTGRES_URL) a fresh PostgreSQL schema
-    — every story runs on both."""
-    async for database in _fresh_database(request.param, tmp_path):
+async def story_db(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> AsyncIterator[Database]:
+    """The database a story's bot runs on: a SQLite file, and (with TEST_POSTGRES_URL) a PostgreSQL database — every
+    story runs on both."""
+    async for database in _copied_database(request.param, templates, tmp_path):
         yield database
 
 

@@ -20,6 +20,13 @@ from storage.types import UTCDateTime
 from tests.conftest import BACKENDS, _fresh_database
 
 
+@pytest.fixture(params=BACKENDS)
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """Here the database is migrated from nothing (elsewhere tests start from a copy of a migrated template)."""
+    async for database in _fresh_database(request.param, tmp_path):
+        yield database
+
+
 async def _tables(db: Database) -> set[str]:
     async with db.read() as conn:
         return set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
