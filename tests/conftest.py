@@ -196,10 +196,17 @@ async def sqlite_db(templates: Templates, tmp_path: Path) -> AsyncIterator[Datab
         yield database
 
 
-@pytest.fixture(params=BACKENDS)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Stories run on SQLite; a story marked `both_databases` (where the dialect matters: claim races, outbox claims,
+    query plans, erasure SQL, exports) runs on PostgreSQL too when TEST_POSTGRES_URL is set."""
+    if "story_db" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_databases") is not None
+        metafunc.parametrize("story_db", BACKENDS if both else ["sqlite"], indirect=True)
+
+
+@pytest.fixture
 async def story_db(request: pytest.FixtureRequest, templates: Templates, tmp_path: Path) -> AsyncIterator[Database]:
-    """The database a story's bot runs on: a SQLite file, and (with TEST_POSTGRES_URL) a PostgreSQL database — every
-    story runs on both."""
+    """The database a story's bot runs on (`pytest_generate_tests` says which)."""
     async for database in _copied_database(request.param, templates, tmp_path):
         yield database
 

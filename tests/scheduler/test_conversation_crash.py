@@ -57,6 +57,7 @@ async def kill_50_ms_after(process: subprocess.Popen[bytes]) -> None:
     await asyncio.to_thread(process.wait, 10)
 
 
+@pytest.mark.both_databases
 @pytest.mark.timeout(180)
 async def test_a_wish_continues_after_a_kill_right_after_a_step(sim: BotApiSimulator, story_db: Database) -> None:
     alice = sim.person("王阿姨")
@@ -100,6 +101,7 @@ async def inbox_rows(db: Database) -> list[int]:
         return list((await conn.execute(select(update_inbox.c.update_id))).scalars())
 
 
+@pytest.mark.both_databases
 @pytest.mark.timeout(180)
 async def test_a_kill_between_a_steps_reply_and_its_state_write_loses_nothing(
     sim: BotApiSimulator, story_db: Database

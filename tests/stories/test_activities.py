@@ -26,6 +26,9 @@ from storage.schema import signups
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import approved_volunteers, person_id, wait_for_button
 
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The activity's place, and two spots: 100 m away (inside the 500 m radius) and about 2.2 km away.
 PLACE = (26.6470, 106.6300)

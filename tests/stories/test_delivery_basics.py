@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 
 async def test_people_are_answered_concurrently_and_each_in_order(bot: TongxinApp, sim: BotApiSimulator) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import TongxinApp
@@ -22,6 +23,9 @@ from storage.schema import audit_log, case_events, outbox
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.test_reminders import delivered
 from tests.stories.wishflow import approved_volunteers, open_wish, person_id, wait_for_button
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 
 async def coordinator_named(bot: TongxinApp, sim: BotApiSimulator, name: str) -> Person:

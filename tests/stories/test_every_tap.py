@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 
+import pytest
+
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
 from simulator.people import Person
@@ -119,6 +121,7 @@ async def test_a_tip_tapped_twice(bot: TongxinApp, sim: BotApiSimulator) -> None
     await every_old_button(sim, admin)
 
 
+@pytest.mark.both_databases  # a repeated claim, done and confirm: compare-and-set on either database
 async def test_claim_done_and_confirm_tapped_twice(bot: TongxinApp, sim: BotApiSimulator) -> None:
     xiaozhou = sim.person("小周")
     wang = sim.person("王阿姨")

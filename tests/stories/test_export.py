@@ -6,6 +6,8 @@ import csv
 import datetime as dt
 import io
 
+import pytest
+
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from simulator import BotApiSimulator
@@ -13,6 +15,9 @@ from storage import users, wishes
 from storage.db import Database
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import person_id
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 
 async def seed_wish(db: Database, now: dt.datetime, description: str) -> None:

@@ -20,6 +20,9 @@ from storage.db import Database
 from storage.schema import wishes
 from tests.conftest import ADMIN_ID
 
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 ROWS = 2 * exports.CHUNK_ROWS + 7  # three chunks, the last one short
 
 

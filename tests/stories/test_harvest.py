@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
 from sqlalchemy import select
 
 from actions import lapses
@@ -30,6 +31,9 @@ from tests.stories.wishflow import (
     register_by_invite,
     wait_for_button,
 )
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 WISHES = 15
 LIMIT = 3

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import TongxinApp
@@ -19,6 +20,9 @@ from storage.db import Database
 from storage.schema import tips
 from storage.schema import wishes as wishes_table
 from tests.stories.wishflow import person_id
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hot_needs.json"
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+
 from bot.app import TongxinApp
 from rules import tips as tip_rules
 from rules import wishes as lifecycle
@@ -15,6 +17,9 @@ from rules.wishes import WishDraft
 from simulator import BotApiSimulator
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.wishflow import button_data, given_person, press_again_quietly, wait_for_button
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 WISHES = 12
 TIPS = 7

@@ -25,6 +25,9 @@ from storage.db import Database
 from tests.conftest import START_TIME
 from tests.stories.wishflow import ADDRESS, DESCRIPTION, given_person, open_wish
 
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 TOKEN = "screen-secret-15"
 WISH_PLACE = (31.2300, 121.4700)
 SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}

@@ -8,6 +8,7 @@ import html
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,6 +23,9 @@ from storage.db import Database
 from storage.schema import outbox
 from storage.tips import MediaItem
 from tests.stories.wishflow import person_id
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 NAME = "王秀英"
 PHONE = "+86 138 0000 1234"

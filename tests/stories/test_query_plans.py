@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import pytest
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection
 
@@ -29,6 +30,9 @@ from simulator import BotApiSimulator
 from storage.db import Database
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import claim_from_tasks, wait_for_button, write_wish
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 # Tables that grow with the district's use (rows per wish, tip, person, message or day of activity); the
 # others hold configuration or a handful of rows (departments, counters, watermarks).

@@ -30,6 +30,9 @@ from tests.stories.wishflow import (
     wait_for_button,
 )
 
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -26,6 +26,9 @@ from storage import outbox, people, users
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import approved_volunteers, open_wish, person_id
 
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 

@@ -28,6 +28,7 @@ async def test_a_429_delays_a_reply_but_does_not_lose_it(bot: TongxinApp, sim: B
     assert sim.flood_429_count > 0
 
 
+@pytest.mark.both_databases  # outbox claims under a 429 storm
 async def test_a_429_storm_loses_nothing_and_sends_nothing_twice(bot: TongxinApp, sim: BotApiSimulator) -> None:
     people = [sim.person(f"志愿者{i}") for i in range(8)]
     for person in people:

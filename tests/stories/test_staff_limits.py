@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from simulator import BotApiSimulator
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 NOT_UNDERSTOOD = "我还不太明白"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules import tips as tip_rules
@@ -12,6 +14,9 @@ from simulator import BotApiSimulator
 from storage import users, wishes
 from storage.db import Database
 from tests.conftest import ADMIN_ID
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 
 async def seed(db: Database, now: dt.datetime) -> None:

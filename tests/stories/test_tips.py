@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from bot.app import TongxinApp
 from rules.tips import TipStatus, tip_reference
 from simulator import BotApiSimulator
@@ -290,6 +292,7 @@ async def test_non_editor_cannot_review_or_forge_buttons(bot: TongxinApp, sim: B
     assert len(rows) == 1
 
 
+@pytest.mark.both_databases  # two decisions at once: one compare-and-set wins on either database
 async def test_two_editors_press_accept_at_once(bot: TongxinApp, sim: BotApiSimulator) -> None:
     wang = sim.person("王阿姨")
     zhou = sim.person("周编辑")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import running
@@ -15,6 +16,9 @@ from simulator import BotApiSimulator
 from storage import inbox
 from storage.db import Database
 from storage.schema import update_inbox
+
+# The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
 
 
 async def inbox_emptied(db: Database) -> bool:

@@ -7,6 +7,8 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules.roles import Role
@@ -141,6 +143,7 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
     assert "1. 小李 — 2 小时" in top.text
 
 
+@pytest.mark.both_databases  # a claim race: one compare-and-set wins on either database
 async def test_twenty_volunteers_press_claim_at_once_and_one_wins(bot: TongxinApp, sim: BotApiSimulator) -> None:
     db = bot.bot_data.db
     alice = sim.person("王阿姨")
