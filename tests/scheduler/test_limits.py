@@ -196,6 +196,31 @@ async def test_a_chat_429_pauses_that_chat_and_a_global_one_everyone(timer: Time
     assert pacer.ready_in(44) == 0
 
 
+async def test_an_edit_refused_with_a_flood_wait_is_tried_again_only_after_it(timer: Timer) -> None:
+    """Edits take no turn, but a 429 on one pauses what it concerns, and the edit waits that pause out (it used to
+    be tried again at once)."""
+    limiter = SharedRateLimiter(timer=timer)
+    started = timer.monotonic()
+    tried: list[float] = []
+
+    async def telegram() -> bool:
+        tried.append(round(timer.monotonic() - started, 3))
+        if len(tried) == 1:
+            raise RetryAfter(2)
+        return True
+
+    edit = {"chat_id": 42, "message_id": 7, "text": "已由 小张 认领"}
+    assert await limiter.process_request(telegram, (), {}, "editMessageText", edit, None)
+    assert tried == [0.0, 2.1]  # retry_after plus the margin
+    # A chat's own pause holds its edits, not another chat's.
+    limiter.pacer.pause(43, 5.0)
+    before = timer.monotonic()
+    await limiter.process_request(telegram, (), {}, "editMessageText", {**edit, "chat_id": 44}, None)
+    assert timer.monotonic() == before
+    await limiter.process_request(telegram, (), {}, "editMessageText", {**edit, "chat_id": 43}, None)
+    assert timer.monotonic() - before == 5.0
+
+
 def test_only_messages_count() -> None:
     assert counts_as_message("sendMessage")
     assert counts_as_message("sendPhoto")
