@@ -1,5 +1,7 @@
 """Fixtures of the browser tests: the demo started in-process on free ports, and Debian's Chromium driven by
-Playwright (never a browser Playwright downloads).
+Playwright (never a browser Playwright downloads): one Chromium for the whole run, a new browser context (its own
+cookies, storage and viewport) for each page a test opens. The browser tests share one event loop for the run (the
+browser's connection lives on it) and one pytest-xdist worker (`xdist_group`), so the run starts Chromium once.
 
 Without /usr/bin/chromium the tests are skipped with a message saying what to install, except in CI
 (`CI` set), where a missing browser is a failure: the browser story must run there.
@@ -13,16 +15,17 @@ import os
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 
 from bot.demo import CLOCK_FILE, Demo, demo_running
 from bot.settings import Settings
 
 if TYPE_CHECKING:
-    from playwright.async_api import Locator, Page
+    from playwright.async_api import Browser, Locator, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -31,7 +34,16 @@ DEMO_TZ = ZoneInfo(Settings.model_fields["timezone"].default)
 MISSING = "the browser tests need Debian's Chromium at /usr/bin/chromium: apt-get install chromium"
 
 
-@pytest.fixture
+# What every browser test module marks itself with: browser, wall clock, the run's loop, the Chromium's worker.
+BROWSER_TESTS = [
+    pytest.mark.browser,
+    pytest.mark.wall_clock,
+    pytest.mark.asyncio(loop_scope="session"),
+    pytest.mark.xdist_group("chromium"),
+]
+
+
+@pytest.fixture(scope="session")
 def chromium() -> Path:
     """The Chromium binary, or skip (fail in CI) when it is not installed."""
     try:
@@ -55,7 +67,27 @@ def demo_start() -> dt.time | None:
     return dt.time(10, 0)
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    """Chromium, started once for the run."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+async def open_page(browser: Browser, url: str, **context: Any) -> Page:
+    """A page in a new browser context (`context`: viewport, locale …), loaded at `url`."""
+    page = await (await browser.new_context(**context)).new_page()
+    await page.goto(url)
+    return page
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def demo(tmp_path: Path, demo_start: dt.time | None) -> AsyncIterator[Demo]:
     """A freshly seeded demo on free ports; afterwards, no request the bot made may have been refused."""
     folder = tmp_path / "demo-data"
@@ -70,21 +102,15 @@ async def demo(tmp_path: Path, demo_start: dt.time | None) -> AsyncIterator[Demo
     assert refused == [], f"the bot made invalid Bot API requests: {refused}"
 
 
-@pytest.fixture
-async def page(demo: Demo, chromium: Path) -> AsyncIterator[Page]:
-    """The demo page, loaded in headless Chromium."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = await browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
-            page = await context.new_page()
-            await page.goto(demo.url)
-            await page.wait_for_selector("body[data-ready='true']")
-            yield page
-        finally:
-            await browser.close()
+@pytest_asyncio.fixture(loop_scope="session")
+async def page(demo: Demo, browser: Browser) -> AsyncIterator[Page]:
+    """The demo page, in a new context of the run's Chromium."""
+    page = await open_page(browser, demo.url, viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    try:
+        await page.wait_for_selector("body[data-ready='true']")
+        yield page
+    finally:
+        await page.context.close()
 
 
 def screenshot_path(name: str) -> Path:

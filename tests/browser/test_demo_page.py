@@ -14,6 +14,7 @@ import pytest
 
 from bot.demo import Demo
 from tests.browser.conftest import (
+    BROWSER_TESTS,
     WAIT_MS,
     close_panes,
     exactly,
@@ -27,7 +28,7 @@ from tests.browser.conftest import (
 if TYPE_CHECKING:
     from playwright.async_api import Page
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER_TESTS
 
 
 async def test_the_page_shows_the_cast_and_each_person_talks_to_the_bot(page: Page, demo: Demo) -> None:

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import pytest_asyncio
 
 from bot.demo import Demo
-from tests.browser.conftest import CHROMIUM_ARGS, WAIT_MS, pane, say, screenshot_path
+from tests.browser.conftest import BROWSER_TESTS, WAIT_MS, open_page, pane, say, screenshot_path
 
 if TYPE_CHECKING:
-    from playwright.async_api import Page
+    from playwright.async_api import Browser, Page
 
-pytestmark = pytest.mark.browser
+pytestmark = BROWSER_TESTS
 
 PHONE = {"width": 390, "height": 844}
 
@@ -27,21 +27,15 @@ def demo_start() -> dt.time | None:
     return None
 
 
-@pytest.fixture
-async def phone(demo: Demo, chromium: Path) -> AsyncIterator[Page]:
+@pytest_asyncio.fixture(loop_scope="session")
+async def phone(demo: Demo, browser: Browser) -> AsyncIterator[Page]:
     """The demo page in a 390 px wide viewport."""
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True)
-        try:
-            context = await browser.new_context(viewport=PHONE, locale="zh-CN", device_scale_factor=2)
-            page = await context.new_page()
-            await page.goto(demo.url)
-            await page.wait_for_selector("body[data-ready='true']")
-            yield page
-        finally:
-            await browser.close()
+    page = await open_page(browser, demo.url, viewport=PHONE, locale="zh-CN", device_scale_factor=2)
+    try:
+        await page.wait_for_selector("body[data-ready='true']")
+        yield page
+    finally:
+        await page.context.close()
 
 
 async def horizontal_overflow(page: Page) -> int:
