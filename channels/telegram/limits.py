@@ -76,6 +76,9 @@ REPLY_RETRY_SECONDS = 120.0
 # have arrived by then: the gate counts the window from that answer instead (`StartWindow`).
 NETWORK = 0.05
 SAFE_WINDOW = 1.0 + NETWORK
+# A request never starts on the exact edge of a window: the same instant reached by two sums of floats can differ
+# by a hair, and with an answer that came back at once (no network between) that hair was a 429.
+EDGE = 1e-6
 
 FloodScope = Literal["chat", "global"]
 # What a Bot API call returns.
@@ -122,7 +125,7 @@ class StartWindow:
         # Where the answer came back, the request arrived before it: count from the answer, whatever delayed
         # it (the network, a busy loop). Where it has not, count from its start, allowing NETWORK for its way.
         free_at = oldest.at + span if oldest.answered is None else oldest.answered + span - NETWORK
-        return max(0.0, free_at - now, self._answered_before + span - NETWORK - now)
+        return max(0.0, free_at + EDGE - now, self._answered_before + span - NETWORK + EDGE - now)
 
     def start(self, now: float) -> Start:
         """Count a request starting at `now`; pass what this returns to `answered` when its answer comes."""
