@@ -542,7 +542,7 @@ class BotApiSimulator:
                     429,
                     f"Too Many Requests: retry after {self._stalled_for}",
                     parameters={"retry_after": self._stalled_for},
-                    category="flood",
+                    category="stalled",
                 )
             result = await handler(decoded, files)
             held = next((h for h in self._held if h.method == method and h.chat_id == chat_id), None)

@@ -12,7 +12,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-ERROR_CATEGORY = Literal["spec", "unsupported", "content", "state", "auth", "forbidden", "flood", "outage"]
+ERROR_CATEGORY = Literal["spec", "unsupported", "content", "state", "auth", "forbidden", "flood", "stalled", "outage"]
 
 
 class ApiError(Exception):
@@ -51,7 +51,7 @@ class RequestRecord:
     monotonic: float
     error_code: int | None = None
     description: str | None = None
-    category: str | None = None  # for errors: spec | unsupported | content | state | flood | forbidden | auth
+    category: str | None = None  # for errors: spec | unsupported | content | state | flood | stalled | forbidden | auth
     result: Any = None
 
 

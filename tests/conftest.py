@@ -219,10 +219,11 @@ def clock() -> ManualClock:
 
 @pytest.fixture
 def flood_limits() -> FloodLimits:
-    """Telegram's flood limits, on by default; a test may override this fixture."""
+    """Telegram's flood limits in their strictest shape (sliding windows: at most 30 sends in any second, 3 in any 3 s
+    to one private chat, 20 in any minute to a group); a test may override this fixture."""
     from simulator import FloodLimits
 
-    return FloodLimits()
+    return FloodLimits(shape="window")
 
 
 @pytest.fixture
@@ -269,12 +270,22 @@ def settings(
 
 @pytest.fixture
 async def bot(
-    sim: BotApiSimulator, story_db: Database, settings: Settings, clock: ManualClock, timer: Timer
+    request: pytest.FixtureRequest,
+    sim: BotApiSimulator,
+    story_db: Database,
+    settings: Settings,
+    clock: ManualClock,
+    timer: Timer,
 ) -> AsyncIterator[TongxinApp]:
     """The real Application, polling the simulator over HTTP, on a fresh database.
 
-    After the test, it asserts that the bot never sent Telegram a request it would have refused.
+    After the test, it asserts that the bot never sent Telegram a request it would have refused, and that it paced
+    itself: not one 429 from the simulator's flood limits (unless the story is marked `provokes_429`: limits stricter
+    than the bot can know, on purpose).
     """
     async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer) as application:
         yield application
     assert sim.invalid_requests == [], f"the bot made invalid Bot API requests: {sim.invalid_requests}"
+    if request.node.get_closest_marker("provokes_429") is None:
+        floods = [(r.method, r.chat_id, round(r.monotonic, 3)) for r in sim.records if r.category == "flood"]
+        assert floods == [], f"the bot drew 429s from Telegram's flood limits: {floods[:10]}"

@@ -11,6 +11,8 @@ from simulator import BotApiSimulator, FloodLimits
 from storage import outbox
 from tests.stories.wishflow import person_id
 
+pytestmark = pytest.mark.provokes_429
+
 
 @pytest.fixture
 def flood_limits() -> FloodLimits:
