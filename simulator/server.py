@@ -137,6 +137,10 @@ class BotApiSimulator:
         self.records: list[RequestRecord] = []
         self.flood_429_count = 0
         self.stalled_count = 0  # requests answered 429 by `stall_writes`
+        # A 429's retry_after, by chat: a request that puts something into that chat (or changes it) before then is
+        # recorded in `early_requests` (Telegram said to wait; a bot that does not is penalised with longer waits).
+        self._retry_at: dict[int | str, float] = {}
+        self.early_requests: list[RequestRecord] = []
         self._stalled_for: int | None = None
         self._garbled: dict[str, int] = {}
         self._held: list[HeldAnswer] = []
@@ -200,9 +204,11 @@ class BotApiSimulator:
         self._stalled_for = retry_after
 
     def resume_writes(self) -> None:
-        """End the flood wait of `stall_writes` and the outage of `fail_writes`."""
+        """End the flood wait of `stall_writes` (Telegram lifts it: the retry_after it gave no longer holds) and the
+        outage of `fail_writes`."""
         self._stalled_for = None
         self._failing = None
+        self._retry_at.clear()
 
     def fail_writes(self, code: int = 502, description: str = "Bad Gateway") -> None:
         """A Telegram outage: from now on every request that would put something into a chat or change it is
@@ -511,7 +517,7 @@ class BotApiSimulator:
         result: Any = None
         error: ApiError | None = None
         quiet_poll = False
-        self._last_activity = self.timer.monotonic()
+        arrived = self._last_activity = self.timer.monotonic()
         try:
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized", category="auth")
@@ -519,6 +525,7 @@ class BotApiSimulator:
             if self.flood.limits.jitter > 0:
                 # The network: requests sent evenly arrive bunched.
                 await self.timer.sleep(random.uniform(0, self.flood.limits.jitter))
+            arrived = self.timer.monotonic()
             chat_id = params.get("chat_id")
             canonical = self.spec.canonical_method(method)
             if canonical is None:
@@ -569,9 +576,21 @@ class BotApiSimulator:
             category=error.category if error else None,
             result=result,
         )
+        self._note_retry_after(record, arrived, error)
         response = self._respond(record, error, result)
         self._activity_pulse.fire()
         return response
+
+    def _note_retry_after(self, record: RequestRecord, arrived: float, error: ApiError | None) -> None:
+        """Record a request that came before the retry_after of a 429 to its chat; remember a new 429's."""
+        chat = record.chat_id
+        if chat is None or not _WRITING_METHODS_RE.match(record.method):
+            return
+        if arrived < self._retry_at.get(chat, float("-inf")):
+            self.early_requests.append(record)
+        retry_after = (error.parameters or {}).get("retry_after") if error is not None and error.code == 429 else None
+        if isinstance(retry_after, int | float):
+            self._retry_at[chat] = max(self._retry_at.get(chat, float("-inf")), arrived + retry_after)
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
         if request.match_info["token"] != self.token:

@@ -279,9 +279,9 @@ async def bot(
 ) -> AsyncIterator[TongxinApp]:
     """The real Application, polling the simulator over HTTP, on a fresh database.
 
-    After the test, it asserts that the bot never sent Telegram a request it would have refused, and that it paced
+    After the test, it asserts that the bot never sent Telegram a request it would have refused, that it paced
     itself: not one 429 from the simulator's flood limits (unless the story is marked `provokes_429`: limits stricter
-    than the bot can know, on purpose).
+    than the bot can know, on purpose), and that after any 429 nothing went to that chat before its retry_after.
     """
     async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer) as application:
         yield application
@@ -289,3 +289,5 @@ async def bot(
     if request.node.get_closest_marker("provokes_429") is None:
         floods = [(r.method, r.chat_id, round(r.monotonic, 3)) for r in sim.records if r.category == "flood"]
         assert floods == [], f"the bot drew 429s from Telegram's flood limits: {floods[:10]}"
+    early = [(r.method, r.chat_id, round(r.monotonic, 3)) for r in sim.early_requests]
+    assert early == [], f"the bot sent before a 429's retry_after: {early[:10]}"

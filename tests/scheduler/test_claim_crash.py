@@ -154,6 +154,7 @@ async def test_a_bot_killed_right_after_a_claim_sends_every_notice_of_it_once(
     # The summary edit Telegram refused was not tried again within the flood wait (it went round the sender
     # hundreds of times a second before edits waited out a 429's pause).
     assert sum(r.method == "editMessageText" and r.error_code == 429 for r in sim.records) == 1
+    assert sim.early_requests == []
     assert received(sim, alice, "认领了您的心愿 W-0001") == 0
     assert all(received(sim, n, "已有志愿者认领") == 0 for n in neighbours)
     assert summary_edits(sim, zhou, summary.message_id) == 0

@@ -18,6 +18,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
+from bot.clock import Timer
 from simulator import BotApiSimulator, FloodLimits
 from simulator.state import sample_png
 
@@ -263,6 +264,23 @@ async def test_flood_private_chat_burst(bot: Bot, sim: BotApiSimulator) -> None:
     assert all(w >= 1 for w in waits)
     assert outcomes == ["ok", "ok", "ok", "429", "429"]
     assert sim.flood_429_count == 2
+
+
+async def test_a_send_before_a_429s_retry_after_is_recorded_as_early(make_sim: SimFactory, timer: Timer) -> None:
+    sim = await make_sim(flood_limits=FloodLimits(shape="window"), timer=timer)
+    alice = sim.person("Alice")
+    async with Bot(TOKEN, base_url=sim.api_url, base_file_url=sim.file_url) as bot:
+        for i in range(3):
+            await bot.send_message(alice.chat_id, f"m{i}")
+        with pytest.raises(RetryAfter) as refused:
+            await bot.send_message(alice.chat_id, "m3")
+        assert _seconds(refused.value.retry_after) == 3
+        await timer.sleep(2.5)  # too soon: refused again, and noted as a request Telegram said not to make yet
+        with pytest.raises(RetryAfter):
+            await bot.send_message(alice.chat_id, "m4")
+        await timer.sleep(1.1)
+        await bot.send_message(alice.chat_id, "m5")
+    assert [(r.method, r.params.get("text")) for r in sim.early_requests] == [("sendMessage", "m4")]
 
 
 async def test_stalled_writes_are_refused_with_429_until_resumed(bot: Bot, sim: BotApiSimulator) -> None:
