@@ -1,8 +1,11 @@
 """Telegram's flood limits in more than one shape, so a bot's pacing is exercised against each in tests.
 
 Telegram documents roughly 30 messages per second per bot, about one message per second per private chat
-(short bursts tolerated) and 20 messages per minute per group. Exceeding them yields 429 "Too Many Requests:
-retry after N". Nobody outside Telegram knows the exact algorithm, so the simulator offers two shapes:
+(short bursts tolerated) and 20 messages per minute per group (Bots FAQ, "My bot is hitting limits, how do I avoid
+this?", https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). Exceeding them yields 429
+"Too Many Requests: retry after N" with `parameters.retry_after` (Bot API, "ResponseParameters"), and a bot must not
+send again to that chat before then (`BotApiSimulator.early_requests` records one that does). Nobody outside Telegram
+knows the exact algorithm, so the simulator offers two shapes (the stories use the stricter, "window"):
 
 - ``"bucket"``: token buckets (30/s with a burst of 30; 1/s per private chat with a burst of 3; 20/min per
   group with a burst of 20) — forgiving of bursts;
