@@ -14,7 +14,8 @@ slow, and a flood window the simulator keeps on the same timer is judged on the 
 The event loop's own clock and timers stay real: PTB's long poll, aiohttp's and the tests' timeouts, APScheduler
 (which mixes loop time with the wall clock) run as they always do. A safety valve keeps a story from hanging when
 something holds a connection while it waits on virtual time: after `BUSY_LIMIT` real seconds with nothing arriving,
-the timer moves on anyway and counts it (`forced`).
+the timer moves on anyway and counts it (`forced`). Work in an executor thread is always waited for: it cannot be
+waiting on virtual time.
 
 Why not the `looptime` plugin: it fakes the loop's own clock, and moves it as soon as no callback is ready, even
 while a query is on its way to PostgreSQL or in aiosqlite's thread (it only waits for `run_in_executor`); a press's
@@ -147,6 +148,8 @@ class _IdleSelector(selectors.DefaultSelector):
             return ready
         if timeout is not None and timeout < SETTLE:
             return ready  # a real timer is due first
+        if self._loop.executing():
+            return ready  # a thread's work always finishes: wait for it, however long it takes
         if self._loop.busy():
             now = time.monotonic()
             if self._busy_since is None:
@@ -175,9 +178,13 @@ class VirtualTimeLoop(asyncio.SelectorEventLoop):
         self._probes.append(probe)
         return lambda: self._probes.remove(probe)
 
+    def executing(self) -> bool:
+        """Whether work is under way in an executor thread (a chart, a PDF, segmentation)."""
+        return bool(self._executing)
+
     def busy(self) -> bool:
-        """Whether work is under way in an executor thread or behind a probe."""
-        return bool(self._executing) or any(probe() for probe in self._probes)
+        """Whether a probe says work is under way (a database connection checked out)."""
+        return any(probe() for probe in self._probes)
 
     def run_in_executor(self, executor: Executor | None, func: Callable[[*Ts], T], *args: *Ts) -> asyncio.Future[T]:
         future = super().run_in_executor(executor, func, *args)
