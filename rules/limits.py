@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import deque
+from collections.abc import Hashable
 from enum import Enum
 from zoneinfo import ZoneInfo
 
@@ -45,15 +46,15 @@ class RateVerdict(Enum):
 
 
 class MessageRate:
-    """A sliding one-minute window of message times per person."""
+    """A sliding one-minute window of message times per sender (a Telegram user id, a WeChat openid)."""
 
     def __init__(self, limit: int = MESSAGES_PER_MINUTE, window: dt.timedelta = RATE_WINDOW) -> None:
         self.limit = limit
         self.window = window
-        self._times: dict[int, deque[dt.datetime]] = {}
-        self._warned_until: dict[int, dt.datetime] = {}
+        self._times: dict[Hashable, deque[dt.datetime]] = {}
+        self._warned_until: dict[Hashable, dt.datetime] = {}
 
-    def record(self, user_id: int, now: dt.datetime) -> RateVerdict:
+    def record(self, user_id: Hashable, now: dt.datetime) -> RateVerdict:
         """Count one message from `user_id` at `now` and say whether it may be handled."""
         times = self._times.setdefault(user_id, deque())
         while times and now - times[0] >= self.window:
@@ -68,7 +69,7 @@ class MessageRate:
         self._warned_until[user_id] = self.free_at(user_id)
         return RateVerdict.SLOW_DOWN
 
-    def free_at(self, user_id: int) -> dt.datetime:
+    def free_at(self, user_id: Hashable) -> dt.datetime:
         """When the person may send again (the oldest message in the window leaves it)."""
         times = self._times.get(user_id)
         if not times:

@@ -374,6 +374,16 @@ class WeChatSimulator:
             self.late_answers.append((openid, self.timer.monotonic() - started))
         return status, text
 
+    async def deliver(self, openid: str, query: dict[str, str], body: str) -> tuple[int, str]:
+        """Post one already signed callback as WeChat would after the follower wrote (their window opens), once: for
+        tests that need the exact request twice, or a request they shaped themselves."""
+        if self.callback_url is None:
+            raise RuntimeError("start the simulator and point callback_url at the bot first")
+        account = self.accounts.setdefault(openid, Account(openid))
+        account.last_inbound = self.now()
+        account.sent_in_window = 0
+        return await self._post(self.callback_url, query, body)
+
     async def _post(self, url: str, query: dict[str, str], body: str) -> tuple[int, str]:
         assert self._http is not None
         async with self._http.post(url, params=query, data=body.encode()) as response:

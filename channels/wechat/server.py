@@ -1,8 +1,14 @@
 """The account's callback URL: `GET /wechat` (WeChat checks the server) and `POST /wechat` (messages and events),
 plain or AES "safe mode", on `WECHAT_PORT`.
 
-Every request's signature is checked first (wechatpy): a bad one gets 403 and changes nothing. A callback is
-stored (`storage.wechat.record_inbound`, keyed by MsgId) and answered `success` at once — never later than
+Every request is checked before anything else, and refused with 403 changing nothing: its `signature` (wechatpy),
+its timestamp (at most `FRESH_FOR` seconds from the bot's clock, either way) and its nonce (not seen within that
+window: a logged callback URL replays nothing). With an EncodingAESKey configured only safe mode is accepted: the
+body must be `encrypt_type=aes` with a valid `msg_signature`; leaving the parameter out does not switch safe mode
+off. The sender's openid is bounded (`OPENID`), and the same flood guard as Telegram's counts each follower's
+messages (`rules.limits.MessageRate`): past 30 a minute a callback is answered and not handled, and the follower is
+told once. A callback is stored (`storage.wechat.record_inbound`, keyed by the follower and MsgId) and answered
+`success` at once — never later than
 `ANSWER_WITHIN` seconds, even when the database is slow, since WeChat gives up after 5 — and the real answer
 goes out as customer-service messages when the callback has been handled. A retried callback (same MsgId) is
 answered `success` and not handled again. Callbacks of one account are handled in order; what a restart
@@ -12,7 +18,10 @@ interrupted is handled at the next start.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
+import math
+import re
 from typing import Any
 
 import xmltodict
@@ -29,6 +38,7 @@ from channels.wechat import render
 from channels.wechat.api import WeChatApi, WeChatError
 from channels.wechat.conversation import WECHAT, Conversation, menu
 from channels.wechat.render import Reply
+from rules.limits import MessageRate, RateVerdict
 from storage import wechat
 
 log = logging.getLogger(__name__)
@@ -36,6 +46,12 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 4.0
 SUCCESS = "success"
 MAX_BODY = 64 * 1024
+# How far a callback's timestamp may be from the bot's clock, and how long its nonce is remembered.
+FRESH_FOR = dt.timedelta(seconds=300)
+# WeChat openids are 28 characters of this alphabet; anything longer or stranger is not WeChat's.
+OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Nonces remembered at most (far more than a window's worth of real callbacks).
+NONCES = 100_000
 
 
 class WeChatChannel:
@@ -54,6 +70,8 @@ class WeChatChannel:
         self._crypto = WeChatCrypto(self._token, aes.get_secret_value(), settings.wechat_app_id) if aes else None
         self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir)
         self._locks: dict[str, asyncio.Lock] = {}
+        self._nonces: dict[str, dt.datetime] = {}  # nonce → when it may be forgotten
+        self._rate = MessageRate()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -103,25 +121,49 @@ class WeChatChannel:
 
     # -- HTTP -------------------------------------------------------------------------------------------------------
 
-    async def _verify(self, request: web.Request) -> web.Response:
-        query = request.query
+    def _refusal(self, query: Any) -> str | None:
+        """Why a request is not WeChat's, now (None: it is): a bad signature, a stale timestamp, a nonce seen before."""
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
         try:
-            check_signature(self._token, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", ""))
+            check_signature(self._token, query.get("signature", ""), timestamp, nonce)
         except InvalidSignatureException:
-            return web.Response(status=403, text="invalid signature")
-        return web.Response(text=query.get("echostr", ""))
+            return "invalid signature"
+        now = self._env.now()
+        try:
+            sent = dt.datetime.fromtimestamp(int(timestamp), dt.UTC)
+        except (ValueError, OverflowError, OSError):
+            return "invalid timestamp"
+        if abs(now - sent) > FRESH_FOR:
+            return "stale timestamp"
+        if not nonce or len(nonce) > 64:
+            return "invalid nonce"
+        if nonce in self._nonces and self._nonces[nonce] > now:
+            return "nonce seen before"
+        if len(self._nonces) >= NONCES:
+            self._nonces = {n: until for n, until in self._nonces.items() if until > now}
+        self._nonces[nonce] = now + 2 * FRESH_FOR
+        return None
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        if (refused := self._refusal(request.query)) is not None:
+            return web.Response(status=403, text=refused)
+        return web.Response(text=request.query.get("echostr", ""))
 
     async def _callback(self, request: web.Request) -> web.Response:
         query = request.query
         body = await request.text()
+        if (refused := self._refusal(query)) is not None:
+            return web.Response(status=403, text=refused)
         try:
-            check_signature(self._token, query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", ""))
-            if query.get("encrypt_type") == "aes":
-                if self._crypto is None:
-                    return web.Response(status=400, text="safe mode is not configured")
+            if self._crypto is not None:
+                # Safe mode is the account's setting, not the request's: a plain body is never taken.
+                if query.get("encrypt_type") != "aes":
+                    return web.Response(status=403, text="safe mode: only encrypted callbacks are accepted")
                 xml = self._crypto.decrypt_message(
                     body, query.get("msg_signature", ""), query.get("timestamp", ""), query.get("nonce", "")
                 )
+            elif query.get("encrypt_type") == "aes":
+                return web.Response(status=400, text="safe mode is not configured")
             else:
                 xml = body
         except (InvalidSignatureException, InvalidAppIdException):
@@ -134,16 +176,36 @@ class WeChatChannel:
         except Exception:
             return web.Response(status=400, text="unreadable")
         openid = str(message.source or "")
-        if not openid:
+        if not OPENID.fullmatch(openid):
             return web.Response(status=400, text="no sender")
-        # Messages carry a MsgId; events do not: WeChat's advice is sender + CreateTime (with the event and its key).
+        if not self._admit(openid):
+            return web.Response(text=SUCCESS)  # answered, not handled: the follower is sending too fast
+        # Messages carry a MsgId (unique per account, not across accounts); events do not: WeChat's advice is sender +
+        # CreateTime (with the event and its key).
         event = f"{data.get('Event', '')}:{data.get('EventKey', '')}"
-        key = str(message.id) if message.id else f"{openid}:{data.get('CreateTime', '')}:{event}"
+        key = f"{openid}:{message.id}" if message.id else f"{openid}:{data.get('CreateTime', '')}:{event}"
         stored = asyncio.ensure_future(self._store(key[:128], openid, xml))
         stored.add_done_callback(_report_failure)
         # Answer within WeChat's 5 seconds whatever happens: a slow store still finishes and is handled after.
         await within(self._timer, asyncio.shield(stored), ANSWER_WITHIN)
         return web.Response(text=SUCCESS)
+
+    def _admit(self, openid: str) -> bool:
+        """Count a follower's callback; False past the limit (told once a minute, with how long to wait)."""
+        now = self._env.now()
+        verdict = self._rate.record(openid, now)
+        if verdict is RateVerdict.SLOW_DOWN:
+            seconds = max(1, math.ceil((self._rate.free_at(openid) - now).total_seconds()))
+            text = render.text(
+                self._catalogues, self._env.settings.default_language, "limits.slow_down", seconds=seconds
+            )
+            task = asyncio.create_task(self._tell(openid, Reply(text)), name="wechat-slow-down")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return verdict is RateVerdict.OK
+
+    async def _tell(self, openid: str, reply: Reply) -> None:
+        await self.say(openid, reply)
 
     async def _store(self, key: str, openid: str, xml: str) -> None:
         now = self._env.now()
