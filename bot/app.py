@@ -282,6 +282,13 @@ async def start_wechat(application: TongxinApp) -> None:
 
     assert settings.wechat_app_id
     assert settings.wechat_app_secret
+    assert settings.wechat_token is not None
+    # No log record, at any level, carries the account's secrets (bot/logs.py; access tokens by their parameter).
+    logs.install(
+        settings.wechat_app_secret.get_secret_value(),
+        settings.wechat_token.get_secret_value(),
+        settings.wechat_aes_key.get_secret_value() if settings.wechat_aes_key else "",
+    )
     api = WeChatApi(
         settings.wechat_api_url,
         settings.wechat_app_id,

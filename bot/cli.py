@@ -67,10 +67,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"tongxin: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    quiet_libraries()
-    logs.install(settings.bot_token.get_secret_value())
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    configure_logging(settings)
     try:
         if command == "migrate":
             asyncio.run(_migrate(settings))
@@ -90,6 +87,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+# Libraries that log what they carry at DEBUG (python-telegram-bot: every request's parameters and every answer, so
+# texts, names and phones): they stay at INFO whatever LOG_LEVEL says.
+TALKATIVE_LIBRARIES = ("telegram", "aiohttp", "sqlalchemy", "asyncio", "wechatpy", "matplotlib", "PIL", "fpdf")
+
+
+def configure_logging(settings: Settings) -> None:
+    """LOG_LEVEL for our own loggers (at DEBUG they log ids and lengths, never what people wrote), the libraries'
+    chatter kept down, and every record redacted (bot/logs.py)."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(settings.log_level)  # also where a handler was set up before (basicConfig left it)
+    quiet_libraries()
+    if settings.log_level == "DEBUG":
+        for name in TALKATIVE_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.INFO)
+    logs.install(settings.bot_token.get_secret_value())
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def quiet_libraries() -> None:

@@ -1,10 +1,12 @@
 """Logs without secrets or personal data.
 
-`install(token)` puts one redaction in front of every log record of the process — ours and every library's,
-whichever handler later writes it: the bot token (and anything shaped like a Telegram token: `bot<digits>:<secret>`,
-or a bare `<digits>:<35 characters>`) is replaced in the message, its arguments and the formatted traceback. It
-works through the log record factory, so records of child loggers are covered too (a filter on the root logger
-alone sees only records logged on the root logger itself).
+`install(*secrets)` puts one redaction in front of every log record of the process — ours and every library's,
+whichever handler later writes it: the secrets it was given (the bot token; WeChat's AppSecret, Token and
+EncodingAESKey), anything shaped like a Telegram token (`bot<digits>:<secret>`, or a bare `<digits>:<35
+characters>`) and the value of any credential parameter in a URL or JSON (`access_token=…`, `secret=…`,
+`"access_token": "…"`: WeChat's access tokens change every two hours) are replaced in the message, its arguments
+and the formatted traceback. It works through the log record factory, so records of child loggers are covered too
+(a filter on the root logger alone sees only records logged on the root logger itself), at every level.
 
 Personal data is kept out by what we log: error records name the update (id, type, chat id), the handler and the
 exception, never the update's text, names, phones, addresses or coordinates (`describe_update`); a full update is
@@ -23,6 +25,12 @@ from typing import Any
 REDACTED = "[redacted]"
 # A Telegram bot token in a URL (`/bot123456:ABC…/getUpdates`), or alone in a real token's shape.
 TOKEN_PATTERN = re.compile(r"(bot)\d+:[A-Za-z0-9_-]+|(?<![A-Za-z0-9])()\d{6,}:[A-Za-z0-9_-]{30,}")
+# A credential's value in a URL's query or a JSON body (WeChat's and WeCom's APIs, whatever logs the URL).
+CREDENTIAL_PATTERN = re.compile(
+    r"((?:access_token|secret|corpsecret|appsecret|encodingaeskey|token)=)[^&\s\"'<>]+"
+    r"|(\"(?:access_token|secret|corpsecret)\"\s*:\s*\")[^\"]*",
+    re.IGNORECASE,
+)
 # Update fields that hold what a person wrote or who they are; blanked even in DEBUG dumps.
 PERSONAL_FIELDS = frozenset(
     {
@@ -54,6 +62,7 @@ def redact(text: str) -> str:
     """`text` without the token or anything shaped like one."""
     for secret in _secrets:
         text = text.replace(secret, REDACTED)
+    text = CREDENTIAL_PATTERN.sub(lambda m: (m.group(1) or m.group(2) or "") + REDACTED, text)
     return TOKEN_PATTERN.sub(lambda m: (m.group(1) or "") + REDACTED, text)
 
 

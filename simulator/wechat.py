@@ -24,7 +24,7 @@ import datetime as dt
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from xml.sax.saxutils import escape
@@ -116,6 +116,8 @@ class WeChatSimulator:
         self.changed = asyncio.Event()
         # Seconds the media download takes (a test makes WeChat slow with it).
         self.media_delay = 0.0
+        # API paths answered with a redirect to themselves, query and all (a broken proxy in front of the API).
+        self.redirecting: set[str] = set()
         # Each account's conversation as a chat shows it (what they sent and what the bot sent), for the demo page.
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.listeners: list[Callable[[str], None]] = []
@@ -145,7 +147,7 @@ class WeChatSimulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serve the API."""
-        app = web.Application()
+        app = web.Application(middlewares=[self._redirect_loop])
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom)
         app.router.add_post("/cgi-bin/message/template/send", self._template)
@@ -160,6 +162,14 @@ class WeChatSimulator:
         sockets = getattr(site._server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
         self._http = aiohttp.ClientSession()
+
+    @web.middleware
+    async def _redirect_loop(
+        self, request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        if request.path in self.redirecting:
+            raise web.HTTPFound(str(request.rel_url))
+        return await handler(request)
 
     async def stop(self) -> None:
         """Stop serving."""

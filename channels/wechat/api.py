@@ -91,13 +91,17 @@ class WeChatApi:
         self, method: str, path: str, *, params: dict[str, str], body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        # WeChat's API never redirects: a 3xx is an error, not followed (the query carries the secret or the token,
+        # and a redirect loop ends in an exception whose text is the whole URL). Errors name the path, never the URL.
         try:
-            async with self._http().request(method, self._base + path, params=params, data=data) as response:
-                if response.status >= 500:
-                    raise WeChatError(BUSY, f"HTTP {response.status}")
+            async with self._http().request(
+                method, self._base + path, params=params, data=data, allow_redirects=False
+            ) as response:
+                if response.status >= 300:
+                    raise WeChatError(BUSY, f"HTTP {response.status} on {path}")
                 payload = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise WeChatError(BUSY, f"{type(exc).__name__}: {exc}") from exc
+            raise WeChatError(BUSY, f"{type(exc).__name__} on {path}") from exc
         if not isinstance(payload, dict):
             raise WeChatError(BUSY, "unreadable answer")
         errcode = int(payload.get("errcode", 0) or 0)
