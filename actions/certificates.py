@@ -5,12 +5,15 @@ Effects:
   issue (a person with confirmed service in the period): a `certificates` row with the next number and a
     random verification code; audit `certificate.issue`. The PDF itself is drawn by the channel from the outcome
     (`rules.certificate_pdf`), in the person's language.
-  verify (anyone, read only): the certificate behind a code or number.
+  verify (anyone, read only): the certificate behind a verification code. Only the random code verifies: the number
+    is printed on every certificate and counts up, so a number alone gets `certificate.error.number_not_code` and
+    reveals nothing (nor whether such a certificate exists).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -27,6 +30,8 @@ from storage.errors import NotAllowed
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
+# A certificate's number as printed ("TX-2026-000001"), typed where its code belongs.
+NUMBER = re.compile(r"TX-?\d{4}-?\d{1,6}", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +79,8 @@ async def issue(env: Env, actor: Actor, period: tuple[dt.date, dt.date]) -> Issu
             volunteer_no=volunteer_number(actor.user_id),
             period_from=period[0].isoformat(),
             period_to=period[1].isoformat(),
-            hours=round(sum(line.hours for line in lines), 2),
+            verified_hours=round(sum(line.hours for line in lines if line.verified), 2),
+            reported_hours=round(sum(line.hours for line in lines if not line.verified), 2),
             now=now,
         )
         await audit.record(
@@ -84,8 +90,12 @@ async def issue(env: Env, actor: Actor, period: tuple[dt.date, dt.date]) -> Issu
 
 
 async def verify(env: Env, code: str) -> Certificate | None:
-    """The certificate behind a verification code or number (None: no such certificate)."""
-    if not 4 <= len(code.strip()) <= 24:
+    """The certificate behind a verification code (None: no such certificate); `InvalidInput` for a certificate's
+    number, which verifies nothing."""
+    code = code.strip()
+    if NUMBER.fullmatch(code):
+        raise InvalidInput("certificate.error.number_not_code")
+    if len(code) != CODE_LENGTH:
         return None
     async with env.db.read() as conn:
-        return await store.find(conn, code)
+        return await store.find_by_code(conn, code)

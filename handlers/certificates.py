@@ -1,5 +1,6 @@
 """`/certificate [YEAR|all]`: a volunteer's 志愿服务记录证明 as a PDF; `/verify CODE` and the certificate QR's
-deep link (`/start verify_CODE`) confirm a certificate's number, holder and hours."""
+deep link (`/start verify_CODE`) confirm a certificate's holder, period and hours, verified apart from self-reported.
+A certificate's number alone verifies nothing."""
 
 from __future__ import annotations
 
@@ -25,10 +26,12 @@ def certificate_text(context: TongxinContext, issued: certificate_actions.Issued
     """What the PDF says, in the holder's language."""
     cert = issued.certificate
     tz = context.settings.tz
-    hours = f"{cert.hours:g}"
+    verified, reported = f"{cert.verified_hours or 0:g}", f"{cert.reported_hours or 0:g}"
     rows = []
     for line in issued.lines:
         what = context.plain(f"category.{line.what}") if line.ref.startswith("W-") else line.what
+        if not line.verified:
+            what = context.plain("certificate.self_reported_line", what=what)
         rows.append((line.day.astimezone(tz).strftime("%Y-%m-%d"), what, line.ref, f"{line.hours:g}"))
     link = f"https://t.me/{context.bot.username}?start=verify_{cert.code}"
     return CertificateText(
@@ -38,7 +41,8 @@ def certificate_text(context: TongxinContext, issued: certificate_actions.Issued
             name=cert.holder_name,
             start=cert.period_from,
             end=cert.period_to,
-            hours=hours,
+            verified=verified,
+            reported=reported,
             count=len(rows),
             issuer=context.settings.certificate_issuer,
         ),
@@ -46,7 +50,10 @@ def certificate_text(context: TongxinContext, issued: certificate_actions.Issued
             (context.plain("certificate.name"), cert.holder_name),
             (context.plain("certificate.volunteer_no"), cert.volunteer_no),
             (context.plain("certificate.period"), f"{cert.period_from} — {cert.period_to}"),
-            (context.plain("certificate.hours"), context.plain("certificate.hours_value", hours=hours)),
+            (
+                context.plain("certificate.hours"),
+                context.plain("certificate.hours_value", verified=verified, reported=reported),
+            ),
             (context.plain("certificate.number"), cert.number),
         ],
         table_head=(
@@ -93,7 +100,13 @@ async def send_certificate(update: Update, context: TongxinContext) -> None:
     cert = issued.certificate
     await message.reply_document(
         InputFile(pdf, filename=f"{cert.number}.pdf"),
-        caption=context.t("certificate.caption", number=cert.number, hours=f"{cert.hours:g}", code=cert.code),
+        caption=context.t(
+            "certificate.caption",
+            number=cert.number,
+            verified=f"{cert.verified_hours or 0:g}",
+            reported=f"{cert.reported_hours or 0:g}",
+            code=cert.code,
+        ),
         parse_mode=ParseMode.HTML,
     )
 
@@ -106,24 +119,32 @@ async def verify(update: Update, context: TongxinContext) -> None:
     if not code:
         await message.reply_text(context.t("certificate.verify_usage"))
         return
-    cert = await certificate_actions.verify(context.env, code)
+    try:
+        cert = await certificate_actions.verify(context.env, code)
+    except InvalidInput as exc:
+        await message.reply_text(context.t(exc.reason))
+        return
     if cert is None:
         await message.reply_text(context.t("certificate.not_found", code=html.escape(code[:24])))
         return
-    await message.reply_text(
-        context.t(
+    values = {
+        "number": cert.number,
+        "name": html.escape(cert.holder_name),
+        "start": cert.period_from,
+        "end": cert.period_to,
+        "issued": cert.issued_at.astimezone(context.settings.tz).strftime("%Y-%m-%d"),
+        "issuer": html.escape(context.settings.certificate_issuer),
+    }
+    if cert.verified_hours is None or cert.reported_hours is None:  # issued before the two were told apart
+        text = context.t("certificate.verified_total", hours=f"{cert.hours:g}", **values)
+    else:
+        text = context.t(
             "certificate.verified",
-            number=cert.number,
-            name=html.escape(cert.holder_name),
-            volunteer_no=cert.volunteer_no,
-            start=cert.period_from,
-            end=cert.period_to,
-            hours=f"{cert.hours:g}",
-            issued=cert.issued_at.astimezone(context.settings.tz).strftime("%Y-%m-%d"),
-            issuer=html.escape(context.settings.certificate_issuer),
-        ),
-        parse_mode=ParseMode.HTML,
-    )
+            verified=f"{cert.verified_hours:g}",
+            reported=f"{cert.reported_hours:g}",
+            **values,
+        )
+    await message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, object]]:

@@ -421,6 +421,8 @@ class ServiceLine:
     what: str
     ref: str
     hours: float
+    # Checked in and out and confirmed by an organizer (an activity), or the volunteer's own figure (a wish).
+    verified: bool = True
 
 
 async def confirmed_activity_hours(

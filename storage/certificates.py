@@ -28,6 +28,8 @@ class Certificate:
     period_to: str
     hours: float
     issued_at: dt.datetime
+    verified_hours: float | None = None
+    reported_hours: float | None = None
 
 
 def _certificate(row: Any) -> Certificate:
@@ -49,7 +51,10 @@ async def service_lines(
             wishes.c.confirmed_at < until,
         )
     )
-    lines += [ServiceLine(row.confirmed_at, row.category, f"W-{row.ref_no:04d}", float(row.hours)) for row in rows]
+    lines += [
+        ServiceLine(row.confirmed_at, row.category, f"W-{row.ref_no:04d}", float(row.hours), verified=False)
+        for row in rows
+    ]
     return sorted(lines, key=lambda line: line.day)
 
 
@@ -62,23 +67,32 @@ async def issue(
     volunteer_no: str,
     period_from: str,
     period_to: str,
-    hours: float,
+    verified_hours: float,
+    reported_hours: float,
     now: dt.datetime,
 ) -> Certificate:
     """Record a new certificate with the next number (TX-<year>-000001)."""
     serial = await next_reference(conn, "certificate")
     number = f"TX-{now.year}-{serial:06d}"
-    certificate = Certificate(number, code, holder_id, holder_name, volunteer_no, period_from, period_to, hours, now)
+    hours = round(verified_hours + reported_hours, 2)
+    certificate = Certificate(
+        number,
+        code,
+        holder_id,
+        holder_name,
+        volunteer_no,
+        period_from,
+        period_to,
+        hours,
+        now,
+        verified_hours,
+        reported_hours,
+    )
     await conn.execute(insert(certificates).values(**{n: getattr(certificate, n) for n in Certificate.__slots__}))
     return certificate
 
 
-async def find(conn: AsyncConnection, code_or_number: str) -> Certificate | None:
-    """The certificate with this verification code or number."""
-    value = code_or_number.strip().upper()
-    row = (
-        await conn.execute(
-            select(certificates).where((certificates.c.code == value) | (certificates.c.number == value))
-        )
-    ).first()
+async def find_by_code(conn: AsyncConnection, code: str) -> Certificate | None:
+    """The certificate with this verification code (only the code: its number is printed for all to see)."""
+    row = (await conn.execute(select(certificates).where(certificates.c.code == code.strip().upper()))).first()
     return _certificate(row) if row is not None else None

@@ -634,6 +634,10 @@ certificates = Table(
     Column("period_to", String(10), nullable=False),
     Column("hours", Float, nullable=False),
     Column("issued_at", UTCDateTime, nullable=False),
+    # Of `hours`: activity hours an organizer confirmed, and wish hours the volunteer reported (migration 0019; both
+    # empty on certificates issued before).
+    Column("verified_hours", Float),
+    Column("reported_hours", Float),
 )
 
 # --- WeChat service account (migration 0011) -------------------------------------------------------------------

@@ -122,7 +122,7 @@ async def test_activity_hours_count_in_hours_top_and_export_as_on_the_certificat
     await xiaoli.send_command("/certificate")
     await xiaoli.wait_for(lambda: any(m.kind == "document" for m in xiaoli.messages), what="the certificate")
     certificate = next(m for m in xiaoli.messages if m.kind == "document")
-    assert "累计 3.5 小时" in (certificate.text or "")
+    assert "核实 2 小时，自报 1.5 小时" in (certificate.text or "")
 
 
 async def test_an_organizer_moves_then_cancels_an_activity_and_everyone_on_it_is_told(
