@@ -78,6 +78,9 @@ class Act(StrEnum):
     BROADCAST_SEND = "bc:send"
     BROADCAST_CANCEL = "bc:cancel"
     # /privacy, /deleteme
+    # /link: the person asked whether an account may join them
+    LINK_YES = "link:yes"
+    LINK_NO = "link:no"
     ERASE_YES = "privacy:erase:yes"
     ERASE_NO = "privacy:erase:no"
     # Channels without commands (WeChat): "my data" and "delete my data" as menu choices
@@ -218,6 +221,8 @@ SPECS: dict[Act, Spec] = {
     Act.BROADCAST_AUDIENCE: Spec(arg=_KEY),
     Act.BROADCAST_SEND: _NONE,
     Act.BROADCAST_CANCEL: _NONE,
+    Act.LINK_YES: _ID,
+    Act.LINK_NO: _ID,
     Act.ERASE_YES: _NONE,
     Act.ERASE_NO: _NONE,
     Act.PRIVACY_DATA: _NONE,

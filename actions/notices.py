@@ -143,6 +143,8 @@ NOT_SUBJECT_BUTTONS: dict[Act, str] = {
     Act.ROSTER_NO_SHOW: "a place on the organizer's roster (on a reply, never queued)",
     Act.ROSTER_CONFIRM: "an activity's roster (on a reply, never queued)",
     Act.DEPARTMENT_INVITE: "a department, on the coordinator's own list",
+    Act.LINK_YES: "the recipient's own link request",
+    Act.LINK_NO: "the recipient's own link request",
 }
 # Which kind of record a condition's key names.
 _CHECK_KIND = {
@@ -187,6 +189,7 @@ NOTICE_SUBJECTS: dict[str, tuple[str, ...]] = {
     "command": (),
     "digest": (),
     "hot": (),
+    "link": (),
     "privacy": (),
     "staff": (),
 }

@@ -125,8 +125,12 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("activity_events", "actor_id", {"note": None}),
     PersonalRows("activity_photos", "user_id"),
     PersonalRows("certificates", "holder_id", {"holder_name": ERASED_TEXT}),
-    # An unused /link code is worth nothing once the person is gone.
+    # An unused /link code is worth nothing once the person is gone; nor are the requests made to join them, or
+    # the wrong codes their accounts sent (kept an hour for the lock-out).
     PersonalRows("link_codes", "person_id", delete_rows=True),
+    PersonalRows("link_requests", "person_id", delete_rows=True),
+    PersonalRows("link_requests", "person_id", delete_rows=True, through=("external_id", "identities", "external_id")),
+    PersonalRows("link_failures", "person_id", delete_rows=True, through=("external_id", "identities", "external_id")),
     # Which of their messages showed them a wish's contact details (message ids only).
     PersonalRows("claim_cards", "person_id", delete_rows=True),
 )

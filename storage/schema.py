@@ -674,7 +674,34 @@ link_codes = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
     Column("used_at", UTCDateTime),
+    # Wrong codes anyone tried while this one was live: at 5 it is void (migration 0020).
+    Column("wrong_guesses", Integer, nullable=False, server_default="0"),
 )
+
+# A right code asks; the account joins the person only once the person says yes on the account being joined:
+# pending → joined | declined (migration 0020).
+link_requests = Table(
+    "link_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("person_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("decided_at", UTCDateTime),
+)
+
+# Each wrong code an account sent: five within an hour lock it out of redeeming for the rest of that hour.
+link_failures = Table(
+    "link_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(16), nullable=False),
+    Column("external_id", String(128), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+Index("ix_link_failures_account", link_failures.c.channel, link_failures.c.external_id, link_failures.c.at)
 
 # --- Departments and cases (migration 0012): government departments that take cases with a response tier;
 # members join by invite and hold the `department` role. Case: sent → acknowledged → resolved, or returned

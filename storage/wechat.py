@@ -20,7 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import conversation_states, identities, link_codes, outbox, wechat_inbound, wechat_windows
+from storage.schema import conversation_states, identities, outbox, wechat_inbound, wechat_windows
 
 # How `channels.wechat.transport` marks a notice it holds back until the person writes (outbox.last_error).
 HELD_PREFIX = "outside the WeChat customer-service window"
@@ -184,29 +184,3 @@ async def remember_choices(conn: AsyncConnection, openid: str, choices: dict[str
     state = await conversation_of(conn, openid) or {}
     state["choices"] = dict(choices)
     await save_conversation(conn, openid, state)
-
-
-# --- one-time link codes --------------------------------------------------------------------------------------------
-
-
-async def add_link_code(
-    conn: AsyncConnection, code: str, person_id: int, *, now: dt.datetime, expires_at: dt.datetime
-) -> bool:
-    """Store a new code for the person; False when the code is taken (draw another)."""
-    found = await conn.execute(select(link_codes.c.code).where(link_codes.c.code == code))
-    if found.first() is not None:
-        return False
-    await conn.execute(insert(link_codes).values(code=code, person_id=person_id, created_at=now, expires_at=expires_at))
-    return True
-
-
-async def use_link_code(conn: AsyncConnection, code: str, *, now: dt.datetime) -> int | None:
-    """Spend a valid code: the person it was made for, or None (unknown, used or expired)."""
-    result = await conn.execute(
-        update(link_codes)
-        .where(link_codes.c.code == code, link_codes.c.used_at.is_(None), link_codes.c.expires_at > now)
-        .values(used_at=now)
-        .returning(link_codes.c.person_id)
-    )
-    person_id = result.scalar_one_or_none()
-    return None if person_id is None else int(person_id)

@@ -672,7 +672,5 @@ class _Step:
 
     async def link(self, code: str) -> list[Reply]:
         self.state = None
-        person_id = await links.redeem(self.env, code, channel=WECHAT, external_id=self.openid)
-        if person_id is None:
-            return [Reply(self.t("wechat.link.invalid"))]
-        return [Reply(self.t("wechat.link.done"))]
+        redeemed = await links.redeem(self.env, code, channel=WECHAT, external_id=self.openid)
+        return [Reply(self.t(f"wechat.link.{redeemed.outcome}", minutes=redeemed.minutes))]
