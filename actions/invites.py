@@ -3,7 +3,11 @@
 Effects, per action:
   mint_invite (coordinators for volunteer links, editors for reporter links): a new invite, "approve at once"
     or "needs review" as the minter chose (valid for `INVITE_VALIDITY`, `INVITE_USES` uses); audit
-    `invite.create`. No notices.
+    `invite.create`. No notices. Admins mint staff invites (coordinator, editor, monitor): single use, valid for
+    `STAFF_INVITE_VALIDITY`, the role given at once to whoever opens it (`join_staff`) — the easy way to make
+    someone staff without knowing any id.
+  join_staff (whoever opens a staff invite): the role, granted in the minting admin's name; audit `invite.use`
+    and `role.grant`; the person and the admin are told.
   live_invites (the same staff, read only): a page of the invites they may mint that can still be used, for
     /invites (`SHOWN` a page, every one reachable).
   revoke_invite (the same staff): the invite can no longer be used; audit `invite.revoke`. No notices.
@@ -20,19 +24,28 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from actions import notices
 from actions.env import Env
+from actions.messages import Notice
 from rules.roles import Role
 from rules.wishes import Actor
-from storage import audit, invites
-from storage.errors import LimitReached, NotAllowed
+from storage import audit, invites, staff, users
+from storage.errors import LimitReached, NotAllowed, NotFound
+from storage.users import User
 
 # Who may mint which invite.
 MINTERS: dict[str, frozenset[Role]] = {
     "volunteer": frozenset({Role.COORDINATOR, Role.ADMIN}),
     "reporter": frozenset({Role.EDITOR, Role.ADMIN}),
+    "coordinator": frozenset({Role.ADMIN}),
+    "editor": frozenset({Role.ADMIN}),
+    "monitor": frozenset({Role.ADMIN}),
 }
 INVITE_VALIDITY = dt.timedelta(days=7)
 INVITE_USES = 20
+# Staff roles by invite: one person, one day, no review (the admin chose whom to send it to).
+STAFF_INVITES = frozenset({"coordinator", "editor", "monitor"})
+STAFF_INVITE_VALIDITY = dt.timedelta(days=1)
 # How a link admits people: at once, or as an application staff still decide.
 MODES = ("open", "review")
 # Invites on one page of /invites (each line carries its link).
@@ -60,15 +73,16 @@ async def mint_invite(env: Env, actor: Actor, role: str, *, needs_review: bool =
     if actor.user_id is None or not may_mint(actor.roles, role):
         raise NotAllowed(f"minting {role} invites")
     now = env.now()
+    for_staff = role in STAFF_INVITES
     async with env.db.write() as conn:
         invite = await invites.create_invite(
             conn,
             role=role,
             created_by=actor.user_id,
             now=now,
-            valid_for=INVITE_VALIDITY,
-            max_uses=INVITE_USES,
-            needs_review=needs_review,
+            valid_for=STAFF_INVITE_VALIDITY if for_staff else INVITE_VALIDITY,
+            max_uses=1 if for_staff else INVITE_USES,
+            needs_review=needs_review and not for_staff,
         )
         mode = "review" if needs_review else "open"
         await audit.record(
@@ -105,6 +119,33 @@ async def revoke_invite(env: Env, actor: Actor, code: str) -> invites.Invite:
             conn, actor_id=actor.user_id, action="invite.revoke", subject=f"{invite.role}:{code}", now=now
         )
     return invite
+
+
+async def join_staff(env: Env, actor: Actor, code: str) -> tuple[User, Role, bool]:
+    """Open a staff invite: the person as now stored, the role, and whether it was new to them. `NotFound` /
+    `LimitReached` for an unknown, used, expired or revoked link (or one that is not a staff invite)."""
+    if actor.user_id is None:
+        raise NotAllowed("nobody")
+    now = env.now()
+    async with env.db.write() as conn:
+        found = await invites.check_invite_any(conn, code)
+        if found.role not in STAFF_INVITES:
+            raise NotFound(f"staff invite {code}")
+        invite = await invites.use_invite(conn, code, found.role, now)
+        await audit.record(conn, actor_id=actor.user_id, action="invite.use", subject=f"{invite.role}:{code}", now=now)
+        role = Role(invite.role)
+        changed = await staff.grant(conn, actor_id=invite.created_by, user_id=actor.user_id, role=role.value, now=now)
+        person = await users.get_user(conn, actor.user_id)
+        if changed:
+            await notices.queue(
+                conn,
+                invite.created_by,
+                Notice("staff.invite_used", {"name": person.display_name, "role_key": f"staff.role.{role.value}"}),
+                now=now,
+                about=[actor.user_id],
+            )
+    env.wake()
+    return person, role, changed
 
 
 async def check_invite(env: Env, code: str, role: str) -> invites.Invite:

@@ -50,6 +50,7 @@ from rules import tips as tip_rules
 from rules.applications import ApplicationAction, ApplicationStatus
 from rules.limits import check_daily_quota, local_day_start
 from rules.roles import Role
+from rules.staff import person_ref
 from rules.tips import TipAction, TipStatus, category_key, may_review, next_status, tip_reference
 from rules.wishes import Actor, wish_ref
 from storage import applications, audit, invites, people, tips, users
@@ -373,7 +374,7 @@ async def apply_as_reporter(env: Env, actor: Actor, *, name: str) -> Application
             env,
             Notice(
                 "reporter.new_application",
-                {"name": name, "user_id": person},
+                {"name": name, "user_id": person_ref(person)},
                 buttons=(
                     (
                         Button("reporter.button_approve", Act.REPORTER_APPROVE, application.id),

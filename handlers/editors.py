@@ -38,6 +38,7 @@ from handlers.common import actor_of, edit_in_place
 from handlers.prompts import ANSWER
 from rules.applications import ApplicationStatus
 from rules.roles import Role
+from rules.staff import person_ref
 from rules.tips import (
     TipAction,
     TipInputError,
@@ -454,7 +455,9 @@ async def show_applications(update: Update, context: TongxinContext) -> None:
         person = people[application.user_id]
         await context.bot.send_message(
             update.effective_chat.id,
-            context.t("reporter.application_card", name=html.escape(person.display_name), user_id=person.id),
+            context.t(
+                "reporter.application_card", name=html.escape(person.display_name), user_id=person_ref(person.id)
+            ),
             parse_mode=ParseMode.HTML,
             reply_markup=InlineKeyboardMarkup(
                 [

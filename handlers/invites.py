@@ -4,16 +4,19 @@ links that still work, each with a Revoke button."""
 
 from __future__ import annotations
 
+import html
+
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filters
 
 from actions import invites as invite_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import lists
-from handlers.common import actor_of, edit_in_place, expect_press, stale_press, tell
+from handlers.common import actor_of, edit_in_place, expect_press, set_personal_menu, stale_press, tell
+from rules.roles import effective_roles
 from storage.errors import LimitReached, NotAllowed, NotFound
 from storage.invites import Invite
 
@@ -38,6 +41,19 @@ async def ask_mode(update: Update, context: TongxinContext) -> None:
         return
     if not invite_actions.may_mint(context.roles, role):
         await message.reply_text(context.t("error.not_allowed"))
+        return
+    if role in invite_actions.STAFF_INVITES:
+        # A staff role by link: one person, one day, given at once; no question to ask.
+        invite = await invite_actions.mint_invite(context.env, actor_of(context), role)
+        await message.reply_text(
+            context.t(
+                "invite.created_staff",
+                role_name=context.plain(f"staff.role.{role}"),
+                link=link_of(context, invite),
+                expires=local_time(context, invite),
+            ),
+            parse_mode=ParseMode.HTML,
+        )
         return
     rows = [[Button(f"invite.button.{mode}", Act.INVITE_MINT, arg=f"{role}_{mode}")] for mode in invite_actions.MODES]
     await message.reply_text(
@@ -163,6 +179,26 @@ async def revoke_pressed(update: Update, context: TongxinContext) -> None:
         await query.edit_message_reply_markup(InlineKeyboardMarkup(kept) if kept else None)
 
 
+async def join_staff(update: Update, context: TongxinContext) -> None:
+    """/start sinv_<code>: an admin's single-use staff invite gives its role at once."""
+    if (message := update.effective_message) is None or context.person is None:
+        return
+    code = (context.args or [""])[0].removeprefix("sinv_")
+    try:
+        person, role, changed = await invite_actions.join_staff(context.env, actor_of(context), code)
+    except (NotFound, LimitReached):
+        await message.reply_text(context.t("start.bad_link"))
+        return
+    context.person = person
+    context.roles = effective_roles(person.roles, context.telegram_user_id, context.settings.admin_ids)
+    key = "staff.joined_by_invite" if changed else "staff.already_has"
+    await message.reply_text(
+        context.t(key, name=html.escape(person.display_name), role=context.t(f"staff.role.{role.value}")),
+        parse_mode=ParseMode.HTML,
+    )
+    await set_personal_menu(context)
+
+
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
     """No conversations here."""
     return []
@@ -171,6 +207,7 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
     """/invite, /invites and their buttons (a malformed invite button last, answered)."""
     return [
+        CommandHandler("start", join_staff, filters=filters.Regex(r"^/start sinv_")),
         CommandHandler("invite", ask_mode),
         CommandHandler("invites", list_invites),
         CallbackQueryHandler(mint_pressed, pattern=callbacks.pattern(Act.INVITE_MINT)),

@@ -41,10 +41,12 @@ from rules.exports import ExportError, columns_for, parse_export
 from rules.staff import (
     STAFF_ACTIONS,
     RoleChangeError,
+    Target,
     clamp_audit_count,
     may,
     parse_role_change,
-    parse_user_id,
+    parse_target,
+    person_ref,
 )
 from rules.stats import Figures, parse_period, period_start
 from rules.wishes import Actor, InvalidInput
@@ -66,20 +68,20 @@ def forwarded_sender(message: Message) -> int | None:
     return replied.forward_origin.sender_user.id
 
 
-async def forwarded_person(context: TongxinContext, message: Message) -> int | None:
-    """The person id of the author of the forwarded message this command replies to; ids typed after a
-    command are person ids (what cards and /staff show), a forwarded message names a Telegram user.
-
-    `NotFound` when that Telegram user never wrote to the bot.
-    """
-    telegram_id = forwarded_sender(message)
+async def target_of(context: TongxinContext, message: Message, typed: Target | None) -> tuple[int, str] | None:
+    """The person a staff command names, and how it was named: the typed target (`P-12`, or a Telegram user id,
+    resolved through the identities), else the author of the forwarded message it replies to; None when it names
+    nobody. `NotFound` (with what was named) when that Telegram user never wrote to the bot."""
+    if typed is not None and typed.person_id is not None:
+        return typed.person_id, str(typed)
+    telegram_id = typed.telegram_id if typed is not None else forwarded_sender(message)
     if telegram_id is None:
         return None
     async with context.db.read() as conn:
         found = await people.person_ids_for(conn, people.TELEGRAM, [telegram_id])
     if not found:
-        raise NotFound(f"telegram user {telegram_id}")
-    return found[0]
+        raise NotFound(str(telegram_id))
+    return found[0], str(telegram_id)
 
 
 async def grant_role(update: Update, context: TongxinContext) -> None:
@@ -100,20 +102,21 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
         return
     try:
         change = parse_role_change(context.args or [])
-        target_id = change.target_id or await forwarded_person(context, message)
-        if target_id is None:
+        named = await target_of(context, message, change.target)
+        if named is None:
             raise RoleChangeError("staff.need_target")
     except RoleChangeError as error:
         await message.reply_text(context.t(error.reason))
         return
-    except NotFound:  # the forwarded message's author never wrote to the bot
-        await message.reply_text(context.t("staff.unknown_person", user_id=forwarded_sender(message)))
+    except NotFound as unknown:  # a Telegram user who never wrote to the bot
+        await message.reply_text(context.t("staff.unknown_person", user_id=str(unknown)))
         return
+    target_id, said = named
     action = staff_actions.grant_role if grant else staff_actions.revoke_role
     try:
         outcome = await action(context.env, actor_of(context), target_id, change.role)
     except NotFound:
-        await message.reply_text(context.t("staff.unknown_person", user_id=target_id))
+        await message.reply_text(context.t("staff.unknown_person", user_id=said))
         return
     except NotAllowed:
         await message.reply_text(context.t("error.not_allowed"))
@@ -126,7 +129,9 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
         key = "staff.already_has" if grant else "staff.did_not_have"
     name = html.escape(outcome.person.display_name)
     role = context.t(f"staff.role.{outcome.role.value}")
-    await message.reply_text(context.t(key, name=name, role=role), parse_mode=ParseMode.HTML)
+    await message.reply_text(
+        context.t(key, name=name, role=role, person=person_ref(outcome.person.id)), parse_mode=ParseMode.HTML
+    )
 
 
 async def list_staff(update: Update, context: TongxinContext) -> None:
@@ -141,10 +146,12 @@ async def list_staff(update: Update, context: TongxinContext) -> None:
         # people yet.
         admins = sorted(await people.admin_person_ids(conn, context.settings.admin_ids))
     lines = [context.t("staff.list_title")]
-    lines += [context.t("staff.list_admin", user_id=admin_id) for admin_id in admins]
+    lines += [context.t("staff.list_admin", person=person_ref(admin_id)) for admin_id in admins]
     for member in members:
         roles = "、".join(context.t(f"staff.role.{role}") for role in member.roles)
-        lines.append(context.t("staff.list_line", name=html.escape(member.name), user_id=member.user_id, roles=roles))
+        lines.append(
+            context.t("staff.list_line", name=html.escape(member.name), person=person_ref(member.user_id), roles=roles)
+        )
     if not members:
         lines.append(context.t("staff.list_empty"))
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
@@ -167,17 +174,18 @@ async def change_block(update: Update, context: TongxinContext, *, blocked: bool
     if not await allowed_to(update, context, "block" if blocked else "unblock"):
         return
     action = staff_actions.block if blocked else staff_actions.unblock
+    said = context.args[0] if context.args else ""
     try:
-        target_id = parse_user_id(context.args[0]) if context.args else await forwarded_person(context, message)
-        if target_id is None:
+        named = await target_of(context, message, parse_target(said) if said else None)
+        if named is None:
             raise RoleChangeError("staff.usage_block")
+        target_id, said = named
         outcome = await action(context.env, actor_of(context), target_id)
     except RoleChangeError as error:
         await message.reply_text(context.t(error.reason))
         return
-    except NotFound:
-        unknown = context.args[0] if context.args else forwarded_sender(message)
-        await message.reply_text(context.t("staff.unknown_person", user_id=unknown))
+    except NotFound as unknown:
+        await message.reply_text(context.t("staff.unknown_person", user_id=str(unknown) or said))
         return
     except NotAllowed:
         await message.reply_text(context.t("error.not_allowed"))
@@ -187,7 +195,7 @@ async def change_block(update: Update, context: TongxinContext, *, blocked: bool
     else:
         key = "staff.unblocked" if outcome.changed else "staff.not_blocked"
     name = html.escape(outcome.person.display_name)
-    await message.reply_text(context.t(key, name=name, user_id=outcome.person.id), parse_mode=ParseMode.HTML)
+    await message.reply_text(context.t(key, name=name, person=person_ref(outcome.person.id)), parse_mode=ParseMode.HTML)
 
 
 async def show_audit(update: Update, context: TongxinContext) -> None:

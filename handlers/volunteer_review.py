@@ -20,6 +20,7 @@ from channels.telegram import callbacks
 from handlers.common import actor_of, press_of, refresh_menu_of, stale_press, tell
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
+from rules.staff import person_ref
 from rules.wishes import InvalidInput
 from storage import volunteers as profiles
 from storage.applications import Application
@@ -31,7 +32,7 @@ REJECTING = "volunteer_rejecting"
 def application_card(context: TongxinContext, user_id: int, profile: profiles.Volunteer | None) -> str:
     """A volunteer application with the profile the person entered (Telegram HTML)."""
     if profile is None:
-        return context.t("pending.application_bare", user_id=user_id)
+        return context.t("pending.application_bare", user_id=person_ref(user_id))
     return context.t(
         "pending.application",
         name=html.escape(profile.name),

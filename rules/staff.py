@@ -3,10 +3,15 @@
 The table below is the one answer to "may this person do this": handlers ask it for every command and
 every button, and the role-matrix test reads it to check the bot behaves exactly so. Plain data, no
 Telegram.
+
+Whom a command names: a bare number is a Telegram user id (what people can see of each other, and what the usage
+texts' examples show); an internal person is written `P-12`, as cards, /staff and notices show them. The two never
+mix: "50002" is never read as person 50002.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -51,12 +56,31 @@ class RoleChangeError(ValueError):
         self.reason = reason
 
 
+PERSON_REF = re.compile(r"P-?(\d{1,15})", re.IGNORECASE)
+
+
+def person_ref(person_id: int) -> str:
+    """How an internal person is written wherever staff see one: `P-12`."""
+    return f"P-{person_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Whom a staff command names: an internal person (`P-12`) or a Telegram user (a bare number)."""
+
+    person_id: int | None = None
+    telegram_id: int | None = None
+
+    def __str__(self) -> str:
+        return person_ref(self.person_id) if self.person_id is not None else str(self.telegram_id)
+
+
 @dataclass(frozen=True, slots=True)
 class RoleChange:
     """A parsed /grant or /revoke: which role, and the person (None: taken from the replied-to message)."""
 
     role: Role
-    target_id: int | None
+    target: Target | None
 
 
 def parse_role_change(args: Iterable[str]) -> RoleChange:
@@ -67,16 +91,18 @@ def parse_role_change(args: Iterable[str]) -> RoleChange:
     role_word = words[0].lower()
     if role_word not in {role.value for role in GRANTABLE_BY_ADMIN}:
         raise RoleChangeError("staff.bad_role")
-    target = parse_user_id(words[1]) if len(words) > 1 else None
+    target = parse_target(words[1]) if len(words) > 1 else None
     return RoleChange(Role(role_word), target)
 
 
-def parse_user_id(word: str) -> int:
-    """A Telegram user id typed by staff; positive and at most 15 digits."""
+def parse_target(word: str) -> Target:
+    """`P-12` (an internal person) or `123456789` (a Telegram user id); positive, at most 15 digits."""
     word = word.strip()
+    if (ref := PERSON_REF.fullmatch(word)) is not None and int(ref.group(1)) > 0:
+        return Target(person_id=int(ref.group(1)))
     if not word.isdigit() or len(word) > 15 or int(word) <= 0:
         raise RoleChangeError("staff.bad_user_id")
-    return int(word)
+    return Target(telegram_id=int(word))
 
 
 def check_block(

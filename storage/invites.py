@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.errors import LimitReached, NotFound
 from storage.schema import invites
 
-INVITE_PREFIXES = {"volunteer": "vinv", "reporter": "rinv"}
+# Staff roles share one prefix: the role is the invite's own (`actions.invites.STAFF_INVITES`).
+INVITE_PREFIXES = {"volunteer": "vinv", "reporter": "rinv", "coordinator": "sinv", "editor": "sinv", "monitor": "sinv"}
 
 
 @dataclass(frozen=True, slots=True)
