@@ -138,6 +138,10 @@ class Act(StrEnum):
     ACTIVITY_SHARE_NO = "actphoto:no"
     # departments and cases (issue 15)
     DEPARTMENT_INVITE = "dept:invite"
+    DEPARTMENT_APPROVE = "dept:approve"
+    DEPARTMENT_REJECT = "dept:reject"
+    DEPARTMENT_MEMBERS = "dept:members"
+    DEPARTMENT_REMOVE = "dept:remove"
     CASE_ACK = "case:ack"
     CASE_RESOLVE = "case:resolve"
     CASE_RETURN = "case:return"
@@ -272,6 +276,10 @@ SPECS: dict[Act, Spec] = {
     Act.ACTIVITY_SHARE_YES: _ID,
     Act.ACTIVITY_SHARE_NO: _ID,
     Act.DEPARTMENT_INVITE: _ID,
+    Act.DEPARTMENT_APPROVE: _ID,  # a request to join
+    Act.DEPARTMENT_REJECT: _ID,
+    Act.DEPARTMENT_MEMBERS: _ID,  # a department
+    Act.DEPARTMENT_REMOVE: Spec(subject=True, arg=r"\d{1,15}"),  # a department; the member's person id
     Act.CASE_ACK: _ID,
     Act.CASE_RESOLVE: _ID,
     Act.CASE_RETURN: _ID,

@@ -143,6 +143,10 @@ NOT_SUBJECT_BUTTONS: dict[Act, str] = {
     Act.ROSTER_NO_SHOW: "a place on the organizer's roster (on a reply, never queued)",
     Act.ROSTER_CONFIRM: "an activity's roster (on a reply, never queued)",
     Act.DEPARTMENT_INVITE: "a department, on the coordinator's own list",
+    Act.DEPARTMENT_APPROVE: "a request to join a department (its person is named by the notice)",
+    Act.DEPARTMENT_REJECT: "a request to join a department (its person is named by the notice)",
+    Act.DEPARTMENT_MEMBERS: "a department, on the coordinator's own list",
+    Act.DEPARTMENT_REMOVE: "a department, on the coordinator's own list",
     Act.LINK_YES: "the recipient's own link request",
     Act.LINK_NO: "the recipient's own link request",
 }

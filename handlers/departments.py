@@ -30,9 +30,10 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks, render
 from handlers.common import actor_of, conflict_reply, expect_press, stale_press, tell
 from rules.cases import CaseInputError, CaseStatus, check_note, parse_case_order, parse_department
+from rules.staff import person_ref
 from rules.wishes import InvalidInput
 from storage.cases import Case
-from storage.departments import INVITE_PREFIX
+from storage.departments import INVITE_PREFIX, Department
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
 NOTE, PHOTO, REASON = range(3)
@@ -40,10 +41,17 @@ WORK = "case_work"  # the case being resolved or handed back, and the note typed
 NOT_COMMAND = ~filters.COMMAND
 
 
-async def reply(update: Update, context: TongxinContext, notice: Notice) -> None:
-    """Send a notice-shaped message to the person being answered (values escaped by the renderer)."""
+async def reply(update: Update, context: TongxinContext, notice: Notice) -> int:
+    """Send a notice-shaped message to the person being answered (values escaped by the renderer); its id."""
     body, markup = render.render_notice(context.bot_data.catalogues, context.lang, notice)
-    await context.bot.send_message(context.chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup)
+    sent = await context.bot.send_message(context.chat_id, body, parse_mode=ParseMode.HTML, reply_markup=markup)
+    return sent.message_id
+
+
+async def reply_card(update: Update, context: TongxinContext, case: Case, notice: Notice) -> None:
+    """A case card as a reply, remembered so it can be taken back if the member leaves the department."""
+    message_id = await reply(update, context, notice)
+    await departments.remember_case_card(context.env, actor_of(context), case.id, message_id)
 
 
 async def say(context: TongxinContext, key: str, /, **values: object) -> None:
@@ -99,7 +107,9 @@ async def list_departments(update: Update, context: TongxinContext) -> None:
         context.plain("department.line", name=d.name, members=n, areas="、".join(d.areas)) for d, n in found
     )
     buttons = tuple(
-        (Button(f"=➕ {d.name}", Act.DEPARTMENT_INVITE, d.id),) for d, _ in found if actor_of(context).is_coordinator
+        (Button(f"=➕ {d.name}", Act.DEPARTMENT_INVITE, d.id), Button(f"=👥 {d.name}", Act.DEPARTMENT_MEMBERS, d.id))
+        for d, _ in found
+        if actor_of(context).is_coordinator
     )
     await reply(update, context, Notice("department.list", {"lines": lines}, buttons))
 
@@ -139,7 +149,76 @@ async def join_by_invite(update: Update, context: TongxinContext) -> None:
     except LimitReached:
         await tell(update, context, "department.invite_used_up")
         return
-    await tell(update, context, "department.joined", name=joined.department.name)
+    key = "department.already_member" if joined.member else "department.requested"
+    await tell(update, context, key, name=joined.department.name)
+
+
+async def request_decided(update: Update, context: TongxinContext) -> None:
+    """批准 / 拒绝 on a request to join a department; the notice then says what was decided, without buttons."""
+    press = await expect_press(update, context, Act.DEPARTMENT_APPROVE, Act.DEPARTMENT_REJECT)
+    if press is None:
+        return
+    try:
+        decided = await departments.decide_request(
+            context.env, actor_of(context), press.id, approve=press.act is Act.DEPARTMENT_APPROVE
+        )
+    except Conflict:
+        await tell(update, context, "department.request_decided_already")
+        return
+    except (NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return
+    if (query := update.callback_query) is not None:
+        await query.answer()
+        key = "department.request_approved" if decided.approved else "department.request_rejected"
+        values = {"name": decided.person.display_name, "person": person_ref(decided.person.id)}
+        await query.edit_message_text(
+            render.text(context.bot_data.catalogues, context.lang, key, department=decided.department.name, **values),
+            parse_mode=ParseMode.HTML,
+        )
+
+
+def members_view(context: TongxinContext, department: Department, members: list[tuple[int, str]]) -> Notice:
+    """A department's members, each with a remove button."""
+    lines = "\n".join(context.plain("department.member_line", name=name, person=person_ref(p)) for p, name in members)
+    buttons = tuple(
+        (Button(f"=✖️ {name}（{person_ref(p)}）", Act.DEPARTMENT_REMOVE, department.id, str(p)),) for p, name in members
+    )
+    key = "department.members" if members else "department.no_members"
+    return Notice(key, {"department": department.name, "lines": lines}, buttons)
+
+
+async def members_pressed(update: Update, context: TongxinContext) -> None:
+    """👥 on /departments: the department's members, with remove buttons."""
+    if (press := await expect_press(update, context, Act.DEPARTMENT_MEMBERS)) is None:
+        return
+    try:
+        department, members = await departments.members(context.env, actor_of(context), press.id)
+    except (NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return
+    if update.callback_query is not None:
+        await update.callback_query.answer()
+    await reply(update, context, members_view(context, department, members))
+
+
+async def remove_pressed(update: Update, context: TongxinContext) -> None:
+    """✖️ on a members list: take that member out of the department; the list is redrawn."""
+    if (press := await expect_press(update, context, Act.DEPARTMENT_REMOVE)) is None or press.arg is None:
+        return
+    try:
+        left = await departments.remove_member(context.env, actor_of(context), press.id, int(press.arg))
+        department, members = await departments.members(context.env, actor_of(context), press.id)
+    except (NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return
+    if (query := update.callback_query) is None:
+        return
+    await query.answer(context.plain("department.member_removed" if left else "department.not_a_member"))
+    body, markup = render.render_notice(
+        context.bot_data.catalogues, context.lang, members_view(context, department, members)
+    )
+    await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 async def send_case(update: Update, context: TongxinContext) -> None:
@@ -179,11 +258,11 @@ async def list_cases(update: Update, context: TongxinContext) -> None:
         case = shown.case
         values = {**cases_values(case, shown.department, context), "name": shown.acknowledged_by or "—"}
         if case.status == CaseStatus.SENT:
-            await reply(update, context, Notice("case.new", values, cases.member_buttons(case)))
+            await reply_card(update, context, case, Notice("case.new", values, cases.member_buttons(case)))
         elif case.acknowledged_by == actor_of(context).user_id:
-            await reply(update, context, Notice("case.card_mine", values, cases.holder_buttons(case)))
+            await reply_card(update, context, case, Notice("case.card_mine", values, cases.holder_buttons(case)))
         else:
-            await reply(update, context, Notice("case.taken", values))
+            await reply_card(update, context, case, Notice("case.taken", values))
 
 
 async def acknowledge_pressed(update: Update, context: TongxinContext) -> None:
@@ -203,7 +282,7 @@ async def acknowledge_pressed(update: Update, context: TongxinContext) -> None:
         await query.answer(context.plain("case.acknowledged_short", ref=shown.ref))
         await query.edit_message_reply_markup(None)
     values = {**cases_values(shown.case, shown.department, context), "name": shown.acknowledged_by or "—"}
-    await reply(update, context, Notice("case.card_mine", values, cases.holder_buttons(shown.case)))
+    await reply_card(update, context, shown.case, Notice("case.card_mine", values, cases.holder_buttons(shown.case)))
 
 
 def work(context: TongxinContext) -> dict[str, Any]:
@@ -394,6 +473,11 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("case", send_case),
         CommandHandler("cases", list_cases),
         CallbackQueryHandler(invite_pressed, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_INVITE)),
+        CallbackQueryHandler(
+            request_decided, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_APPROVE, Act.DEPARTMENT_REJECT)
+        ),
+        CallbackQueryHandler(members_pressed, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_MEMBERS)),
+        CallbackQueryHandler(remove_pressed, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_REMOVE)),
         CallbackQueryHandler(acknowledge_pressed, pattern=callbacks.prefix_pattern(Act.CASE_ACK)),
         CallbackQueryHandler(rate_pressed, pattern=callbacks.prefix_pattern(Act.CASE_RATE)),
         CallbackQueryHandler(

@@ -27,6 +27,7 @@ from telegram.ext import (
 
 from actions import activities as activity_actions
 from actions import broadcast, exports
+from actions import departments as department_actions
 from actions import staff as staff_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
@@ -98,6 +99,9 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
     """Shared body of /grant and /revoke: parse, call the action, answer, refresh the person's menu."""
     if (message := update.effective_message) is None or context.person is None:
         return
+    if not grant and context.args and context.args[0].lower() in DEPARTMENT_WORDS:
+        await revoke_department(update, context, message)
+        return
     if not await allowed_to(update, context, "grant" if grant else "revoke"):
         return
     try:
@@ -132,6 +136,35 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
     await message.reply_text(
         context.t(key, name=name, role=role, person=person_ref(outcome.person.id)), parse_mode=ParseMode.HTML
     )
+
+
+# `/revoke department <who>`: a department member's access taken back (coordinators decide membership).
+DEPARTMENT_WORDS = ("department", "部门")
+
+
+async def revoke_department(update: Update, context: TongxinContext, message: Message) -> None:
+    """/revoke department <who>: take the person out of every department (their case cards taken back)."""
+    said = context.args[1] if context.args and len(context.args) > 1 else ""
+    try:
+        named = await target_of(context, message, parse_target(said) if said else None)
+        if named is None:
+            raise RoleChangeError("staff.need_target")
+        person_id, said = named
+        left = await department_actions.remove_member(context.env, actor_of(context), None, person_id)
+    except RoleChangeError as error:
+        await message.reply_text(context.t(error.reason))
+        return
+    except NotFound as unknown:
+        await message.reply_text(context.t("staff.unknown_person", user_id=str(unknown) or said))
+        return
+    except NotAllowed:
+        await message.reply_text(context.t("error.not_allowed"))
+        return
+    if not left:
+        await message.reply_text(context.t("staff.not_in_a_department", person=said))
+        return
+    names = "、".join(department.name for department in left)
+    await message.reply_text(context.t("staff.removed_from_departments", person=said, departments=names))
 
 
 async def list_staff(update: Update, context: TongxinContext) -> None:

@@ -310,7 +310,7 @@ class OutboxSender:
             log.warning("outbox row %s (%s) not delivered: %s", row.id, row.dedupe_key, exc.reason)
         else:
             async with services.db.write() as conn:
-                kept = await outbox.mark_sent(conn, row.id, now=services.clock.now())
+                kept = await outbox.mark_sent(conn, row.id, now=services.clock.now(), message_ids=sent or None)
             if kept:
                 self.sent += 1
                 return

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, LimitReached, NotFound
-from storage.schema import department_invites, department_members, departments, users
+from storage.schema import (
+    case_cards,
+    cases,
+    department_invites,
+    department_members,
+    department_requests,
+    departments,
+    users,
+)
 
 INVITE_PREFIX = "dinv"
 
@@ -194,3 +202,104 @@ async def use_invite(conn: AsyncConnection, code: str, now: dt.datetime) -> Depa
     return DepartmentInvite(
         m["code"], m["department_id"], m["created_by"], m["expires_at"], m["max_uses"], m["uses"] + 1
     )
+
+
+# --- requests to join, removal, and the case cards a member was shown -------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """Someone who followed a department's invite link, waiting for a coordinator."""
+
+    id: int
+    department_id: int
+    user_id: int
+    status: str
+
+
+async def request_to_join(conn: AsyncConnection, department_id: int, user_id: int, code: str, now: dt.datetime) -> int:
+    """A pending request of the person to join (the one already pending, if any); its id."""
+    found = (
+        await conn.execute(
+            select(department_requests.c.id).where(
+                department_requests.c.department_id == department_id,
+                department_requests.c.user_id == user_id,
+                department_requests.c.status == "pending",
+            )
+        )
+    ).scalar_one_or_none()
+    if found is not None:
+        return int(found)
+    result = await conn.execute(
+        insert(department_requests)
+        .values(department_id=department_id, user_id=user_id, invite_code=code, status="pending", created_at=now)
+        .returning(department_requests.c.id)
+    )
+    return int(result.scalar_one())
+
+
+async def get_request(conn: AsyncConnection, request_id: int) -> JoinRequest:
+    row = (await conn.execute(select(department_requests).where(department_requests.c.id == request_id))).first()
+    if row is None:
+        raise NotFound(f"department request {request_id}")
+    return JoinRequest(row.id, row.department_id, int(row.user_id), row.status)
+
+
+async def decide_request(conn: AsyncConnection, request_id: int, status: str, *, by: int, now: dt.datetime) -> bool:
+    """Move a pending request to `status` (approved, rejected); False when it was no longer pending."""
+    result = await conn.execute(
+        update(department_requests)
+        .where(department_requests.c.id == request_id, department_requests.c.status == "pending")
+        .values(status=status, decided_by=by, decided_at=now)
+    )
+    return bool(result.rowcount)
+
+
+async def remove_member(conn: AsyncConnection, department_id: int, user_id: int) -> bool:
+    """Take the person out of the department; False when they were not in it."""
+    result = await conn.execute(
+        delete(department_members).where(
+            department_members.c.department_id == department_id, department_members.c.user_id == user_id
+        )
+    )
+    return bool(result.rowcount)
+
+
+async def member_list(conn: AsyncConnection, department_id: int) -> list[tuple[int, str]]:
+    """Every member of the department (person id, name), in the order they joined."""
+    rows = await conn.execute(
+        select(department_members.c.user_id, users.c.first_name)
+        .join(users, users.c.id == department_members.c.user_id)
+        .where(department_members.c.department_id == department_id)
+        .order_by(department_members.c.joined_at, department_members.c.user_id)
+    )
+    return [(int(row.user_id), row.first_name) for row in rows]
+
+
+async def remember_case_card(conn: AsyncConnection, case_id: int, person_id: int, message_id: int) -> None:
+    """A case card shown to a member as a direct reply (taken back if they leave the department)."""
+    found = await conn.execute(
+        select(case_cards.c.case_id).where(
+            case_cards.c.case_id == case_id, case_cards.c.person_id == person_id, case_cards.c.message_id == message_id
+        )
+    )
+    if found.first() is None:
+        await conn.execute(insert(case_cards).values(case_id=case_id, person_id=person_id, message_id=message_id))
+
+
+async def take_case_cards(conn: AsyncConnection, person_id: int, case_ids: Iterable[int]) -> list[int]:
+    """The message ids of the case cards shown to the person as replies for these cases, forgotten now."""
+    ids = list(case_ids)
+    if not ids:
+        return []
+    where = (case_cards.c.person_id == person_id, case_cards.c.case_id.in_(ids))
+    found = [int(m) for m in (await conn.execute(select(case_cards.c.message_id).where(*where))).scalars()]
+    await conn.execute(delete(case_cards).where(*where))
+    return found
+
+
+async def case_ids_of(conn: AsyncConnection, department_id: int) -> list[int]:
+    """Every case the department was ever sent (their cards are what a leaving member loses)."""
+    return [
+        int(i) for i in (await conn.execute(select(cases.c.id).where(cases.c.department_id == department_id))).scalars()
+    ]

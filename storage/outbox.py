@@ -285,15 +285,42 @@ def _erased() -> Any:
     return func.coalesce(outbox.c.last_error, "") == ERASED
 
 
-async def mark_sent(conn: AsyncConnection, message_id: int, *, now: dt.datetime) -> bool:
-    """Telegram accepted the message; False (nothing recorded) when /deleteme erased a subject of the row while it
-    was on the wire (it wrote `ERASED` on the row): the sender then takes the message back (`mark_withdrawn`).
+async def mark_sent(
+    conn: AsyncConnection, message_id: int, *, now: dt.datetime, message_ids: Sequence[int] | None = None
+) -> bool:
+    """Telegram accepted the message (the channel's ids of what it became: `message_ids`); False (nothing
+    recorded) when /deleteme erased a subject of the row while it was on the wire (it wrote `ERASED` on the row):
+    the sender then takes the message back (`mark_withdrawn`).
 
     One conditional UPDATE, so it cannot interleave with the erasure: whichever commits second sees the other."""
-    result = await conn.execute(
-        update(outbox).where(outbox.c.id == message_id, ~_erased()).values(status="sent", sent_at=now, last_error=None)
-    )
+    values: dict[str, Any] = {"status": "sent", "sent_at": now, "last_error": None}
+    if message_ids:
+        values["message_ids"] = list(message_ids)
+    result = await conn.execute(update(outbox).where(outbox.c.id == message_id, ~_erased()).values(**values))
     return bool(result.rowcount)
+
+
+# How many of a person's newest sent notices `sent_cards` looks through (Telegram lets a bot edit its messages for
+# 48 hours anyway: far more than a member receives in that time).
+SENT_CARDS_LOOKED_AT = 2000
+
+
+async def sent_cards(conn: AsyncConnection, recipient_id: int, kind: str, ids: Iterable[int]) -> list[int]:
+    """The channel's message ids of notices sent to the recipient that are about one of these records of `kind`
+    (their payload's `about`), newest first: what to take back when those records are no longer theirs to see."""
+    wanted = set(ids)
+    rows = await conn.execute(
+        select(outbox.c.payload, outbox.c.message_ids)
+        .where(outbox.c.recipient_id == recipient_id, outbox.c.status == "sent", outbox.c.message_ids.is_not(None))
+        .order_by(outbox.c.id.desc())
+        .limit(SENT_CARDS_LOOKED_AT)
+    )
+    found: list[int] = []
+    for payload, message_ids in rows:
+        about = (payload or {}).get("about") or {}
+        if wanted & set(about.get(kind) or ()) and not (payload or {}).get("replaces"):
+            found += [int(m) for m in message_ids or ()]
+    return found
 
 
 async def mark_withdrawn(conn: AsyncConnection, message_id: int, *, now: dt.datetime, withdrawn: bool) -> None:

@@ -107,6 +107,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     # department, times and rating (the 三率), loses the resident's words and the member's note.
     PersonalRows("departments", "created_by"),
     PersonalRows("department_members", "user_id", delete_rows=True),
+    PersonalRows("department_requests", "user_id", delete_rows=True),
+    PersonalRows("case_cards", "person_id", delete_rows=True),
     PersonalRows("department_invites", "created_by"),
     PersonalRows("cases", "resident_id", {"summary": ERASED_TEXT}),
     PersonalRows("cases", "acknowledged_by", {"resolution_note": None}),

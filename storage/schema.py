@@ -176,6 +176,9 @@ outbox = Table(
     Column("sent_at", UTCDateTime),
     # The facts the notice was written under, re-checked before sending (actions/notices.py; migration 0008).
     Column("condition", JSON),
+    # The channel's ids of the messages it became once sent, where the channel has them (migration 0021): what a
+    # later notice may take back (a removed member's case cards).
+    Column("message_ids", JSON),
 )
 Index("ix_outbox_due", outbox.c.status, outbox.c.lane_rank, outbox.c.id)
 Index("ix_outbox_recipient_id", outbox.c.recipient_id, outbox.c.status)
@@ -726,6 +729,22 @@ department_members = Table(
 )
 Index("ix_department_members_user_id", department_members.c.user_id)
 
+# Someone followed a department's invite link: a coordinator approves (they become a member) or rejects
+# (pending → approved | rejected; migration 0021).
+department_requests = Table(
+    "department_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("department_id", Integer, ForeignKey("departments.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", BigInteger, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("invite_code", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("decided_by", BigInteger),
+    Column("decided_at", UTCDateTime),
+)
+Index("ix_department_requests_user", department_requests.c.user_id, department_requests.c.status)
+
 department_invites = Table(
     "department_invites",
     metadata,
@@ -797,6 +816,16 @@ claim_cards = Table(
     Column("message_id", BigInteger, primary_key=True),
     # card: edited to say the wish is no longer theirs; pin or media (the place, the photo or voice): deleted.
     Column("kind", String(8), nullable=False, server_default="card"),
+)
+
+# Case cards shown to a member as direct replies (their /cases, the card after 签收), which the outbox does not
+# record: taken back, like those it sent, when the member leaves the department (migration 0021).
+case_cards = Table(
+    "case_cards",
+    metadata,
+    Column("case_id", Integer, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("person_id", BigInteger, primary_key=True),
+    Column("message_id", BigInteger, primary_key=True),
 )
 
 # The durable inbox of Telegram updates (bot/inbox.py): each update as it arrives, deleted in the transaction that

@@ -49,8 +49,13 @@ async def department_with_members(
     match = re.search(r"start=(dinv_\S+)", reply.text or "")
     assert match is not None
     for member in members:
+        # The link only asks: a coordinator approves each member.
         await member.send_command("/start", match.group(1))
-        await member.wait_for_text("欢迎加入“城管”")
+        await member.wait_for_text("加入「城管」的申请")
+        request = await coordinator.wait_for_text(f"{member.first_name}（P-")
+        await coordinator.press("✅ 批准", message=request)
+        await coordinator.wait_for_text(f"已批准 {member.first_name}")
+        await member.wait_for_text("您已加入「城管」")
 
 
 async def test_an_urgent_case_is_acknowledged_by_one_member_resolved_with_a_photo_and_rated(
@@ -61,7 +66,6 @@ async def test_an_urgent_case_is_acknowledged_by_one_member_resolved_with_a_phot
     zhou = await coordinator_named(bot, sim, "周协调")
     zhang, li = sim.person("老张"), sim.person("老李")
     await department_with_members(bot, sim, zhou, [zhang, li])
-    await zhou.wait_for_text("老李 通过邀请链接加入了“城管”")
 
     await zhou.send_command("/case", "W-0001 城管 urgent")
     sent = await zhou.wait_for_text("已派单 C-0001")
@@ -133,7 +137,14 @@ async def test_an_urgent_case_is_acknowledged_by_one_member_resolved_with_a_phot
         ("acknowledged", "resolved"),
         ("resolved", "resolved"),
     ]
-    assert {"department.create", "department.invite", "department.join", "case.send", "case.acknowledge"} <= audited
+    assert {
+        "department.create",
+        "department.invite",
+        "department.request",
+        "department.approve",
+        "case.send",
+        "case.acknowledge",
+    } <= audited
     assert "case.resolve" in audited
 
 
