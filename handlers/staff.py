@@ -142,21 +142,30 @@ async def change_role(update: Update, context: TongxinContext, *, grant: bool) -
 DEPARTMENT_WORDS = ("department", "部门")
 
 
+async def named_person(context: TongxinContext, message: Message, said: str, missing: str) -> tuple[int, str] | None:
+    """The person a staff command names (typed `said`, else the forwarded message it replies to) and how they were
+    named; None after telling the staff member what was wrong (`missing`: the message key when nobody was named)."""
+    try:
+        named = await target_of(context, message, parse_target(said) if said else None)
+    except RoleChangeError as error:
+        await message.reply_text(context.t(error.reason))
+        return None
+    except NotFound as unknown:
+        await message.reply_text(context.t("staff.unknown_person", user_id=str(unknown) or said))
+        return None
+    if named is None:
+        await message.reply_text(context.t(missing))
+    return named
+
+
 async def revoke_department(update: Update, context: TongxinContext, message: Message) -> None:
     """/revoke department <who>: take the person out of every department (their case cards taken back)."""
     said = context.args[1] if context.args and len(context.args) > 1 else ""
+    if (named := await named_person(context, message, said, "staff.need_target")) is None:
+        return
+    person_id, said = named
     try:
-        named = await target_of(context, message, parse_target(said) if said else None)
-        if named is None:
-            raise RoleChangeError("staff.need_target")
-        person_id, said = named
         left = await department_actions.remove_member(context.env, actor_of(context), None, person_id)
-    except RoleChangeError as error:
-        await message.reply_text(context.t(error.reason))
-        return
-    except NotFound as unknown:
-        await message.reply_text(context.t("staff.unknown_person", user_id=str(unknown) or said))
-        return
     except NotAllowed:
         await message.reply_text(context.t("error.not_allowed"))
         return
@@ -207,18 +216,18 @@ async def change_block(update: Update, context: TongxinContext, *, blocked: bool
     if not await allowed_to(update, context, "block" if blocked else "unblock"):
         return
     action = staff_actions.block if blocked else staff_actions.unblock
-    said = context.args[0] if context.args else ""
+    if (
+        named := await named_person(context, message, context.args[0] if context.args else "", "staff.usage_block")
+    ) is None:
+        return
+    target_id, said = named
     try:
-        named = await target_of(context, message, parse_target(said) if said else None)
-        if named is None:
-            raise RoleChangeError("staff.usage_block")
-        target_id, said = named
         outcome = await action(context.env, actor_of(context), target_id)
     except RoleChangeError as error:
         await message.reply_text(context.t(error.reason))
         return
-    except NotFound as unknown:
-        await message.reply_text(context.t("staff.unknown_person", user_id=str(unknown) or said))
+    except NotFound:
+        await message.reply_text(context.t("staff.unknown_person", user_id=said))
         return
     except NotAllowed:
         await message.reply_text(context.t("error.not_allowed"))
