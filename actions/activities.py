@@ -43,6 +43,7 @@ from actions.tips import editor_ids
 from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref
 from rules.roles import Role
+from rules.staff import person_ref
 from rules.tips import TipStatus, tip_reference
 from rules.wishes import Actor
 from storage import activities as store
@@ -492,9 +493,11 @@ async def use_code(env: Env, actor: Actor, code: str, here: tuple[float, float] 
         if signup.checked_out_at is None and now < max(signup.checked_in_at + rules.MIN_STAY, activity.starts_at):
             return CodeUsed(activity, "already_in")
         if signup.checked_out_at is None:
-            # Hours count from the start: arriving early (the window opens two hours before) adds none.
+            # Hours count from the start: arriving early (the window opens two hours before) adds none; and to the
+            # planned end (plus a coordinator's extension): staying on, or leaving the check-out for later, adds none.
             counted_from = max(signup.checked_in_at, activity.starts_at)
-            hours = rules.rounded_hours(counted_from, now, env.settings.checkin_round_minutes)
+            until = min(now, activity.counts_until)
+            hours = rules.rounded_hours(counted_from, until, env.settings.checkin_round_minutes)
             await store.check_out(conn, signup.id, now, hours)
             await store.record_event(
                 conn, activity.id, "checked_out", actor_id=person, subject_id=person, now=now, note=str(hours)
@@ -538,14 +541,23 @@ async def _correct(env: Env, actor: Actor, signup_id: int, *, step: str | None) 
     async with env.db.write() as conn:
         signup = await store.get_signup(conn, signup_id)
         activity = await _organized(conn, actor, signup.activity_id)
-        if activity.status != "published" or signup.confirmed_at is not None:
+        if signup.user_id == person:
+            raise InvalidInput("roster.own_hours")  # another organizer or a coordinator corrects them
+        if activity.status not in ("published", "held") or signup.confirmed_at is not None:
             raise Conflict("confirmed", current=activity.status)
         if step is None:
             no_show = not signup.no_show
             await store.set_hours(conn, signup.id, hours=None if no_show else signup.hours, no_show=no_show, now=now)
             kind, note = "no_show" if no_show else "came", None
         else:
-            hours = rules.adjusted_hours(signup.hours, step)
+            if signup.checked_in_at is None:
+                # Hours without a check-in are entered after the fact, with a reason (`record_hours`).
+                raise InvalidInput("roster.no_checkin")
+            counted_from = max(signup.checked_in_at, activity.starts_at)
+            cap = rules.rounded_hours(counted_from, activity.counts_until, env.settings.checkin_round_minutes)
+            hours = rules.adjusted_hours(signup.hours, step, cap)
+            if step == "up" and hours <= (signup.hours or 0):
+                raise InvalidInput("roster.at_end")  # past the planned end only by a coordinator's extension
             await store.set_hours(conn, signup.id, hours=hours, no_show=False, now=now)
             kind, note = "hours_corrected", str(hours)
         await store.record_event(
@@ -555,16 +567,20 @@ async def _correct(env: Env, actor: Actor, signup_id: int, *, step: str | None) 
 
 
 async def confirm(env: Env, actor: Actor, activity_id: int) -> Roster:
-    """Confirm everyone's hours: the activity is held; participants are told and invited to send photos."""
+    """Confirm everyone's hours but the confirmer's own (another organizer or a coordinator confirms those, with
+    this same button later): the activity is held; participants are told and invited to send photos."""
     person = _person(actor)
     now = env.now()
     async with env.db.write() as conn:
         activity = await _organized(conn, actor, activity_id)
         if activity.starts_at > now:
             raise Conflict("not started", current="upcoming")
-        if not await store.set_status(conn, activity.id, from_status="published", to_status="held", now=now):
+        if activity.status not in ("published", "held"):
             raise Conflict("confirmed", current=activity.status)
-        await store.confirm_all(conn, activity.id, by=person, now=now)
+        before = {s.id for s in await store.signups_of(conn, activity.id) if s.confirmed_at is not None}
+        if not await store.confirm_all(conn, activity.id, by=person, now=now) and activity.status == "held":
+            raise Conflict("confirmed", current=activity.status)
+        await store.set_status(conn, activity.id, from_status="published", to_status="held", now=now)
         await store.record_event(conn, activity.id, "confirmed", actor_id=person, now=now)
         await audit.record(
             conn, actor_id=person, action="activity.confirm", subject=activity_ref(activity.ref_no), now=now
@@ -573,7 +589,7 @@ async def confirm(env: Env, actor: Actor, activity_id: int) -> Roster:
         ref = activity_ref(activity.ref_no)
         photos = ((Button("activity.button.photos", Act.ACTIVITY_PHOTOS, activity.id),),)
         for signup in people:
-            if signup.status != "signed_up" or signup.no_show:
+            if signup.status != "signed_up" or signup.no_show or signup.id in before or signup.confirmed_at is None:
                 continue
             await notices.queue(
                 conn,
@@ -596,6 +612,62 @@ async def confirm(env: Env, actor: Actor, activity_id: int) -> Roster:
         activity = await store.get_activity(conn, activity.id)
     env.wake()
     return Roster(activity, people)
+
+
+async def record_hours(env: Env, actor: Actor, activity_id: int, person_id: int, hours: float, reason: str) -> Roster:
+    """补录: hours entered after the fact for someone signed up with no check-in record (they forgot, or their phone
+    died), with a reason; at most the activity's planned length (plus an extension). Never one's own. Event and
+    audit carry the reason."""
+    by = _person(actor)
+    now = env.now()
+    async with env.db.write() as conn:
+        activity = await _organized(conn, actor, activity_id)
+        if person_id == by:
+            raise InvalidInput("roster.own_hours")
+        signup = await store.find_signup(conn, activity.id, person_id)
+        if signup is None or signup.status != "signed_up":
+            raise InvalidInput("activity.addhours_not_signed_up")
+        if signup.confirmed_at is not None or activity.status not in ("published", "held"):
+            raise Conflict("confirmed", current=activity.status)
+        if signup.checked_in_at is not None:
+            raise InvalidInput("activity.addhours_checked_in")
+        if activity.starts_at > now:
+            raise Conflict("not started", current="upcoming")
+        planned = (activity.duration_minutes + activity.extended_minutes) / 60
+        hours = min(hours, planned)
+        await store.set_hours(conn, signup.id, hours=hours, no_show=False, now=now)
+        note = f"{hours:g}: {reason}"
+        await store.record_event(
+            conn, activity.id, "hours_recorded", actor_id=by, subject_id=person_id, now=now, note=note
+        )
+        await audit.record(
+            conn,
+            actor_id=by,
+            action="activity.hours_recorded",
+            subject=activity_ref(activity.ref_no),
+            now=now,
+            detail=f"{person_ref(person_id)} {note}",
+        )
+        return Roster(activity, await store.signups_of(conn, activity.id))
+
+
+async def extend(env: Env, actor: Actor, activity_id: int, minutes: int, reason: str) -> Activity:
+    """A coordinator lets hours count `minutes` past the planned end, for `reason` (event, audit)."""
+    by = _person(actor)
+    if not rules.is_coordinator(actor.roles):
+        raise NotAllowed("only coordinators extend activities")
+    now = env.now()
+    async with env.db.write() as conn:
+        activity = await store.get_activity(conn, activity_id)
+        if activity.status == "cancelled":
+            raise Conflict("cancelled", current=activity.status)
+        await store.extend(conn, activity.id, minutes, reason, now)
+        note = f"{minutes / 60:g}: {reason}"
+        await store.record_event(conn, activity.id, "extended", actor_id=by, now=now, note=note)
+        await audit.record(
+            conn, actor_id=by, action="activity.extend", subject=activity_ref(activity.ref_no), now=now, detail=note
+        )
+        return await store.get_activity(conn, activity.id)
 
 
 # -- photos to the newsroom --------------------------------------------------------------------------------------

@@ -11,8 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
@@ -22,14 +23,16 @@ from actions import activities as activity_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers.common import actor_of, expect_press, skip_labels, stale_press, tell
+from handlers.common import actor_of, expect_press, person_of, skip_labels, stale_press, tell
 from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref, refusal_key
+from rules.staff import RoleChangeError, parse_target
 from storage.activities import Activity, NewActivity, Signup
 from storage.errors import Conflict, NotAllowed, NotFound
 
 PROJECT, TITLE, WHEN, DURATION, PLACE, LOCATION, HEADCOUNT, AREA, SKILLS, NOTES, CONFIRM = range(11)
 DRAFT = "activity_draft"
+T = TypeVar("T")
 
 
 @dataclass
@@ -533,6 +536,75 @@ async def call_off_command(update: Update, context: TongxinContext) -> None:
     await message.reply_text(context.t("activity.off.done", ref=ref, told=changed.told))
 
 
+async def activity_command(
+    update: Update,
+    context: TongxinContext,
+    usage: str,
+    work: Callable[[int, list[str]], Awaitable[T]],
+    on_conflict: Callable[[Conflict], str],
+) -> T | None:
+    """Run `/command A-0001 …`: the activity's number parsed (else `usage` is said), `work(ref_no, the rest)` run, and
+    what it refused said: a wrong value, a right missing, a state (`on_conflict` names the message, which may use
+    `ref`). None if refused."""
+    if (message := update.effective_message) is None or context.person is None:
+        return None
+    args = context.args or []
+    ref_no = rules.parse_activity_ref(args[0]) if args else None
+    if ref_no is None:
+        await message.reply_text(context.t(usage))
+        return None
+    try:
+        return await work(ref_no, args[1:])
+    except (InvalidInput, RoleChangeError) as exc:
+        await tell(update, context, exc.reason)
+    except (NotFound, NotAllowed) as exc:
+        await tell(update, context, refusal_key(exc))
+    except Conflict as exc:
+        await tell(update, context, on_conflict(exc), ref=activity_ref(ref_no))
+    return None
+
+
+def roster_conflict(exc: Conflict) -> str:
+    """Why hours cannot change now: the activity has not started, or they are confirmed."""
+    return "roster.upcoming" if exc.current == "upcoming" else "roster.already_confirmed"
+
+
+async def extend_command(update: Update, context: TongxinContext) -> None:
+    """/extend A-0001 1.5 REASON: a coordinator lets hours count that long past the planned end."""
+
+    async def extend(ref_no: int, words: list[str]) -> tuple[Activity, int]:
+        minutes, reason = rules.parse_extension(words)
+        activity = await activity_actions.find_by_ref(context.env, ref_no)
+        return await activity_actions.extend(context.env, actor_of(context), activity.id, minutes, reason), minutes
+
+    done = await activity_command(update, context, "activity.extend_usage", extend, lambda _: "activity.off.refused")
+    if done is not None and (message := update.effective_message) is not None:
+        extended, minutes = done
+        until = extended.counts_until.astimezone(context.settings.tz).strftime("%m-%d %H:%M")
+        ref = activity_ref(extended.ref_no)
+        await message.reply_text(context.t("activity.extended", ref=ref, hours=f"{minutes / 60:g}", until=until))
+
+
+async def add_hours_command(update: Update, context: TongxinContext) -> None:
+    """/addhours A-0001 WHO 2 REASON: hours entered after the fact for someone with no check-in record (补录)."""
+
+    async def record(ref_no: int, words: list[str]) -> activity_actions.Roster:
+        who, hours, reason = rules.parse_recorded_hours(words)
+        person_id = await person_of(context, parse_target(who))
+        activity = await activity_actions.find_by_ref(context.env, ref_no)
+        return await activity_actions.record_hours(
+            context.env, actor_of(context), activity.id, person_id, hours, reason
+        )
+
+    found = await activity_command(update, context, "activity.addhours_usage", record, roster_conflict)
+    if found is not None and (message := update.effective_message) is not None:
+        await message.reply_text(
+            roster_text(context, found.activity, found.people),
+            parse_mode=ParseMode.HTML,
+            reply_markup=roster_keyboard(context, found.activity, found.people),
+        )
+
+
 async def move_command(update: Update, context: TongxinContext) -> None:
     """/editactivity A-0001 时间 12-05 09:30 | 地点 TEXT: change the time or place before it starts."""
     if (message := update.effective_message) is None or context.person is None:
@@ -600,18 +672,27 @@ def roster_text(context: TongxinContext, activity: Activity, people: list[Signup
             state = context.plain("roster.times", came=signup.checked_in_at.astimezone(tz).strftime("%H:%M"), left=out)
         hours = f"{signup.hours:g}" if signup.hours is not None else "—"
         lines.append(context.t("roster.line", n=number, name=html.escape(signup.name), state=state, hours=hours))
-    if activity.status == "held":
+    waiting = [s for s in people if s.status == "signed_up" and s.confirmed_at is None]
+    if activity.status == "held" and not waiting:
         lines.append(context.t("roster.confirmed"))
+    elif activity.status == "held":
+        names = "、".join(html.escape(s.name) for s in waiting)
+        lines.append(context.t("roster.confirmed_but", names=names))
     return "\n".join(lines)
 
 
 def roster_keyboard(context: TongxinContext, activity: Activity, people: list[Signup]) -> InlineKeyboardMarkup | None:
-    """Per person −½ h / +½ h / no-show, and Confirm all (until confirmed)."""
-    if activity.status != "published":
+    """Per person −½ h / +½ h / no-show, and Confirm all, for the places not confirmed yet; never on the viewer's
+    own place (another organizer or a coordinator corrects and confirms those)."""
+    if activity.status not in ("published", "held"):
+        return None
+    viewer = actor_of(context).user_id
+    open_places = [s for s in people if s.status == "signed_up" and s.confirmed_at is None and s.user_id != viewer]
+    if not open_places:
         return None
     rows = []
     for number, signup in enumerate(people, 1):
-        if signup.status != "signed_up":
+        if signup not in open_places:
             continue
         rows.append(
             [
@@ -661,6 +742,9 @@ async def roster_changed(update: Update, context: TongxinContext) -> None:
             found = await activity_actions.adjust(context.env, actor, press.id, step)
     except (NotAllowed, NotFound) as exc:
         await tell(update, context, refusal_key(exc))
+        return
+    except InvalidInput as exc:
+        await tell(update, context, exc.reason)
         return
     except Conflict as exc:
         await tell(update, context, "roster.upcoming" if exc.current == "upcoming" else "roster.already_confirmed")
@@ -716,6 +800,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("activities", list_activities),
         CommandHandler("cancelactivity", call_off_command),
         CommandHandler("editactivity", move_command),
+        CommandHandler("extend", extend_command),
+        CommandHandler("addhours", add_hours_command),
         CallbackQueryHandler(sign_up_pressed, pattern=callbacks.pattern(Act.ACTIVITY_SIGN_UP)),
         CallbackQueryHandler(cancel_pressed, pattern=callbacks.pattern(Act.ACTIVITY_CANCEL)),
         CallbackQueryHandler(roster_pressed, pattern=callbacks.pattern(Act.ACTIVITY_ROSTER)),

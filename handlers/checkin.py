@@ -23,6 +23,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers.common import actor_of, expect_press, skip_labels, stale_press, tell
+from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref, refusal_key
 from rules.certificate_pdf import qr_png
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -148,6 +149,15 @@ async def _use(update: Update, context: TongxinContext, code: str) -> int:
 async def location_sent(update: Update, context: TongxinContext) -> int:
     """The volunteer's location: check it against the place and use the code."""
     if (message := update.effective_message) is None or message.location is None:
+        return LOCATION
+    live = rules.location_is_live(
+        forwarded=message.forward_origin is not None,
+        venue=message.venue is not None,
+        sent_at=message.date,
+        now=context.now(),
+    )
+    if not live:
+        await message.reply_text(context.t("checkin.location_not_live"))
         return LOCATION
     code = (context.user_data or {}).pop(PENDING, None)
     if not isinstance(code, str):

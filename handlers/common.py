@@ -39,6 +39,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import wish_cards
 from rules.roles import effective_roles, is_staff
+from rules.staff import Target
 from rules.wishes import Actor
 from storage import people, projects, users
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -76,6 +77,18 @@ def press_of(update: Update) -> Press | None:
     """The well-formed press behind the update's callback query, or None."""
     query = update.callback_query
     return callbacks.decode(query.data) if query is not None else None
+
+
+async def person_of(context: TongxinContext, target: Target) -> int:
+    """The person id a typed target names: `P-12` as it is, a Telegram user id through the accounts people wrote
+    from. `NotFound` (carrying what was typed) for a Telegram user who never wrote to the bot."""
+    if target.person_id is not None:
+        return target.person_id
+    async with context.db.read() as conn:
+        found = await people.person_ids_for(conn, people.TELEGRAM, [target.telegram_id or 0])
+    if not found:
+        raise NotFound(str(target))
+    return found[0]
 
 
 async def tell(update: Update, context: TongxinContext, key: str, /, *, alert: bool = True, **values: object) -> None:

@@ -35,7 +35,7 @@ from channels.telegram import callbacks
 from channels.telegram.media import upload_write_timeout
 from handlers import rates, whistles
 from handlers.access import require
-from handlers.common import actor_of, refresh_menu_of, step_passed
+from handlers.common import actor_of, person_of, refresh_menu_of, step_passed
 from rules import stats
 from rules.charts import Panel, render_chart
 from rules.exports import ExportError, columns_for, parse_export
@@ -73,16 +73,12 @@ async def target_of(context: TongxinContext, message: Message, typed: Target | N
     """The person a staff command names, and how it was named: the typed target (`P-12`, or a Telegram user id,
     resolved through the identities), else the author of the forwarded message it replies to; None when it names
     nobody. `NotFound` (with what was named) when that Telegram user never wrote to the bot."""
-    if typed is not None and typed.person_id is not None:
-        return typed.person_id, str(typed)
-    telegram_id = typed.telegram_id if typed is not None else forwarded_sender(message)
-    if telegram_id is None:
-        return None
-    async with context.db.read() as conn:
-        found = await people.person_ids_for(conn, people.TELEGRAM, [telegram_id])
-    if not found:
-        raise NotFound(str(telegram_id))
-    return found[0], str(telegram_id)
+    if typed is None:
+        telegram_id = forwarded_sender(message)
+        if telegram_id is None:
+            return None
+        typed = Target(telegram_id=telegram_id)
+    return await person_of(context, typed), str(typed)
 
 
 async def grant_role(update: Update, context: TongxinContext) -> None:

@@ -138,6 +138,16 @@ def within_radius(place: tuple[float, float], here: tuple[float, float], radius_
     return haversine_km(place, here) * 1000 <= radius_m
 
 
+# A check-in's location must be where the person is now: sent just now, not forwarded, not a place picked from a list.
+LOCATION_FRESH_FOR = dt.timedelta(minutes=2)
+
+
+def location_is_live(*, forwarded: bool, venue: bool, sent_at: dt.datetime, now: dt.datetime) -> bool:
+    """Whether a shared location says where the person is now (a forwarded pin, a venue or an old message does not:
+    a volunteer 2 km away forwarded the venue's pin and was checked in)."""
+    return not forwarded and not venue and abs(now - sent_at) <= LOCATION_FRESH_FOR
+
+
 def distance_m(place: tuple[float, float], here: tuple[float, float]) -> int:
     """Metres between the place and where someone is (for the refusal message)."""
     return round(haversine_km(place, here) * 1000)
@@ -157,7 +167,51 @@ def day_before_moment(starts_at: dt.datetime, tz: zoneinfo.ZoneInfo) -> dt.datet
     return dt.datetime.combine(local_day, DAY_BEFORE_AT, tzinfo=tz).astimezone(dt.UTC)
 
 
-def adjusted_hours(current: float | None, step: str) -> float:
-    """The organizer's −/+ half an hour on one person's hours (never below zero, at most a day)."""
+def adjusted_hours(current: float | None, step: str, cap: float = 24.0) -> float:
+    """The organizer's −/+ half an hour on one person's hours (never below zero, never past `cap`: the time from
+    their check-in to the activity's end)."""
     value = (current or 0.0) + (0.5 if step == "up" else -0.5)
-    return min(24.0, max(0.0, value))
+    return min(cap, max(0.0, value))
+
+
+EXTENSION_MAX_HOURS = DURATION_MAX_HOURS
+REASON_MIN, REASON_MAX = 4, 200
+
+
+def parse_extension(words: list[str]) -> tuple[int, str]:
+    """`/extend A-0002 1.5 原因…` after the reference: (minutes, reason); the reason is required."""
+    if not words:
+        raise InvalidInput("activity.extend_usage")
+    minutes = _half_hours(words[0], EXTENSION_MAX_HOURS)
+    return minutes, parse_reason(" ".join(words[1:]))
+
+
+def parse_recorded_hours(words: list[str]) -> tuple[str, float, str]:
+    """`/addhours A-0002 <who> 2 原因…` after the reference: (who, hours, reason); the reason is required."""
+    if len(words) < 2:
+        raise InvalidInput("activity.addhours_usage")
+    # Up to a day typed; the action caps it at the activity's planned length.
+    return words[0], _half_hours(words[1], 24) / 60, parse_reason(" ".join(words[2:]))
+
+
+def parse_reason(text: str) -> str:
+    """Why hours were extended or entered after the fact: required, a sentence, bounded."""
+    reason = " ".join(text.split())
+    if len(reason) < REASON_MIN:
+        raise InvalidInput("activity.reason_needed")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput("activity.reason_too_long")
+    return reason
+
+
+def _half_hours(word: str, most: float) -> int:
+    """Hours typed ("1.5", "2小时") → minutes, a positive multiple of half an hour up to `most` hours."""
+    text = word.strip().removesuffix("小时").removesuffix("h")
+    try:
+        hours = float(text)
+    except ValueError:
+        raise InvalidInput("activity.bad_hours") from None
+    minutes = round(hours * 60)
+    if not 30 <= minutes <= most * 60 or minutes % 30:
+        raise InvalidInput("activity.bad_hours")
+    return minutes

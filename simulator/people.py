@@ -206,6 +206,21 @@ class Person:
     async def send_location(self, latitude: float, longitude: float, *, chat: Group | None = None) -> dict[str, Any]:
         return await self._send({"location": {"latitude": latitude, "longitude": longitude}}, chat)
 
+    async def send_venue(self, latitude: float, longitude: float, title: str, address: str = "") -> dict[str, Any]:
+        """Share a place picked from the map's list (a venue): it says where the place is, not where one is."""
+        location = {"latitude": latitude, "longitude": longitude}
+        venue = {"location": location, "title": title, "address": address}
+        return await self._send({"location": location, "venue": venue}, None)
+
+    async def forward_location(
+        self, latitude: float, longitude: float, *, from_person: Person, sent_at: int
+    ) -> dict[str, Any]:
+        """Forward a location someone else sent earlier (`sent_at`: its Unix time)."""
+        origin = {"type": "user", "date": sent_at, "sender_user": dict(from_person.user)}
+        return await self._send(
+            {"location": {"latitude": latitude, "longitude": longitude}, "forward_origin": origin}, None
+        )
+
     async def send_contact(self, phone_number: str | None = None, *, chat: Group | None = None) -> dict[str, Any]:
         """Share a contact; by default the person's own (what a request_contact button sends)."""
         contact: dict[str, Any] = {"phone_number": phone_number or self.phone, "first_name": self.first_name}

@@ -48,6 +48,8 @@ class Activity:
     status: str
     code: str | None
     code_expires_at: dt.datetime | None
+    extended_minutes: int = 0
+    extension_reason: str | None = None
 
     @property
     def location(self) -> tuple[float, float] | None:
@@ -60,6 +62,11 @@ class Activity:
     def ends_at(self) -> dt.datetime:
         """When it is planned to end."""
         return self.starts_at + dt.timedelta(minutes=self.duration_minutes)
+
+    @property
+    def counts_until(self) -> dt.datetime:
+        """The latest moment hours count to: the planned end, plus a coordinator's extension."""
+        return self.ends_at + dt.timedelta(minutes=self.extended_minutes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,15 +409,31 @@ async def set_hours(
     )
 
 
-async def confirm_all(conn: AsyncConnection, activity_id: int, *, by: int, now: dt.datetime) -> None:
-    """Confirm every place: people who never checked in and have no hours become no-shows."""
-    base = and_(signups.c.activity_id == activity_id, signups.c.status == "signed_up")
+async def confirm_all(conn: AsyncConnection, activity_id: int, *, by: int, now: dt.datetime) -> int:
+    """Confirm every place not confirmed yet but the confirmer's own (nobody confirms their own hours): people who
+    never checked in and have no hours become no-shows. How many were confirmed."""
+    base = and_(
+        signups.c.activity_id == activity_id,
+        signups.c.status == "signed_up",
+        signups.c.confirmed_at.is_(None),
+        signups.c.user_id != by,
+    )
     await conn.execute(
         update(signups)
         .where(base, signups.c.checked_in_at.is_(None), or_(signups.c.hours.is_(None), signups.c.hours <= 0))
         .values(no_show=True, hours=None)
     )
-    await conn.execute(update(signups).where(base).values(confirmed_at=now, confirmed_by=by, updated_at=now))
+    result = await conn.execute(update(signups).where(base).values(confirmed_at=now, confirmed_by=by, updated_at=now))
+    return int(result.rowcount)
+
+
+async def extend(conn: AsyncConnection, activity_id: int, minutes: int, reason: str, now: dt.datetime) -> None:
+    """Let hours count `minutes` past the planned end, for `reason`."""
+    await conn.execute(
+        update(activities)
+        .where(activities.c.id == activity_id)
+        .values(extended_minutes=minutes, extension_reason=reason, updated_at=now)
+    )
 
 
 @dataclass(frozen=True, slots=True)

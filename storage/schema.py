@@ -572,6 +572,9 @@ activities = Table(
     Column("code_expires_at", UTCDateTime),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # Hours count no further than the planned end plus what a coordinator extended it by, with why (migration 0022).
+    Column("extended_minutes", Integer, nullable=False, server_default="0"),
+    Column("extension_reason", Text),
 )
 Index("ix_activities_starts_at", activities.c.starts_at)
 Index("ix_activities_code", activities.c.code)

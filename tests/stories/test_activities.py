@@ -214,22 +214,30 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
     code = await qr_code(admin, press_new=True)
     assert "签到成功" in await check_code(zhao, code, where=NEAR, by_link=False)
 
-    # Check-out at 11:40: 2 h 15 min and 2 h 4 min, both rounded down to 2 hours.
+    # Check-out at 11:40; hours count from the 09:30 start to the planned 11:30 end: 2 hours, and 1 h 54 min for
+    # 赵姐 (she came at 09:36), rounded down to 1.5 hours.
     clock.set(shanghai(28, 11, 40))
     code = await qr_code(admin)
     assert "本次时长 2 小时" in await check_code(xiaoli, code, where=NEAR, by_link=True)
-    assert "本次时长 2 小时" in await check_code(zhao, code, where=NEAR, by_link=False)
+    assert "本次时长 1.5 小时" in await check_code(zhao, code, where=NEAR, by_link=False)
 
-    # The organizer gives 赵姐 half an hour more (she stayed to tidy up) and confirms everyone's hours.
+    # 赵姐 stayed to tidy up: past the planned end, that counts only once a coordinator extends the activity, with
+    # a reason; then the organizer gives her half an hour more and confirms everyone's hours.
     await admin.press("📋 A-0001 名单与时长")
     await admin.wait_for_text("📋 A-0001 敬老院义诊")
     await admin.press("2. +½")
-    await admin.wait_for_text("赵姐 — 09:36 签到，11:40 签退 — 2.5 小时")
+    await admin.wait_for(lambda: any("计划结束时间" in a for a in admin.callback_answers), what="the cap explained")
+    await admin.send_command("/extend", "A-0001 0.5 赵姐留下整理场地")
+    await admin.wait_for_text("时长可计算到 11-28 12:00（延长 0.5 小时）")
+    await admin.press("📋 A-0001 名单与时长")
+    roster = await admin.wait_for_text("赵姐 — 09:36 签到")
+    await admin.press("2. +½", message=roster)
+    await admin.wait_for_text("赵姐 — 09:36 签到，11:40 签退 — 2 小时")
     await admin.press("✅ 确认全部时长")
     await admin.wait_for_text("时长已确认")
     await delivered(bot, sim)
     assert "服务时长：2 小时" in (await xiaoli.wait_for_text("组织者已确认")).text
-    assert "服务时长：2.5 小时" in (await zhao.wait_for_text("组织者已确认")).text
+    assert "服务时长：2 小时" in (await zhao.wait_for_text("组织者已确认")).text
     async with db.read() as conn:
         activity = await activity_store.get_activity_by_ref(conn, 1)
         assert activity.status == "held"
@@ -237,12 +245,12 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
         rows = (await conn.execute(signups.select().order_by(signups.c.id))).all()
     assert kinds[:4] == ["created", "signed_up", "signed_up", "waitlisted"]
     assert {"cancelled", "promoted", "checked_in", "checked_out", "hours_corrected", "confirmed"} <= set(kinds)
-    assert [(r.status, r.hours) for r in rows] == [("signed_up", 2.0), ("cancelled", None), ("signed_up", 2.5)]
+    assert [(r.status, r.hours) for r in rows] == [("signed_up", 2.0), ("cancelled", None), ("signed_up", 2.0)]
 
     # /stats counts it next to the wishes: one project run, one activity held, two people, 4.5 verified hours.
     await admin.send_command("/stats")
     figures = await admin.wait_for_text("志愿活动：")
-    assert "项目 1 个 · 举办 1 场 · 参与 2 人 · 核实时长 4.5 小时（心愿自报 0 小时）" in (figures.text or "")
+    assert "项目 1 个 · 举办 1 场 · 参与 2 人 · 核实时长 4 小时（心愿自报 0 小时）" in (figures.text or "")
 
     # Photos from the activity reach the editors as one lead, with 小李's consent.
     await xiaoli.press("📷 发送活动照片")
