@@ -14,6 +14,7 @@ Effects:
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from actions.env import Env
@@ -25,6 +26,15 @@ class Erased:
     """What the erasure changed: rows touched per table."""
 
     touched: dict[str, int]
+
+
+async def forget_stale(env: Env, now: dt.datetime) -> int:
+    """The sweep's hourly forgetting: handled WeChat callbacks and abandoned draft photos a week old (their files
+    too, once committed); how many files went."""
+    async with env.db.write() as conn:
+        files = await privacy.forget_stale(conn, now)
+    privacy.remove_saved_files(env.settings.media_dir, files)
+    return len(files)
 
 
 async def erase(env: Env, person_id: int) -> Erased:

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from actions import activities, cases, hot
+from actions import activities, cases, hot, privacy
 from scheduler import digests, reminders
 from scheduler.calendar import is_due, latest_daily
 from storage import outbox
@@ -67,6 +67,11 @@ async def _optimize(services: BotData, now: dt.datetime, last: dt.datetime | Non
     return 0
 
 
+async def _forget(services: BotData, now: dt.datetime, last: dt.datetime | None = None) -> int:
+    await privacy.forget_stale(services.env, now)
+    return 0
+
+
 async def queue_hot_alert(services: BotData, now: dt.datetime, last: dt.datetime | None = None) -> int:
     """Once a day, at the editors' digest time, alert staff to a spiking term. The day's question is asked at
     the first sweep of its window in each process (counting the terms of two weeks is no job for every
@@ -89,6 +94,8 @@ STEPS: tuple[Step, ...] = (
     # What need not happen every minute: finished outbox rows a month old, the planner's statistics.
     Step("outbox_prune", _prune, every=dt.timedelta(hours=1)),
     Step("optimize", _optimize, every=dt.timedelta(hours=6)),
+    # Handled WeChat callbacks and photos of abandoned drafts, a week old (storage.privacy.forget_stale).
+    Step("forget", _forget, every=dt.timedelta(hours=1)),
 )
 # How long each step of the latest sweep took, in seconds (logged at debug level; the benchmark prints it).
 TIMINGS: dict[str, float] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Label, insert, select
+from sqlalchemy import ColumnElement, Label, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import media, media_refs
@@ -26,13 +26,24 @@ async def add_media(
     file_ref: str,
     file_unique_id: str | None = None,
     now: dt.datetime,
+    draft_of: int | None = None,
 ) -> int:
-    """Record a file that arrived on `channel`; returns its media id."""
-    result = await conn.execute(insert(media).values(kind=kind, created_at=now).returning(media.c.id))
+    """Record a file that arrived on `channel`; returns its media id. `draft_of`: the person who sent it for a draft
+    no row has taken yet (`take` clears it)."""
+    result = await conn.execute(
+        insert(media).values(kind=kind, created_at=now, draft_of=draft_of).returning(media.c.id)
+    )
     media_id = int(result.scalar_one())
     await conn.execute(
         insert(media_refs).values(media_id=media_id, channel=channel, file_ref=file_ref, file_unique_id=file_unique_id)
     )
+    return media_id
+
+
+async def take(conn: AsyncConnection, media_id: int) -> int:
+    """A row now points at the media: it is no draft's any more (erased through that row, never forgotten as
+    abandoned). Returns `media_id`."""
+    await conn.execute(update(media).where(media.c.id == media_id, media.c.draft_of.is_not(None)).values(draft_of=None))
     return media_id
 
 

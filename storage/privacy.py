@@ -135,6 +135,11 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("link_failures", "person_id", delete_rows=True, through=("external_id", "identities", "external_id")),
     # Which of their messages showed them a wish's contact details (message ids only).
     PersonalRows("claim_cards", "person_id", delete_rows=True),
+    # Their WeChat callbacks: the account and when they wrote (the text is blanked once handled; handled rows are
+    # deleted after KEEP_CALLBACKS by the sweep); the person's go at once.
+    PersonalRows("wechat_inbound", "person_id", delete_rows=True, through=("openid", "identities", "external_id")),
+    # A newsroom lead made from their wish (a story of what was done for them) quotes it.
+    PersonalRows("tips", "resident_id", {"description": ERASED_TEXT}, through=("source_wish_ref", "wishes", "ref_no")),
 )
 
 # Where a person's photos are referenced: (table, media column, column naming the person, or (column, parent
@@ -149,6 +154,8 @@ MEDIA_OWNERS: tuple[tuple[str, str, str | tuple[str, str, str, str]], ...] = (
     ("tip_media", "media_id", ("tip_id", "tips", "id", "reporter_id")),
     ("activity_photos", "media_id", "user_id"),
     ("cases", "resolution_media_id", "acknowledged_by"),
+    # Saved before any row pointed at it: a WeChat draft's photo (migration 0023).
+    ("media", "id", "draft_of"),
 )
 
 # Tables that hold nothing that identifies a person (ids and counts only), with the reason.
@@ -159,7 +166,6 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "media": "kind and time only; what a channel calls the file is in media_refs",
     "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
-    "wechat_inbound": "callback ids and the account they came from; the message itself is blanked once handled",
     "wechat_windows": "an account's last message time and how many replies went out since",
     "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",
     "wish_status_days": "counts per day and status",
@@ -275,17 +281,41 @@ async def erase_person(conn: AsyncConnection, user_id: int, *, now: dt.datetime)
     return Erasure(touched, files)
 
 
-# Free texts staff write about anyone (an audit detail, a note on an event, a case's resolution or return reason):
-# blanked wherever they quote an erased person, whoever's row it is.
-QUOTING_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("audit_log", "detail"),
-    ("wish_events", "note"),
-    ("tip_events", "note"),
-    ("application_events", "note"),
-    ("activity_events", "note"),
-    ("case_events", "note"),
-    ("cases", "resolution_note"),
-    ("cases", "return_reason"),
+@dataclass(frozen=True)
+class Quoting:
+    """A free text column that may quote someone, and what is written in place of a text that does. `fragments`:
+    a text holding a fragment of what the person wrote quotes them too; not for texts people write for
+    themselves (another resident's wish may well say "停水三天了" in the same words)."""
+
+    table: str
+    column: str
+    blank: str | None = None
+    fragments: bool = True
+
+
+# Free texts written about anyone, blanked wherever they quote an erased person, whoever's row it is: what staff
+# write (an audit detail, a note on an event, a case's resolution or return reason, an activity's notes, a
+# broadcast), a volunteer's done note naming the resident and her phone, and what other people wrote themselves (a
+# neighbour's wish or a reporter's tip naming her).
+QUOTING_COLUMNS: tuple[Quoting, ...] = (
+    Quoting("audit_log", "detail"),
+    Quoting("wish_events", "note"),
+    Quoting("tip_events", "note"),
+    Quoting("application_events", "note"),
+    Quoting("activity_events", "note"),
+    Quoting("case_events", "note"),
+    Quoting("cases", "resolution_note"),
+    Quoting("cases", "return_reason"),
+    Quoting("cases", "summary", ERASED_TEXT),
+    Quoting("wishes", "done_note"),
+    Quoting("wishes", "resident_note"),
+    Quoting("wishes", "description", ERASED_TEXT, fragments=False),
+    Quoting("tips", "description", ERASED_TEXT, fragments=False),
+    Quoting("story_leads", "summary", ERASED_TEXT),
+    Quoting("activities", "title", ERASED_TEXT),
+    Quoting("activities", "notes", ""),
+    Quoting("activities", "extension_reason"),
+    Quoting("broadcasts", "text", ERASED_TEXT),
 )
 
 
@@ -296,20 +326,24 @@ async def _blank_quotes(conn: AsyncConnection, traces: Traces) -> dict[str, int]
     that is a fragment of one of their texts, is blanked by the database; no row is read into Python."""
     contains = func.strpos if conn.dialect.name == "postgresql" else func.instr
     touched: dict[str, int] = {}
-    for name, column in QUOTING_COLUMNS:
+    for quoting_column in QUOTING_COLUMNS:
+        name, blank = quoting_column.table, quoting_column.blank
         if name not in metadata.tables:
             continue
-        text = metadata.tables[name].c[column]
+        text = metadata.tables[name].c[quoting_column.column]
         quoting = [
             text.contains(form, autoescape=True)
             for needle in traces.needles | traces.files
             for form in variants(needle)
         ]
-        quoting += [and_(func.length(text) >= FRAGMENT_MIN, contains(literal(said), text) > 0) for said in traces.texts]
+        if quoting_column.fragments:
+            quoting += [
+                and_(func.length(text) >= FRAGMENT_MIN, contains(literal(said), text) > 0) for said in traces.texts
+            ]
         if not quoting:
             continue
         result = await conn.execute(
-            update(metadata.tables[name]).where(text.is_not(None), or_(*quoting)).values({column: None})
+            update(metadata.tables[name]).where(text.is_not(None), or_(*quoting)).values({text.name: blank})
         )
         touched[name] = touched.get(name, 0) + (result.rowcount or 0)
     return touched
@@ -337,14 +371,14 @@ def remove_saved_files(media_dir: Path, refs: list[str]) -> None:
 
 
 async def _forget_terms(conn: AsyncConnection, user_id: int) -> int:
-    """The hot-topic terms stored for the person's wish and tip texts (words of what they wrote) go with the texts."""
+    """The hot-topic terms stored for the person's wish and tip texts (words of what they wrote) go with the texts,
+    and so do those of anyone's text blanked for quoting them (its words may hold her name)."""
     wishes, tips = metadata.tables["wishes"], metadata.tables["tips"]
     removed = 0
     for source, table, owner in (("w", wishes, wishes.c.resident_id), ("t", tips, tips.c.reporter_id)):
+        texts = select(table.c.id).where(or_(owner == user_id, table.c.description == ERASED_TEXT))
         result = await conn.execute(
-            delete(text_terms).where(
-                text_terms.c.source == source, text_terms.c.source_id.in_(select(table.c.id).where(owner == user_id))
-            )
+            delete(text_terms).where(text_terms.c.source == source, text_terms.c.source_id.in_(texts))
         )
         removed += result.rowcount or 0
     return removed
@@ -610,3 +644,32 @@ async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
             )
             forgotten += 1
     return forgotten
+
+
+# Handled WeChat callbacks (an account and when it wrote) and photos saved for drafts nobody submitted are kept this
+# long, then forgotten by the sweep (`forget_stale`).
+KEEP_CALLBACKS = dt.timedelta(days=7)
+KEEP_ABANDONED_PHOTOS = dt.timedelta(days=7)
+
+
+async def forget_stale(conn: AsyncConnection, now: dt.datetime) -> list[str]:
+    """Delete handled WeChat callbacks older than `KEEP_CALLBACKS`, and forget the photos saved for a draft that no
+    row took (`storage.media.take`) within `KEEP_ABANDONED_PHOTOS` (their channel references go; the media row stays
+    as "there was a photo"). Returns the saved files to delete (relative to MEDIA_DIR) once the transaction commits."""
+    if "wechat_inbound" in metadata.tables:
+        inbound = metadata.tables["wechat_inbound"]
+        await conn.execute(delete(inbound).where(inbound.c.handled_at < now - KEEP_CALLBACKS))
+    media = metadata.tables["media"]
+    abandoned = select(media.c.id).where(
+        media.c.draft_of.is_not(None), media.c.created_at < now - KEEP_ABANDONED_PHOTOS
+    )
+    ids = [int(i) for i in (await conn.execute(abandoned)).scalars()]
+    if not ids:
+        return []
+    files = await conn.execute(
+        select(media_refs.c.file_ref).where(media_refs.c.channel == "file", media_refs.c.media_id.in_(ids))
+    )
+    found = [ref for ref in files.scalars() if ref]
+    await conn.execute(delete(media_refs).where(media_refs.c.media_id.in_(ids)))
+    await conn.execute(update(media).where(media.c.id.in_(ids)).values(draft_of=None))
+    return found

@@ -193,7 +193,11 @@ media = Table(
     Column("id", Integer, primary_key=True),
     Column("kind", String(16), nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Who sent it, while it waits for a draft of theirs to be submitted (a WeChat photo is saved at once: WeChat
+    # keeps it 3 days); cleared when a row takes it (`storage.media.take`; migration 0023).
+    Column("draft_of", BigInteger),
 )
+Index("ix_media_draft_of_created", media.c.draft_of, media.c.created_at)
 
 media_refs = Table(
     "media_refs",

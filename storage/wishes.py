@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, u
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
-from storage.media import add_telegram_media, telegram_ref
+from storage.media import add_telegram_media, take, telegram_ref
 from storage.schema import activities, reference_counters, signups, users, wish_events, wish_holds, wishes
 
 
@@ -151,7 +151,7 @@ async def insert_wish(
             address=address,
             latitude=location[0] if location else None,
             longitude=location[1] if location else None,
-            photo_media_id=photo_media_id
+            photo_media_id=await take(conn, photo_media_id)
             if photo_media_id is not None
             else await add_telegram_media(conn, "photo", photo_file_id, now=now),
             voice_media_id=await add_telegram_media(conn, "voice", voice_file_id, now=now),

@@ -239,8 +239,9 @@ class Conversation:
     def _t(self, language: str, key: str, /, **values: object) -> str:
         return render.text(self._catalogues, language, key, **values)
 
-    async def save_photo(self, media_id: str) -> int:
-        """Download a photo at once (WeChat keeps it 3 days), keep its bytes, and record it as media."""
+    async def save_photo(self, media_id: str, owner: int | None) -> int:
+        """Download a photo at once (WeChat keeps it 3 days), keep its bytes, and record it as media sent by `owner`
+        (erased with them, and forgotten after 7 days if no wish takes it: `storage.privacy`)."""
         content = await self._download(media_id)
         folder = self._media_dir / "wechat"
         name = f"{uuid.uuid4().hex}.jpg"
@@ -251,7 +252,9 @@ class Conversation:
 
         await asyncio.to_thread(write)
         async with self._env.db.write() as conn:
-            stored = await media.add_media(conn, kind="photo", channel=WECHAT, file_ref=media_id, now=self._env.now())
+            stored = await media.add_media(
+                conn, kind="photo", channel=WECHAT, file_ref=media_id, now=self._env.now(), draft_of=owner
+            )
             await media.add_ref(conn, stored, "file", str(Path("wechat") / name))
         return stored
 
@@ -497,7 +500,7 @@ class _Step:
         if step == "photo":
             if given.image:
                 try:
-                    d["photo"] = await self.owner.save_photo(given.image)
+                    d["photo"] = await self.owner.save_photo(given.image, self.actor.user_id)
                 except Exception:
                     log.warning("a WeChat photo could not be downloaded", exc_info=True)
                     return [Reply(self.t("wechat.photo_failed"))]

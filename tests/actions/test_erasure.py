@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -15,16 +16,18 @@ from actions.env import Env
 from bot.clock import ManualClock
 from bot.settings import load_settings
 from rules import applications as application_rules
+from rules import tips as tip_rules
 from rules import wishes as lifecycle
 from rules.applications import ApplicationAction
 from rules.cases import CaseOrder
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft
-from storage import applications, departments, users
+from storage import applications, departments, media, users, wechat
 from storage import people as identities
 from storage.activities import NewActivity
 from storage.db import Database
-from storage.schema import outbox, wish_events, wishes
+from storage.privacy import ERASED_TEXT
+from storage.schema import media_refs, outbox, tips, wechat_inbound, wish_events, wishes
 from tests.stories.test_privacy import traces_of
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -185,3 +188,147 @@ async def test_erasure_drops_pending_case_activity_and_team_notices_about_the_pe
     assert not {"case.new", "team.join_request", "activity.called_off"} & set(after), "blanked, never delivered"
     assert set(after.values()) >= {"dropped"}
     assert [row.status for row in case_row] == ["dropped"], f"case {sent.case.id}'s card never reaches the member"
+
+
+OPENID = "oWECHAT_OBRIEN_LI_000000001"
+DRAFT_FILE = "wechat/draft-of-her-own.jpg"
+
+
+async def test_erasure_reaches_notes_tips_and_activities_that_quote_her_and_her_wechat_traces(
+    db: Database, tmp_path: Path
+) -> None:
+    """What outside testing found left behind: the volunteer's done note on her wish (her name and phone), a tip and
+    an activity's notes quoting her, a newsroom lead made from her wish, the photo she sent for a WeChat draft she
+    never submitted, and her WeChat callbacks with their times."""
+    env = await given(db)
+    env = Env(db=env.db, clock=env.clock, settings=load_settings(bot_token="1:abc", media_dir=tmp_path, _env_file=None))
+    coordinator = Actor(COORDINATOR, frozenset({Role.RESIDENT, Role.COORDINATOR}))
+    volunteer = Actor(VOLUNTEER, frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    quote = f"{NAME} 家没人，打了 {PHONE}"
+    wish_id = await wish(env, review=False)
+    async with db.write() as conn:
+        await lifecycle.claim_wish(conn, wish_id, actor=volunteer, now=NOW, due_at=NOW + dt.timedelta(days=1))
+        await lifecycle.finish_wish(conn, wish_id, actor=volunteer, now=NOW, hours=1, note=quote)
+        ref_no = (await conn.execute(select(wishes.c.ref_no).where(wishes.c.id == wish_id))).scalar_one()
+        await tip_rules.create_tip(
+            conn,
+            reporter_id=VOLUNTEER,
+            by_reporter=True,
+            category="elderly_disabled",
+            description=quote,
+            location=None,
+            media=[],
+            now=NOW,
+        )
+        lead = await tip_rules.create_tip(
+            conn,
+            reporter_id=VOLUNTEER,
+            by_reporter=True,
+            category="elderly_disabled",
+            description="志愿者帮一位老人取回了药，老人很感激",
+            location=None,
+            media=[],
+            now=NOW,
+            source_wish_ref=ref_no,
+        )
+        neighbours = await lifecycle.submit_wish(
+            conn,
+            WishDraft(category="other", description=f"邻居{NAME}腿脚不便，请帮她买菜"),
+            resident_id=VOLUNTEER,
+            now=NOW,
+            review=False,
+            daily_limit=100,
+        )
+        await identities.add_identity(conn, RESIDENT, "wechat", OPENID, now=NOW)
+        for n, handled in ((1, True), (2, False)):
+            await wechat.record_inbound(conn, f"{OPENID}:{n}", OPENID, "<xml>你好</xml>", now=NOW)
+            if handled:
+                await wechat.mark_handled(conn, f"{OPENID}:{n}", now=NOW)
+        draft = await media.add_media(
+            conn, kind="photo", channel="wechat", file_ref="MEDIA_ID_OF_HER", now=NOW, draft_of=RESIDENT
+        )
+        await media.add_ref(conn, draft, "file", DRAFT_FILE)
+    (tmp_path / "wechat").mkdir()
+    (tmp_path / DRAFT_FILE).write_bytes(b"\xff\xd8 her draft photo")
+    project = await projects.create_project(env, coordinator, "送药上门", "", ("elderly_disabled",), None)
+    await activities.create(
+        env,
+        coordinator,
+        NewActivity(
+            project_id=project.id,
+            team_id=None,
+            title="送药上门",
+            starts_at=NOW + dt.timedelta(days=2),
+            duration_minutes=60,
+            place="东城社区",
+            location=None,
+            headcount=2,
+            skills=("elderly_disabled",),
+            notes=f"联系人：{quote}",
+            area=None,
+        ),
+    )
+    needles = [NAME, USERNAME, PHONE, ADDRESS, DESCRIPTION, PHOTO, OPENID, "MEDIA_ID_OF_HER", DRAFT_FILE]
+    planted = await traces_of(db, needles, PLACE)
+    for place in (
+        "wishes.done_note",
+        "wishes.description",
+        "tips.description",
+        "activities.notes",
+        "wechat_inbound.",
+        "media_refs.",
+    ):
+        assert any(hit.startswith(place) for hit in planted), f"nothing planted in {place}"
+
+    await privacy.erase(env, RESIDENT)
+
+    left = await traces_of(db, needles, PLACE)
+    # Her identity row keeps the openid, so that a message she sends later is not taken for a stranger's.
+    assert [hit for hit in left if not hit.startswith("identities.external_id=")] == []
+    async with db.read() as conn:
+        stories = dict((await conn.execute(select(tips.c.id, tips.c.description))).all())
+        neighbours_wish = (
+            await conn.execute(select(wishes.c.description).where(wishes.c.id == neighbours.id))
+        ).scalar_one()
+        inbound = (await conn.execute(select(wechat_inbound.c.msg_key))).scalars().all()
+    assert stories[lead.id] == ERASED_TEXT, "the lead made from her wish is not her story any more"
+    assert neighbours_wish == ERASED_TEXT, "a neighbour's wish naming her is blanked, not deleted"
+    assert inbound == []
+    assert not (tmp_path / DRAFT_FILE).exists()
+
+
+async def test_the_sweep_forgets_week_old_callbacks_and_abandoned_draft_photos(db: Database, tmp_path: Path) -> None:
+    env = await given(db)
+    env = Env(db=env.db, clock=env.clock, settings=load_settings(bot_token="1:abc", media_dir=tmp_path, _env_file=None))
+    (tmp_path / "wechat").mkdir()
+    async with db.write() as conn:
+        await wechat.record_inbound(conn, "old-handled", OPENID, "", now=NOW)
+        await wechat.mark_handled(conn, "old-handled", now=NOW)
+        await wechat.record_inbound(conn, "old-waiting", OPENID, "<xml/>", now=NOW)
+        kept = {}
+        for name in ("abandoned", "submitted"):
+            stored = await media.add_media(
+                conn, kind="photo", channel="wechat", file_ref=name, now=NOW, draft_of=RESIDENT
+            )
+            await media.add_ref(conn, stored, "file", f"wechat/{name}.jpg")
+            (tmp_path / "wechat" / f"{name}.jpg").write_bytes(b"\xff\xd8")
+            kept[name] = stored
+    async with db.write() as conn:  # as the WeChat conversation submits a draft with the photo it saved
+        await lifecycle.submit_wish(
+            conn,
+            WishDraft(category="other", description="帮忙修水管", photo_media_id=kept["submitted"]),
+            resident_id=RESIDENT,
+            now=NOW,
+            review=False,
+            daily_limit=100,
+        )
+    assert await privacy.forget_stale(env, NOW + dt.timedelta(days=6)) == 0
+    assert await privacy.forget_stale(env, NOW + dt.timedelta(days=8)) == 1
+    async with db.read() as conn:
+        inbound = (await conn.execute(select(wechat_inbound.c.msg_key))).scalars().all()
+        refs = (await conn.execute(select(media_refs.c.media_id).distinct())).scalars().all()
+    assert inbound == ["old-waiting"], "a callback not yet handled is never forgotten"
+    assert kept["abandoned"] not in refs
+    assert kept["submitted"] in refs, "a photo a wish took stays"
+    assert not (tmp_path / "wechat" / "abandoned.jpg").exists()
+    assert (tmp_path / "wechat" / "submitted.jpg").exists()
