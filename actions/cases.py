@@ -9,11 +9,14 @@ Effects, per action (each in one transaction, with its event and audit entry):
   acknowledge (a member of the case's department): `sent → acknowledged` by compare-and-set (two members at
     once: one wins, the other gets `Conflict`); the other members are told who took it; the resident is told.
     Audit `case.acknowledge`.
-  resolve (whoever acknowledged it): `acknowledged → resolved` with a note and an optional photo; the resident
-    is told, with the photo and 1–5 rating buttons (while resolved); the coordinator who sent it is told.
+  resolve (whoever acknowledged it, while still a member): `acknowledged → resolved` with a note and an optional
+    photo; the resident is told, with the photo and 1–5 rating buttons (while resolved); the coordinator who sent
+    it is told.
     Audit `case.resolve`.
   hand_back (a member): `sent | acknowledged → returned` with a reason; every coordinator is told (to send it
     elsewhere); the resident is told it is being passed on. Audit `case.return`.
+  release_held (removing a member, in that transaction): each case they acknowledged and had not finished goes
+    `acknowledged → sent` and the other members get it again with 签收 / 退回. Audit `case.release`.
   rate (the resident): the rating stored once; the member who resolved it is told.
   escalate_due (the sweep): for each open case past its acknowledgment or resolution deadline, the coordinators
     are told at the deadline, the admins at twice the time allowed; each once (dedupe key per case, stage and
@@ -271,6 +274,7 @@ async def resolve(env: Env, actor: Actor, case_id: int, note: str, *, photo: tup
         case = await store.get_case(conn, case_id)
         if actor.user_id is None or actor.user_id != case.acknowledged_by:
             raise NotAllowed(f"{actor.user_id} did not acknowledge case {case_id}")
+        await _member(conn, actor, case)
         target = rules.next_status(case.status, CaseAction.RESOLVE)
         media_id = (
             await media.add_media(conn, kind="photo", channel=photo[0], file_ref=photo[1], now=now) if photo else None
@@ -357,6 +361,40 @@ async def hand_back(env: Env, actor: Actor, case_id: int, reason: str) -> CaseVi
         await audit.record(conn, actor_id=actor_id, action="case.return", subject=shown.ref, now=now, detail=text)
     env.wake()
     return shown
+
+
+async def release_held(
+    conn: AsyncConnection, env: Env, department: Department, person_id: int, *, actor_id: int | None
+) -> list[Case]:
+    """The person left `department` (already removed): the cases they held there wait for another member again,
+    and every member gets the card with 签收 / 退回 anew. The released cases."""
+    now = env.now()
+    released = []
+    members = await department_store.members_of(conn, department.id)
+    for held in await store.held_by(conn, department.id, person_id):
+        case = await store.move_case(
+            conn,
+            held.id,
+            CaseStatus.ACKNOWLEDGED,
+            rules.next_status(held.status, CaseAction.RELEASE),
+            actor_id=actor_id,
+            now=now,
+            note="released: holder left the department",
+            changes={"acknowledged_by": None, "acknowledged_at": None},
+        )
+        await notices.queue_many(
+            conn,
+            members,
+            Notice("case.new", card_values(case, department.name, env), member_buttons(case)),
+            now=now,
+            lane="urgent",
+            dedupe_prefix=f"{PREFIX}new:{case.id}:released:{person_id}:{now.timestamp():.0f}",
+            concerns=concerns(case),
+            condition=[notices.case_in(case.id, CaseStatus.SENT), notices.holds_role(Role.DEPARTMENT.value)],
+        )
+        await audit.record(conn, actor_id=actor_id, action="case.release", subject=case_ref(case.ref_no), now=now)
+        released.append(case)
+    return released
 
 
 async def rate(env: Env, actor: Actor, case_id: int, rating: int) -> CaseView:

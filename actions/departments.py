@@ -11,8 +11,9 @@ Effects, per action:
     person told either way; audit `department.approve` / `department.reject`. Once per request.
   remove_member (coordinators; `/revoke department`, the members list's remove button): the person out of the
     department (the role goes with their last department); every case card of that department they were shown,
-    sent or replied, is edited to say it no longer applies (its buttons gone); the person told; audit
-    `department.remove`. Their case buttons are refused from then on (cases check membership).
+    sent or replied, is edited to say it no longer applies (its buttons gone); the cases they had acknowledged
+    and not finished go back to `sent` and to the other members (`cases.release_held`, audit `case.release`); the
+    person told; audit `department.remove`. Their case buttons are refused from then on (cases check membership).
   members (coordinators, read only): a department's members.
   list_departments (staff and members, read only): every department with its member count.
 Refusals: `NotAllowed`, `NotFound` (unknown department, link or request), `LimitReached` (link expired or used
@@ -24,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from actions import notices
+from actions import cases, notices
 from actions.buttons import Act, Button
 from actions.env import Env
 from actions.messages import Notice
@@ -162,7 +163,8 @@ async def decide_request(env: Env, actor: Actor, request_id: int, *, approve: bo
 
 async def remove_member(env: Env, actor: Actor, department_id: int | None, person_id: int) -> list[Department]:
     """Take the person out of one department (None: every one of theirs); the departments they left (none: they
-    were in none of them). Their case cards of those departments are taken back; they are told."""
+    were in none of them). Their case cards of those departments are taken back, the cases they held wait for the
+    other members again (`cases.release_held`); they are told."""
     actor_id = _coordinator(actor)
     now = env.now()
     left: list[Department] = []
@@ -174,6 +176,7 @@ async def remove_member(env: Env, actor: Actor, department_id: int | None, perso
             if not await store.remove_member(conn, department.id, person_id):
                 continue
             left.append(department)
+            await cases.release_held(conn, env, department, person_id, actor_id=actor_id)
             case_ids = await store.case_ids_of(conn, department.id)
             shown = await outbox.sent_cards(conn, person_id, "case", case_ids)
             shown += await store.take_case_cards(conn, person_id, case_ids)

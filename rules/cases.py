@@ -54,6 +54,8 @@ class CaseAction(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     RESOLVE = "resolve"
     RETURN = "return"
+    # The member who acknowledged it left the department: the case waits for another member to take it.
+    RELEASE = "release"
 
 
 OPEN_STATUSES = frozenset({CaseStatus.SENT, CaseStatus.ACKNOWLEDGED})
@@ -62,6 +64,7 @@ _NEXT: dict[tuple[CaseStatus, CaseAction], CaseStatus] = {
     (CaseStatus.ACKNOWLEDGED, CaseAction.RESOLVE): CaseStatus.RESOLVED,
     (CaseStatus.SENT, CaseAction.RETURN): CaseStatus.RETURNED,
     (CaseStatus.ACKNOWLEDGED, CaseAction.RETURN): CaseStatus.RETURNED,
+    (CaseStatus.ACKNOWLEDGED, CaseAction.RELEASE): CaseStatus.SENT,
 }
 
 

@@ -196,6 +196,20 @@ async def open_cases(conn: AsyncConnection, *, department_id: int | None = None,
     return [_from_row(row) for row in rows]
 
 
+async def held_by(conn: AsyncConnection, department_id: int, person_id: int) -> list[Case]:
+    """The department's cases the person acknowledged and has not finished."""
+    rows = await conn.execute(
+        select(cases)
+        .where(
+            cases.c.department_id == department_id,
+            cases.c.status == "acknowledged",
+            cases.c.acknowledged_by == person_id,
+        )
+        .order_by(cases.c.created_at, cases.c.id)
+    )
+    return [_from_row(row) for row in rows]
+
+
 async def overdue_cases(conn: AsyncConnection, now: dt.datetime, limit: int = 500) -> list[Case]:
     """Open cases past a deadline: not acknowledged by `ack_due_at`, or not resolved by `resolve_due_at`."""
     rows = await conn.execute(

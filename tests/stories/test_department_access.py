@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from sqlalchemy import text
 
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
@@ -86,3 +87,39 @@ async def test_a_removed_member_loses_the_role_the_cards_and_every_case_button(
     await zhou.press(label, message=members)
     await li.wait_for_text("您已不再是「城管」的成员")
     await zhou.wait_for(lambda: "还没有成员" in (members.text or ""), what="the list redrawn")
+
+
+async def test_a_removed_member_cannot_close_the_cases_he_held_and_they_go_back_to_the_others(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+) -> None:
+    """Found by trying it as an attacker: a member removed while holding a case (签收 pressed, 办结 begun) typed his
+    note afterwards and closed it; the resident was told it was done. Now his 办结 is refused and the case waits
+    for the members still there, who get its card again."""
+    zhou = await coordinator_named(bot, sim, "周协调")
+    zhang, li = sim.person("老张"), sim.person("老李")
+    resident = sim.person("王阿姨")
+    await department_with_members(bot, sim, zhou, [zhang, li])
+    await open_wish(story_db, resident, category="environment")
+    await zhou.send_command("/case", "W-0001 城管 urgent")
+    await wait_for_button(zhang, "✋ 签收")
+    await zhang.press("✋ 签收")
+    await zhang.wait_for_text("C-0001 由您承办")
+    await zhang.press("✅ 办结")
+    await zhang.wait_for_text("办理结果")
+
+    await zhou.send_command("/revoke", "department", str(zhang.user_id))
+    await zhang.wait_for_text("您已不再是「城管」的成员")
+    await zhang.send_text("已清理路边垃圾")
+    await zhang.wait_for_text("办理后的照片")
+    await zhang.press("不附照片")
+    await zhang.wait_for_text("没有权限")
+    async with story_db.read() as conn:
+        status = (await conn.execute(text("SELECT status, acknowledged_by FROM cases"))).one()
+    assert tuple(status) == ("sent", None), "the case waits for another member"
+    assert not any("已办结" in (m.text or "") for m in resident.messages)
+
+    # 老李's card had become "C-0001 已由 老张 签收"; he gets the case again and takes it.
+    card = await li.wait_for_text("新案件 C-0001")
+    await wait_for_button(li, "✋ 签收")
+    await li.press("✋ 签收", message=card)
+    await li.wait_for_text("C-0001 由您承办")
