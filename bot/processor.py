@@ -43,6 +43,7 @@ from telegram.ext import BaseUpdateProcessor
 
 from bot.clock import LoopTimer, Timer
 from bot.inbox import UpdateInbox
+from bot.keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +58,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     ) -> None:
         super().__init__(max_concurrent_updates)
         self._timer = timer or LoopTimer()  # the back-off between pings of an unreachable database
-        self._locks: dict[int, asyncio.Lock] = {}
-        self._users: dict[int, int] = {}
+        self._turns: KeyedLocks[int] = KeyedLocks()
         # Called after each update's handlers, inside the chat's lock, with the ids of the handled updates to delete
         # from the inbox (bot.app: the persistence write-through).
         self.after_update: Callable[[Sequence[int]], Awaitable[None]] | None = None
@@ -141,25 +141,20 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         """Handle the kept updates again, each chat's in order; False if the database failed again."""
         for key in list(self._held):
             queue = self._held[key]
-            lock = self._locks.setdefault(key, asyncio.Lock())
-            self._users[key] = self._users.get(key, 0) + 1
-            try:
-                async with lock:
-                    while queue:
-                        update = queue[0]
-                        self._replaying, self._replay_failed = update, False
-                        try:
-                            if self.replay is not None:
-                                await self.replay(update)
-                            await self._after(None if self._replay_failed else update)
-                        finally:
-                            self._replaying = None
-                        if self._replay_failed:
-                            return False
-                        queue.popleft()
-                    del self._held[key]
-            finally:
-                self._release(key)
+            async with self._turns.turn(key):
+                while queue:
+                    update = queue[0]
+                    self._replaying, self._replay_failed = update, False
+                    try:
+                        if self.replay is not None:
+                            await self.replay(update)
+                        await self._after(None if self._replay_failed else update)
+                    finally:
+                        self._replaying = None
+                    if self._replay_failed:
+                        return False
+                    queue.popleft()
+                del self._held[key]
         return True
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -191,24 +186,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             await coroutine
             await self._after(update)
             return
-        busy = key in self._held or self._users.get(key, 0) > 0  # updates of the chat being handled or waiting
+        busy = key in self._held or self._turns.busy(key)  # updates of the chat being handled or waiting
         if busy and self.answer_early is not None and isinstance(update, Update) and update.callback_query:
             self.answer_early(update)
         if self._divert(key, update, coroutine):
             return
-        lock = self._locks.setdefault(key, asyncio.Lock())
-        self._users[key] = self._users.get(key, 0) + 1
-        try:
-            async with lock:
-                if keeping is not None:
-                    await keeping
-                # Held updates of this chat may have appeared while this one waited: it goes behind them.
-                if self._divert(key, update, coroutine):
-                    return
-                await coroutine
-                await self._after(None if self._is_held(key, update) else update)
-        finally:
-            self._release(key)
+        async with self._turns.turn(key):
+            if keeping is not None:
+                await keeping
+            # Held updates of this chat may have appeared while this one waited: it goes behind them.
+            if self._divert(key, update, coroutine):
+                return
+            await coroutine
+            await self._after(None if self._is_held(key, update) else update)
 
     async def _keep(self, inbox: UpdateInbox, update: Update, key: int) -> None:
         try:
@@ -248,13 +238,6 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         else:
             log.warning("database unreachable: chat %s has %d updates kept; a newer one is dropped", key, len(queue))
         return True
-
-    def _release(self, key: int) -> None:
-        # Forget the lock once nobody waits on it, so memory does not grow with every chat ever seen.
-        self._users[key] -= 1
-        if not self._users[key]:
-            del self._users[key]
-            del self._locks[key]
 
     async def _after(self, handled: object) -> None:
         """Write what the update changed and delete `handled` (if it was written) from the inbox, together with the

@@ -34,6 +34,7 @@ from wechatpy.utils import check_signature
 from actions.env import Env
 from bot.clock import LoopTimer, Timer, within
 from bot.i18n import Catalogues
+from bot.keyed_locks import KeyedLocks
 from channels.wechat import render
 from channels.wechat.api import WeChatApi, WeChatError
 from channels.wechat.conversation import WECHAT, Conversation, menu
@@ -69,7 +70,7 @@ class WeChatChannel:
         aes = settings.wechat_aes_key
         self._crypto = WeChatCrypto(self._token, aes.get_secret_value(), settings.wechat_app_id) if aes else None
         self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._turns: KeyedLocks[str] = KeyedLocks()  # one follower's messages one at a time, in order
         self._nonces: dict[str, dt.datetime] = {}  # nonce → when it may be forgotten
         self._rate = MessageRate()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -228,8 +229,7 @@ class WeChatChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, inbound: wechat.Inbound) -> None:
-        lock = self._locks.setdefault(inbound.openid, asyncio.Lock())
-        async with lock:
+        async with self._turns.turn(inbound.openid):
             try:
                 data = dict(xmltodict.parse(inbound.payload)["xml"])
                 replies = await self.conversation.handle(inbound.openid, data)
@@ -241,8 +241,6 @@ class WeChatChannel:
             async with self._env.db.write() as conn:
                 await wechat.mark_handled(conn, inbound.msg_key, now=self._env.now())
             self.handled += 1
-        if not lock.locked():
-            self._locks.pop(inbound.openid, None)
 
     async def say(self, openid: str, reply: Reply) -> bool:
         """Send one reply as a customer-service message, within the account's window; False when it did not go."""

@@ -7,6 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import pytest
+from sqlalchemy import func, select
+
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from simulator import BotApiSimulator
@@ -14,6 +17,7 @@ from simulator.people import Person
 from simulator.wechat import WeChatPerson, WeChatSimulator
 from storage import people
 from storage.db import Database
+from storage.schema import link_failures
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import approved_volunteers, person_id, wait_for_button
 
@@ -135,3 +139,34 @@ async def test_not_me_joins_nothing_and_a_new_code_voids_the_old(
     await mine.wait_for_text("无效")
     await mine.send_text(f"绑定 {new}")
     await mine.wait_for_text("请您本人确认")
+
+
+@pytest.mark.both_databases  # SQLite's write lock hid the race; PostgreSQL showed it
+async def test_a_burst_of_guesses_is_handled_one_at_a_time_so_the_sixth_is_already_locked(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    """Outside testing sent 30 codes at once from one follower: on PostgreSQL six were evaluated before the lock,
+    because the server forgot a follower's lock while handing it to the next message (two ran at once, out of
+    order). One follower's messages are handled one at a time, in the order sent."""
+    attacker = wx.person("连发者")
+    for n in range(30):  # under the flood guard's 30 a minute: every one is handled
+        await attacker.send_text(f"绑定 {100000 + n}")
+    await attacker.wait_for(lambda r: "60 分钟后再试" in r.text)
+    await wechat_bot.bot_data.wechat.idle()  # type: ignore[union-attr]
+    async with wechat_bot.bot_data.db.read() as conn:
+        evaluated = (
+            await conn.execute(
+                select(func.count()).select_from(link_failures).where(link_failures.c.external_id == attacker.openid)
+            )
+        ).scalar_one()
+    assert evaluated == 5
+    # What reached him came in the order he sent: wrong codes, then "locked" from the fifth on (WeChat lets 5
+    # replies follow his latest message, so not all 30 arrive).
+    kinds = ["wrong" if "无效" in r.text else "locked" if "60 分钟后再试" in r.text else r.text for r in attacker.inbox]
+    assert set(kinds) == {"wrong", "locked"}
+    assert kinds == sorted(kinds, key=["wrong", "locked"].index)
+    assert kinds.count("wrong") <= 4
+    # The burst races WeChat's reply count (the window resets when WeChat takes his message, in the bot when the
+    # callback arrives): a reply in between is refused with 45047, and the bot then believes WeChat.
+    assert {refusal.errcode for refusal in wx.refusals} <= {45047}
+    wx.refusals.clear()
