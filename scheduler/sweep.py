@@ -94,7 +94,8 @@ STEPS: tuple[Step, ...] = (
     # What need not happen every minute: finished outbox rows a month old, the planner's statistics.
     Step("outbox_prune", _prune, every=dt.timedelta(hours=1)),
     Step("optimize", _optimize, every=dt.timedelta(hours=6)),
-    # Handled WeChat callbacks and photos of abandoned drafts, a week old (storage.privacy.forget_stale).
+    # Handled WeChat callbacks and photos of abandoned drafts a week old, closed WeChat reply windows
+    # (storage.privacy.forget_stale).
     Step("forget", _forget, every=dt.timedelta(hours=1)),
 )
 # How long each step of the latest sweep took, in seconds (logged at debug level; the benchmark prints it).

@@ -166,7 +166,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "media": "kind and time only; what a channel calls the file is in media_refs",
     "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
-    "wechat_windows": "an account's last message time and how many replies went out since",
+    "wechat_windows": "an account's reply window (last message time, replies since): WeChat's state, kept through "
+    "erasure so the confirmation reaches her; the sweep deletes it once closed (forget_stale)",
     "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",
     "wish_status_days": "counts per day and status",
     "wish_category_days": "counts per day and category",
@@ -647,18 +648,22 @@ async def _forget_conversations(conn: AsyncConnection, user_id: int) -> int:
 
 
 # Handled WeChat callbacks (an account and when it wrote) and photos saved for drafts nobody submitted are kept this
-# long, then forgotten by the sweep (`forget_stale`).
+# long, then forgotten by the sweep (`forget_stale`); a WeChat reply window once it has closed (48 hours).
 KEEP_CALLBACKS = dt.timedelta(days=7)
 KEEP_ABANDONED_PHOTOS = dt.timedelta(days=7)
+KEEP_WINDOWS = dt.timedelta(hours=48)
 
 
 async def forget_stale(conn: AsyncConnection, now: dt.datetime) -> list[str]:
-    """Delete handled WeChat callbacks older than `KEEP_CALLBACKS`, and forget the photos saved for a draft that no
-    row took (`storage.media.take`) within `KEEP_ABANDONED_PHOTOS` (their channel references go; the media row stays
-    as "there was a photo"). Returns the saved files to delete (relative to MEDIA_DIR) once the transaction commits."""
+    """Delete handled WeChat callbacks older than `KEEP_CALLBACKS` and reply windows closed for `KEEP_WINDOWS`, and
+    forget the photos saved for a draft that no row took (`storage.media.take`) within `KEEP_ABANDONED_PHOTOS` (their
+    channel references go; the media row stays as "there was a photo"). Returns the saved files to delete (relative
+    to MEDIA_DIR) once the transaction commits."""
     if "wechat_inbound" in metadata.tables:
         inbound = metadata.tables["wechat_inbound"]
         await conn.execute(delete(inbound).where(inbound.c.handled_at < now - KEEP_CALLBACKS))
+        windows = metadata.tables["wechat_windows"]
+        await conn.execute(delete(windows).where(windows.c.last_inbound_at < now - KEEP_WINDOWS))
     media = metadata.tables["media"]
     abandoned = select(media.c.id).where(
         media.c.draft_of.is_not(None), media.c.created_at < now - KEEP_ABANDONED_PHOTOS

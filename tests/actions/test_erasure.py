@@ -305,6 +305,7 @@ async def test_the_sweep_forgets_week_old_callbacks_and_abandoned_draft_photos(d
         await wechat.record_inbound(conn, "old-handled", OPENID, "", now=NOW)
         await wechat.mark_handled(conn, "old-handled", now=NOW)
         await wechat.record_inbound(conn, "old-waiting", OPENID, "<xml/>", now=NOW)
+        await wechat.opened(conn, OPENID, now=NOW)  # her reply window: her openid and when she last wrote
         kept = {}
         for name in ("abandoned", "submitted"):
             stored = await media.add_media(
@@ -322,7 +323,12 @@ async def test_the_sweep_forgets_week_old_callbacks_and_abandoned_draft_photos(d
             review=False,
             daily_limit=100,
         )
+    assert await privacy.forget_stale(env, NOW + dt.timedelta(hours=47)) == 0
+    async with db.read() as conn:
+        assert (await wechat.window_of(conn, OPENID)).last_inbound_at is not None, "an open window is kept"
     assert await privacy.forget_stale(env, NOW + dt.timedelta(days=6)) == 0
+    async with db.read() as conn:
+        assert (await wechat.window_of(conn, OPENID)).last_inbound_at is None, "a closed window is forgotten"
     assert await privacy.forget_stale(env, NOW + dt.timedelta(days=8)) == 1
     async with db.read() as conn:
         inbound = (await conn.execute(select(wechat_inbound.c.msg_key))).scalars().all()
