@@ -50,7 +50,7 @@ def period_of(word: str | None, now: dt.datetime, tz_name: str) -> tuple[dt.date
     word = word.strip().lower()
     if word in ("all", "全部"):
         return dt.date(2000, 1, 1), today
-    if word.isdigit() and len(word) == 4 and 2000 <= int(word) <= today.year:
+    if word.isdecimal() and len(word) == 4 and 2000 <= int(word) <= today.year:
         year = int(word)
         return dt.date(year, 1, 1), min(today, dt.date(year, 12, 31))
     raise InvalidInput("certificate.error.period")

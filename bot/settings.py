@@ -153,7 +153,7 @@ class Settings(BaseSettings):
     def _check_token(cls, value: SecretStr) -> SecretStr:
         token = value.get_secret_value()
         bot_id, _, secret = token.partition(":")
-        if not bot_id.isdigit() or not secret:
+        if not bot_id.isdecimal() or not secret:
             raise ValueError("must look like 123456789:ABC... (the token @BotFather gave you)")
         return value
 

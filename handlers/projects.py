@@ -77,7 +77,7 @@ async def new_team(update: Update, context: TongxinContext) -> None:
     name, _, leader_text = _words(context).partition("|")
     leader = context.person.id
     if leader_text.strip():
-        if not leader_text.strip().isdigit() or len(leader_text.strip()) > 19:
+        if not leader_text.strip().isdecimal() or len(leader_text.strip()) > 19:
             await message.reply_text(context.t("team.usage"))
             return
         leader = int(leader_text.strip())

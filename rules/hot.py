@@ -161,6 +161,6 @@ def segment_all(texts: Iterable[str]) -> list[set[str]]:
 
 def parse_days(word: str | None, default: int = 7, maximum: int = 90) -> int:
     """The period of /hot [N]: N days between 1 and `maximum`, or the default."""
-    if word is None or not word.strip().isdigit():
+    if word is None or not word.strip().isdecimal():
         return default
     return max(1, min(int(word), maximum))

@@ -100,7 +100,7 @@ def parse_target(word: str) -> Target:
     word = word.strip()
     if (ref := PERSON_REF.fullmatch(word)) is not None and int(ref.group(1)) > 0:
         return Target(person_id=int(ref.group(1)))
-    if not word.isdigit() or len(word) > 15 or int(word) <= 0:
+    if not word.isdecimal() or len(word) > 15 or int(word) <= 0:
         raise RoleChangeError("staff.bad_user_id")
     return Target(telegram_id=int(word))
 
@@ -129,6 +129,6 @@ def check_block(
 
 def clamp_audit_count(word: str | None) -> int:
     """How many audit entries /audit [N] shows: the default, or N bounded to 1..AUDIT_MAX_ENTRIES."""
-    if word is None or not word.strip().isdigit():
+    if word is None or not word.strip().isdecimal():
         return AUDIT_DEFAULT_ENTRIES
     return max(1, min(int(word), AUDIT_MAX_ENTRIES))

@@ -187,7 +187,7 @@ def tip_reference(tip_id: int) -> str:
 def parse_tip_reference(text: str) -> int | None:
     """`T-0001` / `t-1` / `1` → 1; None for anything else."""
     value = text.strip().upper().removeprefix("T-")
-    return int(value) if value.isdigit() and 0 < int(value) < 2**31 else None
+    return int(value) if value.isdecimal() and 0 < int(value) < 2**31 else None
 
 
 def category_key(category: str) -> str:

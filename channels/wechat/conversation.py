@@ -469,7 +469,7 @@ class _Step:
             return [self.next_after(step)]
         if step == "area":
             areas = self.env.settings.areas
-            if press is not None and press.act == Act.WISH_AREA and press.arg is not None and press.arg.isdigit():
+            if press is not None and press.act == Act.WISH_AREA and press.arg is not None and press.arg.isdecimal():
                 index = int(press.arg)
                 if index < len(areas):
                     d["area"] = areas[index]

@@ -90,6 +90,10 @@ async def test_grant_mistakes_get_clear_answers(bot: TongxinApp, sim: BotApiSimu
     assert "没有这个角色" in (await admin.next_message()).text
     await admin.send_command("/grant", "editor", "abc")
     assert "数字" in (await admin.next_message()).text
+    # Characters that are "digits" to str.isdigit but not numbers to int(): a superscript, a circled one.
+    for word in ("²", "①", "P-²"):
+        await admin.send_command("/grant", "editor", word)
+        assert "数字" in (await admin.next_message()).text
     await admin.send_command("/grant", "editor")
     assert "Telegram 用户 ID" in (await admin.next_message()).text
     await admin.send_command("/grant", "editor", "424242")
