@@ -58,6 +58,11 @@ def test_credentials_in_urls_and_json_are_redacted_whatever_logs_them() -> None:
         redact('{"access_token": "AbC.12-3", "expires_in": 7200}')
         == '{"access_token": "[redacted]", "expires_in": 7200}'
     )
+    assert (
+        redact("GET /cgi-bin/media/get?access_token=AbC&media_id=m-4_x")
+        == "GET /cgi-bin/media/get?access_token=[redacted]"
+        "&media_id=[redacted]"
+    )
     assert redact("the token bucket refilled") == "the token bucket refilled"
 
 
