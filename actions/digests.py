@@ -135,7 +135,7 @@ async def toggle(env: Env, actor: Actor) -> bool:
     if actor.user_id is None or actor.roles.isdisjoint(READERS):
         raise NotAllowed(f"{actor.user_id} reads no digest")
     async with env.db.write() as conn:
-        return await digest_storage.toggle_digest(conn, actor.user_id)
+        return await digest_storage.toggle_digest(conn, actor.user_id, now=env.clock.now())
 
 
 # --- What each digest says ------------------------------------------------------------------------------

@@ -4,7 +4,11 @@ Which occurrence is due comes from the clock (`scheduler.calendar`); what a dige
 core's (`actions.digests`, rendered again when the row is sent). Each reader's digest of one occurrence
 is written to the outbox under `digest:<occurrence>:<user id>`, so however often the sweep runs, and
 after any restart, a digest fires once; a reader with nothing to say gets a `skipped` row under the
-same key, so the decision is not taken again that day.
+same key, so the decision is not taken again that day. Once every reader of an occurrence has their row, the
+occurrence itself is written down with the time (`digest_runs`), and the sweeps of the rest of its six-hour
+catch-up window read only who became a reader since (granted the role, or their digest turned on: two index
+ranges) instead of every reader and their keys, so a sweep costs about the same inside a digest window as outside
+it, and a volunteer approved at 10:00 on a Monday still gets that Monday's digest.
 """
 
 from __future__ import annotations
@@ -69,9 +73,15 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
     todo: list[tuple[Digest, DigestPeriod, list[int]]] = []
     async with services.db.read() as conn:  # one read for every digest due
         for digest, period in due:
+            # Decided for everyone by an earlier sweep: only who became a reader since (two index ranges), not
+            # every reader again.
+            since = await digest_storage.decided_at(conn, period.label)
             prefix = f"digest:{period.label}:"
             readers = await digest_storage.readers(
-                conn, digest.role.value, also=settings.admin_ids if digest.admins_read else ()
+                conn,
+                digest.role.value,
+                also=settings.admin_ids if digest.admins_read else (),
+                changed_since=since,
             )
             # Just these readers' keys (an indexed lookup), not every key of the occurrence.
             decided = await outbox.keys_written(conn, [f"{prefix}{reader.id}" for reader in readers])
@@ -88,4 +98,6 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
                 reader_ids=reader_ids[start : start + CHUNK],
                 now=now,
             )
+        async with services.db.write() as conn:
+            await digest_storage.mark_decided(conn, period.label, now=now)
     return queued

@@ -7,12 +7,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, or_, select, union, update
+from sqlalchemy import bindparam, exists, func, insert, or_, select, union, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
 from storage.people import TELEGRAM, persons_with_identity
-from storage.schema import tip_events, tips, user_roles, users, volunteer_skills, volunteers, wishes
+from storage.schema import digest_runs, tip_events, tips, user_roles, users, volunteer_skills, volunteers, wishes
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,16 +23,31 @@ class Reader:
     language: str
 
 
-async def readers(conn: AsyncConnection, role: str, *, also: Collection[int] = ()) -> list[Reader]:
+async def readers(
+    conn: AsyncConnection, role: str, *, also: Collection[int] = (), changed_since: dt.datetime | None = None
+) -> list[Reader]:
     """People holding `role` (and the Telegram ids in `also`, i.e. ADMIN_IDS, mapped to people through `identities`)
-    who want digests and can get them."""
+    who want digests and can get them. With `changed_since`, only those who became readers after it: granted the
+    role, or their digest turned on (two index ranges, whatever the number of readers)."""
     holders = select(user_roles.c.user_id).where(user_roles.c.role == role)
+    admins = persons_with_identity(TELEGRAM, also)
+    if changed_since is None:
+        # One IN over a UNION: both sides and the users found by their keys (an OR of two INs has PostgreSQL read
+        # every user).
+        who = users.c.id.in_(union(holders, admins))
+    else:
+        granted = select(user_roles.c.user_id).where(
+            user_roles.c.role == role, user_roles.c.granted_at >= changed_since
+        )
+        holds = exists().where(user_roles.c.user_id == users.c.id, user_roles.c.role == role)
+        turned_on = select(users.c.id).where(
+            users.c.digest_changed_at >= changed_since, or_(holds, users.c.id.in_(admins))
+        )
+        who = users.c.id.in_(union(granted, turned_on))
     query = (
         select(users.c.id, users.c.language)
         .where(
-            # One IN over a UNION: both sides and the users found by their keys (an OR of two INs has
-            # PostgreSQL read every user).
-            users.c.id.in_(union(holders, persons_with_identity(TELEGRAM, also))),
+            who,
             users.c.digest_enabled.is_(True),
             users.c.unreachable.is_(False),
             users.c.blocked.is_(False),
@@ -43,19 +58,34 @@ async def readers(conn: AsyncConnection, role: str, *, also: Collection[int] = (
     return [Reader(row.id, row.language) for row in (await conn.execute(query)).all()]
 
 
+async def decided_at(conn: AsyncConnection, label: str) -> dt.datetime | None:
+    """When the occurrence (`volunteer:2026-11-30`) was decided for every reader of the time (`mark_decided`)."""
+    return (await conn.execute(select(digest_runs.c.done_at).where(digest_runs.c.label == label))).scalar()
+
+
+async def mark_decided(conn: AsyncConnection, label: str, *, now: dt.datetime) -> None:
+    """Every reader of the occurrence has their digest (or their `skipped` row): later sweeps look only at who
+    became a reader since `now`."""
+    if await decided_at(conn, label) is None:
+        await conn.execute(insert(digest_runs).values(label=label, done_at=now))
+    else:
+        await conn.execute(update(digest_runs).where(digest_runs.c.label == label).values(done_at=now))
+
+
 # One statement, built once: /digest is the benchmark's read-and-write command (UPDATE … RETURNING needs
 # SQLite 3.35+, which Python 3.11 ships, or PostgreSQL).
 _TOGGLE_DIGEST = (
     update(users)
     .where(users.c.id == bindparam("user_id"))
-    .values(digest_enabled=~users.c.digest_enabled)
+    .values(digest_enabled=~users.c.digest_enabled, digest_changed_at=bindparam("now"))
     .returning(users.c.digest_enabled)
 )
 
 
-async def toggle_digest(conn: AsyncConnection, user_id: int) -> bool:
-    """Turn the person's digest off if it was on and on if it was off; returns the new setting."""
-    enabled = (await conn.execute(_TOGGLE_DIGEST, {"user_id": user_id})).scalar()
+async def toggle_digest(conn: AsyncConnection, user_id: int, *, now: dt.datetime) -> bool:
+    """Turn the person's digest off if it was on and on if it was off; returns the new setting. When it changed is
+    kept: a digest turned on during its morning still comes that morning (`readers(changed_since=…)`)."""
+    enabled = (await conn.execute(_TOGGLE_DIGEST, {"user_id": user_id, "now": now})).scalar()
     if enabled is None:
         raise NotFound(f"user {user_id}")
     return bool(enabled)

@@ -169,6 +169,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "wechat_windows": "an account's reply window (last message time, replies since): WeChat's state, kept through "
     "erasure so the confirmation reaches her; the sweep deletes it once closed (forget_stale)",
     "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",
+    "digest_runs": "which digest occurrences were decided for everyone, and when",
     "wish_status_days": "counts per day and status",
     "wish_category_days": "counts per day and category",
     "wish_area_days": "counts per day and area",

@@ -54,7 +54,10 @@ users = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("last_seen_at", UTCDateTime, nullable=False),
     Column("erased_at", UTCDateTime),
+    # When /digest last switched the digest (migration 0024): the sweep finds who turned it on during a morning.
+    Column("digest_changed_at", UTCDateTime),
 )
+Index("ix_users_digest_changed_at", users.c.digest_changed_at)
 
 # Channel accounts of a person: ('telegram', '<Telegram user id>') → users.id. People from before migration 0009
 # kept their Telegram id as person id; new people take theirs from the `person` row of `reference_counters`.
@@ -79,6 +82,8 @@ user_roles = Table(
 )
 # The holders of a role (staff to notify, digest recipients): the primary key starts with user_id.
 Index("ix_user_roles_role", user_roles.c.role, user_roles.c.user_id)
+# Who was granted a role lately: the digest sweep's readers since its last pass (migration 0024).
+Index("ix_user_roles_role_granted", user_roles.c.role, user_roles.c.granted_at)
 
 # PTB conversation state and per-user scratch data (drafts), so a restart loses nothing.
 conversation_states = Table(
@@ -673,6 +678,15 @@ wechat_windows = Table(
     Column("openid", String(64), primary_key=True),
     Column("last_inbound_at", UTCDateTime, nullable=False),
     Column("sent", Integer, nullable=False, server_default="0"),
+)
+
+# Digest occurrences (`coord:2026-11-27`) decided for every reader: the sweep reads this row, not the readers again
+# (migration 0024).
+digest_runs = Table(
+    "digest_runs",
+    metadata,
+    Column("label", String(64), primary_key=True),
+    Column("done_at", UTCDateTime, nullable=False),
 )
 
 # One-time codes that join a second channel's account to a person (/link).

@@ -87,7 +87,7 @@ async def test_digest_toggles_back_and_forth(db: Database) -> None:
 
     await _touch(db)
     async with db.write() as conn:
-        assert await toggle_digest(conn, 1) is False
-        assert await toggle_digest(conn, 1) is True
+        assert await toggle_digest(conn, 1, now=NOW) is False
+        assert await toggle_digest(conn, 1, now=NOW) is True
         with pytest.raises(NotFound):
-            await toggle_digest(conn, 404)
+            await toggle_digest(conn, 404, now=NOW)

@@ -22,6 +22,7 @@ from rules.tips import TipAction
 from rules.wishes import Actor
 from scheduler import digests, setup, sweep
 from simulator import BotApiSimulator, Person
+from storage import digests as digest_storage
 from storage import outbox, people, users
 from tests.conftest import ADMIN_ID
 from tests.stories.wishflow import approved_volunteers, open_wish, person_id
@@ -193,7 +194,18 @@ async def test_the_weekly_digest_fires_once_on_monday_morning(
     # Every later sweep that morning, or after a restart, finds it already written.
     clock.advance(dt.timedelta(minutes=1))
     assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 0
+    async with services.db.read() as conn:
+        assert await digest_storage.decided_at(conn, "volunteer:2026-11-30") == clock.now()
+    # Those sweeps read only who became a reader since; a volunteer approved at 10:00 still gets this Monday's.
+    late = sim.person("晚到的志愿者")
+    await meet(late)
+    clock.set(shanghai(30, 10, 0))
+    await grant(bot, late, Role.VOLUNTEER)
+    clock.advance(dt.timedelta(minutes=1))
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 1
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 0
     await sweep.run_once(bot)
+    assert "本周摘要" in (await late.wait_for_text("本周摘要")).text
 
     assert "Your week (2026-11-30)" in (await vera.next_message()).text
     assert "本周摘要" in (await wang.next_message()).text
@@ -204,7 +216,7 @@ async def test_the_weekly_digest_fires_once_on_monday_morning(
     assert f"digest:volunteer:2026-11-30:{await person_id(services.db, vera)}" in keys
 
     clock.set(shanghai(30 + 7 - 30, 9, 0).replace(month=12))  # the next Monday, 7 December
-    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 2
+    assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 3
 
 
 async def test_digest_command_turns_ones_own_digest_off_and_on(
