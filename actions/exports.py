@@ -1,5 +1,6 @@
-"""/export as a file: rows read from the database in chunks (keyset by id) and appended to a temporary CSV in
-a worker thread, so memory stays flat however long the range; zipped when large; refused before Telegram's
+"""/export as a file: rows read from the database in chunks (wishes and tips keyset by (created_at, id), hours and
+cases through a server-side cursor) and appended to a temporary CSV in a worker thread, so memory stays flat
+however long the range and however many volunteers; zipped when large; refused before Telegram's
 50 MB limit for bot uploads.
 
 Effects: none in the database; a temporary directory the caller removes (`Export.cleanup`).
@@ -11,13 +12,15 @@ import asyncio
 import datetime as dt
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from actions.env import Env
-from rules.exports import append_csv, export_rows, zip_file
+from rules.exports import append_csv, export_rows, stream_rows, zip_file
 
 CHUNK_ROWS = 500  # rows read (and turned into dicts on the event loop) at a time: a few ms each
+KEYSET_KINDS = frozenset({"wishes", "tips"})
 # A CSV above this is sent zipped; a file (zipped or not) above LIMIT_BYTES is not sent at all.
 ZIP_ABOVE_BYTES = 8 * 1024 * 1024
 LIMIT_BYTES = 48 * 1024 * 1024
@@ -44,6 +47,28 @@ class Export:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+async def _chunks(
+    env: Env, kind: str, since: dt.datetime, until: dt.datetime, columns: tuple[str, ...]
+) -> AsyncIterator[list[dict[str, object]]]:
+    """The export's rows, `CHUNK_ROWS` at a time. Wishes and tips by keyset (created_at, id), each chunk in a
+    read of its own; hours and cases, which have no such order, through one server-side cursor."""
+    if kind not in KEYSET_KINDS:
+        async with env.db.read() as conn:
+            async for chunk in stream_rows(conn, kind, since, until, CHUNK_ROWS):
+                yield chunk
+        return
+    after: tuple[dt.datetime, int] | None = None
+    while True:
+        async with env.db.read() as conn:
+            chunk = await export_rows(conn, kind, since, until, after=after, limit=CHUNK_ROWS, columns=columns)
+        yield chunk
+        if len(chunk) < CHUNK_ROWS:
+            return
+        last = chunk[-1]
+        assert isinstance(last["created_at"], dt.datetime)
+        after = (last["created_at"], int(str(last["id"])))
+
+
 async def export_file(
     env: Env,
     kind: str,
@@ -63,19 +88,13 @@ async def export_file(
     path = directory / filename
     tz = env.settings.tz
     rows, header = 0, True
-    after: tuple[dt.datetime, int] | None = None
-    while True:
-        async with env.db.read() as conn:
-            chunk = await export_rows(conn, kind, since, until, after=after, limit=CHUNK_ROWS, columns=columns)
+    async for chunk in _chunks(env, kind, since, until, columns):
         if chunk or header:
             await asyncio.to_thread(append_csv, path, columns, chunk, tz, header=header)
         header = False
         rows += len(chunk)
-        if kind == "hours" or len(chunk) < CHUNK_ROWS:
-            break
-        last = chunk[-1]
-        assert isinstance(last["created_at"], dt.datetime)
-        after = (last["created_at"], int(str(last["id"])))
+    if header:  # nothing at all: the header alone
+        await asyncio.to_thread(append_csv, path, columns, [], tz, header=True)
     size = path.stat().st_size
     zipped = size > zip_above_bytes
     if zipped:

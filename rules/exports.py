@@ -10,7 +10,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -98,16 +98,31 @@ async def export_rows(
 async def case_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, object]]:
     """The cases sent to departments in [since, until) (issue 15)."""
     names = await case_store.department_names(conn)
+    return [_case_row(case, names) for case in await case_store.cases_between(conn, since, until)]
+
+
+def _case_row(case: case_store.Case, names: dict[int, str]) -> dict[str, object]:
     prefixes = {"wish": "W-", "tip": "T-", "hot": "H-"}
-    return [
-        {
-            **{column: getattr(case, column) for column in CASE_COLUMNS if hasattr(case, column)},
-            "ref": case_ref(case.ref_no),
-            "department": names.get(case.department_id, ""),
-            "source": f"{prefixes.get(case.source, '')}{case.source_id:04d}",
-        }
-        for case in await case_store.cases_between(conn, since, until)
-    ]
+    return {
+        **{column: getattr(case, column) for column in CASE_COLUMNS if hasattr(case, column)},
+        "ref": case_ref(case.ref_no),
+        "department": names.get(case.department_id, ""),
+        "source": f"{prefixes.get(case.source, '')}{case.source_id:04d}",
+    }
+
+
+async def stream_rows(
+    conn: AsyncConnection, kind: str, since: dt.datetime, until: dt.datetime, size: int
+) -> AsyncIterator[list[dict[str, object]]]:
+    """The rows of an export that has no keyset order of its own (hours: summed per volunteer, most first; cases)
+    in lists of `size`, through one server-side cursor on `conn`."""
+    if kind == "cases":
+        names = await case_store.department_names(conn)
+        async for cases in case_store.stream_cases_between(conn, since, until, size):
+            yield [_case_row(case, names) for case in cases]
+        return
+    async for rows in store.stream_hours(conn, since, until, size):
+        yield list(rows)
 
 
 def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:

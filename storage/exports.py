@@ -7,10 +7,10 @@ Plain rows as stored; `rules.exports.export_rows` adds the references people see
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
-from sqlalchemy import func, literal, select, tuple_, union_all
+from sqlalchemy import Select, func, literal, select, tuple_, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import activities, signups, tips, volunteers, wishes
@@ -71,6 +71,20 @@ async def _chunk(
 
 async def hours_rows(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> list[dict[str, Any]]:
     """Per volunteer: wish tasks, activities, all hours and the verified (activity) part, most hours first."""
+    return [dict(row) for row in (await conn.execute(_hours_query(since, until))).mappings()]
+
+
+async def stream_hours(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, size: int
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """`hours_rows` in lists of `size`, read through a server-side cursor: memory stays flat however many
+    volunteers (the rows are summed by the database in one pass; only its result is streamed)."""
+    result = await conn.stream(_hours_query(since, until))
+    async for part in result.mappings().partitions(size):
+        yield [dict(row) for row in part]
+
+
+def _hours_query(since: dt.datetime, until: dt.datetime) -> Select[Any]:
     service = union_all(
         select(
             wishes.c.claimed_by.label("user_id"),
@@ -110,4 +124,4 @@ async def hours_rows(conn: AsyncConnection, since: dt.datetime, until: dt.dateti
         .group_by(service.c.user_id, volunteers.c.name, volunteers.c.area)
         .order_by(hours.desc(), service.c.user_id)
     )
-    return [dict(row) for row in (await conn.execute(query)).mappings()]
+    return query

@@ -17,7 +17,7 @@ from bot.clock import ManualClock
 from simulator import BotApiSimulator
 from storage import users
 from storage.db import Database
-from storage.schema import wishes
+from storage.schema import volunteers, wishes
 from tests.conftest import ADMIN_ID
 
 # The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
@@ -112,3 +112,50 @@ async def test_an_export_over_the_upload_limit_is_refused_with_what_to_do(
     assert reply.document_name is None
     assert f"有 {ROWS} 行" in (reply.text or "")
     assert "请缩短日期范围" in (reply.text or "")
+
+
+async def test_the_hours_export_streams_every_volunteer_most_hours_first(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hours are summed per volunteer by the database and read through a cursor in chunks: with chunks of 3, seven
+    volunteers come in three, every one once, in the order of the sum."""
+    monkeypatch.setattr(exports, "CHUNK_ROWS", 3)
+    now = clock.now()
+    async with story_db.write() as conn:
+        for person in (601, *range(700, 707)):
+            await users.touch_user(
+                conn, user_id=person, first_name=f"人{person}", last_name=None, username=None, language="zh-CN", now=now
+            )
+        await conn.execute(
+            insert(volunteers),
+            [
+                {"user_id": v, "name": f"志愿者{v}", "area": "南湖社区", "created_at": now, "updated_at": now}
+                for v in range(700, 707)
+            ],
+        )
+        # Volunteer 700 + k did k + 1 wishes of 1.5 hours each: 706 has the most.
+        wish_rows = [
+            {
+                "ref_no": 1000 + 10 * k + n,
+                "resident_id": 601,
+                "category": "elderly_disabled",
+                "description": "想请人帮忙修水管",
+                "status": "confirmed",
+                "claimed_by": 700 + k,
+                "hours": 1.5,
+                "confirmed_at": now - dt.timedelta(days=1),
+                "created_at": now - dt.timedelta(days=2),
+                "updated_at": now,
+            }
+            for k in range(7)
+            for n in range(k + 1)
+        ]
+        await conn.execute(insert(wishes), wish_rows)
+    coordinator = sim.person("管理员", user_id=ADMIN_ID)
+    await coordinator.send_command("/export", "hours", "2026-11-01", "2026-11-30")
+    reply = await coordinator.next_message()
+    assert reply.document_bytes is not None
+    rows = list(csv.DictReader(io.StringIO(reply.document_bytes.decode("utf-8-sig"))))
+    assert [row["volunteer_id"] for row in rows] == [str(v) for v in range(706, 699, -1)]
+    assert [float(row["hours"]) for row in rows] == [1.5 * (k + 1) for k in range(6, -1, -1)]
+    assert "共 7 行" in reply.text
