@@ -70,7 +70,7 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
     due = [(digest, period) for digest in digests if is_due(period := digest.occurrence(settings, now), now)]
     if not due:
         return 0
-    todo: list[tuple[Digest, DigestPeriod, list[int]]] = []
+    todo: list[tuple[Digest, DigestPeriod, dt.datetime | None, list[int]]] = []
     async with services.db.read() as conn:  # one read for every digest due
         for digest, period in due:
             # Decided for everyone by an earlier sweep: only who became a reader since (two index ranges), not
@@ -85,9 +85,10 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
             )
             # Just these readers' keys (an indexed lookup), not every key of the occurrence.
             decided = await outbox.keys_written(conn, [f"{prefix}{reader.id}" for reader in readers])
-            todo.append((digest, period, [reader.id for reader in readers if f"{prefix}{reader.id}" not in decided]))
+            fresh = [reader.id for reader in readers if f"{prefix}{reader.id}" not in decided]
+            todo.append((digest, period, since, fresh))
     queued = 0
-    for digest, period, reader_ids in todo:
+    for digest, period, since, reader_ids in todo:
         for start in range(0, len(reader_ids), CHUNK):
             queued += await queue_digests(
                 services.env,
@@ -98,6 +99,7 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
                 reader_ids=reader_ids[start : start + CHUNK],
                 now=now,
             )
-        async with services.db.write() as conn:
-            await digest_storage.mark_decided(conn, period.label, now=now)
+        if since is None or reader_ids:  # nothing new: no write (the readers since then all have their rows)
+            async with services.db.write() as conn:
+                await digest_storage.mark_decided(conn, period.label, now=now)
     return queued
