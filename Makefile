@@ -70,6 +70,7 @@ test-night: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.delivery
+	$(PY) -m benchmarks.updates
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(TIMES)

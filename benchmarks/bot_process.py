@@ -9,7 +9,9 @@ its memory is measured without the simulator's (which keeps every file the bot u
 Without a mode every rate limit is off (the updates/s figure: what the bot itself can handle); "no-inbox"
 also turns the durable update inbox (bot/inbox.py) off, to measure what it costs per update; "limited" runs the
 bot as in production (`bot.app.running`: its pacing policy, outbox sender and scheduled sweep), for the delivery
-rows and the scale benchmark. `--schema` is the PostgreSQL schema the benchmark built its data in. It runs on
+rows and the scale and updates benchmarks; "echo" is not Tongxin at all but a stock python-telegram-bot
+application that answers every text with the same text (PTB's defaults, no database), the yardstick of the updates
+benchmark. `--schema` is the PostgreSQL schema the benchmark built its data in. It runs on
 the loop the bot runs on in production (`bot.app.run_on_fast_loop`: uvloop where installed). Prints "ready"
 once polling, and stops on SIGTERM. `started` runs it from a benchmark.
 """
@@ -21,19 +23,23 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 
+from telegram import Update
+from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+
 from bot.app import build_application, run_on_fast_loop, running, set_default_menus
-from bot.clock import SystemClock
+from bot.clock import LoopTimer, SystemClock
 from bot.processor import PerChatUpdateProcessor
 from bot.settings import load_settings
 from channels.telegram.limits import ChatPacer, SendBudget, SharedRateLimiter
 from simulator import BotApiSimulator
 from storage.db import Database
 
-MODES = ("unlimited", "limited", "no-inbox")
+MODES = ("unlimited", "limited", "no-inbox", "echo")
 
 
 async def main(
@@ -57,16 +63,22 @@ async def main(
         quiet_hours_end=dt.time(0),
         _env_file=None,
     )
-    db = Database(settings.database_url, schema=schema)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    if mode == "echo":
+        await _echo(api_url, file_url, token, stop)
+        return
+    db = Database(settings.database_url, schema=schema)
     if mode == "limited":
         async with running(settings, db=db, clock=SystemClock(), poll_timeout=1):
             print("ready", flush=True)
             await stop.wait()
         await db.dispose()
         return
-    unlimited = SharedRateLimiter(SendBudget(per_second=None), ChatPacer(enabled=False))
+    timer = LoopTimer()  # one timer for the budget, the pacer and the limiter, as bot.app builds them
+    unlimited = SharedRateLimiter(
+        SendBudget(per_second=None, timer=timer), ChatPacer(enabled=False, timer=timer), timer=timer
+    )
     application = build_application(settings, db, rate_limiter=unlimited)
     if mode == "no-inbox":
         assert isinstance(application.update_processor, PerChatUpdateProcessor)
@@ -81,6 +93,25 @@ async def main(
         await application.updater.stop()
         await application.stop()
     await db.dispose()
+
+
+async def _echo(api_url: str, file_url: str, token: str, stop: asyncio.Event) -> None:
+    """A stock python-telegram-bot echo bot: its builder's defaults, one handler, polling as Tongxin polls."""
+
+    async def echo(update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.message is not None and update.message.text:
+            await update.message.reply_text(update.message.text)
+
+    application = ApplicationBuilder().token(token).base_url(api_url).base_file_url(file_url).build()
+    application.add_handler(MessageHandler(filters.TEXT, echo))
+    async with application:
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        print("ready", flush=True)
+        await stop.wait()
+        await application.updater.stop()
+        await application.stop()
 
 
 @contextlib.asynccontextmanager
@@ -128,6 +159,13 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 if __name__ == "__main__":
     logging.basicConfig(level=logging.CRITICAL)
     args = _arguments(sys.argv[1:])
+    if os.environ.get("BENCH_CPROFILE"):  # a deterministic profile of the whole run, written when it stops
+        import atexit
+        import cProfile
+
+        profiler = cProfile.Profile()
+        atexit.register(lambda: profiler.dump_stats(os.environ["BENCH_CPROFILE"]))
+        profiler.enable()
     run_on_fast_loop(
         main(
             args.database_url,

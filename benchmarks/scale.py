@@ -3,15 +3,15 @@
     python -m benchmarks.scale --wishes 100000 [--database-url postgresql://postgres@127.0.0.1:5432/scale_bench]
 
 Builds the district with bulk inserts (a realistic mix of statuses over the past year, Chinese texts from
-templates, 10% open; 300 volunteers with three of the eight skills and a place; residents, tips, and the
-hot-topic terms every text has once the sweep has segmented it), then starts the real bot as in production,
-in a process of its own (`benchmarks.bot_process`), against the local Bot API simulator in this process (flood
-limits off: the bot's own work is measured, not Telegram's pace) and measures reply latencies (command sent →
-the reply arrives) for /tasks, its next page, /pending, /mywishes, /top, /stats all, /hot 90, a year's /export
-(with the bot process's peak RSS growth while it is built), a volunteer's /tasks sent while /hot 90 runs, the
-sweep's duration when nothing is due, and the bot process's RSS at the end (the simulator's copy of every
-uploaded file is not counted). The last line is
-the one-line summary. Without --database-url a temporary SQLite file is used; with a PostgreSQL URL a
+templates, 10% open; a volunteer per ten wishes, at least 300, with three of the eight skills and a place;
+residents, tips, and the hot-topic terms every text has once the sweep has segmented it), then starts the real
+bot as in production, in a process of its own (`benchmarks.bot_process`), against the local Bot API simulator in
+this process (flood limits off: the bot's own work is measured, not Telegram's pace) and measures reply latencies
+(command sent → the reply arrives) for /tasks, its next page, /pending, /mywishes, /top, /stats all, /hot 90, a
+year's /export (with the bot process's peak RSS growth while it is built), a volunteer's /tasks sent while /hot
+90 runs, the sweep's duration when nothing is due (outside a digest window, and inside one once its digests are
+written), and the bot process's RSS at the end (the simulator's copy of every uploaded file is not counted). The
+last line is the one-line summary. Without --database-url a temporary SQLite file is used; with a PostgreSQL URL a
 private schema is created and dropped afterwards.
 """
 
@@ -33,6 +33,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -40,6 +41,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions import tasks as task_actions
 from benchmarks import bot_process
 from bot.app import build_application
+from bot.clock import ManualClock
 from bot.settings import DEFAULT_AREAS, DEFAULT_CATEGORIES, load_settings
 from rules.hot import segment_all
 from scheduler import sweep
@@ -49,6 +51,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.schema import (
     identities,
+    outbox,
     reference_counters,
     text_terms,
     tips,
@@ -130,6 +133,7 @@ class BotMemory:
     def __init__(self, pid: int) -> None:
         self.status = Path(f"/proc/{pid}/status")
         self.clear_refs = Path(f"/proc/{pid}/clear_refs")
+        self._highest = 0.0  # the high-water mark before each reset
 
     def _field(self, name: str) -> float:
         for line in self.status.read_text().splitlines():
@@ -140,11 +144,17 @@ class BotMemory:
     def rss_mb(self) -> float:
         return self._field("VmRSS")
 
+    def peak_rss_mb(self) -> float:
+        """The process's highest RSS since it started (the kernel's high-water mark, and its values before each
+        reset by `peak_growth`)."""
+        return max(self._highest, self._field("VmHWM"))
+
     @contextlib.asynccontextmanager
     async def peak_growth(self) -> AsyncIterator[list[float]]:
         """Yields a list that holds the growth in MB once the block ends."""
         growth: list[float] = []
         base = self.rss_mb()
+        self._highest = max(self._highest, self._field("VmHWM"))
         try:
             self.clear_refs.write_text("5")  # resets VmHWM to the current RSS
             marked = True
@@ -191,11 +201,14 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
     """The district: people, volunteers, n wishes, n/10 tips and their terms; returns what the run needs."""
     rnd = random.Random(17)
     residents = max(10, n // 20)
+    # A volunteer per ten wishes (10,000 at 100k: the weekly digest's readers), at least 300; claims go to the first
+    # 300, the active ones.
+    volunteer_count = max(VOLUNTEERS, n // 10)
     template_terms = dict(zip(TEMPLATES, segment_all(TEMPLATES), strict=True))
     tip_terms = dict(zip(TIP_TEMPLATES, segment_all(TIP_TEMPLATES), strict=True))
     people = [
         *((ADMIN + i, f"陈主任{i}") for i in range(TURNS)),
-        *((FIRST_VOLUNTEER + i, f"志愿者{i}") for i in range(VOLUNTEERS)),
+        *((FIRST_VOLUNTEER + i, f"志愿者{i}") for i in range(volunteer_count)),
         *((FIRST_RESIDENT + i, f"居民{i}") for i in range(residents)),
     ]
     async with db.write() as conn:
@@ -212,7 +225,7 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
                 insert(identities),
                 [{"channel": "telegram", "external_id": str(i), "person_id": i, "created_at": now} for i, _ in part],
             )
-        vids = [FIRST_VOLUNTEER + i for i in range(VOLUNTEERS)]
+        vids = [FIRST_VOLUNTEER + i for i in range(volunteer_count)]
         await conn.execute(insert(user_roles), [{"user_id": i, "role": "volunteer", "granted_at": now} for i in vids])
         await conn.execute(
             insert(volunteers),
@@ -447,7 +460,7 @@ async def database(url: str | None, tmp: Path) -> AsyncIterator[Database]:
         await admin.dispose()
 
 
-async def run(n: int, url: str | None) -> dict[str, Any]:
+async def run(n: int, url: str | None, *, window: bool = True) -> dict[str, Any]:
     logging.getLogger("telegram").setLevel(logging.CRITICAL)
     sim = BotApiSimulator(token=TOKEN, flood_limits=FloodLimits(enabled=False))
     await sim.start()
@@ -469,9 +482,19 @@ async def run(n: int, url: str | None) -> dict[str, Any]:
             # to time the sweep and to check what /tasks offers.
             async with bot_process.started(sim, db, TOKEN, "limited", admin_ids=admin_ids) as pid:
                 bot = BotMemory(pid)
-                # Warm up (imports, jieba's dictionary, connection pools).
+                # Warm up (imports, jieba's dictionary, connection pools), noting what each lazy load adds to the
+                # bot's memory: the first reply, jieba's dictionary (a resident's plain words), matplotlib (the
+                # /stats chart).
+                memory = {"ready": bot.rss_mb()}
                 await timed_reply(sim, volunteer, lambda: volunteer.send_command("/tasks"))
+                memory["first reply"] = bot.rss_mb()
+                newcomer = sim.person("新居民", user_id=FIRST_RESIDENT + 900_000)
+                await timed_reply(sim, newcomer, lambda: newcomer.send_text("家里水管坏了，想请人帮忙修一下"))
+                memory["jieba"] = bot.rss_mb()
                 warm = admins[-1]
+                await timed_reply(sim, warm, lambda: warm.send_command("/stats", "7d"))
+                memory["matplotlib"] = bot.rss_mb()
+                figures["memory"] = memory
                 for command in (("/hot", "7"), ("/stats", "7d"), ("/pending",), ("/top",), ("/export", "tips")):
                     await timed_reply(sim, warm, functools.partial(warm.send_command, *command))
                 samples: dict[str, list[float]] = {}
@@ -514,31 +537,39 @@ async def run(n: int, url: str | None) -> dict[str, Any]:
                     await hot
                 samples["tasks_during_hot"] = during
 
-                peaks: list[float] = []
+                # A year of each export: wishes three times (its time is a reply row), the others once; the peak
+                # growth of the bot's memory while each is built.
+                growths: dict[str, float] = {}
+                files: dict[str, str] = {}
                 export_times: list[float] = []
                 tz = settings.tz
                 first = (now - dt.timedelta(days=364)).astimezone(tz).date().isoformat()
                 last = now.astimezone(tz).date().isoformat()
-                for turn in range(3):
-                    exporter = admins[turn]
+                for turn, kind in enumerate(("wishes", "wishes", "wishes", "tips", "hours", "cases")):
+                    exporter = admins[turn % TURNS]
                     async with bot.peak_growth() as growth:
-                        export_times.append(
-                            await timed_reply(
-                                sim,
-                                exporter,
-                                functools.partial(exporter.send_command, "/export", "wishes", first, last),
-                                timeout=600,
-                            )
+                        took = await timed_reply(
+                            sim,
+                            exporter,
+                            functools.partial(exporter.send_command, "/export", kind, first, last),
+                            timeout=600,
                         )
-                    peaks.append(growth[0])
+                    if kind == "wishes":
+                        export_times.append(took)
+                    growths[kind] = max(growths.get(kind, 0.0), growth[0])
+                    documents = [m for m in exporter.chat.bot_messages if m.document_name]
+                    files[kind] = (
+                        f"{documents[-1].document_name} {len(documents[-1].document_bytes or b'') / 1e6:.1f} MB "
+                        f"in {took:.1f} s"
+                        if documents
+                        else repr(exporter.chat.bot_messages[-1].text)
+                    )
                 samples["export_year"] = export_times
-                figures["export_peak_growth_mb"] = max(peaks)
-                documents = [m for m in admins[2].chat.bot_messages if m.document_name]
-                document = documents[-1]
-                figures["export_file"] = (
-                    f"{document.document_name} {len(document.document_bytes or b'') / 1e6:.1f} MB {document.text!r}"
-                )
+                figures["export_growth_mb"] = growths
+                figures["export_peak_growth_mb"] = max(growths.values())
+                figures["export_files"] = files
                 figures["rss_mb"] = bot.rss_mb()
+                figures["peak_rss_mb"] = bot.peak_rss_mb()
 
                 async with build_application(settings, db) as application:
                     await sweep.run_once(application)  # segments nothing new, runs ANALYZE once
@@ -582,20 +613,67 @@ async def run(n: int, url: str | None) -> dict[str, Any]:
                     covered = page.pages * 5 >= matching if page.counted_all else page.has_next
                     figures["newest_reachable"] = built["newest_ref"] in page_text and covered
                     figures["matching_open"] = matching
+            # The sweep inside the digest window (Monday 10:00: the volunteers' weekly digest, the coordinators' and
+            # editors' daily ones all due), with the bot stopped so its sender does not deliver what is written: the
+            # first sweep writes every reader's digest; the ones after it must cost what a sweep costs outside.
+            if window:
+                figures.update(await _sweep_in_digest_window(settings, db, now))
             figures["samples"] = samples
             figures["lasts"] = lasts
     await sim.stop()
     return figures
 
 
+def digest_morning(now: dt.datetime, tz: ZoneInfo) -> dt.datetime:
+    """The next Monday 10:00 (local) after `now`, an hour into every digest's window: after the district was built,
+    as a real Monday comes after its volunteers joined."""
+    local = now.astimezone(tz)
+    morning = dt.datetime.combine(local.date() - dt.timedelta(days=local.weekday()), dt.time(10, 0), tzinfo=tz)
+    return morning if morning > local else morning + dt.timedelta(days=7)
+
+
+async def _sweep_in_digest_window(settings: Any, db: Database, now: dt.datetime) -> dict[str, Any]:
+    clock = ManualClock(digest_morning(now, settings.tz).astimezone(dt.UTC))
+    async with build_application(settings, db, clock=clock) as application:
+        started = time.perf_counter()
+        await sweep.run_once(application)
+        first = time.perf_counter() - started
+        first_steps = dict(sweep.TIMINGS)
+        async with db.read() as conn:
+            written = (
+                await conn.execute(select(func.count()).select_from(outbox).where(outbox.c.dedupe_key.like("digest:%")))
+            ).scalar_one()
+        sweeps, steps = [], []
+        for _ in range(5):
+            clock.advance(dt.timedelta(minutes=1))
+            started = time.perf_counter()
+            await sweep.run_once(application)
+            sweeps.append(time.perf_counter() - started)
+            steps.append(dict(sweep.TIMINGS))
+    return {
+        "window_first_s": first,
+        "window_first_steps": first_steps,
+        "window_digests": written,
+        "sweep_window_ms": 1000 * statistics.median(sweeps),
+        "sweep_window_steps": {
+            name: 1000 * statistics.median(run.get(name, 0.0) for run in steps) for name in steps[0]
+        },
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.scale", description=__doc__.split("\n\n")[0])
     parser.add_argument("--wishes", type=int, default=10_000, help="wishes in the district (default 10000)")
     parser.add_argument("--database-url", help="PostgreSQL URL (a private schema is used); default: SQLite")
+    parser.add_argument(
+        "--no-digest-window",
+        action="store_true",
+        help="skip the sweep in a digest window (its first sweep writes every volunteer's weekly digest)",
+    )
     args = parser.parse_args(argv)
     backend = "postgresql" if args.database_url else "sqlite"
     print(f"scale benchmark: {args.wishes} wishes on {backend}")
-    f = asyncio.run(run(args.wishes, args.database_url))
+    f = asyncio.run(run(args.wishes, args.database_url, window=not args.no_digest_window))
     print(f"built in {f['build_s']:.1f} s; matching open wishes of the measured volunteer: {f['matching_open']}")
     print("| reply | p50 ms | p95 ms | last message p95 ms | n |")
     print("|---|---|---|---|---|")
@@ -603,16 +681,34 @@ def main(argv: list[str] | None = None) -> int:
         last = f"{1000 * pct(f['lasts'][name], 0.95):.0f}" if name in f["lasts"] else "—"
         first = f"{1000 * statistics.median(values):.0f} | {1000 * pct(values, 0.95):.0f}"
         print(f"| {name} | {first} | {last} | {len(values)} |")
-    print(f"export file: {f['export_file']}; peak RSS growth during export {f['export_peak_growth_mb']:.1f} MB")
+    for kind, growth in f["export_growth_mb"].items():
+        print(f"export {kind}: {f['export_files'][kind]}; peak RSS growth {growth:.1f} MB")
+    print(
+        "bot RSS, MB: "
+        + ", ".join(f"{stage} {mb:.0f}" for stage, mb in f["memory"].items())
+        + f", at the end {f['rss_mb']:.0f}, peak {f['peak_rss_mb']:.0f}"
+    )
     print(f"sweep (nothing due): {f['sweep_ms']:.1f} ms; RSS {f['rss_mb']:.0f} MB")
     print("sweep steps, median ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in f["sweep_steps"].items()))
+    window = "sweep_window_ms" in f
+    if window:
+        print(
+            f"sweep in the digest window (Monday 10:00): the first wrote {f['window_digests']} digest rows in "
+            f"{f['window_first_s']:.1f} s; the next ones {f['sweep_window_ms']:.1f} ms"
+        )
+        firsts = f["window_first_steps"].items()
+        print("the first sweep in the window, s: " + ", ".join(f"{n} {sec:.1f}" for n, sec in firsts if sec >= 0.05))
+        steps = f["sweep_window_steps"].items()
+        print("sweep steps in the window, median ms: " + ", ".join(f"{n} {ms:.1f}" for n, ms in steps))
     s = {name: 1000 * pct(values, 0.95) for name, values in f["samples"].items()}
     m = {name: 1000 * statistics.median(values) for name, values in f["samples"].items()}
     print(
         f"scale {args.wishes}: tasks p95 {s['tasks']:.0f} ms, tasks during hot p95 {s['tasks_during_hot']:.0f} ms, "
         f"hot90 {m['hot90']:.0f} ms, stats_all {m['stats_all']:.0f} ms, "
         f"export_peak_growth {f['export_peak_growth_mb']:.0f} MB, sweep {f['sweep_ms']:.0f} ms, "
-        f"rss {f['rss_mb']:.0f} MB, newest reachable {'yes' if f['newest_reachable'] else 'no'}"
+        + (f"sweep in digest window {f['sweep_window_ms']:.0f} ms, " if window else "")
+        + f"rss {f['rss_mb']:.0f} MB, peak rss {f['peak_rss_mb']:.0f} MB, "
+        f"newest reachable {'yes' if f['newest_reachable'] else 'no'}"
     )
     return 0
 
