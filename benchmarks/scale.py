@@ -33,7 +33,6 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -44,6 +43,7 @@ from bot.app import build_application
 from bot.clock import ManualClock
 from bot.settings import DEFAULT_AREAS, DEFAULT_CATEGORIES, load_settings
 from rules.hot import segment_all
+from scheduler import digests as scheduled_digests
 from scheduler import sweep
 from simulator import BotApiSimulator, FloodLimits, Person
 from storage import hot as hot_storage
@@ -613,27 +613,37 @@ async def run(n: int, url: str | None, *, window: bool = True) -> dict[str, Any]
                     covered = page.pages * 5 >= matching if page.counted_all else page.has_next
                     figures["newest_reachable"] = built["newest_ref"] in page_text and covered
                     figures["matching_open"] = matching
-            # The sweep inside the digest window (Monday 10:00: the volunteers' weekly digest, the coordinators' and
-            # editors' daily ones all due), with the bot stopped so its sender does not deliver what is written: the
+            # The sweep inside the digest window (the volunteers' weekly digest, the coordinators' and editors' daily
+            # ones all due an hour ago), with the bot stopped so its sender does not deliver what is written: the
             # first sweep writes every reader's digest; the ones after it must cost what a sweep costs outside.
             if window:
-                figures.update(await _sweep_in_digest_window(settings, db, now))
+                figures.update(await _sweep_in_digest_window(settings, db))
             figures["samples"] = samples
             figures["lasts"] = lasts
     await sim.stop()
     return figures
 
 
-def digest_morning(now: dt.datetime, tz: ZoneInfo) -> dt.datetime:
-    """The next Monday 10:00 (local) after `now`, an hour into every digest's window: after the district was built,
-    as a real Monday comes after its volunteers joined."""
-    local = now.astimezone(tz)
-    morning = dt.datetime.combine(local.date() - dt.timedelta(days=local.weekday()), dt.time(10, 0), tzinfo=tz)
-    return morning if morning > local else morning + dt.timedelta(days=7)
+async def _sweep_in_digest_window(settings: Any, db: Database) -> dict[str, Any]:
+    """The sweep an hour into every digest's window. The clock stays with the district (moving it to a Monday
+    morning days ahead would make its claims lapse and its wishes expire all at once: days of the sweep's work in
+    one); instead each digest's time is put an hour before now, the volunteers' weekly one on this day of the week
+    (`scheduler.digests.MONDAY`, restored afterwards)."""
+    clock = ManualClock(dt.datetime.now(dt.UTC))
+    hour_ago = (clock.now() - dt.timedelta(hours=1)).astimezone(settings.tz)
+    at = hour_ago.time().replace(microsecond=0)
+    in_window = settings.model_copy(
+        update={"coordinator_digest_time": at, "editor_digest_time": at, "volunteer_digest_time": at}
+    )
+    weekday = scheduled_digests.MONDAY
+    scheduled_digests.MONDAY = hour_ago.weekday()
+    try:
+        return await _sweeps_in(in_window, db, clock)
+    finally:
+        scheduled_digests.MONDAY = weekday
 
 
-async def _sweep_in_digest_window(settings: Any, db: Database, now: dt.datetime) -> dict[str, Any]:
-    clock = ManualClock(digest_morning(now, settings.tz).astimezone(dt.UTC))
+async def _sweeps_in(settings: Any, db: Database, clock: ManualClock) -> dict[str, Any]:
     async with build_application(settings, db, clock=clock) as application:
         started = time.perf_counter()
         await sweep.run_once(application)
@@ -693,8 +703,8 @@ def main(argv: list[str] | None = None) -> int:
     window = "sweep_window_ms" in f
     if window:
         print(
-            f"sweep in the digest window (Monday 10:00): the first wrote {f['window_digests']} digest rows in "
-            f"{f['window_first_s']:.1f} s; the next ones {f['sweep_window_ms']:.1f} ms"
+            f"sweep in the digest window (every digest due an hour ago): the first wrote {f['window_digests']} "
+            f"digest rows in {f['window_first_s']:.1f} s; the next ones {f['sweep_window_ms']:.1f} ms"
         )
         firsts = f["window_first_steps"].items()
         print("the first sweep in the window, s: " + ", ".join(f"{n} {sec:.1f}" for n, sec in firsts if sec >= 0.05))

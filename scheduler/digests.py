@@ -64,6 +64,10 @@ DIGESTS: tuple[Digest, ...] = (
 )
 
 
+def _changed_since(since: dt.datetime, granted: dt.datetime | None, toggled: dt.datetime | None) -> bool:
+    return any(moment is not None and moment >= since for moment in (granted, toggled))
+
+
 async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Digest] = DIGESTS) -> int:
     """Write every digest that is due now and not yet written; returns how many will be sent."""
     settings = services.settings
@@ -72,10 +76,17 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
         return 0
     todo: list[tuple[Digest, DigestPeriod, dt.datetime | None, list[int]]] = []
     async with services.db.read() as conn:  # one read for every digest due
+        decided = await digest_storage.decided(conn, [period.label for _, period in due])
+        granted: dict[str, dt.datetime] = {}
+        toggled: dt.datetime | None = None
+        if decided:
+            granted, toggled = await digest_storage.latest_changes(conn, {digest.role.value for digest, _ in due})
         for digest, period in due:
             # Decided for everyone by an earlier sweep: only who became a reader since (two index ranges), not
-            # every reader again.
-            since = await digest_storage.decided_at(conn, period.label)
+            # every reader again, and nobody at all when no role was granted and no digest turned on since.
+            since = decided.get(period.label)
+            if since is not None and not _changed_since(since, granted.get(digest.role.value), toggled):
+                continue
             prefix = f"digest:{period.label}:"
             readers = await digest_storage.readers(
                 conn,
@@ -84,8 +95,8 @@ async def queue_due(services: BotData, now: dt.datetime, digests: Sequence[Diges
                 changed_since=since,
             )
             # Just these readers' keys (an indexed lookup), not every key of the occurrence.
-            decided = await outbox.keys_written(conn, [f"{prefix}{reader.id}" for reader in readers])
-            fresh = [reader.id for reader in readers if f"{prefix}{reader.id}" not in decided]
+            written = await outbox.keys_written(conn, [f"{prefix}{reader.id}" for reader in readers])
+            fresh = [reader.id for reader in readers if f"{prefix}{reader.id}" not in written]
             todo.append((digest, period, since, fresh))
     queued = 0
     for digest, period, since, reader_ids in todo:

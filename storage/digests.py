@@ -58,6 +58,27 @@ async def readers(
     return [Reader(row.id, row.language) for row in (await conn.execute(query)).all()]
 
 
+async def decided(conn: AsyncConnection, labels: Collection[str]) -> dict[str, dt.datetime]:
+    """When each of these occurrences was decided for every reader of the time (`mark_decided`), if it was."""
+    rows = await conn.execute(select(digest_runs.c.label, digest_runs.c.done_at).where(digest_runs.c.label.in_(labels)))
+    return {row.label: row.done_at for row in rows}
+
+
+async def latest_changes(
+    conn: AsyncConnection, roles: Collection[str]
+) -> tuple[dict[str, dt.datetime], dt.datetime | None]:
+    """When each role was last granted to anyone, and when anyone last switched their digest: one statement, each
+    the end of an index (`ix_user_roles_role_granted`, `ix_users_digest_changed_at`), so a sweep can tell nobody
+    became a reader since an occurrence was decided without looking at the readers."""
+    granted = {
+        role: select(func.max(user_roles.c.granted_at)).where(user_roles.c.role == role).scalar_subquery().label(role)
+        for role in roles
+    }
+    toggled = select(func.max(users.c.digest_changed_at)).scalar_subquery().label("digest_changed_at")
+    row = (await conn.execute(select(*granted.values(), toggled))).one()
+    return {role: getattr(row, role) for role in roles if getattr(row, role) is not None}, row.digest_changed_at
+
+
 async def decided_at(conn: AsyncConnection, label: str) -> dt.datetime | None:
     """When the occurrence (`volunteer:2026-11-30`) was decided for every reader of the time (`mark_decided`)."""
     return (await conn.execute(select(digest_runs.c.done_at).where(digest_runs.c.label == label))).scalar()
