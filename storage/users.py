@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import RowMapping, bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import NotFound
-from storage.schema import user_roles, users
+from storage.schema import identities, user_roles, users
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +86,32 @@ async def touch_user(
 
 # The person and their roles in one statement (a row per role), built once: `load_person` runs it on
 # every update, so it is worth neither a second round trip nor rebuilding the statement each time.
+# The columns a `User` holds, named (not `users.*`: a column added later is not read by code that needs none of it).
+_USER_COLUMNS = (
+    users.c.id,
+    users.c.first_name,
+    users.c.last_name,
+    users.c.username,
+    users.c.language,
+    users.c.phone,
+    users.c.blocked,
+    users.c.unreachable,
+    users.c.digest_enabled,
+    users.c.created_at,
+)
 _USER_WITH_ROLES = (
-    select(users, user_roles.c.role)
+    select(*_USER_COLUMNS, user_roles.c.role)
     .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
     .where(users.c.id == bindparam("user_id"))
+)
+
+
+# The person behind a channel account, with their roles, in one statement: `load_person` runs it on every update.
+_USER_BY_IDENTITY = (
+    select(*_USER_COLUMNS, user_roles.c.role)
+    .select_from(identities.join(users, users.c.id == identities.c.person_id))
+    .outerjoin(user_roles, user_roles.c.user_id == users.c.id)
+    .where(identities.c.channel == bindparam("channel"), identities.c.external_id == bindparam("external_id"))
 )
 
 
@@ -97,6 +120,17 @@ async def get_user(conn: AsyncConnection, user_id: int) -> User:
     rows = (await conn.execute(_USER_WITH_ROLES, {"user_id": user_id})).mappings().all()
     if not rows:
         raise NotFound(f"user {user_id}")
+    return _user(rows)
+
+
+async def user_by_identity(conn: AsyncConnection, channel: str, external_id: str) -> User | None:
+    """The person behind an account of `channel`, with their roles; None when it never wrote to us."""
+    rows = (await conn.execute(_USER_BY_IDENTITY, {"channel": channel, "external_id": external_id})).mappings().all()
+    return _user(rows) if rows else None
+
+
+def _user(rows: Sequence[RowMapping]) -> User:
+    """A person from their rows of `_USER_WITH_ROLES` or `_USER_BY_IDENTITY` (one per role, or one without)."""
     row = rows[0]
     roles = (r["role"] for r in rows if r["role"] is not None)
     return User(
