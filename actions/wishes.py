@@ -348,12 +348,11 @@ async def mine(env: Env, actor: Actor, page: int = 0, *, size: int = MINE_SHOWN)
     """A page of the resident's wishes (newest first; a page out of range is clamped) and the wishes they
     joined, for /mywishes."""
     person_id = _person(actor)
+    page = max(0, page)
     async with env.db.read() as conn:
-        total = await store.count_of_resident(conn, person_id)
-        page = min(max(0, page), max(0, (total - 1) // size))
-        return Mine(
-            await store.wishes_of_resident(conn, person_id, limit=size, offset=page * size),
-            await followers.wishes_followed_by(conn, person_id, limit=JOINED_SHOWN),
-            total,
-            page,
-        )
+        shown, total = await store.page_of_resident(conn, person_id, size, page * size)
+        last = max(0, (total - 1) // size)
+        if page > last:  # past the end (wishes erased since the page was drawn): the last page
+            page = last
+            shown, total = await store.page_of_resident(conn, person_id, size, page * size)
+        return Mine(shown, await followers.wishes_followed_by(conn, person_id, limit=JOINED_SHOWN), total, page)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, tuple_, union_all, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, tuple_, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.errors import Conflict, NotFound
@@ -275,6 +275,25 @@ async def wishes_of_resident(conn: AsyncConnection, resident_id: int, limit: int
         .offset(offset)
     )
     return [_from_row(r) for r in rows]
+
+
+# A page of a resident's wishes with how many they have in all, in one statement (/mywishes on every press).
+_RESIDENT_PAGE = (
+    WISH_COLUMNS.add_columns(func.count().over().label("total_of_resident"))
+    .where(wishes.c.resident_id == bindparam("resident_id"))
+    .order_by(wishes.c.created_at.desc(), wishes.c.id.desc())
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+
+
+async def page_of_resident(conn: AsyncConnection, resident_id: int, limit: int, offset: int) -> tuple[list[Wish], int]:
+    """A page of a resident's wishes, newest first, and how many they made in all (counted by the same statement;
+    for a page past the end, which has no row to carry it, by a count of its own)."""
+    rows = (await conn.execute(_RESIDENT_PAGE, {"resident_id": resident_id, "limit": limit, "offset": offset})).all()
+    if not rows:
+        return [], await count_of_resident(conn, resident_id)
+    return [_from_row(r) for r in rows], int(rows[0].total_of_resident)
 
 
 async def count_of_resident(conn: AsyncConnection, resident_id: int) -> int:
