@@ -35,7 +35,7 @@ from bot.inbox import UpdateInbox
 from bot.notify import Notifier, OutboxNotifier
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
-from bot.request import AiohttpRequest
+from bot.request import AiohttpRequest, UpdatesRequest
 from bot.settings import LANGUAGES, Settings
 from channels.telegram import render
 from channels.telegram.limits import SharedRateLimiter
@@ -101,7 +101,8 @@ def build_application(
     if timer is None:
         timer = rate_limiter.timer if isinstance(rate_limiter, SharedRateLimiter) else LoopTimer()
     processor = PerChatUpdateProcessor(256, timer=timer)
-    persistence = DatabasePersistence(db)
+    persistence = DatabasePersistence(db, timer=timer)
+    updates_request = UpdatesRequest(connection_pool_size=1)
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -112,7 +113,7 @@ def build_application(
         .persistence(persistence)
         # aiohttp instead of PTB's httpx: the same requests for much less CPU (bot/request.py).
         .request(AiohttpRequest())
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .get_updates_request(updates_request)
         # One budget of ~30 messages/s shared by replies and the outbox sender, replies first; a 429
         # pauses everything for retry_after and the reply is retried, not lost (channels/telegram/limits.py).
         .rate_limiter(rate_limiter)
@@ -129,7 +130,7 @@ def build_application(
     services.db = db
     services.clock = clock or SystemClock()
     services.timer = timer
-    processor.inbox = UpdateInbox(db, services.clock.now, persistence.group)
+    processor.inbox = UpdateInbox(db, services.clock.now, persistence.group, updates_request.received)
     services.catalogues = catalogues or Catalogues()
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import aiosqlite
 from sqlalchemy import event, text
@@ -87,6 +87,20 @@ class Database:
 
 
 Write = Callable[[AsyncConnection], Awaitable[None]]
+
+
+class _Cancellable(Protocol):
+    def cancel(self) -> object: ...
+
+
+class LingerTimer(Protocol):
+    """What `GroupCommit` waits on (`bot.clock.Timer` is one): no wall clock in storage."""
+
+    def monotonic(self) -> float: ...
+
+    def call_at(self, when: float, callback: Callable[[], object]) -> _Cancellable: ...
+
+
 T = TypeVar("T")
 
 
@@ -96,10 +110,44 @@ class GroupCommit:
     write waits for company: a lone write starts its transaction at once. A group that fails is tried again one
     write at a time, so a bad write fails only its own caller."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, timer: LingerTimer | None = None, linger: float = 0.25) -> None:
         self._db = db
         self._waiting: list[tuple[Write, asyncio.Future[None]]] = []
         self._running: asyncio.Task[None] | None = None
+        # Writes nobody waits for (`ride`): they join the next transaction, or start one `linger` seconds later on
+        # `timer` (at once without a timer).
+        self._clock = timer
+        self.linger = linger
+        self._riders: list[Write] = []
+        self._timer: _Cancellable | None = None
+
+    def ride(self, write: Write) -> None:
+        """Run `write` in the next transaction anyone starts, or in one of its own within `linger` seconds; nobody
+        waits for it. For what may be lost in a crash at no cost but a repeat (a handled update's inbox row: the
+        update is handled again). A failed rider is kept for the next transaction (the database was down)."""
+        self._riders.append(write)
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._timer is not None:
+            return
+        if self._clock is None:
+            self._start()
+        else:
+            self._timer = self._clock.call_at(self._clock.monotonic() + self.linger, self._start)
+
+    async def flush(self) -> None:
+        """Commit the riders now, or wait for the transaction that took them (at shutdown, so a clean stop repeats
+        nothing)."""
+        if self._riders:
+            await self.write(_nothing)
+        elif self._running is not None and not self._running.done():
+            await asyncio.shield(self._running)
+
+    def _start(self) -> None:
+        self._timer = None
+        if self._riders and (self._running is None or self._running.done()):
+            self._running = asyncio.create_task(self._commit_groups(), name="group-commit")
 
     async def write(self, write: Write) -> None:
         """Run `write` in a transaction (perhaps with others); returns once committed, raises what it raised."""
@@ -110,16 +158,27 @@ class GroupCommit:
         await done
 
     async def _commit_groups(self) -> None:
-        while self._waiting:
+        while self._waiting or self._riders:
             group, self._waiting = self._waiting, []
+            riders, self._riders = self._riders, []
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             try:
-                await self._commit([write for write, _ in group])
+                await self._commit([*riders, *(write for write, _ in group)])
             except Exception as exc:
-                if len(group) == 1:
+                if len(group) == 1 and not riders:
                     _settle(group[0][1], exc)
                 else:
                     for write, done in group:
                         _settle(done, await self._alone(write))
+                if riders:  # tried again with the next transaction, or alone after `linger`
+                    log.warning("group commit: %d deferred writes failed (%s); kept for the next", len(riders), exc)
+                    self._riders[:0] = riders
+                    if not self._waiting:
+                        if self._clock is not None:
+                            self._schedule()
+                        return
             else:
                 for _, done in group:
                     _settle(done, None)
@@ -163,6 +222,10 @@ class Batched(Generic[T]):
             self._written = asyncio.ensure_future(self._group.write(write))
         assert self._written is not None
         await asyncio.shield(self._written)
+
+
+async def _nothing(_: AsyncConnection) -> None:
+    """A write that writes nothing: it starts a transaction for the riders (`GroupCommit.flush`)."""
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:

@@ -93,3 +93,77 @@ async def test_rows_arriving_together_share_one_commit_and_a_bad_write_fails_alo
     results = await asyncio.gather(write(4), write(3), write(5), return_exceptions=True)
     assert [result is None for result in results] == [True, False, True]
     assert await left(db) == [(1, 0), (2, 0), (3, 0), (4, 0), (5, 0)]
+
+
+class _ManualTimer:
+    """A timer that fires only when told: what `GroupCommit` lingers on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.due: list[tuple[float, Any]] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def call_at(self, when: float, callback: Any) -> asyncio.Handle:
+        self.due.append((when, callback))
+        return asyncio.get_running_loop().call_soon(lambda: None)  # a handle to cancel; the callback is ours
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+        ready = [callback for when, callback in self.due if when <= self.now]
+        self.due = [(when, callback) for when, callback in self.due if when > self.now]
+        for callback in ready:
+            callback()
+
+
+async def test_a_deferred_deletion_rides_with_the_next_write_or_goes_alone_after_its_linger(db: Database) -> None:
+    """The inbox row of an update that changed nothing is deleted by the next transaction anyone commits (one
+    commit per update instead of two), or by one of its own once the linger is over; nobody waits for it."""
+    for update_id in (1, 2, 3):
+        await keep(db, update_id)
+    timer = _ManualTimer()
+    group = GroupCommit(db, timer=timer, linger=0.25)
+    commits = 0
+
+    def count(*_: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(db.engine.sync_engine, "commit", count)
+    try:
+        group.ride(lambda conn: inbox.forget(conn, [1]))
+        await asyncio.sleep(0.05)
+        assert await left(db) == [(1, 0), (2, 0), (3, 0)], "it waits for company"
+        await group.write(lambda conn: inbox.forget(conn, [2]))
+        assert await left(db) == [(3, 0)], "it went with the next write"
+        assert commits == 1
+
+        group.ride(lambda conn: inbox.forget(conn, [3]))
+        timer.advance(0.2)
+        await asyncio.sleep(0.05)
+        assert await left(db) == [(3, 0)]
+        timer.advance(0.1)  # the linger is over: a transaction of its own
+        await group.flush()
+        assert await left(db) == []
+        assert commits == 2
+    finally:
+        event.remove(db.engine.sync_engine, "commit", count)
+
+
+async def test_a_deferred_deletion_that_failed_is_kept_for_the_next_transaction(db: Database) -> None:
+    await keep(db, 1)
+    group = GroupCommit(db, timer=_ManualTimer())
+    failing = True
+
+    async def forget(conn: AsyncConnection) -> None:
+        if failing:
+            raise ConnectionError("the database went away")
+        await inbox.forget(conn, [1])
+
+    group.ride(forget)
+    await group.write(lambda conn: inbox.keep(conn, [row(2)]))  # the rider fails; the write alone succeeds
+    assert await left(db) == [(1, 0), (2, 0)]
+    failing = False
+    await group.flush()
+    assert await left(db) == [(2, 0)]

@@ -13,7 +13,7 @@ from bot.clock import Timer
 from bot.inbox import UpdateInbox
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
-from storage.db import Database
+from storage.db import Database, GroupCommit
 from storage.schema import update_inbox
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -85,18 +85,20 @@ async def _inbox(db: Database) -> list[int]:
         return sorted((await conn.execute(select(update_inbox.c.update_id))).scalars())
 
 
-def _with_inbox(db: Database, timer: Timer | None = None) -> PerChatUpdateProcessor:
+def _with_inbox(db: Database, timer: Timer | None = None) -> tuple[PerChatUpdateProcessor, GroupCommit]:
+    """A processor with the inbox, and the commit group whose next transaction deletes the rows of updates that
+    changed nothing (`GroupCommit.flush` commits it now instead of within its linger)."""
     processor = PerChatUpdateProcessor(64, timer=timer)
-    persistence = DatabasePersistence(db)
+    persistence = DatabasePersistence(db, timer=timer)
     processor.inbox = UpdateInbox(db, lambda: NOW, persistence.group)
     processor.after_update = functools.partial(persistence.write_through, _NothingChanged())
-    return processor
+    return processor, persistence.group
 
 
 async def test_an_update_is_in_the_inbox_while_it_is_handled_and_until_an_outage_it_met_is_over(
     db: Database, timer: Timer
 ) -> None:
-    processor = _with_inbox(db, timer)
+    processor, group = _with_inbox(db, timer)
     seen: list[list[int]] = []
     outage = True
 
@@ -119,9 +121,11 @@ async def test_an_update_is_in_the_inbox_while_it_is_handled_and_until_an_outage
     outage = False
     assert processor._recovery is not None
     await asyncio.wait_for(processor._recovery, 30)
+    await group.flush()
     assert await _inbox(db) == []
     await processor.process_update(_update(2, 7), handle(_update(2, 7)))
     assert seen[-1] == [2]
+    await group.flush()  # its row goes with the next transaction, or after the linger
     assert await _inbox(db) == []
 
 
@@ -129,7 +133,7 @@ async def test_start_up_handles_what_the_inbox_kept_in_order_and_not_again_when_
     db: Database,
 ) -> None:
     bot = Bot("123456:TEST")
-    first = _with_inbox(db)
+    first, _ = _with_inbox(db)
     for update_id in (2, 1):
         update = _update(update_id, 7)
         await first.inbox.keep(update, 7)  # type: ignore[union-attr]
@@ -138,10 +142,11 @@ async def test_start_up_handles_what_the_inbox_kept_in_order_and_not_again_when_
     async def handle(update: Update) -> None:
         handled.append(update.update_id)
 
-    again = _with_inbox(db)
+    again, group = _with_inbox(db)
     again.replay = handle
     assert await again.resume(bot) == 2
     assert handled == [1, 2]
+    await group.flush()
     assert await _inbox(db) == []
     # Telegram had not yet been told that update 2 was fetched: it comes again, and is not handled twice.
     await again.process_update(_update(2, 7), handle(_update(2, 7)))
