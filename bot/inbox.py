@@ -15,6 +15,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from telegram import Bot, Update
 
@@ -30,9 +31,17 @@ MAX_ATTEMPTS = 3
 class UpdateInbox:
     """Writes arriving updates and reads back those a crash left unhandled."""
 
-    def __init__(self, db: Database, now: Callable[[], dt.datetime], group: GroupCommit) -> None:
+    def __init__(
+        self,
+        db: Database,
+        now: Callable[[], dt.datetime],
+        group: GroupCommit,
+        received: dict[int, dict[str, Any]] | None = None,
+    ) -> None:
         self._db = db
         self._now = now
+        # Updates as getUpdates delivered them (`bot.request.UpdatesRequest.received`), taken by `keep`.
+        self._received = received if received is not None else {}
         # Shared with the persistence's write-through (`DatabasePersistence.group`): rows of updates arriving
         # together (one statement), and the state writes of updates just handled, go in one commit.
         self._rows = Batched(group, inbox.keep)
@@ -40,12 +49,17 @@ class UpdateInbox:
     async def keep(self, update: Update, chat_key: int) -> None:
         """Write the update before it is handled (raises if the database cannot be reached)."""
         user = update.effective_user
+        data = self._received.pop(update.update_id, None)
+        if data is None:  # not from getUpdates (a test's update, a replay): rebuilt from PTB's objects
+            data = update.to_dict()
         await self._rows.add(
             inbox.row(
                 update_id=update.update_id,
                 chat_key=chat_key,
                 user_id=user.id if user is not None else None,
-                payload=json.dumps(update.to_dict(), ensure_ascii=False, separators=(",", ":")),
+                payload=json.dumps(
+                    data if data is not None else update.to_dict(), ensure_ascii=False, separators=(",", ":")
+                ),
                 now=self._now(),
             )
         )
