@@ -201,8 +201,8 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
     """The district: people, volunteers, n wishes, n/10 tips and their terms; returns what the run needs."""
     rnd = random.Random(17)
     residents = max(10, n // 20)
-    # A volunteer per ten wishes (10,000 at 100k: the weekly digest's readers), at least 300; claims go to the first
-    # 300, the active ones.
+    # A volunteer per ten wishes (10,000 at 100k: the weekly digest's readers, and the rows of the hours export), at
+    # least 300.
     volunteer_count = max(VOLUNTEERS, n // 10)
     template_terms = dict(zip(TEMPLATES, segment_all(TEMPLATES), strict=True))
     tip_terms = dict(zip(TIP_TEMPLATES, segment_all(TIP_TEMPLATES), strict=True))
@@ -285,7 +285,7 @@ async def build(db: Database, n: int, now: dt.datetime) -> dict[str, Any]:
                     "status": status,
                     "created_at": created,
                     "updated_at": updated,
-                    "claimed_by": FIRST_VOLUNTEER + rnd.randrange(VOLUNTEERS) if claimed else None,
+                    "claimed_by": FIRST_VOLUNTEER + rnd.randrange(volunteer_count) if claimed else None,
                     "claimed_at": claimed,
                     # Claims are due in the future, so nothing is due for the sweep.
                     "due_at": now + dt.timedelta(days=2) if claimed else None,
