@@ -39,6 +39,7 @@ from rules.wishes import (
     InvalidInput,
     WishDraft,
     WishStatus,
+    check_description,
 )
 from rules.wishes import wish_ref as ref_of
 from storage import media, people, privacy, wechat
@@ -277,7 +278,8 @@ class _Step:
         return render.choices_of(self.owner._catalogues, self.lang, [[Button(key, act, subject, arg)]])[0]
 
     def menu_reply(self, text: str, choices: list[Choice]) -> Reply:
-        return Reply(text, tuple(choices[: render.MENU_ITEMS]), tail=self.t("wechat.choose_tail"))
+        # Every choice, numbered as shown: past the menu's ten items they are listed as text (`custom_message`).
+        return Reply(text, tuple(choices), tail=self.t("wechat.choose_tail"))
 
     @property
     def draft(self) -> dict[str, Any]:
@@ -396,7 +398,7 @@ class _Step:
             areas = self.env.settings.areas
             return self.menu_reply(
                 self.t("wish.ask_area"),
-                [Choice(render.encode(Act.WISH_AREA, arg=str(i)), area) for i, area in enumerate(areas[:9])] + [skip],
+                [Choice(render.encode(Act.WISH_AREA, arg=str(i)), area) for i, area in enumerate(areas)] + [skip],
             )
         if step == "place":
             return self.menu_reply(self.t("wechat.ask_place", max=ADDRESS_MAX), [skip])
@@ -461,11 +463,10 @@ class _Step:
         if step == "description":
             if not text or press is not None:
                 return [Reply(self.t("wish.description_not_text"))]
-            if len(text) < DESCRIPTION_MIN:
-                return [Reply(self.t("wish.description_too_short", min=DESCRIPTION_MIN))]
-            if len(text) > DESCRIPTION_MAX:
-                return [Reply(self.t("wish.description_too_long", max=DESCRIPTION_MAX))]
-            d["description"] = text
+            try:  # the rule Telegram's form uses, so a description passes here exactly when the wish is accepted
+                d["description"] = check_description(text)
+            except InvalidInput as exc:
+                return [Reply(self.t(f"wish.description_{exc.reason}", min=DESCRIPTION_MIN, max=DESCRIPTION_MAX))]
             return [self.next_after(step)]
         if step == "area":
             areas = self.env.settings.areas
@@ -599,11 +600,12 @@ class _Step:
         return [self.menu_reply(text, choices) if choices else Reply(text)]
 
     def rate_menu(self, wish_id: int) -> Reply:
+        # 1 星 … 5 星 in that order: the number she types is the stars she gives (items are numbered as shown).
         return self.menu_reply(
             self.t("wish.confirmed_rate"),
             [
                 Choice(render.encode(Act.WISH_RATE, wish_id, str(n)), self.t("wechat.rate_choice", n=n))
-                for n in range(5, 0, -1)
+                for n in range(1, 6)
             ],
         )
 

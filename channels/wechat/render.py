@@ -120,9 +120,8 @@ class Rendered:
 
 
 def choices_of(catalogues: Catalogues, language: str, rows: Iterable[Sequence[Button]]) -> list[Choice]:
-    """Neutral buttons as menu choices (at most `MENU_ITEMS`)."""
-    found = [Choice(encode(b.act, b.subject, b.arg), label(catalogues, language, b.label)) for row in rows for b in row]
-    return found[:MENU_ITEMS]
+    """Neutral buttons as menu choices (all of them: `custom_message` writes those past `MENU_ITEMS` as text)."""
+    return [Choice(encode(b.act, b.subject, b.arg), label(catalogues, language, b.label)) for row in rows for b in row]
 
 
 def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> Rendered:
@@ -144,14 +143,18 @@ def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> Rend
 
 
 def custom_message(openid: str, reply: Reply) -> dict[str, Any]:
-    """The customer-service message for a reply: plain text, or a msgmenu when it offers choices."""
+    """The customer-service message for a reply: plain text, or a msgmenu when it offers choices. A menu holds at
+    most `MENU_ITEMS` items; the choices past them are listed under the text with their numbers, which are typed
+    (nothing offered is left out)."""
     if not reply.choices:
         return {"touser": openid, "msgtype": "text", "text": {"content": clip(reply.text)}}
-    items = [{"id": c.press, "content": f"{n}. {c.label}"} for n, c in enumerate(reply.choices, start=1)]
+    numbered = list(enumerate(reply.choices, start=1))
+    items = [{"id": c.press, "content": f"{n}. {c.label}"} for n, c in numbered[:MENU_ITEMS]]
+    head = "\n".join([reply.text, *(f"{n}. {c.label}" for n, c in numbered[MENU_ITEMS:])])
     return {
         "touser": openid,
         "msgtype": "msgmenu",
-        "msgmenu": {"head_content": clip(reply.text, 1000), "list": items, "tail_content": reply.tail},
+        "msgmenu": {"head_content": clip(head, 1000), "list": items, "tail_content": reply.tail},
     }
 
 

@@ -8,7 +8,7 @@ from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft
 from simulator import Person
-from simulator.wechat import WeChatPerson
+from simulator.wechat import Received, WeChatPerson
 from storage import people
 from storage.wishes import Wish
 from tests.conftest import START_TIME
@@ -35,3 +35,22 @@ async def claimed_wechat_wish(env: Env, wang: WeChatPerson, xiaozhou: Person, de
     volunteer = Actor(await person_id(env.db, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
     await tasks.claim(env, volunteer, wish.id, "today")
     return wish, volunteer
+
+
+async def start_wechat_wish(wang: WeChatPerson, category: str, description: str | None = None) -> None:
+    """王阿姨 opens 许心愿 from the menu and picks `category`; with a `description`, she types it and the form has
+    asked for the area."""
+    await wang.click("WISH")
+    await wang.tap(category)
+    await wang.wait_for_text("请用文字描述")
+    if description is not None:
+        await wang.send_text(description)
+        await wang.wait_for_text("哪个镇")
+
+
+async def skip_to_summary(wang: WeChatPerson) -> Received:
+    """From the place step: 跳过 the place, the photo and the phone; the summary she is asked to check."""
+    for asked in ("具体在哪里", "照片", "留个电话"):
+        await wang.wait_for_text(asked)
+        await wang.send_text("跳过")
+    return await wang.wait_for_text("请核对")

@@ -17,6 +17,7 @@ from simulator.wechat import DEADLINE, WeChatSimulator
 from storage import people
 from storage.schema import identities, wechat_inbound, wishes
 from storage.schema import outbox as outbox_table
+from tests.wechat.journey import skip_to_summary, start_wechat_wish
 
 
 async def _person_of(bot: TongxinApp, openid: str) -> int:
@@ -149,18 +150,9 @@ async def test_a_bad_signature_gets_403_and_changes_nothing(
 async def test_a_retried_callback_is_handled_once(wechat_bot: TongxinApp, wx: WeChatSimulator, timer: Timer) -> None:
     db = wechat_bot.bot_data.db
     wang = wx.person("王阿姨")
-    await wang.click("WISH")
-    await wang.tap("其他")
-    await wang.wait_for_text("请用文字描述")
-    await wang.send_text("想请志愿者教我用智能手机")
-    await wang.tap("跳过")
-    await wang.wait_for_text("具体在哪里")
-    await wang.send_text("跳过")
-    await wang.wait_for_text("照片")
-    await wang.send_text("跳过")
-    await wang.wait_for_text("留个电话")
-    await wang.send_text("跳过")
-    await wang.wait_for_text("请核对")
+    await start_wechat_wish(wang, "其他", "想请志愿者教我用智能手机")
+    await wang.send_text("跳过")  # the area menu's ten items are the areas; 跳过 is typed (or 11)
+    await skip_to_summary(wang)
     await wang.tap("提交")
     before = len(wang.inbox)
     assert await wang.resend() == (200, "success")  # WeChat did not see our answer and tries again
