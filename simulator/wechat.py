@@ -472,6 +472,25 @@ class WeChatPerson:
         shown = Received("click", key)
         return await self._send(self._xml("event", {"Event": "CLICK", "EventKey": key}, msg_id=False), shown=shown)
 
+    async def event(self, event: str, fields: dict[str, str] | None = None, *, raw: str = "") -> tuple[int, str]:
+        """An event push that is not the person writing, as WeChat documents them (接收事件推送): `LOCATION` (the
+        location the client reports when the account asks for it: Latitude, Longitude, Precision),
+        `TEMPLATESENDJOBFINISH` (a template message's delivery receipt: Status), `unsubscribe`, `VIEW` (a menu link
+        opened), and the menu's pickers (`location_select`, `pic_photo_or_album`, …: 自定义菜单事件推送), after which
+        the picked location or photo arrives as a message of its own. No MsgId; `raw` is appended as it is (nested
+        XML such as SendLocationInfo)."""
+        xml = self._xml("event", {"Event": event, **(fields or {})}, msg_id=False)
+        return await self._send(xml[: -len("</xml>")] + raw + "</xml>", shown=Received("event", event))
+
+    async def pick_location(self, latitude: float, longitude: float, label: str = "") -> None:
+        """The menu's 发送位置 (a location_select button): the picker's event, then the location as a message."""
+        info = (
+            f"<SendLocationInfo><Location_X>{latitude}</Location_X><Location_Y>{longitude}</Location_Y>"
+            f"<Scale>15</Scale><Label>{escape(label)}</Label><Poiname></Poiname></SendLocationInfo>"
+        )
+        await self.event("location_select", {"EventKey": "LOCATION"}, raw=info)
+        await self.send_location(latitude, longitude, label)
+
     async def resend(self) -> tuple[int, str]:
         """WeChat retries the last callback (same MsgId)."""
         assert self.last_xml is not None

@@ -92,6 +92,18 @@ class Input:
     click: str | None = None
 
 
+# The event pushes that are the person acting on the account: a menu button, following it, scanning its code. Every
+# other event is WeChat reporting something (a location the client reports, a template's delivery receipt, an
+# unsubscribe, a menu link opened) or a menu picker whose location or photo follows as a message of its own: they
+# get no reply (WeChat would refuse it, or the form would ask twice), change nothing and open no window.
+ACTING_EVENTS = frozenset({"click", "subscribe", "scan"})
+
+
+def is_silent(data: dict[str, Any]) -> bool:
+    """Whether a parsed callback is an event that is not the person acting (`ACTING_EVENTS`)."""
+    return str(data.get("MsgType", "")).lower() == "event" and str(data.get("Event", "")).lower() not in ACTING_EVENTS
+
+
 def input_of(data: dict[str, Any], choices: dict[str, str]) -> Input:
     """The input behind a parsed callback (`wechatpy` message data), with the last menu's `choices` for numbers."""
     kind = str(data.get("MsgType", "")).lower()
@@ -117,12 +129,6 @@ def input_of(data: dict[str, Any], choices: dict[str, str]) -> Input:
         event = str(data.get("Event", "")).lower()
         if event == "click":
             return Input(click=str(data.get("EventKey") or ""))
-        if event == "location_select":
-            info = data.get("SendLocationInfo") or {}
-            return Input(
-                location=(float(info.get("Location_X", 0)), float(info.get("Location_Y", 0))),
-                label=str(info.get("Label") or "") or None,
-            )
         if event == "subscribe":
             return Input(click=CLICK_SUBSCRIBE)
     return Input()
@@ -216,7 +222,9 @@ class Conversation:
         return person
 
     async def handle(self, openid: str, data: dict[str, Any]) -> list[Reply]:
-        """Answer one callback; the replies to send."""
+        """Answer one callback; the replies to send (none to an event that is not the person acting)."""
+        if is_silent(data):
+            return []
         person = await self.person_of(openid)
         lang = person.language
         async with self._env.db.read() as conn:
