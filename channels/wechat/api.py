@@ -11,14 +11,15 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import aiohttp
 
 log = logging.getLogger(__name__)
 
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
+T = TypeVar("T")
 OUT_OF_WINDOW = 45015  # "response out of time limit or subscription is canceled"
 OUT_OF_COUNT = 45047  # "out of response count limit"
 NOT_SUBSCRIBED = frozenset({43004, 43019, 40003})  # unfollowed / blacklisted / openid unknown
@@ -109,14 +110,19 @@ class WeChatApi:
             raise WeChatError(errcode, str(payload.get("errmsg", "")))
         return payload
 
-    async def _api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with the token; a token WeChat no longer accepts is fetched again once."""
+    async def _renewing(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """`call(token)`; when WeChat no longer accepts the token (revoked, expired) it is fetched again and the call
+        made once more. Every call with a token goes through here: messages, the menu, media both ways."""
         try:
-            return await self._call("POST", path, params={"access_token": await self.token()}, body=body)
+            return await call(await self.token())
         except WeChatError as exc:
             if exc.errcode not in TOKEN_INVALID:
                 raise
-            return await self._call("POST", path, params={"access_token": await self.token(fresh=True)}, body=body)
+            return await call(await self.token(fresh=True))
+
+    async def _api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with the token (renewed once if refused)."""
+        return await self._renewing(lambda token: self._call("POST", path, params={"access_token": token}, body=body))
 
     # -- messages ----------------------------------------------------------------------------------------------------
 
@@ -144,31 +150,43 @@ class WeChatApi:
 
     async def download_media(self, media_id: str) -> bytes:
         """A temporary media file's bytes (they expire after 3 days, so download at once)."""
-        params = {"access_token": await self.token(), "media_id": media_id}
+        return await self._renewing(lambda token: self._download(token, media_id))
+
+    async def _download(self, token: str, media_id: str) -> bytes:
+        params = {"access_token": token, "media_id": media_id}
+        path = "/cgi-bin/media/get"
         try:
-            async with self._http().get(self._base + "/cgi-bin/media/get", params=params) as response:
-                if response.status >= 500:
-                    raise WeChatError(BUSY, f"HTTP {response.status}")
+            async with self._http().get(self._base + path, params=params, allow_redirects=False) as response:
+                if response.status >= 300:
+                    raise WeChatError(BUSY, f"HTTP {response.status} on {path}")
                 if response.content_type in ("application/json", "text/plain"):
                     payload = await response.json(content_type=None)
                     raise WeChatError(int(payload.get("errcode", BUSY)), str(payload.get("errmsg", "")))
                 content = await response.content.read(MAX_MEDIA_BYTES + 1)
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            raise WeChatError(BUSY, f"{type(exc).__name__}: {exc}") from exc
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise WeChatError(BUSY, f"{type(exc).__name__} on {path}") from exc
         if len(content) > MAX_MEDIA_BYTES:
             raise WeChatError(40006, "media too large")
         return content
 
     async def upload_image(self, content: bytes, filename: str = "photo.jpg") -> str:
         """Upload a temporary image; its media_id (valid 3 days)."""
+        return await self._renewing(lambda token: self._upload(token, content, filename))
+
+    async def _upload(self, token: str, content: bytes, filename: str) -> str:
         form = aiohttp.FormData()
         form.add_field("media", content, filename=filename, content_type="image/jpeg")
-        params = {"access_token": await self.token(), "type": "image"}
+        params = {"access_token": token, "type": "image"}
+        path = "/cgi-bin/media/upload"
         try:
-            async with self._http().post(self._base + "/cgi-bin/media/upload", params=params, data=form) as response:
+            async with self._http().post(
+                self._base + path, params=params, data=form, allow_redirects=False
+            ) as response:
+                if response.status >= 300:
+                    raise WeChatError(BUSY, f"HTTP {response.status} on {path}")
                 payload = await response.json(content_type=None)
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise WeChatError(BUSY, f"{type(exc).__name__}: {exc}") from exc
+            raise WeChatError(BUSY, f"{type(exc).__name__} on {path}") from exc
         if int(payload.get("errcode", 0) or 0):
             raise WeChatError(int(payload["errcode"]), str(payload.get("errmsg", "")))
         return str(payload["media_id"])
