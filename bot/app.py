@@ -22,7 +22,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
-from telegram.ext import Application, ApplicationBuilder, BaseRateLimiter, ContextTypes, TypeHandler
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseRateLimiter,
+    ContextTypes,
+    ConversationHandler,
+    TypeHandler,
+)
 from telegram.warnings import PTBUserWarning
 
 from actions.env import Env
@@ -64,6 +71,7 @@ from handlers import (
     volunteer_review,
     volunteers,
 )
+from handlers.leaving import accept_leave_words
 from scheduler import setup as scheduler_setup
 from screen.server import ScreenServer
 from storage.db import Database
@@ -177,7 +185,10 @@ def build_application(
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.
     for feature in features:
-        application.add_handlers(feature.conversations(), group=0)
+        application.add_handlers(
+            [accept_leave_words(c) if isinstance(c, ConversationHandler) else c for c in feature.conversations()],
+            group=0,
+        )
     for feature in features:
         application.add_handlers(feature.handlers(), group=0)
     # The basics last: /cancel here only answers when no conversation claimed it.

@@ -13,3 +13,38 @@ MIN_WORDS = 2
 def word_count(text: str) -> int:
     """How many letters, digits or ideographs a text has."""
     return len(_WORDY.findall(text))
+
+
+# Saying "I want out" in the middle of a conversation, on any channel: the message is made only of these phrases
+# (and the fillers around them), so "我不要了，退出" leaves while "旧家具不要了，想请人搬走" is a description.
+LEAVE_PHRASES = (
+    "不想要了",
+    "不需要了",
+    "不要了",
+    "不用了",
+    "不弄了",
+    "退出",
+    "取消",
+    "算了",
+    "cancel",
+    "quit",
+    "exit",
+    "stop",
+)
+_LEAVE_FILLERS = re.compile(r"[\W_]|我|先|吧|了|啊|呀|哦|吗|please", re.UNICODE)
+
+
+def is_leave(text: str | None) -> bool:
+    """Whether a message asks to leave the conversation it is typed into (/cancel, 取消, 退出, 不要了, 算了…)."""
+    if not text:
+        return False
+    lowered = text.strip().lower()
+    if lowered.split("@", 1)[0] == "/cancel":
+        return True
+    if len(lowered) > 20:
+        return False
+    rest, found = lowered, False
+    for phrase in LEAVE_PHRASES:
+        if phrase in rest:
+            rest, found = rest.replace(phrase, ""), True
+    return found and not _LEAVE_FILLERS.sub("", rest)

@@ -30,6 +30,7 @@ from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.render import Choice, Reply
 from rules.roles import effective_roles
+from rules.text import is_leave
 from rules.wishes import (
     ADDRESS_MAX,
     DESCRIPTION_MAX,
@@ -52,7 +53,6 @@ WECHAT = "wechat"
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
 SKIP_WORDS = frozenset({"跳过", "skip", "不用", "没有"})
-LEAVE_WORDS = frozenset({"/cancel", "取消", "退出", "cancel"})
 WISH_WORDS = frozenset({"/wish", "许心愿", "许愿", "提交心愿", "心愿", "make a wish", "wish"})
 MINE_WORDS = frozenset({"/mywishes", "我的心愿", "my wishes"})
 HELP_WORDS = frozenset({"/help", "帮助", "使用帮助", "help", "?", "？"})
@@ -308,7 +308,7 @@ class _Step:
         if given.press is None and text:
             if (match := LINK_PATTERN.match(text)) is not None:
                 return await self.link(match.group(1))
-            if text.lower() in LEAVE_WORDS and self.state and self.state.get("step"):
+            if is_leave(text) and self.state and self.state.get("step"):
                 self.state = None
                 return [Reply(self.t("wechat.left"))]
             if text.lower() in WISH_WORDS:
