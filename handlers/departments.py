@@ -104,7 +104,10 @@ async def list_departments(update: Update, context: TongxinContext) -> None:
         await tell(update, context, "department.none")
         return
     lines = "\n".join(
-        context.plain("department.line", name=d.name, members=n, areas="、".join(d.areas)) for d, n in found
+        context.plain("department.line", name=d.name, members=n, areas="、".join(d.areas))
+        if d.areas
+        else context.plain("department.line_no_areas", name=d.name, members=n)
+        for d, n in found
     )
     buttons = tuple(
         (Button(f"=➕ {d.name}", Act.DEPARTMENT_INVITE, d.id), Button(f"=👥 {d.name}", Act.DEPARTMENT_MEMBERS, d.id))

@@ -17,7 +17,7 @@ from scheduler import sweep
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import cases as case_store
-from storage import users
+from storage import departments, users
 from storage.db import Database
 from storage.schema import audit_log, case_events, outbox
 from tests.conftest import ADMIN_ID, START_TIME
@@ -247,3 +247,17 @@ async def test_a_member_hands_a_case_back_with_a_reason_and_the_coordinators_rea
         first = await case_store.get_case(conn, 1)
     assert first.status == "returned"
     assert first.return_reason == "这是供水问题，不属于城管职责"
+
+
+async def test_a_department_without_areas_is_listed_without_empty_parentheses(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+) -> None:
+    """As the demo seeds them (no areas named): "· 城管：0 名成员", not "0 名成员（）" (issue 27)."""
+    async with story_db.write() as conn:
+        await departments.create_department(
+            conn, name="城管", categories=("environment",), areas=(), created_by=None, now=START_TIME
+        )
+    zhou = await coordinator_named(bot, sim, "周协调")
+    await zhou.send_command("/departments")
+    listing = (await zhou.wait_for_text("城管：0 名成员")).text or ""
+    assert "（）" not in listing
