@@ -89,9 +89,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-# Libraries that log what they carry at DEBUG (python-telegram-bot: every request's parameters and every answer, so
-# texts, names and phones): they stay at INFO whatever LOG_LEVEL says.
-TALKATIVE_LIBRARIES = ("telegram", "aiohttp", "sqlalchemy", "asyncio", "wechatpy", "matplotlib", "PIL", "fpdf")
+# Libraries that log what they carry at DEBUG (python-telegram-bot: every request's parameters and every answer;
+# aiosqlite: every statement with its parameters; so texts, names and phones): they stay at INFO whatever LOG_LEVEL.
+TALKATIVE_LIBRARIES = (
+    "telegram",
+    "aiohttp",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "httpcore",
+    "asyncio",
+    "wechatpy",
+    "matplotlib",
+    "PIL",
+    "fpdf",
+)
 
 
 def configure_logging(settings: Settings) -> None:

@@ -73,6 +73,8 @@ def test_debug_raises_the_bots_loggers_and_keeps_the_libraries_that_log_what_the
         configure_logging(settings)
         assert logging.getLogger("handlers.errors").getEffectiveLevel() == logging.DEBUG
         assert logging.getLogger("telegram.ext.ExtBot").getEffectiveLevel() == logging.INFO
+        # aiosqlite logs every statement with its parameters (a resident's wish, her address) at DEBUG.
+        assert logging.getLogger("aiosqlite").isEnabledFor(logging.DEBUG) is False
         assert logging.getLogger("telegram._bot").isEnabledFor(logging.DEBUG) is False
     finally:
         for name, level in saved.items():
