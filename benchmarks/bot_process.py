@@ -27,9 +27,10 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
+from typing import Any
 
 from telegram import Update
-from telegram.ext import ApplicationBuilder, ContextTypes, MessageHandler, filters
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, run_on_fast_loop, running, set_default_menus
 from bot.clock import LoopTimer, SystemClock
@@ -85,14 +86,19 @@ async def main(
         application.update_processor.inbox = None
     async with application:
         await set_default_menus(application)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        print("ready", flush=True)
-        await stop.wait()
-        await application.updater.stop()
-        await application.stop()
+        await _poll_until(application, stop)
     await db.dispose()
+
+
+async def _poll_until(application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event) -> None:
+    """Start the (initialized) application polling as Tongxin polls, say "ready", and stop on `stop`."""
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0.0, timeout=1)
+    print("ready", flush=True)
+    await stop.wait()
+    await application.updater.stop()
+    await application.stop()
 
 
 async def _echo(api_url: str, file_url: str, token: str, stop: asyncio.Event) -> None:
@@ -105,13 +111,7 @@ async def _echo(api_url: str, file_url: str, token: str, stop: asyncio.Event) ->
     application = ApplicationBuilder().token(token).base_url(api_url).base_file_url(file_url).build()
     application.add_handler(MessageHandler(filters.TEXT, echo))
     async with application:
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
-        print("ready", flush=True)
-        await stop.wait()
-        await application.updater.stop()
-        await application.stop()
+        await _poll_until(application, stop)
 
 
 @contextlib.asynccontextmanager
