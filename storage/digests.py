@@ -79,18 +79,12 @@ async def latest_changes(
     return {role: getattr(row, role) for role in roles if getattr(row, role) is not None}, row.digest_changed_at
 
 
-async def decided_at(conn: AsyncConnection, label: str) -> dt.datetime | None:
-    """When the occurrence (`volunteer:2026-11-30`) was decided for every reader of the time (`mark_decided`)."""
-    return (await conn.execute(select(digest_runs.c.done_at).where(digest_runs.c.label == label))).scalar()
-
-
 async def mark_decided(conn: AsyncConnection, label: str, *, now: dt.datetime) -> None:
     """Every reader of the occurrence has their digest (or their `skipped` row): later sweeps look only at who
     became a reader since `now`."""
-    if await decided_at(conn, label) is None:
+    written = await conn.execute(update(digest_runs).where(digest_runs.c.label == label).values(done_at=now))
+    if not written.rowcount:
         await conn.execute(insert(digest_runs).values(label=label, done_at=now))
-    else:
-        await conn.execute(update(digest_runs).where(digest_runs.c.label == label).values(done_at=now))
 
 
 # One statement, built once: /digest is the benchmark's read-and-write command (UPDATE … RETURNING needs

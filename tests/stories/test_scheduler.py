@@ -196,7 +196,9 @@ async def test_the_weekly_digest_fires_once_on_monday_morning(
     assert await digests.queue_due(services, clock.now(), [WEEKLY]) == 0
     async with services.db.read() as conn:
         # Written when everyone had their row (09:00), not again by a sweep that found nobody new.
-        assert await digest_storage.decided_at(conn, "volunteer:2026-11-30") == shanghai(30, 9, 0)
+        assert await digest_storage.decided(conn, ["volunteer:2026-11-30"]) == {
+            "volunteer:2026-11-30": shanghai(30, 9, 0)
+        }
     # Those sweeps read only who became a reader since; a volunteer approved at 10:00 still gets this Monday's.
     late = sim.person("晚到的志愿者")
     await meet(late)
