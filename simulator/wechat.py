@@ -478,7 +478,8 @@ class WeChatPerson:
         `TEMPLATESENDJOBFINISH` (a template message's delivery receipt: Status), `unsubscribe`, `VIEW` (a menu link
         opened), and the menu's pickers (`location_select`, `pic_photo_or_album`, …: 自定义菜单事件推送), after which
         the picked location or photo arrives as a message of its own. No MsgId; `raw` is appended as it is (nested
-        XML such as SendLocationInfo)."""
+        XML such as SendLocationInfo). Sources: developers.weixin.qq.com/doc/offiaccount/Message_Management/
+        Receiving_event_pushes.html and …/doc/offiaccount/Custom_Menus/Custom_Menu_Push_Events.html."""
         xml = self._xml("event", {"Event": event, **(fields or {})}, msg_id=False)
         return await self._send(xml[: -len("</xml>")] + raw + "</xml>", shown=Received("event", event))
 
