@@ -107,6 +107,8 @@ def activity_card(activity: Activity, key: str, taken: int, tz_name: str, **extr
         "ref": activity_ref(activity.ref_no),
         "title": activity.title,
         "when": _local(activity.starts_at, tz_name),
+        # The start's clock time: a reminder names it instead of "in an hour" (it may arrive late).
+        "start": activity.starts_at.astimezone(ZoneInfo(tz_name)).strftime("%H:%M"),
         "hours": f"{activity.duration_minutes / 60:g}",
         "place": activity.place,
         "taken": taken,

@@ -190,18 +190,22 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
 
     # Reminders at 18:00 the day before and at 08:30, to those holding a place only.
     await sweep_at(bot, sim, clock, shanghai(27, 17, 59))
-    assert having(xiaoli, "明天的志愿活动") == []
+    assert having(xiaoli, "志愿活动提醒") == []
     await sweep_at(bot, sim, clock, shanghai(27, 18, 0))
-    assert len(having(xiaoli, "明天的志愿活动")) == 1
-    assert len(having(zhao, "明天的志愿活动")) == 1
-    assert having(wang, "明天的志愿活动") == []
+    assert len(having(xiaoli, "志愿活动提醒")) == 1
+    assert len(having(zhao, "志愿活动提醒")) == 1
+    assert having(wang, "志愿活动提醒") == []
     await sweep_at(bot, sim, clock, shanghai(28, 8, 29))
-    assert having(xiaoli, "一小时后开始") == []
-    await sweep_at(bot, sim, clock, shanghai(28, 8, 30))
-    await sweep_at(bot, sim, clock, shanghai(28, 8, 45))
-    assert len(having(xiaoli, "一小时后开始")) == 1
-    assert len(having(zhao, "一小时后开始")) == 1
-    assert len(having(xiaoli, "明天的志愿活动")) == 1
+    assert having(xiaoli, "09:30 开始") == []
+    # The bot was down from 08:29 to 09:06: the hour-before reminder arrives 24 minutes before the start and
+    # names the start's time instead of claiming "in an hour".
+    await sweep_at(bot, sim, clock, shanghai(28, 9, 6))
+    await sweep_at(bot, sim, clock, shanghai(28, 9, 10))
+    for volunteer in (xiaoli, zhao):
+        (reminder,) = having(volunteer, "09:30 开始")
+        assert reminder.startswith("⏰ 09:30 开始：A-0001")
+        assert "小时后" not in reminder
+    assert len(having(xiaoli, "志愿活动提醒")) == 1
 
     # On the spot: 小李 scans the QR (its deep link) from 2 km away and is refused, then from the gate.
     clock.set(shanghai(28, 9, 25))

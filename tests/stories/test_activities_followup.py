@@ -141,7 +141,7 @@ async def test_an_organizer_moves_then_cancels_an_activity_and_everyone_on_it_is
 
     # The day-before reminder goes out for Saturday 09:30.
     await sweep_at(bot, sim, clock, shanghai(27, 18, 0))
-    assert len(having(xiaoli, "明天的志愿活动")) == 1
+    assert len(having(xiaoli, "志愿活动提醒")) == 1
 
     # Someone not organizing it cannot move it; the organizer moves it to Sunday 14:00.
     await wang.send_command("/editactivity", "A-0001", "地点", "社区活动中心")
@@ -159,12 +159,12 @@ async def test_an_organizer_moves_then_cancels_an_activity_and_everyone_on_it_is
 
     # Reminders follow the new time: none on Saturday morning, a new day-before one on Saturday at 18:00.
     await sweep_at(bot, sim, clock, shanghai(28, 8, 45))
-    assert having(xiaoli, "一小时后开始") == []
+    assert having(xiaoli, "开始：A-0001") == []
     await sweep_at(bot, sim, clock, shanghai(28, 18, 0))
-    again = having(xiaoli, "明天的志愿活动")
+    again = having(xiaoli, "志愿活动提醒")
     assert len(again) == 2
     assert "2026-11-29 14:00" in again[-1]
-    assert having(zhao, "明天的志愿活动") == []  # still waiting: no reminder
+    assert having(zhao, "志愿活动提醒") == []  # still waiting: no reminder
 
     # Rain: the organizer cancels on Sunday morning; the three are told at once (urgent), with the reason.
     clock.set(shanghai(29, 9, 0))
@@ -178,7 +178,7 @@ async def test_an_organizer_moves_then_cancels_an_activity_and_everyone_on_it_is
         assert "原因：暴雨预警，改期另行通知" in off
     # Nothing more about it: no hour-before reminder, not in /activities, and it cannot be cancelled twice.
     await sweep_at(bot, sim, clock, shanghai(29, 13, 15))
-    assert having(xiaoli, "一小时后开始") == []
+    assert having(xiaoli, "开始：A-0001") == []
     await xiaoli.send_command("/activities")
     await xiaoli.wait_for_text("近期没有志愿活动")
     await admin.send_command("/cancelactivity", "A-0001", "再取消一次")
