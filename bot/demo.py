@@ -7,7 +7,9 @@ admin), so nothing from `.env` or the internet is needed. The first start seeds 
 (`bot.seed`); later starts keep what was done, `--fresh` starts over. Time is a ticking `ManualClock`
 shared by the bot and the simulator's message dates, so the page can jump an hour, a day or a week
 ahead and the scheduler's sweep runs at once to deliver what fell due. A new demo's clock starts at the
-next 09:00 local (the page shows it), so the demo behaves the same at any hour it is tried.
+next 09:00 local (the page shows it), so the demo behaves the same at any hour it is tried. The chats the panes
+show are kept in the data folder too (`simulator.keep`), so a restarted demo shows what was said before it, and
+each pane opens with a first hint of what that person can try (`demo.po`, by role).
 """
 
 from __future__ import annotations
@@ -22,15 +24,20 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import TongxinApp, run_on_fast_loop, running, start_screen
 from bot.clock import ManualClock
+from bot.i18n import Catalogues
 from bot.seed import ADMIN_IDS, CAST, SEED_PHOTOS, is_seeded, seed_district
 from bot.seed_departments import departments_seeded, seed_departments
 from bot.settings import Settings, load_settings
 from rules.roles import Role
 from simulator import BotApiSimulator, Person, wechat_page
+from simulator.keep import FILES as KEPT_FILES
+from simulator.keep import STATE_FILE as KEPT_CHATS
+from simulator.keep import ChatKeeper
 from simulator.webchat import LANGUAGE_CODES, SAMPLES_DIR, WebChat
 from simulator.wechat import WeChatSimulator
 from storage import people
@@ -42,6 +49,7 @@ BOT_USERNAME = "tongxin_demo_bot"
 DATABASE_FILE = "tongxin.db"
 PEOPLE_FILE = "people.json"  # people added on the page, recreated at the next start
 CLOCK_FILE = "clock.json"  # how far the demo's time was moved ahead of the real time
+PANES_FILE = "panes.json"  # who had a chat pane, in page order, so a restart shows the same page
 FIRST_ADDED_ID = 7_100_001
 LANGUAGE_REPLY_TIMEOUT = 10.0
 # 王阿姨 on WeChat: the demo's service account runs in safe mode (AES) against the WeChat simulator.
@@ -50,6 +58,15 @@ WECHAT_WANG_OPENID = "o_demo_wang_ayi"
 # The demo's command-centre screen: /screen?token=demo, on the port after the page's (a free one with port 0).
 DEMO_SCREEN_TOKEN = "demo"
 DEMO_START = dt.time(9, 0)  # a new demo's clock starts at the next 09:00 local
+# Whose hint a pane shows, most specific first (陈主任 is coordinator and admin, 老李 volunteer and department).
+HINT_ROLES = (
+    Role.COORDINATOR.value,
+    Role.EDITOR.value,
+    Role.DEPARTMENT.value,
+    Role.REPORTER.value,
+    Role.VOLUNTEER.value,
+)
+HINT_LANGUAGES = ("zh-CN", "en")
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +123,29 @@ async def run_scheduler_now(application: TongxinApp) -> None:
 def _prepare(data_dir: Path, *, fresh: bool) -> Path:
     data_dir.mkdir(parents=True, exist_ok=True)
     if fresh:
-        for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", PEOPLE_FILE, CLOCK_FILE):
+        kept = (PEOPLE_FILE, CLOCK_FILE, PANES_FILE, KEPT_CHATS)
+        for name in (DATABASE_FILE, f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", *kept):
             (data_dir / name).unlink(missing_ok=True)
+        for file in (data_dir / KEPT_FILES).glob("*"):
+            file.unlink()
     return data_dir
+
+
+def hint_role(roles: list[str], preset: str | None) -> str:
+    """The role whose first hint a person's pane shows: the most specific they hold, else the page's preset."""
+    held = set(roles) | ({Role.COORDINATOR.value} if Role.ADMIN.value in roles else set())
+    return next((role for role in HINT_ROLES if role in held), preset if preset in HINT_ROLES else "resident")
+
+
+def pane_hint(catalogues: Catalogues, role: str) -> dict[str, Any]:
+    """A pane's first hint in each page language: what this role can do, and what to type first."""
+    return {
+        language: {
+            "text": catalogues.text(language, f"demo.hint.{role}"),
+            "tries": catalogues.text(language, f"demo.try.{role}").splitlines(),
+        }
+        for language in HINT_LANGUAGES
+    }
 
 
 def next_morning(now: dt.datetime, tz: ZoneInfo, at: dt.time = DEMO_START) -> dt.datetime:
@@ -141,6 +178,25 @@ def _load_added_people(data_dir: Path) -> list[dict[str, object]]:
     except (OSError, ValueError):
         return []
     return [p for p in people if isinstance(p, dict)] if isinstance(people, list) else []
+
+
+def _first_panes(data_dir: Path, added: list[dict[str, object]]) -> list[int]:
+    """The panes the page opens with: those of the last run, or the cast's five and the people added."""
+    try:
+        kept = json.loads((data_dir / PANES_FILE).read_text())
+    except (OSError, ValueError):
+        kept = None
+    if isinstance(kept, list):
+        return [user_id for user_id in kept if isinstance(user_id, int)]
+    ids = [resident.user_id for resident in CAST if resident.on_page]
+    for entry in added:
+        with contextlib.suppress(KeyError, ValueError, TypeError):
+            ids.append(int(str(entry["id"])))
+    return ids
+
+
+def _keep_panes(data_dir: Path, panes: list[int]) -> None:
+    (data_dir / PANES_FILE).write_text(json.dumps(panes))
 
 
 def _register_seed_photos(sim: BotApiSimulator) -> None:
@@ -180,6 +236,7 @@ async def demo_running(
     await wx.start()
     wang_on_wechat = wx.person("王阿姨", openid=WECHAT_WANG_OPENID)
     time = DemoTime(clock, folder)
+    keeper = ChatKeeper(folder, sim, wx)
     db: Database | None = None
     webchat: WebChat | None = None
     try:
@@ -193,6 +250,8 @@ async def demo_running(
         for entry in added:
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 sim.person(str(entry["name"]), user_id=int(str(entry["id"])), language_code=str(entry["language"]))
+        keeper.load()  # before the bot polls: its old cards are there to edit, new messages follow their ids
+        keeper.watch()
         settings = _demo_settings(sim, folder, wx)
         db = Database(settings.database_url)
         await upgrade(db)
@@ -220,6 +279,7 @@ async def demo_running(
 
         async with running(settings, db=db, clock=clock, poll_timeout=1) as application:
             time.application = application
+            catalogues = application.bot_data.catalogues
             if application.bot_data.wechat is not None:
                 wx.callback_url = f"http://127.0.0.1:{application.bot_data.wechat.port}/wechat"
             webchat = WebChat(
@@ -230,14 +290,13 @@ async def demo_running(
                 roles_of=roles_of,
                 new_person=new_person,
                 presets={r.user_id: r.role for r in CAST},
-                extra_routes=[wechat_page.routes(wx, [wang_on_wechat], SAMPLES_DIR)],
+                hint_of=lambda roles, preset: pane_hint(catalogues, hint_role(roles, preset)),
+                on_panes=lambda panes: _keep_panes(folder, panes),
+                extra_routes=[wechat_page.routes(wx, [wang_on_wechat], SAMPLES_DIR, pane_hint(catalogues, "wechat"))],
             )
-            for resident in CAST:
-                if resident.on_page:
-                    webchat.show(sim.people[resident.user_id])
-            for entry in added:
-                with contextlib.suppress(KeyError, ValueError, TypeError):
-                    webchat.show(sim.people[int(str(entry["id"]))])
+            for user_id in _first_panes(folder, added):
+                if user_id in sim.people:
+                    webchat.show(sim.people[user_id])
             await webchat.start(host=host, port=port)
             screen = await start_screen(application, port + 1 if port else 0)
             screen_url = f"http://{host}:{screen.port}/screen?token={DEMO_SCREEN_TOKEN}"
@@ -247,6 +306,7 @@ async def demo_running(
                 await screen.stop()
                 await webchat.stop()
     finally:
+        keeper.close()
         if db is not None:
             await db.dispose()
         await wx.stop()

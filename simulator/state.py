@@ -211,6 +211,15 @@ class FileStore:
         self.by_path[stored.file_path] = stored
         return stored
 
+    def restore(self, stored: StoredFile) -> None:
+        """Put back a file an earlier run stored (the demo keeps its chats across a restart), under its old ids and
+        path; files added later are numbered after it, so no path is given twice."""
+        self.by_id[stored.file_id] = stored
+        self.by_path[stored.file_path] = stored
+        number = stored.file_unique_id.removeprefix("AQAD")
+        if number.isdigit():
+            self._counter = itertools.count(max(int(number) + 1, next(self._counter)))
+
 
 def _extension(file_name: str | None, mime_type: str | None, kind: str) -> str:
     if file_name and "." in file_name:

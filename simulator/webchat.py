@@ -67,6 +67,9 @@ class TimeControl(Protocol):
 LanguageSwitch = Callable[[Person, str], Awaitable[None]]
 RolesOf = Callable[[int], Awaitable[list[str]]]
 PersonFactory = Callable[[str, str], Person]
+# A person's roles (and the role the page names them by) → the first hint of their pane, per page language:
+# {"zh-CN": {"text": …, "tries": [what to type, …]}, "en": {…}}.
+HintOf = Callable[[list[str], str | None], dict[str, Any]]
 
 
 class WebChat:
@@ -82,6 +85,8 @@ class WebChat:
         roles_of: RolesOf | None = None,
         new_person: PersonFactory | None = None,
         presets: dict[int, str] | None = None,
+        hint_of: HintOf | None = None,
+        on_panes: Callable[[list[int]], None] | None = None,
         extra_routes: Sequence[Callable[[web.Application], None]] = (),
     ) -> None:
         self.sim = sim
@@ -91,6 +96,8 @@ class WebChat:
         self.roles_of = roles_of
         self.new_person = new_person
         self.presets = dict(presets or {})  # user id → the role the page names them by before the bot says
+        self.hint_of = hint_of
+        self.on_panes = on_panes  # told the people with a pane, in order, whenever that changes (the demo keeps it)
         # More of the page's API, added by the demo (e.g. the WeChat pane's, `simulator.wechat_page`).
         self.extra_routes = tuple(extra_routes)
         self.panes: list[int] = []  # people with a chat pane, in page order
@@ -108,7 +115,12 @@ class WebChat:
         """Give a person a chat pane (at the end)."""
         if person.user_id not in self.panes:
             self.panes.append(person.user_id)
-            self._broadcast("state", {})
+            self._panes_changed()
+
+    def _panes_changed(self) -> None:
+        self._broadcast("state", {})
+        if self.on_panes is not None:
+            self.on_panes(list(self.panes))
 
     def app(self) -> web.Application:
         """The aiohttp application (routes only; `start` serves it)."""
@@ -270,6 +282,7 @@ class WebChat:
             "roles": roles,
             "preset": preset,
             "pane": person.user_id in self.panes,
+            "hint": self.hint_of(roles, preset) if self.hint_of is not None else None,
         }
 
     async def _messages(self, request: web.Request) -> web.Response:
@@ -394,7 +407,7 @@ class WebChat:
             self.show(person)
         elif person.user_id in self.panes:
             self.panes.remove(person.user_id)
-            self._broadcast("state", {})
+            self._panes_changed()
         return self._ok()
 
     async def _send_text(self, request: web.Request) -> web.Response:

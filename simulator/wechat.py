@@ -343,6 +343,16 @@ class WeChatSimulator:
         self._msg_ids += 1
         return self._msg_ids
 
+    @property
+    def last_msg_id(self) -> int:
+        """The MsgId given last."""
+        return self._msg_ids
+
+    def continue_msg_ids(self, last: int) -> None:
+        """Go on after the MsgIds an earlier run gave (the demo after a restart): the bot takes a MsgId it has seen
+        for WeChat's retry of that message and does not handle it again."""
+        self._msg_ids = max(self._msg_ids, last)
+
     def signed(self, xml: str, *, bad_signature: bool = False) -> tuple[dict[str, str], str]:
         """The query and body WeChat posts for this XML (encrypted in safe mode)."""
         timestamp = str(int(self.now().timestamp()))

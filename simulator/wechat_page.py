@@ -1,11 +1,13 @@
 """The WeChat pane of the demo page: a WeChat-styled chat for the simulator's WeChat people (王阿姨), beside the
 Telegram panes. Routes under `/api/wechat` read each account's chat (`WeChatSimulator.history`) and act through
-the same `WeChatPerson` methods the tests use; `webchat_static/wechat.js` draws it.
+the same `WeChatPerson` methods the tests use; `webchat_static/wechat.js` draws it. A menu click is shown by the
+button's label (许心愿), as the person saw it, not by the key the bot receives (WISH); photos are served from the
+simulator's media, whoever sent them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +19,14 @@ MAX_TEXT = 600
 DEMO_LOCATION = (30.2741, 120.1551, "幸福路12号")
 
 
-def routes(wx: WeChatSimulator, people: Sequence[WeChatPerson], samples_dir: Path) -> Callable[[web.Application], None]:
-    """A hook for `WebChat(extra_routes=…)` that adds the WeChat pane's API."""
+def routes(
+    wx: WeChatSimulator,
+    people: Sequence[WeChatPerson],
+    samples_dir: Path,
+    hint: Mapping[str, Any] | None = None,
+) -> Callable[[web.Application], None]:
+    """A hook for `WebChat(extra_routes=…)` that adds the WeChat pane's API; `hint` is the pane's first hint per page
+    language (as `WebChat`'s `hint_of` gives them)."""
     by_openid = {person.openid: person for person in people}
 
     def person_of(request: web.Request) -> WeChatPerson:
@@ -40,11 +48,14 @@ def routes(wx: WeChatSimulator, people: Sequence[WeChatPerson], samples_dir: Pat
         return web.json_response({"ok": status[0] == 200, "status": status[0]})
 
     async def state(request: web.Request) -> web.Response:
+        labels = menu_labels(wx.menu)
         return web.json_response(
             {
                 "menu": wx.menu,
+                "hint": hint,
                 "people": [
-                    {"openid": p.openid, "name": p.name, "messages": wx.history.get(p.openid, [])} for p in people
+                    {"openid": p.openid, "name": p.name, "messages": shown(wx.history.get(p.openid, []), labels)}
+                    for p in people
                 ],
             }
         )
@@ -89,3 +100,18 @@ def routes(wx: WeChatSimulator, people: Sequence[WeChatPerson], samples_dir: Pat
         app.router.add_post("/api/wechat/{openid}/photo", photo)
 
     return add
+
+
+def menu_labels(menu: Mapping[str, Any] | None) -> dict[str, str]:
+    """Each click button's key → its label, sub-menus included."""
+    labels: dict[str, str] = {}
+    for button in (menu or {}).get("button") or []:
+        for entry in [button, *(button.get("sub_button") or [])]:
+            if entry.get("key"):
+                labels[str(entry["key"])] = str(entry.get("name") or entry["key"])
+    return labels
+
+
+def shown(messages: Sequence[dict[str, Any]], labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The chat as the person saw it: a menu click carries its button's label."""
+    return [{**m, "label": labels.get(m["text"], m["text"])} if m.get("kind") == "click" else m for m in messages]

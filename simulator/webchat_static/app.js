@@ -11,8 +11,8 @@ const UI = {
     attach_location: "发送位置", attach_contact: "发送手机号", send_samples: "发送所选图片", edited: "已编辑",
     show_again: "再次显示：", download: "下载", location: "位置", contact: "联系人",
     shares_location: "发送预设位置", shares_contact: "发送此人的手机号", weekdays: ["周日", "周一", "周二", "周三", "周四", "周五", "周六"],
-    roles: { resident: "居民", volunteer: "志愿者", reporter: "流动记者", coordinator: "协调员", editor: "编辑", monitor: "舆情监测", admin: "管理员" },
-    other_lang: "English",
+    roles: { resident: "居民", volunteer: "志愿者", reporter: "流动记者", coordinator: "协调员", editor: "编辑", monitor: "舆情监测", admin: "管理员", department: "部门成员" },
+    other_lang: "English", hint_title: "可以试试", cast: "更多人物（点开聊天窗口）：",
     empty_message: "请先输入要发送的内容。",
     too_long: "消息太长了：{n} 个字符，Telegram 一条消息最多 4096 个字符。请分成几条发送。",
     request_failed: "没有发送成功，请再试一次。",
@@ -26,8 +26,8 @@ const UI = {
     attach_location: "Send location", attach_contact: "Send phone number", send_samples: "Send selected", edited: "edited",
     show_again: "Show again:", download: "Download", location: "Location", contact: "Contact",
     shares_location: "sends a preset location", shares_contact: "sends this person's phone number", weekdays: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
-    roles: { resident: "resident", volunteer: "volunteer", reporter: "reporter", coordinator: "coordinator", editor: "editor", monitor: "monitor", admin: "admin" },
-    other_lang: "中文",
+    roles: { resident: "resident", volunteer: "volunteer", reporter: "reporter", coordinator: "coordinator", editor: "editor", monitor: "monitor", admin: "admin", department: "department" },
+    other_lang: "中文", hint_title: "Try this", cast: "More people (open a chat):",
     empty_message: "Type something to send first.",
     too_long: "That message is too long: {n} characters; Telegram takes at most 4096 per message. Please split it.",
     request_failed: "That did not go through; please try again.",
@@ -36,7 +36,7 @@ const UI = {
 };
 const AVATAR_COLOURS = ["#e17076", "#7bc862", "#65aadd", "#a695e7", "#ee7aae", "#6ec9cb", "#faa774", "#5b8fd6"];
 // Roles worth a badge, most specific first; "resident" is shown only for people holding nothing else.
-const ROLE_ORDER = ["coordinator", "editor", "reporter", "volunteer", "monitor", "admin"];
+const ROLE_ORDER = ["coordinator", "editor", "department", "reporter", "volunteer", "monitor", "admin"];
 
 const IMAGE_TYPES = ["image/jpeg", "image/png", "image/gif", "image/webp"];
 const MAX_TEXT = 4096; // Telegram's limit for one message, in UTF-16 units like String.length
@@ -71,7 +71,8 @@ function applyUiLanguage() {
   document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   document.getElementById("ui-lang").textContent = t("other_lang");
   document.querySelectorAll(".composer .text").forEach((el) => { el.placeholder = t("placeholder"); });
-  panes.forEach((pane) => renderHead(pane));
+  panes.forEach((pane) => { renderHead(pane); renderHint(pane); });
+  renderCast();
   renderClock();
 }
 
@@ -120,8 +121,75 @@ async function loadState() {
       if (pane.stick) box.scrollTop = box.scrollHeight;
     }
     renderHead(pane);
+    renderHint(pane);
   });
+  renderCast();
 }
+
+// The people without a pane, named under the bar: a newcomer sees who else is in the district (the department
+// members too) and opens a chat with one tap.
+function renderCast() {
+  const bar = document.getElementById("cast");
+  const hidden = people.filter((p) => !p.pane);
+  bar.hidden = hidden.length === 0;
+  document.body.classList.toggle("has-cast", hidden.length > 0);
+  const label = document.createElement("span");
+  label.className = "cast-label";
+  label.textContent = t("cast");
+  bar.replaceChildren(label, ...hidden.map((person) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "cast-person";
+    button.dataset.person = person.name;
+    const held = ROLE_ORDER.filter((r) => person.roles.includes(r));
+    const roles = (held.length ? held : [person.preset || "resident"]).map((r) => t("roles")[r] || r).join("·");
+    button.textContent = `${person.name} · ${roles}`;
+    button.addEventListener("click", async () => {
+      await api(`/api/people/${person.id}/pane`, { shown: true });
+      await loadState();
+    });
+    return button;
+  }));
+}
+
+// The first hint of a pane: what this person can try (by role, from the demo's catalogue), kept above the chat.
+// A tap on a suggestion puts it into the message box.
+function renderHint(pane) {
+  const box = pane.el.querySelector(".messages");
+  const hint = pane.person.hint?.[uiLang] ?? pane.person.hint?.["zh-CN"];
+  const old = box.querySelector(":scope > .hint");
+  if (!hint) { old?.remove(); return; }
+  const node = hintNode(hint, (text) => {
+    const input = pane.el.querySelector(".composer .text");
+    input.value = text;
+    input.focus();
+  });
+  if (old) old.replaceWith(node); else box.prepend(node);
+}
+
+function hintNode(hint, onTry) {
+  const node = document.createElement("div");
+  node.className = "hint";
+  const title = document.createElement("div");
+  title.className = "hint-title";
+  title.textContent = `💡 ${t("hint_title")}`;
+  const text = document.createElement("div");
+  text.className = "hint-text";
+  text.textContent = hint.text;
+  const tries = document.createElement("div");
+  tries.className = "hint-tries";
+  for (const value of hint.tries || []) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "hint-try";
+    button.textContent = value;
+    button.addEventListener("click", () => onTry(value));
+    tries.appendChild(button);
+  }
+  node.append(title, text, tries);
+  return node;
+}
+window.tongxinHintNode = hintNode; // the WeChat pane (wechat.js) draws its hint the same way
 
 // ---------- panes ----------
 
@@ -234,6 +302,7 @@ async function refreshMessages(pane) {
   });
   pane.lastSignature = signature;
   box.replaceChildren(...nodes);
+  renderHint(pane);
   if (pane.stick || !previous.size || nodes.length > previous.size) {
     pane.stick = true;
     box.scrollTop = box.scrollHeight;

@@ -1,5 +1,7 @@
 // The WeChat pane: 王阿姨 on the service account (the WeChat simulator), beside the Telegram panes.
 // Reads /api/wechat and acts through /api/wechat/{openid}/…; absent when the demo runs without WeChat.
+// It opens with the same first hint as the Telegram panes (drawn by app.js), menu clicks show the button's label
+// and photos show as photos, whoever sent them.
 (function () {
   "use strict";
   const SAMPLE = "visit.jpg";
@@ -44,12 +46,12 @@
       return card;
     }
     const box = el("div", `msg ${m.from === "me" ? "me" : "bot"}`);
-    if (m.kind === "image" && m.from === "me") {
+    if (m.kind === "image") {
       const img = el("img", "photo");
       img.src = `/api/wechat/media/${encodeURIComponent(m.text)}`;
       box.appendChild(img);
     } else if (m.kind === "click") {
-      box.appendChild(el("div", "text", `〔菜单〕${m.text}`));
+      box.appendChild(el("div", "text wx-click", `〔菜单〕${m.label || m.text}`));
     } else {
       box.appendChild(el("div", "text", m.text));
     }
@@ -137,6 +139,16 @@
     return pane;
   }
 
+  function hint(pane, hints, lang) {
+    const chosen = hints && (hints[lang] || hints["zh-CN"]);
+    if (!chosen || !window.tongxinHintNode) return [];
+    return [window.tongxinHintNode(chosen, (text) => {
+      const input = pane.el.querySelector(".wx-composer input");
+      input.value = text;
+      input.focus();
+    })];
+  }
+
   async function refresh() {
     let state;
     try {
@@ -159,10 +171,12 @@
         pane.menu = menuKey;
         pane.el.querySelector(".wx-menu").replaceWith(menuBar(person, state.menu));
       }
-      if (person.messages.length !== pane.count) {
+      const lang = document.documentElement.lang;
+      if (person.messages.length !== pane.count || lang !== pane.lang) {
         pane.count = person.messages.length;
+        pane.lang = lang;
         const box = pane.el.querySelector(".messages");
-        box.replaceChildren(...person.messages.map((m) => bubble(person, m)));
+        box.replaceChildren(...hint(pane, state.hint, lang), ...person.messages.map((m) => bubble(person, m)));
         box.scrollTop = box.scrollHeight;
       }
     });
