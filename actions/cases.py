@@ -35,12 +35,13 @@ from actions.buttons import Act, Button
 from actions.env import Env
 from actions.messages import Notice, Value
 from rules import cases as rules
+from rules import wishes as wish_rules
 from rules.cases import CaseAction, CaseOrder, CaseStatus, case_ref
 from rules.roles import Role
 from rules.staff import COORDINATORS
 from rules.tips import tip_reference
-from rules.wishes import RATING_MAX, RATING_MIN, Actor, InvalidInput, wish_ref
-from storage import audit, hot, media, outbox, people, tips, users
+from rules.wishes import RATING_MAX, RATING_MIN, Actor, InvalidInput, WishAction, WishStatus, wish_ref
+from storage import audit, hot, media, outbox, people, tips, users, whistles
 from storage import cases as store
 from storage import departments as department_store
 from storage import wishes as wish_store
@@ -157,6 +158,8 @@ async def send_case(env: Env, actor: Actor, order: CaseOrder) -> Sent:
         resident_id, category, area, summary, source_id = await _source(conn, order)
         if await store.open_case_for(conn, order.source, source_id, department.id) is not None:
             raise Conflict("already open at this department", current="open")
+        if order.source == "wish":
+            await _refer_wish(conn, actor.user_id, order.number, department.name, now)
         due = rules.deadlines(
             now,
             order.tier,
@@ -204,6 +207,35 @@ async def send_case(env: Env, actor: Actor, order: CaseOrder) -> Sent:
         )
     env.wake()
     return Sent(case, department, told)
+
+
+async def _refer_wish(conn: AsyncConnection, actor_id: int, ref_no: int, department: str, now: dt.datetime) -> None:
+    """The wish becomes `referred` (it leaves the review queue and the volunteers' lists; its resident sees the
+    case's progress); already referred (a second department) or whistled (the volunteers were called to it
+    together with the department): unchanged. `Conflict` with `wish:<status>` when it
+    is claimed, done or closed: a volunteer or the resident holds it, not the centre."""
+    wish = await wish_store.get_wish_by_ref(conn, ref_no)
+    if wish.status == WishStatus.REFERRED:
+        return
+    if wish.status == WishStatus.OPEN and await whistles.latest_unanswered(conn, wish.id) is not None:
+        return  # 中心吹哨: the volunteers were called to it too; it stays open for them
+    try:
+        target = wish_rules.next_status(wish.status, WishAction.REFER)
+    except Conflict:
+        raise Conflict(f"wish {ref_no} is {wish.status}", current=f"wish:{wish.status}") from None
+    await wish_store.move_wish(conn, wish.id, wish.status, target, actor_id=actor_id, now=now, note=department)
+
+
+async def _hand_wish_back(conn: AsyncConnection, case: Case, actor_id: int, now: dt.datetime) -> None:
+    """A wish's case handed back, and no other department holds it: the wish waits for review again."""
+    if case.source != "wish" or await store.any_open_for(conn, "wish", case.source_id):
+        return
+    wish = await wish_store.get_wish_by_ref(conn, case.source_id)
+    if wish.status == WishStatus.REFERRED:
+        target = wish_rules.next_status(wish.status, WishAction.HAND_BACK)
+        await wish_store.move_wish(
+            conn, wish.id, wish.status, target, actor_id=actor_id, now=now, note=case_ref(case.ref_no)
+        )
 
 
 async def view(env: Env, case_id: int) -> CaseView:
@@ -338,6 +370,7 @@ async def hand_back(env: Env, actor: Actor, case_id: int, reason: str) -> CaseVi
             note=text,
             changes={"returned_at": now, "return_reason": text},
         )
+        await _hand_wish_back(conn, case, actor_id, now)
         shown = await _view(conn, case)
         values = {**card_values(case, shown.department, env), "name": await _name(conn, actor_id), "reason": text}
         await notices.queue_many(

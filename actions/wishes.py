@@ -32,7 +32,8 @@ Queries (read only, no effects): `may_submit`, `similar_to`, `check_reject`, `ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from actions import notices
 from actions.buttons import Act, Button
@@ -46,7 +47,9 @@ from rules.roles import Role
 from rules.similar import WishSketch, join_wish, similar_open_wish
 from rules.wishes import Actor, InvalidInput, WishAction, WishDraft, WishStatus, wish_ref
 from storage import audit, followers
+from storage import cases as case_store
 from storage import wishes as store
+from storage.cases import Referral
 from storage.errors import NotAllowed, NotFound
 from storage.wishes import Wish
 
@@ -86,6 +89,8 @@ class Mine:
     joined: list[Wish]
     total: int = 0
     page: int = 0
+    # Where the shown wishes sent to a department stand (by wish reference number).
+    referrals: dict[int, Referral] = field(default_factory=dict)
 
 
 def _person(actor: Actor) -> int:
@@ -355,4 +360,22 @@ async def mine(env: Env, actor: Actor, page: int = 0, *, size: int = MINE_SHOWN)
         if page > last:  # past the end (wishes erased since the page was drawn): the last page
             page = last
             shown, total = await store.page_of_resident(conn, person_id, size, page * size)
-        return Mine(shown, await followers.wishes_followed_by(conn, person_id, limit=JOINED_SHOWN), total, page)
+        joined = await followers.wishes_followed_by(conn, person_id, limit=JOINED_SHOWN)
+        referred = [w.ref_no for w in shown if w.status == WishStatus.REFERRED]
+        return Mine(shown, joined, total, page, await case_store.referrals_of_wishes(conn, referred))
+
+
+def status_words(t: Callable[..., str], status: str, referral: Referral | None = None) -> str:
+    """The status as people say it, through the reader's catalogue lookup `t`; a wish sent to a department says
+    where its case stands ("已转交城管 · 部门已签收，正在办理")."""
+    if status == WishStatus.REFERRED and referral is not None:
+        return t("wish.status.case", department=referral.department, progress=t(f"wish.case.{referral.status}"))
+    return t(f"wish.status.{status}")
+
+
+async def referral(env: Env, wish: Wish) -> Referral | None:
+    """Where a wish sent to a department stands (None: it was not sent)."""
+    if wish.status != WishStatus.REFERRED:
+        return None
+    async with env.db.read() as conn:
+        return (await case_store.referrals_of_wishes(conn, [wish.ref_no])).get(wish.ref_no)

@@ -238,8 +238,12 @@ async def send_case(update: Update, context: TongxinContext) -> None:
     except NotFound:
         await tell(update, context, "case.unknown")
         return
-    except Conflict:
-        await tell(update, context, "case.already_open")
+    except Conflict as error:
+        if error.current and error.current.startswith("wish:"):  # claimed, done or closed: not the centre's to send
+            status = context.plain(f"wish.status.{error.current.removeprefix('wish:')}")
+            await tell(update, context, "case.wish_not_referable", status=status)
+        else:
+            await tell(update, context, "case.already_open")
         return
     values = cases_values(sent.case, sent.department.name, context)
     key = "case.sent" if sent.told else "case.sent_no_members"

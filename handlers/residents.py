@@ -676,7 +676,7 @@ def my_wishes_view(context: TongxinContext, mine: wish_actions.Mine) -> tuple[st
             n=n,
             ref=wish_ref(wish.ref_no),
             category=context.plain(f"category.{wish.category}"),
-            status=context.plain(f"wish.status.{wish.status}"),
+            status=wish_cards.status_words(context.plain, wish.status, mine.referrals.get(wish.ref_no)),
         )
         for n, wish in enumerate(mine.wishes, start=mine.page * size + 1)
     ]
@@ -739,7 +739,7 @@ async def show_wish_pressed(update: Update, context: TongxinContext) -> None:
     if (chat := update.effective_chat) is not None:
         await context.bot.send_message(
             chat.id,
-            wish_cards.resident_card(context.t, wish),
+            wish_cards.resident_card(context.t, wish, await wish_actions.referral(context.env, wish)),
             parse_mode=ParseMode.HTML,
             reply_markup=resident_buttons(context, wish),
         )

@@ -10,8 +10,10 @@ import datetime as dt
 import html
 from collections.abc import Callable
 
+from actions import wishes as wish_actions
 from rules.whistles import elapsed
 from rules.wishes import short_summary, voice_length, wish_ref
+from storage.cases import Referral
 from storage.wishes import Wish
 
 Translate = Callable[..., str]
@@ -22,9 +24,8 @@ def format_hours(hours: float) -> str:
     return f"{hours:g}"
 
 
-def status_words(t: Translate, status: str) -> str:
-    """The status as people say it."""
-    return t(f"wish.status.{status}")
+# The status as people say it (a wish sent to a department: where its case stands), on every channel.
+status_words = wish_actions.status_words
 
 
 def waited(t: Translate, since: dt.datetime, now: dt.datetime) -> str:
@@ -94,14 +95,14 @@ def full_details(t: Translate, wish: Wish, *, pin_follows: bool = False) -> str:
     return "\n".join(lines)
 
 
-def resident_card(t: Translate, wish: Wish) -> str:
+def resident_card(t: Translate, wish: Wish, referral: Referral | None = None) -> str:
     """A resident's own wish with its status in words (and the reason when it was turned down)."""
     text = t(
         "wish.mine.card",
         ref=wish_ref(wish.ref_no),
         category=t(f"category.{wish.category}"),
         summary=short_description(wish, t),
-        status=status_words(t, wish.status),
+        status=status_words(t, wish.status, referral),
     )
     if wish.reject_reason and wish.status == "rejected":
         text += "\n" + t("wish.mine.reason", reason=html.escape(wish.reject_reason))

@@ -60,6 +60,9 @@ class WishStatus(StrEnum):
     REJECTED = "rejected"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    # Sent to a department as a case (actions/cases.py): the case's progress is what the resident sees, the
+    # review queue and the volunteers' lists no longer hold it, and only a case handed back returns it to review.
+    REFERRED = "referred"
 
 
 class WishAction(StrEnum):
@@ -74,6 +77,8 @@ class WishAction(StrEnum):
     CONFIRM = "confirm"
     REOPEN = "reopen"
     EXPIRE = "expire"
+    REFER = "refer"  # a coordinator sends it to a department
+    HAND_BACK = "hand_back"  # the department hands its case back and no other department holds it
 
 
 S, A = WishStatus, WishAction
@@ -90,6 +95,9 @@ _NEXT: dict[tuple[WishStatus, WishAction], WishStatus] = {
     (S.CLAIMED, A.FINISH): S.DONE,
     (S.DONE, A.CONFIRM): S.CONFIRMED,
     (S.DONE, A.REOPEN): S.CLAIMED,
+    (S.PENDING_REVIEW, A.REFER): S.REFERRED,
+    (S.OPEN, A.REFER): S.REFERRED,
+    (S.REFERRED, A.HAND_BACK): S.PENDING_REVIEW,
 }
 FINAL_STATUSES = frozenset({S.CONFIRMED, S.REJECTED, S.CANCELLED, S.EXPIRED})
 # Statuses in which a coordinator may still change the category.
@@ -166,7 +174,7 @@ def may(actor: Actor, wish: Wish, action: WishAction) -> bool:
     """Whether `actor` may do `action` to `wish` (whatever its status)."""
     if actor.is_system:
         return True
-    if action in (A.APPROVE, A.REJECT, A.EXPIRE):
+    if action in (A.APPROVE, A.REJECT, A.EXPIRE, A.REFER):
         return actor.is_coordinator
     if action is A.CANCEL:
         return actor.user_id == wish.resident_id or actor.is_coordinator

@@ -27,7 +27,7 @@ from storage.screen import PublicRequest
 DEFAULT_SPAN = dt.timedelta(days=90)
 MAX_REQUESTS = 1000
 WISH_OPEN = ("open", "claimed", "done")
-WISH_CLOSED = ("confirmed", "cancelled", "expired")
+WISH_CLOSED = ("confirmed", "cancelled", "expired", "referred")  # referred: its case carries it on
 CASE_OPEN = ("sent", "acknowledged")
 CASE_CLOSED = ("resolved", "returned")
 REQUEST_FIELDS = (

@@ -121,6 +121,36 @@ async def open_case_for(conn: AsyncConnection, source: str, source_id: int, depa
     return _from_row(row) if row is not None else None
 
 
+@dataclass(frozen=True, slots=True)
+class Referral:
+    """Where a wish sent to a department stands: its latest case, that case's department and status."""
+
+    case_ref_no: int
+    department: str
+    status: str
+
+
+async def referrals_of_wishes(conn: AsyncConnection, ref_nos: Sequence[int]) -> dict[int, Referral]:
+    """The latest case of each of these wishes (by wish reference number) that was sent to a department."""
+    if not ref_nos:
+        return {}
+    rows = await conn.execute(
+        select(cases.c.source_id, cases.c.ref_no, cases.c.status, departments.c.name)
+        .join(departments, departments.c.id == cases.c.department_id)
+        .where(cases.c.source == "wish", cases.c.source_id.in_(list(ref_nos)))
+        .order_by(cases.c.source_id, cases.c.id)
+    )
+    return {int(r.source_id): Referral(int(r.ref_no), str(r.name), str(r.status)) for r in rows}
+
+
+async def any_open_for(conn: AsyncConnection, source: str, source_id: int) -> bool:
+    """Whether any department still holds an open case of this source."""
+    row = await conn.execute(
+        select(cases.c.id).where(cases.c.source == source, cases.c.source_id == source_id, cases.c.status.in_(OPEN))
+    )
+    return row.first() is not None
+
+
 async def move_case(
     conn: AsyncConnection,
     case_id: int,

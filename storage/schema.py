@@ -812,6 +812,7 @@ cases = Table(
 Index("ix_cases_status_created_at", cases.c.status, cases.c.created_at)
 Index("ix_cases_department_id_created_at", cases.c.department_id, cases.c.created_at)
 Index("ix_cases_created_at", cases.c.created_at, cases.c.id)
+Index("ix_cases_source_source_id", cases.c.source, cases.c.source_id)
 
 case_events = Table(
     "case_events",

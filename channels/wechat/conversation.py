@@ -593,7 +593,7 @@ class _Step:
                 ref=ref,
                 category=self.t(f"category.{wish.category}"),
                 summary=summary,
-                status=self.t(f"wish.status.{wish.status}"),
+                status=wish_actions.status_words(self.t, wish.status, found.referrals.get(wish.ref_no)),
             )
             if wish.rating:
                 card += "\n" + self.t("wish.mine.rating", rating=wish.rating)

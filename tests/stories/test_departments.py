@@ -9,7 +9,7 @@ import datetime as dt
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import TongxinApp
 from bot.clock import ManualClock
@@ -19,10 +19,10 @@ from simulator.people import Person
 from storage import cases as case_store
 from storage import departments, users
 from storage.db import Database
-from storage.schema import audit_log, case_events, outbox
+from storage.schema import audit_log, case_events, outbox, wishes
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.test_reminders import delivered
-from tests.stories.wishflow import approved_volunteers, open_wish, person_id, wait_for_button
+from tests.stories.wishflow import approved_volunteers, open_wish, person_id, wait_for_button, write_wish
 
 # The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
 pytestmark = pytest.mark.both_databases
@@ -216,6 +216,63 @@ async def test_a_whistle_calls_a_department_and_the_volunteers_together(
     assert "紧急（2 小时）" in (card.text or "")
 
 
+async def test_a_wish_sent_to_a_department_shows_the_cases_progress_and_leaves_the_review_queue(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+) -> None:
+    """One truth about a request: a wish under review sent to 城管 reads as the case's progress in /mywishes and
+    its card (never "等待中心审核"), loses its cancel button and leaves /pending; a claimed one cannot be sent."""
+    alice = sim.person("王阿姨")
+    await write_wish(alice)
+    await alice.wait_for_text("已提交")
+    zhou = await coordinator_named(bot, sim, "周协调")
+    zhang = sim.person("老张")
+    await department_with_members(bot, sim, zhou, [zhang])
+    await zhou.send_command("/pending")
+    await zhou.wait_for_text("W-0001")
+
+    await zhou.send_command("/case", "W-0001 城管 urgent")
+    await zhou.wait_for_text("已派单 C-0001")
+    await zhou.send_command("/pending")
+    await zhou.wait_for_text("目前没有等待审核的心愿")
+
+    async def status_seen() -> str:
+        await alice.send_command("/mywishes")
+        listed = await alice.wait_for_text("您的 1 个心愿")
+        assert "等待中心审核" not in (listed.text or "")
+        await alice.press("📋 W-0001", message=listed)
+        card = await alice.wait_for_text("状态：")
+        assert "取消这个心愿" not in sum(card.inline_buttons, [])
+        return (listed.text or "").split("W-0001", 1)[1]
+
+    assert "已转交城管 · 等待部门签收" in await status_seen()
+    await zhang.wait_for_text("新案件 C-0001")
+    await wait_for_button(zhang, "✋ 签收")
+    await zhang.press("✋ 签收")
+    await zhang.wait_for_text("C-0001 由您承办")
+    assert "已转交城管 · 部门已签收，正在办理" in await status_seen()
+    await zhang.press("✅ 办结")
+    await zhang.wait_for_text("办理结果")
+    await zhang.send_text("已联系社区上门处理")
+    await zhang.wait_for_text("办理后的照片")
+    await zhang.press("不附照片")
+    await zhang.wait_for_text("C-0001 已办结")
+    assert "已转交城管 · 已办结" in await status_seen()
+    async with story_db.read() as conn:
+        (status,) = (await conn.execute(select(wishes.c.status).where(wishes.c.ref_no == 1))).one()
+    assert status == "referred"
+
+    # A wish a volunteer holds is not the centre's to send: the coordinator is told why, nothing is sent.
+    other = sim.person("李大爷")
+    held = await open_wish(story_db, other, category="environment")
+    async with story_db.write() as conn:
+        await conn.execute(update(wishes).where(wishes.c.id == held.id).values(status="claimed"))
+    await zhou.send_command("/case", f"W-{held.ref_no:04d} 城管 urgent")
+    refused = await zhou.wait_for_text("不能转交部门")
+    assert "志愿者已认领" in (refused.text or "")
+    async with story_db.read() as conn:
+        assert await case_store.any_open_for(conn, "wish", held.ref_no) is False
+
+
 async def test_a_member_hands_a_case_back_with_a_reason_and_the_coordinators_reassign_it(
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
@@ -237,9 +294,12 @@ async def test_a_member_hands_a_case_back_with_a_reason_and_the_coordinators_rea
     returned = await zhou.wait_for_text("C-0001（W-0001）被“城管”的 老张 退回")
     assert "不属于城管职责" in (returned.text or "")
     await alice.wait_for_text("由“城管”退回")
+    # Handed back and held by no other department: the wish waits for the centre again.
+    await zhou.send_command("/pending")
+    await zhou.wait_for_text("W-0001")
 
     # The same wish can go to another department now.
-    await zhou.send_command("/newdept", "水务")
+    await zhou.send_command("/newdept", "水务 全部")
     await zhou.wait_for_text("已创建部门 水务")
     await zhou.send_command("/case", "W-0001 水务 utility")
     await zhou.wait_for_text("已派单 C-0002")
