@@ -71,6 +71,7 @@ test-night: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.delivery
 	$(PY) -m benchmarks.updates
+	$(PY) -m benchmarks.intent
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(TIMES)

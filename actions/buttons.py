@@ -46,6 +46,7 @@ class Act(StrEnum):
     WISH_MINE_PAGE = "wish:mypage"
     WISH_SHOW = "wish:show"
     # /volunteer registration
+    VOLUNTEER_NEW = "vreg:new"  # "我想当志愿者" in plain words: start the registration
     VOLUNTEER_NAME = "vreg:name"
     VOLUNTEER_SKILL = "vreg:skill"
     VOLUNTEER_SKILLS_DONE = "vreg:skills_done"
@@ -195,6 +196,7 @@ SPECS: dict[Act, Spec] = {
     Act.WISH_MINE: _NONE,
     Act.WISH_MINE_PAGE: Spec(subject=True),  # the page of /mywishes
     Act.WISH_SHOW: _ID,  # one of the resident's wishes, from /mywishes
+    Act.VOLUNTEER_NEW: _NONE,
     Act.VOLUNTEER_NAME: _NONE,
     Act.VOLUNTEER_SKILL: Spec(arg=_KEY),
     Act.VOLUNTEER_SKILLS_DONE: _NONE,

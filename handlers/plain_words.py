@@ -1,11 +1,15 @@
 """Plain words and unknown commands outside any conversation: every private message gets an answer.
 
-Registered after every feature (bot/app.py), so it only sees what no conversation or command took:
+Registered after every feature (bot/app.py), so it only sees what no conversation or command took. What the
+words mean is read by the classifier of `rules.intent` (trained on first use), and the person's roles decide:
 - a need ("家里水管坏了，没人会修") → "submit it as a micro-wish?" [提交为微心愿] [不是]; the wish conversation then
   starts with the text as the description and the category guessed (`residents.start_wish_from_text`);
-- a reporter's news → "send it as a tip?" (`reporters.start_tip_from_text`);
+- a reporter's news or accident → "send it as a tip?" (`reporters.start_tip_from_text`);
+- an accident or hazard from anyone else → both offers, and the emergency numbers;
+- "我想当志愿者" (or asking for tasks) from a non-volunteer → [报名当志愿者] (`volunteers.start_from_words`);
 - a volunteer asking for tasks → their /tasks;
 - a greeting, thanks, a question or anything else → a short answer and big buttons for what this person can do;
+- words longer than a wish or a tip may be → refused with their length and the limit (nothing is cut);
 - an unknown command → "没有这个命令" and the same buttons.
 Groups stay quiet: there people talk to each other, and a command may be meant for another bot.
 
@@ -30,11 +34,23 @@ from bot.settings import LANGUAGES
 from channels.telegram import callbacks
 from handlers.common import expect_press
 from rules import intent as intents
-from rules.intent import Intent, Keywords
+from rules.intent import Answer, Intent, Keywords, Model
 from rules.roles import Role
+from rules.tips import MAX_DESCRIPTION as TIP_MAX
+from rules.wishes import DESCRIPTION_MAX as WISH_MAX
 
 PENDING = "plain_words"
-TEXT_MAX = 1000  # longer words are still answered; only this much is kept for a wish or a tip
+TEXT_MAX = min(WISH_MAX, TIP_MAX)  # longer words are refused with their length: a wish or a tip keeps them whole
+# The offers under plain words, by answer: (button text, what it starts); [不是] follows each.
+OFFERS: dict[Answer, tuple[tuple[str, Act], ...]] = {
+    Answer.WISH: (("plain.button.submit_wish", Act.WISH_FROM_TEXT),),
+    Answer.TIP: (("plain.button.send_tip", Act.TIP_FROM_TEXT),),
+    Answer.WISH_OR_TIP: (
+        ("plain.button.submit_wish", Act.WISH_FROM_TEXT),
+        ("plain.button.send_tip", Act.TIP_FROM_TEXT),
+    ),
+    Answer.VOLUNTEER: (("plain.button.volunteer", Act.VOLUNTEER_NEW),),
+}
 # The list commands a menu button may open (each checks the person's role itself, too).
 MENU_COMMANDS = ("mywishes", "tasks", "mytasks", "pending", "review", "mytips", "help")
 
@@ -47,9 +63,15 @@ def keywords_of(catalogues: Catalogues) -> Keywords:
         return frozenset().union(*(intents.parse_list(catalogues.template(lang, key)) for lang in LANGUAGES))
 
     return Keywords(
-        intents={intent: merged(f"plain.words.{intent.value}") for intent in Intent if intent is not Intent.OTHER},
+        intents={intent: merged(f"plain.words.{intent.value}") for intent in Intent},
         categories={key: merged(f"plain.words.category.{key}") for key in CATEGORY_KEYS},
     )
+
+
+@cache
+def model_of(catalogues: Catalogues) -> Model:
+    """The intent classifier, trained on first use on every labelled example (rules/intent_examples.tsv)."""
+    return intents.train(intents.read_examples(), keywords_of(catalogues))
 
 
 # The default categories have keyword lists; a deployment's own categories fall back to "other".
@@ -87,11 +109,11 @@ def category_of(context: TongxinContext, text: str) -> str:
     return intents.guess_category(text, keywords_of(context.bot_data.catalogues), categories, default)
 
 
-def remember(context: TongxinContext, text: str, kind: Intent) -> int:
-    """Keep the words for the offer's buttons; the offer's number."""
+def remember(context: TongxinContext, text: str, kind: Answer) -> int:
+    """Keep the words (whole: longer ones were refused) for the offer's buttons; the offer's number."""
     assert context.user_data is not None
     number = int((context.user_data.get(PENDING) or {}).get("n", 0)) + 1
-    context.user_data[PENDING] = {"n": number % 2**31, "text": text[:TEXT_MAX], "kind": kind.value}
+    context.user_data[PENDING] = {"n": number % 2**31, "text": text, "kind": kind.value}
     return number % 2**31
 
 
@@ -110,41 +132,35 @@ def forget(context: TongxinContext) -> None:
 
 
 async def words_typed(update: Update, context: TongxinContext) -> None:
-    """Plain text in a private chat that no conversation took: answer by what it most likely means."""
+    """Plain text in a private chat that no conversation took: answer by what it most likely means. Words
+    longer than a wish or a tip may be are refused with their length and the limit: nothing is cut."""
     message = update.effective_message
     if message is None or message.text is None:
         return
     text = message.text.strip()
-    kind = intents.classify(
-        text,
-        keywords_of(context.bot_data.catalogues),
+    if len(text) > TEXT_MAX:
+        await message.reply_text(
+            context.t("plain.too_long", length=len(text), max=TEXT_MAX), reply_markup=menu_buttons(context)
+        )
+        return
+    answer = intents.answer_for(
+        model_of(context.bot_data.catalogues).predict(text),
         volunteer=context.has_role(Role.VOLUNTEER),
         reporter=context.has_role(Role.REPORTER),
     )
-    if kind is Intent.TASKS:
+    if answer is Answer.TASKS:
         await open_command(update, context, "tasks")
         return
-    if kind is Intent.NEED:
-        number = remember(context, text, kind)
-        category = category_of(context, text)
-        rows = [
-            [Button("plain.button.submit_wish", Act.WISH_FROM_TEXT, number)],
-            [Button("plain.button.not_that", Act.PLAIN_NO, number)],
-        ]
-        await message.reply_text(
-            context.t("plain.need_offer", category=context.t(f"category.{category}")),
-            reply_markup=callbacks.keyboard(rows, context.plain),
-        )
+    if (offer := OFFERS.get(answer)) is None:
+        await message.reply_text(context.t(f"plain.answer.{answer.value}"), reply_markup=menu_buttons(context))
         return
-    if kind is Intent.NEWS:
-        number = remember(context, text, kind)
-        rows = [
-            [Button("plain.button.send_tip", Act.TIP_FROM_TEXT, number)],
-            [Button("plain.button.not_that", Act.PLAIN_NO, number)],
-        ]
-        await message.reply_text(context.t("plain.news_offer"), reply_markup=callbacks.keyboard(rows, context.plain))
-        return
-    await message.reply_text(context.t(f"plain.answer.{kind.value}"), reply_markup=menu_buttons(context))
+    number = remember(context, text, answer)
+    rows = [[Button(key, act, None if act is Act.VOLUNTEER_NEW else number)] for key, act in offer]
+    rows.append([Button("plain.button.not_that", Act.PLAIN_NO, number)])
+    values = {"category": context.t(f"category.{category_of(context, text)}")} if answer is Answer.WISH else {}
+    await message.reply_text(
+        context.t(f"plain.offer.{answer.value}", **values), reply_markup=callbacks.keyboard(rows, context.plain)
+    )
 
 
 async def words_not_text(update: Update, context: TongxinContext) -> None:
@@ -153,7 +169,7 @@ async def words_not_text(update: Update, context: TongxinContext) -> None:
     if (message := update.effective_message) is None:
         return
     if message.voice is not None and context.user_data is not None:
-        number = remember(context, "", Intent.NEED)
+        number = remember(context, "", Answer.WISH)
         context.user_data[PENDING]["voice"] = message.voice.file_id
         context.user_data[PENDING]["voice_seconds"] = seconds_of(message.voice.duration)
         rows = [

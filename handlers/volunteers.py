@@ -112,6 +112,14 @@ async def start_registration(update: Update, context: TongxinContext) -> int:
     return await ask_name(update, context)
 
 
+async def start_from_words(update: Update, context: TongxinContext) -> int:
+    """[🤝 报名当志愿者] under plain words such as "我想当志愿者": the same registration as /volunteer."""
+    if (query := update.callback_query) is not None:
+        await query.answer()
+        await query.edit_message_reply_markup(None)
+    return await start_registration(update, context)
+
+
 async def start_from_invite(update: Update, context: TongxinContext) -> int:
     """/start vinv_<code>: a team invite; registration then approves at once if the link still works."""
     code = (context.args or [""])[0].removeprefix(INVITE_PREFIX)
@@ -380,6 +388,7 @@ def registration_conversation() -> ConversationHandler[TongxinContext]:
     return ConversationHandler(
         entry_points=[
             CommandHandler("volunteer", start_registration),
+            CallbackQueryHandler(start_from_words, pattern=callbacks.pattern(Act.VOLUNTEER_NEW)),
             CommandHandler("start", start_from_invite, filters=filters.Regex(rf"^/start {INVITE_PREFIX}")),
         ],
         states={
