@@ -12,7 +12,7 @@ from telegram.ext import BaseHandler, CommandHandler
 from bot.context import TongxinContext
 from handlers.access import require
 from rules.cases import CaseInputError, Rates, month_rates, parse_month, percent
-from rules.charts import Panel, render_chart
+from rules.charts import Panel, percent_panel, render_chart
 from rules.staff import STAFF_ACTIONS
 
 SHOWN = 20  # departments listed (the reply stays within Telegram's 4096 characters with /stats' figures)
@@ -36,12 +36,13 @@ def rates_text(context: TongxinContext, month: str, rates: list[Rates]) -> str:
 
 
 def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> bytes:
-    """Three bar charts of the rates (in percent) per department."""
+    """Three bar charts of the rates (in percent, on a 0–100 axis) per department."""
     shown = [r for r in rates if r.sent]
     names = [r.name for r in shown]
 
-    def panel(key: str, values: list[float | None]) -> Panel:
-        return Panel(context.plain(key), names, [round((v or 0) * 100, 1) for v in values])
+    def panel(key: str, shares: list[float | None]) -> Panel:
+        # A department without ratings (or without cases kept) has no rate: no bar and "暂无数据", never 0 %.
+        return percent_panel(context.plain(key), names, shares, context.plain("rates.no_data"))
 
     return render_chart(
         context.plain("rates.chart_title", month=month),

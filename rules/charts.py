@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
     from matplotlib.font_manager import FontProperties
 
 log = logging.getLogger(__name__)
@@ -89,15 +91,50 @@ def cjk_font() -> FontProperties:
 
 @dataclass(frozen=True, slots=True)
 class Panel:
-    """One bar chart of the figure: a title and labelled counts."""
+    """One bar chart of the figure: a title and labelled values. A value of None is no data (drawn as no bar, with
+    `no_data` beside it), never as 0; `limit` fixes the axis' upper end (100 for percentages); `unit` follows each
+    value's label."""
 
     title: str
     labels: Sequence[str]
-    values: Sequence[float]
+    values: Sequence[float | None]
+    no_data: str = "—"
+    limit: float | None = None
+    unit: str = ""
 
 
-def render_chart(title: str, panels: Sequence[Panel]) -> bytes:
-    """Horizontal bar charts side by side, as PNG bytes."""
+def percent_panel(title: str, labels: Sequence[str], shares: Sequence[float | None], no_data: str) -> Panel:
+    """Shares (0–1, None: nothing to measure) as a panel of percentages on a 0–100 axis."""
+    values = [None if share is None else round(share * 100, 1) for share in shares]
+    return Panel(title, labels, values, no_data=no_data, limit=100, unit="%")
+
+
+def draw_panel(ax: Axes, panel: Panel, font: FontProperties) -> None:
+    """One panel on its axes: bars for the values, `no_data` where there is none; a panel without any value shows
+    only its title and `no_data` (no axis to read a 0 from)."""
+    ax.set_title(panel.title, fontproperties=font)
+    known = [value for value in panel.values if value is not None]
+    if not known:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, panel.no_data, ha="center", va="center", transform=ax.transAxes, fontproperties=font)
+        return
+    positions = list(range(len(panel.labels)))
+    measured = [(position, value) for position, value in zip(positions, panel.values, strict=True) if value is not None]
+    ax.barh([position for position, _ in measured], [value for _, value in measured], color="#c0392b")
+    ax.set_yticks(positions)
+    ax.set_yticklabels(list(panel.labels), fontproperties=font)
+    ax.invert_yaxis()
+    ax.set_xlim(0, panel.limit if panel.limit is not None else max(max(known), 1) * 1.15)
+    for position, value in zip(positions, panel.values, strict=True):
+        said = panel.no_data if value is None else f"{value:g}{panel.unit}"
+        ax.text(
+            value or 0, position, f" {said}", va="center", fontproperties=font, color="#888" if value is None else None
+        )
+    ax.spines[["top", "right"]].set_visible(False)
+
+
+def draw_chart(title: str, panels: Sequence[Panel]) -> Figure:
+    """Horizontal bar charts side by side, as a matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -108,17 +145,12 @@ def render_chart(title: str, panels: Sequence[Panel]) -> bytes:
     figure.suptitle(title, fontproperties=font, fontsize=14)
     axes = figure.subplots(1, max(1, len(panels)), squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=False):
-        labels = list(panel.labels) or ["—"]
-        values = list(panel.values) or [0]
-        positions = list(range(len(labels)))
-        ax.barh(positions, values, color="#c0392b")
-        ax.set_yticks(positions)
-        ax.set_yticklabels(labels, fontproperties=font)
-        ax.invert_yaxis()
-        ax.set_title(panel.title, fontproperties=font)
-        for position, value in zip(positions, values, strict=True):
-            ax.text(value, position, f" {value:g}", va="center", fontproperties=font)
-        ax.spines[["top", "right"]].set_visible(False)
+        draw_panel(ax, panel, font)
+    return figure
+
+
+def render_chart(title: str, panels: Sequence[Panel]) -> bytes:
+    """Horizontal bar charts side by side, as PNG bytes."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    draw_chart(title, panels).savefig(buffer, format="png")
     return buffer.getvalue()

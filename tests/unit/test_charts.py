@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rules.charts import Panel, cjk_font, has_glyphs, render_chart
+from rules.charts import Panel, cjk_font, draw_chart, has_glyphs, percent_panel, render_chart
 from rules.stats import median_hours, parse_period
 
 LABELS = ["待认领", "已认领", "已确认", "助老助残", "义诊", "已发布"]
@@ -60,6 +60,52 @@ def test_empty_period_still_draws() -> None:
     assert render_chart("空", [Panel("心愿状态", [], [])]).startswith(b"\x89PNG")
 
 
+def texts_of(figure_axes: object) -> list[str]:
+    """The words drawn on one panel (besides its title and ticks)."""
+    return [text.get_text().strip() for text in getattr(figure_axes, "texts", [])]
+
+
+def test_rates_run_from_0_to_100_and_no_ratings_yet_is_no_data_not_0_percent() -> None:
+    """The 三率 chart (issue 27): 城管 has every rate, 水务 has no ratings yet; nobody has a resolution rate."""
+    figure = draw_chart(
+        "部门三率 2026-12（%）",
+        [
+            percent_panel("满意率", ["城管", "水务"], [0.5, None], "暂无数据"),
+            percent_panel("办结率", ["城管", "水务"], [None, None], "暂无数据"),
+            percent_panel("响应率", ["城管", "水务"], [1.0, 0.0], "暂无数据"),
+        ],
+    )
+    satisfaction, resolution, response = figure.axes
+    assert satisfaction.get_xlim() == (0, 100)
+    assert [bar.get_width() for bar in satisfaction.patches] == [50.0]  # 水务 has no bar at all
+    assert texts_of(satisfaction) == ["50%", "暂无数据"]
+    # A real 0 % is a rate, drawn as one; the axis still runs to 100.
+    assert response.get_xlim() == (0, 100)
+    assert texts_of(response) == ["100%", "0%"]
+    # A panel without any value has no axes (not -0.04..0.04 around a 0), only its title and the label.
+    assert not resolution.axison
+    assert len(resolution.patches) == 0
+    assert texts_of(resolution) == ["暂无数据"]
+    assert resolution.get_title() == "办结率"
+
+
+def test_an_empty_count_panel_says_no_data_and_a_full_one_starts_at_0() -> None:
+    figure = draw_chart(
+        "同心 · 数据统计",
+        [
+            Panel("心愿状态", ["待认领", "已认领"], [5, 3], no_data="暂无数据"),
+            Panel("报料结果", [], [], no_data="暂无数据"),
+        ],
+    )
+    counts, empty = figure.axes
+    low, high = counts.get_xlim()
+    assert low == 0
+    assert high > 5
+    assert texts_of(counts) == ["5", "3"]
+    assert not empty.axison
+    assert texts_of(empty) == ["暂无数据"]
+
+
 @pytest.mark.parametrize(("word", "period"), [(None, "7d"), ("30d", "30d"), ("30", "30d"), ("all", "all"), ("x", "7d")])
 def test_stats_period(word: str | None, period: str) -> None:
     assert parse_period(word) == period
@@ -78,7 +124,7 @@ def test_a_fresh_process_with_an_empty_matplotlib_cache_draws_chinese(tmp_path: 
     """The font is found by its file, not through a font list matplotlib has yet to write (an empty cache)."""
     script = (
         "import warnings; warnings.simplefilter('error');"
-        "from rules.charts import Panel, cjk_font, has_glyphs, render_chart;"
+        "from rules.charts import Panel, cjk_font, draw_chart, has_glyphs, percent_panel, render_chart;"
         "path = str(cjk_font().get_file()); assert has_glyphs(path, '心愿状态'), path;"
         "render_chart('同心', [Panel('心愿状态', ['待认领'], [1])]); print(path)"
     )
