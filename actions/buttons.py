@@ -78,6 +78,8 @@ class Act(StrEnum):
     BROADCAST_AUDIENCE = "bc:aud"
     BROADCAST_SEND = "bc:send"
     BROADCAST_CANCEL = "bc:cancel"
+    # /export without a kind
+    EXPORT_KIND = "export:kind"
     # /privacy, /deleteme
     # /link: the person asked whether an account may join them
     LINK_YES = "link:yes"
@@ -143,6 +145,9 @@ class Act(StrEnum):
     DEPARTMENT_REJECT = "dept:reject"
     DEPARTMENT_MEMBERS = "dept:members"
     DEPARTMENT_REMOVE = "dept:remove"
+    DEPARTMENT_CATEGORY = "dept:cat"
+    DEPARTMENT_CATEGORIES_DONE = "dept:catdone"
+    CASE_TIER = "dept:tier"  # a department (the subject); "case:" would name a case
     CASE_ACK = "case:ack"
     CASE_RESOLVE = "case:resolve"
     CASE_RETURN = "case:return"
@@ -227,6 +232,8 @@ SPECS: dict[Act, Spec] = {
     Act.BROADCAST_AUDIENCE: Spec(arg=_KEY),
     Act.BROADCAST_SEND: _NONE,
     Act.BROADCAST_CANCEL: _NONE,
+    # The kind and the local dates of the range asked for (`rules.exports.kind_choice`).
+    Act.EXPORT_KIND: Spec(arg=r"(wishes|tips|hours|cases)(_\d{4}-\d{2}-\d{2}){2}"),
     Act.LINK_YES: _ID,
     Act.LINK_NO: _ID,
     Act.ERASE_YES: _NONE,
@@ -282,6 +289,11 @@ SPECS: dict[Act, Spec] = {
     Act.DEPARTMENT_REJECT: _ID,
     Act.DEPARTMENT_MEMBERS: _ID,  # a department
     Act.DEPARTMENT_REMOVE: Spec(subject=True, arg=r"\d{1,15}"),  # a department; the member's person id
+    # /newdept without categories: the draft's number (an older draft's buttons are caught), a category to toggle.
+    Act.DEPARTMENT_CATEGORY: Spec(subject=True, arg=_KEY),
+    Act.DEPARTMENT_CATEGORIES_DONE: _ID,
+    # /case without a tier: the department, then the source and the tier (`rules.cases.tier_choice`).
+    Act.CASE_TIER: Spec(subject=True, arg=r"[wth]\d{1,9}\.[a-z]{1,8}"),
     Act.CASE_ACK: _ID,
     Act.CASE_RESOLVE: _ID,
     Act.CASE_RETURN: _ID,

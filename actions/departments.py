@@ -16,32 +16,39 @@ Effects, per action:
     person told; audit `department.remove`. Their case buttons are refused from then on (cases check membership).
   members (coordinators, read only): a department's members.
   list_departments (staff and members, read only): every department with its member count.
+  named, numbered (coordinators, read only): one department, by name or by the id a button carries.
+  open_cases_overview (coordinators, read only): every department's open cases, overdue first (`/cases`).
 Refusals: `NotAllowed`, `NotFound` (unknown department, link or request), `LimitReached` (link expired or used
 up), `Conflict` (the name is taken; a request decided already).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import cases, notices
 from actions.buttons import Act, Button
 from actions.env import Env
 from actions.messages import Notice
 from actions.recipients import coordinator_ids
-from rules.cases import DepartmentDraft
+from rules.cases import DepartmentDraft, missed_deadline
 from rules.roles import Role
 from rules.staff import COORDINATORS, person_ref
 from rules.wishes import Actor
 from storage import audit, outbox, users
+from storage import cases as case_store
 from storage import departments as store
 from storage.departments import Department, DepartmentInvite
-from storage.errors import Conflict, NotAllowed
+from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
 
 INVITE_VALIDITY = dt.timedelta(days=7)
 INVITE_USES = 50
+OVERVIEW_MAX = 500  # open cases read for the coordinators' overview of /cases
 
 
 def _coordinator(actor: Actor) -> int:
@@ -228,3 +235,54 @@ async def list_departments(env: Env, actor: Actor) -> list[tuple[Department, int
     async with env.db.read() as conn:
         counts = await store.member_counts(conn)
         return [(department, counts.get(department.id, 0)) for department in await store.all_departments(conn)]
+
+
+async def named(env: Env, actor: Actor, name: str) -> Department:
+    """The department of that name, for a coordinator choosing a case's tier (`NotFound` otherwise)."""
+    _coordinator(actor)
+    async with env.db.read() as conn:
+        return await store.find_department(conn, name)
+
+
+async def numbered(env: Env, actor: Actor, department_id: int) -> Department:
+    """The department a button names, for a coordinator (`NotFound` when it is gone)."""
+    _coordinator(actor)
+    async with env.db.read() as conn:
+        return await store.get_department(conn, department_id)
+
+
+async def _acknowledger(conn: AsyncConnection, person_id: int | None) -> str | None:
+    """Who acknowledged a case, by name (None: nobody yet)."""
+    if person_id is None:
+        return None
+    with contextlib.suppress(NotFound):
+        return (await users.get_user(conn, person_id)).display_name
+    return "—"
+
+
+@dataclass(frozen=True, slots=True)
+class OpenCase:
+    """An open case on the coordinators' overview: its view, and the deadline it missed (None: in time)."""
+
+    shown: cases.CaseView
+    missed: dt.datetime | None
+
+
+async def open_cases_overview(env: Env, actor: Actor) -> list[tuple[str, list[OpenCase]]]:
+    """Every department's open cases for the coordinators, by department (those with overdue cases first), the
+    overdue cases of each first (the longest overdue first), then the others oldest first."""
+    _coordinator(actor)
+    now = env.now()
+    async with env.db.read() as conn:
+        names = await case_store.department_names(conn)
+        by_department: dict[str, list[OpenCase]] = {}
+        for case in await case_store.open_cases(conn, limit=OVERVIEW_MAX):
+            missed = missed_deadline(case.status, case.ack_due_at, case.resolve_due_at, now)
+            name = names.get(case.department_id, "—")
+            shown = cases.CaseView(case, name, await _acknowledger(conn, case.acknowledged_by))
+            by_department.setdefault(name, []).append(OpenCase(shown, missed))
+    groups = [
+        (name, sorted(found, key=lambda o: (o.missed is None, o.missed or o.shown.case.created_at)))
+        for name, found in by_department.items()
+    ]
+    return sorted(groups, key=lambda group: (-sum(o.missed is not None for o in group[1]), group[0]))

@@ -147,6 +147,9 @@ NOT_SUBJECT_BUTTONS: dict[Act, str] = {
     Act.DEPARTMENT_REJECT: "a request to join a department (its person is named by the notice)",
     Act.DEPARTMENT_MEMBERS: "a department, on the coordinator's own list",
     Act.DEPARTMENT_REMOVE: "a department, on the coordinator's own list",
+    Act.DEPARTMENT_CATEGORY: "the coordinator's own new-department draft (on a reply, never queued)",
+    Act.DEPARTMENT_CATEGORIES_DONE: "the coordinator's own new-department draft (on a reply, never queued)",
+    Act.CASE_TIER: "a department, on the coordinator's own /case reply (never queued)",
     Act.LINK_YES: "the recipient's own link request",
     Act.LINK_NO: "the recipient's own link request",
 }

@@ -1,8 +1,10 @@
 """Departments and their cases in Telegram (issue 15).
 
-Coordinators: `/newdept 城管 environment,traffic_guidance 东城社区,西城社区` creates a department;
-`/departments` lists them with an invite button each; `/case W-0042 城管 urgent` sends a wish (or T-7, a tip;
-H-3, a hot topic) to a department with a response tier. People join by the invite link (`/start dinv_…`).
+Coordinators: `/newdept 城管 环境整治,交通劝导 东城社区,西城社区` creates a department (`/newdept 城管` alone: the
+categories are chosen with buttons); `/departments` lists them with an invite button each; `/case W-0042 城管 紧急`
+sends a wish (or T-7, a tip; H-3, a hot topic) to a department with a response tier (紧急/水电气/一般/复杂, or the
+English names; none typed: tier buttons); `/cases` shows them every department's open cases, overdue first. People
+join by the invite link (`/start dinv_…`).
 Members: the case arrives with 签收 / 退回; `/cases` lists their department's open cases; 办结 asks for a note
 and an optional photo (a conversation), 退回 for a reason. Residents rate the result with the stars of the
 "resolved" notice. Every handler parses, calls one action and renders its outcome.
@@ -10,6 +12,7 @@ and an optional photo (a conversation), 退回 for a reason. Residents rate the 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
@@ -24,13 +27,25 @@ from telegram.ext import (
 )
 
 from actions import cases, departments
-from actions.buttons import Act, Button
+from actions.buttons import Act, Button, Press
 from actions.messages import Notice
 from bot.context import TongxinContext
+from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
+from handlers.access import require
 from handlers.common import actor_of, conflict_reply, expect_press, stale_press, tell
-from rules.cases import CaseInputError, CaseStatus, check_note, parse_case_order, parse_department
-from rules.staff import person_ref
+from rules.cases import (
+    TIERS,
+    CaseInputError,
+    CaseStatus,
+    DepartmentDraft,
+    check_note,
+    parse_case_request,
+    parse_department,
+    parse_tier_choice,
+    tier_choice,
+)
+from rules.staff import COORDINATORS, person_ref
 from rules.wishes import InvalidInput
 from storage.cases import Case
 from storage.departments import INVITE_PREFIX, Department
@@ -38,6 +53,8 @@ from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 
 NOTE, PHOTO, REASON = range(3)
 WORK = "case_work"  # the case being resolved or handed back, and the note typed so far, in user_data
+NEW_DEPARTMENT = "new_department"  # /newdept's draft while its categories are chosen, with its number, in user_data
+OVERVIEW_SHOWN = 40  # open cases listed on a coordinator's /cases (one message within Telegram's 4096 characters)
 NOT_COMMAND = ~filters.COMMAND
 
 
@@ -67,15 +84,38 @@ async def input_error(update: Update, context: TongxinContext, error: CaseInputE
         await message.reply_text(context.plain(error.reason, **error.values))
 
 
+def category_names(context: TongxinContext) -> dict[str, str]:
+    """Every name a category may be typed by (its labels in every language, wish form and statistics) → its key."""
+    catalogues = context.bot_data.catalogues
+    return {
+        catalogues.text(language, f"{prefix}.{key}"): key
+        for language in LANGUAGES
+        for prefix in ("category", "stats.category")
+        for key in context.settings.categories
+        if catalogues.has(language, f"{prefix}.{key}")
+    }
+
+
 async def new_department(update: Update, context: TongxinContext) -> None:
-    """/newdept NAME [categories] [areas]: create a department (coordinators)."""
+    """/newdept NAME [categories] [areas]: create a department (coordinators); no categories typed: ask with buttons."""
     settings = context.settings
+    if not await require(update, context, *COORDINATORS):
+        return
     try:
-        draft = parse_department(context.args or [], settings.categories, settings.areas)
-        department = await departments.create_department(context.env, actor_of(context), draft)
+        draft = parse_department(context.args or [], settings.categories, settings.areas, category_names(context))
     except CaseInputError as error:
         await input_error(update, context, error)
         return
+    if not draft.categories:
+        await ask_categories(update, context, draft)
+        return
+    await create_department(update, context, draft)
+
+
+async def create_department(update: Update, context: TongxinContext, draft: DepartmentDraft) -> None:
+    """Create the department of the draft and offer its invite button."""
+    try:
+        department = await departments.create_department(context.env, actor_of(context), draft)
     except NotAllowed:
         await tell(update, context, "error.not_allowed")
         return
@@ -91,6 +131,86 @@ async def new_department(update: Update, context: TongxinContext) -> None:
             ((Button("department.button.invite", Act.DEPARTMENT_INVITE, department.id),),),
         ),
     )
+
+
+def categories_view(context: TongxinContext, number: int, draft: DepartmentDraft) -> Notice:
+    """The categories as toggles (✅ when chosen, two a row) and 完成, for the draft numbered `number`."""
+    toggles = [
+        Button(
+            ("=✅ " if key in draft.categories else "=") + context.plain(f"category.{key}"),
+            Act.DEPARTMENT_CATEGORY,
+            number,
+            key,
+        )
+        for key in context.settings.categories
+    ]
+    rows = [tuple(toggles[i : i + 2]) for i in range(0, len(toggles), 2)]
+    rows.append((Button("department.button.categories_done", Act.DEPARTMENT_CATEGORIES_DONE, number),))
+    return Notice("department.ask_categories", {"name": draft.name, "count": len(draft.categories)}, tuple(rows))
+
+
+def kept_draft(context: TongxinContext, press: Press) -> DepartmentDraft | None:
+    """The /newdept draft a category button belongs to (None: another draft's button, or none kept)."""
+    kept = (context.user_data or {}).get(NEW_DEPARTMENT)
+    if not isinstance(kept, dict) or kept.get("number") != press.id:
+        return None
+    return DepartmentDraft.from_json(kept.get("draft"))
+
+
+def keep_draft(context: TongxinContext, number: int, draft: DepartmentDraft | None) -> None:
+    """Remember the draft between presses (None: forget it)."""
+    if context.user_data is None:
+        return
+    if draft is None:
+        context.user_data.pop(NEW_DEPARTMENT, None)
+    else:
+        context.user_data[NEW_DEPARTMENT] = {"number": number, "draft": draft.to_json()}
+
+
+async def ask_categories(update: Update, context: TongxinContext, draft: DepartmentDraft) -> None:
+    """Offer the categories as buttons; an older draft's buttons stop working."""
+    kept = (context.user_data or {}).get(NEW_DEPARTMENT)
+    previous = kept.get("number") if isinstance(kept, dict) else None
+    number = previous + 1 if isinstance(previous, int) and previous < 10**6 else 1
+    keep_draft(context, number, draft)
+    await reply(update, context, categories_view(context, number, draft))
+
+
+async def category_pressed(update: Update, context: TongxinContext) -> None:
+    """A category toggle of /newdept: chosen or unchosen, the buttons redrawn."""
+    if (press := await expect_press(update, context, Act.DEPARTMENT_CATEGORY)) is None or press.arg is None:
+        return
+    if not await require(update, context, *COORDINATORS):
+        return
+    draft = kept_draft(context, press)
+    if draft is None or press.arg not in context.settings.categories or (query := update.callback_query) is None:
+        await stale_press(update, context)
+        return
+    draft = draft.toggled(press.arg)
+    keep_draft(context, press.id, draft)
+    await query.answer()
+    body, markup = render.render_notice(
+        context.bot_data.catalogues, context.lang, categories_view(context, press.id, draft)
+    )
+    await query.edit_message_text(body, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def categories_done(update: Update, context: TongxinContext) -> None:
+    """完成 on /newdept's categories: at least one, then the department is created."""
+    if (press := await expect_press(update, context, Act.DEPARTMENT_CATEGORIES_DONE)) is None:
+        return
+    if not await require(update, context, *COORDINATORS):
+        return
+    if (draft := kept_draft(context, press)) is None or (query := update.callback_query) is None:
+        await stale_press(update, context)
+        return
+    if not draft.categories:
+        await query.answer(context.plain("department.need_category"), show_alert=True)
+        return
+    keep_draft(context, press.id, None)
+    await query.answer()
+    await query.edit_message_reply_markup(None)
+    await create_department(update, context, draft)
 
 
 async def list_departments(update: Update, context: TongxinContext) -> None:
@@ -225,10 +345,47 @@ async def remove_pressed(update: Update, context: TongxinContext) -> None:
 
 
 async def send_case(update: Update, context: TongxinContext) -> None:
-    """/case W-0042 城管 urgent: send a wish, tip or hot topic to a department with a tier."""
+    """/case W-0042 城管 紧急: send a wish, tip or hot topic to a department with a tier; no tier: tier buttons."""
+    await answer_case(update, context, typed_case(update, context))
+
+
+async def typed_case(update: Update, context: TongxinContext) -> cases.Sent | None:
+    """The case `/case` names, sent; None when its tier is asked for first."""
+    request = parse_case_request(context.args or [])
+    if request.tier is not None:
+        return await cases.send_case(context.env, actor_of(context), request.order(request.tier))
+    department = await departments.named(context.env, actor_of(context), request.department)
+    rows = tuple(
+        (Button(f"case.tier.{tier}", Act.CASE_TIER, department.id, tier_choice(request.source, request.number, tier)),)
+        for tier in TIERS
+    )
+    source = source_words(request.source, request.number)
+    await reply(update, context, Notice("case.ask_tier", {"source": source, "department": department.name}, rows))
+    return None
+
+
+def source_words(source: str, number: int) -> str:
+    """How a case's source is written in `/case`: W-0042, T-7, H-3."""
+    return f"W-{number:04d}" if source == "wish" else f"{source[0].upper()}-{number}"
+
+
+async def tier_pressed(update: Update, context: TongxinContext) -> None:
+    """A tier button of `/case`: the permission, the department and the source checked again, then the case sent."""
+    if (press := await expect_press(update, context, Act.CASE_TIER)) is None or press.arg is None:
+        return
+    await answer_case(update, context, pressed_case(context, press.id, press.arg))
+
+
+async def pressed_case(context: TongxinContext, department_id: int, carried: str) -> cases.Sent:
+    """The case a tier button names, sent."""
+    department = await departments.numbered(context.env, actor_of(context), department_id)
+    return await cases.send_case(context.env, actor_of(context), parse_tier_choice(department.name, carried))
+
+
+async def answer_case(update: Update, context: TongxinContext, sending: Awaitable[cases.Sent | None]) -> None:
+    """Say how sending a case went: refusals, or the case sent (the tier buttons pressed are taken away)."""
     try:
-        order = parse_case_order(context.args or [])
-        sent = await cases.send_case(context.env, actor_of(context), order)
+        sent = await sending
     except CaseInputError as error:
         await input_error(update, context, error)
         return
@@ -245,6 +402,11 @@ async def send_case(update: Update, context: TongxinContext) -> None:
         else:
             await tell(update, context, "case.already_open")
         return
+    if sent is None:
+        return
+    if (query := update.callback_query) is not None:
+        await query.answer()
+        await query.edit_message_reply_markup(None)
     values = cases_values(sent.case, sent.department.name, context)
     key = "case.sent" if sent.told else "case.sent_no_members"
     await reply(update, context, Notice(key, {**values, "count": sent.told}))
@@ -256,9 +418,13 @@ def cases_values(case: Case, department: str, context: TongxinContext) -> dict[s
 
 
 async def list_cases(update: Update, context: TongxinContext) -> None:
-    """/cases: the open cases of my departments, each with what I can do."""
-    found = await cases.open_cases_of_member(context.env, actor_of(context))
-    if not found:
+    """/cases: coordinators see every department's open cases; members the open cases of their departments, each
+    with what they can do."""
+    actor = actor_of(context)
+    if actor.is_coordinator:
+        await reply(update, context, overview(context, await departments.open_cases_overview(context.env, actor)))
+    found = await cases.open_cases_of_member(context.env, actor)
+    if not found and not actor.is_coordinator:
         await tell(update, context, "case.none_open")
         return
     for shown in found[:10]:
@@ -266,10 +432,51 @@ async def list_cases(update: Update, context: TongxinContext) -> None:
         values = {**cases_values(case, shown.department, context), "name": shown.acknowledged_by or "—"}
         if case.status == CaseStatus.SENT:
             await reply_card(update, context, case, Notice("case.new", values, cases.member_buttons(case)))
-        elif case.acknowledged_by == actor_of(context).user_id:
+        elif case.acknowledged_by == actor.user_id:
             await reply_card(update, context, case, Notice("case.card_mine", values, cases.holder_buttons(case)))
         else:
             await reply_card(update, context, case, Notice("case.taken", values))
+
+
+def overview(context: TongxinContext, groups: list[tuple[str, list[departments.OpenCase]]]) -> Notice:
+    """Every department's open cases as one message: a heading per department, overdue cases first."""
+    total = sum(len(found) for _, found in groups)
+    overdue = sum(o.missed is not None for _, found in groups for o in found)
+    if not total:
+        return Notice("case.overview_none", {})
+    lines: list[str] = []
+    shown = 0
+    for name, found in groups:
+        if shown >= OVERVIEW_SHOWN:
+            break
+        late = sum(o.missed is not None for o in found)
+        lines.append(context.plain("case.overview_department", department=name, count=len(found), overdue=late))
+        listed = found[: OVERVIEW_SHOWN - shown]
+        lines += [overview_line(context, o) for o in listed]
+        shown += len(listed)
+    if shown < total:
+        lines.append(context.plain("case.overview_more", count=total - shown))
+    return Notice("case.overview", {"count": total, "overdue": overdue, "lines": "\n".join(lines)})
+
+
+def overview_line(context: TongxinContext, open_case: departments.OpenCase) -> str:
+    """One open case on the overview: waiting to be acknowledged or taken (by whom), and overdue by how long or due
+    when."""
+    case = open_case.shown.case
+    values = {
+        "ref": open_case.shown.ref,
+        "source": cases.source_ref(case),
+        "tier": context.plain(f"case.tier.{case.tier}"),
+        "who": open_case.shown.acknowledged_by or "—",
+    }
+    step = "sent" if case.status == CaseStatus.SENT else "taken"
+    if open_case.missed is not None:
+        late = round((context.now() - open_case.missed).total_seconds() / 3600, 1)
+        return context.plain(f"case.overview_late_{step}", late=f"{late:g}", **values)
+    due = case.ack_due_at if case.status == CaseStatus.SENT else case.resolve_due_at
+    return context.plain(
+        f"case.overview_{step}", due=due.astimezone(context.settings.tz).strftime("%m-%d %H:%M"), **values
+    )
 
 
 async def acknowledge_pressed(update: Update, context: TongxinContext) -> None:
@@ -485,6 +692,9 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         ),
         CallbackQueryHandler(members_pressed, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_MEMBERS)),
         CallbackQueryHandler(remove_pressed, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_REMOVE)),
+        CallbackQueryHandler(category_pressed, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_CATEGORY)),
+        CallbackQueryHandler(categories_done, pattern=callbacks.prefix_pattern(Act.DEPARTMENT_CATEGORIES_DONE)),
+        CallbackQueryHandler(tier_pressed, pattern=callbacks.prefix_pattern(Act.CASE_TIER)),
         CallbackQueryHandler(acknowledge_pressed, pattern=callbacks.prefix_pattern(Act.CASE_ACK)),
         CallbackQueryHandler(rate_pressed, pattern=callbacks.prefix_pattern(Act.CASE_RATE)),
         CallbackQueryHandler(

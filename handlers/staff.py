@@ -38,7 +38,7 @@ from handlers.access import require
 from handlers.common import actor_of, person_of, refresh_menu_of, step_passed
 from rules import stats
 from rules.charts import Panel, render_chart
-from rules.exports import ExportError, columns_for, parse_export
+from rules.exports import KINDS, ExportError, columns_for, kind_choice, local_range, parse_export
 from rules.staff import (
     STAFF_ACTIONS,
     RoleChangeError,
@@ -300,7 +300,8 @@ def stats_chart(context: TongxinContext, figures: Figures) -> bytes:
     """The /stats chart: wishes by status and by category, tips by outcome."""
 
     def panel(title_key: str, counts: dict[str, int], prefix: str) -> Panel:
-        return Panel(context.t(title_key), [label(context, prefix + k, k) for k in counts], list(counts.values()))
+        labels = [label(context, prefix + k, k) for k in counts]
+        return Panel(context.t(title_key), labels, list(counts.values()), no_data=context.plain("stats.chart_no_data"))
 
     return render_chart(
         context.t("stats.chart_title", period=context.t(f"stats.period.{figures.period}")),
@@ -333,7 +334,8 @@ async def show_stats(update: Update, context: TongxinContext) -> None:
 
 
 async def export_csv(update: Update, context: TongxinContext) -> None:
-    """/export wishes|tips|hours [FROM [TO]]: a CSV document for a date range that Excel opens in Chinese."""
+    """/export 心愿|报料|时长|案件 [FROM [TO]] (or wishes|tips|hours|cases): a CSV document for a date range that
+    Excel opens in Chinese; without a kind, the kinds as buttons."""
     if (message := update.effective_message) is None:
         return
     if not await allowed_to(update, context, "export"):
@@ -344,10 +346,48 @@ async def export_csv(update: Update, context: TongxinContext) -> None:
     except ExportError as error:
         await message.reply_text(context.t(error.reason))
         return
+    if kind is None:
+        first, last = local_range(since, until, tz)
+        rows = [
+            [callbacks.button(context.plain(f"export.kind.{k}"), Act.EXPORT_KIND, arg=kind_choice(k, first, last))]
+            for k in KINDS
+        ]
+        await message.reply_text(
+            context.t("export.ask_kind", first=first.isoformat(), last=last.isoformat()),
+            reply_markup=InlineKeyboardMarkup(rows),
+        )
+        return
+    await send_export(message, context, kind, since, until)
+
+
+async def export_kind_pressed(update: Update, context: TongxinContext) -> None:
+    """A kind button of /export: the permission and the range checked again, then the file."""
+    query = update.callback_query
+    if query is None or not await allowed_to(update, context, "export"):
+        return
+    press = callbacks.decode(query.data)
+    if press is None or press.act is not Act.EXPORT_KIND or press.arg is None or update.effective_message is None:
+        await query.answer(context.plain("error.stale_button"), show_alert=True)
+        return
+    try:
+        kind, since, until = parse_export(press.arg.split("_"), context.now(), context.settings.tz)
+    except ExportError as error:
+        await query.answer(context.plain(error.reason), show_alert=True)
+        return
+    await query.answer()
+    if kind is not None:
+        await send_export(update.effective_message, context, kind, since, until)
+
+
+async def send_export(
+    message: Message, context: TongxinContext, kind: str, since: dt.datetime, until: dt.datetime
+) -> None:
+    """The CSV of one kind for [since, until), as a document in reply to `message`."""
+    tz = context.settings.tz
     # Only coordinators export at all; the rule is spelled out so a wider export never leaks phones.
     columns = columns_for(kind, with_phones=may(context.roles, "export"))
-    first = since.astimezone(tz).date().isoformat()
-    last = (until.astimezone(tz).date() - dt.timedelta(days=1)).isoformat()
+    first_day, last_day = local_range(since, until, tz)
+    first, last = first_day.isoformat(), last_day.isoformat()
     export = await exports.export_file(context.env, kind, since, until, columns, f"tongxin-{kind}-{first}-{last}.csv")
     try:
         if export.path is None:
@@ -563,6 +603,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("audit", show_audit),
         CommandHandler("stats", show_stats),
         CommandHandler("export", export_csv),
+        CallbackQueryHandler(export_kind_pressed, pattern=callbacks.prefix_pattern(Act.EXPORT_KIND)),
         CallbackQueryHandler(
             stale_broadcast_button,
             pattern=callbacks.prefix_pattern(Act.BROADCAST_AUDIENCE, Act.BROADCAST_SEND, Act.BROADCAST_CANCEL),

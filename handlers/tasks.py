@@ -388,7 +388,10 @@ async def done_pressed(update: Update, context: TongxinContext) -> int:
     if wish is None or context.user_data is None or (chat := update.effective_chat) is None:
         return ConversationHandler.END
     context.user_data[TASK_DONE] = {"wish_id": wish.id, "ref": wish_ref(wish.ref_no)}
-    buttons = [callbacks.button(f"{h} h", Act.TASK_HOURS, None, h) for h in tasks.HOUR_CHOICES]
+    buttons = [
+        callbacks.button(context.plain("task.button.hours", hours=h), Act.TASK_HOURS, None, h)
+        for h in tasks.HOUR_CHOICES
+    ]
     await context.bot.send_message(
         chat.id,
         context.t("task.ask_hours", ref=wish_ref(wish.ref_no), min="0.5", max="24"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zoneinfo
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -105,6 +105,17 @@ def deadlines(
     return Deadlines(sent_at + ack, sent_at + resolve)
 
 
+def missed_deadline(
+    status: str, ack_due: dt.datetime, resolve_due: dt.datetime, now: dt.datetime
+) -> dt.datetime | None:
+    """The deadline an open case has missed by `now` (acknowledgment while `sent`, else resolution), or None."""
+    if status not in OPEN_STATUSES:
+        return None
+    if status == CaseStatus.SENT and ack_due <= now:
+        return ack_due
+    return resolve_due if resolve_due <= now else None
+
+
 def escalation_moments(sent_at: dt.datetime, due: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """(coordinators, admins): at the deadline, and at twice the time allowed."""
     return due, sent_at + 2 * (due - sent_at)
@@ -121,7 +132,7 @@ class CaseInputError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class CaseOrder:
-    """A parsed `/case W-0042 城管 urgent`: what to send (source and number), to which department, how urgently."""
+    """A parsed `/case W-0042 城管 紧急`: what to send (source and number), to which department, how urgently."""
 
     source: str
     number: int
@@ -129,7 +140,23 @@ class CaseOrder:
     tier: str
 
 
+@dataclass(frozen=True, slots=True)
+class CaseRequest:
+    """What `/case` was given: the tier is None when none was typed (it is then chosen with buttons)."""
+
+    source: str
+    number: int
+    department: str
+    tier: str | None
+
+    def order(self, tier: str) -> CaseOrder:
+        """The order with this tier."""
+        return CaseOrder(self.source, self.number, self.department, tier)
+
+
 _SOURCE_PREFIX = {"w": "wish", "t": "tip", "h": "hot"}
+# Typed tier words, Chinese first as the tier labels read (紧急（2 小时）…); the English names keep working.
+TIER_WORDS = {"紧急": "urgent", "水电气": "utility", "一般": "general", "复杂": "complex"}
 
 
 def parse_source(word: str) -> tuple[str, int]:
@@ -140,47 +167,98 @@ def parse_source(word: str) -> tuple[str, int]:
     return _SOURCE_PREFIX[match.group(1).lower()], int(match.group(2))
 
 
-def parse_case_order(args: Sequence[str]) -> CaseOrder:
-    """`/case <W-n|T-n|H-n> <department> [tier]` (tier defaults to `general`)."""
+def parse_tier(word: str) -> str:
+    """`紧急` or `urgent` → "urgent" (any case); `CaseInputError` for another word."""
+    cleaned = word.strip().lower()
+    tier = TIER_WORDS.get(cleaned, cleaned)
+    if tier not in TIERS:
+        raise CaseInputError("case.bad_tier")
+    return tier
+
+
+def parse_case_request(args: Sequence[str]) -> CaseRequest:
+    """`/case <W-n|T-n|H-n> <department> [紧急|水电气|一般|复杂]` (or the English tier names)."""
     if len(args) < 2:
         raise CaseInputError("case.usage")
     source, number = parse_source(args[0])
-    tier = args[2].lower() if len(args) > 2 else "general"
-    if tier not in TIERS:
-        raise CaseInputError("case.bad_tier")
-    return CaseOrder(source, number, args[1].strip()[:NAME_MAX], tier)
+    tier = parse_tier(args[2]) if len(args) > 2 else None
+    return CaseRequest(source, number, args[1].strip()[:NAME_MAX], tier)
+
+
+def tier_choice(source: str, number: int, tier: str) -> str:
+    """What a tier button carries besides the department: `w42.urgent` (read back by `parse_tier_choice`)."""
+    return f"{source[0]}{number}.{tier}"
+
+
+def parse_tier_choice(department: str, carried: str) -> CaseOrder:
+    """The order behind a tier button for `department`; `CaseInputError` when it carries something else."""
+    source_word, _, tier_word = carried.partition(".")
+    source, number = parse_source(source_word)
+    return CaseOrder(source, number, department, parse_tier(tier_word))
 
 
 @dataclass(frozen=True, slots=True)
 class DepartmentDraft:
-    """A parsed `/newdept 城管 environment,traffic_guidance 东城社区,西城社区` (`*` or nothing: all)."""
+    """A parsed `/newdept 城管 环境整治,交通劝导 东城社区,西城社区` (`*`, `全部`: all). Without categories typed, the
+    categories are empty: they are chosen with buttons."""
 
     name: str
     categories: tuple[str, ...]
     areas: tuple[str, ...]
 
+    def to_json(self) -> dict[str, object]:
+        """The draft as JSON-ready data (kept between button presses)."""
+        return {"name": self.name, "categories": list(self.categories), "areas": list(self.areas)}
 
-def _pick(word: str | None, known: Sequence[str], error: str) -> tuple[str, ...]:
-    if word is None or word.strip() in ("", "*"):
+    @classmethod
+    def from_json(cls, data: object) -> DepartmentDraft | None:
+        """The draft back from `to_json` (None when `data` is not one)."""
+        if not isinstance(data, dict):
+            return None
+        name, categories, areas = data.get("name"), data.get("categories"), data.get("areas")
+        if not isinstance(name, str) or not isinstance(categories, list) or not isinstance(areas, list):
+            return None
+        return cls(name, tuple(map(str, categories)), tuple(map(str, areas)))
+
+    def toggled(self, category: str) -> DepartmentDraft:
+        """The draft with `category` added, or taken out when it was chosen."""
+        if category in self.categories:
+            return DepartmentDraft(self.name, tuple(c for c in self.categories if c != category), self.areas)
+        return DepartmentDraft(self.name, (*self.categories, category), self.areas)
+
+
+ALL_WORDS = frozenset({"*", "全部", "所有", "all"})
+
+
+def _pick(word: str | None, known: Sequence[str], error: str, names: Mapping[str, str]) -> tuple[str, ...]:
+    """The known values a typed list names (by value or by one of `names`, any case); all for `*`, `全部`."""
+    if word is None or word.strip().lower() in ALL_WORDS or not word.strip():
         return tuple(known)
-    chosen = tuple(dict.fromkeys(part.strip() for part in re.split(r"[,，、]", word) if part.strip()))
+    by_name = {name.lower(): value for name, value in names.items()}
+    typed = [part.strip() for part in re.split(r"[,，、]", word) if part.strip()]
+    chosen = tuple(dict.fromkeys(by_name.get(part.lower(), part) for part in typed))
     unknown = [part for part in chosen if part not in known]
     if unknown or len(chosen) > LIST_MAX:
         raise CaseInputError(error, value=", ".join(unknown[:3]))
     return chosen
 
 
-def parse_department(args: Sequence[str], categories: Sequence[str], areas: Sequence[str]) -> DepartmentDraft:
-    """A new department's name (1–32 characters, no spaces), categories and areas, validated."""
+def parse_department(
+    args: Sequence[str], categories: Sequence[str], areas: Sequence[str], names: Mapping[str, str] | None = None
+) -> DepartmentDraft:
+    """A new department's name (1–32 characters, no spaces), categories and areas, validated. Categories are typed
+    by their names (`names`: name → category, e.g. 环境整治 → environment) or keys; none typed: none yet (the
+    caller offers buttons); no areas typed: all."""
     if not args:
         raise CaseInputError("department.usage")
     name = args[0].strip()
     if not 1 <= len(name) <= NAME_MAX:
         raise CaseInputError("department.bad_name")
+    typed = args[1] if len(args) > 1 else None
     return DepartmentDraft(
         name,
-        _pick(args[1] if len(args) > 1 else None, categories, "department.bad_category"),
-        _pick(args[2] if len(args) > 2 else None, areas, "department.bad_area"),
+        () if typed is None else _pick(typed, categories, "department.bad_category", names or {}),
+        _pick(args[2] if len(args) > 2 else None, areas, "department.bad_area", {}),
     )
 
 

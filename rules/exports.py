@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import zipfile
 from collections.abc import AsyncIterator, Iterable, Sequence
 from pathlib import Path
@@ -136,13 +137,33 @@ def columns_for(kind: str, *, with_phones: bool) -> tuple[str, ...]:
     return HOURS_COLUMNS
 
 
-def parse_export(args: Sequence[str], now: dt.datetime, tz: ZoneInfo) -> tuple[str, dt.datetime, dt.datetime]:
-    """`/export wishes [FROM [TO]]` (local dates, TO inclusive) → (kind, since, until) as aware UTC."""
-    if not args or args[0].lower() not in KINDS:
+# Typed export words, Chinese first (the kinds' names as the buttons read them); the English names keep working.
+KIND_WORDS = {
+    "心愿": "wishes",
+    "报料": "tips",
+    "时长": "hours",
+    "服务时长": "hours",
+    "案件": "cases",
+    "部门案件": "cases",
+}
+DATE_WORD = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+
+
+def parse_kind(word: str) -> str | None:
+    """`时长` or `hours` → "hours" (any case); None for another word."""
+    cleaned = word.strip().lower()
+    kind = KIND_WORDS.get(cleaned, cleaned)
+    return kind if kind in KINDS else None
+
+
+def parse_export(args: Sequence[str], now: dt.datetime, tz: ZoneInfo) -> tuple[str | None, dt.datetime, dt.datetime]:
+    """`/export 心愿 [FROM [TO]]` (local dates, TO inclusive) → (kind, since, until) as aware UTC. Without a kind
+    (nothing typed, or only dates) the kind is None: the caller offers it as buttons."""
+    kind = parse_kind(args[0]) if args else None
+    if args and kind is None and DATE_WORD.fullmatch(args[0].strip()) is None:
         raise ExportError("export.usage")
-    kind = args[0].lower()
     try:
-        dates = [dt.date.fromisoformat(word) for word in args[1:3]]
+        dates = [dt.date.fromisoformat(word) for word in args[1 if kind else 0 :][:2]]
     except ValueError:
         raise ExportError("export.bad_date") from None
     today = now.astimezone(tz).date()
@@ -153,6 +174,16 @@ def parse_export(args: Sequence[str], now: dt.datetime, tz: ZoneInfo) -> tuple[s
     since = dt.datetime.combine(first, dt.time(), tzinfo=tz).astimezone(dt.UTC)
     until = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tzinfo=tz).astimezone(dt.UTC)
     return kind, since, until
+
+
+def local_range(since: dt.datetime, until: dt.datetime, tz: ZoneInfo) -> tuple[dt.date, dt.date]:
+    """The first and last local day of [since, until)."""
+    return since.astimezone(tz).date(), until.astimezone(tz).date() - dt.timedelta(days=1)
+
+
+def kind_choice(kind: str, first: dt.date, last: dt.date) -> str:
+    """What a kind button carries: `hours_2026-11-01_2026-11-30` (the words `parse_export` reads back)."""
+    return f"{kind}_{first.isoformat()}_{last.isoformat()}"
 
 
 def _cell(value: object, tz: ZoneInfo) -> str:

@@ -83,12 +83,16 @@ class RoleChange:
     target: Target | None
 
 
+# Typed role words, Chinese first as the roles' names read; the English names keep working.
+ROLE_WORDS = {"协调员": "coordinator", "编辑": "editor", "舆情监测员": "monitor", "监测员": "monitor"}
+
+
 def parse_role_change(args: Iterable[str]) -> RoleChange:
-    """`/grant editor 12345` or `/grant editor` (replying to a forwarded message) → a `RoleChange`."""
+    """`/grant 编辑 12345` (or `editor`), or `/grant 编辑` replying to a forwarded message → a `RoleChange`."""
     words = list(args)
     if not words:
         raise RoleChangeError("staff.usage_grant")
-    role_word = words[0].lower()
+    role_word = ROLE_WORDS.get(words[0].strip(), words[0].lower())
     if role_word not in {role.value for role in GRANTABLE_BY_ADMIN}:
         raise RoleChangeError("staff.bad_role")
     target = parse_target(words[1]) if len(words) > 1 else None

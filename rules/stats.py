@@ -17,13 +17,16 @@ from storage import stats as store
 
 PERIODS: dict[str, int | None] = {"7d": 7, "30d": 30, "all": None}
 DEFAULT_PERIOD = "7d"
+# Typed period words, Chinese first; `7d`, `30d`, `all` (and `7`, `30`) keep working.
+PERIOD_WORDS = {"7天": "7d", "30天": "30d", "全部": "all", "所有": "all"}
 
 
 def parse_period(word: str | None) -> str:
-    """`7d`, `30d` or `all` (also `7`, `30`); anything else is the default."""
+    """`7天`, `30天` or `全部` (also `7d`, `30d`, `all`, `7`, `30`); anything else is the default."""
     if word is None:
         return DEFAULT_PERIOD
     word = word.strip().lower()
+    word = PERIOD_WORDS.get(word, word)
     if word in PERIODS:
         return word
     if f"{word}d" in PERIODS:

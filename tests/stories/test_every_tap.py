@@ -137,7 +137,7 @@ async def test_claim_done_and_confirm_tapped_twice(bot: TongxinApp, sim: BotApiS
     await xiaozhou.send_command("/mytasks")
     await open_from_list(xiaozhou, "📋 W-0001")
     await twice(sim, xiaozhou, "✅ 完成了")
-    await twice(sim, xiaozhou, "2 h")
+    await twice(sim, xiaozhou, "2 小时")
     await xiaozhou.wait_for_text("完成后的照片")
     await twice(sim, xiaozhou, "跳过")
     await xiaozhou.wait_for_text("留句话")

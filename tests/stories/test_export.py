@@ -61,7 +61,7 @@ async def test_coordinator_exports_wishes_with_bom_and_phones(
 
 async def test_export_mistakes_and_permissions(bot: TongxinApp, sim: BotApiSimulator) -> None:
     coordinator = sim.person("管理员", user_id=ADMIN_ID)
-    await coordinator.send_command("/export")
+    await coordinator.send_command("/export", "照片")
     assert "用法" in (await coordinator.next_message()).text
     await coordinator.send_command("/export", "tips", "2026-13-01")
     assert "日期格式不对" in (await coordinator.next_message()).text

@@ -64,7 +64,7 @@ async def test_a_resident_joins_the_similar_wish_and_hears_of_its_progress(
     await wait_for_button(xiaoli, "✅ 完成了")
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
-    await xiaoli.press("2 h")
+    await xiaoli.press("2 小时")
     await xiaoli.wait_for_text("完成后的照片")
     await xiaoli.press("跳过")
     await xiaoli.wait_for_text("留句话")

@@ -41,7 +41,7 @@ async def test_confirmed_wish_becomes_a_story_lead_with_the_volunteers_consent(
     await wait_for_button(xiaoli, "✅ 完成了")
     await xiaoli.press("✅ 完成了")
     await xiaoli.wait_for_text("用了多长时间")
-    await xiaoli.press("2 h")
+    await xiaoli.press("2 小时")
     await xiaoli.wait_for_text("完成后的照片")
     await xiaoli.send_photo(b"\x89PNG proof")
     await xiaoli.wait_for_text("留句话")

@@ -9,11 +9,11 @@ import pytest
 from rules.cases import (
     CaseAction,
     CaseInputError,
-    CaseOrder,
+    CaseRequest,
     deadlines,
     escalation_moments,
     next_status,
-    parse_case_order,
+    parse_case_request,
     parse_department,
     parse_month,
     rates_of,
@@ -66,13 +66,13 @@ def test_the_lifecycle_table(status: str, action: CaseAction, after: str | None)
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["W-0042", "城管", "urgent"], CaseOrder("wish", 42, "城管", "urgent")),
-        (["t7", "民政"], CaseOrder("tip", 7, "民政", "general")),
-        (["H-3", "交通", "COMPLEX"], CaseOrder("hot", 3, "交通", "complex")),
+        (["W-0042", "城管", "urgent"], CaseRequest("wish", 42, "城管", "urgent")),
+        (["t7", "民政"], CaseRequest("tip", 7, "民政", None)),
+        (["H-3", "交通", "COMPLEX"], CaseRequest("hot", 3, "交通", "complex")),
     ],
 )
-def test_case_orders(args: list[str], expected: CaseOrder) -> None:
-    assert parse_case_order(args) == expected
+def test_case_orders(args: list[str], expected: CaseRequest) -> None:
+    assert parse_case_request(args) == expected
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_case_orders(args: list[str], expected: CaseOrder) -> None:
 )
 def test_bad_case_orders(args: list[str], reason: str) -> None:
     with pytest.raises(CaseInputError) as caught:
-        parse_case_order(args)
+        parse_case_request(args)
     assert caught.value.reason == reason
 
 
@@ -96,7 +96,7 @@ def test_departments_are_validated_against_the_settings() -> None:
         ["城管", "environment,other", "东城社区、西城社区"], ["environment", "other"], ["东城社区", "西城社区"]
     )
     assert (draft.name, draft.categories, draft.areas) == ("城管", ("environment", "other"), ("东城社区", "西城社区"))
-    assert parse_department(["民政"], ["a", "b"], ["x"]).categories == ("a", "b")
+    assert parse_department(["民政", "*"], ["a", "b"], ["x"]).categories == ("a", "b")
     with pytest.raises(CaseInputError) as caught:
         parse_department(["城管", "nope"], ["environment"], ["东城社区"])
     assert caught.value.reason == "department.bad_category"

@@ -114,7 +114,7 @@ async def test_the_proof_photo_from_telegram_reaches_her_on_wechat_as_an_image(
     await wait_for_button(xiaozhou, "✅ 完成了")
     await xiaozhou.press("✅ 完成了")
     await xiaozhou.wait_for_text("用了多长时间", timeout=15)
-    await xiaozhou.press("2 h")
+    await xiaozhou.press("2 小时")
     await xiaozhou.wait_for_text("完成后的照片")
     await xiaozhou.send_photo(PROOF)
     await xiaozhou.wait_for_text("留句话")

@@ -69,7 +69,7 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
     )
     await xiaozhou.press("✅ 完成了")
     await xiaozhou.wait_for_text("用了多长时间", timeout=15)
-    await xiaozhou.press("2 h")
+    await xiaozhou.press("2 小时")
     await xiaozhou.wait_for_text("完成后的照片")
     await xiaozhou.press("跳过")
     await xiaozhou.wait_for_text("留句话")
