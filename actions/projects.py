@@ -69,7 +69,9 @@ async def create_project(
     """A new project, run by a team (or by the centre itself)."""
     by = _coordinator(actor)
     name = rules.check_name(name)
-    description = description.strip()[: rules.DESCRIPTION_MAX]
+    description = description.strip()
+    if len(description) > rules.DESCRIPTION_MAX:  # refused, not cut: the coordinator is told its length
+        raise rules.InvalidInput("project.error.description_too_long")
     unknown = [c for c in categories if c not in env.settings.categories]
     if unknown:
         raise rules.InvalidInput("project.error.category")

@@ -15,7 +15,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers.common import actor_of, expect_press, refresh_menu_of, stale_press, tell
-from rules.activities import InvalidInput, is_coordinator, refusal_key
+from rules.activities import DESCRIPTION_MAX, InvalidInput, is_coordinator, refusal_key
 from rules.wishes import parse_wish_ref, wish_ref
 from storage import users
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -137,7 +137,7 @@ async def new_project(update: Update, context: TongxinContext) -> None:
         await message.reply_text(context.t("project.exists"))
         return
     except InvalidInput as exc:
-        await message.reply_text(context.t(exc.reason))
+        await message.reply_text(context.t(exc.reason, length=len(description), max=DESCRIPTION_MAX))
         return
     await message.reply_text(context.t("project.created", name=html.escape(project.name)), parse_mode=ParseMode.HTML)
 

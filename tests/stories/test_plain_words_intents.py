@@ -1,13 +1,14 @@
 """Stories of the plain words a district types first (issue 27): a reporter's ordinary news becomes a tip, a
 resident's accident is offered both as a wish and as a tip, "我想当志愿者" starts the registration, and words
-too long for a wish or a tip are refused with their length, nothing cut."""
+too long for a wish or a tip (or a project's description) are refused with their length, nothing cut."""
 
 from __future__ import annotations
 
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
-from storage import tips
+from storage import projects, tips
 from storage import wishes as store
+from tests.conftest import ADMIN_ID
 from tests.stories.test_plain_words import make_role, say
 from tests.stories.wishflow import person_id, wait_for_button
 
@@ -85,3 +86,20 @@ async def test_words_too_long_are_refused_with_their_length_and_nothing_is_kept(
         assert await tips.tips_of(conn, resident) == []
     # The same need said within the limit is offered as before, whole.
     await say(wang, words[:1000], "这像是一个求助")
+
+
+async def test_a_project_description_too_long_is_refused_with_its_length_not_cut(
+    bot: TongxinApp, sim: BotApiSimulator
+) -> None:
+    chen = sim.person("陈主任", user_id=ADMIN_ID)
+    await chen.send_command("/newproject", "好邻居", "|", "助" * 301, "|", "助老助残")
+    refusal = await chen.wait_for_text("项目简介有 301 个字")
+    assert "300 字" in (refusal.text or "")
+    async with bot.bot_data.db.read() as conn:
+        assert await projects.find_project_by_name(conn, "好邻居") is None
+    await chen.send_command("/newproject", "好邻居", "|", "助" * 300, "|", "助老助残")
+    await chen.wait_for_text("已新建项目")
+    async with bot.bot_data.db.read() as conn:
+        project = await projects.find_project_by_name(conn, "好邻居")
+    assert project is not None
+    assert project.description == "助" * 300
