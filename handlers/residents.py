@@ -39,6 +39,7 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers import followers, lists, plain_words, wish_cards
 from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press, step_passed, unchanged
+from handlers.leaving import asking, register_steps
 from handlers.prompts import ANSWER, share_or_skip, typed_answer
 from rules import wishes as lifecycle
 from rules.wishes import InvalidInput, WishDraft, wish_ref
@@ -195,7 +196,7 @@ async def ask_category(update: Update, context: TongxinContext) -> None:
     buttons = [Button(f"category.{key}", Act.WISH_CATEGORY, arg=key) for key in context.settings.categories]
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     await context.bot.send_message(
-        chat_of(update), context.t("wish.ask_category"), reply_markup=callbacks.keyboard(rows, context.plain)
+        chat_of(update), asking(context, "wish.ask_category"), reply_markup=callbacks.keyboard(rows, context.plain)
     )
 
 
@@ -227,7 +228,7 @@ async def ask_description(update: Update, context: TongxinContext) -> None:
     """Ask what help is needed."""
     await context.bot.send_message(
         chat_of(update),
-        context.t("wish.ask_description", min=lifecycle.DESCRIPTION_MIN, max=lifecycle.DESCRIPTION_MAX),
+        asking(context, "wish.ask_description", min=lifecycle.DESCRIPTION_MIN, max=lifecycle.DESCRIPTION_MAX),
         reply_markup=ReplyKeyboardRemove(),
     )
 
@@ -276,7 +277,7 @@ async def ask_area(update: Update, context: TongxinContext) -> None:
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([Button("wish.button.skip", Act.WISH_AREA, arg="skip")])
     await context.bot.send_message(
-        chat_of(update), context.t("wish.ask_area"), reply_markup=callbacks.keyboard(rows, context.plain)
+        chat_of(update), asking(context, "wish.ask_area"), reply_markup=callbacks.keyboard(rows, context.plain)
     )
 
 
@@ -305,7 +306,7 @@ async def ask_place(update: Update, context: TongxinContext) -> None:
     """Share a location with the button, type an address, or skip."""
     keyboard = share_or_skip(context, "wish.button.share_location", "wish.button.skip", location=True)
     await context.bot.send_message(
-        chat_of(update), context.t("wish.ask_place", max=lifecycle.ADDRESS_MAX), reply_markup=keyboard
+        chat_of(update), asking(context, "wish.ask_place", max=lifecycle.ADDRESS_MAX), reply_markup=keyboard
     )
 
 
@@ -345,7 +346,7 @@ async def ask_photo(update: Update, context: TongxinContext) -> None:
     keyboard = ReplyKeyboardMarkup(
         [[KeyboardButton(context.plain("wish.button.skip"))]], resize_keyboard=True, one_time_keyboard=True
     )
-    await context.bot.send_message(chat_of(update), context.t("wish.ask_photo"), reply_markup=keyboard)
+    await context.bot.send_message(chat_of(update), asking(context, "wish.ask_photo"), reply_markup=keyboard)
 
 
 async def photo_sent(update: Update, context: TongxinContext) -> int:
@@ -379,7 +380,7 @@ async def photo_as_file(update: Update, context: TongxinContext) -> None:
 async def ask_contact(update: Update, context: TongxinContext) -> None:
     """Share the phone number with the button (only the claiming volunteer sees it), or skip."""
     keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
-    await context.bot.send_message(chat_of(update), context.t("wish.ask_contact"), reply_markup=keyboard)
+    await context.bot.send_message(chat_of(update), asking(context, "wish.ask_contact"), reply_markup=keyboard)
 
 
 async def contact_shared(update: Update, context: TongxinContext) -> int:
@@ -470,6 +471,10 @@ async def show_summary(update: Update, context: TongxinContext) -> None:
         parse_mode=ParseMode.HTML,
         reply_markup=callbacks.keyboard(SUMMARY_BUTTONS, context.plain),
     )
+
+
+# Help words at a step ask its question again (handlers/leaving.py).
+register_steps("wish", {**ASKERS, SUMMARY: show_summary})
 
 
 async def edit_chosen(update: Update, context: TongxinContext) -> int:

@@ -48,3 +48,37 @@ def is_leave(text: str | None) -> bool:
         if phrase in rest:
             rest, found = rest.replace(phrase, ""), True
     return found and not _LEAVE_FILLERS.sub("", rest)
+
+
+# Asking for help in the middle of a conversation: the message is only one of these (with fillers), so
+# "帮助" or "怎么填？" asks, while "请帮助我家老人买菜" is an answer.
+HELP_PHRASES = (
+    "帮助",
+    "帮帮我",
+    "怎么填",
+    "怎么弄",
+    "怎么办",
+    "怎么用",
+    "看不懂",
+    "不会填",
+    "不会弄",
+    "说明",
+    "help",
+    "？",
+    "?",
+)
+_HELP_FILLERS = re.compile(r"[\W_]|我|请|呀|啊|吗|呢|了|一下|please", re.UNICODE)
+
+
+def is_help(text: str | None) -> bool:
+    """Whether a message asks how to go on with the conversation it is typed into (帮助, 怎么填, help, ？…)."""
+    if not text:
+        return False
+    lowered = text.strip().lower()
+    if len(lowered) > 12:
+        return False
+    rest, found = lowered, False
+    for phrase in HELP_PHRASES:
+        if phrase in rest:
+            rest, found = rest.replace(phrase, ""), True
+    return found and not _HELP_FILLERS.sub("", rest)

@@ -12,6 +12,7 @@ menu's choices) lives in the database (`storage.wechat`), so a restart loses no 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import re
@@ -30,7 +31,7 @@ from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.render import Choice, Reply
 from rules.roles import effective_roles
-from rules.text import is_leave
+from rules.text import is_help, is_leave
 from rules.wishes import (
     ADDRESS_MAX,
     DESCRIPTION_MAX,
@@ -303,7 +304,11 @@ class _Step:
         if intent is not None:
             return await self.privacy(intent)
         text = (given.text or "").strip()
-        if given.press is None and text.lower() in HELP_WORDS:
+        if given.press is None and (text.lower() in HELP_WORDS or is_help(text)):
+            step = self.state.get("step") if self.state else None
+            if isinstance(step, str) and step != "summary":  # in the form: where she is, how to leave, the step again
+                what = self.t("conversation.name.wish")
+                return [Reply(self.t("conversation.help", what=what)), self.ask(step)]
             return self.help()
         if given.press is None and text:
             if (match := LINK_PATTERN.match(text)) is not None:
@@ -392,6 +397,13 @@ class _Step:
         return [self.ask("category")]
 
     def ask(self, step: str) -> Reply:
+        """The question of a step of the wish form, with how to leave under it."""
+        asked = self._ask(step)
+        if step in ("summary", "field"):
+            return asked
+        return dataclasses.replace(asked, text=f"{asked.text}\n{self.t('conversation.leave_hint')}")
+
+    def _ask(self, step: str) -> Reply:
         assert self.state is not None
         self.state["step"] = step
         skip = self.choice("wish.button.skip", Act.STEP_SKIP)

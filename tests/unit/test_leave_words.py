@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rules.text import is_leave
+from rules.text import is_help, is_leave
 
 
 @pytest.mark.parametrize(
@@ -26,3 +26,15 @@ def test_leave_words_leave(text: str) -> None:
 )
 def test_answers_that_mention_a_leave_word_are_answers(text: str) -> None:
     assert not is_leave(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["帮助", "帮助？", "怎么填", "怎么填呀？", "help", "Help!", "？", "不会填", "我看不懂"]
+)
+def test_help_words_ask_for_help(text: str) -> None:
+    assert is_help(text)
+
+
+@pytest.mark.parametrize("text", ["", "请帮助我家老人买菜", "帮忙", "我需要帮助", "家里水管坏了怎么办", "取消"])
+def test_answers_that_mention_help_are_answers(text: str) -> None:
+    assert not is_help(text)
