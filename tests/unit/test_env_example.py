@@ -1,4 +1,4 @@
-"""`.env.example` documents every setting, and nothing that is not one."""
+"""`.env.example` documents every setting, and nothing that is not one (the docs' table: tests/unit/test_docs.py)."""
 
 from __future__ import annotations
 
@@ -16,10 +16,3 @@ def test_env_example_lists_every_setting() -> None:
         if line and not line.startswith("#")
     }
     assert documented == {name.upper() for name in Settings.model_fields}
-
-
-def test_readme_configuration_table_lists_every_setting() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    table = readme.split("### Configuration", 1)[1].split("\n## ", 1)[0]
-    missing = [name.upper() for name in Settings.model_fields if f"`{name.upper()}`" not in table]
-    assert missing == []
