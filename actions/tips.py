@@ -109,6 +109,11 @@ def _person(actor: Actor) -> int:
     return actor.user_id
 
 
+def open_tip(tip_id: int) -> tuple[tuple[Button, ...], ...]:
+    """The button on an editors' notice that opens the tip (its media and card with the decisions)."""
+    return ((Button(f"=📋 {tip_reference(tip_id)}", Act.REVIEW_VIEW, tip_id),),)
+
+
 async def editor_ids(conn: AsyncConnection, env: Env) -> list[int]:
     """Everyone who works the desk, by person id: editors, and admins (Telegram ids in the settings, mapped
     through `identities`) the bot has met; an admin who never wrote to the bot cannot be messaged yet."""
@@ -169,7 +174,11 @@ async def submit(
         await _tell_editors(
             conn,
             env,
-            Notice("review.new_tip", {"reference": tip_reference(tip.id), "category_key": category_key(tip.category)}),
+            Notice(
+                "review.new_tip",
+                {"reference": tip_reference(tip.id), "category_key": category_key(tip.category)},
+                open_tip(tip.id),
+            ),
             dedupe_prefix=f"tip:new:{tip.id}",
             condition=[notices.tip_in(tip.id, TipStatus.NEW)],
         )
@@ -309,7 +318,7 @@ async def answer(env: Env, actor: Actor, tip_id: int, *, text: str | None, media
         await _tell_editors(
             conn,
             env,
-            Notice("review.tip_answered", {"reference": tip_reference(tip.id)}),
+            Notice("review.tip_answered", {"reference": tip_reference(tip.id)}, open_tip(tip.id)),
             dedupe_prefix=f"tip:answered:{tip.id}:{now.timestamp():.0f}",
             condition=[notices.tip_in(tip.id, TipStatus.NEW)],
         )
@@ -347,7 +356,11 @@ async def answer_lead(env: Env, actor: Actor, wish_ref_no: int, *, agree: bool) 
             await _tell_editors(
                 conn,
                 env,
-                Notice("review.new_lead", {"reference": tip_reference(tip.id), "wish": wish_ref(wish_ref_no)}),
+                Notice(
+                    "review.new_lead",
+                    {"reference": tip_reference(tip.id), "wish": wish_ref(wish_ref_no)},
+                    open_tip(tip.id),
+                ),
                 dedupe_prefix=f"tip:new:{tip.id}",
                 condition=[notices.tip_in(tip.id, TipStatus.NEW)],
             )

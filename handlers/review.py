@@ -25,6 +25,7 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.media import send_photo_of
 from handlers import lists, volunteer_review, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press
@@ -158,6 +159,15 @@ async def view_pressed(update: Update, context: TongxinContext) -> None:
             await query.answer(context.plain("pending.gone"), show_alert=True)
             return
         await query.answer()
+        await send_photo_of(  # the coordinator sees the photo before deciding
+            context.bot,
+            context.db,
+            context.settings.media_dir,
+            chat_id,
+            file_id=wish.photo_file_id,
+            media_id=wish.photo_media_id,
+            caption=wish_ref(wish.ref_no),
+        )
         if wish.voice_file_id:  # a spoken wish: the coordinator hears it before deciding
             await context.bot.send_voice(
                 chat_id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds

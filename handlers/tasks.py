@@ -28,7 +28,7 @@ from actions import tasks
 from actions.buttons import MAX_SUBJECT, Act, Press
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from channels.telegram.media import send_stored_photo
+from channels.telegram.media import send_photo_of
 from handlers import lists, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, step_passed
@@ -253,20 +253,17 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
     if (chat := update.effective_chat) is None:
         return
     shown: list[tuple[int, str]] = []  # (message id, kind) of what showed the resident's details
-    if wish.photo_file_id:
-        photo = await context.bot.send_photo(chat.id, wish.photo_file_id, caption=wish_ref(wish.ref_no))
+    photo = await send_photo_of(
+        context.bot,
+        context.db,
+        context.settings.media_dir,
+        chat.id,
+        file_id=wish.photo_file_id,
+        media_id=wish.photo_media_id,  # a photo that came in on another channel (WeChat)
+        caption=wish_ref(wish.ref_no),
+    )
+    if photo is not None:
         shown.append((photo.message_id, "media"))
-    elif wish.photo_media_id is not None:  # a photo that came in on another channel (WeChat)
-        stored = await send_stored_photo(
-            context.bot,
-            context.db,
-            context.settings.media_dir,
-            chat.id,
-            wish.photo_media_id,
-            caption=wish_ref(wish.ref_no),
-        )
-        if stored is not None:
-            shown.append((stored.message_id, "media"))
     if wish.voice_file_id:  # a spoken wish: the volunteer hears the resident's own words
         voice = await context.bot.send_voice(
             chat.id, wish.voice_file_id, caption=wish_ref(wish.ref_no), duration=wish.voice_seconds

@@ -61,6 +61,25 @@ async def send_stored_photo(
     return sent
 
 
+async def send_photo_of(
+    bot: ExtBot[Any],
+    db: Database,
+    media_dir: Path,
+    chat_id: int,
+    *,
+    file_id: str | None,
+    media_id: int | None,
+    caption: str | None = None,
+) -> Message | None:
+    """Send a wish's (or tip's) photo: by its Telegram file_id, else the stored photo from another channel; None
+    when it has none (or it was erased)."""
+    if file_id:
+        return await bot.send_photo(chat_id, file_id, caption=caption)
+    if media_id is not None:
+        return await send_stored_photo(bot, db, media_dir, chat_id, media_id, caption=caption)
+    return None
+
+
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # WeChat takes images up to 10 MB
 
 
