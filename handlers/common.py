@@ -120,8 +120,11 @@ async def expect_press(update: Update, context: TongxinContext, *acts: Act) -> P
     return press
 
 
-async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict | NotAllowed | NotFound) -> None:
-    """Tell the person why a button no longer works (an alert on the button, or a reply)."""
+async def conflict_reply(
+    update: Update, context: TongxinContext, exc: Conflict | NotAllowed | NotFound, *, words: str = "wish.status"
+) -> None:
+    """Tell the person why a button no longer works (an alert on the button, or a reply), the status in the
+    words of the presser's role (`words`: "wish.status" for the resident, "task.status" for a volunteer)."""
     alert = update.callback_query is not None
     say = context.plain if alert else context.t
     # A press for a wish that does not exist gets the same refusal as one without the right: a forged id
@@ -131,7 +134,9 @@ async def conflict_reply(update: Update, context: TongxinContext, exc: Conflict 
     elif isinstance(exc, NotFound):
         text = say("wish.not_found")
     else:
-        text = say("wish.stale", status=wish_cards.status_words(say, exc.current or ""))
+        status = exc.current or ""
+        shown = say(f"{words}.{status}") if words != "wish.status" else wish_cards.status_words(say, status)
+        text = say("wish.stale", status=shown)
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif update.effective_message is not None:

@@ -175,7 +175,7 @@ async def view_pressed(update: Update, context: TongxinContext) -> None:
         await answer_held(update, context, exc)
         return
     except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await conflict_reply(update, context, exc, words="task.status")
         return
     await query.answer()
     distance = matching.distance_km(profile.location if profile else None, wish)
@@ -214,7 +214,7 @@ async def claim_pressed(update: Update, context: TongxinContext) -> None:
         await answer_held(update, context, exc)
         return
     except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await conflict_reply(update, context, exc, words="task.status")
         return
     wish = claimed.wish
     await query.answer(context.plain("task.claimed_short"))
@@ -373,7 +373,7 @@ async def check_task(update: Update, context: TongxinContext, action: WishAction
         await query.answer(context.plain("task.not_yours"), show_alert=True)
         return None
     except Conflict as exc:
-        await conflict_reply(update, context, exc)
+        await conflict_reply(update, context, exc, words="task.status")
         return None
     await query.answer()
     return wish
@@ -533,7 +533,7 @@ async def finish_task(update: Update, context: TongxinContext, note: str | None)
         await context.bot.send_message(chat.id, context.t("task.hours_invalid", min="0.5", max="24"))
         return ConversationHandler.END
     except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await conflict_reply(update, context, exc, words="task.status")
         return ConversationHandler.END
     wish = finished.wish
     hours = tasks.format_hours(wish.hours or 0)
@@ -611,7 +611,7 @@ async def release_reason_typed(update: Update, context: TongxinContext) -> int:
     try:
         released = await tasks.release(context.env, actor_of(context), wish_id, message.text)
     except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
+        await conflict_reply(update, context, exc, words="task.status")
         return ConversationHandler.END
     await say(update, context, "task.released", ref=wish_ref(released.wish.ref_no))
     return ConversationHandler.END
