@@ -231,8 +231,31 @@ async def finish(
             dedupe_key=f"wish-done:{wish.id}:{wish.updated_at.isoformat()}",
             condition=[notices.wish_in(wish.id, WishStatus.DONE)],
         )
+        if actor.user_id is not None:
+            await _close_cards(conn, wish, actor.user_id, now=now)
     env.wake()
     return Finished(wish)
+
+
+async def _close_cards(conn: AsyncConnection, wish: Wish, claimer: int, *, now: dt.datetime) -> None:
+    """The task is reported done: every card of it in the claimer's chat loses ✅ 完成了 / ↩️ 放弃 and says it is
+    done (a later "not yet" from the resident comes with fresh buttons; /mytasks shows the details again)."""
+    for message_id, kind in await holds.cards_of(conn, wish.id, claimer):
+        if kind != "card":
+            continue
+        await notices.queue(
+            conn,
+            claimer,
+            Notice(
+                "task.card_done",
+                {"ref": wish_ref(wish.ref_no), "hours": format_hours(wish.hours or 0)},
+                replaces=message_id,
+            ),
+            now=now,
+            lane="urgent",
+            dedupe_key=f"card-done:{wish.id}:{message_id}:{wish.updated_at.isoformat()}",
+            condition=[notices.wish_in(wish.id, WishStatus.DONE)],
+        )
 
 
 async def withdraw_cards(conn: AsyncConnection, wish: Wish, former_claimer: int, *, now: dt.datetime) -> None:

@@ -23,7 +23,7 @@ from actions import activities as activity_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from handlers.common import actor_of, expect_press, person_of, skip_labels, stale_press, tell
+from handlers.common import actor_of, expect_press, person_of, skip_labels, stale_press, swap_pressed_button, tell
 from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref, refusal_key
 from rules.staff import RoleChangeError, parse_target
@@ -461,8 +461,10 @@ async def sign_up_pressed(update: Update, context: TongxinContext) -> None:
         return
     ref = activity_ref(listed.activity.ref_no)
     key = "activity.signed_up" if listed.mine == "signed_up" else "activity.waitlisted"
+    cancel = callbacks.button(context.plain("activity.button.cancel", ref=ref), Act.ACTIVITY_CANCEL, listed.activity.id)
     if update.callback_query is not None:
         await update.callback_query.answer()
+        await swap_pressed_button(update, cancel)  # the card no longer offers 报名 for what she signed up to
     if update.effective_message is not None:
         await update.effective_message.reply_text(
             context.t(
@@ -476,15 +478,7 @@ async def sign_up_pressed(update: Update, context: TongxinContext) -> None:
                 place=html.escape(listed.activity.place),
             ),
             parse_mode=ParseMode.HTML,
-            reply_markup=InlineKeyboardMarkup(
-                [
-                    [
-                        callbacks.button(
-                            context.plain("activity.button.cancel", ref=ref), Act.ACTIVITY_CANCEL, listed.activity.id
-                        )
-                    ]
-                ]
-            ),
+            reply_markup=InlineKeyboardMarkup([[cancel]]),
         )
 
 

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import re
@@ -26,12 +27,14 @@ from telegram import (
     BotCommand,
     BotCommandScopeChat,
     CallbackQuery,
+    InlineKeyboardButton,
     InlineKeyboardMarkup,
     MaybeInaccessibleMessage,
     Message,
     Update,
 )
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 
 from actions.buttons import Act, Press
 from bot.commands import commands_for
@@ -213,3 +216,18 @@ async def refresh_menu_of(context: TongxinContext, person: users.User) -> None:
         for c in commands_for(roles, leads_team=leads)
     ]
     await context.bot.set_my_commands(commands, scope=BotCommandScopeChat(telegram_id))
+
+
+async def swap_pressed_button(update: Update, replacement: InlineKeyboardButton) -> None:
+    """Replace the pressed button on its message with `replacement` (e.g. 报名 → 取消报名 once signed up), keeping
+    the other buttons; a message that cannot be edited any more is left as it is."""
+    query = update.callback_query
+    message = query.message if query is not None else None
+    if query is None or not isinstance(message, Message) or message.reply_markup is None:
+        return
+    rows = [
+        [replacement if button.callback_data == query.data else button for button in row]
+        for row in message.reply_markup.inline_keyboard
+    ]
+    with contextlib.suppress(TelegramError):
+        await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))

@@ -12,11 +12,13 @@ and an optional photo (a conversation), 退回 for a reason. Residents rate the 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable
 from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -507,6 +509,23 @@ def work(context: TongxinContext) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def remember_pressed_card(update: Update, context: TongxinContext, case_id: int) -> None:
+    """Start the typed part of 办结 or 退回 for `case_id`, remembering the card whose button was pressed: once the
+    case is resolved or handed back, its 办结 / 退回 buttons go."""
+    work(context).clear()
+    work(context)["case_id"] = case_id
+    if (query := update.callback_query) is not None and query.message is not None:
+        work(context)["card"] = query.message.message_id
+
+
+async def take_buttons_away(context: TongxinContext, *message_ids: object) -> None:
+    """Remove the buttons of these messages in this chat (already gone, or too old to edit: left as they are)."""
+    for message_id in message_ids:
+        if isinstance(message_id, int):
+            with contextlib.suppress(TelegramError):
+                await context.bot.edit_message_reply_markup(context.chat_id, message_id, reply_markup=None)
+
+
 async def resolve_pressed(update: Update, context: TongxinContext) -> int:
     """办结: ask for the note."""
     if (press := await expect_press(update, context, Act.CASE_RESOLVE)) is None:
@@ -517,8 +536,7 @@ async def resolve_pressed(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     if update.callback_query is not None:
         await update.callback_query.answer()
-    work(context).clear()
-    work(context)["case_id"] = press.id
+    remember_pressed_card(update, context, press.id)
     await say(context, "case.ask_note", ref=shown.ref)
     return NOTE
 
@@ -534,7 +552,7 @@ async def note_typed(update: Update, context: TongxinContext) -> int:
         await input_error(update, context, error)
         return NOTE
     case_id = int(work(context).get("case_id", 0))
-    await reply(
+    work(context)["prompt"] = await reply(
         update,
         context,
         Notice("case.ask_photo", {}, ((Button("case.button.no_photo", Act.CASE_NO_PHOTO, case_id),),)),
@@ -560,6 +578,7 @@ async def photo_skipped(update: Update, context: TongxinContext) -> int:
     if update.callback_query is not None:
         await update.callback_query.answer()
         await update.callback_query.edit_message_reply_markup(None)
+        work(context).pop("prompt", None)  # the press took its own button away
     return await finish_resolve(update, context, None)
 
 
@@ -583,6 +602,7 @@ async def finish_resolve(update: Update, context: TongxinContext, photo: tuple[s
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return ConversationHandler.END
+    await take_buttons_away(context, entered.get("prompt"), entered.get("card"))
     await context.bot.send_message(context.chat_id, context.t("case.resolved_thanks", ref=shown.ref))
     return ConversationHandler.END
 
@@ -597,8 +617,7 @@ async def return_pressed(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     if update.callback_query is not None:
         await update.callback_query.answer()
-    work(context).clear()
-    work(context)["case_id"] = press.id
+    remember_pressed_card(update, context, press.id)
     await say(context, "case.ask_reason", ref=shown.ref)
     return REASON
 
@@ -617,6 +636,7 @@ async def reason_typed(update: Update, context: TongxinContext) -> int:
     except (Conflict, NotAllowed, NotFound) as exc:
         await conflict_reply(update, context, exc)
         return ConversationHandler.END
+    await take_buttons_away(context, work(context).get("card"))
     if context.user_data is not None:
         context.user_data.pop(WORK, None)
     await tell(update, context, "case.returned_thanks", ref=shown.ref)

@@ -10,11 +10,13 @@ Diagrams: docs/claim.mmd (a claim and its effects), docs/task_done.mmd (finishin
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
@@ -42,6 +44,7 @@ from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, NotAllo
 
 HOURS, PROOF, NOTE = range(3)
 TASK_DONE = "task_done"
+PROMPT = "prompt"  # the message id of the question waiting for an answer (its buttons go when it is answered)
 TASK_RELEASE = "task_release"
 NOT_COMMAND = ~filters.COMMAND
 OTHER = filters.ALL & NOT_COMMAND
@@ -389,11 +392,12 @@ async def done_pressed(update: Update, context: TongxinContext) -> int:
         callbacks.button(context.plain("task.button.hours", hours=h), Act.TASK_HOURS, None, h)
         for h in tasks.HOUR_CHOICES
     ]
-    await context.bot.send_message(
+    asked = await context.bot.send_message(
         chat.id,
         context.t("task.ask_hours", ref=wish_ref(wish.ref_no), min="0.5", max="24"),
         reply_markup=InlineKeyboardMarkup([buttons]),
     )
+    done_state(context)[PROMPT] = asked.message_id
     return HOURS
 
 
@@ -412,10 +416,23 @@ def skips(step: str) -> Callable[[object], bool]:
     return matches
 
 
+async def retire_prompt(update: Update, context: TongxinContext) -> None:
+    """The step was answered (typed, a photo, a button): its question loses its buttons, so no stale 跳过 or hour
+    button stays under it."""
+    prompt = done_state(context).pop(PROMPT, None)
+    if isinstance(prompt, int) and (chat := update.effective_chat) is not None:
+        with contextlib.suppress(TelegramError):  # already without buttons (the press itself edited them away)
+            await context.bot.edit_message_reply_markup(chat.id, prompt, reply_markup=None)
+
+
 async def ask_proof(update: Update, context: TongxinContext) -> int:
     """A photo of the work done, optional."""
+    await retire_prompt(update, context)
     if (chat := update.effective_chat) is not None:
-        await context.bot.send_message(chat.id, context.t("task.ask_proof"), reply_markup=skip_button(context, "proof"))
+        asked = await context.bot.send_message(
+            chat.id, context.t("task.ask_proof"), reply_markup=skip_button(context, "proof")
+        )
+        done_state(context)[PROMPT] = asked.message_id
     return PROOF
 
 
@@ -429,6 +446,7 @@ async def hours_pressed(update: Update, context: TongxinContext) -> int:
         return HOURS
     await query.answer()
     await query.edit_message_reply_markup(None)
+    done_state(context).pop(PROMPT, None)  # the press took its own buttons away
     done_state(context)["hours"] = float(press.arg)
     return await ask_proof(update, context)
 
@@ -454,10 +472,12 @@ async def hours_not_text(update: Update, context: TongxinContext) -> None:
 
 async def ask_note(update: Update, context: TongxinContext) -> int:
     """A note for the resident, optional."""
+    await retire_prompt(update, context)
     if (chat := update.effective_chat) is not None:
-        await context.bot.send_message(
+        asked = await context.bot.send_message(
             chat.id, context.t("task.ask_note", max=lifecycle.NOTE_MAX), reply_markup=skip_button(context, "note")
         )
+        done_state(context)[PROMPT] = asked.message_id
     return NOTE
 
 
@@ -476,6 +496,7 @@ async def proof_skipped(update: Update, context: TongxinContext) -> int:
     assert query is not None
     await query.answer()
     await query.edit_message_reply_markup(None)
+    done_state(context).pop(PROMPT, None)  # the press took its own buttons away
     return await ask_note(update, context)
 
 
@@ -505,6 +526,7 @@ async def note_skipped(update: Update, context: TongxinContext) -> int:
     assert query is not None
     await query.answer()
     await query.edit_message_reply_markup(None)
+    done_state(context).pop(PROMPT, None)  # the press took its own buttons away
     return await finish_task(update, context, None)
 
 
@@ -515,6 +537,7 @@ async def note_not_text(update: Update, context: TongxinContext) -> None:
 
 async def finish_task(update: Update, context: TongxinContext, note: str | None) -> int:
     """Report the wish done; the action asks the resident to confirm (with the proof photo)."""
+    await retire_prompt(update, context)
     entered = dict(done_state(context))
     if context.user_data is not None:
         context.user_data.pop(TASK_DONE, None)

@@ -81,14 +81,19 @@ async def remember_card(
         )
 
 
-async def take_cards(conn: AsyncConnection, wish_id: int, person_id: int) -> list[tuple[int, str]]:
-    """The messages (id, kind) that showed this person the wish's contact details, forgotten as they are returned."""
+async def cards_of(conn: AsyncConnection, wish_id: int, person_id: int) -> list[tuple[int, str]]:
+    """The messages (id, kind) that showed this person the wish's contact details (kept remembered)."""
     found = await conn.execute(
         select(claim_cards.c.message_id, claim_cards.c.kind).where(
             claim_cards.c.wish_id == wish_id, claim_cards.c.person_id == person_id
         )
     )
-    ids = sorted((int(row.message_id), str(row.kind)) for row in found)
+    return sorted((int(row.message_id), str(row.kind)) for row in found)
+
+
+async def take_cards(conn: AsyncConnection, wish_id: int, person_id: int) -> list[tuple[int, str]]:
+    """The messages (id, kind) that showed this person the wish's contact details, forgotten as they are returned."""
+    ids = await cards_of(conn, wish_id, person_id)
     await conn.execute(
         delete(claim_cards).where(claim_cards.c.wish_id == wish_id, claim_cards.c.person_id == person_id)
     )

@@ -177,6 +177,9 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
     # Two take the places, the third waits; 王师傅 cancels and 赵姐 moves up and is told.
     await xiaoli.press("🙋 报名")
     await xiaoli.wait_for_text("报名成功")
+    # The invitation no longer offers 报名 for what she signed up to (issue 27, item 7): it offers to cancel.
+    invitation = next(m for m in xiaoli.messages if "新的志愿活动 A-0001" in (m.text or ""))
+    assert invitation.inline_buttons == [["取消报名 A-0001"]]
     await wang.press("🙋 报名")
     await wang.wait_for_text("报名成功")
     await zhao.press("🙋 报名")

@@ -97,6 +97,11 @@ async def test_an_urgent_case_is_acknowledged_by_one_member_resolved_with_a_phot
     await zhang.wait_for_text("办理后的照片")
     await zhang.send_photo(b"\x89PNG after")
     await zhang.wait_for_text("C-0001 已办结")
+    # The finished case's cards lose 办结 / 退回, and the photo question its 不附照片 (issue 27, item 7).
+    await sim.settle()
+    for label in ("✅ 办结", "↩️ 退回", "不附照片"):
+        assert not any(label in row for m in zhang.messages for row in m.inline_buttons), label
+    assert sim.invalid_requests == []
     resolved = await alice.wait_for_text("已办结您反映的 W-0001")
     assert resolved.kind == "photo"
     assert "更换了路灯" in (resolved.text or "")

@@ -1,15 +1,18 @@
-"""A press on a finished task's card is answered in the volunteer's words (issue 27, item 7: pressing ✅ 完成了
-again told the volunteer "…等您确认", the resident's wording)."""
+"""A finished task's cards lose their buttons, a step's question loses its 跳过 once answered, and a press on a
+finished task is answered in the volunteer's words (issue 27, item 7: the finished card kept ✅ 完成了 / ↩️ 放弃 and
+跳过, and pressing ✅ 完成了 again told the volunteer "…等您确认", the resident's wording)."""
 
 from __future__ import annotations
 
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
 from storage.db import Database
-from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_wish, wait_for_button
+from tests.stories.wishflow import approved_volunteers, button_data, claim_from_tasks, open_wish, wait_for_button
+
+TASK_BUTTONS = ["✅ 完成了", "↩️ 放弃"]
 
 
-async def test_a_press_on_a_finished_task_speaks_to_the_volunteer(
+async def test_a_finished_task_loses_its_buttons_and_a_late_press_speaks_to_the_volunteer(
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
     alice, xiaoli = sim.person("王阿姨"), sim.person("小李")
@@ -21,21 +24,32 @@ async def test_a_press_on_a_finished_task_speaks_to_the_volunteer(
     await wait_for_button(xiaoli, "📋 W-0001")
     await xiaoli.press("📋 W-0001")
     await wait_for_button(xiaoli, "✅ 完成了")
-    card = next(m for m in reversed(xiaoli.messages) if ["✅ 完成了", "↩️ 放弃"] in m.inline_buttons)
+    cards = [m for m in xiaoli.messages if TASK_BUTTONS in m.inline_buttons]
+    assert cards
+    card = cards[-1]
+    done_data = button_data(card, "✅ 完成了")
     await xiaoli.press("✅ 完成了", message=card)
     await xiaoli.wait_for_text("用了多长时间")
     await xiaoli.press("2 小时")
-    await xiaoli.wait_for_text("完成后的照片")
-    await xiaoli.send_photo(b"\x89PNG proof")
+    proof = await xiaoli.wait_for_text("完成后的照片")
+    assert proof.inline_buttons == [["跳过"]]
+    await xiaoli.send_photo(b"\x89PNG proof")  # answered by a photo, not by 跳过
     await xiaoli.wait_for_text("留句话")
     await xiaoli.press("跳过")
     await xiaoli.wait_for_text("辛苦了")
     await sim.settle()
-    # The card she pressed still offers ✅ 完成了 (issue 27 item 7's first half is not done yet); a press on it is
-    # answered in her words, not the resident's "…等您确认".
+    assert proof.inline_buttons == []
+    # Every card of the task now says it is done, without buttons.
+    for shown in cards:
+        assert shown.inline_buttons == []
+        assert "W-0001 已标记完成（2 小时），等居民确认" in (shown.text or "")
+    assert not any(TASK_BUTTONS in m.inline_buttons for m in xiaoli.messages)
+    assert sim.invalid_requests == []
+
+    # A press that was on its way (or an old client's copy) is answered in her words, not the resident's.
     before = len(xiaoli.callback_answers)
-    await xiaoli.press("✅ 完成了", message=card)
-    await xiaoli.wait_for(lambda: any(xiaoli.callback_answers[before:]), what="the answer to the stale press")
+    sim.callback_query(xiaoli, card, done_data)
+    await xiaoli.wait_for(lambda: any(xiaoli.callback_answers[before:]), what="the answer to the late press")
     answer = next(a for a in xiaoli.callback_answers[before:] if a)
     assert "已提交完成，等居民确认" in answer
     assert "等您确认" not in answer
