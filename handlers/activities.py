@@ -24,6 +24,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers.common import actor_of, expect_press, person_of, skip_labels, stale_press, swap_pressed_button, tell
+from handlers.leaving import asking
 from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref, refusal_key
 from rules.staff import RoleChangeError, parse_target
@@ -109,7 +110,7 @@ async def start_activity(update: Update, context: TongxinContext) -> int:
     _keep(context, ActivityDraft())
     rows = [[callbacks.button(project.name, Act.ACTIVITY_PROJECT, project.id)] for project in found]
     rows.append([callbacks.button(context.plain("activity.button.discard"), Act.ACTIVITY_DISCARD)])
-    await message.reply_text(context.t("activity.new.ask_project"), reply_markup=InlineKeyboardMarkup(rows))
+    await message.reply_text(asking(context, "activity.new.ask_project"), reply_markup=InlineKeyboardMarkup(rows))
     return PROJECT
 
 
@@ -122,7 +123,7 @@ async def project_chosen(update: Update, context: TongxinContext) -> int:
     draft.project_id = press.id
     _keep(context, draft)
     await update.callback_query.answer()
-    await update.callback_query.edit_message_text(context.t("activity.new.ask_title", limit=rules.TITLE_MAX))
+    await update.callback_query.edit_message_text(asking(context, "activity.new.ask_title", limit=rules.TITLE_MAX))
     return TITLE
 
 
@@ -141,7 +142,7 @@ async def _typed(
         return state
     _keep(context, draft)
     markup = _skip_keyboard(context) if next_state == NOTES else None
-    await message.reply_text(context.t(next_key, **values), reply_markup=markup)
+    await message.reply_text(asking(context, next_key, **values), reply_markup=markup)
     return next_state
 
 
@@ -194,7 +195,7 @@ async def place_typed(update: Update, context: TongxinContext) -> int:
         one_time_keyboard=True,
     )
     await message.reply_text(
-        context.t("activity.new.ask_location", radius=context.settings.checkin_radius_m), reply_markup=keyboard
+        asking(context, "activity.new.ask_location", radius=context.settings.checkin_radius_m), reply_markup=keyboard
     )
     return LOCATION
 
@@ -211,7 +212,7 @@ async def location_sent(update: Update, context: TongxinContext) -> int:
         await message.reply_text(context.t("activity.new.location_or_skip"))
         return LOCATION
     _keep(context, draft)
-    await message.reply_text(context.t("activity.new.ask_headcount"), reply_markup=ReplyKeyboardRemove())
+    await message.reply_text(asking(context, "activity.new.ask_headcount"), reply_markup=ReplyKeyboardRemove())
     return HEADCOUNT
 
 
@@ -232,7 +233,7 @@ async def headcount_typed(update: Update, context: TongxinContext) -> int:
     ]
     rows = [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
     rows.append([callbacks.button(context.plain("activity.any_area"), Act.ACTIVITY_AREA, arg="any")])
-    await message.reply_text(context.t("activity.new.ask_area"), reply_markup=InlineKeyboardMarkup(rows))
+    await message.reply_text(asking(context, "activity.new.ask_area"), reply_markup=InlineKeyboardMarkup(rows))
     return AREA
 
 
@@ -250,7 +251,9 @@ async def area_chosen(update: Update, context: TongxinContext) -> int:
     draft.area = None if press.arg == "any" else areas[int(press.arg)]
     _keep(context, draft)
     await query.answer()
-    await query.edit_message_text(context.t("activity.new.ask_skills"), reply_markup=_skills_keyboard(context, draft))
+    await query.edit_message_text(
+        asking(context, "activity.new.ask_skills"), reply_markup=_skills_keyboard(context, draft)
+    )
     return SKILLS
 
 
@@ -290,7 +293,7 @@ async def skills_done(update: Update, context: TongxinContext) -> int:
     await update.callback_query.edit_message_reply_markup(None)
     if update.effective_message is not None:
         await update.effective_message.reply_text(
-            context.t("activity.new.ask_notes", limit=rules.NOTES_MAX), reply_markup=_skip_keyboard(context)
+            asking(context, "activity.new.ask_notes", limit=rules.NOTES_MAX), reply_markup=_skip_keyboard(context)
         )
     return NOTES
 

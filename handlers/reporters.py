@@ -37,6 +37,7 @@ from bot.media import download_media
 from channels.telegram import callbacks
 from handlers import plain_words
 from handlers.common import actor_of, set_personal_menu, step_passed
+from handlers.leaving import asking
 from handlers.prompts import share_or_skip
 from rules import tips as tip_rules
 from rules.applications import ApplicationStatus
@@ -233,7 +234,7 @@ async def description_received(update: Update, context: TongxinContext) -> int |
 async def ask_description(message: Message, context: TongxinContext) -> int:
     """Ask what happened."""
     draft_of(context)["step"] = "description"
-    await message.reply_text(context.t("tip.ask_description", count=len(draft_of(context)["media"])))
+    await message.reply_text(asking(context, "tip.ask_description", count=len(draft_of(context)["media"])))
     return DESCRIPTION
 
 
@@ -242,7 +243,7 @@ async def ask_location(message: Message, context: TongxinContext) -> int:
     draft = draft_of(context)
     draft["step"] = "location"
     keyboard = share_or_skip(context, "tip.button_share_location", "tip.button_skip", location=True)
-    await message.reply_text(context.t("tip.ask_location", count=len(draft["media"])), reply_markup=keyboard)
+    await message.reply_text(asking(context, "tip.ask_location", count=len(draft["media"])), reply_markup=keyboard)
     return LOCATION
 
 
@@ -260,7 +261,7 @@ async def location_skipped(update: Update, context: TongxinContext) -> int | Non
     if (message := update.effective_message) is None:
         return None
     if (message.text or "").strip() not in skip_labels(context):
-        await message.reply_text(context.t("tip.ask_location_again"))
+        await message.reply_text(asking(context, "tip.ask_location_again"))
         return None
     draft_of(context)["location"] = None
     await message.reply_text(context.t("tip.location_skipped"), reply_markup=ReplyKeyboardRemove())
@@ -277,7 +278,7 @@ async def ask_category(message: Message, context: TongxinContext) -> int:
     """The categories as buttons."""
     draft_of(context)["step"] = "category"
     rows = [[callbacks.button(context.plain(category_key(c)), Act.TIP_CATEGORY, arg=c)] for c in CATEGORIES]
-    await message.reply_text(context.t("tip.ask_category"), reply_markup=InlineKeyboardMarkup(rows))
+    await message.reply_text(asking(context, "tip.ask_category"), reply_markup=InlineKeyboardMarkup(rows))
     return CATEGORY
 
 

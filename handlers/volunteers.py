@@ -35,6 +35,7 @@ from channels.telegram import callbacks
 from handlers import wish_cards
 from handlers.access import require
 from handlers.common import press_of, refresh_menu_of, skip_labels, stale_press, step_passed
+from handlers.leaving import asking
 from handlers.prompts import share_or_skip
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -145,7 +146,7 @@ async def ask_name(update: Update, context: TongxinContext) -> int:
     keep(context, draft)
     button = callbacks.button(context.plain("volunteer.button.use_name", name=name), Act.VOLUNTEER_NAME)
     await context.bot.send_message(
-        chat.id, context.t("volunteer.ask_name", max=NAME_MAX), reply_markup=InlineKeyboardMarkup([[button]])
+        chat.id, asking(context, "volunteer.ask_name", max=NAME_MAX), reply_markup=InlineKeyboardMarkup([[button]])
     )
     return NAME
 
@@ -186,7 +187,7 @@ async def ask_phone(update: Update, context: TongxinContext) -> int:
     if (chat := update.effective_chat) is None:
         return PHONE
     keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
-    await context.bot.send_message(chat.id, context.t("volunteer.ask_phone"), reply_markup=keyboard)
+    await context.bot.send_message(chat.id, asking(context, "volunteer.ask_phone"), reply_markup=keyboard)
     return PHONE
 
 
@@ -245,7 +246,9 @@ async def ask_skills(update: Update, context: TongxinContext) -> int:
     if (chat := update.effective_chat) is None:
         return SKILLS
     await context.bot.send_message(chat.id, context.t("volunteer.phone_noted"), reply_markup=ReplyKeyboardRemove())
-    await context.bot.send_message(chat.id, context.t("volunteer.ask_skills"), reply_markup=skills_keyboard(context))
+    await context.bot.send_message(
+        chat.id, asking(context, "volunteer.ask_skills"), reply_markup=skills_keyboard(context)
+    )
     return SKILLS
 
 
@@ -279,7 +282,7 @@ async def skills_done(update: Update, context: TongxinContext) -> int:
     ]
     await context.bot.send_message(
         chat.id,
-        context.t("volunteer.ask_area"),
+        asking(context, "volunteer.ask_area"),
         reply_markup=InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)]),
     )
     return AREA
@@ -302,7 +305,7 @@ async def area_chosen(update: Update, context: TongxinContext) -> int:
     keep(context, draft)
     await query.edit_message_text(context.t("volunteer.area_chosen", area=html.escape(area)), parse_mode=ParseMode.HTML)
     keyboard = share_or_skip(context, "wish.button.share_location", "wish.button.skip", location=True)
-    await context.bot.send_message(chat.id, context.t("volunteer.ask_location"), reply_markup=keyboard)
+    await context.bot.send_message(chat.id, asking(context, "volunteer.ask_location"), reply_markup=keyboard)
     return LOCATION
 
 
