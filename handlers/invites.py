@@ -17,6 +17,7 @@ from channels.telegram import callbacks
 from handlers import lists
 from handlers.common import actor_of, edit_in_place, expect_press, set_personal_menu, stale_press, tell
 from rules.roles import effective_roles
+from rules.staff import invite_role
 from storage.errors import LimitReached, NotAllowed, NotFound
 from storage.invites import Invite
 
@@ -35,7 +36,7 @@ async def ask_mode(update: Update, context: TongxinContext) -> None:
     """/invite <role>: ask whether the link approves at once or needs review."""
     if (message := update.effective_message) is None or context.person is None:
         return
-    role = (context.args or [""])[0].lower()
+    role = invite_role((context.args or [""])[0])
     if role not in invite_actions.MINTERS:
         await message.reply_text(context.t("invite.usage"))
         return

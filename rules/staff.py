@@ -85,6 +85,13 @@ class RoleChange:
 
 # Typed role words, Chinese first as the roles' names read; the English names keep working.
 ROLE_WORDS = {"协调员": "coordinator", "编辑": "editor", "舆情监测员": "monitor", "监测员": "monitor"}
+# /invite also takes the roles people join by link.
+INVITE_WORDS = {**ROLE_WORDS, "志愿者": "volunteer", "记者": "reporter", "流动记者": "reporter"}
+
+
+def invite_role(word: str) -> str:
+    """The role an /invite word names (`志愿者` or `volunteer` → "volunteer"); unknown words come back lower-cased."""
+    return INVITE_WORDS.get(word.strip(), word.strip().lower())
 
 
 def parse_role_change(args: Iterable[str]) -> RoleChange:

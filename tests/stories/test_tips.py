@@ -343,7 +343,7 @@ async def test_editor_invite_link_makes_a_reporter_at_once(bot: TongxinApp, sim:
     zhou = sim.person("周编辑")
     li = sim.person("李记者")
     await make_role(bot, zhou, "editor")
-    await zhou.send_command("/invite", "reporter")
+    await zhou.send_command("/invite", "记者")  # the Chinese role word (issue 27, item 5)
     await zhou.wait_for_text("需要审核")
     await zhou.press("直接通过")
     invite = await zhou.wait_for_text("start=rinv_")

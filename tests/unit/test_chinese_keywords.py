@@ -20,7 +20,7 @@ from rules.cases import (
     tier_choice,
 )
 from rules.exports import ExportError, kind_choice, local_range, parse_export
-from rules.staff import Target, parse_role_change
+from rules.staff import Target, invite_role, parse_role_change
 from rules.stats import parse_period
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -159,3 +159,17 @@ def test_the_deadline_an_open_case_missed() -> None:
 def test_roles_are_granted_by_their_chinese_names(word: str, role: str) -> None:
     change = parse_role_change([word, "P-12"])
     assert (change.role.value, change.target) == (role, Target(person_id=12))
+
+
+@pytest.mark.parametrize(
+    ("word", "role"),
+    [
+        ("志愿者", "volunteer"),
+        ("记者", "reporter"),
+        ("流动记者", "reporter"),
+        ("协调员", "coordinator"),
+        ("Reporter", "reporter"),
+    ],
+)
+def test_invites_name_their_role_in_chinese_or_english(word: str, role: str) -> None:
+    assert invite_role(word) == role
