@@ -826,7 +826,7 @@ async def not_yet_pressed(update: Update, context: TongxinContext) -> int:
     await update.callback_query.answer()
     context.user_data[NOT_YET] = wish.id
     await context.bot.send_message(
-        chat_of(update), context.t("wish.ask_not_yet_note", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
+        chat_of(update), asking(context, "wish.ask_not_yet_note", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
     )
     return ANSWER
 

@@ -29,6 +29,7 @@ from channels.telegram.media import send_photo_of
 from handlers import lists, volunteer_review, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press
+from handlers.leaving import asking
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -269,7 +270,7 @@ async def reject_pressed(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     await query.answer()
     context.user_data[REJECTING] = [kind, item_id]
-    await context.bot.send_message(context.chat_id, context.t("pending.ask_reason", max=lifecycle.NOTE_MAX))
+    await context.bot.send_message(context.chat_id, asking(context, "pending.ask_reason", max=lifecycle.NOTE_MAX))
     return ANSWER
 
 
@@ -335,7 +336,7 @@ async def summary_pressed(update: Update, context: TongxinContext) -> int:
     assert update.callback_query is not None
     await update.callback_query.answer()
     context.user_data[SUMMARIZING] = press.id
-    await context.bot.send_message(context.chat_id, context.t("pending.ask_summary", max=lifecycle.SUMMARY_MAX))
+    await context.bot.send_message(context.chat_id, asking(context, "pending.ask_summary", max=lifecycle.SUMMARY_MAX))
     return ANSWER
 
 

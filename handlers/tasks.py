@@ -34,6 +34,7 @@ from channels.telegram.media import send_photo_of
 from handlers import lists, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, step_passed
+from handlers.leaving import asking
 from handlers.prompts import ANSWER, typed_answer
 from rules import matching
 from rules import wishes as lifecycle
@@ -394,7 +395,7 @@ async def done_pressed(update: Update, context: TongxinContext) -> int:
     ]
     asked = await context.bot.send_message(
         chat.id,
-        context.t("task.ask_hours", ref=wish_ref(wish.ref_no), min="0.5", max="24"),
+        asking(context, "task.ask_hours", ref=wish_ref(wish.ref_no), min="0.5", max="24"),
         reply_markup=InlineKeyboardMarkup([buttons]),
     )
     done_state(context)[PROMPT] = asked.message_id
@@ -430,7 +431,7 @@ async def ask_proof(update: Update, context: TongxinContext) -> int:
     await retire_prompt(update, context)
     if (chat := update.effective_chat) is not None:
         asked = await context.bot.send_message(
-            chat.id, context.t("task.ask_proof"), reply_markup=skip_button(context, "proof")
+            chat.id, asking(context, "task.ask_proof"), reply_markup=skip_button(context, "proof")
         )
         done_state(context)[PROMPT] = asked.message_id
     return PROOF
@@ -475,7 +476,7 @@ async def ask_note(update: Update, context: TongxinContext) -> int:
     await retire_prompt(update, context)
     if (chat := update.effective_chat) is not None:
         asked = await context.bot.send_message(
-            chat.id, context.t("task.ask_note", max=lifecycle.NOTE_MAX), reply_markup=skip_button(context, "note")
+            chat.id, asking(context, "task.ask_note", max=lifecycle.NOTE_MAX), reply_markup=skip_button(context, "note")
         )
         done_state(context)[PROMPT] = asked.message_id
     return NOTE
@@ -615,7 +616,7 @@ async def release_pressed(update: Update, context: TongxinContext) -> int:
         return ConversationHandler.END
     context.user_data[TASK_RELEASE] = wish.id
     await context.bot.send_message(
-        chat.id, context.t("task.ask_release_reason", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
+        chat.id, asking(context, "task.ask_release_reason", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
     )
     return ANSWER
 

@@ -18,6 +18,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers.common import actor_of, press_of, refresh_menu_of, stale_press, tell
+from handlers.leaving import asking
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
 from rules.staff import person_ref
@@ -101,7 +102,7 @@ async def reject_pressed(update: Update, context: TongxinContext) -> int:
     await query.answer()
     if context.user_data is not None:
         context.user_data[REJECTING] = press.id
-    await context.bot.send_message(chat.id, context.t("pending.ask_reason", max=lifecycle.NOTE_MAX))
+    await context.bot.send_message(chat.id, asking(context, "pending.ask_reason", max=lifecycle.NOTE_MAX))
     return ANSWER
 
 
