@@ -45,6 +45,7 @@ LABELS = (
     "cases",
     "updated",
     "none",
+    "no_data",
     "hours_late",
 )
 

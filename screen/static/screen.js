@@ -47,8 +47,13 @@
 
   function rates(d) {
     var names = d.rates.map(function (r) { return r.name; });
+    // A rate without cases or ratings yet is drawn as no data, with its label, never as a 0 % bar.
+    function point(value) {
+      if (value !== null && value !== undefined) return value;
+      return { value: 0, itemStyle: { opacity: 0 }, label: { formatter: d.labels.no_data, color: "#8fb3e6" } };
+    }
     function series(key, color) {
-      return { name: d.labels[key], type: "bar", data: d.rates.map(function (r) { return r[key]; }),
+      return { name: d.labels[key], type: "bar", data: d.rates.map(function (r) { return point(r[key]); }),
                itemStyle: { color: color }, label: { show: true, position: "right", color: "#e8f1ff", formatter: "{c}%" } };
     }
     chart("rates").setOption({

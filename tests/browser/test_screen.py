@@ -45,6 +45,15 @@ async def test_the_screen_shows_the_district_live_and_loads_nothing_from_outside
         # The map and the charts are drawn (ECharts renders into canvases).
         for chart in ("map", "rates", "hot", "trend"):
             await expect(screen.locator(f"#{chart} canvas").first).to_be_visible()
+        # A rate with nothing to rate yet (a department's cases unrated) is labelled 暂无数据, not drawn as 0 %.
+        drawn = await screen.evaluate(
+            "() => echarts.getInstanceByDom(document.getElementById('rates')).getOption().series"
+            ".map(s => s.data.map(p => (p !== null && typeof p === 'object') ? p.label.formatter : p))"
+        )
+        served = await (await context.request.get(demo.screen_url.replace("/screen?", "/screen/data.json?", 1))).json()
+        for series, key in zip(drawn, ("response", "resolution", "satisfaction"), strict=True):
+            assert series == [("暂无数据" if r[key] is None else r[key]) for r in served["rates"]]
+        assert any("暂无数据" in series for series in drawn)
 
         # A resident submits a wish on the demo page; the screen counts it at its next refresh.
         wang = pane(page, "王阿姨")
