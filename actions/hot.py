@@ -2,7 +2,9 @@
 blows the whistle"), and the alert's one tap that turns a spike into work.
 
 Effects, per action:
-  report (/hot): nothing written; the top terms of the last N days with the rising ones.
+  topics (/hot, the editors' digest, the screen): nothing written; the messages of the last N days grouped
+    into topics, ranked by the rise of their leading term against its own baseline (`rules.hot`).
+  report: nothing written; the top terms of the last N days with the rising ones (the alert's counting).
   alert_spike (the sweep, once a local day at the editors' digest time): the day's fastest-rising term
     recorded as an alert (once per term and day) and, in the same transaction, one notice per coordinator
     and editor (admins included) with "to a wish draft" (coordinators) and "to a story lead" (editors)
@@ -18,7 +20,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -29,7 +31,21 @@ from actions.env import Env
 from actions.messages import Notice
 from rules import tips as tip_rules
 from rules import wishes as wish_rules
-from rules.hot import HotReport, report_from_counts, segment_all
+from rules.hot import (
+    BASELINE_PERIODS,
+    EXAMPLES,
+    HotReport,
+    Topic,
+    area_of,
+    group_topics,
+    is_rising,
+    rank_terms,
+    redact,
+    report_from_counts,
+    segment_all,
+    topic_areas,
+    use_places,
+)
 from rules.roles import Role
 from rules.staff import STAFF_ACTIONS
 from rules.tips import tip_reference
@@ -46,6 +62,8 @@ HOT_WISH_CATEGORY = "other"
 ALERTED = (Role.COORDINATOR.value, Role.EDITOR.value)
 # Texts younger than this are not stored by the backlog yet (they are counted on the fly meanwhile).
 SETTLE = dt.timedelta(minutes=1)
+# A topic's areas are read from its newest messages, at most this many.
+AREA_SAMPLE = 200
 
 # Writes the text of the wish or lead made from an alert, in the language of whoever pressed.
 Describe = Callable[[HotAlert], str]
@@ -94,6 +112,7 @@ async def segment_backlog(env: Env, now: dt.datetime, *, since: dt.datetime, lim
             settled.append(text)
         if not settled:
             continue
+        use_places(env.settings.areas)
         terms = await asyncio.to_thread(segment_all, [text.text for text in settled])
         async with env.db.write() as conn:
             stored += await hot.store_terms(conn, zip(settled, terms, strict=True))
@@ -105,13 +124,69 @@ async def counts_between(conn: AsyncConnection, since: dt.datetime, until: dt.da
     """(in how many texts of [since, until) each term appears, how many texts): the stored terms summed by a
     query, plus any text not segmented yet, segmented in a worker thread (and not stored: `conn` may be a
     reader's)."""
+    counts, texts, _fresh = await _counted(conn, since, until)
+    return counts, texts
+
+
+async def _counted(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime
+) -> tuple[Counter[str], int, dict[hot.TextKey, set[str]]]:
+    """`counts_between`, and the terms of each text not stored yet (the newest first)."""
     counts, texts = await hot.term_counts(conn, since, until)
     pending = await hot.unsegmented_since(conn, since, until=until)
+    fresh: dict[hot.TextKey, set[str]] = {}
     if pending:
-        for terms in await asyncio.to_thread(segment_all, [text.text for text in pending]):
+        segmented = await asyncio.to_thread(segment_all, [text.text for text in pending])
+        for text, terms in sorted(zip(pending, segmented, strict=True), key=lambda item: item[0].at, reverse=True):
             counts.update(terms)
+            fresh[(text.source, text.source_id)] = terms
         texts += len(pending)
-    return counts, texts
+    return counts, texts, fresh
+
+
+async def topics(env: Env, now: dt.datetime, days: int = 7, limit: int = 10) -> list[Topic]:
+    """The messages of the `days` days before `now` grouped into at most `limit` topics, the fastest-rising
+    first: leading terms, count, rise against the `4 × days` before, areas and up to three quoted examples
+    with names and numbers removed. Reads only; the segmentation and grouping run in a worker thread."""
+    use_places(env.settings.areas)
+    async with env.db.read() as conn:
+        return await period_topics(conn, now=now, days=days, limit=limit, places=env.settings.areas)
+
+
+async def period_topics(
+    conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str]
+) -> list[Topic]:
+    """`topics` on an open connection (the digest reads it inside its own transaction)."""
+    since = now - dt.timedelta(days=days)
+    current, current_texts, fresh = await _counted(conn, since, now)
+    baseline, baseline_texts, _ = await _counted(conn, since - dt.timedelta(days=BASELINE_PERIODS * days), since)
+    ranked = rank_terms(current, current_texts, baseline, baseline_texts)
+    wanted = {term.term for term in ranked} | set(places)
+    holding = {key: terms & wanted for key, terms in fresh.items() if terms & wanted}
+    holding.update(await hot.texts_holding(conn, since, now, wanted))
+    groups = await asyncio.to_thread(group_topics, holding, ranked, limit=limit)
+    sampled = [key for group in groups for key in group.members[:AREA_SAMPLE]]
+    quoted = await hot.quoted_texts(conn, sampled)
+
+    def area(key: hot.TextKey) -> str | None:
+        found = quoted.get(key)
+        if found is not None and found.area:
+            return found.area
+        return area_of(found.text, places) if found is not None else None
+
+    picked = [[quoted[key].text for key in group.members[:AREA_SAMPLE] if key in quoted] for group in groups]
+    examples = await asyncio.to_thread(lambda: [quote(texts) for texts in picked])
+    return [
+        Topic(
+            terms=group.terms,
+            count=len(group.members),
+            rise=round(group.seed.rise, 1),
+            rising=is_rising(group.seed),
+            areas=topic_areas(area(key) for key in group.members[:AREA_SAMPLE]),
+            examples=quoted_examples,
+        )
+        for group, quoted_examples in zip(groups, examples, strict=True)
+    ]
 
 
 async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int = 10) -> HotReport:
@@ -120,6 +195,17 @@ async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, l
     current, current_texts = await counts_between(conn, since, now)
     previous, previous_texts = await counts_between(conn, since - dt.timedelta(days=days), since)
     return report_from_counts(current, current_texts, previous, previous_texts, now=now, days=days, limit=limit)
+
+
+def quote(texts: Sequence[str]) -> tuple[str, ...]:
+    """Up to `EXAMPLES` different texts of a topic (the newest first), names and numbers removed."""
+    quoted: list[str] = []
+    for text in texts:
+        if len(quoted) == EXAMPLES:
+            break
+        if (example := redact(text)) not in quoted:
+            quoted.append(example)
+    return tuple(quoted)
 
 
 async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:

@@ -1,10 +1,23 @@
-"""Hot topics: what people write about most in wishes and tips, and which terms are rising.
+"""Hot topics: what people write about in wishes and tips, which terms are rising, and the topics they form.
 
-Texts are segmented with jieba (Chinese has no spaces between words), function words and request
-filler are dropped with a stopword list, and each term counts once per text (ten people writing
-"停水" matter more than one person writing it ten times). A term is rising when its share of the
-texts of the current period is well above its share of the period before. Pure functions: the
-caller supplies the texts.
+Texts are segmented with jieba (Chinese has no spaces between words) after loading the district's dictionary
+(`hot_dictionary.txt` plus the configured areas), so the names of the centres, places, organisations and
+services stay one term ("新时代文明实践中心", "南湖社区", never 时代 + 文明 + 实践 or 南湖 + 社区); function words,
+request filler and spoken filler are dropped with a stopword list, and each term counts once per text (ten
+people writing "停水" matter more than one person writing it ten times).
+
+Topics rank terms by their rise against their own baseline: the last `days` days against the `4 × days`
+before (7 against 28 for /hot). With c the term's texts in the period, b its texts in the baseline, C and B
+the numbers of all texts in each, the baseline predicts e = b × C / B texts (0 without a baseline) and
+
+    rise = (c + K) / (e + K),  K = 3
+
+so a term as frequent as always scores about 1, a brand-new term with 1 text scores 4/3 and one with 10 new
+texts over an expectation of 2 scores 13/5: the smoothing keeps a single new mention below a real rise, and
+without any history the order is simply by count. Messages are then grouped greedily: the best-ranked term
+not yet used takes every ungrouped message containing it (a topic needs `MIN_TOPIC_TEXTS`), and the
+candidate terms found in at least half of them become its other leading terms. Pure functions: the caller
+supplies the texts or the counts.
 """
 
 from __future__ import annotations
@@ -13,14 +26,17 @@ import datetime as dt
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import jieba
+import jieba.posseg
 
 STOPWORDS_FILE = Path(__file__).with_name("hot_stopwords.txt")
+DICTIONARY_FILE = Path(__file__).with_name("hot_dictionary.txt")
 MIN_TERM_LENGTH = 2
 MAX_TERM_LENGTH = 16
 # A rising term must appear in at least this many texts of the current period...
@@ -29,23 +45,67 @@ MIN_RISING_COUNT = 3
 MIN_RISE = 2.0
 WORDLIKE = re.compile(r"[\u4e00-\u9fff]|[A-Za-z]{3,}")
 
+# Ranking (see the module's docstring): the baseline spans this many periods before the current one...
+BASELINE_PERIODS = 4
+# ...and this many texts are added to both the observed and the expected count.
+SMOOTHING = 3.0
+# A topic groups at least this many messages; a term found in this share of them leads it too.
+MIN_TOPIC_TEXTS = 2
+CO_TERM_SHARE = 0.5
+MAX_LEADING_TERMS = 3
+# How many of the best-ranked terms may seed or lead a topic.
+CANDIDATE_TERMS = 40
+EXAMPLES = 3
+EXAMPLE_LENGTH = 60
+AREAS_SHOWN = 3
+
 jieba.setLogLevel(logging.WARNING)
+
+Key = TypeVar("Key", bound=Hashable)
+
+
+def _listed(path: Path) -> list[str]:
+    """The words of a shipped list: one a line, # comments and blank lines skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
 @cache
 def stopwords() -> frozenset[str]:
     """The shipped stopword list."""
-    lines = STOPWORDS_FILE.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+    return frozenset(_listed(STOPWORDS_FILE))
+
+
+@cache
+def dictionary() -> frozenset[str]:
+    """The shipped district dictionary, loaded into jieba once (every segmentation goes through `terms_of`)."""
+    names = frozenset(_listed(DICTIONARY_FILE))
+    for name in sorted(names):
+        jieba.add_word(name, tag="nt")  # a frequency high enough to keep it whole
+    return names
+
+
+def use_places(places: Iterable[str]) -> None:
+    """Add the configured areas to the dictionary (idempotent; the actions call it before segmenting)."""
+    _add_places(tuple(sorted({place.strip() for place in places if place.strip()})))
+
+
+@cache
+def _add_places(places: tuple[str, ...]) -> None:
+    dictionary()
+    for place in places:
+        jieba.add_word(place, tag="ns")
 
 
 def terms_of(text: str) -> set[str]:
     """The distinct meaningful terms of one text."""
+    dictionary()
     words = stopwords()
     terms = set()
     for token in jieba.lcut(text):
         token = token.strip().lower()
-        if MIN_TERM_LENGTH <= len(token) <= MAX_TERM_LENGTH and token not in words and WORDLIKE.search(token):
+        meaningful = token not in words and WORDLIKE.search(token) and not is_name(token)
+        if MIN_TERM_LENGTH <= len(token) <= MAX_TERM_LENGTH and meaningful:
             terms.add(token)
     return terms
 
@@ -164,3 +224,150 @@ def parse_days(word: str | None, default: int = 7, maximum: int = 90) -> int:
     if word is None or not word.strip().isdecimal():
         return default
     return max(1, min(int(word), maximum))
+
+
+# --- topics: terms ranked by their rise, messages grouped by shared leading terms ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RankedTerm:
+    """A term of the period with its texts now (`current`), in the baseline (`baseline`) and its rise."""
+
+    term: str
+    current: int
+    baseline: int
+    rise: float
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """Messages grouped under shared leading terms: how many, the rise of its first term, where, and examples."""
+
+    terms: tuple[str, ...]
+    count: int
+    rise: float
+    rising: bool
+    areas: tuple[str, ...]
+    examples: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Group(Generic[Key]):
+    """A topic before its areas and examples are looked up: its seed's ranking, leading terms and messages (the
+    newest first)."""
+
+    seed: RankedTerm
+    terms: tuple[str, ...]
+    members: tuple[Key, ...]
+
+
+def rise_of(current: int, current_texts: int, baseline: int, baseline_texts: int) -> float:
+    """(c + K) / (e + K), e the texts the baseline predicts for the period (see the module's docstring)."""
+    expected = baseline * current_texts / baseline_texts if baseline_texts else 0.0
+    return (current + SMOOTHING) / (expected + SMOOTHING)
+
+
+def rank_terms(
+    current: Counter[str],
+    current_texts: int,
+    baseline: Counter[str],
+    baseline_texts: int,
+    *,
+    min_count: int = MIN_TOPIC_TEXTS,
+    limit: int = CANDIDATE_TERMS,
+) -> list[RankedTerm]:
+    """The terms of the period found in at least `min_count` texts, by rise (then by count, then the term)."""
+    ranked = [
+        RankedTerm(
+            term, count, baseline.get(term, 0), rise_of(count, current_texts, baseline.get(term, 0), baseline_texts)
+        )
+        for term, count in current.items()
+        if count >= min_count and term
+    ]
+    ranked.sort(key=lambda r: (-r.rise, -r.current, r.term))
+    return ranked[:limit]
+
+
+def is_rising(term: RankedTerm) -> bool:
+    """Whether a ranked term is rising clearly: in `MIN_RISING_COUNT` texts, `MIN_RISE` times its expectation."""
+    return term.current >= MIN_RISING_COUNT and term.rise >= MIN_RISE
+
+
+def group_topics(
+    texts: Mapping[Key, frozenset[str] | set[str]],
+    ranked: Sequence[RankedTerm],
+    *,
+    limit: int = 10,
+    min_texts: int = MIN_TOPIC_TEXTS,
+) -> list[Group[Key]]:
+    """Greedy grouping: each ranked term in turn takes the ungrouped messages containing it (at least
+    `min_texts` of them) and is led also by the ranked terms found in at least `CO_TERM_SHARE` of those.
+    `texts` maps each message (in order, the newest first) to its terms; deterministic."""
+    order = {term.term: n for n, term in enumerate(ranked)}
+    holding: dict[str, list[Key]] = {term: [] for term in order}
+    for key, terms in texts.items():
+        for term in terms:
+            if term in holding:
+                holding[term].append(key)
+    grouped: set[Key] = set()
+    groups: list[Group[Key]] = []
+    for seed in ranked:
+        if len(groups) == limit:
+            break
+        members = tuple(key for key in holding[seed.term] if key not in grouped)
+        if len(members) < min_texts:
+            continue
+        together = Counter(term for key in members for term in texts[key] if term in order and term != seed.term)
+        others = sorted(
+            (term for term, n in together.items() if n >= CO_TERM_SHARE * len(members)),
+            key=lambda term: (-together[term], order[term]),
+        )
+        grouped.update(members)
+        groups.append(Group(seed, (seed.term, *others[: MAX_LEADING_TERMS - 1]), members))
+    return groups
+
+
+def topic_areas(areas: Iterable[str | None]) -> tuple[str, ...]:
+    """The areas of a topic's messages, the most frequent first (ties by name), at most `AREAS_SHOWN`."""
+    counted = Counter(area for area in areas if area)
+    return tuple(area for area, _n in sorted(counted.items(), key=lambda item: (-item[1], item[0]))[:AREAS_SHOWN])
+
+
+def area_of(text: str, places: Sequence[str]) -> str | None:
+    """The first configured area a text names (for a tip or a wish written without one)."""
+    return next((place for place in places if place and place in text), None)
+
+
+# --- quoting residents without naming them ---------------------------------------------------------------------
+
+_DIGITS = re.compile(r"[0-9０-９]+")
+# Common surnames, without those that also start everyday words after 小/老 (小石桥, 老方法, 小高兴…).
+_SURNAMES = (
+    "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖董袁潘蒋蔡余杜叶程苏魏吕丁"
+    "任沈姚卢姜崔钟谭陆汪范廖贾夏韦付邹孟熊秦邱尹薛闫段雷侯史陶黎贺顾毛郝龚邵严覃武戴莫孔汤"
+)
+_HONORIFICS = "大爷|大妈|大娘|阿姨|奶奶|爷爷|婆婆|阿婆|大伯|伯伯|叔叔|大哥|大姐|师傅|老师|医生|书记|主任|女士|先生|同志"
+_CALLED = re.compile(rf"[{_SURNAMES}](?={_HONORIFICS})|[小老][{_SURNAMES}](?!子|女)")
+_A_NAME = re.compile(rf"[{_SURNAMES}](?:{_HONORIFICS})|[小老][{_SURNAMES}]")
+
+
+def is_name(term: str) -> bool:
+    """Whether a term is how people call someone ("王大爷", "小周"): never a topic's term, it would name them."""
+    return _A_NAME.fullmatch(term) is not None
+
+
+def redact(text: str, *, length: int = EXAMPLE_LENGTH) -> str:
+    """A resident's text fit to quote on a screen: numbers (phones, house numbers) and the person names found
+    (jieba's person-name tag after or with a common surname, "王大爷", "小周", "老李") replaced, cut to `length`."""
+    dictionary()
+    parts: list[str] = []
+    for word, flag in jieba.posseg.lcut(text):
+        after_surname = bool(parts) and len(parts[-1]) == 1 and parts[-1] in _SURNAMES
+        if flag == "nr" and 2 <= len(word) <= 4 and (word[0] in _SURNAMES or after_surname):
+            if after_surname:
+                parts[-1] = ""
+            parts.append("某某")
+        else:
+            parts.append(word)
+    quoted = _DIGITS.sub("*", _CALLED.sub("某", "".join(parts)))
+    return quoted if len(quoted) <= length else quoted[: length - 1] + "…"

@@ -258,3 +258,54 @@ async def alert_recipients(
         users.c.erased_at.is_(None),
     )
     return {user_id: held[user_id] for user_id in (await conn.execute(reachable)).scalars()}
+
+
+# --- topics: which of the period's texts hold which terms, and the few texts quoted -------------------------------
+
+TextKey = tuple[str, int]  # (source, source_id)
+
+
+@dataclass(frozen=True, slots=True)
+class QuotedText:
+    """A wish or tip text with its time and, for a wish, the area it was filed under."""
+
+    at: dt.datetime
+    text: str
+    area: str | None
+
+
+async def texts_holding(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, terms: Collection[str]
+) -> dict[TextKey, set[str]]:
+    """Per stored text of [since, until) holding one of `terms`, which of them it holds: a range of the
+    (at, term) index, the newest texts first."""
+    if not terms:
+        return {}
+    query = select(text_terms.c.source, text_terms.c.source_id, text_terms.c.term, text_terms.c.at).where(
+        text_terms.c.at >= since, text_terms.c.at < until, text_terms.c.term.in_(sorted(terms))
+    )
+    # Sorted here rather than by the database: the index gives the range, the order costs a sort either way.
+    rows = sorted(
+        (await conn.execute(query)).all(), key=lambda row: (_aware(row[3]), str(row[0]), int(row[1])), reverse=True
+    )
+    found: dict[TextKey, set[str]] = {}
+    for source, source_id, term, _at in rows:
+        found.setdefault((str(source), int(source_id)), set()).add(str(term))
+    return found
+
+
+async def quoted_texts(conn: AsyncConnection, keys: Iterable[TextKey]) -> dict[TextKey, QuotedText]:
+    """The texts (with time and area) of wishes and tips by key, erased ones left out; by primary key."""
+    wanted = list(dict.fromkeys(keys))
+    found: dict[TextKey, QuotedText] = {}
+    for source in (WISH, TIP):
+        table = _TABLES[source]
+        ids = [source_id for kind, source_id in wanted if kind == source]
+        area = wishes.c.area if source == WISH else None
+        for start in range(0, len(ids), 500):
+            query = select(table.c.id, table.c.created_at, table.c.description, *([area] if area is not None else []))
+            query = query.where(table.c.id.in_(ids[start : start + 500]), table.c.description != ERASED_TEXT)
+            for row in (await conn.execute(query)).all():
+                place = None if area is None or row[3] is None else str(row[3])
+                found[(source, int(row[0]))] = QuotedText(_aware(row[1]), str(row[2]), place)
+    return found

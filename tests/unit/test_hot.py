@@ -1,14 +1,28 @@
-"""Hot topics as plain rules: segmentation, stopwords, top terms and the planted spike rising first."""
+"""Hot topics as plain rules: segmentation with the district dictionary, stopwords, top terms, the planted spike
+rising first, terms ranked by their rise, messages grouped into topics and quoted without names or numbers."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from rules.hot import count_terms, hot_report, parse_days, rising_terms, stopwords, terms_of
+from rules.hot import (
+    count_terms,
+    group_topics,
+    hot_report,
+    parse_days,
+    rank_terms,
+    redact,
+    rise_of,
+    rising_terms,
+    stopwords,
+    terms_of,
+    use_places,
+)
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hot_needs.json"
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
@@ -53,3 +67,108 @@ def test_nothing_rises_in_an_empty_period() -> None:
 @pytest.mark.parametrize(("word", "days"), [(None, 7), ("30", 30), ("0", 1), ("999", 90), ("abc", 7)])
 def test_period_of_hot(word: str | None, days: int) -> None:
     assert parse_days(word) == days
+
+
+# --- topics, not words (issue 29) --------------------------------------------------------------------------------
+
+# The demo's top ten before the district dictionary and the filler stopwords: 社区 5 · 一次 2 · 义诊 2 · 南湖 2 ·
+# 实践 2 · 志愿者 2 · 我家 2 · 文明 2 · 方便 2 · 时代 2.
+FILLER = ("一次", "我家", "方便", "现在", "时候", "今天", "大家", "一下", "这个", "那个", "还是")
+FRAGMENTS = ("时代", "文明", "实践", "南湖")
+
+
+@pytest.mark.parametrize("word", FILLER)
+def test_spoken_filler_is_never_a_term(word: str) -> None:
+    assert word in stopwords()
+    assert word not in terms_of(f"我家楼下{word}停水了，{word}真不方便")
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("西城社区新时代文明实践站今天上午举办义诊", "新时代文明实践站"),
+        ("新时代文明实践中心组织志愿者上门服务", "新时代文明实践中心"),
+        ("参加文明实践活动的志愿者", "文明实践"),
+        ("南湖社区湖滨路的路灯坏了", "南湖社区"),
+        ("融媒体中心和网络安全应急指挥中心一起开会", "网络安全应急指挥中心"),
+    ],
+)
+def test_the_names_of_centres_and_places_stay_one_term(text: str, name: str) -> None:
+    terms = terms_of(text)
+    assert name in terms
+    assert not terms & {*FRAGMENTS, "社区", "中心"}
+
+
+def test_a_configured_area_stays_one_term() -> None:
+    assert terms_of("白鹭洲街道停电了") != {"白鹭洲街道", "停电"}
+    use_places(["白鹭洲街道"])
+    assert terms_of("白鹭洲街道停电了") == {"白鹭洲街道", "停电"}
+
+
+def test_the_issues_bad_top_ten_cannot_come_back() -> None:
+    texts = [
+        "我家老人想参加一次新时代文明实践中心的义诊，现在方便吗",
+        "南湖社区的志愿者今天来过一次，大家都说方便",
+        "新时代文明实践站组织义诊，南湖社区居民这个时候都在",
+    ]
+    counted = count_terms(texts)
+    assert not counted.keys() & {*FILLER, *FRAGMENTS, "社区"}
+    assert {"新时代文明实践中心", "新时代文明实践站", "南湖社区", "义诊", "志愿者"} <= counted.keys()
+
+
+def test_a_brand_new_mention_does_not_outrank_a_real_rise() -> None:
+    current = Counter({"社区": 100, "停水": 10, "新词": 1, "两次": 2})
+    baseline = Counter({"社区": 400, "停水": 8})
+    ranked = rank_terms(current, 200, baseline, 800, min_count=1)
+    assert [r.term for r in ranked] == ["停水", "两次", "新词", "社区"]
+    assert ranked[-1].rise == pytest.approx(1.0)  # as frequent as always
+    assert ranked[0].rise == pytest.approx((10 + 3) / (2 + 3))
+    assert rise_of(1, 200, 0, 800) == pytest.approx(4 / 3)
+
+
+def test_without_any_history_terms_rank_by_count() -> None:
+    ranked = rank_terms(Counter({"路灯": 5, "停水": 7, "义诊": 2}), 20, Counter(), 0)
+    assert [r.term for r in ranked] == ["停水", "路灯", "义诊"]
+
+
+def test_messages_group_under_shared_leading_terms() -> None:
+    texts = {
+        1: frozenset({"停水", "南湖社区"}),
+        2: frozenset({"停水", "南湖社区", "老人"}),
+        3: frozenset({"停水", "南湖社区"}),
+        4: frozenset({"老人", "义诊"}),
+        5: frozenset({"老人", "义诊"}),
+        6: frozenset({"老人"}),
+    }
+    ranked = rank_terms(count_terms_of(texts), 6, Counter({"老人": 12, "义诊": 8, "南湖社区": 4}), 24)
+    groups = group_topics(texts, ranked)
+    assert [(g.terms, g.members) for g in groups] == [
+        (("停水", "南湖社区"), (1, 2, 3)),
+        (("老人", "义诊"), (4, 5, 6)),
+    ]
+    assert group_topics(texts, ranked, limit=1)[0].terms == ("停水", "南湖社区")
+
+
+def count_terms_of(texts: dict[int, frozenset[str]]) -> Counter[str]:
+    return Counter(term for terms in texts.values() for term in terms)
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("南湖社区停水两天了，电话13812345678", "南湖社区停水两天了，电话*"),
+        ("老李家3号楼停水了，小周来看过", "某家*号楼停水了，某来看过"),
+        ("融媒体中心记者刘晓东来采访", "融媒体中心记者某某来采访"),
+    ],
+)
+def test_examples_are_quoted_without_names_and_numbers(text: str, quoted: str) -> None:
+    assert redact(text) == quoted
+
+
+def test_a_long_example_is_cut() -> None:
+    assert redact("停水" * 50) == "停水" * 29 + "停…"
+    assert len(redact("停水" * 50)) == 60
+
+
+def test_a_way_of_calling_someone_is_not_a_term() -> None:
+    assert not terms_of("王大爷和小周说停水了") & {"王大爷", "小周"}
