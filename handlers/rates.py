@@ -35,8 +35,8 @@ def rates_text(context: TongxinContext, month: str, rates: list[Rates]) -> str:
     return context.t("rates.title", month=month) + "\n" + ("\n".join(lines) or context.t("rates.none"))
 
 
-def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> bytes:
-    """Three bar charts of the rates (in percent, on a 0–100 axis) per department."""
+def rates_panels(context: TongxinContext, rates: list[Rates]) -> list[Panel]:
+    """The three rates (in percent, on a 0–100 axis) of the departments with cases, one panel each."""
     shown = [r for r in rates if r.sent]
     names = [r.name for r in shown]
 
@@ -44,14 +44,16 @@ def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> byte
         # A department without ratings (or without cases kept) has no rate: no bar and "暂无数据", never 0 %.
         return percent_panel(context.plain(key), names, shares, context.plain("rates.no_data"))
 
-    return render_chart(
-        context.plain("rates.chart_title", month=month),
-        [
-            panel("rates.response", [r.response_rate for r in shown]),
-            panel("rates.resolution", [r.resolution_rate for r in shown]),
-            panel("rates.satisfaction", [r.satisfaction_rate for r in shown]),
-        ],
-    )
+    return [
+        panel("rates.response", [r.response_rate for r in shown]),
+        panel("rates.resolution", [r.resolution_rate for r in shown]),
+        panel("rates.satisfaction", [r.satisfaction_rate for r in shown]),
+    ]
+
+
+def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> bytes:
+    """Three bar charts of the rates per department."""
+    return render_chart(context.plain("rates.chart_title", month=month), rates_panels(context, rates))
 
 
 async def month_report(context: TongxinContext, word: str | None = None) -> tuple[str, str, list[Rates]]:

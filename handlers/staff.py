@@ -33,7 +33,7 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.telegram.media import upload_write_timeout
-from handlers import rates, whistles
+from handlers import rates, report, whistles
 from handlers.access import require
 from handlers.common import actor_of, person_of, refresh_menu_of, step_passed
 from rules import stats
@@ -335,10 +335,13 @@ async def show_stats(update: Update, context: TongxinContext) -> None:
 
 async def export_csv(update: Update, context: TongxinContext) -> None:
     """/export 心愿|报料|时长|案件 [FROM [TO]] (or wishes|tips|hours|cases): a CSV document for a date range that
-    Excel opens in Chinese; without a kind, the kinds as buttons."""
+    Excel opens in Chinese; without a kind, the kinds as buttons. `/export 月报 [MONTH]`: the monthly report's PDF."""
     if (message := update.effective_message) is None:
         return
     if not await allowed_to(update, context, "export"):
+        return
+    if context.args and context.args[0].lower() in report.EXPORT_WORDS:  # `/export 月报 2026-11`: the monthly PDF
+        await report.send_report(message, context, "".join(context.args[1:]) or None)
         return
     tz = context.settings.tz
     try:

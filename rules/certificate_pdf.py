@@ -55,8 +55,7 @@ def render(text: CertificateText, font: Path) -> bytes:
     pdf.set_auto_page_break(auto=True, margin=18)
     pdf.set_title(text.title)
     pdf.add_page()
-    options = {"collection_font_number": SIMPLIFIED_CHINESE_FACE} if font.suffix.lower() == ".ttc" else {}
-    pdf.add_font("cjk", fname=str(font), **options)  # type: ignore[arg-type]
+    add_cjk_font(pdf, font)
     pdf.set_draw_color(170, 30, 30)
     pdf.set_line_width(1.2)
     pdf.rect(8, 8, 194, 281)
@@ -92,6 +91,12 @@ def render(text: CertificateText, font: Path) -> bytes:
     return bytes(pdf.output())
 
 
+def add_cjk_font(pdf: FPDF, font: Path) -> None:
+    """Make `font` the document's font family "cjk" (a collection's Simplified Chinese face)."""
+    options = {"collection_font_number": SIMPLIFIED_CHINESE_FACE} if font.suffix.lower() == ".ttc" else {}
+    pdf.add_font("cjk", fname=str(font), **options)  # type: ignore[arg-type]
+
+
 def _table(pdf: FPDF, text: CertificateText) -> None:
     widths = (30, 92, 34, 24)
     pdf.set_draw_color(90, 90, 90)
@@ -103,13 +108,13 @@ def _table(pdf: FPDF, text: CertificateText) -> None:
     pdf.ln()
     for row in text.rows[:MAX_ROWS]:
         for width, value, align in zip(widths, row, ("C", "L", "C", "R"), strict=True):
-            pdf.cell(width, 7, _fit(pdf, value, width - 2), border=1, align=align)
+            pdf.cell(width, 7, fit_text(pdf, value, width - 2), border=1, align=align)
         pdf.ln()
     if text.more_rows:
         pdf.cell(sum(widths), 7, text.more_rows, border=1, align="C", new_x="LMARGIN", new_y="NEXT")
 
 
-def _fit(pdf: FPDF, value: str, width: float) -> str:
+def fit_text(pdf: FPDF, value: str, width: float) -> str:
     """The value cut with an ellipsis so it fits its cell."""
     if pdf.get_string_width(value) <= width:
         return value
