@@ -27,6 +27,7 @@ from actions import hot as hot_actions
 from actions.env import Env
 from actions.messages import Notice, Value
 from rules import cases as case_rules
+from rules.hot import places_in_use
 from rules.roles import Role
 from rules.wishes import Actor, wish_ref
 from storage import digests as digest_storage
@@ -35,9 +36,9 @@ from storage import wishes as wish_storage
 from storage.errors import NotAllowed
 
 DAY = dt.timedelta(days=1)
-# The editors' digest shows the top terms of the past week (rising ones marked against the week before).
+# The editors' digest shows the past week's top topics (ranked by their rise against the four weeks before).
 HOT_DAYS = dt.timedelta(days=7)
-HOT_TERMS = 5
+HOT_TOPICS = 3
 # Who may switch their own digest.
 READERS = frozenset({Role.VOLUNTEER, Role.COORDINATOR, Role.EDITOR, Role.ADMIN})
 
@@ -174,20 +175,20 @@ async def _rates_line(conn: AsyncConnection, occurrence: Occurrence) -> str:
 async def editor_content(conn: AsyncConnection, reader_id: int, occurrence: Occurrence) -> Notice | None:
     """New, accepted and published tips of the day before the digest, and the week's hot topics.
 
-    Hot topics alone are worth a digest only when a term is rising; the usual top terms ride along.
+    Hot topics alone are worth a digest only when one is rising; the other top topics ride along.
     """
     due_at = occurrence.due_at
     figures = await digest_storage.tip_figures(conn, since=due_at - DAY, until=due_at)
-    report = await hot_actions.period_report(conn, now=due_at, days=HOT_DAYS.days, limit=HOT_TERMS)
-    if not (figures.new or figures.accepted or figures.published or report.rising):
+    topics = await hot_actions.period_topics(
+        conn, now=due_at, days=HOT_DAYS.days, limit=HOT_TOPICS, places=places_in_use()
+    )
+    if not (figures.new or figures.accepted or figures.published or any(topic.rising for topic in topics)):
         return None
-    rising = {term.term for term in report.rising}
-    hot_line = " · ".join(f"{term.term} {term.count}{' ↑' if term.term in rising else ''}" for term in report.top)
     values: dict[str, Value] = {
         "new": figures.new,
         "accepted": figures.accepted,
         "published": figures.published,
-        "hot": hot_line or "—",
+        "hot": "\n".join(hot_actions.topic_line(topic) for topic in topics) or "—",
     }
     return Notice("digest.editor", {"date": occurrence.local_date.isoformat(), **values})
 

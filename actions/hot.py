@@ -84,6 +84,12 @@ def staff_id(actor: Actor, action: str) -> int:
     return actor.user_id
 
 
+async def shown_topics(env: Env, actor: Actor, days: int) -> list[Topic]:
+    """/hot: the topics of the last `days` days (`topics`), for staff allowed to see them; `NotAllowed` else."""
+    staff_id(actor, "hot")
+    return await topics(env, env.now(), days)
+
+
 async def report(env: Env, actor: Actor, days: int) -> HotReport:
     """The top terms of the last `days` days, and the rising ones against the days before: the stored terms
     summed by a query, plus the few texts the sweep has not segmented yet (segmented in a worker thread)."""
@@ -195,6 +201,14 @@ async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, l
     current, current_texts = await counts_between(conn, since, now)
     previous, previous_texts = await counts_between(conn, since - dt.timedelta(days=days), since)
     return report_from_counts(current, current_texts, previous, previous_texts, now=now, days=days, limit=limit)
+
+
+def topic_line(topic: Topic) -> str:
+    """A topic in one line of any language (a digest's value): terms, count, rise, areas and its first example."""
+    line = f"{'🔺 ' if topic.rising else ''}{'、'.join(topic.terms)} · {topic.count} · ↑{topic.rise:g}"
+    if topic.areas:
+        line += f" · {'、'.join(topic.areas)}"
+    return line + (f"「{topic.examples[0]}」" if topic.examples else "")
 
 
 def quote(texts: Sequence[str]) -> tuple[str, ...]:

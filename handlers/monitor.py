@@ -1,5 +1,5 @@
-"""Hot topics for staff: /hot shows what people keep writing about, and the buttons of the daily
-hot-topic alert turn a spike into a wish draft (coordinators) or a story lead (editors).
+"""Hot topics for staff: /hot shows the topics people write about, the fastest-rising first, and the buttons of
+the daily hot-topic alert turn a spike into a wish draft (coordinators) or a story lead (editors).
 
 The alert itself is written by the sweep (`actions.hot.alert_spike`); here only the Telegram side:
 parse, call the action, render its outcome.
@@ -18,36 +18,43 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from handlers.common import actor_of
-from rules.hot import parse_days
+from rules.hot import BASELINE_PERIODS, MIN_TOPIC_TEXTS, Topic, parse_days
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 from storage.hot import HotAlert
 
 
 async def show_hot(update: Update, context: TongxinContext) -> None:
-    """/hot [N]: top terms of the last N days (default 7) and the rising ones flagged."""
+    """/hot [N]: the topics of the last N days (default 7), the fastest-rising against their baseline first."""
     if (message := update.effective_message) is None:
         return
     days = parse_days(context.args[0] if context.args else None)
     try:
-        report = await hot.report(context.env, actor_of(context), days)
+        topics = await hot.shown_topics(context.env, actor_of(context), days)
     except NotAllowed:
         await message.reply_text(context.t("error.not_allowed"))
         return
-    if not report.top:
-        await message.reply_text(context.t("hot.nothing", days=days))
+    if not topics:
+        await message.reply_text(context.t("hot.nothing", days=days, least=MIN_TOPIC_TEXTS))
         return
-    rising = {r.term for r in report.rising}
-    lines = [context.t("hot.title", days=days, texts=report.texts)]
-    for rank, term in enumerate(report.top, start=1):
-        key = "hot.line_rising" if term.term in rising else "hot.line"
-        lines.append(context.t(key, rank=rank, term=html.escape(term.term), count=term.count))
-    if report.rising:
-        lines.append(context.t("hot.rising_title"))
-        for item in report.rising:
-            lines.append(
-                context.t("hot.rising_line", term=html.escape(item.term), current=item.current, previous=item.previous)
-            )
+    lines = [context.t("hot.topics_title", days=days, baseline=BASELINE_PERIODS * days)]
+    for rank, topic in enumerate(topics, start=1):
+        lines.append(render_topic(context, rank, topic))
     await message.reply_text("\n".join(lines), parse_mode=ParseMode.HTML)
+
+
+def render_topic(context: TongxinContext, rank: int, topic: Topic) -> str:
+    """One topic of /hot: its leading terms, count, rise and areas, then its first example."""
+    line = context.t(
+        "hot.topic_line_rising" if topic.rising else "hot.topic_line",
+        rank=rank,
+        terms=html.escape("、".join(topic.terms)),
+        count=topic.count,
+        rise=f"{topic.rise:g}",
+        areas=html.escape("、".join(topic.areas)) if topic.areas else context.t("hot.no_area"),
+    )
+    if topic.examples:
+        line += "\n" + context.t("hot.topic_example", example=html.escape(topic.examples[0]))
+    return line
 
 
 async def turn_alert_into_work(update: Update, context: TongxinContext) -> None:

@@ -14,10 +14,11 @@ the numbers of all texts in each, the baseline predicts e = b × C / B texts (0 
 
 so a term as frequent as always scores about 1, a brand-new term with 1 text scores 4/3 and one with 10 new
 texts over an expectation of 2 scores 13/5: the smoothing keeps a single new mention below a real rise, and
-without any history the order is simply by count. Messages are then grouped greedily: the best-ranked term
-not yet used takes every ungrouped message containing it (a topic needs `MIN_TOPIC_TEXTS`), and the
-candidate terms found in at least half of them become its other leading terms. Pure functions: the caller
-supplies the texts or the counts.
+without any history the order is simply by count. Places (the dictionary's and the configured areas) say
+where a topic is, not what it is about: they never lead a topic. Messages are then grouped greedily: the
+best-ranked term not yet used takes every ungrouped message containing it (a topic needs `MIN_TOPIC_TEXTS`),
+and the candidate terms found in at least half of them become its other leading terms. Pure functions: the
+caller supplies the texts or the counts.
 """
 
 from __future__ import annotations
@@ -76,25 +77,43 @@ def stopwords() -> frozenset[str]:
     return frozenset(_listed(STOPWORDS_FILE))
 
 
+# The places of the dictionary and the configured areas added to it so far (by `use_places`).
+_PLACES: dict[str, None] = {}
+
+
 @cache
 def dictionary() -> frozenset[str]:
     """The shipped district dictionary, loaded into jieba once (every segmentation goes through `terms_of`)."""
-    names = frozenset(_listed(DICTIONARY_FILE))
-    for name in sorted(names):
-        jieba.add_word(name, tag="nt")  # a frequency high enough to keep it whole
-    return names
+    names = set()
+    for line in _listed(DICTIONARY_FILE):
+        name, _, tag = line.partition(" ")
+        jieba.add_word(name, tag=tag.strip() or "nt")  # a frequency high enough to keep it whole
+        names.add(name)
+        if tag.strip() == "ns":
+            _PLACES[name] = None
+    return frozenset(names)
 
 
 def use_places(places: Iterable[str]) -> None:
-    """Add the configured areas to the dictionary (idempotent; the actions call it before segmenting)."""
-    _add_places(tuple(sorted({place.strip() for place in places if place.strip()})))
-
-
-@cache
-def _add_places(places: tuple[str, ...]) -> None:
+    """Add the configured areas to the dictionary as places (idempotent; the actions call it before segmenting)."""
     dictionary()
-    for place in places:
-        jieba.add_word(place, tag="ns")
+    for place in (place.strip() for place in places):
+        if place and place not in _PLACES:
+            jieba.add_word(place, tag="ns")
+            _PLACES[place] = None
+
+
+def is_place(term: str) -> bool:
+    """Whether a term is a place of the dictionary or a configured area: where a topic is, never what."""
+    dictionary()
+    return term in _PLACES
+
+
+def places_in_use() -> tuple[str, ...]:
+    """The dictionary's places and the configured areas added by `use_places` (for readers without the
+    settings, e.g. a digest)."""
+    dictionary()
+    return tuple(_PLACES)
 
 
 def terms_of(text: str) -> set[str]:
@@ -276,13 +295,14 @@ def rank_terms(
     min_count: int = MIN_TOPIC_TEXTS,
     limit: int = CANDIDATE_TERMS,
 ) -> list[RankedTerm]:
-    """The terms of the period found in at least `min_count` texts, by rise (then by count, then the term)."""
+    """The terms of the period found in at least `min_count` texts, by rise (then by count, then the term);
+    places are left out (they are a topic's areas)."""
     ranked = [
         RankedTerm(
             term, count, baseline.get(term, 0), rise_of(count, current_texts, baseline.get(term, 0), baseline_texts)
         )
         for term, count in current.items()
-        if count >= min_count and term
+        if count >= min_count and term and not is_place(term)
     ]
     ranked.sort(key=lambda r: (-r.rise, -r.current, r.term))
     return ranked[:limit]

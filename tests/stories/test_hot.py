@@ -1,5 +1,6 @@
-"""Stories of hot topics: a monitor sees what people worry about, and the daily alert lets a coordinator
-and an editor turn a spike into work with one tap."""
+"""Stories of hot topics: a monitor sees what people worry about as topics (the fastest-rising first, without
+filler words or pieces of the centres' and places' names), and the daily alert lets a coordinator and an editor
+turn a spike into work with one tap."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from actions import hot
 from bot.app import TongxinApp
 from bot.clock import ManualClock
+from bot.seed import seed_district
 from scheduler.sweep import queue_hot_alert
 from simulator import BotApiSimulator
 from simulator.people import Person
@@ -70,10 +73,89 @@ async def test_monitor_sees_the_spike_flagged(
     monitor = await staff_member(sim, bot, "网信中心小赵", "monitor")
     await monitor.send_command("/hot")
     report = (await monitor.next_message()).text
-    assert "最近 7 天的热点" in report
-    assert f"{spike} · 9 条 🔺" in report
-    rising = report.split("上升最快")[1]
-    assert rising.strip().splitlines()[0].startswith(f"🔺 {spike}")
+    assert "最近 7 天的热点话题" in report
+    assert report.splitlines()[1].startswith(f"1. 🔺 {spike}")
+    assert " · 9 条 · ↑" in report.splitlines()[1]
+
+
+# What residents of the demo district wrote in the week the issue was filed: its /hot top ten were
+# 社区 5 · 一次 2 · 义诊 2 · 南湖 2 · 实践 2 · 志愿者 2 · 我家 2 · 文明 2 · 方便 2 · 时代 2.
+DEMO_WEEK = (
+    ("我家老人想参加一次社区义诊，现在报名方便吗？", "西城社区", 6),
+    ("我家门口的垃圾一次都没清理过，出门很不方便。", "东城社区", 5),
+    ("南湖社区新时代文明实践站的志愿者今天来过一次，大家都说方便。", "南湖社区", 4),
+    ("想去新时代文明实践站参加社区志愿者活动，这个时候还能报名吗？", "南湖社区", 3),
+)
+# ...and then the water went off in one community: four residents in two days.
+OUTAGE = (
+    ("南湖社区停水两天了，王大爷家里没水做饭，电话13812345678", 1.5),
+    ("南湖社区又停水了，老人提水上楼很困难", 1.0),
+    ("停水到现在还没来水，南湖社区三栋楼都没水", 0.5),
+    ("小区停水，南湖社区的老人洗澡都成问题", 0.2),
+)
+# Filler, and pieces of the centres' and places' names ("社区" may only come from a text's own "社区义诊").
+ISSUES_BAD_WORDS = {"一次", "我家", "方便", "南湖", "实践", "文明", "时代", "现在", "大家", "这个", "时候"}
+
+
+async def resident_writes(db: Database, now: dt.datetime, text: str, area: str, days_ago: float) -> None:
+    async with db.write() as conn:
+        await users.touch_user(
+            conn, user_id=778, first_name="南湖居民", last_name=None, username=None, language="zh-CN", now=now
+        )
+        await wishes.insert_wish(
+            conn,
+            resident_id=778,
+            category="other",
+            description=text,
+            area=area,
+            address=None,
+            location=None,
+            photo_file_id=None,
+            phone=None,
+            status="open",
+            now=now - dt.timedelta(days=days_ago),
+        )
+
+
+def topic_terms(line: str) -> set[str]:
+    """The leading terms of a /hot topic line ("2. 🔺 停水、南湖社区 · 4 条 · ↑2.3 · 南湖社区")."""
+    listed = line.split(". ", 1)[1].removeprefix("🔺 ").split(" · ")[0]
+    return set(listed.split("、"))
+
+
+async def test_in_the_demo_district_the_rising_outage_comes_first_and_no_filler_or_name_fragment_is_a_topic(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    now = clock.now()
+    await seed_district(story_db, now=now)
+    for text, area, days_ago in DEMO_WEEK:
+        await resident_writes(story_db, now, text, area, days_ago)
+    for text, days_ago in OUTAGE:
+        await resident_writes(story_db, now, text, "南湖社区", days_ago)
+    monitor = await staff_member(sim, bot, "网信中心小赵", "monitor")
+
+    await monitor.send_command("/hot")
+    report = (await monitor.next_message()).text
+    lines = report.splitlines()
+    assert lines[0] == "最近 7 天的热点话题（与此前 28 天相比，上升最快的在前）"
+    assert lines[1].startswith("1. 🔺 停水")
+    assert lines[1].endswith("· 4 条 · ↑2.3 · 南湖社区")
+    # Its newest example, quoted: the names and numbers of the first one never shown.
+    assert lines[2].strip() == "「小区停水，南湖社区的老人洗澡都成问题」"
+    assert "13812345678" not in report
+    assert "王大爷" not in report
+    topics = [line for line in lines[1:] if line[0].isdigit()]
+    assert len(topics) >= 2
+    for line in topics:
+        assert not topic_terms(line) & ISSUES_BAD_WORDS, line
+        assert not topic_terms(line) & {"南湖社区", "西城社区", "东城社区"}, line  # places are its areas
+
+    # The same once the sweep has stored every text's terms (the roll-ups and the stored terms, not counting afresh).
+    await hot.segment_backlog(
+        bot.bot_data.env, now + dt.timedelta(minutes=2), since=now - dt.timedelta(days=90), limit=1000
+    )
+    await monitor.send_command("/hot")
+    assert (await monitor.next_message()).text == report
 
 
 async def test_residents_cannot_see_hot_topics(bot: TongxinApp, sim: BotApiSimulator) -> None:

@@ -432,7 +432,8 @@ async def test_editors_get_the_days_tips_and_hot_topics_at_nine_and_one_hot_aler
     await editor.wait_for(lambda: having(editor, "编辑部摘要") and having(editor, "热点预警"), what="digest and alert")
     [digest] = having(editor, "编辑部摘要")
     assert "新线索：3 · 已采用：2 · 已发布：1" in digest
-    assert "停水 3 ↑" in digest
+    # The week's topics, the rising one first with its rise against the four weeks before and an example.
+    assert "本周热点：\n🔺 停水 · 3 · ↑2 · 东城社区「停水影响老人做饭，希望尽快恢复」\n" in digest
     [alert] = having(editor, "热点预警")
     assert "停水" in alert
     # Sweeps later that morning (or after a restart) send neither again.
