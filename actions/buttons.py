@@ -154,6 +154,8 @@ class Act(StrEnum):
     CASE_NO_PHOTO = "case:nophoto"
     CASE_RATE = "case:rate"
     TIP_TO_CHANNEL = "tip:channel"
+    # public-opinion events (issue 29): /event's level buttons
+    EVENT_LEVEL = "event:level"
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +302,8 @@ SPECS: dict[Act, Spec] = {
     Act.CASE_NO_PHOTO: _ID,
     Act.CASE_RATE: Spec(subject=True, arg=r"[1-5]"),
     Act.TIP_TO_CHANNEL: _ID,
+    # The source (h3: hot alert H-3, w42, c1, x7: the person's own topic draft 7) and the level chosen (1–4).
+    Act.EVENT_LEVEL: Spec(arg=r"[hwcx]\d{1,9}\.[1-4]"),
     Act.INVITE_MINT: Spec(arg=r"(volunteer|reporter)_(open|review)"),
     Act.INVITE_REVOKE: Spec(arg=r"[A-Za-z0-9_-]{1,32}"),
     Act.INVITE_PAGE: Spec(subject=True),  # the page of /invites

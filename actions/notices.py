@@ -49,6 +49,16 @@ def case_in(case_id: int, *statuses: str) -> Check:
     return {"case": case_id, "in": list(statuses)}
 
 
+def event_in(event_id: int, *statuses: str) -> Check:
+    """The public-opinion event is still in one of these statuses."""
+    return {"event": event_id, "in": list(statuses)}
+
+
+def clock_unmet(clock_id: int) -> Check:
+    """The event's clock is still unmet and its event open (a warning is moot once the clock was met)."""
+    return {"event_clock": clock_id}
+
+
 def application_in(application_id: int, *statuses: str) -> Check:
     """The application is still in one of these statuses."""
     return {"application": application_id, "in": list(statuses)}
@@ -161,11 +171,13 @@ _CHECK_KIND = {
     "tip": "tip",
     "application": "application",
     "case": "case",
+    "event": "event",
     "activity_open": "activity",
     "signed_up": "activity",
 }
 # Condition keys that name no record (facts about the recipient).
-NOT_SUBJECTS = frozenset({"in", "by", "role", "lacks_role", "starts", "place"})
+# (`event_clock` names a clock; its notices name the event through `concerns`.)
+NOT_SUBJECTS = frozenset({"in", "by", "role", "lacks_role", "starts", "place", "event_clock"})
 
 # What every notice of a kind (its key's first part: `case.new` is a `case` notice) must say it is about, beyond
 # its recipient; `queue` warns of a notice whose kind is missing here or which lacks one of these (a test walks
@@ -176,6 +188,7 @@ NOTICE_SUBJECTS: dict[str, tuple[str, ...]] = {
     "activity": ("activity",),
     "case": ("case",),
     "department": ("person",),
+    "event": ("event",),
     "team": ("team",),
     # Wishes, tips and applications name their record through conditions and buttons (issue 12's first pass).
     "lead": (),

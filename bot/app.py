@@ -55,6 +55,7 @@ from handlers import (
     digests,
     editors,
     errors,
+    events,
     invites,
     links,
     monitor,
@@ -63,6 +64,7 @@ from handlers import (
     projects,
     publishing,
     rates,
+    report,
     reporters,
     residents,
     review,
@@ -179,8 +181,10 @@ def build_application(
         certificates,
         links,
         departments,
+        events,
         rates,
         publishing,
+        report,
     )
     # Conversations first: while one is active it must see the person's text and buttons
     # before any handler that works everywhere.

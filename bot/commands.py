@@ -79,6 +79,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("case", frozenset({Role.COORDINATOR})),
     Command("cases", frozenset({Role.DEPARTMENT})),
     Command("rates", STAFF_ACTIONS["stats"]),
+    # The monthly report (issue 29): for those who export the centre's data.
+    Command("report", STAFF_ACTIONS["export"]),
+    # Public-opinion events (issue 29): monitors and coordinators raise and close, editors record a published post.
+    Command("event", frozenset({Role.MONITOR, Role.COORDINATOR, Role.EDITOR})),
+    Command("events", STAFF_ACTIONS["hot"]),
     # One person, two channels (issue 16): staff and volunteers link their WeChat account.
     Command("link", STAFF_ROLES | {Role.VOLUNTEER}),
 )

@@ -118,6 +118,19 @@ class Settings(BaseSettings):
     case_complex_hours: float = Field(default=15 * 24, gt=0, le=24 * 60)
     case_ack_share: float = Field(default=0.25, gt=0, le=1)
     case_ack_max_hours: float = Field(default=24, gt=0, le=24 * 30)
+    # Public-opinion events (issue 29): the hours each clock allows from the moment an event is raised (sources in
+    # rules/events.py: upward report 15 min for I–II, 1 h for III, 6 h for IV; first response 4 h; authoritative
+    # information 5 h and a press conference 24 h for I–II; a response 48 h for III–IV), and when a clock warns:
+    # at this share of its time, at most this many minutes before it runs out.
+    event_report_major_hours: float = Field(default=0.25, gt=0, le=24 * 30)
+    event_report_large_hours: float = Field(default=1, gt=0, le=24 * 30)
+    event_report_general_hours: float = Field(default=6, gt=0, le=24 * 30)
+    event_first_response_hours: float = Field(default=4, gt=0, le=24 * 30)
+    event_information_hours: float = Field(default=5, gt=0, le=24 * 30)
+    event_press_hours: float = Field(default=24, gt=0, le=24 * 30)
+    event_response_hours: float = Field(default=48, gt=0, le=24 * 30)
+    event_warn_share: float = Field(default=0.8, gt=0, lt=1)
+    event_warn_max_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # The district's Telegram channel editors publish accepted tips to (@name or -100… id); empty: none.
     channel_id: str = ""
     # The command-centre screen and Open311 (off when 0), its token, and the district map it draws.

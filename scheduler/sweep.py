@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from actions import activities, cases, hot, privacy
+from actions import activities, cases, events, hot, privacy
 from scheduler import digests, reminders
 from scheduler.calendar import is_due, latest_daily
 from storage import outbox
@@ -90,6 +90,7 @@ STEPS: tuple[Step, ...] = (
     Step("hot_alert", queue_hot_alert),
     Step("activities", lambda services, now, _: activities.remind(services.env, now)),
     Step("cases", lambda services, now, _: cases.escalate_due(services.env, now)),
+    Step("events", lambda services, now, _: events.check_clocks(services.env, now)),
     Step("hot_segment", _segment),
     # What need not happen every minute: finished outbox rows a month old, the planner's statistics.
     Step("outbox_prune", _prune, every=dt.timedelta(hours=1)),

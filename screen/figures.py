@@ -1,5 +1,6 @@
 """What the command-centre screen shows, gathered from the database in one read: the seed's counters, open cases by
-area (for the map), overdue cases, this month's 三率, hot terms and the 30-day trends, with the page's labels in
+area (for the map), overdue cases, open public-opinion events with their clocks, this month's 三率, hot terms and
+the 30-day trends, with the page's labels in
 the deployment's language. Hot terms need word segmentation, which is slow: they are worked out off the event loop
 and kept for a minute."""
 
@@ -9,12 +10,16 @@ import asyncio
 import datetime as dt
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from bot.i18n import Catalogues
 from bot.settings import Settings
 from rules import cases as case_rules
 from rules.cases import case_ref, percent
+from rules.events import Level, clock_state, event_ref, minutes_left, source_ref
 from rules.hot import hot_report
 from storage import cases as case_store
+from storage import events as event_store
 from storage import hot as hot_store
 from storage import screen as store
 from storage.db import Database
@@ -24,6 +29,7 @@ RATES_DAYS = 30  # the screen's 三率 are rolling (the first days of a month wo
 HOT_DAYS = 7
 HOT_KEEP = dt.timedelta(minutes=1)
 OVERDUE_SHOWN = 12
+EVENTS_SHOWN = 8
 LABELS = (
     "title",
     "needs",
@@ -47,6 +53,10 @@ LABELS = (
     "none",
     "no_data",
     "hours_late",
+    "events",
+    "event_left",
+    "event_over",
+    "event_met",
 )
 
 
@@ -67,6 +77,38 @@ class HotTerms:
         self._terms = [{"name": t.term, "value": t.count} for t in report.top]
         self._at = now
         return self._terms
+
+
+async def event_panel(
+    conn: AsyncConnection, now: dt.datetime, settings: Settings, catalogues: Catalogues, language: str
+) -> list[dict[str, Any]]:
+    """Open public-opinion events, gravest first, with each clock's due moment (ISO, for the page's countdown),
+    state and minutes left at `now`."""
+    found = await event_store.open_events(conn, EVENTS_SHOWN)
+    clocks = await event_store.clocks_of(conn, [event.id for event in found])
+    return [
+        {
+            "ref": event_ref(event.ref_no),
+            "level": event.level,
+            "colour": Level(event.level).colour,
+            "level_name": catalogues.text(language, f"event.level.{event.level}"),
+            "title": event.title,
+            "source": source_ref(event.source, event.source_id),
+            "raised": event.raised_at.astimezone(settings.tz).strftime("%m-%d %H:%M"),
+            "clocks": [
+                {
+                    "kind": clock.kind,
+                    "name": catalogues.text(language, f"event.clock.{clock.kind}"),
+                    "due": clock.due_at.astimezone(dt.UTC).isoformat(),
+                    "state": clock_state(clock.due_at, clock.met_at, now),
+                    "minutes_left": minutes_left(clock.due_at, now),
+                    "missed": clock.escalated_at is not None,
+                }
+                for clock in clocks[event.id]
+            ],
+        }
+        for event in found
+    ]
 
 
 def daily_series(moments: list[dt.datetime], days: list[dt.date], settings: Settings) -> list[int]:
@@ -98,6 +140,7 @@ async def figures(
         late = await case_store.overdue_cases(conn, now, limit=200)
         names = await case_store.department_names(conn)
         rates = await case_rules.rates_between(conn, now - dt.timedelta(days=RATES_DAYS), now)
+        open_events = await event_panel(conn, now, settings, catalogues, language)
         created = await store.created_since(
             conn, dt.datetime.combine(days[0], dt.time(), tzinfo=settings.tz).astimezone(dt.UTC)
         )
@@ -139,5 +182,7 @@ async def figures(
             "tips": daily_series(created["tips"], days, settings),
             "cases": daily_series(created["cases"], days, settings),
         },
+        "events": open_events,
+        "now": now.astimezone(dt.UTC).isoformat(),
         "updated": local.strftime("%Y-%m-%d %H:%M:%S"),
     }

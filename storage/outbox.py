@@ -22,7 +22,20 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.people import admin_person_ids
-from storage.schema import activities, applications, broadcasts, cases, outbox, signups, tips, user_roles, users, wishes
+from storage.schema import (
+    activities,
+    applications,
+    broadcasts,
+    cases,
+    event_clocks,
+    events,
+    outbox,
+    signups,
+    tips,
+    user_roles,
+    users,
+    wishes,
+)
 
 Lane = Literal["urgent", "normal", "bulk"]
 LANE_RANK: dict[str, int] = {"urgent": 0, "normal": 1, "bulk": 2}
@@ -143,7 +156,7 @@ async def due(
     ]
 
 
-_STATUS_TABLES = {"wish": wishes, "tip": tips, "application": applications, "case": cases}
+_STATUS_TABLES = {"wish": wishes, "tip": tips, "application": applications, "case": cases, "event": events}
 
 
 async def unmet_condition(
@@ -209,11 +222,27 @@ async def unmet_condition(
             ).first()
             if shown is None or [shown.delivered, shown.unreachable] != list(check["shows"]):
                 return f"broadcast {check['broadcast']} progress moved on"
+        if "event_clock" in check and (why := await _clock_unmet(conn, int(check["event_clock"]))) is not None:
+            return why
         if ("activity_open" in check or "signed_up" in check) and (
             why := await _activity_unmet(conn, check, recipient_id)
         ) is not None:
             return why
     return None
+
+
+async def _clock_unmet(conn: AsyncConnection, clock_id: int) -> str | None:
+    """`{"event_clock": id}`: the event's clock is still unmet and its event open (issue 29)."""
+    row = (
+        await conn.execute(
+            select(event_clocks.c.met_at, events.c.status)
+            .join(events, events.c.id == event_clocks.c.event_id)
+            .where(event_clocks.c.id == clock_id)
+        )
+    ).one_or_none()
+    if row is None or row.status != "open":
+        return f"event of clock {clock_id} is {row.status if row is not None else 'gone'}"
+    return f"event clock {clock_id} was met" if row.met_at is not None else None
 
 
 async def _activity_unmet(conn: AsyncConnection, check: dict[str, Any], recipient_id: int) -> str | None:

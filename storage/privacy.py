@@ -113,6 +113,12 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("cases", "resident_id", {"summary": ERASED_TEXT}),
     PersonalRows("cases", "acknowledged_by", {"resolution_note": None}),
     PersonalRows("case_events", "actor_id", {"note": None}),
+    # Public-opinion events (migration 0026): staff raise, record and close them; the event, its level and clocks
+    # stay (the monthly report counts them), the person's own words go.
+    PersonalRows("events", "raised_by"),
+    PersonalRows("events", "closed_by", {"summary": None}),
+    PersonalRows("event_clocks", "met_by", {"met_what": None}),
+    PersonalRows("event_records", "actor_id", {"what": ERASED_TEXT}),
     # Following someone else's wish counts for nothing once the person is gone, and notices would reach no one.
     PersonalRows("wish_followers", "user_id", delete_rows=True),
     # A place in a short-lived hold on an offered wish: worth nothing once the person is gone.
@@ -309,6 +315,10 @@ QUOTING_COLUMNS: tuple[Quoting, ...] = (
     Quoting("cases", "resolution_note"),
     Quoting("cases", "return_reason"),
     Quoting("cases", "summary", ERASED_TEXT),
+    Quoting("events", "title", ERASED_TEXT),
+    Quoting("events", "summary"),
+    Quoting("event_clocks", "met_what"),
+    Quoting("event_records", "what", ERASED_TEXT),
     Quoting("wishes", "done_note"),
     Quoting("wishes", "resident_note"),
     Quoting("wishes", "description", ERASED_TEXT, fragments=False),
@@ -513,7 +523,7 @@ _OWNED_SUBJECTS: dict[str, tuple[str, str]] = {
 }
 # Kinds of record a notice may name that belong to no one person: an activity, a team (their notices quoting
 # someone name that person too, as `person`), a page number of an older row.
-NOT_OWNED_SUBJECTS = frozenset({"activity", "team", "page"})
+NOT_OWNED_SUBJECTS = frozenset({"activity", "team", "page", "event"})
 # Notices written before they carried `about`: the kind of record a button's subject names, by action prefix.
 _LEGACY_BUTTON_KINDS: tuple[tuple[str, str], ...] = (
     ("pending:vapprove", "application"),
@@ -664,7 +674,13 @@ async def forget_stale(conn: AsyncConnection, now: dt.datetime) -> list[str]:
         inbound = metadata.tables["wechat_inbound"]
         await conn.execute(delete(inbound).where(inbound.c.handled_at < now - KEEP_CALLBACKS))
         windows = metadata.tables["wechat_windows"]
-        await conn.execute(delete(windows).where(windows.c.last_inbound_at < now - KEEP_WINDOWS))
+        closed = now - KEEP_WINDOWS
+        await conn.execute(
+            delete(windows).where(
+                or_(windows.c.last_inbound_at.is_(None), windows.c.last_inbound_at < closed),
+                or_(windows.c.click_at.is_(None), windows.c.click_at < closed),
+            )
+        )
     media = metadata.tables["media"]
     abandoned = select(media.c.id).where(
         media.c.draft_of.is_not(None), media.c.created_at < now - KEEP_ABANDONED_PHOTOS

@@ -670,14 +670,17 @@ wechat_inbound = Table(
 )
 Index("ix_wechat_inbound_handled_at", wechat_inbound.c.handled_at)
 
-# The customer-service window of each WeChat account: opened by the person's last message, at most 5 messages in
-# it (`sent`), closed 48 hours after `last_inbound_at`.
+# The customer-service quotas of each WeChat account (storage/wechat.py): the person's last message opens 5 messages
+# within 48 hours (`last_inbound_at`, `sent`); their last menu click, follow, QR scan or menu-item tap opens 3 within
+# 1 minute (`click_at`, `click_sent`; migration 0027).
 wechat_windows = Table(
     "wechat_windows",
     metadata,
     Column("openid", String(64), primary_key=True),
-    Column("last_inbound_at", UTCDateTime, nullable=False),
+    Column("last_inbound_at", UTCDateTime),
     Column("sent", Integer, nullable=False, server_default="0"),
+    Column("click_at", UTCDateTime),
+    Column("click_sent", Integer, nullable=False, server_default="0"),
 )
 
 # Digest occurrences (`coord:2026-11-27`) decided for every reader: the sweep reads this row, not the readers again
@@ -862,3 +865,56 @@ update_inbox = Table(
     Column("received_at", UTCDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
 )
+
+# Public-opinion events (issue 29, migration 0026): a hot alert, a wish (its whistle), a case or a topic's words
+# raised to a level I–IV; each level runs clocks (rules/events.py) that warn, escalate once when missed and stay
+# marked; what was done against them is recorded.
+events = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref_no", Integer, nullable=False, unique=True),
+    # hot | wish | case | text (a topic's words, in `title`), and its id there (none for text).
+    Column("source", String(8), nullable=False),
+    Column("source_id", Integer),
+    Column("level", Integer, nullable=False),
+    Column("title", String(120), nullable=False),
+    Column("raised_by", BigInteger),
+    Column("raised_at", UTCDateTime, nullable=False),
+    Column("status", String(8), nullable=False),
+    Column("summary", Text),
+    Column("closed_by", BigInteger),
+    Column("closed_at", UTCDateTime),
+)
+Index("ix_events_status_level", events.c.status, events.c.level)
+Index("ix_events_source_source_id", events.c.source, events.c.source_id)
+
+event_clocks = Table(
+    "event_clocks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("met_at", UTCDateTime),
+    Column("met_by", BigInteger),
+    Column("met_what", Text),
+    Column("warned_at", UTCDateTime),
+    # Set once when the clock ran out unmet: it stays missed even if met later.
+    Column("escalated_at", UTCDateTime),
+    UniqueConstraint("event_id", "kind", name="uq_event_clocks_event_kind"),
+)
+Index("ix_event_clocks_open_due", event_clocks.c.met_at, event_clocks.c.due_at)
+
+event_records = Table(
+    "event_records",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_id", Integer, ForeignKey("events.id", ondelete="CASCADE"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", BigInteger),
+    # The clock the record stopped (None: a note, the raise, the close).
+    Column("clock", String(16)),
+    Column("what", Text, nullable=False),
+)
+Index("ix_event_records_event_id", event_records.c.event_id)

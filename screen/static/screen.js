@@ -1,5 +1,6 @@
 /* The command-centre screen: fetches /screen/data.json (with the page's token) every few seconds and draws
-   the counters, the district map, 三率, overdue cases, hot terms and the 30-day trends with ECharts. */
+   the counters, the district map, 三率, overdue cases, open public-opinion events with their clocks counting down,
+   hot terms and the 30-day trends with ECharts. */
 (function () {
   "use strict";
   var REFRESH_MS = 3000;
@@ -85,6 +86,60 @@
     });
   }
 
+  // Public-opinion events: one row per open event in its level's colour, a chip per clock counting down each second
+  // from the server's clock (`skew`: the server's now minus this browser's, taken at every refresh).
+  var skew = 0;
+  var clockLabels = {};
+
+  function span(className, content) {
+    var el = document.createElement("span"); el.className = className; el.textContent = content; return el;
+  }
+
+  function clockChip(c) {
+    var chip = span("clock " + c.state + (c.missed ? " missed" : ""), c.name + " ");
+    if (c.state === "met" || c.state === "met_late") {
+      chip.appendChild(span("left", clockLabels.event_met));
+    } else {
+      var left = span("left", "");
+      left.dataset.due = c.due;
+      chip.appendChild(left);
+    }
+    return chip;
+  }
+
+  function countdown() {
+    var now = Date.now() + skew;
+    document.querySelectorAll("#events [data-due]").forEach(function (el) {
+      var ms = Date.parse(el.dataset.due) - now;
+      var s = Math.floor(Math.abs(ms) / 1000);
+      var time = Math.floor(s / 3600) + ":" + ("0" + Math.floor(s / 60) % 60).slice(-2) + ":" + ("0" + s % 60).slice(-2);
+      el.textContent = (ms > 0 ? clockLabels.event_left : clockLabels.event_over).replace("{time}", time);
+      el.parentNode.classList.toggle("overdue", ms <= 0);
+    });
+  }
+
+  function events(d) {
+    var list = document.getElementById("events");
+    skew = Date.parse(d.now) - Date.now();
+    clockLabels = d.labels;
+    list.textContent = "";
+    if (!d.events.length) {
+      var none = document.createElement("li"); none.textContent = d.labels.none; list.appendChild(none); return;
+    }
+    d.events.forEach(function (e) {
+      var li = document.createElement("li");
+      li.className = "event level-" + e.colour;
+      li.appendChild(span("badge", e.level_name));
+      li.appendChild(span("what", e.ref + " · " + e.title + " · " + e.source));
+      var clocks = document.createElement("div");
+      clocks.className = "clocks";
+      e.clocks.forEach(function (c) { clocks.appendChild(clockChip(c)); });
+      li.appendChild(clocks);
+      list.appendChild(li);
+    });
+    countdown();
+  }
+
   function hot(d) {
     var terms = d.hot.slice(0, 10);
     chart("hot").setOption({
@@ -120,7 +175,7 @@
     labels(d.labels);
     counters(d.counters);
     document.getElementById("updated").textContent = d.labels.updated + " " + d.updated;
-    map(d); rates(d); overdue(d); hot(d); trend(d);
+    map(d); rates(d); overdue(d); events(d); hot(d); trend(d);
     document.body.dataset.ready = "true";
   }
 
@@ -135,6 +190,7 @@
     echarts.registerMap("district", geo);
     refresh();
     setInterval(refresh, REFRESH_MS);
+    setInterval(countdown, 1000);
   });
   window.addEventListener("resize", function () { Object.keys(charts).forEach(function (k) { charts[k].resize(); }); });
 }());

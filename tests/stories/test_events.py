@@ -1,0 +1,223 @@
+"""Stories of public-opinion events (issue 29): a monitor raises a hot topic to a level II event with the suggested
+level's button; the upward report and the first response are recorded in time; the 5-hour authoritative-information
+clock warns its owners half an hour before and escalates to the admins when it runs out, and stays marked missed;
+the editor's published post (the hot topic's story lead) stops the clock; /events and the command-centre screen show
+the event with its clocks. A case resolved stops the response clock of the event raised from it; a closed event
+leaves /events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlalchemy import select
+
+from actions import hot
+from actions.env import Env
+from bot.app import TongxinApp, start_screen
+from bot.clock import ManualClock
+from rules.roles import Role
+from rules.wishes import Actor
+from scheduler import sweep
+from simulator import BotApiSimulator
+from simulator.people import Person
+from storage import hot as hot_store
+from storage import users
+from storage.db import Database
+from storage.schema import event_clocks, event_records, outbox
+from tests.conftest import ADMIN_ID, START_TIME
+from tests.stories.test_reminders import delivered
+from tests.stories.wishflow import person_id, review_tip
+
+# The dialect matters here (the sweep's joins and the clocks' times): on PostgreSQL too.
+pytestmark = pytest.mark.both_databases
+
+TOKEN = "screen-secret-29"
+LINK = "https://news.example.cn/2026/11/water.html"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"screen_token": TOKEN}
+
+
+@pytest.fixture
+async def web(bot: TongxinApp) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
+    """The command-centre screen's server on a free port, and an HTTP client."""
+    screen = await start_screen(bot, 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield f"http://127.0.0.1:{screen.port}", session
+    finally:
+        await screen.stop()
+
+
+async def staff(bot: TongxinApp, person: Person, role: str | None) -> Person:
+    """Someone who wrote to the bot and was given a staff role earlier."""
+    await person.send_command("/start")
+    await person.next_message()
+    if role is not None:
+        async with bot.bot_data.db.write() as conn:
+            await users.grant_role(conn, await person_id(conn, person), role, granted_by=None, now=START_TIME)
+    return person
+
+
+async def water_alert(bot: TongxinApp, editor: Person) -> int:
+    """The day's hot-topic alert H-1: 停水 rose from 5 to 30 texts; the editor turned it into a story lead (T-0001)."""
+    async with bot.bot_data.db.write() as conn:
+        alert = await hot_store.record_alert(
+            conn, day="2026-11-26", term="停水", current=30, previous=5, now=START_TIME
+        )
+        editor_id = await person_id(conn, editor)
+    assert alert is not None
+    env: Env = bot.bot_data.env
+    made = await hot.to_lead(env, Actor(editor_id, frozenset({Role.EDITOR})), alert.id, lambda a: f"{a.term}：南湖社区")
+    assert made.ref == "T-0001"
+    return alert.id
+
+
+async def sweep_at(bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock, after: dt.timedelta) -> int:
+    """Move the clock, sweep, and wait until what the sweep queued was sent."""
+    clock.set(START_TIME + after)
+    queued = await sweep.run_once(bot)
+    await delivered(bot, sim)
+    return queued
+
+
+async def screen_events(web: tuple[str, aiohttp.ClientSession]) -> list[dict[str, Any]]:
+    base, session = web
+    async with session.get(f"{base}/screen/data.json?token={TOKEN}") as response:
+        assert response.status == 200
+        data = json.loads(await response.text())
+    assert data["labels"]["events"] == "舆情事件与时限"
+    events: list[dict[str, Any]] = data["events"]
+    return events
+
+
+async def test_a_level_ii_event_warns_escalates_and_is_stopped_by_the_published_post(
+    bot: TongxinApp,
+    sim: BotApiSimulator,
+    story_db: Database,
+    clock: ManualClock,
+    web: tuple[str, aiohttp.ClientSession],
+) -> None:
+    admin = await staff(bot, sim.person("李主任", user_id=ADMIN_ID), None)
+    zhao = await staff(bot, sim.person("赵监测"), "monitor")
+    zhou = await staff(bot, sim.person("周编辑"), "editor")
+    await water_alert(bot, zhou)
+
+    # The monitor raises H-1: 30 texts, six times as many as before, a sensitive word: II is suggested.
+    await zhao.send_command("/event", "H-1")
+    asked = await zhao.wait_for_text("把「停水」定为舆情事件")
+    assert "近 7 天 30 条相关，增幅 ×6.0" in (asked.text or "")
+    assert asked.inline_buttons == [
+        ["🔴 I级 特别重大"],
+        ["🟠 II级 重大（建议）"],
+        ["🟡 III级 较大"],
+        ["🔵 IV级 一般"],
+    ]
+    await zhao.press("🟠 II级 重大（建议）", message=asked)
+    raised = await zhao.wait_for_text("E-1")
+    text = raised.text or ""
+    assert "🟠 II级 重大 E-1 停水" in text
+    assert "来源 H-1" in text
+    for line in (
+        "信息上报：剩 0 小时 15 分",
+        "首次回应：剩 4 小时 0 分",
+        "发布权威信息：剩 5 小时 0 分",
+        "新闻发布会：剩 24 小时 0 分",
+    ):
+        assert line in text
+    await delivered(bot, sim)
+    told = await zhou.wait_for_text("舆情事件 E-1")
+    assert "最先到期：信息上报，11-26 10:15 前" in (told.text or "")
+    await admin.wait_for_text("舆情事件 E-1")  # level II: the admins hear of it at once
+
+    # The upward report within its 15 minutes, the first response within its 4 hours.
+    clock.set(START_TIME + dt.timedelta(minutes=10))
+    await zhao.send_command("/event", "E-1 上报 已电话报告区委宣传部")
+    await zhao.wait_for_text("✅ 信息上报：已完成（已电话报告区委宣传部）")
+    clock.set(START_TIME + dt.timedelta(hours=1))
+    await zhao.send_command("/event", "E-1 回应 官方微博发布情况说明")
+    await zhao.wait_for_text("✅ 首次回应：已完成（官方微博发布情况说明）")
+
+    # Nothing is due before half an hour ahead of the 5-hour clock; then its owners are warned, once.
+    assert await sweep_at(bot, sim, clock, dt.timedelta(hours=4, minutes=29)) == 0
+    assert await sweep_at(bot, sim, clock, dt.timedelta(hours=4, minutes=30)) == 2
+    for owner in (zhao, zhou):
+        warning = await owner.wait_for_text("时限提醒")
+        assert "E-1" in (warning.text or "")
+        assert "发布权威信息 还剩 30 分钟（11-26 15:00 前）" in (warning.text or "")
+    assert not any("时限提醒" in (m.text or "") for m in admin.messages)
+    assert await sweep_at(bot, sim, clock, dt.timedelta(hours=4, minutes=31)) == 0
+
+    # Missed: the admins are told, once; nobody else.
+    assert await sweep_at(bot, sim, clock, dt.timedelta(hours=5)) == 1
+    missed = await admin.wait_for_text("时限已超")
+    assert "发布权威信息 应在 11-26 15:00 前完成" in (missed.text or "")
+    assert await sweep_at(bot, sim, clock, dt.timedelta(hours=5, minutes=1)) == 0
+    assert not any("时限已超" in (m.text or "") for m in (*zhao.messages, *zhou.messages))
+    await zhao.send_command("/events")
+    listed = await zhao.wait_for_text("进行中的舆情事件（1）")
+    assert "❗ 发布权威信息：已超时 0 小时 1 分（11-26 15:00），已报领导" in (listed.text or "")
+
+    # The editor publishes the story lead made from H-1: the next sweep stops the clock at that moment.
+    clock.set(START_TIME + dt.timedelta(hours=5, minutes=20))
+    card = await review_tip(zhou, "T-0001")
+    await zhou.press("采用", message=card)
+    card = await zhou.wait_for_text("T-0001 · 已采用")
+    await zhou.press("已发布", message=card)
+    await zhou.wait_for_text("请发送 T-0001 发布稿件的链接")
+    await zhou.send_text(LINK)
+    await zhou.wait_for_text("T-0001 已标记为已发布")
+    assert await sweep_at(bot, sim, clock, dt.timedelta(hours=5, minutes=21)) == 0
+    await zhao.send_command("/events")
+    listed = await zhao.wait_for_text("进行中的舆情事件（1）")
+    assert f"☑️ 发布权威信息：超时后完成（T-0001 {LINK}）" in (listed.text or "")
+    assert "新闻发布会：剩 18 小时 39 分" in (listed.text or "")
+
+    async with story_db.read() as conn:
+        information = (await conn.execute(select(event_clocks).where(event_clocks.c.kind == "information"))).one()
+        records = list((await conn.execute(select(event_records.c.clock, event_records.c.what))).tuples())
+        keys = sorted(
+            (await conn.execute(select(outbox.c.dedupe_key).where(outbox.c.dedupe_key.like("event:%")))).scalars()
+        )
+    assert information.met_at == START_TIME + dt.timedelta(hours=5, minutes=20)
+    assert information.escalated_at == START_TIME + dt.timedelta(hours=5)  # missed for good, though met since
+    assert information.warned_at == START_TIME + dt.timedelta(hours=4, minutes=30)
+    assert ("information", "missed") in records
+    assert ("information", f"T-0001 {LINK}") in records
+    zhao_id, zhou_id, admin_id = [await person_id(story_db, p) for p in (zhao, zhou, admin)]
+    assert keys == sorted(
+        [
+            f"event:raised:1:{zhou_id}",
+            f"event:raised:1:{admin_id}",
+            f"event:warn:{information.id}:{zhao_id}",
+            f"event:warn:{information.id}:{zhou_id}",
+            f"event:missed:{information.id}:{admin_id}",
+        ]
+    )
+
+    # The screen shows the event in its level's colour, with its clocks.
+    [shown] = await screen_events(web)
+    assert (shown["ref"], shown["colour"], shown["title"], shown["source"]) == ("E-1", "orange", "停水", "H-1")
+    clocks = {c["kind"]: c for c in shown["clocks"]}
+    assert [c["kind"] for c in shown["clocks"]] == ["report", "first_response", "information", "press"]
+    assert clocks["information"]["state"] == "met_late"
+    assert clocks["information"]["missed"] is True
+    assert clocks["report"]["state"] == "met"
+    assert clocks["press"]["state"] == "running"
+    assert clocks["press"]["minutes_left"] == 18 * 60 + 39
+    assert clocks["press"]["name"] == "新闻发布会"
+    assert clocks["press"]["due"] == (START_TIME + dt.timedelta(hours=24)).isoformat()
+
+    # Closed with a summary: gone from /events and from the screen.
+    await zhao.send_command("/event", "E-1 结案 已恢复供水，发布会如期召开")
+    await zhao.wait_for_text("（已结案）")
+    await zhao.send_command("/events")
+    await zhao.wait_for_text("目前没有进行中的舆情事件")
+    assert await screen_events(web) == []
