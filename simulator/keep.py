@@ -120,6 +120,8 @@ class ChatKeeper:
             openid: {
                 "last_inbound": account.last_inbound.isoformat() if account.last_inbound else None,
                 "sent_in_window": account.sent_in_window,
+                "clicked_at": account.clicked_at.isoformat() if account.clicked_at else None,
+                "sent_since_click": account.sent_since_click,
             }
             for openid, account in wx.accounts.items()
         }
@@ -207,6 +209,9 @@ class ChatKeeper:
             last = entry.get("last_inbound")
             account.last_inbound = dt.datetime.fromisoformat(last) if last else None
             account.sent_in_window = int(entry.get("sent_in_window") or 0)
+            clicked = entry.get("clicked_at")
+            account.clicked_at = dt.datetime.fromisoformat(clicked) if clicked else None
+            account.sent_since_click = int(entry.get("sent_since_click") or 0)
         for openid, entries in state.get("history", {}).items():
             wx.history[openid] = [e for e in entries if isinstance(e, dict)]
         wx.continue_msg_ids(int(state.get("last_msg_id") or 0))

@@ -8,10 +8,11 @@
   in `late_answers` and retried (same MsgId) up to three times.
 
 It enforces WeChat's rules and records every breach in `refusals` (a test asserts it stays empty): a
-customer-service message only within 48 hours of the person's last message and at most 5 of them (45015,
-45047), text within 2048 bytes, at most 10 menu items; template notices with every field at most 20 characters,
-no line breaks, and a link; media ids of people's photos expire after 3 days. Time is `now()` (the bot's clock
-in tests), except the 5-second deadline, which is wall time.
+customer-service message only within a quota the person's own action opened (see `WINDOW`: 5 within 48 hours of a
+message they sent, 3 within 1 minute of a menu click, a follow, a QR scan or a tap on a menu-message item; 45015
+when none is running, 45047 when it is spent), text within 2048 bytes, at most 10 menu items; template notices
+with every field at most 20 characters, no line breaks, and a link; media ids of people's photos expire after 3
+days. Time is `now()` (the bot's clock in tests), except the 5-second deadline, which is wall time.
 
 Simulated people (`WeChatPerson`) send text, taps on msgmenu items (text with `bizmsgmenuid`), locations,
 photos and menu clicks, and read what the bot sent them.
@@ -38,8 +39,18 @@ from wechatpy.utils import WeChatSigner
 from bot.clock import LoopTimer, Timer, within
 
 DEADLINE = 5.0
+# The customer-service quotas, as the 公众号 platform set them from 2023-06-12 (announcement
+# mp.weixin.qq.com/cgi-bin/announce?action=getannouncement&announce_id=116853659399Heuo, restated on the 客服消息
+# page of the official-account docs): the person sends a message → 5 messages within 48 hours; clicks a custom-menu
+# button (click, scancode_push, scancode_waitmsg), follows the account or scans its QR code → 3 within 1 minute. A
+# tap on a menu-message (msgmenu) item is a menu click: 3 within 1 minute, and no 48-hour quota. Quotas do not add
+# up ("可发送客服消息条数不累加", the same page for mini programs): here every message sent counts against every
+# quota still running, so overlapping quotas allow the larger one, never their sum (at least as strict as WeChat).
 WINDOW = dt.timedelta(hours=48)
 WINDOW_MESSAGES = 5
+CLICK_WINDOW = dt.timedelta(minutes=1)
+CLICK_MESSAGES = 3
+CLICK_EVENTS = frozenset({"click", "scancode_push", "scancode_waitmsg", "subscribe", "scan"})
 MEDIA_LIFETIME = dt.timedelta(days=3)
 TEMPLATE_FIELD_CHARS = 20
 
@@ -75,9 +86,45 @@ class Account:
     """What WeChat knows of a follower: their window and what they received."""
 
     openid: str
-    last_inbound: dt.datetime | None = None
+    last_inbound: dt.datetime | None = None  # the person's last message: its 5-in-48-hours quota
     sent_in_window: int = 0
+    clicked_at: dt.datetime | None = None  # the last menu click, follow, QR scan or menu-item tap: 3 in 1 minute
+    sent_since_click: int = 0
     inbox: list[Received] = field(default_factory=list)
+
+    def opened_by(self, xml: str, now: dt.datetime) -> None:
+        """A callback WeChat delivers: the quota the person's action opens, if any (`WINDOW`, `CLICK_WINDOW`)."""
+        try:
+            data = dict(xmltodict.parse(xml).get("xml") or {})
+        except Exception:  # not XML (a body a test shaped): the person did nothing WeChat counts
+            return
+        kind = str(data.get("MsgType", "")).lower()
+        if kind == "event":
+            if str(data.get("Event", "")).lower() in CLICK_EVENTS:
+                self.clicked_at, self.sent_since_click = now, 0
+        elif kind == "text" and data.get("bizmsgmenuid"):
+            self.clicked_at, self.sent_since_click = now, 0
+        elif kind:
+            self.last_inbound, self.sent_in_window = now, 0
+
+    def refusal(self, now: dt.datetime) -> tuple[int, str] | None:
+        """Why a customer-service message may not go now (None: it may)."""
+        in_message = self.last_inbound is not None and now - self.last_inbound < WINDOW
+        in_click = self.clicked_at is not None and now - self.clicked_at < CLICK_WINDOW
+        if not in_message and not in_click:
+            return 45015, "response out of time limit or subscription is canceled"
+        if (in_message and self.sent_in_window < WINDOW_MESSAGES) or (
+            in_click and self.sent_since_click < CLICK_MESSAGES
+        ):
+            return None
+        return 45047, "out of response count limit"
+
+    def count_sent(self, now: dt.datetime) -> None:
+        """One message went out: it counts against every quota still running (they do not add up)."""
+        if self.last_inbound is not None and now - self.last_inbound < WINDOW:
+            self.sent_in_window += 1
+        if self.clicked_at is not None and now - self.clicked_at < CLICK_WINDOW:
+            self.sent_since_click += 1
 
 
 class WeChatSimulator:
@@ -218,10 +265,8 @@ class WeChatSimulator:
         if account is None:
             return self._refuse(path, 40003, "invalid openid", body)
         now = self.now()
-        if account.last_inbound is None or now - account.last_inbound >= WINDOW:
-            return self._refuse(path, 45015, "response out of time limit or subscription is canceled", body)
-        if account.sent_in_window >= WINDOW_MESSAGES:
-            return self._refuse(path, 45047, "out of response count limit", body)
+        if (refused := account.refusal(now)) is not None:
+            return self._refuse(path, *refused, body)
         kind = str(body.get("msgtype", ""))
         if kind == "text":
             content = str((body.get("text") or {}).get("content", ""))
@@ -239,12 +284,13 @@ class WeChatSimulator:
             received = Received("msgmenu", text, items, at=now)
         elif kind == "image":
             media_id = str((body.get("image") or {}).get("media_id", ""))
-            if media_id not in self.media:
+            # Temporary media live 3 days (素材管理 / 新增临时素材): an older id is refused like an unknown one.
+            if media_id not in self.media or now - self.media[media_id][1] >= MEDIA_LIFETIME:
                 return self._refuse(path, 40007, "invalid media_id", body)
             received = Received("image", media_id, at=now)
         else:
             return self._refuse(path, 40008, "invalid message type", body)
-        account.sent_in_window += 1
+        account.count_sent(now)
         account.inbox.append(received)
         self.log(account.openid, "bot", received)
         self._changed()
@@ -353,6 +399,17 @@ class WeChatSimulator:
         for WeChat's retry of that message and does not handle it again."""
         self._msg_ids = max(self._msg_ids, last)
 
+    def _plain(self, query: dict[str, str], body: str) -> str:
+        """The XML inside a posted body (decrypted in safe mode; as it is when it cannot be read)."""
+        if self._crypto is None or "<Encrypt>" not in body:
+            return body
+        try:
+            return str(
+                self._crypto.decrypt_message(body, query.get("msg_signature", ""), query["timestamp"], query["nonce"])
+            )
+        except Exception:  # a body a test shaped to be unreadable opens nothing
+            return ""
+
     def signed(self, xml: str, *, bad_signature: bool = False) -> tuple[dict[str, str], str]:
         """The query and body WeChat posts for this XML (encrypted in safe mode)."""
         timestamp = str(int(self.now().timestamp()))
@@ -379,9 +436,7 @@ class WeChatSimulator:
         if self.callback_url is None or self._http is None:
             raise RuntimeError("start the simulator and point callback_url at the bot first")
         if not bad_signature:
-            account = self.accounts.setdefault(openid, Account(openid))
-            account.last_inbound = self.now()
-            account.sent_in_window = 0
+            self.accounts.setdefault(openid, Account(openid)).opened_by(xml, self.now())
         status, text = 0, ""
         for _attempt in range(4):
             query, body = self.signed(xml, bad_signature=bad_signature)
@@ -399,9 +454,7 @@ class WeChatSimulator:
         tests that need the exact request twice, or a request they shaped themselves."""
         if self.callback_url is None:
             raise RuntimeError("start the simulator and point callback_url at the bot first")
-        account = self.accounts.setdefault(openid, Account(openid))
-        account.last_inbound = self.now()
-        account.sent_in_window = 0
+        self.accounts.setdefault(openid, Account(openid)).opened_by(self._plain(query, body), self.now())
         return await self._post(self.callback_url, query, body)
 
     async def _post(self, url: str, query: dict[str, str], body: str) -> tuple[int, str]:

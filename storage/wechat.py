@@ -4,9 +4,12 @@ account's customer-service window, the conversation of each account, and one-tim
 WeChat retries a callback it got no answer to within 5 seconds (three times, same MsgId); `record_inbound` stores
 it before `success` is answered and says whether it was new, so a retry is answered and not handled again.
 
-The window: customer-service messages may reach a person only within 48 hours of their last message, at most 5
-of them. `opened` (a message came in) resets it; `take_window_slot` counts one message out in the caller's
-transaction, or refuses when the window is closed or spent — the channel then sends a template notice or waits.
+The window: customer-service messages may reach a person only within a quota their own action opened. WeChat's
+rules since 2023-06-12 (the 客服消息 page of the official-account docs and the platform's announcement): a message
+they send opens 5 messages within 48 hours; a menu click, a follow, a QR-code scan or a tap on a menu-message item
+opens 3 within 1 minute, and no 48-hour quota. Quotas do not add up: a message sent counts against every quota
+still running. `opened(kind=…)` resets one quota; `take_window_slot` counts one message out in the caller's
+transaction, or refuses when no quota has a message left — the channel then sends a template notice or waits.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import and_, case, delete, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,6 +29,9 @@ from storage.schema import conversation_states, identities, outbox, wechat_inbou
 HELD_PREFIX = "outside the WeChat customer-service window"
 WINDOW = dt.timedelta(hours=48)
 WINDOW_MESSAGES = 5
+CLICK_WINDOW = dt.timedelta(minutes=1)
+CLICK_MESSAGES = 3
+MESSAGE, CLICK = "message", "click"  # what opened a quota
 CONVERSATION = "wechat"
 
 
@@ -74,13 +80,13 @@ async def unhandled(conn: AsyncConnection, limit: int = 500) -> list[Inbound]:
 # --- the customer-service window --------------------------------------------------------------------------------
 
 
-async def opened(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> None:
-    """The person wrote (or tapped, or shared a location): a fresh 48-hour window with 5 messages."""
-    result = await conn.execute(
-        update(wechat_windows).where(wechat_windows.c.openid == openid).values(last_inbound_at=now, sent=0)
-    )
+async def opened(conn: AsyncConnection, openid: str, *, now: dt.datetime, kind: str = MESSAGE) -> None:
+    """The person acted: a message they sent (`MESSAGE`) opens a fresh 5-in-48-hours quota; a menu click, follow, QR
+    scan or menu-item tap (`CLICK`) a fresh 3-in-1-minute quota, leaving the other as it is."""
+    values = {"last_inbound_at": now, "sent": 0} if kind == MESSAGE else {"click_at": now, "click_sent": 0}
+    result = await conn.execute(update(wechat_windows).where(wechat_windows.c.openid == openid).values(**values))
     if not result.rowcount:
-        await conn.execute(insert(wechat_windows).values(openid=openid, last_inbound_at=now, sent=0))
+        await conn.execute(insert(wechat_windows).values(openid=openid, **values))
 
 
 async def release_held(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> int:
@@ -101,52 +107,77 @@ async def release_held(conn: AsyncConnection, openid: str, *, now: dt.datetime) 
 
 @dataclass(frozen=True, slots=True)
 class Window:
-    """An account's window as stored: when the person last wrote and how many messages went out since."""
+    """An account's quotas as stored: when the person last wrote and last clicked, and what went out since each."""
 
     last_inbound_at: dt.datetime | None
     sent: int
+    click_at: dt.datetime | None = None
+    click_sent: int = 0
 
     def open_at(self, now: dt.datetime) -> bool:
         """Whether one more customer-service message may go out now."""
-        return self.last_inbound_at is not None and now - self.last_inbound_at < WINDOW and self.sent < WINDOW_MESSAGES
+        writing = self.last_inbound_at is not None and now - self.last_inbound_at < WINDOW
+        clicking = self.click_at is not None and now - self.click_at < CLICK_WINDOW
+        return (writing and self.sent < WINDOW_MESSAGES) or (clicking and self.click_sent < CLICK_MESSAGES)
 
 
 async def window_of(conn: AsyncConnection, openid: str) -> Window:
     """The account's window (never written: closed)."""
     row = (
         await conn.execute(
-            select(wechat_windows.c.last_inbound_at, wechat_windows.c.sent).where(wechat_windows.c.openid == openid)
+            select(
+                wechat_windows.c.last_inbound_at,
+                wechat_windows.c.sent,
+                wechat_windows.c.click_at,
+                wechat_windows.c.click_sent,
+            ).where(wechat_windows.c.openid == openid)
         )
     ).first()
-    return Window(None, 0) if row is None else Window(row.last_inbound_at, int(row.sent))
+    if row is None:
+        return Window(None, 0)
+    return Window(row.last_inbound_at, int(row.sent), row.click_at, int(row.click_sent))
 
 
 async def take_window_slot(conn: AsyncConnection, openid: str, *, now: dt.datetime) -> bool:
-    """Count one customer-service message out of the window; False (nothing counted) when it is closed or spent."""
+    """Count one customer-service message out against every quota still running (they do not add up); False
+    (nothing counted) when no quota has a message left."""
+    windows = wechat_windows.c
+    writing = windows.last_inbound_at > now - WINDOW
+    clicking = windows.click_at > now - CLICK_WINDOW
     result = await conn.execute(
         update(wechat_windows)
         .where(
-            wechat_windows.c.openid == openid,
-            wechat_windows.c.last_inbound_at > now - WINDOW,
-            wechat_windows.c.sent < WINDOW_MESSAGES,
+            windows.openid == openid,
+            or_(and_(writing, windows.sent < WINDOW_MESSAGES), and_(clicking, windows.click_sent < CLICK_MESSAGES)),
         )
-        .values(sent=wechat_windows.c.sent + 1)
+        .values(
+            sent=case((writing, windows.sent + 1), else_=windows.sent),
+            click_sent=case((clicking, windows.click_sent + 1), else_=windows.click_sent),
+        )
     )
     return bool(result.rowcount)
 
 
 async def give_back_slot(conn: AsyncConnection, openid: str) -> None:
     """A counted message was not sent after all (WeChat refused it): its place in the window is free again."""
+    windows = wechat_windows.c
     await conn.execute(
         update(wechat_windows)
-        .where(wechat_windows.c.openid == openid, wechat_windows.c.sent > 0)
-        .values(sent=wechat_windows.c.sent - 1)
+        .where(windows.openid == openid)
+        .values(
+            sent=case((windows.sent > 0, windows.sent - 1), else_=0),
+            click_sent=case((windows.click_sent > 0, windows.click_sent - 1), else_=0),
+        )
     )
 
 
 async def close_window(conn: AsyncConnection, openid: str) -> None:
     """WeChat said the window is over (45015/45047) although we counted otherwise: believe it."""
-    await conn.execute(update(wechat_windows).where(wechat_windows.c.openid == openid).values(sent=WINDOW_MESSAGES))
+    await conn.execute(
+        update(wechat_windows)
+        .where(wechat_windows.c.openid == openid)
+        .values(sent=WINDOW_MESSAGES, click_sent=CLICK_MESSAGES)
+    )
 
 
 # --- conversations ------------------------------------------------------------------------------------------------

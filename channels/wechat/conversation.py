@@ -97,12 +97,23 @@ class Input:
 # other event is WeChat reporting something (a location the client reports, a template's delivery receipt, an
 # unsubscribe, a menu link opened) or a menu picker whose location or photo follows as a message of its own: they
 # get no reply (WeChat would refuse it, or the form would ask twice), change nothing and open no window.
-ACTING_EVENTS = frozenset({"click", "subscribe", "scan"})
+ACTING_EVENTS = frozenset({"click", "scancode_push", "scancode_waitmsg", "subscribe", "scan"})
 
 
 def is_silent(data: dict[str, Any]) -> bool:
     """Whether a parsed callback is an event that is not the person acting (`ACTING_EVENTS`)."""
     return str(data.get("MsgType", "")).lower() == "event" and str(data.get("Event", "")).lower() not in ACTING_EVENTS
+
+
+def quota_opened(data: dict[str, Any]) -> str | None:
+    """Which customer-service quota a parsed callback opens (storage/wechat.py): a message the person sent, 5 in 48
+    hours (`wechat.MESSAGE`); a menu click, follow, QR scan or a tap on a menu-message item (a text carrying its
+    `bizmsgmenuid`), 3 in 1 minute (`wechat.CLICK`); an event that is not the person acting, none."""
+    if str(data.get("MsgType", "")).lower() == "event":
+        return None if is_silent(data) else wechat.CLICK
+    if data.get("bizmsgmenuid"):
+        return wechat.CLICK
+    return wechat.MESSAGE
 
 
 def input_of(data: dict[str, Any], choices: dict[str, str]) -> Input:

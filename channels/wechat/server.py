@@ -37,7 +37,7 @@ from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
 from channels.wechat import render
 from channels.wechat.api import WeChatApi, WeChatError
-from channels.wechat.conversation import WECHAT, Conversation, is_silent, menu
+from channels.wechat.conversation import WECHAT, Conversation, menu, quota_opened
 from channels.wechat.render import Reply
 from rules.limits import MessageRate, RateVerdict
 from storage import wechat
@@ -185,7 +185,7 @@ class WeChatChannel:
         # CreateTime (with the event and its key).
         event = f"{data.get('Event', '')}:{data.get('EventKey', '')}"
         key = f"{openid}:{message.id}" if message.id else f"{openid}:{data.get('CreateTime', '')}:{event}"
-        stored = asyncio.ensure_future(self._store(key[:128], openid, xml, opens=not is_silent(data)))
+        stored = asyncio.ensure_future(self._store(key[:128], openid, xml, opens=quota_opened(data)))
         stored.add_done_callback(_report_failure)
         # Answer within WeChat's 5 seconds whatever happens: a slow store still finishes and is handled after.
         await within(self._timer, asyncio.shield(stored), ANSWER_WITHIN)
@@ -208,14 +208,14 @@ class WeChatChannel:
     async def _tell(self, openid: str, reply: Reply) -> None:
         await self.say(openid, reply)
 
-    async def _store(self, key: str, openid: str, xml: str, *, opens: bool = True) -> None:
-        """Keep the callback; `opens`: it is the person acting, which opens their reply window (a report does not)."""
+    async def _store(self, key: str, openid: str, xml: str, *, opens: str | None = wechat.MESSAGE) -> None:
+        """Keep the callback; `opens`: the reply quota the person's action opens (`quota_opened`; a report, none)."""
         now = self._env.now()
         async with self._env.db.write() as conn:
             new = await wechat.record_inbound(conn, key, openid, xml, now=now)
             released = 0
             if new and opens:
-                await wechat.opened(conn, openid, now=now)
+                await wechat.opened(conn, openid, now=now, kind=opens)
                 released = await wechat.release_held(conn, openid, now=now)
         if new:
             self._schedule(wechat.Inbound(key, openid, xml))
