@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, Label, insert, select, update
+from sqlalchemy import ColumnElement, Label, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.schema import media, media_refs
@@ -77,3 +77,9 @@ def telegram_ref(media_id: ColumnElement[int | None], label: str) -> Label[str |
 async def add_ref(conn: AsyncConnection, media_id: int, channel: str, file_ref: str) -> None:
     """One more channel's reference to a stored file (e.g. `file`: where its bytes were saved)."""
     await conn.execute(insert(media_refs).values(media_id=media_id, channel=channel, file_ref=file_ref))
+
+
+async def set_ref(conn: AsyncConnection, media_id: int, channel: str, file_ref: str) -> None:
+    """A channel's reference to a stored file, replacing the one it had (e.g. a fresh upload's id)."""
+    await conn.execute(delete(media_refs).where(media_refs.c.media_id == media_id, media_refs.c.channel == channel))
+    await add_ref(conn, media_id, channel, file_ref)

@@ -1,5 +1,5 @@
 """The outbox sender's WeChat side: a notice goes out as a customer-service message while the person's window is
-open (48 hours after their last message, at most 5 messages), otherwise as a template notice (urgent and normal
+open (a quota the person opened: `storage.wechat`), otherwise as a template notice (urgent and normal
 lanes, when `WECHAT_TEMPLATE_NOTICE` is set) or it waits for the person to write again (bulk, or no template) —
 for at most `HELD_FOR` (7 days) after it was queued: a digest or broadcast older than a week is no longer news, so
 the sender drops it then, marked "expired: outside the WeChat customer-service window…".
@@ -22,17 +22,23 @@ from collections.abc import Awaitable, Callable
 
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
+from bot.keyed_locks import KeyedLocks
 from bot.settings import Settings
 from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.wechat import render
 from channels.wechat.api import BUSY, NOT_SUBSCRIBED, OUT_OF_COUNT, OUT_OF_WINDOW, RATE_LIMITED, WeChatApi, WeChatError
-from storage import wechat
+from storage import media, wechat
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 WECHAT = "wechat"
 HOLD = dt.timedelta(minutes=10)
+# A photo uploaded to WeChat is temporary media, valid 3 days (素材管理 / 新增临时素材); its id is reused for half a
+# day less, so none is sent at the edge of its life. Kept as the media row's reference on `UPLOADED`: "id@unix time".
+REUSE_UPLOAD_FOR = dt.timedelta(days=2, hours=12)
+UPLOADED = "wechat_upload"
+INVALID_MEDIA = 40007
 HELD_FOR = dt.timedelta(days=7)
 
 PhotoBytes = Callable[[int], Awaitable[bytes | None]]
@@ -71,6 +77,7 @@ class WeChatTransport:
         self._settings = settings
         self._now = now
         self._photo_bytes = photo_bytes
+        self._uploads: KeyedLocks[int] = KeyedLocks()
 
     async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
         """WeChat's customer-service API has no per-chat pace to keep; the window is checked in `send`."""
@@ -117,6 +124,25 @@ class WeChatTransport:
         except WeChatError as exc:
             raise failure(exc) from exc
 
+    async def _uploaded(self, media_id: int, content: bytes, *, refused: str | None = None) -> str:
+        """WeChat's id of the photo: the one uploaded within `REUSE_UPLOAD_FOR` (a broadcast photo to a thousand
+        followers is uploaded once, not a thousand times), or a new upload, kept as the media row's reference.
+        `refused`: an id WeChat no longer knows, uploaded anew. One upload at a time per photo (two followers'
+        notices at once: the second reuses the first's)."""
+        async with self._uploads.turn(media_id):
+            now = self._now()
+            async with self._db.read() as conn:
+                kept = await media.file_ref(conn, media_id, UPLOADED)
+            if kept is not None:
+                wechat_id, _, at = kept.rpartition("@")
+                fresh = at.isdigit() and now - dt.datetime.fromtimestamp(int(at), dt.UTC) < REUSE_UPLOAD_FOR
+                if wechat_id and fresh and wechat_id != refused:
+                    return wechat_id
+            wechat_id = await self._api.upload_image(content)
+            async with self._db.write() as conn:
+                await media.set_ref(conn, media_id, UPLOADED, f"{wechat_id}@{int(now.timestamp())}")
+            return wechat_id
+
     async def _send_photo(self, address: str, media_id: int) -> None:
         """The notice's photo as an image message after its text (the text went: a photo that cannot follow is
         left out, never retried as the whole notice)."""
@@ -134,8 +160,15 @@ class WeChatTransport:
                 log.info("a notice's photo was left out: the WeChat window has no message left")
                 return
         try:
-            uploaded = await self._api.upload_image(content)
-            await self._api.send_custom(render.image_message(address, uploaded))
+            uploaded = await self._uploaded(media_id, content)
+            try:
+                await self._api.send_custom(render.image_message(address, uploaded))
+            except WeChatError as exc:
+                if exc.errcode != INVALID_MEDIA:
+                    raise
+                # WeChat no longer knows the id we kept (it lives 3 days): upload once more.
+                uploaded = await self._uploaded(media_id, content, refused=uploaded)
+                await self._api.send_custom(render.image_message(address, uploaded))
         except WeChatError as exc:
             log.warning("a notice's photo was not sent to WeChat: %s", exc)
             async with self._db.write() as conn:
