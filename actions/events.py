@@ -9,7 +9,8 @@ Effects, per action (each in one transaction, with its record and audit entry):
     settings `EVENT_*`); every owner of its clocks (monitors; editors for information and press; coordinators for
     the response) and, for I–II, the admins are told, urgently, while it is open. Audit `event.raise`.
   record (monitors, coordinators, editors): a clock met (`上报`, `回应`, `发布 T-3`, `发布会`, `答复`) or a note;
-    `发布 T-n` needs the tip published. Whoever raised the event is told when someone else met a clock.
+    `发布 T-n` needs the tip published; a clock the level does not run is refused. Whoever raised the event is
+    told when someone else met a clock.
     Audit `event.record`.
   close (monitors, coordinators): `open → closed` with a summary; whoever raised it is told. Audit `event.close`.
   check_clocks (the sweep): first the clocks met elsewhere: a published tip made from the event's source (the
@@ -191,6 +192,8 @@ async def record(env: Env, actor: Actor, ref_no: int, typed: Record) -> EventVie
     now = env.now()
     async with env.db.write() as conn:
         event = await _open_event(conn, ref_no)
+        if typed.clock is not None and typed.clock not in rules.clocks_for(Level(event.level), ClockHours()):
+            raise rules.EventInputError("event.not_this_level")
         what = typed.what
         if typed.tip is not None:
             tip = await tips.get_tip(conn, typed.tip)

@@ -30,8 +30,9 @@ from storage import users
 from storage.db import Database
 from storage.schema import event_clocks, event_records, outbox
 from tests.conftest import ADMIN_ID, START_TIME
+from tests.stories.test_departments import coordinator_named, department_with_members
 from tests.stories.test_reminders import delivered
-from tests.stories.wishflow import person_id, review_tip
+from tests.stories.wishflow import open_wish, person_id, press_again_quietly, review_tip, wait_for_button
 
 # The dialect matters here (the sweep's joins and the clocks' times): on PostgreSQL too.
 pytestmark = pytest.mark.both_databases
@@ -221,3 +222,101 @@ async def test_a_level_ii_event_warns_escalates_and_is_stopped_by_the_published_
     await zhao.send_command("/events")
     await zhao.wait_for_text("目前没有进行中的舆情事件")
     assert await screen_events(web) == []
+
+
+async def test_a_case_resolved_stops_the_response_clock_of_the_event_raised_from_it(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    alice = sim.person("王阿姨")
+    await open_wish(story_db, alice, category="environment")
+    zhou = await coordinator_named(bot, sim, "周协调")
+    zhang = sim.person("老张")
+    await department_with_members(bot, sim, zhou, [zhang])
+    await zhou.send_command("/case", "W-0001 城管 general")
+    await zhou.wait_for_text("已派单 C-0001")
+
+    # The coordinator raises the case at the level typed: III runs a 48-hour response clock, no press conference.
+    await zhou.send_command("/event", "C-0001 较大")
+    raised = await zhou.wait_for_text("E-1")
+    text = raised.text or ""
+    assert "🟡 III级 较大 E-1" in text
+    assert "来源 C-0001" in text
+    assert "回应处置：剩 48 小时 0 分" in text
+    assert "新闻发布会" not in text
+    await zhou.send_command("/event", "C-0001 II")
+    await zhou.wait_for_text("这个来源已有进行中的舆情事件")
+
+    # The department acknowledges and resolves it two hours later; the next sweep meets the response clock then.
+    clock.set(START_TIME + dt.timedelta(hours=2))
+    await wait_for_button(zhang, "✋ 签收")
+    await zhang.press("✋ 签收")
+    await zhang.wait_for_text("C-0001 由您承办")
+    await zhang.press("✅ 办结")
+    await zhang.wait_for_text("办理结果")
+    await zhang.send_text("已清理路边垃圾")
+    await zhang.wait_for_text("办理后的照片")
+    await zhang.press("不附照片")
+    await zhang.wait_for_text("C-0001 已办结")
+    clock.set(START_TIME + dt.timedelta(hours=2, minutes=1))
+    await sweep.run_once(bot)
+    await zhou.send_command("/events")
+    listed = await zhou.wait_for_text("进行中的舆情事件（1）")
+    assert "✅ 回应处置：已完成（C-0001）" in (listed.text or "")
+    async with story_db.read() as conn:
+        response = (await conn.execute(select(event_clocks).where(event_clocks.c.kind == "response"))).one()
+    assert response.met_at == START_TIME + dt.timedelta(hours=2)
+    assert response.met_by == await person_id(story_db, zhang)
+    assert response.escalated_at is None
+
+
+async def test_a_topics_words_are_raised_with_the_buttons_and_what_is_refused_says_why(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    zhao = await staff(bot, sim.person("赵监测"), "monitor")
+    wang = await staff(bot, sim.person("王阿姨"), None)
+
+    # A resident may not raise or list events.
+    await wang.send_command("/event", "路灯不亮")
+    await wang.wait_for_text("没有权限")
+    await wang.send_command("/events")
+    await wang.wait_for_text("没有权限")
+
+    # Usage, an over-long topic, an unknown source.
+    await zhao.send_command("/event")
+    await zhao.wait_for_text("用法：/event H-3")
+    await zhao.send_command("/event", "停" * 61)
+    await zhao.wait_for_text("话题最多 60 个字，现在是 61 个字")
+    await zhao.send_command("/event", "H-9")
+    await zhao.wait_for_text("没有找到这个事件、来源或稿件")
+
+    # A topic's own words: nothing counted, no sensitive word, IV suggested; the monitor chooses II.
+    await zhao.send_command("/event", "东城社区 路灯不亮")
+    asked = await zhao.wait_for_text("把「东城社区 路灯不亮」定为舆情事件")
+    assert asked.inline_buttons[1:] == [["🟠 II级 重大"], ["🟡 III级 较大"], ["🔵 IV级 一般（建议）"]]
+    await zhao.press("🟠 II级 重大", message=asked)
+    raised = await zhao.wait_for_text("🟠 II级 重大 E-1 东城社区 路灯不亮")
+    assert "信息上报：剩 0 小时 15 分" in (raised.text or "")
+    # The buttons were taken away; a press of the draft's button again is answered, not ignored.
+    await sim.settle()
+    assert asked.inline_buttons == []
+    await press_again_quietly(sim, zhao, asked, "event:level:x1.2")
+    assert "按钮已经失效" in zhao.callback_answers[-1]
+
+    # Only a published tip meets the information clock; a clock the level does not run is refused.
+    await water_alert(bot, await staff(bot, sim.person("周编辑"), "editor"))  # T-0001, a new story lead
+    await zhao.send_command("/event", "E-1 发布 T-0002")
+    await zhao.wait_for_text("没有找到这个事件、来源或稿件")
+    await zhao.send_command("/event", "E-1 发布 T-0001")
+    await zhao.wait_for_text("这篇稿件还没有发布")
+    await zhao.send_command("/event", "E-1 答复 已答复")
+    await zhao.wait_for_text("这一级别的事件没有这项时限")
+    await zhao.send_command("/event", "E-1 上报 已报告")
+    await zhao.wait_for_text("✅ 信息上报：已完成（已报告）")
+    await zhao.send_command("/event", "E-1 上报 再报一次")
+    await zhao.wait_for_text("这个时限已经记录完成了")
+    await zhao.send_command("/event", "E-1 结案 路灯已修好")
+    await zhao.wait_for_text("（已结案）")
+    await zhao.send_command("/event", "E-1 结案 再结一次")
+    await zhao.wait_for_text("这个事件已结案")
+    await zhao.send_command("/event", "E-1 上报 结案后")
+    await zhao.wait_for_text("这个事件已结案")
