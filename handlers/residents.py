@@ -36,7 +36,7 @@ from telegram.ext import (
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
-from channels.telegram import callbacks
+from channels.telegram import callbacks, render
 from handlers import followers, lists, plain_words, wish_cards
 from handlers.common import actor_of, conflict_reply, expect_press, skip_labels, stale_press, step_passed, unchanged
 from handlers.leaving import asking, register_steps
@@ -761,7 +761,9 @@ async def show_updated(update: Update, context: TongxinContext, wish: store.Wish
         return  # the same button pressed twice: the card shows this already
     if query.message is not None and isinstance(query.message, Message) and query.message.photo:
         await query.edit_message_caption(
-            text[:1024], parse_mode=ParseMode.HTML, reply_markup=resident_buttons(context, wish)
+            render.whole_lines(text.split("\n"), render.CAPTION_MAX),
+            parse_mode=ParseMode.HTML,
+            reply_markup=resident_buttons(context, wish),
         )
     else:
         await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=resident_buttons(context, wish))

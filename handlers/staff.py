@@ -31,7 +31,7 @@ from actions import departments as department_actions
 from actions import staff as staff_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
-from channels.telegram import callbacks
+from channels.telegram import callbacks, render
 from channels.telegram.media import upload_write_timeout
 from handlers import rates, report, whistles
 from handlers.access import require
@@ -261,7 +261,8 @@ async def show_audit(update: Update, context: TongxinContext) -> None:
                 detail=html.escape(entry.detail or ""),
             )
         )
-    await message.reply_text("\n".join(lines)[:4096], parse_mode=ParseMode.HTML)
+    shown = render.whole_lines(lines, render.MESSAGE_MAX, lambda n: context.t("audit.more", count=n))
+    await message.reply_text(shown, parse_mode=ParseMode.HTML)
 
 
 def label(context: TongxinContext, key: str, raw: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from telegram import InlineKeyboardMarkup
 
@@ -69,3 +70,23 @@ def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> tupl
     if notice.buttons:
         markup = callbacks.keyboard(notice.buttons, lambda key: plain(catalogues, language, key))
     return body, markup
+
+
+MESSAGE_MAX = 4096  # Telegram's limit on a message's text
+CAPTION_MAX = 1024  # and on a photo's caption
+
+
+def whole_lines(lines: list[str], limit: int, more: Callable[[int], str] | None = None) -> str:
+    """`lines` joined, as many whole lines as fit in `limit` characters (HTML markup counted, so the parsed text fits
+    too): a cut inside a line could split a tag, and Telegram refuses the message. `more(n)` is a last line saying
+    n lines were left out."""
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        tail = more(len(lines) - index) if more is not None else ""
+        if len("\n".join([*kept, line])) + len(tail) + 1 > limit:
+            return "\n".join([*kept, tail] if tail else kept)
+        kept.append(line)
+    return "\n".join(kept)
