@@ -391,16 +391,8 @@ async def _check_clock(
         if not await store.mark_clock(conn, clock.id, "escalated_at", now):
             return 0
         await store.add_record(conn, event.id, actor_id=None, now=now, clock=clock.kind, what="missed")
-        return await notices.queue_many(
-            conn,
-            sorted(admins),
-            Notice("event.clock_missed", values),
-            now=now,
-            lane="urgent",
-            dedupe_prefix=f"{PREFIX}missed:{clock.id}",
-            concerns={"event": [event.id]},
-            condition=[notices.event_in(event.id, EventStatus.OPEN)],
-        )
+        missed = Notice("event.clock_missed", values)
+        return await _tell(conn, admins, missed, event, f"missed:{clock.id}", notices.event_in(event.id, "open"), now)
     warn_at = rules.warn_moment(
         event.raised_at,
         clock.due_at,
@@ -413,13 +405,27 @@ async def _check_clock(
     owners = await _owners(conn, env, [Clock(clock.kind)]) - admins
     if event.raised_by is not None:
         owners.add(event.raised_by)
+    warning = Notice("event.clock_warning", values)
+    return await _tell(conn, owners, warning, event, f"warn:{clock.id}", notices.clock_unmet(clock.id), now)
+
+
+async def _tell(
+    conn: AsyncConnection,
+    people: set[int],
+    notice: Notice,
+    event: Event,
+    stage: str,
+    condition: notices.Check,
+    now: dt.datetime,
+) -> int:
+    """A clock's warning or escalation to these people, urgently, once each (keyed by stage, clock and person)."""
     return await notices.queue_many(
         conn,
-        sorted(owners),
-        Notice("event.clock_warning", values),
+        sorted(people),
+        notice,
         now=now,
         lane="urgent",
-        dedupe_prefix=f"{PREFIX}warn:{clock.id}",
+        dedupe_prefix=f"{PREFIX}{stage}",
         concerns={"event": [event.id]},
-        condition=[notices.clock_unmet(clock.id)],
+        condition=[condition],
     )
