@@ -1,6 +1,7 @@
 """Queries behind the monthly report (/report): what came in and what the newsroom made of it in [start, end).
 
-Plain counts; `rules.monthly_report` puts them together with the activities' figures and the departments' 三率.
+Plain counts, and the public-opinion events (the tables of `storage.events`) by level with their clocks;
+`rules.monthly_report` puts them together with the activities' figures and the departments' 三率.
 Every bound is half-open, `start <= at < end`, in UTC: the caller turns a local month into those two moments.
 """
 
@@ -9,11 +10,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.schema import tip_events, tips, wishes
+from storage.schema import event_clocks, events, tip_events, tips, wishes
 
+# Event levels as stored (1–4) are written I–IV.
+LEVELS = ("I", "II", "III", "IV")
 # A tip the newsroom took on: accepted, or published straight away (accepting it is implied).
 TAKEN_ON = ("accepted", "published")
 
@@ -43,13 +46,13 @@ async def tips_received(conn: AsyncConnection, start: dt.datetime, end: dt.datet
 async def tips_taken_on(conn: AsyncConnection, start: dt.datetime, end: dt.datetime) -> int:
     """Media products: tips first accepted (or published straight away) in [start, end) — a tip accepted last
     month and published in this one counts in last month's products and this month's reports, never twice."""
-    first = (
-        select(tip_events.c.tip_id, func.min(tip_events.c.at).label("first_at"))
-        .where(tip_events.c.to_status.in_(TAKEN_ON))
-        .group_by(tip_events.c.tip_id)
-        .subquery()
+    earlier = tip_events.alias("earlier")
+    before = exists().where(
+        earlier.c.tip_id == tip_events.c.tip_id, earlier.c.to_status.in_(TAKEN_ON), earlier.c.at < start
     )
-    query = select(func.count()).select_from(first).where(first.c.first_at >= start, first.c.first_at < end)
+    query = select(func.count(func.distinct(tip_events.c.tip_id))).where(
+        tip_events.c.to_status.in_(TAKEN_ON), tip_events.c.at >= start, tip_events.c.at < end, ~before
+    )
     return int((await conn.execute(query)).scalar_one())
 
 
@@ -62,11 +65,22 @@ async def tips_published(conn: AsyncConnection, start: dt.datetime, end: dt.date
 
 
 async def events_section(conn: AsyncConnection, start: dt.datetime, end: dt.datetime) -> list[EventLevel]:
-    """Public-opinion events raised in [start, end) per level, with their clocks met and missed.
-
-    Events (issue 29, part 2) are not stored yet: until `storage/events.py` exists this is empty, and the report
-    says no event was raised. It should then return one `EventLevel` per level that had events, I to IV in order:
-    events whose raising falls in the period, and over their clocks those answered by their deadline (met) and
-    those past it unanswered or answered late (missed)."""
-    del conn, start, end
-    return []
+    """Public-opinion events raised in [start, end) per level (I first), with their clocks met (by the deadline) and
+    missed (run out unmet — the sweep marks `escalated_at` once and it stays missed — or met late). A clock still
+    running is neither."""
+    raised = events.c.raised_at >= start, events.c.raised_at < end
+    counts = await conn.execute(select(events.c.level, func.count()).where(*raised).group_by(events.c.level))
+    missed = or_(event_clocks.c.escalated_at.is_not(None), event_clocks.c.met_at > event_clocks.c.due_at)
+    met = and_(event_clocks.c.escalated_at.is_(None), event_clocks.c.met_at <= event_clocks.c.due_at)
+    clocks = await conn.execute(
+        select(events.c.level, func.sum(case((met, 1), else_=0)), func.sum(case((missed, 1), else_=0)))
+        .select_from(event_clocks.join(events, events.c.id == event_clocks.c.event_id))
+        .where(*raised)
+        .group_by(events.c.level)
+    )
+    kept = {int(level): (int(on_time or 0), int(late or 0)) for level, on_time, late in clocks}
+    return [
+        EventLevel(LEVELS[int(level) - 1], int(n), *kept.get(int(level), (0, 0)))
+        for level, n in sorted(counts, key=lambda row: int(row[0]))
+        if 1 <= int(level) <= len(LEVELS)
+    ]
