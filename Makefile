@@ -72,6 +72,7 @@ bench: $(VENV)/.installed
 	$(PY) -m benchmarks.delivery
 	$(PY) -m benchmarks.updates
 	$(PY) -m benchmarks.intent
+	$(PY) -m benchmarks.topics
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache $(TIMES)

@@ -162,7 +162,8 @@ async def topics(env: Env, now: dt.datetime, days: int = 7, limit: int = 10) -> 
 async def period_topics(
     conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str]
 ) -> list[Topic]:
-    """`topics` on an open connection (the digest reads it inside its own transaction)."""
+    """`topics` on an open connection (the digest reads it inside its own transaction). A topic's areas and
+    examples come from its latest `AREA_SAMPLE` messages (by id), its examples the newest of those."""
     since = now - dt.timedelta(days=days)
     current, current_texts, fresh = await _counted(conn, since, now)
     baseline, baseline_texts, _ = await _counted(conn, since - dt.timedelta(days=BASELINE_PERIODS * days), since)
@@ -180,7 +181,10 @@ async def period_topics(
             return found.area
         return area_of(found.text, places) if found is not None else None
 
-    picked = [[quoted[key].text for key in group.members[:AREA_SAMPLE] if key in quoted] for group in groups]
+    picked = [
+        [found.text for found in sorted((quoted[k] for k in group.members[:AREA_SAMPLE] if k in quoted), key=newest)]
+        for group in groups
+    ]
     examples = await asyncio.to_thread(lambda: [quote(texts) for texts in picked])
     return [
         Topic(
@@ -201,6 +205,11 @@ async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, l
     current, current_texts = await counts_between(conn, since, now)
     previous, previous_texts = await counts_between(conn, since - dt.timedelta(days=days), since)
     return report_from_counts(current, current_texts, previous, previous_texts, now=now, days=days, limit=limit)
+
+
+def newest(text: hot.QuotedText) -> float:
+    """Sort key: the newest text first (texts of the same moment stay in the order given: the latest id first)."""
+    return -text.at.timestamp()
 
 
 def topic_line(topic: Topic) -> str:

@@ -17,8 +17,8 @@ texts over an expectation of 2 scores 13/5: the smoothing keeps a single new men
 without any history the order is simply by count. Places (the dictionary's and the configured areas) say
 where a topic is, not what it is about: they never lead a topic. Messages are then grouped greedily: the
 best-ranked term not yet used takes every ungrouped message containing it (a topic needs `MIN_TOPIC_TEXTS`),
-and the candidate terms found in at least half of them become its other leading terms. Pure functions: the
-caller supplies the texts or the counts.
+and the candidate terms found in at least half of them become its other leading terms; a rising term already
+leading a topic adds its messages to it. Pure functions: the caller supplies the texts or the counts.
 """
 
 from __future__ import annotations
@@ -260,7 +260,8 @@ class RankedTerm:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """Messages grouped under shared leading terms: how many, the rise of its first term, where, and examples."""
+    """Messages grouped under shared leading terms: how many, the rise of its best-ranked term, where, and
+    examples."""
 
     terms: tuple[str, ...]
     count: int
@@ -272,8 +273,8 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class Group(Generic[Key]):
-    """A topic before its areas and examples are looked up: its seed's ranking, leading terms and messages (the
-    newest first)."""
+    """A topic before its areas and examples are looked up: its best-ranked term (`seed`), its leading terms
+    and its messages (in the order given)."""
 
     seed: RankedTerm
     terms: tuple[str, ...]
@@ -321,8 +322,10 @@ def group_topics(
     min_texts: int = MIN_TOPIC_TEXTS,
 ) -> list[Group[Key]]:
     """Greedy grouping: each ranked term in turn takes the ungrouped messages containing it (at least
-    `min_texts` of them) and is led also by the ranked terms found in at least `CO_TERM_SHARE` of those.
-    `texts` maps each message (in order, the newest first) to its terms; deterministic."""
+    `min_texts` of them) and is led also by the ranked terms found in at least `CO_TERM_SHARE` of those. A
+    rising term that already leads a topic adds its messages to that topic (the same surge, told in other
+    words: "没水" and "停水"). A topic's terms are ordered by how many of its messages hold them. `texts` maps
+    each message (in order, the newest first) to its terms; deterministic."""
     order = {term.term: n for n, term in enumerate(ranked)}
     holding: dict[str, list[Key]] = {term: [] for term in order}
     for key, terms in texts.items():
@@ -330,12 +333,15 @@ def group_topics(
             if term in holding:
                 holding[term].append(key)
     grouped: set[Key] = set()
-    groups: list[Group[Key]] = []
+    drafts: list[tuple[RankedTerm, list[str], list[Key]]] = []
     for seed in ranked:
-        if len(groups) == limit:
-            break
-        members = tuple(key for key in holding[seed.term] if key not in grouped)
-        if len(members) < min_texts:
+        members = [key for key in holding[seed.term] if key not in grouped]
+        home = next((draft for draft in drafts if seed.term in draft[1]), None) if is_rising(seed) else None
+        if home is not None:
+            home[2].extend(members)
+            grouped.update(members)
+            continue
+        if len(members) < min_texts or len(drafts) == limit:
             continue
         together = Counter(term for key in members for term in texts[key] if term in order and term != seed.term)
         others = sorted(
@@ -343,7 +349,13 @@ def group_topics(
             key=lambda term: (-together[term], order[term]),
         )
         grouped.update(members)
-        groups.append(Group(seed, (seed.term, *others[: MAX_LEADING_TERMS - 1]), members))
+        drafts.append((seed, [seed.term, *others[: MAX_LEADING_TERMS - 1]], members))
+    position = {key: n for n, key in enumerate(texts)}
+    groups = []
+    for seed, leading, members in drafts:
+        held = Counter(term for key in members for term in texts[key] if term in leading)
+        leading.sort(key=lambda term: (-held[term], order[term]))
+        groups.append(Group(seed, tuple(leading), tuple(sorted(members, key=position.__getitem__))))
     return groups
 
 

@@ -152,6 +152,19 @@ def test_messages_group_under_shared_leading_terms() -> None:
     assert group_topics(texts, ranked, limit=1)[0].terms == ("停水", "自来水")
 
 
+def test_a_surge_told_in_other_words_stays_one_topic() -> None:
+    # "没水" is new (it rises fastest), "停水" also rises but had a baseline: one outage, one topic.
+    texts = {n: frozenset({"停水", "没水"}) for n in range(1, 6)} | {n: frozenset({"停水"}) for n in range(6, 9)}
+    texts |= {n: frozenset({"老人"}) for n in range(9, 12)}
+    ranked = rank_terms(count_terms_of(texts), 11, Counter({"停水": 8, "老人": 12}), 44)
+    assert [r.term for r in ranked[:2]] == ["没水", "停水"]
+    [outage, elderly] = group_topics(texts, ranked)
+    assert outage.terms == ("停水", "没水")  # the term most of its messages hold first
+    assert outage.members == tuple(range(1, 9))
+    assert outage.seed.term == "没水"
+    assert elderly.terms == ("老人",)
+
+
 def count_terms_of(texts: dict[int, frozenset[str]]) -> Counter[str]:
     return Counter(term for terms in texts.values() for term in terms)
 
