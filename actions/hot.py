@@ -36,6 +36,7 @@ from rules.hot import (
     EXAMPLES,
     HotReport,
     Topic,
+    affordable,
     area_of,
     group_topics,
     is_rising,
@@ -167,7 +168,7 @@ async def period_topics(
     since = now - dt.timedelta(days=days)
     current, current_texts, fresh = await _counted(conn, since, now)
     baseline, baseline_texts, _ = await _counted(conn, since - dt.timedelta(days=BASELINE_PERIODS * days), since)
-    ranked = rank_terms(current, current_texts, baseline, baseline_texts)
+    ranked = affordable(rank_terms(current, current_texts, baseline, baseline_texts))
     wanted = {term.term for term in ranked} | set(places)
     holding = {key: terms & wanted for key, terms in fresh.items() if terms & wanted}
     holding.update(await hot.texts_holding(conn, since, now, wanted))

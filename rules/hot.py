@@ -54,8 +54,11 @@ SMOOTHING = 3.0
 MIN_TOPIC_TEXTS = 2
 CO_TERM_SHARE = 0.5
 MAX_LEADING_TERMS = 3
-# How many of the best-ranked terms may seed or lead a topic.
+# How many of the best-ranked terms may seed or lead a topic, and how many of their texts, summed, are read
+# to group them: the best-ranked terms first, until this many (so the cost of /hot stays bounded however
+# many texts a flat, everyday term has).
 CANDIDATE_TERMS = 40
+CANDIDATE_TEXTS = 20_000
 EXAMPLES = 3
 EXAMPLE_LENGTH = 60
 AREAS_SHOWN = 3
@@ -307,6 +310,18 @@ def rank_terms(
     ]
     ranked.sort(key=lambda r: (-r.rise, -r.current, r.term))
     return ranked[:limit]
+
+
+def affordable(ranked: Sequence[RankedTerm], budget: int = CANDIDATE_TEXTS) -> list[RankedTerm]:
+    """The best-ranked terms whose texts, summed, stay within `budget` (the first one always)."""
+    kept: list[RankedTerm] = []
+    spent = 0
+    for term in ranked:
+        if kept and spent + term.current > budget:
+            break
+        kept.append(term)
+        spent += term.current
+    return kept
 
 
 def is_rising(term: RankedTerm) -> bool:

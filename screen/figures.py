@@ -1,26 +1,26 @@
 """What the command-centre screen shows, gathered from the database in one read: the seed's counters, open cases by
-area (for the map), overdue cases, open public-opinion events with their clocks, this month's 三率, hot terms and
+area (for the map), overdue cases, open public-opinion events with their clocks, this month's 三率, hot topics and
 the 30-day trends, with the page's labels in
-the deployment's language. Hot terms need word segmentation, which is slow: they are worked out off the event loop
-and kept for a minute."""
+the deployment's language. Hot topics need word segmentation and grouping, which are slow: they are worked out off
+the event loop and kept for a minute."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from actions import hot as hot_actions
 from bot.i18n import Catalogues
 from bot.settings import Settings
 from rules import cases as case_rules
 from rules.cases import case_ref, percent
 from rules.events import Level, clock_state, event_ref, minutes_left, source_ref
-from rules.hot import hot_report
+from rules.hot import use_places
 from storage import cases as case_store
 from storage import events as event_store
-from storage import hot as hot_store
 from storage import screen as store
 from storage.db import Database
 
@@ -28,6 +28,7 @@ TREND_DAYS = 30
 RATES_DAYS = 30  # the screen's 三率 are rolling (the first days of a month would show almost nothing)
 HOT_DAYS = 7
 HOT_KEEP = dt.timedelta(minutes=1)
+HOT_SHOWN = 10
 OVERDUE_SHOWN = 12
 EVENTS_SHOWN = 8
 LABELS = (
@@ -61,20 +62,31 @@ LABELS = (
 
 
 class HotTerms:
-    """The hot terms of the last week, recomputed at most once a minute (of the bot's clock)."""
+    """The hot topics of the last week (`actions.hot.topics`), recomputed at most once a minute (of the bot's
+    clock)."""
 
     def __init__(self) -> None:
         self._at: dt.datetime | None = None
         self._terms: list[dict[str, Any]] = []
 
-    async def terms(self, db: Database, now: dt.datetime) -> list[dict[str, Any]]:
-        """The top terms (term, count), from the cache if it is fresh."""
+    async def terms(self, db: Database, now: dt.datetime, places: Sequence[str] = ()) -> list[dict[str, Any]]:
+        """The top topics (leading terms, count, rise, areas, an example), from the cache if it is fresh."""
         if self._at is not None and dt.timedelta() <= now - self._at < HOT_KEEP:
             return self._terms
+        use_places(places)
         async with db.read() as conn:
-            texts = await hot_store.texts_since(conn, now - dt.timedelta(days=HOT_DAYS))
-        report = await asyncio.to_thread(hot_report, texts, now=now, days=HOT_DAYS, limit=20)
-        self._terms = [{"name": t.term, "value": t.count} for t in report.top]
+            topics = await hot_actions.period_topics(conn, now=now, days=HOT_DAYS, limit=HOT_SHOWN, places=places)
+        self._terms = [
+            {
+                "name": "、".join(topic.terms),
+                "value": topic.count,
+                "rise": topic.rise,
+                "rising": topic.rising,
+                "areas": "、".join(topic.areas),
+                "example": topic.examples[0] if topic.examples else "",
+            }
+            for topic in topics
+        ]
         self._at = now
         return self._terms
 
@@ -175,7 +187,7 @@ async def figures(
             for r in rates
             if r.sent
         ],
-        "hot": await hot.terms(db, now),
+        "hot": await hot.terms(db, now, settings.areas),
         "trend": {
             "days": [day.strftime("%m-%d") for day in days],
             "wishes": daily_series(created["wishes"], days, settings),

@@ -141,17 +141,31 @@
   }
 
   function hot(d) {
-    var terms = d.hot.slice(0, 10);
+    // Topics, the fastest-rising first: bars of their messages, labelled with the rise against their baseline;
+    // a clearly rising topic in red; the tooltip adds its areas and an example (names and numbers removed).
+    var topics = d.hot.slice(0, 10);
+    function escapeHtml(value) {  // the tooltip is HTML: residents' words must stay text
+      return String(value).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+    }
     chart("hot").setOption({
       textStyle: { fontFamily: font },
-      grid: { left: 70, right: 30, top: 6, bottom: 16 },
-      xAxis: { type: "value", axisLabel: { color: "#8fb3e6" }, splitLine: { lineStyle: { color: "#1d3f70" } } },
-      yAxis: { type: "category", inverse: true, data: terms.map(function (t) { return t.name; }),
-               axisLabel: { color: "#e8f1ff", fontSize: 13 } },
-      graphic: terms.length ? [] : [{ type: "text", left: "center", top: "middle",
-                                      style: { text: d.labels.none, fill: "#8fb3e6", fontSize: 16, fontFamily: font } }],
-      series: [{ type: "bar", data: terms.map(function (t) { return t.value; }), itemStyle: { color: "#f4a259" },
-                 label: { show: true, position: "right", color: "#e8f1ff" } }]
+      tooltip: { trigger: "item", confine: true, formatter: function (p) {
+        var t = topics[p.dataIndex];
+        return [t.name, t.value + " · ↑" + t.rise, t.areas, t.example ? "「" + t.example + "」" : ""]
+          .filter(Boolean).map(escapeHtml).join("<br/>");
+      } },
+      grid: { left: 110, right: 70, top: 6, bottom: 16 },
+      xAxis: { type: "value", minInterval: 1, axisLabel: { color: "#8fb3e6" }, splitLine: { lineStyle: { color: "#1d3f70" } } },
+      yAxis: { type: "category", inverse: true, data: topics.map(function (t) { return t.name; }),
+               axisLabel: { color: "#e8f1ff", fontSize: 13, width: 100, overflow: "truncate" } },
+      graphic: topics.length ? [] : [{ type: "text", left: "center", top: "middle",
+                                       style: { text: d.labels.none, fill: "#8fb3e6", fontSize: 16, fontFamily: font } }],
+      series: [{ type: "bar",
+                 data: topics.map(function (t) {
+                   return { value: t.value, itemStyle: { color: t.rising ? "#e63946" : "#f4a259" } };
+                 }),
+                 label: { show: true, position: "right", color: "#e8f1ff",
+                          formatter: function (p) { return p.value + " ↑" + topics[p.dataIndex].rise; } } }]
     }, true);
   }
 

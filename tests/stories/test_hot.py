@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 
 from actions import hot
-from bot.app import TongxinApp
+from bot.app import TongxinApp, start_screen
 from bot.clock import ManualClock
 from bot.seed import seed_district
 from scheduler.sweep import queue_hot_alert
@@ -28,6 +31,23 @@ from tests.stories.wishflow import person_id
 pytestmark = pytest.mark.both_databases
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "hot_needs.json"
+SCREEN_TOKEN = "screen-secret-29"
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, object]:
+    return {"screen_token": SCREEN_TOKEN}
+
+
+@pytest.fixture
+async def screen(bot: TongxinApp) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
+    """The command-centre screen on a free port, and an HTTP client."""
+    server = await start_screen(bot, 0)
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield f"http://127.0.0.1:{server.port}", session
+    finally:
+        await server.stop()
 
 
 async def seed_needs(db: Database, now: dt.datetime) -> str:
@@ -215,3 +235,31 @@ async def test_a_forged_or_stale_alert_button_is_answered(bot: TongxinApp, sim: 
     await sim.settle()
     assert coordinator.callback_answers == ["找不到这条热点预警。"] * 3
     assert resident.callback_answers == ["抱歉，您没有权限进行这个操作。"]
+
+
+async def test_the_screen_shows_topics_with_their_rise(
+    bot: TongxinApp, story_db: Database, clock: ManualClock, screen: tuple[str, aiohttp.ClientSession]
+) -> None:
+    now = clock.now()
+    await seed_district(story_db, now=now)
+    for text, area, days_ago in DEMO_WEEK:
+        await resident_writes(story_db, now, text, area, days_ago)
+    for text, days_ago in OUTAGE:
+        await resident_writes(story_db, now, text, "南湖社区", days_ago)
+    base, session = screen
+    async with session.get(f"{base}/screen/data.json?token={SCREEN_TOKEN}") as response:
+        assert response.status == 200
+        data: dict[str, Any] = json.loads(await response.text())
+    assert data["labels"]["hot"] == "热点话题（近7天，上升最快的在前）"
+    first, *others = data["hot"]
+    assert first == {
+        "name": "停水、没水、老人",
+        "value": 4,
+        "rise": 2.3,
+        "rising": True,
+        "areas": "南湖社区",
+        "example": "小区停水，南湖社区的老人洗澡都成问题",
+    }
+    assert others
+    for topic in data["hot"]:
+        assert not set(topic["name"].split("、")) & ISSUES_BAD_WORDS, topic
