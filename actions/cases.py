@@ -444,13 +444,16 @@ async def rate(env: Env, actor: Actor, case_id: int, rating: int) -> CaseView:
             conn, case_id, case.status, case.status, actor_id=actor.user_id, now=now, note=f"rating:{rating}"
         )
         shown = await _view(conn, case)
-        if case.acknowledged_by is not None:
+        # The member who did it and the coordinator who sent it hear the rating (once each).
+        for person, key in ((case.acknowledged_by, "rated"), (case.created_by, "rated-c")):
+            if person is None or (key == "rated-c" and person == case.acknowledged_by):
+                continue
             await notices.queue(
                 conn,
-                case.acknowledged_by,
+                person,
                 Notice("case.rated", {"ref": shown.ref, "rating": rating}),
                 now=now,
-                dedupe_key=f"{PREFIX}rated:{case.id}",
+                dedupe_key=f"{PREFIX}{key}:{case.id}",
                 concerns=concerns(case),
             )
     env.wake()

@@ -87,14 +87,14 @@ async def input_error(update: Update, context: TongxinContext, error: CaseInputE
 
 
 def category_names(context: TongxinContext) -> dict[str, str]:
-    """Every name a category may be typed by (its labels in every language, wish form and statistics) → its key."""
+    """Every name a category may be typed by (its label in every language, as the wish form and /stats show it) → its
+    key."""
     catalogues = context.bot_data.catalogues
     return {
-        catalogues.text(language, f"{prefix}.{key}"): key
+        catalogues.text(language, f"category.{key}"): key
         for language in LANGUAGES
-        for prefix in ("category", "stats.category")
         for key in context.settings.categories
-        if catalogues.has(language, f"{prefix}.{key}")
+        if catalogues.has(language, f"category.{key}")
     }
 
 
@@ -664,8 +664,10 @@ async def rate_pressed(update: Update, context: TongxinContext) -> None:
         await stale_press(update, context)
         return
     if (query := update.callback_query) is not None:
-        await query.answer(context.plain("case.rated_thanks", ref=shown.ref), show_alert=True)
+        await query.answer()
         await query.edit_message_reply_markup(None)
+    # A message, not only an alert: the rating stays in her chat under the result she rated.
+    await say(context, "case.rated_thanks", ref=shown.ref, rating=int(press.arg))
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
