@@ -19,7 +19,7 @@ from bot.context import TongxinContext
 from rules.text import is_help, is_leave
 
 # A conversation's question for one of its steps, asked again (by conversation name, then state).
-Reasker = Callable[[Update, TongxinContext], Coroutine[Any, Any, None]]
+Reasker = Callable[[Update, TongxinContext], Coroutine[Any, Any, object]]
 REASKERS: dict[str, dict[int, Reasker]] = {}
 
 
@@ -42,7 +42,7 @@ def register_steps(name: str, askers: dict[int, Reasker]) -> None:
     REASKERS[name] = askers
 
 
-def _help_for(name: str, state: object) -> Reasker:
+def _help_for(name: str, state: object) -> Callable[[Update, TongxinContext], Coroutine[Any, Any, None]]:
     async def answer(update: Update, context: TongxinContext) -> None:
         if (message := update.effective_message) is None:
             return

@@ -34,7 +34,7 @@ from channels.telegram.media import send_photo_of
 from handlers import lists, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, step_passed
-from handlers.leaving import asking
+from handlers.leaving import asking, register_steps
 from handlers.prompts import ANSWER, typed_answer
 from rules import matching
 from rules import wishes as lifecycle
@@ -386,20 +386,29 @@ async def check_task(update: Update, context: TongxinContext, action: WishAction
 async def done_pressed(update: Update, context: TongxinContext) -> int:
     """Done: ask the hours spent (buttons or typed)."""
     wish = await check_task(update, context, WishAction.FINISH)
-    if wish is None or context.user_data is None or (chat := update.effective_chat) is None:
+    if wish is None or context.user_data is None or update.effective_chat is None:
         return ConversationHandler.END
     context.user_data[TASK_DONE] = {"wish_id": wish.id, "ref": wish_ref(wish.ref_no)}
+    await ask_hours(update, context)
+    return HOURS
+
+
+async def ask_hours(update: Update, context: TongxinContext) -> None:
+    """The hours question, with buttons (also again, for help words at that step)."""
+    if (chat := update.effective_chat) is None:
+        return
+    await retire_prompt(update, context)
     buttons = [
         callbacks.button(context.plain("task.button.hours", hours=h), Act.TASK_HOURS, None, h)
         for h in tasks.HOUR_CHOICES
     ]
+    ref = str(done_state(context).get("ref", ""))
     asked = await context.bot.send_message(
         chat.id,
-        asking(context, "task.ask_hours", ref=wish_ref(wish.ref_no), min="0.5", max="24"),
+        asking(context, "task.ask_hours", ref=ref, min="0.5", max="24"),
         reply_markup=InlineKeyboardMarkup([buttons]),
     )
     done_state(context)[PROMPT] = asked.message_id
-    return HOURS
 
 
 def skip_button(context: TongxinContext, step: str) -> InlineKeyboardMarkup:
@@ -573,6 +582,10 @@ async def cancel(update: Update, context: TongxinContext) -> int:
     if (message := update.effective_message) is not None:
         await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
     return ConversationHandler.END
+
+
+# Help words at a step ask its question again (handlers/leaving.py).
+register_steps("task_done", {HOURS: ask_hours, PROOF: ask_proof, NOTE: ask_note})
 
 
 def done_conversation() -> ConversationHandler[TongxinContext]:

@@ -35,7 +35,7 @@ from channels.telegram import callbacks
 from handlers import wish_cards
 from handlers.access import require
 from handlers.common import press_of, refresh_menu_of, skip_labels, stale_press, step_passed
-from handlers.leaving import asking
+from handlers.leaving import asking, register_steps
 from handlers.prompts import share_or_skip
 from rules import wishes as lifecycle
 from rules.roles import Role
@@ -189,6 +189,10 @@ async def ask_phone(update: Update, context: TongxinContext) -> int:
     keyboard = share_or_skip(context, "wish.button.share_phone", "wish.button.skip", contact=True)
     await context.bot.send_message(chat.id, asking(context, "volunteer.ask_phone"), reply_markup=keyboard)
     return PHONE
+
+
+# Help words at a step ask its question again (handlers/leaving.py); the area and the place fall back to the reply.
+register_steps("volunteer", {NAME: ask_name, PHONE: ask_phone})
 
 
 async def contact_shared(update: Update, context: TongxinContext) -> int:

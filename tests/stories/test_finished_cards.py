@@ -29,7 +29,13 @@ async def test_a_finished_task_loses_its_buttons_and_a_late_press_speaks_to_the_
     card = cards[-1]
     done_data = button_data(card, "✅ 完成了")
     await xiaoli.press("✅ 完成了", message=card)
-    await xiaoli.wait_for_text("用了多长时间")
+    first_hours = await xiaoli.wait_for_text("用了多长时间")
+    # 帮助 at this step: where she is, and the hours question again; the first one loses its buttons.
+    await xiaoli.send_text("帮助")
+    await xiaoli.wait_for_text("您正在提交任务完成情况")
+    await xiaoli.wait_for(lambda: sum("用了多长时间" in (m.text or "") for m in xiaoli.messages) == 2, what="again")
+    await sim.settle()
+    assert first_hours.inline_buttons == []
     await xiaoli.press("2 小时")
     proof = await xiaoli.wait_for_text("完成后的照片")
     assert proof.inline_buttons == [["跳过"]]
