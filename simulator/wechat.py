@@ -66,6 +66,7 @@ class Received:
     kind: str  # text | msgmenu | image | template
     text: str = ""
     items: list[tuple[str, str]] = field(default_factory=list)  # msgmenu (id, content)
+    tail: str = ""  # msgmenu: the text shown under its items (tail_content)
     fields: dict[str, str] = field(default_factory=dict)  # template
     url: str = ""
     at: dt.datetime | None = None
@@ -279,9 +280,10 @@ class WeChatSimulator:
             if not items or len(items) > 10 or any(not i or len(i) > 64 or not c for i, c in items):
                 return self._refuse(path, 47001, "data format error: msgmenu list", body)
             text = str(menu.get("head_content", ""))
-            if len(text.encode()) > 2048:
+            tail = str(menu.get("tail_content", ""))
+            if len(text.encode()) > 2048 or len(tail.encode()) > 2048:
                 return self._refuse(path, 45002, "content size out of limit", body)
-            received = Received("msgmenu", text, items, at=now)
+            received = Received("msgmenu", text, items, tail=tail, at=now)
         elif kind == "image":
             media_id = str((body.get("image") or {}).get("media_id", ""))
             # Temporary media live 3 days (素材管理 / 新增临时素材): an older id is refused like an unknown one.
@@ -375,6 +377,7 @@ class WeChatSimulator:
                 "kind": received.kind,
                 "text": received.text,
                 "items": [list(item) for item in received.items],
+                "tail": received.tail,
                 "fields": dict(received.fields),
                 "url": received.url,
                 "at": (received.at or self.now()).timestamp(),
@@ -580,4 +583,4 @@ class WeChatPerson:
 
     async def wait_for_text(self, text: str, timeout: float = 10.0, *, after: int = 0) -> Received:  # noqa: ASYNC109
         """The first message after the first `after` ones whose text or menu contains `text`."""
-        return await self.wait_for(lambda r: text in (r.text + str(r.items)), timeout, after=after)
+        return await self.wait_for(lambda r: text in (r.text + str(r.items) + r.tail), timeout, after=after)

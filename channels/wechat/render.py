@@ -144,17 +144,18 @@ def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> Rend
 
 def custom_message(openid: str, reply: Reply) -> dict[str, Any]:
     """The customer-service message for a reply: plain text, or a msgmenu when it offers choices. A menu holds at
-    most `MENU_ITEMS` items; the choices past them are listed under the text with their numbers, which are typed
+    most `MENU_ITEMS` items; the choices past them are listed after the items with their numbers, which are typed
     (nothing offered is left out)."""
     if not reply.choices:
         return {"touser": openid, "msgtype": "text", "text": {"content": clip(reply.text)}}
     numbered = list(enumerate(reply.choices, start=1))
     items = [{"id": c.press, "content": f"{n}. {c.label}"} for n, c in numbered[:MENU_ITEMS]]
-    head = "\n".join([reply.text, *(f"{n}. {c.label}" for n, c in numbered[MENU_ITEMS:])])
+    # Past the tenth, the choices follow the items (WeChat shows head, items, tail), in their numbers' order.
+    tail = "\n".join([*(f"{n}. {c.label}" for n, c in numbered[MENU_ITEMS:]), reply.tail]).strip("\n")
     return {
         "touser": openid,
         "msgtype": "msgmenu",
-        "msgmenu": {"head_content": clip(head, 1000), "list": items, "tail_content": reply.tail},
+        "msgmenu": {"head_content": clip(reply.text, 1000), "list": items, "tail_content": clip(tail, 1000)},
     }
 
 

@@ -62,7 +62,7 @@
         item.addEventListener("click", (event) => { event.preventDefault(); post(`${base}/tap`, { id, content }); });
         box.appendChild(item);
       });
-      box.appendChild(el("div", "wx-tail", "点选一项，或回复它前面的数字"));
+      if (m.tail) box.appendChild(el("div", "wx-tail", m.tail));
     }
     box.appendChild(el("div", "meta", time(m.at)));
     return box;
