@@ -286,7 +286,7 @@ def stats_text(context: TongxinContext, figures: Figures) -> str:
         period=context.t(f"stats.period.{figures.period}"),
         wishes=figures.wishes,
         by_status=breakdown(figures.wishes_by_status, "stats.wish_status."),
-        by_category=breakdown(figures.wishes_by_category, "stats.category."),
+        by_category=breakdown(figures.wishes_by_category, "category."),
         by_area=breakdown(figures.wishes_by_area, "stats.area."),
         to_claim=hours(figures.median_hours_to_claim),
         to_done=hours(figures.median_hours_to_done),
@@ -308,7 +308,7 @@ def stats_chart(context: TongxinContext, figures: Figures) -> bytes:
         context.t("stats.chart_title", period=context.t(f"stats.period.{figures.period}")),
         [
             panel("stats.chart_status", figures.wishes_by_status, "stats.wish_status."),
-            panel("stats.chart_category", figures.wishes_by_category, "stats.category."),
+            panel("stats.chart_category", figures.wishes_by_category, "category."),
             panel("stats.chart_tips", figures.tips_by_status, "tip.status."),
         ],
     )

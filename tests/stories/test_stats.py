@@ -92,7 +92,7 @@ async def test_coordinator_gets_figures_and_a_chart(
     text = (await admin.next_message()).text
     assert "心愿 3 个" in text
     assert "待认领 2" in text
-    assert "义诊 2" in text
+    assert "义诊服务 2" in text  # the category as the wish form names it
     assert "东城社区 2" in text
     assert "认领用时中位数：2.0 小时" in text
     assert "志愿服务 3.0 小时（1 项已确认）" in text
