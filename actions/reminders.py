@@ -34,7 +34,7 @@ from actions.env import Env
 from actions.messages import Lane, Notice, Value
 from rules.roles import Role
 from rules.wishes import WishStatus, wish_ref
-from storage import hot, outbox, users
+from storage import hot, outbox, users, whistles
 from storage import wishes as store
 from storage.errors import NotFound
 from storage.wishes import Wish
@@ -250,16 +250,18 @@ async def stale_alerts(
     ):
         if not recent(wish.updated_at + unclaimed, now, start) or not await staff.ids(conn):
             continue
-        notice = Notice(
-            "remind.unclaimed",
-            {
-                "ref": wish_ref(wish.ref_no),
-                "category_key": f"category.{wish.category}",
-                "area": wish.area or "—",
-                "hours": settings.unclaimed_alert_hours,
-            },
-            ((Button("remind.button.whistle", Act.WHISTLE, wish.id),),),
-        )
+        values: dict[str, Value] = {
+            "ref": wish_ref(wish.ref_no),
+            "category_key": f"category.{wish.category}",
+            "area": wish.area or "—",
+            "hours": settings.unclaimed_alert_hours,
+        }
+        blown = await whistles.latest_unanswered(conn, wish.id)
+        if blown is not None and blown.created_at > now - unclaimed:
+            # Whistled lately: the volunteers were called already; suggesting the whistle again would be untrue.
+            notice = Notice("remind.unclaimed_whistled", {**values, "count": blown.sent_count})
+        else:
+            notice = Notice("remind.unclaimed", values, ((Button("remind.button.whistle", Act.WHISTLE, wish.id),),))
         since = wish.updated_at.isoformat()
         still_open = (notices.wish_in(wish.id, WishStatus.OPEN), coordinator)
         reminders += [

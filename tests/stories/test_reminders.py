@@ -383,3 +383,26 @@ async def test_an_open_wish_nobody_claims_for_thirty_days_expires_and_the_reside
     # Later sweeps change nothing and say nothing more.
     await sweep_at(bot, sim, clock, start + dt.timedelta(days=31))
     assert len(having(alice, "已关闭")) == 1
+
+
+async def test_a_wish_whistled_lately_is_not_offered_the_whistle_again(
+    bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    """The coordinator whistled two hours after it opened; a day on, nobody has claimed it: the alert says the whistle
+    called the volunteers and points to a department, instead of "可以吹哨" (a newcomer found that untrue)."""
+    db = bot.bot_data.db
+    admin, alice, xiaoli = sim.person("李主任", user_id=ADMIN_ID), sim.person("王阿姨"), sim.person("小李")
+    await meet(admin)
+    await approved_volunteers(db, [xiaoli])
+    await open_wish(db, alice)
+    start = clock.now()
+    clock.set(start + dt.timedelta(hours=2))
+    await admin.send_command("/whistle", "W-0001")
+    await admin.wait_for_text("已为 W-0001 吹哨")
+
+    await sweep_at(bot, sim, clock, start + dt.timedelta(hours=24))
+    [alert] = [m for m in admin.messages if "仍没有人认领" in (m.text or "")]
+    assert "吹哨召集了 1 位志愿者" in (alert.text or "")
+    assert "/case W-0001" in (alert.text or "")
+    assert alert.inline_buttons == []
+    assert having(admin, "可以“吹哨”") == []
