@@ -144,7 +144,8 @@ async def answer(update: Update, context: TongxinContext, doing: Awaitable[Event
         await query.answer()
         await query.edit_message_reply_markup(None)
         if context.user_data is not None and shown.event.source == "text":
-            context.user_data.pop(TOPIC_DRAFT, None)
+            # The words are used; the number stays, so the next draft's buttons never share an older one's.
+            context.user_data[TOPIC_DRAFT] = {"number": (context.user_data.get(TOPIC_DRAFT) or {}).get("number", 0)}
     await context.bot.send_message(context.chat_id, describe(context, shown), parse_mode=ParseMode.HTML)
 
 

@@ -337,7 +337,7 @@ def parse_level_choice(carried: str) -> tuple[Source, Level]:
     match = re.fullmatch(r"([hwcx])(\d{1,9})\.([1-4])", carried)
     if match is None:
         raise EventInputError("event.usage")
-    kind = _SOURCE_PREFIX.get(match.group(1), "text")  # x: a topic's words, kept in the person's draft numbered so
+    kind = _SOURCE_PREFIX.get(match.group(1), "text")  # x7: the topic's words in the person's draft number 7
     return Source(kind, int(match.group(2))), Level(int(match.group(3)))
 
 
