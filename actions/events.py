@@ -4,7 +4,8 @@ against them; the sweep warns before a clock runs out and escalates a missed one
 
 Effects, per action (each in one transaction, with its record and audit entry):
   propose (monitors, coordinators): nothing written; the source's title and the level suggested from its volume,
-    rise, areas and sensitive words (`rules.events.suggest_level`).
+    rise, areas and sensitive words (`rules.events.suggest_level`); a topic's words from the week's topic they
+    name (`actions.hot.topics`).
   raise_event (monitors, coordinators): the event `open` with its level's clocks (`rules.events.clocks_for`,
     settings `EVENT_*`); every owner of its clocks (monitors; editors for information and press; coordinators for
     the response) and, for I–II, the admins are told, urgently, while it is open. Audit `event.raise`.
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import notices
 from actions.env import Env
+from actions.hot import topics
 from actions.messages import Notice, Value
 from rules import events as rules
 from rules.events import Clock, ClockHours, EventStatus, Level, Record, Signals, Source, event_ref, source_ref
@@ -46,6 +48,7 @@ from storage.events import Event, EventClock
 
 PREFIX = "event:"
 SIGNAL_DAYS = 7  # volume and areas are counted over the last week, the rise against the four weeks before
+TOPICS_LOOKED_AT = 20  # a topic's words are looked for among this many of the week's topics
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,8 +109,20 @@ def _staff(actor: Actor, allowed: frozenset[Role]) -> int:
     return actor.user_id
 
 
-async def _read_source(conn: AsyncConnection, source: Source, now: dt.datetime) -> tuple[str, Signals]:
-    """The title of what an event is raised from and the signals its level is suggested from (`NotFound`)."""
+async def _topic_signals(env: Env, source: Source, now: dt.datetime) -> Signals | None:
+    """For a topic's words, the signals of the week's topic they name (None: another source, or no such topic).
+    Read before the transaction: grouping the week's texts into topics runs in a worker thread."""
+    if source.kind != "text" or not source.text:
+        return None
+    topic = rules.matching_topic(source.text, await topics(env, now, days=SIGNAL_DAYS, limit=TOPICS_LOOKED_AT))
+    return rules.topic_signals(source.text, topic) if topic is not None else None
+
+
+async def _read_source(
+    conn: AsyncConnection, source: Source, now: dt.datetime, topic: Signals | None = None
+) -> tuple[str, Signals]:
+    """The title of what an event is raised from and the signals its level is suggested from (`NotFound`); a
+    topic's words take their topic's signals when the week has one."""
     since = now - dt.timedelta(days=SIGNAL_DAYS)
     if source.kind == "hot" and source.number is not None:
         alert = await hot.get_alert(conn, source.number)
@@ -123,20 +138,19 @@ async def _read_source(conn: AsyncConnection, source: Source, now: dt.datetime) 
             raise NotFound(f"case {source.number}")
         return case.summary[: rules.TITLE_MAX], Signals(1, 1.0, 1 if case.area else 0, case.summary)
     words = source.text or ""
-    counts, _ = await hot.term_counts(conn, since, now)
-    before, _ = await hot.term_counts(conn, since - dt.timedelta(days=4 * SIGNAL_DAYS), since)
+    if topic is not None:
+        return words, topic
     areas = await store.areas_mentioning(conn, words, since)
-    volume = max(counts.get(words, 0), len(areas))
-    rise = volume / max(before.get(words, 0) / 4, 1)
-    return words, Signals(volume, rise, rules.distinct_areas(areas), words)
+    return words, Signals(len(areas), 1.0, rules.distinct_areas(areas), words)
 
 
 async def propose(env: Env, actor: Actor, source: Source) -> Proposal:
     """The source's title and suggested level (`NotFound`: no such source; `Conflict`: an event is open for it)."""
     _staff(actor, rules.RAISERS)
+    topic = await _topic_signals(env, source, env.now())
     async with env.db.read() as conn:
         await _not_raised(conn, source)
-        title, signals = await _read_source(conn, source, env.now())
+        title, signals = await _read_source(conn, source, env.now(), topic)
     return Proposal(source, title, rules.suggest_level(signals), signals)
 
 

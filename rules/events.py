@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 
+from rules.hot import Topic
 from rules.roles import Role
 from rules.wishes import wish_ref
 
@@ -185,6 +186,21 @@ def suggest_level(signals: Signals) -> Level:
 
 def _step(value: float, some: float, many: float) -> int:
     return 2 if value >= many else 1 if value >= some else 0
+
+
+def matching_topic(words: str, topics: Sequence[Topic]) -> Topic | None:
+    """The first (fastest-rising) of the week's topics that the typed words name: one of its leading terms is in
+    them, or they are in one of its terms."""
+    for topic in topics:
+        if any(term in words or words in term for term in topic.terms):
+            return topic
+    return None
+
+
+def topic_signals(words: str, topic: Topic) -> Signals:
+    """A topic's signals: its count, rise and areas, and its words and examples for the sensitive ones."""
+    text = " ".join((words, *topic.terms, *topic.examples))
+    return Signals(topic.count, topic.rise, len(topic.areas), text)
 
 
 # --- what staff type -----------------------------------------------------------------------------------------

@@ -31,8 +31,18 @@ from storage.db import Database
 from storage.schema import event_clocks, event_records, outbox
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.test_departments import coordinator_named, department_with_members
+from tests.stories.test_hot import resident_writes
 from tests.stories.test_reminders import delivered
 from tests.stories.wishflow import open_wish, person_id, press_again_quietly, review_tip, wait_for_button
+
+# The week's outage in 南湖社区, and one neighbour in 西城社区.
+OUTAGE = (
+    ("南湖社区停水两天了，家里没水做饭", "南湖社区", 1.5),
+    ("南湖社区又停水了，老人提水上楼很困难", "南湖社区", 1.0),
+    ("停水到现在还没来水，南湖社区三栋楼都没水", "南湖社区", 0.5),
+    ("小区停水，老人洗澡都成问题", "南湖社区", 0.2),
+    ("西城社区也停水了，什么时候来水", "西城社区", 0.1),
+)
 
 # The dialect matters here (the sweep's joins and the clocks' times): on PostgreSQL too.
 pytestmark = pytest.mark.both_databases
@@ -79,6 +89,17 @@ async def water_alert(bot: TongxinApp, editor: Person) -> int:
     made = await hot.to_lead(env, Actor(editor_id, frozenset({Role.EDITOR})), alert.id, lambda a: f"{a.term}：南湖社区")
     assert made.ref == "T-0001"
     return alert.id
+
+
+async def publish_lead(editor: Person) -> None:
+    """The editor accepts the story lead T-0001 in /review and marks it published with its link."""
+    card = await review_tip(editor, "T-0001")
+    await editor.press("采用", message=card)
+    card = await editor.wait_for_text("T-0001 · 已采用")
+    await editor.press("已发布", message=card)
+    await editor.wait_for_text("请发送 T-0001 发布稿件的链接")
+    await editor.send_text(LINK)
+    await editor.wait_for_text("T-0001 已标记为已发布")
 
 
 async def sweep_at(bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock, after: dt.timedelta) -> int:
@@ -168,13 +189,7 @@ async def test_a_level_ii_event_warns_escalates_and_is_stopped_by_the_published_
 
     # The editor publishes the story lead made from H-1: the next sweep stops the clock at that moment.
     clock.set(START_TIME + dt.timedelta(hours=5, minutes=20))
-    card = await review_tip(zhou, "T-0001")
-    await zhou.press("采用", message=card)
-    card = await zhou.wait_for_text("T-0001 · 已采用")
-    await zhou.press("已发布", message=card)
-    await zhou.wait_for_text("请发送 T-0001 发布稿件的链接")
-    await zhou.send_text(LINK)
-    await zhou.wait_for_text("T-0001 已标记为已发布")
+    await publish_lead(zhou)
     assert await sweep_at(bot, sim, clock, dt.timedelta(hours=5, minutes=21)) == 0
     await zhao.send_command("/events")
     listed = await zhao.wait_for_text("进行中的舆情事件（1）")
@@ -320,3 +335,40 @@ async def test_a_topics_words_are_raised_with_the_buttons_and_what_is_refused_sa
     await zhao.wait_for_text("这个事件已结案")
     await zhao.send_command("/event", "E-1 上报 结案后")
     await zhao.wait_for_text("这个事件已结案")
+
+
+async def test_a_monitor_raises_the_weeks_rising_topic_and_the_editors_post_meets_its_information_clock(
+    bot: TongxinApp,
+    sim: BotApiSimulator,
+    story_db: Database,
+    clock: ManualClock,
+    web: tuple[str, aiohttp.ClientSession],
+) -> None:
+    for text, area, days_ago in OUTAGE:
+        await resident_writes(story_db, START_TIME, text, area, days_ago)
+    zhao = await staff(bot, sim.person("赵监测"), "monitor")
+    zhou = await staff(bot, sim.person("周编辑"), "editor")
+    await water_alert(bot, zhou)  # the editors' story lead T-0001
+
+    # 停水 names the week's rising topic: its count, rise and areas suggest the level.
+    await zhao.send_command("/event", "停水")
+    asked = await zhao.wait_for_text("把「停水」定为舆情事件")
+    assert "近 7 天 5 条相关，增幅 ×2.7，涉及 2 个片区；建议 🟠 II级 重大" in (asked.text or "")
+    await zhao.press("🟠 II级 重大（建议）", message=asked)
+    await zhao.wait_for_text("🟠 II级 重大 E-1 停水")
+
+    # Three hours later the editor publishes the post and records it: the 5-hour clock is met in time.
+    clock.set(START_TIME + dt.timedelta(hours=3))
+    await publish_lead(zhou)
+    await zhou.send_command("/event", "E-1 发布 T-0001")
+    await zhou.wait_for_text(f"✅ 发布权威信息：已完成（T-0001 {LINK}）")
+    await delivered(bot, sim)
+    told = await zhao.wait_for_text("周编辑 已完成发布权威信息")
+    assert "E-1" in (told.text or "")
+
+    # No warning comes for it; the screen shows it met.
+    await sweep_at(bot, sim, clock, dt.timedelta(hours=4, minutes=30))
+    assert not any("发布权威信息 还剩" in (m.text or "") for m in (*zhao.messages, *zhou.messages))
+    [shown] = await screen_events(web)
+    assert shown["title"] == "停水"
+    assert {c["kind"]: c["state"] for c in shown["clocks"]}["information"] == "met"
