@@ -22,11 +22,14 @@ from rules.events import (
     clock_state,
     clocks_for,
     level_choice,
+    matching_topic,
     parse_command,
     parse_level_choice,
     suggest_level,
+    topic_signals,
     warn_moment,
 )
+from rules.hot import Topic
 
 T0 = dt.datetime(2026, 11, 3, 2, 0, tzinfo=dt.UTC)
 H = dt.timedelta(hours=1)
@@ -146,3 +149,14 @@ def test_a_level_button_carries_its_source_and_level_and_nothing_else() -> None:
     assert parse_level_choice("x7.4") == (Source("text", 7), Level.IV)
     with pytest.raises(EventInputError):
         parse_level_choice("h3.5")
+
+
+def test_a_topics_words_name_the_weeks_topic_and_take_its_signals() -> None:
+    lights = Topic(("路灯",), 3, 1.2, False, ("东城社区",), ("路灯不亮",))
+    water = Topic(("停水", "来水"), 12, 4.5, True, ("南湖社区", "西城社区"), ("停水两天了",))
+    assert matching_topic("南湖社区停水", [water, lights]) == water
+    assert matching_topic("路灯", [water, lights]) == lights
+    assert matching_topic("垃圾", [water, lights]) is None
+    signals = topic_signals("停水", water)
+    assert (signals.volume, signals.rise, signals.areas) == (12, 4.5, 2)
+    assert suggest_level(signals) == Level.II  # rise ×4.5 (1), two areas (1), 停水 (2)
