@@ -96,7 +96,7 @@
   }
 
   function clockChip(c) {
-    var chip = span("clock " + c.state + (c.missed ? " missed" : ""), c.name + " ");
+    var chip = span("clock " + c.state + (c.missed ? " missed" : ""), (c.missed ? "❗" : "") + c.name + " ");
     if (c.state === "met" || c.state === "met_late") {
       chip.appendChild(span("left", clockLabels.event_met));
     } else {
