@@ -220,23 +220,9 @@ async def record(env: Env, actor: Actor, ref_no: int, typed: Record) -> EventVie
             conn, event.id, actor_id=actor_id, now=now, clock=typed.clock.value if typed.clock else None, what=what
         )
         shown = await _view(conn, event, now)
-        if typed.clock is not None and event.raised_by is not None and event.raised_by != actor_id:
-            await notices.queue(
-                conn,
-                event.raised_by,
-                Notice(
-                    "event.clock_met",
-                    {
-                        **card_values(shown, env),
-                        "clock_key": f"event.clock.{typed.clock.value}",
-                        "what": what,
-                        "name": await _name(conn, actor_id),
-                    },
-                ),
-                now=now,
-                dedupe_key=f"{PREFIX}met:{event.id}:{typed.clock.value}",
-                concerns={"event": [event.id]},
-            )
+        if typed.clock is not None:
+            extra: dict[str, Value] = {"clock_key": f"event.clock.{typed.clock.value}", "what": what}
+            await _tell_raiser(conn, env, shown, actor_id, "clock_met", f"met:{typed.clock.value}", extra, now)
         await audit.record(conn, actor_id=actor_id, action="event.record", subject=shown.ref, now=now, detail=what)
     env.wake()
     return shown
@@ -251,20 +237,35 @@ async def close(env: Env, actor: Actor, ref_no: int, summary: str) -> EventView:
         event = await store.get_event_by_ref(conn, ref_no)
         event = await store.close_event(conn, event.id, by=actor_id, summary=text, now=now)
         shown = await _view(conn, event, now)
-        if event.raised_by is not None and event.raised_by != actor_id:
-            await notices.queue(
-                conn,
-                event.raised_by,
-                Notice(
-                    "event.closed", {**card_values(shown, env), "summary": text, "name": await _name(conn, actor_id)}
-                ),
-                now=now,
-                dedupe_key=f"{PREFIX}closed:{event.id}",
-                concerns={"event": [event.id]},
-            )
+        await _tell_raiser(conn, env, shown, actor_id, "closed", "closed", {"summary": text}, now)
         await audit.record(conn, actor_id=actor_id, action="event.close", subject=shown.ref, now=now, detail=text)
     env.wake()
     return shown
+
+
+async def _tell_raiser(
+    conn: AsyncConnection,
+    env: Env,
+    shown: EventView,
+    actor_id: int,
+    kind: str,
+    stage: str,
+    extra: dict[str, Value],
+    now: dt.datetime,
+) -> None:
+    """Tell whoever raised the event what someone else did to it (`event.<kind>`, once per stage)."""
+    raiser = shown.event.raised_by
+    if raiser is None or raiser == actor_id:
+        return
+    values = {**card_values(shown, env), **extra, "name": await _name(conn, actor_id)}
+    await notices.queue(
+        conn,
+        raiser,
+        Notice(f"event.{kind}", values),
+        now=now,
+        dedupe_key=f"{PREFIX}{stage}:{shown.event.id}",
+        concerns={"event": [shown.event.id]},
+    )
 
 
 async def open_views(env: Env, actor: Actor) -> list[EventView]:
