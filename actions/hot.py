@@ -34,9 +34,9 @@ from rules import wishes as wish_rules
 from rules.hot import (
     BASELINE_PERIODS,
     EXAMPLES,
+    GROUPED_PAIRS,
     HotReport,
     Topic,
-    affordable,
     area_of,
     group_topics,
     is_rising,
@@ -65,6 +65,7 @@ ALERTED = (Role.COORDINATOR.value, Role.EDITOR.value)
 SETTLE = dt.timedelta(minutes=1)
 # A topic's areas are read from its newest messages, at most this many.
 AREA_SAMPLE = 200
+QUOTE_TRIES = 3 * EXAMPLES
 
 # Writes the text of the wish or lead made from an alert, in the language of whoever pressed.
 Describe = Callable[[HotAlert], str]
@@ -168,10 +169,10 @@ async def period_topics(
     since = now - dt.timedelta(days=days)
     current, current_texts, fresh = await _counted(conn, since, now)
     baseline, baseline_texts, _ = await _counted(conn, since - dt.timedelta(days=BASELINE_PERIODS * days), since)
-    ranked = affordable(rank_terms(current, current_texts, baseline, baseline_texts))
+    ranked = rank_terms(current, current_texts, baseline, baseline_texts)
     wanted = {term.term for term in ranked} | set(places)
     holding = {key: terms & wanted for key, terms in fresh.items() if terms & wanted}
-    holding.update(await hot.texts_holding(conn, since, now, wanted))
+    holding.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS))
     groups = await asyncio.to_thread(group_topics, holding, ranked, limit=limit)
     sampled = [key for group in groups for key in group.members[:AREA_SAMPLE]]
     quoted = await hot.quoted_texts(conn, sampled)
@@ -190,7 +191,7 @@ async def period_topics(
     return [
         Topic(
             terms=group.terms,
-            count=len(group.members),
+            count=current[group.terms[0]],
             rise=round(group.seed.rise, 1),
             rising=is_rising(group.seed),
             areas=topic_areas(area(key) for key in group.members[:AREA_SAMPLE]),
@@ -222,9 +223,10 @@ def topic_line(topic: Topic) -> str:
 
 
 def quote(texts: Sequence[str]) -> tuple[str, ...]:
-    """Up to `EXAMPLES` different texts of a topic (the newest first), names and numbers removed."""
+    """Up to `EXAMPLES` different texts of a topic (the newest first), names and numbers removed; at most
+    `QUOTE_TRIES` texts are redacted (a tagger's pass each), however alike they turn out."""
     quoted: list[str] = []
-    for text in texts:
+    for text in list(dict.fromkeys(texts))[:QUOTE_TRIES]:
         if len(quoted) == EXAMPLES:
             break
         if (example := redact(text)) not in quoted:

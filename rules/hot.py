@@ -18,7 +18,10 @@ without any history the order is simply by count. Places (the dictionary's and t
 where a topic is, not what it is about: they never lead a topic. Messages are then grouped greedily: the
 best-ranked term not yet used takes every ungrouped message containing it (a topic needs `MIN_TOPIC_TEXTS`),
 and the candidate terms found in at least half of them become its other leading terms; a rising term already
-leading a topic adds its messages to it. Pure functions: the caller supplies the texts or the counts.
+leading a topic adds its messages to it. Only the newest `GROUPED_PAIRS` (text, candidate term) pairs are
+grouped, so the cost stays bounded in a large district; a topic's count is exact all the same: the messages
+of the period holding its first term, from the counts. Pure functions: the caller supplies the texts or the
+counts.
 """
 
 from __future__ import annotations
@@ -54,11 +57,10 @@ SMOOTHING = 3.0
 MIN_TOPIC_TEXTS = 2
 CO_TERM_SHARE = 0.5
 MAX_LEADING_TERMS = 3
-# How many of the best-ranked terms may seed or lead a topic, and how many of their texts, summed, are read
-# to group them: the best-ranked terms first, until this many (so the cost of /hot stays bounded however
-# many texts a flat, everyday term has).
+# How many of the best-ranked terms may seed or lead a topic, and how many (text, term) pairs of them, the
+# newest first, are read to group the messages: the cost of /hot stays bounded however many texts there are.
 CANDIDATE_TERMS = 40
-CANDIDATE_TEXTS = 20_000
+GROUPED_PAIRS = 8_000
 EXAMPLES = 3
 EXAMPLE_LENGTH = 60
 AREAS_SHOWN = 3
@@ -263,8 +265,8 @@ class RankedTerm:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """Messages grouped under shared leading terms: how many, the rise of its best-ranked term, where, and
-    examples."""
+    """Messages grouped under shared leading terms: how many hold its first term, the rise of its best-ranked
+    term, where, and examples."""
 
     terms: tuple[str, ...]
     count: int
@@ -310,18 +312,6 @@ def rank_terms(
     ]
     ranked.sort(key=lambda r: (-r.rise, -r.current, r.term))
     return ranked[:limit]
-
-
-def affordable(ranked: Sequence[RankedTerm], budget: int = CANDIDATE_TEXTS) -> list[RankedTerm]:
-    """The best-ranked terms whose texts, summed, stay within `budget` (the first one always)."""
-    kept: list[RankedTerm] = []
-    spent = 0
-    for term in ranked:
-        if kept and spent + term.current > budget:
-            break
-        kept.append(term)
-        spent += term.current
-    return kept
 
 
 def is_rising(term: RankedTerm) -> bool:

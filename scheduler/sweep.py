@@ -30,9 +30,9 @@ JOB_NAME = "scheduler.sweep"
 INTERVAL = dt.timedelta(minutes=1)
 # Finished outbox rows are kept this long (dedupe keys of older occurrences cannot come up again).
 KEEP_FINISHED = dt.timedelta(days=30)
-# Texts this old still count for /hot (its longest period, 90 days, against the 90 before); a sweep segments
-# at most HOT_BATCH of them, so a large backlog (after the upgrade) is worked off a batch a minute.
-HOT_BACKLOG = dt.timedelta(days=180)
+# Texts this old still count for /hot (its longest period, 90 days, against its baseline: the 4 × 90 before);
+# a sweep segments at most HOT_BATCH of them, so a large backlog (after the upgrade) is worked off a batch a minute.
+HOT_BACKLOG = dt.timedelta(days=450)
 HOT_BATCH = 2000
 # Under this name `services.swept` holds the occurrence whose hot-topic alert was decided.
 HOT_ALERT_ASKED = "hot_alert:asked"

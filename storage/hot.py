@@ -275,18 +275,21 @@ class QuotedText:
 
 
 async def texts_holding(
-    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, terms: Collection[str]
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, terms: Collection[str], *, limit: int
 ) -> dict[TextKey, set[str]]:
-    """Per stored text of [since, until) holding one of `terms`, which of them it holds: a range of the
-    (at, term) index. The latest texts (by id) first; their times are not read (converting them costs more
-    than the query)."""
+    """Per stored text of [since, until) holding one of `terms`, which of them it holds, the newest texts first,
+    from the newest `limit` (text, term) pairs: the (at, term) index read backwards from `until`, so the cost
+    follows `limit`, not the size of the period."""
     if not terms:
         return {}
-    query = select(text_terms.c.source, text_terms.c.source_id, text_terms.c.term).where(
-        text_terms.c.at >= since, text_terms.c.at < until, text_terms.c.term.in_(sorted(terms))
+    query = (
+        select(text_terms.c.source, text_terms.c.source_id, text_terms.c.term)
+        .where(text_terms.c.at >= since, text_terms.c.at < until, text_terms.c.term.in_(sorted(terms)))
+        .order_by(text_terms.c.at.desc(), text_terms.c.source, text_terms.c.source_id.desc())
+        .limit(limit)
     )
     found: dict[TextKey, set[str]] = {}
-    for source, source_id, term in sorted((await conn.execute(query)).all(), key=lambda r: (-r[1], r[0])):
+    for source, source_id, term in (await conn.execute(query)).all():
         found.setdefault((str(source), int(source_id)), set()).add(str(term))
     return found
 

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from rules.hot import (
-    affordable,
     count_terms,
     group_topics,
     hot_report,
@@ -125,14 +124,6 @@ def test_a_brand_new_mention_does_not_outrank_a_real_rise() -> None:
     assert ranked[-1].rise == pytest.approx(1.0)  # as frequent as always
     assert ranked[0].rise == pytest.approx((10 + 3) / (2 + 3))
     assert rise_of(1, 200, 0, 800) == pytest.approx(4 / 3)
-
-
-def test_grouping_reads_the_best_ranked_terms_within_a_budget_of_texts() -> None:
-    ranked = rank_terms(Counter({"停水": 50, "老人": 900, "路灯": 60, "志愿者": 5000}), 6000, Counter(), 0)
-    assert [r.term for r in affordable(ranked, budget=1000)] == ["志愿者"]  # the first always
-    ranked = rank_terms(Counter({"停水": 50, "老人": 900, "路灯": 60}), 1000, Counter({"老人": 3600}), 4000)
-    assert [r.term for r in affordable(ranked, budget=1010)] == ["路灯", "停水", "老人"]
-    assert [r.term for r in affordable(ranked, budget=500)] == ["路灯", "停水"]
 
 
 def test_without_any_history_terms_rank_by_count() -> None:
