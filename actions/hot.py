@@ -164,13 +164,14 @@ async def topics(env: Env, now: dt.datetime, days: int = 7, limit: int = 10) -> 
 async def period_topics(
     conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str]
 ) -> list[Topic]:
-    """`topics` on an open connection (the digest reads it inside its own transaction). A topic's areas and
-    examples come from its latest `AREA_SAMPLE` messages (by id), its examples the newest of those."""
+    """`topics` on an open connection (the digest reads it inside its own transaction). A topic's areas come
+    from its newest `AREA_SAMPLE` messages (a wish's area, else a configured area the text names), its
+    examples are the newest of those."""
     since = now - dt.timedelta(days=days)
     current, current_texts, fresh = await _counted(conn, since, now)
     baseline, baseline_texts, _ = await _counted(conn, since - dt.timedelta(days=BASELINE_PERIODS * days), since)
     ranked = rank_terms(current, current_texts, baseline, baseline_texts)
-    wanted = {term.term for term in ranked} | set(places)
+    wanted = {term.term for term in ranked}
     holding = {key: terms & wanted for key, terms in fresh.items() if terms & wanted}
     holding.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS))
     groups = await asyncio.to_thread(group_topics, holding, ranked, limit=limit)

@@ -53,25 +53,30 @@ async def screen(bot: TongxinApp) -> AsyncIterator[tuple[str, aiohttp.ClientSess
 async def seed_needs(db: Database, now: dt.datetime) -> str:
     """The fixture's needs as wishes of one resident, written at their times; returns the spike term."""
     document = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    for item in document["items"]:
+        await resident_writes(db, now, item["text"], None, item["days_ago"])
+    return str(document["spike_term"])
+
+
+async def resident_writes(db: Database, now: dt.datetime, text: str, area: str | None, days_ago: float) -> None:
+    """A resident's wish, written `days_ago` days before `now`."""
     async with db.write() as conn:
         await users.touch_user(
             conn, user_id=777, first_name="居民", last_name=None, username=None, language="zh-CN", now=now
         )
-        for item in document["items"]:
-            await wishes.insert_wish(
-                conn,
-                resident_id=777,
-                category="other",
-                description=item["text"],
-                area=None,
-                address=None,
-                location=None,
-                photo_file_id=None,
-                phone=None,
-                status="open",
-                now=now - dt.timedelta(days=item["days_ago"]),
-            )
-    return str(document["spike_term"])
+        await wishes.insert_wish(
+            conn,
+            resident_id=777,
+            category="other",
+            description=text,
+            area=area,
+            address=None,
+            location=None,
+            photo_file_id=None,
+            phone=None,
+            status="open",
+            now=now - dt.timedelta(days=days_ago),
+        )
 
 
 async def staff_member(sim: BotApiSimulator, bot: TongxinApp, name: str, *roles: str) -> Person:
@@ -117,24 +122,13 @@ OUTAGE = (
 ISSUES_BAD_WORDS = {"一次", "我家", "方便", "南湖", "实践", "文明", "时代", "现在", "大家", "这个", "时候"}
 
 
-async def resident_writes(db: Database, now: dt.datetime, text: str, area: str, days_ago: float) -> None:
-    async with db.write() as conn:
-        await users.touch_user(
-            conn, user_id=778, first_name="南湖居民", last_name=None, username=None, language="zh-CN", now=now
-        )
-        await wishes.insert_wish(
-            conn,
-            resident_id=778,
-            category="other",
-            description=text,
-            area=area,
-            address=None,
-            location=None,
-            photo_file_id=None,
-            phone=None,
-            status="open",
-            now=now - dt.timedelta(days=days_ago),
-        )
+async def demo_week_with_outage(db: Database, now: dt.datetime) -> None:
+    """The demo district, the week of the issue, and the outage of the last two days."""
+    await seed_district(db, now=now)
+    for text, area, days_ago in DEMO_WEEK:
+        await resident_writes(db, now, text, area, days_ago)
+    for text, days_ago in OUTAGE:
+        await resident_writes(db, now, text, "南湖社区", days_ago)
 
 
 def topic_terms(line: str) -> set[str]:
@@ -147,11 +141,7 @@ async def test_in_the_demo_district_the_rising_outage_comes_first_and_no_filler_
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
     now = clock.now()
-    await seed_district(story_db, now=now)
-    for text, area, days_ago in DEMO_WEEK:
-        await resident_writes(story_db, now, text, area, days_ago)
-    for text, days_ago in OUTAGE:
-        await resident_writes(story_db, now, text, "南湖社区", days_ago)
+    await demo_week_with_outage(story_db, now)
     monitor = await staff_member(sim, bot, "网信中心小赵", "monitor")
 
     await monitor.send_command("/hot")
@@ -241,11 +231,7 @@ async def test_the_screen_shows_topics_with_their_rise(
     bot: TongxinApp, story_db: Database, clock: ManualClock, screen: tuple[str, aiohttp.ClientSession]
 ) -> None:
     now = clock.now()
-    await seed_district(story_db, now=now)
-    for text, area, days_ago in DEMO_WEEK:
-        await resident_writes(story_db, now, text, area, days_ago)
-    for text, days_ago in OUTAGE:
-        await resident_writes(story_db, now, text, "南湖社区", days_ago)
+    await demo_week_with_outage(story_db, now)
     base, session = screen
     async with session.get(f"{base}/screen/data.json?token={SCREEN_TOKEN}") as response:
         assert response.status == 200
