@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import jieba
-import jieba.posseg
 
 STOPWORDS_FILE = Path(__file__).with_name("hot_stopwords.txt")
 DICTIONARY_FILE = Path(__file__).with_name("hot_dictionary.txt")
@@ -378,6 +377,8 @@ def area_of(text: str, places: Sequence[str]) -> str | None:
 # --- quoting residents without naming them ---------------------------------------------------------------------
 
 _DIGITS = re.compile(r"[0-9０-９]+")
+# A word jieba's dictionary counts fewer times than this is rare enough to be a person's name.
+RARE_WORD = 30
 # Common surnames, without those that also start everyday words after 小/老 (小石桥, 老方法, 小高兴…).
 _SURNAMES = (
     "王李张刘陈杨黄赵周吴徐孙马朱胡郭何林罗郑梁谢宋唐许韩冯邓曹彭曾肖董袁潘蒋蔡余杜叶程苏魏吕丁"
@@ -395,12 +396,18 @@ def is_name(term: str) -> bool:
 
 def redact(text: str, *, length: int = EXAMPLE_LENGTH) -> str:
     """A resident's text fit to quote on a screen: numbers (phones, house numbers) and the person names found
-    (jieba's person-name tag after or with a common surname, "王大爷", "小周", "老李") replaced, cut to `length`."""
+    replaced, cut to `length`. A name is a word of two or three characters that starts with a common surname
+    and that jieba's dictionary hardly knows ("刘晓东", "王建国"; its HMM finds such words), or such a rare word
+    after a lone surname ("张" "秀英"), or how people call someone ("王大爷", "小周", "老李"). (jieba's tagger
+    would name them too, at 50 MB more memory.)"""
     dictionary()
     parts: list[str] = []
-    for word, flag in jieba.posseg.lcut(text):
+    for word in jieba.lcut(text):
+        rare = (jieba.get_FREQ(word) or 0) < RARE_WORD
         after_surname = bool(parts) and len(parts[-1]) == 1 and parts[-1] in _SURNAMES
-        if flag == "nr" and 2 <= len(word) <= 4 and (word[0] in _SURNAMES or after_surname):
+        full_name = 2 <= len(word) <= 3 and word[0] in _SURNAMES
+        given_name = 1 <= len(word) <= 2 and after_surname
+        if rare and (full_name or given_name):
             if after_surname:
                 parts[-1] = ""
             parts.append("某某")

@@ -175,6 +175,8 @@ def count_terms_of(texts: dict[int, frozenset[str]]) -> Counter[str]:
         ("南湖社区停水两天了，电话13812345678", "南湖社区停水两天了，电话*"),
         ("老李家3号楼停水了，小周来看过", "某家*号楼停水了，某来看过"),
         ("融媒体中心记者刘晓东来采访", "融媒体中心记者某某来采访"),
+        ("请联系陈丽华，赵志刚师傅来修过", "请联系某某，某某师傅来修过"),
+        ("张秀英阿姨说家里的橘子熟了", "某某阿姨说家里的橘子熟了"),
     ],
 )
 def test_examples_are_quoted_without_names_and_numbers(text: str, quoted: str) -> None:
