@@ -17,7 +17,7 @@ import functools
 import gc
 import logging
 import warnings
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ from bot import logs
 from bot.clock import Clock, LoopTimer, SystemClock, Timer
 from bot.commands import commands_for
 from bot.context import BotData, TongxinContext
+from bot.health import Health
 from bot.i18n import Catalogues
 from bot.inbox import UpdateInbox
 from bot.notify import Notifier, OutboxNotifier
@@ -113,6 +114,9 @@ def build_application(
     processor = PerChatUpdateProcessor(256, timer=timer)
     persistence = DatabasePersistence(db, timer=timer)
     updates_request = UpdatesRequest(connection_pool_size=1)
+    bot_request = AiohttpRequest()
+    health = Health(db, timer)
+    bot_request.answered = health.answered
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -122,7 +126,7 @@ def build_application(
         .concurrent_updates(processor)
         .persistence(persistence)
         # aiohttp instead of PTB's httpx: the same requests for much less CPU (bot/request.py).
-        .request(AiohttpRequest())
+        .request(bot_request)
         .get_updates_request(updates_request)
         # One budget of ~30 messages/s shared by replies and the outbox sender, replies first; a 429
         # pauses everything for retry_after and the reply is retried, not lost (channels/telegram/limits.py).
@@ -160,6 +164,8 @@ def build_application(
         taps.tell = application.bot.send_message
         processor.arrived = taps.seen
         processor.answer_early = functools.partial(taps.answer_early, application.bot)
+    processor.arrived = _also(health.arrived, processor.arrived)  # counted for /metrics (bot/health.py)
+    services.health = health
     application.add_handler(flood_guard.handler(), group=-2)
     application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
     features = (
@@ -270,9 +276,12 @@ async def running(
                     settings.timezone,
                 )
                 screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
+                if settings.health_port:
+                    await application.bot_data.health.start(settings.health_host, settings.health_port)
                 log.info("Tongxin is running as @%s", application.bot.username)
                 yield application
             finally:
+                await application.bot_data.health.stop()
                 if screen is not None:
                     await screen.stop()
                 await scheduler_setup.stop(application)
@@ -285,6 +294,18 @@ async def running(
     finally:
         if own_db:
             await database.dispose()
+
+
+def _also(first: Callable[[object], object], then: Callable[[object], object] | None) -> Callable[[object], object]:
+    """One hook calling `first`, then `then` (when there is one)."""
+    if then is None:
+        return first
+
+    def both(update: object) -> object:
+        first(update)
+        return then(update)
+
+    return both
 
 
 async def start_wechat(application: TongxinApp) -> None:

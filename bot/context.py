@@ -14,6 +14,7 @@ from storage.users import User
 if TYPE_CHECKING:
     from actions.env import Env
     from bot.clock import Clock, Timer
+    from bot.health import Health
     from bot.i18n import Catalogues
     from bot.notify import Notifier
     from bot.settings import Settings
@@ -32,6 +33,8 @@ class BotData:
     catalogues: Catalogues
     notifier: Notifier
     env: Env
+    # /healthz and /metrics (bot/health.py): counted always, served when HEALTH_PORT is set.
+    health: Health
     # The WeChat service account, when one is configured (bot.app.running starts it).
     wechat: WeChatChannel | None = None
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 from typing import IO, Any
 from urllib.parse import urlencode
 
@@ -46,6 +47,7 @@ class AiohttpRequest(BaseRequest):
         "_read_timeout",
         "_session",
         "_write_timeout",
+        "answered",
     )
 
     def __init__(
@@ -64,6 +66,8 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
+        # Told (method, HTTP status) of every answer, for /metrics (bot/health.py); None: nobody listens.
+        self.answered: Callable[[str, int], None] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -127,6 +131,8 @@ class AiohttpRequest(BaseRequest):
             headers = {"Content-Type": _FORM}
         try:
             async with self._session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
+                if self.answered is not None:  # the method's name is the URL's last part (never the token)
+                    self.answered(url.rsplit("/", 1)[-1], response.status)
                 return response.status, await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc

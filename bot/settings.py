@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     screen_host: str = "127.0.0.1"
     screen_token: SecretStr = SecretStr("")
     screen_map: Path | None = None
+    # /healthz and /metrics for the operator (bot/health.py; off when 0).
+    health_port: int = Field(default=0, ge=0, le=65535)
+    health_host: str = "127.0.0.1"
 
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)

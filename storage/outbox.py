@@ -463,6 +463,16 @@ async def count_by_status(conn: AsyncConnection) -> dict[str, int]:
     return {status: int(count) for status, count in rows}
 
 
+async def pending_by_lane(conn: AsyncConnection) -> dict[str, int]:
+    """How many notices wait to be sent, by lane (the health check and /metrics)."""
+    rows = (
+        await conn.execute(
+            select(outbox.c.lane, func.count()).where(outbox.c.status == "pending").group_by(outbox.c.lane)
+        )
+    ).all()
+    return {str(lane): int(count) for lane, count in rows}
+
+
 async def messages_for(conn: AsyncConnection, recipient_id: int) -> list[dict[str, Any]]:
     """Every outbox row of one person, oldest first (for tests and /mydata)."""
     rows = (
