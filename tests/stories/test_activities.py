@@ -273,7 +273,10 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
 
     # 小李's certificate: a PDF with her name, hours and number; anyone can verify it by code or QR link.
     await xiaoli.send_command("/certificate")
-    await xiaoli.wait_for(lambda: any(m.kind == "document" for m in xiaoli.messages), what="the certificate")
+    # A PDF with CJK fonts: seconds of CPU on a loaded 2-core machine, hence the longer wait.
+    await xiaoli.wait_for(
+        lambda: any(m.kind == "document" for m in xiaoli.messages), timeout=20, what="the certificate"
+    )
     document = next(m for m in xiaoli.messages if m.kind == "document")
     assert document.document_bytes is not None
     assert document.document_bytes.startswith(b"%PDF")

@@ -120,7 +120,10 @@ async def test_activity_hours_count_in_hours_top_and_export_as_on_the_certificat
     ]
     # The certificate says the same 3.5 hours.
     await xiaoli.send_command("/certificate")
-    await xiaoli.wait_for(lambda: any(m.kind == "document" for m in xiaoli.messages), what="the certificate")
+    # A PDF with CJK fonts: seconds of CPU on a loaded 2-core machine, hence the longer wait.
+    await xiaoli.wait_for(
+        lambda: any(m.kind == "document" for m in xiaoli.messages), timeout=20, what="the certificate"
+    )
     certificate = next(m for m in xiaoli.messages if m.kind == "document")
     assert "核实 2 小时，自报 1.5 小时" in (certificate.text or "")
 
