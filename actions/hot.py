@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import weakref
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -161,12 +162,39 @@ async def topics(env: Env, now: dt.datetime, days: int = 7, limit: int = 10) -> 
         return await period_topics(conn, now=now, days=days, limit=limit, places=env.settings.areas)
 
 
+# Topics computed lately, per database: the screen asks every 3 seconds, a monitor's /hot may repeat it. An entry
+# holds for the minute it was computed and only while no text was added or segmented since (`hot.texts_state`);
+# an erasure empties it at once (`forget_cached_topics`).
+_CACHED: weakref.WeakKeyDictionary[object, dict[tuple[object, ...], list[Topic]]] = weakref.WeakKeyDictionary()
+CACHED_KEYS = 32
+
+
+def forget_cached_topics() -> None:
+    """Drop every cached topic list (a person's texts were erased: no example may quote them any more)."""
+    _CACHED.clear()
+
+
 async def period_topics(
     conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str]
 ) -> list[Topic]:
     """`topics` on an open connection (the digest reads it inside its own transaction). A topic's areas come
     from its newest `AREA_SAMPLE` messages (a wish's area, else a configured area the text names), its
-    examples are the newest of those."""
+    examples are the newest of those. The same question in the same minute, with no new text, is answered from
+    the last computation."""
+    cache = _CACHED.setdefault(conn.sync_engine, {})
+    key = (days, limit, tuple(places), now.replace(second=0, microsecond=0), await hot.texts_state(conn))
+    if (found := cache.get(key)) is not None:
+        return found
+    computed = await _period_topics(conn, now=now, days=days, limit=limit, places=places)
+    if len(cache) >= CACHED_KEYS:
+        cache.clear()
+    cache[key] = computed
+    return computed
+
+
+async def _period_topics(
+    conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str]
+) -> list[Topic]:
     since = now - dt.timedelta(days=days)
     current, current_texts, fresh = await _counted(conn, since, now)
     baseline, baseline_texts, _ = await _counted(conn, since - dt.timedelta(days=BASELINE_PERIODS * days), since)

@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from actions.env import Env
+from actions.hot import forget_cached_topics
 from storage import privacy
 
 
@@ -42,6 +43,7 @@ async def erase(env: Env, person_id: int) -> Erased:
     async with env.db.write() as conn:
         saved = await privacy.saved_media_files(conn, person_id)
         erasure = await privacy.erase_person(conn, person_id, now=env.now())
+    forget_cached_topics()  # no topic example may quote the erased texts, not even from the last minute
     # Files go only once the erasure is committed: a rolled-back erasure must not lose them.
     privacy.remove_media_files(erasure.files)
     privacy.remove_saved_files(env.settings.media_dir, saved)

@@ -189,9 +189,13 @@ async def run(n: int, url: str | None) -> int:
             env = Env(db=db, clock=ManualClock(NOW), settings=load_settings(bot_token="1:abc", _env_file=None))
             timings = []
             for _ in range(3):
+                hot.forget_cached_topics()  # each of these computes the topics afresh
                 started = time.perf_counter()
                 found = await hot.topics(env, NOW, days=7, limit=10)
                 timings.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            await hot.topics(env, NOW, days=7, limit=10)  # asked again in the same minute, nothing new: the cache
+            cached_ms = 1000 * (time.perf_counter() - started)
             async with db.read() as conn:
                 month, _texts = await hot.counts_between(conn, NOW - dt.timedelta(days=DAYS), NOW)
             words = sorted(month.items(), key=lambda item: (-item[1], item[0]))[:10]
@@ -225,7 +229,7 @@ async def run(n: int, url: str | None) -> int:
     print(
         f"topics {n} ({backend}): first {'停水' if checks['the outage ranks first'] else 'NOT 停水'}, "
         f"top ten {' / '.join('、'.join(t.terms) for t in found)}, "
-        f"time {ms[0]:.0f} ms (best of 3; first {1000 * timings[0]:.0f} ms)"
+        f"time {ms[0]:.0f} ms (best of 3, computed; first {1000 * timings[0]:.0f} ms; asked again {cached_ms:.1f} ms)"
     )
     return 0 if all(checks.values()) else 1
 

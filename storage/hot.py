@@ -86,6 +86,18 @@ async def watermarks(conn: AsyncConnection) -> dict[str, int]:
     return {source: found.get(name, 0) for source, name in _WATERMARK.items()}
 
 
+async def texts_state(conn: AsyncConnection) -> tuple[int, ...]:
+    """What the hot topics were computed from: the newest wish and tip and how far each is segmented (topics stay
+    the same while this does, within a minute)."""
+    marks = await watermarks(conn)
+    newest = (
+        await conn.execute(
+            select(select(func.max(wishes.c.id)).scalar_subquery(), select(func.max(tips.c.id)).scalar_subquery())
+        )
+    ).one()
+    return (int(newest[0] or 0), int(newest[1] or 0), *(marks[source] for source in sorted(marks)))
+
+
 async def set_watermark(conn: AsyncConnection, source: str, value: int) -> None:
     """Record that every text of `source` with an id up to `value` is segmented (never moves back)."""
     name = _WATERMARK[source]

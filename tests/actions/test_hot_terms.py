@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import func, select
 
 from actions import hot
+from actions import privacy as privacy_actions
 from actions.env import Env
 from bot.clock import ManualClock
 from bot.settings import load_settings
@@ -104,3 +105,39 @@ async def test_stored_terms_count_as_counting_every_text_afresh(db: Database) ->
         ).scalar_one()
     assert left == 15
     assert await hot.report(env, STAFF, 3) == hot_report(await all_texts(db), now=NOW, days=3)
+
+
+async def test_topics_asked_again_in_the_minute_come_from_the_last_computation_until_a_text_changes(
+    db: Database,
+) -> None:
+    """The screen asks every 3 seconds: the same question in the same minute with no new text is answered from the
+    last computation; a new wish, or an erasure, is never missed."""
+    env = Env(db=db, clock=ManualClock(NOW), settings=load_settings(bot_token="1:abc", _env_file=None))
+    await given_texts(db)
+    first = await hot.topics(env, NOW, days=3)
+    assert await hot.topics(env, NOW + dt.timedelta(seconds=20), days=3) is first
+
+    def quoted(found: list[hot.Topic]) -> set[str]:
+        return {example for topic in found for example in topic.examples}
+
+    async with db.write() as conn:
+        await store.insert_wish(
+            conn,
+            resident_id=2,
+            category="other",
+            description="又停水了，整栋楼都没水",
+            area=None,
+            address=None,
+            location=None,
+            photo_file_id=None,
+            phone=None,
+            status="open",
+            now=NOW,
+        )
+    again = await hot.topics(env, NOW + dt.timedelta(seconds=30), days=3)
+    assert "又停水了，整栋楼都没水" not in quoted(first)
+    assert "又停水了，整栋楼都没水" in quoted(again)  # the new wish, within the same minute
+
+    await privacy_actions.erase(env, 2)
+    after = await hot.topics(env, NOW + dt.timedelta(seconds=40), days=3)
+    assert "又停水了，整栋楼都没水" not in quoted(after)  # erased: quoted nowhere, not even from the cache
