@@ -34,6 +34,18 @@ LEAVE_PHRASES = (
 _LEAVE_FILLERS = re.compile(r"[\W_]|我|先|吧|了|啊|呀|哦|吗|please", re.UNICODE)
 
 
+def only_phrases(text: str, phrases: tuple[str, ...], fillers: re.Pattern[str], longest: int) -> bool:
+    """Whether `text` (lower-cased) is made of `phrases` and `fillers` only, and at most `longest` characters: a
+    message that *is* a leave or help word, not an answer that mentions one."""
+    if len(text) > longest:
+        return False
+    rest, found = text, False
+    for phrase in phrases:
+        if phrase in rest:
+            rest, found = rest.replace(phrase, ""), True
+    return found and not fillers.sub("", rest)
+
+
 def is_leave(text: str | None) -> bool:
     """Whether a message asks to leave the conversation it is typed into (/cancel, 取消, 退出, 不要了, 算了…)."""
     if not text:
@@ -41,13 +53,7 @@ def is_leave(text: str | None) -> bool:
     lowered = text.strip().lower()
     if lowered.split("@", 1)[0] == "/cancel":
         return True
-    if len(lowered) > 20:
-        return False
-    rest, found = lowered, False
-    for phrase in LEAVE_PHRASES:
-        if phrase in rest:
-            rest, found = rest.replace(phrase, ""), True
-    return found and not _LEAVE_FILLERS.sub("", rest)
+    return only_phrases(lowered, LEAVE_PHRASES, _LEAVE_FILLERS, 20)
 
 
 # Asking for help in the middle of a conversation: the message is only one of these (with fillers), so
@@ -72,13 +78,4 @@ _HELP_FILLERS = re.compile(r"[\W_]|我|请|呀|啊|吗|呢|了|一下|please", r
 
 def is_help(text: str | None) -> bool:
     """Whether a message asks how to go on with the conversation it is typed into (帮助, 怎么填, help, ？…)."""
-    if not text:
-        return False
-    lowered = text.strip().lower()
-    if len(lowered) > 12:
-        return False
-    rest, found = lowered, False
-    for phrase in HELP_PHRASES:
-        if phrase in rest:
-            rest, found = rest.replace(phrase, ""), True
-    return found and not _HELP_FILLERS.sub("", rest)
+    return bool(text) and only_phrases(str(text).strip().lower(), HELP_PHRASES, _HELP_FILLERS, 12)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -18,7 +17,7 @@ from sqlalchemy import select
 
 from actions import hot
 from actions.env import Env
-from bot.app import TongxinApp, start_screen
+from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules.roles import Role
 from rules.wishes import Actor
@@ -54,17 +53,6 @@ LINK = "https://news.example.cn/2026/11/water.html"
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {"screen_token": TOKEN}
-
-
-@pytest.fixture
-async def web(bot: TongxinApp) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
-    """The command-centre screen's server on a free port, and an HTTP client."""
-    screen = await start_screen(bot, 0)
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield f"http://127.0.0.1:{screen.port}", session
-    finally:
-        await screen.stop()
 
 
 async def staff(bot: TongxinApp, person: Person, role: str | None) -> Person:

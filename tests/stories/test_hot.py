@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from actions import hot
-from bot.app import TongxinApp, start_screen
+from bot.app import TongxinApp
 from bot.clock import ManualClock
 from bot.seed import seed_district
 from scheduler.sweep import queue_hot_alert
@@ -37,17 +36,6 @@ SCREEN_TOKEN = "screen-secret-29"
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {"screen_token": SCREEN_TOKEN}
-
-
-@pytest.fixture
-async def screen(bot: TongxinApp) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
-    """The command-centre screen on a free port, and an HTTP client."""
-    server = await start_screen(bot, 0)
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield f"http://127.0.0.1:{server.port}", session
-    finally:
-        await server.stop()
 
 
 async def seed_needs(db: Database, now: dt.datetime) -> str:
@@ -228,11 +216,11 @@ async def test_a_forged_or_stale_alert_button_is_answered(bot: TongxinApp, sim: 
 
 
 async def test_the_screen_shows_topics_with_their_rise(
-    bot: TongxinApp, story_db: Database, clock: ManualClock, screen: tuple[str, aiohttp.ClientSession]
+    bot: TongxinApp, story_db: Database, clock: ManualClock, web: tuple[str, aiohttp.ClientSession]
 ) -> None:
     now = clock.now()
     await demo_week_with_outage(story_db, now)
-    base, session = screen
+    base, session = web
     async with session.get(f"{base}/screen/data.json?token={SCREEN_TOKEN}") as response:
         assert response.status == 200
         data: dict[str, Any] = json.loads(await response.text())

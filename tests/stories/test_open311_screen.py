@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -14,7 +13,7 @@ import pytest
 
 from actions import cases
 from actions.env import Env
-from bot.app import TongxinApp, start_screen
+from bot.app import TongxinApp
 from rules.cases import CaseOrder
 from rules.district import load_district
 from rules.roles import Role
@@ -52,17 +51,6 @@ REQUIRED_REQUEST_FIELDS = {
 @pytest.fixture
 def settings_overrides() -> dict[str, object]:
     return {"screen_token": TOKEN}
-
-
-@pytest.fixture
-async def web(bot: TongxinApp) -> AsyncIterator[tuple[str, aiohttp.ClientSession]]:
-    """The screen server on a free port, and an HTTP client."""
-    screen = await start_screen(bot, 0)
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield f"http://127.0.0.1:{screen.port}", session
-    finally:
-        await screen.stop()
 
 
 async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, Any, str]:

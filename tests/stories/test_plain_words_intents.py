@@ -10,6 +10,7 @@ from storage import projects, tips
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
 from tests.stories.test_plain_words import make_role, say
+from tests.stories.test_tips import finish_tip
 from tests.stories.wishflow import person_id, wait_for_button
 
 
@@ -22,12 +23,7 @@ async def test_a_reporter_s_ordinary_news_is_offered_as_a_tip(bot: TongxinApp, s
     assert offer.find_inline_button("🙋 提交为微心愿") is None
     await zhang.press("📰 作为报料发送")
     await zhang.wait_for_text("分享位置")
-    await zhang.press_reply_button("跳过")
-    await zhang.wait_for_text("请选择线索类别")
-    await zhang.press("民生")
-    await zhang.wait_for_text("请确认线索内容")
-    await zhang.press("提交")
-    await zhang.wait_for_text("线索已提交")
+    await finish_tip(zhang)  # 跳过 the place, 民生, 提交
     async with bot.bot_data.db.read() as conn:
         queue = await tips.review_queue(conn, 10)
     assert [t.description for t in queue] == [news]
@@ -45,12 +41,7 @@ async def test_a_resident_s_accident_is_offered_as_a_wish_and_as_a_tip(bot: Tong
     assert offer.find_inline_button("不是") is not None
     await wang.press("📰 作为报料发送")
     await wang.wait_for_text("分享位置")
-    await wang.press_reply_button("跳过")
-    await wang.wait_for_text("请选择线索类别")
-    await wang.press("民生")
-    await wang.wait_for_text("请确认线索内容")
-    await wang.press("提交")
-    await wang.wait_for_text("线索已提交")
+    await finish_tip(wang)  # 跳过 the place, 民生, 提交
     async with bot.bot_data.db.read() as conn:
         queue = await tips.review_queue(conn, 10)
     assert [t.description for t in queue] == [accident]

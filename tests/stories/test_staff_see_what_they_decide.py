@@ -7,7 +7,7 @@ from __future__ import annotations
 from bot.app import TongxinApp
 from simulator import BotApiSimulator
 from tests.stories.test_departments import coordinator_named
-from tests.stories.test_tips import make_role
+from tests.stories.test_tips import finish_tip, make_role
 from tests.stories.wishflow import write_wish
 
 
@@ -34,12 +34,7 @@ async def test_the_editors_new_tip_notice_opens_the_tip(bot: TongxinApp, sim: Bo
     await li.wait_for_text("请发送现场照片")
     await li.send_text("河口镇的橘子丰收了，果农忙着采摘装车")
     await li.wait_for_text("分享位置")
-    await li.press_reply_button("跳过")
-    await li.wait_for_text("请选择线索类别")
-    await li.press("民生")
-    await li.wait_for_text("请确认线索内容")
-    await li.press("提交")
-    await li.wait_for_text("线索已提交")
+    await finish_tip(li)  # 跳过 the place, 民生, 提交
     notice = await editor.wait_for_text("新线索 T-0001")
     assert notice.inline_buttons == [["📋 T-0001"]]
     await editor.press("📋 T-0001", message=notice)
