@@ -24,6 +24,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -42,10 +43,20 @@ from .state import (
     StoredFile,
     bad_request,
 )
+from .webhook import ALLOWED_PORTS, WebhookDelivery
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_DOWNLOAD = 20 * 1024 * 1024  # Bot API getFile limit
+# How long Telegram keeps an update nobody fetched: the open-source Bot API server (github.com/tdlib/telegram-bot-api,
+# telegram-bot-api/Client.cpp) stores a callback query for 150 s and any other update for a day (issue 30).
+KEEP_UPDATE = 24 * 3600.0
+KEEP_CALLBACK_QUERY = 150.0
+_CONFLICT_POLLER = "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+_CONFLICT_WEBHOOK = (
+    "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+)
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _SENDING_METHODS_RE = re.compile(r"^(send[A-Z]\w*|copyMessages?|forwardMessages?)$")
 # What `stall_writes` holds back: every method that puts something into a chat or changes what is there.
 _WRITING_METHODS_RE = re.compile(
@@ -150,6 +161,9 @@ class BotApiSimulator:
         self.blocked: set[int] = set()
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._updates: list[dict[str, Any]] = []  # delivered-or-pending, not yet confirmed by an offset
+        self._expires: dict[int, float] = {}  # update id → when Telegram forgets it (the timer's seconds)
+        self._polls = 0  # getUpdates calls so far: a newer one ends the one in progress (409)
+        self.webhook_delivery = WebhookDelivery(self)
         self._update_ids = itertools.count(1)
         self._user_ids = itertools.count(1_000_001)
         self._group_ids = itertools.count(1)
@@ -249,6 +263,7 @@ class BotApiSimulator:
 
     async def stop(self) -> None:
         self._stopping = True
+        await self.webhook_delivery.stop()
         self._updates_pulse.fire()  # release long polls so shutdown does not wait for their timeout
         if self._runner is not None:
             await self._runner.cleanup()
@@ -370,7 +385,34 @@ class BotApiSimulator:
 
     @property
     def pending_updates(self) -> list[dict[str, Any]]:
+        self.expire_updates()
         return list(self._updates)
+
+    @property
+    def polls(self) -> int:
+        """getUpdates calls so far."""
+        return self._polls
+
+    def expire_updates(self) -> None:
+        """Forget the updates kept longer than Telegram keeps them (`KEEP_UPDATE`, `KEEP_CALLBACK_QUERY`)."""
+        now = self.timer.monotonic()
+        if any(self._expires.get(u["update_id"], now + 1) <= now for u in self._updates):
+            self._updates = [u for u in self._updates if self._expires.get(u["update_id"], now + 1) > now]
+            self._expires = {u["update_id"]: self._expires[u["update_id"]] for u in self._updates}
+
+    def drop_update(self, update_id: int) -> None:
+        """The update is gone from Telegram's queue (delivered to the webhook, or of a kind not asked for)."""
+        self._updates = [u for u in self._updates if u["update_id"] != update_id]
+        self._expires.pop(update_id, None)
+
+    def _drop_all_updates(self) -> None:
+        self._updates.clear()
+        self._expires.clear()
+
+    def activity(self) -> None:
+        """Something happened that a `wait_until` predicate may be waiting for."""
+        self._last_activity = self.timer.monotonic()
+        self._activity_pulse.fire()
 
     def transcript(self, chat: ChatState, last: int = 30) -> str:
         lines = list(chat.transcript) + [(m.seq_created, m.describe()) for m in chat.bot_messages]
@@ -424,8 +466,12 @@ class BotApiSimulator:
         return {**stored.file_dict(), "width": stored.width or 100, "height": stored.height or 100}
 
     def _enqueue(self, payload: dict[str, Any]) -> None:
-        self._updates.append({"update_id": next(self._update_ids), **payload})
+        update_id = next(self._update_ids)
+        keep = KEEP_CALLBACK_QUERY if "callback_query" in payload else KEEP_UPDATE
+        self._expires[update_id] = self.timer.monotonic() + keep
+        self._updates.append({"update_id": update_id, **payload})
         self._updates_pulse.fire()
+        self.webhook_delivery.wake()
 
     def user_message(self, person: Person, chat: ChatState, fields: dict[str, Any]) -> dict[str, Any]:
         msg = {
@@ -811,12 +857,12 @@ class BotApiSimulator:
 
     async def _get_updates(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> list[dict[str, Any]]:
         if self.webhook.get("url"):
-            raise ApiError(
-                409,
-                "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first",
-                category="state",
-            )
+            raise ApiError(409, _CONFLICT_WEBHOOK, category="state")
+        # The newest poller wins: this call ends any other in progress with 409 (Bot API server behaviour, issue 30).
+        self._polls += 1
+        poll = self._polls
+        self._updates_pulse.fire()
+        self.expire_updates()
         offset: int | None = p.get("offset")
         limit = max(1, min(100, int(p.get("limit", 100))))
         timeout = max(0, int(p.get("timeout", 0)))
@@ -825,9 +871,15 @@ class BotApiSimulator:
                 self._updates = self._updates[offset:]
             else:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            self._expires = {u["update_id"]: self._expires[u["update_id"]] for u in self._updates}
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
+            if poll != self._polls:
+                raise ApiError(409, _CONFLICT_POLLER, category="state")
+            if self.webhook.get("url"):
+                raise ApiError(409, _CONFLICT_WEBHOOK, category="state")
+            self.expire_updates()
             if self._updates or self._stopping:
                 return self._updates[:limit]
             remaining = deadline - loop.time()
@@ -838,26 +890,66 @@ class BotApiSimulator:
     async def _delete_webhook(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
         self.webhook = {}
         if p.get("drop_pending_updates"):
-            self._updates.clear()
+            self._drop_all_updates()
+        self.webhook_delivery.restart()
         return True
 
     async def _set_webhook(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> bool:
-        if p["url"] and not p["url"].startswith("https://"):
+        """core.telegram.org/bots/api#setwebhook: an empty url removes the webhook; otherwise HTTPS on 443, 80, 88 or
+        8443, a secret of 1-256 of A-Z a-z 0-9 _ -, max_connections 1-100. The same settings again change nothing
+        ("Webhook is already set"); a changed URL, secret or limit restarts delivery with a fresh back-off."""
+        url = p["url"]
+        if not url:
+            return await self._delete_webhook(p, files)
+        parts = urlsplit(url)
+        if parts.scheme != "https" or not parts.hostname:
             raise bad_request("bad webhook: HTTPS url must be provided for webhook")
-        self.webhook = {k: v for k, v in p.items() if not isinstance(v, UploadedFile)}
+        try:
+            port = parts.port or 443
+        except ValueError as exc:
+            raise bad_request("bad webhook: Wrong port number specified in the URL") from exc
+        if port not in ALLOWED_PORTS:
+            raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
+        secret = p.get("secret_token")
+        if secret is not None and not _SECRET_RE.match(secret):
+            raise bad_request("bad webhook: secret token contains unallowed characters")
+        max_connections = p.get("max_connections", 40)
+        if not 1 <= int(max_connections) <= 100:
+            raise bad_request("bad webhook: max_connections must be between 1 and 100")
+        allowed = p.get("allowed_updates", self.webhook.get("allowed_updates"))
+        wanted: dict[str, Any] = {"url": url, "max_connections": int(max_connections)}
+        if secret is not None:
+            wanted["secret_token"] = secret
+        if p.get("ip_address"):
+            wanted["ip_address"] = p["ip_address"]
+        if allowed is not None:
+            wanted["allowed_updates"] = list(allowed)
         if p.get("drop_pending_updates"):
-            self._updates.clear()
+            self._drop_all_updates()
+        changed = {k: v for k, v in wanted.items() if k != "allowed_updates"} != {
+            k: v for k, v in self.webhook.items() if k != "allowed_updates"
+        }
+        self.webhook = wanted
+        self._updates_pulse.fire()  # a long poll in progress ends with 409
+        if changed:
+            self.webhook_delivery.restart()
+        else:
+            self.webhook_delivery.wake()
         return True
 
     async def _get_webhook_info(self, p: dict[str, Any], files: dict[str, UploadedFile]) -> dict[str, Any]:
         info: dict[str, Any] = {
             "url": self.webhook.get("url", ""),
             "has_custom_certificate": False,
-            "pending_update_count": len(self._updates),
+            "pending_update_count": len(self.pending_updates),
         }
         for key in ("max_connections", "allowed_updates", "ip_address"):
             if key in self.webhook:
                 info[key] = self.webhook[key]
+        delivery = self.webhook_delivery
+        if self.webhook.get("url") and delivery.last_error_date is not None:
+            info["last_error_date"] = delivery.last_error_date
+            info["last_error_message"] = delivery.last_error_message
         return info
 
     @staticmethod
