@@ -46,8 +46,7 @@ class Database:
         else:
             kwargs["pool_size"] = 10
             kwargs["pool_pre_ping"] = True
-            if schema is not None:
-                kwargs["connect_args"] = {"server_settings": {"search_path": schema}}
+            kwargs["connect_args"] = postgres_connect_args(schema)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         # Writes on SQLite begin IMMEDIATE; an engine view carrying that option (sharing the pool) saves
@@ -56,6 +55,9 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
+        # Set while this instance leads, or led (issue 30, bot/lease.py): run first in every `write()` transaction,
+        # it raises `storage.lease.Fenced` once another instance took the lease, so a stale leader commits nothing.
+        self.fence: Callable[[AsyncConnection], Awaitable[None]] | None = None
 
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -64,10 +66,15 @@ class Database:
             yield conn
 
     @contextlib.asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncConnection]:
-        """A connection inside one transaction, committed on success and rolled back on any error."""
+    async def write(self, *, fenced: bool = True) -> AsyncIterator[AsyncConnection]:
+        """A connection inside one transaction, committed on success and rolled back on any error. While a `fence`
+        is set the transaction first checks it (`fenced=False`: writes any instance may make, leading or not: the
+        lease itself, a webhook's update received)."""
         lock = self._write_lock or contextlib.nullcontext()
+        fence = self.fence if fenced else None
         async with lock, self._write_engine.connect() as conn, conn.begin():
+            if fence is not None:
+                await fence(conn)
             yield conn
 
     async def ping(self) -> None:
@@ -84,6 +91,35 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+# Timeouts on every PostgreSQL connection (issue 30): no statement runs past STATEMENT_TIMEOUT, no lock is waited for
+# past LOCK_TIMEOUT, and a transaction left idle (its client frozen or cut off) is ended by the server after
+# IDLE_IN_TRANSACTION, releasing its locks (the lease row's among them); the server's TCP keepalives find a peer that
+# vanished after about KEEPALIVE_IDLE + KEEPALIVE_INTERVAL * KEEPALIVE_COUNT seconds instead of Linux's 2 h 11 min.
+# On the client side asyncpg gives up on a connection attempt after CONNECT_TIMEOUT and on any query after
+# COMMAND_TIMEOUT seconds.
+STATEMENT_TIMEOUT_MS = 60_000
+LOCK_TIMEOUT_MS = 10_000
+IDLE_IN_TRANSACTION_MS = 5_000
+KEEPALIVE_IDLE, KEEPALIVE_INTERVAL, KEEPALIVE_COUNT = 10, 5, 3
+CONNECT_TIMEOUT = 5.0
+COMMAND_TIMEOUT = 70.0
+
+
+def postgres_connect_args(schema: str | None = None) -> dict[str, Any]:
+    """asyncpg's connect arguments for the bot's connections: the timeouts above (and a schema's search path)."""
+    settings = {
+        "statement_timeout": str(STATEMENT_TIMEOUT_MS),
+        "lock_timeout": str(LOCK_TIMEOUT_MS),
+        "idle_in_transaction_session_timeout": str(IDLE_IN_TRANSACTION_MS),
+        "tcp_keepalives_idle": str(KEEPALIVE_IDLE),
+        "tcp_keepalives_interval": str(KEEPALIVE_INTERVAL),
+        "tcp_keepalives_count": str(KEEPALIVE_COUNT),
+    }
+    if schema is not None:
+        settings["search_path"] = schema
+    return {"server_settings": settings, "timeout": CONNECT_TIMEOUT, "command_timeout": COMMAND_TIMEOUT}
 
 
 Write = Callable[[AsyncConnection], Awaitable[None]]

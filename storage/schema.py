@@ -918,3 +918,18 @@ event_records = Table(
     Column("what", Text, nullable=False),
 )
 Index("ix_event_records_event_id", event_records.c.event_id)
+
+# Who leads (issue 30, migration 0028): one row per lease `name` ("bot"), its `holder` (an instance id), the fencing
+# `epoch` (incremented at every takeover), and `expires_at` in database time (storage/lease.py). (name, epoch) is
+# unique so that a takeover, which changes the epoch, waits for the leader's transactions that checked it (they
+# hold FOR KEY SHARE on the row), while a renewal, which does not, never waits for them.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("holder", String(120), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("renewed_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name", "epoch", name="uq_leases_name_epoch"),
+)
