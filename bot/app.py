@@ -145,6 +145,7 @@ def build_application(
     services.clock = clock or SystemClock()
     services.timer = timer
     processor.inbox = UpdateInbox(db, services.clock.now, persistence.group, updates_request.received)
+    persistence.now = services.clock.now  # when handled updates are recorded as handled
     services.catalogues = catalogues or Catalogues()
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)

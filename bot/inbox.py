@@ -7,11 +7,16 @@ resumes (`PerChatUpdateProcessor.resume`). At least once: a reply may be repeate
 Bounds: rows older than `MAX_AGE` are dropped at start-up (Telegram keeps an update no longer either), and an update
 tried `MAX_ATTEMPTS` times (one that kills the bot each time) is given up, both said in one log line without the
 message. The rows hold people's messages: deleted once handled, erased by /deleteme, never logged.
+
+Handled ids are kept 25 hours (`storage.inbox.KEEP_HANDLED`): an update Telegram delivers again (a webhook retry after
+a lost answer, updates a previous leader fetched but did not confirm) is found in the inbox or among them, and `keep`
+says not to handle it again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -44,10 +49,12 @@ class UpdateInbox:
         self._received = received if received is not None else {}
         # Shared with the persistence's write-through (`DatabasePersistence.group`): rows of updates arriving
         # together (one statement), and the state writes of updates just handled, go in one commit.
-        self._rows = Batched(group, inbox.keep)
+        self._known: set[int] = set()  # ids of the updates `keep` found known already
+        self._rows = Batched(group, functools.partial(inbox.keep, known=self._known))
 
-    async def keep(self, update: Update, chat_key: int) -> None:
-        """Write the update before it is handled (raises if the database cannot be reached)."""
+    async def keep(self, update: Update, chat_key: int) -> bool:
+        """Write the update before it is handled (raises if the database cannot be reached); False if it was known
+        already (handled, or in the inbox): not to be handled again."""
         user = update.effective_user
         data = self._received.pop(update.update_id, None)
         if data is None:  # not from getUpdates (a test's update, a replay): rebuilt from PTB's objects
@@ -63,6 +70,10 @@ class UpdateInbox:
                 now=self._now(),
             )
         )
+        if update.update_id in self._known:
+            self._known.discard(update.update_id)
+            return False
+        return True
 
     async def left_over(self, bot: Bot) -> list[Update]:
         """The updates to handle again at start-up, oldest first (too old and too often tried ones are dropped)."""

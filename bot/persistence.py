@@ -13,6 +13,7 @@ handlers of the N-th update that changed a conversation state ran, before that s
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -69,6 +70,8 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         # updates change none of it, so unchanged data is not written again.
         self._written: dict[int, str] = {}
         self._kill_after = int(os.environ.get(FAULT_KILL_AFTER_HANDLERS) or 0)
+        # When handled updates are recorded as handled (bot.app: the bot's clock).
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
     async def write_through(self, application: _Application, handled: Sequence[int] = ()) -> None:
         """Write what the updates handled so far changed (conversation states, drafts) and delete the `handled`
@@ -93,7 +96,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             for each in batch.writes:
                 await each(conn)
             if handled:
-                await inbox.forget(conn, handled)
+                await inbox.forget(conn, handled, self.now())
 
         # With the other chats' writes and inbox rows that arrive meanwhile: one commit for many under load.
         await self.group.write(write)
@@ -113,7 +116,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
                 if not taken:
                     taken.extend(self._handled)
                     self._handled = []
-                await inbox.forget(conn, taken)
+                await inbox.forget(conn, taken, self.now())
 
             self.group.ride(forget)
         self._handled.extend(handled)

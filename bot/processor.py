@@ -170,7 +170,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return
         key = _chat_key(update)
         keeping = None
-        if key is not None and isinstance(update, Update) and self.inbox is not None and not self._held:
+        written = isinstance(update, Update) and update.update_id in self._journaled  # by the webhook (bot/webhook.py)
+        if key is not None and isinstance(update, Update) and self.inbox is not None and not self._held and not written:
             # Written while the update waits for its chat's lock; handled only once written.
             keeping = asyncio.ensure_future(self._keep(self.inbox, update, key))
         try:
@@ -180,7 +181,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 await keeping
 
     async def _handle(
-        self, key: int | None, update: object, coroutine: Awaitable[Any], keeping: Awaitable[None] | None = None
+        self, key: int | None, update: object, coroutine: Awaitable[Any], keeping: Awaitable[bool] | None = None
     ) -> None:
         if key is None:
             await coroutine
@@ -192,22 +193,33 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if self._divert(key, update, coroutine):
             return
         async with self._turns.turn(key):
-            if keeping is not None:
-                await keeping
+            if keeping is not None and not await keeping:
+                # Handled already (Telegram delivered it again: a retry after a lost answer, a takeover), or in the
+                # inbox already, where its first arrival is being handled.
+                log.info("update %d arrived again; handled once", getattr(update, "update_id", 0))
+                _close(coroutine)
+                return
             # Held updates of this chat may have appeared while this one waited: it goes behind them.
             if self._divert(key, update, coroutine):
                 return
             await coroutine
             await self._after(None if self._is_held(key, update) else update)
 
-    async def _keep(self, inbox: UpdateInbox, update: Update, key: int) -> None:
+    async def _keep(self, inbox: UpdateInbox, update: Update, key: int) -> bool:
+        """Write the update to the inbox; False if it is known already (not to be handled again)."""
         try:
-            await inbox.keep(update, key)
+            fresh = await inbox.keep(update, key)
         except Exception as exc:
             # The update is handled all the same; if the database is down, it is kept in memory (`hold`).
             log.warning("update %d could not be written to the inbox (%s)", update.update_id, type(exc).__name__)
-            return
-        self._journaled.add(update.update_id)
+            return True
+        if fresh:
+            self._journaled.add(update.update_id)
+        return fresh
+
+    def written(self, update_id: int) -> None:
+        """The update was written to the inbox before it reached the processor (webhook mode, bot/webhook.py)."""
+        self._journaled.add(update_id)
 
     async def resume(self, bot: Bot) -> int:
         """Handle the updates a stop left in the inbox, in order, before polling starts; returns how many."""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from actions import activities, cases, events, hot, privacy
 from scheduler import digests, reminders
 from scheduler.calendar import is_due, latest_daily
-from storage import outbox
+from storage import inbox, outbox
 
 if TYPE_CHECKING:
     from bot.app import TongxinApp
@@ -52,6 +52,7 @@ class Step:
 async def _prune(services: BotData, now: dt.datetime, last: dt.datetime | None = None) -> int:
     async with services.db.write() as conn:
         await outbox.prune(conn, before=now - KEEP_FINISHED)
+        await inbox.prune_handled(conn, before=now - inbox.KEEP_HANDLED)
     return 0
 
 
@@ -92,7 +93,8 @@ STEPS: tuple[Step, ...] = (
     Step("cases", lambda services, now, _: cases.escalate_due(services.env, now)),
     Step("events", lambda services, now, _: events.check_clocks(services.env, now)),
     Step("hot_segment", _segment),
-    # What need not happen every minute: finished outbox rows a month old, the planner's statistics.
+    # What need not happen every minute: finished outbox rows a month old, handled update ids 25 hours old
+    # (storage.inbox.KEEP_HANDLED), the planner's statistics.
     Step("outbox_prune", _prune, every=dt.timedelta(hours=1)),
     Step("optimize", _optimize, every=dt.timedelta(hours=6)),
     # Handled WeChat callbacks and photos of abandoned drafts a week old, closed WeChat reply windows

@@ -1,5 +1,7 @@
 """The durable inbox of Telegram updates (`update_inbox`): written as an update arrives, deleted once its
-conversation state is written, read back at start-up for the updates a crash interrupted (bot/inbox.py).
+conversation state is written, read back at start-up for the updates a crash interrupted (bot/inbox.py); and the ids
+of handled updates (`handled_updates`), kept `KEEP_HANDLED` so that an update Telegram delivers again (a webhook retry
+after a lost answer, a takeover) is handled once.
 
 The rows hold people's messages: they live only until the update was handled, /deleteme deletes them
 (storage/privacy.py) and nothing here logs a payload.
@@ -16,7 +18,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.db import Database
-from storage.schema import update_inbox
+from storage.schema import handled_updates, update_inbox
+
+# Telegram keeps an update at most a day: an id known this long cannot come back unnoticed.
+KEEP_HANDLED = dt.timedelta(hours=25)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,14 +39,46 @@ def row(*, update_id: int, chat_key: int, user_id: int | None, payload: str, now
     return {"update_id": update_id, "chat_key": chat_key, "user_id": user_id, "payload": payload, "received_at": now}
 
 
-async def keep(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-    """Write updates as they arrive, before they are handled, in the caller's transaction."""
-    await conn.execute(update_inbox.insert(), rows)
+async def keep(conn: AsyncConnection, rows: list[dict[str, Any]], known: set[int] | None = None) -> None:
+    """Write updates as they arrive, before they are handled, in the caller's transaction. Updates already known
+    (handled, or in the inbox already) are not written again, and their ids are added to `known`: not to be handled
+    again."""
+    ids = [r["update_id"] for r in rows]
+    found = set(
+        (
+            await conn.execute(
+                select(update_inbox.c.update_id)
+                .where(update_inbox.c.update_id.in_(ids))
+                .union_all(select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(ids)))
+            )
+        ).scalars()
+    )
+    fresh = [r for r in rows if r["update_id"] not in found]
+    if fresh:
+        await conn.execute(update_inbox.insert(), fresh)
+    if known is not None:
+        known.update(found)
 
 
-async def forget(conn: AsyncConnection, update_ids: Iterable[int]) -> None:
-    """Delete handled updates, in the caller's transaction (the one writing their conversation state)."""
-    await conn.execute(delete(update_inbox).where(update_inbox.c.update_id.in_(list(update_ids))))
+async def forget(conn: AsyncConnection, update_ids: Iterable[int], now: dt.datetime) -> None:
+    """Delete handled updates and remember their ids, in the caller's transaction (the one writing their
+    conversation state)."""
+    ids = sorted(set(update_ids))
+    if not ids:
+        return
+    await conn.execute(delete(update_inbox).where(update_inbox.c.update_id.in_(ids)))
+    already = set(
+        (await conn.execute(select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(ids)))).scalars()
+    )
+    new = [{"update_id": i, "handled_at": now} for i in ids if i not in already]
+    if new:
+        await conn.execute(handled_updates.insert(), new)
+
+
+async def prune_handled(conn: AsyncConnection, *, before: dt.datetime) -> int:
+    """Forget the ids of updates handled before `before` (the hourly sweep, `KEEP_HANDLED` ago)."""
+    result = await conn.execute(delete(handled_updates).where(handled_updates.c.handled_at < before))
+    return result.rowcount or 0
 
 
 async def left_over(db: Database, *, received_after: dt.datetime, attempts: int) -> LeftOver:

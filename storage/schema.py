@@ -866,6 +866,16 @@ update_inbox = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
 )
 
+# Telegram updates handled, by id, kept 25 hours (issue 30, migration 0029): Telegram keeps an update a day and may
+# deliver it again (a webhook retry after a lost answer, a takeover); one found here is not handled twice.
+handled_updates = Table(
+    "handled_updates",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("handled_at", UTCDateTime, nullable=False),
+)
+Index("ix_handled_updates_handled_at", handled_updates.c.handled_at)
+
 # Public-opinion events (issue 29, migration 0026): a hot alert, a wish (its whistle), a case or a topic's words
 # raised to a level I–IV; each level runs clocks (rules/events.py) that warn, escalate once when missed and stay
 # marked; what was done against them is recorded.

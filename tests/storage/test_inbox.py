@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import inbox, people, privacy
 from storage.db import Batched, Database, GroupCommit
-from storage.schema import update_inbox
+from storage.schema import handled_updates, update_inbox
 
 NOW = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 
@@ -52,7 +52,7 @@ async def test_handled_updates_are_forgotten(db: Database) -> None:
     await keep(db, 1)
     await keep(db, 2)
     async with db.write() as conn:
-        await inbox.forget(conn, [1])
+        await inbox.forget(conn, [1], NOW)
     assert await left(db) == [(2, 0)]
 
 
@@ -85,7 +85,7 @@ async def test_rows_arriving_together_share_one_commit_and_a_bad_write_fails_alo
 
     async def write(update_id: int) -> None:
         async def insert(conn: AsyncConnection) -> None:
-            await inbox.keep(conn, [row(update_id)])
+            await conn.execute(update_inbox.insert(), [row(update_id)])  # not `keep`, which skips a known id
 
         await group.write(insert)
 
@@ -132,14 +132,14 @@ async def test_a_deferred_deletion_rides_with_the_next_write_or_goes_alone_after
 
     event.listen(db.engine.sync_engine, "commit", count)
     try:
-        group.ride(lambda conn: inbox.forget(conn, [1]))
+        group.ride(lambda conn: inbox.forget(conn, [1], NOW))
         await asyncio.sleep(0.05)
         assert await left(db) == [(1, 0), (2, 0), (3, 0)], "it waits for company"
-        await group.write(lambda conn: inbox.forget(conn, [2]))
+        await group.write(lambda conn: inbox.forget(conn, [2], NOW))
         assert await left(db) == [(3, 0)], "it went with the next write"
         assert commits == 1
 
-        group.ride(lambda conn: inbox.forget(conn, [3]))
+        group.ride(lambda conn: inbox.forget(conn, [3], NOW))
         timer.advance(0.2)
         await asyncio.sleep(0.05)
         assert await left(db) == [(3, 0)]
@@ -159,7 +159,7 @@ async def test_a_deferred_deletion_that_failed_is_kept_for_the_next_transaction(
     async def forget(conn: AsyncConnection) -> None:
         if failing:
             raise ConnectionError("the database went away")
-        await inbox.forget(conn, [1])
+        await inbox.forget(conn, [1], NOW)
 
     group.ride(forget)
     await group.write(lambda conn: inbox.keep(conn, [row(2)]))  # the rider fails; the write alone succeeds
@@ -167,3 +167,30 @@ async def test_a_deferred_deletion_that_failed_is_kept_for_the_next_transaction(
     failing = False
     await group.flush()
     assert await left(db) == [(2, 0)]
+
+
+async def handled(db: Database) -> list[int]:
+    async with db.read() as conn:
+        return sorted((await conn.execute(select(handled_updates.c.update_id))).scalars())
+
+
+async def test_a_handled_update_delivered_again_is_not_kept_nor_handled_again_for_25_hours(db: Database) -> None:
+    await keep(db, 1)
+    async with db.write() as conn:
+        await inbox.forget(conn, [1], NOW)
+    assert (await left(db), await handled(db)) == ([], [1])
+    # Telegram delivers it again (a webhook retry after a lost answer, a takeover), and a new one comes.
+    known: set[int] = set()
+    async with db.write() as conn:
+        await inbox.keep(conn, [row(1), row(2)], known)
+    assert (known, await left(db)) == ({1}, [(2, 0)])
+    # Still in the inbox (its first arrival being handled): known too, and not written twice.
+    known.clear()
+    async with db.write() as conn:
+        await inbox.keep(conn, [row(2)], known)
+    assert known == {2}
+    # The hourly sweep forgets ids handled more than 25 hours ago.
+    async with db.write() as conn:
+        await inbox.forget(conn, [2], NOW + dt.timedelta(hours=2))
+        assert await inbox.prune_handled(conn, before=NOW + dt.timedelta(hours=1)) == 1
+    assert await handled(db) == [2]
