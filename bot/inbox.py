@@ -52,11 +52,11 @@ class UpdateInbox:
         self._known: set[int] = set()  # ids of the updates `keep` found known already
         self._rows = Batched(group, functools.partial(inbox.keep, known=self._known))
 
-    async def keep(self, update: Update, chat_key: int) -> bool:
-        """Write the update before it is handled (raises if the database cannot be reached); False if it was known
-        already (handled, or in the inbox): not to be handled again."""
+    async def keep(self, update: Update, chat_key: int, data: dict[str, Any] | None = None) -> bool:
+        """Write the update (`data`: as Telegram sent it) before it is handled (raises if the database cannot be
+        reached); False if it was known already (handled, or in the inbox): not to be handled again."""
         user = update.effective_user
-        data = self._received.pop(update.update_id, None)
+        data = data if data is not None else self._received.pop(update.update_id, None)
         if data is None:  # not from getUpdates (a test's update, a replay): rebuilt from PTB's objects
             data = update.to_dict()
         await self._rows.add(

@@ -48,6 +48,7 @@ from bot.keyed_locks import KeyedLocks
 log = logging.getLogger(__name__)
 
 Held = Literal["held", "again", "full"]
+TAKEN = 100_000  # update ids remembered as taken (far more than the inbox holds at once)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -65,6 +66,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Where arriving updates are written before they are handled (bot.app: the database's update inbox).
         self.inbox: UpdateInbox | None = None
         self._journaled: set[int] = set()
+        # Ids of the updates this process took to handle (the last `TAKEN`): webhook mode's leader hands every update
+        # in the inbox to the processor once (bot/webhook.py).
+        self._taken: dict[int, None] = {}
         self._unforgotten: list[int] = []
         self._resumed: set[int] = set()
         # Handles an update again (bot.app: the application's process_update) and pings the database.
@@ -215,11 +219,25 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return True
         if fresh:
             self._journaled.add(update.update_id)
+            self._take(update.update_id)
         return fresh
 
-    def written(self, update_id: int) -> None:
-        """The update was written to the inbox before it reached the processor (webhook mode, bot/webhook.py)."""
+    def _take(self, update_id: int) -> bool:
+        """Note that this process handles the update; False if it did already."""
+        if update_id in self._taken:
+            return False
+        self._taken[update_id] = None
+        if len(self._taken) > TAKEN:
+            del self._taken[next(iter(self._taken))]
+        return True
+
+    def take_written(self, update_id: int) -> bool:
+        """An update written to the inbox before it reached the processor (webhook mode, bot/webhook.py) is to be
+        handled by this process; False if it was taken already (it is then not to be handed over again)."""
+        if not self._take(update_id):
+            return False
         self._journaled.add(update_id)
+        return True
 
     async def resume(self, bot: Bot) -> int:
         """Handle the updates a stop left in the inbox, in order, before polling starts; returns how many."""
@@ -229,6 +247,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         for update in updates:
             self._resumed.add(update.update_id)
             self._journaled.add(update.update_id)
+            self._take(update.update_id)
             await self._handle(_chat_key(update), update, self.replay(update))
         return len(updates)
 
@@ -294,3 +313,6 @@ def _chat_key(update: object) -> int | None:
     if update.effective_user is not None:
         return update.effective_user.id
     return None
+
+
+chat_key = _chat_key  # the chat (or person) whose updates are handled in order, for bot/webhook.py

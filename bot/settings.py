@@ -7,14 +7,20 @@ as one line naming the variable, so the CLI can stop with exit code 2 and no tra
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zoneinfo
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+# What Telegram accepts for a webhook (core.telegram.org/bots/api#setwebhook).
+WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
@@ -105,6 +111,8 @@ class Settings(BaseSettings):
     wechat_host: str = "0.0.0.0"
     wechat_port: int = Field(default=8088, ge=0, le=65535)
     wechat_api_url: str = "https://api.weixin.qq.com"
+    # Where parametric QR codes' images are fetched (showqrcode lives on mp.weixin.qq.com, not the API host).
+    wechat_qr_url: str = "https://mp.weixin.qq.com"
     # The template notice sent outside the 48-hour customer-service window (fields thing1, thing2, time3),
     # and the detail page its tap opens; without a template id such notices wait for the person to write.
     wechat_template_notice: str | None = None
@@ -141,6 +149,13 @@ class Settings(BaseSettings):
     # /healthz and /metrics for the operator (bot/health.py; off when 0).
     health_port: int = Field(default=0, ge=0, le=65535)
     health_host: str = "127.0.0.1"
+    # Webhook mode (`run --webhook`, bot/webhook.py): the public HTTPS URL Telegram posts to (TLS ends at the reverse
+    # proxy, on a port Telegram allows: 443, 80, 88 or 8443), where this instance listens behind it, and the secret
+    # Telegram sends in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -).
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8081, ge=1, le=65535)
+    webhook_secret: SecretStr | None = Field(default=None, repr=False)
 
     # Abuse limits
     wishes_per_day: int = Field(default=5, ge=1, le=1000)
@@ -187,7 +202,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
         return value
 
-    @field_validator("telegram_api_url", "telegram_file_url", "wechat_api_url", "wechat_template_url")
+    @field_validator("telegram_api_url", "telegram_file_url", "wechat_api_url", "wechat_qr_url", "wechat_template_url")
     @classmethod
     def _check_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
@@ -200,6 +215,33 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value() and len(value.get_secret_value()) != 43:
             raise ValueError("must be the 43-character EncodingAESKey from the WeChat admin console")
         return value or None
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme != "https" or not parts.hostname:
+            raise ValueError("must be the public https:// URL Telegram posts updates to")
+        try:
+            port = parts.port or 443
+        except ValueError:
+            raise ValueError("has an invalid port") from None
+        if port not in WEBHOOK_PORTS:
+            raise ValueError("Telegram posts only to ports 443, 80, 88 and 8443")
+        if parts.query or parts.fragment or len(value) > 512:
+            raise ValueError("must be a plain URL (no query or fragment, at most 512 characters)")
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts)")
+        return value
 
     @property
     def wechat_enabled(self) -> bool:

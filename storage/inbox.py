@@ -94,3 +94,13 @@ async def left_over(db: Database, *, received_after: dt.datetime, attempts: int)
             )
         ).all()
     return LeftOver([(row.update_id, row.payload) for row in rows], too_old.rowcount or 0, given_up.rowcount or 0)
+
+
+async def waiting(db: Database, *, chat_key: int | None = None, limit: int = 1000) -> list[tuple[int, str]]:
+    """Updates in the inbox (update id, payload), oldest first: of one chat, or of all (at most `limit`). What webhook
+    mode's leader reads to handle the updates any instance received (bot/webhook.py)."""
+    query = select(update_inbox.c.update_id, update_inbox.c.payload).order_by(update_inbox.c.update_id).limit(limit)
+    if chat_key is not None:
+        query = query.where(update_inbox.c.chat_key == chat_key)
+    async with db.read() as conn:
+        return [(row.update_id, row.payload) for row in (await conn.execute(query)).all()]
