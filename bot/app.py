@@ -332,6 +332,7 @@ async def start_wechat(application: TongxinApp) -> None:
         settings.wechat_app_id,
         settings.wechat_app_secret.get_secret_value(),
         now=services.clock.now,
+        qr_url=settings.wechat_qr_url,
     )
     channel = WeChatChannel(services.env, services.catalogues, api, timer=services.timer)
     await channel.start(settings.wechat_host, settings.wechat_port)

@@ -1,10 +1,11 @@
 """Team invites: `/invite volunteer` (coordinators) and `/invite reporter` (editors) mint a deep link that either
-approves at once or only lets people apply for review (the minter chooses with a button); `/invites` lists the
-links that still work, each with a Revoke button."""
+approves at once or only lets people apply for review (the minter chooses with a button) — with a WeChat service
+account, also as a WeChat QR code; `/invites` lists the links that still work, each with a Revoke button."""
 
 from __future__ import annotations
 
 import html
+import logging
 
 from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
@@ -14,12 +15,15 @@ from actions import invites as invite_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.wechat.api import WeChatError
 from handlers import lists
 from handlers.common import actor_of, edit_in_place, expect_press, set_personal_menu, stale_press, tell
 from rules.roles import effective_roles
 from rules.staff import invite_role
 from storage.errors import LimitReached, NotAllowed, NotFound
 from storage.invites import Invite
+
+log = logging.getLogger(__name__)
 
 
 def link_of(context: TongxinContext, invite: Invite) -> str:
@@ -93,6 +97,23 @@ async def mint_pressed(update: Update, context: TongxinContext) -> None:
         ),
         reply_markup=None,
     )
+    await send_wechat_qr(update, context, invite)
+
+
+async def send_wechat_qr(update: Update, context: TongxinContext, invite: Invite) -> None:
+    """With a WeChat service account: the invite's parametric QR code too (its scan or follow carries the invite,
+    `channels.wechat.volunteering`), as a photo the minter can share, with its scene."""
+    channel = context.bot_data.wechat
+    if channel is None or (chat := update.effective_chat) is None:
+        return
+    try:
+        image, scene = await channel.invite_qr(invite)
+    except WeChatError:  # WeChat refused or is unreachable: the Telegram link above still works
+        log.warning("the WeChat QR code of an invite could not be made", exc_info=True)
+        await context.bot.send_message(chat.id, context.t("invite.wechat_qr_failed"))
+        return
+    caption = context.t("invite.wechat_qr", scene=scene, expires=local_time(context, invite))
+    await context.bot.send_photo(chat.id, image, caption=caption, parse_mode=ParseMode.HTML)
 
 
 def invites_view(context: TongxinContext, live: invite_actions.Live) -> tuple[str, InlineKeyboardMarkup]:

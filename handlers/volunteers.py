@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 
 from actions import applications as application_actions
+from actions import hours as hour_actions
 from actions import invites as invite_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
@@ -440,35 +441,12 @@ def registration_conversation() -> ConversationHandler[TongxinContext]:
 
 
 async def show_hours(update: Update, context: TongxinContext) -> None:
-    """/hours: own confirmed hours and tasks, this month's hours and rank."""
+    """/hours: own confirmed hours and tasks, this month's hours and rank (`actions.hours`)."""
     message = update.effective_message
     if message is None or context.person is None or not await require(update, context, Role.VOLUNTEER):
         return
-    since, until = lifecycle.month_bounds(context.now(), context.settings.tz)
-    async with context.db.read() as conn:
-        reported, tasks = await store.volunteer_hours(conn, context.person.id)
-        verified, held = await store.activity_hours(conn, context.person.id)
-        month = sum(
-            [
-                (await store.volunteer_hours(conn, context.person.id, since=since, until=until))[0],
-                (await store.activity_hours(conn, context.person.id, since=since, until=until))[0],
-            ]
-        )
-        rank = await store.hours_rank(conn, context.person.id, since=since, until=until)
-    text = context.t("hours.mine", hours=wish_cards.format_hours(reported + verified), tasks=tasks)
-    if held:
-        text += "\n" + context.t(
-            "hours.verified_split",
-            verified=wish_cards.format_hours(verified),
-            activities=held,
-            reported=wish_cards.format_hours(reported),
-        )
-    text += "\n" + (
-        context.t("hours.month_rank", hours=wish_cards.format_hours(month), rank=rank)
-        if rank is not None
-        else context.t("hours.month_none")
-    )
-    await message.reply_text(text)
+    figures = await hour_actions.of_volunteer(context.env, context.person.id)
+    await message.reply_text(hour_actions.describe(context.t, figures))
 
 
 async def show_top(update: Update, context: TongxinContext) -> None:

@@ -51,6 +51,7 @@ async def start(application: TongxinApp) -> None:
                 services.settings,
                 services.clock.now,
                 photo_bytes=photo_bytes,
+                role_menus=services.wechat.role_menus,
             )
         )
     sender = OutboxSender(services, transports)

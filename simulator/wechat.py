@@ -2,7 +2,10 @@
 
 `WeChatSimulator` is both halves of WeChat:
 - the API the bot calls (`api_url`): `/cgi-bin/token`, `/cgi-bin/message/custom/send` (text, image, msgmenu),
-  `/cgi-bin/message/template/send`, `/cgi-bin/media/get` and `/upload`, `/cgi-bin/menu/create`; and
+  `/cgi-bin/message/template/send`, `/cgi-bin/media/get` and `/upload`, `/cgi-bin/menu/create` and `/get`,
+  the conditional menus (`/cgi-bin/menu/addconditional`, `/delconditional`, `/trymatch`), user tags
+  (`/cgi-bin/tags/get`, `/create`, `/members/batchtagging`, `/batchuntagging`, `/getidlist`) and parametric QR
+  codes (`/cgi-bin/qrcode/create`, and `/cgi-bin/showqrcode`, which WeChat serves on mp.weixin.qq.com); and
 - the callbacks people's messages arrive as: signed XML (and AES-encrypted in safe mode), posted to the bot's
   callback URL the way WeChat does it, with its 5-second deadline: a callback not answered in time is recorded
   in `late_answers` and retried (same MsgId) up to three times.
@@ -22,6 +25,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
+import io
 import json
 import secrets
 import time
@@ -31,6 +36,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import aiohttp
+import segno
 import xmltodict
 from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
@@ -53,6 +59,36 @@ CLICK_MESSAGES = 3
 CLICK_EVENTS = frozenset({"click", "scancode_push", "scancode_waitmsg", "subscribe", "scan"})
 MEDIA_LIFETIME = dt.timedelta(days=3)
 TEMPLATE_FIELD_CHARS = 20
+# Parametric QR codes (账号管理 / 生成带参数的二维码, developers.weixin.qq.com/doc/offiaccount/Account_Management/
+# Generating_a_Parametric_QR_Code.html): QR_STR_SCENE (temporary) and QR_LIMIT_STR_SCENE (permanent) carry a
+# scene_str of 1–64 characters; a temporary code lives expire_seconds, at most 2592000 (30 days), 30 when not
+# given; an account has at most 100,000 permanent codes; showqrcode answers an unknown or expired ticket with HTTP
+# 404. Scanning (接收事件推送 / 扫描带参数二维码事件): a person not following yet follows, and the push is `subscribe`
+# with EventKey `qrscene_<scene>` and the Ticket; a follower's push is `SCAN` with EventKey `<scene>`.
+QR_SCENE_MAX = 64
+QR_MAX_SECONDS = 2_592_000
+QR_DEFAULT_SECONDS = 30
+QR_PERMANENT_MAX = 100_000
+# User tags (用户管理 / 用户标签管理, …/doc/offiaccount/User_Management/User_Tag_Management.html): at most 100 tags
+# per account (45056), a name of at most 30 bytes (45158) unlike every other tag's (45157); at most 50 openids per
+# batch call (40032), an unknown tag 45159, at most 20 tags on one follower (45059). Tags 0, 1 and 2 are WeChat's
+# own (2 is 星标组).
+TAGS_MAX = 100
+TAG_NAME_BYTES = 30
+TAG_BATCH = 50
+TAGS_PER_USER = 20
+# Conditional menus (自定义菜单 / 个性化菜单接口, …/doc/offiaccount/Custom_Menus/Personalized_menu_interface.html): a
+# default menu must exist first (65303); the match rule must not be empty (65304) and may no longer use sex,
+# country, province, city or language (65320); an unknown menuid cannot be deleted (65301); trymatch of an unknown
+# follower 65302. Matching: the newest conditional menu first; a follower with several tags is matched by the tag
+# put on them last. Menu size (自定义菜单 / 创建接口): 1–3 buttons, each with at most 5 sub-buttons (40016).
+PRIVATE_RULES = frozenset({"sex", "country", "province", "city", "language"})
+
+
+def _menu_size_ok(body: dict[str, Any]) -> bool:
+    """1–3 buttons of at most 5 sub-buttons each (40016 otherwise)."""
+    buttons = body.get("button") or []
+    return 1 <= len(buttons) <= 3 and all(len(b.get("sub_button") or []) <= 5 for b in buttons)
 
 
 def _utcnow() -> dt.datetime:  # the simulator's default clock when a test gives none
@@ -92,6 +128,8 @@ class Account:
     clicked_at: dt.datetime | None = None  # the last menu click, follow, QR scan or menu-item tap: 3 in 1 minute
     sent_since_click: int = 0
     inbox: list[Received] = field(default_factory=list)
+    following: bool = True  # a person reached by `WeChatSimulator.stranger` follows when they scan a code
+    tags: list[int] = field(default_factory=list)  # in the order they were put on (the last one picks the menu)
 
     def opened_by(self, xml: str, now: dt.datetime) -> None:
         """A callback WeChat delivers: the quota the person's action opens, if any (`WINDOW`, `CLICK_WINDOW`)."""
@@ -128,6 +166,15 @@ class Account:
             self.sent_since_click += 1
 
 
+@dataclass
+class QrTicket:
+    """A parametric QR code WeChat made: its scene and when it stops working (None: permanent)."""
+
+    scene: str
+    expires_at: dt.datetime | None
+    url: str
+
+
 class WeChatSimulator:
     """The API server and the callback sender; `start()` / `stop()`."""
 
@@ -154,6 +201,11 @@ class WeChatSimulator:
         self.late_answers: list[tuple[str, float]] = []
         self.answer_times: list[float] = []
         self.menu: dict[str, Any] | None = None
+        self.conditional_menus: list[dict[str, Any]] = []  # oldest first, each with its "menuid" and "matchrule"
+        self.tag_names: dict[int, str] = {2: "星标组"}
+        self.qr_codes: dict[str, QrTicket] = {}
+        self._qr_images: dict[str, str] = {}  # sha256 of an image showqrcode served → its ticket
+        self._ids = 100
         self.media: dict[str, tuple[bytes, dt.datetime]] = {}
         self.tokens: set[str] = set()
         self._msg_ids = 10_000_000
@@ -184,6 +236,7 @@ class WeChatSimulator:
             "wechat_app_secret": self.secret,
             "wechat_token": self.token,
             "wechat_api_url": self.api_url,
+            "wechat_qr_url": self.api_url,  # showqrcode: mp.weixin.qq.com at WeChat, the same server here
             "wechat_host": "127.0.0.1",
             "wechat_port": callback_port,
             "wechat_template_notice": "TPL_NOTICE",
@@ -202,6 +255,17 @@ class WeChatSimulator:
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         app.router.add_post("/cgi-bin/menu/create", self._menu)
+        app.router.add_get("/cgi-bin/menu/get", self._menu_get)
+        app.router.add_post("/cgi-bin/menu/addconditional", self._menu_add_conditional)
+        app.router.add_post("/cgi-bin/menu/delconditional", self._menu_del_conditional)
+        app.router.add_post("/cgi-bin/menu/trymatch", self._menu_trymatch)
+        app.router.add_get("/cgi-bin/tags/get", self._tags_get)
+        app.router.add_post("/cgi-bin/tags/create", self._tags_create)
+        app.router.add_post("/cgi-bin/tags/members/batchtagging", self._tags_batch)
+        app.router.add_post("/cgi-bin/tags/members/batchuntagging", self._tags_batch)
+        app.router.add_post("/cgi-bin/tags/getidlist", self._tags_of_user)
+        app.router.add_post("/cgi-bin/qrcode/create", self._qr_create)
+        app.router.add_get("/cgi-bin/showqrcode", self._qr_show)
         app.router.add_get("/detail", self._detail)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -230,6 +294,12 @@ class WeChatSimulator:
         """A simulated follower of the account."""
         openid = openid or f"o{secrets.token_hex(13)}"
         self.accounts.setdefault(openid, Account(openid))
+        return WeChatPerson(self, name, openid)
+
+    def stranger(self, name: str) -> WeChatPerson:
+        """A WeChat user who does not follow the account yet (scanning its code makes them follow)."""
+        openid = f"o{secrets.token_hex(13)}"
+        self.accounts[openid] = Account(openid, following=False)
         return WeChatPerson(self, name, openid)
 
     # -- API side ---------------------------------------------------------------------------------------------------
@@ -349,11 +419,196 @@ class WeChatSimulator:
         body = await self._json(request)
         if not self._authorised(request):
             return self._refuse("/cgi-bin/menu/create", 40001, "invalid access_token", body)
-        buttons = body.get("button") or []
-        if not 1 <= len(buttons) <= 3 or any(len(b.get("sub_button") or []) > 5 for b in buttons):
+        if not _menu_size_ok(body):
             return self._refuse("/cgi-bin/menu/create", 40016, "invalid button size", body)
-        self.menu = body
+        self._ids += 1
+        self.menu = {"button": body.get("button"), "menuid": self._ids}
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _menu_get(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refuse("/cgi-bin/menu/get", 40001, "invalid access_token", dict(request.query))
+        if self.menu is None:
+            return self._refuse("/cgi-bin/menu/get", 46003, "menu no exist", {})
+        return web.json_response({"menu": self.menu, "conditionalmenu": self.conditional_menus})
+
+    async def _menu_add_conditional(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/menu/addconditional"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid access_token", body)
+        if self.menu is None:
+            return self._refuse(path, 65303, "there is no selfmenu, please create selfmenu first", body)
+        rule = {k: str(v) for k, v in (body.get("matchrule") or {}).items() if str(v)}
+        if not rule:
+            return self._refuse(path, 65304, "match rule empty", body)
+        if PRIVATE_RULES & rule.keys():
+            return self._refuse(path, 65320, "matchrule contains privacy info", body)
+        if "tag_id" in rule and (not rule["tag_id"].isdigit() or int(rule["tag_id"]) not in self.tag_names):
+            return self._refuse(path, 40097, "invalid args: unknown tag_id", body)
+        if not _menu_size_ok(body):
+            return self._refuse(path, 40016, "invalid button size", body)
+        self._ids += 1
+        self.conditional_menus.append({"button": body.get("button"), "matchrule": rule, "menuid": self._ids})
+        return web.json_response({"menuid": str(self._ids)})
+
+    async def _menu_del_conditional(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/menu/delconditional"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid access_token", body)
+        kept = [m for m in self.conditional_menus if str(m["menuid"]) != str(body.get("menuid", ""))]
+        if len(kept) == len(self.conditional_menus):
+            return self._refuse(path, 65301, "no such conditional menu", body)
+        self.conditional_menus = kept
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _menu_trymatch(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/menu/trymatch"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid access_token", body)
+        account = self.accounts.get(str(body.get("user_id", "")))
+        if account is None:
+            return self._refuse(path, 65302, "no such user", body)
+        return web.json_response({"button": (self.menu_of(account.openid) or {}).get("button") or []})
+
+    def menu_of(self, openid: str) -> dict[str, Any] | None:
+        """The menu a follower sees: the newest conditional menu whose tag is the last one put on them, else the
+        default menu."""
+        account = self.accounts.get(openid)
+        last = account.tags[-1] if account is not None and account.tags else None
+        for candidate in reversed(self.conditional_menus):
+            if last is not None and candidate["matchrule"].get("tag_id") == str(last):
+                chosen: dict[str, Any] = candidate
+                return chosen
+        return self.menu
+
+    def menu_keys(self, openid: str) -> dict[str, str]:
+        """The click keys of the menu a follower sees, key → the button's name."""
+        keys: dict[str, str] = {}
+        for button in (self.menu_of(openid) or {}).get("button") or []:
+            for item in [button, *(button.get("sub_button") or [])]:
+                if item.get("key"):
+                    keys[str(item["key"])] = str(item.get("name", ""))
+        return keys
+
+    # -- user tags --
+
+    async def _tags_get(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return self._refuse("/cgi-bin/tags/get", 40001, "invalid access_token", dict(request.query))
+        tags = [
+            {"id": tag_id, "name": name, "count": sum(tag_id in a.tags for a in self.accounts.values())}
+            for tag_id, name in self.tag_names.items()
+        ]
+        return web.json_response({"tags": tags})
+
+    async def _tags_create(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/tags/create"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid access_token", body)
+        name = str((body.get("tag") or {}).get("name", ""))
+        if not name or len(name.encode()) > TAG_NAME_BYTES:
+            return self._refuse(path, 45158, "tag name too long", body)
+        if name in self.tag_names.values():
+            return self._refuse(path, 45157, "invalid tag name", body)
+        if len(self.tag_names) >= TAGS_MAX:
+            return self._refuse(path, 45056, "too many tags now, no need to add new", body)
+        self._ids += 1
+        self.tag_names[self._ids] = name
+        return web.json_response({"tag": {"id": self._ids, "name": name}})
+
+    async def _tags_batch(self, request: web.Request) -> web.Response:
+        path = request.path
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid access_token", body)
+        openids = [str(o) for o in body.get("openid_list") or []]
+        if not 1 <= len(openids) <= TAG_BATCH:
+            return self._refuse(path, 40032, "invalid openid list size", body)
+        tag_id = body.get("tagid")
+        if not isinstance(tag_id, int) or tag_id not in self.tag_names or tag_id in (0, 1, 2):
+            return self._refuse(path, 45159, "invalid tag id", body)
+        accounts = [self.accounts.get(openid) for openid in openids]
+        if any(a is None for a in accounts):
+            return self._refuse(path, 40003, "invalid openid", body)
+        tagging = path.endswith("/batchtagging")
+        for account in accounts:
+            assert account is not None
+            if tagging and tag_id not in account.tags and len(account.tags) >= TAGS_PER_USER:
+                return self._refuse(path, 45059, "fans tag count out of limit", body)
+        for account in accounts:
+            assert account is not None
+            if tag_id in account.tags:
+                account.tags.remove(tag_id)
+            if tagging:
+                account.tags.append(tag_id)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _tags_of_user(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/tags/getidlist"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid access_token", body)
+        account = self.accounts.get(str(body.get("openid", "")))
+        if account is None:
+            return self._refuse(path, 40003, "invalid openid", body)
+        return web.json_response({"tagid_list": list(account.tags)})
+
+    # -- parametric QR codes --
+
+    async def _qr_create(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/qrcode/create"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid access_token", body)
+        action = body.get("action_name")
+        scene = str(((body.get("action_info") or {}).get("scene") or {}).get("scene_str", ""))
+        if action not in ("QR_STR_SCENE", "QR_LIMIT_STR_SCENE") or not 1 <= len(scene) <= QR_SCENE_MAX:
+            return self._refuse(path, 40097, "invalid args: action_name or scene_str", body)
+        expires_at: dt.datetime | None = None
+        seconds: int | None = None
+        if action == "QR_STR_SCENE":
+            raw = body.get("expire_seconds", QR_DEFAULT_SECONDS)
+            if not isinstance(raw, int) or not 1 <= raw <= QR_MAX_SECONDS:
+                return self._refuse(path, 40097, "invalid args: expire_seconds", body)
+            seconds = raw
+            expires_at = self.now() + dt.timedelta(seconds=raw)
+        elif sum(q.expires_at is None for q in self.qr_codes.values()) >= QR_PERMANENT_MAX:
+            return self._refuse(path, 40097, "invalid args: too many permanent QR codes", body)
+        ticket = secrets.token_urlsafe(36)
+        url = f"http://weixin.qq.com/q/{secrets.token_urlsafe(16)}"
+        self.qr_codes[ticket] = QrTicket(scene, expires_at, url)
+        answer: dict[str, Any] = {"ticket": ticket, "url": url}
+        if seconds is not None:
+            answer["expire_seconds"] = seconds
+        return web.json_response(answer)
+
+    def live_qr(self, ticket: str) -> QrTicket | None:
+        """The QR code behind a ticket while it works."""
+        found = self.qr_codes.get(ticket)
+        if found is None or (found.expires_at is not None and self.now() >= found.expires_at):
+            return None
+        return found
+
+    async def _qr_show(self, request: web.Request) -> web.Response:
+        found = self.live_qr(request.query.get("ticket", ""))
+        if found is None:
+            return web.Response(status=404, text="not found")
+        image = io.BytesIO()
+        segno.make(found.url, error="m").save(image, kind="png", scale=6)
+        content = image.getvalue()
+        self._qr_images[hashlib.sha256(content).hexdigest()] = request.query.get("ticket", "")
+        return web.Response(body=content, content_type="image/png")
+
+    def ticket_of(self, image: bytes) -> str:
+        """The ticket of a QR image showqrcode served (what a camera reads from it), for a person's scan."""
+        ticket = self._qr_images.get(hashlib.sha256(image).hexdigest())
+        if ticket is None:
+            raise AssertionError("not a QR code of this account")
+        return ticket
 
     async def _detail(self, request: web.Request) -> web.Response:
         return web.Response(text="detail page", content_type="text/plain")
@@ -534,7 +789,10 @@ class WeChatPerson:
         return await self._send(self._xml("image", fields), shown=Received("image", media_id))
 
     async def click(self, key: str) -> tuple[int, str]:
-        """Press a custom-menu button of type click."""
+        """Press a custom-menu button of type click: one of the menu this person sees (`menu_of`), once a menu is
+        set."""
+        if self.sim.menu is not None and key not in (keys := self.sim.menu_keys(self.openid)):
+            raise AssertionError(f"{self.name}'s menu has no button {key!r}: {keys}")
         shown = Received("click", key)
         return await self._send(self._xml("event", {"Event": "CLICK", "EventKey": key}, msg_id=False), shown=shown)
 
@@ -557,6 +815,24 @@ class WeChatPerson:
         )
         await self.event("location_select", {"EventKey": "LOCATION"}, raw=info)
         await self.send_location(latitude, longitude, label)
+
+    async def scan(self, image: bytes) -> tuple[int, str] | None:
+        """Scan a parametric QR code of the account (its image, as showqrcode served it). A working code makes a
+        person who does not follow yet follow (`subscribe`, EventKey `qrscene_<scene>`) and a follower's scan is
+        `SCAN` (EventKey `<scene>`), each with the Ticket; an expired code shows WeChat's own page and sends the
+        account nothing (None)."""
+        ticket = self.sim.ticket_of(image)
+        found = self.sim.live_qr(ticket)
+        if found is None:
+            return None
+        account = self.sim.accounts[self.openid]
+        if account.following:
+            fields = {"Event": "SCAN", "EventKey": found.scene, "Ticket": ticket}
+        else:
+            account.following = True
+            fields = {"Event": "subscribe", "EventKey": f"qrscene_{found.scene}", "Ticket": ticket}
+        xml = self._xml("event", fields, msg_id=False)
+        return await self._send(xml, shown=Received("event", f"scan {found.scene}"))
 
     async def resend(self) -> tuple[int, str]:
         """WeChat retries the last callback (same MsgId)."""

@@ -215,3 +215,49 @@ async def remember_choices(conn: AsyncConnection, openid: str, choices: dict[str
     state = await conversation_of(conn, openid) or {}
     state["choices"] = dict(choices)
     await save_conversation(conn, openid, state)
+
+
+# --- what is kept per follower besides the conversation -------------------------------------------------------------
+
+MENU_TAG = "wechat_menu"  # `conversation_states.name` of the role-menu tag each follower was given
+INVITE = "wechat_invite"  # `conversation_states.name` of the volunteer invite a follower scanned
+
+
+async def _kept(conn: AsyncConnection, name: str, openid: str) -> dict[str, Any]:
+    row = (
+        await conn.execute(
+            select(conversation_states.c.state).where(
+                conversation_states.c.name == name, conversation_states.c.key == _key(openid)
+            )
+        )
+    ).first()
+    return dict(row.state) if row is not None and isinstance(row.state, dict) else {}
+
+
+async def _keep(conn: AsyncConnection, name: str, openid: str, state: dict[str, Any] | None) -> None:
+    where = (conversation_states.c.name == name, conversation_states.c.key == _key(openid))
+    await conn.execute(delete(conversation_states).where(*where))
+    if state is not None:
+        await conn.execute(insert(conversation_states).values(name=name, key=_key(openid), state=state))
+
+
+async def menu_tag_of(conn: AsyncConnection, openid: str) -> int | None:
+    """The id of the role-menu tag the follower was given (`channels.wechat.roles`), or None."""
+    tag = (await _kept(conn, MENU_TAG, openid)).get("tag")
+    return tag if isinstance(tag, int) else None
+
+
+async def set_menu_tag(conn: AsyncConnection, openid: str, tag: int | None) -> None:
+    """Remember the role-menu tag the follower now carries (None: none of ours)."""
+    await _keep(conn, MENU_TAG, openid, None if tag is None else {"tag": tag})
+
+
+async def invite_of(conn: AsyncConnection, openid: str) -> str | None:
+    """The code of the volunteer invite the follower scanned last and has not used yet, or None."""
+    code = (await _kept(conn, INVITE, openid)).get("code")
+    return code if isinstance(code, str) else None
+
+
+async def keep_invite(conn: AsyncConnection, openid: str, code: str | None) -> None:
+    """Keep the volunteer invite a follower scanned for their registration (None: forget it)."""
+    await _keep(conn, INVITE, openid, None if code is None else {"code": code})

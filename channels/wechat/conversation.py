@@ -28,9 +28,10 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.env import Env
 from bot.i18n import Catalogues
-from channels.wechat import render
+from channels.wechat import render, volunteering
 from channels.wechat.render import Choice, Reply
-from rules.roles import effective_roles
+from channels.wechat.roles import RoleMenus
+from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
 from rules.wishes import (
     ADDRESS_MAX,
@@ -91,6 +92,7 @@ class Input:
     label: str | None = None
     image: str | None = None  # WeChat media_id
     click: str | None = None
+    scene: str | None = None  # a parametric QR code's scene (its scan, or a follow by scanning it)
 
 
 # The event pushes that are the person acting on the account: a menu button, following it, scanning its code. Every
@@ -141,8 +143,13 @@ def input_of(data: dict[str, Any], choices: dict[str, str]) -> Input:
         event = str(data.get("Event", "")).lower()
         if event == "click":
             return Input(click=str(data.get("EventKey") or ""))
+        key = str(data.get("EventKey") or "")
         if event == "subscribe":
-            return Input(click=CLICK_SUBSCRIBE)
+            # Following by scanning a parametric QR code: EventKey "qrscene_<scene>" (接收事件推送).
+            scene = key.removeprefix("qrscene_") if key.startswith("qrscene_") else None
+            return Input(click=CLICK_SUBSCRIBE, scene=scene or None)
+        if event == "scan":
+            return Input(scene=key or None)
     return Input()
 
 
@@ -208,11 +215,19 @@ def menu(catalogues: Catalogues, language: str) -> dict[str, Any]:
 class Conversation:
     """Handles one account's inputs in order (the channel serialises them per account)."""
 
-    def __init__(self, env: Env, catalogues: Catalogues, download: Download, media_dir: Path) -> None:
+    def __init__(
+        self,
+        env: Env,
+        catalogues: Catalogues,
+        download: Download,
+        media_dir: Path,
+        role_menus: RoleMenus | None = None,
+    ) -> None:
         self._env = env
         self._catalogues = catalogues
         self._download = download
         self._media_dir = media_dir
+        self._role_menus = role_menus
 
     # -- entry ------------------------------------------------------------------------------------------------------
 
@@ -255,6 +270,11 @@ class Conversation:
             step.state["choices"] = {str(n): c.press for r in replies for n, c in enumerate(r.choices, start=1)}
         async with self._env.db.write() as conn:
             await wechat.save_conversation(conn, openid, step.state if step.state else None)
+        if self._role_menus is not None:
+            # The menu of the person's roles as they are now (an invite scanned here may have changed them).
+            async with self._env.db.read() as conn:
+                now_stored = await people.find_person(conn, WECHAT, openid)
+            await self._role_menus.sync(self._env.db, openid, now_stored.roles if now_stored else ())
         return replies
 
     def _t(self, language: str, key: str, /, **values: object) -> str:
@@ -331,6 +351,15 @@ class _Step:
                 return await self.start_wish()
             if text.lower() in MINE_WORDS:
                 return await self.mine()
+        if given.scene is not None:
+            return await volunteering.scanned(self, given.scene)
+        volunteer_word = volunteering.wanted(text) if given.press is None else None
+        if volunteer_word is not None and Role.VOLUNTEER in self.actor.roles:
+            return await volunteering.clicked(self, volunteer_word)
+        if given.click in volunteering.CLICKS:
+            return await volunteering.clicked(self, given.click)
+        if given.press is not None and given.press.act in volunteering.PRESSES:
+            return await volunteering.pressed(self, given.press)
         if given.click == CLICK_WISH:
             return await self.start_wish()
         if given.click == CLICK_MINE:

@@ -36,11 +36,13 @@ from bot.clock import LoopTimer, Timer, within
 from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
 from channels.wechat import render
-from channels.wechat.api import WeChatApi, WeChatError
+from channels.wechat.api import INVALID_TICKET, WeChatApi, WeChatError
 from channels.wechat.conversation import WECHAT, Conversation, menu, quota_opened
 from channels.wechat.render import Reply
+from channels.wechat.roles import RoleMenus
 from rules.limits import MessageRate, RateVerdict
 from storage import wechat
+from storage.invites import Invite
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +71,8 @@ class WeChatChannel:
         self._token = settings.wechat_token.get_secret_value()
         aes = settings.wechat_aes_key
         self._crypto = WeChatCrypto(self._token, aes.get_secret_value(), settings.wechat_app_id) if aes else None
-        self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir)
+        self.role_menus = RoleMenus(api, catalogues, settings.default_language)
+        self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir, self.role_menus)
         self._turns: KeyedLocks[str] = KeyedLocks()  # one follower's messages one at a time, in order
         self._nonces: dict[str, dt.datetime] = {}  # nonce → when it may be forgotten
         self._rate = MessageRate()
@@ -102,8 +105,9 @@ class WeChatChannel:
             self._schedule(inbound)
         try:
             await self.api.create_menu(menu(self._catalogues, self._env.settings.default_language))
+            await self.role_menus.setup()  # after the default menu: WeChat needs it first (65303)
         except WeChatError as exc:
-            log.warning("could not set the WeChat menu: %s", exc)
+            log.warning("could not set the WeChat menus: %s", exc)
         log.info("WeChat callbacks on port %s (%s)", self.port, "AES" if self._crypto else "plain")
 
     async def stop(self) -> None:
@@ -242,6 +246,15 @@ class WeChatChannel:
             async with self._env.db.write() as conn:
                 await wechat.mark_handled(conn, inbound.msg_key, now=self._env.now())
             self.handled += 1
+
+    async def invite_qr(self, invite: Invite) -> tuple[bytes, str]:
+        """A parametric QR code for a team invite (its scene the invite's payload, e.g. `vinv_<code>`), living as
+        long as the invite: its image and its scene. `WeChatError` when WeChat refuses."""
+        seconds = int((invite.expires_at - self._env.now()).total_seconds())
+        if seconds <= 0:
+            raise WeChatError(INVALID_TICKET, "the invite has expired")
+        code = await self.api.create_qr(invite.payload, expire_seconds=seconds)
+        return await self.api.qr_image(code.ticket), invite.payload
 
     async def say(self, openid: str, reply: Reply) -> bool:
         """Send one reply as a customer-service message, within the account's window; False when it did not go."""

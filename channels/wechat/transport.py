@@ -27,7 +27,8 @@ from bot.settings import Settings
 from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.wechat import render
 from channels.wechat.api import BUSY, NOT_SUBSCRIBED, OUT_OF_COUNT, OUT_OF_WINDOW, RATE_LIMITED, WeChatApi, WeChatError
-from storage import media, wechat
+from channels.wechat.roles import RoleMenus
+from storage import media, people, wechat
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,9 @@ class WeChatTransport:
         settings: Settings,
         now: Callable[[], dt.datetime],
         photo_bytes: PhotoBytes | None = None,
+        role_menus: RoleMenus | None = None,
     ) -> None:
+        self._role_menus = role_menus
         self._api = api
         self._catalogues = catalogues
         self._db = db
@@ -90,6 +93,12 @@ class WeChatTransport:
         """Deliver inside the window, as a template outside it, or hold it back (see the module docstring)."""
         if notice.delete:
             return  # WeChat cannot take a message back; nothing is sent in its place
+        if self._role_menus is not None:
+            # A role given or taken on Telegram (an approval, a reporter invite): their menu follows before the news.
+            async with self._db.read() as conn:
+                person = await people.find_person(conn, WECHAT, address)
+            if person is not None:
+                await self._role_menus.sync(self._db, address, person.roles)
         rendered = render.render_notice(self._catalogues, language, notice)
         now = self._now()
         async with self._db.write() as conn:

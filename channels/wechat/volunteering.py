@@ -1,0 +1,251 @@
+"""Volunteers and reporters on the service account: what their menus' buttons do and what an invite QR code's scan
+does, each a single press through the action core (`actions.tasks`, `actions.invites`, `actions.tips`,
+`actions.hours`) with the catalogue's strings — the same rules and limits as Telegram's `handlers/tasks.py`.
+
+- 任务 (`roles.CLICK_TASKS`, or the word): open wishes nearest first, a page at a time (`actions.tasks.open_tasks`),
+  each wish's public card numbered, a menu item 认领 per wish and 上一页 / 下一页 / 显示全部; 认领 shows the card and
+  asks when (今天 / 明天 / 本周), which claims (`actions.tasks.claim`: the claim bounds, first one wins, held wishes).
+- 我的任务: the tasks the volunteer holds; 查看 shows a task's details — the resident's address and phone only while
+  the volunteer holds the claim (read again at the press) — with 完成了 / 放弃.
+- 时长: the volunteer's hours (`actions.hours.of_volunteer`, as Telegram's /hours).
+- A scan of an invite's QR code (SCAN, or the subscribe of a person who followed by scanning it): a volunteer invite
+  is kept for the person (`storage.wechat.keep_invite`) for the volunteer registration, and they are told what
+  comes next; a reporter invite makes them a reporter at once (`actions.tips.join_by_invite`), as on Telegram.
+
+Finishing a task (hours, proof photo, note), giving one up (a reason), the volunteer registration and a reporter's
+lead are conversations of several steps: they are written once, on the channel-neutral conversation layer (issue
+26), not copied here; until that layer serves WeChat, their buttons answer where those steps can be done today.
+WeChat cannot take a customer-service message back: details shown while a claim held stay in the chat.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING
+
+from actions import hours as hour_actions
+from actions import invites as invite_actions
+from actions import tasks
+from actions import tips as tip_actions
+from actions.buttons import MAX_SUBJECT, Act, Press
+from channels.wechat import render, roles
+from channels.wechat.render import Choice, Reply
+from handlers import wish_cards
+from rules import matching
+from rules.roles import Role
+from rules.wishes import WishAction, WishStatus, wish_ref
+from storage import wechat
+from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, LimitReached, NotAllowed, NotFound
+
+if TYPE_CHECKING:
+    from channels.wechat.conversation import _Step
+
+TASK_WORDS = frozenset({"任务", "找任务", "tasks", "/tasks"})
+MY_TASK_WORDS = frozenset({"我的任务", "my tasks", "/mytasks"})
+HOURS_WORDS = frozenset({"时长", "服务时长", "hours", "/hours"})
+CLICKS = frozenset({roles.CLICK_TASKS, roles.CLICK_MY_TASKS, roles.CLICK_HOURS, roles.CLICK_LEAD})
+PRESSES = frozenset(
+    {Act.TASK_PAGE, Act.TASK_VIEW, Act.TASK_CLAIM, Act.TASK_SHOW, Act.TASK_MINE_PAGE, Act.TASK_DONE, Act.TASK_RELEASE}
+)
+# What an invite QR code's scene starts with (`storage.invites.INVITE_PREFIXES`).
+VOLUNTEER_SCENE, REPORTER_SCENE = "vinv_", "rinv_"
+MINE_SHOWN = 8  # tasks on 我的任务 (a volunteer holds at most a few: `max_active_claims`)
+
+
+def wanted(text: str) -> str | None:
+    """The volunteer's button a typed word stands for (roles.CLICK_*), or None."""
+    said = text.strip().lower()
+    if said in TASK_WORDS:
+        return roles.CLICK_TASKS
+    if said in MY_TASK_WORDS:
+        return roles.CLICK_MY_TASKS
+    if said in HOURS_WORDS:
+        return roles.CLICK_HOURS
+    return None
+
+
+def _plain(value: str) -> str:
+    """A card `handlers.wish_cards` wrote for HTML, as WeChat shows it (the values it escaped, unescaped)."""
+    return html.unescape(value)
+
+
+async def clicked(step: _Step, key: str) -> list[Reply]:
+    """任务 / 我的任务 / 时长 / 报料 (a menu button or its word)."""
+    step.state = {}
+    if key == roles.CLICK_LEAD:
+        if Role.REPORTER not in step.actor.roles:
+            return [Reply(step.t("error.not_allowed"))]
+        return [Reply(step.t("wechat.lead.not_yet"))]
+    if Role.VOLUNTEER not in step.actor.roles:
+        return [Reply(step.t("wechat.volunteer.only"))]
+    if key == roles.CLICK_TASKS:
+        return [await task_page(step, 0, show_all=False)]
+    if key == roles.CLICK_MY_TASKS:
+        return [await my_tasks(step)]
+    return [await hours(step)]
+
+
+async def task_page(
+    step: _Step, number: int, *, show_all: bool, after: int | None = None, before: int | None = None
+) -> Reply:
+    """A page of open wishes, nearest first: numbered public cards, 认领 each, paging and 显示全部."""
+    assert step.actor.user_id is not None
+    page = await tasks.open_tasks(step.env, step.actor.user_id, number, show_all=show_all, after=after, before=before)
+    flag = "1" if show_all else "0"
+    toggle = step.choice(
+        "task.button.only_mine" if show_all else "task.button.show_all", Act.TASK_PAGE, 0, "0" if show_all else "1"
+    )
+    if not page.wishes:
+        return step.menu_reply(step.t("task.none_all" if show_all else "task.none_matching"), [toggle])
+    now = step.env.now()
+    cards = [
+        f"{n}. " + _plain(wish_cards.public_card(step.t, wish, now, page.distance_km(wish)))
+        for n, wish in enumerate(page.wishes, start=page.first_number)
+    ]
+    pages = str(page.pages) if page.counted_all else f"{page.pages}+"
+    title = step.t("task.list_title_all" if show_all else "task.list_title", page=page.page + 1, pages=pages)
+    choices = [
+        Choice(render.encode(Act.TASK_VIEW, w.id), step.t("wechat.task.claim_item", ref=wish_ref(w.ref_no)))
+        for w in page.wishes
+    ]
+    if page.page > 0:
+        choices.append(step.choice("task.button.previous", Act.TASK_PAGE, page.page - 1, f"{flag}p{page.wishes[0].id}"))
+    if page.has_next:
+        choices.append(step.choice("task.button.next", Act.TASK_PAGE, page.page + 1, f"{flag}n{page.wishes[-1].id}"))
+    choices.append(toggle)
+    return step.menu_reply(title + "\n\n" + "\n\n".join(cards), choices)
+
+
+async def my_tasks(step: _Step) -> Reply:
+    """The tasks the volunteer holds, each with 查看."""
+    assert step.actor.user_id is not None
+    mine = await tasks.my_tasks(step.env, step.actor.user_id)
+    if not mine:
+        return step.menu_reply(step.t("task.mine_none"), [step.choice("wechat.menu.tasks", Act.TASK_PAGE, 0, "0")])
+    shown = mine[:MINE_SHOWN]
+    lines = [step.t("task.mine_title", count=len(mine))]
+    for n, wish in enumerate(shown, start=1):
+        due = step.t("task.mine_due", due=tasks.local_due(step.env, wish)) if wish.due_at else ""
+        lines.append(
+            step.t(
+                "task.mine_line",
+                n=n,
+                ref=wish_ref(wish.ref_no),
+                category=step.t(f"category.{wish.category}"),
+                status=step.t(f"wish.status.{wish.status}"),
+                due=due,
+            )
+        )
+    choices = [
+        Choice(render.encode(Act.TASK_SHOW, w.id), step.t("list.button.show", ref=wish_ref(w.ref_no))) for w in shown
+    ]
+    return step.menu_reply("\n".join(lines), choices)
+
+
+async def hours(step: _Step) -> Reply:
+    """时长: the same figures as Telegram's /hours."""
+    assert step.actor.user_id is not None
+    figures = await hour_actions.of_volunteer(step.env, step.actor.user_id)
+    return Reply(_plain(hour_actions.describe(step.t, figures)))
+
+
+async def details(step: _Step, wish_id: int) -> list[Reply]:
+    """A held task's details: the resident's contact only while the volunteer holds the claim, 完成了 / 放弃."""
+    assert step.actor.user_id is not None
+    mine = {w.id: w for w in await tasks.my_tasks(step.env, step.actor.user_id)}
+    wish = mine.get(wish_id)
+    if wish is None:
+        return [Reply(step.t("task.stale_button"))]
+    text = _plain(wish_cards.full_details(step.t, wish))
+    if wish.status == WishStatus.CLAIMED:
+        text += "\n" + step.t("task.due", due=tasks.local_due(step.env, wish))
+        return [
+            step.menu_reply(
+                text,
+                [
+                    step.choice("task.button.done", Act.TASK_DONE, wish.id),
+                    step.choice("task.button.release", Act.TASK_RELEASE, wish.id),
+                ],
+            )
+        ]
+    return [Reply(text + "\n" + step.t("task.waiting_confirmation"))]
+
+
+async def pressed(step: _Step, press: Press) -> list[Reply]:
+    """A tapped (or typed) item of a task menu; every refusal answered in the volunteer's words."""
+    step.state = {}
+    if Role.VOLUNTEER not in step.actor.roles:
+        return [Reply(step.t("wechat.volunteer.only"))]
+    try:
+        return await _pressed(step, press)
+    except ClaimedByYou:
+        return [Reply(step.t("task.yours_already"))]
+    except tasks.ClaimBound as bound:
+        return [Reply(step.t(f"task.limit_{bound.bound}", limit=bound.limit))]
+    except AlreadyClaimed:
+        return [Reply(step.t("task.just_taken"))]
+    except Held as exc:
+        until = exc.until.astimezone(step.env.settings.tz).strftime("%H:%M")
+        return [Reply(step.t("task.held", until=until))]
+    except (NotAllowed, NotFound):
+        return [Reply(step.t("error.not_allowed"))]  # a forged id learns nothing
+    except Conflict as exc:
+        return [Reply(step.t("wish.stale", status=step.t(f"task.status.{exc.current or 'open'}")))]
+
+
+async def _pressed(step: _Step, press: Press) -> list[Reply]:
+    act = press.act
+    if act == Act.TASK_PAGE:
+        arg = press.arg or "0"
+        edge = int(arg[2:]) if len(arg) > 2 and int(arg[2:]) <= MAX_SUBJECT else None
+        after = edge if arg[1:2] == "n" else None
+        before = edge if arg[1:2] == "p" else None
+        return [await task_page(step, press.id, show_all=arg[0] == "1", after=after, before=before)]
+    if act == Act.TASK_VIEW:
+        wish, profile = await tasks.claimable(step.env, step.actor, press.id)
+        distance = matching.distance_km(profile.location if profile else None, wish)
+        card = _plain(wish_cards.public_card(step.t, wish, step.env.now(), distance))
+        whens = [step.choice(f"task.button.claim_{when}", Act.TASK_CLAIM, wish.id, when) for when in tasks.WHEN_CHOICES]
+        return [step.menu_reply(card + "\n\n" + step.t("task.ask_when"), whens)]
+    if act == Act.TASK_CLAIM:
+        claimed = await tasks.claim(step.env, step.actor, press.id, press.arg or "")
+        wish = claimed.wish
+        said = Reply(step.t("task.claimed", ref=wish_ref(wish.ref_no), due=tasks.local_due(step.env, wish)))
+        return [said, *await details(step, wish.id)]
+    if act == Act.TASK_SHOW:
+        return await details(step, press.id)
+    if act == Act.TASK_MINE_PAGE:
+        return [await my_tasks(step)]
+    # 完成了 (hours, proof photo, note) and 放弃 (a reason) are forms of several steps: the conversation layer's.
+    await tasks.task_of(
+        step.env, step.actor, press.id, WishAction.FINISH if act == Act.TASK_DONE else WishAction.RELEASE
+    )
+    return [Reply(step.t("wechat.task.done_elsewhere" if act == Act.TASK_DONE else "wechat.task.release_elsewhere"))]
+
+
+async def scanned(step: _Step, scene: str) -> list[Reply]:
+    """A scan of one of the account's parametric QR codes (or a follow by scanning it)."""
+    step.state = {}
+    if scene.startswith(VOLUNTEER_SCENE):
+        code = scene.removeprefix(VOLUNTEER_SCENE)
+        if Role.VOLUNTEER in step.actor.roles:
+            return [Reply(step.t("wechat.invite.already_volunteer"))]
+        try:
+            invite = await invite_actions.check_invite(step.env, code, "volunteer")
+        except (NotFound, LimitReached):
+            return [Reply(step.t("wechat.invite.invalid"))]
+        async with step.env.db.write() as conn:
+            await wechat.keep_invite(conn, step.openid, invite.code)
+        key = "volunteer.invited_review" if invite.needs_review else "volunteer.invited"
+        return [Reply(step.t(key) + "\n" + step.t("wechat.invite.next"))]
+    if scene.startswith(REPORTER_SCENE):
+        try:
+            person = await tip_actions.join_by_invite(step.env, step.actor, scene.removeprefix(REPORTER_SCENE))
+        except (NotFound, LimitReached):
+            return [Reply(step.t("start.bad_link"))]
+        except Conflict:
+            return [Reply(step.t("reporter.already"))]
+        if Role.REPORTER.value not in person.roles:
+            return [Reply(step.t("reporter.applied"))]
+        return [Reply(step.t("reporter.welcome"))]
+    return step.welcome()

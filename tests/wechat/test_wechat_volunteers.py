@@ -1,0 +1,279 @@
+"""Volunteers and reporters on the service account (issue 26, item 2): menus per role through user tags and
+conditional menus, invites by parametric QR code, and the volunteer's tasks — open wishes nearest first with
+paging, claim, the resident's contact while claimed, 我的任务, 时长 — on the same actions as Telegram."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from actions import invites as invite_actions
+from actions.env import Env
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from channels.wechat.roles import MENU_TAGS
+from channels.wechat.server import WeChatChannel
+from rules import applications as application_rules
+from rules import wishes as lifecycle
+from rules.applications import ApplicationAction
+from rules.roles import Role
+from rules.wishes import Actor, WishDraft, WishStatus, wish_ref
+from simulator import BotApiSimulator
+from simulator.wechat import WeChatPerson, WeChatSimulator
+from storage import applications, people, users, wechat
+from storage import wishes as store
+from tests.conftest import ADMIN_ID, START_TIME
+from tests.stories.wishflow import wait_for_button
+
+HOME = (39.9000, 116.4000)
+
+
+def channel_of(bot: TongxinApp) -> WeChatChannel:
+    channel = bot.bot_data.wechat
+    assert isinstance(channel, WeChatChannel)
+    return channel
+
+
+async def wechat_person_id(env: Env, person: WeChatPerson) -> int:
+    async with env.db.read() as conn:
+        found = await people.find_person(conn, "wechat", person.openid)
+    assert found is not None
+    return found.id
+
+
+async def make_volunteer(
+    env: Env, person: WeChatPerson, location: tuple[float, float] | None = HOME, *, synced: bool = True
+) -> int:
+    """An approved volunteer (registered earlier, set up in the database) whose only account is WeChat."""
+    await person.send_text("你好")
+    await person.wait_for_text("许心愿")
+    person_id = await wechat_person_id(env, person)
+    async with env.db.write() as conn:
+        await application_rules.register_volunteer(
+            conn,
+            user_id=person_id,
+            name=person.name,
+            phone=None,
+            skills=("elderly_disabled",),
+            area="东城社区",
+            location=location,
+            invite_code=None,
+            now=START_TIME,
+        )
+        application = await applications.find_application(conn, person_id, "volunteer")
+        assert application is not None
+        await application_rules.transition(
+            conn, application.id, ApplicationAction.APPROVE, actor_id=None, now=START_TIME
+        )
+    if synced:  # they write again: the menu of their role is theirs from then on
+        seen = len(person.inbox)
+        await person.send_text("你好")
+        await person.wait_for_text("许心愿", after=seen)
+    return person_id
+
+
+async def open_wishes(env: Env, resident: WeChatPerson, places: list[tuple[float, float]]) -> list[store.Wish]:
+    """Open wishes of one resident, at these places, each with her phone number."""
+    await resident.send_text("你好")
+    await resident.wait_for_text("许心愿")
+    resident_id = await wechat_person_id(env, resident)
+    made = []
+    async with env.db.write() as conn:
+        for n, place in enumerate(places):
+            made.append(
+                await lifecycle.submit_wish(
+                    conn,
+                    WishDraft(
+                        category="elderly_disabled",
+                        description=f"第{n + 1}件事：请帮忙买菜送到家里",
+                        location=place,
+                        phone="13800001234",
+                    ),
+                    resident_id=resident_id,
+                    now=START_TIME,
+                    review=False,
+                    daily_limit=20,
+                )
+            )
+    return made
+
+
+async def test_the_role_tags_and_menus_are_set_up_once(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
+    assert set(MENU_TAGS.values()) <= set(wx.tag_names.values())
+    assert wx.menu is not None
+    tag_ids = {name: tag_id for tag_id, name in wx.tag_names.items()}
+    rules = sorted(m["matchrule"]["tag_id"] for m in wx.conditional_menus)
+    assert rules == sorted(str(tag_ids[name]) for name in MENU_TAGS.values())
+    before = [m["menuid"] for m in wx.conditional_menus]
+    await channel_of(wechat_bot).role_menus.setup()  # a restart
+    assert [m["menuid"] for m in wx.conditional_menus] == before
+    assert len(wx.tag_names) == 1 + len(MENU_TAGS)  # 星标组 and ours, none twice
+    # A conditional menu someone changed by hand in WeChat is put back as it should be.
+    wx.conditional_menus[0]["button"] = [{"type": "click", "name": "旧菜单", "key": "OLD"}]
+    await channel_of(wechat_bot).role_menus.setup()
+    assert len(wx.conditional_menus) == len(MENU_TAGS)
+    assert all(m["button"][0]["key"] != "OLD" for m in wx.conditional_menus)
+
+
+async def test_a_volunteer_gets_the_volunteers_menu_and_loses_it_with_the_role(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    xiaozhou = wx.person("小周")
+    await xiaozhou.send_text("你好")
+    await xiaozhou.wait_for_text("许心愿")
+    assert "TASKS" not in wx.menu_keys(xiaozhou.openid)
+    person_id = await make_volunteer(env, xiaozhou, synced=False)
+    assert "TASKS" not in wx.menu_keys(xiaozhou.openid)  # approved, but WeChat has not heard yet
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("你好")
+    await xiaozhou.wait_for_text("许心愿", after=seen)
+    assert {"TASKS", "MYTASKS", "HOURS", "WISH"} <= set(wx.menu_keys(xiaozhou.openid))
+    assert wx.menu_keys(xiaozhou.openid)["TASKS"] == "任务"
+    async with env.db.write() as conn:
+        await users.revoke_role(conn, person_id, Role.VOLUNTEER.value)
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("你好")
+    await xiaozhou.wait_for_text("许心愿", after=seen)
+    assert "TASKS" not in wx.menu_keys(xiaozhou.openid)
+    assert wx.accounts[xiaozhou.openid].tags == []
+
+
+async def test_a_volunteer_claims_the_nearest_wish_and_sees_its_contact_while_it_is_theirs(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    far, near = await open_wishes(env, wang, [(39.99, 116.49), (39.901, 116.401)])
+    xiaozhou = wx.person("小周")
+    volunteer_id = await make_volunteer(env, xiaozhou)
+    await xiaozhou.send_text("任务")
+    listed = await xiaozhou.wait_for_text("符合您技能的任务")
+    assert listed.text.index(wish_ref(near.ref_no)) < listed.text.index(wish_ref(far.ref_no))
+    assert "13800001234" not in listed.text  # browsing shows no phone
+    await xiaozhou.tap(f"认领 {wish_ref(near.ref_no)}")
+    await xiaozhou.wait_for_text("您打算什么时候去办")
+    await xiaozhou.tap("今天认领")
+    claimed = await xiaozhou.wait_for_text("13800001234")
+    assert any(label.endswith("放弃") for _, label in claimed.items)
+    async with env.db.read() as conn:
+        wish = await store.get_wish(conn, near.id)
+    assert wish.status == WishStatus.CLAIMED
+    assert wish.claimed_by == volunteer_id
+    # 我的任务 from the menu, and its details again.
+    await xiaozhou.click("MYTASKS")
+    await xiaozhou.wait_for_text("您认领的 1 个任务")
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.tap(wish_ref(near.ref_no))
+    await xiaozhou.wait_for_text("13800001234", after=seen)
+    # Released on Telegram's side (by a coordinator): the details are no longer shown.
+    async with env.db.write() as conn:
+        await lifecycle.release_wish(
+            conn, near.id, actor=Actor(None, frozenset({Role.COORDINATOR})), now=env.now(), reason="居民改期"
+        )
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("我的任务")
+    await xiaozhou.wait_for_text("没有认领的任务", after=seen)
+    assert all("13800001234" not in r.text for r in xiaozhou.inbox[seen:])
+
+
+async def test_a_typed_number_claims_from_the_list_the_volunteer_saw_and_pages_go_on(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    wishes = await open_wishes(env, wang, [(39.9 + n / 100, 116.4) for n in range(7)])
+    xiaozhou = wx.person("小周")
+    await make_volunteer(env, xiaozhou)
+    await xiaozhou.click("TASKS")
+    first = await xiaozhou.wait_for_text("第 1/2 页")
+    assert [wish_ref(w.ref_no) in first.text for w in wishes] == [True] * 5 + [False] * 2
+    await xiaozhou.tap("下一页")
+    second = await xiaozhou.wait_for_text("第 2/2 页")
+    assert wish_ref(wishes[6].ref_no) in second.text
+    assert wish_ref(wishes[0].ref_no) not in second.text
+    # "2" is the second item of the page she saw last: the seventh wish, not the second.
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("2")
+    asked = await xiaozhou.wait_for_text("您打算什么时候去办", after=seen)
+    assert wish_ref(wishes[6].ref_no) in asked.text
+
+
+async def test_hours_and_the_volunteer_buttons_answer_a_resident_plainly(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    xiaozhou = wx.person("小周")
+    await make_volunteer(env, xiaozhou)
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("时长")  # the menu's 更多 → 时长 too
+    await xiaozhou.wait_for_text("您累计服务 0 小时，完成 0 个任务", after=seen)
+    await xiaozhou.click("HOURS")
+    wang = wx.person("王阿姨")
+    await wang.send_text("任务")  # a resident: not a volunteer's word for her
+    await wang.wait_for_text("许心愿")
+
+
+async def test_a_coordinators_invite_reaches_wechat_as_a_qr_code_whose_scan_brings_it(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    admin = sim.person("李主任", user_id=ADMIN_ID)
+    await admin.send_command("/invite", "volunteer")
+    await wait_for_button(admin, "直接通过")
+    await admin.press("直接通过")
+    await admin.wait_for(lambda: any(m.kind == "photo" for m in admin.messages))
+    qr = next(m for m in admin.messages if m.kind == "photo")
+    assert qr.photo_bytes is not None
+    assert "vinv_" in (qr.text or "")
+    newcomer = wx.stranger("小李")
+    await newcomer.scan(qr.photo_bytes)  # not following yet: the scan follows the account (subscribe)
+    await newcomer.wait_for_text("欢迎加入志愿者队伍")
+    await newcomer.wait_for_text("邀请已为您记下")
+    code = (qr.text or "").split("vinv_")[1].split("，")[0]
+    async with env.db.read() as conn:
+        assert await wechat.invite_of(conn, newcomer.openid) == code
+    # A follower scanning it again (SCAN) is answered too; the scan's quota (3 a minute) was enough.
+    seen = len(newcomer.inbox)
+    await newcomer.scan(qr.photo_bytes)
+    await newcomer.wait_for_text("邀请已为您记下", after=seen)
+
+
+async def staff_actor(env: Env, *roles: Role) -> Actor:
+    """The admin (on Telegram) as an actor holding `roles`."""
+    async with env.db.write() as conn:
+        admin = await people.person_for_identity(
+            conn, "telegram", ADMIN_ID, first_name="李主任", language="zh_CN", now=env.now()
+        )
+    return Actor(admin.id, frozenset({*roles, Role.ADMIN}))
+
+
+async def test_an_expired_or_revoked_invite_code_is_said_so(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock
+) -> None:
+    env = wechat_bot.bot_data.env
+    channel = channel_of(wechat_bot)
+    admin = await staff_actor(env, Role.COORDINATOR)
+    invite = await invite_actions.mint_invite(env, admin, "volunteer")
+    image, scene = await channel.invite_qr(invite)
+    assert scene == f"vinv_{invite.code}"
+    await invite_actions.revoke_invite(env, admin, invite.code)
+    xiaoli = wx.person("小李")
+    await xiaoli.scan(image)
+    await xiaoli.wait_for_text("无效、已撤销、已过期")
+    # WeChat's code lives as long as the invite: after it, a scan reaches nobody.
+    clock.advance(dt.timedelta(days=8))
+    assert await xiaoli.scan(image) is None
+
+
+async def test_a_reporter_invite_scanned_makes_a_reporter_with_the_reporters_menu(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    invite = await invite_actions.mint_invite(env, await staff_actor(env, Role.EDITOR), "reporter")
+    image, _ = await channel_of(wechat_bot).invite_qr(invite)
+    zhang = wx.person("张记者")
+    await zhang.scan(image)
+    await zhang.wait_for_text("欢迎加入流动记者队伍")
+    assert "LEAD" in wx.menu_keys(zhang.openid)
+    await zhang.click("LEAD")
+    await zhang.wait_for_text("即将开放")
