@@ -21,6 +21,9 @@ from rules.text import is_help, is_leave
 # A conversation's question for one of its steps, asked again (by conversation name, then state).
 Reasker = Callable[[Update, TongxinContext], Coroutine[Any, Any, object]]
 REASKERS: dict[str, dict[int, Reasker]] = {}
+# Conversations written once (`conversations/`, run by handlers/conversing.py): the layer answers their leave and
+# help words itself.
+WRITTEN_ONCE: set[str] = set()
 
 
 class _LeaveWords(filters.MessageFilter):
@@ -66,7 +69,7 @@ def accept_leave_words(conversation: ConversationHandler) -> ConversationHandler
         (h for h in conversation.fallbacks if isinstance(h, CommandHandler) and "cancel" in h.commands),
         None,
     )
-    if cancel is None:
+    if cancel is None or conversation.name in WRITTEN_ONCE:
         return conversation
     leave = MessageHandler(LEAVE_WORDS, cancel.callback)
     for state, handlers in conversation.states.items():

@@ -7,12 +7,15 @@ Everything a person sends becomes an `Input`: a press (a tapped msgmenu item's `
 of the last menu, a custom-menu click), text, a location or a photo. The conversation (step, draft, the last
 menu's choices) lives in the database (`storage.wechat`), so a restart loses no step. Each input gives a few
 `Reply`s, which the channel sends as customer-service messages.
+
+The wish form is the one written once (`conversations/wish.py`); this module only turns WeChat's inputs into the
+layer's and its outcomes into replies (`channels/wechat/steps.py`). A photo is downloaded (WeChat keeps it three
+days) only where the step asks for one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import re
@@ -28,33 +31,23 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.env import Env
 from bot.i18n import Catalogues
-from channels.wechat import render, volunteering
+from channels.wechat import render, steps, volunteering
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import RoleMenus
+from conversations import base as talk
+from conversations.wish import WishConversation
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
-from rules.wishes import (
-    ADDRESS_MAX,
-    DESCRIPTION_MAX,
-    DESCRIPTION_MIN,
-    NOTE_MAX,
-    Actor,
-    InvalidInput,
-    WishDraft,
-    WishStatus,
-    check_description,
-)
+from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus
 from rules.wishes import wish_ref as ref_of
 from storage import media, people, privacy, wechat
-from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
+from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
 
 log = logging.getLogger(__name__)
 
 WECHAT = "wechat"
-PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 \-]{4,19}$")
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
-SKIP_WORDS = frozenset({"跳过", "skip", "不用", "没有"})
 WISH_WORDS = frozenset({"/wish", "许心愿", "许愿", "提交心愿", "心愿", "make a wish", "wish"})
 MINE_WORDS = frozenset({"/mywishes", "我的心愿", "my wishes"})
 HELP_WORDS = frozenset({"/help", "帮助", "使用帮助", "help", "?", "？"})
@@ -77,7 +70,6 @@ CLICK_MINE = "MYWISHES"
 CLICK_HELP = "HELP"
 CLICK_PRIVACY = "PRIVACY"
 CLICK_SUBSCRIBE = "SUBSCRIBE"  # not a menu item: the follow event
-FIELDS = ("category", "description", "area", "place", "photo", "phone")
 
 Download = Callable[[str], Awaitable[bytes]]
 
@@ -267,7 +259,8 @@ class Conversation:
         step = _Step(self, openid, actor, lang, dict(state))
         replies = await step.run(given)
         if step.state is not None:
-            step.state["choices"] = {str(n): c.press for r in replies for n, c in enumerate(r.choices, start=1)}
+            shown = {str(n): c.press for r in replies for n, c in enumerate(r.choices, start=1)}
+            step.state["choices"] = shown if shown or not step.same_menu else choices
         async with self._env.db.write() as conn:
             await wechat.save_conversation(conn, openid, step.state if step.state else None)
         if self._role_menus is not None:
@@ -310,6 +303,8 @@ class _Step:
         self.actor = actor
         self.lang = language
         self.state: dict[str, Any] | None = state
+        self.same_menu = False  # the form stayed at its step without a menu: typed numbers keep their meaning
+        self.form = WishConversation(owner._env.settings.categories, owner._env.settings.areas)
 
     def t(self, key: str, /, **values: object) -> str:
         return self.owner._t(self.lang, key, **values)
@@ -322,11 +317,9 @@ class _Step:
         return Reply(text, tuple(choices), tail=self.t("wechat.choose_tail"))
 
     @property
-    def draft(self) -> dict[str, Any]:
-        assert self.state is not None
-        found = self.state.setdefault("draft", {})
-        assert isinstance(found, dict)
-        return found
+    def layer(self) -> talk.State | None:
+        """Where the person is in the wish form (None: not in it)."""
+        return steps.wish_state(self.state, self.form)
 
     # -- dispatch -------------------------------------------------------------------------------------------------
 
@@ -335,18 +328,17 @@ class _Step:
         if intent is not None:
             return await self.privacy(intent)
         text = (given.text or "").strip()
+        form = self.layer
+        if form is not None and given.press is None and text and (is_help(text) or is_leave(text)):
+            return await self.converse(form, given)  # in the form: the layer's leave and help words
         if given.press is None and (text.lower() in HELP_WORDS or is_help(text)):
-            step = self.state.get("step") if self.state else None
-            if isinstance(step, str) and step != "summary":  # in the form: where she is, how to leave, the step again
-                what = self.t("conversation.name.wish")
-                return [Reply(self.t("conversation.help", what=what)), self.ask(step)]
             return self.help()
         if given.press is None and text:
             if (match := LINK_PATTERN.match(text)) is not None:
                 return await self.link(match.group(1))
             if is_leave(text) and self.state and self.state.get("step"):
                 self.state = None
-                return [Reply(self.t("wechat.left"))]
+                return [Reply(self.t("wish.left"))]
             if text.lower() in WISH_WORDS:
                 return await self.start_wish()
             if text.lower() in MINE_WORDS:
@@ -369,6 +361,8 @@ class _Step:
         if given.click == CLICK_SUBSCRIBE:
             return self.welcome()
         press = given.press
+        if form is not None and (press is None or press.act in self.form.acts):
+            return await self.converse(form, given)
         if press is not None:
             try:
                 return await self.pressed(press, given)
@@ -430,154 +424,29 @@ class _Step:
     # -- the wish ---------------------------------------------------------------------------------------------------
 
     async def start_wish(self) -> list[Reply]:
-        if not await wish_actions.may_submit(self.env, self.actor):
-            self.state = None
-            return [Reply(self.t("wish.limit", limit=self.env.settings.wishes_per_day))]
-        self.state = {"step": "category", "draft": {}}
-        return [self.ask("category")]
+        return self.outcome(await self.form.start(self.env, self.actor))
 
-    def ask(self, step: str) -> Reply:
-        """The question of a step of the wish form, with how to leave under it."""
-        asked = self._ask(step)
-        if step in ("summary", "field"):
-            return asked
-        return dataclasses.replace(asked, text=f"{asked.text}\n{self.t('conversation.leave_hint')}")
+    async def converse(self, form: talk.State, given: Input) -> list[Reply]:
+        """One input in the wish form (conversations/wish.py): a photo downloaded first where it is asked for."""
+        said = talk.Input(press=given.press, text=given.text, location=given.location, label=given.label)
+        if given.image and any(s.expect == talk.Expect.PHOTO for s in self.form.ask(form)):
+            try:
+                said = talk.Input(photo_media=await self.owner.save_photo(given.image, self.actor.user_id))
+            except Exception:
+                log.warning("a WeChat photo could not be downloaded", exc_info=True)
+                return [Reply(self.t("wechat.photo_failed"))]
+        outcome = await talk.run(self.form, self.env, self.actor, form, said)
+        self.same_menu = outcome.state is not None and outcome.state.step == form.step
+        return self.outcome(outcome)
 
-    def _ask(self, step: str) -> Reply:
-        assert self.state is not None
-        self.state["step"] = step
-        skip = self.choice("wish.button.skip", Act.STEP_SKIP)
-        if step == "category":
-            return self.menu_reply(
-                self.t("wish.ask_category"),
-                [self.choice(f"category.{c}", Act.WISH_CATEGORY, arg=c) for c in self.env.settings.categories],
-            )
-        if step == "description":
-            return Reply(self.t("wish.ask_description", min=DESCRIPTION_MIN, max=DESCRIPTION_MAX))
-        if step == "area":
-            areas = self.env.settings.areas
-            return self.menu_reply(
-                self.t("wish.ask_area"),
-                [Choice(render.encode(Act.WISH_AREA, arg=str(i)), area) for i, area in enumerate(areas)] + [skip],
-            )
-        if step == "place":
-            return self.menu_reply(self.t("wechat.ask_place", max=ADDRESS_MAX), [skip])
-        if step == "photo":
-            return self.menu_reply(self.t("wechat.ask_photo"), [skip])
-        if step == "phone":
-            return self.menu_reply(self.t("wechat.ask_phone"), [skip])
-        if step == "field":
-            return self.menu_reply(
-                self.t("wechat.ask_field"),
-                [self.choice(f"wish.field.{f}", Act.WISH_FIELD, arg=f) for f in FIELDS],
-            )
-        return self.summary()
-
-    def next_after(self, step: str) -> Reply:
-        assert self.state is not None
-        if self.state.get("editing"):
-            return self.summary()
-        order = ("category", "description", "area", "place", "photo", "phone", "summary")
-        return self.ask(order[order.index(step) + 1])
-
-    def summary(self) -> Reply:
-        assert self.state is not None
-        self.state["step"] = "summary"
-        self.state["editing"] = True
-        d = self.draft
-        none = self.t("wish.summary.none")
-        if d.get("address"):
-            place = str(d["address"])
-        elif d.get("location"):
-            place = self.t("wish.summary.location_shared")
-        else:
-            place = none
-        body = self.t(
-            "wish.summary",
-            category=self.t(f"category.{d.get('category', 'other')}"),
-            description=d.get("description", ""),
-            area=d.get("area") or none,
-            place=place,
-            photo=self.t("wish.summary.yes") if d.get("photo") else none,
-            phone=d.get("phone") or none,
-        )
-        return self.menu_reply(
-            f"{self.t('wish.summary_intro')}\n{body}",
-            [
-                self.choice("wish.button.submit", Act.WISH_SUBMIT),
-                self.choice("wish.button.edit", Act.WISH_EDIT),
-                self.choice("wish.button.discard", Act.WISH_DISCARD),
-            ],
-        )
+    def outcome(self, outcome: talk.Outcome) -> list[Reply]:
+        """Keep the form's state and render what it says."""
+        self.state = {"layer": outcome.state.to_json()} if outcome.state is not None else None
+        return steps.replies(self.owner._catalogues, self.lang, outcome)
 
     async def answer(self, step: str, given: Input) -> list[Reply]:
         press = given.press
         text = (given.text or "").strip()
-        skipped = (press is not None and press.act == Act.STEP_SKIP) or text.lower() in SKIP_WORDS
-        d = self.draft
-        if step == "category":
-            if press is not None and press.act == Act.WISH_CATEGORY and press.arg in self.env.settings.categories:
-                d["category"] = press.arg
-                return [self.next_after(step)]
-            return [self.ask(step)]
-        if step == "description":
-            if not text or press is not None:
-                return [Reply(self.t("wish.description_not_text"))]
-            try:  # the rule Telegram's form uses, so a description passes here exactly when the wish is accepted
-                d["description"] = check_description(text)
-            except InvalidInput as exc:
-                return [Reply(self.t(f"wish.description_{exc.reason}", min=DESCRIPTION_MIN, max=DESCRIPTION_MAX))]
-            return [self.next_after(step)]
-        if step == "area":
-            areas = self.env.settings.areas
-            if press is not None and press.act == Act.WISH_AREA and press.arg is not None and press.arg.isdecimal():
-                index = int(press.arg)
-                if index < len(areas):
-                    d["area"] = areas[index]
-                    return [self.next_after(step)]
-            if skipped:
-                d["area"] = None
-                return [self.next_after(step)]
-            if text in areas:
-                d["area"] = text
-                return [self.next_after(step)]
-            return [self.ask(step)]
-        if step == "place":
-            if given.location is not None:
-                d["location"] = list(given.location)
-                if given.label and not d.get("address"):
-                    d["address"] = given.label[:ADDRESS_MAX]
-                return [self.next_after(step)]
-            if skipped:
-                d["location"] = None
-                d["address"] = None
-                return [self.next_after(step)]
-            if text and press is None:
-                if len(text) > ADDRESS_MAX:
-                    return [Reply(self.t("wish.address_too_long", max=ADDRESS_MAX))]
-                d["address"] = text
-                return [self.next_after(step)]
-            return [self.ask(step)]
-        if step == "photo":
-            if given.image:
-                try:
-                    d["photo"] = await self.owner.save_photo(given.image, self.actor.user_id)
-                except Exception:
-                    log.warning("a WeChat photo could not be downloaded", exc_info=True)
-                    return [Reply(self.t("wechat.photo_failed"))]
-                return [self.next_after(step)]
-            if skipped:
-                d["photo"] = None
-                return [self.next_after(step)]
-            return [self.ask(step)]
-        if step == "phone":
-            if skipped:
-                d["phone"] = None
-                return [self.next_after(step)]
-            if text and PHONE_PATTERN.match(text):
-                d["phone"] = text[:32]
-                return [self.next_after(step)]
-            return [Reply(self.t("wish.phone_invalid"))]
         if step == "not_yet":
             if not text or press is not None:
                 return [Reply(self.t("wish.note_expected"))]
@@ -589,42 +458,7 @@ class _Step:
             return [Reply(self.t("wish.not_yet_sent", ref=ref_of(changed.wish.ref_no)))]
         if step == "erase":
             return [Reply(self.t("wechat.erase_again")), self.erase_ask()]
-        if step == "field":
-            if press is not None and press.act == Act.WISH_FIELD and press.arg in FIELDS:
-                return [self.ask(str(press.arg))]
-            return [self.ask(step)]
-        # the summary
-        if press is not None and press.act == Act.WISH_SUBMIT:
-            return await self.submit()
-        if press is not None and press.act == Act.WISH_EDIT:
-            return [self.ask("field")]
-        if press is not None and press.act == Act.WISH_DISCARD:
-            self.state = None
-            return [Reply(self.t("wechat.discarded"))]
-        return [Reply(self.t("wish.use_summary_buttons")), self.summary()]
-
-    async def submit(self) -> list[Reply]:
-        d = self.draft
-        location = d.get("location")
-        draft = WishDraft(
-            category=str(d.get("category") or "other"),
-            description=str(d.get("description") or ""),
-            area=d.get("area"),
-            address=d.get("address"),
-            location=(float(location[0]), float(location[1])) if location else None,
-            phone=d.get("phone"),
-            photo_media_id=int(d["photo"]) if d.get("photo") else None,
-        )
-        try:
-            submitted = await wish_actions.submit(self.env, self.actor, draft)
-        except LimitReached:
-            self.state = None
-            return [Reply(self.t("wish.limit", limit=self.env.settings.wishes_per_day))]
-        except InvalidInput:
-            return [self.ask("description")]
-        self.state = None
-        key = "wish.submitted_review" if submitted.awaiting_review else "wish.submitted_open"
-        return [Reply(self.t(key, ref=ref_of(submitted.wish.ref_no)))]
+        return self.welcome()
 
     # -- 我的心愿 ---------------------------------------------------------------------------------------------------
 
@@ -699,8 +533,8 @@ class _Step:
 
     def erase_ask(self) -> Reply:
         # A wish being written is kept until the answer: its photo is erased too if she confirms.
-        draft = (self.state or {}).get("draft")
-        self.state = {"step": "erase", **({"draft": draft} if draft else {})}
+        form = (self.state or {}).get("layer")
+        self.state = {"step": "erase", **({"kept": form} if form else {})}
         return self.menu_reply(
             self.t("privacy.erase_ask"),
             [
@@ -726,7 +560,8 @@ class _Step:
         """Erase the person (the same action as Telegram's /deleteme), and a photo of an unsent wish draft."""
         person_id = self.actor.user_id
         assert person_id is not None
-        draft_photo = ((self.state or {}).get("draft") or {}).get("photo")
+        kept = self.form.state_from_json((self.state or {}).get("kept"))
+        draft_photo = self.form.form(kept).photo_media if kept is not None else None
         async with self.env.db.read() as conn:
             draft_file = await media.file_ref(conn, int(draft_photo), "file") if draft_photo else None
         await privacy_actions.erase(self.env, person_id)

@@ -33,7 +33,7 @@ def test_both_languages_define_the_same_keys(catalogues: Catalogues) -> None:
 
 def test_every_key_used_in_code_exists(catalogues: Catalogues) -> None:
     used: set[str] = set()
-    for package in ("actions", "bot", "handlers", "rules", "scheduler"):
+    for package in ("actions", "bot", "conversations", "handlers", "rules", "scheduler"):
         for path in (ROOT / package).rglob("*.py"):
             source = path.read_text(encoding="utf-8")
             used.update(KEY_IN_CODE.findall(source))

@@ -1,4 +1,4 @@
-"""Layers point one way: channel → actions → rules/storage; the scheduler → actions.
+"""Layers point one way: channel → conversations → actions → rules/storage; the scheduler → actions.
 
 Checked on the import statements of every module (also imports inside functions), so a shortcut
 through the layers fails here instead of in a review.
@@ -17,9 +17,11 @@ CATALOGUES = sorted((ROOT / "bot" / "locale").glob("*/LC_MESSAGES/*.po"))
 
 # package → top-level packages it must never import
 FORBIDDEN = {
-    "storage": {"rules", "handlers", "actions", "scheduler", "channels", "telegram", "bot"},
-    "rules": {"handlers", "actions", "scheduler", "channels", "telegram"},
-    "actions": {"handlers", "scheduler", "channels", "telegram"},
+    "storage": {"rules", "handlers", "actions", "scheduler", "channels", "telegram", "bot", "conversations"},
+    "rules": {"handlers", "actions", "scheduler", "channels", "telegram", "conversations"},
+    "actions": {"handlers", "scheduler", "channels", "telegram", "conversations"},
+    # The conversations written once: on actions, rules and storage, never on a channel (or the root's `bot`).
+    "conversations": {"handlers", "scheduler", "channels", "telegram", "bot"},
     "scheduler": {"handlers", "telegram"},
 }
 # Imports a folder may make although its package forbids them. A migration converts the data stored on its
@@ -59,7 +61,7 @@ def test_a_layer_imports_nothing_above_it(package: str) -> None:
     assert {path: bad for path, bad in offences.items() if bad} == {}
 
 
-@pytest.mark.parametrize("package", ["actions", "rules", "storage", "scheduler"])
+@pytest.mark.parametrize("package", ["actions", "conversations", "rules", "storage", "scheduler"])
 def test_nothing_outside_the_channels_escapes_html(package: str) -> None:
     escaping = [str(p.relative_to(ROOT)) for p in modules_of(package) if "html.escape" in p.read_text(encoding="utf-8")]
     assert escaping == []

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from handlers.residents import WishForm
+from conversations.wish import WishForm
 
 
 def test_a_form_survives_its_json_round_trip() -> None:

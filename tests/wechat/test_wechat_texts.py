@@ -46,7 +46,8 @@ RESIDENT_NOTICES = (
 def reachable_keys(catalogues: Catalogues, language: str) -> set[str]:
     """Every key WeChat can show: the quoted keys in the channel's code, their families, the resident notices."""
     defined = catalogues.keys(language)
-    code = "\n".join(path.read_text() for path in (ROOT / "channels" / "wechat").glob("*.py"))
+    folders = (ROOT / "channels" / "wechat", ROOT / "conversations")  # the form WeChat renders is written once
+    code = "\n".join(path.read_text() for folder in folders for path in folder.glob("*.py"))
     quoted = set(re.findall(r'"([a-z_]+(?:\.[a-z_0-9]+)+)"', code)) & defined
     families = {key for key in defined if key.startswith(FAMILIES)}
     return (quoted | families | set(RESIDENT_NOTICES)) - {k for k in defined if k.endswith(render.VARIANT)}

@@ -1,0 +1,61 @@
+"""WeChat's adapter for the conversations written once (`conversations/`): an outcome becomes one
+customer-service message (its texts joined, so a menu tap's quota of three messages a minute is not spent on one
+step), the choices as a msgmenu numbered in the order of their rows (`render.custom_message`); a step that may be
+skipped gets a 跳过 item; edits in place are Telegram's and show nothing here. A tap's answer is a line of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from actions.buttons import Act, Button
+from bot.i18n import Catalogues
+from channels.wechat import render
+from channels.wechat.render import Choice, Reply
+from conversations.base import Outcome, Param, Say, State
+from conversations.wish import FIELDS, WishConversation, WishForm
+
+SKIP = Button("wish.button.skip", Act.STEP_SKIP)
+
+
+def words(catalogues: Catalogues, language: str, say: Say) -> str:
+    """A `Say` as WeChat shows it: plain text, values as they are, nested texts translated, the leave hint."""
+    values: dict[str, Param | str] = {
+        name: words(catalogues, language, value) if isinstance(value, Say) else value
+        for name, value in say.params.items()
+    }
+    text = render.text(catalogues, language, say.key, **values)
+    return f"{text}\n{render.text(catalogues, language, 'conversation.leave_hint')}" if say.hint else text
+
+
+def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Reply]:
+    """The customer-service messages of an outcome."""
+    found: list[Reply] = []
+    if outcome.answer is not None:
+        found.append(Reply(words(catalogues, language, outcome.answer)))
+    if not outcome.says:
+        return found
+    rows: list[Iterable[Button]] = []
+    for say in outcome.says:
+        rows += [list(row) for row in say.choices]
+        if say.skip and not any(b.act == Act.STEP_SKIP for row in say.choices for b in row):
+            rows.append([SKIP])
+    text = "\n".join(words(catalogues, language, say) for say in outcome.says)
+    choices: tuple[Choice, ...] = tuple(render.choices_of(catalogues, language, rows))  # type: ignore[arg-type]
+    tail = render.text(catalogues, language, "wechat.choose_tail") if choices else ""
+    return [*found, Reply(text, choices, tail=tail)]
+
+
+def wish_state(stored: object, conversation: WishConversation) -> State | None:
+    """The wish form kept with a WeChat person (`{"layer": ...}`), or one kept by the copy of the form that was
+    here before the layer (`{"step": ..., "draft": {... "photo": <media id>}}`): the form goes on either way."""
+    if not isinstance(stored, dict):
+        return None
+    if "layer" in stored:
+        return conversation.state_from_json(stored["layer"])
+    step, draft = stored.get("step"), stored.get("draft")
+    if not isinstance(draft, dict) or not (step in FIELDS.values() or step in ("field", "summary")):
+        return None
+    photo = draft.get("photo")
+    form = WishForm.from_json({**draft, "photo": None, "photo_media": photo if type(photo) is int else None})
+    return conversation.state("summary" if step == "field" else str(step), form)

@@ -1,0 +1,178 @@
+"""The pieces every conversation is made of: what a person sent (`Input`), what the bot says (`Say`), what one
+input leads to (`Outcome`), the durable state (`State`), and `run`, which answers leave and help words at every
+step before the conversation reads the input.
+
+Channels render a `Say` their own way:
+- its text is the catalogue `key` filled with `params` (a `str` value is raw, as the person typed it: each channel
+  escapes it; a `Say` value is a catalogue text of its own, translated first);
+- `choices` are rows of typed buttons (Telegram: an inline keyboard; WeChat: a menu whose items are numbered in
+  the order of the rows, and accepted typed);
+- `expect` says what the step takes besides a choice (Telegram offers a reply keyboard to share a location or a
+  phone number; WeChat tells people to use its own location and photo pickers), and `skip` that it may be skipped;
+- `hint` adds how to leave under the question; `in_place` lets a channel that edits messages show the choices on
+  the pressed message instead of sending a new one; `clear` takes away a reply keyboard left by an earlier step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol, TypeAlias
+
+from actions.buttons import Act, Button, Press
+from actions.env import Env
+from rules.text import is_help, is_leave
+from rules.wishes import Actor
+
+CANCEL_COMMAND = "/cancel"
+# Words that skip an optional step, in every language the catalogues hold ("跳过" / "Skip" are also the buttons).
+SKIP_WORDS = frozenset({"跳过", "skip", "不用", "没有"})
+
+
+class Expect(StrEnum):
+    """What a step takes."""
+
+    CHOICE = "choice"
+    TEXT = "text"
+    LOCATION = "location"
+    PHOTO = "photo"
+    CONTACT = "contact"
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A shared phone number; `own`: the person shared their own (not someone else's contact card)."""
+
+    phone: str
+    own: bool
+
+
+@dataclass(frozen=True)
+class Voice:
+    """A voice note: the channel's reference to it and its length."""
+
+    ref: str
+    seconds: int
+
+
+@dataclass(frozen=True)
+class Input:
+    """What a person sent, whatever the channel called it."""
+
+    press: Press | None = None
+    text: str | None = None
+    location: tuple[float, float] | None = None
+    label: str | None = None  # a location's place name, where the channel gives one
+    photo: str | None = None  # the channel's reference to a photo (Telegram: its file_id)
+    photo_media: int | None = None  # or a photo the channel already stored (storage/media.py, e.g. WeChat's)
+    document: bool = False  # a file where a photo was expected
+    contact: Contact | None = None
+    voice: Voice | None = None
+
+    @property
+    def typed(self) -> str:
+        """The text typed (not a press), stripped; "" when there is none."""
+        return (self.text or "").strip() if self.press is None else ""
+
+    def skips(self) -> bool:
+        """Whether this input skips the step: the skip choice, or a skip word typed."""
+        if self.press is not None:
+            return self.press.act == Act.STEP_SKIP
+        return self.typed.lower() in SKIP_WORDS
+
+
+Param: TypeAlias = "str | int | float | Say"
+
+
+@dataclass(frozen=True)
+class Say:
+    """One message: a catalogue text, and how the step asks (see the module's docstring)."""
+
+    key: str
+    params: Mapping[str, Param] = field(default_factory=dict)
+    choices: tuple[tuple[Button, ...], ...] = ()
+    expect: Expect | None = None
+    skip: bool = False
+    hint: bool = False
+    in_place: bool = False
+    clear: bool = False
+
+
+@dataclass(frozen=True)
+class State:
+    """Where a person is in a conversation: its name, the step, and the typed draft."""
+
+    conversation: str
+    step: str
+    draft: Draft
+
+    def to_json(self) -> dict[str, Any]:
+        return {"conversation": self.conversation, "step": self.step, "draft": self.draft.to_json()}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one input leads to.
+
+    `says`: the messages to send, in order. `state`: the state to keep (None: the conversation ended).
+    `edit`: a channel that edits replaces the pressed message's text with this one (its buttons go); others show
+    nothing. `clear_buttons`: the pressed message's buttons go (a channel that edits). `answer`: the short answer
+    to a tap (`popup`: shown as an alert), or a message of its own where a channel has no such answers.
+    """
+
+    says: tuple[Say, ...] = ()
+    state: State | None = None
+    edit: Say | None = None
+    clear_buttons: bool = False
+    answer: Say | None = None
+    popup: bool = True
+
+
+class Draft(Protocol):
+    """A conversation's typed draft: kept by the channel as JSON."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class Conversation(Protocol):
+    """A conversation written once. `acts`: the buttons of its steps (a press of one that its current step does
+    not take is from a step already passed)."""
+
+    name: str
+    acts: frozenset[Act]
+    left: str  # the catalogue key that says the conversation was left
+
+    def state_from_json(self, data: object) -> State | None: ...
+
+    def ask(self, state: State) -> tuple[Say, ...]: ...
+
+    async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome: ...
+
+
+def leaves(given: Input) -> bool:
+    """Whether an input leaves the conversation: /cancel, or leave words (取消, 退出, 不要了…)."""
+    text = given.typed
+    return bool(text) and (text.lower() == CANCEL_COMMAND or is_leave(text))
+
+
+def helps(given: Input) -> bool:
+    """Whether an input asks how to go on (帮助, 怎么填, help, ？…)."""
+    text = given.typed
+    return bool(text) and (text.lower() == "/help" or is_help(text))
+
+
+async def run(conversation: Conversation, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
+    """One input in a conversation: leave words end it and help words say where the person is and ask the step
+    again (nothing entered is lost), at every step; anything else is the conversation's to read."""
+    if leaves(given):
+        return Outcome(says=(Say(conversation.left, clear=True),), state=None)
+    if helps(given):
+        told = Say("conversation.help", {"what": Say(f"conversation.name.{conversation.name}")})
+        return Outcome(says=(told, *conversation.ask(state)), state=state)
+    return await conversation.handle(env, actor, state, given)
+
+
+def passed_step(state: State) -> Outcome:
+    """A button of a step already passed (a double tap, an older message): said at once; nothing changes."""
+    return Outcome(state=state, answer=Say("step.passed"), popup=False)

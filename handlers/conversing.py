@@ -1,0 +1,188 @@
+"""Telegram's adapter for the conversations written once (`conversations/`): an update becomes an `Input`, an
+`Outcome` becomes Telegram messages — choices as inline keyboards, a location or phone step as a reply keyboard
+with the share button and Skip, `edit` and `in_place` as edits of the pressed message, a tap's answer as its toast
+or alert.
+
+A conversation runs in a persistent `ConversationHandler` whose state is the step's index (`Steps.steps`) and whose
+draft is kept as JSON in `user_data` (both written before the chat moves on: bot/processor.py), so a restart
+continues where the person was. Leave and help words are the layer's (`conversations.base.run`): the handler is
+registered in `handlers.leaving.WRITTEN_ONCE` so they are not answered twice.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
+
+from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram.constants import ParseMode
+from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
+
+from bot.context import TongxinContext
+from channels.telegram import callbacks
+from conversations.base import Contact, Conversation, Expect, Input, Outcome, Say, State, Voice, run
+from handlers.common import actor_of, unchanged
+from handlers.leaving import WRITTEN_ONCE
+from handlers.plain_words import seconds_of
+from handlers.prompts import share_or_skip
+
+SHARE_KEYS = {Expect.LOCATION: "wish.button.share_location", Expect.CONTACT: "wish.button.share_phone"}
+SKIP_KEY = "wish.button.skip"
+
+
+class Steps(Conversation, Protocol):
+    """A conversation Telegram keeps by step index, with its draft as JSON."""
+
+    steps: tuple[str, ...]
+
+    def resume(self, step: str, draft: object) -> State: ...
+
+
+Starter = Callable[[Update, TongxinContext], Coroutine[Any, Any, Outcome | None]]
+
+
+def words(context: TongxinContext, say: Say, *, plain: bool = False) -> str:
+    """A `Say` as Telegram HTML (raw values escaped, nested texts translated), or as plain text for alerts."""
+    values: dict[str, object] = {}
+    for name, value in say.params.items():
+        if isinstance(value, Say):
+            values[name] = words(context, value, plain=plain)
+        elif isinstance(value, str) and not plain:
+            values[name] = html.escape(value, quote=False)
+        else:
+            values[name] = value
+    if plain:
+        return context.plain(say.key, **values)
+    text = context.t(say.key, **values)
+    return f"{text}\n{context.t('conversation.leave_hint')}" if say.hint else text
+
+
+def markup_of(
+    context: TongxinContext, say: Say
+) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
+    """Inline buttons for choices; a reply keyboard to share a location or phone number (and Skip), or Skip
+    alone for a photo; a text step or `clear` takes a reply keyboard away."""
+    if say.choices:
+        return callbacks.keyboard(say.choices, context.plain)
+    if say.expect in SHARE_KEYS:
+        location = say.expect == Expect.LOCATION
+        return share_or_skip(context, SHARE_KEYS[say.expect], SKIP_KEY, location=location, contact=not location)
+    if say.expect == Expect.PHOTO and say.skip:
+        skip = [[KeyboardButton(context.plain(SKIP_KEY))]]
+        return ReplyKeyboardMarkup(skip, resize_keyboard=True, one_time_keyboard=True)
+    if say.expect == Expect.TEXT or say.clear:
+        return ReplyKeyboardRemove()
+    return None
+
+
+def input_of(update: Update) -> Input:
+    """What the person sent, as the layer reads it."""
+    query = update.callback_query
+    if query is not None:
+        return Input(press=callbacks.decode(query.data))
+    message = update.effective_message
+    if message is None:
+        return Input()
+    if message.location is not None:
+        return Input(location=(message.location.latitude, message.location.longitude))
+    if message.photo:
+        return Input(photo=message.photo[-1].file_id)
+    if message.contact is not None:
+        user = update.effective_user
+        own = user is not None and message.contact.user_id == user.id
+        return Input(contact=Contact(message.contact.phone_number, own))
+    if message.voice is not None:
+        return Input(voice=Voice(message.voice.file_id, seconds_of(message.voice.duration)))
+    return Input(text=message.text, document=message.document is not None)
+
+
+async def show(update: Update, context: TongxinContext, outcome: Outcome) -> None:
+    """Send an outcome: the tap answered, the pressed message edited, then the messages."""
+    query = update.callback_query
+    answer = outcome.answer
+    if query is not None:
+        await query.answer(
+            words(context, answer, plain=True) if answer else None, show_alert=bool(answer and outcome.popup)
+        )
+        if outcome.edit is not None:
+            await query.edit_message_text(words(context, outcome.edit), parse_mode=ParseMode.HTML)
+        elif outcome.clear_buttons:
+            await query.edit_message_reply_markup(None)
+    assert update.effective_chat is not None
+    chat = update.effective_chat.id
+    says: Sequence[Say] = outcome.says if query is not None or answer is None else (answer, *outcome.says)
+    for say in says:
+        if say.in_place and query is not None:
+            markup = callbacks.keyboard(say.choices, context.plain)
+            if not unchanged(context, query.message, markup):  # pressed twice: the choices are shown already
+                await query.edit_message_reply_markup(markup)
+            continue
+        await context.bot.send_message(
+            chat, words(context, say), parse_mode=ParseMode.HTML, reply_markup=markup_of(context, say)
+        )
+
+
+def _next(conversation: Steps, outcome: Outcome, context: TongxinContext, key: str) -> int:
+    """Keep the outcome's draft; the handler's next state (END when the conversation ended)."""
+    assert context.user_data is not None
+    if outcome.state is None:
+        context.user_data.pop(key, None)
+        return ConversationHandler.END
+    context.user_data[key] = outcome.state.draft.to_json()
+    return conversation.steps.index(outcome.state.step)
+
+
+def written_once(
+    conversation: Steps,
+    made: Callable[[TongxinContext], Steps],
+    *,
+    key: str,
+    entry_points: Sequence[tuple[BaseHandler[Update, TongxinContext, Any], Starter]],
+) -> ConversationHandler[TongxinContext]:
+    """The persistent `ConversationHandler` of a conversation written once: `conversation` gives its name, steps
+    and buttons, `made(context)` the conversation for a person (with the deployment's settings). `entry_points`:
+    each handler (its callback is replaced) with the function that starts the conversation (None: it did not)."""
+
+    def step_handler(index: int) -> Callable[[Update, TongxinContext], Coroutine[Any, Any, int]]:
+        async def handle(update: Update, context: TongxinContext) -> int:
+            assert context.user_data is not None
+            talk = made(context)
+            state = talk.resume(conversation.steps[index], context.user_data.get(key))
+            outcome = await run(talk, context.env, actor_of(context), state, input_of(update))
+            await show(update, context, outcome)
+            return _next(conversation, outcome, context, key)
+
+        return handle
+
+    def starter(start: Starter) -> Callable[[Update, TongxinContext], Coroutine[Any, Any, int | None]]:
+        async def begin(update: Update, context: TongxinContext) -> int | None:
+            outcome = await start(update, context)
+            if outcome is None:
+                return None
+            await show(update, context, outcome)
+            return _next(conversation, outcome, context, key)
+
+        return begin
+
+    entries: list[BaseHandler[Update, TongxinContext, Any]] = []
+    for handler, start in entry_points:
+        handler.callback = starter(start)
+        entries.append(handler)
+    presses = callbacks.pattern(*conversation.acts)
+    states: dict[object, list[BaseHandler[Update, TongxinContext, Any]]] = {
+        index: [
+            CallbackQueryHandler(step_handler(index), pattern=presses),
+            MessageHandler(filters.ALL & ~filters.COMMAND, step_handler(index)),
+        ]
+        for index in range(len(conversation.steps))
+    }
+    WRITTEN_ONCE.add(conversation.name)
+    return ConversationHandler(
+        entry_points=entries,
+        states=states,
+        fallbacks=[CommandHandler("cancel", step_handler(0))],
+        allow_reentry=True,
+        persistent=True,
+        name=conversation.name,
+    )
