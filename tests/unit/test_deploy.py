@@ -1,8 +1,8 @@
-"""The deployment files (`deploy/`) say only what is true of the bot: the compose file is valid Compose, every
-variable they give the bot is one of its settings (with a value it accepts), the image installs the tested set of
-packages, and the systemd units are well formed and alike.
+"""The deployment files (`deploy/`) say only what is true of the bot: the compose files are valid Compose, every
+variable they give the bot is one of its settings (with a value it accepts), the reverse proxy forwards to the ports
+the bot listens on, the image installs the tested set of packages, and the systemd units are well formed and alike.
 
-The compose file is checked against the Compose Specification's own JSON schema, `tests/fixtures/compose-spec.json`
+The compose files are checked against the Compose Specification's own JSON schema, `tests/fixtures/compose-spec.json`
 (schema/compose-spec.json of https://github.com/compose-spec/compose-spec at commit 170098ba, Apache-2.0, see
 tests/fixtures/compose-spec.LICENSE): the schema `docker compose config` validates with.
 """
@@ -31,16 +31,28 @@ DEPLOY = ROOT / "deploy"
 SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec.json"
 UNITS = DEPLOY / "systemd"
 SETTINGS = {name.upper() for name in Settings.model_fields}
-# Variables Compose itself substitutes (`${NAME}`) for the PostgreSQL service: they are not settings of the bot.
-COMPOSE_VARIABLES = {"POSTGRES_PASSWORD"}
+COMPOSE_FILES = ("compose.yaml", "compose.webhook.yaml")
+# Variables Compose itself substitutes (`${NAME}`) for PostgreSQL and Caddy: they are not settings of the bot.
+COMPOSE_VARIABLES = {"POSTGRES_PASSWORD", "PUBLIC_HOST"}
 INTERPOLATED = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)")
 TOKEN = "123456789:DEPLOY-CHECK"
 
 
-def compose() -> dict[str, Any]:
-    loaded = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
+def compose(name: str = "compose.yaml") -> dict[str, Any]:
+    loaded = yaml.safe_load((DEPLOY / name).read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)
     return loaded
+
+
+def webhook_mode() -> dict[str, dict[str, Any]]:
+    """The services of compose.yaml with compose.webhook.yaml applied, as Compose merges them (mappings merged key by
+    key, anything else replaced)."""
+    services: dict[str, dict[str, Any]] = compose()["services"]
+    for name, override in compose("compose.webhook.yaml")["services"].items():
+        base = services.setdefault(name, {})
+        for key, value in override.items():
+            base[key] = {**base[key], **value} if isinstance(value, dict) and key in base else value
+    return services
 
 
 def bots(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -71,10 +83,11 @@ def accepted(values: dict[str, str]) -> Settings:
     return Settings(_env_file=None, **{"bot_token": TOKEN} | {name.lower(): value for name, value in values.items()})
 
 
-def test_the_compose_file_is_valid_against_the_compose_specification() -> None:
+@pytest.mark.parametrize("name", COMPOSE_FILES)
+def test_the_compose_files_are_valid_against_the_compose_specification(name: str) -> None:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     validator = jsonschema.Draft7Validator(schema)
-    errors = sorted(validator.iter_errors(compose()), key=lambda error: list(error.path))
+    errors = sorted(validator.iter_errors(compose(name)), key=lambda error: list(error.path))
     assert [f"{'/'.join(map(str, error.path))}: {error.message}" for error in errors] == []
 
 
@@ -120,8 +133,34 @@ def test_compose_gives_the_bot_only_its_settings_with_values_it_accepts() -> Non
         environment = service["environment"]
         assert set(environment) <= SETTINGS, f"{name}: {set(environment) - SETTINGS} are not settings"
         accepted({key: str(value).replace("${POSTGRES_PASSWORD:-}", "secret") for key, value in environment.items()})
-    raw = (DEPLOY / "compose.yaml").read_text(encoding="utf-8")
+    raw = "".join((DEPLOY / name).read_text(encoding="utf-8") for name in COMPOSE_FILES)
     assert set(INTERPOLATED.findall(raw)) == COMPOSE_VARIABLES
+
+
+def test_webhook_mode_receives_on_both_instances_behind_caddy() -> None:
+    services = webhook_mode()
+    example = {name: value for name, value in env_example().items() if name in SETTINGS and value}
+    ports: set[int] = set()
+    for name in ("bot-a", "bot-b"):
+        service = services[name]
+        assert service["command"] == ["run", "--webhook"]
+        environment = {key: str(value) for key, value in service["environment"].items()}
+        assert set(environment) <= SETTINGS
+        settings = accepted(example | environment | {"DATABASE_URL": "postgresql://tongxin:x@postgres/tongxin"})
+        assert settings.webhook_url is not None
+        assert settings.webhook_port != settings.health_port  # both servers listen in the same container
+        ports |= {settings.webhook_port, settings.wechat_port, settings.health_port}
+    assert len(ports) == 3, "both instances listen on the same ports (in their own containers)"
+    caddy = services["caddy"]
+    assert "443:443" in caddy["ports"]
+    mounted = next(volume for volume in caddy["volumes"] if volume.endswith(":/etc/caddy/Caddyfile:ro"))
+    caddyfile = (DEPLOY / mounted.split(":")[0]).read_text(encoding="utf-8")
+    upstream_ports = {int(port) for port in re.findall(r"\bbot-[ab]:(\d+)", caddyfile)}
+    health_ports = {int(port) for port in re.findall(r"health_port (\d+)", caddyfile)}
+    assert upstream_ports == {settings.webhook_port, settings.wechat_port}
+    assert health_ports == {settings.health_port}
+    for private in ("/healthz", "/metrics"):  # for the operator, not the internet
+        assert re.search(rf"handle {private}\*\s*{{\s*respond 404", caddyfile)
 
 
 def test_the_example_settings_are_settings_or_compose_variables() -> None:
