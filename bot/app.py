@@ -44,7 +44,8 @@ from bot.notify import Notifier, OutboxNotifier
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import AiohttpRequest, UpdatesRequest
-from bot.settings import LANGUAGES, Settings
+from bot.settings import LANGUAGES, Settings, SettingsError
+from bot.webhook import WebhookServer
 from channels.telegram import render
 from channels.telegram.limits import SharedRateLimiter
 from handlers import (
@@ -232,8 +233,10 @@ async def running(
     clock: Clock | None = None,
     poll_timeout: int = 10,
     timer: Timer | None = None,
+    webhook: bool = False,
 ) -> AsyncIterator[TongxinApp]:
-    """Migrate the database, start the bot polling, and stop everything cleanly on exit."""
+    """Migrate the database, start the bot polling (or, with `webhook`, receiving on WEBHOOK_PORT: bot/webhook.py),
+    and stop everything cleanly on exit."""
     own_db = db is None
     database = db or Database(settings.database_url)
     try:
@@ -257,18 +260,26 @@ async def running(
             # Updates a kill interrupted (still in the inbox) are handled before any new one is fetched.
             assert isinstance(application.update_processor, PerChatUpdateProcessor)
             await application.update_processor.resume(application.bot)
+            receiver = application.bot_data.webhook = _webhook_server(application) if webhook else None
             screen: ScreenServer | None = None
             # Everything started is stopped again, also when a later step of the start-up fails (a WeChat or screen
             # port in use): else `async with application` refuses to shut down a running application, and the
             # real error comes out buried under "This Application is still running!" instead of as one line.
             try:
-                await application.updater.start_polling(
-                    poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False
-                )
+                if receiver is None:
+                    await application.updater.start_polling(
+                        poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False
+                    )
+                    log.info(
+                        "telegram: polling as @%s through %s",
+                        application.bot.username,
+                        _host_of(settings.telegram_api_url),
+                    )
+                else:
+                    # The leader points Telegram at the webhook and hands the inbox to the processor (bot/webhook.py).
+                    await receiver.start(settings.webhook_listen, settings.webhook_port)
+                    await receiver.lead()
                 await start_wechat(application)
-                log.info(
-                    "telegram: polling as @%s through %s", application.bot.username, _host_of(settings.telegram_api_url)
-                )
                 await scheduler_setup.start(application)
                 log.info(
                     "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
@@ -282,6 +293,8 @@ async def running(
                 log.info("Tongxin is running as @%s", application.bot.username)
                 yield application
             finally:
+                if receiver is not None:
+                    await receiver.stop()
                 await application.bot_data.health.stop()
                 if screen is not None:
                     await screen.stop()
@@ -295,6 +308,24 @@ async def running(
     finally:
         if own_db:
             await database.dispose()
+
+
+def _webhook_server(application: TongxinApp) -> WebhookServer:
+    """Webhook mode's receiver, from WEBHOOK_* (checked by `tongxin run --webhook` before anything starts)."""
+    services = application.bot_data
+    settings = services.settings
+    if settings.webhook_url is None or settings.webhook_secret is None:
+        raise SettingsError("WEBHOOK_URL and WEBHOOK_SECRET: both are needed in webhook mode")
+    secret = settings.webhook_secret.get_secret_value()
+    logs.install(secret)  # no log record carries the webhook's secret (bot/logs.py)
+    return WebhookServer(
+        application,
+        url=settings.webhook_url,
+        secret=secret,
+        health=services.health,
+        leading=lambda: True,  # one instance leads until the lease (issue 30, item 1) lands
+        timer=services.timer,
+    )
 
 
 def _also(first: Callable[[object], object], then: Callable[[object], object] | None) -> Callable[[object], object]:
@@ -409,8 +440,8 @@ def run_on_fast_loop(main: Coroutine[Any, Any, T]) -> T:
         return runner.run(main)
 
 
-async def serve_forever(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM (the `run` command)."""
+async def serve_forever(settings: Settings, *, webhook: bool = False) -> None:
+    """Run until SIGINT/SIGTERM (the `run` command; `webhook`: `run --webhook`)."""
     import signal
 
     stop = asyncio.Event()
@@ -426,5 +457,5 @@ async def serve_forever(settings: Settings) -> None:
         return
     stopped.cancel()
     waiting.result()  # TokenRejected ends the program
-    async with running(settings):
+    async with running(settings, webhook=webhook):
         await stop.wait()

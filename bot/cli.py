@@ -26,10 +26,16 @@ def build_parser() -> argparse.ArgumentParser:
         "environment or .env (see .env.example).",
     )
     sub = parser.add_subparsers(dest="command", metavar="{run,migrate,check,demo}")
-    sub.add_parser(
+    run = sub.add_parser(
         "run",
         help="run the bot with long polling (the default)",
         description="Run the bot with long polling until interrupted.",
+    )
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="receive updates on WEBHOOK_LISTEN:WEBHOOK_PORT from Telegram's webhook (needs WEBHOOK_URL and "
+        "WEBHOOK_SECRET) instead of polling",
     )
     sub.add_parser(
         "migrate",
@@ -67,7 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"tongxin: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    webhook = command == "run" and bool(getattr(args, "webhook", False))
+    if webhook and (settings.webhook_url is None or settings.webhook_secret is None):
+        missing = "WEBHOOK_URL" if settings.webhook_url is None else "WEBHOOK_SECRET"
+        print(f"tongxin: configuration error: {missing}: is not set (needed by run --webhook)", file=sys.stderr)
+        return EXIT_CONFIG
     configure_logging(settings)
+    if webhook:
+        assert settings.webhook_secret is not None
+        logs.install(settings.webhook_secret.get_secret_value())
     try:
         if command == "migrate":
             asyncio.run(_migrate(settings))
@@ -77,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.app import TokenRejected, run_on_fast_loop, serve_forever
 
             try:
-                run_on_fast_loop(serve_forever(settings))
+                run_on_fast_loop(serve_forever(settings, webhook=webhook))
             except TokenRejected:
                 print("tongxin: BOT_TOKEN: Telegram did not accept the token", file=sys.stderr)
                 return EXIT_CONFIG

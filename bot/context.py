@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from bot.i18n import Catalogues
     from bot.notify import Notifier
     from bot.settings import Settings
+    from bot.webhook import WebhookServer
     from channels.wechat.server import WeChatChannel
     from storage.db import Database
 
@@ -37,6 +38,8 @@ class BotData:
     health: Health
     # The WeChat service account, when one is configured (bot.app.running starts it).
     wechat: WeChatChannel | None = None
+    # Telegram's webhook receiver in webhook mode (bot/webhook.py; bot.app.running starts it).
+    webhook: WebhookServer | None = None
 
     def __init__(self) -> None:
         # When each of the sweep's steps last ran in this process (`scheduler.sweep`).

@@ -25,6 +25,8 @@ import contextlib
 import hmac
 import json
 import logging
+import os
+import signal
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
@@ -42,6 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Fault injection for the crash test: "received" SIGKILLs the process when the first update arrived, before it is
+# written; "written" once it is written, before Telegram is answered.
+FAULT_KILL = "TONGXIN_FAULT_KILL_WEBHOOK"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1024 * 1024  # an update is a few kilobytes; a message's text at most 4096 characters
 FOLLOW_EVERY = 1.0  # seconds between the leader's reads of updates other instances received
@@ -141,6 +146,7 @@ class WebhookServer:
             if self._leading():
                 await self._application.update_queue.put(update)
             return web.Response(text="ok")
+        _fault("received")
         try:
             await self._inbox.keep(update, key, data)
         except Exception as exc:
@@ -150,6 +156,7 @@ class WebhookServer:
                 type(exc).__name__,
             )
             return web.Response(status=503, text="try again")
+        _fault("written")
         if self._leading():
             # This chat's updates other instances received go first, then this one (all of them from the inbox).
             try:
@@ -198,3 +205,8 @@ def _public(url: str) -> str:
     """The webhook's scheme and host for the log (its path may be a secret of its own)."""
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}"
+
+
+def _fault(point: str) -> None:
+    if os.environ.get(FAULT_KILL) == point:
+        os.kill(os.getpid(), signal.SIGKILL)

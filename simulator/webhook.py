@@ -75,6 +75,7 @@ class Delivery:
     chat: int
     started: float  # the simulator's timer
     secret: str | None
+    update: dict[str, Any] = field(default_factory=dict)  # what was posted
     status: int | None = None  # HTTP status; None: no answer (timeout, connection refused)
     error: str = ""
     ended: float | None = None
@@ -180,7 +181,7 @@ class WebhookDelivery:
     async def _post(self, update: dict[str, Any], key: int, queue: _Queue, webhook: dict[str, Any]) -> None:
         sim = self.sim
         secret = webhook.get("secret_token")
-        delivery = Delivery(update["update_id"], key, sim.timer.monotonic(), secret)
+        delivery = Delivery(update["update_id"], key, sim.timer.monotonic(), secret, dict(update))
         self.deliveries.append(delivery)
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
         if self._session is None:

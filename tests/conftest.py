@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 
 ADMIN_ID = 9_000_001
 TEST_TOKEN = "123456:TEST-TOKEN"
+# Webhook mode's stories (`both_transports`): the public URL Telegram posts to and the secret it sends.
+WEBHOOK_URL = "https://bot.example.org/telegram"
+WEBHOOK_SECRET = "story-webhook-secret_0"
 # 10:00 in Shanghai on a Thursday: inside working hours, outside quiet hours.
 START_TIME = dt.datetime(2026, 11, 26, 2, 0, tzinfo=dt.UTC)
 
@@ -202,6 +205,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "story_db" in metafunc.fixturenames:
         both = metafunc.definition.get_closest_marker("both_databases") is not None
         metafunc.parametrize("story_db", BACKENDS if both else ["sqlite"], indirect=True)
+    if "transport" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_transports") is not None:
+        # Through getUpdates and through the simulator's webhook delivery (bot/webhook.py).
+        metafunc.parametrize("transport", ["polling", "webhook"], indirect=True)
+
+
+@pytest.fixture
+def transport(request: pytest.FixtureRequest) -> str:
+    """How the story's bot gets its updates: "polling" unless the story is marked `both_transports`."""
+    return str(getattr(request, "param", "polling"))
 
 
 @pytest.fixture
@@ -252,7 +264,7 @@ def settings_overrides() -> dict[str, object]:
 
 @pytest.fixture
 def settings(
-    sim: BotApiSimulator, story_db: Database, tmp_path: Path, settings_overrides: dict[str, object]
+    sim: BotApiSimulator, story_db: Database, tmp_path: Path, settings_overrides: dict[str, object], transport: str
 ) -> Settings:
     """Settings pointing the bot at the simulator; nothing read from the real environment's .env."""
     values: dict[str, object] = {
@@ -264,6 +276,8 @@ def settings(
         "media_dir": tmp_path / "media",
         "_env_file": None,
     }
+    if transport == "webhook":
+        values.update(webhook_url=WEBHOOK_URL, webhook_secret=WEBHOOK_SECRET, webhook_port=0)
     values.update(settings_overrides)
     return load_settings(**values)
 
@@ -276,14 +290,20 @@ async def bot(
     settings: Settings,
     clock: ManualClock,
     timer: Timer,
+    transport: str,
 ) -> AsyncIterator[TongxinApp]:
-    """The real Application, polling the simulator over HTTP, on a fresh database.
+    """The real Application, polling the simulator over HTTP (or, for `transport` "webhook", receiving the simulator's
+    webhook deliveries through the route that plays the reverse proxy), on a fresh database.
 
     After the test, it asserts that the bot never sent Telegram a request it would have refused, that it paced
     itself: not one 429 from the simulator's flood limits (unless the story is marked `provokes_429`: limits stricter
     than the bot can know, on purpose), and that after any 429 nothing went to that chat before its retry_after.
     """
-    async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer) as application:
+    webhook = transport == "webhook"
+    async with running(settings, db=story_db, clock=clock, poll_timeout=1, timer=timer, webhook=webhook) as application:
+        if application.bot_data.webhook is not None:
+            receiver = application.bot_data.webhook
+            sim.webhook_delivery.route(WEBHOOK_URL, f"http://127.0.0.1:{receiver.port}{receiver.path}")
         yield application
     assert sim.invalid_requests == [], f"the bot made invalid Bot API requests: {sim.invalid_requests}"
     if request.node.get_closest_marker("provokes_429") is None:
@@ -291,3 +311,6 @@ async def bot(
         assert floods == [], f"the bot drew 429s from Telegram's flood limits: {floods[:10]}"
     early = [(r.method, r.chat_id, round(r.monotonic, 3)) for r in sim.early_requests]
     assert early == [], f"the bot sent before a 429's retry_after: {early[:10]}"
+    if webhook:
+        assert sim.webhook.get("url") == WEBHOOK_URL
+        assert [r for r in sim.records if r.method == "getUpdates"] == [], "webhook mode polled Telegram"

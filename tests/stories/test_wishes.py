@@ -33,6 +33,7 @@ from tests.stories.wishflow import (
 )
 
 
+@pytest.mark.both_transports
 async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSimulator) -> None:
     alice = sim.person("王阿姨", language_code="zh-hans")
     admin = sim.person("李主任", user_id=ADMIN_ID)
@@ -144,6 +145,7 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
 
 
 @pytest.mark.both_databases  # a claim race: one compare-and-set wins on either database
+@pytest.mark.both_transports
 async def test_twenty_volunteers_press_claim_at_once_and_one_wins(bot: TongxinApp, sim: BotApiSimulator) -> None:
     db = bot.bot_data.db
     alice = sim.person("王阿姨")
