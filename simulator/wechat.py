@@ -83,12 +83,27 @@ TAGS_PER_USER = 20
 # follower 65302. Matching: the newest conditional menu first; a follower with several tags is matched by the tag
 # put on them last. Menu size (自定义菜单 / 创建接口): 1–3 buttons, each with at most 5 sub-buttons (40016).
 PRIVATE_RULES = frozenset({"sex", "country", "province", "city", "language"})
+# Button names (…/doc/offiaccount/Custom_Menus/Creating_Custom-Defined_Menu.html): at most 16 bytes for a
+# button, 60 for a sub-button (40018, invalid button name size).
+MENU_NAME_BYTES = 16
+SUB_MENU_NAME_BYTES = 60
 
 
 def _menu_size_ok(body: dict[str, Any]) -> bool:
     """1–3 buttons of at most 5 sub-buttons each (40016 otherwise)."""
     buttons = body.get("button") or []
     return 1 <= len(buttons) <= 3 and all(len(b.get("sub_button") or []) <= 5 for b in buttons)
+
+
+def _menu_names_ok(body: dict[str, Any]) -> bool:
+    """A button's name at most 16 bytes, a sub-button's at most 60 (自定义菜单 / 创建接口: 40018 otherwise)."""
+    for button in body.get("button") or []:
+        if not 0 < len(str(button.get("name", "")).encode()) <= MENU_NAME_BYTES:
+            return False
+        for sub in button.get("sub_button") or []:
+            if not 0 < len(str(sub.get("name", "")).encode()) <= SUB_MENU_NAME_BYTES:
+                return False
+    return True
 
 
 def _utcnow() -> dt.datetime:  # the simulator's default clock when a test gives none
@@ -421,6 +436,8 @@ class WeChatSimulator:
             return self._refuse("/cgi-bin/menu/create", 40001, "invalid access_token", body)
         if not _menu_size_ok(body):
             return self._refuse("/cgi-bin/menu/create", 40016, "invalid button size", body)
+        if not _menu_names_ok(body):
+            return self._refuse("/cgi-bin/menu/create", 40018, "invalid button name size", body)
         self._ids += 1
         self.menu = {"button": body.get("button"), "menuid": self._ids}
         return web.json_response({"errcode": 0, "errmsg": "ok"})
@@ -448,6 +465,8 @@ class WeChatSimulator:
             return self._refuse(path, 40097, "invalid args: unknown tag_id", body)
         if not _menu_size_ok(body):
             return self._refuse(path, 40016, "invalid button size", body)
+        if not _menu_names_ok(body):
+            return self._refuse(path, 40018, "invalid button name size", body)
         self._ids += 1
         self.conditional_menus.append({"button": body.get("button"), "matchrule": rule, "menuid": self._ids})
         return web.json_response({"menuid": str(self._ids)})

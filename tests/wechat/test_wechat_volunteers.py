@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from actions import applications as application_actions
 from actions import invites as invite_actions
 from actions.env import Env
 from bot.app import TongxinApp
@@ -136,6 +137,35 @@ async def test_a_volunteer_gets_the_volunteers_menu_and_loses_it_with_the_role(
     await xiaozhou.wait_for_text("许心愿", after=seen)
     assert "TASKS" not in wx.menu_keys(xiaozhou.openid)
     assert wx.accounts[xiaozhou.openid].tags == []
+
+
+async def test_an_approval_on_telegram_reaches_the_wechat_volunteer_with_the_volunteers_menu(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    xiaozhou = wx.person("小周")
+    await xiaozhou.send_text("你好")
+    await xiaozhou.wait_for_text("许心愿")
+    volunteer_id = await wechat_person_id(env, xiaozhou)
+    async with env.db.write() as conn:
+        await application_rules.register_volunteer(
+            conn,
+            user_id=volunteer_id,
+            name="小周",
+            phone=None,
+            skills=("elderly_disabled",),
+            area="东城社区",
+            location=HOME,
+            invite_code=None,
+            now=START_TIME,
+        )
+        application = await applications.find_application(conn, volunteer_id, "volunteer")
+    assert application is not None
+    coordinator = await staff_actor(env, Role.COORDINATOR)
+    await application_actions.approve_volunteer(env, coordinator, application.id)
+    told = await xiaozhou.wait_for_text("申请已通过")
+    assert "/tasks" not in told.text
+    assert "TASKS" in wx.menu_keys(xiaozhou.openid)  # the menu changed before the news arrived
 
 
 async def test_a_volunteer_claims_the_nearest_wish_and_sees_its_contact_while_it_is_theirs(
