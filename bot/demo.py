@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from bot.app import TongxinApp, run_on_fast_loop, running, start_screen
 from bot.clock import ManualClock
 from bot.i18n import Catalogues
-from bot.seed import ADMIN_IDS, CAST, SEED_PHOTOS, is_seeded, seed_district
+from bot.seed import ADMIN_IDS, CAST, SEED_PHOTOS, XIAO_ZHOU, ZHANG_JIZHE, is_seeded, seed_district
 from bot.seed_departments import departments_seeded, seed_departments
 from bot.settings import Settings, load_settings
 from rules.roles import Role
@@ -55,6 +55,11 @@ LANGUAGE_REPLY_TIMEOUT = 10.0
 # 王阿姨 on WeChat: the demo's service account runs in safe mode (AES) against the WeChat simulator.
 DEMO_AES_KEY = "TongxinDemoEncodingAESKey0123456789abcdefgh"
 WECHAT_WANG_OPENID = "o_demo_wang_ayi"
+# 小周 (volunteer) and 张记者 (reporter) on WeChat too: their WeChat accounts joined to their seeded people, so the
+# pane switched to them shows their role's menu and walks their loops (issue 26).
+WECHAT_XIAOZHOU_OPENID = "o_demo_xiaozhou"
+WECHAT_ZHANG_OPENID = "o_demo_zhang_jizhe"
+WECHAT_LINKED = {XIAO_ZHOU: WECHAT_XIAOZHOU_OPENID, ZHANG_JIZHE: WECHAT_ZHANG_OPENID}
 # The demo's command-centre screen: /screen?token=demo, on the port after the page's (a free one with port 0).
 DEMO_SCREEN_TOKEN = "demo"
 DEMO_START = dt.time(9, 0)  # a new demo's clock starts at the next 09:00 local
@@ -204,6 +209,17 @@ def _register_seed_photos(sim: BotApiSimulator) -> None:
         sim.files.add((SAMPLES_DIR / name).read_bytes(), kind="photo", mime_type="image/jpeg", file_id=file_id)
 
 
+async def _link_wechat(db: Database, *, now: dt.datetime) -> None:
+    """Join 小周's and 张记者's WeChat accounts to their seeded people (once; a restart finds them joined)."""
+    async with db.write() as conn:
+        for telegram_id, openid in WECHAT_LINKED.items():
+            if await people.find_person(conn, "wechat", openid) is not None:
+                continue
+            found = await people.person_ids_for(conn, people.TELEGRAM, [telegram_id])
+            if found:
+                await people.add_identity(conn, found[0], "wechat", openid, now=now)
+
+
 def _demo_settings(sim: BotApiSimulator, data_dir: Path, wx: WeChatSimulator) -> Settings:
     return load_settings(
         **wx.settings(callback_port=0),
@@ -235,6 +251,8 @@ async def demo_running(
     wx = WeChatSimulator(aes_key=DEMO_AES_KEY, now=clock.now)
     await wx.start()
     wang_on_wechat = wx.person("王阿姨", openid=WECHAT_WANG_OPENID)
+    xiaozhou_on_wechat = wx.person("小周", openid=WECHAT_XIAOZHOU_OPENID)
+    zhang_on_wechat = wx.person("张记者", openid=WECHAT_ZHANG_OPENID)
     time = DemoTime(clock, folder)
     keeper = ChatKeeper(folder, sim, wx)
     db: Database | None = None
@@ -259,6 +277,7 @@ async def demo_running(
             await seed_district(db, now=clock.now())
         if not await departments_seeded(db):
             await seed_departments(db, now=clock.now())
+        await _link_wechat(db, now=clock.now())
         database = db
 
         async def roles_of(user_id: int) -> list[str]:
@@ -280,8 +299,12 @@ async def demo_running(
         async with running(settings, db=db, clock=clock, poll_timeout=1) as application:
             time.application = application
             catalogues = application.bot_data.catalogues
-            if application.bot_data.wechat is not None:
-                wx.callback_url = f"http://127.0.0.1:{application.bot_data.wechat.port}/wechat"
+            if (channel := application.bot_data.wechat) is not None:
+                wx.callback_url = f"http://127.0.0.1:{channel.port}/wechat"
+                for openid in WECHAT_LINKED.values():  # their role's menu before they first write
+                    async with db.read() as conn:
+                        linked = await people.find_person(conn, "wechat", openid)
+                    await channel.role_menus.sync(db, openid, linked.roles if linked else ())
             webchat = WebChat(
                 sim,
                 tz=settings.tz,
@@ -292,7 +315,19 @@ async def demo_running(
                 presets={r.user_id: r.role for r in CAST},
                 hint_of=lambda roles, preset: pane_hint(catalogues, hint_role(roles, preset)),
                 on_panes=lambda panes: _keep_panes(folder, panes),
-                extra_routes=[wechat_page.routes(wx, [wang_on_wechat], SAMPLES_DIR, pane_hint(catalogues, "wechat"))],
+                extra_routes=[
+                    wechat_page.routes(
+                        wx,
+                        [wang_on_wechat, xiaozhou_on_wechat, zhang_on_wechat],
+                        SAMPLES_DIR,
+                        pane_hint(catalogues, "wechat"),
+                        roles={WECHAT_XIAOZHOU_OPENID: "志愿者", WECHAT_ZHANG_OPENID: "流动记者"},
+                        hints={
+                            WECHAT_XIAOZHOU_OPENID: pane_hint(catalogues, "wechat_volunteer"),
+                            WECHAT_ZHANG_OPENID: pane_hint(catalogues, "wechat_reporter"),
+                        },
+                    )
+                ],
             )
             for user_id in _first_panes(folder, added):
                 if user_id in sim.people:

@@ -1,8 +1,9 @@
-"""The WeChat pane of the demo page: a WeChat-styled chat for the simulator's WeChat people (王阿姨), beside the
-Telegram panes. Routes under `/api/wechat` read each account's chat (`WeChatSimulator.history`) and act through
-the same `WeChatPerson` methods the tests use; `webchat_static/wechat.js` draws it. A menu click is shown by the
-button's label (许心愿), as the person saw it, not by the key the bot receives (WISH); photos are served from the
-simulator's media, whoever sent them.
+"""The WeChat pane of the demo page: a WeChat-styled chat for the simulator's WeChat people (王阿姨, and 小周 and
+张记者, whose WeChat accounts are linked to their people), beside the Telegram panes; the pane switches between them,
+each with the menu WeChat gives them (their role's conditional menu). Routes under `/api/wechat` read each
+account's chat (`WeChatSimulator.history`) and act through the same `WeChatPerson` methods the tests use;
+`webchat_static/wechat.js` draws it. A menu click is shown by the button's label (许心愿), as the person saw it,
+not by the key the bot receives (WISH); photos are served from the simulator's media, whoever sent them.
 """
 
 from __future__ import annotations
@@ -24,9 +25,13 @@ def routes(
     people: Sequence[WeChatPerson],
     samples_dir: Path,
     hint: Mapping[str, Any] | None = None,
+    *,
+    roles: Mapping[str, str] | None = None,
+    hints: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[web.Application], None]:
     """A hook for `WebChat(extra_routes=…)` that adds the WeChat pane's API; `hint` is the pane's first hint per page
-    language (as `WebChat`'s `hint_of` gives them)."""
+    language (as `WebChat`'s `hint_of` gives them); `roles` and `hints` the role shown beside a person's name and their
+    own first hint, by openid."""
     by_openid = {person.openid: person for person in people}
 
     def person_of(request: web.Request) -> WeChatPerson:
@@ -48,13 +53,19 @@ def routes(
         return web.json_response({"ok": status[0] == 200, "status": status[0]})
 
     async def state(request: web.Request) -> web.Response:
-        labels = menu_labels(wx.menu)
         return web.json_response(
             {
                 "menu": wx.menu,
                 "hint": hint,
                 "people": [
-                    {"openid": p.openid, "name": p.name, "messages": shown(wx.history.get(p.openid, []), labels)}
+                    {
+                        "openid": p.openid,
+                        "name": p.name,
+                        "role": (roles or {}).get(p.openid, ""),
+                        "hint": (hints or {}).get(p.openid) or hint,
+                        "menu": wx.menu_of(p.openid),
+                        "messages": shown(wx.history.get(p.openid, []), menu_labels(wx.menu_of(p.openid))),
+                    }
                     for p in people
                 ],
             }

@@ -1,11 +1,13 @@
-// The WeChat pane: 王阿姨 on the service account (the WeChat simulator), beside the Telegram panes.
+// The WeChat pane: 王阿姨, 小周 (volunteer) or 张记者 (reporter) on the service account (the WeChat simulator), beside
+// the Telegram panes; the name in its head switches whose WeChat it shows, each with the menu WeChat gives them.
 // Reads /api/wechat and acts through /api/wechat/{openid}/…; absent when the demo runs without WeChat.
 // It opens with the same first hint as the Telegram panes (drawn by app.js), menu clicks show the button's label
 // and photos show as photos, whoever sent them.
 (function () {
   "use strict";
   const SAMPLE = "visit.jpg";
-  const panes = new Map(); // openid → { el, count }
+  const CURRENT = "tongxin-wechat-person"; // whose WeChat the pane shows, kept across reloads
+  let view = null; // the pane: { el, openid, count, menu, lang }
   // The per-run token the server put into the page (see app.js): every API call carries it.
   const TOKEN_HEADERS = { "X-Tongxin-Token": document.querySelector('meta[name="tongxin-token"]')?.content ?? "" };
 
@@ -97,19 +99,29 @@
     return bar;
   }
 
-  function createPane(person) {
-    const base = `/api/wechat/${encodeURIComponent(person.openid)}`;
+  function createPane(people) {
+    const base = () => `/api/wechat/${encodeURIComponent(view.openid)}`;
     const pane = el("section", "pane wx");
-    pane.dataset.openid = person.openid;
     const head = el("header", "pane-head");
     head.appendChild(el("span", "wx-badge", "微信"));
     head.appendChild(el("span", "wx-title", "同心志愿服务"));
-    head.appendChild(el("span", "wx-who", person.name));
+    const who = el("select", "wx-who");
+    who.title = "切换微信用户";
+    people.forEach((person) => {
+      const option = el("option", "", person.role ? `${person.name}（${person.role}）` : person.name);
+      option.value = person.openid;
+      who.appendChild(option);
+    });
+    who.addEventListener("change", () => {
+      localStorage.setItem(CURRENT, who.value);
+      refresh();
+    });
+    head.appendChild(who);
     pane.appendChild(head);
     pane.appendChild(el("div", "messages"));
     const panel = el("div", "wx-panel");
     panel.hidden = true;
-    [["照片", () => post(`${base}/photo`, { sample: SAMPLE })], ["位置", () => post(`${base}/location`)]].forEach(
+    [["照片", () => post(`${base()}/photo`, { sample: SAMPLE })], ["位置", () => post(`${base()}/location`)]].forEach(
       ([label, act]) => {
         const button = el("button", "", label);
         button.type = "button";
@@ -132,7 +144,7 @@
       const text = input.value.trim();
       if (!text) return;
       input.value = "";
-      post(`${base}/text`, { text });
+      post(`${base()}/text`, { text });
     });
     pane.append(panel, form);
     pane.appendChild(el("div", "wx-menu"));
@@ -159,27 +171,32 @@
       return true;
     }
     const container = document.getElementById("panes");
-    state.people.forEach((person) => {
-      let pane = panes.get(person.openid);
-      if (!pane) {
-        pane = { el: createPane(person), count: -1, menu: "" };
-        panes.set(person.openid, pane);
-      }
-      if (!pane.el.isConnected) container.appendChild(pane.el);
-      const menuKey = JSON.stringify(state.menu || {});
-      if (menuKey !== pane.menu) {
-        pane.menu = menuKey;
-        pane.el.querySelector(".wx-menu").replaceWith(menuBar(person, state.menu));
-      }
-      const lang = document.documentElement.lang;
-      if (person.messages.length !== pane.count || lang !== pane.lang) {
-        pane.count = person.messages.length;
-        pane.lang = lang;
-        const box = pane.el.querySelector(".messages");
-        box.replaceChildren(...hint(pane, state.hint, lang), ...person.messages.map((m) => bubble(person, m)));
-        box.scrollTop = box.scrollHeight;
-      }
-    });
+    if (!state.people.length) return true;
+    const wanted = localStorage.getItem(CURRENT);
+    const person = state.people.find((p) => p.openid === wanted) || state.people[0];
+    if (!view) view = { el: createPane(state.people), openid: "", count: -1, menu: "" };
+    if (!view.el.isConnected) container.appendChild(view.el);
+    if (view.openid !== person.openid) {
+      view.openid = person.openid;
+      view.el.dataset.openid = person.openid;
+      view.el.querySelector(".wx-who").value = person.openid;
+      view.count = -1;
+      view.menu = "";
+    }
+    const menu = person.menu || state.menu;
+    const menuKey = JSON.stringify(menu || {});
+    if (menuKey !== view.menu) {
+      view.menu = menuKey;
+      view.el.querySelector(".wx-menu").replaceWith(menuBar(person, menu));
+    }
+    const lang = document.documentElement.lang;
+    if (person.messages.length !== view.count || lang !== view.lang) {
+      view.count = person.messages.length;
+      view.lang = lang;
+      const box = view.el.querySelector(".messages");
+      box.replaceChildren(...hint(view, person.hint || state.hint, lang), ...person.messages.map((m) => bubble(person, m)));
+      box.scrollTop = box.scrollHeight;
+    }
     return true;
   }
 

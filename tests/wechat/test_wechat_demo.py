@@ -10,7 +10,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.demo import WECHAT_WANG_OPENID, Demo, demo_running
+from bot.demo import WECHAT_WANG_OPENID, WECHAT_XIAOZHOU_OPENID, WECHAT_ZHANG_OPENID, Demo, demo_running
 from simulator.webchat import TOKEN_HEADER
 
 pytestmark = [pytest.mark.wall_clock]
@@ -25,11 +25,11 @@ async def demo(tmp_path: Path) -> AsyncIterator[Demo]:
     assert running_demo.wechat.refusals == []
 
 
-async def _chat_until(http: aiohttp.ClientSession, demo: Demo, text: str) -> list[dict[str, Any]]:
+async def _chat_until(http: aiohttp.ClientSession, demo: Demo, text: str, who: int = 0) -> list[dict[str, Any]]:
     for _ in range(200):
         async with http.get(f"{demo.url}api/wechat") as response:
             state = await response.json()
-        messages = list(state["people"][0]["messages"])
+        messages = list(state["people"][who]["messages"])
         if any(text in m["text"] + str(m["items"]) for m in messages if m["from"] == "bot"):
             return messages
         await asyncio.sleep(0.05)
@@ -54,3 +54,31 @@ async def test_wang_ayi_talks_to_the_service_account_on_the_demo_page(demo: Demo
         async with http.post(f"{base}/tap", json={"id": item_id, "content": content}) as response:
             assert (await response.json())["ok"]
         await _chat_until(http, demo, "请用文字描述")
+
+
+async def test_the_wechat_pane_switches_to_xiaozhou_who_claims_a_wish_with_the_volunteers_menu(demo: Demo) -> None:
+    async with aiohttp.ClientSession(headers={TOKEN_HEADER: demo.webchat.token}) as http:
+        async with http.get(f"{demo.url}api/wechat") as response:
+            state = await response.json()
+        names = [(p["name"], p["role"]) for p in state["people"]]
+        assert names == [("王阿姨", ""), ("小周", "志愿者"), ("张记者", "流动记者")]
+        xiaozhou, zhang = state["people"][1], state["people"][2]
+        assert [b["name"] for b in xiaozhou["menu"]["button"]] == ["任务", "我的任务", "更多"]
+        assert next(b["name"] for b in zhang["menu"]["button"]) == "报料"
+        assert "任务" in xiaozhou["hint"]["zh-CN"]["text"]
+        base = f"{demo.url}api/wechat/{WECHAT_XIAOZHOU_OPENID}"
+        async with http.post(f"{base}/click", json={"key": "TASKS"}) as response:
+            assert (await response.json())["ok"]
+        messages = await _chat_until(http, demo, "认领", who=1)
+        listed = next(m for m in messages if m["kind"] == "msgmenu")
+        assert messages[0]["label"] == "任务"  # the click shows its button's label
+        item_id, content = next((i, c) for i, c in listed["items"] if ". 认领 " in c)
+        async with http.post(f"{base}/tap", json={"id": item_id, "content": content}) as response:
+            assert (await response.json())["ok"]
+        messages = await _chat_until(http, demo, "今天认领", who=1)
+        when = [m for m in messages if m["kind"] == "msgmenu"][-1]
+        item_id, content = next((i, c) for i, c in when["items"] if "今天认领" in c)
+        async with http.post(f"{base}/tap", json={"id": item_id, "content": content}) as response:
+            assert (await response.json())["ok"]
+        await _chat_until(http, demo, "您认领了", who=1)
+        assert WECHAT_ZHANG_OPENID in {p["openid"] for p in state["people"]}
