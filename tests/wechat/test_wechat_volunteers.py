@@ -8,6 +8,7 @@ import datetime as dt
 
 from actions import applications as application_actions
 from actions import invites as invite_actions
+from actions import whistles as whistle_actions
 from actions.env import Env
 from bot.app import TongxinApp
 from bot.clock import ManualClock
@@ -140,7 +141,7 @@ async def test_a_volunteer_gets_the_volunteers_menu_and_loses_it_with_the_role(
 
 
 async def test_an_approval_on_telegram_reaches_the_wechat_volunteer_with_the_volunteers_menu(
-    wechat_bot: TongxinApp, wx: WeChatSimulator
+    wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
 ) -> None:
     env = wechat_bot.bot_data.env
     xiaozhou = wx.person("小周")
@@ -161,7 +162,7 @@ async def test_an_approval_on_telegram_reaches_the_wechat_volunteer_with_the_vol
         )
         application = await applications.find_application(conn, volunteer_id, "volunteer")
     assert application is not None
-    coordinator = await staff_actor(env, Role.COORDINATOR)
+    coordinator = await staff_actor(env, sim, Role.COORDINATOR)
     await application_actions.approve_volunteer(env, coordinator, application.id)
     told = await xiaozhou.wait_for_text("申请已通过")
     assert "/tasks" not in told.text
@@ -204,6 +205,25 @@ async def test_a_volunteer_claims_the_nearest_wish_and_sees_its_contact_while_it
     await xiaozhou.send_text("我的任务")
     await xiaozhou.wait_for_text("没有认领的任务", after=seen)
     assert all("13800001234" not in r.text for r in xiaozhou.inbox[seen:])
+
+
+async def test_a_whistle_reaches_a_wechat_volunteer_who_claims_from_it(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    (wish,) = await open_wishes(env, wang, [(39.9005, 116.4005)])
+    xiaozhou = wx.person("小周")
+    volunteer_id = await make_volunteer(env, xiaozhou)  # wrote today: his 48-hour quota is open
+    coordinator = await staff_actor(env, sim, Role.COORDINATOR)
+    await whistle_actions.whistle(env, coordinator, wish.id)
+    offer = await xiaozhou.wait_for_text("中心吹哨")
+    assert offer.kind == "msgmenu"
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.tap("今天认领")
+    await xiaozhou.wait_for_text("13800001234", after=seen)
+    async with env.db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).claimed_by == volunteer_id
 
 
 async def test_a_typed_number_claims_from_the_list_the_volunteer_saw_and_pages_go_on(
@@ -268,21 +288,23 @@ async def test_a_coordinators_invite_reaches_wechat_as_a_qr_code_whose_scan_brin
     await newcomer.wait_for_text("邀请已为您记下", after=seen)
 
 
-async def staff_actor(env: Env, *roles: Role) -> Actor:
-    """The admin (on Telegram) as an actor holding `roles`."""
-    async with env.db.write() as conn:
-        admin = await people.person_for_identity(
-            conn, "telegram", ADMIN_ID, first_name="李主任", language="zh_CN", now=env.now()
-        )
-    return Actor(admin.id, frozenset({*roles, Role.ADMIN}))
+async def staff_actor(env: Env, sim: BotApiSimulator, *roles: Role) -> Actor:
+    """The admin, who has written to the bot on Telegram, as an actor holding `roles`."""
+    admin = sim.person("李主任", user_id=ADMIN_ID)
+    await admin.send_command("/start")
+    await admin.next_message()
+    async with env.db.read() as conn:
+        found = await people.find_person(conn, people.TELEGRAM, ADMIN_ID)
+    assert found is not None
+    return Actor(found.id, frozenset({*roles, Role.ADMIN}))
 
 
 async def test_an_expired_or_revoked_invite_code_is_said_so(
-    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock, sim: BotApiSimulator
 ) -> None:
     env = wechat_bot.bot_data.env
     channel = channel_of(wechat_bot)
-    admin = await staff_actor(env, Role.COORDINATOR)
+    admin = await staff_actor(env, sim, Role.COORDINATOR)
     invite = await invite_actions.mint_invite(env, admin, "volunteer")
     image, scene = await channel.invite_qr(invite)
     assert scene == f"vinv_{invite.code}"
@@ -296,10 +318,10 @@ async def test_an_expired_or_revoked_invite_code_is_said_so(
 
 
 async def test_a_reporter_invite_scanned_makes_a_reporter_with_the_reporters_menu(
-    wechat_bot: TongxinApp, wx: WeChatSimulator
+    wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
 ) -> None:
     env = wechat_bot.bot_data.env
-    invite = await invite_actions.mint_invite(env, await staff_actor(env, Role.EDITOR), "reporter")
+    invite = await invite_actions.mint_invite(env, await staff_actor(env, sim, Role.EDITOR), "reporter")
     image, _ = await channel_of(wechat_bot).invite_qr(invite)
     zhang = wx.person("张记者")
     await zhang.scan(image)
