@@ -11,6 +11,8 @@ does, each a single press through the action core (`actions.tasks`, `actions.inv
 - A scan of an invite's QR code (SCAN, or the subscribe of a person who followed by scanning it): a volunteer invite
   is kept for the person (`storage.wechat.keep_invite`) for the volunteer registration, and they are told what
   comes next; a reporter invite makes them a reporter at once (`actions.tips.join_by_invite`), as on Telegram.
+- 同意 / 不同意 under the question whether a finished task's proof photo may go to the editors as a lead
+  (`actions.tips.answer_lead`).
 
 Finishing a task (hours, proof photo, note), giving one up (a reason), the volunteer registration and a reporter's
 lead are conversations of several steps: they are written once, on the channel-neutral conversation layer (issue
@@ -33,6 +35,7 @@ from channels.wechat.render import Choice, Reply
 from handlers import wish_cards
 from rules import matching
 from rules.roles import Role
+from rules.tips import tip_reference
 from rules.wishes import WishAction, WishStatus, wish_ref
 from storage import wechat
 from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, LimitReached, NotAllowed, NotFound
@@ -44,9 +47,14 @@ TASK_WORDS = frozenset({"任务", "找任务", "tasks", "/tasks"})
 MY_TASK_WORDS = frozenset({"我的任务", "my tasks", "/mytasks"})
 HOURS_WORDS = frozenset({"时长", "服务时长", "hours", "/hours"})
 CLICKS = frozenset({roles.CLICK_TASKS, roles.CLICK_MY_TASKS, roles.CLICK_HOURS, roles.CLICK_LEAD})
-PRESSES = frozenset(
+TASK_PRESSES = frozenset(
     {Act.TASK_PAGE, Act.TASK_VIEW, Act.TASK_CLAIM, Act.TASK_SHOW, Act.TASK_MINE_PAGE, Act.TASK_DONE, Act.TASK_RELEASE}
 )
+# The reporter's presses: the consent to pass a task's photo to the editors (single presses), and the tip form's
+# (a form of several steps: the conversation layer's).
+LEAD_PRESSES = frozenset({Act.LEAD_YES, Act.LEAD_NO})
+TIP_PRESSES = frozenset({Act.TIP_NEW, Act.TIP_ANSWER, Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL})
+PRESSES = TASK_PRESSES | LEAD_PRESSES | TIP_PRESSES  # what `pressed` answers
 # What an invite QR code's scene starts with (`storage.invites.INVITE_PREFIXES`).
 VOLUNTEER_SCENE, REPORTER_SCENE = "vinv_", "rinv_"
 MINE_SHOWN = 8  # tasks on 我的任务 (a volunteer holds at most a few: `max_active_claims`)
@@ -172,8 +180,12 @@ async def details(step: _Step, wish_id: int) -> list[Reply]:
 
 
 async def pressed(step: _Step, press: Press) -> list[Reply]:
-    """A tapped (or typed) item of a task menu; every refusal answered in the volunteer's words."""
+    """A tapped (or typed) item of a task menu or a lead question; every refusal answered in the person's words."""
     step.state = {}
+    if press.act in LEAD_PRESSES:
+        return await lead_answered(step, press)
+    if press.act in TIP_PRESSES:
+        return [Reply(step.t("wechat.lead.not_yet"))]
     if Role.VOLUNTEER not in step.actor.roles:
         return [Reply(step.t("wechat.volunteer.only"))]
     try:
@@ -221,6 +233,20 @@ async def _pressed(step: _Step, press: Press) -> list[Reply]:
         step.env, step.actor, press.id, WishAction.FINISH if act == Act.TASK_DONE else WishAction.RELEASE
     )
     return [Reply(step.t("wechat.task.done_elsewhere" if act == Act.TASK_DONE else "wechat.task.release_elsewhere"))]
+
+
+async def lead_answered(step: _Step, press: Press) -> list[Reply]:
+    """同意 / 不同意 under the question whether a finished task's photo may go to the editors (as on Telegram)."""
+    try:
+        outcome = await tip_actions.answer_lead(step.env, step.actor, press.id, agree=press.act == Act.LEAD_YES)
+    except (NotFound, NotAllowed):
+        return [Reply(step.t("error.not_allowed"))]
+    except Conflict:
+        return [Reply(step.t("lead.already_answered"))]
+    wish = wish_ref(outcome.wish_ref_no)
+    if outcome.tip is None:
+        return [Reply(step.t("lead.declined", wish=wish))]
+    return [Reply(step.t("lead.agreed", wish=wish, reference=tip_reference(outcome.tip.id)))]
 
 
 async def scanned(step: _Step, scene: str) -> list[Reply]:

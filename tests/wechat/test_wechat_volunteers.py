@@ -8,7 +8,9 @@ import datetime as dt
 
 from actions import applications as application_actions
 from actions import invites as invite_actions
+from actions import tasks
 from actions import whistles as whistle_actions
+from actions import wishes as wish_actions
 from actions.env import Env
 from bot.app import TongxinApp
 from bot.clock import ManualClock
@@ -22,6 +24,7 @@ from rules.wishes import Actor, WishDraft, WishStatus, wish_ref
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatPerson, WeChatSimulator
 from storage import applications, people, users, wechat
+from storage import tips as tip_store
 from storage import wishes as store
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.wishflow import wait_for_button
@@ -224,6 +227,31 @@ async def test_a_whistle_reaches_a_wechat_volunteer_who_claims_from_it(
     await xiaozhou.wait_for_text("13800001234", after=seen)
     async with env.db.read() as conn:
         assert (await store.get_wish(conn, wish.id)).claimed_by == volunteer_id
+
+
+async def test_a_wechat_volunteer_agrees_to_give_the_finished_tasks_photo_to_the_editors(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    (wish,) = await open_wishes(env, wang, [(39.9005, 116.4005)])
+    xiaozhou = wx.person("小周")
+    volunteer = Actor(await make_volunteer(env, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    await tasks.claim(env, volunteer, wish.id, "today")
+    # The proof photo (taken on Telegram before WeChat could take it: the task-done form is the layer's).
+    sim.files.add(b"\xff\xd8 the fixed handrail", kind="photo", mime_type="image/jpeg", file_id="proof-photo")
+    await tasks.finish(env, volunteer, wish.id, hours=1.5, proof="proof-photo", note=None)
+    resident = Actor(await wechat_person_id(env, wang), frozenset({Role.RESIDENT}))
+    await wish_actions.confirm(env, resident, wish.id)
+    asked = await xiaozhou.wait_for_text("融媒体中心可以把您的现场照片作为新闻线索吗")
+    assert asked.kind == "msgmenu"
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.tap("同意")
+    agreed = await xiaozhou.wait_for_text("交给编辑", after=seen)
+    assert "T-0001" in agreed.text
+    async with env.db.read() as conn:
+        tip = await tip_store.get_tip(conn, 1)
+    assert tip.reporter_id == volunteer.user_id
 
 
 async def test_a_typed_number_claims_from_the_list_the_volunteer_saw_and_pages_go_on(
