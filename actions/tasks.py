@@ -196,14 +196,22 @@ async def release(env: Env, actor: Actor, wish_id: int, reason: str) -> Released
 
 
 async def finish(
-    env: Env, actor: Actor, wish_id: int, *, hours: float, proof: str | None, note: str | None
+    env: Env,
+    actor: Actor,
+    wish_id: int,
+    *,
+    hours: float,
+    proof: str | None,
+    note: str | None,
+    proof_media: int | None = None,
 ) -> Finished:
-    """Report a claimed wish done with the hours spent, an optional proof photo (a stored file reference)
-    and an optional note for the resident (`InvalidInput` for hours outside 0.5–24)."""
+    """Report a claimed wish done with the hours spent, an optional proof photo (a Telegram file reference, or
+    `proof_media`: a photo stored already, e.g. sent on WeChat) and an optional note for the resident
+    (`InvalidInput` for hours outside 0.5–24)."""
     now = env.now()
     async with env.db.write() as conn:
         wish = await lifecycle.finish_wish(
-            conn, wish_id, actor=actor, now=now, hours=hours, proof_file_id=proof, note=note
+            conn, wish_id, actor=actor, now=now, hours=hours, proof_file_id=proof, note=note, proof_media_id=proof_media
         )
         await tell_followers(conn, wish, now=now)
         name = (await users.get_user(conn, actor.user_id)).first_name if actor.user_id is not None else "—"

@@ -6,7 +6,8 @@ Channels render a `Say` their own way:
 - its text is the catalogue `key` filled with `params` (a `str` value is raw, as the person typed it: each channel
   escapes it; a `Say` value is a catalogue text of its own, translated first);
 - `choices` are rows of typed buttons (Telegram: an inline keyboard; WeChat: a menu whose items are numbered in
-  the order of the rows, and accepted typed);
+  the order of the rows, and accepted typed); a label's catalogue text may show the button's argument as `{arg}`
+  ("{arg} 小时");
 - `expect` says what the step takes besides a choice (Telegram offers a reply keyboard to share a location or a
   phone number; WeChat tells people to use its own location and photo pickers), and `skip` that it may be skipped;
 - `hint` adds how to leave under the question; `in_place` lets a channel that edits messages show the choices on
@@ -24,6 +25,7 @@ from actions.buttons import Act, Button, Press
 from actions.env import Env
 from rules.text import is_help, is_leave
 from rules.wishes import Actor
+from storage.errors import Conflict, NotAllowed, NotFound
 
 CANCEL_COMMAND = "/cancel"
 # Words that skip an optional step, in every language the catalogues hold ("跳过" / "Skip" are also the buttons).
@@ -137,11 +139,13 @@ class Draft(Protocol):
 
 class Conversation(Protocol):
     """A conversation written once. `acts`: the buttons of its steps (a press of one that its current step does
-    not take is from a step already passed)."""
+    not take is from a step already passed). `retire`: once a step is answered, a channel that edits takes the
+    buttons off its question, so no stale 跳过 stays under it."""
 
     name: str
     acts: frozenset[Act]
     left: str  # the catalogue key that says the conversation was left
+    retire: bool  # a channel that edits takes a step's buttons away once the step is answered
 
     def state_from_json(self, data: object) -> State | None: ...
 
@@ -176,3 +180,14 @@ async def run(conversation: Conversation, env: Env, actor: Actor, state: State, 
 def passed_step(state: State) -> Outcome:
     """A button of a step already passed (a double tap, an older message): said at once; nothing changes."""
     return Outcome(state=state, answer=Say("step.passed"), popup=False)
+
+
+def refusal(exc: Conflict | NotAllowed | NotFound, *, pressed: bool, words: str = "wish.status") -> Say:
+    """Why a button or an answer no longer works: not allowed, gone, or its wish moved on (its status in the words
+    of the person's role: "wish.status" for the resident, "task.status" for a volunteer). A press for a wish that
+    does not exist is refused like one without the right, so a forged id learns nothing."""
+    if isinstance(exc, NotAllowed) or (pressed and isinstance(exc, NotFound)):
+        return Say("error.not_allowed")
+    if isinstance(exc, NotFound):
+        return Say("wish.not_found")
+    return Say("wish.stale", {"status": Say(f"{words}.{exc.current or ''}")})

@@ -149,6 +149,7 @@ class WishConversation:
     name = NAME
     acts = ACTS
     left = "wish.left"
+    retire = False  # the form's own edits take its buttons away (the category and area chosen, the summary)
 
     def __init__(self, categories: tuple[str, ...] | list[str], areas: tuple[str, ...] | list[str]) -> None:
         self.categories = tuple(categories)

@@ -11,14 +11,18 @@ registered in `handlers.leaving.WRITTEN_ONCE` so they are not answered twice.
 
 from __future__ import annotations
 
+import contextlib
 import html
 from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
+from actions.buttons import Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from conversations.base import Contact, Conversation, Expect, Input, Outcome, Say, State, Voice, run
@@ -58,13 +62,22 @@ def words(context: TongxinContext, say: Say, *, plain: bool = False) -> str:
     return f"{text}\n{context.t('conversation.leave_hint')}" if say.hint else text
 
 
+def keyboard(context: TongxinContext, rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    """Inline buttons, each label in the person's language (its argument shown where the label says `{arg}`)."""
+    shown = [
+        [b if b.label.startswith("=") else replace(b, label="=" + context.plain(b.label, arg=b.arg or "")) for b in row]
+        for row in rows
+    ]
+    return callbacks.keyboard(shown, context.plain)
+
+
 def markup_of(
     context: TongxinContext, say: Say
 ) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
     """Inline buttons for choices; a reply keyboard to share a location or phone number (and Skip), or Skip
     alone for a photo; a text step or `clear` takes a reply keyboard away."""
     if say.choices:
-        return callbacks.keyboard(say.choices, context.plain)
+        return keyboard(context, say.choices)
     if say.expect in SHARE_KEYS:
         location = say.expect == Expect.LOCATION
         return share_or_skip(context, SHARE_KEYS[say.expect], SKIP_KEY, location=location, contact=not location)
@@ -97,14 +110,15 @@ def input_of(update: Update) -> Input:
     return Input(text=message.text, document=message.document is not None)
 
 
-async def show(update: Update, context: TongxinContext, outcome: Outcome) -> None:
-    """Send an outcome: the tap answered, the pressed message edited, then the messages."""
+async def show(update: Update, context: TongxinContext, outcome: Outcome, *, retire: str | None = None) -> None:
+    """Send an outcome: the tap answered, the pressed message edited, then the messages. `retire`: the
+    `user_data` key of the last question with buttons, which lose them when a new question is asked or the
+    conversation ends."""
     query = update.callback_query
     answer = outcome.answer
     if query is not None:
-        await query.answer(
-            words(context, answer, plain=True) if answer else None, show_alert=bool(answer and outcome.popup)
-        )
+        told = words(context, answer, plain=True) if answer else None
+        await query.answer(told, show_alert=bool(answer and outcome.popup))
         if outcome.edit is not None:
             await query.edit_message_text(words(context, outcome.edit), parse_mode=ParseMode.HTML)
         elif outcome.clear_buttons:
@@ -112,15 +126,28 @@ async def show(update: Update, context: TongxinContext, outcome: Outcome) -> Non
     assert update.effective_chat is not None
     chat = update.effective_chat.id
     says: Sequence[Say] = outcome.says if query is not None or answer is None else (answer, *outcome.says)
+    if retire is not None and (outcome.state is None or any(say.choices for say in says)):
+        await retire_question(context, chat, retire, pressed=query.message if query is not None else None)
     for say in says:
         if say.in_place and query is not None:
-            markup = callbacks.keyboard(say.choices, context.plain)
+            markup = keyboard(context, say.choices)
             if not unchanged(context, query.message, markup):  # pressed twice: the choices are shown already
                 await query.edit_message_reply_markup(markup)
             continue
-        await context.bot.send_message(
+        sent = await context.bot.send_message(
             chat, words(context, say), parse_mode=ParseMode.HTML, reply_markup=markup_of(context, say)
         )
+        if retire is not None and say.choices and context.user_data is not None:
+            context.user_data[retire] = sent.message_id
+
+
+async def retire_question(context: TongxinContext, chat: int, key: str, *, pressed: object) -> None:
+    """The last question's buttons go (not those of the message pressed: its own edit takes care of it)."""
+    asked = context.user_data.pop(key, None) if context.user_data is not None else None
+    if not isinstance(asked, int) or getattr(pressed, "message_id", None) == asked:
+        return
+    with contextlib.suppress(TelegramError):  # already without buttons
+        await context.bot.edit_message_reply_markup(chat, asked, reply_markup=None)
 
 
 def _next(conversation: Steps, outcome: Outcome, context: TongxinContext, key: str) -> int:
@@ -150,7 +177,7 @@ def written_once(
             talk = made(context)
             state = talk.resume(conversation.steps[index], context.user_data.get(key))
             outcome = await run(talk, context.env, actor_of(context), state, input_of(update))
-            await show(update, context, outcome)
+            await show(update, context, outcome, retire=retire)
             return _next(conversation, outcome, context, key)
 
         return handle
@@ -160,11 +187,14 @@ def written_once(
             outcome = await start(update, context)
             if outcome is None:
                 return None
-            await show(update, context, outcome)
+            if retire is not None and context.user_data is not None:
+                context.user_data.pop(retire, None)  # a question of an earlier start keeps its buttons (passed)
+            await show(update, context, outcome, retire=retire)
             return _next(conversation, outcome, context, key)
 
         return begin
 
+    retire = f"{key}_asked" if conversation.retire else None
     entries: list[BaseHandler[Update, TongxinContext, Any]] = []
     for handler, start in entry_points:
         handler.callback = starter(start)

@@ -1,5 +1,5 @@
 """Volunteers' tasks in Telegram: `/tasks` to find and claim open wishes, `/mytasks` to finish them (hours,
-proof photo, note) or give them back with a reason.
+proof photo, note: the form written once in `conversations/task_done.py`) or give them back with a reason.
 
 Every handler parses the update, calls one action of `actions.tasks` and renders its outcome; the
 effects (resident, followers, whistle summaries) are the action's. Only after a claim succeeded does
@@ -10,19 +10,13 @@ Diagrams: docs/claim.mmd (a claim and its effects), docs/task_done.mmd (finishin
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
-from typing import Any
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
     ConversationHandler,
-    MessageHandler,
     filters,
 )
 
@@ -31,10 +25,13 @@ from actions.buttons import MAX_SUBJECT, Act, Press
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.telegram.media import send_photo_of
+from conversations.base import Outcome
+from conversations.task_done import TaskDone
 from handlers import lists, wish_cards
 from handlers.access import require
-from handlers.common import actor_of, conflict_reply, edit_in_place, step_passed
-from handlers.leaving import asking, register_steps
+from handlers.common import actor_of, conflict_reply, edit_in_place
+from handlers.conversing import written_once
+from handlers.leaving import asking
 from handlers.prompts import ANSWER, typed_answer
 from rules import matching
 from rules import wishes as lifecycle
@@ -43,9 +40,7 @@ from rules.wishes import InvalidInput, WishAction, WishStatus, wish_ref
 from storage import wishes as store
 from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, NotAllowed, NotFound
 
-HOURS, PROOF, NOTE = range(3)
 TASK_DONE = "task_done"
-PROMPT = "prompt"  # the message id of the question waiting for an answer (its buttons go when it is answered)
 TASK_RELEASE = "task_release"
 NOT_COMMAND = ~filters.COMMAND
 OTHER = filters.ALL & NOT_COMMAND
@@ -84,14 +79,6 @@ async def stale_pressed(update: Update, context: TongxinContext) -> None:
     """A task button whose data this bot could not have sent (or an old format): say so."""
     if (query := update.callback_query) is not None:
         await query.answer(context.plain("task.stale_button"), show_alert=True)
-
-
-def done_state(context: TongxinContext) -> dict[str, Any]:
-    """What the volunteer entered so far while finishing a task."""
-    if context.user_data is None:
-        return {}
-    state: dict[str, Any] = context.user_data.setdefault(TASK_DONE, {})
-    return state
 
 
 # --- /tasks and claiming ----------------------------------------------------------------------------------
@@ -383,239 +370,34 @@ async def check_task(update: Update, context: TongxinContext, action: WishAction
     return wish
 
 
-async def done_pressed(update: Update, context: TongxinContext) -> int:
-    """Done: ask the hours spent (buttons or typed)."""
-    wish = await check_task(update, context, WishAction.FINISH)
-    if wish is None or context.user_data is None or update.effective_chat is None:
-        return ConversationHandler.END
-    context.user_data[TASK_DONE] = {"wish_id": wish.id, "ref": wish_ref(wish.ref_no)}
-    await ask_hours(update, context)
-    return HOURS
-
-
-async def ask_hours(update: Update, context: TongxinContext) -> None:
-    """The hours question, with buttons (also again, for help words at that step)."""
-    if (chat := update.effective_chat) is None:
-        return
-    await retire_prompt(update, context)
-    buttons = [
-        callbacks.button(context.plain("task.button.hours", hours=h), Act.TASK_HOURS, None, h)
-        for h in tasks.HOUR_CHOICES
-    ]
-    ref = str(done_state(context).get("ref", ""))
-    asked = await context.bot.send_message(
-        chat.id,
-        asking(context, "task.ask_hours", ref=ref, min="0.5", max="24"),
-        reply_markup=InlineKeyboardMarkup([buttons]),
-    )
-    done_state(context)[PROMPT] = asked.message_id
-
-
-def skip_button(context: TongxinContext, step: str) -> InlineKeyboardMarkup:
-    """The Skip button of one optional step ("proof" or "note")."""
-    return InlineKeyboardMarkup([[callbacks.button(context.plain("wish.button.skip"), Act.TASK_SKIP, arg=step)]])
-
-
-def skips(step: str) -> Callable[[object], bool]:
-    """The pattern of one step's Skip button."""
-
-    def matches(data: object) -> bool:
-        press = callbacks.decode(data if isinstance(data, str) else None)
-        return press is not None and press.act is Act.TASK_SKIP and press.arg == step
-
-    return matches
-
-
-async def retire_prompt(update: Update, context: TongxinContext) -> None:
-    """The step was answered (typed, a photo, a button): its question loses its buttons, so no stale 跳过 or hour
-    button stays under it."""
-    prompt = done_state(context).pop(PROMPT, None)
-    if isinstance(prompt, int) and (chat := update.effective_chat) is not None:
-        with contextlib.suppress(TelegramError):  # already without buttons (the press itself edited them away)
-            await context.bot.edit_message_reply_markup(chat.id, prompt, reply_markup=None)
-
-
-async def ask_proof(update: Update, context: TongxinContext) -> int:
-    """A photo of the work done, optional."""
-    await retire_prompt(update, context)
-    if (chat := update.effective_chat) is not None:
-        asked = await context.bot.send_message(
-            chat.id, asking(context, "task.ask_proof"), reply_markup=skip_button(context, "proof")
-        )
-        done_state(context)[PROMPT] = asked.message_id
-    return PROOF
-
-
-async def hours_pressed(update: Update, context: TongxinContext) -> int:
-    """Hours from a button."""
-    query = update.callback_query
-    assert query is not None
-    press = callbacks.decode(query.data)
-    if press is None or press.arg not in tasks.HOUR_CHOICES:
-        await query.answer(context.plain("task.stale_button"), show_alert=True)
-        return HOURS
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    done_state(context).pop(PROMPT, None)  # the press took its own buttons away
-    done_state(context)["hours"] = float(press.arg)
-    return await ask_proof(update, context)
-
-
-async def hours_typed(update: Update, context: TongxinContext) -> int:
-    """Hours typed, 0.5–24."""
-    message = update.effective_message
-    if message is None or message.text is None:
-        return HOURS
-    try:
-        hours = lifecycle.parse_hours(message.text)
-    except InvalidInput:
-        await say(update, context, "task.hours_invalid", min="0.5", max="24")
-        return HOURS
-    done_state(context)["hours"] = hours
-    return await ask_proof(update, context)
-
-
-async def hours_not_text(update: Update, context: TongxinContext) -> None:
-    """Anything else where hours are expected."""
-    await say(update, context, "task.hours_invalid", min="0.5", max="24")
-
-
-async def ask_note(update: Update, context: TongxinContext) -> int:
-    """A note for the resident, optional."""
-    await retire_prompt(update, context)
-    if (chat := update.effective_chat) is not None:
-        asked = await context.bot.send_message(
-            chat.id, asking(context, "task.ask_note", max=lifecycle.NOTE_MAX), reply_markup=skip_button(context, "note")
-        )
-        done_state(context)[PROMPT] = asked.message_id
-    return NOTE
-
-
-async def proof_sent(update: Update, context: TongxinContext) -> int:
-    """Keep the proof photo's file reference (the newsroom may use it for a story lead)."""
-    message = update.effective_message
-    if message is None or not message.photo:
-        return PROOF
-    done_state(context)["proof"] = message.photo[-1].file_id
-    return await ask_note(update, context)
-
-
-async def proof_skipped(update: Update, context: TongxinContext) -> int:
-    """No proof photo."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    done_state(context).pop(PROMPT, None)  # the press took its own buttons away
-    return await ask_note(update, context)
-
-
-async def proof_not_photo(update: Update, context: TongxinContext) -> None:
-    """A document, sticker or text instead of a photo."""
-    message = update.effective_message
-    key = "wish.photo_as_document" if message is not None and message.document is not None else "task.proof_expected"
-    await say(update, context, key)
-
-
-async def note_typed(update: Update, context: TongxinContext) -> int:
-    """The note, then finish."""
-    message = update.effective_message
-    if message is None or message.text is None:
-        return NOTE
-    try:
-        note = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
-    except InvalidInput:
-        await say(update, context, "wish.note_too_long", max=lifecycle.NOTE_MAX)
-        return NOTE
-    return await finish_task(update, context, note)
-
-
-async def note_skipped(update: Update, context: TongxinContext) -> int:
-    """No note, finish."""
-    query = update.callback_query
-    assert query is not None
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    done_state(context).pop(PROMPT, None)  # the press took its own buttons away
-    return await finish_task(update, context, None)
+async def start_done(update: Update, context: TongxinContext) -> Outcome | None:
+    """完成 on a task: the layer's task-done form (conversations/task_done.py) asks the hours."""
+    if (press := await pressed(update, context)) is None:
+        return None
+    return await TaskDone().start(context.env, actor_of(context), press.id)
 
 
 async def note_not_text(update: Update, context: TongxinContext) -> None:
-    """Something other than text where the note is expected."""
+    """Something other than text where the release reason is expected."""
     await say(update, context, "wish.note_expected")
-
-
-async def finish_task(update: Update, context: TongxinContext, note: str | None) -> int:
-    """Report the wish done; the action asks the resident to confirm (with the proof photo)."""
-    await retire_prompt(update, context)
-    entered = dict(done_state(context))
-    if context.user_data is not None:
-        context.user_data.pop(TASK_DONE, None)
-    if (chat := update.effective_chat) is None:
-        return ConversationHandler.END
-    try:
-        finished = await tasks.finish(
-            context.env,
-            actor_of(context),
-            int(entered.get("wish_id", 0)),
-            hours=float(entered.get("hours", 0)),
-            proof=entered.get("proof"),
-            note=note,
-        )
-    except InvalidInput:
-        await context.bot.send_message(chat.id, context.t("task.hours_invalid", min="0.5", max="24"))
-        return ConversationHandler.END
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc, words="task.status")
-        return ConversationHandler.END
-    wish = finished.wish
-    hours = tasks.format_hours(wish.hours or 0)
-    await context.bot.send_message(chat.id, context.t("task.done_thanks", ref=wish_ref(wish.ref_no), hours=hours))
-    return ConversationHandler.END
 
 
 async def cancel(update: Update, context: TongxinContext) -> int:
     """/cancel: leave without saving."""
     if context.user_data is not None:
-        for key in (TASK_DONE, TASK_RELEASE):
-            context.user_data.pop(key, None)
+        context.user_data.pop(TASK_RELEASE, None)
     if (message := update.effective_message) is not None:
         await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
     return ConversationHandler.END
 
 
-# Help words at a step ask its question again (handlers/leaving.py).
-register_steps("task_done", {HOURS: ask_hours, PROOF: ask_proof, NOTE: ask_note})
-
-
 def done_conversation() -> ConversationHandler[TongxinContext]:
-    """Done → hours → proof photo → note (docs/task_done.mmd)."""
-    return ConversationHandler(
-        entry_points=[CallbackQueryHandler(done_pressed, pattern=callbacks.pattern(Act.TASK_DONE))],
-        states={
-            HOURS: [
-                CallbackQueryHandler(hours_pressed, pattern=callbacks.prefix_pattern(Act.TASK_HOURS)),
-                MessageHandler(filters.TEXT & NOT_COMMAND, hours_typed),
-                MessageHandler(OTHER, hours_not_text),
-            ],
-            PROOF: [
-                MessageHandler(filters.PHOTO, proof_sent),
-                CallbackQueryHandler(proof_skipped, pattern=skips("proof")),
-                MessageHandler(OTHER, proof_not_photo),
-            ],
-            NOTE: [
-                MessageHandler(filters.TEXT & NOT_COMMAND, note_typed),
-                CallbackQueryHandler(note_skipped, pattern=skips("note")),
-                MessageHandler(OTHER, note_not_text),
-            ],
-        },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            CallbackQueryHandler(step_passed, pattern=callbacks.pattern(Act.TASK_HOURS, Act.TASK_SKIP)),
-        ],
-        allow_reentry=True,
-        persistent=True,
-        name="task_done",
+    """Done → hours → proof photo → note (docs/task_done.mmd), written once in conversations/task_done.py."""
+    return written_once(
+        TaskDone(),
+        lambda context: TaskDone(),
+        key=TASK_DONE,
+        entry_points=[(CallbackQueryHandler(stale_pressed, pattern=callbacks.pattern(Act.TASK_DONE)), start_done)],
     )
 
 

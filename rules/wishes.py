@@ -478,10 +478,15 @@ async def finish_wish(
     hours: float,
     proof_file_id: str | None = None,
     note: str | None = None,
+    proof_media_id: int | None = None,
 ) -> Wish:
-    """The claimer reports the wish done with the hours spent, an optional proof photo and note."""
+    """The claimer reports the wish done with the hours spent, an optional proof photo (a Telegram file id, or a
+    photo stored already: `proof_media_id`, e.g. one sent on WeChat) and note."""
     if not HOURS_MIN <= hours <= HOURS_MAX:
         raise InvalidInput("out_of_range")
+    proof: dict[str, object] = (
+        {"proof_media_id": proof_media_id} if proof_media_id is not None else {"proof_file_id": proof_file_id}
+    )
     return await _transition(
         conn,
         wish_id,
@@ -489,7 +494,7 @@ async def finish_wish(
         actor,
         now,
         note=note,
-        changes={"done_at": now, "hours": hours, "proof_file_id": proof_file_id, "done_note": note},
+        changes={"done_at": now, "hours": hours, **proof, "done_note": note},
     )
 
 

@@ -6,12 +6,12 @@ skipped gets a 跳过 item; edits in place are Telegram's and show nothing here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from dataclasses import replace
 
 from actions.buttons import Act, Button
 from bot.i18n import Catalogues
 from channels.wechat import render
-from channels.wechat.render import Choice, Reply
+from channels.wechat.render import Reply
 from conversations.base import Outcome, Param, Say, State
 from conversations.wish import FIELDS, WishConversation, WishForm
 
@@ -28,6 +28,11 @@ def words(catalogues: Catalogues, language: str, say: Say) -> str:
     return f"{text}\n{render.text(catalogues, language, 'conversation.leave_hint')}" if say.hint else text
 
 
+def labelled(catalogues: Catalogues, language: str, button: Button) -> Button:
+    """A button with its label in the person's language (its argument shown where the label says `{arg}`)."""
+    return replace(button, label="=" + render.text(catalogues, language, button.label, arg=button.arg or ""))
+
+
 def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Reply]:
     """The customer-service messages of an outcome."""
     found: list[Reply] = []
@@ -35,13 +40,14 @@ def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Rep
         found.append(Reply(words(catalogues, language, outcome.answer)))
     if not outcome.says:
         return found
-    rows: list[Iterable[Button]] = []
+    rows: list[list[Button]] = []
     for say in outcome.says:
         rows += [list(row) for row in say.choices]
         if say.skip and not any(b.act == Act.STEP_SKIP for row in say.choices for b in row):
             rows.append([SKIP])
     text = "\n".join(words(catalogues, language, say) for say in outcome.says)
-    choices: tuple[Choice, ...] = tuple(render.choices_of(catalogues, language, rows))  # type: ignore[arg-type]
+    shown = [[b if b.label.startswith("=") else labelled(catalogues, language, b) for b in row] for row in rows]
+    choices = tuple(render.choices_of(catalogues, language, shown))
     tail = render.text(catalogues, language, "wechat.choose_tail") if choices else ""
     return [*found, Reply(text, choices, tail=tail)]
 
