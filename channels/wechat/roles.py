@@ -17,8 +17,10 @@ tag a person was given is kept (`storage.wechat.menu_tag_of`), so an unchanged r
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from bot.i18n import Catalogues
@@ -40,6 +42,7 @@ CLICK_LEAD = "LEAD"
 VOLUNTEER, REPORTER, BOTH = "volunteer", "reporter", "both"
 MENU_TAGS = {VOLUNTEER: "同心·志愿者", REPORTER: "同心·报料人", BOTH: "同心·志愿者·报料人"}
 TAG_TAKEN = 45157
+RETRY_SETUP = dt.timedelta(minutes=10)
 MENU_MISSING = 46003
 
 
@@ -93,14 +96,43 @@ def _shape(buttons: Any) -> list[tuple[Any, ...]]:
 class RoleMenus:
     """The account's role tags and conditional menus."""
 
-    def __init__(self, api: WeChatApi, catalogues: Catalogues, language: str) -> None:
+    def __init__(
+        self, api: WeChatApi, catalogues: Catalogues, language: str, *, now: Callable[[], dt.datetime]
+    ) -> None:
         self._api = api
         self._catalogues = catalogues
         self._language = language
+        self._now = now
+        self._tried: dt.datetime | None = None  # the last setup that failed
+        self._setting_up = asyncio.Lock()
         self.tag_ids: dict[str, int] = {}
 
     async def setup(self) -> None:
         """Find or create the tags, and make each role's conditional menu what it should be (idempotent)."""
+        async with self._setting_up:
+            try:
+                await self._setup()
+            except WeChatError:
+                self.tag_ids = {}
+                self._tried = self._now()
+                raise
+            self._tried = None
+
+    async def _ready(self) -> bool:
+        """Whether the tags are known; a setup that failed (WeChat down at start) is tried again every
+        `RETRY_SETUP`."""
+        if self.tag_ids:
+            return True
+        if self._tried is not None and self._now() - self._tried < RETRY_SETUP:
+            return False
+        try:
+            await self.setup()
+        except WeChatError as exc:
+            log.warning("the WeChat role menus could not be set up: %s", exc)
+            return False
+        return True
+
+    async def _setup(self) -> None:
         tags = await self._api.tags()
         for kind, name in MENU_TAGS.items():
             if name not in tags:
@@ -130,8 +162,8 @@ class RoleMenus:
     async def sync(self, db: Database, openid: str, roles: Iterable[str]) -> None:
         """Give the follower the tag of their roles' menu (and take any other of ours off); a failure is logged and
         tried again the next time."""
-        if not self.tag_ids:
-            return  # setup failed (logged at start): everyone sees the default menu
+        if not await self._ready():
+            return  # WeChat refused the setup: everyone sees the default menu until it works
         kind = menu_kind(roles)
         wanted = self.tag_ids[kind] if kind is not None else None
         async with db.read() as conn:

@@ -71,7 +71,7 @@ class WeChatChannel:
         self._token = settings.wechat_token.get_secret_value()
         aes = settings.wechat_aes_key
         self._crypto = WeChatCrypto(self._token, aes.get_secret_value(), settings.wechat_app_id) if aes else None
-        self.role_menus = RoleMenus(api, catalogues, settings.default_language)
+        self.role_menus = RoleMenus(api, catalogues, settings.default_language, now=env.now)
         self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir, self.role_menus)
         self._turns: KeyedLocks[str] = KeyedLocks()  # one follower's messages one at a time, in order
         self._nonces: dict[str, dt.datetime] = {}  # nonce → when it may be forgotten
@@ -105,9 +105,12 @@ class WeChatChannel:
             self._schedule(inbound)
         try:
             await self.api.create_menu(menu(self._catalogues, self._env.settings.default_language))
+        except WeChatError as exc:
+            log.warning("could not set the WeChat menu: %s", exc)
+        try:
             await self.role_menus.setup()  # after the default menu: WeChat needs it first (65303)
         except WeChatError as exc:
-            log.warning("could not set the WeChat menus: %s", exc)
+            log.warning("could not set the WeChat role menus (tried again later): %s", exc)
         log.info("WeChat callbacks on port %s (%s)", self.port, "AES" if self._crypto else "plain")
 
     async def stop(self) -> None:

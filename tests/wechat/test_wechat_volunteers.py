@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from actions import applications as application_actions
 from actions import invites as invite_actions
 from actions import tasks
@@ -14,7 +16,8 @@ from actions import wishes as wish_actions
 from actions.env import Env
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from channels.wechat.roles import MENU_TAGS
+from channels.wechat.api import WeChatError
+from channels.wechat.roles import MENU_TAGS, RETRY_SETUP
 from channels.wechat.server import WeChatChannel
 from rules import applications as application_rules
 from rules import wishes as lifecycle
@@ -117,6 +120,26 @@ async def test_the_role_tags_and_menus_are_set_up_once(wechat_bot: TongxinApp, w
     await channel_of(wechat_bot).role_menus.setup()
     assert len(wx.conditional_menus) == len(MENU_TAGS)
     assert all(m["button"][0]["key"] != "OLD" for m in wx.conditional_menus)
+
+
+async def test_role_menus_set_up_while_wechat_was_away_are_set_up_later(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock
+) -> None:
+    env = wechat_bot.bot_data.env
+    role_menus = channel_of(wechat_bot).role_menus
+    wx.redirecting.add("/cgi-bin/tags/get")  # WeChat's API unreachable (a broken proxy)
+    role_menus.tag_ids.clear()
+    with pytest.raises(WeChatError):
+        await role_menus.setup()
+    xiaozhou = wx.person("小周")
+    await make_volunteer(env, xiaozhou)
+    assert "TASKS" not in wx.menu_keys(xiaozhou.openid)  # tried again, but not at every message
+    wx.redirecting.clear()
+    clock.advance(RETRY_SETUP)
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("你好")
+    await xiaozhou.wait_for_text("许心愿", after=seen)
+    assert "TASKS" in wx.menu_keys(xiaozhou.openid)
 
 
 async def test_a_volunteer_gets_the_volunteers_menu_and_loses_it_with_the_role(
