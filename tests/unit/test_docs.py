@@ -31,7 +31,13 @@ MODULE = re.compile(r"\bpython -m ([A-Za-z_][\w.]*)")
 TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
 
 # Slash words in the docs that are paths, not commands, and where each is real.
-PATHS = {"wechat": ("channels/wechat/server.py", '"/wechat"'), "proc": ("benchmarks/scale.py", "/proc/")}
+PATHS = {
+    "wechat": ("channels/wechat/server.py", '"/wechat"'),
+    "proc": ("benchmarks/scale.py", "/proc/"),
+    "healthz": ("bot/health.py", '"/healthz"'),
+    "metrics": ("bot/health.py", '"/metrics"'),
+    "telegram": ("tests/simulator/test_webhook.py", '"/telegram"'),  # the webhook path of the docs' examples
+}
 # UPPER_CASE names in the docs that are not settings of the bot, and the file each lives in.
 OTHER_NAMES = {
     "TEST_POSTGRES_URL": "tests/conftest.py",
