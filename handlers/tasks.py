@@ -10,7 +10,7 @@ Diagrams: docs/claim.mmd (a claim and its effects), docs/task_done.mmd (finishin
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
@@ -27,16 +27,14 @@ from channels.telegram import callbacks
 from channels.telegram.media import send_photo_of
 from conversations.base import Outcome
 from conversations.task_done import TaskDone
+from conversations.task_release import TaskRelease
 from handlers import lists, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place
 from handlers.conversing import written_once
-from handlers.leaving import asking
-from handlers.prompts import ANSWER, typed_answer
 from rules import matching
-from rules import wishes as lifecycle
 from rules.roles import Role
-from rules.wishes import InvalidInput, WishAction, WishStatus, wish_ref
+from rules.wishes import WishStatus, wish_ref
 from storage import wishes as store
 from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, NotAllowed, NotFound
 
@@ -351,44 +349,11 @@ async def show_pressed(update: Update, context: TongxinContext) -> None:
 # --- Done: hours → proof photo → note ---------------------------------------------------------------------
 
 
-async def check_task(update: Update, context: TongxinContext, action: WishAction) -> store.Wish | None:
-    """The task behind a Done / Release button if this volunteer may do that now; otherwise say why."""
-    if (press := await pressed(update, context)) is None:
-        return None
-    query = update.callback_query
-    assert query is not None
-    try:
-        wish = await tasks.task_of(context.env, actor_of(context), press.id, action)
-    except (NotAllowed, NotFound):
-        # The same answer for a task released or reassigned since, someone else's, or none at all.
-        await query.answer(context.plain("task.not_yours"), show_alert=True)
-        return None
-    except Conflict as exc:
-        await conflict_reply(update, context, exc, words="task.status")
-        return None
-    await query.answer()
-    return wish
-
-
 async def start_done(update: Update, context: TongxinContext) -> Outcome | None:
     """完成 on a task: the layer's task-done form (conversations/task_done.py) asks the hours."""
     if (press := await pressed(update, context)) is None:
         return None
     return await TaskDone().start(context.env, actor_of(context), press.id)
-
-
-async def note_not_text(update: Update, context: TongxinContext) -> None:
-    """Something other than text where the release reason is expected."""
-    await say(update, context, "wish.note_expected")
-
-
-async def cancel(update: Update, context: TongxinContext) -> int:
-    """/cancel: leave without saving."""
-    if context.user_data is not None:
-        context.user_data.pop(TASK_RELEASE, None)
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
-    return ConversationHandler.END
 
 
 def done_conversation() -> ConversationHandler[TongxinContext]:
@@ -404,47 +369,22 @@ def done_conversation() -> ConversationHandler[TongxinContext]:
 # --- Release with a reason --------------------------------------------------------------------------------
 
 
-async def release_pressed(update: Update, context: TongxinContext) -> int:
-    """Release: ask why (the resident and the next volunteer benefit from knowing)."""
-    wish = await check_task(update, context, WishAction.RELEASE)
-    if wish is None or context.user_data is None or (chat := update.effective_chat) is None:
-        return ConversationHandler.END
-    context.user_data[TASK_RELEASE] = wish.id
-    await context.bot.send_message(
-        chat.id, asking(context, "task.ask_release_reason", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
-    )
-    return ANSWER
-
-
-async def release_reason_typed(update: Update, context: TongxinContext) -> int:
-    """Give the wish back to everyone; the action tells the resident."""
-    message = update.effective_message
-    if message is None or message.text is None or context.user_data is None:
-        return ANSWER
-    try:
-        lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
-    except InvalidInput:
-        await say(update, context, "wish.note_too_long", max=lifecycle.NOTE_MAX)
-        return ANSWER
-    wish_id = int(context.user_data.pop(TASK_RELEASE, 0))
-    try:
-        released = await tasks.release(context.env, actor_of(context), wish_id, message.text)
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc, words="task.status")
-        return ConversationHandler.END
-    await say(update, context, "task.released", ref=wish_ref(released.wish.ref_no))
-    return ConversationHandler.END
+async def start_release(update: Update, context: TongxinContext) -> Outcome | None:
+    """放弃 on a task: the layer's release form (conversations/task_release.py) asks why."""
+    if (press := await pressed(update, context)) is None:
+        return None
+    return await TaskRelease().start(context.env, actor_of(context), press.id)
 
 
 def release_conversation() -> ConversationHandler[TongxinContext]:
-    """Release → reason."""
-    return typed_answer(
-        name="task_release",
-        pattern=callbacks.pattern(Act.TASK_RELEASE),
-        asked=release_pressed,
-        answered=release_reason_typed,
-        not_text=note_not_text,
-        cancelled=cancel,
+    """Release → reason, written once in conversations/task_release.py."""
+    return written_once(
+        TaskRelease(),
+        lambda context: TaskRelease(),
+        key=TASK_RELEASE,
+        entry_points=[
+            (CallbackQueryHandler(stale_pressed, pattern=callbacks.pattern(Act.TASK_RELEASE)), start_release)
+        ],
     )
 
 

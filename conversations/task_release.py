@@ -1,0 +1,104 @@
+"""A volunteer gives a task back, written once: 放弃 → why (a text of at most `NOTE_MAX` characters) →
+`actions.tasks.release`, which opens the wish to everyone again, tells the resident and withdraws every card that
+showed the volunteer the contact.
+
+Telegram renders it in `handlers/tasks.py`, WeChat in `channels/wechat/volunteering.py`; a channel starts it with
+`TaskRelease().start(env, actor, wish_id)`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from actions import tasks
+from actions.buttons import Act
+from actions.env import Env
+from conversations.base import Expect, Input, Outcome, Say, State, passed_step, refusal
+from rules import wishes as lifecycle
+from rules.wishes import Actor, InvalidInput, WishAction, wish_ref
+from storage.errors import Conflict, NotAllowed, NotFound
+
+NAME = "task_release"
+REASON = "reason"
+STEPS = (REASON,)
+ACTS: frozenset[Act] = frozenset()  # its one step takes text: no button of its own
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseForm:
+    """The task being given back."""
+
+    wish_id: int = 0
+    ref: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: object) -> ReleaseForm:
+        """The form back from `to_json`; unreadable values are dropped (a plain wish id, as Telegram kept it
+        before, is read too)."""
+        if type(data) is int:
+            return cls(wish_id=data)
+        if not isinstance(data, dict):
+            return cls()
+        wish_id, ref = data.get("wish_id"), data.get("ref")
+        return cls(wish_id=wish_id if type(wish_id) is int else 0, ref=ref if isinstance(ref, str) else "")
+
+
+class TaskRelease:
+    """Giving a task back with a reason (`conversations.base.Conversation`)."""
+
+    name = NAME
+    acts = ACTS
+    left = "cancel.done"
+    retire = False  # its question has no buttons to take away
+    steps: tuple[str, ...] = STEPS
+
+    def state(self, step: str, form: ReleaseForm) -> State:
+        return State(NAME, step, form)
+
+    def state_from_json(self, data: object) -> State | None:
+        if not isinstance(data, dict) or data.get("conversation") != NAME or data.get("step") not in STEPS:
+            return None
+        return self.state(str(data["step"]), ReleaseForm.from_json(data.get("draft")))
+
+    def resume(self, step: str, draft: object) -> State:
+        return self.state(step, ReleaseForm.from_json(draft))
+
+    @staticmethod
+    def form(state: State) -> ReleaseForm:
+        assert isinstance(state.draft, ReleaseForm)
+        return state.draft
+
+    async def start(self, env: Env, actor: Actor, wish_id: int) -> Outcome:
+        """放弃 pressed on a task: the volunteer must hold it now; the reason is asked."""
+        try:
+            wish = await tasks.task_of(env, actor, wish_id, WishAction.RELEASE)
+        except (NotAllowed, NotFound):
+            # The same answer for a task released or reassigned since, someone else's, or none at all.
+            return Outcome(answer=Say("task.not_yours"))
+        except Conflict as exc:
+            return Outcome(answer=refusal(exc, pressed=True, words="task.status"))
+        state = self.state(REASON, ReleaseForm(wish_id=wish.id, ref=wish_ref(wish.ref_no)))
+        return Outcome(says=self.ask(state), state=state)
+
+    def ask(self, state: State) -> tuple[Say, ...]:
+        params: dict[str, str | int] = {"ref": self.form(state).ref, "max": lifecycle.NOTE_MAX}
+        return (Say("task.ask_release_reason", params, expect=Expect.TEXT, hint=True),)
+
+    async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
+        if given.press is not None:
+            return passed_step(state)
+        if not given.typed:
+            return Outcome(says=(Say("wish.note_expected"),), state=state)
+        try:
+            reason = lifecycle.check_text(given.typed, lifecycle.NOTE_MAX)
+        except InvalidInput:
+            return Outcome(says=(Say("wish.note_too_long", {"max": lifecycle.NOTE_MAX}),), state=state)
+        try:
+            released = await tasks.release(env, actor, self.form(state).wish_id, reason)
+        except (Conflict, NotAllowed, NotFound) as exc:
+            return Outcome(says=(refusal(exc, pressed=False, words="task.status"),))
+        return Outcome(says=(Say("task.released", {"ref": wish_ref(released.wish.ref_no)}),))
