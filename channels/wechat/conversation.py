@@ -35,6 +35,7 @@ from channels.wechat import render, steps, volunteering
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import RoleMenus
 from conversations import base as talk
+from conversations.task_done import TaskDone
 from conversations.wish import WishConversation
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
@@ -45,6 +46,7 @@ from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
 
 log = logging.getLogger(__name__)
+TASK_DONE = TaskDone()
 
 WECHAT = "wechat"
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
@@ -305,6 +307,7 @@ class _Step:
         self.state: dict[str, Any] | None = state
         self.same_menu = False  # the form stayed at its step without a menu: typed numbers keep their meaning
         self.form = WishConversation(owner._env.settings.categories, owner._env.settings.areas)
+        self.talks: dict[str, talk.Conversation] = {self.form.name: self.form, TASK_DONE.name: TASK_DONE}
 
     def t(self, key: str, /, **values: object) -> str:
         return self.owner._t(self.lang, key, **values)
@@ -318,8 +321,8 @@ class _Step:
 
     @property
     def layer(self) -> talk.State | None:
-        """Where the person is in the wish form (None: not in it)."""
-        return steps.wish_state(self.state, self.form)
+        """Where the person is in a conversation written once (None: in none)."""
+        return steps.layer_state(self.state, self.talks)
 
     # -- dispatch -------------------------------------------------------------------------------------------------
 
@@ -361,7 +364,7 @@ class _Step:
         if given.click == CLICK_SUBSCRIBE:
             return self.welcome()
         press = given.press
-        if form is not None and (press is None or press.act in self.form.acts):
+        if form is not None and (press is None or press.act in self.talks[form.conversation].acts):
             return await self.converse(form, given)
         if press is not None:
             try:
@@ -427,20 +430,23 @@ class _Step:
         return self.outcome(await self.form.start(self.env, self.actor))
 
     async def converse(self, form: talk.State, given: Input) -> list[Reply]:
-        """One input in the wish form (conversations/wish.py): a photo downloaded first where it is asked for."""
+        """One input in a conversation written once (the wish form, a task done): a photo is downloaded first
+        where the step asks for one."""
+        conversation = self.talks[form.conversation]
         said = talk.Input(press=given.press, text=given.text, location=given.location, label=given.label)
-        if given.image and any(s.expect == talk.Expect.PHOTO for s in self.form.ask(form)):
+        if given.image and any(s.expect == talk.Expect.PHOTO for s in conversation.ask(form)):
             try:
                 said = talk.Input(photo_media=await self.owner.save_photo(given.image, self.actor.user_id))
             except Exception:
                 log.warning("a WeChat photo could not be downloaded", exc_info=True)
                 return [Reply(self.t("wechat.photo_failed"))]
-        outcome = await talk.run(self.form, self.env, self.actor, form, said)
+        outcome = await talk.run(conversation, self.env, self.actor, form, said)
         self.same_menu = outcome.state is not None and outcome.state.step == form.step
         return self.outcome(outcome)
 
     def outcome(self, outcome: talk.Outcome) -> list[Reply]:
-        """Keep the form's state and render what it says."""
+        """Keep the conversation's state and render what it says (also how a press starts one: `step.outcome(await
+        TASK_DONE.start(step.env, step.actor, wish_id))`)."""
         self.state = {"layer": outcome.state.to_json()} if outcome.state is not None else None
         return steps.replies(self.owner._catalogues, self.lang, outcome)
 

@@ -6,14 +6,16 @@ skipped gets a 跳过 item; edits in place are Telegram's and show nothing here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from actions.buttons import Act, Button
 from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.render import Reply
-from conversations.base import Outcome, Param, Say, State
+from conversations.base import Conversation, Outcome, Param, Say, State
 from conversations.wish import FIELDS, WishConversation, WishForm
+from conversations.wish import NAME as WISH
 
 SKIP = Button("wish.button.skip", Act.STEP_SKIP)
 
@@ -52,16 +54,21 @@ def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Rep
     return [*found, Reply(text, choices, tail=tail)]
 
 
-def wish_state(stored: object, conversation: WishConversation) -> State | None:
-    """The wish form kept with a WeChat person (`{"layer": ...}`), or one kept by the copy of the form that was
-    here before the layer (`{"step": ..., "draft": {... "photo": <media id>}}`): the form goes on either way."""
+def layer_state(stored: object, conversations: Mapping[str, Conversation]) -> State | None:
+    """The conversation kept with a WeChat person (`{"layer": ...}`), or a wish form kept by the copy of the form
+    that was here before the layer (`{"step": ..., "draft": {... "photo": <media id>}}`): it goes on either way."""
     if not isinstance(stored, dict):
         return None
     if "layer" in stored:
-        return conversation.state_from_json(stored["layer"])
+        kept = stored["layer"]
+        found = conversations.get(str(kept.get("conversation"))) if isinstance(kept, dict) else None
+        return found.state_from_json(kept) if found is not None else None
+    wish = conversations.get(WISH)
     step, draft = stored.get("step"), stored.get("draft")
-    if not isinstance(draft, dict) or not (step in FIELDS.values() or step in ("field", "summary")):
+    if not isinstance(wish, WishConversation) or not isinstance(draft, dict):
+        return None
+    if not (step in FIELDS.values() or step in ("field", "summary")):
         return None
     photo = draft.get("photo")
     form = WishForm.from_json({**draft, "photo": None, "photo_media": photo if type(photo) is int else None})
-    return conversation.state("summary" if step == "field" else str(step), form)
+    return wish.state("summary" if step == "field" else str(step), form)

@@ -32,6 +32,7 @@ from actions import tips as tip_actions
 from actions.buttons import MAX_SUBJECT, Act, Press
 from channels.wechat import render, roles
 from channels.wechat.render import Choice, Reply
+from conversations.task_done import TaskDone
 from handlers import wish_cards
 from rules import matching
 from rules.roles import Role
@@ -228,11 +229,11 @@ async def _pressed(step: _Step, press: Press) -> list[Reply]:
         return await details(step, press.id)
     if act == Act.TASK_MINE_PAGE:
         return [await my_tasks(step)]
-    # 完成了 (hours, proof photo, note) and 放弃 (a reason) are forms of several steps: the conversation layer's.
-    await tasks.task_of(
-        step.env, step.actor, press.id, WishAction.FINISH if act == Act.TASK_DONE else WishAction.RELEASE
-    )
-    return [Reply(step.t("wechat.task.done_elsewhere" if act == Act.TASK_DONE else "wechat.task.release_elsewhere"))]
+    if act == Act.TASK_DONE:  # hours, proof photo, note: the form written once (conversations/task_done.py)
+        return step.outcome(await TaskDone().start(step.env, step.actor, press.id))
+    # 放弃 (a reason) is a form of its own: not on the conversation layer yet.
+    await tasks.task_of(step.env, step.actor, press.id, WishAction.RELEASE)
+    return [Reply(step.t("wechat.task.release_elsewhere"))]
 
 
 async def lead_answered(step: _Step, press: Press) -> list[Reply]:

@@ -1,0 +1,72 @@
+"""A volunteer on WeChat finishes a task through the same task-done form as Telegram's (conversations/task_done.py):
+the hours as a numbered menu (a typed number picks what was shown at it, a typed figure is hours), a proof photo,
+a note; help words say where he is and ask the step again, with the same numbers."""
+
+from __future__ import annotations
+
+from actions import tasks
+from bot.app import TongxinApp
+from rules.roles import Role
+from rules.wishes import Actor, WishStatus, wish_ref
+from simulator.wechat import WeChatSimulator
+from storage import wishes as store
+from tests.wechat.test_wechat_volunteers import make_volunteer, open_wishes
+
+
+async def test_a_wechat_volunteer_finishes_a_task_with_hours_a_proof_photo_and_a_note(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    (wish,) = await open_wishes(env, wang, [(39.9005, 116.4005)])
+    xiaozhou = wx.person("小周")
+    volunteer = Actor(await make_volunteer(env, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    await tasks.claim(env, volunteer, wish.id, "today")
+    await xiaozhou.send_text("我的任务")
+    await xiaozhou.tap(wish_ref(wish.ref_no))
+    await xiaozhou.tap("完成了")
+    asked = await xiaozhou.wait_for_text("用了多长时间")
+    assert [label for _, label in asked.items] == ["1. 0.5 小时", "2. 1 小时", "3. 2 小时", "4. 4 小时"]
+    assert "发送“取消”可以退出" in asked.text
+
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("帮助")
+    again = await xiaozhou.wait_for_text("您正在提交任务完成情况", after=seen)
+    assert "用了多长时间" in again.text
+    assert len(again.items) == 4
+    await xiaozhou.send_text("3")  # the third item shown: 2 小时
+    await xiaozhou.wait_for_text("完成后的照片")
+    await xiaozhou.send_photo(b"\xff\xd8 the fixed handrail")
+    await xiaozhou.wait_for_text("留句话")
+    await xiaozhou.send_text("扶手已经装好了，下雨天注意防滑")
+    await xiaozhou.wait_for_text("辛苦了")
+
+    async with env.db.read() as conn:
+        done = await store.get_wish(conn, wish.id)
+    assert (done.status, done.hours, done.done_note) == (WishStatus.DONE, 2.0, "扶手已经装好了，下雨天注意防滑")
+    assert done.proof_media_id is not None
+    # 王阿姨 is asked to confirm, on WeChat.
+    await wang.wait_for_text("扶手已经装好了")
+
+
+async def test_typed_hours_out_of_range_are_asked_again_and_leave_words_leave(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    (wish,) = await open_wishes(env, wang, [(39.9005, 116.4005)])
+    xiaozhou = wx.person("小周")
+    volunteer = Actor(await make_volunteer(env, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    await tasks.claim(env, volunteer, wish.id, "today")
+    await xiaozhou.send_text("我的任务")
+    await xiaozhou.tap(wish_ref(wish.ref_no))
+    await xiaozhou.tap("完成了")
+    await xiaozhou.wait_for_text("用了多长时间")
+    await xiaozhou.send_text("30")
+    await xiaozhou.wait_for_text("0.5 到 24 之间")
+    await xiaozhou.send_text("1.5")
+    await xiaozhou.wait_for_text("完成后的照片")
+    await xiaozhou.send_text("算了")
+    await xiaozhou.wait_for_text("已取消")
+    async with env.db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == WishStatus.CLAIMED
