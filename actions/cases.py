@@ -108,7 +108,7 @@ async def _source(conn: AsyncConnection, order: CaseOrder) -> tuple[int | None, 
         tip = await tips.get_tip(conn, order.number)
         return tip.reporter_id, tip.category, None, tip.description[:SUMMARY_MAX], tip.id
     alert = await hot.get_alert(conn, order.number)
-    return None, "other", None, alert.term, alert.id
+    return None, "other", alert.areas[0] if alert.areas else None, alert.term, alert.id
 
 
 def card_values(case: Case, department: str, env: Env) -> dict[str, Value]:

@@ -126,6 +126,9 @@ async def _read_source(
     since = now - dt.timedelta(days=SIGNAL_DAYS)
     if source.kind == "hot" and source.number is not None:
         alert = await hot.get_alert(conn, source.number)
+        if alert.rise is not None:  # a topic's alert (migration 0030): the signals /hot showed that day
+            words = " ".join((alert.term, alert.example or ""))
+            return alert.term, Signals(alert.current_count, alert.rise, rules.distinct_areas(alert.areas), words)
         areas = await store.areas_mentioning(conn, alert.term, since)
         rise = alert.current_count / max(alert.previous_count, 1)
         return alert.term, Signals(alert.current_count, rise, rules.distinct_areas(areas), alert.term)

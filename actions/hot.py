@@ -1,14 +1,15 @@
-"""Hot topics: what people keep writing about, the daily alert to staff when a term spikes ("the centre
-blows the whistle"), and the alert's one tap that turns a spike into work.
+"""Hot topics: what people keep writing about, the daily alert to staff when a topic rises ("the centre
+blows the whistle"), and the alert's one tap that turns it into work.
 
 Effects, per action:
   topics (/hot, the editors' digest, the screen): nothing written; the messages of the last N days grouped
     into topics, ranked by the rise of their leading term against its own baseline (`rules.hot`).
-  report: nothing written; the top terms of the last N days with the rising ones (the alert's counting).
-  alert_spike (the sweep, once a local day at the editors' digest time): the day's fastest-rising term
-    recorded as an alert (once per term and day) and, in the same transaction, one notice per coordinator
-    and editor (admins included) with "to a wish draft" (coordinators) and "to a story lead" (editors)
-    buttons, while the recipient still holds one of those roles.
+  report: nothing written; the top terms of the last N days with the rising ones.
+  alert_spike (the sweep, once a local day at the editors' digest time): the week's fastest-rising topic (the
+    first of /hot 7, when rising) recorded as an alert (once a day) with its leading terms, messages, rise,
+    areas and a quoted example and, in the same transaction, one notice per coordinator and editor (admins
+    included) with "to a wish draft" (coordinators) and "to a story lead" (editors) buttons, while the
+    recipient still holds one of those roles.
   to_wish (a coordinator presses "to a wish draft"): a wish `pending_review` in the coordinator's name,
     linked to the alert (once per alert: a second press, or someone else's, gets `Conflict`).
   to_lead (an editor presses "to a story lead"): a tip `new` in the editors' queue, linked the same way.
@@ -36,6 +37,7 @@ from rules.hot import (
     BASELINE_PERIODS,
     EXAMPLES,
     GROUPED_PAIRS,
+    NUMBERS,
     HotReport,
     Topic,
     area_of,
@@ -133,24 +135,23 @@ async def counts_between(conn: AsyncConnection, since: dt.datetime, until: dt.da
     """(in how many texts of [since, until) each term appears, how many texts): the stored terms summed by a
     query, plus any text not segmented yet, segmented in a worker thread (and not stored: `conn` may be a
     reader's)."""
-    counts, texts, _fresh = await _counted(conn, since, until)
-    return counts, texts
-
-
-async def _counted(
-    conn: AsyncConnection, since: dt.datetime, until: dt.datetime
-) -> tuple[Counter[str], int, dict[hot.TextKey, set[str]]]:
-    """`counts_between`, and the terms of each text not stored yet (the newest first)."""
     counts, texts = await hot.term_counts(conn, since, until)
+    unstored = await _unstored(conn, since, until)
+    for _text, terms in unstored:
+        counts.update(terms)
+    return counts, texts + len(unstored)
+
+
+async def _unstored(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime
+) -> list[tuple[hot.PendingText, set[str]]]:
+    """The texts of [since, until) whose terms are not stored yet, with their terms (segmented in a worker
+    thread), the newest first."""
     pending = await hot.unsegmented_since(conn, since, until=until)
-    fresh: dict[hot.TextKey, set[str]] = {}
-    if pending:
-        segmented = await asyncio.to_thread(segment_all, [text.text for text in pending])
-        for text, terms in sorted(zip(pending, segmented, strict=True), key=lambda item: item[0].at, reverse=True):
-            counts.update(terms)
-            fresh[(text.source, text.source_id)] = terms
-        texts += len(pending)
-    return counts, texts, fresh
+    if not pending:
+        return []
+    segmented = await asyncio.to_thread(segment_all, [text.text for text in pending])
+    return sorted(zip(pending, segmented, strict=True), key=lambda item: item[0].at, reverse=True)
 
 
 async def topics(env: Env, now: dt.datetime, days: int = 7, limit: int = 10) -> list[Topic]:
@@ -196,38 +197,68 @@ async def _period_topics(
     conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str]
 ) -> list[Topic]:
     since = now - dt.timedelta(days=days)
-    current, current_texts, fresh = await _counted(conn, since, now)
-    baseline, baseline_texts, _ = await _counted(conn, since - dt.timedelta(days=BASELINE_PERIODS * days), since)
+    before = since - dt.timedelta(days=BASELINE_PERIODS * days)
+    # The texts not stored yet are read and segmented once for both periods (the sweep stores them within a minute).
+    unstored = await _unstored(conn, before, now)
+    fresh = {(text.source, text.source_id): terms for text, terms in unstored if text.at >= since}
+    stored, stored_texts = await hot.term_counts(conn, since, now, now=now)
+    current, current_texts = stored.copy(), stored_texts + len(fresh)
+    for terms in fresh.values():
+        current.update(terms)
+    baseline, baseline_texts = await hot.term_counts(conn, before, since, now=now)
+    for text, terms in unstored:
+        if text.at < since:
+            baseline.update(terms)
+            baseline_texts += 1
     ranked = rank_terms(current, current_texts, baseline, baseline_texts)
     wanted = {term.term for term in ranked}
-    holding = {key: terms & wanted for key, terms in fresh.items() if terms & wanted}
-    holding.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS))
-    groups = await asyncio.to_thread(group_topics, holding, ranked, limit=limit)
-    sampled = [key for group in groups for key in group.members[:AREA_SAMPLE]]
-    quoted = await hot.quoted_texts(conn, sampled)
+    held = {
+        (text.source, text.source_id): hot.HeldText(frozenset(terms & wanted), text.area, text.text)
+        for text, terms in unstored
+        if text.at >= since and terms & wanted
+    }
+    held.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS))
+    groups = await asyncio.to_thread(group_topics, {key: text.terms for key, text in held.items()}, ranked, limit=limit)
+    counts = []
+    for group in groups:
+        recent = sum(1 for terms in fresh.values() if not terms.isdisjoint(group.claims))
+        counts.append(recent + await hot.union_count(conn, since, now, group.claims, stored))
 
     def area(key: hot.TextKey) -> str | None:
-        found = quoted.get(key)
-        if found is not None and found.area:
-            return found.area
-        return area_of(found.text, places) if found is not None else None
+        text = held[key]
+        return text.area or (area_of(text.text, places) if text.text is not None else None)
 
-    picked = [
-        [found.text for found in sorted((quoted[k] for k in group.members[:AREA_SAMPLE] if k in quoted), key=newest)]
-        for group in groups
-    ]
-    examples = await asyncio.to_thread(lambda: [quote(texts) for texts in picked])
+    examples = await _examples(conn, [group.members[:AREA_SAMPLE] for group in groups])
     return [
         Topic(
             terms=group.terms,
-            count=current[group.terms[0]],
+            count=count,
             rise=round(group.seed.rise, 1),
             rising=is_rising(group.seed),
             areas=topic_areas(area(key) for key in group.members[:AREA_SAMPLE]),
             examples=quoted_examples,
+            baseline=group.seed.baseline,
         )
-        for group, quoted_examples in zip(groups, examples, strict=True)
+        for group, count, quoted_examples in zip(groups, counts, examples, strict=True)
     ]
+
+
+async def _examples(conn: AsyncConnection, members: Sequence[Sequence[hot.TextKey]]) -> list[tuple[str, ...]]:
+    """Each topic's quoted examples (`quote`) from its messages (the newest first), whose texts are read a page
+    of `QUOTE_TRIES` at a time, for the topics still short of examples."""
+    quoters = [Quoter() for _ in members]
+    for start in range(0, max((len(keys) for keys in members), default=0), QUOTE_TRIES):
+        pages = [
+            keys[start : start + QUOTE_TRIES] if not quoter.done else ()
+            for keys, quoter in zip(members, quoters, strict=True)
+        ]
+        if not any(pages):
+            break
+        texts = await hot.quoted_texts(conn, [key for page in pages for key in page])
+        for page, quoter in zip(pages, quoters, strict=True):
+            found = sorted((texts[key] for key in page if key in texts), key=newest)
+            await asyncio.to_thread(quoter.add, [text.text for text in found])
+    return [quoter.examples for quoter in quoters]
 
 
 async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int = 10) -> HotReport:
@@ -253,29 +284,65 @@ def topic_line(topic: Topic) -> str:
 
 def quote(texts: Sequence[str]) -> tuple[str, ...]:
     """Up to `EXAMPLES` different texts of a topic (the newest first), names and numbers removed; at most
-    `QUOTE_TRIES` texts are redacted (a tagger's pass each), however alike they turn out."""
-    quoted: list[str] = []
-    for text in list(dict.fromkeys(texts))[:QUOTE_TRIES]:
-        if len(quoted) == EXAMPLES:
-            break
-        if (example := redact(text)) not in quoted:
-            quoted.append(example)
-    return tuple(quoted)
+    `QUOTE_TRIES` different texts are tried, however alike they turn out."""
+    quoter = Quoter()
+    quoter.add(texts)
+    return quoter.examples
+
+
+class Quoter:
+    """`quote` fed a page of texts at a time. Texts that differ only in their numbers are redacted once (the
+    numbers are removed anyway): a jieba pass each costs more than the rest of /hot."""
+
+    def __init__(self) -> None:
+        self.tried: dict[str, None] = {}
+        self.redacted: dict[str, str] = {}
+        self.quoted: list[str] = []
+
+    @property
+    def done(self) -> bool:
+        return len(self.quoted) == EXAMPLES or len(self.tried) == QUOTE_TRIES
+
+    @property
+    def examples(self) -> tuple[str, ...]:
+        return tuple(self.quoted)
+
+    def add(self, texts: Sequence[str]) -> None:
+        for text in texts:
+            if self.done:
+                return
+            if text in self.tried:
+                continue
+            self.tried[text] = None
+            alike = NUMBERS.sub("0", text)
+            if alike not in self.redacted:
+                self.redacted[alike] = redact(text)
+            if (example := self.redacted[alike]) not in self.quoted:
+                self.quoted.append(example)
 
 
 async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
-    """Alert coordinators and editors to the fastest-rising term of the past week, once per local `day`;
-    returns how many notices were queued (0 when nothing rises or the day had its alert)."""
+    """Alert coordinators and editors to the week's fastest-rising topic, once per local `day`: the first topic
+    of /hot (`topics`, the same computation, so the two never disagree) when it is rising; returns how many
+    notices were queued (0 when nothing rises or the day had its alert)."""
     async with env.db.read() as conn:
         if await hot.alerted_on(conn, day):
             return 0
-        rising = (await period_report(conn, now=now, days=ALERT_PERIOD_DAYS)).rising
-    if not rising:
+    found = await topics(env, now, days=ALERT_PERIOD_DAYS)
+    if not found or not found[0].rising:
         return 0
-    spike = rising[0]
+    topic = found[0]
     async with env.db.write() as conn:
         alert = await hot.record_alert(
-            conn, day=day, term=spike.term, current=spike.current, previous=spike.previous, now=now
+            conn,
+            day=day,
+            term="、".join(topic.terms),
+            current=topic.count,
+            previous=topic.baseline,
+            now=now,
+            rise=topic.rise,
+            areas=topic.areas,
+            example=topic.examples[0] if topic.examples else None,
         )
         if alert is None:
             return 0
@@ -296,17 +363,29 @@ async def alert_spike(env: Env, day: str, now: dt.datetime) -> int:
 
 
 def alert_notice(alert: HotAlert, roles: set[str]) -> Notice:
-    """The alert, with the buttons of the roles its recipient holds."""
+    """The alert (the topic's leading terms, messages, rise, areas and an example), with the buttons of the
+    roles its recipient holds."""
     buttons: list[Button] = []
     if Role.COORDINATOR.value in roles:
         buttons.append(Button("hot.to_wish_button", Act.HOT_WISH, alert.id))
     if Role.EDITOR.value in roles:
         buttons.append(Button("hot.to_lead_button", Act.HOT_LEAD, alert.id))
-    return Notice(
-        "hot.alert",
-        {"term": alert.term, "current": alert.current_count, "previous": alert.previous_count, "hot_id": alert.id},
-        tuple((button,) for button in buttons),
-    )
+    values: dict[str, str | int | float] = {
+        "terms": alert.term,
+        "count": alert.current_count,
+        "rise": f"{alert.rise:g}" if alert.rise is not None else "—",
+        "days": ALERT_PERIOD_DAYS,
+        "baseline": BASELINE_PERIODS * ALERT_PERIOD_DAYS,
+        "hot_id": alert.id,
+    }
+    if alert.areas:
+        values["areas"] = "、".join(alert.areas)
+    else:
+        values["areas_key"] = "hot.no_area"
+    if alert.example:
+        values["example"] = alert.example
+    key = "hot.alert" if alert.example else "hot.alert_no_example"
+    return Notice(key, values, tuple((button,) for button in buttons))
 
 
 async def to_wish(env: Env, actor: Actor, alert_id: int, describe: Describe) -> Made:

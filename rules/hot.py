@@ -20,8 +20,11 @@ best-ranked term not yet used takes every ungrouped message containing it (a top
 and the candidate terms found in at least half of them become its other leading terms; a rising term already
 leading a topic adds its messages to it. Only the newest `GROUPED_PAIRS` (text, candidate term) pairs are
 grouped, so the cost stays bounded in a large district; a topic's count is exact all the same: the messages
-of the period holding its first term, from the counts. Pure functions: the caller supplies the texts or the
-counts.
+of the whole period holding one of the terms that brought its messages (`Group.claims`: its best-ranked term
+and any rising term that joined it), each counted once (the roll-ups give the first term's; the database the
+few texts a joining term adds). A message holding the terms of two topics counts in both, as it is about
+both; it is quoted and placed (areas) under the first only. Pure functions: the caller supplies the texts or
+the counts.
 """
 
 from __future__ import annotations
@@ -264,8 +267,9 @@ class RankedTerm:
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """Messages grouped under shared leading terms: how many hold its first term, the rise of its best-ranked
-    term, where, and examples."""
+    """Messages grouped under shared leading terms: how many messages of the period it holds (`Group.claims`),
+    the rise of its best-ranked term, where, examples, and in how many texts of the baseline its best-ranked
+    term appears."""
 
     terms: tuple[str, ...]
     count: int
@@ -273,16 +277,19 @@ class Topic:
     rising: bool
     areas: tuple[str, ...]
     examples: tuple[str, ...]
+    baseline: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Group(Generic[Key]):
-    """A topic before its areas and examples are looked up: its best-ranked term (`seed`), its leading terms
-    and its messages (in the order given)."""
+    """A topic before its areas and examples are looked up: its best-ranked term (`seed`), its leading terms,
+    its messages (in the order given) and the terms that brought them (`claims`: the seed, then any rising
+    term that joined it); a topic's messages in the whole period are those holding one of its `claims`."""
 
     seed: RankedTerm
     terms: tuple[str, ...]
     members: tuple[Key, ...]
+    claims: tuple[str, ...]
 
 
 def rise_of(current: int, current_texts: int, baseline: int, baseline_texts: int) -> float:
@@ -337,12 +344,13 @@ def group_topics(
             if term in holding:
                 holding[term].append(key)
     grouped: set[Key] = set()
-    drafts: list[tuple[RankedTerm, list[str], list[Key]]] = []
+    drafts: list[tuple[RankedTerm, list[str], list[Key], list[str]]] = []
     for seed in ranked:
         members = [key for key in holding[seed.term] if key not in grouped]
         home = next((draft for draft in drafts if seed.term in draft[1]), None) if is_rising(seed) else None
         if home is not None:
             home[2].extend(members)
+            home[3].append(seed.term)
             grouped.update(members)
             continue
         if len(members) < min_texts or len(drafts) == limit:
@@ -353,13 +361,13 @@ def group_topics(
             key=lambda term: (-together[term], order[term]),
         )
         grouped.update(members)
-        drafts.append((seed, [seed.term, *others[: MAX_LEADING_TERMS - 1]], members))
+        drafts.append((seed, [seed.term, *others[: MAX_LEADING_TERMS - 1]], members, [seed.term]))
     position = {key: n for n, key in enumerate(texts)}
     groups = []
-    for seed, leading, members in drafts:
+    for seed, leading, members, claims in drafts:
         held = Counter(term for key in members for term in texts[key] if term in leading)
         leading.sort(key=lambda term: (-held[term], order[term]))
-        groups.append(Group(seed, tuple(leading), tuple(sorted(members, key=position.__getitem__))))
+        groups.append(Group(seed, tuple(leading), tuple(sorted(members, key=position.__getitem__)), tuple(claims)))
     return groups
 
 
@@ -376,7 +384,7 @@ def area_of(text: str, places: Sequence[str]) -> str | None:
 
 # --- quoting residents without naming them ---------------------------------------------------------------------
 
-_DIGITS = re.compile(r"[0-9０-９]+")
+NUMBERS = re.compile(r"[0-9０-９]+")
 # A word jieba's dictionary counts fewer times than this is rare enough to be a person's name.
 RARE_WORD = 30
 # Common surnames, without those that also start everyday words after 小/老 (小石桥, 老方法, 小高兴…).
@@ -413,5 +421,5 @@ def redact(text: str, *, length: int = EXAMPLE_LENGTH) -> str:
             parts.append("某某")
         else:
             parts.append(word)
-    quoted = _DIGITS.sub("*", _CALLED.sub("某", "".join(parts)))
+    quoted = NUMBERS.sub("*", _CALLED.sub("某", "".join(parts)))
     return quoted if len(quoted) <= length else quoted[: length - 1] + "…"

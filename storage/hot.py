@@ -4,23 +4,36 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, union_all, update
+from sqlalchemy import and_, delete, func, insert, or_, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage import rollups
 from storage.errors import NotFound
 from storage.people import admin_person_ids
 from storage.privacy import ERASED_TEXT
-from storage.schema import hot_alerts, reference_counters, term_days, text_terms, tips, user_roles, users, wishes
+from storage.schema import (
+    hot_alerts,
+    reference_counters,
+    term_days,
+    term_weeks,
+    text_terms,
+    tips,
+    user_roles,
+    users,
+    wishes,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class HotAlert:
-    """A term that spiked on one local day, as alerted to staff."""
+    """The topic that rose fastest on one local day, as alerted to staff: its leading terms in one string
+    (`term`), its messages in the week (`current_count`), its best-ranked term's in the weeks before
+    (`previous_count`), its rise, areas and a quoted example (alerts before migration 0030 were words: no rise,
+    areas or example)."""
 
     id: int
     day: str
@@ -29,6 +42,9 @@ class HotAlert:
     previous_count: int
     wish_id: int | None = None
     tip_id: int | None = None
+    rise: float | None = None
+    areas: tuple[str, ...] = ()
+    example: str | None = None
 
 
 async def texts_since(conn: AsyncConnection, since: dt.datetime) -> list[tuple[dt.datetime, str]]:
@@ -58,6 +74,8 @@ def _aware(value: object) -> dt.datetime:
 WISH, TIP = "w", "t"
 # The row every segmented text has, also when none of its words is a term.
 SEGMENTED = ""
+# Between a text's terms read in one row (terms never hold a line break: the segmenter splits on it).
+TERM_SEPARATOR = "\n"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +86,7 @@ class PendingText:
     source_id: int
     at: dt.datetime
     text: str
+    area: str | None = None  # a wish's area
 
 
 # How far each source's texts are segmented: every text with an id up to this is stored (reference_counters).
@@ -131,19 +150,26 @@ async def unsegmented(
         condition = and_(condition, table.c.created_at >= since)
     if until is not None:
         condition = and_(condition, table.c.created_at < until)
-    query = select(table.c.id, table.c.created_at, table.c.description).where(condition).order_by(table.c.id)
+    area = [wishes.c.area] if source == WISH else []
+    query = select(table.c.id, table.c.created_at, table.c.description, *area).where(condition).order_by(table.c.id)
     rows = (await conn.execute(query.limit(limit))).all()
-    return [PendingText(source, int(r[0]), _aware(r[1]), str(r[2])) for r in rows]
+    return [PendingText(source, int(r[0]), _aware(r[1]), str(r[2]), str(r[3]) if area and r[3] else None) for r in rows]
 
 
 async def unsegmented_since(
     conn: AsyncConnection, since: dt.datetime, *, until: dt.datetime | None = None
 ) -> list[PendingText]:
-    """Wish and tip texts written in [since, until) whose terms are not stored yet (above the watermarks)."""
+    """Wish and tip texts written in [since, until) whose terms are not stored yet (above the watermarks): each
+    source's primary-key range above its watermark (a minute of texts while the sweep keeps up), its times
+    filtered here (on their times the planner would read the period's rows through `created_at`)."""
     marks = await watermarks(conn)
     found: list[PendingText] = []
     for source in (WISH, TIP):
-        found += await unsegmented(conn, source, marks[source], since=since, until=until)
+        found += [
+            text
+            for text in await unsegmented(conn, source, marks[source])
+            if since <= text.at and (until is None or text.at < until)
+        ]
     return found
 
 
@@ -188,9 +214,13 @@ async def forget_terms(conn: AsyncConnection, source: str, source_ids: Iterable[
         )
 
 
-async def term_counts(conn: AsyncConnection, since: dt.datetime, until: dt.datetime) -> tuple[Counter[str], int]:
+async def term_counts(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, *, now: dt.datetime | None = None
+) -> tuple[Counter[str], int]:
     """(in how many stored texts of [since, until) each term appears, how many stored texts there are): whole
-    days from `term_days`, the partial days at either end from `text_terms`."""
+    weeks from `term_weeks`, the whole days around them from `term_days`, the partial days at either end from
+    `text_terms` (at most half a day of rows each, none after `now`: `rollups.counts_by_week`), in one
+    statement."""
 
     def rows(start: dt.datetime | None, end: dt.datetime | None) -> Any:
         return (
@@ -199,7 +229,9 @@ async def term_counts(conn: AsyncConnection, since: dt.datetime, until: dt.datet
             .group_by(text_terms.c.term)
         )
 
-    counts = await rollups.counts(conn, since, until, rollup=term_days, key="term", rows=rows)
+    counts = await rollups.counts_by_week(
+        conn, since, until, weekly=term_weeks, daily=term_days, key="term", rows=rows, now=now
+    )
     texts = counts.pop(SEGMENTED, 0)
     return counts, texts
 
@@ -209,21 +241,64 @@ async def alerted_on(conn: AsyncConnection, day: str) -> bool:
     return (await conn.execute(select(hot_alerts.c.id).where(hot_alerts.c.day == day).limit(1))).first() is not None
 
 
+# Between the areas of an alert, as stored.
+AREA_SEPARATOR = "、"
+
+
 async def record_alert(
-    conn: AsyncConnection, *, day: str, term: str, current: int, previous: int, now: dt.datetime
+    conn: AsyncConnection,
+    *,
+    day: str,
+    term: str,
+    current: int,
+    previous: int,
+    now: dt.datetime,
+    rise: float | None = None,
+    areas: Sequence[str] = (),
+    example: str | None = None,
 ) -> HotAlert | None:
-    """Remember that `term` spiked on `day`; None when it was already alerted that day."""
+    """Remember that the topic `term` (its leading terms) rose on `day`; None when it was already alerted that
+    day."""
     exists = (
-        await conn.execute(select(hot_alerts.c.id).where(hot_alerts.c.day == day, hot_alerts.c.term == term))
+        await conn.execute(select(hot_alerts.c.id).where(hot_alerts.c.day == day, hot_alerts.c.term == term[:64]))
     ).first()
     if exists is not None:
         return None
+    kept = _areas_fitting(areas)
     result = await conn.execute(
         insert(hot_alerts)
-        .values(day=day, term=term[:64], current_count=current, previous_count=previous, created_at=now)
+        .values(
+            day=day,
+            term=term[:64],
+            current_count=current,
+            previous_count=previous,
+            created_at=now,
+            rise=rise,
+            areas=AREA_SEPARATOR.join(kept) or None,
+            example=example[:200] if example is not None else None,
+        )
         .returning(hot_alerts.c.id)
     )
-    return HotAlert(int(result.scalar_one()), day, term[:64], current, previous)
+    return HotAlert(
+        int(result.scalar_one()),
+        day,
+        term[:64],
+        current,
+        previous,
+        rise=rise,
+        areas=kept,
+        example=example[:200] if example is not None else None,
+    )
+
+
+def _areas_fitting(areas: Sequence[str]) -> tuple[str, ...]:
+    """The first areas whose joined names fit the column (200 characters)."""
+    kept: list[str] = []
+    for area in areas:
+        if len(AREA_SEPARATOR.join([*kept, area])) > 200:
+            break
+        kept.append(area)
+    return tuple(kept)
 
 
 async def get_alert(conn: AsyncConnection, alert_id: int) -> HotAlert:
@@ -231,7 +306,18 @@ async def get_alert(conn: AsyncConnection, alert_id: int) -> HotAlert:
     row = (await conn.execute(select(hot_alerts).where(hot_alerts.c.id == alert_id))).first()
     if row is None:
         raise NotFound(f"hot alert {alert_id}")
-    return HotAlert(row.id, row.day, row.term, row.current_count, row.previous_count, row.wish_id, row.tip_id)
+    return HotAlert(
+        row.id,
+        row.day,
+        row.term,
+        row.current_count,
+        row.previous_count,
+        row.wish_id,
+        row.tip_id,
+        row.rise,
+        tuple(row.areas.split(AREA_SEPARATOR)) if row.areas else (),
+        row.example,
+    )
 
 
 async def link_alert(
@@ -286,24 +372,90 @@ class QuotedText:
     area: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class HeldText:
+    """Which of the asked terms a text holds, and where it is: a wish's area, else its text (to find a place
+    it names) or None for an erased text."""
+
+    terms: frozenset[str]
+    area: str | None
+    text: str | None
+
+
 async def texts_holding(
     conn: AsyncConnection, since: dt.datetime, until: dt.datetime, terms: Collection[str], *, limit: int
-) -> dict[TextKey, set[str]]:
-    """Per stored text of [since, until) holding one of `terms`, which of them it holds, the newest texts first,
-    from the newest `limit` (text, term) pairs: the (at, term) index read backwards from `until`, so the cost
-    follows `limit`, not the size of the period."""
+) -> dict[TextKey, HeldText]:
+    """Per stored text of [since, until) holding one of `terms`, which of them it holds and where it is, the
+    newest texts first, from the newest `limit` (text, term) pairs: the (at, term, source, source_id) index
+    read backwards from `until` and alone, so the cost follows `limit`, not the size of the period; one row per
+    text, its wish or tip joined by primary key."""
     if not terms:
         return {}
-    query = (
-        select(text_terms.c.source, text_terms.c.source_id, text_terms.c.term)
-        .where(text_terms.c.at >= since, text_terms.c.at < until, text_terms.c.term.in_(sorted(terms)))
-        .order_by(text_terms.c.at.desc(), text_terms.c.source, text_terms.c.source_id.desc())
+    pairs = (
+        select(text_terms.c.source, text_terms.c.source_id, text_terms.c.term, text_terms.c.at)
+        # `term || ''`: offered `term IN` over (term, at), a planner without statistics reads and sorts the
+        # whole period's pairs of those terms; this way only the (at, term) index serves, read backwards.
+        .where(text_terms.c.at >= since, text_terms.c.at < until, (text_terms.c.term + "").in_(sorted(terms)))
+        .order_by(text_terms.c.at.desc(), text_terms.c.term.desc())
         .limit(limit)
+        .subquery()
     )
-    found: dict[TextKey, set[str]] = {}
-    for source, source_id, term in (await conn.execute(query)).all():
-        found.setdefault((str(source), int(source_id)), set()).add(str(term))
+    texts = (
+        select(
+            pairs.c.source,
+            pairs.c.source_id,
+            func.aggregate_strings(pairs.c.term, TERM_SEPARATOR).label("terms"),
+            func.max(pairs.c.at).label("at"),
+        )
+        .group_by(pairs.c.source, pairs.c.source_id)
+        .subquery()
+    )
+    # Per text, by primary key (subqueries: a join lets PostgreSQL merge a whole primary-key index): a wish's
+    # area, and its text when it has none (a tip's always).
+    wish = select(wishes.c.area).where(texts.c.source == WISH, wishes.c.id == texts.c.source_id)
+    unplaced = wish.with_only_columns(wishes.c.description).where(or_(wishes.c.area.is_(None), wishes.c.area == ""))
+    tip = select(tips.c.description).where(texts.c.source == TIP, tips.c.id == texts.c.source_id)
+    query = select(
+        texts.c.source,
+        texts.c.source_id,
+        texts.c.terms,
+        wish.scalar_subquery(),
+        func.coalesce(unplaced.scalar_subquery(), tip.scalar_subquery()),
+    ).order_by(texts.c.at.desc(), texts.c.source, texts.c.source_id.desc())
+    found: dict[TextKey, HeldText] = {}
+    for source, source_id, held, area, text in (await conn.execute(query)).all():
+        quotable = None if text is None or text == ERASED_TEXT else str(text)
+        found[(str(source), int(source_id))] = HeldText(
+            frozenset(str(held).split(TERM_SEPARATOR)), str(area) if area else None, quotable
+        )
     return found
+
+
+async def union_count(
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, terms: Sequence[str], counts: Mapping[str, int]
+) -> int:
+    """How many stored texts of [since, until) hold at least one of `terms`, exactly: the first term's count
+    (`counts`, summed from the roll-ups), then for each further term its texts holding none of the terms
+    before it (through `ix_text_terms_term_at` and the primary key: the cost follows those terms' texts)."""
+    total = counts.get(terms[0], 0) if terms else 0
+    for n in range(1, len(terms)):
+        other = text_terms.alias("earlier")
+        held_before = (
+            select(other.c.term)
+            .where(
+                other.c.source == text_terms.c.source,
+                other.c.source_id == text_terms.c.source_id,
+                other.c.term.in_(list(terms[:n])),
+            )
+            .exists()
+        )
+        query = (
+            select(func.count())
+            .select_from(text_terms)
+            .where(text_terms.c.term == terms[n], text_terms.c.at >= since, text_terms.c.at < until, ~held_before)
+        )
+        total += int((await conn.execute(query)).scalar_one())
+    return total
 
 
 async def quoted_texts(conn: AsyncConnection, keys: Iterable[TextKey]) -> dict[TextKey, QuotedText]:

@@ -185,6 +185,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "wish_done_minutes": "counts per waiting time",
     "term_days": "per day, in how many texts a word appears: a text's words leave with its text_terms rows (a "
     "trigger), and a word no text of that day still holds loses its row",
+    "term_weeks": "per week, in how many texts a word appears: kept like term_days (a trigger on text_terms)",
 }
 
 

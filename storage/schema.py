@@ -337,6 +337,10 @@ hot_alerts = Table(
     # What staff turned the alert into (one of each at most, so a second tap creates nothing).
     Column("wish_id", Integer),
     Column("tip_id", Integer),
+    # The topic alerted (migration 0030): `term` holds its leading terms; its rise, areas and a quoted example.
+    Column("rise", Float),
+    Column("areas", String(200)),
+    Column("example", String(200)),
     UniqueConstraint("day", "term", name="uq_hot_alerts_day_term"),
 )
 
@@ -352,7 +356,9 @@ text_terms = Table(
     Column("at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("source", "source_id", "term", name="pk_text_terms"),
 )
-Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term)
+# The newest pairs of a period read from the index alone; one term's texts within a period (migration 0030).
+Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term, text_terms.c.source, text_terms.c.source_id)
+Index("ix_text_terms_term_at", text_terms.c.term, text_terms.c.at, text_terms.c.source, text_terms.c.source_id)
 
 # Daily roll-ups (migration 0016): counts per UTC day ('YYYY-MM-DD') kept exact by triggers on wishes, tips
 # and text_terms, so /stats and /hot sum days instead of rows. A count that reaches zero loses its row.
@@ -380,6 +386,15 @@ wish_confirmed_days = _daily("wish_confirmed_days", None, Column("hours", Float,
 tip_days = _daily("tip_days", ("status", 24))
 # In how many texts of a day each term appears; the empty term counts the texts.
 term_days = _daily("term_days", ("term", 16))
+# The same per UTC week, keyed by its Monday ('YYYY-MM-DD'; migration 0030): long periods sum weeks, not days.
+term_weeks = Table(
+    "term_weeks",
+    metadata,
+    Column("week", String(10), nullable=False),
+    Column("term", String(16), nullable=False),
+    Column("n", Integer, nullable=False),
+    PrimaryKeyConstraint("week", "term", name="pk_term_weeks"),
+)
 
 # How many wishes waited that many whole minutes from submission to claim / done (the all-time medians); the
 # indexes on the waiting time itself (ix_wishes_claim_minutes, ix_wishes_done_minutes) are expressions,

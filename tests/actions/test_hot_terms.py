@@ -141,3 +141,42 @@ async def test_topics_asked_again_in_the_minute_come_from_the_last_computation_u
     await privacy_actions.erase(env, 2)
     after = await hot.topics(env, NOW + dt.timedelta(seconds=40), days=3)
     assert "又停水了，整栋楼都没水" not in quoted(after)  # erased: quoted nowhere, not even from the cache
+
+
+async def test_a_topic_counts_each_of_its_messages_once(db: Database) -> None:
+    """An outage told as "停水" and as "没水" is one topic; its count is every message of the period holding
+    either word, each once (stored or not yet segmented), not the count of one of the words."""
+    env = Env(db=db, clock=ManualClock(NOW), settings=load_settings(bot_token="1:abc", _env_file=None))
+    written = [("想请志愿者辅导孩子作业", dt.timedelta(days=4 + n % 8)) for n in range(20)]
+    written += [("上个月停水过", dt.timedelta(days=5)), ("上个月停水过", dt.timedelta(days=9))]
+    now_texts = ["停水了，家里也没水"] * 5 + ["又停水了"] * 3 + ["家里没水了"] * 2
+    # The last four are written just now: the sweep has not stored their terms yet.
+    written += [
+        (text, dt.timedelta(hours=20 - n) if n < 6 else dt.timedelta(seconds=30)) for n, text in enumerate(now_texts)
+    ]
+    async with db.write() as conn:
+        await users.touch_user(
+            conn, user_id=2, first_name="P2", last_name=None, username=None, language="zh-CN", now=NOW
+        )
+        for text, ago in written:
+            await store.insert_wish(
+                conn,
+                resident_id=2,
+                category="other",
+                description=text,
+                area="南湖社区",
+                address=None,
+                location=None,
+                photo_file_id=None,
+                phone=None,
+                status="open",
+                now=NOW - ago,
+            )
+    stored = await hot.segment_backlog(env, NOW, since=NOW - dt.timedelta(days=30), limit=100)
+    assert stored == len(written) - 4
+
+    [outage] = [topic for topic in await hot.topics(env, NOW, days=3) if "停水" in topic.terms]
+    assert set(outage.terms) == {"停水", "没水"}
+    assert outage.rising
+    assert outage.count == 10  # 5 with both words, 3 with 停水 only, 2 with 没水 only
+    assert outage.areas == ("南湖社区",)

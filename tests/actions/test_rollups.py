@@ -31,6 +31,7 @@ from storage.db import Database
 from storage.migrate import upgrade
 from storage.schema import (
     term_days,
+    term_weeks,
     text_terms,
     tip_days,
     tips,
@@ -193,7 +194,7 @@ async def rolled_up_equals_rows(db: Database) -> None:
         tip_rows = (await conn.execute(select(tips.c.status, tips.c.created_at))).all()
         term_rows = (await conn.execute(select(text_terms.c.term, text_terms.c.at))).all()
         tables = {}
-        for table in (wish_status_days, wish_category_days, wish_area_days, tip_days, term_days):
+        for table in (wish_status_days, wish_category_days, wish_area_days, tip_days, term_days, term_weeks):
             tables[table.name] = {(r[0], r[1]): r[2] for r in await conn.execute(select(table))}
         confirmed_days = {r.day: (r.n, round(r.hours, 6)) for r in await conn.execute(select(wish_confirmed_days))}
 
@@ -203,6 +204,7 @@ async def rolled_up_equals_rows(db: Database) -> None:
     assert tables["wish_area_days"] == Counter((day(r.created_at), r.area or "") for r in wish_rows)
     assert tables["tip_days"] == Counter((day(r.created_at), r.status) for r in tip_rows)
     assert tables["term_days"] == Counter((day(r.at), r.term) for r in term_rows)
+    assert tables["term_weeks"] == Counter((rollups.week_of(r.at), r.term) for r in term_rows)
     expected: dict[str, tuple[int, float]] = {}
     for r in wish_rows:
         if r.confirmed_at is not None:
@@ -234,13 +236,24 @@ async def figures_match(db: Database, env: Env) -> None:
         assert await hot.report(env, STAFF, days) == hot_report(all_texts, now=NOW, days=days), days
     async with db.read() as conn:
         terms = (await conn.execute(select(text_terms.c.term, text_terms.c.at))).all()
-        for since, until in ((NOW - dt.timedelta(days=3, hours=5), NOW), (NOW.replace(hour=0), NOW), (None, None)):
+        periods = (
+            (NOW - dt.timedelta(days=3, hours=5), NOW),
+            (NOW.replace(hour=0), NOW),
+            (None, None),
+            # Whole weeks, the days around them, and partial days counted from the rest of their day.
+            (NOW - dt.timedelta(days=45, hours=7), NOW - dt.timedelta(days=2, hours=20)),
+            (NOW - dt.timedelta(days=29, hours=23), NOW - dt.timedelta(hours=1)),
+            (NOW - dt.timedelta(hours=10), NOW - dt.timedelta(hours=1)),
+        )
+        for since, until in periods:
             start = since or NOW - dt.timedelta(days=60)
             end = until or NOW + dt.timedelta(days=1)
-            counts, count = await hot_storage.term_counts(conn, start, end)
             expected = Counter(term for term, at in terms if start <= at < end)
-            assert count == expected.pop(hot_storage.SEGMENTED, 0)
-            assert counts == expected
+            texts = expected.pop(hot_storage.SEGMENTED, 0)
+            # `now` only chooses which rows are read: texts written after it (here, some) still count exactly.
+            for now in (None, end, NOW - dt.timedelta(hours=2)):
+                counts, count = await hot_storage.term_counts(conn, start, end, now=now)
+                assert (count, counts) == (texts, expected), (start, end, now)
 
 
 @pytest.fixture(params=BACKENDS)

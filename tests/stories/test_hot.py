@@ -173,7 +173,20 @@ async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
     assert await queue_hot_alert(bot.bot_data, clock.now()) == 0  # the same day never alerts twice
 
     alert = await coordinator.wait_for_text("热点预警")
-    assert spike in alert.text
+    # The alert names the topic /hot ranks first, with the same figures: its leading terms, messages, rise,
+    # areas and quoted example (no number, no name).
+    monitor = await staff_member(sim, bot, "网信中心小赵", "monitor")
+    await monitor.send_command("/hot")
+    shown = (await monitor.next_message()).text.splitlines()
+    terms, count, rise, areas = shown[1].removeprefix("1. 🔺 ").split(" · ")
+    assert spike in terms.split("、")
+    assert f"「{terms}」最近 7 天有 {count.removesuffix(' 条')} 条心愿或报料" in alert.text
+    assert f"比此前 28 天上升 {rise}，地区：{areas}。" in alert.text
+    example = shown[2].strip()
+    assert example.startswith("「")
+    assert example in alert.text
+    assert not any(ch.isdigit() for ch in example)
+    assert "王大爷" not in alert.text
     assert alert.inline_buttons == [["转为心愿草稿"]]
     await coordinator.press("转为心愿草稿")
     drafted = await coordinator.wait_for_text("已生成心愿草稿")
@@ -194,7 +207,7 @@ async def test_daily_alert_becomes_a_wish_draft_and_a_story_lead(
         leads = (await conn.execute(select(tips).where(tips.c.reporter_id == await person_id(conn, editor)))).all()
     assert len(drafts) == 1
     assert drafts[0].status == "pending_review"
-    assert spike in drafts[0].description
+    assert f"【热点】「{terms}」最近 7 天有 {count.removesuffix(' 条')} 条心愿或报料" in drafts[0].description
     assert f"W-{drafts[0].ref_no:04d}" in drafted.text
     assert len(leads) == 1
     assert leads[0].status == "new"

@@ -162,6 +162,7 @@ def test_a_surge_told_in_other_words_stays_one_topic() -> None:
     assert outage.terms == ("停水", "没水")  # the term most of its messages hold first
     assert outage.members == tuple(range(1, 9))
     assert outage.seed.term == "没水"
+    assert outage.claims == ("没水", "停水")  # its messages are those holding either word
     assert elderly.terms == ("老人",)
 
 
