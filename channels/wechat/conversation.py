@@ -36,6 +36,7 @@ from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import RoleMenus
 from conversations import base as talk
 from conversations.task_done import TaskDone
+from conversations.task_release import TaskRelease
 from conversations.wish import WishConversation
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
@@ -47,6 +48,7 @@ from storage.users import User
 
 log = logging.getLogger(__name__)
 TASK_DONE = TaskDone()
+TASK_RELEASE = TaskRelease()
 
 WECHAT = "wechat"
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
@@ -307,7 +309,11 @@ class _Step:
         self.state: dict[str, Any] | None = state
         self.same_menu = False  # the form stayed at its step without a menu: typed numbers keep their meaning
         self.form = WishConversation(owner._env.settings.categories, owner._env.settings.areas)
-        self.talks: dict[str, talk.Conversation] = {self.form.name: self.form, TASK_DONE.name: TASK_DONE}
+        self.talks: dict[str, talk.Conversation] = {
+            self.form.name: self.form,
+            TASK_DONE.name: TASK_DONE,
+            TASK_RELEASE.name: TASK_RELEASE,
+        }
 
     def t(self, key: str, /, **values: object) -> str:
         return self.owner._t(self.lang, key, **values)

@@ -14,9 +14,10 @@ does, each a single press through the action core (`actions.tasks`, `actions.inv
 - 同意 / 不同意 under the question whether a finished task's proof photo may go to the editors as a lead
   (`actions.tips.answer_lead`).
 
-Finishing a task (hours, proof photo, note), giving one up (a reason), the volunteer registration and a reporter's
-lead are conversations of several steps: they are written once, on the channel-neutral conversation layer (issue
-26), not copied here; until that layer serves WeChat, their buttons answer where those steps can be done today.
+完成了 and 放弃 start the conversations written once on the channel-neutral layer (`conversations/task_done.py`:
+hours, proof photo, note; `conversations/task_release.py`: the reason), which `conversation._Step.converse` then
+runs. The volunteer registration and a reporter's lead are such conversations too, not on the layer yet: not copied
+here; their buttons say so.
 WeChat cannot take a customer-service message back: details shown while a claim held stay in the chat.
 """
 
@@ -33,11 +34,12 @@ from actions.buttons import MAX_SUBJECT, Act, Press
 from channels.wechat import render, roles
 from channels.wechat.render import Choice, Reply
 from conversations.task_done import TaskDone
+from conversations.task_release import TaskRelease
 from handlers import wish_cards
 from rules import matching
 from rules.roles import Role
 from rules.tips import tip_reference
-from rules.wishes import WishAction, WishStatus, wish_ref
+from rules.wishes import WishStatus, wish_ref
 from storage import wechat
 from storage.errors import AlreadyClaimed, ClaimedByYou, Conflict, Held, LimitReached, NotAllowed, NotFound
 
@@ -231,9 +233,8 @@ async def _pressed(step: _Step, press: Press) -> list[Reply]:
         return [await my_tasks(step)]
     if act == Act.TASK_DONE:  # hours, proof photo, note: the form written once (conversations/task_done.py)
         return step.outcome(await TaskDone().start(step.env, step.actor, press.id))
-    # 放弃 (a reason) is a form of its own: not on the conversation layer yet.
-    await tasks.task_of(step.env, step.actor, press.id, WishAction.RELEASE)
-    return [Reply(step.t("wechat.task.release_elsewhere"))]
+    # 放弃: why, the form written once (conversations/task_release.py).
+    return step.outcome(await TaskRelease().start(step.env, step.actor, press.id))
 
 
 async def lead_answered(step: _Step, press: Press) -> list[Reply]:

@@ -233,6 +233,28 @@ async def test_a_volunteer_claims_the_nearest_wish_and_sees_its_contact_while_it
     assert all("13800001234" not in r.text for r in xiaozhou.inbox[seen:])
 
 
+async def test_a_volunteer_gives_a_task_up_on_wechat_with_a_reason(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    (wish,) = await open_wishes(env, wang, [(39.9005, 116.4005)])
+    xiaozhou = wx.person("小周")
+    await make_volunteer(env, xiaozhou)
+    await xiaozhou.send_text("任务")
+    await xiaozhou.tap(f"认领 {wish_ref(wish.ref_no)}")
+    await xiaozhou.tap("今天认领")
+    await xiaozhou.wait_for_text("13800001234")
+    await xiaozhou.tap("放弃")
+    await xiaozhou.wait_for_text("为什么要放弃")
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("临时要出差，去不了了")
+    await xiaozhou.wait_for_text("已放回任务列表", after=seen)
+    async with env.db.read() as conn:
+        released = await store.get_wish(conn, wish.id)
+    assert released.status == WishStatus.OPEN
+    assert released.claimed_by is None
+    await wang.wait_for_text("重新开放")  # the resident is told, on WeChat
+
+
 async def test_a_whistle_reaches_a_wechat_volunteer_who_claims_from_it(
     wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
 ) -> None:
