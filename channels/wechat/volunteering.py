@@ -60,7 +60,7 @@ TIP_PRESSES = frozenset({Act.TIP_NEW, Act.TIP_ANSWER, Act.TIP_CATEGORY, Act.TIP_
 PRESSES = TASK_PRESSES | LEAD_PRESSES | TIP_PRESSES  # what `pressed` answers
 # What an invite QR code's scene starts with (`storage.invites.INVITE_PREFIXES`).
 VOLUNTEER_SCENE, REPORTER_SCENE = "vinv_", "rinv_"
-MINE_SHOWN = 8  # tasks on 我的任务 (a volunteer holds at most a few: `max_active_claims`)
+MINE_SHOWN = 8  # tasks on a page of 我的任务 (held, or done and waiting for the resident)
 
 
 def wanted(text: str) -> str | None:
@@ -127,15 +127,16 @@ async def task_page(
     return step.menu_reply(title + "\n\n" + "\n\n".join(cards), choices)
 
 
-async def my_tasks(step: _Step) -> Reply:
-    """The tasks the volunteer holds, each with 查看."""
+async def my_tasks(step: _Step, page: int = 0) -> Reply:
+    """The tasks the volunteer holds, `MINE_SHOWN` a page, each with its details' item; 上一页 / 下一页."""
     assert step.actor.user_id is not None
     mine = await tasks.my_tasks(step.env, step.actor.user_id)
     if not mine:
         return step.menu_reply(step.t("task.mine_none"), [step.choice("wechat.menu.tasks", Act.TASK_PAGE, 0, "0")])
-    shown = mine[:MINE_SHOWN]
+    page = min(max(0, page), (len(mine) - 1) // MINE_SHOWN)
+    shown = mine[page * MINE_SHOWN : (page + 1) * MINE_SHOWN]
     lines = [step.t("task.mine_title", count=len(mine))]
-    for n, wish in enumerate(shown, start=1):
+    for n, wish in enumerate(shown, start=page * MINE_SHOWN + 1):
         due = step.t("task.mine_due", due=tasks.local_due(step.env, wish)) if wish.due_at else ""
         lines.append(
             step.t(
@@ -150,6 +151,10 @@ async def my_tasks(step: _Step) -> Reply:
     choices = [
         Choice(render.encode(Act.TASK_SHOW, w.id), step.t("list.button.show", ref=wish_ref(w.ref_no))) for w in shown
     ]
+    if page > 0:
+        choices.append(step.choice("task.button.previous", Act.TASK_MINE_PAGE, page - 1))
+    if (page + 1) * MINE_SHOWN < len(mine):
+        choices.append(step.choice("task.button.next", Act.TASK_MINE_PAGE, page + 1))
     return step.menu_reply("\n".join(lines), choices)
 
 
@@ -230,7 +235,7 @@ async def _pressed(step: _Step, press: Press) -> list[Reply]:
     if act == Act.TASK_SHOW:
         return await details(step, press.id)
     if act == Act.TASK_MINE_PAGE:
-        return [await my_tasks(step)]
+        return [await my_tasks(step, press.id)]
     if act == Act.TASK_DONE:  # hours, proof photo, note: the form written once (conversations/task_done.py)
         return step.outcome(await TaskDone().start(step.env, step.actor, press.id))
     # 放弃: why, the form written once (conversations/task_release.py).

@@ -321,6 +321,29 @@ async def test_a_typed_number_claims_from_the_list_the_volunteer_saw_and_pages_g
     assert wish_ref(wishes[6].ref_no) in asked.text
 
 
+async def test_my_tasks_pages_every_task_the_volunteer_holds(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    wishes = await open_wishes(env, wang, [(39.9 + n / 1000, 116.4) for n in range(9)])
+    xiaozhou = wx.person("小周")
+    volunteer = Actor(await make_volunteer(env, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
+    async with env.db.write() as conn:  # nine tasks done over the weeks, all waiting for 王阿姨 (set up, not replayed)
+        for wish in wishes:
+            await lifecycle.claim_wish(conn, wish.id, actor=volunteer, now=START_TIME, due_at=START_TIME)
+            await lifecycle.finish_wish(conn, wish.id, actor=volunteer, now=START_TIME, hours=1, proof_file_id=None)
+    await xiaozhou.click("MYTASKS")
+    first = await xiaozhou.wait_for_text("您认领的 9 个任务")
+    assert len(first.items) == 9  # eight tasks and 下一页
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.tap("下一页")
+    second = await xiaozhou.wait_for_text("您认领的 9 个任务", after=seen)
+    assert len(second.items) == 2  # the ninth task and 上一页
+    assert "9. " in second.text
+    shown = {ref for w in wishes if (ref := wish_ref(w.ref_no)) in first.text + second.text}
+    assert len(shown) == 9  # every task reachable
+    assert any("上一页" in content for _, content in second.items)
+
+
 async def test_hours_and_the_volunteer_buttons_answer_a_resident_plainly(
     wechat_bot: TongxinApp, wx: WeChatSimulator
 ) -> None:
