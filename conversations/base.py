@@ -7,7 +7,9 @@ Channels render a `Say` their own way:
   escapes it; a `Say` value is a catalogue text of its own, translated first);
 - `choices` are rows of typed buttons (Telegram: an inline keyboard; WeChat: a menu whose items are numbered in
   the order of the rows, and accepted typed); a label's catalogue text may show the button's argument as `{arg}`
-  ("{arg} 小时");
+  ("{arg} 小时") and the `labels` values ("使用“{name}”"); the buttons in `chosen` are shown chosen (✅), for steps
+  that choose several;
+- a tuple of `Say`s as a value is a list, joined with the language's separator ("、");
 - `expect` says what the step takes besides a choice (Telegram offers a reply keyboard to share a location or a
   phone number; WeChat tells people to use its own location and photo pickers), and `skip` that it may be skipped;
 - `hint` adds how to leave under the question; `in_place` lets a channel that edits messages show the choices on
@@ -84,7 +86,7 @@ class Input:
         return self.typed.lower() in SKIP_WORDS
 
 
-Param: TypeAlias = "str | int | float | Say"
+Param: TypeAlias = "str | int | float | Say | tuple[Say, ...]"
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,8 @@ class Say:
     hint: bool = False
     in_place: bool = False
     clear: bool = False
+    chosen: tuple[Button, ...] = ()
+    labels: Mapping[str, Param] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -121,6 +125,7 @@ class Outcome:
     `edit`: a channel that edits replaces the pressed message's text with this one (its buttons go); others show
     nothing. `clear_buttons`: the pressed message's buttons go (a channel that edits). `answer`: the short answer
     to a tap (`popup`: shown as an alert), or a message of its own where a channel has no such answers.
+    `roles_changed`: the person's roles changed (a channel with menus per role refreshes theirs).
     """
 
     says: tuple[Say, ...] = ()
@@ -129,6 +134,7 @@ class Outcome:
     clear_buttons: bool = False
     answer: Say | None = None
     popup: bool = True
+    roles_changed: bool = False  # the person's roles changed: a channel with menus per role shows theirs
 
 
 class Draft(Protocol):

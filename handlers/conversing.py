@@ -25,11 +25,12 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 from actions.buttons import Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from conversations.base import Contact, Conversation, Expect, Input, Outcome, Say, State, Voice, run
-from handlers.common import actor_of, unchanged
+from conversations.base import Contact, Conversation, Expect, Input, Outcome, Param, Say, State, Voice, run
+from handlers.common import actor_of, refresh_menu_of, unchanged
 from handlers.leaving import WRITTEN_ONCE
 from handlers.plain_words import seconds_of
 from handlers.prompts import share_or_skip
+from storage import users
 
 SHARE_KEYS = {Expect.LOCATION: "wish.button.share_location", Expect.CONTACT: "wish.button.share_phone"}
 SKIP_KEY = "wish.button.skip"
@@ -48,27 +49,36 @@ Starter = Callable[[Update, TongxinContext], Coroutine[Any, Any, Outcome | None]
 
 def words(context: TongxinContext, say: Say, *, plain: bool = False) -> str:
     """A `Say` as Telegram HTML (raw values escaped, nested texts translated), or as plain text for alerts."""
-    values: dict[str, object] = {}
-    for name, value in say.params.items():
-        if isinstance(value, Say):
-            values[name] = words(context, value, plain=plain)
-        elif isinstance(value, str) and not plain:
-            values[name] = html.escape(value, quote=False)
-        else:
-            values[name] = value
+    values = {name: value_of(context, value, plain=plain) for name, value in say.params.items()}
     if plain:
         return context.plain(say.key, **values)
     text = context.t(say.key, **values)
     return f"{text}\n{context.t('conversation.leave_hint')}" if say.hint else text
 
 
-def keyboard(context: TongxinContext, rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
-    """Inline buttons, each label in the person's language (its argument shown where the label says `{arg}`)."""
-    shown = [
-        [b if b.label.startswith("=") else replace(b, label="=" + context.plain(b.label, arg=b.arg or "")) for b in row]
-        for row in rows
-    ]
-    return callbacks.keyboard(shown, context.plain)
+def value_of(context: TongxinContext, value: Param, *, plain: bool) -> object:
+    """One value of a `Say`: a nested text translated, a list joined, a raw string escaped for HTML."""
+    if isinstance(value, Say):
+        return words(context, value, plain=plain)
+    if isinstance(value, tuple):
+        separator = context.plain("conversation.list_separator")
+        return separator.join(str(value_of(context, part, plain=plain)) for part in value)
+    if isinstance(value, str) and not plain:
+        return html.escape(value, quote=False)
+    return value
+
+
+def keyboard(context: TongxinContext, say: Say) -> InlineKeyboardMarkup:
+    """A step's choices as inline buttons, each label in the person's language (its argument shown where the label
+    says `{arg}`, the step's `labels` filled in, ✅ before a chosen one)."""
+    values = {name: value_of(context, value, plain=True) for name, value in say.labels.items()}
+
+    def label(button: Button) -> str:
+        shown = button.label[1:] if button.label.startswith("=") else ""
+        shown = shown or context.plain(button.label, arg=button.arg or "", **values)
+        return f"✅ {shown}" if button in say.chosen else shown
+
+    return callbacks.keyboard([[replace(b, label="=" + label(b)) for b in row] for row in say.choices], context.plain)
 
 
 def markup_of(
@@ -77,7 +87,7 @@ def markup_of(
     """Inline buttons for choices; a reply keyboard to share a location or phone number (and Skip), or Skip
     alone for a photo; a text step or `clear` takes a reply keyboard away."""
     if say.choices:
-        return keyboard(context, say.choices)
+        return keyboard(context, say)
     if say.expect in SHARE_KEYS:
         location = say.expect == Expect.LOCATION
         return share_or_skip(context, SHARE_KEYS[say.expect], SKIP_KEY, location=location, contact=not location)
@@ -130,7 +140,7 @@ async def show(update: Update, context: TongxinContext, outcome: Outcome, *, ret
         await retire_question(context, chat, retire, pressed=query.message if query is not None else None)
     for say in says:
         if say.in_place and query is not None:
-            markup = keyboard(context, say.choices)
+            markup = keyboard(context, say)
             if not unchanged(context, query.message, markup):  # pressed twice: the choices are shown already
                 await query.edit_message_reply_markup(markup)
             continue
@@ -139,6 +149,11 @@ async def show(update: Update, context: TongxinContext, outcome: Outcome, *, ret
         )
         if retire is not None and say.choices and context.user_data is not None:
             context.user_data[retire] = sent.message_id
+    if outcome.roles_changed and context.person is not None:
+        async with context.db.read() as conn:
+            person = await users.get_user(conn, context.person.id)
+        with contextlib.suppress(TelegramError):  # the menu is a convenience; the role itself is granted
+            await refresh_menu_of(context, person)
 
 
 async def retire_question(context: TongxinContext, chat: int, key: str, *, pressed: object) -> None:

@@ -22,17 +22,28 @@ SKIP = Button("wish.button.skip", Act.STEP_SKIP)
 
 def words(catalogues: Catalogues, language: str, say: Say) -> str:
     """A `Say` as WeChat shows it: plain text, values as they are, nested texts translated, the leave hint."""
-    values: dict[str, Param | str] = {
-        name: words(catalogues, language, value) if isinstance(value, Say) else value
-        for name, value in say.params.items()
-    }
+    values = {name: value_of(catalogues, language, value) for name, value in say.params.items()}
     text = render.text(catalogues, language, say.key, **values)
     return f"{text}\n{render.text(catalogues, language, 'conversation.leave_hint')}" if say.hint else text
 
 
-def labelled(catalogues: Catalogues, language: str, button: Button) -> Button:
-    """A button with its label in the person's language (its argument shown where the label says `{arg}`)."""
-    return replace(button, label="=" + render.text(catalogues, language, button.label, arg=button.arg or ""))
+def value_of(catalogues: Catalogues, language: str, value: Param) -> object:
+    """One value of a `Say`: a nested text translated, a list joined."""
+    if isinstance(value, Say):
+        return words(catalogues, language, value)
+    if isinstance(value, tuple):
+        separator = render.text(catalogues, language, "conversation.list_separator")
+        return separator.join(str(value_of(catalogues, language, part)) for part in value)
+    return value
+
+
+def labelled(catalogues: Catalogues, language: str, say: Say, button: Button) -> Button:
+    """A button with its label in the person's language (its argument shown where the label says `{arg}`, the
+    step's `labels` filled in, ✅ before a chosen one)."""
+    values = {name: value_of(catalogues, language, value) for name, value in say.labels.items()}
+    shown = button.label[1:] if button.label.startswith("=") else ""
+    shown = shown or render.text(catalogues, language, button.label, arg=button.arg or "", **values)
+    return replace(button, label="=" + (f"✅ {shown}" if button in say.chosen else shown))
 
 
 def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Reply]:
@@ -44,12 +55,11 @@ def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Rep
         return found
     rows: list[list[Button]] = []
     for say in outcome.says:
-        rows += [list(row) for row in say.choices]
+        rows += [[labelled(catalogues, language, say, b) for b in row] for row in say.choices]
         if say.skip and not any(b.act == Act.STEP_SKIP for row in say.choices for b in row):
-            rows.append([SKIP])
+            rows.append([labelled(catalogues, language, say, SKIP)])
     text = "\n".join(words(catalogues, language, say) for say in outcome.says)
-    shown = [[b if b.label.startswith("=") else labelled(catalogues, language, b) for b in row] for row in rows]
-    choices = tuple(render.choices_of(catalogues, language, shown))
+    choices = tuple(render.choices_of(catalogues, language, rows))
     tail = render.text(catalogues, language, "wechat.choose_tail") if choices else ""
     return [*found, Reply(text, choices, tail=tail)]
 
