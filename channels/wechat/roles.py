@@ -110,26 +110,32 @@ class RoleMenus:
     async def setup(self) -> None:
         """Find or create the tags, and make each role's conditional menu what it should be (idempotent)."""
         async with self._setting_up:
-            try:
-                await self._setup()
-            except WeChatError:
-                self.tag_ids = {}
-                self._tried = self._now()
-                raise
-            self._tried = None
+            await self._attempt()
+
+    async def _attempt(self) -> None:
+        try:
+            await self._setup()
+        except WeChatError:
+            self.tag_ids = {}
+            self._tried = self._now()
+            raise
+        self._tried = None
 
     async def _ready(self) -> bool:
         """Whether the tags are known; a setup that failed (WeChat down at start) is tried again every
-        `RETRY_SETUP`."""
+        `RETRY_SETUP`, by one follower's callback while the others wait for its result."""
         if self.tag_ids:
             return True
-        if self._tried is not None and self._now() - self._tried < RETRY_SETUP:
-            return False
-        try:
-            await self.setup()
-        except WeChatError as exc:
-            log.warning("the WeChat role menus could not be set up: %s", exc)
-            return False
+        async with self._setting_up:
+            if self.tag_ids:
+                return True
+            if self._tried is not None and self._now() - self._tried < RETRY_SETUP:
+                return False
+            try:
+                await self._attempt()
+            except WeChatError as exc:
+                log.warning("the WeChat role menus could not be set up: %s", exc)
+                return False
         return True
 
     async def _setup(self) -> None:
