@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
+from bot.clock import SystemClock
 from storage import inbox
 from storage.db import Database, GroupCommit, LingerTimer, Write
 from storage.schema import conversation_states, user_data
@@ -71,7 +72,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         self._written: dict[int, str] = {}
         self._kill_after = int(os.environ.get(FAULT_KILL_AFTER_HANDLERS) or 0)
         # When handled updates are recorded as handled (bot.app: the bot's clock).
-        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self.now: Callable[[], dt.datetime] = SystemClock().now
 
     async def write_through(self, application: _Application, handled: Sequence[int] = ()) -> None:
         """Write what the updates handled so far changed (conversation states, drafts) and delete the `handled`

@@ -13,8 +13,8 @@ next takeover. An update Telegram delivers again after a lost answer is found in
 - The body is bounded (`MAX_BODY`) and must be one JSON Update with an update id; otherwise 400.
 - The database unreachable: 503, so Telegram tries again later.
 - The leader hands every update in the inbox to the update processor, in each chat's order: those it received at
-  once (after the chat's older ones another instance received), and every second those that other instances
-  received (`InboxFollower`). It calls `setWebhook` (never dropping pending updates) when it starts to lead.
+  once (after the chat's older ones another instance received), and on PostgreSQL every second those that other
+  instances received (`InboxFollower`; on SQLite there is one instance). It calls `setWebhook` (never dropping pending updates) when it starts to lead.
 - `/healthz` and `/metrics` answer here too (bot/health.py).
 """
 
@@ -82,6 +82,9 @@ class InboxFollower:
             await self._timer.sleep(FOLLOW_EVERY)
 
     def start(self) -> None:
+        """Follow the inbox; on SQLite there is one instance, which hands over everything it receives at once."""
+        if self._application.bot_data.db.is_sqlite:
+            return
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._follow(), name="inbox-follower")
 

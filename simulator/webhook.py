@@ -196,7 +196,7 @@ class WebhookDelivery:
         try:
             if not await within(sim.timer, post(), ANSWER_WITHIN):
                 delivery.error = "Read timeout expired"
-        except aiohttp.ClientError as exc:
+        except Exception as exc:  # refused, reset, a broken answer: all failures to Telegram
             delivery.error = f"Connection failed: {type(exc).__name__}"
         delivery.ended = sim.timer.monotonic()
         queue.busy = False

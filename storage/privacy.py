@@ -172,6 +172,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "media": "kind and time only; what a channel calls the file is in media_refs",
     "media_refs": "file references of people's photos: erased through the rows that own them (MEDIA_OWNERS)",
     "hot_alerts": "terms and counts over everyone's texts",
+    "handled_updates": "Telegram update ids and when they were handled, kept 25 hours; the updates are in update_inbox",
     "wechat_windows": "an account's reply window (last message time, replies since): WeChat's state, kept through "
     "erasure so the confirmation reaches her; the sweep deletes it once closed (forget_stale)",
     "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",

@@ -4,6 +4,8 @@ stories run through webhook delivery too (`both_transports` in tests/stories/tes
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +14,7 @@ from bot.app import TongxinApp
 from bot.webhook import SECRET_HEADER
 from simulator import BotApiSimulator
 from simulator.people import Person
+from storage import inbox as storage_inbox
 from storage.db import Database
 from storage.schema import handled_updates, identities, update_inbox
 from tests.conftest import START_TIME, WEBHOOK_SECRET
@@ -106,3 +109,38 @@ async def test_health_and_metrics_answer_on_the_webhook_port(bot: TongxinApp, si
             metrics = await response.text()
     assert (body["role"], body["database"]) == ("leader", True)
     assert "tongxin_updates_total 1.0" in metrics
+
+
+async def test_the_leader_handles_what_another_instance_received_once(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+) -> None:
+    alice = sim.person("王阿姨")
+    update = _start_update(alice, 6_000)
+    # Another instance behind the load balancer received it and wrote it to the inbox.
+    async with story_db.write() as conn:
+        await storage_inbox.keep(
+            conn,
+            [
+                storage_inbox.row(
+                    update_id=6_000,
+                    chat_key=alice.chat_id,
+                    user_id=alice.user_id,
+                    payload=json.dumps(update, ensure_ascii=False),
+                    now=START_TIME,
+                )
+            ],
+        )
+    receiver = bot.bot_data.webhook
+    assert receiver is not None
+    assert await receiver.follower.catch_up() == 1
+    assert "同心" in (await alice.next_message()).text
+    assert await receiver.follower.catch_up() == 0
+    # Telegram's retry of it reaches this instance too: not handled again.
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(_receiver_url(bot), json=update, headers={SECRET_HEADER: WEBHOOK_SECRET}) as response,
+    ):
+        assert response.status == 200
+    await sim.settle()
+    assert len(alice.messages) == 1
+    assert await _counts(story_db) == (1, 0, 1)
