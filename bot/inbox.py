@@ -52,28 +52,35 @@ class UpdateInbox:
         self._known: set[int] = set()  # ids of the updates `keep` found known already
         self._rows = Batched(group, functools.partial(inbox.keep, known=self._known))
 
-    async def keep(self, update: Update, chat_key: int, data: dict[str, Any] | None = None) -> bool:
-        """Write the update (`data`: as Telegram sent it) before it is handled (raises if the database cannot be
-        reached); False if it was known already (handled, or in the inbox): not to be handled again."""
-        user = update.effective_user
-        data = data if data is not None else self._received.pop(update.update_id, None)
-        if data is None:  # not from getUpdates (a test's update, a replay): rebuilt from PTB's objects
-            data = update.to_dict()
-        await self._rows.add(
-            inbox.row(
-                update_id=update.update_id,
-                chat_key=chat_key,
-                user_id=user.id if user is not None else None,
-                payload=json.dumps(
-                    data if data is not None else update.to_dict(), ensure_ascii=False, separators=(",", ":")
-                ),
-                now=self._now(),
-            )
-        )
+    async def keep(self, update: Update, chat_key: int) -> bool:
+        """Write the update before it is handled (raises if the database cannot be reached); False if it was known
+        already (handled, or in the inbox): not to be handled again."""
+        await self._rows.add(self._row(update, chat_key, self._received.pop(update.update_id, None)))
         if update.update_id in self._known:
             self._known.discard(update.update_id)
             return False
         return True
+
+    async def receive(self, update: Update, chat_key: int, data: dict[str, Any]) -> bool:
+        """Webhook mode: write an update as Telegram posted it (`data`), in a transaction of its own that any
+        instance may commit, leading or not (not fenced by the lease: every instance receives, bot/webhook.py);
+        False if it was known already."""
+        known: set[int] = set()
+        async with self._db.write(fenced=False) as conn:
+            await inbox.keep(conn, [self._row(update, chat_key, data)], known)
+        return update.update_id not in known
+
+    def _row(self, update: Update, chat_key: int, data: dict[str, Any] | None) -> dict[str, Any]:
+        """The update's inbox row; `data` as Telegram sent it, or (a test's update, a replay) rebuilt from PTB's."""
+        user = update.effective_user
+        payload = data if data is not None else update.to_dict()
+        return inbox.row(
+            update_id=update.update_id,
+            chat_key=chat_key,
+            user_id=user.id if user is not None else None,
+            payload=json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+            now=self._now(),
+        )
 
     async def left_over(self, bot: Bot) -> list[Update]:
         """The updates to handle again at start-up, oldest first (too old and too often tried ones are dropped)."""

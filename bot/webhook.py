@@ -14,7 +14,8 @@ next takeover. An update Telegram delivers again after a lost answer is found in
 - The database unreachable: 503, so Telegram tries again later.
 - The leader hands every update in the inbox to the update processor, in each chat's order: those it received at
   once (after the chat's older ones another instance received), and on PostgreSQL every second those that other
-  instances received (`InboxFollower`; on SQLite there is one instance). It calls `setWebhook` (never dropping pending updates) when it starts to lead.
+  instances received (`InboxFollower`; on SQLite there is one instance). It calls `setWebhook` (never dropping
+  pending updates) when it starts to lead.
 - `/healthz` and `/metrics` answer here too (bot/health.py).
 """
 
@@ -151,7 +152,7 @@ class WebhookServer:
             return web.Response(text="ok")
         _fault("received")
         try:
-            await self._inbox.keep(update, key, data)
+            await self._inbox.receive(update, key, data)
         except Exception as exc:
             log.warning(
                 "webhook: update %d could not be written (%s); Telegram will send it again",

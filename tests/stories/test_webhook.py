@@ -18,6 +18,7 @@ from storage import inbox as storage_inbox
 from storage.db import Database
 from storage.schema import handled_updates, identities, update_inbox
 from tests.conftest import START_TIME, WEBHOOK_SECRET
+from tests.stories.test_update_inbox import inbox_emptied
 
 pytestmark = pytest.mark.parametrize("transport", ["webhook"], indirect=True)
 
@@ -89,6 +90,7 @@ async def test_an_update_delivered_twice_is_handled_once(
                 assert response.status == 200
     await sim.settle()
     assert len(alice.messages) == replies
+    assert await inbox_emptied(story_db)  # handled updates leave the inbox within the group commit's linger
     async with story_db.read() as conn:
         ids = (await conn.execute(select(handled_updates.c.update_id))).scalars().all()
     assert list(ids).count(delivered.update_id) == 1
@@ -143,4 +145,5 @@ async def test_the_leader_handles_what_another_instance_received_once(
         assert response.status == 200
     await sim.settle()
     assert len(alice.messages) == 1
+    assert await inbox_emptied(story_db)
     assert await _counts(story_db) == (1, 0, 1)
