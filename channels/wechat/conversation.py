@@ -35,6 +35,7 @@ from channels.wechat import render, steps, volunteering
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import RoleMenus
 from conversations import base as talk
+from conversations.registration import Registration
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
 from conversations.wish import WishConversation
@@ -54,6 +55,7 @@ WECHAT = "wechat"
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
 WISH_WORDS = frozenset({"/wish", "许心愿", "许愿", "提交心愿", "心愿", "make a wish", "wish"})
 MINE_WORDS = frozenset({"/mywishes", "我的心愿", "my wishes"})
+REGISTER_WORDS = frozenset({"/volunteer", "志愿者登记", "登记志愿者", "我想当志愿者", "报名志愿者", "volunteer"})
 HELP_WORDS = frozenset({"/help", "帮助", "使用帮助", "help", "?", "？"})
 # Privacy words (Telegram's /privacy, /mydata, /deleteme): these work for blocked people too.
 PRIVACY_WORDS = {
@@ -314,6 +316,8 @@ class _Step:
             TASK_DONE.name: TASK_DONE,
             TASK_RELEASE.name: TASK_RELEASE,
         }
+        self.registration = Registration(owner._env.settings.categories, owner._env.settings.areas)
+        self.talks[self.registration.name] = self.registration
 
     def t(self, key: str, /, **values: object) -> str:
         return self.owner._t(self.lang, key, **values)
@@ -352,6 +356,8 @@ class _Step:
                 return await self.start_wish()
             if text.lower() in MINE_WORDS:
                 return await self.mine()
+            if text.lower() in REGISTER_WORDS:
+                return await self.start_registration()
         if given.scene is not None:
             return await volunteering.scanned(self, given.scene)
         volunteer_word = volunteering.wanted(text) if given.press is None else None
@@ -435,6 +441,13 @@ class _Step:
     async def start_wish(self) -> list[Reply]:
         return self.outcome(await self.form.start(self.env, self.actor))
 
+    async def start_registration(self) -> list[Reply]:
+        """志愿者登记, or the scan of a volunteer invite's QR code: the registration written once
+        (conversations/registration.py), with the invite a scan brought (`storage.wechat.invite_of`)."""
+        async with self.env.db.read() as conn:
+            invite = await wechat.invite_of(conn, self.openid)
+        return self.outcome(await self.registration.start(self.env, self.actor, invite=invite))
+
     async def converse(self, form: talk.State, given: Input) -> list[Reply]:
         """One input in a conversation written once (the wish form, a task done): a photo is downloaded first
         where the step asks for one."""
@@ -447,6 +460,9 @@ class _Step:
                 log.warning("a WeChat photo could not be downloaded", exc_info=True)
                 return [Reply(self.t("wechat.photo_failed"))]
         outcome = await talk.run(conversation, self.env, self.actor, form, said)
+        if conversation is self.registration and outcome.state is None:
+            async with self.env.db.write() as conn:  # the invite a QR code brought is used (or given up)
+                await wechat.keep_invite(conn, self.openid, None)
         self.same_menu = outcome.state is not None and outcome.state.step == form.step
         return self.outcome(outcome)
 

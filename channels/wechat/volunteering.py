@@ -269,8 +269,7 @@ async def scanned(step: _Step, scene: str) -> list[Reply]:
             return [Reply(step.t("wechat.invite.invalid"))]
         async with step.env.db.write() as conn:
             await wechat.keep_invite(conn, step.openid, invite.code)
-        key = "volunteer.invited_review" if invite.needs_review else "volunteer.invited"
-        return [Reply(step.t(key) + "\n" + step.t("wechat.invite.next"))]
+        return await step.start_registration()  # the registration written once, with the invite
     if scene.startswith(REPORTER_SCENE):
         try:
             person = await tip_actions.join_by_invite(step.env, step.actor, scene.removeprefix(REPORTER_SCENE))

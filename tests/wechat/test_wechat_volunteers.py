@@ -374,14 +374,14 @@ async def test_a_coordinators_invite_reaches_wechat_as_a_qr_code_whose_scan_brin
     newcomer = wx.stranger("小李")
     await newcomer.scan(qr.photo_bytes)  # not following yet: the scan follows the account (subscribe)
     await newcomer.wait_for_text("欢迎加入志愿者队伍")
-    await newcomer.wait_for_text("邀请已为您记下")
+    await newcomer.wait_for_text("请输入您希望显示的姓名")  # the registration written once begins
     code = (qr.text or "").split("vinv_")[1].split("，")[0]
     async with env.db.read() as conn:
         assert await wechat.invite_of(conn, newcomer.openid) == code
     # A follower scanning it again (SCAN) is answered too; the scan's quota (3 a minute) was enough.
     seen = len(newcomer.inbox)
     await newcomer.scan(qr.photo_bytes)
-    await newcomer.wait_for_text("邀请已为您记下", after=seen)
+    await newcomer.wait_for_text("请输入您希望显示的姓名", after=seen)
 
 
 async def staff_actor(env: Env, sim: BotApiSimulator, *roles: Role) -> Actor:
