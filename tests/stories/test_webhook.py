@@ -20,7 +20,8 @@ from storage.schema import handled_updates, identities, update_inbox
 from tests.conftest import START_TIME, WEBHOOK_SECRET
 from tests.stories.test_update_inbox import inbox_emptied
 
-pytestmark = pytest.mark.parametrize("transport", ["webhook"], indirect=True)
+# On PostgreSQL too: there the leader also follows the inbox for what other instances received.
+pytestmark = [pytest.mark.parametrize("transport", ["webhook"], indirect=True), pytest.mark.both_databases]
 
 
 def _receiver_url(bot: TongxinApp) -> str:
