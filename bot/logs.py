@@ -1,13 +1,13 @@
 """Logs without secrets or personal data.
 
-`install(*secrets)` puts one redaction in front of every log record of the process — ours and every library's,
-whichever handler later writes it: the secrets it was given (the bot token; WeChat's AppSecret, Token and
-EncodingAESKey), anything shaped like a Telegram token (`bot<digits>:<secret>`, or a bare `<digits>:<35
-characters>`) and the value of any credential parameter in a URL or JSON (`access_token=…`, `secret=…`,
-`"access_token": "…"`: WeChat's access tokens change every two hours; `media_id=…`, a person's photo) are replaced
-in the message, its arguments and the formatted traceback. It works through the log record factory, so records of
-child loggers are covered too (a filter on the root logger alone sees only records logged on the root logger
-itself), at every level.
+`install(*secrets)` puts one redaction in front of every log record of the process — ours and every library's, whichever
+handler later writes it: the secrets it was given (the bot token; WeChat's AppSecret, Token and EncodingAESKey; WeCom's
+Secret, Token and EncodingAESKey), anything shaped like a Telegram token (`bot<digits>:<secret>`, or a bare
+`<digits>:<35 characters>`) and the value of any credential parameter in a URL or JSON (`access_token=…`, `secret=…`,
+`"access_token": "…"`: WeChat's access tokens change every two hours; `media_id=…`, a person's photo; a WeCom card's
+one-time `response_code`) are replaced in the message, its arguments and the formatted traceback. It works through the
+log record factory, so records of child loggers are covered too (a filter on the root logger alone sees only records
+logged on the root logger itself), at every level.
 
 Personal data is kept out by what we log: error records name the update (id, type, chat id), the handler and the
 exception, never the update's text, names, phones, addresses or coordinates (`describe_update`); a full update is
@@ -30,7 +30,7 @@ TOKEN_PATTERN = re.compile(r"(bot)\d+:[A-Za-z0-9_-]+|(?<![A-Za-z0-9])()\d{6,}:[A
 # `media_id` too: it names a person's photo on WeChat's servers for three days.
 CREDENTIAL_PATTERN = re.compile(
     r"((?:access_token|secret|corpsecret|appsecret|encodingaeskey|token|media_id)=)[^&\s\"'<>]+"
-    r"|(\"(?:access_token|secret|corpsecret|media_id)\"\s*:\s*\")[^\"]*",
+    r"|(\"(?:access_token|secret|corpsecret|media_id|response_code)\"\s*:\s*\")[^\"]*",
     re.IGNORECASE,
 )
 # Update fields that hold what a person wrote or who they are; blanked even in DEBUG dumps.

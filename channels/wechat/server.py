@@ -1,24 +1,22 @@
 """The account's callback URL: `GET /wechat` (WeChat checks the server) and `POST /wechat` (messages and events),
 plain or AES "safe mode", on `WECHAT_PORT`.
 
-Every request is checked before anything else, and refused with 403 changing nothing: its `signature` (wechatpy),
-its timestamp (at most `FRESH_FOR` seconds from the bot's clock, either way) and its nonce (not seen within that
-window: a logged callback URL replays nothing). With an EncodingAESKey configured only safe mode is accepted: the
-body must be `encrypt_type=aes` with a valid `msg_signature`; leaving the parameter out does not switch safe mode
-off. The sender's openid is bounded (`OPENID`), and the same flood guard as Telegram's counts each follower's
-messages (`rules.limits.MessageRate`): past 30 a minute a callback is answered and not handled, and the follower is
-told once. A callback is stored (`storage.wechat.record_inbound`, keyed by the follower and MsgId) and answered
-`success` at once — never later than
-`ANSWER_WITHIN` seconds, even when the database is slow, since WeChat gives up after 5 — and the real answer
-goes out as customer-service messages when the callback has been handled. A retried callback (same MsgId) is
-answered `success` and not handled again. Callbacks of one account are handled in order; what a restart
-interrupted is handled at the next start.
+Every request is checked before anything else, and refused with 403 changing nothing: its `signature` (wechatpy), its
+timestamp and its nonce (`channels.freshness`, the rules WeCom's callback shares: at most 5 minutes from the bot's
+clock, a nonce not seen within that window, so a logged callback URL replays nothing). With an EncodingAESKey configured
+only safe mode is accepted: the body must be `encrypt_type=aes` with a valid `msg_signature`; leaving the parameter out
+does not switch safe mode off. The sender's openid is bounded (`OPENID`), and the same flood guard as Telegram's counts
+each follower's messages (`rules.limits.MessageRate`): past 30 a minute a callback is answered and not handled, and the
+follower is told once. A callback is stored (`storage.wechat.record_inbound`, keyed by the follower and MsgId) and
+answered `success` at once — never later than `ANSWER_WITHIN` seconds, even when the database is slow, since WeChat
+gives up after 5 — and the real answer goes out as customer-service messages when the callback has been handled. A
+retried callback (same MsgId) is answered `success` and not handled again. Callbacks of one account are handled in
+order; what a restart interrupted is handled at the next start.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import math
 import re
@@ -35,6 +33,7 @@ from actions.env import Env
 from bot.clock import LoopTimer, Timer, within
 from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
+from channels.freshness import Freshness
 from channels.wechat import render
 from channels.wechat.api import INVALID_TICKET, WeChatApi, WeChatError
 from channels.wechat.conversation import WECHAT, Conversation, menu, quota_opened
@@ -49,12 +48,8 @@ log = logging.getLogger(__name__)
 ANSWER_WITHIN = 4.0
 SUCCESS = "success"
 MAX_BODY = 64 * 1024
-# How far a callback's timestamp may be from the bot's clock, and how long its nonce is remembered.
-FRESH_FOR = dt.timedelta(seconds=300)
 # WeChat openids are 28 characters of this alphabet; anything longer or stranger is not WeChat's.
 OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# Nonces remembered at most (far more than a window's worth of real callbacks).
-NONCES = 100_000
 
 
 class WeChatChannel:
@@ -74,7 +69,7 @@ class WeChatChannel:
         self.role_menus = RoleMenus(api, catalogues, settings.default_language, now=env.now)
         self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir, self.role_menus)
         self._turns: KeyedLocks[str] = KeyedLocks()  # one follower's messages one at a time, in order
-        self._nonces: dict[str, dt.datetime] = {}  # nonce → when it may be forgotten
+        self._freshness = Freshness(env.now)
         self._rate = MessageRate()
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
@@ -136,21 +131,7 @@ class WeChatChannel:
             check_signature(self._token, query.get("signature", ""), timestamp, nonce)
         except InvalidSignatureException:
             return "invalid signature"
-        now = self._env.now()
-        try:
-            sent = dt.datetime.fromtimestamp(int(timestamp), dt.UTC)
-        except (ValueError, OverflowError, OSError):
-            return "invalid timestamp"
-        if abs(now - sent) > FRESH_FOR:
-            return "stale timestamp"
-        if not nonce or len(nonce) > 64:
-            return "invalid nonce"
-        if nonce in self._nonces and self._nonces[nonce] > now:
-            return "nonce seen before"
-        if len(self._nonces) >= NONCES:
-            self._nonces = {n: until for n, until in self._nonces.items() if until > now}
-        self._nonces[nonce] = now + 2 * FRESH_FOR
-        return None
+        return self._freshness.refusal(timestamp, nonce)
 
     async def _verify(self, request: web.Request) -> web.Response:
         if (refused := self._refusal(request.query)) is not None:
