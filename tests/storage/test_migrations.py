@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -306,3 +309,30 @@ async def test_0009_downgrades_back_to_file_ids(db: Database) -> None:
     assert photo == "AgAC-wish-photo"
     assert "identities" not in tables
     assert "media" not in tables
+
+
+@pytest.mark.skipif("TEST_POSTGRES_URL" not in os.environ, reason="PostgreSQL only: SQLite has one writer anyway")
+async def test_instances_starting_together_migrate_one_at_a_time(tmp_path: Path) -> None:
+    """Two instances migrating the same empty PostgreSQL schema at once: without the advisory lock both read "no
+    version" and the second fails creating tables that exist; with it both succeed, the schema is at head once,
+    and the connections keep the bot's own timeouts afterwards."""
+    url = os.environ["TEST_POSTGRES_URL"].replace("postgresql://", "postgresql+asyncpg://", 1)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = Database(url)
+    async with admin.write() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    first, second = Database(url, schema=schema), Database(url, schema=schema)
+    try:
+        await asyncio.gather(upgrade(first), upgrade(second))
+        assert await current_revision(first) == head_revision()
+        async with second.read() as conn:
+            versions = (await conn.execute(sa.text("SELECT count(*) FROM alembic_version"))).scalar_one()
+            timeout = (await conn.execute(sa.text("SHOW statement_timeout"))).scalar_one()
+        assert versions == 1
+        assert timeout == "1min"
+    finally:
+        await first.dispose()
+        await second.dispose()
+        async with admin.write() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()
