@@ -1,11 +1,11 @@
 """Long lists as one message with pages: a numbered line per item, a button per item that shows its detail
 (with that item's own buttons) when tapped, and ◀ / ▶ to page. One reply per command, however long the list,
 so no list waits on Telegram's per-chat pace (about one message a second). Used by /mytasks, /mywishes,
-/pending and /review; the buttons are typed actions (`actions.buttons`), encoded by `channels.telegram.callbacks`."""
+/pending and /review; the buttons are typed actions (`actions.buttons`), encoded by `channels.telegram.callbacks`.
+The lists a person holds are pages of the channel-neutral model (`conversations/pages.py`), shown by `page_view`."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -13,14 +13,13 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from conversations import pages
+from conversations.pages import Item, Page
+from handlers.conversing import value_of, words
 
-PAGE_SIZE = 5
-
-
-def clamp(page: int, total: int, size: int = PAGE_SIZE) -> tuple[int, int]:
-    """(the page actually shown, number of pages) for `total` items; a page out of range is clamped."""
-    pages = max(1, math.ceil(total / size))
-    return min(max(0, page), pages - 1), pages
+# The page size and the clamping of the list model, for the lists still built here.
+PAGE_SIZE = pages.PAGE_SIZE
+clamp = pages.clamp
 
 
 def paged(
@@ -50,3 +49,26 @@ def paged(
         rows.append(nav)
     rows += [list(row) for row in extra]
     return text, InlineKeyboardMarkup(rows)
+
+
+def page_view(context: TongxinContext, page: Page) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of the list model (`conversations.pages`) as one message: what `paged` makes of it."""
+
+    def button(item: Item) -> InlineKeyboardButton:
+        values = {name: value_of(context, value, plain=True) for name, value in item.labels.items()}
+        view = item.view
+        return callbacks.button(context.plain(view.label, **values), view.act, view.subject, view.arg)
+
+    lines = [words(context, item.line) for item in page.items]
+    if page.footer is not None:
+        lines.append("\n" + words(context, page.footer))
+    return paged(
+        context,
+        title=words(context, page.title),
+        lines=lines,
+        views=[button(item) for item in page.items],
+        page=page.page,
+        pages=page.pages,
+        page_act=page.page_act,
+        extra=[[button(item) for item in row] for row in page.extra],
+    )

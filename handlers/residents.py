@@ -16,6 +16,7 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks, render
+from conversations import pages
 from conversations.base import Outcome, State
 from conversations.wish import STEPS, WishConversation, WishForm
 from handlers import followers, lists, plain_words, wish_cards
@@ -142,28 +143,8 @@ def rating_buttons(wish_id: int) -> list[Button]:
 
 
 def my_wishes_view(context: TongxinContext, mine: wish_actions.Mine) -> tuple[str, InlineKeyboardMarkup]:
-    """One page of the resident's wishes: a line each, a button each for its card and buttons."""
-    size = wish_actions.MINE_SHOWN
-    lines = [
-        context.t(
-            "wish.mine.line",
-            n=n,
-            ref=wish_ref(wish.ref_no),
-            category=context.plain(f"category.{wish.category}"),
-            status=wish_cards.status_words(context.plain, wish.status, mine.referrals.get(wish.ref_no)),
-        )
-        for n, wish in enumerate(mine.wishes, start=mine.page * size + 1)
-    ]
-    lines.append("\n" + context.t("wish.mine.tap"))
-    views = [
-        callbacks.button(context.plain("list.button.show", ref=wish_ref(w.ref_no)), Act.WISH_SHOW, w.id)
-        for w in mine.wishes
-    ]
-    pages = max(1, -(-mine.total // size))
-    title = context.t("wish.mine.list_title", count=mine.total)
-    return lists.paged(
-        context, title=title, lines=lines, views=views, page=mine.page, pages=pages, page_act=Act.WISH_MINE_PAGE
-    )
+    """One page of the resident's wishes (`conversations.pages.my_wishes`)."""
+    return lists.page_view(context, pages.my_wishes(mine))
 
 
 async def list_my_wishes(update: Update, context: TongxinContext) -> None:

@@ -25,6 +25,7 @@ from actions.buttons import MAX_SUBJECT, Act, Press
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.telegram.media import send_photo_of
+from conversations import pages
 from conversations.base import Outcome
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
@@ -277,30 +278,8 @@ async def send_details(update: Update, context: TongxinContext, wish: store.Wish
 
 
 def my_tasks_view(context: TongxinContext, mine: list[store.Wish], page: int) -> tuple[str, InlineKeyboardMarkup]:
-    """One page of the volunteer's tasks: a line each, a button each for its details and Done / Release."""
-    page, pages = lists.clamp(page, len(mine))
-    shown = mine[page * lists.PAGE_SIZE : (page + 1) * lists.PAGE_SIZE]
-    lines = []
-    for n, wish in enumerate(shown, start=page * lists.PAGE_SIZE + 1):
-        due = context.t("task.mine_due", due=tasks.local_due(context.env, wish)) if wish.due_at else ""
-        lines.append(
-            context.t(
-                "task.mine_line",
-                n=n,
-                ref=wish_ref(wish.ref_no),
-                category=context.plain(f"category.{wish.category}"),
-                status=context.plain(f"wish.status.{wish.status}"),
-                due=due,
-            )
-        )
-    lines.append("\n" + context.t("task.mine_tap"))
-    views = [
-        callbacks.button(context.plain("list.button.show", ref=wish_ref(w.ref_no)), Act.TASK_SHOW, w.id) for w in shown
-    ]
-    title = context.t("task.mine_title", count=len(mine))
-    return lists.paged(
-        context, title=title, lines=lines, views=views, page=page, pages=pages, page_act=Act.TASK_MINE_PAGE
-    )
+    """One page of the volunteer's tasks (`conversations.pages.my_tasks`)."""
+    return lists.page_view(context, pages.my_tasks(context.env, mine, page))
 
 
 async def list_my_tasks(update: Update, context: TongxinContext) -> None:
