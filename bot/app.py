@@ -280,6 +280,7 @@ async def running(
                     await receiver.start(settings.webhook_listen, settings.webhook_port)
                     await receiver.lead()
                 await start_wechat(application)
+                await start_wecom(application)
                 await scheduler_setup.start(application)
                 log.info(
                     "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
@@ -302,6 +303,9 @@ async def running(
                 if application.bot_data.wechat is not None:
                     await application.bot_data.wechat.stop()
                     application.bot_data.wechat = None
+                if application.bot_data.wecom is not None:
+                    await application.bot_data.wecom.stop()
+                    application.bot_data.wecom = None
                 if application.updater.running:
                     await application.updater.stop()
                 await application.stop()
@@ -368,6 +372,38 @@ async def start_wechat(application: TongxinApp) -> None:
     channel = WeChatChannel(services.env, services.catalogues, api, timer=services.timer)
     await channel.start(settings.wechat_host, settings.wechat_port)
     services.wechat = channel
+
+
+async def start_wecom(application: TongxinApp) -> None:
+    """Start the WeCom application's callback server when WECOM_* settings configure one (docs/wecom.md)."""
+    services = application.bot_data
+    settings = services.settings
+    if not settings.wecom_enabled:
+        return
+    from channels.wecom.api import WeComApi
+    from channels.wecom.server import WeComChannel
+
+    assert settings.wecom_corp_id
+    assert settings.wecom_agent_id
+    assert settings.wecom_secret is not None
+    assert settings.wecom_token is not None
+    assert settings.wecom_aes_key is not None
+    # No log record, at any level, carries the application's secrets (bot/logs.py; access tokens by their parameter).
+    logs.install(
+        settings.wecom_secret.get_secret_value(),
+        settings.wecom_token.get_secret_value(),
+        settings.wecom_aes_key.get_secret_value(),
+    )
+    api = WeComApi(
+        settings.wecom_api_url,
+        settings.wecom_corp_id,
+        settings.wecom_agent_id,
+        settings.wecom_secret.get_secret_value(),
+        now=services.clock.now,
+    )
+    channel = WeComChannel(services.env, services.catalogues, api, timer=services.timer)
+    await channel.start(settings.wecom_host, settings.wecom_port)
+    services.wecom = channel
 
 
 async def start_screen(application: TongxinApp, port: int) -> ScreenServer:

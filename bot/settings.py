@@ -21,6 +21,8 @@ from sqlalchemy.exc import ArgumentError
 # What Telegram accepts for a webhook (core.telegram.org/bots/api#setwebhook).
 WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# A WeCom member's userid (成员ID: 1-64 characters, letters, digits, _ - . @).
+WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")
@@ -117,6 +119,18 @@ class Settings(BaseSettings):
     # and the detail page its tap opens; without a template id such notices wait for the person to write.
     wechat_template_notice: str | None = None
     wechat_template_url: str = "https://mp.weixin.qq.com/"
+    # WeCom (企业微信) self-built application for staff (docs/wecom.md), all optional: the channel runs when corp id,
+    # agent id, secret, token and EncodingAESKey are set. Its callback is served at /wecom on WECOM_HOST:WECOM_PORT.
+    wecom_corp_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    wecom_agent_id: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    wecom_secret: SecretStr | None = Field(default=None, repr=False)
+    wecom_token: SecretStr | None = Field(default=None, repr=False)
+    wecom_aes_key: SecretStr | None = Field(default=None, repr=False)
+    wecom_host: str = "0.0.0.0"
+    wecom_port: int = Field(default=8089, ge=0, le=65535)
+    wecom_api_url: str = "https://qyapi.weixin.qq.com"
+    # Members (userids) who are admins, comma-separated.
+    wecom_admin_userids: Annotated[frozenset[str], NoDecode] = frozenset()
     # Departments and cases (issue 15): hours each response tier allows to resolve a case; the time to
     # acknowledge (签收) is this share of it, capped. Overdue cases escalate to coordinators, and at twice the
     # time to admins.
@@ -202,14 +216,21 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Shanghai)") from exc
         return value
 
-    @field_validator("telegram_api_url", "telegram_file_url", "wechat_api_url", "wechat_qr_url", "wechat_template_url")
+    @field_validator(
+        "telegram_api_url",
+        "telegram_file_url",
+        "wechat_api_url",
+        "wechat_qr_url",
+        "wechat_template_url",
+        "wecom_api_url",
+    )
     @classmethod
     def _check_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value
 
-    @field_validator("wechat_aes_key")
+    @field_validator("wechat_aes_key", "wecom_aes_key")
     @classmethod
     def _check_aes_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and value.get_secret_value() and len(value.get_secret_value()) != 43:
@@ -242,6 +263,28 @@ class Settings(BaseSettings):
         if not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and - (what Telegram accepts)")
         return value
+
+    @field_validator("wecom_admin_userids", mode="before")
+    @classmethod
+    def _parse_wecom_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            ids = frozenset(part.strip() for part in value.split(",") if part.strip())
+            if any(not WECOM_USERID.fullmatch(userid) for userid in ids):
+                raise ValueError("must be WeCom userids (1-64 characters of A-Z, a-z, 0-9, _ . @ -), comma-separated")
+            return ids
+        return value
+
+    @field_validator("wecom_secret", "wecom_token")
+    @classmethod
+    def _empty_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
+
+    @property
+    def wecom_enabled(self) -> bool:
+        """Whether a WeCom application is configured (corp id, agent id, secret, token and EncodingAESKey)."""
+        return bool(
+            self.wecom_corp_id and self.wecom_agent_id and self.wecom_secret and self.wecom_token and self.wecom_aes_key
+        )
 
     @property
     def wechat_enabled(self) -> bool:

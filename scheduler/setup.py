@@ -16,6 +16,7 @@ from channels.delivery import Transport
 from channels.telegram.media import stored_photo_bytes
 from channels.telegram.transport import TelegramTransport
 from channels.wechat.transport import WeChatTransport
+from channels.wecom.transport import WeComTransport
 from scheduler import broadcasts
 from scheduler.sender import OutboxSender
 from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
@@ -35,6 +36,11 @@ async def start(application: TongxinApp) -> None:
     """Start delivering the outbox and sweeping every minute."""
     services = application.bot_data
     transports: list[Transport] = [TelegramTransport(application.bot, services.catalogues)]
+    if services.wecom is not None:
+        # Staff on WeCom (no Telegram account) hear there, at any hour; before WeChat: a member who also follows the
+        # service account works in the application.
+        wecom = services.wecom
+        transports.append(WeComTransport(wecom.api, services.catalogues, services.db, services.clock.now, wecom.cards))
     if services.wechat is not None:
         # People with a Telegram account hear there; WeChat-only people (residents) on WeChat.
         bot = application.bot

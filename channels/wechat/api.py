@@ -8,25 +8,26 @@ An expired or revoked token (40001, 40014, 42001) is fetched again once, transpa
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import aiohttp
 
+from channels.tencent_api import BUSY as BUSY  # re-exported: the transport tells a busy WeChat by it
+from channels.tencent_api import ApiError, TokenApi
+
+# WeChat's errors are the shared API error (the name kept for the channel's callers).
+WeChatError = ApiError
+
 log = logging.getLogger(__name__)
 
-TOKEN_INVALID = frozenset({40001, 40014, 42001})
-T = TypeVar("T")
 OUT_OF_WINDOW = 45015  # "response out of time limit or subscription is canceled"
 OUT_OF_COUNT = 45047  # "out of response count limit"
 NOT_SUBSCRIBED = frozenset({43004, 43019, 40003})  # unfollowed / blacklisted / openid unknown
 RATE_LIMITED = frozenset({45009, 45011})
-BUSY = -1
 MAX_MEDIA_BYTES = 10 * 1024 * 1024
 # Parametric QR codes (生成带参数的二维码): a scene string of 1–64 characters; a temporary code lives at most 30 days.
 QR_SCENE_MAX = 64
@@ -35,16 +36,7 @@ INVALID_TICKET = 404  # showqrcode answers an unknown or expired ticket with HTT
 TAG_BATCH = 50  # openids per batchtagging / batchuntagging call (40032 past it)
 
 
-class WeChatError(Exception):
-    """WeChat answered with a non-zero errcode (or not at all: errcode -1)."""
-
-    def __init__(self, errcode: int, errmsg: str) -> None:
-        super().__init__(f"{errcode}: {errmsg}")
-        self.errcode = errcode
-        self.errmsg = errmsg
-
-
-class WeChatApi:
+class WeChatApi(TokenApi):
     """One service account's API; `close()` at shutdown."""
 
     def __init__(
@@ -57,81 +49,16 @@ class WeChatApi:
         timeout: float = 10.0,
         qr_url: str | None = None,
     ) -> None:
-        self._base = base_url.rstrip("/")
+        super().__init__(base_url, now=now, timeout=timeout)
         self._qr_base = (qr_url or base_url).rstrip("/")
         self._app_id = app_id
         self._secret = secret
-        self._now = now
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
-        self._session: aiohttp.ClientSession | None = None
-        self._token: str | None = None
-        self._token_until: dt.datetime | None = None
-        self._token_lock = asyncio.Lock()
-
-    def _http(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
-
-    async def close(self) -> None:
-        """Close the HTTP session."""
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     # -- token -----------------------------------------------------------------------------------------------------
 
-    async def token(self, *, fresh: bool = False) -> str:
-        """The access token, fetched when missing, expiring within 5 minutes, or `fresh` asked for."""
-        async with self._token_lock:
-            now = self._now()
-            if not fresh and self._token and self._token_until and now < self._token_until:
-                return self._token
-            data = await self._call(
-                "GET",
-                "/cgi-bin/token",
-                params={"grant_type": "client_credential", "appid": self._app_id, "secret": self._secret},
-            )
-            self._token = str(data["access_token"])
-            lifetime = int(data.get("expires_in", 7200))
-            self._token_until = now + dt.timedelta(seconds=max(60, lifetime - 300))
-            return self._token
-
-    async def _call(
-        self, method: str, path: str, *, params: dict[str, str], body: dict[str, Any] | None = None
-    ) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-        # WeChat's API never redirects: a 3xx is an error, not followed (the query carries the secret or the token,
-        # and a redirect loop ends in an exception whose text is the whole URL). Errors name the path, never the URL.
-        try:
-            async with self._http().request(
-                method, self._base + path, params=params, data=data, allow_redirects=False
-            ) as response:
-                if response.status >= 300:
-                    raise WeChatError(BUSY, f"HTTP {response.status} on {path}")
-                payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise WeChatError(BUSY, f"{type(exc).__name__} on {path}") from exc
-        if not isinstance(payload, dict):
-            raise WeChatError(BUSY, "unreadable answer")
-        errcode = int(payload.get("errcode", 0) or 0)
-        if errcode:
-            raise WeChatError(errcode, str(payload.get("errmsg", "")))
-        return payload
-
-    async def _renewing(self, call: Callable[[str], Awaitable[T]]) -> T:
-        """`call(token)`; when WeChat no longer accepts the token (revoked, expired) it is fetched again and the call
-        made once more. Every call with a token goes through here: messages, the menu, media both ways."""
-        try:
-            return await call(await self.token())
-        except WeChatError as exc:
-            if exc.errcode not in TOKEN_INVALID:
-                raise
-            return await call(await self.token(fresh=True))
-
-    async def _api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        """POST with the token (renewed once if refused)."""
-        return await self._renewing(lambda token: self._call("POST", path, params={"access_token": token}, body=body))
+    async def _fetch_token(self) -> dict[str, Any]:
+        params = {"grant_type": "client_credential", "appid": self._app_id, "secret": self._secret}
+        return await self._call("GET", "/cgi-bin/token", params=params)
 
     # -- messages ----------------------------------------------------------------------------------------------------
 

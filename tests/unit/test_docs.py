@@ -33,6 +33,7 @@ TARGET = re.compile(r"^([a-z][a-z-]*):", re.MULTILINE)
 # Slash words in the docs that are paths, not commands, and where each is real.
 PATHS = {
     "wechat": ("channels/wechat/server.py", '"/wechat"'),
+    "wecom": ("channels/wecom/server.py", '"/wecom"'),
     "proc": ("benchmarks/scale.py", "/proc/"),
     "healthz": ("bot/health.py", '"/healthz"'),
     "metrics": ("bot/health.py", '"/metrics"'),

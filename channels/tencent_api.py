@@ -1,0 +1,103 @@
+"""What the clients of Tencent's two APIs share — WeChat's service account (`channels.wechat.api`) and WeCom's
+self-built application (`channels.wecom.api`): JSON calls answered with an `errcode`, an access token that is
+cached and, when the API no longer accepts it (40001, 40014, 42001), fetched again once and the call made once more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import aiohttp
+
+T = TypeVar("T")
+TOKEN_INVALID = frozenset({40001, 40014, 42001})
+BUSY = -1
+
+
+class ApiError(Exception):
+    """The API answered with a non-zero errcode (or not at all: errcode -1)."""
+
+    def __init__(self, errcode: int, errmsg: str) -> None:
+        super().__init__(f"{errcode}: {errmsg}")
+        self.errcode = errcode
+        self.errmsg = errmsg
+
+
+class TokenApi:
+    """An API reached with an access token; subclasses say how the token is fetched (`_fetch_token`)."""
+
+    def __init__(self, base_url: str, *, now: Callable[[], dt.datetime], timeout: float = 10.0) -> None:
+        self._base = base_url.rstrip("/")
+        self._now = now
+        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._session: aiohttp.ClientSession | None = None
+        self._token: str | None = None
+        self._token_until: dt.datetime | None = None
+        self._token_lock = asyncio.Lock()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def _fetch_token(self) -> dict[str, Any]:
+        """The token endpoint's answer (`access_token`, `expires_in`)."""
+        raise NotImplementedError
+
+    async def token(self, *, fresh: bool = False) -> str:
+        """The access token, fetched when missing, expiring within 5 minutes, or `fresh` asked for."""
+        async with self._token_lock:
+            now = self._now()
+            if not fresh and self._token and self._token_until and now < self._token_until:
+                return self._token
+            data = await self._fetch_token()
+            self._token = str(data["access_token"])
+            lifetime = int(data.get("expires_in", 7200))
+            self._token_until = now + dt.timedelta(seconds=max(60, lifetime - 300))
+            return self._token
+
+    async def _call(
+        self, method: str, path: str, *, params: dict[str, str], body: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        # The APIs never redirect: a 3xx is an error, not followed (the query carries the secret or the token, and a
+        # redirect loop ends in an exception whose text is the whole URL). Errors name the path, never the URL.
+        try:
+            async with self._http().request(
+                method, self._base + path, params=params, data=data, allow_redirects=False
+            ) as response:
+                if response.status >= 300:
+                    raise ApiError(BUSY, f"HTTP {response.status} on {path}")
+                payload = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise ApiError(BUSY, f"{type(exc).__name__} on {path}") from exc
+        if not isinstance(payload, dict):
+            raise ApiError(BUSY, "unreadable answer")
+        errcode = int(payload.get("errcode", 0) or 0)
+        if errcode:
+            raise ApiError(errcode, str(payload.get("errmsg", "")))
+        return payload
+
+    async def _renewing(self, call: Callable[[str], Awaitable[T]]) -> T:
+        """`call(token)`; when the API no longer accepts the token (revoked, expired) it is fetched again and the
+        call made once more. Every call with a token goes through here."""
+        try:
+            return await call(await self.token())
+        except ApiError as exc:
+            if exc.errcode not in TOKEN_INVALID:
+                raise
+            return await call(await self.token(fresh=True))
+
+    async def _api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST with the token (renewed once if refused)."""
+        return await self._renewing(lambda token: self._call("POST", path, params={"access_token": token}, body=body))

@@ -1,0 +1,67 @@
+"""The WeCom API client of one self-built application, against `WECOM_API_URL` (WeCom's, or the simulator's):
+the access token (`gettoken`, developer.work.weixin.qq.com/document/path/91039), application messages
+(`message/send`, path/90236) and the update of a sent template card (`message/update_template_card`, path/94888).
+
+Errors come back as `WeComError(errcode, errmsg)`; an expired or invalid token (40001, 40014, 42001) is fetched
+again once, transparently, and the call made once more.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from channels.tencent_api import BUSY, ApiError, TokenApi
+
+# WeCom's errors are the shared API error (the name kept for the channel's callers).
+WeComError = ApiError
+RATE_LIMITED = frozenset({45009, 45033})  # 接口调用超过限制 / 接口并发调用超过限制
+NOT_MEMBER = frozenset({60111, 81013})  # userid not found / no valid recipient (outside the application's range)
+
+__all__ = ["BUSY", "NOT_MEMBER", "RATE_LIMITED", "WeComApi", "WeComError"]
+
+
+class WeComApi(TokenApi):
+    """One application's API; `close()` at shutdown."""
+
+    def __init__(
+        self,
+        base_url: str,
+        corp_id: str,
+        agent_id: int,
+        secret: str,
+        *,
+        now: Callable[[], dt.datetime],
+        timeout: float = 10.0,
+    ) -> None:
+        super().__init__(base_url, now=now, timeout=timeout)
+        self._corp_id = corp_id
+        self.agent_id = agent_id
+        self._secret = secret
+
+    async def _fetch_token(self) -> dict[str, Any]:
+        """gettoken: WeCom asks callers to cache the token (gettoken is itself rate-limited); `token()` does."""
+        return await self._call(
+            "GET", "/cgi-bin/gettoken", params={"corpid": self._corp_id, "corpsecret": self._secret}
+        )
+
+    async def send(self, userid: str, msgtype: str, content: dict[str, Any]) -> dict[str, Any]:
+        """An application message to one member (`text`, `template_card`, …); WeCom's answer (a template card with
+        buttons brings its `response_code`). A member WeCom could not reach is named in `invaliduser`: an error."""
+        body = {"touser": userid, "msgtype": msgtype, "agentid": self.agent_id, msgtype: content}
+        answer = await self._api("/cgi-bin/message/send", body)
+        if answer.get("invaliduser"):
+            raise WeComError(81013, "invaliduser")
+        return answer
+
+    async def update_card_button(self, userids: list[str], response_code: str, replace_name: str) -> None:
+        """Turn the buttons of a sent button-interaction card into one that cannot be pressed, saying `replace_name`
+        (each response_code works once, within 72 hours)."""
+        body = {
+            "userids": userids,
+            "agentid": self.agent_id,
+            "response_code": response_code,
+            "button": {"replace_name": replace_name},
+        }
+        await self._api("/cgi-bin/message/update_template_card", body)

@@ -1,0 +1,253 @@
+"""The application's callback URL (接收消息服务器, developer.work.weixin.qq.com/document/path/90238 "接收消息与事件"
+and path/90930 "回调配置"): `GET /wecom` (WeCom checks the URL: `msg_signature`, `timestamp`, `nonce` and an
+encrypted `echostr`, answered with the decrypted echostr) and `POST /wecom` (encrypted XML messages and events),
+on `WECOM_PORT`. The encryption is WeChat's safe mode with the corp id as receiver (wechatpy's
+`wechatpy.enterprise.crypto.WeChatCrypto`); WeCom has no plain mode.
+
+Every request is checked before anything else, and refused with 403 changing nothing: its `msg_signature` (over
+the token, timestamp, nonce and the encrypted text; a body encrypted for another corp id is refused too), then
+the freshness rules WeChat's callback keeps (`channels.freshness`: a timestamp at most 5 minutes from the bot's
+clock, a nonce not seen within that window). The sender's userid is bounded (`WECOM_USERID`), and the same flood
+guard as Telegram's and WeChat's counts each member's callbacks (`rules.limits.MessageRate`): past 30 a minute a
+callback is answered and not handled. A callback is answered at once (an empty 200: WeCom waits 5 seconds and
+retries 3 times) and handled after; a member's callbacks one at a time, in order.
+
+Handled: a press on a review card (`template_card_event`, `channels.wecom.cards`) decides the wish through
+`actions.wishes`; a message is answered with what the application does so far.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import xmltodict
+from aiohttp import web
+from wechatpy.enterprise.crypto import WeChatCrypto
+from wechatpy.enterprise.exceptions import InvalidCorpIdException
+from wechatpy.exceptions import InvalidSignatureException
+
+from actions import wishes as wish_actions
+from actions.env import Env
+from bot.clock import LoopTimer, Timer, within
+from bot.i18n import Catalogues
+from bot.keyed_locks import KeyedLocks
+from bot.settings import WECOM_USERID
+from channels.freshness import Freshness
+from channels.wecom.api import WeComApi, WeComError
+from channels.wecom.cards import APPROVE, KEY, CardBook
+from channels.wecom.transport import WECOM
+from rules.limits import MessageRate, RateVerdict
+from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
+from rules.wishes import Actor, wish_ref
+from storage import people, wishes
+from storage.errors import Conflict, NotAllowed, NotFound
+from storage.users import User
+
+log = logging.getLogger(__name__)
+
+MAX_BODY = 64 * 1024
+ANSWER_WITHIN = 4.0
+CARD_EVENT = "template_card_event"
+
+
+class WeComChannel:
+    """The WeCom application of one bot process: callback server, review cards, replies."""
+
+    def __init__(self, env: Env, catalogues: Catalogues, api: WeComApi, *, timer: Timer | None = None) -> None:
+        settings = env.settings
+        assert settings.wecom_token is not None
+        assert settings.wecom_aes_key is not None
+        assert settings.wecom_corp_id
+        self._env = env
+        self._catalogues = catalogues
+        self.api = api
+        self._timer = timer or LoopTimer()
+        self._crypto = WeChatCrypto(
+            settings.wecom_token.get_secret_value(), settings.wecom_aes_key.get_secret_value(), settings.wecom_corp_id
+        )
+        self._admins = settings.wecom_admin_userids
+        self._freshness = Freshness(env.now)
+        self._rate = MessageRate()
+        self._turns: KeyedLocks[str] = KeyedLocks()  # one member's callbacks one at a time, in order
+        self._decisions: KeyedLocks[int] = KeyedLocks()  # one wish's presses one at a time
+        self.cards = CardBook()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self.handled = 0
+
+    # -- lifecycle --------------------------------------------------------------------------------------------------
+
+    def web_app(self) -> web.Application:
+        """The aiohttp application with the callback routes."""
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_get("/wecom", self._verify)
+        app.router.add_post("/wecom", self._callback)
+        return app
+
+    async def start(self, host: str, port: int) -> None:
+        """Listen for callbacks."""
+        self._runner = web.AppRunner(self.web_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        log.info("WeCom callbacks on port %s", self.port)
+
+    async def stop(self) -> None:
+        """Stop listening, let the handling in progress finish (briefly), close the API session."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._tasks:
+            await within(self._timer, asyncio.wait(list(self._tasks)), 10)
+        await self.api.close()
+
+    async def idle(self) -> None:
+        """Until every callback received has been handled (for tests)."""
+        while self._tasks:
+            await asyncio.wait(list(self._tasks))
+
+    # -- HTTP -------------------------------------------------------------------------------------------------------
+
+    async def _verify(self, request: web.Request) -> web.Response:
+        query = request.query
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        try:
+            echo = self._crypto.check_signature(
+                query.get("msg_signature", ""), timestamp, nonce, query.get("echostr", "")
+            )
+        except (InvalidSignatureException, InvalidCorpIdException):
+            return web.Response(status=403, text="invalid signature")
+        except (ValueError, KeyError, TypeError):
+            return web.Response(status=400, text="unreadable")
+        if (refused := self._freshness.refusal(timestamp, nonce)) is not None:
+            return web.Response(status=403, text=refused)
+        return web.Response(text=echo.decode() if isinstance(echo, bytes) else str(echo))
+
+    async def _callback(self, request: web.Request) -> web.Response:
+        query = request.query
+        body = await request.text()
+        timestamp, nonce = query.get("timestamp", ""), query.get("nonce", "")
+        try:
+            xml = self._crypto.decrypt_message(body, query.get("msg_signature", ""), timestamp, nonce)
+        except (InvalidSignatureException, InvalidCorpIdException):
+            return web.Response(status=403, text="invalid signature")
+        except Exception:
+            return web.Response(status=400, text="unreadable")
+        if (refused := self._freshness.refusal(timestamp, nonce)) is not None:
+            return web.Response(status=403, text=refused)
+        try:
+            data: dict[str, Any] = dict(xmltodict.parse(xml)["xml"])
+        except Exception:
+            return web.Response(status=400, text="unreadable")
+        userid = str(data.get("FromUserName") or "")
+        if not WECOM_USERID.fullmatch(userid):
+            return web.Response(status=400, text="no sender")
+        if self._rate.record(userid, self._env.now()) is not RateVerdict.OK:
+            return web.Response(text="")  # answered, not handled: the member is sending too fast
+        task = asyncio.create_task(self._handle(userid, data), name="wecom-callback")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return web.Response(text="")
+
+    # -- handling ---------------------------------------------------------------------------------------------------
+
+    async def _handle(self, userid: str, data: dict[str, Any]) -> None:
+        async with self._turns.turn(userid):
+            try:
+                person = await self._person(userid)
+                if data.get("MsgType") == "event" and data.get("Event") == CARD_EVENT:
+                    await self._press(userid, person, data)
+                elif data.get("MsgType") != "event":
+                    await self.say(userid, self._t(person.language, "wecom.text_reply"))
+            except Exception:
+                log.exception("a WeCom callback could not be handled")
+            self.handled += 1
+
+    async def _person(self, userid: str) -> User:
+        async with self._env.db.write() as conn:
+            person = await people.find_person(conn, WECOM, userid)
+            if person is None:
+                person = await people.person_for_identity(
+                    conn,
+                    WECOM,
+                    userid,
+                    first_name=userid,
+                    language=self._env.settings.default_language,
+                    now=self._env.now(),
+                )
+        return person
+
+    def roles_of(self, userid: str, person: User) -> frozenset[Role]:
+        """The member's roles now: what was granted, and admin when `WECOM_ADMIN_USERIDS` names them."""
+        roles = set(effective_roles(person.roles, None, ()))
+        if userid in self._admins:
+            roles.add(Role.ADMIN)
+            roles.update(GRANTABLE_BY_ADMIN)
+        return frozenset(roles)
+
+    async def _press(self, userid: str, person: User, data: dict[str, Any]) -> None:
+        """A review card's button: decide the wish, update every recipient's card, or say who already decided."""
+        lang = person.language
+        matched = KEY.fullmatch(str(data.get("EventKey") or ""))
+        if matched is None:
+            return  # not a button of ours: nothing to do, nothing changed
+        wish_id = int(matched[2])
+        actor = Actor(person.id, self.roles_of(userid, person))
+        if not actor.is_coordinator:
+            await self.say(userid, self._t(lang, "wecom.not_staff"))
+            return
+        async with self._decisions.turn(wish_id):
+            try:
+                if matched[1] == APPROVE:
+                    changed = await wish_actions.approve(self._env, actor, wish_id)
+                else:
+                    reason = self._t(lang, "wecom.reject.reason")
+                    changed = await wish_actions.reject(self._env, actor, wish_id, reason)
+            except (Conflict, NotFound):
+                await self._already(userid, lang, wish_id)
+                return
+            except NotAllowed:
+                await self.say(userid, self._t(lang, "wecom.not_staff"))
+                return
+            name = person.display_name
+            cards = self.cards.of(wish_id)
+            cards.decided_by, cards.decision = name, matched[1]
+            label = "wecom.decided.approved" if matched[1] == APPROVE else "wecom.decided.rejected"
+            replace = self._t(lang, label, name=name)[:10]
+            for card in self.cards.take_codes(wish_id, self._env.now()):
+                try:
+                    await self.api.update_card_button([card.userid], card.response_code, replace)
+                except WeComError as exc:
+                    log.warning("a WeCom review card was not updated: %s", exc)
+        ref = wish_ref(changed.wish.ref_no)
+        await self.say(userid, self._t(lang, "wecom.approved" if matched[1] == APPROVE else "wecom.rejected", ref=ref))
+
+    async def _already(self, userid: str, lang: str, wish_id: int) -> None:
+        cards = self.cards.of(wish_id)
+        async with self._env.db.read() as conn:
+            try:
+                wish = await wishes.get_wish(conn, wish_id)
+            except NotFound:
+                return
+        ref = wish_ref(wish.ref_no)
+        if cards.decided_by:
+            await self.say(userid, self._t(lang, "wecom.decided.already", ref=ref, name=cards.decided_by))
+        else:
+            await self.say(userid, self._t(lang, "wecom.decided.already_unknown", ref=ref, status=wish.status))
+
+    def _t(self, language: str, key: str, **values: object) -> str:
+        return self._catalogues.text(language, key, **values)
+
+    async def say(self, userid: str, text: str) -> bool:
+        """A text message to one member; False when WeCom refused it."""
+        try:
+            await self.api.send(userid, "text", {"content": text})
+        except WeComError as exc:
+            log.warning("a reply to a WeCom member was refused: %s", exc)
+            return False
+        return True

@@ -1,0 +1,136 @@
+"""The outbox sender's WeCom side: notices to staff members as application messages (`message/send`,
+developer.work.weixin.qq.com/document/path/90236). A WeCom application may message its members at any hour (no
+48-hour window): urgent notices go out at once, night or day.
+
+A wish waiting for review (`pending.notice_new_wish`) goes out as a review card with 通过 / 退回 buttons
+(`channels.wecom.cards`), while the wish still waits; every other notice as a text message (the WeChat renderer's
+plain text: WeCom's text message takes the same plain text, up to 2048 bytes).
+
+Pacing (频率限制, path/90312, "发送应用消息频率"): an application may send one member at most 30 messages a
+minute — WeCom drops the rest without a word — so the transport holds a member's 31st message of a minute back
+until the minute has passed (`Held`, not counted as an attempt). The application's daily total (its seat limit
+× 200 recipients a day) is WeCom's to count: past it WeCom answers 45009, and the sender slows down.
+
+WeCom's answers become the channel-neutral failures of `channels.delivery`: a userid WeCom does not know, or one
+outside the application's visible range, is unreachable; 45009/45033 slow down; a busy WeCom or a network failure
+is retried; anything else is refused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import deque
+from collections.abc import Callable
+
+from actions.messages import Lane, Notice
+from bot.i18n import Catalogues
+from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
+from channels.wechat import render
+from channels.wecom.api import BUSY, NOT_MEMBER, RATE_LIMITED, WeComApi, WeComError
+from channels.wecom.cards import CardBook, review_card
+from rules.wishes import WishStatus, parse_wish_ref
+from storage import people, wishes
+from storage.db import Database
+from storage.errors import NotFound
+
+log = logging.getLogger(__name__)
+
+WECOM = "wecom"
+PER_MEMBER_MINUTE = 30  # messages one application may send one member in a minute (path/90312)
+MINUTE = dt.timedelta(minutes=1)
+TEXT_BYTES = 2048  # a text message's content, at most 2048 bytes (path/90236)
+
+
+def failure(exc: WeComError) -> Exception:
+    """WeCom's error as the sender understands it."""
+    reason = f"wecom {exc.errcode}: {exc.errmsg}"[:300]
+    if exc.errcode in NOT_MEMBER:
+        return Unreachable(reason)
+    if exc.errcode in RATE_LIMITED:
+        return SlowDown(reason)
+    if exc.errcode == BUSY:
+        return Unavailable(reason)
+    return Refused(reason)
+
+
+class WeComTransport:
+    """Sends outbox notices to WeCom members (an address is the member's userid)."""
+
+    channel = WECOM
+    name = "WeCom"
+
+    def __init__(
+        self, api: WeComApi, catalogues: Catalogues, db: Database, now: Callable[[], dt.datetime], cards: CardBook
+    ) -> None:
+        self._api = api
+        self._catalogues = catalogues
+        self._db = db
+        self._now = now
+        self._cards = cards
+        self._sent: dict[str, deque[dt.datetime]] = {}  # userid → when this minute's messages went
+
+    async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
+        """WeCom's per-member pace is kept in `send` (a held message gives its slot back to the sender)."""
+
+    async def withdraw(self, address: str, sent: Sent) -> bool:
+        """Application messages are not taken back here (recall exists, but no notice needs it yet)."""
+        return False
+
+    def _pace(self, address: str) -> None:
+        """Count one message to this member; `Held` when it would be their 31st within a minute."""
+        now = self._now()
+        times = self._sent.setdefault(address, deque())
+        while times and now - times[0] >= MINUTE:
+            times.popleft()
+        if len(times) >= PER_MEMBER_MINUTE:
+            wait = MINUTE - (now - times[0])
+            raise Held("wecom: 30 messages a minute to one member", retry_in=max(wait, dt.timedelta(seconds=1)))
+        times.append(now)
+
+    async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
+        """Deliver the notice as a review card or a text message (see the module docstring)."""
+        if notice.delete:
+            return
+        card = await self._review_card(address, language, notice)
+        if card is None and notice.key == "pending.notice_new_wish":
+            return  # the wish no longer waits: nothing to decide
+        self._pace(address)
+        try:
+            if card is not None:
+                wish_id, content = card
+                answer = await self._api.send(address, "template_card", content)
+                code = str(answer.get("response_code") or "")
+                if code:
+                    self._cards.sent(wish_id, address, code, self._now())
+            else:
+                body = render.clip(render.render_notice(self._catalogues, language, notice).text, TEXT_BYTES)
+                await self._api.send(address, "text", {"content": body})
+        except WeComError as exc:
+            raise failure(exc) from exc
+
+    async def _review_card(self, address: str, language: str, notice: Notice) -> tuple[int, dict[str, object]] | None:
+        """The review card of a new wish waiting for review (None: not such a notice, or it waits no longer)."""
+        if notice.key != "pending.notice_new_wish":
+            return None
+        ref_no = parse_wish_ref(str(notice.values.get("ref", "")))
+        if ref_no is None:
+            return None
+        async with self._db.read() as conn:
+            try:
+                wish = await wishes.get_wish_by_ref(conn, ref_no)
+            except NotFound:
+                return None
+            person = await people.find_person(conn, WECOM, address)
+        if wish.status != WishStatus.PENDING_REVIEW or person is None:
+            return None
+        content = review_card(
+            self._catalogues,
+            language,
+            wish_id=wish.id,
+            person_id=person.id,
+            ref=str(notice.values["ref"]),
+            category=wish.category,
+            description=wish.description,
+        )
+        return wish.id, content

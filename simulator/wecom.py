@@ -1,0 +1,452 @@
+"""WeCom's (企业微信) side of a self-built application (自建应用), for tests: no maintained WeCom simulator exists.
+Written from WeCom's server-side API documentation, developer.work.weixin.qq.com (paths below are
+`/document/path/<n>`).
+
+`WeComSimulator` is both halves of WeCom:
+- the API the bot calls (`api_url`):
+  - `GET /cgi-bin/gettoken?corpid&corpsecret` (path/91039 "获取access_token"): a token valid `expires_in` 7200 s;
+    a wrong secret 40001, an unknown corp id 40013. A token WeCom revoked answers 42001 ("access_token已过期") and
+    one it never issued 40014 (path/96213 "全局错误码").
+  - `POST /cgi-bin/message/send` (path/90236 "发送应用消息"): `touser` (members joined by `|`, at most 1000),
+    `msgtype` and its body, `agentid` (this application's, else 301002). Text content at most 2048 bytes (else
+    44004 for empty, 40058 past it). Template cards (模板卡片消息) of the button-interaction kind: `task_id` required,
+    at most 128 bytes of digits, letters and `_-@`, never used before by the application (else 40058 here); a
+    `button_list` of 1 to 6 buttons, each with a `text` and a `key` of at most 1024 bytes. The answer carries a
+    `response_code` for such a card. Members the application does not know are named in `invaliduser`; when no
+    recipient is valid, 81013.
+  - `POST /cgi-bin/message/update_template_card` (path/94888 "更新模版卡片消息"): a `response_code` from
+    `message/send` or from a press's callback, usable ONCE and only within 72 hours (else refused, 40058 here);
+    `button.replace_name` turns the buttons of the named members' cards into one unpressable button with that text.
+  - Sending limits (path/90312 "频率限制", 发送应用消息频率): an application may send one member at most 30
+    messages a minute ("超过部分会被丢弃不下发": WeCom drops them; here they are refused with 45009 and recorded,
+    stricter than WeCom), and at most the corporation's seat limit × 200 recipients a day (`seats`, 45009 past it).
+- the callbacks (path/90238 "接收消息与事件", path/90930 "回调配置" for the signature and the AES scheme, which is
+  WeChat's safe mode with the corp id as receiver): members' messages and presses on template cards
+  (`template_card_event`, path/90240 "模板卡片事件推送": `EventKey` the button's key, `TaskId`, `CardType`,
+  `ResponseCode`), encrypted and signed (`msg_signature`, `timestamp`, `nonce`), posted to the bot's URL; the URL
+  check is a `GET` with an encrypted `echostr`. A card whose buttons were replaced cannot be pressed.
+
+Every breach is recorded in `refusals` (a test asserts it stays empty). Time is `now()` (the bot's clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from xml.sax.saxutils import escape
+
+import aiohttp
+import xmltodict
+from aiohttp import web
+from wechatpy.crypto import _get_signature
+from wechatpy.enterprise.crypto import WeChatCrypto
+
+from simulator.wechat import Refusal  # the same record of a refused request
+
+TOKEN_LIFETIME = 7200
+TEXT_BYTES = 2048
+TASK_ID = re.compile(r"[0-9A-Za-z_@-]{1,128}")
+BUTTONS_MAX = 6
+BUTTON_KEY_BYTES = 1024
+RESPONSE_CODE_LIFETIME = dt.timedelta(hours=72)
+PER_MEMBER_MINUTE = 30
+PER_SEAT_DAY = 200
+RECIPIENTS_MAX = 1000
+INVALID_PARAMETER = 40058
+RATE_LIMITED = 45009
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Card:
+    """A template card as a member sees it: its buttons (text, key) until an update replaced them."""
+
+    task_id: str
+    title: str
+    buttons: list[tuple[str, str]]
+    replaced: str | None = None
+
+
+@dataclass
+class Received:
+    """An application message a member received."""
+
+    kind: str  # text | template_card
+    text: str = ""
+    card: Card | None = None
+    at: dt.datetime | None = None
+
+
+@dataclass
+class Code:
+    """A response code: which card it updates, for whom, since when, and whether it was used."""
+
+    task_id: str
+    issued_at: dt.datetime
+    used: bool = False
+
+
+@dataclass
+class Member:
+    userid: str
+    inbox: list[Received] = field(default_factory=list)
+    sent_at: list[dt.datetime] = field(default_factory=list)
+
+
+class WeComSimulator:
+    """The API server and the callback sender; `start()` / `stop()`."""
+
+    def __init__(
+        self,
+        *,
+        corp_id: str = "ww_sim_corp",
+        agent_id: int = 1000002,
+        secret: str = "sim-wecom-secret",
+        token: str = "sim-wecom-token",
+        aes_key: str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopq",
+        seats: int = 200,
+        now: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.corp_id = corp_id
+        self.agent_id = agent_id
+        self.secret = secret
+        self.token = token
+        self.aes_key = aes_key
+        self.seats = seats
+        self.now = now
+        self.crypto = WeChatCrypto(token, aes_key, corp_id)
+        self.callback_url: str | None = None
+        self.members: dict[str, Member] = {}
+        self.refusals: list[Refusal] = []
+        self.tokens: set[str] = set()
+        self.expired: set[str] = set()
+        self.token_calls = 0
+        self.task_ids: set[str] = set()
+        self.codes: dict[str, Code] = {}
+        self._day_count: dict[dt.date, int] = {}
+        self._runner: web.AppRunner | None = None
+        self._http: aiohttp.ClientSession | None = None
+        self.port: int | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """Where the bot's WECOM_API_URL should point."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def settings(self, callback_port: int = 0, admins: str = "") -> dict[str, object]:
+        """The bot settings that connect it to this simulator."""
+        return {
+            "wecom_corp_id": self.corp_id,
+            "wecom_agent_id": self.agent_id,
+            "wecom_secret": self.secret,
+            "wecom_token": self.token,
+            "wecom_aes_key": self.aes_key,
+            "wecom_api_url": self.api_url,
+            "wecom_host": "127.0.0.1",
+            "wecom_port": callback_port,
+            "wecom_admin_userids": admins,
+        }
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve the API."""
+        app = web.Application()
+        app.router.add_get("/cgi-bin/gettoken", self._gettoken)
+        app.router.add_post("/cgi-bin/message/send", self._send)
+        app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        self._http = aiohttp.ClientSession()
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._http is not None:
+            await self._http.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def member(self, name: str, userid: str) -> WeComMember:
+        """A member of the corporation within the application's visible range."""
+        self.members.setdefault(userid, Member(userid))
+        return WeComMember(self, name, userid)
+
+    def expire_tokens(self) -> None:
+        """WeCom revokes every token issued so far (calls with one answer 42001)."""
+        self.expired |= self.tokens
+        self.tokens = set()
+
+    # -- API side ---------------------------------------------------------------------------------------------------
+
+    def _refuse(self, path: str, errcode: int, reason: str, body: dict[str, Any]) -> web.Response:
+        self.refusals.append(Refusal(path, errcode, reason, body))
+        return web.json_response({"errcode": errcode, "errmsg": reason})
+
+    def _token_refusal(self, path: str, request: web.Request) -> web.Response | None:
+        token = request.query.get("access_token", "")
+        if token in self.tokens:
+            return None
+        if token in self.expired:
+            # Not a breach: a token may expire at any time, and the caller is expected to fetch a new one.
+            return web.json_response({"errcode": 42001, "errmsg": "access_token expired"})
+        return self._refuse(path, 40014, "invalid access_token", {})
+
+    async def _gettoken(self, request: web.Request) -> web.Response:
+        self.token_calls += 1
+        query = request.query
+        if query.get("corpid") != self.corp_id:
+            return self._refuse("/cgi-bin/gettoken", 40013, "invalid corpid", {})
+        if query.get("corpsecret") != self.secret:
+            return self._refuse("/cgi-bin/gettoken", 40001, "invalid credential", {})
+        token = secrets.token_hex(16)
+        self.tokens.add(token)
+        return web.json_response({"errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": TOKEN_LIFETIME})
+
+    async def _json(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body = json.loads((await request.read()).decode())
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    async def _send(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/message/send"
+        if (refused := self._token_refusal(path, request)) is not None:
+            return refused
+        body = await self._json(request)
+        if body.get("agentid") != self.agent_id:
+            return self._refuse(path, 301002, "agentid does not match the token's application", body)
+        userids = [u for u in str(body.get("touser") or "").split("|") if u]
+        if not userids or len(userids) > RECIPIENTS_MAX:
+            return self._refuse(path, INVALID_PARAMETER, "touser: 1 to 1000 members", body)
+        msgtype = body.get("msgtype")
+        content = body.get(str(msgtype))
+        if not isinstance(content, dict):
+            return self._refuse(path, INVALID_PARAMETER, "no message body", body)
+        received: Received
+        if msgtype == "text":
+            text = str(content.get("content") or "")
+            if not text:
+                return self._refuse(path, 44004, "empty content", body)
+            if len(text.encode()) > TEXT_BYTES:
+                return self._refuse(path, INVALID_PARAMETER, "text over 2048 bytes", body)
+            received = Received("text", text)
+        elif msgtype == "template_card":
+            card_or_refusal = self._card(path, content, body)
+            if isinstance(card_or_refusal, web.Response):
+                return card_or_refusal
+            received = Received("template_card", card_or_refusal.title, card_or_refusal)
+        else:
+            return self._refuse(path, INVALID_PARAMETER, f"msgtype {msgtype!r} not modelled", body)
+        now = self.now()
+        valid = [u for u in userids if u in self.members]
+        invalid = [u for u in userids if u not in self.members]
+        if not valid:
+            return self._refuse(path, 81013, "user & party & tag all invalid", body)
+        day = now.date()
+        if self._day_count.get(day, 0) + len(valid) > self.seats * PER_SEAT_DAY:
+            return self._refuse(path, RATE_LIMITED, "the application's recipients of the day are spent", body)
+        for userid in valid:
+            member = self.members[userid]
+            member.sent_at = [t for t in member.sent_at if now - t < dt.timedelta(minutes=1)]
+            if len(member.sent_at) >= PER_MEMBER_MINUTE:
+                return self._refuse(path, RATE_LIMITED, f"over 30 messages a minute to {userid}", body)
+        self._day_count[day] = self._day_count.get(day, 0) + len(valid)
+        answer: dict[str, Any] = {
+            "errcode": 0,
+            "errmsg": "ok",
+            "invaliduser": "|".join(invalid),
+            "msgid": secrets.token_hex(8),
+        }
+        if received.card is not None:
+            self.task_ids.add(received.card.task_id)
+            code = secrets.token_urlsafe(24)
+            self.codes[code] = Code(received.card.task_id, now)
+            answer["response_code"] = code
+        for userid in valid:
+            member = self.members[userid]
+            member.sent_at.append(now)
+            copy = Received(received.kind, received.text, _copy(received.card), at=now)
+            member.inbox.append(copy)
+        return web.json_response(answer)
+
+    def _card(self, path: str, content: dict[str, Any], body: dict[str, Any]) -> Card | web.Response:
+        if content.get("card_type") != "button_interaction":
+            return self._refuse(path, INVALID_PARAMETER, "card_type not modelled", body)
+        task_id = str(content.get("task_id") or "")
+        if not TASK_ID.fullmatch(task_id):
+            return self._refuse(path, INVALID_PARAMETER, "task_id: 1-128 bytes of 0-9 A-Z a-z _ - @", body)
+        if task_id in self.task_ids:
+            return self._refuse(path, INVALID_PARAMETER, "task_id used before by this application", body)
+        buttons = content.get("button_list")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= BUTTONS_MAX:
+            return self._refuse(path, INVALID_PARAMETER, "button_list: 1 to 6 buttons", body)
+        shown: list[tuple[str, str]] = []
+        for button in buttons:
+            text, key = str(button.get("text") or ""), str(button.get("key") or "")
+            if not text or not key or len(key.encode()) > BUTTON_KEY_BYTES:
+                return self._refuse(
+                    path, INVALID_PARAMETER, "a button needs a text and a key of at most 1024 bytes", body
+                )
+            shown.append((text, key))
+        title = str((content.get("main_title") or {}).get("title") or "")
+        if not title:
+            return self._refuse(path, INVALID_PARAMETER, "main_title.title is required", body)
+        return Card(task_id, title, shown)
+
+    async def _update_card(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/message/update_template_card"
+        if (refused := self._token_refusal(path, request)) is not None:
+            return refused
+        body = await self._json(request)
+        if body.get("agentid") != self.agent_id:
+            return self._refuse(path, 301002, "agentid does not match the token's application", body)
+        code = self.codes.get(str(body.get("response_code") or ""))
+        now = self.now()
+        if code is None:
+            return self._refuse(path, INVALID_PARAMETER, "unknown response_code", body)
+        if code.used:
+            return self._refuse(path, INVALID_PARAMETER, "response_code already used (one update each)", body)
+        if now - code.issued_at >= RESPONSE_CODE_LIFETIME:
+            return self._refuse(path, INVALID_PARAMETER, "response_code older than 72 hours", body)
+        replace = str((body.get("button") or {}).get("replace_name") or "")
+        if not replace:
+            return self._refuse(
+                path, INVALID_PARAMETER, "button.replace_name is required (the only update modelled)", body
+            )
+        code.used = True
+        userids = [str(u) for u in body.get("userids") or []]
+        for userid in userids:
+            for received in self.members.get(userid, Member(userid)).inbox:
+                if received.card is not None and received.card.task_id == code.task_id:
+                    received.card.replaced = replace
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    # -- callback side ----------------------------------------------------------------------------------------------
+
+    def signed(self, xml: str, *, nonce: str | None = None, timestamp: int | None = None) -> tuple[dict[str, str], str]:
+        """The query and body WeCom posts for this XML (encrypted, signed)."""
+        stamp = str(timestamp if timestamp is not None else int(self.now().timestamp()))
+        nonce = nonce or secrets.token_hex(5)
+        body = self.crypto.encrypt_message(xml, nonce, stamp)
+        signature = str(xmltodict.parse(body)["xml"]["MsgSignature"])
+        return {"msg_signature": signature, "timestamp": stamp, "nonce": nonce}, body
+
+    async def post(self, query: dict[str, str], body: str) -> tuple[int, str]:
+        """Post one callback to the bot as it is."""
+        if self.callback_url is None or self._http is None:
+            raise RuntimeError("start the simulator and point callback_url at the bot first")
+        async with self._http.post(self.callback_url, params=query, data=body.encode()) as response:
+            return response.status, await response.text()
+
+    async def verify_url(self) -> tuple[int, str, str]:
+        """WeCom's check of the callback URL: a GET with an encrypted echostr; (status, answer, the plain echostr)."""
+        assert self.callback_url is not None
+        assert self._http is not None
+        plain = secrets.token_hex(8)
+        stamp, nonce = str(int(self.now().timestamp())), secrets.token_hex(5)
+        encrypted = str(xmltodict.parse(self.crypto.encrypt_message(plain, nonce, stamp))["xml"]["Encrypt"])
+
+        query = {
+            "msg_signature": _get_signature(self.token, stamp, nonce, encrypted),
+            "timestamp": stamp,
+            "nonce": nonce,
+            "echostr": encrypted,
+        }
+        async with self._http.get(self.callback_url, params=query) as response:
+            return response.status, await response.text(), plain
+
+
+def _copy(card: Card | None) -> Card | None:
+    return None if card is None else Card(card.task_id, card.title, list(card.buttons))
+
+
+class WeComMember:
+    """A member of the corporation using the application, as tests drive them."""
+
+    def __init__(self, sim: WeComSimulator, name: str, userid: str) -> None:
+        self.sim = sim
+        self.name = name
+        self.userid = userid
+
+    @property
+    def inbox(self) -> list[Received]:
+        """Everything the application sent this member, oldest first."""
+        return self.sim.members[self.userid].inbox
+
+    def xml(self, kind: str, fields: dict[str, str]) -> str:
+        parts = [
+            f"<ToUserName><![CDATA[{self.sim.corp_id}]]></ToUserName>",
+            f"<FromUserName><![CDATA[{self.userid}]]></FromUserName>",
+            f"<CreateTime>{int(self.sim.now().timestamp())}</CreateTime><MsgType><![CDATA[{kind}]]></MsgType>",
+        ]
+        parts += [f"<{name}>{escape(value)}</{name}>" for name, value in fields.items()]
+        parts.append(f"<AgentID>{self.sim.agent_id}</AgentID>")
+        return "<xml>" + "".join(parts) + "</xml>"
+
+    async def send_text(self, text: str) -> tuple[int, str]:
+        """Type a message in the application."""
+        fields = {"Content": text, "MsgId": str(secrets.randbelow(10**15))}
+        return await self.sim.post(*self.sim.signed(self.xml("text", fields)))
+
+    def card(self, title: str) -> Card:
+        """The newest card whose title contains `title`."""
+        for received in reversed(self.inbox):
+            if received.card is not None and title in received.card.title:
+                return received.card
+        raise AssertionError(f"{self.name} has no card {title!r}; inbox: {[r.text[:40] for r in self.inbox]}")
+
+    def press_xml(self, card: Card, label: str) -> str:
+        """The callback a press on the card's button `label` becomes (the card must still have its buttons)."""
+        if card.replaced is not None:
+            raise AssertionError(f"the card shows {card.replaced!r}: its buttons can no longer be pressed")
+        key = next(k for text, k in card.buttons if label in text)
+        code = secrets.token_urlsafe(24)
+        self.sim.codes[code] = Code(card.task_id, self.sim.now())
+        fields = {
+            "Event": "template_card_event",
+            "EventKey": key,
+            "TaskId": card.task_id,
+            "CardType": "button_interaction",
+            "ResponseCode": code,
+        }
+        return self.xml("event", fields)
+
+    async def press(self, card: Card, label: str) -> tuple[int, str]:
+        """Press a button of a card."""
+        return await self.sim.post(*self.sim.signed(self.press_xml(card, label)))
+
+    async def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 10.0) -> Received:  # noqa: ASYNC109
+        """The first message received that matches (already there or arriving)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for received in self.inbox:
+                if predicate(received):
+                    return received
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.name} never received it; last: {[r.text[:60] for r in self.inbox[-5:]]}")
+            await asyncio.sleep(0.05)
+
+    async def wait_for_text(self, text: str, timeout: float = 10.0) -> Received:  # noqa: ASYNC109
+        """The first text message containing `text`."""
+        return await self.wait_for(lambda r: r.kind == "text" and text in r.text, timeout)
+
+    async def wait_for_card(self, title: str, timeout: float = 10.0) -> Card:  # noqa: ASYNC109
+        """The first card whose title contains `title`."""
+        received = await self.wait_for(lambda r: r.card is not None and title in r.card.title, timeout)
+        assert received.card is not None
+        return received.card
