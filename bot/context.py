@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from bot.settings import Settings
     from bot.webhook import WebhookServer
     from channels.wechat.server import WeChatChannel
+    from channels.wecom.server import WeComChannel
     from storage.db import Database
 
 
@@ -38,6 +39,8 @@ class BotData:
     health: Health
     # The WeChat service account, when one is configured (bot.app.running starts it).
     wechat: WeChatChannel | None = None
+    # The WeCom application for staff, when one is configured (bot.app.running starts it).
+    wecom: WeComChannel | None = None
     # Telegram's webhook receiver in webhook mode (bot/webhook.py; bot.app.running starts it).
     webhook: WebhookServer | None = None
 
