@@ -30,6 +30,7 @@ from telegram.ext import (
     ConversationHandler,
     TypeHandler,
 )
+from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.warnings import PTBUserWarning
 
 from actions.env import Env
@@ -40,6 +41,7 @@ from bot.context import BotData, TongxinContext
 from bot.health import Health
 from bot.i18n import Catalogues
 from bot.inbox import UpdateInbox
+from bot.lease import Leadership
 from bot.notify import Notifier, OutboxNotifier
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
@@ -118,6 +120,10 @@ def build_application(
     bot_request = AiohttpRequest()
     health = Health(db, timer)
     bot_request.answered = health.answered
+    # Only the instance holding the lease talks to Telegram (getMe aside: every instance checks its token at start).
+    leadership = Leadership(db)
+    leadership.changed = health.lead
+    bot_request.allowed = updates_request.allowed = lambda method: method == "getMe" or leadership.leading()
     application: TongxinApp = (
         ApplicationBuilder()
         .token(settings.bot_token.get_secret_value())
@@ -145,6 +151,7 @@ def build_application(
     services.db = db
     services.clock = clock or SystemClock()
     services.timer = timer
+    processor.settled = updates_request.settled
     processor.inbox = UpdateInbox(db, services.clock.now, persistence.group, updates_request.received)
     persistence.now = services.clock.now  # when handled updates are recorded as handled
     services.catalogues = catalogues or Catalogues()
@@ -168,6 +175,7 @@ def build_application(
         processor.answer_early = functools.partial(taps.answer_early, application.bot)
     processor.arrived = _also(health.arrived, processor.arrived)  # counted for /metrics (bot/health.py)
     services.health = health
+    services.leadership = leadership
     application.add_handler(flood_guard.handler(), group=-2)
     application.add_handler(TypeHandler(Update, basics.load_person), group=-1)
     features = (
@@ -239,6 +247,7 @@ async def running(
     and stop everything cleanly on exit."""
     own_db = db is None
     database = db or Database(settings.database_url)
+    application: TongxinApp | None = None
     try:
         await upgrade(database)
         log.info(
@@ -254,33 +263,40 @@ async def running(
             await application.bot.shutdown()
             raise
         async with application:
-            await set_default_menus(application)
             await application.start()
             assert application.updater is not None
-            # Updates a kill interrupted (still in the inbox) are handled before any new one is fetched.
-            assert isinstance(application.update_processor, PerChatUpdateProcessor)
-            await application.update_processor.resume(application.bot)
-            receiver = application.bot_data.webhook = _webhook_server(application) if webhook else None
-            screen: ScreenServer | None = None
-            # Everything started is stopped again, also when a later step of the start-up fails (a WeChat or screen
-            # port in use): else `async with application` refuses to shut down a running application, and the
-            # real error comes out buried under "This Application is still running!" instead of as one line.
-            try:
+            updater = application.updater
+            processor = application.update_processor
+            assert isinstance(processor, PerChatUpdateProcessor)
+            services = application.bot_data
+            leadership = services.leadership
+            receiver = services.webhook = _webhook_server(application) if webhook else None
+            if receiver is not None:
+                # The leader points Telegram at the webhook and hands the inbox to the processor (bot/webhook.py).
+                leadership.on_lead.append(receiver.lead)
+                leadership.on_step_down.append(receiver.step_down)
+
+            async def lead() -> None:
+                """What the leader runs, started at every takeover (issue 30: bot/lease.py)."""
+                if leadership.epoch > 1 and not leadership.single:
+                    # Another instance led since this one loaded them at start: conversations in progress and
+                    # drafts are read again, so they go on where that one left them.
+                    await _reload_persisted(application)
+                await set_default_menus(application)
+                # Updates a kill or the previous leader left unhandled (still in the inbox) are handled before any
+                # new one is fetched.
+                await processor.resume(application.bot)
+                for callback in leadership.on_lead:
+                    await callback()
                 if receiver is None:
-                    await application.updater.start_polling(
-                        poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False
-                    )
+                    if updater.running:  # a step-down cut short (the database was away) left it running
+                        await updater.stop()
+                    await updater.start_polling(poll_interval=0.0, timeout=poll_timeout, drop_pending_updates=False)
                     log.info(
                         "telegram: polling as @%s through %s",
                         application.bot.username,
                         _host_of(settings.telegram_api_url),
                     )
-                else:
-                    # The leader points Telegram at the webhook and hands the inbox to the processor (bot/webhook.py).
-                    await receiver.start(settings.webhook_listen, settings.webhook_port)
-                    await receiver.lead()
-                await start_wechat(application)
-                await start_wecom(application)
                 await scheduler_setup.start(application)
                 log.info(
                     "scheduler: sweep every minute, outbox sender on; quiet hours %s–%s %s",
@@ -288,28 +304,58 @@ async def running(
                     settings.quiet_hours_end.strftime("%H:%M"),
                     settings.timezone,
                 )
-                screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
+
+            async def step_down() -> None:
+                """Stop what the leader runs: no new getUpdates, sweep or claim (the sender finishes what is on the
+                wire; after the lease's deadline the Bot API and the database refuse the rest anyway)."""
+                if updater.running:
+                    await updater.stop()
+                await scheduler_setup.stop(application)
+                for callback in leadership.on_step_down:
+                    await callback()
+
+            screen: ScreenServer | None = None
+            # Everything started is stopped again, also when a later step of the start-up fails (a WeChat or screen
+            # port in use): else `async with application` refuses to shut down a running application, and the
+            # real error comes out buried under "This Application is still running!" instead of as one line.
+            try:
                 if settings.health_port:
-                    await application.bot_data.health.start(settings.health_host, settings.health_port)
-                log.info("Tongxin is running as @%s", application.bot.username)
+                    await services.health.start(settings.health_host, settings.health_port)
+                # Telegram's webhook and WeChat's callbacks are answered on every instance; its transport joins the
+                # leader's sender.
+                if receiver is not None:
+                    await receiver.start(settings.webhook_listen, settings.webhook_port)
+                await start_wechat(application)
+                await start_wecom(application)
+                await leadership.start(lead, step_down)
+                screen = await start_screen(application, settings.screen_port) if settings.screen_port else None
+                log.info(
+                    "Tongxin is running as @%s (%s, epoch %d)",
+                    application.bot.username,
+                    leadership.role,
+                    leadership.epoch,
+                )
                 yield application
             finally:
+                await leadership.stop()
                 if receiver is not None:
                     await receiver.stop()
-                await application.bot_data.health.stop()
+                await services.health.stop()
                 if screen is not None:
                     await screen.stop()
-                await scheduler_setup.stop(application)
-                if application.bot_data.wechat is not None:
-                    await application.bot_data.wechat.stop()
-                    application.bot_data.wechat = None
-                if application.bot_data.wecom is not None:
-                    await application.bot_data.wecom.stop()
-                    application.bot_data.wecom = None
-                if application.updater.running:
-                    await application.updater.stop()
+                if services.wechat is not None:
+                    await services.wechat.stop()
+                    services.wechat = None
+                if services.wecom is not None:
+                    await services.wecom.stop()
+                    services.wecom = None
+                if updater.running:
+                    await updater.stop()
                 await application.stop()
     finally:
+        if application is not None:
+            # Only once the application wrote its last state: until then its writes pass the fence.
+            await application.bot_data.leadership.resign()
         if own_db:
             await database.dispose()
 
@@ -327,9 +373,33 @@ def _webhook_server(application: TongxinApp) -> WebhookServer:
         url=settings.webhook_url,
         secret=secret,
         health=services.health,
-        leading=lambda: True,  # one instance leads until the lease (issue 30, item 1) lands
+        leading=services.leadership.leading,
         timer=services.timer,
     )
+
+
+async def _reload_persisted(application: TongxinApp) -> None:
+    """Read the conversation states and user data from the database again, as `Application.initialize` did, forgetting
+    what this process held in memory (PTB offers no public way; its own loading is reused)."""
+    persistence = application.persistence
+    if persistence is None:
+        return
+    user_data = application._user_data
+    user_data.clear()
+    user_data.update(await persistence.get_user_data())
+
+    def forget(handler: object) -> None:
+        if isinstance(handler, ConversationHandler):
+            handler._conversations = TrackingDict()
+            for handlers in handler.states.values():
+                for inner in handlers:
+                    forget(inner)
+
+    for group in application.handlers.values():
+        for handler in group:
+            if isinstance(handler, ConversationHandler) and handler.persistent and handler.name:
+                forget(handler)
+                await application._add_ch_to_persistence(handler)
 
 
 def _also(first: Callable[[object], object], then: Callable[[object], object] | None) -> Callable[[object], object]:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from bot.clock import Clock, Timer
     from bot.health import Health
     from bot.i18n import Catalogues
+    from bot.lease import Leadership
     from bot.notify import Notifier
     from bot.settings import Settings
     from bot.webhook import WebhookServer
@@ -37,6 +38,8 @@ class BotData:
     env: Env
     # /healthz and /metrics (bot/health.py): counted always, served when HEALTH_PORT is set.
     health: Health
+    # Whether this instance leads (polls, sweeps, sends) and under which epoch (bot/lease.py, issue 30).
+    leadership: Leadership
     # The WeChat service account, when one is configured (bot.app.running starts it).
     wechat: WeChatChannel | None = None
     # The WeCom application for staff, when one is configured (bot.app.running starts it).

@@ -1,10 +1,10 @@
 """Health and metrics for whoever runs the bot (issue 30, item 4): `GET /healthz` and `GET /metrics` on
 `HEALTH_HOST:HEALTH_PORT` (0: off).
 
-- `/healthz`: JSON `{"role", "epoch", "database", "backlog"}` — the role this instance plays (one instance leads
-  today: "leader", epoch 0, until the lease of issue 30 lands), whether the database answered within 2 seconds, and
-  the notices waiting in the outbox by lane. 200 when the database answers, 503 when it does not (a load balancer
-  or systemd takes the instance out).
+- `/healthz`: JSON `{"role", "epoch", "database", "backlog"}` — the role this instance plays ("leader" or
+  "standby") and the lease's epoch it holds or last held (bot/lease.py), whether the database answered within 2
+  seconds, and the notices waiting in the outbox by lane. 200 when the database answers, 503 when it does not (a
+  load balancer or systemd takes the instance out).
 - `/metrics`: the Prometheus text format (prometheus-client, its own registry per application): Telegram updates
   received, Bot API requests by method and HTTP status (429s included), the outbox backlog by lane, leadership.
 
@@ -51,11 +51,17 @@ class Health:
             "tongxin_leader", "1 while this instance leads (sends, sweeps, polls)", registry=self.registry
         )
         self.epoch = Gauge("tongxin_lease_epoch", "The leadership epoch this instance holds", registry=self.registry)
-        self.role, self.held_epoch = "leader", 0  # one instance leads until issue 30's lease
-        self.leader.set(1)
+        self.role, self.held_epoch = "standby", 0  # until the lease is taken (bot/lease.py tells `lead`)
+        self.leader.set(0)
         self.epoch.set(self.held_epoch)
         self._runner: web.AppRunner | None = None
         self.port = 0
+
+    def lead(self, role: str, epoch: int) -> None:
+        """This instance's role changed (`Leadership.changed`)."""
+        self.role, self.held_epoch = role, epoch
+        self.leader.set(1 if role == "leader" else 0)
+        self.epoch.set(epoch)
 
     def arrived(self, _update: object) -> None:
         """One update came in (the update processor's hook)."""
@@ -84,8 +90,8 @@ class Health:
     async def healthz(self, _request: web.Request) -> web.Response:
         backlog = await self._backlog()
         body: dict[str, Any] = {
-            "role": "leader" if self.leader._value.get() else "standby",
-            "epoch": int(self.epoch._value.get()),
+            "role": self.role,
+            "epoch": self.held_epoch,
             "database": backlog is not None,
             "backlog": {lane: (backlog or {}).get(lane, 0) for lane in LANES},
         }

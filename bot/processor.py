@@ -65,6 +65,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self.after_update: Callable[[Sequence[int]], Awaitable[None]] | None = None
         # Where arriving updates are written before they are handled (bot.app: the database's update inbox).
         self.inbox: UpdateInbox | None = None
+        # Told each update's id once it is in the inbox or needs no place there (bot.app: getUpdates waits for it).
+        self.settled: Callable[[int], None] | None = None
         self._journaled: set[int] = set()
         # Ids of the updates this process took to handle (the last `TAKEN`): webhook mode's leader hands every update
         # in the inbox to the processor once (bot/webhook.py).
@@ -178,6 +180,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if key is not None and isinstance(update, Update) and self.inbox is not None and not self._held and not written:
             # Written while the update waits for its chat's lock; handled only once written.
             keeping = asyncio.ensure_future(self._keep(self.inbox, update, key))
+        if self.settled is not None and isinstance(update, Update):
+            # getUpdates confirms it to Telegram only once it is in the inbox (or needs no place there).
+            settled, update_id = self.settled, update.update_id
+            if keeping is None:
+                settled(update_id)
+            else:
+                keeping.add_done_callback(lambda _: settled(update_id))
         try:
             await self._handle(key, update, coroutine, keeping)
         finally:

@@ -13,6 +13,7 @@ reply that fails with a 5xx or a timeout is sent again by the rate limiter, and 
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from urllib.parse import urlencode
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
-from telegram.error import NetworkError, TimedOut
+from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class AiohttpRequest(BaseRequest):
         "_read_timeout",
         "_session",
         "_write_timeout",
+        "allowed",
         "answered",
     )
 
@@ -68,6 +70,10 @@ class AiohttpRequest(BaseRequest):
         self._session: aiohttp.ClientSession | None = None
         # Told (method, HTTP status) of every answer, for /metrics (bot/health.py); None: nobody listens.
         self.answered: Callable[[str, int], None] | None = None
+        # Asked before every request and again when getUpdates' answer arrives, with the method's name: False refuses
+        # it (`NotLeading`). The lease's `Leadership.leading` for every method but getMe (bot/app.py): a standby or a
+        # resumed stale leader sends nothing and takes no update. None: everything goes.
+        self.allowed: Callable[[str], bool] | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -104,6 +110,9 @@ class AiohttpRequest(BaseRequest):
         """Send one request and return (HTTP status, body); PTB turns the body into a result or an error."""
         if self._session is None or self._session.closed:
             raise RuntimeError("This AiohttpRequest is not initialized!")
+        api_method = url.rsplit("/", 1)[-1]  # the method's name is the URL's last part (never the token)
+        if self.allowed is not None and not self.allowed(api_method):
+            raise NotLeading(api_method)
         files = request_data.multipart_data if request_data is not None and request_data.contains_files else None
         read = self._read_timeout if isinstance(read_timeout, DefaultValue) else read_timeout
         connect = self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
@@ -131,27 +140,67 @@ class AiohttpRequest(BaseRequest):
             headers = {"Content-Type": _FORM}
         try:
             async with self._session.request(method, url, data=body, headers=headers, timeout=timeout) as response:
-                if self.answered is not None:  # the method's name is the URL's last part (never the token)
-                    self.answered(url.rsplit("/", 1)[-1], response.status)
-                return response.status, await response.read()
+                if self.answered is not None:
+                    self.answered(api_method, response.status)
+                answer = await response.read()
         except TimeoutError as exc:
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+        if api_method == "getUpdates" and self.allowed is not None and not self.allowed(api_method):
+            # Updates that arrive after this instance stopped leading (it froze during the long poll) are not taken:
+            # Telegram keeps them until the leader's offset confirms them.
+            raise NotLeading(api_method)
+        return response.status, answer
+
+
+class NotLeading(TelegramError):  # noqa: N818 - reads as what the instance is
+    """A request this instance may not make now: it does not lead (issue 30, bot/lease.py)."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f"{method}: this instance does not lead")
 
 
 class UpdatesRequest(AiohttpRequest):
     """The getUpdates transport, which also keeps each update as it came (`received`, by update id; the latest
     `RECEIVED_KEPT`): the durable inbox stores that instead of rebuilding it from PTB's objects (`Update.to_dict`
-    walks every object of the update; this costs nothing but a reference)."""
+    walks every object of the update; this costs nothing but a reference).
 
-    __slots__ = ("received",)
+    The next getUpdates confirms the updates fetched before (its offset): it waits until each of them was `settled`
+    (written to the inbox, or found not to need it), at most `SETTLE_WITHIN` seconds. Otherwise a leader frozen or cut
+    off from the database right after asking again loses them: Telegram forgot them, and the inbox never had them.
+    A standby taking over gets them from Telegram instead (issue 30)."""
+
+    __slots__ = ("_settled", "received", "unsettled")
 
     RECEIVED_KEPT = 1000
+    SETTLE_WITHIN = 10.0
 
     def __init__(self, connection_pool_size: int = 1, **kwargs: Any) -> None:
         super().__init__(connection_pool_size, **kwargs)
         self.received: dict[int, dict[str, Any]] = {}
+        self.unsettled: set[int] = set()
+        self._settled: asyncio.Event | None = None
+
+    def settled(self, update_id: int) -> None:
+        """The update is in the inbox, or needs no place there (the processor's hook)."""
+        self.unsettled.discard(update_id)
+        if not self.unsettled and self._settled is not None:
+            self._settled.set()
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if self.unsettled:
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            self._settled.clear()
+            try:
+                await asyncio.wait_for(self._settled.wait(), self.SETTLE_WITHIN)
+            except TimeoutError:
+                log.warning(
+                    "%d updates fetched %.0f s ago are not in the inbox yet", len(self.unsettled), self.SETTLE_WITHIN
+                )
+                self.unsettled.clear()
+        return await super().do_request(url, method, *args, **kwargs)
 
     def parse_json_payload(self, payload: bytes) -> dict[str, Any]:  # type: ignore[override]
         data = super().parse_json_payload(payload)
@@ -160,6 +209,7 @@ class UpdatesRequest(AiohttpRequest):
             for item in result:
                 if isinstance(item, dict) and isinstance(item.get("update_id"), int):
                     self.received[item["update_id"]] = item
+                    self.unsettled.add(item["update_id"])
             while len(self.received) > self.RECEIVED_KEPT:  # updates nobody took (dropped before the inbox)
                 del self.received[next(iter(self.received))]
         return data

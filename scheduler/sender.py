@@ -41,6 +41,7 @@ from bot.clock import within
 from channels.delivery import DeliveryError, Held, SlowDown, Transport, Unavailable, Unreachable
 from rules.quiet_hours import in_quiet_hours
 from storage import media, outbox, people, users
+from storage.lease import Fenced
 from storage.outbox import Lane, OutboxMessage
 
 if TYPE_CHECKING:
@@ -227,6 +228,10 @@ class OutboxSender:
             await self._deliver_row(row, transport, address)
         except asyncio.CancelledError:
             raise
+        except Fenced:
+            # Another instance leads now (bot/lease.py): nothing of this delivery was recorded; the new leader
+            # settles the row (`storage.outbox.recover_interrupted`).
+            log.info("outbox row %s: this instance no longer leads; left to the leader", row.id)
         except Exception:
             log.exception("delivering outbox row %s failed unexpectedly", row.id)
         finally:

@@ -12,7 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import sqlite3
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -23,6 +26,9 @@ from sqlalchemy import event, text
 from sqlalchemy.dialects.sqlite.aiosqlite import SQLiteDialect_aiosqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from storage.lease import Fenced
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +42,10 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.schema = schema
+        # This process among the bot's instances: the lease's holder (bot/lease.py) and, on PostgreSQL, every
+        # connection's application_name, so that a takeover can end the sessions of a holder that froze or was cut
+        # off (storage/lease.py).
+        self.instance = instance_id()
         # hide_parameters: a database error's text must not carry the values of the statement (names, phones).
         kwargs: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         if self.is_sqlite:
@@ -46,9 +56,10 @@ class Database:
         else:
             kwargs["pool_size"] = 10
             kwargs["pool_pre_ping"] = True
-            kwargs["connect_args"] = postgres_connect_args(schema)
+            kwargs["connect_args"] = postgres_connect_args(schema, self.instance)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._unpooled: AsyncEngine | None = None
         # Writes on SQLite begin IMMEDIATE; an engine view carrying that option (sharing the pool) saves
         # setting it on every connection.
         self._write_engine = self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.is_sqlite else self.engine
@@ -88,9 +99,26 @@ class Database:
         async with self.write() as conn:
             await conn.execute(text("PRAGMA optimize" if self.is_sqlite else "ANALYZE"))
 
+    def unpooled(self) -> AsyncEngine:
+        """An engine of the same database and connection settings that opens a new connection for each use and
+        closes it after (PostgreSQL; SQLite: the pooled one): the lease's (bot/lease.py), so that a renewal never
+        waits for a pooled connection, nor reuses one an abandoned statement left half-way."""
+        if self.is_sqlite:
+            return self.engine
+        if self._unpooled is None:
+            self._unpooled = create_async_engine(
+                self.url,
+                poolclass=NullPool,
+                hide_parameters=True,
+                connect_args=postgres_connect_args(self.schema, self.instance),
+            )
+        return self._unpooled
+
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+        if self._unpooled is not None:
+            await self._unpooled.dispose()
 
 
 # Timeouts on every PostgreSQL connection (issue 30): no statement runs past STATEMENT_TIMEOUT, no lock is waited for
@@ -107,8 +135,14 @@ CONNECT_TIMEOUT = 5.0
 COMMAND_TIMEOUT = 70.0
 
 
-def postgres_connect_args(schema: str | None = None) -> dict[str, Any]:
-    """asyncpg's connect arguments for the bot's connections: the timeouts above (and a schema's search path)."""
+def instance_id() -> str:
+    """A name for this process among the instances: host, pid and a random part (a pid may come again)."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def postgres_connect_args(schema: str | None = None, instance: str | None = None) -> dict[str, Any]:
+    """asyncpg's connect arguments for the bot's connections: the timeouts above, the instance as application_name
+    (and a schema's search path)."""
     settings = {
         "statement_timeout": str(STATEMENT_TIMEOUT_MS),
         "lock_timeout": str(LOCK_TIMEOUT_MS),
@@ -119,6 +153,8 @@ def postgres_connect_args(schema: str | None = None) -> dict[str, Any]:
     }
     if schema is not None:
         settings["search_path"] = schema
+    if instance is not None:
+        settings["application_name"] = instance[:63]
     return {"server_settings": settings, "timeout": CONNECT_TIMEOUT, "command_timeout": COMMAND_TIMEOUT}
 
 
@@ -144,7 +180,8 @@ class GroupCommit:
     """Small writes that arrive while one transaction is on its way go together in the next one, so under load
     they cost one commit each group instead of one each (the update inbox: `bot.inbox`, `bot.persistence`). No
     write waits for company: a lone write starts its transaction at once. A group that fails is tried again one
-    write at a time, so a bad write fails only its own caller."""
+    write at a time, so a bad write fails only its own caller. Writes nobody waits for (`ride`) gather for `linger`
+    seconds and then go together, with the transaction under way or in one of their own."""
 
     def __init__(self, db: Database, *, timer: LingerTimer | None = None, linger: float = 0.25) -> None:
         self._db = db
@@ -156,9 +193,12 @@ class GroupCommit:
         self.linger = linger
         self._riders: list[Write] = []
         self._timer: _Cancellable | None = None
+        # Whether the riders' linger is over: only then does a transaction take them (so the riders of a quarter
+        # of a second cost one statement, not one each in every transaction meanwhile).
+        self._due = False
 
     def ride(self, write: Write) -> None:
-        """Run `write` in the next transaction anyone starts, or in one of its own within `linger` seconds; nobody
+        """Run `write` within `linger` seconds, with the transaction under way then or in one of its own; nobody
         waits for it. For what may be lost in a crash at no cost but a repeat (a handled update's inbox row: the
         update is handled again). A failed rider is kept for the next transaction (the database was down)."""
         self._riders.append(write)
@@ -176,12 +216,14 @@ class GroupCommit:
         """Commit the riders now, or wait for the transaction that took them (at shutdown, so a clean stop repeats
         nothing)."""
         if self._riders:
+            self._due = True
             await self.write(_nothing)
         elif self._running is not None and not self._running.done():
             await asyncio.shield(self._running)
 
     def _start(self) -> None:
         self._timer = None
+        self._due = bool(self._riders)
         if self._riders and (self._running is None or self._running.done()):
             self._running = asyncio.create_task(self._commit_groups(), name="group-commit")
 
@@ -194,12 +236,14 @@ class GroupCommit:
         await done
 
     async def _commit_groups(self) -> None:
-        while self._waiting or self._riders:
+        while self._waiting or (self._riders and self._due):
             group, self._waiting = self._waiting, []
-            riders, self._riders = self._riders, []
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
+            riders: list[Write] = []
+            if self._due:
+                riders, self._riders, self._due = self._riders, [], False
+                if self._timer is not None:  # riders that came since the linger ended go now too
+                    self._timer.cancel()
+                    self._timer = None
             try:
                 await self._commit([*riders, *(write for write, _ in group)])
             except Exception as exc:
@@ -208,11 +252,17 @@ class GroupCommit:
                 else:
                     for write, done in group:
                         _settle(done, await self._alone(write))
+                if riders and isinstance(exc, Fenced):
+                    # Another instance leads now (issue 30): these writes belong to an epoch that ended.
+                    log.warning("group commit: %d deferred writes dropped (%s)", len(riders), exc)
+                    riders = []
                 if riders:  # tried again with the next transaction, or alone after `linger`
                     log.warning("group commit: %d deferred writes failed (%s); kept for the next", len(riders), exc)
                     self._riders[:0] = riders
+                    self._due = True
                     if not self._waiting:
                         if self._clock is not None:
+                            self._due = False
                             self._schedule()
                         return
             else:
@@ -354,6 +404,10 @@ class _OneHopConnection(aiosqlite.Connection):
     # Whether the open transaction began with a plain (deferred) BEGIN, as every `Database.read()` does:
     # its rollback is not waited for (see `rollback`).
     deferred = False
+    # Whether a BEGIN went to the thread and no COMMIT or ROLLBACK since: the pool's rollback of a connection
+    # whose transaction was committed (SQLAlchemy's reset on return, after every `Database.write()`) then has
+    # nothing to end and costs no trip.
+    in_transaction = False
 
     async def cursor(self) -> _OneHopCursor:  # type: ignore[override]
         return _OneHopCursor(self)
@@ -363,6 +417,7 @@ class _OneHopConnection(aiosqlite.Connection):
         begin, self.pending_begin = self.pending_begin, None
         if begin is not None:
             self.deferred = begin == "BEGIN"
+            self.in_transaction = True
         return self._execute(_run_statement, self, begin, fn, *args)  # type: ignore[no-untyped-call]
 
     async def commit(self) -> None:
@@ -371,11 +426,15 @@ class _OneHopConnection(aiosqlite.Connection):
             self.pending_begin = None
             return
         await super().commit()
+        self.in_transaction = False  # only once committed: a failed COMMIT leaves the transaction to roll back
 
     async def rollback(self) -> None:
         if self.pending_begin is not None:
             self.pending_begin = None
             return
+        if not self.in_transaction:
+            return
+        self.in_transaction = False
         if self.deferred:
             # Ending a read changes nothing anyone could wait for, so it is queued without waiting: the
             # thread runs the connection's calls in order, so it is done before anyone's next statement

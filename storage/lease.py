@@ -2,9 +2,11 @@
 
 The rules, all in database time (never an instance's clock):
 - `acquire`: an instance takes the lease when there is none, or when it has expired (`expires_at` passed, or set to
-  now by a clean `resign`); every takeover increments the epoch. It does not wait on a row lock longer than
-  `LOCK_WAIT` (a leader cut off inside a transaction holds its share lock until the server's idle-in-transaction
-  timeout ends that session): it answers None and the caller tries again at its next poll.
+  now by a clean `resign`); every takeover increments the epoch. On PostgreSQL it first ends the sessions of the
+  expired holder (found by application_name, which every connection of an instance sets to its id): a frozen or
+  cut-off leader's session may hold the row's share lock in a transaction, even in the middle of a statement that
+  waits for its client, and no server timeout short of statement_timeout ends that. It then waits at most
+  `LOCK_WAIT` for the row: when that is not enough it answers None and the caller tries again at its next poll.
 - `renew`: only the holder of the current epoch, and only while its lease has not expired, pushes `expires_at` on.
 - `check` (the fence): inside a leader's write transaction, raises `Fenced` unless its epoch still holds an unexpired
   lease. On PostgreSQL it takes FOR KEY SHARE on the row, so a takeover (which changes the epoch, part of the unique
@@ -93,6 +95,18 @@ async def acquire(conn: AsyncConnection, holder: str, ttl: float, name: str = NA
         epoch = created.scalar()
         return int(epoch) if epoch is not None else None
     if conn.dialect.name == "postgresql":
+        if current.holder != holder:
+            # The expired holder froze or was cut off: its sessions may still hold the row's share lock (a fenced
+            # transaction under way) and wait for a client that does not answer, which no idle timeout ends. They
+            # are ended now (every connection of an instance carries its id as application_name: storage/db.py),
+            # so what epoch N had not committed is rolled back before epoch N+1 begins.
+            await conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE application_name = :old AND pid <> pg_backend_pid()"
+                ),
+                {"old": current.holder[:63]},
+            )
         await conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
     try:
         taken = await conn.execute(

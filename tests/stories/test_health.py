@@ -41,7 +41,8 @@ async def test_the_running_bot_answers_healthz_and_metrics(bot: TongxinApp, sim:
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("text/plain")
             metrics = await response.text()
-    assert health == {"role": "leader", "epoch": 0, "database": True, "backlog": {"urgent": 0, "normal": 0, "bulk": 0}}
+    # The one instance on a fresh database took the lease: epoch 1 (bot/lease.py).
+    assert health == {"role": "leader", "epoch": 1, "database": True, "backlog": {"urgent": 0, "normal": 0, "bulk": 0}}
     values = {
         line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
         for line in metrics.splitlines()
@@ -50,6 +51,7 @@ async def test_the_running_bot_answers_healthz_and_metrics(bot: TongxinApp, sim:
     assert values["tongxin_updates_total"] >= 1
     assert values['tongxin_bot_api_requests_total{method="sendMessage",status="200"}'] >= 1
     assert values["tongxin_leader"] == 1
+    assert values["tongxin_lease_epoch"] == 1
     assert values['tongxin_outbox_backlog{lane="urgent"}'] == 0
     assert "bot" + bot.bot.token not in metrics  # the method label is the method, never the URL with the token
 
@@ -66,7 +68,7 @@ async def test_healthz_says_503_when_the_database_does_not_answer() -> None:
             assert response.status == 503
             body = await response.json()
         assert body["database"] is False
-        assert body["role"] == "leader"
+        assert body["role"] == "standby"  # nothing told it that it leads
     finally:
         await health.stop()
         await unreachable.dispose()
