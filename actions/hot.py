@@ -255,10 +255,15 @@ async def _examples(conn: AsyncConnection, members: Sequence[Sequence[hot.TextKe
         if not any(pages):
             break
         texts = await hot.quoted_texts(conn, [key for page in pages for key in page])
-        for page, quoter in zip(pages, quoters, strict=True):
-            found = sorted((texts[key] for key in page if key in texts), key=newest)
-            await asyncio.to_thread(quoter.add, [text.text for text in found])
+        found = [[text.text for text in sorted((texts[k] for k in page if k in texts), key=newest)] for page in pages]
+        await asyncio.to_thread(_feed, quoters, found)
     return [quoter.examples for quoter in quoters]
+
+
+def _feed(quoters: Sequence[Quoter], pages: Sequence[Sequence[str]]) -> None:
+    """Each quoter its page of texts (redacting is CPU work: in a worker thread)."""
+    for quoter, page in zip(quoters, pages, strict=True):
+        quoter.add(page)
 
 
 async def period_report(conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int = 10) -> HotReport:
