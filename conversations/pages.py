@@ -16,8 +16,10 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from actions.env import Env
 from conversations.base import Param, Say
-from rules.wishes import WishStatus, wish_ref
+from rules.tips import category_key, tip_reference
+from rules.wishes import WishStatus, short_summary, wish_ref
 from storage.cases import Referral
+from storage.tips import Tip
 from storage.wishes import Wish
 
 PAGE_SIZE = 5
@@ -31,9 +33,10 @@ def clamp(page: int, total: int, size: int = PAGE_SIZE) -> tuple[int, int]:
 
 @dataclass(frozen=True)
 class Item:
-    """One line of a list and the button that shows it (its label's catalogue text filled with `labels`)."""
+    """One line of a list and the button that shows it (its label's catalogue text filled with `labels`); a button
+    of its own under a page has no line."""
 
-    line: Say
+    line: Say | None
     view: Button
     labels: Mapping[str, Param] = field(default_factory=dict)
 
@@ -48,7 +51,7 @@ class Page:
     pages: int
     page_act: Act
     footer: Say | None = None
-    extra: tuple[tuple[Item, ...], ...] = ()  # more buttons under the page (their `line` is not shown)
+    extra: tuple[tuple[Item, ...], ...] = ()  # more buttons under the page
 
     @property
     def previous(self) -> Button | None:
@@ -111,3 +114,67 @@ def my_tasks(env: Env, mine: Sequence[Wish], page: int) -> Page:
         items.append(Item(line, Button("list.button.show", Act.TASK_SHOW, wish.id), {"ref": wish_ref(wish.ref_no)}))
     title = Say("task.mine_title", {"count": len(mine)})
     return Page(title, tuple(items), page, pages, Act.TASK_MINE_PAGE, footer=Say("task.mine_tap"))
+
+
+def pending(
+    waiting: Sequence[Wish],
+    applicants: Sequence[tuple[int, str]],
+    *,
+    first: int,
+    page: int,
+    pages: int,
+    counts: tuple[int, int],
+) -> Page:
+    """/pending: one page of the review queue, wishes first, then volunteer applications (`applicants`: each
+    application's id and the name it gives); `first`: the position of the page's first item; `counts`: all the
+    wishes and applications waiting."""
+    items = [
+        Item(
+            Say(
+                "pending.line_wish",
+                {
+                    "n": n,
+                    "ref": wish_ref(wish.ref_no),
+                    "category": Say(f"category.{wish.category}"),
+                    "summary": short_summary(wish.description),
+                },
+            ),
+            Button("list.button.show", Act.PENDING_VIEW, wish.id),
+            {"ref": wish_ref(wish.ref_no)},
+        )
+        for n, wish in enumerate(waiting, start=first + 1)
+    ]
+    items += [
+        Item(
+            Say("pending.line_volunteer", {"n": n, "name": name}),
+            Button("pending.button.view_volunteer", Act.PENDING_VOLUNTEER_VIEW, application_id),
+            {"name": name},
+        )
+        for n, (application_id, name) in enumerate(applicants, start=first + 1 + len(waiting))
+    ]
+    title = Say("pending.queue_title", {"wishes": counts[0], "volunteers": counts[1]})
+    return Page(title, tuple(items), page, pages, Act.PENDING_PAGE, footer=Say("pending.tap"))
+
+
+def tips(
+    shown: Sequence[Tip], *, title: Say, page: int, pages: int, page_act: Act, extra: tuple[tuple[Item, ...], ...]
+) -> Page:
+    """/review and the accepted tips: one page of tips, a line and a show button each, and the buttons to the other
+    lists (`extra`)."""
+    items = tuple(
+        Item(
+            Say(
+                "review.line",
+                {
+                    "n": n,
+                    "reference": tip_reference(tip.id),
+                    "category": Say(category_key(tip.category)),
+                    "summary": short_summary(tip.description),
+                },
+            ),
+            Button("list.button.show", Act.REVIEW_VIEW, tip.id),
+            {"ref": tip_reference(tip.id)},
+        )
+        for n, tip in enumerate(shown, start=page * PAGE_SIZE + 1)
+    )
+    return Page(title, items, page, pages, page_act, footer=Say("review.tap"), extra=extra)

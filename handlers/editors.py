@@ -29,9 +29,12 @@ from telegram.ext import (
 )
 
 from actions import tips as tip_actions
-from actions.buttons import Act
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from conversations import pages
+from conversations.base import Say
+from conversations.pages import Item
 from handlers import lists
 from handlers.access import require
 from handlers.common import actor_of, edit_in_place
@@ -50,7 +53,7 @@ from rules.tips import (
     status_key,
     tip_reference,
 )
-from rules.wishes import short_summary, wish_ref
+from rules.wishes import wish_ref
 from storage import applications, tips, users
 from storage.errors import Conflict, NotAllowed, NotFound
 
@@ -131,38 +134,20 @@ async def list_view(context: TongxinContext, status: TipStatus, page: int) -> tu
     page_act, title_key, empty_key = LISTS[status]
     async with context.db.read() as conn:
         total = await tips.count_in_status(conn, status)
-        page, pages = lists.clamp(page, total)
+        page, page_count = lists.clamp(page, total)
         shown = await tips.in_status(conn, status, limit=lists.PAGE_SIZE, offset=page * lists.PAGE_SIZE)
         accepted = await tips.count_in_status(conn, TipStatus.ACCEPTED) if status == TipStatus.NEW else 0
         applying = len(await applications.pending(conn, "reporter")) if status == TipStatus.NEW else 0
-    extra = []
+    extra: list[tuple[Item, ...]] = []
     if accepted:
-        extra.append([callbacks.button(context.plain("review.button_accepted", count=accepted), Act.REVIEW_ACCEPTED)])
+        extra.append((Item(None, Button("review.button_accepted", Act.REVIEW_ACCEPTED), {"count": accepted}),))
     if applying:
-        extra.append(
-            [callbacks.button(context.plain("review.button_applications", count=applying), Act.REVIEW_APPLICATIONS)]
-        )
+        extra.append((Item(None, Button("review.button_applications", Act.REVIEW_APPLICATIONS), {"count": applying}),))
     if not total:
-        return context.t(empty_key), InlineKeyboardMarkup(extra) if extra else None
-    lines = [
-        context.t(
-            "review.line",
-            n=n,
-            reference=tip_reference(tip.id),
-            category=context.plain(category_key(tip.category)),
-            summary=short_summary(tip.description),
-        )
-        for n, tip in enumerate(shown, start=page * lists.PAGE_SIZE + 1)
-    ]
-    lines.append("\n" + context.t("review.tap"))
-    views = [
-        callbacks.button(context.plain("list.button.show", ref=tip_reference(tip.id)), Act.REVIEW_VIEW, tip.id)
-        for tip in shown
-    ]
-    title = context.t(title_key, count=total)
-    return lists.paged(
-        context, title=title, lines=lines, views=views, page=page, pages=pages, page_act=page_act, extra=extra
-    )
+        return context.t(empty_key), lists.buttons_of(context, extra)
+    title = Say(title_key, {"count": total})
+    shown_page = pages.tips(shown, title=title, page=page, pages=page_count, page_act=page_act, extra=tuple(extra))
+    return lists.page_view(context, shown_page)
 
 
 async def view_pressed(update: Update, context: TongxinContext) -> None:

@@ -51,24 +51,31 @@ def paged(
     return text, InlineKeyboardMarkup(rows)
 
 
+def button(context: TongxinContext, item: Item) -> InlineKeyboardButton:
+    """An item's button, its label filled with the item's values."""
+    values = {name: value_of(context, value, plain=True) for name, value in item.labels.items()}
+    view = item.view
+    return callbacks.button(context.plain(view.label, **values), view.act, view.subject, view.arg)
+
+
+def buttons_of(context: TongxinContext, rows: Sequence[Sequence[Item]]) -> InlineKeyboardMarkup | None:
+    """Rows of item buttons (None when there are none)."""
+    return InlineKeyboardMarkup([[button(context, item) for item in row] for row in rows]) if rows else None
+
+
 def page_view(context: TongxinContext, page: Page) -> tuple[str, InlineKeyboardMarkup]:
     """A page of the list model (`conversations.pages`) as one message: what `paged` makes of it."""
 
-    def button(item: Item) -> InlineKeyboardButton:
-        values = {name: value_of(context, value, plain=True) for name, value in item.labels.items()}
-        view = item.view
-        return callbacks.button(context.plain(view.label, **values), view.act, view.subject, view.arg)
-
-    lines = [words(context, item.line) for item in page.items]
+    lines = [words(context, item.line) for item in page.items if item.line is not None]
     if page.footer is not None:
         lines.append("\n" + words(context, page.footer))
     return paged(
         context,
         title=words(context, page.title),
         lines=lines,
-        views=[button(item) for item in page.items],
+        views=[button(context, item) for item in page.items],
         page=page.page,
         pages=page.pages,
         page_act=page.page_act,
-        extra=[[button(item) for item in row] for row in page.extra],
+        extra=[[button(context, item) for item in row] for row in page.extra],
     )

@@ -26,6 +26,7 @@ from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.telegram.media import send_photo_of
+from conversations import pages
 from handlers import lists, volunteer_review, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press
@@ -33,7 +34,7 @@ from handlers.leaving import asking
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
 from rules.roles import Role
-from rules.wishes import InvalidInput, short_summary, wish_ref
+from rules.wishes import InvalidInput, wish_ref
 from storage import applications
 from storage import volunteers as profiles
 from storage import wishes as store
@@ -91,7 +92,7 @@ async def queue_view(context: TongxinContext, page: int) -> tuple[str, InlineKey
     async with context.db.read() as conn:
         wish_count = await store.count_in_status(conn, lifecycle.WishStatus.PENDING_REVIEW)
         applicant_count = await applications.count_pending(conn, "volunteer")
-        page, pages = lists.clamp(page, wish_count + applicant_count)
+        page, page_count = lists.clamp(page, wish_count + applicant_count)
         first = page * size
         waiting = await store.wishes_in_status(
             conn, lifecycle.WishStatus.PENDING_REVIEW, limit=max(0, min(size, wish_count - first)), offset=first
@@ -103,36 +104,14 @@ async def queue_view(context: TongxinContext, page: int) -> tuple[str, InlineKey
         volunteer_profiles = [await profiles.find_volunteer(conn, a.user_id) for a in applicants]
     if not wish_count and not applicant_count:
         return context.t("pending.queue_empty"), None
-    lines: list[str] = []
-    views = []
-    for n, wish in enumerate(waiting, start=first + 1):
-        lines.append(
-            context.t(
-                "pending.line_wish",
-                n=n,
-                ref=wish_ref(wish.ref_no),
-                category=context.plain(f"category.{wish.category}"),
-                summary=short_summary(wish.description),
-            )
-        )
-        views.append(
-            callbacks.button(context.plain("list.button.show", ref=wish_ref(wish.ref_no)), Act.PENDING_VIEW, wish.id)
-        )
-    for n, (application, profile) in enumerate(
-        zip(applicants, volunteer_profiles, strict=True), start=first + 1 + len(waiting)
-    ):
-        name = profile.name if profile is not None else str(application.user_id)
-        lines.append(context.t("pending.line_volunteer", n=n, name=name))
-        views.append(
-            callbacks.button(
-                context.plain("pending.button.view_volunteer", name=name), Act.PENDING_VOLUNTEER_VIEW, application.id
-            )
-        )
-    lines.append("\n" + context.t("pending.tap"))
-    title = context.t("pending.queue_title", wishes=wish_count, volunteers=applicant_count)
-    return lists.paged(
-        context, title=title, lines=lines, views=views, page=page, pages=pages, page_act=Act.PENDING_PAGE
+    named = [
+        (application.id, profile.name if profile is not None else str(application.user_id))
+        for application, profile in zip(applicants, volunteer_profiles, strict=True)
+    ]
+    shown = pages.pending(
+        waiting, named, first=first, page=page, pages=page_count, counts=(wish_count, applicant_count)
     )
+    return lists.page_view(context, shown)
 
 
 async def view_pressed(update: Update, context: TongxinContext) -> None:
