@@ -5,7 +5,7 @@ calls `update_*` from its periodic persistence job (every `update_interval` seco
 shutdown; besides, the update processor (`bot.processor`) has them written after every update, before
 the chat's next update is handled, through `write_through`: the changed states and drafts and the deletion of the
 handled update from the durable inbox (`bot.inbox`) in one transaction, so a kill leaves either both or neither.
-An update that changed no state has its inbox row deleted by the next transaction (`_forget_later`).
+An update that changed no state has its inbox row deleted within a quarter of a second (`_forget_later`).
 
 Fault injection for the crash test: with TONGXIN_FAULT_KILL_AFTER_HANDLERS=N the process SIGKILLs itself after the
 handlers of the N-th update that changed a conversation state ran, before that state is written.
@@ -65,7 +65,7 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
         # `timer`: what the inbox deletions of updates that changed nothing linger on (`_forget_later`); without
         # one they are committed at once, as the tests that count rows expect.
         self.group = GroupCommit(db, timer=timer)
-        # Handled updates that changed nothing, whose inbox rows go with the next transaction (`_forget_later`).
+        # Handled updates that changed nothing, whose inbox rows go together within the linger (`_forget_later`).
         self._handled: list[int] = []
         # What was last written per user: PTB offers every user's data after every update, and most
         # updates change none of it, so unchanged data is not written again.
@@ -105,10 +105,11 @@ class DatabasePersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[A
             committed()
 
     def _forget_later(self, handled: Sequence[int]) -> None:
-        """Nothing changed: the updates' inbox rows are deleted by the next transaction anyone commits (the next
-        update's inbox row, usually), or within `GroupCommit.linger`, in one statement; nobody waits for it. A kill
-        before then hands them to the next start-up, which answers them again: at least once, as before, with a
-        window of a quarter of a second instead of a few milliseconds, for one commit per update instead of two."""
+        """Nothing changed: the updates' inbox rows are deleted once `GroupCommit.linger` is over, those of every
+        update handled meanwhile in one statement, with the transaction under way then (the next update's inbox row,
+        usually) or in one of their own; nobody waits for it. A kill before then hands them to the next start-up,
+        which answers them again: at least once, as before, with a window of a quarter of a second instead of a few
+        milliseconds, for one commit per update instead of two and one deletion per linger instead of one each."""
         if not self._handled:
             taken: list[int] = []
 

@@ -61,10 +61,4 @@ async def count_followers(conn: AsyncConnection, wish_id: int) -> int:
 
 async def wishes_followed_by(conn: AsyncConnection, user_id: int, *, limit: int = 10) -> list[Wish]:
     """The wishes the person joined, most recently joined first."""
-    rows = await conn.execute(
-        select(wish_followers.c.wish_id)
-        .where(wish_followers.c.user_id == user_id)
-        .order_by(wish_followers.c.joined_at.desc(), wish_followers.c.wish_id.desc())
-        .limit(limit)
-    )
-    return [await store.get_wish(conn, wish_id) for wish_id in rows.scalars().all()]
+    return await store.followed_by(conn, user_id, limit)

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import BindParameter
 
 from storage.db import Database
 from storage.schema import handled_updates, update_inbox
@@ -34,6 +35,19 @@ class LeftOver:
     given_up: int
 
 
+# Built once: every update's row is written and deleted through these.
+_IDS: BindParameter[list[int]] = bindparam("ids", expanding=True)
+_KNOWN = (
+    select(update_inbox.c.update_id)
+    .where(update_inbox.c.update_id.in_(_IDS))
+    .union_all(select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(_IDS)))
+)
+_KEEP = update_inbox.insert()
+_FORGET = delete(update_inbox).where(update_inbox.c.update_id.in_(_IDS))
+_HANDLED = select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(_IDS))
+_REMEMBER = handled_updates.insert()
+
+
 def row(*, update_id: int, chat_key: int, user_id: int | None, payload: str, now: dt.datetime) -> dict[str, Any]:
     """An update's inbox row, for `keep`."""
     return {"update_id": update_id, "chat_key": chat_key, "user_id": user_id, "payload": payload, "received_at": now}
@@ -44,18 +58,10 @@ async def keep(conn: AsyncConnection, rows: list[dict[str, Any]], known: set[int
     (handled, or in the inbox already) are not written again, and their ids are added to `known`: not to be handled
     again."""
     ids = [r["update_id"] for r in rows]
-    found = set(
-        (
-            await conn.execute(
-                select(update_inbox.c.update_id)
-                .where(update_inbox.c.update_id.in_(ids))
-                .union_all(select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(ids)))
-            )
-        ).scalars()
-    )
+    found = set((await conn.execute(_KNOWN, {"ids": ids})).scalars())
     fresh = [r for r in rows if r["update_id"] not in found]
     if fresh:
-        await conn.execute(update_inbox.insert(), fresh)
+        await conn.execute(_KEEP, fresh)
     if known is not None:
         known.update(found)
 
@@ -66,13 +72,11 @@ async def forget(conn: AsyncConnection, update_ids: Iterable[int], now: dt.datet
     ids = sorted(set(update_ids))
     if not ids:
         return
-    await conn.execute(delete(update_inbox).where(update_inbox.c.update_id.in_(ids)))
-    already = set(
-        (await conn.execute(select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(ids)))).scalars()
-    )
+    await conn.execute(_FORGET, {"ids": ids})
+    already = set((await conn.execute(_HANDLED, {"ids": ids})).scalars())
     new = [{"update_id": i, "handled_at": now} for i in ids if i not in already]
     if new:
-        await conn.execute(handled_updates.insert(), new)
+        await conn.execute(_REMEMBER, new)
 
 
 async def prune_handled(conn: AsyncConnection, *, before: dt.datetime) -> int:

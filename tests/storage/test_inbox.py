@@ -117,43 +117,49 @@ class _ManualTimer:
             callback()
 
 
-async def test_a_deferred_deletion_rides_with_the_next_write_or_goes_alone_after_its_linger(db: Database) -> None:
-    """The inbox row of an update that changed nothing is deleted by the next transaction anyone commits (one
-    commit per update instead of two), or by one of its own once the linger is over; nobody waits for it."""
-    for update_id in (1, 2, 3):
+async def test_deferred_deletions_wait_out_their_linger_and_go_together(db: Database) -> None:
+    """The inbox rows of updates that changed nothing are deleted once the linger is over, with the transaction under
+    way then or by one of their own; the writes meanwhile do not take them (one deletion per linger instead of one in
+    every transaction); nobody waits for them."""
+    for update_id in (1, 2, 3, 4):
         await keep(db, update_id)
     timer = _ManualTimer()
     group = GroupCommit(db, timer=timer, linger=0.25)
     commits = 0
+    deletions = 0
 
     def count(*_: Any) -> None:
         nonlocal commits
         commits += 1
 
-    event.listen(db.engine.sync_engine, "commit", count)
-    try:
-        group.ride(lambda conn: inbox.forget(conn, [1], NOW))
-        await asyncio.sleep(0.05)
-        assert await left(db) == [(1, 0), (2, 0), (3, 0)], "it waits for company"
-        await group.write(lambda conn: inbox.forget(conn, [2], NOW))
-        assert await left(db) == [(3, 0)], "it went with the next write"
-        assert commits == 1
+    def count_deletions(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        nonlocal deletions
+        deletions += statement.startswith("DELETE")
 
-        group.ride(lambda conn: inbox.forget(conn, [3], NOW))
+    event.listen(db.engine.sync_engine, "commit", count)
+    event.listen(db.engine.sync_engine, "before_cursor_execute", count_deletions)
+    try:
+        group.ride(lambda conn: inbox.forget(conn, [1, 2], NOW))
+        await asyncio.sleep(0.05)
+        assert await left(db) == [(1, 0), (2, 0), (3, 0), (4, 0)], "it waits for its linger"
+        await group.write(lambda conn: inbox.forget(conn, [3], NOW))
+        assert await left(db) == [(1, 0), (2, 0), (4, 0)], "a write meanwhile does not take it"
+        assert (commits, deletions) == (1, 1)
+
         timer.advance(0.2)
         await asyncio.sleep(0.05)
-        assert await left(db) == [(3, 0)]
+        assert await left(db) == [(1, 0), (2, 0), (4, 0)]
         timer.advance(0.1)  # the linger is over: a transaction of its own
         await group.flush()
-        assert await left(db) == []
-        assert commits == 2
+        assert await left(db) == [(4, 0)]
+        assert (commits, deletions) == (2, 2)
     finally:
         event.remove(db.engine.sync_engine, "commit", count)
+        event.remove(db.engine.sync_engine, "before_cursor_execute", count_deletions)
 
 
 async def test_a_deferred_deletion_that_failed_is_kept_for_the_next_transaction(db: Database) -> None:
     await keep(db, 1)
-    group = GroupCommit(db, timer=_ManualTimer())
     failing = True
 
     async def forget(conn: AsyncConnection) -> None:
@@ -161,8 +167,11 @@ async def test_a_deferred_deletion_that_failed_is_kept_for_the_next_transaction(
             raise ConnectionError("the database went away")
         await inbox.forget(conn, [1], NOW)
 
+    timer = _ManualTimer()
+    group = GroupCommit(db, timer=timer)
     group.ride(forget)
-    await group.write(lambda conn: inbox.keep(conn, [row(2)]))  # the rider fails; the write alone succeeds
+    timer.advance(0.3)  # its linger is over: it fails
+    await group.write(lambda conn: inbox.keep(conn, [row(2)]))  # the write succeeds
     assert await left(db) == [(1, 0), (2, 0)]
     failing = False
     await group.flush()
