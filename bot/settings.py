@@ -18,11 +18,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from rules.staff import WECOM_USERID
+
 # What Telegram accepts for a webhook (core.telegram.org/bots/api#setwebhook).
 WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
-# A WeCom member's userid (成员ID: 1-64 characters, letters, digits, _ - . @).
-WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 Language = Literal["zh-CN", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-CN", "en")

@@ -84,9 +84,21 @@ def press_of(update: Update) -> Press | None:
 
 async def person_of(context: TongxinContext, target: Target) -> int:
     """The person id a typed target names: `P-12` as it is, a Telegram user id through the accounts people wrote
-    from. `NotFound` (carrying what was typed) for a Telegram user who never wrote to the bot."""
+    from. `NotFound` (carrying what was typed) for a Telegram user who never wrote to the bot. A WeCom member
+    (`wecom:USERID`) is the organisation's own staff: their person is made when first named (docs/wecom.md)."""
     if target.person_id is not None:
         return target.person_id
+    if target.wecom_userid is not None:
+        async with context.db.write() as conn:
+            member = await people.find_person(conn, "wecom", target.wecom_userid) or await people.person_for_identity(
+                conn,
+                "wecom",
+                target.wecom_userid,
+                first_name=target.wecom_userid,
+                language=context.env.settings.default_language,
+                now=context.env.now(),
+            )
+        return member.id
     async with context.db.read() as conn:
         found = await people.person_ids_for(conn, people.TELEGRAM, [target.telegram_id or 0])
     if not found:

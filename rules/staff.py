@@ -17,6 +17,11 @@ from dataclasses import dataclass
 
 from rules.roles import GRANTABLE_BY_ADMIN, STAFF_ROLES, Role, allowed
 
+# A WeCom member's userid (成员ID: 1-64 characters, letters, digits, _ - . @), named in staff commands as
+# `wecom:USERID` and listed in WECOM_ADMIN_USERIDS.
+WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+WECOM_PREFIX = "wecom:"
+
 ADMINS = frozenset({Role.ADMIN})
 COORDINATORS = frozenset({Role.COORDINATOR, Role.ADMIN})
 STAFF = STAFF_ROLES
@@ -66,13 +71,17 @@ def person_ref(person_id: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """Whom a staff command names: an internal person (`P-12`) or a Telegram user (a bare number)."""
+    """Whom a staff command names: an internal person (`P-12`), a Telegram user (a bare number) or a WeCom member
+    (`wecom:USERID`)."""
 
     person_id: int | None = None
     telegram_id: int | None = None
+    wecom_userid: str | None = None
 
     def __str__(self) -> str:
-        return person_ref(self.person_id) if self.person_id is not None else str(self.telegram_id)
+        if self.person_id is not None:
+            return person_ref(self.person_id)
+        return f"{WECOM_PREFIX}{self.wecom_userid}" if self.wecom_userid is not None else str(self.telegram_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +116,14 @@ def parse_role_change(args: Iterable[str]) -> RoleChange:
 
 
 def parse_target(word: str) -> Target:
-    """`P-12` (an internal person) or `123456789` (a Telegram user id); positive, at most 15 digits."""
+    """`P-12` (an internal person), `123456789` (a Telegram user id; positive, at most 15 digits) or `wecom:USERID`
+    (a WeCom member by their userid, `WECOM_USERID`)."""
     word = word.strip()
+    if word.lower().startswith(WECOM_PREFIX):
+        userid = word[len(WECOM_PREFIX) :]
+        if not WECOM_USERID.fullmatch(userid):
+            raise RoleChangeError("staff.bad_user_id")
+        return Target(wecom_userid=userid)
     if (ref := PERSON_REF.fullmatch(word)) is not None and int(ref.group(1)) > 0:
         return Target(person_id=int(ref.group(1)))
     if not word.isdecimal() or len(word) > 15 or int(word) <= 0:

@@ -33,13 +33,13 @@ from actions.env import Env
 from bot.clock import LoopTimer, Timer, within
 from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
-from bot.settings import WECOM_USERID
 from channels.freshness import Freshness
 from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.cards import APPROVE, KEY, CardBook
 from channels.wecom.transport import WECOM
 from rules.limits import MessageRate, RateVerdict
 from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
+from rules.staff import WECOM_USERID
 from rules.wishes import Actor, wish_ref
 from storage import people, wishes
 from storage.errors import Conflict, NotAllowed, NotFound
