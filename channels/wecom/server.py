@@ -12,13 +12,16 @@ guard as Telegram's and WeChat's counts each member's callbacks (`rules.limits.M
 callback is answered and not handled. A callback is answered at once (an empty 200: WeCom waits 5 seconds and
 retries 3 times) and handled after; a member's callbacks one at a time, in order.
 
-Handled: a press on a review card (`template_card_event`, `channels.wecom.cards`) decides the wish through
-`actions.wishes`; a message is answered with what the application does so far.
+Handled: a press on a review card (`template_card_event`, `channels.wecom.cards`): 通过 approves the wish through
+`actions.wishes`; 退回 asks for the reason the resident will read (at most `NOTE_MAX` characters; 取消 keeps the
+wish waiting), and the member's next message is it. Any other message is answered with what the application does
+so far.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from typing import Any
 
@@ -35,12 +38,12 @@ from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
 from channels.wecom.api import WeComApi, WeComError
-from channels.wecom.cards import APPROVE, KEY, CardBook
+from channels.wecom.cards import APPROVE, KEY, REJECT, CardBook
 from channels.wecom.transport import WECOM
 from rules.limits import MessageRate, RateVerdict
 from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
 from rules.staff import WECOM_USERID
-from rules.wishes import Actor, wish_ref
+from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
 from storage import people, wishes
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
@@ -50,6 +53,9 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 ANSWER_WITHIN = 4.0
 CARD_EVENT = "template_card_event"
+# How long a member's answer to "why 退回?" is waited for, and the words that take 退回 back.
+REASON_WAIT = dt.timedelta(minutes=30)
+CANCEL_WORDS = frozenset({"取消", "cancel"})
 
 
 class WeComChannel:
@@ -73,6 +79,9 @@ class WeComChannel:
         self._turns: KeyedLocks[str] = KeyedLocks()  # one member's callbacks one at a time, in order
         self._decisions: KeyedLocks[int] = KeyedLocks()  # one wish's presses one at a time
         self.cards = CardBook()
+        # A member who pressed 退回 and is asked for the reason: userid → (wish id, asked at). In memory: a restart
+        # forgets the question (the card can be pressed again).
+        self._reasons: dict[str, tuple[int, dt.datetime]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
@@ -162,6 +171,8 @@ class WeComChannel:
                 person = await self._person(userid)
                 if data.get("MsgType") == "event" and data.get("Event") == CARD_EVENT:
                     await self._press(userid, person, data)
+                elif data.get("MsgType") == "text" and userid in self._reasons:
+                    await self._reason(userid, person, str(data.get("Content") or ""))
                 elif data.get("MsgType") != "event":
                     await self.say(userid, self._t(person.language, "wecom.text_reply"))
             except Exception:
@@ -201,12 +212,57 @@ class WeComChannel:
         if not actor.is_coordinator:
             await self.say(userid, self._t(lang, "wecom.not_staff"))
             return
+        if matched[1] != APPROVE:
+            await self._ask_reason(userid, lang, wish_id)
+            return
+        await self._decide(userid, person, actor, wish_id, APPROVE, "")
+
+    async def _ask_reason(self, userid: str, lang: str, wish_id: int) -> None:
+        """退回 pressed: ask for the reason the resident will read (the wish stays waiting meanwhile)."""
+        async with self._env.db.read() as conn:
+            try:
+                wish = await wishes.get_wish(conn, wish_id)
+            except NotFound:
+                return
+        if wish.status != WishStatus.PENDING_REVIEW:
+            await self._already(userid, lang, wish_id)
+            return
+        self._reasons[userid] = (wish_id, self._env.now())
+        await self.say(userid, self._t(lang, "wecom.reject.ask", ref=wish_ref(wish.ref_no), limit=NOTE_MAX))
+
+    async def _reason(self, userid: str, person: User, text: str) -> None:
+        """The reason typed after 退回 (取消 keeps the wish waiting); a reason too long is asked for again."""
+        wish_id, asked_at = self._reasons[userid]
+        lang = person.language
+        if self._env.now() - asked_at > REASON_WAIT:
+            del self._reasons[userid]
+            await self.say(userid, self._t(lang, "wecom.text_reply"))
+            return
+        if text.strip() in CANCEL_WORDS:
+            del self._reasons[userid]
+            await self.say(userid, self._t(lang, "wecom.reject.cancelled"))
+            return
+        actor = Actor(person.id, self.roles_of(userid, person))
+        if not actor.is_coordinator:
+            del self._reasons[userid]
+            await self.say(userid, self._t(lang, "wecom.not_staff"))
+            return
+        try:
+            check_text(text, NOTE_MAX)
+        except InvalidInput as bad:
+            await self.say(userid, self._t(lang, f"wecom.reject.{bad.reason}", limit=NOTE_MAX))
+            return
+        del self._reasons[userid]
+        await self._decide(userid, person, actor, wish_id, REJECT, text)
+
+    async def _decide(self, userid: str, person: User, actor: Actor, wish_id: int, decision: str, reason: str) -> None:
+        """Approve or reject through the actions Telegram's review uses, then update every recipient's card."""
+        lang = person.language
         async with self._decisions.turn(wish_id):
             try:
-                if matched[1] == APPROVE:
+                if decision == APPROVE:
                     changed = await wish_actions.approve(self._env, actor, wish_id)
                 else:
-                    reason = self._t(lang, "wecom.reject.reason")
                     changed = await wish_actions.reject(self._env, actor, wish_id, reason)
             except (Conflict, NotFound):
                 await self._already(userid, lang, wish_id)
@@ -216,8 +272,8 @@ class WeComChannel:
                 return
             name = person.display_name
             cards = self.cards.of(wish_id)
-            cards.decided_by, cards.decision = name, matched[1]
-            label = "wecom.decided.approved" if matched[1] == APPROVE else "wecom.decided.rejected"
+            cards.decided_by, cards.decision = name, decision
+            label = "wecom.decided.approved" if decision == APPROVE else "wecom.decided.rejected"
             replace = self._t(lang, label, name=name)[:10]
             for card in self.cards.take_codes(wish_id, self._env.now()):
                 try:
@@ -225,7 +281,7 @@ class WeComChannel:
                 except WeComError as exc:
                     log.warning("a WeCom review card was not updated: %s", exc)
         ref = wish_ref(changed.wish.ref_no)
-        await self.say(userid, self._t(lang, "wecom.approved" if matched[1] == APPROVE else "wecom.rejected", ref=ref))
+        await self.say(userid, self._t(lang, "wecom.approved" if decision == APPROVE else "wecom.rejected", ref=ref))
 
     async def _already(self, userid: str, lang: str, wish_id: int) -> None:
         cards = self.cards.of(wish_id)
