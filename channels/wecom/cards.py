@@ -1,4 +1,6 @@
-"""Review cards on WeCom: a wish waiting for review reaches each coordinator on WeCom as a template card of the
+"""Cards on WeCom. A case sent to a department reaches its members on WeCom as a card with 签收 (`case_card`; the
+press goes through `actions.cases.acknowledge`, and every member's card then says who took it). Review cards: a
+wish waiting for review reaches each coordinator on WeCom as a template card of the
 button-interaction kind (模板卡片 · 按钮交互型, developer.work.weixin.qq.com/document/path/90236 "模板卡片消息"),
 with 通过 / 退回. A press comes back as a `template_card_event` (path/90240 "模板卡片事件推送") carrying the card's
 `TaskId` and the button's `EventKey`; the decision goes through the same actions as Telegram's review
@@ -22,20 +24,38 @@ from bot.i18n import Catalogues
 
 APPROVE = "approve"
 REJECT = "reject"
-# A card's task id: unique per application, at most 128 bytes of digits, letters and _-@ (path/90236).
-TASK = re.compile(r"w(\d{1,12})p(\d{1,12})")
-# A button's key: at most 1024 bytes (path/90236).
-KEY = re.compile(r"(approve|reject):(\d{1,12})")
+ACKNOWLEDGE = "ack"
+# A button's key (at most 1024 bytes, path/90236): what it does and to which wish or case.
+KEY = re.compile(r"(approve|reject|ack):(\d{1,12})")
 CODE_LIFETIME = dt.timedelta(hours=72)
 
 
-def task_id(wish_id: int, person_id: int) -> str:
-    """The card's task id for this recipient (one card per wish and person)."""
-    return f"w{wish_id}p{person_id}"
+def task_id(kind: str, subject_id: int, person_id: int, now: dt.datetime) -> str:
+    """The card's task id: unique per application (path/90236: at most 128 bytes of digits, letters and _-@, never
+    reused), so one per subject, recipient and moment (a case sent again to its members gets new cards)."""
+    return f"{kind}{subject_id}p{person_id}t{int(now.timestamp() * 1000)}"
+
+
+def wish_key(wish_id: int) -> str:
+    """The CardBook key of a wish's review cards."""
+    return f"wish:{wish_id}"
+
+
+def case_key(case_id: int) -> str:
+    """The CardBook key of a case's cards."""
+    return f"case:{case_id}"
 
 
 def review_card(
-    catalogues: Catalogues, language: str, *, wish_id: int, person_id: int, ref: str, category: str, description: str
+    catalogues: Catalogues,
+    language: str,
+    *,
+    wish_id: int,
+    person_id: int,
+    ref: str,
+    category: str,
+    description: str,
+    now: dt.datetime,
 ) -> dict[str, Any]:
     """The button-interaction card of a wish waiting for review (field limits of path/90236: main title 26
     characters, description 44, sub title 160 here clipped shorter, button text 10)."""
@@ -51,11 +71,30 @@ def review_card(
             "desc": t("wecom.card.wish_desc", category=t(f"category.{category}"))[:44],
         },
         "sub_title_text": t("wecom.card.wish_body", description=description)[:120],
-        "task_id": task_id(wish_id, person_id),
+        "task_id": task_id("w", wish_id, person_id, now),
         "button_list": [
             {"text": t("wecom.button.approve")[:10], "style": 1, "key": f"{APPROVE}:{wish_id}"},
             {"text": t("wecom.button.reject")[:10], "style": 2, "key": f"{REJECT}:{wish_id}"},
         ],
+    }
+
+
+def case_card(
+    catalogues: Catalogues, language: str, *, case_id: int, person_id: int, ref: str, text: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The card of a case sent to a department (`text`: the case notice as text), with 签收; handing it back stays
+    on Telegram for now."""
+
+    def t(key: str, **values: object) -> str:
+        return catalogues.text(language, key, **values)
+
+    return {
+        "card_type": "button_interaction",
+        "source": {"desc": t("wecom.card.case_source")[:13]},
+        "main_title": {"title": t("wecom.card.case_title", ref=ref)[:26]},
+        "sub_title_text": text[:160],
+        "task_id": task_id("c", case_id, person_id, now),
+        "button_list": [{"text": t("wecom.button.acknowledge")[:10], "style": 1, "key": f"{ACKNOWLEDGE}:{case_id}"}],
     }
 
 
@@ -70,30 +109,29 @@ class Sent:
 
 @dataclass
 class WishCards:
-    """The cards sent for one wish, and who decided from one."""
+    """The cards sent for one wish or case, and who decided from one."""
 
     sent: list[Sent] = field(default_factory=list)
     decided_by: str | None = None
-    decision: str | None = None
 
 
 class CardBook:
-    """Cards sent per wish (in memory; see the module docstring)."""
+    """Cards sent per subject (`wish_key`, `case_key`; in memory: see the module docstring)."""
 
     def __init__(self) -> None:
-        self._wishes: dict[int, WishCards] = {}
+        self._subjects: dict[str, WishCards] = {}
 
-    def sent(self, wish_id: int, userid: str, response_code: str, now: dt.datetime) -> None:
+    def sent(self, subject: str, userid: str, response_code: str, now: dt.datetime) -> None:
         """Remember a card sent to `userid`."""
-        self._wishes.setdefault(wish_id, WishCards()).sent.append(Sent(userid, response_code, now))
+        self._subjects.setdefault(subject, WishCards()).sent.append(Sent(userid, response_code, now))
 
-    def of(self, wish_id: int) -> WishCards:
-        """The wish's cards (none yet: an empty record)."""
-        return self._wishes.setdefault(wish_id, WishCards())
+    def of(self, subject: str) -> WishCards:
+        """The subject's cards (none yet: an empty record)."""
+        return self._subjects.setdefault(subject, WishCards())
 
-    def take_codes(self, wish_id: int, now: dt.datetime) -> list[Sent]:
+    def take_codes(self, subject: str, now: dt.datetime) -> list[Sent]:
         """The cards whose response code can still update them (within 72 hours), taken: each is used once."""
-        cards = self.of(wish_id)
+        cards = self.of(subject)
         live = [s for s in cards.sent if now - s.sent_at < CODE_LIFETIME]
         cards.sent = []
         return live

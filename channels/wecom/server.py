@@ -12,7 +12,9 @@ guard as Telegram's and WeChat's counts each member's callbacks (`rules.limits.M
 callback is answered and not handled. A callback is answered at once (an empty 200: WeCom waits 5 seconds and
 retries 3 times) and handled after; a member's callbacks one at a time, in order.
 
-Handled: a press on a review card (`template_card_event`, `channels.wecom.cards`): 通过 approves the wish through
+Handled: a press on a case card's 签收 acknowledges the case through `actions.cases.acknowledge` (a member of its
+department; a later press is told who took it). A press on a review card (`template_card_event`,
+`channels.wecom.cards`): 通过 approves the wish through
 `actions.wishes`; 退回 asks for the reason the resident will read (at most `NOTE_MAX` characters; 取消 keeps the
 wish waiting), and the member's next message is it. Any other message is answered with what the application does
 so far.
@@ -31,6 +33,7 @@ from wechatpy.enterprise.crypto import WeChatCrypto
 from wechatpy.enterprise.exceptions import InvalidCorpIdException
 from wechatpy.exceptions import InvalidSignatureException
 
+from actions import cases as case_actions
 from actions import wishes as wish_actions
 from actions.env import Env
 from bot.clock import LoopTimer, Timer, within
@@ -38,13 +41,14 @@ from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
 from channels.wecom.api import WeComApi, WeComError
-from channels.wecom.cards import APPROVE, KEY, REJECT, CardBook
+from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, CardBook, case_key, wish_key
 from channels.wecom.transport import WECOM
+from rules.cases import case_ref
 from rules.limits import MessageRate, RateVerdict
 from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
 from rules.staff import WECOM_USERID
 from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
-from storage import people, wishes
+from storage import cases, people, wishes
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
 
@@ -77,7 +81,7 @@ class WeComChannel:
         self._freshness = Freshness(env.now)
         self._rate = MessageRate()
         self._turns: KeyedLocks[str] = KeyedLocks()  # one member's callbacks one at a time, in order
-        self._decisions: KeyedLocks[int] = KeyedLocks()  # one wish's presses one at a time
+        self._decisions: KeyedLocks[str] = KeyedLocks()  # one wish's (or case's) presses one at a time
         self.cards = CardBook()
         # A member who pressed 退回 and is asked for the reason: userid → (wish id, asked at). In memory: a restart
         # forgets the question (the card can be pressed again).
@@ -209,6 +213,9 @@ class WeComChannel:
             return  # not a button of ours: nothing to do, nothing changed
         wish_id = int(matched[2])
         actor = Actor(person.id, self.roles_of(userid, person))
+        if matched[1] == ACKNOWLEDGE:
+            await self._acknowledge(userid, person, actor, wish_id)
+            return
         if not actor.is_coordinator:
             await self.say(userid, self._t(lang, "wecom.not_staff"))
             return
@@ -258,7 +265,7 @@ class WeComChannel:
     async def _decide(self, userid: str, person: User, actor: Actor, wish_id: int, decision: str, reason: str) -> None:
         """Approve or reject through the actions Telegram's review uses, then update every recipient's card."""
         lang = person.language
-        async with self._decisions.turn(wish_id):
+        async with self._decisions.turn(wish_key(wish_id)):
             try:
                 if decision == APPROVE:
                     changed = await wish_actions.approve(self._env, actor, wish_id)
@@ -270,21 +277,49 @@ class WeComChannel:
             except NotAllowed:
                 await self.say(userid, self._t(lang, "wecom.not_staff"))
                 return
-            name = person.display_name
-            cards = self.cards.of(wish_id)
-            cards.decided_by, cards.decision = name, decision
             label = "wecom.decided.approved" if decision == APPROVE else "wecom.decided.rejected"
-            replace = self._t(lang, label, name=name)[:10]
-            for card in self.cards.take_codes(wish_id, self._env.now()):
-                try:
-                    await self.api.update_card_button([card.userid], card.response_code, replace)
-                except WeComError as exc:
-                    log.warning("a WeCom review card was not updated: %s", exc)
+            await self._decided(wish_key(wish_id), person, lang, label)
         ref = wish_ref(changed.wish.ref_no)
         await self.say(userid, self._t(lang, "wecom.approved" if decision == APPROVE else "wecom.rejected", ref=ref))
 
+    async def _decided(self, subject: str, person: User, lang: str, label: str) -> None:
+        """Remember who decided, and update every recipient's card to say so (each response code once)."""
+        name = person.display_name
+        cards = self.cards.of(subject)
+        cards.decided_by = name
+        replace = self._t(lang, label, name=name)[:10]
+        for card in self.cards.take_codes(subject, self._env.now()):
+            try:
+                await self.api.update_card_button([card.userid], card.response_code, replace)
+            except WeComError as exc:
+                log.warning("a WeCom card was not updated: %s", exc)
+
+    async def _acknowledge(self, userid: str, person: User, actor: Actor, case_id: int) -> None:
+        """签收 on a case card: the same action as Telegram's; every member's card then says who took it."""
+        lang = person.language
+        subject = case_key(case_id)
+        async with self._decisions.turn(subject):
+            try:
+                shown = await case_actions.acknowledge(self._env, actor, case_id)
+            except NotFound:
+                return  # a case that is gone (erased): nothing to take
+            except Conflict:
+                async with self._env.db.read() as conn:
+                    case = await cases.get_case(conn, case_id)
+                ref = case_ref(case.ref_no)
+                if (name := self.cards.of(subject).decided_by) is not None:
+                    await self.say(userid, self._t(lang, "wecom.case.already", ref=ref, name=name))
+                else:
+                    await self.say(userid, self._t(lang, "wecom.case.already_unknown", ref=ref, status=case.status))
+                return
+            except NotAllowed:
+                await self.say(userid, self._t(lang, "wecom.case.not_member"))
+                return
+            await self._decided(subject, person, lang, "wecom.decided.acknowledged")
+        await self.say(userid, self._t(lang, "wecom.case.acknowledged", ref=shown.ref))
+
     async def _already(self, userid: str, lang: str, wish_id: int) -> None:
-        cards = self.cards.of(wish_id)
+        cards = self.cards.of(wish_key(wish_id))
         async with self._env.db.read() as conn:
             try:
                 wish = await wishes.get_wish(conn, wish_id)

@@ -3,7 +3,8 @@ developer.work.weixin.qq.com/document/path/90236). A WeCom application may messa
 48-hour window): urgent notices go out at once, night or day.
 
 A wish waiting for review (`pending.notice_new_wish`) goes out as a review card with 通过 / 退回 buttons
-(`channels.wecom.cards`), while the wish still waits; every other notice as a text message (the WeChat renderer's
+(`channels.wecom.cards`), while the wish still waits; a case sent to a department (`case.new`, urgent: at any
+hour) as a card with 签收; every other notice as a text message (the WeChat renderer's
 plain text: WeCom's text message takes the same plain text, up to 2048 bytes).
 
 Pacing (频率限制, path/90312, "发送应用消息频率"): an application may send one member at most 30 messages a
@@ -23,12 +24,13 @@ import logging
 from collections import deque
 from collections.abc import Callable
 
+from actions.buttons import Act
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.wechat import render
 from channels.wecom.api import BUSY, NOT_MEMBER, RATE_LIMITED, WeComApi, WeComError
-from channels.wecom.cards import CardBook, review_card
+from channels.wecom.cards import CardBook, case_card, case_key, review_card, wish_key
 from rules.wishes import WishStatus, parse_wish_ref
 from storage import people, wishes
 from storage.db import Database
@@ -40,6 +42,8 @@ WECOM = "wecom"
 PER_MEMBER_MINUTE = 30  # messages one application may send one member in a minute (path/90312)
 MINUTE = dt.timedelta(minutes=1)
 TEXT_BYTES = 2048  # a text message's content, at most 2048 bytes (path/90236)
+WISH_NOTICE = "pending.notice_new_wish"  # sent as a review card
+CASE_NOTICE = "case.new"  # sent as a case card with 签收
 
 
 def failure(exc: WeComError) -> Exception:
@@ -89,30 +93,40 @@ class WeComTransport:
         times.append(now)
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
-        """Deliver the notice as a review card or a text message (see the module docstring)."""
+        """Deliver the notice as a card or a text message (see the module docstring)."""
         if notice.delete:
             return
-        card = await self._review_card(address, language, notice)
-        if card is None and notice.key == "pending.notice_new_wish":
-            return  # the wish no longer waits: nothing to decide
+        if notice.key == WISH_NOTICE:
+            card = await self._review_card(address, language, notice)
+            if card is None:
+                return  # the wish no longer waits: nothing to decide
+        elif notice.key == CASE_NOTICE:
+            card = await self._case_card(address, language, notice)
+        else:
+            card = None
         self._pace(address)
         try:
             if card is not None:
-                wish_id, content = card
+                subject, content = card
                 answer = await self._api.send(address, "template_card", content)
                 code = str(answer.get("response_code") or "")
                 if code:
-                    self._cards.sent(wish_id, address, code, self._now())
+                    self._cards.sent(subject, address, code, self._now())
             else:
-                body = render.clip(render.render_notice(self._catalogues, language, notice).text, TEXT_BYTES)
-                await self._api.send(address, "text", {"content": body})
+                await self._api.send(address, "text", {"content": self._text(language, notice)})
         except WeComError as exc:
             raise failure(exc) from exc
 
-    async def _review_card(self, address: str, language: str, notice: Notice) -> tuple[int, dict[str, object]] | None:
-        """The review card of a new wish waiting for review (None: not such a notice, or it waits no longer)."""
-        if notice.key != "pending.notice_new_wish":
-            return None
+    def _text(self, language: str, notice: Notice) -> str:
+        return render.clip(render.render_notice(self._catalogues, language, notice).text, TEXT_BYTES)
+
+    async def _person_id(self, address: str) -> int | None:
+        async with self._db.read() as conn:
+            person = await people.find_person(conn, WECOM, address)
+        return person.id if person is not None else None
+
+    async def _review_card(self, address: str, language: str, notice: Notice) -> tuple[str, dict[str, object]] | None:
+        """The review card of a new wish waiting for review (None: it waits no longer)."""
         ref_no = parse_wish_ref(str(notice.values.get("ref", "")))
         if ref_no is None:
             return None
@@ -121,16 +135,31 @@ class WeComTransport:
                 wish = await wishes.get_wish_by_ref(conn, ref_no)
             except NotFound:
                 return None
-            person = await people.find_person(conn, WECOM, address)
-        if wish.status != WishStatus.PENDING_REVIEW or person is None:
+        person_id = await self._person_id(address)
+        if wish.status != WishStatus.PENDING_REVIEW or person_id is None:
             return None
         content = review_card(
             self._catalogues,
             language,
             wish_id=wish.id,
-            person_id=person.id,
+            person_id=person_id,
             ref=str(notice.values["ref"]),
             category=wish.category,
             description=wish.description,
+            now=self._now(),
         )
-        return wish.id, content
+        return wish_key(wish.id), content
+
+    async def _case_card(self, address: str, language: str, notice: Notice) -> tuple[str, dict[str, object]] | None:
+        """A new case's card with 签收 (None: the notice names no case: sent as text)."""
+        case_ids = [b.subject for row in notice.buttons for b in row if b.act is Act.CASE_ACK and b.subject]
+        person_id = await self._person_id(address)
+        if not case_ids or person_id is None:
+            return None
+        case_id = case_ids[0]
+        ref = str(notice.values.get("ref", ""))
+        text = self._text(language, notice)
+        content = case_card(
+            self._catalogues, language, case_id=case_id, person_id=person_id, ref=ref, text=text, now=self._now()
+        )
+        return case_key(case_id), content

@@ -1,0 +1,72 @@
+"""A case sent to a department at 02:00 local time reaches its members on WeCom at once (an urgent notice, and a WeCom
+application has no window to wait for) as a card with 签收; one member takes it from the card (the same action as
+Telegram's), every member's card then says who took it, and the other member's press is told."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from bot.app import TongxinApp
+from bot.clock import ManualClock
+from rules.cases import CaseStatus
+from rules.roles import Role
+from simulator import BotApiSimulator
+from simulator.wecom import WeComMember, WeComSimulator
+from storage import cases, departments, people, users
+from tests.conftest import ADMIN_ID, START_TIME
+from tests.stories.wishflow import open_wish
+
+TWO_AT_NIGHT_IN_SHANGHAI = dt.datetime(2026, 11, 26, 18, 0, tzinfo=dt.UTC)
+
+
+async def department_member(wecom_bot: TongxinApp, wc: WeComSimulator, name: str, userid: str) -> WeComMember:
+    """A WeCom member in 城管 (as a coordinator's approval of their request would make them)."""
+    env = wecom_bot.bot_data.env
+    async with env.db.write() as conn:
+        department = await departments.find_department(conn, "城管")
+        person = await people.person_for_identity(
+            conn, "wecom", userid, first_name=name, language="zh-CN", now=START_TIME
+        )
+        await departments.add_member(conn, department.id, person.id, START_TIME)
+        await users.grant_role(conn, person.id, Role.DEPARTMENT, granted_by=None, now=START_TIME)
+    return wc.member(name, userid)
+
+
+async def test_a_case_at_two_in_the_night_reaches_wecom_at_once_and_is_taken_from_the_card(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    env = wecom_bot.bot_data.env
+    await open_wish(env.db, sim.person("王阿姨"), category="environment")
+    async with env.db.write() as conn:
+        await departments.create_department(
+            conn, name="城管", categories=["environment"], areas=["东城社区"], created_by=None, now=START_TIME
+        )
+    zhang = await department_member(wecom_bot, wc, "老张", "zhang.l")
+    li = await department_member(wecom_bot, wc, "老李", "li.l")
+
+    clock.set(TWO_AT_NIGHT_IN_SHANGHAI)
+    zhou = sim.person("周主任", user_id=ADMIN_ID)
+    await zhou.send_command("/case", "W-0001 城管 urgent")
+    await zhou.wait_for_text("已派单 C-0001")
+
+    zhang_card = await zhang.wait_for_card("C-0001")
+    li_card = await li.wait_for_card("C-0001")
+    assert [text for text, _key in zhang_card.buttons] == ["签收"]
+    assert zhang.inbox[-1].at == TWO_AT_NIGHT_IN_SHANGHAI  # at once, in the night
+    li_press = li.press_xml(li_card, "签收")  # 老李 presses at the same moment; his press arrives second
+
+    assert (await zhang.press(zhang_card, "签收"))[0] == 200
+    await zhang.wait_for_text("您已签收案件 C-0001")
+    await zhang.wait_for(
+        lambda _r: zhang.card("C-0001").replaced is not None and li.card("C-0001").replaced is not None
+    )
+    assert zhang.card("C-0001").replaced == li.card("C-0001").replaced == "已由老张签收"
+
+    assert (await wc.post(*wc.signed(li_press)))[0] == 200
+    await li.wait_for_text("案件 C-0001 已由老张签收")
+    async with env.db.read() as conn:
+        case = await cases.get_case(conn, 1)
+        zhang_person = await people.find_person(conn, "wecom", "zhang.l")
+    assert case.status == CaseStatus.ACKNOWLEDGED
+    assert zhang_person is not None
+    assert case.acknowledged_by == zhang_person.id
