@@ -108,8 +108,9 @@
     const who = el("select", "wx-who");
     who.title = "切换微信用户";
     people.forEach((person) => {
-      const option = el("option", "", person.role ? `${person.name}（${person.role}）` : person.name);
+      const option = el("option", "", person.name);  // the role is in the hint and the option's tooltip
       option.value = person.openid;
+      if (person.role) option.title = person.role;
       who.appendChild(option);
     });
     who.addEventListener("change", () => {

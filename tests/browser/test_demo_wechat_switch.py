@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.demo import WECHAT_XIAOZHOU_OPENID, WECHAT_ZHANG_OPENID, demo_running
-from tests.browser.conftest import BROWSER_TESTS, WAIT_MS, open_page
+from tests.browser.conftest import BROWSER_TESTS, WAIT_MS, open_page, screenshot_path
 from tests.browser.test_demo_restart import free_port, prepare_folder
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ async def test_the_wechat_pane_switches_to_the_volunteer_and_the_reporter(browse
         await claim.click()
         await wechat.locator(".msg.bot .wx-item", has_text="今天认领").click(timeout=WAIT_MS)
         await expect(wechat.locator(".msg.bot", has_text="您认领了")).to_have_count(1, timeout=WAIT_MS)
+        await page.screenshot(path=str(screenshot_path("demo-wechat-volunteer.png")))
         # The reporter's WeChat: his own (empty) chat and the reporters' menu.
         await wechat.locator("select.wx-who").select_option(WECHAT_ZHANG_OPENID)
         await expect(wechat.locator(".wx-menu > button").first).to_have_text("报料", timeout=WAIT_MS)
