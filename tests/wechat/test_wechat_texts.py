@@ -41,6 +41,31 @@ RESIDENT_NOTICES = (
     "staff.you_were_revoked",
     "privacy.erased_notice",
 )
+# Notices a volunteer or a roving reporter who is only on WeChat can be sent (issue 26: they work there too).
+VOLUNTEER_NOTICES = (
+    "whistle.notice",
+    "volunteer.notice_approved",
+    "volunteer.notice_rejected",
+    "digest.volunteer",
+    "remind.due_soon",
+    "remind.overdue",
+    "remind.offer",
+    "remind.offer_held",
+    "remind.auto_released",
+    "remind.auto_confirmed_volunteer",
+    "task.no_longer_yours",
+    "task.card_done",
+    "task.notice_cancelled",
+    "task.notice_confirmed",
+    "task.notice_rated",
+    "lead.ask_consent",
+    "reporter.you_are_approved",
+    "reporter.you_are_rejected",
+    "tip.notice_accepted",
+    "tip.notice_declined",
+    "tip.notice_more_info",
+    "tip.notice_published",
+)
 
 
 def reachable_keys(catalogues: Catalogues, language: str) -> set[str]:
@@ -50,14 +75,15 @@ def reachable_keys(catalogues: Catalogues, language: str) -> set[str]:
     code = "\n".join(path.read_text() for folder in folders for path in folder.glob("*.py"))
     quoted = set(re.findall(r'"([a-z_]+(?:\.[a-z_0-9]+)+)"', code)) & defined
     families = {key for key in defined if key.startswith(FAMILIES)}
-    return (quoted | families | set(RESIDENT_NOTICES)) - {k for k in defined if k.endswith(render.VARIANT)}
+    notices = set(RESIDENT_NOTICES) | set(VOLUNTEER_NOTICES)
+    return (quoted | families | notices) - {k for k in defined if k.endswith(render.VARIANT)}
 
 
 def test_the_resident_notices_listed_are_the_ones_the_code_queues() -> None:
     code = "\n".join(
         path.read_text() for folder in ("actions", "scheduler", "storage") for path in (ROOT / folder).glob("*.py")
     )
-    missing = [key for key in RESIDENT_NOTICES if f'"{key}"' not in code]
+    missing = [key for key in (*RESIDENT_NOTICES, *VOLUNTEER_NOTICES) if f'"{key}"' not in code]
     assert missing == []
 
 
