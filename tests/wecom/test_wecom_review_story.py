@@ -4,16 +4,19 @@ both cards then show who approved, and the other coordinator's press is told who
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 
 from bot.app import TongxinApp
+from bot.clock import ManualClock
 from rules.wishes import WishStatus
 from simulator import BotApiSimulator
 from simulator.wecom import WeComMember, WeComSimulator
 from storage import wishes as store
 from storage.schema import audit_log
 from tests.stories.wishflow import write_wish
-from tests.wecom.helpers import wecom_coordinator
+from tests.wecom.helpers import resident_wish, wecom_coordinator
 
 
 async def test_a_coordinator_approves_from_the_card_and_every_card_says_who(
@@ -61,3 +64,16 @@ async def test_a_coordinator_approves_from_the_card_and_every_card_says_who(
 def replaced(member: WeComMember) -> bool:
     """Whether the member's card of W-0001 was updated."""
     return member.card("W-0001").replaced is not None
+
+
+async def test_a_card_older_than_72_hours_still_decides_and_is_not_updated(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    env = wecom_bot.bot_data.env
+    chen = await wecom_coordinator(env, wc, "陈主任", "chenzr")
+    await resident_wish(env, sim.person("王阿姨"))
+    card = await chen.wait_for_card("W-0001")
+    clock.advance(dt.timedelta(hours=73))  # its response code is spent: WeCom would refuse the update
+    await chen.press(card, "通过")
+    await chen.wait_for_text("已通过心愿 W-0001")
+    assert card.replaced is None  # the bot did not try (the fixture asserts WeCom refused nothing)
