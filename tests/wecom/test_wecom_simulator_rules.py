@@ -15,15 +15,6 @@ from simulator.wecom import WeComSimulator
 
 
 @pytest.fixture
-async def wc(clock: ManualClock) -> AsyncIterator[WeComSimulator]:
-    """WeCom alone (no bot), on the test's clock."""
-    simulator = WeComSimulator(now=clock.now)
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
-
-
-@pytest.fixture
 async def api(wc: WeComSimulator) -> AsyncIterator[WeComApi]:
     """The bot's client of the application's API."""
     client = WeComApi(wc.api_url, wc.corp_id, wc.agent_id, wc.secret, now=wc.now)
