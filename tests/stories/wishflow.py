@@ -129,22 +129,33 @@ async def approved_volunteers(
     async with db.write() as conn:
         for person in volunteer_people:
             person_id = await given_person(conn, person)
-            await application_rules.register_volunteer(
-                conn,
-                user_id=person_id,
-                name=person.first_name,
-                phone=None,
-                skills=skills,
-                area=area,
-                location=location,
-                invite_code=None,
-                now=START_TIME,
-            )
-            application = await applications.find_application(conn, person_id, "volunteer")
-            assert application is not None
-            await application_rules.transition(
-                conn, application.id, ApplicationAction.APPROVE, actor_id=None, now=START_TIME
-            )
+            await approved_volunteer(conn, person_id, person.first_name, skills=skills, area=area, location=location)
+
+
+async def approved_volunteer(
+    conn: AsyncConnection,
+    person_id: int,
+    name: str,
+    *,
+    skills: tuple[str, ...] = ("elderly_disabled",),
+    area: str = "东城社区",
+    location: tuple[float, float] | None = None,
+) -> None:
+    """A person (on any channel) who registered as a volunteer and was approved earlier."""
+    await application_rules.register_volunteer(
+        conn,
+        user_id=person_id,
+        name=name,
+        phone=None,
+        skills=skills,
+        area=area,
+        location=location,
+        invite_code=None,
+        now=START_TIME,
+    )
+    application = await applications.find_application(conn, person_id, "volunteer")
+    assert application is not None
+    await application_rules.transition(conn, application.id, ApplicationAction.APPROVE, actor_id=None, now=START_TIME)
 
 
 async def open_wish(

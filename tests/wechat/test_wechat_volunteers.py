@@ -21,7 +21,6 @@ from channels.wechat.roles import MENU_TAGS, RETRY_SETUP
 from channels.wechat.server import WeChatChannel
 from rules import applications as application_rules
 from rules import wishes as lifecycle
-from rules.applications import ApplicationAction
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft, WishStatus, wish_ref
 from simulator import BotApiSimulator
@@ -30,7 +29,7 @@ from storage import applications, people, users, wechat
 from storage import tips as tip_store
 from storage import wishes as store
 from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import wait_for_button
+from tests.stories.wishflow import approved_volunteer, wait_for_button
 
 HOME = (39.9000, 116.4000)
 
@@ -56,22 +55,7 @@ async def make_volunteer(
     await person.wait_for_text("许心愿")
     person_id = await wechat_person_id(env, person)
     async with env.db.write() as conn:
-        await application_rules.register_volunteer(
-            conn,
-            user_id=person_id,
-            name=person.name,
-            phone=None,
-            skills=("elderly_disabled",),
-            area="东城社区",
-            location=location,
-            invite_code=None,
-            now=START_TIME,
-        )
-        application = await applications.find_application(conn, person_id, "volunteer")
-        assert application is not None
-        await application_rules.transition(
-            conn, application.id, ApplicationAction.APPROVE, actor_id=None, now=START_TIME
-        )
+        await approved_volunteer(conn, person_id, person.name, location=location)
     if synced:  # they write again: the menu of their role is theirs from then on
         seen = len(person.inbox)
         await person.send_text("你好")
