@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules.cases import CaseStatus
@@ -32,6 +34,7 @@ async def department_member(wecom_bot: TongxinApp, wc: WeComSimulator, name: str
     return wc.member(name, userid)
 
 
+@pytest.mark.both_databases  # two presses on one decision: the compare-and-set on each database
 async def test_a_case_at_two_in_the_night_reaches_wecom_at_once_and_is_taken_from_the_card(
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator, clock: ManualClock
 ) -> None:

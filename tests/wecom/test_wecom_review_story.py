@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from bot.app import TongxinApp
@@ -19,6 +20,7 @@ from tests.stories.wishflow import write_wish
 from tests.wecom.helpers import resident_wish, wecom_coordinator
 
 
+@pytest.mark.both_databases  # two presses on one decision: the compare-and-set on each database
 async def test_a_coordinator_approves_from_the_card_and_every_card_says_who(
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
 ) -> None:
