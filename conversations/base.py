@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Generic, Protocol, Self, TypeAlias, TypeVar
 
 from actions.buttons import Act, Button, Press
 from actions.env import Env
@@ -141,6 +141,43 @@ class Draft(Protocol):
     """A conversation's typed draft: kept by the channel as JSON."""
 
     def to_json(self) -> dict[str, Any]: ...
+
+
+class JsonDraft(Draft, Protocol):
+    """A draft that reads itself back from its JSON (an unreadable value gives an empty draft, not an error)."""
+
+    @classmethod
+    def from_json(cls, data: object) -> Self: ...
+
+
+D = TypeVar("D", bound=JsonDraft)
+
+
+class Steps(Generic[D]):
+    """What every conversation does with its state: its `name`, its `steps` in order, its typed draft (`draft`,
+    the class)."""
+
+    name: str
+    steps: tuple[str, ...] = ()
+    draft: type[D]
+
+    def state(self, step: str, form: D) -> State:
+        return State(self.name, step, form)
+
+    def state_from_json(self, data: object) -> State | None:
+        """A kept state back (None when it is not this conversation's)."""
+        if not isinstance(data, dict) or data.get("conversation") != self.name or data.get("step") not in self.steps:
+            return None
+        return self.state(str(data["step"]), self.draft.from_json(data.get("draft")))
+
+    def resume(self, step: str, draft: object) -> State:
+        """The state at `step` with the draft kept as JSON (a channel keeping the step itself)."""
+        return self.state(step, self.draft.from_json(draft))
+
+    def form(self, state: State) -> D:
+        """The state's draft, typed."""
+        assert isinstance(state.draft, self.draft)
+        return state.draft
 
 
 class Conversation(Protocol):

@@ -17,7 +17,7 @@ from actions import applications as application_actions
 from actions import invites as invite_actions
 from actions.buttons import Act, Button
 from actions.env import Env
-from conversations.base import Expect, Input, Outcome, Say, State, passed_step
+from conversations.base import Expect, Input, Outcome, Say, State, Steps, passed_step
 from rules import wishes as lifecycle
 from rules.wishes import Actor, InvalidInput
 from storage.errors import LimitReached, NotFound
@@ -96,7 +96,7 @@ def _rows(buttons: list[Button], width: int) -> tuple[tuple[Button, ...], ...]:
     return tuple(tuple(buttons[i : i + width]) for i in range(0, len(buttons), width))
 
 
-class Registration:
+class Registration(Steps[RegistrationDraft]):
     """Volunteer registration (`conversations.base.Conversation`); `categories` and `areas` are the district's."""
 
     name = NAME
@@ -104,26 +104,11 @@ class Registration:
     left = "cancel.done"
     retire = False  # each press edits its own message (the name button, the skills, the area)
     steps: tuple[str, ...] = STEPS
+    draft = RegistrationDraft
 
     def __init__(self, categories: tuple[str, ...] | list[str], areas: tuple[str, ...] | list[str]) -> None:
         self.categories = tuple(categories)
         self.areas = tuple(areas)
-
-    def state(self, step: str, draft: RegistrationDraft) -> State:
-        return State(NAME, step, draft)
-
-    def state_from_json(self, data: object) -> State | None:
-        if not isinstance(data, dict) or data.get("conversation") != NAME or data.get("step") not in STEPS:
-            return None
-        return self.state(str(data["step"]), RegistrationDraft.from_json(data.get("draft")))
-
-    def resume(self, step: str, draft: object) -> State:
-        return self.state(step, RegistrationDraft.from_json(draft))
-
-    @staticmethod
-    def draft(state: State) -> RegistrationDraft:
-        assert isinstance(state.draft, RegistrationDraft)
-        return state.draft
 
     async def start(
         self, env: Env, actor: Actor, *, invite: str | None = None, suggested: str | None = None, fallback: str = ""
@@ -146,7 +131,7 @@ class Registration:
     # -- asking -----------------------------------------------------------------------------------------------
 
     def ask(self, state: State) -> tuple[Say, ...]:
-        draft = self.draft(state)
+        draft = self.form(state)
         if state.step == ASK_NAME:
             use = ((Button("volunteer.button.use_name", Act.VOLUNTEER_NAME),),) if draft.suggested else ()
             labels = {"name": draft.suggested} if draft.suggested else {}
@@ -171,7 +156,7 @@ class Registration:
     # -- answers ----------------------------------------------------------------------------------------------
 
     async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
-        draft = self.draft(state)
+        draft = self.form(state)
         press = given.press
         if press is not None and press.act not in TAKES.get(state.step, ()):
             return passed_step(state)  # a button of a step already passed (a double tap, an older message)

@@ -14,10 +14,11 @@ from typing import Any
 from actions import tasks
 from actions.buttons import Act, Button
 from actions.env import Env
-from conversations.base import Expect, Input, Outcome, Say, State, passed_step, refusal
+from conversations.base import Expect, Input, Outcome, Say, State, Steps, passed_step, refusal
 from rules import wishes as lifecycle
 from rules.wishes import Actor, InvalidInput, WishAction, wish_ref
 from storage.errors import Conflict, NotAllowed, NotFound
+from storage.wishes import Wish
 
 NAME = "task_done"
 HOURS, PROOF, NOTE = STEPS = ("hours", "proof", "note")
@@ -54,11 +55,22 @@ class DoneForm:
         )
 
 
+async def held(env: Env, actor: Actor, wish_id: int, action: WishAction) -> Wish | Outcome:
+    """The task behind a 完成 / 放弃 press if the volunteer may do that to it now, or the answer why not (the same
+    for a task released or reassigned since, someone else's, or none at all)."""
+    try:
+        return await tasks.task_of(env, actor, wish_id, action)
+    except (NotAllowed, NotFound):
+        return Outcome(answer=Say("task.not_yours"))
+    except Conflict as exc:
+        return Outcome(answer=refusal(exc, pressed=True, words="task.status"))
+
+
 def skip(step: str) -> tuple[tuple[Button, ...], ...]:
     return ((Button("wish.button.skip", Act.TASK_SKIP, arg=step),),)
 
 
-class TaskDone:
+class TaskDone(Steps[DoneForm]):
     """Finishing a task (`conversations.base.Conversation`)."""
 
     name = NAME
@@ -66,32 +78,13 @@ class TaskDone:
     left = "cancel.done"
     retire = True  # a step's question loses its buttons once the step is answered
     steps: tuple[str, ...] = STEPS
-
-    def state(self, step: str, form: DoneForm) -> State:
-        return State(NAME, step, form)
-
-    def state_from_json(self, data: object) -> State | None:
-        if not isinstance(data, dict) or data.get("conversation") != NAME or data.get("step") not in STEPS:
-            return None
-        return self.state(str(data["step"]), DoneForm.from_json(data.get("draft")))
-
-    def resume(self, step: str, draft: object) -> State:
-        return self.state(step, DoneForm.from_json(draft))
-
-    @staticmethod
-    def form(state: State) -> DoneForm:
-        assert isinstance(state.draft, DoneForm)
-        return state.draft
+    draft = DoneForm
 
     async def start(self, env: Env, actor: Actor, wish_id: int) -> Outcome:
         """完成 pressed on a task: the volunteer must hold it now; the hours are asked."""
-        try:
-            wish = await tasks.task_of(env, actor, wish_id, WishAction.FINISH)
-        except (NotAllowed, NotFound):
-            # The same answer for a task released or reassigned since, someone else's, or none at all.
-            return Outcome(answer=Say("task.not_yours"))
-        except Conflict as exc:
-            return Outcome(answer=refusal(exc, pressed=True, words="task.status"))
+        wish = await held(env, actor, wish_id, WishAction.FINISH)
+        if isinstance(wish, Outcome):
+            return wish
         state = self.state(HOURS, DoneForm(wish_id=wish.id, ref=wish_ref(wish.ref_no)))
         return Outcome(says=self.ask(state), state=state)
 

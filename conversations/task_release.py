@@ -14,7 +14,8 @@ from typing import Any
 from actions import tasks
 from actions.buttons import Act
 from actions.env import Env
-from conversations.base import Expect, Input, Outcome, Say, State, passed_step, refusal
+from conversations.base import Expect, Input, Outcome, Say, State, Steps, passed_step, refusal
+from conversations.task_done import held
 from rules import wishes as lifecycle
 from rules.wishes import Actor, InvalidInput, WishAction, wish_ref
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -47,7 +48,7 @@ class ReleaseForm:
         return cls(wish_id=wish_id if type(wish_id) is int else 0, ref=ref if isinstance(ref, str) else "")
 
 
-class TaskRelease:
+class TaskRelease(Steps[ReleaseForm]):
     """Giving a task back with a reason (`conversations.base.Conversation`)."""
 
     name = NAME
@@ -55,32 +56,13 @@ class TaskRelease:
     left = "cancel.done"
     retire = False  # its question has no buttons to take away
     steps: tuple[str, ...] = STEPS
-
-    def state(self, step: str, form: ReleaseForm) -> State:
-        return State(NAME, step, form)
-
-    def state_from_json(self, data: object) -> State | None:
-        if not isinstance(data, dict) or data.get("conversation") != NAME or data.get("step") not in STEPS:
-            return None
-        return self.state(str(data["step"]), ReleaseForm.from_json(data.get("draft")))
-
-    def resume(self, step: str, draft: object) -> State:
-        return self.state(step, ReleaseForm.from_json(draft))
-
-    @staticmethod
-    def form(state: State) -> ReleaseForm:
-        assert isinstance(state.draft, ReleaseForm)
-        return state.draft
+    draft = ReleaseForm
 
     async def start(self, env: Env, actor: Actor, wish_id: int) -> Outcome:
         """放弃 pressed on a task: the volunteer must hold it now; the reason is asked."""
-        try:
-            wish = await tasks.task_of(env, actor, wish_id, WishAction.RELEASE)
-        except (NotAllowed, NotFound):
-            # The same answer for a task released or reassigned since, someone else's, or none at all.
-            return Outcome(answer=Say("task.not_yours"))
-        except Conflict as exc:
-            return Outcome(answer=refusal(exc, pressed=True, words="task.status"))
+        wish = await held(env, actor, wish_id, WishAction.RELEASE)
+        if isinstance(wish, Outcome):
+            return wish
         state = self.state(REASON, ReleaseForm(wish_id=wish.id, ref=wish_ref(wish.ref_no)))
         return Outcome(says=self.ask(state), state=state)
 

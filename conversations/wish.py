@@ -15,7 +15,7 @@ from typing import Any
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from actions.env import Env
-from conversations.base import Expect, Input, Outcome, Param, Say, State, passed_step
+from conversations.base import Expect, Input, Outcome, Param, Say, State, Steps, passed_step
 from rules import wishes as lifecycle
 from rules.whistles import elapsed
 from rules.wishes import Actor, InvalidInput, WishDraft, short_summary, wish_ref
@@ -143,10 +143,12 @@ SUMMARY_BUTTONS = (
 FIELD_BUTTONS = _rows([Button(f"wish.field.{name}", Act.WISH_FIELD, arg=name) for name in FIELDS], 3)
 
 
-class WishConversation:
+class WishConversation(Steps[WishForm]):
     """The wish form (`conversations.base.Conversation`). `categories` and `areas` are the district's (settings)."""
 
     name = NAME
+    steps: tuple[str, ...] = STEPS
+    draft = WishForm
     acts = ACTS
     left = "wish.left"
     retire = False  # the form's own edits take its buttons away (the category and area chosen, the summary)
@@ -154,22 +156,6 @@ class WishConversation:
     def __init__(self, categories: tuple[str, ...] | list[str], areas: tuple[str, ...] | list[str]) -> None:
         self.categories = tuple(categories)
         self.areas = tuple(areas)
-
-    # -- state ------------------------------------------------------------------------------------------------
-
-    def state(self, step: str, form: WishForm) -> State:
-        return State(NAME, step, form)
-
-    def state_from_json(self, data: object) -> State | None:
-        """A kept state back (None when it is not this form's)."""
-        if not isinstance(data, dict) or data.get("conversation") != NAME or data.get("step") not in STEPS:
-            return None
-        return self.state(str(data["step"]), WishForm.from_json(data.get("draft")))
-
-    @staticmethod
-    def form(state: State) -> WishForm:
-        assert isinstance(state.draft, WishForm)
-        return state.draft
 
     # -- starting ---------------------------------------------------------------------------------------------
 

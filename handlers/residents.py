@@ -17,8 +17,8 @@ from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks, render
 from conversations import pages
-from conversations.base import Outcome, State
-from conversations.wish import STEPS, WishConversation, WishForm
+from conversations.base import Outcome
+from conversations.wish import WishConversation, WishForm
 from handlers import followers, lists, plain_words, wish_cards
 from handlers.common import actor_of, conflict_reply, expect_press, stale_press, unchanged
 from handlers.conversing import written_once
@@ -41,17 +41,8 @@ def chat_of(update: Update) -> int:
 # --- the /wish conversation (conversations/wish.py) --------------------------------------------------------
 
 
-class TelegramWish(WishConversation):
-    """The wish form as Telegram keeps it: the handler's state is the step's index, the draft is in `user_data`."""
-
-    steps: tuple[str, ...] = STEPS
-
-    def resume(self, step: str, draft: object) -> State:
-        return self.state(step, WishForm.from_json(draft))
-
-
-def wish_form(context: TongxinContext) -> TelegramWish:
-    return TelegramWish(context.settings.categories, context.settings.areas)
+def wish_form(context: TongxinContext) -> WishConversation:
+    return WishConversation(context.settings.categories, context.settings.areas)
 
 
 async def start_wish(update: Update, context: TongxinContext) -> Outcome:
@@ -89,7 +80,7 @@ async def start_wish_from_text(update: Update, context: TongxinContext) -> Outco
 def wish_conversation() -> ConversationHandler[TongxinContext]:
     """/wish: category → description → area → place → photo → phone → summary (docs/wish.mmd)."""
     return written_once(
-        TelegramWish((), ()),
+        WishConversation((), ()),
         wish_form,
         key=DRAFT,
         entry_points=[

@@ -8,15 +8,15 @@ from actions import tasks
 from bot.app import TongxinApp
 from rules.roles import Role
 from rules.wishes import Actor, WishStatus, wish_ref
-from simulator.wechat import WeChatSimulator
+from simulator.wechat import WeChatPerson, WeChatSimulator
 from storage import wishes as store
+from storage.wishes import Wish
 from tests.wechat.test_wechat_volunteers import make_volunteer, open_wishes
 
 
-async def test_a_wechat_volunteer_finishes_a_task_with_hours_a_proof_photo_and_a_note(
-    wechat_bot: TongxinApp, wx: WeChatSimulator
-) -> None:
-    env = wechat_bot.bot_data.env
+async def pressing_done(bot: TongxinApp, wx: WeChatSimulator) -> tuple[WeChatPerson, WeChatPerson, Wish]:
+    """王阿姨's open wish, claimed by 小周 (a volunteer on WeChat only), who opens it in 我的任务 and taps 完成了."""
+    env = bot.bot_data.env
     wang = wx.person("王阿姨")
     (wish,) = await open_wishes(env, wang, [(39.9005, 116.4005)])
     xiaozhou = wx.person("小周")
@@ -25,6 +25,14 @@ async def test_a_wechat_volunteer_finishes_a_task_with_hours_a_proof_photo_and_a
     await xiaozhou.send_text("我的任务")
     await xiaozhou.tap(wish_ref(wish.ref_no))
     await xiaozhou.tap("完成了")
+    return wang, xiaozhou, wish
+
+
+async def test_a_wechat_volunteer_finishes_a_task_with_hours_a_proof_photo_and_a_note(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    env = wechat_bot.bot_data.env
+    wang, xiaozhou, wish = await pressing_done(wechat_bot, wx)
     asked = await xiaozhou.wait_for_text("用了多长时间")
     assert [label for _, label in asked.items] == ["1. 0.5 小时", "2. 1 小时", "3. 2 小时", "4. 4 小时"]
     assert "发送“取消”可以退出" in asked.text
@@ -53,14 +61,7 @@ async def test_typed_hours_out_of_range_are_asked_again_and_leave_words_leave(
     wechat_bot: TongxinApp, wx: WeChatSimulator
 ) -> None:
     env = wechat_bot.bot_data.env
-    wang = wx.person("王阿姨")
-    (wish,) = await open_wishes(env, wang, [(39.9005, 116.4005)])
-    xiaozhou = wx.person("小周")
-    volunteer = Actor(await make_volunteer(env, xiaozhou), frozenset({Role.RESIDENT, Role.VOLUNTEER}))
-    await tasks.claim(env, volunteer, wish.id, "today")
-    await xiaozhou.send_text("我的任务")
-    await xiaozhou.tap(wish_ref(wish.ref_no))
-    await xiaozhou.tap("完成了")
+    _, xiaozhou, wish = await pressing_done(wechat_bot, wx)
     await xiaozhou.wait_for_text("用了多长时间")
     await xiaozhou.send_text("30")
     await xiaozhou.wait_for_text("0.5 到 24 之间")
