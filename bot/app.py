@@ -310,6 +310,8 @@ async def running(
                 wire; after the lease's deadline the Bot API and the database refuse the rest anyway)."""
                 if updater.running:
                     await updater.stop()
+                if dropped := processor.drop_held():
+                    log.warning("%d updates held for the database are left to the next leader", dropped)
                 await scheduler_setup.stop(application)
                 for callback in leadership.on_step_down:
                     await callback()

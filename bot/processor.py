@@ -122,6 +122,21 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self._start_recovery()
         return "held"
 
+    def _settle(self, update: object) -> None:
+        """getUpdates confirms an update to Telegram only once it is in the inbox (`_keep`) or needs no place there:
+        not while its write failed (it lives in memory only, `hold`), for at most `UpdatesRequest.SETTLE_WITHIN`."""
+        if self.settled is not None and isinstance(update, Update):
+            self.settled(update.update_id)
+
+    def drop_held(self) -> int:
+        """This instance stopped leading (bot/lease.py): forget the updates held for the database. The leader handles
+        them: getUpdates did not confirm them to Telegram, as they never reached the inbox (`settled`)."""
+        dropped = self.held
+        self._held.clear()
+        if self._recovery is not None:
+            self._recovery.cancel()
+        return dropped
+
     def _start_recovery(self) -> None:
         if self._recovery is None or self._recovery.done():
             self._recovery = asyncio.create_task(self._recover(), name="database-recovery")
@@ -167,11 +182,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if isinstance(update, Update) and update.update_id in self._resumed:
             # Handled from the inbox at start-up already; Telegram sent it again as its offset was not yet acknowledged.
             self._resumed.discard(update.update_id)
+            self._settle(update)
             _close(coroutine)
             return
         if self.arrived is not None:
             self.arrived(update)
         if self.admit is not None and not self.admit(update):
+            self._settle(update)
             await coroutine
             return
         key = _chat_key(update)
@@ -180,13 +197,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if key is not None and isinstance(update, Update) and self.inbox is not None and not self._held and not written:
             # Written while the update waits for its chat's lock; handled only once written.
             keeping = asyncio.ensure_future(self._keep(self.inbox, update, key))
-        if self.settled is not None and isinstance(update, Update):
-            # getUpdates confirms it to Telegram only once it is in the inbox (or needs no place there).
-            settled, update_id = self.settled, update.update_id
-            if keeping is None:
-                settled(update_id)
-            else:
-                keeping.add_done_callback(lambda _: settled(update_id))
+        if keeping is None:
+            self._settle(update)
         try:
             await self._handle(key, update, coroutine, keeping)
         finally:
@@ -226,6 +238,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             # The update is handled all the same; if the database is down, it is kept in memory (`hold`).
             log.warning("update %d could not be written to the inbox (%s)", update.update_id, type(exc).__name__)
             return True
+        self._settle(update)
         if fresh:
             self._journaled.add(update.update_id)
             self._take(update.update_id)
