@@ -40,7 +40,7 @@ async def start(application: TongxinApp) -> None:
         # Staff on WeCom (no Telegram account) hear there, at any hour; before WeChat: a member who also follows the
         # service account works in the application.
         wecom = services.wecom
-        transports.append(WeComTransport(wecom.api, services.catalogues, services.db, services.clock.now, wecom.cards))
+        transports.append(WeComTransport(wecom.api, services.catalogues, services.db, services.clock.now))
     if services.wechat is not None:
         # People with a Telegram account hear there; WeChat-only people (residents) on WeChat.
         bot = application.bot

@@ -144,6 +144,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     # Their WeChat callbacks: the account and when they wrote (the text is blanked once handled; handled rows are
     # deleted after KEEP_CALLBACKS by the sweep); the person's go at once.
     PersonalRows("wechat_inbound", "person_id", delete_rows=True, through=("openid", "identities", "external_id")),
+    # The WeCom cards a staff member was sent and that wait for an update: their userid and the card's code.
+    PersonalRows("wecom_cards", "person_id", delete_rows=True, through=("userid", "identities", "external_id")),
     # A newsroom lead made from their wish (a story of what was done for them) quotes it.
     PersonalRows("tips", "resident_id", {"description": ERASED_TEXT}, through=("source_wish_ref", "wishes", "ref_no")),
 )

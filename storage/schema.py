@@ -958,3 +958,18 @@ leases = Table(
     Column("renewed_at", UTCDateTime, nullable=False),
     UniqueConstraint("name", "epoch", name="uq_leases_name_epoch"),
 )
+
+# WeCom cards sent and not yet updated (storage/wecom.py, migration 0031): per subject ("wish:12", "case:3") each
+# recipient's userid and the response code `message/send` gave for their card, which updates it once within 72
+# hours; kept in the database so any instance that receives the press updates every card, after a restart too.
+wecom_cards = Table(
+    "wecom_cards",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("subject", String(32), nullable=False),
+    Column("userid", String(64), nullable=False),
+    Column("response_code", String(512), nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+)
+Index("ix_wecom_cards_subject", wecom_cards.c.subject)
+Index("ix_wecom_cards_sent_at", wecom_cards.c.sent_at)

@@ -8,16 +8,15 @@ with 通过 / 退回. A press comes back as a `template_card_event` (path/90240 
 (`update_template_card`, path/94888: each `response_code` works once, within 72 hours — the one `message/send`
 returned for that recipient's card is spent on it).
 
-Which cards were sent for a wish (recipient, task id, response code) and who decided are kept in memory by the
-process that sent them (`CardBook`): after a restart, cards sent before it are no longer updated (a press on one
-still decides, or is told the wish was already handled).
+Which cards were sent for a wish or case, with their response codes, are kept in the database (`storage.wecom`),
+so whichever instance receives the press updates every card, after a restart too; who decided is read from the
+record itself (the audit log of the review, the case's `acknowledged_by`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.i18n import Catalogues
@@ -27,7 +26,6 @@ REJECT = "reject"
 ACKNOWLEDGE = "ack"
 # A button's key (at most 1024 bytes, path/90236): what it does and to which wish or case.
 KEY = re.compile(r"(approve|reject|ack):(\d{1,12})")
-CODE_LIFETIME = dt.timedelta(hours=72)
 
 
 def task_id(kind: str, subject_id: int, person_id: int, now: dt.datetime) -> str:
@@ -96,42 +94,3 @@ def case_card(
         "task_id": task_id("c", case_id, person_id, now),
         "button_list": [{"text": t("wecom.button.acknowledge")[:10], "style": 1, "key": f"{ACKNOWLEDGE}:{case_id}"}],
     }
-
-
-@dataclass
-class Sent:
-    """One recipient's card: their userid and the response code `message/send` gave for it (used once)."""
-
-    userid: str
-    response_code: str
-    sent_at: dt.datetime
-
-
-@dataclass
-class WishCards:
-    """The cards sent for one wish or case, and who decided from one."""
-
-    sent: list[Sent] = field(default_factory=list)
-    decided_by: str | None = None
-
-
-class CardBook:
-    """Cards sent per subject (`wish_key`, `case_key`; in memory: see the module docstring)."""
-
-    def __init__(self) -> None:
-        self._subjects: dict[str, WishCards] = {}
-
-    def sent(self, subject: str, userid: str, response_code: str, now: dt.datetime) -> None:
-        """Remember a card sent to `userid`."""
-        self._subjects.setdefault(subject, WishCards()).sent.append(Sent(userid, response_code, now))
-
-    def of(self, subject: str) -> WishCards:
-        """The subject's cards (none yet: an empty record)."""
-        return self._subjects.setdefault(subject, WishCards())
-
-    def take_codes(self, subject: str, now: dt.datetime) -> list[Sent]:
-        """The cards whose response code can still update them (within 72 hours), taken: each is used once."""
-        cards = self.of(subject)
-        live = [s for s in cards.sent if now - s.sent_at < CODE_LIFETIME]
-        cards.sent = []
-        return live

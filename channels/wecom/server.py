@@ -41,14 +41,15 @@ from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
 from channels.wecom.api import WeComApi, WeComError
-from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, CardBook, case_key, wish_key
+from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, case_key, wish_key
 from channels.wecom.transport import WECOM
 from rules.cases import case_ref
 from rules.limits import MessageRate, RateVerdict
 from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
 from rules.staff import WECOM_USERID
 from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
-from storage import cases, people, wishes
+from storage import audit, cases, people, users, wishes
+from storage import wecom as wecom_cards
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
 
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 MAX_BODY = 64 * 1024
 ANSWER_WITHIN = 4.0
 CARD_EVENT = "template_card_event"
+REVIEW_ACTIONS = ("wish.approve", "wish.reject")  # the audit entries that name who decided a wish
 # How long a member's answer to "why 退回?" is waited for, and the words that take 退回 back.
 REASON_WAIT = dt.timedelta(minutes=30)
 CANCEL_WORDS = frozenset({"取消", "cancel"})
@@ -82,7 +84,6 @@ class WeComChannel:
         self._rate = MessageRate()
         self._turns: KeyedLocks[str] = KeyedLocks()  # one member's callbacks one at a time, in order
         self._decisions: KeyedLocks[str] = KeyedLocks()  # one wish's (or case's) presses one at a time
-        self.cards = CardBook()
         # A member who pressed 退回 and is asked for the reason: userid → (wish id, asked at). In memory: a restart
         # forgets the question (the card can be pressed again).
         self._reasons: dict[str, tuple[int, dt.datetime]] = {}
@@ -283,12 +284,11 @@ class WeComChannel:
         await self.say(userid, self._t(lang, "wecom.approved" if decision == APPROVE else "wecom.rejected", ref=ref))
 
     async def _decided(self, subject: str, person: User, lang: str, label: str) -> None:
-        """Remember who decided, and update every recipient's card to say so (each response code once)."""
-        name = person.display_name
-        cards = self.cards.of(subject)
-        cards.decided_by = name
-        replace = self._t(lang, label, name=name)[:10]
-        for card in self.cards.take_codes(subject, self._env.now()):
+        """Update every recipient's card to say who decided (each response code once, within 72 hours)."""
+        replace = self._t(lang, label, name=person.display_name)[:10]
+        async with self._env.db.write() as conn:
+            taken = await wecom_cards.take_cards(conn, subject, now=self._env.now())
+        for card in taken:
             try:
                 await self.api.update_card_button([card.userid], card.response_code, replace)
             except WeComError as exc:
@@ -306,9 +306,10 @@ class WeComChannel:
             except Conflict:
                 async with self._env.db.read() as conn:
                     case = await cases.get_case(conn, case_id)
+                    taker = await users.get_user(conn, case.acknowledged_by) if case.acknowledged_by else None
                 ref = case_ref(case.ref_no)
-                if (name := self.cards.of(subject).decided_by) is not None:
-                    await self.say(userid, self._t(lang, "wecom.case.already", ref=ref, name=name))
+                if taker is not None:
+                    await self.say(userid, self._t(lang, "wecom.case.already", ref=ref, name=taker.display_name))
                 else:
                     await self.say(userid, self._t(lang, "wecom.case.already_unknown", ref=ref, status=case.status))
                 return
@@ -319,15 +320,17 @@ class WeComChannel:
         await self.say(userid, self._t(lang, "wecom.case.acknowledged", ref=shown.ref))
 
     async def _already(self, userid: str, lang: str, wish_id: int) -> None:
-        cards = self.cards.of(wish_key(wish_id))
+        """A press on a wish someone already decided: who (from the review's audit entry), or its status."""
         async with self._env.db.read() as conn:
             try:
                 wish = await wishes.get_wish(conn, wish_id)
             except NotFound:
                 return
-        ref = wish_ref(wish.ref_no)
-        if cards.decided_by:
-            await self.say(userid, self._t(lang, "wecom.decided.already", ref=ref, name=cards.decided_by))
+            ref = wish_ref(wish.ref_no)
+            decider = await audit.last_actor(conn, REVIEW_ACTIONS, ref)
+            person = await users.get_user(conn, decider) if decider is not None else None
+        if person is not None:
+            await self.say(userid, self._t(lang, "wecom.decided.already", ref=ref, name=person.display_name))
         else:
             await self.say(userid, self._t(lang, "wecom.decided.already_unknown", ref=ref, status=wish.status))
 

@@ -30,9 +30,10 @@ from bot.i18n import Catalogues
 from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.wechat import render
 from channels.wecom.api import BUSY, NOT_MEMBER, RATE_LIMITED, WeComApi, WeComError
-from channels.wecom.cards import CardBook, case_card, case_key, review_card, wish_key
+from channels.wecom.cards import case_card, case_key, review_card, wish_key
 from rules.wishes import WishStatus, parse_wish_ref
 from storage import people, wishes
+from storage import wecom as wecom_cards
 from storage.db import Database
 from storage.errors import NotFound
 
@@ -64,14 +65,11 @@ class WeComTransport:
     channel = WECOM
     name = "WeCom"
 
-    def __init__(
-        self, api: WeComApi, catalogues: Catalogues, db: Database, now: Callable[[], dt.datetime], cards: CardBook
-    ) -> None:
+    def __init__(self, api: WeComApi, catalogues: Catalogues, db: Database, now: Callable[[], dt.datetime]) -> None:
         self._api = api
         self._catalogues = catalogues
         self._db = db
         self._now = now
-        self._cards = cards
         self._sent: dict[str, deque[dt.datetime]] = {}  # userid → when this minute's messages went
 
     async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
@@ -111,7 +109,8 @@ class WeComTransport:
                 answer = await self._api.send(address, "template_card", content)
                 code = str(answer.get("response_code") or "")
                 if code:
-                    self._cards.sent(subject, address, code, self._now())
+                    async with self._db.write() as conn:
+                        await wecom_cards.card_sent(conn, subject, address, code, now=self._now())
             else:
                 await self._api.send(address, "text", {"content": self._text(language, notice)})
         except WeComError as exc:
