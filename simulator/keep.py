@@ -80,6 +80,7 @@ class ChatKeeper:
         (self.folder / FILES).mkdir(parents=True, exist_ok=True)
         state: dict[str, Any] = {
             "telegram": {
+                "last_update_id": self.sim.last_update_id,
                 "files": [self._keep_file(stored) for stored in self.sim.files.by_id.values()],
                 "chats": {str(uid): _chat_record(self.sim.chats[uid]) for uid in self.sim.people},
             }
@@ -147,6 +148,8 @@ class ChatKeeper:
         return True
 
     def _load_telegram(self, state: dict[str, Any]) -> None:
+        # The bot remembers the update ids it handled: the restarted simulator must not give one of them again.
+        self.sim.last_update_id = max(self.sim.last_update_id, int(state.get("last_update_id", 0)))
         for entry in state.get("files", []):
             if entry["file_id"] in self.sim.files.by_id:
                 continue  # registered again at this start (the seed's photos)

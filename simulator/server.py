@@ -164,7 +164,10 @@ class BotApiSimulator:
         self._expires: dict[int, float] = {}  # update id → when Telegram forgets it (the timer's seconds)
         self._polls = 0  # getUpdates calls so far: a newer one ends the one in progress (409)
         self.webhook_delivery = WebhookDelivery(self)
-        self._update_ids = itertools.count(1)
+        # Telegram's update ids only grow (https://core.telegram.org/bots/api#update: "identifiers start from a
+        # certain positive number and increase sequentially"); the bot forgets handled ids after 25 h, so a
+        # simulator started again (the demo's restart) must go on from the last id it gave (`simulator.keep` saves it).
+        self.last_update_id = 0
         self._user_ids = itertools.count(1_000_001)
         self._group_ids = itertools.count(1)
         self._media_groups = itertools.count(1)
@@ -466,7 +469,8 @@ class BotApiSimulator:
         return {**stored.file_dict(), "width": stored.width or 100, "height": stored.height or 100}
 
     def _enqueue(self, payload: dict[str, Any]) -> None:
-        update_id = next(self._update_ids)
+        self.last_update_id += 1
+        update_id = self.last_update_id
         keep = KEEP_CALLBACK_QUERY if "callback_query" in payload else KEEP_UPDATE
         self._expires[update_id] = self.timer.monotonic() + keep
         self._updates.append({"update_id": update_id, **payload})
