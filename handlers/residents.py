@@ -1,6 +1,6 @@
 """Residents: `/wish` (the wish form written once in `conversations/wish.py`, rendered here: also started from the
 /start button and from plain words), `/mywishes` with the actions each status allows, and "not done yet" with a
-note for the volunteer.
+note for the volunteer (`conversations/not_yet.py`).
 
 What a submit, cancel, confirm, rating or "not done yet" sets off (coordinators, the volunteer, the followers, the
 story lead) is the action's (`actions/wishes.py`); these handlers parse, call and reply. Diagram: docs/wish.mmd.
@@ -8,7 +8,7 @@ story lead) is the action's (`actions/wishes.py`); these handlers parse, call an
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
@@ -18,14 +18,13 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks, render
 from conversations import pages
 from conversations.base import Outcome
+from conversations.not_yet import NotYet
 from conversations.wish import WishConversation, WishForm
 from handlers import followers, lists, plain_words, wish_cards
 from handlers.common import actor_of, conflict_reply, expect_press, stale_press, unchanged
 from handlers.conversing import written_once
-from handlers.leaving import asking
-from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
-from rules.wishes import InvalidInput, wish_ref
+from rules.wishes import InvalidInput
 from storage import wishes as store
 from storage.errors import Conflict, NotAllowed, NotFound
 
@@ -92,15 +91,6 @@ def wish_conversation() -> ConversationHandler[TongxinContext]:
             ),
         ],
     )
-
-
-async def cancel(update: Update, context: TongxinContext) -> int:
-    """/cancel of "not done yet": drop the note being written and the keyboard."""
-    if context.user_data is not None:
-        context.user_data.pop(NOT_YET, None)
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
-    return ConversationHandler.END
 
 
 # --- /mywishes and the resident's buttons ----------------------------------------------------------------
@@ -255,61 +245,20 @@ async def rate_pressed(update: Update, context: TongxinContext) -> None:
     await show_updated(update, context, changed.wish, "wish.rated")
 
 
-async def not_yet_pressed(update: Update, context: TongxinContext) -> int:
-    """ "Not done yet": check it still can be said, then ask what is missing."""
-    assert context.user_data is not None
+async def start_not_yet(update: Update, context: TongxinContext) -> Outcome | None:
+    """还没办好: what is missing is asked (conversations/not_yet.py)."""
     if (press := await expect_press(update, context, Act.WISH_NOT_YET)) is None:
-        return ConversationHandler.END
-    try:
-        wish = await wish_actions.check_not_yet(context.env, actor_of(context), press.id)
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
-        return ConversationHandler.END
-    assert update.callback_query is not None
-    await update.callback_query.answer()
-    context.user_data[NOT_YET] = wish.id
-    await context.bot.send_message(
-        chat_of(update), asking(context, "wish.ask_not_yet_note", ref=wish_ref(wish.ref_no), max=lifecycle.NOTE_MAX)
-    )
-    return ANSWER
-
-
-async def not_yet_note_typed(update: Update, context: TongxinContext) -> int:
-    """Send the wish back to its volunteer with the resident's note (the action tells the volunteer)."""
-    message = update.effective_message
-    assert message is not None
-    assert message.text is not None
-    assert context.user_data is not None
-    wish_id = int(context.user_data.get(NOT_YET, 0))
-    try:
-        changed = await wish_actions.not_yet(context.env, actor_of(context), wish_id, message.text)
-    except InvalidInput:
-        await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
-        return ANSWER
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
-        context.user_data.pop(NOT_YET, None)
-        return ConversationHandler.END
-    context.user_data.pop(NOT_YET, None)
-    await message.reply_text(context.t("wish.not_yet_sent", ref=wish_ref(changed.wish.ref_no)))
-    return ConversationHandler.END
-
-
-async def note_not_text(update: Update, context: TongxinContext) -> None:
-    """Something other than text where the note is expected."""
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("wish.note_expected"))
+        return None
+    return await NotYet().start(context.env, actor_of(context), press.id)
 
 
 def not_yet_conversation() -> ConversationHandler[TongxinContext]:
     """ "Not done yet" → the resident's note → back to the volunteer."""
-    return typed_answer(
-        name="wish_not_yet",
-        pattern=callbacks.pattern(Act.WISH_NOT_YET),
-        asked=not_yet_pressed,
-        answered=not_yet_note_typed,
-        not_text=note_not_text,
-        cancelled=cancel,
+    return written_once(
+        NotYet(),
+        lambda context: NotYet(),
+        key=NOT_YET,
+        entry_points=[(CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.WISH_NOT_YET)), start_not_yet)],
     )
 
 

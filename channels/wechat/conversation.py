@@ -35,13 +35,14 @@ from channels.wechat import render, steps, volunteering
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import RoleMenus
 from conversations import base as talk
+from conversations.not_yet import NotYet
 from conversations.registration import Registration
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
 from conversations.wish import WishConversation
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
-from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus
+from rules.wishes import Actor, InvalidInput, WishStatus
 from rules.wishes import wish_ref as ref_of
 from storage import media, people, privacy, wechat
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -50,6 +51,7 @@ from storage.users import User
 log = logging.getLogger(__name__)
 TASK_DONE = TaskDone()
 TASK_RELEASE = TaskRelease()
+NOT_YET = NotYet()
 
 WECHAT = "wechat"
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
@@ -315,6 +317,7 @@ class _Step:
             self.form.name: self.form,
             TASK_DONE.name: TASK_DONE,
             TASK_RELEASE.name: TASK_RELEASE,
+            NOT_YET.name: NOT_YET,
         }
         self.registration = Registration(owner._env.settings.categories, owner._env.settings.areas)
         self.talks[self.registration.name] = self.registration
@@ -424,10 +427,8 @@ class _Step:
         if act == Act.WISH_RATE:
             await wish_actions.rate(self.env, self.actor, press.id, int(press.arg or 0))
             return [Reply(self.t("wish.rated"))]
-        if act == Act.WISH_NOT_YET:
-            wish = await wish_actions.check_not_yet(self.env, self.actor, press.id)
-            self.state = {"step": "not_yet", "wish": wish.id}
-            return [Reply(self.t("wish.ask_not_yet_note", ref=ref_of(wish.ref_no), max=NOTE_MAX))]
+        if act == Act.WISH_NOT_YET:  # what is missing: the form written once (conversations/not_yet.py)
+            return self.outcome(await NOT_YET.start(self.env, self.actor, press.id))
         if act == Act.WISH_CANCEL:
             await wish_actions.cancel(self.env, self.actor, press.id)
             return [Reply(self.t("wish.cancelled"))]
@@ -473,17 +474,7 @@ class _Step:
         return steps.replies(self.owner._catalogues, self.lang, outcome)
 
     async def answer(self, step: str, given: Input) -> list[Reply]:
-        press = given.press
-        text = (given.text or "").strip()
-        if step == "not_yet":
-            if not text or press is not None:
-                return [Reply(self.t("wish.note_expected"))]
-            if len(text) > NOTE_MAX:
-                return [Reply(self.t("wish.note_too_long", max=NOTE_MAX))]
-            assert self.state is not None
-            changed = await wish_actions.not_yet(self.env, self.actor, int(self.state["wish"]), text)
-            self.state = None
-            return [Reply(self.t("wish.not_yet_sent", ref=ref_of(changed.wish.ref_no)))]
+        """An input at a step kept outside the conversations written once: only the erase confirmation."""
         if step == "erase":
             return [Reply(self.t("wechat.erase_again")), self.erase_ask()]
         return self.welcome()

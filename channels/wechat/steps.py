@@ -14,6 +14,7 @@ from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.render import Reply
 from conversations.base import Conversation, Outcome, Param, Say, State
+from conversations.not_yet import NAME as NOT_YET
 from conversations.wish import FIELDS, WishConversation, WishForm
 from conversations.wish import NAME as WISH
 
@@ -65,14 +66,17 @@ def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Rep
 
 
 def layer_state(stored: object, conversations: Mapping[str, Conversation]) -> State | None:
-    """The conversation kept with a WeChat person (`{"layer": ...}`), or a wish form kept by the copy of the form
-    that was here before the layer (`{"step": ..., "draft": {... "photo": <media id>}}`): it goes on either way."""
+    """The conversation kept with a WeChat person (`{"layer": ...}`), or a wish form or a 还没办好 note kept by the
+    copies that were here before the layer (`{"step": ..., "draft": {... "photo": <media id>}}`, `{"step":
+    "not_yet", "wish": <id>}`): it goes on either way."""
     if not isinstance(stored, dict):
         return None
     if "layer" in stored:
         kept = stored["layer"]
         found = conversations.get(str(kept.get("conversation"))) if isinstance(kept, dict) else None
         return found.state_from_json(kept) if found is not None else None
+    if stored.get("step") == "not_yet" and (not_yet := conversations.get(NOT_YET)) is not None:
+        return not_yet.state_from_json({"conversation": NOT_YET, "step": "note", "draft": stored.get("wish")})
     wish = conversations.get(WISH)
     step, draft = stored.get("step"), stored.get("draft")
     if not isinstance(wish, WishConversation) or not isinstance(draft, dict):
