@@ -3,7 +3,7 @@
 with the share button and Skip, `edit` and `in_place` as edits of the pressed message, a tap's answer as its toast
 or alert.
 
-A conversation runs in a persistent `ConversationHandler` whose state is the step's index (`Steps.steps`) and whose
+A conversation runs in a persistent `ConversationHandler` whose state is the step's index (`KeptByStep.steps`) and whose
 draft is kept as JSON in `user_data` (both written before the chat moves on: bot/processor.py), so a restart
 continues where the person was. Leave and help words are the layer's (`conversations.base.run`): the handler is
 registered in `handlers.leaving.WRITTEN_ONCE` so they are not answered twice.
@@ -36,7 +36,7 @@ SHARE_KEYS = {Expect.LOCATION: "wish.button.share_location", Expect.CONTACT: "wi
 SKIP_KEY = "wish.button.skip"
 
 
-class Steps(Conversation, Protocol):
+class KeptByStep(Conversation, Protocol):
     """A conversation Telegram keeps by step index, with its draft as JSON."""
 
     steps: tuple[str, ...]
@@ -165,7 +165,7 @@ async def retire_question(context: TongxinContext, chat: int, key: str, *, press
         await context.bot.edit_message_reply_markup(chat, asked, reply_markup=None)
 
 
-def _next(conversation: Steps, outcome: Outcome, context: TongxinContext, key: str) -> int:
+def _next(conversation: KeptByStep, outcome: Outcome, context: TongxinContext, key: str) -> int:
     """Keep the outcome's draft; the handler's next state (END when the conversation ended)."""
     assert context.user_data is not None
     if outcome.state is None:
@@ -176,8 +176,8 @@ def _next(conversation: Steps, outcome: Outcome, context: TongxinContext, key: s
 
 
 def written_once(
-    conversation: Steps,
-    made: Callable[[TongxinContext], Steps],
+    conversation: KeptByStep,
+    made: Callable[[TongxinContext], KeptByStep],
     *,
     key: str,
     entry_points: Sequence[tuple[BaseHandler[Update, TongxinContext, Any], Starter]],

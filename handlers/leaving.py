@@ -3,8 +3,10 @@
 - Leaving: 取消, 退出, 不要了, 算了… (`rules.text.is_leave`) end the conversation as its /cancel does, before any
   other reading of the text (a description, an address, a reason).
 - Help: 帮助, 怎么填, help, ？… (`rules.text.is_help`) say which conversation this is, how to leave it, that what
-  was entered is kept, and ask the current step again where the conversation registered its steps' questions
-  (`REASKERS`); the person stays at the same step.
+  was entered is kept, and point at the question above; the person stays at the same step.
+
+The conversations written once (`conversations/`, `WRITTEN_ONCE`) answer both themselves, asking the step again
+(`conversations.base.run`); this is for the Telegram conversations not on that layer yet.
 """
 
 from __future__ import annotations
@@ -18,9 +20,6 @@ from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, fi
 from bot.context import TongxinContext
 from rules.text import is_help, is_leave
 
-# A conversation's question for one of its steps, asked again (by conversation name, then state).
-Reasker = Callable[[Update, TongxinContext], Coroutine[Any, Any, object]]
-REASKERS: dict[str, dict[int, Reasker]] = {}
 # Conversations written once (`conversations/`, run by handlers/conversing.py): the layer answers their leave and
 # help words itself.
 WRITTEN_ONCE: set[str] = set()
@@ -40,24 +39,15 @@ LEAVE_WORDS = _LeaveWords(name="leave words")
 HELP_WORDS = _HelpWords(name="help words")
 
 
-def register_steps(name: str, askers: dict[int, Reasker]) -> None:
-    """Let help words ask the steps of conversation `name` again (its states → the function asking each)."""
-    REASKERS[name] = askers
-
-
-def _help_for(name: str, state: object) -> Callable[[Update, TongxinContext], Coroutine[Any, Any, None]]:
+def _help_for(name: str) -> Callable[[Update, TongxinContext], Coroutine[Any, Any, None]]:
     async def answer(update: Update, context: TongxinContext) -> None:
         if (message := update.effective_message) is None:
             return
         catalogues = context.bot_data.catalogues
         label = f"conversation.name.{name}" if catalogues.has(context.lang, f"conversation.name.{name}") else None
         what = context.t(label) if label else context.t("conversation.name.other")
-        reask = REASKERS.get(name, {}).get(state) if isinstance(state, int) else None
         await message.reply_text(context.t("conversation.help", what=what))
-        if reask is not None:
-            await reask(update, context)
-        else:
-            await message.reply_text(context.t("conversation.help_answer_above"))
+        await message.reply_text(context.t("conversation.help_answer_above"))
 
     return answer
 
@@ -72,9 +62,9 @@ def accept_leave_words(conversation: ConversationHandler) -> ConversationHandler
     if cancel is None or conversation.name in WRITTEN_ONCE:
         return conversation
     leave = MessageHandler(LEAVE_WORDS, cancel.callback)
-    for state, handlers in conversation.states.items():
+    for handlers in conversation.states.values():
         handlers.insert(0, leave)
-        handlers.insert(1, MessageHandler(HELP_WORDS, _help_for(conversation.name or "", state)))
+        handlers.insert(1, MessageHandler(HELP_WORDS, _help_for(conversation.name or "")))
     return conversation
 
 
