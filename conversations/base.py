@@ -143,6 +143,28 @@ class Draft(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class OneWish:
+    """The draft of a conversation about one wish (a task given back, a wish not done yet): its id and reference."""
+
+    wish_id: int = 0
+    ref: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"wish_id": self.wish_id, "ref": self.ref}
+
+    @classmethod
+    def from_json(cls, data: object) -> OneWish:
+        """The draft back from `to_json`; unreadable values are dropped (a bare wish id, as Telegram kept it before
+        the layer, is read too)."""
+        if type(data) is int:
+            return cls(wish_id=data)
+        if not isinstance(data, dict):
+            return cls()
+        wish_id, ref = data.get("wish_id"), data.get("ref")
+        return cls(wish_id=wish_id if type(wish_id) is int else 0, ref=ref if isinstance(ref, str) else "")
+
+
 class JsonDraft(Draft, Protocol):
     """A draft that reads itself back from its JSON (an unreadable value gives an empty draft, not an error)."""
 

@@ -6,13 +6,10 @@ Telegram renders it in `handlers/residents.py`, WeChat in `channels/wechat/conve
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 from actions import wishes as wish_actions
 from actions.buttons import Act
 from actions.env import Env
-from conversations.base import Expect, Input, Outcome, Param, Say, State, Steps, passed_step, refusal
+from conversations.base import Expect, Input, OneWish, Outcome, Param, Say, State, Steps, passed_step, refusal
 from rules import wishes as lifecycle
 from rules.wishes import Actor, InvalidInput, wish_ref
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -22,28 +19,7 @@ NOTE = "note"
 STEPS = (NOTE,)
 
 
-@dataclass(frozen=True, slots=True)
-class NotYetForm:
-    """The wish the note is for."""
-
-    wish_id: int = 0
-    ref: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: object) -> NotYetForm:
-        """The form back (a bare wish id, as kept before the layer, too)."""
-        if type(data) is int:
-            return cls(wish_id=data)
-        if not isinstance(data, dict):
-            return cls()
-        wish_id, ref = data.get("wish_id"), data.get("ref")
-        return cls(wish_id=wish_id if type(wish_id) is int else 0, ref=ref if isinstance(ref, str) else "")
-
-
-class NotYet(Steps[NotYetForm]):
+class NotYet(Steps[OneWish]):
     """还没办好 with a note (`conversations.base.Conversation`)."""
 
     name = NAME
@@ -51,7 +27,7 @@ class NotYet(Steps[NotYetForm]):
     left = "cancel.done"
     retire = False  # its question has no buttons
     steps: tuple[str, ...] = STEPS
-    draft = NotYetForm
+    draft = OneWish
 
     async def start(self, env: Env, actor: Actor, wish_id: int) -> Outcome:
         """还没办好 pressed: the wish must still be one its resident can send back; what is missing is asked."""
@@ -59,7 +35,7 @@ class NotYet(Steps[NotYetForm]):
             wish = await wish_actions.check_not_yet(env, actor, wish_id)
         except (Conflict, NotAllowed, NotFound) as exc:
             return Outcome(answer=refusal(exc, pressed=True))
-        state = self.state(NOTE, NotYetForm(wish_id=wish.id, ref=wish_ref(wish.ref_no)))
+        state = self.state(NOTE, OneWish(wish_id=wish.id, ref=wish_ref(wish.ref_no)))
         return Outcome(says=self.ask(state), state=state)
 
     def ask(self, state: State) -> tuple[Say, ...]:

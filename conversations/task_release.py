@@ -8,13 +8,10 @@ Telegram renders it in `handlers/tasks.py`, WeChat in `channels/wechat/volunteer
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
-
 from actions import tasks
 from actions.buttons import Act
 from actions.env import Env
-from conversations.base import Expect, Input, Outcome, Say, State, Steps, passed_step, refusal
+from conversations.base import Expect, Input, OneWish, Outcome, Say, State, Steps, passed_step, refusal
 from conversations.task_done import held
 from rules import wishes as lifecycle
 from rules.wishes import Actor, InvalidInput, WishAction, wish_ref
@@ -26,29 +23,7 @@ STEPS = (REASON,)
 ACTS: frozenset[Act] = frozenset()  # its one step takes text: no button of its own
 
 
-@dataclass(frozen=True, slots=True)
-class ReleaseForm:
-    """The task being given back."""
-
-    wish_id: int = 0
-    ref: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, data: object) -> ReleaseForm:
-        """The form back from `to_json`; unreadable values are dropped (a plain wish id, as Telegram kept it
-        before, is read too)."""
-        if type(data) is int:
-            return cls(wish_id=data)
-        if not isinstance(data, dict):
-            return cls()
-        wish_id, ref = data.get("wish_id"), data.get("ref")
-        return cls(wish_id=wish_id if type(wish_id) is int else 0, ref=ref if isinstance(ref, str) else "")
-
-
-class TaskRelease(Steps[ReleaseForm]):
+class TaskRelease(Steps[OneWish]):
     """Giving a task back with a reason (`conversations.base.Conversation`)."""
 
     name = NAME
@@ -56,14 +31,14 @@ class TaskRelease(Steps[ReleaseForm]):
     left = "cancel.done"
     retire = False  # its question has no buttons to take away
     steps: tuple[str, ...] = STEPS
-    draft = ReleaseForm
+    draft = OneWish
 
     async def start(self, env: Env, actor: Actor, wish_id: int) -> Outcome:
         """放弃 pressed on a task: the volunteer must hold it now; the reason is asked."""
         wish = await held(env, actor, wish_id, WishAction.RELEASE)
         if isinstance(wish, Outcome):
             return wish
-        state = self.state(REASON, ReleaseForm(wish_id=wish.id, ref=wish_ref(wish.ref_no)))
+        state = self.state(REASON, OneWish(wish_id=wish.id, ref=wish_ref(wish.ref_no)))
         return Outcome(says=self.ask(state), state=state)
 
     def ask(self, state: State) -> tuple[Say, ...]:
