@@ -94,6 +94,16 @@ async def _add_people(db: Database, ids: range, *, role: str | None = None) -> N
             await conn.execute(insert(user_roles), [{"user_id": i, "role": role, "granted_at": now} for i in ids])
 
 
+async def queue_digest(db: Database, ids: range, key: str) -> None:
+    """A digest for each of these people in the outbox, as the sweep queues it (dedupe keys `key:<id>`)."""
+    now = dt.datetime.now(dt.UTC)
+    async with db.write() as conn:
+        for i in ids:
+            await outbox.enqueue(
+                conn, recipient_id=i, payload=notice_to_payload(DIGEST), lane="bulk", dedupe_key=f"{key}:{i}", now=now
+            )
+
+
 @contextlib.asynccontextmanager
 async def _stock_bot(settings: Any, db: Database) -> AsyncIterator[TongxinApp]:
     await upgrade(db)
@@ -174,17 +184,7 @@ async def run_row(kind: str, recipients: int, chatters: int, shape: str = STRICT
             first_request = len(sim.records)
             started = time.monotonic()
             if kind == "tongxin":
-                now = dt.datetime.now(dt.UTC)
-                async with db.write() as conn:
-                    for i in ids:
-                        await outbox.enqueue(
-                            conn,
-                            recipient_id=i,
-                            payload=notice_to_payload(DIGEST),
-                            lane="bulk",
-                            dedupe_key=f"digest:bench:{i}",
-                            now=now,
-                        )
+                await queue_digest(db, ids, "digest:bench")
                 # The bot's sender finds the rows within its poll (a second), as after the scheduler's sweep.
             else:
                 assert application is not None

@@ -41,7 +41,7 @@ from bot.context import BotData, TongxinContext
 from bot.health import Health
 from bot.i18n import Catalogues
 from bot.inbox import UpdateInbox
-from bot.lease import Leadership
+from bot.lease import Leadership, LeaseLost
 from bot.notify import Notifier, OutboxNotifier
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
@@ -565,5 +565,11 @@ async def serve_forever(settings: Settings, *, webhook: bool = False) -> None:
         return
     stopped.cancel()
     waiting.result()  # TokenRejected ends the program
-    async with running(settings, webhook=webhook):
-        await stop.wait()
+    async with running(settings, webhook=webhook) as application:
+        lost = asyncio.ensure_future(application.bot_data.leadership.lost.wait())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({lost, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        lost.cancel()
+        stopped.cancel()
+    if application.bot_data.leadership.lost.is_set() and not stop.is_set():
+        raise LeaseLost("another instance leads now; exiting to start again as a standby")

@@ -89,12 +89,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_check(settings))
         else:
             from bot.app import TokenRejected, run_on_fast_loop, serve_forever
+            from bot.lease import LeaseLost
 
             try:
                 run_on_fast_loop(serve_forever(settings, webhook=webhook))
             except TokenRejected:
                 print("tongxin: BOT_TOKEN: Telegram did not accept the token", file=sys.stderr)
                 return EXIT_CONFIG
+            except LeaseLost as exc:  # systemd and compose start it again: a fresh standby
+                print(f"tongxin: lost the lease: {exc}", file=sys.stderr)
+                return EXIT_UNAVAILABLE
     except (OSError, ConnectionError) as exc:
         print(f"tongxin: cannot reach a service: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE

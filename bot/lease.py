@@ -47,7 +47,7 @@ RENEW_EVERY = 2.0
 MARGIN = 1.0  # the monotonic deadline falls this long before the database's expiry, at the latest
 STOP_WITHIN = 2.0  # what stepping down may take: started this long before the deadline
 STEP_DOWN_LIMIT = 30.0  # seconds a step-down after a lost lease may take before it is cut short
-POLL_EVERY = 0.25  # a standby looks at the lease this often: a resigned lease is taken within that
+POLL_EVERY = 0.1  # a standby looks at the lease this often: a resigned lease is taken within that
 SINGLE_TTL = 10 * 365 * 24 * 3600.0  # SQLite's one instance: the lease lasts until it stops
 
 
@@ -60,6 +60,10 @@ class _RefusedByTheLease(logging.Filter):
 
 
 _REFUSED = _RefusedByTheLease()
+
+
+class LeaseLost(Exception):  # noqa: N818 - reads as what happened
+    """This instance led and lost the lease: `python -m bot run` exits and is started again as a standby."""
 
 
 class Leadership:
@@ -102,7 +106,9 @@ class Leadership:
         self._stopping = False
         self._abandoned: set[asyncio.Future[Any]] = set()  # lease statements left to end by themselves
         self._failures = 0
-        self._resigning: int | None = None  # the epoch a clean stop gives up once the application has stopped
+        self._resigning: int | None = None
+        # Set once this instance lost the lease it held (it stopped leading without being asked to).
+        self.lost = asyncio.Event()  # the epoch a clean stop gives up once the application has stopped
 
     # -- what everyone asks ----------------------------------------------------------------------------
 
@@ -290,6 +296,9 @@ class Leadership:
             log.exception("lease: stepping down did not finish cleanly")
         if bounded:
             log.warning("lease: this instance stands by (epoch %d ended)", self.epoch)
+            # `python -m bot run` exits then, to start again as a fresh standby (systemd and compose restart it): a
+            # process that led and lost the lease keeps no state of that term into the next.
+            self.lost.set()
 
     def _tell(self) -> None:
         if self.changed is not None:
