@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Noto Serif CJK SC")
 CJK_PROBE = "心愿志愿者报料统计"
+BAR = 0.8  # a bar's thickness, in rows: the same in every panel
 
 
 def has_glyphs(font_path: str, text: str) -> bool:
@@ -120,10 +121,12 @@ def draw_panel(ax: Axes, panel: Panel, font: FontProperties) -> None:
         return
     positions = list(range(len(panel.labels)))
     measured = [(position, value) for position, value in zip(positions, panel.values, strict=True) if value is not None]
-    ax.barh([position for position, _ in measured], [value for _, value in measured], color="#c0392b")
+    ax.barh([position for position, _ in measured], [value for _, value in measured], height=BAR, color="#c0392b")
     ax.set_yticks(positions)
     ax.set_yticklabels(list(panel.labels), fontproperties=font)
-    ax.invert_yaxis()
+    # The rows span every label, not only the measured bars (matplotlib's autoscale would stretch the bars of a
+    # panel with missing values and push the last label onto the x-axis); first label on top.
+    ax.set_ylim(len(positions) - 0.5, -0.5)
     ax.set_xlim(0, panel.limit if panel.limit is not None else max(max(known), 1) * 1.15)
     for position, value in zip(positions, panel.values, strict=True):
         said = panel.no_data if value is None else f"{value:g}{panel.unit}"

@@ -89,6 +89,26 @@ def test_rates_run_from_0_to_100_and_no_ratings_yet_is_no_data_not_0_percent() -
     assert resolution.get_title() == "办结率"
 
 
+def test_a_panel_with_missing_rates_is_laid_out_like_the_full_ones() -> None:
+    """满意率 with two departments unrated: its bars are as thick and its rows as tall as the other panels', and the
+    last row's "暂无数据" sits on its label's row, inside the axes, not on the x-axis."""
+    names = ["城管", "卫健", "民政"]
+    figure = draw_chart(
+        "部门三率 2026-12（%）",
+        [
+            percent_panel("响应率", names, [1.0, 0.5, 1.0], "暂无数据"),
+            percent_panel("满意率", names, [0.8, None, None], "暂无数据"),
+        ],
+    )
+    response, satisfaction = figure.axes
+    assert satisfaction.get_ylim() == response.get_ylim() == (2.5, -0.5)  # three rows, 城管 on top
+    assert {bar.get_height() for bar in satisfaction.patches} == {bar.get_height() for bar in response.patches}
+    assert [label.get_text() for label in satisfaction.get_yticklabels()] == names
+    last_row = satisfaction.texts[-1]
+    assert last_row.get_text().strip() == "暂无数据"
+    assert last_row.get_position()[1] == 2  # 民政's row, half a row above the x-axis at 2.5
+
+
 def test_an_empty_count_panel_says_no_data_and_a_full_one_starts_at_0() -> None:
     figure = draw_chart(
         "同心 · 数据统计",
