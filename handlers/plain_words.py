@@ -10,7 +10,9 @@ words mean is read by the classifier of `rules.intent` (trained on first use), a
 - a volunteer asking for tasks → their /tasks;
 - a greeting, thanks, a question or anything else → a short answer and big buttons for what this person can do;
 - words longer than a wish or a tip may be → refused with their length and the limit (nothing is cut);
-- an unknown command → "没有这个命令" and the same buttons.
+- an unknown command → "没有这个命令" and the same buttons;
+- help words alone (帮助, help, 怎么用…) → what /help says; leave words alone (取消, 退出…) → what /cancel says
+  outside a conversation (nothing to cancel).
 Groups stay quiet: there people talk to each other, and a command may be meant for another bot.
 
 The text waiting for an answer lives in `user_data["plain_words"]` with a running number; the offer's buttons
@@ -36,6 +38,7 @@ from handlers.common import expect_press
 from rules import intent as intents
 from rules.intent import Answer, Intent, Keywords, Model
 from rules.roles import Role
+from rules.text import is_help, is_leave
 from rules.tips import MAX_DESCRIPTION as TIP_MAX
 from rules.wishes import DESCRIPTION_MAX as WISH_MAX
 
@@ -142,6 +145,12 @@ async def words_typed(update: Update, context: TongxinContext) -> None:
         await message.reply_text(
             context.t("plain.too_long", length=len(text), max=TEXT_MAX), reply_markup=menu_buttons(context)
         )
+        return
+    # 帮助 alone gets what /help gives; 取消 alone what /cancel gives: no conversation is open, nothing to cancel
+    # ("请帮助我家老人买菜" is more than help words, so it is still read as a need below).
+    if is_help(text) and await open_command(update, context, "help"):
+        return
+    if is_leave(text) and await open_command(update, context, "cancel"):
         return
     answer = intents.answer_for(
         model_of(context.bot_data.catalogues).predict(text),

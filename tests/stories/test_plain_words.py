@@ -201,3 +201,18 @@ async def test_pending_card_with_a_shared_location_shows_where_without_promising
     assert "31.23040, 121.47370" in (card.text or "")
     await sim.settle()
     assert not any(m.location for m in admin.messages)
+
+
+async def test_help_and_leave_words_alone_outside_a_conversation(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    """A bare 帮助 was offered as a wish and a bare 取消 got "这个问题我还答不上来": outside a conversation 帮助 gives
+    what /help gives and 取消 says there is nothing to cancel; words asking for help with something stay a need."""
+    wang = sim.person("王阿姨")
+    await wang.send_command("/help")
+    by_command = (await wang.wait_for_text("/mywishes")).text
+    await wang.send_text("帮助")
+    await wang.wait_for(lambda: sum(m.text == by_command for m in wang.messages) == 2, what="/help's answer again")
+    assert not any("这像是一个求助" in (m.text or "") for m in wang.messages)
+    await say(wang, "取消", "当前没有进行中的操作")
+    await say(wang, "help", "/mywishes")
+    await say(wang, "请帮助我家老人买菜", "这像是一个求助")
+    assert not any("答不上来" in (m.text or "") for m in wang.messages)
