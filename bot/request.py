@@ -26,6 +26,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot.clock import LoopTimer, Timer, within
+
 log = logging.getLogger(__name__)
 
 _FORM = "application/x-www-form-urlencoded"
@@ -171,7 +173,7 @@ class UpdatesRequest(AiohttpRequest):
     off from the database right after asking again loses them: Telegram forgot them, and the inbox never had them.
     A standby taking over gets them from Telegram instead (issue 30)."""
 
-    __slots__ = ("_settled", "received", "unsettled")
+    __slots__ = ("_settled", "received", "timer", "unsettled")
 
     RECEIVED_KEPT = 1000
     SETTLE_WITHIN = 10.0
@@ -181,6 +183,7 @@ class UpdatesRequest(AiohttpRequest):
         self.received: dict[int, dict[str, Any]] = {}
         self.unsettled: set[int] = set()
         self._settled: asyncio.Event | None = None
+        self.timer: Timer = LoopTimer()  # what the wait for `settled` runs on
 
     def settled(self, update_id: int) -> None:
         """The update is in the inbox, or needs no place there (the processor's hook)."""
@@ -193,9 +196,7 @@ class UpdatesRequest(AiohttpRequest):
             if self._settled is None:
                 self._settled = asyncio.Event()
             self._settled.clear()
-            try:
-                await asyncio.wait_for(self._settled.wait(), self.SETTLE_WITHIN)
-            except TimeoutError:
+            if not await within(self.timer, self._settled.wait(), self.SETTLE_WITHIN):
                 log.warning(
                     "%d updates fetched %.0f s ago are not in the inbox yet", len(self.unsettled), self.SETTLE_WITHIN
                 )

@@ -179,6 +179,7 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "erasure so the confirmation reaches her; the sweep deletes it once closed (forget_stale)",
     "text_terms": "words of wish and tip texts, by text id: erased with the texts in erase_person (_forget_terms)",
     "digest_runs": "which digest occurrences were decided for everyone, and when",
+    "leases": "which bot instance leads (host name, process id) and its epoch: no person",
     "wish_status_days": "counts per day and status",
     "wish_category_days": "counts per day and category",
     "wish_area_days": "counts per day and area",
