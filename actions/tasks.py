@@ -128,6 +128,12 @@ async def _alert_bound(env: Env, conn: AsyncConnection, volunteer_id: int, bound
     )
 
 
+def status_key(status: str) -> str:
+    """The catalogue key of a task's status as its volunteer reads it in his list: a done task waits for the
+    resident's confirmation (the resident's own words, "等您确认", are not his)."""
+    return "task.status_done" if status == WishStatus.DONE else f"wish.status.{status}"
+
+
 def local_due(env: Env, wish: Wish) -> str:
     """When the claimed wish is due, in the bot's time zone, as people read it."""
     if wish.due_at is None:

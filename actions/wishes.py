@@ -365,9 +365,12 @@ async def mine(env: Env, actor: Actor, page: int = 0, *, size: int = MINE_SHOWN)
         return Mine(shown, joined, total, page, await case_store.referrals_of_wishes(conn, referred))
 
 
-def status_words(t: Callable[..., str], status: str, referral: Referral | None = None) -> str:
+def status_words(t: Callable[..., str], status: str, referral: Referral | None = None, *, owner: bool = True) -> str:
     """The status as people say it, through the reader's catalogue lookup `t`; a wish sent to a department says
-    where its case stands ("已转交城管 · 部门已签收，正在办理")."""
+    where its case stands ("已转交城管 · 部门已签收，正在办理"). `owner`: the reader is the wish's resident (a done
+    wish waits for their confirmation); anyone else reads that it waits for the resident's."""
+    if status == WishStatus.DONE and not owner:
+        return t("similar.status_done")
     if status == WishStatus.REFERRED and referral is not None:
         return t("wish.status.case", department=referral.department, progress=t(f"wish.case.{referral.status}"))
     return t(f"wish.status.{status}")

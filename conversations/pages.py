@@ -107,7 +107,7 @@ def my_tasks(env: Env, mine: Sequence[Wish], page: int) -> Page:
                 "n": n,
                 "ref": wish_ref(wish.ref_no),
                 "category": Say(f"category.{wish.category}"),
-                "status": Say(f"wish.status.{wish.status}"),
+                "status": Say(tasks.status_key(wish.status)),
                 "due": due,
             },
         )

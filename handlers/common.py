@@ -150,7 +150,9 @@ async def conflict_reply(
         text = say("wish.not_found")
     else:
         status = exc.current or ""
-        shown = say(f"{words}.{status}") if words != "wish.status" else wish_cards.status_words(say, status)
+        shown = (
+            say(f"{words}.{status}") if words != "wish.status" else wish_cards.status_words(say, status, owner=False)
+        )
         text = say("wish.stale", status=shown)
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)

@@ -29,6 +29,7 @@ from telegram.ext import (
 )
 
 from actions import cases, departments
+from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.messages import Notice
 from bot.context import TongxinContext
@@ -399,7 +400,7 @@ async def answer_case(update: Update, context: TongxinContext, sending: Awaitabl
         return
     except Conflict as error:
         if error.current and error.current.startswith("wish:"):  # claimed, done or closed: not the centre's to send
-            status = context.plain(f"wish.status.{error.current.removeprefix('wish:')}")
+            status = wish_actions.status_words(context.plain, error.current.removeprefix("wish:"), owner=False)
             await tell(update, context, "case.wish_not_referable", status=status)
         else:
             await tell(update, context, "case.already_open")

@@ -387,7 +387,7 @@ class _Step:
             except (NotFound, NotAllowed):
                 return [Reply(self.t("wish.not_found"))]
             except Conflict as exc:
-                status = self.t(f"wish.status.{exc.current}") if exc.current else "-"
+                status = wish_actions.status_words(self.t, exc.current, owner=False) if exc.current else "-"
                 return [Reply(self.t("wish.stale", status=status))]
             except InvalidInput:
                 return [Reply(self.t("wish.not_found"))]

@@ -144,7 +144,7 @@ async def my_tasks(step: _Step, page: int = 0) -> Reply:
                 n=n,
                 ref=wish_ref(wish.ref_no),
                 category=step.t(f"category.{wish.category}"),
-                status=step.t(f"wish.status.{wish.status}"),
+                status=step.t(tasks.status_key(wish.status)),
                 due=due,
             )
         )

@@ -59,3 +59,7 @@ async def test_a_finished_task_loses_its_buttons_and_a_late_press_speaks_to_the_
     answer = next(a for a in xiaoli.callback_answers[before:] if a)
     assert "已提交完成，等居民确认" in answer
     assert "等您确认" not in answer
+    # Her list says the same: the task waits for the resident, not for her ("等您确认" is the resident's wording).
+    await xiaoli.send_command("/mytasks")
+    listed = await xiaoli.wait_for_text("W-0001 · 助老助残 · 已完成，等居民确认")
+    assert "等您确认" not in (listed.text or "")

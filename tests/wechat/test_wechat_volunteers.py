@@ -217,6 +217,28 @@ async def test_a_volunteer_claims_the_nearest_wish_and_sees_its_contact_while_it
     assert all("13800001234" not in r.text for r in xiaozhou.inbox[seen:])
 
 
+async def test_a_done_task_in_my_tasks_waits_for_the_resident_not_for_the_volunteer(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    """我的任务 showed a done task as "志愿者已完成，等您确认" to the volunteer himself (the resident's wording)."""
+    env = wechat_bot.bot_data.env
+    (wish,) = await open_wishes(env, wx.person("王阿姨"), [(39.9005, 116.4005)])
+    xiaozhou = wx.person("小周")
+    await make_volunteer(env, xiaozhou)
+    await xiaozhou.send_text("任务")
+    await xiaozhou.tap(f"认领 {wish_ref(wish.ref_no)}")
+    await xiaozhou.tap("今天认领")
+    await xiaozhou.wait_for_text("13800001234")
+    async with env.db.write() as conn:
+        volunteer = Actor(await wechat_person_id(env, xiaozhou), frozenset({Role.VOLUNTEER}))
+        await lifecycle.finish_wish(conn, wish.id, actor=volunteer, now=env.now(), hours=2)
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("我的任务")
+    listed = await xiaozhou.wait_for_text("您认领的 1 个任务", after=seen)
+    assert f"{wish_ref(wish.ref_no)} · 助老助残 · 已完成，等居民确认" in listed.text
+    assert "等您确认" not in listed.text
+
+
 async def test_a_volunteer_gives_a_task_up_on_wechat_with_a_reason(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
     env = wechat_bot.bot_data.env
     wang = wx.person("王阿姨")
