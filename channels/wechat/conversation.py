@@ -33,7 +33,7 @@ from actions.env import Env
 from bot.i18n import Catalogues
 from channels.wechat import render, steps, volunteering
 from channels.wechat.render import Choice, Reply
-from channels.wechat.roles import RoleMenus
+from channels.wechat.roles import CLICK_LEAD, RoleMenus
 from conversations import base as talk
 from conversations.not_yet import NotYet
 from conversations.registration import Registration
@@ -364,6 +364,8 @@ class _Step:
         if given.scene is not None:
             return await volunteering.scanned(self, given.scene)
         volunteer_word = volunteering.wanted(text) if given.press is None else None
+        if volunteer_word == CLICK_LEAD and Role.REPORTER in self.actor.roles:
+            return await volunteering.clicked(self, volunteer_word)
         if volunteer_word is not None and Role.VOLUNTEER in self.actor.roles:
             return await volunteering.clicked(self, volunteer_word)
         if given.click in volunteering.CLICKS:
@@ -394,6 +396,9 @@ class _Step:
         step = (self.state or {}).get("step")
         if step:
             return await self.answer(str(step), given)
+        if Role.REPORTER in self.actor.roles and (given.image or text):
+            # Outside any form a reporter's photo or words are most likely a tip, which WeChat cannot take yet.
+            return volunteering.reporter_aside(self, photo=bool(given.image))
         return self.welcome()
 
     def welcome(self) -> list[Reply]:

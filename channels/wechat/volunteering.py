@@ -11,6 +11,10 @@ does, each a single press through the action core (`actions.tasks`, `actions.inv
 - A scan of an invite's QR code (SCAN, or the subscribe of a person who followed by scanning it): a volunteer invite
   is kept for the person (`storage.wechat.keep_invite`) for the volunteer registration, and they are told what
   comes next; a reporter invite makes them a reporter at once (`actions.tips.join_by_invite`), as on Telegram.
+- 报料 (the button or the word): the tip form is not on WeChat yet; the reporter is told so and how to send the tip
+  on Telegram (the bot's menu item for /tip, by its name: WeChat texts name no command; a reporter only on WeChat
+  asks an editor for a Telegram invite). A reporter's photo or text outside any form is not a tip either: they are
+  told it was not passed on, and the same way forward (`reporter_aside`), not the residents' greeting.
 - 同意 / 不同意 under the question whether a finished task's proof photo may go to the editors as a lead
   (`actions.tips.answer_lead`).
 
@@ -49,6 +53,7 @@ if TYPE_CHECKING:
 TASK_WORDS = frozenset({"任务", "找任务", "tasks", "/tasks"})
 MY_TASK_WORDS = frozenset({"我的任务", "my tasks", "/mytasks"})
 HOURS_WORDS = frozenset({"时长", "服务时长", "hours", "/hours"})
+LEAD_WORDS = frozenset({"报料", "tip", "/tip", "lead"})
 CLICKS = frozenset({roles.CLICK_TASKS, roles.CLICK_MY_TASKS, roles.CLICK_HOURS, roles.CLICK_LEAD})
 TASK_PRESSES = frozenset(
     {Act.TASK_PAGE, Act.TASK_VIEW, Act.TASK_CLAIM, Act.TASK_SHOW, Act.TASK_MINE_PAGE, Act.TASK_DONE, Act.TASK_RELEASE}
@@ -72,6 +77,8 @@ def wanted(text: str) -> str | None:
         return roles.CLICK_MY_TASKS
     if said in HOURS_WORDS:
         return roles.CLICK_HOURS
+    if said in LEAD_WORDS:
+        return roles.CLICK_LEAD
     return None
 
 
@@ -94,6 +101,12 @@ async def clicked(step: _Step, key: str) -> list[Reply]:
     if key == roles.CLICK_MY_TASKS:
         return [await my_tasks(step)]
     return [await hours(step)]
+
+
+def reporter_aside(step: _Step, *, photo: bool) -> list[Reply]:
+    """A reporter's photo or words outside any form: not kept, not passed to the editors; how to send a tip."""
+    said = step.t("wechat.lead.photo_not_kept" if photo else "wechat.lead.text_not_kept")
+    return [Reply(said + "\n" + step.t("wechat.lead.not_yet"))]
 
 
 async def task_page(
