@@ -44,6 +44,22 @@ async def test_every_area_is_offered_and_the_tenth_is_chosen_by_typing_10(
     assert DEFAULT_AREAS[9] in summary.text  # 桃园村
 
 
+async def test_the_eleventh_choice_is_its_own_numbered_line_above_the_footer_and_typing_11_takes_it(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    """ "11. 跳过" ran into the footer ("11. 跳过 点选一项…") on the demo's WeChat pane: past the menu's ten items the
+    choices are lines of their own in tail_content, the footer on the next line (the pane keeping the lines:
+    tests/browser/test_demo_wechat_switch.py)."""
+    wang = wx.person("王阿姨")
+    await start_wechat_wish(wang, "助老助残", "家里的水龙头坏了，想请人帮忙修一下")
+    areas = await wang.wait_for_text("哪个镇")
+    assert len(areas.items) == 10
+    assert areas.tail.splitlines() == ["11. 跳过", "点选一项，或回复它前面的数字。"]
+    await wang.send_text("11")
+    summary = await skip_to_summary(wang)
+    assert not any(area in summary.text for area in DEFAULT_AREAS)
+
+
 async def test_an_emoji_only_description_is_refused_at_its_step_with_the_reason(
     wechat_bot: TongxinApp, wx: WeChatSimulator
 ) -> None:
