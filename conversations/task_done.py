@@ -104,7 +104,10 @@ class TaskDone(Steps[DoneForm]):
     async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
         form = self.form(state)
         press = given.press
-        skipped = press is not None and press.act == Act.TASK_SKIP and press.arg == state.step
+        # The skip item, or a skip word typed (跳过/不用/没有/skip: on WeChat a typed word, as in the wish form).
+        skipped = (press is not None and press.act == Act.TASK_SKIP and press.arg == state.step) or (
+            press is None and state.step != HOURS and given.skips()
+        )
         if press is not None and not (skipped or (state.step == HOURS and press.act == Act.TASK_HOURS)):
             return passed_step(state)
         if state.step == HOURS:
@@ -127,7 +130,7 @@ class TaskDone(Steps[DoneForm]):
             key = "wish.photo_as_document" if given.document else "task.proof_expected"
             return Outcome(says=(Say(key),), state=state)
         if skipped:
-            return await self.finish(env, actor, form, None, pressed=True)
+            return await self.finish(env, actor, form, None, pressed=press is not None)
         if not given.typed:
             return Outcome(says=(Say("wish.note_expected"),), state=state)
         try:

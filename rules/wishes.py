@@ -221,12 +221,19 @@ def check_text(text: str, limit: int) -> str:
     return cleaned
 
 
+# Typed hours: a figure, optionally with its unit ("2", "1,5", "2h", "2.5 小时"); a bare figure on a channel with
+# numbered menus picks the item shown at that number, so its questions ask for the unit (`task.ask_hours.wechat`).
+HOURS_TYPED = re.compile(r"(\d{1,3}(?:[.,]\d{1,3})?)\s*(?:h|hr|hrs|hour|hours|小时|个小时|钟头|个钟头)?", re.IGNORECASE)
+
+
 def parse_hours(text: str) -> float:
-    """Typed hours ("2", "1.5", "1,5") → float in [0.5, 24] rounded to half hours; `InvalidInput` otherwise."""
-    try:
-        hours = float(text.strip().replace(",", ".").removesuffix("h"))
-    except ValueError:
-        raise InvalidInput("not_a_number") from None
+    """Typed hours ("2", "1.5", "1,5", "2h", "2.5 小时") → float in [0.5, 24] rounded to half hours; `InvalidInput`
+    otherwise."""
+    typed = text.strip()
+    found = HOURS_TYPED.fullmatch(typed) if len(typed) <= 20 else None
+    if found is None:
+        raise InvalidInput("not_a_number")
+    hours = float(found.group(1).replace(",", "."))
     if not HOURS_MIN <= hours <= HOURS_MAX:
         raise InvalidInput("out_of_range")
     return round(hours * 2) / 2

@@ -195,7 +195,9 @@ async def test_bounds_of_what_people_type(db: Database) -> None:
     with pytest.raises(InvalidInput):
         lifecycle.check_description("长" * 1001)
     assert lifecycle.parse_hours("1,5") == 1.5
-    for bad in ("0", "25", "abc"):
+    typed = ("2小时", "2.5 小时", "2h", "2.5H", "3 个小时")
+    assert [lifecycle.parse_hours(t) for t in typed] == [2.0, 2.5, 2.0, 2.5, 3.0]
+    for bad in ("0", "25", "abc", "2 天", "h", "2" + " " * 30 + "h", "1.5.5"):
         with pytest.raises(InvalidInput):
             lifecycle.parse_hours(bad)
     assert lifecycle.parse_wish_ref("W-0042") == 42
