@@ -225,12 +225,13 @@ async def finish(
             conn,
             wish.resident_id,
             Notice(
-                "wish.notice_done",
+                # A note left has its line; none left, no "留言：—" line.
+                "wish.notice_done_note" if note else "wish.notice_done",
                 {
                     "ref": wish_ref(wish.ref_no),
                     "name": name,
                     "hours": format_hours(wish.hours or 0),
-                    "note": note or "—",
+                    **({"note": note} if note else {}),
                 },
                 (
                     (

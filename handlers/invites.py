@@ -102,17 +102,19 @@ async def mint_pressed(update: Update, context: TongxinContext) -> None:
 
 async def send_wechat_qr(update: Update, context: TongxinContext, invite: Invite) -> None:
     """With a WeChat service account: the invite's parametric QR code too (its scan or follow carries the invite,
-    `channels.wechat.volunteering`), as a photo the minter can share, with its scene."""
+    `channels.wechat.volunteering`), as a photo the minter can share, saying who is to scan it."""
     channel = context.bot_data.wechat
     if channel is None or (chat := update.effective_chat) is None:
         return
     try:
-        image, scene = await channel.invite_qr(invite)
+        image, _scene = await channel.invite_qr(invite)
     except WeChatError:  # WeChat refused or is unreachable: the Telegram link above still works
         log.warning("the WeChat QR code of an invite could not be made", exc_info=True)
         await context.bot.send_message(chat.id, context.t("invite.wechat_qr_failed"))
         return
-    caption = context.t("invite.wechat_qr", scene=scene, expires=local_time(context, invite))
+    # Who is to scan it (the role invited), not the internal scene.
+    who = context.plain(f"role.{invite.role}")
+    caption = context.t("invite.wechat_qr", who=who, expires=local_time(context, invite))
     await context.bot.send_photo(chat.id, image, caption=caption, parse_mode=ParseMode.HTML)
 
 

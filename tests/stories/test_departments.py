@@ -76,6 +76,8 @@ async def test_an_urgent_case_is_acknowledged_by_one_member_resolved_with_a_phot
         assert alice.phone not in (card.text or "")
     told = await alice.wait_for_text("已转交“城管”办理")
     assert "W-0001" in (told.text or "")
+    assert "时限 紧急（2 小时）" in (told.text or "")
+    assert "（紧急（" not in (told.text or "")  # no brackets within brackets
 
     # Twenty minutes later (the urgent tier allows 30 minutes to acknowledge) 老张 takes it.
     clock.advance(dt.timedelta(minutes=20))

@@ -198,7 +198,7 @@ async def test_release_with_a_reason_and_not_done_yet(bot: TongxinApp, sim: BotA
 
     asked = await alice.wait_for_text("已经办好了")
     assert "1.5" in asked.text
-    assert "菜已经买好放在门口" in asked.text
+    assert "留言：菜已经买好放在门口" in asked.text
     await alice.press("还没办好")
     await alice.wait_for_text("还有哪里没办好")
     await alice.send_text("卫生还没打扫")

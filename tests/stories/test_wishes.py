@@ -116,6 +116,7 @@ async def test_the_whole_loop_from_wish_to_thanks(bot: TongxinApp, sim: BotApiSi
     # The resident sees the proof, confirms and rates 5; the volunteer is thanked.
     asked = await alice.wait_for_text("已经办好了")
     assert asked.kind == "photo"
+    assert "留言" not in (asked.text or "")  # no note was left: no "留言：—" line
     await alice.press("已完成，谢谢！")
     await alice.wait_for_text("打分")
     await alice.press("5⭐")

@@ -27,6 +27,7 @@ RESIDENT_NOTICES = (
     "wish.notice_rejected",
     "wish.notice_claimed",
     "wish.notice_done",
+    "wish.notice_done_note",
     "wish.notice_released",
     "remind.confirm_ask",
     "remind.auto_confirmed",

@@ -5,6 +5,7 @@ paging, claim, the resident's contact while claimed, 我的任务, 时长 — on
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 
@@ -376,12 +377,16 @@ async def test_a_coordinators_invite_reaches_wechat_as_a_qr_code_whose_scan_brin
     await admin.wait_for(lambda: any(m.kind == "photo" for m in admin.messages))
     qr = next(m for m in admin.messages if m.kind == "photo")
     assert qr.photo_bytes is not None
-    assert "vinv_" in (qr.text or "")
+    # The caption says who is to scan it, and no internal scene ("场景 vinv_…").
+    assert "请志愿者用微信扫码" in (qr.text or "")
+    assert "vinv_" not in (qr.text or "")
+    assert "场景" not in (qr.text or "")
+    link = next(m.text for m in admin.messages if m.kind != "photo" and "vinv_" in (m.text or ""))
     newcomer = wx.stranger("小李")
     await newcomer.scan(qr.photo_bytes)  # not following yet: the scan follows the account (subscribe)
     await newcomer.wait_for_text("欢迎加入志愿者队伍")
     await newcomer.wait_for_text("请输入您希望显示的姓名")  # the registration written once begins
-    code = (qr.text or "").split("vinv_")[1].split("，")[0]
+    code = re.split(r"[^A-Za-z0-9_-]", (link or "").split("vinv_")[1])[0]
     async with env.db.read() as conn:
         assert await wechat.invite_of(conn, newcomer.openid) == code
     # A follower scanning it again (SCAN) is answered too; the scan's quota (3 a minute) was enough.
