@@ -98,7 +98,9 @@ def choose_recipients(
 def check_whistle(wish: Wish, last_at: dt.datetime | None, now: dt.datetime) -> None:
     """Only an open wish, and not again within `REPEAT_AFTER` of an unanswered whistle."""
     if wish.status != WishStatus.OPEN:
-        raise WhistleError("whistle.not_open", status_key=f"wish.status.{wish.status}")
+        # Said to a coordinator: a done wish waits for its resident ("等您确认" is the resident's wording).
+        said = "similar.status_done" if wish.status == WishStatus.DONE else f"wish.status.{wish.status}"
+        raise WhistleError("whistle.not_open", status_key=said)
     if last_at is not None and now - last_at < REPEAT_AFTER:
         raise WhistleError("whistle.too_soon", minutes=max(1, int((now - last_at).total_seconds() // 60)))
 

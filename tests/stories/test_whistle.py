@@ -168,7 +168,7 @@ async def test_a_whistle_that_cannot_be_blown_is_explained(
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database
 ) -> None:
     alice = sim.person("王阿姨")
-    await open_wish(story_db, alice)
+    first = await open_wish(story_db, alice)
     clinic = await open_wish(story_db, alice, description="义诊需要帮忙排队", category="free_clinic")
     zhou = await coordinator_named(bot, sim, "周协调")
 
@@ -193,3 +193,12 @@ async def test_a_whistle_that_cannot_be_blown_is_explained(
         assert (await conn.execute(select(whistles))).all() == []
     await sim.settle()
     assert not any("中心吹哨" in (m.text or "") for m in sim.sent_to(xiaoli.user_id))
+    # A done wish waits for its resident's confirmation, not the coordinator's.
+    async with story_db.write() as conn:
+        volunteer = await person_id(conn, xiaoli)
+        changes = {"claimed_by": volunteer, "claimed_at": START_TIME}
+        await store.move_wish(conn, first.id, "open", "claimed", actor_id=volunteer, now=START_TIME, changes=changes)
+        await store.move_wish(conn, first.id, "claimed", "done", actor_id=volunteer, now=START_TIME)
+    await zhou.send_command("/whistle", "W-0001")
+    refused = await zhou.wait_for_text("现在的状态是：志愿者已完成，等待发起人确认")
+    assert "等您确认" not in (refused.text or "")
