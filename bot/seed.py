@@ -39,6 +39,8 @@ SUN_XIAOMEI = 7_000_013
 EMMA = 7_000_014
 LAO_LI = 7_000_021
 XIAO_LIN = 7_000_022
+XIAO_WU = 7_000_023
+LAO_QIAN = 7_000_024
 XIAO_HE = 7_000_031
 
 # Sample image name → the file id the seeded wishes and tips refer to.
@@ -107,6 +109,9 @@ CAST: tuple[Resident, ...] = (
         area="西城社区",
     ),
     Resident(XIAO_HE, "小何", "zh-hans", "+86 137 0571 0031", "reporter", location=(30.2600, 120.1700)),
+    # The members of 民政 and 交通 (bot/seed_departments.py), who handled their departments' seeded cases.
+    Resident(XIAO_WU, "小吴", "zh-hans", "+86 139 0571 0023", "resident", location=(30.2690, 120.1520)),
+    Resident(LAO_QIAN, "老钱", "zh-hans", "+86 139 0571 0024", "resident", location=(30.2750, 120.1650)),
 )
 ADMIN_IDS: tuple[int, ...] = (CHEN_ZHUREN,)
 

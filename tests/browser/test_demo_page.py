@@ -71,19 +71,19 @@ async def test_a_wish_goes_from_the_resident_to_the_coordinator_to_the_volunteer
     await expect(wang.locator(".msg.me img.photo")).to_have_count(1, timeout=WAIT_MS)
     await wang.locator(".reply-btn", has_text="分享我的手机号").click(timeout=WAIT_MS)
     await press(page, "王阿姨", "✅ 提交")
-    await expect(wang.locator(".msg.bot").last).to_contain_text("W-0011", timeout=WAIT_MS)
+    await expect(wang.locator(".msg.bot").last).to_contain_text("W-0017", timeout=WAIT_MS)
 
     # The coordinator approves it from the review queue.
     await say(page, "陈主任", "/pending")
-    await press(page, "陈主任", "📋 W-0011", on="水龙头漏水")  # the queue is one list: the card comes on a tap
+    await press(page, "陈主任", "📋 W-0017", on="水龙头漏水")  # the queue is one list: the card comes on a tap
     await press(page, "陈主任", "✅ 通过", on="水龙头漏水")
     await expect(chen.locator(".msg", has_text="水龙头漏水").last).to_contain_text("审核通过", timeout=WAIT_MS)
 
     # The volunteer finds it among the open tasks, claims it and sees the details.
     await say(page, "小周", "/tasks")
-    await press(page, "小周", "查看 W-0011")
+    await press(page, "小周", "查看 W-0017")
     await press(page, "小周", "今天认领")
-    await expect(zhou.locator(".msg.bot", has_text="您认领了 W-0011")).to_be_visible(timeout=WAIT_MS)
+    await expect(zhou.locator(".msg.bot", has_text="您认领了 W-0017")).to_be_visible(timeout=WAIT_MS)
     await expect(zhou.locator(".msg.bot", has_text="+86 138 0571 0001").last).to_be_visible(timeout=WAIT_MS)
 
     await close_panes(page, "张记者", "刘编辑")
@@ -114,23 +114,23 @@ async def test_the_same_wish_story_in_english(page: Page, demo: Demo) -> None:
     await wang.locator(".reply-btn", has_text="Share my phone number").click(timeout=WAIT_MS)
     await expect(wang.locator(".msg.bot").last).to_contain_text("Phone", timeout=WAIT_MS)
     await press(page, "王阿姨", "✅ Submit")
-    await expect(wang.locator(".msg.bot").last).to_contain_text("Submitted! Your wish is W-0011", timeout=WAIT_MS)
+    await expect(wang.locator(".msg.bot").last).to_contain_text("Submitted! Your wish is W-0017", timeout=WAIT_MS)
 
     await say(page, "陈主任", "/pending")
-    await press(page, "陈主任", "📋 W-0011", on="kitchen tap")
+    await press(page, "陈主任", "📋 W-0017", on="kitchen tap")
     await press(page, "陈主任", "✅ Approve", on="kitchen tap")
     await expect(chen.locator(".msg", has_text="kitchen tap").last).to_contain_text(
         "Approved by 陈主任", timeout=WAIT_MS
     )
-    await expect(wang.locator(".msg.bot").last).to_contain_text("W-0011 was approved", timeout=WAIT_MS)
+    await expect(wang.locator(".msg.bot").last).to_contain_text("W-0017 was approved", timeout=WAIT_MS)
 
     await say(page, "小周", "/tasks")
-    await press(page, "小周", "View W-0011")
+    await press(page, "小周", "View W-0017")
     await press(page, "小周", "Claim: today")
-    await expect(zhou.locator(".msg.bot", has_text="You took W-0011")).to_be_visible(timeout=WAIT_MS)
+    await expect(zhou.locator(".msg.bot", has_text="You took W-0017")).to_be_visible(timeout=WAIT_MS)
     details = zhou.locator(".msg.bot", has_text="Phone: +86 138 0571 0001").last
     await expect(details).to_contain_text("kitchen tap", timeout=WAIT_MS)
-    await expect(wang.locator(".msg.bot").last).to_contain_text("Volunteer 小周 has taken your wish W-0011")
+    await expect(wang.locator(".msg.bot").last).to_contain_text("Volunteer 小周 has taken your wish W-0017")
 
     await close_panes(page, "张记者", "刘编辑")
     await page.screenshot(path=str(screenshot_path("demo-wish-story-en.png")))
@@ -210,14 +210,14 @@ async def test_the_coordinator_downloads_a_csv_export_and_sees_the_stats_chart(p
     await say(page, "陈主任", "/export wishes")
     link = chen.locator(".msg.bot a.doc-link")
     await expect(link).to_have_text(re.compile(r"^tongxin-wishes-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$"))
-    await expect(chen.locator(".msg.bot", has_text="共 10 行")).to_be_visible()
+    await expect(chen.locator(".msg.bot", has_text="共 16 行")).to_be_visible()
     async with page.expect_download() as started:
         await link.click()
     download = await started.value
     assert download.suggested_filename == await link.inner_text()
     saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
     rows = list(csv.reader(io.StringIO(saved.decode("utf-8-sig"))))
-    assert len(rows) == 1 + 10  # a header and the ten seeded wishes
+    assert len(rows) == 1 + 16  # a header and the sixteen seeded wishes (six of them sent as cases)
     assert any("家门口楼梯的扶手松了" in cell for row in rows for cell in row)
 
     await say(page, "陈主任", "/stats")

@@ -67,7 +67,7 @@ async def test_the_screen_shows_the_district_live_and_loads_nothing_from_outside
         await wang.locator(".reply-btn", has_text="跳过").click(timeout=WAIT_MS)
         await wang.locator(".reply-btn", has_text="跳过").click(timeout=WAIT_MS)
         await press(page, "王阿姨", "✅ 提交")
-        await expect(wang.locator(".msg.bot").last).to_contain_text("W-0011", timeout=WAIT_MS)
+        await expect(wang.locator(".msg.bot").last).to_contain_text("W-0017", timeout=WAIT_MS)
         await expect(needs).to_have_text(str(before + 1), timeout=WAIT_MS)
 
         await screen.wait_for_timeout(1500)  # let the charts' animations finish before the picture

@@ -15,11 +15,13 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
+from actions.cases import escalate_due
 from bot.demo import CLOCK_FILE, Demo, demo_running
 from bot.seed import CHEN_ZHUREN, WANG_AYI, XIAO_ZHOU
 from simulator.webchat import STATIC_DIR, TOKEN_HEADER
-from storage import tips
-from storage.schema import wishes
+from storage import cases as case_store
+from storage import outbox, tips
+from storage.schema import cases, department_members, wishes
 from tests.stories.wishflow import write_wish
 
 pytestmark = [pytest.mark.wall_clock]
@@ -89,9 +91,40 @@ async def test_the_demo_seeds_a_district_and_serves_the_page(demo: Demo, http: a
         by_status = {row[0]: row[1] for row in rows.all()}
         queue = await tips.review_queue(conn)
     assert by_status == {
-        "confirmed": 4, "rejected": 1, "done": 1, "claimed": 1, "open": 2, "pending_review": 1,
+        "confirmed": 4, "rejected": 1, "done": 1, "claimed": 1, "open": 2, "pending_review": 1, "referred": 6,
     }  # fmt: skip
     assert len(queue) == 2
+
+
+async def test_the_demos_cases_are_on_sent_wishes_handled_by_their_departments_members(demo: Demo) -> None:
+    """Every seeded case is on a wish of its own that was sent (referred), as `/case` leaves it; an acknowledged case
+    names a member of its own department; at the start one case is overdue (the screen's late 城管 case), not five."""
+    async with demo.application.bot_data.db.read() as conn:
+        rows = (
+            await conn.execute(
+                select(
+                    cases.c.ref_no, cases.c.source_id, cases.c.department_id, cases.c.acknowledged_by, wishes.c.status
+                )
+                .join(wishes, wishes.c.ref_no == cases.c.source_id)
+                .where(cases.c.source == "wish")
+                .order_by(cases.c.ref_no)
+            )
+        ).all()
+        members = {(row[0], row[1]) for row in await conn.execute(select(department_members))}
+        overdue = await case_store.overdue_cases(conn, demo.clock.now())
+    assert [row.ref_no for row in rows] == [1, 2, 3, 4, 5, 6]
+    assert [row.source_id for row in rows] == [11, 12, 13, 14, 15, 16]  # W-0011–W-0016, after the district's wishes
+    assert {row.status for row in rows} == {"referred"}
+    assert [row.acknowledged_by is not None for row in rows] == [True, True, True, True, True, False]
+    for row in rows:
+        if row.acknowledged_by is not None:
+            assert (row.department_id, row.acknowledged_by) in members, f"C-{row.ref_no:04d}"
+    assert [case.ref_no for case in overdue] == [5]
+    # What the coordinators hear of it at the start: one alert, to 陈主任 (whether or not the sweep wrote it yet).
+    await escalate_due(demo.application.bot_data.env, demo.clock.now())
+    async with demo.application.bot_data.db.read() as conn:
+        alerts = await outbox.used_keys(conn, "case:late")
+    assert alerts == {f"case:late1:resolve:{overdue[0].id}:{CHEN_ZHUREN}"}
 
 
 def test_the_page_loads_nothing_from_the_internet() -> None:
@@ -194,7 +227,7 @@ async def test_a_restart_keeps_the_district_and_fresh_starts_over(tmp_path: Path
     async with demo_running(port=0, data_dir=folder) as again:
         assert again.person("李大姐").user_id == added["id"]
         async with again.application.bot_data.db.read() as conn:
-            assert (await conn.execute(select(func.count()).select_from(wishes))).scalar_one() == 10
+            assert (await conn.execute(select(func.count()).select_from(wishes))).scalar_one() == 16  # 6 sent as cases
     async with demo_running(port=0, data_dir=folder, fresh=True) as fresh:
         assert all(p.first_name != "李大姐" for p in fresh.sim.people.values())
 
