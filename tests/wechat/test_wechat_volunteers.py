@@ -52,8 +52,11 @@ async def make_volunteer(
     env: Env, person: WeChatPerson, location: tuple[float, float] | None = HOME, *, synced: bool = True
 ) -> int:
     """An approved volunteer (registered earlier, set up in the database) whose only account is WeChat."""
+    # Wait for the answer to this very message (not an earlier greeting): until it came, the bot may still be
+    # reading the person's roles from before the approval below.
+    seen = len(person.inbox)
     await person.send_text("你好")
-    await person.wait_for_text("许心愿")
+    await person.wait_for_text("许心愿", after=seen)
     person_id = await wechat_person_id(env, person)
     async with env.db.write() as conn:
         await approved_volunteer(conn, person_id, person.name, location=location)
