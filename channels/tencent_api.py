@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 
 import aiohttp
 
+from channels.delivery import Refused, SlowDown, Unavailable, Unreachable
+
 T = TypeVar("T")
 TOKEN_INVALID = frozenset({40001, 40014, 42001})
 BUSY = -1
@@ -25,6 +27,19 @@ class ApiError(Exception):
         super().__init__(f"{errcode}: {errmsg}")
         self.errcode = errcode
         self.errmsg = errmsg
+
+
+def failure(exc: ApiError, *, api: str, unreachable: frozenset[int], rate_limited: frozenset[int]) -> Exception:
+    """An API's refusal as the outbox sender understands it: the person cannot be reached (`unreachable` codes), slow
+    down (`rate_limited`), the API is away (`BUSY`), else refused for good. `api` names it in the reason."""
+    reason = f"{api} {exc.errcode}: {exc.errmsg}"[:300]
+    if exc.errcode in unreachable:
+        return Unreachable(reason)
+    if exc.errcode in rate_limited:
+        return SlowDown(reason)
+    if exc.errcode == BUSY:
+        return Unavailable(reason)
+    return Refused(reason)
 
 
 class TokenApi:

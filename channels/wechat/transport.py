@@ -24,9 +24,10 @@ from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
 from bot.settings import Settings
-from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
+from channels.delivery import Held, Sent
+from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render
-from channels.wechat.api import BUSY, NOT_SUBSCRIBED, OUT_OF_COUNT, OUT_OF_WINDOW, RATE_LIMITED, WeChatApi, WeChatError
+from channels.wechat.api import NOT_SUBSCRIBED, OUT_OF_COUNT, OUT_OF_WINDOW, RATE_LIMITED, WeChatApi, WeChatError
 from channels.wechat.roles import RoleMenus
 from storage import media, people, wechat
 from storage.db import Database
@@ -47,14 +48,7 @@ PhotoBytes = Callable[[int], Awaitable[bytes | None]]
 
 def failure(exc: WeChatError) -> Exception:
     """WeChat's error as the sender understands it."""
-    reason = f"wechat {exc.errcode}: {exc.errmsg}"[:300]
-    if exc.errcode in NOT_SUBSCRIBED:
-        return Unreachable(reason)
-    if exc.errcode in RATE_LIMITED:
-        return SlowDown(reason)
-    if exc.errcode == BUSY:
-        return Unavailable(reason)
-    return Refused(reason)
+    return tencent_failure(exc, api="wechat", unreachable=NOT_SUBSCRIBED, rate_limited=RATE_LIMITED)
 
 
 class WeChatTransport:

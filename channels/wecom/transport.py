@@ -27,9 +27,10 @@ from collections.abc import Callable
 from actions.buttons import Act
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
-from channels.delivery import Held, Refused, Sent, SlowDown, Unavailable, Unreachable
+from channels.delivery import Held, Sent
+from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render
-from channels.wecom.api import BUSY, NOT_MEMBER, RATE_LIMITED, WeComApi, WeComError
+from channels.wecom.api import NOT_MEMBER, RATE_LIMITED, WeComApi, WeComError
 from channels.wecom.cards import case_card, case_key, review_card, wish_key
 from rules.wishes import WishStatus, parse_wish_ref
 from storage import people, wishes
@@ -49,14 +50,7 @@ CASE_NOTICE = "case.new"  # sent as a case card with 签收
 
 def failure(exc: WeComError) -> Exception:
     """WeCom's error as the sender understands it."""
-    reason = f"wecom {exc.errcode}: {exc.errmsg}"[:300]
-    if exc.errcode in NOT_MEMBER:
-        return Unreachable(reason)
-    if exc.errcode in RATE_LIMITED:
-        return SlowDown(reason)
-    if exc.errcode == BUSY:
-        return Unavailable(reason)
-    return Refused(reason)
+    return tencent_failure(exc, api="wecom", unreachable=NOT_MEMBER, rate_limited=RATE_LIMITED)
 
 
 class WeComTransport:
