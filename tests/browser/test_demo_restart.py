@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,11 +35,23 @@ pytestmark = BROWSER_TESTS
 FIRST_HINTS = {"王阿姨": "/wish", "小周": "/tasks", "张记者": "/tip", "陈主任": "/pending", "刘编辑": "/review"}
 
 
+# Below the kernel's ephemeral range (32768-60999 by default): the demo also listens on port + 1 (its screen), and a
+# port the kernel handed out could have its neighbour taken by any outgoing connection of the other test worker.
+PORTS = range(20000, 32000, 2)
+
+
 def free_port() -> int:
-    """A port nobody listens on now: the restarted demo serves the page at the same address, as `make demo` does."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nobody listens on now, with its neighbour (the screen's) free too: the restarted demo serves the page at
+    the same address, as `make demo` does."""
+    for port in random.sample(PORTS, 50):
+        with socket.socket() as page, socket.socket() as screen:
+            try:
+                page.bind(("127.0.0.1", port))
+                screen.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no two free neighbouring ports between 20000 and 32000")
 
 
 def prepare_folder(folder: Path) -> None:
