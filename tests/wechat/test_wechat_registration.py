@@ -10,21 +10,14 @@ from rules.roles import Role
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatSimulator
 from storage import people, volunteers, wechat
-from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import wait_for_button
+from tests.wechat.test_wechat_volunteers import volunteer_invite_qr
 
 
 async def test_a_scanned_invite_registers_a_wechat_volunteer_through_the_form_written_once(
     wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
 ) -> None:
     env = wechat_bot.bot_data.env
-    admin = sim.person("李主任", user_id=ADMIN_ID)
-    await admin.send_command("/invite", "volunteer")
-    await wait_for_button(admin, "直接通过")
-    await admin.press("直接通过")
-    await admin.wait_for(lambda: any(m.kind == "photo" for m in admin.messages))
-    qr = next(m for m in admin.messages if m.kind == "photo")
-    assert qr.photo_bytes is not None
+    _admin, qr = await volunteer_invite_qr(sim)
 
     xiaoli = wx.stranger("小李")
     await xiaoli.scan(qr.photo_bytes)

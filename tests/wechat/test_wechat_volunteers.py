@@ -25,6 +25,8 @@ from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft, WishStatus, wish_ref
 from simulator import BotApiSimulator
+from simulator.people import Person
+from simulator.state import BotMessage
 from simulator.wechat import WeChatPerson, WeChatSimulator
 from storage import applications, people, users, wechat
 from storage import tips as tip_store
@@ -65,6 +67,18 @@ async def make_volunteer(
         await person.send_text("你好")
         await person.wait_for_text("许心愿", after=seen)
     return person_id
+
+
+async def volunteer_invite_qr(sim: BotApiSimulator) -> tuple[Person, BotMessage]:
+    """The admin asks for a volunteer invite that approves at once; the invite's WeChat QR code arrives as a photo."""
+    admin = sim.person("李主任", user_id=ADMIN_ID)
+    await admin.send_command("/invite", "volunteer")
+    await wait_for_button(admin, "直接通过")
+    await admin.press("直接通过")
+    await admin.wait_for(lambda: any(m.kind == "photo" for m in admin.messages))
+    qr = next(m for m in admin.messages if m.kind == "photo")
+    assert qr.photo_bytes is not None
+    return admin, qr
 
 
 async def open_wishes(env: Env, resident: WeChatPerson, places: list[tuple[float, float]]) -> list[store.Wish]:
@@ -373,13 +387,7 @@ async def test_a_coordinators_invite_reaches_wechat_as_a_qr_code_whose_scan_brin
     wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator
 ) -> None:
     env = wechat_bot.bot_data.env
-    admin = sim.person("李主任", user_id=ADMIN_ID)
-    await admin.send_command("/invite", "volunteer")
-    await wait_for_button(admin, "直接通过")
-    await admin.press("直接通过")
-    await admin.wait_for(lambda: any(m.kind == "photo" for m in admin.messages))
-    qr = next(m for m in admin.messages if m.kind == "photo")
-    assert qr.photo_bytes is not None
+    admin, qr = await volunteer_invite_qr(sim)
     # The caption says who is to scan it, and no internal scene ("场景 vinv_…").
     assert "请志愿者用微信扫码" in (qr.text or "")
     assert "vinv_" not in (qr.text or "")
