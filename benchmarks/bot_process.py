@@ -85,8 +85,22 @@ async def main(
         assert isinstance(application.update_processor, PerChatUpdateProcessor)
         application.update_processor.inbox = None
     async with application:
-        await set_default_menus(application)
+        leadership = application.bot_data.leadership
+        # The one instance takes the lease first: without it every Bot API request is refused (bot/request.py).
+        ready = asyncio.Event()
+
+        async def lead() -> None:
+            await set_default_menus(application)
+            ready.set()
+
+        async def step_down() -> None:
+            stop.set()
+
+        await leadership.start(lead, step_down)
+        await ready.wait()
         await _poll_until(application, stop)
+        await leadership.stop()
+        await leadership.resign()
     await db.dispose()
 
 

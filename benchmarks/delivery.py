@@ -108,16 +108,29 @@ async def queue_digest(db: Database, ids: range, key: str) -> None:
 async def _stock_bot(settings: Any, db: Database) -> AsyncIterator[TongxinApp]:
     await upgrade(db)
     application = build_application(settings, db, rate_limiter=AIORateLimiter(max_retries=3))
-    async with application:
+    leadership = application.bot_data.leadership
+    assert application.updater is not None
+    updater = application.updater
+
+    async def lead() -> None:
+        # The one instance takes the lease first: without it every Bot API request is refused (bot/request.py).
         await set_default_menus(application)
         await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(poll_interval=0.0, timeout=1)
+        await updater.start_polling(poll_interval=0.0, timeout=1)
+
+    async def step_down() -> None:
+        await updater.stop()
+
+    async with application:
+        await leadership.start(lead, step_down)
         try:
             yield application
         finally:
-            await application.updater.stop()
+            await leadership.stop()
+            if updater.running:
+                await updater.stop()
             await application.stop()
+            await leadership.resign()
 
 
 def _more_than(person: Person, count: int) -> Callable[[], bool]:
