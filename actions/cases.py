@@ -21,6 +21,7 @@ Effects, per action (each in one transaction, with its event and audit entry):
   escalate_due (the sweep): for each open case past its acknowledgment or resolution deadline, the coordinators
     are told at the deadline, the admins at twice the time allowed; each once (dedupe key per case, stage and
     person), while the case is still in the status that made it late; the escalation recorded as a case event.
+    A case not acknowledged in time also reaches its department's members again, with 签收 / 退回 (urgent, once).
 """
 
 from __future__ import annotations
@@ -548,4 +549,21 @@ async def _escalate(
                     conn, case.id, case.status, case.status, actor_id=None, now=now, note=f"escalated:{stage}:{level}"
                 )
             queued += wrote
+            if stage == "ack" and level == "1":
+                queued += await _remind_members(conn, case, values, now)
     return queued
+
+
+async def _remind_members(conn: AsyncConnection, case: Case, values: dict[str, Value], now: dt.datetime) -> int:
+    """A case nobody acknowledged in time: its department's members are reminded with 签收 / 退回 again, at once
+    and at any hour (urgent: the escalation is theirs to answer, not only the coordinators' to know)."""
+    return await notices.queue_many(
+        conn,
+        await department_store.members_of(conn, case.department_id),
+        Notice("case.overdue_member", values, member_buttons(case)),
+        now=now,
+        lane="urgent",
+        dedupe_prefix=f"{PREFIX}overdue:{case.id}",
+        concerns=concerns(case),
+        condition=[notices.case_in(case.id, CaseStatus.SENT), notices.holds_role(Role.DEPARTMENT.value)],
+    )

@@ -4,8 +4,9 @@ developer.work.weixin.qq.com/document/path/90236). A WeCom application may messa
 
 A wish waiting for review (`pending.notice_new_wish`) goes out as a review card with 通过 / 退回 buttons
 (`channels.wecom.cards`), while the wish still waits; a case sent to a department (`case.new`, urgent: at any
-hour) as a card with 签收; every other notice as a text message (the WeChat renderer's
-plain text: WeCom's text message takes the same plain text, up to 2048 bytes).
+hour) as a card with 签收, and so is the reminder its members get when nobody took it in time
+(`case.overdue_member`, urgent too: an escalation at 02:00 reaches them at 02:00); every other notice as a text
+message (the WeChat renderer's plain text: WeCom's text message takes the same plain text, up to 2048 bytes).
 
 Pacing (频率限制, path/90312, "发送应用消息频率"): an application may send one member at most 30 messages a
 minute — WeCom drops the rest without a word — so the transport holds a member's 31st message of a minute back
@@ -46,6 +47,7 @@ MINUTE = dt.timedelta(minutes=1)
 TEXT_BYTES = 2048  # a text message's content, at most 2048 bytes (path/90236)
 WISH_NOTICE = "pending.notice_new_wish"  # sent as a review card
 CASE_NOTICE = "case.new"  # sent as a case card with 签收
+OVERDUE_NOTICE = "case.overdue_member"  # a case nobody took in time, to its members again: a card with 签收
 
 
 def failure(exc: WeComError) -> Exception:
@@ -92,7 +94,7 @@ class WeComTransport:
             card = await self._review_card(address, language, notice)
             if card is None:
                 return  # the wish no longer waits: nothing to decide
-        elif notice.key == CASE_NOTICE:
+        elif notice.key in (CASE_NOTICE, OVERDUE_NOTICE):
             card = await self._case_card(address, language, notice)
         else:
             card = None
@@ -155,4 +157,7 @@ class WeComTransport:
         content = case_card(
             self._catalogues, language, case_id=case_id, person_id=person_id, ref=ref, text=text, now=self._now()
         )
+        if notice.key == OVERDUE_NOTICE:  # the card says it is late, not new
+            title = self._catalogues.text(language, "wecom.card.case_overdue_title", ref=ref)
+            content["main_title"]["title"] = title[:26]
         return case_key(case_id), content
