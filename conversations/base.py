@@ -11,7 +11,8 @@ Channels render a `Say` their own way:
   that choose several;
 - a tuple of `Say`s as a value is a list, joined with the language's separator ("、");
 - `expect` says what the step takes besides a choice (Telegram offers a reply keyboard to share a location or a
-  phone number; WeChat tells people to use its own location and photo pickers), and `skip` that it may be skipped;
+  phone number, labelled `share` where the step names the button its own way; WeChat tells people to use its own
+  location and photo pickers), and `skip` that it may be skipped;
 - `hint` adds how to leave under the question; `in_place` lets a channel that edits messages show the choices on
   the pressed message instead of sending a new one; `clear` takes away a reply keyboard left by an earlier step.
 """
@@ -61,6 +62,26 @@ class Voice:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file a person sent, for a step that keeps files of several kinds (a tip's photos, videos, documents, a
+    voice note): its `kind` ("photo", "video", "document", "voice", or "other" for one no step keeps: a sticker),
+    the channel's reference (`ref`, `unique`: Telegram's file_id and file_unique_id) or the media the channel
+    already stored (`media_id`: storage/media.py, e.g. a WeChat photo downloaded at once), what the channel says of
+    it (`size` in bytes, `mime`, a voice note's `seconds`), the album it came in (`album`: Telegram's
+    media_group_id, one update per item) and its `caption`."""
+
+    kind: str
+    ref: str | None = None
+    unique: str | None = None
+    media_id: int | None = None
+    size: int | None = None
+    mime: str | None = None
+    seconds: int | None = None
+    album: str | None = None
+    caption: str | None = None
+
+
+@dataclass(frozen=True)
 class Input:
     """What a person sent, whatever the channel called it."""
 
@@ -73,6 +94,7 @@ class Input:
     document: bool = False  # a file where a photo was expected
     contact: Contact | None = None
     voice: Voice | None = None
+    attachment: Attachment | None = None  # the file, for a step that keeps files of several kinds (a tip)
 
     @property
     def typed(self) -> str:
@@ -103,6 +125,7 @@ class Say:
     clear: bool = False
     chosen: tuple[Button, ...] = ()
     labels: Mapping[str, Param] = field(default_factory=dict)
+    share: str | None = None  # the catalogue key of a share button's label, where a step names it its own way
 
 
 @dataclass(frozen=True)

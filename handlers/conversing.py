@@ -17,7 +17,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, KeyboardButton, Message, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
@@ -25,7 +25,7 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 from actions.buttons import Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from conversations.base import Contact, Conversation, Expect, Input, Outcome, Param, Say, State, Voice, run
+from conversations.base import Attachment, Contact, Conversation, Expect, Input, Outcome, Param, Say, State, Voice, run
 from handlers.common import actor_of, refresh_menu_of, unchanged
 from handlers.leaving import WRITTEN_ONCE
 from handlers.plain_words import seconds_of
@@ -90,7 +90,8 @@ def markup_of(
         return keyboard(context, say)
     if say.expect in SHARE_KEYS:
         location = say.expect == Expect.LOCATION
-        return share_or_skip(context, SHARE_KEYS[say.expect], SKIP_KEY, location=location, contact=not location)
+        share = say.share or SHARE_KEYS[say.expect]
+        return share_or_skip(context, share, SKIP_KEY, location=location, contact=not location)
     if say.expect == Expect.PHOTO and say.skip:
         skip = [[KeyboardButton(context.plain(SKIP_KEY))]]
         return ReplyKeyboardMarkup(skip, resize_keyboard=True, one_time_keyboard=True)
@@ -107,17 +108,52 @@ def input_of(update: Update) -> Input:
     message = update.effective_message
     if message is None:
         return Input()
+    file = attachment_of(message)
     if message.location is not None:
         return Input(location=(message.location.latitude, message.location.longitude))
     if message.photo:
-        return Input(photo=message.photo[-1].file_id)
+        return Input(photo=message.photo[-1].file_id, attachment=file)
     if message.contact is not None:
         user = update.effective_user
         own = user is not None and message.contact.user_id == user.id
         return Input(contact=Contact(message.contact.phone_number, own))
     if message.voice is not None:
-        return Input(voice=Voice(message.voice.file_id, seconds_of(message.voice.duration)))
-    return Input(text=message.text, document=message.document is not None)
+        return Input(voice=Voice(message.voice.file_id, seconds_of(message.voice.duration)), attachment=file)
+    return Input(text=message.text, document=message.document is not None, attachment=file)
+
+
+def attachment_of(message: Message) -> Attachment | None:
+    """The file in a message as a step that keeps files reads it (a tip's); a sticker, an animation, an audio file
+    or a round video is a file of kind "other"; None when the message holds no file."""
+    album, caption = message.media_group_id, message.caption
+    if message.photo:
+        size = message.photo[-1]
+        return Attachment(
+            "photo",
+            size.file_id,
+            size.file_unique_id,
+            size=size.file_size,
+            mime="image/jpeg",
+            album=album,
+            caption=caption,
+        )
+    found = message.video or message.document or message.voice
+    if found is not None:
+        kind = "video" if message.video else "document" if message.document else "voice"
+        seconds = seconds_of(message.voice.duration) if message.voice else None
+        return Attachment(
+            kind,
+            found.file_id,
+            found.file_unique_id,
+            size=found.file_size,
+            mime=found.mime_type,
+            seconds=seconds,
+            album=album,
+            caption=caption,
+        )
+    if message.sticker or message.animation or message.audio or message.video_note:
+        return Attachment("other", album=album, caption=caption)
+    return None
 
 
 async def show(update: Update, context: TongxinContext, outcome: Outcome, *, retire: str | None = None) -> None:

@@ -3,23 +3,20 @@
 link grants it at once; a reporter answers an editor's question about a tip; a volunteer agrees (or
 not) that a confirmed wish's proof photo becomes a story lead.
 
-The `/tip` conversation (docs/tip.mmd): media → description → location → category → confirm. An album
-arrives as one update per photo sharing a `media_group_id`; the first item moves the conversation on
-and the rest are added silently by `media_received`, which every step accepts. Drafts live in the
-person's own `user_data`, so two people's albums never mix.
-
-Telegram channel code only: each step parses the update, calls `actions.tips` (which stores the tip,
-its media and every notice in one transaction) and renders the outcome. Downloading a tip's files to
-the media folder stays here (it is a Telegram file download).
+The `/tip` conversation is written once (`conversations/tip.py`: media → description → location → category →
+confirm) and rendered here through `handlers/conversing.py`; its draft lives in the person's own `user_data`, so
+two people's albums never mix. Downloading a tip's files to the media folder stays here (it is a Telegram file
+download), as does the answer to an editor's question.
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from dataclasses import replace
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message, ReplyKeyboardRemove, Update
+from telegram import Message, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
@@ -35,18 +32,17 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from bot.media import download_media
 from channels.telegram import callbacks
+from conversations.base import Outcome
+from conversations.tip import TipConversation
 from handlers import plain_words
-from handlers.common import actor_of, set_personal_menu, step_passed
-from handlers.leaving import asking
-from handlers.prompts import share_or_skip
+from handlers.common import actor_of, set_personal_menu
+from handlers.conversing import written_once
 from rules import tips as tip_rules
 from rules.applications import ApplicationStatus
 from rules.roles import Role, effective_roles
 from rules.tips import (
-    CATEGORIES,
     TipInputError,
     category_key,
-    check_category,
     check_media,
     clean_description,
     status_key,
@@ -59,18 +55,9 @@ from storage.tips import MediaItem
 
 log = logging.getLogger(__name__)
 
-MEDIA, DESCRIPTION, LOCATION, CATEGORY, CONFIRM = range(5)
 ANSWER, ANSWER_ALBUM = range(5, 7)
 DRAFT = "tip_draft"
 ANSWERING = "tip_answer"
-# What each step asks again when the person sends something it cannot use.
-STEP_PROMPTS = {
-    "media": "tip.ask_media",
-    "description": "tip.ask_description",
-    "location": "tip.ask_location",
-    "category": "tip.ask_category",
-    "confirm": "tip.ask_confirm",
-}
 
 
 def drafts(context: TongxinContext) -> dict[Any, Any]:
@@ -109,45 +96,30 @@ def take_media(message: Message, already: int) -> MediaItem:
     return item
 
 
-def item_to_json(item: MediaItem) -> dict[str, Any]:
-    """A media item as draft data (user_data is persisted as JSON)."""
-    return {"kind": item.kind, "file_id": item.file_id, "unique": item.file_unique_id, "size": item.file_size}
+# -- /tip (conversations/tip.py) -------------------------------------------------------------------------
 
 
-def item_from_json(data: dict[str, Any]) -> MediaItem:
-    """A media item back from draft data."""
-    return MediaItem(str(data["kind"]), str(data["file_id"]), data.get("unique"), data.get("size"))
+def tip_form(context: TongxinContext) -> TipConversation:
+    """The tip form for this person: a stored tip's files are downloaded to the media folder, a spoken tip is
+    described in the person's language."""
+
+    async def saved(tip: tips.Tip) -> None:
+        await save_media(context, tip)
+
+    def spoken(seconds: int) -> str:
+        return context.plain("wish.voice_note", length=voice_length(seconds))
+
+    return TipConversation(after_submit=saved, spoken=spoken)
 
 
-# -- /tip ------------------------------------------------------------------------------------------------
+async def start_tip(update: Update, context: TongxinContext) -> Outcome | None:
+    """/tip or the /start button: today's limit checked, then photos, a video or text are asked for."""
+    if context.person is None:
+        return None
+    return await tip_form(context).start(context.env, actor_of(context))
 
 
-def draft_of(context: TongxinContext) -> dict[str, Any]:
-    """The person's tip draft (created empty when missing, e.g. after a restart mid-way)."""
-    draft: dict[str, Any] = drafts(context).setdefault(DRAFT, {})
-    draft.setdefault("media", [])
-    draft.setdefault("step", "media")
-    return draft
-
-
-async def start_tip(update: Update, context: TongxinContext) -> int:
-    """/tip or the /start button: check the daily limit, start an empty draft and ask for photos, a video or text."""
-    if context.person is None or update.effective_chat is None:
-        return ConversationHandler.END
-    chat_id = update.effective_chat.id
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    try:
-        await tip_actions.check_quota(context.env, actor_of(context))
-    except LimitReached:
-        await context.bot.send_message(chat_id, context.t("tip.limit_reached", limit=context.settings.tips_per_day))
-        return ConversationHandler.END
-    drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None}
-    await context.bot.send_message(chat_id, context.t("tip.ask_media"), reply_markup=ReplyKeyboardRemove())
-    return MEDIA
-
-
-async def start_tip_from_text(update: Update, context: TongxinContext) -> int | None:
+async def start_tip_from_text(update: Update, context: TongxinContext) -> Outcome | None:
     """[作为报料发送] under a reporter's plain words: a tip with those words as its description; the location is
     asked next (photos may still be added at any step)."""
     query = update.callback_query
@@ -157,211 +129,15 @@ async def start_tip_from_text(update: Update, context: TongxinContext) -> int | 
             await query.answer(context.plain("plain.expired"), show_alert=True)
         return None
     plain_words.forget(context)
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    if update.effective_chat is None or not isinstance(query.message, Message):
-        return ConversationHandler.END
-    try:
-        await tip_actions.check_quota(context.env, actor_of(context))
-    except LimitReached:
-        await query.message.reply_text(context.t("tip.limit_reached", limit=context.settings.tips_per_day))
-        return ConversationHandler.END
-    try:
-        description = clean_description(text)
-    except TipInputError as error:
-        await query.message.reply_text(context.t(error.key, **error.values))
-        return ConversationHandler.END
-    drafts(context)[DRAFT] = {"media": [], "step": "media", "album": None, "description": description}
-    return await ask_location(query.message, context)
-
-
-async def media_received(update: Update, context: TongxinContext) -> int | None:
-    """A photo, video or file at any step: the first moves on; album items and extra photos are added."""
-    if (message := update.effective_message) is None:
-        return None
-    draft = draft_of(context)
-    album = message.media_group_id
-    same_album = album is not None and album == draft.get("album")
-    try:
-        item = take_media(message, len(draft["media"]))
-    except TipInputError as error:
-        # An album over the limit would repeat the refusal for every photo: say it once per album.
-        if not (same_album and draft.get("refused_album") == album):
-            await message.reply_text(context.t(error.key, **error.values))
-            draft["refused_album"] = album
-        return None
-    draft["media"].append(item_to_json(item))
-    if album is not None:
-        draft["album"] = album
-    if message.caption and not draft.get("description"):
-        try:
-            draft["description"] = clean_description(message.caption)
-        except TipInputError as error:
-            await message.reply_text(context.t(error.key, **error.values))
-    if message.voice and not draft.get("description"):
-        # A spoken tip: the voice note says what happened; the card says it was spoken, and how long.
-        length = voice_length(plain_words.seconds_of(message.voice.duration))
-        draft["description"] = context.plain("wish.voice_note", length=length)
-    if draft["step"] == "media":
-        if draft.get("description"):
-            return await ask_location(message, context)
-        return await ask_description(message, context)
-    if draft["step"] == "description" and draft.get("description"):
-        return await ask_location(message, context)
-    if not same_album:
-        await message.reply_text(context.t("tip.media_added", count=len(draft["media"])))
-    return None
-
-
-async def text_instead_of_media(update: Update, context: TongxinContext) -> int | None:
-    """Text at the first step: a text-only tip, the text is its description."""
-    return await description_received(update, context)
-
-
-async def description_received(update: Update, context: TongxinContext) -> int | None:
-    """The description: checked and kept, then the location is asked."""
-    if (message := update.effective_message) is None:
-        return None
-    draft = draft_of(context)
-    try:
-        draft["description"] = clean_description(message.text)
-    except TipInputError as error:
-        await message.reply_text(context.t(error.key, **error.values))
-        return None
-    return await ask_location(message, context)
-
-
-async def ask_description(message: Message, context: TongxinContext) -> int:
-    """Ask what happened."""
-    draft_of(context)["step"] = "description"
-    await message.reply_text(asking(context, "tip.ask_description", count=len(draft_of(context)["media"])))
-    return DESCRIPTION
-
-
-async def ask_location(message: Message, context: TongxinContext) -> int:
-    """Offer to share the location (a button) or skip it."""
-    draft = draft_of(context)
-    draft["step"] = "location"
-    keyboard = share_or_skip(context, "tip.button_share_location", "tip.button_skip", location=True)
-    await message.reply_text(asking(context, "tip.ask_location", count=len(draft["media"])), reply_markup=keyboard)
-    return LOCATION
-
-
-async def location_received(update: Update, context: TongxinContext) -> int | None:
-    """A shared location: kept, then the category is asked."""
-    if (message := update.effective_message) is None or message.location is None:
-        return None
-    draft_of(context)["location"] = [message.location.latitude, message.location.longitude]
-    await message.reply_text(context.t("tip.location_saved"), reply_markup=ReplyKeyboardRemove())
-    return await ask_category(message, context)
-
-
-async def location_skipped(update: Update, context: TongxinContext) -> int | None:
-    """Text at the location step: the Skip button skips; anything else is asked again."""
-    if (message := update.effective_message) is None:
-        return None
-    if (message.text or "").strip() not in skip_labels(context):
-        await message.reply_text(asking(context, "tip.ask_location_again"))
-        return None
-    draft_of(context)["location"] = None
-    await message.reply_text(context.t("tip.location_skipped"), reply_markup=ReplyKeyboardRemove())
-    return await ask_category(message, context)
-
-
-def skip_labels(context: TongxinContext) -> set[str]:
-    """The Skip button's label in every language (the person may have switched language mid-way)."""
-    catalogues = context.bot_data.catalogues
-    return {catalogues.text(language, "tip.button_skip") for language in ("zh-CN", "en")}
-
-
-async def ask_category(message: Message, context: TongxinContext) -> int:
-    """The categories as buttons."""
-    draft_of(context)["step"] = "category"
-    rows = [[callbacks.button(context.plain(category_key(c)), Act.TIP_CATEGORY, arg=c)] for c in CATEGORIES]
-    await message.reply_text(asking(context, "tip.ask_category"), reply_markup=InlineKeyboardMarkup(rows))
-    return CATEGORY
-
-
-async def category_chosen(update: Update, context: TongxinContext) -> int | None:
-    """A category button: kept, then the summary with Submit is shown."""
-    query = update.callback_query
-    if query is None:
-        return None
-    press = callbacks.decode(query.data)
-    try:
-        category = check_category(press.arg if press is not None and press.arg else "")
-    except TipInputError as error:
-        await query.answer(context.plain(error.key), show_alert=True)
-        return None
-    draft = draft_of(context)
-    draft["category"] = category
-    draft["step"] = "confirm"
-    await query.answer()
-    await query.edit_message_text(
-        render_summary(context, draft),
-        parse_mode=ParseMode.HTML,
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [
-                    callbacks.button(context.plain("tip.button_submit"), Act.TIP_SUBMIT),
-                    callbacks.button(context.plain("tip.button_cancel"), Act.TIP_CANCEL),
-                ]
-            ]
-        ),
-    )
-    return CONFIRM
-
-
-def render_summary(context: TongxinContext, draft: dict[str, Any]) -> str:
-    """The draft as the person will submit it."""
-    location = draft.get("location")
-    return context.t(
-        "tip.summary",
-        category=context.t(category_key(str(draft.get("category")))),
-        description=html.escape(str(draft.get("description") or "")),
-        media=len(draft["media"]),
-        location=context.t("tip.location_yes") if location else context.t("tip.location_no"),
-    )
-
-
-async def submit(update: Update, context: TongxinContext) -> int | None:
-    """Submit (the action stores the tip and its media and tells the editors); then the person hears its
-    reference and the files are saved to the media folder."""
-    query = update.callback_query
-    if query is None or context.person is None:
-        return None
-    draft = draft_of(context)
-    if not draft.get("description") or not draft.get("category"):
-        await query.answer(context.plain("tip.ask_description", count=len(draft["media"])), show_alert=True)
-        return None
-    location = draft.get("location")
-    try:
-        tip = await tip_actions.submit(
-            context.env,
-            actor_of(context),
-            category=check_category(str(draft["category"])),
-            description=str(draft["description"]),
-            location=(float(location[0]), float(location[1])) if location else None,
-            media=[item_from_json(m) for m in draft["media"]],
-        )
-    except LimitReached:
-        await query.answer(context.plain("tip.limit_reached", limit=context.settings.tips_per_day), show_alert=True)
-        return None
-    except TipInputError as error:
-        await query.answer(context.plain(error.key), show_alert=True)
-        return None
-    drafts(context).pop(DRAFT, None)
-    await query.answer()
-    await query.edit_message_text(context.t("tip.submitted", reference=tip_reference(tip.id)))
-    await save_media(context, tip)
-    return ConversationHandler.END
+    outcome = await tip_form(context).start(context.env, actor_of(context), description=text)
+    return replace(outcome, clear_buttons=True)
 
 
 async def save_media(context: TongxinContext, tip: tips.Tip) -> None:
     """Download a tip's files to the media folder (those within the Bot API's download limit)."""
     folder = context.settings.media_dir / tip_reference(tip.id)
     for index, media in enumerate(tip.media, start=1):
-        if media.local_path:
+        if media.local_path or not media.file_id:  # saved already, or a file from another channel (saved there)
             continue
         path = await download_media(
             context.bot,
@@ -375,16 +151,6 @@ async def save_media(context: TongxinContext, tip: tips.Tip) -> None:
             await tip_actions.note_saved_file(context.env, media.id, str(path))
 
 
-async def cancel_button(update: Update, context: TongxinContext) -> int:
-    """The Cancel button on the summary: drop the draft."""
-    query = update.callback_query
-    drafts(context).pop(DRAFT, None)
-    if query is not None:
-        await query.answer()
-        await query.edit_message_text(context.t("cancel.done"))
-    return ConversationHandler.END
-
-
 async def cancel(update: Update, context: TongxinContext) -> int:
     """/cancel: drop the draft and leave the conversation."""
     drafts(context).pop(DRAFT, None)
@@ -392,17 +158,6 @@ async def cancel(update: Update, context: TongxinContext) -> int:
     if (message := update.effective_message) is not None:
         await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
     return ConversationHandler.END
-
-
-async def wrong_input(update: Update, context: TongxinContext) -> None:
-    """Something the current step cannot use (a sticker, a voice note…): say what it needs; the draft stays."""
-    if (message := update.effective_message) is None:
-        return
-    draft = draft_of(context)
-    if message.sticker or message.animation or message.audio or message.video_note:
-        await message.reply_text(context.t("tip.media_unsupported"))
-    key = STEP_PROMPTS.get(str(draft.get("step")), "tip.ask_media")
-    await message.reply_text(context.t(key, count=len(draft["media"])))
 
 
 # -- answering an editor's question ------------------------------------------------------------------------
@@ -600,47 +355,15 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     """/tip and the answer to an editor's question."""
     media = filters.PHOTO | filters.VIDEO | filters.Document.ALL | filters.VOICE
     text = filters.TEXT & ~filters.COMMAND
-    anything_else = ~filters.COMMAND & ~filters.StatusUpdate.ALL
-    tip: ConversationHandler[TongxinContext] = ConversationHandler(
+    tip = written_once(
+        TipConversation(),
+        tip_form,
+        key=DRAFT,
         entry_points=[
-            CommandHandler("tip", start_tip),
-            CallbackQueryHandler(start_tip, pattern=callbacks.pattern(Act.TIP_NEW)),
-            CallbackQueryHandler(start_tip_from_text, pattern=callbacks.pattern(Act.TIP_FROM_TEXT)),
+            (CommandHandler("tip", stale_press), start_tip),
+            (CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.TIP_NEW)), start_tip),
+            (CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.TIP_FROM_TEXT)), start_tip_from_text),
         ],
-        states={
-            MEDIA: [
-                MessageHandler(media, media_received),
-                MessageHandler(text, text_instead_of_media),
-            ],
-            DESCRIPTION: [
-                MessageHandler(media, media_received),
-                MessageHandler(text, description_received),
-            ],
-            LOCATION: [
-                MessageHandler(media, media_received),
-                MessageHandler(filters.LOCATION, location_received),
-                MessageHandler(text, location_skipped),
-            ],
-            CATEGORY: [
-                MessageHandler(media, media_received),
-                CallbackQueryHandler(category_chosen, pattern=callbacks.pattern(Act.TIP_CATEGORY)),
-            ],
-            CONFIRM: [
-                MessageHandler(media, media_received),
-                CallbackQueryHandler(submit, pattern=callbacks.pattern(Act.TIP_SUBMIT)),
-                CallbackQueryHandler(cancel_button, pattern=callbacks.pattern(Act.TIP_CANCEL)),
-            ],
-        },
-        fallbacks=[
-            CommandHandler("cancel", cancel),
-            MessageHandler(anything_else, wrong_input),
-            CallbackQueryHandler(
-                step_passed, pattern=callbacks.pattern(Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL)
-            ),
-        ],
-        name="tip",
-        persistent=True,
-        allow_reentry=True,
     )
     answer = ConversationHandler(
         entry_points=[CallbackQueryHandler(start_answer, pattern=callbacks.pattern(Act.TIP_ANSWER))],

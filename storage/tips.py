@@ -25,23 +25,27 @@ from storage.schema import story_leads, tip_events, tip_media, tips
 
 @dataclass(frozen=True, slots=True)
 class MediaItem:
-    """One photo, video or document of a tip, as the channel describes it (kept by file_id)."""
+    """One photo, video or document of a tip, as the channel describes it: Telegram's file_id, or the media another
+    channel stored already (`media_id`: a WeChat photo whose bytes were saved, `storage.media`)."""
 
     kind: str
     file_id: str
     file_unique_id: str | None = None
     file_size: int | None = None
+    media_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class StoredMedia:
-    """One photo, video or document of a tip."""
+    """One photo, video or document of a tip: `file_id` is its Telegram reference ("" for a file that came in on
+    another channel and was not sent on Telegram yet: `media_id` finds its saved bytes)."""
 
     id: int
     kind: str
     file_id: str
     file_size: int | None
     local_path: str | None
+    media_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,9 @@ async def get_tip(conn: AsyncConnection, tip_id: int) -> Tip:
         .where(tip_media.c.tip_id == tip_id)
         .order_by(tip_media.c.id)
     )
-    media = tuple(StoredMedia(m.id, m.kind, m.file_id or "", m.file_size, m.local_path) for m in media_rows)
+    media = tuple(
+        StoredMedia(m.id, m.kind, m.file_id or "", m.file_size, m.local_path, m.media_id) for m in media_rows
+    )
     latitude, longitude = row["latitude"], row["longitude"]
     return Tip(
         id=row["id"],
@@ -299,19 +305,23 @@ async def link_story_lead(conn: AsyncConnection, wish_ref_no: int, tip_id: int) 
 
 
 async def add_media(conn: AsyncConnection, tip_id: int, media: Sequence[MediaItem], now: dt.datetime) -> None:
-    """Attach photos, videos or documents to a tip, in the order given."""
+    """Attach photos, videos or documents to a tip, in the order given: a Telegram file is recorded, media another
+    channel stored for the draft is taken (no longer a draft's)."""
     if not media:
         return
     rows = []
     for item in media:
-        media_id = await media_store.add_media(
-            conn,
-            kind=item.kind,
-            channel=TELEGRAM,
-            file_ref=item.file_id,
-            file_unique_id=item.file_unique_id,
-            now=now,
-        )
+        if item.media_id is not None:
+            media_id = await media_store.take(conn, item.media_id)
+        else:
+            media_id = await media_store.add_media(
+                conn,
+                kind=item.kind,
+                channel=TELEGRAM,
+                file_ref=item.file_id,
+                file_unique_id=item.file_unique_id,
+                now=now,
+            )
         rows.append(
             {"tip_id": tip_id, "kind": item.kind, "media_id": media_id, "file_size": item.file_size, "added_at": now}
         )

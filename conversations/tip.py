@@ -1,0 +1,332 @@
+"""A lead for the newsroom (报料), written once: media → description → location → category → summary with
+提交 / 取消 (diagram: docs/tip.mmd), ending in `actions.tips.submit`, which stores the tip and its media and tells
+the editors.
+
+Photos, videos, files and a voice note (`Input.attachment`) are taken at every step, up to `rules.tips.MAX_MEDIA`:
+the first one moves the form on (its caption, if any, is the description), each later one is counted ("已添加，目前
+共 3 个"), so a reporter on a channel that sends each image as a message of its own (WeChat) collects them one by one
+and goes on by typing what happened; an album's later items (Telegram: one update per item sharing a media group)
+are added without a word, and an album over the limit is refused once. Text at the first step is a text-only tip.
+
+Telegram renders it in `handlers/reporters.py` (through `handlers/conversing.py`), WeChat in
+`channels/wechat/conversation.py` (through `channels/wechat/steps.py`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from actions import tips as tip_actions
+from actions.buttons import Act, Button
+from actions.env import Env
+from conversations.base import Attachment, Expect, Input, Outcome, Param, Say, State, Steps, passed_step
+from rules.tips import (
+    CATEGORIES,
+    MAX_MEDIA,
+    TipInputError,
+    category_key,
+    check_category,
+    check_media,
+    clean_description,
+    tip_reference,
+)
+from rules.wishes import Actor
+from storage.errors import LimitReached
+from storage.tips import MediaItem, Tip
+
+NAME = "tip"
+MEDIA, DESCRIPTION, LOCATION, CATEGORY, CONFIRM = STEPS = ("media", "description", "location", "category", "confirm")
+ACTS = frozenset({Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL, Act.STEP_SKIP})
+SHARE_LOCATION = "tip.button_share_location"
+CONFIRM_BUTTONS = ((Button("tip.button_submit", Act.TIP_SUBMIT), Button("tip.button_cancel", Act.TIP_CANCEL)),)
+CATEGORY_BUTTONS = tuple((Button(category_key(c), Act.TIP_CATEGORY, arg=c),) for c in CATEGORIES)
+
+# What is said after a tip is stored: a channel's work on its files (Telegram downloads them to the media folder).
+AfterSubmit = Callable[[Tip], Awaitable[None]]
+# A spoken tip's description, in the person's language ("（语音 1分5秒）"), from the note's length in seconds.
+SpokenWords = Callable[[int], str]
+
+
+@dataclass(frozen=True, slots=True)
+class TipFile:
+    """One file of the draft: its kind, the channel's reference to it, or the media a channel stored already."""
+
+    kind: str
+    file_id: str = ""
+    unique: str | None = None
+    size: int | None = None
+    media_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"kind": self.kind, "file_id": self.file_id, "unique": self.unique, "size": self.size}
+        if self.media_id is not None:
+            found["media_id"] = self.media_id
+        return found
+
+    @classmethod
+    def from_json(cls, data: object) -> TipFile | None:
+        """A file back from the draft (also as Telegram kept it before the layer); None when unreadable."""
+        if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+            return None
+        file_id, unique, size, media_id = (data.get(k) for k in ("file_id", "unique", "size", "media_id"))
+        if not isinstance(file_id, str):
+            file_id = ""
+        if not file_id and type(media_id) is not int:
+            return None
+        return cls(
+            kind=data["kind"],
+            file_id=file_id,
+            unique=unique if isinstance(unique, str) else None,
+            size=size if type(size) is int else None,
+            media_id=media_id if type(media_id) is int else None,
+        )
+
+    def item(self) -> MediaItem:
+        return MediaItem(self.kind, self.file_id, self.unique, self.size, media_id=self.media_id)
+
+
+@dataclass(frozen=True, slots=True)
+class TipForm:
+    """The tip being written. `album`: the media group whose later items are added silently; `refused_album`: the
+    one already told it is over the limit."""
+
+    media: tuple[TipFile, ...] = ()
+    description: str | None = None
+    location: tuple[float, float] | None = None
+    category: str | None = None
+    album: str | None = None
+    refused_album: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "media": [m.to_json() for m in self.media],
+            "description": self.description,
+            "location": list(self.location) if self.location else None,
+            "category": self.category,
+            "album": self.album,
+            "refused_album": self.refused_album,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> TipForm:
+        """The draft back from `to_json` (or as Telegram's own /tip kept it); unreadable values are dropped."""
+        if not isinstance(data, dict):
+            return cls()
+        media = data.get("media")
+        files = tuple(f for f in (TipFile.from_json(m) for m in media) if f) if isinstance(media, list) else ()
+        location = data.get("location")
+        where = None
+        if isinstance(location, list) and len(location) == 2 and all(isinstance(v, int | float) for v in location):
+            where = (float(location[0]), float(location[1]))
+
+        def text(name: str) -> str | None:
+            value = data.get(name)
+            return value if isinstance(value, str) and value else None
+
+        return cls(
+            media=files[:MAX_MEDIA],
+            description=text("description"),
+            location=where,
+            category=text("category") if text("category") in CATEGORIES else None,
+            album=text("album"),
+            refused_album=text("refused_album"),
+        )
+
+
+def refused(error: TipInputError) -> Say:
+    """Why a value or a file was not taken, as the person reads it."""
+    return Say(error.key, {k: v for k, v in error.values.items() if isinstance(v, str | int | float)})
+
+
+class TipConversation(Steps[TipForm]):
+    """报料 (`conversations.base.Conversation`). `after_submit`: what the channel does with a stored tip's files;
+    `spoken`: the description of a tip sent as a voice note."""
+
+    name = NAME
+    acts = ACTS
+    left = "cancel.done"
+    retire = True
+    steps: tuple[str, ...] = STEPS
+    draft = TipForm
+
+    def __init__(self, *, after_submit: AfterSubmit | None = None, spoken: SpokenWords | None = None) -> None:
+        self._after_submit = after_submit
+        self._spoken = spoken
+
+    async def start(self, env: Env, actor: Actor, *, description: str | None = None) -> Outcome:
+        """报料 / /tip: today's limit is checked, then photos are asked for; with `description` (a reporter's words
+        sent as a tip) the location is asked next."""
+        try:
+            await tip_actions.check_quota(env, actor)
+        except LimitReached:
+            return Outcome(says=(Say("tip.limit_reached", {"limit": env.settings.tips_per_day}, clear=True),))
+        if description is not None:
+            try:
+                form = TipForm(description=clean_description(description))
+            except TipInputError as error:
+                return Outcome(says=(refused(error),))
+            return self.go(form, LOCATION)
+        state = self.state(MEDIA, TipForm())
+        return Outcome(says=self.ask(state), state=state)
+
+    @staticmethod
+    def full(state: State) -> bool:
+        """Whether the draft holds as many files as a tip may (a channel need not fetch one more)."""
+        form = state.draft
+        return isinstance(form, TipForm) and len(form.media) >= MAX_MEDIA
+
+    def ask(self, state: State) -> tuple[Say, ...]:
+        form = self.form(state)
+        count = len(form.media)
+        if state.step == MEDIA:
+            return (Say("tip.ask_media", clear=True),)
+        if state.step == DESCRIPTION:
+            return (Say("tip.ask_description", {"count": count}, expect=Expect.TEXT, hint=True),)
+        if state.step == LOCATION:
+            return (
+                Say(
+                    "tip.ask_location",
+                    {"count": count},
+                    expect=Expect.LOCATION,
+                    skip=True,
+                    share=SHARE_LOCATION,
+                    hint=True,
+                ),
+            )
+        if state.step == CATEGORY:
+            return (Say("tip.ask_category", choices=CATEGORY_BUTTONS, hint=True),)
+        return (self.summary(form),)
+
+    @staticmethod
+    def summary(form: TipForm) -> Say:
+        values: dict[str, Param] = {
+            "category": Say(category_key(form.category or "")),
+            "description": form.description or "",
+            "media": len(form.media),
+            "location": Say("tip.location_yes" if form.location else "tip.location_no"),
+        }
+        return Say("tip.summary", values, choices=CONFIRM_BUTTONS)
+
+    def go(self, form: TipForm, step: str, *, before: tuple[Say, ...] = ()) -> Outcome:
+        state = self.state(step, form)
+        return Outcome(says=(*before, *self.ask(state)), state=state)
+
+    async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
+        if given.attachment is not None:
+            return self.attached(state, given.attachment)
+        press = given.press
+        if press is not None and not self.takes(state.step, press.act):
+            return passed_step(state)
+        if state.step in (MEDIA, DESCRIPTION):
+            return self.described(state, given)
+        if state.step == LOCATION:
+            return self.located(state, given)
+        if press is None:
+            return self.again(state)
+        form = self.form(state)
+        if state.step == CATEGORY:
+            try:
+                category = check_category(press.arg or "")
+            except TipInputError as error:
+                return Outcome(state=state, answer=Say(error.key))
+            chosen = self.state(CONFIRM, replace(form, category=category))
+            return Outcome(says=self.ask(chosen), state=chosen, clear_buttons=True)
+        if press.act == Act.TIP_CANCEL:
+            return Outcome(says=(Say("cancel.done"),), clear_buttons=True)
+        return await self.submit(env, actor, state)
+
+    @staticmethod
+    def takes(step: str, act: Act) -> bool:
+        """Whether the step takes this button (any other is from a step already passed)."""
+        if step == LOCATION:
+            return act == Act.STEP_SKIP
+        if step == CATEGORY:
+            return act == Act.TIP_CATEGORY
+        return step == CONFIRM and act in (Act.TIP_SUBMIT, Act.TIP_CANCEL)
+
+    def again(self, state: State, *, before: tuple[Say, ...] = ()) -> Outcome:
+        """Something the step cannot use: its question again; nothing entered is lost."""
+        return Outcome(says=(*before, *self.ask(state)), state=state)
+
+    def attached(self, state: State, file: Attachment) -> Outcome:
+        """A photo, video, file or voice note, at any step (see the module's docstring)."""
+        form = self.form(state)
+        same_album = file.album is not None and file.album == form.album
+        try:
+            check_media(
+                file.kind, mime_type=file.mime, file_size=file.size, already=len(form.media), seconds=file.seconds
+            )
+            if not file.ref and file.media_id is None:
+                raise TipInputError("tip.media_unsupported")
+        except TipInputError as error:
+            if same_album and form.refused_album == file.album:
+                return Outcome(state=state)  # an album over the limit is refused once
+            still = self.state(state.step, replace(form, refused_album=file.album))
+            said = refused(error)
+            if error.key == "tip.media_unsupported" and file.kind != "document":
+                return self.again(still, before=(said,))  # a sticker, a voice on WeChat…: and what the step needs
+            return Outcome(says=(said,), state=still)
+        kept = TipFile(file.kind, file.ref or "", file.unique, file.size, file.media_id)
+        form = replace(form, media=(*form.media, kept), album=file.album or form.album)
+        told: tuple[Say, ...] = ()
+        if not form.description and (file.caption or "").strip():
+            try:
+                form = replace(form, description=clean_description(file.caption))
+            except TipInputError as error:
+                told = (refused(error),)
+        if file.kind == "voice" and not form.description and self._spoken is not None:
+            form = replace(form, description=self._spoken(file.seconds or 0))
+        if state.step == MEDIA or (state.step == DESCRIPTION and form.description):
+            return self.go(form, LOCATION if form.description else DESCRIPTION, before=told)
+        if same_album:
+            return Outcome(says=told, state=self.state(state.step, form))
+        added = Say("tip.media_added", {"count": len(form.media)})
+        return Outcome(says=(*told, added), state=self.state(state.step, form))
+
+    def described(self, state: State, given: Input) -> Outcome:
+        """Text at the first step (a text-only tip) or at the description step: checked, then the location."""
+        form = self.form(state)
+        if given.text is None:  # a location, a contact… where text or a file is asked for
+            return self.again(state)
+        try:
+            description = clean_description(given.typed)
+        except TipInputError as error:
+            return Outcome(says=(refused(error),), state=state)
+        return self.go(replace(form, description=description), LOCATION)
+
+    def located(self, state: State, given: Input) -> Outcome:
+        """A shared location is kept; 跳过 skips it; anything else is asked again."""
+        form = self.form(state)
+        if given.location is not None:
+            return self.go(
+                replace(form, location=given.location), CATEGORY, before=(Say("tip.location_saved", clear=True),)
+            )
+        if given.skips():
+            return self.go(replace(form, location=None), CATEGORY, before=(Say("tip.location_skipped", clear=True),))
+        return Outcome(
+            says=(Say("tip.ask_location_again", expect=Expect.LOCATION, skip=True, share=SHARE_LOCATION, hint=True),),
+            state=state,
+        )
+
+    async def submit(self, env: Env, actor: Actor, state: State) -> Outcome:
+        form = self.form(state)
+        if not form.description or not form.category:
+            return Outcome(state=state, answer=Say("tip.ask_description", {"count": len(form.media)}))
+        try:
+            tip = await tip_actions.submit(
+                env,
+                actor,
+                category=check_category(form.category),
+                description=form.description,
+                location=form.location,
+                media=[f.item() for f in form.media],
+            )
+        except LimitReached:
+            return Outcome(state=state, answer=Say("tip.limit_reached", {"limit": env.settings.tips_per_day}))
+        except TipInputError as error:
+            return Outcome(state=state, answer=Say(error.key))
+        if self._after_submit is not None:
+            await self._after_submit(tip)
+        return Outcome(says=(Say("tip.submitted", {"reference": tip_reference(tip.id)}),), clear_buttons=True)
