@@ -46,6 +46,7 @@ from bot.notify import Notifier, OutboxNotifier
 from bot.persistence import DatabasePersistence
 from bot.processor import PerChatUpdateProcessor
 from bot.request import AiohttpRequest, UpdatesRequest
+from bot.send_journal import SendJournal
 from bot.settings import LANGUAGES, Settings, SettingsError
 from bot.webhook import WebhookServer
 from channels.telegram import render
@@ -154,6 +155,9 @@ def build_application(
     processor.settled = updates_request.settled
     processor.inbox = UpdateInbox(db, services.clock.now, persistence.group, updates_request.received)
     persistence.now = services.clock.now  # when handled updates are recorded as handled
+    # Each request a handler makes is recorded as Telegram answers it: an update handled again after a kill, a freeze
+    # or a cut (still in the inbox) sends nothing twice (bot/send_journal.py).
+    processor.journal = bot_request.journal = SendJournal(db, persistence.group, services.clock.now)
     services.catalogues = catalogues or Catalogues()
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)

@@ -44,6 +44,7 @@ from telegram.ext import BaseUpdateProcessor
 from bot.clock import LoopTimer, Timer
 from bot.inbox import UpdateInbox
 from bot.keyed_locks import KeyedLocks
+from bot.send_journal import SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         self.after_update: Callable[[Sequence[int]], Awaitable[None]] | None = None
         # Where arriving updates are written before they are handled (bot.app: the database's update inbox).
         self.inbox: UpdateInbox | None = None
+        # Records the Bot API requests each update's handlers make, so handling it again sends nothing twice (bot.app:
+        # bot/send_journal.py).
+        self.journal: SendJournal | None = None
         # Told each update's id once it is in the inbox or needs no place there (bot.app: getUpdates waits for it).
         self.settled: Callable[[int], None] | None = None
         self._journaled: set[int] = set()
@@ -168,7 +172,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                     self._replaying, self._replay_failed = update, False
                     try:
                         if self.replay is not None:
-                            await self.replay(update)
+                            with self._handling(update, again=True):
+                                await self.replay(update)
                         await self._after(None if self._replay_failed else update)
                     finally:
                         self._replaying = None
@@ -200,14 +205,22 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         if keeping is None:
             self._settle(update)
         try:
-            await self._handle(key, update, coroutine, keeping)
+            await self._handle(key, update, coroutine, keeping, again=written)
         finally:
             if keeping is not None:
                 await keeping
 
     async def _handle(
-        self, key: int | None, update: object, coroutine: Awaitable[Any], keeping: Awaitable[bool] | None = None
+        self,
+        key: int | None,
+        update: object,
+        coroutine: Awaitable[Any],
+        keeping: Awaitable[bool] | None = None,
+        *,
+        again: bool = False,
     ) -> None:
+        """Run the update's handlers in its chat's turn and write what they changed; `again`: it may have been handled
+        before (it comes from the inbox), so the requests recorded then are not made twice."""
         if key is None:
             await coroutine
             await self._after(update)
@@ -227,7 +240,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             # Held updates of this chat may have appeared while this one waited: it goes behind them.
             if self._divert(key, update, coroutine):
                 return
-            await coroutine
+            with self._handling(update, again=again):
+                await coroutine
             await self._after(None if self._is_held(key, update) else update)
 
     async def _keep(self, inbox: UpdateInbox, update: Update, key: int) -> bool:
@@ -270,8 +284,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             self._resumed.add(update.update_id)
             self._journaled.add(update.update_id)
             self._take(update.update_id)
-            await self._handle(_chat_key(update), update, self.replay(update))
+            await self._handle(_chat_key(update), update, self.replay(update), again=True)
         return len(updates)
+
+    def _handling(self, update: object, *, again: bool) -> contextlib.AbstractContextManager[object]:
+        """The requests made while the update's handlers run are recorded (`journal`)."""
+        if self.journal is None or not isinstance(update, Update):
+            return contextlib.nullcontext()
+        user = update.effective_user
+        return self.journal.handling(update.update_id, user.id if user is not None else None, again=again)
 
     def _is_held(self, key: int, update: object) -> bool:
         queue = self._held.get(key)

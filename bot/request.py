@@ -27,6 +27,7 @@ from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot.clock import LoopTimer, Timer, within
+from bot.send_journal import SendJournal
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class AiohttpRequest(BaseRequest):
         "_write_timeout",
         "allowed",
         "answered",
+        "journal",
     )
 
     def __init__(
@@ -76,6 +78,9 @@ class AiohttpRequest(BaseRequest):
         # it (`NotLeading`). The lease's `Leadership.leading` for every method but getMe (bot/app.py): a standby or a
         # resumed stale leader sends nothing and takes no update. None: everything goes.
         self.allowed: Callable[[str], bool] | None = None
+        # Records the requests made while an update is handled and answers those made before (bot/send_journal.py,
+        # set by bot.app); None: nothing recorded.
+        self.journal: SendJournal | None = None
 
     @property
     def read_timeout(self) -> float | None:
@@ -127,6 +132,9 @@ class AiohttpRequest(BaseRequest):
         body: Any = None
         headers: dict[str, str] | None = None
         parameters = request_data.json_parameters if request_data is not None else {}
+        made = await self.journal.answered_before(api_method, parameters) if self.journal is not None else None
+        if made is not None and made[2] is not None:
+            return 200, made[2]  # made while this update was handled before a kill, a freeze or a cut
         if files:
             form = aiohttp.FormData()
             for name, value in parameters.items():
@@ -146,14 +154,29 @@ class AiohttpRequest(BaseRequest):
                     self.answered(api_method, response.status)
                 answer = await response.read()
         except TimeoutError as exc:
+            self._unrecorded(made)
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
+            self._unrecorded(made)
             raise NetworkError(f"aiohttp.{exc.__class__.__name__}: {exc}") from exc
+        except BaseException:
+            self._unrecorded(made)
+            raise
+        if made is not None and self.journal is not None:
+            if response.status == 200:
+                await self.journal.record(api_method, made[0], made[1], answer)
+            else:
+                self.journal.failed(made[0])
         if api_method == "getUpdates" and self.allowed is not None and not self.allowed(api_method):
             # Updates that arrive after this instance stopped leading (it froze during the long poll) are not taken:
             # Telegram keeps them until the leader's offset confirms them.
             raise NotLeading(api_method)
         return response.status, answer
+
+    def _unrecorded(self, made: tuple[str, int, bytes | None] | None) -> None:
+        """The request got no answer: its occurrence is free for the retry."""
+        if made is not None and self.journal is not None:
+            self.journal.failed(made[0])
 
 
 class NotLeading(TelegramError):  # noqa: N818 - reads as what the instance is

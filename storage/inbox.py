@@ -1,7 +1,8 @@
 """The durable inbox of Telegram updates (`update_inbox`): written as an update arrives, deleted once its
 conversation state is written, read back at start-up for the updates a crash interrupted (bot/inbox.py); and the ids
 of handled updates (`handled_updates`), kept `KEEP_HANDLED` so that an update Telegram delivers again (a webhook retry
-after a lost answer, a takeover) is handled once.
+after a lost answer, a takeover) is handled once; and the Bot API requests made while an update in the inbox was
+handled (`update_sends`, bot/send_journal.py), deleted with its row, so handling it again sends nothing twice.
 
 The rows hold people's messages: they live only until the update was handled, /deleteme deletes them
 (storage/privacy.py) and nothing here logs a payload.
@@ -19,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
 from storage.db import Database
-from storage.schema import handled_updates, update_inbox
+from storage.schema import handled_updates, update_inbox, update_sends
 
 # Telegram keeps an update at most a day: an id known this long cannot come back unnoticed.
 KEEP_HANDLED = dt.timedelta(hours=25)
@@ -46,6 +47,11 @@ _KEEP = update_inbox.insert()
 _FORGET = delete(update_inbox).where(update_inbox.c.update_id.in_(_IDS))
 _HANDLED = select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(_IDS))
 _REMEMBER = handled_updates.insert()
+_FORGET_SENDS = delete(update_sends).where(update_sends.c.update_id.in_(_IDS))
+_SENDS_OF = select(update_sends.c.digest, update_sends.c.occurrence, update_sends.c.answer).where(
+    update_sends.c.update_id == bindparam("update_id")
+)
+_RECORD_SEND = update_sends.insert()
 
 
 def row(*, update_id: int, chat_key: int, user_id: int | None, payload: str, now: dt.datetime) -> dict[str, Any]:
@@ -73,10 +79,41 @@ async def forget(conn: AsyncConnection, update_ids: Iterable[int], now: dt.datet
     if not ids:
         return
     await conn.execute(_FORGET, {"ids": ids})
+    await conn.execute(_FORGET_SENDS, {"ids": ids})
     already = set((await conn.execute(_HANDLED, {"ids": ids})).scalars())
     new = [{"update_id": i, "handled_at": now} for i in ids if i not in already]
     if new:
         await conn.execute(_REMEMBER, new)
+
+
+async def sends_made(conn: AsyncConnection, update_id: int) -> dict[tuple[str, int], str]:
+    """The Bot API answers recorded while the update was handled before, by (request digest, occurrence)."""
+    rows = await conn.execute(_SENDS_OF, {"update_id": update_id})
+    return {(row.digest, row.occurrence): row.answer for row in rows}
+
+
+async def record_send(
+    conn: AsyncConnection,
+    *,
+    update_id: int,
+    user_id: int | None,
+    digest: str,
+    occurrence: int,
+    answer: str,
+    now: dt.datetime,
+) -> None:
+    """Record one request made while handling the update, and Telegram's answer to it, in the caller's transaction."""
+    await conn.execute(
+        _RECORD_SEND,
+        {
+            "update_id": update_id,
+            "digest": digest,
+            "occurrence": occurrence,
+            "user_id": user_id,
+            "answer": answer,
+            "sent_at": now,
+        },
+    )
 
 
 async def prune_handled(conn: AsyncConnection, *, before: dt.datetime) -> int:
@@ -91,6 +128,10 @@ async def left_over(db: Database, *, received_after: dt.datetime, attempts: int)
     async with db.write() as conn:
         too_old = await conn.execute(delete(update_inbox).where(update_inbox.c.received_at < received_after))
         given_up = await conn.execute(delete(update_inbox).where(update_inbox.c.attempts >= attempts))
+        # The requests recorded for updates no longer in the inbox (dropped just now, or a write that failed).
+        await conn.execute(
+            delete(update_sends).where(update_sends.c.update_id.not_in(select(update_inbox.c.update_id)))
+        )
         await conn.execute(update(update_inbox).values(attempts=update_inbox.c.attempts + 1))
         rows = (
             await conn.execute(

@@ -891,6 +891,21 @@ handled_updates = Table(
 )
 Index("ix_handled_updates_handled_at", handled_updates.c.handled_at)
 
+# The Bot API requests made while handling an update still in the inbox, each recorded as soon as Telegram answered
+# it (issue 30, migration 0037, bot/send_journal.py): handling the update again after a kill, a freeze or a cut
+# returns the recorded answer instead of asking Telegram twice. `digest` is the request (method and parameters),
+# `occurrence` its count within the update; deleted with the update's inbox row.
+update_sends = Table(
+    "update_sends",
+    metadata,
+    Column("update_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("digest", String(64), primary_key=True),
+    Column("occurrence", Integer, primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger),
+    Column("answer", Text, nullable=False),
+    Column("sent_at", UTCDateTime, nullable=False),
+)
+
 # Public-opinion events (issue 29, migration 0026): a hot alert, a wish (its whistle), a case or a topic's words
 # raised to a level I–IV; each level runs clocks (rules/events.py) that warn, escalate once when missed and stay
 # marked; what was done against them is recorded.

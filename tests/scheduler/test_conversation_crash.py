@@ -1,7 +1,9 @@
 """A bot killed (SIGKILL) 50 ms after answering a /wish step and started again: the next button continues
 the wish where it was, because each update's conversation state and draft are written before the chat moves on
 (bot/processor.py), not once a second. Killed exactly between a step's reply and its state write (a fault hook of
-bot/persistence.py): start-up handles the step again from the durable inbox (bot/inbox.py), so nothing is lost."""
+bot/persistence.py), or right after a request of a step was answered (a fault hook of bot/send_journal.py): start-up
+handles the step again from the durable inbox (bot/inbox.py), so nothing is lost, and the requests Telegram had
+answered already are not made again, so nothing is said twice (issue 30)."""
 
 from __future__ import annotations
 
@@ -16,9 +18,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.persistence import FAULT_KILL_AFTER_HANDLERS
+from bot.send_journal import FAULT_KILL_AFTER_SEND
 from simulator import BotApiSimulator
+from simulator.people import Person
 from storage.db import Database
-from storage.schema import update_inbox
+from storage.schema import update_inbox, update_sends
 from tests.conftest import START_TIME
 from tests.stories.test_update_inbox import inbox_emptied
 from tests.stories.wishflow import ADDRESS, DESCRIPTION, wait_for_button
@@ -28,13 +32,19 @@ pytestmark = [pytest.mark.wall_clock, pytest.mark.serial]
 REPO = Path(__file__).resolve().parents[2]
 
 
-def start_bot(db: Database, sim: BotApiSimulator, *, kill_after_steps: int = 0) -> subprocess.Popen[bytes]:
+def start_bot(
+    db: Database, sim: BotApiSimulator, *, kill_after_steps: int = 0, kill_after_sending: str = ""
+) -> subprocess.Popen[bytes]:
     """The bot in a process of its own; `kill_after_steps`: it SIGKILLs itself after the handlers of that many
-    conversation steps ran, before the last one's state is written."""
+    conversation steps ran, before the last one's state is written; `kill_after_sending` (a Bot API method): right
+    after Telegram answered the first such request made while handling an update, and it was recorded."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env.pop(FAULT_KILL_AFTER_HANDLERS, None)
+    env.pop(FAULT_KILL_AFTER_SEND, None)
     if kill_after_steps:
         env[FAULT_KILL_AFTER_HANDLERS] = str(kill_after_steps)
+    if kill_after_sending:
+        env[FAULT_KILL_AFTER_SEND] = kill_after_sending
     return subprocess.Popen(
         [
             sys.executable,
@@ -101,9 +111,14 @@ async def inbox_rows(db: Database) -> list[int]:
         return list((await conn.execute(select(update_inbox.c.update_id))).scalars())
 
 
+def said(person: Person, words: str) -> int:
+    """How many of the bot's messages to the person show these words."""
+    return sum(words in (m.text or "") for m in person.messages)
+
+
 @pytest.mark.both_databases
 @pytest.mark.timeout(180)
-async def test_a_kill_between_a_steps_reply_and_its_state_write_loses_nothing(
+async def test_a_kill_between_a_steps_reply_and_its_state_write_answers_once_and_loses_nothing(
     sim: BotApiSimulator, story_db: Database
 ) -> None:
     alice = sim.person("王阿姨")
@@ -121,16 +136,18 @@ async def test_a_kill_between_a_steps_reply_and_its_state_write_loses_nothing(
     finally:
         bot.kill()
         bot.wait()
-    # Telegram has acknowledged the description (PTB fetched past it); the inbox still holds it.
+    # Telegram has acknowledged the description (PTB fetched past it); the inbox still holds it, and the answer
+    # Telegram gave to the question.
     assert len(await inbox_rows(story_db)) == 1
+    assert await sends_recorded(story_db) >= 1
 
     bot = start_bot(story_db, sim)
     try:
-        # Start-up handles the description again: the question is asked once more (at least once, never lost)...
-        await alice.wait_for(
-            lambda: sum("哪个镇" in (m.text or "") for m in alice.messages) == 2, timeout=60, what="the question again"
-        )
-        # ... and the next button continues the wish with the description kept.
+        # Start-up handles the description again, from the state before it: the question it asked is not sent twice.
+        assert await inbox_emptied(story_db)
+        assert said(alice, "哪个镇") == 1
+        assert await sends_recorded(story_db) == 0
+        # The next button, on the question from before the kill, continues the wish with the description kept.
         await alice.press("东城社区")
         await alice.wait_for_text("具体在哪里", timeout=30)
         await alice.send_text(ADDRESS)
@@ -145,3 +162,74 @@ async def test_a_kill_between_a_steps_reply_and_its_state_write_loses_nothing(
         bot.send_signal(signal.SIGTERM)
         await asyncio.to_thread(bot.wait, 30)
     assert sim.invalid_requests == []
+
+
+@pytest.mark.both_databases
+@pytest.mark.timeout(180)
+async def test_a_kill_right_after_a_press_was_answered_goes_on_with_the_form(
+    sim: BotApiSimulator, story_db: Database
+) -> None:
+    alice = sim.person("王阿姨")
+    # The category press: Telegram answered the press (the spinner stops), and the bot dies before it asks for the
+    # description and writes the step.
+    bot = start_bot(story_db, sim, kill_after_sending="answerCallbackQuery")
+    try:
+        await alice.send_command("/wish")
+        await alice.wait_for_text("请选择", timeout=60)
+        await alice.press("助老助残")
+        assert await asyncio.to_thread(bot.wait, 30) == -signal.SIGKILL
+    finally:
+        bot.kill()
+        bot.wait()
+    assert said(alice, "请用文字描述") == 0
+
+    bot = start_bot(story_db, sim)
+    try:
+        # Start-up handles the press again: the press is not answered twice (Telegram refuses that), the step goes
+        # on and asks for the description once.
+        await alice.wait_for_text("请用文字描述", timeout=60)
+        assert await inbox_emptied(story_db)
+        assert said(alice, "请用文字描述") == 1
+        await alice.send_text(DESCRIPTION)
+        await alice.wait_for_text("哪个镇")
+        assert said(alice, "请用文字描述") == 1
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(bot.wait, 30)
+    assert sim.invalid_requests == []
+
+
+@pytest.mark.both_databases
+@pytest.mark.timeout(180)
+async def test_a_kill_right_after_a_reply_that_changed_nothing_answers_once(
+    sim: BotApiSimulator, story_db: Database
+) -> None:
+    alice = sim.person("王阿姨")
+    # /help changes no state: its inbox row goes a quarter of a second after the reply, with others; the bot dies
+    # the moment the reply was answered by Telegram.
+    bot = start_bot(story_db, sim, kill_after_sending="sendMessage")
+    try:
+        await alice.send_command("/help")
+        assert await asyncio.to_thread(bot.wait, 60) == -signal.SIGKILL
+    finally:
+        bot.kill()
+        bot.wait()
+    assert len(alice.messages) == 1
+    assert len(await inbox_rows(story_db)) == 1
+
+    bot = start_bot(story_db, sim)
+    try:
+        assert await inbox_emptied(story_db)
+        await alice.send_command("/cancel")
+        await alice.wait_for(lambda: len(alice.messages) == 2, timeout=30, what="the answer to /cancel")
+        assert len(alice.messages) == 2  # /help answered once, /cancel once
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(bot.wait, 30)
+    assert sim.invalid_requests == []
+
+
+async def sends_recorded(db: Database) -> int:
+    """How many Bot API answers are recorded for updates in the inbox (bot/send_journal.py)."""
+    async with db.read() as conn:
+        return len((await conn.execute(select(update_sends.c.update_id))).all())
