@@ -93,7 +93,8 @@ async def register_volunteer(env: Env, person_id: int, form: VolunteerForm, *, i
                 await coordinator_ids(conn, env.settings.admin_ids),
                 Notice(
                     "pending.notice_new_volunteer",
-                    {"name": registration.volunteer.name},
+                    # The application's id: a channel with decision cards (WeCom) builds one from it.
+                    {"name": registration.volunteer.name, "application": application.id},
                     ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
                 ),
                 now=now,

@@ -9,21 +9,28 @@ Written from WeCom's server-side API documentation, developer.work.weixin.qq.com
     one it never issued 40014 (path/96213 "全局错误码").
   - `POST /cgi-bin/message/send` (path/90236 "发送应用消息"): `touser` (members joined by `|`, at most 1000),
     `msgtype` and its body, `agentid` (this application's, else 301002). Text content at most 2048 bytes (else
-    44004 for empty, 40058 past it). Template cards (模板卡片消息) of the button-interaction kind: `task_id` required,
-    at most 128 bytes of digits, letters and `_-@`, never used before by the application (else 40058 here); a
-    `button_list` of 1 to 6 buttons, each with a `text` and a `key` of at most 1024 bytes. The answer carries a
-    `response_code` for such a card. Members the application does not know are named in `invaliduser`; when no
+    44004 for empty, 40058 past it). Template cards (模板卡片消息) of the button-interaction kind (按钮交互型,
+    path/90236 and the card structures of path/101032 "模板卡片类型"): `task_id` required, at most 128 bytes of
+    digits, letters and `_-@`, never used before by the application (else 40058 here); `main_title.title` required,
+    at most 26 characters, its `desc` at most 44; `source.desc` at most 13; `sub_title_text` at most 160; a
+    `button_list` of 1 to 6 buttons, each with a `text` of at most 10 characters, a `style` 1 to 4 when given, and a
+    `key` of at most 1024 bytes. The answer carries a `response_code` for such a card. Members the application
+    does not know are named in `invaliduser`; when no
     recipient is valid, 81013.
   - `POST /cgi-bin/message/update_template_card` (path/94888 "更新模版卡片消息"): a `response_code` from
     `message/send` or from a press's callback, usable ONCE and only within 72 hours (else refused, 40058 here);
-    `button.replace_name` turns the buttons of the named members' cards into one unpressable button with that text.
+    `button.replace_name` turns the buttons of the named members' cards into one unpressable button with that text
+    (at most 10 characters, as a button's text; `userids` at most 1000).
+  - `GET /cgi-bin/media/get?access_token&media_id` (path/90254 "获取临时素材"): the bytes of a file a member sent
+    (kept 3 days); an unknown or expired media id answers JSON 40007.
   - Sending limits (path/90312 "频率限制", 发送应用消息频率): an application may send one member at most 30
     messages a minute ("超过部分会被丢弃不下发": WeCom drops them; here they are refused with 45009 and recorded,
     stricter than WeCom), and at most the corporation's seat limit × 200 recipients a day (`seats`, 45009 past it).
 - the callbacks (path/90238 "接收消息与事件", path/90930 "回调配置" for the signature and the AES scheme, which is
   WeChat's safe mode with the corp id as receiver): members' messages and presses on template cards
   (`template_card_event`, path/90240 "模板卡片事件推送": `EventKey` the button's key, `TaskId`, `CardType`,
-  `ResponseCode`), encrypted and signed (`msg_signature`, `timestamp`, `nonce`), posted to the bot's URL; the URL
+  `ResponseCode`), image messages (`MsgType` image with `PicUrl` and `MediaId`, path/90239 "消息格式"),
+  encrypted and signed (`msg_signature`, `timestamp`, `nonce`), posted to the bot's URL; the URL
   check is a `GET` with an encrypted `echostr`. A card whose buttons were replaced cannot be pressed.
 
 Every breach is recorded in `refusals` (a test asserts it stays empty). Time is `now()` (the bot's clock).
@@ -54,6 +61,12 @@ TOKEN_LIFETIME = 7200
 TEXT_BYTES = 2048
 TASK_ID = re.compile(r"[0-9A-Za-z_@-]{1,128}")
 BUTTONS_MAX = 6
+BUTTON_TEXT_MAX = 10
+TITLE_MAX = 26
+TITLE_DESC_MAX = 44
+SOURCE_DESC_MAX = 13
+SUB_TITLE_MAX = 160
+MEDIA_LIFETIME = dt.timedelta(days=3)
 BUTTON_KEY_BYTES = 1024
 RESPONSE_CODE_LIFETIME = dt.timedelta(hours=72)
 PER_MEMBER_MINUTE = 30
@@ -75,6 +88,7 @@ class Card:
     title: str
     buttons: list[tuple[str, str]]
     replaced: str | None = None
+    body: str = ""
 
 
 @dataclass
@@ -133,6 +147,7 @@ class WeComSimulator:
         self.token_calls = 0
         self.task_ids: set[str] = set()
         self.codes: dict[str, Code] = {}
+        self.media: dict[str, tuple[bytes, dt.datetime]] = {}  # media id → (bytes, uploaded at)
         self._day_count: dict[dt.date, int] = {}
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -165,6 +180,7 @@ class WeComSimulator:
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
+        app.router.add_get("/cgi-bin/media/get", self._media_get)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -297,16 +313,33 @@ class WeComSimulator:
             return self._refuse(path, INVALID_PARAMETER, "button_list: 1 to 6 buttons", body)
         shown: list[tuple[str, str]] = []
         for button in buttons:
+            if not isinstance(button, dict):
+                return self._refuse(path, INVALID_PARAMETER, "a button is an object", body)
             text, key = str(button.get("text") or ""), str(button.get("key") or "")
             if not text or not key or len(key.encode()) > BUTTON_KEY_BYTES:
                 return self._refuse(
                     path, INVALID_PARAMETER, "a button needs a text and a key of at most 1024 bytes", body
                 )
+            if len(text) > BUTTON_TEXT_MAX:
+                return self._refuse(path, INVALID_PARAMETER, "a button's text: at most 10 characters", body)
+            if button.get("style") is not None and button.get("style") not in (1, 2, 3, 4):
+                return self._refuse(path, INVALID_PARAMETER, "a button's style: 1 to 4", body)
             shown.append((text, key))
-        title = str((content.get("main_title") or {}).get("title") or "")
-        if not title:
-            return self._refuse(path, INVALID_PARAMETER, "main_title.title is required", body)
-        return Card(task_id, title, shown)
+        main_title = content.get("main_title")
+        title = str(main_title.get("title") or "") if isinstance(main_title, dict) else ""
+        if not title or len(title) > TITLE_MAX:
+            return self._refuse(path, INVALID_PARAMETER, "main_title.title: required, at most 26 characters", body)
+        if isinstance(main_title, dict) and len(str(main_title.get("desc") or "")) > TITLE_DESC_MAX:
+            return self._refuse(path, INVALID_PARAMETER, "main_title.desc: at most 44 characters", body)
+        source = content.get("source")
+        if source is not None and (
+            not isinstance(source, dict) or len(str(source.get("desc") or "")) > SOURCE_DESC_MAX
+        ):
+            return self._refuse(path, INVALID_PARAMETER, "source.desc: at most 13 characters", body)
+        sub_title = content.get("sub_title_text")
+        if sub_title is not None and (not isinstance(sub_title, str) or len(sub_title) > SUB_TITLE_MAX):
+            return self._refuse(path, INVALID_PARAMETER, "sub_title_text: at most 160 characters", body)
+        return Card(task_id, title, shown, body=str(sub_title or ""))
 
     async def _update_card(self, request: web.Request) -> web.Response:
         path = "/cgi-bin/message/update_template_card"
@@ -328,6 +361,10 @@ class WeComSimulator:
             return self._refuse(
                 path, INVALID_PARAMETER, "button.replace_name is required (the only update modelled)", body
             )
+        if len(replace) > BUTTON_TEXT_MAX:
+            return self._refuse(path, INVALID_PARAMETER, "button.replace_name: at most 10 characters", body)
+        if not isinstance(body.get("userids"), list) or not 1 <= len(body["userids"]) <= RECIPIENTS_MAX:
+            return self._refuse(path, INVALID_PARAMETER, "userids: 1 to 1000 members", body)
         code.used = True
         userids = [str(u) for u in body.get("userids") or []]
         for userid in userids:
@@ -335,6 +372,15 @@ class WeComSimulator:
                 if received.card is not None and received.card.task_id == code.task_id:
                     received.card.replaced = replace
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _media_get(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/media/get"
+        if (refused := self._token_refusal(path, request)) is not None:
+            return refused
+        found = self.media.get(request.query.get("media_id", ""))
+        if found is None or self.now() - found[1] >= MEDIA_LIFETIME:
+            return self._refuse(path, 40007, "invalid media_id", {"media_id": request.query.get("media_id", "")})
+        return web.Response(body=found[0], content_type="image/jpeg")
 
     # -- callback side ----------------------------------------------------------------------------------------------
 
@@ -372,7 +418,7 @@ class WeComSimulator:
 
 
 def _copy(card: Card | None) -> Card | None:
-    return None if card is None else Card(card.task_id, card.title, list(card.buttons))
+    return None if card is None else Card(card.task_id, card.title, list(card.buttons), body=card.body)
 
 
 class WeComMember:
@@ -402,6 +448,17 @@ class WeComMember:
         """Type a message in the application."""
         fields = {"Content": text, "MsgId": str(secrets.randbelow(10**15))}
         return await self.sim.post(*self.sim.signed(self.xml("text", fields)))
+
+    async def send_image(self, content: bytes) -> tuple[int, str]:
+        """Send a photo in the application: WeCom keeps its bytes under a media id and posts an image message."""
+        media_id = secrets.token_urlsafe(16)
+        self.sim.media[media_id] = (content, self.sim.now())
+        fields = {
+            "PicUrl": f"{self.sim.api_url}/pic/{media_id}",
+            "MediaId": media_id,
+            "MsgId": str(secrets.randbelow(10**15)),
+        }
+        return await self.sim.post(*self.sim.signed(self.xml("image", fields)))
 
     def card(self, title: str) -> Card:
         """The newest card whose title contains `title`."""

@@ -148,6 +148,8 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("wechat_inbound", "person_id", delete_rows=True, through=("openid", "identities", "external_id")),
     # The WeCom cards a staff member was sent and that wait for an update: their userid and the card's code.
     PersonalRows("wecom_cards", "person_id", delete_rows=True, through=("userid", "identities", "external_id")),
+    # The question a WeCom member was asked after a card's button (a case's 办结 note in progress among them).
+    PersonalRows("wecom_questions", "person_id", delete_rows=True, through=("userid", "identities", "external_id")),
     # A newsroom lead made from their wish (a story of what was done for them) quotes it.
     PersonalRows("tips", "resident_id", {"description": ERASED_TEXT}, through=("source_wish_ref", "wishes", "ref_no")),
 )

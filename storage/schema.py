@@ -988,3 +988,17 @@ wecom_cards = Table(
 )
 Index("ix_wecom_cards_subject", wecom_cards.c.subject)
 Index("ix_wecom_cards_sent_at", wecom_cards.c.sent_at)
+
+# A question a WeCom member was asked after pressing a card's button (storage/wecom.py, migration 0034): why
+# 退回, the note or the photo of 办结. One per member, until answered, cancelled or expired; kept in the database
+# so whichever instance receives the answer takes it, after a restart too.
+wecom_questions = Table(
+    "wecom_questions",
+    metadata,
+    Column("userid", String(64), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("subject_id", BigInteger, nullable=False),
+    Column("note", Text),
+    Column("asked_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)

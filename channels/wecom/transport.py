@@ -32,9 +32,18 @@ from channels.delivery import Held, Sent
 from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render
 from channels.wecom.api import NOT_MEMBER, RATE_LIMITED, WeComApi, WeComError
-from channels.wecom.cards import case_card, case_key, review_card, wish_key
+from channels.wecom.cards import (
+    application_card,
+    application_key,
+    case_card,
+    case_key,
+    review_card,
+    whistle_card,
+    whistle_key,
+    wish_key,
+)
 from rules.wishes import WishStatus, parse_wish_ref
-from storage import people, wishes
+from storage import applications, people, volunteers, wishes
 from storage import wecom as wecom_cards
 from storage.db import Database
 from storage.errors import NotFound
@@ -47,6 +56,8 @@ MINUTE = dt.timedelta(minutes=1)
 TEXT_BYTES = 2048  # a text message's content, at most 2048 bytes (path/90236)
 WISH_NOTICE = "pending.notice_new_wish"  # sent as a review card
 CASE_NOTICE = "case.new"  # sent as a case card with 签收
+APPLICATION_NOTICE = "pending.notice_new_volunteer"  # sent as an application card with 通过 / 退回
+UNCLAIMED_NOTICE = "remind.unclaimed"  # sent as a card with 吹哨
 OVERDUE_NOTICE = "case.overdue_member"  # a case nobody took in time, to its members again: a card with 签收
 
 
@@ -96,6 +107,10 @@ class WeComTransport:
                 return  # the wish no longer waits: nothing to decide
         elif notice.key in (CASE_NOTICE, OVERDUE_NOTICE):
             card = await self._case_card(address, language, notice)
+        elif notice.key == APPLICATION_NOTICE:
+            card = await self._application_card(address, language, notice)
+        elif notice.key == UNCLAIMED_NOTICE:
+            card = await self._whistle_card(address, language, notice)
         else:
             card = None
         self._pace(address)
@@ -161,3 +176,51 @@ class WeComTransport:
             title = self._catalogues.text(language, "wecom.card.case_overdue_title", ref=ref)
             content["main_title"]["title"] = title[:26]
         return case_key(case_id), content
+
+    async def _application_card(
+        self, address: str, language: str, notice: Notice
+    ) -> tuple[str, dict[str, object]] | None:
+        """A volunteer application's card with 通过 / 退回 and the profile the person entered (None: sent as text)."""
+        application_id = notice.values.get("application")
+        person_id = await self._person_id(address)
+        if not isinstance(application_id, int) or person_id is None:
+            return None
+        async with self._db.read() as conn:
+            try:
+                application = await applications.get_application(conn, application_id)
+            except NotFound:
+                return None
+            profile = await volunteers.find_volunteer(conn, application.user_id)
+        t = self._catalogues.text
+        if profile is None:
+            text = t(language, "wecom.card.application_bare", name=str(notice.values.get("name", "")))
+        else:
+            text = t(
+                language,
+                "wecom.card.application_body",
+                name=profile.name,
+                phone=profile.phone or t(language, "wish.no_phone"),
+                skills="、".join(t(language, f"category.{key}") for key in sorted(profile.skills)),
+                area=profile.area or t(language, "wish.area_unknown"),
+            )
+        content = application_card(
+            self._catalogues, language, application_id=application_id, person_id=person_id, text=text, now=self._now()
+        )
+        return application_key(application_id), content
+
+    async def _whistle_card(self, address: str, language: str, notice: Notice) -> tuple[str, dict[str, object]] | None:
+        """An open wish nobody claimed, with 吹哨 (None: the notice names no wish: sent as text)."""
+        wish_ids = [b.subject for row in notice.buttons for b in row if b.act is Act.WHISTLE and b.subject]
+        person_id = await self._person_id(address)
+        if not wish_ids or person_id is None:
+            return None
+        content = whistle_card(
+            self._catalogues,
+            language,
+            wish_id=wish_ids[0],
+            person_id=person_id,
+            ref=str(notice.values.get("ref", "")),
+            text=self._text(language, notice),
+            now=self._now(),
+        )
+        return whistle_key(wish_ids[0]), content
