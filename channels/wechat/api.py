@@ -17,7 +17,7 @@ from typing import Any
 import aiohttp
 
 from channels.tencent_api import BUSY as BUSY  # re-exported: the transport tells a busy WeChat by it
-from channels.tencent_api import ApiError, TokenApi
+from channels.tencent_api import MAX_MEDIA_BYTES, ApiError, TokenApi
 
 # WeChat's errors are the shared API error (the name kept for the channel's callers).
 WeChatError = ApiError
@@ -28,7 +28,6 @@ OUT_OF_WINDOW = 45015  # "response out of time limit or subscription is canceled
 OUT_OF_COUNT = 45047  # "out of response count limit"
 NOT_SUBSCRIBED = frozenset({43004, 43019, 40003})  # unfollowed / blacklisted / openid unknown
 RATE_LIMITED = frozenset({45009, 45011})
-MAX_MEDIA_BYTES = 10 * 1024 * 1024
 # Parametric QR codes (生成带参数的二维码): a scene string of 1–64 characters; a temporary code lives at most 30 days.
 QR_SCENE_MAX = 64
 QR_MAX_SECONDS = 2_592_000
@@ -83,27 +82,6 @@ class WeChatApi(TokenApi):
         await self._api("/cgi-bin/menu/create", menu)
 
     # -- media -------------------------------------------------------------------------------------------------------
-
-    async def download_media(self, media_id: str) -> bytes:
-        """A temporary media file's bytes (they expire after 3 days, so download at once)."""
-        return await self._renewing(lambda token: self._download(token, media_id))
-
-    async def _download(self, token: str, media_id: str) -> bytes:
-        params = {"access_token": token, "media_id": media_id}
-        path = "/cgi-bin/media/get"
-        try:
-            async with self._http().get(self._base + path, params=params, allow_redirects=False) as response:
-                if response.status >= 300:
-                    raise WeChatError(BUSY, f"HTTP {response.status} on {path}")
-                if response.content_type in ("application/json", "text/plain"):
-                    payload = await response.json(content_type=None)
-                    raise WeChatError(int(payload.get("errcode", BUSY)), str(payload.get("errmsg", "")))
-                content = await response.content.read(MAX_MEDIA_BYTES + 1)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise WeChatError(BUSY, f"{type(exc).__name__} on {path}") from exc
-        if len(content) > MAX_MEDIA_BYTES:
-            raise WeChatError(40006, "media too large")
-        return content
 
     async def upload_image(self, content: bytes, filename: str = "photo.jpg") -> str:
         """Upload a temporary image; its media_id (valid 3 days)."""

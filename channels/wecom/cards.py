@@ -24,8 +24,13 @@ from bot.i18n import Catalogues
 APPROVE = "approve"
 REJECT = "reject"
 ACKNOWLEDGE = "ack"
-# A button's key (at most 1024 bytes, path/90236): what it does and to which wish or case.
-KEY = re.compile(r"(approve|reject|ack):(\d{1,12})")
+RESOLVE = "resolve"  # 办结 (after 签收)
+HAND_BACK = "return"  # 退回 a case to the coordinators
+APPLICATION_APPROVE = "vapprove"
+APPLICATION_REJECT = "vreject"
+WHISTLE = "whistle"
+# A button's key (at most 1024 bytes, path/90236): what it does and to which wish, case or application.
+KEY = re.compile(r"(approve|reject|ack|resolve|return|vapprove|vreject|whistle):(\d{1,12})")
 
 
 def task_id(kind: str, subject_id: int, person_id: int, now: dt.datetime) -> str:
@@ -44,6 +49,45 @@ def case_key(case_id: int) -> str:
     return f"case:{case_id}"
 
 
+def application_key(application_id: int) -> str:
+    """The CardBook key of a volunteer application's cards."""
+    return f"app:{application_id}"
+
+
+def holder_key(case_id: int) -> str:
+    """The CardBook key of the card with 办结 / 退回 the member who took a case was sent."""
+    return f"work:{case_id}"
+
+
+def whistle_key(wish_id: int) -> str:
+    """The CardBook key of the cards offering to blow the whistle on an open, unclaimed wish."""
+    return f"whistle:{wish_id}"
+
+
+def card(
+    *,
+    source: str,
+    title: str,
+    desc: str = "",
+    body: str,
+    task: str,
+    buttons: list[tuple[str, int, str]],
+) -> dict[str, Any]:
+    """A button-interaction card (模板卡片 · 按钮交互型, path/90236), every kind of card built here: `source` its
+    source line, `title` / `desc` its main title, `body` its sub title text, `task` its task id, `buttons`
+    (text, style 1 blue / 2 grey, key). WeCom's limits: source 13 characters, main title 26, description 44,
+    sub title 160 (shown shorter), 1 to 6 buttons of 10 characters each."""
+    main_title = {"title": title[:26], **({"desc": desc[:44]} if desc else {})}
+    return {
+        "card_type": "button_interaction",
+        "source": {"desc": source[:13]},
+        "main_title": main_title,
+        "sub_title_text": body[:160],
+        "task_id": task,
+        "button_list": [{"text": text[:10], "style": style, "key": key} for text, style, key in buttons[:6]],
+    }
+
+
 def review_card(
     catalogues: Catalogues,
     language: str,
@@ -55,42 +99,97 @@ def review_card(
     description: str,
     now: dt.datetime,
 ) -> dict[str, Any]:
-    """The button-interaction card of a wish waiting for review (field limits of path/90236: main title 26
-    characters, description 44, sub title 160 here clipped shorter, button text 10)."""
+    """The card of a wish waiting for review, with 通过 / 退回."""
 
     def t(key: str, **values: object) -> str:
         return catalogues.text(language, key, **values)
 
-    return {
-        "card_type": "button_interaction",
-        "source": {"desc": t("wecom.card.source")[:13]},
-        "main_title": {
-            "title": t("wecom.card.wish_title", ref=ref)[:26],
-            "desc": t("wecom.card.wish_desc", category=t(f"category.{category}"))[:44],
-        },
-        "sub_title_text": t("wecom.card.wish_body", description=description)[:120],
-        "task_id": task_id("w", wish_id, person_id, now),
-        "button_list": [
-            {"text": t("wecom.button.approve")[:10], "style": 1, "key": f"{APPROVE}:{wish_id}"},
-            {"text": t("wecom.button.reject")[:10], "style": 2, "key": f"{REJECT}:{wish_id}"},
+    return card(
+        source=t("wecom.card.source"),
+        title=t("wecom.card.wish_title", ref=ref),
+        desc=t("wecom.card.wish_desc", category=t(f"category.{category}")),
+        body=t("wecom.card.wish_body", description=description)[:120],
+        task=task_id("w", wish_id, person_id, now),
+        buttons=[
+            (t("wecom.button.approve"), 1, f"{APPROVE}:{wish_id}"),
+            (t("wecom.button.reject"), 2, f"{REJECT}:{wish_id}"),
         ],
-    }
+    )
 
 
 def case_card(
     catalogues: Catalogues, language: str, *, case_id: int, person_id: int, ref: str, text: str, now: dt.datetime
 ) -> dict[str, Any]:
-    """The card of a case sent to a department (`text`: the case notice as text), with 签收; handing it back stays
-    on Telegram for now."""
+    """The card of a case sent to a department (`text`: the case notice as text), with 签收 and 退回."""
 
     def t(key: str, **values: object) -> str:
         return catalogues.text(language, key, **values)
 
-    return {
-        "card_type": "button_interaction",
-        "source": {"desc": t("wecom.card.case_source")[:13]},
-        "main_title": {"title": t("wecom.card.case_title", ref=ref)[:26]},
-        "sub_title_text": text[:160],
-        "task_id": task_id("c", case_id, person_id, now),
-        "button_list": [{"text": t("wecom.button.acknowledge")[:10], "style": 1, "key": f"{ACKNOWLEDGE}:{case_id}"}],
-    }
+    return card(
+        source=t("wecom.card.case_source"),
+        title=t("wecom.card.case_title", ref=ref),
+        body=text,
+        task=task_id("c", case_id, person_id, now),
+        buttons=[
+            (t("wecom.button.acknowledge"), 1, f"{ACKNOWLEDGE}:{case_id}"),
+            (t("wecom.button.hand_back"), 2, f"{HAND_BACK}:{case_id}"),
+        ],
+    )
+
+
+def holder_card(
+    catalogues: Catalogues, language: str, *, case_id: int, person_id: int, ref: str, text: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The card of a case the member took, with 办结 and 退回."""
+
+    def t(key: str, **values: object) -> str:
+        return catalogues.text(language, key, **values)
+
+    return card(
+        source=t("wecom.card.case_source"),
+        title=t("wecom.card.case_mine_title", ref=ref),
+        body=text,
+        task=task_id("h", case_id, person_id, now),
+        buttons=[
+            (t("wecom.button.resolve"), 1, f"{RESOLVE}:{case_id}"),
+            (t("wecom.button.hand_back"), 2, f"{HAND_BACK}:{case_id}"),
+        ],
+    )
+
+
+def application_card(
+    catalogues: Catalogues, language: str, *, application_id: int, person_id: int, text: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The card of a volunteer application waiting for a decision (`text`: the application as text), with
+    通过 / 退回."""
+
+    def t(key: str, **values: object) -> str:
+        return catalogues.text(language, key, **values)
+
+    return card(
+        source=t("wecom.card.source"),
+        title=t("wecom.card.application_title"),
+        body=text,
+        task=task_id("a", application_id, person_id, now),
+        buttons=[
+            (t("wecom.button.approve"), 1, f"{APPLICATION_APPROVE}:{application_id}"),
+            (t("wecom.button.reject"), 2, f"{APPLICATION_REJECT}:{application_id}"),
+        ],
+    )
+
+
+def whistle_card(
+    catalogues: Catalogues, language: str, *, wish_id: int, person_id: int, ref: str, text: str, now: dt.datetime
+) -> dict[str, Any]:
+    """The card of an open wish nobody claimed (the scheduler's notice to coordinators), with 吹哨."""
+
+    def t(key: str, **values: object) -> str:
+        return catalogues.text(language, key, **values)
+
+    return card(
+        source=t("wecom.card.source"),
+        title=t("wecom.card.whistle_title", ref=ref),
+        body=text,
+        task=task_id("s", wish_id, person_id, now),
+        buttons=[(t("wecom.button.whistle"), 1, f"{WHISTLE}:{wish_id}")],
+    )

@@ -13,17 +13,17 @@ callback is answered and not handled. A callback is answered at once (an empty 2
 retries 3 times) and handled after; a member's callbacks one at a time, in order.
 
 Handled: a press on a case card's 签收 acknowledges the case through `actions.cases.acknowledge` (a member of its
-department; a later press is told who took it). A press on a review card (`template_card_event`,
-`channels.wecom.cards`): 通过 approves the wish through
+department; a later press is told who took it) and sends the member the card of the case they hold (办结 / 退回).
+A press on a review card (`template_card_event`, `channels.wecom.cards`): 通过 approves the wish through
 `actions.wishes`; 退回 asks for the reason the resident will read (at most `NOTE_MAX` characters; 取消 keeps the
-wish waiting), and the member's next message is it. Any other message is answered with what the application does
-so far.
+wish waiting), and the member's next message is it. Applications, 办结 / 退回 of a case and the whistle are
+`channels.wecom.work`, which also keeps the questions asked after a press in the database and updates the cards of
+subjects decided elsewhere (`CardWork.sweep`). Any other message is answered with what the application does so far.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 from typing import Any
 
@@ -42,7 +42,9 @@ from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
 from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, case_key, wish_key
+from channels.wecom.desk import Desk
 from channels.wecom.transport import WECOM
+from channels.wecom.work import SWEEP_SECONDS, WISH_REJECT, CardWork
 from rules.cases import case_ref
 from rules.limits import MessageRate, RateVerdict
 from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
@@ -59,9 +61,6 @@ MAX_BODY = 64 * 1024
 ANSWER_WITHIN = 4.0
 CARD_EVENT = "template_card_event"
 REVIEW_ACTIONS = ("wish.approve", "wish.reject")  # the audit entries that name who decided a wish
-# How long a member's answer to "why 退回?" is waited for, and the words that take 退回 back.
-REASON_WAIT = dt.timedelta(minutes=30)
-CANCEL_WORDS = frozenset({"取消", "cancel"})
 
 
 class WeComChannel:
@@ -84,10 +83,13 @@ class WeComChannel:
         self._rate = MessageRate()
         self._turns: KeyedLocks[str] = KeyedLocks()  # one member's callbacks one at a time, in order
         self._decisions: KeyedLocks[str] = KeyedLocks()  # one wish's (or case's) presses one at a time
-        # A member who pressed 退回 and is asked for the reason: userid → (wish id, asked at). In memory: a restart
-        # forgets the question (the card can be pressed again).
-        self._reasons: dict[str, tuple[int, dt.datetime]] = {}
+        self.env = env
+        self.catalogues = catalogues
+        self.decisions = self._decisions
+        self.work = CardWork(self, settings.media_dir)
+        self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.desk = Desk(env, catalogues, api, self.say, self.roles_of)  # the menu and the typed entries
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.handled = 0
@@ -110,12 +112,26 @@ class WeComChannel:
         sockets = getattr(site._server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
         log.info("WeCom callbacks on port %s", self.port)
+        await self.desk.install_menu()
+        self._sweeper = asyncio.create_task(self._sweep_every(), name="wecom-card-sweep")
+
+    async def _sweep_every(self) -> None:
+        """Update the cards of subjects decided elsewhere, every `SWEEP_SECONDS` of the bot's timer."""
+        while True:
+            await self._timer.sleep(SWEEP_SECONDS)
+            try:
+                await self.work.sweep()
+            except Exception:
+                log.exception("the WeCom card sweep failed")
 
     async def stop(self) -> None:
         """Stop listening, let the handling in progress finish (briefly), close the API session."""
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._tasks:
             await within(self._timer, asyncio.wait(list(self._tasks)), 10)
         await self.api.close()
@@ -174,12 +190,13 @@ class WeComChannel:
         async with self._turns.turn(userid):
             try:
                 person = await self._person(userid)
-                if data.get("MsgType") == "event" and data.get("Event") == CARD_EVENT:
+                if await self.desk.handle(userid, person, data):
+                    pass  # a menu tap or a typed entry of the desk (统计, 导出 …): answered there
+                elif data.get("MsgType") == "event" and data.get("Event") == CARD_EVENT:
                     await self._press(userid, person, data)
-                elif data.get("MsgType") == "text" and userid in self._reasons:
-                    await self._reason(userid, person, str(data.get("Content") or ""))
-                elif data.get("MsgType") != "event":
+                elif data.get("MsgType") != "event" and not await self.work.answer(userid, person, data):
                     await self.say(userid, self._t(person.language, "wecom.text_reply"))
+                await self.work.sweep()
             except Exception:
                 log.exception("a WeCom callback could not be handled")
             self.handled += 1
@@ -214,6 +231,9 @@ class WeComChannel:
             return  # not a button of ours: nothing to do, nothing changed
         wish_id = int(matched[2])
         actor = Actor(person.id, self.roles_of(userid, person))
+        if matched[1] not in (ACKNOWLEDGE, APPROVE, REJECT):
+            await self.work.press(userid, person, actor, matched[1], wish_id)
+            return
         if matched[1] == ACKNOWLEDGE:
             await self._acknowledge(userid, person, actor, wish_id)
             return
@@ -235,24 +255,15 @@ class WeComChannel:
         if wish.status != WishStatus.PENDING_REVIEW:
             await self._already(userid, lang, wish_id)
             return
-        self._reasons[userid] = (wish_id, self._env.now())
+        await self.work.ask(userid, WISH_REJECT, wish_id)
         await self.say(userid, self._t(lang, "wecom.reject.ask", ref=wish_ref(wish.ref_no), limit=NOTE_MAX))
 
-    async def _reason(self, userid: str, person: User, text: str) -> None:
-        """The reason typed after 退回 (取消 keeps the wish waiting); a reason too long is asked for again."""
-        wish_id, asked_at = self._reasons[userid]
+    async def wish_reason(self, userid: str, person: User, actor: Actor, wish_id: int, text: str) -> None:
+        """The reason typed after 退回 (`channels.wecom.work` took 取消 and a late answer); a reason too long is asked
+        for again."""
         lang = person.language
-        if self._env.now() - asked_at > REASON_WAIT:
-            del self._reasons[userid]
-            await self.say(userid, self._t(lang, "wecom.text_reply"))
-            return
-        if text.strip() in CANCEL_WORDS:
-            del self._reasons[userid]
-            await self.say(userid, self._t(lang, "wecom.reject.cancelled"))
-            return
-        actor = Actor(person.id, self.roles_of(userid, person))
         if not actor.is_coordinator:
-            del self._reasons[userid]
+            await self.work.forget(userid)
             await self.say(userid, self._t(lang, "wecom.not_staff"))
             return
         try:
@@ -260,7 +271,8 @@ class WeComChannel:
         except InvalidInput as bad:
             await self.say(userid, self._t(lang, f"wecom.reject.{bad.reason}", limit=NOTE_MAX))
             return
-        del self._reasons[userid]
+        if not await self.work.forget(userid):
+            return  # another instance took this answer
         await self._decide(userid, person, actor, wish_id, REJECT, text)
 
     async def _decide(self, userid: str, person: User, actor: Actor, wish_id: int, decision: str, reason: str) -> None:
@@ -284,8 +296,13 @@ class WeComChannel:
         await self.say(userid, self._t(lang, "wecom.approved" if decision == APPROVE else "wecom.rejected", ref=ref))
 
     async def _decided(self, subject: str, person: User, lang: str, label: str) -> None:
-        """Update every recipient's card to say who decided (each response code once, within 72 hours)."""
-        replace = self._t(lang, label, name=person.display_name)[:10]
+        """Update every recipient's card to say who decided."""
+        await self.update_cards(subject, self._t(lang, label, name=person.display_name))
+
+    async def update_cards(self, subject: str, label: str) -> None:
+        """Turn every recipient's card of the subject into `label` (each response code once, within 72 hours;
+        a button's text is at most 10 characters, path/94888)."""
+        replace = label[:10]
         async with self._env.db.write() as conn:
             taken = await wecom_cards.take_cards(conn, subject, now=self._env.now())
         for card in taken:
@@ -310,14 +327,15 @@ class WeComChannel:
                 ref = case_ref(case.ref_no)
                 if taker is not None:
                     await self.say(userid, self._t(lang, "wecom.case.already", ref=ref, name=taker.display_name))
-                else:
-                    await self.say(userid, self._t(lang, "wecom.case.already_unknown", ref=ref, status=case.status))
+                else:  # handed back or resolved without a taker on record: where it stands
+                    await self.work.case_moved(userid, lang, await case_actions.view(self._env, case_id))
                 return
             except NotAllowed:
                 await self.say(userid, self._t(lang, "wecom.case.not_member"))
                 return
             await self._decided(subject, person, lang, "wecom.decided.acknowledged")
         await self.say(userid, self._t(lang, "wecom.case.acknowledged", ref=shown.ref))
+        await self.work.holder_card(userid, person, case_id)
 
     async def _already(self, userid: str, lang: str, wish_id: int) -> None:
         """A press on a wish someone already decided: who (from the review's audit entry), or its status."""
@@ -336,6 +354,22 @@ class WeComChannel:
 
     def _t(self, language: str, key: str, **values: object) -> str:
         return self._catalogues.text(language, key, **values)
+
+    def text(self, language: str, key: str, **values: object) -> str:
+        """A catalogue text in the member's language."""
+        return self._catalogues.text(language, key, **values)
+
+    async def send_card(self, userid: str, subject: str, content: dict[str, Any]) -> bool:
+        """A template card to one member, its response code kept for the subject's update; False when refused."""
+        try:
+            answer = await self.api.send(userid, "template_card", content)
+        except WeComError as exc:
+            log.warning("a card to a WeCom member was refused: %s", exc)
+            return False
+        if code := str(answer.get("response_code") or ""):
+            async with self._env.db.write() as conn:
+                await wecom_cards.card_sent(conn, subject, userid, code, now=self._env.now())
+        return True
 
     async def say(self, userid: str, text: str) -> bool:
         """A text message to one member; False when WeCom refused it."""

@@ -54,16 +54,14 @@ async def test_a_case_at_two_in_the_night_reaches_wecom_at_once_and_is_taken_fro
 
     zhang_card = await zhang.wait_for_card("C-0001")
     li_card = await li.wait_for_card("C-0001")
-    assert [text for text, _key in zhang_card.buttons] == ["签收"]
+    assert [text for text, _key in zhang_card.buttons] == ["签收", "退回"]
     assert zhang.inbox[-1].at == TWO_AT_NIGHT_IN_SHANGHAI  # at once, in the night
     li_press = li.press_xml(li_card, "签收")  # 老李 presses at the same moment; his press arrives second
 
     assert (await zhang.press(zhang_card, "签收"))[0] == 200
     await zhang.wait_for_text("您已签收案件 C-0001")
-    await zhang.wait_for(
-        lambda _r: zhang.card("C-0001").replaced is not None and li.card("C-0001").replaced is not None
-    )
-    assert zhang.card("C-0001").replaced == li.card("C-0001").replaced == "已由老张签收"
+    await zhang.wait_for(lambda _r: zhang_card.replaced is not None and li.card("C-0001").replaced is not None)
+    assert zhang_card.replaced == li.card("C-0001").replaced == "已由老张签收"
 
     assert (await wc.post(*wc.signed(li_press)))[0] == 200
     await li.wait_for_text("案件 C-0001 已由老张签收")

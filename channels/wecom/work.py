@@ -1,0 +1,430 @@
+"""Staff decisions on WeCom cards beyond a wish's 通过 and a case's 签收 (`channels.wecom.server` handles those):
+a volunteer application's 通过 / 退回, a case's 办结 (a note, then a photo or 无) and 退回 (a reason), the whistle on
+an open wish nobody claimed. Every press runs the action Telegram's button runs (`actions.applications`,
+`actions.cases`, `actions.whistles`); every recipient's card then says who decided, and a press after that is told.
+
+A question asked after a press (why 退回, 办结's note, its photo) is kept in the database (`storage.wecom`, one per
+member with an expiry), so the answer is taken by whichever instance receives it, after a restart too; 取消 drops
+it and changes nothing.
+
+`sweep` updates the cards of subjects decided elsewhere (on Telegram, or by another member's answer on another
+instance): it runs after every callback and every `SWEEP_SECONDS` on the bot's timer, reads each waiting subject
+from the database and updates the cards of those no longer waiting to say who decided.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from actions import applications as application_actions
+from actions import cases as case_actions
+from actions import whistles as whistle_actions
+from actions.messages import Notice
+from channels.tencent_api import ApiError
+from channels.wechat import render
+from channels.wecom.cards import (
+    APPLICATION_APPROVE,
+    APPLICATION_REJECT,
+    HAND_BACK,
+    RESOLVE,
+    WHISTLE,
+    application_key,
+    case_key,
+    holder_card,
+    holder_key,
+    whistle_key,
+)
+from rules.applications import ApplicationStatus
+from rules.cases import CaseInputError, CaseStatus, check_note
+from rules.whistles import WhistleError
+from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
+from storage import applications, audit, cases, media, users, whistles, wishes
+from storage import wecom as wecom_store
+from storage.errors import Conflict, NotAllowed, NotFound
+from storage.users import User
+
+if TYPE_CHECKING:
+    from channels.wecom.server import WeComChannel
+
+log = logging.getLogger(__name__)
+
+WECOM = "wecom"
+QUESTION_WAIT = dt.timedelta(minutes=30)  # how long an answer to a question after a press is waited for
+SWEEP_SECONDS = 30.0
+CANCEL_WORDS = frozenset({"取消", "cancel"})
+NO_PHOTO_WORDS = frozenset({"无", "没有", "不附照片", "跳过", "none", "no", "skip"})
+# The questions: why a wish is sent back (answered by the server's wish review), why an application is, why a case
+# is handed back, 办结's note and then its photo.
+WISH_REJECT = "wish_reject"
+APPLICATION_REASON = "app_reject"
+CASE_REASON = "case_return"
+CASE_NOTE = "case_note"
+CASE_PHOTO = "case_photo"
+REVIEW_ACTIONS = ("wish.approve", "wish.reject")
+
+
+class CardWork:
+    """The presses and questions of one WeCom channel (`channel`: replies, roles, card updates)."""
+
+    def __init__(self, channel: WeComChannel, media_dir: Path) -> None:
+        self._channel = channel
+        self._env = channel.env
+        self._media_dir = media_dir
+        self._sweeping = asyncio.Lock()
+
+    def _t(self, language: str, key: str, **values: object) -> str:
+        return self._channel.text(language, key, **values)
+
+    async def _say(self, userid: str, language: str, key: str, **values: object) -> None:
+        await self._channel.say(userid, self._t(language, key, **values))
+
+    # -- presses ----------------------------------------------------------------------------------------------------
+
+    async def press(self, userid: str, person: User, actor: Actor, verb: str, subject_id: int) -> None:
+        """A button of an application, case or whistle card."""
+        lang = person.language
+        if verb == APPLICATION_APPROVE:
+            await self._approve_application(userid, person, actor, subject_id)
+        elif verb == APPLICATION_REJECT:
+            try:
+                await application_actions.pending_volunteer_application(self._env, actor, subject_id)
+            except NotAllowed:
+                await self._say(userid, lang, "wecom.not_staff")
+                return
+            except (Conflict, NotFound):
+                await self._application_decided(userid, lang, subject_id)
+                return
+            await self.ask(userid, APPLICATION_REASON, subject_id)
+            await self._say(userid, lang, "wecom.application.ask_reason", limit=NOTE_MAX)
+        elif verb in (RESOLVE, HAND_BACK):
+            await self._case_press(userid, person, actor, verb, subject_id)
+        elif verb == WHISTLE:
+            await self._whistle(userid, person, actor, subject_id)
+
+    async def ask(self, userid: str, kind: str, subject_id: int, note: str | None = None) -> None:
+        """Keep the question the member is asked (replacing any earlier one of theirs)."""
+        async with self._env.db.write() as conn:
+            await wecom_store.ask(conn, userid, kind, subject_id, now=self._env.now(), wait=QUESTION_WAIT, note=note)
+
+    async def _approve_application(self, userid: str, person: User, actor: Actor, application_id: int) -> None:
+        lang = person.language
+        async with self._channel.decisions.turn(application_key(application_id)):
+            try:
+                decided = await application_actions.approve_volunteer(self._env, actor, application_id)
+            except NotAllowed:
+                await self._say(userid, lang, "wecom.not_staff")
+                return
+            except (Conflict, NotFound):
+                await self._application_decided(userid, lang, application_id)
+                return
+            await self._channel.update_cards(
+                application_key(application_id), self._t(lang, "wecom.decided.approved", name=person.display_name)
+            )
+        await self._say(userid, lang, "wecom.application.approved", name=decided.person.display_name)
+
+    async def _application_decided(self, userid: str, lang: str, application_id: int) -> None:
+        """A press on an application someone already decided: who."""
+        async with self._env.db.read() as conn:
+            try:
+                application = await applications.get_application(conn, application_id)
+            except NotFound:
+                return
+            decider = await users.get_user(conn, application.decided_by) if application.decided_by else None
+        if decider is not None:
+            await self._say(userid, lang, "wecom.application.already", name=decider.display_name)
+        else:
+            await self._say(userid, lang, "wecom.application.already_unknown")
+
+    async def _case_press(self, userid: str, person: User, actor: Actor, verb: str, case_id: int) -> None:
+        """办结 (the member who took it, while it is taken) or 退回 (a member, while it is open): ask what they have
+        to say; a case that moved on meanwhile is said to have."""
+        lang = person.language
+        try:
+            shown = await case_actions.view(self._env, case_id)
+        except NotFound:
+            return
+        case = shown.case
+        if verb == RESOLVE:
+            if case.status != CaseStatus.ACKNOWLEDGED or case.acknowledged_by != actor.user_id:
+                await self.case_moved(userid, lang, shown)
+                return
+            await self.ask(userid, CASE_NOTE, case_id)
+            await self._say(userid, lang, "wecom.case.ask_note", ref=shown.ref)
+            return
+        if case.status not in (CaseStatus.SENT, CaseStatus.ACKNOWLEDGED) or (
+            case.status == CaseStatus.ACKNOWLEDGED and case.acknowledged_by != actor.user_id
+        ):
+            await self.case_moved(userid, lang, shown)
+            return
+        await self.ask(userid, CASE_REASON, case_id)
+        await self._say(userid, lang, "wecom.case.ask_reason", ref=shown.ref)
+
+    async def case_moved(self, userid: str, lang: str, shown: case_actions.CaseView) -> None:
+        """Where a case stands, for a press that came after it moved on."""
+        status = shown.case.status
+        if status == CaseStatus.ACKNOWLEDGED:
+            await self._say(userid, lang, "wecom.case.already", ref=shown.ref, name=shown.acknowledged_by or "—")
+        else:
+            await self._say(userid, lang, f"wecom.case.now_{status}", ref=shown.ref)
+
+    async def _whistle(self, userid: str, person: User, actor: Actor, wish_id: int) -> None:
+        """吹哨: the same whistle as Telegram's 📣; every coordinator's card then says who blew it."""
+        lang = person.language
+        async with self._channel.decisions.turn(whistle_key(wish_id)):
+            try:
+                outcome = await whistle_actions.whistle(self._env, actor, wish_id)
+            except WhistleError as error:
+                values = {
+                    name.removesuffix("_key"): self._t(lang, str(value)) if name.endswith("_key") else value
+                    for name, value in error.values.items()
+                }
+                await self._say(userid, lang, error.reason, **values)
+                return
+            except NotFound:
+                return
+            except NotAllowed:
+                await self._say(userid, lang, "wecom.not_staff")
+                return
+            await self._channel.update_cards(
+                whistle_key(wish_id), self._t(lang, "wecom.decided.whistled", name=person.display_name)
+            )
+        await self._say(
+            userid, lang, "wecom.whistle.sent", ref=wish_ref(outcome.wish.ref_no), count=outcome.whistle.sent_count
+        )
+
+    # -- answers ----------------------------------------------------------------------------------------------------
+
+    async def answer(self, userid: str, person: User, data: dict[str, Any]) -> bool:
+        """The member's message, if it answers their open question (False: they have none)."""
+        async with self._env.db.read() as conn:
+            asked = await wecom_store.question(conn, userid)
+        if asked is None:
+            return False
+        lang = person.language
+        kind = data.get("MsgType")
+        text = str(data.get("Content") or "") if kind == "text" else ""
+        if self._env.now() >= asked.expires_at:
+            await self._forget(userid)
+            return False  # answered as any message is
+        if text.strip().lower() in CANCEL_WORDS:
+            await self._forget(userid)
+            key = "wecom.reject.cancelled" if asked.kind == WISH_REJECT else "wecom.question.cancelled"
+            await self._say(userid, lang, key)
+            return True
+        actor = Actor(person.id, self._channel.roles_of(userid, person))
+        if asked.kind == CASE_PHOTO:
+            await self._photo(userid, person, actor, asked, data)
+            return True
+        if kind != "text":
+            await self._say(userid, lang, "wecom.question.text_expected")
+            return True
+        if asked.kind == WISH_REJECT:
+            await self._channel.wish_reason(userid, person, actor, asked.subject_id, text)
+        elif asked.kind == APPLICATION_REASON:
+            await self._application_reason(userid, person, actor, asked.subject_id, text)
+        elif asked.kind == CASE_REASON:
+            await self._case_reason(userid, person, actor, asked.subject_id, text)
+        elif asked.kind == CASE_NOTE:
+            try:
+                note = check_note(text)
+            except CaseInputError as error:
+                await self._say(userid, lang, error.reason, **error.values)
+                return True
+            await self.ask(userid, CASE_PHOTO, asked.subject_id, note=note)
+            await self._say(userid, lang, "wecom.case.ask_photo")
+        return True
+
+    async def forget(self, userid: str) -> bool:
+        """Drop the member's question; False when there was none (another instance took the answer first)."""
+        return await self._forget(userid)
+
+    async def _forget(self, userid: str) -> bool:
+        async with self._env.db.write() as conn:
+            return await wecom_store.forget_question(conn, userid)
+
+    async def _application_reason(
+        self, userid: str, person: User, actor: Actor, application_id: int, text: str
+    ) -> None:
+        lang = person.language
+        try:
+            reason = check_text(text, NOTE_MAX)
+        except InvalidInput as bad:
+            await self._say(userid, lang, f"wecom.reject.{bad.reason}", limit=NOTE_MAX)
+            return
+        if not await self._forget(userid):
+            return  # another instance took this answer
+        async with self._channel.decisions.turn(application_key(application_id)):
+            try:
+                decided = await application_actions.reject_volunteer(self._env, actor, application_id, reason)
+            except NotAllowed:
+                await self._say(userid, lang, "wecom.not_staff")
+                return
+            except (Conflict, NotFound):
+                await self._application_decided(userid, lang, application_id)
+                return
+            await self._channel.update_cards(
+                application_key(application_id), self._t(lang, "wecom.decided.rejected", name=person.display_name)
+            )
+        await self._say(userid, lang, "wecom.application.rejected", name=decided.person.display_name)
+
+    async def _case_reason(self, userid: str, person: User, actor: Actor, case_id: int, text: str) -> None:
+        lang = person.language
+        try:
+            check_note(text)
+        except CaseInputError as error:
+            await self._say(userid, lang, error.reason, **error.values)
+            return
+        if not await self._forget(userid):
+            return
+        async with self._channel.decisions.turn(case_key(case_id)):
+            try:
+                shown = await case_actions.hand_back(self._env, actor, case_id, text)
+            except (Conflict, NotAllowed, NotFound, CaseInputError):
+                await self.case_moved(userid, lang, await case_actions.view(self._env, case_id))
+                return
+            label = self._t(lang, "wecom.decided.handed_back", name=person.display_name)
+            await self._channel.update_cards(case_key(case_id), label)
+            await self._channel.update_cards(holder_key(case_id), label)
+        await self._say(userid, lang, "wecom.case.handed_back", ref=shown.ref)
+
+    async def _photo(
+        self, userid: str, person: User, actor: Actor, asked: wecom_store.Question, data: dict[str, Any]
+    ) -> None:
+        """办结's photo (an image message, downloaded and kept as the bot keeps media) or 无: resolve the case."""
+        lang = person.language
+        kind = data.get("MsgType")
+        photo: str | None = None
+        if kind == "image" and (media_id := str(data.get("MediaId") or "")):
+            try:
+                photo = await self._save_photo(media_id)
+            except (ApiError, OSError) as exc:
+                log.warning("a WeCom photo could not be downloaded: %s", exc)
+                await self._say(userid, lang, "wecom.case.photo_failed")
+                return
+        elif not (kind == "text" and str(data.get("Content") or "").strip().lower() in NO_PHOTO_WORDS):
+            await self._say(userid, lang, "wecom.case.photo_expected")
+            return
+        if not await self._forget(userid):
+            return
+        case_id = asked.subject_id
+        async with self._channel.decisions.turn(case_key(case_id)):
+            try:
+                shown = await case_actions.resolve(
+                    self._env, actor, case_id, asked.note or "", photo=(WECOM, photo) if photo else None
+                )
+            except (Conflict, NotAllowed, NotFound, CaseInputError):
+                await self.case_moved(userid, lang, await case_actions.view(self._env, case_id))
+                return
+            if photo is not None and shown.case.resolution_media_id is not None:
+                async with self._env.db.write() as conn:
+                    await media.add_ref(conn, shown.case.resolution_media_id, "file", photo)
+            await self._channel.update_cards(
+                holder_key(case_id), self._t(lang, "wecom.decided.resolved", name=person.display_name)
+            )
+        await self._say(userid, lang, "wecom.case.resolved", ref=shown.ref)
+
+    async def _save_photo(self, media_id: str) -> str:
+        """Download a member's image at once (WeCom keeps it 3 days) into the media folder; its path there."""
+        content = await self._channel.api.download_media(media_id)
+        folder = self._media_dir / WECOM
+        name = f"{uuid.uuid4().hex}.jpg"
+
+        def write() -> None:
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_bytes(content)
+
+        await asyncio.to_thread(write)
+        return str(Path(WECOM) / name)
+
+    # -- the holder's card ------------------------------------------------------------------------------------------
+
+    async def holder_card(self, userid: str, person: User, case_id: int) -> None:
+        """After 签收: the member's card of the case they now hold, with 办结 and 退回."""
+        shown = await case_actions.view(self._env, case_id)
+        values = {**case_actions.card_values(shown.case, shown.department, self._env), "name": person.display_name}
+        text = render.render_notice(self._channel.catalogues, person.language, Notice("case.card_mine", values)).text
+        content = holder_card(
+            self._channel.catalogues,
+            person.language,
+            case_id=case_id,
+            person_id=person.id,
+            ref=shown.ref,
+            text=text,
+            now=self._env.now(),
+        )
+        await self._channel.send_card(userid, holder_key(case_id), content)
+
+    # -- cards decided elsewhere ------------------------------------------------------------------------------------
+
+    async def sweep(self) -> int:
+        """Update the cards of every subject decided since they were sent (on Telegram too); how many subjects."""
+        if self._sweeping.locked():
+            return 0
+        async with self._sweeping:
+            async with self._env.db.read() as conn:
+                subjects = await wecom_store.waiting_subjects(conn, now=self._env.now())
+            done = 0
+            for subject in subjects:
+                label = await self._outcome(subject)
+                if label is not None:
+                    async with self._channel.decisions.turn(subject):
+                        await self._channel.update_cards(subject, label)
+                    done += 1
+            return done
+
+    async def _outcome(self, subject: str) -> str | None:
+        """What the subject's cards should now say, or None while it still waits for its decision."""
+        kind, _, number = subject.partition(":")
+        if not number.isdigit():
+            return None
+        subject_id = int(number)
+        lang = self._env.settings.default_language
+        async with self._env.db.read() as conn:
+            try:
+                if kind == "wish":
+                    wish = await wishes.get_wish(conn, subject_id)
+                    if wish.status == WishStatus.PENDING_REVIEW:
+                        return None
+                    decider = await audit.last_actor(conn, REVIEW_ACTIONS, wish_ref(wish.ref_no))
+                    label = "wecom.decided.rejected" if wish.status == WishStatus.REJECTED else "wecom.decided.approved"
+                    return await self._named(conn, lang, label, decider)
+                if kind == "app":
+                    application = await applications.get_application(conn, subject_id)
+                    if application.status == ApplicationStatus.PENDING:
+                        return None
+                    label = (
+                        "wecom.decided.approved"
+                        if application.status == ApplicationStatus.APPROVED
+                        else "wecom.decided.rejected"
+                    )
+                    return await self._named(conn, lang, label, application.decided_by)
+                if kind in ("case", "work"):
+                    case = await cases.get_case(conn, subject_id)
+                    waiting = CaseStatus.SENT if kind == "case" else CaseStatus.ACKNOWLEDGED
+                    if case.status == waiting:
+                        return None
+                    if case.status == CaseStatus.ACKNOWLEDGED:
+                        return await self._named(conn, lang, "wecom.decided.acknowledged", case.acknowledged_by)
+                    return self._t(lang, f"wecom.decided.case_{case.status}")
+                if kind == "whistle":
+                    wish = await wishes.get_wish(conn, subject_id)
+                    blown = await whistles.latest_unanswered(conn, subject_id)
+                    if blown is not None:
+                        return await self._named(conn, lang, "wecom.decided.whistled", blown.coordinator_id)
+                    if wish.status == WishStatus.OPEN:
+                        return None
+                    return self._t(lang, "wecom.decided.moved_on")
+            except NotFound:
+                return self._t(lang, "wecom.decided.moved_on")
+        return None
+
+    async def _named(self, conn: Any, lang: str, label: str, person_id: int | None) -> str:
+        person = await users.get_user(conn, person_id) if person_id is not None else None
+        if person is None:
+            return self._t(lang, "wecom.decided.moved_on")
+        return self._t(lang, label, name=person.display_name)
