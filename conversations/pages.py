@@ -1,21 +1,27 @@
-"""One page model for long lists (/mywishes, /mytasks, /pending…): a title, a numbered line per item with a button
-that shows the item (its detail with its own buttons), ◀ / ▶ to other pages, and a footer — channel-neutral, so
-each channel shows the same page its own way (Telegram: one message with inline buttons, redrawn in place).
+"""One page model for every list (/tasks, /mywishes, /mytasks, /pending, /review…): a title, a line per item with
+a button that acts on the item (shows it, or offers to claim it), ◀ / ▶ to other pages, more buttons under the page,
+and a footer — channel-neutral, so each channel shows the same items in the same order its own way (Telegram:
+`handlers.lists.page_view`, one message with inline buttons, redrawn in place; WeChat: `channels.wechat.pages`, a
+menu message whose numbered items are the lines' buttons, then ◀ / ▶ and the rest, in that order).
 
-The pages of lists that people hold in conversations are built here from what the actions return.
+An item's line holds its number as the value `n` (its place in the whole list); a channel that reads typed numbers
+shows the number of the item's menu choice instead (`numbered`), so a choice's meaning never depends on a
+channel's rendering. The pages of lists that people hold in conversations are built here from what the actions
+return.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from actions import tasks
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button
 from actions.env import Env
 from conversations.base import Param, Say
+from conversations.wish import card
 from rules.tips import category_key, tip_reference
 from rules.wishes import WishStatus, short_summary, wish_ref
 from storage.cases import Referral
@@ -43,7 +49,10 @@ class Item:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list: `page_act` with a page number as subject turns to that page."""
+    """One page of a list: `page_act` with a page number as subject turns to that page (with `nav_args`' first as
+    the argument of ◀, its second of ▶: where a list pages by the items at its edges). `has_next` is None where
+    `pages` is exact; a list that cannot count all its items says whether another page follows (its title then
+    tells the page, `title_pages`). `cards`: each item's line is a card of several lines."""
 
     title: Say
     items: tuple[Item, ...]
@@ -52,14 +61,31 @@ class Page:
     page_act: Act
     footer: Say | None = None
     extra: tuple[tuple[Item, ...], ...] = ()  # more buttons under the page
+    nav_args: tuple[str | None, str | None] = (None, None)
+    has_next: bool | None = None
+    title_pages: bool = False
+    cards: bool = False
 
     @property
     def previous(self) -> Button | None:
-        return Button("list.button.previous", self.page_act, self.page - 1) if self.page > 0 else None
+        return Button("list.button.previous", self.page_act, self.page - 1, self.nav_args[0]) if self.page > 0 else None
 
     @property
     def next(self) -> Button | None:
-        return Button("list.button.next", self.page_act, self.page + 1) if self.page < self.pages - 1 else None
+        more = self.page < self.pages - 1 if self.has_next is None else self.has_next
+        return Button("list.button.next", self.page_act, self.page + 1, self.nav_args[1]) if more else None
+
+    @property
+    def lines(self) -> tuple[Item, ...]:
+        """The items that have a line, in the order shown."""
+        return tuple(item for item in self.items if item.line is not None)
+
+
+def numbered(item: Item, n: int) -> Say | None:
+    """An item's line showing `n` as its number (a channel's own numbering: the choice a typed `n` stands for)."""
+    if item.line is None or "n" not in item.line.params:
+        return item.line
+    return replace(item.line, params={**item.line.params, "n": n})
 
 
 def status_of(status: str, referral: Referral | None = None) -> Say:
@@ -178,3 +204,45 @@ def tips(
         for n, tip in enumerate(shown, start=page * PAGE_SIZE + 1)
     )
     return Page(title, items, page, pages, page_act, footer=Say("review.tap"), extra=extra)
+
+
+def open_tasks(env: Env, found: tasks.TaskPage) -> Page:
+    """/tasks: one page of the open wishes a volunteer may claim, nearest first: a numbered public card each with a
+    button that offers to claim it, ◀ / ▶ by the wishes at the page's edges (the list is paged by them, so a wish
+    that comes or goes moves none past the volunteer unseen), and the switch between their skills and every wish."""
+    flag = "1" if found.show_all else "0"
+    toggle = Item(
+        None,
+        Button(
+            "task.button.only_mine" if found.show_all else "task.button.show_all",
+            Act.TASK_PAGE,
+            0,
+            "0" if found.show_all else "1",
+        ),
+    )
+    if not found.wishes:
+        title = Say("task.none_all" if found.show_all else "task.none_matching")
+        return Page(title, (), 0, 1, Act.TASK_PAGE, extra=((toggle,),), has_next=False, title_pages=True)
+    items = []
+    for n, wish in enumerate(found.wishes, start=found.first_number):
+        distance = found.distance_km(wish)
+        near: Param = Say("task.card_distance", {"km": f"{distance:.1f}"}) if distance is not None else ""
+        line = Say("task.card_line", {"n": n, "card": card(wish, env), "distance": near})
+        items.append(Item(line, Button("task.button.view", Act.TASK_VIEW, wish.id), {"ref": wish_ref(wish.ref_no)}))
+    shown = str(found.pages) if found.counted_all else f"{found.pages}+"
+    title = Say(
+        "task.list_title_all" if found.show_all else "task.list_title", {"page": found.page + 1, "pages": shown}
+    )
+    edges = (f"{flag}p{found.wishes[0].id}", f"{flag}n{found.wishes[-1].id}")
+    return Page(
+        title,
+        tuple(items),
+        found.page,
+        found.pages,
+        Act.TASK_PAGE,
+        extra=((toggle,),),
+        nav_args=edges,
+        has_next=found.has_next,
+        title_pages=True,
+        cards=True,
+    )

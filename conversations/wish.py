@@ -407,8 +407,9 @@ def card(wish: Wish, env: Env) -> Say:
     """What any volunteer may see of a wish: category, the start of its description, area, how long it waited."""
     key, n = elapsed(wish.created_at, env.now())
     summary: Param = short_summary(wish.description) if wish.description else ""
-    if not wish.description and wish.voice_seconds is not None:
-        summary = Say("wish.voice_note", {"length": lifecycle.voice_length(wish.voice_seconds)})
+    if wish.voice_seconds is not None:  # a spoken wish says so, after the words it was summed up in
+        voice = Say("wish.voice_note", {"length": lifecycle.voice_length(wish.voice_seconds)})
+        summary = Say("task.card_spoken", {"summary": summary, "voice": voice}) if summary else voice
     return Say(
         "task.card",
         {

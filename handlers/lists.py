@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from actions.buttons import Act
+from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from conversations import pages
@@ -32,29 +32,35 @@ def paged(
     pages: int,
     page_act: Act,
     extra: Sequence[Sequence[InlineKeyboardButton]] = (),
+    nav: Sequence[InlineKeyboardButton] | None = None,
+    per_row: int = 2,
+    gap: str = "\n",
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The message of one page: the title with "page p/P", the lines, then the item buttons two a row, ◀ / ▶
-    (`page_act` with the page number as subject) and any `extra` rows."""
+    """The message of one page: the title with "page p/P", the lines (`gap` between them), then the item buttons
+    `per_row` a row, ◀ / ▶ (`page_act` with the page number as subject, or the buttons `nav` given) and any
+    `extra` rows."""
     text = title
     if pages > 1:
         text += " " + context.t("list.page", page=page + 1, pages=pages)
-    text += "\n\n" + "\n".join(lines)
-    rows = [list(views[start : start + 2]) for start in range(0, len(views), 2)]
-    nav = []
-    if page > 0:
-        nav.append(callbacks.button(context.plain("list.button.previous"), page_act, page - 1))
-    if page < pages - 1:
-        nav.append(callbacks.button(context.plain("list.button.next"), page_act, page + 1))
+    if lines:
+        text += "\n\n" + gap.join(lines)
+    rows = [list(views[start : start + per_row]) for start in range(0, len(views), per_row)]
+    if nav is None:
+        nav = []
+        if page > 0:
+            nav.append(callbacks.button(context.plain("list.button.previous"), page_act, page - 1))
+        if page < pages - 1:
+            nav.append(callbacks.button(context.plain("list.button.next"), page_act, page + 1))
     if nav:
-        rows.append(nav)
+        rows.append(list(nav))
     rows += [list(row) for row in extra]
     return text, InlineKeyboardMarkup(rows)
 
 
-def button(context: TongxinContext, item: Item) -> InlineKeyboardButton:
-    """An item's button, its label filled with the item's values."""
-    values = {name: value_of(context, value, plain=True) for name, value in item.labels.items()}
-    view = item.view
+def button(context: TongxinContext, item: Item | Button) -> InlineKeyboardButton:
+    """An item's button (or a button of the page), its label filled with the item's values."""
+    view, given = (item.view, item.labels) if isinstance(item, Item) else (item, {})
+    values = {name: value_of(context, value, plain=True) for name, value in given.items()}
     return callbacks.button(context.plain(view.label, **values), view.act, view.subject, view.arg)
 
 
@@ -64,18 +70,23 @@ def buttons_of(context: TongxinContext, rows: Sequence[Sequence[Item]]) -> Inlin
 
 
 def page_view(context: TongxinContext, page: Page) -> tuple[str, InlineKeyboardMarkup]:
-    """A page of the list model (`conversations.pages`) as one message: what `paged` makes of it."""
+    """A page of the list model (`conversations.pages`) as one message: what `paged` makes of it (a list of cards:
+    a blank line between them and one button a row)."""
 
-    lines = [words(context, item.line) for item in page.items if item.line is not None]
+    lines = [words(context, item.line) for item in page.lines if item.line is not None]
     if page.footer is not None:
         lines.append("\n" + words(context, page.footer))
+    nav = [button(context, b) for b in (page.previous, page.next) if b is not None]
     return paged(
         context,
         title=words(context, page.title),
         lines=lines,
         views=[button(context, item) for item in page.items],
         page=page.page,
-        pages=page.pages,
+        pages=1 if page.title_pages else page.pages,
         page_act=page.page_act,
         extra=[[button(context, item) for item in row] for row in page.extra],
+        nav=nav,
+        per_row=1 if page.cards else 2,
+        gap="\n\n" if page.cards else "\n",
     )

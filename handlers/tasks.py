@@ -10,7 +10,7 @@ Diagrams: docs/claim.mmd (a claim and its effects), docs/task_done.mmd (finishin
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
@@ -84,36 +84,8 @@ async def stale_pressed(update: Update, context: TongxinContext) -> None:
 
 
 def page_view(context: TongxinContext, page: tasks.TaskPage) -> tuple[str, InlineKeyboardMarkup]:
-    """One page of open wishes with view / paging / toggle buttons."""
-    rows: list[list[InlineKeyboardButton]] = []
-    flag = "1" if page.show_all else "0"
-    if not page.wishes:
-        text = context.t("task.none_all" if page.show_all else "task.none_matching")
-    else:
-        now = context.now()
-        cards = [
-            f"{n}. " + wish_cards.public_card(context.t, wish, now, page.distance_km(wish))
-            for n, wish in enumerate(page.wishes, start=page.first_number)
-        ]
-        title_key = "task.list_title_all" if page.show_all else "task.list_title"
-        pages = str(page.pages) if page.counted_all else f"{page.pages}+"
-        text = context.t(title_key, page=page.page + 1, pages=pages) + "\n\n" + "\n\n".join(cards)
-        rows += [
-            [callbacks.button(context.plain("task.button.view", ref=wish_ref(w.ref_no)), Act.TASK_VIEW, w.id)]
-            for w in page.wishes
-        ]
-        nav = []
-        if page.page > 0:
-            first = f"{flag}p{page.wishes[0].id}"
-            nav.append(callbacks.button(context.plain("task.button.previous"), Act.TASK_PAGE, page.page - 1, first))
-        if page.has_next:
-            last = f"{flag}n{page.wishes[-1].id}"
-            nav.append(callbacks.button(context.plain("task.button.next"), Act.TASK_PAGE, page.page + 1, last))
-        if nav:
-            rows.append(nav)
-    toggle = "task.button.only_mine" if page.show_all else "task.button.show_all"
-    rows.append([callbacks.button(context.plain(toggle), Act.TASK_PAGE, 0, "0" if page.show_all else "1")])
-    return text, InlineKeyboardMarkup(rows)
+    """One page of open wishes (`conversations.pages.open_tasks`) with view / paging / toggle buttons."""
+    return lists.page_view(context, pages.open_tasks(context.env, page))
 
 
 async def list_tasks(update: Update, context: TongxinContext) -> None:

@@ -31,11 +31,13 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.env import Env
 from bot.i18n import Catalogues
+from channels.wechat import pages as wechat_pages
 from channels.wechat import render, steps, volunteering
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import CLICK_LEAD, RoleMenus
 from conversations import base as talk
 from conversations.not_yet import NotYet
+from conversations.pages import Page
 from conversations.registration import Registration
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
@@ -327,6 +329,10 @@ class _Step:
 
     def choice(self, key: str, act: Act, subject: int | None = None, arg: str | None = None) -> Choice:
         return render.choices_of(self.owner._catalogues, self.lang, [[Button(key, act, subject, arg)]])[0]
+
+    def page(self, page: Page) -> list[Reply]:
+        """A page of a list (`conversations.pages`) as WeChat shows every list (`channels.wechat.pages`)."""
+        return wechat_pages.replies(self.owner._catalogues, self.lang, page)
 
     def menu_reply(self, text: str, choices: list[Choice]) -> Reply:
         # Every choice, numbered as shown: past the menu's ten items they are listed as text (`custom_message`).

@@ -34,6 +34,7 @@ VARIANT = ".wechat"  # the suffix of a catalogue key's WeChat wording
 TEXT_BYTES = 2000  # WeChat takes 2048 bytes of text per customer-service message
 FIELD_CHARS = 20
 MENU_ITEMS = 10
+MENU_TEXT_BYTES = 1000  # what a menu message's head (and tail) text is cut to
 _REF = re.compile(r"\b[A-Z]-\d{4,}\b")
 
 
@@ -155,7 +156,11 @@ def custom_message(openid: str, reply: Reply) -> dict[str, Any]:
     return {
         "touser": openid,
         "msgtype": "msgmenu",
-        "msgmenu": {"head_content": clip(reply.text, 1000), "list": items, "tail_content": clip(tail, 1000)},
+        "msgmenu": {
+            "head_content": clip(reply.text, MENU_TEXT_BYTES),
+            "list": items,
+            "tail_content": clip(tail, MENU_TEXT_BYTES),
+        },
     }
 
 

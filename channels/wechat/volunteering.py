@@ -35,8 +35,9 @@ from actions import invites as invite_actions
 from actions import tasks
 from actions import tips as tip_actions
 from actions.buttons import MAX_SUBJECT, Act, Press
-from channels.wechat import render, roles
-from channels.wechat.render import Choice, Reply
+from channels.wechat import roles
+from channels.wechat.render import Reply
+from conversations import pages
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
 from handlers import wish_cards
@@ -65,7 +66,6 @@ TIP_PRESSES = frozenset({Act.TIP_NEW, Act.TIP_ANSWER, Act.TIP_CATEGORY, Act.TIP_
 PRESSES = TASK_PRESSES | LEAD_PRESSES | TIP_PRESSES  # what `pressed` answers
 # What an invite QR code's scene starts with (`storage.invites.INVITE_PREFIXES`).
 VOLUNTEER_SCENE, REPORTER_SCENE = "vinv_", "rinv_"
-MINE_SHOWN = 8  # tasks on a page of 我的任务 (held, or done and waiting for the resident)
 
 
 def wanted(text: str) -> str | None:
@@ -97,9 +97,9 @@ async def clicked(step: _Step, key: str) -> list[Reply]:
     if Role.VOLUNTEER not in step.actor.roles:
         return [Reply(step.t("wechat.volunteer.only"))]
     if key == roles.CLICK_TASKS:
-        return [await task_page(step, 0, show_all=False)]
+        return await task_page(step, 0, show_all=False)
     if key == roles.CLICK_MY_TASKS:
-        return [await my_tasks(step)]
+        return await my_tasks(step)
     return [await hours(step)]
 
 
@@ -111,64 +111,21 @@ def reporter_aside(step: _Step, *, photo: bool) -> list[Reply]:
 
 async def task_page(
     step: _Step, number: int, *, show_all: bool, after: int | None = None, before: int | None = None
-) -> Reply:
-    """A page of open wishes, nearest first: numbered public cards, 认领 each, paging and 显示全部."""
+) -> list[Reply]:
+    """A page of open wishes, nearest first (`conversations.pages.open_tasks`): numbered public cards, 认领 each,
+    paging and 显示全部."""
     assert step.actor.user_id is not None
     page = await tasks.open_tasks(step.env, step.actor.user_id, number, show_all=show_all, after=after, before=before)
-    flag = "1" if show_all else "0"
-    toggle = step.choice(
-        "task.button.only_mine" if show_all else "task.button.show_all", Act.TASK_PAGE, 0, "0" if show_all else "1"
-    )
-    if not page.wishes:
-        return step.menu_reply(step.t("task.none_all" if show_all else "task.none_matching"), [toggle])
-    now = step.env.now()
-    cards = [
-        f"{n}. " + _plain(wish_cards.public_card(step.t, wish, now, page.distance_km(wish)))
-        for n, wish in enumerate(page.wishes, start=page.first_number)
-    ]
-    pages = str(page.pages) if page.counted_all else f"{page.pages}+"
-    title = step.t("task.list_title_all" if show_all else "task.list_title", page=page.page + 1, pages=pages)
-    choices = [
-        Choice(render.encode(Act.TASK_VIEW, w.id), step.t("wechat.task.claim_item", ref=wish_ref(w.ref_no)))
-        for w in page.wishes
-    ]
-    if page.page > 0:
-        choices.append(step.choice("task.button.previous", Act.TASK_PAGE, page.page - 1, f"{flag}p{page.wishes[0].id}"))
-    if page.has_next:
-        choices.append(step.choice("task.button.next", Act.TASK_PAGE, page.page + 1, f"{flag}n{page.wishes[-1].id}"))
-    choices.append(toggle)
-    return step.menu_reply(title + "\n\n" + "\n\n".join(cards), choices)
+    return step.page(pages.open_tasks(step.env, page))
 
 
-async def my_tasks(step: _Step, page: int = 0) -> Reply:
-    """The tasks the volunteer holds, `MINE_SHOWN` a page, each with its details' item; 上一页 / 下一页."""
+async def my_tasks(step: _Step, page: int = 0) -> list[Reply]:
+    """The tasks the volunteer holds (`conversations.pages.my_tasks`), each with its details' item; 上一页 / 下一页."""
     assert step.actor.user_id is not None
     mine = await tasks.my_tasks(step.env, step.actor.user_id)
     if not mine:
-        return step.menu_reply(step.t("task.mine_none"), [step.choice("wechat.menu.tasks", Act.TASK_PAGE, 0, "0")])
-    page = min(max(0, page), (len(mine) - 1) // MINE_SHOWN)
-    shown = mine[page * MINE_SHOWN : (page + 1) * MINE_SHOWN]
-    lines = [step.t("task.mine_title", count=len(mine))]
-    for n, wish in enumerate(shown, start=page * MINE_SHOWN + 1):
-        due = step.t("task.mine_due", due=tasks.local_due(step.env, wish)) if wish.due_at else ""
-        lines.append(
-            step.t(
-                "task.mine_line",
-                n=n,
-                ref=wish_ref(wish.ref_no),
-                category=step.t(f"category.{wish.category}"),
-                status=step.t(tasks.status_key(wish.status)),
-                due=due,
-            )
-        )
-    choices = [
-        Choice(render.encode(Act.TASK_SHOW, w.id), step.t("list.button.show", ref=wish_ref(w.ref_no))) for w in shown
-    ]
-    if page > 0:
-        choices.append(step.choice("task.button.previous", Act.TASK_MINE_PAGE, page - 1))
-    if (page + 1) * MINE_SHOWN < len(mine):
-        choices.append(step.choice("task.button.next", Act.TASK_MINE_PAGE, page + 1))
-    return step.menu_reply("\n".join(lines), choices)
+        return [step.menu_reply(step.t("task.mine_none"), [step.choice("wechat.menu.tasks", Act.TASK_PAGE, 0, "0")])]
+    return step.page(pages.my_tasks(step.env, mine, page))
 
 
 async def hours(step: _Step) -> Reply:
@@ -233,7 +190,7 @@ async def _pressed(step: _Step, press: Press) -> list[Reply]:
         edge = int(arg[2:]) if len(arg) > 2 and int(arg[2:]) <= MAX_SUBJECT else None
         after = edge if arg[1:2] == "n" else None
         before = edge if arg[1:2] == "p" else None
-        return [await task_page(step, press.id, show_all=arg[0] == "1", after=after, before=before)]
+        return await task_page(step, press.id, show_all=arg[0] == "1", after=after, before=before)
     if act == Act.TASK_VIEW:
         wish, profile = await tasks.claimable(step.env, step.actor, press.id)
         distance = matching.distance_km(profile.location if profile else None, wish)
@@ -248,7 +205,7 @@ async def _pressed(step: _Step, press: Press) -> list[Reply]:
     if act == Act.TASK_SHOW:
         return await details(step, press.id)
     if act == Act.TASK_MINE_PAGE:
-        return [await my_tasks(step, press.id)]
+        return await my_tasks(step, press.id)
     if act == Act.TASK_DONE:  # hours, proof photo, note: the form written once (conversations/task_done.py)
         return step.outcome(await TaskDone().start(step.env, step.actor, press.id))
     # 放弃: why, the form written once (conversations/task_release.py).

@@ -357,12 +357,14 @@ async def test_my_tasks_pages_every_task_the_volunteer_holds(wechat_bot: Tongxin
             await lifecycle.finish_wish(conn, wish.id, actor=volunteer, now=START_TIME, hours=1, proof_file_id=None)
     await xiaozhou.click("MYTASKS")
     first = await xiaozhou.wait_for_text("您认领的 9 个任务")
-    assert len(first.items) == 9  # eight tasks and 下一页
+    assert len(first.items) == 6  # five tasks (the page size of every list) and 下一页
     seen = len(xiaozhou.inbox)
     await xiaozhou.tap("下一页")
     second = await xiaozhou.wait_for_text("您认领的 9 个任务", after=seen)
-    assert len(second.items) == 2  # the ninth task and 上一页
-    assert "9. " in second.text
+    assert len(second.items) == 5  # the four others and 上一页
+    # Each line has the number of its menu item (what typing it chooses): the ninth task is the fourth line here.
+    assert f"4. {wish_ref(wishes[8].ref_no)}" in second.text
+    assert second.items[3][1] == f"4. 📋 {wish_ref(wishes[8].ref_no)}"
     shown = {ref for w in wishes if (ref := wish_ref(w.ref_no)) in first.text + second.text}
     assert len(shown) == 9  # every task reachable
     assert any("上一页" in content for _, content in second.items)
