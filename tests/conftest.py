@@ -202,12 +202,22 @@ async def sqlite_db(templates: Templates, tmp_path: Path) -> AsyncIterator[Datab
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Stories run on SQLite; a story marked `both_databases` (where the dialect matters: claim races, outbox claims,
     query plans, erasure SQL, exports) runs on PostgreSQL too when TEST_POSTGRES_URL is set."""
-    if "story_db" in metafunc.fixturenames:
+    if "story_db" in metafunc.fixturenames and not _parametrizes(metafunc.definition, "story_db"):
         both = metafunc.definition.get_closest_marker("both_databases") is not None
         metafunc.parametrize("story_db", BACKENDS if both else ["sqlite"], indirect=True)
     if "transport" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_transports") is not None:
         # Through getUpdates and through the simulator's webhook delivery (bot/webhook.py).
         metafunc.parametrize("transport", ["polling", "webhook"], indirect=True)
+
+
+def _parametrizes(definition: pytest.Function, name: str) -> bool:
+    """Whether the test's own `parametrize` marks name `name` (a journey pairs its channels with the databases:
+    tests/journeys)."""
+    for mark in definition.iter_markers("parametrize"):
+        names = mark.args[0]
+        if name in ([n.strip() for n in names.split(",")] if isinstance(names, str) else names):
+            return True
+    return False
 
 
 @pytest.fixture
