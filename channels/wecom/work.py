@@ -179,6 +179,8 @@ class CardWork:
             try:
                 outcome = await whistle_actions.whistle(self._env, actor, wish_id)
             except WhistleError as error:
+                if error.reason == "whistle.too_soon" and await self._whistled_by(userid, lang, wish_id):
+                    return
                 values = {
                     name.removesuffix("_key"): self._t(lang, str(value)) if name.endswith("_key") else value
                     for name, value in error.values.items()
@@ -196,6 +198,24 @@ class CardWork:
         await self._say(
             userid, lang, "wecom.whistle.sent", ref=wish_ref(outcome.wish.ref_no), count=outcome.whistle.sent_count
         )
+
+    async def _whistled_by(self, userid: str, lang: str, wish_id: int) -> bool:
+        """A press after a whistle was blown moments ago: who blew it (False: nobody on record, say the rule)."""
+        async with self._env.db.read() as conn:
+            blown = await whistles.latest_unanswered(conn, wish_id)
+            wish = await wishes.get_wish(conn, wish_id)
+            person = await users.get_user(conn, blown.coordinator_id) if blown is not None else None
+        if blown is None or person is None:
+            return False
+        await self._say(
+            userid,
+            lang,
+            "wecom.whistle.already",
+            ref=wish_ref(wish.ref_no),
+            name=person.display_name,
+            count=blown.sent_count,
+        )
+        return True
 
     # -- answers ----------------------------------------------------------------------------------------------------
 
