@@ -129,6 +129,7 @@ class Act(StrEnum):
     ACTIVITY_DISCARD = "actnew:discard"
     ACTIVITY_SIGN_UP = "act:signup"
     ACTIVITY_CANCEL = "act:cancel"
+    ACTIVITY_PAGE = "act:page"
     ACTIVITY_ROSTER = "act:roster"
     ACTIVITY_CODE = "act:code"
     ROSTER_MORE = "roster:up"
@@ -276,6 +277,7 @@ SPECS: dict[Act, Spec] = {
     Act.ACTIVITY_DISCARD: _NONE,
     Act.ACTIVITY_SIGN_UP: _ID,
     Act.ACTIVITY_CANCEL: _ID,
+    Act.ACTIVITY_PAGE: Spec(subject=True),  # the page of the upcoming activities
     Act.ACTIVITY_ROSTER: _ID,
     Act.ACTIVITY_CODE: _ID,
     Act.ROSTER_MORE: _ID,

@@ -119,6 +119,10 @@ class Settings(BaseSettings):
     # and the detail page its tap opens; without a template id such notices wait for the person to write.
     wechat_template_notice: str | None = None
     wechat_template_url: str = "https://mp.weixin.qq.com/"
+    # The public http(s) address the callback server is reached at (behind the reverse proxy that forwards /wechat):
+    # a certificate sent on WeChat links to its verification page there (`/verify/<code>`). Empty: the certificate
+    # tells how to verify it by sending 核验 <code> to the account instead.
+    wechat_public_url: str | None = None
     # WeCom (企业微信) self-built application for staff (docs/wecom.md), all optional: the channel runs when corp id,
     # agent id, secret, token and EncodingAESKey are set. Its callback is served at /wecom on WECOM_HOST:WECOM_PORT.
     wecom_corp_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
@@ -236,6 +240,16 @@ class Settings(BaseSettings):
         if value is not None and value.get_secret_value() and len(value.get_secret_value()) != 43:
             raise ValueError("must be the 43-character EncodingAESKey from the WeChat admin console")
         return value or None
+
+    @field_validator("wechat_public_url")
+    @classmethod
+    def _check_public_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("must be a plain http(s) URL")
+        return value.rstrip("/")
 
     @field_validator("webhook_url")
     @classmethod

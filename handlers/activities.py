@@ -8,6 +8,7 @@ The creation conversation (docs/activities.mmd):
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import json
@@ -17,13 +18,18 @@ from typing import Any, TypeVar
 
 from telegram import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from actions import activities as activity_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from conversations import activities as activity_talk
+from conversations.base import Say
+from handlers import lists
 from handlers.common import actor_of, expect_press, person_of, skip_labels, stale_press, swap_pressed_button, tell
+from handlers.conversing import show, words
 from handlers.leaving import asking
 from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref, refusal_key
@@ -399,107 +405,53 @@ async def _expired(update: Update, context: TongxinContext) -> int:
 
 
 async def list_activities(update: Update, context: TongxinContext) -> None:
-    """/activities: the upcoming activities in one message, a Sign up or Cancel button for each."""
+    """/activities: a page of the upcoming activities (`conversations.activities.listing`), a Sign up or Cancel
+    button for each, the organizer's roster buttons, ◀ / ▶."""
     if (message := update.effective_message) is None or context.person is None:
         return
-    found = await activity_actions.upcoming(context.env, actor_of(context))
-    if not found:
-        await message.reply_text(context.t("activity.list.none"))
+    shown = await activity_talk.listing(context.env, actor_of(context), rosters=True)
+    if isinstance(shown, Say):
+        await message.reply_text(words(context, shown), parse_mode=ParseMode.HTML)
         return
-    lines = [context.t("activity.list.title")]
-    rows = []
-    for listed in found:
-        activity = listed.activity
-        ref = activity_ref(activity.ref_no)
-        lines.append(_card(context, activity, listed.taken, listed.mine))
-        if listed.mine in ("signed_up", "waitlisted"):
-            rows.append(
-                [callbacks.button(context.plain("activity.button.cancel", ref=ref), Act.ACTIVITY_CANCEL, activity.id)]
-            )
-        else:
-            rows.append(
-                [
-                    callbacks.button(
-                        context.plain("activity.button.sign_up_ref", ref=ref), Act.ACTIVITY_SIGN_UP, activity.id
-                    )
-                ]
-            )
-        if activity.organizer_id == context.person.id or rules.is_coordinator(context.roles):
-            rows.append(
-                [callbacks.button(context.plain("activity.button.roster", ref=ref), Act.ACTIVITY_ROSTER, activity.id)]
-            )
-    await message.reply_text("\n\n".join(lines), parse_mode=ParseMode.HTML, reply_markup=InlineKeyboardMarkup(rows))
+    text, markup = lists.page_view(context, shown)
+    await message.reply_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
-def _card(context: TongxinContext, activity: Activity, taken: int, mine: str | None) -> str:
-    text = context.t(
-        "activity.list.line",
-        ref=activity_ref(activity.ref_no),
-        title=html.escape(activity.title),
-        when=activity.starts_at.astimezone(context.settings.tz).strftime("%m-%d %H:%M"),
-        hours=f"{activity.duration_minutes / 60:g}",
-        place=html.escape(activity.place),
-        taken=taken,
-        headcount=activity.headcount,
-    )
-    if mine in ("signed_up", "waitlisted"):
-        text += "\n" + context.t(f"activity.mine.{mine}")
-    return text
+async def page_pressed(update: Update, context: TongxinContext) -> None:
+    """◀ / ▶ under /activities: the page redrawn in place."""
+    if (press := await expect_press(update, context, Act.ACTIVITY_PAGE)) is None or update.callback_query is None:
+        return
+    query = update.callback_query
+    await query.answer()
+    shown = await activity_talk.listing(context.env, actor_of(context), press.id, rosters=True)
+    if isinstance(shown, Say):
+        await query.edit_message_text(words(context, shown), parse_mode=ParseMode.HTML)
+        return
+    text, markup = lists.page_view(context, shown)
+    with contextlib.suppress(TelegramError):  # pressed twice: the page is shown already
+        await query.edit_message_text(text, parse_mode=ParseMode.HTML, reply_markup=markup)
 
 
 async def sign_up_pressed(update: Update, context: TongxinContext) -> None:
-    """Sign up (from /activities or an invitation): a place or the waitlist."""
+    """Sign up (from /activities or an invitation): a place or the waitlist (`conversations.activities.sign_up`)."""
     if (press := await expect_press(update, context, Act.ACTIVITY_SIGN_UP)) is None:
         return
-    try:
-        listed = await activity_actions.sign_up(context.env, actor_of(context), press.id)
-    except NotAllowed:
-        await tell(update, context, "activity.volunteers_only")
-        return
-    except NotFound as exc:
-        await tell(update, context, refusal_key(exc))
-        return
-    except Conflict:
-        await tell(update, context, "activity.closed")
-        return
-    ref = activity_ref(listed.activity.ref_no)
-    key = "activity.signed_up" if listed.mine == "signed_up" else "activity.waitlisted"
-    cancel = callbacks.button(context.plain("activity.button.cancel", ref=ref), Act.ACTIVITY_CANCEL, listed.activity.id)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await swap_pressed_button(update, cancel)  # the card no longer offers 报名 for what she signed up to
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(
-            context.t(
-                key,
-                ref=ref,
-                title=html.escape(listed.activity.title),
-                taken=listed.taken,
-                headcount=listed.activity.headcount,
-                # The time and place as they are now (the invitation pressed may predate a change).
-                when=listed.activity.starts_at.astimezone(context.settings.tz).strftime("%Y-%m-%d %H:%M"),
-                place=html.escape(listed.activity.place),
-            ),
-            parse_mode=ParseMode.HTML,
-            reply_markup=InlineKeyboardMarkup([[cancel]]),
+    outcome = await activity_talk.sign_up(context.env, actor_of(context), press.id)
+    if outcome.says and update.callback_query is not None:
+        # The card no longer offers 报名 for what she signed up to: its button becomes the cancel one.
+        cancel = outcome.says[0].choices[0][0]
+        ref = str(outcome.says[0].labels.get("ref", ""))
+        await swap_pressed_button(
+            update, callbacks.button(context.plain(cancel.label, ref=ref), cancel.act, cancel.subject)
         )
+    await show(update, context, outcome)
 
 
 async def cancel_pressed(update: Update, context: TongxinContext) -> None:
     """Cancel a sign-up: the next one waiting moves up (and is told by the action)."""
     if (press := await expect_press(update, context, Act.ACTIVITY_CANCEL)) is None:
         return
-    try:
-        activity = await activity_actions.cancel(context.env, actor_of(context), press.id)
-    except NotFound as exc:
-        await tell(update, context, refusal_key(exc))
-        return
-    except Conflict:
-        await tell(update, context, "activity.not_signed_up")
-        return
-    await tell(update, context, "activity.cancelled", alert=False, ref=activity_ref(activity.ref_no))
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(context.t("activity.cancelled", ref=activity_ref(activity.ref_no)))
+    await show(update, context, await activity_talk.cancel(context.env, actor_of(context), press.id))
 
 
 # -- the organizer cancels or moves an activity ------------------------------------------------------------------
@@ -801,6 +753,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CommandHandler("addhours", add_hours_command),
         CallbackQueryHandler(sign_up_pressed, pattern=callbacks.pattern(Act.ACTIVITY_SIGN_UP)),
         CallbackQueryHandler(cancel_pressed, pattern=callbacks.pattern(Act.ACTIVITY_CANCEL)),
+        CallbackQueryHandler(page_pressed, pattern=callbacks.pattern(Act.ACTIVITY_PAGE)),
         CallbackQueryHandler(roster_pressed, pattern=callbacks.pattern(Act.ACTIVITY_ROSTER)),
         CallbackQueryHandler(
             roster_changed,
@@ -818,6 +771,7 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
                 Act.ACTIVITY_DISCARD,
                 Act.ACTIVITY_SIGN_UP,
                 Act.ACTIVITY_CANCEL,
+                Act.ACTIVITY_PAGE,
                 Act.ACTIVITY_ROSTER,
                 Act.ROSTER_LESS,
                 Act.ROSTER_MORE,

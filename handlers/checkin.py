@@ -10,6 +10,7 @@ photos → Done → consent → one lead per activity.
 from __future__ import annotations
 
 import html
+import logging
 import re
 from typing import Any
 
@@ -18,11 +19,13 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from actions import activities as activity_actions
-from actions.activities import TooFar
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.wechat.api import WeChatError
+from conversations import activities as activity_talk
 from handlers.common import actor_of, expect_press, skip_labels, stale_press, tell
+from handlers.conversing import show
 from rules import activities as rules
 from rules.activities import InvalidInput, activity_ref, refusal_key
 from rules.certificate_pdf import qr_png
@@ -31,6 +34,7 @@ from storage.tips import MediaItem
 
 LOCATION = 0
 PHOTOS, CONSENT = range(10, 12)
+log = logging.getLogger(__name__)
 PENDING = "checkin_code"
 PHOTO_DRAFT = "activity_photos"
 MAX_PHOTOS = 10
@@ -111,6 +115,24 @@ async def show_qr(update: Update, context: TongxinContext, activity_id: int) -> 
         parse_mode=ParseMode.HTML,
         reply_markup=keyboard,
     )
+    await send_wechat_qr(update, context, code)
+
+
+async def send_wechat_qr(update: Update, context: TongxinContext, code: activity_actions.Code) -> None:
+    """With a WeChat service account: the same code as the account's parametric QR code (scene `ck_<code>`, living
+    as long as the code), for volunteers on WeChat to scan with WeChat; as a photo the organizer can show."""
+    channel = context.bot_data.wechat
+    if channel is None or (chat := update.effective_chat) is None:
+        return
+    try:
+        image = await channel.checkin_qr(code.code, code.expires_at)
+    except WeChatError:  # WeChat refused or is unreachable: the Telegram code above still works
+        log.warning("the WeChat QR code of a check-in code could not be made", exc_info=True)
+        await context.bot.send_message(chat.id, context.t("checkin.wechat_qr_failed"))
+        return
+    until = code.expires_at.astimezone(context.settings.tz).strftime("%H:%M")
+    caption = context.t("checkin.wechat_qr", ref=activity_ref(code.activity.ref_no), until=until)
+    await context.bot.send_photo(chat.id, image, caption=caption, parse_mode=ParseMode.HTML)
 
 
 async def new_code_pressed(update: Update, context: TongxinContext) -> None:
@@ -188,26 +210,8 @@ async def give_up_checkin(update: Update, context: TongxinContext) -> int:
 
 
 async def _apply(update: Update, context: TongxinContext, code: str, here: tuple[float, float] | None) -> None:
-    if (message := update.effective_message) is None:
-        return
-    try:
-        used = await activity_actions.use_code(context.env, actor_of(context), code, here)
-    except TooFar as exc:
-        await message.reply_text(
-            context.t("checkin.error.too_far", metres=exc.metres, radius=exc.radius), reply_markup=ReplyKeyboardRemove()
-        )
-        return
-    except InvalidInput as exc:
-        await message.reply_text(context.t(exc.reason), reply_markup=ReplyKeyboardRemove())
-        return
-    ref = activity_ref(used.activity.ref_no)
-    now = context.now().astimezone(context.settings.tz).strftime("%H:%M")
-    values: dict[str, object] = {"ref": ref, "title": html.escape(used.activity.title), "time": now}
-    if used.hours is not None:
-        values["hours"] = f"{used.hours:g}"
-    await message.reply_text(
-        context.t(f"checkin.{used.outcome}", **values), parse_mode=ParseMode.HTML, reply_markup=ReplyKeyboardRemove()
-    )
+    """Use the code: checked in or out, or why not (`conversations.activities.use`, the same on WeChat)."""
+    await show(update, context, await activity_talk.use(context.env, actor_of(context), code, here))
 
 
 # -- photos for the newsroom ---------------------------------------------------------------------------------------

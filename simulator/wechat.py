@@ -58,6 +58,11 @@ CLICK_WINDOW = dt.timedelta(minutes=1)
 CLICK_MESSAGES = 3
 CLICK_EVENTS = frozenset({"click", "scancode_push", "scancode_waitmsg", "subscribe", "scan"})
 MEDIA_LIFETIME = dt.timedelta(days=3)
+# An uploaded image (素材管理 / 新增临时素材, developers.weixin.qq.com/doc/offiaccount/Asset_Management/
+# New_temporary_materials.html): at most 10 MB, PNG, JPEG or GIF; anything else is refused (40005 invalid file type,
+# 40009 invalid image size).
+UPLOAD_IMAGE_BYTES = 10 * 1024 * 1024
+IMAGE_SIGNATURES = (b"\x89PNG", b"\xff\xd8", b"GIF8")  # PNG, JPEG (its SOI marker), GIF
 TEMPLATE_FIELD_CHARS = 20
 # Parametric QR codes (账号管理 / 生成带参数的二维码, developers.weixin.qq.com/doc/offiaccount/Account_Management/
 # Generating_a_Parametric_QR_Code.html): QR_STR_SCENE (temporary) and QR_LIMIT_STR_SCENE (permanent) carry a
@@ -427,6 +432,11 @@ class WeChatSimulator:
         reader = await request.multipart()
         part = await reader.next()
         content = await part.read() if isinstance(part, aiohttp.BodyPartReader) else b""
+        query = dict(request.query)
+        if request.query.get("type") != "image" or not bytes(content).startswith(IMAGE_SIGNATURES):
+            return self._refuse("/cgi-bin/media/upload", 40005, "invalid file type", query)
+        if len(content) > UPLOAD_IMAGE_BYTES:
+            return self._refuse("/cgi-bin/media/upload", 40009, "invalid image size", query)
         media_id = self.store_media(bytes(content))
         return web.json_response({"type": "image", "media_id": media_id, "created_at": int(time.time())})
 

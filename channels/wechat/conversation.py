@@ -32,10 +32,12 @@ from actions.buttons import Act, Button, Press
 from actions.env import Env
 from bot.i18n import Catalogues
 from channels.wechat import pages as wechat_pages
-from channels.wechat import render, steps, volunteering
+from channels.wechat import activities, render, steps, volunteering
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import CLICK_LEAD, RoleMenus
+from channels.wechat.uploads import Uploads
 from conversations import base as talk
+from conversations.activities import CHECKIN_SCENE, CheckIn
 from conversations.not_yet import NotYet
 from conversations.pages import Page
 from conversations.registration import Registration
@@ -54,6 +56,7 @@ log = logging.getLogger(__name__)
 TASK_DONE = TaskDone()
 TASK_RELEASE = TaskRelease()
 NOT_YET = NotYet()
+CHECK_IN = CheckIn()
 
 WECHAT = "wechat"
 LINK_PATTERN = re.compile(r"^\s*(?:/link|绑定|link)\s*(\d{6})\s*$", re.IGNORECASE)
@@ -224,8 +227,10 @@ class Conversation:
         download: Download,
         media_dir: Path,
         role_menus: RoleMenus | None = None,
+        uploads: Uploads | None = None,
     ) -> None:
         self._env = env
+        self.uploads = uploads  # images the replies carry (a certificate), uploaded once within their life
         self._catalogues = catalogues
         self._download = download
         self._media_dir = media_dir
@@ -320,6 +325,7 @@ class _Step:
             TASK_DONE.name: TASK_DONE,
             TASK_RELEASE.name: TASK_RELEASE,
             NOT_YET.name: NOT_YET,
+            CHECK_IN.name: CHECK_IN,
         }
         self.registration = Registration(owner._env.settings.categories, owner._env.settings.areas)
         self.talks[self.registration.name] = self.registration
@@ -367,8 +373,17 @@ class _Step:
                 return await self.mine()
             if text.lower() in REGISTER_WORDS:
                 return await self.start_registration()
+        if given.scene is not None and given.scene.startswith(CHECKIN_SCENE):
+            return await activities.scanned(self, given.scene.removeprefix(CHECKIN_SCENE))
         if given.scene is not None:
             return await volunteering.scanned(self, given.scene)
+        activity_word = activities.wanted(text) if given.press is None and form is None else None
+        if activity_word is not None:
+            return await activities.clicked(self, activity_word, text)
+        if given.click in activities.CLICKS:
+            return await activities.clicked(self, given.click)
+        if given.press is not None and given.press.act in activities.PRESSES:
+            return await activities.pressed(self, given.press)
         volunteer_word = volunteering.wanted(text) if given.press is None else None
         if volunteer_word == CLICK_LEAD and Role.REPORTER in self.actor.roles:
             return await volunteering.clicked(self, volunteer_word)

@@ -1,8 +1,9 @@
 """Menus per role on the service account: WeChat user tags and conditional menus (个性化菜单).
 
-A volunteer sees 任务 · 我的任务 · 更多 (时长, 许心愿, 我的心愿, 发送位置, 使用帮助); a reporter 报料 · 许心愿 ·
-更多 (我的心愿, 发送位置, 拍照/相册, 隐私, 使用帮助); someone who is both, the volunteer's menu with 报料 under 更多
-in place of 我的心愿. Everyone else sees the default menu (`conversation.menu`).
+A volunteer sees 任务 · 志愿 (我的任务, 活动, 时长, 证明) · 更多 (许心愿, 我的心愿, 发送位置, 使用帮助); a reporter
+报料 · 许心愿 · 更多 (我的心愿, 发送位置, 拍照/相册, 隐私, 使用帮助); someone who is both, the volunteer's menu with
+报料 under 更多 in place of 我的心愿. WeChat's limits (自定义菜单): 3 top buttons of at most 16 bytes, 5 sub-buttons
+each of at most 60 bytes. Everyone else sees the default menu (`conversation.menu`).
 
 WeChat matches a follower against the conditional menus newest first, and a follower with several tags by the tag
 put on them last (个性化菜单接口); so each person carries at most one of our tags (`MENU_TAGS`), the one of their
@@ -37,6 +38,8 @@ CLICK_TASKS = "TASKS"
 CLICK_MY_TASKS = "MYTASKS"
 CLICK_HOURS = "HOURS"
 CLICK_LEAD = "LEAD"
+CLICK_ACTIVITIES = "ACTIVITIES"
+CLICK_CERTIFICATE = "CERTIFICATE"
 # One tag per role menu; WeChat's names (at most 30 bytes), prefixed so a tag the account's staff made by hand is
 # never taken for ours.
 VOLUNTEER, REPORTER, BOTH = "volunteer", "reporter", "both"
@@ -72,12 +75,17 @@ def role_menu(catalogues: Catalogues, language: str, kind: str) -> dict[str, Any
         photo = button("PHOTO", "wechat.menu.photo", "pic_photo_or_album")
         privacy = button("PRIVACY", "wechat.menu.privacy")
         return {"button": [lead, wish, {"name": more, "sub_button": [mine, location, photo, privacy, help_]}]}
-    hours = button(CLICK_HOURS, "wechat.menu.hours")
-    tail = [hours, lead, wish, location, help_] if kind == BOTH else [hours, wish, mine, location, help_]
+    service = [
+        button(CLICK_MY_TASKS, "wechat.menu.my_tasks"),
+        button(CLICK_ACTIVITIES, "wechat.menu.activities"),
+        button(CLICK_HOURS, "wechat.menu.hours"),
+        button(CLICK_CERTIFICATE, "wechat.menu.certificate"),
+    ]
+    tail = [lead, wish, location, help_] if kind == BOTH else [wish, mine, location, help_]
     return {
         "button": [
             button(CLICK_TASKS, "wechat.menu.tasks"),
-            button(CLICK_MY_TASKS, "wechat.menu.my_tasks"),
+            {"name": render.text(catalogues, language, "wechat.menu.service"), "sub_button": service},
             {"name": more, "sub_button": tail},
         ]
     }

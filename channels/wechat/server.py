@@ -17,6 +17,8 @@ order; what a restart interrupted is handled at the next start.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import html
 import logging
 import math
 import re
@@ -34,11 +36,14 @@ from bot.clock import LoopTimer, Timer, within
 from bot.i18n import Catalogues
 from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
-from channels.wechat import render
+from channels.wechat import render, steps
 from channels.wechat.api import INVALID_TICKET, WeChatApi, WeChatError
 from channels.wechat.conversation import WECHAT, Conversation, menu, quota_opened
 from channels.wechat.render import Reply
 from channels.wechat.roles import RoleMenus
+from channels.wechat.uploads import Uploads
+from conversations.activities import CHECKIN_SCENE
+from conversations.certificate import verification
 from rules.limits import MessageRate, RateVerdict
 from storage import wechat
 from storage.invites import Invite
@@ -67,7 +72,9 @@ class WeChatChannel:
         aes = settings.wechat_aes_key
         self._crypto = WeChatCrypto(self._token, aes.get_secret_value(), settings.wechat_app_id) if aes else None
         self.role_menus = RoleMenus(api, catalogues, settings.default_language, now=env.now)
-        self.conversation = Conversation(env, catalogues, api.download_media, settings.media_dir, self.role_menus)
+        self.conversation = Conversation(
+            env, catalogues, api.download_media, settings.media_dir, self.role_menus, Uploads(api, env.db, env.now)
+        )
         self._turns: KeyedLocks[str] = KeyedLocks()  # one follower's messages one at a time, in order
         self._freshness = Freshness(env.now)
         self._rate = MessageRate()
@@ -83,6 +90,7 @@ class WeChatChannel:
         app = web.Application(client_max_size=MAX_BODY)
         app.router.add_get("/wechat", self._verify)
         app.router.add_post("/wechat", self._callback)
+        app.router.add_get("/verify/{code}", self._verify_page)
         return app
 
     async def start(self, host: str, port: int) -> None:
@@ -240,17 +248,49 @@ class WeChatChannel:
         code = await self.api.create_qr(invite.payload, expire_seconds=seconds)
         return await self.api.qr_image(code.ticket), invite.payload
 
+    async def checkin_qr(self, code: str, expires_at: dt.datetime) -> bytes:
+        """A temporary parametric QR code of an activity's check-in code (scene `ck_<code>`, living as long as the
+        code): its image. A volunteer's scan checks in or out (`channels.wechat.activities.scanned`).
+        `WeChatError` when WeChat refuses."""
+        seconds = int((expires_at - self._env.now()).total_seconds())
+        if seconds <= 0:
+            raise WeChatError(INVALID_TICKET, "the check-in code has expired")
+        qr = await self.api.create_qr(f"{CHECKIN_SCENE}{code}", expire_seconds=seconds)
+        return await self.api.qr_image(qr.ticket)
+
+    async def _verify_page(self, request: web.Request) -> web.Response:
+        """The public page a certificate sent on WeChat links to: what its verification code shows (the same words
+        as the bot's 核验 and Telegram's /verify), in the account's language. Read only."""
+        code = request.match_info.get("code", "")[:24]
+        said = await verification(self._env, code)
+        language = self._env.settings.default_language
+        text = steps.words(self._catalogues, language, said)
+        title = render.text(self._catalogues, language, "certificate.title")
+        body = "<br>".join(html.escape(line) for line in text.splitlines())
+        page = (
+            f'<!doctype html><html lang="{language}"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(title)}</title></head>"
+            f"<body><h1>{html.escape(title)}</h1><p>{body}</p></body></html>"
+        )
+        return web.Response(text=page, content_type="text/html", headers={"Cache-Control": "no-store"})
+
     async def say(self, openid: str, reply: Reply) -> bool:
-        """Send one reply as a customer-service message, within the account's window; False when it did not go."""
-        async with self._env.db.write() as conn:
-            if not await wechat.take_window_slot(conn, openid, now=self._env.now()):
-                log.warning("a reply to a WeChat account was not sent: its window is spent")
+        """Send one reply as a customer-service message (its text, then its image when it carries one), within the
+        account's window; False when it did not go."""
+        parts = [render.custom_message(openid, reply)] if reply.text or reply.choices else []
+        if reply.image is not None:
+            parts.append(render.image_message(openid, reply.image))
+        for part in parts:
+            async with self._env.db.write() as conn:
+                if not await wechat.take_window_slot(conn, openid, now=self._env.now()):
+                    log.warning("a reply to a WeChat account was not sent: its window is spent")
+                    return False
+            try:
+                await self.api.send_custom(part)
+            except WeChatError as exc:
+                log.warning("a reply to a WeChat account was refused: %s", exc)
                 return False
-        try:
-            await self.api.send_custom(render.custom_message(openid, reply))
-        except WeChatError as exc:
-            log.warning("a reply to a WeChat account was refused: %s", exc)
-            return False
         return True
 
 

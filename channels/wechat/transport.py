@@ -22,25 +22,21 @@ from collections.abc import Awaitable, Callable
 
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
-from bot.keyed_locks import KeyedLocks
 from bot.settings import Settings
 from channels.delivery import Held, Sent
 from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render
 from channels.wechat.api import NOT_SUBSCRIBED, OUT_OF_COUNT, OUT_OF_WINDOW, RATE_LIMITED, WeChatApi, WeChatError
 from channels.wechat.roles import RoleMenus
-from storage import media, people, wechat
+from channels.wechat.uploads import INVALID_MEDIA, Uploads
+from storage import people, wechat
 from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 WECHAT = "wechat"
 HOLD = dt.timedelta(minutes=10)
-# A photo uploaded to WeChat is temporary media, valid 3 days (素材管理 / 新增临时素材); its id is reused for half a
-# day less, so none is sent at the edge of its life. Kept as the media row's reference on `UPLOADED`: "id@unix time".
-REUSE_UPLOAD_FOR = dt.timedelta(days=2, hours=12)
-UPLOADED = "wechat_upload"
-INVALID_MEDIA = 40007
+# A photo uploaded to WeChat is temporary media, valid 3 days: its id is reused (`channels.wechat.uploads`).
 HELD_FOR = dt.timedelta(days=7)
 
 PhotoBytes = Callable[[int], Awaitable[bytes | None]]
@@ -74,7 +70,7 @@ class WeChatTransport:
         self._settings = settings
         self._now = now
         self._photo_bytes = photo_bytes
-        self._uploads: KeyedLocks[int] = KeyedLocks()
+        self._uploads = Uploads(api, db, now)
 
     async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
         """WeChat's customer-service API has no per-chat pace to keep; the window is checked in `send`."""
@@ -128,23 +124,8 @@ class WeChatTransport:
             raise failure(exc) from exc
 
     async def _uploaded(self, media_id: int, content: bytes, *, refused: str | None = None) -> str:
-        """WeChat's id of the photo: the one uploaded within `REUSE_UPLOAD_FOR` (a broadcast photo to a thousand
-        followers is uploaded once, not a thousand times), or a new upload, kept as the media row's reference.
-        `refused`: an id WeChat no longer knows, uploaded anew. One upload at a time per photo (two followers'
-        notices at once: the second reuses the first's)."""
-        async with self._uploads.turn(media_id):
-            now = self._now()
-            async with self._db.read() as conn:
-                kept = await media.file_ref(conn, media_id, UPLOADED)
-            if kept is not None:
-                wechat_id, _, at = kept.rpartition("@")
-                fresh = at.isdigit() and now - dt.datetime.fromtimestamp(int(at), dt.UTC) < REUSE_UPLOAD_FOR
-                if wechat_id and fresh and wechat_id != refused:
-                    return wechat_id
-            wechat_id = await self._api.upload_image(content)
-            async with self._db.write() as conn:
-                await media.set_ref(conn, media_id, UPLOADED, f"{wechat_id}@{int(now.timestamp())}")
-            return wechat_id
+        """WeChat's id of the photo, uploaded once within its life (`channels.wechat.uploads`)."""
+        return await self._uploads.media_id(media_id, content, refused=refused)
 
     async def _send_photo(self, address: str, media_id: int) -> None:
         """The notice's photo as an image message after its text (the text went: a photo that cannot follow is

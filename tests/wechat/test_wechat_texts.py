@@ -66,6 +66,12 @@ VOLUNTEER_NOTICES = (
     "tip.notice_declined",
     "tip.notice_more_info",
     "tip.notice_published",
+    "activity.invitation",
+    "activity.promoted",
+    "activity.remind_day",
+    "activity.remind_hour",
+    "activity.called_off",
+    "activity.moved",
 )
 
 
