@@ -17,6 +17,7 @@ import pytest
 from PIL import Image
 
 from actions import activities as activity_actions
+from actions import projects as project_actions
 from actions.env import Env
 from bot.app import TongxinApp
 from bot.clock import ManualClock
@@ -58,11 +59,11 @@ async def an_activity(
     env: Env, admin: int, *, starts: dt.datetime, headcount: int, location: tuple[float, float] | None = None
 ) -> int:
     """A published activity (set up through the actions, not replayed: the organizer's form is Telegram's story)."""
-    from actions import projects as project_actions
-
     actor = Actor(admin, COORDINATOR)
     team = await project_actions.create_team(env, actor, f"东城队{starts:%d%H}", admin)
-    project = await project_actions.create_project(env, actor, f"文明实践{starts:%d%H}", "", ("elderly_disabled",), team.id)
+    project = await project_actions.create_project(
+        env, actor, f"文明实践{starts:%d%H}", "", ("elderly_disabled",), team.id
+    )
     activity, _ = await activity_actions.create(
         env,
         actor,

@@ -63,7 +63,8 @@ async def test_the_wechat_pane_switches_to_xiaozhou_who_claims_a_wish_with_the_v
         names = [(p["name"], p["role"]) for p in state["people"]]
         assert names == [("王阿姨", ""), ("小周", "志愿者"), ("张记者", "流动记者")]
         xiaozhou, zhang = state["people"][1], state["people"][2]
-        assert [b["name"] for b in xiaozhou["menu"]["button"]] == ["任务", "志愿", "更多"]  # 志愿: 我的任务, 活动, 时长, 证明
+        # 志愿 holds 我的任务, 活动, 时长 and 证明.
+        assert [b["name"] for b in xiaozhou["menu"]["button"]] == ["任务", "志愿", "更多"]
         assert next(b["name"] for b in zhang["menu"]["button"]) == "报料"
         assert "任务" in xiaozhou["hint"]["zh-CN"]["text"]
         base = f"{demo.url}api/wechat/{WECHAT_XIAOZHOU_OPENID}"
