@@ -41,6 +41,8 @@ MEDIA, DESCRIPTION, LOCATION, CATEGORY, CONFIRM = STEPS = ("media", "description
 ACTS = frozenset({Act.TIP_CATEGORY, Act.TIP_SUBMIT, Act.TIP_CANCEL, Act.STEP_SKIP})
 SHARE_LOCATION = "tip.button_share_location"
 CONFIRM_BUTTONS = ((Button("tip.button_submit", Act.TIP_SUBMIT), Button("tip.button_cancel", Act.TIP_CANCEL)),)
+# Words that say the photos are all sent (a channel that sends each photo as a message of its own): not a description.
+DONE_WORDS = frozenset({"完成", "好了", "发完了", "发送", "done", "send"})
 CATEGORY_BUTTONS = tuple((Button(category_key(c), Act.TIP_CATEGORY, arg=c),) for c in CATEGORIES)
 
 # What is said after a tip is stored: a channel's work on its files (Telegram downloads them to the media folder).
@@ -290,6 +292,9 @@ class TipConversation(Steps[TipForm]):
         form = self.form(state)
         if given.text is None:  # a location, a contact… where text or a file is asked for
             return self.again(state)
+        if given.typed.lower() in DONE_WORDS:  # the photos are all sent: what happened is still asked
+            told = Say("tip.done_needs_description", {"count": len(form.media)}, expect=Expect.TEXT, hint=True)
+            return Outcome(says=(told,), state=state) if form.media else self.again(state)
         try:
             description = clean_description(given.typed)
         except TipInputError as error:

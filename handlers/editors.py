@@ -16,7 +16,7 @@ import html
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, InputMediaPhoto, InputMediaVideo, Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 from telegram.ext import (
@@ -32,6 +32,7 @@ from actions import tips as tip_actions
 from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.media import send_visuals
 from conversations import pages
 from conversations.base import Say
 from conversations.pages import Item
@@ -172,23 +173,8 @@ async def view_pressed(update: Update, context: TongxinContext) -> None:
 async def send_tip(context: TongxinContext, chat_id: int, tip: tips.Tip) -> None:
     """A tip's photos and videos (as an album when there are several), its files, then its card."""
     visual = [m for m in tip.media if m.kind in ("photo", "video")]
-    for start in range(0, len(visual), 10):
-        chunk = visual[start : start + 10]
-        caption = tip_reference(tip.id) if start == 0 else None
-        if len(chunk) == 1:
-            item = chunk[0]
-            if item.kind == "photo":
-                await context.bot.send_photo(chat_id, item.file_id, caption=caption)
-            else:
-                await context.bot.send_video(chat_id, item.file_id, caption=caption)
-            continue
-        album = [
-            InputMediaPhoto(m.file_id, caption=caption if i == 0 else None)
-            if m.kind == "photo"
-            else InputMediaVideo(m.file_id, caption=caption if i == 0 else None)
-            for i, m in enumerate(chunk)
-        ]
-        await context.bot.send_media_group(chat_id, album)
+    settings = context.settings
+    await send_visuals(context.bot, context.db, settings.media_dir, chat_id, visual, caption=tip_reference(tip.id))
     for document in (m for m in tip.media if m.kind == "document"):
         await context.bot.send_document(chat_id, document.file_id, caption=tip_reference(tip.id))
     for voice in (m for m in tip.media if m.kind == "voice"):  # a spoken tip: the editor hears it

@@ -10,7 +10,7 @@ can mark it published with the link by hand.
 
 from __future__ import annotations
 
-from telegram import InputMediaPhoto, InputMediaVideo, Message, Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler
@@ -19,6 +19,7 @@ from actions import tips as tip_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.media import send_visuals
 from handlers import editors
 from handlers.common import actor_of, expect_press, tell
 from rules.tips import TipAction, TipStatus, category_key, tip_reference
@@ -53,18 +54,8 @@ async def post(context: TongxinContext, tip: tips.Tip) -> Message:
     visual = [m for m in tip.media if m.kind in ("photo", "video")][:ALBUM_MAX]
     if not visual:
         return await context.bot.send_message(channel, caption)
-    if len(visual) == 1:
-        item = visual[0]
-        if item.kind == "photo":
-            return await context.bot.send_photo(channel, item.file_id, caption=caption)
-        return await context.bot.send_video(channel, item.file_id, caption=caption)
-    album = [
-        InputMediaPhoto(m.file_id, caption=caption if i == 0 else None)
-        if m.kind == "photo"
-        else InputMediaVideo(m.file_id, caption=caption if i == 0 else None)
-        for i, m in enumerate(visual)
-    ]
-    return (await context.bot.send_media_group(channel, album))[0]
+    sent = await send_visuals(context.bot, context.db, context.settings.media_dir, channel, visual, caption=caption)
+    return sent[0] if sent else await context.bot.send_message(channel, caption)
 
 
 async def publish_pressed(update: Update, context: TongxinContext) -> None:

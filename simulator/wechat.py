@@ -817,6 +817,14 @@ class WeChatPerson:
         fields = {"PicUrl": f"{self.sim.api_url}/pic/{media_id}", "MediaId": media_id}
         return await self._send(self._xml("image", fields), shown=Received("image", media_id))
 
+    async def send_voice(self, content: bytes = b"#!AMR\n", *, recognition: str | None = None) -> tuple[int, str]:
+        """Send a voice message: WeChat keeps it as temporary media (amr) and tells the bot its media_id; the words
+        it recognised come along only where the account switched speech recognition on (接收普通消息 · 语音消息:
+        https://developers.weixin.qq.com/doc/offiaccount/Message_Management/Receiving_standard_messages.html)."""
+        media_id = self.sim.store_media(content)
+        fields = {"MediaId": media_id, "Format": "amr", **({"Recognition": recognition} if recognition else {})}
+        return await self._send(self._xml("voice", fields), shown=Received("voice", media_id))
+
     async def click(self, key: str) -> tuple[int, str]:
         """Press a custom-menu button of type click: one of the menu this person sees (`menu_of`), once a menu is
         set."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from telegram import InputFile, Message
+from telegram import InputFile, InputMediaPhoto, InputMediaVideo, Message
 from telegram.error import TelegramError
 from telegram.ext import ExtBot
 
@@ -78,6 +79,76 @@ async def send_photo_of(
     if media_id is not None:
         return await send_stored_photo(bot, db, media_dir, chat_id, media_id, caption=caption)
     return None
+
+
+class Visual(Protocol):
+    """A photo or video to show: its Telegram reference, or ("") the stored media whose saved bytes are uploaded."""
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def file_id(self) -> str: ...
+
+    @property
+    def media_id(self) -> int: ...
+
+
+ALBUM_MAX = 10  # items in one Telegram album
+PHOTO_NAME = "photo.jpg"
+
+
+async def send_visuals(
+    bot: ExtBot[Any], db: Database, media_dir: Path, chat_id: int | str, items: Sequence[Visual], *, caption: str | None
+) -> list[Message]:
+    """Photos and videos as albums of up to ten (one alone as itself), `caption` on the first; a photo that came in
+    on another channel (a WeChat reporter's) is uploaded from its saved bytes and the file_id Telegram gives back is
+    kept, so it is sent by reference next time; one erased meanwhile is left out. The messages sent."""
+    shown: list[tuple[Visual, str | bytes]] = []
+    for item in items:
+        source = item.file_id or await _upload_of(db, media_dir, item)
+        if source is not None:
+            shown.append((item, source))
+    sent: list[Message] = []
+    for start in range(0, len(shown), ALBUM_MAX):
+        chunk = shown[start : start + ALBUM_MAX]
+        first = caption if start == 0 else None
+        if len(chunk) == 1:
+            item, source = chunk[0]
+            if item.kind == "photo":
+                photo = source if isinstance(source, str) else InputFile(source, filename=PHOTO_NAME)
+                sent.append(await bot.send_photo(chat_id, photo, caption=first))
+            else:
+                sent.append(await bot.send_video(chat_id, source, caption=first))
+            continue
+        album = [
+            InputMediaPhoto(source, caption=first if i == 0 else None, filename=PHOTO_NAME)
+            if item.kind == "photo"
+            else InputMediaVideo(source, caption=first if i == 0 else None)
+            for i, (item, source) in enumerate(chunk)
+        ]
+        sent.extend(await bot.send_media_group(chat_id, album))
+    uploaded = [(item, message) for (item, source), message in zip(shown, sent, strict=False) if item.file_id == ""]
+    if uploaded:
+        async with db.write() as conn:
+            for item, message in uploaded:
+                if message.photo and await media.file_ref(conn, item.media_id, media.TELEGRAM) is None:
+                    await media.add_ref(conn, item.media_id, media.TELEGRAM, message.photo[-1].file_id)
+    return sent
+
+
+async def _upload_of(db: Database, media_dir: Path, item: Visual) -> bytes | None:
+    """A stored photo's saved bytes to upload (None: not a photo, erased, or never saved)."""
+    if item.kind != "photo":
+        return None
+    async with db.read() as conn:
+        ref = await media.file_ref(conn, item.media_id, media.TELEGRAM)
+        saved = await media.file_ref(conn, item.media_id, FILE) if ref is None else None
+    if ref is not None:
+        return None  # sent by reference by a caller that read it before it was kept
+    if saved is None:
+        return None
+    return await asyncio.to_thread(_read, media_dir, saved)
 
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024  # WeChat takes images up to 10 MB

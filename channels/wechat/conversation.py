@@ -21,7 +21,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ from conversations.pages import Page
 from conversations.registration import Registration
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
+from conversations.tip import TipConversation
 from conversations.wish import WishConversation
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
@@ -83,6 +84,8 @@ CLICK_MINE = "MYWISHES"
 CLICK_HELP = "HELP"
 CLICK_PRIVACY = "PRIVACY"
 CLICK_SUBSCRIBE = "SUBSCRIBE"  # not a menu item: the follow event
+# Messages that carry something other than words, a photo or a place (a voice WeChat did not recognise as text).
+OTHER_MESSAGES = frozenset({"voice", "video", "shortvideo", "file", "link", "music"})
 
 Download = Callable[[str], Awaitable[bytes]]
 
@@ -96,6 +99,7 @@ class Input:
     location: tuple[float, float] | None = None
     label: str | None = None
     image: str | None = None  # WeChat media_id
+    kind: str = ""  # the message's MsgType (a voice, a video, a file… where a step needs a photo or words)
     click: str | None = None
     scene: str | None = None  # a parametric QR code's scene (its scan, or a follow by scanning it)
 
@@ -265,7 +269,7 @@ class Conversation:
             state = await wechat.conversation_of(conn, openid) or {}
             telegram_id = await people.telegram_id_of(conn, person.id)
         choices = {str(k): str(v) for k, v in (state.get("choices") or {}).items()}
-        given = input_of(data, choices)
+        given = replace(input_of(data, choices), kind=str(data.get("MsgType", "")).lower())
         if person.blocked and privacy_intent(given) is None:
             # Blocked people may still read the privacy notice, get their data and erase it.
             return [Reply(self._t(lang, "blocked.notice"))]
@@ -329,6 +333,8 @@ class _Step:
         }
         self.registration = Registration(owner._env.settings.categories, owner._env.settings.areas)
         self.talks[self.registration.name] = self.registration
+        self.tip = TipConversation()
+        self.talks[self.tip.name] = self.tip
 
     def t(self, key: str, /, **values: object) -> str:
         return self.owner._t(self.lang, key, **values)
@@ -391,6 +397,9 @@ class _Step:
             return await volunteering.clicked(self, volunteer_word)
         if given.click in volunteering.CLICKS:
             return await volunteering.clicked(self, given.click)
+        in_lead = form is not None and form.conversation == self.tip.name
+        if form is not None and in_lead and given.press is not None and given.press.act in self.tip.acts:
+            return await self.converse(form, given)  # the lead's own items (its 提交, 取消, categories)
         if given.press is not None and given.press.act in volunteering.PRESSES:
             return await volunteering.pressed(self, given.press)
         if given.click == CLICK_WISH:
@@ -417,9 +426,11 @@ class _Step:
         step = (self.state or {}).get("step")
         if step:
             return await self.answer(str(step), given)
-        if Role.REPORTER in self.actor.roles and (given.image or text):
-            # Outside any form a reporter's photo or words are most likely a tip, which WeChat cannot take yet.
-            return volunteering.reporter_aside(self, photo=bool(given.image))
+        if Role.REPORTER in self.actor.roles and given.image:
+            return await self.start_tip(given)  # a reporter's photo outside any form starts a lead with it
+        if Role.REPORTER in self.actor.roles and text:
+            # Outside any form a reporter's words are not passed on: how to send a lead.
+            return volunteering.reporter_aside(self)
         return self.welcome()
 
     def welcome(self) -> list[Reply]:
@@ -475,11 +486,22 @@ class _Step:
             invite = await wechat.invite_of(conn, self.openid)
         return self.outcome(await self.registration.start(self.env, self.actor, invite=invite))
 
+    async def start_tip(self, given: Input | None = None) -> list[Reply]:
+        """报料 (the menu button or the word), or a reporter's photo outside any form (`given`): the lead written
+        once (conversations/tip.py), the photo its first."""
+        outcome = await self.tip.start(self.env, self.actor)
+        if given is None or outcome.state is None:
+            return self.outcome(outcome)
+        return await self.converse(outcome.state, given)
+
     async def converse(self, form: talk.State, given: Input) -> list[Reply]:
-        """One input in a conversation written once (the wish form, a task done): a photo is downloaded first
-        where the step asks for one."""
+        """One input in a conversation written once (the wish form, a task done, a lead): a photo is downloaded
+        first where the step asks for one (a lead takes photos at every step, up to its limit)."""
         conversation = self.talks[form.conversation]
         said = talk.Input(press=given.press, text=given.text, location=given.location, label=given.label)
+        other = given.kind in OTHER_MESSAGES and given.text is None
+        if conversation is self.tip and given.press is None and (given.image or other):
+            return await self.lead_file(form, given)
         if given.image and any(s.expect == talk.Expect.PHOTO for s in conversation.ask(form)):
             try:
                 said = talk.Input(photo_media=await self.owner.save_photo(given.image, self.actor.user_id))
@@ -491,6 +513,23 @@ class _Step:
             async with self.env.db.write() as conn:  # the invite a QR code brought is used (or given up)
                 await wechat.keep_invite(conn, self.openid, None)
         self.same_menu = outcome.state is not None and outcome.state.step == form.step
+        return self.outcome(outcome)
+
+    async def lead_file(self, form: talk.State, given: Input) -> list[Reply]:
+        """A photo for a lead, downloaded at once (WeChat keeps it three days) and kept as media of the draft, unless
+        the lead is full (it is refused without fetching it); a voice, a video, a file or a link is no file a lead
+        takes here (a voice's words, where WeChat recognised them, are text)."""
+        if not given.image:
+            file = talk.Attachment("other")
+        elif TipConversation.full(form):
+            file = talk.Attachment("photo")
+        else:
+            try:
+                file = talk.Attachment("photo", media_id=await self.owner.save_photo(given.image, self.actor.user_id))
+            except Exception:
+                log.warning("a WeChat photo for a lead could not be downloaded", exc_info=True)
+                return [Reply(self.t("wechat.tip.photo_failed"))]
+        outcome = await talk.run(self.tip, self.env, self.actor, form, talk.Input(attachment=file))
         return self.outcome(outcome)
 
     def outcome(self, outcome: talk.Outcome) -> list[Reply]:

@@ -11,10 +11,11 @@ does, each a single press through the action core (`actions.tasks`, `actions.inv
 - A scan of an invite's QR code (SCAN, or the subscribe of a person who followed by scanning it): a volunteer invite
   is kept for the person (`storage.wechat.keep_invite`) for the volunteer registration, and they are told what
   comes next; a reporter invite makes them a reporter at once (`actions.tips.join_by_invite`), as on Telegram.
-- 报料 (the button or the word): the tip form is not on WeChat yet; the reporter is told so and how to send the tip
-  on Telegram (the bot's menu item for /tip, by its name: WeChat texts name no command; a reporter only on WeChat
-  asks an editor for a Telegram invite). A reporter's photo or text outside any form is not a tip either: they are
-  told it was not passed on, and the same way forward (`reporter_aside`), not the residents' greeting.
+- 报料 (the button or the word): the lead written once (`conversations/tip.py`, started by
+  `Conversation.start_tip`): photos one by one, what happened, the place or 跳过, the category, 提交. A reporter's
+  photo outside any form starts a lead with it; their words outside any form are not passed on, and they are told
+  how to send a lead (`reporter_aside`), not given the residents' greeting. The 回复 under an editor's question is
+  answered on Telegram for now (`wechat.tip.answer_elsewhere`).
 - 同意 / 不同意 under the question whether a finished task's proof photo may go to the editors as a lead
   (`actions.tips.answer_lead`).
 
@@ -93,7 +94,7 @@ async def clicked(step: _Step, key: str) -> list[Reply]:
     if key == roles.CLICK_LEAD:
         if Role.REPORTER not in step.actor.roles:
             return [Reply(step.t("error.not_allowed"))]
-        return [Reply(step.t("wechat.lead.not_yet"))]
+        return await step.start_tip()
     if Role.VOLUNTEER not in step.actor.roles:
         return [Reply(step.t("wechat.volunteer.only"))]
     if key == roles.CLICK_TASKS:
@@ -103,10 +104,10 @@ async def clicked(step: _Step, key: str) -> list[Reply]:
     return [await hours(step)]
 
 
-def reporter_aside(step: _Step, *, photo: bool) -> list[Reply]:
-    """A reporter's photo or words outside any form: not kept, not passed to the editors; how to send a tip."""
-    said = step.t("wechat.lead.photo_not_kept" if photo else "wechat.lead.text_not_kept")
-    return [Reply(said + "\n" + step.t("wechat.lead.not_yet"))]
+def reporter_aside(step: _Step) -> list[Reply]:
+    """A reporter's words outside any form: not passed to the editors; how to send a lead (a photo outside any form
+    starts one: `Conversation.start_tip`)."""
+    return [Reply(step.t("wechat.lead.text_not_kept") + "\n" + step.t("wechat.tip.how"))]
 
 
 async def task_page(
@@ -162,8 +163,12 @@ async def pressed(step: _Step, press: Press) -> list[Reply]:
     step.state = {}
     if press.act in LEAD_PRESSES:
         return await lead_answered(step, press)
-    if press.act in TIP_PRESSES:
-        return [Reply(step.t("wechat.lead.not_yet"))]
+    if press.act == Act.TIP_NEW:
+        return await step.start_tip()
+    if press.act == Act.TIP_ANSWER:  # an editor's question: answered on Telegram for now
+        return [Reply(step.t("wechat.tip.answer_elsewhere"))]
+    if press.act in TIP_PRESSES:  # an item of a lead already sent or dropped
+        return [Reply(step.t("tip.stale_button"))]
     if Role.VOLUNTEER not in step.actor.roles:
         return [Reply(step.t("wechat.volunteer.only"))]
     try:
