@@ -22,7 +22,6 @@ import asyncio
 import logging
 import re
 import uuid
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from actions import certificates as certificate_actions
@@ -145,15 +144,8 @@ def render_plain(step: _Step) -> Plain:
 async def keep_image(step: _Step, content: bytes, owner: int) -> int:
     """Keep the drawn certificate as the holder's media (erased with them; a draft's media is forgotten after 7
     days: `storage.privacy`), so a send that WeChat refused can upload the same bytes again."""
-    folder = step.env.settings.media_dir / "wechat"
-    name = f"certificate-{uuid.uuid4().hex}.png"
-
-    def write() -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / name).write_bytes(content)
-
-    await asyncio.to_thread(write)
+    path = await step.owner.write_file(content, f"certificate-{uuid.uuid4().hex}.png")
     async with step.env.db.write() as conn:
         return await media.add_media(
-            conn, kind="photo", channel="file", file_ref=str(Path("wechat") / name), now=step.env.now(), draft_of=owner
+            conn, kind="photo", channel="file", file_ref=path, now=step.env.now(), draft_of=owner
         )

@@ -296,20 +296,24 @@ class Conversation:
         """Download a photo at once (WeChat keeps it 3 days), keep its bytes, and record it as media sent by `owner`
         (erased with them, and forgotten after 7 days if no wish takes it: `storage.privacy`)."""
         content = await self._download(media_id)
+        path = await self.write_file(content, f"{uuid.uuid4().hex}.jpg")
+        async with self._env.db.write() as conn:
+            stored = await media.add_media(
+                conn, kind="photo", channel=WECHAT, file_ref=media_id, now=self._env.now(), draft_of=owner
+            )
+            await media.add_ref(conn, stored, "file", path)
+        return stored
+
+    async def write_file(self, content: bytes, name: str) -> str:
+        """Save bytes under the media folder's `wechat/`; the path kept as a media row's "file" reference."""
         folder = self._media_dir / "wechat"
-        name = f"{uuid.uuid4().hex}.jpg"
 
         def write() -> None:
             folder.mkdir(parents=True, exist_ok=True)
             (folder / name).write_bytes(content)
 
         await asyncio.to_thread(write)
-        async with self._env.db.write() as conn:
-            stored = await media.add_media(
-                conn, kind="photo", channel=WECHAT, file_ref=media_id, now=self._env.now(), draft_of=owner
-            )
-            await media.add_ref(conn, stored, "file", str(Path("wechat") / name))
-        return stored
+        return str(Path("wechat") / name)
 
 
 class _Step:

@@ -33,8 +33,11 @@ COORDINATOR = frozenset({Role.RESIDENT, Role.ADMIN})
 VOLUNTEER = frozenset({Role.RESIDENT, Role.VOLUNTEER})
 
 
-async def an_activity(env: Env, admin: int, *, starts: dt.datetime, headcount: int = 2) -> int:
-    """Given a team, a project and a published activity (set up through the actions, not replayed)."""
+async def an_activity(
+    env: Env, admin: int, *, starts: dt.datetime, headcount: int = 2, location: tuple[float, float] | None = None
+) -> int:
+    """Given a team, a project and a published activity (set up through the actions, not replayed), at `location`
+    when the check-in asks for one."""
     actor = Actor(admin, COORDINATOR)
     team = await project_actions.create_team(env, actor, f"东城队{starts:%d%H}", admin)
     project = await project_actions.create_project(
@@ -50,7 +53,7 @@ async def an_activity(env: Env, admin: int, *, starts: dt.datetime, headcount: i
             starts_at=starts.astimezone(dt.UTC),
             duration_minutes=120,
             place="幸福里敬老院",
-            location=None,
+            location=location,
             headcount=headcount,
             skills=("elderly_disabled",),
             notes="",

@@ -10,15 +10,12 @@ import datetime as dt
 import io
 import re
 import socket
-from collections.abc import Iterator
 
 import aiohttp
 import pytest
 from PIL import Image
 
 from actions import activities as activity_actions
-from actions import projects as project_actions
-from actions.env import Env
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules.activities import activity_ref
@@ -26,9 +23,8 @@ from rules.wishes import Actor
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatPerson, WeChatSimulator
 from storage import activities as activity_store
-from storage.activities import NewActivity
 from tests.stories.test_activities import delivered, shanghai
-from tests.stories.test_activities_followup import COORDINATOR, VOLUNTEER, start_as_admin
+from tests.stories.test_activities_followup import COORDINATOR, VOLUNTEER, an_activity, start_as_admin
 from tests.wechat.test_wechat_volunteers import make_volunteer
 
 pytestmark = pytest.mark.both_databases  # on SQLite and PostgreSQL
@@ -45,43 +41,14 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def callback_port() -> Iterator[int]:
-    yield _free_port()
+def callback_port() -> int:
+    return _free_port()
 
 
 @pytest.fixture
 def settings_overrides(wx: WeChatSimulator, callback_port: int) -> dict[str, object]:
     """The callback server on a known port, which is also the public address certificates link to."""
     return {**wx.settings(callback_port=callback_port), "wechat_public_url": f"http://127.0.0.1:{callback_port}"}
-
-
-async def an_activity(
-    env: Env, admin: int, *, starts: dt.datetime, headcount: int, location: tuple[float, float] | None = None
-) -> int:
-    """A published activity (set up through the actions, not replayed: the organizer's form is Telegram's story)."""
-    actor = Actor(admin, COORDINATOR)
-    team = await project_actions.create_team(env, actor, f"东城队{starts:%d%H}", admin)
-    project = await project_actions.create_project(
-        env, actor, f"文明实践{starts:%d%H}", "", ("elderly_disabled",), team.id
-    )
-    activity, _ = await activity_actions.create(
-        env,
-        actor,
-        NewActivity(
-            project_id=project.id,
-            team_id=None,
-            title="敬老院助老服务",
-            starts_at=starts.astimezone(dt.UTC),
-            duration_minutes=120,
-            place="幸福里敬老院",
-            location=location,
-            headcount=headcount,
-            skills=("elderly_disabled",),
-            notes="",
-            area=None,
-        ),
-    )
-    return activity.id
 
 
 async def tap_after(person: WeChatPerson, label: str, seen: int) -> None:
