@@ -118,17 +118,22 @@ async def submit(env: Env, actor: Actor, draft: WishDraft) -> Submitted:
             await notices.queue_many(
                 conn,
                 await coordinator_ids(conn, env.settings.admin_ids),
-                Notice(
-                    "pending.notice_new_wish",
-                    {"ref": wish_ref(wish.ref_no), "category_key": f"category.{wish.category}"},
-                    ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
-                ),
+                review_notice(wish),
                 now=now,
                 dedupe_prefix=f"wish-pending:{wish.id}",
                 condition=[notices.wish_in(wish.id, WishStatus.PENDING_REVIEW), notices.holds_role(Role.COORDINATOR)],
             )
     env.wake()
     return Submitted(wish, awaiting)
+
+
+def review_notice(wish: Wish) -> Notice:
+    """A wish waits for review: what coordinators are told (WeCom makes it a card with 通过 / 退回)."""
+    return Notice(
+        "pending.notice_new_wish",
+        {"ref": wish_ref(wish.ref_no), "category_key": f"category.{wish.category}"},
+        ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
+    )
 
 
 async def approve(env: Env, actor: Actor, wish_id: int) -> Changed:

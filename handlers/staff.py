@@ -33,11 +33,11 @@ from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks, render
 from channels.telegram.media import upload_write_timeout
+from conversations import figures as figures_text
 from handlers import rates, report, whistles
 from handlers.access import require
 from handlers.common import actor_of, person_of, refresh_menu_of, step_passed
 from rules import stats
-from rules.charts import Panel, render_chart
 from rules.exports import KINDS, ExportError, columns_for, kind_choice, local_range, parse_export
 from rules.staff import (
     STAFF_ACTIONS,
@@ -265,53 +265,15 @@ async def show_audit(update: Update, context: TongxinContext) -> None:
     await message.reply_text(shown, parse_mode=ParseMode.HTML)
 
 
-def label(context: TongxinContext, key: str, raw: str) -> str:
-    """A translated label for a stored value, or the value itself when there is no message for it."""
-    return context.t(key) if key in context.bot_data.catalogues.keys(context.lang) else (raw or context.t("stats.none"))
-
-
 def stats_text(context: TongxinContext, figures: Figures) -> str:
-    """The /stats reply: one block per question staff ask."""
-
-    def breakdown(counts: dict[str, int], prefix: str) -> str:
-        if not counts:
-            return context.t("stats.none")
-        return "、".join(f"{label(context, prefix + key, key)} {count}" for key, count in counts.items())
-
-    def hours(value: float | None) -> str:
-        return context.t("stats.none") if value is None else context.t("stats.hours", hours=value)
-
-    return context.t(
-        "stats.text",
-        period=context.t(f"stats.period.{figures.period}"),
-        wishes=figures.wishes,
-        by_status=breakdown(figures.wishes_by_status, "stats.wish_status."),
-        by_category=breakdown(figures.wishes_by_category, "category."),
-        by_area=breakdown(figures.wishes_by_area, "stats.area."),
-        to_claim=hours(figures.median_hours_to_claim),
-        to_done=hours(figures.median_hours_to_done),
-        volunteer_hours=figures.volunteer_hours,
-        tasks=figures.volunteer_tasks,
-        tips=figures.tips,
-        tips_by_status=breakdown(figures.tips_by_status, "tip.status."),
-    )
+    """The /stats reply: one block per question staff ask (`conversations.figures`, as Telegram HTML)."""
+    return figures_text.stats_text(context.t, context.bot_data.catalogues.keys(context.lang), figures)
 
 
 def stats_chart(context: TongxinContext, figures: Figures) -> bytes:
     """The /stats chart: wishes by status and by category, tips by outcome."""
-
-    def panel(title_key: str, counts: dict[str, int], prefix: str) -> Panel:
-        labels = [label(context, prefix + k, k) for k in counts]
-        return Panel(context.t(title_key), labels, list(counts.values()), no_data=context.plain("stats.chart_no_data"))
-
-    return render_chart(
-        context.t("stats.chart_title", period=context.t(f"stats.period.{figures.period}")),
-        [
-            panel("stats.chart_status", figures.wishes_by_status, "stats.wish_status."),
-            panel("stats.chart_category", figures.wishes_by_category, "category."),
-            panel("stats.chart_tips", figures.tips_by_status, "tip.status."),
-        ],
-    )
+    known = context.bot_data.catalogues.keys(context.lang)
+    return figures_text.stats_chart(context.t, context.plain, known, figures)
 
 
 async def show_stats(update: Update, context: TongxinContext) -> None:

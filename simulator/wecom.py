@@ -23,6 +23,17 @@ Written from WeCom's server-side API documentation, developer.work.weixin.qq.com
     (at most 10 characters, as a button's text; `userids` at most 1000).
   - `GET /cgi-bin/media/get?access_token&media_id` (path/90254 "获取临时素材"): the bytes of a file a member sent
     (kept 3 days); an unknown or expired media id answers JSON 40007.
+  - `POST /cgi-bin/menu/create?access_token&agentid` (path/90231 "创建菜单"): the application's one menu, for every
+    member: `button` 1 to 3 first-level buttons (else 40016), each either a `sub_button` list of 1 to 5 (40016) or
+    an action; a name not empty and at most 16 bytes on the first level, 40 bytes below (40018); `type` `click`
+    (a `key` of at most 128 bytes, 40019) or `view` (a `url` of at most 256 bytes, 40020), others 40017 here; an
+    `agentid` not this application's 301002. A click reaches the bot as a `click` event with the key (path/90240).
+  - `POST /cgi-bin/media/upload?access_token&type` (path/90253 "上传临时素材"): multipart, the file in the field
+    `media` with its filename (the name the member sees on a file message); every file larger than 5 bytes; an
+    image (`image`) a JPG or PNG of at most 2 MB (the limit the page gave for years; it now says 10 MB: the stricter
+    is kept), a `file` at most 20 MB, anything else 40005/40006 here; the media id lives 3 days. Image messages
+    (`msgtype` `image`) and file messages (`file`) carry such a `media_id` (path/90236); an unknown or expired one,
+    or an image message whose medium is not an image, is refused with 40007.
   - Sending limits (path/90312 "频率限制", 发送应用消息频率): an application may send one member at most 30
     messages a minute ("超过部分会被丢弃不下发": WeCom drops them; here they are refused with 45009 and recorded,
     stricter than WeCom), and at most the corporation's seat limit × 200 recipients a day (`seats`, 45009 past it).
@@ -74,6 +85,16 @@ PER_SEAT_DAY = 200
 RECIPIENTS_MAX = 1000
 INVALID_PARAMETER = 40058
 RATE_LIMITED = 45009
+MENU_BUTTONS_MAX = 3
+MENU_SUB_BUTTONS_MAX = 5
+MENU_NAME_BYTES = 16
+MENU_SUB_NAME_BYTES = 40
+MENU_KEY_BYTES = 128
+MENU_URL_BYTES = 256
+UPLOAD_MIN_BYTES = 6  # "所有文件size必须大于5个字节"
+UPLOAD_MAX_BYTES = {"image": 2 * 1024 * 1024, "file": 20 * 1024 * 1024}
+UPLOAD_LIFETIME = dt.timedelta(days=3)
+INVALID_MEDIA_ID = 40007
 
 
 def _utcnow() -> dt.datetime:
@@ -108,6 +129,39 @@ class Code:
     task_id: str
     issued_at: dt.datetime
     used: bool = False
+
+
+@dataclass
+class Upload:
+    """A temporary medium the bot uploaded (media/upload): its type, the filename members see, its bytes."""
+
+    kind: str
+    filename: str
+    content: bytes
+    at: dt.datetime
+
+
+def _menu_button_refusal(button: Any, name_bytes: int, *, sub: bool = False) -> tuple[int, str] | None:
+    """Why WeCom would refuse this menu button (path/90231), or None."""
+    if not isinstance(button, dict):
+        return 40017, "a button is an object"
+    name = str(button.get("name") or "")
+    if not name or len(name.encode()) > name_bytes:
+        return 40018, f"name: not empty, at most {name_bytes} bytes"
+    if not sub and "sub_button" in button:
+        return None
+    kind = button.get("type")
+    if kind == "click":
+        key = str(button.get("key") or "")
+        if not key or len(key.encode()) > MENU_KEY_BYTES:
+            return 40019, "key: not empty, at most 128 bytes"
+    elif kind == "view":
+        url = str(button.get("url") or "")
+        if not url or len(url.encode()) > MENU_URL_BYTES:
+            return 40020, "url: not empty, at most 256 bytes"
+    else:
+        return 40017, f"type {kind!r} not modelled (click, view)"
+    return None
 
 
 @dataclass
@@ -147,6 +201,8 @@ class WeComSimulator:
         self.token_calls = 0
         self.task_ids: set[str] = set()
         self.codes: dict[str, Code] = {}
+        self.uploads: dict[str, Upload] = {}  # media/upload: media id → what the bot uploaded
+        self.menu: dict[str, Any] | None = None  # the application's menu, as menu/create last set it
         self.media: dict[str, tuple[bytes, dt.datetime]] = {}  # media id → (bytes, uploaded at)
         self._day_count: dict[dt.date, int] = {}
         self._runner: web.AppRunner | None = None
@@ -176,10 +232,12 @@ class WeComSimulator:
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         """Serve the API."""
-        app = web.Application()
+        app = web.Application(client_max_size=UPLOAD_MAX_BYTES["file"] * 2)  # media/upload takes 20 MB files
         app.router.add_get("/cgi-bin/gettoken", self._gettoken)
         app.router.add_post("/cgi-bin/message/send", self._send)
         app.router.add_post("/cgi-bin/message/update_template_card", self._update_card)
+        app.router.add_post("/cgi-bin/menu/create", self._menu_create)
+        app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -266,6 +324,12 @@ class WeComSimulator:
             if isinstance(card_or_refusal, web.Response):
                 return card_or_refusal
             received = Received("template_card", card_or_refusal.title, card_or_refusal)
+        elif msgtype in ("image", "file"):
+            media_id = str(content.get("media_id") or "")
+            upload = self.uploads.get(media_id)
+            if upload is None or self.now() - upload.at >= UPLOAD_LIFETIME or upload.kind != msgtype:
+                return self._refuse(path, INVALID_MEDIA_ID, f"invalid media_id for an {msgtype} message", body)
+            received = Received(str(msgtype), media_id)  # the text is the media id: `uploads` holds the file
         else:
             return self._refuse(path, INVALID_PARAMETER, f"msgtype {msgtype!r} not modelled", body)
         now = self.now()
@@ -382,6 +446,55 @@ class WeComSimulator:
             return self._refuse(path, 40007, "invalid media_id", {"media_id": request.query.get("media_id", "")})
         return web.Response(body=found[0], content_type="image/jpeg")
 
+    async def _menu_create(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/menu/create"
+        if (refused := self._token_refusal(path, request)) is not None:
+            return refused
+        body = await self._json(request)
+        if request.query.get("agentid") != str(self.agent_id):
+            return self._refuse(path, 301002, "agentid is not this application's", body)
+        buttons = body.get("button")
+        if not isinstance(buttons, list) or not 1 <= len(buttons) <= MENU_BUTTONS_MAX:
+            return self._refuse(path, 40016, "button: 1 to 3 first-level buttons", body)
+        for button in buttons:
+            if (reason := _menu_button_refusal(button, MENU_NAME_BYTES)) is not None:
+                return self._refuse(path, reason[0], reason[1], body)
+            subs = button.get("sub_button")
+            if subs is None:
+                continue
+            if not isinstance(subs, list) or not 1 <= len(subs) <= MENU_SUB_BUTTONS_MAX:
+                return self._refuse(path, 40016, "sub_button: 1 to 5 buttons", body)
+            for sub in subs:
+                if (reason := _menu_button_refusal(sub, MENU_SUB_NAME_BYTES, sub=True)) is not None:
+                    return self._refuse(path, reason[0], reason[1], body)
+        self.menu = body
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _media_upload(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/media/upload"
+        if (refused := self._token_refusal(path, request)) is not None:
+            return refused
+        kind = request.query.get("type", "")
+        if kind not in UPLOAD_MAX_BYTES:
+            return self._refuse(path, 40005, f"type {kind!r} not modelled (image, file)", {})
+        try:
+            form = await request.post()
+        except ValueError:
+            return self._refuse(path, 40005, "not multipart/form-data", {})
+        field = form.get("media")
+        if not isinstance(field, web.FileField):
+            return self._refuse(path, 40005, "no file in the field 'media'", {})
+        content = field.file.read(UPLOAD_MAX_BYTES[kind] + 1)
+        if not UPLOAD_MIN_BYTES <= len(content) <= UPLOAD_MAX_BYTES[kind]:
+            return self._refuse(path, 40006, f"{kind}: more than 5 bytes, at most {UPLOAD_MAX_BYTES[kind]}", {})
+        if kind == "image" and not content.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8")):
+            return self._refuse(path, 40005, "image: JPG or PNG only", {})
+        media_id = secrets.token_urlsafe(24)
+        now = self.now()
+        self.uploads[media_id] = Upload(kind, field.filename or "", content, now)
+        answer = {"errcode": 0, "errmsg": "ok", "type": kind, "media_id": media_id}
+        return web.json_response({**answer, "created_at": str(int(now.timestamp()))})
+
     # -- callback side ----------------------------------------------------------------------------------------------
 
     def signed(self, xml: str, *, nonce: str | None = None, timestamp: int | None = None) -> tuple[dict[str, str], str]:
@@ -443,6 +556,18 @@ class WeComMember:
         parts += [f"<{name}>{escape(value)}</{name}>" for name, value in fields.items()]
         parts.append(f"<AgentID>{self.sim.agent_id}</AgentID>")
         return "<xml>" + "".join(parts) + "</xml>"
+
+    async def click(self, key: str) -> tuple[int, str]:
+        """Tap a `click` item of the application's menu (it must be in the menu the bot set)."""
+        menu = self.sim.menu or {}
+        keys = [b.get("key") for top in menu.get("button", []) for b in [top, *top.get("sub_button", [])]]
+        if key not in keys:
+            raise AssertionError(f"the application's menu has no item {key!r}: {keys}")
+        return await self.sim.post(*self.sim.signed(self.xml("event", {"Event": "click", "EventKey": key})))
+
+    def upload(self, received: Received) -> Upload:
+        """The file or image of an image or file message the member received."""
+        return self.sim.uploads[received.text]
 
     async def send_text(self, text: str) -> tuple[int, str]:
         """Type a message in the application."""

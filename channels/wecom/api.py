@@ -1,6 +1,8 @@
 """The WeCom API client of one self-built application, against `WECOM_API_URL` (WeCom's, or the simulator's):
 the access token (`gettoken`, developer.work.weixin.qq.com/document/path/91039), application messages
-(`message/send`, path/90236) and the update of a sent template card (`message/update_template_card`, path/94888).
+(`message/send`, path/90236), the update of a sent template card (`message/update_template_card`, path/94888),
+the application's menu (`menu/create`, path/90231) and temporary media for image and file messages
+(`media/upload`, path/90253).
 
 Errors come back as `WeComError(errcode, errmsg)`; an expired or invalid token (40001, 40014, 42001) is fetched
 again once, transparently, and the call made once more.
@@ -9,8 +11,12 @@ again once, transparently, and the call made once more.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from channels.tencent_api import BUSY, ApiError, TokenApi
 
@@ -65,3 +71,37 @@ class WeComApi(TokenApi):
             "button": {"replace_name": replace_name},
         }
         await self._api("/cgi-bin/message/update_template_card", body)
+
+    async def create_menu(self, menu: dict[str, Any]) -> None:
+        """Set the application's menu (`menu/create?agentid=`, path/90231): one menu for every member."""
+        await self._renewing(
+            lambda token: self._call(
+                "POST", "/cgi-bin/menu/create", params={"access_token": token, "agentid": str(self.agent_id)}, body=menu
+            )
+        )
+
+    async def upload_media(self, kind: str, filename: str, content: bytes | Path) -> str:
+        """Upload a temporary medium (`media/upload`, path/90253: `image` or `file`, multipart field `media`, its
+        filename the one the member sees); its media_id, valid 3 days. A file on disk is streamed, not read whole."""
+        return await self._renewing(lambda token: self._upload(token, kind, filename, content))
+
+    async def _upload(self, token: str, kind: str, filename: str, content: bytes | Path) -> str:
+        path = "/cgi-bin/media/upload"
+        content_type = "image/png" if kind == "image" else "application/octet-stream"
+        try:
+            with content.open("rb") if isinstance(content, Path) else io.BytesIO(content) as body:
+                form = aiohttp.FormData()
+                form.add_field("media", body, filename=filename, content_type=content_type)
+                async with self._http().post(
+                    self._base + path, params={"access_token": token, "type": kind}, data=form, allow_redirects=False
+                ) as response:
+                    if response.status >= 300:
+                        raise WeComError(BUSY, f"HTTP {response.status} on {path}")
+                    payload = await response.json(content_type=None)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise WeComError(BUSY, f"{type(exc).__name__} on {path}") from exc
+        if not isinstance(payload, dict):
+            raise WeComError(BUSY, "unreadable answer")
+        if int(payload.get("errcode", 0) or 0):
+            raise WeComError(int(payload["errcode"]), str(payload.get("errmsg", "")))
+        return str(payload["media_id"])

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
 from typing import Any
 
 from bot.i18n import Catalogues
@@ -35,8 +36,10 @@ KEY = re.compile(r"(approve|reject|ack|resolve|return|vapprove|vreject|whistle):
 
 def task_id(kind: str, subject_id: int, person_id: int, now: dt.datetime) -> str:
     """The card's task id: unique per application (path/90236: at most 128 bytes of digits, letters and _-@, never
-    reused), so one per subject, recipient and moment (a case sent again to its members gets new cards)."""
-    return f"{kind}{subject_id}p{person_id}t{int(now.timestamp() * 1000)}"
+    reused), so one per subject, recipient and moment (a case sent again to its members gets new cards), with a
+    random tail: two cards of one subject to one member within a millisecond (a review card asked for again by 待审
+    as the sweep sends it) must not share one."""
+    return f"{kind}{subject_id}p{person_id}t{int(now.timestamp() * 1000)}r{secrets.token_hex(4)}"
 
 
 def wish_key(wish_id: int) -> str:

@@ -59,8 +59,9 @@ async def test_a_case_escalated_at_two_in_the_night_reaches_the_member_on_wecom_
     assert (await zhang.press(late, "签收"))[0] == 200
     await zhang.wait_for_text("您已签收案件 C-0001")
     # Both of his cards of the case (the new one and the late one) now say who took it.
-    await zhang.wait_for(lambda _r: all(r.card.replaced for r in zhang.inbox if r.card is not None))
-    assert {r.card.replaced for r in zhang.inbox if r.card is not None} == {"已由老张签收"}
+    both = (zhang.card("新案件 C-0001"), late)
+    await zhang.wait_for(lambda _r: all(card.replaced for card in both))
+    assert {card.replaced for card in both} == {"已由老张签收"}
     async with env.db.read() as conn:
         case = await cases.get_case(conn, 1)
         him = await people.find_person(conn, "wecom", "zhang.l")

@@ -1,0 +1,272 @@
+"""The staff's desk in the WeCom application: its menu and the words staff type there.
+
+A WeCom application has one menu for all its members (`menu/create` takes the agent, not a member:
+developer.work.weixin.qq.com/document/path/90231; at most 3 buttons of at most 5 items each), so the menu offers
+every staff entry — 待审, 案件, and under 更多: 统计, 导出, 绑定, 帮助 — and each answer depends on the member's roles
+now: a member without the role is told which role it takes and whom to ask. A tap arrives as a `click` event with
+the item's key (path/90240); the same entries can be typed (`/stats`, 统计 7天, `/export 心愿 2026-11-01 2026-11-30`,
+导出 案件, 绑定 123456, …).
+
+- 待审 (coordinators): how many wishes and volunteer applications wait, and the oldest wishes' review cards again
+  (`actions.review_queue`, through the outbox like every notice).
+- 案件 (department members): the open cases of their departments.
+- 统计 (staff): the figures of /stats (`conversations.figures`, the same words as Telegram's) and its chart as an
+  image message (`media/upload` type image, then `message/send` msgtype image; path/90253, path/90236).
+- 导出 (coordinators): the CSV of /export as a file message (`media/upload` type file, at most 20 MB, path/90253;
+  zipped above `actions.exports.ZIP_ABOVE_BYTES`; a longer range is refused with the limit named).
+- 绑定 123456: the code from Telegram's /link joins this member to their Telegram person once they say yes there
+  (`actions.links`, as WeChat's 绑定).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from actions import activities as activity_actions
+from actions import cases as case_actions
+from actions import exports, links, review_queue
+from actions.env import Env
+from bot.i18n import Catalogues
+from channels.wechat import render
+from channels.wecom.api import WeComApi, WeComError
+from channels.wecom.transport import WECOM
+from conversations import figures as figures_text
+from rules import stats
+from rules.cases import CaseStatus
+from rules.exports import ExportError, columns_for, local_range, parse_export
+from rules.roles import Role
+from rules.staff import may
+from rules.stats import parse_period, period_start
+from rules.wishes import Actor
+from storage.errors import NotAllowed
+from storage.users import User
+
+log = logging.getLogger(__name__)
+
+PENDING, CASES, STATS, EXPORT, LINK, HELP = "PENDING", "CASES", "STATS", "EXPORT", "LINK", "HELP"
+# What a member may type for each entry (the first word; the rest are its arguments).
+WORDS = {
+    "待审": PENDING,
+    "审核": PENDING,
+    "/pending": PENDING,
+    "案件": CASES,
+    "/cases": CASES,
+    "统计": STATS,
+    "/stats": STATS,
+    "导出": EXPORT,
+    "/export": EXPORT,
+    "绑定": LINK,
+    "/link": LINK,
+    "帮助": HELP,
+    "/help": HELP,
+}
+WORD = re.compile(r"\s*(/?[^\s\d/]+|/[a-z]+)\s*(.*)", re.DOTALL)
+ARGS_MAX = 80  # characters of arguments read: a command never needs more
+FILE_MAX_BYTES = 20 * 1024 * 1024  # a file message's file (media/upload type file, path/90253)
+CASES_SHOWN = 20
+LINK_CODE = re.compile(r"\d{6}")
+USAGE = "wecom.desk.export_usage"  # Telegram's export.usage speaks of its buttons
+
+Say = Callable[[str, str], Awaitable[bool]]
+RolesOf = Callable[[str, User], frozenset[Role]]
+
+
+def menu(catalogues: Catalogues, language: str) -> dict[str, Any]:
+    """The application's one menu (path/90231: names at most 16 bytes on the first level, 40 below)."""
+
+    def item(key: str, name_key: str) -> dict[str, str]:
+        return {"type": "click", "name": render.text(catalogues, language, name_key), "key": key}
+
+    return {
+        "button": [
+            item(PENDING, "wecom.menu.pending"),
+            item(CASES, "wecom.menu.cases"),
+            {
+                "name": render.text(catalogues, language, "wecom.menu.more"),
+                "sub_button": [
+                    item(STATS, "wecom.menu.stats"),
+                    item(EXPORT, "wecom.menu.export"),
+                    item(LINK, "wecom.menu.link"),
+                    item(HELP, "wecom.menu.help"),
+                ],
+            },
+        ]
+    }
+
+
+def entry_of(data: dict[str, Any]) -> tuple[str, list[str]] | None:
+    """The desk entry a callback asks for and its arguments: a menu tap, or a typed word; None for anything else."""
+    if data.get("MsgType") == "event":
+        if str(data.get("Event") or "").lower() != "click":
+            return None
+        key = str(data.get("EventKey") or "")
+        return (key, []) if key in WORDS.values() else None
+    if data.get("MsgType") != "text":
+        return None
+    matched = WORD.fullmatch(str(data.get("Content") or "")[: ARGS_MAX + 16])
+    if matched is None or (entry := WORDS.get(matched[1].lower())) is None:
+        return None
+    return entry, matched[2][:ARGS_MAX].split()
+
+
+class Desk:
+    """The menu and the typed entries of one WeCom application."""
+
+    def __init__(self, env: Env, catalogues: Catalogues, api: WeComApi, say: Say, roles_of: RolesOf) -> None:
+        self._env = env
+        self._catalogues = catalogues
+        self._api = api
+        self._say = say
+        self._roles_of = roles_of
+
+    async def install_menu(self) -> None:
+        """Set the application's menu (at start; a refusal is logged: the typed entries still work)."""
+        try:
+            await self._api.create_menu(menu(self._catalogues, self._env.settings.default_language))
+        except WeComError as exc:
+            log.warning("the WeCom application's menu was not set: %s", exc)
+
+    async def handle(self, userid: str, person: User, data: dict[str, Any]) -> bool:
+        """Answer a menu tap or a typed entry; False when the callback is not one (someone else answers it)."""
+        if (entry := entry_of(data)) is None:
+            return False
+        key, args = entry
+        actor = Actor(person.id, self._roles_of(userid, person))
+        lang = person.language
+        answers = {
+            PENDING: self._pending,
+            CASES: self._cases,
+            STATS: self._stats,
+            EXPORT: self._export,
+            LINK: self._link,
+            HELP: self._help,
+        }
+        await answers[key](userid, lang, actor, args)
+        return True
+
+    def _t(self, language: str, key: str, **values: object) -> str:
+        return render.text(self._catalogues, language, key, **values)
+
+    async def _need(self, userid: str, lang: str, role: Role) -> None:
+        """A member without the role an entry takes: which role, and whom to ask."""
+        await self._say(userid, self._t(lang, "wecom.desk.need_role", role=self._t(lang, f"role.{role.value}")))
+
+    async def _pending(self, userid: str, lang: str, actor: Actor, _args: list[str]) -> None:
+        """待审: what waits, and the oldest wishes' cards again."""
+        try:
+            queue = await review_queue.send_again(self._env, actor)
+        except NotAllowed:
+            await self._need(userid, lang, Role.COORDINATOR)
+            return
+        if not queue.wishes and not queue.applications:
+            await self._say(userid, self._t(lang, "wecom.desk.pending_empty"))
+            return
+        refs = "、".join(queue.sent_again) or "—"
+        await self._say(
+            userid,
+            self._t(lang, "wecom.desk.pending", wishes=queue.wishes, applications=queue.applications, refs=refs),
+        )
+
+    async def _cases(self, userid: str, lang: str, actor: Actor, _args: list[str]) -> None:
+        """案件: the open cases of the member's departments."""
+        if Role.DEPARTMENT not in actor.roles:
+            await self._need(userid, lang, Role.DEPARTMENT)
+            return
+        found = await case_actions.open_cases_of_member(self._env, actor)
+        if not found:
+            await self._say(userid, self._t(lang, "wecom.desk.cases_empty"))
+            return
+        tz = self._env.settings.tz
+        lines = [self._t(lang, "wecom.desk.cases_title", count=len(found))]
+        for view in found[:CASES_SHOWN]:
+            lines.append(
+                self._t(
+                    lang,
+                    "wecom.desk.case_line",
+                    ref=view.ref,
+                    department=view.department,
+                    status=self._t(lang, "wecom.desk.case_waiting")
+                    if view.case.status == CaseStatus.SENT
+                    else self._t(lang, "wecom.desk.case_taken", name=view.acknowledged_by or "—"),
+                    due=view.case.resolve_due_at.astimezone(tz).strftime("%m-%d %H:%M"),
+                    summary=view.case.summary[:40],
+                )
+            )
+        await self._say(userid, render.clip("\n".join(lines)))
+
+    async def _stats(self, userid: str, lang: str, actor: Actor, args: list[str]) -> None:
+        """统计 [7天|30天|全部]: the figures as text, then the chart as an image."""
+        if not may(actor.roles, "stats"):
+            await self._need(userid, lang, Role.COORDINATOR)
+            return
+        period = parse_period(args[0] if args else None)
+        since = period_start(period, self._env.now())
+        async with self._env.db.read() as conn:
+            figures = await stats.figures(conn, period, since)
+        centre = await activity_actions.figures_for(self._env, since)
+
+        def fill(key: str, **values: object) -> str:
+            return self._t(lang, key, **values)
+
+        known = self._catalogues.keys(lang)
+        text = figures_text.stats_text(fill, known, figures) + "\n" + fill("activity.figures", **centre.values())
+        await self._say(userid, render.clip(text))
+        chart = await asyncio.to_thread(figures_text.stats_chart, fill, fill, known, figures)
+        try:
+            media_id = await self._api.upload_media("image", "stats.png", chart)
+            await self._api.send(userid, "image", {"media_id": media_id})
+        except WeComError as exc:
+            log.warning("the stats chart did not reach a WeCom member: %s", exc)
+
+    async def _export(self, userid: str, lang: str, actor: Actor, args: list[str]) -> None:
+        """导出 KIND [FROM [TO]]: the CSV as a file message; without a kind, how to ask for one."""
+        if not may(actor.roles, "export"):
+            await self._need(userid, lang, Role.COORDINATOR)
+            return
+        tz = self._env.settings.tz
+        try:
+            kind, since, until = parse_export(args, self._env.now(), tz)
+        except ExportError as error:
+            await self._say(userid, self._t(lang, USAGE if error.reason == "export.usage" else error.reason))
+            return
+        if kind is None:
+            await self._say(userid, self._t(lang, USAGE))
+            return
+        first_day, last_day = local_range(since, until, tz)
+        first, last = first_day.isoformat(), last_day.isoformat()
+        columns = columns_for(kind, with_phones=True)  # coordinators only (checked above)
+        export = await exports.export_file(
+            self._env, kind, since, until, columns, f"tongxin-{kind}-{first}-{last}.csv", limit_bytes=FILE_MAX_BYTES
+        )
+        try:
+            if export.path is None:
+                size = round(export.size / 1024 / 1024)
+                await self._say(userid, self._t(lang, "wecom.desk.export_too_large", rows=export.rows, size=size))
+                return
+            media_id = await self._api.upload_media("file", export.filename, export.path)
+            await self._api.send(userid, "file", {"media_id": media_id})
+            kind_name = self._t(lang, f"export.kind.{kind}")
+            caption = self._t(lang, "export.caption", kind=kind_name, rows=export.rows, first=first, last=last)
+            await self._say(userid, caption + ("\n" + self._t(lang, "export.zipped") if export.zipped else ""))
+        except WeComError as exc:
+            log.warning("an export did not reach a WeCom member: %s", exc)
+            await self._say(userid, self._t(lang, "wecom.desk.export_failed"))
+        finally:
+            export.cleanup()
+
+    async def _link(self, userid: str, lang: str, _actor: Actor, args: list[str]) -> None:
+        """绑定 123456: the code from Telegram's /link; without one, how to get it."""
+        code = args[0] if args else ""
+        if LINK_CODE.fullmatch(code) is None:
+            await self._say(userid, self._t(lang, "wecom.desk.link_how"))
+            return
+        redeemed = await links.redeem(self._env, code, channel=WECOM, external_id=userid)
+        await self._say(userid, self._t(lang, f"wecom.link.{redeemed.outcome}", minutes=redeemed.minutes))
+
+    async def _help(self, userid: str, lang: str, _actor: Actor, _args: list[str]) -> None:
+        """帮助: what the desk does."""
+        await self._say(userid, self._t(lang, "wecom.desk.help"))
