@@ -84,7 +84,8 @@ async def listing(env: Env, actor: Actor, page: int = 0, *, rosters: bool = Fals
         if rosters and (activity.organizer_id == actor.user_id or rules.is_coordinator(actor.roles)):
             roster = Button("activity.button.roster", Act.ACTIVITY_ROSTER, activity.id)
             extra.append((Item(None, roster, {"ref": ref}),))
-    return Page(Say("activity.list.title"), tuple(items), page, pages, Act.ACTIVITY_PAGE, extra=tuple(extra))
+    title = Say("activity.list.title")
+    return Page(title, tuple(items), page, pages, Act.ACTIVITY_PAGE, extra=tuple(extra), cards=True)
 
 
 async def sign_up(env: Env, actor: Actor, activity_id: int) -> Outcome:

@@ -3,8 +3,9 @@ once (`conversations/activities.py`, `conversations/certificate.py`), the same r
 `/activities`, `/checkin` and `/certificate`.
 
 - 活动 (the volunteer menu's button, or the word): a page of the upcoming activities (`conversations.pages.Page`,
-  as `steps.page_reply` shows it), a 报名 / 取消报名 item per activity and 上一页 / 下一页; 报名 takes a place or
-  the waitlist; 取消报名 gives it up, and the first one waiting is told by notice (`actions.activities.cancel`).
+  as `channels.wechat.pages` shows every list), a 报名 / 取消报名 item per activity and 上一页 / 下一页; 报名 takes
+  a place or the waitlist; 取消报名 gives it up, and the first one waiting is told by notice
+  (`actions.activities.cancel`).
 - A scan of an activity's check-in QR code (its scene `ck_<code>`, `WeChatChannel.checkin_qr`: the organizer gets
   it on Telegram next to Telegram's) starts the check-in (`conversations.activities.CheckIn`): the location is
   asked when the activity has one (WeChat's location message), then checked in or out by the same rules.
@@ -68,24 +69,24 @@ async def clicked(step: _Step, key: str, text: str = "") -> list[Reply]:
     if Role.VOLUNTEER not in step.actor.roles:
         return [Reply(step.t("wechat.volunteer.only"))]
     if key == roles.CLICK_ACTIVITIES:
-        return [await listing(step, 0)]
+        return await listing(step, 0)
     match = CERTIFICATE.match(text)
     return await certificate(step, match.group(1) if match else None)
 
 
-async def listing(step: _Step, page: int) -> Reply:
-    """A page of the upcoming activities, 报名 / 取消报名 each."""
+async def listing(step: _Step, page: int) -> list[Reply]:
+    """A page of the upcoming activities, 报名 / 取消报名 each (WeChat's one page renderer)."""
     shown = await talk.listing(step.env, step.actor, page)
     if isinstance(shown, Say):
-        return Reply(steps.words(step.owner._catalogues, step.lang, shown))
-    return steps.page_reply(step.owner._catalogues, step.lang, shown)
+        return [Reply(steps.words(step.owner._catalogues, step.lang, shown))]
+    return step.page(shown)
 
 
 async def pressed(step: _Step, press: Press) -> list[Reply]:
     """报名 / 取消报名 / a page of the list (from the list or an invitation notice)."""
     step.state = {}
     if press.act == Act.ACTIVITY_PAGE:
-        return [await listing(step, press.id)]
+        return await listing(step, press.id)
     if press.act == Act.ACTIVITY_SIGN_UP:
         outcome = await talk.sign_up(step.env, step.actor, press.id)
     else:

@@ -15,7 +15,6 @@ from channels.wechat import render
 from channels.wechat.render import Reply
 from conversations.base import Conversation, Outcome, Param, Say, State
 from conversations.not_yet import NAME as NOT_YET
-from conversations.pages import Item, Page
 from conversations.wish import FIELDS, WishConversation, WishForm
 from conversations.wish import NAME as WISH
 
@@ -64,29 +63,6 @@ def replies(catalogues: Catalogues, language: str, outcome: Outcome) -> list[Rep
     choices = tuple(render.choices_of(catalogues, language, rows))
     tail = render.text(catalogues, language, "wechat.choose_tail") if choices else ""
     return [*found, Reply(text, choices, tail=tail)]
-
-
-def page_reply(catalogues: Catalogues, language: str, page: Page) -> Reply:
-    """A page of a list (`conversations.pages.Page`) as one message: the title with "page p/P", the numbered lines
-    (a blank line between them), the footer; the items' buttons, ◀ / ▶ and the buttons under the page as the menu,
-    numbered in that order."""
-    title = words(catalogues, language, page.title)
-    if page.pages > 1:
-        title += " " + render.text(catalogues, language, "list.page", page=page.page + 1, pages=page.pages)
-    lines = [words(catalogues, language, item.line) for item in page.items if item.line is not None]
-    if page.footer is not None:
-        lines.append(words(catalogues, language, page.footer))
-
-    def button(item: Item) -> Button:
-        values = {name: value_of(catalogues, language, value) for name, value in item.labels.items()}
-        return replace(item.view, label="=" + render.text(catalogues, language, item.view.label, **values))
-
-    shown = [button(item) for item in page.items]
-    shown += [b for b in (page.previous, page.next) if b is not None]
-    shown += [button(item) for row in page.extra for item in row]
-    choices = tuple(render.choices_of(catalogues, language, [shown]))
-    tail = render.text(catalogues, language, "wechat.choose_tail") if choices else ""
-    return Reply("\n\n".join([title, *lines]), choices, tail=tail)
 
 
 def layer_state(stored: object, conversations: Mapping[str, Conversation]) -> State | None:
