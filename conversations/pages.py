@@ -22,8 +22,9 @@ from actions.buttons import Act, Button
 from actions.env import Env
 from conversations.base import Param, Say
 from conversations.wish import card
+from rules import wishes as lifecycle
 from rules.tips import category_key, tip_reference
-from rules.wishes import WishStatus, short_summary, wish_ref
+from rules.wishes import WishAction, WishStatus, short_summary, wish_ref
 from storage.cases import Referral
 from storage.tips import Tip
 from storage.wishes import Wish
@@ -118,6 +119,26 @@ def my_wishes(mine: wish_actions.Mine) -> Page:
     pages = max(1, -(-mine.total // size))
     title = Say("wish.mine.list_title", {"count": mine.total})
     return Page(title, items, mine.page, pages, Act.WISH_MINE_PAGE, footer=Say("wish.mine.tap"))
+
+
+def wish_buttons(wish: Wish) -> tuple[tuple[Button, ...], ...]:
+    """The buttons under a resident's own wish shown from /mywishes: what its status allows her (confirm or say it
+    is not done yet, withdraw it, rate it 1–5 stars: the number is the stars)."""
+    rows: list[tuple[Button, ...]] = []
+    actions = lifecycle.resident_actions(wish)
+    if WishAction.CONFIRM in actions:
+        rows.append(
+            (
+                Button("wish.button.confirm", Act.WISH_CONFIRM, wish.id),
+                Button("wish.button.not_yet", Act.WISH_NOT_YET, wish.id),
+            )
+        )
+    if WishAction.CANCEL in actions:
+        rows.append((Button("wish.button.cancel_wish", Act.WISH_CANCEL, wish.id),))
+    if lifecycle.can_rate(wish) and wish.rating is None:
+        stars = range(lifecycle.RATING_MIN, lifecycle.RATING_MAX + 1)
+        rows.append(tuple(Button(f"={n}⭐", Act.WISH_RATE, wish.id, str(n)) for n in stars))
+    return tuple(rows)
 
 
 def my_tasks(env: Env, mine: Sequence[Wish], page: int) -> Page:

@@ -13,7 +13,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler
 
 from actions import wishes as wish_actions
-from actions.buttons import Act, Button
+from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks, render
 from conversations import pages
@@ -99,28 +99,9 @@ NOT_YET = "wish_notyet"
 
 
 def resident_buttons(context: TongxinContext, wish: store.Wish) -> InlineKeyboardMarkup | None:
-    """The actions this wish's status allows its resident."""
-    rows: list[list[Button]] = []
-    actions = lifecycle.resident_actions(wish)
-    if lifecycle.WishAction.CONFIRM in actions:
-        rows.append(
-            [
-                Button("wish.button.confirm", Act.WISH_CONFIRM, wish.id),
-                Button("wish.button.not_yet", Act.WISH_NOT_YET, wish.id),
-            ]
-        )
-    if lifecycle.WishAction.CANCEL in actions:
-        rows.append([Button("wish.button.cancel_wish", Act.WISH_CANCEL, wish.id)])
-    if lifecycle.can_rate(wish) and wish.rating is None:
-        rows.append(rating_buttons(wish.id))
+    """The actions this wish's status allows its resident (`conversations.pages.wish_buttons`)."""
+    rows = pages.wish_buttons(wish)
     return callbacks.keyboard(rows, context.plain) if rows else None
-
-
-def rating_buttons(wish_id: int) -> list[Button]:
-    """1–5 stars."""
-    return [
-        Button(f"={n}⭐", Act.WISH_RATE, wish_id, str(n)) for n in range(lifecycle.RATING_MIN, lifecycle.RATING_MAX + 1)
-    ]
 
 
 def my_wishes_view(context: TongxinContext, mine: wish_actions.Mine) -> tuple[str, InlineKeyboardMarkup]:

@@ -16,6 +16,7 @@ days) only where the step asks for one.
 from __future__ import annotations
 
 import asyncio
+import html
 import json
 import logging
 import re
@@ -31,12 +32,13 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.env import Env
 from bot.i18n import Catalogues
-from channels.wechat import pages as wechat_pages
 from channels.wechat import activities, render, steps, volunteering
+from channels.wechat import pages as wechat_pages
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import CLICK_LEAD, RoleMenus
 from channels.wechat.uploads import Uploads
 from conversations import base as talk
+from conversations import pages
 from conversations.activities import CHECKIN_SCENE, CheckIn
 from conversations.not_yet import NotYet
 from conversations.pages import Page
@@ -45,10 +47,10 @@ from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
 from conversations.tip import TipConversation
 from conversations.wish import WishConversation
+from handlers import wish_cards
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
-from rules.wishes import Actor, InvalidInput, WishStatus
-from rules.wishes import wish_ref as ref_of
+from rules.wishes import Actor, InvalidInput
 from storage import media, people, privacy, wechat
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
@@ -460,8 +462,10 @@ class _Step:
         act = press.act
         if act == Act.WISH_NEW:
             return await self.start_wish()
-        if act == Act.WISH_MINE:
-            return await self.mine()
+        if act in (Act.WISH_MINE, Act.WISH_MINE_PAGE):
+            return await self.mine(press.id or 0)
+        if act == Act.WISH_SHOW:
+            return await self.show_wish(press.id)
         if act == Act.WISH_CONFIRM:
             await wish_actions.confirm(self.env, self.actor, press.id)
             return [self.rate_menu(press.id)]
@@ -550,36 +554,24 @@ class _Step:
 
     # -- 我的心愿 ---------------------------------------------------------------------------------------------------
 
-    async def mine(self) -> list[Reply]:
+    async def mine(self, page: int = 0) -> list[Reply]:
+        """我的心愿: a page of her wishes (`conversations.pages.my_wishes`), an item each for its card and buttons."""
         self.state = {}
-        found = await wish_actions.mine(self.env, self.actor)
+        found = await wish_actions.mine(self.env, self.actor, page)
         if not found.wishes:
             return [
                 self.menu_reply(self.t("wish.mine.none"), [self.choice("wechat.menu.wish", Act.WISH_NEW)]),
             ]
-        cards = [self.t("wish.mine.title", count=len(found.wishes))]
-        choices: list[Choice] = []
-        for wish in found.wishes:
-            ref = ref_of(wish.ref_no)
-            summary = wish.description if len(wish.description) <= 40 else wish.description[:39] + "…"
-            card = self.t(
-                "wish.mine.card",
-                ref=ref,
-                category=self.t(f"category.{wish.category}"),
-                summary=summary,
-                status=wish_actions.status_words(self.t, wish.status, found.referrals.get(wish.ref_no)),
-            )
-            if wish.rating:
-                card += "\n" + self.t("wish.mine.rating", rating=wish.rating)
-            cards.append(card)
-            if wish.status == WishStatus.DONE:
-                choices.append(Choice(render.encode(Act.WISH_CONFIRM, wish.id), self.t("wechat.mine.confirm", ref=ref)))
-            elif wish.status == WishStatus.CONFIRMED and not wish.rating:
-                choices.append(
-                    Choice(render.encode(Act.WISH_RATE, wish.id, "5"), self.t("wechat.mine.rate", ref=ref) + " ★5")
-                )
-        text = "\n\n".join(cards)
-        return [self.menu_reply(text, choices) if choices else Reply(text)]
+        return self.page(pages.my_wishes(found))
+
+    async def show_wish(self, wish_id: int) -> list[Reply]:
+        """One of her wishes from 我的心愿: its card (as Telegram's) with what its status allows her."""
+        wish = await wish_actions.own_wish(self.env, self.actor, wish_id)
+        if wish is None:
+            return [Reply(self.t("error.not_allowed"))]
+        card = wish_cards.resident_card(self.t, wish, await wish_actions.referral(self.env, wish))
+        choices = render.choices_of(self.owner._catalogues, self.lang, pages.wish_buttons(wish))
+        return [self.menu_reply(html.unescape(card), choices) if choices else Reply(html.unescape(card))]
 
     def rate_menu(self, wish_id: int) -> Reply:
         # 1 星 … 5 星 in that order: the number she types is the stars she gives (items are numbered as shown).

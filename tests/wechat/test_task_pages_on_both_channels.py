@@ -1,7 +1,8 @@
-"""/tasks is one page model (`conversations/pages.py`) rendered per channel (issue 26): a volunteer on Telegram and
-one on WeChat, at the same place with the same skills, see the same wishes in the same order on the same pages, and
-the second item of page 2 is the seventh wish whichever way it is chosen — a Telegram tap, a typed "2" on WeChat
-(read in the namespace of the page last seen), or a tap on WeChat's menu item."""
+"""Lists are one page model (`conversations/pages.py`) rendered per channel (issue 26). /tasks: a volunteer on
+Telegram and one on WeChat, at the same place with the same skills, see the same wishes in the same order on the
+same pages, and the second item of page 2 is the seventh wish whichever way it is chosen — a Telegram tap, a typed
+"2" on WeChat (read in the namespace of the page last seen), or a tap on WeChat's menu item. 我的心愿 pages the
+same way."""
 
 from __future__ import annotations
 
@@ -99,3 +100,32 @@ async def test_both_channels_page_the_same_tasks_and_claim_the_second_of_page_tw
         others = [await store.get_wish(conn, w.id) for w in wishes[:6]]
     assert (claimed.status, claimed.claimed_by) == (WishStatus.CLAIMED, claimer)
     assert all(w.status == WishStatus.OPEN for w in others)
+
+
+async def test_my_wishes_on_wechat_pages_like_telegram_and_a_typed_number_acts_on_the_wish_of_that_page(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    """我的心愿 is the page model of /mywishes (newest first, five a page): on page 2, "2" is the second line there
+    (the oldest wish, W-0001), whose card offers to withdraw it."""
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    wishes = await open_wishes(env, wang, [(39.9, 116.4)] * 7)
+    await wang.click("MYWISHES")
+    first = await wang.wait_for_text("您的 7 个心愿")
+    assert refs(first.text) == ["W-0007", "W-0006", "W-0005", "W-0004", "W-0003"]
+    assert "1. W-0007 · 助老助残 · 等待志愿者认领" in first.text
+    seen = len(wang.inbox)
+    await wang.tap("下一页")
+    second = await wang.wait_for_text("您的 7 个心愿", after=seen)
+    assert refs(second.text) == ["W-0002", "W-0001"]
+    assert [content for _, content in second.items] == ["1. 📋 W-0002", "2. 📋 W-0001", "3. ◀ 上一页"]
+    seen = len(wang.inbox)
+    await wang.send_text("2")
+    card = await wang.wait_for_text("取消这个心愿", after=seen)
+    assert refs(card.text) == ["W-0001"]
+    seen = len(wang.inbox)
+    await wang.tap("取消这个心愿")
+    await wang.wait_for_text("心愿已取消", after=seen)
+    async with env.db.read() as conn:
+        statuses = [(await store.get_wish(conn, w.id)).status for w in wishes]
+    assert statuses == [WishStatus.CANCELLED] + [WishStatus.OPEN] * 6

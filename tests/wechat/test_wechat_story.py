@@ -85,10 +85,16 @@ async def test_wang_on_wechat_the_centre_and_xiaozhou_on_telegram(
     await wang.wait_for_text("谢谢您的评价")
     await xiaozhou.wait_for_text("2 小时已计入")
 
-    # 我的心愿 shows it done and rated.
+    # 我的心愿 lists it done (the one page model of every list); its item shows the card, rated.
     await wang.click("MYWISHES")
-    mine = await wang.wait_for_text("您的评分")
-    assert "W-0001" in mine.text
+    listed = await wang.wait_for_text("您的 1 个心愿")
+    assert "1. W-0001 · 助老助残 · 已完成" in listed.text
+    assert [content for _, content in listed.items] == ["1. 📋 W-0001"]
+    seen = len(wang.inbox)
+    await wang.send_text("1")
+    card = await wang.wait_for_text("您的评分", after=seen)
+    assert "W-0001" in card.text
+    assert card.kind == "text"  # rated and confirmed: nothing left to do with it
 
     async with db.read() as conn:
         wish = await store.get_wish_by_ref(conn, 1)
