@@ -1,5 +1,5 @@
-"""One person, two channels: a one-time code joins a second channel's account (a WeChat openid) to a person, once
-that person says yes.
+"""One person, two channels: a one-time code joins a second channel's account (a WeChat openid, a WeCom userid) to a
+person, once that person says yes.
 
 issue (a person, on Telegram: /link): a 6-digit code valid for `CODE_MINUTES`; their earlier codes stop working.
 redeem (the account on the other channel sends the code):
@@ -77,7 +77,7 @@ async def redeem(env: Env, code: str, *, channel: str, external_id: str) -> Rede
         request_id = await store.add_request(conn, person_id, channel, external_id, now=now)
         notice = Notice(
             "link.request",
-            {"channel": channel},
+            {"channel": channel, "account_key": f"link.account.{channel}"},
             ((Button("link.button.yes", Act.LINK_YES, request_id), Button("link.button.no", Act.LINK_NO, request_id)),),
         )
         await notices.queue(conn, person_id, notice, now=now, lane="urgent", dedupe_key=f"link-request:{request_id}")

@@ -1,6 +1,7 @@
-"""/link on Telegram: a one-time code that asks to join the person's WeChat account to them (`actions.links`), and the
-yes / no the person then answers on the notice, so their roles and history are shared on both channels only when
-they say so. The code is sent to the WeChat service account as 绑定 123456."""
+"""/link on Telegram: a one-time code that asks to join the person's WeChat or WeCom account to them
+(`actions.links`), and the yes / no the person then answers on the notice, so their roles and history are shared on
+both channels only when they say so. The code is sent to the WeChat service account or the WeCom application as
+绑定 123456."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ async def link(update: Update, context: TongxinContext) -> None:
         return
     if update.effective_chat.type != "private":
         return
-    if not context.settings.wechat_enabled:
+    if not (context.settings.wechat_enabled or context.settings.wecom_enabled):
         await message.reply_text(context.t("link.no_wechat"))
         return
     code = await links.issue(context.env, actor_of(context))
