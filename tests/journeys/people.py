@@ -45,16 +45,22 @@ CHANNELS = (TELEGRAM, WECHAT)
 _SHOWN_PREFIX = re.compile(r"^\s*(\d+\.\s*)?(✅\s*)?")
 
 
-def journey_runs(*, telegram_on: str) -> list[object]:
-    """The runs of a journey: once per channel, the two channels on different databases when PostgreSQL is there
+def journey_runs(*, telegram_on: str, transport: str = "polling") -> list[object]:
+    """The runs of a journey, for `parametrize(("channel", "story_db", "transport"), …, indirect=["story_db",
+    "transport"])`: once per channel, the two channels on different databases when PostgreSQL is there
     (`telegram_on` says which Telegram takes). One journey gives Telegram SQLite and the next PostgreSQL, so every
-    journey and every channel runs on both databases without running every pair twice (`make test`'s time)."""
+    journey and every channel runs on both databases without running every pair twice (`make test`'s time).
+    `transport`: how the bot gets Telegram's updates in both runs (polling, or webhook delivery)."""
     backends = BACKENDS if telegram_on == BACKENDS[0] else BACKENDS[::-1]
     telegram_db, wechat_db = backends[0], backends[-1]  # both SQLite without TEST_POSTGRES_URL
     return [
-        pytest.param(TELEGRAM, telegram_db, id=f"{TELEGRAM}-{telegram_db}"),
-        pytest.param(WECHAT, wechat_db, id=f"{WECHAT}-{wechat_db}"),
+        pytest.param(TELEGRAM, telegram_db, transport, id=f"{TELEGRAM}-{telegram_db}-{transport}"),
+        pytest.param(WECHAT, wechat_db, transport, id=f"{WECHAT}-{wechat_db}-{transport}"),
     ]
+
+
+JOURNEY = ("channel", "story_db", "transport")
+INDIRECT = ["story_db", "transport"]
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import pytest
 from simulator.people import Person as TelegramUser
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
-from tests.journeys.people import Town, journey_runs
+from tests.journeys.people import INDIRECT, JOURNEY, Town, journey_runs
 from tests.stories.wishflow import open_from_list, wait_for_button
 
 DESCRIPTION = "家里老人行动不便，想请人帮忙买菜和打扫卫生"
@@ -26,7 +26,7 @@ async def approve_from_pending(coordinator: TelegramUser, ref: str) -> None:
     await coordinator.press("✅ 通过")
 
 
-@pytest.mark.parametrize(("channel", "story_db"), journey_runs(telegram_on="sqlite"), indirect=["story_db"])
+@pytest.mark.parametrize(JOURNEY, journey_runs(telegram_on="sqlite", transport="webhook"), indirect=INDIRECT)
 async def test_a_resident_makes_a_wish_sees_it_done_and_rates_it(town: Town) -> None:
     db = town.env.db
     chen = town.sim.person("陈主任", user_id=ADMIN_ID)
@@ -113,5 +113,8 @@ async def test_a_resident_makes_a_wish_sees_it_done_and_rates_it(town: Town) -> 
         events = await store.events_of(conn, wish.id)
     assert (wish.status, wish.hours, wish.rating, wish.done_note) == ("confirmed", 2.0, 5, "水龙头换好了")
     assert wish.claimed_by == await xiaozhou.person_id(db)
+    assert wish.claimed_at is not None
+    assert wish.due_at is not None
+    assert wish.due_at > wish.claimed_at
     assert wish.proof_media_id is not None
     assert [e.to_status for e in events] == ["pending_review", "open", "claimed", "done", "confirmed", "confirmed"]

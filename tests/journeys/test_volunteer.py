@@ -10,14 +10,14 @@ from rules.roles import Role
 from storage import users, volunteers
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
-from tests.journeys.people import Town, journey_runs, volunteer_invite
+from tests.journeys.people import INDIRECT, JOURNEY, Town, journey_runs, volunteer_invite
 from tests.stories.wishflow import ADDRESS
 
 HOME = (39.9011, 116.4012)
 PHONE = "13800001234"
 
 
-@pytest.mark.parametrize(("channel", "story_db"), journey_runs(telegram_on="postgresql"), indirect=["story_db"])
+@pytest.mark.parametrize(JOURNEY, journey_runs(telegram_on="postgresql"), indirect=INDIRECT)
 async def test_a_volunteer_registers_by_invite_claims_finishes_and_sees_the_hours(town: Town) -> None:
     db = town.env.db
     admin = town.sim.person("李主任", user_id=ADMIN_ID)
@@ -30,6 +30,7 @@ async def test_a_volunteer_registers_by_invite_claims_finishes_and_sees_the_hour
     # 小李 opens the invite and fills in the profile; the invite approves her at once.
     xiaoli = town.person("小李")
     await xiaoli.open_invite(invite)
+    await xiaoli.sees("欢迎加入志愿者队伍")
     await xiaoli.sees("请输入您希望显示的姓名")
     await xiaoli.say("李小梅")
     await xiaoli.sees("留个电话")
@@ -82,7 +83,8 @@ async def test_a_volunteer_registers_by_invite_claims_finishes_and_sees_the_hour
     await xiaoli.sees("辛苦了")
 
     # 王阿姨 is asked, confirms and gives 5 stars; 小李's hours count from then on.
-    await wang.sees("已经办好了")
+    asked = await wang.sees("已经办好了")
+    assert "留言" not in asked.text  # no note was left: no "留言：—" line
     await wang.choose("已完成，谢谢！")
     await wang.sees("打分")
     await wang.choose("5")

@@ -165,8 +165,10 @@ async def open_wish(
     description: str = DESCRIPTION,
     category: str = "elderly_disabled",
     location: tuple[float, float] | None = None,
+    photo_file_id: str | None = None,
 ) -> Wish:
-    """Given an approved, open wish of `resident` (set up in the database)."""
+    """Given an approved, open wish of `resident` (set up in the database), with her photo when given (a file the
+    simulator holds: `sim.files.add`)."""
     async with db.write() as conn:
         resident_id = await given_person(conn, resident)
         return await lifecycle.submit_wish(
@@ -178,6 +180,7 @@ async def open_wish(
                 address=ADDRESS,
                 location=location,
                 phone=resident.phone,
+                photo_file_id=photo_file_id,
             ),
             resident_id=resident_id,
             now=START_TIME,

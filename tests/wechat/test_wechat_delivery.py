@@ -1,5 +1,6 @@
 """Notices on WeChat beyond text: a held bulk notice expires after 7 days (marked so) instead of waiting forever;
-the volunteer's proof photo taken on Telegram reaches 王阿姨 as a WeChat image; a notice's map pin becomes text."""
+the volunteer's proof photo taken on Telegram reaches 王阿姨 as a WeChat image, and her photo from WeChat reaches the
+volunteer on Telegram; a notice's map pin becomes text."""
 
 from __future__ import annotations
 
@@ -9,18 +10,23 @@ import datetime as dt
 from sqlalchemy import select
 
 from actions import notices
+from actions import wishes as wish_actions
 from actions.messages import Notice
 from bot.app import TongxinApp
 from bot.clock import ManualClock, Timer
 from channels.wechat.transport import HELD_FOR
+from rules.roles import Role
+from rules.wishes import Actor
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatSimulator
-from storage import people
+from storage import media, people
+from storage import wishes as store
 from storage.schema import outbox as outbox_table
-from tests.stories.wishflow import open_from_list, wait_for_button
-from tests.wechat.journey import claimed_wechat_wish
+from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_from_list, wait_for_button
+from tests.wechat.journey import claimed_wechat_wish, start_wechat_wish
 
 PROOF = b"\x89PNG proof: the tap is fixed"
+HER_PHOTO = b"\xff\xd8 the dripping tap"
 
 
 async def _person_of(bot: TongxinApp, openid: str) -> int:
@@ -130,6 +136,44 @@ async def test_the_proof_photo_from_telegram_reaches_her_on_wechat_as_an_image(
     # Typing "1" still means the notice's first choice (the image carries none).
     await wang.send_text("1")
     await wang.wait_for_text("打分")
+
+
+async def test_her_photo_from_wechat_reaches_the_telegram_volunteer_who_claims(
+    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator
+) -> None:
+    """Her photo is downloaded from WeChat at once and uploaded to Telegram for the volunteer who claims, and its
+    Telegram reference kept (the journeys of tests/journeys cover the rest of her wish on both channels)."""
+    env = wechat_bot.bot_data.env
+    wang = wx.person("王阿姨")
+    xiaozhou = sim.person("小周")
+    await approved_volunteers(env.db, [xiaozhou])
+    await start_wechat_wish(wang, "助老助残", "家里的水龙头坏了，想请人帮忙修一下")
+    await wang.tap("东城社区")
+    await wang.wait_for_text("具体在哪里")
+    await wang.send_text("跳过")
+    await wang.wait_for_text("照片")
+    await wang.send_photo(HER_PHOTO)
+    await wang.wait_for_text("留个电话")
+    await wang.send_text("跳过")
+    await wang.wait_for_text("请核对")
+    await wang.tap("提交")
+    await wang.wait_for_text("W-0001")
+    async with env.db.read() as conn:
+        wish = await store.get_wish_by_ref(conn, 1)
+    await wish_actions.approve(env, Actor(None, frozenset({Role.COORDINATOR})), wish.id)
+
+    await claim_from_tasks(xiaozhou)
+    await xiaozhou.wait_for_text("您认领了 W-0001")
+    await xiaozhou.wait_for(lambda: any(m.kind == "photo" for m in xiaozhou.messages), what="her photo")
+    assert next(m for m in xiaozhou.messages if m.kind == "photo").photo_bytes == HER_PHOTO
+    assert wish.photo_media_id is not None
+    await sim.settle(quiet=0.3)  # the Telegram reference is kept once the upload's answer is back
+    async with env.db.read() as conn:
+        assert await media.file_ref(conn, wish.photo_media_id, "wechat")
+        assert await media.file_ref(conn, wish.photo_media_id, "file")
+        assert await media.file_ref(conn, wish.photo_media_id, "telegram")
+    # Nothing for 王阿姨 went to Telegram.
+    assert all(str(record.chat_id) != wang.openid for record in sim.records)
 
 
 async def test_a_notice_with_a_pin_shows_the_place_as_text_on_wechat(
