@@ -4,9 +4,12 @@ photos (uploaded from the bytes the bot saved when they came in); the editor's o
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from bot.app import TongxinApp
+from bot.clock import ManualClock
 from rules.roles import Role
 from rules.tips import MAX_MEDIA, TipStatus
 from simulator import BotApiSimulator
@@ -116,7 +119,7 @@ async def test_a_photo_lead_sent_on_wechat_is_reviewed_on_telegram_and_its_outco
 
 
 async def test_a_lead_s_bad_input_is_answered_and_loses_nothing_and_a_decline_is_told(
-    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator
+    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator, clock: ManualClock
 ) -> None:
     db = wechat_bot.bot_data.db
     editor = await telegram_editor(db, sim)
@@ -177,18 +180,21 @@ async def test_a_lead_s_bad_input_is_answered_and_loses_nothing_and_a_decline_is
     await zhang.tap("提交")
     await zhang.wait_for_text("这一项已经过期", after=seen)
 
+    # Two days later the editor declines it: the reporter's window is closed, so the outcome is a template notice.
+    clock.advance(dt.timedelta(hours=49))
     card = await review_tip(editor, "T-0001")
     await editor.press("不采用", message=card)
     await editor.wait_for_text("请输入 T-0001 不采用的原因")
     seen = len(zhang.inbox)
     await editor.send_text("已有同类报道")
-    declined = await zhang.wait_for_text("T-0001 这次未被采用", after=seen)
-    assert "已有同类报道" in declined.text
+    declined = await zhang.wait_for(lambda r: r.kind == "template", after=seen)
+    assert declined.fields["character_string2"] == "T-0001"
+    assert declined.fields["thing1"].startswith("您的线索 T-0001 这次未被采用")
     async with db.read() as conn:
         assert (await tips.get_tip(conn, tip.id)).status == TipStatus.DECLINED
 
 
-async def test_leave_words_drop_the_lead_and_its_menu_item_answers_a_resident(
+async def test_leave_words_drop_the_lead_and_words_outside_it_say_how_to_send_one(
     wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator
 ) -> None:
     db = wechat_bot.bot_data.db
@@ -198,6 +204,9 @@ async def test_leave_words_drop_the_lead_and_its_menu_item_answers_a_resident(
     await zhang.wait_for_text("一张一张发")
     await zhang.send_photo(PHOTOS[0])
     await zhang.wait_for_text("已收到 1 张照片")
+    seen = len(zhang.inbox)
+    await zhang.send_text("帮助")  # help words: where she is, and the step again; the photo stays
+    await zhang.wait_for_text("已收到 1 张照片", after=seen)
     seen = len(zhang.inbox)
     await zhang.send_text("取消")
     await zhang.wait_for_text("已取消", after=seen)
