@@ -30,8 +30,14 @@ HAND_BACK = "return"  # 退回 a case to the coordinators
 APPLICATION_APPROVE = "vapprove"
 APPLICATION_REJECT = "vreject"
 WHISTLE = "whistle"
-# A button's key (at most 1024 bytes, path/90236): what it does and to which wish, case or application.
-KEY = re.compile(r"(approve|reject|ack|resolve|return|vapprove|vreject|whistle):(\d{1,12})")
+# A tip's decisions (the editor's card): the verb is `tip` and the decision's name, the key ends with the status the
+# card showed (`actions.tips.SEEN_CODES`), so a press on an outdated card is caught as Telegram's is.
+TIP_VERBS = ("tipaccept", "tipdecline", "tipmore", "tippublish")
+# A button's key (at most 1024 bytes, path/90236): what it does and to which wish, case, application or tip.
+KEY = re.compile(
+    r"(approve|reject|ack|resolve|return|vapprove|vreject|whistle|tipaccept|tipdecline|tipmore|tippublish)"
+    r":(\d{1,12})(?::([a-z]))?"
+)
 
 
 def task_id(kind: str, subject_id: int, person_id: int, now: dt.datetime) -> str:
@@ -60,6 +66,11 @@ def application_key(application_id: int) -> str:
 def holder_key(case_id: int) -> str:
     """The CardBook key of the card with 办结 / 退回 the member who took a case was sent."""
     return f"work:{case_id}"
+
+
+def tip_key(tip_id: int, seen: str) -> str:
+    """The CardBook key of a tip's cards while it is in the status `seen` (a SEEN_CODES letter)."""
+    return f"tip:{tip_id}:{seen}"
 
 
 def whistle_key(wish_id: int) -> str:
@@ -195,4 +206,26 @@ def whistle_card(
         body=text,
         task=task_id("s", wish_id, person_id, now),
         buttons=[(t("wecom.button.whistle"), 1, f"{WHISTLE}:{wish_id}")],
+    )
+
+
+def tip_card(
+    *,
+    source: str,
+    title: str,
+    body: str,
+    tip_id: int,
+    person_id: int,
+    seen: str,
+    decisions: list[tuple[str, str]],
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """An editor's card of a tip (`title`, `body` already in the editor's language) with the decisions its status
+    allows: (button text, decision name: accept, decline, more, publish)."""
+    return card(
+        source=source,
+        title=title,
+        body=body,
+        task=task_id(f"t{seen}", tip_id, person_id, now),
+        buttons=[(text, 1 if i == 0 else 2, f"tip{name}:{tip_id}:{seen}") for i, (text, name) in enumerate(decisions)],
     )

@@ -232,7 +232,7 @@ class WeComChannel:
         wish_id = int(matched[2])
         actor = Actor(person.id, self.roles_of(userid, person))
         if matched[1] not in (ACKNOWLEDGE, APPROVE, REJECT):
-            await self.work.press(userid, person, actor, matched[1], wish_id)
+            await self.work.press(userid, person, actor, matched[1], wish_id, matched[3])
             return
         if matched[1] == ACKNOWLEDGE:
             await self._acknowledge(userid, person, actor, wish_id)

@@ -42,8 +42,10 @@ from channels.wecom.cards import (
     whistle_key,
     wish_key,
 )
+from channels.wecom.work import editor_card
+from rules.tips import actions_for
 from rules.wishes import WishStatus, parse_wish_ref
-from storage import applications, people, volunteers, wishes
+from storage import applications, people, tips, volunteers, wishes
 from storage import wecom as wecom_cards
 from storage.db import Database
 from storage.errors import NotFound
@@ -58,6 +60,7 @@ WISH_NOTICE = "pending.notice_new_wish"  # sent as a review card
 CASE_NOTICE = "case.new"  # sent as a case card with 签收
 APPLICATION_NOTICE = "pending.notice_new_volunteer"  # sent as an application card with 通过 / 退回
 UNCLAIMED_NOTICE = "remind.unclaimed"  # sent as a card with 吹哨
+TIP_NOTICES = frozenset({"review.new_tip", "review.tip_answered"})  # sent as an editor's card of the tip
 OVERDUE_NOTICE = "case.overdue_member"  # a case nobody took in time, to its members again: a card with 签收
 
 
@@ -111,6 +114,8 @@ class WeComTransport:
             card = await self._application_card(address, language, notice)
         elif notice.key == UNCLAIMED_NOTICE:
             card = await self._whistle_card(address, language, notice)
+        elif notice.key in TIP_NOTICES:
+            card = await self._tip_card(address, language, notice)
         else:
             card = None
         self._pace(address)
@@ -224,3 +229,19 @@ class WeComTransport:
             now=self._now(),
         )
         return whistle_key(wish_ids[0]), content
+
+    async def _tip_card(self, address: str, language: str, notice: Notice) -> tuple[str, dict[str, object]] | None:
+        """A tip waiting for an editor, as a card with the decisions its status allows (None: sent as text)."""
+        tip_ids = [b.subject for row in notice.buttons for b in row if b.act is Act.REVIEW_VIEW and b.subject]
+        person_id = await self._person_id(address)
+        if not tip_ids or person_id is None:
+            return None
+        async with self._db.read() as conn:
+            try:
+                tip = await tips.get_tip(conn, tip_ids[0])
+            except NotFound:
+                return None
+        if not actions_for(tip.status):
+            return None
+        subject, content = editor_card(self._catalogues, language, tip, person_id, self._now())
+        return subject, content

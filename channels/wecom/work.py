@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 
 from actions import applications as application_actions
 from actions import cases as case_actions
+from actions import tips as tip_actions
 from actions import whistles as whistle_actions
 from actions.messages import Notice
+from bot.i18n import Catalogues
 from channels.tencent_api import ApiError
 from channels.wechat import render
 from channels.wecom.cards import (
@@ -32,18 +34,22 @@ from channels.wecom.cards import (
     APPLICATION_REJECT,
     HAND_BACK,
     RESOLVE,
+    TIP_VERBS,
     WHISTLE,
     application_key,
     case_key,
     holder_card,
     holder_key,
+    tip_card,
+    tip_key,
     whistle_key,
 )
 from rules.applications import ApplicationStatus
 from rules.cases import CaseInputError, CaseStatus, check_note
+from rules.tips import TipAction, TipInputError, TipStatus, actions_for, clean_link, clean_note, tip_reference
 from rules.whistles import WhistleError
 from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
-from storage import applications, audit, cases, media, users, whistles, wishes
+from storage import applications, audit, cases, media, tips, users, whistles, wishes
 from storage import wecom as wecom_store
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
@@ -66,6 +72,16 @@ CASE_REASON = "case_return"
 CASE_NOTE = "case_note"
 CASE_PHOTO = "case_photo"
 REVIEW_ACTIONS = ("wish.approve", "wish.reject")
+# A tip's decisions by the name its button and question carry, and the audit entries that name who took one.
+TIP_DECISIONS = {
+    "accept": TipAction.ACCEPT,
+    "decline": TipAction.DECLINE,
+    "more": TipAction.ASK_MORE,
+    "publish": TipAction.PUBLISH,
+}
+TIP_NAMES = {action: name for name, action in TIP_DECISIONS.items()}
+TIP_ACTIONS = tuple(f"tip.{action.value}" for action in TIP_DECISIONS.values())
+TIP_PROMPTS = {"decline": "review.ask_reason", "more": "review.ask_question", "publish": "review.ask_link"}
 
 
 class CardWork:
@@ -85,10 +101,14 @@ class CardWork:
 
     # -- presses ----------------------------------------------------------------------------------------------------
 
-    async def press(self, userid: str, person: User, actor: Actor, verb: str, subject_id: int) -> None:
-        """A button of an application, case or whistle card."""
+    async def press(
+        self, userid: str, person: User, actor: Actor, verb: str, subject_id: int, arg: str | None = None
+    ) -> None:
+        """A button of an application, case, whistle or tip card (`arg`: a tip card's status letter)."""
         lang = person.language
-        if verb == APPLICATION_APPROVE:
+        if verb in TIP_VERBS:
+            await self._tip_press(userid, person, actor, verb.removeprefix("tip"), subject_id, arg)
+        elif verb == APPLICATION_APPROVE:
             await self._approve_application(userid, person, actor, subject_id)
         elif verb == APPLICATION_REJECT:
             try:
@@ -217,6 +237,105 @@ class CardWork:
         )
         return True
 
+    # -- tips -----------------------------------------------------------------------------------------------------
+
+    async def tip_card(self, person_id: int, language: str, tip: tips.Tip) -> tuple[str, dict[str, Any]]:
+        """The editor's card of the tip (`editor_card`) and its CardBook key."""
+        return editor_card(self._channel.catalogues, language, tip, person_id, self._env.now())
+
+    async def _tip_press(
+        self, userid: str, person: User, actor: Actor, name: str, tip_id: int, arg: str | None
+    ) -> None:
+        """A tip card's decision: accept at once; decline, ask more and publish ask for the words first."""
+        lang = person.language
+        action, seen = TIP_DECISIONS.get(name), tip_actions.seen_status(arg)
+        if action is None or seen is None:
+            return  # not a card of ours
+        try:
+            await tip_actions.check_decision(self._env, actor, tip_id, action, seen=seen)
+        except NotAllowed:
+            await self._say(userid, lang, "wecom.not_editor")
+            return
+        except NotFound:
+            return
+        except Conflict:
+            await self._tip_decided(userid, lang, tip_id)
+            return
+        if action is TipAction.ACCEPT:
+            await self._tip_decide(userid, person, actor, tip_id, action, seen, None)
+            return
+        await self.ask(userid, f"tip_{name}", tip_id, note=arg)
+        await self._say(userid, lang, TIP_PROMPTS[name], reference=tip_reference(tip_id))
+
+    async def _tip_words(self, userid: str, person: User, actor: Actor, asked: wecom_store.Question, text: str) -> None:
+        """The reason, question or link a tip decision asked for (checked as Telegram's desk checks it)."""
+        name = asked.kind.removeprefix("tip_")
+        action, seen = TIP_DECISIONS[name], tip_actions.seen_status(asked.note)
+        try:
+            words = clean_link(text) if action is TipAction.PUBLISH else clean_note(text)
+        except TipInputError as error:
+            await self._say(userid, person.language, error.key, **error.values)
+            return
+        if seen is None or not await self._forget(userid):
+            return
+        await self._tip_decide(userid, person, actor, asked.subject_id, action, seen, words)
+
+    async def _tip_decide(
+        self,
+        userid: str,
+        person: User,
+        actor: Actor,
+        tip_id: int,
+        action: TipAction,
+        seen: TipStatus,
+        words: str | None,
+    ) -> None:
+        """Decide through `actions.tips` (the reporter is told), update every editor's card of the tip as it was;
+        an accepted tip comes back to the editor as a card with its next decisions (publish, decline)."""
+        lang = person.language
+        name = TIP_NAMES[action]
+        async with self._channel.decisions.turn(f"tip:{tip_id}"):
+            try:
+                if action is TipAction.ACCEPT:
+                    tip = await tip_actions.accept(self._env, actor, tip_id, seen=seen)
+                elif action is TipAction.DECLINE:
+                    tip = await tip_actions.decline(self._env, actor, tip_id, words or "", seen=seen)
+                elif action is TipAction.ASK_MORE:
+                    tip = await tip_actions.ask_more(self._env, actor, tip_id, words or "", seen=seen)
+                else:
+                    tip = await tip_actions.publish(self._env, actor, tip_id, words or "", seen=seen)
+            except NotAllowed:
+                await self._say(userid, lang, "wecom.not_editor")
+                return
+            except (Conflict, NotFound):
+                await self._tip_decided(userid, lang, tip_id)
+                return
+            label = self._t(lang, f"wecom.decided.tip_{name}", name=person.display_name)
+            await self._channel.update_cards(tip_key(tip_id, tip_actions.SEEN_CODES[seen]), label)
+        await self._say(userid, lang, f"review.done_{name}", reference=tip_reference(tip_id))
+        if tip.status == TipStatus.ACCEPTED:
+            subject, content = await self.tip_card(person.id, lang, tip)
+            await self._channel.send_card(userid, subject, content)
+
+    async def _tip_decided(self, userid: str, lang: str, tip_id: int) -> None:
+        """A press on a tip someone decided meanwhile: who, and where it stands."""
+        async with self._env.db.read() as conn:
+            try:
+                tip = await tips.get_tip(conn, tip_id)
+            except NotFound:
+                return
+            decider = await audit.last_actor(conn, TIP_ACTIONS, tip_reference(tip_id))
+            person = await users.get_user(conn, decider) if decider is not None else None
+        status = self._t(lang, f"tip.status.{tip.status}")
+        await self._say(
+            userid,
+            lang,
+            "wecom.tip.already",
+            reference=tip_reference(tip_id),
+            name=person.display_name if person is not None else "—",
+            status=status,
+        )
+
     # -- answers ----------------------------------------------------------------------------------------------------
 
     async def answer(self, userid: str, person: User, data: dict[str, Any]) -> bool:
@@ -243,7 +362,9 @@ class CardWork:
         if kind != "text":
             await self._say(userid, lang, "wecom.question.text_expected")
             return True
-        if asked.kind == WISH_REJECT:
+        if asked.kind.startswith("tip_"):
+            await self._tip_words(userid, person, actor, asked, text)
+        elif asked.kind == WISH_REJECT:
             await self._channel.wish_reason(userid, person, actor, asked.subject_id, text)
         elif asked.kind == APPLICATION_REASON:
             await self._application_reason(userid, person, actor, asked.subject_id, text)
@@ -399,7 +520,8 @@ class CardWork:
 
     async def _outcome(self, subject: str) -> str | None:
         """What the subject's cards should now say, or None while it still waits for its decision."""
-        kind, _, number = subject.partition(":")
+        kind, _, rest = subject.partition(":")
+        number, _, seen = rest.partition(":")
         if not number.isdigit():
             return None
         subject_id = int(number)
@@ -431,6 +553,13 @@ class CardWork:
                     if case.status == CaseStatus.ACKNOWLEDGED:
                         return await self._named(conn, lang, "wecom.decided.acknowledged", case.acknowledged_by)
                     return self._t(lang, f"wecom.decided.case_{case.status}")
+                if kind == "tip":
+                    tip = await tips.get_tip(conn, subject_id)
+                    if tip_actions.seen_status(seen) in (None, TipStatus(tip.status)):
+                        return None
+                    decider = await audit.last_actor(conn, TIP_ACTIONS, tip_reference(subject_id))
+                    name = TIP_NAMES.get(_TIP_STATUS_ACTIONS.get(TipStatus(tip.status), TipAction.ACCEPT), "accept")
+                    return await self._named(conn, lang, f"wecom.decided.tip_{name}", decider)
                 if kind == "whistle":
                     wish = await wishes.get_wish(conn, subject_id)
                     blown = await whistles.latest_unanswered(conn, subject_id)
@@ -448,3 +577,44 @@ class CardWork:
         if person is None:
             return self._t(lang, "wecom.decided.moved_on")
         return self._t(lang, label, name=person.display_name)
+
+
+# The decision that leaves a tip in each status (what its cards say once it is there).
+_TIP_STATUS_ACTIONS = {
+    TipStatus.ACCEPTED: TipAction.ACCEPT,
+    TipStatus.DECLINED: TipAction.DECLINE,
+    TipStatus.MORE_INFO_REQUESTED: TipAction.ASK_MORE,
+    TipStatus.PUBLISHED: TipAction.PUBLISH,
+}
+
+
+def editor_card(
+    catalogues: Catalogues, language: str, tip: tips.Tip, person_id: int, now: dt.datetime
+) -> tuple[str, dict[str, Any]]:
+    """An editor's card of a tip with the decisions its status allows (those of Telegram's review card), and its
+    CardBook key (the tip and the status the card shows)."""
+
+    def t(key: str, **values: object) -> str:
+        return catalogues.text(language, key, **values)
+
+    seen = tip_actions.SEEN_CODES[TipStatus(tip.status)]
+    reference = tip_reference(tip.id)
+    title_key = "wecom.card.tip_accepted_title" if tip.status == TipStatus.ACCEPTED else "wecom.card.tip_title"
+    body = t(
+        "wecom.card.tip_body",
+        category=t(f"category.{tip.category}"),
+        media=len(tip.media),
+        description=tip.description[:100],
+    )
+    decisions = [(t(f"review.button_{TIP_NAMES[action]}"), TIP_NAMES[action]) for action in actions_for(tip.status)]
+    content = tip_card(
+        source=t("wecom.card.tip_source"),
+        title=t(title_key, reference=reference),
+        body=body,
+        tip_id=tip.id,
+        person_id=person_id,
+        seen=seen,
+        decisions=decisions,
+        now=now,
+    )
+    return tip_key(tip.id, seen), content
