@@ -24,6 +24,9 @@ held past the channel's `expire_after` (WeChat: 7 days after it was queued) it i
 
 Nothing lives only in memory: a restart reads the same rows again (see `storage.outbox.recover_interrupted`
 for the ones that were on the wire).
+
+Fault injection for the crash test: with TONGXIN_FAULT_KILL_SENDING=LANE (e.g. bulk) the process SIGKILLs itself
+right after the channel took the first row of that lane, before the row is marked sent: it stays `sending`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import signal
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
@@ -49,6 +54,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+FAULT_KILL_SENDING = "TONGXIN_FAULT_KILL_SENDING"
 ALL_LANES: tuple[Lane, ...] = ("urgent", "normal", "bulk")
 Phase = Literal["waiting", "sending"]
 LIVE_RENDERS = 2
@@ -106,6 +112,7 @@ class OutboxSender:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.sent = 0
+        self._kill_sending = os.environ.get(FAULT_KILL_SENDING) or None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -314,6 +321,8 @@ class OutboxSender:
                 await outbox.mark_failed(conn, row.id, error=exc.reason)
             log.warning("outbox row %s (%s) not delivered: %s", row.id, row.dedupe_key, exc.reason)
         else:
+            if row.lane == self._kill_sending:
+                os.kill(os.getpid(), signal.SIGKILL)
             async with services.db.write() as conn:
                 kept = await outbox.mark_sent(conn, row.id, now=services.clock.now(), message_ids=sent or None)
             if kept:

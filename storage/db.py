@@ -17,6 +17,7 @@ import socket
 import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextvars import ContextVar
 from functools import partial
 from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
@@ -33,6 +34,9 @@ from storage.lease import Fenced
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+_WRITING: ContextVar[bool] = ContextVar("database_writing", default=False)
 
 
 class Database:
@@ -86,7 +90,17 @@ class Database:
         async with lock, self._write_engine.connect() as conn, conn.begin():
             if fence is not None:
                 await fence(conn)
-            yield conn
+            token = _WRITING.set(True)
+            try:
+                yield conn
+            finally:
+                _WRITING.reset(token)
+
+    @staticmethod
+    def writing() -> bool:
+        """Whether the running code is inside a `write()` transaction (on SQLite it then holds the one writer's lock:
+        a second `write()` from it would wait for itself)."""
+        return _WRITING.get()
 
     async def ping(self) -> None:
         """Raise if the database cannot be reached."""

@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from bot.persistence import FAULT_KILL_AFTER_HANDLERS
 from bot.send_journal import FAULT_KILL_AFTER_SEND
+from scheduler.sender import FAULT_KILL_SENDING
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage.db import Database
@@ -33,18 +34,27 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def start_bot(
-    db: Database, sim: BotApiSimulator, *, kill_after_steps: int = 0, kill_after_sending: str = ""
+    db: Database,
+    sim: BotApiSimulator,
+    *,
+    kill_after_steps: int = 0,
+    kill_after_sending: str = "",
+    kill_while_sending: str = "",
 ) -> subprocess.Popen[bytes]:
     """The bot in a process of its own; `kill_after_steps`: it SIGKILLs itself after the handlers of that many
     conversation steps ran, before the last one's state is written; `kill_after_sending` (a Bot API method): right
-    after Telegram answered the first such request made while handling an update, and it was recorded."""
+    after Telegram answered the first such request made while handling an update, and it was recorded;
+    `kill_while_sending` (an outbox lane): right after Telegram took the first outbox row of that lane, before the row
+    is marked sent."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env.pop(FAULT_KILL_AFTER_HANDLERS, None)
-    env.pop(FAULT_KILL_AFTER_SEND, None)
+    for name in (FAULT_KILL_AFTER_HANDLERS, FAULT_KILL_AFTER_SEND, FAULT_KILL_SENDING):
+        env.pop(name, None)
     if kill_after_steps:
         env[FAULT_KILL_AFTER_HANDLERS] = str(kill_after_steps)
     if kill_after_sending:
         env[FAULT_KILL_AFTER_SEND] = kill_after_sending
+    if kill_while_sending:
+        env[FAULT_KILL_SENDING] = kill_while_sending
     return subprocess.Popen(
         [
             sys.executable,
