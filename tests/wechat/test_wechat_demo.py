@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from bot.demo import WECHAT_WANG_OPENID, WECHAT_XIAOZHOU_OPENID, WECHAT_ZHANG_OPENID, Demo, demo_running
-from simulator.webchat import TOKEN_HEADER
+from simulator.webchat import SAMPLES_DIR, TOKEN_HEADER
 
 pytestmark = [pytest.mark.wall_clock]
 
@@ -83,3 +83,56 @@ async def test_the_wechat_pane_switches_to_xiaozhou_who_claims_a_wish_with_the_v
             assert (await response.json())["ok"]
         await _chat_until(http, demo, "您认领了", who=1)
         assert WECHAT_ZHANG_OPENID in {p["openid"] for p in state["people"]}
+
+
+async def test_zhang_sends_a_photo_lead_from_the_wechat_pane_and_the_editor_sees_the_photos(demo: Demo) -> None:
+    samples = ("river.jpg", "visit.jpg")
+    base = f"{demo.url}api/wechat/{WECHAT_ZHANG_OPENID}"
+    async with aiohttp.ClientSession(headers={TOKEN_HEADER: demo.webchat.token}) as http:
+        async with http.get(f"{demo.url}api/wechat") as response:
+            state = await response.json()
+        assert "报料" in state["people"][2]["hint"]["zh-CN"]["tries"]
+
+        async def chat(path: str, body: dict[str, Any], then: str, after: int) -> list[dict[str, Any]]:
+            async with http.post(f"{base}/{path}", json=body) as response:
+                assert (await response.json())["ok"]
+            for _ in range(200):
+                async with http.get(f"{demo.url}api/wechat") as response:
+                    messages = list((await response.json())["people"][2]["messages"])
+                if any(then in m["text"] + str(m["items"]) for m in messages[after:] if m["from"] == "bot"):
+                    return messages
+                await asyncio.sleep(0.05)
+            raise AssertionError(f"never saw {then!r} after message {after}")
+
+        async def tap(label: str, then: str) -> None:
+            async with http.get(f"{demo.url}api/wechat") as response:
+                messages = list((await response.json())["people"][2]["messages"])
+            menu = [m for m in messages if m["kind"] == "msgmenu"][-1]
+            item_id, content = next((i, c) for i, c in menu["items"] if label in c)
+            await chat("tap", {"id": item_id, "content": content}, then, len(messages))
+
+        messages = await chat("click", {"key": "LEAD"}, "一张一张发", len(state["people"][2]["messages"]))
+        messages = await chat("photo", {"sample": samples[0]}, "已收到 1 张照片", len(messages))
+        messages = await chat("photo", {"sample": samples[1]}, "目前共 2 个", len(messages))
+        messages = await chat("text", {"text": "河滨路今早有居民自发清理河道垃圾"}, "请发送现场位置", len(messages))
+        messages = await chat("text", {"text": "跳过"}, "请选择线索类别", len(messages))
+        await tap("好人好事", "请确认线索内容")
+        await tap("提交", "线索已提交")
+        messages = await _chat_until(http, demo, "线索已提交", who=2)
+    submitted = next(m["text"] for m in reversed(messages) if "线索已提交" in m["text"])
+    reference = submitted.split("编号 ")[1][:6]
+
+    # 刘编辑, the editor on Telegram, is told, opens the tip and sees 张记者's two photos.
+    liu = demo.person("刘编辑")
+    await liu.wait_for_text(f"新线索 {reference}")
+    await liu.send_command("/review")
+    await liu.press(f"📋 {reference}")
+    card = await liu.wait_for_text("类别：好人好事")
+    assert "河滨路今早有居民自发清理河道垃圾" in (card.text or "")
+    album = [m for m in liu.messages if m.kind == "photo" and m.media_group_id is not None]
+    assert [m.photo_bytes for m in album[-2:]] == [sample_bytes(name) for name in samples]
+
+
+def sample_bytes(name: str) -> bytes:
+    """A sample photo the demo page offers."""
+    return (SAMPLES_DIR / name).read_bytes()
