@@ -21,6 +21,7 @@ the item's key (path/90240); the same entries can be typed (`/stats`, 统计 7�
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -69,6 +70,7 @@ ARGS_MAX = 80  # characters of arguments read: a command never needs more
 FILE_MAX_BYTES = 20 * 1024 * 1024  # a file message's file (media/upload type file, path/90253)
 CASES_SHOWN = 20
 LINK_CODE = re.compile(r"\d{6}")
+MENU_RETRY = dt.timedelta(minutes=5)  # a refused menu is set again with a callback at most this often
 USAGE = "wecom.desk.export_usage"  # Telegram's export.usage speaks of its buttons
 
 Say = Callable[[str, str], Awaitable[bool]]
@@ -122,16 +124,25 @@ class Desk:
         self._api = api
         self._say = say
         self._roles_of = roles_of
+        self._menu_set = False
+        self._menu_tried: dt.datetime | None = None
 
     async def install_menu(self) -> None:
-        """Set the application's menu (at start; a refusal is logged: the typed entries still work)."""
+        """Set the application's menu (at start). A refusal is logged and the menu tried again with a later callback
+        (WeCom's older page wants the application in callback mode first, which the console sets after the bot
+        answered its URL check); the typed entries work meanwhile."""
+        self._menu_tried = self._env.now()
         try:
             await self._api.create_menu(menu(self._catalogues, self._env.settings.default_language))
         except WeComError as exc:
             log.warning("the WeCom application's menu was not set: %s", exc)
+            return
+        self._menu_set = True
 
     async def handle(self, userid: str, person: User, data: dict[str, Any]) -> bool:
         """Answer a menu tap or a typed entry; False when the callback is not one (someone else answers it)."""
+        if not self._menu_set and (self._menu_tried is None or self._env.now() - self._menu_tried >= MENU_RETRY):
+            await self.install_menu()
         if (entry := entry_of(data)) is None:
             return False
         key, args = entry
