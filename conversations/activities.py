@@ -138,7 +138,8 @@ class CodeForm:
 
     @classmethod
     def from_json(cls, data: object) -> CodeForm:
-        code = data.get("code") if isinstance(data, dict) else None
+        """The form back (a bare code, as Telegram kept it before the layer, is read too)."""
+        code = data.get("code") if isinstance(data, dict) else data
         return cls(code=code if isinstance(code, str) and CODE.fullmatch(code) else "")
 
 
@@ -182,13 +183,18 @@ class CheckIn(Steps[CodeForm]):
         return await use(env, actor, code, None)
 
     def ask(self, state: State) -> tuple[Say, ...]:
-        return (Say("checkin.ask_location", expect=Expect.LOCATION, hint=True),)
+        return (Say("checkin.ask_location", expect=Expect.LOCATION, hint=True, share="checkin.share_location"),)
 
     async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
         if given.press is not None:
             return passed_step(state)
+        if given.location is None and given.skips():
+            return Outcome(says=(Say(self.left, clear=True),))  # the keyboard's 跳过: no check-in now
         if given.location is None:
             return Outcome(says=self.ask(state), state=state)
+        sent_at = given.sent_at or env.now()  # a channel that does not say when: taken as sent now
+        if not rules.location_is_live(forwarded=given.relayed, venue=False, sent_at=sent_at, now=env.now()):
+            return Outcome(says=(Say("checkin.location_not_live"),), state=state)
         form = self.form(state)
         if not form.code:
             return Outcome(says=(Say("checkin.error.unknown", clear=True),))

@@ -19,6 +19,7 @@ Channels render a `Say` their own way:
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -89,6 +90,8 @@ class Input:
     text: str | None = None
     location: tuple[float, float] | None = None
     label: str | None = None  # a location's place name, where the channel gives one
+    relayed: bool = False  # a location forwarded or a venue picked from a list: not where the person is
+    sent_at: dt.datetime | None = None  # when the person sent it, where the channel says (a stale location)
     photo: str | None = None  # the channel's reference to a photo (Telegram: its file_id)
     photo_media: int | None = None  # or a photo the channel already stored (storage/media.py, e.g. WeChat's)
     document: bool = False  # a file where a photo was expected

@@ -3,7 +3,8 @@
 (first use) or out (second use). Afterwards participants send photos for the newsroom (`act:photos`):
 photos → Done → consent → one lead per activity.
 
-  checkin:  /checkin (organizer) → QR, end | /checkin CODE or /start ck_CODE → [LOCATION →] checked in/out
+  checkin:  /checkin (organizer) → QR, end | /checkin CODE or /start ck_CODE → [location →] checked in/out
+            (written once: `conversations.activities.CheckIn`, WeChat's too)
   photos:   📷 button → PHOTOS (photos…, Done) → CONSENT (Yes / No)
 """
 
@@ -11,10 +12,9 @@ from __future__ import annotations
 
 import html
 import logging
-import re
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, InputFile, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove, Update
+from telegram import InlineKeyboardMarkup, InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
@@ -24,15 +24,14 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.wechat.api import WeChatError
 from conversations import activities as activity_talk
-from handlers.common import actor_of, expect_press, skip_labels, stale_press, tell
-from handlers.conversing import show
-from rules import activities as rules
+from conversations.base import Outcome
+from handlers.common import actor_of, expect_press, stale_press, tell
+from handlers.conversing import written_once
 from rules.activities import InvalidInput, activity_ref, refusal_key
 from rules.certificate_pdf import qr_png
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.tips import MediaItem
 
-LOCATION = 0
 PHOTOS, CONSENT = range(10, 12)
 log = logging.getLogger(__name__)
 PENDING = "checkin_code"
@@ -45,20 +44,21 @@ def checkin_link(context: TongxinContext, code: str) -> str:
     return f"https://t.me/{context.bot.username}?start=ck_{code}"
 
 
-async def checkin_command(update: Update, context: TongxinContext) -> int:
-    """/checkin CODE: use a code; /checkin alone: the organizer's QR (or how to use it)."""
+async def checkin_command(update: Update, context: TongxinContext) -> Outcome | None:
+    """/checkin CODE: use a code (the check-in written once); /checkin alone: the organizer's QR (or how to use
+    it), outside the conversation (None)."""
     if (message := update.effective_message) is None:
-        return ConversationHandler.END
+        return None
     words = context.args or []
     if words:
-        return await _use(update, context, words[0])
+        return await activity_talk.CheckIn().start(context.env, actor_of(context), words[0])
     found = await activity_actions.checkin_candidates(context.env, actor_of(context))
     if not found:
         await message.reply_text(context.t("checkin.usage"))
-        return ConversationHandler.END
+        return None
     if len(found) == 1:
         await show_qr(update, context, found[0].id)
-        return ConversationHandler.END
+        return None
     tz = context.settings.tz
     rows = [
         [
@@ -69,13 +69,13 @@ async def checkin_command(update: Update, context: TongxinContext) -> int:
         for a in found
     ]
     await message.reply_text(context.t("checkin.which"), reply_markup=InlineKeyboardMarkup(rows))
-    return ConversationHandler.END
+    return None
 
 
-async def deep_link(update: Update, context: TongxinContext) -> int:
+async def deep_link(update: Update, context: TongxinContext) -> Outcome | None:
     """/start ck_CODE: the QR image's link."""
     code = (context.args or [""])[0].removeprefix("ck_")
-    return await _use(update, context, code)
+    return await activity_talk.CheckIn().start(context.env, actor_of(context), code)
 
 
 async def show_qr(update: Update, context: TongxinContext, activity_id: int) -> None:
@@ -142,76 +142,6 @@ async def new_code_pressed(update: Update, context: TongxinContext) -> None:
     if update.callback_query is not None:
         await update.callback_query.answer()
     await show_qr(update, context, press.id)
-
-
-async def _use(update: Update, context: TongxinContext, code: str) -> int:
-    """Use the code; when the activity wants a location, ask for it first."""
-    if (message := update.effective_message) is None:
-        return ConversationHandler.END
-    if not re.fullmatch(r"\d{4,8}", code):
-        await message.reply_text(context.t("checkin.error.unknown"))
-        return ConversationHandler.END
-    if await activity_actions.needs_location(context.env, code):
-        if context.user_data is not None:
-            context.user_data[PENDING] = code
-        keyboard = ReplyKeyboardMarkup(
-            [
-                [KeyboardButton(context.plain("checkin.share_location"), request_location=True)],
-                [KeyboardButton(context.plain("checkin.button.give_up"))],
-            ],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        )
-        await message.reply_text(context.t("checkin.ask_location"), reply_markup=keyboard)
-        return LOCATION
-    await _apply(update, context, code, None)
-    return ConversationHandler.END
-
-
-async def location_sent(update: Update, context: TongxinContext) -> int:
-    """The volunteer's location: check it against the place and use the code."""
-    if (message := update.effective_message) is None or message.location is None:
-        return LOCATION
-    live = rules.location_is_live(
-        forwarded=message.forward_origin is not None,
-        venue=message.venue is not None,
-        sent_at=message.date,
-        now=context.now(),
-    )
-    if not live:
-        await message.reply_text(context.t("checkin.location_not_live"))
-        return LOCATION
-    code = (context.user_data or {}).pop(PENDING, None)
-    if not isinstance(code, str):
-        await message.reply_text(context.t("checkin.error.unknown"), reply_markup=ReplyKeyboardRemove())
-        return ConversationHandler.END
-    await _apply(update, context, code, (message.location.latitude, message.location.longitude))
-    return ConversationHandler.END
-
-
-async def not_a_location(update: Update, context: TongxinContext) -> int:
-    """Text instead of a location: give up on "give up", otherwise ask again."""
-    if (message := update.effective_message) is None:
-        return LOCATION
-    give_up = {context.bot_data.catalogues.text(lang, "checkin.button.give_up") for lang in ("zh-CN", "en")}
-    if message.text in give_up | skip_labels(context):
-        return await give_up_checkin(update, context)
-    await message.reply_text(context.t("checkin.ask_location"))
-    return LOCATION
-
-
-async def give_up_checkin(update: Update, context: TongxinContext) -> int:
-    """/cancel (or give up) while asked for a location."""
-    if context.user_data is not None:
-        context.user_data.pop(PENDING, None)
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
-    return ConversationHandler.END
-
-
-async def _apply(update: Update, context: TongxinContext, code: str, here: tuple[float, float] | None) -> None:
-    """Use the code: checked in or out, or why not (`conversations.activities.use`, the same on WeChat)."""
-    await show(update, context, await activity_talk.use(context.env, actor_of(context), code, here))
 
 
 # -- photos for the newsroom ---------------------------------------------------------------------------------------
@@ -324,25 +254,24 @@ async def photos_cancelled(update: Update, context: TongxinContext) -> int:
     return ConversationHandler.END
 
 
+def checkin_conversation() -> ConversationHandler[TongxinContext]:
+    """Using a check-in code, written once in conversations/activities.py (`CheckIn`: the location asked when the
+    activity has one, the same rules as on WeChat)."""
+    return written_once(
+        activity_talk.CheckIn(),
+        lambda context: activity_talk.CheckIn(),
+        key=PENDING,
+        entry_points=[
+            (CommandHandler("checkin", stale_press), checkin_command),
+            (CommandHandler("start", stale_press, filters=filters.Regex(r"^/start ck_")), deep_link),
+        ],
+    )
+
+
 def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
     """The check-in conversation (a location step when the activity has one) and the photos conversation."""
     return [
-        ConversationHandler(
-            entry_points=[
-                CommandHandler("checkin", checkin_command),
-                CommandHandler("start", deep_link, filters=filters.Regex(r"^/start ck_")),
-            ],
-            states={
-                LOCATION: [
-                    MessageHandler(filters.LOCATION, location_sent),
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, not_a_location),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", give_up_checkin)],
-            allow_reentry=True,
-            persistent=True,
-            name="checkin",
-        ),
+        checkin_conversation(),
         ConversationHandler(
             entry_points=[CallbackQueryHandler(photos_pressed, pattern=callbacks.pattern(Act.ACTIVITY_PHOTOS))],
             states={

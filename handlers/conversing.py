@@ -110,7 +110,10 @@ def input_of(update: Update) -> Input:
         return Input()
     file = attachment_of(message)
     if message.location is not None:
-        return Input(location=(message.location.latitude, message.location.longitude))
+        relayed = message.forward_origin is not None or message.venue is not None
+        return Input(
+            location=(message.location.latitude, message.location.longitude), relayed=relayed, sent_at=message.date
+        )
     if message.photo:
         return Input(photo=message.photo[-1].file_id, attachment=file)
     if message.contact is not None:
