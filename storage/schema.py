@@ -360,6 +360,21 @@ text_terms = Table(
 Index("ix_text_terms_at_term", text_terms.c.at, text_terms.c.term, text_terms.c.source, text_terms.c.source_id)
 Index("ix_text_terms_term_at", text_terms.c.term, text_terms.c.at, text_terms.c.source, text_terms.c.source_id)
 
+# Each text's terms in one row (joined by a line break; '' for none) with its time and a wish's area, kept by
+# triggers on text_terms and wishes (migration 0036): topics read a period's newest texts from the index (on
+# SQLite the index also holds terms and area).
+text_term_sets = Table(
+    "text_term_sets",
+    metadata,
+    Column("source", String(1), nullable=False),
+    Column("source_id", Integer, nullable=False, autoincrement=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("terms", Text, nullable=False),
+    Column("area", String(64)),
+    PrimaryKeyConstraint("source", "source_id", name="pk_text_term_sets"),
+)
+Index("ix_text_term_sets_at", text_term_sets.c.at, text_term_sets.c.source, text_term_sets.c.source_id)
+
 # Daily roll-ups (migration 0016): counts per UTC day ('YYYY-MM-DD') kept exact by triggers on wishes, tips
 # and text_terms, so /stats and /hot sum days instead of rows. A count that reaches zero loses its row.
 
