@@ -217,3 +217,19 @@ async def test_leave_words_drop_the_lead_and_words_outside_it_say_how_to_send_on
     await zhang.send_text("人民路口水管爆了")
     told = await zhang.wait_for_text("这条消息没有转给编辑", after=seen)
     assert "回复“报料”" in told.text
+
+
+async def test_a_lead_s_photo_arrives_although_the_token_was_revoked(
+    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator
+) -> None:
+    db = wechat_bot.bot_data.db
+    zhang = wx.person("张记者")
+    await wechat_reporter(db, zhang)
+    await zhang.send_text("报料")
+    await zhang.wait_for_text("一张一张发")
+    wx.tokens.clear()  # revoked: the media download fetches a fresh token once
+    await zhang.send_photo(PHOTOS[0])
+    await zhang.wait_for_text("已收到 1 张照片")
+    assert all("没有收到" not in r.text for r in zhang.inbox)
+    assert [(r.path, r.errcode) for r in wx.refusals] == [("/cgi-bin/media/get", 40001)]
+    wx.refusals.clear()
