@@ -36,18 +36,21 @@ async def start(application: TongxinApp) -> None:
     """Start delivering the outbox and sweeping every minute."""
     services = application.bot_data
     transports: list[Transport] = [TelegramTransport(application.bot, services.catalogues)]
+    bot = application.bot
+
+    async def photo_bytes(media_id: int) -> bytes | None:
+        # A notice's photo for WeChat or WeCom: the saved file, or Telegram's copy (a volunteer's proof photo).
+        return await stored_photo_bytes(bot, services.db, services.settings.media_dir, media_id)
+
     if services.wecom is not None:
         # Staff on WeCom (no Telegram account) hear there, at any hour; before WeChat: a member who also follows the
         # service account works in the application.
         wecom = services.wecom
-        transports.append(WeComTransport(wecom.api, services.catalogues, services.db, services.clock.now))
+        transports.append(
+            WeComTransport(wecom.api, services.catalogues, services.db, services.clock.now, photo_bytes=photo_bytes)
+        )
     if services.wechat is not None:
         # People with a Telegram account hear there; WeChat-only people (residents) on WeChat.
-        bot = application.bot
-
-        async def photo_bytes(media_id: int) -> bytes | None:
-            # A notice's photo for WeChat: the saved file, or Telegram's copy (a volunteer's proof photo).
-            return await stored_photo_bytes(bot, services.db, services.settings.media_dir, media_id)
 
         transports.append(
             WeChatTransport(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from actions.buttons import Act
 from actions.messages import Lane, Notice
@@ -56,6 +56,7 @@ WECOM = "wecom"
 PER_MEMBER_MINUTE = 30  # messages one application may send one member in a minute (path/90312)
 MINUTE = dt.timedelta(minutes=1)
 TEXT_BYTES = 2048  # a text message's content, at most 2048 bytes (path/90236)
+IMAGE_BYTES = 2 * 1024 * 1024  # an image uploaded for a message: JPG or PNG, at most 2 MB (path/90253)
 WISH_NOTICE = "pending.notice_new_wish"  # sent as a review card
 CASE_NOTICE = "case.new"  # sent as a case card with 签收
 APPLICATION_NOTICE = "pending.notice_new_volunteer"  # sent as an application card with 通过 / 退回
@@ -75,8 +76,17 @@ class WeComTransport:
     channel = WECOM
     name = "WeCom"
 
-    def __init__(self, api: WeComApi, catalogues: Catalogues, db: Database, now: Callable[[], dt.datetime]) -> None:
+    def __init__(
+        self,
+        api: WeComApi,
+        catalogues: Catalogues,
+        db: Database,
+        now: Callable[[], dt.datetime],
+        *,
+        photo_bytes: Callable[[int], Awaitable[bytes | None]] | None = None,
+    ) -> None:
         self._api = api
+        self._photo_bytes = photo_bytes
         self._catalogues = catalogues
         self._db = db
         self._now = now
@@ -116,6 +126,8 @@ class WeComTransport:
             card = await self._whistle_card(address, language, notice)
         elif notice.key in TIP_NOTICES:
             card = await self._tip_card(address, language, notice)
+            if card is not None:
+                await self._tip_photos(address, card[0])
         else:
             card = None
         self._pace(address)
@@ -245,3 +257,23 @@ class WeComTransport:
             return None
         subject, content = editor_card(self._catalogues, language, tip, person_id, self._now())
         return subject, content
+
+    async def _tip_photos(self, address: str, subject: str) -> None:
+        """The tip's photos as image messages before its card, so the editor sees what they decide on (each uploaded
+        as a temporary image, `media/upload` path/90253, then sent, path/90236; WeCom takes JPG or PNG of at most
+        `IMAGE_BYTES`: a larger one, or one with no bytes left (erased), is counted on the card and not sent)."""
+        if self._photo_bytes is None:
+            return
+        tip_id = int(subject.split(":")[1])
+        async with self._db.read() as conn:
+            tip = await tips.get_tip(conn, tip_id)
+        for number, item in enumerate((m for m in tip.media if m.kind == "photo"), start=1):
+            content = await self._photo_bytes(item.media_id)
+            if content is None or len(content) > IMAGE_BYTES:
+                continue
+            self._pace(address)
+            try:
+                media_id = await self._api.upload_media("image", f"T-{tip_id:04d}-{number}.jpg", content)
+                await self._api.send(address, "image", {"media_id": media_id})
+            except WeComError as exc:
+                raise failure(exc) from exc

@@ -18,6 +18,8 @@ from storage import people, tips, users
 from tests.conftest import START_TIME
 from tests.stories.test_tips import finish_tip, make_role
 
+PHOTOS = [b"\xff\xd8\xff\xe0" + bytes([i]) * 50 + b"\xff\xd9" for i in range(1, 3)]  # two JPEGs
+
 
 async def wecom_editor(env: Env, wc: WeComSimulator, name: str, userid: str) -> WeComMember:
     """A member granted the editor role, known to the bot by their userid."""
@@ -45,7 +47,7 @@ async def test_editors_review_a_tip_from_their_cards(
     await make_role(wecom_bot, li, "reporter")
     await li.send_command("/tip")
     await li.wait_for_text("请发送现场照片")
-    await li.send_album([bytes([i]) * 50 for i in range(2)], caption="东城社区志愿者为老人义诊")
+    await li.send_album(PHOTOS, caption="东城社区志愿者为老人义诊")
     await li.wait_for_text("分享位置")
     await sim.settle()
     assert "T-0001" in await finish_tip(li)
@@ -55,6 +57,10 @@ async def test_editors_review_a_tip_from_their_cards(
     assert [text for text, _key in zhou_card.buttons] == ["采用", "不采用", "请补充", "已发布"]
     assert "照片/视频 2 个" in zhou_card.body
     assert "为老人义诊" in zhou_card.body
+    # The photos came first, as image messages the editor can open.
+    images = [r for r in zhou.inbox if r.kind == "image"]
+    assert [zhou.upload(r).content for r in images] == PHOTOS
+    assert zhou.inbox.index(images[-1]) < next(i for i, r in enumerate(zhou.inbox) if r.card is zhou_card)
     wu_late = wu.press_xml(wu_card, "采用")  # 吴编辑 presses as 周编辑 asks; his press arrives after
 
     # 请补充: the question first; the reporter reads it, every card says who asked.
