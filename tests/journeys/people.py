@@ -27,12 +27,13 @@ import pytest
 
 from bot.app import TongxinApp
 from rules import wishes as lifecycle
+from rules.roles import Role
 from rules.wishes import WishDraft
 from simulator import BotApiSimulator
 from simulator.people import Person as TelegramUser
 from simulator.state import BotMessage
 from simulator.wechat import Received, WeChatPerson, WeChatSimulator
-from storage import people
+from storage import people, users
 from storage.db import Database
 from storage.wishes import Wish
 from tests.conftest import BACKENDS, START_TIME
@@ -164,6 +165,7 @@ class OnTelegram(Person):
         "hours": "/hours",
         "help": "/help",
         "privacy": "/privacy",
+        "tip": "/tip",
     }
 
     def __init__(self, sim: BotApiSimulator, user: TelegramUser) -> None:
@@ -261,6 +263,7 @@ class OnWeChat(Person):
         "hours": "HOURS",
         "help": "HELP",
         "privacy": "PRIVACY",
+        "tip": "LEAD",
     }
 
     def __init__(self, wx: WeChatSimulator, follower: WeChatPerson) -> None:
@@ -356,6 +359,25 @@ class Town:
         follower = self.wx.person(name)
         await make_volunteer(self.env, follower)
         return OnWeChat(self.wx, follower)
+
+    async def with_role(self, person: Person, role: Role) -> Person:
+        """`person` has written to the bot and is given `role` by staff; they write again, so the menu of the role
+        is theirs from then on (WeChat's menu follows a person's roles when they write)."""
+        await person.say("你好")
+        await person.sees("您好")
+        async with self.env.db.write() as conn:
+            found = await people.find_person(conn, person.channel, person.account)
+            assert found is not None
+            await users.grant_role(conn, found.id, role, granted_by=None, now=START_TIME)
+        await person.say("你好")
+        await person.sees()  # answered as someone with the role
+        return person
+
+    async def staff(self, name: str, role: Role) -> TelegramUser:
+        """A member of staff holding `role`, on Telegram (their WeCom side has its stories in tests/wecom)."""
+        user = self.sim.person(name)
+        await self.with_role(OnTelegram(self.sim, user), role)
+        return user
 
     async def given_wish(self, resident: Person, *, phone: str = "13800001234") -> Wish:
         """An approved, open wish of `resident` (助老助残 in 东城社区, with an address and her phone), set up in the

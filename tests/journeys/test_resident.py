@@ -104,9 +104,11 @@ async def test_a_resident_makes_a_wish_sees_it_done_and_rates_it(town: Town) -> 
     await wang.sees("谢谢您的评价")
     await xiaozhou.sees("2 小时已计入")
 
-    # 我的心愿 shows it done.
+    # 我的心愿 lists it done; its card shows her rating.
     await wang.menu("mywishes")
     await wang.sees("W-0001", "已完成")
+    await wang.choose("W-0001")
+    await wang.sees("您的评分：5 星")
 
     async with db.read() as conn:
         wish = await store.get_wish(conn, wish.id)
