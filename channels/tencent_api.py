@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import io
 import json
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
@@ -86,6 +88,10 @@ class TokenApi:
         self, method: str, path: str, *, params: dict[str, str], body: dict[str, Any] | None = None
     ) -> dict[str, Any]:
         data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        return await self._request(method, path, params=params, data=data)
+
+    async def _request(self, method: str, path: str, *, params: dict[str, str], data: Any) -> dict[str, Any]:
+        """One request (JSON bytes, or a multipart form) and its JSON answer; a non-zero errcode is an error."""
         # The APIs never redirect: a 3xx is an error, not followed (the query carries the secret or the token, and a
         # redirect loop ends in an exception whose text is the whole URL). Errors name the path, never the URL.
         try:
@@ -103,6 +109,20 @@ class TokenApi:
         if errcode:
             raise ApiError(errcode, str(payload.get("errmsg", "")))
         return payload
+
+    async def upload(self, kind: str, filename: str, content: bytes | Path, content_type: str) -> str:
+        """A temporary medium (`POST /cgi-bin/media/upload?type=`, the same on both APIs: WeChat's 新增临时素材,
+        WeCom's path/90253 "上传临时素材"): multipart, the file in the field `media` under `filename`; its media_id,
+        valid 3 days. A file on disk is streamed, not read whole."""
+        return await self._renewing(lambda token: self._upload(token, kind, filename, content, content_type))
+
+    async def _upload(self, token: str, kind: str, filename: str, content: bytes | Path, content_type: str) -> str:
+        with content.open("rb") if isinstance(content, Path) else io.BytesIO(content) as file:
+            form = aiohttp.FormData()
+            form.add_field("media", file, filename=filename, content_type=content_type)
+            params = {"access_token": token, "type": kind}
+            answer = await self._request("POST", "/cgi-bin/media/upload", params=params, data=form)
+        return str(answer["media_id"])
 
     async def _renewing(self, call: Callable[[str], Awaitable[T]]) -> T:
         """`call(token)`; when the API no longer accepts the token (revoked, expired) it is fetched again and the

@@ -85,25 +85,7 @@ class WeChatApi(TokenApi):
 
     async def upload_image(self, content: bytes, filename: str = "photo.jpg") -> str:
         """Upload a temporary image; its media_id (valid 3 days)."""
-        return await self._renewing(lambda token: self._upload(token, content, filename))
-
-    async def _upload(self, token: str, content: bytes, filename: str) -> str:
-        form = aiohttp.FormData()
-        form.add_field("media", content, filename=filename, content_type="image/jpeg")
-        params = {"access_token": token, "type": "image"}
-        path = "/cgi-bin/media/upload"
-        try:
-            async with self._http().post(
-                self._base + path, params=params, data=form, allow_redirects=False
-            ) as response:
-                if response.status >= 300:
-                    raise WeChatError(BUSY, f"HTTP {response.status} on {path}")
-                payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise WeChatError(BUSY, f"{type(exc).__name__} on {path}") from exc
-        if int(payload.get("errcode", 0) or 0):
-            raise WeChatError(int(payload["errcode"]), str(payload.get("errmsg", "")))
-        return str(payload["media_id"])
+        return await self.upload("image", filename, content, "image/jpeg")
 
     # -- parametric QR codes (账号管理 / 生成带参数的二维码) -------------------------------------------------------
 

@@ -11,12 +11,9 @@ again once, transparently, and the call made once more.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-import aiohttp
 
 from channels.tencent_api import BUSY, ApiError, TokenApi
 
@@ -81,27 +78,8 @@ class WeComApi(TokenApi):
         )
 
     async def upload_media(self, kind: str, filename: str, content: bytes | Path) -> str:
-        """Upload a temporary medium (`media/upload`, path/90253: `image` or `file`, multipart field `media`, its
-        filename the one the member sees); its media_id, valid 3 days. A file on disk is streamed, not read whole."""
-        return await self._renewing(lambda token: self._upload(token, kind, filename, content))
-
-    async def _upload(self, token: str, kind: str, filename: str, content: bytes | Path) -> str:
-        path = "/cgi-bin/media/upload"
-        content_type = "image/png" if kind == "image" else "application/octet-stream"
-        try:
-            with content.open("rb") if isinstance(content, Path) else io.BytesIO(content) as body:
-                form = aiohttp.FormData()
-                form.add_field("media", body, filename=filename, content_type=content_type)
-                async with self._http().post(
-                    self._base + path, params={"access_token": token, "type": kind}, data=form, allow_redirects=False
-                ) as response:
-                    if response.status >= 300:
-                        raise WeComError(BUSY, f"HTTP {response.status} on {path}")
-                    payload = await response.json(content_type=None)
-        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
-            raise WeComError(BUSY, f"{type(exc).__name__} on {path}") from exc
-        if not isinstance(payload, dict):
-            raise WeComError(BUSY, "unreadable answer")
-        if int(payload.get("errcode", 0) or 0):
-            raise WeComError(int(payload["errcode"]), str(payload.get("errmsg", "")))
-        return str(payload["media_id"])
+        """Upload a temporary medium for an image or file message (`media/upload`, path/90253: `image` or `file`,
+        its filename the one the member sees); its media_id, valid 3 days."""
+        return await self.upload(
+            kind, filename, content, "image/png" if kind == "image" else "application/octet-stream"
+        )
