@@ -143,11 +143,11 @@ async def counts_between(conn: AsyncConnection, since: dt.datetime, until: dt.da
 
 
 async def _unstored(
-    conn: AsyncConnection, since: dt.datetime, until: dt.datetime
+    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, state: hot.TextsState | None = None
 ) -> list[tuple[hot.PendingText, set[str]]]:
     """The texts of [since, until) whose terms are not stored yet, with their terms (segmented in a worker
-    thread), the newest first."""
-    pending = await hot.unsegmented_since(conn, since, until=until)
+    thread), the newest first (`state`: the newest texts and watermarks, when just read)."""
+    pending = await hot.unsegmented_since(conn, since, until=until, state=state)
     if not pending:
         return []
     segmented = await asyncio.to_thread(segment_all, [text.text for text in pending])
@@ -183,10 +183,11 @@ async def period_topics(
     examples are the newest of those. The same question in the same minute, with no new text, is answered from
     the last computation."""
     cache = _CACHED.setdefault(conn.sync_engine, {})
-    key = (days, limit, tuple(places), now.replace(second=0, microsecond=0), await hot.texts_state(conn))
+    state = await hot.texts_state(conn)
+    key = (days, limit, tuple(places), now.replace(second=0, microsecond=0), state)
     if (found := cache.get(key)) is not None:
         return found
-    computed = await _period_topics(conn, now=now, days=days, limit=limit, places=places)
+    computed = await _period_topics(conn, now=now, days=days, limit=limit, places=places, state=state)
     if len(cache) >= CACHED_KEYS:
         cache.clear()
     cache[key] = computed
@@ -194,12 +195,12 @@ async def period_topics(
 
 
 async def _period_topics(
-    conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str]
+    conn: AsyncConnection, *, now: dt.datetime, days: int, limit: int, places: Sequence[str], state: hot.TextsState
 ) -> list[Topic]:
     since = now - dt.timedelta(days=days)
     before = since - dt.timedelta(days=BASELINE_PERIODS * days)
     # The texts not stored yet are read and segmented once for both periods (the sweep stores them within a minute).
-    unstored = await _unstored(conn, before, now)
+    unstored = await _unstored(conn, before, now, state)
     fresh = {(text.source, text.source_id): terms for text, terms in unstored if text.at >= since}
     stored, stored_texts = await hot.term_counts(conn, since, now, now=now)
     current, current_texts = stored.copy(), stored_texts + len(fresh)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, or_, select, union_all, update
+from sqlalchemy import and_, delete, func, insert, literal, select, tuple_, type_coerce, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.types import NullType
 
 from storage import rollups
 from storage.errors import NotFound
@@ -20,6 +22,7 @@ from storage.schema import (
     reference_counters,
     term_days,
     term_weeks,
+    text_term_sets,
     text_terms,
     tips,
     user_roles,
@@ -105,16 +108,38 @@ async def watermarks(conn: AsyncConnection) -> dict[str, int]:
     return {source: found.get(name, 0) for source, name in _WATERMARK.items()}
 
 
-async def texts_state(conn: AsyncConnection) -> tuple[int, ...]:
+class TextsState(NamedTuple):
     """What the hot topics were computed from: the newest wish and tip and how far each is segmented (topics stay
     the same while this does, within a minute)."""
-    marks = await watermarks(conn)
+
+    newest_wish: int
+    newest_tip: int
+    tip_mark: int
+    wish_mark: int
+
+    def unsegmented(self, source: str) -> bool:
+        """Whether `source` may have texts above its watermark."""
+        return self.newest_wish > self.wish_mark if source == WISH else self.newest_tip > self.tip_mark
+
+
+async def texts_state(conn: AsyncConnection) -> TextsState:
+    """The newest wish and tip and both watermarks, in one statement."""
+
+    def mark(source: str) -> Any:
+        value = select(reference_counters.c.value).where(reference_counters.c.name == _WATERMARK[source])
+        return value.scalar_subquery()
+
     newest = (
         await conn.execute(
-            select(select(func.max(wishes.c.id)).scalar_subquery(), select(func.max(tips.c.id)).scalar_subquery())
+            select(
+                select(func.max(wishes.c.id)).scalar_subquery(),
+                select(func.max(tips.c.id)).scalar_subquery(),
+                mark(TIP),
+                mark(WISH),
+            )
         )
     ).one()
-    return (int(newest[0] or 0), int(newest[1] or 0), *(marks[source] for source in sorted(marks)))
+    return TextsState(*(int(value or 0) for value in newest))
 
 
 async def set_watermark(conn: AsyncConnection, source: str, value: int) -> None:
@@ -157,14 +182,18 @@ async def unsegmented(
 
 
 async def unsegmented_since(
-    conn: AsyncConnection, since: dt.datetime, *, until: dt.datetime | None = None
+    conn: AsyncConnection, since: dt.datetime, *, until: dt.datetime | None = None, state: TextsState | None = None
 ) -> list[PendingText]:
     """Wish and tip texts written in [since, until) whose terms are not stored yet (above the watermarks): each
     source's primary-key range above its watermark (a minute of texts while the sweep keeps up), its times
-    filtered here (on their times the planner would read the period's rows through `created_at`)."""
-    marks = await watermarks(conn)
+    filtered here (on their times the planner would read the period's rows through `created_at`). Given the
+    `state` just read, a source with no text above its watermark is not asked."""
+    state = state or await texts_state(conn)
+    marks = {WISH: state.wish_mark, TIP: state.tip_mark}
     found: list[PendingText] = []
     for source in (WISH, TIP):
+        if not state.unsegmented(source):
+            continue
         found += [
             text
             for text in await unsegmented(conn, source, marks[source])
@@ -372,10 +401,9 @@ class QuotedText:
     area: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class HeldText:
+class HeldText(NamedTuple):
     """Which of the asked terms a text holds, and where it is: a wish's area, else its text (to find a place
-    it names) or None for an erased text."""
+    it names) or None for an erased text. (A tuple: thousands are made per /hot.)"""
 
     terms: frozenset[str]
     area: str | None
@@ -383,51 +411,93 @@ class HeldText:
 
 
 async def texts_holding(
-    conn: AsyncConnection, since: dt.datetime, until: dt.datetime, terms: Collection[str], *, limit: int
+    conn: AsyncConnection,
+    since: dt.datetime,
+    until: dt.datetime,
+    terms: Collection[str],
+    *,
+    limit: int,
+    page: int | None = None,
 ) -> dict[TextKey, HeldText]:
     """Per stored text of [since, until) holding one of `terms`, which of them it holds and where it is, the
-    newest texts first, from the newest `limit` (text, term) pairs: the (at, term, source, source_id) index
-    read backwards from `until` and alone, so the cost follows `limit`, not the size of the period; one row per
-    text, its wish or tip joined by primary key."""
-    if not terms:
+    newest texts first, from the newest `limit` (text, term) pairs (by time, then term, source and id, the
+    newest first): the period's newest texts read from `ix_text_term_sets_at` backwards from `until`, a page at
+    a time until they hold `limit` pairs, so the cost follows `limit`, not the size of the period (migration
+    0036: each text's terms and a wish's area in one row); the text of a tip or of a wish without an area (to
+    find a place it names) read by primary key. `page`: how many texts the first read asks for (by default a
+    third of `limit`, at least 100)."""
+    if not terms or limit <= 0:
         return {}
-    pairs = (
-        select(text_terms.c.source, text_terms.c.source_id, text_terms.c.term, text_terms.c.at)
-        # `term || ''`: offered `term IN` over (term, at), a planner without statistics reads and sorts the
-        # whole period's pairs of those terms; this way only the (at, term) index serves, read backwards.
-        .where(text_terms.c.at >= since, text_terms.c.at < until, (text_terms.c.term + "").in_(sorted(terms)))
-        .order_by(text_terms.c.at.desc(), text_terms.c.term.desc())
-        .limit(limit)
-        .subquery()
-    )
-    texts = (
-        select(
-            pairs.c.source,
-            pairs.c.source_id,
-            func.aggregate_strings(pairs.c.term, TERM_SEPARATOR).label("terms"),
-            func.max(pairs.c.at).label("at"),
+    wanted = frozenset(terms)
+    sets = text_term_sets
+    # The time as the driver gives it (a string on SQLite): only compared, sorted and given back, and converting
+    # each of a few thousand rows cost more than reading it.
+    at = type_coerce(sets.c.at, NullType())
+    found: list[tuple[Any, str, int, frozenset[str], str | None]] = []
+    pairs = read = 0
+    boundary: Any = None  # the time of the text that made `limit` pairs: texts of the same time count too
+    after: tuple[Any, str, int] | None = None
+    page = page or max(limit // 3, 100)
+    while True:
+        query = select(at, sets.c.source, sets.c.source_id, sets.c.terms, sets.c.area).where(
+            sets.c.at >= since, sets.c.at < until
         )
-        .group_by(pairs.c.source, pairs.c.source_id)
-        .subquery()
-    )
-    # Per text, by primary key (subqueries: a join lets PostgreSQL merge a whole primary-key index): a wish's
-    # area, and its text when it has none (a tip's always).
-    wish = select(wishes.c.area).where(texts.c.source == WISH, wishes.c.id == texts.c.source_id)
-    unplaced = wish.with_only_columns(wishes.c.description).where(or_(wishes.c.area.is_(None), wishes.c.area == ""))
-    tip = select(tips.c.description).where(texts.c.source == TIP, tips.c.id == texts.c.source_id)
-    query = select(
-        texts.c.source,
-        texts.c.source_id,
-        texts.c.terms,
-        wish.scalar_subquery(),
-        func.coalesce(unplaced.scalar_subquery(), tip.scalar_subquery()),
-    ).order_by(texts.c.at.desc(), texts.c.source, texts.c.source_id.desc())
-    found: dict[TextKey, HeldText] = {}
-    for source, source_id, held, area, text in (await conn.execute(query)).all():
-        quotable = None if text is None or text == ERASED_TEXT else str(text)
-        found[(str(source), int(source_id))] = HeldText(
-            frozenset(str(held).split(TERM_SEPARATOR)), str(area) if area else None, quotable
-        )
+        if after is not None:
+            given = (type_coerce(after[0], NullType()), literal(after[1]), literal(after[2]))
+            query = query.where(tuple_(at, sets.c.source, sets.c.source_id) < tuple_(*given))
+        order = (sets.c.at.desc(), sets.c.source.desc(), sets.c.source_id.desc())
+        rows = (await conn.execute(query.order_by(*order).limit(page))).all()
+        for when, source, source_id, joined, area in rows:
+            if boundary is not None and when != boundary:
+                break
+            held = wanted.intersection(joined.split(TERM_SEPARATOR))
+            if held:
+                found.append((when, source, source_id, frozenset(held), area or None))
+                pairs += len(held)
+                if boundary is None and pairs >= limit:
+                    boundary = when
+        else:
+            read += len(rows)
+            if len(rows) == page:
+                after = (rows[-1][0], rows[-1][1], rows[-1][2])
+                # As many more texts as the pairs still missing need, at the rate so far (and a margin).
+                page = 16 + 5 * (limit - pairs) * read // (4 * pairs) if pairs and pairs < limit else 2 * page
+                continue
+        break
+    # The newest `limit` pairs: every pair of the texts newer than the boundary's time, and of the texts at that
+    # time the pairs that come first (by term, source and id, the greatest first).
+    kept = {(source, source_id): held for when, source, source_id, held, _area in found if when != boundary}
+    tied = [
+        (term, source, source_id) for when, source, source_id, held, _a in found if when == boundary for term in held
+    ]
+    for term, source, source_id in sorted(tied, reverse=True)[: limit - sum(len(held) for held in kept.values())]:
+        kept[(source, source_id)] = kept.get((source, source_id), frozenset()) | {term}
+    unplaced = [(source, source_id) for _w, source, source_id, _h, area in found if source == TIP or area is None]
+    texts = await _descriptions(conn, [key for key in unplaced if key in kept])
+    # The newest first; of the same time, wishes before tips, the latest id first (`found` is by time, then
+    # source and id, the greatest first).
+    ordered = []
+    for _when, same_time in itertools.groupby(found, key=lambda text: text[0]):
+        run = list(same_time)
+        ordered += sorted(run, key=lambda text: (text[1], -text[2])) if len(run) > 1 else run
+    return {
+        (source, source_id): HeldText(kept[(source, source_id)], area, texts.get((source, source_id)))
+        for _when, source, source_id, _held, area in ordered
+        if (source, source_id) in kept
+    }
+
+
+async def _descriptions(conn: AsyncConnection, keys: Sequence[TextKey]) -> dict[TextKey, str]:
+    """The texts of wishes and tips by key, erased ones left out; by primary key."""
+    found: dict[TextKey, str] = {}
+    for source in (WISH, TIP):
+        table = _TABLES[source]
+        ids = [source_id for kind, source_id in keys if kind == source]
+        for start in range(0, len(ids), 500):
+            query = select(table.c.id, table.c.description).where(
+                table.c.id.in_(ids[start : start + 500]), table.c.description != ERASED_TEXT
+            )
+            found.update(((source, int(row[0])), str(row[1])) for row in (await conn.execute(query)).all())
     return found
 
 

@@ -18,6 +18,7 @@ from rules.roles import Role
 from rules.wishes import Actor
 from storage import hot as hot_storage
 from storage import privacy, users
+from storage import tips as tip_store
 from storage import wishes as store
 from storage.db import Database
 from storage.schema import text_terms
@@ -180,3 +181,73 @@ async def test_a_topic_counts_each_of_its_messages_once(db: Database) -> None:
     assert outage.rising
     assert outage.count == 10  # 5 with both words, 3 with 停水 only, 2 with 没水 only
     assert outage.areas == ("南湖社区",)
+
+
+async def test_the_grouping_reads_the_newest_pairs_of_the_asked_terms(db: Database) -> None:
+    """The grouping's sample is the newest `limit` (text, term) pairs of the asked terms, by time, then term,
+    source and id, the greatest first (texts written at the same moment share out the last pairs by term): the
+    per-text rows of migration 0036 give exactly what the pairs themselves give, with a wish's area, else the
+    text (a tip, a wish without an area) to find a place in."""
+    async with db.write() as conn:
+        await users.touch_user(
+            conn, user_id=2, first_name="P2", last_name=None, username=None, language="zh-CN", now=NOW
+        )
+        written: list[tuple[hot_storage.PendingText, set[str]]] = []
+        for n in range(24):
+            at = NOW - dt.timedelta(hours=n // 3)  # three texts at each moment
+            terms = {("停水", "没水", "老人", "路灯")[k] for k in range(4) if (n >> k) % 2 == (n % 3 == 0)}
+            area = "南湖社区" if n % 4 == 1 else None
+            text = f"{'东城社区' if n % 5 == 0 else ''}{'、'.join(sorted(terms))}{n}"
+            if n % 6 == 5:
+                tip = await tip_store.insert_tip(
+                    conn,
+                    reporter_id=2,
+                    by_reporter=True,
+                    status="new",
+                    category="livelihood",
+                    description=text,
+                    location=None,
+                    media=[],
+                    now=at,
+                )
+                written.append((hot_storage.PendingText(hot_storage.TIP, tip.id, at, text), terms | {"其他"}))
+            else:
+                wish = await store.insert_wish(
+                    conn,
+                    resident_id=2,
+                    category="other",
+                    description=text,
+                    area=area,
+                    address=None,
+                    location=None,
+                    photo_file_id=None,
+                    phone=None,
+                    status="open",
+                    now=at,
+                )
+                written.append((hot_storage.PendingText(hot_storage.WISH, wish.id, at, text, area), terms | {"其他"}))
+        assert await hot_storage.store_terms(conn, written) == 24
+    texts = {(text.source, text.source_id): text for text, _terms in written}
+    asked = {"停水", "没水", "老人", "路灯"}
+    since, until = NOW - dt.timedelta(hours=6, minutes=30), NOW + dt.timedelta(seconds=1)
+    async with db.read() as conn:
+        pairs = (await conn.execute(select(text_terms))).all()
+        newest = sorted(
+            ((r.at, r.term, r.source, r.source_id) for r in pairs if r.term in asked and since <= r.at < until),
+            reverse=True,
+        )
+        for limit in (1, 2, 3, 4, 7, 10, 13, 20, 1000):
+            expected: dict[hot_storage.TextKey, set[str]] = {}
+            for _at, term, source, source_id in newest[:limit]:
+                expected.setdefault((source, source_id), set()).add(term)
+            order = sorted(expected, key=lambda key: (-texts[key].at.timestamp(), key[0], -key[1]))
+            # Read a page of texts at a time, however small.
+            for page in (None, 1, 2, 5):
+                found = await hot_storage.texts_holding(conn, since, until, asked, limit=limit, page=page)
+                assert list(found) == order, (limit, page)
+                for key, held in found.items():
+                    text = texts[key]
+                    assert held.terms == expected[key], (limit, page, key)
+                    assert held.area == text.area
+                    assert held.text == (text.text if key[0] == hot_storage.TIP or text.area is None else None)
+    assert sum(len(held) for held in expected.values()) == len(newest) > 13

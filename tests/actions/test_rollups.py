@@ -32,6 +32,7 @@ from storage.migrate import upgrade
 from storage.schema import (
     term_days,
     term_weeks,
+    text_term_sets,
     text_terms,
     tip_days,
     tips,
@@ -205,6 +206,21 @@ async def rolled_up_equals_rows(db: Database) -> None:
     assert tables["tip_days"] == Counter((day(r.created_at), r.status) for r in tip_rows)
     assert tables["term_days"] == Counter((day(r.at), r.term) for r in term_rows)
     assert tables["term_weeks"] == Counter((rollups.week_of(r.at), r.term) for r in term_rows)
+    # Each text's terms in one row, with its time and its wish's area (migration 0036).
+    async with db.read() as conn:
+        pairs = (await conn.execute(select(text_terms))).all()
+        sets = (await conn.execute(select(text_term_sets))).all()
+    areas = {r.id: r.area for r in wish_rows}
+    expected_sets: dict[tuple[str, int], tuple[dt.datetime, set[str], str | None]] = {}
+    for r in pairs:
+        _at, held, _area = expected_sets.setdefault(
+            (r.source, r.source_id), (r.at, set(), areas[r.source_id] if r.source == "w" else None)
+        )
+        held.update({r.term} - {hot_storage.SEGMENTED})
+    assert {
+        (r.source, r.source_id): (r.at, set(r.terms.split(hot_storage.TERM_SEPARATOR)) - {""}, r.area) for r in sets
+    } == expected_sets
+    assert all(r.terms == "" or "" not in r.terms.split(hot_storage.TERM_SEPARATOR) for r in sets)
     expected: dict[str, tuple[int, float]] = {}
     for r in wish_rows:
         if r.confirmed_at is not None:
