@@ -194,6 +194,8 @@ NO_PERSONAL_DATA: dict[str, str] = {
     "term_days": "per day, in how many texts a word appears: a text's words leave with its text_terms rows (a "
     "trigger), and a word no text of that day still holds loses its row",
     "term_weeks": "per week, in how many texts a word appears: kept like term_days (a trigger on text_terms)",
+    "text_term_sets": "each text's words in one row, by text id, with its wish's area: a text's row leaves with "
+    "its text_terms rows (a trigger)",
 }
 
 
