@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from actions import activities as activity_actions
+from actions.env import Env
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules import wishes as lifecycle
@@ -20,6 +21,20 @@ from tests.stories.test_activities_followup import COORDINATOR, VOLUNTEER, an_ac
 from tests.stories.wishflow import approved_volunteers, open_wish, person_id
 
 
+async def two_verified_hours(
+    env: Env, clock: ManualClock, admin_id: int, volunteer_id: int, *, starts: dt.datetime
+) -> None:
+    """The volunteer signs up for a 2-hour activity, checks in five minutes before it starts and out ten minutes
+    after it ends, and the organizer confirms: 2 verified hours."""
+    activity_id = await an_activity(env, admin_id, starts=starts)
+    await activity_actions.sign_up(env, Actor(volunteer_id, VOLUNTEER), activity_id)
+    for at in (starts - dt.timedelta(minutes=5), starts + dt.timedelta(hours=2, minutes=10)):
+        clock.set(at)
+        code = await activity_actions.show_code(env, Actor(admin_id, COORDINATOR), activity_id)
+        await activity_actions.use_code(env, Actor(volunteer_id, VOLUNTEER), code.code, None)
+    await activity_actions.confirm(env, Actor(admin_id, COORDINATOR), activity_id)
+
+
 async def two_hours_verified_and_one_and_a_half_reported(
     bot: TongxinApp, sim: BotApiSimulator, clock: ManualClock, admin_id: int, volunteer: Person
 ) -> None:
@@ -27,13 +42,7 @@ async def two_hours_verified_and_one_and_a_half_reported(
     env, db = bot.bot_data.env, bot.bot_data.db
     await approved_volunteers(db, [volunteer])
     li = await person_id(db, volunteer)
-    activity_id = await an_activity(env, admin_id, starts=shanghai(27, 9))
-    await activity_actions.sign_up(env, Actor(li, VOLUNTEER), activity_id)
-    for at in (shanghai(27, 8, 55), shanghai(27, 11, 10)):
-        clock.set(at)
-        code = await activity_actions.show_code(env, Actor(admin_id, COORDINATOR), activity_id)
-        await activity_actions.use_code(env, Actor(li, VOLUNTEER), code.code, None)
-    await activity_actions.confirm(env, Actor(admin_id, COORDINATOR), activity_id)
+    await two_verified_hours(env, clock, admin_id, li, starts=shanghai(27, 9))
     wish = await open_wish(db, sim.person("张奶奶"))
     async with db.write() as conn:
         helper, now = Actor(li, VOLUNTEER), clock.now()

@@ -24,7 +24,8 @@ from simulator import BotApiSimulator
 from simulator.wechat import WeChatPerson, WeChatSimulator
 from storage import activities as activity_store
 from tests.stories.test_activities import delivered, shanghai
-from tests.stories.test_activities_followup import COORDINATOR, VOLUNTEER, an_activity, start_as_admin
+from tests.stories.test_activities_followup import VOLUNTEER, an_activity, start_as_admin
+from tests.stories.test_certificates import two_verified_hours
 from tests.wechat.test_wechat_volunteers import make_volunteer
 
 pytestmark = pytest.mark.both_databases  # on SQLite and PostgreSQL
@@ -167,13 +168,7 @@ async def test_the_certificate_arrives_as_an_image_with_a_link_to_its_verificati
     xiaozhou = wx.person("小周")
     zhou_id = await make_volunteer(env, xiaozhou)
     # Two hours at an activity she checked in and out of, confirmed by the organizer.
-    activity_id = await an_activity(env, admin_id, starts=shanghai(26, 15), headcount=5)
-    await activity_actions.sign_up(env, Actor(zhou_id, VOLUNTEER), activity_id)
-    for at in (shanghai(26, 14, 55), shanghai(26, 17, 10)):
-        clock.set(at)
-        code = await activity_actions.show_code(env, Actor(admin_id, COORDINATOR), activity_id)
-        await activity_actions.use_code(env, Actor(zhou_id, VOLUNTEER), code.code, None)
-    await activity_actions.confirm(env, Actor(admin_id, COORDINATOR), activity_id)
+    await two_verified_hours(env, clock, admin_id, zhou_id, starts=shanghai(26, 15))
     await delivered(wechat_bot, sim)
 
     seen = len(xiaozhou.inbox)
