@@ -154,6 +154,8 @@ class Act(StrEnum):
     CASE_RETURN = "case:return"
     CASE_NO_PHOTO = "case:nophoto"
     CASE_RATE = "case:rate"
+    CASE_PAGE = "case:page"  # a page of a member's /cases
+    CASE_SHOW = "case:show"  # one case from /cases: its card with what the member can do
     TIP_TO_CHANNEL = "tip:channel"
     # public-opinion events (issue 29): /event's level buttons
     EVENT_LEVEL = "event:level"
@@ -303,6 +305,8 @@ SPECS: dict[Act, Spec] = {
     Act.CASE_RETURN: _ID,
     Act.CASE_NO_PHOTO: _ID,
     Act.CASE_RATE: Spec(subject=True, arg=r"[1-5]"),
+    Act.CASE_PAGE: Spec(subject=True),  # the page of /cases
+    Act.CASE_SHOW: _ID,
     Act.TIP_TO_CHANNEL: _ID,
     # The source (h3: hot alert H-3, w42, c1, x7: the person's own topic draft 7) and the level chosen (1–4).
     Act.EVENT_LEVEL: Spec(arg=r"[hwcx]\d{1,9}\.[1-4]"),

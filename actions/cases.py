@@ -472,6 +472,14 @@ async def admins(conn: AsyncConnection, env: Env) -> list[int]:
     return sorted(await people.admin_person_ids(conn, env.settings.admin_ids))
 
 
+async def case_of_member(env: Env, actor: Actor, case_id: int) -> CaseView:
+    """One case of a department the actor belongs to (`NotAllowed` for anyone else's; `NotFound`)."""
+    async with env.db.read() as conn:
+        case = await store.get_case(conn, case_id)
+        await _member(conn, actor, case)
+        return await _view(conn, case)
+
+
 async def open_cases_of_member(env: Env, actor: Actor) -> list[CaseView]:
     """The open cases of the departments the actor belongs to, oldest first."""
     if actor.user_id is None:

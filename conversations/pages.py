@@ -16,13 +16,16 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+from actions import cases as case_actions
 from actions import tasks
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button
+from actions.cases import CaseView
 from actions.env import Env
 from conversations.base import Param, Say
 from conversations.wish import card
 from rules import wishes as lifecycle
+from rules.cases import CaseStatus
 from rules.tips import category_key, tip_reference
 from rules.wishes import WishAction, WishStatus, short_summary, wish_ref
 from storage.cases import Referral
@@ -267,3 +270,35 @@ def open_tasks(env: Env, found: tasks.TaskPage) -> Page:
         title_pages=True,
         cards=True,
     )
+
+
+def cases(env: Env, found: Sequence[CaseView], page: int, me: int | None) -> Page:
+    """A member's /cases: one page of their departments' open cases (oldest first), a line each saying where it
+    stands (to acknowledge by when, theirs or whose, to resolve by when), a button each for its card and what they
+    can do with it (`me`: the member's person id)."""
+    page, pages = clamp(page, len(found))
+    items = []
+    for n, shown in enumerate(found[page * PAGE_SIZE : (page + 1) * PAGE_SIZE], start=page * PAGE_SIZE + 1):
+        case = shown.case
+        state: Say
+        if case.status == CaseStatus.SENT:
+            state = Say("case.state_sent", {"due": case_actions.local(case.ack_due_at, env)})
+        elif case.acknowledged_by == me:
+            state = Say("case.state_mine", {"due": case_actions.local(case.resolve_due_at, env)})
+        else:
+            due = case_actions.local(case.resolve_due_at, env)
+            state = Say("case.state_taken", {"name": shown.acknowledged_by or "—", "due": due})
+        line = Say(
+            "case.list_line",
+            {
+                "n": n,
+                "ref": shown.ref,
+                "source": case_actions.source_ref(case),
+                "department": shown.department,
+                "tier": Say(f"case.tier.{case.tier}"),
+                "state": state,
+            },
+        )
+        items.append(Item(line, Button("list.button.show", Act.CASE_SHOW, case.id), {"ref": shown.ref}))
+    title = Say("case.list_title", {"count": len(found)})
+    return Page(title, tuple(items), page, pages, Act.CASE_PAGE, footer=Say("case.list_tap"))

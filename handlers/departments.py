@@ -35,8 +35,10 @@ from actions.messages import Notice
 from bot.context import TongxinContext
 from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
+from conversations import pages
+from handlers import lists
 from handlers.access import require
-from handlers.common import actor_of, conflict_reply, expect_press, stale_press, tell
+from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press, tell
 from rules.cases import (
     TIERS,
     CaseInputError,
@@ -421,24 +423,60 @@ def cases_values(case: Case, department: str, context: TongxinContext) -> dict[s
 
 
 async def list_cases(update: Update, context: TongxinContext) -> None:
-    """/cases: coordinators see every department's open cases; members the open cases of their departments, each
-    with what they can do."""
+    """/cases: coordinators see every department's open cases; members a page of their departments' open cases
+    (`conversations.pages.cases`), each opened by its button with what they can do."""
     actor = actor_of(context)
     if actor.is_coordinator:
         await reply(update, context, overview(context, await departments.open_cases_overview(context.env, actor)))
     found = await cases.open_cases_of_member(context.env, actor)
-    if not found and not actor.is_coordinator:
-        await tell(update, context, "case.none_open")
+    if not found:
+        if not actor.is_coordinator:
+            await tell(update, context, "case.none_open")
         return
-    for shown in found[:10]:
-        case = shown.case
-        values = {**cases_values(case, shown.department, context), "name": shown.acknowledged_by or "—"}
-        if case.status == CaseStatus.SENT:
-            await reply_card(update, context, case, Notice("case.new", values, cases.member_buttons(case)))
-        elif case.acknowledged_by == actor.user_id:
-            await reply_card(update, context, case, Notice("case.card_mine", values, cases.holder_buttons(case)))
-        else:
-            await reply_card(update, context, case, Notice("case.taken", values))
+    text, markup = lists.page_view(context, pages.cases(context.env, found, 0, actor.user_id))
+    await context.bot.send_message(context.chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup)
+
+
+async def cases_page_pressed(update: Update, context: TongxinContext) -> None:
+    """◀ / ▶ on /cases: the page redrawn in place (the cases as they are now)."""
+    if (press := await expect_press(update, context, Act.CASE_PAGE)) is None or (
+        query := update.callback_query
+    ) is None:
+        return
+    await query.answer()
+    actor = actor_of(context)
+    found = await cases.open_cases_of_member(context.env, actor)
+    if not found:
+        await edit_in_place(query, context.t("case.none_open"))
+        return
+    text, markup = lists.page_view(context, pages.cases(context.env, found, press.id, actor.user_id))
+    await edit_in_place(query, text, markup)
+
+
+async def show_case_pressed(update: Update, context: TongxinContext) -> None:
+    """A case on /cases tapped: its card with what the member can do now (签收 / 退回, 办结 / 退回, or who has it)."""
+    if (press := await expect_press(update, context, Act.CASE_SHOW)) is None or (
+        query := update.callback_query
+    ) is None:
+        return
+    actor = actor_of(context)
+    try:
+        shown = await cases.case_of_member(context.env, actor, press.id)
+    except (NotAllowed, NotFound) as exc:
+        await conflict_reply(update, context, exc)
+        return
+    case = shown.case
+    if case.status not in (CaseStatus.SENT, CaseStatus.ACKNOWLEDGED):
+        await query.answer(context.plain("case.not_open", ref=shown.ref), show_alert=True)
+        return
+    await query.answer()
+    values = {**cases_values(case, shown.department, context), "name": shown.acknowledged_by or "—"}
+    if case.status == CaseStatus.SENT:
+        await reply_card(update, context, case, Notice("case.new", values, cases.member_buttons(case)))
+    elif case.acknowledged_by == actor.user_id:
+        await reply_card(update, context, case, Notice("case.card_mine", values, cases.holder_buttons(case)))
+    else:
+        await reply_card(update, context, case, Notice("case.taken", values))
 
 
 def overview(context: TongxinContext, groups: list[tuple[str, list[departments.OpenCase]]]) -> Notice:
@@ -720,6 +758,8 @@ def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
         CallbackQueryHandler(tier_pressed, pattern=callbacks.prefix_pattern(Act.CASE_TIER)),
         CallbackQueryHandler(acknowledge_pressed, pattern=callbacks.prefix_pattern(Act.CASE_ACK)),
         CallbackQueryHandler(rate_pressed, pattern=callbacks.prefix_pattern(Act.CASE_RATE)),
+        CallbackQueryHandler(cases_page_pressed, pattern=callbacks.prefix_pattern(Act.CASE_PAGE)),
+        CallbackQueryHandler(show_case_pressed, pattern=callbacks.prefix_pattern(Act.CASE_SHOW)),
         CallbackQueryHandler(
             stale_press, pattern=callbacks.prefix_pattern(Act.CASE_RESOLVE, Act.CASE_RETURN, Act.CASE_NO_PHOTO)
         ),

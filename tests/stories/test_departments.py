@@ -293,7 +293,11 @@ async def test_a_member_hands_a_case_back_with_a_reason_and_the_coordinators_rea
     await zhou.wait_for_text("已派单 C-0001")
     await zhang.wait_for_text("新案件 C-0001")
 
+    # /cases is one page (the page model of every list); the case's button brings its card with 退回.
     await zhang.send_command("/cases")
+    listed = await zhang.wait_for_text("您部门的 1 件待办案件")
+    assert "1. C-0001（W-0001）城管 · 一般（7 天） · 待签收" in (listed.text or "")
+    await zhang.press("📋 C-0001")
     await zhang.wait_for_text("新案件 C-0001")
     await zhang.press("↩️ 退回")
     await zhang.wait_for_text("退回 C-0001 的原因")
