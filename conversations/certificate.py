@@ -15,16 +15,22 @@ from actions import certificates as certificate_actions
 from actions.env import Env
 from conversations.base import Param, Say
 from rules.activities import InvalidInput
-from rules.certificate_pdf import CertificateText
+from rules.certificate_pdf import MAX_ROWS, CertificateText
 
 Plain = Callable[..., str]  # a catalogue key and values → plain text in the holder's language
-MAX_ROWS = 40
 
 
 def text_of(
-    plain: Plain, issued: certificate_actions.Issued, *, tz: dt.tzinfo, issuer: str, link: str
+    plain: Plain,
+    issued: certificate_actions.Issued,
+    *,
+    tz: dt.tzinfo,
+    issuer: str,
+    link: str,
+    rows_shown: int = MAX_ROWS,
 ) -> CertificateText:
-    """What the certificate says, in the holder's language; `link` is where its QR code leads to verify it."""
+    """What the certificate says, in the holder's language; `link` is where its QR code leads to verify it;
+    `rows_shown`: the service lines its table has room for (the rest are counted)."""
     cert = issued.certificate
     verified, reported = f"{cert.verified_hours or 0:g}", f"{cert.reported_hours or 0:g}"
     rows = []
@@ -59,7 +65,7 @@ def text_of(
             plain("certificate.col_hours"),
         ),
         rows=rows,
-        more_rows="" if len(rows) <= MAX_ROWS else plain("certificate.more_rows", n=len(rows) - MAX_ROWS),
+        more_rows="" if len(rows) <= rows_shown else plain("certificate.more_rows", n=len(rows) - rows_shown),
         issuer=issuer,
         issued=plain("certificate.issued", date=cert.issued_at.astimezone(tz).strftime("%Y-%m-%d")),
         verify=plain("certificate.verify", code=cert.code),

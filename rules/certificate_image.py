@@ -20,11 +20,14 @@ MARGIN = 90
 RED = (170, 30, 30)
 INK = (20, 20, 20)
 GREY = (90, 90, 90)
-ROWS_SHOWN = 24  # table rows that fit above the seal; the rest are counted ("… and N more")
+ROWS_SHOWN = 20  # table rows that fit above the seal; the rest are counted (`CertificateText.more_rows`)
+ROW_HEIGHT = 34
 
 
 def render_png(text: CertificateText, font: Path) -> bytes:
-    """The certificate as PNG bytes (`OSError` when the font cannot be read, as for the PDF)."""
+    """The certificate as PNG bytes (`OSError` when the font cannot be read, as for the PDF); its table shows
+    `ROWS_SHOWN` rows, and `text.more_rows` says how many more there are (`conversations.certificate.text_of` with
+    `rows_shown=ROWS_SHOWN`)."""
     from PIL import Image, ImageDraw, ImageFont
 
     face = SIMPLIFIED_CHINESE_FACE if font.suffix.lower() == ".ttc" else 0
@@ -48,9 +51,9 @@ def render_png(text: CertificateText, font: Path) -> bytes:
         draw.text((MARGIN, y), label, font=body, fill=INK)
         draw.text((MARGIN + 260, y), _fit(draw, value, body, WIDTH - 2 * MARGIN - 260), font=body, fill=INK)
         y += 44
-    y = _table(draw, text, sized(24), y + 24)
-    qr = Image.open(io.BytesIO(qr_png(text.verify_link, scale=6))).convert("RGB").resize((260, 260))
-    top = max(y + 30, HEIGHT - 380)
+    y = _table(draw, text, sized(22), y + 24)
+    qr = Image.open(io.BytesIO(qr_png(text.verify_link, scale=6))).convert("RGB").resize((240, 240))
+    top = max(y + 30, HEIGHT - 360)
     image.paste(qr, (MARGIN, top))
     draw.text((MARGIN + 300, top + 20), text.issuer, font=sized(34), fill=INK)
     draw.text((MARGIN + 300, top + 80), text.issued, font=sized(28), fill=INK)
@@ -67,22 +70,18 @@ def render_png(text: CertificateText, font: Path) -> bytes:
 def _table(draw: ImageDraw.ImageDraw, text: CertificateText, font: ImageFont.FreeTypeFont, y: int) -> int:
     widths = (200, 560, 200, 100)
     x0 = MARGIN
-    height = 40
-    rows = text.rows[:ROWS_SHOWN]
-    more = text.more_rows or (
-        "" if len(text.rows) <= ROWS_SHOWN else f"… +{len(text.rows) - ROWS_SHOWN}"  # the PDF lists them all
-    )
-    for index, row in enumerate([text.table_head, *rows]):
+    height = ROW_HEIGHT
+    for index, row in enumerate([text.table_head, *text.rows[:ROWS_SHOWN]]):
         x = x0
         fill = (245, 230, 230) if index == 0 else None
         for width, value in zip(widths, row, strict=True):
             draw.rectangle((x, y, x + width, y + height), outline=GREY, width=1, fill=fill)
-            draw.text((x + 8, y + 7), _fit(draw, value, font, width - 16), font=font, fill=INK)
+            draw.text((x + 8, y + 5), _fit(draw, value, font, width - 16), font=font, fill=INK)
             x += width
         y += height
-    if more:
+    if text.more_rows:
         draw.rectangle((x0, y, x0 + sum(widths), y + height), outline=GREY, width=1)
-        draw.text((x0 + 8, y + 7), more, font=font, fill=INK)
+        draw.text((x0 + 8, y + 5), text.more_rows, font=font, fill=INK)
         y += height
     return y
 

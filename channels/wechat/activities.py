@@ -33,7 +33,7 @@ from conversations import activities as talk
 from conversations.base import Outcome, Say
 from conversations.certificate import Plain, caption, text_of, verification
 from rules.activities import InvalidInput
-from rules.certificate_image import render_png
+from rules.certificate_image import ROWS_SHOWN, render_png
 from rules.roles import Role
 from storage import media
 from storage.errors import NotAllowed
@@ -114,7 +114,10 @@ async def certificate(step: _Step, word: str | None) -> list[Reply]:
     public = env.settings.wechat_public_url
     link = f"{public}/verify/{cert.code}" if public else ""
     plain = render_plain(step)
-    text = text_of(plain, issued, tz=env.settings.tz, issuer=env.settings.certificate_issuer, link=link or cert.code)
+    settings = env.settings
+    text = text_of(
+        plain, issued, tz=settings.tz, issuer=settings.certificate_issuer, link=link or cert.code, rows_shown=ROWS_SHOWN
+    )
     said = steps.words(step.owner._catalogues, step.lang, caption(issued))
     how = step.t("wechat.certificate.link", link=link) if link else step.t("wechat.certificate.word", code=cert.code)
     try:
