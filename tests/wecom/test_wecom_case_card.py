@@ -11,27 +11,13 @@ import pytest
 from bot.app import TongxinApp
 from bot.clock import ManualClock
 from rules.cases import CaseStatus
-from rules.roles import Role
 from simulator import BotApiSimulator
-from simulator.wecom import WeComMember, WeComSimulator
-from storage import cases, departments, people, users
-from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import open_wish
+from simulator.wecom import WeComSimulator
+from storage import cases, people
+from tests.conftest import ADMIN_ID
+from tests.wecom.helpers import chengguan_with_members
 
 TWO_AT_NIGHT_IN_SHANGHAI = dt.datetime(2026, 11, 26, 18, 0, tzinfo=dt.UTC)
-
-
-async def department_member(wecom_bot: TongxinApp, wc: WeComSimulator, name: str, userid: str) -> WeComMember:
-    """A WeCom member in 城管 (as a coordinator's approval of their request would make them)."""
-    env = wecom_bot.bot_data.env
-    async with env.db.write() as conn:
-        department = await departments.find_department(conn, "城管")
-        person = await people.person_for_identity(
-            conn, "wecom", userid, first_name=name, language="zh-CN", now=START_TIME
-        )
-        await departments.add_member(conn, department.id, person.id, START_TIME)
-        await users.grant_role(conn, person.id, Role.DEPARTMENT, granted_by=None, now=START_TIME)
-    return wc.member(name, userid)
 
 
 @pytest.mark.both_databases  # two presses on one decision: the compare-and-set on each database
@@ -39,13 +25,7 @@ async def test_a_case_at_two_in_the_night_reaches_wecom_at_once_and_is_taken_fro
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator, clock: ManualClock
 ) -> None:
     env = wecom_bot.bot_data.env
-    await open_wish(env.db, sim.person("王阿姨"), category="environment")
-    async with env.db.write() as conn:
-        await departments.create_department(
-            conn, name="城管", categories=["environment"], areas=["东城社区"], created_by=None, now=START_TIME
-        )
-    zhang = await department_member(wecom_bot, wc, "老张", "zhang.l")
-    li = await department_member(wecom_bot, wc, "老李", "li.l")
+    zhang, li = await chengguan_with_members(wecom_bot, wc, sim, ("老张", "zhang.l"), ("老李", "li.l"))
 
     clock.set(TWO_AT_NIGHT_IN_SHANGHAI)
     zhou = sim.person("周主任", user_id=ADMIN_ID)

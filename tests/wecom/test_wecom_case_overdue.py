@@ -14,10 +14,9 @@ from rules.cases import CaseStatus
 from scheduler import sweep
 from simulator import BotApiSimulator
 from simulator.wecom import WeComSimulator
-from storage import cases, departments, people
-from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import open_wish
-from tests.wecom.test_wecom_case_card import department_member
+from storage import cases, people
+from tests.conftest import ADMIN_ID
+from tests.wecom.helpers import chengguan_with_members
 
 # Urgent: 2 hours to resolve, a quarter of it (30 minutes) to acknowledge. Sent at 01:20 local, due at 01:50.
 SENT_AT = dt.datetime(2026, 11, 26, 17, 20, tzinfo=dt.UTC)
@@ -29,12 +28,7 @@ async def test_a_case_escalated_at_two_in_the_night_reaches_the_member_on_wecom_
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator, clock: ManualClock
 ) -> None:
     env = wecom_bot.bot_data.env
-    await open_wish(env.db, sim.person("王阿姨"), category="environment")
-    async with env.db.write() as conn:
-        await departments.create_department(
-            conn, name="城管", categories=["environment"], areas=["东城社区"], created_by=None, now=START_TIME
-        )
-    zhang = await department_member(wecom_bot, wc, "老张", "zhang.l")
+    (zhang,) = await chengguan_with_members(wecom_bot, wc, sim, ("老张", "zhang.l"))
 
     clock.set(SENT_AT)
     zhou = sim.person("周主任", user_id=ADMIN_ID)

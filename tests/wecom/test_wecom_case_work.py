@@ -18,7 +18,7 @@ from storage import cases, departments, media
 from storage.schema import wecom_questions
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.stories.wishflow import open_wish
-from tests.wecom.test_wecom_case_card import department_member
+from tests.wecom.helpers import department_member
 
 PHOTO = b"\xff\xd8\xff\xe0 a photo of the swept road \xff\xd9"
 

@@ -13,12 +13,10 @@ from rules.roles import Role
 from rules.wishes import WishStatus
 from simulator import BotApiSimulator
 from simulator.wecom import WeComMember, WeComSimulator
-from storage import departments, people, users
+from storage import people, users
 from storage import wishes as store
 from tests.conftest import ADMIN_ID, START_TIME
-from tests.stories.wishflow import open_wish
-from tests.wecom.helpers import DESCRIPTION, resident_wish, wecom_coordinator
-from tests.wecom.test_wecom_case_card import department_member
+from tests.wecom.helpers import DESCRIPTION, chengguan_with_members, resident_wish, wecom_coordinator
 
 
 async def plain_member(wecom_bot: TongxinApp, wc: WeComSimulator, name: str, userid: str) -> WeComMember:
@@ -127,13 +125,7 @@ async def test_pending_sends_the_review_cards_again_and_one_decides(
 async def test_cases_lists_the_open_cases_of_the_members_departments(
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
 ) -> None:
-    env = wecom_bot.bot_data.env
-    await open_wish(env.db, sim.person("王阿姨"), category="environment")
-    async with env.db.write() as conn:
-        await departments.create_department(
-            conn, name="城管", categories=["environment"], areas=["东城社区"], created_by=None, now=START_TIME
-        )
-    zhang = await department_member(wecom_bot, wc, "老张", "zhang.l")
+    (zhang,) = await chengguan_with_members(wecom_bot, wc, sim, ("老张", "zhang.l"))
     await zhang.click("CASES")
     await zhang.wait_for_text("没有未办结的案件")
     zhou = sim.person("周主任", user_id=ADMIN_ID)
