@@ -2,7 +2,8 @@
 account's customer-service window, the conversation of each account, and one-time /link codes.
 
 WeChat retries a callback it got no answer to within 5 seconds (three times, same MsgId); `record_inbound` stores
-it before `success` is answered and says whether it was new, so a retry is answered and not handled again.
+it before `success` is answered and says whether it was new, so a retry is answered and not handled again. WeCom's
+callbacks (`channels.wecom.server`) are kept the same way in the same table, their keys starting with `WECOM_KEYS`.
 
 The window: customer-service messages may reach a person only within a quota their own action opened. WeChat's
 rules since 2023-06-12 (the 客服消息 page of the official-account docs and the platform's announcement): a message
@@ -27,6 +28,7 @@ from storage.schema import conversation_states, identities, outbox, wechat_inbou
 
 # How `channels.wechat.transport` marks a notice it holds back until the person writes (outbox.last_error).
 HELD_PREFIX = "outside the WeChat customer-service window"
+WECOM_KEYS = "wecom:"  # the keys of WeCom's callbacks in `wechat_inbound` (the column `openid` holds the userid)
 WINDOW = dt.timedelta(hours=48)
 WINDOW_MESSAGES = 5
 CLICK_WINDOW = dt.timedelta(minutes=1)
@@ -66,11 +68,13 @@ async def mark_handled(conn: AsyncConnection, msg_key: str, *, now: dt.datetime)
     )
 
 
-async def unhandled(conn: AsyncConnection, limit: int = 500) -> list[Inbound]:
-    """Callbacks stored but not handled (the bot stopped in between), oldest first."""
+async def unhandled(conn: AsyncConnection, limit: int = 500, *, wecom: bool = False) -> list[Inbound]:
+    """Callbacks stored but not handled (the bot stopped in between), oldest first: WeChat's, or with `wecom`
+    WeCom's."""
+    of_wecom = wechat_inbound.c.msg_key.startswith(WECOM_KEYS, autoescape=True)
     result = await conn.execute(
         select(wechat_inbound.c.msg_key, wechat_inbound.c.openid, wechat_inbound.c.payload)
-        .where(wechat_inbound.c.handled_at.is_(None))
+        .where(wechat_inbound.c.handled_at.is_(None), of_wecom if wecom else ~of_wecom)
         .order_by(wechat_inbound.c.received_at, wechat_inbound.c.msg_key)
         .limit(limit)
     )

@@ -9,8 +9,11 @@ the token, timestamp, nonce and the encrypted text; a body encrypted for another
 the freshness rules WeChat's callback keeps (`channels.freshness`: a timestamp at most 5 minutes from the bot's
 clock, a nonce not seen within that window). The sender's userid is bounded (`WECOM_USERID`), and the same flood
 guard as Telegram's and WeChat's counts each member's callbacks (`rules.limits.MessageRate`): past 30 a minute a
-callback is answered and not handled. A callback is answered at once (an empty 200: WeCom waits 5 seconds and
-retries 3 times) and handled after; a member's callbacks one at a time, in order.
+callback is answered and not handled. A callback is stored before it is answered (`storage.wechat.record_inbound`,
+in WeChat's table under a `wecom:` key made from its MsgId or its press's ResponseCode: `callback_key`),
+then answered (an empty 200: WeCom waits 5 seconds and retries 3 times) and handled after, a member's callbacks one
+at a time, in order: a retry of a stored callback is answered and not handled again, one that cannot be stored is
+not answered (WeCom sends it again), and those stored but not handled when the bot stopped are handled at start.
 
 Handled: a press on a case card's 签收 acknowledges the case through `actions.cases.acknowledge` (a member of its
 department; a later press is told who took it) and sends the member the card of the case they hold (办结 / 退回).
@@ -24,7 +27,9 @@ subjects decided elsewhere (`CardWork.sweep`). Any other message is answered wit
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import uuid
 from typing import Any
 
 import xmltodict
@@ -51,6 +56,7 @@ from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
 from rules.staff import WECOM_USERID
 from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
 from storage import audit, cases, people, users, wishes
+from storage import wechat as wechat_store
 from storage import wecom as wecom_cards
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
@@ -112,6 +118,10 @@ class WeComChannel:
         sockets = getattr(site._server, "sockets", None) or []
         self.port = sockets[0].getsockname()[1] if sockets else port
         log.info("WeCom callbacks on port %s", self.port)
+        async with self._env.db.read() as conn:
+            left = await wechat_store.unhandled(conn, wecom=True)
+        for inbound in left:  # stored, then the bot stopped before handling them
+            self._schedule(inbound)
         await self.desk.install_menu()
         self._sweeper = asyncio.create_task(self._sweep_every(), name="wecom-card-sweep")
 
@@ -179,16 +189,29 @@ class WeComChannel:
             return web.Response(status=400, text="no sender")
         if self._rate.record(userid, self._env.now()) is not RateVerdict.OK:
             return web.Response(text="")  # answered, not handled: the member is sending too fast
-        task = asyncio.create_task(self._handle(userid, data), name="wecom-callback")
+        key = callback_key(userid, data)
+        try:
+            async with self._env.db.write() as conn:
+                new = await wechat_store.record_inbound(conn, key, userid, xml, now=self._env.now())
+        except Exception:
+            log.exception("a WeCom callback could not be stored")
+            return web.Response(status=500, text="not stored")  # not answered: WeCom sends it again
+        if new:  # a retry of one stored before is answered, not handled again
+            self._schedule(wechat_store.Inbound(key, userid, xml))
+        return web.Response(text="")
+
+    def _schedule(self, inbound: wechat_store.Inbound) -> None:
+        task = asyncio.create_task(self._handle(inbound), name="wecom-callback")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-        return web.Response(text="")
 
     # -- handling ---------------------------------------------------------------------------------------------------
 
-    async def _handle(self, userid: str, data: dict[str, Any]) -> None:
+    async def _handle(self, inbound: wechat_store.Inbound) -> None:
+        userid = inbound.openid
         async with self._turns.turn(userid):
             try:
+                data: dict[str, Any] = dict(xmltodict.parse(inbound.payload)["xml"])
                 person = await self._person(userid)
                 if await self.desk.handle(userid, person, data):
                     pass  # a menu tap or a typed entry of the desk (统计, 导出 …): answered there
@@ -199,6 +222,8 @@ class WeComChannel:
                 await self.work.sweep()
             except Exception:
                 log.exception("a WeCom callback could not be handled")
+            async with self._env.db.write() as conn:
+                await wechat_store.mark_handled(conn, inbound.msg_key, now=self._env.now())
             self.handled += 1
 
     async def _person(self, userid: str) -> User:
@@ -379,3 +404,18 @@ class WeComChannel:
             log.warning("a reply to a WeCom member was refused: %s", exc)
             return False
         return True
+
+
+def callback_key(userid: str, data: dict[str, Any]) -> str:
+    """The stored callback's key, the same for WeCom's retries of it: a message by its MsgId, a card press by its
+    ResponseCode (one per press, path/90240); hashed to fit the column. Another event (a menu tap) carries no id:
+    its time is in seconds, so two taps within a second would look like one retried, and it gets a key of its own
+    (stored and recovered, not de-duplicated: a retried tap of 待审 or 统计 answers twice, and changes nothing)."""
+    if msg_id := str(data.get("MsgId") or ""):
+        what = f"m{msg_id}"
+    elif code := str(data.get("ResponseCode") or ""):
+        what = f"r{code}"
+    else:
+        what = f"e{uuid.uuid4().hex}"
+    digest = hashlib.sha256(f"{userid}\n{what}".encode()).hexdigest()[:40]
+    return f"{wechat_store.WECOM_KEYS}{digest}"
