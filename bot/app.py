@@ -158,6 +158,8 @@ def build_application(
     # Each request a handler makes is recorded as Telegram answers it: an update handled again after a kill, a freeze
     # or a cut (still in the inbox) sends nothing twice (bot/send_journal.py).
     processor.journal = bot_request.journal = SendJournal(db, persistence.group, services.clock.now)
+    if not db.is_sqlite:  # another instance may take over: nothing goes out that could not be recorded
+        processor.journal.reachable = db.ping
     services.catalogues = catalogues or Catalogues()
     services.env = Env(db=db, clock=services.clock, settings=settings)
     services.notifier = notifier or OutboxNotifier(services.env)

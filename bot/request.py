@@ -135,6 +135,10 @@ class AiohttpRequest(BaseRequest):
         made = await self.journal.answered_before(api_method, parameters) if self.journal is not None else None
         if made is not None and made[2] is not None:
             return 200, made[2]  # made while this update was handled before a kill, a freeze or a cut
+        if made is not None and self.allowed is not None and not self.allowed(api_method):
+            # It stepped down while the journal waited for the database (cut off from it): the next leader answers.
+            self._unrecorded(made)
+            raise NotLeading(api_method)
         if files:
             form = aiohttp.FormData()
             for name, value in parameters.items():

@@ -11,11 +11,17 @@ A request is named by its method and parameters (`digest`) and its occurrence am
 same digest, so the order of concurrent requests does not matter; a request handled again that differs (the database
 changed meanwhile, a time in its text) is sent. Reads (`get…`) and chat actions are not recorded.
 
+On PostgreSQL each recorded request first waits for the database to answer a ping: a leader cut off from it (the
+network, not the process, failed) would otherwise answer updates it can no longer record, and the next leader would
+answer them again; now they wait until this one steps down (its lease lapses within seconds and its requests are then
+refused, bot/lease.py). A ping refused at once (the database is down, not unreachable) lets the request go, so the
+bot can still say that the database is away.
+
 What is left ambiguous: a request on the wire, or answered but not yet recorded (one small commit, a few
 milliseconds; up to a quarter of a second for a request made inside a write transaction), when the process dies or
 freezes — that one is sent again when the update is handled again. Cost: one
-small write per request while handling an update (in the group commit shared with the inbox), and one read per update
-handled again.
+small write per request while handling an update (in the group commit shared with the inbox), on PostgreSQL a ping
+before it, and one read per update handled again.
 
 Fault injection for the crash test: with TONGXIN_FAULT_KILL_AFTER_SEND=METHOD (e.g. answerCallbackQuery) the process
 SIGKILLs itself right after the first request of that method made while handling an update was recorded, before the
@@ -32,7 +38,7 @@ import logging
 import os
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -80,6 +86,9 @@ class SendJournal:
         self._group = group  # shared with the inbox and the state writes: one commit for many under load
         self.now = now
         self._kill_after = os.environ.get(FAULT_KILL_AFTER_SEND) or None
+        # Asked before each recorded request (bot.app: a ping, on PostgreSQL): it does not answer while the database
+        # is cut off, so nothing goes out that could not be recorded; None: not asked (SQLite, one instance).
+        self.reachable: Callable[[], Awaitable[None]] | None = None
 
     @staticmethod
     @contextlib.contextmanager
@@ -98,6 +107,12 @@ class SendJournal:
         current = _HANDLING.get()
         if current is None or not recorded(method):
             return None
+        if self.reachable is not None:
+            # A leader cut off from the database sends nothing it could not record: the next leader answers instead.
+            try:
+                await self.reachable()
+            except Exception as exc:  # refused at once (an outage, not a cut): sent, as before the journal
+                log.debug("update %d: the database did not answer before a request (%s)", current.update_id, exc)
         name = digest(method, parameters)
         occurrence = current.counted[name]
         current.counted[name] += 1

@@ -60,6 +60,8 @@ async def test_the_standby_takes_over_from_a_killed_frozen_cut_or_stopped_leader
     # killed, frozen or cut off (at least once: docs/internals.md).
     assert outcome.unanswered == []
     assert outcome.repeats_away_from_a_fault() == []
-    assert outcome.digest_missing == 0
+    # The digest: nobody twice; nobody without it but a person whose row was on the wire at a fault, settled
+    # `unknown` by the next leader and not sent again (at most once: docs/internals.md).
     assert outcome.digest_twice == 0
-    assert outcome.digest_once == 500
+    assert outcome.digest_once + outcome.digest_missing == 500
+    assert outcome.digest_missing == outcome.digest_unknown - outcome.digest_unknown_arrived
