@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from itertools import chain
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -361,19 +362,26 @@ def group_topics(
             continue
         if len(members) < min_texts or len(drafts) == limit:
             continue
-        together = Counter(term for key in members for term in texts[key] if term in order and term != seed.term)
+        together = Counter(chain.from_iterable(map(texts.__getitem__, members)))
         others = sorted(
-            (term for term, n in together.items() if n >= CO_TERM_SHARE * len(members)),
+            (
+                term
+                for term, n in together.items()
+                if n >= CO_TERM_SHARE * len(members) and term in order and term != seed.term
+            ),
             key=lambda term: (-together[term], order[term]),
         )
         grouped.update(members)
         drafts.append((seed, [seed.term, *others[: MAX_LEADING_TERMS - 1]], members, [seed.term]))
-    position = {key: n for n, key in enumerate(texts)}
+    position: dict[Key, int] = {}
     groups = []
     for seed, leading, members, claims in drafts:
-        held = Counter(term for key in members for term in texts[key] if term in leading)
+        held = Counter(chain.from_iterable(map(texts.__getitem__, members)))
         leading.sort(key=lambda term: (-held[term], order[term]))
-        groups.append(Group(seed, tuple(leading), tuple(sorted(members, key=position.__getitem__)), tuple(claims)))
+        if len(claims) > 1:  # messages joined from another term's list: back into the order given
+            position = position or {key: n for n, key in enumerate(texts)}
+            members.sort(key=position.__getitem__)
+        groups.append(Group(seed, tuple(leading), tuple(members), tuple(claims)))
     return groups
 
 

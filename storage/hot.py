@@ -476,10 +476,11 @@ async def texts_holding(
     texts = await _descriptions(conn, [key for key in unplaced if key in kept])
     # The newest first; of the same time, wishes before tips, the latest id first (`found` is by time, then
     # source and id, the greatest first).
-    ordered = []
-    for _when, same_time in itertools.groupby(found, key=lambda text: text[0]):
-        run = list(same_time)
-        ordered += sorted(run, key=lambda text: (text[1], -text[2])) if len(run) > 1 else run
+    ordered = found
+    if len({text[0] for text in found}) < len(found):  # texts of the same time (rare)
+        ordered = []
+        for _when, same_time in itertools.groupby(found, key=lambda text: text[0]):
+            ordered += sorted(same_time, key=lambda text: (text[1], -text[2]))
     return {
         (source, source_id): HeldText(kept[(source, source_id)], area, texts.get((source, source_id)))
         for _when, source, source_id, _held, area in ordered
