@@ -39,11 +39,15 @@ async def test_the_menu_is_set_once_for_everyone_and_answers_by_role(wecom_bot: 
         told = await xiaowu.wait_for(lambda r, n=seen: r in xiaowu.inbox[n:] and r.kind == "text")
         assert f"“{role}”的角色" in told.text, key
     await xiaowu.click("HELP")
-    await xiaowu.wait_for_text("同心工作台")
+    await xiaowu.wait_for_text("同心工作台：\n· 待审")
+    await xiaowu.send_text("你好")  # not an entry: what the application does, and where
+    greeted = await xiaowu.wait_for_text("下方菜单有待审、案件、统计和导出")
+    assert "Telegram" not in greeted.text
     async with wecom_bot.bot_data.env.db.read() as conn:
         assert await store.count_in_status(conn, WishStatus.PENDING_REVIEW) == 0  # nothing changed
 
 
+@pytest.mark.both_databases  # the export reads wishes by keyset on each database
 async def test_the_export_arrives_as_a_file(wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator) -> None:
     env = wecom_bot.bot_data.env
     chen = await wecom_coordinator(env, wc, "陈主任", "chenzr")
