@@ -10,7 +10,8 @@ goes off in 南湖社区 (停水 is also a rare background word, so it rises aga
 text is segmented and its terms stored as the sweep stores them (the roll-ups follow by trigger), then
 `actions.hot.topics` runs as /hot does. Prints the top ten, checks that the outage ranks first, in 南湖社区,
 that no stopword and no fragment of a name is among the top ten's terms (nor counted anywhere in the month),
-and prints the time taken; the last line is the one-line summary.
+and prints the time taken and the CPU a computation costs against the word counts /hot showed before topics
+(`actions.hot.period_report`, the same data and load); the last line is the one-line summary.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import os
 import random
+import statistics
 import sys
 import tempfile
 import time
@@ -86,6 +89,8 @@ OUTAGE = (
     "南湖社区停水，自来水公司的电话打不通",
     "南湖社区停水第二天，超市的桶装水都卖完了",
 )
+# Computations timed in CPU (topics and the word counts in turns).
+CPU_ROUNDS = 8
 NAMES = ("王大爷", "李阿姨", "老张", "小周", "刘奶奶", "陈师傅")
 
 
@@ -196,6 +201,18 @@ async def run(n: int, url: str | None) -> int:
             started = time.perf_counter()
             await hot.topics(env, NOW, days=7, limit=10)  # asked again in the same minute, nothing new: the cache
             cached_ms = 1000 * (time.perf_counter() - started)
+            # CPU of this process per computation (the worker threads' and SQLite's included, a PostgreSQL server's
+            # not): the topics afresh, and the word counts /hot showed before topics, on the same data and load.
+            cpu: dict[str, list[float]] = {"topics": [], "words": []}
+            for _ in range(CPU_ROUNDS):
+                hot.forget_cached_topics()
+                started = time.process_time()
+                await hot.topics(env, NOW, days=7, limit=10)
+                cpu["topics"].append(1000 * (time.process_time() - started))
+                started = time.process_time()
+                async with db.read() as conn:
+                    await hot.period_report(conn, now=NOW, days=7)
+                cpu["words"].append(1000 * (time.process_time() - started))
             async with db.read() as conn:
                 month, _texts = await hot.counts_between(conn, NOW - dt.timedelta(days=DAYS), NOW)
             words = sorted(month.items(), key=lambda item: (-item[1], item[0]))[:10]
@@ -224,6 +241,11 @@ async def run(n: int, url: str | None) -> int:
         print(f"  {'ok ' if ok else 'FAIL'} {name}")
     if bad or counted_fragments:
         print(f"  found: {bad} in the top ten, {counted_fragments} counted")
+    topics_cpu, words_cpu = (statistics.median(cpu[name]) for name in ("topics", "words"))
+    print(
+        f"CPU per computation, median of {CPU_ROUNDS}: topics {topics_cpu:.1f} ms, the word counts {words_cpu:.1f} ms "
+        f"({topics_cpu / words_cpu:.1f}x); load average {os.getloadavg()[0]:.1f}"
+    )
     ms = sorted(1000 * t for t in timings)
     backend = "postgresql" if url else "sqlite"
     print(
