@@ -11,6 +11,7 @@ import pytest
 
 from actions import tasks
 from actions.buttons import Act
+from actions.cases import CaseView
 from actions.env import Env
 from bot.clock import ManualClock
 from bot.i18n import Catalogues
@@ -19,6 +20,7 @@ from channels.wechat import pages as wechat_pages
 from channels.wechat import render
 from conversations import pages
 from rules.wishes import WishStatus
+from storage.cases import Case
 from storage.db import Database
 from storage.wishes import Wish
 
@@ -135,3 +137,60 @@ def test_a_wechat_page_too_long_for_a_menu_message_sends_its_lines_first_and_los
     assert [c.label for c in menu.choices] == [*(f"认领 W-000{n}" for n in range(1, 6)), "下一页 ▶", "显示全部"]
     sent = render.custom_message("openid", text)
     assert sent["text"]["content"] == text.text  # within a text message's 2048 bytes: nothing cut
+
+
+def case(n: int, status: str, holder: int | None) -> CaseView:
+    """Case C-000n of 城管 on wish W-000n, acknowledged by `holder` (a person id) when it is not just sent."""
+    sent = Case(
+        id=n,
+        ref_no=n,
+        department_id=1,
+        source="wish",
+        source_id=n,
+        resident_id=1,
+        category="environment",
+        area=None,
+        summary="路灯坏了",
+        tier="general",
+        status=status,
+        created_by=None,
+        created_at=NOW,
+        updated_at=NOW,
+        ack_due_at=NOW + dt.timedelta(hours=24),
+        resolve_due_at=NOW + dt.timedelta(days=7),
+        acknowledged_by=holder,
+        acknowledged_at=NOW if holder else None,
+        resolved_at=None,
+        resolution_note=None,
+        resolution_media_id=None,
+        returned_at=None,
+        return_reason=None,
+        rating=None,
+        rated_at=None,
+    )
+    return CaseView(sent, "城管", {7: "老张", 8: "小吴"}.get(holder or 0))
+
+
+def test_a_members_cases_say_where_each_stands_and_page_like_every_list(env: Env) -> None:
+    found = [case(1, "sent", None), case(2, "acknowledged", 7), case(3, "acknowledged", 8)] + [
+        case(n, "sent", None) for n in range(4, 8)
+    ]
+    first = pages.cases(env, found, 0, me=7)
+    (reply,) = wechat_pages.replies(Catalogues(), "zh-CN", first)  # drawn here as text, the same lines as Telegram's
+    lines = reply.text.splitlines()
+    assert lines[0] == "您部门的 7 件待办案件： （第 1/2 页）"
+    assert lines[2:5] == [
+        "1. C-0001（W-0001）城管 · 一般（7 天） · 待签收（11-27 10:00 前）",
+        "2. C-0002（W-0002）城管 · 一般（7 天） · 由您承办（12-03 10:00 前办结）",
+        "3. C-0003（W-0003）城管 · 一般（7 天） · 小吴 承办（12-03 10:00 前办结）",
+    ]
+    assert first.next is not None
+    assert (first.next.act, first.next.subject) == (Act.CASE_PAGE, 1)
+    last = pages.cases(env, found, 5, me=7)  # past the end: the last page
+    assert [item.view.subject for item in last.items] == [6, 7]
+    assert [(item.view.act, item.labels["ref"]) for item in last.items] == [
+        (Act.CASE_SHOW, "C-0006"),
+        (Act.CASE_SHOW, "C-0007"),
+    ]
+    assert last.next is None
+    assert pages.cases(env, [], 0, me=7).items == ()
