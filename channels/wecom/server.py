@@ -213,11 +213,14 @@ class WeComChannel:
             try:
                 data: dict[str, Any] = dict(xmltodict.parse(inbound.payload)["xml"])
                 person = await self._person(userid)
-                if await self.desk.handle(userid, person, data):
-                    pass  # a menu tap or a typed entry of the desk (统计, 导出 …): answered there
-                elif data.get("MsgType") == "event" and data.get("Event") == CARD_EVENT:
+                event = data.get("MsgType") == "event"
+                if event and await self.desk.handle(userid, person, data):
+                    pass  # a tap on the menu (统计, 导出 …): answered there
+                elif event and data.get("Event") == CARD_EVENT:
                     await self._press(userid, person, data)
-                elif data.get("MsgType") != "event" and not await self.work.answer(userid, person, data):
+                elif event or await self.work.answer(userid, person, data):
+                    pass  # another event, or the answer to a question a press asked (a reason that begins 案件…)
+                elif not await self.desk.handle(userid, person, data):  # a typed entry (统计 30天, 导出 心愿 …)
                     await self.say(userid, self._t(person.language, "wecom.text_reply"))
                 await self.work.sweep()
             except Exception:

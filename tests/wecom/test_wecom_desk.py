@@ -157,3 +157,21 @@ async def test_a_role_granted_later_opens_the_entry(wecom_bot: TongxinApp, wc: W
         await users.grant_role(conn, person.id, Role.MONITOR, granted_by=None, now=START_TIME)
     await xiaowu.send_text("统计")
     await xiaowu.wait_for(lambda r: r.kind == "image")
+
+
+async def test_a_reason_asked_for_is_taken_as_the_reason_even_when_it_begins_with_an_entry_word(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
+) -> None:
+    """退回 asked why; the answer "案件 …" is the reason the resident reads, not the desk's 案件."""
+    env = wecom_bot.bot_data.env
+    chen = await wecom_coordinator(env, wc, "陈主任", "chenzr")
+    wang = sim.person("王阿姨")
+    await resident_wish(env, wang)
+    await chen.press(await chen.wait_for_card("W-0001"), "退回")
+    await chen.wait_for_text("请回复退回心愿 W-0001 的原因")
+    await chen.send_text("案件 已转城管处理，不需要志愿者")
+    await chen.wait_for_text("已退回心愿 W-0001")
+    await wang.wait_for_text("案件 已转城管处理，不需要志愿者")
+    assert all("部门成员" not in r.text for r in chen.inbox)  # the desk's 案件 did not answer
+    await chen.send_text("案件")  # the question answered, the word is the desk's again
+    await chen.wait_for_text("“部门成员”的角色")
