@@ -4,11 +4,17 @@ reads it, and every card says who sent it back."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import select
+
 from bot.app import TongxinApp
+from bot.clock import ManualClock
 from rules.wishes import NOTE_MAX, WishStatus
 from simulator import BotApiSimulator
 from simulator.wecom import WeComSimulator
 from storage import wishes as store
+from storage.schema import wecom_questions
 from tests.wecom.helpers import resident_wish, wecom_coordinator
 
 
@@ -49,3 +55,23 @@ async def test_sending_a_wish_back_from_the_card_asks_why_and_the_resident_reads
     await li.wait_for(lambda _r: li.card("W-0001").replaced is not None)
     assert li.card("W-0001").replaced == "已由陈主任退回"
     assert chen.card("W-0001").replaced == "已由陈主任退回"
+
+
+async def test_a_reason_after_the_question_expired_changes_nothing(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    """The question waits 30 minutes (in the database); an answer after that is taken as any message, the wish
+    keeps waiting and the card can be pressed again."""
+    env = wecom_bot.bot_data.env
+    chen = await wecom_coordinator(env, wc, "陈主任", "chenzr")
+    wish = await resident_wish(env, sim.person("王阿姨"))
+    card = await chen.wait_for_card("W-0001")
+    await chen.press(card, "退回")
+    await chen.wait_for_text("请回复退回心愿 W-0001 的原因")
+    clock.advance(dt.timedelta(minutes=31))
+    await chen.send_text("这是物业的维修范围")
+    await chen.wait_for_text("同心工作台")
+    async with env.db.read() as conn:
+        assert (await store.get_wish(conn, wish.id)).status == WishStatus.PENDING_REVIEW
+        assert (await conn.execute(select(wecom_questions))).all() == []
+    assert card.replaced is None
