@@ -6,7 +6,8 @@
   seconds, and the notices waiting in the outbox by lane. 200 when the database answers, 503 when it does not (a
   load balancer or systemd takes the instance out).
 - `/metrics`: the Prometheus text format (prometheus-client, its own registry per application): Telegram updates
-  received, Bot API requests by method and HTTP status (429s included), the outbox backlog by lane, leadership.
+  received, Bot API requests by method and HTTP status (429s included), the outbox backlog by lane, the notices a
+  stop left on the wire (settled `unknown`, not sent again: each reached its person at most once), leadership.
 
 Counting costs a counter increment per update and per request; the backlog is read only when scraped.
 """
@@ -28,6 +29,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 DATABASE_WITHIN = 2.0  # seconds the health check waits for the database
 LANES = ("urgent", "normal", "bulk")
+UNKNOWN = "unknown"  # with the backlog: the notices settled unknown (`storage.outbox.unknown_count`)
 
 
 class Health:
@@ -46,6 +48,11 @@ class Health:
         )
         self.backlog = Gauge(
             "tongxin_outbox_backlog", "Notices waiting to be sent, by lane", ["lane"], registry=self.registry
+        )
+        self.unknown = Gauge(
+            "tongxin_outbox_unknown",
+            "Notices on the wire when an instance stopped: not sent again, perhaps never arrived",
+            registry=self.registry,
         )
         self.leader = Gauge(
             "tongxin_leader", "1 while this instance leads (sends, sweeps, polls)", registry=self.registry
@@ -72,12 +79,15 @@ class Health:
         self.requests.labels(method=method, status=str(status)).inc()
 
     async def _backlog(self) -> dict[str, int] | None:
-        """Pending notices by lane, or None when the database does not answer in time."""
+        """Pending notices by lane (and under `UNKNOWN` those settled unknown), or None when the database does not
+        answer in time."""
 
         async def read() -> dict[str, int]:
             async with self._db.read() as conn:
                 await conn.execute(text("SELECT 1"))
-                return await outbox.pending_by_lane(conn)
+                counts = await outbox.pending_by_lane(conn)
+                counts[UNKNOWN] = await outbox.unknown_count(conn)
+                return counts
 
         reading = asyncio.ensure_future(read())
         try:
@@ -102,6 +112,8 @@ class Health:
         for lane in LANES:
             if backlog is not None:
                 self.backlog.labels(lane=lane).set(backlog.get(lane, 0))
+        if backlog is not None:
+            self.unknown.set(backlog.get(UNKNOWN, 0))
         return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def start(self, host: str, port: int) -> None:

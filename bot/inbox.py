@@ -2,7 +2,8 @@
 the transaction that writes the conversation state after it was handled (`DatabasePersistence.write_through`).
 Telegram's getUpdates offset acknowledges an update as soon as PTB fetched it, so without this a kill between the
 reply and the state write lost the step; now start-up handles what is left in the inbox again before polling
-resumes (`PerChatUpdateProcessor.resume`). At least once: a reply may be repeated after a kill, never lost.
+resumes (`PerChatUpdateProcessor.resume`). Never lost; and not answered twice: the requests made while it was
+handled the first time are recorded with their answers and not made again (bot/send_journal.py).
 
 Bounds: rows older than `MAX_AGE` are dropped at start-up (Telegram keeps an update no longer either), and an update
 tried `MAX_ATTEMPTS` times (one that kills the bot each time) is given up, both said in one log line without the

@@ -473,6 +473,12 @@ async def pending_by_lane(conn: AsyncConnection) -> dict[str, int]:
     return {str(lane): int(count) for lane, count in rows}
 
 
+async def unknown_count(conn: AsyncConnection) -> int:
+    """How many notices a stop left on the wire, settled `unknown` and not sent again (`recover_interrupted`): each
+    reached its person at most once, and nobody can tell whether it did (/metrics)."""
+    return int((await conn.execute(select(func.count()).where(outbox.c.status == "unknown"))).scalar() or 0)
+
+
 async def messages_for(conn: AsyncConnection, recipient_id: int) -> list[dict[str, Any]]:
     """Every outbox row of one person, oldest first (for tests and /mydata)."""
     rows = (

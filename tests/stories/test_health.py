@@ -3,16 +3,22 @@ HEALTH_PORT; a health check against a database that does not answer says 503."""
 
 from __future__ import annotations
 
+import datetime as dt
 import socket
 
 import aiohttp
 import pytest
 
+from actions.messages import notice_to_payload
+from benchmarks.delivery import DIGEST
 from bot.app import TongxinApp
 from bot.clock import LoopTimer
 from bot.health import Health
 from simulator import BotApiSimulator
+from storage import outbox
 from storage.db import Database
+from tests.conftest import START_TIME
+from tests.stories.wishflow import given_person
 
 
 def _free_port() -> int:
@@ -54,6 +60,32 @@ async def test_the_running_bot_answers_healthz_and_metrics(bot: TongxinApp, sim:
     assert values["tongxin_lease_epoch"] == 1
     assert values['tongxin_outbox_backlog{lane="urgent"}'] == 0
     assert "bot" + bot.bot.token not in metrics  # the method label is the method, never the URL with the token
+
+
+async def test_metrics_count_the_notices_a_stop_left_on_the_wire(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
+) -> None:
+    # A digest the previous leader had marked as on the wire when it died: the next start settles it as unknown and
+    # does not send it again (storage.outbox.recover_interrupted); the operator sees how many there are.
+    wang = sim.person("王阿姨")
+    async with story_db.write() as conn:
+        person = await given_person(conn, wang)
+        await outbox.enqueue(
+            conn,
+            recipient_id=person,
+            payload=notice_to_payload(DIGEST),
+            lane="bulk",
+            dedupe_key="digest:health",
+            now=START_TIME,
+            not_before=START_TIME + dt.timedelta(days=1),
+        )
+        [row] = await outbox.messages_for(conn, person)
+        assert await outbox.mark_sending(conn, row["id"])
+        assert await outbox.recover_interrupted(conn) == 1
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{PORT}/metrics") as response:
+        metrics = await response.text()
+    assert "tongxin_outbox_unknown 1.0" in metrics.splitlines()
+    assert wang.messages == []
 
 
 async def test_healthz_says_503_when_the_database_does_not_answer() -> None:
