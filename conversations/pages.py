@@ -230,6 +230,12 @@ def tips(
     return Page(title, items, page, pages, page_act, footer=Say("review.tap"), extra=extra)
 
 
+def task_card(env: Env, wish: Wish, distance_km: float | None) -> Say:
+    """What any volunteer may see of an open wish (`conversations.wish.card`) and how far it is from them."""
+    near: Param = Say("task.card_distance", {"km": f"{distance_km:.1f}"}) if distance_km is not None else ""
+    return Say("task.card_near", {"card": card(wish, env), "distance": near})
+
+
 def open_tasks(env: Env, found: tasks.TaskPage) -> Page:
     """/tasks: one page of the open wishes a volunteer may claim, nearest first: a numbered public card each with a
     button that offers to claim it, ◀ / ▶ by the wishes at the page's edges (the list is paged by them, so a wish
@@ -249,9 +255,7 @@ def open_tasks(env: Env, found: tasks.TaskPage) -> Page:
         return Page(title, (), 0, 1, Act.TASK_PAGE, extra=((toggle,),), has_next=False, title_pages=True)
     items = []
     for n, wish in enumerate(found.wishes, start=found.first_number):
-        distance = found.distance_km(wish)
-        near: Param = Say("task.card_distance", {"km": f"{distance:.1f}"}) if distance is not None else ""
-        line = Say("task.card_line", {"n": n, "card": card(wish, env), "distance": near})
+        line = Say("task.card_line", {"n": n, "card": task_card(env, wish, found.distance_km(wish))})
         items.append(Item(line, Button("task.button.view", Act.TASK_VIEW, wish.id), {"ref": wish_ref(wish.ref_no)}))
     shown = str(found.pages) if found.counted_all else f"{found.pages}+"
     title = Say(

@@ -32,7 +32,7 @@ from conversations.task_release import TaskRelease
 from handlers import lists, wish_cards
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place
-from handlers.conversing import written_once
+from handlers.conversing import words, written_once
 from rules import matching
 from rules.roles import Role
 from rules.wishes import WishStatus, wish_ref
@@ -147,7 +147,7 @@ async def view_pressed(update: Update, context: TongxinContext) -> None:
     ]
     await context.bot.send_message(
         query.from_user.id,
-        wish_cards.public_card(context.t, wish, context.now(), distance) + "\n\n" + context.t("task.ask_when"),
+        words(context, pages.task_card(context.env, wish, distance)) + "\n\n" + context.t("task.ask_when"),
         parse_mode=ParseMode.HTML,
         reply_markup=InlineKeyboardMarkup([buttons]),
     )

@@ -59,21 +59,6 @@ def area_of(t: Translate, wish: Wish) -> str:
     return html.escape(wish.area) if wish.area else t("wish.area_unknown")
 
 
-def public_card(t: Translate, wish: Wish, now: dt.datetime, distance_km: float | None = None) -> str:
-    """What any volunteer may see: category, the start of the description, area, how long it waited."""
-    text = t(
-        "task.card",
-        ref=wish_ref(wish.ref_no),
-        category=t(f"category.{wish.category}"),
-        summary=short_description(wish, t),
-        area=area_of(t, wish),
-        waited=waited(t, wish.created_at, now),
-    )
-    if distance_km is not None:
-        text += t("task.card_distance", km=f"{distance_km:.1f}")
-    return text
-
-
 def full_details(t: Translate, wish: Wish, *, pin_follows: bool = False) -> str:
     """Everything about the wish: for the volunteer who claimed it and for coordinators. A shared location is
     "see the pin below" only when the caller sends the pin after the card; otherwise its coordinates."""

@@ -36,7 +36,7 @@ from actions import invites as invite_actions
 from actions import tasks
 from actions import tips as tip_actions
 from actions.buttons import MAX_SUBJECT, Act, Press
-from channels.wechat import roles
+from channels.wechat import roles, steps
 from channels.wechat.render import Reply
 from conversations import pages
 from conversations.task_done import TaskDone
@@ -199,7 +199,7 @@ async def _pressed(step: _Step, press: Press) -> list[Reply]:
     if act == Act.TASK_VIEW:
         wish, profile = await tasks.claimable(step.env, step.actor, press.id)
         distance = matching.distance_km(profile.location if profile else None, wish)
-        card = _plain(wish_cards.public_card(step.t, wish, step.env.now(), distance))
+        card = steps.words(step.owner._catalogues, step.lang, pages.task_card(step.env, wish, distance))
         whens = [step.choice(f"task.button.claim_{when}", Act.TASK_CLAIM, wish.id, when) for when in tasks.WHEN_CHOICES]
         return [step.menu_reply(card + "\n\n" + step.t("task.ask_when"), whens)]
     if act == Act.TASK_CLAIM:
