@@ -1,5 +1,6 @@
-"""How a wish reads in chat, for each audience: the public card volunteers browse (never a phone number
-or an exact address), the full details for the claimer and coordinators, and status in words.
+"""How a wish reads in chat, for each audience: the full details for the claimer and coordinators, the resident's
+own card, and status in words. The public card volunteers browse (never a phone number or an exact address) is
+channel-neutral: `conversations.pages.task_card`.
 
 Everything returned is HTML (user text escaped); `t` is the reader's catalogue lookup (`context.t`).
 """
