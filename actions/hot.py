@@ -218,7 +218,11 @@ async def _period_topics(
         for text, terms in unstored
         if text.at >= since and terms & wanted
     }
-    held.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS))
+    # Texts read for the sample at first: as many as hold GROUPED_PAIRS pairs at the period's rate (more are read
+    # when they hold fewer).
+    pairs = sum(term.current for term in ranked)
+    page = 16 + GROUPED_PAIRS * current_texts // pairs if pairs else None
+    held.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS, page=page))
     groups = await asyncio.to_thread(group_topics, {key: text.terms for key, text in held.items()}, ranked, limit=limit)
     counts = []
     for group in groups:
