@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 from bot.i18n import Catalogues
@@ -102,110 +103,69 @@ def card(
     }
 
 
-def review_card(
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """A kind of decision card: its task id's prefix, its source and title (message keys) and its buttons
+    (label key, verb): the first is the main one (blue), the others grey."""
+
+    prefix: str
+    source: str
+    title: str
+    buttons: tuple[tuple[str, str], ...]
+
+
+REVIEW = Kind(
+    "w",
+    "wecom.card.source",
+    "wecom.card.wish_title",
+    (("wecom.button.approve", APPROVE), ("wecom.button.reject", REJECT)),
+)
+CASE = Kind(
+    "c",
+    "wecom.card.case_source",
+    "wecom.card.case_title",
+    (("wecom.button.acknowledge", ACKNOWLEDGE), ("wecom.button.hand_back", HAND_BACK)),
+)
+HELD_CASE = Kind(
+    "h",
+    "wecom.card.case_source",
+    "wecom.card.case_mine_title",
+    (("wecom.button.resolve", RESOLVE), ("wecom.button.hand_back", HAND_BACK)),
+)
+APPLICATION = Kind(
+    "a",
+    "wecom.card.source",
+    "wecom.card.application_title",
+    (("wecom.button.approve", APPLICATION_APPROVE), ("wecom.button.reject", APPLICATION_REJECT)),
+)
+UNCLAIMED = Kind("s", "wecom.card.source", "wecom.card.whistle_title", (("wecom.button.whistle", WHISTLE),))
+
+
+def decision_card(
+    kind: Kind,
     catalogues: Catalogues,
     language: str,
     *,
-    wish_id: int,
+    subject_id: int,
     person_id: int,
-    ref: str,
-    category: str,
-    description: str,
+    body: str,
     now: dt.datetime,
+    desc: str = "",
+    **title_values: object,
 ) -> dict[str, Any]:
-    """The card of a wish waiting for review, with 通过 / 退回."""
-
-    def t(key: str, **values: object) -> str:
-        return catalogues.text(language, key, **values)
-
+    """The card of one subject (a wish, case, application) for one recipient, in their language; `title_values`
+    fill the title."""
+    buttons = [
+        (catalogues.text(language, label), 1 if number == 0 else 2, f"{verb}:{subject_id}")
+        for number, (label, verb) in enumerate(kind.buttons)
+    ]
     return card(
-        source=t("wecom.card.source"),
-        title=t("wecom.card.wish_title", ref=ref),
-        desc=t("wecom.card.wish_desc", category=t(f"category.{category}")),
-        body=t("wecom.card.wish_body", description=description)[:120],
-        task=task_id("w", wish_id, person_id, now),
-        buttons=[
-            (t("wecom.button.approve"), 1, f"{APPROVE}:{wish_id}"),
-            (t("wecom.button.reject"), 2, f"{REJECT}:{wish_id}"),
-        ],
-    )
-
-
-def case_card(
-    catalogues: Catalogues, language: str, *, case_id: int, person_id: int, ref: str, text: str, now: dt.datetime
-) -> dict[str, Any]:
-    """The card of a case sent to a department (`text`: the case notice as text), with 签收 and 退回."""
-
-    def t(key: str, **values: object) -> str:
-        return catalogues.text(language, key, **values)
-
-    return card(
-        source=t("wecom.card.case_source"),
-        title=t("wecom.card.case_title", ref=ref),
-        body=text,
-        task=task_id("c", case_id, person_id, now),
-        buttons=[
-            (t("wecom.button.acknowledge"), 1, f"{ACKNOWLEDGE}:{case_id}"),
-            (t("wecom.button.hand_back"), 2, f"{HAND_BACK}:{case_id}"),
-        ],
-    )
-
-
-def holder_card(
-    catalogues: Catalogues, language: str, *, case_id: int, person_id: int, ref: str, text: str, now: dt.datetime
-) -> dict[str, Any]:
-    """The card of a case the member took, with 办结 and 退回."""
-
-    def t(key: str, **values: object) -> str:
-        return catalogues.text(language, key, **values)
-
-    return card(
-        source=t("wecom.card.case_source"),
-        title=t("wecom.card.case_mine_title", ref=ref),
-        body=text,
-        task=task_id("h", case_id, person_id, now),
-        buttons=[
-            (t("wecom.button.resolve"), 1, f"{RESOLVE}:{case_id}"),
-            (t("wecom.button.hand_back"), 2, f"{HAND_BACK}:{case_id}"),
-        ],
-    )
-
-
-def application_card(
-    catalogues: Catalogues, language: str, *, application_id: int, person_id: int, text: str, now: dt.datetime
-) -> dict[str, Any]:
-    """The card of a volunteer application waiting for a decision (`text`: the application as text), with
-    通过 / 退回."""
-
-    def t(key: str, **values: object) -> str:
-        return catalogues.text(language, key, **values)
-
-    return card(
-        source=t("wecom.card.source"),
-        title=t("wecom.card.application_title"),
-        body=text,
-        task=task_id("a", application_id, person_id, now),
-        buttons=[
-            (t("wecom.button.approve"), 1, f"{APPLICATION_APPROVE}:{application_id}"),
-            (t("wecom.button.reject"), 2, f"{APPLICATION_REJECT}:{application_id}"),
-        ],
-    )
-
-
-def whistle_card(
-    catalogues: Catalogues, language: str, *, wish_id: int, person_id: int, ref: str, text: str, now: dt.datetime
-) -> dict[str, Any]:
-    """The card of an open wish nobody claimed (the scheduler's notice to coordinators), with 吹哨."""
-
-    def t(key: str, **values: object) -> str:
-        return catalogues.text(language, key, **values)
-
-    return card(
-        source=t("wecom.card.source"),
-        title=t("wecom.card.whistle_title", ref=ref),
-        body=text,
-        task=task_id("s", wish_id, person_id, now),
-        buttons=[(t("wecom.button.whistle"), 1, f"{WHISTLE}:{wish_id}")],
+        source=catalogues.text(language, kind.source),
+        title=catalogues.text(language, kind.title, **title_values),
+        desc=desc,
+        body=body,
+        task=task_id(kind.prefix, subject_id, person_id, now),
+        buttons=buttons,
     )
 
 

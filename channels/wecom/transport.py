@@ -33,12 +33,13 @@ from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render
 from channels.wecom.api import NOT_MEMBER, RATE_LIMITED, WeComApi, WeComError
 from channels.wecom.cards import (
-    application_card,
+    APPLICATION,
+    CASE,
+    REVIEW,
+    UNCLAIMED,
     application_key,
-    case_card,
     case_key,
-    review_card,
-    whistle_card,
+    decision_card,
     whistle_key,
     wish_key,
 )
@@ -165,15 +166,17 @@ class WeComTransport:
         person_id = await self._person_id(address)
         if wish.status != WishStatus.PENDING_REVIEW or person_id is None:
             return None
-        content = review_card(
+        t = self._catalogues.text
+        content = decision_card(
+            REVIEW,
             self._catalogues,
             language,
-            wish_id=wish.id,
+            subject_id=wish.id,
             person_id=person_id,
-            ref=str(notice.values["ref"]),
-            category=wish.category,
-            description=wish.description,
+            body=t(language, "wecom.card.wish_body", description=wish.description)[:120],
             now=self._now(),
+            desc=t(language, "wecom.card.wish_desc", category=t(language, f"category.{wish.category}")),
+            ref=str(notice.values["ref"]),
         )
         return wish_key(wish.id), content
 
@@ -186,8 +189,15 @@ class WeComTransport:
         case_id = case_ids[0]
         ref = str(notice.values.get("ref", ""))
         text = self._text(language, notice)
-        content = case_card(
-            self._catalogues, language, case_id=case_id, person_id=person_id, ref=ref, text=text, now=self._now()
+        content = decision_card(
+            CASE,
+            self._catalogues,
+            language,
+            subject_id=case_id,
+            person_id=person_id,
+            body=text,
+            now=self._now(),
+            ref=ref,
         )
         if notice.key == OVERDUE_NOTICE:  # the card says it is late, not new
             title = self._catalogues.text(language, "wecom.card.case_overdue_title", ref=ref)
@@ -220,8 +230,14 @@ class WeComTransport:
                 skills="、".join(t(language, f"category.{key}") for key in sorted(profile.skills)),
                 area=profile.area or t(language, "wish.area_unknown"),
             )
-        content = application_card(
-            self._catalogues, language, application_id=application_id, person_id=person_id, text=text, now=self._now()
+        content = decision_card(
+            APPLICATION,
+            self._catalogues,
+            language,
+            subject_id=application_id,
+            person_id=person_id,
+            body=text,
+            now=self._now(),
         )
         return application_key(application_id), content
 
@@ -231,14 +247,15 @@ class WeComTransport:
         person_id = await self._person_id(address)
         if not wish_ids or person_id is None:
             return None
-        content = whistle_card(
+        content = decision_card(
+            UNCLAIMED,
             self._catalogues,
             language,
-            wish_id=wish_ids[0],
+            subject_id=wish_ids[0],
             person_id=person_id,
-            ref=str(notice.values.get("ref", "")),
-            text=self._text(language, notice),
+            body=self._text(language, notice),
             now=self._now(),
+            ref=str(notice.values.get("ref", "")),
         )
         return whistle_key(wish_ids[0]), content
 

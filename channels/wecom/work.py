@@ -33,12 +33,13 @@ from channels.wecom.cards import (
     APPLICATION_APPROVE,
     APPLICATION_REJECT,
     HAND_BACK,
+    HELD_CASE,
     RESOLVE,
     TIP_VERBS,
     WHISTLE,
     application_key,
     case_key,
-    holder_card,
+    decision_card,
     holder_key,
     tip_card,
     tip_key,
@@ -109,7 +110,7 @@ class CardWork:
         if verb in TIP_VERBS:
             await self._tip_press(userid, person, actor, verb.removeprefix("tip"), subject_id, arg)
         elif verb == APPLICATION_APPROVE:
-            await self._approve_application(userid, person, actor, subject_id)
+            await self._decide_application(userid, person, actor, subject_id, None)
         elif verb == APPLICATION_REJECT:
             try:
                 await application_actions.pending_volunteer_application(self._env, actor, subject_id)
@@ -131,21 +132,27 @@ class CardWork:
         async with self._env.db.write() as conn:
             await wecom_store.ask(conn, userid, kind, subject_id, now=self._env.now(), wait=QUESTION_WAIT, note=note)
 
-    async def _approve_application(self, userid: str, person: User, actor: Actor, application_id: int) -> None:
+    async def _decide_application(
+        self, userid: str, person: User, actor: Actor, application_id: int, reason: str | None
+    ) -> None:
+        """Approve (`reason` None) or reject through the actions Telegram's buttons run; every card says who."""
         lang = person.language
         async with self._channel.decisions.turn(application_key(application_id)):
             try:
-                decided = await application_actions.approve_volunteer(self._env, actor, application_id)
+                if reason is None:
+                    decided = await application_actions.approve_volunteer(self._env, actor, application_id)
+                else:
+                    decided = await application_actions.reject_volunteer(self._env, actor, application_id, reason)
             except NotAllowed:
                 await self._say(userid, lang, "wecom.not_staff")
                 return
             except (Conflict, NotFound):
                 await self._application_decided(userid, lang, application_id)
                 return
-            await self._channel.update_cards(
-                application_key(application_id), self._t(lang, "wecom.decided.approved", name=person.display_name)
-            )
-        await self._say(userid, lang, "wecom.application.approved", name=decided.person.display_name)
+            outcome = "approved" if reason is None else "rejected"
+            label = self._t(lang, f"wecom.decided.{outcome}", name=person.display_name)
+            await self._channel.update_cards(application_key(application_id), label)
+        await self._say(userid, lang, f"wecom.application.{outcome}", name=decided.person.display_name)
 
     async def _application_decided(self, userid: str, lang: str, application_id: int) -> None:
         """A press on an application someone already decided: who."""
@@ -397,21 +404,8 @@ class CardWork:
         except InvalidInput as bad:
             await self._say(userid, lang, f"wecom.reject.{bad.reason}", limit=NOTE_MAX)
             return
-        if not await self._forget(userid):
-            return  # another instance took this answer
-        async with self._channel.decisions.turn(application_key(application_id)):
-            try:
-                decided = await application_actions.reject_volunteer(self._env, actor, application_id, reason)
-            except NotAllowed:
-                await self._say(userid, lang, "wecom.not_staff")
-                return
-            except (Conflict, NotFound):
-                await self._application_decided(userid, lang, application_id)
-                return
-            await self._channel.update_cards(
-                application_key(application_id), self._t(lang, "wecom.decided.rejected", name=person.display_name)
-            )
-        await self._say(userid, lang, "wecom.application.rejected", name=decided.person.display_name)
+        if await self._forget(userid):  # else another instance took this answer
+            await self._decide_application(userid, person, actor, application_id, reason)
 
     async def _case_reason(self, userid: str, person: User, actor: Actor, case_id: int, text: str) -> None:
         lang = person.language
@@ -489,14 +483,15 @@ class CardWork:
         shown = await case_actions.view(self._env, case_id)
         values = {**case_actions.card_values(shown.case, shown.department, self._env), "name": person.display_name}
         text = render.render_notice(self._channel.catalogues, person.language, Notice("case.card_mine", values)).text
-        content = holder_card(
+        content = decision_card(
+            HELD_CASE,
             self._channel.catalogues,
             person.language,
-            case_id=case_id,
+            subject_id=case_id,
             person_id=person.id,
-            ref=shown.ref,
-            text=text,
+            body=text,
             now=self._env.now(),
+            ref=shown.ref,
         )
         await self._channel.send_card(userid, holder_key(case_id), content)
 
