@@ -33,7 +33,7 @@ from rules.tips import (
     tip_reference,
 )
 from rules.wishes import Actor
-from storage.errors import LimitReached
+from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 from storage.tips import MediaItem, Tip
 
 NAME = "tip"
@@ -335,3 +335,117 @@ class TipConversation(Steps[TipForm]):
         if self._after_submit is not None:
             await self._after_submit(tip)
         return Outcome(says=(Say("tip.submitted", {"reference": tip_reference(tip.id)}),), clear_buttons=True)
+
+
+# -- the reporter's answer to an editor's question (请补充 → 回复) ------------------------------------------------
+
+ANSWER_NAME = "tip_answer"
+ANSWER, ALBUM = ANSWER_STEPS = ("answer", "album")
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerDraft:
+    """The tip being answered; `album`: the album the answer came in, whose later items are the answer's too."""
+
+    tip_id: int = 0
+    album: str | None = None
+    count: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tip": self.tip_id, "album": self.album, "count": self.count}
+
+    @classmethod
+    def from_json(cls, data: object) -> AnswerDraft:
+        """The draft back from `to_json` (the same keys Telegram kept before the layer); unreadable values dropped."""
+        if not isinstance(data, dict):
+            return cls()
+        tip, album, count = data.get("tip"), data.get("album"), data.get("count")
+        return cls(
+            tip_id=tip if type(tip) is int else 0,
+            album=album if isinstance(album, str) and album else None,
+            count=count if type(count) is int else 0,
+        )
+
+
+class TipAnswer(Steps[AnswerDraft]):
+    """回复 under an editor's question: words, or a photo (a video, a file) with its caption, attached to the tip,
+    which returns to the editors' queue (`actions.tips.answer`). An answer that came as an album (Telegram) takes
+    the album's later items too; anything else there ends it."""
+
+    name = ANSWER_NAME
+    acts: frozenset[Act] = frozenset()  # its steps take no button (a new 回复 starts it again)
+    left = "cancel.done"
+    retire = False
+    steps: tuple[str, ...] = ANSWER_STEPS
+    draft = AnswerDraft
+
+    def __init__(self, *, after_answer: AfterSubmit | None = None) -> None:
+        self._after_answer = after_answer
+
+    async def start(self, env: Env, actor: Actor, tip_id: int) -> Outcome:
+        """回复 pressed: only the tip's reporter, only while the question is open."""
+        try:
+            tip = await tip_actions.check_answer(env, actor, tip_id)
+        except NotAllowed:
+            return Outcome(answer=Say("error.not_allowed"))
+        except Conflict:
+            return Outcome(answer=Say("tip.answer_not_needed", {"reference": tip_reference(tip_id)}))
+        state = self.state(ANSWER, AnswerDraft(tip_id=tip.id))
+        return Outcome(says=self.ask(state), state=state)
+
+    def ask(self, state: State) -> tuple[Say, ...]:
+        if state.step == ALBUM:
+            return ()
+        reference = tip_reference(self.form(state).tip_id)
+        return (Say("tip.ask_answer", {"reference": reference}, clear=True),)
+
+    async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
+        if given.press is not None:
+            return passed_step(state)
+        draft = self.form(state)
+        reference = tip_reference(draft.tip_id)
+        file = given.attachment
+        if state.step == ALBUM:
+            if file is None or file.album is None or file.album != draft.album:
+                return Outcome(says=(Say("tip.answer_done"),))
+            return await self.album_item(env, actor, state, file)
+        if file is None and given.text is None:  # a location, a contact…: what the step needs
+            return Outcome(says=self.ask(state), state=state)
+        text = given.text if file is None else file.caption
+        try:
+            media = [_answer_file(file, already=0)] if file is not None else []
+            words = clean_description(text) if text is not None else None
+        except TipInputError as error:
+            return Outcome(says=(refused(error),), state=state)
+        try:
+            tip = await tip_actions.answer(env, actor, draft.tip_id, text=words, media=media)
+        except (Conflict, NotAllowed, NotFound):
+            return Outcome(says=(Say("tip.answer_not_needed", {"reference": reference}),))
+        if self._after_answer is not None:
+            await self._after_answer(tip)
+        told = (Say("tip.answer_attached", {"reference": reference}),)
+        if file is not None and file.album is not None:
+            return Outcome(says=told, state=self.state(ALBUM, replace(draft, album=file.album, count=1)))
+        return Outcome(says=told)
+
+    async def album_item(self, env: Env, actor: Actor, state: State, file: Attachment) -> Outcome:
+        """A later item of the album the answer came in: attached too, without a word."""
+        draft = self.form(state)
+        try:
+            item = _answer_file(file, already=draft.count)
+            tip = await tip_actions.add_answer_media(env, actor, draft.tip_id, [item])
+        except TipInputError as error:
+            return Outcome(says=(refused(error),), state=state)
+        except (Conflict, NotAllowed, NotFound):
+            return Outcome()
+        if self._after_answer is not None:
+            await self._after_answer(tip)
+        return Outcome(state=self.state(ALBUM, replace(draft, count=draft.count + 1)))
+
+
+def _answer_file(file: Attachment, *, already: int) -> MediaItem:
+    """A file an answer takes (`TipInputError` saying why not)."""
+    check_media(file.kind, mime_type=file.mime, file_size=file.size, already=already, seconds=file.seconds)
+    if not file.ref and file.media_id is None:
+        raise TipInputError("tip.media_unsupported")
+    return MediaItem(file.kind, file.ref or "", file.unique, file.size, media_id=file.media_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import html
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -220,10 +220,13 @@ def written_once(
     *,
     key: str,
     entry_points: Sequence[tuple[BaseHandler[Update, TongxinContext, Any], Starter]],
+    messages: Mapping[str, filters.BaseFilter] | None = None,
 ) -> ConversationHandler[TongxinContext]:
     """The persistent `ConversationHandler` of a conversation written once: `conversation` gives its name, steps
     and buttons, `made(context)` the conversation for a person (with the deployment's settings). `entry_points`:
-    each handler (its callback is replaced) with the function that starts the conversation (None: it did not)."""
+    each handler (its callback is replaced) with the function that starts the conversation (None: it did not).
+    `messages`: the messages a step takes, where it is not every message but a command (others pass on to the
+    bot's other handlers)."""
 
     def step_handler(index: int) -> Callable[[Update, TongxinContext], Coroutine[Any, Any, int]]:
         async def handle(update: Update, context: TongxinContext) -> int:
@@ -257,9 +260,9 @@ def written_once(
     states: dict[object, list[BaseHandler[Update, TongxinContext, Any]]] = {
         index: [
             CallbackQueryHandler(step_handler(index), pattern=presses),
-            MessageHandler(filters.ALL & ~filters.COMMAND, step_handler(index)),
+            MessageHandler((messages or {}).get(step, filters.ALL & ~filters.COMMAND), step_handler(index)),
         ]
-        for index in range(len(conversation.steps))
+        for index, step in enumerate(conversation.steps)
     }
     WRITTEN_ONCE.add(conversation.name)
     return ConversationHandler(

@@ -16,14 +16,12 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from telegram import Message, ReplyKeyboardRemove, Update
+from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
-    MessageHandler,
     filters,
 )
 
@@ -33,7 +31,9 @@ from bot.context import TongxinContext
 from bot.media import download_media
 from channels.telegram import callbacks
 from conversations.base import Outcome
-from conversations.tip import TipConversation
+from conversations.tip import ALBUM as ALBUM_STEP
+from conversations.tip import ANSWER as ANSWER_STEP
+from conversations.tip import TipAnswer, TipConversation
 from handlers import plain_words
 from handlers.common import actor_of, set_personal_menu
 from handlers.conversing import written_once
@@ -41,59 +41,18 @@ from rules import tips as tip_rules
 from rules.applications import ApplicationStatus
 from rules.roles import Role, effective_roles
 from rules.tips import (
-    TipInputError,
     category_key,
-    check_media,
-    clean_description,
     status_key,
     tip_reference,
 )
 from rules.wishes import voice_length, wish_ref
 from storage import tips
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
-from storage.tips import MediaItem
 
 log = logging.getLogger(__name__)
 
-ANSWER, ANSWER_ALBUM = range(5, 7)
 DRAFT = "tip_draft"
 ANSWERING = "tip_answer"
-
-
-def drafts(context: TongxinContext) -> dict[Any, Any]:
-    """The person's own scratch data (conversation drafts); every update handled here comes from a person."""
-    if context.user_data is None:
-        raise RuntimeError("an update without a user reached a conversation step")
-    return context.user_data
-
-
-# -- reading media out of a message ------------------------------------------------------------------------
-
-
-def media_of(message: Message) -> tuple[str, MediaItem | None, str | None]:
-    """(kind, item, mime type) of the file in a message; the item is None for kinds a tip cannot hold."""
-    if message.photo:
-        size = message.photo[-1]
-        return "photo", MediaItem("photo", size.file_id, size.file_unique_id, size.file_size), "image/jpeg"
-    if message.video:
-        video = message.video
-        return "video", MediaItem("video", video.file_id, video.file_unique_id, video.file_size), video.mime_type
-    if message.document:
-        doc = message.document
-        return "document", MediaItem("document", doc.file_id, doc.file_unique_id, doc.file_size), doc.mime_type
-    if message.voice:
-        voice = message.voice
-        return "voice", MediaItem("voice", voice.file_id, voice.file_unique_id, voice.file_size), voice.mime_type
-    return "other", None, None
-
-
-def take_media(message: Message, already: int) -> MediaItem:
-    """The message's file if a tip can take it; `TipInputError` saying why not otherwise."""
-    kind, item, mime_type = media_of(message)
-    seconds = plain_words.seconds_of(message.voice.duration) if message.voice else None
-    check_media(kind, mime_type=mime_type, file_size=item.file_size if item else None, already=already, seconds=seconds)
-    assert item is not None
-    return item
 
 
 # -- /tip (conversations/tip.py) -------------------------------------------------------------------------
@@ -151,98 +110,27 @@ async def save_media(context: TongxinContext, tip: tips.Tip) -> None:
             await tip_actions.note_saved_file(context.env, media.id, str(path))
 
 
-async def cancel(update: Update, context: TongxinContext) -> int:
-    """/cancel: drop the draft and leave the conversation."""
-    drafts(context).pop(DRAFT, None)
-    drafts(context).pop(ANSWERING, None)
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("cancel.done"), reply_markup=ReplyKeyboardRemove())
-    return ConversationHandler.END
+# -- answering an editor's question (conversations/tip.py: TipAnswer) ---------------------------------------------
 
 
-# -- answering an editor's question ------------------------------------------------------------------------
+def answer_form(context: TongxinContext) -> TipAnswer:
+    """The answer to an editor's question for this person: its files are downloaded to the media folder."""
+
+    async def saved(tip: tips.Tip) -> None:
+        await save_media(context, tip)
+
+    return TipAnswer(after_answer=saved)
 
 
-async def start_answer(update: Update, context: TongxinContext) -> int | None:
-    """The Answer button under an editor's question: check it is the person's own tip, ask for the answer."""
+async def start_answer(update: Update, context: TongxinContext) -> Outcome | None:
+    """The Answer button under an editor's question: the person's own tip, its question still open."""
     query = update.callback_query
-    if query is None or context.person is None or update.effective_chat is None:
+    if query is None or context.person is None:
         return None
     if (press := callbacks.decode(query.data)) is None:
         await query.answer(context.plain("tip.stale_button"), show_alert=True)
-        return ConversationHandler.END
-    try:
-        tip = await tip_actions.check_answer(context.env, actor_of(context), press.id)
-    except NotAllowed:
-        await query.answer(context.plain("error.not_allowed"), show_alert=True)
-        return ConversationHandler.END
-    except Conflict:
-        await query.answer(context.plain("tip.answer_not_needed", reference=tip_reference(press.id)), show_alert=True)
-        return ConversationHandler.END
-    drafts(context)[ANSWERING] = {"tip": tip.id, "album": None}
-    await query.answer()
-    await context.bot.send_message(
-        update.effective_chat.id,
-        context.t("tip.ask_answer", reference=tip_reference(tip.id)),
-        reply_markup=ReplyKeyboardRemove(),
-    )
-    return ANSWER
-
-
-async def answer_received(update: Update, context: TongxinContext) -> int | None:
-    """The answer (text, or photos/video with an optional caption): attached, and the tip goes back to the queue."""
-    if (message := update.effective_message) is None or context.person is None:
         return None
-    state = drafts(context).get(ANSWERING) or {}
-    if "tip" not in state:
-        return ConversationHandler.END
-    media: list[MediaItem] = []
-    text = message.text or message.caption
-    try:
-        if message.text is None:
-            media.append(take_media(message, 0))
-        if text is not None:
-            text = clean_description(text)
-    except TipInputError as error:
-        await message.reply_text(context.t(error.key, **error.values))
-        return None
-    try:
-        tip = await tip_actions.answer(context.env, actor_of(context), int(state["tip"]), text=text, media=media)
-    except (Conflict, NotAllowed, NotFound):
-        drafts(context).pop(ANSWERING, None)
-        await message.reply_text(context.t("tip.answer_not_needed", reference=tip_reference(int(state["tip"]))))
-        return ConversationHandler.END
-    await message.reply_text(context.t("tip.answer_attached", reference=tip_reference(tip.id)))
-    await save_media(context, tip)
-    if message.media_group_id is None:
-        drafts(context).pop(ANSWERING, None)
-        return ConversationHandler.END
-    state["album"] = message.media_group_id
-    state["count"] = 1
-    return ANSWER_ALBUM
-
-
-async def answer_album_item(update: Update, context: TongxinContext) -> int | None:
-    """The rest of an answer that came as an album: each photo is attached to the same tip."""
-    if (message := update.effective_message) is None or context.person is None:
-        return None
-    state = drafts(context).get(ANSWERING) or {}
-    if message.media_group_id is None or message.media_group_id != state.get("album"):
-        drafts(context).pop(ANSWERING, None)
-        await message.reply_text(context.t("tip.answer_done"))
-        return ConversationHandler.END
-    try:
-        item = take_media(message, int(state.get("count", 0)))
-        tip = await tip_actions.add_answer_media(context.env, actor_of(context), int(state["tip"]), [item])
-    except TipInputError as error:
-        await message.reply_text(context.t(error.key, **error.values))
-        return None
-    except (Conflict, NotAllowed, NotFound):
-        drafts(context).pop(ANSWERING, None)
-        return ConversationHandler.END
-    state["count"] = int(state.get("count", 0)) + 1
-    await save_media(context, tip)
-    return None
+    return await answer_form(context).start(context.env, actor_of(context), press.id)
 
 
 # -- /mytips ---------------------------------------------------------------------------------------------
@@ -365,16 +253,12 @@ def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
             (CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.TIP_FROM_TEXT)), start_tip_from_text),
         ],
     )
-    answer = ConversationHandler(
-        entry_points=[CallbackQueryHandler(start_answer, pattern=callbacks.pattern(Act.TIP_ANSWER))],
-        states={
-            ANSWER: [MessageHandler(media | text, answer_received)],
-            ANSWER_ALBUM: [MessageHandler(media, answer_album_item)],
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        name="tip_answer",
-        persistent=True,
-        allow_reentry=True,
+    answer = written_once(
+        TipAnswer(),
+        answer_form,
+        key=ANSWERING,
+        entry_points=[(CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.TIP_ANSWER)), start_answer)],
+        messages={ANSWER_STEP: media | text, ALBUM_STEP: media},  # other messages after an album are not the answer
     )
     return [tip, answer]
 

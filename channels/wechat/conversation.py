@@ -45,7 +45,7 @@ from conversations.pages import Page
 from conversations.registration import Registration
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
-from conversations.tip import TipConversation
+from conversations.tip import TipAnswer, TipConversation
 from conversations.wish import WishConversation
 from handlers import wish_cards
 from rules.roles import Role, effective_roles
@@ -341,6 +341,8 @@ class _Step:
         self.talks[self.registration.name] = self.registration
         self.tip = TipConversation()
         self.talks[self.tip.name] = self.tip
+        self.tip_answer = TipAnswer()
+        self.talks[self.tip_answer.name] = self.tip_answer
 
     def t(self, key: str, /, **values: object) -> str:
         return self.owner._t(self.lang, key, **values)
@@ -508,8 +510,8 @@ class _Step:
         conversation = self.talks[form.conversation]
         said = talk.Input(press=given.press, text=given.text, location=given.location, label=given.label)
         other = given.kind in OTHER_MESSAGES and given.text is None
-        if conversation is self.tip and given.press is None and (given.image or other):
-            return await self.lead_file(form, given)
+        if conversation in (self.tip, self.tip_answer) and given.press is None and (given.image or other):
+            return await self.lead_file(conversation, form, given)
         if given.image and any(s.expect == talk.Expect.PHOTO for s in conversation.ask(form)):
             try:
                 said = talk.Input(photo_media=await self.owner.save_photo(given.image, self.actor.user_id))
@@ -523,10 +525,11 @@ class _Step:
         self.same_menu = outcome.state is not None and outcome.state.step == form.step
         return self.outcome(outcome)
 
-    async def lead_file(self, form: talk.State, given: Input) -> list[Reply]:
-        """A photo for a lead, downloaded at once (WeChat keeps it three days) and kept as media of the draft, unless
-        the lead is full (it is refused without fetching it); a voice, a video, a file or a link is no file a lead
-        takes here (a voice's words, where WeChat recognised them, are text)."""
+    async def lead_file(self, conversation: talk.Conversation, form: talk.State, given: Input) -> list[Reply]:
+        """A photo for a lead or for the answer to an editor's question, downloaded at once (WeChat keeps it three
+        days) and kept as media of the draft, unless the lead is full (it is refused without fetching it); a voice, a
+        video, a file or a link is no file either takes here (a voice's words, where WeChat recognised them, are
+        text)."""
         if not given.image:
             file = talk.Attachment("other")
         elif TipConversation.full(form):
@@ -537,7 +540,7 @@ class _Step:
             except Exception:
                 log.warning("a WeChat photo for a lead could not be downloaded", exc_info=True)
                 return [Reply(self.t("wechat.tip.photo_failed"))]
-        outcome = await talk.run(self.tip, self.env, self.actor, form, talk.Input(attachment=file))
+        outcome = await talk.run(conversation, self.env, self.actor, form, talk.Input(attachment=file))
         return self.outcome(outcome)
 
     def outcome(self, outcome: talk.Outcome) -> list[Reply]:

@@ -14,8 +14,8 @@ does, each a single press through the action core (`actions.tasks`, `actions.inv
 - 报料 (the button or the word): the lead written once (`conversations/tip.py`, started by
   `Conversation.start_tip`): photos one by one, what happened, the place or 跳过, the category, 提交. A reporter's
   photo outside any form starts a lead with it; their words outside any form are not passed on, and they are told
-  how to send a lead (`reporter_aside`), not given the residents' greeting. The 回复 under an editor's question is
-  answered on Telegram for now (`wechat.tip.answer_elsewhere`).
+  how to send a lead (`reporter_aside`), not given the residents' greeting. 回复 under an editor's question
+  (请补充) takes the answer, words or a photo (`conversations.tip.TipAnswer`).
 - 同意 / 不同意 under the question whether a finished task's proof photo may go to the editors as a lead
   (`actions.tips.answer_lead`).
 
@@ -165,8 +165,8 @@ async def pressed(step: _Step, press: Press) -> list[Reply]:
         return await lead_answered(step, press)
     if press.act == Act.TIP_NEW:
         return await step.start_tip()
-    if press.act == Act.TIP_ANSWER:  # an editor's question: answered on Telegram for now
-        return [Reply(step.t("wechat.tip.answer_elsewhere"))]
+    if press.act == Act.TIP_ANSWER:  # 回复 under an editor's question: the answer written once (conversations/tip.py)
+        return step.outcome(await step.tip_answer.start(step.env, step.actor, press.id))
     if press.act in TIP_PRESSES:  # an item of a lead already sent or dropped
         return [Reply(step.t("tip.stale_button"))]
     if Role.VOLUNTEER not in step.actor.roles:

@@ -456,3 +456,32 @@ async def test_a_resident_sends_a_tip_from_the_start_button(bot: TongxinApp, sim
     await sim.settle()
     assert len(await all_tips(bot)) == 1
     assert sim.invalid_requests == []
+
+
+async def test_an_answer_sent_as_an_album_attaches_every_photo(bot: TongxinApp, sim: BotApiSimulator) -> None:
+    li = sim.person("李记者")
+    admin = sim.person("管理员", user_id=ADMIN_ID)
+    await li.send_command("/tip")
+    await li.wait_for_text("请发送现场照片")
+    await li.send_text("河口镇桥头积水很深，车辆无法通行")
+    await li.wait_for_text("分享位置")
+    await finish_tip(li)
+    card = await review_tip(admin, "T-0001")
+    await admin.press("请补充", message=card)
+    await admin.wait_for_text("请输入需要报送人补充的问题")
+    await admin.send_text("请拍几张桥面的照片")
+    await li.wait_for_text("编辑需要您补充线索 T-0001")
+    await li.press("回复")
+    await li.wait_for_text("请发送对 T-0001 的补充")
+    await li.send_album([bytes([i]) * 40 for i in range(3)], caption="桥面三张")
+    await li.wait_for_text("补充已附到 T-0001")
+    await sim.settle()
+    [tip] = await all_tips(bot)
+    assert len(tip.media) == 3  # every photo of the album, not only the first
+    # A photo after the album is no part of the answer: said so, nothing attached.
+    await li.send_photo(caption="再来一张")
+    await li.wait_for_text("补充已经发送过了")
+    await sim.settle()
+    [tip] = await all_tips(bot)
+    assert len(tip.media) == 3
+    assert sim.invalid_requests == []

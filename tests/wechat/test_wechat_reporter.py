@@ -179,6 +179,25 @@ async def test_a_lead_s_bad_input_is_answered_and_loses_nothing_and_a_decline_is
     await zhang.tap("提交")
     await zhang.wait_for_text("这一项已经过期", after=seen)
 
+    # The editor asks for more; 张记者 taps 回复 under the question on WeChat and sends a photo: it is attached.
+    card = await review_tip(editor, "T-0001")
+    await editor.press("请补充", message=card)
+    await editor.wait_for_text("请输入需要报送人补充的问题")
+    seen = len(zhang.inbox)
+    await editor.send_text("桥头现在还能通行吗？请拍一张桥面的照片")
+    question = await zhang.wait_for_text("编辑需要您补充线索 T-0001 的信息", after=seen)
+    assert "桥面的照片" in question.text
+    await zhang.tap("回复")
+    await zhang.wait_for_text("请发送对 T-0001 的补充")
+    seen = len(zhang.inbox)
+    await zhang.send_photo(b"\xff\xd8 the bridge deck")
+    await zhang.wait_for_text("补充已附到 T-0001", after=seen)
+    await editor.wait_for_text("T-0001 的报送人已补充信息")
+    async with db.read() as conn:
+        answered = await tips.get_tip(conn, tip.id)
+    assert answered.status == TipStatus.NEW
+    assert len(answered.media) == MAX_MEDIA + 1  # the answer's photo joins the lead's ten
+
     # Two days later the editor declines it: the reporter's window is closed, so the outcome is a template notice.
     clock.advance(dt.timedelta(hours=49))
     card = await review_tip(editor, "T-0001")
