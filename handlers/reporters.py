@@ -5,8 +5,8 @@ not) that a confirmed wish's proof photo becomes a story lead.
 
 The `/tip` conversation is written once (`conversations/tip.py`: media → description → location → category →
 confirm) and rendered here through `handlers/conversing.py`; its draft lives in the person's own `user_data`, so
-two people's albums never mix. Downloading a tip's files to the media folder stays here (it is a Telegram file
-download), as does the answer to an editor's question.
+two people's albums never mix; so is the answer to an editor's question (`conversations.tip.TipAnswer`). Downloading
+a tip's files to the media folder stays here (it is a Telegram file download).
 """
 
 from __future__ import annotations
