@@ -35,7 +35,7 @@ from actions.messages import Notice
 from bot.context import TongxinContext
 from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
-from conversations import pages
+from conversations import case_overview, pages
 from handlers import lists
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press, tell
@@ -59,7 +59,6 @@ from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
 NOTE, PHOTO, REASON = range(3)
 WORK = "case_work"  # the case being resolved or handed back, and the note typed so far, in user_data
 NEW_DEPARTMENT = "new_department"  # /newdept's draft while its categories are chosen, with its number, in user_data
-OVERVIEW_SHOWN = 40  # open cases listed on a coordinator's /cases (one message within Telegram's 4096 characters)
 NOT_COMMAND = ~filters.COMMAND
 
 
@@ -480,44 +479,8 @@ async def show_case_pressed(update: Update, context: TongxinContext) -> None:
 
 
 def overview(context: TongxinContext, groups: list[tuple[str, list[departments.OpenCase]]]) -> Notice:
-    """Every department's open cases as one message: a heading per department, overdue cases first."""
-    total = sum(len(found) for _, found in groups)
-    overdue = sum(o.missed is not None for _, found in groups for o in found)
-    if not total:
-        return Notice("case.overview_none", {})
-    lines: list[str] = []
-    shown = 0
-    for name, found in groups:
-        if shown >= OVERVIEW_SHOWN:
-            break
-        late = sum(o.missed is not None for o in found)
-        lines.append(context.plain("case.overview_department", department=name, count=len(found), overdue=late))
-        listed = found[: OVERVIEW_SHOWN - shown]
-        lines += [overview_line(context, o) for o in listed]
-        shown += len(listed)
-    if shown < total:
-        lines.append(context.plain("case.overview_more", count=total - shown))
-    return Notice("case.overview", {"count": total, "overdue": overdue, "lines": "\n".join(lines)})
-
-
-def overview_line(context: TongxinContext, open_case: departments.OpenCase) -> str:
-    """One open case on the overview: waiting to be acknowledged or taken (by whom), and overdue by how long or due
-    when."""
-    case = open_case.shown.case
-    values = {
-        "ref": open_case.shown.ref,
-        "source": cases.source_ref(case),
-        "tier": context.plain(f"case.tier.{case.tier}"),
-        "who": open_case.shown.acknowledged_by or "—",
-    }
-    step = "sent" if case.status == CaseStatus.SENT else "taken"
-    if open_case.missed is not None:
-        late = round((context.now() - open_case.missed).total_seconds() / 3600, 1)
-        return context.plain(f"case.overview_late_{step}", late=f"{late:g}", **values)
-    due = case.ack_due_at if case.status == CaseStatus.SENT else case.resolve_due_at
-    return context.plain(
-        f"case.overview_{step}", due=due.astimezone(context.settings.tz).strftime("%m-%d %H:%M"), **values
-    )
+    """Every department's open cases as one message (`conversations.case_overview`, shared with WeCom)."""
+    return case_overview.overview(context.plain, context.now(), context.settings.tz, groups)
 
 
 async def acknowledge_pressed(update: Update, context: TongxinContext) -> None:

@@ -9,7 +9,8 @@ the item's key (path/90240); the same entries can be typed (`/stats`, 统计 7�
 
 - 待审 (coordinators): how many wishes and volunteer applications wait, and the oldest wishes' review cards again
   (`actions.review_queue`, through the outbox like every notice).
-- 案件 (department members): the open cases of their departments.
+- 案件: coordinators get every department's open cases (`conversations.case_overview`, as Telegram's /cases);
+  department members the open cases of their departments.
 - 统计 (staff): the figures of /stats (`conversations.figures`, the same words as Telegram's) and its chart as an
   image message (`media/upload` type image, then `message/send` msgtype image; path/90253, path/90236).
 - 导出 (coordinators): the CSV of /export as a file message (`media/upload` type file, at most 20 MB, path/90253;
@@ -29,12 +30,14 @@ from typing import Any
 
 from actions import activities as activity_actions
 from actions import cases as case_actions
+from actions import departments as department_actions
 from actions import exports, links, review_queue
 from actions.env import Env
 from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.transport import WECOM
+from conversations import case_overview
 from conversations import figures as figures_text
 from rules import stats
 from rules.cases import CaseStatus
@@ -183,9 +186,19 @@ class Desk:
         )
 
     async def _cases(self, userid: str, lang: str, actor: Actor, _args: list[str]) -> None:
-        """案件: the open cases of the member's departments."""
+        """案件: coordinators get every department's open cases (as Telegram's /cases shows them); department
+        members the open cases of their departments."""
+        if actor.is_coordinator:
+            groups = await department_actions.open_cases_overview(self._env, actor)
+
+            def plain(key: str, **values: object) -> str:
+                return self._t(lang, key, **values)
+
+            notice = case_overview.overview(plain, self._env.now(), self._env.settings.tz, groups)
+            await self._say(userid, render.clip(render.render_notice(self._catalogues, lang, notice).text))
         if Role.DEPARTMENT not in actor.roles:
-            await self._need(userid, lang, Role.DEPARTMENT)
+            if not actor.is_coordinator:
+                await self._need(userid, lang, Role.DEPARTMENT)
             return
         found = await case_actions.open_cases_of_member(self._env, actor)
         if not found:

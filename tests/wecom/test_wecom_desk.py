@@ -145,6 +145,14 @@ async def test_cases_lists_the_open_cases_of_the_members_departments(
     taken = await zhang.wait_for_text("C-0001 · 城管 · 老张已签收")
     assert "C-0001" in taken.text
 
+    # A coordinator on WeCom gets every department's open cases, as /cases shows them on Telegram.
+    chen = await wecom_coordinator(wecom_bot.bot_data.env, wc, "陈主任", "chenzr")
+    await chen.click("CASES")
+    overview = await chen.wait_for_text("C-0001")
+    assert "城管" in overview.text
+    assert "老张" in overview.text
+    assert all("部门成员" not in r.text for r in chen.inbox)
+
 
 async def test_a_role_granted_later_opens_the_entry(wecom_bot: TongxinApp, wc: WeComSimulator) -> None:
     """The menu is the same for everyone; what an entry answers follows the member's roles of the moment."""
