@@ -69,6 +69,16 @@ class Decided:
     person: users.User
 
 
+def review_notice(application_id: int, name: str) -> Notice:
+    """A volunteer application waits for a decision: what coordinators are told."""
+    return Notice(
+        "pending.notice_new_volunteer",
+        # The application's id: a channel with decision cards (WeCom) builds one from it.
+        {"name": name, "application": application_id},
+        ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
+    )
+
+
 async def register_volunteer(env: Env, person_id: int, form: VolunteerForm, *, invite_code: str | None) -> Registered:
     """Save the profile and apply (approved at once with a usable invite); coordinators hear of a new application."""
     now = env.now()
@@ -91,12 +101,7 @@ async def register_volunteer(env: Env, person_id: int, form: VolunteerForm, *, i
             await notices.queue_many(
                 conn,
                 await coordinator_ids(conn, env.settings.admin_ids),
-                Notice(
-                    "pending.notice_new_volunteer",
-                    # The application's id: a channel with decision cards (WeCom) builds one from it.
-                    {"name": registration.volunteer.name, "application": application.id},
-                    ((Button("pending.button.open_pending", Act.PENDING_LIST),),),
-                ),
+                review_notice(application.id, registration.volunteer.name),
                 now=now,
                 # Each opening of the application is news (a rejected person may apply again).
                 dedupe_prefix=f"volunteer-applied:{application.id}:{uuid.uuid4().hex}",

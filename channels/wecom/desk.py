@@ -8,7 +8,7 @@ the item's key (path/90240); the same entries can be typed (`/stats`, 统计 7�
 导出 案件, 绑定 123456, …).
 
 - 待审 (coordinators): how many wishes and volunteer applications wait, and the oldest wishes' review cards again
-  (`actions.review_queue`, through the outbox like every notice).
+  and applications' cards again (`actions.review_queue`, through the outbox like every notice).
 - 案件: coordinators get every department's open cases (`conversations.case_overview`, as Telegram's /cases);
   department members the open cases of their departments.
 - 统计 (staff): the figures of /stats (`conversations.figures`, the same words as Telegram's) and its chart as an
@@ -179,7 +179,7 @@ class Desk:
         if not queue.wishes and not queue.applications:
             await self._say(userid, self._t(lang, "wecom.desk.pending_empty"))
             return
-        refs = "、".join(queue.sent_again) or "—"
+        refs = "、".join(queue.sent_again + queue.applicants_again) or "—"
         await self._say(
             userid,
             self._t(lang, "wecom.desk.pending", wishes=queue.wishes, applications=queue.applications, refs=refs),

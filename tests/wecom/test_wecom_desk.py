@@ -17,6 +17,8 @@ from storage import people, users
 from storage import wishes as store
 from tests.conftest import ADMIN_ID, START_TIME
 from tests.wecom.helpers import DESCRIPTION, chengguan_with_members, resident_wish, wecom_coordinator
+from tests.wecom.test_wecom_applications import TITLE as APPLICATION
+from tests.wecom.test_wecom_applications import applicant_and_cards
 
 
 async def plain_member(wecom_bot: TongxinApp, wc: WeComSimulator, name: str, userid: str) -> WeComMember:
@@ -180,6 +182,21 @@ async def test_a_reason_asked_for_is_taken_as_the_reason_even_when_it_begins_wit
     await chen.send_text("案件 已转城管处理，不需要志愿者")
     await chen.wait_for_text("已退回心愿 W-0001")
     await wang.wait_for_text("案件 已转城管处理，不需要志愿者")
-    assert all("部门成员" not in r.text for r in chen.inbox)  # the desk's 案件 did not answer
+    assert all("待办案件" not in r.text for r in chen.inbox)  # the desk's 案件 did not answer
     await chen.send_text("案件")  # the question answered, the word is the desk's again
-    await chen.wait_for_text("“部门成员”的角色")
+    await chen.wait_for_text("各部门都没有待办案件")
+
+
+async def test_pending_sends_a_waiting_applications_card_again_and_it_decides(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
+) -> None:
+    xiaoli, chen, _li, first, _li_card = await applicant_and_cards(wecom_bot, wc, sim)
+    await chen.click("PENDING")
+    said = await chen.wait_for_text("志愿者申请 1 份")
+    assert "小李" in said.text
+    await chen.wait_for(lambda _r: sum(x.card is not None and APPLICATION in x.card.title for x in chen.inbox) == 2)
+    again = chen.card(APPLICATION)
+    assert again.task_id != first.task_id
+    await chen.press(again, "通过")
+    await xiaoli.wait_for_text("通过")
+    await chen.wait_for(lambda _r: first.replaced is not None and again.replaced is not None)
