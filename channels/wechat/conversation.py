@@ -399,7 +399,7 @@ class _Step:
         if given.press is not None and given.press.act in activities.PRESSES:
             return await activities.pressed(self, given.press)
         volunteer_word = volunteering.wanted(text) if given.press is None else None
-        if volunteer_word == CLICK_LEAD and Role.REPORTER in self.actor.roles:
+        if volunteer_word == CLICK_LEAD:  # anyone may send the newsroom a lead, as with Telegram's /tip
             return await volunteering.clicked(self, volunteer_word)
         if volunteer_word is not None and Role.VOLUNTEER in self.actor.roles:
             return await volunteering.clicked(self, volunteer_word)

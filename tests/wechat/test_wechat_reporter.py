@@ -239,3 +239,23 @@ async def test_a_revoked_token_loses_no_photo_and_leave_words_drop_the_lead(
     await zhang.send_text("人民路口水管爆了")
     told = await zhang.wait_for_text("这条消息没有转给编辑", after=seen)
     assert "回复“报料”" in told.text
+
+
+async def test_a_resident_may_send_a_lead_too_by_the_word(
+    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator
+) -> None:
+    db = wechat_bot.bot_data.db
+    wang = wx.person("王阿姨")
+    await wang.send_text("报料")  # not on a resident's menu, but the word works, as /tip does on Telegram
+    await wang.wait_for_text("一张一张发")
+    await wang.send_text("小区门口的路灯坏了一个星期")
+    await wang.wait_for_text("请发送现场位置")
+    await wang.send_text("跳过")
+    await wang.tap("民生")
+    await wang.wait_for_text("请确认线索内容")
+    await wang.tap("提交")
+    await wang.wait_for_text("线索已提交，编号 T-0001")
+    async with db.read() as conn:
+        [tip] = await tips.review_queue(conn, 10)
+    assert tip.media == ()
+    assert not tip.by_reporter  # only registered reporters' leads are marked
