@@ -160,11 +160,15 @@ async def test_an_application_tells_each_coordinator_while_it_is_pending_and_the
     outcome = await applications.register_volunteer(env, APPLICANT, FORM, invite_code=None)
     assert outcome.status == "pending"
     assert not outcome.newly_approved
+    async with env.db.read() as conn:
+        application = await stored.find_application(conn, APPLICANT, "volunteer")
+    assert application is not None
     # The coordinator and the admin who wrote to the bot; not the admin who never did.
     for recipient in (COORDINATOR, ADMIN):
         [notice] = await rows(env, recipient)
         assert notice["payload"]["key"] == "pending.notice_new_volunteer"
-        assert notice["payload"]["values"] == {"name": "李小龙"}  # raw: the channel escapes
+        # Raw (the channel escapes), with the application's id a channel's decision card is built from (WeCom).
+        assert notice["payload"]["values"] == {"name": "李小龙", "application": application.id}
         assert await unmet(env, notice) is None
     async with env.db.read() as conn:
         told = set((await conn.execute(select(outbox_table.c.recipient_id))).scalars())
