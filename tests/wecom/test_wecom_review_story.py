@@ -16,7 +16,8 @@ from simulator import BotApiSimulator
 from simulator.wecom import WeComMember, WeComSimulator
 from storage import wishes as store
 from storage.schema import audit_log
-from tests.stories.wishflow import write_wish
+from tests.conftest import ADMIN_ID
+from tests.stories.wishflow import open_from_list, wait_for_button, write_wish
 from tests.wecom.helpers import resident_wish, wecom_coordinator
 
 
@@ -79,3 +80,27 @@ async def test_a_card_older_than_72_hours_still_decides_and_is_not_updated(
     await chen.press(card, "通过")
     await chen.wait_for_text("已通过心愿 W-0001")
     assert card.replaced is None  # the bot did not try (the fixture asserts WeCom refused nothing)
+
+
+@pytest.mark.both_databases
+async def test_a_wish_approved_on_telegram_updates_the_wecom_card(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
+) -> None:
+    env = wecom_bot.bot_data.env
+    chen = await wecom_coordinator(env, wc, "陈主任", "chenzr")
+    zhou = sim.person("周主任", user_id=ADMIN_ID)
+    await zhou.send_command("/start")
+    await zhou.wait_for_text("您好")
+    await resident_wish(env, sim.person("王阿姨"))
+    card = await chen.wait_for_card("W-0001")
+    late_press = chen.press_xml(card, "通过")
+
+    await zhou.send_command("/pending")
+    await open_from_list(zhou, "📋 W-0001")
+    await wait_for_button(zhou, "✅ 通过")
+    await zhou.press("✅ 通过")
+    # 陈主任's card learns of it within the sweep's 30 seconds (virtual time passes while everything waits).
+    await chen.wait_for(lambda _r: card.replaced is not None, timeout=20)
+    assert card.replaced == "已由周主任通过"
+    assert (await wc.post(*wc.signed(late_press)))[0] == 200
+    await chen.wait_for_text("心愿 W-0001 已由周主任处理")
