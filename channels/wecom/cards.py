@@ -1,16 +1,17 @@
-"""Cards on WeCom. A case sent to a department reaches its members on WeCom as a card with 签收 (`case_card`; the
-press goes through `actions.cases.acknowledge`, and every member's card then says who took it). Review cards: a
-wish waiting for review reaches each coordinator on WeCom as a template card of the
-button-interaction kind (模板卡片 · 按钮交互型, developer.work.weixin.qq.com/document/path/90236 "模板卡片消息"),
-with 通过 / 退回. A press comes back as a `template_card_event` (path/90240 "模板卡片事件推送") carrying the card's
-`TaskId` and the button's `EventKey`; the decision goes through the same actions as Telegram's review
-(`actions.wishes.approve` / `reject`), and every recipient's card is then updated to say who decided
-(`update_template_card`, path/94888: each `response_code` works once, within 72 hours — the one `message/send`
-returned for that recipient's card is spent on it).
+"""Cards on WeCom: every decision staff take in the application is a template card of the button-interaction kind
+(模板卡片 · 按钮交互型, developer.work.weixin.qq.com/document/path/90236 "模板卡片消息", the structures of path/101032
+"模板卡片类型"), built by `decision_card` from a `Kind` (a wish's review: 通过 / 退回; a case sent to a department:
+签收 / 退回; the case its member took: 办结 / 退回; a volunteer application: 通过 / 退回; an open wish nobody
+claimed: 吹哨) or by `tip_card` (a tip's decisions as its status allows), all through `card`, within WeCom's field
+limits. A press comes back as a `template_card_event` (path/90240 "模板卡片事件推送") carrying the card's `TaskId`
+and the button's `EventKey` (`KEY`: the verb and the subject, a tip's also the status the card showed); the decision
+goes through the same actions as Telegram's buttons (`channels.wecom.server`, `channels.wecom.work`), and every
+recipient's card is then updated to say who decided (`update_template_card`, path/94888: each `response_code` works
+once, within 72 hours — the one `message/send` returned for that recipient's card is spent on it).
 
-Which cards were sent for a wish or case, with their response codes, are kept in the database (`storage.wecom`),
-so whichever instance receives the press updates every card, after a restart too; who decided is read from the
-record itself (the audit log of the review, the case's `acknowledged_by`).
+Which cards were sent for a subject, with their response codes, are kept in the database (`storage.wecom`, under the
+keys below), so whichever instance receives the press updates every card, after a restart too; who decided is read
+from the record itself (the audit log, the application's `decided_by`, the case's `acknowledged_by`).
 """
 
 from __future__ import annotations

@@ -5,8 +5,12 @@ developer.work.weixin.qq.com/document/path/90236). A WeCom application may messa
 A wish waiting for review (`pending.notice_new_wish`) goes out as a review card with 通过 / 退回 buttons
 (`channels.wecom.cards`), while the wish still waits; a case sent to a department (`case.new`, urgent: at any
 hour) as a card with 签收, and so is the reminder its members get when nobody took it in time
-(`case.overdue_member`, urgent too: an escalation at 02:00 reaches them at 02:00); every other notice as a text
-message (the WeChat renderer's plain text: WeCom's text message takes the same plain text, up to 2048 bytes).
+(`case.overdue_member`, urgent too: an escalation at 02:00 reaches them at 02:00); a new volunteer application
+(`pending.notice_new_volunteer`) as a card with the profile and 通过 / 退回; the scheduler's alert of an open wish
+nobody claimed (`remind.unclaimed`) as a card with 吹哨; a tip waiting for the editors (`review.new_tip`,
+`review.tip_answered`) as its photos (image messages) and a card with the decisions its status allows; every other
+notice as a text message (the WeChat renderer's plain text: WeCom's text message takes the same plain text, up to
+2048 bytes).
 
 Pacing (频率限制, path/90312, "发送应用消息频率"): an application may send one member at most 30 messages a
 minute — WeCom drops the rest without a word — so the transport holds a member's 31st message of a minute back
