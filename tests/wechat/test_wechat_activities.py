@@ -208,3 +208,31 @@ async def test_the_certificate_arrives_as_an_image_with_a_link_to_its_verificati
     await visitor.send_text(f"核验 {number.group(0)}")
     refused = await visitor.wait_for_text("不能用来核验", after=seen)
     assert "小周" not in refused.text
+
+
+async def test_the_activities_come_five_a_page_on_wechat_and_on_telegram(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator, clock: ManualClock
+) -> None:
+    env = wechat_bot.bot_data.env
+    admin, admin_id = await start_as_admin(sim, wechat_bot)
+    for hour in range(12, 18):  # A-0001 … A-0006, soonest first, published before 小周 joined (no invitations)
+        await an_activity(env, admin_id, starts=shanghai(27, hour), headcount=3)
+    xiaozhou = wx.person("小周")
+    await make_volunteer(env, xiaozhou)
+
+    seen = len(xiaozhou.inbox)
+    await xiaozhou.send_text("活动")
+    first = await xiaozhou.wait_for_text("第 1/2 页", after=seen)
+    assert "A-0005" in first.text
+    assert "A-0006" not in first.text
+    await tap_after(xiaozhou, "下一页", seen)
+    second = await xiaozhou.wait_for_text("第 2/2 页", after=seen)
+    assert "A-0006" in second.text
+    assert any("报名 A-0006" in content for _, content in second.items)
+    assert any("上一页" in content for _, content in second.items)
+
+    # The same page on Telegram, ▶ redrawing it in place.
+    await admin.send_command("/activities")
+    page = await admin.wait_for_text("第 1/2 页")
+    await admin.press("下一页 ▶", message=page)
+    await admin.wait_for(lambda: "A-0006" in (admin.messages[-1].text or ""), what="the second page")
