@@ -24,6 +24,7 @@ photos and menu clicks, and read what the bot sent them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import io
@@ -651,6 +652,13 @@ class WeChatSimulator:
     def _changed(self) -> None:
         self.changed.set()
 
+    async def next_change(self, poll: float = 0.05) -> None:
+        """Until the bot sends someone something (`changed`), or `poll` seconds at most: a test waiting for a message
+        looks again as soon as one arrives instead of on the next 50 ms tick."""
+        self.changed.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.changed.wait(), poll)
+
     def log(self, openid: str, sender: str, received: Received) -> None:
         """Add a line to the account's chat as the demo page shows it (`sender`: "me" or "bot")."""
         entries = self.history.setdefault(openid, [])
@@ -798,7 +806,7 @@ class WeChatPerson:
             if time.monotonic() > deadline:
                 shown = [r.items for r in self.inbox[-3:]]
                 raise AssertionError(f"{self.name} has no menu item {label!r}: {shown}")
-            await asyncio.sleep(0.05)
+            await self.sim.next_change()
 
     async def tap_item(self, menu_id: str, content: str) -> tuple[int, str]:
         """Tap one msgmenu item: WeChat sends its text with its id as `bizmsgmenuid`."""
@@ -892,7 +900,7 @@ class WeChatPerson:
             if time.monotonic() > deadline:
                 shown = [(r.kind, r.text[:80]) for r in self.inbox[-5:]]
                 raise AssertionError(f"{self.name} never received it; last: {shown}")
-            await asyncio.sleep(0.05)
+            await self.sim.next_change()
 
     async def wait_for_text(self, text: str, timeout: float = 10.0, *, after: int = 0) -> Received:  # noqa: ASYNC109
         """The first message after the first `after` ones whose text or menu contains `text`."""
