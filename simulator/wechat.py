@@ -13,9 +13,10 @@
 It enforces WeChat's rules and records every breach in `refusals` (a test asserts it stays empty): a
 customer-service message only within a quota the person's own action opened (see `WINDOW`: 5 within 48 hours of a
 message they sent, 3 within 1 minute of a menu click, a follow, a QR scan or a tap on a menu-message item; 45015
-when none is running, 45047 when it is spent), text within 2048 bytes, at most 10 menu items; template notices
-with every field at most 20 characters, no line breaks, and a link; media ids of people's photos expire after 3
-days. Time is `now()` (the bot's clock in tests), except the 5-second deadline, which is wall time.
+when none is running, 45047 when it is spent), text within 2048 bytes, at most 10 menu items (each within 128 bytes,
+the menu's head and tail within 1024); template notices with every field at most 20 characters, no line breaks,
+and a link; media ids of people's photos expire after 3 days. Time is `now()` (the bot's clock in tests), except
+the 5-second deadline, which is wall time.
 
 Simulated people (`WeChatPerson`) send text, taps on msgmenu items (text with `bizmsgmenuid`), locations,
 photos and menu clicks, and read what the bot sent them.
@@ -367,12 +368,16 @@ class WeChatSimulator:
             received = Received("text", content, at=now)
         elif kind == "msgmenu":
             menu = body.get("msgmenu") or {}
+            # The official account's page (发送客服消息) gives no sizes for a menu message; the one page that does,
+            # WeCom's 微信客服 发送消息 / 菜单消息 (developer.work.weixin.qq.com/document/path/94677), is applied: at
+            # most 10 items, an item's id 1-64 bytes and its content 1-128 bytes, head and tail at most 1024 bytes.
             items = [(str(i.get("id", "")), str(i.get("content", ""))) for i in menu.get("list") or []]
             if not items or len(items) > 10 or any(not i or len(i) > 64 or not c for i, c in items):
                 return self._refuse(path, 47001, "data format error: msgmenu list", body)
             text = str(menu.get("head_content", ""))
             tail = str(menu.get("tail_content", ""))
-            if len(text.encode()) > 2048 or len(tail.encode()) > 2048:
+            too_long = any(len(c.encode()) > 128 for _, c in items)
+            if too_long or len(text.encode()) > 1024 or len(tail.encode()) > 1024:
                 return self._refuse(path, 45002, "content size out of limit", body)
             received = Received("msgmenu", text, items, tail=tail, at=now)
         elif kind == "image":

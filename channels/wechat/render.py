@@ -34,7 +34,8 @@ VARIANT = ".wechat"  # the suffix of a catalogue key's WeChat wording
 TEXT_BYTES = 2000  # WeChat takes 2048 bytes of text per customer-service message
 FIELD_CHARS = 20
 MENU_ITEMS = 10
-MENU_TEXT_BYTES = 1000  # what a menu message's head (and tail) text is cut to
+MENU_TEXT_BYTES = 1000  # what a menu message's head (and tail) text is cut to: WeChat takes 1024 bytes
+MENU_ITEM_BYTES = 128  # an item's text
 _REF = re.compile(r"\b[A-Z]-\d{4,}\b")
 
 
@@ -150,7 +151,7 @@ def custom_message(openid: str, reply: Reply) -> dict[str, Any]:
     if not reply.choices:
         return {"touser": openid, "msgtype": "text", "text": {"content": clip(reply.text)}}
     numbered = list(enumerate(reply.choices, start=1))
-    items = [{"id": c.press, "content": f"{n}. {c.label}"} for n, c in numbered[:MENU_ITEMS]]
+    items = [{"id": c.press, "content": clip(f"{n}. {c.label}", MENU_ITEM_BYTES)} for n, c in numbered[:MENU_ITEMS]]
     # Past the tenth, the choices follow the items (WeChat shows head, items, tail), in their numbers' order.
     tail = "\n".join([*(f"{n}. {c.label}" for n, c in numbered[MENU_ITEMS:]), reply.tail]).strip("\n")
     return {
