@@ -541,6 +541,7 @@ class _Step:
                 log.warning("a WeChat photo for a lead could not be downloaded", exc_info=True)
                 return [Reply(self.t("wechat.tip.photo_failed"))]
         outcome = await talk.run(conversation, self.env, self.actor, form, talk.Input(attachment=file))
+        self.same_menu = outcome.state is not None and outcome.state.step == form.step  # its numbers still hold
         return self.outcome(outcome)
 
     def outcome(self, outcome: talk.Outcome) -> list[Reply]:
