@@ -539,6 +539,7 @@ class _Step:
                 file = talk.Attachment("photo", media_id=await self.owner.save_photo(given.image, self.actor.user_id))
             except Exception:
                 log.warning("a WeChat photo for a lead could not be downloaded", exc_info=True)
+                self.same_menu = True  # nothing changed: the step's numbers still hold
                 return [Reply(self.t("wechat.tip.photo_failed"))]
         outcome = await talk.run(conversation, self.env, self.actor, form, talk.Input(attachment=file))
         self.same_menu = outcome.state is not None and outcome.state.step == form.step  # its numbers still hold
