@@ -214,24 +214,21 @@ async def _period_topics(
     ranked = rank_terms(current, current_texts, baseline, baseline_texts)
     wanted = {term.term for term in ranked}
     held = {
-        (text.source, text.source_id): hot.HeldText(frozenset(terms & wanted), text.area, text.text)
+        (text.source, text.source_id): hot.HeldText(frozenset(terms & wanted), text.area or area_of(text.text, places))
         for text, terms in unstored
         if text.at >= since and terms & wanted
     }
-    # Texts read for the sample at first: as many as hold GROUPED_PAIRS pairs at the period's rate (more are read
-    # when they hold fewer).
+    # The texts to read for the sample: as many as hold GROUPED_PAIRS pairs at the period's rate, to begin with.
     pairs = sum(term.current for term in ranked)
-    page = 16 + GROUPED_PAIRS * current_texts // pairs if pairs else None
-    held.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS, page=page))
+    rate = current_texts / pairs if pairs else None
+    held.update(
+        await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS, places=places, texts_per_pair=rate)
+    )
     groups = await asyncio.to_thread(group_topics, {key: text.terms for key, text in held.items()}, ranked, limit=limit)
     counts = []
     for group in groups:
         recent = sum(1 for terms in fresh.values() if not terms.isdisjoint(group.claims))
         counts.append(recent + await hot.union_count(conn, since, now, group.claims, stored))
-
-    def area(key: hot.TextKey) -> str | None:
-        text = held[key]
-        return text.area or (area_of(text.text, places) if text.text is not None else None)
 
     examples = await _examples(conn, [group.members[:AREA_SAMPLE] for group in groups])
     return [
@@ -240,7 +237,7 @@ async def _period_topics(
             count=count,
             rise=round(group.seed.rise, 1),
             rising=is_rising(group.seed),
-            areas=topic_areas(area(key) for key in group.members[:AREA_SAMPLE]),
+            areas=topic_areas(held[key].area for key in group.members[:AREA_SAMPLE]),
             examples=quoted_examples,
             baseline=group.seed.baseline,
         )

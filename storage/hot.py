@@ -4,13 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import json
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, literal, select, tuple_, type_coerce, union_all, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    tuple_,
+    type_coerce,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import NullType
 
 from storage import rollups
@@ -402,12 +420,11 @@ class QuotedText:
 
 
 class HeldText(NamedTuple):
-    """Which of the asked terms a text holds, and where it is: a wish's area, else its text (to find a place
-    it names) or None for an erased text. (A tuple: thousands are made per /hot.)"""
+    """Which of the asked terms a text holds, and where it is: a wish's area, else the first configured place its
+    text names (None for an erased text). (A tuple: thousands are made per /hot.)"""
 
     terms: frozenset[str]
     area: str | None
-    text: str | None
 
 
 async def texts_holding(
@@ -417,15 +434,20 @@ async def texts_holding(
     terms: Collection[str],
     *,
     limit: int,
+    places: Sequence[str] = (),
+    texts_per_pair: float | None = None,
     page: int | None = None,
 ) -> dict[TextKey, HeldText]:
     """Per stored text of [since, until) holding one of `terms`, which of them it holds and where it is, the
     newest texts first, from the newest `limit` (text, term) pairs (by time, then term, source and id, the
     newest first): the period's newest texts read from `ix_text_term_sets_at` backwards from `until`, a page at
     a time until they hold `limit` pairs, so the cost follows `limit`, not the size of the period (migration
-    0036: each text's terms and a wish's area in one row); the text of a tip or of a wish without an area (to
-    find a place it names) read by primary key. `page`: how many texts the first read asks for (by default a
-    third of `limit`, at least 100)."""
+    0036: each text's terms and a wish's area in one row). PostgreSQL sends only the texts holding an asked
+    term (an array overlap); SQLite's rows cost less to read than to test. For a tip or a wish without an area,
+    the first of `places` its text names, found by the database (by primary key).
+
+    The first read asks for `page` texts, else for `limit × texts_per_pair` (the period's rate, from its
+    counts; not on PostgreSQL, whose texts all hold a term), else for a third of `limit` (at least 100)."""
     if not terms or limit <= 0:
         return {}
     wanted = frozenset(terms)
@@ -437,11 +459,16 @@ async def texts_holding(
     pairs = read = 0
     boundary: Any = None  # the time of the text that made `limit` pairs: texts of the same time count too
     after: tuple[Any, str, int] | None = None
-    page = page or max(limit // 3, 100)
+    filtered = conn.dialect.name == "postgresql"
+    if not page:
+        page = 16 + int(limit * texts_per_pair) if texts_per_pair and not filtered else max(limit // 3, 100)
     while True:
         query = select(at, sets.c.source, sets.c.source_id, sets.c.terms, sets.c.area).where(
             sets.c.at >= since, sets.c.at < until
         )
+        if filtered:
+            held_terms = func.string_to_array(sets.c.terms, TERM_SEPARATOR, type_=postgresql.ARRAY(Text))
+            query = query.where(held_terms.op("&&")(literal(sorted(wanted), postgresql.ARRAY(Text))))
         if after is not None:
             given = (type_coerce(after[0], NullType()), literal(after[1]), literal(after[2]))
             query = query.where(tuple_(at, sets.c.source, sets.c.source_id) < tuple_(*given))
@@ -452,7 +479,7 @@ async def texts_holding(
                 break
             held = wanted.intersection(joined.split(TERM_SEPARATOR))
             if held:
-                found.append((when, source, source_id, frozenset(held), area or None))
+                found.append((when, source, source_id, held, area or None))
                 pairs += len(held)
                 if boundary is None and pairs >= limit:
                     boundary = when
@@ -473,7 +500,7 @@ async def texts_holding(
     for term, source, source_id in sorted(tied, reverse=True)[: limit - sum(len(held) for held in kept.values())]:
         kept[(source, source_id)] = kept.get((source, source_id), frozenset()) | {term}
     unplaced = [(source, source_id) for _w, source, source_id, _h, area in found if source == TIP or area is None]
-    texts = await _descriptions(conn, [key for key in unplaced if key in kept])
+    named = await places_named(conn, [key for key in unplaced if key in kept], places)
     # The newest first; of the same time, wishes before tips, the latest id first (`found` is by time, then
     # source and id, the greatest first).
     ordered = found
@@ -482,23 +509,38 @@ async def texts_holding(
         for _when, same_time in itertools.groupby(found, key=lambda text: text[0]):
             ordered += sorted(same_time, key=lambda text: (text[1], -text[2]))
     return {
-        (source, source_id): HeldText(kept[(source, source_id)], area, texts.get((source, source_id)))
+        (source, source_id): HeldText(kept[(source, source_id)], area or named.get((source, source_id)))
         for _when, source, source_id, _held, area in ordered
         if (source, source_id) in kept
     }
 
 
-async def _descriptions(conn: AsyncConnection, keys: Sequence[TextKey]) -> dict[TextKey, str]:
-    """The texts of wishes and tips by key, erased ones left out; by primary key."""
+async def places_named(conn: AsyncConnection, keys: Sequence[TextKey], places: Sequence[str]) -> dict[TextKey, str]:
+    """Per wish or tip (by key), the first of `places` its text names (as `rules.hot.area_of`); texts naming
+    none, and erased ones, left out. One statement per source, its ids in one parameter (a thousand bound ids cost
+    more than the lookups); PostgreSQL finds the place (the texts are not sent), SQLite's texts are searched here
+    (its own search costs more, in this process too)."""
+    places = [place for place in places if place]
+    if not keys or not places:
+        return {}
+    sqlite = conn.dialect.name == "sqlite"
     found: dict[TextKey, str] = {}
     for source in (WISH, TIP):
         table = _TABLES[source]
         ids = [source_id for kind, source_id in keys if kind == source]
-        for start in range(0, len(ids), 500):
-            query = select(table.c.id, table.c.description).where(
-                table.c.id.in_(ids[start : start + 500]), table.c.description != ERASED_TEXT
-            )
-            found.update(((source, int(row[0])), str(row[1])) for row in (await conn.execute(query)).all())
+        if not ids:
+            continue
+        chosen: ColumnElement[bool]
+        if sqlite:
+            listed: Any = select(literal_column("value")).select_from(func.json_each(json.dumps(ids)))
+            chosen = table.c.id.in_(listed.scalar_subquery())
+        else:
+            chosen = table.c.id == func.any(literal(ids, postgresql.ARRAY(Integer)))
+        named = table.c.description if sqlite else case(*((func.strpos(table.c.description, p) > 0, p) for p in places))
+        query = select(table.c.id, named).where(chosen, table.c.description != ERASED_TEXT)
+        for source_id, found_place in (await conn.execute(query)).all():
+            if place := (next((p for p in places if p in found_place), None) if sqlite else found_place):
+                found[(source, int(source_id))] = place
     return found
 
 

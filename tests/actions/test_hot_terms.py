@@ -13,7 +13,7 @@ from actions import privacy as privacy_actions
 from actions.env import Env
 from bot.clock import ManualClock
 from bot.settings import load_settings
-from rules.hot import hot_report
+from rules.hot import area_of, hot_report
 from rules.roles import Role
 from rules.wishes import Actor
 from storage import hot as hot_storage
@@ -228,6 +228,7 @@ async def test_the_grouping_reads_the_newest_pairs_of_the_asked_terms(db: Databa
                 written.append((hot_storage.PendingText(hot_storage.WISH, wish.id, at, text, area), terms | {"其他"}))
         assert await hot_storage.store_terms(conn, written) == 24
     texts = {(text.source, text.source_id): text for text, _terms in written}
+    places = ("西城社区", "东城社区", "南湖社区")
     asked = {"停水", "没水", "老人", "路灯"}
     since, until = NOW - dt.timedelta(hours=6, minutes=30), NOW + dt.timedelta(seconds=1)
     async with db.read() as conn:
@@ -243,11 +244,14 @@ async def test_the_grouping_reads_the_newest_pairs_of_the_asked_terms(db: Databa
             order = sorted(expected, key=lambda key: (-texts[key].at.timestamp(), key[0], -key[1]))
             # Read a page of texts at a time, however small.
             for page in (None, 1, 2, 5):
-                found = await hot_storage.texts_holding(conn, since, until, asked, limit=limit, page=page)
+                found = await hot_storage.texts_holding(
+                    conn, since, until, asked, limit=limit, places=places, page=page
+                )
                 assert list(found) == order, (limit, page)
                 for key, held in found.items():
                     text = texts[key]
                     assert held.terms == expected[key], (limit, page, key)
-                    assert held.area == text.area
-                    assert held.text == (text.text if key[0] == hot_storage.TIP or text.area is None else None)
+                    # A wish's area, else the first place its text names.
+                    assert held.area == text.area or area_of(text.text, places), (limit, page, key)
+        assert {held.area for held in found.values()} == {"南湖社区", "东城社区", None}
     assert sum(len(held) for held in expected.values()) == len(newest) > 13
