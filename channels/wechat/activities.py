@@ -15,6 +15,9 @@ once (`conversations/activities.py`, `conversations/certificate.py`), the same r
   link (`Settings.wechat_public_url` + `/verify/<code>`, the callback server's page), or without a public address
   the words to send to verify it.
 - 核验 <code> (or /verify <code>): what the certificate with that code says.
+
+Not here yet: the participants' photos after the hours are confirmed (Telegram's 📷 form, `handlers/checkin.py`);
+the notice's item says so.
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ log = logging.getLogger(__name__)
 ACTIVITY_WORDS = frozenset({"活动", "志愿活动", "activities", "/activities"})
 CERTIFICATE = re.compile(r"^\s*(?:/certificate|证明|志愿证明|服务证明|certificate)(?:\s+(\S{1,8}))?\s*$", re.IGNORECASE)
 VERIFY = re.compile(r"^\s*(?:/verify|核验|验证|verify)\s+(\S{1,24})\s*$", re.IGNORECASE)
-PRESSES = frozenset({Act.ACTIVITY_SIGN_UP, Act.ACTIVITY_CANCEL, Act.ACTIVITY_PAGE})
+PRESSES = frozenset({Act.ACTIVITY_SIGN_UP, Act.ACTIVITY_CANCEL, Act.ACTIVITY_PAGE, Act.ACTIVITY_PHOTOS})
 CLICKS = frozenset({roles.CLICK_ACTIVITIES, roles.CLICK_CERTIFICATE})
 
 
@@ -85,6 +88,8 @@ async def listing(step: _Step, page: int) -> list[Reply]:
 async def pressed(step: _Step, press: Press) -> list[Reply]:
     """报名 / 取消报名 / a page of the list (from the list or an invitation notice)."""
     step.state = {}
+    if press.act == Act.ACTIVITY_PHOTOS:  # under the hours-confirmed notice: Telegram's photo form, not here yet
+        return [Reply(step.t("wechat.activity.photos_not_yet"))]
     if press.act == Act.ACTIVITY_PAGE:
         return await listing(step, press.id)
     if press.act == Act.ACTIVITY_SIGN_UP:

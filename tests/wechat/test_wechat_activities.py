@@ -170,6 +170,12 @@ async def test_the_certificate_arrives_as_an_image_with_a_link_to_its_verificati
     # Two hours at an activity she checked in and out of, confirmed by the organizer.
     await two_verified_hours(env, clock, admin_id, zhou_id, starts=shanghai(26, 15))
     await delivered(wechat_bot, sim)
+    # The hours-confirmed notice's 📷 item says the photos cannot be sent here yet (not the greeting).
+    await xiaozhou.wait_for_text("服务时长：2 小时")
+    seen = len(xiaozhou.inbox)
+    await tap_after(xiaozhou, "发送活动照片", 0)
+    await xiaozhou.wait_for_text("暂时还不能在微信里发送", after=seen)
+    clock.advance(dt.timedelta(seconds=20))
 
     seen = len(xiaozhou.inbox)
     await xiaozhou.click("CERTIFICATE")

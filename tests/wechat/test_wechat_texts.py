@@ -72,6 +72,7 @@ VOLUNTEER_NOTICES = (
     "activity.remind_hour",
     "activity.called_off",
     "activity.moved",
+    "activity.hours_confirmed",
 )
 
 
