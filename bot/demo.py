@@ -10,6 +10,15 @@ ahead and the scheduler's sweep runs at once to deliver what fell due. A new dem
 next 09:00 local (the page shows it), so the demo behaves the same at any hour it is tried. The chats the panes
 show are kept in the data folder too (`simulator.keep`), so a restarted demo shows what was said before it, and
 each pane opens with a first hint of what that person can try (`demo.po`, by role).
+
+The bot's WeCom application (企业微信 自建应用) runs against the WeCom simulator too (`simulator.wecom`, settings set
+here like the WeChat ones). 陈主任 works there as well: the WeCom member `chenzhuren`, granted the coordinator role
+when the demo is seeded, is a person of his own, not joined to the Telegram 陈主任. Joined, he would hear only on
+Telegram (the outbox reaches a person on the first channel he has: Telegram, then WeCom), and the WeCom pane would
+never get a review card; as a coordinator who works only in WeCom — the case the WeCom channel is for — he gets each
+wish's card with 通过 / 退回 while the Telegram 陈主任 gets his notice; a later press on either is told who decided. His
+pane (`simulator.wecom_page`, `webchat_static/wecom.js`) takes the place of his Telegram pane when switched to
+企业微信.
 """
 
 from __future__ import annotations
@@ -30,17 +39,18 @@ from zoneinfo import ZoneInfo
 from bot.app import TongxinApp, run_on_fast_loop, running, start_screen
 from bot.clock import ManualClock
 from bot.i18n import Catalogues
-from bot.seed import ADMIN_IDS, CAST, SEED_PHOTOS, XIAO_ZHOU, ZHANG_JIZHE, is_seeded, seed_district
+from bot.seed import ADMIN_IDS, CAST, CHEN_ZHUREN, SEED_PHOTOS, XIAO_ZHOU, ZHANG_JIZHE, is_seeded, seed_district
 from bot.seed_departments import departments_seeded, seed_departments
 from bot.settings import Settings, load_settings
 from rules.roles import Role
-from simulator import BotApiSimulator, Person, wechat_page
+from simulator import BotApiSimulator, Person, wechat_page, wecom_page
 from simulator.keep import FILES as KEPT_FILES
 from simulator.keep import STATE_FILE as KEPT_CHATS
 from simulator.keep import ChatKeeper
 from simulator.webchat import LANGUAGE_CODES, SAMPLES_DIR, WebChat
 from simulator.wechat import WeChatSimulator
-from storage import people
+from simulator.wecom import WeComSimulator
+from storage import people, users
 from storage.db import Database
 from storage.migrate import upgrade
 
@@ -60,6 +70,11 @@ WECHAT_WANG_OPENID = "o_demo_wang_ayi"
 WECHAT_XIAOZHOU_OPENID = "o_demo_xiaozhou"
 WECHAT_ZHANG_OPENID = "o_demo_zhang_jizhe"
 WECHAT_LINKED = {XIAO_ZHOU: WECHAT_XIAOZHOU_OPENID, ZHANG_JIZHE: WECHAT_ZHANG_OPENID}
+# 陈主任 in the WeCom application: a member of his own with the coordinator role (see the module's docstring).
+WECOM_CHEN_USERID = "chenzhuren"
+WECOM_CHEN_NAME = "陈主任"
+WECOM = "wecom"  # the channel's name in identities
+DEMO_WECOM_AES_KEY = "TongxinDemoWeComAESKey0123456789abcdefghijk"
 # The demo's command-centre screen: /screen?token=demo, on the port after the page's (a free one with port 0).
 DEMO_SCREEN_TOKEN = "demo"
 DEMO_START = dt.time(9, 0)  # a new demo's clock starts at the next 09:00 local
@@ -88,6 +103,7 @@ class Demo:
     data_dir: Path
     wechat: WeChatSimulator | None = None
     screen_url: str = ""  # the command-centre screen, token included
+    wecom: WeComSimulator | None = None
 
     @property
     def url(self) -> str:
@@ -220,9 +236,23 @@ async def _link_wechat(db: Database, *, now: dt.datetime) -> None:
                 await people.add_identity(conn, found[0], "wechat", openid, now=now)
 
 
-def _demo_settings(sim: BotApiSimulator, data_dir: Path, wx: WeChatSimulator) -> Settings:
+async def _seed_wecom(db: Database, *, now: dt.datetime) -> None:
+    """陈主任 in the WeCom application: a member of his own, granted the coordinator role by the Telegram 陈主任 (the
+    demo's admin), as `/grant 协调员 wecom:chenzhuren` would (once; a restart finds him)."""
+    async with db.write() as conn:
+        if await people.find_person(conn, WECOM, WECOM_CHEN_USERID) is not None:
+            return
+        member = await people.person_for_identity(
+            conn, WECOM, WECOM_CHEN_USERID, first_name=WECOM_CHEN_NAME, language="zh-CN", now=now
+        )
+        admin = await people.person_ids_for(conn, people.TELEGRAM, [CHEN_ZHUREN])
+        await users.grant_role(conn, member.id, Role.COORDINATOR, granted_by=admin[0] if admin else None, now=now)
+
+
+def _demo_settings(sim: BotApiSimulator, data_dir: Path, wx: WeChatSimulator, wc: WeComSimulator) -> Settings:
     return load_settings(
         **wx.settings(callback_port=0),
+        **wc.settings(callback_port=0),
         bot_token=DEMO_TOKEN,
         database_url=f"sqlite+aiosqlite:///{(data_dir / DATABASE_FILE).resolve()}",
         admin_ids=list(ADMIN_IDS),
@@ -253,6 +283,9 @@ async def demo_running(
     wang_on_wechat = wx.person("王阿姨", openid=WECHAT_WANG_OPENID)
     xiaozhou_on_wechat = wx.person("小周", openid=WECHAT_XIAOZHOU_OPENID)
     zhang_on_wechat = wx.person("张记者", openid=WECHAT_ZHANG_OPENID)
+    wc = WeComSimulator(aes_key=DEMO_WECOM_AES_KEY, now=clock.now)
+    await wc.start()
+    chen_on_wecom = wc.member(WECOM_CHEN_NAME, WECOM_CHEN_USERID)
     time = DemoTime(clock, folder)
     keeper = ChatKeeper(folder, sim, wx)
     db: Database | None = None
@@ -270,7 +303,7 @@ async def demo_running(
                 sim.person(str(entry["name"]), user_id=int(str(entry["id"])), language_code=str(entry["language"]))
         keeper.load()  # before the bot polls: its old cards are there to edit, new messages follow their ids
         keeper.watch()
-        settings = _demo_settings(sim, folder, wx)
+        settings = _demo_settings(sim, folder, wx, wc)
         db = Database(settings.database_url)
         await upgrade(db)
         if not await is_seeded(db):
@@ -278,6 +311,7 @@ async def demo_running(
         if not await departments_seeded(db):
             await seed_departments(db, now=clock.now())
         await _link_wechat(db, now=clock.now())
+        await _seed_wecom(db, now=clock.now())
         database = db
 
         async def roles_of(user_id: int) -> list[str]:
@@ -305,6 +339,8 @@ async def demo_running(
                     async with db.read() as conn:
                         linked = await people.find_person(conn, "wechat", openid)
                     await channel.role_menus.sync(db, openid, linked.roles if linked else ())
+            if (wecom := application.bot_data.wecom) is not None:
+                wc.callback_url = f"http://127.0.0.1:{wecom.port}/wecom"
             webchat = WebChat(
                 sim,
                 tz=settings.tz,
@@ -326,7 +362,14 @@ async def demo_running(
                             WECHAT_XIAOZHOU_OPENID: pane_hint(catalogues, "wechat_volunteer"),
                             WECHAT_ZHANG_OPENID: pane_hint(catalogues, "wechat_reporter"),
                         },
-                    )
+                    ),
+                    wecom_page.routes(
+                        wc,
+                        [chen_on_wecom],
+                        SAMPLES_DIR,
+                        roles={WECOM_CHEN_USERID: "协调员"},
+                        switch_for={WECOM_CHEN_USERID: WECOM_CHEN_NAME},
+                    ),
                 ],
             )
             for user_id in _first_panes(folder, added):
@@ -336,7 +379,7 @@ async def demo_running(
             screen = await start_screen(application, port + 1 if port else 0)
             screen_url = f"http://{host}:{screen.port}/screen?token={DEMO_SCREEN_TOKEN}"
             try:
-                yield Demo(sim, application, webchat, clock, settings, folder, wx, screen_url)
+                yield Demo(sim, application, webchat, clock, settings, folder, wx, screen_url, wc)
             finally:
                 await screen.stop()
                 await webchat.stop()
@@ -344,6 +387,7 @@ async def demo_running(
         keeper.close()
         if db is not None:
             await db.dispose()
+        await wc.stop()
         await wx.stop()
         await sim.stop()
 

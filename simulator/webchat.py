@@ -49,8 +49,9 @@ IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG", b"GIF8", b"RIFF")
 LANGUAGE_CODES = {"zh-CN": "zh-hans", "en": "en"}
 HEARTBEAT_SECONDS = 15.0
 TOKEN_HEADER = "X-Tongxin-Token"
-# Reads that change nothing and cannot carry a header (EventSource, <img>): Host and Origin checks only.
-_TOKENLESS_PREFIXES = ("/api/events", "/api/files/", "/api/wechat/media/")  # what <img>/EventSource load
+# Reads that change nothing and cannot carry a header (EventSource, <img>, a download link): Host and Origin checks
+# only.
+_TOKENLESS_PREFIXES = ("/api/events", "/api/files/", "/api/wechat/media/", "/api/wecom/media/")
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,98 @@
+"""The demo's WeCom pane (issue 28): 陈主任's pane switches to 企业微信, where the application's menu is the one the bot
+set; 王阿姨 makes a wish in the WeChat pane, his WeCom pane shows its review card, his press on 通过 goes through the
+WeCom simulator to the bot's callback (encrypted, signed), the wish is approved, and the card then shows who approved
+it in place of its buttons. Back on Telegram, his pane is his Telegram chat again."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.demo import WECOM_CHEN_USERID, demo_running
+from rules.wishes import WishStatus
+from storage import wishes as store
+from tests.browser.conftest import BROWSER_TESTS, WAIT_MS, open_page, pane, screenshot_path
+from tests.browser.test_demo_restart import free_port, prepare_folder
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser, Locator
+
+pytestmark = BROWSER_TESTS
+
+
+async def wechat_reply(wechat: Locator, text: str) -> None:
+    """Type into the WeChat pane's box and send."""
+    composer = wechat.locator(".wx-composer input")
+    await composer.fill(text)
+    await composer.press("Enter")
+
+
+async def test_chen_approves_wangs_wechat_wish_from_the_wecom_card(browser: Browser, tmp_path: Path) -> None:
+    from playwright.async_api import expect
+
+    folder = tmp_path / "demo-data"
+    prepare_folder(folder)
+    async with demo_running(port=free_port(), data_dir=folder) as demo:
+        assert demo.wecom is not None
+        page = await open_page(browser, demo.url, viewport={"width": 1600, "height": 900}, locale="zh-CN")
+        await page.wait_for_selector("body[data-ready='true']")
+        chen = pane(page, "陈主任")
+        wecom = chen.locator(".wc-pane")
+        await expect(wecom).to_be_hidden()  # his Telegram chat until he switches
+        await chen.locator(".wc-switch").click(timeout=WAIT_MS)
+        await expect(wecom).to_be_visible()
+        await expect(wecom.locator(".wc-who")).to_have_text("陈主任 · 协调员")
+        # The application's menu, as the bot set it (menu/create): 待审, 案件, and 更多 with its items.
+        menu = wecom.locator(".wc-menu > button")
+        await expect(menu).to_have_text(["待审", "案件", "≡ 更多"], timeout=WAIT_MS)
+
+        # 王阿姨 makes a wish on WeChat.
+        wechat = page.locator(".pane.wx")
+        await wechat.locator(".wx-menu > button", has_text="许心愿").click(timeout=WAIT_MS)
+        await wechat.locator(".msg.bot .wx-item", has_text="助老助残").last.click(timeout=WAIT_MS)
+        await expect(wechat.locator(".msg.bot", has_text="请用文字描述").last).to_be_visible(timeout=WAIT_MS)
+        await wechat_reply(wechat, "家里的水龙头坏了，想请人帮忙修一下")
+        await expect(wechat.locator(".msg.bot", has_text="哪个镇").last).to_be_visible(timeout=WAIT_MS)
+        for asked in ("哪个镇", "具体在哪里", "照片", "留个电话"):
+            await expect(wechat.locator(".msg.bot").last).to_contain_text(asked, timeout=WAIT_MS)
+            await wechat_reply(wechat, "跳过")
+        await expect(wechat.locator(".msg.bot").last).to_contain_text("请核对", timeout=WAIT_MS)
+        await wechat.locator(".msg.bot .wx-item", has_text="提交").last.click()
+        submitted = wechat.locator(".msg.bot", has_text=re.compile(r"W-\d{4}")).last
+        await expect(submitted).to_be_visible(timeout=WAIT_MS)
+        number = re.search(r"W-\d{4}", await submitted.inner_text())
+        assert number is not None
+        wish_ref = number.group(0)
+
+        # 陈主任's WeCom pane shows the review card with 通过 / 退回.
+        card = wecom.locator(".wc-card", has_text=wish_ref)
+        await expect(card).to_be_visible(timeout=WAIT_MS)
+        await expect(card.locator(".wc-card-btn")).to_have_text(["通过", "退回"])
+        await page.screenshot(path=str(screenshot_path("demo-wecom-card.png")))
+        await card.locator(".wc-card-btn", has_text="通过").click()
+
+        # The bot approves the wish, tells him, and replaces the card's buttons with who approved.
+        await expect(wecom.locator(".wc-app .wc-text", has_text=f"已通过心愿 {wish_ref}")).to_be_visible(
+            timeout=WAIT_MS
+        )
+        await expect(card.locator(".wc-card-done")).to_have_text("已由陈主任通过", timeout=WAIT_MS)
+        await expect(card.locator(".wc-card-btn")).to_have_count(0)
+        await expect(wechat.locator(".msg.bot", has_text="已通过审核").last).to_be_visible(timeout=WAIT_MS)
+        async with demo.application.bot_data.db.read() as conn:
+            wish = await store.get_wish(conn, int(wish_ref.removeprefix("W-")))
+        assert wish.status == WishStatus.OPEN
+        await page.screenshot(path=str(screenshot_path("demo-wecom-approved.png")))
+
+        # Back on Telegram: his Telegram chat, and the choice is kept across a reload.
+        await wecom.locator(".wc-back").click()
+        await expect(wecom).to_be_hidden()
+        await expect(chen.locator(".composer")).to_be_visible()
+        await chen.locator(".wc-switch").click()
+        await page.reload()
+        await page.wait_for_selector("body[data-ready='true']")
+        await expect(pane(page, "陈主任").locator(".wc-pane .wc-card-done")).to_have_text(
+            "已由陈主任通过", timeout=WAIT_MS
+        )
+        assert demo.wecom.refusals == [], f"WeCom would have refused: {demo.wecom.refusals}"
+        assert WECOM_CHEN_USERID in demo.wecom.members
