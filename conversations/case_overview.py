@@ -15,8 +15,11 @@ from rules.cases import CaseStatus
 SHOWN = 40  # open cases listed (one message within Telegram's 4096 characters)
 
 
-def overview(plain: Fill, now: dt.datetime, tz: dt.tzinfo, groups: list[tuple[str, list[OpenCase]]]) -> Notice:
-    """Every department's open cases as one message: a heading per department, overdue cases first."""
+def overview(
+    plain: Fill, now: dt.datetime, tz: dt.tzinfo, groups: list[tuple[str, list[OpenCase]]], *, more: str
+) -> Notice:
+    """Every department's open cases as one message: a heading per department, overdue cases first; `more` is the
+    channel's line for the cases not listed (it names how to export them there)."""
     total = sum(len(found) for _, found in groups)
     overdue = sum(o.missed is not None for _, found in groups for o in found)
     if not total:
@@ -32,7 +35,7 @@ def overview(plain: Fill, now: dt.datetime, tz: dt.tzinfo, groups: list[tuple[st
         lines += [overview_line(plain, now, tz, o) for o in listed]
         shown += len(listed)
     if shown < total:
-        lines.append(plain("case.overview_more", count=total - shown))
+        lines.append(plain(more, count=total - shown))
     return Notice("case.overview", {"count": total, "overdue": overdue, "lines": "\n".join(lines)})
 
 

@@ -480,7 +480,7 @@ async def show_case_pressed(update: Update, context: TongxinContext) -> None:
 
 def overview(context: TongxinContext, groups: list[tuple[str, list[departments.OpenCase]]]) -> Notice:
     """Every department's open cases as one message (`conversations.case_overview`, shared with WeCom)."""
-    return case_overview.overview(context.plain, context.now(), context.settings.tz, groups)
+    return case_overview.overview(context.plain, context.now(), context.settings.tz, groups, more="case.overview_more")
 
 
 async def acknowledge_pressed(update: Update, context: TongxinContext) -> None:

@@ -266,8 +266,10 @@ async def show_audit(update: Update, context: TongxinContext) -> None:
 
 
 def stats_text(context: TongxinContext, figures: Figures) -> str:
-    """The /stats reply: one block per question staff ask (`conversations.figures`, as Telegram HTML)."""
-    return figures_text.stats_text(context.t, context.bot_data.catalogues.keys(context.lang), figures)
+    """The /stats reply: one block per question staff ask (`conversations.figures`, as Telegram HTML), and how to
+    ask for another period."""
+    figures_shown = figures_text.stats_text(context.t, context.bot_data.catalogues.keys(context.lang), figures)
+    return figures_shown + "\n\n" + context.t("stats.other_periods")
 
 
 def stats_chart(context: TongxinContext, figures: Figures) -> bytes:

@@ -194,7 +194,9 @@ class Desk:
             def plain(key: str, **values: object) -> str:
                 return self._t(lang, key, **values)
 
-            notice = case_overview.overview(plain, self._env.now(), self._env.settings.tz, groups)
+            notice = case_overview.overview(
+                plain, self._env.now(), self._env.settings.tz, groups, more="wecom.case.overview_more"
+            )
             await self._say(userid, render.clip(render.render_notice(self._catalogues, lang, notice).text))
         if Role.DEPARTMENT not in actor.roles:
             if not actor.is_coordinator:
@@ -237,7 +239,12 @@ class Desk:
             return self._t(lang, key, **values)
 
         known = self._catalogues.keys(lang)
-        text = figures_text.stats_text(fill, known, figures) + "\n" + fill("activity.figures", **centre.values())
+        text = "\n".join(
+            (
+                figures_text.stats_text(fill, known, figures) + "\n\n" + fill("wecom.stats.other_periods"),
+                fill("activity.figures", **centre.values()),
+            )
+        )
         await self._say(userid, render.clip(text))
         chart = await asyncio.to_thread(figures_text.stats_chart, fill, fill, known, figures)
         try:
