@@ -42,7 +42,6 @@ async def settled(db: Database) -> dict[str, int]:
     return counted
 
 
-@pytest.mark.both_databases
 @pytest.mark.timeout(180)
 async def test_a_digest_row_on_the_wire_at_a_kill_is_sent_at_most_once_and_counted_unknown(
     sim: BotApiSimulator, story_db: Database, capfd: pytest.CaptureFixture[str]
