@@ -9,7 +9,7 @@
   "use strict";
   const SAMPLE = "visit.jpg";
   const SHOWN = "tongxin-wecom-shown-"; // + userid: "1" while the member's pane shows WeCom
-  const views = new Map(); // userid → { el, key, menu }
+  const views = new Map(); // userid → { el, key, menu, stick }
   const TOKEN_HEADERS = { "X-Tongxin-Token": document.querySelector('meta[name="tongxin-token"]')?.content ?? "" };
 
   async function post(path, body) {
@@ -136,7 +136,12 @@
     back.title = "切换到 Telegram";
     back.addEventListener("click", () => show(member, false));
     head.appendChild(back);
-    pane.append(head, el("div", "wc-messages"));
+    const box = el("div", "wc-messages");
+    pane.append(head, box);
+    // Stay at the bottom while images load and the chat grows, unless the member scrolled up to read.
+    const view = { el: pane, key: "", menu: "", stick: true };
+    box.addEventListener("scroll", () => { view.stick = box.scrollHeight - box.scrollTop - box.clientHeight < 80; });
+    box.addEventListener("load", () => { if (view.stick) box.scrollTop = box.scrollHeight; }, true);
     const panel = el("div", "wc-panel");
     panel.hidden = true;
     const photo = el("button", "", "图片");
@@ -161,7 +166,7 @@
       post(`${base}/text`, { text });
     });
     pane.append(panel, form, el("div", "wc-menu"));
-    return { el: pane, key: "", menu: "" };
+    return view;
   }
 
   // The button in the Telegram pane's head that switches it to the member's WeCom.
@@ -192,6 +197,7 @@
       let view = views.get(member.userid);
       if (!view) { view = createView(member); views.set(member.userid, view); }
       if (view.el.parentElement !== telegramPane) telegramPane.appendChild(view.el);
+      const opened = view.el.hidden && shown(member);
       view.el.hidden = !shown(member);
       telegramPane.classList.toggle("wc-on", shown(member));
       const menuKey = JSON.stringify(state.menu || {});
@@ -204,7 +210,12 @@
         view.key = key;
         const box = view.el.querySelector(".wc-messages");
         box.replaceChildren(...member.messages.map((m) => bubble(member, m)));
+        if (view.stick) box.scrollTop = box.scrollHeight;
+      }
+      if (opened) { // drawn while hidden, it could not scroll: show the newest
+        const box = view.el.querySelector(".wc-messages");
         box.scrollTop = box.scrollHeight;
+        view.stick = true;
       }
     }
     return true;

@@ -5,18 +5,21 @@ it in place of its buttons. Back on Telegram, his pane is his Telegram chat agai
 
 from __future__ import annotations
 
+import asyncio
+import csv
+import io
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.demo import WECOM_CHEN_USERID, demo_running
+from bot.demo import WECOM_CHEN_USERID, Demo, demo_running
 from rules.wishes import WishStatus
 from storage import wishes as store
 from tests.browser.conftest import BROWSER_TESTS, WAIT_MS, open_page, pane, screenshot_path
 from tests.browser.test_demo_restart import free_port, prepare_folder
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Locator
+    from playwright.async_api import Browser, Locator, Page
 
 pytestmark = BROWSER_TESTS
 
@@ -96,3 +99,43 @@ async def test_chen_approves_wangs_wechat_wish_from_the_wecom_card(browser: Brow
         )
         assert demo.wecom.refusals == [], f"WeCom would have refused: {demo.wecom.refusals}"
         assert WECOM_CHEN_USERID in demo.wecom.members
+
+
+async def test_chen_on_wecom_gets_the_export_as_a_file_and_the_stats_chart(page: Page, demo: Demo) -> None:
+    """The application's menu in the pane: 更多 → 导出 tells how to ask, 导出 心愿 brings the CSV as a file message
+    (a download link with its name and size), and 更多 → 统计 the figures and the chart as an image."""
+    from playwright.async_api import expect
+
+    assert demo.wecom is not None
+    chen = pane(page, "陈主任")
+    await chen.locator(".wc-switch").click(timeout=WAIT_MS)
+    wecom = chen.locator(".wc-pane")
+    await wecom.locator(".wc-menu > button", has_text="更多").click(timeout=WAIT_MS)
+    await wecom.locator(".wc-sub button", has_text="导出").click()
+    await expect(wecom.locator(".wc-me .wc-click").last).to_have_text("〔菜单〕导出", timeout=WAIT_MS)
+    await expect(wecom.locator(".wc-app .wc-text", has_text="导出 心愿")).to_be_visible(timeout=WAIT_MS)
+    composer = wecom.locator(".wc-composer input")
+    await composer.fill("导出 心愿")
+    await composer.press("Enter")
+    file = wecom.locator(".wc-app a.wc-file").last
+    name = re.compile(r"^tongxin-wishes-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$")
+    await expect(file.locator(".wc-file-name")).to_have_text(name, timeout=WAIT_MS)
+    async with page.expect_download() as started:
+        await file.click()
+    download = await started.value
+    assert download.suggested_filename == await file.locator(".wc-file-name").inner_text()
+    saved = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    rows = list(csv.reader(io.StringIO(saved.decode("utf-8-sig"))))
+    assert len(rows) == 1 + 16  # a header and the sixteen seeded wishes, as Telegram's /export wishes gives them
+    await expect(file.locator(".wc-file-size")).to_have_text(f"{len(saved) / 1024:.1f} KB")
+
+    await wecom.locator(".wc-menu > button", has_text="更多").click()
+    await wecom.locator(".wc-sub button", has_text="统计").click()
+    await expect(wecom.locator(".wc-app .wc-text", has_text="数据统计")).to_be_visible(timeout=WAIT_MS)
+    chart = wecom.locator(".wc-app img.wc-photo").last
+    await expect(chart).to_be_visible(timeout=WAIT_MS)
+    await expect(chart).to_have_js_property("complete", True)
+    assert await chart.evaluate("(img) => img.naturalWidth") > 0, "the chart image did not load"
+    await expect(chart).to_be_in_viewport(ratio=0.9)  # the pane stays at the bottom as the image loads
+    await page.screenshot(path=str(screenshot_path("demo-wecom-export-stats.png")))
+    assert demo.wecom.refusals == [], f"WeCom would have refused: {demo.wecom.refusals}"
