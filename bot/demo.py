@@ -369,6 +369,7 @@ async def demo_running(
                         SAMPLES_DIR,
                         roles={WECOM_CHEN_USERID: "协调员"},
                         switch_for={WECOM_CHEN_USERID: WECOM_CHEN_NAME},
+                        hints={WECOM_CHEN_USERID: pane_hint(catalogues, "wecom")},
                     ),
                 ],
             )

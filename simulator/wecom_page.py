@@ -109,9 +109,11 @@ def routes(
     *,
     roles: Mapping[str, str] | None = None,
     switch_for: Mapping[str, str] | None = None,
+    hints: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Callable[[web.Application], None]:
-    """A hook for `WebChat(extra_routes=…)` that adds the WeCom pane's API. `roles`: the role shown beside a member's
-    name; `switch_for`: the Telegram pane (by the person's name) each member's pane can take the place of, by userid."""
+    """A hook for `WebChat(extra_routes=…)` that adds the WeCom pane's API. By userid: `roles` the role shown beside a
+    member's name, `switch_for` the Telegram pane (by the person's name) the member's pane can take the place of,
+    `hints` the pane's first hint per page language (as `WebChat`'s `hint_of` gives them)."""
     by_userid = {member.userid: member for member in members}
     log = PaneLog()
 
@@ -146,6 +148,7 @@ def routes(
                         "name": m.name,
                         "role": (roles or {}).get(m.userid, ""),
                         "telegram": (switch_for or {}).get(m.userid, ""),
+                        "hint": (hints or {}).get(m.userid),
                         "messages": chat(wc, m, log),
                     }
                     for m in members

@@ -115,6 +115,19 @@
     return bar;
   }
 
+  // The pane's first hint, drawn as the Telegram panes draw theirs (app.js); a suggestion tapped goes into the box.
+  function hint(view, hints, lang) {
+    const chosen = hints && (hints[lang] || hints["zh-CN"]);
+    if (!chosen || !window.tongxinHintNode) return [];
+    const node = window.tongxinHintNode(chosen, (text) => {
+      const input = view.el.querySelector(".wc-composer input");
+      input.value = text;
+      input.focus();
+    });
+    node.className = "wc-hint"; // not .hint: the Telegram pane it lies in has its own
+    return [node];
+  }
+
   function shown(member) { return localStorage.getItem(SHOWN + member.userid) === "1"; }
 
   function show(member, on) {
@@ -205,11 +218,12 @@
         view.menu = menuKey;
         view.el.querySelector(".wc-menu").replaceWith(menuBar(member, state.menu));
       }
-      const key = JSON.stringify(member.messages);
+      const lang = document.documentElement.lang;
+      const key = JSON.stringify([lang, member.messages]);
       if (key !== view.key) {
         view.key = key;
         const box = view.el.querySelector(".wc-messages");
-        box.replaceChildren(...member.messages.map((m) => bubble(member, m)));
+        box.replaceChildren(...hint(view, member.hint, lang), ...member.messages.map((m) => bubble(member, m)));
         if (view.stick) box.scrollTop = box.scrollHeight;
       }
       if (opened) { // drawn while hidden, it could not scroll: show the newest

@@ -46,6 +46,8 @@ async def test_chen_approves_wangs_wechat_wish_from_the_wecom_card(browser: Brow
         await chen.locator(".wc-switch").click(timeout=WAIT_MS)
         await expect(wecom).to_be_visible()
         await expect(wecom.locator(".wc-who")).to_have_text("陈主任 · 协调员")
+        await expect(wecom.locator(".wc-hint")).to_contain_text("待审核的心愿以卡片送到这里", timeout=WAIT_MS)
+        await expect(chen.locator(".hint")).to_have_count(1)  # his Telegram pane's own hint, and only it
         # The application's menu, as the bot set it (menu/create): 待审, 案件, and 更多 with its items.
         menu = wecom.locator(".wc-menu > button")
         await expect(menu).to_have_text(["待审", "案件", "≡ 更多"], timeout=WAIT_MS)
@@ -114,8 +116,9 @@ async def test_chen_on_wecom_gets_the_export_as_a_file_and_the_stats_chart(page:
     await wecom.locator(".wc-sub button", has_text="导出").click()
     await expect(wecom.locator(".wc-me .wc-click").last).to_have_text("〔菜单〕导出", timeout=WAIT_MS)
     await expect(wecom.locator(".wc-app .wc-text", has_text="导出 心愿")).to_be_visible(timeout=WAIT_MS)
+    await wecom.locator(".wc-hint .hint-try", has_text="导出 心愿").click()  # the hint's suggestion fills the box
     composer = wecom.locator(".wc-composer input")
-    await composer.fill("导出 心愿")
+    await expect(composer).to_have_value("导出 心愿")
     await composer.press("Enter")
     file = wecom.locator(".wc-app a.wc-file").last
     name = re.compile(r"^tongxin-wishes-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$")
