@@ -441,10 +441,10 @@ async def texts_holding(
     """Per stored text of [since, until) holding one of `terms`, which of them it holds and where it is, the
     newest texts first, from the newest `limit` (text, term) pairs (by time, then term, source and id, the
     newest first): the period's newest texts read from `ix_text_term_sets_at` backwards from `until`, a page at
-    a time until they hold `limit` pairs, so the cost follows `limit`, not the size of the period (migration
-    0036: each text's terms and a wish's area in one row). PostgreSQL sends only the texts holding an asked
-    term (an array overlap); SQLite's rows cost less to read than to test. For a tip or a wish without an area,
-    the first of `places` its text names, found by the database (by primary key).
+    a time until they hold `limit` pairs, so the cost follows `limit` (and how many texts hold none of the
+    terms), not the size of the period (migration 0036: each text's terms and a wish's area in one row).
+    PostgreSQL sends only the texts holding an asked term (an array overlap); SQLite's rows cost less to read
+    than to test. For a tip or a wish without an area, the first of `places` its text names (`places_named`).
 
     The first read asks for `page` texts, else for `limit × texts_per_pair` (the period's rate, from its
     counts; not on PostgreSQL, whose texts all hold a term), else for a third of `limit` (at least 100)."""
