@@ -428,6 +428,7 @@ async def start_wechat(application: TongxinApp) -> None:
     settings = services.settings
     if not settings.wechat_enabled:
         return
+    from channels.telegram.media import stored_photo_bytes
     from channels.wechat.api import WeChatApi
     from channels.wechat.server import WeChatChannel
 
@@ -447,7 +448,13 @@ async def start_wechat(application: TongxinApp) -> None:
         now=services.clock.now,
         qr_url=settings.wechat_qr_url,
     )
-    channel = WeChatChannel(services.env, services.catalogues, api, timer=services.timer)
+    bot = application.bot
+
+    async def photo_bytes(media_id: int) -> bytes | None:
+        # A proof photo she opens on her wish (我的心愿): the saved file, or Telegram's copy.
+        return await stored_photo_bytes(bot, services.db, settings.media_dir, media_id)
+
+    channel = WeChatChannel(services.env, services.catalogues, api, timer=services.timer, photo_bytes=photo_bytes)
     await channel.start(settings.wechat_host, settings.wechat_port)
     services.wechat = channel
 

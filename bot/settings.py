@@ -119,6 +119,11 @@ class Settings(BaseSettings):
     # and the detail page its tap opens; without a template id such notices wait for the person to write.
     wechat_template_notice: str | None = None
     wechat_template_url: str = "https://mp.weixin.qq.com/"
+    # Subscription notices (订阅通知, docs/wechat.md): the template id chosen in the account's console for each kind
+    # of notice, by its catalogue key or the key's first part (`{"wish": "…", "task.reminder": "…"}`). Outside the
+    # customer-service quota a notice goes as the subscription notice of its kind to a person who accepted that
+    # template (long-term subscriptions, open to 政务民生 accounts, or one-time ones), else as the template notice.
+    wechat_subscribe_templates: dict[str, str] = Field(default_factory=dict)
     # The public http(s) address the callback server is reached at (behind the reverse proxy that forwards /wechat):
     # a certificate sent on WeChat links to its verification page there (`/verify/<code>`). Empty: the certificate
     # tells how to verify it by sending 核验 <code> to the account instead.
@@ -232,6 +237,16 @@ class Settings(BaseSettings):
     def _check_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("wechat_subscribe_templates")
+    @classmethod
+    def _check_subscribe_templates(cls, value: dict[str, str]) -> dict[str, str]:
+        for kind, template in value.items():
+            if not re.fullmatch(r"[a-z0-9_]+(\.[a-z0-9_]+)*", kind) or len(kind) > 64:
+                raise ValueError(f"{kind!r} is not a notice kind (a catalogue key such as wish or wish.notice_done)")
+            if not re.fullmatch(r"[A-Za-z0-9_-]{1,128}", template):
+                raise ValueError(f"{template!r} is not a template id from the account's console")
         return value
 
     @field_validator("wechat_aes_key", "wecom_aes_key")

@@ -2,10 +2,12 @@
 
 `WeChatSimulator` is both halves of WeChat:
 - the API the bot calls (`api_url`): `/cgi-bin/token`, `/cgi-bin/message/custom/send` (text, image, msgmenu),
-  `/cgi-bin/message/template/send`, `/cgi-bin/media/get` and `/upload`, `/cgi-bin/menu/create` and `/get`,
-  the conditional menus (`/cgi-bin/menu/addconditional`, `/delconditional`, `/trymatch`), user tags
-  (`/cgi-bin/tags/get`, `/create`, `/members/batchtagging`, `/batchuntagging`, `/getidlist`) and parametric QR
-  codes (`/cgi-bin/qrcode/create`, and `/cgi-bin/showqrcode`, which WeChat serves on mp.weixin.qq.com); and
+  `/cgi-bin/message/template/send`, subscription notices (`/cgi-bin/message/subscribe/bizsend`, and the account's
+  templates: `/wxaapi/newtmpl/gettemplate`, `/deltemplate`), `/cgi-bin/media/get` and `/upload`,
+  `/cgi-bin/menu/create` and `/get`, the conditional menus (`/cgi-bin/menu/addconditional`, `/delconditional`,
+  `/trymatch`), user tags (`/cgi-bin/tags/get`, `/create`, `/members/batchtagging`, `/batchuntagging`,
+  `/getidlist`) and parametric QR codes (`/cgi-bin/qrcode/create`, and `/cgi-bin/showqrcode`, which WeChat serves
+  on mp.weixin.qq.com); and
 - the callbacks people's messages arrive as: signed XML (and AES-encrypted in safe mode), posted to the bot's
   callback URL the way WeChat does it, with its 5-second deadline: a callback not answered in time is recorded
   in `late_answers` and retried (same MsgId) up to three times.
@@ -15,11 +17,13 @@ customer-service message only within a quota the person's own action opened (see
 message they sent, 3 within 1 minute of a menu click, a follow, a QR scan or a tap on a menu-message item; 45015
 when none is running, 45047 when it is spent), text within 2048 bytes, at most 10 menu items (each within 128 bytes,
 the menu's head and tail within 1024); template notices with every field at most 20 characters, no line breaks,
-and a link; media ids of people's photos expire after 3 days. Time is `now()` (the bot's clock in tests), except
-the 5-second deadline, which is wall time.
+and a link; subscription notices only of a template the person accepted (see `KEYWORD_RULES`: 43101, one notice
+per one-time acceptance, each keyword's value within its rule or 47003); media ids of people's photos expire after 3
+days. Time is `now()` (the bot's clock in tests), except the 5-second deadline, which is wall time.
 
 Simulated people (`WeChatPerson`) send text, taps on msgmenu items (text with `bizmsgmenuid`), locations,
-photos and menu clicks, and read what the bot sent them.
+photos and menu clicks, answer subscription popups (`subscribe`) and turn subscriptions off (`turn_off`), and read
+what the bot sent them.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -96,6 +101,53 @@ MENU_NAME_BYTES = 16
 SUB_MENU_NAME_BYTES = 60
 
 
+# Subscription notices (订阅通知) of a 服务号. Sending (发送订阅通知 / sendNewSubscribeMsg, POST
+# /cgi-bin/message/subscribe/bizsend, developers.weixin.qq.com/doc/service/api/notify/notify/
+# api_sendnewsubscribemsg.html): touser, template_id and data ({keyword: {"value": …}}); 40003 unknown openid, 40037
+# unknown template, 43101 the person did not accept the template or turned it off, 47003 a value breaks its
+# keyword's rule (the rules of Body.data below). A one-time subscription allows one notice per acceptance; a
+# long-term one any number, and only public-service (政务民生, medical…) accounts may choose such templates (订阅通知
+# 介绍, …/doc/service/Subscription_Messages/intro.html). The person decides in a popup: subscribe_msg_popup_event with
+# accept or reject per template; turning one off in the 服务通知 settings pushes subscribe_msg_change_event with reject
+# (订阅通知的事件推送, …/doc/service/guide/product/subscription_messages/push.html); neither opens a
+# customer-service quota. The account's templates: 获取已有模板列表 (GET /wxaapi/newtmpl/gettemplate: priTmplId,
+# title, content with {{keyword.DATA}}, type 2 one-time / 3 long-term) and 删除模板 (POST /wxaapi/newtmpl/deltemplate).
+ONE_TIME_TYPE, LONG_TERM_TYPE = 2, 3
+_CJK = r"\u4e00-\u9fff"
+_CLOCK = r"\d{1,2}:\d{2}"
+_DAY = r"\d{4}年\d{1,2}月\d{1,2}日"
+KEYWORD_RULES: dict[str, re.Pattern[str]] = {
+    "thing": re.compile(r"[^\r\n]{1,20}"),  # 20个以内字符
+    "number": re.compile(r"(?=[\d.]{1,32}$)\d+(\.\d+)?"),  # 32位以内数字, 可带小数
+    "letter": re.compile(r"[A-Za-z]{1,32}"),  # 32位以内字母
+    "symbol": re.compile(r"[!-/:-@\[-`{-~]{1,5}"),  # 5位以内符号
+    "character_string": re.compile(r"[!-~]{1,32}"),  # 32位以内数字、字母或符号
+    # 24小时制时间格式（支持+年月日），时间段用“~”连接: 15:01, 2019年10月1日 15:01
+    "time": re.compile(rf"((?:{_DAY} ?)?{_CLOCK})(~(?:{_DAY} ?)?{_CLOCK})?"),
+    "date": re.compile(rf"{_DAY}( {_CLOCK})?(~{_DAY}( {_CLOCK})?)?"),  # 年月日格式（支持+24小时制时间）
+    "phone_number": re.compile(r"[\d+\-()]{1,17}"),  # 17位以内, 数字、符号
+    "name": re.compile(rf"[{_CJK}]{{1,10}}|[A-Za-z !-/]{{1,20}}"),  # 10个以内纯汉字或20个以内纯字母或符号
+    "phrase": re.compile(rf"[{_CJK}]{{1,5}}"),  # 5个以内纯汉字
+}
+
+
+def keyword_ok(keyword: str, value: str) -> bool:
+    """Whether a value keeps its keyword's rule (thing1 → the rule of thing); an unknown kind takes nothing."""
+    rule = KEYWORD_RULES.get(re.sub(r"\d+$", "", keyword))
+    return rule is not None and rule.fullmatch(value) is not None
+
+
+@dataclass
+class SubscriptionTemplate:
+    """A subscription template the account chose from the library: its keywords (thing1, time3, …) and whether
+    it is long-term."""
+
+    template_id: str
+    title: str
+    keywords: list[str]
+    long_term: bool
+
+
 def _menu_size_ok(body: dict[str, Any]) -> bool:
     """1–3 buttons of at most 5 sub-buttons each (40016 otherwise)."""
     buttons = body.get("button") or []
@@ -121,7 +173,7 @@ def _utcnow() -> dt.datetime:  # the simulator's default clock when a test gives
 class Received:
     """Something the bot sent a person: a customer-service message or a template notice."""
 
-    kind: str  # text | msgmenu | image | template
+    kind: str  # text | msgmenu | image | template | subscription
     text: str = ""
     items: list[tuple[str, str]] = field(default_factory=list)  # msgmenu (id, content)
     tail: str = ""  # msgmenu: the text shown under its items (tail_content)
@@ -152,6 +204,8 @@ class Account:
     inbox: list[Received] = field(default_factory=list)
     following: bool = True  # a person reached by `WeChatSimulator.stranger` follows when they scan a code
     tags: list[int] = field(default_factory=list)  # in the order they were put on (the last one picks the menu)
+    # Subscription templates accepted: how many notices each still allows (None: long-term, any number).
+    subscribed: dict[str, int | None] = field(default_factory=dict)
 
     def opened_by(self, xml: str, now: dt.datetime) -> None:
         """A callback WeChat delivers: the quota the person's action opens, if any (`WINDOW`, `CLICK_WINDOW`)."""
@@ -226,6 +280,7 @@ class WeChatSimulator:
         self.conditional_menus: list[dict[str, Any]] = []  # oldest first, each with its "menuid" and "matchrule"
         self.tag_names: dict[int, str] = {2: "星标组"}
         self.qr_codes: dict[str, QrTicket] = {}
+        self.subscription_templates: dict[str, SubscriptionTemplate] = {}
         self._qr_images: dict[str, str] = {}  # sha256 of an image showqrcode served → its ticket
         self._ids = 100
         self.media: dict[str, tuple[bytes, dt.datetime]] = {}
@@ -274,6 +329,9 @@ class WeChatSimulator:
         app.router.add_get("/cgi-bin/token", self._token)
         app.router.add_post("/cgi-bin/message/custom/send", self._custom)
         app.router.add_post("/cgi-bin/message/template/send", self._template)
+        app.router.add_post("/cgi-bin/message/subscribe/bizsend", self._bizsend)
+        app.router.add_get("/wxaapi/newtmpl/gettemplate", self._subscription_templates)
+        app.router.add_post("/wxaapi/newtmpl/deltemplate", self._delete_subscription_template)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         app.router.add_post("/cgi-bin/menu/create", self._menu)
@@ -421,6 +479,83 @@ class WeChatSimulator:
         self.log(account.openid, "bot", notice)
         self._changed()
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": secrets.randbelow(10**9)})
+
+    def add_subscription_template(self, title: str, keywords: list[str], *, long_term: bool = True) -> str:
+        """A template the account chose from the library in its console (选用模板); its priTmplId."""
+        self._ids += 1
+        template_id = f"SUB{self._ids}_{secrets.token_hex(8)}"
+        self.subscription_templates[template_id] = SubscriptionTemplate(template_id, title, list(keywords), long_term)
+        return template_id
+
+    def consent(self, openid: str, template_id: str, *, accept: bool) -> None:
+        """What a person's choice in a popup (accept) or in the 服务通知 settings (turned off) leaves WeChat knowing."""
+        account = self.accounts.setdefault(openid, Account(openid))
+        template = self.subscription_templates.get(template_id)
+        if not accept or template is None:
+            account.subscribed.pop(template_id, None)
+        elif template.long_term:
+            account.subscribed[template_id] = None
+        else:
+            account.subscribed[template_id] = (account.subscribed.get(template_id) or 0) + 1
+
+    async def _bizsend(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/message/subscribe/bizsend"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid credential, access_token is invalid", body)
+        account = self.accounts.get(str(body.get("touser", "")))
+        if account is None or not account.following:
+            return self._refuse(path, 40003, "invalid openid", body)
+        template = self.subscription_templates.get(str(body.get("template_id", "")))
+        if template is None:
+            return self._refuse(path, 40037, "invalid template id", body)
+        if template.template_id not in account.subscribed:
+            return self._refuse(path, 43101, "user refuse to accept the msg", body)
+        data = body.get("data")
+        if not isinstance(data, dict) or not data:
+            return self._refuse(path, 47003, "argument invalid! data is empty", body)
+        fields: dict[str, str] = {}
+        for name, value in data.items():
+            text = str((value or {}).get("value", "")) if isinstance(value, dict) else ""
+            if name not in template.keywords or not keyword_ok(str(name), text):
+                return self._refuse(path, 47003, f"argument invalid! data.{name}.value invalid", body)
+            fields[str(name)] = text
+        left = account.subscribed[template.template_id]
+        if left is not None:  # one-time: this acceptance is used up
+            if left <= 1:
+                del account.subscribed[template.template_id]
+            else:
+                account.subscribed[template.template_id] = left - 1
+        notice = Received("subscription", " ".join(fields.values()), fields=fields, at=self.now())
+        account.inbox.append(notice)
+        self.log(account.openid, "bot", notice)
+        self._changed()
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def _subscription_templates(self, request: web.Request) -> web.Response:
+        path = "/wxaapi/newtmpl/gettemplate"
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid credential, access_token is invalid", dict(request.query))
+        listing = [
+            {
+                "priTmplId": t.template_id,
+                "title": t.title,
+                "content": "\n".join(f"{k}:{{{{{k}.DATA}}}}" for k in t.keywords),
+                "example": "",
+                "type": LONG_TERM_TYPE if t.long_term else ONE_TIME_TYPE,
+            }
+            for t in self.subscription_templates.values()
+        ]
+        return web.json_response({"errcode": 0, "errmsg": "ok", "data": listing})
+
+    async def _delete_subscription_template(self, request: web.Request) -> web.Response:
+        path = "/wxaapi/newtmpl/deltemplate"
+        body = await self._json(request)
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid credential, access_token is invalid", body)
+        if self.subscription_templates.pop(str(body.get("priTmplId", "")), None) is None:
+            return self._refuse(path, 40037, "invalid template id", body)
+        return web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def _media_get(self, request: web.Request) -> web.Response:
         if not self._authorised(request):
@@ -883,6 +1018,34 @@ class WeChatPerson:
             fields = {"Event": "subscribe", "EventKey": f"qrscene_{found.scene}", "Ticket": ticket}
         xml = self._xml("event", fields, msg_id=False)
         return await self._send(xml, shown=Received("event", f"scan {found.scene}"))
+
+    async def subscribe(self, template_ids: list[str], *, accept: bool = True) -> tuple[int, str]:
+        """Answer a subscription popup (the subscribe component in an article or page of the account): each
+        template accepted or rejected; WeChat keeps the choice and pushes subscribe_msg_popup_event (PopupScene 2:
+        an article)."""
+        status = "accept" if accept else "reject"
+        for template_id in template_ids:
+            self.sim.consent(self.openid, template_id, accept=accept)
+        entries = "".join(
+            f"<List><TemplateId><![CDATA[{t}]]></TemplateId><SubscribeStatusString><![CDATA[{status}]]>"
+            "</SubscribeStatusString><PopupScene>2</PopupScene></List>"
+            for t in template_ids
+        )
+        xml = self._xml("event", {"Event": "subscribe_msg_popup_event"}, msg_id=False)
+        raw = f"<SubscribeMsgPopupEvent>{entries}</SubscribeMsgPopupEvent>"
+        return await self._send(xml[: -len("</xml>")] + raw + "</xml>", shown=Received("event", f"订阅 {status}"))
+
+    async def turn_off(self, template_id: str) -> tuple[int, str]:
+        """Turn a subscription off in the 服务通知 settings: WeChat forgets it and pushes subscribe_msg_change_event
+        with reject."""
+        self.sim.consent(self.openid, template_id, accept=False)
+        entry = (
+            f"<List><TemplateId><![CDATA[{template_id}]]></TemplateId>"
+            "<SubscribeStatusString><![CDATA[reject]]></SubscribeStatusString></List>"
+        )
+        xml = self._xml("event", {"Event": "subscribe_msg_change_event"}, msg_id=False)
+        raw = f"<SubscribeMsgChangeEvent>{entry}</SubscribeMsgChangeEvent>"
+        return await self._send(xml[: -len("</xml>")] + raw + "</xml>", shown=Received("event", "退订"))
 
     async def resend(self) -> tuple[int, str]:
         """WeChat retries the last callback (same MsgId)."""

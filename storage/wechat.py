@@ -265,3 +265,26 @@ async def invite_of(conn: AsyncConnection, openid: str) -> str | None:
 async def keep_invite(conn: AsyncConnection, openid: str, code: str | None) -> None:
     """Keep the volunteer invite a follower scanned for their registration (None: forget it)."""
     await _keep(conn, INVITE, openid, None if code is None else {"code": code})
+
+
+# --- subscription notices (订阅通知) --------------------------------------------------------------------------------
+
+SUBSCRIPTIONS = "wechat_subscriptions"  # `conversation_states.name` of the templates a follower accepted
+
+
+async def subscriptions_of(conn: AsyncConnection, openid: str) -> dict[str, str]:
+    """The subscription templates the follower accepted and has not withdrawn: template id → when (ISO time)."""
+    kept = (await _kept(conn, SUBSCRIPTIONS, openid)).get("accepted")
+    return {str(k): str(v) for k, v in kept.items()} if isinstance(kept, dict) else {}
+
+
+async def record_consent(
+    conn: AsyncConnection, openid: str, *, accepted: list[str], withdrawn: list[str], now: dt.datetime
+) -> None:
+    """What the follower decided in a subscription popup or the 服务通知 settings: `accepted` templates may be sent
+    (from `now`), `withdrawn` ones no longer."""
+    current = await subscriptions_of(conn, openid)
+    current.update({template: now.isoformat() for template in accepted})
+    for template in withdrawn:
+        current.pop(template, None)
+    await _keep(conn, SUBSCRIPTIONS, openid, {"accepted": current} if current else None)

@@ -1,5 +1,6 @@
 """The WeChat API client: access token, customer-service messages (text, image, msgmenu), template notices,
-media download/upload, the custom menu and conditional menus, user tags and parametric QR codes, against
+subscription notices (and the account's subscription templates), media download/upload, the custom menu and
+conditional menus, user tags and parametric QR codes, against
 `WECHAT_API_URL` (WeChat's, or the simulator's; the QR images on `WECHAT_QR_URL`, mp.weixin.qq.com).
 
 Errors come back as `WeChatError(errcode, errmsg)`; `channels.wechat.transport` tells the sender what each means.
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 OUT_OF_WINDOW = 45015  # "response out of time limit or subscription is canceled"
 OUT_OF_COUNT = 45047  # "out of response count limit"
+NOT_ACCEPTED = 43101  # a subscription notice the person did not accept, or turned off ("user refuse to accept the msg")
 NOT_SUBSCRIBED = frozenset({43004, 43019, 40003})  # unfollowed / blacklisted / openid unknown
 RATE_LIMITED = frozenset({45009, 45011})
 # Parametric QR codes (生成带参数的二维码): a scene string of 1–64 characters; a temporary code lives at most 30 days.
@@ -76,6 +78,20 @@ class WeChatApi(TokenApi):
                 "data": {name: {"value": value} for name, value in fields.items()},
             },
         )
+
+    async def send_subscription(self, openid: str, template_id: str, fields: dict[str, str]) -> None:
+        """A subscription notice (订阅通知 / 发送订阅通知, `bizsend`) of a template the person accepted; 43101 when
+        they did not (or withdrew), 47003 when a field breaks its keyword's rule."""
+        body = {"touser": openid, "template_id": template_id, "data": {k: {"value": v} for k, v in fields.items()}}
+        await self._api("/cgi-bin/message/subscribe/bizsend", body)
+
+    async def subscription_templates(self) -> list[dict[str, Any]]:
+        """The account's subscription templates (订阅通知 / 获取已有模板列表, `wxaapi/newtmpl/gettemplate`): each with
+        its priTmplId, title, content and type (2 one-time, 3 long-term)."""
+        path = "/wxaapi/newtmpl/gettemplate"
+        data = await self._renewing(lambda token: self._call("GET", path, params={"access_token": token}))
+        listing = data.get("data") or []
+        return [dict(entry) for entry in listing if isinstance(entry, dict)]
 
     async def create_menu(self, menu: dict[str, Any]) -> None:
         """Set the account's custom menu (at most 3 buttons of 5 each)."""

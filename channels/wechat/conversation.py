@@ -32,11 +32,11 @@ from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.env import Env
 from bot.i18n import Catalogues
-from channels.wechat import activities, render, steps, volunteering
+from channels.wechat import activities, render, steps, subscriptions, volunteering
 from channels.wechat import pages as wechat_pages
 from channels.wechat.render import Choice, Reply
 from channels.wechat.roles import CLICK_LEAD, RoleMenus
-from channels.wechat.uploads import Uploads
+from channels.wechat.uploads import PhotoBytes, Uploads
 from conversations import base as talk
 from conversations import pages
 from conversations.activities import CHECKIN_SCENE, CheckIn
@@ -50,10 +50,11 @@ from conversations.wish import WishConversation
 from handlers import wish_cards
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
-from rules.wishes import Actor, InvalidInput
+from rules.wishes import Actor, InvalidInput, WishStatus
 from storage import media, people, privacy, wechat
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.users import User
+from storage.wishes import Wish
 
 log = logging.getLogger(__name__)
 TASK_DONE = TaskDone()
@@ -90,6 +91,8 @@ CLICK_SUBSCRIBE = "SUBSCRIBE"  # not a menu item: the follow event
 OTHER_MESSAGES = frozenset({"voice", "video", "shortvideo", "file", "link", "music"})
 
 Download = Callable[[str], Awaitable[bytes]]
+# The wishes whose card (我的心愿) is followed by the volunteer's proof photo: reported done, and confirmed.
+PROOF_SHOWN = frozenset({WishStatus.DONE, WishStatus.CONFIRMED})
 
 
 @dataclass(frozen=True)
@@ -234,9 +237,11 @@ class Conversation:
         media_dir: Path,
         role_menus: RoleMenus | None = None,
         uploads: Uploads | None = None,
+        photo_bytes: PhotoBytes | None = None,
     ) -> None:
         self._env = env
         self.uploads = uploads  # images the replies carry (a certificate), uploaded once within their life
+        self.photo_bytes = photo_bytes  # a stored photo's bytes (the proof photo, maybe Telegram's copy)
         self._catalogues = catalogues
         self._download = download
         self._media_dir = media_dir
@@ -263,6 +268,13 @@ class Conversation:
 
     async def handle(self, openid: str, data: dict[str, Any]) -> list[Reply]:
         """Answer one callback; the replies to send (none to an event that is not the person acting)."""
+        if (decision := subscriptions.decision_of(data)) is not None:
+            # Her choice in a subscription popup or in her 服务通知 settings: which notices may reach her outside the
+            # customer-service quota (`channels.wechat.transport`).
+            async with self._env.db.write() as conn:
+                await wechat.record_consent(
+                    conn, openid, accepted=decision.accepted, withdrawn=decision.withdrawn, now=self._env.now()
+                )
         if is_silent(data):
             return []
         person = await self.person_of(openid)
@@ -576,7 +588,24 @@ class _Step:
             return [Reply(self.t("error.not_allowed"))]
         card = wish_cards.resident_card(self.t, wish, await wish_actions.referral(self.env, wish))
         choices = render.choices_of(self.owner._catalogues, self.lang, pages.wish_buttons(wish))
-        return [self.menu_reply(html.unescape(card), choices) if choices else Reply(html.unescape(card))]
+        shown = self.menu_reply(html.unescape(card), choices) if choices else Reply(html.unescape(card))
+        proof = await self.proof_photo(wish) if wish.status in PROOF_SHOWN else None
+        return [shown, *([Reply("", image=proof)] if proof else [])]
+
+    async def proof_photo(self, wish: Wish) -> str | None:
+        """WeChat's id of the volunteer's photo of the finished wish (uploaded once within its life), or None when
+        there is none, or it cannot be read or uploaded (the card goes alone). She opens her wish here when the
+        done notice came as a template or subscription notice, which carry no photo."""
+        if wish.proof_media_id is None or self.owner.photo_bytes is None or self.owner.uploads is None:
+            return None
+        try:
+            content = await self.owner.photo_bytes(wish.proof_media_id)
+            if not content:
+                return None  # erased
+            return await self.owner.uploads.media_id(wish.proof_media_id, content)
+        except Exception:
+            log.warning("the proof photo of a wish could not be sent on WeChat", exc_info=True)
+            return None
 
     def rate_menu(self, wish_id: int) -> Reply:
         # 1 星 … 5 星 in that order: the number she types is the stars she gives (items are numbered as shown).

@@ -14,7 +14,9 @@ renders every key WeChat can show and fails on any "/command" left in it.
 A notice's map pin cannot be sent on WeChat: its coordinates are added to the text (`wechat.notice_location`).
 
 Template notices (outside the 48-hour window) allow no line breaks and at most 20 characters per field: the
-notice is cut down to its first line for `thing1`, the reference for `thing2`, the local time for `time3`.
+notice is cut down to its first line for `thing1`, the reference for `character_string2`, the local time for
+`time3`, and a notice with a photo says where to see it in `thing4`. A subscription notice takes the same fields
+that its template has, each within its keyword's rule (`subscription_fields`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ MENU_ITEMS = 10
 MENU_TEXT_BYTES = 1000  # what a menu message's head (and tail) text is cut to: WeChat takes 1024 bytes
 MENU_ITEM_BYTES = 128  # an item's text
 _REF = re.compile(r"\b[A-Z]-\d{4,}\b")
+_CHARACTER_STRING = re.compile(r"[!-~]{1,32}")  # a subscription notice's character_string: letters, digits, symbols
 
 
 def to_plain(template: str) -> str:
@@ -176,15 +179,33 @@ def short(value: str, limit: int = FIELD_CHARS) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
-def template_fields(rendered: Rendered, notice: Notice, *, now: dt.datetime, tz: dt.tzinfo) -> dict[str, str]:
-    """A notice as a template's fields: what happened (first line), which case, when; each ≤ 20 characters."""
+def template_fields(
+    rendered: Rendered, notice: Notice, *, now: dt.datetime, tz: dt.tzinfo, photo_hint: str | None = None
+) -> dict[str, str]:
+    """A notice as a template's fields: what happened (first line), which case, when; each ≤ 20 characters. A notice
+    whose photo cannot come along (a template carries none) says where to see it (`photo_hint`, `thing4`)."""
     first = next((line for line in rendered.text.splitlines() if line.strip()), rendered.text)
     ref = notice.values.get("ref")
     if not isinstance(ref, str):
         found = _REF.search(rendered.text)
         ref = found.group(0) if found else "-"
-    return {
+    fields = {
         "thing1": short(first),
         "character_string2": short(ref),
         "time3": now.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
     }
+    if photo_hint:
+        fields["thing4"] = short(photo_hint)
+    return fields
+
+
+def subscription_fields(given: dict[str, str], keywords: frozenset[str], *, when: dt.datetime) -> dict[str, str]:
+    """A template notice's fields as a subscription notice of a template with these `keywords` (the ones it lacks
+    are left out), within the keywords' rules (发送订阅通知): `character_string` at most 32 letters, digits or
+    symbols; `time` as 24-hour time with the date (2026年12月07日 15:01)."""
+    fields = {name: value for name, value in given.items() if name in keywords}
+    if "character_string2" in fields and not _CHARACTER_STRING.fullmatch(fields["character_string2"]):
+        fields["character_string2"] = "-"
+    if "time3" in fields:
+        fields["time3"] = when.strftime("%Y年%m月%d日 %H:%M")
+    return fields

@@ -41,7 +41,7 @@ from channels.wechat.api import INVALID_TICKET, WeChatApi, WeChatError
 from channels.wechat.conversation import WECHAT, Conversation, menu, quota_opened
 from channels.wechat.render import Reply
 from channels.wechat.roles import RoleMenus
-from channels.wechat.uploads import Uploads
+from channels.wechat.uploads import PhotoBytes, Uploads
 from conversations.activities import CHECKIN_SCENE
 from conversations.certificate import verification
 from rules.limits import MessageRate, RateVerdict
@@ -60,7 +60,15 @@ OPENID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 class WeChatChannel:
     """The WeChat service account of one bot process: callback server, conversations, replies."""
 
-    def __init__(self, env: Env, catalogues: Catalogues, api: WeChatApi, *, timer: Timer | None = None) -> None:
+    def __init__(
+        self,
+        env: Env,
+        catalogues: Catalogues,
+        api: WeChatApi,
+        *,
+        timer: Timer | None = None,
+        photo_bytes: PhotoBytes | None = None,
+    ) -> None:
         settings = env.settings
         self._timer = timer or LoopTimer()
         assert settings.wechat_token is not None
@@ -73,7 +81,13 @@ class WeChatChannel:
         self._crypto = WeChatCrypto(self._token, aes.get_secret_value(), settings.wechat_app_id) if aes else None
         self.role_menus = RoleMenus(api, catalogues, settings.default_language, now=env.now)
         self.conversation = Conversation(
-            env, catalogues, api.download_media, settings.media_dir, self.role_menus, Uploads(api, env.db, env.now)
+            env,
+            catalogues,
+            api.download_media,
+            settings.media_dir,
+            self.role_menus,
+            Uploads(api, env.db, env.now),
+            photo_bytes,
         )
         self._turns: KeyedLocks[str] = KeyedLocks()  # one follower's messages one at a time, in order
         self._freshness = Freshness(env.now)

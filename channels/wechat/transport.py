@@ -1,13 +1,16 @@
 """The outbox sender's WeChat side: a notice goes out as a customer-service message while the person's window is
-open (a quota the person opened: `storage.wechat`), otherwise as a template notice (urgent and normal
-lanes, when `WECHAT_TEMPLATE_NOTICE` is set) or it waits for the person to write again (bulk, or no template) —
-for at most `HELD_FOR` (7 days) after it was queued: a digest or broadcast older than a week is no longer news, so
-the sender drops it then, marked "expired: outside the WeChat customer-service window…".
+open (a quota the person opened: `storage.wechat`), otherwise (urgent and normal lanes) as the subscription notice
+of its kind when `WECHAT_SUBSCRIBE_TEMPLATES` names one and the person accepted it (`channels.wechat.subscriptions`),
+else as a template notice (when `WECHAT_TEMPLATE_NOTICE` is set), or it waits for the person to write again (bulk,
+or neither) — for at most `HELD_FOR` (7 days) after it was queued: a digest or broadcast older than a week is no
+longer news, so the sender drops it then, marked "expired: outside the WeChat customer-service window…".
 
 A notice's photo (e.g. the volunteer's proof photo, taken on Telegram) follows its text as an image message when
 the window has a slot left: its bytes come from `photo_bytes` (the saved file, or Telegram's copy), are uploaded
-to WeChat's temporary media (a fresh media id each time: they expire after 3 days) and sent. A map pin cannot be
-sent: the renderer adds the coordinates to the text.
+to WeChat's temporary media (a fresh media id each time: they expire after 3 days) and sent. Outside the window
+the photo cannot come along (neither notice carries one): the notice's fields say where to see it (the catalogue's
+`<key>.photo_hint`: the proof photo is sent when she opens that wish in 我的心愿, `conversation.show_wish`). A map
+pin cannot be sent: the renderer adds the coordinates to the text.
 
 WeChat's answers become the channel-neutral failures of `channels.delivery`: 45015/45047 (window over, although
 we counted otherwise) close our window and fall back as above; unfollowed/unknown accounts are unreachable; a
@@ -18,17 +21,25 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from bot.settings import Settings
 from channels.delivery import Held, Sent
 from channels.tencent_api import failure as tencent_failure
-from channels.wechat import render
-from channels.wechat.api import NOT_SUBSCRIBED, OUT_OF_COUNT, OUT_OF_WINDOW, RATE_LIMITED, WeChatApi, WeChatError
+from channels.wechat import render, subscriptions
+from channels.wechat.api import (
+    NOT_ACCEPTED,
+    NOT_SUBSCRIBED,
+    OUT_OF_COUNT,
+    OUT_OF_WINDOW,
+    RATE_LIMITED,
+    WeChatApi,
+    WeChatError,
+)
 from channels.wechat.roles import RoleMenus
-from channels.wechat.uploads import INVALID_MEDIA, Uploads
+from channels.wechat.uploads import INVALID_MEDIA, PhotoBytes, Uploads
 from storage import people, wechat
 from storage.db import Database
 
@@ -39,7 +50,9 @@ HOLD = dt.timedelta(minutes=10)
 # A photo uploaded to WeChat is temporary media, valid 3 days: its id is reused (`channels.wechat.uploads`).
 HELD_FOR = dt.timedelta(days=7)
 
-PhotoBytes = Callable[[int], Awaitable[bytes | None]]
+# The catalogue key (the notice's key and this) of the words telling where to see a notice's photo that could not
+# come along outside the window (`wish.notice_done.photo_hint`).
+PHOTO_HINT = ".photo_hint"
 
 
 def failure(exc: WeChatError) -> Exception:
@@ -71,6 +84,7 @@ class WeChatTransport:
         self._now = now
         self._photo_bytes = photo_bytes
         self._uploads = Uploads(api, db, now)
+        self._subscription_templates: dict[str, subscriptions.Template] | None = None
 
     async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
         """WeChat's customer-service API has no per-chat pace to keep; the window is checked in `send`."""
@@ -115,13 +129,56 @@ class WeChatTransport:
                     await self._send_photo(address, notice.media)
                 return
         template = self._settings.wechat_template_notice
-        if lane == "bulk" or not template:
+        subscription = subscriptions.template_for(self._settings.wechat_subscribe_templates, notice.key)
+        if lane == "bulk" or not (template or subscription):
             raise Held(f"{wechat.HELD_PREFIX}: waiting for the person to write", retry_in=HOLD, expire_after=HELD_FOR)
-        fields = render.template_fields(rendered, notice, now=now, tz=self._settings.tz)
+        # A photo cannot come along: the fields say where she sees it (the proof photo: her wish, in 我的心愿).
+        hint_key = notice.key + PHOTO_HINT
+        has_hint = notice.media is not None and self._catalogues.has(language, hint_key)
+        hint = render.text(self._catalogues, language, hint_key) if has_hint else None
+        fields = render.template_fields(rendered, notice, now=now, tz=self._settings.tz, photo_hint=hint)
+        if subscription and await self._subscribed(address, subscription, fields, now):
+            return
+        if not template:
+            raise Held(f"{wechat.HELD_PREFIX}: waiting for the person to write", retry_in=HOLD, expire_after=HELD_FOR)
         try:
             await self._api.send_template(address, template, self._settings.wechat_template_url, fields)
         except WeChatError as exc:
             raise failure(exc) from exc
+
+    async def _subscribed(self, address: str, template_id: str, fields: dict[str, str], now: dt.datetime) -> bool:
+        """Send the notice as a subscription notice when the person accepted its template; False when they did not
+        (or withdrew, which WeChat tells by 43101: forgotten here too) and it goes another way. A one-time
+        acceptance is used up by the notice."""
+        async with self._db.read() as conn:
+            accepted = template_id in await wechat.subscriptions_of(conn, address)
+        if not accepted:
+            return False
+        template = (await self._templates()).get(template_id)
+        if template is None:
+            log.warning("WECHAT_SUBSCRIBE_TEMPLATES names a template the account does not have")
+            return False
+        when = now.astimezone(self._settings.tz)
+        try:
+            await self._api.send_subscription(
+                address, template_id, render.subscription_fields(fields, template.keywords, when=when)
+            )
+        except WeChatError as exc:
+            if exc.errcode != NOT_ACCEPTED:
+                raise failure(exc) from exc
+            async with self._db.write() as conn:
+                await wechat.record_consent(conn, address, accepted=[], withdrawn=[template_id], now=now)
+            return False
+        if not template.long_term:
+            async with self._db.write() as conn:
+                await wechat.record_consent(conn, address, accepted=[], withdrawn=[template_id], now=now)
+        return True
+
+    async def _templates(self) -> dict[str, subscriptions.Template]:
+        """The account's subscription templates, asked once (they change only in the account's console)."""
+        if self._subscription_templates is None:
+            self._subscription_templates = subscriptions.templates_of(await self._api.subscription_templates())
+        return self._subscription_templates
 
     async def _uploaded(self, media_id: int, content: bytes, *, refused: str | None = None) -> str:
         """WeChat's id of the photo, uploaded once within its life (`channels.wechat.uploads`)."""

@@ -8,7 +8,7 @@ forgot its id, is uploaded once, not each time. One upload at a time per media r
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.keyed_locks import KeyedLocks
 from channels.wechat.api import WeChatApi
@@ -18,6 +18,9 @@ from storage.db import Database
 REUSE_UPLOAD_FOR = dt.timedelta(days=2, hours=12)
 UPLOADED = "wechat_upload"
 INVALID_MEDIA = 40007  # WeChat no longer knows a media id (it lives 3 days)
+
+# A stored photo's bytes by its media row (the saved file, or Telegram's copy); None when erased or never saved.
+PhotoBytes = Callable[[int], Awaitable[bytes | None]]
 
 
 class Uploads:

@@ -22,8 +22,8 @@ from simulator.wechat import WeChatSimulator
 from storage import media, people
 from storage import wishes as store
 from storage.schema import outbox as outbox_table
-from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_from_list, wait_for_button
-from tests.wechat.journey import claimed_wechat_wish, start_wechat_wish
+from tests.stories.wishflow import approved_volunteers, claim_from_tasks
+from tests.wechat.journey import claimed_wechat_wish, report_done_with_photo, start_wechat_wish
 
 PROOF = b"\x89PNG proof: the tap is fixed"
 HER_PHOTO = b"\xff\xd8 the dripping tap"
@@ -115,17 +115,7 @@ async def test_the_proof_photo_from_telegram_reaches_her_on_wechat_as_an_image(
     await wang.wait_for_text("认领了您的心愿")
 
     # 小周 reports it done on Telegram, with a photo.
-    await xiaozhou.send_command("/mytasks")
-    await open_from_list(xiaozhou, "📋 W-0001")
-    await wait_for_button(xiaozhou, "✅ 完成了")
-    await xiaozhou.press("✅ 完成了")
-    await xiaozhou.wait_for_text("用了多长时间", timeout=15)
-    await xiaozhou.press("2 小时")
-    await xiaozhou.wait_for_text("完成后的照片")
-    await xiaozhou.send_photo(PROOF)
-    await xiaozhou.wait_for_text("留句话")
-    await xiaozhou.press("跳过")
-    await xiaozhou.wait_for_text("辛苦了")
+    await report_done_with_photo(xiaozhou, PROOF)
 
     # 王阿姨 gets the done notice with its choices, then the photo as an image uploaded to WeChat.
     done = await wang.wait_for_text("已经办好了")
