@@ -35,7 +35,9 @@ def sender_of(application: TongxinApp) -> OutboxSender | None:
 async def start(application: TongxinApp) -> None:
     """Start delivering the outbox and sweeping every minute."""
     services = application.bot_data
-    transports: list[Transport] = [TelegramTransport(application.bot, services.catalogues)]
+    transports: list[Transport] = [
+        TelegramTransport(application.bot, services.catalogues, db=services.db, media_dir=services.settings.media_dir)
+    ]
     bot = application.bot
 
     async def photo_bytes(media_id: int) -> bytes | None:

@@ -9,8 +9,10 @@ replies and the outbox draw on one allowance; the sender's requests are marked `
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
+from telegram import InputFile, Message
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import ExtBot
@@ -19,7 +21,10 @@ from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
 from channels.delivery import DeliveryError, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, Start, take_turn, wait_out_pauses
+from channels.telegram.media import stored_photo_bytes
 from channels.telegram.render import render_notice
+from storage import media
+from storage.db import Database
 from storage.people import TELEGRAM
 
 log = logging.getLogger(__name__)
@@ -37,7 +42,9 @@ class TelegramTransport:
     channel = TELEGRAM
     name = "Telegram"
 
-    def __init__(self, bot: ExtBot[Any], catalogues: Catalogues) -> None:
+    def __init__(
+        self, bot: ExtBot[Any], catalogues: Catalogues, *, db: Database | None = None, media_dir: Path | None = None
+    ) -> None:
         limiter = bot.rate_limiter
         if not isinstance(limiter, SharedRateLimiter):
             raise RuntimeError("the outbox sender needs the bot built with SharedRateLimiter")
@@ -46,6 +53,25 @@ class TelegramTransport:
         self._catalogues = catalogues
         # Gate passes taken by `take_turn`, by chat (the sender delivers one row per person at a time).
         self._passes: dict[int, Start | None] = {}
+        # Where a notice's photo that Telegram has no reference to yet is read from (one taken on WeChat).
+        self._db = db
+        self._media_dir = media_dir
+
+    async def _upload_of(self, notice: Notice) -> InputFile | None:
+        """A notice's stored photo that Telegram has no reference to (e.g. the proof photo a volunteer took on
+        WeChat), as its saved bytes to upload; None when the notice has none or it was erased."""
+        if notice.media is None or self._db is None or self._media_dir is None:
+            return None
+        data = await stored_photo_bytes(self._bot, self._db, self._media_dir, notice.media)
+        return None if data is None else InputFile(data, filename="photo.jpg")
+
+    async def _keep_reference(self, notice: Notice, sent: Message) -> None:
+        """Keep the file_id Telegram gave the uploaded photo, so it goes by reference next time."""
+        if notice.media is None or self._db is None or not sent.photo:
+            return
+        async with self._db.write() as conn:
+            if await media.file_ref(conn, notice.media, TELEGRAM) is None:
+                await media.add_ref(conn, notice.media, TELEGRAM, sent.photo[-1].file_id)
 
     async def take_turn(self, address: str, lane: Lane, *, adds_message: bool = True) -> None:
         """Wait for the chat's pace, then for a token of the shared budget at the lane's priority, and pass its
@@ -107,8 +133,11 @@ class TelegramTransport:
                 if "not modified" not in exc.message.lower():
                     raise
             return (notice.replaces,)
-        if notice.photo:
-            sent = await self._bot.send_photo(chat_id, notice.photo, caption=text[:CAPTION_LIMIT], **kwargs)
+        photo: str | InputFile | None = notice.photo or await self._upload_of(notice)
+        if photo:
+            sent = await self._bot.send_photo(chat_id, photo, caption=text[:CAPTION_LIMIT], **kwargs)
+            if isinstance(photo, InputFile):
+                await self._keep_reference(notice, sent)
         else:
             sent = await self._bot.send_message(chat_id, text, **kwargs)
         if not notice.location:

@@ -10,7 +10,8 @@ on=town.other)` on the other one. A person has the verbs a person has, whatever 
 - `send_photo()`, `send_location(lat, lon)`; `menu(name)`: the Telegram command or the WeChat menu button (`MENU`);
 - `open_invite(invite)`: the invite's link on Telegram, its QR code scanned on WeChat;
 - `sees(*texts)` waits for a message received since the person's last action that shows every text (in its text,
-  caption or choices: what is on the screen); `everything_seen()` is all they were ever sent.
+  caption or choices: what is on the screen), `sees_photo()` a photo; `everything_seen()` is all they were ever
+  sent.
 
 What happened before a story (a volunteer approved earlier, a role granted by staff, an open wish) is set up by
 `Town.volunteer`, `Town.with_role`, `Town.staff` and `Town.given_wish`; everything in the story itself goes through
@@ -134,6 +135,10 @@ class Person(ABC):
         """The first message received since the last action that shows every one of `texts` (waiting for it)."""
 
     @abstractmethod
+    async def sees_photo(self, timeout: float = 10.0) -> bytes:  # noqa: ASYNC109
+        """The bytes of the first photo received since the last action (waiting for it)."""
+
+    @abstractmethod
     def everything_seen(self) -> str:
         """All the bot ever sent this person, as one string (for what must never have reached them)."""
 
@@ -230,6 +235,16 @@ class OnTelegram(Person):
         await self.user.wait_for(shown, timeout=timeout, what=f"a message showing {texts}")
         return found[0]
 
+    async def sees_photo(self, timeout: float = 10.0) -> bytes:  # noqa: ASYNC109
+        photos: list[bytes] = []
+
+        def arrived() -> bool:
+            photos.extend(m.photo_bytes for m in self._new() if m.kind == "photo" and m.photo_bytes is not None)
+            return bool(photos)
+
+        await self.user.wait_for(arrived, timeout=timeout, what="a photo")
+        return photos[0]
+
     def everything_seen(self) -> str:
         return everything_sent_to(self.sim, self.user)
 
@@ -307,6 +322,10 @@ class OnWeChat(Person):
             lambda r: all(text in self._seen(r).screen for text in texts), timeout, after=self._since
         )
         return self._seen(found)
+
+    async def sees_photo(self, timeout: float = 10.0) -> bytes:  # noqa: ASYNC109
+        image = await self.follower.wait_for(lambda r: r.kind == "image", timeout, after=self._since)
+        return self.wx.media[image.text][0]
 
     def everything_seen(self) -> str:
         return "\n".join(self._seen(received).screen for received in self.follower.inbox)

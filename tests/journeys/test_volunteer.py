@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from rules.roles import Role
-from storage import users, volunteers
+from storage import media, users, volunteers
 from storage import wishes as store
 from tests.conftest import ADMIN_ID
 from tests.journeys.people import INDIRECT, JOURNEY, Town, journey_runs, volunteer_invite
@@ -82,9 +82,10 @@ async def test_a_volunteer_registers_by_invite_claims_finishes_and_sees_the_hour
     await xiaoli.choose("跳过")
     await xiaoli.sees("辛苦了")
 
-    # 王阿姨 is asked, confirms and gives 5 stars; 小李's hours count from then on.
+    # 王阿姨 sees his proof photo, confirms and gives 5 stars; 小李's hours count from then on.
     asked = await wang.sees("已经办好了")
     assert "留言" not in asked.text  # no note was left: no "留言：—" line
+    assert await wang.sees_photo() == b"\xff\xd8\xff\xe0 the groceries put away"
     await wang.choose("已完成，谢谢！")
     await wang.sees("打分")
     await wang.choose("5")
@@ -97,6 +98,8 @@ async def test_a_volunteer_registers_by_invite_claims_finishes_and_sees_the_hour
         done = await store.get_wish(conn, wish.id)
     assert (done.status, done.hours, done.rating, done.done_note) == ("confirmed", 2.0, 5, None)
     assert done.proof_media_id is not None
+    async with db.read() as conn:  # shown on Telegram (taken there, or uploaded once): its reference is kept
+        assert await media.file_ref(conn, done.proof_media_id, "telegram")
     # The volunteer who only looked never saw her phone number or her address.
     seen = xiaozhao.everything_seen()
     assert PHONE not in seen
