@@ -287,7 +287,8 @@ async def demo_running(
     await wc.start()
     chen_on_wecom = wc.member(WECOM_CHEN_NAME, WECOM_CHEN_USERID)
     time = DemoTime(clock, folder)
-    keeper = ChatKeeper(folder, sim, wx)
+    wecom_log = wecom_page.PaneLog()  # 陈主任's own side of his WeCom chat, kept with the chats
+    keeper = ChatKeeper(folder, sim, wx, wc, wecom_log)
     db: Database | None = None
     webchat: WebChat | None = None
     try:
@@ -370,6 +371,7 @@ async def demo_running(
                         roles={WECOM_CHEN_USERID: "协调员"},
                         switch_for={WECOM_CHEN_USERID: WECOM_CHEN_NAME},
                         hints={WECOM_CHEN_USERID: pane_hint(catalogues, "wecom")},
+                        log=wecom_log,
                     ),
                 ],
             )

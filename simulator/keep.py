@@ -4,7 +4,9 @@ Both simulators hold their chats in memory; the bot's database survives a restar
 panes would open empty beside a district full of what was done in them. `ChatKeeper` writes, shortly after any
 change and once more when the demo stops, the people's private Telegram chats (their messages and the bot's, edits
 applied, with the next message id, so the bot's old cards stay editable), every file those chats refer to, and the
-WeChat accounts' chats, photos, reply windows and MsgIds (the bot takes a MsgId it has seen for a retry). `load()`
+WeChat accounts' chats, photos, reply windows and MsgIds (the bot takes a MsgId it has seen for a retry), and the
+WeCom members' inboxes (cards as they show now), the files the bot uploaded there, the task ids and response codes it
+was given (so its cards can still be updated once) and the members' own side (`wecom_page.PaneLog`). `load()`
 puts them back into freshly made simulators, after the people exist. One JSON file plus one file per photo or
 document, each written once; nothing of it is needed for the bot to work.
 """
@@ -23,6 +25,8 @@ from typing import Any
 from .server import BotApiSimulator
 from .state import BotMessage, ChatState, StoredFile
 from .wechat import Account, WeChatSimulator
+from .wecom import Card, Code, Member, Received, Upload, WeComSimulator
+from .wecom_page import PaneLog
 
 STATE_FILE = "chats.json"
 FILES = "files"
@@ -36,10 +40,19 @@ log = logging.getLogger(__name__)
 class ChatKeeper:
     """Saves and restores the chats of one demo's simulators in `folder`."""
 
-    def __init__(self, folder: Path, sim: BotApiSimulator, wx: WeChatSimulator | None = None) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        sim: BotApiSimulator,
+        wx: WeChatSimulator | None = None,
+        wc: WeComSimulator | None = None,
+        wecom_log: PaneLog | None = None,
+    ) -> None:
         self.folder = folder
         self.sim = sim
         self.wx = wx
+        self.wc = wc
+        self.wecom_log = wecom_log or PaneLog()
         self._pending: asyncio.TimerHandle | None = None
 
     # == lifecycle ==================================================================================
@@ -49,6 +62,8 @@ class ChatKeeper:
         self.sim.listeners.append(self._on_change)
         if self.wx is not None:
             self.wx.listeners.append(self._on_change)
+        if self.wc is not None:
+            self.wc.listeners.append(self._on_change)
 
     def close(self) -> None:
         """Stop watching and save what is there now."""
@@ -57,6 +72,9 @@ class ChatKeeper:
         if self.wx is not None:
             with contextlib.suppress(ValueError):
                 self.wx.listeners.remove(self._on_change)
+        if self.wc is not None:
+            with contextlib.suppress(ValueError):
+                self.wc.listeners.remove(self._on_change)
         if self._pending is not None:
             self._pending.cancel()
             self._pending = None
@@ -87,6 +105,8 @@ class ChatKeeper:
         }
         if self.wx is not None:
             state["wechat"] = self._wechat_record(self.wx)
+        if self.wc is not None:
+            state["wecom"] = self._wecom_record(self.wc)
         target = self.folder / STATE_FILE
         partial = target.with_suffix(".tmp")
         partial.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
@@ -128,6 +148,49 @@ class ChatKeeper:
         }
         return {"history": wx.history, "media": media, "accounts": accounts, "last_msg_id": wx.last_msg_id}
 
+    def _wecom_record(self, wc: WeComSimulator) -> dict[str, Any]:
+        uploads = {}
+        for media_id, upload in wc.uploads.items():
+            name = "wc-" + _SAFE_NAME.sub("_", media_id)
+            path = self.folder / FILES / name
+            if not path.exists():
+                path.write_bytes(upload.content)
+            uploads[media_id] = {
+                "kind": upload.kind,
+                "filename": upload.filename,
+                "data": name,
+                "at": upload.at.isoformat(),
+            }
+        inboxes = {
+            userid: [
+                {
+                    "kind": r.kind,
+                    "text": r.text,
+                    "at": r.at.isoformat() if r.at else None,
+                    "card": None
+                    if r.card is None
+                    else {
+                        "task_id": r.card.task_id,
+                        "title": r.card.title,
+                        "buttons": [list(button) for button in r.card.buttons],
+                        "replaced": r.card.replaced,
+                        "body": r.card.body,
+                    },
+                }
+                for r in member.inbox
+            ]
+            for userid, member in wc.members.items()
+        }
+        codes = {
+            code: {"task_id": c.task_id, "issued_at": c.issued_at.isoformat(), "used": c.used}
+            for code, c in wc.codes.items()
+        }
+        own = {
+            userid: [{"kind": e.kind, "text": e.text, "at": e.at} for e in entries]
+            for userid, entries in self.wecom_log.by_userid.items()
+        }
+        return {"inboxes": inboxes, "uploads": uploads, "task_ids": sorted(wc.task_ids), "codes": codes, "own": own}
+
     # == loading ====================================================================================
 
     def load(self) -> bool:
@@ -142,6 +205,8 @@ class ChatKeeper:
             self._load_telegram(state.get("telegram") or {})
             if self.wx is not None:
                 self._load_wechat(self.wx, state.get("wechat") or {})
+            if self.wc is not None:
+                self._load_wecom(self.wc, state.get("wecom") or {})
         except (KeyError, TypeError, ValueError, OSError):
             log.exception("the demo's kept chats in %s could not be read; the panes start empty", self.folder)
             return False
@@ -218,6 +283,41 @@ class ChatKeeper:
         for openid, entries in state.get("history", {}).items():
             wx.history[openid] = [e for e in entries if isinstance(e, dict)]
         wx.continue_msg_ids(int(state.get("last_msg_id") or 0))
+
+    def _load_wecom(self, wc: WeComSimulator, state: dict[str, Any]) -> None:
+        for media_id, entry in state.get("uploads", {}).items():
+            content = (self.folder / FILES / Path(entry["data"]).name).read_bytes()
+            at = dt.datetime.fromisoformat(entry["at"])
+            wc.uploads[media_id] = Upload(str(entry["kind"]), str(entry["filename"]), content, at)
+        for userid, entries in state.get("inboxes", {}).items():
+            member = wc.members.setdefault(userid, Member(userid))
+            member.inbox = [_received(entry) for entry in entries]
+        wc.task_ids |= {str(task_id) for task_id in state.get("task_ids", [])}
+        for code, entry in state.get("codes", {}).items():
+            issued = dt.datetime.fromisoformat(entry["issued_at"])
+            wc.codes[code] = Code(str(entry["task_id"]), issued, used=bool(entry["used"]))
+        for userid, entries in state.get("own", {}).items():
+            for entry in entries:
+                self.wecom_log.add(userid, str(entry["kind"]), str(entry["text"]), float(entry["at"]))
+
+
+def _received(entry: dict[str, Any]) -> Received:
+    """A WeCom message a member received, as kept."""
+    card = entry.get("card")
+    return Received(
+        str(entry["kind"]),
+        str(entry["text"]),
+        None
+        if not card
+        else Card(
+            str(card["task_id"]),
+            str(card["title"]),
+            [(str(text), str(key)) for text, key in card["buttons"]],
+            replaced=card.get("replaced"),
+            body=str(card.get("body") or ""),
+        ),
+        at=dt.datetime.fromisoformat(entry["at"]) if entry.get("at") else None,
+    )
 
 
 def _chat_record(chat: ChatState) -> dict[str, Any]:

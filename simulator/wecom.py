@@ -204,6 +204,7 @@ class WeComSimulator:
         self.uploads: dict[str, Upload] = {}  # media/upload: media id → what the bot uploaded
         self.menu: dict[str, Any] | None = None  # the application's menu, as menu/create last set it
         self.media: dict[str, tuple[bytes, dt.datetime]] = {}  # media id → (bytes, uploaded at)
+        self.listeners: list[Callable[[str], None]] = []  # told the userid whenever a member's inbox changed
         self._day_count: dict[dt.date, int] = {}
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -362,6 +363,7 @@ class WeComSimulator:
             member.sent_at.append(now)
             copy = Received(received.kind, received.text, _copy(received.card), at=now)
             member.inbox.append(copy)
+            self._changed(userid)
         return web.json_response(answer)
 
     def _card(self, path: str, content: dict[str, Any], body: dict[str, Any]) -> Card | web.Response:
@@ -435,7 +437,12 @@ class WeComSimulator:
             for received in self.members.get(userid, Member(userid)).inbox:
                 if received.card is not None and received.card.task_id == code.task_id:
                     received.card.replaced = replace
+            self._changed(userid)
         return web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    def _changed(self, userid: str) -> None:
+        for listener in list(self.listeners):
+            listener(userid)
 
     async def _media_get(self, request: web.Request) -> web.Response:
         path = "/cgi-bin/media/get"

@@ -110,12 +110,14 @@ def routes(
     roles: Mapping[str, str] | None = None,
     switch_for: Mapping[str, str] | None = None,
     hints: Mapping[str, Mapping[str, Any]] | None = None,
+    log: PaneLog | None = None,
 ) -> Callable[[web.Application], None]:
     """A hook for `WebChat(extra_routes=…)` that adds the WeCom pane's API. By userid: `roles` the role shown beside a
     member's name, `switch_for` the Telegram pane (by the person's name) the member's pane can take the place of,
-    `hints` the pane's first hint per page language (as `WebChat`'s `hint_of` gives them)."""
+    `hints` the pane's first hint per page language (as `WebChat`'s `hint_of` gives them). `log`: the members' own
+    side of their chats (the demo keeps it across a restart, `simulator.keep`)."""
     by_userid = {member.userid: member for member in members}
-    log = PaneLog()
+    log = log if log is not None else PaneLog()
 
     def member_of(request: web.Request) -> WeComMember:
         found = by_userid.get(request.match_info["userid"])

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.demo import WECOM_CHEN_USERID, Demo, demo_running
-from rules.wishes import WishStatus
+from rules.wishes import WishStatus, wish_ref
 from storage import wishes as store
 from tests.browser.conftest import BROWSER_TESTS, WAIT_MS, open_page, pane, screenshot_path
 from tests.browser.test_demo_restart import free_port, prepare_folder
+from tests.wecom.helpers import resident_wish
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Locator, Page
@@ -142,3 +143,50 @@ async def test_chen_on_wecom_gets_the_export_as_a_file_and_the_stats_chart(page:
     await expect(chart).to_be_in_viewport(ratio=0.9)  # the pane stays at the bottom as the image loads
     await page.screenshot(path=str(screenshot_path("demo-wecom-export-stats.png")))
     assert demo.wecom.refusals == [], f"WeCom would have refused: {demo.wecom.refusals}"
+
+
+async def test_the_wecom_pane_keeps_its_chat_and_cards_across_a_restart(browser: Browser, tmp_path: Path) -> None:
+    """Two wishes wait; 陈主任 taps 待审 and approves the first from its card; the demo stops and starts again on the
+    same folder: his WeCom pane shows the same chat (his 待审, the first card naming him, the second still with its
+    buttons), and the second card's 通过 still works."""
+    from playwright.async_api import expect
+
+    folder, port = tmp_path / "demo-data", free_port()
+    prepare_folder(folder)
+    async with demo_running(port=port, data_dir=folder) as demo:
+        assert demo.wecom is not None
+        wang = demo.person("王阿姨")
+        first = await resident_wish(demo.application.bot_data.env, wang)
+        second = await resident_wish(demo.application.bot_data.env, wang)
+        page = await open_page(browser, demo.url, viewport={"width": 1600, "height": 900}, locale="zh-CN")
+        await page.wait_for_selector("body[data-ready='true']")
+        await pane(page, "陈主任").locator(".wc-switch").click(timeout=WAIT_MS)
+        wecom = pane(page, "陈主任").locator(".wc-pane")
+        first_card = wecom.locator(".wc-card", has_text=wish_ref(first.ref_no))
+        second_card = wecom.locator(".wc-card", has_text=wish_ref(second.ref_no))
+        await expect(second_card.locator(".wc-card-btn")).to_have_text(["通过", "退回"], timeout=WAIT_MS)
+        await wecom.locator(".wc-menu > button", has_text="待审").click()
+        await expect(wecom.locator(".wc-me .wc-click")).to_have_text(["〔菜单〕待审"], timeout=WAIT_MS)
+        await first_card.first.locator(".wc-card-btn", has_text="通过").click()
+        await expect(first_card.first.locator(".wc-card-done")).to_have_text("已由陈主任通过", timeout=WAIT_MS)
+        before = await wecom.locator(".wc-msg").count()
+
+    async with demo_running(port=port, data_dir=folder) as again:
+        assert again.wecom is not None
+        await page.reload()
+        await page.wait_for_selector("body[data-ready='true']")
+        wecom = pane(page, "陈主任").locator(".wc-pane")
+        await expect(wecom).to_be_visible(timeout=WAIT_MS)  # still switched to 企业微信
+        await expect(wecom.locator(".wc-msg")).to_have_count(before, timeout=WAIT_MS)
+        await expect(wecom.locator(".wc-me .wc-click")).to_have_text(["〔菜单〕待审"])
+        await expect(
+            wecom.locator(".wc-card", has_text=wish_ref(first.ref_no)).first.locator(".wc-card-done")
+        ).to_have_text("已由陈主任通过")
+        second_card = wecom.locator(".wc-card", has_text=wish_ref(second.ref_no)).last
+        await second_card.locator(".wc-card-btn", has_text="通过").click(timeout=WAIT_MS)
+        await expect(second_card.locator(".wc-card-done")).to_have_text("已由陈主任通过", timeout=WAIT_MS)
+        async with again.application.bot_data.db.read() as conn:
+            assert (await store.get_wish(conn, second.id)).status == WishStatus.OPEN
+        await page.screenshot(path=str(screenshot_path("demo-wecom-after-restart.png")))
+        await page.context.close()
+        assert again.wecom.refusals == [], f"WeCom would have refused: {again.wecom.refusals}"
