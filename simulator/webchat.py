@@ -57,6 +57,17 @@ _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 log = logging.getLogger(__name__)
 
 
+async def json_object(request: web.Request) -> dict[str, Any]:
+    """A request's JSON body, which must be an object (else 400); for the page's API and the panes' (WeCom's)."""
+    try:
+        data = await request.json()
+    except ValueError:
+        raise web.HTTPBadRequest(text="expected a JSON object") from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(text="expected a JSON object")
+    return data
+
+
 class TimeControl(Protocol):
     """The demo's clock as the page sees it: read it, move it forward."""
 
@@ -375,13 +386,7 @@ class WebChat:
 
     @staticmethod
     async def _json(request: web.Request) -> dict[str, Any]:
-        try:
-            data = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="expected a JSON object") from None
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        return data
+        return await json_object(request)
 
     @staticmethod
     def _ok(**extra: Any) -> web.Response:

@@ -21,6 +21,8 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from simulator.webchat import json_object
+from simulator.wechat_page import menu_labels  # the same menu JSON (path/90231 has WeChat's shape)
 from simulator.wecom import Card, Received, WeComMember, WeComSimulator
 
 MAX_TEXT = 600
@@ -77,16 +79,6 @@ def received_view(wc: WeComSimulator, received: Received) -> dict[str, Any]:
     return {"from": "app", "kind": "text", "at": at, "text": received.text}
 
 
-def menu_labels(menu: Mapping[str, Any] | None) -> dict[str, str]:
-    """Each click item's key → its label, sub-menus included."""
-    labels: dict[str, str] = {}
-    for button in (menu or {}).get("button") or []:
-        for entry in [button, *(button.get("sub_button") or [])]:
-            if entry.get("key"):
-                labels[str(entry["key"])] = str(entry.get("name") or entry["key"])
-    return labels
-
-
 def chat(wc: WeComSimulator, member: WeComMember, log: PaneLog) -> list[dict[str, Any]]:
     """The member's chat, oldest first: the application's messages and the member's own, by time."""
     labels = menu_labels(wc.menu)
@@ -125,15 +117,6 @@ def routes(
             raise web.HTTPNotFound(text="no such WeCom member")
         return found
 
-    async def body(request: web.Request) -> dict[str, Any]:
-        try:
-            data = await request.json()
-        except ValueError:
-            raise web.HTTPBadRequest(text="expected a JSON object") from None
-        if not isinstance(data, dict):
-            raise web.HTTPBadRequest(text="expected a JSON object")
-        return data
-
     def ok(status: tuple[int, str]) -> web.Response:
         return web.json_response({"ok": status[0] == 200, "status": status[0]})
 
@@ -160,7 +143,7 @@ def routes(
 
     async def text(request: web.Request) -> web.Response:
         member = member_of(request)
-        value = str((await body(request)).get("text") or "").strip()
+        value = str((await json_object(request)).get("text") or "").strip()
         if not value or len(value) > MAX_TEXT:
             raise web.HTTPBadRequest(text=f"a text of 1 to {MAX_TEXT} characters is needed")
         log.add(member.userid, "text", value, now())
@@ -168,7 +151,7 @@ def routes(
 
     async def click(request: web.Request) -> web.Response:
         member = member_of(request)
-        key = str((await body(request)).get("key") or "")
+        key = str((await json_object(request)).get("key") or "")
         if key not in menu_labels(wc.menu):
             raise web.HTTPBadRequest(text="no such item in the application's menu")
         log.add(member.userid, "click", key, now())
@@ -176,7 +159,7 @@ def routes(
 
     async def photo(request: web.Request) -> web.Response:
         member = member_of(request)
-        name = Path(str((await body(request)).get("sample") or "")).name
+        name = Path(str((await json_object(request)).get("sample") or "")).name
         path = samples_dir / name
         if not name or not path.is_file():
             raise web.HTTPBadRequest(text="no such sample")
@@ -186,7 +169,7 @@ def routes(
     async def press(request: web.Request) -> web.Response:
         """A press on a card's button: the card must be the member's and still show that button."""
         member = member_of(request)
-        data = await body(request)
+        data = await json_object(request)
         task_id, key = str(data.get("task_id") or ""), str(data.get("key") or "")
         card = next((r.card for r in reversed(member.inbox) if r.card is not None and r.card.task_id == task_id), None)
         if card is None:
