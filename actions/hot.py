@@ -214,34 +214,39 @@ async def _period_topics(
     ranked = rank_terms(current, current_texts, baseline, baseline_texts)
     wanted = {term.term for term in ranked}
     held = {
-        (text.source, text.source_id): hot.HeldText(frozenset(terms & wanted), text.area or area_of(text.text, places))
+        (text.source, text.source_id): hot.HeldText(frozenset(terms & wanted), text.area)
         for text, terms in unstored
         if text.at >= since and terms & wanted
     }
     # The texts to read for the sample: as many as hold GROUPED_PAIRS pairs at the period's rate, to begin with.
     pairs = sum(term.current for term in ranked)
     rate = current_texts / pairs if pairs else None
-    held.update(
-        await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS, places=places, texts_per_pair=rate)
-    )
+    held.update(await hot.texts_holding(conn, since, now, wanted, limit=GROUPED_PAIRS, texts_per_pair=rate))
     groups = await asyncio.to_thread(group_topics, {key: text.terms for key, text in held.items()}, ranked, limit=limit)
     counts = []
     for group in groups:
         recent = sum(1 for terms in fresh.values() if not terms.isdisjoint(group.claims))
         counts.append(recent + await hot.union_count(conn, since, now, group.claims, stored))
 
-    examples = await _examples(conn, [group.members[:AREA_SAMPLE] for group in groups])
+    sampled = [group.members[:AREA_SAMPLE] for group in groups]
+    # A tip's or an unplaced wish's area: the first configured one its text names, found only for the messages
+    # whose areas are counted (a text not stored yet here, the others by the database).
+    unplaced = list(dict.fromkeys(key for keys in sampled for key in keys if held[key].area is None))
+    written = {(text.source, text.source_id): text.text for text, _terms in unstored}
+    named = {key: area_of(written[key], places) for key in unplaced if key in written}
+    named.update(await hot.places_named(conn, [key for key in unplaced if key not in written], places))
+    examples = await _examples(conn, sampled)
     return [
         Topic(
             terms=group.terms,
             count=count,
             rise=round(group.seed.rise, 1),
             rising=is_rising(group.seed),
-            areas=topic_areas(held[key].area for key in group.members[:AREA_SAMPLE]),
+            areas=topic_areas(held[key].area or named.get(key) for key in keys),
             examples=quoted_examples,
             baseline=group.seed.baseline,
         )
-        for group, count, quoted_examples in zip(groups, counts, examples, strict=True)
+        for group, keys, count, quoted_examples in zip(groups, sampled, counts, examples, strict=True)
     ]
 
 

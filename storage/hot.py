@@ -420,8 +420,8 @@ class QuotedText:
 
 
 class HeldText(NamedTuple):
-    """Which of the asked terms a text holds, and where it is: a wish's area, else the first configured place its
-    text names (None for an erased text). (A tuple: thousands are made per /hot.)"""
+    """Which of the asked terms a text holds, and where it is: a wish's area (None for a tip or a wish without
+    one). (A tuple: thousands are made per /hot.)"""
 
     terms: frozenset[str]
     area: str | None
@@ -434,7 +434,6 @@ async def texts_holding(
     terms: Collection[str],
     *,
     limit: int,
-    places: Sequence[str] = (),
     texts_per_pair: float | None = None,
     page: int | None = None,
 ) -> dict[TextKey, HeldText]:
@@ -444,7 +443,7 @@ async def texts_holding(
     a time until they hold `limit` pairs, so the cost follows `limit` (and how many texts hold none of the
     terms), not the size of the period (migration 0036: each text's terms and a wish's area in one row).
     PostgreSQL sends only the texts holding an asked term (an array overlap); SQLite's rows cost less to read
-    than to test. For a tip or a wish without an area, the first of `places` its text names (`places_named`).
+    than to test. A tip's or an unplaced wish's area is None (`places_named` finds the place its text names).
 
     The first read asks for `page` texts, else for `limit × texts_per_pair` (the period's rate, from its
     counts; not on PostgreSQL, whose texts all hold a term), else for a third of `limit` (at least 100)."""
@@ -499,8 +498,6 @@ async def texts_holding(
     ]
     for term, source, source_id in sorted(tied, reverse=True)[: limit - sum(len(held) for held in kept.values())]:
         kept[(source, source_id)] = kept.get((source, source_id), frozenset()) | {term}
-    unplaced = [(source, source_id) for _w, source, source_id, _h, area in found if source == TIP or area is None]
-    named = await places_named(conn, [key for key in unplaced if key in kept], places)
     # The newest first; of the same time, wishes before tips, the latest id first (`found` is by time, then
     # source and id, the greatest first).
     ordered = found
@@ -509,7 +506,7 @@ async def texts_holding(
         for _when, same_time in itertools.groupby(found, key=lambda text: text[0]):
             ordered += sorted(same_time, key=lambda text: (text[1], -text[2]))
     return {
-        (source, source_id): HeldText(kept[(source, source_id)], area or named.get((source, source_id)))
+        (source, source_id): HeldText(kept[(source, source_id)], area)
         for _when, source, source_id, _held, area in ordered
         if (source, source_id) in kept
     }

@@ -244,14 +244,14 @@ async def test_the_grouping_reads_the_newest_pairs_of_the_asked_terms(db: Databa
             order = sorted(expected, key=lambda key: (-texts[key].at.timestamp(), key[0], -key[1]))
             # Read a page of texts at a time, however small.
             for page in (None, 1, 2, 5):
-                found = await hot_storage.texts_holding(
-                    conn, since, until, asked, limit=limit, places=places, page=page
-                )
+                found = await hot_storage.texts_holding(conn, since, until, asked, limit=limit, page=page)
                 assert list(found) == order, (limit, page)
                 for key, held in found.items():
-                    text = texts[key]
                     assert held.terms == expected[key], (limit, page, key)
-                    # A wish's area, else the first place its text names.
-                    assert held.area == text.area or area_of(text.text, places), (limit, page, key)
-        assert {held.area for held in found.values()} == {"南湖社区", "东城社区", None}
+                    assert held.area == texts[key].area, (limit, page, key)
+        # A tip's or an unplaced wish's place: the first of the places its text names.
+        named = await hot_storage.places_named(conn, list(texts), places)
+        assert named == {key: place for key, text in texts.items() if (place := area_of(text.text, places))}
+        assert set(named.values()) == {"东城社区"}
+        assert {key[0] for key in named} == {hot_storage.WISH, hot_storage.TIP}
     assert sum(len(held) for held in expected.values()) == len(newest) > 13
