@@ -42,6 +42,9 @@ def test_environment_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"bot_token": "1:a", "admin_ids": "1,x"}, "ADMIN_IDS"),
         ({"bot_token": "1:a", "default_language": "fr"}, "DEFAULT_LANGUAGE"),
         ({"bot_token": "1:a", "telegram_api_url": "ftp://x"}, "TELEGRAM_API_URL: must be an http(s) URL"),
+        ({"bot_token": "1:a", "wechat_subscribe_templates": "[1]"}, "WECHAT_SUBSCRIBE_TEMPLATES"),
+        ({"bot_token": "1:a", "wechat_subscribe_templates": {"Wish!": "T1"}}, "WECHAT_SUBSCRIBE_TEMPLATES: 'Wish!'"),
+        ({"bot_token": "1:a", "wechat_subscribe_templates": {"wish": "a b"}}, "WECHAT_SUBSCRIBE_TEMPLATES: 'a b'"),
     ],
 )
 def test_mistakes_name_the_variable(monkeypatch: pytest.MonkeyPatch, values: dict[str, object], expected: str) -> None:
@@ -50,3 +53,9 @@ def test_mistakes_name_the_variable(monkeypatch: pytest.MonkeyPatch, values: dic
         _load(**values)
     assert str(caught.value).startswith(expected)
     assert "\n" not in str(caught.value)
+
+
+def test_subscription_templates_are_read_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WECHAT_SUBSCRIBE_TEMPLATES", '{"wish": "tpl-Wish_1", "wish.notice_done": "tpl2"}')
+    settings = load_settings(_env_file=None, bot_token="1:abc")
+    assert settings.wechat_subscribe_templates == {"wish": "tpl-Wish_1", "wish.notice_done": "tpl2"}
