@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import BindParameter
 
@@ -44,6 +45,19 @@ _KNOWN = (
     .union_all(select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(_IDS)))
 )
 _KEEP = update_inbox.insert()
+_COLUMNS = ("update_id", "chat_key", "user_id", "payload", "received_at")
+
+
+def _keep_one(insert: Any) -> Any:
+    """One update's row written unless its id is known (in the inbox, or handled): the read of the known ids and the
+    insert in one statement, which says by its row count whether the update was fresh."""
+    values = select(*(bindparam(name, type_=update_inbox.c[name].type) for name in _COLUMNS)).where(
+        ~exists().where(handled_updates.c.update_id == bindparam("update_id"))
+    )
+    return insert(update_inbox).from_select(list(_COLUMNS), values).on_conflict_do_nothing()
+
+
+_KEEP_ONE = {"sqlite": _keep_one(sqlite.insert), "postgresql": _keep_one(postgresql.insert)}
 _FORGET = delete(update_inbox).where(update_inbox.c.update_id.in_(_IDS))
 _HANDLED = select(handled_updates.c.update_id).where(handled_updates.c.update_id.in_(_IDS))
 _REMEMBER = handled_updates.insert()
@@ -62,7 +76,12 @@ def row(*, update_id: int, chat_key: int, user_id: int | None, payload: str, now
 async def keep(conn: AsyncConnection, rows: list[dict[str, Any]], known: set[int] | None = None) -> None:
     """Write updates as they arrive, before they are handled, in the caller's transaction. Updates already known
     (handled, or in the inbox already) are not written again, and their ids are added to `known`: not to be handled
-    again."""
+    again. One update (as they mostly arrive) costs one statement; more, two for all of them."""
+    if len(rows) == 1:
+        written = await conn.execute(_KEEP_ONE[conn.dialect.name], rows[0])
+        if not written.rowcount and known is not None:
+            known.add(rows[0]["update_id"])
+        return
     ids = [r["update_id"] for r in rows]
     found = set((await conn.execute(_KNOWN, {"ids": ids})).scalars())
     fresh = [r for r in rows if r["update_id"] not in found]
