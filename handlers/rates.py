@@ -10,9 +10,10 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
 from bot.context import TongxinContext
+from conversations import report as report_words
 from handlers.access import require
 from rules.cases import CaseInputError, Rates, month_rates, parse_month, percent
-from rules.charts import Panel, percent_panel, render_chart
+from rules.charts import Panel, render_chart
 from rules.staff import STAFF_ACTIONS
 
 SHOWN = 20  # departments listed (the reply stays within Telegram's 4096 characters with /stats' figures)
@@ -37,18 +38,7 @@ def rates_text(context: TongxinContext, month: str, rates: list[Rates]) -> str:
 
 def rates_panels(context: TongxinContext, rates: list[Rates]) -> list[Panel]:
     """The three rates (in percent, on a 0–100 axis) of the departments with cases, one panel each."""
-    shown = [r for r in rates if r.sent]
-    names = [r.name for r in shown]
-
-    def panel(key: str, shares: list[float | None]) -> Panel:
-        # A department without ratings (or without cases kept) has no rate: no bar and "暂无数据", never 0 %.
-        return percent_panel(context.plain(key), names, shares, context.plain("rates.no_data"))
-
-    return [
-        panel("rates.response", [r.response_rate for r in shown]),
-        panel("rates.resolution", [r.resolution_rate for r in shown]),
-        panel("rates.satisfaction", [r.satisfaction_rate for r in shown]),
-    ]
+    return report_words.rates_panels(context.plain, rates)
 
 
 def rates_chart(context: TongxinContext, month: str, rates: list[Rates]) -> bytes:
