@@ -503,8 +503,9 @@ class WeChatSimulator:
         body = await self._json(request)
         if not self._authorised(request):
             return self._refuse(path, 40001, "invalid credential, access_token is invalid", body)
+        # A follower gets it in the account's chat, someone who unfollowed in 服务通知 (订阅通知介绍: 下发位置).
         account = self.accounts.get(str(body.get("touser", "")))
-        if account is None or not account.following:
+        if account is None:
             return self._refuse(path, 40003, "invalid openid", body)
         template = self.subscription_templates.get(str(body.get("template_id", "")))
         if template is None:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 OUT_OF_WINDOW = 45015  # "response out of time limit or subscription is canceled"
 OUT_OF_COUNT = 45047  # "out of response count limit"
 NOT_ACCEPTED = 43101  # a subscription notice the person did not accept, or turned off ("user refuse to accept the msg")
+TEMPLATE_UNKNOWN = 40037  # a template id the account does not have
+FIELD_REFUSED = 47003  # a subscription notice's value its keyword does not take
 NOT_SUBSCRIBED = frozenset({43004, 43019, 40003})  # unfollowed / blacklisted / openid unknown
 RATE_LIMITED = frozenset({45009, 45011})
 # Parametric QR codes (生成带参数的二维码): a scene string of 1–64 characters; a temporary code lives at most 30 days.

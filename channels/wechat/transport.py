@@ -30,11 +30,13 @@ from channels.delivery import Held, Sent
 from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render, subscriptions
 from channels.wechat.api import (
+    FIELD_REFUSED,
     NOT_ACCEPTED,
     NOT_SUBSCRIBED,
     OUT_OF_COUNT,
     OUT_OF_WINDOW,
     RATE_LIMITED,
+    TEMPLATE_UNKNOWN,
     WeChatApi,
     WeChatError,
 )
@@ -154,7 +156,11 @@ class WeChatTransport:
             accepted = template_id in await wechat.subscriptions_of(conn, address)
         if not accepted:
             return False
-        template = (await self._templates()).get(template_id)
+        try:
+            template = (await self._templates()).get(template_id)
+        except WeChatError as exc:
+            log.warning("the account's subscription templates could not be read: %s", exc)
+            return False
         if template is None:
             log.warning("WECHAT_SUBSCRIBE_TEMPLATES names a template the account does not have")
             return False
@@ -164,11 +170,17 @@ class WeChatTransport:
                 address, template_id, render.subscription_fields(fields, template.keywords, when=when)
             )
         except WeChatError as exc:
-            if exc.errcode != NOT_ACCEPTED:
-                raise failure(exc) from exc
-            async with self._db.write() as conn:
-                await wechat.record_consent(conn, address, accepted=[], withdrawn=[template_id], now=now)
-            return False
+            if exc.errcode == NOT_ACCEPTED:
+                async with self._db.write() as conn:
+                    await wechat.record_consent(conn, address, accepted=[], withdrawn=[template_id], now=now)
+                return False
+            if exc.errcode in (TEMPLATE_UNKNOWN, FIELD_REFUSED):
+                # Deleted in the console since we asked, or a value its keyword does not take: the template
+                # notice goes instead (the list is asked again next time).
+                log.warning("a subscription notice was refused, the template notice goes instead: %s", exc)
+                self._subscription_templates = None
+                return False
+            raise failure(exc) from exc
         if not template.long_term:
             async with self._db.write() as conn:
                 await wechat.record_consent(conn, address, accepted=[], withdrawn=[template_id], now=now)

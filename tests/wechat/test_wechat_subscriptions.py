@@ -114,6 +114,28 @@ async def test_a_subscribed_resident_outside_her_quota_gets_a_subscription_notic
     assert wx.refusals == []
 
 
+async def test_a_template_deleted_in_the_console_lets_the_template_notice_go(
+    wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock, long_term: str
+) -> None:
+    wang = wx.person("王阿姨")
+    await hello(wechat_bot, wang)
+    count = channel_of(wechat_bot).handled
+    await wang.subscribe([long_term])
+    await handled(channel_of(wechat_bot), count + 1)
+    clock.advance(SILENCE)
+    await notice_for(wechat_bot, wang, clock, "broadcast.message", text="周六上午社区义诊")
+    assert (await wang.wait_for(showing("周六上午社区义诊"))).kind == "subscription"
+
+    del wx.subscription_templates[long_term]  # 删除模板 in the console, after the bot read the list
+    await notice_for(wechat_bot, wang, clock, "broadcast.message", text="周日下午停水")
+    assert (await wang.wait_for(showing("周日下午停水"))).kind == "template"
+    assert [r.errcode for r in wx.refusals] == [40037]
+    wx.refusals.clear()
+    # The list is read again: the template is gone, so the next notice is a template notice without asking WeChat.
+    await notice_for(wechat_bot, wang, clock, "broadcast.message", text="下周一疫苗接种")
+    assert (await wang.wait_for(showing("下周一疫苗接种"))).kind == "template"
+
+
 async def test_an_unsubscribed_resident_gets_the_template_notice(
     wechat_bot: TongxinApp, wx: WeChatSimulator, clock: ManualClock, long_term: str
 ) -> None:
