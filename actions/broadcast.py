@@ -25,14 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions import notices
 from actions.env import Env
 from actions.messages import Notice, Value, notice_to_payload
+from rules.broadcasts import check_message
 from rules.staff import may
 from rules.wishes import Actor, InvalidInput
 from storage import audit, broadcasts
 from storage.errors import NotAllowed
 
 AUDIENCES = broadcasts.AUDIENCES
-TEXT_MAX = 3500
-CAPTION_MAX = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +42,15 @@ class Draft:
     text: str = ""
     photo: str | None = None  # a stored file reference of the channel it came from
 
-    @property
-    def limit(self) -> int:
-        """The longest text this draft may carry (a photo's caption is shorter)."""
-        return CAPTION_MAX if self.photo else TEXT_MAX
-
-    def to_json(self) -> str:
-        """The draft as JSON (kept in the conversation's persistent data)."""
-        return json.dumps(asdict(self), ensure_ascii=False)
+    def to_json(self) -> dict[str, str | None]:
+        """The draft as JSON (kept with the conversation: `conversations/broadcast.py`)."""
+        return asdict(self)
 
     @classmethod
     def from_json(cls, data: object) -> Draft | None:
         """The draft back from `to_json`; None for anything else (an old or damaged conversation)."""
         try:
-            # A dict: a draft persisted before drafts were JSON.
+            # A string: a draft persisted as a JSON string before the conversation was on the layer.
             fields = json.loads(data) if isinstance(data, str) else data
             if not isinstance(fields, dict):
                 return None
@@ -101,10 +95,7 @@ async def send(env: Env, actor: Actor, draft: Draft, *, progress_message_id: int
     author = _check(actor)
     if draft.audience not in broadcasts.AUDIENCES:
         raise InvalidInput("unknown_audience")
-    if not draft.text and not draft.photo:
-        raise InvalidInput("too_short")
-    if len(draft.text) > draft.limit:
-        raise InvalidInput("too_long")
+    check_message(draft.text, photo=bool(draft.photo))
     now = env.now()
     async with env.db.write() as conn:
         broadcast_id = await broadcasts.create_broadcast(

@@ -14,7 +14,9 @@ Channels render a `Say` their own way:
   phone number, labelled `share` where the step names the button its own way; WeChat tells people to use its own
   location and photo pickers), and `skip` that it may be skipped;
 - `hint` adds how to leave under the question; `in_place` lets a channel that edits messages show the choices on
-  the pressed message instead of sending a new one; `clear` takes away a reply keyboard left by an earlier step.
+  the pressed message instead of sending a new one; `clear` takes away a reply keyboard left by an earlier step;
+- `photo` shows a photo with the text as its caption (the channel's reference to it: a broadcast's preview); a
+  channel that cannot send it shows the text alone.
 """
 
 from __future__ import annotations
@@ -98,6 +100,7 @@ class Input:
     contact: Contact | None = None
     voice: Voice | None = None
     attachment: Attachment | None = None  # the file, for a step that keeps files of several kinds (a tip)
+    message_id: int | None = None  # the pressed message, where the channel edits messages (a broadcast's progress)
 
     @property
     def typed(self) -> str:
@@ -129,6 +132,7 @@ class Say:
     chosen: tuple[Button, ...] = ()
     labels: Mapping[str, Param] = field(default_factory=dict)
     share: str | None = None  # the catalogue key of a share button's label, where a step names it its own way
+    photo: str | None = None  # a photo shown with the text as its caption (the channel's reference to it)
 
 
 @dataclass(frozen=True)

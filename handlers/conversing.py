@@ -104,7 +104,8 @@ def input_of(update: Update) -> Input:
     """What the person sent, as the layer reads it."""
     query = update.callback_query
     if query is not None:
-        return Input(press=callbacks.decode(query.data))
+        pressed = query.message.message_id if query.message is not None else None
+        return Input(press=callbacks.decode(query.data), message_id=pressed)
     message = update.effective_message
     if message is None:
         return Input()
@@ -172,6 +173,10 @@ async def show(update: Update, context: TongxinContext, outcome: Outcome, *, ret
             await query.edit_message_text(words(context, outcome.edit), parse_mode=ParseMode.HTML)
         elif outcome.clear_buttons:
             await query.edit_message_reply_markup(None)
+        if (outcome.edit or outcome.clear_buttons) and retire is not None and context.user_data is not None:
+            pressed = query.message.message_id if query.message is not None else None
+            if context.user_data.get(retire) == pressed:  # its buttons are gone already: not taken away twice
+                context.user_data.pop(retire)
     assert update.effective_chat is not None
     chat = update.effective_chat.id
     says: Sequence[Say] = outcome.says if query is not None or answer is None else (answer, *outcome.says)
@@ -183,9 +188,13 @@ async def show(update: Update, context: TongxinContext, outcome: Outcome, *, ret
             if not unchanged(context, query.message, markup):  # pressed twice: the choices are shown already
                 await query.edit_message_reply_markup(markup)
             continue
-        sent = await context.bot.send_message(
-            chat, words(context, say), parse_mode=ParseMode.HTML, reply_markup=markup_of(context, say)
-        )
+        text, shown = words(context, say), markup_of(context, say)
+        if say.photo is not None:
+            sent = await context.bot.send_photo(
+                chat, say.photo, caption=text, parse_mode=ParseMode.HTML, reply_markup=shown
+            )
+        else:
+            sent = await context.bot.send_message(chat, text, parse_mode=ParseMode.HTML, reply_markup=shown)
         if retire is not None and say.choices and context.user_data is not None:
             context.user_data[retire] = sent.message_id
     if outcome.roles_changed and context.person is not None:
@@ -234,8 +243,11 @@ def written_once(
             talk = made(context)
             state = talk.resume(conversation.steps[index], context.user_data.get(key))
             outcome = await run(talk, context.env, actor_of(context), state, input_of(update))
+            # The draft is kept (or dropped) before the outcome is shown: should showing it fail, the action has
+            # run all the same, and a press again finds no draft to act on twice (a broadcast sent twice).
+            step = _next(conversation, outcome, context, key)
             await show(update, context, outcome, retire=retire)
-            return _next(conversation, outcome, context, key)
+            return step
 
         return handle
 

@@ -20,23 +20,23 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from actions import activities as activity_actions
-from actions import broadcast, exports
 from actions import departments as department_actions
+from actions import exports
 from actions import staff as staff_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks, render
 from channels.telegram.media import upload_write_timeout
 from conversations import figures as figures_text
+from conversations.base import Outcome
+from conversations.broadcast import BroadcastConversation
 from handlers import rates, report, whistles
 from handlers.access import require
-from handlers.common import actor_of, person_of, refresh_menu_of, step_passed
+from handlers.common import actor_of, person_of, refresh_menu_of
+from handlers.conversing import written_once
 from rules import stats
 from rules.exports import KINDS, ExportError, columns_for, kind_choice, local_range, parse_export
 from rules.staff import (
@@ -50,7 +50,6 @@ from rules.staff import (
     person_ref,
 )
 from rules.stats import Figures, parse_period, period_start
-from rules.wishes import Actor, InvalidInput
 from storage import people, staff
 from storage.errors import NotAllowed, NotFound
 
@@ -377,139 +376,14 @@ async def send_export(
         export.cleanup()
 
 
-AUDIENCE, MESSAGE, PREVIEW = range(3)
-DRAFT = "broadcast"  # the conversation's draft (`actions.broadcast.Draft` as JSON) in user_data
+DRAFT = "broadcast"  # the conversation's draft in user_data (the key it had before it was on the layer)
 
 
-def broadcaster(context: TongxinContext) -> Actor:
-    """The person acting in the broadcast conversation (nobody known: an actor the action refuses)."""
-    return Actor(context.person.id if context.person else None, context.roles)
-
-
-def keep_draft(context: TongxinContext, draft: broadcast.Draft) -> None:
-    """Remember the draft across the conversation's steps (persisted with the conversation)."""
-    if context.user_data is not None:
-        context.user_data[DRAFT] = draft.to_json()
-
-
-def take_draft(context: TongxinContext, *, keep: bool = True) -> broadcast.Draft | None:
-    """The draft so far (None: none, or unreadable); `keep=False` also forgets it."""
-    if context.user_data is None:
+async def start_broadcast(update: Update, context: TongxinContext) -> Outcome | None:
+    """/broadcast: the layer's broadcast (conversations/broadcast.py) asks who should receive the message."""
+    if not await allowed_to(update, context, "broadcast"):
         return None
-    data = context.user_data.get(DRAFT) if keep else context.user_data.pop(DRAFT, None)
-    return broadcast.Draft.from_json(data)
-
-
-async def start_broadcast(update: Update, context: TongxinContext) -> int:
-    """/broadcast: ask who should receive the message."""
-    if (message := update.effective_message) is None or not await allowed_to(update, context, "broadcast"):
-        return ConversationHandler.END
-    rows = [
-        [callbacks.button(context.plain(f"broadcast.audience.{audience}"), Act.BROADCAST_AUDIENCE, arg=audience)]
-        for audience in broadcast.AUDIENCES
-    ]
-    rows.append([callbacks.button(context.plain("broadcast.cancel_button"), Act.BROADCAST_CANCEL)])
-    await message.reply_text(context.t("broadcast.ask_audience"), reply_markup=InlineKeyboardMarkup(rows))
-    return AUDIENCE
-
-
-async def audience_chosen(update: Update, context: TongxinContext) -> int:
-    """An audience button: remember it and ask for the message."""
-    query = update.callback_query
-    if query is None or not await allowed_to(update, context, "broadcast"):
-        return ConversationHandler.END
-    press = callbacks.decode(query.data)
-    if press is None or press.arg not in broadcast.AUDIENCES:
-        await query.answer(context.plain("broadcast.expired"), show_alert=True)
-        return AUDIENCE
-    keep_draft(context, broadcast.Draft(press.arg))
-    await query.answer()
-    await query.edit_message_text(
-        context.t("broadcast.ask_message", audience=context.t(f"broadcast.audience.{press.arg}"))
-    )
-    return MESSAGE
-
-
-async def text_typed(update: Update, context: TongxinContext) -> int:
-    """The message as text: check its length and show the preview."""
-    if (message := update.effective_message) is None or message.text is None:
-        return MESSAGE
-    if len(message.text) > broadcast.TEXT_MAX:
-        await message.reply_text(context.t("broadcast.too_long", limit=broadcast.TEXT_MAX))
-        return MESSAGE
-    return await show_preview(update, context, text=message.text, photo=None)
-
-
-async def photo_sent(update: Update, context: TongxinContext) -> int:
-    """The message as a photo with an optional caption: show the preview."""
-    if (message := update.effective_message) is None or not message.photo:
-        return MESSAGE
-    caption = message.caption or ""
-    if len(caption) > broadcast.CAPTION_MAX:
-        await message.reply_text(context.t("broadcast.too_long", limit=broadcast.CAPTION_MAX))
-        return MESSAGE
-    return await show_preview(update, context, text=caption, photo=message.photo[-1].file_id)
-
-
-async def something_else_sent(update: Update, context: TongxinContext) -> int:
-    """Neither text nor a photo: say what is expected."""
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("broadcast.text_or_photo"))
-    return MESSAGE
-
-
-async def show_preview(update: Update, context: TongxinContext, *, text: str, photo: str | None) -> int:
-    """Show the message exactly as recipients will see it, with the audience size and Confirm / Cancel."""
-    if (message := update.effective_message) is None or context.person is None:
-        return MESSAGE
-    if (so_far := take_draft(context)) is None:
-        await message.reply_text(context.t("broadcast.expired"))
-        return ConversationHandler.END
-    draft = broadcast.Draft(so_far.audience, text, photo)
-    keep_draft(context, draft)
-    try:
-        count = await broadcast.audience_size(context.env, broadcaster(context), draft.audience)
-    except NotAllowed:  # their role was taken away during the conversation
-        await message.reply_text(context.t("error.not_allowed"))
-        return ConversationHandler.END
-    body = context.t("broadcast.message", text=html.escape(text))
-    if photo:
-        await message.reply_photo(photo, caption=body, parse_mode=ParseMode.HTML)
-    else:
-        await message.reply_text(body, parse_mode=ParseMode.HTML)
-    keyboard = InlineKeyboardMarkup(
-        [
-            [callbacks.button(context.plain("broadcast.confirm_button"), Act.BROADCAST_SEND)],
-            [callbacks.button(context.plain("broadcast.cancel_button"), Act.BROADCAST_CANCEL)],
-        ]
-    )
-    await message.reply_text(
-        context.t("broadcast.preview", audience=context.t(f"broadcast.audience.{draft.audience}"), count=count),
-        reply_markup=keyboard,
-    )
-    return PREVIEW
-
-
-async def confirm_pressed(update: Update, context: TongxinContext) -> int:
-    """Confirm: send the broadcast; the confirmation question becomes its progress message, which the
-    scheduler edits from the database as the messages go out (`actions.broadcast`)."""
-    query = update.callback_query
-    if query is None or context.person is None or not await allowed_to(update, context, "broadcast"):
-        return ConversationHandler.END
-    draft = take_draft(context, keep=False)
-    if draft is None or not (draft.text or draft.photo):
-        await query.answer(context.plain("broadcast.expired"), show_alert=True)
-        return ConversationHandler.END
-    await query.answer()
-    await query.edit_message_reply_markup(None)
-    progress = query.message.message_id if query.message is not None else None
-    try:
-        await broadcast.send(context.env, broadcaster(context), draft, progress_message_id=progress)
-    except NotAllowed:
-        await query.edit_message_text(context.t("error.not_allowed"))
-    except InvalidInput:
-        await query.edit_message_text(context.t("broadcast.expired"))
-    return ConversationHandler.END
+    return BroadcastConversation().start(actor_of(context))
 
 
 async def stale_broadcast_button(update: Update, context: TongxinContext) -> None:
@@ -520,44 +394,12 @@ async def stale_broadcast_button(update: Update, context: TongxinContext) -> Non
     await query.answer(context.plain("broadcast.expired"), show_alert=True)
 
 
-async def cancel_broadcast(update: Update, context: TongxinContext) -> int:
-    """Cancel (button or /cancel): nothing is sent."""
-    take_draft(context, keep=False)
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_text(context.t("cancel.done"))
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(context.t("cancel.done"))
-    return ConversationHandler.END
-
-
 def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
-    """The /broadcast conversation: audience → message → preview → confirm."""
-    not_command = ~filters.COMMAND
-    return [
-        ConversationHandler(
-            entry_points=[CommandHandler("broadcast", start_broadcast)],
-            states={
-                AUDIENCE: [CallbackQueryHandler(audience_chosen, pattern=callbacks.pattern(Act.BROADCAST_AUDIENCE))],
-                MESSAGE: [
-                    MessageHandler(filters.TEXT & not_command, text_typed),
-                    MessageHandler(filters.PHOTO, photo_sent),
-                    MessageHandler(filters.ALL & not_command, something_else_sent),
-                ],
-                PREVIEW: [CallbackQueryHandler(confirm_pressed, pattern=callbacks.pattern(Act.BROADCAST_SEND))],
-            },
-            fallbacks=[
-                CallbackQueryHandler(cancel_broadcast, pattern=callbacks.pattern(Act.BROADCAST_CANCEL)),
-                CommandHandler("cancel", cancel_broadcast),
-                CallbackQueryHandler(
-                    step_passed, pattern=callbacks.pattern(Act.BROADCAST_AUDIENCE, Act.BROADCAST_SEND)
-                ),
-            ],
-            allow_reentry=True,
-            persistent=True,
-            name="broadcast",
-        )
-    ]
+    """The /broadcast conversation, written once in conversations/broadcast.py: audience → message → preview →
+    confirm."""
+    talk = BroadcastConversation()
+    command = CommandHandler("broadcast", stale_broadcast_button)  # its callback becomes start_broadcast
+    return [written_once(talk, lambda context: talk, key=DRAFT, entry_points=[(command, start_broadcast)])]
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:

@@ -7,7 +7,7 @@ import pytest
 
 from bot.app import TongxinApp
 from bot.clock import ManualClock
-from simulator import BotApiSimulator
+from simulator import BotApiSimulator, Person
 from storage import users
 from storage.db import Database
 from tests.conftest import ADMIN_ID
@@ -27,6 +27,14 @@ async def enrol_volunteers(sim: BotApiSimulator, db: Database, clock: ManualCloc
     return [volunteer.user_id for volunteer in volunteers]
 
 
+async def coordinator_asked(sim: BotApiSimulator) -> Person:
+    """The coordinator has sent /broadcast and been asked whom to send to."""
+    coordinator = sim.person("李协调", user_id=ADMIN_ID)
+    await coordinator.send_command("/broadcast")
+    await coordinator.wait_for_text("要群发给谁")
+    return coordinator
+
+
 @pytest.mark.parametrize(("volunteers", "blocked"), [(200, 8), pytest.param(500, 20, marks=pytest.mark.slow)])
 async def test_broadcast_to_many_volunteers_some_of_whom_blocked_the_bot(
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock, volunteers: int, blocked: int
@@ -34,10 +42,7 @@ async def test_broadcast_to_many_volunteers_some_of_whom_blocked_the_bot(
     ids = await enrol_volunteers(sim, story_db, clock, volunteers)
     for user_id in ids[:blocked]:
         sim.block(user_id)
-    coordinator = sim.person("李协调", user_id=ADMIN_ID)
-
-    await coordinator.send_command("/broadcast")
-    await coordinator.next_message()
+    coordinator = await coordinator_asked(sim)
     await coordinator.press("志愿者")
     await coordinator.wait_for_text("请发送要群发的文字")
     await coordinator.send_sticker()
@@ -61,9 +66,7 @@ async def test_broadcast_photo_can_be_cancelled(
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
     ids = await enrol_volunteers(sim, story_db, clock, 3)
-    coordinator = sim.person("李协调", user_id=ADMIN_ID)
-    await coordinator.send_command("/broadcast")
-    await coordinator.next_message()
+    coordinator = await coordinator_asked(sim)
     await coordinator.press("志愿者")
     await coordinator.wait_for_text("请发送要群发的文字")
     await coordinator.send_photo(caption="活动海报")
@@ -78,9 +81,7 @@ async def test_a_photo_broadcast_reaches_each_volunteer_as_the_photo(
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
     ids = await enrol_volunteers(sim, story_db, clock, 3)
-    coordinator = sim.person("李协调", user_id=ADMIN_ID)
-    await coordinator.send_command("/broadcast")
-    await coordinator.next_message()
+    coordinator = await coordinator_asked(sim)
     await coordinator.press("志愿者")
     await coordinator.wait_for_text("请发送要群发的文字")
     await coordinator.send_photo(caption="活动海报")
@@ -105,9 +106,8 @@ async def test_forged_and_repeated_broadcast_presses_are_answered_and_send_nothi
     bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
 ) -> None:
     ids = await enrol_volunteers(sim, story_db, clock, 3)
-    coordinator = sim.person("李协调", user_id=ADMIN_ID)
-    await coordinator.send_command("/broadcast")
-    question = await coordinator.next_message()
+    coordinator = await coordinator_asked(sim)
+    question = coordinator.messages[-1]
 
     sim.callback_query(coordinator, question, "bc:aud:martians")  # well formed, but no such audience
     await coordinator.wait_for(lambda: "这条群发已经发出或已取消。" in coordinator.callback_answers)
@@ -130,3 +130,29 @@ async def test_forged_and_repeated_broadcast_presses_are_answered_and_send_nothi
     assert coordinator.callback_answers[-1] == "这条群发已经发出或已取消。"
     await sim.settle()
     assert [len([m for m in sim.sent_to(uid) if "明天停水" in (m.text or "")]) for uid in ids] == [1, 1, 1]
+
+
+async def test_a_broadcast_is_rewritten_at_the_preview_and_what_is_typed_out_of_turn_is_answered(
+    bot: TongxinApp, sim: BotApiSimulator, story_db: Database, clock: ManualClock
+) -> None:
+    ids = await enrol_volunteers(sim, story_db, clock, 2)
+    coordinator = await coordinator_asked(sim)
+    await coordinator.send_text("志愿者")  # typed, not pressed: the buttons are asked for again
+    await coordinator.wait_for_text("请点击上面的按钮选择")
+    await coordinator.press("志愿者")
+    await coordinator.wait_for_text("请发送要群发的文字")
+    await coordinator.send_text("停" * 3501)
+    await coordinator.wait_for_text("最多 3500 个字")
+    await coordinator.send_text("周日停水。")
+    first = await coordinator.wait_for_text("共 2 人")
+    await coordinator.send_text("更正：周一停水，请提前储水。")  # a new message at the preview replaces it
+    await coordinator.wait_for(lambda: len([m for m in coordinator.messages if "共 2 人" in (m.text or "")]) == 2)
+    second = coordinator.messages[-1]
+    assert "共 2 人" in second.text
+    assert "📢 更正：周一停水" in coordinator.messages[-2].text
+    assert first.inline_buttons == []  # the older preview's 确认发送 is gone: it cannot send the old text
+    await coordinator.press("确认发送", message=second)
+    await coordinator.wait_for_text("群发完成", timeout=30)
+    await sim.settle()
+    sent = [[m.text or "" for m in sim.sent_to(uid) if "停水" in (m.text or "")] for uid in ids]
+    assert sent == [["📢 更正：周一停水，请提前储水。"]] * 2
