@@ -32,19 +32,22 @@
 
   function bubble(person, m) {
     const base = `/api/wechat/${encodeURIComponent(person.openid)}`;
-    if (m.kind === "template") {
+    if (m.kind === "template" || m.kind === "subscription") {
+      // A template notice, or a subscription notice (订阅通知: the same fields, no link here).
       const card = el("div", "msg bot wx-template");
-      card.appendChild(el("div", "wx-t-title", "服务通知"));
-      const names = { thing1: "事项", character_string2: "编号", time3: "时间" };
+      card.appendChild(el("div", "wx-t-title", m.kind === "template" ? "服务通知" : "订阅通知"));
+      const names = { thing1: "事项", character_string2: "编号", time3: "时间", thing4: "备注" };
       Object.entries(m.fields).forEach(([key, value]) => {
         const row = el("div", "wx-t-row");
         row.appendChild(el("span", "", names[key] || key));
         row.appendChild(document.createTextNode(value));
         card.appendChild(row);
       });
-      const link = el("a", "", "详情");
-      link.href = m.url; link.target = "_blank"; link.rel = "noopener";
-      card.appendChild(link);
+      if (m.url) {
+        const link = el("a", "", "详情");
+        link.href = m.url; link.target = "_blank"; link.rel = "noopener";
+        card.appendChild(link);
+      }
       return card;
     }
     const box = el("div", `msg ${m.from === "me" ? "me" : "bot"}`);
