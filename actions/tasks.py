@@ -111,7 +111,7 @@ async def _claim_bound(env: Env, conn: AsyncConnection, volunteer_id: int, now: 
 
 async def _alert_bound(env: Env, conn: AsyncConnection, volunteer_id: int, bound: ClaimBound, now: dt.datetime) -> None:
     """Tell the coordinators (once per volunteer, bound and local day) that someone hit a claim bound."""
-    name = (await users.get_user(conn, volunteer_id)).display_name
+    name = await volunteer_name(conn, volunteer_id)
     day = now.astimezone(env.settings.tz).date().isoformat()
     await notices.queue_many(
         conn,
@@ -126,6 +126,13 @@ async def _alert_bound(env: Env, conn: AsyncConnection, volunteer_id: int, bound
         dedupe_prefix=f"claim-bound:{volunteer_id}:{bound.bound}:{day}",
         condition=[notices.holds_role(Role.COORDINATOR)],
     )
+
+
+async def volunteer_name(conn: AsyncConnection, person_id: int) -> str:
+    """The name a volunteer asked to be shown by (their profile's), else their account's: a WeChat account gives
+    none of its own (微信用户), and a Telegram name is not always the one they registered with."""
+    profile = await profiles.find_volunteer(conn, person_id)
+    return profile.name if profile is not None else (await users.get_user(conn, person_id)).display_name
 
 
 def status_key(status: str) -> str:
@@ -166,7 +173,7 @@ async def claim(env: Env, actor: Actor, wish_id: int, when: str) -> Claimed:
         wish = await lifecycle.claim_wish(conn, wish_id, actor=actor, now=now, due_at=due_at)
         await whistles.answer(conn, wish, now=now)
         await tell_followers(conn, wish, now=now)
-        name = (await users.get_user(conn, actor.user_id)).display_name
+        name = await volunteer_name(conn, actor.user_id)
         await notices.queue(
             conn,
             wish.resident_id,
@@ -220,7 +227,7 @@ async def finish(
             conn, wish_id, actor=actor, now=now, hours=hours, proof_file_id=proof, note=note, proof_media_id=proof_media
         )
         await tell_followers(conn, wish, now=now)
-        name = (await users.get_user(conn, actor.user_id)).first_name if actor.user_id is not None else "—"
+        name = await volunteer_name(conn, actor.user_id) if actor.user_id is not None else "—"
         await notices.queue(
             conn,
             wish.resident_id,

@@ -82,7 +82,7 @@ async def test_a_resident_makes_a_wish_sees_it_done_and_rates_it(town: Town) -> 
     await xiaozhou.choose("W-0001")
     await xiaozhou.choose("今天认领")
     await xiaozhou.sees(ADDRESS, PHONE)
-    await wang.sees("认领了您的心愿 W-0001")
+    await wang.sees("志愿者 小周 认领了您的心愿 W-0001")  # the name he registered with, on either channel
 
     # He finishes it: 2 hours, a photo, a note.
     await xiaozhou.menu("mytasks")
@@ -97,7 +97,7 @@ async def test_a_resident_makes_a_wish_sees_it_done_and_rates_it(town: Town) -> 
     await xiaozhou.sees("辛苦了")
 
     # She sees his note, says it is done and gives 5 stars; he is thanked.
-    await wang.sees("已经办好了", "水龙头换好了")
+    await wang.sees("志愿者 小周 说您的心愿 W-0001 已经办好了", "水龙头换好了")
     await wang.choose("已完成，谢谢！")
     await wang.sees("打分")
     await wang.choose("5")

@@ -65,6 +65,7 @@ async def test_a_volunteer_registers_by_invite_claims_finishes_and_sees_the_hour
     await xiaoli.sees("什么时候")
     await xiaoli.choose("今天认领")
     await xiaoli.sees("您认领了 W-0001")
+    await wang.sees("志愿者 李小梅 认领了您的心愿 W-0001")
     await xiaoli.sees(ADDRESS, PHONE)
     async with db.read() as conn:
         claimed = await store.get_wish(conn, wish.id)
@@ -83,7 +84,7 @@ async def test_a_volunteer_registers_by_invite_claims_finishes_and_sees_the_hour
     await xiaoli.sees("辛苦了")
 
     # 王阿姨 sees his proof photo, confirms and gives 5 stars; 小李's hours count from then on.
-    asked = await wang.sees("已经办好了")
+    asked = await wang.sees("志愿者 李小梅 说您的心愿 W-0001 已经办好了")  # the name she registered with
     assert "留言" not in asked.text  # no note was left: no "留言：—" line
     assert await wang.sees_photo() == b"\xff\xd8\xff\xe0 the groceries put away"
     await wang.choose("已完成，谢谢！")

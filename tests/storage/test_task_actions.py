@@ -104,7 +104,7 @@ async def test_a_claim_after_a_whistle_writes_every_notice_it_owes(env: Env, db:
     rows = await _rows(db)
     (resident,) = _by_prefix(rows, "wish-claimed:")
     assert (resident["recipient_id"], resident["lane"]) == (RESIDENT, "urgent")
-    assert resident["payload"]["values"]["name"] == "张3号"
+    assert resident["payload"]["values"]["name"] == "志愿者3"  # the name he registered with, not his account's
     assert resident["condition"] == [{"claimed": 1, "by": VOLUNTEER}]
     (neighbour,) = _by_prefix(rows, "follow:")
     assert (neighbour["recipient_id"], neighbour["condition"]) == (NEIGHBOUR, [{"wish": 1, "in": ["claimed"]}])
