@@ -14,9 +14,10 @@ renders every key WeChat can show and fails on any "/command" left in it.
 A notice's map pin cannot be sent on WeChat: its coordinates are added to the text (`wechat.notice_location`).
 
 Template notices (outside the 48-hour window) allow no line breaks and at most 20 characters per field: the
-notice is cut down to its first line for `thing1`, the reference for `character_string2`, the local time for
-`time3`, and a notice with a photo says where to see it in `thing4`. A subscription notice takes the same fields
-that its template has, each within its keyword's rule (`subscription_fields`).
+notice is cut down to its first line for `thing1` (or its `<key>.headline`, where the first line would be cut
+before it says what happened), the reference for `character_string2`, the local time for `time3`, and a notice
+with a photo says where to see it in `thing4`. A subscription notice takes the same fields that its template has,
+each within its keyword's rule (`subscription_fields`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ FIELD_CHARS = 20
 MENU_ITEMS = 10
 MENU_TEXT_BYTES = 1000  # what a menu message's head (and tail) text is cut to: WeChat takes 1024 bytes
 MENU_ITEM_BYTES = 128  # an item's text
+HEADLINE = ".headline"  # the catalogue key (a notice's key and this) of its template notice's first field
 _REF = re.compile(r"\b[A-Z]-\d{4,}\b")
 _CHARACTER_STRING = re.compile(r"[!-~]{1,32}")  # a subscription notice's character_string: letters, digits, symbols
 
@@ -122,6 +124,9 @@ class Rendered:
 
     text: str
     choices: list[Choice] = field(default_factory=list)
+    # What a template or subscription notice says in its first field (the catalogue's `<key>.headline`, written
+    # to fit 20 characters), when the text's first line would be cut before it says what happened.
+    headline: str | None = None
 
 
 def choices_of(catalogues: Catalogues, language: str, rows: Iterable[Sequence[Button]]) -> list[Choice]:
@@ -144,7 +149,9 @@ def render_notice(catalogues: Catalogues, language: str, notice: Notice) -> Rend
         # WeChat cannot send a pin: the place goes in as text.
         latitude, longitude = notice.location
         body += "\n" + text(catalogues, language, "wechat.notice_location", label=f"{latitude:.5f}, {longitude:.5f}")
-    return Rendered(body, choices_of(catalogues, language, notice.buttons))
+    headline_key = notice.key + HEADLINE
+    headline = text(catalogues, language, headline_key, **values) if catalogues.has(language, headline_key) else None
+    return Rendered(body, choices_of(catalogues, language, notice.buttons), headline)
 
 
 def custom_message(openid: str, reply: Reply) -> dict[str, Any]:
@@ -184,7 +191,7 @@ def template_fields(
 ) -> dict[str, str]:
     """A notice as a template's fields: what happened (first line), which case, when; each ≤ 20 characters. A notice
     whose photo cannot come along (a template carries none) says where to see it (`photo_hint`, `thing4`)."""
-    first = next((line for line in rendered.text.splitlines() if line.strip()), rendered.text)
+    first = rendered.headline or next((line for line in rendered.text.splitlines() if line.strip()), rendered.text)
     ref = notice.values.get("ref")
     if not isinstance(ref, str):
         found = _REF.search(rendered.text)

@@ -212,7 +212,8 @@ async def test_the_proof_photo_outside_her_quota_waits_in_my_wishes(
     await wang.wait_for(showing("W-0001"))  # the claim, as a template notice: her quota is over
 
     await report_done_with_photo(xiaozhou, PROOF)
-    done = await wang.wait_for(lambda r: r.kind == "template" and "说您的心愿" in r.fields.get("thing1", ""))
+    done = await wang.wait_for(lambda r: r.kind == "template" and "已办好" in r.fields.get("thing1", ""))
+    assert done.fields["thing1"] == "您的心愿 W-0001 已办好，请确认"
     assert done.fields["thing4"] == "完成照片：点菜单“我的心愿”查看"
     assert not any(r.kind == "image" for r in wang.inbox), "a template notice carries no photo"
 
