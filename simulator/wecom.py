@@ -34,6 +34,14 @@ Written from WeCom's server-side API documentation, developer.work.weixin.qq.com
     is kept), a `file` at most 20 MB, anything else 40005/40006 here; the media id lives 3 days. Image messages
     (`msgtype` `image`) and file messages (`file`) carry such a `media_id` (path/90236); an unknown or expired one,
     or an image message whose medium is not an image, is refused with 40007.
+  - `GET /cgi-bin/agent/get?access_token&agentid` (path/90227 "获取指定的应用详情"): the application's visible
+    range (可见范围): `allow_userinfos.user[].userid` (members named one by one) and `allow_partys.partyid` (whole
+    departments); an agentid not this application's 301002.
+  - `GET /cgi-bin/user/simplelist?access_token&department_id` (path/90200 "获取部门成员"): the members of one
+    department, `userlist[]` of `userid`, `name`, `department` ("应用须拥有指定部门的查看权限": a department outside
+    the visible range 60011 "无权限", an unknown one 60003 "部门不存在", a missing or non-numeric id 40058). Only the
+    department's own members (sub-departments are asked one by one, path/90200; none are modelled). A member
+    outside the visible range is not the application's: `message/send` names them in `invaliduser`.
   - Sending limits (path/90312 "频率限制", 发送应用消息频率): an application may send one member at most 30
     messages a minute ("超过部分会被丢弃不下发": WeCom drops them; here they are refused with 45009 and recorded,
     stricter than WeCom), and at most the corporation's seat limit × 200 recipients a day (`seats`, 45009 past it).
@@ -95,6 +103,9 @@ UPLOAD_MIN_BYTES = 6  # "所有文件size必须大于5个字节"
 UPLOAD_MAX_BYTES = {"image": 2 * 1024 * 1024, "file": 20 * 1024 * 1024}
 UPLOAD_LIFETIME = dt.timedelta(days=3)
 INVALID_MEDIA_ID = 40007
+ROOT_DEPARTMENT = 1  # the corporation itself (path/90200's example)
+NO_PRIVILEGE = 60011  # 指定的成员/部门/标签参数无权限 (path/96213)
+NO_DEPARTMENT = 60003  # 部门不存在 (path/96213)
 
 
 def _utcnow() -> dt.datetime:
@@ -205,6 +216,11 @@ class WeComSimulator:
         self.menu: dict[str, Any] | None = None  # the application's menu, as menu/create last set it
         self.media: dict[str, tuple[bytes, dt.datetime]] = {}  # media id → (bytes, uploaded at)
         self.listeners: list[Callable[[str], None]] = []  # told the userid whenever a member's inbox changed
+        # The corporation's address book: department id → {userid: name}; the application sees the departments in
+        # `visible_departments` and the members in `visible_userids` (its 可见范围, path/90227).
+        self.departments: dict[int, dict[str, str]] = {ROOT_DEPARTMENT: {}}
+        self.visible_departments: set[int] = {ROOT_DEPARTMENT}
+        self.visible_userids: set[str] = set()
         self._day_count: dict[dt.date, int] = {}
         self._runner: web.AppRunner | None = None
         self._http: aiohttp.ClientSession | None = None
@@ -240,6 +256,8 @@ class WeComSimulator:
         app.router.add_post("/cgi-bin/menu/create", self._menu_create)
         app.router.add_post("/cgi-bin/media/upload", self._media_upload)
         app.router.add_get("/cgi-bin/media/get", self._media_get)
+        app.router.add_get("/cgi-bin/agent/get", self._agent_get)
+        app.router.add_get("/cgi-bin/user/simplelist", self._user_simplelist)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -255,10 +273,19 @@ class WeComSimulator:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    def member(self, name: str, userid: str) -> WeComMember:
-        """A member of the corporation within the application's visible range."""
+    def member(self, name: str, userid: str, department: int = ROOT_DEPARTMENT) -> WeComMember:
+        """A member of the corporation within the application's visible range (in `department`, which the
+        application then sees)."""
+        self.departments.setdefault(department, {})[userid] = name
+        self.visible_departments.add(department)
         self.members.setdefault(userid, Member(userid))
         return WeComMember(self, name, userid)
+
+    def outsider(self, name: str, userid: str, department: int) -> None:
+        """A member of the corporation in a department the application does not see: not the application's."""
+        if department in self.visible_departments:
+            raise ValueError(f"department {department} is within the application's visible range")
+        self.departments.setdefault(department, {})[userid] = name
 
     def expire_tokens(self) -> None:
         """WeCom revokes every token issued so far (calls with one answer 42001)."""
@@ -452,6 +479,45 @@ class WeComSimulator:
         if found is None or self.now() - found[1] >= MEDIA_LIFETIME:
             return self._refuse(path, 40007, "invalid media_id", {"media_id": request.query.get("media_id", "")})
         return web.Response(body=found[0], content_type="image/jpeg")
+
+    async def _agent_get(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/agent/get"
+        if (refused := self._token_refusal(path, request)) is not None:
+            return refused
+        if request.query.get("agentid") != str(self.agent_id):
+            return self._refuse(path, 301002, "agentid is not this application's", dict(request.query))
+        return web.json_response(
+            {
+                "errcode": 0,
+                "errmsg": "ok",
+                "agentid": self.agent_id,
+                "name": "同心工作台",
+                "allow_userinfos": {"user": [{"userid": u} for u in sorted(self.visible_userids)]},
+                "allow_partys": {"partyid": sorted(self.visible_departments)},
+                "allow_tags": {"tagid": []},
+                "close": 0,
+            }
+        )
+
+    async def _user_simplelist(self, request: web.Request) -> web.Response:
+        path = "/cgi-bin/user/simplelist"
+        if (refused := self._token_refusal(path, request)) is not None:
+            return refused
+        word = request.query.get("department_id", "")
+        if not word.isdecimal():
+            return self._refuse(
+                path, INVALID_PARAMETER, "department_id: required, a department's id", dict(request.query)
+            )
+        department = int(word)
+        if department not in self.departments:
+            return self._refuse(path, NO_DEPARTMENT, "department not found", dict(request.query))
+        if department not in self.visible_departments:
+            return self._refuse(path, NO_PRIVILEGE, "no privilege to access the department", dict(request.query))
+        users = [
+            {"userid": userid, "name": name, "department": [department]}
+            for userid, name in self.departments[department].items()
+        ]
+        return web.json_response({"errcode": 0, "errmsg": "ok", "userlist": users})
 
     async def _menu_create(self, request: web.Request) -> web.Response:
         path = "/cgi-bin/menu/create"

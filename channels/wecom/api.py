@@ -1,8 +1,9 @@
 """The WeCom API client of one self-built application, against `WECOM_API_URL` (WeCom's, or the simulator's):
 the access token (`gettoken`, developer.work.weixin.qq.com/document/path/91039), application messages
 (`message/send`, path/90236), the update of a sent template card (`message/update_template_card`, path/94888),
-the application's menu (`menu/create`, path/90231) and temporary media for image and file messages
-(`media/upload`, path/90253).
+the application's menu (`menu/create`, path/90231), temporary media for image and file messages
+(`media/upload`, path/90253), and the members the application can see (its visible range from `agent/get`,
+path/90227, and each visible department's members from `user/simplelist`, path/90200).
 
 Errors come back as `WeComError(errcode, errmsg)`; an expired or invalid token (40001, 40014, 42001) is fetched
 again once, transparently, and the call made once more.
@@ -76,6 +77,28 @@ class WeComApi(TokenApi):
                 "POST", "/cgi-bin/menu/create", params={"access_token": token, "agentid": str(self.agent_id)}, body=menu
             )
         )
+
+    async def _get(self, path: str, params: dict[str, str]) -> dict[str, Any]:
+        """GET with the token (renewed once if refused)."""
+        return await self._renewing(lambda token: self._call("GET", path, params={"access_token": token, **params}))
+
+    async def visible_members(self, limit: int) -> list[tuple[str, str]]:
+        """The members the application can see, (userid, name), at most `limit`, in the order WeCom lists them: the
+        members of each department of its visible range (`agent/get`'s `allow_partys`, then `user/simplelist` per
+        department, path/90200: a department's own members; sub-departments are not walked), then the members
+        named one by one (`allow_userinfos`, known by userid alone). A member in two departments is listed once."""
+        agent = await self._get("/cgi-bin/agent/get", {"agentid": str(self.agent_id)})
+        found: dict[str, str] = {}
+        for department in (agent.get("allow_partys") or {}).get("partyid") or []:
+            if len(found) >= limit:
+                break
+            listed = await self._get("/cgi-bin/user/simplelist", {"department_id": str(int(department))})
+            for user in listed.get("userlist") or []:
+                found.setdefault(str(user.get("userid") or ""), str(user.get("name") or user.get("userid") or ""))
+        for user in (agent.get("allow_userinfos") or {}).get("user") or []:
+            found.setdefault(str(user.get("userid") or ""), str(user.get("userid") or ""))
+        found.pop("", None)
+        return list(found.items())[:limit]
 
     async def upload_media(self, kind: str, filename: str, content: bytes | Path) -> str:
         """Upload a temporary medium for an image or file message (`media/upload`, path/90253: `image` or `file`,

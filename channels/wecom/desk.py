@@ -2,10 +2,11 @@
 
 A WeCom application has one menu for all its members (`menu/create` takes the agent, not a member:
 developer.work.weixin.qq.com/document/path/90231; at most 3 buttons of at most 5 items each), so the menu offers
-every staff entry — 待审, 案件, and under 更多: 统计, 导出, 绑定, 帮助 — and each answer depends on the member's roles
-now: a member without the role is told which role it takes and whom to ask. A tap arrives as a `click` event with
-the item's key (path/90240); the same entries can be typed (`/stats`, 统计 7天, `/export 心愿 2026-11-01 2026-11-30`,
-导出 案件, 绑定 123456, …).
+every staff entry — 待审, 案件, and under 更多: 统计, 月报, 导出, 授权, 绑定 (帮助 is typed: five is the most a
+sub-menu holds) — and each answer depends on the member's roles now: a member without the role is told which role
+it takes and whom to ask. A tap arrives as a `click` event with the item's key (path/90240); the same entries can be
+typed (`/stats`, 统计 7天, `/export 心愿 2026-11-01 2026-11-30`, 导出 案件, 月报 2026-11, 授权 2 协调员, 撤销 …,
+绑定 123456, 帮助, …).
 
 - 待审 (coordinators): how many wishes and volunteer applications wait, and the oldest wishes' review cards again
   and applications' cards again (`actions.review_queue`, through the outbox like every notice).
@@ -15,6 +16,14 @@ the item's key (path/90240); the same entries can be typed (`/stats`, 统计 7�
   image message (`media/upload` type image, then `message/send` msgtype image; path/90253, path/90236).
 - 导出 (coordinators): the CSV of /export as a file message (`media/upload` type file, at most 20 MB, path/90253;
   zipped above `actions.exports.ZIP_ABOVE_BYTES`; a longer range is refused with the limit named).
+- 月报 [2026-11|上月|本月] (coordinators): the month's figures as text (`conversations.report`, the words of Telegram's
+  /report caption and PDF) and the PDF as a file message (the one /report sends).
+- 授权 / 撤销 (admins: `WECOM_ADMIN_USERIDS` or an admin person): 授权 lists the members the application can see
+  (its visible range, `agent/get` and `user/simplelist`, path/90227 and path/90200) by number; `授权 2 协调员` (or
+  a userid for the number) asks to confirm, and 确认 runs `actions.staff.grant_role` — Telegram's /grant, with
+  its audit entry and its notice to the member; `撤销 2 协调员` the same with `revoke_role`. Only the roles an admin
+  grants (`rules.roles.GRANTABLE_BY_ADMIN`); a member outside the visible range is refused. The pending
+  confirmation is the member's open question (`storage.wecom`, 30 minutes; 取消 drops it).
 - 绑定 123456: the code from Telegram's /link joins this member to their Telegram person once they say yes there
   (`actions.links`, as WeChat's 绑定).
 """
@@ -23,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -32,6 +42,8 @@ from actions import activities as activity_actions
 from actions import cases as case_actions
 from actions import departments as department_actions
 from actions import exports, links, review_queue
+from actions import report as report_actions
+from actions import staff as staff_actions
 from actions.env import Env
 from bot.i18n import Catalogues
 from channels.wechat import render
@@ -39,19 +51,24 @@ from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.transport import WECOM
 from conversations import case_overview
 from conversations import figures as figures_text
+from conversations import report as report_words
 from rules import stats
 from rules.cases import CaseStatus
 from rules.exports import ExportError, columns_for, local_range, parse_export
-from rules.roles import Role
-from rules.staff import may
+from rules.monthly_report import ReportMonthError
+from rules.roles import GRANTABLE_BY_ADMIN, Role
+from rules.staff import ROLE_WORDS, WECOM_USERID, may, person_ref
 from rules.stats import parse_period, period_start
 from rules.wishes import Actor
+from storage import people
+from storage import wecom as wecom_store
 from storage.errors import NotAllowed
 from storage.users import User
 
 log = logging.getLogger(__name__)
 
 PENDING, CASES, STATS, EXPORT, LINK, HELP = "PENDING", "CASES", "STATS", "EXPORT", "LINK", "HELP"
+REPORT, GRANT, REVOKE = "REPORT", "GRANT", "REVOKE"
 # What a member may type for each entry (the first word; the rest are its arguments).
 WORDS = {
     "待审": PENDING,
@@ -63,6 +80,13 @@ WORDS = {
     "/stats": STATS,
     "导出": EXPORT,
     "/export": EXPORT,
+    "月报": REPORT,
+    "月度报告": REPORT,
+    "/report": REPORT,
+    "授权": GRANT,
+    "/grant": GRANT,
+    "撤销": REVOKE,
+    "/revoke": REVOKE,
     "绑定": LINK,
     "/link": LINK,
     "帮助": HELP,
@@ -75,6 +99,13 @@ CASES_SHOWN = 20
 LINK_CODE = re.compile(r"\d{6}")
 MENU_RETRY = dt.timedelta(minutes=5)  # a refused menu is set again with a callback at most this often
 USAGE = "wecom.desk.export_usage"  # Telegram's export.usage speaks of its buttons
+MEMBERS_SHOWN = 50  # members listed by 授权 (the rest are named by userid); the list fits one 2048-byte message
+CONFIRM_WAIT = dt.timedelta(minutes=30)
+VISIBLE_MAX = 10_000  # members read to find one named by userid past the list (one department at a time)
+ROLE_QUESTION = {GRANT: "role_grant", REVOKE: "role_revoke"}  # the confirmation asked (storage.wecom, ≤16 chars)
+CONFIRM_WORDS = frozenset({"确认", "确定", "confirm", "yes"})
+# The word a role is typed as in the confirmation's language: its Chinese name in Chinese, else its value.
+ROLE_WORD_ZH = {role: word for word, role in ROLE_WORDS.items() if word != "监测员"}
 
 Say = Callable[[str, str], Awaitable[bool]]
 RolesOf = Callable[[str, User], frozenset[Role]]
@@ -94,9 +125,10 @@ def menu(catalogues: Catalogues, language: str) -> dict[str, Any]:
                 "name": render.text(catalogues, language, "wecom.menu.more"),
                 "sub_button": [
                     item(STATS, "wecom.menu.stats"),
+                    item(REPORT, "wecom.menu.report"),
                     item(EXPORT, "wecom.menu.export"),
+                    item(GRANT, "wecom.menu.grant"),
                     item(LINK, "wecom.menu.link"),
-                    item(HELP, "wecom.menu.help"),
                 ],
             },
         ]
@@ -158,6 +190,9 @@ class Desk:
             EXPORT: self._export,
             LINK: self._link,
             HELP: self._help,
+            REPORT: self._report,
+            GRANT: self._grant,
+            REVOKE: self._revoke,
         }
         await answers[key](userid, lang, actor, args)
         return True
@@ -288,6 +323,175 @@ class Desk:
             await self._say(userid, self._t(lang, "wecom.desk.export_failed"))
         finally:
             export.cleanup()
+
+    async def _report(self, userid: str, lang: str, actor: Actor, args: list[str]) -> None:
+        """月报 [month]: the month's figures as text, then the PDF as a file message (as /report sends it)."""
+        try:
+            figures = await report_actions.month_report(self._env, actor, "".join(args) or None)
+        except NotAllowed:
+            await self._need(userid, lang, Role.COORDINATOR)
+            return
+        except ReportMonthError as error:
+            key = "wecom.report.bad_month" if error.reason == "report.bad_month" else error.reason
+            await self._say(userid, self._t(lang, key))
+            return
+        if figures.empty:
+            await self._say(userid, self._t(lang, "report.empty", month=figures.month.label))
+            return
+
+        def fill(key: str, **values: object) -> str:
+            return self._t(lang, key, **values)
+
+        await self._say(userid, render.clip(report_words.figures_text(fill, fill, figures)))
+        settings = self._env.settings
+        try:
+            pdf = await asyncio.to_thread(
+                report_words.pdf, fill, settings.tz, self._env.now(), figures, settings.certificate_font
+            )
+        except OSError:
+            log.exception("cannot draw the report of %s with font %s", figures.month.label, settings.certificate_font)
+            await self._say(userid, self._t(lang, "report.error.font"))
+            return
+        try:
+            media_id = await self._api.upload_media("file", report_words.filename(figures), pdf)
+            await self._api.send(userid, "file", {"media_id": media_id})
+        except WeComError as exc:
+            log.warning("a monthly report did not reach a WeCom member: %s", exc)
+            await self._say(userid, self._t(lang, "wecom.desk.export_failed"))
+
+    async def _grant(self, userid: str, lang: str, actor: Actor, args: list[str]) -> None:
+        """授权 [number|userid role]: the members to choose from, or the confirmation of one grant."""
+        await self._role_change(userid, lang, actor, args, GRANT)
+
+    async def _revoke(self, userid: str, lang: str, actor: Actor, args: list[str]) -> None:
+        """撤销 number|userid role: the confirmation of taking a role away."""
+        await self._role_change(userid, lang, actor, args, REVOKE)
+
+    def _roles_named(self, lang: str) -> str:
+        return "、".join(self._role_word(lang, role) for role in sorted(GRANTABLE_BY_ADMIN, key=lambda r: r.value))
+
+    def _role_word(self, lang: str, role: Role) -> str:
+        return ROLE_WORD_ZH.get(role.value, role.value) if lang.startswith("zh") else role.value
+
+    async def _role_change(self, userid: str, lang: str, actor: Actor, args: list[str], verb: str) -> None:
+        if not may(actor.roles, "grant" if verb == GRANT else "revoke"):
+            await self._need(userid, lang, Role.ADMIN)
+            return
+        try:
+            members = await self._api.visible_members(MEMBERS_SHOWN + 1)
+        except WeComError as exc:
+            log.warning("the application's members could not be read: %s", exc)
+            await self._say(userid, self._t(lang, "wecom.grant.unreadable", code=exc.errcode))
+            return
+        if not args:
+            await self._list_members(userid, lang, members)
+            return
+        if len(args) != 2:
+            await self._say(userid, self._t(lang, f"wecom.{verb.lower()}.usage", roles=self._roles_named(lang)))
+            return
+        who, role_word = args
+        role_value = ROLE_WORDS.get(role_word, role_word.lower())
+        if role_value not in {role.value for role in GRANTABLE_BY_ADMIN}:
+            await self._say(
+                userid, self._t(lang, "wecom.grant.bad_role", word=role_word, roles=self._roles_named(lang))
+            )
+            return
+        # A number is the list's number (what the admin sees); anything else a userid.
+        chosen: tuple[str, str] | None = None
+        if who.isdecimal() and len(who) <= 3:
+            if 1 <= int(who) <= min(len(members), MEMBERS_SHOWN):
+                chosen = members[int(who) - 1]
+        elif WECOM_USERID.fullmatch(who):
+            chosen = next((m for m in members if m[0].lower() == who.lower()), None)
+            if chosen is None and len(members) > MEMBERS_SHOWN:
+                chosen = await self._visible(who)
+        if chosen is None:
+            await self._say(userid, self._t(lang, "wecom.grant.not_visible", who=who[:64]))
+            return
+        role = Role(role_value)
+        note = json.dumps({"role": role.value, "userid": chosen[0], "name": chosen[1]}, ensure_ascii=False)
+        async with self._env.db.write() as conn:
+            await wecom_store.ask(
+                conn, userid, ROLE_QUESTION[verb], 0, now=self._env.now(), wait=CONFIRM_WAIT, note=note
+            )
+        await self._say(
+            userid,
+            self._t(
+                lang,
+                f"wecom.{verb.lower()}.confirm",
+                name=chosen[1],
+                userid=chosen[0],
+                role=self._t(lang, f"staff.role.{role.value}"),
+            ),
+        )
+
+    async def _visible(self, who: str) -> tuple[str, str] | None:
+        """A member past the listed ones, looked for in the whole visible range."""
+        try:
+            everyone = await self._api.visible_members(VISIBLE_MAX)
+        except WeComError:
+            return None
+        return next((m for m in everyone if m[0].lower() == who.lower()), None)
+
+    async def _list_members(self, userid: str, lang: str, members: list[tuple[str, str]]) -> None:
+        if not members:
+            await self._say(userid, self._t(lang, "wecom.grant.nobody"))
+            return
+        shown = members[:MEMBERS_SHOWN]
+        lines = [
+            self._t(lang, "wecom.grant.member_line", n=n, name=name, userid=member)
+            for n, (member, name) in enumerate(shown, start=1)
+        ]
+        text = self._t(lang, "wecom.grant.members", lines="\n".join(lines), roles=self._roles_named(lang))
+        if len(members) > MEMBERS_SHOWN:
+            text += "\n" + self._t(lang, "wecom.grant.more", shown=MEMBERS_SHOWN)
+        await self._say(userid, render.clip(text))
+
+    async def role_answer(self, userid: str, person: User, question: wecom_store.Question, text: str) -> None:
+        """The answer to a role change's confirmation: 确认 changes the role (as /grant or /revoke would); anything
+        else changes nothing (取消 was taken before: `channels.wecom.work`)."""
+        lang = person.language
+        async with self._env.db.write() as conn:
+            if not await wecom_store.forget_question(conn, userid):
+                return  # another instance took the answer first
+        if text.strip().lower() not in CONFIRM_WORDS:
+            # Anything but 确认 drops the change: a desk entry (授权 again, 统计 …) is answered as itself.
+            typed = {"MsgType": "text", "Content": text}
+            if entry_of(typed) is None or not await self.handle(userid, person, typed):
+                await self._say(userid, self._t(lang, "wecom.grant.not_confirmed"))
+            return
+        grant = question.kind == ROLE_QUESTION[GRANT]
+        try:
+            asked = json.loads(question.note or "")
+            role, member, name = Role(asked["role"]), str(asked["userid"]), str(asked["name"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("a role confirmation could not be read: %r", question.note)
+            return
+        actor = Actor(person.id, self._roles_of(userid, person))
+        now = self._env.now()
+        async with self._env.db.write() as conn:
+            target = await people.person_for_identity(
+                conn,
+                WECOM,
+                member,
+                first_name=name[:64],
+                language=self._env.settings.default_language,
+                now=now,
+            )
+        action = staff_actions.grant_role if grant else staff_actions.revoke_role
+        try:
+            outcome = await action(self._env, actor, target.id, role)
+        except NotAllowed:
+            await self._need(userid, lang, Role.ADMIN)
+            return
+        role_name = self._t(lang, f"staff.role.{role.value}")
+        if outcome.changed:
+            key = "wecom.grant.done" if grant else "wecom.revoke.done"
+        else:
+            key = "staff.already_has" if grant else "staff.did_not_have"
+        await self._say(
+            userid, self._t(lang, key, name=name, userid=member, role=role_name, person=person_ref(target.id))
+        )
 
     async def _link(self, userid: str, lang: str, _actor: Actor, args: list[str]) -> None:
         """绑定 123456: the code from Telegram's /link; without one, how to get it."""

@@ -24,6 +24,7 @@ is retried; anything else is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections import deque
@@ -61,6 +62,7 @@ WECOM = "wecom"
 PER_MEMBER_MINUTE = 30  # messages one application may send one member in a minute (path/90312)
 MINUTE = dt.timedelta(minutes=1)
 TEXT_BYTES = 2048  # a text message's content, at most 2048 bytes (path/90236)
+WECOM_VARIANT = ".wecom"  # the suffix of a catalogue key's WeCom wording of a notice
 IMAGE_BYTES = 2 * 1024 * 1024  # an image uploaded for a message: JPG or PNG, at most 2 MB (path/90253)
 WISH_NOTICE = "pending.notice_new_wish"  # sent as a review card
 CASE_NOTICE = "case.new"  # sent as a case card with 签收
@@ -150,6 +152,10 @@ class WeComTransport:
             raise failure(exc) from exc
 
     def _text(self, language: str, notice: Notice) -> str:
+        """The notice as text; in WeCom's own wording where the catalogue has one (`KEY.wecom`: staff work here,
+        where WeChat's wording sends them to Telegram)."""
+        if self._catalogues.has(language, notice.key + WECOM_VARIANT):
+            notice = dataclasses.replace(notice, key=notice.key + WECOM_VARIANT)
         return render.clip(render.render_notice(self._catalogues, language, notice).text, TEXT_BYTES)
 
     async def _person_id(self, address: str) -> int | None:

@@ -72,6 +72,7 @@ APPLICATION_REASON = "app_reject"
 CASE_REASON = "case_return"
 CASE_NOTE = "case_note"
 CASE_PHOTO = "case_photo"
+ROLE_QUESTION_PREFIX = "role_"  # the desk's confirmations of 授权 and 撤销 (`channels.wecom.desk.ROLE_QUESTION`)
 REVIEW_ACTIONS = ("wish.approve", "wish.reject")
 # A tip's decisions by the name its button and question carry, and the audit entries that name who took one.
 TIP_DECISIONS = {
@@ -369,7 +370,9 @@ class CardWork:
         if kind != "text":
             await self._say(userid, lang, "wecom.question.text_expected")
             return True
-        if asked.kind.startswith("tip_"):
+        if asked.kind.startswith(ROLE_QUESTION_PREFIX):  # 确认 of a role change asked by the desk's 授权 / 撤销
+            await self._channel.desk.role_answer(userid, person, asked, text)
+        elif asked.kind.startswith("tip_"):
             await self._tip_words(userid, person, actor, asked, text)
         elif asked.kind == WISH_REJECT:
             await self._channel.wish_reason(userid, person, actor, asked.subject_id, text)
