@@ -201,15 +201,34 @@ async def test_wechat_refuses_a_subscription_notice_she_did_not_accept_or_that_b
     wx.refusals.clear()
 
 
+async def spend_her_quota(bot: TongxinApp, wang: WeChatPerson, clock: ManualClock) -> None:
+    """Notices (a coordinator's broadcasts) take what is left of the 5 messages her last message allowed."""
+    async with bot.bot_data.db.read() as conn:
+        left = wechat.WINDOW_MESSAGES - (await wechat.window_of(conn, wang.openid)).sent
+    for n in range(left):
+        await notice_for(bot, wang, clock, "broadcast.message", text=f"社区通知 {n + 1}")
+        assert (await wang.wait_for(showing(f"社区通知 {n + 1}"))).kind == "text"
+    async with bot.bot_data.db.read() as conn:
+        assert not (await wechat.window_of(conn, wang.openid)).open_at(clock.now())
+
+
 @pytest.mark.both_databases
+@pytest.mark.parametrize("quota", ["spent", "over"])
 async def test_the_proof_photo_outside_her_quota_waits_in_my_wishes(
-    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator, clock: ManualClock
+    wechat_bot: TongxinApp, sim: BotApiSimulator, wx: WeChatSimulator, clock: ManualClock, quota: str
 ) -> None:
+    """Her quota is spent (5 messages since she wrote) or over (48 hours since): the done notice is a template."""
     env = wechat_bot.bot_data.env
     wang = wx.person("王阿姨")
     xiaozhou = sim.person("小周")
-    await claimed_wechat_wish(env, wang, xiaozhou, "门锁坏了，想请人帮忙修一下", then=lambda: clock.advance(SILENCE))
-    await wang.wait_for(showing("W-0001"))  # the claim, as a template notice: her quota is over
+    silence = (lambda: clock.advance(SILENCE)) if quota == "over" else None
+    await claimed_wechat_wish(env, wang, xiaozhou, "门锁坏了，想请人帮忙修一下", then=silence)
+    claim = await wang.wait_for(showing("W-0001"))
+    if quota == "spent":
+        assert claim.kind == "text"
+        await spend_her_quota(wechat_bot, wang, clock)
+    else:
+        assert claim.kind == "template"
 
     await report_done_with_photo(xiaozhou, PROOF)
     done = await wang.wait_for(lambda r: r.kind == "template" and "已办好" in r.fields.get("thing1", ""))
