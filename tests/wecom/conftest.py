@@ -13,6 +13,7 @@ import pytest
 
 from bot.app import TongxinApp
 from bot.clock import ManualClock
+from channels.wecom.api import WeComApi
 from simulator.wecom import WeComSimulator
 
 ADMINS = "chenzr"
@@ -41,3 +42,11 @@ async def wecom_bot(bot: TongxinApp, wc: WeComSimulator) -> AsyncIterator[Tongxi
     wc.callback_url = f"http://127.0.0.1:{channel.port}/wecom"
     yield bot
     assert wc.refusals == [], f"WeCom would have refused: {wc.refusals}"
+
+
+@pytest.fixture
+async def api(wc: WeComSimulator) -> AsyncIterator[WeComApi]:
+    """The bot's client of the application's API, driving the simulator directly (its rules' tests)."""
+    client = WeComApi(wc.api_url, wc.corp_id, wc.agent_id, wc.secret, now=wc.now)
+    yield client
+    await client.close()

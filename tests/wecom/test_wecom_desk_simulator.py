@@ -5,7 +5,6 @@ bot's own API client."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,14 +14,6 @@ from channels.wecom.api import WeComApi, WeComError
 from simulator.wecom import WeComSimulator
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
-
-
-@pytest.fixture
-async def api(wc: WeComSimulator) -> AsyncIterator[WeComApi]:
-    """The bot's client of the application's API."""
-    client = WeComApi(wc.api_url, wc.corp_id, wc.agent_id, wc.secret, now=wc.now)
-    yield client
-    await client.close()
 
 
 def click(name: str, key: str = "K") -> dict[str, str]:

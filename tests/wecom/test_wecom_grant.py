@@ -7,7 +7,6 @@ admin does not grant, a non-admin's 授权 and an unconfirmed choice change noth
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -135,13 +134,6 @@ async def test_a_non_admins_grant_is_refused_and_an_unconfirmed_or_bad_choice_ch
     assert await roles_of(wecom_bot, "xiaowu") in (None, frozenset())
     async with env.db.read() as conn:
         assert [e for e in await staff.recent_audit(conn, 10) if e.action == "role.grant"] == []
-
-
-@pytest.fixture
-async def api(wc: WeComSimulator) -> AsyncIterator[WeComApi]:
-    client = WeComApi(wc.api_url, wc.corp_id, wc.agent_id, wc.secret, now=wc.now)
-    yield client
-    await client.close()
 
 
 async def test_the_simulator_lists_only_the_visible_range(wc: WeComSimulator, api: WeComApi) -> None:

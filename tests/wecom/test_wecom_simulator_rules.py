@@ -5,21 +5,12 @@ messages a minute, a token WeCom revoked answers 42001. Driven through the bot's
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.clock import ManualClock
 from channels.wecom.api import WeComApi, WeComError
 from simulator.wecom import WeComSimulator
-
-
-@pytest.fixture
-async def api(wc: WeComSimulator) -> AsyncIterator[WeComApi]:
-    """The bot's client of the application's API."""
-    client = WeComApi(wc.api_url, wc.corp_id, wc.agent_id, wc.secret, now=wc.now)
-    yield client
-    await client.close()
 
 
 def card(task: str) -> dict[str, object]:
