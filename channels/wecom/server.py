@@ -21,7 +21,8 @@ A press on a review card (`template_card_event`, `channels.wecom.cards`): 通过
 `actions.wishes`; 退回 asks for the reason the resident will read (at most `NOTE_MAX` characters; 取消 keeps the
 wish waiting), and the member's next message is it. Applications, 办结 / 退回 of a case and the whistle are
 `channels.wecom.work`, which also keeps the questions asked after a press in the database and updates the cards of
-subjects decided elsewhere (`CardWork.sweep`). Any other message is answered with what the application does so far.
+subjects decided elsewhere (`CardWork.sweep`). 群发 runs the broadcast written once (`conversations/broadcast.py`)
+through `channels.wecom.conversing`. Any other message is answered with what the application does so far.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
 from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, case_key, wish_key
+from channels.wecom.conversing import Conversing
 from channels.wecom.desk import Desk
 from channels.wecom.transport import WECOM
 from channels.wecom.work import SWEEP_SECONDS, WISH_REJECT, CardWork
@@ -96,6 +98,7 @@ class WeComChannel:
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.desk = Desk(env, catalogues, api, self.say, self.roles_of)  # the menu and the typed entries
+        self.conversing = Conversing(env, catalogues, self.say)  # the layer's conversations (群发)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.handled = 0
@@ -218,8 +221,12 @@ class WeComChannel:
                     pass  # a tap on the menu (统计, 导出 …): answered there
                 elif event and data.get("Event") == CARD_EVENT:
                     await self._press(userid, person, data)
-                elif event or await self.work.answer(userid, person, data):
-                    pass  # another event, or the answer to a question a press asked (a reason that begins 案件…)
+                elif event or await self.conversing.answer(userid, person.language, self.actor(userid, person), data):
+                    pass  # another event, or the next step of a conversation of the layer (群发)
+                elif await self.work.answer(userid, person, data):
+                    pass  # the answer to a question a press asked (a reason that begins 案件…)
+                elif await self.conversing.begin(userid, person.language, self.actor(userid, person), data):
+                    pass  # a conversation of the layer begun (群发)
                 elif not await self.desk.handle(userid, person, data):  # a typed entry (统计 30天, 导出 心愿 …)
                     await self.say(userid, self._t(person.language, "wecom.text_reply"))
                 await self.work.sweep()
@@ -243,6 +250,10 @@ class WeComChannel:
                 )
         return person
 
+    def actor(self, userid: str, person: User) -> Actor:
+        """The member acting, with their roles now."""
+        return Actor(person.id, self.roles_of(userid, person))
+
     def roles_of(self, userid: str, person: User) -> frozenset[Role]:
         """The member's roles now: what was granted, and admin when `WECOM_ADMIN_USERIDS` names them."""
         roles = set(effective_roles(person.roles, None, ()))
@@ -258,7 +269,7 @@ class WeComChannel:
         if matched is None:
             return  # not a button of ours: nothing to do, nothing changed
         wish_id = int(matched[2])
-        actor = Actor(person.id, self.roles_of(userid, person))
+        actor = self.actor(userid, person)
         if matched[1] not in (ACKNOWLEDGE, APPROVE, REJECT):
             await self.work.press(userid, person, actor, matched[1], wish_id, matched[3])
             return

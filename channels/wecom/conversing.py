@@ -1,0 +1,133 @@
+"""WeCom's adapter for the conversations written once (`conversations/`): a member's message becomes an `Input`, an
+`Outcome` becomes text messages. An application message has no buttons a member can press for a step (a card's are
+its own), so a step's choices are numbered under its text and the typed number is the press; edits in place are
+Telegram's and show nothing here; a tap's answer is a line of its own. The words are WeChat's (`channels.wechat.steps`:
+plain text, and a key's `.wechat` wording where one is written, as the desk's are).
+
+The conversation (its state and the last step's numbered choices) is the member's open question (`storage.wecom`,
+kind `layer`, as JSON in its note), so whichever instance receives the answer goes on, after a restart too, and a
+press on a card or another question asked replaces it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from actions.buttons import parse_press
+from actions.env import Env
+from bot.i18n import Catalogues
+from channels.wechat import render, steps
+from conversations.base import Attachment, Conversation, Input, Outcome, State, run
+from conversations.broadcast import BroadcastConversation
+from rules.roles import Role
+from rules.staff import may
+from rules.wishes import Actor
+from storage import wecom as wecom_store
+
+log = logging.getLogger(__name__)
+
+LAYER = "layer"  # the kind of a member's open question that is a conversation of the layer
+WAIT = dt.timedelta(minutes=30)  # how long a step waits for its answer (as the cards' questions do)
+BROADCAST_WORDS = frozenset({"群发", "/broadcast"})
+
+Say = Callable[[str, str], Awaitable[bool]]
+
+
+class Conversing:
+    """Runs the layer's conversations for WeCom members (a coordinator's broadcast): `begin` starts one from the
+    word typed, `answer` takes the member's next message."""
+
+    def __init__(self, env: Env, catalogues: Catalogues, say: Say) -> None:
+        self._env = env
+        self._catalogues = catalogues
+        self._say = say
+        broadcast = BroadcastConversation()
+        self._conversations: Mapping[str, Conversation] = {broadcast.name: broadcast}
+
+    async def begin(self, userid: str, language: str, actor: Actor, data: dict[str, Any]) -> bool:
+        """A typed word that starts a conversation (群发, /broadcast): its first step asked; False for anything else.
+        A member without the role is told which role it takes, as the desk's entries do."""
+        typed = str(data.get("Content") or "").strip().lower() if data.get("MsgType") == "text" else ""
+        if typed not in BROADCAST_WORDS:
+            return False
+        if not may(actor.roles, "broadcast"):
+            role = render.text(self._catalogues, language, f"role.{Role.COORDINATOR.value}")
+            await self._say(userid, render.text(self._catalogues, language, "wecom.desk.need_role", role=role))
+            return True
+        await self._show(userid, language, BroadcastConversation().start(actor))
+        return True
+
+    async def answer(self, userid: str, language: str, actor: Actor, data: dict[str, Any]) -> bool:
+        """The member's message, when they are in a conversation (False: they are not, or its step waited too long
+        and the message is answered as any message is)."""
+        async with self._env.db.read() as conn:
+            asked = await wecom_store.question(conn, userid)
+        if asked is None or asked.kind != LAYER:
+            return False
+        if self._env.now() >= asked.expires_at:
+            await self._forget(userid)
+            return False
+        state, choices = self._state_of(asked.note)
+        if state is None:  # unreadable (a conversation this version does not hold): over, nothing changed
+            await self._forget(userid)
+            await self._say(userid, render.text(self._catalogues, language, "wecom.question.cancelled"))
+            return True
+        conversation = self._conversations[state.conversation]
+        outcome = await run(conversation, self._env, actor, state, input_of(data, choices))
+        # At the same step, a reply without choices (a number out of range, a photo) keeps the numbers shown.
+        await self._show(userid, language, outcome, kept=choices if outcome.state == state else [])
+        return True
+
+    def _state_of(self, kept: str | None) -> tuple[State | None, list[str]]:
+        try:
+            stored = json.loads(kept or "")
+        except ValueError:
+            return None, []
+        if not isinstance(stored, dict):
+            return None, []
+        data = stored.get("state")
+        found = self._conversations.get(str(data.get("conversation"))) if isinstance(data, dict) else None
+        choices = [str(choice) for choice in stored.get("choices") or [] if isinstance(choice, str)]
+        return (found.state_from_json(data) if found is not None else None), choices
+
+    async def _show(self, userid: str, language: str, outcome: Outcome, *, kept: list[str] | None = None) -> None:
+        """Send the outcome's messages, each step's choices numbered; keep the state and those choices (`kept`, the
+        choices still shown, when it shows none), or forget the conversation when it ended."""
+        choices: list[str] = []
+        for reply in steps.replies(self._catalogues, language, outcome):
+            lines = [reply.text]
+            for number, choice in enumerate(reply.choices, start=len(choices) + 1):
+                lines.append(f"{number}. {choice.label}")
+                choices.append(choice.press)
+            if reply.choices:
+                lines.append(render.text(self._catalogues, language, "wecom.choose_number"))
+            await self._say(userid, "\n".join(lines))
+        if outcome.state is None:
+            await self._forget(userid)
+            return
+        note = json.dumps({"state": outcome.state.to_json(), "choices": choices or kept or []}, ensure_ascii=False)
+        async with self._env.db.write() as conn:
+            await wecom_store.ask(conn, userid, LAYER, 0, now=self._env.now(), wait=WAIT, note=note)
+
+    async def _forget(self, userid: str) -> None:
+        async with self._env.db.write() as conn:
+            await wecom_store.forget_question(conn, userid)
+
+
+def input_of(data: dict[str, Any], choices: list[str]) -> Input:
+    """A member's message as the layer reads it: a typed number of the last step's choices is that press; an image
+    is a file no step here takes (a photo is not downloaded from WeCom yet)."""
+    kind = data.get("MsgType")
+    if kind == "image":
+        return Input(attachment=Attachment("photo"))
+    if kind != "text":
+        return Input(attachment=Attachment("other"))
+    text = str(data.get("Content") or "")
+    typed = text.strip()
+    if typed.isdecimal() and len(typed) <= 3 and 0 < int(typed) <= len(choices):
+        return Input(press=parse_press(choices[int(typed) - 1]))
+    return Input(text=text)
