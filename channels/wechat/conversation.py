@@ -593,18 +593,22 @@ class _Step:
         return [shown, *([Reply("", image=proof)] if proof else [])]
 
     async def proof_photo(self, wish: Wish) -> str | None:
-        """WeChat's id of the volunteer's photo of the finished wish (uploaded once within its life), or None when
-        there is none, or it cannot be read or uploaded (the card goes alone). She opens her wish here when the
-        done notice came as a template or subscription notice, which carry no photo."""
-        if wish.proof_media_id is None or self.owner.photo_bytes is None or self.owner.uploads is None:
+        """WeChat's id of the volunteer's photo of the finished wish, or None (the card goes alone). She opens her
+        wish here when the done notice came as a template or subscription notice, which carry no photo."""
+        return None if wish.proof_media_id is None else await self.uploaded_photo(wish.proof_media_id)
+
+    async def uploaded_photo(self, media_id: int) -> str | None:
+        """WeChat's id of a stored photo (uploaded once within its life), or None when it cannot be read or uploaded
+        (erased meanwhile, or WeChat refused it): what it goes with is sent alone."""
+        if self.owner.photo_bytes is None or self.owner.uploads is None:
             return None
         try:
-            content = await self.owner.photo_bytes(wish.proof_media_id)
+            content = await self.owner.photo_bytes(media_id)
             if not content:
                 return None  # erased
-            return await self.owner.uploads.media_id(wish.proof_media_id, content)
+            return await self.owner.uploads.media_id(media_id, content)
         except Exception:
-            log.warning("the proof photo of a wish could not be sent on WeChat", exc_info=True)
+            log.warning("a stored photo could not be sent on WeChat", exc_info=True)
             return None
 
     def rate_menu(self, wish_id: int) -> Reply:

@@ -135,7 +135,8 @@ async def hours(step: _Step) -> Reply:
 
 
 async def details(step: _Step, wish_id: int) -> list[Reply]:
-    """A held task's details: the resident's contact only while the volunteer holds the claim, 完成了 / 放弃."""
+    """A held task's details: the resident's contact and her photo only while the volunteer holds the claim,
+    完成了 / 放弃."""
     assert step.actor.user_id is not None
     mine = {w.id: w for w in await tasks.my_tasks(step.env, step.actor.user_id)}
     wish = mine.get(wish_id)
@@ -144,15 +145,16 @@ async def details(step: _Step, wish_id: int) -> list[Reply]:
     text = _plain(wish_cards.full_details(step.t, wish))
     if wish.status == WishStatus.CLAIMED:
         text += "\n" + step.t("task.due", due=tasks.local_due(step.env, wish))
-        return [
-            step.menu_reply(
-                text,
-                [
-                    step.choice("task.button.done", Act.TASK_DONE, wish.id),
-                    step.choice("task.button.release", Act.TASK_RELEASE, wish.id),
-                ],
-            )
-        ]
+        shown = step.menu_reply(
+            text,
+            [
+                step.choice("task.button.done", Act.TASK_DONE, wish.id),
+                step.choice("task.button.release", Act.TASK_RELEASE, wish.id),
+            ],
+        )
+        # Her photo after the details, as Telegram shows it to the volunteer holding the claim.
+        photo = await step.uploaded_photo(wish.photo_media_id) if wish.photo_media_id is not None else None
+        return [shown, *([Reply("", image=photo)] if photo else [])]
     return [Reply(text + "\n" + step.t("task.waiting_confirmation"))]
 
 

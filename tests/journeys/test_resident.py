@@ -77,11 +77,12 @@ async def test_a_resident_makes_a_wish_sees_it_done_and_rates_it(town: Town) -> 
     await approve_from_pending(chen, "W-0001")
     await wang.sees("已通过审核")
 
-    # 小周 claims it; she is told who, and he sees her address and phone while it is his.
+    # 小周 claims it; she is told who, and he sees her address, phone and photo while it is his.
     await xiaozhou.menu("tasks")
     await xiaozhou.choose("W-0001")
     await xiaozhou.choose("今天认领")
     await xiaozhou.sees(ADDRESS, PHONE)
+    assert await xiaozhou.sees_photo() == b"\xff\xd8\xff\xe0 the broken tap"
     await wang.sees("志愿者 小周 认领了您的心愿 W-0001")  # the name he registered with, on either channel
 
     # He finishes it: 2 hours, a photo, a note.
