@@ -30,7 +30,7 @@ from typing import Any, Generic, Protocol, Self, TypeAlias, TypeVar
 from actions.buttons import Act, Button, Press
 from actions.env import Env
 from rules.text import is_help, is_leave
-from rules.wishes import Actor
+from rules.wishes import NOTE_MAX, Actor, InvalidInput, check_text
 from storage.errors import Conflict, NotAllowed, NotFound
 
 CANCEL_COMMAND = "/cancel"
@@ -275,6 +275,19 @@ async def run(conversation: Conversation, env: Env, actor: Actor, state: State, 
 def passed_step(state: State) -> Outcome:
     """A button of a step already passed (a double tap, an older message): said at once; nothing changes."""
     return Outcome(state=state, answer=Say("step.passed"), popup=False)
+
+
+def typed_note(state: State, given: Input, limit: int = NOTE_MAX) -> str | Outcome:
+    """The note typed at a step that takes one (a reason, what is missing): the text within `limit`, or the outcome
+    that asks again (a press of a step already passed, no text, too long), nothing entered lost."""
+    if given.press is not None:
+        return passed_step(state)
+    if not given.typed:
+        return Outcome(says=(Say("wish.note_expected"),), state=state)
+    try:
+        return check_text(given.typed, limit)
+    except InvalidInput:
+        return Outcome(says=(Say("wish.note_too_long", {"max": limit}),), state=state)
 
 
 def refusal(exc: Conflict | NotAllowed | NotFound, *, pressed: bool, words: str = "wish.status") -> Say:

@@ -11,10 +11,10 @@ from __future__ import annotations
 from actions import tasks
 from actions.buttons import Act
 from actions.env import Env
-from conversations.base import Expect, Input, OneWish, Outcome, Say, State, Steps, passed_step, refusal
+from conversations.base import Expect, Input, OneWish, Outcome, Say, State, Steps, refusal, typed_note
 from conversations.task_done import held
 from rules import wishes as lifecycle
-from rules.wishes import Actor, InvalidInput, WishAction, wish_ref
+from rules.wishes import Actor, WishAction, wish_ref
 from storage.errors import Conflict, NotAllowed, NotFound
 
 NAME = "task_release"
@@ -46,14 +46,9 @@ class TaskRelease(Steps[OneWish]):
         return (Say("task.ask_release_reason", params, expect=Expect.TEXT, hint=True),)
 
     async def handle(self, env: Env, actor: Actor, state: State, given: Input) -> Outcome:
-        if given.press is not None:
-            return passed_step(state)
-        if not given.typed:
-            return Outcome(says=(Say("wish.note_expected"),), state=state)
-        try:
-            reason = lifecycle.check_text(given.typed, lifecycle.NOTE_MAX)
-        except InvalidInput:
-            return Outcome(says=(Say("wish.note_too_long", {"max": lifecycle.NOTE_MAX}),), state=state)
+        reason = typed_note(state, given)
+        if isinstance(reason, Outcome):
+            return reason
         try:
             released = await tasks.release(env, actor, self.form(state).wish_id, reason)
         except (Conflict, NotAllowed, NotFound) as exc:

@@ -17,17 +17,16 @@ from actions import applications as application_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
+from conversations.application_reject import ApplicationReject
+from conversations.base import Outcome
 from handlers.common import actor_of, press_of, refresh_menu_of, stale_press, tell
-from handlers.leaving import asking
-from handlers.prompts import ANSWER, typed_answer
-from rules import wishes as lifecycle
+from handlers.conversing import written_once
 from rules.staff import person_ref
-from rules.wishes import InvalidInput
 from storage import volunteers as profiles
 from storage.applications import Application
 from storage.errors import Conflict, NotAllowed, NotFound
 
-REJECTING = "volunteer_rejecting"
+REJECTING = "volunteer_rejecting"  # the conversation's draft in user_data
 
 
 def application_card(context: TongxinContext, user_id: int, profile: profiles.Volunteer | None) -> str:
@@ -86,73 +85,20 @@ async def approve_pressed(update: Update, context: TongxinContext) -> None:
         await refresh_menu_of(context, outcome.person)
 
 
-async def reject_pressed(update: Update, context: TongxinContext) -> int:
-    """Reject: if the application still waits, ask the reason the person will read."""
-    query = update.callback_query
-    if query is None or (chat := update.effective_chat) is None:
-        return ConversationHandler.END
+async def start_reject(update: Update, context: TongxinContext) -> Outcome | None:
+    """不通过: the layer's rejection (conversations/application_reject.py) asks the reason, if the application still
+    waits."""
     if (press := press_of(update)) is None:
         await stale_press(update, context)
-        return ConversationHandler.END
-    try:
-        await application_actions.pending_volunteer_application(context.env, actor_of(context), press.id)
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await refused(update, context, exc)
-        return ConversationHandler.END
-    await query.answer()
-    if context.user_data is not None:
-        context.user_data[REJECTING] = press.id
-    await context.bot.send_message(chat.id, asking(context, "pending.ask_reason", max=lifecycle.NOTE_MAX))
-    return ANSWER
-
-
-async def reason_typed(update: Update, context: TongxinContext) -> int:
-    """Reject with the typed reason (the action sends it to the person)."""
-    if (message := update.effective_message) is None or message.text is None:
-        return ANSWER
-    try:
-        reason = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
-    except InvalidInput:
-        await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
-        return ANSWER
-    application_id = context.user_data.pop(REJECTING, None) if context.user_data is not None else None
-    if not isinstance(application_id, int):
-        await message.reply_text(context.t("error.stale_button"))
-        return ConversationHandler.END
-    try:
-        await application_actions.reject_volunteer(context.env, actor_of(context), application_id, reason)
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await refused(update, context, exc)
-        return ConversationHandler.END
-    await message.reply_text(context.t("pending.rejected"))
-    return ConversationHandler.END
-
-
-async def reason_not_text(update: Update, context: TongxinContext) -> None:
-    """Something other than text where the reason is expected."""
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("wish.note_expected"))
-
-
-async def cancel(update: Update, context: TongxinContext) -> int:
-    """/cancel: nothing is rejected."""
-    if context.user_data is not None:
-        context.user_data.pop(REJECTING, None)
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("cancel.done"))
-    return ConversationHandler.END
+        return None
+    return await ApplicationReject().start(context.env, actor_of(context), press.id)
 
 
 def reject_conversation() -> ConversationHandler[TongxinContext]:
-    """Reject → reason → the person is told."""
-    return typed_answer(
-        name="volunteer_reject",
-        pattern=callbacks.pattern(Act.PENDING_VOLUNTEER_REJECT),
-        asked=reject_pressed,
-        answered=reason_typed,
-        not_text=reason_not_text,
-        cancelled=cancel,
-    )
+    """Reject → reason → the person is told, written once in conversations/application_reject.py."""
+    talk = ApplicationReject()
+    pressed = CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.PENDING_VOLUNTEER_REJECT))
+    return written_once(talk, lambda context: talk, key=REJECTING, entry_points=[(pressed, start_reject)])
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:

@@ -105,6 +105,10 @@ async def test_a_rejected_application_hears_the_reason(bot: TongxinApp, sim: Bot
     await wait_for_button(admin, "✖️ 不通过")
     await admin.press("✖️ 不通过")
     await admin.wait_for_text("原因")
+    await admin.send_sticker()  # not the reason: asked again, nothing decided
+    await admin.wait_for_text("请用文字回复")
+    await admin.send_text("培" * 501)  # past the limit: asked again with it
+    await admin.wait_for_text("请控制在 500 字以内")
     await admin.send_text("请先参加一次志愿者培训")
     await admin.wait_for_text("原因已发送")
     notice = await xiaoli.wait_for_text("申请未通过")
