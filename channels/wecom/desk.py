@@ -368,7 +368,8 @@ class Desk:
         await self._role_change(userid, lang, actor, args, REVOKE)
 
     def _roles_named(self, lang: str) -> str:
-        return "、".join(self._role_word(lang, role) for role in sorted(GRANTABLE_BY_ADMIN, key=lambda r: r.value))
+        joined = "、" if lang.startswith("zh") else ", "
+        return joined.join(self._role_word(lang, role) for role in sorted(GRANTABLE_BY_ADMIN, key=lambda r: r.value))
 
     def _role_word(self, lang: str, role: Role) -> str:
         return ROLE_WORD_ZH.get(role.value, role.value) if lang.startswith("zh") else role.value

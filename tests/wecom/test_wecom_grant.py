@@ -14,7 +14,7 @@ from bot.app import TongxinApp
 from channels.wecom.api import WeComApi, WeComError
 from simulator import BotApiSimulator
 from simulator.wecom import WeComMember, WeComSimulator
-from storage import people, staff
+from storage import people, staff, users
 from tests.wecom.helpers import resident_wish, wecom_coordinator
 
 LIST = "本应用可见范围内的成员"
@@ -134,6 +134,17 @@ async def test_a_non_admins_grant_is_refused_and_an_unconfirmed_or_bad_choice_ch
     assert await roles_of(wecom_bot, "xiaowu") in (None, frozenset())
     async with env.db.read() as conn:
         assert [e for e in await staff.recent_audit(conn, 10) if e.action == "role.grant"] == []
+
+    # An admin reading English gets the list and the roles in English, and names the role in English.
+    async with env.db.write() as conn:
+        chen_person = await people.find_person(conn, "wecom", "chenzr")
+        assert chen_person is not None
+        await users.set_language(conn, chen_person.id, "en")
+    english = await the_list(chen)
+    assert "Members the application can see" in english
+    assert "Roles you can grant: coordinator, editor, monitor" in english
+    await chen.send_text(f"授权 {n} editor")
+    await chen.wait_for_text("This grants 小吴 (xiaowu) the")
 
 
 async def test_the_simulator_lists_only_the_visible_range(wc: WeComSimulator, api: WeComApi) -> None:
