@@ -27,9 +27,12 @@ from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.telegram.media import send_photo_of
 from conversations import pages
+from conversations.base import Outcome
+from conversations.rejection import WISH
 from handlers import lists, volunteer_review, wish_cards
 from handlers.access import require
-from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press
+from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press, tell
+from handlers.conversing import written_once
 from handlers.leaving import asking
 from handlers.prompts import ANSWER, typed_answer
 from rules import wishes as lifecycle
@@ -232,77 +235,35 @@ async def category_set(update: Update, context: TongxinContext) -> None:
     await query.edit_message_text(wish_review_card(context, wish), parse_mode=ParseMode.HTML, reply_markup=buttons)
 
 
-async def reject_pressed(update: Update, context: TongxinContext) -> int:
-    """Reject a wish: ask the reason the resident will read."""
-    query = update.callback_query
-    assert query is not None
-    assert context.user_data is not None
+async def start_reject(update: Update, context: TongxinContext) -> Outcome | None:
+    """不通过 on a wish: the layer's rejection (conversations/rejection.py) asks the reason the resident will read."""
     if not await require(update, context, Role.COORDINATOR) or context.person is None:
-        return ConversationHandler.END
+        return None
     if (press := await expect_press(update, context, Act.PENDING_REJECT)) is None:
-        return ConversationHandler.END
-    kind, item_id = "wish", press.id
-    try:
-        await wish_actions.check_reject(context.env, actor_of(context), item_id)
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
-        return ConversationHandler.END
-    await query.answer()
-    context.user_data[REJECTING] = [kind, item_id]
-    await context.bot.send_message(context.chat_id, asking(context, "pending.ask_reason", max=lifecycle.NOTE_MAX))
-    return ANSWER
-
-
-async def reason_typed(update: Update, context: TongxinContext) -> int:
-    """Reject with the typed reason and send it to the person."""
-    message = update.effective_message
-    assert message is not None
-    assert message.text is not None
-    assert context.user_data is not None
-    assert context.person is not None
-    try:
-        reason = lifecycle.check_text(message.text, lifecycle.NOTE_MAX)
-    except InvalidInput:
-        await message.reply_text(context.t("wish.note_too_long", max=lifecycle.NOTE_MAX))
-        return ANSWER
-    _kind, item_id = context.user_data.pop(REJECTING, ["", 0])
-    try:
-        await wish_actions.reject(context.env, actor_of(context), int(item_id), reason)
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
-        return ConversationHandler.END
-    await message.reply_text(context.t("pending.rejected"))
-    return ConversationHandler.END
-
-
-async def reason_not_text(update: Update, context: TongxinContext) -> None:
-    """Something other than text where the reason is expected."""
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("wish.note_expected"))
-
-
-async def cancel(update: Update, context: TongxinContext) -> int:
-    """/cancel: nothing is rejected."""
-    if context.user_data is not None:
-        context.user_data.pop(REJECTING, None)
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("cancel.done"))
-    return ConversationHandler.END
+        return None
+    return await WISH.start(context.env, actor_of(context), press.id)
 
 
 def reject_conversation() -> ConversationHandler[TongxinContext]:
-    """Reject → reason → the person is told."""
-    return typed_answer(
-        name="review_reject",
-        pattern=callbacks.pattern(Act.PENDING_REJECT),
-        asked=reject_pressed,
-        answered=reason_typed,
-        not_text=reason_not_text,
-        cancelled=cancel,
-    )
+    """Reject → reason → the person is told, written once in conversations/rejection.py."""
+    pressed = CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.PENDING_REJECT))
+    return written_once(WISH, lambda context: WISH, key=REJECTING, entry_points=[(pressed, start_reject)])
 
 
 SUMMARIZING = "summarizing_wish"
+
+
+async def summary_not_text(update: Update, context: TongxinContext) -> None:
+    """Something other than text where the summary line is expected."""
+    await tell(update, context, "wish.note_expected")
+
+
+async def cancel_summary(update: Update, context: TongxinContext) -> int:
+    """/cancel: the wish keeps its voice note alone."""
+    if context.user_data is not None:
+        context.user_data.pop(SUMMARIZING, None)
+    await tell(update, context, "cancel.done")
+    return ConversationHandler.END
 
 
 async def summary_pressed(update: Update, context: TongxinContext) -> int:
@@ -353,8 +314,8 @@ def summary_conversation() -> ConversationHandler[TongxinContext]:
         pattern=callbacks.pattern(Act.PENDING_SUMMARY),
         asked=summary_pressed,
         answered=summary_typed,
-        not_text=reason_not_text,
-        cancelled=cancel,
+        not_text=summary_not_text,
+        cancelled=cancel_summary,
     )
 
 

@@ -17,8 +17,8 @@ from actions import applications as application_actions
 from actions.buttons import Act
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from conversations.application_reject import ApplicationReject
 from conversations.base import Outcome
+from conversations.rejection import APPLICATION
 from handlers.common import actor_of, press_of, refresh_menu_of, stale_press, tell
 from handlers.conversing import written_once
 from rules.staff import person_ref
@@ -86,19 +86,18 @@ async def approve_pressed(update: Update, context: TongxinContext) -> None:
 
 
 async def start_reject(update: Update, context: TongxinContext) -> Outcome | None:
-    """不通过: the layer's rejection (conversations/application_reject.py) asks the reason, if the application still
+    """不通过: the layer's rejection (conversations/rejection.py) asks the reason, if the application still
     waits."""
     if (press := press_of(update)) is None:
         await stale_press(update, context)
         return None
-    return await ApplicationReject().start(context.env, actor_of(context), press.id)
+    return await APPLICATION.start(context.env, actor_of(context), press.id)
 
 
 def reject_conversation() -> ConversationHandler[TongxinContext]:
-    """Reject → reason → the person is told, written once in conversations/application_reject.py."""
-    talk = ApplicationReject()
+    """Reject → reason → the person is told, written once in conversations/rejection.py."""
     pressed = CallbackQueryHandler(stale_press, pattern=callbacks.pattern(Act.PENDING_VOLUNTEER_REJECT))
-    return written_once(talk, lambda context: talk, key=REJECTING, entry_points=[(pressed, start_reject)])
+    return written_once(APPLICATION, lambda context: APPLICATION, key=REJECTING, entry_points=[(pressed, start_reject)])
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:

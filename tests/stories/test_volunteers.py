@@ -241,6 +241,8 @@ async def test_coordinator_rejects_with_a_reason_and_changes_a_category(bot: Ton
     await admin.wait_for_text("困难帮扶")
     await admin.press("✖️ 不通过")
     await admin.wait_for_text("原因")
+    await admin.send_text("怎么填")  # a help word: where she is, and the question again
+    await admin.wait_for_text("您正在填写不通过的原因")
     await admin.send_sticker()
     await admin.wait_for_text("请用文字回复")
     await admin.send_text("请直接联系社区居委会办理")
