@@ -53,6 +53,7 @@ from simulator.wecom import WeComSimulator
 from storage import people, users
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.people import WECOM
 
 DEMO_TOKEN = "7000000000:DEMO-tongxin-local-simulator"
 BOT_USERNAME = "tongxin_demo_bot"
@@ -73,7 +74,6 @@ WECHAT_LINKED = {XIAO_ZHOU: WECHAT_XIAOZHOU_OPENID, ZHANG_JIZHE: WECHAT_ZHANG_OP
 # 陈主任 in the WeCom application: a member of his own with the coordinator role (see the module's docstring).
 WECOM_CHEN_USERID = "chenzhuren"
 WECOM_CHEN_NAME = "陈主任"
-WECOM = "wecom"  # the channel's name in identities
 DEMO_WECOM_AES_KEY = "TongxinDemoWeComAESKey0123456789abcdefghijk"
 # The demo's command-centre screen: /screen?token=demo, on the port after the page's (a free one with port 0).
 DEMO_SCREEN_TOKEN = "demo"

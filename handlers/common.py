@@ -90,9 +90,11 @@ async def person_of(context: TongxinContext, target: Target) -> int:
         return target.person_id
     if target.wecom_userid is not None:
         async with context.db.write() as conn:
-            member = await people.find_person(conn, "wecom", target.wecom_userid) or await people.person_for_identity(
+            member = await people.find_person(
+                conn, people.WECOM, target.wecom_userid
+            ) or await people.person_for_identity(
                 conn,
-                "wecom",
+                people.WECOM,
                 target.wecom_userid,
                 first_name=target.wecom_userid,
                 language=context.env.settings.default_language,

@@ -19,7 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from storage.schema import identities, reference_counters, users
 from storage.users import User, get_user, user_by_identity
 
+# Channels as identities name them.
 TELEGRAM = "telegram"
+WECOM = "wecom"
 
 
 def persons_with_identity(channel: str, external_ids: Iterable[int | str]) -> Select[tuple[int]]:

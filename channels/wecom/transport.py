@@ -55,10 +55,10 @@ from storage import applications, people, tips, volunteers, wishes
 from storage import wecom as wecom_cards
 from storage.db import Database
 from storage.errors import NotFound
+from storage.people import WECOM
 
 log = logging.getLogger(__name__)
 
-WECOM = "wecom"
 PER_MEMBER_MINUTE = 30  # messages one application may send one member in a minute (path/90312)
 MINUTE = dt.timedelta(minutes=1)
 TEXT_BYTES = 2048  # a text message's content, at most 2048 bytes (path/90236)

@@ -53,6 +53,7 @@ from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, 
 from storage import applications, audit, cases, media, tips, users, whistles, wishes
 from storage import wecom as wecom_store
 from storage.errors import Conflict, NotAllowed, NotFound
+from storage.people import WECOM
 from storage.users import User
 
 if TYPE_CHECKING:
@@ -60,7 +61,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WECOM = "wecom"
 QUESTION_WAIT = dt.timedelta(minutes=30)  # how long an answer to a question after a press is waited for
 SWEEP_SECONDS = 30.0
 CANCEL_WORDS = frozenset({"取消", "cancel"})

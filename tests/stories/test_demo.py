@@ -16,11 +16,11 @@ import pytest
 from sqlalchemy import func, select
 
 from actions.cases import escalate_due
-from bot.demo import CLOCK_FILE, Demo, demo_running
+from bot.demo import CLOCK_FILE, WECOM_CHEN_USERID, Demo, demo_running
 from bot.seed import CHEN_ZHUREN, WANG_AYI, XIAO_ZHOU
 from simulator.webchat import STATIC_DIR, TOKEN_HEADER
 from storage import cases as case_store
-from storage import outbox, tips
+from storage import outbox, people, tips
 from storage.schema import cases, department_members, wishes
 from tests.stories.wishflow import write_wish
 
@@ -120,11 +120,14 @@ async def test_the_demos_cases_are_on_sent_wishes_handled_by_their_departments_m
         if row.acknowledged_by is not None:
             assert (row.department_id, row.acknowledged_by) in members, f"C-{row.ref_no:04d}"
     assert [case.ref_no for case in overdue] == [5]
-    # What the coordinators hear of it at the start: one alert, to 陈主任 (whether or not the sweep wrote it yet).
+    # What the coordinators hear of it at the start: one alert each, to 陈主任 on Telegram and to 陈主任 in the WeCom
+    # application (whether or not the sweep wrote them yet).
     await escalate_due(demo.application.bot_data.env, demo.clock.now())
     async with demo.application.bot_data.db.read() as conn:
         alerts = await outbox.used_keys(conn, "case:late")
-    assert alerts == {f"case:late1:resolve:{overdue[0].id}:{CHEN_ZHUREN}"}
+        on_wecom = await people.find_person(conn, people.WECOM, WECOM_CHEN_USERID)
+    assert on_wecom is not None
+    assert alerts == {f"case:late1:resolve:{overdue[0].id}:{who}" for who in (CHEN_ZHUREN, on_wecom.id)}
 
 
 def test_the_page_loads_nothing_from_the_internet() -> None:
