@@ -63,6 +63,8 @@ async def test_a_wecom_broadcast_can_be_left_and_needs_the_coordinator_role(
     env = wecom_bot.bot_data.env
     ids = await enrol_volunteers(sim, env.db, clock, 2)
     xiaowu = await plain_member(wecom_bot, wc, "小吴", "xiaowu")
+    await xiaowu.send_text("帮助")
+    await xiaowu.wait_for_text("· 群发：向志愿者、流动记者、工作人员或所有人群发文字（协调员）")
     await xiaowu.send_text("群发")
     await xiaowu.wait_for_text("这一项需要“协调员”的角色")
 
