@@ -48,7 +48,6 @@ from actions.env import Env
 from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wecom.api import WeComApi, WeComError
-from channels.wecom.transport import WECOM
 from conversations import case_overview
 from conversations import figures as figures_text
 from conversations import report as report_words
@@ -63,6 +62,7 @@ from rules.wishes import Actor
 from storage import people
 from storage import wecom as wecom_store
 from storage.errors import NotAllowed
+from storage.people import WECOM
 from storage.users import User
 
 log = logging.getLogger(__name__)

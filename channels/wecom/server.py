@@ -50,7 +50,6 @@ from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, case_key, wish_key
 from channels.wecom.conversing import Conversing
 from channels.wecom.desk import Desk
-from channels.wecom.transport import WECOM
 from channels.wecom.work import SWEEP_SECONDS, WISH_REJECT, CardWork
 from rules.cases import case_ref
 from rules.limits import MessageRate, RateVerdict
@@ -61,6 +60,7 @@ from storage import audit, cases, people, users, wishes
 from storage import wechat as wechat_store
 from storage import wecom as wecom_cards
 from storage.errors import Conflict, NotAllowed, NotFound
+from storage.people import WECOM
 from storage.users import User
 
 log = logging.getLogger(__name__)
