@@ -8,27 +8,8 @@
   const SAMPLE = "visit.jpg";
   const CURRENT = "tongxin-wechat-person"; // whose WeChat the pane shows, kept across reloads
   let view = null; // the pane: { el, openid, count, menu, lang }
-  // The per-run token the server put into the page (see app.js): every API call carries it.
-  const TOKEN_HEADERS = { "X-Tongxin-Token": document.querySelector('meta[name="tongxin-token"]')?.content ?? "" };
-
-  async function post(path, body) {
-    const response = await fetch(path, {
-      method: "POST", headers: { "Content-Type": "application/json", ...TOKEN_HEADERS }, body: JSON.stringify(body || {}),
-    });
-    if (!response.ok) console.warn("WeChat pane:", path, response.status);
-    setTimeout(refresh, 300);
-  }
-
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function time(epoch) {
-    return new Date(epoch * 1000).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
-  }
+  const { TOKEN_HEADERS, el, time } = window.TongxinPanes; // panes.js
+  const post = window.TongxinPanes.poster("WeChat pane", () => refresh());
 
   function bubble(person, m) {
     const base = `/api/wechat/${encodeURIComponent(person.openid)}`;

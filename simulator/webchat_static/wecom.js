@@ -10,26 +10,8 @@
   const SAMPLE = "visit.jpg";
   const SHOWN = "tongxin-wecom-shown-"; // + userid: "1" while the member's pane shows WeCom
   const views = new Map(); // userid → { el, key, menu, stick }
-  const TOKEN_HEADERS = { "X-Tongxin-Token": document.querySelector('meta[name="tongxin-token"]')?.content ?? "" };
-
-  async function post(path, body) {
-    const response = await fetch(path, {
-      method: "POST", headers: { "Content-Type": "application/json", ...TOKEN_HEADERS }, body: JSON.stringify(body || {}),
-    });
-    if (!response.ok) console.warn("WeCom pane:", path, response.status);
-    setTimeout(refresh, 300);
-  }
-
-  function el(tag, cls, text) {
-    const node = document.createElement(tag);
-    if (cls) node.className = cls;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function time(epoch) {
-    return new Date(epoch * 1000).toLocaleTimeString("zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
-  }
+  const { TOKEN_HEADERS, el, time } = window.TongxinPanes; // panes.js
+  const post = window.TongxinPanes.poster("WeCom pane", () => refresh());
 
   function size(bytes) {
     return bytes < 1024 ? `${bytes} B` : bytes < 1048576 ? `${(bytes / 1024).toFixed(1)} KB` : `${(bytes / 1048576).toFixed(1)} MB`;
