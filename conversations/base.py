@@ -148,6 +148,15 @@ class State:
 
 
 @dataclass(frozen=True)
+class Subject:
+    """What a conversation's form was about, by kind ("tip", "case", "wish") and id: named by an outcome that changed
+    it, so each channel refreshes its own cards of it."""
+
+    kind: str
+    id: int
+
+
+@dataclass(frozen=True)
 class Outcome:
     """What one input leads to.
 
@@ -156,6 +165,8 @@ class Outcome:
     nothing. `clear_buttons`: the pressed message's buttons go (a channel that edits). `answer`: the short answer
     to a tap (`popup`: shown as an alert), or a message of its own where a channel has no such answers.
     `roles_changed`: the person's roles changed (a channel with menus per role refreshes theirs).
+    `changed`: the item the conversation was started from changed (a tip decided, a case closed): each channel
+    refreshes its own cards of it (Telegram: the message pressed to start; WeCom: every recipient's card).
     """
 
     says: tuple[Say, ...] = ()
@@ -165,6 +176,7 @@ class Outcome:
     answer: Say | None = None
     popup: bool = True
     roles_changed: bool = False  # the person's roles changed: a channel with menus per role shows theirs
+    changed: Subject | None = None  # the item the form was started from changed: channels refresh their cards
 
 
 class Draft(Protocol):

@@ -7,6 +7,9 @@ A conversation runs in a persistent `ConversationHandler` whose state is the ste
 draft is kept as JSON in `user_data` (both written before the chat moves on: bot/processor.py), so a restart
 continues where the person was. Leave and help words are the layer's (`conversations.base.run`): the handler is
 registered in `handlers.leaving.WRITTEN_ONCE` so they are not answered twice.
+
+A conversation started by pressing a card keeps that message's id (`<key>_from` in `user_data`); an outcome that
+names what it `changed` has that card refreshed by the `refresh` given with the conversation.
 """
 
 from __future__ import annotations
@@ -25,7 +28,20 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 from actions.buttons import Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
-from conversations.base import Attachment, Contact, Conversation, Expect, Input, Outcome, Param, Say, State, Voice, run
+from conversations.base import (
+    Attachment,
+    Contact,
+    Conversation,
+    Expect,
+    Input,
+    Outcome,
+    Param,
+    Say,
+    State,
+    Subject,
+    Voice,
+    run,
+)
 from handlers.common import actor_of, refresh_menu_of, unchanged
 from handlers.leaving import WRITTEN_ONCE
 from handlers.plain_words import seconds_of
@@ -45,6 +61,8 @@ class KeptByStep(Conversation, Protocol):
 
 
 Starter = Callable[[Update, TongxinContext], Coroutine[Any, Any, Outcome | None]]
+# Refreshes the card a conversation was started from: (context, chat id, the card's message id, what changed).
+Refresher = Callable[[TongxinContext, int, int, Subject], Coroutine[Any, Any, None]]
 
 
 def words(context: TongxinContext, say: Say, *, plain: bool = False) -> str:
@@ -230,12 +248,14 @@ def written_once(
     key: str,
     entry_points: Sequence[tuple[BaseHandler[Update, TongxinContext, Any], Starter]],
     messages: Mapping[str, filters.BaseFilter] | None = None,
+    refresh: Refresher | None = None,
 ) -> ConversationHandler[TongxinContext]:
     """The persistent `ConversationHandler` of a conversation written once: `conversation` gives its name, steps
     and buttons, `made(context)` the conversation for a person (with the deployment's settings). `entry_points`:
     each handler (its callback is replaced) with the function that starts the conversation (None: it did not).
     `messages`: the messages a step takes, where it is not every message but a command (others pass on to the
-    bot's other handlers)."""
+    bot's other handlers). `refresh`: how the card the conversation was started from shows what an outcome
+    `changed`."""
 
     def step_handler(index: int) -> Callable[[Update, TongxinContext], Coroutine[Any, Any, int]]:
         async def handle(update: Update, context: TongxinContext) -> int:
@@ -247,6 +267,7 @@ def written_once(
             # run all the same, and a press again finds no draft to act on twice (a broadcast sent twice).
             step = _next(conversation, outcome, context, key)
             await show(update, context, outcome, retire=retire)
+            await refreshed(update, context, outcome)
             return step
 
         return handle
@@ -259,11 +280,23 @@ def written_once(
             if retire is not None and context.user_data is not None:
                 context.user_data.pop(retire, None)  # a question of an earlier start keeps its buttons (passed)
             await show(update, context, outcome, retire=retire)
+            query = update.callback_query
+            if outcome.state is not None and context.user_data is not None:
+                pressed = query.message.message_id if query is not None and query.message is not None else None
+                context.user_data[origin] = pressed  # None: started by typing, no card to refresh
             return _next(conversation, outcome, context, key)
 
         return begin
 
+    async def refreshed(update: Update, context: TongxinContext, outcome: Outcome) -> None:
+        """The card the conversation was started from shows what the outcome changed (forgotten once it ends)."""
+        assert context.user_data is not None
+        card = context.user_data.pop(origin, None) if outcome.state is None else context.user_data.get(origin)
+        if outcome.changed is not None and refresh is not None and isinstance(card, int) and update.effective_chat:
+            await refresh(context, update.effective_chat.id, card, outcome.changed)
+
     retire = f"{key}_asked" if conversation.retire else None
+    origin = f"{key}_from"
     entries: list[BaseHandler[Update, TongxinContext, Any]] = []
     for handler, start in entry_points:
         handler.callback = starter(start)

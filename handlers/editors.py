@@ -3,7 +3,8 @@ album) followed by a card with Accept, Decline, Ask for more and Published; it a
 waiting for publication and the pending reporter applications, which editors approve here.
 
 Decline, Ask for more and Published need a few words from the editor (a reason, a question, the link),
-so they open a short conversation (`review_note`). Every button re-checks the editor role and the tip's
+so they open a short conversation written once (`conversations/tip_note.py`, run by `handlers/conversing.py`),
+whose decision refreshes the card pressed. Every button re-checks the editor role and the tip's
 current status in the database; when two editors act at once, one wins and the other is told.
 
 Telegram channel code only: decisions are `actions.tips` actions (the change, its event, the audit
@@ -23,9 +24,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
-    MessageHandler,
-    filters,
 )
 
 from actions import tips as tip_actions
@@ -33,24 +31,21 @@ from actions.buttons import Act, Button
 from bot.context import TongxinContext
 from channels.telegram import callbacks
 from channels.telegram.media import send_visuals
-from conversations import pages
-from conversations.base import Say
+from conversations import pages, tip_note
+from conversations.base import Outcome, Say, Subject
 from conversations.pages import Item
 from handlers import lists
 from handlers.access import require
 from handlers.common import actor_of, edit_in_place
-from handlers.prompts import ANSWER
+from handlers.conversing import written_once
 from rules.applications import ApplicationStatus
 from rules.roles import Role
 from rules.staff import person_ref
 from rules.tips import (
     TipAction,
-    TipInputError,
     TipStatus,
     actions_for,
     category_key,
-    clean_link,
-    clean_note,
     status_key,
     tip_reference,
 )
@@ -76,21 +71,6 @@ ACTION_NAMES = {
     TipAction.ASK_MORE: "more",
     TipAction.PUBLISH: "publish",
 }
-# What the editor is asked for before a decision that needs words.
-NOTE_PROMPTS = {
-    TipAction.DECLINE: "review.ask_reason",
-    TipAction.ASK_MORE: "review.ask_question",
-    TipAction.PUBLISH: "review.ask_link",
-}
-
-
-def drafts(context: TongxinContext) -> dict[Any, Any]:
-    """The person's own scratch data (conversation drafts); every update handled here comes from a person."""
-    if context.user_data is None:
-        raise RuntimeError("an update without a user reached a conversation step")
-    return context.user_data
-
-
 # -- /review ---------------------------------------------------------------------------------------------
 
 
@@ -261,119 +241,50 @@ async def accept_pressed(update: Update, context: TongxinContext) -> None:
         await query.answer(context.plain("review.not_found"), show_alert=True)
         return
     _, tip_id, shown = parsed
-    await decide(update, context, tip_id, TipAction.ACCEPT, note=None, expected=shown)
+    await decide(update, context, tip_id, shown)
 
 
-async def note_pressed(update: Update, context: TongxinContext) -> int:
-    """Decline / Ask for more / Published: check the tip can still take it, then ask for the words."""
+async def note_pressed(update: Update, context: TongxinContext) -> Outcome | None:
+    """Decline / Ask for more / Published: the conversation written once (`conversations.tip_note`) checks the
+    tip can still take it and asks for the words."""
     query = update.callback_query
-    if query is None or update.effective_chat is None or context.person is None:
-        return ConversationHandler.END
+    if query is None or context.person is None:
+        return None
     if (parsed := parse_press(query.data)) is None:
-        await query.answer(context.plain("review.not_found"), show_alert=True)
-        return ConversationHandler.END
+        return Outcome(answer=Say("review.not_found"))
     action, tip_id, shown = parsed
+    return await tip_note.NOTE.start(context.env, actor_of(context), tip_id, action, shown)
+
+
+async def refresh_changed(context: TongxinContext, chat_id: int, message_id: int, changed: Subject) -> None:
+    """A note's decision made: the card pressed to start it shows the tip as it is now."""
+    async with context.db.read() as conn:
+        try:
+            tip = await tips.get_tip(conn, changed.id)
+        except NotFound:
+            return
+    await refresh_card(context, chat_id, message_id, tip)
+
+
+async def decide(update: Update, context: TongxinContext, tip_id: int, expected: TipStatus) -> None:
+    """Accept (which also tells the reporter), then answer the editor and refresh the card pressed."""
+    query = update.callback_query
+    if context.person is None or query is None:
+        return
     try:
-        tip = await tip_actions.check_decision(context.env, actor_of(context), tip_id, action, seen=shown)
+        tip = await tip_actions.accept(context.env, actor_of(context), tip_id, seen=expected)
+    except NotFound:
+        await query.answer(context.plain("review.not_found"), show_alert=True)
+        return
     except NotAllowed:
         await query.answer(context.plain("error.not_allowed"), show_alert=True)
-        return ConversationHandler.END
-    except NotFound:
-        await query.answer(context.plain("review.not_found"), show_alert=True)
-        return ConversationHandler.END
+        return
     except Conflict as conflict:
         await query.answer(already_decided(context, conflict), show_alert=True)
-        return ConversationHandler.END
-    message_id = query.message.message_id if query.message else None
-    drafts(context)[REVIEWING] = {"tip": tip_id, "action": action.value, "card": message_id, "shown": shown.value}
-    await query.answer()
-    await context.bot.send_message(
-        update.effective_chat.id, context.t(NOTE_PROMPTS[action], reference=tip_reference(tip.id))
-    )
-    return ANSWER
-
-
-async def note_received(update: Update, context: TongxinContext) -> int | None:
-    """The reason, question or link: checked, then the decision is made."""
-    if (message := update.effective_message) is None:
-        return None
-    pending = drafts(context).get(REVIEWING) or {}
-    if "tip" not in pending:
-        return ConversationHandler.END
-    action = TipAction(pending["action"])
-    try:
-        words = clean_link(message.text) if action is TipAction.PUBLISH else clean_note(message.text)
-    except TipInputError as error:
-        await message.reply_text(context.t(error.key, **error.values))
-        return None
-    drafts(context).pop(REVIEWING, None)
-    await decide(
-        update,
-        context,
-        int(pending["tip"]),
-        action,
-        note=words,
-        card_id=pending.get("card"),
-        expected=TipStatus(pending["shown"]) if pending.get("shown") else None,
-    )
-    return ConversationHandler.END
-
-
-async def note_not_text(update: Update, context: TongxinContext) -> None:
-    """Anything but text while the desk waits for words: say what is needed."""
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("review.note_expects_text"))
-
-
-async def cancel_note(update: Update, context: TongxinContext) -> int:
-    """/cancel while asked for a reason, question or link: nothing is decided."""
-    drafts(context).pop(REVIEWING, None)
-    if (message := update.effective_message) is not None:
-        await message.reply_text(context.t("cancel.done"))
-    return ConversationHandler.END
-
-
-async def decide(
-    update: Update,
-    context: TongxinContext,
-    tip_id: int,
-    action: TipAction,
-    *,
-    note: str | None,
-    card_id: int | None = None,
-    expected: TipStatus | None = None,
-) -> None:
-    """Call the decision's action (which also tells the reporter), then answer the editor and refresh the card."""
-    query = update.callback_query
-    if context.person is None or update.effective_chat is None:
         return
-    env, actor = context.env, actor_of(context)
-    try:
-        if action is TipAction.ACCEPT:
-            tip = await tip_actions.accept(env, actor, tip_id, seen=expected)
-        elif action is TipAction.DECLINE:
-            tip = await tip_actions.decline(env, actor, tip_id, note or "", seen=expected)
-        elif action is TipAction.ASK_MORE:
-            tip = await tip_actions.ask_more(env, actor, tip_id, note or "", seen=expected)
-        else:
-            tip = await tip_actions.publish(env, actor, tip_id, note or "", seen=expected)
-    except NotFound:
-        await tell_editor(update, context, context.plain("review.not_found"))
-        return
-    except NotAllowed:
-        await tell_editor(update, context, context.plain("error.not_allowed"))
-        return
-    except Conflict as conflict:
-        await tell_editor(update, context, already_decided(context, conflict))
-        return
-    done = context.plain(f"review.done_{ACTION_NAMES[action]}", reference=tip_reference(tip.id))
-    if query is not None:
-        await query.answer(done)
-        card_id = query.message.message_id if query.message else None
-    else:
-        await context.bot.send_message(update.effective_chat.id, done)
-    if card_id is not None:
-        await refresh_card(context, update.effective_chat.id, card_id, tip)
+    await query.answer(context.plain("review.done_accept", reference=tip_reference(tip.id)))
+    if query.message is not None:
+        await refresh_card(context, query.message.chat.id, query.message.message_id, tip)
 
 
 async def refresh_card(context: TongxinContext, chat_id: int, message_id: int, tip: tips.Tip) -> None:
@@ -390,14 +301,6 @@ async def refresh_card(context: TongxinContext, chat_id: int, message_id: int, t
     except BadRequest:
         # The card may be gone or already show this; the decision itself is made.
         log.info("could not refresh the card of %s", tip_reference(tip.id), exc_info=True)
-
-
-async def tell_editor(update: Update, context: TongxinContext, text: str) -> None:
-    """An answer to the editor: an alert on a button, a reply to a message."""
-    if update.callback_query is not None:
-        await update.callback_query.answer(text[:200], show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(text)
 
 
 def already_decided(context: TongxinContext, conflict: Conflict) -> str:
@@ -479,25 +382,13 @@ async def stale_press(update: Update, context: TongxinContext) -> None:
 
 
 def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
-    """The short exchange that asks an editor for a reason, a question or a link."""
+    """The short exchange that asks an editor for a reason, a question or a link (written once)."""
+    press = CallbackQueryHandler(
+        note_pressed, pattern=callbacks.pattern(Act.TIP_DECLINE, Act.TIP_MORE, Act.TIP_PUBLISH)
+    )
+    note = tip_note.NOTE
     return [
-        ConversationHandler(
-            entry_points=[
-                CallbackQueryHandler(
-                    note_pressed, pattern=callbacks.pattern(Act.TIP_DECLINE, Act.TIP_MORE, Act.TIP_PUBLISH)
-                )
-            ],
-            states={
-                ANSWER: [
-                    MessageHandler(filters.TEXT & ~filters.COMMAND, note_received),
-                    MessageHandler(~filters.COMMAND & ~filters.StatusUpdate.ALL, note_not_text),
-                ]
-            },
-            fallbacks=[CommandHandler("cancel", cancel_note)],
-            allow_reentry=True,
-            persistent=True,
-            name="review_note",
-        )
+        written_once(note, lambda _: note, key=REVIEWING, entry_points=[(press, note_pressed)], refresh=refresh_changed)
     ]
 
 

@@ -253,9 +253,18 @@ async def test_accept_and_decline_are_told_to_the_reporter(bot: TongxinApp, sim:
     await wang.wait_for_text("T-0001 已被编辑采用")
     await admin.press("不采用", message=second)
     await admin.wait_for_text("请输入 T-0002 不采用的原因")
+    # The reason is asked by the conversation written once: a sticker and a help word are answered, nothing lost.
+    await admin.send_sticker()
+    await admin.wait_for_text("请输入文字")
+    await admin.send_text("帮助")
+    await admin.wait_for_text("您正在填写审稿意见")
+    await admin.wait_for_text("请输入 T-0002 不采用的原因")
     await admin.send_text("已有同类报道")
     declined = await wang.wait_for_text("T-0002 这次未被采用")
     assert "已有同类报道" in (declined.text or "")
+    await admin.wait_for_text("T-0002 未采用，已通知报送人")
+    # The outcome names the tip it changed: the card pressed to start shows it declined, without its buttons.
+    await admin.wait_for(lambda: "T-0002 · 未采用" in (second.text or "") and not second.inline_buttons)
     # A stale press (the card's old Accept button, e.g. from another device) changes nothing.
     sim.callback_query(admin, first, "tip:accept:2:n")
     await admin.wait_for(lambda: any("已被处理" in a for a in admin.callback_answers))
