@@ -8,7 +8,10 @@ on=town.other)` on the other one. A person has the verbs a person has, whatever 
   that label, on WeChat the menu-message item (its number and any ✅ aside; an exact label first, else one that
   contains it);
 - `send_photo()`, `send_location(lat, lon)`; `menu(name)`: the Telegram command or the WeChat menu button (`MENU`);
-- `open_invite(invite)`: the invite's link on Telegram, its QR code scanned on WeChat;
+- `open_invite(invite)`: the invite's link on Telegram, its QR code scanned on WeChat (a coordinator's volunteer
+  invite, or an activity's check-in code: `volunteer_invite`, `checkin_code`);
+- `verify_certificate(code)`: the certificate's verification by its code (the QR's link on Telegram, 核验 typed on
+  WeChat);
 - `sees(*texts)` waits for a message received since the person's last action that shows every text (in its text,
   caption or choices: what is on the screen), `sees_photo()` a photo; `everything_seen()` is all they were ever
   sent.
@@ -82,7 +85,8 @@ class Seen:
 
 @dataclass(frozen=True)
 class Invite:
-    """A coordinator's invite as it reaches people: a Telegram /start link and a WeChat QR code."""
+    """A coordinator's invite or an activity's check-in code as it reaches people: a Telegram /start link and a
+    WeChat QR code."""
 
     payload: str
     qr: bytes
@@ -131,6 +135,10 @@ class Person(ABC):
         """Follow a coordinator's invite the way the channel carries it."""
 
     @abstractmethod
+    async def verify_certificate(self, code: str) -> None:
+        """Ask whether the certificate with verification code `code` is genuine, the way the channel offers it."""
+
+    @abstractmethod
     async def sees(self, *texts: str, timeout: float = 10.0) -> Seen:  # noqa: ASYNC109
         """The first message received since the last action that shows every one of `texts` (waiting for it)."""
 
@@ -168,6 +176,8 @@ class OnTelegram(Person):
         "help": "/help",
         "privacy": "/privacy",
         "tip": "/tip",
+        "activities": "/activities",
+        "certificate": "/certificate",
     }
 
     def __init__(self, sim: BotApiSimulator, user: TelegramUser) -> None:
@@ -221,6 +231,11 @@ class OnTelegram(Person):
         await self.user.send_command("/start", invite.payload)
         self._acted()
 
+    async def verify_certificate(self, code: str) -> None:
+        """Open the certificate QR's t.me link: /start verify_CODE."""
+        await self.user.send_command("/start", f"verify_{code}")
+        self._acted()
+
     async def sees(self, *texts: str, timeout: float = 10.0) -> Seen:  # noqa: ASYNC109
         found: list[Seen] = []
 
@@ -266,6 +281,8 @@ class OnWeChat(Person):
         "help": "HELP",
         "privacy": "PRIVACY",
         "tip": "LEAD",
+        "activities": "ACTIVITIES",
+        "certificate": "CERTIFICATE",
     }
 
     def __init__(self, wx: WeChatSimulator, follower: WeChatPerson) -> None:
@@ -311,6 +328,10 @@ class OnWeChat(Person):
         """Scan the invite's QR code."""
         assert await self.follower.scan(invite.qr) is not None, "the invite's QR code had expired"
         self._acted()
+
+    async def verify_certificate(self, code: str) -> None:
+        """Type 核验 and the code (the account's way; the certificate's link opens a web page)."""
+        await self.say(f"核验 {code}")
 
     @staticmethod
     def _seen(received: Received) -> Seen:
@@ -407,3 +428,22 @@ async def volunteer_invite(admin: TelegramUser) -> Invite:
     await admin.wait_for(lambda: any(m.kind == "photo" for m in admin.messages), what="the invite's QR code")
     qr = next(m.photo_bytes for m in admin.messages if m.kind == "photo" and m.photo_bytes is not None)
     return Invite(payload, qr)
+
+
+async def checkin_code(organizer: TelegramUser) -> Invite:
+    """The organizer's /checkin at the site: the activity's check-in code, as Telegram's QR (its /start ck_ link) and
+    as WeChat's parametric QR code (微信签到码), both sent to the organizer on Telegram."""
+    photos = len([m for m in organizer.messages if m.kind == "photo"])
+    await organizer.send_command("/checkin")
+
+    def both() -> list[BotMessage]:
+        new = [m for m in organizer.messages if m.kind == "photo"][photos:]
+        return new if len(new) >= 2 else []
+
+    await organizer.wait_for(lambda: bool(both()), what="the check-in QR codes")
+    telegram_qr = next(m for m in both() if "start=ck_" in (m.text or ""))
+    wechat_qr = next(m for m in both() if "微信签到码" in (m.text or ""))
+    payload = re.search(r"start=(ck_\d{6})", telegram_qr.text or "")
+    assert payload is not None
+    assert wechat_qr.photo_bytes is not None
+    return Invite(payload.group(1), wechat_qr.photo_bytes)

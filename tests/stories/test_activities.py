@@ -2,7 +2,7 @@
 volunteers sign up (one waits, moves up when another cancels), are reminded the day before and an hour before,
 check in and out on the spot by the QR's deep link or a typed code (refused when too far away or with an expired
 code), the organizer corrects and confirms the hours, photos reach the editors as one lead, and a volunteer gets
-a certificate PDF that anyone can verify."""
+a certificate PDF (verified in tests/journeys/test_activities.py)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from storage import activities as activity_store
 from storage import outbox
 from storage.schema import signups
 from tests.conftest import ADMIN_ID
-from tests.stories.wishflow import approved_volunteers, person_id, wait_for_button
+from tests.stories.wishflow import approved_volunteers, wait_for_button
 
 # The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.
 pytestmark = pytest.mark.both_databases
@@ -271,7 +271,8 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
     await delivered(bot, sim)
     await admin.wait_for_text("来自活动 A-0001")
 
-    # 小李's certificate: a PDF with her name, hours and number; anyone can verify it by code or QR link.
+    # 小李's certificate: a PDF with her name, hours and number (its verification, by code and by the QR's link, is
+    # the volunteer's activities journey: tests/journeys/test_activities.py).
     await xiaoli.send_command("/certificate")
     # A PDF with CJK fonts: seconds of CPU on a loaded 2-core machine, hence the longer wait.
     await xiaoli.wait_for(
@@ -280,11 +281,8 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
     document = next(m for m in xiaoli.messages if m.kind == "document")
     assert document.document_bytes is not None
     assert document.document_bytes.startswith(b"%PDF")
-    caption = document.text or ""
-    number = re.search(r"TX-2026-\d{6}", caption)
-    code_match = re.search(r"核验码 ([A-Z0-9]{8})", caption)
-    assert number is not None, caption
-    assert code_match is not None, caption
+    number = re.search(r"TX-2026-\d{6}", document.text or "")
+    assert number is not None, document.text
     pdf = tmp_path / "certificate.pdf"
     pdf.write_bytes(document.document_bytes)
     # poppler-utils (Debian) reads the PDF back as text: the embedded font maps back to the Chinese characters.
@@ -293,16 +291,6 @@ async def test_the_whole_activity_loop_from_team_to_certificate(
     assert "2 小时" in text
     assert number.group(0) in text
     assert "志愿服务记录证明" in text
-    verifier = sim.person("访客")
-    await verifier.send_command("/verify", code_match.group(1))
-    verified = await verifier.wait_for_text("证明有效")
-    assert "小李" in (verified.text or "")
-    assert "2 小时" in (verified.text or "")
-    await verifier.send_command("/start", f"verify_{code_match.group(1)}")
-    await verifier.wait_for(lambda: len(having(verifier, "证明有效")) == 2, what="the second verification")
-    await verifier.send_command("/verify", "NOSUCHCODE")
-    await verifier.wait_for_text("没有找到")
-    assert await person_id(db, xiaoli) > 0
 
 
 @pytest.fixture
