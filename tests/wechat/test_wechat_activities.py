@@ -26,8 +26,6 @@ from tests.stories.test_activities_followup import VOLUNTEER, an_activity, start
 from tests.stories.test_certificates import two_verified_hours
 from tests.wechat.test_wechat_volunteers import make_volunteer
 
-pytestmark = pytest.mark.both_databases  # on SQLite and PostgreSQL
-
 PLACE = (39.9100, 116.4100)  # 幸福里敬老院
 
 
@@ -55,6 +53,7 @@ async def tap_after(person: WeChatPerson, label: str, seen: int) -> None:
     await person.tap_item(*item)
 
 
+# WeChat's own rule (the QR's scene and lifetime), not the dialect's: on SQLite only.
 async def test_the_check_in_qr_lives_ten_minutes_then_a_scan_reaches_nobody(
     wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator, clock: ManualClock
 ) -> None:
@@ -85,6 +84,7 @@ async def test_the_check_in_qr_lives_ten_minutes_then_a_scan_reaches_nobody(
     assert await xiaozhou.scan(qr.photo_bytes) is None
 
 
+@pytest.mark.both_databases  # on SQLite and PostgreSQL
 async def test_the_certificate_arrives_as_an_image_with_a_link_to_its_verification_page(
     wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator, clock: ManualClock
 ) -> None:
@@ -128,6 +128,7 @@ async def test_the_certificate_arrives_as_an_image_with_a_link_to_its_verificati
     # Verifying it by its code (核验) is the volunteer's activities journey: tests/journeys/test_activities.py.
 
 
+@pytest.mark.both_databases  # on SQLite and PostgreSQL
 async def test_the_activities_come_five_a_page_on_wechat_and_on_telegram(
     wechat_bot: TongxinApp, wx: WeChatSimulator, sim: BotApiSimulator, clock: ManualClock
 ) -> None:
