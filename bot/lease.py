@@ -224,7 +224,12 @@ class Leadership:
         self._failures = 0
         if epoch is not None:
             self._became_leader(epoch, started)
-            log.warning("lease: this instance (%s) leads, epoch %d", self.holder, epoch)
+            log.warning(
+                "lease: this instance (%s) leads, epoch %d (taken in %.0f ms)",
+                self.holder,
+                epoch,
+                1000 * (self._timer.monotonic() - started),
+            )
             assert self._lead is not None
             self._leading_task = asyncio.create_task(self._start_leading(self._lead), name="leading")
 
