@@ -23,8 +23,6 @@ from telegram.ext import (
     BaseHandler,
     CallbackQueryHandler,
     CommandHandler,
-    ConversationHandler,
-    MessageHandler,
     filters,
 )
 
@@ -35,16 +33,17 @@ from actions.messages import Notice
 from bot.context import TongxinContext
 from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
-from conversations import case_overview, pages
+from conversations import case_forms, case_overview, pages
+from conversations.base import Outcome, Subject
 from handlers import lists
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press, tell
+from handlers.conversing import written_once
 from rules.cases import (
     TIERS,
     CaseInputError,
     CaseStatus,
     DepartmentDraft,
-    check_note,
     parse_case_request,
     parse_department,
     parse_tier_choice,
@@ -55,11 +54,11 @@ from rules.wishes import InvalidInput
 from storage.cases import Case
 from storage.departments import INVITE_PREFIX, Department
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound
+from storage.people import TELEGRAM
 
-NOTE, PHOTO, REASON = range(3)
-WORK = "case_work"  # the case being resolved or handed back, and the note typed so far, in user_data
+WORK = "case_work"  # the draft of 办结 or 退回 (the case and the note typed so far) in user_data
+RESOLVE = case_forms.CaseResolve(TELEGRAM)
 NEW_DEPARTMENT = "new_department"  # /newdept's draft while its categories are chosen, with its number, in user_data
-NOT_COMMAND = ~filters.COMMAND
 
 
 async def reply(update: Update, context: TongxinContext, notice: Notice) -> int:
@@ -503,154 +502,25 @@ async def acknowledge_pressed(update: Update, context: TongxinContext) -> None:
     await reply_card(update, context, shown.case, Notice("case.card_mine", values, cases.holder_buttons(shown.case)))
 
 
-def work(context: TongxinContext) -> dict[str, Any]:
-    """The case being worked on in this conversation."""
-    if context.user_data is None:
-        return {}
-    found = context.user_data.setdefault(WORK, {})
-    return found if isinstance(found, dict) else {}
-
-
-def remember_pressed_card(update: Update, context: TongxinContext, case_id: int) -> None:
-    """Start the typed part of 办结 or 退回 for `case_id`, remembering the card whose button was pressed: once the
-    case is resolved or handed back, its 办结 / 退回 buttons go."""
-    work(context).clear()
-    work(context)["case_id"] = case_id
-    if (query := update.callback_query) is not None and query.message is not None:
-        work(context)["card"] = query.message.message_id
-
-
-async def take_buttons_away(context: TongxinContext, *message_ids: object) -> None:
-    """Remove the buttons of these messages in this chat (already gone, or too old to edit: left as they are)."""
-    for message_id in message_ids:
-        if isinstance(message_id, int):
-            with contextlib.suppress(TelegramError):
-                await context.bot.edit_message_reply_markup(context.chat_id, message_id, reply_markup=None)
-
-
-async def resolve_pressed(update: Update, context: TongxinContext) -> int:
-    """办结: ask for the note."""
+async def resolve_pressed(update: Update, context: TongxinContext) -> Outcome | None:
+    """办结: the form written once (`conversations.case_forms`) asks for the note, then a photo."""
     if (press := await expect_press(update, context, Act.CASE_RESOLVE)) is None:
-        return ConversationHandler.END
-    shown = await cases.view(context.env, press.id)
-    if shown.case.acknowledged_by != actor_of(context).user_id or shown.case.status != CaseStatus.ACKNOWLEDGED:
-        await stale_press(update, context)
-        return ConversationHandler.END
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    remember_pressed_card(update, context, press.id)
-    await say(context, "case.ask_note", ref=shown.ref)
-    return NOTE
+        return None
+    return await RESOLVE.start(context.env, actor_of(context), press.id)
 
 
-async def note_typed(update: Update, context: TongxinContext) -> int:
-    """The note; then the optional photo."""
-    message = update.effective_message
-    if message is None or message.text is None:
-        return NOTE
-    try:
-        work(context)["note"] = check_note(message.text)
-    except CaseInputError as error:
-        await input_error(update, context, error)
-        return NOTE
-    case_id = int(work(context).get("case_id", 0))
-    work(context)["prompt"] = await reply(
-        update,
-        context,
-        Notice("case.ask_photo", {}, ((Button("case.button.no_photo", Act.CASE_NO_PHOTO, case_id),),)),
-    )
-    return PHOTO
-
-
-async def not_text(update: Update, context: TongxinContext) -> None:
-    """Something other than text where a note or reason is expected."""
-    await tell(update, context, "case.note_empty")
-
-
-async def photo_sent(update: Update, context: TongxinContext) -> int:
-    """The photo of the result; resolve."""
-    message = update.effective_message
-    if message is None or not message.photo:
-        return PHOTO
-    return await finish_resolve(update, context, ("telegram", message.photo[-1].file_id))
-
-
-async def photo_skipped(update: Update, context: TongxinContext) -> int:
-    """No photo; resolve."""
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-        await update.callback_query.edit_message_reply_markup(None)
-        work(context).pop("prompt", None)  # the press took its own button away
-    return await finish_resolve(update, context, None)
-
-
-async def not_photo(update: Update, context: TongxinContext) -> None:
-    """Something other than a photo where one is expected."""
-    await tell(update, context, "case.photo_expected")
-
-
-async def finish_resolve(update: Update, context: TongxinContext, photo: tuple[str, str] | None) -> int:
-    """Resolve the case with the note and photo."""
-    entered = dict(work(context))
-    if context.user_data is not None:
-        context.user_data.pop(WORK, None)
-    try:
-        shown = await cases.resolve(
-            context.env, actor_of(context), int(entered.get("case_id", 0)), str(entered.get("note", "")), photo=photo
-        )
-    except CaseInputError as error:
-        await input_error(update, context, error)
-        return ConversationHandler.END
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
-        return ConversationHandler.END
-    await take_buttons_away(context, entered.get("prompt"), entered.get("card"))
-    await context.bot.send_message(context.chat_id, context.t("case.resolved_thanks", ref=shown.ref))
-    return ConversationHandler.END
-
-
-async def return_pressed(update: Update, context: TongxinContext) -> int:
-    """退回: ask for the reason."""
+async def return_pressed(update: Update, context: TongxinContext) -> Outcome | None:
+    """退回: the form written once asks for the reason."""
     if (press := await expect_press(update, context, Act.CASE_RETURN)) is None:
-        return ConversationHandler.END
-    shown = await cases.view(context.env, press.id)
-    if shown.case.status not in (CaseStatus.SENT, CaseStatus.ACKNOWLEDGED):
-        await stale_press(update, context)
-        return ConversationHandler.END
-    if update.callback_query is not None:
-        await update.callback_query.answer()
-    remember_pressed_card(update, context, press.id)
-    await say(context, "case.ask_reason", ref=shown.ref)
-    return REASON
+        return None
+    return await case_forms.RETURN.start(context.env, actor_of(context), press.id)
 
 
-async def reason_typed(update: Update, context: TongxinContext) -> int:
-    """The reason; hand the case back."""
-    message = update.effective_message
-    if message is None or message.text is None:
-        return REASON
-    case_id = int(work(context).get("case_id", 0))
-    try:
-        shown = await cases.hand_back(context.env, actor_of(context), case_id, message.text)
-    except CaseInputError as error:
-        await input_error(update, context, error)
-        return REASON
-    except (Conflict, NotAllowed, NotFound) as exc:
-        await conflict_reply(update, context, exc)
-        return ConversationHandler.END
-    await take_buttons_away(context, work(context).get("card"))
-    if context.user_data is not None:
-        context.user_data.pop(WORK, None)
-    await tell(update, context, "case.returned_thanks", ref=shown.ref)
-    return ConversationHandler.END
-
-
-async def cancel(update: Update, context: TongxinContext) -> int:
-    """/cancel: leave without changing the case."""
-    if context.user_data is not None:
-        context.user_data.pop(WORK, None)
-    await tell(update, context, "cancel.done")
-    return ConversationHandler.END
+async def case_changed(context: TongxinContext, chat_id: int, message_id: int, changed: Subject) -> None:
+    """A case resolved or handed back: the card pressed to start the form loses its 办结 / 退回 buttons (already
+    gone, or too old to edit: left as it is)."""
+    with contextlib.suppress(TelegramError):
+        await context.bot.edit_message_reply_markup(chat_id, message_id, reply_markup=None)
 
 
 async def rate_pressed(update: Update, context: TongxinContext) -> None:
@@ -672,34 +542,17 @@ async def rate_pressed(update: Update, context: TongxinContext) -> None:
     await say(context, "case.rated_thanks", ref=shown.ref, rating=int(press.arg))
 
 
-def conversations() -> list[BaseHandler[Update, TongxinContext, None]]:
-    """办结 (note → photo) and 退回 (reason)."""
-    resolve_conversation: ConversationHandler[TongxinContext] = ConversationHandler(
-        entry_points=[CallbackQueryHandler(resolve_pressed, pattern=callbacks.pattern(Act.CASE_RESOLVE))],
-        states={
-            NOTE: [MessageHandler(filters.TEXT & NOT_COMMAND, note_typed), MessageHandler(NOT_COMMAND, not_text)],
-            PHOTO: [
-                MessageHandler(filters.PHOTO, photo_sent),
-                CallbackQueryHandler(photo_skipped, pattern=callbacks.pattern(Act.CASE_NO_PHOTO)),
-                MessageHandler(NOT_COMMAND, not_photo),
-            ],
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        allow_reentry=True,
-        persistent=True,
-        name="case_resolve",
-    )
-    return_conversation: ConversationHandler[TongxinContext] = ConversationHandler(
-        entry_points=[CallbackQueryHandler(return_pressed, pattern=callbacks.pattern(Act.CASE_RETURN))],
-        states={
-            REASON: [MessageHandler(filters.TEXT & NOT_COMMAND, reason_typed), MessageHandler(NOT_COMMAND, not_text)]
-        },
-        fallbacks=[CommandHandler("cancel", cancel)],
-        allow_reentry=True,
-        persistent=True,
-        name="case_return",
-    )
-    return [resolve_conversation, return_conversation]  # type: ignore[list-item]
+def conversations() -> list[BaseHandler[Update, TongxinContext, Any]]:
+    """办结 (note → photo) and 退回 (reason), written once."""
+    resolving = CallbackQueryHandler(resolve_pressed, pattern=callbacks.pattern(Act.CASE_RESOLVE))
+    returning = CallbackQueryHandler(return_pressed, pattern=callbacks.pattern(Act.CASE_RETURN))
+    back = case_forms.RETURN
+    return [
+        written_once(
+            RESOLVE, lambda _: RESOLVE, key=WORK, entry_points=[(resolving, resolve_pressed)], refresh=case_changed
+        ),
+        written_once(back, lambda _: back, key=WORK, entry_points=[(returning, return_pressed)], refresh=case_changed),
+    ]
 
 
 def handlers() -> list[BaseHandler[Update, TongxinContext, None]]:
