@@ -34,8 +34,6 @@ from storage.lease import Fenced
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# SQLite: connections kept between reads (most reads come one after another; a burst takes more from the pool).
-KEPT_READS = 3
 
 
 _WRITING: ContextVar[bool] = ContextVar("database_writing", default=False)
@@ -65,10 +63,6 @@ class Database:
             kwargs["connect_args"] = postgres_connect_args(schema, self.instance)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
-        # SQLite: connections kept checked out between uses, their transactions ended (`read`, `write`): taking one
-        # from the pool and giving it back cost about as much CPU as the statement (issue 31).
-        self._idle_reads: list[AsyncConnection] = []
-        self._writer: AsyncConnection | None = None
         self._unpooled: AsyncEngine | None = None
         # Writes on SQLite begin IMMEDIATE; an engine view carrying that option (sharing the pool) saves
         # setting it on every connection.
@@ -83,59 +77,24 @@ class Database:
     @contextlib.asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for queries that change nothing."""
-        if not self.is_sqlite:
-            async with self.engine.connect() as conn:
-                yield conn
-            return
-        # SQLite: a connection kept from an earlier read (its transaction ended), see `_kept`.
-        conn = self._idle_reads.pop() if self._idle_reads else await self.engine.connect()
-        try:
+        async with self.engine.connect() as conn:
             yield conn
-            if conn.in_transaction():
-                await conn.rollback()  # not waited for by the thread's trip (`_OneHopConnection.rollback`)
-        except BaseException:
-            await conn.close()  # the pool resets it, as before
-            raise
-        if conn.invalidated or len(self._idle_reads) >= KEPT_READS:
-            await conn.close()
-        else:
-            self._idle_reads.append(conn)
 
     @contextlib.asynccontextmanager
     async def write(self, *, fenced: bool = True) -> AsyncIterator[AsyncConnection]:
         """A connection inside one transaction, committed on success and rolled back on any error. While a `fence`
         is set the transaction first checks it (`fenced=False`: writes any instance may make, leading or not: the
         lease itself, a webhook's update received)."""
+        lock = self._write_lock or contextlib.nullcontext()
         fence = self.fence if fenced else None
-        if self._write_lock is None:
-            async with self._write_engine.connect() as conn, conn.begin():
-                if fence is not None:
-                    await fence(conn)
-                token = _WRITING.set(True)
-                try:
-                    yield conn
-                finally:
-                    _WRITING.reset(token)
-            return
-        async with self._write_lock:
-            # SQLite: one writer at a time, so one connection kept between writes (`_kept`).
-            conn, self._writer = self._writer or await self._write_engine.connect(), None
+        async with lock, self._write_engine.connect() as conn, conn.begin():
+            if fence is not None:
+                await fence(conn)
+            token = _WRITING.set(True)
             try:
-                async with conn.begin():
-                    if fence is not None:
-                        await fence(conn)
-                    token = _WRITING.set(True)
-                    try:
-                        yield conn
-                    finally:
-                        _WRITING.reset(token)
-            except BaseException:
-                await conn.close()  # the pool resets it, as before
-                raise
-            if conn.invalidated:
-                await conn.close()
-            else:
-                self._writer = conn
+                yield conn
+            finally:
+                _WRITING.reset(token)
 
     @staticmethod
     def writing() -> bool:
@@ -169,17 +128,8 @@ class Database:
             )
         return self._unpooled
 
-    def busy(self) -> int:
-        """How many connections are in use now (checked out of the pool and not just kept between uses)."""
-        kept = len(self._idle_reads) + (self._writer is not None)
-        return self.engine.pool.checkedout() - kept  # type: ignore[attr-defined, no-any-return]
-
     async def dispose(self) -> None:
-        """Close every pooled connection (and those kept between uses)."""
-        kept, self._idle_reads = [*self._idle_reads, *([self._writer] if self._writer is not None else [])], []
-        self._writer = None
-        for conn in kept:
-            await conn.close()
+        """Close every pooled connection."""
         await self.engine.dispose()
         if self._unpooled is not None:
             await self._unpooled.dispose()

@@ -71,7 +71,8 @@ def _hold_time_while_busy(database: Database) -> None:
     way): a query's real time is no time at all for the bot's deadlines."""
     loop = asyncio.get_running_loop()
     if isinstance(loop, VirtualTimeLoop):
-        loop.hold_while(lambda: database.busy() > 0)
+        pool = database.engine.pool
+        loop.hold_while(lambda: pool.checkedout() > 0)  # type: ignore[attr-defined]
 
 
 def _asyncpg_url(url: str) -> str:
