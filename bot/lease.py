@@ -108,6 +108,7 @@ class Leadership:
         self._leading_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._abandoned: set[asyncio.Future[Any]] = set()  # lease statements left to end by themselves
+        self._conn: AsyncConnection | None = None  # the lease's connection between rounds (PostgreSQL)
         self._failures = 0
         self._resigning: int | None = None
         # Set once this instance lost the lease it held (it stopped leading without being asked to).
@@ -156,6 +157,10 @@ class Leadership:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.close()
         if self._leading:
             self._resigning = self.epoch
             await self._stop_leading(bounded=False)
@@ -195,11 +200,30 @@ class Leadership:
     async def _bounded(self, operation: Callable[[AsyncConnection], Awaitable[T]], seconds: float) -> T:
         """Run `operation` in a transaction of its own, on a connection of its own (`Database.unpooled`): no wait for
         the pool. Past `seconds` it is left to finish or fail by itself (asyncpg's command timeout) and TimeoutError
-        raised: cancelling a statement half-way can leave its connection unusable, and waiting for that can hang."""
+        raised: cancelling a statement half-way can leave its connection unusable, and waiting for that can hang.
+
+        The connection is kept for the next round once a round succeeded on it (a standby looks every `poll_every`:
+        a new connection each time cost a server process and a handshake, tens of milliseconds under load, which a
+        clean stop's handover waited for); a round that failed, or was left to finish by itself, ends its connection
+        without a word to the server (`invalidate`), and the next round opens a new one."""
 
         async def run() -> T:
-            async with self._db.unpooled().connect() as conn, conn.begin():
-                return await operation(conn)
+            conn, self._conn = self._conn, None  # in use: nobody else takes it meanwhile
+            if conn is None or conn.closed or conn.invalidated:
+                conn = await self._db.unpooled().connect()
+            try:
+                async with conn.begin():
+                    result = await operation(conn)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.invalidate()
+                    await conn.close()
+                raise
+            if self._conn is None and not self._stopping:
+                self._conn = conn
+            else:  # a round left to finish by itself came back after a newer one
+                await conn.close()
+            return result
 
         task = asyncio.ensure_future(run())
         if not await within(self._timer, asyncio.shield(task), max(0.0, seconds)):
