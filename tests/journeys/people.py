@@ -10,6 +10,8 @@ on=town.other)` on the other one. A person has the verbs a person has, whatever 
 - `send_photo()`, `send_location(lat, lon)`; `menu(name)`: the Telegram command or the WeChat menu button (`MENU`);
 - `open_invite(invite)`: the invite's link on Telegram, its QR code scanned on WeChat (a coordinator's volunteer
   invite, or an activity's check-in code: `volunteer_invite`, `checkin_code`);
+- `ask(request)`: a request with no menu button (mydata, deleteme): Telegram's command, or the words the WeChat
+  account tells people to type (`WORDS`);
 - `verify_certificate(code)`: the certificate's verification by its code (the QR's link on Telegram, 核验 typed on
   WeChat);
 - `sees(*texts)` waits for a message received since the person's last action that shows every text (in its text,
@@ -108,6 +110,7 @@ class Person(ABC):
     """Someone in a story, on one channel."""
 
     channel: ClassVar[str]
+    WORDS: ClassVar[dict[str, str]]  # what a person types for a request with no menu button (`ask`)
     name: str
 
     @abstractmethod
@@ -133,6 +136,10 @@ class Person(ABC):
     @abstractmethod
     async def open_invite(self, invite: Invite) -> None:
         """Follow a coordinator's invite the way the channel carries it."""
+
+    @abstractmethod
+    async def ask(self, request: str) -> None:
+        """Make `request` (mydata, deleteme) the way the channel tells people to: `WORDS[request]`."""
 
     @abstractmethod
     async def verify_certificate(self, code: str) -> None:
@@ -179,6 +186,7 @@ class OnTelegram(Person):
         "activities": "/activities",
         "certificate": "/certificate",
     }
+    WORDS: ClassVar[dict[str, str]] = {"mydata": "/mydata", "deleteme": "/deleteme"}
 
     def __init__(self, sim: BotApiSimulator, user: TelegramUser) -> None:
         self.sim = sim
@@ -229,6 +237,10 @@ class OnTelegram(Person):
     async def open_invite(self, invite: Invite) -> None:
         """Open the invite's t.me link: /start with its payload."""
         await self.user.send_command("/start", invite.payload)
+        self._acted()
+
+    async def ask(self, request: str) -> None:
+        await self.user.send_command(self.WORDS[request])
         self._acted()
 
     async def verify_certificate(self, code: str) -> None:
@@ -284,6 +296,7 @@ class OnWeChat(Person):
         "activities": "ACTIVITIES",
         "certificate": "CERTIFICATE",
     }
+    WORDS: ClassVar[dict[str, str]] = {"mydata": "我的数据", "deleteme": "删除我的数据"}  # as 隐私 says them
 
     def __init__(self, wx: WeChatSimulator, follower: WeChatPerson) -> None:
         self.wx = wx
@@ -328,6 +341,9 @@ class OnWeChat(Person):
         """Scan the invite's QR code."""
         assert await self.follower.scan(invite.qr) is not None, "the invite's QR code had expired"
         self._acted()
+
+    async def ask(self, request: str) -> None:
+        await self.say(self.WORDS[request])
 
     async def verify_certificate(self, code: str) -> None:
         """Type 核验 and the code (the account's way; the certificate's link opens a web page)."""
@@ -402,9 +418,11 @@ class Town:
         await self.with_role(OnTelegram(self.sim, user), role)
         return user
 
-    async def given_wish(self, resident: Person, *, phone: str = "13800001234") -> Wish:
-        """An approved, open wish of `resident` (助老助残 in 东城社区, with an address and her phone), set up in the
-        database as if she had made it earlier."""
+    async def given_wish(
+        self, resident: Person, *, phone: str = "13800001234", location: tuple[float, float] | None = None
+    ) -> Wish:
+        """An approved, open wish of `resident` (助老助残 in 东城社区, with an address, her phone and the `location`
+        she shared if any), set up in the database as if she had made it earlier."""
         async with self.env.db.write() as conn:
             person = await people.person_for_identity(
                 conn, resident.channel, resident.account, first_name=resident.name, language="zh-CN", now=START_TIME
@@ -412,7 +430,12 @@ class Town:
             return await lifecycle.submit_wish(
                 conn,
                 WishDraft(
-                    category="elderly_disabled", description=DESCRIPTION, area="东城社区", address=ADDRESS, phone=phone
+                    category="elderly_disabled",
+                    description=DESCRIPTION,
+                    area="东城社区",
+                    address=ADDRESS,
+                    location=location,
+                    phone=phone,
                 ),
                 resident_id=person.id,
                 now=START_TIME,

@@ -11,12 +11,13 @@ import re
 
 import pytest
 
+from bot.app import TongxinApp
 from bot.clock import ManualClock
 from storage import activities as activity_store
 from storage import people
 from tests.conftest import ADMIN_ID
 from tests.journeys.people import INDIRECT, JOURNEY, Town, checkin_code, journey_runs
-from tests.stories.test_activities import shanghai
+from tests.stories.test_activities import delivered, shanghai
 from tests.stories.test_activities_followup import an_activity
 
 PLACE = (39.9100, 116.4100)  # 幸福里敬老院
@@ -26,8 +27,9 @@ ACROSS_TOWN = (39.9300, 116.4100)  # about 2.2 km away
 
 @pytest.mark.parametrize(JOURNEY, journey_runs(telegram_on="sqlite"), indirect=INDIRECT)
 async def test_a_volunteer_signs_up_waits_moves_up_checks_in_and_gets_a_certificate(
-    town: Town, clock: ManualClock
+    town: Town, clock: ManualClock, wechat_bot: TongxinApp
 ) -> None:
+    bot = wechat_bot
     db = town.env.db
     organizer = town.sim.person("李主任", user_id=ADMIN_ID)
     await organizer.send_command("/start")
@@ -38,6 +40,12 @@ async def test_a_volunteer_signs_up_waits_moves_up_checks_in_and_gets_a_certific
     xiaozhou, xiaowu = await town.volunteer("小周"), await town.volunteer("小吴")
     activity_id = await an_activity(town.env, found.id, starts=shanghai(26, 15), headcount=1, location=PLACE)
     zhou_id, wu_id = await xiaozhou.person_id(db), await xiaowu.person_id(db)
+    # Published earlier: both were invited, and the invitations are out before the story goes on. (A WeChat notice
+    # with choices records them just after it is sent, a delete-then-insert racing the conversation write of a tap
+    # in that moment — storage.wechat.save_conversation, a bug left for its owner: the story does not tap then.)
+    for volunteer in (xiaozhou, xiaowu):
+        await volunteer.sees("新的志愿活动 A-0001")
+    await delivered(bot, town.sim)
 
     # 活动: the upcoming activity with its one place; 小周 signs up.
     await xiaozhou.menu("activities")

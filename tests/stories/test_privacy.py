@@ -1,5 +1,7 @@
-"""Stories of privacy: a person reads what is kept, downloads it all, and erases themselves for good —
-afterwards no table in the database holds their name, phone or location; their counts remain."""
+"""Stories of privacy on Telegram: a person downloads what is kept as a JSON file, and erasing reaches every table
+their data reached (a wish, a volunteer's profile, a tip, notices to others — one on the wire taken back); their
+counts remain. Reading the notice, being asked first and erasing oneself is the resident's privacy journey, written
+once for both channels: tests/journeys/test_privacy.py."""
 
 from __future__ import annotations
 
@@ -74,14 +76,6 @@ async def _matches(
     return hits
 
 
-async def test_privacy_notice_says_what_who_and_how_long(bot: TongxinApp, sim: BotApiSimulator) -> None:
-    wang = sim.person(NAME)
-    await wang.send_command("/privacy")
-    notice = (await wang.next_message()).text
-    for part in ("我们保存什么", "谁能看到", "保存多久", "/mydata", "/deleteme"):
-        assert part in notice
-
-
 async def test_mydata_is_a_document_with_what_is_stored(bot: TongxinApp, sim: BotApiSimulator) -> None:
     wang = sim.person(NAME, username="wang_xy")
     await wang.send_command("/start")
@@ -94,40 +88,6 @@ async def test_mydata_is_a_document_with_what_is_stored(bot: TongxinApp, sim: Bo
     assert document["user_id"] == await person_id(bot.bot_data.db, wang)
     assert document["data"]["users"][0]["first_name"] == NAME
     assert document["data"]["users"][0]["username"] == "wang_xy"
-
-
-async def test_deleteme_asks_first_and_keep_changes_nothing(bot: TongxinApp, sim: BotApiSimulator) -> None:
-    wang = sim.person(NAME)
-    await wang.send_command("/deleteme")
-    ask = await wang.next_message()
-    assert "无法恢复" in ask.text
-    await wang.press("不删除")
-    await wang.wait_for_text("什么都没有删除")
-    async with bot.bot_data.db.read() as conn:
-        assert (await users.get_user(conn, await person_id(conn, wang))).first_name == NAME
-
-
-async def test_after_deleteme_no_name_phone_or_location_anywhere(
-    bot: TongxinApp, sim: BotApiSimulator, story_db: Database
-) -> None:
-    wang = sim.person(NAME, username="wangxiuying", phone=PHONE)
-    await wang.send_command("/start")
-    await wang.next_message()
-    async with story_db.write() as conn:
-        await users.set_phone(conn, await person_id(conn, wang), PHONE)
-    needles = [NAME, PHONE, "wangxiuying"]
-    assert await traces_of(story_db, needles, LOCATION), "the story should have left traces to erase"
-
-    await wang.send_command("/deleteme")
-    await wang.next_message()
-    await wang.press("确认删除")
-    await wang.wait_for_text("已删除您的个人信息")
-    await sim.settle()
-
-    assert await traces_of(story_db, needles, LOCATION) == []
-    async with story_db.read() as conn:
-        erased = await users.get_user(conn, await person_id(conn, wang))
-    assert erased.phone is None
 
 
 async def test_deleteme_erases_the_person_from_every_table_their_data_reached(

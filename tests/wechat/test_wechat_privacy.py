@@ -1,6 +1,7 @@
 """Privacy on WeChat: 隐私, 我的数据 and 删除我的数据 — the same as Telegram's /privacy, /mydata and /deleteme, from
-the 更多 menu or in plain words; erasing asks first, takes her saved WeChat photos with it, and works for a
-blocked person too."""
+the 更多 menu or in plain words; erasing takes her saved WeChat photos with it, a stale 确认删除 erases nothing, and
+it works for a blocked person too. Being asked first and erasing oneself is the resident's privacy journey, written
+once for both channels: tests/journeys/test_privacy.py."""
 
 from __future__ import annotations
 
@@ -82,7 +83,10 @@ async def test_privacy_from_the_menu_shows_her_data_and_erases_it_with_her_photo
     assert _saved_photos(wechat_bot) == []
 
 
-async def test_erasing_asks_first_and_keeping_changes_nothing(wechat_bot: TongxinApp, wx: WeChatSimulator) -> None:
+async def test_a_confirmation_from_an_old_menu_erases_nothing_she_is_asked_again(
+    wechat_bot: TongxinApp, wx: WeChatSimulator
+) -> None:
+    """A menu message stays in the chat, its items tappable (Telegram's buttons are taken off once answered)."""
     db = wechat_bot.bot_data.db
     wang = wx.person("王阿姨")
     await _wish_with_photo(wang)
@@ -90,7 +94,6 @@ async def test_erasing_asks_first_and_keeping_changes_nothing(wechat_bot: Tongxi
     ask = await wang.wait_for_text("确定要删除")
     await wang.tap("不删除")
     await wang.wait_for_text("什么都没有删除")
-    # A confirmation from that old menu, without being asked again, erases nothing: she is asked again.
     keep_count = len(wang.inbox)
     await wang.tap_item(ask.items[0][0], ask.items[0][1])
     await wang.wait_for_text("确定要删除", after=keep_count)
