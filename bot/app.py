@@ -17,7 +17,6 @@ import functools
 import gc
 import itertools
 import logging
-import time
 import warnings
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any, TypeVar
@@ -388,14 +387,15 @@ async def running(
 
 class _StopPhases:
     """How long each step of stopping took (issue 30: a clean stop hands the lease over within 1 s), logged as one
-    line once stopped: monotonic wall time, whatever clock the bot runs on."""
+    line once stopped: the event loop's time, whatever clock or timer the bot runs on."""
 
     def __init__(self) -> None:
+        self._timer = LoopTimer()
         self._marks: list[tuple[str, float]] = []
 
     def mark(self, phase: str) -> None:
         if self._marks or phase == "started":  # a step-down after a lost lease is no stop
-            self._marks.append((phase, time.monotonic()))
+            self._marks.append((phase, self._timer.monotonic()))
 
     def report(self) -> None:
         if len(self._marks) < 2:
