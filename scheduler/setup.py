@@ -63,6 +63,7 @@ async def start(application: TongxinApp) -> None:
                 services.clock.now,
                 photo_bytes=photo_bytes,
                 role_menus=services.wechat.role_menus,
+                turns=services.wechat.turns,
             )
         )
     sender = OutboxSender(services, transports)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import and_, case, delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -205,13 +207,7 @@ async def conversation_of(conn: AsyncConnection, openid: str) -> dict[str, Any] 
 
 async def save_conversation(conn: AsyncConnection, openid: str, state: dict[str, Any] | None) -> None:
     """Store the account's conversation (None: it ended)."""
-    await conn.execute(
-        delete(conversation_states).where(
-            conversation_states.c.name == CONVERSATION, conversation_states.c.key == _key(openid)
-        )
-    )
-    if state is not None:
-        await conn.execute(insert(conversation_states).values(name=CONVERSATION, key=_key(openid), state=state))
+    await _keep(conn, CONVERSATION, openid, state)
 
 
 async def remember_choices(conn: AsyncConnection, openid: str, choices: dict[str, str]) -> None:
@@ -239,10 +235,18 @@ async def _kept(conn: AsyncConnection, name: str, openid: str) -> dict[str, Any]
 
 
 async def _keep(conn: AsyncConnection, name: str, openid: str, state: dict[str, Any] | None) -> None:
-    where = (conversation_states.c.name == name, conversation_states.c.key == _key(openid))
-    await conn.execute(delete(conversation_states).where(*where))
-    if state is not None:
-        await conn.execute(insert(conversation_states).values(name=name, key=_key(openid), state=state))
+    """Write (or with None delete) one of the follower's kept states in one statement: an upsert, so two writers
+    at once (a reply's step and a notice's choices) never collide on the key as a delete-then-insert did on
+    PostgreSQL ("duplicate key … pk_conversation_states")."""
+    if state is None:
+        where = (conversation_states.c.name == name, conversation_states.c.key == _key(openid))
+        await conn.execute(delete(conversation_states).where(*where))
+        return
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(conversation_states).values(name=name, key=_key(openid), state=state)
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=["name", "key"], set_={"state": statement.excluded.state})
+    )
 
 
 async def menu_tag_of(conn: AsyncConnection, openid: str) -> int | None:

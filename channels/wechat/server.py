@@ -89,7 +89,8 @@ class WeChatChannel:
             Uploads(api, env.db, env.now),
             photo_bytes,
         )
-        self._turns: KeyedLocks[str] = KeyedLocks()  # one follower's messages one at a time, in order
+        # One follower's messages one at a time, in order; the outbox's notices to them take the same turns.
+        self.turns: KeyedLocks[str] = KeyedLocks()
         self._freshness = Freshness(env.now)
         self._rate = MessageRate()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -240,7 +241,7 @@ class WeChatChannel:
         task.add_done_callback(self._tasks.discard)
 
     async def _handle(self, inbound: wechat.Inbound) -> None:
-        async with self._turns.turn(inbound.openid):
+        async with self.turns.turn(inbound.openid):
             try:
                 data = dict(xmltodict.parse(inbound.payload)["xml"])
                 replies = await self.conversation.handle(inbound.openid, data)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 
 from actions.messages import Lane, Notice
 from bot.i18n import Catalogues
+from bot.keyed_locks import KeyedLocks
 from bot.settings import Settings
 from channels.delivery import Held, Sent
 from channels.tencent_api import failure as tencent_failure
@@ -77,8 +78,12 @@ class WeChatTransport:
         now: Callable[[], dt.datetime],
         photo_bytes: PhotoBytes | None = None,
         role_menus: RoleMenus | None = None,
+        turns: KeyedLocks[str] | None = None,
     ) -> None:
         self._role_menus = role_menus
+        # The channel's turns (`WeChatChannel.turns`): a notice goes out between a follower's messages, never while
+        # one is handled, so the notice's numbered choices and the reply's step are written one after the other.
+        self._turns = turns if turns is not None else KeyedLocks()
         self._api = api
         self._catalogues = catalogues
         self._db = db
@@ -96,7 +101,12 @@ class WeChatTransport:
         return False
 
     async def send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
-        """Deliver inside the window, as a template outside it, or hold it back (see the module docstring)."""
+        """Deliver inside the window, as a template outside it, or hold it back (see the module docstring), in the
+        follower's turn."""
+        async with self._turns.turn(address):
+            await self._send(address, language, notice, lane)
+
+    async def _send(self, address: str, language: str, notice: Notice, lane: Lane) -> None:
         if notice.delete:
             return  # WeChat cannot take a message back; nothing is sent in its place
         if self._role_menus is not None:
