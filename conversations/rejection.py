@@ -3,8 +3,10 @@
 application (`APPLICATION`: `actions.applications.reject_volunteer`) and a wish waiting for review (`WISH`:
 `actions.wishes.reject`).
 
-Telegram renders them in `handlers/volunteer_review.py` and `handlers/review.py`; a channel starts one with
-`APPLICATION.start(env, actor, application_id)`.
+Telegram renders them in `handlers/volunteer_review.py` and `handlers/review.py`, WeCom in
+`channels/wecom/conversing.py`; a channel starts one with `APPLICATION.start(env, actor, application_id)`. The
+outcome that decides names what it turned down (`Outcome.changed`, a `Subject` of the conversation's `kind`), and
+`subject(state)` names it before the answer is taken (WeCom decides one subject at a time).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from actions import applications as application_actions
 from actions import wishes as wish_actions
 from actions.buttons import Act
 from actions.env import Env
-from conversations.base import Expect, Input, Outcome, Say, State, Steps, refusal, typed_note
+from conversations.base import Expect, Input, Outcome, Say, State, Steps, Subject, refusal, typed_note
 from rules import wishes as lifecycle
 from rules.wishes import Actor
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -58,11 +60,12 @@ class Rejection(Steps[OneSubject]):
     def __init__(
         self,
         name: str,
+        kind: str,
         check: Callable[[Env, Actor, int], Awaitable[object]],
         reject: Callable[[Env, Actor, int, str], Awaitable[object]],
         refused: Callable[[Refused, bool], Say],
     ) -> None:
-        self.name = name
+        self.name, self.kind = name, kind
         self._check, self._reject, self._refused = check, reject, refused
 
     async def start(self, env: Env, actor: Actor, subject_id: int) -> Outcome:
@@ -73,6 +76,10 @@ class Rejection(Steps[OneSubject]):
             return Outcome(answer=self._refused(exc, True))
         state = self.state(REASON, OneSubject(subject_id))
         return Outcome(says=self.ask(state), state=state)
+
+    def subject(self, state: State) -> Subject:
+        """What the conversation turns down."""
+        return Subject(self.kind, self.form(state).subject_id)
 
     def ask(self, state: State) -> tuple[Say, ...]:
         return (Say("pending.ask_reason", {"max": lifecycle.NOTE_MAX}, expect=Expect.TEXT, hint=True),)
@@ -85,7 +92,7 @@ class Rejection(Steps[OneSubject]):
             await self._reject(env, actor, self.form(state).subject_id, reason)
         except (Conflict, NotAllowed, NotFound) as exc:
             return Outcome(says=(self._refused(exc, False),))
-        return Outcome(says=(Say("pending.rejected"),))
+        return Outcome(says=(Say("pending.rejected"),), changed=self.subject(state))
 
 
 def application_refused(exc: Refused, pressed: bool) -> Say:
@@ -101,8 +108,9 @@ def wish_refused(exc: Refused, pressed: bool) -> Say:
 # The names are those Telegram kept them under before they were on the layer.
 APPLICATION = Rejection(
     "volunteer_reject",
+    "application",
     application_actions.pending_volunteer_application,
     application_actions.reject_volunteer,
     application_refused,
 )
-WISH = Rejection("review_reject", wish_actions.check_reject, wish_actions.reject, wish_refused)
+WISH = Rejection("review_reject", "wish", wish_actions.check_reject, wish_actions.reject, wish_refused)

@@ -4,6 +4,11 @@ its own), so a step's choices are numbered under its text and the typed number i
 Telegram's and show nothing here; a tap's answer is a line of its own. The words are WeChat's (`channels.wechat.steps`:
 plain text, and a key's `.wechat` wording where one is written, as the desk's are).
 
+A conversation about one subject (`About`: a volunteer application turned down with a reason) is started by a
+card's press (`show` of its first outcome); its answer is taken under the channel's lock of that subject (`hold`,
+the lock a card's press decides under), and an outcome that changed it has the channel update every recipient's
+card (`refresh`) before the lock is let go, so a second press is told who decided.
+
 The conversation (its state and the last step's numbered choices) is the member's open question (`storage.wecom`,
 kind `layer`, as JSON in its note), so whichever instance receives the answer goes on, after a restart too, and a
 press on a card or another question asked replaces it.
@@ -15,14 +20,16 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol, runtime_checkable
 
 from actions.buttons import parse_press
 from actions.env import Env
 from bot.i18n import Catalogues
 from channels.wechat import render, steps
-from conversations.base import Attachment, Conversation, Input, Outcome, State, run
+from conversations.base import Attachment, Conversation, Input, Outcome, State, Subject, run
 from conversations.broadcast import BroadcastConversation
+from conversations.rejection import APPLICATION
 from rules.roles import Role
 from rules.staff import may
 from rules.wishes import Actor
@@ -35,18 +42,31 @@ WAIT = dt.timedelta(minutes=30)  # how long a step waits for its answer (as the 
 BROADCAST_WORDS = frozenset({"群发", "/broadcast"})
 
 Say = Callable[[str, str], Awaitable[bool]]
+Hold = Callable[[Subject], AbstractAsyncContextManager[object]]
+Refresh = Callable[[str, Subject], Awaitable[None]]
+
+
+@runtime_checkable
+class About(Protocol):
+    """A conversation about one subject (what a card was pressed for): named before its answer is taken."""
+
+    def subject(self, state: State) -> Subject: ...
 
 
 class Conversing:
-    """Runs the layer's conversations for WeCom members (a coordinator's broadcast): `begin` starts one from the
-    word typed, `answer` takes the member's next message."""
+    """Runs the layer's conversations for WeCom members (a coordinator's broadcast, an application's 退回 reason):
+    `begin` starts one from the word typed, `show` one a card's press started, `answer` takes the member's next
+    message. `hold` and `refresh` are the channel's lock of a subject and its update of that subject's cards."""
 
-    def __init__(self, env: Env, catalogues: Catalogues, say: Say) -> None:
+    def __init__(
+        self, env: Env, catalogues: Catalogues, say: Say, *, hold: Hold | None = None, refresh: Refresh | None = None
+    ) -> None:
         self._env = env
         self._catalogues = catalogues
         self._say = say
+        self._hold, self._refresh = hold, refresh
         broadcast = BroadcastConversation()
-        self._conversations: Mapping[str, Conversation] = {broadcast.name: broadcast}
+        self._conversations: Mapping[str, Conversation] = {broadcast.name: broadcast, APPLICATION.name: APPLICATION}
 
     async def begin(self, userid: str, language: str, actor: Actor, data: dict[str, Any]) -> bool:
         """A typed word that starts a conversation (群发, /broadcast): its first step asked; False for anything else.
@@ -77,10 +97,26 @@ class Conversing:
             await self._say(userid, render.text(self._catalogues, language, "wecom.question.cancelled"))
             return True
         conversation = self._conversations[state.conversation]
-        outcome = await run(conversation, self._env, actor, state, input_of(data, choices))
+        given = input_of(data, choices)
+        if isinstance(conversation, About) and self._hold is not None:
+            async with self._hold(conversation.subject(state)):
+                outcome = await run(conversation, self._env, actor, state, given)
+                await self._changed(userid, outcome)
+        else:
+            outcome = await run(conversation, self._env, actor, state, given)
+            await self._changed(userid, outcome)
         # At the same step, a reply without choices (a number out of range, a photo) keeps the numbers shown.
         await self._show(userid, language, outcome, kept=choices if outcome.state == state else [])
         return True
+
+    async def show(self, userid: str, language: str, outcome: Outcome) -> None:
+        """The first outcome of a conversation a card's press started: its messages sent, its state kept as the
+        member's open question (replacing any earlier one)."""
+        await self._show(userid, language, outcome)
+
+    async def _changed(self, userid: str, outcome: Outcome) -> None:
+        if outcome.changed is not None and self._refresh is not None:
+            await self._refresh(userid, outcome.changed)
 
     def _state_of(self, kept: str | None) -> tuple[State | None, list[str]]:
         try:

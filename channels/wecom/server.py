@@ -98,7 +98,13 @@ class WeComChannel:
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.desk = Desk(env, catalogues, api, self.say, self.roles_of)  # the menu and the typed entries
-        self.conversing = Conversing(env, catalogues, self.say)  # the layer's conversations (群发)
+        self.conversing = Conversing(  # the layer's conversations (群发, an application's 退回 reason)
+            env,
+            catalogues,
+            self.say,
+            hold=lambda subject: self._decisions.turn(self.work.key_of(subject)),
+            refresh=self.work.refresh,
+        )
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         self.handled = 0

@@ -45,11 +45,13 @@ from channels.wecom.cards import (
     tip_key,
     whistle_key,
 )
+from conversations import rejection
+from conversations.base import Subject
 from rules.applications import ApplicationStatus
 from rules.cases import CaseInputError, CaseStatus, check_note
 from rules.tips import TipAction, TipInputError, TipStatus, actions_for, clean_link, clean_note, tip_reference
 from rules.whistles import WhistleError
-from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
+from rules.wishes import Actor, WishStatus, wish_ref
 from storage import applications, audit, cases, media, tips, users, whistles, wishes
 from storage import wecom as wecom_store
 from storage.errors import Conflict, NotAllowed, NotFound
@@ -65,10 +67,9 @@ QUESTION_WAIT = dt.timedelta(minutes=30)  # how long an answer to a question aft
 SWEEP_SECONDS = 30.0
 CANCEL_WORDS = frozenset({"取消", "cancel"})
 NO_PHOTO_WORDS = frozenset({"无", "没有", "不附照片", "跳过", "none", "no", "skip"})
-# The questions: why a wish is sent back (answered by the server's wish review), why an application is, why a case
-# is handed back, 办结's note and then its photo.
+# The questions: why a wish is sent back (answered by the server's wish review), why a case is handed back, 办结's
+# note and then its photo. Why an application is sent back is the layer's (`channels.wecom.conversing`).
 WISH_REJECT = "wish_reject"
-APPLICATION_REASON = "app_reject"
 CASE_REASON = "case_return"
 CASE_NOTE = "case_note"
 CASE_PHOTO = "case_photo"
@@ -111,18 +112,15 @@ class CardWork:
         if verb in TIP_VERBS:
             await self._tip_press(userid, person, actor, verb.removeprefix("tip"), subject_id, arg)
         elif verb == APPLICATION_APPROVE:
-            await self._decide_application(userid, person, actor, subject_id, None)
-        elif verb == APPLICATION_REJECT:
-            try:
-                await application_actions.pending_volunteer_application(self._env, actor, subject_id)
-            except NotAllowed:
+            await self._approve_application(userid, person, actor, subject_id)
+        elif verb == APPLICATION_REJECT:  # the reason asked by the layer's rejection (conversations/rejection.py)
+            started = await rejection.APPLICATION.start(self._env, actor, subject_id)
+            if started.state is not None:
+                await self._channel.conversing.show(userid, lang, started)
+            elif started.answer is not None and started.answer.key == "error.not_allowed":
                 await self._say(userid, lang, "wecom.not_staff")
-                return
-            except (Conflict, NotFound):
+            else:
                 await self._application_decided(userid, lang, subject_id)
-                return
-            await self.ask(userid, APPLICATION_REASON, subject_id)
-            await self._say(userid, lang, "wecom.application.ask_reason", limit=NOTE_MAX)
         elif verb in (RESOLVE, HAND_BACK):
             await self._case_press(userid, person, actor, verb, subject_id)
         elif verb == WHISTLE:
@@ -133,27 +131,21 @@ class CardWork:
         async with self._env.db.write() as conn:
             await wecom_store.ask(conn, userid, kind, subject_id, now=self._env.now(), wait=QUESTION_WAIT, note=note)
 
-    async def _decide_application(
-        self, userid: str, person: User, actor: Actor, application_id: int, reason: str | None
-    ) -> None:
-        """Approve (`reason` None) or reject through the actions Telegram's buttons run; every card says who."""
+    async def _approve_application(self, userid: str, person: User, actor: Actor, application_id: int) -> None:
+        """通过 through the action Telegram's button runs; every card says who (退回 is the layer's rejection)."""
         lang = person.language
         async with self._channel.decisions.turn(application_key(application_id)):
             try:
-                if reason is None:
-                    decided = await application_actions.approve_volunteer(self._env, actor, application_id)
-                else:
-                    decided = await application_actions.reject_volunteer(self._env, actor, application_id, reason)
+                decided = await application_actions.approve_volunteer(self._env, actor, application_id)
             except NotAllowed:
                 await self._say(userid, lang, "wecom.not_staff")
                 return
             except (Conflict, NotFound):
                 await self._application_decided(userid, lang, application_id)
                 return
-            outcome = "approved" if reason is None else "rejected"
-            label = self._t(lang, f"wecom.decided.{outcome}", name=person.display_name)
+            label = self._t(lang, "wecom.decided.approved", name=person.display_name)
             await self._channel.update_cards(application_key(application_id), label)
-        await self._say(userid, lang, f"wecom.application.{outcome}", name=decided.person.display_name)
+        await self._say(userid, lang, "wecom.application.approved", name=decided.person.display_name)
 
     async def _application_decided(self, userid: str, lang: str, application_id: int) -> None:
         """A press on an application someone already decided: who."""
@@ -376,8 +368,6 @@ class CardWork:
             await self._tip_words(userid, person, actor, asked, text)
         elif asked.kind == WISH_REJECT:
             await self._channel.wish_reason(userid, person, actor, asked.subject_id, text)
-        elif asked.kind == APPLICATION_REASON:
-            await self._application_reason(userid, person, actor, asked.subject_id, text)
         elif asked.kind == CASE_REASON:
             await self._case_reason(userid, person, actor, asked.subject_id, text)
         elif asked.kind == CASE_NOTE:
@@ -388,6 +378,9 @@ class CardWork:
                 return True
             await self.ask(userid, CASE_PHOTO, asked.subject_id, note=note)
             await self._say(userid, lang, "wecom.case.ask_photo")
+        else:  # a question this version no longer asks here (one kept before an upgrade): over, nothing changed
+            await self._forget(userid)
+            await self._say(userid, lang, "wecom.question.cancelled")
         return True
 
     async def forget(self, userid: str) -> bool:
@@ -397,18 +390,6 @@ class CardWork:
     async def _forget(self, userid: str) -> bool:
         async with self._env.db.write() as conn:
             return await wecom_store.forget_question(conn, userid)
-
-    async def _application_reason(
-        self, userid: str, person: User, actor: Actor, application_id: int, text: str
-    ) -> None:
-        lang = person.language
-        try:
-            reason = check_text(text, NOTE_MAX)
-        except InvalidInput as bad:
-            await self._say(userid, lang, f"wecom.reject.{bad.reason}", limit=NOTE_MAX)
-            return
-        if await self._forget(userid):  # else another instance took this answer
-            await self._decide_application(userid, person, actor, application_id, reason)
 
     async def _case_reason(self, userid: str, person: User, actor: Actor, case_id: int, text: str) -> None:
         lang = person.language
@@ -499,6 +480,19 @@ class CardWork:
         await self._channel.send_card(userid, holder_key(case_id), content)
 
     # -- cards decided elsewhere ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def key_of(subject: Subject) -> str:
+        """The CardBook key (and decision lock) of a subject a conversation of the layer is about."""
+        return application_key(subject.id) if subject.kind == "application" else f"{subject.kind}:{subject.id}"
+
+    async def refresh(self, userid: str, subject: Subject) -> None:
+        """A conversation of the layer changed the subject: every recipient's card says who decided, as the sweep
+        reads it from the database (the caller holds the subject's lock)."""
+        key = self.key_of(subject)
+        label = await self._outcome(key)
+        if label is not None:
+            await self._channel.update_cards(key, label)
 
     async def sweep(self) -> int:
         """Update the cards of every subject decided since they were sent (on Telegram too); how many subjects."""

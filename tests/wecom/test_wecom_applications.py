@@ -76,17 +76,42 @@ async def test_sending_an_application_back_from_the_card_asks_why_and_the_applic
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
 ) -> None:
     xiaoli, chen, li, chen_card, li_card = await applicant_and_cards(wecom_bot, wc, sim)
+    late_press = li.press_xml(li_card, "退回")
     await chen.press(chen_card, "退回")
-    await chen.wait_for_text("请回复退回这份志愿者申请的原因")
+    await chen.wait_for_text("请写明不通过的原因")  # the layer's rejection (conversations/rejection.py) asks
     await chen.send_text("太" * (NOTE_MAX + 1))  # past the bound: asked again, nothing changes
-    await chen.wait_for_text("原因太长了")
+    await chen.wait_for_text(f"太长了，请控制在 {NOTE_MAX} 字以内")
     assert (await application_of(wecom_bot, xiaoli)).status == ApplicationStatus.PENDING
     await chen.send_text("请先补充联系电话，方便安排服务")
-    await chen.wait_for_text("已退回 小李 的志愿者申请")
+    await chen.wait_for_text("已处理，原因已发送给对方")
     await xiaoli.wait_for_text("请先补充联系电话，方便安排服务")
     assert (await application_of(wecom_bot, xiaoli)).status == ApplicationStatus.REJECTED
     await li.wait_for(lambda _r: li_card.replaced is not None)
     assert li_card.replaced == chen_card.replaced == "已由陈主任退回"
+    assert (await wc.post(*wc.signed(late_press)))[0] == 200  # li's 退回 pressed before the card changed
+    await li.wait_for_text("这份志愿者申请已由陈主任处理")
+
+
+@pytest.mark.both_databases
+async def test_an_application_decided_while_its_reason_is_asked_is_not_sent_back(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
+) -> None:
+    """退回 asks why; 取消 changes nothing; decided by another coordinator meanwhile, the reason is refused."""
+    xiaoli, chen, li, chen_card, li_card = await applicant_and_cards(wecom_bot, wc, sim)
+    await chen.press(chen_card, "退回")
+    await chen.wait_for_text("请写明不通过的原因")
+    await chen.send_text("取消")
+    await chen.wait_for_text("已取消")
+    assert (await application_of(wecom_bot, xiaoli)).status == ApplicationStatus.PENDING
+
+    await chen.press(chen_card, "退回")
+    await chen.wait_for_text("请写明不通过的原因")
+    await li.press(li_card, "通过")
+    await li.wait_for_text("已通过 小李 的志愿者申请")
+    await chen.send_text("请先补充联系电话")
+    await chen.wait_for_text("这份申请已经处理过了")
+    assert (await application_of(wecom_bot, xiaoli)).status == ApplicationStatus.APPROVED
+    assert chen_card.replaced == li_card.replaced == "已由李干事通过"
 
 
 @pytest.mark.both_databases
