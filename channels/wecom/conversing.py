@@ -4,7 +4,7 @@ its own), so a step's choices are numbered under its text and the typed number i
 Telegram's and show nothing here; a tap's answer is a line of its own. The words are WeChat's (`channels.wechat.steps`:
 plain text, and a key's `.wechat` wording where one is written, as the desk's are).
 
-A conversation about one subject (`About`: a volunteer application turned down with a reason) is started by a
+A conversation about one subject (`About`: a wish or a volunteer application turned down with a reason) is started by a
 card's press (`show` of its first outcome); its answer is taken under the channel's lock of that subject (`hold`,
 the lock a card's press decides under), and an outcome that changed it has the channel update every recipient's
 card (`refresh`) before the lock is let go, so a second press is told who decided.
@@ -29,7 +29,7 @@ from bot.i18n import Catalogues
 from channels.wechat import render, steps
 from conversations.base import Attachment, Conversation, Input, Outcome, State, Subject, run
 from conversations.broadcast import BroadcastConversation
-from conversations.rejection import APPLICATION
+from conversations.rejection import APPLICATION, WISH
 from rules.roles import Role
 from rules.staff import may
 from rules.wishes import Actor
@@ -54,9 +54,10 @@ class About(Protocol):
 
 
 class Conversing:
-    """Runs the layer's conversations for WeCom members (a coordinator's broadcast, an application's 退回 reason):
-    `begin` starts one from the word typed, `show` one a card's press started, `answer` takes the member's next
-    message. `hold` and `refresh` are the channel's lock of a subject and its update of that subject's cards."""
+    """Runs the layer's conversations for WeCom members (a coordinator's broadcast, a wish's or an application's
+    退回 reason): `begin` starts one from the word typed, `show` one a card's press started, `answer` takes the
+    member's next message. `hold` and `refresh` are the channel's lock of a subject and its update of that
+    subject's cards."""
 
     def __init__(
         self, env: Env, catalogues: Catalogues, say: Say, *, hold: Hold | None = None, refresh: Refresh | None = None
@@ -66,7 +67,11 @@ class Conversing:
         self._say = say
         self._hold, self._refresh = hold, refresh
         broadcast = BroadcastConversation()
-        self._conversations: Mapping[str, Conversation] = {broadcast.name: broadcast, APPLICATION.name: APPLICATION}
+        self._conversations: Mapping[str, Conversation] = {
+            broadcast.name: broadcast,
+            APPLICATION.name: APPLICATION,
+            WISH.name: WISH,
+        }
 
     async def begin(self, userid: str, language: str, actor: Actor, data: dict[str, Any]) -> bool:
         """A typed word that starts a conversation (群发, /broadcast): its first step asked; False for anything else.

@@ -18,8 +18,9 @@ not answered (WeCom sends it again), and those stored but not handled when the b
 Handled: a press on a case card's 签收 acknowledges the case through `actions.cases.acknowledge` (a member of its
 department; a later press is told who took it) and sends the member the card of the case they hold (办结 / 退回).
 A press on a review card (`template_card_event`, `channels.wecom.cards`): 通过 approves the wish through
-`actions.wishes`; 退回 asks for the reason the resident will read (at most `NOTE_MAX` characters; 取消 keeps the
-wish waiting), and the member's next message is it. Applications, 办结 / 退回 of a case and the whistle are
+`actions.wishes`; 退回 runs the layer's rejection (`conversations/rejection.py`, through
+`channels.wecom.conversing`): the reason the resident will read is asked (取消 keeps the wish waiting), and the
+member's next message is it. Applications, 办结 / 退回 of a case and the whistle are
 `channels.wecom.work`, which also keeps the questions asked after a press in the database and updates the cards of
 subjects decided elsewhere (`CardWork.sweep`). 群发 runs the broadcast written once (`conversations/broadcast.py`)
 through `channels.wecom.conversing`. Any other message is answered with what the application does so far.
@@ -50,12 +51,13 @@ from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, case_key, wish_key
 from channels.wecom.conversing import Conversing
 from channels.wecom.desk import Desk
-from channels.wecom.work import SWEEP_SECONDS, WISH_REJECT, CardWork
+from channels.wecom.work import SWEEP_SECONDS, CardWork
+from conversations.rejection import WISH
 from rules.cases import case_ref
 from rules.limits import MessageRate, RateVerdict
 from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
 from rules.staff import WECOM_USERID
-from rules.wishes import NOTE_MAX, Actor, InvalidInput, WishStatus, check_text, wish_ref
+from rules.wishes import Actor, wish_ref
 from storage import audit, cases, people, users, wishes
 from storage import wechat as wechat_store
 from storage import wecom as wecom_cards
@@ -98,7 +100,7 @@ class WeComChannel:
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.desk = Desk(env, catalogues, api, self.say, self.roles_of)  # the menu and the typed entries
-        self.conversing = Conversing(  # the layer's conversations (群发, an application's 退回 reason)
+        self.conversing = Conversing(  # the layer's conversations (群发, 退回 reasons)
             env,
             catalogues,
             self.say,
@@ -286,59 +288,33 @@ class WeComChannel:
             await self.say(userid, self._t(lang, "wecom.not_staff"))
             return
         if matched[1] != APPROVE:
-            await self._ask_reason(userid, lang, wish_id)
+            await self._ask_reason(userid, lang, actor, wish_id)
             return
-        await self._decide(userid, person, actor, wish_id, APPROVE, "")
+        await self._approve(userid, person, actor, wish_id)
 
-    async def _ask_reason(self, userid: str, lang: str, wish_id: int) -> None:
-        """退回 pressed: ask for the reason the resident will read (the wish stays waiting meanwhile)."""
-        async with self._env.db.read() as conn:
-            try:
-                wish = await wishes.get_wish(conn, wish_id)
-            except NotFound:
-                return
-        if wish.status != WishStatus.PENDING_REVIEW:
+    async def _ask_reason(self, userid: str, lang: str, actor: Actor, wish_id: int) -> None:
+        """退回 pressed: the layer's rejection (conversations/rejection.py) asks for the reason the resident will
+        read (the wish waits meanwhile; `channels.wecom.conversing` takes the answer); a wish decided already: who."""
+        started = await WISH.start(self._env, actor, wish_id)
+        if started.state is not None:
+            await self.conversing.show(userid, lang, started)
+        else:
             await self._already(userid, lang, wish_id)
-            return
-        await self.work.ask(userid, WISH_REJECT, wish_id)
-        await self.say(userid, self._t(lang, "wecom.reject.ask", ref=wish_ref(wish.ref_no), limit=NOTE_MAX))
 
-    async def wish_reason(self, userid: str, person: User, actor: Actor, wish_id: int, text: str) -> None:
-        """The reason typed after 退回 (`channels.wecom.work` took 取消 and a late answer); a reason too long is asked
-        for again."""
-        lang = person.language
-        if not actor.is_coordinator:
-            await self.work.forget(userid)
-            await self.say(userid, self._t(lang, "wecom.not_staff"))
-            return
-        try:
-            check_text(text, NOTE_MAX)
-        except InvalidInput as bad:
-            await self.say(userid, self._t(lang, f"wecom.reject.{bad.reason}", limit=NOTE_MAX))
-            return
-        if not await self.work.forget(userid):
-            return  # another instance took this answer
-        await self._decide(userid, person, actor, wish_id, REJECT, text)
-
-    async def _decide(self, userid: str, person: User, actor: Actor, wish_id: int, decision: str, reason: str) -> None:
-        """Approve or reject through the actions Telegram's review uses, then update every recipient's card."""
+    async def _approve(self, userid: str, person: User, actor: Actor, wish_id: int) -> None:
+        """通过 through the action Telegram's review uses, then every recipient's card says who."""
         lang = person.language
         async with self._decisions.turn(wish_key(wish_id)):
             try:
-                if decision == APPROVE:
-                    changed = await wish_actions.approve(self._env, actor, wish_id)
-                else:
-                    changed = await wish_actions.reject(self._env, actor, wish_id, reason)
+                changed = await wish_actions.approve(self._env, actor, wish_id)
             except (Conflict, NotFound):
                 await self._already(userid, lang, wish_id)
                 return
             except NotAllowed:
                 await self.say(userid, self._t(lang, "wecom.not_staff"))
                 return
-            label = "wecom.decided.approved" if decision == APPROVE else "wecom.decided.rejected"
-            await self._decided(wish_key(wish_id), person, lang, label)
-        ref = wish_ref(changed.wish.ref_no)
-        await self.say(userid, self._t(lang, "wecom.approved" if decision == APPROVE else "wecom.rejected", ref=ref))
+            await self._decided(wish_key(wish_id), person, lang, "wecom.decided.approved")
+        await self.say(userid, self._t(lang, "wecom.approved", ref=wish_ref(changed.wish.ref_no)))
 
     async def _decided(self, subject: str, person: User, lang: str, label: str) -> None:
         """Update every recipient's card to say who decided."""

@@ -67,9 +67,8 @@ QUESTION_WAIT = dt.timedelta(minutes=30)  # how long an answer to a question aft
 SWEEP_SECONDS = 30.0
 CANCEL_WORDS = frozenset({"取消", "cancel"})
 NO_PHOTO_WORDS = frozenset({"无", "没有", "不附照片", "跳过", "none", "no", "skip"})
-# The questions: why a wish is sent back (answered by the server's wish review), why a case is handed back, 办结's
-# note and then its photo. Why an application is sent back is the layer's (`channels.wecom.conversing`).
-WISH_REJECT = "wish_reject"
+# The questions: why a case is handed back, 办结's note and then its photo. Why a wish or an application is sent back
+# is the layer's (`channels.wecom.conversing`).
 CASE_REASON = "case_return"
 CASE_NOTE = "case_note"
 CASE_PHOTO = "case_photo"
@@ -352,8 +351,7 @@ class CardWork:
             return False  # answered as any message is
         if text.strip().lower() in CANCEL_WORDS:
             await self._forget(userid)
-            key = "wecom.reject.cancelled" if asked.kind == WISH_REJECT else "wecom.question.cancelled"
-            await self._say(userid, lang, key)
+            await self._say(userid, lang, "wecom.question.cancelled")
             return True
         actor = Actor(person.id, self._channel.roles_of(userid, person))
         if asked.kind == CASE_PHOTO:
@@ -366,8 +364,6 @@ class CardWork:
             await self._channel.desk.role_answer(userid, person, asked, text)
         elif asked.kind.startswith("tip_"):
             await self._tip_words(userid, person, actor, asked, text)
-        elif asked.kind == WISH_REJECT:
-            await self._channel.wish_reason(userid, person, actor, asked.subject_id, text)
         elif asked.kind == CASE_REASON:
             await self._case_reason(userid, person, actor, asked.subject_id, text)
         elif asked.kind == CASE_NOTE:

@@ -180,9 +180,9 @@ async def test_a_reason_asked_for_is_taken_as_the_reason_even_when_it_begins_wit
     wang = sim.person("王阿姨")
     await resident_wish(env, wang)
     await chen.press(await chen.wait_for_card("W-0001"), "退回")
-    await chen.wait_for_text("请回复退回心愿 W-0001 的原因")
+    await chen.wait_for_text("请写明不通过的原因")
     await chen.send_text("案件 已转城管处理，不需要志愿者")
-    await chen.wait_for_text("已退回心愿 W-0001")
+    await chen.wait_for_text("已处理，原因已发送给对方")
     await wang.wait_for_text("案件 已转城管处理，不需要志愿者")
     assert all("待办案件" not in r.text for r in chen.inbox)  # the desk's 案件 did not answer
     await chen.send_text("案件")  # the question answered, the word is the desk's again

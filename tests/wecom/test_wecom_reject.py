@@ -35,21 +35,21 @@ async def test_sending_a_wish_back_from_the_card_asks_why_and_the_resident_reads
 
     # 退回, then 取消: nothing changes, the card can still be pressed.
     await chen.press(card, "退回")
-    await chen.wait_for_text("请回复退回心愿 W-0001 的原因")
+    await chen.wait_for_text("请写明不通过的原因")  # the layer's rejection asks
     await chen.send_text("取消")
-    await chen.wait_for_text("没有退回")
+    await chen.wait_for_text("已取消")
     assert await status() == WishStatus.PENDING_REVIEW
     assert card.replaced is None
 
     # 退回 again; a reason past the bound is asked for again.
     await chen.press(card, "退回")
-    await chen.wait_for(lambda _r: sum("的原因" in r.text for r in chen.inbox) == 2)
+    await chen.wait_for(lambda _r: sum("不通过的原因" in r.text for r in chen.inbox) == 2)
     await chen.send_text("太" * (NOTE_MAX + 1))
-    await chen.wait_for_text("原因太长了")
+    await chen.wait_for_text(f"太长了，请控制在 {NOTE_MAX} 字以内")
     assert await status() == WishStatus.PENDING_REVIEW
 
     await chen.send_text("这是物业的维修范围，请联系物业")
-    await chen.wait_for_text("已退回心愿 W-0001")
+    await chen.wait_for_text("已处理，原因已发送给对方")
     await wang.wait_for_text("这是物业的维修范围，请联系物业")
     assert await status() == WishStatus.REJECTED
     await li.wait_for(lambda _r: li.card("W-0001").replaced is not None)
@@ -67,7 +67,7 @@ async def test_a_reason_after_the_question_expired_changes_nothing(
     wish = await resident_wish(env, sim.person("王阿姨"))
     card = await chen.wait_for_card("W-0001")
     await chen.press(card, "退回")
-    await chen.wait_for_text("请回复退回心愿 W-0001 的原因")
+    await chen.wait_for_text("请写明不通过的原因")  # the layer's rejection asks
     clock.advance(dt.timedelta(minutes=31))
     await chen.send_text("这是物业的维修范围")
     await chen.wait_for_text("同心工作台")
