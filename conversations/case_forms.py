@@ -3,8 +3,9 @@ result or 不附照片 → `actions.cases.resolve`) and 退回 (`RETURN`: the re
 outcome that decides names the case it changed (`Outcome.changed`), so each channel refreshes its own cards of it
 (Telegram: the card pressed loses its 办结 / 退回 buttons).
 
-Telegram renders them in `handlers/departments.py`; a channel starts one with `resolve_form(channel).start(env,
-actor, case_id)` (the channel names where the photo's reference comes from) or `RETURN.start(env, actor, case_id)`.
+Telegram renders them in `handlers/departments.py`, WeCom 退回 in `channels/wecom/conversing.py`; a channel starts
+one with `resolve_form(channel).start(env, actor, case_id)` (the channel names where the photo's reference comes
+from) or `RETURN.start(env, actor, case_id)`.
 """
 
 from __future__ import annotations
@@ -65,7 +66,16 @@ def refused(exc: Refused) -> Outcome:
     return Outcome(says=(refusal(exc, pressed=False),))
 
 
-class CaseResolve(Steps[CaseForm]):
+class OneCase(Steps[CaseForm]):
+    """A form about one case: `subject(state)` names it before an answer is taken (WeCom decides one case at a
+    time)."""
+
+    def subject(self, state: State) -> Subject:
+        """The case the form is about."""
+        return Subject("case", self.form(state).case_id)
+
+
+class CaseResolve(OneCase):
     """办结: the note, then a photo or 不附照片 (`conversations.base.Conversation`). `channel`: where the photo's
     reference comes from (stored with it)."""
 
@@ -128,7 +138,7 @@ class CaseResolve(Steps[CaseForm]):
         return Outcome(says=(thanks,), clear_buttons=pressed, changed=Subject("case", form.case_id))
 
 
-class CaseReturn(Steps[CaseForm]):
+class CaseReturn(OneCase):
     """退回: the reason (`conversations.base.Conversation`)."""
 
     name = "case_return"

@@ -4,10 +4,10 @@ its own), so a step's choices are numbered under its text and the typed number i
 Telegram's and show nothing here; a tap's answer is a line of its own. The words are WeChat's (`channels.wechat.steps`:
 plain text, and a key's `.wechat` wording where one is written, as the desk's are).
 
-A conversation about one subject (`About`: a wish or a volunteer application turned down with a reason) is started by a
-card's press (`show` of its first outcome); its answer is taken under the channel's lock of that subject (`hold`,
-the lock a card's press decides under), and an outcome that changed it has the channel update every recipient's
-card (`refresh`) before the lock is let go, so a second press is told who decided.
+A conversation about one subject (`About`: a wish, a volunteer application or a case sent back with a reason) is
+started by a card's press (`show` of its first outcome); its answer is taken under the channel's lock of that subject
+(`hold`, the lock a card's press decides under), and an outcome that changed it has the channel update every
+recipient's card (`refresh`) before the lock is let go, so a second press is told who decided.
 
 The conversation (its state and the last step's numbered choices) is the member's open question (`storage.wecom`,
 kind `layer`, as JSON in its note), so whichever instance receives the answer goes on, after a restart too, and a
@@ -29,6 +29,7 @@ from bot.i18n import Catalogues
 from channels.wechat import render, steps
 from conversations.base import Attachment, Conversation, Input, Outcome, State, Subject, run
 from conversations.broadcast import BroadcastConversation
+from conversations.case_forms import RETURN
 from conversations.rejection import APPLICATION, WISH
 from rules.roles import Role
 from rules.staff import may
@@ -54,10 +55,10 @@ class About(Protocol):
 
 
 class Conversing:
-    """Runs the layer's conversations for WeCom members (a coordinator's broadcast, a wish's or an application's
-    退回 reason): `begin` starts one from the word typed, `show` one a card's press started, `answer` takes the
-    member's next message. `hold` and `refresh` are the channel's lock of a subject and its update of that
-    subject's cards."""
+    """Runs the layer's conversations for WeCom members (a coordinator's broadcast, the 退回 reason of a wish,
+    an application or a case): `begin` starts one from the word typed, `show` one a card's press started, `answer`
+    takes the member's next message. `hold` and `refresh` are the channel's lock of a subject and its update of
+    that subject's cards."""
 
     def __init__(
         self, env: Env, catalogues: Catalogues, say: Say, *, hold: Hold | None = None, refresh: Refresh | None = None
@@ -71,6 +72,7 @@ class Conversing:
             broadcast.name: broadcast,
             APPLICATION.name: APPLICATION,
             WISH.name: WISH,
+            RETURN.name: RETURN,
         }
 
     async def begin(self, userid: str, language: str, actor: Actor, data: dict[str, Any]) -> bool:

@@ -45,14 +45,14 @@ from channels.wecom.cards import (
     tip_key,
     whistle_key,
 )
-from conversations import rejection
+from conversations import case_forms, rejection
 from conversations.base import Subject
 from rules.applications import ApplicationStatus
 from rules.cases import CaseInputError, CaseStatus, check_note
 from rules.tips import TipAction, TipInputError, TipStatus, actions_for, clean_link, clean_note, tip_reference
 from rules.whistles import WhistleError
 from rules.wishes import Actor, WishStatus, wish_ref
-from storage import applications, audit, cases, media, tips, users, whistles, wishes
+from storage import applications, audit, cases, media, people, tips, users, whistles, wishes
 from storage import wecom as wecom_store
 from storage.errors import Conflict, NotAllowed, NotFound
 from storage.people import WECOM
@@ -67,9 +67,8 @@ QUESTION_WAIT = dt.timedelta(minutes=30)  # how long an answer to a question aft
 SWEEP_SECONDS = 30.0
 CANCEL_WORDS = frozenset({"取消", "cancel"})
 NO_PHOTO_WORDS = frozenset({"无", "没有", "不附照片", "跳过", "none", "no", "skip"})
-# The questions: why a case is handed back, 办结's note and then its photo. Why a wish or an application is sent back
-# is the layer's (`channels.wecom.conversing`).
-CASE_REASON = "case_return"
+# The questions: 办结's note and then its photo. Why a wish, an application or a case is sent back is the layer's
+# (`channels.wecom.conversing`).
 CASE_NOTE = "case_note"
 CASE_PHOTO = "case_photo"
 ROLE_QUESTION_PREFIX = "role_"  # the desk's confirmations of 授权 and 撤销 (`channels.wecom.desk.ROLE_QUESTION`)
@@ -180,8 +179,8 @@ class CardWork:
         ):
             await self.case_moved(userid, lang, shown)
             return
-        await self.ask(userid, CASE_REASON, case_id)
-        await self._say(userid, lang, "wecom.case.ask_reason", ref=shown.ref)
+        # The reason asked by the layer's form (conversations/case_forms.py), answered through the conversing.
+        await self._channel.conversing.show(userid, lang, await case_forms.RETURN.start(self._env, actor, case_id))
 
     async def case_moved(self, userid: str, lang: str, shown: case_actions.CaseView) -> None:
         """Where a case stands, for a press that came after it moved on."""
@@ -364,8 +363,6 @@ class CardWork:
             await self._channel.desk.role_answer(userid, person, asked, text)
         elif asked.kind.startswith("tip_"):
             await self._tip_words(userid, person, actor, asked, text)
-        elif asked.kind == CASE_REASON:
-            await self._case_reason(userid, person, actor, asked.subject_id, text)
         elif asked.kind == CASE_NOTE:
             try:
                 note = check_note(text)
@@ -386,26 +383,6 @@ class CardWork:
     async def _forget(self, userid: str) -> bool:
         async with self._env.db.write() as conn:
             return await wecom_store.forget_question(conn, userid)
-
-    async def _case_reason(self, userid: str, person: User, actor: Actor, case_id: int, text: str) -> None:
-        lang = person.language
-        try:
-            check_note(text)
-        except CaseInputError as error:
-            await self._say(userid, lang, error.reason, **error.values)
-            return
-        if not await self._forget(userid):
-            return
-        async with self._channel.decisions.turn(case_key(case_id)):
-            try:
-                shown = await case_actions.hand_back(self._env, actor, case_id, text)
-            except (Conflict, NotAllowed, NotFound, CaseInputError):
-                await self.case_moved(userid, lang, await case_actions.view(self._env, case_id))
-                return
-            label = self._t(lang, "wecom.decided.handed_back", name=person.display_name)
-            await self._channel.update_cards(case_key(case_id), label)
-            await self._channel.update_cards(holder_key(case_id), label)
-        await self._say(userid, lang, "wecom.case.handed_back", ref=shown.ref)
 
     async def _photo(
         self, userid: str, person: User, actor: Actor, asked: wecom_store.Question, data: dict[str, Any]
@@ -484,8 +461,18 @@ class CardWork:
 
     async def refresh(self, userid: str, subject: Subject) -> None:
         """A conversation of the layer changed the subject: every recipient's card says who decided, as the sweep
-        reads it from the database (the caller holds the subject's lock)."""
+        reads it from the database (the caller holds the subject's lock); a case handed back names the member on
+        its new cards and on the holder's."""
         key = self.key_of(subject)
+        if subject.kind == "case":
+            async with self._env.db.read() as conn:
+                case = await cases.get_case(conn, subject.id)
+                person = await people.find_person(conn, WECOM, userid)
+            if case.status == CaseStatus.RETURNED and person is not None:
+                named = self._t(person.language, "wecom.decided.handed_back", name=person.display_name)
+                await self._channel.update_cards(case_key(subject.id), named)
+                await self._channel.update_cards(holder_key(subject.id), named)
+                return
         label = await self._outcome(key)
         if label is not None:
             await self._channel.update_cards(key, label)
