@@ -26,8 +26,9 @@ from typing import Any, Protocol, runtime_checkable
 from actions.buttons import parse_press
 from actions.env import Env
 from bot.i18n import Catalogues
+from channels.tencent_api import ApiError
 from channels.wechat import render, steps
-from conversations.base import Attachment, Conversation, Input, Outcome, State, Subject, run
+from conversations.base import Attachment, Conversation, Expect, Input, Outcome, State, Subject, run
 from conversations.broadcast import BroadcastConversation
 from conversations.case_forms import RETURN
 from conversations.rejection import APPLICATION, WISH
@@ -45,6 +46,7 @@ BROADCAST_WORDS = frozenset({"群发", "/broadcast"})
 Say = Callable[[str, str], Awaitable[bool]]
 Hold = Callable[[Subject], AbstractAsyncContextManager[object]]
 Refresh = Callable[[str, Subject], Awaitable[None]]
+SavePhoto = Callable[[str], Awaitable[str]]  # an image's MediaId downloaded and kept: its path in the media folder
 
 
 @runtime_checkable
@@ -61,18 +63,27 @@ class Conversing:
     that subject's cards."""
 
     def __init__(
-        self, env: Env, catalogues: Catalogues, say: Say, *, hold: Hold | None = None, refresh: Refresh | None = None
+        self,
+        env: Env,
+        catalogues: Catalogues,
+        say: Say,
+        *,
+        hold: Hold | None = None,
+        refresh: Refresh | None = None,
+        save_photo: SavePhoto | None = None,
+        conversations: tuple[Conversation, ...] = (),
     ) -> None:
         self._env = env
         self._catalogues = catalogues
         self._say = say
-        self._hold, self._refresh = hold, refresh
+        self._hold, self._refresh, self._save_photo = hold, refresh, save_photo
         broadcast = BroadcastConversation()
         self._conversations: Mapping[str, Conversation] = {
             broadcast.name: broadcast,
             APPLICATION.name: APPLICATION,
             WISH.name: WISH,
             RETURN.name: RETURN,
+            **{conversation.name: conversation for conversation in conversations},
         }
 
     async def begin(self, userid: str, language: str, actor: Actor, data: dict[str, Any]) -> bool:
@@ -105,6 +116,13 @@ class Conversing:
             return True
         conversation = self._conversations[state.conversation]
         given = input_of(data, choices)
+        if given.attachment == Attachment("photo") and any(
+            say.expect == Expect.PHOTO for say in conversation.ask(state)
+        ):
+            photo = await self._photo(userid, language, data)
+            if photo is None:
+                return True  # not downloaded: said, the step still waits
+            given = Input(photo=photo)
         if isinstance(conversation, About) and self._hold is not None:
             async with self._hold(conversation.subject(state)):
                 outcome = await run(conversation, self._env, actor, state, given)
@@ -120,6 +138,18 @@ class Conversing:
         """The first outcome of a conversation a card's press started: its messages sent, its state kept as the
         member's open question (replacing any earlier one)."""
         await self._show(userid, language, outcome)
+
+    async def _photo(self, userid: str, language: str, data: dict[str, Any]) -> str | None:
+        """An image sent at a step that takes a photo, downloaded at once (WeCom keeps it 3 days): its kept path, or
+        None when it could not be downloaded (said)."""
+        try:
+            if self._save_photo is None:
+                raise OSError("no folder to keep photos in")
+            return await self._save_photo(str(data.get("MediaId") or ""))
+        except (ApiError, OSError) as exc:
+            log.warning("a WeCom photo could not be downloaded: %s", exc)
+            await self._say(userid, render.text(self._catalogues, language, "wecom.case.photo_failed"))
+            return None
 
     async def _changed(self, userid: str, outcome: Outcome) -> None:
         if outcome.changed is not None and self._refresh is not None:
@@ -159,6 +189,11 @@ class Conversing:
     async def _forget(self, userid: str) -> None:
         async with self._env.db.write() as conn:
             await wecom_store.forget_question(conn, userid)
+
+
+def takes_photo(conversation: Conversation, state: State) -> bool:
+    """Whether the conversation's step asks for a photo (an image sent then is downloaded before the step runs)."""
+    return any(say.expect == Expect.PHOTO for say in conversation.ask(state))
 
 
 def input_of(data: dict[str, Any], choices: list[str]) -> Input:

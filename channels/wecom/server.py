@@ -51,7 +51,7 @@ from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, case_key, wish_key
 from channels.wecom.conversing import Conversing
 from channels.wecom.desk import Desk
-from channels.wecom.work import SWEEP_SECONDS, CardWork
+from channels.wecom.work import RESOLVE_FORM, SWEEP_SECONDS, CardWork
 from conversations.rejection import WISH
 from rules.cases import case_ref
 from rules.limits import MessageRate, RateVerdict
@@ -106,6 +106,8 @@ class WeComChannel:
             self.say,
             hold=lambda subject: self._decisions.turn(self.work.key_of(subject)),
             refresh=self.work.refresh,
+            save_photo=self.work.save_photo,
+            conversations=(RESOLVE_FORM,),
         )
         self._runner: web.AppRunner | None = None
         self.port: int | None = None

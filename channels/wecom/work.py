@@ -27,7 +27,6 @@ from actions import tips as tip_actions
 from actions import whistles as whistle_actions
 from actions.messages import Notice
 from bot.i18n import Catalogues
-from channels.tencent_api import ApiError
 from channels.wechat import render
 from channels.wecom.cards import (
     APPLICATION_APPROVE,
@@ -48,7 +47,7 @@ from channels.wecom.cards import (
 from conversations import case_forms, rejection
 from conversations.base import Subject
 from rules.applications import ApplicationStatus
-from rules.cases import CaseInputError, CaseStatus, check_note
+from rules.cases import CaseStatus
 from rules.tips import TipAction, TipInputError, TipStatus, actions_for, clean_link, clean_note, tip_reference
 from rules.whistles import WhistleError
 from rules.wishes import Actor, WishStatus, wish_ref
@@ -66,11 +65,8 @@ log = logging.getLogger(__name__)
 QUESTION_WAIT = dt.timedelta(minutes=30)  # how long an answer to a question after a press is waited for
 SWEEP_SECONDS = 30.0
 CANCEL_WORDS = frozenset({"取消", "cancel"})
-NO_PHOTO_WORDS = frozenset({"无", "没有", "不附照片", "跳过", "none", "no", "skip"})
-# The questions: 办结's note and then its photo. Why a wish, an application or a case is sent back is the layer's
-# (`channels.wecom.conversing`).
-CASE_NOTE = "case_note"
-CASE_PHOTO = "case_photo"
+# The questions after a press are the layer's (`channels.wecom.conversing`: why a wish, an application or a case is
+# sent back, 办结's note and photo) but for a tip's words and the desk's role confirmations.
 ROLE_QUESTION_PREFIX = "role_"  # the desk's confirmations of 授权 and 撤销 (`channels.wecom.desk.ROLE_QUESTION`)
 REVIEW_ACTIONS = ("wish.approve", "wish.reject")
 # A tip's decisions by the name its button and question carry, and the audit entries that name who took one.
@@ -83,6 +79,9 @@ TIP_DECISIONS = {
 TIP_NAMES = {action: name for name, action in TIP_DECISIONS.items()}
 TIP_ACTIONS = tuple(f"tip.{action.value}" for action in TIP_DECISIONS.values())
 TIP_PROMPTS = {"decline": "review.ask_reason", "more": "review.ask_question", "publish": "review.ask_link"}
+
+
+RESOLVE_FORM = case_forms.CaseResolve(WECOM)  # 办结's photo is kept as WeCom's: a file downloaded (`save_photo`)
 
 
 class CardWork:
@@ -171,8 +170,8 @@ class CardWork:
             if case.status != CaseStatus.ACKNOWLEDGED or case.acknowledged_by != actor.user_id:
                 await self.case_moved(userid, lang, shown)
                 return
-            await self.ask(userid, CASE_NOTE, case_id)
-            await self._say(userid, lang, "wecom.case.ask_note", ref=shown.ref)
+            # The note, then a photo or 不附照片: the layer's form (conversations/case_forms.py).
+            await self._channel.conversing.show(userid, lang, await RESOLVE_FORM.start(self._env, actor, case_id))
             return
         if case.status not in (CaseStatus.SENT, CaseStatus.ACKNOWLEDGED) or (
             case.status == CaseStatus.ACKNOWLEDGED and case.acknowledged_by != actor.user_id
@@ -353,9 +352,6 @@ class CardWork:
             await self._say(userid, lang, "wecom.question.cancelled")
             return True
         actor = Actor(person.id, self._channel.roles_of(userid, person))
-        if asked.kind == CASE_PHOTO:
-            await self._photo(userid, person, actor, asked, data)
-            return True
         if kind != "text":
             await self._say(userid, lang, "wecom.question.text_expected")
             return True
@@ -363,14 +359,6 @@ class CardWork:
             await self._channel.desk.role_answer(userid, person, asked, text)
         elif asked.kind.startswith("tip_"):
             await self._tip_words(userid, person, actor, asked, text)
-        elif asked.kind == CASE_NOTE:
-            try:
-                note = check_note(text)
-            except CaseInputError as error:
-                await self._say(userid, lang, error.reason, **error.values)
-                return True
-            await self.ask(userid, CASE_PHOTO, asked.subject_id, note=note)
-            await self._say(userid, lang, "wecom.case.ask_photo")
         else:  # a question this version no longer asks here (one kept before an upgrade): over, nothing changed
             await self._forget(userid)
             await self._say(userid, lang, "wecom.question.cancelled")
@@ -384,43 +372,7 @@ class CardWork:
         async with self._env.db.write() as conn:
             return await wecom_store.forget_question(conn, userid)
 
-    async def _photo(
-        self, userid: str, person: User, actor: Actor, asked: wecom_store.Question, data: dict[str, Any]
-    ) -> None:
-        """办结's photo (an image message, downloaded and kept as the bot keeps media) or 无: resolve the case."""
-        lang = person.language
-        kind = data.get("MsgType")
-        photo: str | None = None
-        if kind == "image" and (media_id := str(data.get("MediaId") or "")):
-            try:
-                photo = await self._save_photo(media_id)
-            except (ApiError, OSError) as exc:
-                log.warning("a WeCom photo could not be downloaded: %s", exc)
-                await self._say(userid, lang, "wecom.case.photo_failed")
-                return
-        elif not (kind == "text" and str(data.get("Content") or "").strip().lower() in NO_PHOTO_WORDS):
-            await self._say(userid, lang, "wecom.case.photo_expected")
-            return
-        if not await self._forget(userid):
-            return
-        case_id = asked.subject_id
-        async with self._channel.decisions.turn(case_key(case_id)):
-            try:
-                shown = await case_actions.resolve(
-                    self._env, actor, case_id, asked.note or "", photo=(WECOM, photo) if photo else None
-                )
-            except (Conflict, NotAllowed, NotFound, CaseInputError):
-                await self.case_moved(userid, lang, await case_actions.view(self._env, case_id))
-                return
-            if photo is not None and shown.case.resolution_media_id is not None:
-                async with self._env.db.write() as conn:
-                    await media.add_ref(conn, shown.case.resolution_media_id, "file", photo)
-            await self._channel.update_cards(
-                holder_key(case_id), self._t(lang, "wecom.decided.resolved", name=person.display_name)
-            )
-        await self._say(userid, lang, "wecom.case.resolved", ref=shown.ref)
-
-    async def _save_photo(self, media_id: str) -> str:
+    async def save_photo(self, media_id: str) -> str:
         """Download a member's image at once (WeCom keeps it 3 days) into the media folder; its path there."""
         content = await self._channel.api.download_media(media_id)
         folder = self._media_dir / WECOM
@@ -471,6 +423,15 @@ class CardWork:
             if case.status == CaseStatus.RETURNED and person is not None:
                 named = self._t(person.language, "wecom.decided.handed_back", name=person.display_name)
                 await self._channel.update_cards(case_key(subject.id), named)
+                await self._channel.update_cards(holder_key(subject.id), named)
+                return
+            if case.status == CaseStatus.RESOLVED and person is not None:
+                if case.resolution_media_id is not None:  # the photo downloaded is kept as a file the bot sends
+                    async with self._env.db.write() as conn:
+                        kept = await media.file_ref(conn, case.resolution_media_id, WECOM)
+                        if kept is not None:
+                            await media.add_ref(conn, case.resolution_media_id, "file", kept)
+                named = self._t(person.language, "wecom.decided.resolved", name=person.display_name)
                 await self._channel.update_cards(holder_key(subject.id), named)
                 return
         label = await self._outcome(key)

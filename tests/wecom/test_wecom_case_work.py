@@ -61,16 +61,17 @@ async def test_resolving_a_case_from_its_card_with_a_note_and_a_photo(
     await zhang.wait_for_text("请简要写一下 C-0001 的办理结果")
     async with env.db.read() as conn:  # the question waits in the database (any instance takes the answer)
         asked = (await conn.execute(select(wecom_questions))).all()
-    assert [(row.userid, row.kind) for row in asked] == [("zhang.l", "case_note")]
+    assert [(row.userid, row.kind) for row in asked] == [("zhang.l", "layer")]  # the form of the layer
 
     await zhang.send_text("   ")  # an empty note is asked for again, nothing changes
     await zhang.wait_for_text("请用文字写一句")
     await zhang.send_text("路面已清扫干净，垃圾已运走")
-    await zhang.wait_for_text("请发一张办理后的照片")
-    await zhang.send_text("好的")  # neither a photo nor 无
-    await zhang.wait_for_text("请发一张照片，或回复“无”")
+    await zhang.wait_for_text("可以发一张办理后的照片")
+    assert "1. 不附照片" in zhang.inbox[-1].text  # the step's choice, numbered
+    await zhang.send_text("好的")  # neither a photo nor 不附照片
+    await zhang.wait_for_text("请发一张照片，或点“不附照片”")
     await zhang.send_image(PHOTO)
-    await zhang.wait_for_text("案件 C-0001 已办结")
+    await zhang.wait_for_text("C-0001 已办结，已告知群众并请其评价")
 
     async with env.db.read() as conn:
         case = await cases.get_case(conn, 1)
