@@ -3,7 +3,8 @@
 (`actions.tips.decline` / `ask_more` / `publish`, which also tells the reporter). The decision changes the tip: the
 outcome names it (`Outcome.changed`), and each channel refreshes its own cards of it (Telegram: the card pressed).
 
-Telegram renders it in `handlers/editors.py`; a channel starts it with `NOTE.start(env, actor, tip_id, action, seen)`.
+Telegram renders it in `handlers/editors.py`, WeCom in `channels/wecom/conversing.py`; a channel starts it with
+`NOTE.start(env, actor, tip_id, action, seen)`.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ class TipNote(Steps[TipNoteDraft]):
             return Outcome(answer=refused(exc))
         state = self.state(WORDS, TipNoteDraft(tip_id, action, seen))
         return Outcome(says=self.ask(state), state=state)
+
+    def subject(self, state: State) -> Subject:
+        """The tip the words are for (WeCom decides one tip at a time)."""
+        return Subject("tip", self.form(state).tip_id)
 
     def ask(self, state: State) -> tuple[Say, ...]:
         form = self.form(state)

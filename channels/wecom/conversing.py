@@ -32,6 +32,7 @@ from conversations.base import Attachment, Conversation, Expect, Input, Outcome,
 from conversations.broadcast import BroadcastConversation
 from conversations.case_forms import RETURN
 from conversations.rejection import APPLICATION, WISH
+from conversations.tip_note import NOTE
 from rules.roles import Role
 from rules.staff import may
 from rules.wishes import Actor
@@ -83,6 +84,7 @@ class Conversing:
             APPLICATION.name: APPLICATION,
             WISH.name: WISH,
             RETURN.name: RETURN,
+            NOTE.name: NOTE,
             **{conversation.name: conversation for conversation in conversations},
         }
 

@@ -44,11 +44,11 @@ from channels.wecom.cards import (
     tip_key,
     whistle_key,
 )
-from conversations import case_forms, rejection
+from conversations import case_forms, rejection, tip_note
 from conversations.base import Subject
 from rules.applications import ApplicationStatus
 from rules.cases import CaseStatus
-from rules.tips import TipAction, TipInputError, TipStatus, actions_for, clean_link, clean_note, tip_reference
+from rules.tips import TipAction, TipStatus, actions_for, tip_reference
 from rules.whistles import WhistleError
 from rules.wishes import Actor, WishStatus, wish_ref
 from storage import applications, audit, cases, media, people, tips, users, whistles, wishes
@@ -66,7 +66,7 @@ QUESTION_WAIT = dt.timedelta(minutes=30)  # how long an answer to a question aft
 SWEEP_SECONDS = 30.0
 CANCEL_WORDS = frozenset({"取消", "cancel"})
 # The questions after a press are the layer's (`channels.wecom.conversing`: why a wish, an application or a case is
-# sent back, 办结's note and photo) but for a tip's words and the desk's role confirmations.
+# sent back, 办结's note and photo, a tip's reason, question or link) but for the desk's role confirmations.
 ROLE_QUESTION_PREFIX = "role_"  # the desk's confirmations of 授权 and 撤销 (`channels.wecom.desk.ROLE_QUESTION`)
 REVIEW_ACTIONS = ("wish.approve", "wish.reject")
 # A tip's decisions by the name its button and question carry, and the audit entries that name who took one.
@@ -78,7 +78,6 @@ TIP_DECISIONS = {
 }
 TIP_NAMES = {action: name for name, action in TIP_DECISIONS.items()}
 TIP_ACTIONS = tuple(f"tip.{action.value}" for action in TIP_DECISIONS.values())
-TIP_PROMPTS = {"decline": "review.ask_reason", "more": "review.ask_question", "publish": "review.ask_link"}
 
 
 RESOLVE_FORM = case_forms.CaseResolve(WECOM)  # 办结's photo is kept as WeCom's: a file downloaded (`save_photo`)
@@ -259,60 +258,31 @@ class CardWork:
             await self._tip_decided(userid, lang, tip_id)
             return
         if action is TipAction.ACCEPT:
-            await self._tip_decide(userid, person, actor, tip_id, action, seen, None)
+            await self._tip_accept(userid, person, actor, tip_id, seen)
             return
-        await self.ask(userid, f"tip_{name}", tip_id, note=arg)
-        await self._say(userid, lang, TIP_PROMPTS[name], reference=tip_reference(tip_id))
+        # The reason, question or link: the layer's note (conversations/tip_note.py), answered through the conversing.
+        await self._channel.conversing.show(
+            userid, lang, await tip_note.NOTE.start(self._env, actor, tip_id, action, seen)
+        )
 
-    async def _tip_words(self, userid: str, person: User, actor: Actor, asked: wecom_store.Question, text: str) -> None:
-        """The reason, question or link a tip decision asked for (checked as Telegram's desk checks it)."""
-        name = asked.kind.removeprefix("tip_")
-        action, seen = TIP_DECISIONS[name], tip_actions.seen_status(asked.note)
-        try:
-            words = clean_link(text) if action is TipAction.PUBLISH else clean_note(text)
-        except TipInputError as error:
-            await self._say(userid, person.language, error.key, **error.values)
-            return
-        if seen is None or not await self._forget(userid):
-            return
-        await self._tip_decide(userid, person, actor, asked.subject_id, action, seen, words)
-
-    async def _tip_decide(
-        self,
-        userid: str,
-        person: User,
-        actor: Actor,
-        tip_id: int,
-        action: TipAction,
-        seen: TipStatus,
-        words: str | None,
-    ) -> None:
-        """Decide through `actions.tips` (the reporter is told), update every editor's card of the tip as it was;
-        an accepted tip comes back to the editor as a card with its next decisions (publish, decline)."""
+    async def _tip_accept(self, userid: str, person: User, actor: Actor, tip_id: int, seen: TipStatus) -> None:
+        """Accept through `actions.tips` (the reporter is told), update every editor's card of the tip as it was;
+        the accepted tip comes back to the editor as a card with its next decisions (publish, decline)."""
         lang = person.language
-        name = TIP_NAMES[action]
         async with self._channel.decisions.turn(f"tip:{tip_id}"):
             try:
-                if action is TipAction.ACCEPT:
-                    tip = await tip_actions.accept(self._env, actor, tip_id, seen=seen)
-                elif action is TipAction.DECLINE:
-                    tip = await tip_actions.decline(self._env, actor, tip_id, words or "", seen=seen)
-                elif action is TipAction.ASK_MORE:
-                    tip = await tip_actions.ask_more(self._env, actor, tip_id, words or "", seen=seen)
-                else:
-                    tip = await tip_actions.publish(self._env, actor, tip_id, words or "", seen=seen)
+                tip = await tip_actions.accept(self._env, actor, tip_id, seen=seen)
             except NotAllowed:
                 await self._say(userid, lang, "wecom.not_editor")
                 return
             except (Conflict, NotFound):
                 await self._tip_decided(userid, lang, tip_id)
                 return
-            label = self._t(lang, f"wecom.decided.tip_{name}", name=person.display_name)
+            label = self._t(lang, "wecom.decided.tip_accept", name=person.display_name)
             await self._channel.update_cards(tip_key(tip_id, tip_actions.SEEN_CODES[seen]), label)
-        await self._say(userid, lang, f"review.done_{name}", reference=tip_reference(tip_id))
-        if tip.status == TipStatus.ACCEPTED:
-            subject, content = await self.tip_card(person.id, lang, tip)
-            await self._channel.send_card(userid, subject, content)
+        await self._say(userid, lang, "review.done_accept", reference=tip_reference(tip_id))
+        subject, content = await self.tip_card(person.id, lang, tip)
+        await self._channel.send_card(userid, subject, content)
 
     async def _tip_decided(self, userid: str, lang: str, tip_id: int) -> None:
         """A press on a tip someone decided meanwhile: who, and where it stands."""
@@ -351,14 +321,11 @@ class CardWork:
             await self._forget(userid)
             await self._say(userid, lang, "wecom.question.cancelled")
             return True
-        actor = Actor(person.id, self._channel.roles_of(userid, person))
         if kind != "text":
             await self._say(userid, lang, "wecom.question.text_expected")
             return True
         if asked.kind.startswith(ROLE_QUESTION_PREFIX):  # 确认 of a role change asked by the desk's 授权 / 撤销
             await self._channel.desk.role_answer(userid, person, asked, text)
-        elif asked.kind.startswith("tip_"):
-            await self._tip_words(userid, person, actor, asked, text)
         else:  # a question this version no longer asks here (one kept before an upgrade): over, nothing changed
             await self._forget(userid)
             await self._say(userid, lang, "wecom.question.cancelled")
@@ -416,6 +383,12 @@ class CardWork:
         reads it from the database (the caller holds the subject's lock); a case handed back names the member on
         its new cards and on the holder's."""
         key = self.key_of(subject)
+        if subject.kind == "tip":  # its cards are kept by the status they showed: those of the status it left
+            for seen in tip_actions.SEEN_CODES.values():
+                label = await self._outcome(tip_key(subject.id, seen))
+                if label is not None:
+                    await self._channel.update_cards(tip_key(subject.id, seen), label)
+            return
         if subject.kind == "case":
             async with self._env.db.read() as conn:
                 case = await cases.get_case(conn, subject.id)

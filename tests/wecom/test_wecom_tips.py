@@ -15,6 +15,7 @@ from rules.tips import TipStatus
 from simulator import BotApiSimulator
 from simulator.wecom import WeComMember, WeComSimulator
 from storage import people, tips, users
+from storage import wecom as wecom_store
 from tests.conftest import START_TIME
 from tests.stories.test_tips import finish_tip, make_role
 
@@ -66,6 +67,10 @@ async def test_editors_review_a_tip_from_their_cards(
     # 请补充: the question first; the reporter reads it, every card says who asked.
     await zhou.press(zhou_card, "请补充")
     await zhou.wait_for_text("请输入需要报送人补充的问题（T-0001）")
+    async with env.db.read() as conn:  # asked by the layer's note (conversations/tip_note.py), kept in the database
+        asked = await wecom_store.question(conn, "zhoubj")
+    assert asked is not None
+    assert asked.kind == "layer"
     await zhou.send_text("请拍一张义诊现场的全景照片")
     await zhou.wait_for_text("已请报送人补充 T-0001")
     await li.wait_for_text("全景照片")
