@@ -1,11 +1,13 @@
 """Staff decisions on WeCom cards beyond a wish's 通过 and a case's 签收 (`channels.wecom.server` handles those):
-a volunteer application's 通过 / 退回, a case's 办结 (a note, then a photo or 无) and 退回 (a reason), the whistle on
-an open wish nobody claimed. Every press runs the action Telegram's button runs (`actions.applications`,
-`actions.cases`, `actions.whistles`); every recipient's card then says who decided, and a press after that is told.
+a volunteer application's 通过 / 退回, a case's 办结 and 退回, a tip's decisions, the whistle on an open wish nobody
+claimed. Every press runs the action Telegram's button runs (`actions.applications`, `actions.cases`,
+`actions.tips`, `actions.whistles`); every recipient's card then says who decided, and a press after that is told.
 
-A question asked after a press (why 退回, 办结's note, its photo) is kept in the database (`storage.wecom`, one per
-member with an expiry), so the answer is taken by whichever instance receives it, after a restart too; 取消 drops
-it and changes nothing.
+A press that asks for words (an application's or a case's 退回 reason, 办结's note and photo, a tip's reason,
+question or link) refuses first in WeCom's words (who decided, who holds the case), then starts the conversation
+written once (`conversations/`), which `channels.wecom.conversing` runs: kept in the database as the member's open
+question (one per member with an expiry), answered under the subject's decision lock, and `refresh` updates every
+recipient's card. The desk's role confirmations are the only questions still kept and answered here (`answer`).
 
 `sweep` updates the cards of subjects decided elsewhere (on Telegram, or by another member's answer on another
 instance): it runs after every callback and every `SWEEP_SECONDS` on the bot's timer, reads each waiting subject

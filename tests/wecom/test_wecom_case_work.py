@@ -70,6 +70,13 @@ async def test_resolving_a_case_from_its_card_with_a_note_and_a_photo(
     assert "1. 不附照片" in zhang.inbox[-1].text  # the step's choice, numbered
     await zhang.send_text("好的")  # neither a photo nor 不附照片
     await zhang.wait_for_text("请发一张照片，或点“不附照片”")
+    gone = {"PicUrl": f"{wc.api_url}/pic/gone", "MediaId": "gone", "MsgId": "7"}  # WeCom has no such file
+    assert (await wc.post(*wc.signed(zhang.xml("image", gone))))[0] == 200
+    await zhang.wait_for_text("照片没有收到，请再发一次")  # not downloaded: the step still waits, nothing changes
+    assert [refusal.errcode for refusal in wc.refusals] == [40007]  # the refusal this provoked, and no other
+    wc.refusals.clear()
+    async with env.db.read() as conn:
+        assert (await cases.get_case(conn, 1)).status == CaseStatus.ACKNOWLEDGED
     await zhang.send_image(PHOTO)
     await zhang.wait_for_text("C-0001 已办结，已告知群众并请其评价")
 
