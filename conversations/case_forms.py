@@ -63,7 +63,7 @@ def typed(state: State, given: Input) -> str | Outcome:
 
 def refused(exc: Refused) -> Outcome:
     """The case moved on, or the person may no longer act on it: said; the form ends."""
-    return Outcome(says=(refusal(exc, pressed=False),))
+    return Outcome(says=(refusal(exc, pressed=False, words="wish.case"),))  # a case's status in the resident's words
 
 
 class OneCase(Steps[CaseForm]):

@@ -170,9 +170,11 @@ class Conversing:
         return (found.state_from_json(data) if found is not None else None), choices
 
     async def _show(self, userid: str, language: str, outcome: Outcome, *, kept: list[str] | None = None) -> None:
-        """Send the outcome's messages, each step's choices numbered; keep the state and those choices (`kept`, the
-        choices still shown, when it shows none), or forget the conversation when it ended."""
+        """Keep the state and the choices numbered (`kept`, the choices still shown, when it shows none), or forget
+        the conversation when it ended; then send the outcome's messages, each step's choices numbered (kept first,
+        so whoever reads a reply finds the question as it says)."""
         choices: list[str] = []
+        messages: list[str] = []
         for reply in steps.replies(self._catalogues, language, outcome):
             lines = [reply.text]
             for number, choice in enumerate(reply.choices, start=len(choices) + 1):
@@ -180,13 +182,16 @@ class Conversing:
                 choices.append(choice.press)
             if reply.choices:
                 lines.append(render.text(self._catalogues, language, "wecom.choose_number"))
-            await self._say(userid, "\n".join(lines))
+            messages.append("\n".join(lines))
         if outcome.state is None:
             await self._forget(userid)
-            return
-        note = json.dumps({"state": outcome.state.to_json(), "choices": choices or kept or []}, ensure_ascii=False)
-        async with self._env.db.write() as conn:
-            await wecom_store.ask(conn, userid, LAYER, 0, now=self._env.now(), wait=WAIT, note=note)
+        else:
+            state = outcome.state.to_json()
+            note = json.dumps({"state": state, "choices": choices or kept or []}, ensure_ascii=False)
+            async with self._env.db.write() as conn:
+                await wecom_store.ask(conn, userid, LAYER, 0, now=self._env.now(), wait=WAIT, note=note)
+        for message in messages:
+            await self._say(userid, message)
 
     async def _forget(self, userid: str) -> None:
         async with self._env.db.write() as conn:

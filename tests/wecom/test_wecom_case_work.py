@@ -124,3 +124,22 @@ async def test_handing_a_new_case_back_from_its_card_with_a_reason(
 
     assert (await wc.post(*wc.signed(zhang_press)))[0] == 200
     await zhang.wait_for_text("案件 C-0001 已退回。")
+
+
+async def test_a_reason_typed_after_another_member_handed_the_case_back_changes_nothing(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
+) -> None:
+    """Both press 退回 on the new case; 老李 answers first, 老张's reason is then told where the case stands."""
+    env = wecom_bot.bot_data.env
+    _wang, _zhou, zhang, li = await case_for_two(wecom_bot, wc, sim)
+    await li.press(li.card("新案件 C-0001"), "退回")
+    await zhang.press(zhang.card("新案件 C-0001"), "退回")
+    await zhang.wait_for_text("请写明退回 C-0001 的原因")
+    await li.wait_for_text("请写明退回 C-0001 的原因")
+    await li.send_text("不属于城管职责")
+    await li.wait_for_text("C-0001 已退回，协调员会改派")
+    await zhang.send_text("应由物业处理")
+    await zhang.wait_for_text("部门已退回中心")
+    async with env.db.read() as conn:
+        case = await cases.get_case(conn, 1)
+    assert case.return_reason == "不属于城管职责"
