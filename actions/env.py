@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.clock import Clock
-    from bot.settings import Settings
+    from core.clock import Clock
+    from core.settings import Settings
     from storage.db import Database
 
 

@@ -45,7 +45,7 @@ from storage.errors import NotFound
 from storage.wishes import Wish
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

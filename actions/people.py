@@ -10,7 +10,7 @@ Refusals: `ValueError` (a language the bot does not speak), `NotFound` (the bot 
 from __future__ import annotations
 
 from actions.env import Env
-from bot.settings import LANGUAGES
+from core.settings import LANGUAGES
 from storage import users
 
 

@@ -40,7 +40,7 @@ from storage.errors import NotFound
 from storage.wishes import Wish
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
 
 PREFIX = "remind:"
 # The volunteer hears this long before the promised time (only if they claimed before that moment).

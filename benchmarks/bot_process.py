@@ -7,9 +7,9 @@ its memory is measured without the simulator's (which keeps every file the bot u
         [--schema NAME] [--admin-ids 1,2,3]
 
 Without a mode every rate limit is off (the updates/s figure: what the bot itself can handle); "no-inbox"
-also turns the durable update inbox (bot/inbox.py) off, to measure what it costs per update; "limited" runs the
-bot as in production (`bot.app.running`: its pacing policy, outbox sender and scheduled sweep), for the delivery
-rows and the scale and updates benchmarks; "echo" is not Tongxin at all but a stock python-telegram-bot
+also turns the durable update inbox (channels/telegram/inbox.py) off, to measure what it costs per update; "limited"
+runs the bot as in production (`bot.app.running`: its pacing policy, outbox sender and scheduled sweep), for the
+delivery rows and the scale and updates benchmarks; "echo" is not Tongxin at all but a stock python-telegram-bot
 application that answers every text with the same text (PTB's defaults, no database), the yardstick of the updates
 benchmark. `--schema` is the PostgreSQL schema the benchmark built its data in. It runs on
 the loop the bot runs on in production (`bot.app.run_on_fast_loop`: uvloop where installed). Prints "ready"
@@ -33,10 +33,10 @@ from telegram import Update
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, MessageHandler, filters
 
 from bot.app import build_application, run_on_fast_loop, running, set_default_menus
-from bot.clock import LoopTimer, SystemClock
-from bot.processor import PerChatUpdateProcessor
-from bot.settings import load_settings
 from channels.telegram.limits import ChatPacer, SendBudget, SharedRateLimiter
+from channels.telegram.processor import PerChatUpdateProcessor
+from core.clock import LoopTimer, SystemClock
+from core.settings import load_settings
 from simulator import BotApiSimulator
 from storage.db import Database
 
@@ -86,7 +86,8 @@ async def main(
         application.update_processor.inbox = None
     async with application:
         leadership = application.bot_data.leadership
-        # The one instance takes the lease first: without it every Bot API request is refused (bot/request.py).
+        # The one instance takes the lease first: without it every Bot API request is refused
+        # (channels/telegram/request.py).
         ready = asyncio.Event()
 
         async def lead() -> None:

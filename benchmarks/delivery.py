@@ -14,7 +14,7 @@ msg/s is every message the simulator accepted (the chatters' replies too) from t
 to its last accepted message.
 Each chatter sends /help every 2 s and waits for the reply. A second table measures the updates per
 second the bot handles with every limit off (/digest, which reads and writes the database), with the
-durable update inbox (bot/inbox.py) on and off, and what it costs per update. One line
+durable update inbox (channels/telegram/inbox.py) on and off, and what it costs per update. One line
 per shape follows; the last line is the one-line summary for the strictest shape.
 """
 
@@ -43,11 +43,11 @@ from telegram.ext import AIORateLimiter
 from actions.messages import Notice, notice_to_payload
 from benchmarks import bot_process
 from bot.app import TongxinApp, build_application, set_default_menus
-from bot.clock import SystemClock
-from bot.inbox import UpdateInbox
-from bot.persistence import DatabasePersistence
-from bot.settings import load_settings
+from channels.telegram.inbox import UpdateInbox
+from channels.telegram.persistence import DatabasePersistence
 from channels.telegram.render import render_notice
+from core.clock import SystemClock
+from core.settings import load_settings
 from simulator import BotApiSimulator, FloodLimits, Person
 from storage import outbox
 from storage.db import Database
@@ -113,7 +113,8 @@ async def _stock_bot(settings: Any, db: Database) -> AsyncIterator[TongxinApp]:
     updater = application.updater
 
     async def lead() -> None:
-        # The one instance takes the lease first: without it every Bot API request is refused (bot/request.py).
+        # The one instance takes the lease first: without it every Bot API request is refused
+        # (channels/telegram/request.py).
         await set_default_menus(application)
         await application.start()
         await updater.start_polling(poll_interval=0.0, timeout=1)
@@ -253,7 +254,7 @@ async def run_row(kind: str, recipients: int, chatters: int, shape: str = STRICT
 
 async def run_updates(count: int, *, inbox: bool = True) -> dict[str, Any]:
     """Updates per second with every limit off: `count` people each send /digest (a read and a write); `inbox`
-    False turns the durable update inbox off (bot/inbox.py), to measure its cost.
+    False turns the durable update inbox off (channels/telegram/inbox.py), to measure its cost.
 
     The bot runs in its own process (`benchmarks.bot_process`), as it would in production, so the
     simulator and the simulated people do not share its core.
@@ -289,9 +290,10 @@ async def run_updates(count: int, *, inbox: bool = True) -> dict[str, Any]:
 
 
 async def run_inbox_cost(count: int) -> dict[str, float]:
-    """What the durable inbox (bot/inbox.py) adds to each update on SQLite, in ms: writing an update's row (its
-    JSON) and deleting it in a transaction of its own (the worst case: an update that changed no conversation state;
-    a step's delete joins its state write). One update at a time (a quiet bot: the latency each update gains), and
+    """What the durable inbox (channels/telegram/inbox.py) adds to each update on SQLite, in ms: writing an update's row
+    (its JSON) and deleting it in a transaction of its own (the worst case: an update that changed no conversation
+    state; a step's delete joins its state write). One update at a time (a quiet bot: the latency each update gains),
+    and
     100 at a time (a busy one: rows arriving together share a commit)."""
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}")

@@ -33,7 +33,7 @@ from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
 from benchmarks.delivery import TOKEN, _add_people, queue_digest
-from bot.settings import Settings
+from core.settings import Settings
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import outbox

@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 
-from bot.i18n import Catalogues
+from core.i18n import Catalogues
 from handlers.plain_words import keywords_of
 from rules import intent as intents
 

@@ -41,8 +41,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions import tasks as task_actions
 from benchmarks import bot_process
 from bot.app import build_application
-from bot.clock import ManualClock
-from bot.settings import DEFAULT_AREAS, DEFAULT_CATEGORIES, load_settings
+from core.clock import ManualClock
+from core.settings import DEFAULT_AREAS, DEFAULT_CATEGORIES, load_settings
 from rules.hot import segment_all
 from scheduler import digests as scheduled_digests
 from scheduler import sweep

@@ -31,8 +31,8 @@ from typing import Any
 from actions import hot
 from actions.env import Env
 from benchmarks.scale import CHUNK, database, insert_rows
-from bot.clock import ManualClock
-from bot.settings import DEFAULT_AREAS, load_settings
+from core.clock import ManualClock
+from core.settings import DEFAULT_AREAS, load_settings
 from rules.hot import segment_all, stopwords
 from storage import hot as hot_storage
 from storage.db import Database

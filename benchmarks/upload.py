@@ -3,8 +3,8 @@
     python -m benchmarks.upload [--mb 40]
 
 Writes a file of random bytes, then in a fresh process each sends it with `Bot.send_document` through the
-bot's transport (`bot.request.AiohttpRequest`) to a sink that counts the bytes it receives (in a process of
-its own, so its buffers are not counted): once as PTB reads it by default, `InputFile(file)` (the whole file
+bot's transport (`channels.telegram.request.AiohttpRequest`) to a sink that counts the bytes it receives (in a process
+of its own, so its buffers are not counted): once as PTB reads it by default, `InputFile(file)` (the whole file
 as bytes), once streamed from disk, `InputFile(file, read_file_handle=False)` (what /export does). Prints, per
 way, the peak growth of the sending process's RSS over its RSS before the send (sampled every 5 ms, and
 VmHWM), the seconds it took and the bytes the sink received.
@@ -71,7 +71,7 @@ async def send(way: str, path: Path, port: int) -> dict[str, float]:
     """Send the file one way and return the figures."""
     from telegram import Bot, InputFile
 
-    from bot.request import AiohttpRequest
+    from channels.telegram.request import AiohttpRequest
 
     bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{port}/bot", request=AiohttpRequest(media_write_timeout=120))
     await bot.initialize()

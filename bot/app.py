@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
 from telegram.ext import (
-    Application,
     ApplicationBuilder,
     BaseRateLimiter,
     ContextTypes,
@@ -35,23 +34,24 @@ from telegram.ext._utils.trackingdict import TrackingDict
 from telegram.warnings import PTBUserWarning
 
 from actions.env import Env
-from bot import logs
-from bot.clock import Clock, LoopTimer, SystemClock, Timer
-from bot.commands import commands_for
-from bot.context import BotData, TongxinContext
-from bot.health import Health
-from bot.i18n import Catalogues
-from bot.inbox import UpdateInbox
-from bot.lease import Leadership, LeaseLost
-from bot.notify import Notifier, OutboxNotifier
-from bot.persistence import DatabasePersistence
-from bot.processor import PerChatUpdateProcessor
-from bot.request import AiohttpRequest, UpdatesRequest
-from bot.send_journal import SendJournal
-from bot.settings import LANGUAGES, Settings, SettingsError
-from bot.webhook import WebhookServer
+from actions.notify import Notifier, OutboxNotifier
+from channels.health import Health
+from channels.lease import Leadership, LeaseLost
 from channels.telegram import render
+from channels.telegram.commands import commands_for
+from channels.telegram.context import BotData, TongxinContext
+from channels.telegram.context import TongxinApp as TongxinApp  # the root's own name for it, used by the tests
+from channels.telegram.inbox import UpdateInbox
 from channels.telegram.limits import SharedRateLimiter
+from channels.telegram.persistence import DatabasePersistence
+from channels.telegram.processor import PerChatUpdateProcessor
+from channels.telegram.request import AiohttpRequest, UpdatesRequest
+from channels.telegram.send_journal import SendJournal
+from channels.telegram.webhook import WebhookServer
+from core import logs
+from core.clock import Clock, LoopTimer, SystemClock, Timer
+from core.i18n import Catalogues
+from core.settings import LANGUAGES, Settings, SettingsError
 from handlers import (
     activities,
     basics,
@@ -93,8 +93,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-TongxinApp = Application[Any, TongxinContext, dict[Any, Any], dict[Any, Any], BotData, Any]
-
 
 def build_application(
     settings: Settings,
@@ -110,7 +108,7 @@ def build_application(
 
     `timer` is what every wait runs on (pacing, back-off, deadlines): the event loop's time unless a test passes
     virtual time (`simulator.virtual_time`); a `rate_limiter` given brings its own."""
-    # From here on no log record of the process carries the token (bot/logs.py).
+    # From here on no log record of the process carries the token (core/logs.py).
     logs.install(settings.bot_token.get_secret_value())
     if rate_limiter is None:
         rate_limiter = SharedRateLimiter(timer=timer or LoopTimer())
@@ -134,7 +132,7 @@ def build_application(
         .context_types(ContextTypes(context=TongxinContext, bot_data=BotData))
         .concurrent_updates(processor)
         .persistence(persistence)
-        # aiohttp instead of PTB's httpx: the same requests for much less CPU (bot/request.py).
+        # aiohttp instead of PTB's httpx: the same requests for much less CPU (channels/telegram/request.py).
         .request(bot_request)
         .get_updates_request(updates_request)
         # One budget of ~30 messages/s shared by replies and the outbox sender, replies first; a 429
@@ -143,9 +141,10 @@ def build_application(
         .build()
     )
     # Each update's conversation step and draft are written before its chat's next update, in the transaction that
-    # deletes the update from the durable inbox it was written to on arrival (bot/processor.py, bot/inbox.py).
+    # deletes the update from the durable inbox it was written to on arrival (channels/telegram/processor.py,
+    # channels/telegram/inbox.py).
     processor.after_update = functools.partial(persistence.write_through, application)
-    # Updates a database outage stopped are handled again once it answers a ping (bot/processor.py).
+    # Updates a database outage stopped are handled again once it answers a ping (channels/telegram/processor.py).
     processor.replay = application.process_update
     processor.database_ready = db.ping
     services = application.bot_data
@@ -157,7 +156,7 @@ def build_application(
     processor.inbox = UpdateInbox(db, services.clock.now, persistence.group, updates_request.received)
     persistence.now = services.clock.now  # when handled updates are recorded as handled
     # Each request a handler makes is recorded as Telegram answers it: an update handled again after a kill, a freeze
-    # or a cut (still in the inbox) sends nothing twice (bot/send_journal.py).
+    # or a cut (still in the inbox) sends nothing twice (channels/telegram/send_journal.py).
     processor.journal = bot_request.journal = SendJournal(db, persistence.group, services.clock.now)
     if not db.is_sqlite:  # another instance may take over: nothing goes out that could not be recorded
         processor.journal.reachable = db.ping
@@ -180,7 +179,7 @@ def build_application(
         taps.tell = application.bot.send_message
         processor.arrived = taps.seen
         processor.answer_early = functools.partial(taps.answer_early, application.bot)
-    processor.arrived = _also(health.arrived, processor.arrived)  # counted for /metrics (bot/health.py)
+    processor.arrived = _also(health.arrived, processor.arrived)  # counted for /metrics (channels/health.py)
     services.health = health
     services.leadership = leadership
     application.add_handler(flood_guard.handler(), group=-2)
@@ -250,7 +249,8 @@ async def running(
     timer: Timer | None = None,
     webhook: bool = False,
 ) -> AsyncIterator[TongxinApp]:
-    """Migrate the database, start the bot polling (or, with `webhook`, receiving on WEBHOOK_PORT: bot/webhook.py),
+    """Migrate the database, start the bot polling (or, with `webhook`, receiving on WEBHOOK_PORT:
+    channels/telegram/webhook.py),
     and stop everything cleanly on exit."""
     own_db = db is None
     database = db or Database(settings.database_url)
@@ -280,12 +280,13 @@ async def running(
             leadership = services.leadership
             receiver = services.webhook = _webhook_server(application) if webhook else None
             if receiver is not None:
-                # The leader points Telegram at the webhook and hands the inbox to the processor (bot/webhook.py).
+                # The leader points Telegram at the webhook and hands the inbox to the processor
+                # (channels/telegram/webhook.py).
                 leadership.on_lead.append(receiver.lead)
                 leadership.on_step_down.append(receiver.step_down)
 
             async def lead() -> None:
-                """What the leader runs, started at every takeover (issue 30: bot/lease.py)."""
+                """What the leader runs, started at every takeover (issue 30: channels/lease.py)."""
                 if leadership.epoch > 1 and not leadership.single:
                     # Another instance led since this one loaded them at start: conversations in progress and
                     # drafts are read again, so they go on where that one left them.
@@ -414,7 +415,7 @@ def _webhook_server(application: TongxinApp) -> WebhookServer:
     if settings.webhook_url is None or settings.webhook_secret is None:
         raise SettingsError("WEBHOOK_URL and WEBHOOK_SECRET: both are needed in webhook mode")
     secret = settings.webhook_secret.get_secret_value()
-    logs.install(secret)  # no log record carries the webhook's secret (bot/logs.py)
+    logs.install(secret)  # no log record carries the webhook's secret (core/logs.py)
     return WebhookServer(
         application,
         url=settings.webhook_url,
@@ -474,7 +475,7 @@ async def start_wechat(application: TongxinApp) -> None:
     assert settings.wechat_app_id
     assert settings.wechat_app_secret
     assert settings.wechat_token is not None
-    # No log record, at any level, carries the account's secrets (bot/logs.py; access tokens by their parameter).
+    # No log record, at any level, carries the account's secrets (core/logs.py; access tokens by their parameter).
     logs.install(
         settings.wechat_app_secret.get_secret_value(),
         settings.wechat_token.get_secret_value(),
@@ -512,7 +513,7 @@ async def start_wecom(application: TongxinApp) -> None:
     assert settings.wecom_secret is not None
     assert settings.wecom_token is not None
     assert settings.wecom_aes_key is not None
-    # No log record, at any level, carries the application's secrets (bot/logs.py; access tokens by their parameter).
+    # No log record, at any level, carries the application's secrets (core/logs.py; access tokens by their parameter).
     logs.install(
         settings.wecom_secret.get_secret_value(),
         settings.wecom_token.get_secret_value(),

@@ -11,8 +11,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot import logs
-from bot.settings import Settings, SettingsError, load_settings
+from core import logs
+from core.settings import Settings, SettingsError, load_settings
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 1
@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_check(settings))
         else:
             from bot.app import TokenRejected, run_on_fast_loop, serve_forever
-            from bot.lease import LeaseLost
+            from channels.lease import LeaseLost
 
             try:
                 run_on_fast_loop(serve_forever(settings, webhook=webhook))
@@ -126,7 +126,7 @@ TALKATIVE_LIBRARIES = (
 
 def configure_logging(settings: Settings) -> None:
     """LOG_LEVEL for our own loggers (at DEBUG they log ids and lengths, never what people wrote), the libraries'
-    chatter kept down, and every record redacted (bot/logs.py)."""
+    chatter kept down, and every record redacted (core/logs.py)."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().setLevel(settings.log_level)  # also where a handler was set up before (basicConfig left it)
     quiet_libraries()

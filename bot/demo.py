@@ -37,11 +37,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.app import TongxinApp, run_on_fast_loop, running, start_screen
-from bot.clock import ManualClock
-from bot.i18n import Catalogues
 from bot.seed import ADMIN_IDS, CAST, CHEN_ZHUREN, SEED_PHOTOS, XIAO_ZHOU, ZHANG_JIZHE, is_seeded, seed_district
 from bot.seed_departments import departments_seeded, seed_departments
-from bot.settings import Settings, load_settings
+from core.clock import ManualClock
+from core.i18n import Catalogues
+from core.settings import Settings, load_settings
 from rules.roles import Role
 from simulator import BotApiSimulator, Person, wechat_page, wecom_page
 from simulator.keep import FILES as KEPT_FILES

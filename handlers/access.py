@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.context import TongxinContext
+from channels.telegram.context import TongxinContext
 from rules.roles import Role
 
 

@@ -10,11 +10,11 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandl
 
 from actions import people as settings_of_people
 from actions.buttons import Act, Button
-from bot.commands import commands_for
-from bot.context import TongxinContext
-from bot.i18n import normalize_language
-from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
+from channels.telegram.commands import commands_for
+from channels.telegram.context import TongxinContext
+from core.i18n import normalize_language
+from core.settings import LANGUAGES
 from handlers.common import leads_a_team, press_of, set_personal_menu, stale_press
 from rules.roles import effective_roles
 from storage import people, users

@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler, filters
 
 from actions import certificates as certificate_actions
-from bot.context import TongxinContext
+from channels.telegram.context import TongxinContext
 from conversations.certificate import caption, text_of, verification
 from handlers.common import actor_of
 from handlers.conversing import words

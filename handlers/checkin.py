@@ -20,8 +20,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from actions import activities as activity_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from channels.wechat.api import WeChatError
 from conversations import activities as activity_talk
 from conversations.base import Outcome

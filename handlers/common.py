@@ -37,10 +37,10 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from actions.buttons import Act, Press
-from bot.commands import commands_for
-from bot.context import TongxinContext
+from channels import wish_cards
 from channels.telegram import callbacks
-from handlers import wish_cards
+from channels.telegram.commands import commands_for
+from channels.telegram.context import TongxinContext
 from rules.roles import effective_roles, is_staff
 from rules.staff import Target
 from rules.wishes import Actor

@@ -4,8 +4,8 @@ with the share button and Skip, `edit` and `in_place` as edits of the pressed me
 or alert.
 
 A conversation runs in a persistent `ConversationHandler` whose state is the step's index (`KeptByStep.steps`) and whose
-draft is kept as JSON in `user_data` (both written before the chat moves on: bot/processor.py), so a restart
-continues where the person was. Leave and help words are the layer's (`conversations.base.run`): the handler is
+draft is kept as JSON in `user_data` (both written before the chat moves on: channels/telegram/processor.py), so a
+restart continues where the person was. Leave and help words are the layer's (`conversations.base.run`): the handler is
 registered in `handlers.leaving.WRITTEN_ONCE` so they are not answered twice.
 
 A conversation started by pressing a card keeps that message's id (`<key>_from` in `user_data`); an outcome that
@@ -26,8 +26,8 @@ from telegram.error import TelegramError
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
 from actions.buttons import Button
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from conversations.base import (
     Attachment,
     Contact,

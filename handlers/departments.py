@@ -30,11 +30,11 @@ from actions import cases, departments
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.messages import Notice
-from bot.context import TongxinContext
-from bot.settings import LANGUAGES
 from channels.telegram import callbacks, render
+from channels.telegram.context import TongxinContext
 from conversations import case_forms, case_overview, pages
 from conversations.base import Outcome, Subject
+from core.settings import LANGUAGES
 from handlers import lists
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press, tell

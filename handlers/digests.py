@@ -6,7 +6,7 @@ from telegram import Update
 from telegram.ext import BaseHandler, CommandHandler
 
 from actions import digests
-from bot.context import TongxinContext
+from channels.telegram.context import TongxinContext
 from rules.wishes import Actor
 from storage.errors import NotAllowed
 

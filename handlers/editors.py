@@ -28,8 +28,8 @@ from telegram.ext import (
 
 from actions import tips as tip_actions
 from actions.buttons import Act, Button
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from channels.telegram.media import send_visuals
 from conversations import pages, tip_note
 from conversations.base import Outcome, Say, Subject

@@ -1,11 +1,12 @@
 """The one error handler: log what went wrong with enough context to fix it, and tell the person what is true.
 
 An update whose handling failed because the database could not be reached is kept and handled again when it
-is back (`bot.processor`); the person is told exactly that, not that their input is kept somewhere it is not.
+is back (`channels.telegram.processor`); the person is told exactly that, not that their input is kept somewhere it is
+not.
 
 The record names the update (id, type, chat id), the handler and the exception, never what the person wrote,
 their name, phone, address or place; the whole update is logged at DEBUG only, with those fields blanked
-(`bot.logs`). The token is redacted from every record by `bot.logs.install`.
+(`core.logs`). The token is redacted from every record by `core.logs.install`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.ext import ApplicationHandlerStop
 
-from bot.context import TongxinContext
-from bot.logs import redacted_update
-from bot.processor import PerChatUpdateProcessor
+from channels.telegram.context import TongxinContext
+from channels.telegram.processor import PerChatUpdateProcessor
+from core.logs import redacted_update
 from storage.db import is_unavailable
 
 log = logging.getLogger(__name__)

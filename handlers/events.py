@@ -20,8 +20,8 @@ from actions import events
 from actions.buttons import Act, Button
 from actions.events import ClockView, EventView
 from actions.messages import Notice, Value
-from bot.context import TongxinContext
 from channels.telegram import callbacks, render
+from channels.telegram.context import TongxinContext
 from handlers.common import actor_of, expect_press, tell
 from rules.events import (
     CloseRequest,

@@ -10,8 +10,8 @@ The wish form offers the similar wish and joins it (`conversations/wish.py`); /m
 from __future__ import annotations
 
 from actions import followers as follower_actions
-from bot.context import TongxinContext
-from handlers import wish_cards
+from channels import wish_cards
+from channels.telegram.context import TongxinContext
 from rules.wishes import wish_ref
 from storage.wishes import Wish
 

@@ -13,8 +13,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from actions import invites as invite_actions
 from actions.buttons import Act, Button
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from channels.wechat.api import WeChatError
 from handlers import lists
 from handlers.common import actor_of, edit_in_place, expect_press, set_personal_menu, stale_press, tell

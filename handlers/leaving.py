@@ -17,7 +17,7 @@ from typing import Any
 from telegram import Message, Update
 from telegram.ext import CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.context import TongxinContext
+from channels.telegram.context import TongxinContext
 from rules.text import is_help, is_leave
 
 # Conversations written once (`conversations/`, run by handlers/conversing.py): the layer answers their leave and

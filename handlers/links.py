@@ -11,8 +11,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from actions import links
 from actions.buttons import Act
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from handlers.common import actor_of, conflict_reply, expect_press, tell
 from storage.errors import Conflict, NotAllowed, NotFound
 

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from actions.buttons import Act, Button
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from conversations import pages
 from conversations.pages import Item, Page
 from handlers.conversing import value_of, words

@@ -15,8 +15,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from actions import hot
 from actions.buttons import Act
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from handlers.common import actor_of
 from rules.hot import BASELINE_PERIODS, MIN_TOPIC_TEXTS, Topic, parse_days
 from storage.errors import Conflict, LimitReached, NotAllowed, NotFound

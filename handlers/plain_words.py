@@ -29,11 +29,11 @@ from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from actions.buttons import Act, Button, Press
-from bot.commands import commands_for
-from bot.context import TongxinContext
-from bot.i18n import Catalogues
-from bot.settings import LANGUAGES
 from channels.telegram import callbacks
+from channels.telegram.commands import commands_for
+from channels.telegram.context import TongxinContext
+from core.i18n import Catalogues
+from core.settings import LANGUAGES
 from handlers.common import expect_press
 from rules import intent as intents
 from rules.intent import Answer, Intent, Keywords, Model

@@ -14,9 +14,9 @@ from telegram.ext import ApplicationHandlerStop, BaseHandler, CallbackQueryHandl
 
 from actions import privacy as privacy_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
-from bot.i18n import normalize_language
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
+from core.i18n import normalize_language
 from handlers.common import stale_press
 from rules.limits import MessageRate, RateVerdict
 from storage import people, privacy
@@ -79,8 +79,8 @@ class FloodGuard:
     """Slows down a person sending more than `limit` messages or button presses a minute (one window per app,
     shared by both).
 
-    Each update is counted as it arrives (`admit`, called by `bot.processor` before the update waits for its
-    chat's earlier ones): a chat's updates are handled in order and its replies are paced (at most 3 in 3.1 s in
+    Each update is counted as it arrives (`admit`, called by `channels.telegram.processor` before the update waits for
+    its chat's earlier ones): a chat's updates are handled in order and its replies are paced (at most 3 in 3.1 s in
     a private chat), so a person who just sent 30 messages has half a minute of replies still to come, and a
     warning handled in turn would come after all of them. An update over the limit skips that queue; its
     `handler` (group -2, before `load_person`, so a flood costs no database writes) tells the person once per

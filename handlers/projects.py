@@ -12,8 +12,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, filt
 
 from actions import projects as project_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from handlers.common import actor_of, expect_press, refresh_menu_of, stale_press, tell
 from rules.activities import DESCRIPTION_MAX, InvalidInput, is_coordinator, refusal_key
 from rules.wishes import parse_wish_ref, wish_ref

@@ -15,7 +15,7 @@ from typing import Any
 from telegram import KeyboardButton, ReplyKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler, ConversationHandler, MessageHandler, filters
 
-from bot.context import TongxinContext
+from channels.telegram.context import TongxinContext
 
 ANSWER = 0
 

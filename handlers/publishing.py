@@ -17,8 +17,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler
 
 from actions import tips as tip_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from channels.telegram.media import send_visuals
 from handlers import editors
 from handlers.common import actor_of, expect_press, tell

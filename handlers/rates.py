@@ -9,7 +9,7 @@ from telegram import InputFile, Update
 from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
-from bot.context import TongxinContext
+from channels.telegram.context import TongxinContext
 from conversations import report as report_words
 from handlers.access import require
 from rules.cases import CaseInputError, Rates, month_rates, parse_month, percent

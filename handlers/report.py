@@ -16,7 +16,7 @@ from telegram.constants import ParseMode
 from telegram.ext import BaseHandler, CommandHandler
 
 from actions import report as report_actions
-from bot.context import TongxinContext
+from channels.telegram.context import TongxinContext
 from conversations import report as report_words
 from handlers.common import actor_of
 from rules.monthly_report import ReportMonthError

@@ -27,9 +27,9 @@ from telegram.ext import (
 
 from actions import tips as tip_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
-from bot.media import download_media
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
+from channels.telegram.downloads import download_media
 from conversations.base import Outcome
 from conversations.tip import ALBUM as ALBUM_STEP
 from conversations.tip import ANSWER as ANSWER_STEP

@@ -14,13 +14,14 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler, Conv
 
 from actions import wishes as wish_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
+from channels import wish_cards
 from channels.telegram import callbacks, render
+from channels.telegram.context import TongxinContext
 from conversations import pages
 from conversations.base import Outcome
 from conversations.not_yet import NotYet
 from conversations.wish import WishConversation, WishForm
-from handlers import followers, lists, plain_words, wish_cards
+from handlers import followers, lists, plain_words
 from handlers.common import actor_of, conflict_reply, expect_press, stale_press, unchanged
 from handlers.conversing import written_once
 from rules import wishes as lifecycle

@@ -23,13 +23,14 @@ from telegram.ext import (
 
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button
-from bot.context import TongxinContext
+from channels import wish_cards
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from channels.telegram.media import send_photo_of
 from conversations import pages
 from conversations.base import Outcome
 from conversations.rejection import WISH
-from handlers import lists, volunteer_review, wish_cards
+from handlers import lists, volunteer_review
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place, expect_press, stale_press, tell
 from handlers.conversing import written_once

@@ -27,8 +27,8 @@ from actions import departments as department_actions
 from actions import exports
 from actions import staff as staff_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
 from channels.telegram import callbacks, render
+from channels.telegram.context import TongxinContext
 from channels.telegram.media import upload_write_timeout
 from conversations import figures as figures_text
 from conversations.base import Outcome
@@ -364,7 +364,7 @@ async def send_export(
             return
         with export.path.open("rb") as file:
             await message.reply_document(
-                # Streamed from disk in chunks (bot/request.py), not read whole into memory.
+                # Streamed from disk in chunks (channels/telegram/request.py), not read whole into memory.
                 InputFile(file, filename=export.filename, read_file_handle=False),
                 caption=context.t(
                     "export.caption", kind=context.t(f"export.kind.{kind}"), rows=export.rows, first=first, last=last

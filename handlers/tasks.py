@@ -22,14 +22,15 @@ from telegram.ext import (
 
 from actions import tasks
 from actions.buttons import MAX_SUBJECT, Act, Press
-from bot.context import TongxinContext
+from channels import wish_cards
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from channels.telegram.media import send_photo_of
 from conversations import pages
 from conversations.base import Outcome
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
-from handlers import lists, wish_cards
+from handlers import lists
 from handlers.access import require
 from handlers.common import actor_of, conflict_reply, edit_in_place
 from handlers.conversing import words, written_once

@@ -15,8 +15,8 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, ConversationHandler
 
 from actions import applications as application_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from conversations.base import Outcome
 from conversations.rejection import APPLICATION
 from handlers.common import actor_of, press_of, refresh_menu_of, stale_press, tell

@@ -22,11 +22,11 @@ from telegram.ext import (
 
 from actions import hours as hour_actions
 from actions.buttons import Act
-from bot.context import TongxinContext
+from channels import wish_cards
 from channels.telegram import callbacks
+from channels.telegram.context import TongxinContext
 from conversations.base import Outcome
 from conversations.registration import NAME_MAX, Registration
-from handlers import wish_cards
 from handlers.access import require
 from handlers.common import actor_of, stale_press
 from handlers.conversing import written_once

@@ -17,9 +17,10 @@ from telegram.ext import BaseHandler, CallbackQueryHandler, CommandHandler
 
 from actions import whistles
 from actions.buttons import Act
-from bot.context import TongxinContext
+from channels import wish_cards
 from channels.telegram import callbacks
-from handlers import departments, wish_cards
+from channels.telegram.context import TongxinContext
+from handlers import departments
 from handlers.access import require
 from handlers.common import actor_of
 from rules.staff import STAFF_ACTIONS

@@ -15,11 +15,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.settings import WECOM_USERID
 from rules.roles import GRANTABLE_BY_ADMIN, STAFF_ROLES, Role, allowed
 
-# A WeCom member's userid (成员ID: 1-64 characters, letters, digits, _ - . @), named in staff commands as
-# `wecom:USERID` and listed in WECOM_ADMIN_USERIDS.
-WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 WECOM_PREFIX = "wecom:"
 
 ADMINS = frozenset({Role.ADMIN})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from actions import broadcast
 
 if TYPE_CHECKING:
-    from bot.context import TongxinContext
+    from channels.telegram.context import TongxinContext
 
 JOB_NAME = "scheduler.broadcast_progress"
 # Telegram lets the bot edit one chat's message about once a second; a little slower leaves room for replies.

@@ -25,8 +25,8 @@ from storage import digests as digest_storage
 from storage import outbox
 
 if TYPE_CHECKING:
-    from bot.context import BotData
-    from bot.settings import Settings
+    from channels.telegram.context import BotData
+    from core.settings import Settings
 
 MONDAY = 0
 # Readers whose digests are decided and written in one go; small enough that replies never wait long

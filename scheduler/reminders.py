@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from actions import lapses, reminders
 
 if TYPE_CHECKING:
-    from bot.context import BotData
+    from channels.telegram.context import BotData
 
 
 async def queue_due(services: BotData, now: dt.datetime, since: dt.datetime | None = None) -> int:

@@ -42,15 +42,15 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from actions.messages import notice_from_payload
 from actions.notices import render_live
-from bot.clock import within
 from channels.delivery import DeliveryError, Held, SlowDown, Transport, Unavailable, Unreachable
+from core.clock import within
 from rules.quiet_hours import in_quiet_hours
 from storage import media, outbox, people, users
 from storage.lease import Fenced
 from storage.outbox import Lane, OutboxMessage
 
 if TYPE_CHECKING:
-    from bot.context import BotData
+    from channels.telegram.context import BotData
 
 log = logging.getLogger(__name__)
 
@@ -236,7 +236,7 @@ class OutboxSender:
         except asyncio.CancelledError:
             raise
         except Fenced:
-            # Another instance leads now (bot/lease.py): nothing of this delivery was recorded; the new leader
+            # Another instance leads now (channels/lease.py): nothing of this delivery was recorded; the new leader
             # settles the row (`storage.outbox.recover_interrupted`).
             log.info("outbox row %s: this instance no longer leads; left to the leader", row.id)
         except Exception:

@@ -22,7 +22,7 @@ from scheduler.sender import OutboxSender
 from scheduler.sweep import INTERVAL, JOB_NAME, sweep_job
 
 if TYPE_CHECKING:
-    from bot.app import TongxinApp
+    from channels.telegram.context import TongxinApp
 
 _senders: dict[int, OutboxSender] = {}
 

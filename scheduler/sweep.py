@@ -21,8 +21,7 @@ from scheduler.calendar import is_due, latest_daily
 from storage import inbox, outbox
 
 if TYPE_CHECKING:
-    from bot.app import TongxinApp
-    from bot.context import BotData, TongxinContext
+    from channels.telegram.context import BotData, TongxinApp, TongxinContext
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import hot as hot_actions
-from bot.i18n import Catalogues
-from bot.settings import Settings
+from core.i18n import Catalogues
+from core.settings import Settings
 from rules import cases as case_rules
 from rules.cases import case_ref, percent
 from rules.events import Level, clock_state, event_ref, minutes_left, source_ref

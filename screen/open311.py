@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import Catalogues
+from core.i18n import Catalogues
 from rules.cases import case_ref
 from rules.district import District
 from rules.wishes import wish_ref

@@ -19,9 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.clock import Clock
-from bot.i18n import Catalogues
-from bot.settings import Settings
+from core.clock import Clock
+from core.i18n import Catalogues
+from core.settings import Settings
 from rules.district import load_district
 from screen import open311
 from screen.figures import HotTerms, figures

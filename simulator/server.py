@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from bot.clock import LoopTimer, Timer
+from core.clock import LoopTimer, Timer
 
 from .flood import FloodControl, FloodLimits
 from .html import EntityParseError, parse_html, utf16_len

@@ -2,7 +2,7 @@
 timer whose seconds pass whenever everything is waiting, so a story still proves "no 429, nothing sent before
 retry_after, every chat paced" without spending those seconds on the wall clock.
 
-`VirtualTimer` implements `bot.clock.Timer`: `monotonic()` reads its own count of seconds, `sleep` and `call_at`
+`VirtualTimer` implements `core.clock.Timer`: `monotonic()` reads its own count of seconds, `sleep` and `call_at`
 put a deadline on its heap. It moves only forward, and only when `VirtualTimeLoop` finds the event loop idle:
 nothing ready to run, no I/O arriving for a moment (`SETTLE`), no work in an executor thread and nothing a test
 registered as busy (`hold_while`: a database connection checked out, i.e. a query or a transaction under way). Then

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from bot.clock import within
+from core.clock import within
 
 if TYPE_CHECKING:
     from .server import BotApiSimulator

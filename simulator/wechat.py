@@ -49,7 +49,7 @@ from aiohttp import web
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.utils import WeChatSigner
 
-from bot.clock import LoopTimer, Timer, within
+from core.clock import LoopTimer, Timer, within
 
 DEADLINE = 5.0
 # The customer-service quotas, as the 公众号 platform set them from 2023-06-12 (announcement

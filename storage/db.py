@@ -46,7 +46,7 @@ class Database:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         self.schema = schema
-        # This process among the bot's instances: the lease's holder (bot/lease.py) and, on PostgreSQL, every
+        # This process among the bot's instances: the lease's holder (channels/lease.py) and, on PostgreSQL, every
         # connection's application_name, so that a takeover can end the sessions of a holder that froze or was cut
         # off (storage/lease.py).
         self.instance = instance_id()
@@ -70,7 +70,7 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_on_connect)
             event.listen(self.engine.sync_engine, "begin", _sqlite_on_begin)
-        # Set while this instance leads, or led (issue 30, bot/lease.py): run first in every `write()` transaction,
+        # Set while this instance leads, or led (issue 30, channels/lease.py): run first in every `write()` transaction,
         # it raises `storage.lease.Fenced` once another instance took the lease, so a stale leader commits nothing.
         self.fence: Callable[[AsyncConnection], Awaitable[None]] | None = None
 
@@ -115,7 +115,7 @@ class Database:
 
     def unpooled(self) -> AsyncEngine:
         """An engine of the same database and connection settings that opens a new connection for each use and
-        closes it after (PostgreSQL; SQLite: the pooled one): the lease's (bot/lease.py), so that a renewal never
+        closes it after (PostgreSQL; SQLite: the pooled one): the lease's (channels/lease.py), so that a renewal never
         waits for a pooled connection, nor reuses one an abandoned statement left half-way."""
         if self.is_sqlite:
             return self.engine
@@ -180,7 +180,7 @@ class _Cancellable(Protocol):
 
 
 class LingerTimer(Protocol):
-    """What `GroupCommit` waits on (`bot.clock.Timer` is one): no wall clock in storage."""
+    """What `GroupCommit` waits on (`core.clock.Timer` is one): no wall clock in storage."""
 
     def monotonic(self) -> float: ...
 
@@ -192,10 +192,10 @@ T = TypeVar("T")
 
 class GroupCommit:
     """Small writes that arrive while one transaction is on its way go together in the next one, so under load
-    they cost one commit each group instead of one each (the update inbox: `bot.inbox`, `bot.persistence`). No
-    write waits for company: a lone write starts its transaction at once. A group that fails is tried again one
-    write at a time, so a bad write fails only its own caller. Writes nobody waits for (`ride`) gather for `linger`
-    seconds and then go together, with the transaction under way or in one of their own."""
+    they cost one commit each group instead of one each (the update inbox: `channels.telegram.inbox`,
+    `channels.telegram.persistence`). No write waits for company: a lone write starts its transaction at once. A group
+    that fails is tried again one write at a time, so a bad write fails only its own caller. Writes nobody waits for
+    (`ride`) gather for `linger` seconds and then go together, with the transaction under way or in one of their own."""
 
     def __init__(self, db: Database, *, timer: LingerTimer | None = None, linger: float = 0.25) -> None:
         self._db = db

@@ -1,8 +1,9 @@
 """The durable inbox of Telegram updates (`update_inbox`): written as an update arrives, deleted once its
-conversation state is written, read back at start-up for the updates a crash interrupted (bot/inbox.py); and the ids
-of handled updates (`handled_updates`), kept `KEEP_HANDLED` so that an update Telegram delivers again (a webhook retry
-after a lost answer, a takeover) is handled once; and the Bot API requests made while an update in the inbox was
-handled (`update_sends`, bot/send_journal.py), deleted with its row, so handling it again sends nothing twice.
+conversation state is written, read back at start-up for the updates a crash interrupted (channels/telegram/inbox.py);
+and the ids of handled updates (`handled_updates`), kept `KEEP_HANDLED` so that an update Telegram delivers again (a
+webhook retry after a lost answer, a takeover) is handled once; and the Bot API requests made while an update in the
+inbox was handled (`update_sends`, channels/telegram/send_journal.py), deleted with its row, so handling it again sends
+nothing twice.
 
 The rows hold people's messages: they live only until the update was handled, /deleteme deletes them
 (storage/privacy.py) and nothing here logs a payload.
@@ -162,7 +163,7 @@ async def left_over(db: Database, *, received_after: dt.datetime, attempts: int)
 
 async def waiting(db: Database, *, chat_key: int | None = None, limit: int = 1000) -> list[tuple[int, str]]:
     """Updates in the inbox (update id, payload), oldest first: of one chat, or of all (at most `limit`). What webhook
-    mode's leader reads to handle the updates any instance received (bot/webhook.py)."""
+    mode's leader reads to handle the updates any instance received (channels/telegram/webhook.py)."""
     query = select(update_inbox.c.update_id, update_inbox.c.payload).order_by(update_inbox.c.update_id).limit(limit)
     if chat_key is not None:
         query = query.where(update_inbox.c.chat_key == chat_key)

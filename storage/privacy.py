@@ -59,9 +59,10 @@ PERSONAL_DATA: tuple[PersonalRows, ...] = (
     PersonalRows("identities", "person_id"),
     # PTB's scratch data is channel state keyed by the Telegram user id: found through the person's identities.
     PersonalRows("user_data", "person_id", delete_rows=True, through=("user_id", "identities", "external_id")),
-    # Their updates not yet handled (the durable inbox, bot/inbox.py): their messages, deleted like the drafts.
+    # Their updates not yet handled (the durable inbox, channels/telegram/inbox.py): their messages, deleted like the
+    # drafts.
     PersonalRows("update_inbox", "person_id", delete_rows=True, through=("user_id", "identities", "external_id")),
-    # What the bot answered while handling those updates (bot/send_journal.py), deleted with them.
+    # What the bot answered while handling those updates (channels/telegram/send_journal.py), deleted with them.
     PersonalRows("update_sends", "person_id", delete_rows=True, through=("user_id", "identities", "external_id")),
     PersonalRows("audit_log", "actor_id"),
     PersonalRows("applications", "user_id", {"reason": None}),

@@ -883,8 +883,8 @@ case_cards = Table(
     Column("message_id", BigInteger, primary_key=True),
 )
 
-# The durable inbox of Telegram updates (bot/inbox.py): each update as it arrives, deleted in the transaction that
-# writes the conversation state after it was handled; what is left at start-up is handled again.
+# The durable inbox of Telegram updates (channels/telegram/inbox.py): each update as it arrives, deleted in the
+# transaction that writes the conversation state after it was handled; what is left at start-up is handled again.
 update_inbox = Table(
     "update_inbox",
     metadata,
@@ -907,8 +907,8 @@ handled_updates = Table(
 Index("ix_handled_updates_handled_at", handled_updates.c.handled_at)
 
 # The Bot API requests made while handling an update still in the inbox, each recorded as soon as Telegram answered
-# it (issue 30, migration 0037, bot/send_journal.py): handling the update again after a kill, a freeze or a cut
-# returns the recorded answer instead of asking Telegram twice. `digest` is the request (method and parameters),
+# it (issue 30, migration 0037, channels/telegram/send_journal.py): handling the update again after a kill, a freeze or
+# a cut returns the recorded answer instead of asking Telegram twice. `digest` is the request (method and parameters),
 # `occurrence` its count within the update; deleted with the update's inbox row.
 update_sends = Table(
     "update_sends",

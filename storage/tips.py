@@ -135,9 +135,7 @@ async def get_tip(conn: AsyncConnection, tip_id: int) -> Tip:
         .where(tip_media.c.tip_id == tip_id)
         .order_by(tip_media.c.id)
     )
-    media = tuple(
-        StoredMedia(m.id, m.kind, m.file_id or "", m.file_size, m.local_path, m.media_id) for m in media_rows
-    )
+    media = tuple(StoredMedia(m.id, m.kind, m.file_id or "", m.file_size, m.local_path, m.media_id) for m in media_rows)
     latitude, longitude = row["latitude"], row["longitude"]
     return Tip(
         id=row["id"],

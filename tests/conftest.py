@@ -29,8 +29,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import TongxinApp, running
-from bot.clock import LoopTimer, ManualClock, Timer
-from bot.settings import Settings, load_settings
+from core.clock import LoopTimer, ManualClock, Timer
+from core.settings import Settings, load_settings
 from simulator.virtual_time import VirtualTimeLoop
 from storage.db import Database
 from storage.migrate import upgrade
@@ -206,7 +206,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         both = metafunc.definition.get_closest_marker("both_databases") is not None
         metafunc.parametrize("story_db", BACKENDS if both else ["sqlite"], indirect=True)
     if "transport" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_transports") is not None:
-        # Through getUpdates and through the simulator's webhook delivery (bot/webhook.py).
+        # Through getUpdates and through the simulator's webhook delivery (channels/telegram/webhook.py).
         metafunc.parametrize("transport", ["polling", "webhook"], indirect=True)
 
 

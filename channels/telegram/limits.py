@@ -47,8 +47,8 @@ from typing import Any, Literal
 from telegram.error import BadRequest, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from bot.clock import Cancellable, LoopTimer, Timer
 from channels.telegram.taps import Taps, is_expired
+from core.clock import Cancellable, LoopTimer, Timer
 
 log = logging.getLogger(__name__)
 
@@ -534,7 +534,8 @@ class SharedRateLimiter(BaseRateLimiter[Prepaid]):
         self.retry_after_count = 0
         self.global_pauses = 0
         self.chat_pauses = 0
-        # The presses seen and answered (bot.processor notes them as they arrive; channels/telegram/taps.py).
+        # The presses seen and answered (channels.telegram.processor notes them as they arrive;
+        # channels/telegram/taps.py).
         self.taps = Taps(timer=self.timer)
 
     async def initialize(self) -> None:

@@ -47,7 +47,7 @@ async def send_stored_photo(
     if path is None:
         return None
     try:
-        with path.open("rb") as file:  # streamed from disk (bot/request.py), not read into memory
+        with path.open("rb") as file:  # streamed from disk (channels/telegram/request.py), not read into memory
             photo = InputFile(file, filename="photo.jpg", read_file_handle=False)
             sent: Message = await bot.send_photo(chat_id, photo, caption=caption)
     except OSError:

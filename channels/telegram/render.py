@@ -15,8 +15,8 @@ from collections.abc import Callable
 from telegram import InlineKeyboardMarkup
 
 from actions.messages import Notice
-from bot.i18n import Catalogues
 from channels.telegram import callbacks
+from core.i18n import Catalogues
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 

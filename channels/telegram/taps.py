@@ -2,9 +2,9 @@
 
 Telegram accepts `answerCallbackQuery` only for a short while after the press (about ten seconds; later it answers
 "query is too old"), and the person's button spins until then. A chat's updates are handled one at a time
-(`bot.processor`), and a reply of several messages is paced at one a second, so a press can wait behind its chat's
-earlier replies for longer than that; its handler's `query.answer()` would then fail, and the failure would stop
-the handler before it did what the press asked.
+(`channels.telegram.processor`), and a reply of several messages is paced at one a second, so a press can wait behind
+its chat's earlier replies for longer than that; its handler's `query.answer()` would then fail, and the failure would
+stop the handler before it did what the press asked.
 
 So: a press that arrives while its chat is busy (or held for the database) and has had no answer `ANSWER_AFTER`
 seconds later is answered then, without text (`answer_early`: the spinner stops; a press handled within those
@@ -26,7 +26,7 @@ from typing import Any
 from telegram import Bot, Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.clock import LoopTimer, Timer
+from core.clock import LoopTimer, Timer
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 from telegram.ext import ExtBot
 
 from actions.messages import Lane, Notice
-from bot.i18n import Catalogues
 from channels.delivery import DeliveryError, Refused, Sent, SlowDown, Unavailable, Unreachable
 from channels.telegram.limits import LANE_PRIORITY, Prepaid, SharedRateLimiter, Start, take_turn, wait_out_pauses
 from channels.telegram.media import stored_photo_bytes
 from channels.telegram.render import render_notice
+from core.i18n import Catalogues
 from storage import media
 from storage.db import Database
 from storage.people import TELEGRAM

@@ -31,7 +31,7 @@ from actions import privacy as privacy_actions
 from actions import wishes as wish_actions
 from actions.buttons import Act, Button, Press
 from actions.env import Env
-from bot.i18n import Catalogues
+from channels import wish_cards
 from channels.wechat import activities, render, steps, subscriptions, volunteering
 from channels.wechat import pages as wechat_pages
 from channels.wechat.render import Choice, Reply
@@ -47,7 +47,7 @@ from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
 from conversations.tip import TipAnswer, TipConversation
 from conversations.wish import WishConversation
-from handlers import wish_cards
+from core.i18n import Catalogues
 from rules.roles import Role, effective_roles
 from rules.text import is_help, is_leave
 from rules.wishes import Actor, InvalidInput, WishStatus

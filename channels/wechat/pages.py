@@ -15,10 +15,10 @@ menu holds ten items, the choices past them are listed as numbered text (`render
 from __future__ import annotations
 
 from actions.buttons import Button
-from bot.i18n import Catalogues
 from channels.wechat import render, steps
 from channels.wechat.render import Choice, Reply
 from conversations.pages import Item, Page, numbered
+from core.i18n import Catalogues
 
 
 def label(catalogues: Catalogues, language: str, item: Item | Button) -> Choice:

@@ -30,7 +30,7 @@ from typing import Any
 
 from actions.buttons import Act, Button, Press, parse_press, press_data
 from actions.messages import Notice
-from bot.i18n import Catalogues
+from core.i18n import Catalogues
 
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 VARIANT = ".wechat"  # the suffix of a catalogue key's WeChat wording

@@ -24,9 +24,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.api import WeChatApi, WeChatError
+from core.i18n import Catalogues
 from rules.roles import Role
 from storage import wechat
 from storage.db import Database

@@ -32,9 +32,6 @@ from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
 from wechatpy.utils import check_signature
 
 from actions.env import Env
-from bot.clock import LoopTimer, Timer, within
-from bot.i18n import Catalogues
-from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
 from channels.wechat import render, steps
 from channels.wechat.api import INVALID_TICKET, WeChatApi, WeChatError
@@ -44,6 +41,9 @@ from channels.wechat.roles import RoleMenus
 from channels.wechat.uploads import PhotoBytes, Uploads
 from conversations.activities import CHECKIN_SCENE
 from conversations.certificate import verification
+from core.clock import LoopTimer, Timer, within
+from core.i18n import Catalogues
+from core.keyed_locks import KeyedLocks
 from rules.limits import MessageRate, RateVerdict
 from storage import wechat
 from storage.invites import Invite

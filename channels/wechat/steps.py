@@ -10,13 +10,13 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from actions.buttons import Act, Button
-from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wechat.render import Reply
 from conversations.base import Conversation, Outcome, Param, Say, State
 from conversations.not_yet import NAME as NOT_YET
 from conversations.wish import FIELDS, WishConversation, WishForm
 from conversations.wish import NAME as WISH
+from core.i18n import Catalogues
 
 SKIP = Button("wish.button.skip", Act.STEP_SKIP)
 

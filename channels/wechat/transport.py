@@ -24,9 +24,6 @@ import logging
 from collections.abc import Callable
 
 from actions.messages import Lane, Notice
-from bot.i18n import Catalogues
-from bot.keyed_locks import KeyedLocks
-from bot.settings import Settings
 from channels.delivery import Held, Sent
 from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render, subscriptions
@@ -43,6 +40,9 @@ from channels.wechat.api import (
 )
 from channels.wechat.roles import RoleMenus
 from channels.wechat.uploads import INVALID_MEDIA, PhotoBytes, Uploads
+from core.i18n import Catalogues
+from core.keyed_locks import KeyedLocks
+from core.settings import Settings
 from storage import people, wechat
 from storage.db import Database
 

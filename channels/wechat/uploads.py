@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Awaitable, Callable
 
-from bot.keyed_locks import KeyedLocks
 from channels.wechat.api import WeChatApi
+from core.keyed_locks import KeyedLocks
 from storage import media
 from storage.db import Database
 

@@ -36,12 +36,12 @@ from actions import invites as invite_actions
 from actions import tasks
 from actions import tips as tip_actions
 from actions.buttons import MAX_SUBJECT, Act, Press
+from channels import wish_cards
 from channels.wechat import roles, steps
 from channels.wechat.render import Reply
 from conversations import pages
 from conversations.task_done import TaskDone
 from conversations.task_release import TaskRelease
-from handlers import wish_cards
 from rules import matching
 from rules.roles import Role
 from rules.tips import tip_reference
@@ -84,7 +84,7 @@ def wanted(text: str) -> str | None:
 
 
 def _plain(value: str) -> str:
-    """A card `handlers.wish_cards` wrote for HTML, as WeChat shows it (the values it escaped, unescaped)."""
+    """A card `channels.wish_cards` wrote for HTML, as WeChat shows it (the values it escaped, unescaped)."""
     return html.unescape(value)
 
 

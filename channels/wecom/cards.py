@@ -22,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from bot.i18n import Catalogues
+from core.i18n import Catalogues
 
 APPROVE = "approve"
 REJECT = "reject"

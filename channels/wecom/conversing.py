@@ -25,7 +25,6 @@ from typing import Any, Protocol, runtime_checkable
 
 from actions.buttons import parse_press
 from actions.env import Env
-from bot.i18n import Catalogues
 from channels.tencent_api import ApiError
 from channels.wechat import render, steps
 from conversations.base import Attachment, Conversation, Expect, Input, Outcome, State, Subject, run
@@ -33,6 +32,7 @@ from conversations.broadcast import BroadcastConversation
 from conversations.case_forms import RETURN
 from conversations.rejection import APPLICATION, WISH
 from conversations.tip_note import NOTE
+from core.i18n import Catalogues
 from rules.roles import Role
 from rules.staff import may
 from rules.wishes import Actor

@@ -45,18 +45,19 @@ from actions import exports, links, review_queue
 from actions import report as report_actions
 from actions import staff as staff_actions
 from actions.env import Env
-from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wecom.api import WeComApi, WeComError
 from conversations import case_overview
 from conversations import figures as figures_text
 from conversations import report as report_words
+from core.i18n import Catalogues
+from core.settings import WECOM_USERID
 from rules import stats
 from rules.cases import CaseStatus
 from rules.exports import ExportError, columns_for, local_range, parse_export
 from rules.monthly_report import ReportMonthError
 from rules.roles import GRANTABLE_BY_ADMIN, Role
-from rules.staff import ROLE_WORDS, WECOM_USERID, may, person_ref
+from rules.staff import ROLE_WORDS, may, person_ref
 from rules.stats import parse_period, period_start
 from rules.wishes import Actor
 from storage import people

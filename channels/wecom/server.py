@@ -43,9 +43,6 @@ from wechatpy.exceptions import InvalidSignatureException
 from actions import cases as case_actions
 from actions import wishes as wish_actions
 from actions.env import Env
-from bot.clock import LoopTimer, Timer, within
-from bot.i18n import Catalogues
-from bot.keyed_locks import KeyedLocks
 from channels.freshness import Freshness
 from channels.wecom.api import WeComApi, WeComError
 from channels.wecom.cards import ACKNOWLEDGE, APPROVE, KEY, REJECT, case_key, wish_key
@@ -53,10 +50,13 @@ from channels.wecom.conversing import Conversing
 from channels.wecom.desk import Desk
 from channels.wecom.work import RESOLVE_FORM, SWEEP_SECONDS, CardWork
 from conversations.rejection import WISH
+from core.clock import LoopTimer, Timer, within
+from core.i18n import Catalogues
+from core.keyed_locks import KeyedLocks
+from core.settings import WECOM_USERID
 from rules.cases import case_ref
 from rules.limits import MessageRate, RateVerdict
 from rules.roles import GRANTABLE_BY_ADMIN, Role, effective_roles
-from rules.staff import WECOM_USERID
 from rules.wishes import Actor, wish_ref
 from storage import audit, cases, people, users, wishes
 from storage import wechat as wechat_store

@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable
 
 from actions.buttons import Act
 from actions.messages import Lane, Notice
-from bot.i18n import Catalogues
 from channels.delivery import Held, Sent
 from channels.tencent_api import failure as tencent_failure
 from channels.wechat import render
@@ -49,6 +48,7 @@ from channels.wecom.cards import (
     wish_key,
 )
 from channels.wecom.work import editor_card
+from core.i18n import Catalogues
 from rules.tips import actions_for
 from rules.wishes import WishStatus, parse_wish_ref
 from storage import applications, people, tips, volunteers, wishes

@@ -28,7 +28,6 @@ from actions import cases as case_actions
 from actions import tips as tip_actions
 from actions import whistles as whistle_actions
 from actions.messages import Notice
-from bot.i18n import Catalogues
 from channels.wechat import render
 from channels.wecom.cards import (
     APPLICATION_APPROVE,
@@ -48,6 +47,7 @@ from channels.wecom.cards import (
 )
 from conversations import case_forms, rejection, tip_note
 from conversations.base import Subject
+from core.i18n import Catalogues
 from rules.applications import ApplicationStatus
 from rules.cases import CaseStatus
 from rules.tips import TipAction, TipStatus, actions_for, tip_reference

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from actions import activities as actions
 from actions import projects as project_actions
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from rules.activities import InvalidInput
 from rules.roles import Role
 from rules.wishes import Actor

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from actions import cases
 from actions.env import Env
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.cases import CaseOrder
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft

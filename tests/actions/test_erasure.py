@@ -13,8 +13,8 @@ from sqlalchemy import select
 from actions import activities, cases, privacy, projects, whistles
 from actions import wishes as wish_actions
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from rules import applications as application_rules
 from rules import tips as tip_rules
 from rules import wishes as lifecycle

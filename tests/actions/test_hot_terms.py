@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from actions import hot
 from actions import privacy as privacy_actions
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from rules.hot import area_of, hot_report
 from rules.roles import Role
 from rules.wishes import Actor

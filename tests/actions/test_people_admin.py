@@ -13,8 +13,8 @@ from sqlalchemy import select
 from actions import applications, invites, notices, people, privacy, staff
 from actions.env import Env
 from actions.messages import Notice
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from rules import applications as application_rules
 from rules.roles import Role
 from rules.staff import RoleChangeError

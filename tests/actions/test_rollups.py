@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import hot
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from rules import stats
 from rules.hot import hot_report
 from rules.roles import Role

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from actions import notices
 from actions import wishes as actions
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, InvalidInput, WishDraft

@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 
 from bot.demo import CLOCK_FILE, Demo, demo_running
-from bot.settings import Settings
+from core.settings import Settings
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Locator, Page

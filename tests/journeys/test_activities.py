@@ -12,7 +12,7 @@ import re
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from storage import activities as activity_store
 from storage import people
 from tests.conftest import ADMIN_ID

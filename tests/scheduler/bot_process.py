@@ -15,8 +15,8 @@ import signal
 import sys
 
 from bot.app import running
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from scheduler import sweep
 from storage.db import Database
 from tests.conftest import TEST_TOKEN

@@ -1,9 +1,10 @@
 """A bot killed (SIGKILL) 50 ms after answering a /wish step and started again: the next button continues
 the wish where it was, because each update's conversation state and draft are written before the chat moves on
-(bot/processor.py), not once a second. Killed exactly between a step's reply and its state write (a fault hook of
-bot/persistence.py), or right after a request of a step was answered (a fault hook of bot/send_journal.py): start-up
-handles the step again from the durable inbox (bot/inbox.py), so nothing is lost, and the requests Telegram had
-answered already are not made again, so nothing is said twice (issue 30)."""
+(channels/telegram/processor.py), not once a second. Killed exactly between a step's reply and its state write (a fault
+hook of channels/telegram/persistence.py), or right after a request of a step was answered (a fault hook of
+channels/telegram/send_journal.py): start-up handles the step again from the durable inbox (channels/telegram/inbox.py),
+so nothing is lost, and the requests Telegram had answered already are not made again, so nothing is said twice (issue
+30)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.persistence import FAULT_KILL_AFTER_HANDLERS
-from bot.send_journal import FAULT_KILL_AFTER_SEND
+from channels.telegram.persistence import FAULT_KILL_AFTER_HANDLERS
+from channels.telegram.send_journal import FAULT_KILL_AFTER_SEND
 from scheduler.sender import FAULT_KILL_SENDING
 from simulator import BotApiSimulator
 from simulator.people import Person
@@ -217,6 +218,6 @@ async def test_a_kill_right_after_a_reply_that_changed_nothing_answers_once(
 
 
 async def sends_recorded(db: Database) -> int:
-    """How many Bot API answers are recorded for updates in the inbox (bot/send_journal.py)."""
+    """How many Bot API answers are recorded for updates in the inbox (channels/telegram/send_journal.py)."""
     async with db.read() as conn:
         return len((await conn.execute(select(update_sends.c.update_id))).all())

@@ -10,8 +10,8 @@ from typing import Any, cast
 
 from actions import lapses
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.settings import load_settings
+from core.clock import ManualClock
+from core.settings import load_settings
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor

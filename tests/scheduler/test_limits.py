@@ -11,7 +11,6 @@ import pytest
 from telegram import CallbackQuery, Chat, Message, Update, User
 from telegram.error import BadRequest, RetryAfter
 
-from bot.clock import Timer
 from channels.telegram.limits import (
     BULK,
     REPLY,
@@ -22,6 +21,7 @@ from channels.telegram.limits import (
     counts_as_message,
     is_reply,
 )
+from core.clock import Timer
 from simulator.virtual_time import VirtualTimer
 
 

@@ -18,7 +18,7 @@ from telegram import (
 )
 from telegram.error import BadRequest, Forbidden, RetryAfter
 
-from bot.clock import Timer
+from core.clock import Timer
 from simulator import BotApiSimulator, FloodLimits
 from simulator.state import sample_png
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Conflict
 
-from bot.clock import Timer
+from core.clock import Timer
 from simulator import BotApiSimulator
 from simulator.webhook import LATER_RETRY
 

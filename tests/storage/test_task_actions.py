@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from actions import tasks, whistles
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.settings import Settings, load_settings
+from core.clock import ManualClock
+from core.settings import Settings, load_settings
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor, WishDraft

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from scheduler import sweep
 from simulator import BotApiSimulator, Person
 from storage import activities as activity_store

@@ -18,7 +18,7 @@ from actions import activities as activity_actions
 from actions import projects as project_actions
 from actions.env import Env
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.wishes import Actor

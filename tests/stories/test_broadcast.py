@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator, Person
 from storage import users
 from storage.db import Database

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from storage import cases as case_store
 from storage import departments, users

@@ -12,7 +12,7 @@ from pathlib import Path
 from actions import activities as activity_actions
 from actions.env import Env
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules import wishes as lifecycle
 from rules.wishes import Actor
 from simulator import BotApiSimulator, Person

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from actions import activities as activity_actions
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.wishes import Actor
 from simulator import BotApiSimulator
 from storage import activities as activity_store

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from bot.app import running
-from bot.clock import Timer
-from bot.settings import load_settings
+from core.clock import Timer
+from core.settings import load_settings
 from simulator import BotApiSimulator
 from storage.db import Database
 from tests.conftest import START_TIME, TEST_TOKEN
@@ -112,7 +112,7 @@ async def test_a_wish_typed_during_a_database_outage_is_handled_after_it(
         media_dir=tmp_path / "media",
         _env_file=None,
     )
-    from bot.clock import ManualClock
+    from core.clock import ManualClock
 
     async with running(settings, db=db, clock=ManualClock(START_TIME), poll_timeout=1, timer=timer):
         alice = sim.person("王阿姨")

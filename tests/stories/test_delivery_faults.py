@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import Timer
+from core.clock import Timer
 from simulator import BotApiSimulator, FloodLimits
 
 

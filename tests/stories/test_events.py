@@ -18,7 +18,7 @@ from sqlalchemy import select
 from actions import hot
 from actions.env import Env
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.roles import Role
 from rules.wishes import Actor
 from scheduler import sweep

@@ -9,7 +9,7 @@ import io
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from storage import users, wishes
 from storage.db import Database

@@ -13,7 +13,7 @@ from sqlalchemy import insert
 
 from actions import exports
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from storage import users
 from storage.db import Database

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from actions import lapses
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import invites as invite_store

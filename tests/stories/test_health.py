@@ -12,8 +12,8 @@ import pytest
 from actions.messages import notice_to_payload
 from benchmarks.delivery import DIGEST
 from bot.app import TongxinApp
-from bot.clock import LoopTimer
-from bot.health import Health
+from channels.health import Health
+from core.clock import LoopTimer
 from simulator import BotApiSimulator
 from storage import outbox
 from storage.db import Database
@@ -47,7 +47,7 @@ async def test_the_running_bot_answers_healthz_and_metrics(bot: TongxinApp, sim:
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("text/plain")
             metrics = await response.text()
-    # The one instance on a fresh database took the lease: epoch 1 (bot/lease.py).
+    # The one instance on a fresh database took the lease: epoch 1 (channels/lease.py).
     assert health == {"role": "leader", "epoch": 1, "database": True, "backlog": {"urgent": 0, "normal": 0, "bulk": 0}}
     values = {
         line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from actions import hot
 from bot.app import TongxinApp
-from bot.clock import ManualClock
 from bot.seed import seed_district
+from core.clock import ManualClock
 from scheduler.sweep import queue_hot_alert
 from simulator import BotApiSimulator
 from simulator.people import Person

@@ -17,8 +17,8 @@ from actions import activities as activity_actions
 from actions import projects as project_actions
 from actions.buttons import Act
 from bot.app import TongxinApp
-from bot.clock import ManualClock
 from channels.telegram import callbacks
+from core.clock import ManualClock
 from rules.roles import Role
 from rules.wishes import Actor
 from simulator import BotApiSimulator, Person

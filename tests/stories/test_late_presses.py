@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.app import TongxinApp
-from bot.clock import Timer
 from channels.telegram.limits import SharedRateLimiter
+from core.clock import Timer
 from simulator import BotApiSimulator
 from storage.db import Database
 from tests.stories.wishflow import approved_volunteers, claim_from_tasks, open_wish, wait_for_button

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from bot.app import TongxinApp
-from bot.logs import redact, redacted_update
+from core.logs import redact, redacted_update
 from simulator import BotApiSimulator
 from storage.db import Database
 from tests.conftest import TEST_TOKEN

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from actions import activities as activity_actions
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.monthly_report import Month, monthly_figures
 from rules.wishes import Actor
 from simulator import BotApiSimulator, Person

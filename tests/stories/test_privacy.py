@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules import tips as tip_rules
 from simulator import BotApiSimulator
 from storage import users, volunteers, wishes

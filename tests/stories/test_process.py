@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from core.settings import Settings
 from simulator import BotApiSimulator
 from simulator.state import BotMessage
 from tests.conftest import TEST_TOKEN

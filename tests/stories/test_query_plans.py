@@ -24,7 +24,7 @@ from sqlalchemy.engine import Connection
 
 from benchmarks import scale
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from scheduler import sweep
 from simulator import BotApiSimulator
 from storage.db import Database

@@ -11,7 +11,7 @@ import pytest
 
 from actions import lapses
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules import wishes as lifecycle
 from rules.roles import Role
 from rules.similar import join_wish

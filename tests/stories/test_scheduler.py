@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from actions.digests import Occurrence, register
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules import tips as tip_rules
 from rules import wishes
 from rules.roles import Role

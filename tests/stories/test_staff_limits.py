@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 
 # The dialect matters here (SQL the story reaches through the bot): on PostgreSQL too.

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules import tips as tip_rules
 from rules import wishes as wish_rules
 from simulator import BotApiSimulator

@@ -10,7 +10,7 @@ from sqlalchemy import insert, update
 
 from actions import tasks as task_actions
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from storage.schema import wishes
 from tests.conftest import START_TIME

@@ -1,5 +1,5 @@
-"""The durable inbox (bot/inbox.py): an update a stop left unhandled is handled at the next start-up, before new
-ones, and the inbox is empty once the updates are handled."""
+"""The durable inbox (channels/telegram/inbox.py): an update a stop left unhandled is handled at the next start-up,
+before new ones, and the inbox is empty once the updates are handled."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import running
-from bot.clock import ManualClock, Timer
-from bot.settings import Settings
+from core.clock import ManualClock, Timer
+from core.settings import Settings
 from simulator import BotApiSimulator
 from storage import inbox
 from storage.db import Database

@@ -1,6 +1,6 @@
-"""Webhook mode (bot/webhook.py, issue 30): Telegram's POSTs are answered only after the update is in the inbox, a
-POST without the secret is refused and changes nothing, and an update delivered twice is handled once. The journey
-stories run through webhook delivery too (`both_transports` in tests/stories/test_wishes.py)."""
+"""Webhook mode (channels/telegram/webhook.py, issue 30): Telegram's POSTs are answered only after the update is in the
+inbox, a POST without the secret is refused and changes nothing, and an update delivered twice is handled once. The
+journey stories run through webhook delivery too (`both_transports` in tests/stories/test_wishes.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import TongxinApp
-from bot.webhook import SECRET_HEADER
+from channels.telegram.webhook import SECRET_HEADER
 from simulator import BotApiSimulator
 from simulator.people import Person
 from storage import inbox as storage_inbox

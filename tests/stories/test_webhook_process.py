@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.webhook import FAULT_KILL
+from channels.telegram.webhook import FAULT_KILL
 from simulator import BotApiSimulator
 from tests.stories.test_process import _env, _stop
 

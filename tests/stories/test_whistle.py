@@ -11,7 +11,7 @@ from sqlalchemy import select
 from actions.buttons import Act, Button
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.applications import register_volunteer
 from simulator import BotApiSimulator
 from simulator.people import Person

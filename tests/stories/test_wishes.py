@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.roles import Role
 from scheduler import sweep
 from simulator import BotApiSimulator

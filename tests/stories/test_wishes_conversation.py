@@ -4,8 +4,8 @@ changes one field, a restart in the middle continues, and it all works in Englis
 from __future__ import annotations
 
 from bot.app import TongxinApp, running
-from bot.clock import ManualClock, Timer
-from bot.settings import Settings
+from core.clock import ManualClock, Timer
+from core.settings import Settings
 from simulator import BotApiSimulator
 from storage import wishes as store
 from storage.db import Database

@@ -125,7 +125,7 @@ def test_rates_without_cases_are_none() -> None:
 
 
 def test_the_shipped_map_names_every_default_area_and_centroids_fall_inside_the_district() -> None:
-    from bot.settings import DEFAULT_AREAS
+    from core.settings import DEFAULT_AREAS
 
     district = load_district()
     assert set(district.centroids) == set(DEFAULT_AREAS)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalogues, normalize_language
+from core.i18n import Catalogues, normalize_language
 
 ROOT = Path(__file__).resolve().parents[2]
 KEY_IN_CODE = re.compile(

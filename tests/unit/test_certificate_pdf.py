@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import Settings
+from core.settings import Settings
 from rules.certificate_pdf import CertificateText, qr_png, render
 
 FONT = Settings.model_fields["certificate_font"].default

@@ -24,7 +24,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.settings import Settings
+from core.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"

@@ -15,8 +15,8 @@ import pytest
 from telegram.ext import BaseHandler, CommandHandler, ConversationHandler
 
 from bot.app import build_application
-from bot.commands import COMMANDS
-from bot.settings import Settings, load_settings
+from channels.telegram.commands import COMMANDS
+from core.settings import Settings, load_settings
 from storage.db import Database
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,14 +35,14 @@ PATHS = {
     "wechat": ("channels/wechat/server.py", '"/wechat"'),
     "wecom": ("channels/wecom/server.py", '"/wecom"'),
     "proc": ("benchmarks/scale.py", "/proc/"),
-    "healthz": ("bot/health.py", '"/healthz"'),
-    "metrics": ("bot/health.py", '"/metrics"'),
+    "healthz": ("channels/health.py", '"/healthz"'),
+    "metrics": ("channels/health.py", '"/metrics"'),
     "telegram": ("tests/simulator/test_webhook.py", '"/telegram"'),  # the webhook path of the docs' examples
 }
 # UPPER_CASE names in the docs that are not settings of the bot, and the file each lives in.
 OTHER_NAMES = {
     "TEST_POSTGRES_URL": "tests/conftest.py",
-    "TONGXIN_FAULT_KILL_AFTER_HANDLERS": "bot/persistence.py",
+    "TONGXIN_FAULT_KILL_AFTER_HANDLERS": "channels/telegram/persistence.py",
     "SAFE_WINDOW": "channels/telegram/limits.py",
 }
 
@@ -65,7 +65,8 @@ def commands_of(handlers: Iterable[BaseHandler[Any, Any, Any]]) -> Iterator[str]
 
 @pytest.fixture(scope="module")
 def registered() -> set[str]:
-    """Every command the assembled bot answers (`bot/app.py` registers them; the menu is `bot/commands.py`)."""
+    """Every command the assembled bot answers (`bot/app.py` registers them; the menu is
+    `channels/telegram/commands.py`)."""
     settings = load_settings(bot_token="123456:DOCS-CHECK", _env_file=None)
     application = build_application(settings, Database("sqlite+aiosqlite:///:memory:"))
     found = {name for group in application.handlers.values() for name in commands_of(group)}

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from bot.settings import load_settings
+from core.settings import load_settings
 from rules.events import (
     Clock,
     ClockHours,

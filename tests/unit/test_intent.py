@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalogues
+from core.i18n import Catalogues
 from handlers.plain_words import keywords_of
 from rules.intent import (
     Answer,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.keyed_locks import KeyedLocks
+from core.keyed_locks import KeyedLocks
 
 
 async def test_arrivals_during_a_handover_wait_their_turn_in_order() -> None:

@@ -1,4 +1,6 @@
-"""Layers point one way: channel → conversations → actions → rules/storage; the scheduler → actions.
+"""Layers point one way: the root (`bot`: entry point, assembly, demo, seed) → handlers → channels → conversations →
+actions → rules/storage → the kernel (`core`: settings, catalogues, clock, logs); the scheduler → actions.
+Nothing but the root imports the root.
 
 Checked on the import statements of every module (also imports inside functions), so a shortcut
 through the layers fails here instead of in a review.
@@ -13,16 +15,23 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUES = sorted((ROOT / "bot" / "locale").glob("*/LC_MESSAGES/*.po"))
+CATALOGUES = sorted((ROOT / "core" / "locale").glob("*/LC_MESSAGES/*.po"))
 
 # package → top-level packages it must never import
+PROJECT = {"actions", "bot", "channels", "conversations", "core", "handlers", "rules", "scheduler", "screen", "storage"}
 FORBIDDEN = {
-    "storage": {"rules", "handlers", "actions", "scheduler", "channels", "telegram", "bot", "conversations"},
-    "rules": {"handlers", "actions", "scheduler", "channels", "telegram", "conversations"},
-    "actions": {"handlers", "scheduler", "channels", "telegram", "conversations"},
+    # The kernel imports nothing of the project.
+    "core": PROJECT - {"core"},
+    "storage": {"rules", "handlers", "actions", "scheduler", "channels", "telegram", "bot", "conversations", "screen"},
+    "rules": {"handlers", "actions", "scheduler", "channels", "telegram", "bot", "conversations", "screen"},
+    "actions": {"handlers", "scheduler", "channels", "telegram", "bot", "conversations", "screen"},
     # The conversations written once: on actions, rules and storage, never on a channel (or the root's `bot`).
-    "conversations": {"handlers", "scheduler", "channels", "telegram", "bot"},
-    "scheduler": {"handlers", "telegram"},
+    "conversations": {"handlers", "scheduler", "channels", "telegram", "bot", "screen"},
+    # Channels render conversations and run actions; the Telegram handlers and the root sit above them.
+    "channels": {"bot", "handlers", "scheduler", "screen"},
+    "scheduler": {"handlers", "telegram", "bot", "screen"},
+    "screen": {"handlers", "scheduler", "channels", "telegram", "bot", "conversations"},
+    "handlers": {"bot", "scheduler", "screen"},
 }
 # Imports a folder may make although its package forbids them. A migration converts the data stored on its
 # day with the code of its day: 0008 turns stored Telegram callback data into typed buttons with the

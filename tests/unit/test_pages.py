@@ -13,12 +13,12 @@ from actions import tasks
 from actions.buttons import Act
 from actions.cases import CaseView
 from actions.env import Env
-from bot.clock import ManualClock
-from bot.i18n import Catalogues
-from bot.settings import load_settings
 from channels.wechat import pages as wechat_pages
 from channels.wechat import render
 from conversations import pages
+from core.clock import ManualClock
+from core.i18n import Catalogues
+from core.settings import load_settings
 from rules.wishes import WishStatus
 from storage.cases import Case
 from storage.db import Database

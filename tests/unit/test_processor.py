@@ -9,10 +9,10 @@ import functools
 from sqlalchemy import select
 from telegram import Bot, Chat, Message, Update, User
 
-from bot.clock import Timer
-from bot.inbox import UpdateInbox
-from bot.persistence import DatabasePersistence
-from bot.processor import PerChatUpdateProcessor
+from channels.telegram.inbox import UpdateInbox
+from channels.telegram.persistence import DatabasePersistence
+from channels.telegram.processor import PerChatUpdateProcessor
+from core.clock import Timer
 from storage.db import Database, GroupCommit
 from storage.schema import update_inbox
 

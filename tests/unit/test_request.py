@@ -14,8 +14,8 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.request import AiohttpRequest
 from channels.telegram.media import upload_write_timeout
+from channels.telegram.request import AiohttpRequest
 
 
 async def _echo(request: web.Request) -> web.Response:

@@ -1,6 +1,6 @@
-"""The send journal (bot/send_journal.py) through the real transport: requests made while an update is handled are
-recorded with Telegram's answer; handled again, the update gets those answers back and Telegram is not asked twice;
-the records go with the update's inbox row."""
+"""The send journal (channels/telegram/send_journal.py) through the real transport: requests made while an update is
+handled are recorded with Telegram's answer; handled again, the update gets those answers back and Telegram is not asked
+twice; the records go with the update's inbox row."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from sqlalchemy import select
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
-from bot.request import AiohttpRequest
-from bot.send_journal import SendJournal
+from channels.telegram.request import AiohttpRequest
+from channels.telegram.send_journal import SendJournal
 from storage import inbox
 from storage.db import Database, GroupCommit
 from storage.schema import update_sends

@@ -1,6 +1,6 @@
 """Only the clock module, the demo and the simulators read the wall clock or wait on it.
 
-Everything else asks a `Clock` for the date people see and a `Timer` (`bot.clock`) for what pacing, back-off and
+Everything else asks a `Clock` for the date people see and a `Timer` (`core.clock`) for what pacing, back-off and
 deadlines wait on. That is what lets the stories run on virtual time, and what lets `make test-night` (the wall
 clock at 00:45 in Shanghai) run only the tests marked `wall_clock`: the demo, the browsers, bot processes and
 crash tests. A new reading of the wall clock fails here, naming the file and line; the few that must stay are
@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ["actions", "bot", "channels", "handlers", "rules", "scheduler", "screen", "storage"]
 # Where the wall clock is the point: the clocks themselves, and the demo (it runs on the real date, moved on demand).
-ALLOWED_FILES = {"bot/clock.py", "bot/demo.py"}
+ALLOWED_FILES = {"core/clock.py", "bot/demo.py"}
 # Readings that stay, each with its reason.
 ALLOWED = {
     # Polls for rows the bot's clock made due; every new row wakes the sender at once. On virtual time it would
@@ -83,7 +83,7 @@ def test_only_the_clock_the_demo_and_the_simulators_read_the_wall_clock() -> Non
                     used.add((relative, what))
                 else:
                     offences.append(f"{relative}:{line}: {what}")
-    assert offences == [], "read the time from a Clock or wait on a Timer (bot/clock.py) instead"
+    assert offences == [], "read the time from a Clock or wait on a Timer (core/clock.py) instead"
     assert used == set(ALLOWED), "an allowed reading is gone: take it off the list"
 
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock, Timer
+from core.clock import ManualClock, Timer
 from simulator.wechat import WeChatSimulator
 
 AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"

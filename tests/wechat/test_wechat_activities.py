@@ -17,7 +17,7 @@ from PIL import Image
 
 from actions import activities as activity_actions
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.wishes import Actor
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatPerson, WeChatSimulator

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from wechatpy.utils import WeChatSigner
 
 from bot.app import TongxinApp
-from bot.clock import Timer
+from core.clock import Timer
 from simulator.wechat import WeChatSimulator
 from storage.schema import identities, wechat_inbound
 

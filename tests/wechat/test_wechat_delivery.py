@@ -13,8 +13,8 @@ from actions import notices
 from actions import wishes as wish_actions
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock, Timer
 from channels.wechat.transport import HELD_FOR
+from core.clock import ManualClock, Timer
 from rules.roles import Role
 from rules.wishes import Actor
 from simulator import BotApiSimulator

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock, Timer
+from core.clock import ManualClock, Timer
 from simulator.wechat import DEADLINE, WeChatSimulator
 from storage import people
 from storage.schema import identities, wechat_inbound, wishes

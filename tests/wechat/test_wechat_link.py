@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from simulator.people import Person
 from simulator.wechat import WeChatPerson, WeChatSimulator

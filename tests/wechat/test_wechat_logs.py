@@ -10,9 +10,9 @@ import pytest
 
 from bot.app import TongxinApp
 from bot.cli import TALKATIVE_LIBRARIES, configure_logging
-from bot.clock import Timer
-from bot.logs import redact
-from bot.settings import load_settings
+from core.clock import Timer
+from core.logs import redact
+from core.settings import load_settings
 from simulator.wechat import WeChatSimulator
 from tests.wechat.conftest import AES_KEY
 

@@ -8,7 +8,7 @@ import datetime as dt
 from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatPerson, WeChatSimulator
 from storage import media, people

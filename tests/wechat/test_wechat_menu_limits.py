@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
 from channels.wechat import render
 from channels.wechat.api import WeChatApi, WeChatError
 from channels.wechat.render import Choice, Reply
+from core.clock import ManualClock
 from simulator.wechat import WeChatSimulator
 
 

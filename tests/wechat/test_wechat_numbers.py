@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from actions import tasks
 from bot.app import TongxinApp
-from bot.settings import DEFAULT_AREAS
+from core.settings import DEFAULT_AREAS
 from simulator import BotApiSimulator
 from simulator.wechat import WeChatSimulator
 from storage import wishes as store

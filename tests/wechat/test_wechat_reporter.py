@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.roles import Role
 from rules.tips import MAX_MEDIA, TipStatus
 from simulator import BotApiSimulator

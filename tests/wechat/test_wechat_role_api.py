@@ -8,9 +8,9 @@ import datetime as dt
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
 from channels.wechat.api import WeChatApi, WeChatError
 from channels.wechat.server import WeChatChannel
+from core.clock import ManualClock
 from simulator.wechat import WeChatSimulator
 
 

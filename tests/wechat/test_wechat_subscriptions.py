@@ -14,8 +14,8 @@ import pytest
 from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
 from channels.wechat.api import WeChatError
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from simulator.wechat import Received, WeChatPerson, WeChatSimulator
 from storage import people, wechat

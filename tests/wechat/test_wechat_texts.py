@@ -11,9 +11,9 @@ import pytest
 
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.i18n import Catalogues
-from bot.settings import LANGUAGES
 from channels.wechat import render
+from core.i18n import Catalogues
+from core.settings import LANGUAGES
 from simulator.wechat import WeChatSimulator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +152,7 @@ def test_my_data_fits_wechat_messages_and_says_when_it_is_cut() -> None:
 
 
 def test_link_is_in_the_telegram_menu_for_staff_and_volunteers_only() -> None:
-    from bot.commands import commands_for
+    from channels.telegram.commands import commands_for
     from rules.roles import Role
 
     def names(*roles: Role) -> list[str]:

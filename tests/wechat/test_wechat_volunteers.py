@@ -16,10 +16,10 @@ from actions import whistles as whistle_actions
 from actions import wishes as wish_actions
 from actions.env import Env
 from bot.app import TongxinApp
-from bot.clock import ManualClock
 from channels.wechat.api import WeChatError
 from channels.wechat.roles import MENU_TAGS, RETRY_SETUP
 from channels.wechat.server import WeChatChannel
+from core.clock import ManualClock
 from rules import applications as application_rules
 from rules import wishes as lifecycle
 from rules.roles import Role

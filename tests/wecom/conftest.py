@@ -12,8 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
 from channels.wecom.api import WeComApi
+from core.clock import ManualClock
 from simulator.wecom import WeComSimulator
 
 ADMINS = "chenzr"

@@ -8,7 +8,7 @@ import pytest
 
 from actions.env import Env
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from simulator.wecom import Received, WeComMember, WeComSimulator
 from storage import wecom

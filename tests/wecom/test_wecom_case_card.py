@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.cases import CaseStatus
 from simulator import BotApiSimulator
 from simulator.wecom import WeComSimulator

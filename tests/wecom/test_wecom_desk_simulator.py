@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.clock import ManualClock
 from channels.wecom.api import WeComApi, WeComError
+from core.clock import ManualClock
 from simulator.wecom import WeComSimulator
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from actions import notices
 from actions.messages import Notice
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator.wecom import WeComSimulator
 from storage import people
 from storage.schema import outbox

@@ -9,7 +9,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.wishes import NOTE_MAX, WishStatus
 from simulator import BotApiSimulator
 from simulator.wecom import WeComSimulator

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from simulator import BotApiSimulator
 from simulator.wecom import WeComSimulator
 from tests.stories.test_activities import pdf_text

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from rules.wishes import WishStatus
 from simulator import BotApiSimulator
 from simulator.wecom import WeComMember, WeComSimulator

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 FIVE: dict[str, object] = {
     "wecom_corp_id": "ww0123456789",

@@ -8,8 +8,8 @@ import datetime as dt
 
 import pytest
 
-from bot.clock import ManualClock
 from channels.wecom.api import WeComApi, WeComError
+from core.clock import ManualClock
 from simulator.wecom import WeComSimulator
 
 

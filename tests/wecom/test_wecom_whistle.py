@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import TongxinApp
-from bot.clock import ManualClock
+from core.clock import ManualClock
 from scheduler import sweep
 from simulator import BotApiSimulator
 from simulator.wecom import WeComSimulator

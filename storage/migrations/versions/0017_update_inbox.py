@@ -1,6 +1,6 @@
 """The durable inbox of Telegram updates: an update is written as it arrives and deleted in the transaction that
 writes the conversation state after it was handled, so updates a crash interrupted are handled again at start-up
-(bot/inbox.py).
+(channels/telegram/inbox.py).
 
 Revision ID: 0017
 Revises: 0016

@@ -1,6 +1,6 @@
 """The Bot API requests made while handling an update, recorded as Telegram answers each (issue 30): an update handled
 again after a kill, a freeze or a cut (still in the inbox) returns the recorded answers instead of sending twice
-(bot/send_journal.py). Deleted with the update's inbox row.
+(channels/telegram/send_journal.py). Deleted with the update's inbox row.
 
 Revision ID: 0037
 Revises: 0034

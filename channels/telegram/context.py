@@ -13,15 +13,15 @@ from storage.users import User
 
 if TYPE_CHECKING:
     from actions.env import Env
-    from bot.clock import Clock, Timer
-    from bot.health import Health
-    from bot.i18n import Catalogues
-    from bot.lease import Leadership
-    from bot.notify import Notifier
-    from bot.settings import Settings
-    from bot.webhook import WebhookServer
+    from actions.notify import Notifier
+    from channels.health import Health
+    from channels.lease import Leadership
+    from channels.telegram.webhook import WebhookServer
     from channels.wechat.server import WeChatChannel
     from channels.wecom.server import WeComChannel
+    from core.clock import Clock, Timer
+    from core.i18n import Catalogues
+    from core.settings import Settings
     from storage.db import Database
 
 
@@ -36,15 +36,15 @@ class BotData:
     catalogues: Catalogues
     notifier: Notifier
     env: Env
-    # /healthz and /metrics (bot/health.py): counted always, served when HEALTH_PORT is set.
+    # /healthz and /metrics (channels/health.py): counted always, served when HEALTH_PORT is set.
     health: Health
-    # Whether this instance leads (polls, sweeps, sends) and under which epoch (bot/lease.py, issue 30).
+    # Whether this instance leads (polls, sweeps, sends) and under which epoch (channels/lease.py, issue 30).
     leadership: Leadership
     # The WeChat service account, when one is configured (bot.app.running starts it).
     wechat: WeChatChannel | None = None
     # The WeCom application for staff, when one is configured (bot.app.running starts it).
     wecom: WeComChannel | None = None
-    # Telegram's webhook receiver in webhook mode (bot/webhook.py; bot.app.running starts it).
+    # Telegram's webhook receiver in webhook mode (channels/telegram/webhook.py; bot.app.running starts it).
     webhook: WebhookServer | None = None
 
     def __init__(self) -> None:
@@ -125,3 +125,7 @@ class TongxinContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any
     def has_role(self, *roles: Role) -> bool:
         """Whether the person holds one of these roles (admins count as every staff role)."""
         return any(role in self.roles for role in roles)
+
+
+# The application as built by `bot.app.build_application`: its context and bot_data types.
+TongxinApp = Application[Any, TongxinContext, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -26,8 +26,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.clock import LoopTimer, Timer, within
-from bot.send_journal import SendJournal
+from channels.telegram.send_journal import SendJournal
+from core.clock import LoopTimer, Timer, within
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,14 @@ class AiohttpRequest(BaseRequest):
         self._pool_timeout = pool_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
-        # Told (method, HTTP status) of every answer, for /metrics (bot/health.py); None: nobody listens.
+        # Told (method, HTTP status) of every answer, for /metrics (channels/health.py); None: nobody listens.
         self.answered: Callable[[str, int], None] | None = None
         # Asked before every request and again when getUpdates' answer arrives, with the method's name: False refuses
         # it (`NotLeading`). The lease's `Leadership.leading` for every method but getMe (bot/app.py): a standby or a
         # resumed stale leader sends nothing and takes no update. None: everything goes.
         self.allowed: Callable[[str], bool] | None = None
-        # Records the requests made while an update is handled and answers those made before (bot/send_journal.py,
-        # set by bot.app); None: nothing recorded.
+        # Records the requests made while an update is handled and answers those made before
+        # (channels/telegram/send_journal.py, set by bot.app); None: nothing recorded.
         self.journal: SendJournal | None = None
 
     @property
@@ -184,7 +184,7 @@ class AiohttpRequest(BaseRequest):
 
 
 class NotLeading(TelegramError):  # noqa: N818 - reads as what the instance is
-    """A request this instance may not make now: it does not lead (issue 30, bot/lease.py)."""
+    """A request this instance may not make now: it does not lead (issue 30, channels/lease.py)."""
 
     def __init__(self, method: str) -> None:
         super().__init__(f"{method}: this instance does not lead")

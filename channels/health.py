@@ -2,7 +2,7 @@
 `HEALTH_HOST:HEALTH_PORT` (0: off).
 
 - `/healthz`: JSON `{"role", "epoch", "database", "backlog"}` — the role this instance plays ("leader" or
-  "standby") and the lease's epoch it holds or last held (bot/lease.py), whether the database answered within 2
+  "standby") and the lease's epoch it holds or last held (channels/lease.py), whether the database answered within 2
   seconds, and the notices waiting in the outbox by lane. 200 when the database answers, 503 when it does not (a
   load balancer or systemd takes the instance out).
 - `/metrics`: the Prometheus text format (prometheus-client, its own registry per application): Telegram updates
@@ -22,7 +22,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, generate_latest
 from sqlalchemy import text
 
-from bot.clock import Timer, within
+from core.clock import Timer, within
 from storage import outbox
 from storage.db import Database
 
@@ -58,7 +58,7 @@ class Health:
             "tongxin_leader", "1 while this instance leads (sends, sweeps, polls)", registry=self.registry
         )
         self.epoch = Gauge("tongxin_lease_epoch", "The leadership epoch this instance holds", registry=self.registry)
-        self.role, self.held_epoch = "standby", 0  # until the lease is taken (bot/lease.py tells `lead`)
+        self.role, self.held_epoch = "standby", 0  # until the lease is taken (channels/lease.py tells `lead`)
         self.leader.set(0)
         self.epoch.set(self.held_epoch)
         self._runner: web.AppRunner | None = None
@@ -75,7 +75,7 @@ class Health:
         self.updates.inc()
 
     def answered(self, method: str, status: int) -> None:
-        """The Bot API answered a request (bot/request.py)."""
+        """The Bot API answered a request (channels/telegram/request.py)."""
         self.requests.labels(method=method, status=str(status)).inc()
 
     async def _backlog(self) -> dict[str, int] | None:

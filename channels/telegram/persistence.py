@@ -2,10 +2,10 @@
 
 Only `user_data` and conversations are kept; chat and bot data are not used by the bot. PTB
 calls `update_*` from its periodic persistence job (every `update_interval` seconds) and at
-shutdown; besides, the update processor (`bot.processor`) has them written after every update, before
+shutdown; besides, the update processor (`channels.telegram.processor`) has them written after every update, before
 the chat's next update is handled, through `write_through`: the changed states and drafts and the deletion of the
-handled update from the durable inbox (`bot.inbox`) in one transaction, so a kill leaves either both or neither.
-An update that changed no state has its inbox row deleted within a quarter of a second (`_forget_later`).
+handled update from the durable inbox (`channels.telegram.inbox`) in one transaction, so a kill leaves either both or
+neither. An update that changed no state has its inbox row deleted within a quarter of a second (`_forget_later`).
 
 Fault injection for the crash test: with TONGXIN_FAULT_KILL_AFTER_HANDLERS=N the process SIGKILLs itself after the
 handlers of the N-th update that changed a conversation state ran, before that state is written.
@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from telegram.ext import BasePersistence, PersistenceInput
 from telegram.ext._utils.types import CDCData, ConversationDict, ConversationKey
 
-from bot.clock import SystemClock
+from core.clock import SystemClock
 from storage import inbox
 from storage.db import Database, GroupCommit, LingerTimer, Write
 from storage.schema import conversation_states, user_data

@@ -1,12 +1,12 @@
 """Webhook mode (issue 30, item 2; `tongxin run --webhook`): Telegram posts each update to `WEBHOOK_URL`, a reverse
 proxy ends TLS there and forwards to `WEBHOOK_LISTEN:WEBHOOK_PORT`, where every instance runs this server.
 
-A POST is answered only after the update is committed to the durable inbox (bot/inbox.py): python-telegram-bot's
-and aiogram's own webhook servers answer 200 first, and a crash between that answer and the handling loses the
-update for good. Here a crash (even SIGKILL) before the commit leaves Telegram without an answer, so it delivers the
-update again (at once, then with back-off); a crash after the commit leaves the update in the inbox, handled at the
-next takeover. An update Telegram delivers again after a lost answer is found in the inbox or among the handled ids
-(kept 25 hours, storage/inbox.py) and not handled twice.
+A POST is answered only after the update is committed to the durable inbox (channels/telegram/inbox.py):
+python-telegram-bot's and aiogram's own webhook servers answer 200 first, and a crash between that answer and the
+handling loses the update for good. Here a crash (even SIGKILL) before the commit leaves Telegram without an answer, so
+it delivers the update again (at once, then with back-off); a crash after the commit leaves the update in the inbox,
+handled at the next takeover. An update Telegram delivers again after a lost answer is found in the inbox or among the
+handled ids (kept 25 hours, storage/inbox.py) and not handled twice.
 
 - `X-Telegram-Bot-Api-Secret-Token` must equal `WEBHOOK_SECRET` (compared in constant time): otherwise 403, and
   nothing is read or written.
@@ -16,7 +16,7 @@ next takeover. An update Telegram delivers again after a lost answer is found in
   once (after the chat's older ones another instance received), and on PostgreSQL every second those that other
   instances received (`InboxFollower`; on SQLite there is one instance). It calls `setWebhook` (never dropping
   pending updates) when it starts to lead.
-- `/healthz` and `/metrics` answer here too (bot/health.py).
+- `/healthz` and `/metrics` answer here too (channels/health.py).
 """
 
 from __future__ import annotations
@@ -35,13 +35,13 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from telegram import Update
 
-from bot.clock import Timer
-from bot.health import Health
-from bot.processor import PerChatUpdateProcessor, chat_key
+from channels.health import Health
+from channels.telegram.processor import PerChatUpdateProcessor, chat_key
+from core.clock import Timer
 from storage import inbox
 
 if TYPE_CHECKING:
-    from bot.app import TongxinApp
+    from channels.telegram.context import TongxinApp
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Message catalogues: gettext `.po` files per language, compiled to `.mo` in memory at start.
 
-Every feature keeps its own catalogue file (`bot/locale/<lang>/LC_MESSAGES/<feature>.po`) whose msgids
+Every feature keeps its own catalogue file (`core/locale/<lang>/LC_MESSAGES/<feature>.po`) whose msgids
 are stable dotted keys such as `start.welcome`; both languages must define every key (a test checks).
 Values use `str.format` placeholders: `{name}`; the only markup is `**bold**` (no HTML: channels render it).
 """
@@ -16,7 +16,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from bot.settings import LANGUAGES, Language
+from core.settings import LANGUAGES, Language
 
 LOCALE_DIR = Path(__file__).with_name("locale")
 log = logging.getLogger(__name__)

@@ -11,8 +11,8 @@ On PostgreSQL:
   than that whatever the renewal's round trip took. It starts stepping down `stop_within` seconds before the
   deadline if no renewal succeeded by then, and `leading()` is False from the first moment of stepping down and
   at the deadline in any case, even if the process was frozen and nothing ran since: the Bot API requests check
-  it (bot/request.py), so a resumed stale leader sends no getUpdates and no message. Its writes are refused by the
-  fence because the epoch moved on, so it claims and commits nothing.
+  it (channels/telegram/request.py), so a resumed stale leader sends no getUpdates and no message. Its writes are
+  refused by the fence because the epoch moved on, so it claims and commits nothing.
 - A clean stop (SIGTERM) stops what it leads and the application, then resigns (the lease expires now): a standby
   polling every `poll_every` takes over within that.
 
@@ -32,8 +32,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.clock import LoopTimer, Timer, within
-from bot.request import NotLeading
+from channels.telegram.request import NotLeading
+from core.clock import LoopTimer, Timer, within
 from storage import lease
 from storage.db import Database
 
@@ -96,7 +96,7 @@ class Leadership:
         # (e.g. webhook mode's setWebhook), and when this instance stops leading.
         self.on_lead: list[Callback] = []
         self.on_step_down: list[Callback] = []
-        # Told (role, epoch) whenever either changes (bot/health.py).
+        # Told (role, epoch) whenever either changes (channels/health.py).
         self.changed: Callable[[str, int], None] | None = None
         self.epoch = 0
         self._leading = False
@@ -309,7 +309,7 @@ class Leadership:
         if not self._leading:
             return
         if bounded:
-            self._leading = False  # from now on no request goes out (bot/request.py)
+            self._leading = False  # from now on no request goes out (channels/telegram/request.py)
             self._tell()
         starting, self._leading_task = self._leading_task, None
         if starting is not None and not starting.done():

@@ -14,7 +14,7 @@ changed meanwhile, a time in its text) is sent. Reads (`get…`) and chat action
 On PostgreSQL each recorded request first waits for the database to answer a ping: a leader cut off from it (the
 network, not the process, failed) would otherwise answer updates it can no longer record, and the next leader would
 answer them again; now they wait until this one steps down (its lease lapses within seconds and its requests are then
-refused, bot/lease.py). A ping refused at once (the database is down, not unreachable) lets the request go, so the
+refused, channels/lease.py). A ping refused at once (the database is down, not unreachable) lets the request go, so the
 bot can still say that the database is away.
 
 What is left ambiguous: a request on the wire, or answered but not yet recorded (one small commit, a few
@@ -80,7 +80,7 @@ def digest(method: str, parameters: Mapping[str, Any]) -> str:
 
 
 class SendJournal:
-    """Records the requests of the update being handled and answers those already made (`bot.request`)."""
+    """Records the requests of the update being handled and answers those already made (`channels.telegram.request`)."""
 
     def __init__(self, db: Database, group: GroupCommit, now: Callable[[], dt.datetime]) -> None:
         self._db = db

@@ -8,7 +8,7 @@ Write-through: while the lock is held, after the update's handlers ran, `after_u
 `update_persistence`, set by `bot.app`) writes the conversation states and drafts the update changed, so a
 crash a moment after a step loses nothing (PTB's periodic persistence alone wrote once a second). Its cost
 is one small write transaction per update that changed a state or a draft (unchanged drafts are not
-written, `bot.persistence`); updates that change neither cost a deep copy and a JSON comparison.
+written, `channels.telegram.persistence`); updates that change neither cost a deep copy and a JSON comparison.
 
 Database outages: when an update's handling failed because the database could not be reached, the error
 handler `hold`s it. A chat with held updates keeps its order: its later updates are held behind them.
@@ -16,8 +16,8 @@ Held updates are bounded (`per_chat`, `total`); a task pings the database with b
 answers, handles every held update again, chat by chat in order (`replay`, set by `bot.app`). They live in
 memory, and in the durable inbox if they were written to it before the database went away.
 
-Durable inbox (`bot.inbox`): each update with a chat is written to the database as it arrives, before it is
-handled (the chat's order is kept: the write runs while the update waits for its chat's lock), and deleted in the
+Durable inbox (`channels.telegram.inbox`): each update with a chat is written to the database as it arrives, before it
+is handled (the chat's order is kept: the write runs while the update waits for its chat's lock), and deleted in the
 transaction of `after_update` that writes its conversation state. `resume` handles what a crash left there before
 polling starts. An update that could not be written (the database is down; not tried while updates are held for
 it) lives only in memory as above. Cost per update: one small insert and one delete, the delete in the state
@@ -41,10 +41,10 @@ from typing import Any, Literal
 from telegram import Bot, Update
 from telegram.ext import BaseUpdateProcessor
 
-from bot.clock import LoopTimer, Timer
-from bot.inbox import UpdateInbox
-from bot.keyed_locks import KeyedLocks
-from bot.send_journal import SendJournal
+from channels.telegram.inbox import UpdateInbox
+from channels.telegram.send_journal import SendJournal
+from core.clock import LoopTimer, Timer
+from core.keyed_locks import KeyedLocks
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +67,13 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         # Where arriving updates are written before they are handled (bot.app: the database's update inbox).
         self.inbox: UpdateInbox | None = None
         # Records the Bot API requests each update's handlers make, so handling it again sends nothing twice (bot.app:
-        # bot/send_journal.py).
+        # channels/telegram/send_journal.py).
         self.journal: SendJournal | None = None
         # Told each update's id once it is in the inbox or needs no place there (bot.app: getUpdates waits for it).
         self.settled: Callable[[int], None] | None = None
         self._journaled: set[int] = set()
         # Ids of the updates this process took to handle (the last `TAKEN`): webhook mode's leader hands every update
-        # in the inbox to the processor once (bot/webhook.py).
+        # in the inbox to the processor once (channels/telegram/webhook.py).
         self._taken: dict[int, None] = {}
         self._unforgotten: list[int] = []
         self._resumed: set[int] = set()
@@ -133,8 +133,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             self.settled(update.update_id)
 
     def drop_held(self) -> int:
-        """This instance stopped leading (bot/lease.py): forget the updates held for the database. The leader handles
-        them: getUpdates did not confirm them to Telegram, as they never reached the inbox (`settled`)."""
+        """This instance stopped leading (channels/lease.py): forget the updates held for the database. The leader
+        handles them: getUpdates did not confirm them to Telegram, as they never reached the inbox (`settled`)."""
         dropped = self.held
         self._held.clear()
         if self._recovery is not None:
@@ -198,7 +198,9 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             return
         key = _chat_key(update)
         keeping = None
-        written = isinstance(update, Update) and update.update_id in self._journaled  # by the webhook (bot/webhook.py)
+        written = (
+            isinstance(update, Update) and update.update_id in self._journaled
+        )  # by the webhook (channels/telegram/webhook.py)
         if key is not None and isinstance(update, Update) and self.inbox is not None and not self._held and not written:
             # Written while the update waits for its chat's lock; handled only once written.
             keeping = asyncio.ensure_future(self._keep(self.inbox, update, key))
@@ -268,8 +270,8 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         return True
 
     def take_written(self, update_id: int) -> bool:
-        """An update written to the inbox before it reached the processor (webhook mode, bot/webhook.py) is to be
-        handled by this process; False if it was taken already (it is then not to be handed over again)."""
+        """An update written to the inbox before it reached the processor (webhook mode, channels/telegram/webhook.py)
+        is to be handled by this process; False if it was taken already (it is then not to be handed over again)."""
         if not self._take(update_id):
             return False
         self._journaled.add(update_id)
@@ -358,4 +360,4 @@ def _chat_key(update: object) -> int | None:
     return None
 
 
-chat_key = _chat_key  # the chat (or person) whose updates are handled in order, for bot/webhook.py
+chat_key = _chat_key  # the chat (or person) whose updates are handled in order, for channels/telegram/webhook.py

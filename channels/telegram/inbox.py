@@ -3,7 +3,7 @@ the transaction that writes the conversation state after it was handled (`Databa
 Telegram's getUpdates offset acknowledges an update as soon as PTB fetched it, so without this a kill between the
 reply and the state write lost the step; now start-up handles what is left in the inbox again before polling
 resumes (`PerChatUpdateProcessor.resume`). Never lost; and not answered twice: the requests made while it was
-handled the first time are recorded with their answers and not made again (bot/send_journal.py).
+handled the first time are recorded with their answers and not made again (channels/telegram/send_journal.py).
 
 Bounds: rows older than `MAX_AGE` are dropped at start-up (Telegram keeps an update no longer either), and an update
 tried `MAX_ATTEMPTS` times (one that kills the bot each time) is given up, both said in one log line without the
@@ -46,7 +46,7 @@ class UpdateInbox:
     ) -> None:
         self._db = db
         self._now = now
-        # Updates as getUpdates delivered them (`bot.request.UpdatesRequest.received`), taken by `keep`.
+        # Updates as getUpdates delivered them (`channels.telegram.request.UpdatesRequest.received`), taken by `keep`.
         self._received = received if received is not None else {}
         # Shared with the persistence's write-through (`DatabasePersistence.group`): rows of updates arriving
         # together (one statement), and the state writes of updates just handled, go in one commit.
@@ -64,8 +64,8 @@ class UpdateInbox:
 
     async def receive(self, update: Update, chat_key: int, data: dict[str, Any]) -> bool:
         """Webhook mode: write an update as Telegram posted it (`data`), in a transaction of its own that any
-        instance may commit, leading or not (not fenced by the lease: every instance receives, bot/webhook.py);
-        False if it was known already."""
+        instance may commit, leading or not (not fenced by the lease: every instance receives,
+        channels/telegram/webhook.py); False if it was known already."""
         known: set[int] = set()
         async with self._db.write(fenced=False) as conn:
             await inbox.keep(conn, [self._row(update, chat_key, data)], known)

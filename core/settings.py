@@ -18,7 +18,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from rules.staff import WECOM_USERID
+# A WeCom member's userid (成员ID: 1-64 characters, letters, digits, _ - . @), named in staff commands as
+# `wecom:USERID` and listed in WECOM_ADMIN_USERIDS.
+WECOM_USERID = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 
 # What Telegram accepts for a webhook (core.telegram.org/bots/api#setwebhook).
 WEBHOOK_PORTS = frozenset({443, 80, 88, 8443})
@@ -169,12 +171,12 @@ class Settings(BaseSettings):
     screen_host: str = "127.0.0.1"
     screen_token: SecretStr = SecretStr("")
     screen_map: Path | None = None
-    # /healthz and /metrics for the operator (bot/health.py; off when 0).
+    # /healthz and /metrics for the operator (channels/health.py; off when 0).
     health_port: int = Field(default=0, ge=0, le=65535)
     health_host: str = "127.0.0.1"
-    # Webhook mode (`run --webhook`, bot/webhook.py): the public HTTPS URL Telegram posts to (TLS ends at the reverse
-    # proxy, on a port Telegram allows: 443, 80, 88 or 8443), where this instance listens behind it, and the secret
-    # Telegram sends in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -).
+    # Webhook mode (`run --webhook`, channels/telegram/webhook.py): the public HTTPS URL Telegram posts to (TLS ends at
+    # the reverse proxy, on a port Telegram allows: 443, 80, 88 or 8443), where this instance listens behind it, and the
+    # secret Telegram sends in X-Telegram-Bot-Api-Secret-Token (1-256 of A-Z a-z 0-9 _ -).
     webhook_url: str | None = None
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8443, ge=0, le=65535)  # 0: a free port (the tests)
