@@ -111,13 +111,13 @@ class Conversing:
         if self._env.now() >= asked.expires_at:
             await self._forget(userid)
             return False
-        state, choices = self._state_of(asked.note)
+        state, choices, labels = self._state_of(asked.note)
         if state is None:  # unreadable (a conversation this version does not hold): over, nothing changed
             await self._forget(userid)
             await self._say(userid, render.text(self._catalogues, language, "wecom.question.cancelled"))
             return True
         conversation = self._conversations[state.conversation]
-        given = input_of(data, choices)
+        given = input_of(data, choices, labels)
         if given.attachment == Attachment("photo") and any(
             say.expect == Expect.PHOTO for say in conversation.ask(state)
         ):
@@ -133,7 +133,8 @@ class Conversing:
             outcome = await run(conversation, self._env, actor, state, given)
             await self._changed(userid, outcome)
         # At the same step, a reply without choices (a number out of range, a photo) keeps the numbers shown.
-        await self._show(userid, language, outcome, kept=choices if outcome.state == state else [])
+        same = outcome.state == state
+        await self._show(userid, language, outcome, kept=(choices, labels) if same else ([], {}))
         return True
 
     async def show(self, userid: str, language: str, outcome: Outcome) -> None:
@@ -157,29 +158,36 @@ class Conversing:
         if outcome.changed is not None and self._refresh is not None:
             await self._refresh(userid, outcome.changed)
 
-    def _state_of(self, kept: str | None) -> tuple[State | None, list[str]]:
+    def _state_of(self, kept: str | None) -> tuple[State | None, list[str], dict[str, str]]:
+        """The conversation's state, its last step's choices by number (their presses) and by label."""
         try:
             stored = json.loads(kept or "")
         except ValueError:
-            return None, []
+            return None, [], {}
         if not isinstance(stored, dict):
-            return None, []
+            return None, [], {}
         data = stored.get("state")
         found = self._conversations.get(str(data.get("conversation"))) if isinstance(data, dict) else None
         choices = [str(choice) for choice in stored.get("choices") or [] if isinstance(choice, str)]
-        return (found.state_from_json(data) if found is not None else None), choices
+        named = stored.get("labels")
+        labels = {str(k): str(v) for k, v in named.items()} if isinstance(named, dict) else {}
+        return (found.state_from_json(data) if found is not None else None), choices, labels
 
-    async def _show(self, userid: str, language: str, outcome: Outcome, *, kept: list[str] | None = None) -> None:
+    async def _show(
+        self, userid: str, language: str, outcome: Outcome, *, kept: tuple[list[str], dict[str, str]] = ([], {})
+    ) -> None:
         """Keep the state and the choices numbered (`kept`, the choices still shown, when it shows none), or forget
         the conversation when it ended; then send the outcome's messages, each step's choices numbered (kept first,
         so whoever reads a reply finds the question as it says)."""
         choices: list[str] = []
+        labels: dict[str, str] = {}  # a choice typed by its label (不附照片, as the step's words say) is that press too
         messages: list[str] = []
         for reply in steps.replies(self._catalogues, language, outcome):
             lines = [reply.text]
             for number, choice in enumerate(reply.choices, start=len(choices) + 1):
                 lines.append(f"{number}. {choice.label}")
                 choices.append(choice.press)
+                labels[label_typed(choice.label)] = choice.press
             if reply.choices:
                 lines.append(render.text(self._catalogues, language, "wecom.choose_number"))
             messages.append("\n".join(lines))
@@ -187,7 +195,8 @@ class Conversing:
             await self._forget(userid)
         else:
             state = outcome.state.to_json()
-            note = json.dumps({"state": state, "choices": choices or kept or []}, ensure_ascii=False)
+            shown = (choices, labels) if choices else kept
+            note = json.dumps({"state": state, "choices": shown[0], "labels": shown[1]}, ensure_ascii=False)
             async with self._env.db.write() as conn:
                 await wecom_store.ask(conn, userid, LAYER, 0, now=self._env.now(), wait=WAIT, note=note)
         for message in messages:
@@ -203,9 +212,14 @@ def takes_photo(conversation: Conversation, state: State) -> bool:
     return any(say.expect == Expect.PHOTO for say in conversation.ask(state))
 
 
-def input_of(data: dict[str, Any], choices: list[str]) -> Input:
-    """A member's message as the layer reads it: a typed number of the last step's choices is that press; an image
-    is a file no step here takes (a photo is not downloaded from WeCom yet)."""
+def label_typed(label: str) -> str:
+    """A choice's label as a member would type it: without the ✅ of a chosen one, spaces and case aside."""
+    return "".join(label.removeprefix("✅").split()).casefold()
+
+
+def input_of(data: dict[str, Any], choices: list[str], labels: dict[str, str] | None = None) -> Input:
+    """A member's message as the layer reads it: a typed number of the last step's choices, or a choice's label typed
+    (`labels`), is that press; an image is a file the runner downloads when the step asks for a photo."""
     kind = data.get("MsgType")
     if kind == "image":
         return Input(attachment=Attachment("photo"))
@@ -215,4 +229,6 @@ def input_of(data: dict[str, Any], choices: list[str]) -> Input:
     typed = text.strip()
     if typed.isdecimal() and len(typed) <= 3 and 0 < int(typed) <= len(choices):
         return Input(press=parse_press(choices[int(typed) - 1]))
+    if labels and (press := labels.get(label_typed(typed))) is not None:
+        return Input(press=parse_press(press))
     return Input(text=text)

@@ -97,6 +97,28 @@ async def test_resolving_a_case_from_its_card_with_a_note_and_a_photo(
     await zhang.wait_for_text("案件 C-0001 已办结。")
 
 
+async def test_resolving_without_a_photo_by_typing_the_choice_the_step_names(
+    wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
+) -> None:
+    """The photo step says 不附照片; typed as it says (not only as its number), it is that choice."""
+    env = wecom_bot.bot_data.env
+    wang, _zhou, zhang, _li = await case_for_two(wecom_bot, wc, sim)
+    await zhang.press(zhang.card("新案件 C-0001"), "签收")
+    mine = await zhang.wait_for_card("我承办的案件 C-0001")
+    await zhang.press(mine, "办结")
+    await zhang.wait_for_text("请简要写一下 C-0001 的办理结果")
+    await zhang.send_text("井盖已更换")
+    await zhang.wait_for_text("可以发一张办理后的照片")
+    await zhang.send_text(" 不附照片 ")
+    await zhang.wait_for_text("C-0001 已办结，已告知群众并请其评价")
+    async with env.db.read() as conn:
+        case = await cases.get_case(conn, 1)
+    assert case.status == CaseStatus.RESOLVED
+    assert case.resolution_note == "井盖已更换"
+    assert case.resolution_media_id is None
+    await wang.wait_for_text("井盖已更换")
+
+
 @pytest.mark.both_databases
 async def test_handing_a_new_case_back_from_its_card_with_a_reason(
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
