@@ -13,7 +13,7 @@ from bot.app import TongxinApp
 from rules.cases import CaseStatus
 from simulator import BotApiSimulator
 from simulator.people import Person
-from simulator.wecom import WeComMember, WeComSimulator
+from simulator.wecom import Card, WeComMember, WeComSimulator
 from storage import cases, departments, media
 from storage.schema import wecom_questions
 from tests.conftest import ADMIN_ID, START_TIME
@@ -45,20 +45,26 @@ async def case_for_two(
     return wang, zhou, zhang, li
 
 
+async def start_resolving(member: WeComMember) -> Card:
+    """The member takes C-0001 from its new card (签收) and presses 办结 on the card of the case they hold; returns
+    that card, once the note is asked for."""
+    await member.press(member.card("新案件 C-0001"), "签收")
+    mine = await member.wait_for_card("我承办的案件 C-0001")
+    await member.press(mine, "办结")
+    await member.wait_for_text("请简要写一下 C-0001 的办理结果")
+    return mine
+
+
 @pytest.mark.both_databases
 async def test_resolving_a_case_from_its_card_with_a_note_and_a_photo(
     wecom_bot: TongxinApp, wc: WeComSimulator, sim: BotApiSimulator
 ) -> None:
     env = wecom_bot.bot_data.env
     wang, _zhou, zhang, _li = await case_for_two(wecom_bot, wc, sim)
-    await zhang.press(zhang.card("新案件 C-0001"), "签收")
-    mine = await zhang.wait_for_card("我承办的案件 C-0001")
+    mine = await start_resolving(zhang)
     assert [text for text, _key in mine.buttons] == ["办结", "退回"]
     assert "请于" in mine.body  # the case as Telegram shows its holder, with its deadline
     late_press = zhang.press_xml(mine, "办结")  # a second press, arriving after the case is resolved
-
-    await zhang.press(mine, "办结")
-    await zhang.wait_for_text("请简要写一下 C-0001 的办理结果")
     async with env.db.read() as conn:  # the question waits in the database (any instance takes the answer)
         asked = (await conn.execute(select(wecom_questions))).all()
     assert [(row.userid, row.kind) for row in asked] == [("zhang.l", "layer")]  # the form of the layer
@@ -103,10 +109,7 @@ async def test_resolving_without_a_photo_by_typing_the_choice_the_step_names(
     """The photo step says 不附照片; typed as it says (not only as its number), it is that choice."""
     env = wecom_bot.bot_data.env
     wang, _zhou, zhang, _li = await case_for_two(wecom_bot, wc, sim)
-    await zhang.press(zhang.card("新案件 C-0001"), "签收")
-    mine = await zhang.wait_for_card("我承办的案件 C-0001")
-    await zhang.press(mine, "办结")
-    await zhang.wait_for_text("请简要写一下 C-0001 的办理结果")
+    await start_resolving(zhang)
     await zhang.send_text("井盖已更换")
     await zhang.wait_for_text("可以发一张办理后的照片")
     await zhang.send_text(" 不附照片 ")
