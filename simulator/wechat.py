@@ -384,6 +384,16 @@ class WeChatSimulator:
 
     # -- API side ---------------------------------------------------------------------------------------------------
 
+    def _addressee(self, request: web.Request, path: str, body: dict[str, Any]) -> Account | web.Response:
+        """The follower a message API call is addressed to (`touser`), or WeChat's refusal: 40001 without a valid
+        access_token, 40003 for an openid the account does not know."""
+        if not self._authorised(request):
+            return self._refuse(path, 40001, "invalid credential, access_token is invalid", body)
+        account = self.accounts.get(str(body.get("touser", "")))
+        if account is None:
+            return self._refuse(path, 40003, "invalid openid", body)
+        return account
+
     def _refuse(self, path: str, errcode: int, reason: str, body: dict[str, Any]) -> web.Response:
         self.refusals.append(Refusal(path, errcode, reason, body))
         return web.json_response({"errcode": errcode, "errmsg": reason})
@@ -410,11 +420,9 @@ class WeChatSimulator:
     async def _custom(self, request: web.Request) -> web.Response:
         path = "/cgi-bin/message/custom/send"
         body = await self._json(request)
-        if not self._authorised(request):
-            return self._refuse(path, 40001, "invalid credential, access_token is invalid", body)
-        account = self.accounts.get(str(body.get("touser", "")))
-        if account is None:
-            return self._refuse(path, 40003, "invalid openid", body)
+        account = self._addressee(request, path, body)
+        if isinstance(account, web.Response):
+            return account
         now = self.now()
         if (refused := account.refusal(now)) is not None:
             return self._refuse(path, *refused, body)
@@ -455,11 +463,9 @@ class WeChatSimulator:
     async def _template(self, request: web.Request) -> web.Response:
         path = "/cgi-bin/message/template/send"
         body = await self._json(request)
-        if not self._authorised(request):
-            return self._refuse(path, 40001, "invalid credential, access_token is invalid", body)
-        account = self.accounts.get(str(body.get("touser", "")))
-        if account is None:
-            return self._refuse(path, 40003, "invalid openid", body)
+        account = self._addressee(request, path, body)
+        if isinstance(account, web.Response):
+            return account
         if not body.get("template_id"):
             return self._refuse(path, 40037, "invalid template_id", body)
         url = str(body.get("url") or "")
@@ -500,13 +506,11 @@ class WeChatSimulator:
 
     async def _bizsend(self, request: web.Request) -> web.Response:
         path = "/cgi-bin/message/subscribe/bizsend"
-        body = await self._json(request)
-        if not self._authorised(request):
-            return self._refuse(path, 40001, "invalid credential, access_token is invalid", body)
         # A follower gets it in the account's chat, someone who unfollowed in 服务通知 (订阅通知介绍: 下发位置).
-        account = self.accounts.get(str(body.get("touser", "")))
-        if account is None:
-            return self._refuse(path, 40003, "invalid openid", body)
+        body = await self._json(request)
+        account = self._addressee(request, path, body)
+        if isinstance(account, web.Response):
+            return account
         template = self.subscription_templates.get(str(body.get("template_id", "")))
         if template is None:
             return self._refuse(path, 40037, "invalid template id", body)
